@@ -1,0 +1,146 @@
+"""Checking command-line values and naming output files; every failure is a one-line SensorbackError."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, SensorbackError
+from ..core.epochs import EpochTable
+from ..core.states import STATES
+
+EPOCHS_HEADER = "t_start,t_end,state,inclination_deg,intensity_g"
+RECORDING_SUFFIXES = (".csv.gz", ".csv", ".sbr")
+
+
+def _number(text: str) -> float | None:
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def parse_window(option: str, text: str | None) -> tuple[float, float] | None:
+    """'A:B' in seconds -> (A, B) with A < B; None stays None."""
+    if text is None:
+        return None
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise SensorbackError(f"{option}: expected START:END in seconds, e.g. 30:90, got '{text}'")
+    a, b = (_number(p.strip()) for p in parts)
+    if a is None or b is None:
+        raise SensorbackError(f"{option}: START and END must be numbers of seconds, e.g. 30:90, got '{text}'")
+    if not a < b:
+        raise SensorbackError(f"{option}: START must be before END, got '{text}'")
+    return (a, b)
+
+
+def check_window_inside(option: str, window: tuple[float, float] | None, t: np.ndarray, rate_hz: float,
+                        path) -> None:
+    """The window must lie within the recording (its last sample plus one sample period)."""
+    if window is None:
+        return
+    if len(t) == 0:
+        raise SensorbackError(f"{option}: {path} holds no samples, so no window fits in it")
+    first = float(t[0])
+    last = float(t[-1]) + (1.0 / rate_hz if rate_hz and rate_hz > 0 else 0.0)
+    a, b = window
+    if a < first - 1e-9 or b > last + 1e-6:
+        raise SensorbackError(
+            f"{option}: {a:g}:{b:g} is outside {path}, which runs from {first:g} s to {last:g} s"
+        )
+
+
+def check_positive(option: str, value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise SensorbackError(f"{option}: must be a positive number, got {value:g}")
+
+
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|sec|m|min|h|hr|d)?\s*$")
+_UNIT_S = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0}
+
+
+def parse_duration(option: str, text: str | None) -> float | None:
+    """'600', '90s', '10min', '10m', '8h' -> seconds."""
+    if text is None:
+        return None
+    m = _DURATION.match(text)
+    if not m:
+        raise SensorbackError(f"{option}: expected a duration such as 600, 90s, 10min or 8h, got '{text}'")
+    seconds = float(m.group(1)) * _UNIT_S[m.group(2)]
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise SensorbackError(f"{option}: must be longer than 0 s, got '{text}'")
+    return seconds
+
+
+def check_input_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError(path, "no such file")
+    if not path.is_file():
+        raise InputError(path, "not a file")
+
+
+def recording_stem(path: Path) -> str:
+    """'day.csv.gz' -> 'day', 'day.sbr' -> 'day', 'notes.txt' -> 'notes'."""
+    name = path.name
+    for suffix in RECORDING_SUFFIXES:
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return path.stem or name
+
+
+def labels_path_for(recording: Path) -> Path:
+    """The labels sidecar of a recording: 'day.sbr' -> 'day.labels.csv'."""
+    return recording.with_name(recording_stem(recording) + ".labels.csv")
+
+
+def epochs_paths(out: Path | None, inputs: list[Path]) -> list[Path | None]:
+    """Where --epochs writes for each input.
+
+    One input: exactly OUT. Several: OUT with the input's name before the extension,
+    'epochs.csv' + 'mon.sbr', 'tue.sbr' -> 'epochs.mon.csv', 'epochs.tue.csv'.
+    """
+    if out is None:
+        return [None] * len(inputs)
+    if len(inputs) == 1:
+        return [out]
+    name = out.name
+    ext = next((s for s in (".csv.gz", ".csv") if name.lower().endswith(s) and len(name) > len(s)), None)
+    base, ext = (name[: -len(ext)], name[-len(ext):]) if ext else (name, ".csv")
+    paths, seen = [], {}
+    for p in inputs:
+        stem = recording_stem(p)
+        if stem in seen:
+            raise SensorbackError(
+                f"--epochs: {seen[stem]} and {p} would both write {base}.{stem}{ext}; "
+                "rename one or analyze them separately"
+            )
+        seen[stem] = p
+        paths.append(out.with_name(f"{base}.{stem}{ext}"))
+    return paths
+
+
+def _fmt(values: np.ndarray, decimals: int) -> list[str]:
+    values = np.asarray(values, dtype=np.float64)
+    out = np.char.mod(f"%.{decimals}f", values).astype(object)
+    out[~np.isfinite(values)] = ""
+    return out.tolist()
+
+
+def write_epochs_csv(table: EpochTable, path: Path) -> None:
+    """One row per epoch: times in seconds on the recording's axis, state by name, empty for NaN."""
+    names = np.asarray(STATES, dtype=object)[np.asarray(table.state, dtype=np.int64)].tolist()
+    columns = zip(_fmt(table.t_start, 3), _fmt(table.t_end, 3), names,
+                  _fmt(table.inclination_deg, 2), _fmt(table.intensity_g, 4))
+    text = EPOCHS_HEADER + "\n" + "".join(",".join(row) + "\n" for row in columns)
+    if path.name.lower().endswith(".gz"):
+        with gzip.open(path, "wt", newline="") as f:
+            f.write(text)
+    else:
+        with open(path, "w", newline="") as f:
+            f.write(text)

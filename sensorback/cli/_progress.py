@@ -1,0 +1,84 @@
+"""A small progress line on stderr, shown only for work that takes more than a moment."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+
+def interactive(json_output: bool = False) -> bool:
+    """Progress is for a person watching a terminal: not for pipes, files or --json."""
+    if json_output:
+        return False
+    try:
+        return sys.stderr.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """``with Progress("analyzing day.sbr", total=n) as p: ... p.update(done)``
+
+    Draws ``label [#####.....]  45%  12 s`` (or ``label ...  12 s`` without a total) from a background
+    thread, starting only after ``delay`` seconds, and erases itself when done.
+    """
+
+    WIDTH = 24
+
+    def __init__(self, label: str, total: float | None = None, enabled: bool = True, delay: float = 0.7,
+                 stream=None):
+        self.label = label
+        self.total = total
+        self.done = 0.0
+        self.enabled = enabled
+        self.delay = delay
+        self.stream = stream or sys.stderr
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._drawn = 0
+        self._t0 = 0.0
+
+    def update(self, done: float, label: str | None = None) -> None:
+        self.done = done
+        if label is not None:
+            self.label = label
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self._t0
+        if self.total:
+            frac = min(max(self.done / self.total, 0.0), 1.0)
+            filled = int(round(frac * self.WIDTH))
+            bar = "#" * filled + "." * (self.WIDTH - filled)
+            return f"{self.label} [{bar}] {100 * frac:3.0f}%  {elapsed:.0f} s"
+        return f"{self.label} ...  {elapsed:.0f} s"
+
+    def _draw(self) -> None:
+        text = self.line()
+        pad = " " * max(0, self._drawn - len(text))
+        self.stream.write("\r" + text + pad)
+        self.stream.flush()
+        self._drawn = len(text)
+
+    def _run(self) -> None:
+        if self._stop.wait(self.delay):
+            return
+        while True:
+            self._draw()
+            if self._stop.wait(0.2):
+                return
+
+    def __enter__(self) -> "Progress":
+        self._t0 = time.monotonic()
+        if self.enabled:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            if self._drawn:
+                self.stream.write("\r" + " " * self._drawn + "\r")
+                self.stream.flush()

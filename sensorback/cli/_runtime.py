@@ -1,0 +1,104 @@
+"""How the command line behaves around the commands: one-line errors and warnings, exit codes."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any, Callable
+
+import typer
+from typer.core import TyperGroup
+
+from ..errors import SensorbackError
+
+try:  # recent typer ships its own copy of click; older ones use click itself
+    from typer._click import exceptions as _click_exc
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import exceptions as _click_exc
+
+_ClickException = _click_exc.ClickException
+_UsageError = _click_exc.UsageError
+_NoArgsIsHelp = getattr(_click_exc, "NoArgsIsHelpError", ())
+_Abort = tuple({typer.Abort, getattr(_click_exc, "Abort", typer.Abort)})
+
+EXIT_USER_ERROR = 2
+EXIT_OS_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+class Interrupted(Exception):
+    """Ctrl-C inside a command (KeyboardInterrupt would be swallowed silently by typer)."""
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    _err(f"warning: {one_line(message)}")
+
+
+def run_guarded(call: Callable[[], Any]) -> int:
+    """Run ``call`` and turn every user-facing failure into one line on stderr and an exit code.
+
+    SensorbackError and command-line usage mistakes -> ``error: ...``, exit 2;
+    an OS error on a named file (permissions, missing folder, disk full) -> ``error: ...``, exit 1;
+    Ctrl-C -> ``interrupted``, exit 130. Anything else is a bug and keeps its traceback.
+    Warnings raised meanwhile (e.g. notes from the file readers) print as ``warning: ...``.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UserWarning)
+        # Numeric noise from NumPy (empty slices, NaN compares) is the core's business, not the user's.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.showwarning = _show_warning
+        try:
+            rv = call()
+        except SensorbackError as e:
+            _err(f"error: {one_line(e)}")
+            return EXIT_USER_ERROR
+        except _NoArgsIsHelp as e:
+            e.show()
+            return EXIT_USER_ERROR
+        except _UsageError as e:
+            hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+            _err(f"error: {one_line(e.format_message()).rstrip('.')}{hint}")
+            return e.exit_code
+        except _ClickException as e:
+            _err(f"error: {one_line(e.format_message())}")
+            return e.exit_code
+        except _Abort:
+            _err("aborted")
+            return 1
+        except (Interrupted, KeyboardInterrupt):
+            _err("interrupted")
+            return EXIT_INTERRUPTED
+        except OSError as e:
+            if e.filename is None:
+                raise
+            _err(f"error: {e.filename}: {one_line(e.strerror or e)}")
+            return EXIT_OS_ERROR
+    return rv if isinstance(rv, int) else 0
+
+
+class SensorbackGroup(TyperGroup):
+    """The root command: same error handling under ``sensorback`` and under typer's CliRunner."""
+
+    def invoke(self, ctx) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            raise Interrupted() from e
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        def call():
+            return super(SensorbackGroup, self).main(
+                args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+            )
+
+        if not standalone_mode:
+            return call()
+        sys.exit(run_guarded(call))
