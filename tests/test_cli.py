@@ -1,0 +1,456 @@
+"""The sensorback command line, driven through typer's CliRunner and as the installed script."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+import sysconfig
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sensorback import __version__
+from sensorback.cli import app
+from sensorback.cli import _args
+from sensorback.cli._runtime import run_guarded
+from sensorback.core.epochs import EpochTable
+from sensorback.core.states import CODE, STATES
+from sensorback.errors import InputError, SensorbackError
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDINGS = ROOT / "recordings"
+CHEST = RECORDINGS / "chest_casale_subject04.csv.gz"
+WAIST = RECORDINGS / "hapt_waist_exp01_user01.csv.gz"
+HEADER = "t_start,t_end,state,inclination_deg,intensity_g"
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_one_line_error(result, *fragments: str, code: int = 2):
+    """A user mistake: exit code, exactly one 'error: ...' line on stderr, nothing on stdout, no traceback."""
+    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    # Not an exception escaping the command: the CLI handled it.
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def installed_script() -> str:
+    found = shutil.which("sensorback", path=sysconfig.get_path("scripts")) or shutil.which("sensorback")
+    assert found, "the sensorback console script is not installed; run pip install -e '.[test]'"
+    return found
+
+
+# --------------------------------------------------------------------------------------------- help
+
+
+def test_help_lists_the_commands_with_examples():
+    r = run("--help")
+    assert r.exit_code == 0
+    for command in ("analyze", "convert", "simulate"):
+        assert command in r.stdout
+    assert "Examples:" in r.stdout
+    assert "sensorback analyze recordings/demo.sbr" in r.stdout
+
+
+@pytest.mark.parametrize("command", ["analyze", "convert", "simulate"])
+def test_each_command_help_teaches_with_examples(command):
+    r = run(command, "--help")
+    assert r.exit_code == 0
+    assert f"sensorback {command} " in r.stdout.split("Examples:")[1]
+
+
+def test_analyze_help_names_every_option():
+    r = run("analyze", "-h")
+    for option in ("--epochs", "--json", "--reference-window", "--forward-window", "--rate",
+                   "--epoch-seconds", "--slouch-threshold"):
+        assert option in r.stdout
+    assert HEADER in " ".join(r.stdout.split())  # the epochs columns are documented
+
+
+def test_version():
+    r = run("--version")
+    assert r.exit_code == 0
+    assert r.stdout.strip() == f"sensorback {__version__}"
+
+
+def test_no_arguments_shows_usage():
+    r = run()
+    assert r.exit_code == 2
+    assert "Usage:" in r.output and "Traceback" not in r.output
+
+
+# ------------------------------------------------------------------------------------ user mistakes
+
+
+def test_missing_file_is_one_line(tmp_path):
+    missing = tmp_path / "nope.csv"
+    assert_one_line_error(run("analyze", missing), str(missing), "no such file")
+
+
+def test_missing_file_among_several_fails_before_any_work(tmp_path):
+    missing = tmp_path / "second.sbr"
+    assert_one_line_error(run("analyze", CHEST, missing), "second.sbr: no such file")
+
+
+def test_directory_is_not_a_recording(tmp_path):
+    assert_one_line_error(run("analyze", tmp_path), "not a file")
+
+
+@pytest.mark.parametrize("option", ["--reference-window", "--forward-window"])
+@pytest.mark.parametrize("value", ["5", "a:b", "10:5", "7:7", "1:2:3", "nan:5", "3:", ""])
+def test_bad_window_syntax_is_one_line_naming_the_option(option, value):
+    assert_one_line_error(run("analyze", CHEST, option, value), option, f"'{value}'")
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--rate", "0"], "--rate"),
+        (["--rate", "-50"], "--rate"),
+        (["--epoch-seconds", "0"], "--epoch-seconds"),
+        (["--slouch-threshold", "95"], "--slouch-threshold"),
+        (["--rate", "abc"], "--rate"),
+        (["--bogus"], "--bogus"),
+    ],
+)
+def test_bad_option_values_are_one_line(args, fragment):
+    assert_one_line_error(run("analyze", CHEST, *args), fragment)
+
+
+def test_unknown_command_is_one_line():
+    assert_one_line_error(run("analyse", CHEST), "analyse")
+
+
+def test_simulate_needs_a_scenario(tmp_path):
+    assert_one_line_error(run("simulate", "--out", tmp_path / "x.sbr"), "--scenario")
+
+
+def test_several_files_with_the_same_name_cannot_share_epochs_output(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    one, two = tmp_path / "a" / "day.csv", tmp_path / "b" / "day.sbr"
+    one.write_text("t,ax,ay,az\n")
+    two.write_text("")
+    assert_one_line_error(run("analyze", one, two, "--epochs", tmp_path / "out.csv"), "--epochs", "out.day.csv")
+
+
+def test_convert_refuses_to_overwrite_its_input(tmp_path):
+    src = tmp_path / "day.csv.gz"
+    shutil.copy(CHEST, src)
+    assert_one_line_error(run("convert", src, src), "same file")
+
+
+def test_convert_missing_input(tmp_path):
+    assert_one_line_error(run("convert", tmp_path / "in.sbr", tmp_path / "out.csv"), "in.sbr: no such file")
+
+
+# ------------------------------------------------------------------- error and warning plumbing
+
+
+def test_errors_warnings_and_interrupts_become_one_line(capsys):
+    def user_mistake():
+        raise InputError("day.csv", "non-numeric value 'x' in column ay", line=3)
+
+    assert run_guarded(user_mistake) == 2
+    assert capsys.readouterr().err == "error: day.csv:3: non-numeric value 'x' in column ay\n"
+
+    def noisy():
+        warnings.warn("day.csv: 12 samples out of order,\n  sorted by time")
+        return None
+
+    assert run_guarded(noisy) == 0
+    assert capsys.readouterr().err == "warning: day.csv: 12 samples out of order, sorted by time\n"
+
+    def ctrl_c():
+        raise KeyboardInterrupt
+
+    assert run_guarded(ctrl_c) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+    def unwritable():
+        open("/nonexistent-dir/out.csv", "w")
+
+    assert run_guarded(unwritable) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: /nonexistent-dir/out.csv: ") and err.count("\n") == 1
+
+
+def test_bugs_keep_their_traceback():
+    def bug():
+        raise ZeroDivisionError("a real bug")
+
+    with pytest.raises(ZeroDivisionError):
+        run_guarded(bug)
+
+
+# ------------------------------------------------------------------------ argument helpers (pure)
+
+
+def test_parse_window():
+    assert _args.parse_window("--reference-window", None) is None
+    assert _args.parse_window("--reference-window", "30:90") == (30.0, 90.0)
+    assert _args.parse_window("--forward-window", " 1.5 : 2e1 ") == (1.5, 20.0)
+    with pytest.raises(SensorbackError, match="^--forward-window: START must be before END"):
+        _args.parse_window("--forward-window", "9:3")
+
+
+def test_window_must_lie_inside_the_recording():
+    t = np.arange(0, 600, 0.02)  # last sample 599.98 s at 50 Hz
+    _args.check_window_inside("--reference-window", (0.0, 600.0), t, 50.0, "x.sbr")
+    with pytest.raises(SensorbackError, match=r"^--reference-window: 500:700 is outside x.sbr, which runs from 0 s"):
+        _args.check_window_inside("--reference-window", (500.0, 700.0), t, 50.0, "x.sbr")
+    with pytest.raises(SensorbackError, match="no samples"):
+        _args.check_window_inside("--forward-window", (0.0, 1.0), np.zeros(0), 50.0, "x.sbr")
+
+
+@pytest.mark.parametrize(
+    "text, seconds", [("600", 600.0), ("90s", 90.0), ("10min", 600.0), ("10m", 600.0), ("1.5h", 5400.0)]
+)
+def test_parse_duration(text, seconds):
+    assert _args.parse_duration("--duration", text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "ten", "0", "5 weeks", "-3"])
+def test_parse_duration_rejects(text):
+    with pytest.raises(SensorbackError, match="^--duration: "):
+        _args.parse_duration("--duration", text)
+
+
+def test_sidecar_and_epochs_names():
+    assert _args.labels_path_for(Path("out/day.sbr")) == Path("out/day.labels.csv")
+    assert _args.labels_path_for(Path("day.csv.gz")) == Path("day.labels.csv")
+    assert _args.labels_path_for(Path("day.CSV")) == Path("day.labels.csv")
+    assert _args.epochs_paths(None, [Path("a.sbr")]) == [None]
+    assert _args.epochs_paths(Path("e.csv"), [Path("x/a.sbr")]) == [Path("e.csv")]
+    assert _args.epochs_paths(Path("o/e.csv"), [Path("mon.sbr"), Path("x/tue.csv.gz")]) == [
+        Path("o/e.mon.csv"), Path("o/e.tue.csv")
+    ]
+    assert _args.epochs_paths(Path("e.csv.gz"), [Path("a.sbr"), Path("b.sbr")]) == [
+        Path("e.a.csv.gz"), Path("e.b.csv.gz")
+    ]
+    assert _args.epochs_paths(Path("epochs"), [Path("a.sbr"), Path("b.sbr")]) == [
+        Path("epochs.a.csv"), Path("epochs.b.csv")
+    ]
+
+
+def _small_table():
+    n = 3
+    return EpochTable(
+        t_start=np.array([10.0, 11.0, 12.0]),
+        t_end=np.array([11.0, 12.0, 13.0]),
+        state=np.array([CODE["sitting"], CODE["no_data"], CODE["slouching"]], np.int8),
+        inclination_deg=np.array([12.345, np.nan, 31.0], np.float32),
+        flexion_deg=np.zeros(n, np.float32),
+        lateral_deg=np.zeros(n, np.float32),
+        intensity_g=np.array([0.01, np.nan, 0.25], np.float32),
+        cadence_spm=np.zeros(n, np.float32),
+    )
+
+
+def test_write_epochs_csv_exact_content(tmp_path):
+    out = tmp_path / "e.csv"
+    _args.write_epochs_csv(_small_table(), out)
+    assert out.read_text() == (
+        f"{HEADER}\n"
+        "10.000,11.000,sitting,12.35,0.0100\n"
+        "11.000,12.000,no_data,,\n"
+        "12.000,13.000,slouching,31.00,0.2500\n"
+    )
+    gz = tmp_path / "e.csv.gz"
+    _args.write_epochs_csv(_small_table(), gz)
+    assert gzip.open(gz, "rt").read() == out.read_text()
+
+
+def test_write_epochs_csv_empty_table(tmp_path):
+    out = tmp_path / "e.csv"
+    _args.write_epochs_csv(EpochTable.empty(), out)
+    assert out.read_text() == HEADER + "\n"
+
+
+# --------------------------------------------- end to end (need sensorback.formats, .core and .sim)
+
+
+def test_convert_round_trip(tmp_path):
+    from sensorback import formats
+
+    original = formats.load(WAIST)
+    native = tmp_path / "waist.sbr"
+    back = tmp_path / "waist.csv"
+    r = run("convert", WAIST, native)
+    assert r.exit_code == 0, r.output
+    assert native.name in r.stdout
+    r = run("convert", native, back)
+    assert r.exit_code == 0, r.output
+    via_native = formats.load(native)
+    via_csv = formats.load(back)
+    assert len(via_native) == len(original) == len(via_csv) == 20598
+    np.testing.assert_array_equal(via_native.acc, original.acc)
+    np.testing.assert_allclose(via_native.t, original.t, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(via_csv.acc, original.acc, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(via_csv.t, original.t, rtol=0, atol=1e-3)
+
+
+def test_unknown_scenario_lists_the_valid_names(tmp_path):
+    from sensorback.sim import SCENARIOS
+
+    out = tmp_path / "x.sbr"
+    r = run("simulate", "--scenario", "no-such-scenario", "--out", out)
+    assert_one_line_error(r, "--scenario", "no-such-scenario", *SCENARIOS)
+    assert not out.exists()
+
+
+def test_simulate_help_lists_the_scenarios():
+    from sensorback.sim import SCENARIOS
+
+    text = " ".join(run("simulate", "--help").stdout.split())
+    for name in SCENARIOS:
+        assert name in text
+
+
+def test_simulate_writes_recording_and_labels(tmp_path):
+    from sensorback import formats
+    from sensorback.sim import SCENARIOS
+
+    scenario = next(iter(SCENARIOS))
+    out = tmp_path / "sim.csv.gz"
+    r = run("simulate", "--scenario", scenario, "--out", out, "--seed", "3", "--rate", "25", "--duration", "2min")
+    assert r.exit_code == 0, r.output
+    labels = tmp_path / "sim.labels.csv"
+    assert out.exists() and labels.exists()
+    assert str(labels) in r.stdout
+    block = formats.load(out)
+    assert block.rate_hz == pytest.approx(25.0)
+    assert block.duration_s == pytest.approx(120.0, abs=1.0)
+    with open(labels, newline="") as f:
+        rows = list(csv.reader(f))
+    assert len(rows) > 1
+    assert rows[0][:2] == ["t_start", "t_end"]
+
+
+def test_simulate_same_seed_same_recording(tmp_path):
+    from sensorback import formats
+    from sensorback.sim import SCENARIOS
+
+    scenario = next(iter(SCENARIOS))
+    for name in ("a.sbr", "b.sbr"):
+        assert run("simulate", "--scenario", scenario, "--out", tmp_path / name, "--duration", "60").exit_code == 0
+    a, b = formats.load(tmp_path / "a.sbr"), formats.load(tmp_path / "b.sbr")
+    np.testing.assert_array_equal(a.acc, b.acc)
+
+
+def test_analyze_prints_a_summary():
+    r = run("analyze", CHEST)
+    assert r.exit_code == 0, r.output
+    out = r.stdout
+    assert out.splitlines()[0].startswith(str(CHEST))
+    for name in STATES:
+        assert name in out
+    assert "sitting bouts:" in out
+    assert "worn" in out
+
+
+def test_analyze_writes_the_exact_epochs_header(tmp_path):
+    out = tmp_path / "epochs.csv"
+    r = run("analyze", CHEST, "--epochs", out)
+    assert r.exit_code == 0, r.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == HEADER
+    rows = list(csv.DictReader(lines))
+    assert len(rows) >= 590  # a 600 s recording in 1 s epochs
+    t_start = np.array([float(r["t_start"]) for r in rows])
+    t_end = np.array([float(r["t_end"]) for r in rows])
+    assert np.all(np.diff(t_start) > 0) and np.all(t_end > t_start)
+    assert t_start[0] >= 0.0 and t_end[-1] <= 601.0  # the recording's own time axis
+    assert {r["state"] for r in rows} <= set(STATES)
+    assert f"wrote {len(rows)} epochs to {out}" in r.stderr
+
+
+def test_analyze_json_parses(tmp_path):
+    r = run("analyze", CHEST, "--json", "--epoch-seconds", "2")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["file"] == str(CHEST)
+    assert doc["options"]["epoch_s"] == 2
+    s = doc["summary"]
+    assert s["total_s"] == pytest.approx(600, abs=3)
+    assert set(s["states"]) == set(STATES)
+    assert sum(v["seconds"] for v in s["states"].values()) == pytest.approx(s["total_s"])
+    assert s["sitting"]["bouts"] >= 1  # the excerpt opens with 200 s at the computer
+
+
+def test_analyze_several_files_json_list_and_epochs_per_file(tmp_path):
+    out = tmp_path / "e.csv"
+    r = run("analyze", CHEST, WAIST, "--json", "--epochs", out)
+    assert r.exit_code == 0, r.output
+    docs = json.loads(r.stdout)
+    assert [d["file"] for d in docs] == [str(CHEST), str(WAIST)]
+    for stem in ("chest_casale_subject04", "hapt_waist_exp01_user01"):
+        written = tmp_path / f"e.{stem}.csv"
+        assert written.read_text().splitlines()[0] == HEADER
+    assert not out.exists()
+
+
+def test_analyze_with_windows_inside_and_outside_the_recording():
+    r = run("analyze", CHEST, "--reference-window", "10:70", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["options"]["reference_window"] == [10, 70]
+    assert_one_line_error(run("analyze", CHEST, "--reference-window", "500:900"), "--reference-window", "outside")
+
+
+def test_analyze_epochs_into_a_missing_folder_is_one_line(tmp_path):
+    r = run("analyze", CHEST, "--epochs", tmp_path / "no" / "such" / "dir" / "e.csv")
+    assert r.exit_code == 1
+    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("error: ")
+    assert "Traceback" not in r.output
+
+
+# ------------------------------------------------------------------------- the installed script
+
+
+def test_installed_script_version_and_missing_file(tmp_path):
+    exe = installed_script()
+    p = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == f"sensorback {__version__}"
+    missing = tmp_path / "missing.sbr"
+    p = subprocess.run([exe, "analyze", str(missing)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert p.stdout == ""
+    assert p.stderr == f"error: {missing}: no such file\n"
+    p = subprocess.run([exe, "analyze", str(CHEST), "--forward-window", "x"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 2 and p.stderr.startswith("error: --forward-window: ") and p.stderr.count("\n") == 1
+
+
+def test_python_dash_m_runs_the_same_cli():
+    p = subprocess.run([sys.executable, "-m", "sensorback.cli", "--help"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0 and "simulate" in p.stdout
+
+
+def test_installed_script_analyzes_a_real_recording(tmp_path):
+    exe = installed_script()
+    out = tmp_path / "e.csv"
+    p = subprocess.run([exe, "analyze", str(WAIST), "--json", "--epochs", str(out)], capture_output=True,
+                       text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["summary"]["epochs"] > 0
+    assert out.read_text().splitlines()[0] == HEADER
