@@ -1,0 +1,36 @@
+"""How loaders tell the user what they repaired or converted.
+
+Loaders never print (the CLI does). Every repair or guess is recorded as one line of text
+("day.sbr: dropped 12 trailing bytes of a partial record") so the CLI can show it verbatim; the
+same lines are also raised as ``FormatWarning`` so library users in a notebook see them too.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+
+class FormatWarning(UserWarning):
+    """A repair or conversion applied while reading a recording (never silent)."""
+
+
+@dataclass
+class LoadNotes:
+    """Collects the user-facing notes of one load, each prefixed with the file name."""
+
+    path: str
+
+    def __post_init__(self) -> None:
+        self.path = str(self.path)
+    messages: list[str] = field(default_factory=list)
+
+    def add(self, message: str) -> None:
+        # Same "file: message" shape as InputError, with the path as the user gave it.
+        self.messages.append(f"{self.path}: {message}")
+
+    def emit(self, stacklevel: int = 3) -> list[str]:
+        """Warn once per note and return the notes (for ``block.meta["notes"]``)."""
+        for m in self.messages:
+            warnings.warn(m, FormatWarning, stacklevel=stacklevel)
+        return list(self.messages)

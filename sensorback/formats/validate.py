@@ -1,0 +1,145 @@
+"""Sample checks shared by every reader: the core trusts its input, so readers must not.
+
+Rules (also in docs/native-format.md, "Validation"):
+  * NaN/inf in t or acc -> error naming the sample;
+  * timestamps must strictly increase; a step backwards -> error (never silently sorted);
+  * an exact duplicate row (same t and same acc as the row before) -> dropped, with a note;
+    a duplicate timestamp with different values -> error;
+  * |a| > 50 g -> error (real wearables saturate at 8-16 g; more means wrong units or garbage).
+
+The fast path is three vectorised reductions (t increasing, acc min, acc max), cheap enough to
+run on every load of a day-long file; the slower diagnosis only runs when something is wrong.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from ..errors import InputError
+from .notes import LoadNotes
+
+LIMIT_G = 50.0
+AXES = ("ax", "ay", "az")
+
+# locate(i) -> (line number or None, label): where sample i of this block lives in the file.
+# Chunked readers pass an offset locator, so locate(-1) names the previous chunk's last sample.
+Locator = Callable[[int], tuple[int | None, str]]
+
+
+def _fail(path, locate: Locator, i: int, message: str) -> InputError:
+    line, label = locate(i)
+    return InputError(path, f"{label}: {message}" if label else message, line=line)
+
+
+def check_samples(
+    t: np.ndarray,
+    acc: np.ndarray,
+    path,
+    locate: Locator,
+    notes: LoadNotes,
+    *,
+    columns: tuple[str, str, str, str] = ("t",) + AXES,
+    prev: tuple[float, np.ndarray] | None = None,
+    limit_g: float = LIMIT_G,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate one block (acc already in g); return (t, acc) with exact duplicates removed.
+
+    prev is the last sample of the previous chunk, so chunked reading checks across chunk
+    edges exactly like a whole load. Raises InputError at the first problem in file order.
+    """
+    n = int(t.shape[0])
+    if n == 0:
+        return t, acc
+    lim3 = limit_g / math.sqrt(3.0)  # every axis within this => |a| within limit_g
+    t_ok = bool(math.isfinite(t[0]) and math.isfinite(t[-1]))
+    t_ok = t_ok and (n < 2 or bool(np.greater(t[1:], t[:-1]).all()))
+    t_ok = t_ok and (prev is None or bool(t[0] > prev[0]))
+    amin, amax = acc.min(), acc.max()  # NaN propagates, so NaN fails both tests below
+    if t_ok and amin >= -lim3 and amax <= lim3:
+        return t, acc
+    return _diagnose(t, acc, path, locate, notes, columns, prev, limit_g, lim3)
+
+
+def _diagnose(t, acc, path, locate, notes, columns, prev, limit_g, lim3):
+    problems: list[tuple[int, str]] = []  # (sample index, message); report the earliest
+
+    bad_t = ~np.isfinite(t)
+    if bad_t.any():
+        i = int(np.argmax(bad_t))
+        problems.append((i, f"{_kind(t[i])} in column {columns[0]}"))
+    bad_a = ~np.isfinite(acc)
+    if bad_a.any():
+        i, j = np.unravel_index(int(np.argmax(bad_a)), acc.shape)
+        problems.append((int(i), f"{_kind(acc[i, j])} in column {columns[1 + int(j)]}"))
+
+    # Steps between consecutive samples, including the edge to the previous chunk.
+    if prev is not None:
+        tt = np.concatenate([[prev[0]], t])
+        aa = np.concatenate([np.asarray(prev[1], dtype=acc.dtype).reshape(1, 3), acc])
+    else:
+        tt, aa = t, acc
+    off = 1 if prev is not None else 0
+    d = np.diff(tt)
+    back = np.flatnonzero(d < 0)
+    if back.size:
+        k = int(back[0])
+        i = k + 1 - off
+        where = _prev_where(locate, i)
+        problems.append(
+            (i, f"timestamp {tt[k + 1]!r} goes backwards (previous sample{where} has {tt[k]!r}); "
+                "samples must be in time order and sensorback does not re-sort them")
+        )
+    dup = np.flatnonzero(d == 0)
+    drop = np.zeros(0, dtype=np.int64)
+    if dup.size:
+        same = (aa[dup + 1] == aa[dup]).all(axis=1)
+        conflict = dup[~same]
+        if conflict.size:
+            k = int(conflict[0])
+            i = k + 1 - off
+            where = _prev_where(locate, i)
+            problems.append(
+                (i, f"duplicate timestamp {tt[k + 1]!r} (also on the previous sample{where}) "
+                    "with different values; cannot tell which is right")
+            )
+        drop = dup[same] + 1 - off
+
+    with np.errstate(invalid="ignore"):
+        big_rows = np.flatnonzero((np.abs(acc) > lim3).any(axis=1))
+    if big_rows.size:
+        mag = np.sqrt((acc[big_rows].astype(np.float64) ** 2).sum(axis=1))
+        over = np.flatnonzero(mag > limit_g)
+        if over.size:
+            i = int(big_rows[over[0]])
+            problems.append(
+                (i, f"acceleration magnitude {mag[over[0]]:.1f} g exceeds {limit_g:g} g "
+                    "(wrong units or a corrupted value?)")
+            )
+
+    if problems:
+        i, message = min(problems, key=lambda p: p[0])
+        raise _fail(path, locate, i, message)
+    if drop.size:
+        line, label = locate(int(drop[0]))
+        first = f"line {line}" if line is not None else label
+        notes.add(
+            f"dropped {drop.size} exact duplicate sample{'s' if drop.size != 1 else ''} "
+            f"(same timestamp and values as the sample before; first at {first})"
+        )
+        keep = np.ones(t.shape[0], dtype=bool)
+        keep[drop] = False
+        t, acc = t[keep], acc[keep]
+    return t, acc
+
+
+def _kind(x) -> str:
+    return "NaN" if math.isnan(float(x)) else "infinite value"
+
+
+def _prev_where(locate: Locator, i: int) -> str:
+    # i - 1 may be -1 in chunked reads: chunk locators are offset, so they still resolve it.
+    line, label = locate(i - 1)
+    return f" on line {line}" if line is not None else f" ({label})"
