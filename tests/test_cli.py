@@ -454,3 +454,36 @@ def test_installed_script_analyzes_a_real_recording(tmp_path):
     doc = json.loads(p.stdout)
     assert doc["summary"]["epochs"] > 0
     assert out.read_text().splitlines()[0] == HEADER
+
+
+# ------------------------------------------------------------------------------- progress line
+
+
+def test_progress_draws_a_bar_then_erases_it():
+    import io
+    import time
+
+    from sensorback.cli._progress import Progress
+
+    stream = io.StringIO()
+    with Progress("analyzing day.sbr", total=200, stream=stream, delay=0.0) as p:
+        p.update(50)
+        time.sleep(0.5)
+    text = stream.getvalue()
+    assert "analyzing day.sbr [######..................]  25%" in text
+    assert text.endswith("\r")  # erased on exit, the cursor back at the start of the line
+    quiet = io.StringIO()
+    with Progress("quick", total=1, stream=quiet, delay=5.0):
+        pass
+    assert quiet.getvalue() == ""  # work faster than the delay shows nothing
+    off = io.StringIO()
+    with Progress("off", stream=off, enabled=False, delay=0.0):
+        time.sleep(0.3)
+    assert off.getvalue() == ""
+
+
+def test_no_progress_when_piped_or_json():
+    from sensorback.cli._progress import interactive
+
+    assert interactive(json_output=True) is False
+    assert interactive() is False  # pytest captures stdout and stderr: not a terminal
