@@ -1,0 +1,266 @@
+"""Day plans: which activities a simulated wearer goes through, in which order, for how long.
+
+Durations are drawn from ranges typical of office work so that each seed gives a different but
+plausible day. A plan is generated for at least its natural length and then cut to the requested
+duration, so a short version is the start of the same day, and a longer one just carries on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .timeline import Timeline
+
+MIN = 60.0
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    duration_s: float
+    build: Callable[[Timeline, float], None]
+
+
+def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
+# ---------------------------------------------------------------------------- building blocks
+def desk_session(tl: Timeline, until_s: float, code: str = "sit_upright") -> None:
+    """Seated work until until_s: upright stretches, slouch episodes (25-45 deg, 1-20 min,
+    gradual onset) and mild leans (5-12 deg, still sitting). Always starts and ends upright,
+    so every slouch has an upright reference just before it."""
+    rng, p = tl.rng, tl.person
+    episode_last = True
+    while (left := until_s - tl.now) > 0.5:
+        if episode_last or left < 150.0:
+            tl.sit(left if left < 150.0 else min(left, rng.uniform(90.0, 720.0)), code)
+            episode_last = False
+            continue
+        r = rng.random()
+        if r < p.slouchiness:
+            onset, recover = rng.uniform(5.0, 30.0), rng.uniform(3.0, 10.0)
+            hold = min(_log_uniform(rng, 60.0, 1200.0), left - onset - recover - 60.0)
+            if hold < 45.0:
+                tl.sit(left, code)
+                break
+            tl.slouch(hold, rng.uniform(25.0, 45.0), onset, recover)
+        elif r < p.slouchiness + 0.2:
+            tl.lean(min(rng.uniform(30.0, 240.0), left - 60.0), rng.uniform(5.0, 12.0))
+        else:
+            tl.sit(min(left, rng.uniform(60.0, 600.0)), code)
+            continue
+        episode_last = True
+
+
+def arrive(tl: Timeline) -> None:
+    """Walk in from the station or car park, maybe up a flight of stairs."""
+    rng = tl.rng
+    tl.walk(rng.uniform(300.0, 720.0))
+    if rng.random() < 0.6:
+        tl.walk(rng.uniform(20.0, 45.0), kind="stairs_up")
+        tl.walk(rng.uniform(15.0, 60.0))
+
+
+def short_break(tl: Timeline) -> None:
+    """From standing at the desk: coffee, toilet, a chat or a stretch, back to the desk standing."""
+    rng = tl.rng
+    kind = rng.choice(["coffee", "toilet", "chat", "stretch"], p=[0.35, 0.25, 0.15, 0.25])
+    if kind == "coffee":
+        tl.walk(rng.uniform(40.0, 180.0))
+        tl.stand(rng.uniform(90.0, 300.0), "stand_coffee", shuffles=True)
+        tl.walk(rng.uniform(40.0, 180.0))
+    elif kind == "toilet":
+        tl.walk(rng.uniform(30.0, 90.0))
+        tl.stand(rng.uniform(10.0, 30.0))
+        tl.sit_down()
+        tl.sit(rng.uniform(60.0, 240.0), "sit_toilet", reaches=False)
+        tl.stand_up()
+        tl.stand(rng.uniform(20.0, 60.0), "stand_sink")
+        tl.walk(rng.uniform(30.0, 90.0))
+    elif kind == "chat":
+        tl.walk(rng.uniform(10.0, 40.0))
+        tl.stand(rng.uniform(60.0, 480.0), "stand_chat", shuffles=True)
+        tl.walk(rng.uniform(10.0, 40.0))
+    else:
+        tl.stand(rng.uniform(20.0, 90.0), "stand_stretch")
+
+
+def meeting(tl: Timeline) -> None:
+    """Walk to a meeting room; a stand-up meeting (10-25 min) or a seated one (25-60 min)."""
+    rng = tl.rng
+    tl.walk(rng.uniform(60.0, 180.0))
+    if rng.random() < 0.4:
+        tl.stand(rng.uniform(600.0, 1500.0), "stand_meeting", shuffles=True)
+    else:
+        tl.stand(rng.uniform(10.0, 40.0), "stand")
+        tl.sit_down()
+        desk_session(tl, tl.now + rng.uniform(1500.0, 3600.0), code="sit_meeting")
+        tl.stand_up()
+        tl.stand(rng.uniform(10.0, 60.0), "stand")
+    tl.walk(rng.uniform(60.0, 180.0))
+
+
+def lunch(tl: Timeline) -> None:
+    """Sensor left on the desk for 20-40 min, then clipped on again for a walk outside."""
+    rng = tl.rng
+    tl.stand(rng.uniform(20.0, 60.0), "stand_desk", work=True)
+    tl.take_off()
+    tl.desk(rng.uniform(20.0, 40.0) * MIN)
+    tl.put_on("stand")
+    tl.stand(rng.uniform(20.0, 60.0), "stand_desk")
+    tl.walk(rng.uniform(8.0, 20.0) * MIN, code="walk_outside")
+
+
+def place_gaps(tl: Timeline, end_s: float, count: int, lo_s: float = 10.0, hi_s: float = 300.0,
+               after_s: float = 0.0) -> None:
+    """Put BLE outages inside long-enough seated stretches (the phone left in a bag, out of range)."""
+    rng = tl.rng
+    for _ in range(count):
+        dur = _log_uniform(rng, lo_s, hi_s)
+        taken = [(a / 1000.0, b / 1000.0) for a, b in tl.gaps]
+        cands = [(a / 1000.0, b / 1000.0) for a, b, lab, code in tl.rows
+                 if lab == "sitting" and code.startswith("sit_") and a / 1000.0 >= after_s
+                 and b / 1000.0 <= end_s and (b - a) / 1000.0 >= dur + 40.0
+                 and not any(x < b / 1000.0 and y > a / 1000.0 for x, y in taken)]
+        if not cands:
+            continue
+        a, b = cands[int(rng.integers(len(cands)))]
+        tl.gap(rng.uniform(a + 20.0, b - 20.0 - dur), dur)
+
+
+class _Lengths:
+    """Desk-session lengths cycling through long (45-90 min), short (20-28) and medium (30-45),
+    in a per-seed order, so every day has sitting bouts both above and below 30 minutes."""
+
+    RANGES = {"long": (45.0, 90.0), "short": (20.0, 28.0), "medium": (30.0, 45.0)}
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+        self.order = list(rng.permutation(list(self.RANGES)))
+        self.i = 0
+
+    def next_s(self) -> float:
+        lo, hi = self.RANGES[self.order[self.i % 3]]
+        self.i += 1
+        return self.rng.uniform(lo, hi) * MIN
+
+
+# ------------------------------------------------------------------------------- scenarios
+def build_desk_day(tl: Timeline, end_s: float) -> None:
+    rng = tl.rng
+    arrive(tl)
+    tl.stand(rng.uniform(40.0, 150.0), "stand_desk", work=True)
+    tl.sit_down()
+    lengths = _Lengths(rng)
+    lunch_at = rng.uniform(3.6, 4.4) * HOUR
+    meetings = [rng.uniform(1.5, 3.0) * HOUR] + ([rng.uniform(5.0, 6.5) * HOUR] if rng.random() < 0.6 else [])
+    leave_at = end_s - rng.uniform(420.0, 600.0)
+    lunch_done = False
+    while True:
+        stop = min(tl.now + lengths.next_s(), leave_at)
+        if not lunch_done:
+            stop = min(stop, lunch_at)
+        desk_session(tl, max(stop, tl.now + rng.uniform(300.0, 600.0)))
+        tl.stand_up()
+        if tl.now >= leave_at - 120.0:
+            break
+        if not lunch_done and tl.now >= lunch_at - 120.0:
+            lunch(tl)
+            lunch_done = True
+        elif meetings and tl.now >= meetings[0]:
+            meetings.pop(0)
+            meeting(tl)
+        else:
+            short_break(tl)
+        tl.stand(rng.uniform(5.0, 30.0), "stand_desk")
+        tl.sit_down()
+    tl.stand(rng.uniform(30.0, 120.0), "stand_desk", work=True)
+    tl.walk(max(end_s - tl.now + 60.0, 300.0), code="walk_home")
+    place_gaps(tl, end_s, 1, after_s=min(HOUR, end_s / 2))
+
+
+def build_standing_desk_day(tl: Timeline, end_s: float) -> None:
+    rng = tl.rng
+    arrive(tl)
+    tl.stand(rng.uniform(60.0, 180.0), "stand_desk", work=True)
+    lunch_at = rng.uniform(3.6, 4.4) * HOUR
+    leave_at = end_s - rng.uniform(420.0, 600.0)
+    lunch_done = False
+    sit_next = True
+    while True:
+        if sit_next:
+            tl.sit_down()
+            desk_session(tl, min(tl.now + rng.uniform(20.0, 60.0) * MIN, max(leave_at, tl.now + 300.0)))
+            tl.stand_up()
+        else:
+            tl.stand(min(rng.uniform(15.0, 45.0) * MIN, max(leave_at - tl.now, 300.0)),
+                     "stand_desk", work=True, shuffles=True)
+        sit_next = not sit_next
+        if tl.now >= leave_at - 120.0:
+            break
+        if not lunch_done and tl.now >= lunch_at - 120.0:
+            lunch(tl)
+            lunch_done = True
+            tl.stand(rng.uniform(10.0, 60.0), "stand_desk", work=True)
+        elif rng.random() < 0.45:
+            short_break(tl)
+            tl.stand(rng.uniform(10.0, 60.0), "stand_desk", work=True)
+    tl.stand(rng.uniform(30.0, 120.0), "stand_desk", work=True)
+    tl.walk(max(end_s - tl.now + 60.0, 300.0), code="walk_home")
+    place_gaps(tl, end_s, 1, lo_s=10.0, hi_s=40.0, after_s=min(HOUR, end_s / 3))
+    place_gaps(tl, end_s, 1, lo_s=60.0, hi_s=300.0, after_s=min(HOUR, end_s / 3))
+
+
+def build_demo(tl: Timeline, end_s: float) -> None:
+    """Ten minutes that show every state, in an order a person could really do them."""
+    rng = tl.rng
+    tl.walk(45.0)
+    tl.stand(25.0, "stand_desk", work=True)
+    tl.sit_down()
+    tl.sit(50.0)
+    tl.slouch(70.0, rng.uniform(30.0, 38.0), 12.0, 6.0)
+    tl.sit(30.0)
+    tl.lean(25.0, rng.uniform(6.0, 10.0))
+    t_gap = tl.now + 15.0
+    tl.sit(50.0)
+    tl.gap(t_gap, 20.0)
+    tl.stand_up()
+    tl.walk(35.0)
+    tl.stand(15.0, "stand_desk")
+    tl.take_off()
+    tl.desk(60.0)
+    tl.put_on("stand")
+    tl.stand(10.0)
+    tl.walk(20.0)
+    tl.sit_down()
+    tl.sit(10.0, "sit_couch", reaches=False)
+    tl.lie_down(str(rng.choice(["supine", "left", "right", "prone"], p=[0.5, 0.2, 0.2, 0.1])))
+    tl.lie(55.0)
+    tl.sit_up()
+    tl.sit(10.0, "sit_couch", reaches=False)
+    tl.stand_up()
+    tl.stand(15.0)
+    tl.walk(30.0)
+    tl.fill_to(end_s)
+
+
+REGISTRY: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("desk-day", "8 h office day: walk in, seated desk sessions of 20-90 min with slouch "
+                 "episodes, coffee/toilet breaks, meetings, lunch with the sensor on the desk, a walk, "
+                 "one BLE gap", 8 * HOUR, build_desk_day),
+        Scenario("standing-desk-day", "8 h at a sit-stand desk: alternating 20-60 min sitting and "
+                 "15-45 min standing, walks, lunch with the sensor off, two BLE gaps",
+                 8 * HOUR, build_standing_desk_day),
+        Scenario("demo", "10 min showing every state once: walk, stand, sit, a >20 deg slouch, lean, "
+                 "BLE gap, sensor on the desk, lying on a couch", 600.0, build_demo),
+    )
+}
+SCENARIOS: dict[str, str] = {name: s.description for name, s in REGISTRY.items()}

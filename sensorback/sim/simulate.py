@@ -1,0 +1,172 @@
+"""simulate(): plan a day, move the wearer, pass the motion through a cheap sensor.
+
+The pipeline is physical: trunk orientation and body acceleration give the specific force in the
+trunk frame; a fixed, random mounting rotation of the clip turns it into sensor axes; the sensor
+adds its calibration errors, noise, quantisation and timing faults. Each stage draws from its own
+child of numpy.random.default_rng(seed), so the plan (and the labels) do not depend on the rate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from ..errors import InputError
+from ..samples import SampleBlock
+from .geometry import UP, random_rotation, trunk_rotation
+from .handling import render_offbody
+from .imu import Imu
+from .labels import Labels
+from .person import Person
+from .scenarios import REGISTRY
+from .timeline import SLOUCH_DEG, Timeline
+from .wearer import body_motion
+
+MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 200.0
+DAY_START = 1709539200.0  # Monday 2024-03-04 08:00 UTC; days start 0-30 min later per seed
+_OVERRIDES = {"duration_s", "ideal_sensor", "mount", "gaps", "start_time"}
+_META_VERSION = 1
+
+
+def _check(scenario: str, seed, rate_hz, overrides: dict) -> dict:
+    if scenario not in REGISTRY:
+        raise InputError("scenario", f"unknown scenario {scenario!r}; choose one of {', '.join(REGISTRY)}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError("seed", f"must be a non-negative integer, got {seed!r}")
+    try:
+        rate = float(rate_hz)
+    except (TypeError, ValueError):
+        raise InputError("rate_hz", f"must be a number, got {rate_hz!r}") from None
+    if not (MIN_RATE_HZ <= rate <= MAX_RATE_HZ):
+        raise InputError("rate_hz", f"must be between {MIN_RATE_HZ:g} and {MAX_RATE_HZ:g} Hz, got {rate_hz!r}")
+    unknown = set(overrides) - _OVERRIDES
+    if unknown:
+        raise TypeError(f"simulate() got unknown override(s) {sorted(unknown)}; known: {sorted(_OVERRIDES)}")
+    opts = {"duration_s": REGISTRY[scenario].duration_s, "ideal_sensor": False, "mount": "random",
+            "gaps": True, "start_time": None}
+    opts.update(overrides)
+    try:
+        dur = float(opts["duration_s"])
+    except (TypeError, ValueError):
+        raise InputError("duration_s", f"must be a number of seconds, got {opts['duration_s']!r}") from None
+    if not (math.isfinite(dur) and 1.0 <= dur <= 7 * 86400.0):
+        raise InputError("duration_s", f"must be between 1 s and 7 days, got {opts['duration_s']!r}")
+    opts["duration_s"] = round(dur, 3)
+    if opts["mount"] not in ("random", "identity"):
+        raise InputError("mount", f"must be 'random' or 'identity', got {opts['mount']!r}")
+    return opts
+
+
+def _mat(r: Rotation) -> list:
+    return [[float(v) for v in row] for row in r.as_matrix()]
+
+
+def simulate(scenario: str, seed: int = 0, rate_hz: float = 50.0, **overrides) -> tuple[SampleBlock, Labels]:
+    """Simulate a recording of a named scenario; returns the samples and their ground-truth labels.
+
+    Overrides: duration_s (cut or extend the scenario), ideal_sensor=True (no sensor or timing
+    errors), mount="identity" (clip axes = trunk axes), gaps=False (no long BLE outages),
+    start_time (Unix time of t = 0). Identical arguments give identical output.
+    The true parameters (mounting, calibration errors, cadence, postures, episodes) are in
+    block.meta["sim"].
+    """
+    opts = _check(scenario, seed, rate_hz, overrides)
+    rate, duration = float(rate_hz), opts["duration_s"]
+    rng_person, rng_plan, rng_motion, rng_imu, rng_mount = np.random.default_rng(int(seed)).spawn(5)
+
+    person = Person.draw(rng_person)
+    tl = Timeline(person, rng_plan)
+    sc = REGISTRY[scenario]
+    sc.build(tl, max(duration, sc.duration_s))
+    tl.fill_to(duration)
+    if not opts["gaps"]:
+        tl.gaps.clear()
+    rows = tl.label_rows(duration)
+    labels = Labels(
+        np.array([r[0] for r in rows], float) / 1000.0,
+        np.array([r[1] for r in rows], float) / 1000.0,
+        np.array([r[2] for r in rows], dtype=str),
+        np.array([r[3] for r in rows], dtype=str),
+    )
+
+    imu = Imu.ideal(rate) if opts["ideal_sensor"] else Imu.draw(rng_imu, rate)
+    tau = imu.sample_times(duration, rate)
+    fs = rate * (1.0 + imu.drift_ppm * 1e-6)
+    motion = body_motion(tl, tau, fs, rng_motion)
+
+    # Trunk frame -> sensor frame through the clip's mounting; re-clipping after lunch moves it.
+    mount0 = Rotation.identity() if opts["mount"] == "identity" else random_rotation(rng_mount)
+    mounts = [(0.0, mount0)]
+    for t_r, tweak in tl.reattach:
+        mounts.append((t_r, tweak * mounts[-1][1]))
+    mount_starts = np.array([m[0] for m in mounts])
+    trunk = trunk_rotation(motion.theta, motion.phi, motion.psi)
+    f_body = trunk.apply(UP + motion.acc, inverse=True)
+    del trunk
+    f_sensor = np.empty_like(f_body)
+    bounds = np.append(np.searchsorted(tau, mount_starts, side="left"), tau.size)
+    for k, (_, m) in enumerate(mounts):
+        f_sensor[bounds[k]:bounds[k + 1]] = m.apply(f_body[bounds[k]:bounds[k + 1]])
+    del f_body
+
+    def worn_orientation(i: int) -> Rotation:
+        k = int(np.searchsorted(mount_starts, tau[i], side="right") - 1)
+        r = trunk_rotation(motion.theta[i], motion.phi[i], motion.psi[i])[0]
+        return r * mounts[max(k, 0)][1].inv()
+
+    render_offbody(tl, tau, fs, rng_motion, f_sensor, worn_orientation)
+    del motion
+
+    acc = imu.measure(f_sensor, rng_imu)
+    del f_sensor
+    t = np.maximum(imu.timestamps(tau, rate, rng_imu), 0.0)
+    keep = imu.delivered(tau.size, rng_imu) & (t < duration)
+    packets_kept = int(keep.sum())
+    gaps = sorted((a / 1000.0, min(b / 1000.0, duration)) for a, b in tl.gaps if a / 1000.0 < duration)
+    for g0, g1 in gaps:
+        i0, i1 = np.searchsorted(t, [g0, g1], side="left")
+        keep[i0:i1] = False
+
+    start_time = opts["start_time"]
+    if start_time is None:
+        start_time = DAY_START + float(np.round(rng_plan.uniform(0.0, 1800.0), 3))
+
+    up_stand = trunk_rotation(person.stand_flexion_deg, person.stand_lateral_deg, 0.0)[0]
+    up_sit = trunk_rotation(person.sit_upright_flexion_deg, 0.5 * person.stand_lateral_deg, 0.0)[0]
+    meta = {
+        "version": _META_VERSION,
+        "scenario": scenario,
+        "seed": int(seed),
+        "rate_hz": rate,
+        "duration_s": duration,
+        "options": {k: opts[k] for k in ("ideal_sensor", "mount", "gaps")},
+        "frames": "trunk: x anterior, y left, z up; flexion positive forward, lateral positive to "
+                  "the right; sensor = mount_rotation @ trunk; reading = imu.matrix @ sensor + imu.offset_g",
+        "slouch_threshold_deg": SLOUCH_DEG,
+        "person": person.to_meta(),
+        "mount_rotation": _mat(mount0),
+        "mounts": [{"t_start": round(t0, 3), "matrix": _mat(m)} for t0, m in mounts if t0 < duration],
+        "gravity_sensor": {
+            "standing": [float(v) for v in mount0.apply(up_stand.apply(UP, inverse=True))],
+            "sitting_upright": [float(v) for v in mount0.apply(up_sit.apply(UP, inverse=True))],
+        },
+        "imu": imu.to_meta(),
+        "samples": {
+            "scheduled": int(tau.size),
+            "delivered": int(keep.sum()),
+            "lost_in_packets": int(tau.size - packets_kept),
+        },
+        "gaps": [[round(a, 3), round(b, 3)] for a, b in gaps],
+        "walks": [{"t_start": round(b.t0, 3), "t_end": round(min(b.t1, duration), 3), "kind": b.kind,
+                   "cadence_spm": round(b.cadence_spm, 3)} for b in tl.bouts if b.t0 < duration],
+        "sit_sessions": [s for s in tl.sessions if s["t_start"] < duration],
+        "slouches": [s for s in tl.slouches if s["t_start"] < duration],
+        "desk": [{"t_start": round(o.t0, 3), "t_end": round(min(o.t1, duration), 3),
+                  "gravity_sensor": [float(v) for v in o.desk.apply(UP, inverse=True)]}
+                 for o in tl.offbody if o.kind == "desk" and o.t0 < duration],
+    }
+    block = SampleBlock(t[keep], acc[keep], device="simulator", rate_hz=rate, start_time=start_time,
+                        meta={"sim": meta})
+    return block, labels
