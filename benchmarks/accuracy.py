@@ -1,0 +1,165 @@
+"""Accuracy of the signal core against labelled recordings made by other people.
+
+Prints one table per dataset in ../shared/realdata (or --data DIR) and per recording, plus the
+simulator's scenarios against their ground-truth sidecars. No calibration input is given:
+upright and forward are found from the data, exactly as `sensorback analyze FILE` does.
+
+Epochs are compared with the labels that cover them entirely; transitions and unlabelled time
+are excluded; sitting includes slouching.
+
+Datasets (UCI, CC BY 4.0): HAPT (Reyes-Ortiz et al., Neurocomputing 171:754-767, 2016) and
+Activity Recognition from Single Chest-Mounted Accelerometer (Casale et al., Pers. Ubiquitous
+Comput. 16(5):563-580, 2012).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sensorback.core import CoreOptions, analyze  # noqa: E402
+from sensorback.core.states import CODE  # noqa: E402
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+
+
+def load_csv(path: Path):
+    try:
+        from sensorback.formats import load
+        return load(path)
+    except ImportError:  # TEMP until formats land
+        from sensorback.samples import SampleBlock
+        d = np.loadtxt(path, delimiter=",", skiprows=1)
+        return SampleBlock(d[:, 0], d[:, 1:4], rate_hz=50.0)
+
+
+def epoch_truth(label_path: Path, n_epochs: int, epoch_s: float) -> np.ndarray:
+    """Label of each epoch covered entirely by one label row; '' elsewhere."""
+    truth = np.full(n_epochs, "", dtype=object)
+    with open(label_path, newline="") as f:
+        for row in csv.DictReader(f):
+            a, b = float(row["t_start"]), float(row["t_end"])
+            i0, i1 = int(np.ceil(a / epoch_s - 1e-9)), int(np.floor(b / epoch_s + 1e-9))
+            truth[max(i0, 0):max(min(i1, n_epochs), 0)] = row["label"]
+    return truth
+
+
+@dataclass
+class Scores:
+    move_ba: float
+    lying_recall: float
+    lying_precision: float
+    sit_stand_ba: float
+    epoch_acc: float
+    slouch_f1: float
+    n: int
+
+
+def _ratio(a: int, b: int) -> float:
+    return a / b if b else float("nan")
+
+
+def score(truth: np.ndarray, state: np.ndarray) -> Scores:
+    lab = truth != ""
+    lab &= truth != "transition"
+    tr, st = truth[lab], state[lab]
+    names = np.array(["moving", "standing", "sitting", "slouching", "lying", "not_worn", "no_data"], dtype=object)[st]
+    mv_t, mv_p = tr == "moving", names == "moving"
+    still_t = np.isin(tr, ["standing", "sitting", "slouching", "lying"])
+    move_ba = 0.5 * (_ratio((mv_p & mv_t).sum(), mv_t.sum()) + _ratio((~mv_p & still_t).sum(), still_t.sum()))
+    ly_t, ly_p = tr == "lying", names == "lying"
+    sit_t = np.isin(tr, ["sitting", "slouching"])
+    sit_p = np.isin(names, ["sitting", "slouching"])
+    stand_t, stand_p = tr == "standing", names == "standing"
+    ss_ba = 0.5 * (_ratio((sit_p & sit_t).sum(), sit_t.sum()) + _ratio((stand_p & stand_t).sum(), stand_t.sum()))
+    sl_t, sl_p = tr == "slouching", names == "slouching"
+    tp = (sl_t & sl_p).sum()
+    f1 = _ratio(2 * tp, sl_t.sum() + sl_p.sum())
+    return Scores(move_ba, _ratio((ly_p & ly_t).sum(), ly_t.sum()), _ratio((ly_p & ly_t).sum(), ly_p.sum()),
+                  ss_ba, float((tr == names).mean()) if tr.size else float("nan"), f1, int(lab.sum()))
+
+
+def evaluate(rec: Path, label_path: Path, options: CoreOptions, block=None):
+    block = block if block is not None else load_csv(rec)
+    res = analyze(block, options)
+    ep = res.epochs
+    k0 = int(round(ep.t_start[0] / options.epoch_s)) if len(ep) else 0
+    n = k0 + len(ep)
+    truth = epoch_truth(label_path, n, options.epoch_s)[k0:]
+    return truth, ep.state
+
+
+def fmt(x: float) -> str:
+    return "  -  " if np.isnan(x) else f"{x:5.3f}"
+
+
+def run_dataset(name: str, pairs, options: CoreOptions, verbose: bool = True) -> dict:
+    all_t, all_s, rows = [], [], []
+    for rec, lab in pairs:
+        truth, state = evaluate(rec, lab, options)
+        s = score(truth, state)
+        rows.append((rec.name.split(".")[0], s))
+        all_t.append(truth)
+        all_s.append(state)
+    pooled = score(np.concatenate(all_t), np.concatenate(all_s))
+    if verbose:
+        print(f"\n## {name}  ({len(rows)} recordings)")
+        print(f"{'recording':<16} {'epochs':>6} {'move BA':>7} {'lie rec':>7} {'lie prec':>8} {'sit/stand BA':>12}")
+        for r, s in rows:
+            print(f"{r:<16} {s.n:>6} {fmt(s.move_ba):>7} {fmt(s.lying_recall):>7} {fmt(s.lying_precision):>8} {fmt(s.sit_stand_ba):>12}")
+        ss = np.array([s.sit_stand_ba for _, s in rows])
+        print(f"{'POOLED':<16} {pooled.n:>6} {fmt(pooled.move_ba):>7} {fmt(pooled.lying_recall):>7} {fmt(pooled.lying_precision):>8} {fmt(pooled.sit_stand_ba):>12}")
+        print(f"sit/stand BA per recording: mean {np.nanmean(ss):.3f}, worst {np.nanmin(ss):.3f} ({rows[int(np.nanargmin(ss))][0]})")
+    return {"pooled": pooled, "rows": rows}
+
+
+def real_pairs(data: Path, dataset: str):
+    for rec in sorted((data / dataset).glob("*.csv.gz")):
+        yield rec, rec.with_name(rec.name.replace(".csv.gz", ".labels.csv"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--dataset", action="append", help="hapt_waist, chest_casale (default: all)")
+    ap.add_argument("--no-sim", action="store_true", help="skip the simulator scenarios")
+    args = ap.parse_args()
+    options = CoreOptions()
+    t0 = time.perf_counter()
+    datasets = args.dataset or sorted(p.name for p in args.data.iterdir() if p.is_dir())
+    for ds in datasets:
+        run_dataset(ds, list(real_pairs(args.data, ds)), options)
+    if not args.no_sim:
+        run_sim(options)
+    print(f"\n({time.perf_counter() - t0:.1f} s)")
+
+
+def run_sim(options: CoreOptions) -> None:
+    from sensorback.sim import simulate
+
+    print("\n## simulator scenarios (seed 1, 50 Hz)")
+    print(f"{'scenario':<20} {'epochs':>6} {'epoch acc':>9} {'slouch F1':>9} {'sit/stand BA':>12}")
+    for name in ("desk-day", "standing-desk-day", "demo"):
+        block, labels = simulate(name, seed=1)
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            lp = Path(d) / "labels.csv"
+            from sensorback.sim import write_labels
+
+            write_labels(labels, lp)
+            truth, state = evaluate(Path(name), lp, options, block=block)
+        s = score(truth, state)
+        print(f"{name:<20} {s.n:>6} {fmt(s.epoch_acc):>9} {fmt(s.slouch_f1):>9} {fmt(s.sit_stand_ba):>12}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""From calibrated epoch statistics to states: a small causal state machine.
+
+Each epoch's state depends only on that epoch and what came before it (zero look-ahead), so a
+live monitor can show it as soon as the epoch ends. Sitting versus standing is where a single
+trunk sensor struggles: both are still and upright-ish. Three kinds of evidence are used, in
+order of strength:
+  1. walking means the wearer is on their feet;
+  2. the height change across a posture transition (down = sat down, up = stood up);
+  3. only when neither is known (start of a recording, after lying or not worn), the trunk
+     inclination from upright.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .calibration import SensorCalibration
+from .epoch_stats import EpochStats
+from .epochs import EpochTable
+from .options import CoreOptions
+from .reference import Reference, angles, unit
+from .runs import forward_fill, run_length
+from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
+
+# Walking: clear periodicity at a plausible cadence with real movement.
+WALK_PERIODICITY = 0.5
+WALK_CADENCE = (60.0, 170.0)
+WALK_MIN_SD_G = 0.08
+# A trunk transition must start and end this quiet (SD of |a|, g), reach this vertical speed
+# (m/s) and be this lopsided (main direction / other direction) to count.
+TRANSITION_QUIET_G = 0.02
+TRANSITION_SPEED = 0.25
+TRANSITION_LOPSIDED = 1.5
+# Inclination (deg) above which an upright-unknown wearer is taken to be sitting.
+PRIOR_SITTING_DEG = 12.0
+# Not worn: epoch-to-epoch wobble of the mean no bigger than sensor noise explains (no breathing).
+NOT_WORN_WINDOW = 30
+NOT_WORN_NOISE_RATIO = 6.0
+NOT_WORN_MAX_SD_G = 0.03
+# Unknown posture after missing data this long.
+GAP_RESET_EPOCHS = 60
+
+_UNKNOWN, _STAND, _SIT, _RESET = 0, 1, 2, 3
+
+
+def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    return (periodicity >= WALK_PERIODICITY) & (cadence >= WALK_CADENCE[0]) & (cadence <= WALK_CADENCE[1]) & (sd >= WALK_MIN_SD_G)
+
+
+@dataclass
+class Calibration:
+    """Everything the decisions need to know about this sensor on this wearer."""
+
+    sensor: SensorCalibration
+    reference: Reference
+
+    def to_dict(self) -> dict:
+        return {"sensor": self.sensor.to_dict(), "reference": self.reference.to_dict()}
+
+
+@dataclass
+class _Carry:
+    next_k: int | None = None
+    posture: int = _UNKNOWN
+    active_run: int = 0
+    not_worn_run: int = 0
+    gap_run: int = 0
+    hist_mean: np.ndarray = field(default_factory=lambda: np.full((NOT_WORN_WINDOW - 1, 3), np.nan))
+    hist_noise: np.ndarray = field(default_factory=lambda: np.full(NOT_WORN_WINDOW - 1, np.nan))
+
+
+class Decider:
+    """Turns consecutive chunks of EpochStats into EpochTables, remembering what it must."""
+
+    def __init__(self, options: CoreOptions, calibration: Calibration, rate_hz: float):
+        self.options = options
+        self.calibration = calibration
+        self.rate_hz = rate_hz
+        self.min_samples = max(1, int(np.ceil(options.min_coverage * options.epoch_s * rate_hz)))
+        self._c = _Carry()
+
+    def process(self, stats: EpochStats) -> EpochTable:
+        if len(stats) == 0:
+            return EpochTable.empty()
+        c = self._c
+        first = int(stats.k[0]) if c.next_k is None else c.next_k
+        k = np.arange(first, int(stats.k[-1]) + 1, dtype=np.int64)
+        pos = stats.k - first
+        n = np.zeros(k.shape[0], np.int32)
+        n[pos] = stats.n
+        mean = np.full((k.shape[0], 3), np.nan)
+        var = np.full((k.shape[0], 3), np.nan)
+        mean[pos], var[pos] = self.calibration.sensor.apply_mean_var(stats.mean, stats.var)
+        cad = np.zeros(k.shape[0], np.float32)
+        per = np.zeros(k.shape[0], np.float32)
+        vup = np.full(k.shape[0], np.nan, np.float32)
+        vdown, quiet = vup.copy(), vup.copy()
+        cad[pos], per[pos] = stats.cadence_spm, stats.periodicity
+        vup[pos], vdown[pos], quiet[pos] = stats.v_up, stats.v_down, stats.quiet_g
+
+        o = self.options
+        has_data = n >= self.min_samples
+        sd = np.sqrt(var.sum(axis=1))
+        g = unit(mean)
+        incl, flex, lat = angles(g, self.calibration.reference)
+
+        walking = has_data & is_walking(per, cad, sd)
+        active = has_data & ~walking & (sd >= o.moving_intensity_g)
+        active_run = run_length(active, c.active_run)
+        moving = walking | (active_run >= 2)
+
+        noise = np.sqrt(np.nanmax(var, axis=1, initial=0.0) / np.maximum(n, 1))
+        wobble, noise_w = self._wobble(mean, noise)
+        calm = has_data & (sd <= NOT_WORN_MAX_SD_G) & (wobble <= NOT_WORN_NOISE_RATIO * np.maximum(noise_w, 2e-4))
+        not_worn_run = run_length(calm, c.not_worn_run)
+        not_worn = not_worn_run >= int(round(o.not_worn_min_s / o.epoch_s))
+
+        still = has_data & ~moving & ~not_worn
+        lying = still & (incl >= o.lying_deg)
+        gap_run = run_length(~has_data, c.gap_run)
+
+        whole = quiet <= TRANSITION_QUIET_G  # False where NaN
+        stood_up = whole & (vup >= TRANSITION_SPEED) & (vup >= TRANSITION_LOPSIDED * vdown)
+        sat_down = whole & (vdown >= TRANSITION_SPEED) & (vdown >= TRANSITION_LOPSIDED * vup)
+        marker = np.zeros(k.shape[0], np.int8)
+        marker[walking | stood_up] = _STAND
+        marker[sat_down] = _SIT
+        marker[lying | not_worn | (gap_run >= GAP_RESET_EPOCHS)] = _RESET
+        posture = forward_fill(marker, c.posture)
+        posture = np.where(posture == _RESET, _UNKNOWN, posture)
+
+        sitting = np.where(posture == _UNKNOWN, incl >= PRIOR_SITTING_DEG, posture == _SIT)
+        state = np.full(k.shape[0], STANDING, np.int8)
+        state[sitting] = SITTING
+        state[sitting & (flex >= o.slouch_threshold_deg)] = SLOUCHING
+        state[lying] = LYING
+        state[moving] = MOVING
+        state[not_worn] = NOT_WORN
+        state[~has_data] = NO_DATA
+
+        c.next_k = int(k[-1]) + 1
+        c.posture = int(posture[-1])
+        c.active_run, c.not_worn_run, c.gap_run = int(active_run[-1]), int(not_worn_run[-1]), int(gap_run[-1])
+
+        nan = ~has_data
+        incl[nan] = flex[nan] = lat[nan] = np.nan
+        sd = sd.astype(np.float32)
+        sd[nan] = np.nan
+        t0 = k * o.epoch_s
+        return EpochTable(t0.astype(np.float64), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad)
+
+    def _wobble(self, mean: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Largest per-axis range of epoch means over the last NOT_WORN_WINDOW epochs."""
+        c = self._c
+        m = np.concatenate([c.hist_mean, mean])
+        nz = np.concatenate([c.hist_noise, noise])
+        c.hist_mean, c.hist_noise = m[-(NOT_WORN_WINDOW - 1):], nz[-(NOT_WORN_WINDOW - 1):]
+        win = np.lib.stride_tricks.sliding_window_view(m, NOT_WORN_WINDOW, axis=0)
+        wob = (win.max(axis=2) - win.min(axis=2)).max(axis=1)
+        nwin = np.lib.stride_tricks.sliding_window_view(nz, NOT_WORN_WINDOW).max(axis=1)
+        return wob, nwin

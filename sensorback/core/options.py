@@ -1,0 +1,32 @@
+"""Tunable settings of the signal core, with defaults that need no per-person tuning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CoreOptions:
+    """Settings for turning samples into epochs.
+
+    reference_window: (start, end) seconds where the wearer sat upright; None = estimate it.
+    forward_window:   (start, end) seconds where the wearer leaned forward; None = infer it.
+    """
+
+    epoch_s: float = 1.0
+    slouch_threshold_deg: float = 20.0
+    reference_window: tuple[float, float] | None = None
+    forward_window: tuple[float, float] | None = None
+    # An epoch with fewer than this share of its nominal samples is treated as missing data.
+    min_coverage: float = 0.25
+    # Movement intensity (g, SD of the acceleration vector) above which an epoch may be movement.
+    moving_intensity_g: float = 0.06
+    # Trunk inclination from upright (degrees) beyond which a still wearer is lying down.
+    lying_deg: float = 60.0
+    # Not worn: the sensor is this still (g) for at least this long.
+    not_worn_intensity_g: float = 0.004
+    not_worn_min_s: float = 120.0
+    # Window (seconds) over which step cadence is measured.
+    cadence_window_s: float = 4.0
+    # Window (seconds) in which a whole sit-to-stand or stand-to-sit must fit, quiet at both ends.
+    transition_window_s: float = 6.0

@@ -1,0 +1,114 @@
+"""Batch analysis: statistics of all epochs, calibration from them, then the same decisions
+a streaming processor makes.
+
+Calibration (offset/gain, upright, forward) is estimated from the whole recording unless the
+caller supplies it; with the same calibration, StreamProcessor gives identical epochs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from ..errors import SensorbackError
+from ..samples import SampleBlock
+from .calibration import IDENTITY, SensorCalibration, fit_sphere
+from .decide import Calibration, Decider, is_walking
+from .epoch_stats import EpochStats, compute_epoch_stats
+from .epochs import EpochTable
+from .options import CoreOptions
+from .reference import Reference, estimate_forward, estimate_up, forward_from_window, unit, window_direction
+from .stream import StatsStream, window_settings
+
+
+@dataclass
+class Analysis:
+    epochs: EpochTable
+    calibration: Calibration
+    notes: list[str] = field(default_factory=list)
+
+
+def epoch_stats(block: SampleBlock, options: CoreOptions) -> EpochStats:
+    return compute_epoch_stats(block.t, block.acc, window_settings(options, block.rate_hz))
+
+
+def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration | None = None,
+                         source: str = "recording") -> tuple[Calibration, list[str]]:
+    """Sensor calibration and wearer reference from a recording's epoch statistics."""
+    notes: list[str] = []
+    if sensor is None:
+        sensor = fit_sphere(stats.mean, stats.sd) if len(stats) else IDENTITY
+    notes.append(f"sensor calibration: {sensor.note}")
+    mean, var = sensor.apply_mean_var(stats.mean, stats.var)
+    g = unit(mean)
+    sd = np.sqrt(var.sum(axis=1))
+    mid = (stats.k + 0.5) * options.epoch_s
+    walking = is_walking(stats.periodicity, stats.cadence_spm, sd)
+    quiet = sd < 0.05
+
+    if options.reference_window is not None:
+        up = window_direction(g, mid, options.reference_window)
+        if up is None:
+            a, b = options.reference_window
+            raise SensorbackError(f"--reference-window {a:g}:{b:g}: no samples in that window of the {source}")
+        up_source = f"window {options.reference_window[0]:g}:{options.reference_window[1]:g} s"
+    else:
+        provisional, _ = estimate_up(g, walking, quiet)
+        upright_ish = quiet & (g @ provisional > np.cos(np.radians(45)))
+        up, up_source = estimate_up(g, walking, upright_ish)
+    if options.forward_window is not None:
+        lean = window_direction(g, mid, options.forward_window)
+        a, b = options.forward_window
+        if lean is None:
+            raise SensorbackError(f"--forward-window {a:g}:{b:g}: no samples in that window of the {source}")
+        fwd = forward_from_window(lean, up)
+        if fwd is None:
+            raise SensorbackError(f"--forward-window {a:g}:{b:g}: the trunk is not leaning there (less than 8 degrees from upright)")
+        fwd_source = f"window {a:g}:{b:g} s"
+    else:
+        pool = quiet & (g @ up > np.cos(np.radians(options.lying_deg)))
+        fwd, fwd_source = estimate_forward(g, up, pool)
+    notes.append(f"upright reference: {up_source}; forward: {fwd_source}")
+    ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source)
+    return Calibration(sensor, ref), notes
+
+
+def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibration: Calibration | None = None) -> Analysis:
+    """Epoch states for a whole recording held in memory."""
+    stats = epoch_stats(block, options)
+    notes: list[str] = []
+    if calibration is None:
+        calibration, notes = estimate_calibration(stats, options)
+    epochs = Decider(options, calibration, block.rate_hz).process(stats)
+    return Analysis(epochs, calibration, notes)
+
+
+def iter_analyze(blocks: Iterable[SampleBlock], options: CoreOptions = CoreOptions(),
+                 calibration: Calibration | None = None, rescan=None) -> Iterator[EpochTable]:
+    """Analyse a recording too big for memory, chunk by chunk.
+
+    Without a calibration, a first pass over `rescan()` (a callable returning the blocks again)
+    collects only epoch statistics (a few dozen bytes per second) to estimate it.
+    """
+    if calibration is None:
+        if rescan is None:
+            raise ValueError("iter_analyze needs a calibration or a rescan callable")
+        stats_parts = []
+        stream = None
+        for b in rescan():
+            stream = stream or StatsStream(window_settings(options, b.rate_hz))
+            stats_parts.append(stream.feed(b.t, b.acc))
+        if stream is not None:
+            stats_parts.append(stream.finish())
+        calibration, _ = estimate_calibration(EpochStats.concat(stats_parts), options)
+    decider = None
+    stream = None
+    for b in blocks:
+        if stream is None:
+            stream = StatsStream(window_settings(options, b.rate_hz))
+            decider = Decider(options, calibration, b.rate_hz)
+        yield decider.process(stream.feed(b.t, b.acc))
+    if stream is not None:
+        yield decider.process(stream.finish())

@@ -1,0 +1,92 @@
+"""The wearer's upright posture and forward direction, in the sensor's own axes.
+
+The clip can be mounted any way round, so "upright" and "forward" must be learned: from a
+window the wearer marks (sat upright here / leaned forward here) or from the data. Walking is
+the one activity where the trunk is reliably upright, so walking bouts give the automatic
+upright reference. Forward is the direction in which the trunk tilts furthest (people flex
+forward far more than they lean back or sideways).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_WALKING_EPOCHS = 10
+MIN_FORWARD_LEAN_DEG = 8.0
+
+
+@dataclass(frozen=True)
+class Reference:
+    """up/forward: unit vectors in the calibrated sensor frame (forward is perpendicular to up)."""
+
+    up: tuple[float, float, float]
+    forward: tuple[float, float, float]
+    up_source: str
+    forward_source: str
+
+    def to_dict(self) -> dict:
+        return {"up": list(self.up), "forward": list(self.forward),
+                "up_source": self.up_source, "forward_source": self.forward_source}
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
+def window_direction(g: np.ndarray, t_mid: np.ndarray, window: tuple[float, float]) -> np.ndarray | None:
+    sel = (t_mid >= window[0]) & (t_mid < window[1]) & np.isfinite(g[:, 0])
+    if not sel.any():
+        return None
+    return unit(np.median(g[sel], axis=0))
+
+
+def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np.ndarray) -> tuple[np.ndarray, str]:
+    """Upright from walking bouts; without walking, the most common still posture (less reliable)."""
+    if walking.sum() >= MIN_WALKING_EPOCHS:
+        return unit(np.median(g[walking], axis=0)), f"walking ({int(walking.sum())} s)"
+    pool = g[still_upright_candidates]
+    if pool.shape[0] == 0:
+        pool = g[np.isfinite(g[:, 0])]
+    if pool.shape[0] == 0:
+        return np.array([0.0, 0.0, 1.0]), "default (no usable data)"
+    return unit(np.median(pool, axis=0)), "typical posture (no walking found; pass --reference-window for accuracy)"
+
+
+def estimate_forward(g: np.ndarray, up: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, str]:
+    """Principal axis of postural tilt, signed toward the side with the larger tilts."""
+    d = g[pool] - np.outer(g[pool] @ up, up)
+    if d.shape[0] >= 5:
+        cov = d.T @ d / d.shape[0]
+        vals, vecs = np.linalg.eigh(cov)
+        axis = vecs[:, -1]
+        axis = unit(axis - (axis @ up) * up)
+        proj = d @ axis
+        if np.percentile(proj, 95) < -np.percentile(proj, 5):
+            axis = -axis
+        lean = np.degrees(np.arcsin(min(1.0, float(np.percentile(np.abs(proj), 95)))))
+        if lean >= 3.0:
+            return axis, "inferred from the direction of the largest tilts"
+    # No usable tilt at all: any perpendicular direction, flagged as such.
+    helper = np.eye(3)[int(np.argmin(np.abs(up)))]
+    return unit(helper - (helper @ up) * up), "unknown (no tilts observed; pass --forward-window)"
+
+
+def forward_from_window(g_lean: np.ndarray, up: np.ndarray) -> np.ndarray | None:
+    d = g_lean - (g_lean @ up) * up
+    if np.degrees(np.arcsin(min(1.0, float(np.linalg.norm(d))))) < MIN_FORWARD_LEAN_DEG:
+        return None
+    return unit(d)
+
+
+def angles(g: np.ndarray, ref: Reference) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inclination from upright, forward flexion (+ forward) and lateral lean, degrees."""
+    up = np.asarray(ref.up)
+    fwd = np.asarray(ref.forward)
+    side = np.cross(up, fwd)
+    cu, cf, cs = g @ up, g @ fwd, g @ side
+    incl = np.degrees(np.arccos(np.clip(cu, -1.0, 1.0)))
+    flex = np.degrees(np.arctan2(cf, cu))
+    lat = np.degrees(np.arctan2(cs, cu))
+    return incl.astype(np.float32), flex.astype(np.float32), lat.astype(np.float32)

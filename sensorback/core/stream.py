@@ -1,0 +1,80 @@
+"""Streaming: feed blocks of any size, get each epoch as soon as it is complete.
+
+The processor keeps only what the windows need (a few seconds of samples and epoch SDs) plus
+the decision carry, so memory stays bounded however long the stream runs. Its output is
+identical to analysing all the samples at once with the same calibration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..samples import SampleBlock
+from .decide import Calibration, Decider
+from .epoch_stats import EpochStats, WindowSettings, compute_epoch_stats, epoch_index
+from .epochs import EpochTable
+from .options import CoreOptions
+
+
+def window_settings(options: CoreOptions, rate_hz: float) -> WindowSettings:
+    return WindowSettings(options.epoch_s, rate_hz, options.cadence_window_s, options.transition_window_s)
+
+
+class StatsStream:
+    """Samples in, EpochStats of completed epochs out (no calibration needed)."""
+
+    def __init__(self, settings: WindowSettings):
+        self.settings = settings
+        self._t = np.zeros(0)
+        self._acc = np.zeros((0, 3), np.float32)
+        self._hist = 0  # samples at the front of the buffer that are history only
+        self._prev_k = np.zeros(0, np.int64)
+        self._prev_sd = np.zeros(0)
+        self._last_t = -np.inf
+
+    def feed(self, t: np.ndarray, acc: np.ndarray) -> EpochStats:
+        if t.shape[0] == 0:
+            return EpochStats.concat([])
+        self._t = np.concatenate([self._t, t])
+        self._acc = np.concatenate([self._acc, np.asarray(acc, np.float32)])
+        self._last_t = float(t[-1])
+        # The epoch of the newest sample may still grow; everything before it is complete.
+        last_epoch = int(epoch_index(t[-1:], self.settings.epoch_s)[0])
+        cut = int(np.searchsorted(self._t, last_epoch * self.settings.epoch_s, side="left"))
+        return self._emit(cut)
+
+    def finish(self) -> EpochStats:
+        return self._emit(self._t.shape[0])
+
+    def _emit(self, cut: int) -> EpochStats:
+        if cut <= self._hist:
+            return EpochStats.concat([])
+        s = self.settings
+        stats = compute_epoch_stats(self._t[:cut], self._acc[:cut], s, self._hist, self._prev_k, self._prev_sd)
+        span = s.history_epochs
+        self._prev_k = np.concatenate([self._prev_k, stats.k])[-span:]
+        self._prev_sd = np.concatenate([self._prev_sd, stats.sd])[-span:]
+        # Keep the samples the next windows can reach back to, plus the one just before them.
+        keep_from = self._t[cut - 1] if cut < self._t.shape[0] else self._last_t
+        next_epoch_end = (np.floor(keep_from / s.epoch_s) + 1) * s.epoch_s
+        first_keep = int(np.searchsorted(self._t, next_epoch_end - s.history_s - s.epoch_s, side="left"))
+        first_keep = max(0, min(first_keep - 1, cut))
+        self._t, self._acc = self._t[first_keep:], self._acc[first_keep:]
+        self._hist = cut - first_keep
+        return stats
+
+
+class StreamProcessor:
+    """Blocks of samples in, EpochTables out, with a fixed calibration."""
+
+    def __init__(self, options: CoreOptions, calibration: Calibration, rate_hz: float):
+        self.options = options
+        self.calibration = calibration
+        self._stats = StatsStream(window_settings(options, rate_hz))
+        self._decider = Decider(options, calibration, rate_hz)
+
+    def feed(self, block: SampleBlock) -> EpochTable:
+        return self._decider.process(self._stats.feed(block.t, block.acc))
+
+    def finish(self) -> EpochTable:
+        return self._decider.process(self._stats.finish())
