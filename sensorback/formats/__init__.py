@@ -1,0 +1,91 @@
+"""Recording files in and out: pick the reader/writer from the file name.
+
+    load(path, rate_hz=None) -> SampleBlock       # .sbr native; .csv/.csv.gz/.txt/.tsv(.gz) CSV
+    save(block, path)                             # same extensions
+    iter_blocks(path, chunk_samples=...) -> Iterator[SampleBlock]   # bounded memory for .sbr
+
+Bad input raises sensorback.errors.InputError ("file:line: message"). Repairs and guesses
+(dropped partial record, m/s^2 converted to g, Unix time re-based, ...) are returned in
+``block.meta["notes"]`` as "file: message" lines and also raised as FormatWarning, which
+the CLI prints as ``warning: ...``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+from ..errors import InputError
+from ..samples import SampleBlock
+from .csv_io import read_csv, write_csv
+from .native import NativeWriter, iter_native, read_native, read_native_header, write_native
+from .notes import FormatWarning, LoadNotes
+
+__all__ = [
+    "load", "save", "iter_blocks", "kind_of", "NativeWriter", "read_native", "iter_native",
+    "read_native_header", "write_native", "read_csv", "write_csv", "FormatWarning", "LoadNotes",
+    "EXTENSIONS",
+]
+
+_CSV_EXT = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
+EXTENSIONS = (".sbr",) + _CSV_EXT
+
+
+def kind_of(path) -> str:
+    """'native' or 'csv' from the file name; InputError for anything else."""
+    name = os.fspath(path).lower()
+    if name.endswith(".sbr"):
+        return "native"
+    if name.endswith(_CSV_EXT):
+        return "csv"
+    raise InputError(path, f"unknown file type; expected one of {', '.join(EXTENSIONS)}")
+
+
+def _check_file(path) -> None:
+    if not os.path.exists(path):
+        raise InputError(path, "no such file")
+    if os.path.isdir(path):
+        raise InputError(path, "is a directory, not a recording file")
+
+
+def load(path, rate_hz: float | None = None) -> SampleBlock:
+    """Read a whole recording. rate_hz is needed only for CSV without a time column;
+    for files with timestamps it just replaces the nominal rate."""
+    kind = kind_of(path)
+    _check_file(path)
+    if kind == "native":
+        block = read_native(path)
+        if rate_hz is not None:
+            block.rate_hz = float(rate_hz)
+        return block
+    return read_csv(path, rate_hz=rate_hz)
+
+
+def save(block: SampleBlock, path) -> None:
+    """Write a recording; the format follows the extension. Replaces the file atomically."""
+    if kind_of(path) == "native":
+        write_native(block, path)
+    else:
+        write_csv(block, path)
+
+
+def iter_blocks(path, chunk_samples: int = 1 << 20, rate_hz: float | None = None) -> Iterator[SampleBlock]:
+    """Consecutive blocks of at most chunk_samples. Native files are read chunk by chunk
+    (bounded memory, e.g. 7 days at 100 Hz); CSV is parsed whole and then sliced."""
+    if chunk_samples < 1:
+        raise ValueError("chunk_samples must be >= 1")
+    kind = kind_of(path)
+    _check_file(path)
+    if kind == "native":
+        for block in iter_native(path, chunk_samples=chunk_samples):
+            if rate_hz is not None:
+                block.rate_hz = float(rate_hz)
+            yield block
+        return
+    whole = read_csv(path, rate_hz=rate_hz)
+    notes = whole.meta.pop("notes", None)
+    for i in range(0, len(whole), chunk_samples):
+        part = whole.slice(i, i + chunk_samples)
+        if i == 0 and notes:
+            part.meta["notes"] = notes
+        yield part

@@ -1,0 +1,84 @@
+"""Sensor Logger (Kelvin Choi's phone app) exports: make gravity-free files usable or refuse them.
+
+Its per-sensor CSVs all read ``time,seconds_elapsed,z,y,x`` (time in Unix nanoseconds, values
+in m/s^2). TotalAcceleration.csv includes gravity and imports as-is. Accelerometer.csv is
+*user* acceleration with gravity removed, useless for posture on its own, so we add
+Gravity.csv from the same folder, or refuse with a message saying which file to use.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import InputError
+from ..samples import SampleBlock
+from .csv_io import RawTable, parse_table, table_to_block
+from .notes import LoadNotes
+from .validate import check_samples
+
+
+def _stem(path) -> str:
+    name = os.path.basename(os.fspath(path)).lower()
+    for ext in (".gz", ".csv", ".txt", ".tsv"):
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+    return name
+
+
+def _sibling(path, stem: str) -> str | None:
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    for name in sorted(os.listdir(folder)):
+        if _stem(name) == stem and name.lower().endswith((".csv", ".csv.gz")):
+            return os.path.join(folder, name)
+    return None
+
+
+def read_sensor_logger_aware(path, rate_hz: float | None, notes: LoadNotes) -> SampleBlock:
+    """parse_table + table_to_block, with Sensor Logger's Accelerometer/Gravity split handled."""
+    table = parse_table(path, notes)
+    if not table.cols.is_sensor_logger():
+        return table_to_block(table, rate_hz, notes)
+    stem = _stem(path)
+    if stem == "gravity":
+        raise InputError(path, "Sensor Logger's Gravity.csv is only the gravity estimate, not the measured acceleration; import TotalAcceleration.csv from the same export")
+    if stem == "accelerometer":
+        gpath = _sibling(path, "gravity")
+        if gpath is None:
+            raise InputError(
+                path,
+                "Sensor Logger's Accelerometer.csv has gravity removed, and no Gravity.csv is beside it to add back; "
+                "import TotalAcceleration.csv from the same export instead (or put Gravity.csv next to this file)",
+            )
+        table = _add_gravity(table, gpath, notes)
+    return table_to_block(table, rate_hz, notes, device="sensor-logger")
+
+
+def _add_gravity(acc: RawTable, gpath: str, notes: LoadNotes) -> RawTable:
+    """User acceleration + gravity = total acceleration, on the accelerometer's timestamps."""
+    grav = parse_table(gpath, LoadNotes(gpath))
+    if acc.time is None or grav.time is None:
+        raise InputError(acc.path, "Sensor Logger files need their time column to be combined with Gravity.csv")
+    # Both time columns must be usable before we interpolate one onto the other.
+    for tab in (acc, grav):
+        check_samples(tab.time, np.zeros((len(tab.time), 3)), tab.path, tab.locate, LoadNotes(tab.path), columns=(tab.cols.time_name, "x", "y", "z"))
+    gname = os.path.basename(gpath)
+    if acc.time.shape == grav.time.shape and np.array_equal(acc.time, grav.time):
+        xyz, keep = acc.xyz + grav.xyz, slice(None)
+        notes.add(f"added {gname} to the gravity-free Accelerometer values (Sensor Logger), same timestamps")
+    else:
+        inside = (acc.time >= grav.time[0]) & (acc.time <= grav.time[-1])
+        if not inside.any():
+            raise InputError(acc.path, f"no overlap in time with {gname}; cannot add gravity back")
+        keep = np.flatnonzero(inside)
+        ta = acc.time[keep] - grav.time[0]
+        tg = grav.time - grav.time[0]
+        g = np.column_stack([np.interp(ta, tg, grav.xyz[:, k]) for k in range(3)])
+        xyz = acc.xyz[keep] + g
+        dropped = len(acc.time) - keep.size
+        extra = f"; dropped {dropped} samples outside its time range" if dropped else ""
+        notes.add(f"added {gname} (interpolated onto the Accelerometer timestamps) to the gravity-free Accelerometer values (Sensor Logger){extra}")
+        base_locate = acc.locate
+        acc = RawTable(acc.path, acc.cols, acc.time, acc.xyz, lambda i: base_locate(int(keep[i])) if 0 <= i < keep.size else (None, ""))
+    return RawTable(acc.path, acc.cols, acc.time[keep], np.ascontiguousarray(xyz), acc.locate)

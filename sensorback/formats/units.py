@@ -1,0 +1,78 @@
+"""Turn imported numbers into sensorback's units: seconds on the recording's axis, and g.
+
+Both are guesses when the file does not say, so every guess that changes the numbers is
+reported as a note. Acceleration units are judged from the median magnitude, which with
+gravity included sits near 1 (g), 9.8 (m/s^2) or 1000 (mg) whatever the posture.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+import numpy as np
+
+from ..errors import InputError
+from .notes import LoadNotes
+
+STANDARD_GRAVITY = 9.80665
+_TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+_TIME_WORD = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+EPOCH_MIN = 946684800.0  # 2000-01-01: earlier "timestamps" are uptime counters, not Unix time
+EPOCH_MAX = 4102444800.0  # 2100-01-01
+_ACC_FACTOR = {"g": 1.0, "mg": 1e-3, "m/s^2": 1.0 / STANDARD_GRAVITY}
+
+
+def seconds_axis(raw: np.ndarray, name: str, unit: str | None, notes: LoadNotes) -> tuple[np.ndarray, float | None]:
+    """(t in seconds, start_time). Unix time (s/ms/us/ns) becomes seconds from the first sample."""
+    v0 = float(raw[0])
+    if not math.isfinite(v0):
+        return raw * _TIME_SCALE.get(unit or "s", 1.0), None  # validation will name the line
+    scales = [unit] if unit else ["ns", "us", "ms", "s"]
+    for u in scales:
+        start = v0 * _TIME_SCALE[u]
+        if EPOCH_MIN <= start <= EPOCH_MAX:
+            # Subtract in the file's own unit first: exact for values within 2x of each other,
+            # so nanosecond Unix stamps keep sub-microsecond resolution.
+            t = (raw - raw[0]) * _TIME_SCALE[u]
+            when = datetime.fromtimestamp(start, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+            notes.add(f"column '{name}' holds Unix time in {_TIME_WORD[u]}; t now counts seconds from the first sample (start {when})")
+            return t, start
+    if unit and unit != "s":
+        return raw * _TIME_SCALE[unit], None
+    return raw, None
+
+
+def to_g(xyz: np.ndarray, unit: str | None, path, notes: LoadNotes) -> tuple[np.ndarray, str]:
+    """Acceleration as float32 g, and the unit it was read in (declared or detected)."""
+    n = xyz.shape[0]
+    step = max(1, n // 200_000)  # the median of a strided sample is plenty to tell 1 from 9.8
+    sub = xyz[::step]
+    with np.errstate(invalid="ignore", over="ignore"):
+        mag = np.sqrt((sub * sub).sum(axis=1))
+    mag = mag[np.isfinite(mag)]
+    med = float(np.median(mag)) if mag.size else float("nan")
+    if unit is not None:
+        factor = _ACC_FACTOR[unit]
+        if unit != "g":
+            notes.add(f"converted acceleration from {unit} (as the header says) to g")
+        if math.isfinite(med) and not (0.3 <= med * factor <= 3.0):
+            notes.add(f"median |a| is {med * factor:.3g} g after conversion, expected about 1 g with gravity included; check the units")
+    elif not math.isfinite(med) or 0.3 <= med < math.sqrt(STANDARD_GRAVITY):
+        unit, factor = "g", 1.0
+    elif med <= 30.0:
+        unit, factor = "m/s^2", _ACC_FACTOR["m/s^2"]
+        notes.add(f"values look like m/s^2 (median |a| {med:.2f}), converted to g")
+    elif 300.0 <= med <= 3000.0:
+        unit, factor = "mg", _ACC_FACTOR["mg"]
+        notes.add(f"values look like milli-g (median |a| {med:.0f}), converted to g")
+    else:
+        hint = "; gravity seems to have been removed, use an export with gravity included" if med < 0.3 else ""
+        raise InputError(
+            path,
+            f"cannot tell the acceleration units: median |a| is {med:.3g}, expected about 1 (g) or 9.8 (m/s^2) "
+            f"with gravity included{hint}; name the unit in the header, e.g. 'ax (g)'",
+        )
+    if factor == 1.0:
+        return np.asarray(xyz, dtype=np.float32), unit
+    return (xyz * factor).astype(np.float32), unit
