@@ -21,17 +21,29 @@ from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .options import CoreOptions
 from .reference import Reference, angles, unit
-from .runs import forward_fill, run_length
+from .runs import forward_fill, hysteresis, rolling_count, run_length
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
 
-# Walking: clear periodicity at a plausible cadence with real movement.
+# Walking: clear periodicity at a plausible cadence with real movement. Once walking, short
+# pauses and turns (weaker rhythm or plain movement) still count as moving.
 WALK_PERIODICITY = 0.5
-WALK_CADENCE = (60.0, 170.0)
+WALK_CADENCE = (75.0, 170.0)
 WALK_MIN_SD_G = 0.08
+KEEP_MOVING_PERIODICITY = 0.3
+KEEP_MOVING_SD_G = 0.15
+# Vigorous movement without steps (exercise, carrying) counts as moving after this many epochs.
+VIGOROUS_SD_G = 0.3
+VIGOROUS_EPOCHS = 3
+# A sit-down counts only if the wearer then stays calm (SD below CALM_SD_G) for this many epochs.
+CALM_SD_G = 0.04
+CONFIRM_EPOCHS = 2
+# With no transition to go by, a wearer who stays calm most of this window is taken to be sitting.
+UNKNOWN_CALM_WINDOW = 60
+UNKNOWN_CALM_SHARE = 0.8
 # A trunk transition must start and end this quiet (SD of |a|, g), reach this vertical speed
 # (m/s) and be this lopsided (main direction / other direction) to count.
 TRANSITION_QUIET_G = 0.02
-TRANSITION_SPEED = 0.25
+TRANSITION_SPEED = 0.35
 TRANSITION_LOPSIDED = 1.5
 # Inclination (deg) above which an upright-unknown wearer is taken to be sitting.
 PRIOR_SITTING_DEG = 12.0
@@ -39,6 +51,10 @@ PRIOR_SITTING_DEG = 12.0
 NOT_WORN_WINDOW = 30
 NOT_WORN_NOISE_RATIO = 6.0
 NOT_WORN_MAX_SD_G = 0.03
+# A trunk held this far from upright (but not lying) for this long means sitting, whatever came
+# before: nobody stands bent over that far for long.
+LEANING_SIT_DEG = 30.0
+LEANING_SIT_EPOCHS = 10
 # Unknown posture after missing data this long.
 GAP_RESET_EPOCHS = 60
 
@@ -64,7 +80,13 @@ class Calibration:
 class _Carry:
     next_k: int | None = None
     posture: int = _UNKNOWN
+    moving: bool = False
     active_run: int = 0
+    lean_run: int = 0
+    leaning: bool = False
+    hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
+    hist_calm_recent: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
+    hist_calm: np.ndarray = field(default_factory=lambda: np.zeros(UNKNOWN_CALM_WINDOW - 1, bool))
     not_worn_run: int = 0
     gap_run: int = 0
     hist_mean: np.ndarray = field(default_factory=lambda: np.full((NOT_WORN_WINDOW - 1, 3), np.nan))
@@ -107,9 +129,11 @@ class Decider:
         incl, flex, lat = angles(g, self.calibration.reference)
 
         walking = has_data & is_walking(per, cad, sd)
-        active = has_data & ~walking & (sd >= o.moving_intensity_g)
-        active_run = run_length(active, c.active_run)
-        moving = walking | (active_run >= 2)
+        keep_moving = has_data & (((per >= KEEP_MOVING_PERIODICITY) & (cad >= WALK_CADENCE[0]) & (cad <= WALK_CADENCE[1]))
+                                  | (sd >= KEEP_MOVING_SD_G))
+        in_motion = hysteresis(walking, keep_moving, c.moving)
+        active_run = run_length(has_data & (sd >= VIGOROUS_SD_G), c.active_run)
+        moving = in_motion | (active_run >= VIGOROUS_EPOCHS)
 
         noise = np.sqrt(np.nanmax(var, axis=1, initial=0.0) / np.maximum(n, 1))
         wobble, noise_w = self._wobble(mean, noise)
@@ -124,14 +148,23 @@ class Decider:
         whole = quiet <= TRANSITION_QUIET_G  # False where NaN
         stood_up = whole & (vup >= TRANSITION_SPEED) & (vup >= TRANSITION_LOPSIDED * vdown)
         sat_down = whole & (vdown >= TRANSITION_SPEED) & (vdown >= TRANSITION_LOPSIDED * vup)
+        calm = has_data & (sd < CALM_SD_G)
+        sat_confirmed = self._confirmed(sat_down, calm)
         marker = np.zeros(k.shape[0], np.int8)
         marker[walking | stood_up] = _STAND
-        marker[sat_down] = _SIT
+        marker[sat_confirmed] = _SIT
         marker[lying | not_worn | (gap_run >= GAP_RESET_EPOCHS)] = _RESET
         posture = forward_fill(marker, c.posture)
         posture = np.where(posture == _RESET, _UNKNOWN, posture)
 
-        sitting = np.where(posture == _UNKNOWN, incl >= PRIOR_SITTING_DEG, posture == _SIT)
+        calm_count, c.hist_calm = rolling_count(calm, c.hist_calm, UNKNOWN_CALM_WINDOW)
+        settled = calm_count >= UNKNOWN_CALM_SHARE * UNKNOWN_CALM_WINDOW
+        sitting = np.where(posture == _UNKNOWN, (incl >= PRIOR_SITTING_DEG) | settled, posture == _SIT)
+        upright_ish = still & ~lying
+        lean_run = run_length(upright_ish & (incl >= LEANING_SIT_DEG), c.lean_run)
+        leaning = hysteresis(lean_run >= LEANING_SIT_EPOCHS,
+                             upright_ish & (incl >= LEANING_SIT_DEG - 10.0) & (marker != _STAND), c.leaning)
+        sitting |= leaning
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING
         state[sitting & (flex >= o.slouch_threshold_deg)] = SLOUCHING
@@ -142,6 +175,8 @@ class Decider:
 
         c.next_k = int(k[-1]) + 1
         c.posture = int(posture[-1])
+        c.moving = bool(in_motion[-1])
+        c.lean_run, c.leaning = int(lean_run[-1]), bool(leaning[-1])
         c.active_run, c.not_worn_run, c.gap_run = int(active_run[-1]), int(not_worn_run[-1]), int(gap_run[-1])
 
         nan = ~has_data
@@ -150,6 +185,18 @@ class Decider:
         sd[nan] = np.nan
         t0 = k * o.epoch_s
         return EpochTable(t0.astype(np.float64), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad)
+
+    def _confirmed(self, events: np.ndarray, calm: np.ndarray) -> np.ndarray:
+        """events[i] that are followed by CONFIRM_EPOCHS calm epochs, reported at the last of them."""
+        c = self._c
+        d = CONFIRM_EPOCHS
+        ev = np.concatenate([c.hist_sat, events])
+        cm = np.concatenate([c.hist_calm_recent, calm])
+        c.hist_sat, c.hist_calm_recent = ev[-d:], cm[-d:]
+        ok = ev[:-d].copy() if d else ev.copy()
+        for j in range(1, d + 1):
+            ok &= cm[j : cm.shape[0] - d + j]
+        return ok[-events.shape[0]:] if events.shape[0] <= ok.shape[0] else np.concatenate([np.zeros(events.shape[0] - ok.shape[0], bool), ok])
 
     def _wobble(self, mean: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Largest per-axis range of epoch means over the last NOT_WORN_WINDOW epochs."""

@@ -23,3 +23,25 @@ def forward_fill(codes: np.ndarray, carry: int) -> np.ndarray:
     idx = np.arange(codes.shape[0])
     pos = np.maximum.accumulate(np.where(codes != 0, idx, -1)) if codes.size else idx
     return np.where(pos >= 0, codes[np.maximum(pos, 0)], carry)
+
+
+def hysteresis(enter: np.ndarray, stay: np.ndarray, carry: bool) -> np.ndarray:
+    """On where `enter`, and stays on while `stay` (or enter) holds; carry = on before."""
+    idx = np.arange(enter.shape[0])
+    keep = enter | stay
+    last_break = np.maximum.accumulate(np.where(keep, -1, idx)) if idx.size else idx
+    last_enter = np.maximum.accumulate(np.where(enter, idx, -1)) if idx.size else idx
+    on = last_enter > last_break
+    return on | (carry & (last_break < 0))
+
+
+def rolling_count(flags: np.ndarray, history: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Number of True among the last `window` flags at each position; history = earlier flags.
+
+    Returns (counts, new_history) where new_history holds the last window-1 flags.
+    """
+    allf = np.concatenate([history, flags]).astype(np.int32)
+    csum = np.concatenate([[0], np.cumsum(allf)])
+    end = np.arange(history.shape[0], allf.shape[0]) + 1
+    counts = csum[end] - csum[np.maximum(end - window, 0)]
+    return counts, allf[-(window - 1):].astype(bool) if window > 1 else np.zeros(0, bool)
