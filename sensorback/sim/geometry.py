@@ -18,7 +18,7 @@ def min_jerk(s: np.ndarray) -> np.ndarray:
     """Minimum-jerk 0->1 profile: how people move a limb or the trunk between two postures
     (zero velocity and acceleration at both ends, so joined pieces stay smooth)."""
     s = np.clip(s, 0.0, 1.0)
-    return s * s * s * (10.0 - 15.0 * s + 6.0 * s * s)
+    return np.clip(s * s * s * (10.0 - 15.0 * s + 6.0 * s * s), 0.0, 1.0)
 
 
 def min_jerk_acc(s: np.ndarray) -> np.ndarray:
@@ -43,6 +43,26 @@ def trunk_rotation(theta_deg, phi_deg, psi_deg) -> Rotation:
     """Body -> world rotation(s) for flexion theta, lateral lean phi, axial rotation psi."""
     ang = np.column_stack([np.atleast_1d(psi_deg), np.atleast_1d(theta_deg), np.atleast_1d(phi_deg)])
     return Rotation.from_euler("ZYX", ang, degrees=True)
+
+
+def world_to_trunk(theta_deg, phi_deg, psi_deg, v: np.ndarray) -> np.ndarray:
+    """Express world vectors v (n, 3) in trunk axes: trunk_rotation(...).inv().apply(v), written
+    out with numpy because building a million scipy rotations dominates the run time."""
+    out = np.empty_like(v, dtype=np.float64)
+    a = np.deg2rad(psi_deg)
+    c, s = np.cos(a), np.sin(a)
+    x = c * v[:, 0] + s * v[:, 1]
+    out[:, 1] = c * v[:, 1] - s * v[:, 0]
+    a = np.deg2rad(theta_deg)
+    c, s = np.cos(a), np.sin(a)
+    out[:, 0] = c * x - s * v[:, 2]
+    z = s * x + c * v[:, 2]
+    a = np.deg2rad(phi_deg)
+    c, s = np.cos(a), np.sin(a)
+    y = out[:, 1]
+    out[:, 2] = c * z - s * y
+    out[:, 1] = c * y + s * z
+    return out
 
 
 def random_rotation(rng: np.random.Generator) -> Rotation:

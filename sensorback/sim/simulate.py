@@ -15,7 +15,7 @@ from scipy.spatial.transform import Rotation
 
 from ..errors import InputError
 from ..samples import SampleBlock
-from .geometry import UP, random_rotation, trunk_rotation
+from .geometry import UP, random_rotation, trunk_rotation, world_to_trunk
 from .handling import render_offbody
 from .imu import Imu
 from .labels import Labels
@@ -102,14 +102,12 @@ def simulate(scenario: str, seed: int = 0, rate_hz: float = 50.0, **overrides) -
     for t_r, tweak in tl.reattach:
         mounts.append((t_r, tweak * mounts[-1][1]))
     mount_starts = np.array([m[0] for m in mounts])
-    trunk = trunk_rotation(motion.theta, motion.phi, motion.psi)
-    f_body = trunk.apply(UP + motion.acc, inverse=True)
-    del trunk
-    f_sensor = np.empty_like(f_body)
+    motion.acc[:, 2] += 1.0  # specific force = dynamic acceleration + reaction to gravity
+    f_body = world_to_trunk(motion.theta, motion.phi, motion.psi, motion.acc)
+    f_sensor = f_body  # rotated in place, range by range
     bounds = np.append(np.searchsorted(tau, mount_starts, side="left"), tau.size)
     for k, (_, m) in enumerate(mounts):
-        f_sensor[bounds[k]:bounds[k + 1]] = m.apply(f_body[bounds[k]:bounds[k + 1]])
-    del f_body
+        f_sensor[bounds[k]:bounds[k + 1]] = f_body[bounds[k]:bounds[k + 1]] @ m.as_matrix().T
 
     def worn_orientation(i: int) -> Rotation:
         k = int(np.searchsorted(mount_starts, tau[i], side="right") - 1)
