@@ -325,3 +325,21 @@ def test_read_labels_reads_the_real_data_format():
         pytest.skip("real data not available")
     labels = read_labels(real[0])
     assert len(labels) > 0 and set(labels.label) <= set(LABELS)
+
+
+def test_labels_at_and_tiny_recordings():
+    block, labels = simulate("demo", seed=1, rate_hz=13.7, duration_s=2.5)
+    assert list(labels.rows()) == [(0.0, 2.5, "moving", "walk")]
+    assert 25 <= len(block) <= 36
+    assert list(labels.at([0.0, 2.4, 2.5, -1.0])) == ["moving", "moving", "", ""]
+
+
+def test_trunk_rotation_shortcut_matches_scipy():
+    from sensorback.sim.geometry import trunk_rotation, world_to_trunk
+
+    rng = np.random.default_rng(0)
+    th, ph, ps = rng.uniform(-95, 95, size=(3, 50))
+    v = rng.normal(size=(50, 3))
+    assert np.allclose(world_to_trunk(th, ph, ps, v), trunk_rotation(th, ph, ps).apply(v, inverse=True))
+    # Forward flexion tips the trunk's up axis toward the walking direction.
+    assert np.allclose(trunk_rotation(30, 0, 0).apply([0, 0, 1]), [[0.5, 0, np.sqrt(3) / 2]])

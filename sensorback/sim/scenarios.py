@@ -67,6 +67,16 @@ def arrive(tl: Timeline) -> None:
         tl.walk(rng.uniform(15.0, 60.0))
 
 
+def leave(tl: Timeline, end_s: float) -> None:
+    """Pack up and walk home (down the stairs if we came up them), past the end of the day."""
+    rng = tl.rng
+    tl.stand(rng.uniform(30.0, 120.0), "stand_desk", work=True)
+    tl.walk(rng.uniform(20.0, 60.0))
+    if any(b.kind == "stairs_up" for b in tl.bouts):
+        tl.walk(rng.uniform(15.0, 40.0), kind="stairs_down")
+    tl.walk(max(end_s - tl.now + 60.0, 300.0), code="walk_home")
+
+
 def short_break(tl: Timeline) -> None:
     """From standing at the desk: coffee, toilet, a chat or a stretch, back to the desk standing."""
     rng = tl.rng
@@ -180,8 +190,7 @@ def build_desk_day(tl: Timeline, end_s: float) -> None:
             short_break(tl)
         tl.stand(rng.uniform(5.0, 30.0), "stand_desk")
         tl.sit_down()
-    tl.stand(rng.uniform(30.0, 120.0), "stand_desk", work=True)
-    tl.walk(max(end_s - tl.now + 60.0, 300.0), code="walk_home")
+    leave(tl, end_s)
     place_gaps(tl, end_s, 1, after_s=min(HOUR, end_s / 2))
 
 
@@ -211,8 +220,7 @@ def build_standing_desk_day(tl: Timeline, end_s: float) -> None:
         elif rng.random() < 0.45:
             short_break(tl)
             tl.stand(rng.uniform(10.0, 60.0), "stand_desk", work=True)
-    tl.stand(rng.uniform(30.0, 120.0), "stand_desk", work=True)
-    tl.walk(max(end_s - tl.now + 60.0, 300.0), code="walk_home")
+    leave(tl, end_s)
     place_gaps(tl, end_s, 1, lo_s=10.0, hi_s=40.0, after_s=min(HOUR, end_s / 3))
     place_gaps(tl, end_s, 1, lo_s=60.0, hi_s=300.0, after_s=min(HOUR, end_s / 3))
 

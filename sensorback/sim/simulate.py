@@ -54,6 +54,11 @@ def _check(scenario: str, seed, rate_hz, overrides: dict) -> dict:
     if not (math.isfinite(dur) and 1.0 <= dur <= 7 * 86400.0):
         raise InputError("duration_s", f"must be between 1 s and 7 days, got {opts['duration_s']!r}")
     opts["duration_s"] = round(dur, 3)
+    if opts["start_time"] is not None:
+        try:
+            opts["start_time"] = float(opts["start_time"])
+        except (TypeError, ValueError):
+            raise InputError("start_time", f"must be Unix seconds, got {opts['start_time']!r}") from None
     if opts["mount"] not in ("random", "identity"):
         raise InputError("mount", f"must be 'random' or 'identity', got {opts['mount']!r}")
     return opts
@@ -77,6 +82,7 @@ def simulate(scenario: str, seed: int = 0, rate_hz: float = 50.0, **overrides) -
     rng_person, rng_plan, rng_motion, rng_imu, rng_mount = np.random.default_rng(int(seed)).spawn(5)
 
     person = Person.draw(rng_person)
+    day_offset = float(np.round(rng_person.uniform(0.0, 1800.0), 3))
     tl = Timeline(person, rng_plan)
     sc = REGISTRY[scenario]
     sc.build(tl, max(duration, sc.duration_s))
@@ -129,7 +135,7 @@ def simulate(scenario: str, seed: int = 0, rate_hz: float = 50.0, **overrides) -
 
     start_time = opts["start_time"]
     if start_time is None:
-        start_time = DAY_START + float(np.round(rng_plan.uniform(0.0, 1800.0), 3))
+        start_time = DAY_START + day_offset
 
     up_stand = trunk_rotation(person.stand_flexion_deg, person.stand_lateral_deg, 0.0)[0]
     up_sit = trunk_rotation(person.sit_upright_flexion_deg, 0.5 * person.stand_lateral_deg, 0.0)[0]
