@@ -252,7 +252,12 @@ def _estimate_rate(t: np.ndarray) -> float:
     if t.shape[0] < 2:
         return 50.0
     dt = float(np.median(np.diff(t)))
-    return round(1.0 / dt, 3) if dt > 0 else 50.0
+    if not dt > 0:
+        return 50.0
+    rate = 1.0 / dt
+    # Timestamps quantised by the logger (ms, or ns stored as float) blur e.g. 100 Hz into
+    # 99.997; snap to the whole number when that is within 0.1 %.
+    return float(round(rate)) if abs(rate - round(rate)) <= 1e-3 * rate else round(rate, 3)
 
 
 def read_csv(path, rate_hz: float | None = None) -> SampleBlock:

@@ -60,7 +60,7 @@ def to_g(xyz: np.ndarray, unit: str | None, path, notes: LoadNotes) -> tuple[np.
             notes.add(f"median |a| is {med * factor:.3g} g after conversion, expected about 1 g with gravity included; check the units")
     elif not math.isfinite(med) or 0.3 <= med < math.sqrt(STANDARD_GRAVITY):
         unit, factor = "g", 1.0
-    elif med <= 30.0:
+    elif math.sqrt(STANDARD_GRAVITY) <= med <= 30.0:
         unit, factor = "m/s^2", _ACC_FACTOR["m/s^2"]
         notes.add(f"values look like m/s^2 (median |a| {med:.2f}), converted to g")
     elif 300.0 <= med <= 3000.0:

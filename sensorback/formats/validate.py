@@ -89,7 +89,7 @@ def _diagnose(t, acc, path, locate, notes, columns, prev, limit_g, lim3):
         i = k + 1 - off
         where = _prev_where(locate, i)
         problems.append(
-            (i, f"timestamp {tt[k + 1]!r} goes backwards (previous sample{where} has {tt[k]!r}); "
+            (i, f"timestamp {float(tt[k + 1])!r} goes backwards (previous sample{where} has {float(tt[k])!r}); "
                 "samples must be in time order and sensorback does not re-sort them")
         )
     dup = np.flatnonzero(d == 0)
@@ -102,7 +102,7 @@ def _diagnose(t, acc, path, locate, notes, columns, prev, limit_g, lim3):
             i = k + 1 - off
             where = _prev_where(locate, i)
             problems.append(
-                (i, f"duplicate timestamp {tt[k + 1]!r} (also on the previous sample{where}) "
+                (i, f"duplicate timestamp {float(tt[k + 1])!r} (also on the previous sample{where}) "
                     "with different values; cannot tell which is right")
             )
         drop = dup[same] + 1 - off

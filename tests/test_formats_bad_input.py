@@ -1,0 +1,329 @@
+"""Bad input: every case is a one-line InputError naming file and line, or a repair with a note."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import struct
+import warnings
+import zlib
+
+import numpy as np
+import pytest
+
+from sensorback import formats
+from sensorback.errors import InputError
+from sensorback.formats import FormatWarning
+from sensorback.samples import SampleBlock
+
+HEADER = "t,ax,ay,az\n"
+
+
+def good_rows(n=10, start=0):
+    return "".join(f"{(start + i) * 0.02:.2f},0.1,0.2,0.97\n" for i in range(n))
+
+
+def error_of(path, **kw) -> str:
+    with pytest.raises(InputError) as e:
+        formats.load(path, **kw)
+    msg = str(e.value)
+    assert "\n" not in msg and "Traceback" not in msg
+    assert msg.startswith(str(path))
+    return msg
+
+
+def write(tmp_path, text, name="bad.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+# ----------------------------------------------------------------------------- CSV: structure
+
+
+def test_empty_file(tmp_path):
+    p = write(tmp_path, "")
+    assert error_of(p) == f"{p}: empty file"
+
+
+def test_whitespace_only_file(tmp_path):
+    p = write(tmp_path, "\n  \n\n")
+    assert "empty file" in error_of(p)
+
+
+def test_header_only(tmp_path):
+    p = write(tmp_path, HEADER)
+    assert error_of(p) == f"{p}:1: header only, no data rows (columns t, ax, ay, az)"
+
+
+def test_wrong_columns_lists_found_and_expected(tmp_path):
+    p = write(tmp_path, "time,gyro_x,gyro_y,gyro_z\n0,1,2,3\n")
+    msg = error_of(p)
+    assert msg.startswith(f"{p}:1: no acceleration columns found")
+    assert "'time', 'gyro_x', 'gyro_y', 'gyro_z'" in msg and "expected t,ax,ay,az" in msg
+
+
+def test_missing_one_axis(tmp_path):
+    p = write(tmp_path, "t,ax,ay\n0,1,2\n")
+    msg = error_of(p)
+    assert "no acceleration columns found" in msg and "'t', 'ax', 'ay'" in msg
+
+
+def test_non_numeric_cell_names_line_and_column(tmp_path):
+    p = write(tmp_path, HEADER + good_rows(5) + "0.10,0.1,abc,0.97\n" + good_rows(3, 6))
+    assert error_of(p) == f"{p}:7: non-numeric value 'abc' in column ay"
+
+
+def test_empty_cell(tmp_path):
+    p = write(tmp_path, HEADER + good_rows(2) + "0.04,,0.2,0.97\n")
+    assert error_of(p) == f"{p}:4: empty cell in column ax"
+
+
+def test_short_row(tmp_path):
+    p = write(tmp_path, HEADER + good_rows(3) + "0.06,0.1,0.2\n")
+    assert error_of(p) == f"{p}:5: row has 3 fields, expected at least 4 (columns t, ax, ay, az)"
+
+
+def test_line_numbers_count_comments_and_blank_lines(tmp_path):
+    p = write(tmp_path, "# logger v2\n\n" + HEADER + "\n" + good_rows(2) + "# note\n0.04,0.1,x,0.97\n")
+    assert error_of(p) == f"{p}:8: non-numeric value 'x' in column ay"
+
+
+def test_whitespace_only_line_is_skipped(tmp_path):
+    p = write(tmp_path, HEADER + good_rows(2) + "   \n" + good_rows(2, 2))
+    assert len(formats.load(p)) == 4
+
+
+def test_non_numeric_in_phyphox_semicolon_file(tmp_path):
+    p = write(tmp_path, '"Time (s)";"Acceleration x (m/s^2)";"Acceleration y (m/s^2)";"Acceleration z (m/s^2)"\n0;0,1;0,2;9,8\n0,01;oops;0,1;9,8\n')
+    assert error_of(p) == f"{p}:3: non-numeric value 'oops' in column Acceleration x (m/s^2)"
+
+
+@pytest.mark.parametrize("cell, kind", [("nan", "NaN"), ("NaN", "NaN"), ("inf", "infinite value"), ("-inf", "infinite value")])
+def test_nan_and_inf_cells(tmp_path, cell, kind):
+    p = write(tmp_path, HEADER + good_rows(4) + f"0.08,0.1,0.2,{cell}\n" + good_rows(2, 5))
+    assert error_of(p) == f"{p}:6: {kind} in column az"
+
+
+def test_nan_time(tmp_path):
+    p = write(tmp_path, HEADER + good_rows(4) + "nan,0.1,0.2,0.9\n" + good_rows(2, 5))
+    assert error_of(p) == f"{p}:6: NaN in column t"
+
+
+def test_non_monotonic_time_is_an_error_not_a_sort(tmp_path):
+    p = write(tmp_path, HEADER + "0.00,0,0,1\n0.02,0,0,1\n0.06,0,0,1\n0.04,0,0,1\n0.08,0,0,1\n")
+    msg = error_of(p)
+    assert msg.startswith(f"{p}:5: timestamp 0.04 goes backwards (previous sample on line 4 has 0.06)")
+    assert "does not re-sort" in msg
+
+
+def test_exact_duplicate_rows_are_dropped_with_a_note(tmp_path):
+    p = write(tmp_path, HEADER + "0.00,0,0,1\n0.02,0,0.1,1\n0.02,0,0.1,1\n0.04,0,0,1\n0.04,0,0,1\n0.04,0,0,1\n0.06,0,0,1\n")
+    with pytest.warns(FormatWarning) as rec:
+        block = formats.load(p)
+    np.testing.assert_array_equal(block.t, [0, 0.02, 0.04, 0.06])
+    expected = f"{p}: dropped 3 exact duplicate samples (same timestamp and values as the sample before; first at line 4)"
+    assert [str(w.message) for w in rec] == [expected]
+    assert block.meta["notes"] == [expected]
+
+
+def test_conflicting_duplicate_is_an_error(tmp_path):
+    p = write(tmp_path, HEADER + "0.00,0,0,1\n0.02,0,0.1,1\n0.02,0,0.2,1\n")
+    assert error_of(p) == (
+        f"{p}:4: duplicate timestamp 0.02 (also on the previous sample on line 3) with different values; cannot tell which is right"
+    )
+
+
+def test_absurd_magnitude(tmp_path):
+    p = write(tmp_path, HEADER + good_rows(30) + "0.60,40,35,1\n" + good_rows(5, 31))
+    msg = error_of(p)
+    assert msg.startswith(f"{p}:32: acceleration magnitude 53.2 g exceeds 50 g")
+
+
+def test_absurd_magnitude_after_unit_conversion(tmp_path):
+    rows = "".join(f"{i * 0.02:.2f},0.5,0.3,9.7\n" for i in range(40)) + "0.80,600,0,0\n"
+    p = write(tmp_path, "t,ax,ay,az\n" + rows)
+    msg = error_of(p)
+    assert msg.startswith(f"{p}:42: acceleration magnitude 61.2 g exceeds 50 g")
+
+
+def test_first_problem_in_file_order_is_reported(tmp_path):
+    p = write(tmp_path, HEADER + good_rows(3) + "0.06,0.1,0.2,99\n0.02,0.1,0.2,0.9\n0.10,nan,0,0\n")
+    assert error_of(p) == f"{p}:5: acceleration magnitude 99.0 g exceeds 50 g (wrong units or a corrupted value?)"
+
+
+def test_linear_only_columns_message(tmp_path):
+    p = write(tmp_path, "t,userAccelerationX,userAccelerationY,userAccelerationZ\n0,0,0,0\n")
+    assert "gravity removed" in error_of(p)
+
+
+def test_ambiguous_columns(tmp_path):
+    p = write(tmp_path, "t,x,y,z,acc_x,acc_y,acc_z\n0,0,0,1,0,0,1\n")
+    assert "ambiguous header" in error_of(p)
+
+
+def test_unknown_extension_and_missing_file(tmp_path):
+    p = write(tmp_path, HEADER + good_rows(2), name="x.xlsx")
+    assert error_of(p) == f"{p}: unknown file type; expected one of .sbr, .csv, .csv.gz, .txt, .txt.gz, .tsv, .tsv.gz"
+    assert error_of(tmp_path / "nope.csv") == f"{tmp_path / 'nope.csv'}: no such file"
+
+
+def test_binary_file_named_csv(tmp_path):
+    formats.save(SampleBlock([0.0, 0.02], np.ones((2, 3))), tmp_path / "x.sbr")
+    p = tmp_path / "x.csv"
+    p.write_bytes((tmp_path / "x.sbr").read_bytes())
+    assert "binary data, not CSV text (it is a sensorback .sbr recording" in error_of(p)
+
+
+def test_truncated_gzip_keeps_complete_lines(tmp_path):
+    body = (HEADER + good_rows(5000)).encode()
+    data = gzip.compress(body)
+    p = tmp_path / "cut.csv.gz"
+    p.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.warns(FormatWarning, match=r"cut\.csv\.gz: gzip stream is truncated; kept the \d+ complete lines"):
+        block = formats.load(p)
+    assert 100 < len(block) < 5000
+    np.testing.assert_allclose(block.t, np.arange(len(block)) * 0.02, atol=1e-9)
+
+
+def test_corrupted_gzip(tmp_path):
+    data = bytearray(gzip.compress((HEADER + good_rows(100)).encode()))
+    data[20:40] = b"\xff" * 20
+    p = tmp_path / "bad.csv.gz"
+    p.write_bytes(bytes(data))
+    assert "corrupted gzip data" in error_of(p)
+
+
+# ----------------------------------------------------------------------------- native
+
+
+def native_file(tmp_path, t, acc, name="bad.sbr", meta=None, *, version=1, crc=True, magic=b"SBREC\x00\r\n"):
+    doc = json.dumps(meta if meta is not None else {"device": "fw", "rate_hz": 50}).encode()
+    fixed = struct.pack("<8sHHIQI", magic, version, 1, 4096, 0, len(doc))
+    c = zlib.crc32(fixed + doc) if crc else 0
+    head = (fixed + struct.pack("<I", c) + doc).ljust(4096, b" ")
+    rec = np.empty(len(t), dtype=[("t", "<f8"), ("acc", "<f4", (3,))])
+    rec["t"], rec["acc"] = t, acc
+    p = tmp_path / name
+    p.write_bytes(head + rec.tobytes())
+    return p
+
+
+def ok_samples(n=20):
+    return np.arange(n) / 50.0, np.tile([0.1, 0.2, 0.97], (n, 1)).astype(np.float32)
+
+
+def test_native_empty_file(tmp_path):
+    p = tmp_path / "e.sbr"
+    p.write_bytes(b"")
+    assert error_of(p) == f"{p}: empty file (0 bytes), not a sensorback recording"
+
+
+def test_native_wrong_magic(tmp_path):
+    t, acc = ok_samples()
+    p = native_file(tmp_path, t, acc, magic=b"RIFF\x00\x00\x00\x00")
+    assert error_of(p).startswith(f"{p}: not a sensorback native recording: bad magic")
+    p.write_bytes(gzip.compress(p.read_bytes()))
+    assert "it looks gzip-compressed" in error_of(p)
+
+
+def test_native_csv_text_named_sbr(tmp_path):
+    p = tmp_path / "x.sbr"
+    p.write_text(HEADER + good_rows(3))
+    assert "not a sensorback native recording" in error_of(p)
+
+
+def test_native_corrupted_header_checksum(tmp_path):
+    t, acc = ok_samples()
+    p = native_file(tmp_path, t, acc)
+    raw = bytearray(p.read_bytes())
+    raw[45] ^= 0x01  # one bit in the JSON
+    p.write_bytes(bytes(raw))
+    assert error_of(p) == f"{p}: corrupted header: checksum mismatch (header bytes 0-27 or the metadata JSON were damaged)"
+
+
+def test_native_corrupted_json_without_checksum(tmp_path):
+    t, acc = ok_samples()
+    p = native_file(tmp_path, t, acc, crc=False)
+    raw = bytearray(p.read_bytes())
+    raw[32] = ord("[")
+    p.write_bytes(bytes(raw))
+    assert "corrupted header: metadata is not valid UTF-8 JSON" in error_of(p)
+
+
+def test_native_header_length_damaged(tmp_path):
+    t, acc = ok_samples()
+    p = native_file(tmp_path, t, acc, crc=False)
+    raw = bytearray(p.read_bytes())
+    raw[12:16] = struct.pack("<I", 10**9)
+    p.write_bytes(bytes(raw))
+    assert "corrupted header: header_len 1000000000" in error_of(p)
+
+
+def test_native_newer_version(tmp_path):
+    t, acc = ok_samples()
+    p = native_file(tmp_path, t, acc, version=2)
+    assert "format version 2 is newer than this sensorback reads (1)" in error_of(p)
+
+
+def test_native_bad_metadata_field(tmp_path):
+    t, acc = ok_samples()
+    p = native_file(tmp_path, t, acc, meta={"device": "x", "rate_hz": "fast"})
+    assert error_of(p) == f"{p}: header field 'rate_hz' must be a positive number, got 'fast'"
+
+
+def test_native_header_only(tmp_path):
+    p = native_file(tmp_path, np.zeros(0), np.zeros((0, 3)))
+    assert error_of(p) == f"{p}: recording holds no samples"
+
+
+def test_native_nan_names_the_record(tmp_path):
+    t, acc = ok_samples()
+    acc[7, 1] = np.nan
+    p = native_file(tmp_path, t, acc)
+    assert error_of(p) == f"{p}: record 7 (byte offset {4096 + 7 * 20}): NaN in column ay"
+
+
+def test_native_time_backwards_names_the_record(tmp_path):
+    t, acc = ok_samples()
+    t[12] = 0.1
+    p = native_file(tmp_path, t, acc)
+    assert error_of(p).startswith(f"{p}: record 12 (byte offset 4336): timestamp 0.1 goes backwards (previous sample (record 11")
+
+
+def test_native_exact_duplicates_dropped_and_conflicts_refused(tmp_path):
+    t, acc = ok_samples()
+    t[5] = t[4]
+    p = native_file(tmp_path, t, acc)
+    with pytest.warns(FormatWarning, match=r"dropped 1 exact duplicate sample .*first at record 5"):
+        assert len(formats.load(p)) == 19
+    acc[5] = [0.3, 0.2, 0.97]
+    p = native_file(tmp_path, t, acc)
+    assert "record 5 (byte offset 4196): duplicate timestamp" in error_of(p)
+
+
+def test_native_absurd_magnitude(tmp_path):
+    t, acc = ok_samples()
+    acc[3] = [1e6, 0, 0]
+    p = native_file(tmp_path, t, acc)
+    assert error_of(p).startswith(f"{p}: record 3 (byte offset 4156): acceleration magnitude 1000000.0 g exceeds 50 g")
+
+
+def test_native_checks_hold_in_chunked_reading(tmp_path):
+    t, acc = ok_samples(100)
+    acc[77, 2] = np.inf
+    p = native_file(tmp_path, t, acc)
+    with pytest.raises(InputError, match=r"record 77 .*infinite value in column az"):
+        for _ in formats.iter_blocks(p, chunk_samples=10):
+            pass
+
+
+def test_no_warning_leaks_as_traceback_for_all_cases(tmp_path):
+    """Everything above goes through InputError or FormatWarning, never another exception type."""
+    cases = ["", "t\n", "a,b\n1,2\n", HEADER + "x,y,z,w\n", HEADER + "0,0,0,1\n0,0,0,2\n"]
+    for i, text in enumerate(cases):
+        p = write(tmp_path, text, name=f"c{i}.csv")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FormatWarning)
+            with pytest.raises(InputError):
+                formats.load(p)

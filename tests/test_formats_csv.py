@@ -1,0 +1,304 @@
+"""CSV import/export: round trips, real files, phone-app exports, column names, units, time."""
+
+from __future__ import annotations
+
+import gzip
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensorback import formats
+from sensorback.errors import InputError
+from sensorback.formats import FormatWarning
+from sensorback.samples import SampleBlock
+
+G = 9.80665
+REAL = Path("/work/shared/realdata")
+RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
+
+
+def load(path, rate_hz=None):
+    """formats.load, returning (block, notes) and checking notes == warnings raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        block = formats.load(path, rate_hz=rate_hz)
+    notes = [str(w.message) for w in caught if issubclass(w.category, FormatWarning)]
+    assert notes == block.meta.get("notes", [])
+    return block, notes
+
+
+def posture_data(n=500, rate=50.0, seed=3):
+    """Chest-sensor-like: gravity mostly on one axis, some movement."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / rate
+    acc = np.column_stack([0.2 * np.sin(t), 0.1 + 0.05 * rng.normal(size=n), 0.97 + 0.02 * rng.normal(size=n)])
+    return t, acc
+
+
+# ----------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize("name", ["x.csv", "x.csv.gz", "x.tsv", "x.txt"])
+def test_round_trip_within_print_precision(tmp_path, name):
+    t, acc = posture_data()
+    t = t + 0.0000004 * np.arange(len(t)) % 0.01  # not on a neat grid
+    block = SampleBlock(t, acc, device="sim", rate_hz=50.0)
+    path = tmp_path / name
+    formats.save(block, path)
+    back, notes = load(path)
+    assert notes == []
+    assert len(back) == len(block)
+    assert np.max(np.abs(back.t - block.t)) <= 5e-7
+    assert np.max(np.abs(back.acc - block.acc)) <= 5e-6 + 1e-7
+    assert back.rate_hz == pytest.approx(50.0, rel=1e-3)
+    first = (gzip.open(path, "rt") if name.endswith(".gz") else open(path)).readline().strip()
+    assert first == ("t\tax\tay\taz" if name.endswith(".tsv") else "t,ax,ay,az")
+
+
+def test_csv_export_says_that_start_time_is_not_kept(tmp_path):
+    block = SampleBlock(np.arange(3) / 50, np.ones((3, 3)), start_time=1.7e9)
+    with pytest.warns(FormatWarning, match="start_time"):
+        formats.save(block, tmp_path / "x.csv")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [RECORDINGS / "hapt_waist_exp01_user01.csv.gz", REAL / "chest_casale" / "subject01.csv.gz", REAL / "hapt_waist" / "exp01_user01.csv.gz"],
+)
+def test_real_recordings_load_cleanly(path):
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    block, notes = load(path)
+    assert notes == []
+    assert len(block) > 10_000 and block.start_time is None
+    mag = np.linalg.norm(block.acc, axis=1)
+    assert 0.8 < np.median(mag) < 1.2
+    assert 49 < block.rate_hz < 54
+    with gzip.open(path, "rt") as f:
+        f.readline()
+        first = [float(x) for x in f.readline().split(",")]
+    assert block.t[0] == first[0] and np.allclose(block.acc[0], first[1:], atol=1e-7)
+
+
+# ----------------------------------------------------------------------------- phone apps
+
+
+def phyphox_text(t, acc_ms2, sep=",", decimal=".", absolute=True):
+    cols = ['"Time (s)"', '"Acceleration x (m/s^2)"', '"Acceleration y (m/s^2)"', '"Acceleration z (m/s^2)"']
+    if absolute:
+        cols.append('"Absolute acceleration (m/s^2)"')
+    lines = [sep.join(cols)]
+    for ti, a in zip(t, acc_ms2):
+        vals = [ti, *a] + ([float(np.linalg.norm(a))] if absolute else [])
+        lines.append(sep.join(f"{v:.9E}".replace(".", decimal) for v in vals))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("sep, decimal", [(",", "."), (";", ","), ("\t", "."), ("\t", ",")])
+def test_phyphox_acceleration_with_g(tmp_path, sep, decimal):
+    t, acc = posture_data(300, rate=100.0)
+    t = t + 9.364549e-3
+    path = tmp_path / "Accelerometer.csv"
+    path.write_text(phyphox_text(t, acc * G, sep, decimal))
+    block, notes = load(path)
+    np.testing.assert_allclose(block.t, t, atol=1e-9)
+    np.testing.assert_allclose(block.acc, acc, atol=1e-6)
+    assert notes == [f"{path}: converted acceleration from m/s^2 (as the header says) to g"]
+    assert block.rate_hz == pytest.approx(100.0, rel=1e-6)
+    assert block.start_time is None
+
+
+def test_phyphox_linear_acceleration_is_refused(tmp_path):
+    path = tmp_path / "Linear Acceleration.csv"
+    path.write_text('"Time (s)","Linear Acceleration x (m/s^2)","Linear Acceleration y (m/s^2)","Linear Acceleration z (m/s^2)"\n0,0.1,0.2,0.1\n')
+    with pytest.raises(InputError, match=r"Linear Acceleration\.csv:1: .*gravity removed.*Acceleration with g"):
+        formats.load(path)
+
+
+T0_NS = 1_700_000_000_123_456_789
+
+
+def sensor_logger_text(times_ns, xyz):
+    lines = ["time,seconds_elapsed,z,y,x"]
+    for tn, (x, y, z) in zip(times_ns, xyz):
+        lines.append(f"{tn},{(tn - T0_NS) / 1e9 + 0.05:.6f},{z:.6f},{y:.6f},{x:.6f}")
+    return "\n".join(lines) + "\n"
+
+
+def test_sensor_logger_total_acceleration(tmp_path):
+    n = 400
+    ns = T0_NS + np.arange(n, dtype=np.int64) * 10_000_000  # 100 Hz
+    _, acc = posture_data(n, rate=100.0)
+    path = tmp_path / "TotalAcceleration.csv"
+    path.write_text(sensor_logger_text(ns, acc * G))
+    block, notes = load(path)
+    assert block.start_time == pytest.approx(1_700_000_000.123456789, abs=1e-6)
+    np.testing.assert_allclose(block.t, np.arange(n) * 0.01, atol=1e-6)
+    np.testing.assert_allclose(block.acc, acc, atol=1e-6)  # z,y,x order undone
+    assert block.rate_hz == pytest.approx(100.0)
+    assert any("Unix time in nanoseconds" in m and "2023-11-14 22:13:20 UTC" in m for m in notes)
+    assert any("look like m/s^2" in m for m in notes)
+
+
+@pytest.mark.parametrize("same_clock", [True, False])
+def test_sensor_logger_accelerometer_plus_gravity(tmp_path, same_clock):
+    n = 300
+    ns = T0_NS + np.arange(n, dtype=np.int64) * 20_000_000
+    _, total = posture_data(n)
+    gravity = np.tile([0.2, 0.1, 0.97], (n, 1))
+    user = total - gravity
+    (tmp_path / "Accelerometer.csv").write_text(sensor_logger_text(ns, user * G))
+    gns = ns if same_clock else ns - 7_000_000  # gravity sampled 7 ms earlier
+    (tmp_path / "Gravity.csv").write_text(sensor_logger_text(gns, gravity * G))
+    block, notes = load(tmp_path / "Accelerometer.csv")
+    np.testing.assert_allclose(block.acc, total[: len(block)], atol=2e-6)
+    assert any("added Gravity.csv" in m for m in notes)
+    assert len(block) == n if same_clock else n - 1  # last sample is beyond gravity's range
+    if not same_clock:
+        assert any("interpolated" in m and "dropped 1 samples" in m for m in notes)
+
+
+def test_sensor_logger_accelerometer_alone_is_refused(tmp_path):
+    ns = T0_NS + np.arange(10, dtype=np.int64) * 20_000_000
+    path = tmp_path / "Accelerometer.csv"
+    path.write_text(sensor_logger_text(ns, np.full((10, 3), 0.05)))
+    with pytest.raises(InputError) as e:
+        formats.load(path)
+    msg = str(e.value)
+    assert msg.startswith(f"{path}: ") and "\n" not in msg
+    assert "gravity removed" in msg and "TotalAcceleration.csv" in msg and "Gravity.csv" in msg
+
+
+def test_sensor_logger_gravity_alone_is_refused(tmp_path):
+    ns = T0_NS + np.arange(10, dtype=np.int64) * 20_000_000
+    path = tmp_path / "Gravity.csv"
+    path.write_text(sensor_logger_text(ns, np.tile([0, 0, G], (10, 1))))
+    with pytest.raises(InputError, match="TotalAcceleration.csv"):
+        formats.load(path)
+
+
+# ----------------------------------------------------------------------------- names, units, time
+
+
+@pytest.mark.parametrize(
+    "header, unit_factor",
+    [
+        ("t,ax,ay,az", 1.0),
+        ("time,x,y,z", 1.0),
+        ("seconds_elapsed,X,Y,Z", 1.0),
+        ("T,acc_x,acc_y,acc_z", 1.0),
+        ("Time (s),accelerationX,accelerationY,accelerationZ", 1.0),
+        ("t,ax (m/s^2),ay (m/s^2),az (m/s^2)", G),
+        ("t,Acceleration x (m/s^2),Acceleration y (m/s^2),Acceleration z (m/s^2)", G),
+        ("time_s,accel_x_g,accel_y_g,accel_z_g", 1.0),
+        ("t,ax [mg],ay [mg],az [mg],gx,gy,gz", 1000.0),
+        ("loggingTime,accelerometerAccelerationX(G),accelerometerAccelerationY(G),accelerometerAccelerationZ(G)", 1.0),
+    ],
+)
+def test_column_name_variants(tmp_path, header, unit_factor):
+    t, acc = posture_data(50)
+    ncols = len(header.split(","))
+    rows = [",".join(f"{v:.7f}" for v in [ti, *(a * unit_factor)] + [0.0] * (ncols - 4)) for ti, a in zip(t, acc)]
+    path = tmp_path / "x.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    block, _ = load(path)
+    np.testing.assert_allclose(block.acc, acc, atol=2e-6)
+    np.testing.assert_allclose(block.t, t, atol=1e-9)
+
+
+def test_columns_in_any_order_with_extra_columns(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("label,AZ,ay,temp,ax,t\nsit,1.0,0.1,36.6,0.2,0\nsit,0.9,0.2,36.6,0.3,0.02\n")
+    block, _ = load(path)
+    np.testing.assert_allclose(block.acc, [[0.2, 0.1, 1.0], [0.3, 0.2, 0.9]], atol=1e-7)
+
+
+@pytest.mark.parametrize("scale, word", [(1.0, "seconds"), (1e3, "milliseconds"), (1e6, "microseconds"), (1e9, "nanoseconds")])
+def test_unix_timestamp_column_becomes_start_time(tmp_path, scale, word):
+    start = 1_712_345_678.5
+    t, acc = posture_data(100)
+    path = tmp_path / "x.csv"
+    rows = [f"{(start + ti) * scale:.0f}" if scale >= 1e3 else f"{start + ti:.3f}" for ti in t]
+    path.write_text("timestamp,ax,ay,az\n" + "".join(f"{r},{a[0]},{a[1]},{a[2]}\n" for r, a in zip(rows, acc)))
+    block, notes = load(path)
+    assert block.start_time == pytest.approx(start, abs=1e-3)
+    np.testing.assert_allclose(block.t, t, atol=1e-3)
+    assert block.t[0] == 0.0
+    assert notes == [f"{path}: column 'timestamp' holds Unix time in {word}; t now counts seconds from the first sample (start 2024-04-05 19:34:38 UTC)"]
+
+
+def test_time_unit_from_header_ms_relative(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("time (ms),ax,ay,az\n0,0,0,1\n20,0,0,1\n40,0,0,1\n")
+    block, notes = load(path)
+    np.testing.assert_allclose(block.t, [0, 0.02, 0.04])
+    assert block.start_time is None and notes == []
+
+
+@pytest.mark.parametrize("factor, unit, median", [(G, "m/s^2", "9.81"), (1000.0, "milli-g", "1000")])
+def test_units_detected_from_magnitude_and_reported(tmp_path, factor, unit, median):
+    path = tmp_path / "phone.csv"
+    t, acc = posture_data(200)
+    acc = acc / np.linalg.norm(acc, axis=1, keepdims=True)  # |a| = 1 g exactly
+    path.write_text("t,x,y,z\n" + "".join(f"{ti:.2f},{a[0]:.9f},{a[1]:.9f},{a[2]:.9f}\n" for ti, a in zip(t, acc * factor)))
+    block, notes = load(path)
+    np.testing.assert_allclose(block.acc, acc, atol=1e-6)
+    assert notes == [f"{path}: values look like {unit} (median |a| {median}), converted to g"]
+    assert block.meta["source_units"] == {"m/s^2": "m/s^2", "milli-g": "mg"}[unit]
+
+
+def test_gravity_free_values_without_unit_are_refused(tmp_path):
+    path = tmp_path / "lin.csv"
+    t, acc = posture_data(200)
+    path.write_text("t,ax,ay,az\n" + "".join(f"{ti},{0.01 * a[0]},{0.01 * a[1]},{0.01 * a[2]}\n" for ti, a in zip(t, acc)))
+    with pytest.raises(InputError, match=r"lin\.csv: cannot tell the acceleration units: median \|a\| is 0\.00.*gravity"):
+        formats.load(path)
+
+
+def test_rate_without_time_column(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("ax,ay,az\n0,0,1\n0,0.1,1\n0,0.2,1\n")
+    block, notes = load(path, rate_hz=25.0)
+    np.testing.assert_array_equal(block.t, [0, 0.04, 0.08])
+    assert block.rate_hz == 25.0
+    assert notes == [f"{path}: no time column; timestamps made from the given rate 25 Hz"]
+    with pytest.raises(InputError, match=r"x\.csv: no time column \(found ax, ay, az\); give the sample rate"):
+        formats.load(path)
+
+
+def test_rate_given_with_time_column_sets_nominal_rate(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("t,ax,ay,az\n0,0,0,1\n0.021,0,0,1\n0.039,0,0,1\n")
+    block, _ = load(path, rate_hz=50.0)
+    assert block.rate_hz == 50.0 and block.t[1] == 0.021
+
+
+def test_headerless_four_columns(tmp_path):
+    path = tmp_path / "raw.txt"
+    path.write_text("0.00 0.1 0.2 0.95\n0.02 0.1 0.2 0.96\n")
+    block, notes = load(path)
+    np.testing.assert_allclose(block.acc[1], [0.1, 0.2, 0.96], atol=1e-7)
+    assert notes == [f"{path}: no header line; read the columns as t,ax,ay,az"]
+
+
+def test_comments_crlf_bom_and_quotes(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes('\ufeff# exported by some logger\r\n"t","ax","ay","az"\r\n0,0,0,1\r\n# pause\r\n"0.02","0.1",0,1\r\n'.encode("utf-8"))
+    block, _ = load(path)
+    np.testing.assert_allclose(block.t, [0, 0.02])
+    np.testing.assert_allclose(block.acc[1], [0.1, 0, 1])
+
+
+def test_parse_speed_is_linear_and_fast(tmp_path):
+    """24 h at 50 Hz is 4.3 M lines; here 200 k lines must parse in well under a second."""
+    import time
+
+    n = 200_000
+    t, acc = posture_data(n)
+    formats.save(SampleBlock(t, acc), tmp_path / "big.csv")
+    t0 = time.perf_counter()
+    block, _ = load(tmp_path / "big.csv")
+    assert time.perf_counter() - t0 < 2.0
+    assert len(block) == n

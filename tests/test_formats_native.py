@@ -1,0 +1,241 @@
+"""Native .sbr format: bit-exact round trips, the byte layout of the spec, chunked reading, speed."""
+
+from __future__ import annotations
+
+import json
+import struct
+import time
+import warnings
+import zlib
+
+import numpy as np
+import pytest
+
+from sensorback import formats
+from sensorback.errors import InputError
+from sensorback.formats import native
+from sensorback.formats.native import NativeWriter, iter_native, read_native, read_native_header
+from sensorback.samples import SampleBlock
+
+
+def irregular_block(n=5000, seed=1, start_time=1_700_000_000.25):
+    """Jittered 50 Hz with two gaps: timing quirks must survive as plain timestamps."""
+    rng = np.random.default_rng(seed)
+    dt = 0.02 + rng.normal(0, 0.001, n)
+    dt[n // 5] += 37.5  # a gap
+    dt[n // 2] += 0.9
+    t = np.cumsum(np.abs(dt)) - abs(dt[0])
+    acc = rng.normal([0.1, -0.2, 0.97], 0.3, (n, 3)).astype(np.float32)
+    meta = {"firmware": "1.2.3", "wearer": "Zoë", "calibration": {"bias": [0.01, -0.02, 0.0]}, "n": 3}
+    return SampleBlock(t, acc, device="sensorback-clip ⚙ 7", rate_hz=50.0, start_time=start_time, meta=meta)
+
+
+def assert_same(a: SampleBlock, b: SampleBlock):
+    assert a.t.dtype == np.float64 and a.acc.dtype == np.float32 and a.acc.shape == (len(a), 3)
+    assert np.array_equal(a.t.view(np.int64), b.t.view(np.int64))  # bit-exact, not just close
+    assert np.array_equal(a.acc.view(np.int32), b.acc.view(np.int32))
+    assert (a.device, a.rate_hz, a.start_time) == (b.device, b.rate_hz, b.start_time)
+
+
+# ----------------------------------------------------------------------------- round trips
+
+
+def test_save_load_round_trip_is_bit_exact_with_metadata(tmp_path):
+    block = irregular_block()
+    path = tmp_path / "day.sbr"
+    formats.save(block, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a clean file loads without any note
+        back = formats.load(path)
+    assert_same(back, block)
+    assert back.meta == block.meta
+    assert "notes" not in back.meta
+    assert back.acc.flags.c_contiguous and back.t.flags.c_contiguous
+    back.acc[0, 0] = 5.0  # loaded arrays are writable (copy-on-write), the file is untouched
+    assert formats.load(path).acc[0, 0] == block.acc[0, 0]
+
+
+def test_start_time_none_and_empty_meta_round_trip(tmp_path):
+    block = SampleBlock(np.arange(10) / 25.0, np.ones((10, 3)), device="x", rate_hz=25.0)
+    formats.save(block, tmp_path / "a.sbr")
+    back = formats.load(tmp_path / "a.sbr")
+    assert_same(back, block)
+    assert back.start_time is None and back.meta == {}
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_writer_appends_round_trip(tmp_path, compact):
+    block = irregular_block(3000)
+    path = tmp_path / "rec.sbr"
+    with NativeWriter(path, device=block.device, rate_hz=50.0, start_time=block.start_time, meta=block.meta, compact=compact) as w:
+        for i in range(0, 3000, 137):
+            w.append(block.slice(i, i + 137))
+        assert w.n_samples == 3000
+    raw = path.read_bytes()
+    assert struct.unpack_from("<H", raw, 10)[0] == (native.COLUMNS if compact else native.ROWS)
+    assert struct.unpack_from("<Q", raw, 16)[0] == 3000  # marked complete on close
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = read_native(path)
+    assert_same(back, block)
+    assert back.meta == block.meta
+    assert not list(tmp_path.glob("*.compacting"))
+
+
+def test_writer_rejects_time_going_backwards_or_nan(tmp_path):
+    with NativeWriter(tmp_path / "w.sbr", compact=False) as w:
+        w.append(SampleBlock([0.0, 0.02], np.ones((2, 3))))
+        with pytest.raises(ValueError, match="does not follow"):
+            w.append(SampleBlock([0.02, 0.04], np.ones((2, 3))))
+        with pytest.raises(ValueError, match="strictly increase"):
+            w.append(SampleBlock([0.1, 0.1], np.ones((2, 3))))
+        with pytest.raises(ValueError, match="NaN"):
+            w.append(SampleBlock([0.2], [[np.nan, 0, 1]]))
+        w.append(SampleBlock([0.06], np.ones((1, 3))))
+    assert np.array_equal(read_native(tmp_path / "w.sbr").t, [0.0, 0.02, 0.06])
+
+
+def test_writer_flushes_every_second_of_sample_time(tmp_path):
+    """While recording, everything older than 1 s of sample time is already in the file."""
+    path = tmp_path / "live.sbr"
+    w = NativeWriter(path, rate_hz=50.0, compact=False)
+    try:
+        for i in range(0, 500, 3):  # 3 samples per append, 10 s in total
+            t = np.arange(i, i + 3) / 50.0
+            w.append(SampleBlock(t, np.tile([0.0, 0.0, 1.0], (3, 1))))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                on_disk = read_native(path).t if i >= 50 else None
+            if on_disk is not None:
+                appended = np.arange(i + 3) / 50.0
+                must_have = appended[appended <= t[-1] - 1.0]
+                assert np.array_equal(on_disk[: len(must_have)], must_have)
+                assert np.array_equal(on_disk, appended[: len(on_disk)])
+    finally:
+        w.close()
+
+
+def test_update_meta_rewrites_header_in_place(tmp_path):
+    path = tmp_path / "m.sbr"
+    with NativeWriter(path, device="clip", rate_hz=50.0, compact=False) as w:
+        w.append(SampleBlock([0.0, 0.02], np.ones((2, 3))))
+        w.update_meta(start_time=1_700_000_123.5, meta={"note": "start time from first BLE packet"})
+        with pytest.raises(ValueError, match="fit"):
+            w.update_meta(meta={"huge": "x" * 100_000})
+    back = read_native(path)
+    assert back.start_time == 1_700_000_123.5 and back.device == "clip"
+    assert back.meta == {"note": "start time from first BLE packet"}
+    assert len(back) == 2
+
+
+def test_header_only_reader(tmp_path):
+    formats.save(irregular_block(100), tmp_path / "h.sbr")
+    hdr = read_native_header(tmp_path / "h.sbr")
+    assert hdr.n_samples == 100 and hdr.rate_hz == 50.0 and hdr.meta["firmware"] == "1.2.3"
+
+
+# ----------------------------------------------------------------------------- the spec, byte by byte
+
+
+def firmware_style_file(path, t, acc, *, layout=1, n_field=0, crc=True, meta=None):
+    """Write a file the way docs/native-format.md tells a firmware author to, with struct only."""
+    doc = json.dumps(meta if meta is not None else {"device": "fw", "rate_hz": 100, "start_time": None}).encode()
+    header_len = 4096
+    fixed = struct.pack("<8sHHIQI", b"SBREC\x00\r\n", 1, layout, header_len, n_field, len(doc))
+    c = zlib.crc32(fixed + doc) if crc else 0
+    header = fixed + struct.pack("<I", c) + doc
+    header += b" " * (header_len - len(header))
+    if layout == 1:
+        body = b"".join(struct.pack("<dfff", ti, *a) for ti, a in zip(t, acc))
+    else:
+        body = np.asarray(t, "<f8").tobytes() + np.asarray(acc, "<f4").tobytes()
+    path.write_bytes(header + body)
+
+
+@pytest.mark.parametrize("layout, crc", [(1, True), (1, False), (2, True)])
+def test_file_written_from_the_spec_alone_loads(tmp_path, layout, crc):
+    t = np.arange(300) / 100.0
+    acc = np.column_stack([np.sin(t), np.cos(t), np.full(300, 0.5)]).astype(np.float32)
+    path = tmp_path / "fw.sbr"
+    firmware_style_file(path, t, acc, layout=layout, n_field=300 if layout == 2 else 0, crc=crc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = read_native(path)
+    assert back.device == "fw" and back.rate_hz == 100.0 and back.start_time is None
+    assert np.array_equal(back.t, t) and np.array_equal(back.acc, acc)
+
+
+def test_our_header_matches_the_documented_layout(tmp_path):
+    formats.save(irregular_block(10), tmp_path / "x.sbr")
+    raw = (tmp_path / "x.sbr").read_bytes()
+    magic, version, layout, header_len, n, json_len, crc = struct.unpack_from("<8sHHIQII", raw)
+    assert magic == b"SBREC\x00\r\n" and version == 1 and layout == 2 and n == 10
+    assert header_len % 4096 == 0 and len(raw) == header_len + 20 * n
+    assert crc == zlib.crc32(raw[:28] + raw[32 : 32 + json_len])
+    assert set(raw[32 + json_len : header_len]) == {0x20}  # padded with spaces
+    doc = json.loads(raw[32 : 32 + json_len])
+    assert doc["device"] == "sensorback-clip ⚙ 7" and doc["rate_hz"] == 50.0
+    assert doc["start_time"] == 1_700_000_000.25 and doc["meta"]["n"] == 3
+    t = np.frombuffer(raw, "<f8", n, header_len)
+    assert np.array_equal(t, irregular_block(10).t)
+
+
+# ----------------------------------------------------------------------------- chunked reading
+
+
+@pytest.mark.parametrize("compact", [True, False])
+@pytest.mark.parametrize("chunk", [1, 7, 999, 5000, 10**6])
+def test_chunked_reader_equals_whole_load(tmp_path, compact, chunk):
+    block = irregular_block(2500 if chunk == 1 else 5000)
+    path = tmp_path / "c.sbr"
+    with NativeWriter(path, device=block.device, rate_hz=50.0, start_time=block.start_time, compact=compact) as w:
+        w.append(block)
+    whole = formats.load(path)
+    parts = list(formats.iter_blocks(path, chunk_samples=chunk))
+    assert all(0 < len(p) <= chunk for p in parts)
+    assert_same(SampleBlock.concat(parts), whole)
+    assert all(p.start_time == block.start_time for p in parts)
+
+
+def test_chunked_reader_checks_across_chunk_edges(tmp_path):
+    t = np.arange(100) / 50.0
+    t[50] = t[49]  # conflicting duplicate exactly at a chunk edge
+    acc = np.tile([0.0, 0.0, 1.0], (100, 1)).astype(np.float32)
+    acc[50] = [0.1, 0.0, 1.0]
+    path = tmp_path / "edge.sbr"
+    firmware_style_file(path, t, acc)
+    with pytest.raises(InputError, match=r"record 50 .*duplicate timestamp.*record 49"):
+        list(iter_native(path, chunk_samples=50))
+
+
+def test_iter_blocks_on_csv_slices_the_whole_load(tmp_path):
+    block = irregular_block(1234, start_time=None)
+    formats.save(block, tmp_path / "x.csv")
+    whole = formats.load(tmp_path / "x.csv")
+    parts = list(formats.iter_blocks(tmp_path / "x.csv", chunk_samples=500))
+    assert [len(p) for p in parts] == [500, 500, 234]
+    assert np.array_equal(SampleBlock.concat(parts).acc, whole.acc)
+
+
+# ----------------------------------------------------------------------------- speed
+
+
+def test_load_is_about_as_fast_as_one_copy(tmp_path):
+    """The bar: a day at 50 Hz loads in <= 3x one np.copy of acc. Checked here on 2 M samples."""
+    n = 2_000_000
+    rng = np.random.default_rng(0)
+    block = SampleBlock(np.arange(n) / 50.0, rng.normal(0, 0.5, (n, 3)).astype(np.float32), rate_hz=50.0)
+    path = tmp_path / "big.sbr"
+    formats.save(block, path)
+
+    def best(fn, k=5):
+        times = []
+        for _ in range(k):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    copy = best(lambda: np.copy(block.acc))
+    load = best(lambda: formats.load(path))
+    assert load <= 3 * copy + 0.002, (load, copy)
