@@ -77,10 +77,3 @@ def small_rotation(rng: np.random.Generator, lo_deg: float, hi_deg: float) -> Ro
     axis /= np.linalg.norm(axis)
     return Rotation.from_rotvec(axis * np.deg2rad(rng.uniform(lo_deg, hi_deg)))
 
-
-def angle_deg(a, b) -> float:
-    """Angle between two 3-vectors in degrees."""
-    a = np.asarray(a, float)
-    b = np.asarray(b, float)
-    c = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
-    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
