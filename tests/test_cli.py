@@ -233,10 +233,7 @@ def test_parse_duration_rejects(text):
         _args.parse_duration("--duration", text)
 
 
-def test_sidecar_and_epochs_names():
-    assert _args.labels_path_for(Path("out/day.sbr")) == Path("out/day.labels.csv")
-    assert _args.labels_path_for(Path("day.csv.gz")) == Path("day.labels.csv")
-    assert _args.labels_path_for(Path("day.CSV")) == Path("day.labels.csv")
+def test_epochs_file_names():
     assert _args.epochs_paths(None, [Path("a.sbr")]) == [None]
     assert _args.epochs_paths(Path("e.csv"), [Path("x/a.sbr")]) == [Path("e.csv")]
     assert _args.epochs_paths(Path("o/e.csv"), [Path("mon.sbr"), Path("x/tue.csv.gz")]) == [

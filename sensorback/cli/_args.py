@@ -94,11 +94,6 @@ def recording_stem(path: Path) -> str:
     return path.stem or name
 
 
-def labels_path_for(recording: Path) -> Path:
-    """The labels sidecar of a recording: 'day.sbr' -> 'day.labels.csv'."""
-    return recording.with_name(recording_stem(recording) + ".labels.csv")
-
-
 def epochs_paths(out: Path | None, inputs: list[Path]) -> list[Path | None]:
     """Where --epochs writes for each input.
 

@@ -6,6 +6,16 @@ import sys
 import threading
 import time
 
+_LOCK = threading.Lock()
+_ACTIVE: list["Progress"] = []
+
+
+def clear_active() -> None:
+    """Erase a progress line that is on screen, so a message can be printed cleanly (it redraws)."""
+    with _LOCK:
+        for p in _ACTIVE:
+            p._erase()
+
 
 def interactive(json_output: bool = False) -> bool:
     """Progress is for a person watching a terminal: not for pipes, files or --json."""
@@ -54,11 +64,18 @@ class Progress:
         return f"{self.label} ...  {elapsed:.0f} s"
 
     def _draw(self) -> None:
-        text = self.line()
-        pad = " " * max(0, self._drawn - len(text))
-        self.stream.write("\r" + text + pad)
-        self.stream.flush()
-        self._drawn = len(text)
+        with _LOCK:
+            text = self.line()
+            pad = " " * max(0, self._drawn - len(text))
+            self.stream.write("\r" + text + pad)
+            self.stream.flush()
+            self._drawn = len(text)
+
+    def _erase(self) -> None:
+        if self._drawn:
+            self.stream.write("\r" + " " * self._drawn + "\r")
+            self.stream.flush()
+            self._drawn = 0
 
     def _run(self) -> None:
         if self._stop.wait(self.delay):
@@ -71,6 +88,8 @@ class Progress:
     def __enter__(self) -> "Progress":
         self._t0 = time.monotonic()
         if self.enabled:
+            with _LOCK:
+                _ACTIVE.append(self)
             self._thread = threading.Thread(target=self._run, daemon=True)
             self._thread.start()
         return self
@@ -79,6 +98,6 @@ class Progress:
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
-            if self._drawn:
-                self.stream.write("\r" + " " * self._drawn + "\r")
-                self.stream.flush()
+            with _LOCK:
+                _ACTIVE.remove(self)
+                self._erase()

@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import SensorbackError
+from ._progress import clear_active
 
 try:  # recent typer ships its own copy of click; older ones use click itself
     from typer._click import exceptions as _click_exc
@@ -39,6 +40,7 @@ def _err(message: str) -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    clear_active()
     _err(f"warning: {one_line(message)}")
 
 

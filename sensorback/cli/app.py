@@ -37,6 +37,16 @@ def _core_default(name: str, fallback):
     return getattr(CoreOptions, name, fallback)
 
 
+def _scenario_lines() -> str:
+    try:
+        from ..sim import SCENARIOS
+    except ImportError:
+        return "(the simulator is not installed)"
+    width = max(map(len, SCENARIOS))
+    # Only the part of a description before its colon, to keep one line per scenario.
+    return "\n".join(f"{name:<{width}}  {text.split(':')[0]}" for name, text in SCENARIOS.items())
+
+
 _SCENARIOS = _scenario_names()
 _EXAMPLE_SCENARIO = _SCENARIOS[0] if _SCENARIOS else "NAME"
 
@@ -193,13 +203,16 @@ def analyze(
     show_progress = interactive(json_output)
     results = []
     for i, (path, out) in enumerate(zip(files, out_paths)):
-        counter = f"[{i + 1}/{len(files)}] " if len(files) > 1 else ""
-        with Progress(f"{counter}loading {path}", enabled=show_progress) as progress:
+        # With several files the bar counts files; for one file the line shows the phase and time.
+        total = len(files) if len(files) > 1 else None
+        with Progress(f"loading {path}", total=total, enabled=show_progress) as progress:
+            progress.update(i)
             block = formats.load(path, rate_hz=rate)
             _args.check_window_inside("--reference-window", ref, block.t, block.rate_hz, path)
             _args.check_window_inside("--forward-window", fwd, block.t, block.rate_hz, path)
-            progress.update(0, label=f"{counter}analyzing {path}")
-            table = run_core(block, options)
+            progress.update(i, label=f"analyzing {path}")
+            result = run_core(block, options)
+        table = result.epochs
         summary = summarize(table)
         if out is not None:
             _args.write_epochs_csv(table, out)
@@ -218,6 +231,7 @@ def analyze(
                         "reference_window": list(options.reference_window) if options.reference_window else None,
                         "forward_window": list(options.forward_window) if options.forward_window else None,
                     },
+                    "calibration": list(result.notes),
                     "summary": summary.to_dict(),
                 }
             )
@@ -225,6 +239,8 @@ def analyze(
             if i:
                 typer.echo("")
             typer.echo(format_summary(summary, title=_describe(path, block)))
+            for note in result.notes:
+                typer.echo(f"  {note}")
     if json_output:
         typer.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
 
@@ -276,9 +292,7 @@ def simulate(
         typer.Option(
             "--scenario",
             metavar="NAME",
-            help="What the simulated wearer does. One of: "
-            + (", ".join(_SCENARIOS) if _SCENARIOS else "(the simulator is not installed)")
-            + ".",
+            help="What the simulated wearer does, one of:\n\n\b\n" + _scenario_lines(),
             show_default=False,
         ),
     ],
@@ -307,7 +321,7 @@ def simulate(
         )
     _args.check_positive("--rate", rate)
     duration_s = _args.parse_duration("--duration", duration)
-    labels_out = _args.labels_path_for(out)
+    labels_out = sim.sidecar_path(out)
 
     kwargs = {}
     if seed is not None:
