@@ -36,6 +36,7 @@ FIXED = struct.Struct("<8sHHIQII")  # magic, version, layout, header_len, n_samp
 FIXED_LEN = FIXED.size  # 32
 HEADER_BLOCK = 4096
 RECORD = np.dtype([("t", "<f8"), ("acc", "<f4", (3,))])  # 20 bytes, packed
+_RECORD_RAW = np.dtype([("t", "<f8"), ("acc", "V12")])  # same bytes; a V12 copy is ~2x faster
 REC = RECORD.itemsize
 ZERO_ALIGN = 512  # a crash zero-fill starts on a filesystem block; 512 divides every block size
 DEFAULT_CHUNK = 1 << 20
@@ -274,9 +275,10 @@ def read_native(path) -> SampleBlock:
             t = np.frombuffer(mm, dtype="<f8", count=n, offset=h)
             acc = np.frombuffer(mm, dtype="<f4", count=3 * n, offset=h + 8 * o.hdr.n_samples).reshape(n, 3)
         else:
-            rec = np.empty(n, dtype=RECORD)
-            _pread_into(fd, rec, h)
-            t, acc = rec["t"].copy(), np.ascontiguousarray(rec["acc"])
+            # Interleaved records must be copied apart (~4x slower than columns; fine for
+            # recovering a crashed recording, and `sensorback convert` compacts it).
+            with mmap.mmap(fd, h + REC * n, access=mmap.ACCESS_READ) as mm:
+                t, acc = _split_rows(np.frombuffer(mm, dtype=_RECORD_RAW, count=n, offset=h))
     finally:
         os.close(fd)
     t, acc = check_samples(t, acc, path, _locator(o.hdr), o.notes)
@@ -304,9 +306,9 @@ def iter_native(path, chunk_samples: int = DEFAULT_CHUNK) -> Iterator[SampleBloc
                 _pread_into(fd, t, hdr.header_len + 8 * i)
                 _pread_into(fd, acc, hdr.header_len + 8 * hdr.n_samples + 12 * i)
             else:
-                rec = np.empty(k, dtype=RECORD)
+                rec = np.empty(k, dtype=_RECORD_RAW)
                 _pread_into(fd, rec, hdr.header_len + REC * i)
-                t, acc = rec["t"].copy(), np.ascontiguousarray(rec["acc"])
+                t, acc = _split_rows(rec)
             t, acc = check_samples(t, acc, path, _locator(hdr, i), notes, prev=prev)
             if len(t):
                 prev = (float(t[-1]), acc[-1].copy())
@@ -314,6 +316,13 @@ def iter_native(path, chunk_samples: int = DEFAULT_CHUNK) -> Iterator[SampleBloc
             notes = LoadNotes(str(path))
     finally:
         os.close(fd)
+
+
+def _split_rows(rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Interleaved records -> contiguous t (n,) and acc (n, 3), both fresh copies."""
+    t = rec["t"].copy()
+    acc = rec["acc"].copy().view("<f4").reshape(-1, 3)
+    return t, acc
 
 
 def read_native_header(path) -> NativeHeader:
