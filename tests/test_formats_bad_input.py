@@ -327,3 +327,22 @@ def test_no_warning_leaks_as_traceback_for_all_cases(tmp_path):
             warnings.simplefilter("ignore", FormatWarning)
             with pytest.raises(InputError):
                 formats.load(p)
+
+
+@pytest.mark.parametrize("cut", [7, 31, 200, 4095])
+def test_native_file_ending_inside_the_header(tmp_path, cut):
+    t, acc = ok_samples()
+    p = native_file(tmp_path, t, acc)
+    p.write_bytes(p.read_bytes()[:cut])
+    msg = error_of(p)
+    assert ("truncated: file ends inside the header" in msg) or (cut < 8 and "bad magic" in msg)
+
+
+def test_native_reader_refuses_a_directory(tmp_path):
+    from sensorback.formats import read_native
+
+    d = tmp_path / "dir.sbr"
+    d.mkdir()
+    with pytest.raises(InputError, match="not a regular file"):
+        read_native(d)
+    assert "is a directory" in error_of(d)

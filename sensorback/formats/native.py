@@ -17,6 +17,7 @@ import json
 import math
 import mmap
 import os
+import stat
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -112,13 +113,17 @@ def _read_header(path, fd: int, size: int) -> NativeHeader:
     if not raw.startswith(MAGIC[:5]):
         hint = " (it looks gzip-compressed)" if raw[:2] == b"\x1f\x8b" else ""
         raise InputError(path, f"not a sensorback native recording: bad magic {raw[:8]!r}{hint}; expected {MAGIC!r}")
-    if len(raw) < FIXED_LEN or raw[:8] != MAGIC:
-        raise InputError(path, f"corrupted header: magic/fixed fields damaged ({len(raw)} bytes, {raw[:8]!r})")
+    if len(raw) < FIXED_LEN:
+        raise InputError(path, f"truncated: file ends inside the header ({len(raw)} bytes)")
+    if raw[:8] != MAGIC:
+        raise InputError(path, f"corrupted header: magic is {raw[:8]!r}, expected {MAGIC!r} (transferred in text mode?)")
     _, version, layout, header_len, n_samples, json_len, crc = FIXED.unpack_from(raw)
     if version > VERSION:
         raise InputError(path, f"format version {version} is newer than this sensorback reads ({VERSION}); upgrade sensorback")
     if version < 1 or layout not in (ROWS, COLUMNS):
         raise InputError(path, f"corrupted header: version {version}, layout {layout}")
+    if header_len % 8 == 0 and FIXED_LEN + json_len <= header_len <= 1 << 24 and header_len > size:
+        raise InputError(path, f"truncated: file ends inside the header ({size} of {header_len} bytes)")
     if header_len % 8 or header_len < FIXED_LEN + json_len or header_len > size:
         raise InputError(path, f"corrupted header: header_len {header_len}, json_len {json_len}, file size {size}")
     if header_len > len(raw):
@@ -229,7 +234,10 @@ def _open(path) -> tuple[int, _Opened]:
     except OSError as e:
         raise InputError(path, f"cannot open: {e.strerror}") from None
     try:
-        size = os.fstat(fd).st_size
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(path, "not a regular file")
+        size = st.st_size
         hdr = _read_header(path, fd, size)
         notes = LoadNotes(str(path))
         n = _extent(fd, hdr, size, notes, path)
