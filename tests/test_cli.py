@@ -484,3 +484,31 @@ def test_no_progress_when_piped_or_json():
 
     assert interactive(json_output=True) is False
     assert interactive() is False  # pytest captures stdout and stderr: not a terminal
+
+
+def test_ctrl_c_exits_130_with_a_message(tmp_path):
+    import signal
+
+    from sensorback import formats
+    from sensorback.samples import SampleBlock
+
+    n = 8 * 3600 * 50  # a working day at 50 Hz: writing it as CSV takes seconds
+    rng = np.random.default_rng(0)
+    block = SampleBlock(t=np.arange(n) / 50.0, acc=rng.normal(0, 0.3, (n, 3)), device="test", rate_hz=50.0,
+                        start_time=1.7e9)  # a start time CSV cannot keep: the writer warns
+    src, dst = tmp_path / "day.sbr", tmp_path / "day.csv.gz"
+    formats.save(block, src)
+    p = subprocess.Popen([installed_script(), "convert", str(src), str(dst)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        # The CSV writer's note comes just before the long write: interrupt after it.
+        first = p.stderr.readline()
+        assert first.startswith("warning: "), first
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, (out, err)
+    assert err == "interrupted\n"
+    assert "Traceback" not in out + err
