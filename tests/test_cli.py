@@ -151,6 +151,14 @@ def test_several_files_with_the_same_name_cannot_share_epochs_output(tmp_path):
     assert_one_line_error(run("analyze", one, two, "--epochs", tmp_path / "out.csv"), "--epochs", "out.day.csv")
 
 
+def test_epochs_output_never_overwrites_an_input(tmp_path):
+    src = tmp_path / "day.csv.gz"
+    shutil.copy(CHEST, src)
+    before = src.read_bytes()
+    assert_one_line_error(run("analyze", src, "--epochs", src), "--epochs", "input")
+    assert src.read_bytes() == before
+
+
 def test_convert_refuses_to_overwrite_its_input(tmp_path):
     src = tmp_path / "day.csv.gz"
     shutil.copy(CHEST, src)
@@ -212,10 +220,14 @@ def test_parse_window():
 
 
 def test_window_must_lie_inside_the_recording():
-    t = np.arange(0, 600, 0.02)  # last sample 599.98 s at 50 Hz
+    t = np.arange(0, 600, 0.02) + 0.004  # first sample at 0.004 s, last at 599.984 s, 50 Hz
     _args.check_window_inside("--reference-window", (0.0, 600.0), t, 50.0, "x.sbr")
-    with pytest.raises(SensorbackError, match=r"^--reference-window: 500:700 is outside x.sbr, which runs from 0 s"):
-        _args.check_window_inside("--reference-window", (500.0, 700.0), t, 50.0, "x.sbr")
+    _args.check_window_inside("--reference-window", (0.0, 600.98), t, 50.0, "x.sbr")  # within a second
+    with pytest.raises(SensorbackError, match=r"^--reference-window: 500:602 is outside x.sbr, which runs from "
+                                              r"0.0 s to 600.0 s$"):
+        _args.check_window_inside("--reference-window", (500.0, 602.0), t, 50.0, "x.sbr")
+    with pytest.raises(SensorbackError, match="^--forward-window: "):
+        _args.check_window_inside("--forward-window", (-2.0, 10.0), t, 50.0, "x.sbr")
     with pytest.raises(SensorbackError, match="no samples"):
         _args.check_window_inside("--forward-window", (0.0, 1.0), np.zeros(0), 50.0, "x.sbr")
 

@@ -14,7 +14,7 @@ from ..core.epochs import EpochTable
 from ..core.states import STATES
 
 EPOCHS_HEADER = "t_start,t_end,state,inclination_deg,intensity_g"
-RECORDING_SUFFIXES = (".csv.gz", ".csv", ".sbr")
+RECORDING_SUFFIXES = (".csv.gz", ".csv", ".sbr", ".tsv.gz", ".tsv", ".txt.gz", ".txt")
 
 
 def _number(text: str) -> float | None:
@@ -42,17 +42,18 @@ def parse_window(option: str, text: str | None) -> tuple[float, float] | None:
 
 def check_window_inside(option: str, window: tuple[float, float] | None, t: np.ndarray, rate_hz: float,
                         path) -> None:
-    """The window must lie within the recording (its last sample plus one sample period)."""
+    """The window must lie within the recording, give or take a second (or one sample period if longer)
+    at either end, so that '0:60' fits a recording whose first sample is at 0.004 s."""
     if window is None:
         return
     if len(t) == 0:
         raise SensorbackError(f"{option}: {path} holds no samples, so no window fits in it")
-    first = float(t[0])
-    last = float(t[-1]) + (1.0 / rate_hz if rate_hz and rate_hz > 0 else 0.0)
+    slack = max(1.0, 1.0 / rate_hz if rate_hz and rate_hz > 0 else 0.0)
+    first, last = float(t[0]), float(t[-1])
     a, b = window
-    if a < first - 1e-9 or b > last + 1e-6:
+    if a < first - slack or b > last + slack:
         raise SensorbackError(
-            f"{option}: {a:g}:{b:g} is outside {path}, which runs from {first:g} s to {last:g} s"
+            f"{option}: {a:g}:{b:g} is outside {path}, which runs from {first:.1f} s to {last:.1f} s"
         )
 
 
@@ -103,6 +104,7 @@ def epochs_paths(out: Path | None, inputs: list[Path]) -> list[Path | None]:
     if out is None:
         return [None] * len(inputs)
     if len(inputs) == 1:
+        _refuse_overwriting_inputs([out], inputs)
         return [out]
     name = out.name
     ext = next((s for s in (".csv.gz", ".csv") if name.lower().endswith(s) and len(name) > len(s)), None)
@@ -117,7 +119,15 @@ def epochs_paths(out: Path | None, inputs: list[Path]) -> list[Path | None]:
             )
         seen[stem] = p
         paths.append(out.with_name(f"{base}.{stem}{ext}"))
+    _refuse_overwriting_inputs(paths, inputs)
     return paths
+
+
+def _refuse_overwriting_inputs(outputs: list[Path], inputs: list[Path]) -> None:
+    existing = {p.resolve(): p for p in inputs if p.exists()}
+    for out in outputs:
+        if out.exists() and out.resolve() in existing:
+            raise SensorbackError(f"--epochs: {out} is one of the input recordings; choose another name")
 
 
 def _fmt(values: np.ndarray, decimals: int) -> list[str]:
