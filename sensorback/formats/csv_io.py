@@ -76,18 +76,18 @@ def _gunzip(path, raw: bytes, notes: LoadNotes) -> bytes:
     return b"".join(out)
 
 
-def _split_header(path, text: str) -> tuple[str, int, str]:
-    """(header line, its 1-based line number, the text after it). Skips blank and # lines."""
+def _split_header(path, raw: bytes) -> tuple[str, int, bytes]:
+    """(header line, its 1-based line number, the bytes after it). Skips blank and # lines."""
     pos, line_no = 0, 0
-    while pos < len(text):
-        end = text.find("\n", pos)
-        end = len(text) if end < 0 else end
+    while pos < len(raw):
+        end = raw.find(b"\n", pos)
+        end = len(raw) if end < 0 else end
         line_no += 1
-        line = text[pos:end]
+        line = raw[pos:end]
         pos = end + 1
         s = line.strip()
-        if s and not s.startswith("#"):
-            return line, line_no, text[pos:]
+        if s and not s.startswith(b"#"):
+            return line.decode("utf-8", errors="replace"), line_no, raw[pos:]
     raise InputError(path, "empty file (no header, no data)")
 
 
@@ -121,37 +121,42 @@ def _is_number(s: str) -> bool:
 
 
 def parse_table(path, notes: LoadNotes) -> RawTable:
-    """Read the file's numbers and column roles; raises InputError naming line and column."""
+    """Read the file's numbers and column roles; raises InputError naming line and column.
+
+    The data stays bytes end to end (numpy reads it through a streaming text wrapper): a
+    day at 50 Hz is ~160 MB of text, and a str copy or StringIO would cost 1 GB more.
+    """
     raw = _read_bytes(path, notes)
     if not raw.strip():
         raise InputError(path, "empty file")
     if b"\x00" in raw[:4096]:
         hint = " (it is a sensorback .sbr recording; name it .sbr)" if raw.startswith(b"SBREC") else ""
         raise InputError(path, f"binary data, not CSV text{hint}")
-    text = raw.decode("utf-8-sig", errors="replace")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    header, header_line, data = _split_header(path, text)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if b"\r" in raw:
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    header, header_line, data = _split_header(path, raw)
     sep = _separator(header)
     names = _fields(header, sep)
-    decimal_comma = sep != "," and "," in data[:65536]
+    decimal_comma = sep != "," and b"," in data[:65536]
     if all(_is_number(f.replace(",", ".") if decimal_comma else f) for f in names):
         cols = headerless_map(path, len(names), header_line)
-        data, first = header + "\n" + data, header_line
-        notes.add(f"no header line; read the columns as {','.join(cols.names[:4] if cols.time is not None else cols.names[:3])}")
+        data, first = header.encode("utf-8") + b"\n" + data, header_line
+        shown = cols.names[:4] if cols.time is not None else cols.names[:3]
+        notes.add(f"no header line; read the columns as {','.join(shown)}")
     else:
         cols = map_columns(path, names, header_line)
         first = header_line + 1
     if decimal_comma:
-        data = data.replace(",", ".")
+        data = data.replace(b",", b".")
     if not data.strip():
         raise InputError(path, f"header only, no data rows (columns {', '.join(n.strip() for n in names)})", line=header_line)
 
     try:
         values = _loadtxt(data, sep, cols)
     except ValueError as e:
-        cleaned = _diagnose(path, data, first, sep, cols, e)  # raises unless only blank-ish lines
-        data = cleaned
+        data = _diagnose(path, data, first, sep, cols, e)  # raises unless only blank-ish lines
         values = _loadtxt(data, sep, cols)
     if values.shape[0] == 0:
         raise InputError(path, "header only, no data rows", line=header_line)
@@ -165,37 +170,37 @@ def parse_table(path, notes: LoadNotes) -> RawTable:
     return RawTable(str(path), cols, time, np.ascontiguousarray(xyz), _line_locator(data, first))
 
 
-def _line_locator(data: str, first: int):
+def _line_locator(data: bytes, first: int):
     """Map data row index -> file line number; cheap when there are no blank or comment lines."""
-    simple = "\n\n" not in data.rstrip("\n") and "#" not in data and not data.startswith("\n")
+    simple = b"\n\n" not in data.rstrip(b"\n") and b"#" not in data and not data.startswith(b"\n")
     table: list[int] = []
 
     def locate(i: int):
         if simple:
             return first + i, ""
         if not table:
-            for j, line in enumerate(data.split("\n")):
-                s = line.split("#", 1)[0].strip()
-                if s:
+            for j, line in enumerate(data.split(b"\n")):
+                if line.split(b"#", 1)[0].strip():
                     table.append(first + j)
         return (table[i] if 0 <= i < len(table) else None), ""
 
     return locate
 
 
-def _loadtxt(data: str, sep, cols: ColumnMap) -> np.ndarray:
-    return np.loadtxt(io.StringIO(data), delimiter=sep, usecols=cols.usecols, dtype=np.float64, ndmin=2, comments="#", quotechar='"')
+def _loadtxt(data: bytes, sep, cols: ColumnMap) -> np.ndarray:
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace")
+    return np.loadtxt(text, delimiter=sep, usecols=cols.usecols, dtype=np.float64, ndmin=2, comments="#", quotechar='"')
 
 
-def _diagnose(path, data: str, first: int, sep, cols: ColumnMap, err: Exception) -> str:
+def _diagnose(path, data: bytes, first: int, sep, cols: ColumnMap, err: Exception) -> bytes:
     """loadtxt failed: walk the lines to name the line and column, and raise InputError.
 
     The one thing forgiven is a line of only spaces (or an indented comment), which loadtxt
     rejects with an explicit delimiter: such lines are blanked (numbering kept) and the
-    cleaned text is returned for a second parse.
+    cleaned data is returned for a second parse.
     """
     need = max(cols.usecols) + 1
-    lines = data.split("\n")
+    lines = data.decode("utf-8", errors="replace").split("\n")
     blanked = False
     for j, line in enumerate(lines):
         body = line.split("#", 1)[0]
@@ -219,7 +224,7 @@ def _diagnose(path, data: str, first: int, sep, cols: ColumnMap, err: Exception)
                 raise InputError(path, f"{what} in column {cols.names[c].strip()}", line=first + j)
     if not blanked:
         raise InputError(path, f"cannot parse the data ({err})")
-    return "\n".join(lines)
+    return "\n".join(lines).encode("utf-8")
 
 
 # ----------------------------------------------------------------------------- to SampleBlock
@@ -289,7 +294,7 @@ def write_csv(block: SampleBlock, path, chunk_rows: int = 200_000) -> None:
 
         warnings.warn(f"{path}: CSV keeps only t,ax,ay,az; start_time and device are not stored (use .sbr to keep them)", FormatWarning, stacklevel=3)
     tmp = f"{path}.writing"
-    opener = (lambda p: gzip.open(p, "wt", compresslevel=6, newline="")) if low.endswith(".gz") else (lambda p: open(p, "w", newline=""))
+    opener = (lambda p: gzip.open(p, "wt", compresslevel=3, newline="")) if low.endswith(".gz") else (lambda p: open(p, "w", newline=""))
     t = np.asarray(block.t, dtype=np.float64)
     acc = np.asarray(block.acc, dtype=np.float64)
     try:
