@@ -520,21 +520,24 @@ def _compact(path: str, header_len: int, n: int, json_bytes: bytes, chunk: int =
     """Rows -> columns in bounded memory; the rows file stays valid until the atomic rename."""
     tmp = f"{path}.compacting"
     src = os.open(path, os.O_RDONLY)
-    dst = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        _write_all(dst, _pack_header(COLUMNS, header_len, n, json_bytes), 0)
-        for i in range(0, n, chunk):
-            rec = np.empty(min(chunk, n - i), dtype=RECORD)
-            _pread_into(src, rec, header_len + REC * i)
-            _write_all(dst, np.ascontiguousarray(rec["t"]), header_len + 8 * i)
-            _write_all(dst, np.ascontiguousarray(rec["acc"]), header_len + 8 * n + 12 * i)
-        os.fsync(dst)
+        dst = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            _write_all(dst, _pack_header(COLUMNS, header_len, n, json_bytes), 0)
+            for i in range(0, n, chunk):
+                rec = np.empty(min(chunk, n - i), dtype=_RECORD_RAW)
+                _pread_into(src, rec, header_len + REC * i)
+                t, acc = _split_rows(rec)
+                _write_all(dst, t, header_len + 8 * i)
+                _write_all(dst, acc, header_len + 8 * n + 12 * i)
+            os.fsync(dst)
+        finally:
+            os.close(dst)
     except BaseException:
-        os.close(dst)
-        os.unlink(tmp)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise
     finally:
         os.close(src)
-    os.close(dst)
     os.replace(tmp, path)
     _fsync_dir(path)
