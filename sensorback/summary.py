@@ -25,7 +25,7 @@ How time is counted (the same rules are spelled out in ``to_dict()["sitting"]["r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -96,7 +96,6 @@ class Summary:
     flexed_s: dict[int, float]  # threshold (deg) -> seconds with flexion above it (upright or seated)
     sit_break_min_s: float = 60.0
     long_bout_min: float = 30.0
-    extra: dict = field(default_factory=dict)
 
     @property
     def n_bouts(self) -> int:
