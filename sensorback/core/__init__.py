@@ -3,9 +3,9 @@
 from .decide import Calibration
 from .epochs import EpochTable
 from .options import CoreOptions
-from .pipeline import Analysis, analyze, estimate_calibration, epoch_stats, iter_analyze
+from .pipeline import Analysis, analyze, block_stats, estimate_calibration, iter_analyze
 from .states import STATES
 from .stream import StreamProcessor
 
 __all__ = ["Analysis", "Calibration", "CoreOptions", "EpochTable", "STATES", "StreamProcessor",
-           "analyze", "epoch_stats", "estimate_calibration", "iter_analyze"]
+           "analyze", "block_stats", "estimate_calibration", "iter_analyze"]

@@ -8,26 +8,24 @@ from __future__ import annotations
 
 import numpy as np
 
-GRID_HZ = 16.0
 MIN_STEP_S, MAX_STEP_S = 0.33, 1.0
 
 
-def step_cadence(win: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cadence (steps/min) and periodicity (0..1) of windows resampled at GRID_HZ, shape (w, m, 3)."""
+def step_cadence(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cadence (steps/min) and periodicity (0..1) of windows sampled at grid_hz, shape (w, m, 3)."""
     w, m, _ = win.shape
     if w == 0:
         return np.zeros(0, np.float32), np.zeros(0, np.float32)
-    down = win.mean(axis=1)
+    down = np.einsum("wmc->wc", win)
     down /= np.maximum(np.linalg.norm(down, axis=1, keepdims=True), 1e-9)
     vert = np.einsum("wmc,wc->wm", win, down)
     vert -= vert.mean(axis=1, keepdims=True)
-    spec = np.fft.rfft(vert, n=2 * m, axis=1)
-    ac = np.fft.irfft(spec.real**2 + spec.imag**2, n=2 * m, axis=1)[:, :m]
-    energy = ac[:, 0]
-    lag_lo, lag_hi = int(np.floor(MIN_STEP_S * GRID_HZ)), int(np.ceil(MAX_STEP_S * GRID_HZ))
-    # Unbiased autocorrelation: divide by the overlap so long lags are not penalised.
-    overlap = (m - np.arange(lag_lo, lag_hi + 1)) / m
-    r = ac[:, lag_lo : lag_hi + 1] / np.maximum(energy[:, None], 1e-12) / overlap
+    energy = np.einsum("wm,wm->w", vert, vert) / m
+    lag_lo, lag_hi = int(np.floor(MIN_STEP_S * grid_hz)), int(np.ceil(MAX_STEP_S * grid_hz))
+    lags = np.arange(lag_lo, lag_hi + 1)
+    # Only the lags a step can take: unbiased (divided by overlap) and normalised by energy.
+    r = np.stack([np.einsum("wm,wm->w", vert[:, : m - L], vert[:, L:]) / (m - L) for L in lags], axis=1)
+    r /= np.maximum(energy[:, None], 1e-12)
     rows = np.arange(w)
     best = np.argmax(r, axis=1)
     peak = r[rows, best]
@@ -36,7 +34,7 @@ def step_cadence(win: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     denom = left - 2 * peak + right
     safe = np.where(np.abs(denom) > 1e-12, denom, 1.0)
     shift = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / safe, 0.0)
-    lag_s = (lag_lo + best + np.clip(shift, -0.5, 0.5)) / GRID_HZ
+    lag_s = (lag_lo + best + np.clip(shift, -0.5, 0.5)) / grid_hz
     valid = energy > 1e-8
     cadence = np.where(valid, 60.0 / lag_s, 0.0).astype(np.float32)
     strength = np.where(valid, np.clip(peak, 0.0, 1.0), 0.0).astype(np.float32)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from .calibration import SensorCalibration
 from .epoch_stats import EpochStats
@@ -124,7 +125,7 @@ class Decider:
 
         o = self.options
         has_data = n >= self.min_samples
-        sd = np.sqrt(var.sum(axis=1))
+        sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
         g = unit(mean)
         incl, flex, lat = angles(g, self.calibration.reference)
 
@@ -135,7 +136,9 @@ class Decider:
         active_run = run_length(has_data & (sd >= VIGOROUS_SD_G), c.active_run)
         moving = in_motion | (active_run >= VIGOROUS_EPOCHS)
 
-        noise = np.sqrt(np.nanmax(var, axis=1, initial=0.0) / np.maximum(n, 1))
+        # (axis-wise maxima and sums over 3 columns are written out: numpy's per-row reductions
+        # over length-3 axes are several times slower)
+        noise = np.sqrt(np.maximum(np.maximum(var[:, 0], var[:, 1]), var[:, 2]) / np.maximum(n, 1))
         wobble, noise_w = self._wobble(mean, noise)
         calm = has_data & (sd <= NOT_WORN_MAX_SD_G) & (wobble <= NOT_WORN_NOISE_RATIO * np.maximum(noise_w, 2e-4))
         not_worn_run = run_length(calm, c.not_worn_run)
@@ -199,12 +202,25 @@ class Decider:
         return ok[-events.shape[0]:] if events.shape[0] <= ok.shape[0] else np.concatenate([np.zeros(events.shape[0] - ok.shape[0], bool), ok])
 
     def _wobble(self, mean: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Largest per-axis range of epoch means over the last NOT_WORN_WINDOW epochs."""
+        """Largest per-axis range of epoch means, and largest noise, over the last NOT_WORN_WINDOW epochs.
+
+        NaN (no data) anywhere in the window makes the result NaN, which fails every test.
+        """
         c = self._c
+        w = NOT_WORN_WINDOW
         m = np.concatenate([c.hist_mean, mean])
         nz = np.concatenate([c.hist_noise, noise])
-        c.hist_mean, c.hist_noise = m[-(NOT_WORN_WINDOW - 1):], nz[-(NOT_WORN_WINDOW - 1):]
-        win = np.lib.stride_tricks.sliding_window_view(m, NOT_WORN_WINDOW, axis=0)
-        wob = (win.max(axis=2) - win.min(axis=2)).max(axis=1)
-        nwin = np.lib.stride_tricks.sliding_window_view(nz, NOT_WORN_WINDOW).max(axis=1)
-        return wob, nwin
+        c.hist_mean, c.hist_noise = m[-(w - 1):], nz[-(w - 1):]
+        missing = np.isnan(m[:, 0])
+        holes, _ = rolling_count(missing, np.zeros(0, bool), w)
+        # A centred filter at j covers [j - w//2, j + (w-1)//2]; shift so each window ends at p.
+        shift = (w - 1) // 2
+        p = np.arange(w - 1, m.shape[0]) - shift
+        wob = None
+        for a in range(3):
+            col = np.where(missing, 0.0, m[:, a])
+            rng = maximum_filter1d(col, w, mode="nearest")[p] - minimum_filter1d(col, w, mode="nearest")[p]
+            wob = rng if wob is None else np.maximum(wob, rng)
+        nmax = maximum_filter1d(np.nan_to_num(nz), w, mode="nearest")
+        wob[holes[w - 1:] > 0] = np.nan
+        return wob, nmax[p - shift]

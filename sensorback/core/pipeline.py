@@ -30,7 +30,7 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
 
 
-def epoch_stats(block: SampleBlock, options: CoreOptions) -> EpochStats:
+def block_stats(block: SampleBlock, options: CoreOptions) -> EpochStats:
     return compute_epoch_stats(block.t, block.acc, window_settings(options, block.rate_hz))
 
 
@@ -77,7 +77,7 @@ def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: Sensor
 
 def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibration: Calibration | None = None) -> Analysis:
     """Epoch states for a whole recording held in memory."""
-    stats = epoch_stats(block, options)
+    stats = block_stats(block, options)
     notes: list[str] = []
     if calibration is None:
         calibration, notes = estimate_calibration(stats, options)

@@ -32,7 +32,10 @@ class Reference:
 
 
 def unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+    if v.ndim == 1:
+        return v / max(float(np.sqrt(v @ v)), 1e-12)
+    norm = np.sqrt(np.einsum("ij,ij->i", v, v))
+    return v / np.maximum(norm, 1e-12)[:, None]
 
 
 def window_direction(g: np.ndarray, t_mid: np.ndarray, window: tuple[float, float]) -> np.ndarray | None:
@@ -56,7 +59,9 @@ def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np
 
 def estimate_forward(g: np.ndarray, up: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, str]:
     """Principal axis of postural tilt, signed toward the side with the larger tilts."""
-    d = g[pool] - np.outer(g[pool] @ up, up)
+    # Every 4th epoch is plenty for a direction and keeps this cheap on long recordings.
+    gp = g[pool][::4]
+    d = gp - np.outer(gp @ up, up)
     if d.shape[0] >= 5:
         cov = d.T @ d / d.shape[0]
         vals, vecs = np.linalg.eigh(cov)

@@ -51,13 +51,14 @@ class StatsStream:
             return EpochStats.concat([])
         s = self.settings
         stats = compute_epoch_stats(self._t[:cut], self._acc[:cut], s, self._hist, self._prev_k, self._prev_sd)
-        span = s.history_epochs
+        span = s.epochs_in(s.transition_window_s)
         self._prev_k = np.concatenate([self._prev_k, stats.k])[-span:]
         self._prev_sd = np.concatenate([self._prev_sd, stats.sd])[-span:]
-        # Keep the samples the next windows can reach back to, plus the one just before them.
-        keep_from = self._t[cut - 1] if cut < self._t.shape[0] else self._last_t
-        next_epoch_end = (np.floor(keep_from / s.epoch_s) + 1) * s.epoch_s
-        first_keep = int(np.searchsorted(self._t, next_epoch_end - s.history_s - s.epoch_s, side="left"))
+        # Keep the samples the next windows can reach back to (whole epochs, with one spare
+        # epoch), plus the one sample just before them for interpolation.
+        next_k = int(epoch_index(self._t[cut - 1 : cut], s.epoch_s)[0]) + 1
+        oldest = (next_k - s.history_epochs - 1) * s.epoch_s
+        first_keep = int(np.searchsorted(self._t, oldest, side="left"))
         first_keep = max(0, min(first_keep - 1, cut))
         self._t, self._acc = self._t[first_keep:], self._acc[first_keep:]
         self._hist = cut - first_keep

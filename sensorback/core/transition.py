@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-GRID_HZ = 25.0
+TARGET_GRID_HZ = 25.0
 QUIET_S = 0.5
 G = 9.81
 
 
-def vertical_velocity(win: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Peak upward and downward trunk velocity (m/s, both >= 0) and end quietness (g).
 
     Windows have shape (w, m, 3). Standing up shows a clear upward peak (0.4-0.7 m/s) and only a
@@ -28,13 +28,14 @@ def vertical_velocity(win: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     if w == 0:
         z = np.zeros(0, np.float32)
         return z, z.copy(), z.copy()
+    win = win.astype(np.float64)
     mag = np.sqrt(np.einsum("wmc,wmc->wm", win, win))
-    q = int(round(QUIET_S * GRID_HZ))
+    q = max(2, int(round(QUIET_S * grid_hz)))
     pre, post = mag[:, :q], mag[:, -q:]
     quiet = np.maximum(pre.std(axis=1), post.std(axis=1))
     ramp = np.clip((np.arange(m) - q + 0.5) / (m - 2 * q), 0.0, 1.0)
     base = pre.mean(axis=1)[:, None] + (post.mean(axis=1) - pre.mean(axis=1))[:, None] * ramp
-    dt = 1.0 / GRID_HZ
+    dt = 1.0 / grid_hz
     vel = np.cumsum(mag - base, axis=1) * (G * dt)
     vel -= vel[:, -1:] * (np.arange(1, m + 1) / m)
     return vel.max(axis=1).astype(np.float32), (-vel.min(axis=1)).astype(np.float32), quiet.astype(np.float32)

@@ -1,36 +1,51 @@
-"""Resampling short windows of samples onto a fixed grid, all windows as one matrix.
+"""Short windows of samples on a fixed time grid, all windows as one matrix.
 
-Used by the cadence and transition detectors so irregular timing, jitter and small packet
-losses do not matter. A grid value depends only on the two samples around it, so a streaming
-processor that keeps the sample just before each window gets exactly the batch result.
+Used by the cadence and transition detectors. Windows start and end on epoch boundaries, so
+their sample ranges come straight from the epoch start indices. Each grid point takes the
+sample nearest to it in time (found from the nominal rate plus one correction step), so jitter,
+drift and lost packets do not distort the time axis, and no sample outside the window is ever
+used: streaming and batch agree exactly.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+TARGET_GRID_HZ = 12.5
 
-def resample_windows(
-    t: np.ndarray, acc: np.ndarray, ends: np.ndarray, window_s: float, grid_hz: float, rate_hz: float,
-    min_coverage: float = 0.6,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Windows [end - window_s, end) of acc on a grid of grid_hz.
 
-    Returns (win, ok): win has shape (ok.sum(), m, 3); ok marks windows that hold at least
-    min_coverage of their nominal samples (others are skipped, not interpolated across gaps).
+def grid_step(rate_hz: float, target_hz: float = TARGET_GRID_HZ) -> tuple[int, float]:
+    """Decimation step and the resulting grid rate for a nominal sample rate."""
+    step = max(1, int(round(rate_hz / target_hz)))
+    return step, rate_hz / step
+
+
+def window_matrix(
+    t: np.ndarray, acc: np.ndarray, lo: np.ndarray, hi: np.ndarray, starts_s: np.ndarray,
+    window_s: float, rate_hz: float, target_hz: float = TARGET_GRID_HZ, min_coverage: float = 0.6,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Windows of samples [lo, hi) (times [starts_s, starts_s + window_s)) on a regular grid.
+
+    Returns (win, ok, grid_hz): win has shape (ok.sum(), m, 3); windows with less than
+    min_coverage of their nominal samples are left out (ok False).
     """
-    m = int(round(window_s * grid_hz))
-    starts = ends - window_s
-    lo = np.searchsorted(t, starts, side="left")
-    hi = np.searchsorted(t, ends, side="left")
-    ok = (hi - lo) >= min_coverage * window_s * rate_hz
+    step, grid_hz = grid_step(rate_hz, target_hz)
+    nominal = int(round(window_s * rate_hz))
+    m = max(4, nominal // step)
+    ok = (hi - lo) >= min_coverage * nominal
     if not ok.any():
-        return np.zeros((0, m, 3)), ok
-    grid = (starts[ok, None] + (np.arange(m) + 0.5) / grid_hz).ravel()
-    win = np.stack([np.interp(grid, t, acc[:, a]) for a in range(3)], axis=-1).reshape(-1, m, 3)
-    return win, ok
-
-
-def grid_history_s(window_s: float) -> float:
-    """How far back (seconds before an epoch's end) a window reaches."""
-    return window_s
+        return np.zeros((0, m, 3), np.float32), ok, grid_hz
+    first, last = lo[ok], hi[ok] - 1
+    offsets = np.arange(m) * step
+    idx = first[:, None] + offsets
+    # Windows with the nominal sample count over the nominal span lost nothing: every step-th
+    # sample is the nearest to its grid point. Others search by time.
+    cnt = last - first + 1
+    span = t[last] - t[first]
+    irregular = np.flatnonzero((cnt != nominal) | (np.abs(span - (nominal - 1) / rate_hz) > 1.5 / rate_hz))
+    if irregular.size:
+        f, l = first[irregular, None], last[irregular, None]
+        grid = starts_s[ok][irregular, None] + (offsets + 0.5) / rate_hz
+        j = np.clip(f + np.floor((grid - t[f]) * rate_hz + 0.5).astype(np.int64), f, l)
+        idx[irregular] = np.clip(j + np.round((grid - t[j]) * rate_hz).astype(np.int64), f, l)
+    return acc[idx], ok, grid_hz
