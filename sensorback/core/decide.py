@@ -49,9 +49,15 @@ TRANSITION_LOPSIDED = 1.5
 # Inclination (deg) above which an upright-unknown wearer is taken to be sitting.
 PRIOR_SITTING_DEG = 12.0
 # Not worn: epoch-to-epoch wobble of the mean no bigger than sensor noise explains (no breathing).
-NOT_WORN_WINDOW = 30
+NOT_WORN_WINDOW = 20
 NOT_WORN_NOISE_RATIO = 6.0
 NOT_WORN_MAX_SD_G = 0.03
+# Fast path: right after the sensor is handled (taken off), total stillness on a short window
+# (no breathing at all) for a little while is enough.
+HANDLING_SD_G = 0.15
+QUICK_WINDOW = 8
+QUICK_AFTER_HANDLING = 5
+QUICK_CALM_EPOCHS = 12
 # A trunk held this far from upright (but not lying) for this long means sitting, whatever came
 # before: nobody stands bent over that far for long.
 LEANING_SIT_DEG = 30.0
@@ -92,6 +98,10 @@ class _Carry:
     gap_run: int = 0
     hist_mean: np.ndarray = field(default_factory=lambda: np.full((NOT_WORN_WINDOW - 1, 3), np.nan))
     hist_noise: np.ndarray = field(default_factory=lambda: np.full(NOT_WORN_WINDOW - 1, np.nan))
+    since_handling: int = 10**9
+    quiet_run: int = 0
+    quiet_start_handling: int = 10**9
+    off: bool = False
 
 
 class Decider:
@@ -139,10 +149,23 @@ class Decider:
         # (axis-wise maxima and sums over 3 columns are written out: numpy's per-row reductions
         # over length-3 axes are several times slower)
         noise = np.sqrt(np.maximum(np.maximum(var[:, 0], var[:, 1]), var[:, 2]) / np.maximum(n, 1))
-        wobble, noise_w = self._wobble(mean, noise)
-        calm = has_data & (sd <= NOT_WORN_MAX_SD_G) & (wobble <= NOT_WORN_NOISE_RATIO * np.maximum(noise_w, 2e-4))
+        m_hist, n_hist = c.hist_mean, c.hist_noise
+        wobble, noise_w = self._wobble(mean, noise, m_hist, n_hist, NOT_WORN_WINDOW)
+        quick_wob, quick_noise = self._wobble(mean, noise, m_hist[-(QUICK_WINDOW - 1):], n_hist[-(QUICK_WINDOW - 1):], QUICK_WINDOW)
+        still_sensor = has_data & (sd <= NOT_WORN_MAX_SD_G)
+        calm = still_sensor & (wobble <= NOT_WORN_NOISE_RATIO * np.maximum(noise_w, 2e-4))
         not_worn_run = run_length(calm, c.not_worn_run)
-        not_worn = not_worn_run >= int(round(o.not_worn_min_s / o.epoch_s))
+        quiet = still_sensor & (quick_wob <= NOT_WORN_NOISE_RATIO * np.maximum(quick_noise, 2e-4))
+        handled = has_data & (sd >= HANDLING_SD_G)
+        since_handling = run_length(~handled, c.since_handling)
+        quiet_run = run_length(quiet, c.quiet_run)
+        # epochs since handling, as it was when the current quiet stretch began
+        prev_since = np.concatenate(([c.since_handling], since_handling[:-1]))
+        began = quiet & (quiet_run == 1)
+        start_handling = forward_fill(np.where(began, prev_since + 1, 0), c.quiet_start_handling)
+        quick_off = quiet & (quiet_run >= QUICK_CALM_EPOCHS) & (start_handling <= QUICK_AFTER_HANDLING + 1)
+        slow_off = not_worn_run >= int(round(o.not_worn_min_s / o.epoch_s))
+        not_worn = hysteresis(quick_off | slow_off, quiet, c.off)
 
         still = has_data & ~moving & ~not_worn
         lying = still & (incl >= o.lying_deg)
@@ -180,6 +203,8 @@ class Decider:
         c.posture = int(posture[-1])
         c.moving = bool(in_motion[-1])
         c.lean_run, c.leaning = int(lean_run[-1]), bool(leaning[-1])
+        c.since_handling, c.quiet_run, c.off = int(since_handling[-1]), int(quiet_run[-1]), bool(not_worn[-1])
+        c.quiet_start_handling = int(start_handling[-1])
         c.active_run, c.not_worn_run, c.gap_run = int(active_run[-1]), int(not_worn_run[-1]), int(gap_run[-1])
 
         nan = ~has_data
@@ -201,16 +226,17 @@ class Decider:
             ok &= cm[j : cm.shape[0] - d + j]
         return ok[-events.shape[0]:] if events.shape[0] <= ok.shape[0] else np.concatenate([np.zeros(events.shape[0] - ok.shape[0], bool), ok])
 
-    def _wobble(self, mean: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Largest per-axis range of epoch means, and largest noise, over the last NOT_WORN_WINDOW epochs.
+    def _wobble(self, mean: np.ndarray, noise: np.ndarray, hist_mean: np.ndarray, hist_noise: np.ndarray,
+                w: int) -> tuple[np.ndarray, np.ndarray]:
+        """Largest per-axis range of epoch means, and largest noise, over the last w epochs.
 
-        NaN (no data) anywhere in the window makes the result NaN, which fails every test.
+        hist_* hold (at least) the w-1 epochs before these. NaN (no data) anywhere in the window
+        makes the result NaN, which fails every test.
         """
-        c = self._c
-        w = NOT_WORN_WINDOW
-        m = np.concatenate([c.hist_mean, mean])
-        nz = np.concatenate([c.hist_noise, noise])
-        c.hist_mean, c.hist_noise = m[-(w - 1):], nz[-(w - 1):]
+        m = np.concatenate([hist_mean[-(w - 1):], mean])
+        nz = np.concatenate([hist_noise[-(w - 1):], noise])
+        if w == NOT_WORN_WINDOW:
+            self._c.hist_mean, self._c.hist_noise = m[-(w - 1):], nz[-(w - 1):]
         missing = np.isnan(m[:, 0])
         holes, _ = rolling_count(missing, np.zeros(0, bool), w)
         # A centred filter at j covers [j - w//2, j + (w-1)//2]; shift so each window ends at p.
@@ -223,4 +249,4 @@ class Decider:
             wob = rng if wob is None else np.maximum(wob, rng)
         nmax = maximum_filter1d(np.nan_to_num(nz), w, mode="nearest")
         wob[holes[w - 1:] > 0] = np.nan
-        return wob, nmax[p - shift]
+        return wob, nmax[p]

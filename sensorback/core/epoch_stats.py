@@ -131,28 +131,41 @@ class WindowSettings:
         return max(self.epochs_in(self.cadence_window_s), self.epochs_in(self.transition_window_s))
 
 
-def compute_epoch_stats(
-    t: np.ndarray,
-    acc: np.ndarray,
-    settings: WindowSettings,
-    first_new: int = 0,
-    prev_k: np.ndarray | None = None,
-    prev_sd: np.ndarray | None = None,
-) -> EpochStats:
-    """Statistics of the epochs made of samples t[first_new:] (whole epochs only).
+@dataclass
+class Layout:
+    """Where each epoch's samples are in a buffer: enough to cut windows without searching again."""
 
-    Samples before first_new are history: earlier samples the windows may reach back into.
-    prev_k/prev_sd are the indices and raw SDs of recent earlier epochs, for the same reason.
+    t: np.ndarray
+    acc: np.ndarray
+    settings: WindowSettings
+    k_first: int
+    dense: np.ndarray  # dense[j]: first sample of epoch k_first + j (empty epochs: the next one)
+
+    def window(self, k: np.ndarray, window_s: float, target_hz: float, min_cov: float):
+        s = self.settings
+        span = s.epochs_in(window_s)
+        lo = self.dense[np.maximum(k - span + 1 - self.k_first, 0)]
+        hi = self.dense[k + 1 - self.k_first]
+        return window_matrix(self.t, self.acc, lo, hi, (k - span + 1) * s.epoch_s, span * s.epoch_s,
+                             s.rate_hz, target_hz, min_cov)
+
+
+def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, first_new: int = 0
+                   ) -> tuple[Layout, EpochStats]:
+    """Counts, moments and cadence of the epochs made of samples t[first_new:] (whole epochs only).
+
+    Samples before first_new are history that the cadence windows may reach back into. The
+    transition measures are left NaN: they need the sensor calibration (add_transitions).
     """
-    if t.shape[0] == first_new:
-        return empty_stats()
     k_first = int(epoch_index(t[:1], settings.epoch_s)[0])
     k_last = int(epoch_index(t[-1:], settings.epoch_s)[0])
-    # dense[j]: index of the first sample of epoch k_first + j (empty epochs: the next sample).
     dense = np.empty(k_last - k_first + 2, np.int64)
     dense[0] = 0
     dense[-1] = t.shape[0]
     dense[1:-1] = epoch_boundaries(t, np.arange(k_first + 1, k_last + 1), settings)
+    layout = Layout(t, acc, settings, k_first, dense)
+    if t.shape[0] == first_new:
+        return layout, empty_stats()
     nonempty = dense[1:] > dense[:-1]
     k = np.flatnonzero(nonempty) + k_first
     starts_all = dense[:-1][nonempty]
@@ -162,31 +175,36 @@ def compute_epoch_stats(
     sums, sq = _sums_and_squares(acc, starts)
     mean = sums / n[:, None]
     var = np.maximum(sq / n[:, None] - mean * mean, 0.0)
-    sd = np.sqrt(var.sum(axis=1))
-
-    def window(sel: np.ndarray, window_s: float, target_hz: float, min_cov: float):
-        span = settings.epochs_in(window_s)
-        kk = k[sel]
-        lo = dense[np.maximum(kk - span + 1 - k_first, 0)]
-        hi = dense[kk + 1 - k_first]
-        return window_matrix(t, acc, lo, hi, (kk - span + 1) * settings.epoch_s, span * settings.epoch_s,
-                             settings.rate_hz, target_hz, min_cov)
+    sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
 
     cad = np.zeros(k.shape[0], np.float32)
     per = np.zeros(k.shape[0], np.float32)
     busy = np.flatnonzero(sd >= CADENCE_MIN_SD_G)
     if busy.size:
-        win, ok, ghz = window(busy, settings.cadence_window_s, TARGET_GRID_HZ, 0.6)
+        win, ok, ghz = layout.window(k[busy], settings.cadence_window_s, TARGET_GRID_HZ, 0.6)
         cad[busy[ok]], per[busy[ok]] = cadence.step_cadence(win, ghz)
+    nan = np.full(k.shape[0], np.nan, np.float32)
+    return layout, EpochStats(k, n, mean, var, cad, per, nan, nan.copy(), nan.copy())
 
-    vup = np.full(k.shape[0], np.nan, np.float32)
-    vdown = vup.copy()
-    quiet = vup.copy()
-    cand = _transition_candidates(k, sd, settings.epochs_in(settings.transition_window_s), prev_k, prev_sd)
-    if cand.size:
-        win, ok, ghz = window(cand, settings.transition_window_s, transition.TARGET_GRID_HZ, 0.8)
-        vup[cand[ok]], vdown[cand[ok]], quiet[cand[ok]] = transition.vertical_velocity(win, ghz)
-    return EpochStats(k, n, mean, var, cad, per, vup, vdown, quiet)
+
+def add_transitions(layout: Layout, stats: EpochStats, offset, gain,
+                    prev_k: np.ndarray | None = None, prev_sd: np.ndarray | None = None) -> None:
+    """Fill in the transition measures of stats, on samples corrected by offset/gain.
+
+    Calibration matters here: with an uncorrected offset of a few hundredths of a g, |a| changes
+    as the trunk tilts during a transition, and that change integrates into a false velocity.
+    prev_k/prev_sd are the indices and raw SDs of recent earlier epochs (streaming history).
+    """
+    if len(stats) == 0:
+        return
+    s = layout.settings
+    cand = _transition_candidates(stats.k, stats.sd, s.epochs_in(s.transition_window_s), prev_k, prev_sd)
+    if cand.size == 0:
+        return
+    win, ok, ghz = layout.window(stats.k[cand], s.transition_window_s, transition.TARGET_GRID_HZ, 0.8)
+    win = (win - np.asarray(offset, np.float32)) * np.asarray(gain, np.float32)
+    idx = cand[ok]
+    stats.v_up[idx], stats.v_down[idx], stats.quiet_g[idx] = transition.vertical_velocity(win, ghz)
 
 
 def _sums_and_squares(acc: np.ndarray, starts: np.ndarray, piece: int = 1 << 15) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from ..errors import SensorbackError
 from ..samples import SampleBlock
 from .calibration import IDENTITY, SensorCalibration, fit_sphere
 from .decide import Calibration, Decider, is_walking
-from .epoch_stats import EpochStats, compute_epoch_stats
+from .epoch_stats import EpochStats, add_transitions, measure_epochs
 from .epochs import EpochTable
 from .options import CoreOptions
 from .reference import Reference, estimate_forward, estimate_up, forward_from_window, unit, window_direction
@@ -30,16 +30,20 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
 
 
-def block_stats(block: SampleBlock, options: CoreOptions) -> EpochStats:
-    return compute_epoch_stats(block.t, block.acc, window_settings(options, block.rate_hz))
-
-
-def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration | None = None,
-                         source: str = "recording") -> tuple[Calibration, list[str]]:
-    """Sensor calibration and wearer reference from a recording's epoch statistics."""
-    notes: list[str] = []
+def block_stats(block: SampleBlock, options: CoreOptions, sensor: SensorCalibration | None = None
+                ) -> tuple[EpochStats, SensorCalibration]:
+    """All epoch statistics of a block; the sensor calibration is fitted here unless given."""
+    layout, stats = measure_epochs(block.t, block.acc, window_settings(options, block.rate_hz))
     if sensor is None:
         sensor = fit_sphere(stats.mean, stats.sd) if len(stats) else IDENTITY
+    add_transitions(layout, stats, sensor.offset, sensor.gain)
+    return stats, sensor
+
+
+def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
+                         source: str = "recording") -> tuple[Calibration, list[str]]:
+    """Wearer reference (upright, forward) from a recording's epoch statistics."""
+    notes: list[str] = []
     notes.append(f"sensor calibration: {sensor.note}")
     mean, var = sensor.apply_mean_var(stats.mean, stats.var)
     g = unit(mean)
@@ -77,12 +81,28 @@ def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: Sensor
 
 def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibration: Calibration | None = None) -> Analysis:
     """Epoch states for a whole recording held in memory."""
-    stats = block_stats(block, options)
+    stats, sensor = block_stats(block, options, None if calibration is None else calibration.sensor)
     notes: list[str] = []
     if calibration is None:
-        calibration, notes = estimate_calibration(stats, options)
+        calibration, notes = estimate_calibration(stats, options, sensor)
     epochs = Decider(options, calibration, block.rate_hz).process(stats)
     return Analysis(epochs, calibration, notes)
+
+
+def calibrate_in_passes(rescan, options: CoreOptions) -> Calibration:
+    """Calibration of a recording too big for memory, from one pass that keeps only epoch
+    statistics (a few dozen bytes per second): sensor offset/gain, then the wearer's reference
+    (neither needs the transition measures, so they are skipped)."""
+    parts, stream = [], None
+    for b in rescan():
+        stream = stream or StatsStream(window_settings(options, b.rate_hz), sensor=None)
+        parts.append(stream.feed(b.t, b.acc))
+    if stream is not None:
+        parts.append(stream.finish())
+    stats = EpochStats.concat(parts)
+    sensor = fit_sphere(stats.mean, stats.sd) if len(stats) else IDENTITY
+    calibration, _ = estimate_calibration(stats, options, sensor)
+    return calibration
 
 
 def iter_analyze(blocks: Iterable[SampleBlock], options: CoreOptions = CoreOptions(),
@@ -95,19 +115,12 @@ def iter_analyze(blocks: Iterable[SampleBlock], options: CoreOptions = CoreOptio
     if calibration is None:
         if rescan is None:
             raise ValueError("iter_analyze needs a calibration or a rescan callable")
-        stats_parts = []
-        stream = None
-        for b in rescan():
-            stream = stream or StatsStream(window_settings(options, b.rate_hz))
-            stats_parts.append(stream.feed(b.t, b.acc))
-        if stream is not None:
-            stats_parts.append(stream.finish())
-        calibration, _ = estimate_calibration(EpochStats.concat(stats_parts), options)
+        calibration = calibrate_in_passes(rescan, options)
     decider = None
     stream = None
     for b in blocks:
         if stream is None:
-            stream = StatsStream(window_settings(options, b.rate_hz))
+            stream = StatsStream(window_settings(options, b.rate_hz), calibration.sensor)
             decider = Decider(options, calibration, b.rate_hz)
         yield decider.process(stream.feed(b.t, b.acc))
     if stream is not None:

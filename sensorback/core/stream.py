@@ -11,7 +11,8 @@ import numpy as np
 
 from ..samples import SampleBlock
 from .decide import Calibration, Decider
-from .epoch_stats import EpochStats, WindowSettings, compute_epoch_stats, epoch_index
+from .calibration import IDENTITY, SensorCalibration
+from .epoch_stats import EpochStats, WindowSettings, add_transitions, epoch_index, measure_epochs
 from .epochs import EpochTable
 from .options import CoreOptions
 
@@ -21,10 +22,15 @@ def window_settings(options: CoreOptions, rate_hz: float) -> WindowSettings:
 
 
 class StatsStream:
-    """Samples in, EpochStats of completed epochs out (no calibration needed)."""
+    """Samples in, EpochStats of completed epochs out.
 
-    def __init__(self, settings: WindowSettings):
+    With sensor=None the transition measures are not computed (a first pass that only collects
+    what the calibration needs).
+    """
+
+    def __init__(self, settings: WindowSettings, sensor: SensorCalibration | None = IDENTITY):
         self.settings = settings
+        self.sensor = sensor
         self._t = np.zeros(0)
         self._acc = np.zeros((0, 3), np.float32)
         self._hist = 0  # samples at the front of the buffer that are history only
@@ -50,7 +56,9 @@ class StatsStream:
         if cut <= self._hist:
             return EpochStats.concat([])
         s = self.settings
-        stats = compute_epoch_stats(self._t[:cut], self._acc[:cut], s, self._hist, self._prev_k, self._prev_sd)
+        layout, stats = measure_epochs(self._t[:cut], self._acc[:cut], s, self._hist)
+        if self.sensor is not None:
+            add_transitions(layout, stats, self.sensor.offset, self.sensor.gain, self._prev_k, self._prev_sd)
         span = s.epochs_in(s.transition_window_s)
         self._prev_k = np.concatenate([self._prev_k, stats.k])[-span:]
         self._prev_sd = np.concatenate([self._prev_sd, stats.sd])[-span:]
@@ -66,16 +74,47 @@ class StatsStream:
 
 
 class StreamProcessor:
-    """Blocks of samples in, EpochTables out, with a fixed calibration."""
+    """Blocks of samples in, EpochTables out, with a fixed calibration.
 
-    def __init__(self, options: CoreOptions, calibration: Calibration, rate_hz: float):
+    feed() only queues a block (a few microseconds) until max_delay_s of samples are waiting,
+    then processes them together: epochs come out at most max_delay_s plus one epoch after their
+    last sample arrived. A live monitor uses a delay of one epoch; a replay can use minutes to
+    run far faster than real time. The epochs are identical whatever the delay or block sizes.
+    """
+
+    def __init__(self, options: CoreOptions, calibration: Calibration, rate_hz: float,
+                 max_delay_s: float | None = None):
         self.options = options
         self.calibration = calibration
-        self._stats = StatsStream(window_settings(options, rate_hz))
+        self.max_delay_s = options.epoch_s if max_delay_s is None else max(0.0, float(max_delay_s))
+        self._stats = StatsStream(window_settings(options, rate_hz), calibration.sensor)
         self._decider = Decider(options, calibration, rate_hz)
+        self._queue_t: list[np.ndarray] = []
+        self._queue_a: list[np.ndarray] = []
+        self._queued_from: float | None = None
 
     def feed(self, block: SampleBlock) -> EpochTable:
-        return self._decider.process(self._stats.feed(block.t, block.acc))
+        if len(block) == 0:
+            return EpochTable.empty()
+        self._queue_t.append(block.t)
+        self._queue_a.append(block.acc)
+        if self._queued_from is None:
+            self._queued_from = float(block.t[0])
+        if float(block.t[-1]) - self._queued_from < self.max_delay_s:
+            return EpochTable.empty()
+        return self._run()
+
+    def flush(self) -> EpochTable:
+        """Process whatever is queued now (epochs still incomplete stay pending)."""
+        return self._run() if self._queue_t else EpochTable.empty()
 
     def finish(self) -> EpochTable:
-        return self._decider.process(self._stats.finish())
+        """End of stream: everything, including the last partial epoch."""
+        head = self.flush()
+        return EpochTable.concat([head, self._decider.process(self._stats.finish())])
+
+    def _run(self) -> EpochTable:
+        t = self._queue_t[0] if len(self._queue_t) == 1 else np.concatenate(self._queue_t)
+        a = self._queue_a[0] if len(self._queue_a) == 1 else np.concatenate(self._queue_a)
+        self._queue_t, self._queue_a, self._queued_from = [], [], None
+        return self._decider.process(self._stats.feed(t, a))

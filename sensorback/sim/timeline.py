@@ -216,10 +216,12 @@ class Timeline:
         return float(np.clip(self.person.sit_to_stand_s * self.rng.uniform(0.85, 1.2), 1.5, 3.0))
 
     def _vertical_pulse(self, t0_ms: int, dur_total: float, dz: float, rising: bool) -> tuple[float, float]:
-        """Pick the rise/descent window so the vertical peak is 0.2-0.4 g (min-jerk peak 5.77 D/T^2)."""
-        peak = self.rng.uniform(0.2, 0.4) * 9.81
-        t_move = float(np.clip(np.sqrt(5.77 * abs(dz) / peak), 0.5, 0.75 * dur_total))
-        start = t0_ms / 1000.0 + (0.9 * dur_total - t_move if rising else 0.12 * dur_total)
+        """Pick the rise/descent window from a peak vertical speed of 0.35-0.65 m/s, as measured on
+        real sit-to-stand and stand-to-sit transitions (HAPT waist recordings); a min-jerk move of
+        height D in time T peaks at 1.875 D/T, which puts the acceleration peak near 0.1 g."""
+        v_peak = self.rng.uniform(0.35, 0.65)
+        t_move = float(np.clip(1.875 * abs(dz) / v_peak, 0.6, 0.85 * dur_total))
+        start = t0_ms / 1000.0 + (0.95 * dur_total - t_move if rising else 0.08 * dur_total)
         return start, start + t_move
 
     def sit_down(self, code: str = "stand_to_sit") -> None:
