@@ -72,6 +72,20 @@ def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> 
     return (periodicity >= WALK_PERIODICITY) & (cadence >= WALK_CADENCE[0]) & (cadence <= WALK_CADENCE[1]) & (sd >= WALK_MIN_SD_G)
 
 
+def transition_kinds(v_up: np.ndarray, v_down: np.ndarray, quiet: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(stood up, sat down) per epoch: a whole transition in the window ending there."""
+    whole = quiet <= TRANSITION_QUIET_G  # False where NaN
+    up = whole & (v_up >= TRANSITION_SPEED) & (v_up >= TRANSITION_LOPSIDED * v_down)
+    down = whole & (v_down >= TRANSITION_SPEED) & (v_down >= TRANSITION_LOPSIDED * v_up)
+    return up, down
+
+
+def transition_events(stats) -> np.ndarray:
+    """Epochs whose window holds a whole sit-down or stand-up (either direction)."""
+    up, down = transition_kinds(stats.v_up, stats.v_down, stats.quiet_g)
+    return up | down
+
+
 @dataclass
 class Calibration:
     """Everything the decisions need to know about this sensor on this wearer."""
@@ -155,25 +169,23 @@ class Decider:
         still_sensor = has_data & (sd <= NOT_WORN_MAX_SD_G)
         calm = still_sensor & (wobble <= NOT_WORN_NOISE_RATIO * np.maximum(noise_w, 2e-4))
         not_worn_run = run_length(calm, c.not_worn_run)
-        quiet = still_sensor & (quick_wob <= NOT_WORN_NOISE_RATIO * np.maximum(quick_noise, 2e-4))
+        motionless = still_sensor & (quick_wob <= NOT_WORN_NOISE_RATIO * np.maximum(quick_noise, 2e-4))
         handled = has_data & (sd >= HANDLING_SD_G)
         since_handling = run_length(~handled, c.since_handling)
-        quiet_run = run_length(quiet, c.quiet_run)
+        quiet_run = run_length(motionless, c.quiet_run)
         # epochs since handling, as it was when the current quiet stretch began
         prev_since = np.concatenate(([c.since_handling], since_handling[:-1]))
-        began = quiet & (quiet_run == 1)
+        began = motionless & (quiet_run == 1)
         start_handling = forward_fill(np.where(began, prev_since + 1, 0), c.quiet_start_handling)
-        quick_off = quiet & (quiet_run >= QUICK_CALM_EPOCHS) & (start_handling <= QUICK_AFTER_HANDLING + 1)
+        quick_off = motionless & (quiet_run >= QUICK_CALM_EPOCHS) & (start_handling <= QUICK_AFTER_HANDLING + 1)
         slow_off = not_worn_run >= int(round(o.not_worn_min_s / o.epoch_s))
-        not_worn = hysteresis(quick_off | slow_off, quiet, c.off)
+        not_worn = hysteresis(quick_off | slow_off, motionless, c.off)
 
         still = has_data & ~moving & ~not_worn
         lying = still & (incl >= o.lying_deg)
         gap_run = run_length(~has_data, c.gap_run)
 
-        whole = quiet <= TRANSITION_QUIET_G  # False where NaN
-        stood_up = whole & (vup >= TRANSITION_SPEED) & (vup >= TRANSITION_LOPSIDED * vdown)
-        sat_down = whole & (vdown >= TRANSITION_SPEED) & (vdown >= TRANSITION_LOPSIDED * vup)
+        stood_up, sat_down = transition_kinds(vup, vdown, quiet)
         calm = has_data & (sd < CALM_SD_G)
         sat_confirmed = self._confirmed(sat_down, calm)
         marker = np.zeros(k.shape[0], np.int8)

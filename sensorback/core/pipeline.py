@@ -15,11 +15,12 @@ import numpy as np
 from ..errors import SensorbackError
 from ..samples import SampleBlock
 from .calibration import IDENTITY, SensorCalibration, fit_sphere
-from .decide import Calibration, Decider, is_walking
+from .decide import Calibration, Decider, is_walking, transition_events
 from .epoch_stats import EpochStats, add_transitions, measure_epochs
 from .epochs import EpochTable
 from .options import CoreOptions
-from .reference import Reference, estimate_forward, estimate_up, forward_from_window, unit, window_direction
+from .reference import (Reference, estimate_forward, estimate_up, forward_from_transitions, forward_from_window,
+                        unit, window_direction)
 from .stream import StatsStream, window_settings
 
 
@@ -28,6 +29,10 @@ class Analysis:
     epochs: EpochTable
     calibration: Calibration
     notes: list[str] = field(default_factory=list)
+
+
+def options_span(options: CoreOptions) -> int:
+    return max(1, int(round(options.transition_window_s / options.epoch_s)))
 
 
 def block_stats(block: SampleBlock, options: CoreOptions, sensor: SensorCalibration | None = None
@@ -72,8 +77,15 @@ def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: Sensor
             raise SensorbackError(f"--forward-window {a:g}:{b:g}: the trunk is not leaning there (less than 8 degrees from upright)")
         fwd_source = f"window {a:g}:{b:g} s"
     else:
-        pool = quiet & (g @ up > np.cos(np.radians(options.lying_deg)))
-        fwd, fwd_source = estimate_forward(g, up, pool)
+        events = transition_events(stats)
+        span = options_span(options)
+        found = forward_from_transitions(g, up, stats.k, events, span)
+        if found is not None:
+            fwd, count = found
+            fwd_source = f"leans during {count} sit/stand transitions"
+        else:
+            pool = quiet & (g @ up > np.cos(np.radians(options.lying_deg)))
+            fwd, fwd_source = estimate_forward(g, up, pool)
     notes.append(f"upright reference: {up_source}; forward: {fwd_source}")
     ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source)
     return Calibration(sensor, ref), notes
@@ -90,18 +102,22 @@ def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibratio
 
 
 def calibrate_in_passes(rescan, options: CoreOptions) -> Calibration:
-    """Calibration of a recording too big for memory, from one pass that keeps only epoch
-    statistics (a few dozen bytes per second): sensor offset/gain, then the wearer's reference
-    (neither needs the transition measures, so they are skipped)."""
-    parts, stream = [], None
-    for b in rescan():
-        stream = stream or StatsStream(window_settings(options, b.rate_hz), sensor=None)
-        parts.append(stream.feed(b.t, b.acc))
-    if stream is not None:
-        parts.append(stream.finish())
-    stats = EpochStats.concat(parts)
-    sensor = fit_sphere(stats.mean, stats.sd) if len(stats) else IDENTITY
-    calibration, _ = estimate_calibration(stats, options, sensor)
+    """Calibration of a recording too big for memory, from two passes that keep only epoch
+    statistics (a few dozen bytes per second): the first fits the sensor's offset/gain, the
+    second measures transitions on corrected samples and finds the wearer's reference, exactly
+    as analyze() does on the whole recording."""
+    def stats_pass(sensor):
+        parts, stream = [], None
+        for b in rescan():
+            stream = stream or StatsStream(window_settings(options, b.rate_hz), sensor=sensor)
+            parts.append(stream.feed(b.t, b.acc))
+        if stream is not None:
+            parts.append(stream.finish())
+        return EpochStats.concat(parts)
+
+    first = stats_pass(None)
+    sensor = fit_sphere(first.mean, first.sd) if len(first) else IDENTITY
+    calibration, _ = estimate_calibration(stats_pass(sensor), options, sensor)
     return calibration
 
 

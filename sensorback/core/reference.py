@@ -57,8 +57,41 @@ def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np
     return unit(np.median(pool, axis=0)), "typical posture (no walking found; pass --reference-window for accuracy)"
 
 
+MIN_TRANSITIONS = 3
+MIN_TRANSITION_TILT_DEG = 10.0
+
+
+def forward_from_transitions(g: np.ndarray, up: np.ndarray, k: np.ndarray, events: np.ndarray,
+                             span: int) -> tuple[np.ndarray, int] | None:
+    """Forward from sit-to-stand and stand-to-sit transitions.
+
+    Everyone leans forward to move their weight over their feet when getting up or sitting
+    down, whatever their usual posture, so the largest tilt inside each transition window
+    points forward. Needs a few transitions with a clear lean; returns (direction, count).
+    """
+    k_set = {int(x): i for i, x in enumerate(k)}
+    leans = []
+    for e in np.flatnonzero(events):
+        idx = [k_set[j] for j in range(int(k[e]) - span + 1, int(k[e]) + 1) if j in k_set]
+        if not idx:
+            continue
+        d = g[idx] - np.outer(g[idx] @ up, up)
+        size = np.linalg.norm(d, axis=1)
+        best = int(np.nanargmax(np.nan_to_num(size, nan=-1.0)))
+        if np.degrees(np.arcsin(min(1.0, float(size[best])))) >= MIN_TRANSITION_TILT_DEG:
+            leans.append(d[best] / size[best])
+    if len(leans) < MIN_TRANSITIONS:
+        return None
+    mean = np.mean(leans, axis=0)
+    mean -= (mean @ up) * up
+    if np.linalg.norm(mean) < 0.3:  # leans point every which way: no consistent forward
+        return None
+    return unit(mean), len(leans)
+
+
 def estimate_forward(g: np.ndarray, up: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, str]:
-    """Principal axis of postural tilt, signed toward the side with the larger tilts."""
+    """Principal axis of postural tilt, signed toward the side with the larger tilts
+    (the fallback when there are too few transitions)."""
     # Every 4th epoch is plenty for a direction and keeps this cheap on long recordings.
     gp = g[pool][::4]
     d = gp - np.outer(gp @ up, up)

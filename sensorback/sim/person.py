@@ -19,7 +19,7 @@ class Person:
     stand_flexion_deg: float       # upright standing trunk flexion (individual offset, +-5)
     stand_lateral_deg: float       # habitual lateral lean when standing
     sit_upright_rel_deg: float     # upright desk sitting relative to standing (-15 reclined .. +5)
-    walk_lean_deg: float           # extra forward lean while walking (2..8)
+    walk_lean_deg: float           # extra forward lean while walking (1..4)
     cadence_spm: float             # preferred walking cadence, steps per minute (95..125)
     walk_vertical_g: float         # vertical acceleration amplitude at the step frequency
     walk_ap_g: float               # anteroposterior amplitude at the step frequency
@@ -46,7 +46,7 @@ class Person:
             stand_flexion_deg=float(np.clip(rng.normal(0.0, 2.5), -5.0, 5.0)),
             stand_lateral_deg=float(np.clip(rng.normal(0.0, 1.2), -3.0, 3.0)),
             sit_upright_rel_deg=float(rng.uniform(-15.0, 5.0)),
-            walk_lean_deg=float(rng.uniform(2.0, 8.0)),
+            walk_lean_deg=float(rng.uniform(1.0, 4.0)),
             cadence_spm=float(cadence),
             walk_vertical_g=float(vertical),
             walk_ap_g=float(rng.uniform(0.07, 0.13)),

@@ -49,7 +49,7 @@ def desk_session(tl: Timeline, until_s: float, code: str = "sit_upright") -> Non
             if hold < 45.0:
                 tl.sit(left, code)
                 break
-            tl.slouch(hold, rng.uniform(25.0, 45.0), onset, recover)
+            tl.slouch(hold, rng.uniform(28.0, 45.0), onset, recover)
         elif r < p.slouchiness + 0.2:
             tl.lean(min(rng.uniform(30.0, 240.0), left - 60.0), rng.uniform(5.0, 12.0))
         else:

@@ -296,12 +296,15 @@ class Timeline:
         self._row(t0, t_end, "sitting", code)
 
     def lean(self, dur_s: float, depth_deg: float) -> None:
-        """A mild forward lean (5-12 deg) toward the screen: still 'sitting' in the ground truth."""
+        """A mild forward lean (5-12 deg) toward the screen: still 'sitting' in the ground truth.
+
+        Capped at 14 deg beyond the standing upright, well clear of the 20 deg slouch line."""
         self._need("sit")
         rng = self.rng
         t0, t_end = self.t_ms, self.t_ms + _ms(dur_s)
         self._sit_level(t_end, 0.9)
         u = self.upright_deg
+        depth_deg = min(depth_deg, self.person.stand_flexion_deg + 14.0 - u)
         self._move(_ms(rng.uniform(2.0, 5.0)), (u + depth_deg, self.posture[1], self.posture[2]))
         back = _ms(rng.uniform(2.0, 5.0))
         while t_end - back - self.t_ms > 40000:
@@ -311,19 +314,22 @@ class Timeline:
         self._row(t0, t_end, "sitting", f"lean_{round(depth_deg)}deg")
 
     def slouch(self, hold_s: float, depth_deg: float, onset_s: float, recover_s: float) -> None:
-        """Slouch: flexion drifts 25-45 deg beyond the session's upright over onset_s, is held
-        (deepening slightly, often with a sideways lean onto an elbow), then recovers.
-        The label switches exactly where the posture crosses upright + 20 deg."""
+        """Slouch: flexion drifts to 25-45 deg beyond the wearer's upright (the standing posture,
+        as in sensorback's definition) over onset_s, is held (deepening slightly, often with a
+        sideways lean onto an elbow), then recovers to the session's sitting posture.
+        The label switches exactly where the posture crosses upright + 20 deg; someone who sits
+        reclined therefore travels further before it counts."""
         self._need("sit")
         rng = self.rng
         u = self.upright_deg
+        ref = self.person.stand_flexion_deg
         t0 = self.t_ms
         t_end = t0 + _ms(onset_s) + _ms(hold_s) + _ms(recover_s)
         self._level(t_end, 0.2, 0.15, rng.uniform(0.002, 0.006))
         start = self.posture
-        deep = u + depth_deg
+        deep = ref + depth_deg
         self._move(_ms(onset_s), (deep, start[1] + rng.normal(0.0, 2.0), start[2]))
-        s_on = min_jerk_inverse((u + SLOUCH_DEG - start[0]) / (deep - start[0]))
+        s_on = min_jerk_inverse((ref + SLOUCH_DEG - start[0]) / (deep - start[0]))
         cross_in = t0 + int(round(s_on * (self.t_ms - t0)))
         hold_end = t_end - _ms(recover_s)
         while hold_end - self.t_ms > 30000:
@@ -333,14 +339,15 @@ class Timeline:
         top = self.posture[0]
         end = (u + rng.uniform(-1.0, 1.0), start[1], start[2])
         self._move(t_end - self.t_ms, end)
-        s_off = min_jerk_inverse((top - (u + SLOUCH_DEG)) / (top - end[0]))
+        s_off = min_jerk_inverse((top - (ref + SLOUCH_DEG)) / (top - end[0]))
         cross_out = hold_end + int(round(s_off * (t_end - hold_end)))
         tag = f"slouch_{round(depth_deg)}deg"
         self._row(t0, cross_in, "sitting", "slouch_onset")
         self._row(cross_in, cross_out, "slouching", tag)
         self._row(cross_out, t_end, "sitting", "slouch_recover")
         self.slouches.append({"t_start": cross_in / 1000.0, "t_end": cross_out / 1000.0,
-                              "depth_deg": round(float(depth_deg), 3), "upright_flexion_deg": round(u, 3)})
+                              "depth_deg": round(float(depth_deg), 3), "upright_flexion_deg": round(ref, 3),
+                              "sitting_flexion_deg": round(u, 3)})
 
     # ------------------------------------------------------------------------------- lying
     def lie_down(self, side: str = "supine") -> None:
