@@ -30,6 +30,10 @@ from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDI
 WALK_PERIODICITY = 0.5
 WALK_CADENCE = (75.0, 170.0)
 WALK_MIN_SD_G = 0.08
+# Stepping must last this many epochs to show as moving, and longer to prove the wearer is on
+# their feet (a reach or a burst of typing can look like one or two steps).
+MOVING_AFTER_EPOCHS = 1
+ON_FEET_AFTER_EPOCHS = 3
 KEEP_MOVING_PERIODICITY = 0.3
 KEEP_MOVING_SD_G = 0.15
 # Vigorous movement without steps (exercise, carrying) counts as moving after this many epochs.
@@ -56,8 +60,8 @@ NOT_WORN_MAX_SD_G = 0.03
 # (no breathing at all) for a little while is enough.
 HANDLING_SD_G = 0.15
 QUICK_WINDOW = 8
-QUICK_AFTER_HANDLING = 5
-QUICK_CALM_EPOCHS = 12
+QUICK_AFTER_HANDLING = QUICK_WINDOW + 4
+QUICK_CALM_EPOCHS = 20
 # A trunk held this far from upright (but not lying) for this long means sitting, whatever came
 # before: nobody stands bent over that far for long.
 LEANING_SIT_DEG = 30.0
@@ -72,7 +76,7 @@ def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> 
     return (periodicity >= WALK_PERIODICITY) & (cadence >= WALK_CADENCE[0]) & (cadence <= WALK_CADENCE[1]) & (sd >= WALK_MIN_SD_G)
 
 
-def transition_kinds(v_up: np.ndarray, v_down: np.ndarray, quiet: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def transition_kinds(v_up, v_down, quiet) -> tuple[np.ndarray, np.ndarray]:
     """(stood up, sat down) per epoch: a whole transition in the window ending there."""
     whole = quiet <= TRANSITION_QUIET_G  # False where NaN
     up = whole & (v_up >= TRANSITION_SPEED) & (v_up >= TRANSITION_LOPSIDED * v_down)
@@ -102,6 +106,9 @@ class _Carry:
     next_k: int | None = None
     posture: int = _UNKNOWN
     moving: bool = False
+    walk_run: int = 0
+    since_up: int = 10**9
+    since_down: int = 10**9
     active_run: int = 0
     lean_run: int = 0
     leaning: bool = False
@@ -126,6 +133,7 @@ class Decider:
         self.calibration = calibration
         self.rate_hz = rate_hz
         self.min_samples = max(1, int(np.ceil(options.min_coverage * options.epoch_s * rate_hz)))
+        self.window_epochs = max(1, int(round(options.transition_window_s / options.epoch_s)))
         self._c = _Carry()
 
     def process(self, stats: EpochStats) -> EpochTable:
@@ -156,7 +164,8 @@ class Decider:
         walking = has_data & is_walking(per, cad, sd)
         keep_moving = has_data & (((per >= KEEP_MOVING_PERIODICITY) & (cad >= WALK_CADENCE[0]) & (cad <= WALK_CADENCE[1]))
                                   | (sd >= KEEP_MOVING_SD_G))
-        in_motion = hysteresis(walking, keep_moving, c.moving)
+        walk_run = run_length(walking, c.walk_run)
+        in_motion = hysteresis(walk_run >= MOVING_AFTER_EPOCHS, keep_moving, c.moving)
         active_run = run_length(has_data & (sd >= VIGOROUS_SD_G), c.active_run)
         moving = in_motion | (active_run >= VIGOROUS_EPOCHS)
 
@@ -186,10 +195,18 @@ class Decider:
         gap_run = run_length(~has_data, c.gap_run)
 
         stood_up, sat_down = transition_kinds(vup, vdown, quiet)
+        # Windows that overlap one transition but start inside it can read the opposite way:
+        # an event of one kind silences the other kind for a window's length.
+        since_up = run_length(~stood_up, c.since_up)
+        since_down = run_length(~sat_down, c.since_down)
+        prev_up = np.concatenate(([c.since_up], since_up[:-1]))
+        prev_down = np.concatenate(([c.since_down], since_down[:-1]))
+        span = self.window_epochs
+        stood_up, sat_down = stood_up & (prev_down + 1 >= span), sat_down & (prev_up + 1 >= span)
         calm = has_data & (sd < CALM_SD_G)
         sat_confirmed = self._confirmed(sat_down, calm)
         marker = np.zeros(k.shape[0], np.int8)
-        marker[walking | stood_up] = _STAND
+        marker[(walk_run >= ON_FEET_AFTER_EPOCHS) | stood_up] = _STAND
         marker[sat_confirmed] = _SIT
         marker[lying | not_worn | (gap_run >= GAP_RESET_EPOCHS)] = _RESET
         posture = forward_fill(marker, c.posture)
@@ -213,7 +230,8 @@ class Decider:
 
         c.next_k = int(k[-1]) + 1
         c.posture = int(posture[-1])
-        c.moving = bool(in_motion[-1])
+        c.moving, c.walk_run = bool(in_motion[-1]), int(walk_run[-1])
+        c.since_up, c.since_down = int(since_up[-1]), int(since_down[-1])
         c.lean_run, c.leaning = int(lean_run[-1]), bool(leaning[-1])
         c.since_handling, c.quiet_run, c.off = int(since_handling[-1]), int(quiet_run[-1]), bool(not_worn[-1])
         c.quiet_start_handling = int(start_handling[-1])
