@@ -212,7 +212,7 @@ class Decider:
         posture = forward_fill(marker, c.posture)
         posture = np.where(posture == _RESET, _UNKNOWN, posture)
 
-        calm_count, c.hist_calm = rolling_count(calm, c.hist_calm, UNKNOWN_CALM_WINDOW)
+        calm_count, c.hist_calm = rolling_count(calm & ~not_worn, c.hist_calm, UNKNOWN_CALM_WINDOW)
         settled = calm_count >= UNKNOWN_CALM_SHARE * UNKNOWN_CALM_WINDOW
         sitting = np.where(posture == _UNKNOWN, (incl >= PRIOR_SITTING_DEG) | settled, posture == _SIT)
         upright_ish = still & ~lying
