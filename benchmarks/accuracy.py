@@ -32,13 +32,9 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
 
 def load_csv(path: Path):
-    try:
-        from sensorback.formats import load
-        return load(path)
-    except ImportError:  # TEMP until formats land
-        from sensorback.samples import SampleBlock
-        d = np.loadtxt(path, delimiter=",", skiprows=1)
-        return SampleBlock(d[:, 0], d[:, 1:4], rate_hz=50.0)
+    from sensorback.formats import load
+
+    return load(path)
 
 
 def epoch_truth(label_path: Path, n_epochs: int, epoch_s: float) -> np.ndarray:
