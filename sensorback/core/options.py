@@ -27,6 +27,6 @@ class CoreOptions:
     not_worn_intensity_g: float = 0.004
     not_worn_min_s: float = 120.0
     # Window (seconds) over which step cadence is measured.
-    cadence_window_s: float = 4.0
+    cadence_window_s: float = 2.0
     # Window (seconds) in which a whole sit-to-stand or stand-to-sit must fit, quiet at both ends.
     transition_window_s: float = 6.0
