@@ -1,0 +1,322 @@
+"""Physically obvious cases: the core must get them right whatever its thresholds are.
+
+Simulated recordings come with ground truth (labels and the true mounting, sensor errors and
+postures); a few cases are built here from first principles instead (a sensor resting on a
+table, a seated wearer leaning forward, back and sideways). Margins are generous on purpose:
+these tests catch a broken core, not a slightly retuned one.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from sensorback.core import CoreOptions, analyze
+from sensorback.core.states import CODE
+from sensorback.samples import SampleBlock
+from sensorback.sim import simulate
+from sensorback.sim.geometry import UP, min_jerk, world_to_trunk
+
+S = CODE  # state name -> code
+
+
+@functools.lru_cache(maxsize=None)
+def sim(scenario: str, seed: int, duration_s: float, rate_hz: float = 50.0, **kw):
+    return simulate(scenario, seed=seed, rate_hz=rate_hz, duration_s=duration_s, **kw)
+
+
+def rows_mask(epochs, labels, keep, margin_s: float = 2.0) -> np.ndarray:
+    """Epochs lying inside (margin_s away from the edges of) label rows for which keep(label, code)."""
+    sel = np.zeros(len(epochs), bool)
+    for a, b, label, code in labels.rows():
+        if keep(label, code):
+            sel |= (epochs.t_start >= a + margin_s) & (epochs.t_end <= b - margin_s)
+    return sel
+
+
+def share(epochs, sel: np.ndarray, *states: str) -> float:
+    assert sel.sum() >= 5, "too few labelled epochs to judge"
+    return float(np.isin(epochs.state[sel], [S[s] for s in states]).mean())
+
+
+# ------------------------------------------------------------------ first-principles recordings
+
+
+def sensor_readings(f_sensor: np.ndarray, rng: np.random.Generator, noise_g=0.006, lsb_g=2.0 / 4096,
+                    offset_g=(0.0, 0.0, 0.0), matrix=None, range_g: float = 2.0) -> np.ndarray:
+    """What a cheap accelerometer reports for specific force f_sensor (g, sensor axes)."""
+    a = f_sensor @ (np.eye(3) if matrix is None else np.asarray(matrix)).T + np.asarray(offset_g)
+    a = a + rng.standard_normal(a.shape) * np.asarray(noise_g)
+    if lsb_g:
+        a = np.round(a / lsb_g) * lsb_g
+        a = np.clip(a, -range_g, range_g - lsb_g)
+    return a.astype(np.float32)
+
+
+def still_on_table(duration_s: float, rate_hz: float = 50.0, seed: int = 0, imu: dict | None = None) -> SampleBlock:
+    """A sensor resting still in a random orientation: constant gravity plus sensor noise."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * rate_hz)
+    g = Rotation.random(random_state=seed).apply(UP)
+    kw = {} if imu is None else dict(noise_g=imu["noise_g"], lsb_g=imu["lsb_g"], offset_g=imu["offset_g"],
+                                     matrix=imu["matrix"], range_g=imu["range_g"])
+    acc = sensor_readings(np.tile(g, (n, 1)), rng, **kw)
+    return SampleBlock(np.arange(n) / rate_hz, acc, device="table", rate_hz=rate_hz)
+
+
+def seated(segments: list[tuple[float, float, float]], rate_hz: float = 50.0, seed: int = 0,
+           mount: Rotation | None = None) -> tuple[SampleBlock, list[tuple[float, float]]]:
+    """A seated wearer holding trunk postures (duration s, flexion deg, lateral deg) in turn.
+
+    Between postures the trunk moves smoothly over 3 s; throughout, breathing rocks it by about
+    a degree (a wearer, unlike a table, is never perfectly still). Returns the samples and each
+    segment's (start, end) time.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(sum(d for d, _, _ in segments) * rate_hz)) / rate_hz
+    flex = np.zeros_like(t)
+    lat = np.zeros_like(t)
+    spans, t0, prev = [], 0.0, (segments[0][1], segments[0][2])
+    for dur, f, lt in segments:
+        sel = (t >= t0) & (t < t0 + dur)
+        s = min_jerk((t[sel] - t0) / 3.0)
+        flex[sel] = prev[0] + (f - prev[0]) * s
+        lat[sel] = prev[1] + (lt - prev[1]) * s
+        spans.append((t0, t0 + dur))
+        t0, prev = t0 + dur, (f, lt)
+    phase = rng.uniform(0, 2 * np.pi)
+    breath = np.sin(2 * np.pi * 0.25 * t + phase)
+    flex += 0.9 * breath + np.cumsum(rng.normal(0, 0.01, t.size))
+    lat += 0.3 * breath
+    f_trunk = world_to_trunk(flex, lat, np.zeros_like(t), np.tile(UP, (t.size, 1)))
+    f_trunk += rng.normal(0, 0.004, f_trunk.shape)  # small body accelerations
+    m = Rotation.random(random_state=seed) if mount is None else mount
+    acc = sensor_readings(m.apply(f_trunk), rng)
+    return SampleBlock(t, acc, device="synthetic", rate_hz=rate_hz), spans
+
+
+def inner(epochs, span: tuple[float, float], margin_s: float = 5.0) -> np.ndarray:
+    return (epochs.t_start >= span[0] + margin_s) & (epochs.t_end <= span[1] - margin_s)
+
+
+# ------------------------------------------------------------------ labelled simulated recordings
+
+LABELLED = [("demo", 1, 720.0), ("demo", 2, 720.0), ("demo", 3, 720.0), ("desk-day", 4, 7200.0),
+            ("standing-desk-day", 5, 7200.0)]
+
+
+@pytest.mark.parametrize("scenario,seed,duration", LABELLED)
+def test_walking_is_moving(scenario, seed, duration):
+    block, labels = sim(scenario, seed, duration)
+    ep = analyze(block).epochs
+    sel = rows_mask(ep, labels, lambda lab, code: lab == "moving" and code.startswith(("walk", "stairs")))
+    assert share(ep, sel, "moving") >= 0.85
+
+
+@pytest.mark.parametrize("scenario,seed,duration", LABELLED)
+def test_ble_gaps_are_no_data(scenario, seed, duration):
+    block, labels = sim(scenario, seed, duration)
+    ep = analyze(block).epochs
+    sel = rows_mask(ep, labels, lambda lab, code: lab == "no_data", margin_s=1.0)
+    if not sel.any():
+        pytest.skip("no BLE gap in this stretch")
+    assert share(ep, sel, "no_data") == 1.0
+
+
+@pytest.mark.parametrize("scenario,seed,duration", LABELLED)
+def test_upright_sitting_is_never_slouching_and_long_slouches_mostly_are(scenario, seed, duration):
+    block, labels = sim(scenario, seed, duration)
+    ep = analyze(block).epochs
+    upright = rows_mask(ep, labels, lambda lab, code: code == "sit_upright")
+    assert share(ep, upright, "slouching") <= 0.05
+    slouch = rows_mask(ep, labels, lambda lab, code: lab == "slouching", margin_s=5.0)
+    assert share(ep, slouch, "slouching") >= 0.6
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_lying_on_the_couch_is_lying(seed):
+    block, labels = sim("demo", seed, 720.0)
+    ep = analyze(block).epochs
+    sel = rows_mask(ep, labels, lambda lab, code: lab == "lying")
+    assert share(ep, sel, "lying") >= 0.8
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_sensor_left_on_the_desk_ends_up_not_worn(seed):
+    block, labels = sim("demo", seed, 720.0)
+    ep = analyze(block).epochs
+    desk = [(a, b) for a, b, _, code in labels.rows() if code == "on_desk"]
+    assert desk and desk[0][1] - desk[0][0] >= 150.0
+    a, b = desk[0]
+    last_half_minute = (ep.t_start >= b - 32.0) & (ep.t_end <= b - 2.0)
+    assert share(ep, last_half_minute, "not_worn") == 1.0
+    # and it is never called not worn while worn and moving
+    walking = rows_mask(ep, labels, lambda lab, code: lab == "moving")
+    assert share(ep, walking, "not_worn") == 0.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("rate_hz", [12.5, 50.0, 100.0])
+def test_a_sensor_still_on_a_table_for_5_minutes_ends_not_worn(seed, rate_hz):
+    block = still_on_table(300.0, rate_hz, seed)
+    ep = analyze(block).epochs
+    assert ep.state[-1] == S["not_worn"]
+    assert (ep.state[-60:] == S["not_worn"]).all()
+
+
+def test_a_sensor_put_on_the_table_after_being_worn_ends_not_worn():
+    worn, _ = sim("demo", 5, 720.0)
+    worn = worn.between(0.0, 340.0)  # walk, sit, slouch, gap, stand up and walk
+    table = still_on_table(300.0, 50.0, seed=5, imu=worn.meta["sim"]["imu"])
+    t_table = table.t + 345.0
+    block = SampleBlock(np.concatenate([worn.t, t_table]), np.concatenate([worn.acc, table.acc]), rate_hz=50.0)
+    ep = analyze(block).epochs
+    assert (ep.state[ep.t_start >= t_table[-1] - 60.0] == S["not_worn"]).all()
+    assert (ep.state[ep.t_end <= 340.0] != S["not_worn"]).all()
+
+
+def test_a_wearer_sitting_very_still_is_not_taken_for_a_table():
+    block, spans = seated([(600.0, 0.0, 0.0)], seed=3)
+    ep = analyze(block).epochs
+    assert share(ep, np.ones(len(ep), bool), "not_worn") <= 0.05
+
+
+# ------------------------------------------------------------------ postures and options
+
+UPRIGHT, FORWARD, BACK, SIDE, MILD = 0, 1, 3, 5, 7
+SEGMENTS = [
+    (90.0, 0.0, 0.0),    # upright: the reference window
+    (60.0, 30.0, 0.0),   # leaning forward 30 deg: the forward window
+    (40.0, 0.0, 0.0),
+    (120.0, -20.0, 0.0),  # leaning back 20 deg
+    (40.0, 0.0, 0.0),
+    (60.0, 0.0, 15.0),   # leaning 15 deg sideways
+    (40.0, 0.0, 0.0),
+    (60.0, 10.0, 0.0),   # a mild forward lean
+    (40.0, 0.0, 0.0),
+]
+
+
+@functools.lru_cache(maxsize=None)
+def lean_recording(seed: int):
+    return seated(SEGMENTS, seed=seed)
+
+
+def window(spans, i, margin_s: float = 10.0) -> tuple[float, float]:
+    return spans[i][0] + margin_s, spans[i][1] - margin_s
+
+
+def median_in(ep, span, name: str) -> float:
+    return float(np.median(getattr(ep, name)[inner(ep, span)]))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_leaning_back_while_sitting_is_never_slouching_with_a_forward_window(seed):
+    block, spans = lean_recording(seed)
+    opts = CoreOptions(reference_window=window(spans, UPRIGHT), forward_window=window(spans, FORWARD))
+    ep = analyze(block, opts).epochs
+    back = inner(ep, spans[BACK], margin_s=4.0)
+    assert (ep.state[back] != S["slouching"]).all()
+    assert median_in(ep, spans[BACK], "flexion_deg") == pytest.approx(-20.0, abs=5.0)
+    assert median_in(ep, spans[BACK], "inclination_deg") == pytest.approx(20.0, abs=5.0)
+    # the forward lean past the 20 degree threshold is slouching (the wearer has been seated all along)
+    fwd = inner(ep, spans[FORWARD])
+    assert share(ep, fwd, "slouching") >= 0.9
+    assert median_in(ep, spans[FORWARD], "flexion_deg") == pytest.approx(30.0, abs=5.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_flexion_lateral_and_inclination_follow_the_trunk(seed):
+    block, spans = lean_recording(seed)
+    opts = CoreOptions(reference_window=window(spans, UPRIGHT), forward_window=window(spans, FORWARD))
+    ep = analyze(block, opts).epochs
+    for i in (UPRIGHT, 2, 4, 6, 8):
+        assert median_in(ep, spans[i], "inclination_deg") <= 4.0
+        assert abs(median_in(ep, spans[i], "flexion_deg")) <= 4.0
+    assert median_in(ep, spans[MILD], "flexion_deg") == pytest.approx(10.0, abs=4.0)
+    assert abs(median_in(ep, spans[SIDE], "lateral_deg")) == pytest.approx(15.0, abs=5.0)
+    assert abs(median_in(ep, spans[SIDE], "flexion_deg")) <= 5.0
+    assert median_in(ep, spans[SIDE], "inclination_deg") == pytest.approx(15.0, abs=5.0)
+    assert abs(median_in(ep, spans[FORWARD], "lateral_deg")) <= 5.0
+
+
+def test_the_reference_window_sets_zero_flexion():
+    block, spans = lean_recording(0)
+    base = analyze(block, CoreOptions(reference_window=window(spans, UPRIGHT),
+                                      forward_window=window(spans, FORWARD))).epochs
+    # upright := the mild 10 degree forward lean: everything moves about 10 degrees backward
+    moved = analyze(block, CoreOptions(reference_window=window(spans, MILD),
+                                       forward_window=window(spans, FORWARD))).epochs
+    assert abs(median_in(moved, spans[MILD], "flexion_deg")) <= 3.0
+    assert median_in(moved, spans[MILD], "inclination_deg") <= 4.0
+    for i in (UPRIGHT, FORWARD, BACK):
+        shift = median_in(base, spans[i], "flexion_deg") - median_in(moved, spans[i], "flexion_deg")
+        assert shift == pytest.approx(10.0, abs=3.0), i
+
+
+def test_the_forward_window_sets_the_sign_of_flexion():
+    block, spans = lean_recording(1)
+    ref = window(spans, UPRIGHT)
+    ep = analyze(block, CoreOptions(reference_window=ref, forward_window=window(spans, BACK))).epochs
+    assert median_in(ep, spans[BACK], "flexion_deg") == pytest.approx(20.0, abs=5.0)
+    assert median_in(ep, spans[FORWARD], "flexion_deg") == pytest.approx(-30.0, abs=5.0)
+    assert (ep.state[inner(ep, spans[FORWARD])] != S["slouching"]).all()
+
+
+def test_the_slouch_threshold_option_moves_the_line():
+    block, spans = lean_recording(2)
+    kw = dict(reference_window=window(spans, UPRIGHT), forward_window=window(spans, FORWARD))
+    fwd_share = {}
+    for threshold in (20.0, 25.0, 40.0):
+        ep = analyze(block, CoreOptions(slouch_threshold_deg=threshold, **kw)).epochs
+        fwd_share[threshold] = share(ep, inner(ep, spans[FORWARD]), "slouching")
+        assert share(ep, inner(ep, spans[FORWARD]), "sitting", "slouching") >= 0.9
+    assert fwd_share[20.0] >= 0.9 and fwd_share[25.0] >= 0.9 and fwd_share[40.0] <= 0.1
+    # and a 5 degree threshold makes the mild 10 degree lean a slouch
+    ep = analyze(block, CoreOptions(slouch_threshold_deg=5.0, **kw)).epochs
+    assert share(ep, inner(ep, spans[MILD]), "slouching") >= 0.9
+
+
+# ------------------------------------------------------------------ mounting invariance
+
+
+def rotated(block: SampleBlock, r: Rotation) -> SampleBlock:
+    acc = (block.acc.astype(np.float64) @ r.as_matrix().T).astype(np.float32)
+    return SampleBlock(block.t, acc, device=block.device, rate_hz=block.rate_hz)
+
+
+def agreement(a, b) -> float:
+    assert len(a) == len(b)
+    return float((a.state == b.state).mean())
+
+
+# Cases that fail on the core as of this writing (sensor sphere fit skipped in one orientation
+# and not the other, then sit/stand differs for hours; or lying vs standing around the couch).
+KNOWN = pytest.mark.xfail(strict=False, reason="core is not mount invariant here yet; reported to the lead")
+
+
+@pytest.mark.parametrize("scenario,seed,duration", [
+    ("demo", 1, 720.0), ("demo", 2, 720.0), ("demo", 3, 720.0), ("demo", 4, 720.0),
+    ("demo", 5, 720.0), ("demo", 6, 720.0), pytest.param("demo", 9, 720.0, marks=KNOWN),
+    ("desk-day", 1, 10800.0), pytest.param("desk-day", 2, 10800.0, marks=KNOWN),
+    ("standing-desk-day", 1, 10800.0), pytest.param("standing-desk-day", 3, 10800.0, marks=KNOWN),
+])
+def test_rotating_the_sensor_axes_keeps_the_states(scenario, seed, duration):
+    block, _ = sim(scenario, seed, duration)
+    r = Rotation.random(random_state=1000 * seed)
+    same = agreement(analyze(block).epochs, analyze(rotated(block, r)).epochs)
+    assert same >= 0.97, f"only {same:.1%} of epochs keep their state"
+
+
+@pytest.mark.parametrize("seed", [pytest.param(1, marks=KNOWN), 2, 3, 4, pytest.param(5, marks=KNOWN), 6,
+                                  pytest.param(9, marks=KNOWN)])
+def test_mounting_the_clip_another_way_keeps_the_states(seed):
+    """The same wearer and day (same sensor errors) with the clip mounted square vs at a random angle."""
+    a, _ = sim("demo", seed, 720.0)
+    b, _ = sim("demo", seed, 720.0, mount="identity")
+    assert np.array_equal(a.t, b.t)
+    same = agreement(analyze(a).epochs, analyze(b).epochs)
+    assert same >= 0.97, f"only {same:.1%} of epochs keep their state"
