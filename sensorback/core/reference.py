@@ -69,17 +69,20 @@ def forward_from_transitions(g: np.ndarray, up: np.ndarray, k: np.ndarray, event
     down, whatever their usual posture, so the largest tilt inside each transition window
     points forward. Needs a few transitions with a clear lean; returns (direction, count).
     """
-    k_set = {int(x): i for i, x in enumerate(k)}
-    leans = []
-    for e in np.flatnonzero(events):
-        idx = [k_set[j] for j in range(int(k[e]) - span + 1, int(k[e]) + 1) if j in k_set]
-        if not idx:
-            continue
-        d = g[idx] - np.outer(g[idx] @ up, up)
-        size = np.linalg.norm(d, axis=1)
-        best = int(np.nanargmax(np.nan_to_num(size, nan=-1.0)))
-        if np.degrees(np.arcsin(min(1.0, float(size[best])))) >= MIN_TRANSITION_TILT_DEG:
-            leans.append(d[best] / size[best])
+    ev = np.flatnonzero(events)
+    if ev.size < MIN_TRANSITIONS:
+        return None
+    # (events, span) matrix of the epochs in each window; epochs without data are skipped.
+    want = k[ev, None] - np.arange(span)[::-1]
+    pos = np.clip(np.searchsorted(k, want), 0, k.shape[0] - 1)
+    present = k[pos] == want
+    gw = g[pos]
+    d = gw - (gw @ up)[..., None] * up
+    size = np.where(present, np.nan_to_num(np.linalg.norm(d, axis=2), nan=-1.0), -1.0)
+    best = np.argmax(size, axis=1)
+    rows = np.arange(ev.size)
+    big = size[rows, best] >= np.sin(np.radians(MIN_TRANSITION_TILT_DEG))
+    leans = d[rows, best][big] / size[rows, best][big, None]
     if len(leans) < MIN_TRANSITIONS:
         return None
     mean = np.mean(leans, axis=0)
