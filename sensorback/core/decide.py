@@ -66,6 +66,8 @@ QUICK_CALM_EPOCHS = 20
 # before: nobody stands bent over that far for long.
 LEANING_SIT_DEG = 30.0
 LEANING_SIT_EPOCHS = 10
+# Lying this long means the wearer will sit up next.
+LYING_THEN_SIT_EPOCHS = 10
 # Unknown posture after missing data this long.
 GAP_RESET_EPOCHS = 60
 
@@ -111,6 +113,7 @@ class _Carry:
     since_down: int = 10**9
     active_run: int = 0
     lean_run: int = 0
+    lying_run: int = 0
     leaning: bool = False
     hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     hist_calm_recent: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
@@ -208,7 +211,12 @@ class Decider:
         marker = np.zeros(k.shape[0], np.int8)
         marker[(walk_run >= ON_FEET_AFTER_EPOCHS) | stood_up] = _STAND
         marker[sat_confirmed] = _SIT
-        marker[lying | not_worn | (gap_run >= GAP_RESET_EPOCHS)] = _RESET
+        # Nobody gets up from lying without sitting up first, so real lying (not a moment of
+        # handling the sensor) hands over to sitting; a stand-up or walking then corrects it.
+        lying_run = run_length(lying, c.lying_run)
+        marker[lying] = _RESET
+        marker[lying_run >= LYING_THEN_SIT_EPOCHS] = _SIT
+        marker[not_worn | (gap_run >= GAP_RESET_EPOCHS)] = _RESET
         posture = forward_fill(marker, c.posture)
         posture = np.where(posture == _RESET, _UNKNOWN, posture)
 
@@ -232,7 +240,7 @@ class Decider:
         c.posture = int(posture[-1])
         c.moving, c.walk_run = bool(in_motion[-1]), int(walk_run[-1])
         c.since_up, c.since_down = int(since_up[-1]), int(since_down[-1])
-        c.lean_run, c.leaning = int(lean_run[-1]), bool(leaning[-1])
+        c.lean_run, c.leaning, c.lying_run = int(lean_run[-1]), bool(leaning[-1]), int(lying_run[-1])
         c.since_handling, c.quiet_run, c.off = int(since_handling[-1]), int(quiet_run[-1]), bool(not_worn[-1])
         c.quiet_start_handling = int(start_handling[-1])
         c.active_run, c.not_worn_run, c.gap_run = int(active_run[-1]), int(not_worn_run[-1]), int(gap_run[-1])
