@@ -49,7 +49,7 @@ UNKNOWN_CALM_SHARE = 0.8
 # (m/s) and be this lopsided (main direction / other direction) to count.
 TRANSITION_QUIET_G = 0.02
 TRANSITION_SPEED = 0.35
-TRANSITION_LOPSIDED = 1.5
+TRANSITION_LOPSIDED = 1.35
 # Inclination (deg) above which an upright-unknown wearer is taken to be sitting.
 PRIOR_SITTING_DEG = 12.0
 # Not worn: epoch-to-epoch wobble of the mean no bigger than sensor noise explains (no breathing).
