@@ -48,6 +48,8 @@ UNKNOWN_CALM_SHARE = 0.8
 # A trunk transition must start and end this quiet (SD of |a|, g), reach this vertical speed
 # (m/s) and be this lopsided (main direction / other direction) to count.
 TRANSITION_QUIET_G = 0.02
+# ... and tilt the trunk at least this far (degrees) on the way: shuffles and weight shifts don't.
+TRANSITION_MIN_TILT_DEG = 12.0
 TRANSITION_SPEED = 0.35
 TRANSITION_LOPSIDED = 1.35
 # Inclination (deg) above which an upright-unknown wearer is taken to be sitting.
@@ -78,9 +80,9 @@ def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> 
     return (periodicity >= WALK_PERIODICITY) & (cadence >= WALK_CADENCE[0]) & (cadence <= WALK_CADENCE[1]) & (sd >= WALK_MIN_SD_G)
 
 
-def transition_kinds(v_up, v_down, quiet) -> tuple[np.ndarray, np.ndarray]:
+def transition_kinds(v_up, v_down, quiet, tilt) -> tuple[np.ndarray, np.ndarray]:
     """(stood up, sat down) per epoch: a whole transition in the window ending there."""
-    whole = quiet <= TRANSITION_QUIET_G  # False where NaN
+    whole = (quiet <= TRANSITION_QUIET_G) & (tilt >= TRANSITION_MIN_TILT_DEG)  # False where NaN
     up = whole & (v_up >= TRANSITION_SPEED) & (v_up >= TRANSITION_LOPSIDED * v_down)
     down = whole & (v_down >= TRANSITION_SPEED) & (v_down >= TRANSITION_LOPSIDED * v_up)
     return up, down
@@ -88,7 +90,7 @@ def transition_kinds(v_up, v_down, quiet) -> tuple[np.ndarray, np.ndarray]:
 
 def transition_events(stats) -> np.ndarray:
     """Epochs whose window holds a whole sit-down or stand-up (either direction)."""
-    up, down = transition_kinds(stats.v_up, stats.v_down, stats.quiet_g)
+    up, down = transition_kinds(stats.v_up, stats.v_down, stats.quiet_g, stats.tilt_deg)
     return up | down
 
 
@@ -154,9 +156,9 @@ class Decider:
         cad = np.zeros(k.shape[0], np.float32)
         per = np.zeros(k.shape[0], np.float32)
         vup = np.full(k.shape[0], np.nan, np.float32)
-        vdown, quiet = vup.copy(), vup.copy()
+        vdown, quiet, tilt = vup.copy(), vup.copy(), vup.copy()
         cad[pos], per[pos] = stats.cadence_spm, stats.periodicity
-        vup[pos], vdown[pos], quiet[pos] = stats.v_up, stats.v_down, stats.quiet_g
+        vup[pos], vdown[pos], quiet[pos], tilt[pos] = stats.v_up, stats.v_down, stats.quiet_g, stats.tilt_deg
 
         o = self.options
         has_data = n >= self.min_samples
@@ -197,7 +199,7 @@ class Decider:
         lying = still & (incl >= o.lying_deg)
         gap_run = run_length(~has_data, c.gap_run)
 
-        stood_up, sat_down = transition_kinds(vup, vdown, quiet)
+        stood_up, sat_down = transition_kinds(vup, vdown, quiet, tilt)
         # Windows that overlap one transition but start inside it can read the opposite way:
         # an event of one kind silences the other kind for a window's length.
         since_up = run_length(~stood_up, c.since_up)

@@ -31,8 +31,9 @@ class EpochStats:
     k: epoch index (epoch k covers [k*epoch_s, (k+1)*epoch_s) on the recording's time axis);
     n: samples; mean/var: per-axis mean and variance (g, g^2) of the raw samples;
     cadence_spm / periodicity: stepping in the window ending here (0 where not measured);
-    v_up / v_down / quiet_g: peak vertical trunk velocities (m/s) across the transition window
-    ending here and how quiet its ends were (NaN where not measured).
+    v_up / v_down / quiet_g / tilt_deg: peak vertical trunk velocities (m/s) across the
+    transition window ending here, how quiet its ends were, and the largest tilt away from the
+    starting posture within it (NaN where not measured).
     """
 
     k: np.ndarray
@@ -44,6 +45,7 @@ class EpochStats:
     v_up: np.ndarray
     v_down: np.ndarray
     quiet_g: np.ndarray
+    tilt_deg: np.ndarray
 
     def __len__(self) -> int:
         return int(self.k.shape[0])
@@ -67,7 +69,7 @@ class EpochStats:
 def empty_stats() -> EpochStats:
     z = np.zeros(0, np.float32)
     return EpochStats(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 3)), np.zeros((0, 3)),
-                      z, z.copy(), z.copy(), z.copy(), z.copy())
+                      z, z.copy(), z.copy(), z.copy(), z.copy(), z.copy())
 
 
 def epoch_index(t: np.ndarray, epoch_s: float) -> np.ndarray:
@@ -184,7 +186,7 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
         win, ok, ghz = layout.window(k[busy], settings.cadence_window_s, TARGET_GRID_HZ, 0.6)
         cad[busy[ok]], per[busy[ok]] = cadence.step_cadence(win, ghz)
     nan = np.full(k.shape[0], np.nan, np.float32)
-    return layout, EpochStats(k, n, mean, var, cad, per, nan, nan.copy(), nan.copy())
+    return layout, EpochStats(k, n, mean, var, cad, per, nan, nan.copy(), nan.copy(), nan.copy())
 
 
 def add_transitions(layout: Layout, stats: EpochStats, offset, gain,
@@ -204,7 +206,7 @@ def add_transitions(layout: Layout, stats: EpochStats, offset, gain,
     win, ok, ghz = layout.window(stats.k[cand], s.transition_window_s, transition.TARGET_GRID_HZ, 0.8)
     win = (win - np.asarray(offset, np.float32)) * np.asarray(gain, np.float32)
     idx = cand[ok]
-    stats.v_up[idx], stats.v_down[idx], stats.quiet_g[idx] = transition.vertical_velocity(win, ghz)
+    stats.v_up[idx], stats.v_down[idx], stats.quiet_g[idx], stats.tilt_deg[idx] = transition.vertical_velocity(win, ghz)
 
 
 def _sums_and_squares(acc: np.ndarray, starts: np.ndarray, piece: int = 1 << 15) -> tuple[np.ndarray, np.ndarray]:

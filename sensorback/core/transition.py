@@ -16,8 +16,9 @@ QUIET_S = 0.5
 G = 9.81
 
 
-def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Peak upward and downward trunk velocity (m/s, both >= 0) and end quietness (g).
+def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Peak upward and downward trunk velocity (m/s, both >= 0), end quietness (g) and the
+    largest tilt away from the starting posture (degrees).
 
     Windows have shape (w, m, 3). Standing up shows a clear upward peak (0.4-0.7 m/s) and only a
     small downward one; sitting down the reverse. quietness is the larger SD of |a| over the first
@@ -27,7 +28,7 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.n
     w, m, _ = win.shape
     if w == 0:
         z = np.zeros(0, np.float32)
-        return z, z.copy(), z.copy()
+        return z, z.copy(), z.copy(), z.copy()
     win = win.astype(np.float64)
     mag = np.sqrt(np.einsum("wmc,wmc->wm", win, win))
     q = max(2, int(round(QUIET_S * grid_hz)))
@@ -38,4 +39,20 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.n
     dt = 1.0 / grid_hz
     vel = np.cumsum(mag - base, axis=1) * (G * dt)
     vel -= vel[:, -1:] * (np.arange(1, m + 1) / m)
-    return vel.max(axis=1).astype(np.float32), (-vel.min(axis=1)).astype(np.float32), quiet.astype(np.float32)
+    return (vel.max(axis=1).astype(np.float32), (-vel.min(axis=1)).astype(np.float32),
+            quiet.astype(np.float32), _largest_tilt(win, mag, q))
+
+
+def _largest_tilt(win: np.ndarray, mag: np.ndarray, q: int) -> np.ndarray:
+    """Largest angle between the (lightly smoothed) acceleration direction and the direction
+    during the quiet start. Getting up or sitting down tilts the trunk (and pelvis) forward by
+    20-45 degrees; shuffling the feet or shifting weight does not."""
+    w, m, _ = win.shape
+    k = max(1, q // 2)
+    c = np.cumsum(win, axis=1)
+    smooth = (c[:, k:] - c[:, :-k]) / k
+    start = win[:, :q].mean(axis=1)
+    start /= np.linalg.norm(start, axis=1, keepdims=True)
+    norm = np.linalg.norm(smooth, axis=2)
+    cos = np.einsum("wmc,wc->wm", smooth, start) / np.maximum(norm, 1e-9)
+    return np.degrees(np.arccos(np.clip(cos.min(axis=1), -1.0, 1.0))).astype(np.float32)
