@@ -276,7 +276,7 @@ def section_classify(days: dict[str, SampleBlock], reps: int) -> float:
     rows, breakdown = [], []
     copy_s = None
     for name, block in days.items():
-        copy_s, _ = best_of(lambda: np.copy(block.acc), reps)
+        copy_s, _ = best_of(lambda: np.copy(block.acc), 4 * reps)  # cheap, and noisy (page faults)
         an_s, res = best_of(lambda: analyze(block, opts), reps)
         rows.append([name, f"{len(block):,}", f"{block.duration_s / HOUR:.1f}", ms(copy_s), ms(an_s),
                      f"{an_s / copy_s:.1f}x", state_shares(res.epochs)])
@@ -312,7 +312,7 @@ def section_load(block: SampleBlock, tmp: Path, reps: int) -> None:
     cols, rows = tmp / "day_columns.sbr", tmp / "day_rows.sbr"
     formats.save(block, cols)
     rows_recording(block, rows)
-    copy_s, _ = best_of(lambda: np.copy(block.acc), reps)
+    copy_s, _ = best_of(lambda: np.copy(block.acc), 4 * reps)  # cheap, and noisy (page faults)
 
     def load_and_read(p):
         b = formats.load(p)
@@ -334,7 +334,7 @@ def section_stream(block: SampleBlock, reps: int, live_span_s: float) -> None:
     cal = analyze(block).calibration
     n_per = 20
     out = []
-    for delay in (1.0, 60.0, 600.0):
+    for delay in (1.0, 60.0, 600.0, float("inf")):
         span = block if delay >= 60.0 else block.between(block.t[0], block.t[0] + live_span_s)
         blocks = [SampleBlock(span.t[i:i + n_per], span.acc[i:i + n_per], rate_hz=span.rate_hz)
                   for i in range(0, len(span), n_per)]
@@ -348,7 +348,7 @@ def section_stream(block: SampleBlock, reps: int, live_span_s: float) -> None:
         cpu_s, parts = best_of(run, reps, clock=time.process_time)
         same = EpochTable.concat(parts).equals(analyze(span, calibration=cal).epochs)
         rtf = span.duration_s / cpu_s
-        out.append([f"{delay:g}", f"{span.duration_s / HOUR:.1f}", f"{len(blocks):,}", f"{cpu_s:.3f}",
+        out.append([f"{delay:g}" if delay < float("inf") else "inf (queue only)", f"{span.duration_s / HOUR:.1f}", f"{len(blocks):,}", f"{cpu_s:.3f}",
                     f"{cpu_s / len(blocks) * 1e6:.1f}", f"{rtf:,.0f}x", "yes" if rtf >= 100_000 else "NO",
                     "yes" if same else "NO"])
         del blocks, parts
@@ -372,10 +372,10 @@ def write_week(path: Path, days: int, rate_hz: float, piece_s: float) -> None:
                     w.append(SampleBlock(part.t + base, part.acc))
 
 
-def section_memory(day_path: Path, week_path: Path, week_desc: str, week_write_s: float) -> None:
+def section_memory(day_path: Path, iter_cases: list[tuple[Path, str]], week_write_s: float) -> None:
     rows = []
-    for case, path, desc in (("analyze", day_path, "analyze, day in memory"),
-                             ("iter", week_path, f"iter_analyze, {week_desc}")):
+    cases = [("analyze", day_path, "analyze, day in memory")] + [("iter", p, f"iter_analyze, {d}") for p, d in iter_cases]
+    for case, path, desc in cases:
         timed = run_child(case, path, trace=False)
         traced = run_child(case, path, trace=True)
         size = timed.get("data_bytes", timed.get("file_bytes"))
@@ -433,8 +433,11 @@ def main() -> None:
         t0 = time.perf_counter()
         write_week(week_path, week_days, 100.0, piece_s)
         week_write_s = time.perf_counter() - t0
-        desc = f"{week_days * 3 * piece_s / DAY:.2g} days at 100 Hz from .sbr"
-        section_memory(day_path, week_path, desc, week_write_s)
+        iter_cases = [(week_path, f"{week_days * 3 * piece_s / DAY:.2g} days at 100 Hz from .sbr")]
+        if week_days > 1:  # the same with one day, to see what grows with the length
+            write_week(tmp / "one_day.sbr", 1, 100.0, piece_s)
+            iter_cases.insert(0, (tmp / "one_day.sbr", "1 day at 100 Hz from .sbr"))
+        section_memory(day_path, iter_cases, week_write_s)
     print(f"(whole run {time.perf_counter() - t_start:.0f} s)")
 
 
