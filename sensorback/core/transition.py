@@ -40,19 +40,18 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.n
     vel = np.cumsum(mag - base, axis=1) * (G * dt)
     vel -= vel[:, -1:] * (np.arange(1, m + 1) / m)
     return (vel.max(axis=1).astype(np.float32), (-vel.min(axis=1)).astype(np.float32),
-            quiet.astype(np.float32), _largest_tilt(win, mag, q))
+            quiet.astype(np.float32), _largest_tilt(win, q))
 
 
-def _largest_tilt(win: np.ndarray, mag: np.ndarray, q: int) -> np.ndarray:
-    """Largest angle between the (lightly smoothed) acceleration direction and the direction
-    during the quiet start. Getting up or sitting down tilts the trunk (and pelvis) forward by
-    20-45 degrees; shuffling the feet or shifting weight does not."""
+def _largest_tilt(win: np.ndarray, q: int) -> np.ndarray:
+    """Largest angle between the acceleration direction (averaged over blocks of about a quarter
+    second) and the direction during the quiet start. Getting up or sitting down tilts the trunk
+    (and pelvis) forward by 20-45 degrees; shuffling the feet or shifting weight does not."""
     w, m, _ = win.shape
     k = max(1, q // 2)
-    c = np.cumsum(win, axis=1)
-    smooth = (c[:, k:] - c[:, :-k]) / k
-    start = win[:, :q].mean(axis=1)
+    blocks = win[:, : m // k * k].reshape(w, m // k, k, 3).sum(axis=2)
+    start = win[:, :q].sum(axis=1)
     start /= np.linalg.norm(start, axis=1, keepdims=True)
-    norm = np.linalg.norm(smooth, axis=2)
-    cos = np.einsum("wmc,wc->wm", smooth, start) / np.maximum(norm, 1e-9)
+    norm = np.sqrt(np.einsum("wbc,wbc->wb", blocks, blocks))
+    cos = np.einsum("wbc,wc->wb", blocks, start) / np.maximum(norm, 1e-9)
     return np.degrees(np.arccos(np.clip(cos.min(axis=1), -1.0, 1.0))).astype(np.float32)
