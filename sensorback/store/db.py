@@ -1,0 +1,209 @@
+"""Where the database lives, how it is opened, and how its errors reach the user.
+
+SQLite (the default, one file in the user data directory) and PostgreSQL go through the same code.
+For SQLite every connection gets a busy timeout and foreign keys, the file is in WAL mode, and
+write transactions start with ``BEGIN IMMEDIATE`` so that waiting for another writer happens up
+front, within the busy timeout, instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+from ..errors import SensorbackError
+
+ENV_VAR = "SENSORBACK_DB"
+DB_FILENAME = "sensorback.db"
+DEFAULT_BUSY_TIMEOUT_S = 5.0
+
+
+class StoreError(SensorbackError):
+    """The database cannot be opened, read or written. One line, naming the database."""
+
+
+class DatabaseLocked(StoreError):
+    """Another program holds the database's write lock for longer than the busy timeout."""
+
+
+class DatabaseReadOnly(StoreError):
+    """The database (or its file) can only be read."""
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("sensorback", appauthor=False)) / DB_FILENAME
+
+
+def resolve_db_url(cli_value: str | None = None) -> str:
+    """The database URL to use: ``--db`` if given, else $SENSORBACK_DB, else the default SQLite file.
+
+    A value without ``://`` is a path to an SQLite file. Anything else is an SQLAlchemy URL, e.g.
+    ``postgresql+psycopg://user@host/sensorback`` or ``sqlite:////home/me/back.db``.
+    """
+    value = cli_value if cli_value not in (None, "") else os.environ.get(ENV_VAR) or None
+    if value is None:
+        return "sqlite:///" + str(default_db_path())
+    value = value.strip()
+    if "://" in value:
+        try:
+            make_url(value)
+        except ArgumentError as e:
+            raise StoreError(f"--db {value!r} is not a database URL or file path ({e})") from None
+        return value
+    return "sqlite:///" + str(Path(value).expanduser().absolute())
+
+
+@dataclass(frozen=True)
+class DbTarget:
+    url: URL
+    name: str                      # for messages: the file path, or the URL without its password
+    sqlite_path: Path | None       # the file of a file-backed SQLite database
+    read_only_uri: bool            # SQLite opened with mode=ro
+
+
+def describe(url: str | URL) -> DbTarget:
+    u = make_url(url) if isinstance(url, str) else url
+    if u.get_backend_name() != "sqlite":
+        return DbTarget(u, u.render_as_string(hide_password=True), None, False)
+    db = u.database or ""
+    uri = str(u.query.get("uri", "")).lower() in ("true", "1", "yes")
+    read_only = False
+    if uri and db.startswith("file:"):
+        path_part, _, query = db[len("file:"):].partition("?")
+        params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        params.update({k: v for k, v in u.query.items() if isinstance(v, str)})
+        read_only = params.get("mode") == "ro"
+        if params.get("mode") == "memory" or path_part in ("", ":memory:"):
+            return DbTarget(u, "in-memory SQLite database", None, read_only)
+        path = unquote(path_part)
+        if path.startswith("//"):  # file://host/path or file:///path
+            path = "/" + path[2:].partition("/")[2]
+        return DbTarget(u, path, Path(path), read_only)
+    if db in ("", ":memory:"):
+        return DbTarget(u, "in-memory SQLite database", None, False)
+    return DbTarget(u, db, Path(db), False)
+
+
+def prepare_sqlite_file(path: Path, default_location: bool) -> None:
+    """Create a missing database file readable by its owner only (0600), and its folder (0700)
+    when it is sensorback's own default folder."""
+    if path.exists():
+        return
+    folder = path.parent
+    if not folder.exists():
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if default_location:
+                os.chmod(folder, 0o700)
+        except OSError as e:
+            raise StoreError(f"cannot create the folder for database {path}: {e.strerror or e}") from None
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as e:
+        raise StoreError(f"cannot create database {path}: {e.strerror or e}") from None
+    os.close(fd)
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+
+
+def make_engine(target: DbTarget, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Engine:
+    try:
+        if target.url.get_backend_name() == "sqlite":
+            return _sqlite_engine(target, busy_timeout_s)
+        if target.url.get_backend_name() == "postgresql":
+            return _postgres_engine(target, busy_timeout_s)
+        return create_engine(target.url)
+    except (NoSuchModuleError, ImportError) as e:
+        hint = " (install the PostgreSQL driver: pip install 'sensorback[postgres]')" \
+            if target.url.get_backend_name() == "postgresql" else ""
+        raise StoreError(f"cannot use database {target.name}: {e}{hint}") from None
+
+
+def _sqlite_engine(target: DbTarget, busy_timeout_s: float) -> Engine:
+    engine = create_engine(target.url, connect_args={"timeout": busy_timeout_s})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy's "begin" event (below) issue BEGIN, instead of the sqlite3 module's
+        # implicit, deferred one.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        # In WAL mode NORMAL is safe against application crashes; only an OS crash or power cut
+        # can lose the last transactions.
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _postgres_engine(target: DbTarget, busy_timeout_s: float) -> Engine:
+    engine = create_engine(target.url, pool_pre_ping=True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # A lock held by another client turns into a clear error after the busy timeout instead
+        # of waiting forever.
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET SESSION lock_timeout = {int(busy_timeout_s * 1000)}")
+        dbapi_conn.autocommit = autocommit
+
+    return engine
+
+
+def write_options(engine: Engine) -> dict:
+    """Execution options for a write transaction."""
+    return {"sqlite_begin": "IMMEDIATE"} if engine.dialect.name == "sqlite" else {}
+
+
+_LOCKED = re.compile(r"database (table )?is (locked|busy)|lock timeout|could not obtain lock|"
+                     r"canceling statement due to lock timeout", re.I)
+_READ_ONLY = re.compile(r"readonly database|read-only|read only", re.I)
+
+
+def _root_message(e: BaseException) -> str:
+    orig = getattr(e, "orig", None) or e
+    text = " ".join(str(orig).split())
+    return text or type(orig).__name__
+
+
+def is_locked(e: BaseException) -> bool:
+    if getattr(getattr(e, "orig", None), "sqlstate", None) == "55P03":
+        return True
+    return bool(_LOCKED.search(_root_message(e)))
+
+
+def is_read_only(e: BaseException) -> bool:
+    if getattr(getattr(e, "orig", None), "sqlstate", None) == "25006":
+        return True
+    return bool(_READ_ONLY.search(_root_message(e)))
+
+
+def translate(e: DBAPIError, target: DbTarget, doing: str, busy_timeout_s: float, kept: str = "") -> StoreError:
+    """A one-line StoreError for a database failure while ``doing`` (e.g. 'write 300 epochs')."""
+    tail = f"; {kept}" if kept else ""
+    if is_locked(e):
+        return DatabaseLocked(f"database {target.name} is locked by another program "
+                              f"(waited {busy_timeout_s:g} s to {doing}){tail}")
+    if is_read_only(e):
+        return DatabaseReadOnly(f"database {target.name} is read-only (cannot {doing}){tail}")
+    return StoreError(f"database {target.name}: cannot {doing}: {_root_message(e)}{tail}")

@@ -1,0 +1,61 @@
+"""Schema migrations, applied when a store is opened. Alembic is configured here in code; the
+revision scripts ship inside the package (``migrations/versions``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+from .db import StoreError, write_options
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Any constant: serialises concurrent migrations of one PostgreSQL database.
+_PG_LOCK_KEY = 0x5E4503BAC
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    return script_directory().get_current_head()
+
+
+def current_revisions(conn: Connection) -> set[str]:
+    return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def upgrade(engine: Engine, name: str, revision: str = "head") -> bool:
+    """Bring the schema to ``revision``; True if anything was applied. Other processes opening the
+    same database at the same time wait (SQLite write lock, PostgreSQL advisory lock)."""
+    script = script_directory()
+    target = set(script.get_heads()) if revision == "head" else {revision}
+    with engine.connect() as conn:
+        current = current_revisions(conn)
+        conn.rollback()
+    if current == target:
+        return False
+    known = {s.revision for s in script.walk_revisions()}
+    unknown = current - known
+    if unknown:
+        raise StoreError(f"database {name} has schema revision {', '.join(sorted(unknown))}, written by a newer "
+                         "sensorback; upgrade sensorback to use it")
+    with engine.connect() as conn:
+        conn.execution_options(**write_options(engine))
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+            command.upgrade(alembic_config(conn), revision)
+    return True

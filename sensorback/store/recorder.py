@@ -1,0 +1,361 @@
+"""Recording sessions: buffered, transactional writes for replay and the live monitor.
+
+    store = open_store(db)
+    with store.recorder() as rec:
+        begun = rec.begin_session(device=block.device, source=str(path), start=block.start_time,
+                                  rate_hz=block.rate_hz, epoch_s=options.epoch_s,
+                                  calibration=analysis.calibration,
+                                  content_hash=file_digest(path), options=dataclasses.asdict(options))
+        print(begun.message)                 # new / replacing an earlier import / skipped
+        if not begun.skipped:
+            for table in epoch_tables:       # e.g. from iter_analyze
+                rec.add_epochs(table)
+            rec.end_session()
+
+Epochs are kept in memory and written in one transaction whenever ``max_epochs`` epochs or
+``max_seconds`` seconds of sample time have piled up, so a crash loses at most the last
+``max_seconds`` (5 s by default). Leaving the ``with`` block writes what is left, also on an
+exception or Ctrl-C, but only ``end_session()`` marks the session finished: a session without an
+end is one whose writer stopped early, and re-importing the same recording replaces it.
+
+When the database is locked by another program (past the busy timeout) or read-only, the write
+raises a one-line StoreError (a SensorbackError) and the epochs stay buffered (``pending``):
+call ``flush()`` again, or keep adding epochs and the next write tries again. Nothing is lost
+unless the process ends meanwhile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+import numpy as np
+from sqlalchemy import delete, insert, update
+
+from .. import __version__
+from ..core.epochs import EpochTable
+from ..core.states import STATES
+from .models import Bout, Epoch, Event, Session
+from .records import SessionInfo
+from .store import Store, utc
+
+_TIME_EPS = 1e-6
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex): identifies a recording whatever its name or folder."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def import_key(content_hash: str, options: Optional[Mapping[str, Any]] = None) -> str:
+    """The identity of an import: the same recording analysed with the same options."""
+    text = json.dumps({"content": content_hash, "options": plain(options or {})}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready: numpy scalars and arrays, tuples, dataclass-like objects with to_dict();
+    NaN and infinities become None (PostgreSQL's JSON has no NaN)."""
+    if hasattr(value, "to_dict"):
+        value = value.to_dict()
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+@dataclass(frozen=True)
+class BeginResult:
+    """What begin_session decided. action: "new", "replace" (an earlier import of the same
+    recording and options is replaced on the first write) or "skip" (already imported; the
+    recorder ignores everything until the next begin_session)."""
+
+    action: str
+    message: str
+    existing: Optional[SessionInfo] = None
+
+    @property
+    def skipped(self) -> bool:
+        return self.action == "skip"
+
+
+@dataclass
+class _Bout:
+    t_start: float
+    t_end: float
+    state: int
+
+
+class Recorder:
+    """Writes one session at a time. Not thread-safe: feed it from one thread."""
+
+    def __init__(self, store: Store, *, max_epochs: int = 600, max_seconds: Optional[float] = 5.0):
+        if max_epochs < 1:
+            raise ValueError("max_epochs must be at least 1")
+        self.store = store
+        self.max_epochs = max_epochs
+        self.max_seconds = max_seconds
+        self._reset()
+
+    def _reset(self) -> None:
+        self._active = False
+        self._skip = False
+        self._session_values: Optional[dict] = None
+        self._session_id: Optional[int] = None
+        self._start: Optional[datetime] = None
+        self._chunks: list[EpochTable] = []
+        self._pending = 0
+        self._events: list[dict] = []
+        self._bout: Optional[_Bout] = None
+        self._last_t_end: Optional[float] = None
+        self._end: Optional[datetime] = None
+        self.written_epochs = 0
+
+    # -- state ----------------------------------------------------------------------------------
+
+    @property
+    def session_id(self) -> Optional[int]:
+        """The session's id once its first write has happened (None before, and when skipping)."""
+        return self._session_id
+
+    @property
+    def pending(self) -> int:
+        """Epochs buffered and not written yet."""
+        return self._pending
+
+    @property
+    def pending_events(self) -> int:
+        return len(self._events)
+
+    @property
+    def start(self) -> Optional[datetime]:
+        return self._start
+
+    # -- the session ----------------------------------------------------------------------------
+
+    def begin_session(self, *, device: str, source: str, start: datetime | float | None, rate_hz: float,
+                      epoch_s: float = 1.0, calibration: Any = None, options: Optional[Mapping[str, Any]] = None,
+                      content_hash: Optional[str] = None, on_existing: str = "auto",
+                      software_version: str = __version__) -> BeginResult:
+        """Start a session. Nothing is written until the first flush.
+
+        start: when t == 0 on the session's axis (UTC datetime or Unix seconds, e.g.
+        SampleBlock.start_time); None when unknown: now is used and marked as estimated.
+        source: the file path, or "live". content_hash (file_digest) + options identify a
+        recording: if it was imported before, on_existing decides: "auto" skips an earlier
+        complete import and replaces an unfinished one, "replace" always replaces, "skip" always
+        skips.
+        """
+        if self._active and not self._skip:
+            raise RuntimeError("begin_session: the previous session was not ended (call end_session)")
+        if on_existing not in ("auto", "replace", "skip"):
+            raise ValueError(f"on_existing must be 'auto', 'replace' or 'skip', not {on_existing!r}")
+        self._reset()
+        key = import_key(content_hash, options) if content_hash else None
+        existing = self.store.find_import(key) if key else None
+        if existing is None:
+            action, message = "new", f"{source}: new session"
+        elif on_existing == "skip" or (on_existing == "auto" and existing.complete):
+            action = "skip"
+            when = existing.created_at.strftime("%Y-%m-%d %H:%M UTC")
+            message = (f"{source}: already in {self.store.name} as session {existing.id} "
+                       f"(imported {when} with the same options); skipped")
+        else:
+            action = "replace"
+            why = "" if existing.complete else ", whose import did not finish"
+            message = f"{source}: replacing session {existing.id}{why}"
+        self._active = True
+        if action == "skip":
+            self._skip = True
+            return BeginResult(action, message, existing)
+        estimated = start is None
+        self._start = datetime.now(timezone.utc) if estimated else utc(start)
+        self._session_values = dict(
+            device=str(device), source=str(source), content_hash=content_hash, import_key=key,
+            options=plain(options) if options is not None else None, started_at=self._start,
+            start_estimated=estimated, ended_at=None, rate_hz=float(rate_hz), epoch_s=float(epoch_s),
+            calibration=plain(calibration) if calibration is not None else None, state_names=list(STATES),
+            software_version=str(software_version), created_at=datetime.now(timezone.utc))
+        return BeginResult(action, message, existing)
+
+    def add_epochs(self, table: EpochTable) -> None:
+        """Buffer epochs (in time order, after those already added); writes when a batch is full.
+
+        Raises StoreError if that write fails; the epochs stay buffered for the next try."""
+        if self._skip:
+            return
+        self._need_session("add_epochs")
+        if not len(table):
+            return
+        self._chunks.append(EpochTable(*(np.array(getattr(table, name)) for name in _EPOCH_FIELDS)))
+        self._pending += len(table)
+        self._last_t_end = float(table.t_end[-1])
+        span = self._last_t_end - float(self._chunks[0].t_start[0])
+        if self._pending >= self.max_epochs or (self.max_seconds is not None and span >= self.max_seconds):
+            self.flush()
+
+    def add_events(self, events: Iterable[Any]) -> None:
+        """Buffer coach events; written with the next batch of epochs.
+
+        Each event is a mapping or an object with: kind (e.g. "prompt"), and t (seconds on the
+        session's axis) and/or at (UTC datetime or Unix seconds); optionally detail (text, or
+        anything JSON-able), outcome, exercise."""
+        if self._skip:
+            return
+        self._need_session("add_events")
+        for ev in events:
+            self._events.append(self._event_row(ev))
+
+    def end_session(self, end: datetime | float | None = None) -> Optional[int]:
+        """Write everything left and mark the session finished; returns its id (None if skipped).
+
+        end: when it ended (UTC datetime or Unix seconds); default: the end of the last epoch."""
+        if self._skip:
+            self._reset()
+            return None
+        self._need_session("end_session")
+        if end is not None:
+            self._end = utc(end)
+        else:
+            self._end = self._start + timedelta(seconds=self._last_t_end or 0.0)
+        self.flush(ending=True)
+        sid = self._session_id
+        self._reset()
+        return sid
+
+    def flush(self, *, ending: bool = False) -> None:
+        """Write the buffered epochs and events in one transaction. On failure (StoreError) they
+        stay buffered, so calling flush() again later loses nothing."""
+        if self._skip or not self._active:
+            return
+        if not self._pending and not self._events and self._session_id is not None and not ending:
+            return
+        table = EpochTable.concat(self._chunks) if self._chunks else EpochTable.empty()
+        epoch_rows = self._epoch_rows(table)
+        bout_updates, bout_inserts, bout = self._bouts(table)
+        events = [dict(e) for e in self._events]
+        sid_known = self._session_id
+
+        def work(conn) -> int:
+            sid = sid_known
+            if sid is None:
+                values = self._session_values
+                if values["import_key"] is not None:
+                    conn.execute(delete(Session).where(Session.import_key == values["import_key"]))
+                sid = conn.execute(insert(Session).values(**values)).inserted_primary_key[0]
+            if epoch_rows:
+                conn.execute(insert(Epoch), [dict(r, session_id=sid) for r in epoch_rows])
+            for b in bout_updates:
+                conn.execute(update(Bout).where(Bout.session_id == sid, Bout.t_start == b.t_start)
+                             .values(t_end=b.t_end, end_at=self._at(b.t_end)))
+            if bout_inserts:
+                conn.execute(insert(Bout), [dict(session_id=sid, t_start=b.t_start, t_end=b.t_end, state=b.state,
+                                                 start_at=self._at(b.t_start), end_at=self._at(b.t_end))
+                                            for b in bout_inserts])
+            if events:
+                conn.execute(insert(Event), [dict(e, session_id=sid) for e in events])
+            if ending:
+                conn.execute(update(Session).where(Session.id == sid).values(ended_at=self._end))
+            return sid
+
+        n = len(epoch_rows)
+        what = f"write {n} epoch{'s' if n != 1 else ''}" if n else "write the session"
+        kept = f"{n} unwritten epoch{'s' if n != 1 else ''} kept for a retry" if n else ""
+        self._session_id = self.store.write(what, work, kept=kept)
+        # Committed: only now forget the batch.
+        self._chunks = []
+        self._pending = 0
+        self._events = self._events[len(events):]
+        self._bout = bout
+        self.written_epochs += n
+
+    # -- context manager ------------------------------------------------------------------------
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        # Write what is buffered, also on an exception or Ctrl-C. If that fails while another
+        # exception is on its way, the store's one-line error takes its place (it says what was
+        # not written).
+        self.flush()
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _need_session(self, what: str) -> None:
+        if not self._active:
+            raise RuntimeError(f"{what}: call begin_session first")
+
+    def _at(self, t: float) -> datetime:
+        return self._start + timedelta(seconds=float(t))
+
+    def _epoch_rows(self, table: EpochTable) -> list[dict]:
+        if not len(table):
+            return []
+        start = self._start.timestamp()
+        at = [datetime.fromtimestamp(start + t, tz=timezone.utc) for t in table.t_start.tolist()]
+        cols = {name: _nullable(getattr(table, name)) for name in _VALUE_FIELDS}
+        t0, t1, st = table.t_start.tolist(), table.t_end.tolist(), table.state.astype(np.int64).tolist()
+        return [dict(t_start=t0[i], t_end=t1[i], at=at[i], state=st[i], **{k: v[i] for k, v in cols.items()})
+                for i in range(len(t0))]
+
+    def _bouts(self, table: EpochTable) -> tuple[list[_Bout], list[_Bout], Optional[_Bout]]:
+        """(bouts to extend, bouts to insert, the open bout afterwards) for a new batch."""
+        bout = None if self._bout is None else _Bout(self._bout.t_start, self._bout.t_end, self._bout.state)
+        if not len(table):
+            return [], [], bout
+        t0, t1, st = table.t_start, table.t_end, table.state
+        cut = np.flatnonzero((st[1:] != st[:-1]) | (np.abs(t0[1:] - t1[:-1]) > _TIME_EPS)) + 1
+        starts = np.concatenate([[0], cut])
+        ends = np.concatenate([cut, [len(table)]]) - 1
+        runs = [_Bout(float(t0[a]), float(t1[b]), int(st[a])) for a, b in zip(starts, ends)]
+        updates: list[_Bout] = []
+        if bout is not None and bout.state == runs[0].state and abs(bout.t_end - runs[0].t_start) <= _TIME_EPS:
+            bout.t_end = runs[0].t_end
+            updates.append(bout)
+            runs = runs[1:]
+        return updates, runs, (runs[-1] if runs else bout)
+
+    def _event_row(self, ev: Any) -> dict:
+        get = ev.get if isinstance(ev, Mapping) else (lambda k, d=None: getattr(ev, k, d))
+        kind = get("kind")
+        if not kind:
+            raise ValueError(f"an event needs a kind: {ev!r}")
+        t, at = get("t"), get("at")
+        if at is None and t is None:
+            raise ValueError(f"an event needs t (session seconds) or at (UTC time): {ev!r}")
+        at = self._at(t) if at is None else utc(at)
+        if t is None:
+            t = (at - self._start).total_seconds()
+        detail = get("detail")
+        if detail is not None and not isinstance(detail, str):
+            detail = json.dumps(plain(detail), sort_keys=True)
+        outcome, exercise = get("outcome"), get("exercise")
+        return dict(at=at, t=float(t), kind=str(kind), detail=detail,
+                    outcome=None if outcome is None else str(outcome),
+                    exercise=None if exercise is None else str(exercise))
+
+
+_EPOCH_FIELDS = ("t_start", "t_end", "state", "inclination_deg", "flexion_deg", "lateral_deg", "intensity_g",
+                 "cadence_spm")
+_VALUE_FIELDS = _EPOCH_FIELDS[3:]
+
+
+def _nullable(values: np.ndarray) -> list:
+    """Python floats with None for NaN (SQLite would store NaN as NULL anyway; PostgreSQL would not)."""
+    out = np.asarray(values, dtype=np.float64).astype(object)
+    out[np.isnan(values)] = None
+    return out.tolist()

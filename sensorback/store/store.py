@@ -1,0 +1,257 @@
+"""Opening a store, small one-off writes (exercises, pain check-ins) and the read API for reports."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional, TypeVar
+
+import numpy as np
+from sqlalchemy import Connection, and_, delete, insert, or_, select
+from sqlalchemy.exc import DBAPIError
+
+from ..core.states import CODE, STATES
+from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, default_db_path, describe, is_read_only,
+                 make_engine, prepare_sqlite_file, resolve_db_url, translate, write_options)
+from .migrate import upgrade
+from .models import Bout, Epoch, Event, Exercise, PainCheckin, Session
+from .records import BoutInfo, EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo
+
+T = TypeVar("T")
+
+
+def utc(value: datetime | float | int) -> datetime:
+    """A UTC datetime from an aware datetime, a naive one (taken as UTC) or Unix seconds."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return datetime.fromtimestamp(float(value), tz=timezone.utc)
+
+
+def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> "Store":
+    """Open (creating if needed) the database at ``url`` and upgrade its schema to the latest.
+
+    ``url`` is what ``--db`` got: None for $SENSORBACK_DB or the default SQLite file in the user
+    data directory, a path to an SQLite file, or any SQLAlchemy URL. Raises StoreError (a
+    SensorbackError, one line naming the database) when it cannot be opened or upgraded.
+    """
+    target = describe(resolve_db_url(url))
+    if target.sqlite_path is not None and not target.read_only_uri:
+        prepare_sqlite_file(target.sqlite_path, default_location=target.sqlite_path == default_db_path())
+    engine = make_engine(target, busy_timeout_s)
+    try:
+        if target.sqlite_path is not None and not target.read_only_uri:
+            _ensure_wal(engine)
+        upgrade(engine, target.name)
+    except DBAPIError as e:
+        engine.dispose()
+        raise translate(e, target, "open it and bring its schema up to date", busy_timeout_s) from e
+    except BaseException:
+        engine.dispose()
+        raise
+    return Store(engine, target, busy_timeout_s)
+
+
+def _ensure_wal(engine) -> None:
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection  # outside any transaction: PRAGMA journal_mode needs that
+        mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raw.execute("PRAGMA journal_mode = WAL")
+
+
+class Store:
+    """An open database. Use ``recorder()`` to record sessions and the query methods for reports.
+
+    Query ranges are half-open, [start, end), in UTC (aware datetimes, naive ones taken as UTC,
+    or Unix seconds).
+    """
+
+    def __init__(self, engine, target: DbTarget, busy_timeout_s: float):
+        self.engine = engine
+        self.target = target
+        self.busy_timeout_s = busy_timeout_s
+
+    @property
+    def name(self) -> str:
+        """The database for messages: its file, or its URL without the password."""
+        return self.target.name
+
+    def __repr__(self) -> str:
+        return f"Store({self.name!r})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def recorder(self, **kwargs) -> "Recorder":
+        """A Recorder writing sessions into this store (see sensorback.store.recorder)."""
+        from .recorder import Recorder
+
+        return Recorder(self, **kwargs)
+
+    # -- transactions with one-line errors ------------------------------------------------------
+
+    def write(self, doing: str, work: Callable[[Connection], T], kept: str = "") -> T:
+        """Run ``work(conn)`` in one write transaction; database failures become StoreError."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(**write_options(self.engine))
+                with conn.begin():
+                    return work(conn)
+        except DBAPIError as e:
+            if is_read_only(e):
+                # The file may become writable (chmod); later tries must not reuse read-only handles.
+                self.engine.dispose()
+            raise translate(e, self.target, doing, self.busy_timeout_s, kept) from e
+
+    def read(self, doing: str, work: Callable[[Connection], T]) -> T:
+        try:
+            with self.engine.connect() as conn:
+                return work(conn)
+        except DBAPIError as e:
+            raise translate(e, self.target, doing, self.busy_timeout_s) from e
+
+    # -- small writes ---------------------------------------------------------------------------
+
+    def add_exercise(self, at: datetime | float, name: str, source: str = "manual", *,
+                     session_id: Optional[int] = None, event_id: Optional[int] = None) -> int:
+        """Record an exercise done; source is "prompt" (after a coach prompt) or "manual"."""
+        if source not in ("prompt", "manual"):
+            raise ValueError(f"exercise source must be 'prompt' or 'manual', not {source!r}")
+        values = dict(at=utc(at), name=name, source=source, session_id=session_id, event_id=event_id)
+        return self.write("record an exercise",
+                          lambda c: c.execute(insert(Exercise).values(**values)).inserted_primary_key[0])
+
+    def add_pain_checkin(self, at: datetime | float, score: int, *, radiating: Optional[bool] = None,
+                         numbness: Optional[bool] = None, fever: Optional[bool] = None,
+                         bladder: Optional[bool] = None, weight_loss: Optional[bool] = None,
+                         note: Optional[str] = None) -> int:
+        """Record a pain check-in (score 0-10; the yes/no red-flag answers, None if not asked)."""
+        if isinstance(score, bool) or int(score) != score or not 0 <= score <= 10:
+            raise StoreError(f"pain score must be a whole number from 0 to 10, not {score!r}")
+        values = dict(at=utc(at), score=int(score), radiating=radiating, numbness=numbness, fever=fever,
+                      bladder=bladder, weight_loss=weight_loss, note=note)
+        return self.write("record a pain check-in",
+                          lambda c: c.execute(insert(PainCheckin).values(**values)).inserted_primary_key[0])
+
+    def delete_session(self, session_id: int) -> bool:
+        """Delete a session with its epochs, bouts and events. False if there was none."""
+        return self.write(f"delete session {session_id}",
+                          lambda c: c.execute(delete(Session).where(Session.id == session_id)).rowcount > 0)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def session(self, session_id: int) -> Optional[SessionInfo]:
+        def work(c):
+            row = c.execute(select(Session).where(Session.id == session_id)).scalar_one_or_none()
+            return _session_info(row) if row is not None else None
+        return self.read("read a session", lambda c: _in_orm(c, work))
+
+    def find_import(self, import_key: str) -> Optional[SessionInfo]:
+        """The session imported under ``import_key`` (see recorder.import_key), if any."""
+        def work(c):
+            row = c.execute(select(Session).where(Session.import_key == import_key)).scalar_one_or_none()
+            return _session_info(row) if row is not None else None
+        return self.read("look up an earlier import", lambda c: _in_orm(c, work))
+
+    def sessions(self, start: datetime | float, end: datetime | float) -> list[SessionInfo]:
+        """Sessions that overlap [start, end), by start time. An unfinished session counts as
+        reaching to its last epoch."""
+        a, b = utc(start), utc(end)
+
+        def work(c):
+            last = select(Epoch.session_id).where(Epoch.session_id == Session.id, Epoch.at >= a).exists()
+            q = (select(Session).where(Session.started_at < b,
+                                       or_(Session.ended_at > a, and_(Session.ended_at.is_(None),
+                                                                      or_(Session.started_at >= a, last))))
+                 .order_by(Session.started_at, Session.id))
+            return [_session_info(s) for s in c.execute(q).scalars()]
+        return self.read("read sessions", lambda c: _in_orm(c, work))
+
+    def epochs(self, start: datetime | float, end: datetime | float) -> EpochSeries:
+        """All epochs starting in [start, end), as numpy columns (see EpochSeries)."""
+        a, b = utc(start), utc(end)
+        cols = [Epoch.session_id, Epoch.t_start, Epoch.t_end, Epoch.state, Epoch.inclination_deg, Epoch.flexion_deg,
+                Epoch.lateral_deg, Epoch.intensity_g, Epoch.cadence_spm]
+
+        def work(c):
+            rows = c.execute(select(*cols).where(Epoch.at >= a, Epoch.at < b)
+                             .order_by(Epoch.at, Epoch.session_id)).all()
+            if not rows:
+                return EpochSeries.empty(), {}
+            ids = sorted({r[0] for r in rows})
+            info = c.execute(select(Session.id, Session.started_at, Session.state_names)
+                             .where(Session.id.in_(ids))).all()
+            return rows, {i: (s, names) for i, s, names in info}
+
+        rows, sessions = self.read("read epochs", work)
+        if not sessions:
+            return rows
+        sid, t0, t1, state, *rest = (np.asarray(col) for col in zip(*rows))
+        sid = sid.astype(np.int64)
+        starts = np.array([sessions[i][0].timestamp() for i in sid.tolist()]) if len(set(sessions)) > 1 \
+            else np.full(sid.shape, next(iter(sessions.values()))[0].timestamp())
+        state = state.astype(np.int16)
+        for i, (_, names) in sessions.items():
+            if list(names) != list(STATES):  # recorded with another list of states: map by name
+                table = np.array([CODE.get(n, -1) for n in names], dtype=np.int16)
+                mine = sid == i
+                state[mine] = table[state[mine]]
+        floats = [np.array(col, dtype=np.float32) for col in rest]  # None -> NaN
+        t0 = t0.astype(np.float64)
+        return EpochSeries(starts + t0, t1.astype(np.float64) - t0, sid, state.astype(np.int8), *floats)
+
+    def bouts(self, start: datetime | float, end: datetime | float) -> list[BoutInfo]:
+        """State bouts overlapping [start, end), oldest first (not clipped to the range)."""
+        a, b = utc(start), utc(end)
+
+        def work(c):
+            q = (select(Bout.session_id, Bout.state, Bout.start_at, Bout.end_at, Session.state_names)
+                 .join(Session, Session.id == Bout.session_id)
+                 .where(Bout.start_at < b, Bout.end_at > a).order_by(Bout.start_at, Bout.session_id))
+            return [BoutInfo(sid, names[st] if 0 <= st < len(names) else str(st), s, e)
+                    for sid, st, s, e, names in c.execute(q)]
+        return self.read("read bouts", work)
+
+    def events(self, start: datetime | float, end: datetime | float) -> list[EventInfo]:
+        a, b = utc(start), utc(end)
+        q = select(Event).where(Event.at >= a, Event.at < b).order_by(Event.at, Event.id)
+        return self.read("read coach events", lambda c: [
+            EventInfo(e.id, e.session_id, e.at, e.t, e.kind, e.detail, e.outcome, e.exercise)
+            for e in _orm_rows(c, q)])
+
+    def exercises(self, start: datetime | float, end: datetime | float) -> list[ExerciseInfo]:
+        a, b = utc(start), utc(end)
+        q = select(Exercise).where(Exercise.at >= a, Exercise.at < b).order_by(Exercise.at, Exercise.id)
+        return self.read("read exercises", lambda c: [
+            ExerciseInfo(e.id, e.at, e.name, e.source, e.session_id, e.event_id) for e in _orm_rows(c, q)])
+
+    def pain_checkins(self, start: datetime | float, end: datetime | float) -> list[PainCheckinInfo]:
+        a, b = utc(start), utc(end)
+        q = select(PainCheckin).where(PainCheckin.at >= a, PainCheckin.at < b).order_by(PainCheckin.at, PainCheckin.id)
+        return self.read("read pain check-ins", lambda c: [
+            PainCheckinInfo(p.id, p.at, p.score, p.radiating, p.numbness, p.fever, p.bladder, p.weight_loss, p.note)
+            for p in _orm_rows(c, q)])
+
+
+def _in_orm(conn: Connection, work: Callable[[Any], T]) -> T:
+    from sqlalchemy.orm import Session as OrmSession
+
+    with OrmSession(bind=conn) as s:
+        return work(s)
+
+
+def _orm_rows(conn: Connection, query) -> list:
+    return _in_orm(conn, lambda s: list(s.execute(query).scalars()))
+
+
+def _session_info(s: Session) -> SessionInfo:
+    return SessionInfo(s.id, s.device, s.source, s.content_hash, s.started_at, bool(s.start_estimated), s.ended_at,
+                       s.rate_hz, s.epoch_s, s.calibration, s.options, s.software_version, s.created_at)
+
+
+__all__ = ["Store", "open_store", "utc"]

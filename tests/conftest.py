@@ -1,0 +1,157 @@
+"""Shared pytest fixtures."""
+
+# ---- PostgreSQL for the store tests (tests/test_store*.py) -----------------------------------
+# pg_server_url: a PostgreSQL database for the whole test session, from $SENSORBACK_TEST_PG if set,
+# else a throwaway cluster started from the installed server binaries (Debian's postgresql
+# package), else every PostgreSQL variant is skipped with the reason. With
+# $SENSORBACK_TEST_PG_REQUIRED=1 (CI, once the server is installed) a cluster that cannot be
+# started fails the tests instead of skipping them.
+# pg_url: a fresh, empty schema in that database for one test.
+# store_url: parametrized over SQLite (a file in tmp_path) and PostgreSQL.
+
+import glob
+import os
+import pwd
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+PG_ENV = "SENSORBACK_TEST_PG"
+PG_REQUIRED_ENV = "SENSORBACK_TEST_PG_REQUIRED"
+PG_USER = "postgres"  # the system user that runs a throwaway cluster when the tests run as root
+
+
+def _pg_version(initdb: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else 0 for p in Path(initdb).parent.parent.name.split("."))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Cluster:
+    def __init__(self, bindir: Path):
+        self.bindir = bindir
+        self.dir = Path(tempfile.mkdtemp(prefix="sensorback-pg-"))
+        self.data = self.dir / "data"
+        self.log = self.dir / "server.log"
+        self.prefix: list[str] = []
+        self.port = 0
+        self.started = False
+
+    def run(self, *args: str) -> None:
+        cmd = [*self.prefix, shlex.join(args)] if self.prefix[:1] == ["su"] else [*self.prefix, *args]
+        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise RuntimeError(f"{Path(args[0]).name} failed ({done.returncode}): "
+                               f"{(done.stderr or done.stdout).strip()[-2000:]} {log}".strip())
+
+    def start(self) -> str:
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            try:
+                user = pwd.getpwnam(PG_USER)
+            except KeyError:
+                subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
+                               check=True, capture_output=True)
+                user = pwd.getpwnam(PG_USER)
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
+            runuser = shutil.which("runuser")
+            self.prefix = [runuser, "-u", PG_USER, "--"] if runuser else ["su", PG_USER, "-s", "/bin/sh", "-c"]
+        self.run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                 "--no-sync")
+        settings = (f"-c listen_addresses=127.0.0.1 -c unix_socket_directories={self.dir} -c fsync=off "
+                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=40")
+        for attempt in range(3):  # another program may take the free port first
+            self.port = _free_port()
+            try:
+                self.run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
+                         "-o", f"-p {self.port} {settings}", "start")
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+        self.started = True
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute("CREATE DATABASE sensorback_test")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/sensorback_test"
+
+    def stop(self) -> None:
+        try:
+            if self.started:
+                self.run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _pg_unavailable(reason: str):
+    if os.environ.get(PG_REQUIRED_ENV):
+        pytest.fail(f"PostgreSQL is required (${PG_REQUIRED_ENV}) but {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL variant skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_server_url():
+    url = os.environ.get(PG_ENV)
+    if url:
+        yield url
+        return
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _pg_unavailable("the psycopg driver is not installed (pip install 'sensorback[test]')")
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_pg_version)
+    if not candidates and shutil.which("initdb") and shutil.which("pg_ctl"):
+        candidates = [shutil.which("initdb")]
+    if not candidates:
+        _pg_unavailable(f"no PostgreSQL server is installed (apt-get install postgresql) and ${PG_ENV} is not set")
+    cluster = _Cluster(Path(candidates[-1]).parent)
+    try:
+        try:
+            url = cluster.start()
+        except Exception as e:  # noqa: BLE001 - any failure to start means: no server for these tests
+            _pg_unavailable(f"a throwaway cluster could not be started: {' '.join(str(e).split())[:1500]}")
+        yield url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server_url):
+    """A URL whose connections see only a fresh schema of their own (dropped afterwards)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(pg_server_url)
+    if base.drivername == "postgresql":
+        base = base.set(drivername="postgresql+psycopg")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A database URL for a store test: an SQLite file, or an empty PostgreSQL schema."""
+    if request.param == "sqlite":
+        return "sqlite:///" + str(tmp_path / "store.db")
+    return request.getfixturevalue("pg_url")
+# ---- end of the PostgreSQL block ---------------------------------------------------------------
