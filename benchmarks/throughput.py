@@ -251,7 +251,8 @@ def section_machine() -> None:
     try:
         commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=False).stdout.strip() or "?"
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "sensorback"],
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "--",
+                                "sensorback/core", "sensorback/formats", "sensorback/samples.py"],
                                capture_output=True, text=True, check=False).stdout.strip()
     except OSError:
         commit, dirty = "?", ""
@@ -267,7 +268,7 @@ def section_machine() -> None:
     print("## machine")
     print(f"cores: {os.cpu_count()} ({usable} usable); cpu: {cpu}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}; "
-          f"sensorback at {commit}{' + uncommitted core changes' if dirty else ''}")
+          f"sensorback at {commit}{' + uncommitted changes to the core or formats' if dirty else ''}")
     print()
 
 
