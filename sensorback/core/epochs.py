@@ -37,8 +37,9 @@ class EpochTable:
 
     @classmethod
     def empty(cls) -> "EpochTable":
-        f = np.zeros(0, dtype=np.float64)
-        return cls(f, f.copy(), np.zeros(0, np.int8), *(np.zeros(0, np.float32) for _ in range(5)))
+        """A table with no rows. Shared and read-only: a streaming processor returns it for
+        most small blocks, so building a fresh one each time would dominate its cost."""
+        return _EMPTY
 
     @classmethod
     def concat(cls, tables: list["EpochTable"]) -> "EpochTable":
@@ -53,3 +54,12 @@ class EpochTable:
             np.array_equal(getattr(self, f.name), getattr(other, f.name), equal_nan=True)
             for f in fields(self)
         )
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+_EMPTY = EpochTable(_frozen(np.zeros(0)), _frozen(np.zeros(0)), _frozen(np.zeros(0, np.int8)),
+                    *(_frozen(np.zeros(0, np.float32)) for _ in range(5)))

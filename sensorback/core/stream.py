@@ -73,6 +73,9 @@ class StatsStream:
         return stats
 
 
+_NOTHING = EpochTable.empty()
+
+
 class StreamProcessor:
     """Blocks of samples in, EpochTables out, with a fixed calibration.
 
@@ -94,14 +97,15 @@ class StreamProcessor:
         self._queued_from: float | None = None
 
     def feed(self, block: SampleBlock) -> EpochTable:
-        if len(block) == 0:
-            return EpochTable.empty()
-        self._queue_t.append(block.t)
+        t = block.t
+        if t.shape[0] == 0:
+            return _NOTHING
+        self._queue_t.append(t)
         self._queue_a.append(block.acc)
         if self._queued_from is None:
-            self._queued_from = float(block.t[0])
-        if float(block.t[-1]) - self._queued_from < self.max_delay_s:
-            return EpochTable.empty()
+            self._queued_from = float(t[0])
+        if float(t[-1]) - self._queued_from < self.max_delay_s:
+            return _NOTHING
         return self._run()
 
     def flush(self) -> EpochTable:
