@@ -337,6 +337,9 @@ def simulate(
     typer.echo(f"wrote {out} ({block.duration_s:.0f} s at {block.rate_hz:g} Hz) and {labels_out}")
 
 
+from . import coach_cmds  # noqa: E402,F401  (registers the 'exercises' and 'config' commands)
+
+
 def main() -> None:
     """Console-script entry point."""
     typer.main.get_command(app).main(prog_name="sensorback")

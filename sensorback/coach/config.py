@@ -1,0 +1,180 @@
+"""The coach's config file: flat ``key = value`` TOML in the user's config directory.
+
+Where: ``$SENSORBACK_CONFIG`` if set, else ``config.toml`` in ``platformdirs.user_config_dir("sensorback")``
+(``~/.config/sensorback/config.toml`` on Linux). A missing file means "all defaults".
+
+Reading uses the standard library's ``tomllib``. Writing does not need a TOML library: the file only
+ever holds top-level numbers and booleans, so ``set_value`` edits the one ``key = value`` line in place
+(or appends it) and leaves every other line, comments included, as it was. That is why there is no
+``tomli-w`` dependency.
+
+Every problem (unreadable or broken file, unknown key, bad value) is a one-line SensorbackError that
+names the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import SensorbackError
+from .settings import KEYS, CoachSettings, check_value, describe, field_of, parse_value
+
+ENV_VAR = "SENSORBACK_CONFIG"
+FILE_NAME = "config.toml"
+HEADER = "# sensorback coach settings; edit here or with 'sensorback config set KEY VALUE'.\n"
+
+
+def config_path() -> Path:
+    """The config file in use (it need not exist)."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("sensorback", appauthor=False)) / FILE_NAME
+
+
+def _resolve(path) -> Path:
+    return Path(path) if path is not None else config_path()
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SensorbackError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SensorbackError(f"{path}: the config file is not UTF-8 text") from None
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SensorbackError(f"{path}: not a valid TOML file: {exc}") from None
+    for key, value in data.items():
+        if isinstance(value, dict):
+            raise SensorbackError(f"{path}: [{key}]: sections are not used; write plain 'key = value' lines")
+        try:
+            field_of(key)
+            check_value(key, value)
+        except SensorbackError as exc:
+            raise SensorbackError(f"{path}: {exc}") from None
+    try:
+        CoachSettings(**data)
+    except SensorbackError as exc:
+        raise SensorbackError(f"{path}: {exc}") from None
+    return data
+
+
+def read_config(path=None) -> dict[str, Any]:
+    """The settings written in the file (only those), checked; {} when there is no file."""
+    path = _resolve(path)
+    text = _read_text(path)
+    return {} if text is None else _parse(path, text)
+
+
+def load_settings(path=None, overrides: Mapping[str, Any] | None = None) -> CoachSettings:
+    """Defaults, then the config file, then overrides (e.g. from command-line flags; text is parsed
+    the same way as ``config set``)."""
+    settings = CoachSettings(**read_config(path))
+    if overrides:
+        settings = settings.with_values(overrides)
+    return settings
+
+
+def format_value(value: Any) -> str:
+    """A value as TOML: true/false, 30, 1.5."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    v = float(value)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
+def _key_line(key: str) -> re.Pattern:
+    return re.compile(rf"""^(\s*)(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=[^#\n]*(#.*)?$""")
+
+
+def set_value(key: str, text: str, path=None) -> tuple[Path, Any]:
+    """Write one setting; text 'default' removes it from the file. Returns (file, new value).
+
+    A broken config file is never overwritten: fix or delete it first.
+    """
+    field_of(key)
+    path = _resolve(path)
+    reset = text.strip().lower() == "default"
+    value = None if reset else parse_value(key, text)
+    old_text = _read_text(path)
+    values = {} if old_text is None else _parse(path, old_text)
+    if reset:
+        values.pop(key, None)
+    else:
+        values[key] = value
+    try:
+        CoachSettings(**values)
+    except SensorbackError as exc:
+        raise SensorbackError(f"{path}: {exc}") from None
+
+    lines = (old_text if old_text is not None else HEADER).splitlines(keepends=True)
+    pattern = _key_line(key)
+    new_lines, found = [], False
+    for line in lines:
+        m = pattern.match(line.rstrip("\r\n"))
+        if m is None:
+            new_lines.append(line)
+            continue
+        found = True
+        if not reset:
+            comment = f"  {m.group(2)}" if m.group(2) else ""
+            new_lines.append(f"{m.group(1)}{key} = {format_value(value)}{comment}\n")
+    if not found and not reset:
+        if new_lines and not new_lines[-1].endswith("\n"):
+            new_lines[-1] += "\n"
+        new_lines.append(f"{key} = {format_value(value)}\n")
+    new_text = "".join(new_lines)
+    if _parse(path, new_text) != values:  # pragma: no cover - the line edit must round-trip
+        raise SensorbackError(f"{path}: could not update '{key}' safely; edit the file by hand")
+    _write_atomic(path, new_text)
+    return path, (getattr(CoachSettings(), key) if reset else value)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise SensorbackError(f"{path}: cannot write the config file: {exc.strerror or exc}") from None
+
+
+def show_lines(path=None, overrides: Mapping[str, Any] | None = None) -> list[str]:
+    """Every setting as a TOML line with a comment: what it means and where the value comes from.
+
+    The output is itself a valid config file.
+    """
+    path = _resolve(path)
+    in_file = read_config(path)
+    settings = load_settings(path, overrides)
+    over = set(overrides or ())
+    rows = []
+    for key in KEYS:
+        origin = "flag" if key in over else "config file" if key in in_file else "default"
+        rows.append((f"{key} = {format_value(getattr(settings, key))}", f"# {describe(key)}; {origin}"))
+    width = max(len(a) for a, _ in rows)
+    where = f"# {path}" + ("" if path.exists() else " (not created yet: all defaults)")
+    return [where] + [f"{a:<{width}}  {b}" for a, b in rows]
