@@ -154,4 +154,23 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         return "sqlite:///" + str(tmp_path / "store.db")
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def make_epochs():
+    """make_epochs(n, seed=0, t0=0.0) -> an EpochTable of n 1-s epochs with runs of states and NaNs."""
+    import numpy as np
+
+    from sensorback.core.epochs import EpochTable
+
+    def make(n: int, seed: int = 0, t0: float = 0.0):
+        rng = np.random.default_rng(seed)
+        state = np.repeat(rng.integers(0, 7, n), rng.integers(1, 40, n))[:n].astype(np.int8)
+        t = t0 + np.arange(n, dtype=np.float64)
+        values = [rng.normal(10, 20, n).astype(np.float32) for _ in range(5)]
+        for v in values[:3]:
+            v[state == 6] = np.nan  # no_data: no angles
+        return EpochTable(t, t + 1.0, state, *values)
+
+    return make
 # ---- end of the PostgreSQL block ---------------------------------------------------------------

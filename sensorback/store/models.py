@@ -67,6 +67,8 @@ class Session(Base):
     """One recording: a replayed file or a live run of the monitor."""
 
     __tablename__ = "sessions"
+    # Never reuse the id of a deleted (replaced) session: messages name sessions by id.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     device: Mapped[str] = mapped_column(String(200))

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
         sa.UniqueConstraint("import_key", name=op.f("uq_sessions_import_key")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_sessions_started_at"), "sessions", ["started_at"])
     op.create_index(op.f("ix_sessions_ended_at"), "sessions", ["ended_at"])
