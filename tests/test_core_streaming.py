@@ -243,9 +243,6 @@ def test_streaming_equals_batch_with_other_epoch_lengths(epoch_s):
             assert got.equals(batch.epochs), f"seed {seed} delay {delay}: {first_difference(got, batch.epochs)}"
 
 
-@pytest.mark.xfail(strict=False, reason="core bug: epoch lengths that are not exact in binary (0.1, 0.2, 1.1 s) "
-                   "make the stream's cut (searchsorted on k*epoch_s) disagree with epoch_index "
-                   "(floor(t/epoch_s)); reported to the lead")
 @pytest.mark.parametrize("epoch_s", [0.1, 0.2, 1.1])
 def test_streaming_equals_batch_with_inexact_epoch_lengths(epoch_s):
     options = CoreOptions(epoch_s=epoch_s)

@@ -146,6 +146,8 @@ class Decider:
             return EpochTable.empty()
         c = self._c
         first = int(stats.k[0]) if c.next_k is None else c.next_k
+        if int(stats.k[0]) < first:
+            raise ValueError(f"epoch {int(stats.k[0])} arrived after epoch {first - 1} was decided")
         k = np.arange(first, int(stats.k[-1]) + 1, dtype=np.int64)
         pos = stats.k - first
         n = np.zeros(k.shape[0], np.int32)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import SensorbackError
+
 
 @dataclass(frozen=True)
 class CoreOptions:
@@ -30,3 +32,12 @@ class CoreOptions:
     cadence_window_s: float = 2.0
     # Window (seconds) in which a whole sit-to-stand or stand-to-sit must fit, quiet at both ends.
     transition_window_s: float = 6.0
+
+    def __post_init__(self) -> None:
+        for name in ("epoch_s", "cadence_window_s", "transition_window_s", "not_worn_min_s"):
+            if not getattr(self, name) > 0:
+                raise SensorbackError(f"{name}: must be a positive number of seconds, got {getattr(self, name)!r}")
+        if not 0 < self.slouch_threshold_deg < 90:
+            raise SensorbackError(f"slouch_threshold_deg: must be between 0 and 90 degrees, got {self.slouch_threshold_deg!r}")
+        if not 0 < self.lying_deg <= 90:
+            raise SensorbackError(f"lying_deg: must be between 0 and 90 degrees, got {self.lying_deg!r}")

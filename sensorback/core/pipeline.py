@@ -92,7 +92,13 @@ def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: Sensor
 
 
 def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibration: Calibration | None = None) -> Analysis:
-    """Epoch states for a whole recording held in memory."""
+    """Epoch states for a whole recording held in memory.
+
+    The block must hold valid samples (finite, strictly increasing times), as every source in
+    sensorback guarantees; an empty block is a user error.
+    """
+    if len(block) == 0:
+        raise SensorbackError("no samples to analyse")
     stats, sensor = block_stats(block, options, None if calibration is None else calibration.sensor)
     notes: list[str] = []
     if calibration is None:

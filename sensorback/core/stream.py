@@ -12,13 +12,22 @@ import numpy as np
 from ..samples import SampleBlock
 from .decide import Calibration, Decider
 from .calibration import IDENTITY, SensorCalibration
-from .epoch_stats import EpochStats, WindowSettings, add_transitions, epoch_index, measure_epochs
+from .epoch_stats import EpochStats, WindowSettings, add_transitions, epoch_boundaries, epoch_index, measure_epochs
 from .epochs import EpochTable
 from .options import CoreOptions
 
 
 def window_settings(options: CoreOptions, rate_hz: float) -> WindowSettings:
     return WindowSettings(options.epoch_s, rate_hz, options.cadence_window_s, options.transition_window_s)
+
+
+def first_sample_of(t: np.ndarray, k: int, settings: WindowSettings) -> int:
+    """Index of the first sample in epoch k or later, by the same rule that assigns epochs."""
+    if t.shape[0] == 0 or int(epoch_index(t[:1], settings.epoch_s)[0]) >= k:
+        return 0
+    if int(epoch_index(t[-1:], settings.epoch_s)[0]) < k:
+        return int(t.shape[0])
+    return int(epoch_boundaries(t, np.array([k]), settings)[0])
 
 
 class StatsStream:
@@ -46,7 +55,7 @@ class StatsStream:
         self._last_t = float(t[-1])
         # The epoch of the newest sample may still grow; everything before it is complete.
         last_epoch = int(epoch_index(t[-1:], self.settings.epoch_s)[0])
-        cut = int(np.searchsorted(self._t, last_epoch * self.settings.epoch_s, side="left"))
+        cut = first_sample_of(self._t, last_epoch, self.settings)
         return self._emit(cut)
 
     def finish(self) -> EpochStats:
@@ -65,8 +74,7 @@ class StatsStream:
         # Keep the samples the next windows can reach back to (whole epochs, with one spare
         # epoch), plus the one sample just before them for interpolation.
         next_k = int(epoch_index(self._t[cut - 1 : cut], s.epoch_s)[0]) + 1
-        oldest = (next_k - s.history_epochs - 1) * s.epoch_s
-        first_keep = int(np.searchsorted(self._t, oldest, side="left"))
+        first_keep = first_sample_of(self._t, next_k - s.history_epochs - 1, s)
         first_keep = max(0, min(first_keep - 1, cut))
         self._t, self._acc = self._t[first_keep:], self._acc[first_keep:]
         self._hist = cut - first_keep
