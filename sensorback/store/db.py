@@ -155,7 +155,10 @@ def _sqlite_engine(target: DbTarget, busy_timeout_s: float) -> Engine:
 
 
 def _postgres_engine(target: DbTarget, busy_timeout_s: float) -> Engine:
-    engine = create_engine(target.url, pool_pre_ping=True)
+    url = target.url
+    if url.drivername == "postgresql":  # the driver of the 'postgres' extra, whatever SQLAlchemy's default
+        url = url.set(drivername="postgresql+psycopg")
+    engine = create_engine(url, pool_pre_ping=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):

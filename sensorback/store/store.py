@@ -43,7 +43,7 @@ def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_T
         upgrade(engine, target.name)
     except DBAPIError as e:
         engine.dispose()
-        raise translate(e, target, "open it and bring its schema up to date", busy_timeout_s) from e
+        raise translate(e, target, "open it", busy_timeout_s) from e
     except BaseException:
         engine.dispose()
         raise
