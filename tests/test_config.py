@@ -1,0 +1,229 @@
+"""CoachSettings, the config file and 'sensorback config'. Never touches the real user config."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sensorback.cli import app
+from sensorback.cli.coach_cmds import coach_settings, parse_set_flags
+from sensorback.coach import CoachSettings, config
+from sensorback.coach.settings import KEYS, parse_value
+from sensorback.errors import SensorbackError
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cfg(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "conf" / "config.toml"
+    monkeypatch.setenv(config.ENV_VAR, str(path))
+    return path
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def one_line_error(result, *fragments: str) -> str:
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert result.stdout == "" and "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+# ------------------------------------------------------------------------------------ settings
+
+
+def test_defaults_are_the_documented_ones():
+    s = CoachSettings()
+    assert (s.sit_limit_min, s.reprompt_min, s.break_min_s, s.heed_window_min, s.slouch_delay_s,
+            s.slouch_cooldown_min) == (30, 10, 60, 5, 60, 10)
+    assert s.break_prompts and s.slouch_nudges
+    assert isinstance(CoachSettings(sit_limit_min=45).sit_limit_min, float)
+
+
+@pytest.mark.parametrize("key,value,fragment", [
+    ("sit_limit_min", 0, "above 0"), ("reprompt_min", -1, "above 0"), ("break_min_s", float("nan"), "break_min_s"),
+    ("slouch_delay_s", -0.5, "at least 0"), ("sit_limit_min", 5000, "at most 1440"),
+    ("sit_limit_min", "30", "number of minutes"), ("break_min_s", True, "number of seconds"),
+    ("break_prompts", 1, "true or false"), ("slouch_budget_min", 61, "slouch_window_min"),
+])
+def test_bad_values_are_one_line_errors_naming_the_key(key, value, fragment):
+    with pytest.raises(SensorbackError) as err:
+        CoachSettings(**{key: value})
+    assert str(err.value).startswith(key) and fragment in str(err.value)
+
+
+def test_parse_value_from_text():
+    assert parse_value("sit_limit_min", " 45 ") == 45.0
+    assert parse_value("break_min_s", "1.5") == 1.5
+    assert parse_value("slouch_nudges", "off") is False and parse_value("break_prompts", "True") is True
+    with pytest.raises(SensorbackError, match="sit_limit_min: must be a number of minutes, got 'abc'"):
+        parse_value("sit_limit_min", "abc")
+    with pytest.raises(SensorbackError, match="got '0'"):
+        parse_value("sit_limit_min", "0")
+    with pytest.raises(SensorbackError, match="unknown setting 'sit_limit'; did you mean sit_limit_min"):
+        parse_value("sit_limit", "3")
+
+
+# ------------------------------------------------------------------------------------ file
+
+
+def test_no_file_means_defaults(cfg):
+    assert not cfg.exists()
+    assert config.read_config() == {}
+    assert config.load_settings() == CoachSettings()
+
+
+def test_default_location_is_the_user_config_dir(monkeypatch):
+    monkeypatch.delenv(config.ENV_VAR, raising=False)
+    import platformdirs
+
+    assert config.config_path() == Path(platformdirs.user_config_dir("sensorback", appauthor=False)) / "config.toml"
+
+
+def test_file_values_and_overrides(cfg):
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text("# mine\nsit_limit_min = 45\nslouch_nudges = false\nbreak_min_s = 90.5\n")
+    s = config.load_settings()
+    assert (s.sit_limit_min, s.slouch_nudges, s.break_min_s) == (45.0, False, 90.5)
+    s = config.load_settings(overrides={"sit_limit_min": "20", "reprompt_min": 4})
+    assert (s.sit_limit_min, s.reprompt_min, s.slouch_nudges) == (20.0, 4.0, False)
+    with pytest.raises(SensorbackError, match="unknown setting 'nope'"):
+        config.load_settings(overrides={"nope": "1"})
+
+
+@pytest.mark.parametrize("text,fragments", [
+    ("sit_limit_min = \n", ["not a valid TOML file", "line 1"]),
+    ("sit_limit_min = 30\nsit_limit_min = 40\n", ["not a valid TOML file"]),
+    ("sitlimit = 30\n", ["sitlimit", "unknown setting"]),
+    ("sit_limit_min = 'thirty'\n", ["sit_limit_min: must be a number of minutes"]),
+    ("sit_limit_min = -3\n", ["sit_limit_min: must be above 0"]),
+    ("break_prompts = 1\n", ["break_prompts: must be true or false"]),
+    ("[coach]\nsit_limit_min = 30\n", ["[coach]", "sections are not used"]),
+    ("slouch_budget_min = 30\nslouch_window_min = 20\n", ["slouch_budget_min", "must not exceed"]),
+])
+def test_broken_files_are_one_line_errors_naming_the_file(cfg, text, fragments):
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(text)
+    with pytest.raises(SensorbackError) as err:
+        config.load_settings()
+    message = str(err.value)
+    assert message.startswith(f"{cfg}: ") and "\n" not in message
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_non_utf8_and_unreadable_files(cfg):
+    cfg.parent.mkdir(parents=True)
+    cfg.write_bytes(b"sit_limit_min = 30 # \xff\n")
+    with pytest.raises(SensorbackError, match="not UTF-8"):
+        config.read_config()
+    cfg.unlink()
+    cfg.mkdir()  # a directory where the file should be
+    with pytest.raises(SensorbackError, match="cannot read the config file"):
+        config.read_config()
+
+
+def test_set_creates_the_file_and_keeps_other_lines_and_comments(cfg):
+    path, value = config.set_value("sit_limit_min", "45")
+    assert path == cfg and value == 45.0
+    assert tomllib.loads(cfg.read_text()) == {"sit_limit_min": 45}
+    cfg.write_text(cfg.read_text() + "\n# nudges annoy me\nslouch_nudges = false  # for now\n")
+    config.set_value("slouch_nudges", "true")
+    config.set_value("sit_limit_min", "50.5")
+    config.set_value("break_min_s", "90")
+    text = cfg.read_text()
+    assert "# nudges annoy me\n" in text and "slouch_nudges = true  # for now\n" in text
+    assert text.count("sit_limit_min") == 1 and text.endswith("break_min_s = 90\n")
+    assert config.read_config() == {"sit_limit_min": 50.5, "slouch_nudges": True, "break_min_s": 90}
+    path, value = config.set_value("sit_limit_min", "default")
+    assert value == 30.0 and "sit_limit_min" not in cfg.read_text()
+    assert config.load_settings().sit_limit_min == 30.0
+
+
+def test_set_refuses_bad_values_and_never_overwrites_a_broken_file(cfg):
+    with pytest.raises(SensorbackError, match="unknown setting 'sitlimit'"):
+        config.set_value("sitlimit", "3")
+    with pytest.raises(SensorbackError, match="reprompt_min: must be above 0"):
+        config.set_value("reprompt_min", "0")
+    assert not cfg.exists()
+    with pytest.raises(SensorbackError, match=f"{cfg}: slouch_budget_min: must not exceed"):
+        config.set_value("slouch_budget_min", "100")
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text("sit_limit_min = [1, 2\n")
+    with pytest.raises(SensorbackError, match="not a valid TOML file"):
+        config.set_value("sit_limit_min", "40")
+    assert cfg.read_text() == "sit_limit_min = [1, 2\n"
+
+
+def test_values_round_trip_through_the_file(cfg):
+    for key, text in [("sit_limit_min", "0.1"), ("break_min_s", "86400"), ("slouch_clear_s", "0"),
+                      ("heed_window_min", "2.75"), ("break_prompts", "no")]:
+        _, value = config.set_value(key, text)
+        assert config.load_settings().to_dict()[key] == value
+
+
+def test_show_lines_are_a_valid_config_file(cfg):
+    config.set_value("reprompt_min", "12")
+    lines = config.show_lines(overrides={"sit_limit_min": "40"})
+    assert lines[0] == f"# {cfg}"
+    parsed = tomllib.loads("\n".join(lines))
+    assert parsed == {**CoachSettings(sit_limit_min=40, reprompt_min=12).to_dict()}
+    text = "\n".join(lines)
+    assert "; flag" in text and "; config file" in text and "; default" in text
+    assert list(parsed) == list(KEYS)
+
+
+# ------------------------------------------------------------------------------------ CLI
+
+
+def test_cli_config_path(cfg):
+    r = run("config", "path")
+    assert r.exit_code == 0 and r.stdout == f"{cfg}\n"
+
+
+def test_cli_config_show_and_set(cfg):
+    r = run("config")
+    assert r.exit_code == 0 and "not created yet" in r.stdout and "sit_limit_min = 30" in r.stdout
+    r = run("config", "set", "sit_limit_min", "45")
+    assert r.exit_code == 0, r.output
+    assert r.stdout == f"sit_limit_min = 45  ({cfg})\n"
+    r = run("config", "show")
+    assert "sit_limit_min = 45" in r.stdout and "config file" in r.stdout
+    r = run("config", "show", "--json", "--set", "reprompt_min=5")
+    data = json.loads(r.stdout)
+    assert data["path"] == str(cfg) and data["sit_limit_min"] == 45 and data["reprompt_min"] == 5
+    r = run("config", "set", "sit_limit_min", "default")
+    assert r.stdout.startswith("sit_limit_min = 30 (default)")
+
+
+def test_cli_config_errors_are_one_line(cfg):
+    one_line_error(run("config", "set", "sit_limt", "4"), "unknown setting 'sit_limt'", "sit_limit_min")
+    one_line_error(run("config", "set", "break_min_s", "soon"), "break_min_s", "number of seconds", "'soon'")
+    one_line_error(run("config", "show", "--set", "reprompt_min"), "--set", "KEY=VALUE")
+    one_line_error(run("config", "show", "--set", "reprompt_min=0"), "--set reprompt_min", "above 0")
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text("sit_limit_min = = 3\n")
+    one_line_error(run("config", "show"), str(cfg), "not a valid TOML file")
+    one_line_error(run("config", "set", "reprompt_min", "5"), str(cfg), "not a valid TOML file")
+
+
+def test_set_flags_for_other_commands(cfg):
+    assert parse_set_flags(["a=1", " b = 2 "]) == {"a": "1", "b": "2"}
+    assert parse_set_flags(None) == {}
+    with pytest.raises(SensorbackError, match="--set: expected KEY=VALUE"):
+        parse_set_flags(["=3"])
+    config.set_value("sit_limit_min", "45")
+    s = coach_settings(["reprompt_min=5"])
+    assert (s.sit_limit_min, s.reprompt_min) == (45.0, 5.0)
+    with pytest.raises(SensorbackError, match="^--set unknown setting 'x'"):
+        coach_settings(["x=1"])
