@@ -249,6 +249,30 @@ def test_recorder_misuse(store, make_epochs):
         rec.add_epochs(make_epochs(2))
     with pytest.raises(ValueError):
         store.recorder(max_epochs=0)
+    rec.begin_session(device="d", source="live", start=START, rate_hz=50)
+    rec.add_epochs(make_epochs(5))
+    with pytest.raises(ValueError, match="time order"):
+        rec.add_epochs(make_epochs(5, t0=2))
+    with pytest.raises(RuntimeError, match="not ended"):
+        rec.begin_session(device="d", source="live", start=START, rate_hz=50)
+
+
+def test_nothing_recorded_writes_no_session(store):
+    with pytest.raises(KeyboardInterrupt):
+        with store.recorder() as rec:
+            rec.begin_session(device="d", source="live", start=START, rate_hz=50)
+            raise KeyboardInterrupt
+    assert count(store, Session) == 0
+    with store.recorder() as rec:  # an ended session is kept even without epochs
+        rec.begin_session(device="d", source="live", start=START, rate_hz=50)
+        sid = rec.end_session()
+    assert store.session(sid).ended_at == START
+
+
+def test_in_memory_sqlite(make_epochs):
+    with open_store("sqlite://") as store:
+        record(store, make_epochs(10))
+        assert len(store.epochs(START, START + timedelta(hours=1))) == 10
 
 
 # ---- location, permissions, WAL (SQLite) ---------------------------------------------------------

@@ -102,14 +102,23 @@ def test_locked_while_exiting_with_block_raises_the_store_error(tmp_path, make_e
     assert len(store.epochs(START, START + HOUR)) == 3
 
 
-def test_read_only_uri(tmp_path, make_epochs):
-    path = tmp_path / "ro.db"
-    with open_store(str(path)) as rw, rw.recorder() as rec:
+def read_only_url(url):
+    """The same database, opened so that it can only be read."""
+    if url.startswith("sqlite"):
+        return f"sqlite:///file:{sqlite_path(url)}?mode=ro&uri=true"
+    u = make_url(url)
+    options = (u.query.get("options", "") + " -cdefault_transaction_read_only=on").strip()
+    return u.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def test_read_only_database(store_url, make_epochs):
+    with open_store(store_url) as rw, rw.recorder() as rec:
         rec.begin_session(device="d", source="live", start=START, rate_hz=50)
         rec.add_epochs(make_epochs(10))
         rec.end_session()
-    store = open_store(f"sqlite:///file:{path}?mode=ro&uri=true", busy_timeout_s=0.1)
-    assert store.name == str(path)
+    store = open_store(read_only_url(store_url), busy_timeout_s=0.1)  # up to date: opening writes nothing
+    if store_url.startswith("sqlite"):
+        assert store.name == sqlite_path(store_url)
     assert len(store.epochs(START, START + HOUR)) == 10  # reads work
     rec = store.recorder()
     rec.begin_session(device="d", source="live", start=START + HOUR, rate_hz=50)
@@ -119,7 +128,9 @@ def test_read_only_uri(tmp_path, make_epochs):
     assert rec.pending == 20
     with pytest.raises(DatabaseReadOnly):
         store.add_pain_checkin(START, 3)
-    assert len(open_store(str(path)).epochs(START, START + 2 * HOUR)) == 10
+    store.close()
+    with open_store(store_url) as rw:
+        assert len(rw.epochs(START, START + 2 * HOUR)) == 10
 
 
 def test_read_only_file_then_writable(tmp_path, make_epochs):

@@ -200,6 +200,9 @@ class Recorder:
         self._need_session("add_epochs")
         if not len(table):
             return
+        if self._last_t_end is not None and float(table.t_start[0]) < self._last_t_end - _TIME_EPS:
+            raise ValueError(f"add_epochs: epochs must come in time order (got t={float(table.t_start[0]):g} s "
+                             f"after epochs up to {self._last_t_end:g} s)")
         self._chunks.append(EpochTable(*(np.array(getattr(table, name)) for name in _EPOCH_FIELDS)))
         self._pending += len(table)
         self._last_t_end = float(table.t_end[-1])
@@ -241,8 +244,8 @@ class Recorder:
         stay buffered, so calling flush() again later loses nothing."""
         if self._skip or not self._active:
             return
-        if not self._pending and not self._events and self._session_id is not None and not ending:
-            return
+        if not self._pending and not self._events and not ending:
+            return  # nothing to write (a session with no epochs yet is written when it ends)
         table = EpochTable.concat(self._chunks) if self._chunks else EpochTable.empty()
         epoch_rows = self._epoch_rows(table)
         bout_updates, bout_inserts, bout = self._bouts(table)
