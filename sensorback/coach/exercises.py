@@ -159,13 +159,16 @@ def get(name: str) -> Exercise:
     raise SensorbackError(f"unknown exercise '{name}'; choose one of: {', '.join(keys)}")
 
 
-def format_list(exercises=EXERCISES) -> str:
-    """One line per exercise: key, level, how much, where; then its one-line summary."""
-    width = max(len(e.key) for e in exercises)
+def format_list(exercises=EXERCISES, width: int = 100) -> str:
+    """Per exercise: key, level, how much and where on one line, its summary indented below."""
+    if not exercises:
+        return "(no exercises)"
+    key_w = max(len(e.key) for e in exercises)
+    indent = " " * (key_w + 2)
     lines = []
     for e in exercises:
-        lines.append(f"{e.key:<{width}}  {e.level:<12}  {e.dose}; {e.where}")
-        lines.append(f"{'':<{width}}  {e.summary}")
+        lines.append(f"{e.key:<{key_w}}  {e.level:<12}  {e.dose}; {e.where}")
+        lines += textwrap.wrap(e.summary, width=width, initial_indent=indent, subsequent_indent=indent)
     return "\n".join(lines)
 
 
