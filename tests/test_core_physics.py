@@ -293,16 +293,19 @@ def agreement(a, b) -> float:
     return float((a.state == b.state).mean())
 
 
-# Cases that fail on the core as of this writing (sensor sphere fit skipped in one orientation
-# and not the other, then sit/stand differs for hours; or lying vs standing around the couch).
-KNOWN = pytest.mark.xfail(strict=False, reason="core is not mount invariant here yet; reported to the lead")
+# Known failures, strict so a fix shows up. demo 1 and 5: during the ~25 s before the sensor on
+# the desk is recognised as off the body, its resting orientation relative to the wearer's
+# upright differs with the mounting (lying in one, standing in the other): physics, not a bug.
+# demo 9 and desk-day 2: a window ending as a sit-down's lean begins reads as a stand-up in one
+# mounting only (by 0.001 g of quietness) and then silences the real sit-down for one window.
+KNOWN = pytest.mark.xfail(strict=True, reason="known mounting sensitivity, see comment above")
 
 
 @pytest.mark.parametrize("scenario,seed,duration", [
     ("demo", 1, 720.0), ("demo", 2, 720.0), ("demo", 3, 720.0), ("demo", 4, 720.0),
     ("demo", 5, 720.0), ("demo", 6, 720.0), pytest.param("demo", 9, 720.0, marks=KNOWN),
     ("desk-day", 1, 10800.0), pytest.param("desk-day", 2, 10800.0, marks=KNOWN),
-    ("standing-desk-day", 1, 10800.0), pytest.param("standing-desk-day", 3, 10800.0, marks=KNOWN),
+    ("standing-desk-day", 1, 10800.0), ("standing-desk-day", 3, 10800.0),
 ])
 def test_rotating_the_sensor_axes_keeps_the_states(scenario, seed, duration):
     block, _ = sim(scenario, seed, duration)

@@ -36,37 +36,49 @@ class SensorCalibration:
 IDENTITY = SensorCalibration()
 
 
+MIN_SPREAD = np.sin(np.radians(10.0))
+
+
 def fit_sphere(means: np.ndarray, sds: np.ndarray) -> SensorCalibration:
-    """Fit offset/gain to still-epoch means; axes without enough orientation spread keep 0/1."""
+    """Fit offset (and, on axes with enough range, gain) to still-epoch means.
+
+    Whether to fit at all depends on how widely the still orientations are spread, a measure
+    that does not change when the clip is mounted another way; per axis, a gain is fitted only
+    where that axis saw enough of gravity's range, otherwise only its offset.
+    """
     still = means[sds < STILL_SD_G]
     if still.shape[0] < MIN_STILL_EPOCHS:
         return SensorCalibration(note=f"skipped: only {still.shape[0]} still epochs")
-    # Many near-identical epochs from one long posture would dominate; keep distinct orientations.
     # Orientation changes slowly: every 4th still epoch finds every distinct orientation held
     # for more than a few seconds, at a quarter of the cost.
     still = _distinct(still[::4])
-    span = still.max(axis=0) - still.min(axis=0)
-    fit_axes = span >= MIN_AXIS_SPAN_G
-    if fit_axes.sum() < 2 or still.shape[0] < 4:
+    dirs = still / np.linalg.norm(still, axis=1, keepdims=True)
+    spread = np.sqrt(np.maximum(np.linalg.eigvalsh(np.cov(dirs.T)) if dirs.shape[0] > 1 else np.zeros(3), 0.0))
+    if still.shape[0] < 4 or spread[-1] < MIN_SPREAD:
         return SensorCalibration(note="skipped: too few distinct still orientations")
+    fit_gain = (still.max(axis=0) - still.min(axis=0)) >= MIN_AXIS_SPAN_G
     off = np.zeros(3)
     gain = np.ones(3)
     before = _misfit(still, off, gain)
     for _ in range(30):
         cal = (still - off) * gain
         target = cal / np.linalg.norm(cal, axis=1, keepdims=True)
-        for a in np.flatnonzero(fit_axes):
-            design = np.stack([still[:, a], np.ones(still.shape[0])], axis=1)
-            slope, icpt = np.linalg.lstsq(design, target[:, a], rcond=None)[0]
-            if slope <= 0:
-                return SensorCalibration(note="skipped: fit did not converge")
-            gain[a] = slope
-            off[a] = -icpt / slope
+        for a in range(3):
+            if fit_gain[a]:
+                design = np.stack([still[:, a], np.ones(still.shape[0])], axis=1)
+                slope, icpt = np.linalg.lstsq(design, target[:, a], rcond=None)[0]
+                if slope <= 0:
+                    return SensorCalibration(note="skipped: fit did not converge")
+                gain[a] = slope
+                off[a] = -icpt / slope
+            else:
+                off[a] = float(np.mean(still[:, a] - target[:, a] / gain[a]))
     after = _misfit(still, off, gain)
     if not (after < before) or np.any(np.abs(off) > 0.5) or np.any(np.abs(gain - 1) > 0.3):
         return SensorCalibration(note="skipped: fit did not improve the still-epoch magnitudes")
+    what = "offset and gain" if fit_gain.all() else f"offset, gain on {int(fit_gain.sum())} of 3 axes"
     return SensorCalibration(tuple(map(float, off)), tuple(map(float, gain)),
-                             note=f"sphere fit on {still.shape[0]} orientations, |a| error {before*1000:.1f} -> {after*1000:.1f} mg")
+                             note=f"{what} from {still.shape[0]} still orientations, |a| error {before*1000:.1f} -> {after*1000:.1f} mg")
 
 
 def _distinct(means: np.ndarray, cell_g: float = 0.05) -> np.ndarray:

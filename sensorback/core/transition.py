@@ -13,6 +13,8 @@ import numpy as np
 
 TARGET_GRID_HZ = 25.0
 QUIET_S = 0.5
+# A turn of this many degrees within a quiet end counts like 1 g of |a| spread (i.e. fails).
+TURN_DEG_PER_G = 150.0
 G = 9.81
 
 
@@ -33,7 +35,10 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.n
     mag = np.sqrt(np.einsum("wmc,wmc->wm", win, win))
     q = max(2, int(round(QUIET_S * grid_hz)))
     pre, post = mag[:, :q], mag[:, -q:]
-    quiet = np.maximum(pre.std(axis=1), post.std(axis=1))
+    # Quiet ends: steady |a| and a trunk that is not turning (|a| can be steady half-way through
+    # a slow lean, so a window starting or ending mid-transition must not count as whole).
+    turn = np.maximum(_turn_deg(win[:, :q]), _turn_deg(win[:, -q:]))
+    quiet = np.maximum(np.maximum(pre.std(axis=1), post.std(axis=1)), turn * (1.0 / TURN_DEG_PER_G))
     ramp = np.clip((np.arange(m) - q + 0.5) / (m - 2 * q), 0.0, 1.0)
     base = pre.mean(axis=1)[:, None] + (post.mean(axis=1) - pre.mean(axis=1))[:, None] * ramp
     dt = 1.0 / grid_hz
@@ -41,6 +46,14 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.n
     vel -= vel[:, -1:] * (np.arange(1, m + 1) / m)
     return (vel.max(axis=1).astype(np.float32), (-vel.min(axis=1)).astype(np.float32),
             quiet.astype(np.float32), _largest_tilt(win, q))
+
+
+def _turn_deg(seg: np.ndarray) -> np.ndarray:
+    """Angle between the mean direction of the first and of the second half of each segment."""
+    h = seg.shape[1] // 2
+    a, b = seg[:, :h].sum(axis=1), seg[:, h:].sum(axis=1)
+    cos = np.einsum("wc,wc->w", a, b) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
 def _largest_tilt(win: np.ndarray, q: int) -> np.ndarray:
