@@ -70,3 +70,14 @@ def test_database_from_a_newer_sensorback(tmp_path):
     engine.dispose()
     with pytest.raises(StoreError, match="revision 9999, written by a newer sensorback"):
         open_store(url)
+
+
+def test_concurrent_first_opens_migrate_once(store_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def open_and_close(_):
+        with open_store(store_url) as store, store.engine.connect() as conn:
+            return current_revisions(conn)
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(open_and_close, range(4))) == [{head_revision()}] * 4

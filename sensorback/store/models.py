@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Double, ForeignKey, Index, Integer, MetaData,
+from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Double, ForeignKey, Integer, MetaData,
                         REAL, SmallInteger, String, Text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator

@@ -308,8 +308,7 @@ class Recorder:
     def _epoch_rows(self, table: EpochTable) -> list[dict]:
         if not len(table):
             return []
-        start = self._start.timestamp()
-        at = [datetime.fromtimestamp(start + t, tz=timezone.utc) for t in table.t_start.tolist()]
+        at = [self._start + timedelta(seconds=t) for t in table.t_start.tolist()]  # exact to the microsecond
         cols = {name: _nullable(getattr(table, name)) for name in _VALUE_FIELDS}
         t0, t1, st = table.t_start.tolist(), table.t_end.tolist(), table.state.astype(np.int64).tolist()
         return [dict(t_start=t0[i], t_end=t1[i], at=at[i], state=st[i], **{k: v[i] for k, v in cols.items()})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 import numpy as np
 from sqlalchemy import Connection, and_, delete, insert, or_, select
@@ -15,6 +15,9 @@ from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, default_db_path, 
 from .migrate import upgrade
 from .models import Bout, Epoch, Event, Exercise, PainCheckin, Session
 from .records import BoutInfo, EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo
+
+if TYPE_CHECKING:
+    from .recorder import Recorder
 
 T = TypeVar("T")
 
