@@ -338,6 +338,7 @@ def simulate(
 
 
 from . import coach_cmds  # noqa: E402,F401  (registers the 'exercises' and 'config' commands)
+from . import report_cmds  # noqa: E402,F401  (registers the 'report' and 'log' commands)
 from . import replay_cmd  # noqa: E402,F401  (registers the 'replay' command)
 
 

@@ -1,0 +1,240 @@
+"""``sensorback report`` and ``sensorback log``: what the user reads afterwards, and what they tell us.
+
+Importing this module registers the commands on the main typer ``app`` (app.py does that with one
+import line). The numbers come from ``sensorback.report``; this module only checks arguments,
+opens the store, calls it and prints. Mistakes are one-line SensorbackErrors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import SensorbackError
+from .app import app
+
+DB_OPTION = typer.Option(
+    "--db",
+    metavar="URL",
+    help="The database: a path to an SQLite file or an SQLAlchemy URL. Default: $SENSORBACK_DB, else "
+    "sensorback.db in your user data folder.",
+    show_default=False,
+)
+
+_COMMON = dict(no_args_is_help=True, add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
+# --------------------------------------------------------------------------------- the database
+
+def _where(db: Optional[str]):
+    """(target, given): the database a command would use, and how it was named (None = default)."""
+    from ..store import ENV_VAR, resolve_db_url
+    from ..store.db import describe
+
+    target = describe(resolve_db_url(db))
+    if db not in (None, ""):
+        given = "--db"
+    elif os.environ.get(ENV_VAR):
+        given = f"${ENV_VAR}"
+    else:
+        given = None
+    return target, given
+
+
+def _check_folder(target, given: Optional[str]) -> None:
+    """A database named explicitly must be in an existing folder (a typo should not create folders)."""
+    path = target.sqlite_path
+    if path is not None and given is not None and not path.parent.is_dir():
+        raise SensorbackError(f"{given}: folder {path.parent} does not exist (database {path})")
+
+
+def _open_for_writing(db: Optional[str]):
+    from ..store import open_store
+
+    target, given = _where(db)
+    _check_folder(target, given)
+    return open_store(db)
+
+
+def _open_for_reading(db: Optional[str]):
+    """The store, or None when the SQLite database does not exist yet (a report never creates one)."""
+    from ..store import open_store
+
+    target, given = _where(db)
+    _check_folder(target, given)
+    if target.sqlite_path is not None and not target.read_only_uri and not target.sqlite_path.exists():
+        return None, target.name
+    store = open_store(db)
+    return store, store.name
+
+
+# ------------------------------------------------------------------------------------ report
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback report                      # today so far\n"
+        "  sensorback report --day 2024-05-03\n"
+        "  sensorback report --day yesterday --json\n"
+        "  sensorback report --week --html week.html\n"
+        "  sensorback report --week --day 2024-05-05 --db ~/back.db\n\n"
+        "Days are local calendar days; --week is the 7 days ending on --day (default today). "
+        "Breaks are 60 s or more on your feet; time not worn, without usable data or not recorded "
+        "counts as neither sitting nor a break and is shown as such. With --html the page is "
+        "written instead of the text report (with --json the JSON is printed as well)."
+    )
+)
+def report(
+    day: Annotated[
+        Optional[str],
+        typer.Option("--day", metavar="DATE", help="The day, as YYYY-MM-DD, 'today' or 'yesterday'. Default: today."),
+    ] = None,
+    week: Annotated[bool, typer.Option("--week", help="The 7 days ending on --day, day by day.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report's numbers as JSON.")] = False,
+    html: Annotated[
+        Optional[Path],
+        typer.Option("--html", metavar="OUT", help="Write the report as one self-contained HTML page.",
+                     show_default=False),
+    ] = None,
+    db: Annotated[Optional[str], DB_OPTION] = None,
+) -> None:
+    """Sitting, breaks, slouching, trunk flexion, exercise and pain for a day or a week."""
+    from ..report import build_report, load_rows, render_html, render_text
+    from ..report.load import Rows, period_bounds
+    from ..report.when import parse_day, tz_label
+    from ..store import EpochSeries
+
+    now = datetime.now(timezone.utc)
+    last = parse_day(day, "--day", now=now)
+    first = last - timedelta(days=6) if week else last
+    if html is not None:
+        if html.exists() and html.is_dir():
+            raise SensorbackError(f"--html: {html} is a folder; give a file name such as report.html")
+        if not html.parent.exists():
+            raise SensorbackError(f"--html: folder {html.parent} does not exist")
+
+    store, name = _open_for_reading(db)
+    if store is None:
+        start, end = period_bounds(first, last)
+        rows = Rows(first, last, start, end, EpochSeries.empty(), [], [], [], [], database=name, db_empty=True)
+    else:
+        with store:
+            rows = load_rows(store, first, last)
+    result = build_report(rows, now=now, kind="week" if week else "day", timezone_label=tz_label(rows.start))
+
+    if html is not None:
+        page = render_html(result)
+        html.write_text(page, encoding="utf-8")
+        typer.echo(f"wrote {html} ({len(page.encode()) // 1024 + 1} KB)", err=json_output)
+    if json_output:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    elif html is None:
+        typer.echo(render_text(result))
+
+
+# --------------------------------------------------------------------------------------- log
+
+log_app = typer.Typer(
+    name="log",
+    help="Log an exercise you did, or how your back feels (a pain check-in).",
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback log exercise cat-cow\n"
+        "  sensorback log exercise \"child's pose\" --at 18:30\n"
+        "  sensorback log pain 3\n"
+        "  sensorback log pain 7 --radiating --note \"after the long drive\"\n"
+        "  sensorback log pain 4 --at \"yesterday 21:00\"\n\n"
+        "TIME is HH:MM (today, local time), 'yesterday HH:MM' or 'YYYY-MM-DD HH:MM'. Default: now."
+    ),
+    **_COMMON,
+)
+
+AT_OPTION = typer.Option("--at", metavar="TIME", help="When: HH:MM, 'yesterday HH:MM' or 'YYYY-MM-DD HH:MM'. "
+                         "Default: now.", show_default=False)
+
+
+def _goal_line(store, at: datetime) -> str:
+    from ..report.compute import EXERCISE_GOAL, exercise_sessions
+    from ..report.when import day_bounds, to_local
+
+    last = to_local(max(at, datetime.now(timezone.utc))).date()
+    start = day_bounds(last - timedelta(days=6))[0]
+    end = day_bounds(last)[1]
+    n = len(exercise_sessions(store.exercises(start, end)))
+    if n >= EXERCISE_GOAL:
+        return f"Exercise sessions in the last 7 days: {n} (goal {EXERCISE_GOAL} a week - reached)."
+    return f"Exercise sessions in the last 7 days: {n} of {EXERCISE_GOAL}."
+
+
+@log_app.command("exercise")
+def log_exercise(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The exercise, e.g. cat-cow (see 'sensorback "
+                                        "exercises').", show_default=False)],
+    at: Annotated[Optional[str], AT_OPTION] = None,
+    db: Annotated[Optional[str], DB_OPTION] = None,
+) -> None:
+    """Log an exercise you did (names are forgiving: case, spaces, a unique part)."""
+    from ..coach import exercises as lib
+    from ..report.redflags import SHARP_PAIN
+    from ..report.when import format_local, parse_at
+
+    ex = lib.get(name)
+    when = parse_at(at, "--at")
+    with _open_for_writing(db) as store:
+        store.add_exercise(when, ex.key, "manual")
+        typer.echo(f"Logged {ex.name} at {format_local(when)}.")
+        typer.echo(_goal_line(store, when))
+    typer.echo(SHARP_PAIN)
+
+
+def _score(text: str) -> int:
+    t = text.strip()
+    if not t.lstrip("-").isdigit() or not 0 <= int(t) <= 10:
+        raise SensorbackError(f"SCORE: pain must be a whole number from 0 (none) to 10 (worst), got '{text}'")
+    return int(t)
+
+
+@log_app.command("pain", context_settings={"ignore_unknown_options": True})
+def log_pain(
+    score: Annotated[str, typer.Argument(metavar="SCORE", help="Pain now, 0 (none) to 10 (worst imaginable).",
+                                         show_default=False)],
+    radiating: Annotated[bool, typer.Option("--radiating", help="Pain shoots down a leg.")] = False,
+    numbness: Annotated[bool, typer.Option("--numbness", help="Numbness or pins and needles.")] = False,
+    fever: Annotated[bool, typer.Option("--fever", help="Fever or chills.")] = False,
+    bladder: Annotated[bool, typer.Option("--bladder", help="Trouble controlling bladder or bowels.")] = False,
+    weight_loss: Annotated[bool, typer.Option("--weight-loss", help="Losing weight without trying.")] = False,
+    note: Annotated[Optional[str], typer.Option("--note", metavar="TEXT", help="A few words for yourself.")] = None,
+    at: Annotated[Optional[str], AT_OPTION] = None,
+    db: Annotated[Optional[str], DB_OPTION] = None,
+) -> None:
+    """Log a pain check-in; says plainly when your answers call for a professional."""
+    from ..report import redflags
+    from ..report.when import format_local, parse_at
+
+    value = _score(score)
+    when = parse_at(at, "--at")
+    answers = dict(radiating=radiating, numbness=numbness, fever=fever, bladder=bladder, weight_loss=weight_loss)
+    with _open_for_writing(db) as store:
+        store.add_pain_checkin(when, value, note=note, **answers)
+        history = store.pain_checkins(when - timedelta(days=redflags.HISTORY_DAYS),
+                                      datetime.now(timezone.utc) + timedelta(minutes=2))
+    flags = redflags.assess(value, [(c.at, c.score) for c in history if c.at <= when], **answers)
+    extras = [k.replace("_", " ") for k, v in answers.items() if v]
+    typer.echo(f"Logged pain {value}/10 at {format_local(when)}" + (f" ({', '.join(extras)})" if extras else "") + ".")
+    for f in flags:
+        typer.echo(("! " if f.level != "advice" else "- ") + f.message)
+    if flags:
+        typer.echo(redflags.NOT_A_DIAGNOSIS)
+    if redflags.suggests_exercise(flags) and value > 0:
+        typer.echo("Gentle movement often helps a sore back: 'sensorback exercises' lists some to try. "
+                   + redflags.SHARP_PAIN)
+
+
+app.add_typer(log_app)

@@ -1,0 +1,642 @@
+"""The numbers of a daily or weekly report, computed from store rows. Pure: no I/O, no clock.
+
+``build_report(rows, now=..., tz=...)`` turns the :class:`~sensorback.report.load.Rows` of a period
+into a :class:`Report`; ``Report.to_dict()`` is what ``--json`` prints and what the text and HTML
+renderers show.
+
+How the numbers are counted (also in docs/report.md):
+
+* Days are local calendar days; a week is the 7 days ending on the chosen day. An epoch belongs to
+  the day its start falls in.
+* **Overlapping sessions.** The same time can be in the store twice (a recording imported again
+  with other options, or a live session and its replay). Where sessions overlap, the newest session
+  (highest id) wins; the older one's epochs and coach events there are left out, and their time is
+  reported as ``overlap_dropped_s``.
+* Time per state is the sum of the epochs' durations. **Worn** = every state but ``not_worn`` and
+  ``no_data`` (lying counts as worn). **Not recorded** = the part of the day that has passed (the
+  whole day, or up to now for today) with no epoch at all. **Unseen** = not worn + no data + not
+  recorded: time that is neither sitting nor a break, because we cannot tell.
+* **Sitting** = sitting + slouching; **slouch share** = slouching / sitting.
+* **Bouts, breaks, flexed time** follow the per-recording summary (``sensorback.summary``), run
+  over the day's epochs with every hole between epochs filled as ``no_data``: a break is an unbroken
+  run of standing/moving of at least 60 s; a bout is sitting until such a break (short get-ups
+  count toward it, unseen and lying time neither ends it nor counts in its length); a long bout
+  lasts 30 min or more. Flexed time sums epochs with ``flexion_deg`` strictly above 20, 30 or 60
+  degrees while standing, moving, sitting or slouching. Breaks per hour = breaks / worn hours.
+* **Prompts**: coach events of kind ``break_prompt`` (or ``prompt``). Their outcomes come from the
+  ``prompt_outcome`` events of the same days (or, for ``prompt`` events, their own ``outcome``):
+  ``heeded`` (also ``done``), ``snoozed``, ``ignored`` (also ``dismissed``), anything else unknown.
+  **Nudges**: ``slouch_nudge`` events.
+* **Exercise sessions**: exercises logged less than 60 min after the previous one belong to the
+  same session. The goal is 3 sessions in the 7 days ending on the report's last day.
+* **Pain trend**: check-ins of the 6 weeks ending on the last day, by week (count, mean, highest);
+  warning signs by ``redflags``.
+* Week totals are the sums of the days (longest bout: the longest of the days; shares and rates
+  recomputed from the summed times), so a bout crossing midnight counts on each side.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..coach.events import BREAK_PROMPT, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED
+from ..core.epochs import EpochTable
+from ..core.states import NO_DATA, NOT_WORN, SLOUCHING, SITTING, STATES
+from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo
+from ..summary import FLEXION_THRESHOLDS_DEG, summarize
+from . import redflags
+from .load import GOAL_WINDOW_DAYS, Rows
+from .when import day_bounds, to_local
+
+EPS = 1e-3                       # seconds: epochs closer than this touch
+BREAK_MIN_S = 60.0
+LONG_BOUT_MIN = 30.0
+EXERCISE_GOAL = 3                # sessions a week
+EXERCISE_SESSION_GAP_S = 3600.0  # exercises closer than this are one session
+PAIN_WEEKS = 6
+
+PROMPT_KINDS = (BREAK_PROMPT, "prompt")
+NUDGE_KINDS = (SLOUCH_NUDGE,)
+OUTCOME_WORDS = {"heeded": "heeded", "done": "heeded", "snoozed": "snoozed", "ignored": "ignored",
+                 "dismissed": "ignored"}
+OUTCOMES = ("heeded", "snoozed", "ignored", "unknown")
+
+
+# ------------------------------------------------------------------------------------- results
+
+@dataclass
+class Numbers:
+    """The posture numbers of one day, or of a whole report (sums of its days)."""
+
+    span_s: float = 0.0              # time of the period that has passed (up to now)
+    recorded_s: float = 0.0          # sum of epoch durations
+    state_s: dict[str, float] = field(default_factory=lambda: {name: 0.0 for name in STATES})
+    not_recorded_s: float = 0.0
+    bouts: int = 0
+    longest_bout_s: float = 0.0
+    long_bouts: int = 0
+    breaks: int = 0
+    prompts: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: {k: 0 for k in OUTCOMES})
+    nudges: int = 0
+    snoozes: int = 0
+    flexed_s: dict[int, float] = field(default_factory=lambda: {t: 0.0 for t in FLEXION_THRESHOLDS_DEG})
+    overlap_dropped_s: float = 0.0
+
+    @property
+    def worn_s(self) -> float:
+        return self.recorded_s - self.state_s["not_worn"] - self.state_s["no_data"]
+
+    @property
+    def sitting_s(self) -> float:
+        return self.state_s["sitting"] + self.state_s["slouching"]
+
+    @property
+    def slouch_share(self) -> Optional[float]:
+        return self.state_s["slouching"] / self.sitting_s if self.sitting_s > 0 else None
+
+    @property
+    def sitting_share_of_worn(self) -> Optional[float]:
+        return self.sitting_s / self.worn_s if self.worn_s > 0 else None
+
+    @property
+    def unseen_s(self) -> float:
+        """Neither sitting nor a break: not worn, no data, not recorded."""
+        return self.state_s["not_worn"] + self.state_s["no_data"] + self.not_recorded_s
+
+    @property
+    def breaks_per_worn_hour(self) -> Optional[float]:
+        return self.breaks / (self.worn_s / 3600.0) if self.worn_s > 0 else None
+
+    @property
+    def heeded_share(self) -> Optional[float]:
+        return self.outcomes["heeded"] / self.prompts if self.prompts else None
+
+    def add(self, other: "Numbers") -> None:
+        for name in ("span_s", "recorded_s", "not_recorded_s", "bouts", "long_bouts", "breaks", "prompts",
+                     "nudges", "snoozes", "overlap_dropped_s"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.longest_bout_s = max(self.longest_bout_s, other.longest_bout_s)
+        for d, o in ((self.state_s, other.state_s), (self.outcomes, other.outcomes), (self.flexed_s, other.flexed_s)):
+            for k, v in o.items():
+                d[k] = d.get(k, 0) + v
+
+    def to_dict(self) -> dict:
+        return {
+            "span_s": _num(self.span_s),
+            "recorded_s": _num(self.recorded_s),
+            "worn_s": _num(self.worn_s),
+            "states_s": {k: _num(v) for k, v in self.state_s.items()},
+            "not_worn_s": _num(self.state_s["not_worn"]),
+            "no_data_s": _num(self.state_s["no_data"]),
+            "not_recorded_s": _num(self.not_recorded_s),
+            "unseen_s": _num(self.unseen_s),
+            "sitting": {
+                "sitting_s": _num(self.sitting_s),
+                "share_of_worn": _num(self.sitting_share_of_worn),
+                "bouts": self.bouts,
+                "longest_bout_s": _num(self.longest_bout_s),
+                "bouts_30_min_or_more": self.long_bouts,
+                "breaks": self.breaks,
+                "breaks_per_worn_hour": _num(self.breaks_per_worn_hour),
+                "slouching_s": _num(self.state_s["slouching"]),
+                "slouch_share": _num(self.slouch_share),
+            },
+            "coach": {
+                "prompts": self.prompts,
+                "outcomes": dict(self.outcomes),
+                "heeded_share": _num(self.heeded_share),
+                "slouch_nudges": self.nudges,
+                "snoozes": self.snoozes,
+            },
+            "flexed_s": {f"over_{t}_deg": _num(v) for t, v in self.flexed_s.items()},
+            "overlap_dropped_s": _num(self.overlap_dropped_s),
+        }
+
+
+@dataclass
+class Day:
+    day: date
+    start: datetime                  # UTC
+    end: datetime
+    numbers: Numbers
+    sessions: tuple[int, ...] = ()
+    # for drawing: runs of one state as (start, end, state code) in Unix seconds
+    segments: list[tuple[float, float, int]] = field(default_factory=list)
+    # coach marks as (Unix seconds, kind, detail)
+    marks: list[tuple[float, str, str]] = field(default_factory=list)
+    exercise_sessions: int = 0
+    pain_scores: tuple[int, ...] = ()
+
+    @property
+    def has_data(self) -> bool:
+        return self.numbers.recorded_s > 0
+
+    def to_dict(self) -> dict:
+        return {"date": self.day.isoformat(), "start": _iso(self.start), "end": _iso(self.end),
+                "sessions": list(self.sessions), "exercise_sessions": self.exercise_sessions,
+                "pain_scores": list(self.pain_scores), **self.numbers.to_dict()}
+
+
+@dataclass(frozen=True)
+class ExerciseSession:
+    start: datetime
+    end: datetime
+    names: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"start": _iso(self.start), "end": _iso(self.end), "exercises": list(self.names)}
+
+
+@dataclass
+class ExerciseGoal:
+    first_day: date
+    last_day: date
+    sessions: list[ExerciseSession]
+    goal: int = EXERCISE_GOAL
+
+    @property
+    def count(self) -> int:
+        return len(self.sessions)
+
+    @property
+    def met(self) -> bool:
+        return self.count >= self.goal
+
+    def to_dict(self) -> dict:
+        return {"from": self.first_day.isoformat(), "to": self.last_day.isoformat(), "goal": self.goal,
+                "sessions": self.count, "met": self.met, "session_list": [s.to_dict() for s in self.sessions]}
+
+
+@dataclass(frozen=True)
+class PainWeek:
+    first_day: date
+    last_day: date
+    scores: tuple[int, ...]
+
+    @property
+    def mean(self) -> Optional[float]:
+        return sum(self.scores) / len(self.scores) if self.scores else None
+
+    @property
+    def highest(self) -> Optional[int]:
+        return max(self.scores) if self.scores else None
+
+    def to_dict(self) -> dict:
+        return {"from": self.first_day.isoformat(), "to": self.last_day.isoformat(), "checkins": len(self.scores),
+                "mean": _num(self.mean), "highest": self.highest}
+
+
+@dataclass
+class Pain:
+    weeks: list[PainWeek]                 # oldest first, the last one ends on the report's last day
+    checkins: list[PainCheckinInfo]       # those within the report's days
+    history: list[PainCheckinInfo]        # all of the 6 weeks
+
+    @property
+    def latest(self) -> Optional[PainCheckinInfo]:
+        return self.history[-1] if self.history else None
+
+    def to_dict(self) -> dict:
+        return {
+            "weeks": [w.to_dict() for w in self.weeks],
+            "checkins": [_checkin_dict(c) for c in self.checkins],
+            "history_checkins": len(self.history),
+            "latest": _checkin_dict(self.latest) if self.latest else None,
+        }
+
+
+@dataclass
+class Report:
+    kind: str                            # "day" or "week"
+    first_day: date
+    last_day: date
+    start: datetime
+    end: datetime
+    now: datetime
+    timezone: str
+    database: str
+    days: list[Day]
+    totals: Numbers
+    exercise: ExerciseGoal
+    pain: Pain
+    flags: list[redflags.Flag]
+    messages: list[str]
+    db_empty: bool = False
+
+    @property
+    def has_data(self) -> bool:
+        return self.totals.recorded_s > 0
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "from": self.first_day.isoformat(),
+            "to": self.last_day.isoformat(),
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "generated": _iso(self.now),
+            "timezone": self.timezone,
+            "database": self.database,
+            "has_data": self.has_data,
+            "database_empty": self.db_empty,
+            "messages": list(self.messages),
+            "totals": self.totals.to_dict(),
+            "days": [d.to_dict() for d in self.days],
+            "exercise": self.exercise.to_dict(),
+            "pain": self.pain.to_dict(),
+            "red_flags": [f.to_dict() for f in self.flags],
+            "rules": {
+                "break_min_s": BREAK_MIN_S,
+                "long_bout_min": LONG_BOUT_MIN,
+                "flexion_thresholds_deg": list(FLEXION_THRESHOLDS_DEG),
+                "exercise_goal_per_week": EXERCISE_GOAL,
+                "exercise_session_gap_min": EXERCISE_SESSION_GAP_S / 60,
+                "pain_weeks": PAIN_WEEKS,
+                "high_pain": redflags.HIGH_PAIN,
+                "persistent_pain_days": redflags.PERSIST_DAYS,
+            },
+        }
+
+
+# ----------------------------------------------------------------------------- overlapping sessions
+
+@dataclass
+class Kept:
+    """Epochs after overlaps were resolved, and what the newer sessions cover for each session."""
+
+    epochs: EpochSeries
+    dropped_time: np.ndarray           # start times (Unix s) of dropped epochs
+    dropped_s: np.ndarray              # their durations
+    covered_by_newer: dict[int, tuple[np.ndarray, np.ndarray]]
+
+
+def _merge(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Union of intervals as sorted, disjoint (start, end) arrays (touching ones are joined)."""
+    if len(starts) == 0:
+        return starts, ends
+    order = np.argsort(starts, kind="stable")
+    s, e = starts[order], ends[order]
+    reach = np.maximum.accumulate(e)
+    new = np.concatenate([[True], s[1:] > reach[:-1] + EPS])
+    group = np.cumsum(new) - 1
+    out_s = s[new]
+    out_e = np.zeros(len(out_s))
+    np.maximum.at(out_e, group, e)
+    return out_s, np.maximum(out_e, out_s)
+
+
+def _inside(t0: np.ndarray, t1: np.ndarray, cov: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Which [t0, t1) intervals overlap the disjoint sorted intervals cov (by more than EPS)."""
+    cs, ce = cov
+    if len(cs) == 0:
+        return np.zeros(len(t0), dtype=bool)
+    j = np.searchsorted(ce, t0 + EPS, side="right")
+    jj = np.minimum(j, len(cs) - 1)
+    return (j < len(cs)) & (cs[jj] < t1 - EPS)
+
+
+def resolve_overlaps(epochs: EpochSeries) -> Kept:
+    """Where sessions overlap in time, keep the newest (highest id) session's epochs."""
+    empty = np.zeros(0)
+    ids = np.unique(epochs.session_id)
+    if len(ids) <= 1:
+        return Kept(epochs, empty, empty, {int(i): (empty, empty) for i in ids})
+    t0 = epochs.time
+    t1 = epochs.time + epochs.duration_s
+    keep = np.zeros(len(epochs), dtype=bool)
+    cov = (empty, empty)
+    covered: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for sid in ids[::-1]:
+        idx = np.flatnonzero(epochs.session_id == sid)
+        covered[int(sid)] = cov
+        hit = _inside(t0[idx], t1[idx], cov)
+        mine = idx[~hit]
+        keep[mine] = True
+        cov = _merge(np.concatenate([cov[0], t0[mine]]), np.concatenate([cov[1], t1[mine]]))
+    dropped = ~keep
+    kept = _select(epochs, keep)
+    order = np.argsort(kept.time, kind="stable")
+    return Kept(_select(kept, order), epochs.time[dropped], epochs.duration_s[dropped], covered)
+
+
+def _select(s: EpochSeries, index) -> EpochSeries:
+    return EpochSeries(*(getattr(s, f)[index] for f in _SERIES_FIELDS))
+
+
+_SERIES_FIELDS = ("time", "duration_s", "session_id", "state", "inclination_deg", "flexion_deg", "lateral_deg",
+                  "intensity_g", "cadence_spm")
+
+
+def keep_events(events: Sequence[EventInfo], kept: Kept) -> list[EventInfo]:
+    """Leave out coach events of an older session at times a newer session covers."""
+    out = []
+    for e in events:
+        cov = kept.covered_by_newer.get(e.session_id) if e.session_id is not None else None
+        if cov is not None and len(cov[0]):
+            x = e.at.timestamp()
+            j = np.searchsorted(cov[1], x - EPS, side="left")
+            if j < len(cov[0]) and cov[0][j] <= x + EPS:
+                continue
+        out.append(e)
+    return out
+
+
+# ------------------------------------------------------------------------------------- one day
+
+def filled_table(epochs: EpochSeries, origin: float) -> EpochTable:
+    """The epochs as an EpochTable on an axis starting at ``origin`` (Unix s), each hole between
+    two epochs filled by one ``no_data`` epoch, so that the summary's rules see the hole."""
+    t0 = epochs.time - origin
+    t1 = t0 + epochs.duration_s
+    n = len(t0)
+    cols = [epochs.inclination_deg, epochs.flexion_deg, epochs.lateral_deg, epochs.intensity_g,
+            epochs.cadence_spm]
+    if n > 1:
+        gap = np.flatnonzero(t0[1:] > t1[:-1] + EPS)
+    else:
+        gap = np.zeros(0, dtype=np.int64)
+    if len(gap) == 0:
+        return EpochTable(t0.astype(np.float64), t1.astype(np.float64), epochs.state.astype(np.int8),
+                          *(np.asarray(c, dtype=np.float32) for c in cols))
+    g0, g1 = t1[gap], t0[gap + 1]
+    all0 = np.concatenate([t0, g0])
+    order = np.argsort(all0, kind="stable")
+    nan = np.full(len(gap), np.nan, dtype=np.float32)
+    return EpochTable(
+        all0[order], np.concatenate([t1, g1])[order],
+        np.concatenate([epochs.state.astype(np.int8), np.full(len(gap), NO_DATA, dtype=np.int8)])[order],
+        *(np.concatenate([np.asarray(c, dtype=np.float32), nan])[order] for c in cols))
+
+
+def segments(epochs: EpochSeries) -> list[tuple[float, float, int]]:
+    """Runs of touching epochs in one state, as (start, end, state) in Unix seconds."""
+    n = len(epochs)
+    if n == 0:
+        return []
+    t0, t1, st = epochs.time, epochs.time + epochs.duration_s, epochs.state
+    cut = np.flatnonzero((st[1:] != st[:-1]) | (np.abs(t0[1:] - t1[:-1]) > EPS)) + 1
+    a = np.concatenate([[0], cut])
+    b = np.concatenate([cut, [n]]) - 1
+    return list(zip(t0[a].tolist(), t1[b].tolist(), st[a].astype(int).tolist()))
+
+
+def day_numbers(epochs: EpochSeries, events: Sequence[EventInfo], start: datetime, end: datetime,
+                now: datetime, dropped_s: float = 0.0) -> Numbers:
+    """The numbers of one day from its (overlap-free) epochs and coach events."""
+    n = Numbers()
+    span_end = min(end, max(now, start))
+    n.span_s = max(0.0, (span_end - start).total_seconds())
+    dur = np.asarray(epochs.duration_s, dtype=np.float64)
+    state = np.asarray(epochs.state).astype(np.int64)
+    n.state_s = {name: float(dur[state == code].sum()) for code, name in enumerate(STATES)}
+    n.recorded_s = float(dur.sum())
+    n.not_recorded_s = max(0.0, n.span_s - n.recorded_s)
+    n.overlap_dropped_s = float(dropped_s)
+    if len(epochs):
+        s = summarize(filled_table(epochs, start.timestamp()), sit_break_min_s=BREAK_MIN_S,
+                      long_bout_min=LONG_BOUT_MIN)
+        n.bouts, n.longest_bout_s, n.long_bouts, n.breaks = s.n_bouts, s.longest_bout_s, s.long_bouts, s.breaks
+        n.flexed_s = dict(s.flexed_s)
+    for e in events:
+        if e.kind in PROMPT_KINDS:
+            n.prompts += 1
+            if e.kind != BREAK_PROMPT and e.outcome is not None:
+                n.outcomes[OUTCOME_WORDS.get(e.outcome, "unknown")] += 1
+        elif e.kind == PROMPT_OUTCOME:
+            n.outcomes[OUTCOME_WORDS.get(e.outcome or "", "unknown")] += 1
+        elif e.kind in NUDGE_KINDS:
+            n.nudges += 1
+        elif e.kind == SNOOZED:
+            n.snoozes += 1
+    return n
+
+
+# ---------------------------------------------------------------------------- exercise and pain
+
+def exercise_sessions(exercises: Sequence[ExerciseInfo], gap_s: float = EXERCISE_SESSION_GAP_S
+                      ) -> list[ExerciseSession]:
+    """Group exercises into sessions: one starting less than ``gap_s`` after the previous exercise
+    joins its session."""
+    out: list[ExerciseSession] = []
+    cur: Optional[list] = None
+    for e in sorted(exercises, key=lambda x: (x.at, x.id)):
+        if cur is not None and (e.at - cur[1]).total_seconds() < gap_s:
+            cur[1] = e.at
+            cur[2].append(e.name)
+        else:
+            if cur is not None:
+                out.append(ExerciseSession(cur[0], cur[1], tuple(cur[2])))
+            cur = [e.at, e.at, [e.name]]
+    if cur is not None:
+        out.append(ExerciseSession(cur[0], cur[1], tuple(cur[2])))
+    return out
+
+
+def pain_weeks(checkins: Sequence[PainCheckinInfo], last_day: date, tz: Optional[tzinfo] = None,
+               weeks: int = PAIN_WEEKS) -> list[PainWeek]:
+    out = []
+    for k in range(weeks - 1, -1, -1):
+        lo_day = last_day - timedelta(days=7 * k + 6)
+        hi_day = last_day - timedelta(days=7 * k)
+        lo, hi = day_bounds(lo_day, tz)[0], day_bounds(hi_day, tz)[1]
+        out.append(PainWeek(lo_day, hi_day, tuple(c.score for c in checkins if lo <= c.at < hi)))
+    return out
+
+
+def report_flags(period: Sequence[PainCheckinInfo], history: Sequence[PainCheckinInfo]) -> list[redflags.Flag]:
+    """Warning signs of the check-ins in the report's days, and the persistence rule over the
+    6 weeks (as of the last check-in), urgent first."""
+    flags = []
+    for c in period:
+        flags += redflags.checkin_flags(c.score, radiating=c.radiating, numbness=c.numbness, fever=c.fever,
+                                        bladder=c.bladder, weight_loss=c.weight_loss)
+    persistent = redflags.persistent_high_pain([(c.at, c.score) for c in history])
+    if persistent is not None:
+        flags.append(persistent)
+    return redflags.sort_flags(flags)
+
+
+# ---------------------------------------------------------------------------------- the report
+
+def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind: Optional[str] = None,
+                 timezone_label: str = "") -> Report:
+    """All numbers of the report over rows.first_day .. rows.last_day (see the module docstring)."""
+    now = now.astimezone(timezone.utc)
+    kind = kind or ("day" if rows.first_day == rows.last_day else "week")
+    kept = resolve_overlaps(rows.epochs)
+    events = keep_events(rows.events, kept)
+    ep = kept.epochs
+    ex_sessions_all = exercise_sessions(rows.exercises)
+
+    days: list[Day] = []
+    totals = Numbers()
+    d = rows.first_day
+    while d <= rows.last_day:
+        start, end = day_bounds(d, tz)
+        a, b = start.timestamp(), end.timestamp()
+        sel = (ep.time >= a) & (ep.time < b)
+        day_ep = _select(ep, sel)
+        day_ev = [e for e in events if start <= e.at < end]
+        dropped = float(kept.dropped_s[(kept.dropped_time >= a) & (kept.dropped_time < b)].sum())
+        numbers = day_numbers(day_ep, day_ev, start, end, now, dropped)
+        marks = [(e.at.timestamp(), e.kind, e.detail or "") for e in day_ev
+                 if e.kind in PROMPT_KINDS or e.kind in NUDGE_KINDS]
+        day = Day(d, start, end, numbers,
+                  sessions=tuple(sorted({int(x) for x in np.unique(day_ep.session_id)})),
+                  segments=segments(day_ep), marks=marks,
+                  exercise_sessions=sum(1 for s in ex_sessions_all if start <= s.start < end),
+                  pain_scores=tuple(c.score for c in rows.pain if start <= c.at < end))
+        days.append(day)
+        totals.add(numbers)
+        d += timedelta(days=1)
+
+    goal_first = rows.last_day - timedelta(days=GOAL_WINDOW_DAYS - 1)
+    goal_start = day_bounds(goal_first, tz)[0]
+    goal = ExerciseGoal(goal_first, rows.last_day, [s for s in ex_sessions_all if goal_start <= s.start < rows.end])
+
+    history = sorted(rows.pain, key=lambda c: (c.at, c.id))
+    period_checkins = [c for c in history if rows.start <= c.at < rows.end]
+    pain = Pain(pain_weeks(history, rows.last_day, tz), period_checkins, history)
+    flags = report_flags(period_checkins, history)
+
+    report = Report(kind, rows.first_day, rows.last_day, rows.start, rows.end, now, timezone_label, rows.database,
+                    days, totals, goal, pain, flags, [], rows.db_empty)
+    report.messages = messages(report, tz)
+    return report
+
+
+def period_name(report: "Report", tz: Optional[tzinfo] = None) -> str:
+    if report.kind == "day":
+        return report.first_day.strftime("%A %d %B %Y").replace(" 0", " ")
+    a = report.first_day.strftime("%d %b").lstrip("0")
+    b = report.last_day.strftime("%d %b %Y").lstrip("0")
+    return f"the week {a} to {b}"
+
+
+def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
+    """Plain notes for the reader: no data, how much time we could not see, the exercise goal."""
+    out = []
+    t = report.totals
+    what = period_name(report, tz)
+    if report.db_empty:
+        out.append(f"Nothing is recorded in {report.database or 'the database'} yet. Import a recording or "
+                   "wear the sensor, and the report will fill in; you can log exercises and pain already.")
+    elif not report.has_data:
+        if t.span_s <= 0:
+            out.append(f"No sensor data for {what}: it has not started yet.")
+        else:
+            out.append(f"No sensor data for {what}: nothing was recorded then.")
+    elif t.span_s > 0:
+        share = t.unseen_s / t.span_s
+        out.append(f"{_hm(t.unseen_s)} of {_hm(t.span_s)} ({share:.0%}) could not be seen: "
+                   f"{_hm(t.not_recorded_s)} not recorded, {_hm(t.state_s['not_worn'])} not worn, "
+                   f"{_hm(t.state_s['no_data'])} without usable data. That time counts as neither sitting "
+                   "nor a break.")
+    if t.overlap_dropped_s > 0:
+        out.append(f"{_hm(t.overlap_dropped_s)} recorded twice (overlapping sessions): the newest session "
+                   "was used.")
+    g = report.exercise
+    serious = not redflags.suggests_exercise(report.flags)
+    if not g.met and not serious:
+        left = g.goal - g.count
+        out.append(f"Exercise: {g.count} of {g.goal} sessions in the 7 days to {g.last_day.isoformat()}; "
+                   f"{left} more would reach the goal ('sensorback exercises' lists some). "
+                   f"{redflags.SHARP_PAIN}")
+    elif g.met:
+        out.append(f"Exercise goal reached: {g.count} sessions in the 7 days to {g.last_day.isoformat()}. "
+                   f"{redflags.SHARP_PAIN}")
+    return out
+
+
+def exercise_advice(report: Report) -> str:
+    """What to say about exercise, always with the sharp-pain rule; no suggestion to do more when
+    the check-ins call for a doctor."""
+    g = report.exercise
+    if not redflags.suggests_exercise(report.flags):
+        return ("Your pain check-ins show a warning sign: talk to a doctor before taking on more exercise. "
+                + redflags.SHARP_PAIN)
+    if g.met:
+        return f"Goal reached: well done. Keep it gentle and regular. {redflags.SHARP_PAIN}"
+    left = g.goal - g.count
+    return (f"{left} more session{'s' if left != 1 else ''} would reach the goal; 'sensorback exercises' lists "
+            f"gentle ones to start with. {redflags.SHARP_PAIN}")
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+def _hm(seconds: float) -> str:
+    m = int(round(seconds / 60.0))
+    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
+
+
+def _num(x):
+    if x is None:
+        return None
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    r = round(x, 6)
+    return int(r) if r.is_integer() and abs(r) < 2**53 else r
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _checkin_dict(c: PainCheckinInfo) -> dict:
+    flags = redflags.checkin_flags(c.score, radiating=c.radiating, numbness=c.numbness, fever=c.fever,
+                                   bladder=c.bladder, weight_loss=c.weight_loss)
+    return {"at": _iso(c.at), "score": c.score,
+            "answers": {k: getattr(c, k) for k in ("radiating", "numbness", "fever", "bladder", "weight_loss")},
+            "note": c.note, "flags": [f.key for f in flags]}
+
+
+__all__ = ["Day", "ExerciseGoal", "ExerciseSession", "Kept", "Numbers", "Pain", "PainWeek", "Report", "build_report",
+           "day_numbers", "exercise_sessions", "filled_table", "keep_events", "pain_weeks", "resolve_overlaps",
+           "segments", "to_local"]

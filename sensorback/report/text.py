@@ -1,0 +1,202 @@
+"""The report as plain, aligned text for the terminal."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import tzinfo
+from typing import Optional, Sequence
+
+from ..coach import exercises as exercise_lib
+from .compute import Day, Numbers, Report, exercise_advice, period_name
+from .when import format_local, to_local
+
+WIDTH = 96
+
+
+def hm(seconds: Optional[float]) -> str:
+    """'5 h 10 min', '25 min', '0 min' (whole minutes)."""
+    if seconds is None:
+        return "-"
+    m = int(round(seconds / 60.0))
+    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
+
+
+def hmm(seconds: Optional[float]) -> str:
+    """'5:10' (hours:minutes), for tables."""
+    if seconds is None:
+        return "-"
+    m = int(round(seconds / 60.0))
+    return f"{m // 60}:{m % 60:02d}"
+
+
+def pct(share: Optional[float]) -> str:
+    return "-" if share is None else f"{100 * share:.0f} %"
+
+
+def rate(x: Optional[float]) -> str:
+    return "-" if x is None else f"{x:.1f}"
+
+
+def exercise_name(key: str) -> str:
+    found = exercise_lib.find(key)
+    return found.name if found is not None else key
+
+
+def table(rows: Sequence[Sequence[str]], header: Optional[Sequence[str]] = None, indent: int = 2,
+          align: Optional[str] = None) -> list[str]:
+    """Aligned columns; ``align`` has one letter per column, 'l' or 'r' (default: first left, rest right)."""
+    all_rows = ([list(header)] if header else []) + [list(r) for r in rows]
+    if not all_rows:
+        return []
+    ncol = len(all_rows[0])
+    align = align or "l" + "r" * (ncol - 1)
+    widths = [max(len(r[i]) for r in all_rows) for i in range(ncol)]
+    out = []
+    for r in all_rows:
+        cells = [c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(r, widths, align)]
+        out.append(" " * indent + "  ".join(cells).rstrip())
+    return out
+
+
+def wrap(text: str, first: str = "  ", rest: Optional[str] = None) -> list[str]:
+    return textwrap.wrap(text, width=WIDTH, initial_indent=first,
+                         subsequent_indent=rest if rest is not None else " " * len(first)) or [first.rstrip()]
+
+
+def _outcomes(n: Numbers) -> str:
+    if not n.prompts:
+        return "none"
+    parts = [f"{v} {k}" for k, v in n.outcomes.items() if v]
+    return f"{n.prompts}" + (f": {', '.join(parts)}" if parts else "")
+
+
+def _time_section(n: Numbers, title: str) -> list[str]:
+    s = n.state_s
+    rows = [
+        ["sitting", hm(n.sitting_s), f"{pct(n.sitting_share_of_worn)} of worn time"],
+        ["  of it slouching", hm(s["slouching"]), f"{pct(n.slouch_share)} of sitting"],
+        ["standing", hm(s["standing"]), ""],
+        ["moving", hm(s["moving"]), ""],
+        ["lying", hm(s["lying"]), ""],
+        ["worn in all", hm(n.worn_s), ""],
+        ["not worn", hm(s["not_worn"]), ""],
+        ["no usable data", hm(s["no_data"]), ""],
+        ["not recorded", hm(n.not_recorded_s), ""],
+        ["unseen in all", hm(n.unseen_s), "neither sitting nor a break: we cannot tell"],
+    ]
+    return [title] + table(rows, align="lrl")
+
+
+def _sitting_section(n: Numbers) -> list[str]:
+    rows = [
+        ["sitting bouts", str(n.bouts)],
+        ["longest bout", hm(n.longest_bout_s)],
+        ["bouts of 30 min or more", str(n.long_bouts)],
+        ["breaks (on your feet 60 s or more)", f"{n.breaks} ({rate(n.breaks_per_worn_hour)} per worn hour)"],
+        ["break prompts", _outcomes(n)],
+        ["slouch nudges", str(n.nudges)],
+    ]
+    return ["Sitting and breaks"] + table(rows, align="ll")
+
+
+def _flexed_section(n: Numbers) -> list[str]:
+    rows = [[f"past {t}°", hm(v)] for t, v in n.flexed_s.items()]
+    return ["Trunk bent forward (standing or sitting)"] + table(rows)
+
+
+def _exercise_section(report: Report, tz: Optional[tzinfo]) -> list[str]:
+    g = report.exercise
+    lines = [f"Exercise (goal: {g.goal} sessions a week)"]
+    lines += wrap(f"{g.count} of {g.goal} sessions in the 7 days {g.first_day.isoformat()} to "
+                  f"{g.last_day.isoformat()}" + (" - goal reached." if g.met else "."))
+    for s in g.sessions:
+        names = ", ".join(exercise_name(n) for n in s.names)
+        lines += wrap(f"{format_local(s.start, tz, '%a %d %b %H:%M')}  {names}", "    ")
+    lines += wrap(exercise_advice(report))
+    return lines
+
+
+def _pain_section(report: Report, tz: Optional[tzinfo]) -> list[str]:
+    p = report.pain
+    lines = ["Pain check-ins (0-10), last 6 weeks"]
+    if not p.history:
+        lines += wrap("No check-ins yet. Log one with 'sensorback log pain SCORE'.")
+        return lines
+    rows = []
+    for w in p.weeks:
+        label = f"{w.first_day.strftime('%d %b')} - {w.last_day.strftime('%d %b')}"
+        rows.append([label, str(len(w.scores)), "-" if w.mean is None else f"{w.mean:.1f}",
+                     "-" if w.highest is None else str(w.highest)])
+    lines += table(rows, header=["week", "check-ins", "average", "highest"])
+    if p.checkins:
+        lines.append("  in this report:")
+        for c in p.checkins:
+            extras = [k.replace("_", " ") for k in c.red_flags]
+            text = f"{format_local(c.at, tz, '%a %d %b %H:%M')}  {c.score}/10"
+            if extras:
+                text += "  (" + ", ".join(extras) + ")"
+            if c.note:
+                text += f"  \"{c.note}\""
+            lines += wrap(text, "    ", "      ")
+    return lines
+
+
+def _flags_section(report: Report) -> list[str]:
+    if not report.flags:
+        return []
+    lines = ["Please read: your pain check-ins"]
+    for f in report.flags:
+        lines += wrap(f.message, "  ! " if f.level != "advice" else "  - ", "    ")
+    lines += wrap("sensorback cannot tell what causes your pain; a doctor or physiotherapist can.", "    ")
+    return lines
+
+
+def _week_tables(days: Sequence[Day], totals: Numbers) -> list[str]:
+    rows = []
+    for d in days:
+        n = d.numbers
+        rows.append([d.day.strftime("%a %d %b"), hmm(n.worn_s), hmm(n.sitting_s), pct(n.slouch_share), str(n.bouts),
+                     hmm(n.longest_bout_s), str(n.long_bouts), str(n.breaks), rate(n.breaks_per_worn_hour),
+                     hmm(n.unseen_s)])
+    t = totals
+    rows.append(["week", hmm(t.worn_s), hmm(t.sitting_s), pct(t.slouch_share), str(t.bouts), hmm(t.longest_bout_s),
+                 str(t.long_bouts), str(t.breaks), rate(t.breaks_per_worn_hour), hmm(t.unseen_s)])
+    lines = ["Day by day (hours:minutes)"]
+    lines += table(rows, header=["day", "worn", "sitting", "slouch", "bouts", "longest", "30+ min", "breaks",
+                                 "per h", "unseen"])
+    rows = []
+    for d in days:
+        n = d.numbers
+        rows.append([d.day.strftime("%a %d %b"), str(n.prompts), str(n.outcomes["heeded"]), str(n.nudges),
+                     *(hmm(v) for v in n.flexed_s.values()), str(d.exercise_sessions),
+                     ", ".join(str(s) for s in d.pain_scores) or "-"])
+    rows.append(["week", str(t.prompts), str(t.outcomes["heeded"]), str(t.nudges),
+                 *(hmm(v) for v in t.flexed_s.values()), str(sum(d.exercise_sessions for d in days)), ""])
+    lines.append("")
+    lines += table(rows, header=["day", "prompts", "heeded", "nudges", *(f"past {k}°" for k in t.flexed_s),
+                                 "exercise", "pain"])
+    return lines
+
+
+def render_text(report: Report, tz: Optional[tzinfo] = None) -> str:
+    title = f"Back report for {period_name(report, tz)}"
+    lines = [title, "=" * len(title)]
+    lines += wrap(f"Local time {report.timezone or to_local(report.start, tz).strftime('%Z')}; "
+                  f"database {report.database}.", "")
+    flags = _flags_section(report)
+    if flags:
+        lines += [""] + flags
+    if report.messages:
+        lines.append("")
+        for m in report.messages:
+            lines += wrap(m, "* ", "  ")
+    if report.has_data:
+        n = report.totals
+        if report.kind == "week":
+            lines += [""] + _week_tables(report.days, n)
+        lines += [""] + _time_section(n, "Where the time went" + (" (whole week)" if report.kind == "week" else ""))
+        lines += [""] + _sitting_section(n)
+        lines += [""] + _flexed_section(n)
+    lines += [""] + _exercise_section(report, tz)
+    lines += [""] + _pain_section(report, tz)
+    return "\n".join(lines)

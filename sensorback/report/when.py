@@ -1,0 +1,135 @@
+"""Dates and times the user types (``--day``, ``--at``) and the local-time day boundaries of reports.
+
+Days are local calendar days. Without an explicit ``tz`` the operating system's local time zone is
+used, including its daylight-saving rules, so a day can be 23 or 25 hours long. Every failure is a
+one-line SensorbackError naming the option.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Optional
+
+from ..errors import SensorbackError
+
+
+def local_midnight(day: date, tz: Optional[tzinfo] = None) -> datetime:
+    """The aware instant a local day starts."""
+    if tz is None:
+        return datetime.combine(day, time()).astimezone()  # the OS applies its DST rules
+    return datetime.combine(day, time(), tzinfo=tz)
+
+
+def day_bounds(day: date, tz: Optional[tzinfo] = None) -> tuple[datetime, datetime]:
+    """[start, end) of a local day as aware UTC datetimes."""
+    return (local_midnight(day, tz).astimezone(timezone.utc),
+            local_midnight(day + timedelta(days=1), tz).astimezone(timezone.utc))
+
+
+def to_local(instant: datetime, tz: Optional[tzinfo] = None) -> datetime:
+    return instant.astimezone(tz) if tz is not None else instant.astimezone()
+
+
+def today(now: Optional[datetime] = None, tz: Optional[tzinfo] = None) -> date:
+    now = now if now is not None else datetime.now(timezone.utc)
+    return to_local(now, tz).date()
+
+
+def parse_day(text: Optional[str], option: str = "--day", *, now: Optional[datetime] = None,
+              tz: Optional[tzinfo] = None) -> date:
+    """'YYYY-MM-DD', 'today' or 'yesterday' (None = today); a day in the future is an error."""
+    current = today(now, tz)
+    if text is None:
+        return current
+    word = text.strip().lower()
+    if word == "today":
+        return current
+    if word == "yesterday":
+        return current - timedelta(days=1)
+    if not re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", word):
+        raise SensorbackError(f"{option}: expected a date as YYYY-MM-DD (or 'today', 'yesterday'), got '{text}'")
+    try:
+        y, m, d = (int(p) for p in word.split("-"))
+        day = date(y, m, d)
+    except ValueError as e:
+        raise SensorbackError(f"{option}: '{text}' is not a real date ({e})") from None
+    if day > current:
+        raise SensorbackError(f"{option}: {day.isoformat()} is in the future (today is {current.isoformat()})")
+    return day
+
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
+def parse_at(text: Optional[str], option: str = "--at", *, now: Optional[datetime] = None,
+             tz: Optional[tzinfo] = None) -> datetime:
+    """When something happened, as an aware UTC datetime (None = now).
+
+    Accepts 'HH:MM' (today, local time; if that is still ahead, yesterday), 'yesterday HH:MM',
+    'YYYY-MM-DD HH:MM' or 'YYYY-MM-DDTHH:MM' (seconds optional; local time unless an offset
+    such as +02:00 or Z is given) and 'YYYY-MM-DD' alone (noon). More than a minute in the future
+    is an error.
+    """
+    now = (now if now is not None else datetime.now(timezone.utc)).astimezone(timezone.utc)
+    if text is None:
+        return now
+    raw = " ".join(text.split())
+    word = raw.lower()
+    day_offset = 0
+    if word.startswith("yesterday "):
+        word = word[len("yesterday "):]
+        day_offset = 1
+    elif word.startswith("today "):
+        word = word[len("today "):]
+    m = _CLOCK.match(word)
+    if m:
+        hh, mm, ss = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+        if hh > 23 or mm > 59 or ss > 59:
+            raise SensorbackError(f"{option}: '{text}' is not a time of day (use HH:MM, 00:00 to 23:59)")
+        day = today(now, tz) - timedelta(days=day_offset)
+        local = _local(datetime.combine(day, time(hh, mm, ss)), tz)
+        explicit_day = raw.lower() != word  # 'today HH:MM' or 'yesterday HH:MM'
+        if not explicit_day and local > now + timedelta(minutes=1):
+            # A bare time still ahead today means last night's (e.g. 23:30 logged just after midnight).
+            local = _local(datetime.combine(day - timedelta(days=1), time(hh, mm, ss)), tz)
+        result = local
+    elif day_offset:
+        raise SensorbackError(f"{option}: expected 'yesterday HH:MM', got '{text}'")
+    else:
+        value = word.upper().replace(" ", "T", 1)
+        if value.endswith("Z"):
+            value = value[:-1] + "+00:00"
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value):
+            value += "T12:00"
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise SensorbackError(
+                f"{option}: expected a time such as 18:30, 'yesterday 18:30' or '2024-05-03 18:30', got '{text}'"
+            ) from None
+        result = _local(parsed, tz) if parsed.tzinfo is None else parsed
+    result = result.astimezone(timezone.utc)
+    if result > now + timedelta(minutes=1):
+        raise SensorbackError(f"{option}: {to_local(result, tz).strftime('%Y-%m-%d %H:%M')} is in the future")
+    return result
+
+
+def _local(naive: datetime, tz: Optional[tzinfo]) -> datetime:
+    return naive.replace(tzinfo=tz) if tz is not None else naive.astimezone()
+
+
+def format_local(instant: datetime, tz: Optional[tzinfo] = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return to_local(instant, tz).strftime(fmt)
+
+
+def tz_label(instant: datetime, tz: Optional[tzinfo] = None) -> str:
+    """'UTC+02:00 (CEST)'-like description of the local offset at an instant."""
+    local = to_local(instant, tz)
+    off = local.utcoffset() or timedelta(0)
+    minutes = int(off.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    h, m = divmod(abs(minutes), 60)
+    name = local.tzname() or ""
+    label = f"UTC{sign}{h:02d}:{m:02d}"
+    return f"{label} ({name})" if name and not name.startswith(("UTC", "+", "-")) else label
