@@ -1,0 +1,335 @@
+"""``sensorback replay``: the command line around sensorback.replay.
+
+The same recording gives the same events file and the same database rows at every --speed; a
+simulated desk-day with default settings has prompts, breaks, outcomes and nudges, stored exactly
+as the coach says them; replaying again stores nothing twice; every mistake is one line; Ctrl-C
+stores what was processed and exits 130.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from sensorback import formats
+from sensorback.cli import app
+from sensorback.coach import CoachSettings, run_coach
+from sensorback.core import analyze
+from sensorback.errors import SensorbackError
+from sensorback.replay import event_line
+from sensorback.store import models, open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "recordings" / "demo.sbr"
+HEADER = "t,kind,detail"
+# The 12-minute demo gets a nudge (189 s), a prompt (194 s), a snooze (200 s: the prompt's outcome is
+# 'snoozed') and a break (378 s) with these.
+BUSY = ["--set", "sit_limit_min=2", "--set", "slouch_budget_min=1", "--snooze", "200:3"]
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _own_config(tmp_path, monkeypatch):
+    """No user config file or database may leak into these tests."""
+    monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "default.db"))
+
+
+def run(*args):
+    return runner.invoke(app, ["replay", *map(str, args)])
+
+
+def ok(result):
+    assert result.exit_code == 0, (result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output
+    return result
+
+
+def assert_one_line_error(result, *fragments: str):
+    assert result.exit_code != 0, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def db_rows(url: str) -> dict[str, list[dict]]:
+    """Every stored row except ids and wall-clock insertion times."""
+    skip = {"id", "session_id", "event_id", "created_at"}
+    store = open_store(url)
+    out = {}
+    try:
+        with store.engine.connect() as conn:
+            for model, order in ((models.Session, models.Session.id), (models.Epoch, models.Epoch.t_start),
+                                 (models.Bout, models.Bout.t_start), (models.Event, models.Event.id)):
+                cols = [c for c in model.__table__.columns if c.name not in skip]
+                out[model.__tablename__] = [dict(r._mapping) for r in conn.execute(select(*cols).order_by(order))]
+    finally:
+        store.close()
+    return out
+
+
+def read_events(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+# ------------------------------------------------------------------------------ speed invariance
+
+
+def test_every_speed_gives_the_same_events_and_rows(store_url, tmp_path):
+    fast = ok(run(DEMO, "--speed", "max", "--db", store_url, "--events", tmp_path / "max.csv", *BUSY))
+    rows_fast = db_rows(store_url)
+    start = time.monotonic()
+    paced = ok(run(DEMO, "--speed", "2000", "--db", store_url, "--events", tmp_path / "paced.csv", "--replace",
+                   *BUSY))
+    assert time.monotonic() - start >= 720 / 2000  # it was paced
+    rows_paced = db_rows(store_url)
+
+    assert (tmp_path / "max.csv").read_bytes() == (tmp_path / "paced.csv").read_bytes()
+    kinds = {r["kind"] for r in read_events(tmp_path / "max.csv")}
+    assert kinds == {"break_prompt", "break_verified", "slouch_nudge", "snoozed", "prompt_outcome"}
+    assert len(rows_fast["sessions"]) == 1 and len(rows_fast["epochs"]) == 720
+    assert rows_paced == rows_fast
+    # The same lines were printed, only at other moments.
+    printed = [line for line in fast.stdout.splitlines() if line[:2].isdigit()]
+    assert printed == [line for line in paced.stdout.splitlines() if line[:2].isdigit()]
+    assert printed[:3] == [
+        "00:03:09  slouch nudge: slouched for 1 min — sit back, let the shoulders drop and lift the chest a little",
+        "00:03:14  break prompt: you have been sitting 2 min — try: torso twists (8 times on each side)",
+        "00:03:20  snoozed: no prompt for 3 more min of sitting",
+    ]
+    assert "replacing session" in paced.stderr
+
+
+# ------------------------------------------------------------------------------ a desk-day
+
+
+@pytest.fixture(scope="module")
+def desk_day(tmp_path_factory):
+    from sensorback.sim import simulate
+
+    block, _ = simulate("desk-day", seed=1)  # 8 h at 50 Hz
+    path = tmp_path_factory.mktemp("day") / "desk-day.sbr"
+    formats.save(block, path)
+    return path
+
+
+def test_desk_day_events_file_and_database(desk_day, tmp_path):
+    db = str(tmp_path / "day.db")
+    out = tmp_path / "day.events.csv"
+    r = ok(run(desk_day, "--db", db, "--events", out))
+
+    block = formats.load(desk_day)
+    analysis = analyze(block)
+    expected = run_coach(analysis.epochs, CoachSettings())
+
+    assert out.read_text().splitlines()[0] == HEADER
+    rows = read_events(out)
+    assert [(float(r["t"]), r["kind"], r["detail"]) for r in rows] == [(e.t, e.kind, e.detail) for e in expected]
+    kinds = {r["kind"] for r in rows}
+    assert kinds >= {"break_prompt", "break_verified", "slouch_nudge", "prompt_outcome"}
+    prompts = [e for e in expected if e.kind == "break_prompt"]
+    assert prompts and all(e.sitting_s >= 30 * 60 for e in prompts)  # sitting stretches over 30 min
+
+    store = open_store(db)
+    try:
+        (session,) = store.sessions(0, 2e9)
+        assert session.complete and session.calibration == analysis.calibration.to_dict()
+        assert session.source == str(desk_day.resolve()) and session.rate_hz == block.rate_hz
+        stored = store.epochs(0, 2e9)
+        np.testing.assert_array_equal(stored.state, analysis.epochs.state)
+        np.testing.assert_allclose(stored.time - block.start_time, analysis.epochs.t_start, atol=1e-6)
+        events = store.events(0, 2e9)
+        assert [(e.t, e.kind, e.detail, e.outcome, e.exercise) for e in events] == \
+            [(e.t, e.kind, e.detail, e.outcome, e.exercise) for e in expected]
+    finally:
+        store.close()
+
+    # Printed: each prompt, nudge and outcome with its recording time, then the summary.
+    printed = [line for line in r.stdout.splitlines() if line[:2].isdigit()]
+    shown = [e for e in expected if e.kind in ("break_prompt", "slouch_nudge", "prompt_outcome", "snoozed")]
+    assert printed == [event_line(e) for e in shown]
+    summary = r.stdout.splitlines()[len(printed):]
+    assert summary[0].startswith("replayed 8 h 00 min of desk-day.sbr in ")
+    assert f"epochs:  {len(analysis.epochs):,} stored in session {session.id} of {db}" in summary[1]
+    assert f"{len(prompts)} break prompts (" in summary[2]
+    assert f"events:  {len(expected)} events stored and written to {out}" in summary[3]
+
+
+def test_snoozes_are_replayed_and_stored(desk_day, tmp_path):
+    db = str(tmp_path / "day.db")
+    first = run_coach(analyze(formats.load(desk_day)).epochs, CoachSettings())
+    prompt = next(e for e in first if e.kind == "break_prompt")
+    out = tmp_path / "snoozed.csv"
+    ok(run(desk_day, "--db", db, "--events", out, "--snooze", f"{prompt.t + 30:g}:20"))
+    rows = read_events(out)
+    snoozes = [r for r in rows if r["kind"] == "snoozed"]
+    assert len(snoozes) == 1 and float(snoozes[0]["t"]) >= prompt.t + 30
+    assert any(r["kind"] == "prompt_outcome" and ": snoozed (" in r["detail"] for r in rows)
+    store = open_store(db)
+    try:
+        assert [e.kind for e in store.events(0, 2e9)] == [r["kind"] for r in rows]
+    finally:
+        store.close()
+
+
+# ------------------------------------------------------------------------------ re-replay
+
+
+def test_replaying_again_stores_nothing_twice(tmp_path):
+    db = str(tmp_path / "again.db")
+    ok(run(DEMO, "--db", db, "--events", tmp_path / "1.csv", *BUSY))
+    before = db_rows(db)
+    again = ok(run(DEMO, "--db", db, "--events", tmp_path / "2.csv", *BUSY))
+    assert db_rows(db) == before
+    assert "already in" in again.stderr and "skipped" in again.stderr
+    assert "720 processed, none stored: " in again.stdout and "as session 1 (use --replace" in again.stdout
+    # The replay itself still runs: same events printed and written.
+    assert (tmp_path / "1.csv").read_bytes() == (tmp_path / "2.csv").read_bytes()
+    assert "00:03:14  break prompt" in again.stdout
+
+
+# ------------------------------------------------------------------------------ mistakes
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (["missing.sbr"], ["missing.sbr", "no such file"]),
+    (["README.md"], ["unknown file type"]),
+    ([DEMO, "--reference-window", "5"], ["--reference-window", "START:END"]),
+    ([DEMO, "--forward-window", "90:30"], ["--forward-window", "START must be before END"]),
+    ([DEMO, "--reference-window", "5000:5060"], ["--reference-window", "is outside"]),
+    ([DEMO, "--speed", "fast"], ["--speed", "'fast'"]),
+    ([DEMO, "--speed", "0"], ["--speed", "'0'"]),
+    ([DEMO, "--speed", "-5"], ["--speed", "'-5'"]),
+    ([DEMO, "--speed", "inf"], ["--speed", "'inf'"]),
+    ([DEMO, "--set", "sit_limit=45"], ["--set", "unknown setting 'sit_limit'", "sit_limit_min"]),
+    ([DEMO, "--set", "sit_limit_min=soon"], ["--set", "sit_limit_min"]),
+    ([DEMO, "--set", "sit_limit_min"], ["--set", "KEY=VALUE"]),
+    ([DEMO, "--snooze", "later"], ["--snooze", "'later'"]),
+    ([DEMO, "--snooze", "100:0"], ["--snooze", "'100:0'"]),
+    ([DEMO, "--rate", "0"], ["--rate"]),
+    ([DEMO, "--events", "/no/such/folder/e.csv"], ["--events", "/no/such/folder"]),
+    ([DEMO, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/sensorback"], ["database", "127.0.0.1:1"]),
+    ([DEMO, "--db", "nosuchdb://somewhere"], ["nosuchdb://somewhere"]),
+    ([DEMO, "--db", "/proc/no/such/folder/x.db"], ["/proc/no/such/folder"]),
+])
+def test_mistakes_are_one_line(args, fragments, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    r = run(*args)
+    assert_one_line_error(r, *fragments)
+    assert r.exit_code == 2
+
+
+def test_a_locked_database_is_one_line(tmp_path, monkeypatch):
+    import sensorback.store
+
+    db = str(tmp_path / "locked.db")
+    open_store(db).close()  # migrated: the replay gets as far as its first write
+    monkeypatch.setattr(sensorback.store, "open_store",
+                        functools.partial(sensorback.store.open_store, busy_timeout_s=0.3))
+    lock = sqlite3.connect(db, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        r = run(DEMO, "--db", db, "--events", tmp_path / "e.csv")
+    finally:
+        lock.rollback()
+        lock.close()
+    assert_one_line_error(r, db, "locked by another program", "the replay stopped (0 epochs stored")
+    assert "kept for a retry" not in r.stderr
+    assert (tmp_path / "e.csv").read_text().startswith(HEADER)
+    ok(run(DEMO, "--db", db))  # once the lock is gone
+    assert len(db_rows(db)["epochs"]) == 720
+
+
+def test_a_read_only_database_is_one_line(tmp_path):
+    db = tmp_path / "ro.db"
+    open_store(str(db)).close()
+    r = run(DEMO, "--db", f"sqlite:///file:{db}?mode=ro&uri=true")
+    assert_one_line_error(r, str(db), "read-only")
+
+
+# ------------------------------------------------------------------------------ Ctrl-C
+
+
+def test_ctrl_c_stores_what_was_processed_and_exits_130(tmp_path):
+    db = str(tmp_path / "int.db")
+    out = tmp_path / "int.csv"
+    env = dict(os.environ, SENSORBACK_CONFIG=str(tmp_path / "none.toml"), PYTHONUNBUFFERED="1")
+    env.pop("SENSORBACK_DB", None)
+    cmd = [sys.executable, "-m", "sensorback.cli", "replay", str(DEMO), "--speed", "50", "--db", db,
+           "--events", str(out), "--set", "sit_limit_min=2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            encoding="utf-8")
+    try:
+        first = proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:  # pragma: no cover - only if the test fails
+            proc.kill()
+    assert first.startswith("00:03:14  break prompt: "), (first, proc.stderr)
+    assert proc.returncode == 130, (rest, err)
+    assert rest == ""  # no summary
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted at 00:0"), err
+    assert "Traceback" not in err
+
+    rows = db_rows(db)
+    (session,) = rows["sessions"]
+    assert session["ended_at"] is None  # unfinished: a replay again replaces it
+    t_end = [e["t_end"] for e in rows["epochs"]]
+    assert t_end == [float(i) for i in range(1, len(t_end) + 1)]  # every epoch up to where it stopped
+    assert 194.0 <= t_end[-1] < 720.0
+    assert [(e["t"], e["kind"]) for e in rows["events"]][0] == (194.0, "break_prompt")
+    assert f"{len(t_end)} epochs and " in lines[0] and "session 1 of " in lines[0]
+    events = read_events(out)
+    assert events[0]["kind"] == "break_prompt" and float(events[0]["t"]) == 194.0
+    assert len(events) == len(rows["events"])
+
+    again = ok(run(DEMO, "--db", db, "--set", "sit_limit_min=2"))
+    assert "replacing session 1, whose import did not finish" in again.stderr
+    rows = db_rows(db)
+    assert len(rows["sessions"]) == 1 and rows["sessions"][0]["ended_at"] is not None
+    assert len(rows["epochs"]) == 720
+
+
+# ------------------------------------------------------------------------------ help
+
+
+def test_help_shows_the_options_and_examples():
+    r = runner.invoke(app, ["replay", "--help"])
+    assert r.exit_code == 0
+    for option in ("--speed", "--db", "--events", "--reference-window", "--forward-window", "--rate", "--set",
+                   "--snooze", "--replace"):
+        assert option in r.stdout
+    assert "sensorback replay recordings/demo.sbr" in r.stdout.split("Examples:")[1]
+    assert "replay" in runner.invoke(app, ["--help"]).stdout
+
+
+def test_errors_are_sensorback_errors():
+    from sensorback.cli.replay_cmd import parse_snoozes, parse_speed
+
+    assert parse_speed("max") is None and parse_speed(" MAX ") is None
+    assert parse_speed("50") == 50.0 and parse_speed("2.5x") == 2.5
+    assert parse_snoozes(["10", "20:5"]) == [(10.0, None), (20.0, 5.0)]
+    for bad in ("", "x", "nan", "-1", "0x"):
+        with pytest.raises(SensorbackError):
+            parse_speed(bad)
