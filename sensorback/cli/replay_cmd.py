@@ -309,6 +309,8 @@ def replay_command(
         where = "" if sink.path is None else f"; events so far in {sink.path}"
         if begun.skipped:
             stored = f"nothing stored ({store.name} already holds this recording as session {begun.existing.id})"
+        elif result.session_id is None:
+            stored = f"nothing stored in {store.name} yet"
         else:
             stored = (f"{_plural(result.stored_epochs, 'epoch')} and {_plural(len(result.events), 'event')} "
                       f"stored in session {result.session_id} of {store.name}, left unfinished (replaying the "
