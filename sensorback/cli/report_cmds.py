@@ -107,7 +107,7 @@ def report(
     """Sitting, breaks, slouching, trunk flexion, exercise and pain for a day or a week."""
     from ..report import build_report, load_rows, render_html, render_text
     from ..report.load import Rows, period_bounds
-    from ..report.when import parse_day, tz_label
+    from ..report.when import parse_day
     from ..store import EpochSeries
 
     now = datetime.now(timezone.utc)
@@ -126,7 +126,7 @@ def report(
     else:
         with store:
             rows = load_rows(store, first, last)
-    result = build_report(rows, now=now, kind="week" if week else "day", timezone_label=tz_label(rows.start))
+    result = build_report(rows, now=now, kind="week" if week else "day")
 
     if html is not None:
         page = render_html(result)

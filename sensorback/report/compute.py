@@ -46,12 +46,12 @@ import numpy as np
 
 from ..coach.events import BREAK_PROMPT, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED
 from ..core.epochs import EpochTable
-from ..core.states import NO_DATA, NOT_WORN, SLOUCHING, SITTING, STATES
+from ..core.states import NO_DATA, STATES
 from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo
 from ..summary import FLEXION_THRESHOLDS_DEG, summarize
 from . import redflags
 from .load import GOAL_WINDOW_DAYS, Rows
-from .when import day_bounds, to_local
+from .when import day_bounds, to_local, tz_label
 
 EPS = 1e-3                       # seconds: epochs closer than this touch
 BREAK_MIN_S = 60.0
@@ -545,6 +545,7 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
     pain = Pain(pain_weeks(history, rows.last_day, tz), period_checkins, history)
     flags = report_flags(period_checkins, history)
 
+    timezone_label = timezone_label or tz_label(rows.start, tz)
     report = Report(kind, rows.first_day, rows.last_day, rows.start, rows.end, now, timezone_label, rows.database,
                     days, totals, goal, pain, flags, [], rows.db_empty)
     report.messages = messages(report, tz)
@@ -560,7 +561,7 @@ def period_name(report: "Report", tz: Optional[tzinfo] = None) -> str:
 
 
 def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
-    """Plain notes for the reader: no data, how much time we could not see, the exercise goal."""
+    """Plain notes for the reader: no data, how much time we could not see, overlaps."""
     out = []
     t = report.totals
     what = period_name(report, tz)
@@ -581,16 +582,6 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
     if t.overlap_dropped_s > 0:
         out.append(f"{_hm(t.overlap_dropped_s)} recorded twice (overlapping sessions): the newest session "
                    "was used.")
-    g = report.exercise
-    serious = not redflags.suggests_exercise(report.flags)
-    if not g.met and not serious:
-        left = g.goal - g.count
-        out.append(f"Exercise: {g.count} of {g.goal} sessions in the 7 days to {g.last_day.isoformat()}; "
-                   f"{left} more would reach the goal ('sensorback exercises' lists some). "
-                   f"{redflags.SHARP_PAIN}")
-    elif g.met:
-        out.append(f"Exercise goal reached: {g.count} sessions in the 7 days to {g.last_day.isoformat()}. "
-                   f"{redflags.SHARP_PAIN}")
     return out
 
 

@@ -60,7 +60,7 @@ def _flag(key: str, **fmt) -> Flag:
 _TEXT = {
     "bladder": ("urgent",
                 "URGENT: losing control of your bladder or bowels together with back pain needs medical "
-                "care now. Call a doctor or an emergency service today; do not wait for it to pass."),
+                "care now. Contact a doctor or an emergency service straight away; do not wait for it to pass."),
     "fever": ("soon",
               "Fever or chills together with back pain should be checked by a doctor soon."),
     "weight_loss": ("soon",

@@ -1,0 +1,628 @@
+"""sensorback report: day and week numbers from a real database, checked against values worked out
+here independently (per-second labels and a plain loop for bouts and breaks), the text, JSON and
+HTML renderings, and the command line."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from datetime import date, datetime, timedelta, timezone
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sensorback.cli import app
+from sensorback.coach import run_coach
+from sensorback.core.epochs import EpochTable
+from sensorback.core.states import CODE
+from sensorback.errors import SensorbackError
+from sensorback.report import build_report, load_rows, render_html, render_text
+from sensorback.report import compute
+from sensorback.report.when import day_bounds, parse_at, parse_day
+from sensorback.store import open_store
+
+zoneinfo = pytest.importorskip("zoneinfo")
+try:
+    TZ = zoneinfo.ZoneInfo("Europe/Berlin")
+except zoneinfo.ZoneInfoNotFoundError:  # pragma: no cover - no time zone database
+    pytest.skip("no time zone database (Europe/Berlin)", allow_module_level=True)
+
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
+DAY = date(2024, 3, 5)                      # a Tuesday, UTC+01:00
+WEEK_END = date(2024, 4, 2)                 # the week Mar 27 .. Apr 2 holds the switch to summer time
+SEATED, UP, PAUSED = ("sitting", "slouching"), ("standing", "moving"), ("lying", "not_worn", "no_data", "gap")
+POSTURE = SEATED + UP
+FLEX = {"moving": 25.0, "standing": 5.0, "sitting": 12.0, "slouching": 35.0, "lying": 80.0, "not_worn": 3.0,
+        "no_data": math.nan}
+
+runner = CliRunner()
+
+
+def local(day: date, hh: int, mm: int = 0, ss: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=TZ)
+
+
+# ------------------------------------------------------------------------------ building data
+
+def table_from(script) -> EpochTable:
+    """1-s epochs from [(state, seconds[, flexion]), ...]; ("gap", seconds) leaves a hole."""
+    t, rows = 0, []
+    for item in script:
+        state, n = item[0], item[1]
+        if state != "gap":
+            flex = item[2] if len(item) > 2 else FLEX[state]
+            rows += [(t + i, CODE[state], flex) for i in range(n)]
+        t += n
+    t0 = np.array([r[0] for r in rows], dtype=np.float64)
+    flex = np.array([r[2] for r in rows], dtype=np.float32)
+    n = len(rows)
+    return EpochTable(t0, t0 + 1.0, np.array([r[1] for r in rows], dtype=np.int8), flex * 0.9, flex,
+                      np.zeros(n, np.float32), np.full(n, 0.01, np.float32), np.zeros(n, np.float32))
+
+
+def random_script(seed: int, total_s: int) -> list:
+    rng = np.random.default_rng(seed)
+    names = ["moving", "standing", "sitting", "slouching", "lying", "not_worn", "no_data", "gap"]
+    weights = np.array([2, 2, 6, 3, 1, 1, 1, 0.5])
+    out, t = [], 0
+    while t < total_s:
+        state = str(rng.choice(names, p=weights / weights.sum()))
+        n = int(rng.choice([rng.integers(1, 90), rng.integers(30, 900)]))
+        flex = float(rng.uniform(0, 75)) if state != "no_data" else math.nan
+        out.append((state, n, flex) if state != "gap" else (state, n))
+        t += n
+    if out[0][0] == "gap":
+        out[0] = ("sitting", out[0][1], 10.0)
+    return out
+
+
+SCRIPT_A = [                      # one session from 08:00; by hand: bouts A, B, C(ends in SCRIPT_B), 4 breaks
+    ("moving", 300),              # break 1 (no bout open)
+    ("sitting", 600), ("slouching", 200), ("sitting", 700),
+    ("standing", 30),             # too short: bout A goes on and counts it
+    ("sitting", 1200, 25.0),      # bout A = 600 + 200 + 700 + 30 + 1200 = 2730 s
+    ("standing", 90),             # break 2
+    ("sitting", 2400, 45.0),      # bout B
+    ("not_worn", 600),            # neither ends nor counts
+    ("sitting", 300),             # bout B = 2700 s
+    ("no_data", 120),
+    ("moving", 60, 65.0),         # break 3 (exactly 60 s)
+    ("lying", 600),
+    ("sitting", 100),             # bout C starts
+]
+SCRIPT_B = [                      # a second session from 14:00
+    ("sitting", 40), ("standing", 40),
+    ("gap", 600),                 # a hole splits the two 40-s stands: no break
+    ("standing", 40), ("sitting", 1800, 21.0),
+    ("standing", 45), ("moving", 45),  # break 4 (90 s, mixed); bout C = 100 + 40 + 40 + 40 + 1800 = 2020 s
+]
+
+
+class World:
+    """What the test wrote, second by second (newer sessions overwrite older ones), and the coach
+    events with their absolute times."""
+
+    def __init__(self, store):
+        self.store = store
+        self.sec: dict[int, tuple[str, float, int]] = {}
+        self.events: list[tuple[float, str, str | None, int]] = []
+        self.dropped: list[int] = []
+
+    def session(self, start: datetime, script, coach: bool = True, events=None) -> int:
+        table = table_from(script)
+        evs = run_coach(table) if coach else []
+        with self.store.recorder(max_seconds=None, max_epochs=100_000) as rec:
+            rec.begin_session(device="test", source="test", start=start, rate_hz=50.0, epoch_s=1.0)
+            rec.add_epochs(table)
+            rec.add_events(evs)
+            if events:
+                rec.add_events(events)
+            sid = rec.end_session()
+        base = int(start.timestamp())
+        covered = set()
+        for t, st, fx in zip(table.t_start.tolist(), table.state.tolist(), table.flexion_deg.tolist()):
+            s = base + int(t)
+            if s in self.sec:
+                self.dropped.append(s)
+            self.sec[s] = (list(CODE)[st], fx, sid)
+            covered.add(s)
+        # an older session's events inside this session's time are superseded
+        self.events = [e for e in self.events if not (int(e[0]) in covered or int(e[0]) - 1 in covered)]
+        self.events += [(base + e.t, e.kind, e.outcome, sid) for e in evs]
+        self.events += [(base + e["t"], e["kind"], e.get("outcome"), sid) for e in events or ()]
+        return sid
+
+
+def ref_bouts(labels: list[str]) -> tuple[list[int], int]:
+    """A plain loop over per-second labels: (bout durations, breaks)."""
+    bouts, breaks = [], 0
+    cur = None
+    up = pending = 0
+    for lab in labels + ["end"]:
+        if lab in UP:
+            up += 1
+            continue
+        if up:
+            if up >= 60:
+                breaks += 1
+                if cur is not None:
+                    bouts.append(cur)
+                cur, pending = None, 0
+            elif cur is not None:
+                pending += up
+            up = 0
+        if lab in SEATED:
+            cur = (cur or 0) + 1 + pending
+            pending = 0
+    if cur is not None:
+        bouts.append(cur)
+    return bouts, breaks
+
+
+def expected_day(world: World, day: date, now: datetime = NOW) -> dict:
+    start, end = day_bounds(day, TZ)
+    a, b = int(start.timestamp()), int(end.timestamp())
+    secs = sorted(s for s in world.sec if a <= s < b)
+    labels, prev = [], None
+    for s in secs:
+        if prev is not None and s != prev + 1:
+            labels.append("gap")
+        labels.append(world.sec[s][0])
+        prev = s
+    bouts, breaks = ref_bouts(labels)
+    states = {name: sum(1 for s in secs if world.sec[s][0] == name) for name in CODE}
+    recorded = len(secs)
+    worn = recorded - states["not_worn"] - states["no_data"]
+    span = max(0, min(b, int(now.timestamp())) - a)
+    sitting = states["sitting"] + states["slouching"]
+    flexed = {t: sum(1 for s in secs if world.sec[s][0] in POSTURE and world.sec[s][1] > t) for t in (20, 30, 60)}
+    evs = [e for e in world.events if a <= e[0] < b]
+    outcomes = {k: sum(1 for e in evs if e[1] == "prompt_outcome" and e[2] == k) for k in
+                ("heeded", "snoozed", "ignored", "unknown")}
+    return {
+        "span_s": span, "recorded_s": recorded, "worn_s": worn, "states_s": states,
+        "not_worn_s": states["not_worn"], "no_data_s": states["no_data"], "not_recorded_s": span - recorded,
+        "unseen_s": states["not_worn"] + states["no_data"] + span - recorded,
+        "sitting": {
+            "sitting_s": sitting, "share_of_worn": sitting / worn if worn else None,
+            "bouts": len(bouts), "longest_bout_s": max(bouts, default=0),
+            "bouts_30_min_or_more": sum(1 for x in bouts if x >= 1800), "breaks": breaks,
+            "breaks_per_worn_hour": breaks / (worn / 3600) if worn else None,
+            "slouching_s": states["slouching"], "slouch_share": states["slouching"] / sitting if sitting else None,
+        },
+        "coach": {
+            "prompts": sum(1 for e in evs if e[1] == "break_prompt"), "outcomes": outcomes,
+            "heeded_share": (outcomes["heeded"] / sum(1 for e in evs if e[1] == "break_prompt")
+                             if any(e[1] == "break_prompt" for e in evs) else None),
+            "slouch_nudges": sum(1 for e in evs if e[1] == "slouch_nudge"),
+            "snoozes": sum(1 for e in evs if e[1] == "snoozed"),
+        },
+        "flexed_s": {f"over_{t}_deg": v for t, v in flexed.items()},
+        "overlap_dropped_s": sum(1 for s in world.dropped if a <= s < b),
+    }
+
+
+def assert_numbers(got: dict, want: dict, where: str = "") -> None:
+    for key, value in want.items():
+        if isinstance(value, dict):
+            assert_numbers(got[key], value, f"{where}{key}.")
+        elif value is None:
+            assert got[key] is None, f"{where}{key}: {got[key]!r} != None"
+        else:
+            assert got[key] == pytest.approx(value, rel=1e-6, abs=1e-6), f"{where}{key}: {got[key]!r} != {value!r}"
+
+
+def report_dict(url: str, first: date, last: date, kind: str) -> dict:
+    with open_store(url) as store:
+        rows = load_rows(store, first, last, TZ)
+    return build_report(rows, now=NOW, tz=TZ, kind=kind).to_dict()
+
+
+@pytest.fixture
+def db(tmp_path) -> str:
+    return "sqlite:///" + str(tmp_path / "report.db")
+
+
+@pytest.fixture
+def berlin(monkeypatch):
+    """The process's local time zone is Europe/Berlin (for the command line)."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def scripted_day(url: str) -> World:
+    with open_store(url) as store:
+        world = World(store)
+        world.session(local(DAY, 8), SCRIPT_A)
+        world.session(local(DAY, 14), SCRIPT_B)
+        # the day before and after: must not leak in
+        world.session(local(DAY - timedelta(days=1), 23, 50), [("sitting", 600)], coach=False)
+        world.session(local(DAY + timedelta(days=1), 0, 0), [("sitting", 300)], coach=False)
+    return world
+
+
+# ------------------------------------------------------------------------------------- the day
+
+def test_day_numbers_match_the_script(store_url):
+    """Runs on SQLite and PostgreSQL: every number of a scripted day."""
+    world = scripted_day(store_url)
+    got = report_dict(store_url, DAY, DAY, "day")
+    want = expected_day(world, DAY)
+    assert_numbers(got["totals"], want)
+    assert_numbers(got["days"][0], want)
+    # and by hand, from the script's comments
+    s = got["totals"]["sitting"]
+    assert (s["bouts"], s["longest_bout_s"], s["bouts_30_min_or_more"], s["breaks"]) == (3, 2730, 3, 4)
+    assert got["totals"]["recorded_s"] == 7300 + 2010
+    assert got["totals"]["span_s"] == 86400
+    assert got["totals"]["states_s"]["slouching"] == 200 and got["totals"]["not_worn_s"] == 600
+    # over 20: slouching, sitting at 25/45/21 degrees, and moving at 25 and 65 degrees
+    assert got["totals"]["flexed_s"] == {"over_20_deg": 200 + 1200 + 2400 + 1800 + 300 + 60 + 45,
+                                         "over_30_deg": 2400 + 60 + 200, "over_60_deg": 60}
+    assert got["totals"]["coach"]["prompts"] >= 3  # bouts A, B and C each reach 30 min of sitting
+    assert got["has_data"] and not got["database_empty"]
+    assert got["kind"] == "day" and got["from"] == got["to"] == "2024-03-05"
+    assert got["start"] == "2024-03-04T23:00:00Z" and got["end"] == "2024-03-05T23:00:00Z"
+
+
+def test_random_days_match_a_plain_loop(db):
+    with open_store(db) as store:
+        world = World(store)
+        for k, seed in enumerate((11, 12, 13)):
+            world.session(local(DAY, 6 + 5 * k), random_script(seed, 4 * 3600))
+    got = report_dict(db, DAY, DAY, "day")
+    assert_numbers(got["totals"], expected_day(world, DAY))
+
+
+def test_overlapping_sessions_newest_wins(db):
+    with open_store(db) as store:
+        world = World(store)
+        old = world.session(local(DAY, 14), [("sitting", 1800)], coach=False,
+                            events=[{"t": 300.0, "kind": "slouch_nudge"}, {"t": 900.0, "kind": "slouch_nudge"}])
+        new = world.session(local(DAY, 14, 10), [("standing", 1800)], coach=False,
+                            events=[{"t": 60.0, "kind": "break_prompt"}])
+        assert new > old
+    got = report_dict(db, DAY, DAY, "day")
+    t = got["totals"]
+    assert t["states_s"]["sitting"] == 600 and t["states_s"]["standing"] == 1800
+    assert t["overlap_dropped_s"] == 1200
+    assert t["coach"]["slouch_nudges"] == 1 and t["coach"]["prompts"] == 1  # the nudge at 14:15 was superseded
+    assert_numbers(t, expected_day(world, DAY))
+    assert any("recorded twice" in m for m in got["messages"])
+
+
+def test_prompt_vocabulary_of_other_writers(db):
+    """Events written as kind 'prompt' with their own outcome ('done', 'dismissed') count too."""
+    with open_store(db) as store:
+        World(store).session(local(DAY, 9), [("sitting", 600)], coach=False, events=[
+            {"t": 100.0, "kind": "prompt", "outcome": "done"},
+            {"t": 200.0, "kind": "prompt", "outcome": "dismissed"},
+            {"t": 300.0, "kind": "prompt"},
+            {"t": 400.0, "kind": "break_prompt"},
+            {"t": 500.0, "kind": "prompt_outcome", "outcome": "heeded"},
+        ])
+    c = report_dict(db, DAY, DAY, "day")["totals"]["coach"]
+    assert c["prompts"] == 4
+    assert c["outcomes"] == {"heeded": 2, "snoozed": 0, "ignored": 1, "unknown": 0}
+    assert c["heeded_share"] == 0.5
+
+
+# ------------------------------------------------------------------------------------ the week
+
+def build_week(url: str) -> World:
+    with open_store(url) as store:
+        w = World(store)
+        w.session(local(date(2024, 3, 27), 8), SCRIPT_A)
+        w.session(local(date(2024, 3, 27), 14), SCRIPT_B)
+        w.session(local(date(2024, 3, 29), 9), random_script(5, 5 * 3600))
+        w.session(local(date(2024, 3, 31), 10), random_script(6, 2 * 3600))      # 23-hour day
+        w.session(local(date(2024, 3, 31), 23), random_script(7, 2 * 3600))      # runs past midnight
+        w.session(local(date(2024, 4, 2), 7), random_script(8, 3 * 3600))
+        w.session(local(date(2024, 4, 2), 8), random_script(9, 3 * 3600))        # overlaps the one before
+        for when, name in [(local(date(2024, 3, 25), 18), "cat-cow"),             # outside the week
+                           (local(date(2024, 3, 27), 18), "cat-cow"),
+                           (local(date(2024, 3, 27), 18, 20), "bridges"),          # same session
+                           (local(date(2024, 3, 27), 19, 30), "plank"),            # 70 min later: a new one
+                           (local(date(2024, 4, 1), 7), "dead-bugs")]:
+            store.add_exercise(when, name)
+        for days_back, score in [(40, 2), (30, 3), (20, 4), (9, 5), (5, 6), (1, 5)]:
+            store.add_pain_checkin(local(WEEK_END - timedelta(days=days_back), 20), score)
+        store.add_pain_checkin(local(date(2024, 3, 30), 9), 4, radiating=True)
+    return w
+
+
+def test_week_numbers_day_by_day(db):
+    world = build_week(db)
+    got = report_dict(db, WEEK_END - timedelta(days=6), WEEK_END, "week")
+    assert [d["date"] for d in got["days"]] == [(date(2024, 3, 27) + timedelta(days=i)).isoformat() for i in range(7)]
+    total = {}
+    for d in got["days"]:
+        want = expected_day(world, date.fromisoformat(d["date"]))
+        assert_numbers(d, want, d["date"] + ": ")
+        for k in ("recorded_s", "worn_s", "not_recorded_s", "unseen_s", "overlap_dropped_s", "span_s"):
+            total[k] = total.get(k, 0) + want[k]
+    assert got["days"][4]["span_s"] == 23 * 3600             # Sunday Mar 31: clocks go forward
+    assert got["days"][5]["recorded_s"] > 0                 # Apr 1: the session that ran past midnight
+    assert got["days"][6]["overlap_dropped_s"] > 0
+    assert_numbers(got["totals"], total)
+    t, days = got["totals"]["sitting"], [d["sitting"] for d in got["days"]]
+    assert t["bouts"] == sum(d["bouts"] for d in days) and t["breaks"] == sum(d["breaks"] for d in days)
+    assert t["longest_bout_s"] == max(d["longest_bout_s"] for d in days)
+    assert t["sitting_s"] == pytest.approx(sum(d["sitting_s"] for d in days))
+    assert t["slouch_share"] == pytest.approx(sum(d["slouching_s"] for d in days) / t["sitting_s"])
+    assert t["breaks_per_worn_hour"] == pytest.approx(t["breaks"] / (got["totals"]["worn_s"] / 3600))
+    # exercise: 3 sessions in the week (the one on Mar 25 is before it), goal met
+    ex = got["exercise"]
+    assert (ex["sessions"], ex["goal"], ex["met"]) == (3, 3, True)
+    assert [s["exercises"] for s in ex["session_list"]] == [["cat-cow", "bridges"], ["plank"], ["dead-bugs"]]
+    assert [d["exercise_sessions"] for d in got["days"]] == [2, 0, 0, 0, 0, 1, 0]
+    # pain: six weeks ending Apr 2, oldest first
+    weeks = got["pain"]["weeks"]
+    assert [w["to"] for w in weeks][-1] == "2024-04-02" and len(weeks) == 6
+    assert [w["checkins"] for w in weeks] == [1, 1, 0, 1, 1, 3]   # 40, 30, (20), 9, (5, 3, 1) days back
+    assert weeks[-1]["mean"] == pytest.approx((6 + 5 + 4) / 3) and weeks[-1]["highest"] == 6
+    assert weeks[0]["mean"] == 2
+    assert [c["score"] for c in got["pain"]["checkins"]] == [6, 4, 5]
+    assert [f["key"] for f in got["red_flags"]] == ["leg", "high_pain"]
+
+
+def test_week_cli_json_text_and_html(db, berlin, tmp_path):
+    build_week(db)
+    r = runner.invoke(app, ["report", "--week", "--day", "2024-04-02", "--json", "--db", db])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    want = report_dict(db, WEEK_END - timedelta(days=6), WEEK_END, "week")
+    for d in (got, want):
+        d.pop("generated")
+    assert got == want
+
+    r = runner.invoke(app, ["report", "--week", "--day", "2024-04-02", "--db", db])
+    assert r.exit_code == 0, r.output
+    text = r.stdout
+    flat = " ".join(text.split())
+    assert "Back report for the week 27 Mar to 2 Apr 2024" in text
+    for label in ("Day by day", "Wed 27 Mar", "Sun 31 Mar", "week", "sitting bouts", "bouts of 30 min or more",
+                  "breaks (on your feet 60 s or more)", "break prompts", "slouch nudges", "past 20°", "past 60°",
+                  "3 of 3 sessions", "Pain check-ins", "unseen in all", "Pain shooting down a leg",
+                  "Stop any exercise that causes sharp pain."):
+        assert label in flat, label
+    t = want["totals"]
+    assert f"  sitting bouts                       {t['sitting']['bouts']}\n" in text
+
+    out = tmp_path / "week.html"
+    r = runner.invoke(app, ["report", "--week", "--day", "2024-04-02", "--html", str(out), "--db", db])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith(f"wrote {out}")
+    check_html(out.read_text(encoding="utf-8"), timelines=1, bars=3)
+
+
+def test_day_text_shows_the_numbers(db):
+    scripted_day(db)
+    with open_store(db) as store:
+        rows = load_rows(store, DAY, DAY, TZ)
+    report = build_report(rows, now=NOW, tz=TZ, kind="day")
+    text = render_text(report, TZ)
+    assert text.startswith("Back report for Tuesday 5 March 2024\n")
+    assert re.search(r"sitting bouts\s+3\n", text)
+    assert re.search(r"longest bout\s+46 min\n", text)   # 2730 s
+    assert re.search(r"bouts of 30 min or more\s+3\n", text)
+    assert re.search(r"breaks \(on your feet 60 s or more\)\s+4 \(", text)
+    assert re.search(r"not worn\s+10 min\n", text)
+    assert re.search(r"not recorded\s+21 h 25 min\n", text)   # 86400 - 9310 s
+    assert "could not be seen" in text and "neither sitting nor a break" in text
+    flat = " ".join(text.split())
+    assert "0 of 3 sessions" in flat and "Stop any exercise that causes sharp pain." in flat
+
+
+# ---------------------------------------------------------------------------------------- HTML
+
+class _Page(HTMLParser):
+    VOID = {"meta", "br", "img", "input", "link", "hr", "area", "base", "col", "embed", "source", "track", "wbr"}
+    SVG_SELF = {"rect", "line", "circle", "path", "polyline"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+        self.tags: dict[str, int] = {}
+        self.svg_classes: list[str] = []
+        self.attrs: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        self.attrs += [(k, v or "") for k, v in attrs]
+        if tag == "svg":
+            self.svg_classes.append(dict(attrs).get("class", ""))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        self.attrs += [(k, v or "") for k, v in attrs]
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+        else:
+            self.stack.pop()
+
+
+def check_html(page: str, timelines: int, bars: int) -> _Page:
+    assert page.startswith("<!DOCTYPE html>")
+    p = _Page()
+    p.feed(page)
+    p.close()
+    assert not p.errors, p.errors[:5]
+    assert p.stack == [], p.stack
+    assert p.tags.get("html") == 1 and p.tags.get("style") == 1 and p.tags.get("body") == 1
+    assert p.svg_classes.count("timeline") == timelines
+    assert p.svg_classes.count("bars") == bars
+    assert p.svg_classes.count("pain") == 1
+    assert p.tags.get("rect", 0) > 10
+    assert "script" not in p.tags and "link" not in p.tags and "img" not in p.tags and "iframe" not in p.tags
+    assert not [a for a in p.attrs if a[0] in ("src", "href")]
+    low = page.lower()
+    assert "http" not in low and "src=" not in low and "url(" not in low and "@import" not in low
+    return p
+
+
+def test_day_html_is_one_self_contained_page(db, tmp_path):
+    scripted_day(db)
+    with open_store(db) as store:
+        store.add_pain_checkin(local(DAY, 12), 3)
+        rows = load_rows(store, DAY, DAY, TZ)
+    report = build_report(rows, now=NOW, tz=TZ, kind="day")
+    page = render_html(report, TZ)
+    p = check_html(page, timelines=2, bars=0)   # the 24 hours and a close-up of 08:00-15:00
+    assert "Close-up of 08:00 to 15:00" in page
+    assert p.tags.get("path", 0) >= 3            # a mark per break prompt
+    assert "break prompt" in page and "Stop any exercise that causes sharp pain." in page
+
+
+def test_minute_bins_cover_the_day():
+    from sensorback.report.html import NOT_RECORDED, minute_bins
+
+    start, end = day_bounds(DAY, TZ)
+    origin = start.timestamp()
+    day = compute.Day(DAY, start, end, compute.Numbers(),
+                      segments=[(origin + 3600, origin + 3600 + 125, CODE["sitting"]),
+                                (origin + 3725, origin + 3800, CODE["moving"])])
+    bins = minute_bins(day)
+    assert bins[0] == (0.0, 3600.0, NOT_RECORDED)
+    assert bins[1] == (3600.0, 3720.0, CODE["sitting"])   # the third minute is mostly moving
+    assert bins[2] == (3720.0, 3780.0, CODE["moving"])
+    assert bins[-1][1] == 86400.0
+
+
+# ----------------------------------------------------------------------------------- no data
+
+def test_missing_database_is_a_friendly_message_and_is_not_created(tmp_path, berlin):
+    path = tmp_path / "none.db"
+    for args in ([], ["--json"], ["--week"]):
+        r = runner.invoke(app, ["report", "--db", str(path), *args])
+        assert r.exit_code == 0, r.output
+        assert "Nothing is recorded" in r.stdout
+    assert not path.exists()
+    got = json.loads(runner.invoke(app, ["report", "--db", str(path), "--json"]).stdout)
+    assert got["database_empty"] and not got["has_data"] and got["totals"]["recorded_s"] == 0
+
+
+def test_empty_database_and_a_day_without_data(db, tmp_path, berlin):
+    open_store(db).close()
+    r = runner.invoke(app, ["report", "--day", "2024-03-05", "--db", db])
+    assert r.exit_code == 0, r.output
+    assert "Nothing is recorded" in r.stdout
+    scripted_day(db)
+    r = runner.invoke(app, ["report", "--day", "2024-03-01", "--db", db])
+    assert r.exit_code == 0, r.output
+    assert "No sensor data for Friday 1 March 2024: nothing was recorded then." in r.stdout
+    out = tmp_path / "empty.html"
+    r = runner.invoke(app, ["report", "--day", "2024-03-01", "--db", db, "--html", str(out)])
+    assert r.exit_code == 0, r.output
+    page = out.read_text()
+    assert "No sensor data" in page and "timeline" not in page
+    p = _Page()
+    p.feed(page)
+    assert not p.errors and "http" not in page
+
+
+def test_today_so_far_counts_only_the_hours_gone(db):
+    now = local(DAY, 10, 30).astimezone(timezone.utc)
+    with open_store(db) as store:
+        World(store).session(local(DAY, 8), [("sitting", 3600)], coach=False)
+        rows = load_rows(store, DAY, DAY, TZ)
+    t = build_report(rows, now=now, tz=TZ).to_dict()["totals"]
+    assert t["span_s"] == 10.5 * 3600 and t["not_recorded_s"] == 9.5 * 3600
+
+
+# ------------------------------------------------------------------------------------ errors
+
+def one_line_error(result, *fragments: str, code: int = 2) -> None:
+    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+    assert "Traceback" not in result.output and result.stdout == ""
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("2024-13-01", "not a real date"), ("2024-02-30", "not a real date"), ("05/03/2024", "YYYY-MM-DD"),
+    ("tomorrow", "YYYY-MM-DD"), ("2999-01-01", "in the future"), ("", "YYYY-MM-DD"),
+])
+def test_bad_day_is_one_line(db, value, fragment):
+    one_line_error(runner.invoke(app, ["report", "--day", value, "--db", db]), "--day", fragment)
+
+
+def test_missing_database_folder_and_html_folder_are_one_line(tmp_path):
+    one_line_error(runner.invoke(app, ["report", "--db", str(tmp_path / "no" / "such" / "x.db")]),
+                   "--db", "does not exist")
+    assert not (tmp_path / "no").exists()
+    one_line_error(runner.invoke(app, ["report", "--db", str(tmp_path / "x.db"), "--html",
+                                       str(tmp_path / "nope" / "r.html")]), "--html", "does not exist")
+    one_line_error(runner.invoke(app, ["report", "--db", str(tmp_path / "x.db"), "--html", str(tmp_path)]),
+                   "--html", "is a folder")
+
+
+def test_missing_database_folder_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "gone" / "x.db"))
+    one_line_error(runner.invoke(app, ["report"]), "$SENSORBACK_DB", "does not exist")
+
+
+def test_parse_day_and_at():
+    now = datetime(2024, 3, 5, 9, 0, tzinfo=timezone.utc)   # 10:00 in Berlin
+    assert parse_day(None, now=now, tz=TZ) == date(2024, 3, 5)
+    assert parse_day("yesterday", now=now, tz=TZ) == date(2024, 3, 4)
+    assert parse_day("2024-3-1", now=now, tz=TZ) == date(2024, 3, 1)
+    assert parse_at(None, now=now, tz=TZ) == now
+    assert parse_at("09:15", now=now, tz=TZ) == local(date(2024, 3, 5), 9, 15)
+    assert parse_at("23:30", now=now, tz=TZ) == local(date(2024, 3, 4), 23, 30)   # still ahead today: last night
+    assert parse_at("yesterday 18:00", now=now, tz=TZ) == local(date(2024, 3, 4), 18)
+    assert parse_at("2024-03-01 07:05", now=now, tz=TZ) == local(date(2024, 3, 1), 7, 5)
+    assert parse_at("2024-03-01T07:05:00Z", now=now, tz=TZ) == datetime(2024, 3, 1, 7, 5, tzinfo=timezone.utc)
+    for bad in ("25:00", "noon", "2024-03-09 10:00", "today 11:00", "yesterday"):
+        with pytest.raises(SensorbackError, match="--at"):
+            parse_at(bad, now=now, tz=TZ)
+
+
+# -------------------------------------------------------------------------------- end to end
+
+def test_simulated_day_matches_the_per_recording_summary(db):
+    """Simulator -> core -> coach -> store -> report gives the numbers of sensorback.summary for
+    the same epochs (one recording, no gaps)."""
+    from sensorback import sim
+    from sensorback.core import analyze
+    from sensorback.summary import summarize
+
+    block, _ = sim.simulate("desk-day", seed=3, rate_hz=20, duration_s=3 * 3600)
+    epochs = analyze(block).epochs
+    events = run_coach(epochs)
+    with open_store(db) as store:
+        with store.recorder(max_seconds=None, max_epochs=50_000) as rec:
+            rec.begin_session(device=block.device, source="sim", start=local(DAY, 9), rate_hz=block.rate_hz)
+            rec.add_epochs(epochs)
+            rec.add_events(events)
+            rec.end_session()
+    got = report_dict(db, DAY, DAY, "day")["totals"]
+    s = summarize(epochs)
+    assert got["sitting"]["bouts"] == s.n_bouts and got["sitting"]["breaks"] == s.breaks
+    assert got["sitting"]["longest_bout_s"] == pytest.approx(s.longest_bout_s)
+    assert got["sitting"]["bouts_30_min_or_more"] == s.long_bouts
+    assert got["worn_s"] == pytest.approx(s.worn_s) and got["recorded_s"] == pytest.approx(s.total_s)
+    assert got["sitting"]["sitting_s"] == pytest.approx(s.seated_s)
+    assert got["sitting"]["slouch_share"] == pytest.approx(s.slouch_share, abs=1e-6)
+    for thr, sec in s.flexed_s.items():
+        assert got["flexed_s"][f"over_{thr}_deg"] == pytest.approx(sec)
+    kinds = [e.kind for e in events]
+    assert got["coach"]["prompts"] == kinds.count("break_prompt") > 0
+    assert got["coach"]["slouch_nudges"] == kinds.count("slouch_nudge")
+    assert got["coach"]["outcomes"]["heeded"] == sum(1 for e in events if e.outcome == "heeded")
