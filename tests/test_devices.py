@@ -11,9 +11,19 @@ import struct
 import numpy as np
 import pytest
 
-from sensorback.devices import (PROFILES, DecodeError, DeviceClockMap, DeviceResponseError, GattOp,
-                                HostSampleClock, SettingsError, find_profile, get_profile)
-from sensorback.devices import diy, polar_h10
+from sensorback.devices import (
+    PROFILES,
+    DecodeError,
+    DeviceClockMap,
+    DeviceResponseError,
+    GattOp,
+    HostSampleClock,
+    SettingsError,
+    diy,
+    find_profile,
+    get_profile,
+    polar_h10,
+)
 from sensorback.errors import SensorbackError
 from sensorback.samples import SampleBlock
 
@@ -399,6 +409,7 @@ MALFORMED = [
     ("thingy52", struct.pack("<3h", 0, 0, 1024), "6 bytes, expected 18"),          # accel only
     ("polar-h10", polar_frame(10**9, [[0, 0, 1000]])[:9], "9 bytes, the header needs 10"),
     ("polar-h10", hx("00") + polar_frame(10**9, [[0, 0, 1000]])[1:], "0x00 (ECG) is not acceleration"),
+    ("polar-h10", hx("00 00 94 35 77 00 00 00 00 00 01 02 03 04"), "0x00 (ECG) is not acceleration"),
     ("polar-h10", polar_frame(10**9, [[0, 0, 1000]], ftype=0x05), "raw frame type 5"),
     ("polar-h10", polar_frame(10**9, [[0, 0, 1000]], ftype=0x83), "compressed frame type 3"),
     ("polar-h10", polar_frame(10**9, [[0, 0, 1000]])[:-1], "not a whole number of 6-byte samples"),

@@ -29,9 +29,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensorback.devices import DecodeError, DeviceResponseError, get_profile
-from sensorback.devices import diy, metawear, polar_h10, witmotion
-from sensorback.devices.polar_h10 import parse_control_response, parse_pmd_frame, unpack_delta_frames
+from sensorback.devices import (
+    DeviceResponseError,
+    diy,
+    get_profile,
+    metawear,
+    polar_h10,
+    witmotion,
+)
+from sensorback.devices.polar_h10 import (
+    parse_control_response,
+    parse_pmd_frame,
+    unpack_delta_frames,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -363,7 +373,7 @@ SPEC = REPO / "firmware_notes" / "sensorback-diy-protocol.md"
 
 def _spec_example():
     text = SPEC.read_text(encoding="utf-8")
-    m = re.search(r"<!-- example-frame -->\s*```text\n(.*?)```", text, re.S)
+    m = re.search(r"<!-- example-frame -->\s*```text\n(.*?)```", text, re.DOTALL)
     assert m, "the worked example block is missing from the protocol spec"
     return bytes.fromhex(m.group(1)), text
 

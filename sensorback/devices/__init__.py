@@ -25,15 +25,32 @@ received_at ("host": everything else, see HostSampleClock).
 
 from __future__ import annotations
 
-from ._base import (DecodeError, Decoder, DeviceProfile, DeviceResponseError, GattOp, SettingsError,
-                    full_uuid)
-from ._clock import DeviceClockMap, HostSampleClock
 from . import diy, metawear, microbit, polar_h10, thingy52, witmotion
+from ._base import (
+    DecodeError,
+    Decoder,
+    DeviceProfile,
+    DeviceResponseError,
+    GattOp,
+    SettingsError,
+    full_uuid,
+)
+from ._clock import DeviceClockMap, HostSampleClock
 
 __all__ = [
-    "get_profile", "profile_names", "PROFILES", "find_profile", "DeviceProfile", "Decoder", "GattOp",
-    "DecodeError", "SettingsError", "DeviceResponseError", "HostSampleClock", "DeviceClockMap",
+    "PROFILES",
+    "DecodeError",
+    "Decoder",
+    "DeviceClockMap",
+    "DeviceProfile",
+    "DeviceResponseError",
+    "GattOp",
+    "HostSampleClock",
+    "SettingsError",
+    "find_profile",
     "full_uuid",
+    "get_profile",
+    "profile_names",
 ]
 
 PROFILES: dict[str, DeviceProfile] = {

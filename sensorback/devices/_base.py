@@ -18,8 +18,9 @@ from __future__ import annotations
 import math
 import re
 import struct
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -28,9 +29,16 @@ from ..samples import SampleBlock
 from ._clock import HostSampleClock
 
 __all__ = [
-    "DecodeError", "SettingsError", "DeviceResponseError", "GattOp", "DeviceProfile", "Decoder",
+    "DecodeError",
+    "Decoder",
+    "DeviceProfile",
+    "DeviceResponseError",
+    "GattOp",
     "HostClockDecoder",
-    "full_uuid", "as_payload", "empty_block",
+    "SettingsError",
+    "as_payload",
+    "empty_block",
+    "full_uuid",
 ]
 
 
@@ -68,8 +76,7 @@ class DeviceResponseError(SensorbackError):
 def full_uuid(uuid: str) -> str:
     """Lower-case 128-bit form; a 16-bit '180d' / '0x180D' becomes the Bluetooth base UUID form."""
     u = uuid.strip().lower()
-    if u.startswith("0x"):
-        u = u[2:]
+    u = u.removeprefix("0x")
     if re.fullmatch(r"[0-9a-f]{4}", u):
         return f"0000{u}-0000-1000-8000-00805f9b34fb"
     if re.fullmatch(r"[0-9a-f]{8}", u):
@@ -266,7 +273,7 @@ class DeviceProfile:
             out["range_g"] = rng
         elif rng is not None and (self.default_range_g is None
                                   or not math.isclose(float(rng), self.default_range_g)):
-            fixed = "not reported" if self.default_range_g is None else f"+-{self.default_range_g:g} g"
+            fixed = "fixed by its firmware" if self.default_range_g is None else f"+-{self.default_range_g:g} g"
             raise SettingsError(self.name, f"the range cannot be set on this device ({fixed})")
         return out
 

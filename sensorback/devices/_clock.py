@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["HostSampleClock", "DeviceClockMap"]
+__all__ = ["DeviceClockMap", "HostSampleClock"]
 
 EPS = 1e-6   # s: "after the arrival time" means later than this (float rounding is not lateness)
 

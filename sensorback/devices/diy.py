@@ -121,7 +121,7 @@ def _start(s: dict) -> tuple:
         GattOp("mtu", mtu=frame_mtu(batch), note=f"a frame of {batch} samples needs this ATT MTU"),
         GattOp("subscribe", DATA),
         GattOp("write", CONTROL, bytes([CMD_SET_RANGE, int(s["range_g"])]), note=f"+-{s['range_g']:g} g"),
-        GattOp("write", CONTROL, bytes([CMD_SET_RATE]) + struct.pack("<H", int(round(s["rate_hz"]))),
+        GattOp("write", CONTROL, bytes([CMD_SET_RATE]) + struct.pack("<H", round(s["rate_hz"])),
                note=f"{s['rate_hz']:g} Hz (the device picks its nearest rate; frames carry the interval)"),
         GattOp("write", CONTROL, bytes([CMD_SET_BATCH, batch]), note=f"{batch} samples per frame"),
         GattOp("read", CONTROL, check="status", note="status: version, rate and range in use"),

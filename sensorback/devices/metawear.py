@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import DeviceProfile, HostClockDecoder, GattOp, SettingsError
+from ._base import DeviceProfile, GattOp, HostClockDecoder, SettingsError
 
 NAME = "metawear"
 SERVICE = "326a9000-85cb-9195-d9dd-464cfbbae75a"

@@ -28,7 +28,7 @@ import struct
 
 import numpy as np
 
-from ._base import DeviceProfile, HostClockDecoder, DeviceResponseError, GattOp
+from ._base import DeviceProfile, DeviceResponseError, GattOp, HostClockDecoder
 
 NAME = "microbit"
 SERVICE = "e95d0753-251d-470a-a062-fa1922dfa9a8"
@@ -40,7 +40,7 @@ MG_PER_G = 1000.0
 
 def period_ms(rate_hz: float) -> int:
     """The period to request for a rate: whole ms, at least 1 (0 crashes the board)."""
-    return max(1, min(65535, int(round(1000.0 / rate_hz))))
+    return max(1, min(65535, round(1000.0 / rate_hz)))
 
 
 class MicrobitDecoder(HostClockDecoder):

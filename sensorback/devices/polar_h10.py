@@ -73,7 +73,7 @@ def start_command(rate_hz: float, range_g: float, resolution: int = RESOLUTION) 
     """REQUEST_MEASUREMENT_START for ACC with range, rate and resolution (all three: the H10
     refuses a start that leaves one out)."""
     return bytes([OP_START, ACC]) + struct.pack(
-        "<BBH BBH BBH".replace(" ", ""), SET_RANGE, 1, int(range_g), SET_RATE, 1, int(rate_hz),
+        "<BBHBBHBBH", SET_RANGE, 1, int(range_g), SET_RATE, 1, int(rate_hz),
         SET_RESOLUTION, 1, int(resolution))
 
 
@@ -242,11 +242,11 @@ class AccDecoder(Decoder):
         self.stats.update(gaps=0, lost_samples_est=0, clock_jumps=0)
 
     def _decode(self, data: bytes, received_at: float):
+        if len(data) >= HEADER_LEN and data[0] != ACC:   # say what it is before parsing its content
+            name = MEASUREMENT_TYPES.get(data[0], "unknown")
+            raise self.error(f"measurement type 0x{data[0]:02X} ({name}) is not acceleration "
+                             f"(0x{ACC:02X})")
         frame = parse_pmd_frame(data, self.profile_name)
-        if frame.measurement_type != ACC:
-            name = MEASUREMENT_TYPES.get(frame.measurement_type, "unknown")
-            raise self.error(f"measurement type 0x{frame.measurement_type:02X} ({name}) is not "
-                             f"acceleration (0x{ACC:02X})")
         v = frame.values.astype(np.float64)
         if frame.compressed and frame.frame_type == 0:
             factor = self.factor if self.factor is not None else self.range_g / 32768.0
@@ -270,7 +270,7 @@ class AccDecoder(Decoder):
                 elif measured > 1.5 * nominal_ns:
                     self.stats["gaps"] += 1
                     self.stats["lost_samples_est"] += max(
-                        0, int(round((frame.timestamp_ns - prev) / nominal_ns)) - n)
+                        0, round((frame.timestamp_ns - prev) / nominal_ns) - n)
                     note = "gap"
         t = (frame.timestamp_ns - (n - 1 - np.arange(n)) * dt_ns) / 1e9
         self.last_timestamp_ns = frame.timestamp_ns

@@ -29,7 +29,7 @@ import struct
 
 import numpy as np
 
-from ._base import DeviceProfile, HostClockDecoder, GattOp
+from ._base import DeviceProfile, GattOp, HostClockDecoder
 
 NAME = "thingy52"
 
@@ -72,7 +72,7 @@ class ThingyDecoder(HostClockDecoder):
 
 
 def _start(s: dict) -> tuple:
-    hz = int(round(s["rate_hz"]))   # motion_freq_hz is a whole number of Hz
+    hz = round(s["rate_hz"])   # motion_freq_hz is a whole number of Hz
     return (
         GattOp("write", CONFIG, config_bytes(hz),
                note=f"motion config, whole 9 bytes (firmware defaults, motion frequency {hz} Hz)"),

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import DeviceProfile, HostClockDecoder, GattOp
+from ._base import DeviceProfile, GattOp, HostClockDecoder
 
 NAME = "witmotion"
 SERVICE = "0000ffe5-0000-1000-8000-00805f9a34fb"
