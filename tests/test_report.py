@@ -10,6 +10,7 @@ import re
 import time
 from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -501,6 +502,27 @@ def test_minute_bins_cover_the_day():
     assert bins[1] == (3600.0, 3720.0, CODE["sitting"])   # the third minute is mostly moving
     assert bins[2] == (3720.0, 3780.0, CODE["moving"])
     assert bins[-1][1] == 86400.0
+
+
+def test_report_words_are_our_own(db):
+    """No run of 6 words in the text or HTML report comes from the source article."""
+    article = Path("/work/shared/seed/lower-back-exercises-article.txt")
+    if not article.exists():
+        pytest.skip("the source article is not on this machine")
+
+    def shingles(text: str) -> set:
+        words = re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'"))
+        return {tuple(words[i:i + 6]) for i in range(len(words) - 5)}
+
+    build_week(db)
+    with open_store(db) as store:
+        store.add_pain_checkin(local(WEEK_END, 8), 8, bladder=True, fever=True, weight_loss=True, numbness=True)
+        rows = load_rows(store, WEEK_END - timedelta(days=6), WEEK_END, TZ)
+    report = build_report(rows, now=NOW, tz=TZ, kind="week")
+    page = re.sub(r"<[^>]+>", " ", render_html(report, TZ))
+    source = shingles(article.read_text(encoding="utf-8"))
+    for text in (render_text(report, TZ), page):
+        assert not shingles(text) & source
 
 
 # ----------------------------------------------------------------------------------- no data

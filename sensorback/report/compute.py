@@ -20,15 +20,16 @@ How the numbers are counted (also in docs/report.md):
 * **Bouts, breaks, flexed time** follow the per-recording summary (``sensorback.summary``), run
   over the day's epochs with every hole between epochs filled as ``no_data``: a break is an unbroken
   run of standing/moving of at least 60 s; a bout is sitting until such a break (short get-ups
-  count toward it, unseen and lying time neither ends it nor counts in its length); a long bout
-  lasts 30 min or more. Flexed time sums epochs with ``flexion_deg`` strictly above 20, 30 or 60
+  count toward it; unseen and lying time, gaps between recordings included, neither ends it nor
+  counts in its length: a bout only ends with a break we saw); a long bout lasts 30 min or more. Flexed time sums epochs with ``flexion_deg`` strictly above 20, 30 or 60
   degrees while standing, moving, sitting or slouching. Breaks per hour = breaks / worn hours.
 * **Prompts**: coach events of kind ``break_prompt`` (or ``prompt``). Their outcomes come from the
   ``prompt_outcome`` events of the same days (or, for ``prompt`` events, their own ``outcome``):
   ``heeded`` (also ``done``), ``snoozed``, ``ignored`` (also ``dismissed``), anything else unknown.
   **Nudges**: ``slouch_nudge`` events.
 * **Exercise sessions**: exercises logged less than 60 min after the previous one belong to the
-  same session. The goal is 3 sessions in the 7 days ending on the report's last day.
+  same session, which belongs to the day it starts on. The goal is 3 sessions in the 7 days ending
+  on the report's last day.
 * **Pain trend**: check-ins of the 6 weeks ending on the last day, by week (count, mean, highest);
   warning signs by ``redflags``.
 * Week totals are the sums of the days (longest bout: the longest of the days; shares and rates

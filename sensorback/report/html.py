@@ -54,7 +54,8 @@ table { border-collapse: collapse; background: #fff; font-size: 0.92em; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #eee; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f0f0f0; font-weight: 600; }
-table.week td, table.week th { white-space: nowrap; }
+table.week td, table.week th { white-space: nowrap; padding: 4px 7px; }
+.scroll { overflow-x: auto; }
 tr.total td { font-weight: 600; border-top: 2px solid #ccc; }
 .legend { display: flex; flex-wrap: wrap; gap: 14px; font-size: 0.85em; margin: 6px 0; }
 .legend span.sw { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 4px;
@@ -111,7 +112,7 @@ def timeline_svg(days: Sequence[Day], tz: Optional[tzinfo] = None, width: int = 
     as triangles above and slouch nudges as dots below it."""
     h0, h1 = hours
     left, right, top = 78, 12, 22
-    band_h, row_h = (40, 62) if tall else (18, 34)
+    band_h, row_h = (40, 62) if tall else (18, 40)
     height = top + row_h * len(days) + 10
     plot_w = width - left - right
     lo, hi = h0 * 3600.0, h1 * 3600.0
@@ -234,7 +235,7 @@ def pain_chart(report: Report, width: int = 640, height: int = 200) -> str:
     for i, w in enumerate(weeks):
         x = left + pw * (i + 0.5) / n
         out.append(f'<text x="{x:.1f}" y="{height - 18}" text-anchor="middle">{_e(w.last_day.strftime("%d %b"))}</text>')
-        out.append(f'<text x="{x:.1f}" y="{height - 5}" text-anchor="middle" fill="#888">{len(w.scores)} check-ins</text>')
+        out.append(f'<text x="{x:.1f}" y="{height - 5}" text-anchor="middle" fill="#888">{len(w.scores)} check-in{"" if len(w.scores) == 1 else "s"}</text>')
         if w.mean is not None:
             y = top + ph * (1 - w.mean / 10)
             pts.append((x, y))
@@ -303,7 +304,8 @@ def _week_table(report: Report) -> str:
     rows = "".join(row(d.day.strftime("%a %d %b"), d.numbers) for d in report.days)
     rows += row("week", report.totals, "total")
     header = "".join(f"<th>{_e(h)}</th>" for h in head)
-    return f'<p class="sub">Times in hours:minutes.</p><table class="week"><tr>{header}</tr>{rows}</table>'
+    return (f'<p class="sub">Times in hours:minutes.</p><div class="scroll"><table class="week"><tr>{header}</tr>'
+            f"{rows}</table></div>")
 
 
 def _exercise_block(report: Report, tz: Optional[tzinfo]) -> str:
@@ -327,7 +329,9 @@ def _pain_block(report: Report, tz: Optional[tzinfo]) -> str:
         extra = ", ".join(k.replace("_", " ") for k in c.red_flags)
         items += (f"<li>{_e(format_local(c.at, tz, '%a %d %b %H:%M'))}: <strong>{c.score}/10</strong>"
                   + (f" ({_e(extra)})" if extra else "") + (f" &ldquo;{_e(c.note)}&rdquo;" if c.note else "") + "</li>")
-    return pain_chart(report) + (f"<p>Check-ins in this report:</p><ul>{items}</ul>" if items else "")
+    caption = (f'<p class="sub">Blue dots: the average of each week\'s check-ins; red rings: the highest; '
+               f"dashed line: {redflags.HIGH_PAIN}/10.</p>")
+    return pain_chart(report) + caption + (f"<p>Check-ins in this report:</p><ul>{items}</ul>" if items else "")
 
 
 def _flags_block(report: Report) -> str:
