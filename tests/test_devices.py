@@ -319,6 +319,8 @@ def test_device_clock_map():
     assert m.offset == pytest.approx(5000.04 - 100.03)
     assert h2[0] > h1[-1] and h2[1] > h2[0]                       # but never backwards
     assert m.map(np.array([]), 1.0).size == 0
+    h3 = m.map(np.array([3.00, 3.01]), received_at=5000.10)       # device clock reset to ~0
+    assert h3[-1] == pytest.approx(5000.10) and h3[0] > h2[-1] and m.reanchors == 1
 
 
 def test_polar_interval_measured_nominal_and_gaps():

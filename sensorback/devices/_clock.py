@@ -30,7 +30,8 @@ Devices that timestamp their samples (Polar H10, sensorback-diy) do not have thi
 DeviceClockMap — for sensors that stamp samples themselves (Polar H10, sensorback-diy): maps
 the device clock onto the host clock as host = device + offset, with offset the smallest
 (received_at - device time of the frame's last sample) seen so far, so that the mapping follows
-the fastest delivery. Mapped times never go backwards.
+the fastest delivery. Mapped times never go backwards; when the device clock itself goes back
+(a Polar H10 that shut down resets its clock), the offset is estimated afresh.
 """
 
 from __future__ import annotations
@@ -101,11 +102,14 @@ class HostSampleClock:
 class DeviceClockMap:
     def __init__(self):
         self.offset: float | None = None
-        self.last: float | None = None
+        self.last: float | None = None          # last host time issued
+        self.last_device: float | None = None   # last device time seen
+        self.reanchors = 0
 
     def reset(self) -> None:
         self.offset = None
         self.last = None
+        self.last_device = None
 
     def map(self, device_t: np.ndarray, received_at: float) -> np.ndarray:
         """Host-clock times for the device times of one frame (received at received_at)."""
@@ -113,8 +117,13 @@ class DeviceClockMap:
         if device_t.size == 0:
             return device_t.copy()
         candidate = received_at - float(device_t[-1])
+        if self.last_device is not None and device_t[0] < self.last_device:
+            # The device clock went back (reset, or set by another app): start the offset again.
+            self.offset = None
+            self.reanchors += 1
         if self.offset is None or candidate < self.offset:
             self.offset = candidate
+        self.last_device = float(device_t[-1])
         host = device_t + self.offset
         if self.last is not None and host[0] <= self.last:
             # The offset estimate dropped (a faster delivery was seen): never go backwards.
