@@ -21,12 +21,10 @@ class CoreOptions:
     forward_window: tuple[float, float] | None = None
     # An epoch with fewer than this share of its nominal samples is treated as missing data.
     min_coverage: float = 0.25
-    # Movement intensity (g, SD of the acceleration vector) above which an epoch may be movement.
-    moving_intensity_g: float = 0.06
     # Trunk inclination from upright (degrees) beyond which a still wearer is lying down.
     lying_deg: float = 60.0
-    # Not worn: the sensor is this still (g) for at least this long.
-    not_worn_intensity_g: float = 0.004
+    # Not worn, slow path: no breathing or micro-movement for this long (the fast path, right
+    # after the sensor was handled, is quicker; see docs/core.md).
     not_worn_min_s: float = 120.0
     # Window (seconds) over which step cadence is measured.
     cadence_window_s: float = 2.0
