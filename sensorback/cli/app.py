@@ -340,6 +340,7 @@ def simulate(
 from . import coach_cmds  # noqa: E402,F401  (registers the 'exercises' and 'config' commands)
 from . import report_cmds  # noqa: E402,F401  (registers the 'report' and 'log' commands)
 from . import replay_cmd  # noqa: E402,F401  (registers the 'replay' command)
+from . import live_cmds  # noqa: E402,F401  (registers the 'monitor' and 'calibrate' commands)
 
 
 def main() -> None:

@@ -1,0 +1,348 @@
+"""``sensorback monitor`` (live dashboard or --plain event lines) and ``sensorback calibrate``.
+
+Importing this module registers both commands on the main typer ``app`` (app.py does that with
+one import line). The wiring is ``sensorback.live.LiveSession``; the dashboard is
+``sensorback.ui.dashboard``; this module checks arguments, picks the source, opens the database
+and prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import SensorbackError
+from .app import app
+from .coach_cmds import SET_OPTION, coach_settings
+
+#: Live pace: write to the database at least every 5 s of samples (also sped up: at most about
+#: once a wall second).
+LIVE_WRITE_S = 5.0
+#: Seconds of the guided calibration: sit upright (the first UPRIGHT_SETTLE_S are ignored), then
+#: lean forward (the first LEAN_SETTLE_S are ignored).
+UPRIGHT_S = 8.0
+UPRIGHT_SETTLE_S = 2.0
+LEAN_S = 5.0
+LEAN_SETTLE_S = 2.0
+PLAIN_STATUS = ("connecting", "connected", "disconnected", "reconnecting", "scanning", "stopped")
+
+_DB_OPTION = typer.Option("--db", metavar="URL", show_default=False,
+                          help="Database: an SQLite file path or an SQLAlchemy URL. Default: $SENSORBACK_DB, "
+                          "else sensorback.db in your user data folder.")
+_DEVICE_OPTION = typer.Option("--device", metavar="ADDRESS|NAME", show_default=False,
+                              help="The sensor to connect to (Bluetooth address or name). Default: the first "
+                              "supported sensor found.")
+_DEMO_OPTION = typer.Option("--demo", help="Use the simulated wearer instead of a Bluetooth sensor.")
+
+
+def _speed(text: str) -> float:
+    s = text.strip().lower().removesuffix("x").strip()
+    try:
+        value = float(s)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise SensorbackError(f"--speed: expected a positive number (times real time, e.g. 60), got '{text}'")
+    return value
+
+
+def _check_record(path: Optional[Path]) -> None:
+    if path is None:
+        return
+    if path.is_dir():
+        raise SensorbackError(f"--record: {path} is a folder; give a file name, e.g. {path / 'today.sbr'}")
+    if not path.parent.is_dir():
+        raise SensorbackError(f"--record: cannot write {path}: there is no folder {path.parent}")
+
+
+def _source(demo: bool, device: Optional[str], profile: Optional[str], speed: float, scenario: str, seed: int):
+    if demo:
+        from ..sources.demo import DemoSource
+
+        return DemoSource(scenario, speed=speed, seed=seed)
+    if speed != 1.0:
+        raise SensorbackError("--speed: only with --demo (a sensor sends at its own pace)")
+    from ..live import open_ble_source
+
+    return open_ble_source(device, profile)
+
+
+def _ble_failure(e: BaseException) -> Optional[SensorbackError]:
+    """A Bluetooth failure (no adapter, no BlueZ/D-Bus) as a one-line error suggesting --demo."""
+    mod = type(e).__module__ or ""
+    if mod.startswith("bleak") or mod.startswith("dbus") or isinstance(e, (OSError, FileNotFoundError)):
+        text = " ".join(str(e).split()) or type(e).__name__
+        return SensorbackError(f"Bluetooth: {text}; no adapter here? try 'sensorback monitor --demo'")
+    return None
+
+
+def _device_key(demo: bool, device: Optional[str]) -> Optional[str]:
+    if demo:
+        from ..sources.demo import DEMO_ADDRESS
+
+        return DEMO_ADDRESS
+    return device
+
+
+def _plain_line(ev) -> Optional[str]:
+    from ..live import clock
+
+    if ev.kind == "epochs":
+        return None
+    if ev.kind == "status" and ev.data.kind not in PLAIN_STATUS:
+        return None
+    return f"{clock(ev.t)}  {ev.text}"
+
+
+async def _run_plain(session, notifier) -> None:
+    from ..coach.events import BREAK_PROMPT, SLOUCH_NUDGE
+
+    loop = asyncio.get_running_loop()
+    pending: set = set()
+
+    def on_event(ev) -> None:
+        line = _plain_line(ev)
+        if line is not None:
+            print(line, flush=True)
+        if ev.kind == "coach" and ev.data.kind in (BREAK_PROMPT, SLOUCH_NUDGE):
+            title = "Time for a break" if ev.data.kind == BREAK_PROMPT else "Mind your back"
+            task = loop.create_task(notifier.notify(title, ev.text))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+    session.subscribe(on_event)
+
+    def stop() -> None:
+        if not session.stop_requested:
+            loop.create_task(session.stop())
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not the main thread / Windows
+            pass
+    try:
+        await session.run()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover
+                pass
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+
+
+def _summary(session, store_name: str, record: Optional[Path]) -> str:
+    ids = ", ".join(map(str, session.session_ids)) or "none"
+    parts = [f"stopped: {session.stored_epochs:,} epochs stored (session {ids}) in {store_name}"]
+    if record is not None and session.meters.samples:
+        parts.append(f"recording in {record}")
+    return "; ".join(parts)
+
+
+@app.command(
+    "monitor",
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback monitor --demo\n"
+        "  sensorback monitor --demo --scenario desk-day --speed 60 --set sit_limit_min=5\n"
+        "  sensorback monitor --device 'Polar H10 A1B2C3D4' --record today.sbr\n"
+        "  sensorback monitor --demo --plain --speed 200 >> monitor.log\n\n"
+        "Keys: c calibrate (sit upright and still for 5 s), s snooze the next break prompt, d mark the "
+        "suggested exercise done, q quit. Break prompts and slouch nudges also go out as desktop "
+        "notifications (the terminal bell when there is no notification service). Without a stored "
+        "calibration for the sensor (see 'sensorback calibrate') a provisional one is estimated from the "
+        "first 30 s. Ctrl-C or q stops the sensor, writes everything and exits with 0."
+    ),
+)
+def monitor_command(
+    device: Annotated[Optional[str], _DEVICE_OPTION] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", metavar="P", show_default=False,
+                                                   help="Device profile (microbit, polar-h10, thingy52, "
+                                                   "metawear, witmotion, sensorback-diy). Default: detected.")] = None,
+    record: Annotated[Optional[Path], typer.Option("--record", metavar="FILE.sbr", show_default=False,
+                                                   help="Also write the samples to a native recording.")] = None,
+    demo: Annotated[bool, _DEMO_OPTION] = False,
+    speed: Annotated[str, typer.Option("--speed", metavar="N",
+                                       help="With --demo: play the simulated wearer at N times real time.")] = "1",
+    scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
+                                          help="With --demo: the simulated day (demo, desk-day, "
+                                          "standing-desk-day).")] = "desk-day",
+    seed: Annotated[int, typer.Option("--seed", help="With --demo: the simulated wearer's seed.")] = 0,
+    plain: Annotated[bool, typer.Option("--plain", help="No dashboard: print one line per event "
+                                        "(prompts, nudges, state and connection changes).")] = False,
+    db: Annotated[Optional[str], _DB_OPTION] = None,
+    set_flags: Annotated[Optional[list[str]], SET_OPTION] = None,
+):
+    """Watch posture live: a terminal dashboard with the sitting clock, prompts and nudges."""
+    pace = _speed(speed)
+    settings = coach_settings(set_flags)
+    _check_record(record)
+    if not demo and (scenario != "desk-day" or seed != 0):
+        raise SensorbackError("--scenario/--seed: only with --demo")
+    source = _source(demo, device, profile, pace, scenario, seed)
+
+    from ..live import CalibrationStore, LiveSession
+    from ..store import open_store
+    from ..ui.notify import Notifier
+
+    store = open_store(db)
+    try:
+        session = LiveSession(
+            source, settings=settings, store=store, device_key=_device_key(demo, device),
+            calibrations=CalibrationStore(), record=record, source_name="demo" if demo else "live",
+            recorder_kwargs={"max_epochs": 5000, "max_seconds": max(LIVE_WRITE_S, pace)})
+        try:
+            if plain:
+                notifier = Notifier(on_note=lambda text: print(f"note: {text}", file=sys.stderr, flush=True))
+                asyncio.run(_run_plain(session, notifier))
+            else:
+                try:
+                    from ..ui.dashboard import MonitorApp
+                except ImportError as e:
+                    raise SensorbackError(f"the dashboard needs the textual package ({e}); install it, "
+                                          "or use --plain") from None
+
+                MonitorApp(session).run()
+                if session._finished is False:  # the app ended before the session could finish
+                    session.finish()
+        except SensorbackError:
+            raise
+        except Exception as e:
+            failure = None if demo else _ble_failure(e)
+            if failure is None:
+                raise
+            raise failure from None
+    finally:
+        store.close()
+    typer.echo(_summary(session, store.name, record), err=True)
+
+
+# ----------------------------------------------------------------------------- calibrate
+
+
+async def guided_calibration(source, say, *, upright_s: float = UPRIGHT_S, lean_s: float = LEAN_S,
+                             upright_settle_s: float = UPRIGHT_SETTLE_S, lean_settle_s: float = LEAN_SETTLE_S,
+                             options=None, previous=None):
+    """Collect the guided windows from a live source and compute the calibration.
+
+    say(text) tells the wearer what to do. Phase 1: sit upright and still for ``upright_s``
+    seconds of samples (the first ``upright_settle_s`` are not used); phase 2: lean forward for
+    ``lean_s`` seconds (the first ``lean_settle_s`` are the movement, not used). Returns
+    (calibration, notes, device name, address). The source is stopped at the end.
+    """
+    from ..core import CoreOptions
+    from ..live import reference_from_windows
+    from ..samples import SampleBlock
+    from ..sources.base import SourceStatus
+
+    options = options or CoreOptions()
+    blocks: list = []
+    name = address = None
+    t0 = None
+    phase = 0
+    try:
+        async for item in source:
+            if isinstance(item, SourceStatus):
+                if item.kind == "connected":
+                    name = item.values.get("device") or name
+                    address = item.values.get("address") or address
+                    say(f"connected: {item.detail}" if item.detail else "connected")
+                elif item.kind in ("disconnected", "reconnecting"):
+                    raise SensorbackError(f"calibrate: the sensor disconnected ({item.detail or item.kind}); "
+                                          "try again")
+                continue
+            if len(item) == 0:
+                continue
+            blocks.append(item)
+            if t0 is None:
+                t0 = float(item.t[0])
+                say(f"1/2  sit upright and still, looking ahead ({upright_s:g} s)")
+            last = float(item.t[-1])
+            if phase == 0 and last - t0 >= upright_s:
+                phase = 1
+                say(f"2/2  now lean forward from the hips, about 30 degrees, and hold ({lean_s:g} s)")
+            if phase == 1 and last - t0 >= upright_s + lean_s:
+                break
+    finally:
+        await source.stop()
+    if t0 is None or phase < 1 or float(blocks[-1].t[-1]) - t0 < upright_s + lean_s:
+        raise SensorbackError("calibrate: the sensor stopped sending before the calibration was done; try again")
+    data = SampleBlock.concat(blocks)
+    upright = (t0 + upright_settle_s, t0 + upright_s)
+    lean = (t0 + upright_s + lean_settle_s, t0 + upright_s + lean_s)
+    cal, notes = reference_from_windows(data, options, upright, lean, previous=previous)
+    return cal, notes, name, address
+
+
+@app.command(
+    "calibrate",
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback calibrate --device 'Polar H10 A1B2C3D4'\n"
+        "  sensorback calibrate --demo\n\n"
+        f"Guided: sit upright and still ({UPRIGHT_S:g} s), then lean forward from the hips ({LEAN_S:g} s). "
+        "This teaches sensorback which way is upright and which way is forward for the way the clip is "
+        "mounted. The result is stored for the sensor (by address and name) in calibrations.json next "
+        "to the config file, and 'sensorback monitor' uses it from then on."
+    ),
+)
+def calibrate_command(
+    device: Annotated[Optional[str], _DEVICE_OPTION] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", metavar="P", show_default=False,
+                                                   help="Device profile. Default: detected.")] = None,
+    demo: Annotated[bool, _DEMO_OPTION] = False,
+    speed: Annotated[str, typer.Option("--speed", metavar="N", help="With --demo: N times real time.")] = "1",
+    scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
+                                          help="With --demo: mount the clip as on this simulated day's "
+                                          "wearer.")] = "desk-day",
+    seed: Annotated[int, typer.Option("--seed", help="With --demo: the simulated wearer's seed.")] = 0,
+):
+    """Teach sensorback your upright posture and forward direction for this sensor."""
+    pace = _speed(speed)
+    if demo:
+        from ..sources.demo import CALIBRATION, DemoSource
+
+        source = DemoSource(CALIBRATION, speed=pace, seed=seed, mount_from=scenario)
+    else:
+        source = _source(False, device, profile, pace, "", 0)
+    from ..live import CalibrationStore
+
+    calibrations = CalibrationStore()
+    key = _device_key(demo, device)
+    previous = None
+    try:
+        found = calibrations.load(key) if key else None
+        previous = found[0] if found else None
+    except SensorbackError:
+        previous = None
+
+    def say(text: str) -> None:
+        typer.echo(text)
+
+    try:
+        cal, notes, name, address = asyncio.run(guided_calibration(source, say, previous=previous))
+    except SensorbackError:
+        raise
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:
+        failure = None if demo else _ble_failure(e)
+        if failure is None:
+            raise
+        raise failure from None
+    keys = [k for k in (key, address, name) if k]
+    path = calibrations.save(keys, cal, device=name or key or "", how="sensorback calibrate")
+    for n in notes:
+        typer.echo(f"  {n}")
+    typer.echo(f"calibration saved for {keys[0]} in {path}")
+    return cal

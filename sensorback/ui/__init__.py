@@ -1,0 +1,1 @@
+"""Terminal user interfaces: the live dashboard (dashboard.py) and notifications (notify.py)."""

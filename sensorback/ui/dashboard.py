@@ -1,0 +1,195 @@
+"""The live dashboard (Textual): what a LiveSession knows, redrawn as it changes.
+
+    MonitorApp(session).run()          # runs session.run() as a worker on Textual's event loop
+
+Panels: current state and the trunk angle against the slouch threshold (a bar); the sitting
+clock and time to the next break prompt; today's totals; the last prompts and nudges; connection,
+battery and signal. Keys: c calibrate (sit upright: the next seconds become the upright
+reference), s snooze, d mark the suggested exercise done, q quit (stops the source, writes
+everything, exits). Break prompts and slouch nudges also go out as desktop notifications
+(ui/notify.py; the terminal bell when there is no notification service).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Static
+
+from ..coach.events import BREAK_PROMPT, SLOUCH_NUDGE, format_duration
+from ..live import LiveEvent, LiveSession, clock
+from .notify import Notifier
+
+BAR_WIDTH = 30
+#: The bar's full scale, as a multiple of the slouch threshold.
+BAR_SCALE = 2.0
+REFRESH_S = 0.25
+
+
+def angle_bar(angle: Optional[float], threshold: float, width: int = BAR_WIDTH) -> str:
+    """'[██████████░░░░│░░░░░░░]  12° of 20°': forward flexion against the slouch threshold (│)."""
+    full = threshold * BAR_SCALE
+    mark = int(round(width * threshold / full))
+    if angle is None:
+        cells = ["·"] * width
+        label = f"  --° (slouch at {threshold:g}°)"
+    else:
+        n = int(round(width * min(max(angle, 0.0), full) / full))
+        cells = ["█" if i < n else "░" for i in range(width)]
+        label = f"  {angle:4.0f}° (slouch at {threshold:g}°)"
+    cells.insert(mark, "│")
+    return "[" + "".join(cells) + "]" + label
+
+
+def _minutes(s: Optional[float]) -> str:
+    return "--" if s is None else format_duration(s)
+
+
+class MonitorApp(App):
+    """The dashboard for one LiveSession (see module docstring)."""
+
+    TITLE = "sensorback monitor"
+    CSS = """
+    Screen { layout: vertical; }
+    #top { height: auto; }
+    .panel { border: round $accent; padding: 0 1; height: auto; width: 1fr; }
+    #events { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("c", "calibrate", "Calibrate"),
+        Binding("s", "snooze", "Snooze"),
+        Binding("d", "done", "Exercise done"),
+        Binding("q", "quit_monitor", "Quit"),
+    ]
+
+    def __init__(self, session: LiveSession, notifier: Optional[Notifier] = None):
+        super().__init__()
+        self.session = session
+        self.notifier = notifier
+        self.notifications: list[tuple[str, str, str]] = []  # (title, message, how) for tests and logs
+        self._notes: list[str] = []
+        self._worker = None
+        session.subscribe(self._on_live_event)
+
+    # -- layout ------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=True)
+        with Horizontal(id="top"):
+            with Vertical(classes="panel"):
+                yield Static(id="state")
+                yield Static(id="bar")
+                yield Static(id="clock")
+            with Vertical(classes="panel"):
+                yield Static(id="totals")
+                yield Static(id="connection")
+        yield Static(id="events", classes="panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.notifier is None:
+            self.notifier = Notifier(bell=self.bell, on_note=self._note)
+        self._worker = self.run_worker(self._run_session(), name="session", exit_on_error=False)
+        self.set_interval(REFRESH_S, self.refresh_view)
+        self.refresh_view()
+
+    async def _run_session(self) -> None:
+        try:
+            await self.session.run()
+        except Exception as e:  # noqa: BLE001 - shown and kept for the command to report
+            self.error = e
+            self._note(f"stopped: {' '.join(str(e).split()) or type(e).__name__}")
+            raise
+        finally:
+            self.refresh_view()
+        if not self.session.stop_requested:
+            self._note("the source ended; press q to quit")
+
+    error: Optional[BaseException] = None
+
+    # -- events ------------------------------------------------------------------------------
+    def _note(self, text: str) -> None:
+        self._notes.append(text)
+        self.session.meters.recent.append(f"{clock(self.session.meters.arrived_t)}  {text}")
+
+    def _on_live_event(self, ev: LiveEvent) -> None:
+        if ev.kind == "note":
+            self.session.meters.recent.append(f"{clock(ev.t)}  {ev.text}")
+        if ev.kind == "coach" and ev.data.kind in (BREAK_PROMPT, SLOUCH_NUDGE):
+            title = "Time for a break" if ev.data.kind == BREAK_PROMPT else "Mind your back"
+            self.run_worker(self._notify(title, ev.text), group="notify", exit_on_error=False)
+
+    async def _notify(self, title: str, message: str) -> None:
+        how = await self.notifier.notify(title, message)
+        self.notifications.append((title, message, how))
+
+    # -- view --------------------------------------------------------------------------------
+    def refresh_view(self) -> None:
+        s = self.session
+        m = s.meters
+        st = s.status()
+        thr = s.options.slouch_threshold_deg
+        try:
+            state = self.query_one("#state", Static)
+        except Exception:  # noqa: BLE001 - not mounted (yet / any more)
+            return
+        cal = " (provisional calibration)" if s.provisional else ""
+        if m.capture_left_s is not None:
+            cal = f" — calibrating: sit upright and still, {m.capture_left_s:.0f} s left"
+        elif s.calibration is None and m.samples:
+            cal = " — calibrating from the first samples..."
+        state.update(f"State: {(m.state or 'waiting').upper()}  at {clock(m.t)}{cal}")
+        self.query_one("#bar", Static).update("Trunk " + angle_bar(m.flexion_deg, thr))
+        nxt = st.next_prompt_in_s
+        up = f"   up for {_minutes(st.up_s)}" if st.up_s else ""
+        brk = "   on a break" if st.on_break else ""
+        snoozed = "   (snoozed)" if st.snoozed else ""
+        ex = s.suggested_exercise()
+        self.query_one("#clock", Static).update(
+            f"Sitting: {_minutes(st.sitting_s)}   next break in: {_minutes(nxt) if nxt is not None else 'off'}"
+            f"{snoozed}{up}{brk}\nSuggested: {ex.name.lower()} ({ex.dose}) — d when done")
+        tot = m.today_s
+        sit = tot["sitting"] + tot["slouching"]
+        self.query_one("#totals", Static).update(
+            f"Today: sitting {_minutes(sit)} (slouched {_minutes(tot['slouching'])}), "
+            f"standing {_minutes(tot['standing'])}, moving {_minutes(tot['moving'])}\n"
+            f"prompts {m.prompts}, nudges {m.nudges}, exercises {m.exercises}")
+        bat = f"{m.battery_pct} %" if m.battery_pct is not None else "--"
+        sig = f"{m.rssi_dbm} dBm" if m.rssi_dbm is not None else "--"
+        self.query_one("#connection", Static).update(
+            f"Sensor: {m.connection}   battery {bat}   signal {sig}"
+            + (f"   decode errors {m.decode_errors}" if m.decode_errors else ""))
+        self.query_one("#events", Static).update(
+            "Last prompts and nudges:\n" + ("\n".join(m.recent) if m.recent else "(none yet)"))
+
+    # -- keys --------------------------------------------------------------------------------
+    def action_calibrate(self) -> None:
+        self.session.calibrate_upright()
+        self.refresh_view()
+
+    def action_snooze(self) -> None:
+        events = self.session.snooze()
+        if not events:
+            self._note("nothing to snooze yet")
+        self.refresh_view()
+
+    def action_done(self) -> None:
+        try:
+            self.session.mark_done()
+        except Exception as e:  # noqa: BLE001 - a database hiccup must not end the dashboard
+            self._note(f"could not store the exercise: {' '.join(str(e).split())}")
+        self.refresh_view()
+
+    async def action_quit_monitor(self) -> None:
+        await self.session.stop()
+        if self._worker is not None:
+            try:
+                await self._worker.wait()
+            except Exception:  # noqa: BLE001 - reported by the command
+                pass
+        self.exit(0)
+
+
+__all__ = ["MonitorApp", "angle_bar"]

@@ -1,0 +1,179 @@
+"""LiveSession with DemoSource: source -> core -> coach -> store, calibration, snooze, done; --plain."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from sensorback.coach import CoachSettings
+from sensorback.core import CoreOptions
+from sensorback.formats import read_native
+from sensorback.live import CalibrationStore, LiveSession, calibration_from_dict, reference_from_windows
+from sensorback.samples import SampleBlock
+from sensorback.sources.base import SourceStatus
+from sensorback.sources.demo import CALIBRATION, DemoSource, calibration_recording
+from sensorback.store import open_store
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "sb.db"))
+    monkeypatch.setenv("SENSORBACK_NOTIFY", "0")
+    return tmp_path
+
+
+def test_demo_source_yields_timed_blocks_and_statuses():
+    async def go():
+        src = DemoSource("demo", speed=500, block_s=0.5)
+        items = []
+        async for it in src:
+            items.append(it)
+            if sum(isinstance(i, SampleBlock) for i in items) == 200:
+                await src.stop()
+        return items
+
+    items = asyncio.run(go())
+    kinds = [i.kind for i in items if isinstance(i, SourceStatus)]
+    assert kinds[:2] == ["connecting", "connected"] and kinds[-1] == "stopped"
+    connected = [i for i in items if isinstance(i, SourceStatus) and i.kind == "connected"][0]
+    assert "battery_pct" in connected.values and "rssi_dbm" in connected.values
+    blocks = [i for i in items if isinstance(i, SampleBlock)]
+    t = np.concatenate([b.t for b in blocks])
+    assert np.all(np.diff(t) > 0) and t[0] == pytest.approx(0.0, abs=0.05)
+    spans = [b.t[-1] - b.t[0] for b in blocks]
+    assert max(spans) <= 10.0 + 1e-9  # 500x: 0.02 s of wall time per block -> 10 s of samples
+    assert blocks[0].start_time == pytest.approx(time.time(), abs=60)
+
+
+def test_demo_source_paces_in_real_time():
+    async def go():
+        src = DemoSource("demo", speed=20, block_s=0.5)
+        t0 = None
+        async for it in src:
+            if isinstance(it, SampleBlock):
+                if t0 is None:
+                    t0 = time.monotonic()
+                if it.t[-1] >= 20:
+                    await src.stop()
+                    return time.monotonic() - t0
+
+    wall = asyncio.run(go())
+    assert 0.8 <= wall <= 2.0  # ~19.5 s of samples at 20x
+
+
+def test_session_stores_epochs_events_exercise_and_recording(env):
+    store = open_store(str(env / "sb.db"))
+    src = DemoSource("desk-day", speed=2000)
+    s = LiveSession(src, settings=CoachSettings(sit_limit_min=2), store=store, device_key="demo",
+                    calibrations=CalibrationStore(env / "cal.json"), record=env / "rec.sbr",
+                    recorder_kwargs={"max_epochs": 5000, "max_seconds": 600})
+    seen = []
+    s.subscribe(seen.append)
+
+    async def go():
+        async def driver():
+            while s.meters.prompts == 0:
+                await asyncio.sleep(0.01)
+            assert s.snooze()
+            assert s.mark_done()
+            await s.stop()
+        await asyncio.wait_for(asyncio.gather(s.run(), driver()), 60)
+
+    asyncio.run(go())
+    assert s.provisional
+    kinds = [e.kind for e in seen]
+    assert "calibration" in kinds and "state" in kinds
+    coach = [e.data.kind for e in seen if e.kind == "coach"]
+    assert "break_prompt" in coach and "snoozed" in coach
+    assert s.session_ids and s.stored_epochs == s.meters.epochs > 0
+    assert len(store.epochs(0, 4e9)) == s.meters.epochs
+    assert store.session(s.session_ids[0]).ended_at is not None
+    ex = store.exercises(0, 4e9)
+    assert len(ex) == 1 and ex[0].source == "prompt"
+    rec = read_native(env / "rec.sbr")
+    assert len(rec) == s.meters.samples
+    store.close()
+
+
+def test_calibration_windows_find_up_and_forward_for_any_mount():
+    for seed in range(5):
+        block = calibration_recording(seed)
+        cal, notes = reference_from_windows(block, CoreOptions(), (2.0, 9.0), (11.0, 16.0))
+        up, fwd = np.array(cal.reference.up), np.array(cal.reference.forward)
+        assert np.degrees(np.arccos(up @ block.meta["true_up"])) < 3
+        assert np.degrees(np.arccos(fwd @ block.meta["true_forward"])) < 5
+        assert calibration_from_dict(cal.to_dict()).reference == cal.reference
+
+
+def test_calibration_store_round_trip(tmp_path):
+    block = calibration_recording(1)
+    cal, _ = reference_from_windows(block, CoreOptions(), (2.0, 9.0), (11.0, 16.0))
+    cs = CalibrationStore(tmp_path / "c" / "cal.json")
+    cs.save(["AA:BB", "Polar H10"], cal, device="Polar H10")
+    got, entry = cs.load(None, "Polar H10")
+    assert got.reference == cal.reference and entry["device"] == "Polar H10"
+    assert cs.load("other") is None
+
+
+def test_upright_key_recalibrates_and_starts_a_new_session(env):
+    store = open_store(str(env / "sb.db"))
+    cs = CalibrationStore(env / "cal.json")
+    s = LiveSession(DemoSource("desk-day", speed=2000), store=store, device_key="demo", calibrations=cs,
+                    recorder_kwargs={"max_epochs": 5000, "max_seconds": 600})
+    notes = []
+    s.subscribe(lambda e: notes.append(e) if e.kind in ("calibration", "note") else None)
+
+    async def go():
+        async def driver():
+            while s.meters.state != "sitting":
+                await asyncio.sleep(0.01)
+            s.calibrate_upright(3)
+            while len([n for n in notes if n.kind == "calibration"]) < 2:
+                await asyncio.sleep(0.01)
+            await s.stop()
+        await asyncio.wait_for(asyncio.gather(s.run(), driver()), 60)
+
+    asyncio.run(go())
+    cals = [n for n in notes if n.kind == "calibration"]
+    assert cals[0].text.startswith("provisional") and cals[1].text.startswith("calibrated")
+    assert not s.provisional and len(s.session_ids) == 2
+    assert cs.load("demo") is not None
+    store.close()
+
+
+def test_plain_monitor_subprocess_sigint(env):
+    cmd = [sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--plain", "--speed", "200",
+           "--set", "sit_limit_min=2", "--record", str(env / "r.sbr")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert any("connected" in ln for ln in lines)
+    assert any("state: sitting" in ln for ln in lines)
+    assert lines[-1].endswith("stopped")
+    assert "epochs stored" in err
+    store = open_store(str(env / "sb.db"))
+    assert len(store.epochs(0, 4e9)) > 100
+    store.close()
+    assert len(read_native(env / "r.sbr")) > 1000
+
+
+def test_monitor_without_ble_is_one_line_error(env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sensorback.cli.app import app
+
+    monkeypatch.setitem(sys.modules, "sensorback.sources.ble", None)  # import fails
+    r = CliRunner().invoke(app, ["monitor", "--plain"])
+    assert r.exit_code != 0
+    assert "--demo" in (r.output + (r.stderr if hasattr(r, "stderr") else ""))

@@ -1,0 +1,75 @@
+"""The dashboard, headless through Textual's pilot: a break prompt shows during an accelerated demo,
+and the keys snooze, mark the exercise done and quit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+pytest.importorskip("textual")
+
+from sensorback.coach import CoachSettings  # noqa: E402
+from sensorback.live import CalibrationStore, LiveSession  # noqa: E402
+from sensorback.sources.demo import DemoSource  # noqa: E402
+from sensorback.store import open_store  # noqa: E402
+from sensorback.ui.dashboard import MonitorApp, angle_bar  # noqa: E402
+from sensorback.ui.notify import Notifier  # noqa: E402
+
+
+def _text(app, wid):
+    return str(app.query_one(wid).render())
+
+
+async def _until(pilot, cond, timeout=30.0):
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("timed out")
+        await pilot.pause(0.05)
+
+
+def test_dashboard_prompt_and_keys(tmp_path):
+    store = open_store(str(tmp_path / "sb.db"))
+    session = LiveSession(DemoSource("desk-day", speed=1000), settings=CoachSettings(sit_limit_min=2), store=store,
+                          device_key="demo", calibrations=CalibrationStore(tmp_path / "cal.json"),
+                          recorder_kwargs={"max_epochs": 5000, "max_seconds": 600})
+    rung = []
+    app = MonitorApp(session, Notifier(bell=lambda: rung.append(1), enabled=False))
+
+    async def go():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _until(pilot, lambda: session.meters.prompts > 0)
+            app.refresh_view()
+            await pilot.pause()
+            events = _text(app, "#events")
+            assert "break prompt: you have been sitting 2 min" in events
+            assert "Sitting:" in _text(app, "#clock") and "slouch at 20" in _text(app, "#bar")
+            assert "battery 8" in _text(app, "#connection")
+            await _until(pilot, lambda: app.notifications)
+            assert app.notifications[0][2] == "bell" and rung
+            await pilot.press("s")
+            assert any(e.kind == "snoozed" for e in session.events)
+            await pilot.press("d")
+            assert session.meters.exercises == 1
+            app.refresh_view()
+            assert "done:" in _text(app, "#events")
+            await pilot.press("q")
+            await pilot.pause()
+        return app.return_code
+
+    rc = asyncio.run(asyncio.wait_for(go(), 90))
+    assert rc == 0
+    assert session.stop_requested and session.session_ids
+    assert len(store.exercises(0, 4e9)) == 1
+    assert len(store.epochs(0, 4e9)) == session.meters.epochs > 0
+    assert store.session(session.session_ids[0]).ended_at is not None
+    store.close()
+
+
+def test_angle_bar():
+    bar = angle_bar(10.0, 20.0, width=20)
+    assert bar.count("█") == 5 and "│" in bar and "10°" in bar
+    assert angle_bar(None, 20.0).count("█") == 0
+    assert angle_bar(90.0, 20.0, width=20).count("█") == 20
