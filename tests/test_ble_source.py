@@ -1,0 +1,361 @@
+"""BleSource end to end through bleak's real BleakScanner/BleakClient on the virtual radio.
+
+scan -> connect -> start writes -> notifications -> decode -> sample times -> core -> coach ->
+store (SQLite), with a peripheral-initiated disconnect mid-stream, a sensor that stays silent for
+a while (failed scans, exponential backoff), a reconnection, and stop() sending the stop write.
+The virtual sensors play a simulated wearer ('demo') at SPEED times real time, and the source's
+clock is warped by the same factor, so a minute of wearing takes about a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+
+from sensorback.ble.testing import VirtualClientBackend, VirtualRadio, VirtualScannerBackend
+from sensorback.ble.testing.microbit import MicrobitAccelerometer, encode_accelerometer_data
+from sensorback.ble.testing.polar import PolarH10
+from sensorback.core import CoreOptions, analyze
+from sensorback.core.states import STATES
+from sensorback.replay import calibrate, replay
+from sensorback.samples import SampleBlock
+from sensorback.sim import simulate
+from sensorback.sources import SourceStatus
+from sensorback.sources.ble import BleSource, backoff_delays
+from sensorback.store import open_store
+
+SPEED = 50.0
+NO_DATA = STATES.index("no_data")
+
+
+def run(scenario, timeout: float = 20.0):
+    async def guarded():
+        async with asyncio.timeout(timeout):
+            return await scenario()
+
+    return asyncio.run(guarded())
+
+
+def warped_clock(speed: float):
+    t0 = time.monotonic()
+    return lambda: (time.monotonic() - t0) * speed
+
+
+def virtual(radio, **kwargs) -> dict:
+    return dict(scanner_kwargs={"backend": VirtualScannerBackend, "radio": radio},
+                client_kwargs={"backend": VirtualClientBackend, "radio": radio}, **kwargs)
+
+
+class FastMicrobit(MicrobitAccelerometer):
+    """The virtual micro:bit at `speed` times real time, `burst` notifications per wake-up (a BLE
+    connection event delivers several), on absolute deadlines (no drift); records its CCCD writes;
+    drop_after(n, silent_s) hangs up after n more notifications and stays silent a while."""
+
+    def __init__(self, rows, *, speed: float, burst: int = 10, **kwargs):
+        super().__init__(rows, **kwargs)
+        self.speed, self.burst = speed, burst
+        self.subscriptions: list[bool] = []
+        self._drop: tuple[int, float] | None = None
+
+    def on_subscription(self, characteristic, notify, indicate):
+        if characteristic is self.data_characteristic:
+            self.subscriptions.append(notify)
+        super().on_subscription(characteristic, notify, indicate)
+
+    def drop_after(self, n: int, silent_s: float) -> None:
+        self._drop = (n, silent_s)
+
+    async def _run_stream(self, connection):
+        loop = asyncio.get_running_loop()
+        start, k = loop.time(), 0
+        while self.cursor < len(self.samples):
+            k += 1
+            await asyncio.sleep(max(0.0, start + k * self.burst * self.period_ms / 1000 / self.speed - loop.time()))
+            for _ in range(self.burst):
+                if self.cursor >= len(self.samples):
+                    break
+                value = encode_accelerometer_data(*(int(v) for v in self.samples[self.cursor]))
+                self.cursor += 1
+                self.notifications_sent += 1
+                await self.device.notify_subscriber(connection, self.data_characteristic, value)
+                if self._drop is not None:
+                    n, silent_s = self._drop
+                    self._drop = (n - 1, silent_s) if n > 1 else None
+                    if n == 1:
+                        self._stream = None
+                        self._advertising_wanted = False
+                        self.spawn(self._come_back(silent_s))
+                        await asyncio.shield(self.disconnect())
+                        return
+        self.exhausted.set()
+        self._stream = None
+
+    async def _come_back(self, silent_s):
+        await asyncio.sleep(silent_s)
+        await asyncio.shield(self.start_advertising())
+
+
+class LivePipeline:
+    """Source items -> (a thread running sensorback.replay.replay: core -> coach -> store).
+    The session begins at the first block, with the block's start_time."""
+
+    def __init__(self, store, options: CoreOptions, calibration):
+        self.store, self.options, self.calibration = store, options, calibration
+        self.q: queue.Queue = queue.Queue()
+        self.recorder = store.recorder()
+        self.blocks: list[SampleBlock] = []
+        self.statuses: list[SourceStatus] = []
+        self.start_time = None
+
+    def _blocks(self):
+        while (block := self.q.get()) is not None:
+            if self.start_time is None:
+                self.start_time = block.start_time
+                self.recorder.begin_session(device=block.device, source="live", start=block.start_time,
+                                            rate_hz=block.rate_hz, epoch_s=self.options.epoch_s,
+                                            calibration=self.calibration, options=asdict(self.options))
+            yield block
+
+    async def run(self, source) -> object:
+        worker = asyncio.ensure_future(asyncio.to_thread(
+            replay, self._blocks(), self.options, None, self.recorder, calibration=self.calibration,
+            max_delay_s=self.options.epoch_s, catch_sigint=False))
+        try:
+            async for item in source:
+                if isinstance(item, SampleBlock):
+                    assert not self.blocks or item.t[0] > self.blocks[-1].t[-1]
+                    self.blocks.append(item)
+                    self.q.put(item)
+                else:
+                    self.statuses.append(item)
+        finally:
+            self.q.put(None)
+        return await worker
+
+    def kinds(self) -> list[str]:
+        return [s.kind for s in self.statuses]
+
+
+def check_store_against_analyze(pipe: LivePipeline, result, options, calibration):
+    """The stored epochs are exactly what analyze() gives for the samples received: none lost on
+    either side of the gap, and the outage stored as no_data epochs. Returns (gap_start, gap_end)."""
+    received = SampleBlock.concat(pipe.blocks)
+    expected = analyze(received, options, calibration).epochs
+    series = pipe.store.epochs(pipe.start_time - 10, pipe.start_time + 10 * 86400)
+    assert len(series) == len(expected) == result.stored_epochs
+    np.testing.assert_allclose(series.time - pipe.start_time, expected.t_start, atol=1e-5)
+    assert series.state.tolist() == [int(s) for s in expected.state]
+    np.testing.assert_allclose(series.duration_s[:-1], options.epoch_s, atol=1e-5)  # contiguous: none missing
+    # the outage: the longest pause between samples, covered by no_data epochs in the store
+    t = received.t
+    i = int(np.argmax(np.diff(t)))
+    gap_start, gap_end = float(t[i]), float(t[i + 1])
+    inside = (series.time - pipe.start_time >= np.ceil(gap_start)) & (series.time - pipe.start_time + 1 <= gap_end)
+    assert inside.sum() >= int(gap_end - gap_start) - 2
+    assert (series.state[inside] == NO_DATA).all()
+    # states on both sides are real states, and the wearer did more than one thing
+    assert len(set(series.state[~inside].tolist()) - {NO_DATA}) >= 2
+    return gap_start, gap_end
+
+
+def check_gap_promises(pipe: LivePipeline):
+    """No sample is stamped at or before a gap_until announced before it."""
+    promised = -np.inf
+    order = []
+    # rebuild the interleaving from the statuses' positions: each status carries t = last sample
+    for s in pipe.statuses:
+        if s.gap_until is not None:
+            assert s.t is None or s.gap_until >= s.t
+            order.append(s.gap_until)
+    if order:
+        promised = max(order)
+    after = [b for b in pipe.blocks if b.t[0] > promised]
+    assert after, "samples arrived after the reconnection"
+
+
+def test_microbit_end_to_end_drop_reconnect_and_stop(tmp_path):
+    sim, _ = simulate("demo", duration_s=75, gaps=False)
+    rows = np.clip(np.round(sim.acc * 1000), -32768, 32767).astype(np.int16)
+    options = CoreOptions()
+    calibration, _ = calibrate(sim, options)
+
+    async def scenario():
+        async with VirtualRadio() as radio:
+            sensor = await radio.add_peripheral(FastMicrobit(rows, speed=SPEED, name="BBC micro:bit [zezit]"))
+            sensor.drop_after(1800, silent_s=0.3)   # hang up at 36 s of wearing, gone ~15 s
+            source = BleSource(device="zezit", clock=warped_clock(SPEED), scan_timeout_s=0.1,
+                               backoff_s=(0.05, 0.4), **virtual(radio))
+            found = await source.scan(0.1)
+            assert [(f.name, f.address, f.rssi, f.profile) for f in found] == [
+                ("BBC micro:bit [zezit]", "F0:0B:17:00:00:01", -60, "microbit")]
+
+            async def stop_when_done():
+                await sensor.exhausted.wait()
+                while source.stats["samples"] < len(rows):
+                    await asyncio.sleep(0.01)
+                await source.stop()
+                assert sensor.subscriptions[-1] is False  # the stop step (unsubscribe) reached the board
+
+            with open_store(f"sqlite:///{tmp_path / 'sb.db'}") as store:
+                pipe = LivePipeline(store, options, calibration)
+                stopper = asyncio.ensure_future(stop_when_done())
+                result = await pipe.run(source)
+                await stopper
+                return pipe, result, source, sensor, store
+
+    pipe, result, source, sensor, store = run(scenario)
+    with open_store(f"sqlite:///{tmp_path / 'sb.db'}") as store:
+        pipe.store = store
+        gap_start, gap_end = check_store_against_analyze(pipe, result, options, calibration)
+    received = SampleBlock.concat(pipe.blocks)
+    # every row arrived once, in order, across the drop (this emulator never skips a row)
+    np.testing.assert_array_equal(received.acc, rows.astype(np.float32) / np.float32(1000))
+    assert 10 < gap_end - gap_start < 40
+    kinds = pipe.kinds()
+    assert kinds[:4] == ["scanning", "connecting", "connected", "signal"]
+    assert kinds[-1] == "stopped" and kinds.count("connected") == 2 and kinds.count("disconnected") == 1
+    disc = pipe.statuses[kinds.index("disconnected")]
+    assert disc.gap_until is not None and disc.gap_until >= gap_start - 1e-9 and disc.gap_until < gap_end
+    recon = [s for s in pipe.statuses if s.kind == "reconnecting"]
+    assert len(recon) >= 2 and all(s.gap_until < gap_end for s in recon)
+    delays = [s.values["delay_s"] for s in recon]
+    assert delays[:2] == [0.05, 0.1] and all(b == min(2 * a, 0.4) for a, b in zip(delays, delays[1:]))
+    assert [s.gap_until for s in recon] == sorted(s.gap_until for s in recon)
+    assert source.stats["samples"] == len(rows) and source.stats["dropped_samples"] == 0
+    assert source.stats["disconnections"] == 1 and source.stats["connections"] == 2
+    check_gap_promises(pipe)
+
+
+def test_polar_h10_end_to_end_device_clock_drop_reconnect_and_stop(tmp_path):
+    sim, _ = simulate("demo", duration_s=150, gaps=False)
+    options = CoreOptions()
+    calibration, _ = calibrate(sim, options)
+    rate = 50.0
+
+    async def scenario():
+        async with VirtualRadio() as radio:
+            polar = await radio.add_peripheral(PolarH10(sim.acc, speed=SPEED))
+            polar.disconnect_after(60, silent_s=0.3)   # 60 frames = 43 s of wearing
+            source = BleSource("polar-h10", clock=warped_clock(SPEED), scan_timeout_s=0.1,
+                               backoff_s=(0.05, 0.4), **virtual(radio))
+
+            async def stop_when_done():
+                await polar.exhausted.wait()
+                sent = sum(len(i) for i in polar.sent_index)
+                while source.stats["samples"] < sent:
+                    await asyncio.sleep(0.01)
+                await source.stop()
+
+            with open_store(f"sqlite:///{tmp_path / 'sb.db'}") as store:
+                pipe = LivePipeline(store, options, calibration)
+                stopper = asyncio.ensure_future(stop_when_done())
+                result = await pipe.run(source)
+                await stopper
+                return pipe, result, source, polar
+
+    pipe, result, source, polar = run(scenario)
+    # the strap saw: start (range 4 g, 50 Hz, 16 bit) on each connection, then the stop command
+    start = bytes.fromhex("0202 0201 0400 0001 3200 0101 1000")
+    assert polar.control_writes == [start, start, bytes([0x03, 0x02])]
+    assert polar.responses[-1] == bytes([0xF0, 0x03, 0x02, 0x00, 0x00])
+    assert not polar.streaming
+    with open_store(f"sqlite:///{tmp_path / 'sb.db'}") as store:
+        pipe.store = store
+        gap_start, gap_end = check_store_against_analyze(pipe, result, options, calibration)
+    received = SampleBlock.concat(pipe.blocks)
+    sent = np.concatenate(polar.sent_index)
+    # every sample the strap sent arrived once, in order; the ones it took while disconnected are lost
+    np.testing.assert_array_equal(received.acc, polar.samples_mg[sent].astype(np.float32) / np.float32(1000))
+    lost = int(np.max(np.diff(sent))) - 1
+    assert lost > 5 * rate
+    # sample times follow the device clock: spacing = device spacing (the gap too), give or take the
+    # clock map's small re-anchoring to faster deliveries
+    device_t = sent / rate
+    np.testing.assert_allclose(np.diff(received.t), np.diff(device_t), atol=0.05)
+    np.testing.assert_allclose(gap_end - gap_start, (lost + 1) / rate, atol=0.1)
+    assert received.meta.get("clock") == "device"
+    kinds = pipe.kinds()
+    assert kinds[-1] == "stopped" and kinds.count("connected") == 2 and kinds.count("disconnected") == 1
+    assert source.stats["decode_errors"] == 0 and source.stats["dropped_samples"] == 0
+    check_gap_promises(pipe)
+
+
+def test_backoff_doubles_and_caps():
+    gen = backoff_delays(1.0, 30.0)
+    assert [next(gen) for _ in range(8)] == [1, 2, 4, 8, 16, 30, 30, 30]
+
+
+def test_decode_errors_are_counted_and_reported(tmp_path):
+    """A board that sends a malformed notification now and then: counted, reported, skipped."""
+
+    class Glitchy(FastMicrobit):
+        async def _run_stream(self, connection):
+            for i in range(60):
+                await asyncio.sleep(0.002)
+                value = b"\x01\x02\x03" if i % 20 == 5 else encode_accelerometer_data(0, 0, 1000)
+                await self.device.notify_subscriber(connection, self.data_characteristic, value)
+            self.exhausted.set()
+
+    async def scenario():
+        async with VirtualRadio() as radio:
+            board = await radio.add_peripheral(Glitchy(np.zeros((1, 3)), speed=1.0))
+            source = BleSource("microbit", clock=warped_clock(SPEED), status_every_s=1e9, **virtual(radio))
+            items = []
+
+            async def stopper():
+                await board.exhausted.wait()
+                await asyncio.sleep(0.05)
+                await source.stop()
+
+            task = asyncio.ensure_future(stopper())
+            async for item in source:
+                items.append(item)
+            await task
+            return items, source
+
+    items, source = run(scenario)
+    errors = [i for i in items if isinstance(i, SourceStatus) and i.kind == "decode_errors"]
+    assert len(errors) == 1 and "3 bytes" in errors[0].detail and errors[0].values["errors"] == 1
+    assert source.stats["decode_errors"] == 3
+    assert sum(len(i) for i in items if isinstance(i, SampleBlock)) == 57
+    assert items[-1].kind == "stopped" and items[-1].values["decode_errors"] == 3
+
+
+def test_cancelling_the_consumer_stops_the_sensor():
+    """An exception/cancellation in the consumer still sends the stop writes and disconnects."""
+
+    async def scenario():
+        async with VirtualRadio() as radio:
+            polar = await radio.add_peripheral(PolarH10(np.tile([[0.0, 0.0, 1.0]], (20000, 1)), speed=SPEED))
+            source = BleSource(clock=warped_clock(SPEED), **virtual(radio))
+
+            async def consume():
+                async for item in source:
+                    if isinstance(item, SampleBlock):
+                        await asyncio.sleep(10)
+
+            task = asyncio.ensure_future(consume())
+            while polar.frames_sent < 3:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await polar.wait_disconnected(2.0)
+            return polar
+
+    polar = run(scenario)
+    assert polar.control_writes[-1] == bytes([0x03, 0x02]) and not polar.streaming
+
+
+def test_unknown_profile_and_bad_settings_are_user_errors():
+    from sensorback.devices import SettingsError
+
+    with pytest.raises(SettingsError):
+        BleSource("no-such-sensor")
+    with pytest.raises(SettingsError):
+        BleSource("polar-h10", settings={"rate_hz": 33})
