@@ -314,6 +314,7 @@ class LiveSession:
         self.events: list[CoachEvent] = []
         self._listeners: list[Callable[[LiveEvent], Any]] = []
         self._processor: Optional[StreamProcessor] = None
+        self._last_k: Optional[int] = None
         self._recorder = None
         self._writer = None
         self._held: list[SampleBlock] = []       # samples waiting for a calibration
@@ -450,8 +451,18 @@ class LiveSession:
         if self._processor is None:
             self._start_pipeline()
         epochs = self._processor.feed(block)
+        last = float(block.t[-1])
+        if not len(epochs):
+            # A sample of a new epoch has arrived: the epochs before it are complete, so decide them
+            # now rather than when a whole epoch of samples has queued up (latency <= 1 epoch).
+            k = math.floor(last / self.options.epoch_s)
+            if self._last_k is not None and k > self._last_k:
+                epochs = self._processor.flush()
+            self._last_k = k
+        else:
+            self._last_k = math.floor(last / self.options.epoch_s)
         if len(epochs):
-            self._step(epochs, float(block.t[-1]))
+            self._step(epochs, last)
 
     def _step(self, epochs: EpochTable, arrival: Optional[float]) -> None:
         if not len(epochs):
