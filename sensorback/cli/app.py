@@ -341,6 +341,7 @@ from . import coach_cmds  # noqa: E402,F401  (registers the 'exercises' and 'con
 from . import report_cmds  # noqa: E402,F401  (registers the 'report' and 'log' commands)
 from . import replay_cmd  # noqa: E402,F401  (registers the 'replay' command)
 from . import live_cmds  # noqa: E402,F401  (registers the 'monitor' and 'calibrate' commands)
+from . import ble_cmds  # noqa: E402,F401  (registers the 'scan' command)
 
 
 def main() -> None:

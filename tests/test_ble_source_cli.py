@@ -1,0 +1,101 @@
+"""'sensorback scan': listing through bleak's real BleakScanner on the virtual radio, and one-line
+errors when Bluetooth cannot be used (this machine and CI have no adapter and no BlueZ)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sensorback.ble.testing import VirtualPeripheral, VirtualRadio, VirtualScannerBackend
+from sensorback.ble.testing.microbit import MicrobitAccelerometer
+from sensorback.ble.testing.polar import PolarH10
+from sensorback.cli import app
+from sensorback.cli import ble_cmds
+from sensorback.sources.ble import scan_sensors
+
+runner = CliRunner()
+
+
+def one_line_error(result, *fragments):
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+    assert "Traceback" not in result.output and result.stdout == ""
+
+
+def virtual_scan(*peripherals):
+    async def scan(timeout_s):
+        async with VirtualRadio() as radio:
+            for p in peripherals:
+                await radio.add_peripheral(p)
+            return await scan_sensors(timeout_s, {"backend": VirtualScannerBackend, "radio": radio})
+
+    return scan
+
+
+def test_scan_lists_supported_sensors_strongest_first(monkeypatch):
+    other = VirtualPeripheral("Kitchen scale", "F0:00:00:00:0D:01", service_uuids=["181D"], rssi=-30)
+    monkeypatch.setattr(ble_cmds, "_scan", virtual_scan(
+        MicrobitAccelerometer(np.zeros((1, 3)), name="BBC micro:bit [gipov]", rssi=-71),
+        PolarH10(np.zeros((1, 3)), name="Polar H10 0A1B2C3D", rssi=-55),
+        other))
+    result = runner.invoke(app, ["scan", "--timeout", "0.1"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["PROFILE", "NAME", "ADDRESS", "SIGNAL"]
+    assert lines[1].split() == ["polar-h10", "Polar", "H10", "0A1B2C3D", "F0:9A:10:00:00:01", "-55", "dBm"]
+    assert lines[2].split() == ["microbit", "BBC", "micro:bit", "[gipov]", "F0:0B:17:00:00:01", "-71", "dBm"]
+    assert len(lines) == 3  # the scale is not a supported sensor
+
+
+def test_scan_finds_nothing(monkeypatch):
+    monkeypatch.setattr(ble_cmds, "_scan", virtual_scan(VirtualPeripheral("Kitchen scale", "F0:00:00:00:0D:01")))
+    result = runner.invoke(app, ["scan", "--timeout", "0.1"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("no supported sensors found in 0.1 s. Hints:")
+    assert len(result.stdout.strip().splitlines()) == 1
+
+
+def _raiser(exc):
+    async def scan(timeout_s):
+        raise exc
+
+    return scan
+
+
+def _errors():
+    from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakError
+    from dbus_fast.errors import DBusError
+
+    return [
+        (BleakBluetoothNotAvailableError("No Bluetooth adapters found.", None), "No Bluetooth adapters found"),
+        (BleakDBusError("org.bluez.Error.NotReady", ["Resource Not Ready"]), "NotReady"),
+        (BleakError("Bluetooth adapter is powered off"), "powered off"),
+        (DBusError("org.freedesktop.DBus.Error.ServiceUnknown", "The name org.bluez was not provided"),
+         "BlueZ (org.bluez) is not running"),
+        (FileNotFoundError(2, "No such file or directory"), "cannot reach BlueZ"),
+        (PermissionError(13, "Permission denied"), "permission denied"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_bluetooth_errors_are_one_line(monkeypatch, index):
+    exc, fragment = _errors()[index]
+    monkeypatch.setattr(ble_cmds, "_scan", _raiser(exc))
+    one_line_error(runner.invoke(app, ["scan"]), "Bluetooth is not available", fragment, "bluetoothctl")
+
+
+@pytest.mark.skipif(os.path.exists("/run/dbus/system_bus_socket") or os.path.exists("/var/run/dbus/system_bus_socket"),
+                    reason="this machine has a system D-Bus (maybe Bluetooth): a real scan would run")
+def test_scan_on_a_machine_without_bluetooth():
+    one_line_error(runner.invoke(app, ["scan", "--timeout", "0.5"]), "Bluetooth is not available")
+
+
+def test_scan_timeout_is_checked():
+    one_line_error(runner.invoke(app, ["scan", "--timeout", "0"]), "--timeout")
+    one_line_error(runner.invoke(app, ["scan", "--timeout", "nan"]), "--timeout")
