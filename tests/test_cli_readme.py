@@ -1,6 +1,8 @@
-"""The README's opening promise: two set-up commands, the first analyzing a bundled recording."""
+"""The README's opening promise: two set-up commands, the first running the live monitor on the
+bundled simulated wearer."""
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -30,22 +32,34 @@ def opening_commands() -> list[str]:
 
 def test_readme_opens_with_two_setup_commands():
     install_and_run, install_and_test = opening_commands()
-    assert install_and_run.startswith("pip install . && sensorback analyze ")
+    assert install_and_run.startswith("pip install . && sensorback monitor --demo")
     assert install_and_test == "pip install '.[test]' && pytest"
 
 
-def test_readme_first_command_analyzes_a_bundled_recording(tmp_path):
+def test_readme_first_command_runs_the_main_job_and_ends(tmp_path):
+    """Run as written (no terminal, so it prints lines), in a throwaway home; it must finish by
+    itself, store the session and print the coach's view of the demo."""
     run_part = opening_commands()[0].split("&&", 1)[1]
     args = shlex.split(run_part)[1:]  # drop "sensorback"
-    recording = ROOT / args[-1]
-    if not recording.exists() and recording.name == "demo.sbr":
-        pytest.skip("recordings/demo.sbr is not in the tree yet (the lead adds it)")
-    assert recording.exists(), f"README's first command names a missing file: {args[-1]}"
+    env = dict(os.environ, SENSORBACK_DB=str(tmp_path / "sb.db"), SENSORBACK_CONFIG=str(tmp_path / "c.toml"),
+               SENSORBACK_CALIBRATIONS=str(tmp_path / "cal.json"), HOME=str(tmp_path))
     p = subprocess.run([installed_script(), *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                       stdin=subprocess.DEVNULL)
+                       stdin=subprocess.DEVNULL, env=env)
     assert p.returncode == 0, p.stderr
-    assert "sitting bouts:" in p.stdout
     assert "Traceback" not in p.stderr
-    p = subprocess.run([installed_script(), *args, "--json"], cwd=ROOT, capture_output=True, text=True,
-                       timeout=300, stdin=subprocess.DEVNULL)
+    # (slouching is not required: a live session without a stored calibration cannot tell forward
+    # from backward yet; see the monitor's provisional-calibration note)
+    for state in ("moving", "sitting", "lying", "not_worn"):
+        assert f"state: {state}" in p.stdout, state
+    stored = re.search(r"stopped: (\d+) epochs stored", p.stdout)
+    assert stored and int(stored.group(1)) > 600, p.stdout[-500:]
+    assert (tmp_path / "sb.db").exists()
+
+
+def test_readme_mentions_analyze_of_the_bundled_recording():
+    recording = ROOT / "recordings" / "demo.sbr"
+    assert "sensorback analyze recordings/demo.sbr" in (ROOT / "README.md").read_text()
+    p = subprocess.run([installed_script(), "analyze", str(recording), "--json"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["summary"]["total_s"] > 0

@@ -201,6 +201,12 @@ def monitor_command(
             calibrations=CalibrationStore(), record=record, source_name="demo" if demo else "live",
             recorder_kwargs={"max_epochs": 5000, "max_seconds": max(LIVE_WRITE_S, pace)})
         try:
+            if not plain and not (sys.stdout.isatty() and sys.stdin.isatty()):
+                # A dashboard needs a terminal to draw on and keys to quit with; in a pipe, a log
+                # or CI it would draw escape codes and wait forever for 'q'.
+                print("note: not a terminal, so printing one line per event (as --plain)",
+                      file=sys.stderr, flush=True)
+                plain = True
             if plain:
                 notifier = Notifier(on_note=lambda text: print(f"note: {text}", file=sys.stderr, flush=True))
                 asyncio.run(_run_plain(session, notifier))
