@@ -51,7 +51,7 @@ def test_readme_first_command_runs_the_main_job_and_ends(tmp_path):
     # from backward yet; see the monitor's provisional-calibration note)
     for state in ("moving", "sitting", "lying", "not_worn"):
         assert f"state: {state}" in p.stdout, state
-    stored = re.search(r"stopped: (\d+) epochs stored", p.stdout)
+    stored = re.search(r"stopped: (\d+) epochs stored", p.stdout + p.stderr)
     assert stored and int(stored.group(1)) > 600, p.stdout[-500:]
     assert (tmp_path / "sb.db").exists()
 
