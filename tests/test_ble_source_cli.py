@@ -99,3 +99,29 @@ def test_scan_on_a_machine_without_bluetooth():
 def test_scan_timeout_is_checked():
     one_line_error(runner.invoke(app, ["scan", "--timeout", "0"]), "--timeout")
     one_line_error(runner.invoke(app, ["scan", "--timeout", "nan"]), "--timeout")
+
+
+def test_no_bluetooth_at_all_is_one_fatal_error_not_endless_retries():
+    """A machine without Bluetooth (no D-Bus socket) must not retry forever like a lost sensor."""
+    import asyncio
+
+    from sensorback.sources.ble import BleSource, BleSourceError
+
+    class NoDBusScanner:
+        def __init__(self, *a, **k):
+            raise FileNotFoundError(2, "No such file or directory")
+
+    async def run():
+        src = BleSource(scanner_kwargs={"backend": NoDBusScanner}, backoff_s=(0.01, 0.02))
+        kinds = []
+        try:
+            async for item in src:
+                kinds.append(getattr(item, "kind", "samples"))
+        except BleSourceError as e:
+            return kinds, str(e)
+        return kinds, None
+
+    kinds, message = asyncio.run(asyncio.wait_for(run(), 10))
+    assert message is not None, kinds
+    assert "Bluetooth is not available" in message and "--demo" in message and "\n" not in message
+    assert "reconnecting" not in kinds

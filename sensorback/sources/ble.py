@@ -296,6 +296,13 @@ class BleSource:
                 except Exception as e:  # noqa: BLE001 - bleak/D-Bus/OS errors: report and retry
                     if not _retryable(e):
                         raise
+                    if self.stats["connections"] == 0 and _no_adapter(e):
+                        # No Bluetooth at all (no adapter, no BlueZ, no D-Bus): retrying forever
+                        # would only print the same cryptic error every 30 s.
+                        from ..cli.ble_cmds import bluetooth_error
+
+                        raise BleSourceError(f"{bluetooth_error(e)} Without a sensor, try "
+                                             "'sensorback monitor --demo'.") from None
                     why = _describe_error(e)
                 else:
                     why = "disconnected"
@@ -631,6 +638,14 @@ def _retryable(e: BaseException) -> bool:
         return True
     mod = type(e).__module__ or ""
     return mod.startswith(("bleak", "dbus_fast", "bumble"))
+
+
+def _no_adapter(e: BaseException) -> bool:
+    """Errors that mean this machine has no usable Bluetooth, as opposed to a sensor out of reach."""
+    text = f"{type(e).__name__} {e}"
+    return (isinstance(e, (FileNotFoundError, PermissionError))
+            or "BluetoothNotAvailable" in text or "org.freedesktop.DBus" in text
+            or ("ServiceUnknown" in text and "org.bluez" in text) or "No Bluetooth adapters" in text)
 
 
 def _describe_error(e: BaseException) -> str:
