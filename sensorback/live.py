@@ -526,7 +526,8 @@ class LiveSession:
         cal, notes = estimate(block, self.options)
         self.provisional = True
         self._use_calibration(cal, f"provisional calibration estimated from the first {block.duration_s:.0f} s "
-                              "(no stored one for this device): press c while sitting upright, or run "
+                              "(no stored one for this device), so forward may be mistaken for backward "
+                              "and slouches missed: press c while sitting upright, or run "
                               "'sensorback calibrate'")
 
     def _use_calibration(self, cal: Calibration, note: str) -> None:
