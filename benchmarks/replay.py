@@ -34,35 +34,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _common import rss_now, rss_peak, table  # noqa: E402
+
 BAR = 2000.0
 MEASURED = ["sensorback/replay.py", "sensorback/cli/replay_cmd.py", "sensorback/core", "sensorback/coach",
             "sensorback/store", "sensorback/formats"]
 STAGES = ("open_db", "load", "calibrate", "core", "coach", "store", "emit")
-
-
-def _status_kib(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _peak_bytes() -> int:
-    kib = _status_kib("VmHWM")
-    if kib is None:  # not Linux: ru_maxrss (KiB on Linux, bytes on macOS)
-        import resource
-
-        r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return r if sys.platform == "darwin" else r * 1024
-    return kib * 1024
-
-
-def _rss_bytes() -> int:
-    kib = _status_kib("VmRSS")
-    return kib * 1024 if kib is not None else _peak_bytes()
 
 
 def child(args) -> None:
@@ -72,7 +49,7 @@ def child(args) -> None:
     from sensorback.cli import app
 
     cmd = typer.main.get_command(app)
-    base = _rss_bytes()  # interpreter + imported libraries
+    base = rss_now()  # interpreter + imported libraries
     argv = ["replay", args.path, "--speed", "max", "--db", args.db, "--events", args.events]
     if args.replace:
         argv.append("--replace")
@@ -88,23 +65,8 @@ def child(args) -> None:
     Path(args.out).write_text(json.dumps({
         "wall_s": wall, "duration_s": result.duration_s, "epochs": result.epochs,
         "stored": result.stored_epochs, "events": len(result.events), "timings": result.timings,
-        "baseline_bytes": base, "peak_bytes": _peak_bytes(),
+        "baseline_bytes": base, "peak_bytes": rss_peak(),
     }))
-
-
-def table(header: list[str], rows: list[list], align: str | None = None) -> None:
-    cols = [[str(h)] + [str(r[i]) for r in rows] for i, h in enumerate(header)]
-    widths = [max(len(c) for c in col) for col in cols]
-    align = align or "l" + "r" * (len(header) - 1)
-
-    def fmt(cells):
-        return "  ".join(c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(cells, widths, align))
-
-    print(fmt(header))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(fmt([str(c) for c in r]))
-    print()
 
 
 def machine() -> None:

@@ -17,7 +17,6 @@ import gc
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from _common import reset_peak, rss_now, rss_peak, table  # noqa: E402
 
 from sensorback import formats  # noqa: E402
 from sensorback.core import CoreOptions, EpochTable, StreamProcessor, analyze, block_stats  # noqa: E402
@@ -62,21 +63,6 @@ def ms(s: float) -> str:
 
 def mb(nbytes: float) -> str:
     return f"{nbytes / 1e6:,.1f}"
-
-
-def table(header: list[str], rows: list[list], align: str | None = None) -> None:
-    cols = [[str(h)] + [str(r[i]) for r in rows] for i, h in enumerate(header)]
-    widths = [max(len(c) for c in col) for col in cols]
-    align = align or "l" + "r" * (len(header) - 1)
-
-    def fmt(cells):
-        return "  ".join(c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(cells, widths, align))
-
-    print(fmt([str(h) for h in header]))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(fmt([str(c) for c in r]))
-    print()
 
 
 # ----------------------------------------------------------------------------- data
@@ -145,42 +131,6 @@ def state_shares(epochs: EpochTable) -> str:
 
 
 # ----------------------------------------------------------------------------- children (memory)
-
-
-def _status_kib(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def reset_peak() -> bool:
-    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux >= 4.0)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def rss_now() -> int:
-    kib = _status_kib("VmRSS")
-    return 1024 * kib if kib is not None else maxrss_bytes()
-
-
-def rss_peak() -> int:
-    """Peak RSS of this process: VmHWM (reset by reset_peak) where available, else getrusage.
-    (getrusage's ru_maxrss survives execve on Linux, so a child started from a big parent would
-    report the parent's peak; VmHWM belongs to the process image and starts fresh.)"""
-    kib = _status_kib("VmHWM")
-    return 1024 * kib if kib is not None else maxrss_bytes()
-
-
-def maxrss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
 
 def child(args) -> None:
