@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import resource
 import sys
 from pathlib import Path
@@ -60,3 +61,14 @@ def rss_peak() -> int:
 def rss_now() -> int:
     kib = status_kib("VmRSS")
     return 1024 * kib if kib is not None else maxrss_bytes()
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

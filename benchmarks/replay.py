@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _common import rss_now, rss_peak, table  # noqa: E402
+from _common import cpu_model, rss_now, rss_peak, table  # noqa: E402
 
 BAR = 2000.0
 MEASURED = ["sensorback/replay.py", "sensorback/cli/replay_cmd.py", "sensorback/core", "sensorback/coach",
@@ -78,14 +78,7 @@ def machine() -> None:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cpus = os.cpu_count()
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     print(f"machine: {os.cpu_count()} cores ({cpus} usable), {cpu}")
     print(f"python {platform.python_version()}, numpy {numpy.__version__}, sqlalchemy {sqlalchemy.__version__}, "
           f"sqlite {sqlite3.sqlite_version}")

@@ -28,7 +28,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _common import reset_peak, rss_now, rss_peak, table  # noqa: E402
+from _common import cpu_model, reset_peak, rss_now, rss_peak, table  # noqa: E402
 
 from sensorback import formats  # noqa: E402
 from sensorback.core import CoreOptions, EpochTable, StreamProcessor, analyze, block_stats  # noqa: E402
@@ -206,14 +206,7 @@ def section_machine() -> None:
                                capture_output=True, text=True, check=False).stdout.strip()
     except OSError:
         commit, dirty = "?", ""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print("## machine")
     print(f"cores: {os.cpu_count()} ({usable} usable); cpu: {cpu}")

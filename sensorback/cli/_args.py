@@ -149,3 +149,18 @@ def write_epochs_csv(table: EpochTable, path: Path) -> None:
     else:
         with open(path, "w", newline="") as f:
             f.write(text)
+
+
+def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) -> float:
+    """'--speed' as a positive factor of real time: '50', '50x', '0.5' -> 50.0, 50.0, 0.5."""
+    s = text.strip().lower().removesuffix("x").strip()
+    try:
+        value = float(s)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        also = " or 'max'" if or_max else ""
+        raise SensorbackError(
+            f"--speed: expected a positive number (times real time, e.g. {example}){also}, got '{text}'")
+    return value
+

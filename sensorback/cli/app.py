@@ -6,7 +6,6 @@ No analysis happens here; this module only checks arguments, calls the parts and
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional

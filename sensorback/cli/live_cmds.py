@@ -9,7 +9,6 @@ and prints.
 from __future__ import annotations
 
 import asyncio
-import math
 import signal
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import SensorbackError
+from . import _args
 from .app import app
 from .coach_cmds import SET_OPTION, coach_settings
 
@@ -42,14 +42,7 @@ _DEMO_OPTION = typer.Option("--demo", help="Use the simulated wearer instead of 
 
 
 def _speed(text: str) -> float:
-    s = text.strip().lower().removesuffix("x").strip()
-    try:
-        value = float(s)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise SensorbackError(f"--speed: expected a positive number (times real time, e.g. 60), got '{text}'")
-    return value
+    return _args.parse_times_real_time(text, "60")
 
 
 def _check_record(path: Optional[Path]) -> None:

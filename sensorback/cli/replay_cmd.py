@@ -34,20 +34,9 @@ FAST_BATCH_EPOCHS = 5000
 
 def parse_speed(text: str | None) -> float | None:
     """'max' -> None (as fast as possible); '50', '50x', '0.5' -> 50.0, 50.0, 0.5."""
-    if text is None:
+    if text is None or text.strip().lower() == "max":
         return None
-    s = text.strip().lower()
-    if s == "max":
-        return None
-    if s.endswith("x"):
-        s = s[:-1].strip()
-    try:
-        value = float(s)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise SensorbackError(f"--speed: expected a positive number (times real time, e.g. 50) or 'max', got '{text}'")
-    return value
+    return _args.parse_times_real_time(text, "50", or_max=True)
 
 
 def parse_snoozes(items: list[str] | None) -> list[tuple[float, float | None]]:
