@@ -63,6 +63,7 @@ from ..devices import (
 )
 from ..errors import SensorbackError
 from ..samples import SampleBlock
+from .ble_errors import bluetooth_error
 from .base import SourceItem, SourceStatus
 
 logger = logging.getLogger(__name__)
@@ -299,8 +300,6 @@ class BleSource:
                     if self.stats["connections"] == 0 and _no_adapter(e):
                         # No Bluetooth at all (no adapter, no BlueZ, no D-Bus): retrying forever
                         # would only print the same cryptic error every 30 s.
-                        from ..cli.ble_cmds import bluetooth_error
-
                         raise BleSourceError(f"{bluetooth_error(e)} Without a sensor, try "
                                              "'sensorback monitor --demo'.") from None
                     why = _describe_error(e)
