@@ -54,13 +54,18 @@ app = typer.Typer(
     name="sensorback",
     help=(
         "Posture and sitting time from a clip-on chest accelerometer.\n\n"
-        "sensorback reads a recording of 3-axis acceleration, labels every epoch (1 s by default) as "
-        "moving, standing, sitting, slouching, lying, not_worn or no_data, and sums that up: time per "
-        "state, sitting bouts and the breaks between them, slouching share and trunk angles."
+        "Clip a BLE motion sensor to your chest and run 'sensorback monitor': every second is labelled "
+        "moving, standing, sitting, slouching, lying, not_worn or no_data; after 30 minutes of sitting "
+        "you are prompted to take a break (with a back exercise to try), long slouches get a gentle "
+        "nudge, and everything goes into a local database for 'sensorback report'. Recordings can be "
+        "analysed or replayed through the same pipeline."
     ),
     epilog=(
         "Examples:\n\n"
         "\b\n"
+        "  sensorback monitor --demo --scenario demo --speed 30   (no sensor needed)\n"
+        "  sensorback calibrate && sensorback monitor\n"
+        "  sensorback report --week --html week.html\n"
         "  sensorback analyze recordings/demo.sbr\n"
         "  sensorback analyze day.csv.gz --epochs day.epochs.csv\n"
         "  sensorback analyze mon.sbr tue.sbr --json > week.json\n"
