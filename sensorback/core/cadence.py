@@ -12,13 +12,16 @@ MIN_STEP_S, MAX_STEP_S = 0.33, 1.0
 
 
 def step_cadence(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cadence (steps/min) and periodicity (0..1) of windows sampled at grid_hz, shape (w, m, 3)."""
-    w, m, _ = win.shape
+    """Cadence (steps/min) and periodicity (0..1) of windows sampled at grid_hz, shape (3, w, m)."""
+    _, w, m = win.shape
     if w == 0:
         return np.zeros(0, np.float32), np.zeros(0, np.float32)
-    down = np.einsum("wmc->wc", win)
-    down /= np.maximum(np.linalg.norm(down, axis=1, keepdims=True), 1e-9)
-    vert = np.einsum("wmc,wc->wm", win, down)
+    # The window's mean direction is "down"; steps show along it.
+    down = win.sum(axis=2)
+    down /= np.maximum(np.sqrt(down[0] * down[0] + down[1] * down[1] + down[2] * down[2]), 1e-9)
+    vert = win[0] * down[0][:, None]
+    vert += win[1] * down[1][:, None]
+    vert += win[2] * down[2][:, None]
     vert -= vert.mean(axis=1, keepdims=True)
     energy = np.einsum("wm,wm->w", vert, vert) / m
     lag_lo, lag_hi = int(np.floor(MIN_STEP_S * grid_hz)), int(np.ceil(MAX_STEP_S * grid_hz))

@@ -15,14 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
+from . import transition
 from .calibration import SensorCalibration
 from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .options import CoreOptions
 from .reference import Reference, angles, unit
-from .runs import forward_fill, hysteresis, rolling_count, run_length
+from .runs import forward_fill, hysteresis, rolling_count, run_length, sliding_reduce
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
 
 # Walking: clear periodicity at a plausible cadence with real movement. Once walking, short
@@ -45,11 +45,9 @@ CONFIRM_EPOCHS = 2
 # With no transition to go by, a wearer who stays calm most of this window is taken to be sitting.
 UNKNOWN_CALM_WINDOW = 60
 UNKNOWN_CALM_SHARE = 0.8
-# A trunk transition must start and end this quiet (SD of |a|, g), reach this vertical speed
-# (m/s) and be this lopsided (main direction / other direction) to count.
-TRANSITION_QUIET_G = 0.02
-# ... and tilt the trunk at least this far (degrees) on the way: shuffles and weight shifts don't.
-TRANSITION_MIN_TILT_DEG = 12.0
+# A trunk transition must start and end quiet and tilt the trunk on the way (transition.QUIET_G,
+# transition.MIN_TILT_DEG), reach this vertical speed (m/s) and be this lopsided (main
+# direction / other direction) to count.
 TRANSITION_SPEED = 0.35
 TRANSITION_LOPSIDED = 1.35
 # Inclination (deg) above which an upright-unknown wearer is taken to be sitting.
@@ -82,7 +80,7 @@ def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> 
 
 def transition_kinds(v_up, v_down, quiet, tilt) -> tuple[np.ndarray, np.ndarray]:
     """(stood up, sat down) per epoch: a whole transition in the window ending there."""
-    whole = (quiet <= TRANSITION_QUIET_G) & (tilt >= TRANSITION_MIN_TILT_DEG)  # False where NaN
+    whole = (quiet <= transition.QUIET_G) & (tilt >= transition.MIN_TILT_DEG)  # False where NaN
     up = whole & (v_up >= TRANSITION_SPEED) & (v_up >= TRANSITION_LOPSIDED * v_down)
     down = whole & (v_down >= TRANSITION_SPEED) & (v_down >= TRANSITION_LOPSIDED * v_up)
     return up, down
@@ -130,6 +128,23 @@ class _Carry:
     off: bool = False
 
 
+def _on_every_epoch(stats: EpochStats, first: int, count: int) -> tuple[np.ndarray, ...]:
+    """Statistics on consecutive epochs first .. first+count-1; epochs without samples get no
+    samples, no stepping, and NaN elsewhere. Without such gaps (the usual case) nothing moves."""
+    if len(stats) == count:
+        return (stats.n, stats.cadence_spm, stats.periodicity, stats.v_up, stats.v_down, stats.quiet_g,
+                stats.tilt_deg, stats.mean, stats.var)
+    pos = stats.k - first
+    out = []
+    for name, fill in (("n", 0), ("cadence_spm", 0), ("periodicity", 0), ("v_up", np.nan), ("v_down", np.nan),
+                       ("quiet_g", np.nan), ("tilt_deg", np.nan), ("mean", np.nan), ("var", np.nan)):
+        a = getattr(stats, name)
+        full = np.full((count,) + a.shape[1:], fill, a.dtype)
+        full[pos] = a
+        out.append(full)
+    return tuple(out)
+
+
 class Decider:
     """Turns consecutive chunks of EpochStats into EpochTables, remembering what it must."""
 
@@ -149,18 +164,8 @@ class Decider:
         if int(stats.k[0]) < first:
             raise ValueError(f"epoch {int(stats.k[0])} arrived after epoch {first - 1} was decided")
         k = np.arange(first, int(stats.k[-1]) + 1, dtype=np.int64)
-        pos = stats.k - first
-        n = np.zeros(k.shape[0], np.int32)
-        n[pos] = stats.n
-        mean = np.full((k.shape[0], 3), np.nan)
-        var = np.full((k.shape[0], 3), np.nan)
-        mean[pos], var[pos] = self.calibration.sensor.apply_mean_var(stats.mean, stats.var)
-        cad = np.zeros(k.shape[0], np.float32)
-        per = np.zeros(k.shape[0], np.float32)
-        vup = np.full(k.shape[0], np.nan, np.float32)
-        vdown, quiet, tilt = vup.copy(), vup.copy(), vup.copy()
-        cad[pos], per[pos] = stats.cadence_spm, stats.periodicity
-        vup[pos], vdown[pos], quiet[pos], tilt[pos] = stats.v_up, stats.v_down, stats.quiet_g, stats.tilt_deg
+        n, cad, per, vup, vdown, quiet, tilt, mean, var = _on_every_epoch(stats, first, k.shape[0])
+        mean, var = self.calibration.sensor.apply_mean_var(mean, var)
 
         o = self.options
         has_data = n >= self.min_samples
@@ -179,9 +184,7 @@ class Decider:
         # (axis-wise maxima and sums over 3 columns are written out: numpy's per-row reductions
         # over length-3 axes are several times slower)
         noise = np.sqrt(np.maximum(np.maximum(var[:, 0], var[:, 1]), var[:, 2]) / np.maximum(n, 1))
-        m_hist, n_hist = c.hist_mean, c.hist_noise
-        wobble, noise_w = self._wobble(mean, noise, m_hist, n_hist, NOT_WORN_WINDOW)
-        quick_wob, quick_noise = self._wobble(mean, noise, m_hist[-(QUICK_WINDOW - 1):], n_hist[-(QUICK_WINDOW - 1):], QUICK_WINDOW)
+        (wobble, noise_w), (quick_wob, quick_noise) = self._wobble(mean, noise)
         still_sensor = has_data & (sd <= NOT_WORN_MAX_SD_G)
         calm = still_sensor & (wobble <= NOT_WORN_NOISE_RATIO * np.maximum(noise_w, 2e-4))
         not_worn_run = run_length(calm, c.not_worn_run)
@@ -254,7 +257,7 @@ class Decider:
         sd = sd.astype(np.float32)
         sd[nan] = np.nan
         t0 = k * o.epoch_s
-        return EpochTable(t0.astype(np.float64), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad)
+        return EpochTable(t0.astype(np.float64), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
 
     def _confirmed(self, events: np.ndarray, calm: np.ndarray) -> np.ndarray:
         """events[i] that are followed by CONFIRM_EPOCHS calm epochs, reported at the last of them."""
@@ -268,27 +271,24 @@ class Decider:
             ok &= cm[j : cm.shape[0] - d + j]
         return ok[-events.shape[0]:] if events.shape[0] <= ok.shape[0] else np.concatenate([np.zeros(events.shape[0] - ok.shape[0], bool), ok])
 
-    def _wobble(self, mean: np.ndarray, noise: np.ndarray, hist_mean: np.ndarray, hist_noise: np.ndarray,
-                w: int) -> tuple[np.ndarray, np.ndarray]:
-        """Largest per-axis range of epoch means, and largest noise, over the last w epochs.
+    def _wobble(self, mean: np.ndarray, noise: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Largest per-axis range of epoch means, and largest noise, over the last
+        NOT_WORN_WINDOW and the last QUICK_WINDOW epochs (one (wobble, noise) pair each).
 
-        hist_* hold (at least) the w-1 epochs before these. NaN (no data) anywhere in the window
-        makes the result NaN, which fails every test.
+        The carry holds the NOT_WORN_WINDOW - 1 epochs before these. NaN (no data) anywhere in a
+        window makes its result NaN, which fails every test.
         """
-        m = np.concatenate([hist_mean[-(w - 1):], mean])
-        nz = np.concatenate([hist_noise[-(w - 1):], noise])
-        if w == NOT_WORN_WINDOW:
-            self._c.hist_mean, self._c.hist_noise = m[-(w - 1):], nz[-(w - 1):]
-        missing = np.isnan(m[:, 0])
-        holes, _ = rolling_count(missing, np.zeros(0, bool), w)
-        # A centred filter at j covers [j - w//2, j + (w-1)//2]; shift so each window ends at p.
-        shift = (w - 1) // 2
-        p = np.arange(w - 1, m.shape[0]) - shift
-        wob = None
-        for a in range(3):
-            col = np.where(missing, 0.0, m[:, a])
-            rng = maximum_filter1d(col, w, mode="nearest")[p] - minimum_filter1d(col, w, mode="nearest")[p]
-            wob = rng if wob is None else np.maximum(wob, rng)
-        nmax = maximum_filter1d(np.nan_to_num(nz), w, mode="nearest")
-        wob[holes[w - 1:] > 0] = np.nan
-        return wob, nmax[p]
+        c = self._c
+        w = NOT_WORN_WINDOW
+        m = np.concatenate([c.hist_mean, mean])
+        nz = np.concatenate([c.hist_noise, noise])
+        c.hist_mean, c.hist_noise = m[-(w - 1):], nz[-(w - 1):]
+        lengths = (w, QUICK_WINDOW)
+        highs = sliding_reduce(m, np.maximum, lengths)
+        lows = sliding_reduce(m, np.minimum, lengths)
+        noises = sliding_reduce(nz, np.maximum, lengths)
+        out = []
+        for hi, lo, nmax in zip(highs, lows, noises):
+            rng = hi - lo
+            out.append((np.maximum(np.maximum(rng[:, 0], rng[:, 1]), rng[:, 2]), nmax))
+        return out

@@ -95,18 +95,18 @@ def epoch_boundaries(t: np.ndarray, ks: np.ndarray, settings: "WindowSettings") 
     coarse = np.arange(0, n, 256)
     g = np.clip(np.round(np.interp(edge, t[coarse], coarse)).astype(np.int64), 1, n - 1)
 
-    def settled(g):
+    def settled(g, ks):
         return (epoch_index(t[g], e) >= ks) & (epoch_index(t[g - 1], e) < ks)
 
+    bad = np.flatnonzero(~settled(g, ks))
     for _ in range(4):
-        ok = settled(g)
-        if ok.all():
+        if bad.size == 0:
             return g
-        bad = ~ok
-        g[bad] = np.clip(g[bad] + np.round((edge[bad] - t[g[bad]]) * rate + 0.5).astype(np.int64), 1, n - 1)
+        gb = np.clip(g[bad] + np.round((edge[bad] - t[g[bad]]) * rate + 0.5).astype(np.int64), 1, n - 1)
+        g[bad] = gb
+        bad = bad[~settled(gb, ks[bad])]
     # Packet losses right at a boundary can make the steps oscillate: settle those by bisection,
     # then nudge onto epoch_index's own verdict.
-    bad = np.flatnonzero(~settled(g))
     if bad.size:
         gb = np.clip(np.searchsorted(t, edge[bad], side="left"), 1, n - 1)
         for _ in range(3):
@@ -204,7 +204,9 @@ def add_transitions(layout: Layout, stats: EpochStats, offset, gain,
     if cand.size == 0:
         return
     win, ok, ghz = layout.window(stats.k[cand], s.transition_window_s, transition.TARGET_GRID_HZ, 0.8)
-    win = (win - np.asarray(offset, np.float32)) * np.asarray(gain, np.float32)
+    for c in range(3):
+        win[c] -= np.float32(offset[c])
+        win[c] *= np.float32(gain[c])
     idx = cand[ok]
     stats.v_up[idx], stats.v_down[idx], stats.quiet_g[idx], stats.tilt_deg[idx] = transition.vertical_velocity(win, ghz)
 

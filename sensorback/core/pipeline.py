@@ -52,7 +52,7 @@ def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: Sensor
     notes.append(f"sensor calibration: {sensor.note}")
     mean, var = sensor.apply_mean_var(stats.mean, stats.var)
     g = unit(mean)
-    sd = np.sqrt(var.sum(axis=1))
+    sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
     mid = (stats.k + 0.5) * options.epoch_s
     walking = is_walking(stats.periodicity, stats.cadence_spm, sd)
     quiet = sd < 0.05

@@ -34,8 +34,11 @@ class Reference:
 def unit(v: np.ndarray) -> np.ndarray:
     if v.ndim == 1:
         return v / max(float(np.sqrt(v @ v)), 1e-12)
-    norm = np.sqrt(np.einsum("ij,ij->i", v, v))
-    return v / np.maximum(norm, 1e-12)[:, None]
+    norm = np.maximum(np.sqrt(v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1] + v[:, 2] * v[:, 2]), 1e-12)
+    out = np.empty(v.shape)
+    for a in range(3):  # column by column: see SensorCalibration.apply_mean_var
+        np.divide(v[:, a], norm, out=out[:, a])
+    return out
 
 
 def window_direction(g: np.ndarray, t_mid: np.ndarray, window: tuple[float, float]) -> np.ndarray | None:

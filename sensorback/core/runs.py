@@ -9,30 +9,44 @@ from __future__ import annotations
 import numpy as np
 
 
+def _index(n: int, headroom: int = 0) -> np.ndarray:
+    """0..n-1 in the narrowest integer type that also holds n + headroom (half the memory
+    traffic of int64 for every pass below)."""
+    return np.arange(n, dtype=np.int32 if n + headroom < 2**31 - 1 else np.int64)
+
+
 def run_length(flags: np.ndarray, carry: int) -> np.ndarray:
     """Length of the run of True ending at each position (0 where False); carry = run before."""
-    idx = np.arange(flags.shape[0])
-    last_false = np.maximum.accumulate(np.where(flags, -1, idx)) if flags.size else idx
-    run = idx - last_false
-    run = np.where(last_false < 0, run + carry, run)
-    return np.where(flags, run, 0)
+    idx = _index(flags.shape[0], carry + 1)
+    last_false = np.where(flags, -1, idx)
+    np.maximum.accumulate(last_false, out=last_false)
+    run = idx - last_false  # 0 wherever flags is False
+    if carry:  # positions before the first False continue the run carried in
+        run[: int(np.searchsorted(last_false, 0))] += carry
+    return run
 
 
 def forward_fill(codes: np.ndarray, carry: int) -> np.ndarray:
     """Replace 0 by the last non-zero code before it (or carry)."""
-    idx = np.arange(codes.shape[0])
-    pos = np.maximum.accumulate(np.where(codes != 0, idx, -1)) if codes.size else idx
-    return np.where(pos >= 0, codes[np.maximum(pos, 0)], carry)
+    idx = _index(codes.shape[0])
+    pos = np.where(codes != 0, idx, -1)
+    np.maximum.accumulate(pos, out=pos)
+    out = codes[np.maximum(pos, 0)]
+    out[: int(np.searchsorted(pos, 0))] = carry
+    return out
 
 
 def hysteresis(enter: np.ndarray, stay: np.ndarray, carry: bool) -> np.ndarray:
     """On where `enter`, and stays on while `stay` (or enter) holds; carry = on before."""
-    idx = np.arange(enter.shape[0])
-    keep = enter | stay
-    last_break = np.maximum.accumulate(np.where(keep, -1, idx)) if idx.size else idx
-    last_enter = np.maximum.accumulate(np.where(enter, idx, -1)) if idx.size else idx
+    idx = _index(enter.shape[0])
+    last_break = np.where(enter | stay, -1, idx)
+    np.maximum.accumulate(last_break, out=last_break)
+    last_enter = np.where(enter, idx, -1)
+    np.maximum.accumulate(last_enter, out=last_enter)
     on = last_enter > last_break
-    return on | (carry & (last_break < 0))
+    if carry:
+        on[: int(np.searchsorted(last_break, 0))] = True
+    return on
 
 
 def rolling_count(flags: np.ndarray, history: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,3 +59,28 @@ def rolling_count(flags: np.ndarray, history: np.ndarray, window: int) -> tuple[
     end = np.arange(history.shape[0], allf.shape[0]) + 1
     counts = csum[end] - csum[np.maximum(end - window, 0)]
     return counts, allf[-(window - 1):].astype(bool) if window > 1 else np.zeros(0, bool)
+
+
+
+def sliding_reduce(x: np.ndarray, op: np.ufunc, windows: tuple[int, ...]) -> list[np.ndarray]:
+    """op (np.maximum or np.minimum) over windows of consecutive rows of x, for each length in
+    `windows`; all windows end at the same rows: max(windows) - 1, ..., len(x) - 1.
+
+    Doubling: after s passes each row holds op over the 2**s rows starting there, and one more
+    comparison of two overlapping spans covers any length exactly; about log2(w) passes instead
+    of the w a plain sliding filter needs. Exact, and NaN anywhere in a window gives NaN there.
+    """
+    w = max(windows)
+    n_out = x.shape[0] - w + 1
+    levels = {1: x}
+    span = 1
+    while span * 2 <= w:
+        levels[span * 2] = op(levels[span][:-span], levels[span][span:])
+        span *= 2
+    out = []
+    for length in windows:
+        s = 1 << (length.bit_length() - 1)  # largest power of two <= length
+        lev, first = levels[s], w - length
+        a = lev[first:first + n_out]
+        out.append(a if s == length else op(a, lev[first + length - s:first + length - s + n_out]))
+    return out

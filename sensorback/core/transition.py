@@ -15,6 +15,10 @@ TARGET_GRID_HZ = 25.0
 QUIET_S = 0.5
 # A turn of this many degrees within a quiet end counts like 1 g of |a| spread (i.e. fails).
 TURN_DEG_PER_G = 150.0
+# A window holds a whole transition only if both ends are this quiet (SD of |a|, g) ...
+QUIET_G = 0.02
+# ... and the trunk tilts at least this far (degrees) on the way: shuffles and weight shifts don't.
+MIN_TILT_DEG = 12.0
 G = 9.81
 
 
@@ -22,49 +26,64 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.n
     """Peak upward and downward trunk velocity (m/s, both >= 0), end quietness (g) and the
     largest tilt away from the starting posture (degrees).
 
-    Windows have shape (w, m, 3). Standing up shows a clear upward peak (0.4-0.7 m/s) and only a
-    small downward one; sitting down the reverse. quietness is the larger SD of |a| over the first
-    and last QUIET_S: a window whose ends are not quiet does not hold a whole transition, and its
-    velocities mean nothing.
+    Windows have shape (3, w, m) (one plane per axis). Standing up shows a clear upward peak
+    (0.4-0.7 m/s) and only a small downward one; sitting down the reverse. quietness is the
+    larger SD of |a| over the first and last QUIET_S: a window whose ends are not quiet does not
+    hold a whole transition, and its velocities mean nothing. So only windows with quiet ends
+    get a tilt, and only those that also tilt at least MIN_TILT_DEG get velocities; the rest are
+    NaN (this skips most of the work and changes no decision).
     """
-    w, m, _ = win.shape
+    _, w, m = win.shape
+    quiet = np.zeros(w, np.float32)
+    v_up, v_down, tilt = (np.full(w, np.nan, np.float32) for _ in range(3))
     if w == 0:
-        z = np.zeros(0, np.float32)
-        return z, z.copy(), z.copy(), z.copy()
-    win = win.astype(np.float64)
-    mag = np.sqrt(np.einsum("wmc,wmc->wm", win, win))
+        return v_up, v_down, quiet, tilt
     q = max(2, int(round(QUIET_S * grid_hz)))
-    pre, post = mag[:, :q], mag[:, -q:]
+    pre = win[:, :, :q].astype(np.float64)
+    post = win[:, :, -q:].astype(np.float64)
     # Quiet ends: steady |a| and a trunk that is not turning (|a| can be steady half-way through
     # a slow lean, so a window starting or ending mid-transition must not count as whole).
-    turn = np.maximum(_turn_deg(win[:, :q]), _turn_deg(win[:, -q:]))
-    quiet = np.maximum(np.maximum(pre.std(axis=1), post.std(axis=1)), turn * (1.0 / TURN_DEG_PER_G))
+    turn = np.maximum(_turn_deg(pre), _turn_deg(post))
+    quiet[:] = np.maximum(np.maximum(_magnitude(pre).std(axis=1), _magnitude(post).std(axis=1)),
+                          turn * (1.0 / TURN_DEG_PER_G))
+    calm = np.flatnonzero(quiet <= QUIET_G)
+    if calm.size == 0:
+        return v_up, v_down, quiet, tilt
+    tilt[calm] = _largest_tilt(win[:, calm], pre[:, calm].sum(axis=2), q)
+    whole = calm[tilt[calm] >= MIN_TILT_DEG]
+    if whole.size == 0:
+        return v_up, v_down, quiet, tilt
+    mag = _magnitude(win[:, whole].astype(np.float64))
+    pre_mean, post_mean = mag[:, :q].mean(axis=1), mag[:, -q:].mean(axis=1)
     ramp = np.clip((np.arange(m) - q + 0.5) / (m - 2 * q), 0.0, 1.0)
-    base = pre.mean(axis=1)[:, None] + (post.mean(axis=1) - pre.mean(axis=1))[:, None] * ramp
-    dt = 1.0 / grid_hz
-    vel = np.cumsum(mag - base, axis=1) * (G * dt)
+    base = pre_mean[:, None] + (post_mean - pre_mean)[:, None] * ramp
+    vel = np.cumsum(mag - base, axis=1) * (G * (1.0 / grid_hz))
     vel -= vel[:, -1:] * (np.arange(1, m + 1) / m)
-    return (vel.max(axis=1).astype(np.float32), (-vel.min(axis=1)).astype(np.float32),
-            quiet.astype(np.float32), _largest_tilt(win, q))
+    v_up[whole] = vel.max(axis=1)
+    v_down[whole] = -vel.min(axis=1)
+    return v_up, v_down, quiet, tilt
+
+
+def _magnitude(win: np.ndarray) -> np.ndarray:
+    return np.sqrt(win[0] * win[0] + win[1] * win[1] + win[2] * win[2])
 
 
 def _turn_deg(seg: np.ndarray) -> np.ndarray:
     """Angle between the mean direction of the first and of the second half of each segment."""
-    h = seg.shape[1] // 2
-    a, b = seg[:, :h].sum(axis=1), seg[:, h:].sum(axis=1)
-    cos = np.einsum("wc,wc->w", a, b) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+    h = seg.shape[2] // 2
+    a, b = seg[:, :, :h].sum(axis=2), seg[:, :, h:].sum(axis=2)
+    cos = (a * b).sum(axis=0) / np.maximum(np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0)), 1e-12)
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
-def _largest_tilt(win: np.ndarray, q: int) -> np.ndarray:
+def _largest_tilt(win: np.ndarray, start: np.ndarray, q: int) -> np.ndarray:
     """Largest angle between the acceleration direction (averaged over blocks of about a quarter
-    second) and the direction during the quiet start. Getting up or sitting down tilts the trunk
+    second) and the starting direction `start` (3, w). Getting up or sitting down tilts the trunk
     (and pelvis) forward by 20-45 degrees; shuffling the feet or shifting weight does not."""
-    w, m, _ = win.shape
+    _, w, m = win.shape
     k = max(1, q // 2)
-    blocks = win[:, : m // k * k].reshape(w, m // k, k, 3).sum(axis=2)
-    start = win[:, :q].sum(axis=1)
-    start /= np.linalg.norm(start, axis=1, keepdims=True)
-    norm = np.sqrt(np.einsum("wbc,wbc->wb", blocks, blocks))
-    cos = np.einsum("wbc,wc->wb", blocks, start) / np.maximum(norm, 1e-9)
+    blocks = win[:, :, : m // k * k].reshape(3, w, m // k, k).sum(axis=3, dtype=np.float64)
+    start = start / np.sqrt((start * start).sum(axis=0))
+    dot = blocks[0] * start[0][:, None] + blocks[1] * start[1][:, None] + blocks[2] * start[2][:, None]
+    cos = dot / np.maximum(_magnitude(blocks), 1e-9)
     return np.degrees(np.arccos(np.clip(cos.min(axis=1), -1.0, 1.0))).astype(np.float32)
