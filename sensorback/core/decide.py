@@ -140,7 +140,11 @@ def _on_every_epoch(stats: EpochStats, first: int, count: int) -> tuple[np.ndarr
                        ("quiet_g", np.nan), ("tilt_deg", np.nan), ("mean", np.nan), ("var", np.nan)):
         a = getattr(stats, name)
         full = np.full((count,) + a.shape[1:], fill, a.dtype)
-        full[pos] = a
+        if a.ndim == 2:
+            for c in range(a.shape[1]):  # column by column: scattering rows of three is slow
+                full[pos, c] = a[:, c]
+        else:
+            full[pos] = a
         out.append(full)
     return tuple(out)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from . import cadence, transition
+from .runs import sliding_reduce
 from .windows import TARGET_GRID_HZ, window_matrix
 
 # An epoch needs this much movement (SD of |a| vector, g) to be checked for stepping.
@@ -53,7 +54,8 @@ class EpochStats:
     @property
     def sd(self) -> np.ndarray:
         """Raw movement intensity: SD of the acceleration vector (g)."""
-        return np.sqrt(self.var.sum(axis=1))
+        v = self.var
+        return np.sqrt(v[:, 0] + v[:, 1] + v[:, 2])
 
     @classmethod
     def concat(cls, parts: list["EpochStats"]) -> "EpochStats":
@@ -175,8 +177,10 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
     k, starts = k[keep], starts_all[keep]
     n = np.diff(np.append(starts, t.shape[0])).astype(np.int32)
     sums, sq = _sums_and_squares(acc, starts)
-    mean = sums / n[:, None]
-    var = np.maximum(sq / n[:, None] - mean * mean, 0.0)
+    mean, var = np.empty(sums.shape), np.empty(sums.shape)
+    for c in range(3):  # column by column: broadcasting across rows of three is slow
+        m = np.divide(sums[:, c], n, out=mean[:, c], dtype=np.float64)
+        np.maximum(np.divide(sq[:, c], n, dtype=np.float64) - m * m, 0.0, out=var[:, c])
     sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
 
     cad = np.zeros(k.shape[0], np.float32)
@@ -234,7 +238,7 @@ def _sums_and_squares(acc: np.ndarray, starts: np.ndarray, piece: int = 1 << 15)
         np.square(acc[a:b], out=tmp)
         np.add.reduceat(tmp, local, axis=0, out=sq[i:j])
         i = j
-    return sums.astype(np.float64), sq.astype(np.float64)
+    return sums, sq
 
 
 def _transition_candidates(k, sd, span, prev_k, prev_sd) -> np.ndarray:
@@ -244,9 +248,7 @@ def _transition_candidates(k, sd, span, prev_k, prev_sd) -> np.ndarray:
     base = int(all_k[0])
     dense = np.zeros(int(all_k[-1]) - base + 1 + span)
     dense[span + all_k - base] = all_sd
-    # max over epochs k-span+1 .. k (dense is padded with span zeros in front)
-    pos = k - base + span
-    active = dense[pos]
-    for lag in range(1, span):
-        active = np.maximum(active, dense[pos - lag])
+    # max over epochs k-span+1 .. k (dense is padded with span zeros in front); the sliding
+    # maxima start with the window ending at row span - 1
+    active = sliding_reduce(dense, np.maximum, (span,))[0][k - base + 1]
     return np.flatnonzero((active >= TRANSITION_ACTIVE_SD_G) & (sd < TRANSITION_END_MAX_SD_G))
