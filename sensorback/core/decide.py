@@ -120,8 +120,7 @@ class _Carry:
     hist_calm: np.ndarray = field(default_factory=lambda: np.zeros(UNKNOWN_CALM_WINDOW - 1, bool))
     not_worn_run: int = 0
     gap_run: int = 0
-    hist_mean: np.ndarray = field(default_factory=lambda: np.full((NOT_WORN_WINDOW - 1, 3), np.nan))
-    hist_noise: np.ndarray = field(default_factory=lambda: np.full(NOT_WORN_WINDOW - 1, np.nan))
+    hist_wobble: np.ndarray = field(default_factory=lambda: np.full((NOT_WORN_WINDOW - 1, 7), np.nan, np.float32))
     since_handling: int = 10**9
     quiet_run: int = 0
     quiet_start_handling: int = 10**9
@@ -139,7 +138,7 @@ def _on_every_epoch(stats: EpochStats, first: int, count: int) -> tuple[np.ndarr
     for name, fill in (("n", 0), ("cadence_spm", 0), ("periodicity", 0), ("v_up", np.nan), ("v_down", np.nan),
                        ("quiet_g", np.nan), ("tilt_deg", np.nan), ("mean", np.nan), ("var", np.nan)):
         a = getattr(stats, name)
-        full = np.full((count,) + a.shape[1:], fill, a.dtype)
+        full = np.full((count,) + a.shape[1:], fill, a.dtype, order="F")  # columns contiguous
         if a.ndim == 2:
             for c in range(a.shape[1]):  # column by column: scattering rows of three is slow
                 full[pos, c] = a[:, c]
@@ -280,19 +279,24 @@ class Decider:
         NOT_WORN_WINDOW and the last QUICK_WINDOW epochs (one (wobble, noise) pair each).
 
         The carry holds the NOT_WORN_WINDOW - 1 epochs before these. NaN (no data) anywhere in a
-        window makes its result NaN, which fails every test.
+        window makes its result NaN, which fails every test. One sliding maximum over
+        [mean, -mean, noise] in float32 gives all of it (float32 resolves a thousandth of the
+        smallest range tested).
         """
         c = self._c
         w = NOT_WORN_WINDOW
-        m = np.concatenate([c.hist_mean, mean])
-        nz = np.concatenate([c.hist_noise, noise])
-        c.hist_mean, c.hist_noise = m[-(w - 1):], nz[-(w - 1):]
-        lengths = (w, QUICK_WINDOW)
-        highs = sliding_reduce(m, np.maximum, lengths)
-        lows = sliding_reduce(m, np.minimum, lengths)
-        noises = sliding_reduce(nz, np.maximum, lengths)
+        cols = np.empty((w - 1 + mean.shape[0], 7), np.float32, order="F")  # columns contiguous
+        cols[: w - 1] = c.hist_wobble
+        new = cols[w - 1:]
+        for a in range(3):
+            new[:, a] = mean[:, a]
+            np.negative(mean[:, a], out=new[:, 3 + a])
+        new[:, 6] = noise
+        c.hist_wobble = cols[-(w - 1):].copy()
         out = []
-        for hi, lo, nmax in zip(highs, lows, noises):
-            rng = hi - lo
-            out.append((np.maximum(np.maximum(rng[:, 0], rng[:, 1]), rng[:, 2]), nmax))
+        for top in sliding_reduce(cols, np.maximum, (w, QUICK_WINDOW)):
+            wob = top[:, 0] + top[:, 3]  # max - min per axis, the largest of the three
+            np.maximum(wob, top[:, 1] + top[:, 4], out=wob)
+            np.maximum(wob, top[:, 2] + top[:, 5], out=wob)
+            out.append((wob, top[:, 6]))
         return out

@@ -9,18 +9,35 @@ from __future__ import annotations
 import numpy as np
 
 
-def _index(n: int, headroom: int = 0) -> np.ndarray:
-    """0..n-1 in the narrowest integer type that also holds n + headroom (half the memory
-    traffic of int64 for every pass below)."""
-    return np.arange(n, dtype=np.int32 if n + headroom < 2**31 - 1 else np.int64)
+def _last_true(mask: np.ndarray, dtype) -> np.ndarray:
+    """For each position, the index of the last True at or before it (-1 before the first).
+
+    Built from the positions of True and np.repeat rather than a running maximum: the
+    masks here come in long runs, and np.maximum.accumulate is several times slower.
+    """
+    n = mask.shape[0]
+    at = np.flatnonzero(mask)
+    out = np.empty(n, dtype)
+    if at.size == 0:
+        out[:] = -1
+        return out
+    first = int(at[0])
+    out[:first] = -1
+    out[first:] = np.repeat(at.astype(dtype), np.diff(np.append(at, n)))
+    return out
+
+
+def _int_type(n: int):
+    """The narrowest integer type that holds n (half the memory traffic of int64)."""
+    return np.int32 if n < 2**31 - 1 else np.int64
 
 
 def run_length(flags: np.ndarray, carry: int) -> np.ndarray:
     """Length of the run of True ending at each position (0 where False); carry = run before."""
-    idx = _index(flags.shape[0], carry + 1)
-    last_false = np.where(flags, -1, idx)
-    np.maximum.accumulate(last_false, out=last_false)
-    run = idx - last_false  # 0 wherever flags is False
+    n = flags.shape[0]
+    dtype = _int_type(n + carry + 1)
+    last_false = _last_true(~flags, dtype)
+    run = np.arange(n, dtype=dtype) - last_false  # 0 wherever flags is False
     if carry:  # positions before the first False continue the run carried in
         run[: int(np.searchsorted(last_false, 0))] += carry
     return run
@@ -28,9 +45,7 @@ def run_length(flags: np.ndarray, carry: int) -> np.ndarray:
 
 def forward_fill(codes: np.ndarray, carry: int) -> np.ndarray:
     """Replace 0 by the last non-zero code before it (or carry)."""
-    idx = _index(codes.shape[0])
-    pos = np.where(codes != 0, idx, -1)
-    np.maximum.accumulate(pos, out=pos)
+    pos = _last_true(codes != 0, _int_type(codes.shape[0]))
     out = codes[np.maximum(pos, 0)]
     out[: int(np.searchsorted(pos, 0))] = carry
     return out
@@ -38,12 +53,9 @@ def forward_fill(codes: np.ndarray, carry: int) -> np.ndarray:
 
 def hysteresis(enter: np.ndarray, stay: np.ndarray, carry: bool) -> np.ndarray:
     """On where `enter`, and stays on while `stay` (or enter) holds; carry = on before."""
-    idx = _index(enter.shape[0])
-    last_break = np.where(enter | stay, -1, idx)
-    np.maximum.accumulate(last_break, out=last_break)
-    last_enter = np.where(enter, idx, -1)
-    np.maximum.accumulate(last_enter, out=last_enter)
-    on = last_enter > last_break
+    dtype = _int_type(enter.shape[0])
+    last_break = _last_true(~(enter | stay), dtype)
+    on = _last_true(enter, dtype) > last_break
     if carry:
         on[: int(np.searchsorted(last_break, 0))] = True
     return on
@@ -69,18 +81,19 @@ def sliding_reduce(x: np.ndarray, op: np.ufunc, windows: tuple[int, ...]) -> lis
     Doubling: after s passes each row holds op over the 2**s rows starting there, and one more
     comparison of two overlapping spans covers any length exactly; about log2(w) passes instead
     of the w a plain sliding filter needs. Exact, and NaN anywhere in a window gives NaN there.
+    Each level is dropped as soon as the next exists (holding them all costs fresh memory).
     """
     w = max(windows)
     n_out = x.shape[0] - w + 1
-    levels = {1: x}
-    span = 1
-    while span * 2 <= w:
-        levels[span * 2] = op(levels[span][:-span], levels[span][span:])
+    done: dict[int, np.ndarray] = {}
+    cur, span = x, 1
+    while True:
+        for length in windows:
+            if 1 << (length.bit_length() - 1) == span:  # span is the largest power of two <= length
+                first = w - length
+                a = cur[first:first + n_out]
+                done[length] = a if span == length else op(a, cur[first + length - span:first + length - span + n_out])
+        if span * 2 > w:
+            return [done[length] for length in windows]
+        cur = op(cur[:-span], cur[span:])
         span *= 2
-    out = []
-    for length in windows:
-        s = 1 << (length.bit_length() - 1)  # largest power of two <= length
-        lev, first = levels[s], w - length
-        a = lev[first:first + n_out]
-        out.append(a if s == length else op(a, lev[first + length - s:first + length - s + n_out]))
-    return out
