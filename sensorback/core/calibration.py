@@ -51,12 +51,12 @@ def fit_sphere(means: np.ndarray, sds: np.ndarray) -> SensorCalibration:
     that does not change when the clip is mounted another way; per axis, a gain is fitted only
     where that axis saw enough of gravity's range, otherwise only its offset.
     """
-    still = means[sds < STILL_SD_G]
-    if still.shape[0] < MIN_STILL_EPOCHS:
-        return SensorCalibration(note=f"skipped: only {still.shape[0]} still epochs")
+    still_at = np.flatnonzero(sds < STILL_SD_G)
+    if still_at.shape[0] < MIN_STILL_EPOCHS:
+        return SensorCalibration(note=f"skipped: only {still_at.shape[0]} still epochs")
     # Orientation changes slowly: every 4th still epoch finds every distinct orientation held
     # for more than a few seconds, at a quarter of the cost.
-    still = _distinct(still[::4])
+    still = _distinct(np.take(means, still_at[::4], axis=0))
     dirs = still / np.linalg.norm(still, axis=1, keepdims=True)
     spread = np.sqrt(np.maximum(np.linalg.eigvalsh(np.cov(dirs.T)) if dirs.shape[0] > 1 else np.zeros(3), 0.0))
     if still.shape[0] < 4 or spread[-1] < MIN_SPREAD:
@@ -65,22 +65,19 @@ def fit_sphere(means: np.ndarray, sds: np.ndarray) -> SensorCalibration:
     off = np.zeros(3)
     gain = np.ones(3)
     before = _misfit(still, off, gain)
-    centred = still - still.mean(axis=0)
+    still_mean = still.mean(axis=0)
+    centred = still - still_mean
     spread_sq = np.einsum("ij,ij->j", centred, centred)
     for _ in range(30):
         cal = (still - off) * gain
         target = cal / np.linalg.norm(cal, axis=1, keepdims=True)
-        for a in range(3):
-            if fit_gain[a]:
-                # least-squares line target = slope * raw + icpt, in closed form
-                slope = float(centred[:, a] @ target[:, a]) / spread_sq[a]
-                icpt = float(target[:, a].mean()) - slope * float(still[:, a].mean())
-                if slope <= 0:
-                    return SensorCalibration(note="skipped: fit did not converge")
-                gain[a] = slope
-                off[a] = -icpt / slope
-            else:
-                off[a] = float(np.mean(still[:, a] - target[:, a] / gain[a]))
+        # Per axis, the least-squares line target = gain * (raw - offset), in closed form (axes
+        # without enough range keep their gain and fit only the offset).
+        slope = np.einsum("ij,ij->j", centred, target) / spread_sq
+        if np.any(slope[fit_gain] <= 0):
+            return SensorCalibration(note="skipped: fit did not converge")
+        gain = np.where(fit_gain, slope, gain)
+        off = still_mean - target.mean(axis=0) / gain
     after = _misfit(still, off, gain)
     if not (after < before) or np.any(np.abs(off) > 0.5) or np.any(np.abs(gain - 1) > 0.3):
         return SensorCalibration(note="skipped: fit did not improve the still-epoch magnitudes")

@@ -128,16 +128,17 @@ class _Carry:
 
 
 def _on_every_epoch(stats: EpochStats, first: int, count: int) -> tuple[np.ndarray, ...]:
-    """Statistics on consecutive epochs first .. first+count-1; epochs without samples get no
-    samples, no stepping, and NaN elsewhere. Without such gaps (the usual case) nothing moves."""
+    """(n, cadence, periodicity, stood up, sat down, mean, var) on consecutive epochs first ..
+    first+count-1; epochs without samples get no samples, no stepping, no transition and NaN
+    moments. Without such gaps (the usual case) nothing moves."""
+    up, down = transition_kinds(stats.v_up, stats.v_down, stats.quiet_g, stats.tilt_deg)
+    cols = (stats.n, stats.cadence_spm, stats.periodicity, up, down, stats.mean, stats.var)
     if len(stats) == count:
-        return (stats.n, stats.cadence_spm, stats.periodicity, stats.v_up, stats.v_down, stats.quiet_g,
-                stats.tilt_deg, stats.mean, stats.var)
+        return cols
     pos = stats.k - first
     out = []
-    for name, fill in (("n", 0), ("cadence_spm", 0), ("periodicity", 0), ("v_up", np.nan), ("v_down", np.nan),
-                       ("quiet_g", np.nan), ("tilt_deg", np.nan), ("mean", np.nan), ("var", np.nan)):
-        a = getattr(stats, name)
+    for a in cols:
+        fill = np.nan if a.dtype.kind == "f" and a.ndim == 2 else 0
         full = np.full((count,) + a.shape[1:], fill, a.dtype, order="F")  # columns contiguous
         if a.ndim == 2:
             for c in range(a.shape[1]):  # column by column: scattering rows of three is slow
@@ -167,7 +168,7 @@ class Decider:
         if int(stats.k[0]) < first:
             raise ValueError(f"epoch {int(stats.k[0])} arrived after epoch {first - 1} was decided")
         k = np.arange(first, int(stats.k[-1]) + 1, dtype=np.int64)
-        n, cad, per, vup, vdown, quiet, tilt, mean, var = _on_every_epoch(stats, first, k.shape[0])
+        n, cad, per, stood_up, sat_down, mean, var = _on_every_epoch(stats, first, k.shape[0])
         mean, var = self.calibration.sensor.apply_mean_var(mean, var)
 
         o = self.options
@@ -207,7 +208,6 @@ class Decider:
         lying = still & (incl >= o.lying_deg)
         gap_run = run_length(~has_data, c.gap_run)
 
-        stood_up, sat_down = transition_kinds(vup, vdown, quiet, tilt)
         # Windows that overlap one transition but start inside it can read the opposite way:
         # an event of one kind silences the other kind for a window's length.
         since_up = run_length(~stood_up, c.since_up)
