@@ -144,6 +144,53 @@ def test_lying_on_the_couch_is_lying(seed):
     assert share(ep, sel, "lying") >= 0.8
 
 
+def couch_sits(ep, labels):
+    """Epochs of the demo's two short sits on the couch: straight down from walking, and after
+    sitting up from lying."""
+    rows = [(a, b) for a, b, _, code in labels.rows() if code == "sit_couch"]
+    assert len(rows) == 2
+    return [(ep.t_start >= a + 1.0) & (ep.t_end <= b) for a, b in rows]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_sitting_straight_down_from_walking_is_sitting_within_three_seconds(seed):
+    """No window starts at rest, so only the landing (integrated back from the quiet end) shows it."""
+    block, labels = sim("demo", seed, 720.0)
+    ep = analyze(block).epochs
+    from_walking, _ = couch_sits(ep, labels)
+    assert share(ep, from_walking & (ep.t_start >= ep.t_start[from_walking][0] + 2.0), "sitting", "slouching") == 1.0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_sitting_up_from_lying_is_sitting_not_standing(seed):
+    """Rising out of lying reads as a rise in |a|; it is a sit-up, not a stand-up."""
+    block, labels = sim("demo", seed, 720.0)
+    ep = analyze(block).epochs
+    _, after_lying = couch_sits(ep, labels)
+    assert share(ep, after_lying, "sitting", "slouching") == 1.0
+
+
+def test_the_landing_of_a_sit_down_needs_only_a_quiet_end():
+    """Steps, then a 0.4 m descent over 1.5 s with a 35 deg lean, then rest: no quiet start, so no
+    whole-window velocities, but the landing measure finds the descent (peak 1.875 * D / T)."""
+    from sensorback.core import transition
+
+    hz, m = transition.TARGET_GRID_HZ, int(6 * transition.TARGET_GRID_HZ)
+    t = np.arange(m) / hz
+    a_z = np.where(t < 3.0, 0.2 * np.sin(2 * np.pi * 2.0 * t), 0.0)  # stepping (g)
+    s = (t - 3.0) / 1.5
+    inside = (s > 0) & (s < 1)
+    a_z = a_z - np.where(inside, 60 * s - 180 * s * s + 120 * s ** 3, 0.0) * 0.4 / 1.5 ** 2 / 9.81
+    lean = np.radians(35.0) * np.sin(np.pi * np.clip(s, 0.0, 1.0)) + np.radians(5.0) * min_jerk(s)
+    f = (1.0 + a_z)[:, None] * np.stack([np.sin(lean), np.zeros(m), np.cos(lean)], axis=1)
+    win = f.T[:, None, :].astype(np.float32)  # (3 axes, 1 window, m samples)
+    v_up, v_down, quiet, tilt, land_down, land_up, quiet_end = transition.vertical_velocity(win, hz)
+    assert quiet[0] > transition.QUIET_G and np.isnan(v_down[0]) and np.isnan(v_up[0])
+    assert quiet_end[0] <= transition.QUIET_G and tilt[0] >= 30.0
+    assert land_down[0] == pytest.approx(1.875 * 0.4 / 1.5, rel=0.15)
+    assert land_up[0] < 0.2 * land_down[0]
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_sensor_left_on_the_desk_ends_up_not_worn(seed):
     block, labels = sim("demo", seed, 720.0)

@@ -223,6 +223,26 @@ def test_epochs_come_out_within_the_promised_delay(delay):
     assert len(rest) and rest.t_start[0] == emitted_to and rest.t_end[-1] > block.t[-1]
 
 
+def test_since_last_at_a_few_positions_equals_run_length_in_any_chunking():
+    """The decisions' sparse look-back (runs.since_last) carries over chunks like run_length."""
+    from sensorback.core.runs import run_length, since_last
+
+    rng = np.random.default_rng(0)
+    for trial in range(50):
+        n = int(rng.integers(1, 400))
+        flags = rng.random(n) < rng.choice([0.0, 0.02, 0.3, 0.9])
+        at = np.flatnonzero(rng.random(n) < 0.2)
+        want = run_length(~flags, 10**9)[at]
+        got, carry, i = [], 10**9, 0
+        for k in chunk_sizes(n, rng):
+            sel = at[(at >= i) & (at < i + k)] - i
+            part, carry = since_last(flags[i:i + k], carry, sel)
+            got.append(part)
+            i += k
+        assert np.array_equal(np.concatenate(got), want), f"trial {trial}"
+        assert carry == run_length(~flags, 10**9)[-1]
+
+
 def test_finish_and_flush_on_an_empty_stream():
     cal = analyze(sim(50.0, seed=1)).calibration
     sp = StreamProcessor(CoreOptions(), cal, 50.0, max_delay_s=0.0)

@@ -22,7 +22,7 @@ from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .options import CoreOptions
 from .reference import Reference, angles, unit
-from .runs import forward_fill, hysteresis, rolling_count, run_length, sliding_reduce
+from .runs import forward_fill, hysteresis, rolling_count, run_length, since_last, sliding_reduce
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
 
 # Walking: clear periodicity at a plausible cadence with real movement. Once walking, short
@@ -50,6 +50,10 @@ UNKNOWN_CALM_SHARE = 0.8
 # direction / other direction) to count.
 TRANSITION_SPEED = 0.35
 TRANSITION_LOPSIDED = 1.35
+# Straight from walking no window starts at rest, so a sit-down is judged by its landing alone
+# (velocity integrated back from the quiet end, transition.LAND_SPEED, as lopsided): it must also
+# lean the trunk this far, beyond stopping, turning or glancing down (real walk-to-stand stops: < 30).
+LANDING_MIN_TILT_DEG = 30.0
 # Inclination (deg) above which an upright-unknown wearer is taken to be sitting.
 PRIOR_SITTING_DEG = 12.0
 # Not worn: epoch-to-epoch wobble of the mean no bigger than sensor noise explains (no breathing).
@@ -114,6 +118,8 @@ class _Carry:
     active_run: int = 0
     lean_run: int = 0
     lying_run: int = 0
+    since_lying: int = 10**9
+    since_stepping: int = 10**9
     leaning: bool = False
     hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     hist_calm_recent: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
@@ -127,12 +133,18 @@ class _Carry:
     off: bool = False
 
 
-def _on_every_epoch(stats: EpochStats, first: int, count: int) -> tuple[np.ndarray, ...]:
-    """(n, cadence, periodicity, stood up, sat down, mean, var) on consecutive epochs first ..
-    first+count-1; epochs without samples get no samples, no stepping, no transition and NaN
-    moments. Without such gaps (the usual case) nothing moves."""
+def _on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float) -> tuple[np.ndarray, ...]:
+    """(n, cadence, periodicity, stood up, sat down, landed, mean, var) on consecutive epochs
+    first .. first+count-1; epochs without samples get no samples, no stepping, no transition
+    and NaN moments. Without such gaps (the usual case) nothing moves."""
     up, down = transition_kinds(stats.v_up, stats.v_down, stats.quiet_g, stats.tilt_deg)
-    cols = (stats.n, stats.cadence_spm, stats.periodicity, up, down, stats.mean, stats.var)
+    # A sit-down straight from walking, judged by its landing alone: lopsided, fast enough, with
+    # a big lean onto a quiet end (NaN, i.e. no landing measured, fails every test). Whether the
+    # wearer was stepping just before is checked by the caller.
+    landed = ((stats.land_down >= transition.LAND_SPEED) & (stats.quiet_end_g <= transition.QUIET_G)
+              & (stats.tilt_deg >= LANDING_MIN_TILT_DEG) & (stats.tilt_deg < lying_deg)
+              & (stats.land_down >= TRANSITION_LOPSIDED * stats.land_up))
+    cols = (stats.n, stats.cadence_spm, stats.periodicity, up, down, landed, stats.mean, stats.var)
     if len(stats) == count:
         return cols
     pos = stats.k - first
@@ -168,7 +180,8 @@ class Decider:
         if int(stats.k[0]) < first:
             raise ValueError(f"epoch {int(stats.k[0])} arrived after epoch {first - 1} was decided")
         k = np.arange(first, int(stats.k[-1]) + 1, dtype=np.int64)
-        n, cad, per, stood_up, sat_down, mean, var = _on_every_epoch(stats, first, k.shape[0])
+        n, cad, per, stood_up, sat_down, landed, mean, var = _on_every_epoch(stats, first, k.shape[0],
+                                                                             self.options.lying_deg)
         mean, var = self.calibration.sensor.apply_mean_var(mean, var)
 
         o = self.options
@@ -208,14 +221,28 @@ class Decider:
         lying = still & (incl >= o.lying_deg)
         gap_run = run_length(~has_data, c.gap_run)
 
+        span = self.window_epochs
+        # Sitting straight down from walking: a landing (see _on_every_epoch) with stepping
+        # within the window before it.
+        land = np.flatnonzero(landed)
+        stepped, c.since_stepping = since_last(in_motion, c.since_stepping, land)
+        if land.size:
+            sat_down[land[stepped < span]] = True
         # Windows that overlap one transition but start inside it can read the opposite way:
         # an event of one kind silences the other kind for a window's length.
         since_up = run_length(~stood_up, c.since_up)
         since_down = run_length(~sat_down, c.since_down)
         prev_up = np.concatenate(([c.since_up], since_up[:-1]))
         prev_down = np.concatenate(([c.since_down], since_down[:-1]))
-        span = self.window_epochs
         stood_up, sat_down = stood_up & (prev_down + 1 >= span), sat_down & (prev_up + 1 >= span)
+        # Rising out of real lying swings the trunk up ~90 deg, which reads as a rise whether the
+        # wearer sits up or stands up; people sit up first (see below): no stand-up.
+        lying_run = run_length(lying, c.lying_run)
+        long_lying = lying_run >= LYING_THEN_SIT_EPOCHS
+        ups = np.flatnonzero(stood_up)
+        lay, c.since_lying = since_last(long_lying, c.since_lying, ups)
+        if ups.size:
+            stood_up[ups[lay < span]] = False
         calm = has_data & (sd < CALM_SD_G)
         sat_confirmed = self._confirmed(sat_down, calm)
         marker = np.zeros(k.shape[0], np.int8)
@@ -223,9 +250,8 @@ class Decider:
         marker[sat_confirmed] = _SIT
         # Nobody gets up from lying without sitting up first, so real lying (not a moment of
         # handling the sensor) hands over to sitting; a stand-up or walking then corrects it.
-        lying_run = run_length(lying, c.lying_run)
         marker[lying] = _RESET
-        marker[lying_run >= LYING_THEN_SIT_EPOCHS] = _SIT
+        marker[long_lying] = _SIT
         marker[not_worn | (gap_run >= GAP_RESET_EPOCHS)] = _RESET
         posture = forward_fill(marker, c.posture)
         posture = np.where(posture == _RESET, _UNKNOWN, posture)

@@ -34,7 +34,9 @@ class EpochStats:
     cadence_spm / periodicity: stepping in the window ending here (0 where not measured);
     v_up / v_down / quiet_g / tilt_deg: peak vertical trunk velocities (m/s) across the
     transition window ending here, how quiet its ends were, and the largest tilt away from the
-    starting posture within it (NaN where not measured).
+    starting posture within it (NaN where not measured);
+    land_down / land_up / quiet_end_g: the same velocities over the window's last seconds, from
+    its end alone, for windows that do not start quiet, and how quiet the end alone was.
     """
 
     k: np.ndarray
@@ -47,6 +49,9 @@ class EpochStats:
     v_down: np.ndarray
     quiet_g: np.ndarray
     tilt_deg: np.ndarray
+    land_down: np.ndarray
+    land_up: np.ndarray
+    quiet_end_g: np.ndarray
 
     def __len__(self) -> int:
         return int(self.k.shape[0])
@@ -71,7 +76,7 @@ class EpochStats:
 def empty_stats() -> EpochStats:
     z = np.zeros(0, np.float32)
     return EpochStats(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 3)), np.zeros((0, 3)),
-                      z, z.copy(), z.copy(), z.copy(), z.copy(), z.copy())
+                      *(z.copy() for _ in range(9)))
 
 
 def epoch_index(t: np.ndarray, epoch_s: float) -> np.ndarray:
@@ -190,7 +195,7 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
         win, ok, ghz = layout.window(k[busy], settings.cadence_window_s, TARGET_GRID_HZ, 0.6)
         cad[busy[ok]], per[busy[ok]] = cadence.step_cadence(win, ghz)
     nan = np.full(k.shape[0], np.nan, np.float32)
-    return layout, EpochStats(k, n, mean, var, cad, per, nan, nan.copy(), nan.copy(), nan.copy())
+    return layout, EpochStats(k, n, mean, var, cad, per, nan, *(nan.copy() for _ in range(6)))
 
 
 def add_transitions(layout: Layout, stats: EpochStats, offset, gain,
@@ -212,7 +217,8 @@ def add_transitions(layout: Layout, stats: EpochStats, offset, gain,
         win[c] -= np.float32(offset[c])
         win[c] *= np.float32(gain[c])
     idx = cand[ok]
-    stats.v_up[idx], stats.v_down[idx], stats.quiet_g[idx], stats.tilt_deg[idx] = transition.vertical_velocity(win, ghz)
+    (stats.v_up[idx], stats.v_down[idx], stats.quiet_g[idx], stats.tilt_deg[idx],
+     stats.land_down[idx], stats.land_up[idx], stats.quiet_end_g[idx]) = transition.vertical_velocity(win, ghz)
 
 
 def _sums_and_squares(acc: np.ndarray, starts: np.ndarray, piece: int = 1 << 15) -> tuple[np.ndarray, np.ndarray]:

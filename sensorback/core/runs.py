@@ -61,6 +61,21 @@ def hysteresis(enter: np.ndarray, stay: np.ndarray, carry: bool) -> np.ndarray:
     return on
 
 
+def since_last(flags: np.ndarray, carry: int, at: np.ndarray) -> tuple[np.ndarray, int]:
+    """Epochs since the last True flag (0 where it is True) at the positions `at` only, and the
+    carry for the next chunk; carry = that count at the last epoch before this chunk.
+
+    The same as run_length(~flags, carry)[at], for the price of one pass when `at` is empty.
+    """
+    nz = np.flatnonzero(flags)
+    new_carry = flags.shape[0] - 1 - int(nz[-1]) if nz.size else carry + flags.shape[0]
+    if at.size == 0:
+        return np.zeros(0, np.int64), new_carry
+    j = np.searchsorted(nz, at, side="right") - 1
+    last = np.where(j >= 0, nz[np.maximum(j, 0)] if nz.size else 0, -1 - carry)
+    return at - last, new_carry
+
+
 def rolling_count(flags: np.ndarray, history: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Number of True among the last `window` flags at each position; history = earlier flags.
 

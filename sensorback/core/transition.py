@@ -19,40 +19,65 @@ TURN_DEG_PER_G = 150.0
 QUIET_G = 0.02
 # ... and the trunk tilts at least this far (degrees) on the way: shuffles and weight shifts don't.
 MIN_TILT_DEG = 12.0
+# Landing measures (for a sit-down straight from walking, with no quiet start): they look back
+# this far from the quiet end (a sit-down takes 1.5-3 s), and only a landing at least this fast
+# (m/s) can be a sit-down, so only those get a tilt.
+LAND_S = 3.0
+LAND_SPEED = 0.35
 G = 9.81
 
 
-def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]:
     """Peak upward and downward trunk velocity (m/s, both >= 0), end quietness (g) and the
-    largest tilt away from the starting posture (degrees).
+    largest tilt away from the starting posture (degrees); then the landing measures: peak
+    downward and upward velocity (m/s) over the last LAND_S, integrated back from the end alone,
+    and the quietness of the end alone (g).
 
     Windows have shape (3, w, m) (one plane per axis). Standing up shows a clear upward peak
     (0.4-0.7 m/s) and only a small downward one; sitting down the reverse. quietness is the
     larger SD of |a| over the first and last QUIET_S: a window whose ends are not quiet does not
     hold a whole transition, and its velocities mean nothing. So only windows with quiet ends
     get a tilt, and only those that also tilt at least MIN_TILT_DEG get velocities; the rest are
-    NaN (this skips most of the work and changes no decision).
+    NaN (this skips most of the work and changes no decision). Windows with a quiet end but no
+    quiet start get the landing measures instead (they see a sit-down straight from walking,
+    when no window starts at rest), and a tilt if they land at LAND_SPEED or faster.
     """
     _, w, m = win.shape
     quiet = np.zeros(w, np.float32)
-    v_up, v_down, tilt = (np.full(w, np.nan, np.float32) for _ in range(3))
+    quiet_end = np.zeros(w, np.float32)
+    v_up, v_down, tilt, land_down, land_up = (np.full(w, np.nan, np.float32) for _ in range(5))
     if w == 0:
-        return v_up, v_down, quiet, tilt
+        return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end
     q = max(2, int(round(QUIET_S * grid_hz)))
     pre = win[:, :, :q].astype(np.float64)
     post = win[:, :, -q:].astype(np.float64)
     # Quiet ends: steady |a| and a trunk that is not turning (|a| can be steady half-way through
     # a slow lean, so a window starting or ending mid-transition must not count as whole).
-    turn = np.maximum(_turn_deg(pre), _turn_deg(post))
-    quiet[:] = np.maximum(np.maximum(_magnitude(pre).std(axis=1), _magnitude(post).std(axis=1)),
+    turn_post = _turn_deg(post)
+    turn = np.maximum(_turn_deg(pre), turn_post)
+    post_sd = _magnitude(post).std(axis=1)
+    quiet[:] = np.maximum(np.maximum(_magnitude(pre).std(axis=1), post_sd),
                           turn * (1.0 / TURN_DEG_PER_G))
-    calm = np.flatnonzero(quiet <= QUIET_G)
+    quiet_end[:] = np.maximum(post_sd, turn_post * (1.0 / TURN_DEG_PER_G))
+    ended = np.flatnonzero(quiet_end <= QUIET_G)
+    calm = ended[quiet[ended] <= QUIET_G]
+    landing = ended[quiet[ended] > QUIET_G]
+    if landing.size:
+        # At rest at the end, so the velocity before it is minus the integral of (|a| - end
+        # baseline) back from the end: no quiet start needed.
+        n_land = min(m, max(q, int(round(LAND_S * grid_hz))))
+        mag = _magnitude(win[:, landing, -n_land:].astype(np.float64))[:, ::-1]
+        vel = np.cumsum(mag - mag[:, :q].mean(axis=1)[:, None], axis=1) * (-G / grid_hz)
+        land_down[landing], land_up[landing] = -vel.min(axis=1), vel.max(axis=1)
+        landing = landing[land_down[landing] >= LAND_SPEED]
+    if landing.size:
+        tilt[landing] = _largest_tilt(win[:, landing], pre[:, landing].sum(axis=2), q)
     if calm.size == 0:
-        return v_up, v_down, quiet, tilt
+        return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end
     tilt[calm] = _largest_tilt(win[:, calm], pre[:, calm].sum(axis=2), q)
     whole = calm[tilt[calm] >= MIN_TILT_DEG]
     if whole.size == 0:
-        return v_up, v_down, quiet, tilt
+        return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end
     mag = _magnitude(win[:, whole].astype(np.float64))
     pre_mean, post_mean = mag[:, :q].mean(axis=1), mag[:, -q:].mean(axis=1)
     ramp = np.clip((np.arange(m) - q + 0.5) / (m - 2 * q), 0.0, 1.0)
@@ -61,7 +86,7 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.n
     vel -= vel[:, -1:] * (np.arange(1, m + 1) / m)
     v_up[whole] = vel.max(axis=1)
     v_down[whole] = -vel.min(axis=1)
-    return v_up, v_down, quiet, tilt
+    return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end
 
 
 def _magnitude(win: np.ndarray) -> np.ndarray:
