@@ -17,7 +17,10 @@ seen. Wall clock appears only where rows are stored (``start_time + t``).
 **Calibration.** The core needs the wearer's upright and forward directions. In order:
 1. the one stored for this device (``sensorback calibrate``; a JSON file, see CalibrationStore);
 2. otherwise a *provisional* one estimated by the core from the first ``provisional_s`` seconds
-   of samples (which are held back until then), announced as such;
+   of samples (which are held back until then), announced as such. Its forward direction is a
+   guess until the wearer sits down or stands up: every ``LEARN_EVERY_S`` seconds of samples the
+   session looks for sit/stand transitions in what it has seen (as the core does for a whole
+   recording) and, once it finds them, restarts the core with the forward direction they show;
 3. at any time ``calibrate_upright()`` takes the next few seconds as the upright reference
    (keeping the known forward direction), saves it for the device and restarts the core with it.
    A new calibration starts a new stored session (a session row carries one calibration); the
@@ -46,7 +49,7 @@ import numpy as np
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
 from .coach import exercises as _exercises
 from .coach.events import BREAK_PROMPT, SLOUCH_NUDGE
-from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, estimate_calibration
+from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, estimate_calibration, learn_forward
 from .core.calibration import IDENTITY, SensorCalibration
 from .core.reference import Reference, estimate_forward, forward_from_window, unit, window_direction
 from .core.states import STATES
@@ -56,6 +59,12 @@ from .sources.base import SourceStatus
 
 #: Seconds of samples the core estimates a provisional calibration from, when none is stored.
 PROVISIONAL_S = 30.0
+#: With a provisional calibration, how often (seconds of samples) the session looks for sit/stand
+#: transitions to learn the forward direction from, and how much of the past it keeps for that.
+LEARN_EVERY_S = 30.0
+LEARN_KEEP_S = 3 * 3600.0
+#: A learned forward direction replaces the provisional one when they differ by more than this.
+LEARN_CHANGE_DEG = 10.0
 #: Seconds of sitting upright that the calibrate key takes as the reference.
 UPRIGHT_CAPTURE_S = 5.0
 #: An upright window is "still" when its epochs move less than this (g, SD of the vector).
@@ -319,6 +328,8 @@ class LiveSession:
         self._writer = None
         self._held: list[SampleBlock] = []       # samples waiting for a calibration
         self._capture: Optional[dict] = None     # upright capture in progress
+        self._learning: Optional[list[SampleBlock]] = None   # samples to learn forward from
+        self._learn_at = math.inf                # sample time of the next look
         self._recent_blocks: deque[SampleBlock] = deque()
         self._device_name: Optional[str] = None
         self._address: Optional[str] = None
@@ -446,6 +457,10 @@ class LiveSession:
             self._try_calibration()
             return
         self._process(block)
+        if self._learning is not None:
+            self._learning.append(block)
+            if m.arrived_t >= self._learn_at:
+                self._learn()
 
     def _process(self, block: SampleBlock) -> None:
         if self._processor is None:
@@ -525,9 +540,12 @@ class LiveSession:
         block = SampleBlock.concat(self._held)
         cal, notes = estimate(block, self.options)
         self.provisional = True
+        self._learning = [block]
+        self._learn_at = float(block.t[-1]) + LEARN_EVERY_S
         self._use_calibration(cal, f"provisional calibration estimated from the first {block.duration_s:.0f} s "
                               "(no stored one for this device), so forward may be mistaken for backward "
-                              "and slouches missed: press c while sitting upright, or run "
+                              "and slouches missed until you have sat down or stood up once (it is learned "
+                              "from that): for the best accuracy press c while sitting upright, or run "
                               "'sensorback calibrate'")
 
     def _use_calibration(self, cal: Calibration, note: str) -> None:
@@ -537,6 +555,29 @@ class LiveSession:
         held, self._held = self._held, []
         for b in held:
             self._process(b)
+
+    def _learn(self) -> None:
+        """Look for sit/stand transitions in the samples so far; once there are some, use the
+        forward direction they show (restarting the core if it differs from the one in use)."""
+        data = SampleBlock.concat(self._learning)
+        keep_from = float(data.t[-1]) - LEARN_KEEP_S
+        self._learning = [data] if data.t[0] >= keep_from else [data.between(keep_from, math.inf)]
+        self._learn_at += LEARN_EVERY_S
+        stats, _ = block_stats(data, self.options, self.calibration.sensor)
+        found = learn_forward(stats, self.options, self.calibration)
+        if found is None:
+            return
+        self._learning, self._learn_at = None, math.inf
+        cal, count = found
+        old = np.asarray(self.calibration.reference.forward, float)
+        turn = math.degrees(math.acos(max(-1.0, min(1.0, float(old @ np.asarray(cal.reference.forward))))))
+        leaning = f"{count * self.options.epoch_s:g} s of leaning in sit/stand transitions"
+        if turn <= LEARN_CHANGE_DEG:
+            self._emit(LiveEvent("note", f"forward direction confirmed by {leaning}", self.meters.arrived_t))
+            return
+        self._restart(cal, f"forward direction learned from {leaning} (the guess was {turn:.0f} degrees off): "
+                      "slouches count from now; the upright is still estimated, so press c while sitting "
+                      "upright, or run 'sensorback calibrate', for the best accuracy")
 
     def _capture_step(self, block: SampleBlock) -> None:
         cap = self._capture
@@ -569,6 +610,7 @@ class LiveSession:
             except (OSError, SensorbackError) as e:
                 saved = f"; not saved ({e})"
         self.provisional = False
+        self._learning, self._learn_at = None, math.inf
         self._restart(cal, f"calibrated: upright taken from {b - a:.0f} s of sitting, {notes[-1]}{saved}")
 
     def _restart(self, cal: Calibration, note: str) -> None:

@@ -370,3 +370,15 @@ def test_mounting_the_clip_another_way_keeps_the_states(seed):
     assert np.array_equal(a.t, b.t)
     same = agreement(analyze(a).epochs, analyze(b).epochs)
     assert same >= 0.97, f"only {same:.1%} of epochs keep their state"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_forward_from_transitions_ignores_lying_down_and_sitting_up(seed):
+    """The demo's wearer lies down on a couch and sits up again: those windows tilt furthest to
+    the side they lie on. Left out, the sit/stand leans alone give forward (which is where
+    gravity moves as the trunk flexes: minus the body's anterior axis in the sensor's axes)."""
+    block, _ = sim("demo", seed, 720.0)
+    ref = analyze(block).calibration.reference
+    truth = -(np.asarray(block.meta["sim"]["mount_rotation"]) @ np.array([1.0, 0.0, 0.0]))
+    assert "transitions" in ref.forward_source
+    assert np.degrees(np.arccos(np.clip(np.dot(ref.forward, truth), -1, 1))) < 12

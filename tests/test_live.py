@@ -177,3 +177,54 @@ def test_monitor_without_ble_is_one_line_error(env, monkeypatch):
     r = CliRunner().invoke(app, ["monitor", "--plain"])
     assert r.exit_code != 0
     assert "--demo" in (r.output + (r.stderr if hasattr(r, "stderr") else ""))
+
+
+def test_a_provisional_session_learns_forward_from_sit_stand_transitions(env):
+    """Without a stored calibration the first estimate may take backward for forward (in this
+    demo it does: the wearer walks, then stands, in the first seconds). Once the wearer has sat
+    down and stood up, the session learns forward from those leans, restarts the core with it (a
+    new stored session) and from then on agrees with the analysis of the whole recording."""
+    from sensorback.core import analyze
+
+    store = open_store(str(env / "sb.db"))
+    s = LiveSession(DemoSource("demo", speed=5000), store=store, device_key="demo",
+                    calibrations=CalibrationStore(env / "cal.json"), record=env / "rec.sbr")
+    notes = []
+    s.subscribe(lambda e: notes.append(e) if e.kind in ("calibration", "note") else None)
+    asyncio.run(asyncio.wait_for(s.run(), 120))
+    learned = [n for n in notes if n.kind == "calibration" and n.text.startswith("forward direction learned")]
+    assert len(learned) == 1, [n.text for n in notes]
+    assert learned[0].t < 600  # the demo's first stand-up is at about 5 min
+    assert s.provisional and len(s.session_ids) == 2
+    live = s.calibration.reference
+    assert "transitions" in live.forward_source
+    # The core's forward is where gravity moves as the trunk flexes forward: minus the body's
+    # anterior axis, in the sensor's axes (the simulator knows how the clip was mounted).
+    from sensorback.sim import simulate
+
+    mount = np.asarray(simulate("demo", seed=0, duration_s=1.0)[0].meta["sim"]["mount_rotation"])
+    truth = -(mount @ np.array([1.0, 0.0, 0.0]))
+    batch = analyze(read_native(env / "rec.sbr")).calibration.reference
+    for fwd in (live.forward, batch.forward):
+        assert np.degrees(np.arccos(np.clip(np.dot(fwd, truth), -1, 1))) < 15
+    store.close()
+
+
+def test_learning_forward_needs_transitions():
+    from sensorback.core import CoreOptions, block_stats, estimate_calibration, learn_forward
+    from sensorback.sim import simulate
+
+    block, _ = simulate("demo", seed=1)
+    options = CoreOptions()
+    stats, sensor = block_stats(block, options)
+    cal, _ = estimate_calibration(stats, options, sensor)
+    # the first 40 s are walking only: nothing to learn from yet
+    assert learn_forward(stats.take(stats.k < 40), options, cal) is None
+    # a calibration with forward reversed gets it back from the transitions
+    from dataclasses import replace
+    wrong = replace(cal, reference=replace(cal.reference, forward=tuple(-np.asarray(cal.reference.forward))))
+    found = learn_forward(stats, options, wrong)
+    assert found is not None
+    fixed, count = found
+    assert count >= 3 and np.dot(fixed.reference.forward, cal.reference.forward) > np.cos(np.radians(2))
+    assert fixed.sensor == cal.sensor and fixed.reference.up == cal.reference.up

@@ -3,9 +3,9 @@
 from .decide import Calibration
 from .epochs import EpochTable
 from .options import CoreOptions
-from .pipeline import Analysis, analyze, block_stats, estimate_calibration, iter_analyze
+from .pipeline import Analysis, analyze, block_stats, estimate_calibration, iter_analyze, learn_forward
 from .states import STATES
 from .stream import StreamProcessor
 
 __all__ = ["Analysis", "Calibration", "CoreOptions", "EpochTable", "STATES", "StreamProcessor",
-           "analyze", "block_stats", "estimate_calibration", "iter_analyze"]
+           "analyze", "block_stats", "estimate_calibration", "iter_analyze", "learn_forward"]

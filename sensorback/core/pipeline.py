@@ -91,6 +91,28 @@ def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: Sensor
     return Calibration(sensor, ref), notes
 
 
+def learn_forward(stats: EpochStats, options: CoreOptions, calibration: Calibration
+                  ) -> tuple[Calibration, int] | None:
+    """The calibration with its forward direction taken from the leans of the sit/stand
+    transitions in `stats` (as estimate_calibration finds it for a whole recording), keeping the
+    sensor and upright; with the number of transition epochs used. None while there are too few.
+
+    For a live session that started without a stored calibration: its first estimate cannot tell
+    forward from backward until the wearer has sat down or stood up.
+    """
+    if len(stats) == 0:
+        return None
+    mean, _ = calibration.sensor.apply_mean_var(stats.mean, stats.var)
+    up = np.asarray(calibration.reference.up, float)
+    found = forward_from_transitions(unit(mean), up, stats.k, transition_events(stats), options_span(options))
+    if found is None:
+        return None
+    fwd, count = found
+    ref = Reference(calibration.reference.up, tuple(map(float, fwd)), calibration.reference.up_source,
+                    f"leans during {count} sit/stand transitions")
+    return Calibration(calibration.sensor, ref), count
+
+
 def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibration: Calibration | None = None) -> Analysis:
     """Epoch states for a whole recording held in memory.
 

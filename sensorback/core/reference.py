@@ -62,6 +62,9 @@ def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np
 
 MIN_TRANSITIONS = 3
 MIN_TRANSITION_TILT_DEG = 10.0
+# A window whose trunk reaches this far from upright holds a lie-down or a sit-up, whose largest
+# tilt points to the side the wearer lies on, not forward: it is left out.
+MAX_TRANSITION_TILT_DEG = 60.0
 
 
 def forward_from_transitions(g: np.ndarray, up: np.ndarray, k: np.ndarray, events: np.ndarray,
@@ -84,7 +87,8 @@ def forward_from_transitions(g: np.ndarray, up: np.ndarray, k: np.ndarray, event
     size = np.where(present, np.nan_to_num(np.linalg.norm(d, axis=2), nan=-1.0), -1.0)
     best = np.argmax(size, axis=1)
     rows = np.arange(ev.size)
-    big = size[rows, best] >= np.sin(np.radians(MIN_TRANSITION_TILT_DEG))
+    reclined = (present & (np.nan_to_num(gw @ up, nan=1.0) < np.cos(np.radians(MAX_TRANSITION_TILT_DEG)))).any(axis=1)
+    big = (size[rows, best] >= np.sin(np.radians(MIN_TRANSITION_TILT_DEG))) & ~reclined
     leans = d[rows, best][big] / size[rows, best][big, None]
     if len(leans) < MIN_TRANSITIONS:
         return None
