@@ -285,6 +285,68 @@ def test_polar_h10_end_to_end_device_clock_drop_reconnect_and_stop(tmp_path):
     check_gap_promises(pipe)
 
 
+class HangingMicrobit(FastMicrobit):
+    """Stops notifying after n notifications but keeps the connection (a firmware hang); a new
+    subscription (after the central reconnects) starts the stream again where it stopped."""
+
+    def hang_after(self, n: int) -> None:
+        self._hang = n
+
+    async def _run_stream(self, connection):
+        loop = asyncio.get_running_loop()
+        start, k = loop.time(), 0
+        while self.cursor < len(self.samples):
+            k += 1
+            await asyncio.sleep(max(0.0, start + k * self.burst * self.period_ms / 1000 / self.speed - loop.time()))
+            for _ in range(self.burst):
+                if self.cursor >= len(self.samples):
+                    break
+                value = encode_accelerometer_data(*(int(v) for v in self.samples[self.cursor]))
+                self.cursor += 1
+                self.notifications_sent += 1
+                await self.device.notify_subscriber(connection, self.data_characteristic, value)
+                hang = getattr(self, "_hang", None)
+                if hang is not None:
+                    self._hang = hang - 1 if hang > 1 else None
+                    if hang == 1:
+                        self._stream = None  # silent from here, still connected
+                        return
+        self.exhausted.set()
+        self._stream = None
+
+
+def test_a_sensor_that_stops_notifying_but_stays_connected_is_connected_again():
+    """The link stays up but no data comes: after stall_s the source drops the link (sending the
+    stop write, as for any stop), reconnects, subscribes again, and every sample arrives once."""
+    sim, _ = simulate("demo", duration_s=30, gaps=False)
+    rows = np.clip(np.round(sim.acc * 1000), -32768, 32767).astype(np.int16)
+
+    async def scenario():
+        async with VirtualRadio() as radio:
+            sensor = await radio.add_peripheral(HangingMicrobit(rows, speed=SPEED, name="BBC micro:bit [gupog]"))
+            sensor.hang_after(400)  # 8 s of wearing, then silence
+            source = BleSource(device="gupog", clock=warped_clock(SPEED), scan_timeout_s=0.5,
+                               backoff_s=(0.05, 0.4), stall_s=0.5, **virtual(radio))
+            blocks, statuses = [], []
+            async for item in source:
+                if isinstance(item, SampleBlock):
+                    blocks.append(item)
+                    if source.stats["samples"] >= len(rows):
+                        await source.stop()
+                else:
+                    statuses.append(item)
+            return source, sensor, blocks, statuses
+
+    source, sensor, blocks, statuses = run(scenario, timeout=30.0)
+    received = SampleBlock.concat(blocks)
+    np.testing.assert_array_equal(received.acc, rows.astype(np.float32) / np.float32(1000))
+    assert source.stats["stalls"] >= 1 and source.stats["connections"] >= 2
+    stalled = [s for s in statuses if s.kind == "disconnected" and "no data" in s.detail]
+    assert stalled and stalled[0].gap_until is not None
+    assert sensor.subscriptions.count(False) >= 1  # the stall's stop step reached the board
+    assert statuses[-1].kind == "stopped" and np.all(np.diff(received.t) > 0)
+
+
 def test_backoff_doubles_and_caps():
     gen = backoff_delays(1.0, 30.0)
     assert [next(gen) for _ in range(8)] == [1, 2, 4, 8, 16, 30, 30, 30]

@@ -25,7 +25,9 @@ What it does, in order (see docs/ble-source.md):
    across reconnections, so lost frames leave gaps of the right length), otherwise from the
    nominal rate anchored to arrival times (the decoders' ``HostSampleClock``). Times are strictly
    increasing over the whole session.
-5. **Disconnects**: a ``disconnected`` status with ``gap_until``, then scan-and-reconnect with
+5. **Disconnects**: a ``disconnected`` status with ``gap_until`` (also when the link stays up but
+   no notification has arrived for ``stall_s``: a sensor that stopped streaming, e.g. after a
+   reset or a firmware hang, is dropped and connected afresh), then scan-and-reconnect with
    exponential backoff (``backoff_s``: 1, 2, 4 ... 30 s) forever, a ``reconnecting`` status per
    attempt, each with a ``gap_until`` no sample will ever be stamped at or before (samples that
    would be are dropped and counted, so the promise holds).
@@ -81,6 +83,8 @@ BACKOFF_S = (1.0, 30.0)
 GAP_MARGIN_S = 2.0
 #: Minimum seconds (on `clock`) between two decode_errors statuses.
 STATUS_EVERY_S = 10.0
+#: Seconds without a notification after which a link that is still up counts as lost.
+STALL_S = 10.0
 #: How long stop() waits for the stop writes and the disconnection.
 STOP_TIMEOUT_S = 10.0
 BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
@@ -156,6 +160,7 @@ class BleSource:
     clock:     seconds, monotonic; arrival times and the session's time base (tests may warp it).
     wall_clock: Unix seconds, for SampleBlock.start_time.
     backoff_s: (first delay, cap) between reconnection attempts, in seconds.
+    stall_s:   seconds (real time) without a notification that count as a lost link; None: never.
     """
 
     def __init__(self, profile: str | DeviceProfile | None = None, device: Optional[str] = None,
@@ -163,7 +168,8 @@ class BleSource:
                  client_kwargs: Optional[dict] = None, clock: Callable[[], float] = time.monotonic, *,
                  wall_clock: Callable[[], float] = time.time, scan_timeout_s: float = SCAN_TIMEOUT_S,
                  connect_timeout_s: float = CONNECT_TIMEOUT_S, backoff_s: tuple[float, float] = BACKOFF_S,
-                 gap_margin_s: float = GAP_MARGIN_S, status_every_s: float = STATUS_EVERY_S):
+                 gap_margin_s: float = GAP_MARGIN_S, status_every_s: float = STATUS_EVERY_S,
+                 stall_s: Optional[float] = STALL_S):
         self.profile: Optional[DeviceProfile] = get_profile(profile) if isinstance(profile, str) else profile
         self.device = device.strip() if isinstance(device, str) and device.strip() else None
         self.settings = dict(settings or {})
@@ -178,9 +184,10 @@ class BleSource:
         self.backoff_s = (float(backoff_s[0]), float(backoff_s[1]))
         self.gap_margin_s = float(gap_margin_s)
         self.status_every_s = float(status_every_s)
+        self.stall_s = None if stall_s is None else float(stall_s)
         # session state
         self.stats: dict[str, int] = {"samples": 0, "notifications": 0, "decode_errors": 0, "dropped_samples": 0,
-                                      "connections": 0, "disconnections": 0}
+                                      "connections": 0, "disconnections": 0, "stalls": 0}
         self.t0: Optional[float] = None          # clock reading of sample time 0
         self.start_time: Optional[float] = None  # Unix time of sample time 0
         self.last_t: Optional[float] = None      # last sample time issued
@@ -200,6 +207,7 @@ class BleSource:
         self._devmap = DeviceClockMap()
         self._last_error_status = -np.inf
         self._label = "sensor"
+        self._heard = 0.0                        # time.monotonic() of the last notification
 
     # ------------------------------------------------------------------ public API
     async def scan(self, timeout_s: float = 5.0) -> list[FoundSensor]:
@@ -383,14 +391,15 @@ class BleSource:
         for payload, received_at in early:
             self._decode(payload, received_at)
         samples_before = self.stats["samples"]
-        # stream until the link goes or stop() is called
-        stop_wait = asyncio.ensure_future(self._stop.wait())
-        gone_wait = asyncio.ensure_future(self._gone.wait())
-        try:
-            await asyncio.wait({stop_wait, gone_wait}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for f in (stop_wait, gone_wait):
-                f.cancel()
+        # stream until the link goes, stalls, or stop() is called
+        stalled = await self._stream_until_over()
+        if stalled and not self._stop.is_set():
+            self.stats["stalls"] += 1
+            gap = self._extend_gap()
+            self._status("disconnected", f"{self._label}: no data for {self.stall_s:g} s although still "
+                         "connected; connecting again", t=self.last_t, gap_until=gap, device=profile.name,
+                         address=ble_device.address)
+            raise _LinkLost(f"no data for {self.stall_s:g} s")
         if self._gone.is_set() and not self._stop.is_set():
             self.stats["disconnections"] += 1
             self._client = None  # the link is gone: no stop writes possible
@@ -399,6 +408,28 @@ class BleSource:
                          device=profile.name, address=ble_device.address)
             raise _LinkLost("the sensor disconnected")
         return self.stats["samples"] > samples_before
+
+    async def _stream_until_over(self) -> bool:
+        """Wait until the link goes or stop() is called; True if instead no notification came for
+        stall_s (real time: the session clock may be warped in tests, the radio's silence is not)."""
+        self._heard = time.monotonic()
+        stop_wait = asyncio.ensure_future(self._stop.wait())
+        gone_wait = asyncio.ensure_future(self._gone.wait())
+        try:
+            while True:
+                if self.stall_s is None:
+                    await asyncio.wait({stop_wait, gone_wait}, return_when=asyncio.FIRST_COMPLETED)
+                    return False
+                left = self._heard + self.stall_s - time.monotonic()
+                if left <= 0:
+                    return True
+                done, _ = await asyncio.wait({stop_wait, gone_wait}, timeout=left,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if done:
+                    return False
+        finally:
+            for f in (stop_wait, gone_wait):
+                f.cancel()
 
     async def _find(self):
         """Scan until the wanted sensor advertises: (BLEDevice, AdvertisementData, profile), or
@@ -508,6 +539,8 @@ class BleSource:
         def on_value(_characteristic, data: bytearray) -> None:
             if link != self._link:
                 return
+            if is_data:
+                self._heard = time.monotonic()
             received_at = self.clock()
             if box is not None:
                 box.values.append(bytes(data))
