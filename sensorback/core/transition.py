@@ -107,7 +107,10 @@ def _largest_tilt(win: np.ndarray, start: np.ndarray, q: int) -> np.ndarray:
     (and pelvis) forward by 20-45 degrees; shuffling the feet or shifting weight does not."""
     _, w, m = win.shape
     k = max(1, q // 2)
-    blocks = win[:, :, : m // k * k].reshape(3, w, m // k, k).sum(axis=3, dtype=np.float64)
+    x = win[:, :, : m // k * k].astype(np.float64)
+    blocks = x[:, :, 0::k].copy()  # block sums, as k strided adds (a reduction over a short last
+    for j in range(1, k):          # axis runs numpy's inner loop k elements at a time)
+        blocks += x[:, :, j::k]
     start = start / np.sqrt((start * start).sum(axis=0))
     dot = blocks[0] * start[0][:, None] + blocks[1] * start[1][:, None] + blocks[2] * start[2][:, None]
     cos = dot / np.maximum(_magnitude(blocks), 1e-9)
