@@ -382,3 +382,36 @@ def test_forward_from_transitions_ignores_lying_down_and_sitting_up(seed):
     truth = -(np.asarray(block.meta["sim"]["mount_rotation"]) @ np.array([1.0, 0.0, 0.0]))
     assert "transitions" in ref.forward_source
     assert np.degrees(np.arccos(np.clip(np.dot(ref.forward, truth), -1, 1))) < 12
+
+
+def test_a_transition_whose_window_starts_before_the_recording_is_ignored():
+    """A recording often starts with the sensor being clipped on: a moment of stillness, then a
+    lift, reads like a whole stand-up in a window that reaches back before the first sample
+    (Casale subject 05 sat for 10 minutes as "standing" because of one). Such windows are
+    ignored; the same event later on still counts."""
+    from dataclasses import replace as dc_replace
+
+    from sensorback.core import CoreOptions
+    from sensorback.core.decide import Decider
+    from sensorback.core.pipeline import block_stats, estimate_calibration
+
+    block, _ = sim("desk-day", 1, 900.0)
+    options = CoreOptions()
+    stats, sensor = block_stats(block, options)
+    cal, _ = estimate_calibration(stats, options, sensor)
+    seated = stats.take(stats.k >= 730)  # a recording that starts while the wearer sits
+
+    def with_stand_up_at(i):
+        s = dc_replace(seated, v_up=seated.v_up.copy(), v_down=seated.v_down.copy(),
+                       quiet_g=seated.quiet_g.copy(), tilt_deg=seated.tilt_deg.copy())
+        s.v_up[i], s.v_down[i], s.quiet_g[i], s.tilt_deg[i] = 0.8, 0.1, 0.005, 25.0
+        return Decider(options, cal, block.rate_hz).process(s).state
+
+    sitting = [S["sitting"], S["slouching"]]
+    # its 6 s window starts before the first epoch: ignored, so once the wearer has sat calmly
+    # for most of a minute (the rule for an unknown posture) the state is sitting
+    early = with_stand_up_at(3)
+    assert np.isin(early[60:], sitting).mean() > 0.95
+    later = with_stand_up_at(100)    # the same event once its window lies inside the data
+    assert np.isin(later[60:100], sitting).mean() > 0.95
+    assert (later[105:] == S["standing"]).mean() > 0.95

@@ -110,6 +110,7 @@ class Calibration:
 @dataclass
 class _Carry:
     next_k: int | None = None
+    first_k: int | None = None  # the stream's first epoch
     posture: int = _UNKNOWN
     moving: bool = False
     walk_run: int = 0
@@ -177,6 +178,8 @@ class Decider:
             return EpochTable.empty()
         c = self._c
         first = int(stats.k[0]) if c.next_k is None else c.next_k
+        if c.first_k is None:
+            c.first_k = first
         if int(stats.k[0]) < first:
             raise ValueError(f"epoch {int(stats.k[0])} arrived after epoch {first - 1} was decided")
         k = np.arange(first, int(stats.k[-1]) + 1, dtype=np.int64)
@@ -222,6 +225,12 @@ class Decider:
         gap_run = run_length(~has_data, c.gap_run)
 
         span = self.window_epochs
+        # A window that starts before the recording does cannot hold a whole transition: what
+        # looks like a quiet start is the first moment of data, often the sensor being put on.
+        early = k < c.first_k + span - 1
+        stood_up[early] = False
+        sat_down[early] = False
+        landed[early] = False
         # Sitting straight down from walking: a landing (see _on_every_epoch) with stepping
         # within the window before it.
         land = np.flatnonzero(landed)
