@@ -575,9 +575,24 @@ class LiveSession:
         if turn <= LEARN_CHANGE_DEG:
             self._emit(LiveEvent("note", f"forward direction confirmed by {leaning}", self.meters.arrived_t))
             return
-        self._restart(cal, f"forward direction learned from {leaning} (the guess was {turn:.0f} degrees off): "
-                      "slouches count from now; the upright is still estimated, so press c while sitting "
-                      "upright, or run 'sensorback calibrate', for the best accuracy")
+        self._change_reference(cal, f"forward direction learned from {leaning} (the guess was {turn:.0f} degrees "
+                               "off): slouches count from now; the upright is still estimated, so press c while "
+                               "sitting upright, or run 'sensorback calibrate', for the best accuracy")
+
+    def _change_reference(self, cal: Calibration, note: str) -> None:
+        """Same sensor calibration, another wearer reference: the core carries on (no epoch is
+        dropped, the posture it knows is kept) and a new stored session begins with it."""
+        if self._processor is not None:
+            self._step(self._processor.change_reference(cal), self.meters.arrived_t)
+        if self._recorder is not None:
+            sid = self._end_recorder()
+            if sid is not None:
+                self.session_ids.append(sid)
+        self.calibration = cal
+        self.meters.calibration_note = note
+        self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
+        if self._processor is not None:
+            self._begin_recording()
 
     def _capture_step(self, block: SampleBlock) -> None:
         cap = self._capture
@@ -629,6 +644,9 @@ class LiveSession:
     def _start_pipeline(self) -> None:
         self._processor = StreamProcessor(self.options, self.calibration, self._rate_hz or 50.0,
                                           self.options.epoch_s)
+        self._begin_recording()
+
+    def _begin_recording(self) -> None:
         if self.store is not None and self._recorder is None:
             from dataclasses import asdict
 

@@ -322,3 +322,45 @@ def test_iter_analyze_with_windows_equals_analyze(saved):
 def test_iter_analyze_needs_a_calibration_or_a_rescan(saved):
     with pytest.raises(ValueError):
         list(iter_analyze(formats.iter_blocks(saved)))
+
+
+def test_changing_the_reference_mid_stream_drops_nothing_and_does_not_depend_on_the_blocks():
+    """StreamProcessor.change_reference (a live session that has learned forward): the epochs
+    before the change keep the old reference, those after it use the new one, none is missing,
+    and the result is the same whatever the block sizes on either side."""
+    from dataclasses import replace
+
+    from sensorback.replay import calibrate
+
+    block, _ = simulate("demo", seed=1, duration_s=DEMO_S)
+    options = CoreOptions()
+    cal, _ = calibrate(block, options)
+    flipped = replace(cal, reference=replace(cal.reference, forward=tuple(-np.asarray(cal.reference.forward))))
+    cut = int(np.searchsorted(block.t, 300.0))
+
+    def run(seed):
+        rng = np.random.default_rng(seed)
+        proc = StreamProcessor(options, flipped, block.rate_hz, max_delay_s=float(rng.choice([0.0, 1.0, 30.0])))
+        out, i = [], 0
+        for part, (lo, hi) in enumerate(((0, cut), (cut, len(block)))):
+            if part == 1:
+                out.append(proc.change_reference(cal))
+            i = lo
+            for size in chunk_sizes(hi - lo, rng, max_feeds=200):
+                out.append(proc.feed(block.slice(i, i + size)))
+                i += size
+        out.append(proc.finish())
+        return EpochTable.concat(out)
+
+    first = run(0)
+    assert np.array_equal(np.diff(first.t_start), np.full(len(first) - 1, options.epoch_s))  # none missing
+    for seed in (1, 2, 3):
+        assert first.equals(run(seed)), seed
+    whole = analyze(block, options, calibration=cal).epochs
+    after = first.t_start >= 301.0
+    before = first.t_start < 299.0
+    # after the change the angles are the ones of the right reference; before it, mirrored
+    np.testing.assert_allclose(first.flexion_deg[after], whole.flexion_deg[after], atol=1e-4)
+    assert np.nanmedian(first.flexion_deg[before] + whole.flexion_deg[before]) == pytest.approx(0.0, abs=1e-3)
+    with pytest.raises(ValueError):
+        StreamProcessor(options, cal, block.rate_hz).change_reference(replace(cal, sensor=replace(cal.sensor, gain=(1.1, 1.0, 1.0))))

@@ -116,6 +116,17 @@ class StreamProcessor:
             return _NOTHING
         return self._run()
 
+    def change_reference(self, calibration: Calibration) -> EpochTable:
+        """Use another wearer reference (upright/forward) from the next epoch on, keeping the
+        sensor calibration, every window's samples and the decisions' memory: epochs complete
+        so far are processed with the old one and returned; nothing is dropped or reset."""
+        if calibration.sensor != self.calibration.sensor:
+            raise ValueError("change_reference keeps the sensor calibration; start a new processor to change it")
+        done = self.flush()
+        self.calibration = calibration
+        self._decider.calibration = calibration
+        return done
+
     def flush(self) -> EpochTable:
         """Process whatever is queued now (epochs still incomplete stay pending)."""
         return self._run() if self._queue_t else EpochTable.empty()
