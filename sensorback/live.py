@@ -20,7 +20,8 @@ seen. Wall clock appears only where rows are stored (``start_time + t``).
    of samples (which are held back until then), announced as such. Its forward direction is a
    guess until the wearer sits down or stands up: every ``LEARN_EVERY_S`` seconds of samples the
    session looks for sit/stand transitions in what it has seen (as the core does for a whole
-   recording) and, once it finds them, restarts the core with the forward direction they show;
+   recording) and, once it finds them, switches the running core to the forward direction they
+   show (no epoch dropped; a new stored session begins);
 3. at any time ``calibrate_upright()`` takes the next few seconds as the upright reference
    (keeping the known forward direction), saves it for the device and restarts the core with it.
    A new calibration starts a new stored session (a session row carries one calibration); the
@@ -558,7 +559,7 @@ class LiveSession:
 
     def _learn(self) -> None:
         """Look for sit/stand transitions in the samples so far; once there are some, use the
-        forward direction they show (restarting the core if it differs from the one in use)."""
+        forward direction they show (if it differs from the one in use)."""
         data = SampleBlock.concat(self._learning)
         keep_from = float(data.t[-1]) - LEARN_KEEP_S
         self._learning = [data] if data.t[0] >= keep_from else [data.between(keep_from, math.inf)]
