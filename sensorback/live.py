@@ -52,6 +52,7 @@ from .coach import exercises as _exercises
 from .coach.events import BREAK_PROMPT, SLOUCH_NUDGE
 from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, estimate_calibration, learn_forward
 from .core.calibration import IDENTITY, SensorCalibration
+from .core.epoch_stats import EpochStats
 from .core.reference import Reference, estimate_forward, forward_from_window, unit, window_direction
 from .core.states import STATES
 from .errors import SensorbackError
@@ -61,7 +62,8 @@ from .sources.base import SourceStatus
 #: Seconds of samples the core estimates a provisional calibration from, when none is stored.
 PROVISIONAL_S = 30.0
 #: With a provisional calibration, how often (seconds of samples) the session looks for sit/stand
-#: transitions to learn the forward direction from, and how much of the past it keeps for that.
+#: transitions to learn the forward direction from, and how much of the past (epoch statistics,
+#: as the core measured them) it keeps for that.
 LEARN_EVERY_S = 30.0
 LEARN_KEEP_S = 3 * 3600.0
 #: A learned forward direction replaces the provisional one when they differ by more than this.
@@ -329,7 +331,7 @@ class LiveSession:
         self._writer = None
         self._held: list[SampleBlock] = []       # samples waiting for a calibration
         self._capture: Optional[dict] = None     # upright capture in progress
-        self._learning: Optional[list[SampleBlock]] = None   # samples to learn forward from
+        self._learning: Optional[list[EpochStats]] = None    # the core's statistics to learn forward from
         self._learn_at = math.inf                # sample time of the next look
         self._recent_blocks: deque[SampleBlock] = deque()
         self._device_name: Optional[str] = None
@@ -458,10 +460,8 @@ class LiveSession:
             self._try_calibration()
             return
         self._process(block)
-        if self._learning is not None:
-            self._learning.append(block)
-            if m.arrived_t >= self._learn_at:
-                self._learn()
+        if self._learning is not None and m.arrived_t >= self._learn_at:
+            self._learn()
 
     def _process(self, block: SampleBlock) -> None:
         if self._processor is None:
@@ -541,7 +541,7 @@ class LiveSession:
         block = SampleBlock.concat(self._held)
         cal, notes = estimate(block, self.options)
         self.provisional = True
-        self._learning = [block]
+        self._learning = []
         self._learn_at = float(block.t[-1]) + LEARN_EVERY_S
         self._use_calibration(cal, f"provisional calibration estimated from the first {block.duration_s:.0f} s "
                               "(no stored one for this device), so forward may be mistaken for backward "
@@ -558,17 +558,17 @@ class LiveSession:
             self._process(b)
 
     def _learn(self) -> None:
-        """Look for sit/stand transitions in the samples so far; once there are some, use the
+        """Look for sit/stand transitions in the epochs so far; once there are some, use the
         forward direction they show (if it differs from the one in use)."""
-        data = SampleBlock.concat(self._learning)
-        keep_from = float(data.t[-1]) - LEARN_KEEP_S
-        self._learning = [data] if data.t[0] >= keep_from else [data.between(keep_from, math.inf)]
         self._learn_at += LEARN_EVERY_S
-        stats, _ = block_stats(data, self.options, self.calibration.sensor)
+        stats = EpochStats.concat(self._learning)
+        if len(stats):
+            stats = stats.take(stats.k >= int(stats.k[-1]) - int(LEARN_KEEP_S / self.options.epoch_s))
+        self._learning = [stats]
         found = learn_forward(stats, self.options, self.calibration)
         if found is None:
             return
-        self._learning, self._learn_at = None, math.inf
+        self._stop_learning()
         cal, count = found
         old = np.asarray(self.calibration.reference.forward, float)
         turn = math.degrees(math.acos(max(-1.0, min(1.0, float(old @ np.asarray(cal.reference.forward))))))
@@ -579,6 +579,15 @@ class LiveSession:
         self._change_reference(cal, f"forward direction learned from {leaning} (the guess was {turn:.0f} degrees "
                                "off): slouches count from now; the upright is still estimated, so press c while "
                                "sitting upright, or run 'sensorback calibrate', for the best accuracy")
+
+    def _collect_stats(self, stats: EpochStats) -> None:
+        if self._learning is not None:
+            self._learning.append(stats)
+
+    def _stop_learning(self) -> None:
+        self._learning, self._learn_at = None, math.inf
+        if self._processor is not None:
+            self._processor.on_stats = None
 
     def _change_reference(self, cal: Calibration, note: str) -> None:
         """Same sensor calibration, another wearer reference: the core carries on (no epoch is
@@ -626,7 +635,7 @@ class LiveSession:
             except (OSError, SensorbackError) as e:
                 saved = f"; not saved ({e})"
         self.provisional = False
-        self._learning, self._learn_at = None, math.inf
+        self._stop_learning()
         self._restart(cal, f"calibrated: upright taken from {b - a:.0f} s of sitting, {notes[-1]}{saved}")
 
     def _restart(self, cal: Calibration, note: str) -> None:
@@ -645,6 +654,8 @@ class LiveSession:
     def _start_pipeline(self) -> None:
         self._processor = StreamProcessor(self.options, self.calibration, self._rate_hz or 50.0,
                                           self.options.epoch_s)
+        if self._learning is not None:
+            self._processor.on_stats = self._collect_stats
         self._begin_recording()
 
     def _begin_recording(self) -> None:

@@ -7,6 +7,8 @@ identical to analysing all the samples at once with the same calibration.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ..samples import SampleBlock
@@ -91,6 +93,10 @@ class StreamProcessor:
     then processes them together: epochs come out at most max_delay_s plus one epoch after their
     last sample arrived. A live monitor uses a delay of one epoch; a replay can use minutes to
     run far faster than real time. The epochs are identical whatever the delay or block sizes.
+
+    on_stats, when set, is called with the epoch statistics of every batch before they are
+    decided (a live session learns the wearer's forward direction from them), so nobody has to
+    measure the same samples a second time.
     """
 
     def __init__(self, options: CoreOptions, calibration: Calibration, rate_hz: float,
@@ -103,6 +109,7 @@ class StreamProcessor:
         self._queue_t: list[np.ndarray] = []
         self._queue_a: list[np.ndarray] = []
         self._queued_from: float | None = None
+        self.on_stats: Callable[[EpochStats], None] | None = None
 
     def feed(self, block: SampleBlock) -> EpochTable:
         t = block.t
@@ -134,10 +141,15 @@ class StreamProcessor:
     def finish(self) -> EpochTable:
         """End of stream: everything, including the last partial epoch."""
         head = self.flush()
-        return EpochTable.concat([head, self._decider.process(self._stats.finish())])
+        return EpochTable.concat([head, self._decide(self._stats.finish())])
 
     def _run(self) -> EpochTable:
         t = self._queue_t[0] if len(self._queue_t) == 1 else np.concatenate(self._queue_t)
         a = self._queue_a[0] if len(self._queue_a) == 1 else np.concatenate(self._queue_a)
         self._queue_t, self._queue_a, self._queued_from = [], [], None
-        return self._decider.process(self._stats.feed(t, a))
+        return self._decide(self._stats.feed(t, a))
+
+    def _decide(self, stats: EpochStats) -> EpochTable:
+        if self.on_stats is not None and len(stats):
+            self.on_stats(stats)
+        return self._decider.process(stats)
