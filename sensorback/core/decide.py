@@ -227,10 +227,8 @@ class Decider:
         span = self.window_epochs
         # A window that starts before the recording does cannot hold a whole transition: what
         # looks like a quiet start is the first moment of data, often the sensor being put on.
-        early = k < c.first_k + span - 1
-        stood_up[early] = False
-        sat_down[early] = False
-        landed[early] = False
+        early = max(0, c.first_k + span - 1 - first)  # how many of this chunk's first epochs
+        stood_up[:early] = sat_down[:early] = landed[:early] = False
         # Sitting straight down from walking: a landing (see _on_every_epoch) with stepping
         # within the window before it.
         land = np.flatnonzero(landed)
