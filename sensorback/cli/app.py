@@ -16,6 +16,7 @@ from .. import __version__
 from ..errors import SensorbackError
 from ..summary import format_summary, summarize
 from . import _args
+from ._options import CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
 from ._progress import Progress, interactive
 from ._runtime import SensorbackGroup
 
@@ -139,28 +140,9 @@ def analyze(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON (a list when there are several files).")
     ] = False,
-    reference_window: Annotated[
-        Optional[str],
-        typer.Option(
-            "--reference-window",
-            metavar="A:B",
-            help="Seconds A to B where the wearer sat upright, to calibrate 'upright'. "
-            "Default: estimated from the data.",
-        ),
-    ] = None,
-    forward_window: Annotated[
-        Optional[str],
-        typer.Option(
-            "--forward-window",
-            metavar="C:D",
-            help="Seconds C to D where the wearer leaned forward, to tell forward from sideways. "
-            "Default: inferred from the data.",
-        ),
-    ] = None,
-    rate: Annotated[
-        Optional[float],
-        typer.Option("--rate", metavar="HZ", help="Sample rate, for CSV files without a time column."),
-    ] = None,
+    reference_window: Annotated[Optional[str], REFERENCE_WINDOW_OPTION] = None,
+    forward_window: Annotated[Optional[str], FORWARD_WINDOW_OPTION] = None,
+    rate: Annotated[Optional[float], CSV_RATE_OPTION] = None,
     epoch_seconds: Annotated[
         Optional[float],
         typer.Option(

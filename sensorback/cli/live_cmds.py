@@ -18,6 +18,7 @@ import typer
 
 from ..errors import SensorbackError
 from . import _args
+from ._options import DB_OPTION
 from .app import app
 from .coach_cmds import SET_OPTION, coach_settings
 
@@ -32,9 +33,6 @@ LEAN_S = 5.0
 LEAN_SETTLE_S = 2.0
 PLAIN_STATUS = ("connecting", "connected", "disconnected", "reconnecting", "scanning", "stopped")
 
-_DB_OPTION = typer.Option("--db", metavar="URL", show_default=False,
-                          help="Database: an SQLite file path or an SQLAlchemy URL. Default: $SENSORBACK_DB, "
-                          "else sensorback.db in your user data folder.")
 _DEVICE_OPTION = typer.Option("--device", metavar="ADDRESS|NAME", show_default=False,
                               help="The sensor to connect to (Bluetooth address or name). Default: the first "
                               "supported sensor found.")
@@ -172,7 +170,7 @@ def monitor_command(
     seed: Annotated[int, typer.Option("--seed", help="With --demo: the simulated wearer's seed.")] = 0,
     plain: Annotated[bool, typer.Option("--plain", help="No dashboard: print one line per event "
                                         "(prompts, nudges, state and connection changes).")] = False,
-    db: Annotated[Optional[str], _DB_OPTION] = None,
+    db: Annotated[Optional[str], DB_OPTION] = None,
     set_flags: Annotated[Optional[list[str]], SET_OPTION] = None,
 ):
     """Watch posture live: a terminal dashboard with the sitting clock, prompts and nudges."""

@@ -20,6 +20,7 @@ import typer
 
 from ..errors import SensorbackError
 from . import _args
+from ._options import CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
 from ._progress import Progress, clear_active, interactive
 from ._runtime import EXIT_INTERRUPTED
 from .app import app
@@ -186,34 +187,15 @@ def replay_command(
         typer.Option("--speed", metavar="N|max",
                      help="Pace the replay at N times real time (1 = live pace), or 'max': as fast as possible."),
     ] = "max",
-    db: Annotated[
-        Optional[str],
-        typer.Option("--db", metavar="URL",
-                     help="Database: an SQLite file path or an SQLAlchemy URL. Default: $SENSORBACK_DB, "
-                     "else sensorback.db in your user data folder.", show_default=False),
-    ] = None,
+    db: Annotated[Optional[str], DB_OPTION] = None,
     events: Annotated[
         Optional[Path],
         typer.Option("--events", metavar="OUT.csv", help="Also write one CSV row per coach event (t,kind,detail).",
                      show_default=False),
     ] = None,
-    reference_window: Annotated[
-        Optional[str],
-        typer.Option("--reference-window", metavar="A:B",
-                     help="Seconds A to B where the wearer sat upright, to calibrate 'upright'. "
-                     "Default: estimated from the data.", show_default=False),
-    ] = None,
-    forward_window: Annotated[
-        Optional[str],
-        typer.Option("--forward-window", metavar="C:D",
-                     help="Seconds C to D where the wearer leaned forward, to tell forward from sideways. "
-                     "Default: inferred from the data.", show_default=False),
-    ] = None,
-    rate: Annotated[
-        Optional[float],
-        typer.Option("--rate", metavar="HZ", help="Sample rate, for CSV files without a time column.",
-                     show_default=False),
-    ] = None,
+    reference_window: Annotated[Optional[str], REFERENCE_WINDOW_OPTION] = None,
+    forward_window: Annotated[Optional[str], FORWARD_WINDOW_OPTION] = None,
+    rate: Annotated[Optional[float], CSV_RATE_OPTION] = None,
     set_flags: Annotated[Optional[list[str]], SET_OPTION] = None,
     snooze: Annotated[
         Optional[list[str]],

@@ -16,15 +16,9 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import SensorbackError
+from ._options import DB_OPTION
 from .app import app
 
-DB_OPTION = typer.Option(
-    "--db",
-    metavar="URL",
-    help="The database: a path to an SQLite file or an SQLAlchemy URL. Default: $SENSORBACK_DB, else "
-    "sensorback.db in your user data folder.",
-    show_default=False,
-)
 
 _COMMON = dict(no_args_is_help=True, add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
 

@@ -1,0 +1,19 @@
+"""Options that several commands take, declared once so their names and help agree."""
+
+from __future__ import annotations
+
+import typer
+
+DB_OPTION = typer.Option(
+    "--db", metavar="URL", show_default=False,
+    help="The database: a path to an SQLite file or an SQLAlchemy URL. Default: $SENSORBACK_DB, else "
+    "sensorback.db in your user data folder.")
+REFERENCE_WINDOW_OPTION = typer.Option(
+    "--reference-window", metavar="A:B", show_default=False,
+    help="Seconds A to B where the wearer sat upright, to calibrate 'upright'. Default: estimated from the data.")
+FORWARD_WINDOW_OPTION = typer.Option(
+    "--forward-window", metavar="C:D", show_default=False,
+    help="Seconds C to D where the wearer leaned forward, to tell forward from sideways. "
+    "Default: inferred from the data.")
+CSV_RATE_OPTION = typer.Option(
+    "--rate", metavar="HZ", show_default=False, help="Sample rate, for CSV files without a time column.")
