@@ -15,17 +15,9 @@ from sensorback.ble.testing.polar import PolarH10
 from sensorback.cli import app
 from sensorback.cli import ble_cmds
 from sensorback.sources.ble import scan_sensors
+from cli_checks import one_line_error
 
 runner = CliRunner()
-
-
-def one_line_error(result, *fragments):
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    assert "Traceback" not in result.output and result.stdout == ""
 
 
 def virtual_scan(*peripherals):

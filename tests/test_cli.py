@@ -23,6 +23,7 @@ from sensorback.cli._runtime import run_guarded
 from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE, STATES
 from sensorback.errors import InputError, SensorbackError
+from cli_checks import one_line_error as assert_one_line_error
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "recordings"
@@ -35,20 +36,6 @@ runner = CliRunner()
 
 def run(*args: str):
     return runner.invoke(app, [str(a) for a in args])
-
-
-def assert_one_line_error(result, *fragments: str, code: int = 2):
-    """A user mistake: exit code, exactly one 'error: ...' line on stderr, nothing on stdout, no traceback."""
-    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    assert "Traceback" not in result.output
-    assert result.stdout == ""
-    # Not an exception escaping the command: the CLI handled it.
-    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 def installed_script() -> str:

@@ -14,6 +14,7 @@ from sensorback.cli.coach_cmds import coach_settings, parse_set_flags
 from sensorback.coach import CoachSettings, config
 from sensorback.coach.settings import KEYS, parse_value
 from sensorback.errors import SensorbackError
+from cli_checks import one_line_error
 
 runner = CliRunner()
 
@@ -27,16 +28,6 @@ def cfg(tmp_path, monkeypatch) -> Path:
 
 def run(*args: str):
     return runner.invoke(app, list(args))
-
-
-def one_line_error(result, *fragments: str) -> str:
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert result.stdout == "" and "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 # ------------------------------------------------------------------------------------ settings

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from sensorback.cli import app
 from sensorback.coach import exercises as lib
 from sensorback.errors import SensorbackError
+from cli_checks import one_line_error
 
 ARTICLE = Path("/work/shared/seed/lower-back-exercises-article.txt")
 REQUIRED = {
@@ -23,16 +24,6 @@ runner = CliRunner()
 
 def run(*args: str):
     return runner.invoke(app, list(args))
-
-
-def one_line_error(result, *fragments: str) -> str:
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert result.stdout == "" and "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 # ------------------------------------------------------------------------------------ library

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from sensorback.cli import app
 from sensorback.store import open_store
+from cli_checks import one_line_error
 
 runner = CliRunner()
 SHARP = "Stop any exercise that causes sharp pain."
@@ -24,15 +25,6 @@ def db(tmp_path) -> str:
 
 def run(*args: str):
     return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result, *fragments: str, code: int = 2) -> None:
-    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    assert "Traceback" not in result.output and result.stdout == ""
 
 
 def stored(db: str):

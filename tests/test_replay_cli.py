@@ -30,6 +30,7 @@ from sensorback.core import analyze
 from sensorback.errors import SensorbackError
 from sensorback.replay import event_line
 from sensorback.store import models, open_store
+from cli_checks import one_line_error as assert_one_line_error
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "recordings" / "demo.sbr"
@@ -56,18 +57,6 @@ def ok(result):
     assert result.exit_code == 0, (result.exit_code, result.output, result.exception)
     assert "Traceback" not in result.output
     return result
-
-
-def assert_one_line_error(result, *fragments: str):
-    assert result.exit_code != 0, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    assert "Traceback" not in result.output
-    assert result.stdout == ""
-    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 def db_rows(url: str) -> dict[str, list[dict]]:

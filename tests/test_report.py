@@ -25,6 +25,7 @@ from sensorback.report import build_report, load_rows, render_html, render_text
 from sensorback.report import compute
 from sensorback.report.when import day_bounds, parse_at, parse_day
 from sensorback.store import open_store
+from cli_checks import one_line_error
 
 zoneinfo = pytest.importorskip("zoneinfo")
 try:
@@ -567,14 +568,6 @@ def test_today_so_far_counts_only_the_hours_gone(db):
 
 
 # ------------------------------------------------------------------------------------ errors
-
-def one_line_error(result, *fragments: str, code: int = 2) -> None:
-    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    assert "Traceback" not in result.output and result.stdout == ""
 
 
 @pytest.mark.parametrize("value, fragment", [

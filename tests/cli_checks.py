@@ -1,0 +1,16 @@
+"""The check every CLI error test makes: a user mistake ends with one 'error: ...' line."""
+
+from __future__ import annotations
+
+
+def one_line_error(result, *fragments: str, code: int = 2) -> str:
+    """Exit code `code`, exactly one 'error: ...' line on stderr containing every fragment,
+    nothing on stdout, no traceback, and no exception escaping the command. Returns the line."""
+    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert "Traceback" not in result.output and result.stdout == ""
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return lines[0]
