@@ -151,7 +151,7 @@ def _summary(session, store_name: str, record: Optional[Path]) -> str:
         "suggested exercise done, q quit. Break prompts and slouch nudges also go out as desktop "
         "notifications (the terminal bell when there is no notification service). Without a stored "
         "calibration for the sensor (see 'sensorback calibrate') a provisional one is estimated from the "
-        "first 30 s. Ctrl-C or q stops the sensor, writes everything and exits with 0."
+        "first 30 s, and its forward direction is learned once you sit down or stand up. Ctrl-C or q stops the sensor, writes everything and exits with 0."
     ),
 )
 def monitor_command(
