@@ -594,10 +594,7 @@ class LiveSession:
         dropped, the posture it knows is kept) and a new stored session begins with it."""
         if self._processor is not None:
             self._step(self._processor.change_reference(cal), self.meters.arrived_t)
-        if self._recorder is not None:
-            sid = self._end_recorder()
-            if sid is not None:
-                self.session_ids.append(sid)
+        self._end_recorder()
         self.calibration = cal
         self.meters.calibration_note = note
         self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
@@ -644,10 +641,7 @@ class LiveSession:
         if self._processor is not None:
             self._step(self._processor.flush(), self.meters.arrived_t)
             self._processor = None
-        if self._recorder is not None:
-            sid = self._end_recorder()
-            if sid is not None:
-                self.session_ids.append(sid)
+        self._end_recorder()
         self._use_calibration(cal, note)
 
     # -- the core, the store, the recording ---------------------------------------------------
@@ -668,13 +662,16 @@ class LiveSession:
                                          epoch_s=self.options.epoch_s, calibration=self.calibration,
                                          options=asdict(self.options))
 
-    def _end_recorder(self) -> Optional[int]:
+    def _end_recorder(self) -> None:
+        """End the stored session in progress, if any, and count it."""
         rec, self._recorder = self._recorder, None
+        if rec is None:
+            return
         written = rec.written_epochs + rec.pending
         sid = rec.end_session()
         if sid is not None:
             self.stored_epochs += written
-        return sid
+            self.session_ids.append(sid)
 
     def _write_record(self, block: SampleBlock) -> None:
         if self._writer is None:
@@ -724,13 +721,10 @@ class LiveSession:
                 self._step(self._processor.flush(), self.meters.arrived_t)
         except BaseException as e:  # noqa: BLE001 - still write what we have
             errors.append(e)
-        if self._recorder is not None:
-            try:
-                sid = self._end_recorder()
-                if sid is not None:
-                    self.session_ids.append(sid)
-            except BaseException as e:  # noqa: BLE001
-                errors.append(e)
+        try:
+            self._end_recorder()
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
         if self._writer is not None:
             try:
                 self._writer.close()
