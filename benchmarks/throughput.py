@@ -256,7 +256,7 @@ def section_classify(days: dict[str, SampleBlock], reps: int) -> float:
                      f"{an_s / copy_s:.1f}x", f"{an_s / warm_s:.1f}x", state_shares(res.epochs)])
         st_s, (stats, sensor) = best_of(lambda: block_stats(block, opts), reps)
         ca_s, (cal, _) = best_of(lambda: estimate_calibration(stats, opts, sensor), reps)
-        de_s, ep = best_of(lambda: Decider(opts, cal, block.rate_hz).process(stats), reps)
+        de_s, ep = best_of(lambda: Decider(opts, cal, block.rate_hz).decide_all(stats), reps)
         assert ep.equals(res.epochs), "block_stats + estimate_calibration + Decider != analyze"
         breakdown.append([name, ms(st_s), ms(ca_s), ms(de_s), ms(st_s + ca_s + de_s), f"{st_s / copy_s:.1f}x",
                           f"{(ca_s + de_s) / copy_s:.1f}x"])

@@ -10,8 +10,10 @@ Both the Textual dashboard (sensorback/ui) and ``sensorback monitor --plain`` dr
 neither touches the core, the coach or the store directly.
 
 **Time.** Everything inside is sample time (the blocks' ``t``): the StreamProcessor runs with a
-one-epoch delay, so an epoch's state is known when the first sample of the next epoch arrives;
-the coach sees only epochs; snoozes and exercise marks are stamped at the end of the last epoch
+one-epoch delay, so an epoch's state is known when the first sample of the next epoch arrives
+(the dashboard shows it then); the core hands an epoch to the coach and the store once it is
+settled, which is at once except while a later epoch may still revise it (up to ~30 s after the
+sensor was handled, two epochs after a sit-down: core/settle.py); the coach sees only epochs; snoozes and exercise marks are stamped at the end of the last epoch
 seen. Wall clock appears only where rows are stored (``start_time + t``).
 
 **Calibration.** The core needs the wearer's upright and forward directions. In order:
@@ -286,7 +288,8 @@ class Meters:
     state: Optional[str] = None
     flexion_deg: Optional[float] = None
     inclination_deg: Optional[float] = None
-    t: Optional[float] = None              # end of the last epoch
+    t: Optional[float] = None              # end of the newest decided epoch
+    settling_epochs: int = 0               # decided epochs the core still holds back (see _show_newest)
     arrived_t: Optional[float] = None      # newest sample handed over
     samples: int = 0
     epochs: int = 0
@@ -341,6 +344,7 @@ class LiveSession:
         self._last_prompt: Optional[CoachEvent] = None
         self._stop_requested = False
         self._finished = False
+        self._settled_state: Optional[str] = None
         self.stored_epochs = 0
 
     # -- listeners and controls -------------------------------------------------------------
@@ -477,33 +481,47 @@ class LiveSession:
             self._last_k = k
         else:
             self._last_k = math.floor(last / self.options.epoch_s)
-        if len(epochs):
-            self._step(epochs, last)
+        self._step(epochs, last)
 
     def _step(self, epochs: EpochTable, arrival: Optional[float]) -> None:
-        if not len(epochs):
+        """Settled epochs to the store, the day's totals, the state log and the coach; then the
+        dashboard's meters from the newest decided epoch (which may still be held back)."""
+        m = self.meters
+        if len(epochs):
+            if self._recorder is not None:
+                self._recorder.add_epochs(epochs)
+            prev = self._settled_state
+            states = epochs.state.tolist()
+            names = [STATES[s] for s in states]
+            durations = (epochs.t_end - epochs.t_start).tolist()
+            for i, (name, d) in enumerate(zip(names, durations)):
+                m.today_s[name] += d
+                if name != prev:
+                    prev = name
+                    self._emit(LiveEvent("state", f"state: {name}", float(epochs.t_start[i]), name))
+            self._settled_state = prev
+            m.epochs += len(epochs)
+        self._show_newest(epochs)
+        if len(epochs):
+            self._emit(LiveEvent("epochs", "", m.t, epochs, arrival))
+            self._coach_events(self.coach.update(epochs))
+
+    def _show_newest(self, settled: EpochTable) -> None:
+        """The state shown is the newest one decided. The core holds a few epochs back while a
+        later one may still change them (a sensor just put down is proven off the body only
+        ~20 s later; core/settle.py); the store and the coach get them once settled."""
+        held = self._processor.pending if self._processor is not None else EpochTable.empty()
+        newest = held if len(held) else settled
+        if not len(newest):
             return
         m = self.meters
-        if self._recorder is not None:
-            self._recorder.add_epochs(epochs)
-        prev = m.state
-        states = epochs.state.tolist()
-        names = [STATES[s] for s in states]
-        durations = (epochs.t_end - epochs.t_start).tolist()
-        for i, (name, d) in enumerate(zip(names, durations)):
-            m.today_s[name] += d
-            if name != prev:
-                prev = name
-                self._emit(LiveEvent("state", f"state: {name}", float(epochs.t_start[i]), name))
-        m.state = names[-1]
-        m.epochs += len(epochs)
-        m.t = float(epochs.t_end[-1])
-        fl = float(epochs.flexion_deg[-1])
-        inc = float(epochs.inclination_deg[-1])
+        m.state = STATES[int(newest.state[-1])]
+        m.t = float(newest.t_end[-1])
+        m.settling_epochs = len(held)
+        fl = float(newest.flexion_deg[-1])
+        inc = float(newest.inclination_deg[-1])
         m.flexion_deg = fl if math.isfinite(fl) else None
         m.inclination_deg = inc if math.isfinite(inc) else None
-        self._emit(LiveEvent("epochs", "", m.t, epochs, arrival))
-        self._coach_events(self.coach.update(epochs))
 
     def _coach_events(self, events: list[CoachEvent]) -> None:
         if not events:
@@ -639,7 +657,7 @@ class LiveSession:
         """A new calibration mid-stream: finish the epochs complete so far, then a new core (and a
         new stored session) with the new calibration. The coach carries on."""
         if self._processor is not None:
-            self._step(self._processor.flush(), self.meters.arrived_t)
+            self._step(self._processor.close(), self.meters.arrived_t)
             self._processor = None
         self._end_recorder()
         self._use_calibration(cal, note)
@@ -718,7 +736,7 @@ class LiveSession:
                 except SensorbackError as e:
                     self._emit(LiveEvent("note", f"not analysed: {e}"))
             if self._processor is not None:
-                self._step(self._processor.flush(), self.meters.arrived_t)
+                self._step(self._processor.close(), self.meters.arrived_t)
         except BaseException as e:  # noqa: BLE001 - still write what we have
             errors.append(e)
         try:

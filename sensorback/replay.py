@@ -372,7 +372,7 @@ class _Run:
         res.interrupted = True
         if self.processor is not None:
             t = time.perf_counter()
-            epochs = self.processor.flush()
+            epochs = self.processor.close()  # held-back epochs too: nothing decided is lost
             self.timings["core"] += time.perf_counter() - t
             self.step(epochs)
         res.status = self.coach.status()

@@ -197,9 +197,10 @@ def test_event_lines(batch):
     assert clock(1862.4) == "00:31:02" and clock(90061) == "25:01:01" and clock(-5) == "-00:00:05"
     by_kind = {e.kind: e for e in batch[1]}
     prompt = event_line(by_kind["break_prompt"])
-    assert prompt.startswith("00:03:14  break prompt: you have been sitting 2 min — try: ")
+    # recordings/demo.labels.csv: sitting from 71.6 s; the first whole sitting epoch starts at 72 s
+    assert prompt.startswith("00:03:12  break prompt: you have been sitting 2 min — try: ")
     assert event_text(by_kind["slouch_nudge"]).startswith("slouch nudge: slouched for 1 min")
-    assert event_text(by_kind["prompt_outcome"]) == "break prompt of 00:03:14: heeded"
+    assert event_text(by_kind["prompt_outcome"]) == "break prompt of 00:03:12: heeded"
 
 
 def test_options_reach_the_core(demo):

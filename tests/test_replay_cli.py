@@ -102,7 +102,7 @@ def test_every_speed_gives_the_same_events_and_rows(store_url, tmp_path):
     assert printed == [line for line in paced.stdout.splitlines() if line[:2].isdigit()]
     assert printed[:3] == [
         "00:03:09  slouch nudge: slouched for 1 min — sit back, let the shoulders drop and lift the chest a little",
-        "00:03:14  break prompt: you have been sitting 2 min — try: torso twists (8 times on each side)",
+        "00:03:12  break prompt: you have been sitting 2 min — try: torso twists (8 times on each side)",
         "00:03:20  snoozed: no prompt for 3 more min of sitting",
     ]
     assert "replacing session" in paced.stderr
@@ -193,7 +193,7 @@ def test_replaying_again_stores_nothing_twice(tmp_path):
     assert "720 processed, none stored: " in again.stdout and "as session 1 (use --replace" in again.stdout
     # The replay itself still runs: same events printed and written.
     assert (tmp_path / "1.csv").read_bytes() == (tmp_path / "2.csv").read_bytes()
-    assert "00:03:14  break prompt" in again.stdout
+    assert "00:03:12  break prompt" in again.stdout
 
 
 # ------------------------------------------------------------------------------ mistakes
@@ -274,7 +274,7 @@ def test_ctrl_c_stores_what_was_processed_and_exits_130(tmp_path):
     finally:
         if proc.poll() is None:  # pragma: no cover - only if the test fails
             proc.kill()
-    assert first.startswith("00:03:14  break prompt: "), (first, proc.stderr)
+    assert first.startswith("00:03:12  break prompt: "), (first, proc.stderr)
     assert proc.returncode == 130, (rest, err)
     assert rest == ""  # no summary
     lines = err.strip().splitlines()
@@ -286,11 +286,11 @@ def test_ctrl_c_stores_what_was_processed_and_exits_130(tmp_path):
     assert session["ended_at"] is None  # unfinished: a replay again replaces it
     t_end = [e["t_end"] for e in rows["epochs"]]
     assert t_end == [float(i) for i in range(1, len(t_end) + 1)]  # every epoch up to where it stopped
-    assert 194.0 <= t_end[-1] < 720.0
-    assert [(e["t"], e["kind"]) for e in rows["events"]][0] == (194.0, "break_prompt")
+    assert 192.0 <= t_end[-1] < 720.0
+    assert [(e["t"], e["kind"]) for e in rows["events"]][0] == (192.0, "break_prompt")
     assert f"{len(t_end)} epochs and " in lines[0] and "session 1 of " in lines[0]
     events = read_events(out)
-    assert events[0]["kind"] == "break_prompt" and float(events[0]["t"]) == 194.0
+    assert events[0]["kind"] == "break_prompt" and float(events[0]["t"]) == 192.0
     assert len(events) == len(rows["events"])
 
     again = ok(run(DEMO, "--db", db, "--set", "sit_limit_min=2"))

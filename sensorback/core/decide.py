@@ -8,6 +8,8 @@ order of strength:
   2. the height change across a posture transition (down = sat down, up = stood up);
   3. only when neither is known (start of a recording, after lying or not worn), the trunk
      inclination from upright.
+Evidence that arrives late (a sit-down's confirmation, a sensor proven off the body) then
+revises the few epochs it concerns before they are handed out: see settle.py.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .options import CoreOptions
 from .reference import Reference, angles, unit
+from .settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
 from .runs import forward_fill, hysteresis, rolling_count, run_length, since_last, sliding_reduce
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
 
@@ -66,6 +69,8 @@ HANDLING_SD_G = 0.15
 QUICK_WINDOW = 8
 QUICK_AFTER_HANDLING = QUICK_WINDOW + 4
 QUICK_CALM_EPOCHS = 20
+# Settling (core/settle.py): the most epochs ever held back for a later revision.
+MAX_HOLD_EPOCHS = max(QUICK_CALM_EPOCHS, CONFIRM_EPOCHS)
 # A trunk held this far from upright (but not lying) for this long means sitting, whatever came
 # before: nobody stands bent over that far for long.
 LEANING_SIT_DEG = 30.0
@@ -172,6 +177,7 @@ class Decider:
         self.min_samples = max(1, int(np.ceil(options.min_coverage * options.epoch_s * rate_hz)))
         self.window_epochs = max(1, int(round(options.transition_window_s / options.epoch_s)))
         self._c = _Carry()
+        self._settler = Settler(options.slouch_threshold_deg)
 
     def process(self, stats: EpochStats) -> EpochTable:
         if len(stats) == 0:
@@ -251,7 +257,7 @@ class Decider:
         if ups.size:
             stood_up[ups[lay < span]] = False
         calm = has_data & (sd < CALM_SD_G)
-        sat_confirmed = self._confirmed(sat_down, calm)
+        sat_confirmed, sit_pending = self._confirmed(sat_down, calm)
         marker = np.zeros(k.shape[0], np.int8)
         marker[(walk_run >= ON_FEET_AFTER_EPOCHS) | stood_up] = _STAND
         marker[sat_confirmed] = _SIT
@@ -279,6 +285,9 @@ class Decider:
         state[not_worn] = NOT_WORN
         state[~has_data] = NO_DATA
 
+        hold_from, revisions = self._settling(k, state, not_worn, quiet_run, start_handling, sat_confirmed,
+                                              sit_pending)
+
         c.next_k = int(k[-1]) + 1
         c.posture = int(posture[-1])
         c.moving, c.walk_run = bool(in_motion[-1]), int(walk_run[-1])
@@ -293,19 +302,71 @@ class Decider:
         sd = sd.astype(np.float32)
         sd[nan] = np.nan
         t0 = k * o.epoch_s
-        return EpochTable(t0.astype(np.float64), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
+        table = EpochTable(t0.astype(np.float64), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
+        return self._settler.push(table, k, hold_from, revisions)
 
-    def _confirmed(self, events: np.ndarray, calm: np.ndarray) -> np.ndarray:
-        """events[i] that are followed by CONFIRM_EPOCHS calm epochs, reported at the last of them."""
+    def release(self) -> EpochTable:
+        """Every epoch decided but still held back (end of the stream or of this calibration)."""
+        return self._settler.release()
+
+    def decide_all(self, stats: EpochStats) -> EpochTable:
+        """process() and release() in one: a whole recording's statistics in, all its epochs out."""
+        return EpochTable.concat([self.process(stats), self.release()])
+
+    @property
+    def pending(self) -> EpochTable:
+        """Epochs decided but held back: their states are provisional (a live display shows them)."""
+        return self._settler.held
+
+    def _settling(self, k, state, not_worn, quiet_run, start_handling, sat_confirmed, sit_pending
+                  ) -> tuple[np.ndarray, list[Revision]]:
+        """What the Settler needs (see settle.py): per epoch, the first epoch a later revision may
+        still reach, and the revisions known at these epochs.
+
+        - A sensor gone motionless soon after it was handled may prove to be off the wearer (the
+          fast not-worn path): its motionless run is held until that is decided (at most
+          QUICK_CALM_EPOCHS epochs) and, once proven, is not_worn from its start. A worn sensor
+          rarely passes the motionless test at all (breathing), so this hold is rare.
+        - A sit-down waits CONFIRM_EPOCHS calm epochs for its confirmation; once confirmed, the
+          epochs from its landing on are sitting.
+        """
+        run_start = k - quiet_run + 1
+        could_go_off = (quiet_run >= 1) & (start_handling <= QUICK_AFTER_HANDLING + 1) & ~not_worn
+        hold_from = np.where(could_go_off, run_start, k + 1)
+        pending = sit_pending >= 0
+        if pending.any():
+            hold_from[pending] = np.minimum(hold_from[pending], k[pending] - sit_pending[pending])
+        prev_off = np.concatenate(([self._c.off], not_worn[:-1]))
+        revisions = [Revision(int(k[j]), int(run_start[j]), TO_NOT_WORN)
+                     for j in np.flatnonzero(not_worn & ~prev_off & (quiet_run >= 1))]
+        sat = np.flatnonzero(sat_confirmed & ((state == SITTING) | (state == SLOUCHING)))
+        revisions += [Revision(int(k[j]), int(k[j]) - CONFIRM_EPOCHS, TO_SITTING) for j in sat]
+        revisions.sort(key=lambda r: r.at)
+        return hold_from, revisions
+
+    def _confirmed(self, events: np.ndarray, calm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(confirmed, pending): events[i] that are followed by CONFIRM_EPOCHS calm epochs,
+        reported at the last of them; and per epoch, how many epochs back the earliest event
+        still waiting for its confirmation lies (-1: none)."""
         c = self._c
         d = CONFIRM_EPOCHS
+        n = events.shape[0]
         ev = np.concatenate([c.hist_sat, events])
         cm = np.concatenate([c.hist_calm_recent, calm])
         c.hist_sat, c.hist_calm_recent = ev[-d:], cm[-d:]
         ok = ev[:-d].copy() if d else ev.copy()
         for j in range(1, d + 1):
             ok &= cm[j : cm.shape[0] - d + j]
-        return ok[-events.shape[0]:] if events.shape[0] <= ok.shape[0] else np.concatenate([np.zeros(events.shape[0] - ok.shape[0], bool), ok])
+        confirmed = ok[-n:] if n <= ok.shape[0] else np.concatenate([np.zeros(n - ok.shape[0], bool), ok])
+        # event e epochs back, calm on every epoch since: still waiting (e < d)
+        pending = np.full(n, -1, np.int64)
+        calm_since = np.ones(n, bool)
+        for e in range(d):
+            if e:
+                calm_since &= cm[d - e + 1: d - e + 1 + n]
+            waiting = ev[d - e: d - e + n] & calm_since
+            pending[waiting] = e
+        return confirmed, pending
 
     def _wobble(self, mean: np.ndarray, noise: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Largest per-axis range of epoch means, and largest noise, over the last

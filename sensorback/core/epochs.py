@@ -48,6 +48,12 @@ class EpochTable:
             return cls.empty()
         return cls(**{f.name: np.concatenate([getattr(t, f.name) for t in tables]) for f in fields(cls)})
 
+    def rows(self, start: int, stop: int) -> "EpochTable":
+        """Rows start..stop-1 (views, not copies)."""
+        if start == 0 and stop >= len(self):
+            return self
+        return EpochTable(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
+
     def equals(self, other: "EpochTable") -> bool:
         """Exact equality, NaNs equal to NaNs (used to prove streaming == batch)."""
         return all(

@@ -125,7 +125,7 @@ def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibratio
     notes: list[str] = []
     if calibration is None:
         calibration, notes = estimate_calibration(stats, options, sensor)
-    epochs = Decider(options, calibration, block.rate_hz).process(stats)
+    epochs = Decider(options, calibration, block.rate_hz).decide_all(stats)
     return Analysis(epochs, calibration, notes)
 
 
@@ -168,4 +168,4 @@ def iter_analyze(blocks: Iterable[SampleBlock], options: CoreOptions = CoreOptio
             decider = Decider(options, calibration, b.rate_hz)
         yield decider.process(stream.feed(b.t, b.acc))
     if stream is not None:
-        yield decider.process(stream.finish())
+        yield EpochTable.concat([decider.process(stream.finish()), decider.release()])

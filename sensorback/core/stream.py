@@ -91,7 +91,8 @@ class StreamProcessor:
 
     feed() only queues a block (a few microseconds) until max_delay_s of samples are waiting,
     then processes them together: epochs come out at most max_delay_s plus one epoch after their
-    last sample arrived. A live monitor uses a delay of one epoch; a replay can use minutes to
+    last sample arrived, plus the settling hold (core/settle.py: up to ~30 epochs while a
+    sensor that was just handled lies still, a couple after a sit-down, none otherwise). A live monitor uses a delay of one epoch; a replay can use minutes to
     run far faster than real time. The epochs are identical whatever the delay or block sizes.
 
     on_stats, when set, is called with the epoch statistics of every batch before they are
@@ -135,13 +136,26 @@ class StreamProcessor:
         return done
 
     def flush(self) -> EpochTable:
-        """Process whatever is queued now (epochs still incomplete stay pending)."""
+        """Process whatever is queued now (epochs still incomplete stay pending, and so do
+        settled-later ones, see `pending`)."""
         return self._run() if self._queue_t else EpochTable.empty()
+
+    @property
+    def pending(self) -> EpochTable:
+        """Epochs decided but held back because a later epoch may still change their state
+        (core/settle.py; at most about half a minute after the sensor was handled, otherwise a
+        couple of epochs). A live display shows these as provisional."""
+        return self._decider.pending
+
+    def close(self) -> EpochTable:
+        """Stop here without the last, incomplete epoch: whatever is complete, and every held
+        epoch as it stands (Ctrl-C, a new calibration). Nothing decided is lost."""
+        return EpochTable.concat([self.flush(), self._decider.release()])
 
     def finish(self) -> EpochTable:
         """End of stream: everything, including the last partial epoch."""
         head = self.flush()
-        return EpochTable.concat([head, self._decide(self._stats.finish())])
+        return EpochTable.concat([head, self._decide(self._stats.finish()), self._decider.release()])
 
     def _run(self) -> EpochTable:
         t = self._queue_t[0] if len(self._queue_t) == 1 else np.concatenate(self._queue_t)

@@ -1,0 +1,89 @@
+"""Settling: a few epochs are held back until what comes next can no longer change them.
+
+The decisions are causal, so some states are known only some epochs after they began: a sensor
+put down on the desk is `not_worn` from the moment it lies still, but that is proven only ~20 s
+later; a sit-down is dated at its landing but confirmed two calm epochs later. The decider marks
+(a) from which epoch on the epochs so far may still be revised (`hold_from`, per epoch) and
+(b) the revisions themselves (epochs lo..hi-1 get another state). The Settler applies the
+revisions and hands out every epoch before the current `hold_from`.
+
+Streaming equals batch because `hold_from` is a running maximum of per-epoch values and a
+revision never reaches before the `hold_from` of the epoch just before it: whatever was handed
+out in an earlier chunk can never be revised later. The hold is bounded by the decider (about
+half a minute after the sensor was handled, two epochs after a sit-down), so the delay is too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .epochs import EpochTable
+from .states import NOT_WORN, SITTING, SLOUCHING, STANDING
+
+TO_NOT_WORN = 0
+TO_SITTING = 1  # standing epochs become sitting, or slouching at or past the slouch threshold
+
+
+@dataclass
+class Revision:
+    at: int    # epoch index (k) where the revision became known
+    lo: int    # first epoch index revised (before clipping to what is still held)
+    kind: int  # TO_NOT_WORN or TO_SITTING
+
+
+class Settler:
+    """EpochTables of consecutive epochs in, the settled ones out (in order, each once)."""
+
+    def __init__(self, slouch_threshold_deg: float):
+        self.slouch_threshold_deg = slouch_threshold_deg
+        self._held = EpochTable.empty()
+        self._held_k0 = 0          # epoch index of the first held epoch
+        self._hold_before = None   # hold_from of the last epoch seen (None before any)
+
+    @property
+    def held(self) -> EpochTable:
+        """Epochs decided but not yet settled (their states may still change)."""
+        return self._held
+
+    def push(self, table: EpochTable, k: np.ndarray, hold_from: np.ndarray, revisions: list[Revision]) -> EpochTable:
+        """Add the next epochs (indices k, consecutive after the last ones); return the settled ones."""
+        if len(table) == 0:
+            return EpochTable.empty()
+        carry = self._hold_before if self._hold_before is not None else int(k[0])
+        buf = EpochTable.concat([self._held, table]) if len(self._held) else table
+        k0 = self._held_k0 if len(self._held) else int(k[0])
+        # The running maximum of hold_from is needed only just before each revision and at the
+        # end: one maximum per stretch between those points (not a running maximum per epoch).
+        counts = sorted({r.at - int(k[0]) for r in revisions} - {0})  # epochs of this chunk before each
+        starts = np.array([0] + counts, np.int64)
+        upto = np.maximum.accumulate(np.maximum(np.maximum.reduceat(hold_from, starts), carry))
+        before = dict(zip(counts, upto[:-1].tolist()))
+        before[0] = carry
+        for r in revisions:
+            lo = max(r.lo, int(before[r.at - int(k[0])])) - k0
+            hi = r.at - k0
+            if lo < hi:
+                self._revise(buf, lo, hi, r.kind)
+        self._hold_before = int(upto[-1])
+        cut = int(np.clip(self._hold_before - k0, 0, len(buf)))
+        out, self._held = buf.rows(0, cut), buf.rows(cut, len(buf))
+        self._held_k0 = k0 + cut
+        return out
+
+    def release(self) -> EpochTable:
+        """The end of the stream (or of this calibration): every held epoch, as it stands."""
+        out, self._held = self._held, EpochTable.empty()
+        self._held_k0 += len(out)
+        return out
+
+    def _revise(self, buf: EpochTable, lo: int, hi: int, kind: int) -> None:
+        st = buf.state
+        if kind == TO_NOT_WORN:
+            st[lo:hi] = NOT_WORN
+            return
+        flex = buf.flexion_deg
+        for i in range(lo, hi):  # a couple of epochs: plain indexing beats array operations
+            if st[i] == STANDING:
+                st[i] = SLOUCHING if flex[i] >= self.slouch_threshold_deg else SITTING
