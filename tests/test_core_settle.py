@@ -60,6 +60,17 @@ def test_release_hands_out_every_held_epoch_unchanged():
     assert rest.equals(table(["sitting"] * 5)[0]) and len(st.held) == 0
 
 
+def test_after_a_release_no_revision_reaches_back():
+    """A live session releases held epochs when its reference changes; the stream goes on."""
+    st = Settler(slouch_threshold_deg=20.0)
+    tab, k = table(["standing"] * 6)
+    assert len(st.push(tab, k, np.full(6, 2), [])) == 2
+    assert len(st.release()) == 4
+    tab2, k2 = table(["standing", "not_worn"], k0=6)
+    out = st.push(tab2, k2, np.array([6, 8]), [Revision(7, 2, TO_NOT_WORN)])
+    assert [STATES[s] for s in out.state] == ["not_worn", "not_worn"] and out.t_start[0] == 6.0
+
+
 @functools.lru_cache(maxsize=None)
 def demo(seed: int):
     block, labels = simulate("demo", seed=seed)

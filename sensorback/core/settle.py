@@ -76,6 +76,8 @@ class Settler:
         """The end of the stream (or of this calibration): every held epoch, as it stands."""
         out, self._held = self._held, EpochTable.empty()
         self._held_k0 += len(out)
+        if self._hold_before is not None:  # what is handed out stays out: no revision reaches back
+            self._hold_before = max(self._hold_before, self._held_k0)
         return out
 
     def _revise(self, buf: EpochTable, lo: int, hi: int, kind: int) -> None:

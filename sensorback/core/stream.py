@@ -127,10 +127,11 @@ class StreamProcessor:
     def change_reference(self, calibration: Calibration) -> EpochTable:
         """Use another wearer reference (upright/forward) from the next epoch on, keeping the
         sensor calibration, every window's samples and the decisions' memory: epochs complete
-        so far are processed with the old one and returned; nothing is dropped or reset."""
+        so far are processed with the old one and returned, held ones as they stand (they
+        belong with the old reference); nothing is dropped or reset."""
         if calibration.sensor != self.calibration.sensor:
             raise ValueError("change_reference keeps the sensor calibration; start a new processor to change it")
-        done = self.flush()
+        done = self.close()
         self.calibration = calibration
         self._decider.calibration = calibration
         return done
