@@ -330,15 +330,17 @@ class Decider:
         - A sit-down waits CONFIRM_EPOCHS calm epochs for its confirmation; once confirmed, the
           epochs from its landing on are sitting.
         """
-        run_start = k - quiet_run + 1
-        could_go_off = (quiet_run >= 1) & (start_handling <= QUICK_AFTER_HANDLING + 1) & ~not_worn
-        hold_from = np.where(could_go_off, run_start, k + 1)
-        pending = sit_pending >= 0
-        if pending.any():
-            hold_from[pending] = np.minimum(hold_from[pending], k[pending] - sit_pending[pending])
-        prev_off = np.concatenate(([self._c.off], not_worn[:-1]))
-        revisions = [Revision(int(k[j]), int(run_start[j]), TO_NOT_WORN)
-                     for j in np.flatnonzero(not_worn & ~prev_off & (quiet_run >= 1))]
+        motionless = quiet_run >= 1
+        hold_from = k + 1
+        # (both kinds are rare: index them rather than compute on every epoch)
+        at = np.flatnonzero(motionless & (start_handling <= QUICK_AFTER_HANDLING + 1) & ~not_worn)
+        hold_from[at] = k[at] - quiet_run[at] + 1
+        at = np.flatnonzero(sit_pending >= 0)
+        hold_from[at] = np.minimum(hold_from[at], k[at] - sit_pending[at])
+        onset = not_worn & motionless
+        onset[1:] &= ~not_worn[:-1]
+        onset[0] &= not self._c.off
+        revisions = [Revision(int(k[j]), int(k[j] - quiet_run[j] + 1), TO_NOT_WORN) for j in np.flatnonzero(onset)]
         sat = np.flatnonzero(sat_confirmed & ((state == SITTING) | (state == SLOUCHING)))
         revisions += [Revision(int(k[j]), int(k[j]) - CONFIRM_EPOCHS, TO_SITTING) for j in sat]
         revisions.sort(key=lambda r: r.at)
