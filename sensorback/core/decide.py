@@ -143,13 +143,21 @@ def _on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float)
     """(n, cadence, periodicity, stood up, sat down, landed, mean, var) on consecutive epochs
     first .. first+count-1; epochs without samples get no samples, no stepping, no transition
     and NaN moments. Without such gaps (the usual case) nothing moves."""
-    up, down = transition_kinds(stats.v_up, stats.v_down, stats.quiet_g, stats.tilt_deg)
+    # Transition measures exist (are not NaN) for a few percent of epochs only, and NaN fails
+    # every test below: judge just those.
+    m = len(stats)
+    up, down, landed = np.zeros(m, bool), np.zeros(m, bool), np.zeros(m, bool)
+    i = np.flatnonzero(~np.isnan(stats.v_up))
+    if i.size:
+        up[i], down[i] = transition_kinds(stats.v_up[i], stats.v_down[i], stats.quiet_g[i], stats.tilt_deg[i])
     # A sit-down straight from walking, judged by its landing alone: lopsided, fast enough, with
-    # a big lean onto a quiet end (NaN, i.e. no landing measured, fails every test). Whether the
-    # wearer was stepping just before is checked by the caller.
-    landed = ((stats.land_down >= transition.LAND_SPEED) & (stats.quiet_end_g <= transition.QUIET_G)
-              & (stats.tilt_deg >= LANDING_MIN_TILT_DEG) & (stats.tilt_deg < lying_deg)
-              & (stats.land_down >= TRANSITION_LOPSIDED * stats.land_up))
+    # a big lean onto a quiet end. Whether the wearer was stepping just before is checked by the
+    # caller.
+    i = np.flatnonzero(stats.land_down >= transition.LAND_SPEED)
+    if i.size:
+        tilt = stats.tilt_deg[i]
+        landed[i] = ((stats.quiet_end_g[i] <= transition.QUIET_G) & (tilt >= LANDING_MIN_TILT_DEG)
+                     & (tilt < lying_deg) & (stats.land_down[i] >= TRANSITION_LOPSIDED * stats.land_up[i]))
     cols = (stats.n, stats.cadence_spm, stats.periodicity, up, down, landed, stats.mean, stats.var)
     if len(stats) == count:
         return cols
