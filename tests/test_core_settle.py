@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from sensorback.core import CoreOptions, EpochTable, StreamProcessor, analyze
-from sensorback.core.decide import MAX_HOLD_EPOCHS
 from sensorback.core.settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
 from sensorback.core.states import STATES
 from sensorback.sim import simulate
@@ -111,7 +110,7 @@ def test_a_live_stream_shows_held_epochs_as_pending_and_hands_them_out_settled()
     for i in range(0, len(block), step):
         out.append(sp.feed(block.slice(i, i + step)))
         held = sp.pending
-        assert len(held) <= MAX_HOLD_EPOCHS
+        assert len(held) <= sp.max_hold_epochs
         most_held = max(most_held, len(held))
         if len(held) and held.state[-1] == S["not_worn"]:
             seen_pending_not_worn = True  # the onset: the held run is revised and handed out at once

@@ -197,9 +197,8 @@ def test_blocks_cut_exactly_at_epoch_edges_and_one_sample_either_side():
 def test_epochs_come_out_within_the_promised_delay(delay):
     """An epoch is decided at most max_delay_s after the stream shows it is complete (a sample
     of a later epoch arrived), give or take one fed block: it is either handed out or shown as
-    `pending`; a pending one is handed out at most MAX_HOLD_EPOCHS later. In order and never twice."""
-    from sensorback.core.decide import MAX_HOLD_EPOCHS
-
+    `pending`; a pending one is handed out at most max_hold_epochs later. In order and never twice."""
+    
     block = sim(50.0, seed=14)  # has a BLE gap: the epoch before it can only close after it
     cal = analyze(block).calibration
     sp = StreamProcessor(CoreOptions(), cal, block.rate_hz, max_delay_s=delay)
@@ -220,7 +219,7 @@ def test_epochs_come_out_within_the_promised_delay(delay):
         if len(held):
             assert held.t_start[0] == emitted_to or emitted_to == -np.inf  # right after the handed-out ones
             most_held = max(most_held, len(held))
-            if len(held) > MAX_HOLD_EPOCHS:
+            if len(held) > sp.max_hold_epochs:
                 held_long.append((float(held.t_start[0]), len(held)))
         decided_to = float(held.t_end[-1]) if len(held) else emitted_to
         if len(part):

@@ -69,8 +69,16 @@ HANDLING_SD_G = 0.15
 QUICK_WINDOW = 8
 QUICK_AFTER_HANDLING = QUICK_WINDOW + 4
 QUICK_CALM_EPOCHS = 20
-# Settling (core/settle.py): the most epochs ever held back for a later revision.
-MAX_HOLD_EPOCHS = max(QUICK_CALM_EPOCHS, CONFIRM_EPOCHS)
+# The not-worn test is calibrated at this sampling rate (the real recordings' 50 Hz). Above it,
+# the extra samples are not trusted to average the noise of an epoch mean down any further (a
+# real sensor's noise is not white at long time scales; a lone outlier mean would end not_worn).
+# Below it, an epoch mean is too noisy to show breathing quickly, so both paths wait longer:
+# QUICK_CALM_EPOCHS * (REF/rate) ** QUICK_SLOW_POWER and not_worn_min_s * REF/rate. That power and
+# that scaling are the shortest waits that never called a real person not worn in the HAPT and
+# Casale recordings thinned to 25 and 10 Hz (every n-th sample, or the mean of n: without or with
+# a sensor's own anti-alias filter); thinned to 17 and 12.5 Hz they do not either.
+NOT_WORN_REF_HZ = 50.0
+QUICK_SLOW_POWER = 1.25
 # A trunk held this far from upright (but not lying) for this long means sitting, whatever came
 # before: nobody stands bent over that far for long.
 LEANING_SIT_DEG = 30.0
@@ -81,6 +89,14 @@ LYING_THEN_SIT_EPOCHS = 10
 GAP_RESET_EPOCHS = 60
 
 _UNKNOWN, _STAND, _SIT, _RESET = 0, 1, 2, 3
+
+
+def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
+    """(fast path, slow path) epochs of stillness before not_worn, at this sampling rate."""
+    stretch = max(1.0, NOT_WORN_REF_HZ / max(rate_hz, 1e-9))
+    quick = int(np.ceil(QUICK_CALM_EPOCHS * stretch ** QUICK_SLOW_POWER - 1e-9))
+    slow = int(np.ceil(round(options.not_worn_min_s / options.epoch_s) * stretch - 1e-9))
+    return quick, slow
 
 
 def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> np.ndarray:
@@ -183,6 +199,10 @@ class Decider:
         self.calibration = calibration
         self.rate_hz = rate_hz
         self.min_samples = max(1, int(np.ceil(options.min_coverage * options.epoch_s * rate_hz)))
+        self.quick_calm_epochs, self.slow_off_epochs = not_worn_waits(options, rate_hz)
+        self.noise_samples = max(1, int(round(NOT_WORN_REF_HZ * options.epoch_s)))  # see NOT_WORN_REF_HZ
+        # Settling (core/settle.py): the most epochs ever held back for a later revision.
+        self.max_hold_epochs = max(self.quick_calm_epochs, CONFIRM_EPOCHS)
         self.window_epochs = max(1, int(round(options.transition_window_s / options.epoch_s)))
         self._c = _Carry()
         self._settler = Settler(options.slouch_threshold_deg)
@@ -217,7 +237,7 @@ class Decider:
 
         # (axis-wise maxima and sums over 3 columns are written out: numpy's per-row reductions
         # over length-3 axes are several times slower)
-        noise = np.sqrt(np.maximum(np.maximum(var[:, 0], var[:, 1]), var[:, 2]) / np.maximum(n, 1))
+        noise = np.sqrt(np.maximum(np.maximum(var[:, 0], var[:, 1]), var[:, 2]) / np.clip(n, 1, self.noise_samples))
         (wobble, noise_w), (quick_wob, quick_noise) = self._wobble(mean, noise)
         still_sensor = has_data & (sd <= NOT_WORN_MAX_SD_G)
         calm = still_sensor & (wobble <= NOT_WORN_NOISE_RATIO * np.maximum(noise_w, 2e-4))
@@ -230,8 +250,8 @@ class Decider:
         prev_since = np.concatenate(([c.since_handling], since_handling[:-1]))
         began = motionless & (quiet_run == 1)
         start_handling = forward_fill(np.where(began, prev_since + 1, 0), c.quiet_start_handling)
-        quick_off = motionless & (quiet_run >= QUICK_CALM_EPOCHS) & (start_handling <= QUICK_AFTER_HANDLING + 1)
-        slow_off = not_worn_run >= int(round(o.not_worn_min_s / o.epoch_s))
+        quick_off = motionless & (quiet_run >= self.quick_calm_epochs) & (start_handling <= QUICK_AFTER_HANDLING + 1)
+        slow_off = not_worn_run >= self.slow_off_epochs
         not_worn = hysteresis(quick_off | slow_off, motionless, c.off)
 
         still = has_data & ~moving & ~not_worn
@@ -333,7 +353,7 @@ class Decider:
 
         - A sensor gone motionless soon after it was handled may prove to be off the wearer (the
           fast not-worn path): its motionless run is held until that is decided (at most
-          QUICK_CALM_EPOCHS epochs) and, once proven, is not_worn from its start. A worn sensor
+          quick_calm_epochs) and, once proven, is not_worn from its start. A worn sensor
           rarely passes the motionless test at all (breathing), so this hold is rare.
         - A sit-down waits CONFIRM_EPOCHS calm epochs for its confirmation; once confirmed, the
           epochs from its landing on are sitting.

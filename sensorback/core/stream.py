@@ -148,6 +148,11 @@ class StreamProcessor:
         couple of epochs). A live display shows these as provisional."""
         return self._decider.pending
 
+    @property
+    def max_hold_epochs(self) -> int:
+        """The most epochs `pending` can ever hold at this rate (20 at 50 Hz and above)."""
+        return self._decider.max_hold_epochs
+
     def close(self) -> EpochTable:
         """Stop here without the last, incomplete epoch: whatever is complete, and every held
         epoch as it stands (Ctrl-C, a new calibration). Nothing decided is lost."""
