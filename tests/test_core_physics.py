@@ -206,6 +206,44 @@ def test_sensor_left_on_the_desk_ends_up_not_worn(seed):
     assert share(ep, walking, "not_worn") == 0.0
 
 
+def still_means(directions: np.ndarray, seed: int, offset_g, matrix) -> np.ndarray:
+    """Epoch means of a sensor held still in each direction (30 s each at 50 Hz, one per second)."""
+    rng = np.random.default_rng(seed)
+    f = np.repeat(directions, 30, axis=0)
+    return sensor_readings(f, rng, noise_g=0.002, offset_g=offset_g, matrix=matrix).astype(np.float64)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_sphere_fit_recovers_offset_and_gain_from_orientations_all_round(seed):
+    from sensorback.core.calibration import fit_sphere
+
+    rng = np.random.default_rng(seed)
+    dirs = Rotation.random(40, random_state=seed).apply(UP)
+    offset, gains = rng.uniform(-0.08, 0.08, 3), rng.uniform(0.93, 1.07, 3)
+    means = still_means(dirs, seed, offset, np.diag(gains))
+    cal = fit_sphere(means, np.full(len(means), 0.005))
+    assert np.allclose(cal.offset, offset, atol=0.005) and np.allclose(cal.gain, 1 / gains, atol=0.005), cal
+
+
+def test_the_sphere_fit_on_a_few_hours_at_a_desk_falls_back_instead_of_giving_up():
+    """Three hours of a simulated desk-day hold the trunk near upright and a few other postures:
+    two axes see only a third of gravity's range. The full fit there trades gain for offset (a
+    gain of 0.68 with an offset of -0.36 g fits those arcs too) and is rejected as implausible;
+    the fit then keeps the poorly seen axes' gains and still corrects the magnitudes (without
+    it, the whole calibration was skipped and 5 % of the epochs went wrong)."""
+    from sensorback.core.pipeline import block_stats
+
+    block, _ = sim("desk-day", 3, 10800.0)
+    stats, sensor = block_stats(block, CoreOptions())
+    assert sensor.note.startswith("offset, gain on 1 of 3 axes"), sensor.note
+    still = stats.sd < 0.02
+    mean, _ = sensor.apply_mean_var(stats.mean[still], stats.var[still])
+    raw = np.linalg.norm(stats.mean[still], axis=1)
+    fitted = np.linalg.norm(mean, axis=1)
+    assert np.median(np.abs(fitted - 1)) < 0.5 * np.median(np.abs(raw - 1))
+    assert np.all(np.abs(np.asarray(sensor.gain) - 1) <= 0.3) and np.all(np.abs(sensor.offset) <= 0.5)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("rate_hz", [12.5, 50.0, 100.0])
 def test_a_sensor_still_on_a_table_ends_not_worn(seed, rate_hz):
@@ -378,15 +416,17 @@ def agreement(a, b) -> float:
     return float((a.state == b.state).mean())
 
 
-# Known failures, strict so a fix shows up. demo 9 and desk-day 2: a window ending as a sit-down's lean begins reads as a stand-up in one
-# mounting only (by 0.001 g of quietness) and then silences the real sit-down for one window.
+# Known failures, strict so a fix shows up. demo 9: a window ending as a sit-down's lean begins
+# reads as a stand-up in one mounting only (by 0.001 g of quietness) and then silences the real
+# sit-down for one window. (desk-day 2 failed the same way until the sphere fit stopped giving up
+# on a narrow arc of orientations in one of its mountings.)
 KNOWN = pytest.mark.xfail(strict=True, reason="known mounting sensitivity, see comment above")
 
 
 @pytest.mark.parametrize("scenario,seed,duration", [
     ("demo", 1, 720.0), ("demo", 2, 720.0), ("demo", 3, 720.0), ("demo", 4, 720.0),
     ("demo", 5, 720.0), ("demo", 6, 720.0), pytest.param("demo", 9, 720.0, marks=KNOWN),
-    ("desk-day", 1, 10800.0), pytest.param("desk-day", 2, 10800.0, marks=KNOWN),
+    ("desk-day", 1, 10800.0), ("desk-day", 2, 10800.0),
     ("standing-desk-day", 1, 10800.0), ("standing-desk-day", 3, 10800.0),
 ])
 def test_rotating_the_sensor_axes_keeps_the_states(scenario, seed, duration):

@@ -61,10 +61,42 @@ def fit_sphere(means: np.ndarray, sds: np.ndarray) -> SensorCalibration:
     spread = np.sqrt(np.maximum(np.linalg.eigvalsh(np.cov(dirs.T)) if dirs.shape[0] > 1 else np.zeros(3), 0.0))
     if still.shape[0] < 4 or spread[-1] < MIN_SPREAD:
         return SensorCalibration(note="skipped: too few distinct still orientations")
-    fit_gain = (still.max(axis=0) - still.min(axis=0)) >= MIN_AXIS_SPAN_G
+    span = still.max(axis=0) - still.min(axis=0)
+    before = _misfit(still, np.zeros(3), np.ones(3))
+    # An axis that saw little of gravity's range leaves its gain and offset poorly determined, and
+    # a fit can trade one against the other (a gain of 0.7 with an offset of -0.4 g fits an arc as
+    # well as the truth): if the fit is implausible, try again fitting gains only on the axes that
+    # saw most of the range, then offsets alone.
+    for fit_gain in _gain_choices(span):
+        fitted = _fit(still, fit_gain)
+        if fitted is None:
+            continue
+        off, gain = fitted
+        after = _misfit(still, off, gain)
+        if after < before and not np.any(np.abs(off) > 0.5) and not np.any(np.abs(gain - 1) > 0.3):
+            n_gain = int(fit_gain.sum())
+            what = "offset and gain" if n_gain == 3 else (f"offset, gain on {n_gain} of 3 axes" if n_gain else "offset")
+            return SensorCalibration(tuple(map(float, off)), tuple(map(float, gain)),
+                                     note=f"{what} from {still.shape[0]} still orientations, |a| error {before*1000:.1f} -> {after*1000:.1f} mg")
+    return SensorCalibration(note="skipped: fit did not improve the still-epoch magnitudes")
+
+
+WELL_COVERED_SPAN_G = 0.6
+
+
+def _gain_choices(span: np.ndarray) -> list[np.ndarray]:
+    """Which axes get a gain: every axis with enough range; then only well-covered ones; then none."""
+    out: list[np.ndarray] = []
+    for mask in (span >= MIN_AXIS_SPAN_G, span >= WELL_COVERED_SPAN_G, np.zeros(3, bool)):
+        if not any(np.array_equal(mask, m) for m in out):
+            out.append(mask)
+    return out
+
+
+def _fit(still: np.ndarray, fit_gain: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(offset, gain) by alternating projection onto the unit sphere and per-axis least squares."""
     off = np.zeros(3)
     gain = np.ones(3)
-    before = _misfit(still, off, gain)
     still_mean = still.mean(axis=0)
     centred = still - still_mean
     spread_sq = np.einsum("ij,ij->j", centred, centred)
@@ -75,15 +107,10 @@ def fit_sphere(means: np.ndarray, sds: np.ndarray) -> SensorCalibration:
         # without enough range keep their gain and fit only the offset).
         slope = np.einsum("ij,ij->j", centred, target) / spread_sq
         if np.any(slope[fit_gain] <= 0):
-            return SensorCalibration(note="skipped: fit did not converge")
+            return None
         gain = np.where(fit_gain, slope, gain)
         off = still_mean - target.mean(axis=0) / gain
-    after = _misfit(still, off, gain)
-    if not (after < before) or np.any(np.abs(off) > 0.5) or np.any(np.abs(gain - 1) > 0.3):
-        return SensorCalibration(note="skipped: fit did not improve the still-epoch magnitudes")
-    what = "offset and gain" if fit_gain.all() else f"offset, gain on {int(fit_gain.sum())} of 3 axes"
-    return SensorCalibration(tuple(map(float, off)), tuple(map(float, gain)),
-                             note=f"{what} from {still.shape[0]} still orientations, |a| error {before*1000:.1f} -> {after*1000:.1f} mg")
+    return off, gain
 
 
 def _distinct(means: np.ndarray, cell_g: float = 0.05) -> np.ndarray:
