@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from label_audit import audit, pool  # noqa: E402
 
 from sensorback.core import CoreOptions, analyze  # noqa: E402
+from sensorback.core.states import STATES  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
@@ -102,10 +103,24 @@ def fmt(x: float) -> str:
     return "  -  " if np.isnan(x) else f"{x:5.3f}"
 
 
-def run_dataset(name: str, pairs, options: CoreOptions, verbose: bool = True) -> dict:
+def thinned(block, step: int, how: str = "pick"):
+    """The recording as a sensor at 1/step of its rate would give it: every step-th sample
+    ("pick": no anti-alias filter) or the mean of each step samples ("mean": with one)."""
+    if step <= 1:
+        return block
+    from sensorback.samples import SampleBlock
+
+    m = len(block) // step * step
+    acc = block.acc[:m:step] if how == "pick" else block.acc[:m].reshape(-1, step, 3).mean(axis=1)
+    return SampleBlock(block.t[:m:step], np.ascontiguousarray(acc, np.float32), device=block.device,
+                       rate_hz=block.rate_hz / step, start_time=block.start_time)
+
+
+def run_dataset(name: str, pairs, options: CoreOptions, verbose: bool = True, thin: int = 1,
+                thin_by: str = "pick") -> dict:
     all_t, all_s, rows, audits = [], [], [], []
     for rec, lab in pairs:
-        block = load_csv(rec)
+        block = thinned(load_csv(rec), thin, thin_by)
         truth, state = evaluate(rec, lab, options, block=block)
         s = score(truth, state)
         rows.append((rec.name.split(".")[0], s))
@@ -124,6 +139,9 @@ def run_dataset(name: str, pairs, options: CoreOptions, verbose: bool = True) ->
         ss = np.array([s.sit_stand_ba for _, s in rows])
         print(f"{'POOLED':<16} {pooled.n:>6} {fmt(pooled.move_ba):>7} {fmt(pooled.lying_recall):>7} {fmt(pooled.lying_precision):>8} {fmt(pooled.sit_stand_ba):>12}")
         print(f"sit/stand BA per recording: mean {np.nanmean(ss):.3f}, worst {np.nanmin(ss):.3f} ({rows[int(np.nanargmin(ss))][0]})")
+        worn = np.concatenate([t != "" for t in all_t])  # labelled (worn) epochs, transitions included
+        off = int((np.concatenate(all_s)[worn] == STATES.index("not_worn")).sum())
+        print(f"not_worn on labelled (worn) epochs: {off} of {int(worn.sum())}")
         print_audit(rows, audits, pooled, pooled_audit)
     return {"pooled": pooled, "rows": rows, "audit": audits, "pooled_audit": pooled_audit}
 
@@ -148,31 +166,38 @@ def main() -> None:
     ap.add_argument("--dataset", action="append", help="hapt_waist, chest_casale (default: all)")
     ap.add_argument("--no-sim", action="store_true", help="skip the simulator scenarios")
     ap.add_argument("--seeds", type=int, default=5, help="simulated people per scenario (default 5)")
+    ap.add_argument("--thin", type=int, default=1, metavar="N",
+                    help="use 1/N of the rate: real recordings thinned, scenarios simulated at 50/N Hz (default 1)")
+    ap.add_argument("--thin-by", choices=("pick", "mean"), default="pick",
+                    help="thin real recordings by keeping every N-th sample (no anti-alias filter, the default) "
+                         "or by the mean of each N samples (with one)")
     args = ap.parse_args()
+    if args.thin < 1:
+        sys.exit("accuracy.py: --thin must be 1 or more")
     options = CoreOptions()
     t0 = time.perf_counter()
     if not args.data.is_dir():
         sys.exit(f"accuracy.py: no labelled data at {args.data} (pass --data DIR)")
     datasets = args.dataset or sorted(p.name for p in args.data.iterdir() if p.is_dir())
     for ds in datasets:
-        run_dataset(ds, list(real_pairs(args.data, ds)), options)
+        run_dataset(ds, list(real_pairs(args.data, ds)), options, thin=args.thin, thin_by=args.thin_by)
     if not args.no_sim:
-        run_sim(options, range(1, 1 + args.seeds))
+        run_sim(options, range(1, 1 + args.seeds), rate_hz=50.0 / args.thin)
     print(f"\n({time.perf_counter() - t0:.1f} s)")
 
 
-def run_sim(options: CoreOptions, seeds: range) -> None:
+def run_sim(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:
     """Each scenario over several seeds (each seed is another person, mounting and day)."""
     import tempfile
 
     from sensorback.sim import simulate, write_labels
 
-    print(f"\n## simulator scenarios, seeds {seeds.start}-{seeds.stop - 1}, 50 Hz (ground truth from the sidecar labels)")
+    print(f"\n## simulator scenarios, seeds {seeds.start}-{seeds.stop - 1}, {rate_hz:g} Hz (ground truth from the sidecar labels)")
     print(f"{'scenario':<20} {'epochs':>7} {'epoch acc mean':>14} {'worst':>6} {'slouch F1 mean':>14} {'worst':>6}")
     for name in ("desk-day", "standing-desk-day", "demo"):
         scores = []
         for seed in seeds:
-            block, labels = simulate(name, seed=seed)
+            block, labels = simulate(name, seed=seed, rate_hz=rate_hz)
             with tempfile.TemporaryDirectory() as d:
                 lp = Path(d) / "labels.csv"
                 write_labels(labels, lp)
