@@ -12,8 +12,9 @@ neither touches the core, the coach or the store directly.
 **Time.** Everything inside is sample time (the blocks' ``t``): the StreamProcessor runs with a
 one-epoch delay, so an epoch's state is known when the first sample of the next epoch arrives
 (the dashboard shows it then); the core hands an epoch to the coach and the store once it is
-settled, which is at once except while a later epoch may still revise it (up to ~30 s after the
-sensor was handled, two epochs after a sit-down: core/settle.py); the coach sees only epochs; snoozes and exercise marks are stamped at the end of the last epoch
+settled, which is at once except while a later epoch may still revise it (while a sensor just
+handled lies still: up to 19 s at 50 Hz and above, 149 s at 10 Hz; two epochs after a sit-down:
+core/settle.py); the coach sees only settled epochs; snoozes and exercise marks are stamped at the end of the last epoch
 seen. Wall clock appears only where rows are stored (``start_time + t``).
 
 **Calibration.** The core needs the wearer's upright and forward directions. In order:
@@ -503,7 +504,7 @@ class LiveSession:
             m.epochs += len(epochs)
         self._show_newest(epochs)
         if len(epochs):
-            self._emit(LiveEvent("epochs", "", m.t, epochs, arrival))
+            self._emit(LiveEvent("epochs", "", float(epochs.t_end[-1]), epochs, arrival))
             self._coach_events(self.coach.update(epochs))
 
     def _show_newest(self, settled: EpochTable) -> None:

@@ -105,7 +105,7 @@ def _fit(still: np.ndarray, fit_gain: np.ndarray) -> tuple[np.ndarray, np.ndarra
         target = cal / np.linalg.norm(cal, axis=1, keepdims=True)
         # Per axis, the least-squares line target = gain * (raw - offset), in closed form (axes
         # without enough range keep their gain and fit only the offset).
-        slope = np.einsum("ij,ij->j", centred, target) / spread_sq
+        slope = np.divide(np.einsum("ij,ij->j", centred, target), spread_sq, out=np.ones(3), where=spread_sq > 0)
         if np.any(slope[fit_gain] <= 0):
             return None
         gain = np.where(fit_gain, slope, gain)

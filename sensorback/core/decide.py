@@ -79,6 +79,7 @@ QUICK_CALM_EPOCHS = 20
 # a sensor's own anti-alias filter); thinned to 17 and 12.5 Hz they do not either.
 NOT_WORN_REF_HZ = 50.0
 QUICK_SLOW_POWER = 1.25
+NOT_WORN_MIN_HZ = 10.0  # the lowest rate the waits were measured at
 # A trunk held this far from upright (but not lying) for this long means sitting, whatever came
 # before: nobody stands bent over that far for long.
 LEANING_SIT_DEG = 30.0
@@ -92,10 +93,13 @@ _UNKNOWN, _STAND, _SIT, _RESET = 0, 1, 2, 3
 
 
 def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
-    """(fast path, slow path) epochs of stillness before not_worn, at this sampling rate."""
-    stretch = max(1.0, NOT_WORN_REF_HZ / max(rate_hz, 1e-9))
-    quick = int(np.ceil(QUICK_CALM_EPOCHS * stretch ** QUICK_SLOW_POWER - 1e-9))
-    slow = int(np.ceil(round(options.not_worn_min_s / options.epoch_s) * stretch - 1e-9))
+    """(fast path, slow path) epochs of stillness before not_worn, at this sampling rate.
+
+    Rounded to whole epochs, so a rate a hair off 50 Hz (as estimated from timestamps) waits as
+    long as 50 Hz; below NOT_WORN_MIN_HZ the waits stay at their value there (bounded hold)."""
+    stretch = NOT_WORN_REF_HZ / min(max(rate_hz, NOT_WORN_MIN_HZ), NOT_WORN_REF_HZ)
+    quick = int(round(QUICK_CALM_EPOCHS * stretch ** QUICK_SLOW_POWER))
+    slow = int(round(round(options.not_worn_min_s / options.epoch_s) * stretch))
     return quick, slow
 
 
@@ -201,8 +205,9 @@ class Decider:
         self.min_samples = max(1, int(np.ceil(options.min_coverage * options.epoch_s * rate_hz)))
         self.quick_calm_epochs, self.slow_off_epochs = not_worn_waits(options, rate_hz)
         self.noise_samples = max(1, int(round(NOT_WORN_REF_HZ * options.epoch_s)))  # see NOT_WORN_REF_HZ
-        # Settling (core/settle.py): the most epochs ever held back for a later revision.
-        self.max_hold_epochs = max(self.quick_calm_epochs, CONFIRM_EPOCHS)
+        # Settling (core/settle.py): the most epochs ever held back for a later revision (a
+        # motionless run is handed out, revised, when it reaches quick_calm_epochs).
+        self.max_hold_epochs = max(self.quick_calm_epochs - 1, CONFIRM_EPOCHS)
         self.window_epochs = max(1, int(round(options.transition_window_s / options.epoch_s)))
         self._c = _Carry()
         self._settler = Settler(options.slouch_threshold_deg)

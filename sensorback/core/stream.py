@@ -91,8 +91,9 @@ class StreamProcessor:
 
     feed() only queues a block (a few microseconds) until max_delay_s of samples are waiting,
     then processes them together: epochs come out at most max_delay_s plus one epoch after their
-    last sample arrived, plus the settling hold (core/settle.py: up to ~30 epochs while a
-    sensor that was just handled lies still, a couple after a sit-down, none otherwise). A live monitor uses a delay of one epoch; a replay can use minutes to
+    last sample arrived, plus the settling hold (core/settle.py: while a sensor that was just
+    handled lies still, up to 19 epochs at 50 Hz and above, 149 at 10 Hz; two after a sit-down;
+    none otherwise; `max_hold_epochs`). A live monitor uses a delay of one epoch; a replay can use minutes to
     run far faster than real time. The epochs are identical whatever the delay or block sizes.
 
     on_stats, when set, is called with the epoch statistics of every batch before they are
@@ -150,7 +151,7 @@ class StreamProcessor:
 
     @property
     def max_hold_epochs(self) -> int:
-        """The most epochs `pending` can ever hold at this rate (20 at 50 Hz and above)."""
+        """The most epochs `pending` can ever hold at this rate (19 at 50 Hz and above)."""
         return self._decider.max_hold_epochs
 
     def close(self) -> EpochTable:
