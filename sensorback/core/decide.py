@@ -335,7 +335,7 @@ class Decider:
         sd = sd.astype(np.float32)
         sd[nan] = np.nan
         t0 = k * o.epoch_s
-        table = EpochTable(t0.astype(np.float64), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
+        table = EpochTable(t0.astype(np.float64, copy=False), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
         return self._settler.push(table, k, hold_from, revisions)
 
     def release(self) -> EpochTable:

@@ -46,6 +46,8 @@ class EpochTable:
         tables = [t for t in tables if len(t)]
         if not tables:
             return cls.empty()
+        if len(tables) == 1:  # nothing to join: no copy (a day's table is several MB)
+            return tables[0]
         return cls(**{f.name: np.concatenate([getattr(t, f.name) for t in tables]) for f in fields(cls)})
 
     def rows(self, start: int, stop: int) -> "EpochTable":
