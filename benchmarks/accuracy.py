@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from label_audit import audit, pool  # noqa: E402
+from label_audit import STILL_SD_G, WALK_PERIODICITY, WALK_SD_G, audit, pool  # noqa: E402
 
 from sensorback.core import CoreOptions, analyze  # noqa: E402
 from sensorback.core.states import STATES  # noqa: E402
@@ -89,14 +89,48 @@ def score(truth: np.ndarray, state: np.ndarray) -> Scores:
                   ss_ba, float((tr == names).mean()) if tr.size else float("nan"), f1, int(lab.sum()))
 
 
-def evaluate(rec: Path, label_path: Path, options: CoreOptions, block=None):
+def evaluate(rec: Path, label_path: Path, options: CoreOptions, block=None, with_first: bool = False):
+    """(labels, states) of the recording's epochs; with_first: also the index of its first epoch."""
     block = block if block is not None else load_csv(rec)
     res = analyze(block, options)
     ep = res.epochs
     k0 = int(round(ep.t_start[0] / options.epoch_s)) if len(ep) else 0
     n = k0 + len(ep)
     truth = epoch_truth(label_path, n, options.epoch_s)[k0:]
-    return truth, ep.state
+    return (truth, ep.state, k0) if with_first else (truth, ep.state)
+
+
+@dataclass
+class MovingErrors:
+    """The moving-vs-still errors, judged by each epoch's own signal (|a| only, as the audit)."""
+
+    missed: int = 0          # labelled moving, called still
+    missed_quiet: int = 0    # ... whose own second has an SD of |a| below the audit's still bound
+    false: int = 0           # labelled still, called moving
+    false_stepping: int = 0  # ... whose own second shows periodic stepping (audit's walking bounds)
+    moving: int = 0
+    still: int = 0
+
+    @property
+    def best_if_rest_fixed(self) -> float:
+        """Moving-vs-still BA if every error not contradicted by its own second were fixed."""
+        if not self.moving or not self.still:
+            return float("nan")
+        return 0.5 * ((1 - self.missed_quiet / self.moving) + (1 - self.false_stepping / self.still))
+
+    def add(self, truth, state, sd, periodicity) -> None:
+        called = state == STATES.index("moving")
+        moving = truth == "moving"
+        still = np.isin(truth, ["standing", "sitting", "slouching", "lying"])
+        with np.errstate(invalid="ignore"):  # nan (not judged) counts as neither
+            quiet = sd < STILL_SD_G
+            stepping = (sd > WALK_SD_G) & (periodicity > WALK_PERIODICITY)
+        self.missed += int((moving & ~called).sum())
+        self.missed_quiet += int((moving & ~called & quiet).sum())
+        self.false += int((still & called).sum())
+        self.false_stepping += int((still & called & stepping).sum())
+        self.moving += int(moving.sum())
+        self.still += int(still.sum())
 
 
 def fmt(x: float) -> str:
@@ -119,9 +153,10 @@ def thinned(block, step: int, how: str = "pick"):
 def run_dataset(name: str, pairs, options: CoreOptions, verbose: bool = True, thin: int = 1,
                 thin_by: str = "pick") -> dict:
     all_t, all_s, rows, audits = [], [], [], []
+    errors = MovingErrors()
     for rec, lab in pairs:
         block = thinned(load_csv(rec), thin, thin_by)
-        truth, state = evaluate(rec, lab, options, block=block)
+        truth, state, k0 = evaluate(rec, lab, options, block=block, with_first=True)
         s = score(truth, state)
         rows.append((rec.name.split(".")[0], s))
         all_t.append(truth)
@@ -129,6 +164,8 @@ def run_dataset(name: str, pairs, options: CoreOptions, verbose: bool = True, th
         # The same labels on the same epoch grid, judged from the signal alone (no classifier output).
         n_ep = int(np.floor(block.t[-1] / options.epoch_s)) + 1 if len(block.t) else 0
         audits.append(audit(block.t, block.acc, epoch_truth(lab, n_ep, options.epoch_s), options.epoch_s))
+        own = slice(k0, k0 + len(state))
+        errors.add(truth, state, audits[-1].sd[own], audits[-1].periodicity[own])
     pooled = score(np.concatenate(all_t), np.concatenate(all_s))
     pooled_audit = pool(audits)
     if verbose:
@@ -143,7 +180,12 @@ def run_dataset(name: str, pairs, options: CoreOptions, verbose: bool = True, th
         off = int((np.concatenate(all_s)[worn] == STATES.index("not_worn")).sum())
         print(f"not_worn on labelled (worn) epochs: {off} of {int(worn.sum())}")
         print_audit(rows, audits, pooled, pooled_audit)
-    return {"pooled": pooled, "rows": rows, "audit": audits, "pooled_audit": pooled_audit}
+        print(f"moving-vs-still errors, each epoch's own second: {errors.missed} moving-labelled epochs called "
+              f"still, {errors.missed_quiet} of them quiet (SD of |a| < {STILL_SD_G} g: no step); {errors.false} "
+              f"still-labelled epochs called moving, {errors.false_stepping} of them stepping "
+              f"(SD > {WALK_SD_G} g, periodicity > {WALK_PERIODICITY}); every other error fixed: move BA "
+              f"{fmt(errors.best_if_rest_fixed)}")
+    return {"pooled": pooled, "rows": rows, "audit": audits, "pooled_audit": pooled_audit, "errors": errors}
 
 
 def print_audit(rows, audits, pooled, pooled_audit) -> None:

@@ -149,3 +149,10 @@ def test_accuracy_prints_the_ceiling_per_recording_and_pooled(tmp_path, capsys):
         row = next(line for line in lines[head:] if line.startswith(name)).split()
         assert row[1:5] == ["60", "15", "118", "8"]
         assert row[-1] == "0.841"
+    # The core's own errors, judged by each epoch's own second: the planted still stretch inside
+    # the walk is quiet, the planted walking inside the stand is stepping.
+    err = out["errors"]
+    assert STILL_IN_MOVING <= err.missed_quiet <= err.missed
+    assert WALKING_IN_STILL <= err.false_stepping <= err.false
+    assert err.best_if_rest_fixed == pytest.approx(0.5 * ((1 - err.missed_quiet / 60) + (1 - err.false_stepping / 118)))
+    assert any(line.startswith("moving-vs-still errors") for line in lines)
