@@ -31,11 +31,11 @@ def test_a_revision_never_reaches_an_epoch_already_handed_out():
     st = Settler(slouch_threshold_deg=20.0)
     tab, k = table(["standing"] * 10)
     hold = np.where(k >= 6, 6, k + 1)  # from epoch 6 on, a still run that may prove not worn
-    out = st.push(tab, k, hold, [])
+    out = st.push(tab, int(k[0]), hold, [])
     assert len(out) == 6 and len(st.held) == 4
     # epoch 12 proves the sensor was off since epoch 3: only what is still held (6..11) changes
     tab2, k2 = table(["standing", "standing", "not_worn", "not_worn"], k0=10)
-    out2 = st.push(tab2, k2, np.array([6, 6, 13, 14]), [Revision(12, 3, TO_NOT_WORN)])
+    out2 = st.push(tab2, int(k2[0]), np.array([6, 6, 13, 14]), [Revision(12, 3, TO_NOT_WORN)])
     states = [STATES[s] for s in out2.state]
     assert out2.t_start[0] == 6.0 and states == ["not_worn"] * 8
     assert len(st.held) == 0 and len(st.release()) == 0
@@ -46,7 +46,7 @@ def test_a_confirmed_sit_down_turns_standing_into_sitting_or_slouching_by_flexio
     tab, k = table(["standing", "standing", "standing", "sitting"], flexion=25.0)
     tab.state[0] = S["moving"]
     tab.flexion_deg[1] = 10.0
-    out = EpochTable.concat([st.push(tab, k, np.array([1, 1, 1, 4]), [Revision(3, 0, TO_SITTING)]), st.release()])
+    out = EpochTable.concat([st.push(tab, int(k[0]), np.array([1, 1, 1, 4]), [Revision(3, 0, TO_SITTING)]), st.release()])
     # epoch 0 was before the hold (handed out as it was); moving would never change anyway
     assert [STATES[s] for s in out.state] == ["moving", "sitting", "slouching", "sitting"]
 
@@ -54,7 +54,7 @@ def test_a_confirmed_sit_down_turns_standing_into_sitting_or_slouching_by_flexio
 def test_release_hands_out_every_held_epoch_unchanged():
     st = Settler(slouch_threshold_deg=20.0)
     tab, k = table(["sitting"] * 5)
-    assert len(st.push(tab, k, np.zeros(5, np.int64), [])) == 0
+    assert len(st.push(tab, int(k[0]), np.zeros(5, np.int64), [])) == 0
     rest = st.release()
     assert rest.equals(table(["sitting"] * 5)[0]) and len(st.held) == 0
 
@@ -63,10 +63,10 @@ def test_after_a_release_no_revision_reaches_back():
     """A live session releases held epochs when its reference changes; the stream goes on."""
     st = Settler(slouch_threshold_deg=20.0)
     tab, k = table(["standing"] * 6)
-    assert len(st.push(tab, k, np.full(6, 2), [])) == 2
+    assert len(st.push(tab, int(k[0]), np.full(6, 2), [])) == 2
     assert len(st.release()) == 4
     tab2, k2 = table(["standing", "not_worn"], k0=6)
-    out = st.push(tab2, k2, np.array([6, 8]), [Revision(7, 2, TO_NOT_WORN)])
+    out = st.push(tab2, int(k2[0]), np.array([6, 8]), [Revision(7, 2, TO_NOT_WORN)])
     assert [STATES[s] for s in out.state] == ["not_worn", "not_worn"] and out.t_start[0] == 6.0
 
 

@@ -318,8 +318,8 @@ class Decider:
         state[not_worn] = NOT_WORN
         state[~has_data] = NO_DATA
 
-        hold_from, revisions = self._settling(k, state, not_worn, quiet_run, start_handling, sat_confirmed,
-                                              sit_pending)
+        hold_from, revisions = self._settling(k, state, not_worn, motionless, quiet_run, start_handling,
+                                              sat_confirmed, sit_pending)
 
         c.next_k = int(k[-1]) + 1
         c.posture = int(posture[-1])
@@ -336,7 +336,7 @@ class Decider:
         sd[nan] = np.nan
         t0 = k * o.epoch_s
         table = EpochTable(t0.astype(np.float64, copy=False), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
-        return self._settler.push(table, k, hold_from, revisions)
+        return self._settler.push(table, first, hold_from, revisions)
 
     def release(self) -> EpochTable:
         """Every epoch decided but still held back (end of the stream or of this calibration)."""
@@ -351,7 +351,7 @@ class Decider:
         """Epochs decided but held back: their states are provisional (a live display shows them)."""
         return self._settler.held
 
-    def _settling(self, k, state, not_worn, quiet_run, start_handling, sat_confirmed, sit_pending
+    def _settling(self, k, state, not_worn, motionless, quiet_run, start_handling, sat_confirmed, sit_pending
                   ) -> tuple[np.ndarray, list[Revision]]:
         """What the Settler needs (see settle.py): per epoch, the first epoch a later revision may
         still reach, and the revisions known at these epochs.
@@ -363,7 +363,6 @@ class Decider:
         - A sit-down waits CONFIRM_EPOCHS calm epochs for its confirmation; once confirmed, the
           epochs from its landing on are sitting.
         """
-        motionless = quiet_run >= 1
         hold_from = k + 1
         # (both kinds are rare: index them rather than compute on every epoch)
         at = np.flatnonzero(motionless & (start_handling <= QUICK_AFTER_HANDLING + 1) & ~not_worn)

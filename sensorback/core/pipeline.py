@@ -168,4 +168,4 @@ def iter_analyze(blocks: Iterable[SampleBlock], options: CoreOptions = CoreOptio
             decider = Decider(options, calibration, b.rate_hz)
         yield decider.process(stream.feed(b.t, b.acc))
     if stream is not None:
-        yield EpochTable.concat([decider.process(stream.finish()), decider.release()])
+        yield decider.decide_all(stream.finish())

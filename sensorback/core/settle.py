@@ -9,8 +9,9 @@ revisions and hands out every epoch before the current `hold_from`.
 
 Streaming equals batch because `hold_from` is a running maximum of per-epoch values and a
 revision never reaches before the `hold_from` of the epoch just before it: whatever was handed
-out in an earlier chunk can never be revised later. The hold is bounded by the decider (about
-half a minute after the sensor was handled, two epochs after a sit-down), so the delay is too.
+out in an earlier chunk can never be revised later. The hold is bounded by the decider (while a
+sensor just handled lies still: 19 epochs at 50 Hz and above, 149 at 10 Hz; two epochs after a
+sit-down), so the delay is too.
 """
 
 from __future__ import annotations
@@ -47,22 +48,23 @@ class Settler:
         """Epochs decided but not yet settled (their states may still change)."""
         return self._held
 
-    def push(self, table: EpochTable, k: np.ndarray, hold_from: np.ndarray, revisions: list[Revision]) -> EpochTable:
-        """Add the next epochs (indices k, consecutive after the last ones); return the settled ones."""
+    def push(self, table: EpochTable, first: int, hold_from: np.ndarray, revisions: list[Revision]) -> EpochTable:
+        """Add the next epochs (indices first, first + 1, ..., right after the last ones pushed);
+        return the settled ones."""
         if len(table) == 0:
             return EpochTable.empty()
-        carry = self._hold_before if self._hold_before is not None else int(k[0])
+        carry = self._hold_before if self._hold_before is not None else first
         buf = EpochTable.concat([self._held, table]) if len(self._held) else table
-        k0 = self._held_k0 if len(self._held) else int(k[0])
+        k0 = self._held_k0 if len(self._held) else first
         # The running maximum of hold_from is needed only just before each revision and at the
         # end: one maximum per stretch between those points (not a running maximum per epoch).
-        counts = sorted({r.at - int(k[0]) for r in revisions} - {0})  # epochs of this chunk before each
+        counts = sorted({r.at - first for r in revisions} - {0})  # epochs of this chunk before each
         starts = np.array([0] + counts, np.int64)
         upto = np.maximum.accumulate(np.maximum(np.maximum.reduceat(hold_from, starts), carry))
         before = dict(zip(counts, upto[:-1].tolist()))
         before[0] = carry
         for r in revisions:
-            lo = max(r.lo, int(before[r.at - int(k[0])])) - k0
+            lo = max(r.lo, int(before[r.at - first])) - k0
             hi = r.at - k0
             if lo < hi:
                 self._revise(buf, lo, hi, r.kind)

@@ -93,8 +93,9 @@ class StreamProcessor:
     then processes them together: epochs come out at most max_delay_s plus one epoch after their
     last sample arrived, plus the settling hold (core/settle.py: while a sensor that was just
     handled lies still, up to 19 epochs at 50 Hz and above, 149 at 10 Hz; two after a sit-down;
-    none otherwise; `max_hold_epochs`). A live monitor uses a delay of one epoch; a replay can use minutes to
-    run far faster than real time. The epochs are identical whatever the delay or block sizes.
+    none otherwise; `max_hold_epochs`). A live monitor uses a delay of one epoch; a replay can
+    use minutes to run far faster than real time. The epochs are identical whatever the delay or
+    block sizes.
 
     on_stats, when set, is called with the epoch statistics of every batch before they are
     decided (a live session learns the wearer's forward direction from them), so nobody has to
@@ -145,8 +146,7 @@ class StreamProcessor:
     @property
     def pending(self) -> EpochTable:
         """Epochs decided but held back because a later epoch may still change their state
-        (core/settle.py; at most about half a minute after the sensor was handled, otherwise a
-        couple of epochs). A live display shows these as provisional."""
+        (core/settle.py; at most `max_hold_epochs`). A live display shows these as provisional."""
         return self._decider.pending
 
     @property
