@@ -14,8 +14,9 @@ one-epoch delay, so an epoch's state is known when the first sample of the next 
 (the dashboard shows it then); the core hands an epoch to the coach and the store once it is
 settled, which is at once except while a later epoch may still revise it (while a sensor just
 handled lies still: up to 19 s at 50 Hz and above, 149 s at 10 Hz; two epochs after a sit-down:
-core/settle.py); the coach sees only settled epochs; snoozes and exercise marks are stamped at the end of the last epoch
-seen. Wall clock appears only where rows are stored (``start_time + t``).
+core/settle.py); the coach sees only settled epochs; snoozes and exercise marks are stamped at
+the end of the last epoch it saw. Wall clock appears only where rows are stored
+(``start_time + t``).
 
 **Calibration.** The core needs the wearer's upright and forward directions. In order:
 1. the one stored for this device (``sensorback calibrate``; a JSON file, see CalibrationStore);
@@ -290,7 +291,6 @@ class Meters:
     flexion_deg: Optional[float] = None
     inclination_deg: Optional[float] = None
     t: Optional[float] = None              # end of the newest decided epoch
-    settling_epochs: int = 0               # decided epochs the core still holds back (see _show_newest)
     arrived_t: Optional[float] = None      # newest sample handed over
     samples: int = 0
     epochs: int = 0
@@ -518,7 +518,6 @@ class LiveSession:
         m = self.meters
         m.state = STATES[int(newest.state[-1])]
         m.t = float(newest.t_end[-1])
-        m.settling_epochs = len(held)
         fl = float(newest.flexion_deg[-1])
         inc = float(newest.inclination_deg[-1])
         m.flexion_deg = fl if math.isfinite(fl) else None

@@ -23,16 +23,17 @@ fast as possible, with the processor allowed to queue up to half an hour of samp
 **Stopping.** Ctrl-C (SIGINT, when replay runs in the main thread with Python's default handler)
 or a ``stop()`` callable returning True ends the replay at the next block boundary: the samples
 fed so far are worked through (``StreamProcessor.close``: complete epochs only, including those
-the core held back for settling), their epochs and events are stored and passed to ``on_event``, and the result says ``interrupted``. The session is
-then *not* ended (``Recorder.end_session`` is not called) and the coach is not finished: the
-recording did not end, the replay did. Re-importing the same file replaces such a session; a live
+the core held back for settling), their epochs and events are stored and passed to
+``on_event``, and the result says ``interrupted``. The session is then *not* ended
+(``Recorder.end_session`` is not called) and the coach is not finished: the recording did not
+end, the replay did. Re-importing the same file replaces such a session; a live
 monitor that stops on purpose can call ``recorder.end_session()`` itself. A second Ctrl-C while
 that final flush runs raises KeyboardInterrupt at once.
 
 **Failures.** If anything raises (a bug, a callback, a database error), what was already
 processed (including epochs the core held back for settling) is written before the exception
-propagates: ``recorder.flush()`` is tried once unless
-the exception came from the store itself (retrying a locked database would only wait again).
+propagates: ``recorder.flush()`` is tried once unless the exception came from the store itself
+(retrying a locked database would only wait again).
 """
 
 from __future__ import annotations
