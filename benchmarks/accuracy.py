@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from label_audit import STILL_SD_G, WALK_PERIODICITY, WALK_SD_G, audit, pool  # noqa: E402
+from label_audit import MOVING_LABELS, STILL_LABELS, STILL_SD_G, WALK_PERIODICITY, WALK_SD_G, audit, pool  # noqa: E402
 
 from sensorback.core import CoreOptions, analyze  # noqa: E402
 from sensorback.core.states import STATES  # noqa: E402
@@ -73,9 +73,9 @@ def score(truth: np.ndarray, state: np.ndarray) -> Scores:
     lab = truth != ""
     lab &= truth != "transition"
     tr, st = truth[lab], state[lab]
-    names = np.array(["moving", "standing", "sitting", "slouching", "lying", "not_worn", "no_data"], dtype=object)[st]
-    mv_t, mv_p = tr == "moving", names == "moving"
-    still_t = np.isin(tr, ["standing", "sitting", "slouching", "lying"])
+    names = np.asarray(STATES, dtype=object)[st]
+    mv_t, mv_p = np.isin(tr, MOVING_LABELS), names == "moving"
+    still_t = np.isin(tr, STILL_LABELS)
     move_ba = 0.5 * (_ratio((mv_p & mv_t).sum(), mv_t.sum()) + _ratio((~mv_p & still_t).sum(), still_t.sum()))
     ly_t, ly_p = tr == "lying", names == "lying"
     sit_t = np.isin(tr, ["sitting", "slouching"])
@@ -120,8 +120,8 @@ class MovingErrors:
 
     def add(self, truth, state, sd, periodicity) -> None:
         called = state == STATES.index("moving")
-        moving = truth == "moving"
-        still = np.isin(truth, ["standing", "sitting", "slouching", "lying"])
+        moving = np.isin(truth, MOVING_LABELS)
+        still = np.isin(truth, STILL_LABELS)
         with np.errstate(invalid="ignore"):  # nan (not judged) counts as neither
             quiet = sd < STILL_SD_G
             stepping = (sd > WALK_SD_G) & (periodicity > WALK_PERIODICITY)

@@ -42,7 +42,7 @@ PERIOD_WINDOW_S = 2.5  # two slow strides, yet short enough to follow a walk tha
 MIN_COVERAGE = 0.8  # an epoch (or window) with less than 80% of its samples is not judged at all
 
 MOVING_LABELS = ("moving",)
-STILL_LABELS = ("standing", "sitting", "slouching", "lying")  # the same split as accuracy.score
+STILL_LABELS = ("standing", "sitting", "slouching", "lying")  # accuracy.py scores with these too
 _CHUNK = 4096  # epochs per block of the periodicity computation (bounds the memory)
 
 

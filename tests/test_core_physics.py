@@ -264,16 +264,18 @@ def test_real_wearers_recorded_at_low_rates_are_never_taken_for_a_table(step, th
     """The bundled real excerpts thinned to 25 and 10 Hz: every n-th sample (a sensor without an
     anti-alias filter) or the mean of n (with one). An epoch mean of 5-10 samples is too noisy to
     show breathing within the usual 20 s, so the not-worn paths wait longer at low rates; with
-    the 50 Hz waits, two of these excerpts had 47-57 epochs called not worn."""
+    the 50 Hz waits, two of these excerpts had 47-57 epochs called not worn. The thinning is
+    benchmarks/accuracy.py's (`--thin`), imported the way tests/test_label_audit.py does."""
+    import sys
+
     from sensorback import formats
 
-    for path in sorted((Path(__file__).resolve().parents[1] / "recordings").glob("*_*.csv.gz")):
-        b = formats.load(path)
-        m = len(b) // step * step
-        acc = b.acc[:m:step] if thinning == "pick" else b.acc[:m].reshape(-1, step, 3).mean(axis=1)
-        thin = SampleBlock(b.t[:m:step], np.ascontiguousarray(acc, np.float32), device=b.device,
-                           rate_hz=b.rate_hz / step)
-        ep = analyze(thin).epochs
+    repo = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(repo / "benchmarks"))
+    from accuracy import thinned
+
+    for path in sorted((repo / "recordings").glob("*_*.csv.gz")):
+        ep = analyze(thinned(formats.load(path), step, thinning)).epochs
         assert len(ep) > 100 and (ep.state != S["not_worn"]).all(), (path.name, int((ep.state == S["not_worn"]).sum()))
 
 
