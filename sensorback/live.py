@@ -44,7 +44,7 @@ import os
 import tempfile
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -54,7 +54,7 @@ import numpy as np
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
 from .coach import exercises as _exercises
 from .coach.events import BREAK_PROMPT, SLOUCH_NUDGE
-from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, estimate_calibration, learn_forward
+from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, learn_forward
 from .core.calibration import IDENTITY, SensorCalibration
 from .core.epoch_stats import EpochStats
 from .core.reference import Reference, estimate_forward, forward_from_window, unit, window_direction

@@ -12,7 +12,7 @@ from sensorback.errors import SensorbackError
 from sensorback.live import CalibrationStore
 from sensorback.samples import SampleBlock
 from sensorback.sources.base import SourceStatus
-from sensorback.sources.demo import CALIBRATION, DemoSource, calibration_recording
+from sensorback.sources.demo import DemoSource, calibration_recording
 
 
 class Scripted:

@@ -15,7 +15,7 @@ import pytest
 
 from sensorback import formats
 from sensorback.errors import InputError
-from sensorback.formats import FormatWarning, NativeWriter, read_native
+from sensorback.formats import FormatWarning, NativeWriter
 from sensorback.formats.native import REC
 from sensorback.samples import SampleBlock
 

@@ -18,7 +18,7 @@ from sensorback.formats import read_native
 from sensorback.live import CalibrationStore, LiveSession, calibration_from_dict, reference_from_windows
 from sensorback.samples import SampleBlock
 from sensorback.sources.base import SourceStatus
-from sensorback.sources.demo import CALIBRATION, DemoSource, calibration_recording
+from sensorback.sources.demo import DemoSource, calibration_recording
 from sensorback.store import open_store
 
 

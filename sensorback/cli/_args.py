@@ -163,4 +163,3 @@ def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) 
         raise SensorbackError(
             f"--speed: expected a positive number (times real time, e.g. {example}){also}, got '{text}'")
     return value
-

@@ -60,7 +60,7 @@ from collections import deque
 import numpy as np
 
 from ..core.epochs import EpochTable
-from ..core.states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING, STATES
+from ..core.states import LYING, MOVING, NO_DATA, SITTING, SLOUCHING, STANDING, STATES
 from ..errors import SensorbackError
 from . import exercises
 from .events import (

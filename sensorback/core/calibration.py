@@ -8,7 +8,7 @@ with too little spread it changes only what the data can support, or nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

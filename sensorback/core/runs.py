@@ -88,7 +88,6 @@ def rolling_count(flags: np.ndarray, history: np.ndarray, window: int) -> tuple[
     return counts, allf[-(window - 1):].astype(bool) if window > 1 else np.zeros(0, bool)
 
 
-
 def sliding_reduce(x: np.ndarray, op: np.ufunc, windows: tuple[int, ...]) -> list[np.ndarray]:
     """op (np.maximum or np.minimum) over windows of consecutive rows of x, for each length in
     `windows`; all windows end at the same rows: max(windows) - 1, ..., len(x) - 1.

@@ -48,7 +48,7 @@ import re
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Optional
+from typing import AsyncIterator, Callable, Optional
 
 import numpy as np
 
