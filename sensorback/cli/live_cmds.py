@@ -31,6 +31,9 @@ UPRIGHT_S = 8.0
 UPRIGHT_SETTLE_S = 2.0
 LEAN_S = 5.0
 LEAN_SETTLE_S = 2.0
+#: --demo plays this simulator scenario by default: twelve minutes that show every state, simulated
+#: in a moment (an 8-hour day takes seconds to simulate before anything shows).
+DEMO_SCENARIO = "demo"
 PLAIN_STATUS = ("connecting", "connected", "disconnected", "reconnecting", "scanning", "stopped")
 
 _DEVICE_OPTION = typer.Option("--device", metavar="ADDRESS|NAME", show_default=False,
@@ -143,7 +146,7 @@ def _summary(session, store_name: str, record: Optional[Path]) -> str:
     epilog=(
         "Examples:\n\n"
         "\b\n"
-        "  sensorback monitor --demo\n"
+        "  sensorback monitor --demo --speed 30\n"
         "  sensorback monitor --demo --scenario desk-day --speed 60 --set sit_limit_min=5\n"
         "  sensorback monitor --device 'Polar H10 A1B2C3D4' --record today.sbr\n"
         "  sensorback monitor --demo --plain --speed 200 >> monitor.log\n\n"
@@ -165,8 +168,9 @@ def monitor_command(
     speed: Annotated[str, typer.Option("--speed", metavar="N",
                                        help="With --demo: play the simulated wearer at N times real time.")] = "1",
     scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
-                                          help="With --demo: the simulated day (demo, desk-day, "
-                                          "standing-desk-day).")] = "desk-day",
+                                          help="With --demo: the simulated wearer: demo (12 min "
+                                          "showing every state), desk-day or standing-desk-day (8 h; "
+                                          "simulating one takes a few seconds).")] = DEMO_SCENARIO,
     seed: Annotated[int, typer.Option("--seed", help="With --demo: the simulated wearer's seed.")] = 0,
     plain: Annotated[bool, typer.Option("--plain", help="No dashboard: print one line per event "
                                         "(prompts, nudges, state and connection changes).")] = False,
@@ -177,7 +181,7 @@ def monitor_command(
     pace = _speed(speed)
     settings = coach_settings(set_flags)
     _check_record(record)
-    if not demo and (scenario != "desk-day" or seed != 0):
+    if not demo and (scenario != DEMO_SCENARIO or seed != 0):
         raise SensorbackError("--scenario/--seed: only with --demo")
     source = _source(demo, device, profile, pace, scenario, seed)
 
@@ -300,8 +304,8 @@ def calibrate_command(
     demo: Annotated[bool, _DEMO_OPTION] = False,
     speed: Annotated[str, typer.Option("--speed", metavar="N", help="With --demo: N times real time.")] = "1",
     scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
-                                          help="With --demo: mount the clip as on this simulated day's "
-                                          "wearer.")] = "desk-day",
+                                          help="With --demo: mount the clip as on this simulated "
+                                          "wearer.")] = DEMO_SCENARIO,
     seed: Annotated[int, typer.Option("--seed", help="With --demo: the simulated wearer's seed.")] = 0,
 ):
     """Teach sensorback your upright posture and forward direction for this sensor."""
