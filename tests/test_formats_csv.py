@@ -13,9 +13,10 @@ from sensorback import formats
 from sensorback.errors import InputError
 from sensorback.formats import FormatWarning
 from sensorback.samples import SampleBlock
+from conftest import SHARED
 
 G = 9.80665
-REAL = Path("/work/shared/realdata")
+REAL = SHARED / "realdata"
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
 
 

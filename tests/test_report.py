@@ -10,7 +10,6 @@ import re
 import time
 from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +25,7 @@ from sensorback.report import compute
 from sensorback.report.when import day_bounds, parse_at, parse_day
 from sensorback.store import open_store
 from cli_checks import one_line_error
+from conftest import SHARED
 
 zoneinfo = pytest.importorskip("zoneinfo")
 try:
@@ -507,7 +507,7 @@ def test_minute_bins_cover_the_day():
 
 def test_report_words_are_our_own(db):
     """No run of 6 words in the text or HTML report comes from the source article."""
-    article = Path("/work/shared/seed/lower-back-exercises-article.txt")
+    article = SHARED / "seed" / "lower-back-exercises-article.txt"
     if not article.exists():
         pytest.skip("the source article is not on this machine")
 
