@@ -41,7 +41,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 #: How long a test waits for something that takes well under a second on an idle machine.
-DEADLINE_S = 180.0
+DEADLINE_S = 300.0
 
 
 def wait_until(cond: Callable[[], object], what: str = "the condition", timeout: float = DEADLINE_S,
