@@ -16,6 +16,7 @@ from sensorback.cli import app
 from sensorback.cli import ble_cmds
 from sensorback.sources.ble import scan_sensors
 from cli_checks import one_line_error
+from conftest import DEADLINE_S
 
 runner = CliRunner()
 
@@ -113,7 +114,7 @@ def test_no_bluetooth_at_all_is_one_fatal_error_not_endless_retries():
             return kinds, str(e)
         return kinds, None
 
-    kinds, message = asyncio.run(asyncio.wait_for(run(), 10))
+    kinds, message = asyncio.run(asyncio.wait_for(run(), DEADLINE_S))
     assert message is not None, kinds
     assert "Bluetooth is not available" in message and "--demo" in message and "\n" not in message
     assert "reconnecting" not in kinds

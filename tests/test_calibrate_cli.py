@@ -13,6 +13,7 @@ from sensorback.live import CalibrationStore
 from sensorback.samples import SampleBlock
 from sensorback.sources.base import SourceStatus
 from sensorback.sources.demo import DemoSource, calibration_recording
+from conftest import DEADLINE_S
 
 
 class Scripted:
@@ -89,7 +90,7 @@ def test_calibrate_demo_cli_stores_and_monitor_uses_it(tmp_path, monkeypatch):
             while s.meters.epochs < 30:
                 await asyncio.sleep(0.01)
             await s.stop()
-        await asyncio.wait_for(asyncio.gather(s.run(), later()), 30)
+        await asyncio.wait_for(asyncio.gather(s.run(), later()), DEADLINE_S)
 
     asyncio.run(go())
     assert not s.provisional and s.calibration.reference == found[0].reference
