@@ -31,6 +31,7 @@ from sensorback.errors import SensorbackError
 from sensorback.replay import event_line
 from sensorback.store import models, open_store
 from cli_checks import one_line_error as assert_one_line_error
+from conftest import DEADLINE_S
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "recordings" / "demo.sbr"
@@ -270,7 +271,7 @@ def test_ctrl_c_stores_what_was_processed_and_exits_130(tmp_path):
     try:
         first = proc.stdout.readline()
         proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=30)
+        rest, err = proc.communicate(timeout=DEADLINE_S)
     finally:
         if proc.poll() is None:  # pragma: no cover - only if the test fails
             proc.kill()
