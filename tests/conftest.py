@@ -7,7 +7,8 @@ them (``from conftest import SHARED``) instead of spelling out absolute paths.
 Waiting: the suite must pass on a fully loaded machine, so a test never sleeps a fixed time and
 hopes; it waits for a condition with a generous deadline (DEADLINE_S): ``wait_until(cond)``,
 ``await async_until(cond)``, or ``LineReader(proc.stdout).until(predicate)`` for a subprocess's
-output. Reaching the deadline fails the test with what was awaited.
+output. Reaching the deadline fails the test with what was awaited. A test that acts at a moment of
+a sped-up live source holds the source there (HoldingSource) instead of racing it.
 """
 
 # ---- PostgreSQL for the store tests (tests/test_store*.py) -----------------------------------
@@ -56,13 +57,14 @@ def wait_until(cond: Callable[[], object], what: str = "the condition", timeout:
 
 
 async def async_until(cond: Callable[[], object], what: str = "the condition", timeout: float = DEADLINE_S,
-                      poll_s: float = 0.01):
-    """wait_until for a coroutine: polls without blocking the event loop."""
+                      poll_s: float = 0.01, sleep=asyncio.sleep):
+    """wait_until for a coroutine: polls without blocking the event loop (between polls it awaits
+    sleep(poll_s), e.g. a Textual pilot's pause)."""
     end = time.monotonic() + timeout
     while not (value := cond()):
         if time.monotonic() > end:
             pytest.fail(f"timed out after {timeout:g} s waiting for {what}", pytrace=True)
-        await asyncio.sleep(poll_s)
+        await sleep(poll_s)
     return value
 
 
@@ -116,6 +118,39 @@ class LineReader:
         self._thread.join(timeout=max(0.0, end - time.monotonic()))
         rest, self._given = self.lines[self._given:], len(self.lines)
         return rest
+class HoldingSource:
+    """A live source (e.g. a DemoSource) for a test that acts at one moment of the stream: items
+    pass until hold_when() is true, then the next one is held back until release() or stop(). The
+    session stays at that moment however long a loaded machine makes the test's next step (a sped-up
+    demo would otherwise play on, or to its end, in the meantime)."""
+
+    def __init__(self, source, hold_when: Callable[[], object]):
+        self.source, self.hold_when = source, hold_when
+        self._released = False
+        self._go: Optional[asyncio.Event] = None  # created in the running loop
+
+    def __aiter__(self):
+        return self._run()
+
+    async def _run(self):
+        self._go = asyncio.Event()
+        if self._released:
+            self._go.set()
+        async for item in self.source:
+            if not self._go.is_set() and self.hold_when():
+                await self._go.wait()
+            yield item
+
+    def release(self) -> None:
+        self._released = True
+        if self._go is not None:
+            self._go.set()
+
+    async def stop(self) -> None:
+        await self.source.stop()
+        self.release()
+
+
 # ---- end of paths and waiting ------------------------------------------------------------------
 
 PG_ENV = "SENSORBACK_TEST_PG"

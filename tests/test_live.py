@@ -20,7 +20,7 @@ from sensorback.samples import SampleBlock
 from sensorback.sources.base import SourceStatus
 from sensorback.sources.demo import DemoSource, calibration_recording
 from sensorback.store import open_store
-from conftest import DEADLINE_S, LineReader, async_until
+from conftest import DEADLINE_S, HoldingSource, LineReader, async_until
 
 #: The first hour of the simulated desk-day: walking in, then a long seated session (its first
 #: break prompt comes after sit_limit_min) -- all these tests need, simulated in a fraction of the
@@ -97,7 +97,7 @@ def test_demo_source_paces_in_real_time():
 
 def test_session_stores_epochs_events_exercise_and_recording(env):
     store = open_store(str(env / "sb.db"))
-    src = DemoSource("desk-day", speed=2000, duration_s=DESK_HOUR_S)
+    src = HoldingSource(DemoSource("desk-day", speed=2000, duration_s=DESK_HOUR_S), lambda: s.meters.prompts)
     s = LiveSession(src, settings=CoachSettings(sit_limit_min=2), store=store, device_key="demo",
                     calibrations=CalibrationStore(env / "cal.json"), record=env / "rec.sbr",
                     recorder_kwargs={"max_epochs": 5000, "max_seconds": 600})
@@ -151,7 +151,9 @@ def test_calibration_store_round_trip(tmp_path):
 def test_upright_key_recalibrates_and_starts_a_new_session(env):
     store = open_store(str(env / "sb.db"))
     cs = CalibrationStore(env / "cal.json")
-    s = LiveSession(DemoSource("desk-day", speed=2000, duration_s=DESK_HOUR_S), store=store, device_key="demo", calibrations=cs,
+    src = HoldingSource(DemoSource("desk-day", speed=2000, duration_s=DESK_HOUR_S),
+                        lambda: s.meters.state == "sitting")
+    s = LiveSession(src, store=store, device_key="demo", calibrations=cs,
                     recorder_kwargs={"max_epochs": 5000, "max_seconds": 600})
     notes = []
     s.subscribe(lambda e: notes.append(e) if e.kind in ("calibration", "note") else None)
@@ -160,6 +162,7 @@ def test_upright_key_recalibrates_and_starts_a_new_session(env):
         async def driver():
             await async_until(lambda: s.meters.state == "sitting", "the wearer sitting")
             s.calibrate_upright(3)
+            src.release()
             await async_until(lambda: len([n for n in notes if n.kind == "calibration"]) >= 2,
                               "the second calibration")
             await s.stop()

@@ -4,7 +4,6 @@ and the keys snooze, mark the exercise done and quit."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -16,25 +15,24 @@ from sensorback.sources.demo import DemoSource  # noqa: E402
 from sensorback.store import open_store  # noqa: E402
 from sensorback.ui.dashboard import MonitorApp, angle_bar  # noqa: E402
 from sensorback.ui.notify import Notifier  # noqa: E402
-from conftest import DEADLINE_S  # noqa: E402
+from conftest import DEADLINE_S, HoldingSource, async_until  # noqa: E402
 
 
 def _text(app, wid):
     return str(app.query_one(wid).render())
 
 
-async def _until(pilot, cond, what, timeout=DEADLINE_S):
-    end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await pilot.pause(0.05)
+async def _until(pilot, cond, what):
+    await async_until(cond, what, poll_s=0.05, sleep=pilot.pause)
 
 
 def test_dashboard_prompt_and_keys(tmp_path):
     store = open_store(str(tmp_path / "sb.db"))
     # the first hour of the desk-day: walking in, then a seated session long enough for a prompt
-    session = LiveSession(DemoSource("desk-day", speed=1000, duration_s=3600.0), settings=CoachSettings(sit_limit_min=2), store=store,
+    # (held at the first prompt while the test reads the screen and presses keys)
+    source = HoldingSource(DemoSource("desk-day", speed=1000, duration_s=3600.0),
+                           lambda: session.meters.prompts > 0)
+    session = LiveSession(source, settings=CoachSettings(sit_limit_min=2), store=store,
                           device_key="demo", calibrations=CalibrationStore(tmp_path / "cal.json"),
                           recorder_kwargs={"max_epochs": 5000, "max_seconds": 600})
     rung = []
