@@ -72,13 +72,12 @@ class LineReader:
     """Reads a subprocess's text stream line by line in a thread, so a test can wait for a line
     with a deadline (a bare readline() would wait forever). ``lines`` holds every line read so far
     (without line ends); ``until(pred)`` waits for the first line with pred(line) true and returns it;
-    ``rest()`` waits for the end of the stream and returns the lines after the ones returned."""
+    ``to_end()`` waits for the end of the stream and returns every line."""
 
     _END = object()
 
     def __init__(self, stream):
         self.lines: list[str] = []
-        self._given = 0
         self._q: "queue.Queue" = queue.Queue()
         self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
         self._thread.start()
@@ -108,16 +107,15 @@ class LineReader:
             if line is None:
                 pytest.fail(f"the output ended without {what}: {self.lines[-20:]}")
             if pred(line):
-                self._given = len(self.lines)
                 return line
 
-    def rest(self, timeout: float = DEADLINE_S) -> list[str]:
+    def to_end(self, timeout: float = DEADLINE_S) -> list[str]:
         end = time.monotonic() + timeout
         while self._next(end, "the end of the output") is not None:
             pass
-        self._thread.join(timeout=max(0.0, end - time.monotonic()))
-        rest, self._given = self.lines[self._given:], len(self.lines)
-        return rest
+        return self.lines
+
+
 class HoldingSource:
     """A live source (e.g. a DemoSource) for a test that acts at one moment of the stream: items
     pass until hold_when() is true, then the next one is held back until release() or stop(). The

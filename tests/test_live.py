@@ -188,7 +188,7 @@ def test_plain_monitor_subprocess_sigint(env):
         out = LineReader(proc.stdout)
         out.until(lambda ln: "break prompt" in ln, "the first break prompt")
         proc.send_signal(signal.SIGINT)
-        lines = out.lines + out.rest()
+        lines = out.to_end()
         err = proc.stderr.read()
         proc.wait(timeout=DEADLINE_S)
     finally:
