@@ -12,6 +12,7 @@ import csv
 import dataclasses
 import math
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
@@ -63,7 +64,13 @@ def parse_snoozes(items: list[str] | None) -> list[tuple[float, float | None]]:
 def _recorder_batching(speed: float | None) -> dict:
     if speed is None:
         return {"max_epochs": FAST_BATCH_EPOCHS, "max_seconds": None}
-    return {"max_epochs": FAST_BATCH_EPOCHS, "max_seconds": max(5.0, speed * PACED_WRITE_WALL_S)}
+    from ..replay import block_seconds
+    from ..store.recorder import LEASE_S
+
+    # A very slow pace hands over a block (and writes) rarely: the claim on the session must
+    # outlast three such waits.
+    return {"max_epochs": FAST_BATCH_EPOCHS, "max_seconds": max(5.0, speed * PACED_WRITE_WALL_S),
+            "lease_s": max(LEASE_S, 3 * block_seconds(speed) / speed)}
 
 
 class _EventSink:
@@ -120,7 +127,10 @@ def _summary(path: Path, result, speed, store_name: str, begun, sink: _EventSink
     else:
         how = "as fast as possible"
     lines = [f"replayed {format_duration(result.duration_s)} of {path.name} in {wall:.2f} s ({how})"]
-    if begun.skipped:
+    if begun.action == "busy":
+        lines.append(f"  epochs:  {result.epochs:,} processed, none stored: another sensorback is importing this "
+                     f"recording into {store_name} right now (session {begun.existing.id})")
+    elif begun.skipped:
         lines.append(f"  epochs:  {result.epochs:,} processed, none stored: {store_name} already holds this "
                      f"recording as session {begun.existing.id} (use --replace to store it again)")
     else:
@@ -274,11 +284,19 @@ def replay_command(
     finally:
         if sink is not None:
             sink.close()
+        if rec is not None and not isinstance(sys.exc_info()[1], StoreError):
+            try:  # an unfinished session (Ctrl-C, a failure) is let go of: a replay again replaces it
+                rec.close()
+            except StoreError:
+                pass
         store.close()
 
     if result.interrupted:
         where = "" if sink.path is None else f"; events so far in {sink.path}"
-        if begun.skipped:
+        if begun.action == "busy":
+            stored = (f"nothing stored (another sensorback is importing this recording into {store.name} as "
+                      f"session {begun.existing.id})")
+        elif begun.skipped:
             stored = f"nothing stored ({store.name} already holds this recording as session {begun.existing.id})"
         elif result.session_id is None:
             stored = f"nothing stored in {store.name} yet"
