@@ -20,6 +20,7 @@ from typing import Annotated, Iterator, Optional
 import typer
 
 from ..errors import SensorbackError
+from ..private import open_private
 from . import _args
 from ._options import CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
 from ._progress import Progress, clear_active, interactive
@@ -83,7 +84,7 @@ class _EventSink:
         self._fh = None
         self._writer = None
         if path is not None:
-            self._fh = open(path, "w", newline="", encoding="utf-8")
+            self._fh = open_private(path, "w", newline="", encoding="utf-8")
             self._writer = csv.writer(self._fh, lineterminator="\n")
             self._writer.writerow(EVENTS_HEADER)
             self._fh.flush()

@@ -567,7 +567,7 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
     t = report.totals
     what = period_name(report, tz)
     if report.db_empty:
-        out.append(f"Nothing is recorded in {report.database or 'the database'} yet. Import a recording or "
+        out.append("Nothing is recorded in the database yet. Import a recording or "
                    "wear the sensor, and the report will fill in; you can log exercises and pain already.")
     elif not report.has_data:
         if t.span_s <= 0:

@@ -352,8 +352,8 @@ def render_html(report: Report, tz: Optional[tzinfo] = None) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>",
         f"<h1>{_e(title)}</h1>",
-        f'<p class="sub">Local time {_e(report.timezone)} &middot; database {_e(report.database)} &middot; '
-        f"made {_e(format_local(report.now, tz))}</p>",
+        # Not the database's path: it names the user's home folder, and this page gets shared.
+        f'<p class="sub">Local time {_e(report.timezone)} &middot; made {_e(format_local(report.now, tz))}</p>',
         _flags_block(report),
     ]
     parts += [f'<div class="note">{_e(m)}</div>' for m in report.messages]
