@@ -196,6 +196,20 @@ def test_replaying_again_stores_nothing_twice(tmp_path):
     assert "00:03:12  break prompt" in again.stdout
 
 
+def test_replay_names_the_day_to_report(tmp_path):
+    from datetime import datetime
+
+    db = str(tmp_path / "day.db")
+    r = ok(run(DEMO, "--db", db))
+    day = datetime.fromtimestamp(formats.load(DEMO).start_time).date().isoformat()  # a local day
+    (line,) = [ln for ln in r.stdout.splitlines() if ln.startswith("  report:")]
+    assert line == f"  report:  sensorback report --day {day} --db {db}"
+    shown = runner.invoke(app, line.split("sensorback ", 1)[1].split())
+    assert shown.exit_code == 0 and "No sensor data" not in shown.stdout and "worn in all" in shown.stdout
+    again = ok(run(DEMO, "--db", db))  # already stored: it says where it is all the same
+    assert line in again.stdout.splitlines()
+
+
 # ------------------------------------------------------------------------------ mistakes
 
 

@@ -601,6 +601,29 @@ def test_empty_database_and_a_day_without_data(db, tmp_path, berlin):
     assert not p.errors and "http" not in page
 
 
+def test_a_day_without_data_names_the_nearest_days_with_data(db, berlin):
+    scripted_day(db)  # sessions on DAY - 1 (from 23:50), DAY and DAY + 1 (00:00 - 00:05)
+    later = (DAY + timedelta(days=5)).isoformat()
+    r = runner.invoke(app, ["report", "--day", later, "--db", db])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.stdout.split())
+    nearest = (DAY + timedelta(days=1)).isoformat()
+    assert ("The nearest day with sensor data: Wednesday 6 March 2024; see it with "
+            f"'sensorback report --day {nearest}'.") in text
+    earlier = (DAY - timedelta(days=3)).isoformat()
+    got = json.loads(runner.invoke(app, ["report", "--day", earlier, "--db", db, "--json"]).stdout)
+    assert got["nearest_days_with_data"] == {"before": None, "after": (DAY - timedelta(days=1)).isoformat()}
+    with open_store(db) as store:  # both sides: both named, the closer one to look at
+        world = World(store)
+        world.session(local(DAY + timedelta(days=9), 9), [("sitting", 60)], coach=False)
+    r = runner.invoke(app, ["report", "--day", (DAY + timedelta(days=7)).isoformat(), "--db", db])
+    text = " ".join(r.stdout.split())
+    assert ("The nearest days with sensor data: Wednesday 6 March 2024 (before) and Thursday 14 March 2024 "
+            "(after); see it with 'sensorback report --day 2024-03-14'.") in text
+    r = runner.invoke(app, ["report", "--day", DAY.isoformat(), "--db", db, "--json"])
+    assert json.loads(r.stdout)["nearest_days_with_data"] == {"before": None, "after": None}  # it has data
+
+
 def test_today_so_far_counts_only_the_hours_gone(db):
     now = local(DAY, 10, 30).astimezone(timezone.utc)
     with open_store(db) as store:

@@ -116,6 +116,26 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def _report_line(result, started_at, db: Optional[str]) -> Optional[str]:
+    """'  report:  sensorback report --day 2024-03-04': the local day(s) the epochs went to, as the
+    command that shows them (a plain 'sensorback report' shows today)."""
+    if started_at is None or result.t_start is None or result.t_end is None:
+        return None
+    import shlex
+    from datetime import timedelta
+
+    from ..report.when import local_days
+
+    days = local_days(started_at + timedelta(seconds=result.t_start), started_at + timedelta(seconds=result.t_end))
+    where = f" --db {shlex.quote(db)}" if db not in (None, "") else ""
+    if len(days) == 1:
+        return f"  report:  sensorback report --day {days[0].isoformat()}{where}"
+    span = f"{days[0].isoformat()} to {days[-1].isoformat()}"
+    if len(days) <= 7:
+        return f"  report:  {span}: sensorback report --week --day {days[-1].isoformat()}{where}"
+    return f"  report:  {span} ({len(days)} days): sensorback report --day DATE{where}, or --week --day DATE"
+
+
 def _summary(path: Path, result, speed, store_name: str, begun, sink: _EventSink, notes: list[str]) -> list[str]:
     from ..coach.events import format_duration
 
@@ -268,6 +288,7 @@ def replay_command(
             on_existing="replace" if replace else "auto")
         if begun.action != "new":  # skipped or replacing: worth knowing before a long replay starts
             typer.echo(begun.message, err=True)
+        started_at = begun.existing.started_at if begun.skipped else rec.start
         t0 = float(block.t[0]) if len(block) else 0.0
         total = block.duration_s or None
         with Progress(f"replaying {file.name}", total=total, enabled=show) as progress:
@@ -310,6 +331,10 @@ def replay_command(
         at = clock(result.t_end if result.t_end is not None else t0)
         typer.echo(f"interrupted at {at} of the recording: {stored}{where}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
-    for line in _summary(file, result, pace, store.name, begun, sink, notes):
+    lines = _summary(file, result, pace, store.name, begun, sink, notes)
+    report = _report_line(result, started_at, db)
+    if report is not None:
+        lines.insert(-len(notes) if notes else len(lines), report)
+    for line in lines:
         typer.echo(line)
     return result
