@@ -76,7 +76,7 @@ LEARN_CHANGE_DEG = 10.0
 UPRIGHT_CAPTURE_S = 5.0
 #: An upright window is "still" when its epochs move less than this (g, SD of the vector).
 STILL_SD_G = 0.08
-#: Lines kept for the dashboard's "last prompts and nudges".
+#: The last lines of the event log (log_line) kept in Meters.recent, for a UI that shows only a few.
 RECENT_LINES = 8
 
 CALIBRATIONS_ENV = "SENSORBACK_CALIBRATIONS"
@@ -270,6 +270,19 @@ def clock(t: Optional[float]) -> str:
     return "--:--:--" if t is None else _clock(t)
 
 
+#: Connection changes worth a line in a UI's event log.
+LOGGED_STATUS = ("connected", "disconnected", "reconnecting", "stopped")
+
+
+def log_line(ev: LiveEvent) -> Optional[str]:
+    """The line a UI's event log shows for ``ev`` ('00:31:02  break prompt: ...'), or None for
+    events that only update meters (states, epochs, battery, ...)."""
+    if ev.kind in ("coach", "exercise", "calibration", "note") or (ev.kind == "status"
+                                                                   and ev.data.kind in LOGGED_STATUS):
+        return f"{clock(ev.t)}  {ev.text}"
+    return None
+
+
 def _coach_text(e: CoachEvent) -> str:
     from .replay import event_text
 
@@ -353,9 +366,9 @@ class LiveSession:
         self._listeners.append(listener)
 
     def _emit(self, ev: LiveEvent) -> None:
-        if ev.kind in ("coach", "exercise", "calibration") or (ev.kind == "status" and ev.data.kind in (
-                "connected", "disconnected", "reconnecting", "stopped")):
-            self.meters.recent.append(f"{clock(ev.t)}  {ev.text}")
+        line = log_line(ev)
+        if line is not None:
+            self.meters.recent.append(line)
         for listener in list(self._listeners):
             listener(ev)
 
