@@ -89,3 +89,67 @@ def test_the_event_log_keeps_the_newest_line_in_view_at_80x24(tmp_path):
         return app.return_code
 
     assert asyncio.run(asyncio.wait_for(go(), DEADLINE_S + 30)) == 0
+
+
+# ------------------------------------------------------------------ no notification service: said once
+
+UNAVAILABLE = "desktop notifications unavailable (no D-Bus session bus)"
+
+
+@pytest.fixture
+def no_bus(monkeypatch, tmp_path):
+    import os
+    from pathlib import Path
+
+    if Path(f"/run/user/{os.getuid()}/bus").exists():
+        pytest.skip("this machine has a D-Bus session bus")
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.delenv("SENSORBACK_NOTIFY", raising=False)
+    monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "sb.db"))
+    monkeypatch.setenv("SENSORBACK_CALIBRATIONS", str(tmp_path / "cal.json"))
+
+
+def test_the_notifier_says_once_why_it_rings_the_bell(no_bus):
+    notes, rung = [], []
+    n = Notifier(bell=lambda: rung.append(1), on_note=notes.append)
+    assert [x.startswith(UNAVAILABLE) for x in notes] == [True]  # at once, before any prompt
+    assert [asyncio.run(n.notify("Time for a break", "up you get")) for _ in range(3)] == ["bell"] * 3
+    assert len(notes) == 1 and len(rung) == 3
+    quiet = []
+    Notifier(bell=lambda: None, on_note=quiet.append, enabled=False)  # turned off on purpose: nothing said
+    assert quiet == []
+
+
+def test_the_dashboard_says_it_once(no_bus, tmp_path):
+    session = LiveSession(DemoSource("demo", speed=1000), settings=CoachSettings(sit_limit_min=2),
+                          device_key="demo", calibrations=CalibrationStore(tmp_path / "cal.json"))
+    app = MonitorApp(session)  # its own notifier, as 'sensorback monitor' makes it
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: any("press q" in n for n in app._notes), "the end of the source")
+            await until(pilot, lambda: len(app.notifications) >= session.meters.prompts > 0, "the prompts' bells")
+            await pilot.pause(0.1)
+            said = [ln for ln in app.log_lines if "desktop notifications unavailable" in ln]
+            assert len(said) == 1 and UNAVAILABLE in said[0], app.log_lines
+            assert {how for _, _, how in app.notifications} == {"bell"}
+            await pilot.press("q")
+            await pilot.pause()
+        return app.return_code
+
+    assert asyncio.run(asyncio.wait_for(go(), DEADLINE_S + 30)) == 0
+
+
+def test_plain_monitor_says_it_once(no_bus):
+    import os
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--plain", "--scenario", "demo",
+           "--speed", "1000", "--set", "sit_limit_min=2", "--set", "reprompt_min=1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=DEADLINE_S, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("break prompt: you have been sitting") >= 2  # more than one bell rung
+    said = [ln for ln in done.stderr.splitlines() if "desktop notifications unavailable" in ln]
+    assert said == [f"note: {UNAVAILABLE}; prompts and nudges ring the terminal bell instead"], done.stderr
