@@ -103,7 +103,7 @@ def test_every_speed_gives_the_same_events_and_rows(store_url, tmp_path):
     assert printed[:3] == [
         "00:03:09  slouch nudge: slouched for 1 min — sit back, let the shoulders drop and lift the chest a little",
         "00:03:12  break prompt: you have been sitting 2 min — try: torso twists (8 times on each side)",
-        "00:03:20  snoozed: no prompt for 3 more min of sitting",
+        "00:03:20  snoozed: next break prompt after 3 min more sitting",
     ]
     assert "replacing session" in paced.stderr
 
