@@ -141,7 +141,9 @@ def test_the_dashboard_says_it_once(no_bus, tmp_path):
     assert asyncio.run(asyncio.wait_for(go(), DEADLINE_S + 30)) == 0
 
 
-def test_plain_monitor_says_it_once(no_bus):
+def test_a_plain_demo_run_says_it_once_and_is_one_session(no_bus):
+    """Also: the demo's provisional calibration learns its forward direction mid-run; that used to
+    end the stored session and begin a second one."""
     import os
     import subprocess
     import sys
@@ -153,3 +155,5 @@ def test_plain_monitor_says_it_once(no_bus):
     assert done.stdout.count("break prompt: you have been sitting") >= 2  # more than one bell rung
     said = [ln for ln in done.stderr.splitlines() if "desktop notifications unavailable" in ln]
     assert said == [f"note: {UNAVAILABLE}; prompts and nudges ring the terminal bell instead"], done.stderr
+    assert "forward direction learned" in done.stdout
+    assert " epochs stored (session 1) in " in done.stderr.splitlines()[-1], done.stderr
