@@ -167,7 +167,7 @@ def monitor_command(
     scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
                                           help="With --demo: the simulated day (demo, desk-day, "
                                           "standing-desk-day).")] = "desk-day",
-    seed: Annotated[int, typer.Option("--seed", help="With --demo: the simulated wearer's seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed.")] = 0,
     plain: Annotated[bool, typer.Option("--plain", help="No dashboard: print one line per event "
                                         "(prompts, nudges, state and connection changes).")] = False,
     db: Annotated[Optional[str], DB_OPTION] = None,
@@ -302,7 +302,7 @@ def calibrate_command(
     scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
                                           help="With --demo: mount the clip as on this simulated day's "
                                           "wearer.")] = "desk-day",
-    seed: Annotated[int, typer.Option("--seed", help="With --demo: the simulated wearer's seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed.")] = 0,
 ):
     """Teach sensorback your upright posture and forward direction for this sensor."""
     pace = _speed(speed)

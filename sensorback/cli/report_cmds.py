@@ -18,6 +18,7 @@ import typer
 from ..errors import SensorbackError
 from ..private import open_private
 from ._options import DB_OPTION
+from ._runtime import SensorbackTyper
 from .app import app
 
 
@@ -136,7 +137,7 @@ def report(
 
 # --------------------------------------------------------------------------------------- log
 
-log_app = typer.Typer(
+log_app = SensorbackTyper(
     name="log",
     help="Log an exercise you did, or how your back feels (a pain check-in).",
     epilog=(
