@@ -73,7 +73,9 @@ def test_every_file_the_commands_write_is_private(tmp_path):
 
     day = datetime.fromtimestamp(formats.load(DEMO).start_time).date().isoformat()  # local day
     ok("report", "--day", day, "--db", db, "--html", tmp_path / "day.html")
-    made = ["sim.sbr", "sim.labels.csv", "sim.csv.gz", "sim.csv", "epochs.csv", "back.db", "events.csv", "day.html"]
+    ok("config", "set", "sit_limit_min", "45")
+    made = ["sim.sbr", "sim.labels.csv", "sim.csv.gz", "sim.csv", "epochs.csv", "back.db", "events.csv", "day.html",
+            "config.toml"]
     assert {name: oct(mode(tmp_path / name)) for name in made} == {name: oct(PRIVATE_MODE) for name in made}
     html = (tmp_path / "day.html").read_text()
     assert str(db) not in html and str(tmp_path) not in html and "database" not in html.split("<main>")[1][:400]
