@@ -25,6 +25,7 @@ from sensorback import formats
 from sensorback.store import StoreError, open_store
 from sensorback.store.models import Epoch, Session
 from sensorback.store.recorder import writer_id
+from test_store import count, store  # noqa: F401 - the row count helper and the store fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "recordings" / "demo.sbr"
@@ -32,14 +33,6 @@ START = datetime(2024, 3, 4, 8, 30, tzinfo=timezone.utc)
 HASH = "cd" * 32
 SHORT_S = 240  # seconds of the demo the process tests replay
 DEADLINE_S = 300.0  # generous: the machine may be busy
-
-
-def count(store, model, **where):
-    with store.engine.connect() as c:
-        q = select(func.count()).select_from(model)
-        for k, v in where.items():
-            q = q.where(getattr(model, k) == v)
-        return c.execute(q).scalar_one()
 
 
 def begin(rec, **kw):
@@ -50,13 +43,6 @@ def begin(rec, **kw):
 def set_session(store, sid, **values):
     with store.engine.begin() as c:
         c.execute(update(Session).where(Session.id == sid).values(**values))
-
-
-@pytest.fixture
-def store(store_url):
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 def test_an_import_being_written_is_not_replaced(store, make_epochs):

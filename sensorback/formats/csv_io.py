@@ -9,7 +9,6 @@ anything that changes the numbers is reported as a note.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import os
 import zlib
