@@ -25,11 +25,12 @@ the end of the last epoch it saw. Wall clock appears only where rows are stored
    guess until the wearer sits down or stands up: every ``LEARN_EVERY_S`` seconds of samples the
    session looks for sit/stand transitions in what it has seen (as the core does for a whole
    recording) and, once it finds them, switches the running core to the forward direction they
-   show (no epoch dropped; a new stored session begins);
+   show (no epoch dropped; the stored session goes on);
 3. at any time ``calibrate_upright()`` takes the next few seconds as the upright reference
    (keeping the known forward direction), saves it for the device and restarts the core with it.
-   A new calibration starts a new stored session (a session row carries one calibration); the
-   coach and its sitting clock carry on.
+   A run is one stored session whatever happens to its calibration: the session row keeps the
+   calibration it started with, and each later one is stored as a ``calibration`` event (its
+   note and ``Calibration.to_dict()`` as JSON); the coach and its sitting clock carry on.
 
 **Stopping.** ``await session.stop()`` asks the source to stop (which stops the device's stream);
 when the source has ended, the epochs complete so far are processed, the database session is
@@ -76,7 +77,7 @@ LEARN_CHANGE_DEG = 10.0
 UPRIGHT_CAPTURE_S = 5.0
 #: An upright window is "still" when its epochs move less than this (g, SD of the vector).
 STILL_SD_G = 0.08
-#: Lines kept for the dashboard's "last prompts and nudges".
+#: The last lines of the event log (log_line) kept in Meters.recent, for a UI that shows only a few.
 RECENT_LINES = 8
 
 CALIBRATIONS_ENV = "SENSORBACK_CALIBRATIONS"
@@ -270,6 +271,19 @@ def clock(t: Optional[float]) -> str:
     return "--:--:--" if t is None else _clock(t)
 
 
+#: Connection changes worth a line in a UI's event log.
+LOGGED_STATUS = ("connected", "disconnected", "reconnecting", "stopped")
+
+
+def log_line(ev: LiveEvent) -> Optional[str]:
+    """The line a UI's event log shows for ``ev`` ('00:31:02  break prompt: ...'), or None for
+    events that only update meters (states, epochs, battery, ...)."""
+    if ev.kind in ("coach", "exercise", "calibration", "note") or (ev.kind == "status"
+                                                                   and ev.data.kind in LOGGED_STATUS):
+        return f"{clock(ev.t)}  {ev.text}"
+    return None
+
+
 def _coach_text(e: CoachEvent) -> str:
     from .replay import event_text
 
@@ -353,9 +367,9 @@ class LiveSession:
         self._listeners.append(listener)
 
     def _emit(self, ev: LiveEvent) -> None:
-        if ev.kind in ("coach", "exercise", "calibration") or (ev.kind == "status" and ev.data.kind in (
-                "connected", "disconnected", "reconnecting", "stopped")):
-            self.meters.recent.append(f"{clock(ev.t)}  {ev.text}")
+        line = log_line(ev)
+        if line is not None:
+            self.meters.recent.append(line)
         for listener in list(self._listeners):
             listener(ev)
 
@@ -571,6 +585,7 @@ class LiveSession:
         self.calibration = cal
         self.meters.calibration_note = note
         self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
+        self._record_calibration(cal, note)
         held, self._held = self._held, []
         for b in held:
             self._process(b)
@@ -609,15 +624,19 @@ class LiveSession:
 
     def _change_reference(self, cal: Calibration, note: str) -> None:
         """Same sensor calibration, another wearer reference: the core carries on (no epoch is
-        dropped, the posture it knows is kept) and a new stored session begins with it."""
+        dropped, the posture it knows is kept), and so does the stored session."""
         if self._processor is not None:
             self._step(self._processor.change_reference(cal), self.meters.arrived_t)
-        self._end_recorder()
         self.calibration = cal
         self.meters.calibration_note = note
         self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
-        if self._processor is not None:
-            self._begin_recording()
+        self._record_calibration(cal, note)
+
+    def _record_calibration(self, cal: Calibration, note: str) -> None:
+        """A calibration that replaces another in the stored session: a ``calibration`` event."""
+        if self._recorder is not None:
+            self._recorder.add_events([{"t": self.meters.arrived_t, "kind": "calibration",
+                                        "detail": {"note": note, "calibration": cal.to_dict()}}])
 
     def _capture_step(self, block: SampleBlock) -> None:
         cap = self._capture
@@ -654,12 +673,11 @@ class LiveSession:
         self._restart(cal, f"calibrated: upright taken from {b - a:.0f} s of sitting, {notes[-1]}{saved}")
 
     def _restart(self, cal: Calibration, note: str) -> None:
-        """A new calibration mid-stream: finish the epochs complete so far, then a new core (and a
-        new stored session) with the new calibration. The coach carries on."""
+        """A new calibration mid-stream: finish the epochs complete so far, then a new core with
+        the new calibration. The coach and the stored session carry on."""
         if self._processor is not None:
             self._step(self._processor.close(), self.meters.arrived_t)
             self._processor = None
-        self._end_recorder()
         self._use_calibration(cal, note)
 
     # -- the core, the store, the recording ---------------------------------------------------

@@ -433,7 +433,8 @@ def event_text(e: CoachEvent) -> str:
     if e.kind == PROMPT_OUTCOME:
         return f"break prompt of {clock(e.ref_t) if e.ref_t is not None else '?'}: {e.outcome}"
     if e.kind == SNOOZED:
-        return f"snoozed: no prompt for {e.minutes:g} more min of sitting" if e.minutes else "snoozed"
+        return (f"snoozed: next break prompt after {format_duration(e.minutes * 60)} more sitting"
+                if e.minutes else "snoozed")
     if e.kind == BREAK_VERIFIED:
         return f"break: up since {clock(e.ref_t) if e.ref_t is not None else '?'}"
     return f"{e.kind.replace('_', ' ')}: {e.detail}"

@@ -148,7 +148,7 @@ def test_calibration_store_round_trip(tmp_path):
     assert cs.load("other") is None
 
 
-def test_upright_key_recalibrates_and_starts_a_new_session(env):
+def test_upright_key_recalibrates_in_the_same_session(env):
     store = open_store(str(env / "sb.db"))
     cs = CalibrationStore(env / "cal.json")
     src = HoldingSource(DemoSource("desk-day", speed=2000, duration_s=DESK_HOUR_S),
@@ -171,7 +171,9 @@ def test_upright_key_recalibrates_and_starts_a_new_session(env):
     asyncio.run(go())
     cals = [n for n in notes if n.kind == "calibration"]
     assert cals[0].text.startswith("provisional") and cals[1].text.startswith("calibrated")
-    assert not s.provisional and len(s.session_ids) == 2
+    assert not s.provisional and len(s.session_ids) == 1  # one run, one stored session
+    kept = [e for e in store.events(0, 4e9) if e.kind == "calibration"]
+    assert len(kept) == 1 and '"note": "calibrated: upright taken' in kept[0].detail
     assert cs.load("demo") is not None
     store.close()
 
@@ -221,8 +223,8 @@ def test_monitor_without_ble_is_one_line_error(env, monkeypatch):
 def test_a_provisional_session_learns_forward_from_sit_stand_transitions(env):
     """Without a stored calibration the first estimate may take backward for forward (in this
     demo it does: the wearer walks, then stands, in the first seconds). Once the wearer has sat
-    down and stood up, the session learns forward from those leans, restarts the core with it (a
-    new stored session) and from then on agrees with the analysis of the whole recording."""
+    down and stood up, the session learns forward from those leans, switches the core to it (the
+    stored session goes on) and from then on agrees with the analysis of the whole recording."""
     from sensorback.core import analyze
 
     store = open_store(str(env / "sb.db"))
@@ -234,7 +236,9 @@ def test_a_provisional_session_learns_forward_from_sit_stand_transitions(env):
     learned = [n for n in notes if n.kind == "calibration" and n.text.startswith("forward direction learned")]
     assert len(learned) == 1, [n.text for n in notes]
     assert learned[0].t < 600  # the demo's first stand-up is at about 5 min
-    assert s.provisional and len(s.session_ids) == 2
+    assert s.provisional and len(s.session_ids) == 1
+    (kept,) = [e for e in store.events(0, 4e9) if e.kind == "calibration"]
+    assert "forward direction learned" in kept.detail and kept.t == learned[0].t
     live = s.calibration.reference
     assert "transitions" in live.forward_source
     # The core's forward is where gravity moves as the trunk flexes forward: minus the body's

@@ -104,7 +104,7 @@ def test_every_speed_gives_the_same_events_and_rows(store_url, tmp_path):
     assert printed[:3] == [
         "00:03:09  slouch nudge: slouched for 1 min — sit back, let the shoulders drop and lift the chest a little",
         "00:03:12  break prompt: you have been sitting 2 min — try: torso twists (8 times on each side)",
-        "00:03:20  snoozed: no prompt for 3 more min of sitting",
+        "00:03:20  snoozed: next break prompt after 3 min more sitting",
     ]
     assert "replacing session" in paced.stderr
 
@@ -197,6 +197,20 @@ def test_replaying_again_stores_nothing_twice(tmp_path):
     assert "00:03:12  break prompt" in again.stdout
 
 
+def test_replay_names_the_day_to_report(tmp_path):
+    from datetime import datetime
+
+    db = str(tmp_path / "day.db")
+    r = ok(run(DEMO, "--db", db))
+    day = datetime.fromtimestamp(formats.load(DEMO).start_time).date().isoformat()  # a local day
+    (line,) = [ln for ln in r.stdout.splitlines() if ln.startswith("  report:")]
+    assert line == f"  report:  sensorback report --day {day} --db {db}"
+    shown = runner.invoke(app, line.split("sensorback ", 1)[1].split())
+    assert shown.exit_code == 0 and "No sensor data" not in shown.stdout and "worn in all" in shown.stdout
+    again = ok(run(DEMO, "--db", db))  # already stored: it says where it is all the same
+    assert line in again.stdout.splitlines()
+
+
 # ------------------------------------------------------------------------------ mistakes
 
 
@@ -242,7 +256,8 @@ def test_a_locked_database_is_one_line(tmp_path, monkeypatch):
     finally:
         lock.rollback()
         lock.close()
-    assert_one_line_error(r, db, "locked by another program", "the replay stopped (0 epochs stored")
+    # the import is claimed before the replay starts: that is where the lock is met
+    assert_one_line_error(r, db, "locked by another program", "to claim the import")
     assert "kept for a retry" not in r.stderr
     assert (tmp_path / "e.csv").read_text().startswith(HEADER)
     ok(run(DEMO, "--db", db))  # once the lock is gone

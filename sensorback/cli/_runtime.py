@@ -7,7 +7,7 @@ import warnings
 from typing import Any, Callable
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from ..errors import SensorbackError
 from ._progress import clear_active
@@ -104,3 +104,35 @@ class SensorbackGroup(TyperGroup):
         if not standalone_mode:
             return call()
         sys.exit(run_guarded(call))
+
+
+class _MetavarArgument(TyperArgument):
+    """An argument shown in --help by its metavar alone ('FILE...'), without the Python type that
+    recent typer adds ('FILE <list[Path]>')."""
+
+    def display_type_rich(self, ctx) -> Any:
+        if self.metavar is not None:
+            return None
+        return super().display_type_rich(ctx)
+
+    def _rich_display_name(self) -> str:
+        name = self.display_name_raw
+        return f"{name}..." if self.nargs != 1 and not name.endswith("...") else name
+
+
+class SensorbackCommand(TyperCommand):
+    """A command whose arguments show as their metavars in --help (see _MetavarArgument)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is TyperArgument:
+                param.__class__ = _MetavarArgument
+
+
+class SensorbackTyper(typer.Typer):
+    """typer.Typer whose commands are SensorbackCommands: the app and its command groups use it."""
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or SensorbackCommand, **kwargs)
+

@@ -18,7 +18,7 @@ from ..summary import format_summary, summarize
 from . import _args
 from ._options import CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
 from ._progress import Progress, interactive
-from ._runtime import SensorbackGroup
+from ._runtime import SensorbackGroup, SensorbackTyper
 
 
 def _scenario_names() -> list[str] | None:
@@ -50,7 +50,7 @@ def _scenario_lines() -> str:
 _SCENARIOS = _scenario_names()
 _EXAMPLE_SCENARIO = _SCENARIOS[0] if _SCENARIOS else "NAME"
 
-app = typer.Typer(
+app = SensorbackTyper(
     cls=SensorbackGroup,
     name="sensorback",
     help=(
@@ -76,7 +76,7 @@ app = typer.Typer(
         "(seconds, g). Run 'sensorback COMMAND --help' for a command's options."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -126,7 +126,7 @@ def _describe(path: Path, block) -> str:
 def analyze(
     files: Annotated[
         list[Path],
-        typer.Argument(metavar="FILE...", help="Recordings to analyze (.sbr, .csv, .csv.gz).", show_default=False),
+        typer.Argument(metavar="FILE", help="Recordings to analyze (.sbr, .csv, .csv.gz).", show_default=False),
     ],
     epochs: Annotated[
         Optional[Path],

@@ -171,7 +171,7 @@ def monitor_command(
                                           help="With --demo: the simulated wearer: demo (12 min "
                                           "showing every state), desk-day or standing-desk-day (8 h; "
                                           "simulating one takes a few seconds).")] = DEMO_SCENARIO,
-    seed: Annotated[int, typer.Option("--seed", help="With --demo: the simulated wearer's seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed.")] = 0,
     plain: Annotated[bool, typer.Option("--plain", help="No dashboard: print one line per event "
                                         "(prompts, nudges, state and connection changes).")] = False,
     db: Annotated[Optional[str], DB_OPTION] = None,
@@ -306,7 +306,7 @@ def calibrate_command(
     scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
                                           help="With --demo: mount the clip as on this simulated "
                                           "wearer.")] = DEMO_SCENARIO,
-    seed: Annotated[int, typer.Option("--seed", help="With --demo: the simulated wearer's seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed.")] = 0,
 ):
     """Teach sensorback your upright posture and forward direction for this sensor."""
     pace = _speed(speed)

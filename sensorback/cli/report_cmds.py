@@ -16,7 +16,9 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import SensorbackError
+from ..private import open_private
 from ._options import DB_OPTION
+from ._runtime import SensorbackTyper
 from .app import app
 
 
@@ -124,7 +126,8 @@ def report(
 
     if html is not None:
         page = render_html(result)
-        html.write_text(page, encoding="utf-8")
+        with open_private(html, "w", encoding="utf-8") as f:
+            f.write(page)
         typer.echo(f"wrote {html} ({len(page.encode()) // 1024 + 1} KB)", err=json_output)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -134,7 +137,7 @@ def report(
 
 # --------------------------------------------------------------------------------------- log
 
-log_app = typer.Typer(
+log_app = SensorbackTyper(
     name="log",
     help="Log an exercise you did, or how your back feels (a pain check-in).",
     epilog=(

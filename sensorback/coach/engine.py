@@ -310,10 +310,12 @@ class Coach:
     def _do_snooze(self, t: float, minutes: float, out: list[CoachEvent]) -> None:
         self._next_due = max(self._limit, self._sit_s + minutes * 60.0)
         self._snoozed = True
+        # What the snooze did, not what was asked: before sit_limit_min it can only be later than asked
+        # (status().next_prompt_in_s tells the same).
+        left = self._next_due - self._sit_s
         out.append(CoachEvent(
-            t, SNOOZED,
-            f"Break prompts snoozed: next one after {format_duration(self._next_due - self._sit_s)} more sitting.",
-            sitting_s=self._sit_s, minutes=minutes,
+            t, SNOOZED, f"Break prompts snoozed: next one after {format_duration(left)} more sitting.",
+            sitting_s=self._sit_s, minutes=left / 60.0,
         ))
         for p in self._pending:
             out.append(self._outcome(t, p, SNOOZED_OUTCOME, "snoozed"))

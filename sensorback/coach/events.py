@@ -27,7 +27,8 @@ class CoachEvent:
     - prompt_outcome: outcome (heeded, snoozed, ignored, unknown), ref_t (t of the prompt it settles)
     - break_verified: sitting_s (sitting time of the stretch it ends), ref_t (when the break began)
     - slouch_nudge: slouch_s (slouched seconds in this episode)
-    - snoozed: minutes (how far the next prompt moved), sitting_s
+    - snoozed: minutes (of sitting until the next prompt: the snooze asked for, or more when that
+      would have come before sit_limit_min), sitting_s
     """
 
     t: float

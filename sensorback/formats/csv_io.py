@@ -9,7 +9,6 @@ anything that changes the numbers is reported as a note.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import os
 import zlib
@@ -19,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError
+from ..private import open_private
 from ..samples import SampleBlock
 from .csv_columns import ColumnMap, headerless_map, map_columns
 from .notes import FormatWarning, LoadNotes
@@ -294,7 +294,7 @@ def write_csv(block: SampleBlock, path, chunk_rows: int = 200_000) -> None:
 
         warnings.warn(f"{path}: CSV keeps only t,ax,ay,az; start_time and device are not stored (use .sbr to keep them)", FormatWarning, stacklevel=3)
     tmp = f"{path}.writing"
-    opener = (lambda p: gzip.open(p, "wt", compresslevel=3, newline="")) if low.endswith(".gz") else (lambda p: open(p, "w", newline=""))
+    opener = lambda p: open_private(p, "w", gzip_level=3 if low.endswith(".gz") else None, newline="")  # noqa: E731
     t = np.asarray(block.t, dtype=np.float64)
     acc = np.asarray(block.acc, dtype=np.float64)
     try:

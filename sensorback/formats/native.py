@@ -26,6 +26,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
+from ..private import create_private
 from ..samples import SampleBlock
 from .notes import LoadNotes
 from .validate import check_samples
@@ -394,7 +395,7 @@ def write_native(block: SampleBlock, path, chunk_samples: int = DEFAULT_CHUNK) -
     jb = _meta_json(block.device, block.rate_hz, block.start_time, block.meta)
     h, n = _header_len_for(jb), len(t)
     tmp = f"{path}.writing"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = create_private(tmp)
     try:
         _write_all(fd, _pack_header(COLUMNS, h, n, jb), 0)
         _write_all(fd, np.ascontiguousarray(t), h)
@@ -445,7 +446,7 @@ class NativeWriter:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._fd = create_private(self.path, exclusive=True)
         _write_all(self._fd, _pack_header(ROWS, self._header_len, 0, self._json))
 
     @property
@@ -521,7 +522,7 @@ def _compact(path: str, header_len: int, n: int, json_bytes: bytes, chunk: int =
     tmp = f"{path}.compacting"
     src = os.open(path, os.O_RDONLY)
     try:
-        dst = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        dst = create_private(tmp)
         try:
             _write_all(dst, _pack_header(COLUMNS, header_len, n, json_bytes), 0)
             for i in range(0, n, chunk):

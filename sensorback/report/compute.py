@@ -269,6 +269,9 @@ class Report:
     flags: list[redflags.Flag]
     messages: list[str]
     db_empty: bool = False
+    # Without sensor data in the period: the local days of the nearest data before and after it.
+    nearest_before: Optional[date] = None
+    nearest_after: Optional[date] = None
 
     @property
     def has_data(self) -> bool:
@@ -286,6 +289,7 @@ class Report:
             "database": self.database,
             "has_data": self.has_data,
             "database_empty": self.db_empty,
+            "nearest_days_with_data": {"before": _iso_day(self.nearest_before), "after": _iso_day(self.nearest_after)},
             "messages": list(self.messages),
             "totals": self.totals.to_dict(),
             "days": [d.to_dict() for d in self.days],
@@ -548,7 +552,9 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
 
     timezone_label = timezone_label or tz_label(rows.start, tz)
     report = Report(kind, rows.first_day, rows.last_day, rows.start, rows.end, now, timezone_label, rows.database,
-                    days, totals, goal, pain, flags, [], rows.db_empty)
+                    days, totals, goal, pain, flags, [], rows.db_empty,
+                    *(to_local(t, tz).date() if t is not None else None
+                      for t in (rows.nearest_before, rows.nearest_after)))
     report.messages = messages(report, tz)
     return report
 
@@ -567,13 +573,13 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
     t = report.totals
     what = period_name(report, tz)
     if report.db_empty:
-        out.append(f"Nothing is recorded in {report.database or 'the database'} yet. Import a recording or "
+        out.append("Nothing is recorded in the database yet. Import a recording or "
                    "wear the sensor, and the report will fill in; you can log exercises and pain already.")
     elif not report.has_data:
         if t.span_s <= 0:
-            out.append(f"No sensor data for {what}: it has not started yet.")
+            out.append(f"No sensor data for {what}: it has not started yet." + nearest_data(report))
         else:
-            out.append(f"No sensor data for {what}: nothing was recorded then.")
+            out.append(f"No sensor data for {what}: nothing was recorded then." + nearest_data(report))
     elif t.span_s > 0:
         share = t.unseen_s / t.span_s
         out.append(f"{_hm(t.unseen_s)} of {_hm(t.span_s)} ({share:.0%}) could not be seen: "
@@ -584,6 +590,22 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
         out.append(f"{_hm(t.overlap_dropped_s)} recorded twice (overlapping sessions): the newest session "
                    "was used.")
     return out
+
+
+def nearest_data(report: Report) -> str:
+    """' The nearest day with sensor data is Monday 4 March 2024: sensorback report --day 2024-03-04.'
+    (both sides when there is data before and after the report's days; '' when there is none)."""
+    sides = [(d, w) for d, w in ((report.nearest_before, "before"), (report.nearest_after, "after")) if d is not None]
+    if not sides:
+        return ""
+    closest = min(sides, key=lambda s: abs((s[0] - (report.first_day if s[1] == "before" else report.last_day)).days))[0]
+    names = " and ".join(f"{_day_name(d)}" + (f" ({w})" if len(sides) > 1 else "") for d, w in sides)
+    which = "days" if len(sides) > 1 else "day"
+    return f" The nearest {which} with sensor data: {names}; see it with 'sensorback report --day {closest.isoformat()}'."
+
+
+def _day_name(d: date) -> str:
+    return d.strftime("%A %d %B %Y").replace(" 0", " ")
 
 
 def exercise_advice(report: Report) -> str:
@@ -615,6 +637,10 @@ def _num(x):
         return None
     r = round(x, 6)
     return int(r) if r.is_integer() and abs(r) < 2**53 else r
+
+
+def _iso_day(d: Optional[date]) -> Optional[str]:
+    return d.isoformat() if d is not None else None
 
 
 def _iso(t: datetime) -> str:

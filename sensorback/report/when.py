@@ -31,6 +31,13 @@ def to_local(instant: datetime, tz: Optional[tzinfo] = None) -> datetime:
     return instant.astimezone(tz) if tz is not None else instant.astimezone()
 
 
+def local_days(start: datetime, end: datetime, tz: Optional[tzinfo] = None) -> list[date]:
+    """The local calendar days that [start, end) touches (at least start's day)."""
+    first = to_local(start, tz).date()
+    last = to_local(max(start, end - timedelta(microseconds=1)), tz).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
 def today(now: Optional[datetime] = None, tz: Optional[tzinfo] = None) -> date:
     now = now if now is not None else datetime.now(timezone.utc)
     return to_local(now, tz).date()

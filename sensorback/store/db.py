@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -20,6 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from ..errors import SensorbackError
+from ..private import PRIVATE_DIR_MODE, create_private
 
 ENV_VAR = "SENSORBACK_DB"
 DB_FILENAME = "sensorback.db"
@@ -102,19 +102,17 @@ def prepare_sqlite_file(path: Path, default_location: bool) -> None:
     folder = path.parent
     if not folder.exists():
         try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
             if default_location:
-                os.chmod(folder, 0o700)
+                os.chmod(folder, PRIVATE_DIR_MODE)
         except OSError as e:
             raise StoreError(f"cannot create the folder for database {path}: {e.strerror or e}") from None
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(create_private(path, exclusive=True))
     except FileExistsError:
         return
     except OSError as e:
         raise StoreError(f"cannot create database {path}: {e.strerror or e}") from None
-    os.close(fd)
-    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
 
 
 def make_engine(target: DbTarget, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Engine:

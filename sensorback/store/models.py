@@ -91,6 +91,11 @@ class Session(Base):
     state_names: Mapped[list[str]]
     software_version: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[datetime]
+    # Who is writing the session ("host:pid") and until when its claim holds unless renewed: an
+    # import being written keeps others from replacing it (see recorder.py). Both stay as they
+    # were when the writer stopped; lease_until is None once it has ended or let go.
+    writer: Mapped[Optional[str]] = mapped_column(String(300))
+    lease_until: Mapped[Optional[datetime]]
 
     epochs: Mapped[list["Epoch"]] = relationship(back_populates="session", cascade="all, delete-orphan",
                                                  passive_deletes=True)
