@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from ..errors import InputError, SensorbackError
 from ..core.epochs import EpochTable
 from ..core.states import STATES
@@ -60,6 +61,17 @@ def check_window_inside(option: str, window: tuple[float, float] | None, t: np.n
 def check_positive(option: str, value: float | None) -> None:
     if value is not None and not (math.isfinite(value) and value > 0):
         raise SensorbackError(f"{option}: must be a positive number, got {value:g}")
+
+
+def check_rate(option: str, value: float | None) -> None:
+    """A sample rate a wearable can have (sensorback.limits)."""
+    if value is not None:
+        limits.check_rate(value, option)
+
+
+def check_epoch_seconds(option: str, value: float | None) -> None:
+    if value is not None:
+        limits.check_epoch_s(value, option)
 
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|sec|m|min|h|hr|d)?\s*$")

@@ -213,7 +213,7 @@ def replay_command(
     pace = parse_speed(speed)
     ref = _args.parse_window("--reference-window", reference_window)
     fwd = _args.parse_window("--forward-window", forward_window)
-    _args.check_positive("--rate", rate)
+    _args.check_rate("--rate", rate)
     settings = coach_settings(set_flags)
     snoozes = parse_snoozes(snooze)
     _args.check_input_file(file)

@@ -13,13 +13,12 @@ from datetime import datetime, timezone
 import numpy as np
 
 from ..errors import InputError
+from ..limits import is_plausible_unix
 from .notes import LoadNotes
 
 STANDARD_GRAVITY = 9.80665
 _TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 _TIME_WORD = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
-EPOCH_MIN = 946684800.0  # 2000-01-01: earlier "timestamps" are uptime counters, not Unix time
-EPOCH_MAX = 4102444800.0  # 2100-01-01
 _ACC_FACTOR = {"g": 1.0, "mg": 1e-3, "m/s^2": 1.0 / STANDARD_GRAVITY}
 
 
@@ -31,7 +30,7 @@ def seconds_axis(raw: np.ndarray, name: str, unit: str | None, notes: LoadNotes)
     scales = [unit] if unit else ["ns", "us", "ms", "s"]
     for u in scales:
         start = v0 * _TIME_SCALE[u]
-        if EPOCH_MIN <= start <= EPOCH_MAX:
+        if is_plausible_unix(start):
             # Subtract in the file's own unit first: exact for values within 2x of each other,
             # so nanosecond Unix stamps keep sub-microsecond resolution.
             t = (raw - raw[0]) * _TIME_SCALE[u]

@@ -50,7 +50,11 @@ def resolve_db_url(cli_value: str | None = None) -> str:
     A value without ``://`` is a path to an SQLite file. Anything else is an SQLAlchemy URL, e.g.
     ``postgresql+psycopg://user@host/sensorback`` or ``sqlite:////home/me/back.db``.
     """
-    value = cli_value if cli_value not in (None, "") else os.environ.get(ENV_VAR) or None
+    if cli_value is not None and not cli_value.strip():
+        # An empty --db is a mistake (an unset shell variable, say), not a request for the default.
+        raise StoreError("--db: the value is empty; give a file path or database URL, or leave --db out "
+                         "for the default database")
+    value = cli_value if cli_value is not None else os.environ.get(ENV_VAR) or None
     if value is None:
         return "sqlite:///" + str(default_db_path())
     value = value.strip()
