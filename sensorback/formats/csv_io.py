@@ -23,7 +23,7 @@ from ..samples import SampleBlock
 from .csv_columns import ColumnMap, headerless_map, map_columns
 from .notes import FormatWarning, LoadNotes
 from .units import seconds_axis, to_g
-from .validate import check_samples
+from .validate import check_samples, check_time_axis
 
 OUT_HEADER = "t,ax,ay,az"
 
@@ -247,6 +247,7 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     t, acc = check_samples(t, acc, path, table.locate, notes, columns=names)
     if rate_hz is None:
         rate_hz = _estimate_rate(t)
+    check_time_axis(t, float(rate_hz), path, table.locate, notes)
     meta = {"source_file": os.path.basename(path), "source_units": unit}
     if start_time is not None:
         meta["start_time_from"] = cols.time_name.strip()
