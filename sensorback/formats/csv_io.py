@@ -76,6 +76,57 @@ def _gunzip(path, raw: bytes, notes: LoadNotes) -> bytes:
     return b"".join(out)
 
 
+def _utf8(raw: bytes) -> bytes:
+    """UTF-16 text (spreadsheets on Windows save "Unicode text" so) as UTF-8; anything else as is.
+
+    Recognised by its byte-order mark, or without one by every other byte being zero in the
+    first kilobytes (ASCII digits and separators in UTF-16)."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16", errors="replace").encode("utf-8")
+    head = raw[:4096]
+    if len(head) >= 8:
+        even, odd = head[0::2], head[1::2]
+        if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            return raw.decode("utf-16-le", errors="replace").encode("utf-8")
+        if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return raw.decode("utf-16-be", errors="replace").encode("utf-8")
+    return raw
+
+
+def _check_row_width(path, data: bytes, sep: str | None, ncols: int, first: int, header_line: int | None) -> None:
+    """A data row with more fields than the header names is an error, not silently cut to the
+    columns we read (one 20 MB line of 5 million values used to load as 1 sample). Empty fields at
+    the end of a row are allowed. Costs one byte count when every row fits; whitespace-separated
+    files are not checked."""
+    if sep is None or len(sep) != 1:
+        return
+    b = sep.encode()
+    rows = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if data.count(b) <= (ncols - 1) * rows:
+        return
+    arr = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    if ends.size == 0 or ends[-1] != arr.size - 1:
+        ends = np.append(ends, arr.size)
+    seps = np.searchsorted(np.flatnonzero(arr == b[0]), ends)
+    per_row = np.diff(np.concatenate([[0], seps]))
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    trailing = (ends > starts) & (arr[np.maximum(ends - 1, 0)] == b[0])
+    for j in np.flatnonzero(per_row - trailing > ncols - 1).tolist():
+        line = data[starts[j]: ends[j]]
+        if line.lstrip().startswith(b"#"):
+            continue
+        body = line.split(b"#", 1)[0].rstrip(b" \t" + b)
+        fields = body.count(b) + 1
+        if fields > ncols and len(body) < (1 << 20):  # quoted separators are not separators
+            fields = len(_fields(body.decode("utf-8", errors="replace"), sep))
+        if fields > ncols:
+            where = f"the header (line {header_line}) names" if header_line is not None else "the first row has"
+            hint = ("the line breaks between rows seem lost" if fields >= 2 * ncols
+                    else "every column needs a name in the header")
+            raise InputError(path, f"row has {fields:,} fields, but {where} {ncols}; {hint}", line=first + j)
+
+
 def _split_header(path, raw: bytes) -> tuple[str, int, bytes]:
     """(header line, its 1-based line number, the bytes after it). Skips blank and # lines."""
     pos, line_no = 0, 0
@@ -126,7 +177,7 @@ def parse_table(path, notes: LoadNotes) -> RawTable:
     The data stays bytes end to end (numpy reads it through a streaming text wrapper): a
     day at 50 Hz is ~160 MB of text, and a str copy or StringIO would cost 1 GB more.
     """
-    raw = _read_bytes(path, notes)
+    raw = _utf8(_read_bytes(path, notes))
     if not raw.strip():
         raise InputError(path, "empty file")
     if b"\x00" in raw[:4096]:
@@ -152,6 +203,7 @@ def parse_table(path, notes: LoadNotes) -> RawTable:
         data = data.replace(b",", b".")
     if not data.strip():
         raise InputError(path, f"header only, no data rows (columns {', '.join(n.strip() for n in names)})", line=header_line)
+    _check_row_width(path, data, sep, len(names), first, header_line if not cols.headerless else None)
 
     try:
         values = _loadtxt(data, sep, cols)
