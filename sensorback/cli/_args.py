@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import limits
-from ..errors import InputError, SensorbackError
+from ..errors import InputError, SensorbackError, naming
 from ..core.epochs import EpochTable
 from ..core.states import STATES
 
@@ -155,12 +155,13 @@ def write_epochs_csv(table: EpochTable, path: Path) -> None:
     columns = zip(_fmt(table.t_start, 3), _fmt(table.t_end, 3), names,
                   _fmt(table.inclination_deg, 2), _fmt(table.intensity_g, 4))
     text = EPOCHS_HEADER + "\n" + "".join(",".join(row) + "\n" for row in columns)
-    if path.name.lower().endswith(".gz"):
-        with gzip.open(path, "wt", newline="") as f:
-            f.write(text)
-    else:
-        with open(path, "w", newline="") as f:
-            f.write(text)
+    with naming(path):
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "wt", newline="") as f:
+                f.write(text)
+        else:
+            with open(path, "w", newline="") as f:
+                f.write(text)
 
 
 def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) -> float:

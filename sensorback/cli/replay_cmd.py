@@ -18,7 +18,7 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
-from ..errors import SensorbackError
+from ..errors import SensorbackError, naming
 from . import _args
 from ._options import CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
 from ._progress import Progress, clear_active, interactive
@@ -76,17 +76,19 @@ class _EventSink:
         self._fh = None
         self._writer = None
         if path is not None:
-            self._fh = open(path, "w", newline="", encoding="utf-8")
-            self._writer = csv.writer(self._fh, lineterminator="\n")
-            self._writer.writerow(EVENTS_HEADER)
-            self._fh.flush()
+            with naming(path):  # a full disk names the file
+                self._fh = open(path, "w", newline="", encoding="utf-8")
+                self._writer = csv.writer(self._fh, lineterminator="\n")
+                self._writer.writerow(EVENTS_HEADER)
+                self._fh.flush()
 
     def __call__(self, event) -> None:
         from ..replay import PRINTED_KINDS, event_line
 
         if self._writer is not None:
-            self._writer.writerow((f"{event.t:.3f}", event.kind, event.detail))
-            self._fh.flush()
+            with naming(self.path):
+                self._writer.writerow((f"{event.t:.3f}", event.kind, event.detail))
+                self._fh.flush()
             self.rows += 1
         if event.kind in PRINTED_KINDS:
             clear_active()
@@ -94,8 +96,9 @@ class _EventSink:
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+            fh, self._fh = self._fh, None
+            with naming(self.path):
+                fh.close()
 
 
 def _tracked(blocks, progress: Progress, t0: float) -> Iterator:

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import SensorbackError
+from ..errors import SensorbackError, naming
 from ._options import DB_OPTION
 from .app import app
 
@@ -63,7 +63,7 @@ def _open_for_reading(db: Optional[str]):
     _check_folder(target, given)
     if target.sqlite_path is not None and not target.read_only_uri and not target.sqlite_path.exists():
         return None, target.name
-    store = open_store(db)
+    store = open_store(db, read_only=True)  # a database on a read-only mount can still be read
     return store, store.name
 
 
@@ -124,7 +124,8 @@ def report(
 
     if html is not None:
         page = render_html(result)
-        html.write_text(page, encoding="utf-8")
+        with naming(html):  # a full disk names the file
+            html.write_text(page, encoding="utf-8")
         typer.echo(f"wrote {html} ({len(page.encode()) // 1024 + 1} KB)", err=json_output)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2))
