@@ -394,7 +394,7 @@ def _estimate_rate(t: np.ndarray) -> float:
     rate = 1.0 / dt if abs(mean_rate * dt - 1.0) <= 0.02 else mean_rate
     # Timestamps quantised by the logger (ms, or ns stored as float) blur e.g. 100 Hz into
     # 99.997; snap to the whole number when that is within 0.1 %.
-    return float(round(rate)) if abs(rate - round(rate)) <= 1e-3 * rate else round(rate, 3)
+    return float(round(rate)) if abs(rate - round(rate)) <= 1e-3 * rate else float(f"{rate:.6g}")
 
 
 def read_csv(path, rate_hz: float | None = None) -> SampleBlock:

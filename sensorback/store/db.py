@@ -38,6 +38,11 @@ class DatabaseReadOnly(StoreError):
     """The database (or its file) can only be read."""
 
 
+class DatabaseNotWritable(DatabaseReadOnly, OSProblem):
+    """The database file or its folder cannot be written by this process (a read-only file system,
+    permissions): the machine's state, exit code 1. Reading still works (open_store(read_only=True))."""
+
+
 class DatabaseFull(StoreError, OSProblem):
     """The disk (or quota) under the database is full: the machine's state, exit code 1."""
 
@@ -106,6 +111,15 @@ def cannot_write(path: Path) -> bool:
     """An existing SQLite file that this process may not write, or whose folder it may not write
     (SQLite needs the folder for its -wal and -shm files): a read-only mount, or permissions."""
     return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def not_writable(path: Path) -> DatabaseNotWritable:
+    try:
+        on_ro_mount = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        on_ro_mount = False
+    why = "it is on a read-only file system" if on_ro_mount else "no permission to write the file or its folder"
+    return DatabaseNotWritable(f"database {path} can only be read here ({why}); 'sensorback report' still reads it")
 
 
 def read_only_target(target: DbTarget) -> tuple[DbTarget, str | None]:

@@ -12,8 +12,8 @@ from sqlalchemy.exc import DBAPIError
 
 from ..core.states import CODE, STATES
 from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, cannot_write, default_db_path, describe,
-                 is_read_only, make_engine, prepare_sqlite_file, read_only_target, resolve_db_url, translate,
-                 write_options)
+                 is_read_only, make_engine, not_writable, prepare_sqlite_file, read_only_target, resolve_db_url,
+                 translate, write_options)
 from .migrate import upgrade
 from .models import Bout, Epoch, Event, Exercise, PainCheckin, Session
 from .records import BoutInfo, EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo
@@ -44,7 +44,9 @@ def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_T
     current, since it cannot be upgraded.
     """
     target = describe(resolve_db_url(url))
-    if read_only and target.sqlite_path is not None and cannot_write(target.sqlite_path):
+    if target.sqlite_path is not None and not target.read_only_uri and cannot_write(target.sqlite_path):
+        if not read_only:
+            raise not_writable(target.sqlite_path)
         target, note = read_only_target(target)
         if note:
             warnings.warn(note, stacklevel=2)
