@@ -52,6 +52,7 @@ from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
 from .coach import exercises as _exercises
 from .coach.events import BREAK_PROMPT, BREAK_VERIFIED, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED, format_duration
 from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, estimate_calibration
+from .core.stretches import pieces, sample_cuts
 from .errors import SensorbackError
 from .samples import SampleBlock
 
@@ -79,7 +80,8 @@ class ReplayResult:
     passed to the recorder, if any). stored_epochs: epochs the recorder wrote in this replay
     (0 when the session was skipped as already imported). events: every coach event, in order.
     t_start: the first sample's time; t_end: the end of the last epoch processed (both on the
-    recording's axis, None when there were no samples). interrupted: stopped by Ctrl-C or
+    recording's axis, None when there were no samples). gap_s: time in gaps longer than
+    limits.MAX_GAP_S, not replayed. interrupted: stopped by Ctrl-C or
     stop() before the end of the data. session_id: the stored session (None if nothing was
     written). timings: wall seconds per stage (core, coach, store, emit = on_event callbacks,
     pace = sleeping); wall_s: the whole call. calibration/notes: the calibration used and, when
@@ -92,6 +94,7 @@ class ReplayResult:
     events: list[CoachEvent] = field(default_factory=list)
     t_start: Optional[float] = None
     t_end: Optional[float] = None
+    gap_s: float = 0.0
     interrupted: bool = False
     session_id: Optional[int] = None
     calibration: Optional[Calibration] = None
@@ -102,10 +105,12 @@ class ReplayResult:
 
     @property
     def duration_s(self) -> float:
-        """Recording time covered: first sample to the end of the last epoch."""
+        """Recording time covered: first sample to the end of the last epoch, without gaps longer
+        than limits.MAX_GAP_S (gap_s), which are not replayed (the core starts afresh after them
+        and a paced replay does not wait through them)."""
         if self.t_start is None or self.t_end is None:
             return 0.0
-        return max(0.0, self.t_end - self.t_start)
+        return max(0.0, self.t_end - self.t_start - self.gap_s)
 
     def counts(self) -> Counter:
         """Events by kind, plus outcome counts under 'outcome:<name>'."""
@@ -156,21 +161,22 @@ def max_delay_seconds(speed: Optional[float]) -> float:
 
 
 def split_blocks(block: SampleBlock, block_s: float) -> Iterator[SampleBlock]:
-    """Consecutive blocks of ``block_s`` seconds of samples (views, no copies); empty ones skipped."""
+    """Consecutive blocks of ``block_s`` seconds of samples (views, no copies); empty ones skipped.
+    The time grid starts again after each long gap (core/stretches.py), so a gap of months costs
+    nothing."""
     if not block_s > 0:
         raise ValueError("block_s must be positive")
     n = len(block)
-    if n == 0:
-        return
-    t = block.t
-    t0 = float(t[0])
-    count = int(math.floor((float(t[-1]) - t0) / block_s)) + 1
-    edges = np.searchsorted(t, t0 + block_s * np.arange(1, count + 1), side="left")
-    start = 0
-    for stop in edges.tolist() + [n]:
-        if stop > start:
-            yield block.slice(start, stop)
-            start = stop
+    for a, b, _ in pieces(n, sample_cuts(block.t)):
+        t = block.t[a:b]
+        t0 = float(t[0])
+        count = int(math.floor((float(t[-1]) - t0) / block_s)) + 1
+        edges = a + np.searchsorted(t, t0 + block_s * np.arange(1, count + 1), side="left")
+        start = a
+        for stop in edges.tolist() + [b]:
+            if stop > start:
+                yield block.slice(start, stop)
+                start = stop
 
 
 class _Pacer:
@@ -185,6 +191,11 @@ class _Pacer:
     def start(self, t: float) -> None:
         if self.t0 is None:
             self.t0, self.wall0 = t, time.monotonic()
+
+    def skip(self, seconds: float) -> None:
+        """Sample time not to wait for: a gap longer than limits.MAX_GAP_S is not replayed."""
+        if self.t0 is not None:
+            self.t0 += seconds
 
     def wait_for(self, t: float) -> None:
         due = self.wall0 + (t - self.t0) / self.speed
@@ -218,6 +229,12 @@ class _SigintStops:
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
             self._old = None
+
+
+def _long_gaps(t: np.ndarray, prev_t: float) -> float:
+    """Seconds in gaps longer than limits.MAX_GAP_S within t and since prev_t (core/stretches.py)."""
+    cuts = sample_cuts(t, prev_t)
+    return float(sum(float(t[c]) - (float(t[c - 1]) if c else prev_t) for c in cuts))
 
 
 # ----------------------------------------------------------------------------- the replay
@@ -293,6 +310,7 @@ class _Run:
            delay: float) -> None:
         res = self.result
         pacer = _Pacer(speed, self.stopped) if speed is not None else None
+        last_t = 0.0
         try:
             for block in blocks:
                 if len(block) == 0:
@@ -304,6 +322,12 @@ class _Run:
                     res.t_start = float(block.t[0])
                     if pacer is not None:
                         pacer.start(res.t_start)
+                else:
+                    gap = _long_gaps(block.t, last_t)
+                    res.gap_s += gap
+                    if pacer is not None:
+                        pacer.skip(gap)
+                last_t = float(block.t[-1])
                 if pacer is not None:
                     t = time.perf_counter()
                     pacer.wait_for(float(block.t[-1]))

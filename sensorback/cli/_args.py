@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, SensorbackError
+from .. import limits
+from ..errors import InputError, SensorbackError, naming
 from ..private import open_private
 from ..core.epochs import EpochTable
 from ..core.states import STATES
@@ -60,6 +61,17 @@ def check_window_inside(option: str, window: tuple[float, float] | None, t: np.n
 def check_positive(option: str, value: float | None) -> None:
     if value is not None and not (math.isfinite(value) and value > 0):
         raise SensorbackError(f"{option}: must be a positive number, got {value:g}")
+
+
+def check_rate(option: str, value: float | None) -> None:
+    """A sample rate a wearable can have (sensorback.limits)."""
+    if value is not None:
+        limits.check_rate(value, option)
+
+
+def check_epoch_seconds(option: str, value: float | None) -> None:
+    if value is not None:
+        limits.check_epoch_s(value, option)
 
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|sec|m|min|h|hr|d)?\s*$")
@@ -143,7 +155,8 @@ def write_epochs_csv(table: EpochTable, path: Path) -> None:
     columns = zip(_fmt(table.t_start, 3), _fmt(table.t_end, 3), names,
                   _fmt(table.inclination_deg, 2), _fmt(table.intensity_g, 4))
     text = EPOCHS_HEADER + "\n" + "".join(",".join(row) + "\n" for row in columns)
-    with open_private(path, "w", gzip_level=6 if path.name.lower().endswith(".gz") else None, newline="") as f:
+    with naming(path), open_private(path, "w", gzip_level=6 if path.name.lower().endswith(".gz") else None,
+                                    newline="") as f:
         f.write(text)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 import warnings
 from typing import Any, Callable
@@ -23,6 +24,8 @@ _NoArgsIsHelp = getattr(_click_exc, "NoArgsIsHelpError", ())
 _Abort = tuple({typer.Abort, getattr(_click_exc, "Abort", typer.Abort)})
 
 EXIT_USER_ERROR = 2
+# OSErrors that are the machine's state, never a bug, even when no file name came with them.
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
 EXIT_OS_ERROR = 1
 EXIT_INTERRUPTED = 130
 
@@ -47,8 +50,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def run_guarded(call: Callable[[], Any]) -> int:
     """Run ``call`` and turn every user-facing failure into one line on stderr and an exit code.
 
-    SensorbackError and command-line usage mistakes -> ``error: ...``, exit 2;
+    SensorbackError and command-line usage mistakes -> ``error: ...``, exit 2 (an OSProblem, such
+    as a full disk under the database, exit 1);
     an OS error on a named file (permissions, missing folder, disk full) -> ``error: ...``, exit 1;
+    a full disk, read-only file system or I/O error without a file name -> ``error: ...``, exit 1;
     Ctrl-C -> ``interrupted``, exit 130. Anything else is a bug and keeps its traceback.
     Warnings raised meanwhile (e.g. notes from the file readers) print as ``warning: ...``.
     """
@@ -61,7 +66,7 @@ def run_guarded(call: Callable[[], Any]) -> int:
             rv = call()
         except SensorbackError as e:
             _err(f"error: {one_line(e)}")
-            return EXIT_USER_ERROR
+            return getattr(e, "exit_code", EXIT_USER_ERROR)
         except _NoArgsIsHelp as e:
             e.show()
             return EXIT_USER_ERROR
@@ -80,7 +85,10 @@ def run_guarded(call: Callable[[], Any]) -> int:
             return EXIT_INTERRUPTED
         except OSError as e:
             if e.filename is None:
-                raise
+                if e.errno not in _ENVIRONMENT_ERRNOS:
+                    raise
+                _err(f"error: {one_line(e.strerror or e)}")
+                return EXIT_OS_ERROR
             _err(f"error: {e.filename}: {one_line(e.strerror or e)}")
             return EXIT_OS_ERROR
     return rv if isinstance(rv, int) else 0

@@ -164,8 +164,8 @@ def analyze(
     """Analyze recordings: time per posture state, sitting bouts, breaks and trunk angles."""
     ref = _args.parse_window("--reference-window", reference_window)
     fwd = _args.parse_window("--forward-window", forward_window)
-    _args.check_positive("--rate", rate)
-    _args.check_positive("--epoch-seconds", epoch_seconds)
+    _args.check_rate("--rate", rate)
+    _args.check_epoch_seconds("--epoch-seconds", epoch_seconds)
     if slouch_threshold is not None and not (0 < slouch_threshold < 90):
         raise SensorbackError(f"--slouch-threshold: must be between 0 and 90 degrees, got {slouch_threshold:g}")
     for path in files:
@@ -249,7 +249,7 @@ def convert(
     ] = None,
 ) -> None:
     """Convert a recording from one supported format to another."""
-    _args.check_positive("--rate", rate)
+    _args.check_rate("--rate", rate)
     _args.check_input_file(src)
     if dst.exists() and dst.resolve() == src.resolve():
         raise SensorbackError(f"{dst}: OUT is the same file as IN; choose another name")
@@ -305,7 +305,7 @@ def simulate(
         raise SensorbackError(
             f"--scenario: unknown scenario '{scenario}'; choose one of: {', '.join(sim.SCENARIOS)}"
         )
-    _args.check_positive("--rate", rate)
+    _args.check_rate("--rate", rate)
     duration_s = _args.parse_duration("--duration", duration)
     labels_out = sim.sidecar_path(out)
 

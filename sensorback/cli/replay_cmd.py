@@ -19,7 +19,7 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
-from ..errors import SensorbackError
+from ..errors import SensorbackError, naming
 from ..private import open_private
 from . import _args
 from ._options import CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
@@ -84,17 +84,19 @@ class _EventSink:
         self._fh = None
         self._writer = None
         if path is not None:
-            self._fh = open_private(path, "w", newline="", encoding="utf-8")
-            self._writer = csv.writer(self._fh, lineterminator="\n")
-            self._writer.writerow(EVENTS_HEADER)
-            self._fh.flush()
+            with naming(path):  # a full disk names the file
+                self._fh = open_private(path, "w", newline="", encoding="utf-8")
+                self._writer = csv.writer(self._fh, lineterminator="\n")
+                self._writer.writerow(EVENTS_HEADER)
+                self._fh.flush()
 
     def __call__(self, event) -> None:
         from ..replay import PRINTED_KINDS, event_line
 
         if self._writer is not None:
-            self._writer.writerow((f"{event.t:.3f}", event.kind, event.detail))
-            self._fh.flush()
+            with naming(self.path):
+                self._writer.writerow((f"{event.t:.3f}", event.kind, event.detail))
+                self._fh.flush()
             self.rows += 1
         if event.kind in PRINTED_KINDS:
             clear_active()
@@ -102,8 +104,9 @@ class _EventSink:
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+            fh, self._fh = self._fh, None
+            with naming(self.path):
+                fh.close()
 
 
 def _tracked(blocks, progress: Progress, t0: float) -> Iterator:
@@ -244,7 +247,7 @@ def replay_command(
     pace = parse_speed(speed)
     ref = _args.parse_window("--reference-window", reference_window)
     fwd = _args.parse_window("--forward-window", forward_window)
-    _args.check_positive("--rate", rate)
+    _args.check_rate("--rate", rate)
     settings = coach_settings(set_flags)
     snoozes = parse_snoozes(snooze)
     _args.check_input_file(file)

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import SensorbackError
+from ..errors import SensorbackError, naming
 from ..private import open_private
 from ._options import DB_OPTION
 from ._runtime import SensorbackTyper
@@ -65,7 +65,7 @@ def _open_for_reading(db: Optional[str]):
     _check_folder(target, given)
     if target.sqlite_path is not None and not target.read_only_uri and not target.sqlite_path.exists():
         return None, target.name
-    store = open_store(db)
+    store = open_store(db, read_only=True)  # a database on a read-only mount can still be read
     return store, store.name
 
 
@@ -126,7 +126,7 @@ def report(
 
     if html is not None:
         page = render_html(result)
-        with open_private(html, "w", encoding="utf-8") as f:
+        with naming(html), open_private(html, "w", encoding="utf-8") as f:  # a full disk names the file
             f.write(page)
         typer.echo(f"wrote {html} ({len(page.encode()) // 1024 + 1} KB)", err=json_output)
     if json_output:

@@ -26,6 +26,7 @@ from .options import CoreOptions
 from .reference import Reference, angles, unit
 from .settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
 from .runs import forward_fill, hysteresis, rolling_count, run_length, since_last, sliding_reduce
+from .stretches import epoch_cuts, pieces
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
 
 # Walking: clear periodicity at a plausible cadence with real movement. Once walking, short
@@ -215,6 +216,26 @@ class Decider:
     def process(self, stats: EpochStats) -> EpochTable:
         if len(stats) == 0:
             return EpochTable.empty()
+        last_k = None if self._c.next_k is None else self._c.next_k - 1
+        cuts = epoch_cuts(stats.k, self.options.epoch_s, last_k)
+        if not cuts:
+            return self._process(stats)
+        out = []
+        for a, b, new_stretch in pieces(len(stats), cuts):
+            if new_stretch:
+                out.append(self._restart())
+            out.append(self._process(stats.take(slice(a, b))))
+        return EpochTable.concat(out)
+
+    def _restart(self) -> EpochTable:
+        """After a long gap (core/stretches.py) decisions start afresh, as for a new recording: the
+        held epochs are handed out as they stand and nothing is remembered. The gap is not filled."""
+        out = self.release()
+        self._c = _Carry()
+        self._settler = Settler(self.options.slouch_threshold_deg)
+        return out
+
+    def _process(self, stats: EpochStats) -> EpochTable:
         c = self._c
         first = int(stats.k[0]) if c.next_k is None else c.next_k
         if c.first_k is None:

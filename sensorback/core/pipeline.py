@@ -22,6 +22,7 @@ from .options import CoreOptions
 from .reference import (Reference, estimate_forward, estimate_up, forward_from_transitions, forward_from_window,
                         unit, window_direction)
 from .stream import StatsStream, window_settings
+from .stretches import pieces, sample_cuts
 
 
 @dataclass
@@ -37,12 +38,22 @@ def options_span(options: CoreOptions) -> int:
 
 def block_stats(block: SampleBlock, options: CoreOptions, sensor: SensorCalibration | None = None
                 ) -> tuple[EpochStats, SensorCalibration]:
-    """All epoch statistics of a block; the sensor calibration is fitted here unless given."""
-    layout, stats = measure_epochs(block.t, block.acc, window_settings(options, block.rate_hz))
+    """All epoch statistics of a block; the sensor calibration is fitted here unless given.
+
+    Measured stretch by stretch (core/stretches.py), so that no buffer spans a long gap."""
+    settings = window_settings(options, block.rate_hz)
+    parts = pieces(len(block), sample_cuts(block.t)) or [(0, 0, False)]
+    measured = [measure_epochs(block.t[a:b], block.acc[a:b], settings) for a, b, _ in parts]
+
+    def joined() -> EpochStats:
+        return measured[0][1] if len(measured) == 1 else EpochStats.concat([s for _, s in measured])
+
     if sensor is None:
-        sensor = fit_sphere(stats.mean, stats.sd) if len(stats) else IDENTITY
-    add_transitions(layout, stats, sensor.offset, sensor.gain)
-    return stats, sensor
+        raw = joined()
+        sensor = fit_sphere(raw.mean, raw.sd) if len(raw) else IDENTITY
+    for layout, stats in measured:
+        add_transitions(layout, stats, sensor.offset, sensor.gain)
+    return joined(), sensor
 
 
 def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,

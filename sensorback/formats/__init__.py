@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
-from ..errors import InputError
+from ..errors import InputError, naming
 from ..samples import SampleBlock
 from .csv_io import read_csv, write_csv
 from .native import NativeWriter, iter_native, read_native, read_native_header, write_native
@@ -62,11 +62,14 @@ def load(path, rate_hz: float | None = None) -> SampleBlock:
 
 
 def save(block: SampleBlock, path) -> None:
-    """Write a recording; the format follows the extension. Replaces the file atomically."""
-    if kind_of(path) == "native":
-        write_native(block, path)
-    else:
-        write_csv(block, path)
+    """Write a recording; the format follows the extension. Replaces the file atomically.
+    OSErrors (a full disk) name `path`."""
+    kind = kind_of(path)
+    with naming(path):
+        if kind == "native":
+            write_native(block, path)
+        else:
+            write_csv(block, path)
 
 
 def iter_blocks(path, chunk_samples: int = 1 << 20, rate_hz: float | None = None) -> Iterator[SampleBlock]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
@@ -10,8 +11,9 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from ..core.states import CODE, STATES
-from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, default_db_path, describe, is_read_only,
-                 make_engine, prepare_sqlite_file, resolve_db_url, translate, write_options)
+from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, cannot_write, default_db_path, describe,
+                 is_read_only, make_engine, not_writable, prepare_sqlite_file, read_only_target, resolve_db_url,
+                 translate, write_options)
 from .migrate import upgrade
 from .models import Bout, Epoch, Event, Exercise, PainCheckin, Session
 from .records import BoutInfo, EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo
@@ -29,14 +31,25 @@ def utc(value: datetime | float | int) -> datetime:
     return datetime.fromtimestamp(float(value), tz=timezone.utc)
 
 
-def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> "Store":
+def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+               read_only: bool = False) -> "Store":
     """Open (creating if needed) the database at ``url`` and upgrade its schema to the latest.
 
     ``url`` is what ``--db`` got: None for $SENSORBACK_DB or the default SQLite file in the user
     data directory, a path to an SQLite file, or any SQLAlchemy URL. Raises StoreError (a
     SensorbackError, one line naming the database) when it cannot be opened or upgraded.
+
+    read_only: only reads will follow (reports). An SQLite file this process cannot write (a
+    read-only mount, permissions) is then opened read-only instead of failing; its schema must be
+    current, since it cannot be upgraded.
     """
     target = describe(resolve_db_url(url))
+    if target.sqlite_path is not None and not target.read_only_uri and cannot_write(target.sqlite_path):
+        if not read_only:
+            raise not_writable(target.sqlite_path)
+        target, note = read_only_target(target)
+        if note:
+            warnings.warn(note, stacklevel=2)
     if target.sqlite_path is not None and not target.read_only_uri:
         prepare_sqlite_file(target.sqlite_path, default_location=target.sqlite_path == default_db_path())
     engine = make_engine(target, busy_timeout_s)
