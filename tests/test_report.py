@@ -10,6 +10,7 @@ import re
 import time
 from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
