@@ -19,7 +19,8 @@ from sensorback import formats
 from sensorback.coach import CoachSettings, run_coach
 from sensorback.core import CoreOptions, analyze
 from sensorback.errors import SensorbackError
-from sensorback.replay import (ReplayResult, block_seconds, calibrate, check_pace, clock, event_line, event_text,
+from sensorback.core import calibrate
+from sensorback.replay import (ReplayResult, block_seconds, check_pace, clock, event_line, event_text,
                                max_delay_seconds, replay, split_blocks)
 from sensorback.samples import SampleBlock
 from sensorback.store import StoreError, open_store
