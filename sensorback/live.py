@@ -218,6 +218,15 @@ class LiveSession:
     def status(self) -> CoachStatus:
         return self.coach.status()
 
+    @property
+    def slouch_line_deg(self) -> float:
+        """Forward flexion from which sitting counts as slouching now (the default line while no
+        calibration is in use or forward is not yet known, for display)."""
+        from .core.slouch import DEFAULT_SLOUCH_DEG
+
+        line = None if self.calibration is None else self.calibration.slouch_rule(self.options.slouch_threshold_deg).line_deg
+        return DEFAULT_SLOUCH_DEG if line is None else float(line)
+
     def suggested_exercise(self):
         """The exercise to do now: the last prompt's suggestion, else the library's next one."""
         key = self._last_prompt.exercise if self._last_prompt is not None else None

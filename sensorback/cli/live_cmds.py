@@ -129,6 +129,10 @@ def _summary(session, store_name: str, record: Optional[Path]) -> str:
     parts = [f"stopped: {session.stored_epochs:,} epochs stored (session {ids}) in {store_name}"]
     if record is not None and session.meters.samples:
         parts.append(f"recording in {record}")
+    cal = session.calibration
+    if cal is not None and not cal.reference.forward_known:
+        parts.append("no slouch was judged: forward was not known yet (run 'sensorback calibrate', or walk, "
+                     "sit down or stand up with the sensor on)")
     return "; ".join(parts)
 
 
