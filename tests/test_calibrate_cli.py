@@ -109,3 +109,55 @@ def test_calibrate_demo_cli_stores_and_monitor_uses_it(tmp_path, monkeypatch):
 
     asyncio.run(go())
     assert not s.provisional and s.calibration.reference == found[0].reference
+
+
+def test_the_simulated_calibration_follows_the_guided_steps():
+    from sensorback.live import GUIDED_STEPS
+    from sensorback.sim.scenarios import GUIDED_S, GUIDED_SETTLE_S
+
+    assert [st.name for st in GUIDED_STEPS] == list(GUIDED_SETTLE_S)
+    assert all(st.seconds == GUIDED_S and st.settle_s == GUIDED_SETTLE_S[st.name] for st in GUIDED_STEPS)
+
+
+def test_analyze_and_replay_apply_a_stored_calibration(tmp_path, monkeypatch):
+    """--calibration FILE (from calibrate --out) or a device's name; the same calibration gives
+    the same epochs as a stream with it; mistakes are one-line errors."""
+    from typer.testing import CliRunner
+
+    from sensorback import formats
+    from sensorback.cli.app import app
+    from sensorback.core import CoreOptions, analyze
+
+    from cli_checks import one_line_error
+
+    monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "sb.db"))
+    runner = CliRunner()
+    r = runner.invoke(app, ["calibrate", "--demo", "--speed", "200", "--out", str(tmp_path / "mine.json")])
+    assert r.exit_code == 0, r.output
+    rec = tmp_path / "demo.sbr"
+    r = runner.invoke(app, ["simulate", "--scenario", "demo", "--seed", "0", "--duration", "300", "--out", str(rec)])
+    assert r.exit_code == 0, r.output
+    cal = CalibrationStore().load("demo")[0]
+    want = analyze(formats.load(rec), CoreOptions(), cal).epochs
+    for spec in (str(tmp_path / "mine.json"), "demo"):
+        r = runner.invoke(app, ["analyze", str(rec), "--calibration", spec, "--epochs", str(tmp_path / "e.csv")])
+        assert r.exit_code == 0, r.output
+        assert "calibration: " in r.output
+        rows = (tmp_path / "e.csv").read_text().splitlines()[1:]
+        assert [row.split(",")[2] for row in rows] == [STATES[s] for s in want.state]
+    r = runner.invoke(app, ["replay", str(rec), "--calibration", "demo", "--db", str(tmp_path / "r.db")])
+    assert r.exit_code == 0, r.output
+    assert "calibration: the calibration of" in r.output
+    for args, fragments in (
+        (["--calibration", "nobody"], ["--calibration nobody", "no device of that name", "demo"]),
+        (["--calibration", str(tmp_path / "none.json")], ["no such file"]),
+        (["--calibration", "demo", "--reference-window", "1:5"], ["--calibration", "not both"]),
+    ):
+        one_line_error(runner.invoke(app, ["analyze", str(rec), *args]), *fragments)
+    (tmp_path / "bad.json").write_text('{"calibration": {"sensor": 1}}')
+    one_line_error(runner.invoke(app, ["analyze", str(rec), "--calibration", str(tmp_path / "bad.json")]),
+                          "not usable")
+
+
+from sensorback.core.states import STATES  # noqa: E402

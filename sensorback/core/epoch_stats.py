@@ -199,7 +199,7 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
         win, ok, ghz = layout.window(k[busy], settings.cadence_window_s, TARGET_GRID_HZ, 0.6)
         at = busy[ok]
         cad[at], per[at] = cadence.step_cadence(win, ghz)
-        steps = np.flatnonzero(per[at] >= gait.MIN_PERIODICITY)
+        steps = np.flatnonzero((per[at] >= gait.MIN_PERIODICITY) & (k[at] % gait.GAIT_EVERY == 0))
         if steps.size:
             lead[at[steps]] = gait.lead_vectors(win[:, steps], ghz, cad[at[steps]])
     nan = np.full(k.shape[0], np.nan, np.float32)

@@ -43,8 +43,6 @@ MAX_SOURCE_LOG_ODDS = 6.0
 KNOWN_PROBABILITY = 0.95
 # A vote counts for a direction within this angle of it (against, within it of the opposite).
 VOTE_CONE_DEG = 60.0
-# Consecutive walking epochs share a second of their 2 s windows: count every other one.
-GAIT_EVERY = 2
 
 MIN_TRANSITION_TILT_DEG = 10.0
 # An excursion beyond the start-to-end path this large, pointing against the largest tilt, vetoes it.
@@ -143,9 +141,9 @@ def transition_votes(g: np.ndarray, up: np.ndarray, k: np.ndarray, events: np.nd
 
 
 def gait_votes(lead: np.ndarray, gain, up: np.ndarray, walking: np.ndarray) -> Votes:
-    """One vote per (every other) walking epoch from its gait lead vector (raw axes, so the
-    sensor's gains are applied here)."""
-    at = np.flatnonzero(walking)[::GAIT_EVERY]
+    """One vote per walking epoch that has a gait lead vector (every other one: core/gait.py),
+    from that vector (raw axes, so the sensor's gains are applied here)."""
+    at = np.flatnonzero(walking & np.isfinite(lead[:, 0]))
     v = lead[at].astype(np.float64) * np.asarray(gain, float)
     return Votes("walking epochs", horizontal_units(v, up), GAIT_RELIABILITY)
 

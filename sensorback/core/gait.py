@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-# Windows as periodic as walking (decide.WALK_PERIODICITY) are measured; the estimate keeps only
-# the epochs the decisions call walking.
+# Windows as periodic as walking (decide.WALK_PERIODICITY) are measured, every GAIT_EVERY-th epoch
+# (by epoch index, so any chunking measures the same ones: consecutive 2 s windows share a second,
+# and a vote every other second is as much as they tell); the estimate keeps only the epochs the
+# decisions call walking.
 MIN_PERIODICITY = 0.5
+GAIT_EVERY = 2
 
 
 def lead_vectors(win: np.ndarray, grid_hz: float, cadence_spm: np.ndarray) -> np.ndarray:
@@ -32,16 +35,24 @@ def lead_vectors(win: np.ndarray, grid_hz: float, cadence_spm: np.ndarray) -> np
     out = np.full((w, 3), np.nan, np.float32)
     if w == 0:
         return out
-    x = win.astype(np.float64)
-    x -= x.mean(axis=2, keepdims=True)
     down = win.sum(axis=2, dtype=np.float64)
     down /= np.maximum(np.sqrt(down[0] ** 2 + down[1] ** 2 + down[2] ** 2), 1e-12)
-    t = np.arange(m) / grid_hz
-    e = np.exp(-2j * np.pi * (cadence_spm.astype(np.float64)[:, None] / 60.0) * t)  # (w, m)
-    amp = np.stack([np.einsum("wm,wm->w", x[c], e) for c in range(3)])  # (3, w)
-    vert = down[0] * amp[0] + down[1] * amp[1] + down[2] * amp[2]
-    power = (vert * vert.conj()).real
+    phase = (np.float32(2 * np.pi / 60.0) * cadence_spm.astype(np.float32))[:, None] * (np.arange(m, dtype=np.float32)
+                                                                                     / np.float32(grid_hz))
+    cos, sin = np.cos(phase), np.sin(phase)
+    # A = sum (x - mean)(cos - i sin) = sum x cos - mean sum cos - i (sum x sin - mean sum sin)
+    csum, ssum = cos.sum(axis=1), sin.sum(axis=1)
+    re = np.empty((3, w))
+    im = np.empty((3, w))
+    for c in range(3):
+        mean = win[c].mean(axis=1)
+        re[c] = np.einsum("wm,wm->w", win[c], cos) - mean * csum
+        im[c] = mean * ssum - np.einsum("wm,wm->w", win[c], sin)
+    v_re = down[0] * re[0] + down[1] * re[1] + down[2] * re[2]
+    v_im = down[0] * im[0] + down[1] * im[1] + down[2] * im[2]
+    power = v_re * v_re + v_im * v_im
     ok = power > 1e-12
-    lead = (amp * vert.conj()).imag / np.where(ok, power, 1.0)
+    # Im(A conj V) = A_im V_re - A_re V_im
+    lead = (im * v_re - re * v_im) / np.where(ok, power, 1.0)
     out[ok] = lead.T[ok]
     return out

@@ -64,7 +64,7 @@ def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np
         pool = g[np.isfinite(g[:, 0])]
     if pool.shape[0] == 0:
         return np.array([0.0, 0.0, 1.0]), "default (no usable data)"
-    return unit(np.median(pool, axis=0)), "typical posture (no walking found; pass --reference-window for accuracy)"
+    return unit(np.median(pool, axis=0)), "the typical still posture (no walking found)"
 
 
 def lean_from_window(lean: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -85,12 +85,13 @@ def _moments(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration)
     return g, sd, mid
 
 
-def forward_evidence(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration, up: np.ndarray
-                     ) -> ForwardEstimate:
-    """Forward from the sit/stand transitions and the walking in these epoch statistics."""
+def forward_evidence(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration, up: np.ndarray,
+                     moments=None) -> ForwardEstimate:
+    """Forward from the sit/stand transitions and the walking in these epoch statistics
+    (moments: their _moments, when the caller has them already)."""
     from .decide import is_walking, transition_events
 
-    g, sd, _ = _moments(stats, options, sensor)
+    g, sd, _ = moments if moments is not None else _moments(stats, options, sensor)
     walking = is_walking(stats.periodicity, stats.cadence_spm, sd)
     span = max(1, int(round(options.transition_window_s / options.epoch_s)))
     votes = [transition_votes(g, up, stats.k, transition_events(stats), span),
@@ -105,7 +106,8 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
     from .decide import is_walking
 
     notes = [f"sensor calibration: {sensor.note}"]
-    g, sd, mid = _moments(stats, options, sensor)
+    moments = _moments(stats, options, sensor)
+    g, sd, mid = moments
     walking = is_walking(stats.periodicity, stats.cadence_spm, sd)
     quiet = sd < 0.05
 
@@ -132,11 +134,11 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
         fwd, usual = found
         fwd_source, probability = f"window {a:g}:{b:g} s", 1.0
         slouch_source = f"the slouch in window {a:g}:{b:g} s ({usual:.0f} deg)"
-        fwd, refined = refine_forward(fwd, usual, forward_evidence(stats, options, sensor, up))
+        fwd, refined = refine_forward(fwd, usual, forward_evidence(stats, options, sensor, up, moments))
         if refined:
             fwd_source += f", its azimuth refined by {refined}"
     else:
-        est = forward_evidence(stats, options, sensor, up)
+        est = forward_evidence(stats, options, sensor, up, moments)
         probability = est.probability
         fwd = est.direction if est.direction is not None else _any_perpendicular(up)
         fwd_source = est.describe()
@@ -212,7 +214,7 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
         if found is not None:
             fwd, usual = found
             probability, fwd_source = 1.0, "calibrated slouch"
-            fwd, refined = refine_forward(fwd, usual, forward_evidence(stats, options, sensor, up))
+            fwd, refined = refine_forward(fwd, usual, forward_evidence(stats, options, sensor, up, (g, sd, mid)))
             if refined:
                 fwd_source += f", its azimuth refined by {refined}"
             slouch_source = f"calibrated slouch ({usual:.0f} deg)"

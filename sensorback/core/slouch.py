@@ -43,7 +43,7 @@ MIN_MODE_GAP_DEG = 3.0
 # Seated posture varies by about a degree even when held (breathing, adjustments): no component
 # is allowed a narrower spread, so a mixture cannot collapse onto one repeated value.
 MIN_MODE_SD_DEG = 1.0
-MAX_FIT_EPOCHS = 20000
+MAX_FIT_EPOCHS = 6000
 MIN_FIT_EPOCHS = 300
 # Epochs within this of the upright posture count as upright whichever way they lean.
 NEAR_UPRIGHT_DEG = 2.0
@@ -112,12 +112,14 @@ def seated_modes(flex: np.ndarray, lat: np.ndarray) -> SeatedModes | None:
     components, BIC) shows whether a slouched mode stands apart from upright. None when one
     mode explains the data as well, or the modes are not clearly apart (see the constants).
     """
-    ok = np.isfinite(flex) & np.isfinite(lat)
-    x, y = flex[ok].astype(np.float64), lat[ok].astype(np.float64)
-    if x.shape[0] < MIN_FIT_EPOCHS:
+    if flex.shape[0] < MIN_FIT_EPOCHS:
         return None
-    step = max(1, x.shape[0] // MAX_FIT_EPOCHS)
-    x, y = x[::step], y[::step]
+    step = max(1, flex.shape[0] // MAX_FIT_EPOCHS)  # every step-th epoch: plenty for a distribution
+    x, y = flex[::step], lat[::step]
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok].astype(np.float64), y[ok].astype(np.float64)
+    if x.shape[0] * step < MIN_FIT_EPOCHS:
+        return None
     f0, l0 = _peak(x, y)
     df, dl = x - f0, y - l0
     sel = (df * df + dl * dl <= NEAR_UPRIGHT_DEG ** 2) | ((df > 0) & (np.abs(dl) <= df * np.tan(np.radians(SLOUCH_CONE_DEG))))
@@ -144,11 +146,14 @@ def seated_modes(flex: np.ndarray, lat: np.ndarray) -> SeatedModes | None:
 
 def seated_peak(flex: np.ndarray, lat: np.ndarray) -> tuple[float, float] | None:
     """The seated posture held most (flexion, lateral lean), or None with too few seated epochs."""
-    ok = np.isfinite(flex) & np.isfinite(lat)
-    if ok.sum() < MIN_FIT_EPOCHS:
+    if flex.shape[0] < MIN_FIT_EPOCHS:
         return None
-    step = max(1, int(ok.sum()) // MAX_FIT_EPOCHS)
-    return _peak(flex[ok][::step].astype(np.float64), lat[ok][::step].astype(np.float64))
+    step = max(1, flex.shape[0] // MAX_FIT_EPOCHS)
+    x, y = flex[::step], lat[::step]
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() * step < MIN_FIT_EPOCHS:
+        return None
+    return _peak(x[ok].astype(np.float64), y[ok].astype(np.float64))
 
 
 def _peak(x: np.ndarray, y: np.ndarray, bin_deg: float = 0.5, smooth_deg: float = 1.0) -> tuple[float, float]:
@@ -164,28 +169,39 @@ def _peak(x: np.ndarray, y: np.ndarray, bin_deg: float = 0.5, smooth_deg: float 
     return float(0.5 * (ex[i] + ex[i + 1])), float(0.5 * (ey[j] + ey[j + 1]))
 
 
-def _gmm(x: np.ndarray, k: int, iters: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """A 1-D Gaussian mixture by EM from quantile starts: (weights, means, sds, BIC)."""
+def _gmm(x: np.ndarray, k: int, iters: int = 40, bin_deg: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """A 1-D Gaussian mixture by EM from quantile starts: (weights, means, sds, BIC).
+
+    Fitted to the histogram of x in bin_deg bins (each bin centre weighted by its count): the
+    same fit to a fraction of a degree, at a cost that does not grow with the number of epochs."""
     n = x.shape[0]
+    lo = float(np.floor(x.min() / bin_deg)) * bin_deg
+    counts = np.bincount(((x - lo) / bin_deg).astype(np.int64))
+    keep = np.flatnonzero(counts)
+    c = lo + (keep + 0.5) * bin_deg
+    wt = counts[keep].astype(np.float64)
     mu = np.quantile(x, (np.arange(k) + 0.5) / k)
     sd = np.full(k, max(float(np.std(x)) / k, MIN_MODE_SD_DEG))
     w = np.full(k, 1.0 / k)
     loglik = -np.inf
     for _ in range(iters):
-        z = (x[:, None] - mu) / sd
+        z = (c[:, None] - mu) / sd
         logp = np.log(np.maximum(w, 1e-12)) - np.log(sd) - 0.5 * z * z - 0.5 * np.log(2 * np.pi)
         top = logp.max(axis=1, keepdims=True)
         ll = top[:, 0] + np.log(np.exp(logp - top).sum(axis=1))
-        resp = np.exp(logp - ll[:, None])
-        new = float(ll.sum())
+        resp = np.exp(logp - ll[:, None]) * wt[:, None]
+        new = float(ll @ wt)
         nk = resp.sum(axis=0) + 1e-12
         w = nk / n
-        mu = (resp * x[:, None]).sum(axis=0) / nk
-        sd = np.sqrt(np.maximum((resp * (x[:, None] - mu) ** 2).sum(axis=0) / nk, MIN_MODE_SD_DEG ** 2))
-        if new - loglik < 1e-6 * n:
+        mu = (resp * c[:, None]).sum(axis=0) / nk
+        sd = np.sqrt(np.maximum((resp * (c[:, None] - mu) ** 2).sum(axis=0) / nk, MIN_MODE_SD_DEG ** 2))
+        if new - loglik < 1e-4 * n:
             loglik = new
             break
         loglik = new
+        if k == 1:  # one component: the first update is the answer
+            loglik = float(np.sum(wt * (-np.log(sd[0]) - 0.5 * ((c - mu[0]) / sd[0]) ** 2 - 0.5 * np.log(2 * np.pi))))
+            break
     bic = -2.0 * loglik + (3 * k - 1) * np.log(n)
     order = np.argsort(mu)
     return w[order], mu[order], sd[order], float(bic)
