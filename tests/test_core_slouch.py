@@ -85,12 +85,14 @@ def test_two_sources_that_disagree_leave_forward_unknown():
     up = np.array([0.0, 0.0, 1.0])
     fwd = np.array([[1.0, 0.0, 0.0]])
     gait = Votes("walking epochs", np.repeat(fwd, 40, axis=0), 0.7)
-    trans = Votes("sit/stand transitions", np.repeat(-fwd, 5, axis=0), 0.9)
+    trans = Votes("sit/stand transitions", np.repeat(-fwd, 5, axis=0), 0.96)
     assert combine(up, [gait]).known
     assert not combine(up, [gait, trans]).known
     assert combine(up, []).direction is None and not combine(up, []).known
-    one = combine(up, [Votes("sit/stand transitions", fwd, 0.9)])
-    assert not one.known and one.probability == pytest.approx(0.9)  # one sit-down is not enough alone
+    deep = combine(up, [Votes("sit/stand transitions", fwd, 0.96)])
+    assert deep.known and deep.probability == pytest.approx(0.96)  # one deep sit-down is just enough
+    shallow = combine(up, [Votes("sit/stand transitions", fwd, np.array([0.85]))])
+    assert not shallow.known  # a shallow one is not
 
 
 # --------------------------------------------------------------------- simulated wearers
