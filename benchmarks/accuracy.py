@@ -46,14 +46,15 @@ def load_csv(path: Path):
     return load(path)
 
 
-def epoch_truth(label_path: Path, n_epochs: int, epoch_s: float) -> np.ndarray:
-    """Label of each epoch covered entirely by one label row; '' elsewhere."""
+def epoch_truth(label_path: Path, n_epochs: int, epoch_s: float, column: str = "label") -> np.ndarray:
+    """Label (or another column, e.g. source_code) of each epoch covered entirely by one label
+    row; '' elsewhere."""
     truth = np.full(n_epochs, "", dtype=object)
     with open(label_path, newline="") as f:
         for row in csv.DictReader(f):
             a, b = float(row["t_start"]), float(row["t_end"])
             i0, i1 = int(np.ceil(a / epoch_s - 1e-9)), int(np.floor(b / epoch_s + 1e-9))
-            truth[max(i0, 0):max(min(i1, n_epochs), 0)] = row["label"]
+            truth[max(i0, 0):max(min(i1, n_epochs), 0)] = row[column]
     return truth
 
 
@@ -288,23 +289,11 @@ def posture_score(truth: np.ndarray, codes: np.ndarray, state: np.ndarray, keep:
                         int((fwd | other).sum()))
 
 
-def epoch_codes(label_path: Path, n_epochs: int, epoch_s: float) -> np.ndarray:
-    codes = np.full(n_epochs, "", dtype=object)
-    with open(label_path, newline="") as f:
-        for row in csv.DictReader(f):
-            a, b = float(row["t_start"]), float(row["t_end"])
-            i0, i1 = int(np.ceil(a / epoch_s - 1e-9)), int(np.floor(b / epoch_s + 1e-9))
-            codes[max(i0, 0):max(min(i1, n_epochs), 0)] = row["source_code"]
-    return codes
-
-
 def run_posture_sets(folder: Path) -> None:
     """Each converted wearer (posture_sets.py) analysed twice: with the calibration windows its
     windows.json marks (the first session's upright and slouch; those epochs are not scored in
     either mode) and fully automatic."""
     import json
-
-    from sensorback.core.states import SITTING, SLOUCHING
 
     recs = sorted(folder.glob("*.csv.gz"))
     if not recs:
@@ -319,7 +308,7 @@ def run_posture_sets(folder: Path) -> None:
         block = load_csv(rec)
         n = int(np.floor(block.t[-1])) + 1
         truth = epoch_truth(lab, n, 1.0)
-        codes = epoch_codes(lab, n, 1.0)
+        codes = epoch_truth(lab, n, 1.0, "source_code")
         k = np.arange(n)
         keep = np.ones(n, bool)
         for a, b in win.values():
@@ -350,7 +339,6 @@ def run_posture_sets(folder: Path) -> None:
         sc = posture_score(*cat)
         print(f"{'POOLED':<24} {mode:<12} {sc.n:>6} {fmt(sc.ba):>6} {fmt(sc.recall):>10} {fmt(sc.specificity):>9} "
               f"{fmt(sc.back_side_slouch):>23}")
-    del SITTING, SLOUCHING
 
 
 def run_slouch_families(seeds: range, rate_hz: float = 50.0) -> None:
@@ -377,7 +365,7 @@ def run_slouch_families(seeds: range, rate_hz: float = 50.0) -> None:
                                                                forward_window=tuple(w["slouch"]))),
                                    ("automatic", CoreOptions())):
                     truth, state, k0 = evaluate(Path(name), lp, opts, block=block, with_first=True)
-                    codes = epoch_codes(lp, k0 + len(state), 1.0)[k0:]
+                    codes = epoch_truth(lp, k0 + len(state), 1.0, "source_code")[k0:]
                     rows[mode].append((score(truth, state), posture_score(truth, codes, state, truth != "")))
         for mode, got in rows.items():
             f1 = np.array([s.slouch_f1 for s, _ in got])

@@ -29,10 +29,10 @@ from ..errors import SensorbackError
 from .calibration import IDENTITY, SensorCalibration
 from .epoch_stats import EpochStats
 from .epochs import EpochTable
-from .forward import ForwardEstimate, combine, gait_votes, transition_votes
+from .forward import KNOWN_PROBABILITY, ForwardEstimate, combine, gait_votes, transition_votes
 from .options import CoreOptions
 from .reference import Calibration, Reference, unit
-from .slouch import DEFAULT_SLOUCH_DEG, SlouchRule, seated_modes, seated_peak
+from .slouch import DEFAULT_SLOUCH_DEG, SlouchRule, half_depth, seated_modes, seated_peak
 from .states import SITTING, SLOUCHING
 
 MIN_WALKING_EPOCHS = 10
@@ -45,6 +45,7 @@ STILL_SD_G = 0.08
 LEARN_CHANGE_DEG = 10.0
 # A learned slouch line replaces the one in use when it moves by more than this.
 LEARN_LINE_CHANGE_DEG = 1.0
+LEARNED = "learned"  # slouch_source of a usual slouch learned from the wearer's sitting
 AWAITS = "slouch detection awaits a calibration ('sensorback calibrate') or the first walk, sit-down or stand-up"
 
 
@@ -143,7 +144,7 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
         fwd = est.direction if est.direction is not None else _any_perpendicular(up)
         fwd_source = est.describe()
     notes.append(f"upright reference: {up_source}; forward: {fwd_source}")
-    if probability < 1.0 and not _known(probability):
+    if probability < KNOWN_PROBABILITY:
         notes.append(AWAITS)
     ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source, float(probability))
     return Calibration(sensor, ref, usual_slouch_deg=usual, slouch_source=slouch_source), notes
@@ -168,12 +169,6 @@ def refine_forward(fwd: np.ndarray, lean_deg: float, est: ForwardEstimate) -> tu
         return fwd, ""
     mixed = unit(np.sin(np.radians(lean_deg)) * fwd + weight * est.direction)
     return mixed, est.describe()
-
-
-def _known(p: float) -> bool:
-    from .forward import KNOWN_PROBABILITY
-
-    return p >= KNOWN_PROBABILITY
 
 
 def _any_perpendicular(up: np.ndarray) -> np.ndarray:
@@ -219,7 +214,7 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
                 fwd_source += f", its azimuth refined by {refined}"
             slouch_source = f"calibrated slouch ({usual:.0f} deg)"
             notes.append(f"slouch: {usual:.0f} degrees forward of upright; slouching counts from "
-                         f"{Calibration(sensor, _ref(up, fwd, 1.0, ''), usual).slouch_rule().line_deg:.0f} degrees")
+                         f"{half_depth(usual):.0f} degrees")
         else:
             notes.append(f"slouch: you hardly leaned (less than {MIN_SLOUCH_LEAN_DEG:g} degrees)")
     if fwd is None and previous is not None:
@@ -291,7 +286,7 @@ def learn_slouch(epochs: EpochTable, calibration: Calibration) -> tuple[Calibrat
     seated = (epochs.state == SITTING) | (epochs.state == SLOUCHING)
     flex, lat = epochs.flexion_deg[seated], epochs.lateral_deg[seated]
     old = calibration.slouch_rule()
-    if calibration.slouch_source.startswith(("calibrated", "the slouch")):
+    if calibration.usual_slouch_deg is not None and not calibration.slouch_source.startswith(LEARNED):
         peak = seated_peak(flex, lat)
         if peak is None or np.hypot(*peak) > 0.5 * calibration.usual_slouch_deg:
             return None
@@ -304,7 +299,7 @@ def learn_slouch(epochs: EpochTable, calibration: Calibration) -> tuple[Calibrat
         if modes is None or modes.deep_flex is not None or modes.slouch_flex - 2.0 * modes.slouch_sd >= DEFAULT_SLOUCH_DEG:
             return None
         cal = replace(calibration, usual_slouch_deg=modes.depth_deg, upright_flex=modes.upright_flex,
-                      upright_lat=modes.upright_lat, slouch_source=f"learned: {modes.describe()}")
+                      upright_lat=modes.upright_lat, slouch_source=f"{LEARNED}: {modes.describe()}")
         what = modes.describe()
     new = cal.slouch_rule()
     if (old.line_deg is not None and abs(new.line_deg - old.line_deg) <= LEARN_LINE_CHANGE_DEG
