@@ -121,8 +121,33 @@ def calibrate_in_passes(rescan, options: CoreOptions) -> Calibration:
 
     first = stats_pass(None)
     sensor = fit_sphere(first.mean, first.sd) if len(first) else IDENTITY
-    calibration, _ = estimate_calibration(stats_pass(sensor), options, sensor, rate_hz=rate[0] if rate else None)
+    stats = stats_pass(sensor)
+    calibration, _ = personal.estimate(stats, options, sensor)
+    if options.slouch_threshold_deg is None and calibration.reference.forward_known and len(stats):
+        # The usual slouch, learned from the seated epochs as analyze() does, deciding a day at a
+        # time and keeping only those: a week of decided epochs would not fit the memory budget.
+        rate_hz = rate[0] if rate else float(np.median(stats.n)) / options.epoch_s
+        found = personal.learn_slouch(seated_epochs(stats, options, calibration, rate_hz), calibration)
+        if found is not None:
+            calibration = found[0]
     return calibration
+
+
+CHUNK_EPOCHS = 86400
+
+
+def seated_epochs(stats: EpochStats, options: CoreOptions, calibration: Calibration, rate_hz: float) -> EpochTable:
+    """The sitting and slouching epochs of these statistics, decided CHUNK_EPOCHS at a time."""
+    from .states import SITTING, SLOUCHING
+
+    decider = Decider(options, calibration, rate_hz)
+    keep = []
+    for i in range(0, len(stats), CHUNK_EPOCHS):
+        for ep in (decider.process(stats.take(slice(i, i + CHUNK_EPOCHS))),
+                   decider.release() if i + CHUNK_EPOCHS >= len(stats) else EpochTable.empty()):
+            if len(ep):
+                keep.append(ep.take((ep.state == SITTING) | (ep.state == SLOUCHING)))
+    return EpochTable.concat(keep)
 
 
 def iter_analyze(blocks: Iterable[SampleBlock], options: CoreOptions = CoreOptions(),

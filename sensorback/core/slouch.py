@@ -158,15 +158,24 @@ def seated_peak(flex: np.ndarray, lat: np.ndarray) -> tuple[float, float] | None
 
 def _peak(x: np.ndarray, y: np.ndarray, bin_deg: float = 0.5, smooth_deg: float = 1.0) -> tuple[float, float]:
     """Where a 2-D distribution of angles is densest (a histogram smoothed by smooth_deg)."""
-    from scipy.ndimage import gaussian_filter
+    lo_x, hi_x = np.percentile(x, (1, 99))
+    lo_y, hi_y = np.percentile(y, (1, 99))
+    lo_x, lo_y = lo_x - 3.0, lo_y - 3.0
+    nx = max(int((hi_x + 3.0 - lo_x) / bin_deg), 4)
+    ny = max(int((hi_y + 3.0 - lo_y) / bin_deg), 4)
+    ix = np.clip(((x - lo_x) / bin_deg).astype(np.int64), 0, nx - 1)
+    iy = np.clip(((y - lo_y) / bin_deg).astype(np.int64), 0, ny - 1)
+    h = np.bincount(ix * ny + iy, minlength=nx * ny).reshape(nx, ny).astype(np.float64)
+    # Gaussian smoothing along each axis, as two small matrix products (no scipy.ndimage import)
+    sigma = smooth_deg / bin_deg
 
-    lo = np.array([np.percentile(x, 1), np.percentile(y, 1)]) - 3.0
-    hi = np.array([np.percentile(x, 99), np.percentile(y, 99)]) + 3.0
-    bins = np.maximum(((hi - lo) / bin_deg).astype(int), 4)
-    h, ex, ey = np.histogram2d(x, y, bins=bins, range=[[lo[0], hi[0]], [lo[1], hi[1]]])
-    h = gaussian_filter(h, smooth_deg / bin_deg)
+    def blur(n: int) -> np.ndarray:
+        i = np.arange(n)
+        return np.exp(-0.5 * ((i[:, None] - i[None, :]) / sigma) ** 2)
+
+    h = blur(nx) @ h @ blur(ny)
     i, j = np.unravel_index(int(np.argmax(h)), h.shape)
-    return float(0.5 * (ex[i] + ex[i + 1])), float(0.5 * (ey[j] + ey[j + 1]))
+    return float(lo_x + (i + 0.5) * bin_deg), float(lo_y + (j + 0.5) * bin_deg)
 
 
 def _gmm(x: np.ndarray, k: int, iters: int = 40, bin_deg: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
