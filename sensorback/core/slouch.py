@@ -178,7 +178,7 @@ def _peak(x: np.ndarray, y: np.ndarray, bin_deg: float = 0.5, smooth_deg: float 
     return float(lo_x + (i + 0.5) * bin_deg), float(lo_y + (j + 0.5) * bin_deg)
 
 
-def _gmm(x: np.ndarray, k: int, iters: int = 40, bin_deg: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def _gmm(x: np.ndarray, k: int, iters: int = 25, bin_deg: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """A 1-D Gaussian mixture by EM from quantile starts: (weights, means, sds, BIC).
 
     Fitted to the histogram of x in bin_deg bins (each bin centre weighted by its count): the
