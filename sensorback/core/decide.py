@@ -230,6 +230,8 @@ class Decider:
         sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
         g = unit(mean)
         incl, flex, lat = angles(g, self.calibration.reference)
+        if not self.calibration.reference.forward_known:  # forward and sideways mean nothing yet
+            flex[:] = lat[:] = np.nan
 
         walking = has_data & is_walking(per, cad, sd)
         keep_moving = has_data & (((per >= KEEP_MOVING_PERIODICITY) & (cad >= WALK_CADENCE[0]) & (cad <= WALK_CADENCE[1]))
