@@ -32,7 +32,7 @@ from .epochs import EpochTable
 from .forward import KNOWN_PROBABILITY, ForwardEstimate, combine, gait_votes, transition_votes
 from .options import CoreOptions
 from .reference import Calibration, Reference, unit
-from .slouch import DEFAULT_SLOUCH_DEG, SlouchRule, half_depth, seated_modes, seated_peak
+from .slouch import DEFAULT_SLOUCH_DEG, MIN_SLOUCH_SHARE, SlouchRule, half_depth, seated_modes, seated_peak
 from .states import SITTING, SLOUCHING
 
 MIN_WALKING_EPOCHS = 10
@@ -45,6 +45,8 @@ STILL_SD_G = 0.08
 LEARN_CHANGE_DEG = 10.0
 # A learned slouch line replaces the one in use when it moves by more than this.
 LEARN_LINE_CHANGE_DEG = 1.0
+# Flexion this far past the default line is clearly past it (twice the spread of a held posture).
+CLEARLY_PAST_DEG = 4.0
 LEARNED = "learned"  # slouch_source of a usual slouch learned from the wearer's sitting
 AWAITS = "slouch detection awaits a calibration ('sensorback calibrate') or the first walk, sit-down or stand-up"
 
@@ -293,6 +295,10 @@ def learn_slouch(epochs: EpochTable, calibration: Calibration) -> tuple[Calibrat
         cal = replace(calibration, upright_flex=peak[0], upright_lat=peak[1])
         what = f"upright as you sit most, {peak[0]:+.0f} deg from the calibrated one"
     else:
+        # A wearer who spends a share of their sitting clearly past the default line has a slouch
+        # the default catches (checked here first: it spares the mixture fit on most days).
+        if np.count_nonzero(flex >= DEFAULT_SLOUCH_DEG + CLEARLY_PAST_DEG) >= MIN_SLOUCH_SHARE * max(flex.shape[0], 1):
+            return None
         modes = seated_modes(flex, lat)
         # A slouch the default line catches whole (a mode past it) needs no personal line, and with
         # such a mode, shallower leans are not this wearer's slouch.
