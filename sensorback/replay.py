@@ -1,6 +1,7 @@
 """Replay: samples -> core -> coach -> store, block by block, on the recording's own time.
 
-    from sensorback.replay import calibrate, replay
+    from sensorback.core import calibrate
+    from sensorback.replay import replay
 
     calibration, notes = calibrate(block, options)        # exactly like analyze() would
     with store.recorder() as rec:
@@ -51,7 +52,7 @@ import numpy as np
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
 from .coach import exercises as _exercises
 from .coach.events import BREAK_PROMPT, BREAK_VERIFIED, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED, format_duration
-from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, estimate_calibration
+from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, calibrate
 from .core.stretches import pieces, sample_cuts
 from .errors import SensorbackError
 from .samples import SampleBlock
@@ -117,19 +118,6 @@ class ReplayResult:
         c = Counter(e.kind for e in self.events)
         c.update(f"outcome:{e.outcome}" for e in self.events if e.kind == PROMPT_OUTCOME and e.outcome)
         return c
-
-
-# ----------------------------------------------------------------------------- calibration
-
-
-def calibrate(block: SampleBlock, options: CoreOptions) -> tuple[Calibration, list[str]]:
-    """The calibration ``analyze(block, options)`` would use: sensor offset/gain and the wearer's
-    upright and forward directions, estimated from the whole recording (or from the windows in
-    ``options``). Returns it with the notes saying how it was found."""
-    if len(block) == 0:
-        raise SensorbackError("no samples to analyse")
-    stats, sensor = block_stats(block, options)
-    return estimate_calibration(stats, options, sensor)
 
 
 # ----------------------------------------------------------------------------- blocks and pace
@@ -469,5 +457,5 @@ def event_line(e: CoachEvent) -> str:
     return f"{clock(e.t)}  {event_text(e)}"
 
 
-__all__ = ["FAST_BLOCK_S", "FAST_MAX_DELAY_S", "PRINTED_KINDS", "ReplayResult", "block_seconds", "calibrate",
+__all__ = ["FAST_BLOCK_S", "FAST_MAX_DELAY_S", "PRINTED_KINDS", "ReplayResult", "block_seconds",
            "check_pace", "clock", "event_line", "event_text", "max_delay_seconds", "replay", "split_blocks"]

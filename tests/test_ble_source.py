@@ -22,7 +22,8 @@ from sensorback.ble.testing.microbit import MicrobitAccelerometer, encode_accele
 from sensorback.ble.testing.polar import PolarH10
 from sensorback.core import CoreOptions, analyze
 from sensorback.core.states import STATES
-from sensorback.replay import calibrate, replay
+from sensorback.core import calibrate
+from sensorback.replay import replay
 from sensorback.samples import SampleBlock
 from sensorback.sim import simulate
 from sensorback.sources import SourceStatus

@@ -100,7 +100,7 @@ def test_meta_is_plain_json_with_the_true_parameters():
 def test_demo_shows_every_state():
     block, labels = sim("demo")
     assert set(labels.label) == set(LABELS)
-    assert abs(block.meta["sim"]["duration_s"] - 720) < 1
+    assert abs(block.meta["sim"]["duration_s"] - 900) < 1
     assert max(s["depth_deg"] for s in block.meta["sim"]["slouches"]) > 20
 
 

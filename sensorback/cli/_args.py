@@ -172,3 +172,23 @@ def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) 
         raise SensorbackError(
             f"--speed: expected a positive number (times real time, e.g. {example}){also}, got '{text}'")
     return value
+
+
+def stored_calibration(spec: str | None, ref, fwd):
+    """The calibration --calibration names (None without it); a one-line error when windows are
+    given too (a calibration already says where upright and forward are)."""
+    if spec is None:
+        return None
+    if ref is not None or fwd is not None:
+        raise SensorbackError("--calibration: give it or --reference-window/--forward-window, not both")
+    from ..calibrations import load_calibration
+
+    return load_calibration(spec)
+
+
+def forward_advice(calibration) -> list[str]:
+    """What to do when the recording did not show which way is forward (for a file)."""
+    if calibration is None or calibration.reference.forward_known:
+        return []
+    return ["to judge slouching here, give --forward-window C:D (where the wearer slouched) or "
+            "--calibration FILE|DEVICE (see 'sensorback calibrate')"]

@@ -16,7 +16,7 @@ from .. import __version__
 from ..errors import SensorbackError
 from ..summary import format_summary, summarize
 from . import _args
-from ._options import CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
+from ._options import CALIBRATION_OPTION, CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
 from ._progress import Progress, interactive
 from ._runtime import SensorbackGroup, SensorbackTyper
 
@@ -116,7 +116,8 @@ def _describe(path: Path, block) -> str:
         "\b\n"
         "  sensorback analyze recordings/demo.sbr\n"
         "  sensorback analyze day.csv --rate 52 --epochs day.epochs.csv\n"
-        "  sensorback analyze day.sbr --reference-window 600:660 --json\n"
+        "  sensorback analyze day.sbr --reference-window 600:660 --forward-window 700:720 --json\n"
+        "  sensorback analyze day.sbr --calibration 'Polar H10 A1B2C3D4'\n"
         "  sensorback analyze mon.sbr tue.sbr --epochs out.csv   # writes out.mon.csv, out.tue.csv\n\n"
         "Times in windows and in the epochs file are seconds on the recording's own time axis "
         "(0 at its first sample for files written by sensorback). The epochs file has exactly the "
@@ -142,6 +143,7 @@ def analyze(
     ] = False,
     reference_window: Annotated[Optional[str], REFERENCE_WINDOW_OPTION] = None,
     forward_window: Annotated[Optional[str], FORWARD_WINDOW_OPTION] = None,
+    calibration: Annotated[Optional[str], CALIBRATION_OPTION] = None,
     rate: Annotated[Optional[float], CSV_RATE_OPTION] = None,
     epoch_seconds: Annotated[
         Optional[float],
@@ -157,7 +159,8 @@ def analyze(
             "--slouch-threshold",
             metavar="DEG",
             help="Forward flexion beyond the upright reference, in degrees, above which sitting counts "
-            f"as slouching. Default: {_core_default('slouch_threshold_deg', 20.0):g}.",
+            "as slouching, for anyone. Default: the wearer's personal line (halfway to their usual slouch, "
+            "from --forward-window, --calibration or their own sitting), else 20.",
         ),
     ] = None,
 ) -> None:
@@ -171,6 +174,7 @@ def analyze(
     for path in files:
         _args.check_input_file(path)
     out_paths = _args.epochs_paths(epochs, files)
+    stored = _args.stored_calibration(calibration, ref, fwd)
 
     from .. import formats
     from ..core import CoreOptions, analyze as run_core
@@ -197,7 +201,10 @@ def analyze(
             _args.check_window_inside("--reference-window", ref, block.t, block.rate_hz, path)
             _args.check_window_inside("--forward-window", fwd, block.t, block.rate_hz, path)
             progress.update(i, label=f"analyzing {path}")
-            result = run_core(block, options)
+            result = run_core(block, options, None if stored is None else stored[0])
+            if stored is not None:
+                result.notes = [f"calibration: {stored[1]}"]
+            result.notes += _args.forward_advice(result.calibration)
         table = result.epochs
         summary = summarize(table)
         if out is not None:
@@ -213,7 +220,7 @@ def analyze(
                     "samples": len(block),
                     "options": {
                         "epoch_s": options.epoch_s,
-                        "slouch_threshold_deg": options.slouch_threshold_deg,
+                        "slouch_threshold_deg": result.calibration.slouch_rule(options.slouch_threshold_deg).line_deg,
                         "reference_window": list(options.reference_window) if options.reference_window else None,
                         "forward_window": list(options.forward_window) if options.forward_window else None,
                     },

@@ -22,7 +22,7 @@ import typer
 from ..errors import SensorbackError, naming
 from ..private import open_private
 from . import _args
-from ._options import CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
+from ._options import CALIBRATION_OPTION, CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
 from ._progress import Progress, clear_active, interactive
 from ._runtime import EXIT_INTERRUPTED
 from .app import app
@@ -229,6 +229,7 @@ def replay_command(
     ] = None,
     reference_window: Annotated[Optional[str], REFERENCE_WINDOW_OPTION] = None,
     forward_window: Annotated[Optional[str], FORWARD_WINDOW_OPTION] = None,
+    calibration: Annotated[Optional[str], CALIBRATION_OPTION] = None,
     rate: Annotated[Optional[float], CSV_RATE_OPTION] = None,
     set_flags: Annotated[Optional[list[str]], SET_OPTION] = None,
     snooze: Annotated[
@@ -251,6 +252,7 @@ def replay_command(
     settings = coach_settings(set_flags)
     snoozes = parse_snoozes(snooze)
     _args.check_input_file(file)
+    stored = _args.stored_calibration(calibration, ref, fwd)
 
     from .. import formats
     from ..core import CoreOptions
@@ -261,7 +263,8 @@ def replay_command(
     options = CoreOptions(reference_window=ref, forward_window=fwd)
 
     t = time.perf_counter()
-    from ..replay import block_seconds, calibrate, replay, split_blocks
+    from ..core import calibrate
+    from ..replay import block_seconds, replay, split_blocks
     from ..store import StoreError, file_digest, open_store
 
     show = interactive()
@@ -278,11 +281,17 @@ def replay_command(
             load_s = time.perf_counter() - t
             progress.update(0, label=f"calibrating on {file}")
             t = time.perf_counter()
-            calibration, notes = calibrate(block, options)
+            if stored is None:
+                calibration, notes = calibrate(block, options)
+            else:
+                calibration, notes = stored[0], [f"calibration: {stored[1]}"]
+            notes += _args.forward_advice(calibration)
             calibrate_s = time.perf_counter() - t
         identity = dataclasses.asdict(options)
         if rate is not None:
             identity["rate_hz"] = rate
+        if stored is not None:  # another calibration is another analysis of the same file
+            identity["calibration"] = calibration.to_dict()
         sink = _EventSink(events)
         rec = store.recorder(**_recorder_batching(pace))
         begun = rec.begin_session(

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import transition
-from .calibration import SensorCalibration
 from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .options import CoreOptions
-from .reference import Reference, angles, unit
+from .reference import Calibration, angles, unit  # noqa: F401  (Calibration: its old home)
 from .settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
 from .runs import forward_fill, hysteresis, rolling_count, run_length, since_last, sliding_reduce
 from .stretches import epoch_cuts, pieces
@@ -123,17 +122,6 @@ def transition_events(stats) -> np.ndarray:
 
 
 @dataclass
-class Calibration:
-    """Everything the decisions need to know about this sensor on this wearer."""
-
-    sensor: SensorCalibration
-    reference: Reference
-
-    def to_dict(self) -> dict:
-        return {"sensor": self.sensor.to_dict(), "reference": self.reference.to_dict()}
-
-
-@dataclass
 class _Carry:
     next_k: int | None = None
     first_k: int | None = None  # the stream's first epoch
@@ -201,6 +189,7 @@ class Decider:
 
     def __init__(self, options: CoreOptions, calibration: Calibration, rate_hz: float):
         self.options = options
+        self._settler = Settler(calibration.slouch_rule(options.slouch_threshold_deg))
         self.calibration = calibration
         self.rate_hz = rate_hz
         self.min_samples = max(1, int(np.ceil(options.min_coverage * options.epoch_s * rate_hz)))
@@ -211,7 +200,17 @@ class Decider:
         self.max_hold_epochs = max(self.quick_calm_epochs - 1, CONFIRM_EPOCHS)
         self.window_epochs = max(1, int(round(options.transition_window_s / options.epoch_s)))
         self._c = _Carry()
-        self._settler = Settler(options.slouch_threshold_deg)
+
+    @property
+    def calibration(self) -> Calibration:
+        return self._calibration
+
+    @calibration.setter
+    def calibration(self, calibration: Calibration) -> None:
+        """A new calibration applies from the next epoch decided (and to the revisions of held ones)."""
+        self._calibration = calibration
+        self.slouch = calibration.slouch_rule(self.options.slouch_threshold_deg)
+        self._settler.slouch = self.slouch
 
     def process(self, stats: EpochStats) -> EpochTable:
         if len(stats) == 0:
@@ -252,6 +251,8 @@ class Decider:
         sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
         g = unit(mean)
         incl, flex, lat = angles(g, self.calibration.reference)
+        if not self.calibration.reference.forward_known:  # forward and sideways mean nothing yet
+            flex[:] = lat[:] = np.nan
 
         walking = has_data & is_walking(per, cad, sd)
         keep_moving = has_data & (((per >= KEEP_MOVING_PERIODICITY) & (cad >= WALK_CADENCE[0]) & (cad <= WALK_CADENCE[1]))
@@ -333,7 +334,7 @@ class Decider:
         sitting |= leaning
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING
-        state[sitting & (flex >= o.slouch_threshold_deg)] = SLOUCHING
+        state[sitting & self.slouch.slouched(flex, lat)] = SLOUCHING
         state[lying] = LYING
         state[moving] = MOVING
         state[not_worn] = NOT_WORN

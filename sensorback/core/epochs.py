@@ -56,6 +56,10 @@ class EpochTable:
             return self
         return EpochTable(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
 
+    def take(self, sel) -> "EpochTable":
+        """The rows sel selects (a boolean mask or indices; copies)."""
+        return EpochTable(**{f.name: getattr(self, f.name)[sel] for f in fields(self)})
+
     def equals(self, other: "EpochTable") -> bool:
         """Exact equality, NaNs equal to NaNs (used to prove streaming == batch)."""
         return all(

@@ -1,8 +1,8 @@
 """Batch analysis: statistics of all epochs, calibration from them, then the same decisions
 a streaming processor makes.
 
-Calibration (offset/gain, upright, forward) is estimated from the whole recording unless the
-caller supplies it; with the same calibration, StreamProcessor gives identical epochs.
+Calibration (offset/gain, upright, forward, usual slouch) is estimated from the whole recording
+unless the caller supplies it; with the same calibration, StreamProcessor gives identical epochs.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import numpy as np
 from ..errors import SensorbackError
 from ..samples import SampleBlock
 from .calibration import IDENTITY, SensorCalibration, fit_sphere
-from .decide import Calibration, Decider, is_walking, transition_events
+from . import personal
+from .decide import Decider
 from .epoch_stats import EpochStats, add_transitions, measure_epochs
 from .epochs import EpochTable
 from .options import CoreOptions
-from .reference import (Reference, estimate_forward, estimate_up, forward_from_transitions, forward_from_window,
-                        unit, window_direction)
+from .reference import Calibration
 from .stream import StatsStream, window_settings
 from .stretches import pieces, sample_cuts
 
@@ -57,71 +57,44 @@ def block_stats(block: SampleBlock, options: CoreOptions, sensor: SensorCalibrat
 
 
 def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
-                         source: str = "recording") -> tuple[Calibration, list[str]]:
-    """Wearer reference (upright, forward) from a recording's epoch statistics."""
-    notes: list[str] = []
-    notes.append(f"sensor calibration: {sensor.note}")
-    mean, var = sensor.apply_mean_var(stats.mean, stats.var)
-    g = unit(mean)
-    sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
-    mid = (stats.k + 0.5) * options.epoch_s
-    walking = is_walking(stats.periodicity, stats.cadence_spm, sd)
-    quiet = sd < 0.05
+                         source: str = "recording", rate_hz: float | None = None) -> tuple[Calibration, list[str]]:
+    """The wearer's calibration from a recording's epoch statistics, as analyze() finds it:
+    upright and forward (core/personal.py), and the usual slouch when the wearer's sitting shows
+    it. rate_hz: the recording's sample rate (default: the typical samples per epoch)."""
+    cal, notes, _ = estimate_and_decide(stats, options, sensor, rate_hz, source)
+    return cal, notes
 
-    if options.reference_window is not None:
-        up = window_direction(g, mid, options.reference_window)
-        if up is None:
-            a, b = options.reference_window
-            raise SensorbackError(f"--reference-window {a:g}:{b:g}: no samples in that window of the {source}")
-        up_source = f"window {options.reference_window[0]:g}:{options.reference_window[1]:g} s"
-    else:
-        provisional, _ = estimate_up(g, walking, quiet)
-        upright_ish = quiet & (g @ provisional > np.cos(np.radians(45)))
-        up, up_source = estimate_up(g, walking, upright_ish)
-    if options.forward_window is not None:
-        lean = window_direction(g, mid, options.forward_window)
-        a, b = options.forward_window
-        if lean is None:
-            raise SensorbackError(f"--forward-window {a:g}:{b:g}: no samples in that window of the {source}")
-        fwd = forward_from_window(lean, up)
-        if fwd is None:
-            raise SensorbackError(f"--forward-window {a:g}:{b:g}: the trunk is not leaning there (less than 8 degrees from upright)")
-        fwd_source = f"window {a:g}:{b:g} s"
-    else:
-        events = transition_events(stats)
-        span = options_span(options)
-        found = forward_from_transitions(g, up, stats.k, events, span)
+
+def estimate_and_decide(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
+                        rate_hz: float | None = None, source: str = "recording"
+                        ) -> tuple[Calibration, list[str], EpochTable]:
+    """estimate_calibration and the epochs decided with that calibration, in one go.
+
+    The usual slouch is learned from the seated epochs (personal.learn_slouch), so the epochs
+    are decided first and their sitting/slouching then judged by the learned line
+    (personal.relabel): the same epochs as deciding with the final calibration from the start,
+    without deciding twice."""
+    if rate_hz is None:
+        rate_hz = float(np.median(stats.n)) / options.epoch_s if len(stats) else 50.0
+    cal, notes = personal.estimate(stats, options, sensor, source)
+    epochs = Decider(options, cal, rate_hz).decide_all(stats)
+    if options.slouch_threshold_deg is None:
+        found = personal.learn_slouch(epochs, cal)
         if found is not None:
-            fwd, count = found
-            fwd_source = f"leans during {count} sit/stand transitions"
-        else:
-            pool = quiet & (g @ up > np.cos(np.radians(options.lying_deg)))
-            fwd, fwd_source = estimate_forward(g, up, pool)
-    notes.append(f"upright reference: {up_source}; forward: {fwd_source}")
-    ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source)
-    return Calibration(sensor, ref), notes
+            cal, what = found
+            personal.relabel(epochs, cal.slouch_rule())
+            notes.append(f"slouch line: {what}, so slouching counts from {cal.slouch_rule().line_deg:.0f} deg")
+    return cal, notes, epochs
 
 
-def learn_forward(stats: EpochStats, options: CoreOptions, calibration: Calibration
-                  ) -> tuple[Calibration, int] | None:
-    """The calibration with its forward direction taken from the leans of the sit/stand
-    transitions in `stats` (as estimate_calibration finds it for a whole recording), keeping the
-    sensor and upright; with the number of transition epochs used. None while there are too few.
-
-    For a live session that started without a stored calibration: its first estimate cannot tell
-    forward from backward until the wearer has sat down or stood up.
-    """
-    if len(stats) == 0:
-        return None
-    mean, _ = calibration.sensor.apply_mean_var(stats.mean, stats.var)
-    up = np.asarray(calibration.reference.up, float)
-    found = forward_from_transitions(unit(mean), up, stats.k, transition_events(stats), options_span(options))
-    if found is None:
-        return None
-    fwd, count = found
-    ref = Reference(calibration.reference.up, tuple(map(float, fwd)), calibration.reference.up_source,
-                    f"leans during {count} sit/stand transitions")
-    return Calibration(calibration.sensor, ref), count
+def calibrate(block: SampleBlock, options: CoreOptions) -> tuple[Calibration, list[str]]:
+    """The calibration ``analyze(block, options)`` would use: sensor offset/gain and the wearer's
+    upright, forward and usual slouch, estimated from the whole recording (or from the windows
+    in ``options``). Returns it with the notes saying how it was found."""
+    if len(block) == 0:
+        raise SensorbackError("no samples to analyse")
+    stats, sensor = block_stats(block, options)
+    return estimate_calibration(stats, options, sensor, rate_hz=block.rate_hz)
 
 
 def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibration: Calibration | None = None) -> Analysis:
@@ -133,11 +106,10 @@ def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibratio
     if len(block) == 0:
         raise SensorbackError("no samples to analyse")
     stats, sensor = block_stats(block, options, None if calibration is None else calibration.sensor)
-    notes: list[str] = []
     if calibration is None:
-        calibration, notes = estimate_calibration(stats, options, sensor)
-    epochs = Decider(options, calibration, block.rate_hz).decide_all(stats)
-    return Analysis(epochs, calibration, notes)
+        calibration, notes, epochs = estimate_and_decide(stats, options, sensor, block.rate_hz)
+        return Analysis(epochs, calibration, notes)
+    return Analysis(Decider(options, calibration, block.rate_hz).decide_all(stats), calibration, [])
 
 
 def calibrate_in_passes(rescan, options: CoreOptions) -> Calibration:
@@ -145,10 +117,14 @@ def calibrate_in_passes(rescan, options: CoreOptions) -> Calibration:
     statistics (a few dozen bytes per second): the first fits the sensor's offset/gain, the
     second measures transitions on corrected samples and finds the wearer's reference, exactly
     as analyze() does on the whole recording."""
+    rate = []
+
     def stats_pass(sensor):
         parts, stream = [], None
         for b in rescan():
-            stream = stream or StatsStream(window_settings(options, b.rate_hz), sensor=sensor)
+            if stream is None:
+                stream = StatsStream(window_settings(options, b.rate_hz), sensor=sensor)
+                rate.append(b.rate_hz)
             parts.append(stream.feed(b.t, b.acc))
         if stream is not None:
             parts.append(stream.finish())
@@ -156,8 +132,33 @@ def calibrate_in_passes(rescan, options: CoreOptions) -> Calibration:
 
     first = stats_pass(None)
     sensor = fit_sphere(first.mean, first.sd) if len(first) else IDENTITY
-    calibration, _ = estimate_calibration(stats_pass(sensor), options, sensor)
+    stats = stats_pass(sensor)
+    calibration, _ = personal.estimate(stats, options, sensor)
+    if options.slouch_threshold_deg is None and calibration.reference.forward_known and len(stats):
+        # The usual slouch, learned from the seated epochs as analyze() does, deciding a day at a
+        # time and keeping only those: a week of decided epochs would not fit the memory budget.
+        rate_hz = rate[0] if rate else float(np.median(stats.n)) / options.epoch_s
+        found = personal.learn_slouch(seated_epochs(stats, options, calibration, rate_hz), calibration)
+        if found is not None:
+            calibration = found[0]
     return calibration
+
+
+CHUNK_EPOCHS = 86400
+
+
+def seated_epochs(stats: EpochStats, options: CoreOptions, calibration: Calibration, rate_hz: float) -> EpochTable:
+    """The sitting and slouching epochs of these statistics, decided CHUNK_EPOCHS at a time."""
+    from .states import SITTING, SLOUCHING
+
+    decider = Decider(options, calibration, rate_hz)
+    keep = []
+    for i in range(0, len(stats), CHUNK_EPOCHS):
+        for ep in (decider.process(stats.take(slice(i, i + CHUNK_EPOCHS))),
+                   decider.release() if i + CHUNK_EPOCHS >= len(stats) else EpochTable.empty()):
+            if len(ep):
+                keep.append(ep.take((ep.state == SITTING) | (ep.state == SLOUCHING)))
+    return EpochTable.concat(keep)
 
 
 def iter_analyze(blocks: Iterable[SampleBlock], options: CoreOptions = CoreOptions(),

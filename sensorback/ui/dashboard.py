@@ -154,7 +154,7 @@ class MonitorApp(App):
         s = self.session
         m = s.meters
         st = s.status()
-        thr = s.options.slouch_threshold_deg
+        thr = s.slouch_line_deg
         try:
             state = self.query_one("#state", Static)
         except Exception:  # noqa: BLE001 - not mounted (yet / any more)
