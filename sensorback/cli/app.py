@@ -328,6 +328,7 @@ from . import report_cmds  # noqa: E402,F401  (registers the 'report' and 'log' 
 from . import replay_cmd  # noqa: E402,F401  (registers the 'replay' command)
 from . import live_cmds  # noqa: E402,F401  (registers the 'monitor' and 'calibrate' commands)
 from . import ble_cmds  # noqa: E402,F401  (registers the 'scan' command)
+from . import cohort_cmd  # noqa: E402,F401  (registers the 'cohort' command)
 
 
 def main() -> None:
