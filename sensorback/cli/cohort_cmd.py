@@ -138,5 +138,5 @@ def cohort_command(
         raise Interrupted()
     done = f"{result.ok} ok, {result.failed} failed" + (f", {result.skipped} unchanged since the last run"
                                                          if result.skipped else "")
-    rate = f" ({result.recorded_days:.1f} person-days in {result.wall_s:.0f} s)" if result.ok else ""
+    rate = f" ({result.recorded_days:.1f} person-days in {result.wall_s:.1f} s)" if result.ok else ""
     typer.echo(f"{result.files} files: {done}{rate}; wrote {out / 'days.parquet'}, days.csv and files.csv")

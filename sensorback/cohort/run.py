@@ -41,7 +41,8 @@ class CohortResult:
     failed: int = 0
     days: int = 0
     recorded_days: float = 0.0  # person-days of recording analysed in this run
-    wall_s: float = 0.0
+    setup_s: float = 0.0  # starting or connecting to the cluster
+    wall_s: float = 0.0  # from the first file submitted to the last one finished
     workers: int = 0
     dashboard: str | None = None
     interrupted: bool = False
@@ -196,6 +197,7 @@ def _connect(workers: int | None, scheduler: str | None):
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
+        _probe(scheduler)
         try:
             client = Client(scheduler, timeout="30s")
         except (OSError, TimeoutError, ValueError) as e:
@@ -205,6 +207,26 @@ def _connect(workers: int | None, scheduler: str | None):
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":8787",
                            silence_logs=logging.ERROR)
     return Client(cluster), cluster
+
+
+def _probe(address: str) -> None:
+    """A refused tcp:// address fails at once (Dask itself would retry until its timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not address.startswith("tcp://"):
+        return
+    try:
+        u = urlsplit(address)
+        host, port = u.hostname, u.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise SensorbackError(f"--scheduler {address}: expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except OSError as e:
+        raise SensorbackError(f"--scheduler {address}: cannot connect ({e.strerror or e})") from None
 
 
 def _dashboard(client) -> str | None:
@@ -238,9 +260,10 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
     if earlier and not (resume or overwrite):
         raise SensorbackError(f"--out {out}: holds the results of an earlier run; pass --resume to finish it "
                               "(files already done are skipped) or --overwrite to start again")
-    if overwrite and parts.is_dir():
+    if parts.is_dir():
         for q in parts.iterdir():
-            q.unlink()
+            if overwrite or q.name.endswith(".tmp"):  # .tmp: a write cut short by a kill
+                q.unlink()
     parts.mkdir(mode=0o700, exist_ok=True)
 
     settings = {"timezone": timezone_name}
@@ -256,9 +279,11 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
         else:
             todo.append((p, fp))
 
-    started = time.perf_counter()
     if todo:
+        t_setup = time.perf_counter()
         client, cluster = _connect(workers, scheduler)
+        result.setup_s = time.perf_counter() - t_setup
+        started = time.perf_counter()
         futures = {}
         try:
             result.workers = _n_workers(client)
@@ -290,10 +315,10 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
             for fut in futures:
                 fut.cancel()
         finally:
+            result.wall_s = time.perf_counter() - started
             client.close()
             if cluster is not None:
                 cluster.close()
-    result.wall_s = time.perf_counter() - started
     write_tables(out, paths)
     return result
 
