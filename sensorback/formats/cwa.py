@@ -475,11 +475,13 @@ def _times(d: _Decoded, n_out: int, period: float | None):
     plausible = follows & (np.abs(real / nominal - 1.0) <= RATE_TOLERANCE)
     per[j[plausible]] = real[plausible]
     # Blocks without a real rate keep the last real one (carried across reads), else the nominal one.
-    for i in range(n_out):
-        if np.isnan(per[i]):
-            per[i] = period if period is not None and abs(period * d.rate[i] - 1.0) <= RATE_TOLERANCE else 1.0 / d.rate[i]
-        else:
-            period = float(per[i])
+    known = np.isfinite(per)
+    last_known = np.maximum.accumulate(np.where(known, np.arange(n_out), -1))
+    carried = np.where(last_known >= 0, per[np.maximum(last_known, 0)], np.nan if period is None else period)
+    usable = np.isfinite(carried) & (np.abs(carried * d.rate[:n_out] - 1.0) <= RATE_TOLERANCE)
+    per = np.where(known, per, np.where(usable, carried, 1.0 / d.rate[:n_out]))
+    if known.any():
+        period = float(per[np.flatnonzero(known)[-1]])
     counts = d.count[:n_out]
     n = int(counts.sum())
     blk = np.repeat(np.arange(n_out), counts)
