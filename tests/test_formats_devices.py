@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 import warnings
 from pathlib import Path
 
@@ -222,6 +223,38 @@ def test_gt3x_idle_sleep_mode_is_filled_and_said():
     assert len(block) == 9000 and block.meta["idle_sleep_mode"] is True
     assert any("idle sleep mode" in str(w.message) for w in caught)
     assert block.start_time == 1616169420.0 and block.meta["clock"] == "device-local"
+
+
+GT3X_LOCAL = os.environ.get("SENSORBACK_GT3X_SAMPLES")  # a folder with pygt3x's small.gt3x, if present
+
+
+@pytest.mark.parametrize("name", ["ISM_Enabled.gt3x", "small.gt3x"])
+def test_streamed_gt3x_equals_pygt3x_filereader(name):
+    """Read record by record in small chunks, the samples are exactly what ActiGraph's FileReader gives
+    for the whole file (idle sleep mode filled the same way)."""
+    pytest.importorskip("pygt3x")
+    from pygt3x.reader import FileReader
+
+    from sensorback.formats.gt3x import iter_gt3x
+
+    path = DATA / name
+    if not path.exists():
+        if not GT3X_LOCAL or not (Path(GT3X_LOCAL) / name).exists():
+            pytest.skip(f"{name} is not committed (2.9 MB); set SENSORBACK_GT3X_SAMPLES to a folder holding it")
+        path = Path(GT3X_LOCAL) / name
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parts = list(iter_gt3x(path, chunk_samples=1000))
+        with FileReader(str(path)) as reader:
+            ref = reader.to_pandas()
+    assert all(len(p) <= 1000 for p in parts)
+    acc = np.concatenate([p.acc for p in parts])
+    t = parts[0].start_time + np.concatenate([p.t for p in parts])
+    assert len(acc) == len(ref)
+    assert np.array_equal(acc, ref[["X", "Y", "Z"]].to_numpy(np.float32))
+    assert np.abs(t - ref.index.to_numpy(np.float64)).max() < 1e-6
+    if name == "small.gt3x":  # pygt3x's published means (tests/test_calibration.py)
+        assert acc.astype(np.float64).mean(axis=0) == pytest.approx([-0.2973251938819885, 0.3425652086734772, 0.40599629282951355])
 
 
 def test_a_non_gt3x_file_is_a_one_line_error(tmp_path):

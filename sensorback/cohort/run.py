@@ -31,6 +31,7 @@ PARTS = ".parts"
 VERSION = 1
 OUTPUTS = ("days.parquet", "days.csv", "files.csv")
 _GLOB_CHARS = set("*?[")
+WAIT_FOR_WORKERS_S = 120.0
 
 
 @dataclass
@@ -286,15 +287,22 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
         started = time.perf_counter()
         futures = {}
         try:
+            if scheduler and _n_workers(client) == 0:
+                try:  # a scheduler whose workers are still starting (or never will): do not hang
+                    client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
+                except TimeoutError:
+                    raise SensorbackError(f"--scheduler {scheduler}: no workers joined within "
+                                          f"{WAIT_FOR_WORKERS_S:.0f} s; start some with 'dask worker {scheduler}'") from None
             result.workers = _n_workers(client)
             result.dashboard = _dashboard(client)
             if on_start:
                 on_start(result, len(todo))
             from dask.distributed import as_completed
 
-            for p, fp in todo:
-                fut = client.submit(analyze_file, str(p), str(p), timezone_name, key=f"sensorback-{_key(p)}-{os.getpid()}-{time.time_ns()}",
-                                    pure=False, retries=0)
+            # Biggest files first: the last tasks are then short, and no worker idles long at the end.
+            for p, fp in sorted(todo, key=lambda item: (-item[1].size, str(item[0]))):
+                key = f"sensorback-{_key(p)}-{os.getpid()}-{time.time_ns()}"
+                fut = client.submit(analyze_file, str(p), str(p), timezone_name, key=key, pure=False, retries=0)
                 futures[fut] = (p, fp)
             for fut in as_completed(list(futures)):
                 p, fp = futures.pop(fut)

@@ -3,7 +3,7 @@
     load(path, rate_hz=None) -> SampleBlock       # .sbr native; .csv/.csv.gz/.txt/.tsv(.gz) CSV;
                                                   # .cwa/.cwa.gz (Axivity), .gt3x (ActiGraph) read only
     save(block, path)                             # .sbr and CSV
-    iter_blocks(path, chunk_samples=...) -> Iterator[SampleBlock]   # bounded memory for .sbr and .cwa
+    iter_blocks(path, chunk_samples=...) -> Iterator[SampleBlock]   # bounded memory but for CSV
 
 Bad input raises sensorback.errors.InputError ("file:line: message"). Repairs and guesses
 (dropped partial record, m/s^2 converted to g, Unix time re-based, ...) are returned in
@@ -94,8 +94,8 @@ def save(block: SampleBlock, path) -> None:
 
 
 def iter_blocks(path, chunk_samples: int = 1 << 20, rate_hz: float | None = None) -> Iterator[SampleBlock]:
-    """Consecutive blocks of at most chunk_samples. Native and .cwa files are read chunk by chunk
-    (bounded memory, e.g. 7 days at 100 Hz); CSV and .gt3x are parsed whole and then sliced."""
+    """Consecutive blocks of at most chunk_samples. Native, .cwa and .gt3x files are read chunk by
+    chunk (bounded memory, e.g. 7 days at 100 Hz); CSV is parsed whole and then sliced."""
     if chunk_samples < 1:
         raise ValueError("chunk_samples must be >= 1")
     kind = kind_of(path)
@@ -106,17 +106,16 @@ def iter_blocks(path, chunk_samples: int = 1 << 20, rate_hz: float | None = None
                 block.rate_hz = float(rate_hz)
             yield block
         return
-    if kind == "cwa":
+    if kind in _DEVICE_EXT.values():
         from .cwa import iter_cwa
+        from .gt3x import iter_gt3x
 
-        for block in iter_cwa(path, chunk_samples=chunk_samples):
+        for block in (iter_cwa if kind == "cwa" else iter_gt3x)(path, chunk_samples=chunk_samples):
             if rate_hz is not None:
                 block.rate_hz = float(rate_hz)
             yield block
         return
-    whole = _read_device_file(kind, path) if kind == "gt3x" else read_csv(path, rate_hz=rate_hz)
-    if rate_hz is not None:
-        whole.rate_hz = float(rate_hz)
+    whole = read_csv(path, rate_hz=rate_hz)
     notes = whole.meta.pop("notes", None)
     for i in range(0, len(whole), chunk_samples):
         part = whole.slice(i, i + chunk_samples)
