@@ -107,7 +107,7 @@ def resample_like_ggir(blocks: list[Block], n_blocks: int, start: int, end: int,
     pos = 0  # 0-based next grid point to fill
     raw_t0 = prev.start - 0.00001
     raw_a0 = prev.acc[0].astype(np.float64)
-    prev_start = None
+    prev_start = prev_len = None  # set by the first block read (GGIRread needs two blocks)
     last = -1
     for ii in range(s + 1, end + 1):
         if ii == n_blocks:

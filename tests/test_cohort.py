@@ -20,7 +20,7 @@ import pytest
 
 from sensorback import formats
 from sensorback.core.epochs import EpochTable
-from sensorback.core.states import CODE, STATES
+from sensorback.core.states import CODE
 from sensorback.summary import summarize
 
 pytest.importorskip("distributed")
@@ -95,7 +95,8 @@ def test_day_rows_cut_at_local_midnight_and_reuse_summary():
     first = summarize(table.rows(0, 1500))
     assert rows[0]["recorded_s"] == 1500.0 and rows[0]["sitting_bouts"] == first.n_bouts == 1
     assert rows[1]["sitting_s"] == 500.0 and rows[1]["sit_to_stand"] == 2  # sitting->standing, slouching->moving
-    assert rows[1]["breaks"] == 2 and rows[1]["flexion_gt30_seated_s"] == 1000.0 and rows[1]["flexion_gt30_upright_s"] == 500.0
+    assert rows[1]["breaks"] == 2
+    assert rows[1]["flexion_gt30_seated_s"] == 1000.0 and rows[1]["flexion_gt30_upright_s"] == 500.0
     assert rows[0]["calibration_error_mg"] == 3.5
     # the same epochs on a UTC clock, seen from Berlin (UTC+1): midnight is an hour earlier
     berlin = day_rows("f", table, start, False, ZoneInfo("Europe/Berlin"), "", "up", "fwd")
@@ -105,7 +106,8 @@ def test_day_rows_cut_at_local_midnight_and_reuse_summary():
 
 
 def test_cli_start_does_not_import_dask_or_pyarrow():
-    code = "import sys, sensorback.cli.app; print(any(m.split('.')[0] in ('dask', 'distributed', 'pyarrow', 'pandas') for m in sys.modules))"
+    code = ("import sys, sensorback.cli.app; "
+            "print(any(m.split('.')[0] in ('dask', 'distributed', 'pyarrow', 'pandas') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=DEADLINE_S)
     assert out.stdout.strip() == "False", out.stderr
 
@@ -123,7 +125,7 @@ def test_cohort_on_a_local_cluster_records_failures_and_resumes(study, tmp_path)
     files = read_csv(out / "files.csv")
     assert [Path(r["file"]).name for r in files] == ["ax3.cwa", "broken.csv", "p0.sbr", "p1.sbr", "p2.sbr"]
     assert [r["status"] for r in files] == ["ok", "failed", "ok", "ok", "ok"]
-    assert files[0]["device"] == "axivity-ax3" and files[0]["clock"] == "device-local" and files[0]["samples"] == "17400"
+    assert (files[0]["device"], files[0]["clock"], files[0]["samples"]) == ("axivity-ax3", "device-local", "17400")
     days = read_csv(out / "days.csv")
     # each simulated file runs from 23:45 + i min for 30 min: two calendar days each; the .cwa one day
     assert [(Path(r["file"]).name, r["day"]) for r in days] == [
@@ -189,7 +191,8 @@ def test_an_unreachable_scheduler_is_a_one_line_error(study, tmp_path):
         port = s.getsockname()[1]
     res = cli("cohort", str(study / "p0.sbr"), "--out", str(tmp_path / "o"), "--scheduler", f"tcp://127.0.0.1:{port}",
               "--timezone", "UTC")
-    assert res.returncode == 2 and res.stderr.strip().startswith(f"error: --scheduler tcp://127.0.0.1:{port}: cannot connect")
+    assert res.returncode == 2
+    assert res.stderr.strip().startswith(f"error: --scheduler tcp://127.0.0.1:{port}: cannot connect")
     assert len(res.stderr.strip().splitlines()) == 1
 
 
@@ -261,7 +264,8 @@ def test_cohort_against_a_real_scheduler_and_two_worker_processes(study, tmp_pat
         assert (out / name).read_bytes() == (local / name).read_bytes(), name
 
 
-def test_killed_run_resumes_to_the_same_outputs(tmp_path, sim_block):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
+def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, sim_block, sig):
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(12):
@@ -272,20 +276,26 @@ def test_killed_run_resumes_to_the_same_outputs(tmp_path, sim_block):
     assert cli("cohort", str(folder), "--out", str(whole), "--workers", "1").returncode == 0
 
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         parts = out / ".parts"
-        wait_for(lambda: parts.is_dir() and any(p.suffix == ".json" for p in parts.iterdir()), "the first finished file")
-        os.killpg(proc.pid, signal.SIGKILL)  # the command and its local cluster, mid-run
-        proc.wait(timeout=DEADLINE_S)
+        wait_for(lambda: parts.is_dir() and any(p.suffix == ".json" for p in parts.iterdir()),
+                 "the first finished file")
+        os.killpg(proc.pid, sig)  # the command and its local cluster, mid-run (Ctrl-C reaches them all)
+        _, err = proc.communicate(timeout=DEADLINE_S)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=DEADLINE_S)
     done = [p for p in (out / ".parts").iterdir() if p.suffix == ".json"]
     assert 1 <= len(done) < 12, len(done)
-    assert not (out / "days.parquet").exists()  # nothing half-written: the tables come at the end
+    if sig == signal.SIGKILL:
+        assert not (out / "days.parquet").exists()  # nothing half-written: the tables come at the end
+    else:  # Ctrl-C: exit 130, one clean line, the tables of what was finished
+        assert proc.returncode == 130 and "Traceback" not in err.decode()
+        assert f"interrupted: {len(done)} of 12 files finished" in err.decode()
+        assert len(read_csv(out / "files.csv")) == len(done)
     res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "2")
     assert res.returncode == 0, res.stderr
     assert f"analysing {12 - len(done)} of 12 files ({len(done)} already done)" in res.stderr

@@ -14,7 +14,7 @@ import typer
 
 from ..errors import SensorbackError
 from ._progress import Progress, clear_active, interactive
-from ._runtime import Interrupted
+from ._runtime import EXIT_INTERRUPTED
 from .app import app
 
 
@@ -30,7 +30,8 @@ def _check_timezone(name: str) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SensorbackError(f"--timezone: unknown time zone '{name}'; use an IANA name such as Europe/Berlin or UTC") from None
+        raise SensorbackError(
+            f"--timezone: unknown time zone '{name}'; use an IANA name such as Europe/Berlin or UTC") from None
 
 
 def _rate(result, elapsed: float) -> str:
@@ -135,7 +136,7 @@ def cohort_command(
     if result.interrupted:
         typer.echo(f"interrupted: {result.ok + result.failed} of {result.files - result.skipped} files finished "
                    f"and kept in {out}; run again with --resume to finish", err=True)
-        raise Interrupted()
+        raise typer.Exit(EXIT_INTERRUPTED)
     done = f"{result.ok} ok, {result.failed} failed" + (f", {result.skipped} unchanged since the last run"
                                                          if result.skipped else "")
     rate = f" ({result.recorded_days:.1f} person-days in {result.wall_s:.1f} s)" if result.ok else ""

@@ -93,7 +93,8 @@ def day_rows(file_label: str, table: EpochTable, start_time: float | None, clock
             "sitting_bouts": s.n_bouts,
             "sitting_bout_mean_s": float(np.mean(durations)) if durations else math.nan,
             "sitting_bout_longest_s": s.longest_bout_s if durations else math.nan,
-            **{f"sitting_in_bouts_ge{m}min_s": float(sum(d for d in durations if d >= m * 60.0)) for m in LONG_BOUTS_MIN},
+            **{f"sitting_in_bouts_ge{m}min_s": float(sum(d for d in durations if d >= m * 60.0))
+               for m in LONG_BOUTS_MIN},
             "breaks": s.breaks,
             "breaks_per_sitting_hour": s.breaks / (s.seated_s / 3600.0) if s.seated_s > 0 else math.nan,
             "sit_to_stand": s.rises,

@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +72,8 @@ def find_inputs(specs: list[str]) -> list[Path]:
         if p.is_dir():
             hits = [q for q in p.rglob("*") if q.is_file() and _is_recording(q.name)]
             if not hits:
-                raise SensorbackError(f"{spec}: no recordings in this folder (looked for {', '.join(formats.EXTENSIONS)})")
+                looked = ", ".join(formats.EXTENSIONS)
+                raise SensorbackError(f"{spec}: no recordings in this folder (looked for {looked})")
         elif p.exists():
             formats.kind_of(p)  # an unknown extension is a one-line error now, not a failed file later
             hits = [p]
@@ -121,9 +123,9 @@ def _load_part(out: Path, path: Path) -> dict | None:
     return doc
 
 
-def _save_part(out: Path, path: Path, fingerprint: Fingerprint, settings: dict, result: dict) -> None:
-    doc = {"version": VERSION, "path": str(path), "fingerprint": fingerprint.to_dict(), "settings": settings,
-           "file": result["file"], "days": result["days"], "seconds": result.get("seconds")}
+def _save_part(out: Path, path: Path, fingerprint: Fingerprint, settings: dict, result: dict, run_id: str) -> None:
+    doc = {"version": VERSION, "path": str(path), "run": run_id, "fingerprint": fingerprint.to_dict(),
+           "settings": settings, "file": result["file"], "days": result["days"], "seconds": result.get("seconds")}
     _write_private(_part_path(out, path), json.dumps(doc, allow_nan=True).encode())
 
 
@@ -205,9 +207,22 @@ def _connect(workers: int | None, scheduler: str | None):
             raise SensorbackError(f"--scheduler {scheduler}: cannot connect ({' '.join(str(e).split())})") from None
         return client, None
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":8787",
-                           silence_logs=logging.ERROR)
+    # Ctrl-C in a terminal reaches the whole process group: the worker processes start with SIGINT
+    # ignored (a disposition they inherit), so only this process handles it and stops them cleanly.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    try:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":8787",
+                               silence_logs=logging.ERROR)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     return Client(cluster), cluster
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def _probe(address: str) -> None:
@@ -268,6 +283,7 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
     parts.mkdir(mode=0o700, exist_ok=True)
 
     settings = {"timezone": timezone_name}
+    run_id = f"{os.getpid()}-{time.time_ns()}"
     result = CohortResult(files=len(paths))
     todo = []
     for p in paths:
@@ -291,8 +307,9 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
                 try:  # a scheduler whose workers are still starting (or never will): do not hang
                     client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
                 except TimeoutError:
-                    raise SensorbackError(f"--scheduler {scheduler}: no workers joined within "
-                                          f"{WAIT_FOR_WORKERS_S:.0f} s; start some with 'dask worker {scheduler}'") from None
+                    raise SensorbackError(
+                        f"--scheduler {scheduler}: no workers joined within {WAIT_FOR_WORKERS_S:.0f} s; "
+                        f"start some with 'dask worker {scheduler}'") from None
             result.workers = _n_workers(client)
             result.dashboard = _dashboard(client)
             if on_start:
@@ -307,7 +324,7 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
             for fut in as_completed(list(futures)):
                 p, fp = futures.pop(fut)
                 res = _collect(fut, str(p))
-                _save_part(out, p, fp, settings, res)
+                _save_part(out, p, fp, settings, res, run_id)
                 row = res["file"]
                 if row["status"] == "ok":
                     result.ok += 1
@@ -322,6 +339,11 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
             result.interrupted = True
             for fut in futures:
                 fut.cancel()
+            # Count what is on disk: Ctrl-C may have come between storing a file and counting it.
+            stored = [_load_part(out, p) for p, fp in todo]
+            stored = [d for d in stored if d is not None and d.get("run") == run_id]
+            result.ok = sum(d["file"]["status"] == "ok" for d in stored)
+            result.failed = len(stored) - result.ok
         finally:
             result.wall_s = time.perf_counter() - started
             client.close()

@@ -121,4 +121,5 @@ def _iso(start_time, t_first) -> str | None:
         return None
     from datetime import datetime, timezone
 
-    return datetime.fromtimestamp(start_time + t_first, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "")
+    when = datetime.fromtimestamp(start_time + t_first, tz=timezone.utc)
+    return when.isoformat(timespec="seconds").replace("+00:00", "")

@@ -222,7 +222,8 @@ def rtc_seconds(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     minute = (ts >> 6) & 0x3F
     sec = ts & 0x3F
     dim = np.array([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month - 1, 0, 11)]
-    valid = (ts != 0) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= dim) & (hour < 24) & (minute < 60) & (sec < 60)
+    valid = ((ts != 0) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= dim)
+             & (hour < 24) & (minute < 60) & (sec < 60))
     days = _days_from_civil(year, np.clip(month, 1, 12), day)
     return days * 86400 + hour * 3600 + minute * 60 + sec, valid
 
@@ -386,15 +387,16 @@ def _iter(path, f, chunk_samples: int, batch_blocks: int) -> Iterator[SampleBloc
             buf = _read(f, want, path)
         except _Truncated as t:
             buf = t.data
-            notes.add(f"compressed data ends early (damaged or truncated .gz); kept the {next_index + len(buf) // BLOCK} "
+            kept = next_index + len(buf) // BLOCK
+            notes.add(f"compressed data ends early (damaged or truncated .gz); kept the {kept} "
                       "whole data blocks before the damage")
             eof = True
         if len(buf) < want:
             eof = True
         tail = len(buf) % BLOCK
         if tail:
-            notes.add(f"truncated: file ends inside data block #{next_index + len(buf) // BLOCK} ({tail} of {BLOCK} bytes); "
-                      "dropped that partial block")
+            at = next_index + len(buf) // BLOCK
+            notes.add(f"truncated: file ends inside data block #{at} ({tail} of {BLOCK} bytes); dropped that partial block")
             buf = buf[: len(buf) - tail]
         dec, base = _decode(buf, next_index, base, skips)
         next_index += len(buf) // BLOCK
@@ -434,7 +436,8 @@ def _iter(path, f, chunk_samples: int, batch_blocks: int) -> Iterator[SampleBloc
     _final_notes(notes, dropped_back if emitted == 0 else 0)
     if emitted == 0:
         why = "; ".join(m.split(": ", 1)[1] for m in notes.messages)
-        raise InputError(path, "recording holds no samples" + (f" ({why})" if why else " (no data blocks after the header)"))
+        raise InputError(path, "recording holds no samples"
+                         + (f" ({why})" if why else " (no data blocks after the header)"))
     if notes.messages:  # notes found after the last samples went out (e.g. a corrupt last block)
         notes.emit()
 

@@ -194,7 +194,8 @@ def _stream(path, z: zipfile.ZipFile, chunk_samples: int) -> Iterator[SampleBloc
     if bad_sum:
         notes.add(f"skipped {bad_sum} records with a bad checksum")
     if dropped:
-        notes.add(f"dropped {dropped} samples of records that did not come after the last second (duplicates or a clock set back)")
+        notes.add(f"dropped {dropped} samples of records that did not come after the last second "
+                  "(duplicates or a clock set back)")
     if filled:
         notes.add(f"{filled} samples of idle sleep mode were filled with the last value (as ActiLife does)")
     for t, acc in flush(True):
