@@ -264,3 +264,28 @@ def test_a_non_gt3x_file_is_a_one_line_error(tmp_path):
     path.write_bytes(b"not a zip")
     with pytest.raises(InputError, match="not an ActiGraph .gt3x file"):
         formats.load(path)
+
+
+# ----------------------------------------------------------------------------- the other commands
+
+
+def test_analyze_convert_and_replay_take_device_files(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from sensorback.cli.app import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["analyze", str(AX3_FILE), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert (doc["device"], doc["samples"], doc["rate_hz"]) == ("axivity-ax3", 17400, 100.0)
+    out = tmp_path / "c.sbr"
+    res = runner.invoke(app, ["convert", str(AX3_CORRUPT), str(out)])
+    assert res.exit_code == 0 and "warning: " in res.stderr and "skipped 6 corrupt data blocks" in res.stderr
+    assert len(formats.load(out)) == 16680
+    res = runner.invoke(app, ["replay", str(AX6_FILE), "--db", str(tmp_path / "r.db")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["convert", str(AX3_FILE), str(tmp_path / "x.cwa")])
+    assert res.exit_code == 2 and res.stderr.startswith("error: ") and "does not write them" in res.stderr
