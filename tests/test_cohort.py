@@ -54,10 +54,8 @@ def sim_block():
     return block
 
 
-@pytest.fixture
-def study(tmp_path, sim_block):
+def make_study(folder: Path, sim_block) -> Path:
     """Three short recordings that cross midnight (UTC), a .cwa, and a file that cannot be read."""
-    folder = tmp_path / "study"
     folder.mkdir()
     for i in range(3):
         block = sim_block.slice(0, len(sim_block))
@@ -66,6 +64,21 @@ def study(tmp_path, sim_block):
     shutil.copy(DATA / "ax3_testfile.cwa", folder / "ax3.cwa")
     (folder / "broken.csv").write_text("t,ax,ay,az\n0,0,0,1\n0.02,zero,0,1\n")
     return folder
+
+
+@pytest.fixture
+def study(tmp_path, sim_block):
+    return make_study(tmp_path / "study", sim_block)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, sim_block):
+    """A study nobody changes, and the outputs of a run over it with one local worker."""
+    folder = make_study(tmp_path_factory.mktemp("ref") / "study", sim_block)
+    out = folder.parent / "out1"
+    res = cli("cohort", str(folder), "--out", str(out), "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    return folder, out
 
 
 def read_csv(path):
@@ -144,32 +157,27 @@ def test_cohort_on_a_local_cluster_records_failures_and_resumes(study, tmp_path)
     assert again.returncode == 2 and again.stderr.strip().startswith("error: --out")
     assert "--resume" in again.stderr and len(again.stderr.strip().splitlines()) == 1
 
-    # resume: unchanged ok files are skipped, the failed one is tried again, a changed one redone
-    before = (out / "days.csv").read_bytes()
-    resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1")
-    assert resumed.returncode == 0, resumed.stderr
-    assert "analysing 1 of 5 files (4 already done)" in resumed.stderr
-    assert (out / "days.csv").read_bytes() == before
+    # resume: unchanged ok files are skipped; the failed one is tried again, a changed one redone
     p1 = study / "p1.sbr"
     block = formats.load(p1)
     block.start_time += 3600.0
     formats.save(block, p1)
     resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1")
+    assert resumed.returncode == 0, resumed.stderr
     assert "analysing 2 of 5 files (3 already done)" in resumed.stderr
-    days = read_csv(out / "days.csv")
-    assert [r["day"] for r in days if r["file"].endswith("p1.sbr")] == ["2024-03-05"]
+    after = read_csv(out / "days.csv")
+    assert [r["day"] for r in after if r["file"].endswith("p1.sbr")] == ["2024-03-05"]
+    assert [r for r in after if not r["file"].endswith("p1.sbr")] == [r for r in days if not r["file"].endswith("p1.sbr")]
 
 
-def test_one_or_two_workers_give_identical_outputs(study, tmp_path):
-    (study / "broken.csv").unlink()
-    outs = []
-    for w in ("1", "2"):
-        out = tmp_path / f"out{w}"
-        res = cli("cohort", str(study / "*.sbr"), str(study / "ax3.cwa"), "--out", str(out), "--workers", w)
-        assert res.returncode == 0, res.stderr
-        outs.append(out)
+def test_one_or_two_workers_give_identical_outputs(reference, tmp_path):
+    folder, one = reference
+    out = tmp_path / "out2"
+    res = cli("cohort", str(folder / "*.sbr"), str(folder / "ax3.cwa"), str(folder / "broken.csv"), "--out", str(out),
+              "--workers", "2")
+    assert res.returncode == 0, res.stderr
     for name in ("days.parquet", "days.csv", "files.csv"):
-        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+        assert (out / name).read_bytes() == (one / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("args,message", [
@@ -253,28 +261,32 @@ def cluster(tmp_path):
             log.close()
 
 
-def test_cohort_against_a_real_scheduler_and_two_worker_processes(study, tmp_path, cluster):
+def test_cohort_against_a_real_scheduler_and_two_worker_processes(reference, tmp_path, cluster):
+    folder, local = reference
     out = tmp_path / "out"
-    res = cli("cohort", str(study), "--out", str(out), "--scheduler", cluster)
+    res = cli("cohort", str(folder), "--out", str(out), "--scheduler", cluster)
     assert res.returncode == 0, res.stderr
     assert "on 2 workers" in res.stderr and "5 files: 4 ok, 1 failed" in res.stdout
-    local = tmp_path / "local"
-    assert cli("cohort", str(study), "--out", str(local), "--workers", "1").returncode == 0
     for name in ("days.parquet", "days.csv", "files.csv"):
         assert (out / name).read_bytes() == (local / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
-def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, sim_block, sig):
-    folder = tmp_path / "many"
-    folder.mkdir()
+@pytest.fixture(scope="module")
+def twelve(tmp_path_factory, sim_block):
+    """12 recordings and the outputs of one uninterrupted run over them."""
+    folder = tmp_path_factory.mktemp("many")
     for i in range(12):
         block = sim_block.slice(0, len(sim_block))
         block.start_time = MIDNIGHT + 3600.0 * i
         formats.save(block, folder / f"w{i:02d}.sbr")
-    whole = tmp_path / "whole"
+    whole = tmp_path_factory.mktemp("whole") / "out"
     assert cli("cohort", str(folder), "--out", str(whole), "--workers", "1").returncode == 0
+    return folder, whole
 
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
+def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, twelve, sig):
+    folder, whole = twelve
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
