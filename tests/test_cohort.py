@@ -169,6 +169,12 @@ def test_cohort_on_a_local_cluster_records_failures_and_resumes(study, tmp_path)
     assert [r["day"] for r in after if r["file"].endswith("p1.sbr")] == ["2024-03-05"]
     assert [r for r in after if not r["file"].endswith("p1.sbr")] == [r for r in days if not r["file"].endswith("p1.sbr")]
 
+    # a results folder inside the study folder is not taken for recordings when it is --out
+    inside = study / "results"
+    shutil.copytree(out, inside)
+    res = cli("cohort", str(study), "--out", str(inside), "--resume", "--workers", "1")
+    assert "5 files: 0 ok, 1 failed, 4 unchanged" in res.stdout, res.stdout + res.stderr
+
 
 def test_one_or_two_workers_give_identical_outputs(reference, tmp_path):
     folder, one = reference

@@ -100,7 +100,7 @@ def cohort_command(
     _check_installed()
     from ..cohort.run import find_inputs, run_cohort
 
-    find_inputs(inputs)  # bad inputs are reported before a cluster starts
+    find_inputs(inputs, exclude=out)  # bad inputs are reported before a cluster starts
     show = interactive()
     progress: Optional[Progress] = None
     t0 = [0.0]
@@ -109,7 +109,8 @@ def cohort_command(
         import time
 
         nonlocal progress
-        where = f"{result.workers} workers" + (f", dashboard {result.dashboard}" if result.dashboard else "")
+        where = f"{result.workers} worker{'s' if result.workers != 1 else ''}"
+        where += f", dashboard {result.dashboard}" if result.dashboard else ""
         skipped = f" ({result.skipped} already done)" if result.skipped else ""
         typer.echo(f"analysing {todo} of {result.files} files{skipped} on {where}", err=True)
         t0[0] = time.perf_counter()

@@ -64,13 +64,19 @@ def _is_recording(name: str) -> bool:
         return False
 
 
-def find_inputs(specs: list[str]) -> list[Path]:
-    """Files, folders (searched recursively for recordings) and glob patterns -> sorted absolute paths."""
+def find_inputs(specs: list[str], exclude: Path | None = None) -> list[Path]:
+    """Files, folders (searched recursively for recordings) and glob patterns -> sorted absolute paths.
+    Nothing under `exclude` (the output folder) is taken from a folder or a pattern."""
     found: dict[str, Path] = {}
+    skip = exclude.resolve() if exclude is not None else None
+
+    def outside(q: Path) -> bool:
+        return skip is None or not q.resolve().is_relative_to(skip)
+
     for spec in specs:
         p = Path(spec)
         if p.is_dir():
-            hits = [q for q in p.rglob("*") if q.is_file() and _is_recording(q.name)]
+            hits = [q for q in p.rglob("*") if q.is_file() and _is_recording(q.name) and outside(q)]
             if not hits:
                 looked = ", ".join(formats.EXTENSIONS)
                 raise SensorbackError(f"{spec}: no recordings in this folder (looked for {looked})")
@@ -78,7 +84,8 @@ def find_inputs(specs: list[str]) -> list[Path]:
             formats.kind_of(p)  # an unknown extension is a one-line error now, not a failed file later
             hits = [p]
         elif _GLOB_CHARS & set(spec):
-            hits = [Path(q) for q in glob.glob(spec, recursive=True) if Path(q).is_file() and _is_recording(q)]
+            hits = [Path(q) for q in glob.glob(spec, recursive=True)
+                    if Path(q).is_file() and _is_recording(q) and outside(Path(q))]
             if not hits:
                 raise SensorbackError(f"{spec}: no recordings match this pattern")
         else:
@@ -267,7 +274,7 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
                on_file: Callable[[dict, CohortResult, int], None] | None = None) -> CohortResult:
     """Analyse every input; see the module docstring. on_start(result, to_do) is called once the
     cluster is up (result.dashboard set); on_file(file_row, result, to_do) after each file."""
-    paths = find_inputs(inputs)
+    paths = find_inputs(inputs, exclude=out)
     if out.exists() and not out.is_dir():
         raise SensorbackError(f"--out {out}: is a file; give a folder")
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
