@@ -3,6 +3,7 @@ with two workers started as separate processes), failures recorded, resume after
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -116,6 +117,24 @@ def test_day_rows_cut_at_local_midnight_and_reuse_summary():
     assert [r["day"] for r in berlin] == ["2024-03-05"]
     assert math.isnan(berlin[0]["calibration_error_mg"])
     assert sum(r["recorded_s"] for r in rows) == len(states)
+
+
+def test_two_pass_analysis_equals_iter_analyze(tmp_path, sim_block):
+    """The cohort reads each file twice (analyze_in_passes); its epochs are iter_analyze's (three reads)."""
+    from sensorback.core import CoreOptions, iter_analyze
+    from sensorback.core.pipeline import analyze_in_passes
+
+    for path in (DATA / "ax3_testfile_corrupt_blocks_0_13_14_142_143_144.cwa", tmp_path / "s.sbr"):
+        if path.suffix == ".sbr":
+            formats.save(sim_block, path)
+
+        def rescan():
+            return formats.iter_blocks(path, chunk_samples=2999)
+
+        with pytest.warns(UserWarning) if path.suffix == ".cwa" else contextlib.nullcontext():
+            streamed = EpochTable.concat(list(iter_analyze(rescan(), CoreOptions(), rescan=rescan)))
+            two = analyze_in_passes(rescan)
+        assert len(streamed) > 100 and two.epochs.equals(streamed)
 
 
 def test_cli_start_does_not_import_dask_or_pyarrow():

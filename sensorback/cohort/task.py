@@ -51,9 +51,8 @@ def _one_line(text) -> str:
 def analyze_file(path: str, label: str, timezone_name: str = "UTC", epoch_s: float | None = None) -> dict:
     """{"file": row, "days": [rows], "seconds": wall time}; never raises for a bad input."""
     from .. import formats
-    from ..core import CoreOptions, iter_analyze
-    from ..core.pipeline import calibrate_in_passes
-    from ..core.epochs import EpochTable
+    from ..core import CoreOptions
+    from ..core.pipeline import analyze_in_passes
     from .exposures import day_rows
 
     started = time.perf_counter()
@@ -67,13 +66,15 @@ def analyze_file(path: str, label: str, timezone_name: str = "UTC", epoch_s: flo
             warnings.simplefilter("ignore", RuntimeWarning)
             options = CoreOptions() if epoch_s is None else CoreOptions(epoch_s=epoch_s)
 
-            def rescan():
-                return formats.iter_blocks(path, chunk_samples=CHUNK_SAMPLES)
+            tallies: list[_Tally] = []
 
-            calibration = calibrate_in_passes(rescan, options)
-            seen_blocks = _Tally(rescan())
-            tables = [t for t in iter_analyze(seen_blocks, options, calibration) if len(t)]
-            table = EpochTable.concat(tables)
+            def rescan():
+                tallies.append(_Tally(formats.iter_blocks(path, chunk_samples=CHUNK_SAMPLES)))
+                return tallies[-1]
+
+            result = analyze_in_passes(rescan, options)
+            calibration, table = result.calibration, result.epochs
+            seen_blocks = tallies[0]
             # each pass over the file repeats its notes: keep one of each
             seen = list(dict.fromkeys(_one_line(w.message) for w in caught if issubclass(w.category, UserWarning)))
         meta, samples, t_first, t_last = seen_blocks.first, seen_blocks.samples, seen_blocks.t_first, seen_blocks.t_last
@@ -87,7 +88,8 @@ def analyze_file(path: str, label: str, timezone_name: str = "UTC", epoch_s: flo
                    duration_s=(t_last - t_first) if t_first is not None else 0.0, days=len(days),
                    start=_iso(meta.start_time, t_first), clock="device-local" if clock_local else "utc")
     except SensorbackError as e:
-        row["error"] = _one_line(e)
+        text = _one_line(e)
+        row["error"] = text if label in text else f"{label}: {text}"
     except MemoryError:
         row["error"] = f"{label}: out of memory while analysing"
     except Exception as e:  # a bug must not end the study either; it is recorded for a report

@@ -129,24 +129,43 @@ def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibratio
     return Analysis(epochs, calibration, notes)
 
 
+def _stats_pass(rescan, options: CoreOptions, sensor) -> tuple[EpochStats, float | None]:
+    """Epoch statistics of every block of rescan() (and the first block's rate)."""
+    parts, stream, rate = [], None, None
+    for b in rescan():
+        if stream is None:
+            stream, rate = StatsStream(window_settings(options, b.rate_hz), sensor=sensor), b.rate_hz
+        parts.append(stream.feed(b.t, b.acc))
+    if stream is not None:
+        parts.append(stream.finish())
+    return EpochStats.concat(parts), rate
+
+
+def _calibrated_stats(rescan, options: CoreOptions):
+    first, _ = _stats_pass(rescan, options, None)
+    sensor = fit_sphere(first.mean, first.sd) if len(first) else IDENTITY
+    stats, rate = _stats_pass(rescan, options, sensor)
+    calibration, notes = estimate_calibration(stats, options, sensor)
+    return stats, rate, calibration, notes
+
+
 def calibrate_in_passes(rescan, options: CoreOptions) -> Calibration:
     """Calibration of a recording too big for memory, from two passes that keep only epoch
     statistics (a few dozen bytes per second): the first fits the sensor's offset/gain, the
     second measures transitions on corrected samples and finds the wearer's reference, exactly
     as analyze() does on the whole recording."""
-    def stats_pass(sensor):
-        parts, stream = [], None
-        for b in rescan():
-            stream = stream or StatsStream(window_settings(options, b.rate_hz), sensor=sensor)
-            parts.append(stream.feed(b.t, b.acc))
-        if stream is not None:
-            parts.append(stream.finish())
-        return EpochStats.concat(parts)
+    return _calibrated_stats(rescan, options)[2]
 
-    first = stats_pass(None)
-    sensor = fit_sphere(first.mean, first.sd) if len(first) else IDENTITY
-    calibration, _ = estimate_calibration(stats_pass(sensor), options, sensor)
-    return calibration
+
+def analyze_in_passes(rescan, options: CoreOptions = CoreOptions()) -> Analysis:
+    """A recording too big for memory, analysed in the two passes of calibrate_in_passes: the
+    decisions are made on the second pass's statistics (kept anyway for the calibration), so the
+    samples are read twice, not three times as with iter_analyze(..., rescan=...), whose epochs
+    these are (streaming equals batch)."""
+    stats, rate, calibration, notes = _calibrated_stats(rescan, options)
+    if rate is None:
+        raise SensorbackError("no samples to analyse")
+    return Analysis(Decider(options, calibration, rate).decide_all(stats), calibration, notes)
 
 
 def iter_analyze(blocks: Iterable[SampleBlock], options: CoreOptions = CoreOptions(),
