@@ -119,10 +119,14 @@ def test_day_rows_cut_at_local_midnight_and_reuse_summary():
     assert sum(r["recorded_s"] for r in rows) == len(states)
 
 
-def test_two_pass_analysis_equals_iter_analyze(tmp_path, sim_block):
-    """The cohort reads each file twice (analyze_in_passes); its epochs are iter_analyze's (three reads)."""
-    from sensorback.core import CoreOptions, iter_analyze
+@pytest.mark.parametrize("decide_epochs", [97, 86_400])
+def test_two_pass_analysis_equals_iter_analyze(tmp_path, sim_block, monkeypatch, decide_epochs):
+    """The cohort reads each file twice (analyze_in_passes, deciding decide_epochs at a time); its
+    epochs are iter_analyze's (three reads)."""
+    from sensorback.core import CoreOptions, iter_analyze, pipeline
     from sensorback.core.pipeline import analyze_in_passes
+
+    monkeypatch.setattr(pipeline, "DECIDE_EPOCHS", decide_epochs)
 
     for path in (DATA / "ax3_testfile_corrupt_blocks_0_13_14_142_143_144.cwa", tmp_path / "s.sbr"):
         if path.suffix == ".sbr":

@@ -129,6 +129,9 @@ def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibratio
     return Analysis(epochs, calibration, notes)
 
 
+DECIDE_EPOCHS = 86_400
+
+
 def _stats_pass(rescan, options: CoreOptions, sensor) -> tuple[EpochStats, float | None]:
     """Epoch statistics of every block of rescan() (and the first block's rate)."""
     parts, stream, rate = [], None, None
@@ -144,6 +147,7 @@ def _stats_pass(rescan, options: CoreOptions, sensor) -> tuple[EpochStats, float
 def _calibrated_stats(rescan, options: CoreOptions):
     first, _ = _stats_pass(rescan, options, None)
     sensor = fit_sphere(first.mean, first.sd) if len(first) else IDENTITY
+    del first  # a week's statistics are tens of MB: not kept through the second pass
     stats, rate = _stats_pass(rescan, options, sensor)
     calibration, notes = estimate_calibration(stats, options, sensor)
     return stats, rate, calibration, notes
@@ -165,7 +169,12 @@ def analyze_in_passes(rescan, options: CoreOptions = CoreOptions()) -> Analysis:
     stats, rate, calibration, notes = _calibrated_stats(rescan, options)
     if rate is None:
         raise SensorbackError("no samples to analyse")
-    return Analysis(Decider(options, calibration, rate).decide_all(stats), calibration, notes)
+    # Decided a day of epochs at a time, as a stream would be: the working arrays stay that small.
+    decider, parts, step = Decider(options, calibration, rate), [], DECIDE_EPOCHS
+    for i in range(0, len(stats), step):
+        parts.append(decider.process(stats.take(slice(i, i + step))))
+    parts.append(decider.release())
+    return Analysis(EpochTable.concat(parts), calibration, notes)
 
 
 def iter_analyze(blocks: Iterable[SampleBlock], options: CoreOptions = CoreOptions(),
