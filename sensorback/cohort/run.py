@@ -203,6 +203,14 @@ def write_tables(out: Path, paths: list[Path]) -> tuple[int, int]:
 # ----------------------------------------------------------------------------- Dask
 
 
+def _warm_up() -> bool:
+    import sensorback.cohort.exposures  # noqa: F401
+    import sensorback.core.pipeline  # noqa: F401
+    import sensorback.formats.cwa  # noqa: F401
+
+    return True
+
+
 def _connect(workers: int | None, scheduler: str | None):
     from dask.distributed import Client, LocalCluster
 
@@ -319,6 +327,13 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
                         f"start some with 'dask worker {scheduler}'") from None
             result.workers = _n_workers(client)
             result.dashboard = _dashboard(client)
+            try:  # every worker loads sensorback and NumPy/SciPy now, part of setting up, not of file 1
+                client.run(_warm_up)
+            except ImportError as e:
+                raise SensorbackError(f"--scheduler {scheduler}: a worker cannot import sensorback ({e}); install "
+                                      "sensorback, with the same extras, wherever the workers run") from None
+            result.setup_s = time.perf_counter() - t_setup
+            started = time.perf_counter()
             if on_start:
                 on_start(result, len(todo))
             from dask.distributed import as_completed
