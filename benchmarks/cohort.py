@@ -157,6 +157,10 @@ def section_runs(paths: list[Path], tmp: Path, reps: int) -> None:
           f"{'equal tables' if same_table else 'DIFFERENT tables'} ({t1.num_rows if t1 is not None else 0} rows)")
     print(f"speed-up 1 -> 2 workers, each repetition's pair run back to back: "
           f"{', '.join(f'{x:.2f}x' for x in pair_ratios)} (median {np.median(pair_ratios):.2f}x)")
+    got = [two["cpu_s"] / two["wall_s"], one["cpu_s"] / one["wall_s"]]
+    print(f"cores the workers obtained while running (best runs): {got[1]:.2f} with 1 worker, {got[0]:.2f} with 2; "
+          f"the speed-up can be at most {got[0] / got[1]:.2f}x on this machine now, and the program got "
+          f"{(one['wall_s'] / two['wall_s']) / (got[0] / got[1]):.0%} of that")
     print(f"speed-up 1 -> 2 workers (best runs): {one['wall_s'] / two['wall_s']:.2f}x; throughput "
           f"{one['days'] / (one['wall_s'] / 3600.0):.0f} person-days per core-hour with 1 worker, "
           f"{two['days'] / (two['wall_s'] * 2 / 3600.0):.0f} per core-hour with 2")
