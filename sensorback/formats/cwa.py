@@ -43,7 +43,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..samples import SampleBlock
-from .notes import LoadNotes
+from .notes import LoadNotes, concat_with_notes
 from .validate import check_samples
 
 BLOCK = 512
@@ -510,10 +510,4 @@ def _locator(block_of_sample: np.ndarray, header_len: int):
 
 def read_cwa(path) -> SampleBlock:
     """A whole .cwa file as one SampleBlock (use iter_cwa for bounded memory)."""
-    parts = list(iter_cwa(path))
-    whole = SampleBlock.concat(parts)
-    notes = [n for p in parts for n in p.meta.get("notes", [])]
-    whole.meta.pop("notes", None)
-    if notes:
-        whole.meta["notes"] = notes
-    return whole
+    return concat_with_notes(list(iter_cwa(path)))

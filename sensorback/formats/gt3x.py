@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..samples import SampleBlock
-from .notes import LoadNotes
+from .notes import LoadNotes, concat_with_notes
 from .validate import check_samples
 
 TICKS_PER_S = 10_000_000
@@ -217,13 +217,7 @@ def _block(t, acc, start, rate, info, ism, notes: LoadNotes) -> SampleBlock:
 
 def read_gt3x(path) -> SampleBlock:
     """A whole .gt3x file as one SampleBlock (use iter_gt3x for bounded memory)."""
-    parts = list(iter_gt3x(path))
-    whole = SampleBlock.concat(parts)
-    notes = [n for p in parts for n in p.meta.get("notes", [])]
-    whole.meta.pop("notes", None)
-    if notes:
-        whole.meta["notes"] = notes
-    return whole
+    return concat_with_notes(list(iter_gt3x(path)))
 
 
 class _Collect(logging.Handler):
