@@ -260,10 +260,17 @@ def test_streamed_gt3x_equals_pygt3x_filereader(name):
 
 def test_a_non_gt3x_file_is_a_one_line_error(tmp_path):
     pytest.importorskip("pygt3x")
+    import zipfile
+
     path = tmp_path / "x.gt3x"
     path.write_bytes(b"not a zip")
     with pytest.raises(InputError, match="not an ActiGraph .gt3x file"):
         formats.load(path)
+    with zipfile.ZipFile(path, "w") as z:  # a zip, but not what a .gt3x holds
+        z.writestr("log.bin", b"\x1e\x00\x00")
+    with pytest.raises(InputError, match="cannot read this .gt3x file") as e:
+        formats.load(path)
+    assert "\n" not in str(e.value)
 
 
 # ----------------------------------------------------------------------------- the other commands
@@ -289,3 +296,20 @@ def test_analyze_convert_and_replay_take_device_files(tmp_path):
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["convert", str(AX3_FILE), str(tmp_path / "x.cwa")])
     assert res.exit_code == 2 and res.stderr.startswith("error: ") and "does not write them" in res.stderr
+
+
+def test_a_block_whose_clock_steps_back_is_dropped_with_a_note(tmp_path):
+    import datetime as dt
+
+    from cwa_writer import data_block
+
+    data, t_true, acc_true = recording(20, seed=5)
+    raw = bytearray(data)
+    back = data_block(10, dt.datetime(2024, 3, 5, 22, 0, 0), 0.0, (acc_true[1200:1320] * 256).astype(int))
+    raw[1024 + 512 * 10: 1024 + 512 * 11] = back  # block 10 says an hour and a half earlier
+    path = tmp_path / "back.cwa"
+    path.write_bytes(bytes(raw))
+    block, notes = quiet_read(path)
+    assert len(notes) == 1 and "dropped 120 samples whose time was not after the sample before" in notes[0]
+    keep = np.r_[0:1200, 1320:2400]
+    assert np.array_equal(block.acc, acc_true[keep]) and np.all(np.diff(block.t) > 0)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import struct
 import zipfile
 from typing import Iterator
 
@@ -74,7 +75,10 @@ def iter_gt3x(path, chunk_samples: int = DEFAULT_CHUNK) -> Iterator[SampleBlock]
                     part.meta.pop("notes", None)
                 yield part
             return
-        yield from _stream(path, z, chunk_samples)
+        try:
+            yield from _stream(path, z, chunk_samples)
+        except (KeyError, ValueError, zipfile.BadZipFile, EOFError, struct.error) as e:
+            raise InputError(path, f"cannot read this .gt3x file ({type(e).__name__}: {e})") from None
 
 
 def _calibrator(z: zipfile.ZipFile, info, path):
