@@ -19,7 +19,9 @@ How time is counted (the same rules are spelled out in ``to_dict()["sitting"]["r
 * Inclination percentiles use one value per worn epoch with a finite inclination (NumPy's default
   linear interpolation); seated-flexion percentiles use seated epochs with a finite flexion.
 * Flexed time sums the epochs whose ``flexion_deg`` is strictly above 20, 30 or 60 degrees while
-  upright or seated (lying is left out: a lying trunk is not a flexed back).
+  upright or seated (lying is left out: a lying trunk is not a flexed back); ``flexed_seconds`` gives
+  the same for any set of states (e.g. upright and seated apart) and thresholds.
+* A rise (sit-to-stand) is a seated epoch directly followed by an upright one, whatever happens after.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ class Summary:
     flexed_s: dict[int, float]  # threshold (deg) -> seconds with flexion above it (upright or seated)
     sit_break_min_s: float = 60.0
     long_bout_min: float = 30.0
+    rises: int = 0  # seated epochs directly followed by an upright one (sit-to-stand)
 
     @property
     def n_bouts(self) -> int:
@@ -197,8 +200,7 @@ def summarize(
     inclination = _percentiles(incl[worn & np.isfinite(incl)])
     seated_flexion = _percentiles(flex[np.isin(state, SEATED) & np.isfinite(flex)])
 
-    posture = np.isin(state, SEATED + UPRIGHT) & np.isfinite(flex)
-    flexed_s = {int(thr): float(dur[posture & (flex > thr)].sum()) for thr in flexion_thresholds_deg}
+    flexed_s = flexed_seconds(table, SEATED + UPRIGHT, flexion_thresholds_deg)
 
     return Summary(
         epochs=n,
@@ -217,7 +219,25 @@ def summarize(
         flexed_s=flexed_s,
         sit_break_min_s=float(sit_break_min_s),
         long_bout_min=float(long_bout_min),
+        rises=count_rises(state),
     )
+
+
+def flexed_seconds(table: EpochTable, states: tuple[int, ...], thresholds_deg: tuple[int, ...]) -> dict[int, float]:
+    """Seconds of the epochs in ``states`` whose flexion_deg is strictly above each threshold."""
+    state = np.asarray(table.state)
+    flex = np.asarray(table.flexion_deg, dtype=np.float64)
+    dur = np.asarray(table.t_end, dtype=np.float64) - np.asarray(table.t_start, dtype=np.float64)
+    posture = np.isin(state, states) & np.isfinite(flex)
+    return {int(thr): float(dur[posture & (flex > thr)].sum()) for thr in thresholds_deg}
+
+
+def count_rises(state: np.ndarray) -> int:
+    """Sit-to-stand rises: seated epochs directly followed by an upright epoch."""
+    state = np.asarray(state)
+    if len(state) < 2:
+        return 0
+    return int((np.isin(state[:-1], SEATED) & np.isin(state[1:], UPRIGHT)).sum())
 
 
 def _runs(kind: np.ndarray) -> list[tuple[int, int]]:

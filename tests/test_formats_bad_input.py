@@ -164,7 +164,7 @@ def test_ambiguous_columns(tmp_path):
 
 def test_unknown_extension_and_missing_file(tmp_path):
     p = write(tmp_path, HEADER + good_rows(2), name="x.xlsx")
-    assert error_of(p) == f"{p}: unknown file type; expected one of .sbr, .csv, .csv.gz, .txt, .txt.gz, .tsv, .tsv.gz"
+    assert error_of(p) == f"{p}: unknown file type; expected one of .sbr, .csv, .csv.gz, .txt, .txt.gz, .tsv, .tsv.gz, .cwa, .cwa.gz, .gt3x"
     assert error_of(tmp_path / "nope.csv") == f"{tmp_path / 'nope.csv'}: no such file"
 
 

@@ -15,7 +15,7 @@ from ..core.epochs import EpochTable
 from ..core.states import STATES
 
 EPOCHS_HEADER = "t_start,t_end,state,inclination_deg,intensity_g"
-RECORDING_SUFFIXES = (".csv.gz", ".csv", ".sbr", ".tsv.gz", ".tsv", ".txt.gz", ".txt")
+RECORDING_SUFFIXES = (".csv.gz", ".csv", ".sbr", ".tsv.gz", ".tsv", ".txt.gz", ".txt", ".cwa.gz", ".cwa", ".gt3x")
 
 
 def _number(text: str) -> float | None:

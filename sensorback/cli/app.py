@@ -72,8 +72,9 @@ app = SensorbackTyper(
         "  sensorback analyze mon.sbr tue.sbr --json > week.json\n"
         f"  sensorback simulate --scenario {_EXAMPLE_SCENARIO} --out day.sbr\n"
         "  sensorback convert day.sbr day.csv.gz\n\n"
-        "Recordings are native .sbr files or CSV (.csv, .csv.gz) with columns t,ax,ay,az "
-        "(seconds, g). Run 'sensorback COMMAND --help' for a command's options."
+        "Recordings are native .sbr files, CSV (.csv, .csv.gz) with columns t,ax,ay,az "
+        "(seconds, g), Axivity .cwa or ActiGraph .gt3x files. Run 'sensorback COMMAND --help' for a "
+        "command's options."
     ),
     no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
@@ -105,8 +106,9 @@ def _note(message: str) -> None:
 def _describe(path: Path, block) -> str:
     parts = [f"{block.device}", f"{len(block)} samples at {block.rate_hz:g} Hz"]
     if block.start_time is not None:
-        start = datetime.fromtimestamp(block.start_time, tz=timezone.utc)
-        parts.append("started " + start.isoformat(timespec="seconds").replace("+00:00", "Z"))
+        start = datetime.fromtimestamp(block.start_time, tz=timezone.utc).isoformat(timespec="seconds")
+        local = block.meta.get("clock") == "device-local"  # .cwa/.gt3x: the logger's clock, zone unknown
+        parts.append("started " + (start.replace("+00:00", " (device clock)") if local else start.replace("+00:00", "Z")))
     return f"{path}  ({', '.join(parts)})"
 
 
@@ -127,7 +129,8 @@ def _describe(path: Path, block) -> str:
 def analyze(
     files: Annotated[
         list[Path],
-        typer.Argument(metavar="FILE", help="Recordings to analyze (.sbr, .csv, .csv.gz).", show_default=False),
+        typer.Argument(metavar="FILE", help="Recordings to analyze (.sbr, .csv, .csv.gz, .cwa, .gt3x).",
+                       show_default=False),
     ],
     epochs: Annotated[
         Optional[Path],
@@ -335,6 +338,7 @@ from . import report_cmds  # noqa: E402,F401  (registers the 'report' and 'log' 
 from . import replay_cmd  # noqa: E402,F401  (registers the 'replay' command)
 from . import live_cmds  # noqa: E402,F401  (registers the 'monitor' and 'calibrate' commands)
 from . import ble_cmds  # noqa: E402,F401  (registers the 'scan' command)
+from . import cohort_cmd  # noqa: E402,F401  (registers the 'cohort' command)
 
 
 def main() -> None:

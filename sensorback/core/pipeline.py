@@ -112,50 +112,79 @@ def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibratio
     return Analysis(Decider(options, calibration, block.rate_hz).decide_all(stats), calibration, [])
 
 
+DECIDE_EPOCHS = 86_400
+
+
+def _stats_pass(rescan, options: CoreOptions, sensor) -> tuple[EpochStats, float | None]:
+    """Epoch statistics of every block of rescan() (and the first block's rate)."""
+    parts, stream, rate = [], None, None
+    for b in rescan():
+        if stream is None:
+            stream, rate = StatsStream(window_settings(options, b.rate_hz), sensor=sensor), b.rate_hz
+        parts.append(stream.feed(b.t, b.acc))
+    if stream is not None:
+        parts.append(stream.finish())
+    return EpochStats.concat(parts), rate
+
+
+def _calibrated_stats(rescan, options: CoreOptions):
+    first, _ = _stats_pass(rescan, options, None)
+    sensor = fit_sphere(first.mean, first.sd) if len(first) else IDENTITY
+    del first  # a week's statistics are tens of MB: not kept through the second pass
+    stats, rate = _stats_pass(rescan, options, sensor)
+    calibration, notes = personal.estimate(stats, options, sensor)
+    return stats, rate, calibration, notes
+
+
 def calibrate_in_passes(rescan, options: CoreOptions) -> Calibration:
     """Calibration of a recording too big for memory, from two passes that keep only epoch
     statistics (a few dozen bytes per second): the first fits the sensor's offset/gain, the
     second measures transitions on corrected samples and finds the wearer's reference, exactly
     as analyze() does on the whole recording."""
-    rate = []
-
-    def stats_pass(sensor):
-        parts, stream = [], None
-        for b in rescan():
-            if stream is None:
-                stream = StatsStream(window_settings(options, b.rate_hz), sensor=sensor)
-                rate.append(b.rate_hz)
-            parts.append(stream.feed(b.t, b.acc))
-        if stream is not None:
-            parts.append(stream.finish())
-        return EpochStats.concat(parts)
-
-    first = stats_pass(None)
-    sensor = fit_sphere(first.mean, first.sd) if len(first) else IDENTITY
-    stats = stats_pass(sensor)
-    calibration, _ = personal.estimate(stats, options, sensor)
+    stats, rate, calibration, notes = _calibrated_stats(rescan, options)
     if options.slouch_threshold_deg is None and calibration.reference.forward_known and len(stats):
         # The usual slouch, learned from the seated epochs as analyze() does, deciding a day at a
         # time and keeping only those: a week of decided epochs would not fit the memory budget.
-        rate_hz = rate[0] if rate else float(np.median(stats.n)) / options.epoch_s
+        rate_hz = rate if rate is not None else float(np.median(stats.n)) / options.epoch_s
         found = personal.learn_slouch(seated_epochs(stats, options, calibration, rate_hz), calibration)
         if found is not None:
             calibration = found[0]
     return calibration
 
 
-CHUNK_EPOCHS = 86400
+def analyze_in_passes(rescan, options: CoreOptions = CoreOptions()) -> Analysis:
+    """A recording too big for memory, analysed in the two passes of calibrate_in_passes: the
+    decisions are made on the second pass's statistics (kept anyway for the calibration), so the
+    samples are read twice, not three times as with iter_analyze(..., rescan=...), whose epochs
+    these are (streaming equals batch). The usual slouch is learned from these epochs and their
+    sitting/slouching judged again by it, as estimate_and_decide does for analyze()."""
+    stats, rate, calibration, notes = _calibrated_stats(rescan, options)
+    if rate is None:
+        raise SensorbackError("no samples to analyse")
+    # Decided a day of epochs at a time, as a stream would be: the working arrays stay that small.
+    decider, parts, step = Decider(options, calibration, rate), [], DECIDE_EPOCHS
+    for i in range(0, len(stats), step):
+        parts.append(decider.process(stats.take(slice(i, i + step))))
+    parts.append(decider.release())
+    epochs = EpochTable.concat(parts)
+    if options.slouch_threshold_deg is None:
+        found = personal.learn_slouch(epochs, calibration)
+        if found is not None:
+            calibration, what = found
+            personal.relabel(epochs, calibration.slouch_rule())
+            notes.append(f"slouch line: {what}, so slouching counts from {calibration.slouch_rule().line_deg:.0f} deg")
+    return Analysis(epochs, calibration, notes)
 
 
 def seated_epochs(stats: EpochStats, options: CoreOptions, calibration: Calibration, rate_hz: float) -> EpochTable:
-    """The sitting and slouching epochs of these statistics, decided CHUNK_EPOCHS at a time."""
+    """The sitting and slouching epochs of these statistics, decided DECIDE_EPOCHS at a time."""
     from .states import SITTING, SLOUCHING
 
     decider = Decider(options, calibration, rate_hz)
     keep = []
-    for i in range(0, len(stats), CHUNK_EPOCHS):
-        for ep in (decider.process(stats.take(slice(i, i + CHUNK_EPOCHS))),
-                   decider.release() if i + CHUNK_EPOCHS >= len(stats) else EpochTable.empty()):
+    for i in range(0, len(stats), DECIDE_EPOCHS):
+        for ep in (decider.process(stats.take(slice(i, i + DECIDE_EPOCHS))),
+                   decider.release() if i + DECIDE_EPOCHS >= len(stats) else EpochTable.empty()):
             if len(ep):
                 keep.append(ep.take((ep.state == SITTING) | (ep.state == SLOUCHING)))
     return EpochTable.concat(keep)

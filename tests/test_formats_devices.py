@@ -1,0 +1,315 @@
+"""Research loggers' files: Axivity .cwa (our reader) and ActiGraph .gt3x (through pygt3x), checked
+against published reference values, and damaged files that must keep every good sample."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cwa_writer import recording
+from ggir_reference import AX3, AX6, blocks_from_samples, resample_like_ggir
+from sensorback import formats
+from sensorback.errors import InputError
+from sensorback.formats.cwa import iter_cwa, read_cwa, read_cwa_header
+
+DATA = Path(__file__).parent / "data"
+AX3_FILE = DATA / "ax3_testfile.cwa"
+AX3_CORRUPT = DATA / "ax3_testfile_corrupt_blocks_0_13_14_142_143_144.cwa"
+AX6_FILE = DATA / "ax6_testfile.cwa"
+CORRUPT_BLOCKS = (0, 13, 14, 142, 143, 144)
+
+
+def quiet_read(path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        block = read_cwa(path)
+    return block, [str(w.message) for w in caught]
+
+
+# ----------------------------------------------------------------------------- published reference values
+
+
+def test_ax3_matches_ggirread_published_figures():
+    block, notes = quiet_read(AX3_FILE)
+    assert notes == []
+    assert read_cwa_header(AX3_FILE).data_blocks == 145 and len(block) == 145 * 120
+    t_abs = block.start_time + block.t
+    blocks = blocks_from_samples(t_abs, block.acc, 120, list(range(145)))
+    ref = AX3["blocks_1_4"]
+    grid, acc = resample_like_ggir(blocks, 145, 1, 4, block.rate_hz)
+    assert len(grid) == ref["rows"]
+    assert grid[4] == pytest.approx(ref["time5"], abs=0.001)
+    assert math.floor(np.abs(acc).sum()) == ref["abs_sum_floor"]
+    assert acc[0, 0] == pytest.approx(ref["x1"], abs=1e-4) and acc[3, 1] == pytest.approx(ref["y4"], abs=1e-4)
+    ref = AX3["whole"]
+    grid, acc = resample_like_ggir(blocks, 145, 0, 1000, block.rate_hz)
+    assert len(grid) == ref["rows"]
+    assert grid[4] == pytest.approx(ref["time5"], abs=0.001)
+    assert math.floor(np.abs(acc).sum()) == ref["abs_sum_floor"]
+
+
+def test_ax6_accelerometer_matches_ggirread_published_figures():
+    block, _ = quiet_read(AX6_FILE)
+    assert block.device == "axivity-ax6" and len(block) == 283 * 40
+    blocks = blocks_from_samples(block.start_time + block.t, block.acc, 40, list(range(283)))
+    ref = AX6["blocks_1_4"]
+    grid, acc = resample_like_ggir(blocks, 283, 1, 4, block.rate_hz)
+    assert len(grid) == ref["rows"]
+    assert grid[4] == pytest.approx(ref["time5"], abs=0.001)
+    assert math.floor(np.abs(acc).sum()) == ref["acc_abs_sum_floor"]
+    assert acc[29, 0] == pytest.approx(ref["x30"], abs=1e-7)
+    grid, _ = resample_like_ggir(blocks, 283, 0, 1000, block.rate_hz)
+    assert len(grid) == AX6["whole"]["rows"]
+    assert grid[4] == pytest.approx(AX6["whole"]["time5"], abs=0.001)
+
+
+def test_corrupt_blocks_are_skipped_with_a_warning_and_every_other_sample_kept():
+    clean, _ = quiet_read(AX3_FILE)
+    block, notes = quiet_read(AX3_CORRUPT)
+    assert len(notes) == 1 and "skipped 6 corrupt data blocks (checksum mismatch): #0, #13, #14, #142, #143" in notes[0]
+    kept = [i for i in range(145) if i not in CORRUPT_BLOCKS]
+    want = np.concatenate([clean.acc[i * 120:(i + 1) * 120] for i in kept])
+    assert np.array_equal(block.acc, want)
+    # times: the same clock, except that a block before a skipped one keeps the last real rate
+    t_clean = clean.start_time + clean.t
+    t_want = np.concatenate([t_clean[i * 120:(i + 1) * 120] for i in kept])
+    assert np.abs((block.start_time + block.t) - t_want).max() < 2e-3
+    # and GGIRread's figures for blocks 1-20 of this file (where it imputes 12-14) follow from our samples
+    blocks = blocks_from_samples(block.start_time + block.t, block.acc, 120, kept)
+    grid, acc = resample_like_ggir(blocks, 145, 1, 20, block.rate_hz)
+    assert len(grid) == AX3["corrupt_1_20"]["rows"]
+    assert math.floor(np.abs(acc).sum()) == AX3["corrupt_1_20"]["abs_sum_floor"]
+
+
+def test_truncated_cwa_keeps_whole_blocks_with_a_warning(tmp_path):
+    raw = AX3_FILE.read_bytes()
+    cut = tmp_path / "cut.cwa"
+    cut.write_bytes(raw[: 1024 + 512 * 100 + 200])
+    clean, _ = quiet_read(AX3_FILE)
+    block, notes = quiet_read(cut)
+    assert len(notes) == 1 and "truncated: file ends inside data block #100 (200 of 512 bytes)" in notes[0]
+    assert np.array_equal(block.acc, clean.acc[:100 * 120])
+    assert np.array_equal(block.t[:99 * 120], clean.t[:99 * 120])
+    # the last whole block keeps the rate of the one before: off by well under one sample period
+    assert np.abs(block.t[99 * 120:] - clean.t[99 * 120:100 * 120]).max() < 5e-3
+
+
+def test_gzipped_cwa_and_a_cut_gzip_stream(tmp_path):
+    gz = tmp_path / "ax3.cwa.gz"
+    gz.write_bytes(gzip.compress(AX3_FILE.read_bytes()))
+    clean, _ = quiet_read(AX3_FILE)
+    block, notes = quiet_read(gz)
+    assert notes == [] and np.array_equal(block.acc, clean.acc) and np.array_equal(block.t, clean.t)
+    cut = tmp_path / "cut.cwa.gz"
+    cut.write_bytes(gz.read_bytes()[: len(gz.read_bytes()) // 2])
+    part, notes = quiet_read(cut)
+    assert any("compressed data ends early" in n for n in notes)
+    n = len(part)
+    assert 0 < n < len(clean) and np.array_equal(part.acc, clean.acc[:n])
+
+
+@pytest.mark.parametrize("chunk", [1, 119, 500, 5000])
+def test_chunked_reading_equals_whole_reading(chunk):
+    whole, _ = quiet_read(AX3_CORRUPT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parts = list(iter_cwa(AX3_CORRUPT, chunk_samples=chunk))
+    assert all(0 < len(p) <= chunk for p in parts)
+    assert np.array_equal(np.concatenate([p.t for p in parts]), whole.t)
+    assert np.array_equal(np.concatenate([p.acc for p in parts]), whole.acc)
+    assert {p.start_time for p in parts} == {whole.start_time}
+
+
+# ----------------------------------------------------------------------------- files built from the spec
+
+
+@pytest.mark.parametrize("packed,axes", [(True, 3), (False, 3), (False, 6)])
+def test_written_from_the_spec_round_trip(tmp_path, packed, axes):
+    data, t_true, acc_true = recording(30, packed=packed, axes=axes, real_rate=101.3)
+    path = tmp_path / "rec.cwa"
+    path.write_bytes(data)
+    block, notes = quiet_read(path)
+    assert notes == []
+    assert np.array_equal(block.acc, acc_true)
+    # fractions of a second are stored in 1/32768 s; the device's real rate is recovered between blocks
+    assert np.abs(block.t - t_true).max() < 1e-4
+    assert block.meta["clock"] == "device-local" and block.rate_hz == 100.0
+    assert block.device == ("axivity-ax6" if axes == 6 else "axivity-ax3")
+
+
+def test_a_corrupt_block_in_a_written_file_loses_only_its_samples(tmp_path):
+    data, t_true, acc_true = recording(20, seed=3)
+    raw = bytearray(data)
+    raw[1024 + 512 * 7 + 100] ^= 0x40  # one flipped bit in block 7's samples
+    path = tmp_path / "rec.cwa"
+    path.write_bytes(bytes(raw))
+    block, notes = quiet_read(path)
+    assert len(notes) == 1 and "(checksum mismatch): #7" in notes[0]
+    keep = np.r_[0:7 * 120, 8 * 120:20 * 120]
+    assert np.array_equal(block.acc, acc_true[keep])
+    assert np.abs(block.t - t_true[keep]).max() < 1e-4
+
+
+def test_cwa_through_the_formats_api(tmp_path):
+    assert [formats.kind_of(n) for n in ("x.CWA", "x.cwa.gz", "a.gt3x")] == ["cwa", "cwa", "gt3x"]
+    block = formats.load(AX3_FILE)
+    parts = list(formats.iter_blocks(AX3_FILE, chunk_samples=4000))
+    assert np.array_equal(np.concatenate([p.acc for p in parts]), block.acc)
+    with pytest.raises(InputError, match="reads .cwa files but does not write them"):
+        formats.save(block, tmp_path / "out.cwa")
+    formats.save(block, tmp_path / "out.sbr")
+    assert np.array_equal(formats.load(tmp_path / "out.sbr").acc, block.acc)
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "empty file"),
+    (b"hello world" * 10, "not an Axivity .cwa recording"),
+    (b"MD" + b"\0" * 100, "truncated: file ends inside the 1024-byte header"),
+])
+def test_bad_cwa_files_are_one_line_errors(tmp_path, content, message):
+    path = tmp_path / "bad.cwa"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as e:
+        read_cwa(path)
+    assert "\n" not in str(e.value) and str(path) in str(e.value)
+
+
+def test_header_only_or_all_corrupt_cwa_is_an_error(tmp_path):
+    data, _, _ = recording(3)
+    path = tmp_path / "h.cwa"
+    path.write_bytes(data[:1024])
+    with pytest.raises(InputError, match="recording holds no samples"):
+        read_cwa(path)
+    bad = bytearray(data)
+    for k in range(3):
+        bad[1024 + 512 * k + 40] ^= 1
+    path.write_bytes(bytes(bad))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(InputError, match="recording holds no samples.*3 corrupt data blocks"):
+            read_cwa(path)
+
+
+# ----------------------------------------------------------------------------- .gt3x through pygt3x
+
+
+def test_gt3x_matches_actilife_export_exactly():
+    pytest.importorskip("pygt3x")
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        block = formats.load(DATA / "neo.gt3x")
+    with gzip.open(DATA / "neo.csv.gz", "rt") as f:
+        lines = f.read().splitlines()
+    assert lines[10] == "Accelerometer X,Accelerometer Y,Accelerometer Z"
+    ref = np.array([[float(v) for v in line.split(",")] for line in lines[11:]])
+    assert len(block) == len(ref) == 18004
+    assert np.array_equal(np.round(block.acc.astype(np.float64), 3), ref)  # ActiLife prints 3 decimals
+    # ActiLife's header: 30 Hz, started 12/20/2021 11:55:00 (device clock)
+    assert block.rate_hz == 30.0 and block.start_time == 1640001300.0
+    assert np.allclose(np.diff(block.t), 1 / 30, atol=1e-6)
+
+
+def test_gt3x_idle_sleep_mode_is_filled_and_said():
+    pytest.importorskip("pygt3x")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        block = formats.load(DATA / "ISM_Enabled.gt3x")
+    assert len(block) == 9000 and block.meta["idle_sleep_mode"] is True
+    assert any("idle sleep mode" in str(w.message) for w in caught)
+    assert block.start_time == 1616169420.0 and block.meta["clock"] == "device-local"
+
+
+GT3X_LOCAL = os.environ.get("SENSORBACK_GT3X_SAMPLES")  # a folder with pygt3x's small.gt3x, if present
+
+
+@pytest.mark.parametrize("name", ["ISM_Enabled.gt3x", "small.gt3x"])
+def test_streamed_gt3x_equals_pygt3x_filereader(name):
+    """Read record by record in small chunks, the samples are exactly what ActiGraph's FileReader gives
+    for the whole file (idle sleep mode filled the same way)."""
+    pytest.importorskip("pygt3x")
+    from pygt3x.reader import FileReader
+
+    from sensorback.formats.gt3x import iter_gt3x
+
+    path = DATA / name
+    if not path.exists():
+        if not GT3X_LOCAL or not (Path(GT3X_LOCAL) / name).exists():
+            pytest.skip(f"{name} is not committed (2.9 MB); set SENSORBACK_GT3X_SAMPLES to a folder holding it")
+        path = Path(GT3X_LOCAL) / name
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parts = list(iter_gt3x(path, chunk_samples=1000))
+        with FileReader(str(path)) as reader:
+            ref = reader.to_pandas()
+    assert all(len(p) <= 1000 for p in parts)
+    acc = np.concatenate([p.acc for p in parts])
+    t = parts[0].start_time + np.concatenate([p.t for p in parts])
+    assert len(acc) == len(ref)
+    assert np.array_equal(acc, ref[["X", "Y", "Z"]].to_numpy(np.float32))
+    assert np.abs(t - ref.index.to_numpy(np.float64)).max() < 1e-6
+    if name == "small.gt3x":  # pygt3x's published means (tests/test_calibration.py)
+        published = [-0.2973251938819885, 0.3425652086734772, 0.40599629282951355]
+        assert acc.astype(np.float64).mean(axis=0) == pytest.approx(published)
+
+
+def test_a_non_gt3x_file_is_a_one_line_error(tmp_path):
+    pytest.importorskip("pygt3x")
+    import zipfile
+
+    path = tmp_path / "x.gt3x"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="not an ActiGraph .gt3x file"):
+        formats.load(path)
+    with zipfile.ZipFile(path, "w") as z:  # a zip, but not what a .gt3x holds
+        z.writestr("log.bin", b"\x1e\x00\x00")
+    with pytest.raises(InputError, match="cannot read this .gt3x file") as e:
+        formats.load(path)
+    assert "\n" not in str(e.value)
+
+
+# ----------------------------------------------------------------------------- the other commands
+
+
+def test_analyze_convert_and_replay_take_device_files(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from sensorback.cli.app import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["analyze", str(AX3_FILE), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert (doc["device"], doc["samples"], doc["rate_hz"]) == ("axivity-ax3", 17400, 100.0)
+    out = tmp_path / "c.sbr"
+    res = runner.invoke(app, ["convert", str(AX3_CORRUPT), str(out)])
+    assert res.exit_code == 0 and "warning: " in res.stderr and "skipped 6 corrupt data blocks" in res.stderr
+    assert len(formats.load(out)) == 16680
+    res = runner.invoke(app, ["replay", str(AX6_FILE), "--db", str(tmp_path / "r.db")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["convert", str(AX3_FILE), str(tmp_path / "x.cwa")])
+    assert res.exit_code == 2 and res.stderr.startswith("error: ") and "does not write them" in res.stderr
+
+
+def test_a_block_whose_clock_steps_back_is_dropped_with_a_note(tmp_path):
+    import datetime as dt
+
+    from cwa_writer import data_block
+
+    data, t_true, acc_true = recording(20, seed=5)
+    raw = bytearray(data)
+    back = data_block(10, dt.datetime(2024, 3, 5, 22, 0, 0), 0.0, (acc_true[1200:1320] * 256).astype(int))
+    raw[1024 + 512 * 10: 1024 + 512 * 11] = back  # block 10 says an hour and a half earlier
+    path = tmp_path / "back.cwa"
+    path.write_bytes(bytes(raw))
+    block, notes = quiet_read(path)
+    assert len(notes) == 1 and "dropped 120 samples whose time was not after the sample before" in notes[0]
+    keep = np.r_[0:1200, 1320:2400]
+    assert np.array_equal(block.acc, acc_true[keep]) and np.all(np.diff(block.t) > 0)
