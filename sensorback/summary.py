@@ -14,6 +14,8 @@ How time is counted (the same rules are spelled out in ``to_dict()["sitting"]["r
   ``lying``, ``not_worn`` and ``no_data`` inside a bout do not end it either, and are not breaks,
   but their time is left out of the bout's duration (we cannot say the wearer was sitting).
   They also split upright runs: two 40 s stands around a data gap are two short runs, not a break.
+  A hole between two epochs (a gap of more than 10 min in a recording, or the time between two
+  recordings in a report) counts like ``no_data`` for bouts and breaks, and as no state's time.
   A bout's duration therefore runs from its first to its last seated epoch, minus that paused time.
 * A long bout lasts at least ``long_bout_min`` minutes.
 * Inclination percentiles use one value per worn epoch with a finite inclination (NumPy's default
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core.epochs import EpochTable
+from .core.epochs import TOUCH_S, EpochTable, runs
 from .core.states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING, STATES
 
 SEATED = (SITTING, SLOUCHING)
@@ -220,21 +222,13 @@ def summarize(
     )
 
 
-def _runs(kind: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) index ranges of equal consecutive values."""
-    if len(kind) == 0:
-        return []
-    edges = np.flatnonzero(kind[1:] != kind[:-1]) + 1
-    starts = np.concatenate([[0], edges])
-    stops = np.concatenate([edges, [len(kind)]])
-    return list(zip(starts.tolist(), stops.tolist()))
-
-
 def _bouts(state, t0, t1, dur, break_min_s: float) -> tuple[list[Bout], int]:
-    # Group epochs into seated (0), upright (1) and paused (2) runs, then walk the runs.
+    # Group epochs into seated (0), upright (1) and paused (2) runs, then walk the runs. A hole
+    # between two epochs (a long gap in a recording, or time between recordings) is paused time.
     kind = np.full(len(state), 2, dtype=np.int8)
     kind[np.isin(state, SEATED)] = 0
     kind[np.isin(state, UPRIGHT)] = 1
+    firsts, lasts = runs(t0, t1, kind)
 
     bouts: list[Bout] = []
     breaks = 0
@@ -247,7 +241,12 @@ def _bouts(state, t0, t1, dur, break_min_s: float) -> tuple[list[Bout], int]:
             bouts.append(Bout(**cur))
             cur = None
 
-    for a, b in _runs(kind):
+    prev_end = None
+    for a, last in zip(firsts.tolist(), lasts.tolist()):
+        b = last + 1
+        if prev_end is not None and float(t0[a]) - prev_end > TOUCH_S and cur is not None:
+            pending_paused += float(t0[a]) - prev_end
+        prev_end = float(t1[last])
         run_s = float(dur[a:b].sum())
         k = kind[a]
         if k == 0:

@@ -18,7 +18,8 @@ How the numbers are counted (also in docs/report.md):
   recorded: time that is neither sitting nor a break, because we cannot tell.
 * **Sitting** = sitting + slouching; **slouch share** = slouching / sitting.
 * **Bouts, breaks, flexed time** follow the per-recording summary (``sensorback.summary``), run
-  over the day's epochs with every hole between epochs filled as ``no_data``: a break is an unbroken
+  over the day's epochs as the store returns them (a hole between epochs counts as ``no_data``
+  there): a break is an unbroken
   run of standing/moving of at least 60 s; a bout is sitting until such a break (short get-ups
   count toward it; unseen and lying time, gaps between recordings included, neither ends it nor
   counts in its length: a bout only ends with a break we saw); a long bout lasts 30 min or more. Flexed time sums epochs with ``flexion_deg`` strictly above 20, 30 or 60
@@ -46,15 +47,15 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..coach.events import BREAK_PROMPT, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED
-from ..core.epochs import EpochTable
-from ..core.states import NO_DATA, STATES
+from ..core.epochs import TOUCH_S, runs
+from ..core.states import STATES
 from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo
 from ..summary import FLEXION_THRESHOLDS_DEG, summarize
 from . import redflags
 from .load import GOAL_WINDOW_DAYS, Rows
 from .when import day_bounds, to_local, tz_label
 
-EPS = 1e-3                       # seconds: epochs closer than this touch
+EPS = TOUCH_S                    # seconds: epochs closer than this touch
 BREAK_MIN_S = 60.0
 LONG_BOUT_MIN = 30.0
 EXERCISE_GOAL = 3                # sessions a week
@@ -316,7 +317,7 @@ class Kept:
     """Epochs after overlaps were resolved, and what the newer sessions cover for each session."""
 
     epochs: EpochSeries
-    dropped_time: np.ndarray           # start times (Unix s) of dropped epochs
+    dropped_time: np.ndarray           # start times of dropped epochs (seconds since epochs.origin)
     dropped_s: np.ndarray              # their durations
     covered_by_newer: dict[int, tuple[np.ndarray, np.ndarray]]
 
@@ -352,8 +353,8 @@ def resolve_overlaps(epochs: EpochSeries) -> Kept:
     ids = np.unique(epochs.session_id)
     if len(ids) <= 1:
         return Kept(epochs, empty, empty, {int(i): (empty, empty) for i in ids})
-    t0 = epochs.time
-    t1 = epochs.time + epochs.duration_s
+    t0 = epochs.t_start
+    t1 = epochs.t_end
     keep = np.zeros(len(epochs), dtype=bool)
     cov = (empty, empty)
     covered: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -365,17 +366,9 @@ def resolve_overlaps(epochs: EpochSeries) -> Kept:
         keep[mine] = True
         cov = _merge(np.concatenate([cov[0], t0[mine]]), np.concatenate([cov[1], t1[mine]]))
     dropped = ~keep
-    kept = _select(epochs, keep)
-    order = np.argsort(kept.time, kind="stable")
-    return Kept(_select(kept, order), epochs.time[dropped], epochs.duration_s[dropped], covered)
-
-
-def _select(s: EpochSeries, index) -> EpochSeries:
-    return EpochSeries(*(getattr(s, f)[index] for f in _SERIES_FIELDS))
-
-
-_SERIES_FIELDS = ("time", "duration_s", "session_id", "state", "inclination_deg", "flexion_deg", "lateral_deg",
-                  "intensity_g", "cadence_spm")
+    kept = epochs.take(keep)
+    order = np.argsort(kept.t_start, kind="stable")
+    return Kept(kept.take(order), epochs.t_start[dropped], epochs.duration_s[dropped], covered)
 
 
 def keep_events(events: Sequence[EventInfo], kept: Kept) -> list[EventInfo]:
@@ -384,7 +377,7 @@ def keep_events(events: Sequence[EventInfo], kept: Kept) -> list[EventInfo]:
     for e in events:
         cov = kept.covered_by_newer.get(e.session_id) if e.session_id is not None else None
         if cov is not None and len(cov[0]):
-            x = e.at.timestamp()
+            x = e.at.timestamp() - kept.epochs.origin
             j = np.searchsorted(cov[1], x - EPS, side="left")
             if j < len(cov[0]) and cov[0][j] <= x + EPS:
                 continue
@@ -394,41 +387,11 @@ def keep_events(events: Sequence[EventInfo], kept: Kept) -> list[EventInfo]:
 
 # ------------------------------------------------------------------------------------- one day
 
-def filled_table(epochs: EpochSeries, origin: float) -> EpochTable:
-    """The epochs as an EpochTable on an axis starting at ``origin`` (Unix s), each hole between
-    two epochs filled by one ``no_data`` epoch, so that the summary's rules see the hole."""
-    t0 = epochs.time - origin
-    t1 = t0 + epochs.duration_s
-    n = len(t0)
-    cols = [epochs.inclination_deg, epochs.flexion_deg, epochs.lateral_deg, epochs.intensity_g,
-            epochs.cadence_spm]
-    if n > 1:
-        gap = np.flatnonzero(t0[1:] > t1[:-1] + EPS)
-    else:
-        gap = np.zeros(0, dtype=np.int64)
-    if len(gap) == 0:
-        return EpochTable(t0.astype(np.float64), t1.astype(np.float64), epochs.state.astype(np.int8),
-                          *(np.asarray(c, dtype=np.float32) for c in cols))
-    g0, g1 = t1[gap], t0[gap + 1]
-    all0 = np.concatenate([t0, g0])
-    order = np.argsort(all0, kind="stable")
-    nan = np.full(len(gap), np.nan, dtype=np.float32)
-    return EpochTable(
-        all0[order], np.concatenate([t1, g1])[order],
-        np.concatenate([epochs.state.astype(np.int8), np.full(len(gap), NO_DATA, dtype=np.int8)])[order],
-        *(np.concatenate([np.asarray(c, dtype=np.float32), nan])[order] for c in cols))
-
-
 def segments(epochs: EpochSeries) -> list[tuple[float, float, int]]:
     """Runs of touching epochs in one state, as (start, end, state) in Unix seconds."""
-    n = len(epochs)
-    if n == 0:
-        return []
-    t0, t1, st = epochs.time, epochs.time + epochs.duration_s, epochs.state
-    cut = np.flatnonzero((st[1:] != st[:-1]) | (np.abs(t0[1:] - t1[:-1]) > EPS)) + 1
-    a = np.concatenate([[0], cut])
-    b = np.concatenate([cut, [n]]) - 1
-    return list(zip(t0[a].tolist(), t1[b].tolist(), st[a].astype(int).tolist()))
+    a, b = runs(epochs.t_start, epochs.t_end, epochs.state)
+    return list(zip((epochs.origin + epochs.t_start[a]).tolist(), (epochs.origin + epochs.t_end[b]).tolist(),
+                    epochs.state[a].astype(int).tolist()))
 
 
 def day_numbers(epochs: EpochSeries, events: Sequence[EventInfo], start: datetime, end: datetime,
@@ -444,8 +407,7 @@ def day_numbers(epochs: EpochSeries, events: Sequence[EventInfo], start: datetim
     n.not_recorded_s = max(0.0, n.span_s - n.recorded_s)
     n.overlap_dropped_s = float(dropped_s)
     if len(epochs):
-        s = summarize(filled_table(epochs, start.timestamp()), sit_break_min_s=BREAK_MIN_S,
-                      long_bout_min=LONG_BOUT_MIN)
+        s = summarize(epochs, sit_break_min_s=BREAK_MIN_S, long_bout_min=LONG_BOUT_MIN)
         n.bouts, n.longest_bout_s, n.long_bouts, n.breaks = s.n_bouts, s.longest_bout_s, s.long_bouts, s.breaks
         n.flexed_s = dict(s.flexed_s)
     for e in events:
@@ -524,9 +486,8 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
     d = rows.first_day
     while d <= rows.last_day:
         start, end = day_bounds(d, tz)
-        a, b = start.timestamp(), end.timestamp()
-        sel = (ep.time >= a) & (ep.time < b)
-        day_ep = _select(ep, sel)
+        a, b = start.timestamp() - ep.origin, end.timestamp() - ep.origin
+        day_ep = ep.take((ep.t_start >= a) & (ep.t_start < b))
         day_ev = [e for e in events if start <= e.at < end]
         dropped = float(kept.dropped_s[(kept.dropped_time >= a) & (kept.dropped_time < b)].sum())
         numbers = day_numbers(day_ep, day_ev, start, end, now, dropped)
@@ -656,5 +617,5 @@ def _checkin_dict(c: PainCheckinInfo) -> dict:
 
 
 __all__ = ["Day", "ExerciseGoal", "ExerciseSession", "Kept", "Numbers", "Pain", "PainWeek", "Report", "build_report",
-           "day_numbers", "exercise_sessions", "filled_table", "keep_events", "pain_weeks", "resolve_overlaps",
+           "day_numbers", "exercise_sessions", "keep_events", "pain_weeks", "resolve_overlaps",
            "segments", "to_local"]

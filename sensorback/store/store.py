@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy import Connection, and_, delete, insert, or_, select
 from sqlalchemy.exc import DBAPIError
 
+from ..core.epochs import COLUMNS as EPOCH_COLUMNS
 from ..core.states import CODE, STATES
 from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, cannot_write, default_db_path, describe,
                  is_read_only, make_engine, not_writable, prepare_sqlite_file, read_only_target, resolve_db_url,
@@ -189,37 +190,44 @@ class Store:
         return self.read("read sessions", lambda c: _in_orm(c, work))
 
     def epochs(self, start: datetime | float, end: datetime | float) -> EpochSeries:
-        """All epochs starting in [start, end), as numpy columns (see EpochSeries)."""
+        """All epochs starting in [start, end), as an EpochSeries: the core's epoch columns with
+        t_start/t_end in seconds since ``start`` (its ``origin``), and each epoch's session."""
         a, b = utc(start), utc(end)
-        cols = [Epoch.session_id, Epoch.t_start, Epoch.t_end, Epoch.state, Epoch.inclination_deg, Epoch.flexion_deg,
-                Epoch.lateral_deg, Epoch.intensity_g, Epoch.cadence_spm]
+        origin = a.timestamp()
+        cols = [Epoch.session_id] + [getattr(Epoch, c.name) for c in EPOCH_COLUMNS]
 
         def work(c):
             rows = c.execute(select(*cols).where(Epoch.at >= a, Epoch.at < b)
                              .order_by(Epoch.at, Epoch.session_id)).all()
             if not rows:
-                return EpochSeries.empty(), {}
+                return None, {}
             ids = sorted({r[0] for r in rows})
             info = c.execute(select(Session.id, Session.started_at, Session.state_names)
                              .where(Session.id.in_(ids))).all()
             return rows, {i: (s, names) for i, s, names in info}
 
         rows, sessions = self.read("read epochs", work)
-        if not sessions:
-            return rows
-        sid, t0, t1, state, *rest = (np.asarray(col) for col in zip(*rows))
+        if rows is None:
+            return EpochSeries.empty(origin=origin)
+        sid, *values = (np.asarray(col) for col in zip(*rows))
         sid = sid.astype(np.int64)
-        starts = np.array([sessions[i][0].timestamp() for i in sid.tolist()]) if len(set(sessions)) > 1 \
-            else np.full(sid.shape, next(iter(sessions.values()))[0].timestamp())
-        state = state.astype(np.int16)
+        data = {c.name: v for c, v in zip(EPOCH_COLUMNS, values)}
+        # Each session's axis onto the range's: its start less the origin (exact: both are Unix
+        # seconds of nearby instants), then its own seconds.
+        shift = np.array([sessions[i][0].timestamp() - origin for i in sid.tolist()]) if len(sessions) > 1 \
+            else np.full(sid.shape, next(iter(sessions.values()))[0].timestamp() - origin)
+        state = data["state"].astype(np.int16)
         for i, (_, names) in sessions.items():
             if list(names) != list(STATES):  # recorded with another list of states: map by name
                 table = np.array([CODE.get(n, -1) for n in names], dtype=np.int16)
                 mine = sid == i
                 state[mine] = table[state[mine]]
-        floats = [np.array(col, dtype=np.float32) for col in rest]  # None -> NaN
-        t0 = t0.astype(np.float64)
-        return EpochSeries(starts + t0, t1.astype(np.float64) - t0, sid, state.astype(np.int8), *floats)
+        data["state"] = state
+        data["t_start"] = shift + data["t_start"].astype(np.float64)
+        data["t_end"] = shift + data["t_end"].astype(np.float64)
+        # None -> NaN for the measurements
+        return EpochSeries(**{c.name: np.array(data[c.name], dtype=c.dtype) for c in EPOCH_COLUMNS},
+                           session_id=sid, origin=origin)
 
     def bouts(self, start: datetime | float, end: datetime | float) -> list[BoutInfo]:
         """State bouts overlapping [start, end), oldest first (not clipped to the range)."""
