@@ -128,10 +128,3 @@ def is_plausible_unix(seconds: float) -> bool:
 def _hz(rate_hz: float) -> str:
     return f"{rate_hz:.3g} Hz" if rate_hz >= 0.001 else f"{rate_hz:.2e} Hz"
 
-
-def format_span(seconds: float) -> str:
-    """A gap or span for a message, in the words the summaries use ('2 h 05 min')."""
-    from .coach.events import format_duration  # lazy: the coach imports the core, which imports this
-
-    s = abs(float(seconds))
-    return f"{s / 86400:.0f} days" if s >= 7 * 86400 else format_duration(s)

@@ -55,6 +55,7 @@ import numpy as np
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
 from .coach import exercises as _exercises
 from .coach.events import BREAK_PROMPT, SLOUCH_NUDGE
+from .coach.text import event_text
 from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, learn_forward
 from .core.calibration import IDENTITY, SensorCalibration
 from .core.epoch_stats import EpochStats
@@ -63,6 +64,7 @@ from .core.states import STATES
 from .errors import SensorbackError
 from .samples import SampleBlock
 from .sources.base import SourceStatus
+from .timefmt import clock
 
 #: Seconds of samples the core estimates a provisional calibration from, when none is stored.
 PROVISIONAL_S = 30.0
@@ -265,12 +267,6 @@ class LiveEvent:
     arrival: Optional[float] = None
 
 
-def clock(t: Optional[float]) -> str:
-    from .replay import clock as _clock
-
-    return "--:--:--" if t is None else _clock(t)
-
-
 #: Connection changes worth a line in a UI's event log.
 LOGGED_STATUS = ("connected", "disconnected", "reconnecting", "stopped")
 
@@ -282,12 +278,6 @@ def log_line(ev: LiveEvent) -> Optional[str]:
                                                                    and ev.data.kind in LOGGED_STATUS):
         return f"{clock(ev.t)}  {ev.text}"
     return None
-
-
-def _coach_text(e: CoachEvent) -> str:
-    from .replay import event_text
-
-    return event_text(e)
 
 
 # ----------------------------------------------------------------------------- the session
@@ -549,7 +539,7 @@ class LiveSession:
                 self._last_prompt = e
             elif e.kind == SLOUCH_NUDGE:
                 self.meters.nudges += 1
-            self._emit(LiveEvent("coach", _coach_text(e), e.t, e))
+            self._emit(LiveEvent("coach", event_text(e), e.t, e))
 
     # -- calibration ------------------------------------------------------------------------
     def _keys(self) -> list[str]:

@@ -49,12 +49,13 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 import numpy as np
 
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
-from .coach import exercises as _exercises
-from .coach.events import BREAK_PROMPT, BREAK_VERIFIED, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED, format_duration
+from .coach.events import BREAK_PROMPT, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED
+from .coach.text import event_line, event_text  # noqa: F401  (part of this module's API: docs/replay.md)
 from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, estimate_calibration
 from .core.stretches import pieces, sample_cuts
 from .errors import SensorbackError
 from .samples import SampleBlock
+from .timefmt import clock  # noqa: F401  (part of this module's API)
 
 #: Sample seconds per block when a SampleBlock is replayed as fast as possible.
 FAST_BLOCK_S = 10.0
@@ -430,43 +431,6 @@ class _Run:
             exc.add_note(f"replay: could not write what was processed: {e}")
         self.result.stored_epochs = self.recorder.written_epochs
         self.result.session_id = self.recorder.session_id
-
-
-# ----------------------------------------------------------------------------- presenting events
-
-_BY_KEY = {e.key: e for e in _exercises.EXERCISES}
-
-
-def clock(t: float) -> str:
-    """Recording time as H:MM:SS with at least two hour digits: 1862.4 -> '00:31:02'."""
-    s = int(round(float(t)))
-    sign = "-" if s < 0 else ""
-    s = abs(s)
-    return f"{sign}{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
-def event_text(e: CoachEvent) -> str:
-    """What a person is told, without the time: 'break prompt: you have been sitting 30 min — try: ...'."""
-    if e.kind == BREAK_PROMPT:
-        ex = _BY_KEY.get(e.exercise or "")
-        tip = f" — try: {ex.name.lower()} ({ex.dose})" if ex is not None else ""
-        return f"break prompt: you have been sitting {format_duration(e.sitting_s or 0.0)}{tip}"
-    if e.kind == SLOUCH_NUDGE:
-        return (f"slouch nudge: slouched for {format_duration(e.slouch_s or 0.0)} — sit back, let the "
-                "shoulders drop and lift the chest a little")
-    if e.kind == PROMPT_OUTCOME:
-        return f"break prompt of {clock(e.ref_t) if e.ref_t is not None else '?'}: {e.outcome}"
-    if e.kind == SNOOZED:
-        return (f"snoozed: next break prompt after {format_duration(e.minutes * 60)} more sitting"
-                if e.minutes else "snoozed")
-    if e.kind == BREAK_VERIFIED:
-        return f"break: up since {clock(e.ref_t) if e.ref_t is not None else '?'}"
-    return f"{e.kind.replace('_', ' ')}: {e.detail}"
-
-
-def event_line(e: CoachEvent) -> str:
-    """'00:31:02  break prompt: you have been sitting 30 min — try: torso twists (...)'."""
-    return f"{clock(e.t)}  {event_text(e)}"
 
 
 __all__ = ["FAST_BLOCK_S", "FAST_MAX_DELAY_S", "PRINTED_KINDS", "ReplayResult", "block_seconds", "calibrate",

@@ -85,7 +85,7 @@ def _device_key(demo: bool, device: Optional[str]) -> Optional[str]:
 
 
 def _plain_line(ev) -> Optional[str]:
-    from ..live import clock
+    from ..timefmt import clock
 
     if ev.kind == "epochs":
         return None
@@ -95,7 +95,7 @@ def _plain_line(ev) -> Optional[str]:
 
 
 async def _run_plain(session, notifier) -> None:
-    from ..coach.events import BREAK_PROMPT, SLOUCH_NUDGE
+    from ..coach.text import notification_title
 
     loop = asyncio.get_running_loop()
     pending: set = set()
@@ -104,8 +104,8 @@ async def _run_plain(session, notifier) -> None:
         line = _plain_line(ev)
         if line is not None:
             print(line, flush=True)
-        if ev.kind == "coach" and ev.data.kind in (BREAK_PROMPT, SLOUCH_NUDGE):
-            title = "Time for a break" if ev.data.kind == BREAK_PROMPT else "Mind your back"
+        title = notification_title(ev.data) if ev.kind == "coach" else None
+        if title is not None:
             task = loop.create_task(notifier.notify(title, ev.text))
             pending.add(task)
             task.add_done_callback(pending.discard)

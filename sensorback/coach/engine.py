@@ -62,10 +62,10 @@ import numpy as np
 from ..core.epochs import EpochTable
 from ..core.states import LYING, MOVING, NO_DATA, SITTING, SLOUCHING, STANDING, STATES
 from ..errors import SensorbackError
-from . import exercises
+from . import exercises, text
 from .events import (
     BREAK_PROMPT, BREAK_VERIFIED, HEEDED, IGNORED, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED,
-    SNOOZED_OUTCOME, UNKNOWN, CoachEvent, CoachStatus, format_duration,
+    SNOOZED_OUTCOME, UNKNOWN, CoachEvent, CoachStatus,
 )
 from .settings import CoachSettings
 
@@ -193,7 +193,7 @@ class Coach:
         if self._now is not None:
             self._apply_snoozes(self._now, out)
             for p in self._pending:
-                out.append(self._outcome(self._now, p, UNKNOWN, "the recording ended before it could be decided"))
+                out.append(self._outcome(self._now, p, UNKNOWN, text.UNKNOWN_WHY))
         self._pending.clear()
         self._snoozes.clear()
         self._finished = True
@@ -252,16 +252,13 @@ class Coach:
         start = self._up_start
         self._on_break = True
         if self._sit_s > 0 or self._pending:
-            out.append(CoachEvent(
-                b, BREAK_VERIFIED,
-                f"Break: up and about since t={start:.0f} s, after {format_duration(self._sit_s)} of sitting.",
-                sitting_s=self._sit_s, ref_t=start,
-            ))
+            out.append(CoachEvent(b, BREAK_VERIFIED, text.break_detail(start, self._sit_s),
+                                  sitting_s=self._sit_s, ref_t=start))
         for p in self._pending:
             if start <= p.t + self._heed_s + EPS:
-                out.append(self._outcome(b, p, HEEDED, f"break began {format_duration(start - p.t)} after it"))
+                out.append(self._outcome(b, p, HEEDED, text.heeded_why(start - p.t)))
             else:  # pragma: no cover - such prompts are settled as ignored when their window passes
-                out.append(self._outcome(b, p, IGNORED, "no break began in time"))
+                out.append(self._outcome(b, p, IGNORED, text.IGNORED_LATE_WHY))
         self._pending.clear()
         self._sit_s = 0.0
         self._uncertain_s = 0.0
@@ -276,7 +273,7 @@ class Coach:
             deadline = p.t + self._heed_s
             run_in_time = self._up_start is not None and self._up_start <= deadline + EPS
             if b > deadline + EPS and not run_in_time:
-                out.append(self._outcome(b, p, IGNORED, f"no break began within {format_duration(self._heed_s)}"))
+                out.append(self._outcome(b, p, IGNORED, text.ignored_why(self._heed_s)))
             else:
                 keep.append(p)
         self._pending = keep
@@ -285,13 +282,8 @@ class Coach:
         ex = exercises.suggest(self._last_exercise)
         self._last_exercise = ex.key
         self._prompts += 1
-        again = "still " if self._prompts > 1 else ""
-        event = CoachEvent(
-            b, BREAK_PROMPT,
-            f"You have {again}been sitting for {format_duration(self._sit_s)}. Stand up and move for at least "
-            f"{format_duration(self._break_s)}; try {ex.name.lower()} ({ex.dose}).",
-            sitting_s=self._sit_s, exercise=ex.key,
-        )
+        event = CoachEvent(b, BREAK_PROMPT, text.prompt_detail(self._sit_s, self._prompts > 1, self._break_s, ex),
+                           sitting_s=self._sit_s, exercise=ex.key)
         out.append(event)
         self._pending.append(event)
         # next prompt: the first due time past the clock (one prompt per epoch, even for long epochs)
@@ -299,7 +291,7 @@ class Coach:
         self._next_due += max(1, steps) * self._reprompt
 
     def _outcome(self, t: float, prompt: CoachEvent, outcome: str, why: str) -> CoachEvent:
-        return CoachEvent(t, PROMPT_OUTCOME, f"Break prompt at t={prompt.t:.0f} s: {outcome} ({why}).",
+        return CoachEvent(t, PROMPT_OUTCOME, text.outcome_detail(prompt.t, outcome, why),
                           outcome=outcome, ref_t=prompt.t, exercise=prompt.exercise)
 
     def _apply_snoozes(self, boundary: float | None, out: list[CoachEvent]) -> None:
@@ -313,12 +305,9 @@ class Coach:
         # What the snooze did, not what was asked: before sit_limit_min it can only be later than asked
         # (status().next_prompt_in_s tells the same).
         left = self._next_due - self._sit_s
-        out.append(CoachEvent(
-            t, SNOOZED, f"Break prompts snoozed: next one after {format_duration(left)} more sitting.",
-            sitting_s=self._sit_s, minutes=left / 60.0,
-        ))
+        out.append(CoachEvent(t, SNOOZED, text.snooze_detail(left), sitting_s=self._sit_s, minutes=left / 60.0))
         for p in self._pending:
-            out.append(self._outcome(t, p, SNOOZED_OUTCOME, "snoozed"))
+            out.append(self._outcome(t, p, SNOOZED_OUTCOME, text.SNOOZED_WHY))
         self._pending.clear()
 
     # ------------------------------------------------------------------------------ slouching
@@ -342,12 +331,7 @@ class Coach:
                 and self._rolling_slouch(b) >= self._budget_s - EPS
             ):
                 self._last_nudge = b
-                out.append(CoachEvent(
-                    b, SLOUCH_NUDGE,
-                    f"Slouched for {format_duration(self._episode_s)}: sit back in the chair, let the "
-                    "shoulders drop and lift the chest a little.",
-                    slouch_s=self._episode_s,
-                ))
+                out.append(CoachEvent(b, SLOUCH_NUDGE, text.nudge_detail(self._episode_s), slouch_s=self._episode_s))
         elif s in (SITTING, STANDING, MOVING):
             if self._in_episode:
                 self._clear_run_s += b - a

@@ -83,13 +83,3 @@ class CoachStatus:
         d["last_events"] = [e.to_dict() for e in self.last_events]
         return d
 
-
-def format_duration(seconds: float) -> str:
-    """45 s, 12 min, 1 h 05 min (rounded to whole seconds/minutes)."""
-    s = max(0.0, float(seconds))
-    if s < 60:
-        return f"{s:.0f} s"
-    m = int(round(s / 60.0))
-    if m < 60:
-        return f"{m} min"
-    return f"{m // 60} h {m % 60:02d} min"

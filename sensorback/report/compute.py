@@ -39,7 +39,6 @@ How the numbers are counted (also in docs/report.md):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Optional, Sequence
@@ -50,7 +49,8 @@ from ..coach.events import BREAK_PROMPT, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED
 from ..core.epochs import TOUCH_S, runs
 from ..core.states import STATES
 from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo
-from ..summary import FLEXION_THRESHOLDS_DEG, summarize
+from ..summary import FLEXION_THRESHOLDS_DEG, json_number, summarize
+from ..timefmt import minutes
 from . import redflags
 from .load import GOAL_WINDOW_DAYS, Rows
 from .when import day_bounds, to_local, tz_label
@@ -130,34 +130,34 @@ class Numbers:
 
     def to_dict(self) -> dict:
         return {
-            "span_s": _num(self.span_s),
-            "recorded_s": _num(self.recorded_s),
-            "worn_s": _num(self.worn_s),
-            "states_s": {k: _num(v) for k, v in self.state_s.items()},
-            "not_worn_s": _num(self.state_s["not_worn"]),
-            "no_data_s": _num(self.state_s["no_data"]),
-            "not_recorded_s": _num(self.not_recorded_s),
-            "unseen_s": _num(self.unseen_s),
+            "span_s": json_number(self.span_s),
+            "recorded_s": json_number(self.recorded_s),
+            "worn_s": json_number(self.worn_s),
+            "states_s": {k: json_number(v) for k, v in self.state_s.items()},
+            "not_worn_s": json_number(self.state_s["not_worn"]),
+            "no_data_s": json_number(self.state_s["no_data"]),
+            "not_recorded_s": json_number(self.not_recorded_s),
+            "unseen_s": json_number(self.unseen_s),
             "sitting": {
-                "sitting_s": _num(self.sitting_s),
-                "share_of_worn": _num(self.sitting_share_of_worn),
+                "sitting_s": json_number(self.sitting_s),
+                "share_of_worn": json_number(self.sitting_share_of_worn),
                 "bouts": self.bouts,
-                "longest_bout_s": _num(self.longest_bout_s),
+                "longest_bout_s": json_number(self.longest_bout_s),
                 "bouts_30_min_or_more": self.long_bouts,
                 "breaks": self.breaks,
-                "breaks_per_worn_hour": _num(self.breaks_per_worn_hour),
-                "slouching_s": _num(self.state_s["slouching"]),
-                "slouch_share": _num(self.slouch_share),
+                "breaks_per_worn_hour": json_number(self.breaks_per_worn_hour),
+                "slouching_s": json_number(self.state_s["slouching"]),
+                "slouch_share": json_number(self.slouch_share),
             },
             "coach": {
                 "prompts": self.prompts,
                 "outcomes": dict(self.outcomes),
-                "heeded_share": _num(self.heeded_share),
+                "heeded_share": json_number(self.heeded_share),
                 "slouch_nudges": self.nudges,
                 "snoozes": self.snoozes,
             },
-            "flexed_s": {f"over_{t}_deg": _num(v) for t, v in self.flexed_s.items()},
-            "overlap_dropped_s": _num(self.overlap_dropped_s),
+            "flexed_s": {f"over_{t}_deg": json_number(v) for t, v in self.flexed_s.items()},
+            "overlap_dropped_s": json_number(self.overlap_dropped_s),
         }
 
 
@@ -231,7 +231,7 @@ class PainWeek:
 
     def to_dict(self) -> dict:
         return {"from": self.first_day.isoformat(), "to": self.last_day.isoformat(), "checkins": len(self.scores),
-                "mean": _num(self.mean), "highest": self.highest}
+                "mean": json_number(self.mean), "highest": self.highest}
 
 
 @dataclass
@@ -543,12 +543,12 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
             out.append(f"No sensor data for {what}: nothing was recorded then." + nearest_data(report))
     elif t.span_s > 0:
         share = t.unseen_s / t.span_s
-        out.append(f"{_hm(t.unseen_s)} of {_hm(t.span_s)} ({share:.0%}) could not be seen: "
-                   f"{_hm(t.not_recorded_s)} not recorded, {_hm(t.state_s['not_worn'])} not worn, "
-                   f"{_hm(t.state_s['no_data'])} without usable data. That time counts as neither sitting "
+        out.append(f"{minutes(t.unseen_s)} of {minutes(t.span_s)} ({share:.0%}) could not be seen: "
+                   f"{minutes(t.not_recorded_s)} not recorded, {minutes(t.state_s['not_worn'])} not worn, "
+                   f"{minutes(t.state_s['no_data'])} without usable data. That time counts as neither sitting "
                    "nor a break.")
     if t.overlap_dropped_s > 0:
-        out.append(f"{_hm(t.overlap_dropped_s)} recorded twice (overlapping sessions): the newest session "
+        out.append(f"{minutes(t.overlap_dropped_s)} recorded twice (overlapping sessions): the newest session "
                    "was used.")
     return out
 
@@ -584,21 +584,6 @@ def exercise_advice(report: Report) -> str:
 
 
 # ------------------------------------------------------------------------------------- helpers
-
-def _hm(seconds: float) -> str:
-    m = int(round(seconds / 60.0))
-    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
-
-
-def _num(x):
-    if x is None:
-        return None
-    x = float(x)
-    if not math.isfinite(x):
-        return None
-    r = round(x, 6)
-    return int(r) if r.is_integer() and abs(r) < 2**53 else r
-
 
 def _iso_day(d: Optional[date]) -> Optional[str]:
     return d.isoformat() if d is not None else None
