@@ -13,28 +13,11 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import SensorbackError
-from ..sources.ble_errors import bluetooth_error
+from ..sources.ble_errors import bluetooth_error, error_types
 from .app import app
 
 #: Extra keyword arguments for BleakScanner (tests point it at a virtual radio).
 SCANNER_KWARGS: dict = {}
-
-def _bluetooth_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [OSError, EOFError]
-    try:
-        from bleak.exc import BleakError
-
-        errors.append(BleakError)  # BleakBluetoothNotAvailableError, BleakDBusError are BleakErrors
-    except ImportError:  # pragma: no cover - bleak is a dependency
-        pass
-    try:
-        from dbus_fast.errors import AuthError, DBusError
-
-        errors += [DBusError, AuthError]
-    except ImportError:  # not on Linux
-        pass
-    return tuple(errors)
-
 
 async def _scan(timeout_s: float):
     from ..sources.ble import scan_sensors
@@ -48,7 +31,7 @@ def run_scan(timeout_s: float):
         return asyncio.run(_scan(timeout_s))
     except SensorbackError:
         raise
-    except _bluetooth_errors() as exc:
+    except error_types() as exc:
         raise bluetooth_error(exc) from None
 
 

@@ -68,12 +68,10 @@ def _source(demo: bool, device: Optional[str], profile: Optional[str], speed: fl
 
 
 def _ble_failure(e: BaseException) -> Optional[SensorbackError]:
-    """A Bluetooth failure (no adapter, no BlueZ/D-Bus) as a one-line error suggesting --demo."""
-    mod = type(e).__module__ or ""
-    if mod.startswith("bleak") or mod.startswith("dbus") or isinstance(e, (OSError, FileNotFoundError)):
-        text = " ".join(str(e).split()) or type(e).__name__
-        return SensorbackError(f"Bluetooth: {text}; no adapter here? try 'sensorback monitor --demo'")
-    return None
+    """A Bluetooth failure (no adapter, no BlueZ/D-Bus, a lost link) as a one-line error suggesting --demo."""
+    from ..sources.ble_errors import user_error
+
+    return user_error(e, "without a sensor, try 'sensorback monitor --demo'")
 
 
 def _device_key(demo: bool, device: Optional[str]) -> Optional[str]:
