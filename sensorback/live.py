@@ -54,7 +54,7 @@ import numpy as np
 
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
 from .coach import exercises as _exercises
-from .coach.events import BREAK_PROMPT, SLOUCH_NUDGE
+from .coach.rules import SHOWN_TALLIES, TALLIES, kind as event_kind
 from .coach.text import event_text
 from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, learn_forward
 from .core.calibration import IDENTITY, SensorCalibration
@@ -300,12 +300,23 @@ class Meters:
     epochs: int = 0
     decode_errors: int = 0
     today_s: Counter = field(default_factory=Counter)   # seconds per state today (stored + live)
-    prompts: int = 0
-    nudges: int = 0
+    counts: Counter = field(default_factory=Counter)    # coach events today by tally ("prompts", ...)
     exercises: int = 0
     recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_LINES))
     calibration_note: str = ""
     capture_left_s: Optional[float] = None
+
+    @property
+    def prompts(self) -> int:
+        return self.counts["prompts"]
+
+    @property
+    def nudges(self) -> int:
+        return self.counts["nudges"]
+
+    def totals_line(self) -> str:
+        """'prompts 2, nudges 1, exercises 0': what interrupted you today, and exercises done."""
+        return ", ".join([f"{tally} {self.counts[tally]}" for tally in SHOWN_TALLIES] + [f"exercises {self.exercises}"])
 
 
 class LiveSession:
@@ -534,11 +545,11 @@ class LiveSession:
         if self._recorder is not None:
             self._recorder.add_events(events)
         for e in events:
-            if e.kind == BREAK_PROMPT:
-                self.meters.prompts += 1
+            if e.kind in TALLIES:
+                self.meters.counts[TALLIES[e.kind]] += 1
+            declared = event_kind(e.kind)
+            if declared is not None and declared.suggests_exercise:
                 self._last_prompt = e
-            elif e.kind == SLOUCH_NUDGE:
-                self.meters.nudges += 1
             self._emit(LiveEvent("coach", event_text(e), e.t, e))
 
     # -- calibration ------------------------------------------------------------------------
@@ -722,11 +733,9 @@ class LiveSession:
             for code, d in zip(series.state.tolist(), series.duration_s.tolist()):
                 self.meters.today_s[STATES[code]] += d
             for e in self.store.events(midnight, now):
-                kind = getattr(e, "kind", None)
-                if kind == BREAK_PROMPT:
-                    self.meters.prompts += 1
-                elif kind == SLOUCH_NUDGE:
-                    self.meters.nudges += 1
+                tally = TALLIES.get(getattr(e, "kind", None))
+                if tally is not None:
+                    self.meters.counts[tally] += 1
             self.meters.exercises += len(self.store.exercises(midnight, now))
         except SensorbackError as e:
             self._emit(LiveEvent("note", f"today's totals: {e}"))

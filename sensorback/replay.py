@@ -49,7 +49,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 import numpy as np
 
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
-from .coach.events import BREAK_PROMPT, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED
+from .coach.rules import PRINTED
 from .coach.text import event_line, event_text  # noqa: F401  (part of this module's API: docs/replay.md)
 from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, estimate_calibration
 from .core.stretches import pieces, sample_cuts
@@ -69,8 +69,9 @@ PACED_LAG_WALL_S = 0.1
 SLEEP_SLICE_S = 0.05
 
 STAGES = ("core", "coach", "store", "emit", "pace")
-#: The event kinds a person watching the replay is shown (break_verified goes only to the files).
-PRINTED_KINDS = (BREAK_PROMPT, SLOUCH_NUDGE, PROMPT_OUTCOME, SNOOZED)
+#: The event kinds a person watching the replay is shown (as the rules declare them: break_verified
+#: goes only to the files).
+PRINTED_KINDS = PRINTED
 
 
 @dataclass
@@ -114,9 +115,10 @@ class ReplayResult:
         return max(0.0, self.t_end - self.t_start - self.gap_s)
 
     def counts(self) -> Counter:
-        """Events by kind, plus outcome counts under 'outcome:<name>'."""
+        """Events by kind, plus outcome counts (of prompts: the events that carry one) under
+        'outcome:<name>'."""
         c = Counter(e.kind for e in self.events)
-        c.update(f"outcome:{e.outcome}" for e in self.events if e.kind == PROMPT_OUTCOME and e.outcome)
+        c.update(f"outcome:{e.outcome}" for e in self.events if e.outcome)
         return c
 
 

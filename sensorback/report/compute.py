@@ -24,10 +24,11 @@ How the numbers are counted (also in docs/report.md):
   count toward it; unseen and lying time, gaps between recordings included, neither ends it nor
   counts in its length: a bout only ends with a break we saw); a long bout lasts 30 min or more. Flexed time sums epochs with ``flexion_deg`` strictly above 20, 30 or 60
   degrees while standing, moving, sitting or slouching. Breaks per hour = breaks / worn hours.
-* **Prompts**: coach events of kind ``break_prompt`` (or ``prompt``). Their outcomes come from the
-  ``prompt_outcome`` events of the same days (or, for ``prompt`` events, their own ``outcome``):
-  ``heeded`` (also ``done``), ``snoozed``, ``ignored`` (also ``dismissed``), anything else unknown.
-  **Nudges**: ``slouch_nudge`` events.
+* **Coach events** are counted as their rules declare (coach/rules.py: ``break_prompt`` as prompts,
+  ``slouch_nudge`` as nudges, ``snoozed`` as snoozes; other writers' ``prompt`` events count as
+  prompts). Prompts' outcomes come from the ``prompt_outcome`` events of the same days (or, for
+  ``prompt`` events, their own ``outcome``): ``heeded`` (also ``done``), ``snoozed``, ``ignored``
+  (also ``dismissed``), anything else unknown.
 * **Exercise sessions**: exercises logged less than 60 min after the previous one belong to the
   same session, which belongs to the day it starts on. The goal is 3 sessions in the 7 days ending
   on the report's last day.
@@ -45,7 +46,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..coach.events import BREAK_PROMPT, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED
+from ..coach.breaks import OUTCOMES, PROMPT_OUTCOME
+from ..coach.rules import MARKS, TALLIES
 from ..core.epochs import TOUCH_S, runs
 from ..core.states import STATES
 from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo
@@ -62,11 +64,15 @@ EXERCISE_GOAL = 3                # sessions a week
 EXERCISE_SESSION_GAP_S = 3600.0  # exercises closer than this are one session
 PAIN_WEEKS = 6
 
-PROMPT_KINDS = (BREAK_PROMPT, "prompt")
-NUDGE_KINDS = (SLOUCH_NUDGE,)
+#: Events other programs write (a "prompt" with its own outcome), counted and drawn like the coach's.
+LEGACY_PROMPT = "prompt"
+#: What each kind of event counts as: the coach's rules declare theirs.
+COUNTED_AS = {**TALLIES, LEGACY_PROMPT: "prompts"}
+#: How timelines draw each kind ("prompt": a triangle, "nudge": a dot), and what they call it.
+MARKED_AS = {**MARKS, LEGACY_PROMPT: "prompt"}
+MARK_LABELS = {LEGACY_PROMPT: "break prompt"}
 OUTCOME_WORDS = {"heeded": "heeded", "done": "heeded", "snoozed": "snoozed", "ignored": "ignored",
                  "dismissed": "ignored"}
-OUTCOMES = ("heeded", "snoozed", "ignored", "unknown")
 
 
 # ------------------------------------------------------------------------------------- results
@@ -83,12 +89,22 @@ class Numbers:
     longest_bout_s: float = 0.0
     long_bouts: int = 0
     breaks: int = 0
-    prompts: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED_AS.values(), 0))  # by tally
     outcomes: dict[str, int] = field(default_factory=lambda: {k: 0 for k in OUTCOMES})
-    nudges: int = 0
-    snoozes: int = 0
     flexed_s: dict[int, float] = field(default_factory=lambda: {t: 0.0 for t in FLEXION_THRESHOLDS_DEG})
     overlap_dropped_s: float = 0.0
+
+    @property
+    def prompts(self) -> int:
+        return self.counts.get("prompts", 0)
+
+    @property
+    def nudges(self) -> int:
+        return self.counts.get("nudges", 0)
+
+    @property
+    def snoozes(self) -> int:
+        return self.counts.get("snoozes", 0)
 
     @property
     def worn_s(self) -> float:
@@ -120,11 +136,11 @@ class Numbers:
         return self.outcomes["heeded"] / self.prompts if self.prompts else None
 
     def add(self, other: "Numbers") -> None:
-        for name in ("span_s", "recorded_s", "not_recorded_s", "bouts", "long_bouts", "breaks", "prompts",
-                     "nudges", "snoozes", "overlap_dropped_s"):
+        for name in ("span_s", "recorded_s", "not_recorded_s", "bouts", "long_bouts", "breaks", "overlap_dropped_s"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.longest_bout_s = max(self.longest_bout_s, other.longest_bout_s)
-        for d, o in ((self.state_s, other.state_s), (self.outcomes, other.outcomes), (self.flexed_s, other.flexed_s)):
+        for d, o in ((self.state_s, other.state_s), (self.counts, other.counts), (self.outcomes, other.outcomes),
+                     (self.flexed_s, other.flexed_s)):
             for k, v in o.items():
                 d[k] = d.get(k, 0) + v
 
@@ -155,6 +171,7 @@ class Numbers:
                 "heeded_share": json_number(self.heeded_share),
                 "slouch_nudges": self.nudges,
                 "snoozes": self.snoozes,
+                **{tally: n for tally, n in self.counts.items() if tally not in ("prompts", "nudges", "snoozes")},
             },
             "flexed_s": {f"over_{t}_deg": json_number(v) for t, v in self.flexed_s.items()},
             "overlap_dropped_s": json_number(self.overlap_dropped_s),
@@ -411,16 +428,11 @@ def day_numbers(epochs: EpochSeries, events: Sequence[EventInfo], start: datetim
         n.bouts, n.longest_bout_s, n.long_bouts, n.breaks = s.n_bouts, s.longest_bout_s, s.long_bouts, s.breaks
         n.flexed_s = dict(s.flexed_s)
     for e in events:
-        if e.kind in PROMPT_KINDS:
-            n.prompts += 1
-            if e.kind != BREAK_PROMPT and e.outcome is not None:
-                n.outcomes[OUTCOME_WORDS.get(e.outcome, "unknown")] += 1
-        elif e.kind == PROMPT_OUTCOME:
+        tally = COUNTED_AS.get(e.kind)
+        if tally is not None:
+            n.counts[tally] = n.counts.get(tally, 0) + 1
+        if e.kind == PROMPT_OUTCOME or (e.kind == LEGACY_PROMPT and e.outcome is not None):
             n.outcomes[OUTCOME_WORDS.get(e.outcome or "", "unknown")] += 1
-        elif e.kind in NUDGE_KINDS:
-            n.nudges += 1
-        elif e.kind == SNOOZED:
-            n.snoozes += 1
     return n
 
 
@@ -491,8 +503,7 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
         day_ev = [e for e in events if start <= e.at < end]
         dropped = float(kept.dropped_s[(kept.dropped_time >= a) & (kept.dropped_time < b)].sum())
         numbers = day_numbers(day_ep, day_ev, start, end, now, dropped)
-        marks = [(e.at.timestamp(), e.kind, e.detail or "") for e in day_ev
-                 if e.kind in PROMPT_KINDS or e.kind in NUDGE_KINDS]
+        marks = [(e.at.timestamp(), e.kind, e.detail or "") for e in day_ev if e.kind in MARKED_AS]
         day = Day(d, start, end, numbers,
                   sessions=tuple(sorted({int(x) for x in np.unique(day_ep.session_id)})),
                   segments=segments(day_ep), marks=marks,

@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 
 from ..core.states import STATES
 from . import redflags
-from .compute import NUDGE_KINDS, PROMPT_KINDS, Day, Report, exercise_advice, period_name
+from .compute import MARK_LABELS, MARKED_AS, Day, Report, exercise_advice, period_name
 from ..timefmt import hours_minutes, minutes, time_of_day
 from .text import exercise_name, pct, rate
 from .when import format_local
@@ -182,12 +182,13 @@ def timeline_svg(days: Sequence[Day], tz: Optional[tzinfo] = None, width: int = 
                 continue
             x = left + (t - origin - lo) * scale
             when = format_local(_dt(t), tz, "%H:%M")
-            if kind in PROMPT_KINDS:
+            title = _e(f"{when} {MARK_LABELS.get(kind, kind.replace('_', ' '))}: {detail}")
+            if MARKED_AS.get(kind) == "prompt":
                 out.append(f'<path d="M{x - 5:.1f},{y - 9} L{x + 5:.1f},{y - 9} L{x:.1f},{y - 1} Z" '
-                           f'fill="{PROMPT_COLOUR}"><title>{_e(f"{when} break prompt: {detail}")}</title></path>')
-            elif kind in NUDGE_KINDS:
+                           f'fill="{PROMPT_COLOUR}"><title>{title}</title></path>')
+            elif MARKED_AS.get(kind) == "nudge":
                 out.append(f'<circle cx="{x:.1f}" cy="{y + band_h + 5}" r="3.5" fill="{NUDGE_COLOUR}">'
-                           f'<title>{_e(f"{when} slouch nudge: {detail}")}</title></circle>')
+                           f'<title>{title}</title></circle>')
     out.append("</svg>")
     return "".join(out)
 

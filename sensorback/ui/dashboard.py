@@ -180,7 +180,7 @@ class MonitorApp(App):
         self.query_one("#totals", Static).update(
             f"Today: sitting {_minutes(sit)} (slouched {_minutes(tot['slouching'])}), "
             f"standing {_minutes(tot['standing'])}, moving {_minutes(tot['moving'])}\n"
-            f"prompts {m.prompts}, nudges {m.nudges}, exercises {m.exercises}")
+            f"{m.totals_line()}")
         bat = f"{m.battery_pct} %" if m.battery_pct is not None else "--"
         sig = f"{m.rssi_dbm} dBm" if m.rssi_dbm is not None else "--"
         self.query_one("#connection", Static).update(
