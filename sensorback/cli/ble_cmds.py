@@ -14,7 +14,7 @@ import typer
 
 from ..errors import SensorbackError
 from ..sources.ble_errors import bluetooth_error, error_types
-from .app import app
+from ._app import app
 
 #: Extra keyword arguments for BleakScanner (tests point it at a virtual radio).
 SCANNER_KWARGS: dict = {}

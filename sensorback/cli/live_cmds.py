@@ -19,7 +19,7 @@ import typer
 from ..errors import SensorbackError
 from . import _args
 from ._options import DB_OPTION
-from .app import app
+from ._app import app
 from .coach_cmds import SET_OPTION, coach_settings
 
 #: Live pace: write to the database at least every 5 s of samples (also sped up: at most about

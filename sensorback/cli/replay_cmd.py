@@ -25,7 +25,7 @@ from . import _args
 from ._options import CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
 from ._progress import Progress, clear_active, interactive
 from ._runtime import EXIT_INTERRUPTED
-from .app import app
+from ._app import app
 from .coach_cmds import SET_OPTION, coach_settings
 
 EVENTS_HEADER = ("t", "kind", "detail")

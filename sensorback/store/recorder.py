@@ -59,7 +59,7 @@ from ..core.states import STATES
 from .db import StoreError
 from .models import Bout, Epoch, Event, Session
 from .records import SessionInfo
-from .store import Store, _in_orm, _session_info, utc
+from .rows import in_orm, session_info, utc
 
 #: How long a writer's claim on its session holds without a write (see the module docstring).
 LEASE_S = 60.0
@@ -144,9 +144,10 @@ class _Bout:
 
 
 class Recorder:
-    """Writes one session at a time. Not thread-safe: feed it from one thread."""
+    """Writes one session at a time into a Store (store.recorder() makes one). Not thread-safe: feed it
+    from one thread."""
 
-    def __init__(self, store: Store, *, max_epochs: int = 600, max_seconds: Optional[float] = 5.0,
+    def __init__(self, store, *, max_epochs: int = 600, max_seconds: Optional[float] = 5.0,
                  lease_s: float = LEASE_S):
         if max_epochs < 1:
             raise ValueError("max_epochs must be at least 1")
@@ -250,7 +251,7 @@ class Recorder:
         key = values["import_key"]
         for _ in range(5):
             now = datetime.now(timezone.utc)
-            row = _in_orm(conn, lambda s: _locked_import(s, key))
+            row = in_orm(conn, lambda s: _locked_import(s, key))
             if row is None:
                 action = "new"
             else:
@@ -491,7 +492,7 @@ def _locked_import(s, key: str) -> Optional[tuple[SessionInfo, Optional[str], Op
     row = s.execute(select(Session).where(Session.import_key == key).with_for_update()).scalar_one_or_none()
     if row is None:
         return None
-    return _session_info(row), row.writer, row.lease_until
+    return session_info(row), row.writer, row.lease_until
 
 
 def _nullable(values: np.ndarray) -> list:

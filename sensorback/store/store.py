@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+from datetime import datetime
+from typing import Callable, Optional, TypeVar
 
 import numpy as np
 from sqlalchemy import Connection, and_, delete, insert, or_, select
@@ -17,19 +17,11 @@ from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, cannot_write, def
                  translate, write_options)
 from .migrate import upgrade
 from .models import Bout, Epoch, Event, Exercise, PainCheckin, Session
+from .recorder import Recorder
 from .records import BoutInfo, EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo
-
-if TYPE_CHECKING:
-    from .recorder import Recorder
+from .rows import in_orm, orm_rows, session_info, utc
 
 T = TypeVar("T")
-
-
-def utc(value: datetime | float | int) -> datetime:
-    """A UTC datetime from an aware datetime, a naive one (taken as UTC) or Unix seconds."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    return datetime.fromtimestamp(float(value), tz=timezone.utc)
 
 
 def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
@@ -104,10 +96,8 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def recorder(self, **kwargs) -> "Recorder":
+    def recorder(self, **kwargs) -> Recorder:
         """A Recorder writing sessions into this store (see sensorback.store.recorder)."""
-        from .recorder import Recorder
-
         return Recorder(self, **kwargs)
 
     # -- transactions with one-line errors ------------------------------------------------------
@@ -165,15 +155,15 @@ class Store:
     def session(self, session_id: int) -> Optional[SessionInfo]:
         def work(c):
             row = c.execute(select(Session).where(Session.id == session_id)).scalar_one_or_none()
-            return _session_info(row) if row is not None else None
-        return self.read("read a session", lambda c: _in_orm(c, work))
+            return session_info(row) if row is not None else None
+        return self.read("read a session", lambda c: in_orm(c, work))
 
     def find_import(self, import_key: str) -> Optional[SessionInfo]:
         """The session imported under ``import_key`` (see recorder.import_key), if any."""
         def work(c):
             row = c.execute(select(Session).where(Session.import_key == import_key)).scalar_one_or_none()
-            return _session_info(row) if row is not None else None
-        return self.read("look up an earlier import", lambda c: _in_orm(c, work))
+            return session_info(row) if row is not None else None
+        return self.read("look up an earlier import", lambda c: in_orm(c, work))
 
     def sessions(self, start: datetime | float, end: datetime | float) -> list[SessionInfo]:
         """Sessions that overlap [start, end), by start time. An unfinished session counts as
@@ -186,8 +176,8 @@ class Store:
                                        or_(Session.ended_at > a, and_(Session.ended_at.is_(None),
                                                                       or_(Session.started_at >= a, last))))
                  .order_by(Session.started_at, Session.id))
-            return [_session_info(s) for s in c.execute(q).scalars()]
-        return self.read("read sessions", lambda c: _in_orm(c, work))
+            return [session_info(s) for s in c.execute(q).scalars()]
+        return self.read("read sessions", lambda c: in_orm(c, work))
 
     def epochs(self, start: datetime | float, end: datetime | float) -> EpochSeries:
         """All epochs starting in [start, end), as an EpochSeries: the core's epoch columns with
@@ -246,36 +236,20 @@ class Store:
         q = select(Event).where(Event.at >= a, Event.at < b).order_by(Event.at, Event.id)
         return self.read("read coach events", lambda c: [
             EventInfo(e.id, e.session_id, e.at, e.t, e.kind, e.detail, e.outcome, e.exercise)
-            for e in _orm_rows(c, q)])
+            for e in orm_rows(c, q)])
 
     def exercises(self, start: datetime | float, end: datetime | float) -> list[ExerciseInfo]:
         a, b = utc(start), utc(end)
         q = select(Exercise).where(Exercise.at >= a, Exercise.at < b).order_by(Exercise.at, Exercise.id)
         return self.read("read exercises", lambda c: [
-            ExerciseInfo(e.id, e.at, e.name, e.source, e.session_id, e.event_id) for e in _orm_rows(c, q)])
+            ExerciseInfo(e.id, e.at, e.name, e.source, e.session_id, e.event_id) for e in orm_rows(c, q)])
 
     def pain_checkins(self, start: datetime | float, end: datetime | float) -> list[PainCheckinInfo]:
         a, b = utc(start), utc(end)
         q = select(PainCheckin).where(PainCheckin.at >= a, PainCheckin.at < b).order_by(PainCheckin.at, PainCheckin.id)
         return self.read("read pain check-ins", lambda c: [
             PainCheckinInfo(p.id, p.at, p.score, p.radiating, p.numbness, p.fever, p.bladder, p.weight_loss, p.note)
-            for p in _orm_rows(c, q)])
-
-
-def _in_orm(conn: Connection, work: Callable[[Any], T]) -> T:
-    from sqlalchemy.orm import Session as OrmSession
-
-    with OrmSession(bind=conn) as s:
-        return work(s)
-
-
-def _orm_rows(conn: Connection, query) -> list:
-    return _in_orm(conn, lambda s: list(s.execute(query).scalars()))
-
-
-def _session_info(s: Session) -> SessionInfo:
-    return SessionInfo(s.id, s.device, s.source, s.content_hash, s.started_at, bool(s.start_estimated), s.ended_at,
-                       s.rate_hz, s.epoch_s, s.calibration, s.options, s.software_version, s.created_at)
+            for p in orm_rows(c, q)])
 
 
 __all__ = ["Store", "open_store", "utc"]
