@@ -125,3 +125,32 @@ def test_the_foundation_imports_nothing_else_of_sensorback():
     for name in FOUNDATION:
         inside = {m for m in imports_of(name) if m.startswith("sensorback")}
         assert inside <= FOUNDATION, f"{name} imports {sorted(inside - FOUNDATION)}"
+
+
+HEAVY = ("numpy", "scipy", "sqlalchemy", "alembic", "textual", "bleak", "dask", "pydantic", "sensorback.sim",
+         "sensorback.core", "sensorback.store")
+
+
+def imported_by(*argv: str) -> set[str]:
+    """The heavy modules a fresh ``sensorback ARGV`` imports."""
+    import subprocess
+
+    code = ("import sys\nfrom sensorback.cli.app import main\nsys.argv = ['sensorback'] + sys.argv[1:]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print(' '.join(m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or m in {HEAVY!r}))")
+    p = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return {m for m in p.stdout.split("\n")[-2].split() if m.split(".")[0] in HEAVY or m in HEAVY}
+
+
+def test_help_and_quick_commands_import_nothing_heavy():
+    """`sensorback --help` lists every command without the simulator, SQLAlchemy, Textual or bleak
+    (docs/architecture.md): each command imports what it needs when it runs."""
+    assert imported_by("--help") == set()
+    for command in ("replay", "report", "monitor", "calibrate", "scan", "config", "log", "exercises", "convert"):
+        assert imported_by(command, "--help") == set(), command
+    assert imported_by("--version") == set()
+    # what their help shows comes from the modules that know it
+    assert "sensorback.sim" in imported_by("simulate", "--help")          # the scenarios
+    assert "sensorback.core" in imported_by("analyze", "--help")          # the core's defaults
+    assert not {"sqlalchemy", "sensorback.sim", "pydantic"} & imported_by("analyze", "--help")

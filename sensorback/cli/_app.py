@@ -12,35 +12,6 @@ from .. import __version__
 from ._runtime import SensorbackGroup, SensorbackTyper
 
 
-def _scenario_names() -> list[str] | None:
-    try:
-        from ..sim import SCENARIOS
-    except ImportError:
-        return None
-    return list(SCENARIOS)
-
-
-def _core_default(name: str, fallback):
-    try:
-        from ..core import CoreOptions
-    except ImportError:
-        return fallback
-    return getattr(CoreOptions, name, fallback)
-
-
-def _scenario_lines() -> str:
-    try:
-        from ..sim import SCENARIOS
-    except ImportError:
-        return "(the simulator is not installed)"
-    width = max(map(len, SCENARIOS))
-    # Only the part of a description before its colon, to keep one line per scenario.
-    return "\n".join(f"{name:<{width}}  {text.split(':')[0]}" for name, text in SCENARIOS.items())
-
-
-_SCENARIOS = _scenario_names()
-_EXAMPLE_SCENARIO = _SCENARIOS[0] if _SCENARIOS else "NAME"
-
 app = SensorbackTyper(
     cls=SensorbackGroup,
     name="sensorback",
@@ -61,7 +32,7 @@ app = SensorbackTyper(
         "  sensorback analyze recordings/demo.sbr\n"
         "  sensorback analyze day.csv.gz --epochs day.epochs.csv\n"
         "  sensorback analyze mon.sbr tue.sbr --json > week.json\n"
-        f"  sensorback simulate --scenario {_EXAMPLE_SCENARIO} --out day.sbr\n"
+        "  sensorback simulate --scenario desk-day --out day.sbr\n"
         "  sensorback convert day.sbr day.csv.gz\n\n"
         "Recordings are native .sbr files or CSV (.csv, .csv.gz) with columns t,ax,ay,az "
         "(seconds, g). Run 'sensorback COMMAND --help' for a command's options."

@@ -7,13 +7,11 @@ line: ``error: Bluetooth is not available: ...``.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Optional
 
 import typer
 
 from ..errors import SensorbackError
-from ..sources.ble_errors import bluetooth_error, error_types
 from ._app import app
 
 #: Extra keyword arguments for BleakScanner (tests point it at a virtual radio).
@@ -27,6 +25,10 @@ async def _scan(timeout_s: float):
 
 def run_scan(timeout_s: float):
     """The sensors found, or a one-line SensorbackError when Bluetooth cannot be used."""
+    import asyncio
+
+    from ..sources.ble_errors import bluetooth_error, error_types
+
     try:
         return asyncio.run(_scan(timeout_s))
     except SensorbackError:

@@ -2,6 +2,8 @@
 
 Importing this module registers them on the main typer ``app`` (app.py does that with one import
 line). No analysis happens here; this module only checks arguments, calls the parts and prints.
+What the commands need (numpy, the core, the simulator) is imported when they run, and what their
+help shows of it when the help is asked for (help_filled_by).
 """
 
 from __future__ import annotations
@@ -14,11 +16,34 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import SensorbackError
-from ..summary import format_summary, summarize
 from . import _args
-from ._app import _EXAMPLE_SCENARIO, _core_default, _scenario_lines, app
+from ._app import app
 from ._options import CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
 from ._progress import Progress, interactive
+from ._runtime import help_filled_by
+
+
+def _core_default(name: str):
+    """What the help shows as the core's default for an option (asked for when it is shown)."""
+    def text() -> str:
+        from ..core.options import CoreOptions
+
+        return f"{getattr(CoreOptions, name):g}"
+    return text
+
+
+def _scenario_lines() -> str:
+    from ..sim import SCENARIOS
+
+    width = max(map(len, SCENARIOS))
+    # Only the part of a description before its colon, to keep one line per scenario.
+    return "\n".join(f"{name:<{width}}  {text.split(':')[0]}" for name, text in SCENARIOS.items())
+
+
+def _example_scenario() -> str:
+    from ..sim import SCENARIOS
+
+    return next(iter(SCENARIOS))
 
 
 def _note(message: str) -> None:
@@ -34,6 +59,7 @@ def _describe(path: Path, block) -> str:
 
 
 @app.command(
+    cls=help_filled_by(epoch_s=_core_default("epoch_s"), slouch_threshold_deg=_core_default("slouch_threshold_deg")),
     epilog=(
         "Examples:\n\n"
         "\b\n"
@@ -71,7 +97,7 @@ def analyze(
         typer.Option(
             "--epoch-seconds",
             metavar="S",
-            help=f"Length of one epoch in seconds. Default: {_core_default('epoch_s', 1.0):g}.",
+            help="Length of one epoch in seconds. Default: {epoch_s}.",
         ),
     ] = None,
     slouch_threshold: Annotated[
@@ -80,7 +106,7 @@ def analyze(
             "--slouch-threshold",
             metavar="DEG",
             help="Forward flexion beyond the upright reference, in degrees, above which sitting counts "
-            f"as slouching. Default: {_core_default('slouch_threshold_deg', 20.0):g}.",
+            "as slouching. Default: {slouch_threshold_deg}.",
         ),
     ] = None,
 ) -> None:
@@ -97,6 +123,8 @@ def analyze(
 
     from .. import formats
     from ..core import CoreOptions, analyze as run_core
+    from ..formats.epochs_csv import write_epochs_csv
+    from ..summary import format_summary, summarize
 
     settings = {}
     if epoch_seconds is not None:
@@ -124,7 +152,7 @@ def analyze(
         table = result.epochs
         summary = summarize(table)
         if out is not None:
-            _args.write_epochs_csv(table, out)
+            write_epochs_csv(table, out)
             _note(f"wrote {len(table)} epochs to {out}")
         if json_output:
             results.append(
@@ -186,11 +214,12 @@ def convert(
 
 
 @app.command(
+    cls=help_filled_by(scenarios=_scenario_lines, example=_example_scenario),
     epilog=(
         "Examples:\n\n"
         "\b\n"
-        f"  sensorback simulate --scenario {_EXAMPLE_SCENARIO} --out day.sbr\n"
-        f"  sensorback simulate --scenario {_EXAMPLE_SCENARIO} --out day.csv.gz --seed 3 --duration 2h\n\n"
+        "  sensorback simulate --scenario {example} --out day.sbr\n"
+        "  sensorback simulate --scenario {example} --out day.csv.gz --seed 3 --duration 2h\n\n"
         "Besides OUT it writes the true state of every stretch of time to a sidecar named like OUT "
         "with .labels.csv in place of the extension (day.sbr -> day.labels.csv)."
     )
@@ -201,7 +230,7 @@ def simulate(
         typer.Option(
             "--scenario",
             metavar="NAME",
-            help="What the simulated wearer does, one of:\n\n\b\n" + _scenario_lines(),
+            help="What the simulated wearer does, one of:\n\n\b\n{scenarios}",
             show_default=False,
         ),
     ],

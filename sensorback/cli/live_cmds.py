@@ -8,7 +8,6 @@ and prints.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 from pathlib import Path
@@ -94,6 +93,8 @@ def _plain_line(ev) -> Optional[str]:
 
 async def _run_plain(session, notifier) -> None:
     from ..coach.text import notification_title
+
+    import asyncio
 
     loop = asyncio.get_running_loop()
     pending: set = set()
@@ -202,6 +203,8 @@ def monitor_command(
                 plain = True
             if plain:
                 notifier = Notifier(on_note=lambda text: print(f"note: {text}", file=sys.stderr, flush=True))
+                import asyncio
+
                 asyncio.run(_run_plain(session, notifier))
             else:
                 try:
@@ -329,6 +332,8 @@ def calibrate_command(
         typer.echo(text)
 
     try:
+        import asyncio
+
         cal, notes, name, address = asyncio.run(guided_calibration(source, say, previous=previous))
     except SensorbackError:
         raise
