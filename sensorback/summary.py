@@ -33,7 +33,7 @@ import numpy as np
 
 from .core.epochs import TOUCH_S, EpochTable, runs
 from .core.states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING, STATES
-from .timefmt import precise_duration
+from .timefmt import precise_duration as format_duration  # the one home of durations
 
 SEATED = (SITTING, SLOUCHING)
 UPRIGHT = (STANDING, MOVING)
@@ -60,13 +60,13 @@ class Bout:
 
     def to_dict(self) -> dict:
         return {
-            "start_s": json_number(self.start_s),
-            "end_s": json_number(self.end_s),
-            "duration_s": json_number(self.duration_s),
-            "seated_s": json_number(self.seated_s),
-            "slouching_s": json_number(self.slouching_s),
-            "short_upright_s": json_number(self.short_upright_s),
-            "paused_s": json_number(self.paused_s),
+            "start_s": _num(self.start_s),
+            "end_s": _num(self.end_s),
+            "duration_s": _num(self.duration_s),
+            "seated_s": _num(self.seated_s),
+            "slouching_s": _num(self.slouching_s),
+            "short_upright_s": _num(self.short_upright_s),
+            "paused_s": _num(self.paused_s),
         }
 
 
@@ -78,7 +78,7 @@ class Percentiles:
     epochs: int  # how many epochs the percentiles are taken over
 
     def to_dict(self) -> dict:
-        return {"p10": json_number(self.p10), "p50": json_number(self.p50), "p90": json_number(self.p90), "epochs": self.epochs}
+        return {"p10": _num(self.p10), "p50": _num(self.p50), "p90": _num(self.p90), "epochs": self.epochs}
 
 
 @dataclass(frozen=True)
@@ -122,30 +122,30 @@ class Summary:
         """Plain JSON-ready data (floats, ints, strings, None; NaN becomes None)."""
         return {
             "epochs": self.epochs,
-            "t_start": json_number(self.t_start),
-            "t_end": json_number(self.t_end),
-            "total_s": json_number(self.total_s),
-            "worn_s": json_number(self.worn_s),
+            "t_start": _num(self.t_start),
+            "t_end": _num(self.t_end),
+            "total_s": _num(self.total_s),
+            "worn_s": _num(self.worn_s),
             "states": {
                 name: {
-                    "seconds": json_number(self.state_s[name]),
-                    "share": json_number(self.share(name)),
-                    "share_of_worn": json_number(self.share_of_worn(name)),
+                    "seconds": _num(self.state_s[name]),
+                    "share": _num(self.share(name)),
+                    "share_of_worn": _num(self.share_of_worn(name)),
                 }
                 for name in STATES
             },
             "sitting": {
-                "seated_s": json_number(self.seated_s),
-                "slouch_share": json_number(self.slouch_share),
+                "seated_s": _num(self.seated_s),
+                "slouch_share": _num(self.slouch_share),
                 "bouts": self.n_bouts,
-                "longest_bout_s": json_number(self.longest_bout_s),
+                "longest_bout_s": _num(self.longest_bout_s),
                 "long_bouts": self.long_bouts,
                 "breaks": self.breaks,
                 "bout_list": [b.to_dict() for b in self.bouts],
                 "rules": {
                     "seated_states": ["sitting", "slouching"],
-                    "break_min_s": json_number(self.sit_break_min_s),
-                    "long_bout_min_s": json_number(self.long_bout_min * 60.0),
+                    "break_min_s": _num(self.sit_break_min_s),
+                    "long_bout_min_s": _num(self.long_bout_min * 60.0),
                     "break": (
                         f"an unbroken run of standing/moving epochs lasting >= {self.sit_break_min_s:g} s;"
                         " it ends the current bout"
@@ -166,7 +166,7 @@ class Summary:
                 "basis": "sitting and slouching epochs with a finite flexion",
             },
             "flexed_s": {
-                **{f"over_{thr}_deg": json_number(sec) for thr, sec in self.flexed_s.items()},
+                **{f"over_{thr}_deg": _num(sec) for thr, sec in self.flexed_s.items()},
                 "basis": "flexion_deg strictly above the threshold while standing, moving, sitting or slouching",
             },
         }
@@ -295,6 +295,9 @@ def json_number(x):
     return int(r) if r.is_integer() and abs(r) < 2**53 else r
 
 
+_num = json_number  # the short name this module uses
+
+
 # --------------------------------------------------------------------------- human-readable text
 
 
@@ -316,17 +319,17 @@ def format_summary(summary: Summary, title: str | None = None) -> str:
         lines.append("  no epochs: the recording is empty")
         return "\n".join(lines)
     lines.append(
-        f"  recorded {precise_duration(s.total_s)} ({s.t_start:g}-{s.t_end:g} s, {s.epochs} epochs),"
-        f" worn {precise_duration(s.worn_s)}"
+        f"  recorded {format_duration(s.total_s)} ({s.t_start:g}-{s.t_end:g} s, {s.epochs} epochs),"
+        f" worn {format_duration(s.worn_s)}"
     )
     lines.append(f"  {'state':<11}{'time':>14}{'of total':>11}{'of worn':>10}")
     for name in STATES:
         lines.append(
-            f"  {name:<11}{precise_duration(s.state_s[name]):>14}{_pct(s.share(name)):>11}"
+            f"  {name:<11}{format_duration(s.state_s[name]):>14}{_pct(s.share(name)):>11}"
             f"{_pct(s.share_of_worn(name)):>10}"
         )
     lines.append(
-        f"  sitting bouts: {s.n_bouts}, longest {precise_duration(s.longest_bout_s)},"
+        f"  sitting bouts: {s.n_bouts}, longest {format_duration(s.longest_bout_s)},"
         f" {s.long_bouts} of {s.long_bout_min:g} min or more;"
         f" breaks (upright >= {s.sit_break_min_s:g} s): {s.breaks}"
     )
@@ -335,6 +338,6 @@ def format_summary(summary: Summary, title: str | None = None) -> str:
     lines.append(f"  inclination (worn): p10 {_deg(i.p10)}, median {_deg(i.p50)}, p90 {_deg(i.p90)}")
     lines.append(f"  flexion (seated):   p10 {_deg(f.p10)}, median {_deg(f.p50)}, p90 {_deg(f.p90)}")
     lines.append(
-        "  trunk flexed: " + ", ".join(f"> {thr}° {precise_duration(sec)}" for thr, sec in s.flexed_s.items())
+        "  trunk flexed: " + ", ".join(f"> {thr}° {format_duration(sec)}" for thr, sec in s.flexed_s.items())
     )
     return "\n".join(lines)

@@ -8,8 +8,7 @@ import pytest
 
 from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE, STATES
-from sensorback.summary import format_summary, summarize
-from sensorback.timefmt import precise_duration as format_duration
+from sensorback.summary import format_duration, format_summary, summarize
 
 NAN = float("nan")
 
