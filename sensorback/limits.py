@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, timezone
 
-import numpy as np
-
 from .errors import SensorbackError
 
 # --------------------------------------------------------------------------------- sample rate
@@ -101,12 +99,15 @@ def check_day(day: date, option: str = "--day") -> None:
             f"({EARLIEST.year} to {LATEST.year - 1})")
 
 
-def long_steps(t: np.ndarray, limit: float = MAX_GAP_S) -> np.ndarray:
-    """Indices i (ascending) where t[i + 1] - t[i] > limit, for increasing t.
+def long_steps(t, limit: float = MAX_GAP_S):
+    """Indices i (ascending, a numpy array) where t[i + 1] - t[i] > limit, for increasing t (a numpy
+    array).
 
     Cheap on long recordings, where this runs on every load: steps are first checked 64 samples
     at a time (no 64-sample stretch can hide a longer step than its whole span), and only the
     stretches longer than the limit are looked at sample by sample."""
+    import numpy as np  # here, not at the top: the command line checks limits before it needs numpy
+
     n = int(t.shape[0])
     if n < 2 or float(t[-1]) - float(t[0]) <= limit:
         return np.zeros(0, np.int64)
@@ -128,10 +129,3 @@ def is_plausible_unix(seconds: float) -> bool:
 def _hz(rate_hz: float) -> str:
     return f"{rate_hz:.3g} Hz" if rate_hz >= 0.001 else f"{rate_hz:.2e} Hz"
 
-
-def format_span(seconds: float) -> str:
-    """A gap or span for a message, in the words the summaries use ('2 h 05 min')."""
-    from .coach.events import format_duration  # lazy: the coach imports the core, which imports this
-
-    s = abs(float(seconds))
-    return f"{s / 86400:.0f} days" if s >= 7 * 86400 else format_duration(s)

@@ -55,7 +55,8 @@ import numpy as np
 
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
 from .coach import exercises as _exercises
-from .coach.events import BREAK_PROMPT, SLOUCH_NUDGE
+from .coach.rules import SHOWN_TALLIES, TALLIES, kind as event_kind
+from .coach.text import event_text
 from .calibrations import CalibrationStore, calibration_from_dict  # noqa: F401  (re-exported)
 from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, calibrate, from_windows, learn
 from .core import learn_slouch
@@ -65,6 +66,7 @@ from .core.states import SITTING, SLOUCHING, STATES
 from .errors import SensorbackError
 from .samples import SampleBlock
 from .sources.base import SourceStatus
+from .timefmt import clock
 
 #: Seconds of samples the core estimates a provisional calibration from, when none is stored.
 PROVISIONAL_S = 30.0
@@ -106,12 +108,6 @@ class LiveEvent:
     arrival: Optional[float] = None
 
 
-def clock(t: Optional[float]) -> str:
-    from .replay import clock as _clock
-
-    return "--:--:--" if t is None else _clock(t)
-
-
 #: Connection changes worth a line in a UI's event log.
 LOGGED_STATUS = ("connected", "disconnected", "reconnecting", "stopped")
 
@@ -123,12 +119,6 @@ def log_line(ev: LiveEvent) -> Optional[str]:
                                                                    and ev.data.kind in LOGGED_STATUS):
         return f"{clock(ev.t)}  {ev.text}"
     return None
-
-
-def _coach_text(e: CoachEvent) -> str:
-    from .replay import event_text
-
-    return event_text(e)
 
 
 # ----------------------------------------------------------------------------- the session
@@ -151,12 +141,23 @@ class Meters:
     epochs: int = 0
     decode_errors: int = 0
     today_s: Counter = field(default_factory=Counter)   # seconds per state today (stored + live)
-    prompts: int = 0
-    nudges: int = 0
+    counts: Counter = field(default_factory=Counter)    # coach events today by tally ("prompts", ...)
     exercises: int = 0
     recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_LINES))
     calibration_note: str = ""
     capture_left_s: Optional[float] = None
+
+    @property
+    def prompts(self) -> int:
+        return self.counts["prompts"]
+
+    @property
+    def nudges(self) -> int:
+        return self.counts["nudges"]
+
+    def totals_line(self) -> str:
+        """'prompts 2, nudges 1, exercises 0': what interrupted you today, and exercises done."""
+        return ", ".join([f"{tally} {self.counts[tally]}" for tally in SHOWN_TALLIES] + [f"exercises {self.exercises}"])
 
 
 class LiveSession:
@@ -402,12 +403,12 @@ class LiveSession:
         if self._recorder is not None:
             self._recorder.add_events(events)
         for e in events:
-            if e.kind == BREAK_PROMPT:
-                self.meters.prompts += 1
+            if e.kind in TALLIES:
+                self.meters.counts[TALLIES[e.kind]] += 1
+            declared = event_kind(e.kind)
+            if declared is not None and declared.suggests_exercise:
                 self._last_prompt = e
-            elif e.kind == SLOUCH_NUDGE:
-                self.meters.nudges += 1
-            self._emit(LiveEvent("coach", _coach_text(e), e.t, e))
+            self._emit(LiveEvent("coach", event_text(e), e.t, e))
 
     # -- calibration ------------------------------------------------------------------------
     def _keys(self) -> list[str]:
@@ -617,11 +618,9 @@ class LiveSession:
             for code, d in zip(series.state.tolist(), series.duration_s.tolist()):
                 self.meters.today_s[STATES[code]] += d
             for e in self.store.events(midnight, now):
-                kind = getattr(e, "kind", None)
-                if kind == BREAK_PROMPT:
-                    self.meters.prompts += 1
-                elif kind == SLOUCH_NUDGE:
-                    self.meters.nudges += 1
+                tally = TALLIES.get(getattr(e, "kind", None))
+                if tally is not None:
+                    self.meters.counts[tally] += 1
             self.meters.exercises += len(self.store.exercises(midnight, now))
         except SensorbackError as e:
             self._emit(LiveEvent("note", f"today's totals: {e}"))

@@ -50,12 +50,13 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 import numpy as np
 
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
-from .coach import exercises as _exercises
-from .coach.events import BREAK_PROMPT, BREAK_VERIFIED, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED, format_duration
+from .coach.rules import PRINTED
+from .coach.text import event_line, event_text  # noqa: F401  (part of this module's API: docs/replay.md)
 from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, calibrate
 from .core.stretches import pieces, sample_cuts
 from .errors import SensorbackError
 from .samples import SampleBlock
+from .timefmt import clock  # noqa: F401  (part of this module's API)
 
 #: Sample seconds per block when a SampleBlock is replayed as fast as possible.
 FAST_BLOCK_S = 10.0
@@ -69,8 +70,9 @@ PACED_LAG_WALL_S = 0.1
 SLEEP_SLICE_S = 0.05
 
 STAGES = ("core", "coach", "store", "emit", "pace")
-#: The event kinds a person watching the replay is shown (break_verified goes only to the files).
-PRINTED_KINDS = (BREAK_PROMPT, SLOUCH_NUDGE, PROMPT_OUTCOME, SNOOZED)
+#: The event kinds a person watching the replay is shown (as the rules declare them: break_verified
+#: goes only to the files).
+PRINTED_KINDS = PRINTED
 
 
 @dataclass
@@ -114,9 +116,10 @@ class ReplayResult:
         return max(0.0, self.t_end - self.t_start - self.gap_s)
 
     def counts(self) -> Counter:
-        """Events by kind, plus outcome counts under 'outcome:<name>'."""
+        """Events by kind, plus outcome counts (of prompts: the events that carry one) under
+        'outcome:<name>'."""
         c = Counter(e.kind for e in self.events)
-        c.update(f"outcome:{e.outcome}" for e in self.events if e.kind == PROMPT_OUTCOME and e.outcome)
+        c.update(f"outcome:{e.outcome}" for e in self.events if e.outcome)
         return c
 
 
@@ -420,42 +423,5 @@ class _Run:
         self.result.session_id = self.recorder.session_id
 
 
-# ----------------------------------------------------------------------------- presenting events
-
-_BY_KEY = {e.key: e for e in _exercises.EXERCISES}
-
-
-def clock(t: float) -> str:
-    """Recording time as H:MM:SS with at least two hour digits: 1862.4 -> '00:31:02'."""
-    s = int(round(float(t)))
-    sign = "-" if s < 0 else ""
-    s = abs(s)
-    return f"{sign}{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
-def event_text(e: CoachEvent) -> str:
-    """What a person is told, without the time: 'break prompt: you have been sitting 30 min — try: ...'."""
-    if e.kind == BREAK_PROMPT:
-        ex = _BY_KEY.get(e.exercise or "")
-        tip = f" — try: {ex.name.lower()} ({ex.dose})" if ex is not None else ""
-        return f"break prompt: you have been sitting {format_duration(e.sitting_s or 0.0)}{tip}"
-    if e.kind == SLOUCH_NUDGE:
-        return (f"slouch nudge: slouched for {format_duration(e.slouch_s or 0.0)} — sit back, let the "
-                "shoulders drop and lift the chest a little")
-    if e.kind == PROMPT_OUTCOME:
-        return f"break prompt of {clock(e.ref_t) if e.ref_t is not None else '?'}: {e.outcome}"
-    if e.kind == SNOOZED:
-        return (f"snoozed: next break prompt after {format_duration(e.minutes * 60)} more sitting"
-                if e.minutes else "snoozed")
-    if e.kind == BREAK_VERIFIED:
-        return f"break: up since {clock(e.ref_t) if e.ref_t is not None else '?'}"
-    return f"{e.kind.replace('_', ' ')}: {e.detail}"
-
-
-def event_line(e: CoachEvent) -> str:
-    """'00:31:02  break prompt: you have been sitting 30 min — try: torso twists (...)'."""
-    return f"{clock(e.t)}  {event_text(e)}"
-
-
-__all__ = ["FAST_BLOCK_S", "FAST_MAX_DELAY_S", "PRINTED_KINDS", "ReplayResult", "block_seconds",
+__all__ = ["FAST_BLOCK_S", "FAST_MAX_DELAY_S", "PRINTED_KINDS", "ReplayResult", "block_seconds", "calibrate",
            "check_pace", "clock", "event_line", "event_text", "max_delay_seconds", "replay", "split_blocks"]

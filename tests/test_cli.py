@@ -23,6 +23,7 @@ from sensorback.cli._runtime import run_guarded
 from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE, STATES
 from sensorback.errors import InputError, SensorbackError
+from sensorback.formats.epochs_csv import write_epochs_csv
 from cli_checks import one_line_error as assert_one_line_error
 from conftest import DEADLINE_S, wait_until
 
@@ -263,7 +264,7 @@ def _small_table():
 
 def test_write_epochs_csv_exact_content(tmp_path):
     out = tmp_path / "e.csv"
-    _args.write_epochs_csv(_small_table(), out)
+    write_epochs_csv(_small_table(), out)
     assert out.read_text() == (
         f"{HEADER}\n"
         "10.000,11.000,sitting,12.35,0.0100\n"
@@ -271,13 +272,13 @@ def test_write_epochs_csv_exact_content(tmp_path):
         "12.000,13.000,slouching,31.00,0.2500\n"
     )
     gz = tmp_path / "e.csv.gz"
-    _args.write_epochs_csv(_small_table(), gz)
+    write_epochs_csv(_small_table(), gz)
     assert gzip.open(gz, "rt").read() == out.read_text()
 
 
 def test_write_epochs_csv_empty_table(tmp_path):
     out = tmp_path / "e.csv"
-    _args.write_epochs_csv(EpochTable.empty(), out)
+    write_epochs_csv(EpochTable.empty(), out)
     assert out.read_text() == HEADER + "\n"
 
 

@@ -6,15 +6,8 @@ import math
 import re
 from pathlib import Path
 
-import numpy as np
-
 from .. import limits
-from ..errors import InputError, SensorbackError, naming
-from ..private import open_private
-from ..core.epochs import EpochTable
-from ..core.states import STATES
-
-EPOCHS_HEADER = "t_start,t_end,state,inclination_deg,intensity_g"
+from ..errors import InputError, SensorbackError
 RECORDING_SUFFIXES = (".csv.gz", ".csv", ".sbr", ".tsv.gz", ".tsv", ".txt.gz", ".txt", ".cwa.gz", ".cwa", ".gt3x")
 
 
@@ -41,7 +34,7 @@ def parse_window(option: str, text: str | None) -> tuple[float, float] | None:
     return (a, b)
 
 
-def check_window_inside(option: str, window: tuple[float, float] | None, t: np.ndarray, rate_hz: float,
+def check_window_inside(option: str, window: tuple[float, float] | None, t, rate_hz: float,
                         path) -> None:
     """The window must lie within the recording, give or take a second (or one sample period if longer)
     at either end, so that '0:60' fits a recording whose first sample is at 0.004 s."""
@@ -140,24 +133,6 @@ def _refuse_overwriting_inputs(outputs: list[Path], inputs: list[Path]) -> None:
     for out in outputs:
         if out.exists() and out.resolve() in existing:
             raise SensorbackError(f"--epochs: {out} is one of the input recordings; choose another name")
-
-
-def _fmt(values: np.ndarray, decimals: int) -> list[str]:
-    values = np.asarray(values, dtype=np.float64)
-    out = np.char.mod(f"%.{decimals}f", values).astype(object)
-    out[~np.isfinite(values)] = ""
-    return out.tolist()
-
-
-def write_epochs_csv(table: EpochTable, path: Path) -> None:
-    """One row per epoch: times in seconds on the recording's axis, state by name, empty for NaN."""
-    names = np.asarray(STATES, dtype=object)[np.asarray(table.state, dtype=np.int64)].tolist()
-    columns = zip(_fmt(table.t_start, 3), _fmt(table.t_end, 3), names,
-                  _fmt(table.inclination_deg, 2), _fmt(table.intensity_g, 4))
-    text = EPOCHS_HEADER + "\n" + "".join(",".join(row) + "\n" for row in columns)
-    with naming(path), open_private(path, "w", gzip_level=6 if path.name.lower().endswith(".gz") else None,
-                                    newline="") as f:
-        f.write(text)
 
 
 def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) -> float:

@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from ..errors import SensorbackError
+from ._plain_values import install as install_plain_values
 from ._progress import clear_active
 
 try:  # recent typer ships its own copy of click; older ones use click itself
@@ -97,6 +98,10 @@ def run_guarded(call: Callable[[], Any]) -> int:
 class SensorbackGroup(TyperGroup):
     """The root command: same error handling under ``sensorback`` and under typer's CliRunner."""
 
+    def parse_args(self, ctx, args):
+        install_plain_values(self.get_params(ctx))  # no pydantic for plain values (see _plain_values.py)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx) -> Any:
         try:
             return super().invoke(ctx)
@@ -129,13 +134,52 @@ class _MetavarArgument(TyperArgument):
 
 
 class SensorbackCommand(TyperCommand):
-    """A command whose arguments show as their metavars in --help (see _MetavarArgument)."""
+    """A command whose arguments show as their metavars in --help (see _MetavarArgument).
+
+    ``fillers`` (see help_filled_by): ``{name}`` in the command's help, epilog and options' help is
+    replaced by ``fillers[name]()`` when the help is shown, so a help text may list what only a heavy
+    module knows (the simulator's scenarios, the core's defaults) without every start-up importing it.
+    """
+
+    fillers: dict[str, Callable[[], str]] = {}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for param in self.params:
             if type(param) is TyperArgument:
                 param.__class__ = _MetavarArgument
+
+    def parse_args(self, ctx, args):
+        install_plain_values(self.get_params(ctx))  # no pydantic for plain values (see _plain_values.py)
+        return super().parse_args(ctx, args)
+
+    def format_help(self, ctx, formatter) -> None:
+        self._fill_help()
+        return super().format_help(ctx, formatter)
+
+    def _fill_help(self) -> None:
+        if not self.fillers or getattr(self, "_help_filled", False):
+            return
+        values = {"{" + name + "}": make() for name, make in self.fillers.items()}
+
+        def filled(text):
+            if not text:
+                return text
+            for key, value in values.items():
+                text = text.replace(key, value)
+            return text
+
+        self.help, self.epilog = filled(self.help), filled(self.epilog)
+        for param in self.params:
+            if getattr(param, "help", None):
+                param.help = filled(param.help)
+        self._help_filled = True
+
+
+def help_filled_by(**fillers: Callable[[], str]) -> type[SensorbackCommand]:
+    """The command class for ``@app.command(cls=...)`` whose help has ``{name}`` placeholders filled
+    by these functions when it is shown."""
+    return type("SensorbackCommand", (SensorbackCommand,), {"fillers": fillers})
 
 
 class SensorbackTyper(typer.Typer):

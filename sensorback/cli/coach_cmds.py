@@ -17,7 +17,7 @@ import typer
 
 from ..errors import SensorbackError
 from ._runtime import SensorbackTyper
-from .app import app
+from ._app import app
 
 _COMMON = dict(
     no_args_is_help=False,

@@ -15,7 +15,7 @@ import typer
 from ..errors import SensorbackError
 from ._progress import Progress, clear_active, interactive
 from ._runtime import EXIT_INTERRUPTED
-from .app import app
+from ._app import app
 
 
 def _check_installed() -> None:

@@ -8,7 +8,6 @@ and prints.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import typer
 from ..errors import SensorbackError
 from . import _args
 from ._options import DB_OPTION
-from .app import app
+from ._app import app
 from .coach_cmds import SET_OPTION, coach_settings
 
 #: Live pace: write to the database at least every 5 s of samples (also sped up: at most about
@@ -62,12 +61,10 @@ def _source(demo: bool, device: Optional[str], profile: Optional[str], speed: fl
 
 
 def _ble_failure(e: BaseException) -> Optional[SensorbackError]:
-    """A Bluetooth failure (no adapter, no BlueZ/D-Bus) as a one-line error suggesting --demo."""
-    mod = type(e).__module__ or ""
-    if mod.startswith("bleak") or mod.startswith("dbus") or isinstance(e, (OSError, FileNotFoundError)):
-        text = " ".join(str(e).split()) or type(e).__name__
-        return SensorbackError(f"Bluetooth: {text}; no adapter here? try 'sensorback monitor --demo'")
-    return None
+    """A Bluetooth failure (no adapter, no BlueZ/D-Bus, a lost link) as a one-line error suggesting --demo."""
+    from ..sources.ble_errors import user_error
+
+    return user_error(e, "without a sensor, try 'sensorback monitor --demo'")
 
 
 def _device_key(demo: bool, device: Optional[str]) -> Optional[str]:
@@ -79,7 +76,7 @@ def _device_key(demo: bool, device: Optional[str]) -> Optional[str]:
 
 
 def _plain_line(ev) -> Optional[str]:
-    from ..live import clock
+    from ..timefmt import clock
 
     if ev.kind == "epochs":
         return None
@@ -89,7 +86,9 @@ def _plain_line(ev) -> Optional[str]:
 
 
 async def _run_plain(session, notifier) -> None:
-    from ..coach.events import BREAK_PROMPT, SLOUCH_NUDGE
+    from ..coach.text import notification_title
+
+    import asyncio
 
     loop = asyncio.get_running_loop()
     pending: set = set()
@@ -98,8 +97,8 @@ async def _run_plain(session, notifier) -> None:
         line = _plain_line(ev)
         if line is not None:
             print(line, flush=True)
-        if ev.kind == "coach" and ev.data.kind in (BREAK_PROMPT, SLOUCH_NUDGE):
-            title = "Time for a break" if ev.data.kind == BREAK_PROMPT else "Mind your back"
+        title = notification_title(ev.data) if ev.kind == "coach" else None
+        if title is not None:
             task = loop.create_task(notifier.notify(title, ev.text))
             pending.add(task)
             task.add_done_callback(pending.discard)
@@ -205,6 +204,8 @@ def monitor_command(
                 plain = True
             if plain:
                 notifier = Notifier(on_note=lambda text: print(f"note: {text}", file=sys.stderr, flush=True))
+                import asyncio
+
                 asyncio.run(_run_plain(session, notifier))
             else:
                 try:
@@ -289,6 +290,8 @@ def calibrate_command(
         typer.echo(text)
 
     try:
+        import asyncio
+
         cal, notes, name, address = asyncio.run(guided_calibration(source, say, stand=stand, previous=previous))
     except SensorbackError:
         raise

@@ -25,7 +25,7 @@ from . import _args
 from ._options import CALIBRATION_OPTION, CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
 from ._progress import Progress, clear_active, interactive
 from ._runtime import EXIT_INTERRUPTED
-from .app import app
+from ._app import app
 from .coach_cmds import SET_OPTION, coach_settings
 
 EVENTS_HEADER = ("t", "kind", "detail")
@@ -140,7 +140,7 @@ def _report_line(result, started_at, db: Optional[str]) -> Optional[str]:
 
 
 def _summary(path: Path, result, speed, store_name: str, begun, sink: _EventSink, notes: list[str]) -> list[str]:
-    from ..coach.events import format_duration
+    from ..timefmt import duration
 
     c = result.counts()
     wall = result.wall_s
@@ -150,7 +150,7 @@ def _summary(path: Path, result, speed, store_name: str, begun, sink: _EventSink
         how = f"as fast as possible: {result.duration_s / wall:,.0f}x real time"
     else:
         how = "as fast as possible"
-    lines = [f"replayed {format_duration(result.duration_s)} of {path.name} in {wall:.2f} s ({how})"]
+    lines = [f"replayed {duration(result.duration_s)} of {path.name} in {wall:.2f} s ({how})"]
     if begun.action == "busy":
         lines.append(f"  epochs:  {result.epochs:,} processed, none stored: another sensorback is importing this "
                      f"recording into {store_name} right now (session {begun.existing.id})")
@@ -338,7 +338,7 @@ def replay_command(
             stored = (f"{_plural(result.stored_epochs, 'epoch')} and {_plural(len(result.events), 'event')} "
                       f"stored in session {result.session_id} of {store.name}, left unfinished (replaying the "
                       "file again replaces it)")
-        from ..replay import clock
+        from ..timefmt import clock
 
         at = clock(result.t_end if result.t_end is not None else t0)
         typer.echo(f"interrupted at {at} of the recording: {stored}{where}", err=True)

@@ -19,7 +19,7 @@ from ..errors import SensorbackError, naming
 from ..private import open_private
 from ._options import DB_OPTION
 from ._runtime import SensorbackTyper
-from .app import app
+from ._app import app
 
 
 _COMMON = dict(no_args_is_help=True, add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)

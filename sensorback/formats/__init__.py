@@ -18,7 +18,8 @@ from typing import Iterator
 
 from ..errors import InputError, naming
 from ..samples import SampleBlock
-from .csv_io import read_csv, write_csv
+from .csv_io import write_csv
+from .csv_read import read_csv
 from .native import NativeWriter, iter_native, read_native, read_native_header, write_native
 from .notes import FormatWarning, LoadNotes
 

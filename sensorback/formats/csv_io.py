@@ -397,18 +397,6 @@ def _estimate_rate(t: np.ndarray) -> float:
     return float(round(rate)) if abs(rate - round(rate)) <= 1e-3 * rate else float(f"{rate:.6g}")
 
 
-def read_csv(path, rate_hz: float | None = None) -> SampleBlock:
-    """Load a CSV/TSV (optionally gzip) recording; notes in block.meta['notes'] and as warnings."""
-    from .sensorlogger import read_sensor_logger_aware
-
-    notes = LoadNotes(str(path))
-    block = read_sensor_logger_aware(path, rate_hz, notes)
-    emitted = notes.emit()
-    if emitted:
-        block.meta["notes"] = emitted
-    return block
-
-
 # ----------------------------------------------------------------------------- writing
 
 

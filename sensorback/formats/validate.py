@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import InputError
 from .. import limits
 from ..limits import MAX_ACC_G
+from ..timefmt import span
 from .notes import LoadNotes
 
 LIMIT_G = MAX_ACC_G
@@ -206,19 +207,19 @@ def check_time_axis(
         line, label = locate(i)
         where = f"line {line}" if line is not None else label
         at = f"before {where} (t = {float(t[i]):.6g} s)"
-        limit = limits.format_span(limits.MAX_GAP_S)
+        limit = span(limits.MAX_GAP_S)
         if long.size == 1:
-            what = f"a gap of {limits.format_span(float(gaps[j]))} {at}, longer than {limit}:"
+            what = f"a gap of {span(float(gaps[j]))} {at}, longer than {limit}:"
         else:
-            what = (f"{long.size} gaps longer than {limit} ({limits.format_span(float(gaps.sum()))} in all; "
-                    f"the longest, {limits.format_span(float(gaps[j]))}, {at}):")
+            what = (f"{long.size} gaps longer than {limit} ({span(float(gaps.sum()))} in all; "
+                    f"the longest, {span(float(gaps[j]))}, {at}):")
         notes.add(f"{what} not counted as recorded time; the parts on either side are analysed separately")
     skipped = skipped_before + float(gaps.sum())
     recorded = float(t[-1]) - first - skipped
     if recorded > limits.MAX_DURATION_S:
         raise InputError(
             path,
-            f"{limits.format_span(recorded)} of recording (not counting gaps longer than "
-            f"{limits.format_span(limits.MAX_GAP_S)}), more than the {limits.MAX_DURATION_S / 86400:.0f} days any "
+            f"{span(recorded)} of recording (not counting gaps longer than "
+            f"{span(limits.MAX_GAP_S)}), more than the {limits.MAX_DURATION_S / 86400:.0f} days any "
             "logger holds; split the file, or check its timestamps")
     return skipped

@@ -19,8 +19,9 @@ from typing import Optional, Sequence
 
 from ..core.states import STATES
 from . import redflags
-from .compute import NUDGE_KINDS, PROMPT_KINDS, Day, Report, exercise_advice, period_name
-from .text import exercise_name, hm, hmm, pct, rate
+from .compute import MARK_LABELS, MARKED_AS, Day, Report, exercise_advice, period_name
+from ..timefmt import hours_minutes, minutes, time_of_day
+from .text import exercise_name, pct, rate
 from .when import format_local
 
 NOT_RECORDED = -1
@@ -172,7 +173,7 @@ def timeline_svg(days: Sequence[Day], tz: Optional[tzinfo] = None, width: int = 
             if st == NOT_RECORDED or b <= a:
                 continue
             name = _state_name(st)
-            label = f"{LABELS[name]} {_clock(a)}-{_clock(b)} ({hm(b - a)})"
+            label = f"{LABELS[name]} {time_of_day(a)}-{time_of_day(b)} ({minutes(b - a)})"
             out.append(f'<rect x="{left + (a - lo) * scale:.1f}" y="{y}" width="{max((b - a) * scale, 0.6):.1f}" '
                        f'height="{band_h}" fill="{COLOURS[name]}"><title>{_e(label)}</title></rect>')
         origin = day.start.timestamp()
@@ -181,12 +182,13 @@ def timeline_svg(days: Sequence[Day], tz: Optional[tzinfo] = None, width: int = 
                 continue
             x = left + (t - origin - lo) * scale
             when = format_local(_dt(t), tz, "%H:%M")
-            if kind in PROMPT_KINDS:
+            title = _e(f"{when} {MARK_LABELS.get(kind, kind.replace('_', ' '))}: {detail}")
+            if MARKED_AS.get(kind) == "prompt":
                 out.append(f'<path d="M{x - 5:.1f},{y - 9} L{x + 5:.1f},{y - 9} L{x:.1f},{y - 1} Z" '
-                           f'fill="{PROMPT_COLOUR}"><title>{_e(f"{when} break prompt: {detail}")}</title></path>')
-            elif kind in NUDGE_KINDS:
+                           f'fill="{PROMPT_COLOUR}"><title>{title}</title></path>')
+            elif MARKED_AS.get(kind) == "nudge":
                 out.append(f'<circle cx="{x:.1f}" cy="{y + band_h + 5}" r="3.5" fill="{NUDGE_COLOUR}">'
-                           f'<title>{_e(f"{when} slouch nudge: {detail}")}</title></circle>')
+                           f'<title>{title}</title></circle>')
     out.append("</svg>")
     return "".join(out)
 
@@ -201,11 +203,6 @@ def recorded_hours(day: Day) -> tuple[int, int]:
     h0 = max(0, int(a // 3600))
     h1 = min(24, max(h0 + 2, int(-(-b // 3600))))
     return h0, h1
-
-
-def _clock(seconds_from_midnight: float) -> str:
-    m = int(round(seconds_from_midnight / 60))
-    return f"{m // 60:02d}:{m % 60:02d}"
 
 
 def _dt(unix: float):
@@ -296,14 +293,14 @@ def _card(value: str, key: str) -> str:
 def _cards(report: Report) -> str:
     n = report.totals
     return '<div class="cards">' + "".join([
-        _card(hm(n.sitting_s), "sitting"),
+        _card(minutes(n.sitting_s), "sitting"),
         _card(f"{n.bouts}", "sitting bouts"),
-        _card(hm(n.longest_bout_s), "longest bout"),
+        _card(minutes(n.longest_bout_s), "longest bout"),
         _card(f"{n.long_bouts}", "bouts of 30 min or more"),
         _card(f"{n.breaks} ({rate(n.breaks_per_worn_hour)}/h)", "breaks, per worn hour"),
         _card(f"{n.outcomes['heeded']} of {n.prompts}", "prompts heeded"),
         _card(pct(n.slouch_share), "of sitting slouched"),
-        _card(hm(n.unseen_s), "not seen (not worn, no data, not recorded)"),
+        _card(minutes(n.unseen_s), "not seen (not worn, no data, not recorded)"),
     ]) + "</div>"
 
 
@@ -311,18 +308,18 @@ def _numbers_table(report: Report) -> str:
     n = report.totals
     s = n.state_s
     rows = [
-        ("sitting (upright + slouching)", hm(n.sitting_s), f"{pct(n.sitting_share_of_worn)} of worn time"),
-        ("slouching", hm(s["slouching"]), f"{pct(n.slouch_share)} of sitting"),
-        ("standing", hm(s["standing"]), ""),
-        ("moving", hm(s["moving"]), ""),
-        ("lying", hm(s["lying"]), ""),
-        ("worn in all", hm(n.worn_s), ""),
-        ("not worn", hm(s["not_worn"]), "neither sitting nor a break"),
-        ("no usable data", hm(s["no_data"]), "neither sitting nor a break"),
-        ("not recorded", hm(n.not_recorded_s), "neither sitting nor a break"),
+        ("sitting (upright + slouching)", minutes(n.sitting_s), f"{pct(n.sitting_share_of_worn)} of worn time"),
+        ("slouching", minutes(s["slouching"]), f"{pct(n.slouch_share)} of sitting"),
+        ("standing", minutes(s["standing"]), ""),
+        ("moving", minutes(s["moving"]), ""),
+        ("lying", minutes(s["lying"]), ""),
+        ("worn in all", minutes(n.worn_s), ""),
+        ("not worn", minutes(s["not_worn"]), "neither sitting nor a break"),
+        ("no usable data", minutes(s["no_data"]), "neither sitting nor a break"),
+        ("not recorded", minutes(n.not_recorded_s), "neither sitting nor a break"),
         ("break prompts", str(n.prompts), ", ".join(f"{v} {k}" for k, v in n.outcomes.items() if v)),
         ("slouch nudges", str(n.nudges), ""),
-        *((f"trunk bent past {t}°", hm(v), "standing or sitting") for t, v in n.flexed_s.items()),
+        *((f"trunk bent past {t}°", minutes(v), "standing or sitting") for t, v in n.flexed_s.items()),
     ]
     body = "".join(f"<tr><td>{_e(a)}</td><td>{_e(b)}</td><td>{_e(c)}</td></tr>" for a, b, c in rows)
     return f"<table><tr><th>what</th><th>how much</th><th></th></tr>{body}</table>"
@@ -333,9 +330,10 @@ def _week_table(report: Report) -> str:
             "heeded", "nudges", "unseen"]
 
     def row(label: str, n, cls: str = "") -> str:
-        cells = [label, hmm(n.worn_s), hmm(n.sitting_s), pct(n.slouch_share), str(n.bouts), hmm(n.longest_bout_s),
+        cells = [label, hours_minutes(n.worn_s), hours_minutes(n.sitting_s), pct(n.slouch_share), str(n.bouts),
+                 hours_minutes(n.longest_bout_s),
                  str(n.long_bouts), str(n.breaks), rate(n.breaks_per_worn_hour), str(n.prompts),
-                 str(n.outcomes["heeded"]), str(n.nudges), hmm(n.unseen_s)]
+                 str(n.outcomes["heeded"]), str(n.nudges), hours_minutes(n.unseen_s)]
         return f'<tr class="{cls}">' + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>"
 
     rows = "".join(row(d.day.strftime("%a %d %b"), d.numbers) for d in report.days)

@@ -70,7 +70,7 @@ def _utc(value):
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    from ..store.store import utc
+    from ..store.rows import utc
 
     return utc(value)
 

@@ -53,14 +53,14 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import __version__
-from ..core.epochs import EpochTable
+from ..core.epochs import COLUMNS as EPOCH_COLUMNS
+from ..core.epochs import MEASUREMENTS, TOUCH_S, EpochTable, runs, touching
 from ..core.states import STATES
 from .db import StoreError
 from .models import Bout, Epoch, Event, Session
 from .records import SessionInfo
-from .store import Store, _in_orm, _session_info, utc
+from .rows import in_orm, session_info, utc
 
-_TIME_EPS = 1e-6
 #: How long a writer's claim on its session holds without a write (see the module docstring).
 LEASE_S = 60.0
 
@@ -144,9 +144,10 @@ class _Bout:
 
 
 class Recorder:
-    """Writes one session at a time. Not thread-safe: feed it from one thread."""
+    """Writes one session at a time into a Store (store.recorder() makes one). Not thread-safe: feed it
+    from one thread."""
 
-    def __init__(self, store: Store, *, max_epochs: int = 600, max_seconds: Optional[float] = 5.0,
+    def __init__(self, store, *, max_epochs: int = 600, max_seconds: Optional[float] = 5.0,
                  lease_s: float = LEASE_S):
         if max_epochs < 1:
             raise ValueError("max_epochs must be at least 1")
@@ -250,7 +251,7 @@ class Recorder:
         key = values["import_key"]
         for _ in range(5):
             now = datetime.now(timezone.utc)
-            row = _in_orm(conn, lambda s: _locked_import(s, key))
+            row = in_orm(conn, lambda s: _locked_import(s, key))
             if row is None:
                 action = "new"
             else:
@@ -297,10 +298,10 @@ class Recorder:
         self._need_session("add_epochs")
         if not len(table):
             return
-        if self._last_t_end is not None and float(table.t_start[0]) < self._last_t_end - _TIME_EPS:
+        if self._last_t_end is not None and float(table.t_start[0]) < self._last_t_end - TOUCH_S:
             raise ValueError(f"add_epochs: epochs must come in time order (got t={float(table.t_start[0]):g} s "
                              f"after epochs up to {self._last_t_end:g} s)")
-        self._chunks.append(EpochTable(*(np.array(getattr(table, name)) for name in _EPOCH_FIELDS)))
+        self._chunks.append(EpochTable(**{c.name: np.array(getattr(table, c.name)) for c in EPOCH_COLUMNS}))
         self._pending += len(table)
         self._last_t_end = float(table.t_end[-1])
         span = self._last_t_end - float(self._chunks[0].t_start[0])
@@ -446,7 +447,7 @@ class Recorder:
         if not len(table):
             return []
         at = [self._start + timedelta(seconds=t) for t in table.t_start.tolist()]  # exact to the microsecond
-        cols = {name: _nullable(getattr(table, name)) for name in _VALUE_FIELDS}
+        cols = {c.name: _nullable(getattr(table, c.name)) for c in MEASUREMENTS}
         t0, t1, st = table.t_start.tolist(), table.t_end.tolist(), table.state.astype(np.int64).tolist()
         return [dict(t_start=t0[i], t_end=t1[i], at=at[i], state=st[i], **{k: v[i] for k, v in cols.items()})
                 for i in range(len(t0))]
@@ -457,16 +458,13 @@ class Recorder:
         if not len(table):
             return [], [], bout
         t0, t1, st = table.t_start, table.t_end, table.state
-        cut = np.flatnonzero((st[1:] != st[:-1]) | (np.abs(t0[1:] - t1[:-1]) > _TIME_EPS)) + 1
-        starts = np.concatenate([[0], cut])
-        ends = np.concatenate([cut, [len(table)]]) - 1
-        runs = [_Bout(float(t0[a]), float(t1[b]), int(st[a])) for a, b in zip(starts, ends)]
+        new = [_Bout(float(t0[a]), float(t1[b]), int(st[a])) for a, b in zip(*runs(t0, t1, st))]
         updates: list[_Bout] = []
-        if bout is not None and bout.state == runs[0].state and abs(bout.t_end - runs[0].t_start) <= _TIME_EPS:
-            bout.t_end = runs[0].t_end
+        if bout is not None and bout.state == new[0].state and touching(bout.t_end, new[0].t_start):
+            bout.t_end = new[0].t_end
             updates.append(bout)
-            runs = runs[1:]
-        return updates, runs, (runs[-1] if runs else bout)
+            new = new[1:]
+        return updates, new, (new[-1] if new else bout)
 
     def _event_row(self, ev: Any) -> dict:
         get = ev.get if isinstance(ev, Mapping) else (lambda k, d=None: getattr(ev, k, d))
@@ -494,12 +492,7 @@ def _locked_import(s, key: str) -> Optional[tuple[SessionInfo, Optional[str], Op
     row = s.execute(select(Session).where(Session.import_key == key).with_for_update()).scalar_one_or_none()
     if row is None:
         return None
-    return _session_info(row), row.writer, row.lease_until
-
-
-_EPOCH_FIELDS = ("t_start", "t_end", "state", "inclination_deg", "flexion_deg", "lateral_deg", "intensity_g",
-                 "cadence_spm")
-_VALUE_FIELDS = _EPOCH_FIELDS[3:]
+    return session_info(row), row.writer, row.lease_until
 
 
 def _nullable(values: np.ndarray) -> list:

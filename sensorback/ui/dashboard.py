@@ -20,8 +20,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, RichLog, Static
 
-from ..coach.events import BREAK_PROMPT, SLOUCH_NUDGE, format_duration
-from ..live import LiveEvent, LiveSession, clock, log_line
+from ..coach.text import notification_title
+from ..live import LiveEvent, LiveSession, log_line
+from ..timefmt import clock, duration
 from .notify import Notifier
 
 BAR_WIDTH = 30
@@ -48,7 +49,7 @@ def angle_bar(angle: Optional[float], threshold: float, width: int = BAR_WIDTH) 
 
 
 def _minutes(s: Optional[float]) -> str:
-    return "--" if s is None else format_duration(s)
+    return "--" if s is None else duration(s)
 
 
 class MonitorApp(App):
@@ -141,8 +142,8 @@ class MonitorApp(App):
         line = log_line(ev)
         if line is not None:
             self._log(line)
-        if ev.kind == "coach" and ev.data.kind in (BREAK_PROMPT, SLOUCH_NUDGE):
-            title = "Time for a break" if ev.data.kind == BREAK_PROMPT else "Mind your back"
+        title = notification_title(ev.data) if ev.kind == "coach" else None
+        if title is not None:
             self.run_worker(self._notify(title, ev.text), group="notify", exit_on_error=False)
 
     async def _notify(self, title: str, message: str) -> None:
@@ -179,7 +180,7 @@ class MonitorApp(App):
         self.query_one("#totals", Static).update(
             f"Today: sitting {_minutes(sit)} (slouched {_minutes(tot['slouching'])}), "
             f"standing {_minutes(tot['standing'])}, moving {_minutes(tot['moving'])}\n"
-            f"prompts {m.prompts}, nudges {m.nudges}, exercises {m.exercises}")
+            f"{m.totals_line()}")
         bat = f"{m.battery_pct} %" if m.battery_pct is not None else "--"
         sig = f"{m.rssi_dbm} dBm" if m.rssi_dbm is not None else "--"
         self.query_one("#connection", Static).update(
