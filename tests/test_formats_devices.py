@@ -273,6 +273,66 @@ def test_a_non_gt3x_file_is_a_one_line_error(tmp_path):
     assert "\n" not in str(e.value)
 
 
+def _nhanes_zip(path, activity: bytes, info: str):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("activity.bin", activity)
+        z.writestr("info.txt", info)
+        z.writestr("lux.bin", b"")
+    return path
+
+
+# ActiGraph's NHANES .gt3x description (github.com/actigraph/NHANES-GT3X-File-Format, MIT):
+# the worked example of fileformats/activity.bin.md and the sample file of fileformats/info.txt.md.
+NHANES_DOC_BYTES = bytes.fromhex("00 60 08 EB D0 07 00 9E BF 00 70 08 EB F0")
+NHANES_DOC_INFO = """Serial Number: NEO1C16110020
+Firmware: 2.2.0
+Battery Voltage: 4.25
+Sample Rate: 30
+Start Date: 634556532600000000
+Stop Date: 0
+Download Date: 634570285571111563
+Board Revision: 2
+Subject Name: josfew2342
+"""
+
+
+def test_nhanes_gt3x_gives_the_values_of_actigraphs_worked_example(tmp_path):
+    """The format description's table: three samples (y, x, z stored; 12-bit two's complement;
+    / 341, rounded to 3 decimals), the last nibble unused. No pygt3x needed for this format."""
+    import datetime as dt
+
+    path = _nhanes_zip(tmp_path / "doc.gt3x", NHANES_DOC_BYTES, NHANES_DOC_INFO)
+    block = formats.load(path)
+    expected = np.array([[0.023, 0.018, -0.947], [0.026, 0.021, -0.941], [0.023, 0.021, -0.941]])
+    assert np.array_equal(block.acc, expected.astype(np.float32))
+    ticks = 634556532600000000  # .NET ticks: 100 ns since 0001-01-01
+    start = dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=ticks // 10)
+    assert block.start_time == start.timestamp() and block.rate_hz == 30.0
+    assert np.allclose(block.t, [0, 1 / 30, 2 / 30])
+    assert block.meta["serial"] == "NEO1C16110020" and block.meta["clock"] == "device-local"
+
+
+def test_nhanes_gt3x_errors_are_one_line(tmp_path):
+    import zipfile
+
+    cases = [
+        (NHANES_DOC_INFO.replace("Sample Rate: 30", "Sample Rate: fast"), "'Sample Rate' is not a number"),
+        (NHANES_DOC_INFO.replace("Start Date: 634556532600000000\n", ""), "info.txt has no 'Start Date'"),
+    ]
+    for i, (info, message) in enumerate(cases):
+        with pytest.raises(InputError, match=message) as e:
+            formats.load(_nhanes_zip(tmp_path / f"{i}.gt3x", NHANES_DOC_BYTES, info))
+        assert "\n" not in str(e.value)
+    with pytest.raises(InputError, match="recording holds no samples"):
+        formats.load(_nhanes_zip(tmp_path / "empty.gt3x", b"\x00\x60", NHANES_DOC_INFO))
+    with zipfile.ZipFile(tmp_path / "other.gt3x", "w") as z:
+        z.writestr("info.txt", NHANES_DOC_INFO)
+    with pytest.raises(InputError, match="neither log.bin nor activity.bin"):
+        formats.load(tmp_path / "other.gt3x")
+
+
 # ----------------------------------------------------------------------------- the other commands
 
 
