@@ -1,5 +1,5 @@
-"""ActiGraph ``.gt3x`` files, decoded by ``pygt3x`` (ActiGraph's own reader; ``pip install
-'sensorback[gt3x]'``, GPL-3.0-or-later, installed separately from sensorback's MIT code).
+"""ActiGraph ``.gt3x`` files. Current ones are decoded by ``pygt3x`` (ActiGraph's own reader; ``pip
+install 'sensorback[gt3x]'``, GPL-3.0-or-later, installed separately from sensorback's MIT code).
 
 Current files (``log.bin``) are read in bounded memory: pygt3x's ``LogReader`` hands over one record
 (about a second of samples) at a time, its payload decoders turn activity records into raw counts and
@@ -9,7 +9,8 @@ records ignored, idle sleep mode (the device stops sampling while still) is fill
 for every second between the last recorded second and the end of the idle period, and seconds that do
 not come after the last one are dropped (it sorts and de-duplicates instead). The result equals
 ``FileReader(...).to_pandas()`` sample for sample on the test files (tests/test_formats_devices.py).
-Older files (``activity.bin``, NHANES format) are read whole by ``FileReader``.
+Older files (``activity.bin``, NHANES format) are decoded by gt3x_nhanes from ActiGraph's published
+format description (pygt3x's reader for them needs a log.txt that ActiGraph's own sample lacks).
 
 The timestamps are the device's local clock without a time zone (the zone is in the file's info.txt
 and is kept in ``meta["timezone"]``): ``start_time`` is that clock read as if it were UTC
@@ -19,7 +20,6 @@ and is kept in ``meta["timezone"]``): ``start_time`` is that clock read as if it
 from __future__ import annotations
 
 import json
-import logging
 import math
 import struct
 import zipfile
@@ -29,14 +29,11 @@ import numpy as np
 
 from ..errors import InputError
 from ..samples import SampleBlock
+from .gt3x_nhanes import iter_nhanes
 from .notes import LoadNotes, concat_with_notes
 from .validate import check_samples
 
-TICKS_PER_S = 10_000_000
-TICKS_AT_UNIX_EPOCH = 621_355_968_000_000_000  # .NET ticks (100 ns since 0001-01-01) at 1970-01-01
-YEAR_2000 = 946_684_800.0
 DEFAULT_CHUNK = 1 << 20
-_MAX_NOTES = 5
 _ISM_START, _ISM_END = b"\x08", b"\x09"
 
 
@@ -65,16 +62,14 @@ def _meta(info, ism: bool | None) -> dict:
 
 def iter_gt3x(path, chunk_samples: int = DEFAULT_CHUNK) -> Iterator[SampleBlock]:
     """Consecutive SampleBlocks of at most chunk_samples (whole seconds of records at a time)."""
-    _pygt3x(path)
     with _open_zip(path) as z:
-        if "log.bin" not in z.namelist():
-            whole = read_gt3x_whole(path)
-            for i in range(0, len(whole), chunk_samples):
-                part = whole.slice(i, i + chunk_samples)
-                if i:
-                    part.meta.pop("notes", None)
-                yield part
+        names = z.namelist()
+        if "log.bin" not in names:
+            if "activity.bin" not in names:
+                raise InputError(path, "holds neither log.bin nor activity.bin: not an ActiGraph .gt3x file")
+            yield from iter_nhanes(path, z, chunk_samples)
             return
+        _pygt3x(path)
         try:
             yield from _stream(path, z, chunk_samples)
         except (KeyError, ValueError, zipfile.BadZipFile, EOFError, struct.error) as e:
@@ -222,53 +217,3 @@ def _block(t, acc, start, rate, info, ism, notes: LoadNotes) -> SampleBlock:
 def read_gt3x(path) -> SampleBlock:
     """A whole .gt3x file as one SampleBlock (use iter_gt3x for bounded memory)."""
     return concat_with_notes(list(iter_gt3x(path)))
-
-
-class _Collect(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def read_gt3x_whole(path) -> SampleBlock:
-    """An older (NHANES-format, activity.bin) file, read whole by pygt3x's FileReader."""
-    from pygt3x.reader import FileReader
-
-    notes = LoadNotes(str(path))
-    log = logging.getLogger("pygt3x")
-    handler = _Collect()
-    log.addHandler(handler)
-    old_propagate = log.propagate
-    log.propagate = False  # its warnings become our notes instead of stray stderr lines
-    try:
-        with FileReader(str(path)) as reader:
-            df = reader.to_pandas()
-            info = reader.info
-    except (KeyError, ValueError, zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as e:
-        raise InputError(path, f"cannot read this .gt3x file ({type(e).__name__}: {e})") from None
-    finally:
-        log.removeHandler(handler)
-        log.propagate = old_propagate
-    if handler.messages:
-        shown = "; ".join(handler.messages[:_MAX_NOTES])
-        more = f" (and {len(handler.messages) - _MAX_NOTES} more)" if len(handler.messages) > _MAX_NOTES else ""
-        notes.add(f"pygt3x reported: {shown}{more}")
-    if len(df) == 0:
-        raise InputError(path, "recording holds no samples")
-    stamp = df.index.to_numpy(dtype=np.float64)
-    acc = df[["X", "Y", "Z"]].to_numpy(dtype=np.float32)
-    start = float(stamp[0])
-    if start < YEAR_2000 and getattr(info, "start_date", 0):
-        # pygt3x counts these files' time from a scaled tick value; the header's start date (in
-        # .NET ticks) gives the clock time of the first sample.
-        start = (int(info.start_date) - TICKS_AT_UNIX_EPOCH) / TICKS_PER_S
-        notes.add("timestamps re-based on the start date in info.txt (older gt3x format)")
-    t, acc = check_samples(stamp - stamp[0], acc, path, lambda i: (None, f"sample {i}"), notes)
-    meta = _meta(info, None)
-    emitted = notes.emit()
-    if emitted:
-        meta["notes"] = emitted
-    return SampleBlock(t, acc, device="actigraph", rate_hz=float(info.sample_rate), start_time=start, meta=meta)
