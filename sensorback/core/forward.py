@@ -11,7 +11,10 @@ axes when the trunk flexes forward) must be learned. Three kinds of evidence, ea
   epoch (its axis is the anteroposterior one: sideways sway runs at half the step frequency);
 
 (A third kind, the forward acceleration at the start of a walk, was measured and is not used: on
-the 45 real recordings only 5 walks start from quiet standing, and 2 of the 5 point forward.)
+the 45 real recordings only 5 walks start from quiet standing, and 2 of the 5 point forward.
+Cues from still data alone, breathing asymmetry, the heartbeat's axis, the spread of seated
+postures and the sensor's mounting, were measured too and none is safe to vote with: see
+docs/core.md, "Forward direction", and benchmarks/forward_cues.py.)
 
 Each source's votes are counted as a sign test: a vote agrees with a candidate direction when it
 lies within 60 degrees of it, disagrees when within 60 degrees of its opposite. With a per-vote
