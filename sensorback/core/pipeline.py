@@ -78,13 +78,21 @@ def estimate_and_decide(stats: EpochStats, options: CoreOptions, sensor: SensorC
         rate_hz = float(np.median(stats.n)) / options.epoch_s if len(stats) else 50.0
     cal, notes = personal.estimate(stats, options, sensor, source)
     epochs = Decider(options, cal, rate_hz).decide_all(stats)
+    return _learn_slouch_line(epochs, options, cal, notes), notes, epochs
+
+
+def _learn_slouch_line(epochs: EpochTable, options: CoreOptions, calibration: Calibration,
+                       notes: list[str]) -> Calibration:
+    """Unless a slouch threshold was given, the usual slouch learned from these decided epochs
+    (personal.learn_slouch) and their sitting/slouching judged again by it, in place; the
+    calibration that holds it (a note added when it changed)."""
     if options.slouch_threshold_deg is None:
-        found = personal.learn_slouch(epochs, cal)
+        found = personal.learn_slouch(epochs, calibration)
         if found is not None:
-            cal, what = found
-            personal.relabel(epochs, cal.slouch_rule())
-            notes.append(f"slouch line: {what}, so slouching counts from {cal.slouch_rule().line_deg:.0f} deg")
-    return cal, notes, epochs
+            calibration, what = found
+            personal.relabel(epochs, calibration.slouch_rule())
+            notes.append(f"slouch line: {what}, so slouching counts from {calibration.slouch_rule().line_deg:.0f} deg")
+    return calibration
 
 
 def calibrate(block: SampleBlock, options: CoreOptions) -> tuple[Calibration, list[str]]:
@@ -167,13 +175,7 @@ def analyze_in_passes(rescan, options: CoreOptions = CoreOptions()) -> Analysis:
         parts.append(decider.process(stats.take(slice(i, i + step))))
     parts.append(decider.release())
     epochs = EpochTable.concat(parts)
-    if options.slouch_threshold_deg is None:
-        found = personal.learn_slouch(epochs, calibration)
-        if found is not None:
-            calibration, what = found
-            personal.relabel(epochs, calibration.slouch_rule())
-            notes.append(f"slouch line: {what}, so slouching counts from {calibration.slouch_rule().line_deg:.0f} deg")
-    return Analysis(epochs, calibration, notes)
+    return Analysis(epochs, _learn_slouch_line(epochs, options, calibration, notes), notes)
 
 
 def seated_epochs(stats: EpochStats, options: CoreOptions, calibration: Calibration, rate_hz: float) -> EpochTable:
