@@ -41,3 +41,17 @@ def naming(path):
         if e.filename is None and e.errno is not None:
             raise OSError(e.errno, e.strerror or str(e), str(path)) from None
         raise
+
+
+@contextmanager
+def opening(path):
+    """Opening a file to read it: a missing file, a folder or any other OSError becomes a one-line
+    InputError naming `path` (one wording for every reader)."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory, not a recording file") from None
+    except OSError as e:
+        raise InputError(path, f"cannot open: {e.strerror or e}") from None

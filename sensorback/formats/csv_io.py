@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, opening
 from ..private import open_private
 from ..samples import SampleBlock
 from . import actigraph, metabase
@@ -50,15 +50,8 @@ class RawTable:
 
 
 def _read_bytes(path, notes: LoadNotes) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a file") from None
-    except OSError as e:
-        raise InputError(path, f"cannot read: {e.strerror}") from None
+    with opening(path), open(path, "rb") as f:
+        raw = f.read()
     if raw[:2] == b"\x1f\x8b":
         raw = _gunzip(path, raw, notes)
     return raw

@@ -41,7 +41,7 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, opening
 from ..samples import SampleBlock
 from .notes import LoadNotes, concat_with_notes
 from .validate import check_samples
@@ -97,14 +97,8 @@ def _is_gz(path) -> bool:
 
 
 def _open(path) -> BinaryIO:
-    try:
+    with opening(path):
         f = open(path, "rb")
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a recording file") from None
-    except OSError as e:
-        raise InputError(path, f"cannot open: {e.strerror}") from None
     if f.read(2) == b"\x1f\x8b":
         f.seek(0)
         return gzip.GzipFile(fileobj=f, mode="rb")  # closing it leaves f open; _opened closes both

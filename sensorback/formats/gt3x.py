@@ -27,7 +27,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, opening
 from ..samples import SampleBlock
 from .gt3x_nhanes import iter_nhanes
 from .notes import LoadNotes, concat_with_notes
@@ -46,13 +46,10 @@ def _pygt3x(path):
 
 def _open_zip(path) -> zipfile.ZipFile:
     try:
-        return zipfile.ZipFile(path)
+        with opening(path):
+            return zipfile.ZipFile(path)
     except zipfile.BadZipFile:
         raise InputError(path, "not an ActiGraph .gt3x file (a .gt3x is a zip archive)") from None
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except OSError as e:
-        raise InputError(path, f"cannot open: {e.strerror}") from None
 
 
 def _meta(info, ism: bool | None) -> dict:

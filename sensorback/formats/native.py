@@ -25,7 +25,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, opening
 from ..limits import EARLIEST, LATEST, is_plausible_unix
 from ..private import create_private
 from ..samples import SampleBlock
@@ -231,12 +231,8 @@ class _Opened:
 
 
 def _open(path) -> tuple[int, _Opened]:
-    try:
+    with opening(path):
         fd = os.open(os.fspath(path), os.O_RDONLY)
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except OSError as e:
-        raise InputError(path, f"cannot open: {e.strerror}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
