@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from sensorback import formats, limits
 from sensorback.cli import app
 from sensorback.core import CoreOptions, EpochTable, StreamProcessor, analyze
+from sensorback.core.states import CODE
 from sensorback.errors import InputError, SensorbackError
 from sensorback.formats import FormatWarning
 from sensorback.replay import replay, split_blocks
@@ -86,6 +87,23 @@ def test_each_stretch_is_decided_as_a_recording_of_its_own_with_the_same_calibra
     first = analyze(gapped.slice(0, i), calibration=whole.calibration).epochs
     second = analyze(gapped.slice(i, len(gapped)), calibration=whole.calibration).epochs
     assert whole.epochs.equals(EpochTable.concat([first, second]))
+
+
+def test_a_stretch_after_a_long_gap_revises_its_own_sit_downs():
+    """The demo (sit-downs whose epochs are revised once confirmed, slouching judged by the
+    personal line) cut by an hour's and a three days' gap: each stretch starts afresh with the
+    same slouch rule (the restart used to build its settler without one and crashed)."""
+    demo = formats.load(RECORDINGS / "demo.sbr")
+    t = demo.t.copy()
+    n = len(t)
+    t[n // 3:] += 3600.0
+    t[2 * n // 3:] += 3 * 86400.0
+    gapped = SampleBlock(t, demo.acc, rate_hz=demo.rate_hz, start_time=demo.start_time)
+    whole = analyze(gapped)
+    parts = [analyze(gapped.slice(a, b), calibration=whole.calibration).epochs
+             for a, b in ((0, n // 3), (n // 3, 2 * n // 3), (2 * n // 3, n))]
+    assert whole.epochs.equals(EpochTable.concat(parts))
+    assert (whole.epochs.state == CODE["sitting"]).any() and (whole.epochs.state == CODE["slouching"]).any()
 
 
 @pytest.mark.parametrize("gap_s", [limits.MAX_GAP_S + 30, 1e7])

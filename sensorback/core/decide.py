@@ -231,7 +231,7 @@ class Decider:
         held epochs are handed out as they stand and nothing is remembered. The gap is not filled."""
         out = self.release()
         self._c = _Carry()
-        self._settler = Settler(self.options.slouch_threshold_deg)
+        self._settler = Settler(self.slouch)
         return out
 
     def _process(self, stats: EpochStats) -> EpochTable:
