@@ -168,21 +168,17 @@ class Runner:
             self.timings["emit"] += time.perf_counter() - t
 
     # -- the two ends ------------------------------------------------------------------------
-    def finish(self) -> None:
+    def finish(self, arrival: Optional[float] = None) -> None:
         """The end of the data: every epoch, the last incomplete one too; the coach finishes."""
         if self.finished:
             return
         self.finished = True
+        epochs = EpochTable.empty()
         if self.processor is not None:
-            self._core_finish()
-        else:
-            self.step(EpochTable.empty(), finishing=True)
-
-    def _core_finish(self) -> None:
-        t = time.perf_counter()
-        epochs = self.processor.finish()
-        self.timings["core"] += time.perf_counter() - t
-        self.step(epochs, finishing=True)
+            t = time.perf_counter()
+            epochs = self.processor.finish()
+            self.timings["core"] += time.perf_counter() - t
+        self.step(epochs, arrival, finishing=True)
 
     def close(self, arrival: Optional[float] = None) -> None:
         """Stop here: the complete epochs and every one the core held back; the coach is not
