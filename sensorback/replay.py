@@ -52,7 +52,7 @@ from typing import Any, Callable, Iterable, Optional
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
 from .coach.rules import PRINTED
 from .coach.text import event_line, event_text  # noqa: F401  (part of this module's API: docs/replay.md)
-from .core import Calibration, CoreOptions, calibrate
+from .core import Calibration, CoreOptions, EpochTable, calibrate
 from .samples import SampleBlock
 from .session import Runner
 from .sources.files import (FAST_BLOCK_S, PACED_BLOCK_WALL_S, SLEEP_SLICE_S, FileSource, Pacer,  # noqa: F401
@@ -164,7 +164,7 @@ def replay(block_or_blocks: SampleBlock | Iterable[SampleBlock], options: CoreOp
            calibration: Optional[Calibration] = None, coach: Optional[Coach] = None,
            snoozes: Iterable[tuple[float, Optional[float]]] = (), block_s: Optional[float] = None,
            max_delay_s: Optional[float] = None, stop: Optional[Callable[[], bool]] = None,
-           catch_sigint: bool = True) -> ReplayResult:
+           catch_sigint: bool = True, on_epochs: Optional[Callable[[EpochTable], Any]] = None) -> ReplayResult:
     """Run samples through the core, the coach and the store; see the module docstring.
 
     block_or_blocks: a whole recording (cut into blocks of ``block_s`` seconds; its calibration
@@ -180,6 +180,8 @@ def replay(block_or_blocks: SampleBlock | Iterable[SampleBlock], options: CoreOp
     snoozes: (t, minutes) snoozes queued on the coach before the start (minutes None: the
         default snooze).
     stop: checked between blocks; True stops the replay as Ctrl-C does.
+    on_epochs: called with each batch of epochs as soon as they are settled (after the recorder
+        got them, before the coach).
     """
     speed = check_pace(pace)
     result = ReplayResult()
@@ -201,6 +203,7 @@ def replay(block_or_blocks: SampleBlock | Iterable[SampleBlock], options: CoreOp
             coach.snooze(t, minutes)
         delay = max_delay_s if max_delay_s is not None else max_delay_seconds(speed)
         runner = Runner(options, coach, recorder, max_delay_s=delay, timings=result.timings,
+                        on_epochs=None if on_epochs is None else _settled(on_epochs),
                         on_events=None if on_event is None else _each(on_event))
         result.events = runner.events
         with _SigintStops(catch_sigint) as sigint:
@@ -208,6 +211,13 @@ def replay(block_or_blocks: SampleBlock | Iterable[SampleBlock], options: CoreOp
     finally:
         result.wall_s = time.perf_counter() - wall0
     return result
+
+
+def _settled(on_epochs: Callable[[EpochTable], Any]) -> Callable[[EpochTable, Optional[float]], None]:
+    def settled(epochs: EpochTable, arrival: Optional[float]) -> None:
+        if len(epochs):
+            on_epochs(epochs)
+    return settled
 
 
 def _each(on_event: Callable[[CoachEvent], Any]) -> Callable[[list[CoachEvent]], None]:
