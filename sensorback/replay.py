@@ -56,7 +56,7 @@ from .core import Calibration, CoreOptions, EpochTable, calibrate
 from .samples import SampleBlock
 from .session import Runner
 from .sources.files import (FAST_BLOCK_S, PACED_BLOCK_WALL_S, SLEEP_SLICE_S, FileSource, Pacer,  # noqa: F401
-                            block_seconds, check_pace, long_gaps, split_blocks)
+                            block_seconds, check_pace, split_blocks)
 from .timefmt import clock  # noqa: F401  (part of this module's API)
 
 #: How much sample time the processor may queue before working through it, when not paced.
@@ -242,8 +242,7 @@ class _Replay:
 
     def go(self, blocks: Iterable[SampleBlock], calibration: Calibration, speed: Optional[float]) -> None:
         res, runner = self.result, self.runner
-        pacer = Pacer(speed, self.stopped) if speed is not None else None
-        last_t = 0.0
+        pacer = Pacer(speed, self.stopped)
         try:
             for block in blocks:
                 if len(block) == 0:
@@ -253,18 +252,8 @@ class _Replay:
                 if not runner.started:
                     runner.start(calibration, block.rate_hz)
                     res.t_start = float(block.t[0])
-                    if pacer is not None:
-                        pacer.start(res.t_start)
-                else:
-                    gap = long_gaps(block.t, last_t)
-                    res.gap_s += gap
-                    if pacer is not None:
-                        pacer.skip(gap)
-                last_t = float(block.t[-1])
-                if pacer is not None:
-                    pacer.wait_for(last_t)
-                    if self.stopped():  # the block had not "arrived" yet
-                        break
+                if not pacer.arrive(block) or self.stopped():  # the block had not "arrived" yet
+                    break
                 runner.feed(block)
             else:
                 self.end()
@@ -275,8 +264,8 @@ class _Replay:
             raise
         finally:
             res.samples, res.epochs, res.t_end = runner.samples, runner.epochs, runner.t_end
-            if pacer is not None:
-                res.timings["pace"] += pacer.waited_s
+            res.gap_s = pacer.gap_s
+            res.timings["pace"] += pacer.waited_s
 
     def end(self) -> None:
         res, runner = self.result, self.runner

@@ -139,32 +139,37 @@ class _Cutter:
 
 
 class Pacer:
-    """Waits until a sample time is due at ``speed`` times real time, counted from the first one."""
+    """Hands blocks over on time: at ``speed`` times real time by sample time, counted from the
+    first block (speed None: at once). Time in gaps longer than limits.MAX_GAP_S is not waited
+    for (the recording stopped there); ``gap_s`` adds it up, ``waited_s`` the wall time waited."""
 
-    def __init__(self, speed: float, stopped: Callable[[], bool] = lambda: False):
+    def __init__(self, speed: Optional[float], stopped: Callable[[], bool] = lambda: False):
         self.speed = speed
         self.stopped = stopped
-        self.t0: Optional[float] = None
+        self.t0: Optional[float] = None      # sample time due at wall0, moved on by skipped gaps
         self.wall0 = 0.0
-        self.waited_s = 0.0  # wall seconds spent waiting
+        self.last_t: Optional[float] = None  # the last sample scheduled
+        self.gap_s = 0.0
+        self.waited_s = 0.0
 
-    def start(self, t: float) -> None:
-        if self.t0 is None:
-            self.t0, self.wall0 = t, time.monotonic()
+    def schedule(self, block: SampleBlock) -> Optional[float]:
+        """The next block (not empty): the time.monotonic() at which it is due, when its last
+        sample would have been recorded (None when not paced)."""
+        t = block.t
+        if self.last_t is None:
+            self.t0, self.wall0 = float(t[0]), time.monotonic()
+        else:
+            gap = long_gaps(t, self.last_t)
+            self.gap_s += gap
+            self.t0 += gap
+        self.last_t = float(t[-1])
+        return None if self.speed is None else self.wall0 + (self.last_t - self.t0) / self.speed
 
-    def skip(self, seconds: float) -> None:
-        """Sample time not to wait for: a gap longer than limits.MAX_GAP_S is not replayed."""
-        if self.t0 is not None:
-            self.t0 += seconds
-
-    def due(self, t: float) -> float:
-        """The time.monotonic() at which sample time t is due."""
-        return self.wall0 + (t - self.t0) / self.speed
-
-    def wait_for(self, t: float) -> bool:
-        """Sleep until t is due; False when a stop was asked for first."""
+    def wait(self, due: Optional[float]) -> bool:
+        """Sleep until due (in slices, watching stopped()); False when a stop was asked for first."""
+        if due is None:
+            return True
         began = time.perf_counter()
-        due = self.due(t)
         try:
             while not self.stopped():
                 left = due - time.monotonic()
@@ -174,6 +179,10 @@ class Pacer:
             return False
         finally:
             self.waited_s += time.perf_counter() - began
+
+    def arrive(self, block: SampleBlock) -> bool:
+        """schedule(block) and wait until it is due; False when a stop was asked for first."""
+        return self.wait(self.schedule(block))
 
 
 class FileSource:
@@ -222,37 +231,30 @@ class FileSource:
     async def _run(self) -> AsyncIterator[SourceItem]:
         self._stop = asyncio.Event()
         name = os.path.basename(os.fspath(self.path))
-        pacer = Pacer(self.speed) if self.speed is not None else None
-        last_t = None
-        said = False
+        pacer = Pacer(self.speed)
         for block in self.blocks():
             if self._stop_requested:
                 break
             if not len(block):
                 continue
-            if not said:
-                said = True
+            if pacer.last_t is None:
                 pace = "as fast as possible" if self.speed is None else f"{self.speed:g}x real time"
                 yield SourceStatus("connected", f"{name} opened ({block.rate_hz:g} Hz, {pace})", float(block.t[0]),
                                    values={"device": block.device, "rate_hz": block.rate_hz})
-            if pacer is not None:
-                if last_t is None:
-                    pacer.start(float(block.t[0]))
-                else:
-                    pacer.skip(long_gaps(block.t, last_t))
-                left = pacer.due(float(block.t[-1])) - time.monotonic()
-                if left > 0:
-                    try:
-                        await asyncio.wait_for(self._stop.wait(), timeout=left)
-                    except asyncio.TimeoutError:
-                        pass
-                    if self._stop_requested:
-                        break
+            due = pacer.schedule(block)
+            left = 0.0 if due is None else due - time.monotonic()
+            if left > 0:
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=left)
+                except asyncio.TimeoutError:
+                    pass
+                if self._stop_requested:
+                    break
             else:
                 await asyncio.sleep(0)  # let the loop breathe between blocks
-            last_t = float(block.t[-1])
             yield block
-        yield SourceStatus("stopped", f"{name} {'stopped' if self._stop_requested else 'ended'}", last_t)
+        last = pacer.last_t
+        yield SourceStatus("stopped", f"{name} {'stopped' if self._stop_requested else 'ended'}", last)
 
 
 __all__ = ["FAST_BLOCK_S", "FileSource", "Pacer", "block_seconds", "check_pace", "long_gaps", "split_blocks",
