@@ -14,7 +14,8 @@ Each batch of epochs the core settles goes, in this order, to the recorder, to `
 (called after every block, with an empty table when nothing settled: a screen may show the
 epochs the core still holds back, ``processor.pending``), to the coach, and the coach's events
 to the recorder and to ``on_events``. Everything is sample time: the runner never reads a clock
-except to measure where the wall time goes (``timings``: core, coach, store, emit).
+except to measure where the wall time goes (``timings``: core, coach, store, and emit: the
+on_events listeners).
 
 **Two ends.** ``finish()`` is the end of the data: the last, incomplete epoch too, and the coach
 settles what it can no longer decide (a prompt without an outcome becomes ``unknown``).
@@ -141,9 +142,7 @@ class Runner:
                 self.recorder.add_epochs(epochs)
                 timings["store"] += time.perf_counter() - t
         if self.on_epochs is not None:
-            t = time.perf_counter()
             self.on_epochs(epochs, arrival)
-            timings["emit"] += time.perf_counter() - t
         if not len(epochs) and not finishing:
             return
         t = time.perf_counter()
