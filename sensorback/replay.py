@@ -10,9 +10,12 @@
                         calibration=calibration)
 
 The same loop serves a file (a SampleBlock, cut here into blocks of a few seconds) and a live
-stream (any iterable of SampleBlocks, e.g. from a sensor, with a calibration given). Every block
-goes through one ``StreamProcessor``; the epochs it completes go to the ``Coach`` and the
-``Recorder``; the coach's events go to the recorder and to ``on_event`` as soon as they are known.
+stream (any iterable of SampleBlocks, e.g. from a sensor, with a calibration given). It is the
+replay's policy over the session runner (sensorback.session.Runner, which the live monitor drives
+too): every block goes through one ``StreamProcessor``; the epochs it completes go to the
+``Recorder`` and the ``Coach``; the coach's events go to the recorder and to ``on_event`` as soon
+as they are known. What is replay's own: the pace, Ctrl-C, and what each end means for the
+stored session. ``FileReplay`` below is all of ``sensorback replay FILE``.
 
 **Time.** Inside the pipeline there is only sample time: the core and the coach never look at a
 clock. ``pace`` only decides *when* a block is handed over (a block "arrives" when its last sample

@@ -232,6 +232,7 @@ class FileSource:
         self._stop = asyncio.Event()
         name = os.path.basename(os.fspath(self.path))
         pacer = Pacer(self.speed)
+        sent: Optional[float] = None  # the last sample handed over
         for block in self.blocks():
             if self._stop_requested:
                 break
@@ -252,9 +253,9 @@ class FileSource:
                     break
             else:
                 await asyncio.sleep(0)  # let the loop breathe between blocks
+            sent = float(block.t[-1])
             yield block
-        last = pacer.last_t
-        yield SourceStatus("stopped", f"{name} {'stopped' if self._stop_requested else 'ended'}", last)
+        yield SourceStatus("stopped", f"{name} {'stopped' if self._stop_requested else 'ended'}", sent)
 
 
 __all__ = ["FAST_BLOCK_S", "FileSource", "Pacer", "block_seconds", "check_pace", "long_gaps", "split_blocks",
