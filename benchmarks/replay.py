@@ -37,7 +37,8 @@ sys.path.insert(0, str(REPO))
 from _common import cpu_model, rss_now, rss_peak, table  # noqa: E402
 
 BAR = 2000.0
-MEASURED = ["sensorback/replay.py", "sensorback/cli/replay_cmd.py", "sensorback/core", "sensorback/coach",
+MEASURED = ["sensorback/replay.py", "sensorback/session", "sensorback/sources/files.py", "sensorback/cli/replay_cmd.py",
+            "sensorback/core", "sensorback/coach",
             "sensorback/store", "sensorback/formats"]
 STAGES = ("open_db", "load", "calibrate", "core", "coach", "store", "emit")
 

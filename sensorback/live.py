@@ -7,7 +7,10 @@
     session.snooze(); session.mark_done(); session.calibrate_upright()   # from the UI's keys
 
 Both the Textual dashboard (sensorback/ui) and ``sensorback monitor --plain`` drive this object;
-neither touches the core, the coach or the store directly.
+neither touches the core, the coach or the store directly. The session is the live policy over
+the one runner replay uses too (sensorback.session.Runner: core -> store -> coach -> store ->
+listeners): blocks as the source sends them, each epoch decided as soon as it is complete, the
+calibration found and learned on the way, the meters and events a screen shows.
 
 **Time.** Everything inside is sample time (the blocks' ``t``): the StreamProcessor runs with a
 one-epoch delay, so an epoch's state is known when the first sample of the next epoch arrives
@@ -37,7 +40,10 @@ sitting clock carry on.
 
 **Stopping.** ``await session.stop()`` asks the source to stop (which stops the device's stream);
 when the source has ended, the epochs complete so far are processed, the database session is
-written and ended, the recording file is closed.
+written and ended, the recording file is closed. A source that ends by itself (the demo's
+scenario, a file) is the end of the data, as at the end of a replay: the last, incomplete epoch
+is decided too and the coach settles what it can no longer decide (a prompt without an outcome
+becomes ``unknown``), so a live session and a replay of the same blocks store the same rows.
 """
 
 from __future__ import annotations
@@ -47,8 +53,6 @@ import os
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -58,13 +62,16 @@ from .coach import exercises as _exercises
 from .coach.rules import SHOWN_TALLIES, TALLIES, kind as event_kind
 from .coach.text import event_text
 from .calibrations import CalibrationStore, calibration_from_dict  # noqa: F401  (re-exported)
-from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, calibrate, from_windows, learn
+from .core import Calibration, CoreOptions, EpochTable, block_stats, calibrate, from_windows, learn
 from .core import learn_slouch
 from .core.calibration import IDENTITY
 from .core.epoch_stats import EpochStats
 from .core.states import SITTING, SLOUCHING, STATES
 from .errors import SensorbackError
 from .samples import SampleBlock
+from .session import Runner
+from .session.guided import GUIDED_STEPS, GuidedStep, guided_calibration  # noqa: F401  (re-exported)
+from .session.recording import Recording
 from .sources.base import SourceStatus
 from .timefmt import clock
 
@@ -161,7 +168,10 @@ class Meters:
 
 
 class LiveSession:
-    """See the module docstring. Not thread-safe: run it and call its methods on one event loop."""
+    """See the module docstring. Not thread-safe: run it and call its methods on one event loop.
+
+    device_key: the name stored calibrations are looked up under before the sensor says its own
+    (default: the source's ``key``, e.g. the --device asked for, "demo")."""
 
     def __init__(self, source, *, options: CoreOptions = CoreOptions(), settings: Optional[CoachSettings] = None,
                  store=None, recorder_kwargs: Optional[dict] = None, device_key: Optional[str] = None,
@@ -171,31 +181,26 @@ class LiveSession:
         self.source = source
         self.options = options
         self.settings = settings or CoachSettings()
-        self.coach = Coach(self.settings)
+        self.runner = Runner(options, Coach(self.settings), max_delay_s=options.epoch_s, prompt=True,
+                             on_epochs=self._on_epochs, on_events=self._on_events)
         self.store = store
         self.recorder_kwargs = recorder_kwargs or {}
-        self.device_key = device_key
+        self.device_key = device_key if device_key is not None else getattr(source, "key", None)
         self.calibration = calibration
         self.calibrations = calibrations
-        self.record_path = Path(record) if record is not None else None
+        self.recording = Recording(record, source_name) if record is not None else None
         self.provisional_s = float(provisional_s)
         self.source_name = source_name
         self.meters = Meters()
         self.provisional = False
         self.session_ids: list[int] = []
-        self.events: list[CoachEvent] = []
         self._listeners: list[Callable[[LiveEvent], Any]] = []
-        self._processor: Optional[StreamProcessor] = None
-        self._last_k: Optional[int] = None
-        self._recorder = None
-        self._writer = None
         self._held: list[SampleBlock] = []       # samples waiting for a calibration
         self._capture: Optional[dict] = None     # upright capture in progress
         self._learning: Optional[list[EpochStats]] = None    # the core's statistics to learn forward from
         self._learn_at = math.inf                # sample time of the next look
         self._seated: Optional[list[EpochTable]] = None       # seated epochs to learn the usual slouch from
         self._slouch_at = math.inf
-        self._recent_blocks: deque[SampleBlock] = deque()
         self._device_name: Optional[str] = None
         self._address: Optional[str] = None
         self._start_time: Optional[float] = None
@@ -205,6 +210,20 @@ class LiveSession:
         self._finished = False
         self._settled_state: Optional[str] = None
         self.stored_epochs = 0
+
+    @property
+    def coach(self) -> Coach:
+        return self.runner.coach
+
+    @property
+    def events(self) -> list[CoachEvent]:
+        """Every coach event of this session, in order."""
+        return self.runner.events
+
+    @property
+    def finished(self) -> bool:
+        """finish() has run: everything is processed, stored and closed."""
+        return self._finished
 
     # -- listeners and controls -------------------------------------------------------------
     def subscribe(self, listener: Callable[[LiveEvent], Any]) -> None:
@@ -256,7 +275,7 @@ class LiveSession:
             self._emit(LiveEvent("note", "nothing to snooze yet: no epochs so far"))
             return []
         events = self.coach.snooze(t, minutes)
-        self._coach_events(events)
+        self.runner.deliver(events)
         return events
 
     def mark_done(self) -> Optional[str]:
@@ -266,7 +285,8 @@ class LiveSession:
         from_prompt = self._last_prompt is not None
         if self.store is not None:
             at = self._unix(t) if t is not None else time.time()
-            sid = self._recorder.session_id if self._recorder is not None else None
+            rec = self.runner.recorder
+            sid = rec.session_id if rec is not None else None
             self.store.add_exercise(at, ex.key, "prompt" if from_prompt else "manual", session_id=sid)
         self.meters.exercises += 1
         self._emit(LiveEvent("exercise", f"done: {ex.name.lower()} ({ex.dose})", t, ex.key))
@@ -279,18 +299,32 @@ class LiveSession:
         self.meters.capture_left_s = float(seconds)
         self._emit(LiveEvent("note", f"calibrating: sit upright and still for {seconds:g} s", self.meters.arrived_t))
 
+    def summary(self, store_name: str) -> str:
+        """The line said when the session is over: what was stored where, and what was missing."""
+        ids = ", ".join(map(str, self.session_ids)) or "none"
+        parts = [f"stopped: {self.stored_epochs:,} epochs stored (session {ids}) in {store_name}"]
+        if self.recording is not None and self.meters.samples:
+            parts.append(f"recording in {self.recording.path}")
+        cal = self.calibration
+        if cal is not None and not cal.reference.forward_known:
+            parts.append("no slouch was judged: forward was not known yet (run 'sensorback calibrate', or walk, "
+                         "sit down or stand up with the sensor on)")
+        return "; ".join(parts)
+
     # -- the loop ---------------------------------------------------------------------------
     async def run(self) -> None:
         """Consume the source until it ends; then process, store and close what is left."""
         self._load_today()
+        ended = False
         try:
             async for item in self.source:
                 if isinstance(item, SampleBlock):
                     self.feed(item)
                 elif isinstance(item, SourceStatus):
                     self.on_status(item)
+            ended = not self._stop_requested  # the source ran out: the end of the data
         finally:
-            self.finish()
+            self.finish(end_of_data=ended)
 
     def on_status(self, st: SourceStatus) -> None:
         m = self.meters
@@ -307,8 +341,8 @@ class LiveSession:
         if st.kind == "connected":
             self._device_name = v.get("device") or self._device_name
             self._address = v.get("address") or self._address
-        if st.kind in ("disconnected", "reconnecting") and st.gap_until is not None and self._processor is not None:
-            self._step(self._processor.flush(), m.arrived_t)
+        if st.kind in ("disconnected", "reconnecting") and st.gap_until is not None:
+            self.runner.flush(m.arrived_t)
         text = st.detail or st.kind
         self._emit(LiveEvent("status", text if st.kind in ("battery", "signal") or st.detail else st.kind, st.t, st))
 
@@ -323,8 +357,8 @@ class LiveSession:
             self._device_name = self._device_name or block.device
         m.samples += len(block)
         m.arrived_t = float(block.t[-1])
-        if self.record_path is not None:
-            self._write_record(block)
+        if self.recording is not None:
+            self.recording.append(block)
         if self._capture is not None:
             self._capture_step(block)
         if self.calibration is None:
@@ -338,28 +372,16 @@ class LiveSession:
             self._learn_slouch()
 
     def _process(self, block: SampleBlock) -> None:
-        if self._processor is None:
+        if not self.runner.started:
             self._start_pipeline()
-        epochs = self._processor.feed(block)
-        last = float(block.t[-1])
-        if not len(epochs):
-            # A sample of a new epoch has arrived: the epochs before it are complete, so decide them
-            # now rather than when a whole epoch of samples has queued up (latency <= 1 epoch).
-            k = math.floor(last / self.options.epoch_s)
-            if self._last_k is not None and k > self._last_k:
-                epochs = self._processor.flush()
-            self._last_k = k
-        else:
-            self._last_k = math.floor(last / self.options.epoch_s)
-        self._step(epochs, last)
+        self.runner.feed(block)
 
-    def _step(self, epochs: EpochTable, arrival: Optional[float]) -> None:
-        """Settled epochs to the store, the day's totals, the state log and the coach; then the
-        dashboard's meters from the newest decided epoch (which may still be held back)."""
+    def _on_epochs(self, epochs: EpochTable, arrival: Optional[float]) -> None:
+        """Settled epochs (already stored) to the day's totals, the state log and the slouch
+        learning; then the dashboard's meters from the newest decided epoch (which may still be
+        held back). The coach gets them next."""
         m = self.meters
         if len(epochs):
-            if self._recorder is not None:
-                self._recorder.add_epochs(epochs)
             prev = self._settled_state
             states = epochs.state.tolist()
             names = [STATES[s] for s in states]
@@ -378,13 +400,13 @@ class LiveSession:
         self._show_newest(epochs)
         if len(epochs):
             self._emit(LiveEvent("epochs", "", float(epochs.t_end[-1]), epochs, arrival))
-            self._coach_events(self.coach.update(epochs))
 
     def _show_newest(self, settled: EpochTable) -> None:
         """The state shown is the newest one decided. The core holds a few epochs back while a
         later one may still change them (a sensor just put down is proven off the body only
         ~20 s later; core/settle.py); the store and the coach get them once settled."""
-        held = self._processor.pending if self._processor is not None else EpochTable.empty()
+        processor = self.runner.processor
+        held = processor.pending if processor is not None else EpochTable.empty()
         newest = held if len(held) else settled
         if not len(newest):
             return
@@ -396,12 +418,8 @@ class LiveSession:
         m.flexion_deg = fl if math.isfinite(fl) else None
         m.inclination_deg = inc if math.isfinite(inc) else None
 
-    def _coach_events(self, events: list[CoachEvent]) -> None:
-        if not events:
-            return
-        self.events.extend(events)
-        if self._recorder is not None:
-            self._recorder.add_events(events)
+    def _on_events(self, events: list[CoachEvent]) -> None:
+        """Coach events (already stored): counted, the last prompt kept for its exercise, shown."""
         for e in events:
             if e.kind in TALLIES:
                 self.meters.counts[TALLIES[e.kind]] += 1
@@ -456,8 +474,7 @@ class LiveSession:
             self._stop_learning()
         elif self._learning is None:
             self._learning, self._learn_at = [], now + LEARN_EVERY_S
-            if self._processor is not None:
-                self._processor.on_stats = self._collect_stats
+            self.runner.on_stats = self._collect_stats
         if self.options.slouch_threshold_deg is None:
             if self._seated is None:
                 self._seated, self._slouch_at = [], now + LEARN_SLOUCH_EVERY_S
@@ -503,14 +520,12 @@ class LiveSession:
 
     def _stop_learning(self) -> None:
         self._learning, self._learn_at = None, math.inf
-        if self._processor is not None:
-            self._processor.on_stats = None
+        self.runner.on_stats = None
 
     def _change_reference(self, cal: Calibration, note: str) -> None:
         """Same sensor calibration, another wearer reference: the core carries on (no epoch is
         dropped, the posture it knows is kept), and so does the stored session."""
-        if self._processor is not None:
-            self._step(self._processor.change_reference(cal), self.meters.arrived_t)
+        self.runner.change_reference(cal, self.meters.arrived_t)
         self.calibration = cal
         self.meters.calibration_note = note
         self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
@@ -519,9 +534,9 @@ class LiveSession:
 
     def _record_calibration(self, cal: Calibration, note: str) -> None:
         """A calibration that replaces another in the stored session: a ``calibration`` event."""
-        if self._recorder is not None:
-            self._recorder.add_events([{"t": self.meters.arrived_t, "kind": "calibration",
-                                        "detail": {"note": note, "calibration": cal.to_dict()}}])
+        if self.runner.recorder is not None:
+            self.runner.recorder.add_events([{"t": self.meters.arrived_t, "kind": "calibration",
+                                              "detail": {"note": note, "calibration": cal.to_dict()}}])
 
     def _capture_step(self, block: SampleBlock) -> None:
         cap = self._capture
@@ -561,47 +576,32 @@ class LiveSession:
     def _restart(self, cal: Calibration, note: str) -> None:
         """A new calibration mid-stream: finish the epochs complete so far, then a new core with
         the new calibration. The coach and the stored session carry on."""
-        if self._processor is not None:
-            self._step(self._processor.close(), self.meters.arrived_t)
-            self._processor = None
+        self.runner.restart(self.meters.arrived_t)
         self._use_calibration(cal, note)
 
-    # -- the core, the store, the recording ---------------------------------------------------
+    # -- the core and the store ---------------------------------------------------------------
     def _start_pipeline(self) -> None:
-        self._processor = StreamProcessor(self.options, self.calibration, self._rate_hz or 50.0,
-                                          self.options.epoch_s)
-        if self._learning is not None:
-            self._processor.on_stats = self._collect_stats
+        self.runner.start(self.calibration, self._rate_hz or 50.0)
         self._begin_recording()
 
     def _begin_recording(self) -> None:
-        if self.store is not None and self._recorder is None:
+        if self.store is not None and self.runner.recorder is None:
             from dataclasses import asdict
 
-            self._recorder = self.store.recorder(**self.recorder_kwargs)
-            self._recorder.begin_session(device=self._device_name or "unknown", source=self.source_name,
-                                         start=self._start_time, rate_hz=self._rate_hz or 50.0,
-                                         epoch_s=self.options.epoch_s, calibration=self.calibration,
-                                         options=asdict(self.options))
+            rec = self.store.recorder(**self.recorder_kwargs)
+            rec.begin_session(device=self._device_name or "unknown", source=self.source_name,
+                              start=self._start_time, rate_hz=self._rate_hz or 50.0,
+                              epoch_s=self.options.epoch_s, calibration=self.calibration,
+                              options=asdict(self.options))
+            self.runner.recorder = rec
 
     def _end_recorder(self) -> None:
         """End the stored session in progress, if any, and count it."""
-        rec, self._recorder = self._recorder, None
-        if rec is None:
-            return
-        written = rec.written_epochs + rec.pending
-        sid = rec.end_session()
+        sid, written = self.runner.end_session()
+        self.runner.recorder = None
         if sid is not None:
             self.stored_epochs += written
             self.session_ids.append(sid)
-
-    def _write_record(self, block: SampleBlock) -> None:
-        if self._writer is None:
-            from .formats import NativeWriter
-
-            self._writer = NativeWriter(self.record_path, device=block.device, rate_hz=block.rate_hz,
-                                        start_time=block.start_time, meta={"source": self.source_name})
-        self._writer.append(block)
 
     def _unix(self, t: float) -> float:
         base = self._start_time if self._start_time is not None else (time.time() - (self.meters.arrived_t or 0.0))
@@ -611,22 +611,21 @@ class LiveSession:
         """Today's stored totals (local day), so the dashboard's totals include earlier sessions."""
         if self.store is None:
             return
-        now = datetime.now().astimezone()
-        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        from .session.today import today_so_far
+
         try:
-            series = self.store.epochs(midnight, now)
-            for code, d in zip(series.state.tolist(), series.duration_s.tolist()):
-                self.meters.today_s[STATES[code]] += d
-            for e in self.store.events(midnight, now):
-                tally = TALLIES.get(getattr(e, "kind", None))
-                if tally is not None:
-                    self.meters.counts[tally] += 1
-            self.meters.exercises += len(self.store.exercises(midnight, now))
+            today = today_so_far(self.store)
         except SensorbackError as e:
             self._emit(LiveEvent("note", f"today's totals: {e}"))
+            return
+        self.meters.today_s.update(today.seconds)
+        self.meters.counts.update(today.counts)
+        self.meters.exercises += today.exercises
 
-    def finish(self) -> None:
-        """Process what is complete, write and end the stored session, close the recording."""
+    def finish(self, end_of_data: bool = False) -> None:
+        """Process what is complete, write and end the stored session, close the recording.
+        end_of_data: the source ran out (not stopped): the last, incomplete epoch is decided too
+        and the coach settles what is left, as at the end of a replay."""
         if self._finished:
             return
         self._finished = True
@@ -637,119 +636,25 @@ class LiveSession:
                     self._provisional()
                 except SensorbackError as e:
                     self._emit(LiveEvent("note", f"not analysed: {e}"))
-            if self._processor is not None:
-                self._step(self._processor.close(), self.meters.arrived_t)
+            if end_of_data:
+                if self.runner.started:
+                    self.runner.finish(self.meters.arrived_t)
+            else:
+                self.runner.close(self.meters.arrived_t)
         except BaseException as e:  # noqa: BLE001 - still write what we have
             errors.append(e)
         try:
             self._end_recorder()
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
-        if self._writer is not None:
+        if self.recording is not None:
             try:
-                self._writer.close()
+                self.recording.close()
             except BaseException as e:  # noqa: BLE001
                 errors.append(e)
         if errors:
             raise errors[0]
 
 
-# ----------------------------------------------------------------------------- guided calibration
-
-
-@dataclass(frozen=True)
-class GuidedStep:
-    """One step of ``sensorback calibrate``: what the wearer is told, for how long (seconds of
-    samples), and how much of its start is the wearer moving into it (not used)."""
-
-    name: str
-    seconds: float
-    settle_s: float
-    say: str
-
-
-#: The guided calibration: the steps in order (the stand step is optional). The windows the core
-#: gets are each step's seconds after its settling.
-GUIDED_STEPS = (
-    GuidedStep("upright", 10.0, 2.0, "sit upright and still, looking ahead"),
-    GuidedStep("slouch", 10.0, 3.0, "now slouch the way you usually do, and hold it"),
-    GuidedStep("stand", 10.0, 4.0, "now stand up and stand still"),
-)
-
-
-async def guided_calibration(source, say, *, stand: bool = True, options: Optional[CoreOptions] = None,
-                             previous: Optional[Calibration] = None, steps=GUIDED_STEPS):
-    """Guide the wearer through the steps, collect their samples from a live source and compute
-    the calibration (sensorback.core.personal.from_windows).
-
-    say(text) tells the wearer what to do. stand=False leaves out the stand step. Returns
-    (calibration, notes, device name, address). The source is stopped at the end.
-    """
-    options = options or CoreOptions()
-    steps = [st for st in steps if stand or st.name != "stand"]
-    ends = np.cumsum([st.seconds for st in steps])
-    blocks: list[SampleBlock] = []
-    name = address = None
-    t0 = None
-    step = -1
-    try:
-        async for item in source:
-            if isinstance(item, SourceStatus):
-                if item.kind == "connected":
-                    name = item.values.get("device") or name
-                    address = item.values.get("address") or address
-                    say(f"connected: {item.detail}" if item.detail else "connected")
-                elif item.kind in ("disconnected", "reconnecting"):
-                    raise SensorbackError(f"calibrate: the sensor disconnected ({item.detail or item.kind}); "
-                                          "try again")
-                continue
-            if len(item) == 0:
-                continue
-            blocks.append(item)
-            if t0 is None:
-                t0 = float(item.t[0])
-            now = int(np.searchsorted(ends, float(item.t[-1]) - t0, side="right"))
-            while step < min(now, len(steps) - 1):
-                step += 1
-                say(f"{step + 1}/{len(steps)}  {steps[step].say} ({steps[step].seconds:g} s)")
-            if now >= len(steps):
-                break
-    finally:
-        await source.stop()
-    if t0 is None or float(blocks[-1].t[-1]) - t0 < ends[-1]:
-        raise SensorbackError("calibrate: the sensor stopped sending before the calibration was done; try again")
-    data = SampleBlock.concat(blocks)
-    starts = ends - np.array([st.seconds for st in steps])
-    windows = {st.name: (t0 + a + st.settle_s, t0 + b) for st, a, b in zip(steps, starts, ends)}
-    sensor = previous.sensor if previous is not None else IDENTITY
-    stats, _ = block_stats(data, options, sensor)
-    cal, notes = from_windows(stats, options, windows["upright"], windows.get("slouch"), windows.get("stand"),
-                              previous=previous, sensor=sensor)
-    return cal, notes, name, address
-
-
-# ----------------------------------------------------------------------------- sources
-
-
-def open_ble_source(device: Optional[str], profile: Optional[str]):
-    """The BLE source for --device/--profile, imported only now; a one-line error when BLE
-    support is missing (then try --demo)."""
-    try:
-        from .sources.ble import BleSource  # written alongside; may be absent
-    except ImportError as e:
-        raise SensorbackError(f"BLE sensors are not available here ({e}); try 'sensorback monitor --demo'") from None
-    kwargs = {}
-    if device is not None:
-        kwargs["device"] = device
-    if profile is not None:
-        kwargs["profile"] = profile
-    try:
-        return BleSource(**kwargs)
-    except SensorbackError:
-        raise
-    except TypeError as e:
-        raise SensorbackError(f"BLE source: {e}; try 'sensorback monitor --demo'") from None
-
-
 __all__ = ["CalibrationStore", "GUIDED_STEPS", "GuidedStep", "LiveEvent", "LiveSession", "Meters", "PROVISIONAL_S",
-           "UPRIGHT_CAPTURE_S", "calibration_from_dict", "guided_calibration", "open_ble_source"]
+           "UPRIGHT_CAPTURE_S", "calibration_from_dict", "guided_calibration"]

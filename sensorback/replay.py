@@ -10,9 +10,12 @@
                         calibration=calibration)
 
 The same loop serves a file (a SampleBlock, cut here into blocks of a few seconds) and a live
-stream (any iterable of SampleBlocks, e.g. from a sensor, with a calibration given). Every block
-goes through one ``StreamProcessor``; the epochs it completes go to the ``Coach`` and the
-``Recorder``; the coach's events go to the recorder and to ``on_event`` as soon as they are known.
+stream (any iterable of SampleBlocks, e.g. from a sensor, with a calibration given). It is the
+replay's policy over the session runner (sensorback.session.Runner, which the live monitor drives
+too): every block goes through one ``StreamProcessor``; the epochs it completes go to the
+``Recorder`` and the ``Coach``; the coach's events go to the recorder and to ``on_event`` as soon
+as they are known. What is replay's own: the pace, Ctrl-C, and what each end means for the
+stored session. ``FileReplay`` below is all of ``sensorback replay FILE``.
 
 **Time.** Inside the pipeline there is only sample time: the core and the coach never look at a
 clock. ``pace`` only decides *when* a block is handed over (a block "arrives" when its last sample
@@ -39,35 +42,34 @@ propagates: ``recorder.flush()`` is tried once unless the exception came from th
 
 from __future__ import annotations
 
-import math
+import dataclasses
+import re
 import signal
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Optional
-
-import numpy as np
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
 
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
 from .coach.rules import PRINTED
 from .coach.text import event_line, event_text  # noqa: F401  (part of this module's API: docs/replay.md)
-from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, calibrate
-from .core.stretches import pieces, sample_cuts
-from .errors import SensorbackError
+from .core import Calibration, CoreOptions, EpochTable, calibrate
 from .samples import SampleBlock
+from .session import Runner
+from .sources.files import (FAST_BLOCK_S, PACED_BLOCK_WALL_S, SLEEP_SLICE_S, FileSource, Pacer,  # noqa: F401
+                            block_seconds, check_pace, split_blocks)
 from .timefmt import clock  # noqa: F401  (part of this module's API)
 
-#: Sample seconds per block when a SampleBlock is replayed as fast as possible.
-FAST_BLOCK_S = 10.0
 #: How much sample time the processor may queue before working through it, when not paced.
 FAST_MAX_DELAY_S = 1800.0
-#: When paced, a block is at most this much wall time long (and 1 to 10 s of samples).
-PACED_BLOCK_WALL_S = 0.02
 #: When paced, the processor may lag this much wall time behind the samples handed over.
 PACED_LAG_WALL_S = 0.1
-#: The longest single sleep while pacing (a stop request is noticed at least this often).
-SLEEP_SLICE_S = 0.05
+#: Paced replays of a file write to the database at least every this many wall seconds (and every
+#: 5 s of samples at live pace), so a killed replay loses little; as fast as possible, in big batches.
+PACED_WRITE_WALL_S = 1.0
+FAST_BATCH_EPOCHS = 5000
 
 STAGES = ("core", "coach", "store", "emit", "pace")
 #: The event kinds a person watching the replay is shown (as the rules declare them: break_verified
@@ -123,78 +125,12 @@ class ReplayResult:
         return c
 
 
-# ----------------------------------------------------------------------------- blocks and pace
-
-
-def check_pace(pace: Any) -> Optional[float]:
-    """None (as fast as possible) or a positive, finite speed factor."""
-    if pace is None:
-        return None
-    if isinstance(pace, bool) or not isinstance(pace, (int, float)) or not (math.isfinite(pace) and pace > 0):
-        raise SensorbackError(f"speed: must be a positive number (times real time), got {pace!r}")
-    return float(pace)
-
-
-def block_seconds(speed: Optional[float]) -> float:
-    """Sample seconds per block: 10 s as fast as possible; when paced, 1 to 10 s, so that one
-    block lasts at most about PACED_BLOCK_WALL_S of wall time."""
-    if speed is None:
-        return FAST_BLOCK_S
-    return float(min(FAST_BLOCK_S, max(1.0, speed * PACED_BLOCK_WALL_S)))
-
-
 def max_delay_seconds(speed: Optional[float]) -> float:
     """How much sample time the StreamProcessor may queue: half an hour when not paced; when
     paced, what PACED_LAG_WALL_S of wall time holds (so events are not printed late)."""
     if speed is None:
         return FAST_MAX_DELAY_S
     return float(min(FAST_MAX_DELAY_S, speed * PACED_LAG_WALL_S))
-
-
-def split_blocks(block: SampleBlock, block_s: float) -> Iterator[SampleBlock]:
-    """Consecutive blocks of ``block_s`` seconds of samples (views, no copies); empty ones skipped.
-    The time grid starts again after each long gap (core/stretches.py), so a gap of months costs
-    nothing."""
-    if not block_s > 0:
-        raise ValueError("block_s must be positive")
-    n = len(block)
-    for a, b, _ in pieces(n, sample_cuts(block.t)):
-        t = block.t[a:b]
-        t0 = float(t[0])
-        count = int(math.floor((float(t[-1]) - t0) / block_s)) + 1
-        edges = a + np.searchsorted(t, t0 + block_s * np.arange(1, count + 1), side="left")
-        start = a
-        for stop in edges.tolist() + [b]:
-            if stop > start:
-                yield block.slice(start, stop)
-                start = stop
-
-
-class _Pacer:
-    """Sleeps until a sample time is due at `speed` times real time, counted from the first one."""
-
-    def __init__(self, speed: float, stopped: Callable[[], bool]):
-        self.speed = speed
-        self.stopped = stopped
-        self.t0: Optional[float] = None
-        self.wall0 = 0.0
-
-    def start(self, t: float) -> None:
-        if self.t0 is None:
-            self.t0, self.wall0 = t, time.monotonic()
-
-    def skip(self, seconds: float) -> None:
-        """Sample time not to wait for: a gap longer than limits.MAX_GAP_S is not replayed."""
-        if self.t0 is not None:
-            self.t0 += seconds
-
-    def wait_for(self, t: float) -> None:
-        due = self.wall0 + (t - self.t0) / self.speed
-        while not self.stopped():
-            left = due - time.monotonic()
-            if left <= 0:
-                return
-            time.sleep(min(left, SLEEP_SLICE_S))
 
 
 class _SigintStops:
@@ -222,12 +158,6 @@ class _SigintStops:
             self._old = None
 
 
-def _long_gaps(t: np.ndarray, prev_t: float) -> float:
-    """Seconds in gaps longer than limits.MAX_GAP_S within t and since prev_t (core/stretches.py)."""
-    cuts = sample_cuts(t, prev_t)
-    return float(sum(float(t[c]) - (float(t[c - 1]) if c else prev_t) for c in cuts))
-
-
 # ----------------------------------------------------------------------------- the replay
 
 
@@ -237,7 +167,7 @@ def replay(block_or_blocks: SampleBlock | Iterable[SampleBlock], options: CoreOp
            calibration: Optional[Calibration] = None, coach: Optional[Coach] = None,
            snoozes: Iterable[tuple[float, Optional[float]]] = (), block_s: Optional[float] = None,
            max_delay_s: Optional[float] = None, stop: Optional[Callable[[], bool]] = None,
-           catch_sigint: bool = True) -> ReplayResult:
+           catch_sigint: bool = True, on_epochs: Optional[Callable[[EpochTable], Any]] = None) -> ReplayResult:
     """Run samples through the core, the coach and the store; see the module docstring.
 
     block_or_blocks: a whole recording (cut into blocks of ``block_s`` seconds; its calibration
@@ -253,83 +183,81 @@ def replay(block_or_blocks: SampleBlock | Iterable[SampleBlock], options: CoreOp
     snoozes: (t, minutes) snoozes queued on the coach before the start (minutes None: the
         default snooze).
     stop: checked between blocks; True stops the replay as Ctrl-C does.
+    on_epochs: called with each batch of epochs as soon as they are settled (after the recorder
+        got them, before the coach).
     """
     speed = check_pace(pace)
-    run = _Run(options, recorder, on_event, stop)
+    result = ReplayResult()
     wall0 = time.perf_counter()
     try:
         if isinstance(block_or_blocks, SampleBlock):
             if calibration is None:
                 t = time.perf_counter()
-                calibration, run.result.notes = calibrate(block_or_blocks, options)
-                run.timings["core"] += time.perf_counter() - t
+                calibration, result.notes = calibrate(block_or_blocks, options)
+                result.timings["core"] += time.perf_counter() - t
             blocks: Iterable[SampleBlock] = split_blocks(block_or_blocks, block_s or block_seconds(speed))
         else:
             if calibration is None:
                 raise ValueError("replay: a calibration is needed to replay an iterable of blocks")
             blocks = block_or_blocks
-        run.result.calibration = calibration
-        run.coach = coach if coach is not None else Coach(settings)
+        result.calibration = calibration
+        coach = coach if coach is not None else Coach(settings)
         for t, minutes in snoozes:
-            run.coach.snooze(t, minutes)
+            coach.snooze(t, minutes)
         delay = max_delay_s if max_delay_s is not None else max_delay_seconds(speed)
+        runner = Runner(options, coach, recorder, max_delay_s=delay, timings=result.timings,
+                        on_epochs=None if on_epochs is None else _settled(on_epochs),
+                        on_events=None if on_event is None else _each(on_event))
+        result.events = runner.events
         with _SigintStops(catch_sigint) as sigint:
-            run.sigint = sigint
-            run.go(blocks, calibration, speed, delay)
+            _Replay(runner, result, sigint, stop).go(blocks, calibration, speed)
     finally:
-        run.result.wall_s = time.perf_counter() - wall0
-    return run.result
+        result.wall_s = time.perf_counter() - wall0
+    return result
 
 
-class _Run:
-    def __init__(self, options: CoreOptions, recorder, on_event, stop):
-        self.options = options
-        self.recorder = recorder
-        self.on_event = on_event
+def _settled(on_epochs: Callable[[EpochTable], Any]) -> Callable[[EpochTable, Optional[float]], None]:
+    def settled(epochs: EpochTable, arrival: Optional[float]) -> None:
+        if len(epochs):
+            on_epochs(epochs)
+    return settled
+
+
+def _each(on_event: Callable[[CoachEvent], Any]) -> Callable[[list[CoachEvent]], None]:
+    def each(events: list[CoachEvent]) -> None:
+        for e in events:
+            on_event(e)
+    return each
+
+
+class _Replay:
+    """The replay's policy over the runner: pace, Ctrl-C and stop(), and what each end means for
+    the stored session (ended at the end of the data; only flushed when stopped)."""
+
+    def __init__(self, runner: Runner, result: ReplayResult, sigint: _SigintStops, stop):
+        self.runner = runner
+        self.result = result
+        self.sigint = sigint
         self.stop = stop
-        self.coach: Optional[Coach] = None
-        self.processor: Optional[StreamProcessor] = None
-        self.sigint: Optional[_SigintStops] = None
-        self.result = ReplayResult()
-        self.timings = self.result.timings
-        self.stored_before = 0
 
     def stopped(self) -> bool:
-        return (self.sigint is not None and self.sigint.requested) or (self.stop is not None and bool(self.stop()))
+        return self.sigint.requested or (self.stop is not None and bool(self.stop()))
 
-    def go(self, blocks: Iterable[SampleBlock], calibration: Calibration, speed: Optional[float],
-           delay: float) -> None:
-        res = self.result
-        pacer = _Pacer(speed, self.stopped) if speed is not None else None
-        last_t = 0.0
+    def go(self, blocks: Iterable[SampleBlock], calibration: Calibration, speed: Optional[float]) -> None:
+        res, runner = self.result, self.runner
+        pacer = Pacer(speed, self.stopped)
         try:
             for block in blocks:
                 if len(block) == 0:
                     continue
                 if self.stopped():
                     break
-                if self.processor is None:
-                    self.processor = StreamProcessor(self.options, calibration, block.rate_hz, delay)
+                if not runner.started:
+                    runner.start(calibration, block.rate_hz)
                     res.t_start = float(block.t[0])
-                    if pacer is not None:
-                        pacer.start(res.t_start)
-                else:
-                    gap = _long_gaps(block.t, last_t)
-                    res.gap_s += gap
-                    if pacer is not None:
-                        pacer.skip(gap)
-                last_t = float(block.t[-1])
-                if pacer is not None:
-                    t = time.perf_counter()
-                    pacer.wait_for(float(block.t[-1]))
-                    self.timings["pace"] += time.perf_counter() - t
-                    if self.stopped():  # the block had not "arrived" yet
-                        break
-                t = time.perf_counter()
-                epochs = self.processor.feed(block)
-                self.timings["core"] += time.perf_counter() - t
-                res.samples += len(block)
-                self.step(epochs)
+                if not pacer.arrive(block) or self.stopped():  # the block had not "arrived" yet
+                    break
+                runner.feed(block)
             else:
                 self.end()
                 return
@@ -337,91 +265,294 @@ class _Run:
         except BaseException as exc:
             self.salvage(exc)
             raise
-
-    def step(self, epochs: EpochTable, finishing: bool = False) -> None:
-        """Epochs to the recorder, then to the coach; the events to the recorder and on_event."""
-        res, timings = self.result, self.timings
-        if len(epochs):
-            res.epochs += len(epochs)
-            res.t_end = float(epochs.t_end[-1])
-            if self.recorder is not None:
-                t = time.perf_counter()
-                self.recorder.add_epochs(epochs)
-                timings["store"] += time.perf_counter() - t
-        t = time.perf_counter()
-        events = self.coach.update(epochs) if len(epochs) else []
-        if finishing:
-            events += self.coach.finish()
-        timings["coach"] += time.perf_counter() - t
-        if not events:
-            return
-        res.events.extend(events)
-        if self.recorder is not None:
-            t = time.perf_counter()
-            self.recorder.add_events(events)
-            timings["store"] += time.perf_counter() - t
-        if self.on_event is not None:
-            t = time.perf_counter()
-            for e in events:
-                self.on_event(e)
-            timings["emit"] += time.perf_counter() - t
+        finally:
+            res.samples, res.epochs, res.t_end = runner.samples, runner.epochs, runner.t_end
+            res.gap_s = pacer.gap_s
+            res.timings["pace"] += pacer.waited_s
 
     def end(self) -> None:
-        res = self.result
-        if self.processor is not None:
-            t = time.perf_counter()
-            epochs = self.processor.finish()
-            self.timings["core"] += time.perf_counter() - t
-            self.step(epochs, finishing=True)
-        elif self.coach is not None:
-            self.step(EpochTable.empty(), finishing=True)
-        res.status = self.coach.status()
-        if self.recorder is not None:
-            t = time.perf_counter()
-            # end_session() forgets its counters, so count first: it writes everything pending.
-            written = self.recorder.written_epochs + self.recorder.pending
-            res.session_id = self.recorder.end_session()
-            res.stored_epochs = written if res.session_id is not None else 0
-            self.timings["store"] += time.perf_counter() - t
+        res, runner = self.result, self.runner
+        runner.finish()
+        res.status = runner.coach.status()
+        if runner.recorder is not None:
+            res.session_id, res.stored_epochs = runner.end_session()
 
     def interrupt(self) -> None:
-        res = self.result
+        res, runner = self.result, self.runner
         res.interrupted = True
-        if self.processor is not None:
+        runner.close()  # held-back epochs too: nothing decided is lost
+        res.status = runner.coach.status()
+        rec = runner.recorder
+        if rec is not None:
             t = time.perf_counter()
-            epochs = self.processor.close()  # held-back epochs too: nothing decided is lost
-            self.timings["core"] += time.perf_counter() - t
-            self.step(epochs)
-        res.status = self.coach.status()
-        if self.recorder is not None:
-            t = time.perf_counter()
-            self.recorder.flush()
-            res.stored_epochs = self.recorder.written_epochs
-            res.session_id = self.recorder.session_id
-            self.timings["store"] += time.perf_counter() - t
+            rec.flush()
+            res.stored_epochs = rec.written_epochs
+            res.session_id = rec.session_id
+            res.timings["store"] += time.perf_counter() - t
 
     def salvage(self, exc: BaseException) -> None:
         """After a failure: write what the recorder holds, once, unless that cannot help."""
-        if self.recorder is None:
+        rec = self.runner.recorder
+        if rec is None:
             return
-        if isinstance(exc, KeyboardInterrupt) and self.sigint is not None and self.sigint.requested:
+        if isinstance(exc, KeyboardInterrupt) and self.sigint.requested:
             return  # a second Ctrl-C: the user does not want to wait for more writes
         from .store import StoreError
 
         if isinstance(exc, StoreError):
             return
+        self.runner.salvage(exc, "replay")
+        self.result.stored_epochs = rec.written_epochs
+        self.result.session_id = rec.session_id
+
+
+# ----------------------------------------------------------------------------- a file into a store
+
+
+def recorder_batching(speed: Optional[float]) -> dict:
+    """The Recorder's batching for a replay of a file at this pace (store.recorder(**...))."""
+    if speed is None:
+        return {"max_epochs": FAST_BATCH_EPOCHS, "max_seconds": None}
+    from .store.recorder import LEASE_S
+
+    # A very slow pace hands over a block (and writes) rarely: the claim on the session must
+    # outlast three such waits.
+    return {"max_epochs": FAST_BATCH_EPOCHS, "max_seconds": max(5.0, speed * PACED_WRITE_WALL_S),
+            "lease_s": max(LEASE_S, 3 * block_seconds(speed) / speed)}
+
+
+_KEPT = re.compile(r";\s*\d+ unwritten epochs? kept for a retry\s*$")
+
+
+class FileReplay:
+    """``sensorback replay FILE``: a recording file into a store, step by step, so that the command
+    line around it only wires and prints.
+
+        job = FileReplay(FileSource(path, speed=pace), store, options, settings)
+        block = job.load()            # the whole recording (its calibration needs all of it)
+        job.calibrate()               # estimated like analyze(), or the stored one given
+        begun = job.begin()           # the session claimed (or skipped: already imported)
+        result = job.run(on_event=print)
+        job.close()
+        print("\\n".join(job.summary_lines()))
+
+    stored: (calibration, how) of --calibration, or None. timings of the steps go to the result
+    (open_db is the caller's). Re-importing, Ctrl-C and failures: docs/replay.md.
+    """
+
+    def __init__(self, source: FileSource, store, options: CoreOptions, settings: Optional[CoachSettings], *,
+                 stored: Optional[tuple[Calibration, str]] = None, snoozes=(), replace: bool = False,
+                 db: Optional[str] = None, started: Optional[float] = None):
+        self.source = source
+        self.path = Path(source.path)
+        self.store = store
+        self.options = options
+        self.settings = settings
+        self.stored = stored
+        self.snoozes = list(snoozes)
+        self.replace = replace
+        self.db = db
+        self.started = time.perf_counter() if started is None else started
+        self.timings: dict[str, float] = {}
+        self.block: Optional[SampleBlock] = None
+        self.calibration: Optional[Calibration] = None
+        self.notes: list[str] = []
+        self.recorder = None
+        self.begun = None
+        self.started_at = None
+        self.result: Optional[ReplayResult] = None
+        self.events_path: Optional[Path] = None
+        self._store_failed = False
+
+    @property
+    def speed(self) -> Optional[float]:
+        return self.source.speed
+
+    def load(self) -> SampleBlock:
+        t = time.perf_counter()
+        self.block = self.source.load()
+        self.timings["load"] = time.perf_counter() - t
+        return self.block
+
+    def calibrate(self) -> Calibration:
+        """The calibration analyze() would estimate from the whole recording, or the stored one
+        (the notes say which, and how it was found)."""
+        t = time.perf_counter()
+        if self.stored is None:
+            self.calibration, notes = calibrate(self.block, self.options)
+        else:
+            self.calibration, notes = self.stored[0], [f"calibration: {self.stored[1]}"]
+        self.notes = notes
+        self.timings["calibrate"] = time.perf_counter() - t
+        return self.calibration
+
+    def identity(self) -> dict:
+        """What makes this replay the same import as an earlier one (with the file's content)."""
+        identity = dataclasses.asdict(self.options)
+        if self.source.rate_hz is not None:
+            identity["rate_hz"] = self.source.rate_hz
+        if self.stored is not None:  # another calibration is another analysis of the same file
+            identity["calibration"] = self.calibration.to_dict()
+        return identity
+
+    def begin(self):
+        """Claim the session in the store (store.recorder's begin_session); returns its BeginResult."""
+        from .store import StoreError, file_digest
+
+        block = self.block
         try:
-            # decided epochs the core still held back (settling) were processed too; nothing is
-            # run again after a failure, they are stored as they stand
-            held = self.processor.pending if self.processor is not None else EpochTable.empty()
-            if len(held):
-                self.recorder.add_epochs(held)
-            self.recorder.flush()
-        except Exception as e:  # noqa: BLE001 - the original exception is the one to report
-            exc.add_note(f"replay: could not write what was processed: {e}")
-        self.result.stored_epochs = self.recorder.written_epochs
-        self.result.session_id = self.recorder.session_id
+            self.recorder = self.store.recorder(**recorder_batching(self.speed))
+            self.begun = self.recorder.begin_session(
+                device=block.device, source=str(self.path.resolve()), start=block.start_time, rate_hz=block.rate_hz,
+                epoch_s=self.options.epoch_s, calibration=self.calibration, options=self.identity(),
+                content_hash=file_digest(self.path), on_existing="replace" if self.replace else "auto")
+        except StoreError:
+            self._store_failed = True
+            raise
+        # when the recording started, as stored (the earlier import's, when this one is skipped)
+        self.started_at = self.begun.existing.started_at if self.begun.skipped else self.recorder.start
+        return self.begun
+
+    @property
+    def total_s(self) -> Optional[float]:
+        """Recording seconds to replay (for a progress bar), None when not known."""
+        return self.block.duration_s or None if self.block is not None else None
+
+    @property
+    def t0(self) -> float:
+        return float(self.block.t[0]) if self.block is not None and len(self.block) else 0.0
+
+    def run(self, on_event: Optional[Callable[[CoachEvent], Any]] = None,
+            on_block: Optional[Callable[[float], Any]] = None) -> ReplayResult:
+        """Replay the blocks (paced as the source says) into the begun session. on_block(seconds
+        replayed so far) after each block. A failing store stops it with the store's message and
+        what was stored before."""
+        from .store import StoreError
+
+        blocks: Iterable[SampleBlock] = self.source.blocks()
+        if on_block is not None:
+            blocks = _watched(blocks, on_block, self.t0)
+        try:
+            result = replay(blocks, self.options, self.settings, self.recorder, pace=self.speed, on_event=on_event,
+                            calibration=self.calibration, snoozes=self.snoozes)
+        except StoreError as e:
+            self._store_failed = True
+            raise self._store_failure(e) from None
+        result.notes = self.notes
+        result.timings.update(self.timings)
+        result.wall_s = time.perf_counter() - self.started  # the whole command, database opening included
+        self.result = result
+        return result
+
+    def _store_failure(self, e):
+        """The store's one-line error, told for a replay that stops here (nothing is kept for a retry)."""
+        text = _KEPT.sub("", str(e))
+        written = self.recorder.written_epochs if self.recorder is not None else 0
+        return type(e)(f"{text}; the replay stopped ({_plural(written, 'epoch')} stored before that)")
+
+    def close(self) -> None:
+        """Let go of the session: an unfinished one (Ctrl-C, a failure) is replaced by the next
+        replay of the file. Not after the store itself failed (it would only fail again)."""
+        from .store import StoreError
+
+        if self.recorder is not None and not self._store_failed:
+            try:
+                self.recorder.close()
+            except StoreError:
+                pass
+
+    # -- what the command says ---------------------------------------------------------------
+    def summary_lines(self, events_path: Optional[Path] = None) -> list[str]:
+        """The summary printed after a replay that reached the end (see docs/replay.md)."""
+        from .timefmt import duration
+
+        result, begun, store_name = self.result, self.begun, self.store.name
+        c = result.counts()
+        wall = result.wall_s
+        if self.speed is not None:
+            how = f"paced at {self.speed:g}x real time"
+        elif wall > 0 and result.duration_s > 0:
+            how = f"as fast as possible: {result.duration_s / wall:,.0f}x real time"
+        else:
+            how = "as fast as possible"
+        lines = [f"replayed {duration(result.duration_s)} of {self.path.name} in {wall:.2f} s ({how})"]
+        if begun.action == "busy":
+            lines.append(f"  epochs:  {result.epochs:,} processed, none stored: another sensorback is importing "
+                         f"this recording into {store_name} right now (session {begun.existing.id})")
+        elif begun.skipped:
+            lines.append(f"  epochs:  {result.epochs:,} processed, none stored: {store_name} already holds this "
+                         f"recording as session {begun.existing.id} (use --replace to store it again)")
+        else:
+            redo = f", replacing session {begun.existing.id}" if begun.action == "replace" else ""
+            lines.append(f"  epochs:  {result.stored_epochs:,} stored in session {result.session_id} of "
+                         f"{store_name}{redo}")
+        outcomes = [f"{c[f'outcome:{o}']} {o}" for o in ("heeded", "ignored", "snoozed", "unknown")
+                    if c[f"outcome:{o}"]]
+        prompts = _plural(c["break_prompt"], "break prompt") + (f" ({', '.join(outcomes)})" if outcomes else "")
+        lines.append(f"  coach:   {prompts}; {_plural(c['break_verified'], 'break')}; "
+                     f"{_plural(c['slouch_nudge'], 'slouch nudge')}"
+                     + (f"; {_plural(c['snoozed'], 'snooze')}" if c["snoozed"] else ""))
+        where = [] if begun.skipped else ["stored"]
+        if events_path is not None:
+            where.append(f"written to {events_path}")
+        if where:
+            lines.append(f"  events:  {_plural(len(result.events), 'event')} {' and '.join(where)}")
+        report = self._report_line()
+        if report is not None:
+            lines.append(report)
+        lines += [f"  {n}" for n in self.notes]
+        return lines
+
+    def _report_line(self) -> Optional[str]:
+        """'  report:  sensorback report --day 2024-03-04': the local day(s) the epochs went to, as
+        the command that shows them (a plain 'sensorback report' shows today)."""
+        result, started_at, db = self.result, self.started_at, self.db
+        if started_at is None or result.t_start is None or result.t_end is None:
+            return None
+        import shlex
+        from datetime import timedelta
+
+        from .report.when import local_days
+
+        days = local_days(started_at + timedelta(seconds=result.t_start),
+                          started_at + timedelta(seconds=result.t_end))
+        where = f" --db {shlex.quote(db)}" if db not in (None, "") else ""
+        if len(days) == 1:
+            return f"  report:  sensorback report --day {days[0].isoformat()}{where}"
+        span = f"{days[0].isoformat()} to {days[-1].isoformat()}"
+        if len(days) <= 7:
+            return f"  report:  {span}: sensorback report --week --day {days[-1].isoformat()}{where}"
+        return f"  report:  {span} ({len(days)} days): sensorback report --day DATE{where}, or --week --day DATE"
+
+    def interrupted_line(self, events_path: Optional[Path] = None) -> str:
+        """The one line said when Ctrl-C stopped the replay (see docs/replay.md)."""
+        result, begun, name = self.result, self.begun, self.store.name
+        where = "" if events_path is None else f"; events so far in {events_path}"
+        if begun.action == "busy":
+            stored = (f"nothing stored (another sensorback is importing this recording into {name} as "
+                      f"session {begun.existing.id})")
+        elif begun.skipped:
+            stored = f"nothing stored ({name} already holds this recording as session {begun.existing.id})"
+        elif result.session_id is None:
+            stored = f"nothing stored in {name} yet"
+        else:
+            stored = (f"{_plural(result.stored_epochs, 'epoch')} and {_plural(len(result.events), 'event')} "
+                      f"stored in session {result.session_id} of {name}, left unfinished (replaying the "
+                      "file again replaces it)")
+        at = clock(result.t_end if result.t_end is not None else self.t0)
+        return f"interrupted at {at} of the recording: {stored}{where}"
 
 
-__all__ = ["FAST_BLOCK_S", "FAST_MAX_DELAY_S", "PRINTED_KINDS", "ReplayResult", "block_seconds", "calibrate",
-           "check_pace", "clock", "event_line", "event_text", "max_delay_seconds", "replay", "split_blocks"]
+def _watched(blocks: Iterable[SampleBlock], on_block: Callable[[float], Any], t0: float):
+    for block in blocks:
+        yield block
+        on_block(float(block.t[-1]) - t0)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+__all__ = ["FAST_BLOCK_S", "FAST_MAX_DELAY_S", "FileReplay", "PRINTED_KINDS", "ReplayResult", "block_seconds",
+           "calibrate", "check_pace", "clock", "event_line", "event_text", "max_delay_seconds", "recorder_batching",
+           "replay", "split_blocks"]

@@ -1,14 +1,14 @@
 """``sensorback monitor`` (live dashboard or --plain event lines) and ``sensorback calibrate``.
 
 Importing this module registers both commands on the main typer ``app`` (app.py does that with
-one import line). The wiring is ``sensorback.live.LiveSession``; the dashboard is
-``sensorback.ui.dashboard``; this module checks arguments, picks the source, opens the database
-and prints.
+one import line). The session is ``sensorback.live.LiveSession``, the source comes from
+``sensorback.sources.open_source``, the screens are ``sensorback.ui.dashboard`` and
+``sensorback.ui.plain``, the guided calibration ``sensorback.session.guided``; this module checks
+arguments, wires them, opens the database and prints.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -27,7 +27,6 @@ LIVE_WRITE_S = 5.0
 #: --demo plays this simulator scenario by default: a quarter of an hour that shows every state,
 #: simulated in a moment (an 8-hour day takes seconds to simulate before anything shows).
 DEMO_SCENARIO = "demo"
-PLAIN_STATUS = ("connecting", "connected", "disconnected", "reconnecting", "scanning", "stopped")
 
 _DEVICE_OPTION = typer.Option("--device", metavar="ADDRESS|NAME", show_default=False,
                               help="The sensor to connect to (Bluetooth address or name). Default: the first "
@@ -48,94 +47,11 @@ def _check_record(path: Optional[Path]) -> None:
         raise SensorbackError(f"--record: cannot write {path}: there is no folder {path.parent}")
 
 
-def _source(demo: bool, device: Optional[str], profile: Optional[str], speed: float, scenario: str, seed: int):
-    if demo:
-        from ..sources.demo import DemoSource
-
-        return DemoSource(scenario, speed=speed, seed=seed)
-    if speed != 1.0:
-        raise SensorbackError("--speed: only with --demo (a sensor sends at its own pace)")
-    from ..live import open_ble_source
-
-    return open_ble_source(device, profile)
-
-
 def _ble_failure(e: BaseException) -> Optional[SensorbackError]:
     """A Bluetooth failure (no adapter, no BlueZ/D-Bus, a lost link) as a one-line error suggesting --demo."""
     from ..sources.ble_errors import user_error
 
     return user_error(e, "without a sensor, try 'sensorback monitor --demo'")
-
-
-def _device_key(demo: bool, device: Optional[str]) -> Optional[str]:
-    if demo:
-        from ..sources.demo import DEMO_ADDRESS
-
-        return DEMO_ADDRESS
-    return device
-
-
-def _plain_line(ev) -> Optional[str]:
-    from ..timefmt import clock
-
-    if ev.kind == "epochs":
-        return None
-    if ev.kind == "status" and ev.data.kind not in PLAIN_STATUS:
-        return None
-    return f"{clock(ev.t)}  {ev.text}"
-
-
-async def _run_plain(session, notifier) -> None:
-    from ..coach.text import notification_title
-
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    pending: set = set()
-
-    def on_event(ev) -> None:
-        line = _plain_line(ev)
-        if line is not None:
-            print(line, flush=True)
-        title = notification_title(ev.data) if ev.kind == "coach" else None
-        if title is not None:
-            task = loop.create_task(notifier.notify(title, ev.text))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-
-    session.subscribe(on_event)
-
-    def stop() -> None:
-        if not session.stop_requested:
-            loop.create_task(session.stop())
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - not the main thread / Windows
-            pass
-    try:
-        await session.run()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.remove_signal_handler(sig)
-            except (NotImplementedError, RuntimeError):  # pragma: no cover
-                pass
-        if pending:
-            await asyncio.wait(pending, timeout=1.0)
-
-
-def _summary(session, store_name: str, record: Optional[Path]) -> str:
-    ids = ", ".join(map(str, session.session_ids)) or "none"
-    parts = [f"stopped: {session.stored_epochs:,} epochs stored (session {ids}) in {store_name}"]
-    if record is not None and session.meters.samples:
-        parts.append(f"recording in {record}")
-    cal = session.calibration
-    if cal is not None and not cal.reference.forward_known:
-        parts.append("no slouch was judged: forward was not known yet (run 'sensorback calibrate', or walk, "
-                     "sit down or stand up with the sensor on)")
-    return "; ".join(parts)
 
 
 @app.command(
@@ -182,7 +98,9 @@ def monitor_command(
     _check_record(record)
     if not demo and (scenario != DEMO_SCENARIO or seed != 0):
         raise SensorbackError("--scenario/--seed: only with --demo")
-    source = _source(demo, device, profile, pace, scenario, seed)
+    from ..sources import open_source
+
+    source = open_source(demo=demo, device=device, profile=profile, speed=pace, scenario=scenario, seed=seed)
 
     from ..calibrations import CalibrationStore
     from ..live import LiveSession
@@ -192,8 +110,8 @@ def monitor_command(
     store = open_store(db)
     try:
         session = LiveSession(
-            source, settings=settings, store=store, device_key=_device_key(demo, device),
-            calibrations=CalibrationStore(), record=record, source_name="demo" if demo else "live",
+            source, settings=settings, store=store, calibrations=CalibrationStore(), record=record,
+            source_name="demo" if demo else "live",
             recorder_kwargs={"max_epochs": 5000, "max_seconds": max(LIVE_WRITE_S, pace)})
         try:
             if not plain and not (sys.stdout.isatty() and sys.stdin.isatty()):
@@ -203,10 +121,12 @@ def monitor_command(
                       file=sys.stderr, flush=True)
                 plain = True
             if plain:
-                notifier = Notifier(on_note=lambda text: print(f"note: {text}", file=sys.stderr, flush=True))
                 import asyncio
 
-                asyncio.run(_run_plain(session, notifier))
+                from ..ui.plain import run_plain
+
+                notifier = Notifier(on_note=lambda text: print(f"note: {text}", file=sys.stderr, flush=True))
+                asyncio.run(run_plain(session, notifier))
             else:
                 try:
                     from ..ui.dashboard import MonitorApp
@@ -215,7 +135,7 @@ def monitor_command(
                                           "or use --plain") from None
 
                 MonitorApp(session).run()
-                if session._finished is False:  # the app ended before the session could finish
+                if not session.finished:  # the app ended before the session could finish
                     session.finish()
         except SensorbackError:
             raise
@@ -226,7 +146,7 @@ def monitor_command(
             raise failure from None
     finally:
         store.close()
-    typer.echo(_summary(session, store.name, record), err=True)
+    typer.echo(session.summary(store.name), err=True)
 
 
 # ----------------------------------------------------------------------------- calibrate
@@ -268,31 +188,21 @@ def calibrate_command(
     pace = _speed(speed)
     if out is not None and (out.is_dir() or not out.parent.is_dir()):
         raise SensorbackError(f"--out: cannot write {out}: give a file name in an existing folder")
-    if demo:
-        from ..sources.demo import CALIBRATION, DemoSource
+    from ..sources import open_source
+    from ..sources.demo import CALIBRATION
 
-        source = DemoSource(CALIBRATION, speed=pace, seed=seed, mount_from=scenario)
-    else:
-        source = _source(False, device, profile, pace, "", 0)
+    # The demo wearer goes through the guided steps; its seed is the same person with the same clip
+    # mounting in every --scenario, so the calibration fits 'monitor --demo --seed N' in any of them.
+    source = open_source(demo=demo, device=device, profile=profile, speed=pace,
+                         scenario=CALIBRATION if demo else None, seed=seed)
     from ..calibrations import CalibrationStore, save_calibration
-    from ..live import guided_calibration
+    from ..session.guided import guided
 
     calibrations = CalibrationStore()
-    key = _device_key(demo, device)
-    previous = None
-    try:
-        found = calibrations.load(key) if key else None
-        previous = found[0] if found else None
-    except SensorbackError:
-        previous = None
-
-    def say(text: str) -> None:
-        typer.echo(text)
-
     try:
         import asyncio
 
-        cal, notes, name, address = asyncio.run(guided_calibration(source, say, stand=stand, previous=previous))
+        done = asyncio.run(guided(source, typer.echo, calibrations=calibrations, stand=stand))
     except SensorbackError:
         raise
     except KeyboardInterrupt:
@@ -302,15 +212,14 @@ def calibrate_command(
         if failure is None:
             raise
         raise failure from None
-    keys = [k for k in (key, address, name) if k]
-    path = calibrations.save(keys, cal, device=name or key or "", how="sensorback calibrate")
-    for n in notes:
+    path = done.save(calibrations)
+    for n in done.notes:
         typer.echo(f"  {n}")
-    typer.echo(f"calibration saved for {keys[0]} in {path}")
+    typer.echo(f"calibration saved for {done.keys[0]} in {path}")
     if out is not None:
         try:
-            save_calibration(out, cal, device=name or key or "", how="sensorback calibrate")
+            save_calibration(out, done.calibration, device=done.device, how="sensorback calibrate")
         except OSError as e:
             raise SensorbackError(f"--out: cannot write {out}: {e.strerror or e}") from None
         typer.echo(f"and written to {out}")
-    return cal
+    return done.calibration

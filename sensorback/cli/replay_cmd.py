@@ -2,37 +2,27 @@
 coach says at the moment it would have said it.
 
 Importing this module registers the command on the main typer ``app`` (app.py does that with one
-import line). The wiring itself is ``sensorback.replay.replay``; this module checks the arguments,
-opens the database and the events file, prints, and turns Ctrl-C into exit code 130.
+import line). The replay itself is ``sensorback.replay.FileReplay`` (over ``sensorback.replay.replay``);
+this module checks the arguments, opens the database and the events file, shows progress, prints,
+and turns Ctrl-C into exit code 130.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 import math
-import re
-import sys
 import time
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from ..errors import SensorbackError, naming
-from ..private import open_private
+from ..errors import SensorbackError
 from . import _args
 from ._options import CALIBRATION_OPTION, CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
 from ._progress import Progress, clear_active, interactive
 from ._runtime import EXIT_INTERRUPTED
 from ._app import app
 from .coach_cmds import SET_OPTION, coach_settings
-
-EVENTS_HEADER = ("t", "kind", "detail")
-#: Paced replays write to the database at least every this many wall seconds (and every 5 s of
-#: samples at live pace), so a killed replay loses little; as fast as possible, in big batches.
-PACED_WRITE_WALL_S = 1.0
-FAST_BATCH_EPOCHS = 5000
 
 
 def parse_speed(text: str | None) -> float | None:
@@ -62,117 +52,28 @@ def parse_snoozes(items: list[str] | None) -> list[tuple[float, float | None]]:
     return out
 
 
-def _recorder_batching(speed: float | None) -> dict:
-    if speed is None:
-        return {"max_epochs": FAST_BATCH_EPOCHS, "max_seconds": None}
-    from ..replay import block_seconds
-    from ..store.recorder import LEASE_S
-
-    # A very slow pace hands over a block (and writes) rarely: the claim on the session must
-    # outlast three such waits.
-    return {"max_epochs": FAST_BATCH_EPOCHS, "max_seconds": max(5.0, speed * PACED_WRITE_WALL_S),
-            "lease_s": max(LEASE_S, 3 * block_seconds(speed) / speed)}
-
-
 class _EventSink:
     """Each coach event: a row in the events file (flushed at once), and a printed line for the
     kinds a person is shown."""
 
     def __init__(self, path: Optional[Path]):
+        from ..formats.events_csv import EventsFile
+
         self.path = path
-        self.rows = 0
-        self._fh = None
-        self._writer = None
-        if path is not None:
-            with naming(path):  # a full disk names the file
-                self._fh = open_private(path, "w", newline="", encoding="utf-8")
-                self._writer = csv.writer(self._fh, lineterminator="\n")
-                self._writer.writerow(EVENTS_HEADER)
-                self._fh.flush()
+        self.file = EventsFile(path) if path is not None else None
 
     def __call__(self, event) -> None:
         from ..replay import PRINTED_KINDS, event_line
 
-        if self._writer is not None:
-            with naming(self.path):
-                self._writer.writerow((f"{event.t:.3f}", event.kind, event.detail))
-                self._fh.flush()
-            self.rows += 1
+        if self.file is not None:
+            self.file.write(event)
         if event.kind in PRINTED_KINDS:
             clear_active()
             typer.echo(event_line(event))
 
     def close(self) -> None:
-        if self._fh is not None:
-            fh, self._fh = self._fh, None
-            with naming(self.path):
-                fh.close()
-
-
-def _tracked(blocks, progress: Progress, t0: float) -> Iterator:
-    for block in blocks:
-        yield block
-        progress.update(float(block.t[-1]) - t0)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-def _report_line(result, started_at, db: Optional[str]) -> Optional[str]:
-    """'  report:  sensorback report --day 2024-03-04': the local day(s) the epochs went to, as the
-    command that shows them (a plain 'sensorback report' shows today)."""
-    if started_at is None or result.t_start is None or result.t_end is None:
-        return None
-    import shlex
-    from datetime import timedelta
-
-    from ..report.when import local_days
-
-    days = local_days(started_at + timedelta(seconds=result.t_start), started_at + timedelta(seconds=result.t_end))
-    where = f" --db {shlex.quote(db)}" if db not in (None, "") else ""
-    if len(days) == 1:
-        return f"  report:  sensorback report --day {days[0].isoformat()}{where}"
-    span = f"{days[0].isoformat()} to {days[-1].isoformat()}"
-    if len(days) <= 7:
-        return f"  report:  {span}: sensorback report --week --day {days[-1].isoformat()}{where}"
-    return f"  report:  {span} ({len(days)} days): sensorback report --day DATE{where}, or --week --day DATE"
-
-
-def _summary(path: Path, result, speed, store_name: str, begun, sink: _EventSink, notes: list[str]) -> list[str]:
-    from ..timefmt import duration
-
-    c = result.counts()
-    wall = result.wall_s
-    if speed is not None:
-        how = f"paced at {speed:g}x real time"
-    elif wall > 0 and result.duration_s > 0:
-        how = f"as fast as possible: {result.duration_s / wall:,.0f}x real time"
-    else:
-        how = "as fast as possible"
-    lines = [f"replayed {duration(result.duration_s)} of {path.name} in {wall:.2f} s ({how})"]
-    if begun.action == "busy":
-        lines.append(f"  epochs:  {result.epochs:,} processed, none stored: another sensorback is importing this "
-                     f"recording into {store_name} right now (session {begun.existing.id})")
-    elif begun.skipped:
-        lines.append(f"  epochs:  {result.epochs:,} processed, none stored: {store_name} already holds this "
-                     f"recording as session {begun.existing.id} (use --replace to store it again)")
-    else:
-        redo = f", replacing session {begun.existing.id}" if begun.action == "replace" else ""
-        lines.append(f"  epochs:  {result.stored_epochs:,} stored in session {result.session_id} of "
-                     f"{store_name}{redo}")
-    outcomes = [f"{c[f'outcome:{o}']} {o}" for o in ("heeded", "ignored", "snoozed", "unknown") if c[f"outcome:{o}"]]
-    prompts = _plural(c["break_prompt"], "break prompt") + (f" ({', '.join(outcomes)})" if outcomes else "")
-    lines.append(f"  coach:   {prompts}; {_plural(c['break_verified'], 'break')}; "
-                 f"{_plural(c['slouch_nudge'], 'slouch nudge')}"
-                 + (f"; {_plural(c['snoozed'], 'snooze')}" if c["snoozed"] else ""))
-    where = [] if begun.skipped else ["stored"]
-    if sink.path is not None:
-        where.append(f"written to {sink.path}")
-    if where:
-        lines.append(f"  events:  {_plural(len(result.events), 'event')} {' and '.join(where)}")
-    lines += [f"  {n}" for n in notes]
-    return lines
+        if self.file is not None:
+            self.file.close()
 
 
 def _check_events_path(events: Path, recording: Path) -> None:
@@ -183,16 +84,6 @@ def _check_events_path(events: Path, recording: Path) -> None:
     folder = events.parent
     if not folder.is_dir():
         raise SensorbackError(f"--events: cannot write {events}: there is no folder {folder}")
-
-
-_KEPT = re.compile(r";\s*\d+ unwritten epochs? kept for a retry\s*$")
-
-
-def _store_failure(e, rec) -> SensorbackError:
-    """The store's one-line error, told for a replay that stops here (nothing is kept for a retry)."""
-    text = _KEPT.sub("", str(e))
-    written = rec.written_epochs if rec is not None else 0
-    return type(e)(f"{text}; the replay stopped ({_plural(written, 'epoch')} stored before that)")
 
 
 @app.command(
@@ -254,99 +145,47 @@ def replay_command(
     _args.check_input_file(file)
     stored = _args.stored_calibration(calibration, ref, fwd)
 
-    from .. import formats
     from ..core import CoreOptions
+    from ..sources import open_source
 
-    formats.kind_of(file)  # an unknown file type is reported before the database is opened
+    source = open_source(file=file, speed=pace, rate_hz=rate)  # an unknown file type: before the database opens
     if events is not None:
         _check_events_path(events, file)
     options = CoreOptions(reference_window=ref, forward_window=fwd)
 
     t = time.perf_counter()
-    from ..core import calibrate
-    from ..replay import block_seconds, replay, split_blocks
-    from ..store import StoreError, file_digest, open_store
+    from ..replay import FileReplay
+    from ..store import open_store
 
     show = interactive()
     store = open_store(db)
-    open_s = time.perf_counter() - t  # importing the database libraries included
+    job = FileReplay(source, store, options, settings, stored=stored, snoozes=snoozes, replace=replace, db=db,
+                     started=started)
+    job.timings["open_db"] = time.perf_counter() - t  # importing the database libraries included
     sink: Optional[_EventSink] = None
-    rec = None
     try:
-        t = time.perf_counter()
         with Progress(f"loading {file}", enabled=show) as progress:
-            block = formats.load(file, rate_hz=rate)
+            block = job.load()
             _args.check_window_inside("--reference-window", ref, block.t, block.rate_hz, file)
             _args.check_window_inside("--forward-window", fwd, block.t, block.rate_hz, file)
-            load_s = time.perf_counter() - t
             progress.update(0, label=f"calibrating on {file}")
-            t = time.perf_counter()
-            if stored is None:
-                calibration, notes = calibrate(block, options)
-            else:
-                calibration, notes = stored[0], [f"calibration: {stored[1]}"]
-            notes += _args.forward_advice(calibration)
-            calibrate_s = time.perf_counter() - t
-        identity = dataclasses.asdict(options)
-        if rate is not None:
-            identity["rate_hz"] = rate
-        if stored is not None:  # another calibration is another analysis of the same file
-            identity["calibration"] = calibration.to_dict()
+            cal = job.calibrate()
+            job.notes += _args.forward_advice(cal)
         sink = _EventSink(events)
-        rec = store.recorder(**_recorder_batching(pace))
-        begun = rec.begin_session(
-            device=block.device, source=str(file.resolve()), start=block.start_time, rate_hz=block.rate_hz,
-            epoch_s=options.epoch_s, calibration=calibration, options=identity, content_hash=file_digest(file),
-            on_existing="replace" if replace else "auto")
+        begun = job.begin()
         if begun.action != "new":  # skipped or replacing: worth knowing before a long replay starts
             typer.echo(begun.message, err=True)
-        started_at = begun.existing.started_at if begun.skipped else rec.start
-        t0 = float(block.t[0]) if len(block) else 0.0
-        total = block.duration_s or None
-        with Progress(f"replaying {file.name}", total=total, enabled=show) as progress:
-            blocks = _tracked(split_blocks(block, block_seconds(pace)), progress, t0)
-            try:
-                result = replay(blocks, options, settings, rec, pace=pace, on_event=sink,
-                                calibration=calibration, snoozes=snoozes)
-            except StoreError as e:
-                raise _store_failure(e, rec) from None
-        result.notes = notes
-        result.timings["load"] = load_s
-        result.timings["calibrate"] = calibrate_s
-        result.timings["open_db"] = open_s
-        result.wall_s = time.perf_counter() - started  # the whole command, database opening included
+        with Progress(f"replaying {file.name}", total=job.total_s, enabled=show) as progress:
+            result = job.run(on_event=sink, on_block=progress.update)
     finally:
         if sink is not None:
             sink.close()
-        if rec is not None and not isinstance(sys.exc_info()[1], StoreError):
-            try:  # an unfinished session (Ctrl-C, a failure) is let go of: a replay again replaces it
-                rec.close()
-            except StoreError:
-                pass
+        job.close()
         store.close()
 
     if result.interrupted:
-        where = "" if sink.path is None else f"; events so far in {sink.path}"
-        if begun.action == "busy":
-            stored = (f"nothing stored (another sensorback is importing this recording into {store.name} as "
-                      f"session {begun.existing.id})")
-        elif begun.skipped:
-            stored = f"nothing stored ({store.name} already holds this recording as session {begun.existing.id})"
-        elif result.session_id is None:
-            stored = f"nothing stored in {store.name} yet"
-        else:
-            stored = (f"{_plural(result.stored_epochs, 'epoch')} and {_plural(len(result.events), 'event')} "
-                      f"stored in session {result.session_id} of {store.name}, left unfinished (replaying the "
-                      "file again replaces it)")
-        from ..timefmt import clock
-
-        at = clock(result.t_end if result.t_end is not None else t0)
-        typer.echo(f"interrupted at {at} of the recording: {stored}{where}", err=True)
+        typer.echo(job.interrupted_line(sink.path), err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
-    lines = _summary(file, result, pace, store.name, begun, sink, notes)
-    report = _report_line(result, started_at, db)
-    if report is not None:
-        lines.insert(-len(notes) if notes else len(lines), report)
-    for line in lines:
+    for line in job.summary_lines(sink.path):
         typer.echo(line)
     return result

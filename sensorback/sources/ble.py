@@ -232,6 +232,12 @@ class BleSource:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    @property
+    def key(self) -> Optional[str]:
+        """The name stored calibrations are looked up under before the sensor says its own: the
+        device asked for (its address and name are added once it connects)."""
+        return self.device
+
     # ------------------------------------------------------------------ the iterator
     async def _items(self) -> AsyncIterator[SourceItem]:
         self._runner = asyncio.get_running_loop().create_task(self._run(), name="BleSource")

@@ -95,6 +95,7 @@ class DemoSource:
         self.rssi_dbm = int(rssi_dbm)
         self.name = name or f"demo-{scenario}"
         self.address = DEMO_ADDRESS
+        self.key = DEMO_ADDRESS  # stored calibrations of the demo wearer go under this name
         self.mount_from = mount_from  # kept for callers; the seed alone decides the mounting
         self._stop: Optional[asyncio.Event] = None  # created in the running loop
         self._stop_requested = False

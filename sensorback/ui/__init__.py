@@ -1,1 +1,2 @@
-"""Terminal user interfaces: the live dashboard (dashboard.py) and notifications (notify.py)."""
+"""Terminal user interfaces: the live dashboard (dashboard.py), plain event lines (plain.py) and
+notifications (notify.py)."""
