@@ -25,7 +25,9 @@ from .epochs import EpochTable
 from .options import CoreOptions
 from .reference import Reference, angles, unit
 from .settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
-from .runs import forward_fill, hysteresis, rolling_count, run_length, since_last, sliding_reduce
+from .posture_cue import PostureCue
+from .runs import forward_fill, hysteresis, run_length, since_last, sliding_reduce
+from .smoother import Events, PostureSmoother, nats
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
 
 # Walking: clear periodicity at a plausible cadence with real movement. Once walking, short
@@ -45,20 +47,18 @@ VIGOROUS_EPOCHS = 3
 # A sit-down counts only if the wearer then stays calm (SD below CALM_SD_G) for this many epochs.
 CALM_SD_G = 0.04
 CONFIRM_EPOCHS = 2
-# With no transition to go by, a wearer who stays calm most of this window is taken to be sitting.
-UNKNOWN_CALM_WINDOW = 60
-UNKNOWN_CALM_SHARE = 0.8
 # A trunk transition must start and end quiet and tilt the trunk on the way (transition.QUIET_G,
 # transition.MIN_TILT_DEG), reach this vertical speed (m/s) and be this lopsided (main
 # direction / other direction) to count.
 TRANSITION_SPEED = 0.35
 TRANSITION_LOPSIDED = 1.35
+# A slower transition of the same shape (a careful sit-down, a slow rise: real ones peak at
+# 0.2-0.35 m/s too) is only likely, not sure: SOFT_NATS of evidence.
+SOFT_TRANSITION_SPEED = 0.2
 # Straight from walking no window starts at rest, so a sit-down is judged by its landing alone
 # (velocity integrated back from the quiet end, transition.LAND_SPEED, as lopsided): it must also
 # lean the trunk this far, beyond stopping, turning or glancing down (real walk-to-stand stops: < 30).
 LANDING_MIN_TILT_DEG = 30.0
-# Inclination (deg) above which an upright-unknown wearer is taken to be sitting.
-PRIOR_SITTING_DEG = 12.0
 # Not worn: epoch-to-epoch wobble of the mean no bigger than sensor noise explains (no breathing).
 NOT_WORN_WINDOW = 20
 NOT_WORN_NOISE_RATIO = 6.0
@@ -80,16 +80,27 @@ QUICK_CALM_EPOCHS = 20
 NOT_WORN_REF_HZ = 50.0
 QUICK_SLOW_POWER = 1.25
 NOT_WORN_MIN_HZ = 10.0  # the lowest rate the waits were measured at
-# A trunk held this far from upright (but not lying) for this long means sitting, whatever came
-# before: nobody stands bent over that far for long.
-LEANING_SIT_DEG = 30.0
-LEANING_SIT_EPOCHS = 10
 # Lying this long means the wearer will sit up next.
 LYING_THEN_SIT_EPOCHS = 10
 # Unknown posture after missing data this long.
 GAP_RESET_EPOCHS = 60
 
-_UNKNOWN, _STAND, _SIT, _RESET = 0, 1, 2, 3
+# The posture smoother (smoother.py): switching posture without seeing it costs SWITCH_NATS
+# (about one switch per 18 min of still time a priori, e^-7 per second); walking, lying a while
+# and a seen transition are SURE_NATS of evidence, enough to overturn any doubt. An epoch the
+# evidence has not settled is decided at most SMOOTHER_LAG_S after it (the best path then).
+SWITCH_NATS = 7.0
+UNKNOWN_SWITCH_NATS = 5.0
+SURE_NATS = 21.0
+SOFT_NATS = 4.0
+# A second of stepping too short to count as walking (a shuffle, a turn on the spot): people
+# seldom step while seated (0-14 such seconds per 1000 sitting on the chest recordings, 6-190
+# per 1000 standing).
+STEP_NATS = 1.0
+# Before anything sure was seen, each calm second counts this much toward sitting (desk workers
+# sit most of their still time; the calm 48 of 60 s rule this replaces said the same).
+CALM_NATS_PER_S = 0.1
+SMOOTHER_LAG_S = 120.0
 
 
 def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
@@ -107,11 +118,11 @@ def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> 
     return (periodicity >= WALK_PERIODICITY) & (cadence >= WALK_CADENCE[0]) & (cadence <= WALK_CADENCE[1]) & (sd >= WALK_MIN_SD_G)
 
 
-def transition_kinds(v_up, v_down, quiet, tilt) -> tuple[np.ndarray, np.ndarray]:
+def transition_kinds(v_up, v_down, quiet, tilt, speed: float = TRANSITION_SPEED) -> tuple[np.ndarray, np.ndarray]:
     """(stood up, sat down) per epoch: a whole transition in the window ending there."""
     whole = (quiet <= transition.QUIET_G) & (tilt >= transition.MIN_TILT_DEG)  # False where NaN
-    up = whole & (v_up >= TRANSITION_SPEED) & (v_up >= TRANSITION_LOPSIDED * v_down)
-    down = whole & (v_down >= TRANSITION_SPEED) & (v_down >= TRANSITION_LOPSIDED * v_up)
+    up = whole & (v_up >= speed) & (v_up >= TRANSITION_LOPSIDED * v_down)
+    down = whole & (v_down >= speed) & (v_down >= TRANSITION_LOPSIDED * v_up)
     return up, down
 
 
@@ -136,20 +147,19 @@ class Calibration:
 class _Carry:
     next_k: int | None = None
     first_k: int | None = None  # the stream's first epoch
-    posture: int = _UNKNOWN
     moving: bool = False
     walk_run: int = 0
     since_up: int = 10**9
     since_down: int = 10**9
     active_run: int = 0
-    lean_run: int = 0
     lying_run: int = 0
+    since_sure: int = 10**9
+    since_reset: int = 0
     since_lying: int = 10**9
+    since_lying_slow: int = 10**9
     since_stepping: int = 10**9
-    leaning: bool = False
     hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     hist_calm_recent: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
-    hist_calm: np.ndarray = field(default_factory=lambda: np.zeros(UNKNOWN_CALM_WINDOW - 1, bool))
     not_worn_run: int = 0
     gap_run: int = 0
     hist_wobble: np.ndarray = field(default_factory=lambda: np.full((NOT_WORN_WINDOW - 1, 7), np.nan, np.float32))
@@ -160,16 +170,19 @@ class _Carry:
 
 
 def _on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float) -> tuple[np.ndarray, ...]:
-    """(n, cadence, periodicity, stood up, sat down, landed, mean, var) on consecutive epochs
+    """(n, cadence, periodicity, stood up, sat down, landed, mean, var, slow up, slow down) on consecutive epochs
     first .. first+count-1; epochs without samples get no samples, no stepping, no transition
     and NaN moments. Without such gaps (the usual case) nothing moves."""
     # Transition measures exist (are not NaN) for a few percent of epochs only, and NaN fails
     # every test below: judge just those.
     m = len(stats)
     up, down, landed = np.zeros(m, bool), np.zeros(m, bool), np.zeros(m, bool)
+    slow_up, slow_down = np.zeros(m, bool), np.zeros(m, bool)
     i = np.flatnonzero(~np.isnan(stats.v_up))
     if i.size:
         up[i], down[i] = transition_kinds(stats.v_up[i], stats.v_down[i], stats.quiet_g[i], stats.tilt_deg[i])
+        slow_up[i], slow_down[i] = transition_kinds(stats.v_up[i], stats.v_down[i], stats.quiet_g[i],
+                                                    stats.tilt_deg[i], SOFT_TRANSITION_SPEED)
     # A sit-down straight from walking, judged by its landing alone: lopsided, fast enough, with
     # a big lean onto a quiet end. Whether the wearer was stepping just before is checked by the
     # caller.
@@ -178,7 +191,8 @@ def _on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float)
         tilt = stats.tilt_deg[i]
         landed[i] = ((stats.quiet_end_g[i] <= transition.QUIET_G) & (tilt >= LANDING_MIN_TILT_DEG)
                      & (tilt < lying_deg) & (stats.land_down[i] >= TRANSITION_LOPSIDED * stats.land_up[i]))
-    cols = (stats.n, stats.cadence_spm, stats.periodicity, up, down, landed, stats.mean, stats.var)
+    cols = (stats.n, stats.cadence_spm, stats.periodicity, up, down, landed, stats.mean, stats.var,
+            slow_up & ~up, slow_down & ~down)
     if len(stats) == count:
         return cols
     pos = stats.k - first
@@ -207,8 +221,19 @@ class Decider:
         self.noise_samples = max(1, int(round(NOT_WORN_REF_HZ * options.epoch_s)))  # see NOT_WORN_REF_HZ
         # Settling (core/settle.py): the most epochs ever held back for a later revision (a
         # motionless run is handed out, revised, when it reaches quick_calm_epochs).
-        self.max_hold_epochs = max(self.quick_calm_epochs - 1, CONFIRM_EPOCHS)
         self.window_epochs = max(1, int(round(options.transition_window_s / options.epoch_s)))
+        lag = max(1, int(round(SMOOTHER_LAG_S / options.epoch_s)))
+        self.max_hold_epochs = max(self.quick_calm_epochs - 1, CONFIRM_EPOCHS, lag)
+        self.sure = nats(SURE_NATS)
+        self.transition = nats(SURE_NATS)
+        self.soft = nats(SOFT_NATS)
+        self.step = nats(STEP_NATS)
+        self.calm = nats(CALM_NATS_PER_S * options.epoch_s)
+        self._switch, self._unknown_switch = nats(SWITCH_NATS), nats(UNKNOWN_SWITCH_NATS)
+        self._smoother = PostureSmoother(nats(SWITCH_NATS), lag, self.window_epochs - 1 + CONFIRM_EPOCHS)
+        ref = calibration.reference
+        seed = np.asarray(ref.up, float) if str(ref.up_source).startswith("walking") else None
+        self._cue = PostureCue(options.epoch_s, self.window_epochs + CONFIRM_EPOCHS, seed)
         self._c = _Carry()
         self._settler = Settler(options.slouch_threshold_deg)
 
@@ -222,8 +247,8 @@ class Decider:
         if int(stats.k[0]) < first:
             raise ValueError(f"epoch {int(stats.k[0])} arrived after epoch {first - 1} was decided")
         k = np.arange(first, int(stats.k[-1]) + 1, dtype=np.int64)
-        n, cad, per, stood_up, sat_down, landed, mean, var = _on_every_epoch(stats, first, k.shape[0],
-                                                                             self.options.lying_deg)
+        n, cad, per, stood_up, sat_down, landed, mean, var, slow_up, slow_down = _on_every_epoch(
+            stats, first, k.shape[0], self.options.lying_deg)
         mean, var = self.calibration.sensor.apply_mean_var(mean, var)
 
         o = self.options
@@ -267,7 +292,7 @@ class Decider:
         # A window that starts before the recording does cannot hold a whole transition: what
         # looks like a quiet start is the first moment of data, often the sensor being put on.
         early = max(0, c.first_k + span - 1 - first)  # how many of this chunk's first epochs
-        stood_up[:early] = sat_down[:early] = landed[:early] = False
+        stood_up[:early] = sat_down[:early] = landed[:early] = slow_up[:early] = slow_down[:early] = False
         # Sitting straight down from walking: a landing (see _on_every_epoch) with stepping
         # within the window before it.
         land = np.flatnonzero(landed)
@@ -281,6 +306,8 @@ class Decider:
         prev_up = np.concatenate(([c.since_up], since_up[:-1]))
         prev_down = np.concatenate(([c.since_down], since_down[:-1]))
         stood_up, sat_down = stood_up & (prev_down + 1 >= span), sat_down & (prev_up + 1 >= span)
+        slow_up &= (prev_down + 1 >= span) & ~sat_down
+        slow_down &= (prev_up + 1 >= span) & ~stood_up
         # Rising out of real lying swings the trunk up ~90 deg, which reads as a rise whether the
         # wearer sits up or stands up; people sit up first (see below): no stand-up.
         lying_run = run_length(lying, c.lying_run)
@@ -289,27 +316,70 @@ class Decider:
         lay, c.since_lying = since_last(long_lying, c.since_lying, ups)
         if ups.size:
             stood_up[ups[lay < span]] = False
+        slow = np.flatnonzero(slow_up)
+        lay, c.since_lying_slow = since_last(long_lying, c.since_lying_slow, slow)
+        if slow.size:
+            slow_up[slow[lay < span]] = False
         calm = has_data & (sd < CALM_SD_G)
         sat_confirmed, sit_pending = self._confirmed(sat_down, calm)
-        marker = np.zeros(k.shape[0], np.int8)
-        marker[(walk_run >= ON_FEET_AFTER_EPOCHS) | stood_up] = _STAND
-        marker[sat_confirmed] = _SIT
-        # Nobody gets up from lying without sitting up first, so real lying (not a moment of
-        # handling the sensor) hands over to sitting; a stand-up or walking then corrects it.
-        marker[lying] = _RESET
-        marker[long_lying] = _SIT
-        marker[not_worn | (gap_run >= GAP_RESET_EPOCHS)] = _RESET
-        posture = forward_fill(marker, c.posture)
-        posture = np.where(posture == _RESET, _UNKNOWN, posture)
-
-        calm_count, c.hist_calm = rolling_count(calm & ~not_worn, c.hist_calm, UNKNOWN_CALM_WINDOW)
-        settled = calm_count >= UNKNOWN_CALM_SHARE * UNKNOWN_CALM_WINDOW
-        sitting = np.where(posture == _UNKNOWN, (incl >= PRIOR_SITTING_DEG) | settled, posture == _SIT)
-        upright_ish = still & ~lying
-        lean_run = run_length(upright_ish & (incl >= LEANING_SIT_DEG), c.lean_run)
-        leaning = hysteresis(lean_run >= LEANING_SIT_EPOCHS,
-                             upright_ish & (incl >= LEANING_SIT_DEG - 10.0) & (marker != _STAND), c.leaning)
-        sitting |= leaning
+        # Sitting or standing: every epoch's evidence, decoded by the smoother (smoother.py).
+        # Walking proves the wearer is on their feet; a seen transition says which posture
+        # follows it (and which one came before its window); lying a while means sitting up
+        # next (nobody gets up from lying without sitting up first; a stand-up or walking then
+        # corrects it); still and upright, the posture cue (posture_cue.py) tips the balance.
+        upright_still = still & ~lying
+        # transitions that end lying are lying down or sitting up, not sit/stand ones
+        ups = np.flatnonzero(stood_up & ~lying)
+        downs = np.flatnonzero(sat_confirmed & ~lying)
+        soft_ups = np.flatnonzero(slow_up & ~lying)
+        soft_downs = np.flatnonzero((slow_down | (sat_down & ~sat_confirmed)) & ~lying)
+        ev_at = np.concatenate([ups, downs, soft_ups, soft_downs]) + first
+        ev_before = np.concatenate([ups - span + 1, downs - CONFIRM_EPOCHS - span + 1,
+                                    soft_ups - span + 1, soft_downs - span + 1]) + first
+        ev_sit = np.concatenate([np.zeros(ups.size, bool), np.ones(downs.size, bool),  # sitting after
+                                 np.zeros(soft_ups.size, bool), np.ones(soft_downs.size, bool)])
+        order = np.argsort(ev_at, kind="stable")
+        ev_at, ev_before, ev_sit = ev_at[order], ev_before[order], ev_sit[order]
+        on_feet = walk_run >= ON_FEET_AFTER_EPOCHS
+        # Lying, the sensor off the body, a long gap: what came before says nothing of what comes
+        # after (lying a while: sitting, see below).
+        reset = lying | not_worn | (gap_run >= GAP_RESET_EPOCHS)
+        # Until something sure has been seen since then (walking, a transition, lying a while),
+        # the posture is only a guess: changing it costs less (UNKNOWN_SWITCH_NATS), and the
+        # base rate of desk work (still a while: sitting) counts.
+        sure = on_feet | long_lying
+        sure[ups] = sure[downs] = True
+        since_sure = run_length(~sure, c.since_sure)
+        since_reset = run_length(~reset, c.since_reset)
+        c.since_sure, c.since_reset = int(since_sure[-1]), int(since_reset[-1])
+        known = since_sure <= since_reset
+        cue = self._cue
+        # The wearer's own postures (posture_cue.py): both sides of every sure transition, and
+        # the standing right after a walk.
+        walked = np.concatenate(([c.walk_run >= ON_FEET_AFTER_EPOCHS], on_feet[:-1])) & ~on_feet
+        anchor_events = sorted([(int(t) + first, int(t) - span + 1 + first, False) for t in ups]
+                               + [(int(t) + first, int(t) - CONFIRM_EPOCHS - span + 1 + first, True) for t in downs]
+                               + [(int(t) + first, int(t) + first, None) for t in np.flatnonzero(walked)],
+                               key=lambda e: e[0])
+        walk_up = cue.walking_upright(g, on_feet)
+        d0, d1, d2 = g[:, 0] - walk_up[:, 0], g[:, 1] - walk_up[:, 1], g[:, 2] - walk_up[:, 2]
+        from_walking = np.degrees(2.0 * np.arcsin(np.minimum(0.5 * np.sqrt(d0 * d0 + d1 * d1 + d2 * d2), 1.0)))
+        x = cue.orientation(first, g, upright_still, from_walking, anchor_events, not_worn)
+        x[~cue.changed(g, upright_still) & known] = 0
+        noise2 = (var[:, 0] + var[:, 1] + var[:, 2]) / np.maximum(n, 1)
+        x = np.where(upright_still, x, 0).astype(np.int64)
+        x[upright_still & calm & ~known] += self.calm
+        # a step or two (shuffling, turning on the spot): on the feet
+        x[walking & ~on_feet] -= self.step
+        x[long_lying] = self.sure
+        x[on_feet] = -self.sure
+        x[ups] -= self.transition
+        x[downs] += self.transition
+        x[soft_ups] -= self.soft
+        x[soft_downs] += self.soft
+        switch = np.where(known, self._switch, self._unknown_switch)
+        decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit), switch)
+        sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING
         state[sitting & (flex >= o.slouch_threshold_deg)] = SLOUCHING
@@ -322,10 +392,9 @@ class Decider:
                                               sat_confirmed, sit_pending)
 
         c.next_k = int(k[-1]) + 1
-        c.posture = int(posture[-1])
         c.moving, c.walk_run = bool(in_motion[-1]), int(walk_run[-1])
         c.since_up, c.since_down = int(since_up[-1]), int(since_down[-1])
-        c.lean_run, c.leaning, c.lying_run = int(lean_run[-1]), bool(leaning[-1]), int(lying_run[-1])
+        c.lying_run = int(lying_run[-1])
         c.since_handling, c.quiet_run, c.off = int(since_handling[-1]), int(quiet_run[-1]), bool(not_worn[-1])
         c.quiet_start_handling = int(start_handling[-1])
         c.active_run, c.not_worn_run, c.gap_run = int(active_run[-1]), int(not_worn_run[-1]), int(gap_run[-1])
@@ -336,7 +405,8 @@ class Decider:
         sd[nan] = np.nan
         t0 = k * o.epoch_s
         table = EpochTable(t0.astype(np.float64, copy=False), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
-        return self._settler.push(table, first, hold_from, revisions)
+        hold_from = np.minimum(hold_from, decoded.open_from)
+        return self._settler.push(table, first, hold_from, revisions, decoded.decided_from, decoded.decided)
 
     def release(self) -> EpochTable:
         """Every epoch decided but still held back (end of the stream or of this calibration)."""

@@ -48,14 +48,21 @@ class Settler:
         """Epochs decided but not yet settled (their states may still change)."""
         return self._held
 
-    def push(self, table: EpochTable, first: int, hold_from: np.ndarray, revisions: list[Revision]) -> EpochTable:
+    def push(self, table: EpochTable, first: int, hold_from: np.ndarray, revisions: list[Revision],
+             posture_from: int | None = None, posture: np.ndarray | None = None) -> EpochTable:
         """Add the next epochs (indices first, first + 1, ..., right after the last ones pushed);
-        return the settled ones."""
+        return the settled ones.
+
+        posture (optional): the smoother's final sitting (1) or standing (0) for epochs
+        posture_from, posture_from + 1, ... (-1: not decided yet), applied before the revisions
+        to the epochs that are sitting, slouching or standing and still held or new."""
         if len(table) == 0:
             return EpochTable.empty()
         carry = self._hold_before if self._hold_before is not None else first
         buf = EpochTable.concat([self._held, table]) if len(self._held) else table
         k0 = self._held_k0 if len(self._held) else first
+        if posture is not None and posture.size:
+            self._set_posture(buf, k0, max(carry, k0), posture_from, posture)
         # The running maximum of hold_from is needed only just before each revision and at the
         # end: one maximum per stretch between those points (not a running maximum per epoch).
         counts = sorted({r.at - first for r in revisions} - {0})  # epochs of this chunk before each
@@ -81,6 +88,24 @@ class Settler:
         if self._hold_before is not None:  # what is handed out stays out: no revision reaches back
             self._hold_before = max(self._hold_before, self._held_k0)
         return out
+
+    def _set_posture(self, buf: EpochTable, k0: int, from_k: int, posture_from: int, posture: np.ndarray) -> None:
+        """Final postures onto the rows of buf (first row: epoch k0) from epoch from_k on."""
+        lo = max(from_k, posture_from)
+        hi = min(k0 + len(buf), posture_from + posture.shape[0])
+        if lo >= hi:
+            return
+        p = posture[lo - posture_from:hi - posture_from]
+        rows = buf.state[lo - k0:hi - k0]
+        sit_now = (rows == SITTING) | (rows == SLOUCHING)
+        change = np.flatnonzero(((p == 1) & (rows == STANDING)) | ((p == 0) & sit_now))
+        if change.size == 0:
+            return
+        i = change + (lo - k0)
+        st = buf.state
+        to_sit = posture[i + k0 - posture_from] == 1
+        flex = buf.flexion_deg[i]
+        st[i] = np.where(to_sit, np.where(flex >= self.slouch_threshold_deg, SLOUCHING, SITTING), STANDING)
 
     def _revise(self, buf: EpochTable, lo: int, hi: int, kind: int) -> None:
         st = buf.state

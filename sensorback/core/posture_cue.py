@@ -1,0 +1,343 @@
+"""The transition-independent evidence for sitting versus standing, per still epoch.
+
+A seen sit-down or stand-up says most, but transitions are missed (a radio gap, a slow careful
+sit-down, a recording that starts mid-day). What a single trunk sensor still sees without them:
+
+- **The wearer's own postures.** Every seen transition shows this wearer's posture on both sides
+  of it: sitting before a stand-up and standing after it, or the reverse. The most recent pair
+  is this wearer's signature; a still epoch closer to one than to the other leans that way, the
+  more so the further apart the two are (someone who sits as upright as they stand shows
+  nothing here, and is left to the transitions and the sway).
+- **Inclination from the walking upright**, before any transition has been seen. Walking is the
+  one activity in which the trunk is reliably upright; standing stays close to it while people
+  sit reclined against a backrest or leaning toward a desk. Vähä-Ypyä et al. (Scand J Med Sci
+  Sports 28:1092, 2018) separate sitting from standing with a hip sensor at 11.6 degrees from
+  the walking orientation (sensitivity 94 %, specificity 95 %). On the labelled recordings here
+  the median standing epoch lies 2-16 degrees from the walking upright and the median sitting
+  epoch 7-45 degrees, so only the clear ends count: below 4 degrees standing, beyond 16 sitting.
+- **A trunk held 30 degrees or more from upright** (short of lying) is sitting: nobody stands
+  bent over that far for long.
+- **Postural sway.** Standing is balancing: the trunk sways and the weight shifts from foot to
+  foot, slow motions (0.1-1 Hz) that a seated, backed trunk lacks (quiet-standing trunk sway is
+  a standard balance measure: Mancini et al., J NeuroEng Rehabil 9:59, 2012; Moe-Nilssen,
+  Clin Biomech 13:320, 1998). Measured as how far the trunk's direction moves from one second to
+  the next (beyond what sensor noise explains), as a geometric mean over the last 30 still
+  seconds: on the chest recordings, sitting at a computer moves 0.1-0.8 degrees, standing
+  0.6-3 degrees. Lab standing, told to keep still (HAPT), moves no more than sitting: the sway
+  can only tip a balance, and only its clear ends count.
+
+Each cue is a log-likelihood ratio (sitting over standing) per second, in integer units
+(smoother.NAT), weak because consecutive seconds are far from independent: a minute of one clear
+cue is worth a few nats, against the 7 nats a switch of posture costs (decide.SWITCH_NATS).
+Everything here is causal and carried from chunk to chunk in integers or whole epochs, so it
+does not depend on how the stream was cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .runs import sliding_reduce
+from .smoother import NAT
+
+# Inclination from an upright reference (degrees): standing at STAND_DEG or less, neither in
+# NEITHER_DEG, sitting from SIT_DEG (linear in between), evidence per second at the ends.
+STAND_DEG = 3.0
+NEITHER_DEG = (7.0, 13.0)
+SIT_DEG = 19.0
+INCL_STAND_NATS_PER_S = 0.3
+INCL_SIT_NATS_PER_S = 0.1
+# A trunk this far from the walking upright (not lying) is sitting, far more surely.
+LEANING_DEG = 30.0
+LEANING_NATS_PER_S = 0.6
+# The wearer's own postures: the mean direction over ANCHOR_EPOCHS still upright epochs right
+# before and right after a seen transition's window (and right after walking: standing). Two
+# postures closer than ANCHOR_MIN_DEG tell nothing apart; the evidence grows to its full
+# ANCHOR_NATS_PER_S at ANCHOR_FULL_DEG.
+ANCHOR_EPOCHS = 5
+ANCHOR_MIN_DEG = 4.0
+ANCHOR_FULL_DEG = 12.0
+ANCHOR_NATS_PER_S = 0.2
+# A direction far from both (a slouch, a lean to the side) is judged against the standing one alone
+# (as the prior judges it against the walking upright).
+ANCHOR_NEAR_DEG = 8.0
+# The walking upright: the mean direction over the last WALK_UP_EPOCHS epochs on the feet
+# (walking), once there are WALK_UP_MIN_EPOCHS of them; before that, the calibration's upright if
+# it came from walking.
+WALK_UP_EPOCHS = 60
+WALK_UP_MIN_EPOCHS = 10
+_WALK_QUANT = 1 << 20  # directions summed as integers (exact in any order)
+# A posture is evidence once, not once a second: the direction cues count only while the trunk's
+# direction has moved (its 5-s means spread more than CHANGE_DEG) or the wearer was not still,
+# within the last CHANGE_WINDOW_S; a posture held unchanged adds nothing more, however long.
+CHANGE_MEAN_EPOCHS = 5
+CHANGE_DEG = 6.0
+CHANGE_WINDOW_S = 90.0
+# Sway: the geometric mean over SWAY_WINDOW epochs of the second-to-second change in direction;
+# SWAY_STAND_DEG and beyond is standing, SWAY_SIT_DEG and below sitting (log-linear between).
+SWAY_WINDOW = 30
+SWAY_MIN_EPOCHS = 10
+SWAY_STAND_DEG = 1.2
+SWAY_SIT_DEG = 0.3
+SWAY_NATS_PER_S = 0.1
+SWAY_FLOOR_DEG = 0.05
+_SWAY_STEPS = 8  # log2 units per octave (integer quantisation of the sway)
+
+
+@dataclass
+class Anchors:
+    """A seen transition's two sides, measured when the epochs after it are in."""
+
+    stand: np.ndarray | None = None  # unit vector (calibrated sensor frame), or None
+    sit: np.ndarray | None = None
+
+
+@dataclass
+class _Pending:
+    """A seen transition whose 'after' side is still being collected."""
+
+    sit_after: bool
+    before: np.ndarray | None
+    scan_from: int  # the next epoch to look at for its 'after' side
+    vecs: list = field(default_factory=list)
+
+
+def inclination_evidence(incl_deg: np.ndarray, epoch_s: float) -> np.ndarray:
+    """Evidence (NAT units, int64) from the inclination from an upright reference (NaN: none)."""
+    unit = epoch_s * NAT
+    llr = np.interp(incl_deg, [STAND_DEG, NEITHER_DEG[0], NEITHER_DEG[1], SIT_DEG],
+                    [-INCL_STAND_NATS_PER_S * unit, 0.0, 0.0, INCL_SIT_NATS_PER_S * unit])
+    llr[np.isnan(llr)] = 0.0
+    return np.rint(llr).astype(np.int64)
+
+
+def anchor_evidence(g: np.ndarray, anchors: "Anchors", epoch_s: float) -> np.ndarray:
+    """Evidence (NAT units, int64) from where each direction lies between the wearer's own
+    standing and sitting postures."""
+    stand = np.broadcast_to(anchors.stand, g.shape)
+    sit = np.broadcast_to(anchors.sit, g.shape)
+    sep = float(_angle(anchors.stand[None, :], anchors.sit[None, :])[0])
+    weight = min(max((sep - ANCHOR_MIN_DEG) / (ANCHOR_FULL_DEG - ANCHOR_MIN_DEG), 0.0), 1.0)
+    pos = np.clip((_angle(g, stand) - _angle(g, sit)) / max(sep, 1e-6), -1.0, 1.0)
+    return np.rint(pos * (weight * ANCHOR_NATS_PER_S * epoch_s * NAT)).astype(np.int64)
+
+
+def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angle (degrees) between rows of unit vectors, accurate for small angles (chord-based)."""
+    d0, d1, d2 = a[:, 0] - b[:, 0], a[:, 1] - b[:, 1], a[:, 2] - b[:, 2]
+    chord = np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+    return np.degrees(2.0 * np.arcsin(np.minimum(chord * 0.5, 1.0)))
+
+
+class PostureCue:
+    """Per still epoch, the evidence for sitting over standing (see the module docstring), with
+    what it must remember between chunks: recent directions, the sway window, the anchors.
+
+    history_epochs: how far before the epoch a transition becomes known its window may start
+    (the transition window plus the sit-down's confirmation); seed_up: the walking upright to use
+    before any walking is seen (None: no prior until then)."""
+
+    def __init__(self, epoch_s: float, history_epochs: int, seed_up: np.ndarray | None = None):
+        self.epoch_s = epoch_s
+        self.history = history_epochs + ANCHOR_EPOCHS
+        self.hist_g = np.full((0, 3), np.nan)   # the last epochs' directions (NaN: not still upright)
+        self.prev_g = np.full(3, np.nan)         # the direction of the epoch before this chunk
+        self.prev_noise = 0.0
+        self.sway_hist = np.zeros(SWAY_WINDOW - 1, np.int32)
+        self.sway_valid = np.zeros(SWAY_WINDOW - 1, bool)
+        self.anchors = Anchors()
+        self.pending: _Pending | None = None
+        self.seed_up = None if seed_up is None else np.asarray(seed_up, np.float64)
+        self.walk_hist = np.zeros((0, 3), np.int64)
+        self.change_window = max(1, int(round(CHANGE_WINDOW_S / epoch_s)))
+        self.change_g = 2.0 * np.sin(np.radians(CHANGE_DEG) / 2.0)  # per axis, of unit vectors
+        # history for changed(): before the stream, as if the wearer had just moved
+        self.change_hist = np.full((CHANGE_MEAN_EPOCHS - 1 + self.change_window - 1, 3), np.nan)
+
+    # ------------------------------------------------------------------------------ sway
+    def sway(self, g: np.ndarray, noise2: np.ndarray, still: np.ndarray) -> np.ndarray:
+        """Evidence (NAT units) from the sway over the last SWAY_WINDOW still epochs.
+
+        g: unit directions (NaN where no data); noise2: the variance (g^2, summed over axes) of
+        each epoch's mean direction from sensor noise and fast motion; still: epochs to use."""
+        n = g.shape[0]
+        prev = np.concatenate([self.prev_g[None, :], g[:-1]])
+        prev_noise = np.concatenate([[self.prev_noise], noise2[:-1]])
+        prev_still = np.concatenate([[bool(np.isfinite(self.prev_g[0]))], still[:-1]])
+        d0, d1, d2 = g[:, 0] - prev[:, 0], g[:, 1] - prev[:, 1], g[:, 2] - prev[:, 2]
+        moved2 = d0 * d0 + d1 * d1 + d2 * d2 - (noise2 + prev_noise)
+        valid = still & prev_still & np.isfinite(moved2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            deg = np.degrees(np.sqrt(np.maximum(np.where(valid, moved2, 0.0), 0.0)))
+            q = np.rint(_SWAY_STEPS * np.log2(np.maximum(deg, SWAY_FLOOR_DEG) * (1.0 / SWAY_STAND_DEG)))
+        q = np.where(valid, q, 0).astype(np.int32)
+        allq = np.concatenate([self.sway_hist, q])
+        allv = np.concatenate([self.sway_valid, valid])
+        w = SWAY_WINDOW
+        cs = np.concatenate([[0], np.cumsum(allq, dtype=np.int64)])
+        cv = np.concatenate([[0], np.cumsum(allv, dtype=np.int64)])
+        end = np.arange(w - 1, w - 1 + n) + 1
+        total, count = cs[end] - cs[end - w], cv[end] - cv[end - w]
+        self.sway_hist, self.sway_valid = allq[-(w - 1):], allv[-(w - 1):]
+        # keep the last still direction only if the last epoch was still
+        self.prev_g = np.where(still[-1], g[-1], np.nan) if n else self.prev_g
+        self.prev_noise = float(noise2[-1]) if n else self.prev_noise
+        # mean in octaves relative to SWAY_STAND_DEG: 0 at standing's end, -2 at sitting's
+        octaves = np.log2(SWAY_SIT_DEG / SWAY_STAND_DEG)  # negative
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pos = total / (np.maximum(count, 1) * _SWAY_STEPS * octaves)  # 0 at stand end, 1 at sit end
+        llr = np.clip(2.0 * pos - 1.0, -1.0, 0.0) * (SWAY_NATS_PER_S * self.epoch_s * NAT)
+        llr[count < SWAY_MIN_EPOCHS] = 0.0
+        return np.rint(llr).astype(np.int32)
+
+    # ------------------------------------------------------------------------ walking up
+    def walking_upright(self, g: np.ndarray, walking: np.ndarray) -> np.ndarray:
+        """Per epoch, the walking upright in force (unit vectors; NaN rows: not known yet)."""
+        n = g.shape[0]
+        q = np.zeros((n, 3), np.int64)
+        at = np.flatnonzero(walking & np.isfinite(g[:, 0]))
+        q[at] = np.rint(g[at] * _WALK_QUANT).astype(np.int64)
+        valid = np.zeros(n, bool)
+        valid[at] = True
+        h = self.walk_hist.shape[0]
+        allq = np.concatenate([self.walk_hist, q])
+        allv = np.concatenate([np.ones(h, bool), valid])
+        cs = np.concatenate([np.zeros((1, 3), np.int64), np.cumsum(allq, axis=0)])
+        cv = np.concatenate([[0], np.cumsum(allv)])
+        end = np.arange(h, h + n) + 1
+        count = cv[end]
+        start = np.searchsorted(cv, np.maximum(count - WALK_UP_EPOCHS, 0), side="left")
+        total = (cs[end] - cs[start]).astype(np.float64)
+        out = total / np.maximum(np.sqrt((total * total).sum(axis=1)), 1e-12)[:, None]
+        out[count - cv[start] < WALK_UP_MIN_EPOCHS] = np.nan
+        if self.seed_up is not None:
+            out[np.isnan(out[:, 0])] = self.seed_up
+        keep = allq[allv][-WALK_UP_EPOCHS:]
+        self.walk_hist = keep
+        return out
+
+    # ---------------------------------------------------------------------------- changes
+    def changed(self, g: np.ndarray, upright: np.ndarray) -> np.ndarray:
+        """Per epoch: whether the posture changed (or the wearer moved) within the last
+        CHANGE_WINDOW_S (see CHANGE_DEG)."""
+        n = g.shape[0]
+        m = CHANGE_MEAN_EPOCHS
+        w = self.change_window
+        gs = np.where(upright[:, None], g, np.nan)
+        allg = np.concatenate([self.change_hist, gs])  # m - 1 + w - 1 epochs of history
+        # 5-s means in a fixed order of addition (the same in any chunking); NaN if any epoch
+        # of the 5 was not still and upright
+        s = allg[m - 1:].copy()
+        for j in range(1, m):
+            s += allg[m - 1 - j: allg.shape[0] - j]
+        cols = np.empty((s.shape[0], 6), np.float64)
+        for a in range(3):
+            cols[:, a] = s[:, a]
+            cols[:, 3 + a] = -s[:, a]
+        top = sliding_reduce(cols, np.fmax, (w,))[0]  # NaN only where every mean is NaN
+        spread = np.maximum(np.maximum(top[:, 0] + top[:, 3], top[:, 1] + top[:, 4]), top[:, 2] + top[:, 5])
+        moved = ~np.isfinite(s[:, 0])
+        movedw = sliding_reduce(moved.astype(np.int8)[:, None], np.maximum, (w,))[0][:, 0] > 0
+        self.change_hist = allg[allg.shape[0] - (m - 1 + w - 1):]
+        with np.errstate(invalid="ignore"):
+            return movedw | (spread >= self.change_g * m)
+
+    # --------------------------------------------------------------------------- postures
+    def orientation(self, first: int, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
+                    events: list[tuple[int, int, bool]], forget: np.ndarray) -> np.ndarray:
+        """Evidence (NAT units) from the trunk's direction, for epochs first .. first + n - 1.
+
+        g: unit directions; upright: still, upright epochs (the only ones judged, and the only
+        ones an anchor is measured on); incl: inclination from the walking upright (the prior
+        before the wearer's own postures are known) and the lean; events: (epoch it became
+        known, first epoch of its window, sitting after: True, False, or None for the end of a
+        walk, which shows only the standing posture), in order; forget: epochs after which the
+        anchors no longer hold (the sensor was off the body and may sit differently now)."""
+        n = g.shape[0]
+        gs = np.where(upright[:, None], g, np.nan)
+        allg = np.concatenate([self.hist_g, gs]) if self.hist_g.shape[0] else gs
+        base = first - self.hist_g.shape[0]  # epoch index of allg[0]
+        still_at = np.flatnonzero(upright) + first
+        cur, pend = self.anchors, self.pending
+        changes: list[tuple[int, Anchors]] = []  # (first epoch it holds for, anchors)
+
+        def collect(p: _Pending, until: int) -> int | None:
+            """Add p's 'after' epochs up to `until`; the epoch that completed it, if any."""
+            need = ANCHOR_EPOCHS - len(p.vecs)
+            lo, hi = np.searchsorted(still_at, [max(p.scan_from, first), until + 1])
+            sel = still_at[lo:min(hi, lo + need)]
+            p.vecs.extend(allg[sel - base])
+            p.scan_from = until + 1
+            return int(sel[-1]) if len(p.vecs) >= ANCHOR_EPOCHS else None
+
+        def complete(p: _Pending, cur: Anchors) -> Anchors:
+            after = _unit(np.sum(np.array(p.vecs), axis=0))
+            return Anchors(stand=cur.stand, sit=after) if p.sit_after else Anchors(stand=after, sit=cur.sit)
+
+        actions = sorted([(int(at), 0, (int(b), sit)) for at, b, sit in events]
+                         + [(int(f) + first, 1, None) for f in np.flatnonzero(forget)], key=lambda a: (a[0], a[1]))
+        for t, kind, ev in actions:
+            if pend is not None:
+                c = collect(pend, t - 1)
+                if c is not None:
+                    cur = complete(pend, cur)
+                    changes.append((c + 1, cur))
+                    pend = None
+            if kind == 1:  # the sensor was off: nothing known of how it sits now
+                pend = None
+                if cur.stand is not None or cur.sit is not None:
+                    cur = Anchors()
+                    changes.append((t + 1, cur))
+                continue
+            b, sit_after = ev
+            if sit_after is not None:  # the posture before the window is known now
+                pre = allg[max(b - ANCHOR_EPOCHS, base) - base:max(b, base) - base]
+                pre = pre[np.isfinite(pre[:, 0])]
+                if pre.shape[0]:
+                    before = _unit(np.sum(pre, axis=0))
+                    cur = Anchors(stand=before, sit=cur.sit) if sit_after else Anchors(stand=cur.stand, sit=before)
+                    changes.append((t + 1, cur))
+            pend = _Pending(bool(sit_after), None, t + 1)  # a newer event supersedes an older one
+        if pend is not None:
+            c = collect(pend, first + n - 1)
+            if c is not None:
+                cur = complete(pend, cur)
+                changes.append((c + 1, cur))
+                pend = None
+        self.pending = pend
+
+        out = np.zeros(n, np.int64)
+        pos = np.flatnonzero(upright)
+        bounds = [first] + [c[0] for c in changes] + [first + n]
+        held = [self.anchors] + [c[1] for c in changes]
+        for a, b, anc in zip(bounds[:-1], bounds[1:], held):
+            lo, hi = np.searchsorted(pos, [a - first, b - first])
+            if lo < hi:
+                p = pos[lo:hi]
+                out[p] = self._evidence(g[p], incl[p], anc)
+        # a trunk bent far over is sitting, whatever the anchors say
+        lean = pos[incl[pos] >= LEANING_DEG]
+        out[lean] = int(round(LEANING_NATS_PER_S * self.epoch_s * NAT))
+        self.anchors = cur
+        self.hist_g = allg[max(0, allg.shape[0] - self.history):]
+        return out
+
+    def _evidence(self, g: np.ndarray, incl: np.ndarray, anchors: Anchors) -> np.ndarray:
+        if anchors.stand is None:
+            return inclination_evidence(incl, self.epoch_s)
+        # the wearer's own standing as the upright reference ...
+        to_stand = _angle(g, np.broadcast_to(anchors.stand, g.shape))
+        out = inclination_evidence(to_stand, self.epoch_s)
+        if anchors.sit is not None:  # ... and, near one of the two, the two postures
+            sep = float(_angle(anchors.stand[None, :], anchors.sit[None, :])[0])
+            to_sit = _angle(g, np.broadcast_to(anchors.sit, g.shape))
+            near = np.minimum(to_stand, to_sit) <= max(ANCHOR_NEAR_DEG, 0.75 * sep)
+            if near.any():
+                out[near] = anchor_evidence(g[near], anchors, self.epoch_s)
+        return out
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.sqrt(v @ v)), 1e-12)
