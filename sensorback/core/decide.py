@@ -91,6 +91,10 @@ GAP_RESET_EPOCHS = 60
 # evidence has not settled is decided at most SMOOTHER_LAG_S after it (the best path then).
 SWITCH_NATS = 7.0
 UNKNOWN_SWITCH_NATS = 5.0
+# Bouts have a length: within FRESH_S of something sure (walking, a seen transition, lying a
+# while) a posture change nobody saw costs FRESH_SWITCH_NATS.
+FRESH_SWITCH_NATS = 12.0
+FRESH_S = 180.0
 SURE_NATS = 21.0
 SOFT_NATS = 4.0
 # A second of stepping too short to count as walking (a shuffle, a turn on the spot): people
@@ -230,10 +234,12 @@ class Decider:
         self.step = nats(STEP_NATS)
         self.calm = nats(CALM_NATS_PER_S * options.epoch_s)
         self._switch, self._unknown_switch = nats(SWITCH_NATS), nats(UNKNOWN_SWITCH_NATS)
+        self._fresh_switch = nats(FRESH_SWITCH_NATS)
+        self.fresh_epochs = max(1, int(round(FRESH_S / options.epoch_s)))
         self._smoother = PostureSmoother(nats(SWITCH_NATS), lag, self.window_epochs - 1 + CONFIRM_EPOCHS)
         ref = calibration.reference
         seed = np.asarray(ref.up, float) if str(ref.up_source).startswith("walking") else None
-        self._cue = PostureCue(options.epoch_s, self.window_epochs + CONFIRM_EPOCHS, seed)
+        self._cue = PostureCue(options.epoch_s, self.window_epochs + CONFIRM_EPOCHS, lag, seed)
         self._c = _Carry()
         self._settler = Settler(options.slouch_threshold_deg)
 
@@ -357,16 +363,17 @@ class Decider:
         # The wearer's own postures (posture_cue.py): both sides of every sure transition, and
         # the standing right after a walk.
         walked = np.concatenate(([c.walk_run >= ON_FEET_AFTER_EPOCHS], on_feet[:-1])) & ~on_feet
-        anchor_events = sorted([(int(t) + first, int(t) - span + 1 + first, False) for t in ups]
-                               + [(int(t) + first, int(t) - CONFIRM_EPOCHS - span + 1 + first, True) for t in downs]
-                               + [(int(t) + first, int(t) + first, None) for t in np.flatnonzero(walked)],
-                               key=lambda e: e[0])
+        sure_ev = np.isin(ev_at, np.concatenate([ups, downs]) + first)
+        cue_events = sorted([(int(a), int(b), bool(si), bool(su)) for a, b, si, su in zip(ev_at, ev_before, ev_sit, sure_ev)]
+                            + [(int(t) + first, int(t) + first, None, True) for t in np.flatnonzero(walked)],
+                            key=lambda e: e[0])
         walk_up = cue.walking_upright(g, on_feet)
         d0, d1, d2 = g[:, 0] - walk_up[:, 0], g[:, 1] - walk_up[:, 1], g[:, 2] - walk_up[:, 2]
         from_walking = np.degrees(2.0 * np.arcsin(np.minimum(0.5 * np.sqrt(d0 * d0 + d1 * d1 + d2 * d2), 1.0)))
-        x = cue.orientation(first, g, upright_still, from_walking, anchor_events, not_worn)
+        x, others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up)
+        other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
+        ev_other = [other_of.get((int(a), int(b), bool(si))) for a, b, si in zip(ev_at, ev_before, ev_sit)]
         x[~cue.changed(g, upright_still) & known] = 0
-        noise2 = (var[:, 0] + var[:, 1] + var[:, 2]) / np.maximum(n, 1)
         x = np.where(upright_still, x, 0).astype(np.int64)
         x[upright_still & calm & ~known] += self.calm
         # a step or two (shuffling, turning on the spot): on the feet
@@ -377,8 +384,9 @@ class Decider:
         x[downs] += self.transition
         x[soft_ups] -= self.soft
         x[soft_downs] += self.soft
-        switch = np.where(known, self._switch, self._unknown_switch)
-        decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit), switch)
+        switch = np.where(known, np.where(since_sure < self.fresh_epochs, self._fresh_switch, self._switch),
+                          self._unknown_switch)
+        decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit, ev_other), switch)
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING

@@ -63,6 +63,9 @@ ANCHOR_NATS_PER_S = 0.2
 # A direction far from both (a slouch, a lean to the side) is judged against the standing one alone
 # (as the prior judges it against the walking upright).
 ANCHOR_NEAR_DEG = 8.0
+# Before a transition's window, an epoch nearer the other posture than the one right before the
+# window by this much was in that other posture (a transition missed before).
+OTHER_MARGIN_DEG = 2.0
 # The walking upright: the mean direction over the last WALK_UP_EPOCHS epochs on the feet
 # (walking), once there are WALK_UP_MIN_EPOCHS of them; before that, the calibration's upright if
 # it came from walking.
@@ -136,12 +139,15 @@ class PostureCue:
     what it must remember between chunks: recent directions, the sway window, the anchors.
 
     history_epochs: how far before the epoch a transition becomes known its window may start
-    (the transition window plus the sit-down's confirmation); seed_up: the walking upright to use
+    (the transition window plus the sit-down's confirmation); max_lag: the smoother's lag, how
+    far back before a transition's window open epochs may lie; seed_up: the walking upright to use
     before any walking is seen (None: no prior until then)."""
 
-    def __init__(self, epoch_s: float, history_epochs: int, seed_up: np.ndarray | None = None):
+    def __init__(self, epoch_s: float, history_epochs: int, max_lag: int, seed_up: np.ndarray | None = None):
         self.epoch_s = epoch_s
-        self.history = history_epochs + ANCHOR_EPOCHS
+        self.max_lag = max_lag
+        self.history = history_epochs + ANCHOR_EPOCHS + max_lag
+        self.forgetting = False
         self.hist_g = np.full((0, 3), np.nan)   # the last epochs' directions (NaN: not still upright)
         self.prev_g = np.full(3, np.nan)         # the direction of the epoch before this chunk
         self.prev_noise = 0.0
@@ -188,7 +194,7 @@ class PostureCue:
         octaves = np.log2(SWAY_SIT_DEG / SWAY_STAND_DEG)  # negative
         with np.errstate(invalid="ignore", divide="ignore"):
             pos = total / (np.maximum(count, 1) * _SWAY_STEPS * octaves)  # 0 at stand end, 1 at sit end
-        llr = np.clip(2.0 * pos - 1.0, -1.0, 0.0) * (SWAY_NATS_PER_S * self.epoch_s * NAT)
+        llr = np.clip(2.0 * pos - 1.0, -1.0, 1.0) * (SWAY_NATS_PER_S * self.epoch_s * NAT)
         llr[count < SWAY_MIN_EPOCHS] = 0.0
         return np.rint(llr).astype(np.int32)
 
@@ -246,15 +252,25 @@ class PostureCue:
 
     # --------------------------------------------------------------------------- postures
     def orientation(self, first: int, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
-                    events: list[tuple[int, int, bool]], forget: np.ndarray) -> np.ndarray:
+                    events: list[tuple], forget: np.ndarray,
+                    walk_up: np.ndarray | None = None) -> tuple[np.ndarray, list]:
         """Evidence (NAT units) from the trunk's direction, for epochs first .. first + n - 1.
 
         g: unit directions; upright: still, upright epochs (the only ones judged, and the only
         ones an anchor is measured on); incl: inclination from the walking upright (the prior
         before the wearer's own postures are known) and the lean; events: (epoch it became
         known, first epoch of its window, sitting after: True, False, or None for the end of a
-        walk, which shows only the standing posture), in order; forget: epochs after which the
-        anchors no longer hold (the sensor was off the body and may sit differently now)."""
+        walk, which shows only the standing posture; sure: only sure transitions and walks teach
+        the postures), in order; forget: epochs after which the
+        anchors no longer hold (the sensor was off the body and may sit differently now);
+        walk_up: the walking upright per epoch (NaN: unknown). A pair of postures in which the
+        sitting one is nearer the walking upright than the standing one is not believed (a
+        false transition, most likely: people sit further from upright than they stand).
+
+        Also returns, per event, which of the epochs before its window (as far back as the
+        smoother's lag) look like the other posture: nearer the other posture's reference (the
+        standing one, or the walking upright; the sitting one) than the posture right before the
+        window, by OTHER_MARGIN_DEG: a transition missed earlier (smoother.Events.other)."""
         n = g.shape[0]
         gs = np.where(upright[:, None], g, np.nan)
         allg = np.concatenate([self.hist_g, gs]) if self.hist_g.shape[0] else gs
@@ -272,17 +288,34 @@ class PostureCue:
             p.scan_from = until + 1
             return int(sel[-1]) if len(p.vecs) >= ANCHOR_EPOCHS else None
 
-        def complete(p: _Pending, cur: Anchors) -> Anchors:
-            after = _unit(np.sum(np.array(p.vecs), axis=0))
-            return Anchors(stand=cur.stand, sit=after) if p.sit_after else Anchors(stand=after, sit=cur.sit)
+        def plausible(a: Anchors, t: int) -> bool:
+            if a.stand is None or a.sit is None or walk_up is None:
+                return True
+            up = walk_up[min(max(t - first, 0), n - 1)]
+            if not np.isfinite(up[0]):
+                return True
+            return float(_angle(a.sit[None, :], up[None, :])[0]) >= float(_angle(a.stand[None, :], up[None, :])[0])
 
-        actions = sorted([(int(at), 0, (int(b), sit)) for at, b, sit in events]
-                         + [(int(f) + first, 1, None) for f in np.flatnonzero(forget)], key=lambda a: (a[0], a[1]))
-        for t, kind, ev in actions:
+        def complete(p: _Pending, cur: Anchors, t: int) -> Anchors:
+            after = _unit(np.sum(np.array(p.vecs), axis=0))
+            new = Anchors(stand=cur.stand, sit=after) if p.sit_after else Anchors(stand=after, sit=cur.sit)
+            if plausible(new, t):
+                return new
+            return Anchors(stand=cur.stand) if p.sit_after else Anchors(stand=after)
+
+        onset = forget.copy()
+        if n:
+            onset[1:] &= ~forget[:-1]
+            onset[0] &= not self.forgetting
+            self.forgetting = bool(forget[-1])
+        other: list = [None] * len(events)
+        actions = sorted([(int(e[0]), 0, i) for i, e in enumerate(events)]
+                         + [(int(f) + first, 1, -1) for f in np.flatnonzero(onset)], key=lambda a: (a[0], a[1]))
+        for t, kind, ei in actions:
             if pend is not None:
                 c = collect(pend, t - 1)
                 if c is not None:
-                    cur = complete(pend, cur)
+                    cur = complete(pend, cur, c)
                     changes.append((c + 1, cur))
                     pend = None
             if kind == 1:  # the sensor was off: nothing known of how it sits now
@@ -291,19 +324,32 @@ class PostureCue:
                     cur = Anchors()
                     changes.append((t + 1, cur))
                 continue
-            b, sit_after = ev
+            _, b, sit_after, sure = events[ei]
+            b = int(b)
+            before = None
             if sit_after is not None:  # the posture before the window is known now
                 pre = allg[max(b - ANCHOR_EPOCHS, base) - base:max(b, base) - base]
                 pre = pre[np.isfinite(pre[:, 0])]
                 if pre.shape[0]:
                     before = _unit(np.sum(pre, axis=0))
-                    cur = Anchors(stand=before, sit=cur.sit) if sit_after else Anchors(stand=cur.stand, sit=before)
-                    changes.append((t + 1, cur))
+                    if sit_after:
+                        ref = cur.sit
+                    elif cur.stand is not None:
+                        ref = cur.stand
+                    else:
+                        ref = walk_up[min(max(t - first, 0), n - 1)] if walk_up is not None else None
+                    other[ei] = self._other(allg, base, b, before, ref)
+            if not sure:
+                continue
+            if before is not None:
+                new = Anchors(stand=before, sit=cur.sit) if sit_after else Anchors(stand=cur.stand, sit=before)
+                cur = new if plausible(new, t) else (Anchors(stand=before) if sit_after else Anchors(stand=cur.stand))
+                changes.append((t + 1, cur))
             pend = _Pending(bool(sit_after), None, t + 1)  # a newer event supersedes an older one
         if pend is not None:
             c = collect(pend, first + n - 1)
             if c is not None:
-                cur = complete(pend, cur)
+                cur = complete(pend, cur, c)
                 changes.append((c + 1, cur))
                 pend = None
         self.pending = pend
@@ -322,7 +368,22 @@ class PostureCue:
         out[lean] = int(round(LEANING_NATS_PER_S * self.epoch_s * NAT))
         self.anchors = cur
         self.hist_g = allg[max(0, allg.shape[0] - self.history):]
-        return out
+        return out, other
+
+    def _other(self, allg: np.ndarray, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
+        """(first epoch, flags) of the epochs before epoch b nearer `ref` than `before`."""
+        if ref is None or not np.isfinite(ref[0]):
+            return None
+        if float(_angle(before[None, :], np.asarray(ref)[None, :])[0]) < ANCHOR_MIN_DEG:
+            return None
+        lo = max(b - self.max_lag, base)
+        rows = allg[lo - base:max(b, base) - base]
+        if rows.shape[0] == 0:
+            return None
+        with np.errstate(invalid="ignore"):
+            flags = (_angle(rows, np.broadcast_to(ref, rows.shape)) + OTHER_MARGIN_DEG
+                     < _angle(rows, np.broadcast_to(before, rows.shape)))
+        return lo, flags
 
     def _evidence(self, g: np.ndarray, incl: np.ndarray, anchors: Anchors) -> np.ndarray:
         if anchors.stand is None:

@@ -84,11 +84,16 @@ def _next_true(mask: np.ndarray) -> np.ndarray:
 @dataclass
 class Events:
     """Transitions seen in this chunk: at epoch `at` it became known that the epochs before
-    `before` were in posture `sit` (True: sitting). Sorted by `at`."""
+    `before` were in posture `sit` (True: sitting). Sorted by `at`.
+
+    other (optional, one entry per event): the epochs before `before` that were in the other
+    posture all the same (a transition missed earlier), as (first epoch, flags for the epochs
+    from there to `before`), or None."""
 
     at: np.ndarray
     before: np.ndarray
     sit: np.ndarray
+    other: list | None = None
 
     @classmethod
     def none(cls) -> "Events":
@@ -201,6 +206,14 @@ class PostureSmoother:
                 use = has & (bef[jj] <= c) & (at[jj] <= tau)
                 tau[use] = at[jj][use]
                 val[use] = es[jj][use]
+                if events.other is not None:
+                    for e in np.unique(jj[use]):
+                        other = events.other[keep[e]]
+                        if other is None:
+                            continue
+                        lo, flags = other
+                        i = np.flatnonzero(use & (jj == e) & (idx >= lo) & (idx < lo + flags.shape[0]))
+                        val[i] ^= flags[idx[i] - lo]
         # decisions made earlier stay as they were
         if c0:
             made = self._tau <= first - 1
