@@ -50,6 +50,9 @@ def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: Sensor
     """Wearer reference (upright, forward) from a recording's epoch statistics."""
     notes: list[str] = []
     notes.append(f"sensor calibration: {sensor.note}")
+    stuck = stuck_note(stats, options)
+    if stuck:
+        notes.append(stuck)
     mean, var = sensor.apply_mean_var(stats.mean, stats.var)
     g = unit(mean)
     sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
@@ -89,6 +92,17 @@ def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: Sensor
     notes.append(f"upright reference: {up_source}; forward: {fwd_source}")
     ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source)
     return Calibration(sensor, ref), notes
+
+
+def stuck_note(stats: EpochStats, options: CoreOptions) -> str | None:
+    """A warning when epochs read exactly (0, 0, 0) throughout (a stuck sensor), else None."""
+    count = int(np.count_nonzero(stats.n == 0))
+    if not count:
+        return None
+    share = count / max(len(stats), 1)
+    return (f"sensor fault: {count * options.epoch_s / 60:.1f} min ({share:.0%} of the epochs with samples) read "
+            "exactly (0, 0, 0), which no working accelerometer does: counted as no data, left out of "
+            "the calibration")
 
 
 def learn_forward(stats: EpochStats, options: CoreOptions, calibration: Calibration
