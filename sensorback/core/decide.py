@@ -370,11 +370,12 @@ class Decider:
         walk_up = cue.walking_upright(g, on_feet)
         d0, d1, d2 = g[:, 0] - walk_up[:, 0], g[:, 1] - walk_up[:, 1], g[:, 2] - walk_up[:, 2]
         from_walking = np.degrees(2.0 * np.arcsin(np.minimum(0.5 * np.sqrt(d0 * d0 + d1 * d1 + d2 * d2), 1.0)))
-        x, others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up)
+        others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up)
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
         ev_other = [other_of.get((int(a), int(b), bool(si))) for a, b, si in zip(ev_at, ev_before, ev_sit)]
-        x[~cue.changed(g, upright_still) & known] = 0
-        x = np.where(upright_still, x, 0).astype(np.int64)
+        # the posture cue: how much more sitting-like than after the last sure evidence
+        offset = cue.levels(first, g, upright_still, from_walking, sure, reset, calm)
+        x = np.zeros(k.shape[0], np.int64)
         x[upright_still & calm & ~known] += self.calm
         # a step or two (shuffling, turning on the spot): on the feet
         x[walking & ~on_feet] -= self.step
@@ -386,7 +387,7 @@ class Decider:
         x[soft_downs] += self.soft
         switch = np.where(known, np.where(since_sure < self.fresh_epochs, self._fresh_switch, self._switch),
                           self._unknown_switch)
-        decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit, ev_other), switch)
+        decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit, ev_other), switch, offset)
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING

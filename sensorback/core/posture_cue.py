@@ -39,45 +39,44 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .runs import sliding_reduce
 from .smoother import NAT
 
-# Inclination from an upright reference (degrees): standing at STAND_DEG or less, neither in
-# NEITHER_DEG, sitting from SIT_DEG (linear in between), evidence per second at the ends.
+# How sitting-like a still trunk direction is, as a level in nats (see PostureCue.levels). From
+# the inclination from an upright reference (degrees): standing at STAND_DEG or less, neither in
+# NEITHER_DEG, sitting from SIT_DEG (linear in between), surely sitting from LEANING_DEG (a trunk
+# held that far over, short of lying, is sitting: nobody stands bent over for long).
 STAND_DEG = 3.0
 NEITHER_DEG = (7.0, 13.0)
 SIT_DEG = 19.0
-INCL_STAND_NATS_PER_S = 0.3
-INCL_SIT_NATS_PER_S = 0.1
-# A trunk this far from the walking upright (not lying) is sitting, far more surely.
 LEANING_DEG = 30.0
-LEANING_NATS_PER_S = 0.6
+LEVEL_NATS = 8.0
+LEANING_LEVEL_NATS = 14.0
+# The same from the wearer's own standing posture (right after a walk, or beside a transition),
+# which is known to within the few degrees a standing trunk varies: a narrower middle.
+OWN_STAND_DEG = 3.0
+OWN_NEITHER_DEG = (5.0, 8.0)
+OWN_SIT_DEG = 12.0
 # The wearer's own postures: the mean direction over ANCHOR_EPOCHS still upright epochs right
 # before and right after a seen transition's window (and right after walking: standing). Two
-# postures closer than ANCHOR_MIN_DEG tell nothing apart; the evidence grows to its full
-# ANCHOR_NATS_PER_S at ANCHOR_FULL_DEG.
+# postures closer than ANCHOR_MIN_DEG tell nothing apart; the level between them spans the full
+# +-LEVEL_NATS from ANCHOR_FULL_DEG apart.
 ANCHOR_EPOCHS = 5
 ANCHOR_MIN_DEG = 4.0
 ANCHOR_FULL_DEG = 12.0
-ANCHOR_NATS_PER_S = 0.2
 # A direction far from both (a slouch, a lean to the side) is judged against the standing one alone
 # (as the prior judges it against the walking upright).
 ANCHOR_NEAR_DEG = 8.0
 # Before a transition's window, an epoch nearer the other posture than the one right before the
 # window by this much was in that other posture (a transition missed before).
 OTHER_MARGIN_DEG = 2.0
+# The reference posture is taken at least this many epochs after the sure evidence.
+REF_DELAY = 2
 # The walking upright: the mean direction over the last WALK_UP_EPOCHS epochs on the feet
 # (walking), once there are WALK_UP_MIN_EPOCHS of them; before that, the calibration's upright if
 # it came from walking.
 WALK_UP_EPOCHS = 60
 WALK_UP_MIN_EPOCHS = 10
 _WALK_QUANT = 1 << 20  # directions summed as integers (exact in any order)
-# A posture is evidence once, not once a second: the direction cues count only while the trunk's
-# direction has moved (its 5-s means spread more than CHANGE_DEG) or the wearer was not still,
-# within the last CHANGE_WINDOW_S; a posture held unchanged adds nothing more, however long.
-CHANGE_MEAN_EPOCHS = 5
-CHANGE_DEG = 6.0
-CHANGE_WINDOW_S = 90.0
 # Sway: the geometric mean over SWAY_WINDOW epochs of the second-to-second change in direction;
 # SWAY_STAND_DEG and beyond is standing, SWAY_SIT_DEG and below sitting (log-linear between).
 SWAY_WINDOW = 30
@@ -107,24 +106,24 @@ class _Pending:
     vecs: list = field(default_factory=list)
 
 
-def inclination_evidence(incl_deg: np.ndarray, epoch_s: float) -> np.ndarray:
-    """Evidence (NAT units, int64) from the inclination from an upright reference (NaN: none)."""
-    unit = epoch_s * NAT
-    llr = np.interp(incl_deg, [STAND_DEG, NEITHER_DEG[0], NEITHER_DEG[1], SIT_DEG],
-                    [-INCL_STAND_NATS_PER_S * unit, 0.0, 0.0, INCL_SIT_NATS_PER_S * unit])
-    llr[np.isnan(llr)] = 0.0
-    return np.rint(llr).astype(np.int64)
+def prior_level(incl_deg: np.ndarray, own: bool = False) -> np.ndarray:
+    """Sitting level (nats) from the inclination from the walking upright, or (own) from the
+    wearer's own standing posture (NaN: 0)."""
+    x = [OWN_STAND_DEG, *OWN_NEITHER_DEG, OWN_SIT_DEG] if own else [STAND_DEG, *NEITHER_DEG, SIT_DEG]
+    level = np.interp(incl_deg, x, [-LEVEL_NATS, 0.0, 0.0, LEVEL_NATS])
+    level[np.isnan(level)] = 0.0
+    return level
 
 
-def anchor_evidence(g: np.ndarray, anchors: "Anchors", epoch_s: float) -> np.ndarray:
-    """Evidence (NAT units, int64) from where each direction lies between the wearer's own
-    standing and sitting postures."""
+def anchor_level(g: np.ndarray, anchors: "Anchors") -> np.ndarray:
+    """Sitting level (nats) from where each direction lies between the wearer's own standing and
+    sitting postures."""
     stand = np.broadcast_to(anchors.stand, g.shape)
     sit = np.broadcast_to(anchors.sit, g.shape)
     sep = float(_angle(anchors.stand[None, :], anchors.sit[None, :])[0])
     weight = min(max((sep - ANCHOR_MIN_DEG) / (ANCHOR_FULL_DEG - ANCHOR_MIN_DEG), 0.0), 1.0)
     pos = np.clip((_angle(g, stand) - _angle(g, sit)) / max(sep, 1e-6), -1.0, 1.0)
-    return np.rint(pos * (weight * ANCHOR_NATS_PER_S * epoch_s * NAT)).astype(np.int64)
+    return pos * (weight * LEVEL_NATS)
 
 
 def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -148,6 +147,12 @@ class PostureCue:
         self.max_lag = max_lag
         self.history = history_epochs + ANCHOR_EPOCHS + max_lag
         self.forgetting = False
+        self.mark_k: int | None = None   # the last sure evidence or reset (epoch index)
+        self.mark_abs = True             # it was a reset (or the stream's start): levels count whole
+        self.ref_g: np.ndarray | None = None  # the reference posture found after it
+        self.ref_incl = 0.0
+        self._changes: list = []
+        self._start_anchors = Anchors()
         self.hist_g = np.full((0, 3), np.nan)   # the last epochs' directions (NaN: not still upright)
         self.prev_g = np.full(3, np.nan)         # the direction of the epoch before this chunk
         self.prev_noise = 0.0
@@ -157,10 +162,6 @@ class PostureCue:
         self.pending: _Pending | None = None
         self.seed_up = None if seed_up is None else np.asarray(seed_up, np.float64)
         self.walk_hist = np.zeros((0, 3), np.int64)
-        self.change_window = max(1, int(round(CHANGE_WINDOW_S / epoch_s)))
-        self.change_g = 2.0 * np.sin(np.radians(CHANGE_DEG) / 2.0)  # per axis, of unit vectors
-        # history for changed(): before the stream, as if the wearer had just moved
-        self.change_hist = np.full((CHANGE_MEAN_EPOCHS - 1 + self.change_window - 1, 3), np.nan)
 
     # ------------------------------------------------------------------------------ sway
     def sway(self, g: np.ndarray, noise2: np.ndarray, still: np.ndarray) -> np.ndarray:
@@ -224,32 +225,6 @@ class PostureCue:
         self.walk_hist = keep
         return out
 
-    # ---------------------------------------------------------------------------- changes
-    def changed(self, g: np.ndarray, upright: np.ndarray) -> np.ndarray:
-        """Per epoch: whether the posture changed (or the wearer moved) within the last
-        CHANGE_WINDOW_S (see CHANGE_DEG)."""
-        n = g.shape[0]
-        m = CHANGE_MEAN_EPOCHS
-        w = self.change_window
-        gs = np.where(upright[:, None], g, np.nan)
-        allg = np.concatenate([self.change_hist, gs])  # m - 1 + w - 1 epochs of history
-        # 5-s means in a fixed order of addition (the same in any chunking); NaN if any epoch
-        # of the 5 was not still and upright
-        s = allg[m - 1:].copy()
-        for j in range(1, m):
-            s += allg[m - 1 - j: allg.shape[0] - j]
-        cols = np.empty((s.shape[0], 6), np.float64)
-        for a in range(3):
-            cols[:, a] = s[:, a]
-            cols[:, 3 + a] = -s[:, a]
-        top = sliding_reduce(cols, np.fmax, (w,))[0]  # NaN only where every mean is NaN
-        spread = np.maximum(np.maximum(top[:, 0] + top[:, 3], top[:, 1] + top[:, 4]), top[:, 2] + top[:, 5])
-        moved = ~np.isfinite(s[:, 0])
-        movedw = sliding_reduce(moved.astype(np.int8)[:, None], np.maximum, (w,))[0][:, 0] > 0
-        self.change_hist = allg[allg.shape[0] - (m - 1 + w - 1):]
-        with np.errstate(invalid="ignore"):
-            return movedw | (spread >= self.change_g * m)
-
     # --------------------------------------------------------------------------- postures
     def orientation(self, first: int, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
                     events: list[tuple], forget: np.ndarray,
@@ -277,6 +252,7 @@ class PostureCue:
         base = first - self.hist_g.shape[0]  # epoch index of allg[0]
         still_at = np.flatnonzero(upright) + first
         cur, pend = self.anchors, self.pending
+        self._start_anchors = cur
         changes: list[tuple[int, Anchors]] = []  # (first epoch it holds for, anchors)
 
         def collect(p: _Pending, until: int) -> int | None:
@@ -354,21 +330,92 @@ class PostureCue:
                 pend = None
         self.pending = pend
 
-        out = np.zeros(n, np.int64)
-        pos = np.flatnonzero(upright)
-        bounds = [first] + [c[0] for c in changes] + [first + n]
-        held = [self.anchors] + [c[1] for c in changes]
-        for a, b, anc in zip(bounds[:-1], bounds[1:], held):
-            lo, hi = np.searchsorted(pos, [a - first, b - first])
-            if lo < hi:
-                p = pos[lo:hi]
-                out[p] = self._evidence(g[p], incl[p], anc)
-        # a trunk bent far over is sitting, whatever the anchors say
-        lean = pos[incl[pos] >= LEANING_DEG]
-        out[lean] = int(round(LEANING_NATS_PER_S * self.epoch_s * NAT))
         self.anchors = cur
         self.hist_g = allg[max(0, allg.shape[0] - self.history):]
-        return out, other
+        self._changes = changes
+        return other
+
+    def levels(self, first: int, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
+               sure: np.ndarray, reset: np.ndarray, calm: np.ndarray) -> np.ndarray:
+        """Per epoch, how much more sitting-like the trunk is than the reference posture, the
+        first settled posture after the last sure evidence (walking, a seen transition, lying a
+        while), in NAT units (0 where not still and upright, or before that posture is seen);
+        after a reset with nothing sure since, the level itself counts.
+
+        A posture held for an hour is one observation, not 3600: what the decoder adds to the
+        sure evidence is this difference, not a sum over seconds, so a long bout never drifts,
+        while a posture change that no transition announced moves the balance by as much as
+        the two postures differ. Levels come from the wearer's own postures where known
+        (anchors), else from the inclination (from the standing posture after a walk, else from
+        the walking upright); a far lean counts as sitting whatever they say. The reference is
+        a calm, upright epoch at least REF_DELAY epochs after the evidence (not the middle of
+        sitting up from lying)."""
+        n = g.shape[0]
+        out = np.zeros(n, np.int64)
+        if n == 0:
+            return out
+        mark = sure | reset
+        lm = _last_true_idx(mark)                     # last mark at or before each epoch (-1: none here)
+        cand = upright & calm
+        with np.errstate(invalid="ignore"):
+            cand &= ~(incl >= LEANING_DEG)  # (NaN: the walking upright not known yet)
+        nc = _next_true_idx(cand)                     # first candidate at or after (n: none)
+        # where the candidate search starts for each epoch (chunk positions)
+        carried_start = (self.mark_k + 1 + REF_DELAY - first) if self.mark_k is not None else n
+        start = np.where(lm >= 0, lm + 1 + REF_DELAY, carried_start)
+        r = np.where(start < n, nc[np.clip(start, 0, n - 1)], n)
+        r = np.where(start < 0, np.where(self.ref_g is not None, -1, nc[0]), r)  # -1: the carried reference
+        has_ref = (r == -1) | (r <= np.arange(n))
+        absolute = np.where(lm >= 0, reset[np.maximum(lm, 0)] & ~sure[np.maximum(lm, 0)], self.mark_abs)
+        # levels, anchor segment by anchor segment
+        pos = np.flatnonzero(upright & (has_ref | absolute))
+        bounds = [0] + [c[0] - first for c in self._changes if 0 < c[0] - first < n] + [n]
+        held = [self._start_anchors]
+        for c in self._changes:
+            if c[0] - first <= 0:
+                held[-1] = c[1]
+            elif c[0] - first < n:
+                held.append(c[1])
+        for a, b, anc in zip(bounds[:-1], bounds[1:], held):
+            lo, hi = np.searchsorted(pos, [a, b])
+            if lo == hi:
+                continue
+            p = pos[lo:hi]
+            level = self._level(g[p], incl[p], anc)
+            base = np.zeros(p.shape[0])
+            rel = ~absolute[p]
+            refs = r[p][rel]
+            if refs.size:
+                uniq, inv = np.unique(refs, return_inverse=True)
+                rg = np.array([self.ref_g if u == -1 else g[u] for u in uniq])
+                ri = np.array([self.ref_incl if u == -1 else incl[u] for u in uniq])
+                base[rel] = self._level(rg, ri, anc)[inv]
+            out[p] = np.rint((level - base) * NAT).astype(np.int64)
+        # carry: the last mark, and the reference found after it
+        last_mark = int(lm[-1])
+        if last_mark >= 0:
+            self.mark_k = first + last_mark
+            self.mark_abs = bool(reset[last_mark] and not sure[last_mark])
+            self.ref_g = None
+        if not self.mark_abs and self.ref_g is None and r[-1] >= 0 and has_ref[-1]:
+            self.ref_g, self.ref_incl = g[r[-1]].copy(), float(incl[r[-1]])
+        return out
+
+    def _level(self, g: np.ndarray, incl: np.ndarray, anchors: Anchors) -> np.ndarray:
+        if anchors.stand is None:
+            level = prior_level(incl)
+        else:
+            # the wearer's own standing as the upright reference ...
+            to_stand = _angle(g, np.broadcast_to(anchors.stand, g.shape))
+            level = prior_level(to_stand, own=True)
+            if anchors.sit is not None:  # ... and, near one of the two, the two postures
+                sep = float(_angle(anchors.stand[None, :], anchors.sit[None, :])[0])
+                to_sit = _angle(g, np.broadcast_to(anchors.sit, g.shape))
+                near = np.minimum(to_stand, to_sit) <= max(ANCHOR_NEAR_DEG, 0.75 * sep)
+                if near.any():
+                    level[near] = anchor_level(g[near], anchors)
+        with np.errstate(invalid="ignore"):
+            return np.where(incl >= LEANING_DEG, np.maximum(level, LEANING_LEVEL_NATS), level)
 
     def _other(self, allg: np.ndarray, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
         """(first epoch, flags) of the epochs before epoch b nearer `ref` than `before`."""
@@ -385,19 +432,33 @@ class PostureCue:
                      < _angle(rows, np.broadcast_to(before, rows.shape)))
         return lo, flags
 
-    def _evidence(self, g: np.ndarray, incl: np.ndarray, anchors: Anchors) -> np.ndarray:
-        if anchors.stand is None:
-            return inclination_evidence(incl, self.epoch_s)
-        # the wearer's own standing as the upright reference ...
-        to_stand = _angle(g, np.broadcast_to(anchors.stand, g.shape))
-        out = inclination_evidence(to_stand, self.epoch_s)
-        if anchors.sit is not None:  # ... and, near one of the two, the two postures
-            sep = float(_angle(anchors.stand[None, :], anchors.sit[None, :])[0])
-            to_sit = _angle(g, np.broadcast_to(anchors.sit, g.shape))
-            near = np.minimum(to_stand, to_sit) <= max(ANCHOR_NEAR_DEG, 0.75 * sep)
-            if near.any():
-                out[near] = anchor_evidence(g[near], anchors, self.epoch_s)
-        return out
+    def _other(self, allg: np.ndarray, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
+        """(first epoch, flags) of the epochs before epoch b nearer `ref` than `before`."""
+        if ref is None or not np.isfinite(ref[0]):
+            return None
+        if float(_angle(before[None, :], np.asarray(ref)[None, :])[0]) < ANCHOR_MIN_DEG:
+            return None
+        lo = max(b - self.max_lag, base)
+        rows = allg[lo - base:max(b, base) - base]
+        if rows.shape[0] == 0:
+            return None
+        with np.errstate(invalid="ignore"):
+            flags = (_angle(rows, np.broadcast_to(ref, rows.shape)) + OTHER_MARGIN_DEG
+                     < _angle(rows, np.broadcast_to(before, rows.shape)))
+        return lo, flags
+
+
+def _last_true_idx(mask: np.ndarray) -> np.ndarray:
+    """Index of the last True at or before each position (-1 before the first)."""
+    i = np.where(mask, np.arange(mask.shape[0]), -1)
+    return np.maximum.accumulate(i)
+
+
+def _next_true_idx(mask: np.ndarray) -> np.ndarray:
+    """Index of the first True at or after each position (len(mask) where none)."""
+    n = mask.shape[0]
+    i = np.where(mask, np.arange(n), n)
+    return np.minimum.accumulate(i[::-1])[::-1]
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

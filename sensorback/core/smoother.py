@@ -145,11 +145,12 @@ class PostureSmoother:
         self._bmax = -BIG   # the latest window start of a transition seen so far
 
     def step(self, first: int, x: np.ndarray, reset: np.ndarray, events: Events,
-             switch: np.ndarray | None = None) -> Decoded:
+             switch: np.ndarray | None = None, offset: np.ndarray | None = None) -> Decoded:
         """x: evidence per epoch (int, NAT units) for epochs first .. first + n - 1; reset: the
         epochs at which the past is forgotten (switching into them is free: after the sensor was
         off, after a long gap); switch: the cost of switching right after each epoch (NAT
-        units; default the constant given at construction)."""
+        units; default the constant given at construction); offset: a score added to each
+        epoch's D outside the recurrence (a level, not evidence that accumulates)."""
         n = x.shape[0]
         q = np.full(n, self.switch, np.int64) if switch is None else switch.astype(np.int64)
         if self.open is None:
@@ -158,7 +159,8 @@ class PostureSmoother:
             return Decoded(np.zeros(0, bool), self.open, np.zeros(0, np.int8), np.zeros(0, np.int64))
         into = np.concatenate(([self._q], q[:-1]))  # the cost of switching into each epoch
         lo = np.where(reset, 0, -into)
-        d = clip_scan(x, lo, -lo, self.d)
+        base = clip_scan(x, lo, -lo, self.d)
+        d = base if offset is None else base + offset
         sit_now = d >= 0
         strong = (d >= q) | (d <= -q)
         # a reset makes the epoch before it final as it stands (known at the reset)
@@ -226,7 +228,7 @@ class PostureSmoother:
         keep_from = int(open_from[-1]) - u
         self._c, self._ck, self._cval = c[keep_from:], ck[keep_from:], cval[keep_from:]
         self._tau, self._val = tau[keep_from:], val[keep_from:]
-        self.d = int(d[-1])
+        self.d = int(base[-1])
         self._q = int(q[-1])
         self.open = int(open_from[-1])
         return Decoded(sit_now, u, decided, open_from)
