@@ -25,7 +25,7 @@ from .epochs import EpochTable
 from .options import CoreOptions
 from .reference import Reference, angles, unit
 from .settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
-from .posture_cue import PostureCue
+from .posture_cue import PostureCue, inclination_evidence
 from .runs import forward_fill, hysteresis, run_length, since_last, sliding_reduce
 from .smoother import Events, PostureSmoother, nats
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
@@ -82,7 +82,7 @@ QUICK_SLOW_POWER = 1.25
 NOT_WORN_MIN_HZ = 10.0  # the lowest rate the waits were measured at
 # Lying this long means the wearer will sit up next.
 LYING_THEN_SIT_EPOCHS = 10
-# Unknown posture after missing data this long.
+# Missing data this long may hide a posture change (cheaper to switch across it).
 GAP_RESET_EPOCHS = 60
 
 # The posture smoother (smoother.py): switching posture without seeing it costs SWITCH_NATS
@@ -95,7 +95,7 @@ UNKNOWN_SWITCH_NATS = 5.0
 # while) a posture change nobody saw costs FRESH_SWITCH_NATS.
 FRESH_SWITCH_NATS = 12.0
 FRESH_S = 180.0
-SURE_NATS = 21.0
+SURE_NATS = 30.0  # more than twice the largest switching cost: it always commits
 SOFT_NATS = 4.0
 # A second of stepping too short to count as walking (a shuffle, a turn on the spot): people
 # seldom step while seated (0-14 such seconds per 1000 sitting on the chest recordings, 6-190
@@ -347,9 +347,9 @@ class Decider:
         order = np.argsort(ev_at, kind="stable")
         ev_at, ev_before, ev_sit = ev_at[order], ev_before[order], ev_sit[order]
         on_feet = walk_run >= ON_FEET_AFTER_EPOCHS
-        # Lying, the sensor off the body, a long gap: what came before says nothing of what comes
-        # after (lying a while: sitting, see below).
-        reset = lying | not_worn | (gap_run >= GAP_RESET_EPOCHS)
+        # Lying, the sensor off the body: what came before says nothing of what comes after
+        # (lying a while: sitting, see below; a sensor clipped on again sits differently).
+        reset = lying | not_worn
         # Until something sure has been seen since then (walking, a transition, lying a while),
         # the posture is only a guess: changing it costs less (UNKNOWN_SWITCH_NATS), and the
         # base rate of desk work (still a while: sitting) counts.
@@ -376,6 +376,8 @@ class Decider:
         # the posture cue: how much more sitting-like than after the last sure evidence
         offset = cue.levels(first, g, upright_still, from_walking, sure, reset, calm)
         x = np.zeros(k.shape[0], np.int64)
+        at = np.flatnonzero(cue.absolute)
+        x[at] = inclination_evidence(from_walking[at], o.epoch_s)
         x[upright_still & calm & ~known] += self.calm
         # a step or two (shuffling, turning on the spot): on the feet
         x[walking & ~on_feet] -= self.step
@@ -387,6 +389,9 @@ class Decider:
         x[soft_downs] += self.soft
         switch = np.where(known, np.where(since_sure < self.fresh_epochs, self._fresh_switch, self._switch),
                           self._unknown_switch)
+        # A long gap hides whatever happened in it: switching across it costs less (the posture
+        # cue then compares the posture after it with the one before, see posture_cue.levels).
+        switch[gap_run >= GAP_RESET_EPOCHS] = self._unknown_switch
         decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit, ev_other), switch, offset)
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)

@@ -106,6 +106,26 @@ class _Pending:
     vecs: list = field(default_factory=list)
 
 
+# Before anything sure was seen (a recording's start, after a reset) there is no reference
+# posture: each still epoch's inclination from the walking upright is evidence per second instead
+# (the standing end surer than the sitting end: few sit as upright as they walk, many stand a
+# little off it), summed against the lower switching cost of that regime (decide.py).
+INCL_STAND_NATS_PER_S = 0.3
+INCL_SIT_NATS_PER_S = 0.1
+LEANING_NATS_PER_S = 0.6
+
+
+def inclination_evidence(incl_deg: np.ndarray, epoch_s: float) -> np.ndarray:
+    """Evidence per epoch (NAT units, int64) from the inclination from the walking upright."""
+    unit = epoch_s * NAT
+    llr = np.interp(incl_deg, [STAND_DEG, NEITHER_DEG[0], NEITHER_DEG[1], SIT_DEG],
+                    [-INCL_STAND_NATS_PER_S * unit, 0.0, 0.0, INCL_SIT_NATS_PER_S * unit])
+    with np.errstate(invalid="ignore"):
+        llr[incl_deg >= LEANING_DEG] = LEANING_NATS_PER_S * unit
+    llr[np.isnan(llr)] = 0.0
+    return np.rint(llr).astype(np.int64)
+
+
 def prior_level(incl_deg: np.ndarray, own: bool = False) -> np.ndarray:
     """Sitting level (nats) from the inclination from the walking upright, or (own) from the
     wearer's own standing posture (NaN: 0)."""
@@ -367,8 +387,10 @@ class PostureCue:
         r = np.where(start < 0, np.where(self.ref_g is not None, -1, nc[0]), r)  # -1: the carried reference
         has_ref = (r == -1) | (r <= np.arange(n))
         absolute = np.where(lm >= 0, reset[np.maximum(lm, 0)] & ~sure[np.maximum(lm, 0)], self.mark_abs)
-        # levels, anchor segment by anchor segment
-        pos = np.flatnonzero(upright & (has_ref | absolute))
+        # levels, anchor segment by anchor segment (with nothing sure since a reset: none, see
+        # inclination_evidence)
+        self.absolute = absolute & upright
+        pos = np.flatnonzero(upright & has_ref & ~absolute)
         bounds = [0] + [c[0] - first for c in self._changes if 0 < c[0] - first < n] + [n]
         held = [self._start_anchors]
         for c in self._changes:
@@ -382,14 +404,10 @@ class PostureCue:
                 continue
             p = pos[lo:hi]
             level = self._level(g[p], incl[p], anc)
-            base = np.zeros(p.shape[0])
-            rel = ~absolute[p]
-            refs = r[p][rel]
-            if refs.size:
-                uniq, inv = np.unique(refs, return_inverse=True)
-                rg = np.array([self.ref_g if u == -1 else g[u] for u in uniq])
-                ri = np.array([self.ref_incl if u == -1 else incl[u] for u in uniq])
-                base[rel] = self._level(rg, ri, anc)[inv]
+            uniq, inv = np.unique(r[p], return_inverse=True)
+            rg = np.array([self.ref_g if u == -1 else g[u] for u in uniq])
+            ri = np.array([self.ref_incl if u == -1 else incl[u] for u in uniq])
+            base = self._level(rg, ri, anc)[inv]
             out[p] = np.rint((level - base) * NAT).astype(np.int64)
         # carry: the last mark, and the reference found after it
         last_mark = int(lm[-1])
