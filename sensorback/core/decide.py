@@ -392,7 +392,10 @@ class Decider:
         # A long gap hides whatever happened in it: switching across it costs less (the posture
         # cue then compares the posture after it with the one before, see posture_cue.levels).
         switch[gap_run >= GAP_RESET_EPOCHS] = self._unknown_switch
-        decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit, ev_other), switch, offset)
+        # Guesses made before anything sure was seen settle nothing before them: the first sure
+        # evidence (or the lag) does, with the wearer's own postures telling apart what it claims.
+        decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit, ev_other), switch, offset,
+                                      known)
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING

@@ -145,12 +145,14 @@ class PostureSmoother:
         self._bmax = -BIG   # the latest window start of a transition seen so far
 
     def step(self, first: int, x: np.ndarray, reset: np.ndarray, events: Events,
-             switch: np.ndarray | None = None, offset: np.ndarray | None = None) -> Decoded:
+             switch: np.ndarray | None = None, offset: np.ndarray | None = None,
+             settles: np.ndarray | None = None) -> Decoded:
         """x: evidence per epoch (int, NAT units) for epochs first .. first + n - 1; reset: the
         epochs at which the past is forgotten (switching into them is free: after the sensor was
         off, after a long gap); switch: the cost of switching right after each epoch (NAT
         units; default the constant given at construction); offset: a score added to each
-        epoch's D outside the recurrence (a level, not evidence that accumulates)."""
+        epoch's D outside the recurrence (a level, not evidence that accumulates); settles:
+        the epochs whose commit also settles the open epochs before them (default all)."""
         n = x.shape[0]
         q = np.full(n, self.switch, np.int64) if switch is None else switch.astype(np.int64)
         if self.open is None:
@@ -164,25 +166,36 @@ class PostureSmoother:
         sit_now = d >= 0
         strong = (d >= q) | (d <= -q)
         # a reset makes the epoch before it final as it stands (known at the reset)
-        commit = strong.copy()
-        commit[:-1] |= reset[1:]
+        at_reset = np.zeros(n, bool)
+        at_reset[:-1] = reset[1:]
+        commit = strong | at_reset
+        # which commits settle the open epochs before them (a guess made before anything sure
+        # was seen settles nothing but itself)
+        later = commit if settles is None else (strong & settles) | at_reset
         last = first + n - 1
 
         u = self.open
         c0 = first - u  # epochs carried open from earlier chunks
         idx = np.arange(u, first + n, dtype=np.int64)
         # the commit settling each epoch, when it is known, and the posture it gives
-        r = _next_true(commit)
+        rl = _next_true(later)
+        rlc = np.minimum(rl, n - 1)
+        settling = strong if settles is None else strong & settles
+        pos = np.arange(n)
+        r = np.where(commit, pos, rl)
         rr = np.minimum(r, n - 1)
+        # when the commit is known: at once for one by the score, at the reset for one by a reset
+        known = np.where(commit, pos + ~strong, rl + ~settling[rlc])
         c = np.concatenate([self._c, np.where(r < n, first + r, BIG)])
-        ck = np.concatenate([self._ck, np.where(r < n, first + r + ~strong[rr], BIG)])
+        ck = np.concatenate([self._ck, np.where(r < n, first + known, BIG)])
         cval = np.concatenate([self._cval, sit_now[rr]])
         if c0:
             none = np.flatnonzero(c[:c0] == BIG)
             if reset[0]:  # the last epoch before this chunk is final as it stands
                 c[none], ck[none], cval[none] = first - 1, first, self.d >= 0
-            elif r[0] < n:
-                c[none], ck[none], cval[none] = c[c0], ck[c0], cval[c0]
+            elif rl[0] < n:
+                j = int(rl[0])
+                c[none], ck[none], cval[none] = first + j, first + j + (not settling[j]), sit_now[j]
         # Decision time: an epoch committed itself is final when that is known; one settled by
         # a later commit, `reach` epochs after that commit ...
         tau = np.where(c == BIG, BIG, np.where(c == idx, ck, np.maximum(ck, c + self.reach)))
