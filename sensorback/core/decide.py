@@ -59,6 +59,10 @@ SOFT_TRANSITION_SPEED = 0.2
 # (velocity integrated back from the quiet end, transition.LAND_SPEED, as lopsided): it must also
 # lean the trunk this far, beyond stopping, turning or glancing down (real walk-to-stand stops: < 30).
 LANDING_MIN_TILT_DEG = 30.0
+# Lying on one's side propped on a cushion or an elbow tilts the trunk only 50-65 deg, but almost
+# purely sideways; a seated trunk never leans that far to one side.
+SIDE_LYING_DEG = 45.0
+SIDE_SHARE = 0.7  # |lateral| at least this share of the inclination: sideways more than forward
 # Not worn: epoch-to-epoch wobble of the mean no bigger than sensor noise explains (no breathing).
 NOT_WORN_WINDOW = 20
 NOT_WORN_NOISE_RATIO = 6.0
@@ -80,6 +84,7 @@ QUICK_CALM_EPOCHS = 20
 NOT_WORN_REF_HZ = 50.0
 QUICK_SLOW_POWER = 1.25
 NOT_WORN_MIN_HZ = 10.0  # the lowest rate the waits were measured at
+NOT_WORN_LYING_S = 1800.0
 # Lying this long means the wearer will sit up next.
 LYING_THEN_SIT_EPOCHS = 10
 # Missing data this long may hide a posture change (cheaper to switch across it).
@@ -116,6 +121,14 @@ def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
     quick = int(round(QUICK_CALM_EPOCHS * stretch ** QUICK_SLOW_POWER))
     slow = int(round(round(options.not_worn_min_s / options.epoch_s) * stretch))
     return quick, slow
+
+
+def _lying_like(incl: np.ndarray, lat: np.ndarray, lying_deg: float) -> np.ndarray:
+    """A trunk lying: further than lying_deg from upright, or on its side (over SIDE_LYING_DEG
+    sideways, more than it is over forward or back: nobody sits leaning that far sideways)."""
+    with np.errstate(invalid="ignore"):
+        side = np.abs(lat)
+        return (incl >= lying_deg) | ((side >= SIDE_LYING_DEG) & (side >= incl * SIDE_SHARE))
 
 
 def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> np.ndarray:
@@ -222,6 +235,7 @@ class Decider:
         self.rate_hz = rate_hz
         self.min_samples = max(1, int(np.ceil(options.min_coverage * options.epoch_s * rate_hz)))
         self.quick_calm_epochs, self.slow_off_epochs = not_worn_waits(options, rate_hz)
+        self.lying_off_epochs = max(self.slow_off_epochs, int(round(NOT_WORN_LYING_S / options.epoch_s)))
         self.noise_samples = max(1, int(round(NOT_WORN_REF_HZ * options.epoch_s)))  # see NOT_WORN_REF_HZ
         # Settling (core/settle.py): the most epochs ever held back for a later revision (a
         # motionless run is handed out, revised, when it reaches quick_calm_epochs).
@@ -287,11 +301,15 @@ class Decider:
         began = motionless & (quiet_run == 1)
         start_handling = forward_fill(np.where(began, prev_since + 1, 0), c.quiet_start_handling)
         quick_off = motionless & (quiet_run >= self.quick_calm_epochs) & (start_handling <= QUICK_AFTER_HANDLING + 1)
-        slow_off = not_worn_run >= self.slow_off_epochs
+        # A wearer lying down can be stiller than a sensor's noise for minutes (breathing barely
+        # tilts a chest lying on its back): while the trunk is lying, the slow path waits
+        # NOT_WORN_LYING_S (a sensor taken off is nearly always handled first: the fast path).
+        lie_like = _lying_like(incl, lat, o.lying_deg)
+        slow_off = not_worn_run >= np.where(lie_like, self.lying_off_epochs, self.slow_off_epochs)
         not_worn = hysteresis(quick_off | slow_off, motionless, c.off)
 
         still = has_data & ~moving & ~not_worn
-        lying = still & (incl >= o.lying_deg)
+        lying = still & lie_like
         gap_run = run_length(~has_data, c.gap_run)
 
         span = self.window_epochs

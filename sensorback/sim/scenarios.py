@@ -351,15 +351,16 @@ def build_sits_as_stands(tl: Timeline, end_s: float) -> None:
 
 
 def build_couch(tl: Timeline, end_s: float) -> None:
-    """Lying down on a couch: on the right side, on the left, and lying on the back without
-    moving at all, with sitting in between."""
+    """Lying down on a couch: on the right side (propped on a cushion, the trunk only 50-65 deg
+    over), on the left, and lying down gently on the back and on the right side without moving
+    at all, with sitting in between."""
     rng = tl.rng
     tl.walk(rng.uniform(60.0, 180.0))
     tl.stand(rng.uniform(10.0, 30.0))
     tl.sit_down()
     for side, still in (("right", False), ("left", False), ("supine", True), ("right", True)):
         tl.sit(rng.uniform(30.0, 90.0), "sit_couch", reaches=False)
-        tl.lie_down(side)
+        tl.lie_down(side, propped=side == "right" and not still, gentle=still)
         if still:
             tl.lie_still(rng.uniform(8.0, 12.0) * MIN)
         else:

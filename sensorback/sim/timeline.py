@@ -351,17 +351,18 @@ class Timeline:
                               "sitting_flexion_deg": round(u, 3)})
 
     # ------------------------------------------------------------------------------- lying
-    def lie_down(self, side: str = "supine") -> None:
-        """Sit-to-lie onto a couch: the trunk turns 80-95 deg away from upright."""
+    def lie_down(self, side: str = "supine", propped: bool = False, gentle: bool = False) -> None:
+        """Sit-to-lie onto a couch: the trunk turns 80-95 deg away from upright (propped on an
+        elbow or a cushion: only 50-65 deg; gently: slowly, without a jolt)."""
         self._need("sit")
         rng = self.rng
         t0 = self.t_ms
-        tilt = rng.uniform(80.0, 95.0)
+        tilt = rng.uniform(50.0, 65.0) if propped else rng.uniform(80.0, 95.0)
         target = {"supine": (-tilt, rng.normal(0, 5), 0.0), "prone": (tilt, rng.normal(0, 5), 0.0),
                   "left": (rng.uniform(-10, 10), -tilt, 0.0), "right": (rng.uniform(-10, 10), tilt, 0.0)}[side]
-        self._move(_ms(rng.uniform(2.5, 4.0)), target)
-        self.shifts.append(Shift(t0 / 1000.0, self.now, 0.0, -rng.uniform(0.1, 0.25)))
-        self.levels.append(Level(t0 / 1000.0, self.now, 0.3, 0.5, 0.02, 1.0))
+        self._move(_ms(rng.uniform(6.0, 8.0) if gentle else rng.uniform(2.5, 4.0)), target)
+        self.shifts.append(Shift(t0 / 1000.0, self.now, 0.0, -rng.uniform(0.05, 0.1) if gentle else -rng.uniform(0.1, 0.25)))
+        self.levels.append(Level(t0 / 1000.0, self.now, *((0.05, 0.1, 0.002) if gentle else (0.3, 0.5, 0.02)), 1.0))
         self._row(t0, self.t_ms, "transition", "sit_to_lie")
         self.mode = "lie"
         self._lie_side = side
