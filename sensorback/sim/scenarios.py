@@ -374,11 +374,15 @@ def build_couch(tl: Timeline, end_s: float) -> None:
 def build_stuck_sensor(tl: Timeline, end_s: float) -> None:
     """A desk day whose sensor freezes at exactly (0, 0, 0) for 10-20 min while the wearer sits."""
     build_desk_day(tl, end_s)
-    cands = [(a / 1000.0, b / 1000.0) for a, b, lab, code in tl.rows
-             if lab == "sitting" and (b - a) / 1000.0 > 25 * MIN]
-    if cands:
-        a, b = cands[len(cands) // 2]
-        tl.stick(a + 60.0, min(tl.rng.uniform(10.0, 20.0) * MIN, b - a - 120.0))
+    spans: list[list[float]] = []  # stretches of seated rows
+    for a, b, lab, _code in tl.rows:
+        if lab in ("sitting", "slouching"):
+            if spans and abs(spans[-1][1] - a / 1000.0) < 1e-6:
+                spans[-1][1] = b / 1000.0
+            else:
+                spans.append([a / 1000.0, b / 1000.0])
+    a, b = max(spans, key=lambda ab: ab[1] - ab[0])
+    tl.stick(a + 60.0, min(tl.rng.uniform(10.0, 20.0) * MIN, b - a - 120.0))
 
 
 def build_exercise_bike(tl: Timeline, end_s: float) -> None:
