@@ -25,7 +25,7 @@ from .epochs import EpochTable
 from .options import CoreOptions
 from .reference import Reference, angles, unit
 from .settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
-from .posture_cue import PostureCue, inclination_evidence
+from .posture_cue import ANCHOR_EPOCHS, PostureCue, inclination_evidence
 from .runs import forward_fill, hysteresis, run_length, since_last, sliding_reduce
 from .smoother import Events, PostureSmoother, nats
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
@@ -100,6 +100,9 @@ UNKNOWN_SWITCH_NATS = 5.0
 # while) a posture change nobody saw costs FRESH_SWITCH_NATS.
 FRESH_SWITCH_NATS = 12.0
 FRESH_S = 180.0
+# The posture cue is judged every CUE_EVERY_S (a posture changes over seconds; judging every
+# epoch would cost more than the rest of the decisions together).
+CUE_EVERY_S = 4.0
 SURE_NATS = 30.0  # more than twice the largest switching cost: it always commits
 SOFT_NATS = 4.0
 # A second of stepping too short to count as walking (a shuffle, a turn on the spot): people
@@ -121,6 +124,19 @@ def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
     quick = int(round(QUICK_CALM_EPOCHS * stretch ** QUICK_SLOW_POWER))
     slow = int(round(round(options.not_worn_min_s / options.epoch_s) * stretch))
     return quick, slow
+
+
+def _next_walk(on_feet: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The first epoch on the feet after each position in `at` (len(on_feet) where none)."""
+    starts = np.flatnonzero(on_feet)
+    j = np.searchsorted(starts, at, side="right")
+    return np.where(j < starts.size, starts[np.minimum(j, max(starts.size - 1, 0))], on_feet.shape[0]) if starts.size else np.full(at.shape, on_feet.shape[0])
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angle (degrees) between rows of unit vectors (NaN rows: NaN)."""
+    d0, d1, d2 = a[:, 0] - b[:, 0], a[:, 1] - b[:, 1], a[:, 2] - b[:, 2]
+    return np.degrees(2.0 * np.arcsin(np.minimum(0.5 * np.sqrt(d0 * d0 + d1 * d1 + d2 * d2), 1.0)))
 
 
 def _lying_like(incl: np.ndarray, lat: np.ndarray, lying_deg: float) -> np.ndarray:
@@ -250,6 +266,7 @@ class Decider:
         self._switch, self._unknown_switch = nats(SWITCH_NATS), nats(UNKNOWN_SWITCH_NATS)
         self._fresh_switch = nats(FRESH_SWITCH_NATS)
         self.fresh_epochs = max(1, int(round(FRESH_S / options.epoch_s)))
+        self.cue_every = max(1, int(round(CUE_EVERY_S / options.epoch_s)))
         self._smoother = PostureSmoother(nats(SWITCH_NATS), lag, self.window_epochs - 1 + CONFIRM_EPOCHS)
         ref = calibration.reference
         seed = np.asarray(ref.up, float) if str(ref.up_source).startswith("walking") else None
@@ -381,21 +398,42 @@ class Decider:
         # The wearer's own postures (posture_cue.py): both sides of every sure transition, and
         # the standing right after a walk.
         walked = np.concatenate(([c.walk_run >= ON_FEET_AFTER_EPOCHS], on_feet[:-1])) & ~on_feet
+        # (a walk's end shows the standing posture only if ANCHOR_EPOCHS still upright ones follow
+        # before the next walk: the others change nothing, skip them)
+        ends = np.flatnonzero(walked)
+        if ends.size:
+            n_up = np.concatenate(([0], np.cumsum(upright_still)))
+            nxt = _next_walk(on_feet, ends)
+            enough = (n_up[nxt] - n_up[ends] >= ANCHOR_EPOCHS) | (nxt >= k.shape[0])
+            walked[ends[~enough]] = False
         sure_ev = np.isin(ev_at, np.concatenate([ups, downs]) + first)
         cue_events = sorted([(int(a), int(b), bool(si), bool(su)) for a, b, si, su in zip(ev_at, ev_before, ev_sit, sure_ev)]
                             + [(int(t) + first, int(t) + first, None, True) for t in np.flatnonzero(walked)],
                             key=lambda e: e[0])
-        walk_up = cue.walking_upright(g, on_feet)
-        d0, d1, d2 = g[:, 0] - walk_up[:, 0], g[:, 1] - walk_up[:, 1], g[:, 2] - walk_up[:, 2]
-        from_walking = np.degrees(2.0 * np.arcsin(np.minimum(0.5 * np.sqrt(d0 * d0 + d1 * d1 + d2 * d2), 1.0)))
-        others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up)
+        # inclination from the walking upright, where it is needed: the posture cue judges every
+        # CUE_EVERY_S (on the epochs whose index is a multiple: the same in any chunking)
+        judged = upright_still & (k % self.cue_every == 0)
+        need = np.flatnonzero(judged)
+        walk_up = np.full((k.shape[0], 3), np.nan)
+        if need.size or cue_events:
+            ev_pos = np.clip(np.array([e[0] for e in cue_events], np.int64) - first, 0, k.shape[0] - 1)
+            mask = judged.copy()
+            mask[ev_pos] = True
+            at = np.flatnonzero(mask)
+            walk_up[at] = cue.walking_upright(g, on_feet, at)
+        else:
+            cue.walking_upright(g, on_feet, need)
+        from_walking = np.full(k.shape[0], np.nan, np.float32)
+        if need.size:
+            from_walking[need] = _angle_deg(g[need], walk_up[need])
+        others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet)
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
         ev_other = [other_of.get((int(a), int(b), bool(si))) for a, b, si in zip(ev_at, ev_before, ev_sit)]
         # the posture cue: how much more sitting-like than after the last sure evidence
-        offset = cue.levels(first, g, upright_still, from_walking, sure, reset, calm)
+        offset = cue.levels(first, g, upright_still, from_walking, sure, reset, calm, judged)
         x = np.zeros(k.shape[0], np.int64)
         at = np.flatnonzero(cue.absolute)
-        x[at] = inclination_evidence(from_walking[at], o.epoch_s)
+        x[at] = inclination_evidence(from_walking[at], o.epoch_s * self.cue_every)
         x[upright_still & calm & ~known] += self.calm
         # a step or two (shuffling, turning on the spot): on the feet
         x[walking & ~on_feet] -= self.step

@@ -104,6 +104,7 @@ class _Pending:
     before: np.ndarray | None
     scan_from: int  # the next epoch to look at for its 'after' side
     vecs: list = field(default_factory=list)
+    dead: bool = False  # a walk came first
 
 
 # Before anything sure was seen (a recording's start, after a reset) there is no reference
@@ -147,10 +148,13 @@ def anchor_level(g: np.ndarray, anchors: "Anchors") -> np.ndarray:
 
 
 def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angle (degrees) between rows of unit vectors, accurate for small angles (chord-based)."""
+    """Angle (degrees) between rows of unit vectors, from the chord c between them:
+    2 asin(c / 2) = c + c^3/24 + 3 c^5/640 + ..., within 0.1 degree up to 60 degrees (the angles
+    that matter here are far smaller) and without the cost of an arcsine."""
     d0, d1, d2 = a[:, 0] - b[:, 0], a[:, 1] - b[:, 1], a[:, 2] - b[:, 2]
-    chord = np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
-    return np.degrees(2.0 * np.arcsin(np.minimum(chord * 0.5, 1.0)))
+    c2 = d0 * d0 + d1 * d1 + d2 * d2
+    c = np.sqrt(c2)
+    return c * (1.0 + c2 * (1.0 / 24.0 + c2 * (3.0 / 640.0))) * (180.0 / np.pi)
 
 
 class PostureCue:
@@ -171,6 +175,7 @@ class PostureCue:
         self.mark_abs = True             # it was a reset (or the stream's start): levels count whole
         self.ref_g: np.ndarray | None = None  # the reference posture found after it
         self.ref_incl = 0.0
+        self.held_value = 0      # the last judged level, held over the epochs after it
         self._changes: list = []
         self._start_anchors = Anchors()
         self.hist_g = np.full((0, 3), np.nan)   # the last epochs' directions (NaN: not still upright)
@@ -220,35 +225,30 @@ class PostureCue:
         return np.rint(llr).astype(np.int32)
 
     # ------------------------------------------------------------------------ walking up
-    def walking_upright(self, g: np.ndarray, walking: np.ndarray) -> np.ndarray:
-        """Per epoch, the walking upright in force (unit vectors; NaN rows: not known yet)."""
+    def walking_upright(self, g: np.ndarray, walking: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The walking upright in force at chunk positions `at` (unit vectors; NaN rows: not
+        known yet)."""
         n = g.shape[0]
-        q = np.zeros((n, 3), np.int64)
-        at = np.flatnonzero(walking & np.isfinite(g[:, 0]))
-        q[at] = np.rint(g[at] * _WALK_QUANT).astype(np.int64)
-        valid = np.zeros(n, bool)
-        valid[at] = True
+        w = np.flatnonzero(walking & np.isfinite(g[:, 0]))
+        q = np.rint(g[w] * _WALK_QUANT).astype(np.int64)
         h = self.walk_hist.shape[0]
-        allq = np.concatenate([self.walk_hist, q])
-        allv = np.concatenate([np.ones(h, bool), valid])
-        cs = np.concatenate([np.zeros((1, 3), np.int64), np.cumsum(allq, axis=0)])
-        cv = np.concatenate([[0], np.cumsum(allv)])
-        end = np.arange(h, h + n) + 1
-        count = cv[end]
-        start = np.searchsorted(cv, np.maximum(count - WALK_UP_EPOCHS, 0), side="left")
-        total = (cs[end] - cs[start]).astype(np.float64)
+        allq = np.concatenate([self.walk_hist, q]) if h else q
+        cs = np.zeros((allq.shape[0] + 1, 3), np.int64)
+        np.cumsum(allq, axis=0, out=cs[1:])
+        count = h + np.searchsorted(w, at, side="right")  # walking epochs at or before each
+        start = np.maximum(count - WALK_UP_EPOCHS, 0)
+        total = (cs[count] - cs[start]).astype(np.float64)
         out = total / np.maximum(np.sqrt((total * total).sum(axis=1)), 1e-12)[:, None]
-        out[count - cv[start] < WALK_UP_MIN_EPOCHS] = np.nan
+        out[count - start < WALK_UP_MIN_EPOCHS] = np.nan
         if self.seed_up is not None:
             out[np.isnan(out[:, 0])] = self.seed_up
-        keep = allq[allv][-WALK_UP_EPOCHS:]
-        self.walk_hist = keep
+        self.walk_hist = allq[max(0, allq.shape[0] - WALK_UP_EPOCHS):]
         return out
 
     # --------------------------------------------------------------------------- postures
     def orientation(self, first: int, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
                     events: list[tuple], forget: np.ndarray,
-                    walk_up: np.ndarray | None = None) -> tuple[np.ndarray, list]:
+                    walk_up: np.ndarray | None = None, walking: np.ndarray | None = None) -> list:
         """Evidence (NAT units) from the trunk's direction, for epochs first .. first + n - 1.
 
         g: unit directions; upright: still, upright epochs (the only ones judged, and the only
@@ -258,7 +258,8 @@ class PostureCue:
         walk, which shows only the standing posture; sure: only sure transitions and walks teach
         the postures), in order; forget: epochs after which the
         anchors no longer hold (the sensor was off the body and may sit differently now);
-        walk_up: the walking upright per epoch (NaN: unknown). A pair of postures in which the
+        walk_up: the walking upright per epoch (NaN: unknown); walking: epochs on the feet (a
+        transition's 'after' side is the still time before the next walk, or nothing). A pair of postures in which the
         sitting one is nearer the walking upright than the standing one is not believed (a
         false transition, most likely: people sit further from upright than they stand).
 
@@ -267,30 +268,58 @@ class PostureCue:
         standing one, or the walking upright; the sitting one) than the posture right before the
         window, by OTHER_MARGIN_DEG: a transition missed earlier (smoother.Events.other)."""
         n = g.shape[0]
-        gs = np.where(upright[:, None], g, np.nan)
-        allg = np.concatenate([self.hist_g, gs]) if self.hist_g.shape[0] else gs
-        base = first - self.hist_g.shape[0]  # epoch index of allg[0]
+        hist = self.hist_g
+        base = first - hist.shape[0]  # epoch index of hist[0]
         still_at = np.flatnonzero(upright) + first
         cur, pend = self.anchors, self.pending
         self._start_anchors = cur
         changes: list[tuple[int, Anchors]] = []  # (first epoch it holds for, anchors)
 
+        def rows(lo: int, hi: int) -> np.ndarray:
+            """Directions of epochs lo .. hi - 1 (NaN: not still and upright; before the kept
+            history: left out)."""
+            lo = max(lo, base)
+            parts = []
+            if lo < first:
+                parts.append(hist[lo - base:min(hi, first) - base])
+            if hi > first:
+                a, b = max(lo, first) - first, hi - first
+                parts.append(np.where(upright[a:b, None], g[a:b], np.nan))
+            return parts[0] if len(parts) == 1 else (np.concatenate(parts) if parts else np.zeros((0, 3)))
+
+        next_walk = None if walking is None else _next_true_idx(walking)
+
         def collect(p: _Pending, until: int) -> int | None:
             """Add p's 'after' epochs up to `until`; the epoch that completed it, if any."""
+            if p.dead:
+                return None
+            if next_walk is not None and p.scan_from - first < n:
+                w = int(next_walk[max(p.scan_from - first, 0)]) + first
+                if w <= until:  # a walk before it was complete: it never will be
+                    p.dead = True
+                    until = w - 1
             need = ANCHOR_EPOCHS - len(p.vecs)
-            lo, hi = np.searchsorted(still_at, [max(p.scan_from, first), until + 1])
-            sel = still_at[lo:min(hi, lo + need)]
-            p.vecs.extend(allg[sel - base])
+            lo = int(np.searchsorted(still_at, max(p.scan_from, first)))
+            hi = min(int(np.searchsorted(still_at, until + 1)), lo + need)
             p.scan_from = until + 1
-            return int(sel[-1]) if len(p.vecs) >= ANCHOR_EPOCHS else None
+            if hi <= lo:
+                return None
+            p.vecs.extend(g[still_at[lo:hi] - first])
+            if len(p.vecs) >= ANCHOR_EPOCHS:
+                return int(still_at[hi - 1])
+            return None
+
+        def up_at(t: int):
+            if walk_up is None:
+                return None
+            up = walk_up[min(max(t - first, 0), n - 1)]
+            return up if np.isfinite(up[0]) else None
 
         def plausible(a: Anchors, t: int) -> bool:
-            if a.stand is None or a.sit is None or walk_up is None:
+            up = up_at(t) if a.stand is not None and a.sit is not None else None
+            if up is None:
                 return True
-            up = walk_up[min(max(t - first, 0), n - 1)]
-            if not np.isfinite(up[0]):
-                return True
-            return float(_angle(a.sit[None, :], up[None, :])[0]) >= float(_angle(a.stand[None, :], up[None, :])[0])
+            return float(a.sit @ up) <= float(a.stand @ up)  # sitting no nearer upright than standing
 
         def complete(p: _Pending, cur: Anchors, t: int) -> Anchors:
             after = _unit(np.sum(np.array(p.vecs), axis=0))
@@ -324,7 +353,7 @@ class PostureCue:
             b = int(b)
             before = None
             if sit_after is not None:  # the posture before the window is known now
-                pre = allg[max(b - ANCHOR_EPOCHS, base) - base:max(b, base) - base]
+                pre = rows(b - ANCHOR_EPOCHS, b)
                 pre = pre[np.isfinite(pre[:, 0])]
                 if pre.shape[0]:
                     before = _unit(np.sum(pre, axis=0))
@@ -333,8 +362,8 @@ class PostureCue:
                     elif cur.stand is not None:
                         ref = cur.stand
                     else:
-                        ref = walk_up[min(max(t - first, 0), n - 1)] if walk_up is not None else None
-                    other[ei] = self._other(allg, base, b, before, ref)
+                        ref = up_at(t)
+                    other[ei] = self._other(rows, base, b, before, ref)
             if not sure:
                 continue
             if before is not None:
@@ -348,15 +377,15 @@ class PostureCue:
                 cur = complete(pend, cur, c)
                 changes.append((c + 1, cur))
                 pend = None
-        self.pending = pend
+        self.pending = None if pend is not None and pend.dead else pend
 
         self.anchors = cur
-        self.hist_g = allg[max(0, allg.shape[0] - self.history):]
+        self.hist_g = rows(first + n - self.history, first + n)
         self._changes = changes
         return other
 
     def levels(self, first: int, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
-               sure: np.ndarray, reset: np.ndarray, calm: np.ndarray) -> np.ndarray:
+               sure: np.ndarray, reset: np.ndarray, calm: np.ndarray, judged: np.ndarray) -> np.ndarray:
         """Per epoch, how much more sitting-like the trunk is than the reference posture, the
         first settled posture after the last sure evidence (walking, a seen transition, lying a
         while), in NAT units (0 where not still and upright, or before that posture is seen);
@@ -369,11 +398,17 @@ class PostureCue:
         (anchors), else from the inclination (from the standing posture after a walk, else from
         the walking upright); a far lean counts as sitting whatever they say. The reference is
         a calm, upright epoch at least REF_DELAY epochs after the evidence (not the middle of
-        sitting up from lying)."""
+        sitting up from lying).
+
+        Postures change over seconds, so levels are judged only on the `judged` epochs (every
+        few seconds, see decide.CUE_EVERY_S; incl need only be known there) and held until the
+        next one; the upright epochs before the first judged one after sure evidence get 0."""
         n = g.shape[0]
         out = np.zeros(n, np.int64)
         if n == 0:
             return out
+        full_upright = upright
+        upright = upright & judged
         mark = sure | reset
         lm = _last_true_idx(mark)                     # last mark at or before each epoch (-1: none here)
         cand = upright & calm
@@ -387,28 +422,41 @@ class PostureCue:
         r = np.where(start < 0, np.where(self.ref_g is not None, -1, nc[0]), r)  # -1: the carried reference
         has_ref = (r == -1) | (r <= np.arange(n))
         absolute = np.where(lm >= 0, reset[np.maximum(lm, 0)] & ~sure[np.maximum(lm, 0)], self.mark_abs)
-        # levels, anchor segment by anchor segment (with nothing sure since a reset: none, see
-        # inclination_evidence)
+        # levels (with nothing sure since a reset: none, see inclination_evidence)
         self.absolute = absolute & upright
         pos = np.flatnonzero(upright & has_ref & ~absolute)
-        bounds = [0] + [c[0] - first for c in self._changes if 0 < c[0] - first < n] + [n]
-        held = [self._start_anchors]
-        for c in self._changes:
-            if c[0] - first <= 0:
-                held[-1] = c[1]
-            elif c[0] - first < n:
-                held.append(c[1])
-        for a, b, anc in zip(bounds[:-1], bounds[1:], held):
-            lo, hi = np.searchsorted(pos, [a, b])
-            if lo == hi:
-                continue
-            p = pos[lo:hi]
-            level = self._level(g[p], incl[p], anc)
-            uniq, inv = np.unique(r[p], return_inverse=True)
-            rg = np.array([self.ref_g if u == -1 else g[u] for u in uniq])
-            ri = np.array([self.ref_incl if u == -1 else incl[u] for u in uniq])
-            base = self._level(rg, ri, anc)[inv]
-            out[p] = np.rint((level - base) * NAT).astype(np.int64)
+        if pos.size:
+            stand, sit, which = self._anchors_at(first, n, pos)
+            level = self._levels_of(g[pos], incl[pos], stand, sit)
+            # the reference's level under the same anchors: one value per run of equal
+            # (reference, anchors), evaluated once per run
+            rp = r[pos]
+            new = np.ones(pos.size, bool)
+            new[1:] = (rp[1:] != rp[:-1]) | (which[1:] != which[:-1])
+            heads = np.flatnonzero(new)
+            rh = rp[heads]
+            own = rh >= 0
+            ref_g = np.empty((heads.size, 3))
+            ref_i = np.empty(heads.size)
+            ref_g[own], ref_i[own] = g[rh[own]], incl[rh[own]]
+            if not own.all():
+                ref_g[~own], ref_i[~own] = self.ref_g, self.ref_incl
+            base = self._levels_of(ref_g, ref_i, stand[heads], sit[heads])
+            base = np.repeat(base, np.diff(np.append(heads, pos.size)))
+            out[pos] = np.rint((level - base) * NAT).astype(np.int64)
+        # hold each judged value over the upright epochs after it, up to the next mark
+        held = np.zeros(n, bool)
+        held[pos] = True
+        src = _last_true_idx(held | mark)
+        fill = full_upright & ~held
+        from_prev = fill & (src < 0) & (lm < 0)  # nothing judged or marked yet in this chunk
+        out[fill & (src >= 0)] = out[src[fill & (src >= 0)]]
+        out[mark & ~held] = 0
+        out[fill & (src >= 0) & mark[np.maximum(src, 0)] & ~held[np.maximum(src, 0)]] = 0
+        out[from_prev] = self.held_value
+        last = np.flatnonzero(held | mark)
+        if last.size:
+            self.held_value = int(out[last[-1]]) if held[last[-1]] else 0
         # carry: the last mark, and the reference found after it
         last_mark = int(lm[-1])
         if last_mark >= 0:
@@ -419,50 +467,68 @@ class PostureCue:
             self.ref_g, self.ref_incl = g[r[-1]].copy(), float(incl[r[-1]])
         return out
 
-    def _level(self, g: np.ndarray, incl: np.ndarray, anchors: Anchors) -> np.ndarray:
-        if anchors.stand is None:
-            level = prior_level(incl)
-        else:
-            # the wearer's own standing as the upright reference ...
-            to_stand = _angle(g, np.broadcast_to(anchors.stand, g.shape))
-            level = prior_level(to_stand, own=True)
-            if anchors.sit is not None:  # ... and, near one of the two, the two postures
-                sep = float(_angle(anchors.stand[None, :], anchors.sit[None, :])[0])
-                to_sit = _angle(g, np.broadcast_to(anchors.sit, g.shape))
-                near = np.minimum(to_stand, to_sit) <= max(ANCHOR_NEAR_DEG, 0.75 * sep)
-                if near.any():
-                    level[near] = anchor_level(g[near], anchors)
+    def _anchors_at(self, first: int, n: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The standing and sitting anchors in force at chunk positions pos ((m, 3), NaN rows:
+        not known), and which anchor set that is."""
+        table = [self._start_anchors] + [c[1] for c in self._changes]
+        starts = np.array([-1] + [c[0] - first for c in self._changes], np.int64)
+        which = np.searchsorted(starts, pos, side="right") - 1
+        nan = np.full(3, np.nan)
+        st = np.array([a.stand if a.stand is not None else nan for a in table])
+        si = np.array([a.sit if a.sit is not None else nan for a in table])
+        return st[which], si[which], which
+
+    def _levels_of(self, g: np.ndarray, incl: np.ndarray, stand: np.ndarray, sit: np.ndarray) -> np.ndarray:
+        """Sitting level (nats) of directions g (m, 3) with inclinations incl, given the anchors in
+        force for each (NaN rows: none): from the walking upright without a standing anchor, from
+        the standing anchor alone, or between the two near either; a far lean is sitting."""
+        level = prior_level(incl)
+        has_stand = np.isfinite(stand[:, 0])
+        if has_stand.any():
+            i = np.flatnonzero(has_stand)
+            to_stand = _angle(g[i], stand[i])
+            lv = prior_level(to_stand, own=True)
+            both = np.isfinite(sit[i, 0])
+            if both.any():
+                j = i[both]
+                sep = _angle(stand[j], sit[j])
+                to_sit = _angle(g[j], sit[j])
+                near = np.minimum(to_stand[both], to_sit) <= np.maximum(ANCHOR_NEAR_DEG, 0.75 * sep)
+                weight = np.clip((sep - ANCHOR_MIN_DEG) / (ANCHOR_FULL_DEG - ANCHOR_MIN_DEG), 0.0, 1.0)
+                pos = np.clip((to_stand[both] - to_sit) / np.maximum(sep, 1e-6), -1.0, 1.0)
+                lv[both] = np.where(near, pos * weight * LEVEL_NATS, lv[both])
+            level[i] = lv
         with np.errstate(invalid="ignore"):
             return np.where(incl >= LEANING_DEG, np.maximum(level, LEANING_LEVEL_NATS), level)
 
-    def _other(self, allg: np.ndarray, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
+    def _other(self, rows, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
         """(first epoch, flags) of the epochs before epoch b nearer `ref` than `before`."""
         if ref is None or not np.isfinite(ref[0]):
             return None
-        if float(_angle(before[None, :], np.asarray(ref)[None, :])[0]) < ANCHOR_MIN_DEG:
+        if float(before @ ref) > np.cos(np.radians(ANCHOR_MIN_DEG)):  # closer than ANCHOR_MIN_DEG
             return None
         lo = max(b - self.max_lag, base)
-        rows = allg[lo - base:max(b, base) - base]
-        if rows.shape[0] == 0:
+        r = rows(lo, b)
+        if r.shape[0] == 0:
             return None
         with np.errstate(invalid="ignore"):
-            flags = (_angle(rows, np.broadcast_to(ref, rows.shape)) + OTHER_MARGIN_DEG
-                     < _angle(rows, np.broadcast_to(before, rows.shape)))
+            flags = (_angle(r, np.broadcast_to(ref, r.shape)) + OTHER_MARGIN_DEG
+                     < _angle(r, np.broadcast_to(before, r.shape)))
         return lo, flags
 
-    def _other(self, allg: np.ndarray, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
+    def _other(self, rows, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
         """(first epoch, flags) of the epochs before epoch b nearer `ref` than `before`."""
         if ref is None or not np.isfinite(ref[0]):
             return None
-        if float(_angle(before[None, :], np.asarray(ref)[None, :])[0]) < ANCHOR_MIN_DEG:
+        if float(before @ ref) > np.cos(np.radians(ANCHOR_MIN_DEG)):  # closer than ANCHOR_MIN_DEG
             return None
         lo = max(b - self.max_lag, base)
-        rows = allg[lo - base:max(b, base) - base]
-        if rows.shape[0] == 0:
+        r = rows(lo, b)
+        if r.shape[0] == 0:
             return None
         with np.errstate(invalid="ignore"):
-            flags = (_angle(rows, np.broadcast_to(ref, rows.shape)) + OTHER_MARGIN_DEG
-                     < _angle(rows, np.broadcast_to(before, rows.shape)))
+            flags = (_angle(r, np.broadcast_to(ref, r.shape)) + OTHER_MARGIN_DEG
+                     < _angle(r, np.broadcast_to(before, r.shape)))
         return lo, flags
 
 

@@ -134,6 +134,7 @@ class PostureSmoother:
         self.reach = int(reach)
         self.d = 0          # D at the last epoch seen
         self._q = self.switch  # the cost of switching after it
+        self._d_last = 0       # the score there with its offset
         self.open = None    # first epoch not yet final (None before any epoch)
         # for epochs open .. the last one seen: the commit that settles each (BIG: none yet),
         # the posture it gives, and the decision (time, posture) where already made
@@ -192,7 +193,7 @@ class PostureSmoother:
         if c0:
             none = np.flatnonzero(c[:c0] == BIG)
             if reset[0]:  # the last epoch before this chunk is final as it stands
-                c[none], ck[none], cval[none] = first - 1, first, self.d >= 0
+                c[none], ck[none], cval[none] = first - 1, first, self._d_last >= 0
             elif rl[0] < n:
                 j = int(rl[0])
                 c[none], ck[none], cval[none] = first + j, first + j + (not settling[j]), sit_now[j]
@@ -242,6 +243,7 @@ class PostureSmoother:
         self._c, self._ck, self._cval = c[keep_from:], ck[keep_from:], cval[keep_from:]
         self._tau, self._val = tau[keep_from:], val[keep_from:]
         self.d = int(base[-1])
+        self._d_last = int(d[-1])
         self._q = int(q[-1])
         self.open = int(open_from[-1])
         return Decoded(sit_now, u, decided, open_from)
