@@ -105,6 +105,7 @@ FRESH_S = 180.0
 CUE_EVERY_S = 4.0
 SURE_NATS = 30.0  # more than twice the largest switching cost: it always commits
 SOFT_NATS = 4.0
+SOFT_HOLD_S = 60.0
 # A second of stepping too short to count as walking (a shuffle, a turn on the spot): people
 # seldom step while seated (0-14 such seconds per 1000 sitting on the chest recordings, 6-190
 # per 1000 standing).
@@ -187,6 +188,7 @@ class _Carry:
     active_run: int = 0
     lying_run: int = 0
     since_sure: int = 10**9
+    soft_pending: list = field(default_factory=list)  # (epoch it ends, offset) of slow transitions
     since_reset: int = 0
     since_lying: int = 10**9
     since_lying_slow: int = 10**9
@@ -261,6 +263,7 @@ class Decider:
         self.sure = nats(SURE_NATS)
         self.transition = nats(SURE_NATS)
         self.soft = nats(SOFT_NATS)
+        self.soft_hold = max(1, int(round(SOFT_HOLD_S / options.epoch_s)))
         self.step = nats(STEP_NATS)
         self.calm = nats(CALM_NATS_PER_S * options.epoch_s)
         self._switch, self._unknown_switch = nats(SWITCH_NATS), nats(UNKNOWN_SWITCH_NATS)
@@ -441,8 +444,12 @@ class Decider:
         x[on_feet] = -self.sure
         x[ups] -= self.transition
         x[downs] += self.transition
-        x[soft_ups] -= self.soft
-        x[soft_downs] += self.soft
+        # A slow transition is only likely: once something sure is known it tips the balance for
+        # SOFT_HOLD_S and stays only if the posture cue then agrees; before, it is evidence like
+        # any other (there is no posture to overturn).
+        offset += self._transient(first, k.shape[0], soft_ups[known[soft_ups]], soft_downs[known[soft_downs]])
+        x[soft_ups[~known[soft_ups]]] -= self.soft
+        x[soft_downs[~known[soft_downs]]] += self.soft
         switch = np.where(known, np.where(since_sure < self.fresh_epochs, self._fresh_switch, self._switch),
                           self._unknown_switch)
         # A long gap hides whatever happened in it: switching across it costs less (the posture
@@ -480,6 +487,24 @@ class Decider:
         table = EpochTable(t0.astype(np.float64, copy=False), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
         hold_from = np.minimum(hold_from, decoded.open_from)
         return self._settler.push(table, first, hold_from, revisions, decoded.decided_from, decoded.decided)
+
+    def _transient(self, first: int, n: int, ups: np.ndarray, downs: np.ndarray) -> np.ndarray:
+        """SOFT_NATS toward sitting after each slow sit-down, toward standing after each slow
+        stand-up, for SOFT_HOLD_S each (carried over chunks), as an offset."""
+        c = self._c
+        steps = np.zeros(n + 1, np.int64)
+        for t, v in c.soft_pending:  # still running from earlier chunks
+            steps[0] += v
+            steps[min(max(t - first, 0), n)] -= v
+        hold = self.soft_hold
+        for at, sign in ((ups, -1), (downs, 1)):
+            if at.size:
+                np.add.at(steps, at, sign * self.soft)
+                np.add.at(steps, np.minimum(at + hold, n), -sign * self.soft)
+        ends = [(int(t) + first + hold, sign * self.soft) for at, sign in ((ups, -1), (downs, 1)) for t in at
+                if int(t) + hold > n]
+        c.soft_pending = [(t, v) for t, v in c.soft_pending if t > first + n] + ends
+        return np.cumsum(steps[:n])
 
     def release(self) -> EpochTable:
         """Every epoch decided but still held back (end of the stream or of this calibration)."""

@@ -53,9 +53,9 @@ LEVEL_NATS = 8.0
 LEANING_LEVEL_NATS = 14.0
 # The same from the wearer's own standing posture (right after a walk, or beside a transition),
 # which is known to within the few degrees a standing trunk varies: a narrower middle.
-OWN_STAND_DEG = 3.0
-OWN_NEITHER_DEG = (5.0, 8.0)
-OWN_SIT_DEG = 12.0
+OWN_STAND_DEG = 1.0
+OWN_NEITHER_DEG = (6.0, 8.0)
+OWN_SIT_DEG = 13.0
 # The wearer's own postures: the mean direction over ANCHOR_EPOCHS still upright epochs right
 # before and right after a seen transition's window (and right after walking: standing). Two
 # postures closer than ANCHOR_MIN_DEG tell nothing apart; the level between them spans the full
