@@ -111,7 +111,7 @@ class _Pending:
 # posture: each still epoch's inclination from the walking upright is evidence per second instead
 # (the standing end surer than the sitting end: few sit as upright as they walk, many stand a
 # little off it), summed against the lower switching cost of that regime (decide.py).
-INCL_STAND_NATS_PER_S = 0.1
+INCL_STAND_NATS_PER_S = 0.05
 INCL_SIT_NATS_PER_S = 0.1
 LEANING_NATS_PER_S = 0.6
 
