@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .runs import sliding_reduce
 from .smoother import NAT
 
 # How sitting-like a still trunk direction is, as a level in nats (see PostureCue.levels). From
@@ -69,6 +70,9 @@ ANCHOR_NEAR_DEG = 8.0
 # Before a transition's window, an epoch nearer the other posture than the one right before the
 # window by this much was in that other posture (a transition missed before).
 OTHER_MARGIN_DEG = 2.0
+# A posture change counts once it has lasted this long (see PostureCue._persistent).
+PERSIST_S = 120.0
+PERSIST_NATS = 2.0
 # The reference posture is taken at least this many epochs after the sure evidence.
 REF_DELAY = 2
 # The walking upright: the mean direction over the last WALK_UP_EPOCHS epochs on the feet
@@ -176,6 +180,10 @@ class PostureCue:
         self.ref_g: np.ndarray | None = None  # the reference posture found after it
         self.ref_incl = 0.0
         self.held_value = 0      # the last judged level, held over the epochs after it
+        self.persist = max(2, int(round(PERSIST_S / epoch_s)))
+        self.persist_hist = np.zeros(self.persist - 1, np.int64)
+        self.persist_margin = int(round(PERSIST_NATS * NAT))
+        self.accepted = 0
         self._changes: list = []
         self._start_anchors = Anchors()
         self.hist_g = np.full((0, 3), np.nan)   # the last epochs' directions (NaN: not still upright)
@@ -457,15 +465,48 @@ class PostureCue:
         last = np.flatnonzero(held | mark)
         if last.size:
             self.held_value = int(out[last[-1]]) if held[last[-1]] else 0
-        # carry: the last mark, and the reference found after it
-        last_mark = int(lm[-1])
-        if last_mark >= 0:
-            self.mark_k = first + last_mark
-            self.mark_abs = bool(reset[last_mark] and not sure[last_mark])
-            self.ref_g = None
-        if not self.mark_abs and self.ref_g is None and r[-1] >= 0 and has_ref[-1]:
-            self.ref_g, self.ref_incl = g[r[-1]].copy(), float(incl[r[-1]])
-        return out
+        return self._persistent(out, mark)
+
+    def _persistent(self, out: np.ndarray, mark: np.ndarray) -> np.ndarray:
+        """The level as accepted: it moves to a new value only once the level has stayed beyond
+        it (by PERSIST_NATS, all one way) for PERSIST_S, and starts from 0 at each sure evidence
+        or reset. Leaning toward the screen for a minute, or the passage through upright into a
+        slouch, is not a missed transition; sitting or standing for minutes is."""
+        n = out.shape[0]
+        w = self.persist
+        allv = np.concatenate([self.persist_hist, out])
+        cols = np.empty((allv.shape[0], 2), np.int64)
+        cols[:, 0] = allv
+        np.negative(allv, out=cols[:, 1])
+        top, = sliding_reduce(cols, np.minimum, (w,))
+        lo, hi = top[:, 0], -top[:, 1]  # smallest and largest level over the last w epochs
+        self.persist_hist = allv[allv.shape[0] - (w - 1):]
+        eff = np.empty(n, np.int64)
+        d = self.persist_margin
+        marks = np.flatnonzero(mark).tolist() + [n]
+        a, p, mi = self.accepted, 0, 0
+        while p < n:
+            while marks[mi] < p:
+                mi += 1
+            if marks[mi] == p:  # sure evidence or a reset: a new reference, nothing accepted yet
+                a = 0
+                eff[p] = 0
+                p += 1
+                continue
+            end = marks[mi]
+            seg_lo, seg_hi = lo[p:end], hi[p:end]
+            ch = np.flatnonzero((seg_lo > a + d) | (seg_hi < a - d))
+            if ch.size == 0:
+                eff[p:end] = a
+                p = end
+                continue
+            j = p + int(ch[0])
+            eff[p:j] = a
+            a = int(lo[j]) if lo[j] > a + d else int(hi[j])
+            eff[j] = a
+            p = j + 1
+        self.accepted = a
+        return eff
 
     def _anchors_at(self, first: int, n: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The standing and sitting anchors in force at chunk positions pos ((m, 3), NaN rows:
