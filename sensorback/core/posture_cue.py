@@ -465,6 +465,14 @@ class PostureCue:
         last = np.flatnonzero(held | mark)
         if last.size:
             self.held_value = int(out[last[-1]]) if held[last[-1]] else 0
+        # carry: the last mark, and the reference found after it
+        last_mark = int(lm[-1])
+        if last_mark >= 0:
+            self.mark_k = first + last_mark
+            self.mark_abs = bool(reset[last_mark] and not sure[last_mark])
+            self.ref_g = None
+        if not self.mark_abs and self.ref_g is None and r[-1] >= 0 and has_ref[-1]:
+            self.ref_g, self.ref_incl = g[r[-1]].copy(), float(incl[r[-1]])
         return self._persistent(out, mark)
 
     def _persistent(self, out: np.ndarray, mark: np.ndarray) -> np.ndarray:
