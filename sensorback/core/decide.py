@@ -113,7 +113,7 @@ STEP_NATS = 1.0
 # Before anything sure was seen, each calm second counts this much toward sitting (desk workers
 # sit most of their still time; the calm 48 of 60 s rule this replaces said the same).
 CALM_NATS_PER_S = 0.1
-SMOOTHER_LAG_S = 120.0
+SMOOTHER_LAG_S = 150.0
 
 
 def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
@@ -458,7 +458,7 @@ class Decider:
         # Guesses made before anything sure was seen settle nothing before them: the first sure
         # evidence (or the lag) does, with the wearer's own postures telling apart what it claims.
         decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit, ev_other), switch, offset,
-                                      known)
+                                      known, cue.changing & known)
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING

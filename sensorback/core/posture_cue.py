@@ -514,6 +514,9 @@ class PostureCue:
             eff[j] = a
             p = j + 1
         self.accepted = a
+        # a change under way (the level away from the accepted one): its epochs may yet be
+        # revised when it is accepted, so they must not be final before (smoother hold)
+        self.changing = np.abs(out - eff) > d
         return eff
 
     def _anchors_at(self, first: int, n: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -147,13 +147,14 @@ class PostureSmoother:
 
     def step(self, first: int, x: np.ndarray, reset: np.ndarray, events: Events,
              switch: np.ndarray | None = None, offset: np.ndarray | None = None,
-             settles: np.ndarray | None = None) -> Decoded:
+             settles: np.ndarray | None = None, hold: np.ndarray | None = None) -> Decoded:
         """x: evidence per epoch (int, NAT units) for epochs first .. first + n - 1; reset: the
         epochs at which the past is forgotten (switching into them is free: after the sensor was
         off, after a long gap); switch: the cost of switching right after each epoch (NAT
         units; default the constant given at construction); offset: a score added to each
         epoch's D outside the recurrence (a level, not evidence that accumulates); settles:
-        the epochs whose commit also settles the open epochs before them (default all)."""
+        the epochs whose commit also settles the open epochs before them (default all); hold:
+        epochs that may not commit (a change under way that may yet revise them)."""
         n = x.shape[0]
         q = np.full(n, self.switch, np.int64) if switch is None else switch.astype(np.int64)
         if self.open is None:
@@ -166,6 +167,8 @@ class PostureSmoother:
         d = base if offset is None else base + offset
         sit_now = d >= 0
         strong = (d >= q) | (d <= -q)
+        if hold is not None:
+            strong &= ~hold
         # a reset makes the epoch before it final as it stands (known at the reset)
         at_reset = np.zeros(n, bool)
         at_reset[:-1] = reset[1:]
