@@ -189,6 +189,11 @@ class _Carry:
     lying_run: int = 0
     since_sure: int = 10**9
     soft_pending: list = field(default_factory=list)  # (epoch it ends, offset) of slow transitions
+    since_mark: int = 10**9
+    mark_kind: int = 2          # the stream starts as after a reset: nothing sure known
+    last_level: int = 0         # the posture cue at the last head of the previous chunk ...
+    last_changing: bool = False
+    head_lead: int = 10**6      # ... and epochs from it to this chunk's first epoch
     since_reset: int = 0
     since_lying: int = 10**9
     since_lying_slow: int = 10**9
@@ -273,7 +278,8 @@ class Decider:
         self._smoother = PostureSmoother(nats(SWITCH_NATS), lag, self.window_epochs - 1 + CONFIRM_EPOCHS)
         ref = calibration.reference
         seed = np.asarray(ref.up, float) if str(ref.up_source).startswith("walking") else None
-        self._cue = PostureCue(options.epoch_s, self.window_epochs + CONFIRM_EPOCHS, lag, seed)
+        self._cue = PostureCue(options.epoch_s, self.window_epochs + CONFIRM_EPOCHS, lag, seed,
+                               max(1, int(round(CUE_EVERY_S / options.epoch_s))))
         self._c = _Carry()
         self._settler = Settler(options.slouch_threshold_deg)
 
@@ -413,30 +419,55 @@ class Decider:
         cue_events = sorted([(int(a), int(b), bool(si), bool(su)) for a, b, si, su in zip(ev_at, ev_before, ev_sit, sure_ev)]
                             + [(int(t) + first, int(t) + first, None, True) for t in np.flatnonzero(walked)],
                             key=lambda e: e[0])
-        # inclination from the walking upright, where it is needed: the posture cue judges every
-        # CUE_EVERY_S (on the epochs whose index is a multiple: the same in any chunking)
-        judged = upright_still & (k % self.cue_every == 0)
+        # The posture cue judges on a grid of head epochs, one every CUE_EVERY_S (whose index is
+        # a multiple: the same grid in any chunking); the inclination from the walking upright
+        # is needed there (and where the anchors are checked).
+        B = self.cue_every
+        n_k = k.shape[0]
+        heads = np.arange((-first) % B, n_k, B)
+        judged = np.zeros(n_k, bool)
+        judged[heads] = upright_still[heads]
         need = np.flatnonzero(judged)
-        walk_up = np.full((k.shape[0], 3), np.nan)
-        if need.size or cue_events:
-            ev_pos = np.clip(np.array([e[0] for e in cue_events], np.int64) - first, 0, k.shape[0] - 1)
-            mask = judged.copy()
-            mask[ev_pos] = True
-            at = np.flatnonzero(mask)
-            walk_up[at] = cue.walking_upright(g, on_feet, at)
-        else:
-            cue.walking_upright(g, on_feet, need)
-        from_walking = np.full(k.shape[0], np.nan, np.float32)
+        walk_up = np.full((n_k, 3), np.nan)
+        ev_pos = np.clip(np.array([e[0] for e in cue_events], np.int64) - first, 0, n_k - 1)
+        mask = judged.copy()
+        mask[ev_pos] = True
+        at = np.flatnonzero(mask)
+        walk_up[at] = cue.walking_upright(g, on_feet, at)
+        from_walking = np.full(n_k, np.nan, np.float32)
         if need.size:
             from_walking[need] = _angle_deg(g[need], walk_up[need])
         others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet)
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
         ev_other = [other_of.get((int(a), int(b), bool(si))) for a, b, si in zip(ev_at, ev_before, ev_sit)]
         # the posture cue: how much more sitting-like than after the last sure evidence
-        offset = cue.levels(first, g, upright_still, from_walking, sure, reset, calm, judged)
-        x = np.zeros(k.shape[0], np.int64)
-        at = np.flatnonzero(cue.absolute)
-        x[at] = inclination_evidence(from_walking[at], o.epoch_s * self.cue_every)
+        marked = sure | reset
+        since_mark = run_length(~marked, c.since_mark)
+        kind = forward_fill(np.where(sure, 1, np.where(reset, 2, 0)).astype(np.int8), c.mark_kind)
+        c.since_mark, c.mark_kind = int(since_mark[-1]), int(kind[-1])
+        level_h = cue.levels(first, heads, g[heads], upright_still[heads], from_walking[heads],
+                             since_mark[heads] < B, kind[heads] == 2, calm[heads])
+        # each head's level holds for the epochs up to the next head (0 where not still and
+        # upright, and after sure evidence until the next head judges again)
+        h0 = int(heads[0]) if heads.size else n_k
+        offset = np.empty(n_k, np.int64)
+        offset[:h0] = c.last_level
+        offset[h0:] = np.repeat(level_h, B)[:n_k - h0]
+        changing = np.empty(n_k, bool)
+        changing[:h0] = c.last_changing
+        changing[h0:] = np.repeat(cue.changing, B)[:n_k - h0]
+        since_head = np.empty(n_k, np.int64)
+        since_head[:h0] = np.arange(h0) + c.head_lead
+        since_head[h0:] = np.arange(n_k - h0) % B
+        if heads.size:
+            c.last_level, c.last_changing = int(level_h[-1]), bool(cue.changing[-1])
+        c.head_lead = int(since_head[-1]) + 1
+        quiet = ~upright_still | (since_mark < since_head)
+        offset[quiet] = 0
+        changing[quiet] = False
+        x = np.zeros(n_k, np.int64)
+        at = heads[cue.absolute]
+        x[at] = inclination_evidence(from_walking[at], o.epoch_s * B)
         x[upright_still & calm & ~known] += self.calm
         # a step or two (shuffling, turning on the spot): on the feet
         x[walking & ~on_feet] -= self.step
@@ -458,7 +489,7 @@ class Decider:
         # Guesses made before anything sure was seen settle nothing before them: the first sure
         # evidence (or the lag) does, with the wearer's own postures telling apart what it claims.
         decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit, ev_other), switch, offset,
-                                      known, cue.changing & known)
+                                      known, changing & known)
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING

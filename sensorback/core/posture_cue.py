@@ -35,6 +35,7 @@ does not depend on how the stream was cut.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,8 +74,9 @@ OTHER_MARGIN_DEG = 2.0
 # A posture change counts once it has lasted this long (see PostureCue._persistent).
 PERSIST_S = 120.0
 PERSIST_NATS = 2.0
-# The reference posture is taken at least this many epochs after the sure evidence.
-REF_DELAY = 2
+# The reference posture is taken at least this many heads (decide.CUE_EVERY_S) after the sure
+# evidence.
+REF_DELAY = 1
 # The walking upright: the mean direction over the last WALK_UP_EPOCHS epochs on the feet
 # (walking), once there are WALK_UP_MIN_EPOCHS of them; before that, the calibration's upright if
 # it came from walking.
@@ -170,17 +172,17 @@ class PostureCue:
     far back before a transition's window open epochs may lie; seed_up: the walking upright to use
     before any walking is seen (None: no prior until then)."""
 
-    def __init__(self, epoch_s: float, history_epochs: int, max_lag: int, seed_up: np.ndarray | None = None):
+    def __init__(self, epoch_s: float, history_epochs: int, max_lag: int, seed_up: np.ndarray | None = None,
+                 cue_every: int = 1):
         self.epoch_s = epoch_s
         self.max_lag = max_lag
         self.history = history_epochs + ANCHOR_EPOCHS + max_lag
         self.forgetting = False
-        self.mark_k: int | None = None   # the last sure evidence or reset (epoch index)
-        self.mark_abs = True             # it was a reset (or the stream's start): levels count whole
+        self.mark_pending = 0            # heads to wait after the last mark before a reference
+        self.mark_abs = True             # it was a reset (or the stream's start): no levels
         self.ref_g: np.ndarray | None = None  # the reference posture found after it
         self.ref_incl = 0.0
-        self.held_value = 0      # the last judged level, held over the epochs after it
-        self.persist = max(2, int(round(PERSIST_S / epoch_s)))
+        self.persist = max(2, int(round(PERSIST_S / (epoch_s * cue_every))))
         self.persist_hist = np.zeros(self.persist - 1, np.int64)
         self.persist_margin = int(round(PERSIST_NATS * NAT))
         self.accepted = 0
@@ -359,21 +361,13 @@ class PostureCue:
                 continue
             _, b, sit_after, sure = events[ei]
             b = int(b)
-            before = None
-            if sit_after is not None:  # the posture before the window is known now
-                pre = rows(b - ANCHOR_EPOCHS, b)
-                pre = pre[np.isfinite(pre[:, 0])]
-                if pre.shape[0]:
-                    before = _unit(np.sum(pre, axis=0))
-                    if sit_after:
-                        ref = cur.sit
-                    elif cur.stand is not None:
-                        ref = cur.stand
-                    else:
-                        ref = up_at(t)
-                    other[ei] = self._other(rows, base, b, before, ref)
+            if sit_after is not None:
+                # which epochs before the window were in the other posture: worked out only if the
+                # smoother asks (most transitions find no open epoch to claim)
+                other[ei] = functools.partial(self._other_of, rows, base, b, sit_after, cur, up_at(t))
             if not sure:
                 continue
+            before = self._before(rows, b) if sit_after is not None else None
             if before is not None:
                 new = Anchors(stand=before, sit=cur.sit) if sit_after else Anchors(stand=cur.stand, sit=before)
                 cur = new if plausible(new, t) else (Anchors(stand=before) if sit_after else Anchors(stand=cur.stand))
@@ -392,86 +386,74 @@ class PostureCue:
         self._changes = changes
         return other
 
-    def levels(self, first: int, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
-               sure: np.ndarray, reset: np.ndarray, calm: np.ndarray, judged: np.ndarray) -> np.ndarray:
-        """Per epoch, how much more sitting-like the trunk is than the reference posture, the
-        first settled posture after the last sure evidence (walking, a seen transition, lying a
-        while), in NAT units (0 where not still and upright, or before that posture is seen);
-        after a reset with nothing sure since, the level itself counts.
+    def levels(self, first: int, heads: np.ndarray, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
+               mark: np.ndarray, reset_only: np.ndarray, calm: np.ndarray) -> np.ndarray:
+        """How much more sitting-like the trunk is than the reference posture (the first settled
+        posture after the last sure evidence: walking, a seen transition, lying a while), in NAT
+        units, judged on a grid of head epochs (one every decide.CUE_EVERY_S: postures change
+        over seconds) and accepted as in _persistent; 0 where not still and upright or before
+        the reference is seen; after a reset with nothing sure since, no level (the per-second
+        inclination evidence counts instead, see `absolute`).
 
         A posture held for an hour is one observation, not 3600: what the decoder adds to the
         sure evidence is this difference, not a sum over seconds, so a long bout never drifts,
         while a posture change that no transition announced moves the balance by as much as
         the two postures differ. Levels come from the wearer's own postures where known
         (anchors), else from the inclination (from the standing posture after a walk, else from
-        the walking upright); a far lean counts as sitting whatever they say. The reference is
-        a calm, upright epoch at least REF_DELAY epochs after the evidence (not the middle of
-        sitting up from lying).
+        the walking upright); a far lean counts as sitting whatever they say.
 
-        Postures change over seconds, so levels are judged only on the `judged` epochs (every
-        few seconds, see decide.CUE_EVERY_S; incl need only be known there) and held until the
-        next one; the upright epochs before the first judged one after sure evidence get 0."""
-        n = g.shape[0]
-        out = np.zeros(n, np.int64)
-        if n == 0:
+        All arrays are per head (chunk positions `heads`, every head of the chunk in order):
+        g, upright, incl, calm at the head; mark: sure evidence or a reset since the previous
+        head; reset_only: the last such was a reset with nothing sure after it. Sets
+        `absolute` (heads in the unknown regime) and `changing` (heads in a change not yet
+        accepted) alongside."""
+        m = heads.shape[0]
+        out = np.zeros(m, np.int64)
+        self.absolute = np.zeros(m, bool)
+        self.changing = np.zeros(m, bool)
+        if m == 0:
             return out
-        full_upright = upright
-        upright = upright & judged
-        mark = sure | reset
-        lm = _last_true_idx(mark)                     # last mark at or before each epoch (-1: none here)
+        idx = np.arange(m)
+        lm = _last_true_idx(mark)  # the last head with a mark (-1: none in this chunk)
+        absolute = np.where(lm >= 0, reset_only[np.maximum(lm, 0)], self.mark_abs)
         cand = upright & calm
         with np.errstate(invalid="ignore"):
             cand &= ~(incl >= LEANING_DEG)  # (NaN: the walking upright not known yet)
-        nc = _next_true_idx(cand)                     # first candidate at or after (n: none)
-        # where the candidate search starts for each epoch (chunk positions)
-        carried_start = (self.mark_k + 1 + REF_DELAY - first) if self.mark_k is not None else n
-        start = np.where(lm >= 0, lm + 1 + REF_DELAY, carried_start)
-        r = np.where(start < n, nc[np.clip(start, 0, n - 1)], n)
-        r = np.where(start < 0, np.where(self.ref_g is not None, -1, nc[0]), r)  # -1: the carried reference
-        has_ref = (r == -1) | (r <= np.arange(n))
-        absolute = np.where(lm >= 0, reset[np.maximum(lm, 0)] & ~sure[np.maximum(lm, 0)], self.mark_abs)
-        # levels (with nothing sure since a reset: none, see inclination_evidence)
+        nc = _next_true_idx(cand)
+        # the reference of each head: the first candidate head REF_DELAY after its mark
+        start = np.where(lm >= 0, lm + 1 + REF_DELAY, self.mark_pending)
+        r = np.where(start < m, nc[np.clip(start, 0, m - 1)], m)
+        carried = (lm < 0) & (self.ref_g is not None)
+        r[carried] = -1
+        has_ref = (r == -1) | (r <= idx)
         self.absolute = absolute & upright
         pos = np.flatnonzero(upright & has_ref & ~absolute)
         if pos.size:
-            stand, sit, which = self._anchors_at(first, n, pos)
+            stand, sit, which = self._anchors_at(first, heads[pos])
             level = self._levels_of(g[pos], incl[pos], stand, sit)
-            # the reference's level under the same anchors: one value per run of equal
-            # (reference, anchors), evaluated once per run
+            # the reference's level under the same anchors, once per run of equal (reference, anchors)
             rp = r[pos]
             new = np.ones(pos.size, bool)
             new[1:] = (rp[1:] != rp[:-1]) | (which[1:] != which[:-1])
-            heads = np.flatnonzero(new)
-            rh = rp[heads]
+            hd = np.flatnonzero(new)
+            rh = rp[hd]
             own = rh >= 0
-            ref_g = np.empty((heads.size, 3))
-            ref_i = np.empty(heads.size)
+            ref_g = np.empty((hd.size, 3))
+            ref_i = np.empty(hd.size)
             ref_g[own], ref_i[own] = g[rh[own]], incl[rh[own]]
             if not own.all():
                 ref_g[~own], ref_i[~own] = self.ref_g, self.ref_incl
-            base = self._levels_of(ref_g, ref_i, stand[heads], sit[heads])
-            base = np.repeat(base, np.diff(np.append(heads, pos.size)))
+            base = self._levels_of(ref_g, ref_i, stand[hd], sit[hd])
+            base = np.repeat(base, np.diff(np.append(hd, pos.size)))
             out[pos] = np.rint((level - base) * NAT).astype(np.int64)
-        # hold each judged value over the upright epochs after it, up to the next mark
-        held = np.zeros(n, bool)
-        held[pos] = True
-        src = _last_true_idx(held | mark)
-        fill = full_upright & ~held
-        from_prev = fill & (src < 0) & (lm < 0)  # nothing judged or marked yet in this chunk
-        out[fill & (src >= 0)] = out[src[fill & (src >= 0)]]
-        out[mark & ~held] = 0
-        out[fill & (src >= 0) & mark[np.maximum(src, 0)] & ~held[np.maximum(src, 0)]] = 0
-        out[from_prev] = self.held_value
-        last = np.flatnonzero(held | mark)
-        if last.size:
-            self.held_value = int(out[last[-1]]) if held[last[-1]] else 0
         # carry: the last mark, and the reference found after it
-        last_mark = int(lm[-1])
-        if last_mark >= 0:
-            self.mark_k = first + last_mark
-            self.mark_abs = bool(reset[last_mark] and not sure[last_mark])
+        if lm[-1] >= 0:
+            self.mark_abs = bool(reset_only[lm[-1]])
             self.ref_g = None
-        if not self.mark_abs and self.ref_g is None and r[-1] >= 0 and has_ref[-1]:
+            self.mark_pending = int(lm[-1]) + 1 + REF_DELAY - m  # heads still to wait in the next chunk
+        else:
+            self.mark_pending -= m
+        if not self.mark_abs and self.ref_g is None and 0 <= r[-1] < m and has_ref[-1]:
             self.ref_g, self.ref_incl = g[r[-1]].copy(), float(incl[r[-1]])
         return self._persistent(out, mark)
 
@@ -479,7 +461,7 @@ class PostureCue:
         """The level as accepted: it moves to a new value only once the level has stayed beyond
         it (by PERSIST_NATS, all one way) for PERSIST_S, and starts from 0 at each sure evidence
         or reset. Leaning toward the screen for a minute, or the passage through upright into a
-        slouch, is not a missed transition; sitting or standing for minutes is."""
+        slouch, is not a missed transition; sitting or standing for minutes is. (Per head.)"""
         n = out.shape[0]
         w = self.persist
         allv = np.concatenate([self.persist_hist, out])
@@ -487,39 +469,51 @@ class PostureCue:
         cols[:, 0] = allv
         np.negative(allv, out=cols[:, 1])
         top, = sliding_reduce(cols, np.minimum, (w,))
-        lo, hi = top[:, 0], -top[:, 1]  # smallest and largest level over the last w epochs
+        lo, hi = top[:, 0], -top[:, 1]  # smallest and largest level over the last w heads
         self.persist_hist = allv[allv.shape[0] - (w - 1):]
-        eff = np.empty(n, np.int64)
+        eff = np.zeros(n, np.int64)
         d = self.persist_margin
-        marks = np.flatnonzero(mark).tolist() + [n]
-        a, p, mi = self.accepted, 0, 0
-        while p < n:
-            while marks[mi] < p:
-                mi += 1
-            if marks[mi] == p:  # sure evidence or a reset: a new reference, nothing accepted yet
+        # stretches between marks (at a mark: a new reference, nothing accepted yet)
+        after = np.ones(n, bool)
+        after[1:] = mark[:-1]
+        starts = np.flatnonzero(~mark & after)   # first epoch after a run of marks
+        if n and not mark[0] and (starts.size == 0 or starts[0] != 0):
+            starts = np.concatenate(([0], starts))
+        ends = np.flatnonzero(mark & ~after)     # first mark after a stretch
+        a = self.accepted
+        # A stretch after a mark starts from 0: the first place it can change is the first
+        # beyond +-d (found for all stretches at once); most stretches never get there.
+        first_change = _next_true_idx((lo > d) | (hi < -d))
+        e_i = np.searchsorted(ends, starts, side="right")
+        stretch_end = np.where(e_i < ends.shape[0], ends[np.minimum(e_i, max(ends.shape[0] - 1, 0))], n) if ends.size else np.full(starts.shape, n)
+        fresh = (starts > 0) | (n > 0 and bool(mark[0]))  # begins right after a mark (a = 0)
+        busy = ~fresh | (first_change[np.minimum(starts, max(n - 1, 0))] < stretch_end)
+        for st, end, fr in zip(starts[busy].tolist(), stretch_end[busy].tolist(), fresh[busy].tolist()):
+            if fr:
                 a = 0
-                eff[p] = 0
-                p += 1
-                continue
-            end = marks[mi]
-            seg_lo, seg_hi = lo[p:end], hi[p:end]
-            ch = np.flatnonzero((seg_lo > a + d) | (seg_hi < a - d))
-            if ch.size == 0:
-                eff[p:end] = a
-                p = end
-                continue
-            j = p + int(ch[0])
-            eff[p:j] = a
-            a = int(lo[j]) if lo[j] > a + d else int(hi[j])
-            eff[j] = a
-            p = j + 1
+            p = st
+            while p < end:
+                ch = np.flatnonzero((lo[p:end] > a + d) | (hi[p:end] < a - d))
+                if ch.size == 0:
+                    eff[p:end] = a
+                    break
+                j = p + int(ch[0])
+                eff[p:j] = a
+                a = int(lo[j]) if lo[j] > a + d else int(hi[j])
+                eff[j] = a
+                p = j + 1
+        # the stretch that ends the chunk sets what is carried (quiet stretches accept nothing)
+        if starts.size and fresh[-1] and not busy[-1]:
+            a = 0
+        if n and mark[-1]:
+            a = 0
         self.accepted = a
         # a change under way (the level away from the accepted one): its epochs may yet be
         # revised when it is accepted, so they must not be final before (smoother hold)
         self.changing = np.abs(out - eff) > d
         return eff
 
-    def _anchors_at(self, first: int, n: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _anchors_at(self, first: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The standing and sitting anchors in force at chunk positions pos ((m, 3), NaN rows:
         not known), and which anchor set that is."""
         table = [self._start_anchors] + [c[1] for c in self._changes]
@@ -553,6 +547,23 @@ class PostureCue:
         with np.errstate(invalid="ignore"):
             return np.where(incl >= LEANING_DEG, np.maximum(level, LEANING_LEVEL_NATS), level)
 
+    @staticmethod
+    def _before(rows, b: int) -> np.ndarray | None:
+        """The posture right before a transition's window (epoch b): the mean direction of the
+        still upright epochs among the ANCHOR_EPOCHS before it, or None."""
+        pre = rows(b - ANCHOR_EPOCHS, b)
+        pre = pre[np.isfinite(pre[:, 0])]
+        return _unit(np.sum(pre, axis=0)) if pre.shape[0] else None
+
+    def _other_of(self, rows, base: int, b: int, sit_after: bool, anchors: Anchors, up) -> tuple | None:
+        """_other, with the posture before the window and the other posture's reference (the
+        sitting anchor; the standing one, or the walking upright) as they were at the time."""
+        before = self._before(rows, b)
+        if before is None:
+            return None
+        ref = anchors.sit if sit_after else (anchors.stand if anchors.stand is not None else up)
+        return self._other(rows, base, b, before, ref)
+
     def _other(self, rows, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
         """(first epoch, flags) of the epochs before epoch b nearer `ref` than `before`."""
         if ref is None or not np.isfinite(ref[0]):
@@ -567,6 +578,23 @@ class PostureCue:
             flags = (_angle(r, np.broadcast_to(ref, r.shape)) + OTHER_MARGIN_DEG
                      < _angle(r, np.broadcast_to(before, r.shape)))
         return lo, flags
+
+    @staticmethod
+    def _before(rows, b: int) -> np.ndarray | None:
+        """The posture right before a transition's window (epoch b): the mean direction of the
+        still upright epochs among the ANCHOR_EPOCHS before it, or None."""
+        pre = rows(b - ANCHOR_EPOCHS, b)
+        pre = pre[np.isfinite(pre[:, 0])]
+        return _unit(np.sum(pre, axis=0)) if pre.shape[0] else None
+
+    def _other_of(self, rows, base: int, b: int, sit_after: bool, anchors: Anchors, up) -> tuple | None:
+        """_other, with the posture before the window and the other posture's reference (the
+        sitting anchor; the standing one, or the walking upright) as they were at the time."""
+        before = self._before(rows, b)
+        if before is None:
+            return None
+        ref = anchors.sit if sit_after else (anchors.stand if anchors.stand is not None else up)
+        return self._other(rows, base, b, before, ref)
 
     def _other(self, rows, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
         """(first epoch, flags) of the epochs before epoch b nearer `ref` than `before`."""

@@ -180,36 +180,42 @@ class PostureSmoother:
 
         u = self.open
         c0 = first - u  # epochs carried open from earlier chunks
-        idx = np.arange(u, first + n, dtype=np.int64)
-        # the commit settling each epoch, when it is known, and the posture it gives
-        rl = _next_true(later)
-        rlc = np.minimum(rl, n - 1)
+        m = c0 + n
         settling = strong if settles is None else strong & settles
-        pos = np.arange(n)
-        r = np.where(commit, pos, rl)
-        rr = np.minimum(r, n - 1)
-        # when the commit is known: at once for one by the score, at the reset for one by a reset
-        known = np.where(commit, pos + ~strong, rl + ~settling[rlc])
-        c = np.concatenate([self._c, np.where(r < n, first + r, BIG)])
-        ck = np.concatenate([self._ck, np.where(r < n, first + known, BIG)])
-        cval = np.concatenate([self._cval, sit_now[rr]])
+        # Most epochs commit themselves: final when that is known (at once by the score, at the
+        # reset after it by a reset), in their own posture.
+        tau = np.empty(m, np.int64)
+        val = np.empty(m, bool)
+        own_known = np.arange(first, first + n, dtype=np.int64) + (at_reset & ~strong)
+        tau[c0:] = own_known
+        val[c0:] = sit_now
+        # The rest (carried ones, and those not committed) are settled by a later commit ...
+        s_chunk = np.flatnonzero(~commit)
+        sel = np.concatenate([np.arange(c0), c0 + s_chunk])
+        idx = u + sel
+        later_pos = np.flatnonzero(later)
+        j = np.searchsorted(later_pos, s_chunk)
+        has = j < later_pos.shape[0]
+        lp = later_pos[np.minimum(j, max(later_pos.shape[0] - 1, 0))] if later_pos.size else np.zeros(j.shape, np.int64)
+        c = np.concatenate([self._c, np.where(has, first + lp, BIG)])
+        ck = np.concatenate([self._ck, np.where(has, first + lp + ~settling[lp] if later_pos.size else BIG, BIG)])
+        cval = np.concatenate([self._cval, sit_now[lp] if later_pos.size else np.zeros(j.shape, bool)])
         if c0:
             none = np.flatnonzero(c[:c0] == BIG)
             if reset[0]:  # the last epoch before this chunk is final as it stands
                 c[none], ck[none], cval[none] = first - 1, first, self._d_last >= 0
-            elif rl[0] < n:
-                j = int(rl[0])
-                c[none], ck[none], cval[none] = first + j, first + j + (not settling[j]), sit_now[j]
-        # Decision time: an epoch committed itself is final when that is known; one settled by
-        # a later commit, `reach` epochs after that commit ...
-        tau = np.where(c == BIG, BIG, np.where(c == idx, ck, np.maximum(ck, c + self.reach)))
-        val = cval.copy()
+            elif later_pos.size:
+                j0 = int(later_pos[0])
+                c[none], ck[none], cval[none] = first + j0, first + j0 + (not settling[j0]), sit_now[j0]
+        # ... `reach` epochs after it ...
+        t = np.where(c == BIG, BIG, np.where(c == idx, ck, np.maximum(ck, c + self.reach)))
+        v = cval.copy()
         # ... unless the lag runs out first (the best path then) ...
         forced = idx + self.max_lag
-        use = forced < tau
-        tau[use] = forced[use]
+        use = forced < t
+        t[use] = forced[use]
         ok = use & (forced <= last)
-        val[ok] = sit_now[forced[ok] - first]
+        v[ok] = sit_now[forced[ok] - first]
         # ... or a transition shows the posture before its window, which starts after the epoch
         # and no later than its commit.
         if events.at.size:
@@ -217,22 +223,25 @@ class PostureSmoother:
             bmax = np.maximum.accumulate(np.concatenate(([self._bmax], events.before)))
             keep = np.flatnonzero(events.before > bmax[:-1])
             self._bmax = int(bmax[-1])
-            if keep.size:
+            if keep.size and idx.size:
                 bef, at, es = events.before[keep], events.at[keep], events.sit[keep]
-                j = np.searchsorted(bef, idx, side="right")
-                has = j < bef.shape[0]
-                jj = np.minimum(j, bef.shape[0] - 1)
-                use = has & (bef[jj] <= c) & (at[jj] <= tau)
-                tau[use] = at[jj][use]
-                val[use] = es[jj][use]
+                je = np.searchsorted(bef, idx, side="right")
+                hit = je < bef.shape[0]
+                jj = np.minimum(je, bef.shape[0] - 1)
+                use = hit & (bef[jj] <= c) & (at[jj] <= t)
+                t[use] = at[jj][use]
+                v[use] = es[jj][use]
                 if events.other is not None:
                     for e in np.unique(jj[use]):
                         other = events.other[keep[e]]
+                        if callable(other):
+                            other = other()
                         if other is None:
                             continue
-                        lo, flags = other
-                        i = np.flatnonzero(use & (jj == e) & (idx >= lo) & (idx < lo + flags.shape[0]))
-                        val[i] ^= flags[idx[i] - lo]
+                        lo_e, flags = other
+                        i = np.flatnonzero(use & (jj == e) & (idx >= lo_e) & (idx < lo_e + flags.shape[0]))
+                        v[i] ^= flags[idx[i] - lo_e]
+        tau[sel], val[sel] = t, v
         # decisions made earlier stay as they were
         if c0:
             made = self._tau <= first - 1
@@ -243,7 +252,18 @@ class PostureSmoother:
         reach_max = np.maximum.accumulate(tau)
         open_from = u + np.searchsorted(reach_max, np.arange(first, first + n, dtype=np.int64), side="right")
         keep_from = int(open_from[-1]) - u
-        self._c, self._ck, self._cval = c[keep_from:], ck[keep_from:], cval[keep_from:]
+        # carry, for the epochs from the first open one: their commit (own: themselves) and decision
+        kc = np.full(m - keep_from, BIG, np.int64)
+        kck = np.full(m - keep_from, BIG, np.int64)
+        kcv = np.zeros(m - keep_from, bool)
+        pos_sel = np.searchsorted(sel, np.arange(keep_from, m))
+        in_sel = (pos_sel < sel.shape[0]) & (sel[np.minimum(pos_sel, max(sel.shape[0] - 1, 0))] == np.arange(keep_from, m)) if sel.size else np.zeros(m - keep_from, bool)
+        kc[in_sel], kck[in_sel], kcv[in_sel] = c[pos_sel[in_sel]], ck[pos_sel[in_sel]], cval[pos_sel[in_sel]]
+        own = ~in_sel  # committed themselves: decided (or known at the reset right after)
+        kc[own] = u + np.arange(keep_from, m)[own]
+        kck[own] = tau[keep_from:][own]
+        kcv[own] = val[keep_from:][own]
+        self._c, self._ck, self._cval = kc, kck, kcv
         self._tau, self._val = tau[keep_from:], val[keep_from:]
         self.d = int(base[-1])
         self._d_last = int(d[-1])
