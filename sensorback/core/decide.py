@@ -190,6 +190,8 @@ class _Carry:
     since_sure: int = 10**9
     soft_pending: list = field(default_factory=list)  # (epoch it ends, offset) of slow transitions
     since_mark: int = 10**9
+    sure_before: bool = False   # a transition seen in the last epoch of the previous chunk
+    soft_before: bool = False
     mark_kind: int = 2          # the stream starts as after a reset: nothing sure known
     last_level: int = 0         # the posture cue at the last head of the previous chunk ...
     last_changing: bool = False
@@ -415,8 +417,21 @@ class Decider:
             nxt = _next_walk(on_feet, ends)
             enough = (n_up[nxt] - n_up[ends] >= ANCHOR_EPOCHS) | (nxt >= k.shape[0])
             walked[ends[~enough]] = False
-        sure_ev = np.isin(ev_at, np.concatenate([ups, downs]) + first)
-        cue_events = sorted([(int(a), int(b), bool(si), bool(su)) for a, b, si, su in zip(ev_at, ev_before, ev_sit, sure_ev)]
+        # (a transition is seen in a few consecutive windows: the posture cue takes the first;
+        # a sure one counts over a slow one seen beside it)
+        sure_at = np.zeros(k.shape[0], bool)
+        sure_at[ups] = sure_at[downs] = True
+        soft_at = np.zeros(k.shape[0], bool)
+        soft_at[soft_ups] = soft_at[soft_downs] = True
+        soft_at &= ~sure_at
+        prev_sure = np.concatenate(([c.sure_before], sure_at[:-1]))
+        prev_soft = np.concatenate(([c.soft_before], soft_at[:-1]))
+        c.sure_before, c.soft_before = bool(sure_at[-1]), bool(soft_at[-1])
+        pos_ev = ev_at - first
+        sure_ev = sure_at[pos_ev]
+        first_ev = np.where(sure_ev, ~prev_sure[pos_ev], soft_at[pos_ev] & ~prev_soft[pos_ev] & ~prev_sure[pos_ev])
+        cue_events = sorted([(int(a), int(b), bool(si), bool(su))
+                             for a, b, si, su in zip(ev_at[first_ev], ev_before[first_ev], ev_sit[first_ev], sure_ev[first_ev])]
                             + [(int(t) + first, int(t) + first, None, True) for t in np.flatnonzero(walked)],
                             key=lambda e: e[0])
         # The posture cue judges on a grid of head epochs, one every CUE_EVERY_S (whose index is
@@ -439,6 +454,8 @@ class Decider:
             from_walking[need] = _angle_deg(g[need], walk_up[need])
         others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet)
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
+        # the smoother hears each transition once too (its first window)
+        ev_at, ev_before, ev_sit = ev_at[first_ev], ev_before[first_ev], ev_sit[first_ev]
         ev_other = [other_of.get((int(a), int(b), bool(si))) for a, b, si in zip(ev_at, ev_before, ev_sit)]
         # the posture cue: how much more sitting-like than after the last sure evidence
         marked = sure | reset

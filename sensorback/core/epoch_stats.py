@@ -183,7 +183,7 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
     k, starts = k[keep], starts_all[keep]
     n = np.diff(np.append(starts, t.shape[0])).astype(np.int32)
     sums, sq = _sums_and_squares(acc, starts)
-    mean, var = np.empty(sums.shape), np.empty(sums.shape)
+    mean, var = np.empty(sums.shape, order="F"), np.empty(sums.shape, order="F")  # columns contiguous
     for c in range(3):  # column by column: broadcasting across rows of three is slow
         m = np.divide(sums[:, c], n, out=mean[:, c], dtype=np.float64)
         np.maximum(np.divide(sq[:, c], n, dtype=np.float64) - m * m, 0.0, out=var[:, c])
