@@ -25,7 +25,7 @@ from .epochs import EpochTable
 from .options import CoreOptions
 from .reference import Reference, angles, unit
 from .settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
-from .posture_cue import ANCHOR_EPOCHS, PostureCue, inclination_evidence
+from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, PostureCue, inclination_evidence
 from .runs import forward_fill, hysteresis, run_length, since_last, sliding_reduce
 from .smoother import Events, PostureSmoother, nats
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
@@ -385,6 +385,47 @@ class Decider:
         downs = np.flatnonzero(sat_confirmed & ~lying)
         soft_ups = np.flatnonzero(slow_up & ~lying)
         soft_downs = np.flatnonzero((slow_down | (sat_down & ~sat_confirmed)) & ~lying)
+        on_feet = walk_run >= ON_FEET_AFTER_EPOCHS
+        # The wearer's own postures (posture_cue.py): both sides of every sure transition, and
+        # the standing right after a walk.
+        walked = np.concatenate(([c.walk_run >= ON_FEET_AFTER_EPOCHS], on_feet[:-1])) & ~on_feet
+        # (a walk's end shows the standing posture only if ANCHOR_EPOCHS still upright ones follow
+        # before the next walk: the others change nothing, skip them)
+        ends = np.flatnonzero(walked)
+        if ends.size:
+            n_up = np.concatenate(([0], np.cumsum(upright_still)))
+            nxt = _next_walk(on_feet, ends)
+            enough = (n_up[nxt] - n_up[ends] >= ANCHOR_EPOCHS) | (nxt >= k.shape[0])
+            walked[ends[~enough]] = False
+        # The posture cue judges on a grid of head epochs, one every CUE_EVERY_S (whose index is
+        # a multiple: the same grid in any chunking); the walking upright is needed there, at
+        # the transitions and at the ends of walks.
+        cue = self._cue
+        B = self.cue_every
+        n_k = k.shape[0]
+        heads = np.arange((-first) % B, n_k, B)
+        judged = np.zeros(n_k, bool)
+        judged[heads] = upright_still[heads]
+        need = np.flatnonzero(judged)
+        mask = judged.copy()
+        for at in (ups, downs, soft_ups, soft_downs):
+            mask[at] = True
+        mask |= walked
+        at = np.flatnonzero(mask)
+        walk_up = np.full((n_k, 3), np.nan)
+        walk_up[at] = cue.walking_upright(g, on_feet, at)
+        from_walking = np.full(n_k, np.nan, np.float32)
+        if need.size:
+            from_walking[need] = _angle_deg(g[need], walk_up[need])
+        # A stand-up that ends with the trunk where only a seated trunk stays (SIT_DEG or more
+        # from the walking upright: a standing trunk settles within a few degrees of it once the
+        # rise is over) is a shift in the chair, or a rise to sit back down: only likely.
+        if ups.size:
+            with np.errstate(invalid="ignore"):  # (NaN: the walking upright not known yet)
+                bent = _angle_deg(g[ups], walk_up[ups]) >= SIT_DEG
+            if bent.any():
+                soft_ups = np.union1d(soft_ups, ups[bent])
+                ups = ups[~bent]
         ev_at = np.concatenate([ups, downs, soft_ups, soft_downs]) + first
         ev_before = np.concatenate([ups - span + 1, downs - CONFIRM_EPOCHS - span + 1,
                                     soft_ups - span + 1, soft_downs - span + 1]) + first
@@ -392,7 +433,6 @@ class Decider:
                                  np.zeros(soft_ups.size, bool), np.ones(soft_downs.size, bool)])
         order = np.argsort(ev_at, kind="stable")
         ev_at, ev_before, ev_sit = ev_at[order], ev_before[order], ev_sit[order]
-        on_feet = walk_run >= ON_FEET_AFTER_EPOCHS
         # Lying, the sensor off the body: what came before says nothing of what comes after
         # (lying a while: sitting, see below; a sensor clipped on again sits differently).
         reset = lying | not_worn
@@ -405,18 +445,6 @@ class Decider:
         since_reset = run_length(~reset, c.since_reset)
         c.since_sure, c.since_reset = int(since_sure[-1]), int(since_reset[-1])
         known = since_sure <= since_reset
-        cue = self._cue
-        # The wearer's own postures (posture_cue.py): both sides of every sure transition, and
-        # the standing right after a walk.
-        walked = np.concatenate(([c.walk_run >= ON_FEET_AFTER_EPOCHS], on_feet[:-1])) & ~on_feet
-        # (a walk's end shows the standing posture only if ANCHOR_EPOCHS still upright ones follow
-        # before the next walk: the others change nothing, skip them)
-        ends = np.flatnonzero(walked)
-        if ends.size:
-            n_up = np.concatenate(([0], np.cumsum(upright_still)))
-            nxt = _next_walk(on_feet, ends)
-            enough = (n_up[nxt] - n_up[ends] >= ANCHOR_EPOCHS) | (nxt >= k.shape[0])
-            walked[ends[~enough]] = False
         # (a transition is seen in a few consecutive windows: the posture cue takes the first;
         # a sure one counts over a slow one seen beside it)
         sure_at = np.zeros(k.shape[0], bool)
@@ -434,24 +462,6 @@ class Decider:
                              for a, b, si, su in zip(ev_at[first_ev], ev_before[first_ev], ev_sit[first_ev], sure_ev[first_ev])]
                             + [(int(t) + first, int(t) + first, None, True) for t in np.flatnonzero(walked)],
                             key=lambda e: e[0])
-        # The posture cue judges on a grid of head epochs, one every CUE_EVERY_S (whose index is
-        # a multiple: the same grid in any chunking); the inclination from the walking upright
-        # is needed there (and where the anchors are checked).
-        B = self.cue_every
-        n_k = k.shape[0]
-        heads = np.arange((-first) % B, n_k, B)
-        judged = np.zeros(n_k, bool)
-        judged[heads] = upright_still[heads]
-        need = np.flatnonzero(judged)
-        walk_up = np.full((n_k, 3), np.nan)
-        ev_pos = np.clip(np.array([e[0] for e in cue_events], np.int64) - first, 0, n_k - 1)
-        mask = judged.copy()
-        mask[ev_pos] = True
-        at = np.flatnonzero(mask)
-        walk_up[at] = cue.walking_upright(g, on_feet, at)
-        from_walking = np.full(n_k, np.nan, np.float32)
-        if need.size:
-            from_walking[need] = _angle_deg(g[need], walk_up[need])
         others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet)
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
         # the smoother hears each transition once too (its first window)

@@ -364,7 +364,9 @@ class PostureCue:
             if sit_after is not None:
                 # which epochs before the window were in the other posture: worked out only if the
                 # smoother asks (most transitions find no open epoch to claim)
-                other[ei] = functools.partial(self._other_of, rows, base, b, sit_after, cur, up_at(t))
+                j = t - first
+                after = g[j] if 0 <= j < n and np.isfinite(g[j, 0]) else None
+                other[ei] = functools.partial(self._other_of, rows, base, b, sit_after, cur, up_at(t), after)
             if not sure:
                 continue
             before = self._before(rows, b) if sit_after is not None else None
@@ -555,45 +557,18 @@ class PostureCue:
         pre = pre[np.isfinite(pre[:, 0])]
         return _unit(np.sum(pre, axis=0)) if pre.shape[0] else None
 
-    def _other_of(self, rows, base: int, b: int, sit_after: bool, anchors: Anchors, up) -> tuple | None:
-        """_other, with the posture before the window and the other posture's reference (the
-        sitting anchor; the standing one, or the walking upright) as they were at the time."""
+    def _other_of(self, rows, base: int, b: int, sit_after: bool, anchors: Anchors, up, after) -> tuple | None:
+        """_other, with the posture before the window and the other posture's reference: the
+        trunk at the quiet end of the transition (the posture it led to, as this wearer holds it
+        now), else the sitting anchor, or the standing one or the walking upright, as they were
+        at the time."""
         before = self._before(rows, b)
         if before is None:
             return None
-        ref = anchors.sit if sit_after else (anchors.stand if anchors.stand is not None else up)
-        return self._other(rows, base, b, before, ref)
-
-    def _other(self, rows, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
-        """(first epoch, flags) of the epochs before epoch b nearer `ref` than `before`."""
-        if ref is None or not np.isfinite(ref[0]):
-            return None
-        if float(before @ ref) > np.cos(np.radians(ANCHOR_MIN_DEG)):  # closer than ANCHOR_MIN_DEG
-            return None
-        lo = max(b - self.max_lag, base)
-        r = rows(lo, b)
-        if r.shape[0] == 0:
-            return None
-        with np.errstate(invalid="ignore"):
-            flags = (_angle(r, np.broadcast_to(ref, r.shape)) + OTHER_MARGIN_DEG
-                     < _angle(r, np.broadcast_to(before, r.shape)))
-        return lo, flags
-
-    @staticmethod
-    def _before(rows, b: int) -> np.ndarray | None:
-        """The posture right before a transition's window (epoch b): the mean direction of the
-        still upright epochs among the ANCHOR_EPOCHS before it, or None."""
-        pre = rows(b - ANCHOR_EPOCHS, b)
-        pre = pre[np.isfinite(pre[:, 0])]
-        return _unit(np.sum(pre, axis=0)) if pre.shape[0] else None
-
-    def _other_of(self, rows, base: int, b: int, sit_after: bool, anchors: Anchors, up) -> tuple | None:
-        """_other, with the posture before the window and the other posture's reference (the
-        sitting anchor; the standing one, or the walking upright) as they were at the time."""
-        before = self._before(rows, b)
-        if before is None:
-            return None
-        ref = anchors.sit if sit_after else (anchors.stand if anchors.stand is not None else up)
+        if after is not None:
+            ref = after
+        else:
+            ref = anchors.sit if sit_after else (anchors.stand if anchors.stand is not None else up)
         return self._other(rows, base, b, before, ref)
 
     def _other(self, rows, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
