@@ -80,6 +80,28 @@ def rows(labels, code: str):
     return [(a, b) for a, b, _, c in labels.rows() if c == code]
 
 
+def test_a_posture_decided_after_a_sit_downs_revision_leaves_the_revision_as_one_push_would():
+    """The smoother may decide an epoch (standing) in a later chunk than the sit-down that revised
+    it (sitting from its landing): in one push the decision comes first and the revision after,
+    so the epoch is sitting; pushed in two chunks it must be too (streaming == batch)."""
+    states = ["standing"] * 6
+    hold = np.zeros(6, np.int64)  # everything held
+    revision = [Revision(4, 2, TO_SITTING)]  # confirmed at epoch 4: sitting since its landing at 2
+    decided = np.array([0, 0, 0, 0, 1, 1], np.int8)  # the smoother: standing until the landing
+    one = Settler(slouch_threshold_deg=20.0)
+    tab, k = table(states)
+    one.push(tab, 0, hold, revision, 0, decided)
+    whole = one.release()
+    two = Settler(slouch_threshold_deg=20.0)
+    tab1, _ = table(states[:5])
+    two.push(tab1, 0, hold[:5], revision, 0, np.array([0, 0, -1, -1, 1], np.int8))
+    tab2, _ = table(states[5:], k0=5)
+    two.push(tab2, 5, hold[5:], [], 0, decided)  # epochs 2 and 3 decided only now
+    parts = two.release()
+    assert [STATES[s] for s in parts.state] == [STATES[s] for s in whole.state]
+    assert [STATES[s] for s in whole.state[:4]] == ["standing", "standing", "sitting", "sitting"]
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_sensor_put_on_the_desk_is_not_worn_within_seconds_of_lying_still(seed):
     """Proving it takes ~20 s (QUICK_CALM_EPOCHS); the held epochs are then revised, so only the

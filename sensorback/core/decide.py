@@ -465,7 +465,10 @@ class Decider:
         others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet)
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
         # the smoother hears each transition once too (its first window)
-        ev_at, ev_before, ev_sit = ev_at[first_ev], ev_before[first_ev], ev_sit[first_ev]
+        # (a slow transition claims the epochs before it only while nothing sure is known: once
+        # something is, it is a passing tip of the balance, see below)
+        heard = first_ev & (sure_ev | ~known[pos_ev])
+        ev_at, ev_before, ev_sit = ev_at[heard], ev_before[heard], ev_sit[heard]
         ev_other = [other_of.get((int(a), int(b), bool(si))) for a, b, si in zip(ev_at, ev_before, ev_sit)]
         # the posture cue: how much more sitting-like than after the last sure evidence
         marked = sure | reset
@@ -496,8 +499,12 @@ class Decider:
         at = heads[cue.absolute]
         x[at] = inclination_evidence(from_walking[at], o.epoch_s * B)
         x[upright_still & calm & ~known] += self.calm
-        # a step or two (shuffling, turning on the spot): on the feet
-        x[walking & ~on_feet] -= self.step
+        # a step or two (shuffling, turning on the spot): on the feet, likely (once something
+        # sure is known, for SOFT_HOLD_S like a slow transition: as lasting evidence it would keep
+        # every later epoch of a long seated bout undecided, and a walk within the smoother's lag
+        # would then settle them all standing)
+        steps = np.flatnonzero(walking & ~on_feet)
+        x[steps[~known[steps]]] -= self.step
         x[long_lying] = self.sure
         x[on_feet] = -self.sure
         x[ups] -= self.transition
@@ -505,7 +512,8 @@ class Decider:
         # A slow transition is only likely: once something sure is known it tips the balance for
         # SOFT_HOLD_S and stays only if the posture cue then agrees; before, it is evidence like
         # any other (there is no posture to overturn).
-        offset += self._transient(first, k.shape[0], soft_ups[known[soft_ups]], soft_downs[known[soft_downs]])
+        offset += self._transient(first, k.shape[0], soft_ups[known[soft_ups]], soft_downs[known[soft_downs]],
+                                  steps[known[steps]])
         x[soft_ups[~known[soft_ups]]] -= self.soft
         x[soft_downs[~known[soft_downs]]] += self.soft
         switch = np.where(known, np.where(since_sure < self.fresh_epochs, self._fresh_switch, self._switch),
@@ -546,21 +554,22 @@ class Decider:
         hold_from = np.minimum(hold_from, decoded.open_from)
         return self._settler.push(table, first, hold_from, revisions, decoded.decided_from, decoded.decided)
 
-    def _transient(self, first: int, n: int, ups: np.ndarray, downs: np.ndarray) -> np.ndarray:
+    def _transient(self, first: int, n: int, ups: np.ndarray, downs: np.ndarray, stepped: np.ndarray) -> np.ndarray:
         """SOFT_NATS toward sitting after each slow sit-down, toward standing after each slow
-        stand-up, for SOFT_HOLD_S each (carried over chunks), as an offset."""
+        stand-up, STEP_NATS toward standing after each step, for SOFT_HOLD_S each (carried over
+        chunks), as an offset."""
         c = self._c
         steps = np.zeros(n + 1, np.int64)
         for t, v in c.soft_pending:  # still running from earlier chunks
             steps[0] += v
             steps[min(max(t - first, 0), n)] -= v
         hold = self.soft_hold
-        for at, sign in ((ups, -1), (downs, 1)):
+        kinds = ((ups, -self.soft), (downs, self.soft), (stepped, -self.step))
+        for at, v in kinds:
             if at.size:
-                np.add.at(steps, at, sign * self.soft)
-                np.add.at(steps, np.minimum(at + hold, n), -sign * self.soft)
-        ends = [(int(t) + first + hold, sign * self.soft) for at, sign in ((ups, -1), (downs, 1)) for t in at
-                if int(t) + hold > n]
+                np.add.at(steps, at, v)
+                np.add.at(steps, np.minimum(at + hold, n), -v)
+        ends = [(int(t) + first + hold, v) for at, v in kinds for t in at if int(t) + hold > n]
         c.soft_pending = [(t, v) for t, v in c.soft_pending if t > first + n] + ends
         return np.cumsum(steps[:n])
 
