@@ -1,15 +1,14 @@
 """From calibrated epoch statistics to states: a small causal state machine.
 
-Each epoch's state depends only on that epoch and what came before it (zero look-ahead), so a
-live monitor can show it as soon as the epoch ends. Sitting versus standing is where a single
-trunk sensor struggles: both are still and upright-ish. Three kinds of evidence are used, in
-order of strength:
-  1. walking means the wearer is on their feet;
-  2. the height change across a posture transition (down = sat down, up = stood up);
-  3. only when neither is known (start of a recording, after lying or not worn), the trunk
-     inclination from upright.
-Evidence that arrives late (a sit-down's confirmation, a sensor proven off the body) then
-revises the few epochs it concerns before they are handed out: see settle.py.
+Each epoch's provisional state depends only on that epoch and what came before it (zero
+look-ahead), so a live monitor can show it as soon as the epoch ends. Sitting versus standing is
+where a single trunk sensor struggles: both are still and upright-ish. Every epoch's evidence
+(walking, a seen sit-down or stand-up, lying a while, slow transitions, stray steps, and the
+transition-independent posture cue of posture_cue.py) goes to a two-state smoother
+(smoother.py) that decides with a bounded lag (docs/core.md, "How sitting is told from
+standing"). Evidence that arrives late (a sit-down's confirmation, a sensor proven off the body,
+the smoother's decision) then revises the epochs it concerns before they are handed out: see
+settle.py.
 """
 
 from __future__ import annotations

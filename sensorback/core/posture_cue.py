@@ -1,34 +1,36 @@
 """The transition-independent evidence for sitting versus standing, per still epoch.
 
 A seen sit-down or stand-up says most, but transitions are missed (a radio gap, a slow careful
-sit-down, a recording that starts mid-day). What a single trunk sensor still sees without them:
+sit-down, a recording that starts mid-day). What a single trunk sensor still sees without them
+(docs/core.md has the per-recording measurements):
 
 - **The wearer's own postures.** Every seen transition shows this wearer's posture on both sides
-  of it: sitting before a stand-up and standing after it, or the reverse. The most recent pair
-  is this wearer's signature; a still epoch closer to one than to the other leans that way, the
-  more so the further apart the two are (someone who sits as upright as they stand shows
-  nothing here, and is left to the transitions and the sway).
-- **Inclination from the walking upright**, before any transition has been seen. Walking is the
-  one activity in which the trunk is reliably upright; standing stays close to it while people
-  sit reclined against a backrest or leaning toward a desk. Vähä-Ypyä et al. (Scand J Med Sci
-  Sports 28:1092, 2018) separate sitting from standing with a hip sensor at 11.6 degrees from
-  the walking orientation (sensitivity 94 %, specificity 95 %). On the labelled recordings here
-  the median standing epoch lies 2-16 degrees from the walking upright and the median sitting
-  epoch 7-45 degrees, so only the clear ends count: below 4 degrees standing, beyond 16 sitting.
+  of it: sitting before a stand-up and standing after it, or the reverse; the end of a walk shows
+  the standing one. The most recent pair is this wearer's signature; a still epoch closer to one
+  than to the other leans that way, the more so the further apart the two are (someone who sits
+  as upright as they stand shows nothing here, and is left to the transitions).
+- **Inclination from the walking upright.** Walking is the one activity in which the trunk is
+  reliably upright; standing stays close to it while people sit reclined against a backrest or
+  leaning toward a desk. Vähä-Ypyä et al. (Scand J Med Sci Sports 28:1092, 2018) separate sitting
+  from standing with a hip sensor at 11.6 degrees from the walking orientation (sensitivity 94 %,
+  specificity 95 %). On the labelled recordings here the median standing epoch lies 2-16 degrees
+  from the walking upright and the median sitting epoch 7-45 degrees, so only the clear ends
+  count: STAND_DEG and below standing, SIT_DEG and beyond sitting.
 - **A trunk held 30 degrees or more from upright** (short of lying) is sitting: nobody stands
   bent over that far for long.
-- **Postural sway.** Standing is balancing: the trunk sways and the weight shifts from foot to
-  foot, slow motions (0.1-1 Hz) that a seated, backed trunk lacks (quiet-standing trunk sway is
-  a standard balance measure: Mancini et al., J NeuroEng Rehabil 9:59, 2012; Moe-Nilssen,
-  Clin Biomech 13:320, 1998). Measured as how far the trunk's direction moves from one second to
-  the next (beyond what sensor noise explains), as a geometric mean over the last 30 still
-  seconds: on the chest recordings, sitting at a computer moves 0.1-0.8 degrees, standing
-  0.6-3 degrees. Lab standing, told to keep still (HAPT), moves no more than sitting: the sway
-  can only tip a balance, and only its clear ends count.
 
-Each cue is a log-likelihood ratio (sitting over standing) per second, in integer units
-(smoother.NAT), weak because consecutive seconds are far from independent: a minute of one clear
-cue is worth a few nats, against the 7 nats a switch of posture costs (decide.SWITCH_NATS).
+Once something sure is known (a walk, a seen transition, lying a while) these enter the smoother
+as a *level* (PostureCue.levels): how much more sitting-like the trunk is than the reference
+posture after that evidence, accepted only once it has held for PERSIST_S. Before anything sure,
+the inclination is per-second evidence instead (inclination_evidence).
+
+**Postural sway** (PostureCue.sway) is measured but not used: standing is balancing, and on the
+chest recordings the trunk's second-to-second direction change separates sitting at a computer
+(0.1-0.8 degrees) from standing (0.6-3 degrees) in 14 of 15 people (Mancini et al., J NeuroEng
+Rehabil 9:59, 2012; Moe-Nilssen, Arch Phys Med Rehabil 79:1377, 1998, for trunk sway as a balance
+measure), but lab standing (HAPT) is as still as sitting, and as a level beside the inclination
+it cost a fidgeting seated wearer a fifth of their sitting: worse in pooled Casale.
+
 Everything here is causal and carried from chunk to chunk in integers or whole epochs, so it
 does not depend on how the stream was cut.
 """
