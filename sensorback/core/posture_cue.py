@@ -240,7 +240,6 @@ class PostureCue:
     def walking_upright(self, g: np.ndarray, walking: np.ndarray, at: np.ndarray) -> np.ndarray:
         """The walking upright in force at chunk positions `at` (unit vectors; NaN rows: not
         known yet)."""
-        n = g.shape[0]
         w = np.flatnonzero(walking & np.isfinite(g[:, 0]))
         q = np.rint(g[w] * _WALK_QUANT).astype(np.int64)
         h = self.walk_hist.shape[0]
