@@ -89,15 +89,32 @@ def score(truth: np.ndarray, state: np.ndarray) -> Scores:
                   ss_ba, float((tr == names).mean()) if tr.size else float("nan"), f1, int(lab.sum()))
 
 
-def evaluate(rec: Path, label_path: Path, options: CoreOptions, block=None, with_first: bool = False):
-    """(labels, states) of the recording's epochs; with_first: also the index of its first epoch."""
+def evaluate(rec: Path, label_path: Path, options: CoreOptions, block=None, with_first: bool = False,
+             with_epochs: bool = False):
+    """(labels, states) of the recording's epochs; with_first: also the index of its first epoch;
+    with_epochs: also the EpochTable."""
     block = block if block is not None else load_csv(rec)
     res = analyze(block, options)
     ep = res.epochs
     k0 = int(round(ep.t_start[0] / options.epoch_s)) if len(ep) else 0
     n = k0 + len(ep)
     truth = epoch_truth(label_path, n, options.epoch_s)[k0:]
-    return (truth, ep.state, k0) if with_first else (truth, ep.state)
+    out = (truth, ep.state) + ((k0,) if with_first else ()) + ((ep,) if with_epochs else ())
+    return out
+
+
+def simulated(name: str, seed: int, rate_hz: float, options: CoreOptions):
+    """(block, labels, truth per epoch, EpochTable) of one simulated scenario, analysed once."""
+    import tempfile
+
+    from sensorback.sim import simulate, write_labels
+
+    block, labels = simulate(name, seed=seed, rate_hz=rate_hz)
+    with tempfile.TemporaryDirectory() as d:
+        lp = Path(d) / "labels.csv"
+        write_labels(labels, lp)
+        truth, _, ep = evaluate(Path(name), lp, options, block=block, with_epochs=True)
+    return block, labels, truth, ep
 
 
 @dataclass
@@ -231,21 +248,13 @@ def main() -> None:
 
 def run_sim(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:
     """Each scenario over several seeds (each seed is another person, mounting and day)."""
-    import tempfile
-
-    from sensorback.sim import simulate, write_labels
-
     print(f"\n## simulator scenarios, seeds {seeds.start}-{seeds.stop - 1}, {rate_hz:g} Hz (ground truth from the sidecar labels)")
     print(f"{'scenario':<20} {'epochs':>7} {'epoch acc mean':>14} {'worst':>6} {'slouch F1 mean':>14} {'worst':>6}")
     for name in ("desk-day", "standing-desk-day", "demo"):
         scores = []
         for seed in seeds:
-            block, labels = simulate(name, seed=seed, rate_hz=rate_hz)
-            with tempfile.TemporaryDirectory() as d:
-                lp = Path(d) / "labels.csv"
-                write_labels(labels, lp)
-                truth, state = evaluate(Path(name), lp, options, block=block)
-            scores.append(score(truth, state))
+            _, _, truth, ep = simulated(name, seed, rate_hz, options)
+            scores.append(score(truth, ep.state))
         acc = np.array([s.epoch_acc for s in scores])
         f1 = np.array([s.slouch_f1 for s in scores])
         n = sum(s.n for s in scores)
@@ -301,22 +310,14 @@ def run_sitstand_families(options: CoreOptions, seeds: range, rate_hz: float = 5
     """The scenario families of posture changes no transition shows (issue 10): sit/stand
     balanced accuracy, lying recall, not_worn on worn time, and the break prompts against a perfect
     observer's."""
-    import tempfile
-
-    from sensorback.sim import simulate, write_labels
-
     print(f"\n## sit/stand scenario families, seeds {seeds.start}-{seeds.stop - 1}, {rate_hz:g} Hz")
     print(f"{'scenario':<18} {'epochs':>7} {'sit/stand BA mean':>17} {'worst':>6} {'lying rec':>9} "
           f"{'not_worn on worn':>16} {'prompts on time':>15} {'spurious':>8} {'max offset s':>12}")
     for name in SITSTAND_FAMILIES:
         scores, lying, off_worn, due, on_time, spurious, worst = [], [], 0, 0, 0, 0, 0.0
         for seed in seeds:
-            block, labels = simulate(name, seed=seed, rate_hz=rate_hz)
-            with tempfile.TemporaryDirectory() as d:
-                lp = Path(d) / "labels.csv"
-                write_labels(labels, lp)
-                truth, state = evaluate(Path(name), lp, options, block=block)
-                ep = analyze(block, options).epochs
+            block, labels, truth, ep = simulated(name, seed, rate_hz, options)
+            state = ep.state
             s = score(truth, state)
             scores.append(s)
             if not np.isnan(s.lying_recall):

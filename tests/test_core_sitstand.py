@@ -86,6 +86,31 @@ def test_a_day_with_a_stuck_sensor_is_the_same_day_without_it_elsewhere(seed):
 
 
 # ------------------------------------------------------------------------ lying, cycling
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_sensor_coming_unstuck_is_no_stand_up(seed):
+    """The end of a stuck stretch reads as |a| leaping from 0 to 1 g: a transition window that
+    reaches into it is not trusted (seed 5 called the next 20 min of sitting standing)."""
+    block, labels, result = day("stuck-sensor", seed)
+    (a, b), = block.meta["sim"]["stuck"]
+    ep = result.epochs
+    after = rows(labels, lambda lab, code: lab == "sitting")
+    after = [(s, e) for s, e, _, _ in after if b - 1.0 <= s <= b + 1.0]
+    for s, e in after:
+        assert np.isin(ep.state[inside(ep, s, e, 1.0)], SIT).mean() >= 0.95
+
+
+def test_leaning_in_the_chair_is_not_standing_up():
+    """A lean toward the screen (a reclined sitter passes through upright) moves the trunk, not
+    the body: every lean of five simulated desk-days stays sitting (desk-day seed 4 called two
+    of them, and the minutes after, standing)."""
+    for seed in range(1, 6):
+        block, labels, result = day("desk-day", seed)
+        ep = result.epochs
+        for a, b, _, code in rows(labels, lambda lab, code: code.startswith("lean_")):
+            judged = inside(ep, a, b, 1.0)
+            assert np.isin(ep.state[judged], SIT).mean() >= 0.95, (seed, a, b, code)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_lying_still_on_the_back_or_side_is_never_not_worn(seed):
     """A wearer who lies down gently and does not move for 8-12 min was taken for a sensor on a

@@ -113,6 +113,12 @@ STEP_NATS = 1.0
 # sit most of their still time; the calm 48 of 60 s rule this replaces said the same).
 CALM_NATS_PER_S = 0.1
 SMOOTHER_LAG_S = 150.0
+# A posture change nobody saw is believed only if the body moved around it: an epoch with an SD
+# of MOVED_SD_G or more (twice the calm bound; rising or sitting down moves the whole body) or
+# without data within MOVED_WITHIN_S before the change is accepted. A lean in the chair, or a
+# reclined sitter leaning forward to upright, moves the trunk alone.
+MOVED_SD_G = 0.08
+MOVED_WITHIN_S = 180.0
 
 
 def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
@@ -199,6 +205,8 @@ class _Carry:
     since_lying: int = 10**9
     since_lying_slow: int = 10**9
     since_stepping: int = 10**9
+    since_moved: int = 10**9
+    since_gap: int = 10**9
     hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     hist_calm_recent: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     not_worn_run: int = 0
@@ -276,6 +284,7 @@ class Decider:
         self._fresh_switch = nats(FRESH_SWITCH_NATS)
         self.fresh_epochs = max(1, int(round(FRESH_S / options.epoch_s)))
         self.cue_every = max(1, int(round(CUE_EVERY_S / options.epoch_s)))
+        self.moved_within = int(round(MOVED_WITHIN_S / options.epoch_s))
         self._smoother = PostureSmoother(nats(SWITCH_NATS), lag, self.window_epochs - 1 + CONFIRM_EPOCHS)
         ref = calibration.reference
         seed = np.asarray(ref.up, float) if str(ref.up_source).startswith("walking") else None
@@ -344,6 +353,13 @@ class Decider:
         # looks like a quiet start is the first moment of data, often the sensor being put on.
         early = max(0, c.first_k + span - 1 - first)  # how many of this chunk's first epochs
         stood_up[:early] = sat_down[:early] = landed[:early] = slow_up[:early] = slow_down[:early] = False
+        # Nor can one that reaches back into missing data (a radio gap, a stuck sensor reading
+        # (0, 0, 0), whose end reads as a leap of |a| from 0 to 1 g), or into the first epoch
+        # after it (which may hold the gap's or the fault's last moments).
+        since_gap = run_length(has_data, c.since_gap)
+        c.since_gap = int(since_gap[-1])
+        torn = np.flatnonzero(since_gap <= span)
+        stood_up[torn] = sat_down[torn] = landed[torn] = slow_up[torn] = slow_down[torn] = False
         # Sitting straight down from walking: a landing (see _on_every_epoch) with stepping
         # within the window before it.
         land = np.flatnonzero(landed)
@@ -474,8 +490,14 @@ class Decider:
         since_mark = run_length(~marked, c.since_mark)
         kind = forward_fill(np.where(sure, 1, np.where(reset, 2, 0)).astype(np.int8), c.mark_kind)
         c.since_mark, c.mark_kind = int(since_mark[-1]), int(kind[-1])
+        # A posture change is accepted only if the body moved around it (MOVED_SD_G within
+        # MOVED_WITHIN_S, or data missing): a stand-up or a sit-down moves the whole body, a lean
+        # in the chair toward upright only the trunk.
+        moved = run_length(~(~has_data | (sd >= MOVED_SD_G)), c.since_moved)
+        c.since_moved = int(moved[-1])
         level_h = cue.levels(first, heads, g[heads], upright_still[heads], from_walking[heads],
-                             since_mark[heads] < B, kind[heads] == 2, calm[heads])
+                             since_mark[heads] < B, kind[heads] == 2, calm[heads],
+                             moved[heads] <= self.moved_within)
         # each head's level holds for the epochs up to the next head (0 where not still and
         # upright, and after sure evidence until the next head judges again)
         h0 = int(heads[0]) if heads.size else n_k

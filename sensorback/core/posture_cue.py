@@ -390,7 +390,8 @@ class PostureCue:
         return other
 
     def levels(self, first: int, heads: np.ndarray, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
-               mark: np.ndarray, reset_only: np.ndarray, calm: np.ndarray) -> np.ndarray:
+               mark: np.ndarray, reset_only: np.ndarray, calm: np.ndarray,
+               moved: np.ndarray | None = None) -> np.ndarray:
         """How much more sitting-like the trunk is than the reference posture (the first settled
         posture after the last sure evidence: walking, a seen transition, lying a while), in NAT
         units, judged on a grid of head epochs (one every decide.CUE_EVERY_S: postures change
@@ -458,9 +459,9 @@ class PostureCue:
             self.mark_pending -= m
         if not self.mark_abs and self.ref_g is None and 0 <= r[-1] < m and has_ref[-1]:
             self.ref_g, self.ref_incl = g[r[-1]].copy(), float(incl[r[-1]])
-        return self._persistent(out, mark)
+        return self._persistent(out, mark, moved)
 
-    def _persistent(self, out: np.ndarray, mark: np.ndarray) -> np.ndarray:
+    def _persistent(self, out: np.ndarray, mark: np.ndarray, moved: np.ndarray | None = None) -> np.ndarray:
         """The level as accepted: it moves to a new value only once the level has stayed beyond
         it (by PERSIST_NATS, all one way) for PERSIST_S, and starts from 0 at each sure evidence
         or reset. Leaning toward the screen for a minute, or the passage through upright into a
@@ -486,7 +487,8 @@ class PostureCue:
         a = self.accepted
         # A stretch after a mark starts from 0: the first place it can change is the first
         # beyond +-d (found for all stretches at once); most stretches never get there.
-        first_change = _next_true_idx((lo > d) | (hi < -d))
+        can = np.ones(n, bool) if moved is None else moved
+        first_change = _next_true_idx(((lo > d) | (hi < -d)) & can)
         e_i = np.searchsorted(ends, starts, side="right")
         stretch_end = np.where(e_i < ends.shape[0], ends[np.minimum(e_i, max(ends.shape[0] - 1, 0))], n) if ends.size else np.full(starts.shape, n)
         fresh = (starts > 0) | (n > 0 and bool(mark[0]))  # begins right after a mark (a = 0)
@@ -496,7 +498,7 @@ class PostureCue:
                 a = 0
             p = st
             while p < end:
-                ch = np.flatnonzero((lo[p:end] > a + d) | (hi[p:end] < a - d))
+                ch = np.flatnonzero(((lo[p:end] > a + d) | (hi[p:end] < a - d)) & can[p:end])
                 if ch.size == 0:
                     eff[p:end] = a
                     break
