@@ -2,7 +2,10 @@
 
 Prints one table per dataset in ../shared/realdata (or --data DIR) and per recording, plus the
 simulator's scenarios against their ground-truth sidecars. No calibration input is given:
-upright and forward are found from the data, exactly as `sensorback analyze FILE` does.
+upright and forward are found from the data, exactly as `sensorback analyze FILE` does. The
+simulator's personal-slouch wearers (slouch-mild, slouch-deep) and, with --posture-dir,
+labelled sitting-posture recordings (benchmarks/posture_sets.py converts them) are scored both
+with calibration windows and fully automatic.
 
 Epochs are compared with the labels that cover them entirely; transitions and unlabelled time
 are excluded; sitting includes slouching.
@@ -43,14 +46,15 @@ def load_csv(path: Path):
     return load(path)
 
 
-def epoch_truth(label_path: Path, n_epochs: int, epoch_s: float) -> np.ndarray:
-    """Label of each epoch covered entirely by one label row; '' elsewhere."""
+def epoch_truth(label_path: Path, n_epochs: int, epoch_s: float, column: str = "label") -> np.ndarray:
+    """Label (or another column, e.g. source_code) of each epoch covered entirely by one label
+    row; '' elsewhere."""
     truth = np.full(n_epochs, "", dtype=object)
     with open(label_path, newline="") as f:
         for row in csv.DictReader(f):
             a, b = float(row["t_start"]), float(row["t_end"])
             i0, i1 = int(np.ceil(a / epoch_s - 1e-9)), int(np.floor(b / epoch_s + 1e-9))
-            truth[max(i0, 0):max(min(i1, n_epochs), 0)] = row["label"]
+            truth[max(i0, 0):max(min(i1, n_epochs), 0)] = row[column]
     return truth
 
 
@@ -230,6 +234,9 @@ def main() -> None:
     ap.add_argument("--thin-by", choices=("pick", "mean"), default="pick",
                     help="thin real recordings by keeping every N-th sample (no anti-alias filter, the default) "
                          "or by the mean of each N samples (with one)")
+    ap.add_argument("--posture-dir", type=Path, metavar="DIR",
+                    help="also score labelled sitting-posture recordings converted by posture_sets.py "
+                         "(forward lean vs upright/back/side, with calibration windows and fully automatic)")
     args = ap.parse_args()
     if args.thin < 1:
         sys.exit("accuracy.py: --thin must be 1 or more")
@@ -240,9 +247,12 @@ def main() -> None:
     datasets = args.dataset or sorted(p.name for p in args.data.iterdir() if p.is_dir())
     for ds in datasets:
         run_dataset(ds, list(real_pairs(args.data, ds)), options, thin=args.thin, thin_by=args.thin_by)
+    if args.posture_dir is not None:
+        run_posture_sets(args.posture_dir)
     if not args.no_sim:
         run_sim(options, range(1, 1 + args.seeds), rate_hz=50.0 / args.thin)
         run_sitstand_families(options, range(1, 1 + args.seeds), rate_hz=50.0 / args.thin)
+        run_slouch_families(range(1, 1 + args.seeds), rate_hz=50.0 / args.thin)
     print(f"\n({time.perf_counter() - t0:.1f} s)")
 
 
@@ -331,6 +341,119 @@ def run_sitstand_families(options: CoreOptions, seeds: range, rate_hz: float = 5
         print(f"{name:<18} {n:>7} {np.nanmean(ba):>17.3f} {np.nanmin(ba):>6.3f} "
               f"{fmt(np.mean(lying)) if lying else '  -  ':>9} {off_worn:>16} {f'{on_time}/{due}':>15} "
               f"{spurious:>8} {worst:>12.0f}")
+
+# ------------------------------------------------------------------------- slouch (issue 9)
+
+SIDE_BACK = ("lean_back", "lean_left", "lean_right")
+
+
+@dataclass
+class PostureScore:
+    """Forward lean (labelled slouching) vs everything else seated (upright, back, side)."""
+
+    ba: float
+    recall: float             # forward leans called slouching
+    specificity: float        # upright/back/side not called slouching
+    back_side_slouch: float   # share of back/side lean epochs called slouching
+    n: int
+
+
+def posture_score(truth: np.ndarray, codes: np.ndarray, state: np.ndarray, keep: np.ndarray) -> PostureScore:
+    slouching = STATES.index("slouching")
+    fwd = keep & (truth == "slouching")
+    other = keep & (truth == "sitting")
+    away = keep & np.isin(np.char.rpartition(codes.astype(str), "_")[:, 0], SIDE_BACK)
+    called = state == slouching
+    rec = _ratio(int((fwd & called).sum()), int(fwd.sum()))
+    spec = _ratio(int((other & ~called).sum()), int(other.sum()))
+    return PostureScore(0.5 * (rec + spec), rec, spec, _ratio(int((away & called).sum()), int(away.sum())),
+                        int((fwd | other).sum()))
+
+
+def run_posture_sets(folder: Path) -> None:
+    """Each converted wearer (posture_sets.py) analysed twice: with the calibration windows its
+    windows.json marks (the first session's upright and slouch; those epochs are not scored in
+    either mode) and fully automatic."""
+    import json
+
+    recs = sorted(folder.glob("*.csv.gz"))
+    if not recs:
+        sys.exit(f"accuracy.py: no converted posture recordings (*.csv.gz) in {folder}; see benchmarks/posture_sets.py")
+    print(f"\n## sitting-posture sets in {folder}: forward lean (slouch) vs upright, backward and sideways leans")
+    print(f"{'wearer':<24} {'mode':<12} {'epochs':>6} {'BA':>6} {'fwd recall':>10} {'others ok':>9} "
+          f"{'back/side called slouch':>23}  slouch line / forward")
+    pooled = {"calibration": [], "automatic": []}
+    for rec in recs:
+        lab = rec.with_name(rec.name.replace(".csv.gz", ".labels.csv"))
+        win = json.loads(rec.with_name(rec.name.replace(".csv.gz", ".windows.json")).read_text())
+        block = load_csv(rec)
+        n = int(np.floor(block.t[-1])) + 1
+        truth = epoch_truth(lab, n, 1.0)
+        codes = epoch_truth(lab, n, 1.0, "source_code")
+        k = np.arange(n)
+        keep = np.ones(n, bool)
+        for a, b in win.values():
+            keep &= ~((k + 1 > a) & (k < b))
+        modes = {"calibration": CoreOptions(reference_window=tuple(win["upright"]), forward_window=tuple(win["slouch"])),
+                 "automatic": CoreOptions()}
+        depth = []
+        for mode, opts in modes.items():
+            res = analyze(block, opts)
+            ep = res.epochs
+            k0 = int(round(ep.t_start[0]))
+            state = np.full(n, STATES.index("no_data"), np.int8)
+            state[k0:k0 + len(ep)] = ep.state[: n - k0]
+            flex = np.full(n, np.nan, np.float32)
+            flex[k0:k0 + len(ep)] = ep.flexion_deg[: n - k0]
+            sc = posture_score(truth, codes, state, keep)
+            pooled[mode].append((truth, codes, state, keep))
+            rule = res.calibration.slouch_rule()
+            line = "none (forward unknown)" if rule.line_deg is None else f"{rule.line_deg:.0f} deg"
+            if mode == "calibration":
+                depth = [f"{np.nanmedian(flex[keep & (truth == 'slouching')]):.0f}"]
+            print(f"{rec.name.split('.')[0]:<24} {mode:<12} {sc.n:>6} {fmt(sc.ba):>6} {fmt(sc.recall):>10} "
+                  f"{fmt(sc.specificity):>9} {fmt(sc.back_side_slouch):>23}  {line} / "
+                  f"{res.calibration.reference.forward_source[:60]}")
+        print(f"{'':<24} median slouch depth from the calibrated upright: {depth[0]} deg")
+    for mode, parts in pooled.items():
+        cat = [np.concatenate(x) for x in zip(*parts)]
+        sc = posture_score(*cat)
+        print(f"{'POOLED':<24} {mode:<12} {sc.n:>6} {fmt(sc.ba):>6} {fmt(sc.recall):>10} {fmt(sc.specificity):>9} "
+              f"{fmt(sc.back_side_slouch):>23}")
+
+
+def run_slouch_families(seeds: range, rate_hz: float = 50.0) -> None:
+    """The simulator's personal-slouch wearers (slouch-mild: usual slouch 6-12 deg; slouch-deep:
+    25-40), each day scored with its guided calibration's windows and fully automatic. Slouch
+    F1 over the labelled seated epochs; back/side: share of backward and sideways lean epochs
+    called slouching."""
+    import tempfile
+
+    from sensorback.sim import simulate, write_labels
+
+    print(f"\n## personal slouches (simulator), seeds {seeds.start}-{seeds.stop - 1}, {rate_hz:g} Hz")
+    print(f"{'scenario':<14} {'mode':<12} {'epochs':>7} {'slouch F1 mean':>14} {'worst':>6} {'epoch acc mean':>14} "
+          f"{'back/side called slouch':>23}")
+    for name in ("slouch-mild", "slouch-deep"):
+        rows = {"calibration": [], "automatic": []}
+        for seed in seeds:
+            block, labels = simulate(name, seed=seed, rate_hz=rate_hz)
+            w = block.meta["sim"]["calibration_windows"]
+            with tempfile.TemporaryDirectory() as d:
+                lp = Path(d) / "labels.csv"
+                write_labels(labels, lp)
+                for mode, opts in (("calibration", CoreOptions(reference_window=tuple(w["upright"]),
+                                                               forward_window=tuple(w["slouch"]))),
+                                   ("automatic", CoreOptions())):
+                    truth, state, k0 = evaluate(Path(name), lp, opts, block=block, with_first=True)
+                    codes = epoch_truth(lp, k0 + len(state), 1.0, "source_code")[k0:]
+                    rows[mode].append((score(truth, state), posture_score(truth, codes, state, truth != "")))
+        for mode, got in rows.items():
+            f1 = np.array([s.slouch_f1 for s, _ in got])
+            acc = np.array([s.epoch_acc for s, _ in got])
+            away = np.array([p.back_side_slouch for _, p in got])
+            print(f"{name:<14} {mode:<12} {sum(s.n for s, _ in got):>7} {np.nanmean(f1):>14.3f} {np.nanmin(f1):>6.3f} "
+                  f"{acc.mean():>14.3f} {np.nanmean(away):>23.3f}")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sensorback.core import CoreOptions  # noqa: E402
 from sensorback.devices import get_profile  # noqa: E402
 from sensorback.live import LiveSession  # noqa: E402
-from sensorback.replay import calibrate  # noqa: E402
+from sensorback.core import calibrate  # noqa: E402
 from sensorback.samples import SampleBlock  # noqa: E402
 from sensorback.sim import simulate  # noqa: E402
 from sensorback.store import open_store  # noqa: E402

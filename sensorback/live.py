@@ -18,18 +18,22 @@ core/settle.py); the coach sees only settled epochs; snoozes and exercise marks 
 the end of the last epoch it saw. Wall clock appears only where rows are stored
 (``start_time + t``).
 
-**Calibration.** The core needs the wearer's upright and forward directions. In order:
-1. the one stored for this device (``sensorback calibrate``; a JSON file, see CalibrationStore);
+**Calibration.** The core needs the wearer's upright and forward directions and, for the
+personal slouch line, their usual slouch (sensorback.core.personal). In order:
+1. the one stored for this device (``sensorback calibrate``; see sensorback.calibrations);
 2. otherwise a *provisional* one estimated by the core from the first ``provisional_s`` seconds
-   of samples (which are held back until then), announced as such. Its forward direction is a
-   guess until the wearer sits down or stands up: every ``LEARN_EVERY_S`` seconds of samples the
-   session looks for sit/stand transitions in what it has seen (as the core does for a whole
-   recording) and, once it finds them, switches the running core to the forward direction they
-   show (no epoch dropped; a new stored session begins);
+   of samples (which are held back until then), announced as such;
 3. at any time ``calibrate_upright()`` takes the next few seconds as the upright reference
-   (keeping the known forward direction), saves it for the device and restarts the core with it.
-   A new calibration starts a new stored session (a session row carries one calibration); the
-   coach and its sitting clock carry on.
+   (keeping a known forward direction), saves it for the device and restarts the core with it.
+Whatever the calibration in use does not know is learned as the session goes, with the same
+estimators a whole recording is analysed with: every ``LEARN_EVERY_S`` seconds of samples the
+forward direction from the walking, sit-downs and stand-ups seen so far (until it is known no
+slouch is called), every ``LEARN_SLOUCH_EVERY_S`` the usual slouch from the seated epochs (when
+the sitting is clearly bimodal). Each change is announced and switches the running core (no
+epoch dropped, the posture it knows kept). A run is one stored session whatever happens to its
+calibration: the session row keeps the calibration it started with, and each later one is stored
+as a ``calibration`` event (its note and ``Calibration.to_dict()`` as JSON); the coach and its
+sitting clock carry on.
 
 **Stopping.** ``await session.stop()`` asks the source to stop (which stops the device's stream);
 when the source has ended, the epochs complete so far are processed, the database session is
@@ -38,14 +42,12 @@ written and ended, the recording file is closed.
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import tempfile
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -53,15 +55,18 @@ import numpy as np
 
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
 from .coach import exercises as _exercises
-from .coach.events import BREAK_PROMPT, SLOUCH_NUDGE
-from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, learn_forward
-from .core.calibration import IDENTITY, SensorCalibration
+from .coach.rules import SHOWN_TALLIES, TALLIES, kind as event_kind
+from .coach.text import event_text
+from .calibrations import CalibrationStore, calibration_from_dict  # noqa: F401  (re-exported)
+from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, calibrate, from_windows, learn
+from .core import learn_slouch
+from .core.calibration import IDENTITY
 from .core.epoch_stats import EpochStats
-from .core.reference import Reference, estimate_forward, forward_from_window, unit, window_direction
-from .core.states import STATES
+from .core.states import SITTING, SLOUCHING, STATES
 from .errors import SensorbackError
 from .samples import SampleBlock
 from .sources.base import SourceStatus
+from .timefmt import clock
 
 #: Seconds of samples the core estimates a provisional calibration from, when none is stored.
 PROVISIONAL_S = 30.0
@@ -70,176 +75,15 @@ PROVISIONAL_S = 30.0
 #: as the core measured them) it keeps for that.
 LEARN_EVERY_S = 30.0
 LEARN_KEEP_S = 3 * 3600.0
-#: A learned forward direction replaces the provisional one when they differ by more than this.
-LEARN_CHANGE_DEG = 10.0
+#: How often (seconds of samples) the session looks at the seated epochs so far for the wearer's
+#: usual slouch (core.learn_slouch), and how many of the latest seated epochs it keeps for that.
+LEARN_SLOUCH_EVERY_S = 300.0
+LEARN_SLOUCH_KEEP = 8 * 3600
 #: Seconds of sitting upright that the calibrate key takes as the reference.
 UPRIGHT_CAPTURE_S = 5.0
-#: An upright window is "still" when its epochs move less than this (g, SD of the vector).
-STILL_SD_G = 0.08
-#: Lines kept for the dashboard's "last prompts and nudges".
+#: The last lines of the event log (log_line) kept in Meters.recent, for a UI that shows only a few.
 RECENT_LINES = 8
 
-CALIBRATIONS_ENV = "SENSORBACK_CALIBRATIONS"
-CALIBRATIONS_FILE = "calibrations.json"
-
-
-# ----------------------------------------------------------------------------- calibrations
-
-
-def calibration_to_dict(cal: Calibration) -> dict:
-    return cal.to_dict()
-
-
-def calibration_from_dict(d: dict) -> Calibration:
-    """The inverse of Calibration.to_dict(); a one-line SensorbackError when it does not fit."""
-    try:
-        s, r = d["sensor"], d["reference"]
-        sensor = SensorCalibration(tuple(float(x) for x in s["offset"]), tuple(float(x) for x in s["gain"]),
-                                   str(s.get("note", "stored")))
-        up = np.asarray(r["up"], float)
-        fwd = np.asarray(r["forward"], float)
-        # Stored unit vectors are kept bit for bit (the same epochs as when they were made).
-        up = up if abs(float(np.linalg.norm(up)) - 1.0) < 1e-9 else unit(up)
-        fwd = fwd if abs(float(np.linalg.norm(fwd)) - 1.0) < 1e-9 else unit(fwd)
-        if up.shape != (3,) or fwd.shape != (3,) or not (np.all(np.isfinite(up)) and np.all(np.isfinite(fwd))):
-            raise ValueError("up/forward must be 3 finite numbers")
-        ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), str(r.get("up_source", "stored")),
-                        str(r.get("forward_source", "stored")))
-    except (KeyError, TypeError, ValueError) as e:
-        raise SensorbackError(f"stored calibration is not usable ({e}); run 'sensorback calibrate' again") from None
-    return Calibration(sensor, ref)
-
-
-class CalibrationStore:
-    """Calibrations per device in one small JSON file.
-
-    Where: ``$SENSORBACK_CALIBRATIONS`` if set, else ``calibrations.json`` next to the coach's config
-    file (``~/.config/sensorback/`` on Linux; ``$SENSORBACK_CONFIG``'s folder when that is set).
-    A calibration is stored under every key that names the device (its address and its name), so
-    ``--device AA:BB:..`` and ``--device "Polar H10 1234"`` both find it. The file is a JSON object
-    ``{"devices": {key: {"calibration": ..., "device": ..., "saved_at": ..., "how": ...}}}`` written
-    atomically. (A JSON file rather than a database table: a calibration belongs to this computer
-    and sensor, and the store's schema is not this module's to migrate.)
-    """
-
-    def __init__(self, path: str | os.PathLike | None = None):
-        self.path = Path(path) if path is not None else self.default_path()
-
-    @staticmethod
-    def default_path() -> Path:
-        env = os.environ.get(CALIBRATIONS_ENV)
-        if env:
-            return Path(env).expanduser()
-        from .coach.config import config_path
-
-        return config_path().parent / CALIBRATIONS_FILE
-
-    def _read(self) -> dict:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {"devices": {}}
-        except OSError as e:
-            raise SensorbackError(f"cannot read the calibrations file {self.path}: {e.strerror or e}") from None
-        try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or not isinstance(data.get("devices", {}), dict):
-                raise ValueError("not a JSON object with 'devices'")
-        except ValueError as e:
-            raise SensorbackError(f"the calibrations file {self.path} is broken ({e}); delete it and calibrate again"
-                                  ) from None
-        data.setdefault("devices", {})
-        return data
-
-    def load(self, *keys: Optional[str]) -> Optional[tuple[Calibration, dict]]:
-        """The calibration stored under the first of ``keys`` that has one, with its entry."""
-        devices = self._read()["devices"]
-        for key in keys:
-            if key and key in devices:
-                entry = devices[key]
-                return calibration_from_dict(entry.get("calibration", {})), entry
-        return None
-
-    def save(self, keys, calibration: Calibration, *, device: str = "", how: str = "") -> Path:
-        keys = [k for k in dict.fromkeys(keys) if k]
-        if not keys:
-            raise ValueError("save: no device key")
-        data = self._read()
-        entry = {"calibration": calibration_to_dict(calibration), "device": device,
-                 "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "how": how}
-        for k in keys:
-            data["devices"][k] = entry
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".calibrations-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2)
-                f.write("\n")
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        return self.path
-
-
-def _window_dirs(block: SampleBlock, options: CoreOptions, sensor: SensorCalibration):
-    stats, _ = block_stats(block, options, sensor)
-    mean, var = sensor.apply_mean_var(stats.mean, stats.var)
-    g = unit(mean)
-    sd = np.sqrt(var.sum(axis=1))
-    mid = (stats.k + 0.5) * options.epoch_s
-    return g, sd, mid
-
-
-def reference_from_windows(block: SampleBlock, options: CoreOptions, upright: tuple[float, float],
-                           lean: Optional[tuple[float, float]] = None, *,
-                           previous: Optional[Calibration] = None) -> tuple[Calibration, list[str]]:
-    """A calibration from marked windows of ``block`` (sample-time seconds).
-
-    upright: where the wearer sat upright and still -> the upright direction (epoch means, the
-    core's ``window_direction``). lean: where they leaned forward -> the forward direction
-    (``forward_from_window``); without it, the previous calibration's forward direction (made
-    perpendicular to the new upright) or, failing that, the core's guess from the tilts in block.
-    The sensor's offset/gain come from ``previous`` (identity without one). Problems the user
-    can fix (moving, not leaning) are one-line SensorbackErrors.
-    """
-    sensor = previous.sensor if previous is not None else IDENTITY
-    g, sd, mid = _window_dirs(block, options, sensor)
-    sel = (mid >= upright[0]) & (mid < upright[1]) & np.isfinite(g[:, 0])
-    if not sel.any():
-        raise SensorbackError("calibrate: no samples arrived while you sat upright; check the sensor and try again")
-    if float(np.median(sd[sel])) > STILL_SD_G:
-        raise SensorbackError("calibrate: you were moving while sitting upright; sit still and try again")
-    up = window_direction(g, mid, upright)
-    notes = [f"upright: {int(sel.sum())} s of sitting upright"]
-    if lean is not None:
-        lean_dir = window_direction(g, mid, lean)
-        if lean_dir is None:
-            raise SensorbackError("calibrate: no samples arrived while you leaned forward; try again")
-        fwd = forward_from_window(lean_dir, up)
-        if fwd is None:
-            raise SensorbackError("calibrate: you did not lean forward far enough (less than 8 degrees); "
-                                  "lean further from the hips and try again")
-        tilt = math.degrees(math.acos(max(-1.0, min(1.0, float(lean_dir @ up)))))
-        fwd_source = "calibrated lean"
-        notes.append(f"forward: leaning {tilt:.0f} degrees")
-    else:
-        fwd = None
-        if previous is not None:
-            f = np.asarray(previous.reference.forward, float)
-            f = f - (f @ up) * up
-            if np.linalg.norm(f) >= 0.3:
-                fwd = unit(f)
-                fwd_source = f"kept from before ({previous.reference.forward_source})"
-        if fwd is None:
-            pool = np.isfinite(g[:, 0]) & (sd < 0.05)
-            fwd, fwd_source = estimate_forward(g, up, pool)
-        notes.append(f"forward: {fwd_source}")
-    ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), "calibrated upright", fwd_source)
-    return Calibration(sensor, ref), notes
 
 
 # ----------------------------------------------------------------------------- events
@@ -264,16 +108,17 @@ class LiveEvent:
     arrival: Optional[float] = None
 
 
-def clock(t: Optional[float]) -> str:
-    from .replay import clock as _clock
-
-    return "--:--:--" if t is None else _clock(t)
+#: Connection changes worth a line in a UI's event log.
+LOGGED_STATUS = ("connected", "disconnected", "reconnecting", "stopped")
 
 
-def _coach_text(e: CoachEvent) -> str:
-    from .replay import event_text
-
-    return event_text(e)
+def log_line(ev: LiveEvent) -> Optional[str]:
+    """The line a UI's event log shows for ``ev`` ('00:31:02  break prompt: ...'), or None for
+    events that only update meters (states, epochs, battery, ...)."""
+    if ev.kind in ("coach", "exercise", "calibration", "note") or (ev.kind == "status"
+                                                                   and ev.data.kind in LOGGED_STATUS):
+        return f"{clock(ev.t)}  {ev.text}"
+    return None
 
 
 # ----------------------------------------------------------------------------- the session
@@ -296,12 +141,23 @@ class Meters:
     epochs: int = 0
     decode_errors: int = 0
     today_s: Counter = field(default_factory=Counter)   # seconds per state today (stored + live)
-    prompts: int = 0
-    nudges: int = 0
+    counts: Counter = field(default_factory=Counter)    # coach events today by tally ("prompts", ...)
     exercises: int = 0
     recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_LINES))
     calibration_note: str = ""
     capture_left_s: Optional[float] = None
+
+    @property
+    def prompts(self) -> int:
+        return self.counts["prompts"]
+
+    @property
+    def nudges(self) -> int:
+        return self.counts["nudges"]
+
+    def totals_line(self) -> str:
+        """'prompts 2, nudges 1, exercises 0': what interrupted you today, and exercises done."""
+        return ", ".join([f"{tally} {self.counts[tally]}" for tally in SHOWN_TALLIES] + [f"exercises {self.exercises}"])
 
 
 class LiveSession:
@@ -337,6 +193,8 @@ class LiveSession:
         self._capture: Optional[dict] = None     # upright capture in progress
         self._learning: Optional[list[EpochStats]] = None    # the core's statistics to learn forward from
         self._learn_at = math.inf                # sample time of the next look
+        self._seated: Optional[list[EpochTable]] = None       # seated epochs to learn the usual slouch from
+        self._slouch_at = math.inf
         self._recent_blocks: deque[SampleBlock] = deque()
         self._device_name: Optional[str] = None
         self._address: Optional[str] = None
@@ -353,9 +211,9 @@ class LiveSession:
         self._listeners.append(listener)
 
     def _emit(self, ev: LiveEvent) -> None:
-        if ev.kind in ("coach", "exercise", "calibration") or (ev.kind == "status" and ev.data.kind in (
-                "connected", "disconnected", "reconnecting", "stopped")):
-            self.meters.recent.append(f"{clock(ev.t)}  {ev.text}")
+        line = log_line(ev)
+        if line is not None:
+            self.meters.recent.append(line)
         for listener in list(self._listeners):
             listener(ev)
 
@@ -375,6 +233,15 @@ class LiveSession:
 
     def status(self) -> CoachStatus:
         return self.coach.status()
+
+    @property
+    def slouch_line_deg(self) -> float:
+        """Forward flexion from which sitting counts as slouching now (the default line while no
+        calibration is in use or forward is not yet known, for display)."""
+        from .core.slouch import DEFAULT_SLOUCH_DEG
+
+        line = None if self.calibration is None else self.calibration.slouch_rule(self.options.slouch_threshold_deg).line_deg
+        return DEFAULT_SLOUCH_DEG if line is None else float(line)
 
     def suggested_exercise(self):
         """The exercise to do now: the last prompt's suggestion, else the library's next one."""
@@ -467,6 +334,8 @@ class LiveSession:
         self._process(block)
         if self._learning is not None and m.arrived_t >= self._learn_at:
             self._learn()
+        if self._seated is not None and m.arrived_t >= self._slouch_at:
+            self._learn_slouch()
 
     def _process(self, block: SampleBlock) -> None:
         if self._processor is None:
@@ -502,6 +371,10 @@ class LiveSession:
                     self._emit(LiveEvent("state", f"state: {name}", float(epochs.t_start[i]), name))
             self._settled_state = prev
             m.epochs += len(epochs)
+            if self._seated is not None:
+                seated = np.flatnonzero((epochs.state == SITTING) | (epochs.state == SLOUCHING))
+                if seated.size:
+                    self._seated.append(epochs.take(seated))
         self._show_newest(epochs)
         if len(epochs):
             self._emit(LiveEvent("epochs", "", float(epochs.t_end[-1]), epochs, arrival))
@@ -530,12 +403,12 @@ class LiveSession:
         if self._recorder is not None:
             self._recorder.add_events(events)
         for e in events:
-            if e.kind == BREAK_PROMPT:
-                self.meters.prompts += 1
+            if e.kind in TALLIES:
+                self.meters.counts[TALLIES[e.kind]] += 1
+            declared = event_kind(e.kind)
+            if declared is not None and declared.suggests_exercise:
                 self._last_prompt = e
-            elif e.kind == SLOUCH_NUDGE:
-                self.meters.nudges += 1
-            self._emit(LiveEvent("coach", _coach_text(e), e.t, e))
+            self._emit(LiveEvent("coach", event_text(e), e.t, e))
 
     # -- calibration ------------------------------------------------------------------------
     def _keys(self) -> list[str]:
@@ -554,49 +427,75 @@ class LiveSession:
             self._provisional()
 
     def _provisional(self) -> None:
-        from .replay import calibrate as estimate
-
         block = SampleBlock.concat(self._held)
-        cal, notes = estimate(block, self.options)
+        cal, notes = calibrate(block, self.options)
         self.provisional = True
-        self._learning = []
-        self._learn_at = float(block.t[-1]) + LEARN_EVERY_S
+        if cal.reference.forward_known:
+            what = f"forward from {cal.reference.forward_source}"
+        else:
+            what = ("no slouch is called until the forward direction is known: it is learned from your "
+                    "walking, sit-downs and stand-ups")
         self._use_calibration(cal, f"provisional calibration estimated from the first {block.duration_s:.0f} s "
-                              "(no stored one for this device), so forward may be mistaken for backward "
-                              "and slouches missed until you have sat down or stood up once (it is learned "
-                              "from that): for the best accuracy press c while sitting upright, or run "
-                              "'sensorback calibrate'")
+                              f"(no stored one for this device); {what}. For the best accuracy run "
+                              "'sensorback calibrate' (or press c while sitting upright)")
 
     def _use_calibration(self, cal: Calibration, note: str) -> None:
         self.calibration = cal
         self.meters.calibration_note = note
         self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
+        self._record_calibration(cal, note)
+        self._begin_learning(cal)
         held, self._held = self._held, []
         for b in held:
             self._process(b)
 
+    def _begin_learning(self, cal: Calibration) -> None:
+        """Learn what this calibration does not know (see the module docstring)."""
+        now = self.meters.arrived_t or 0.0
+        if cal.reference.forward_known:
+            self._stop_learning()
+        elif self._learning is None:
+            self._learning, self._learn_at = [], now + LEARN_EVERY_S
+            if self._processor is not None:
+                self._processor.on_stats = self._collect_stats
+        if self.options.slouch_threshold_deg is None:
+            if self._seated is None:
+                self._seated, self._slouch_at = [], now + LEARN_SLOUCH_EVERY_S
+        else:
+            self._seated, self._slouch_at = None, math.inf
+
     def _learn(self) -> None:
-        """Look for sit/stand transitions in the epochs so far; once there are some, use the
-        forward direction they show (if it differs from the one in use)."""
+        """Weigh the forward evidence seen so far (core.learn); once forward is known (or known
+        differently), switch the running core to it."""
         self._learn_at += LEARN_EVERY_S
         stats = EpochStats.concat(self._learning)
         if len(stats):
             stats = stats.take(stats.k >= int(stats.k[-1]) - int(LEARN_KEEP_S / self.options.epoch_s))
         self._learning = [stats]
-        found = learn_forward(stats, self.options, self.calibration)
+        cal = learn(stats, self.options, self.calibration)
+        if cal is None:
+            return
+        was_known = self.calibration.reference.forward_known
+        if self._seated is not None:
+            self._seated = []  # flexion measured along the old forward means nothing now
+        self._change_reference(cal, f"forward direction {'re' if was_known else ''}learned from "
+                               f"{cal.reference.forward_source}: slouches count from now")
+
+    def _learn_slouch(self) -> None:
+        """Look for the wearer's usual slouch in the seated epochs so far (core.learn_slouch)."""
+        self._slouch_at += LEARN_SLOUCH_EVERY_S
+        if not self._seated:
+            return
+        seated = EpochTable.concat(self._seated)
+        if len(seated) > LEARN_SLOUCH_KEEP:
+            seated = seated.rows(len(seated) - LEARN_SLOUCH_KEEP, len(seated))
+        self._seated = [seated]
+        found = learn_slouch(seated, self.calibration)
         if found is None:
             return
-        self._stop_learning()
-        cal, count = found
-        old = np.asarray(self.calibration.reference.forward, float)
-        turn = math.degrees(math.acos(max(-1.0, min(1.0, float(old @ np.asarray(cal.reference.forward))))))
-        leaning = f"{count * self.options.epoch_s:g} s of leaning in sit/stand transitions"
-        if turn <= LEARN_CHANGE_DEG:
-            self._emit(LiveEvent("note", f"forward direction confirmed by {leaning}", self.meters.arrived_t))
-            return
-        self._change_reference(cal, f"forward direction learned from {leaning} (the guess was {turn:.0f} degrees "
-                               "off): slouches count from now; the upright is still estimated, so press c while "
-                               "sitting upright, or run 'sensorback calibrate', for the best accuracy")
+        cal, what = found
+        self._change_reference(cal, f"slouch line learned: {what}, so slouching counts from "
+                               f"{cal.slouch_rule().line_deg:.0f} degrees")
 
     def _collect_stats(self, stats: EpochStats) -> None:
         if self._learning is not None:
@@ -609,15 +508,20 @@ class LiveSession:
 
     def _change_reference(self, cal: Calibration, note: str) -> None:
         """Same sensor calibration, another wearer reference: the core carries on (no epoch is
-        dropped, the posture it knows is kept) and a new stored session begins with it."""
+        dropped, the posture it knows is kept), and so does the stored session."""
         if self._processor is not None:
             self._step(self._processor.change_reference(cal), self.meters.arrived_t)
-        self._end_recorder()
         self.calibration = cal
         self.meters.calibration_note = note
         self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
-        if self._processor is not None:
-            self._begin_recording()
+        self._record_calibration(cal, note)
+        self._begin_learning(cal)
+
+    def _record_calibration(self, cal: Calibration, note: str) -> None:
+        """A calibration that replaces another in the stored session: a ``calibration`` event."""
+        if self._recorder is not None:
+            self._recorder.add_events([{"t": self.meters.arrived_t, "kind": "calibration",
+                                        "detail": {"note": note, "calibration": cal.to_dict()}}])
 
     def _capture_step(self, block: SampleBlock) -> None:
         cap = self._capture
@@ -638,7 +542,9 @@ class LiveSession:
         try:
             if b - a < eps:
                 raise SensorbackError("calibrate: too few samples arrived; try again")
-            cal, notes = reference_from_windows(data, self.options, (a, b), previous=self.calibration)
+            sensor = self.calibration.sensor if self.calibration is not None else None
+            stats, _ = block_stats(data, self.options, sensor if sensor is not None else IDENTITY)
+            cal, notes = from_windows(stats, self.options, (a, b), previous=self.calibration, sensor=sensor)
         except SensorbackError as e:
             self._emit(LiveEvent("note", str(e), float(data.t[-1])))
             return
@@ -650,16 +556,14 @@ class LiveSession:
             except (OSError, SensorbackError) as e:
                 saved = f"; not saved ({e})"
         self.provisional = False
-        self._stop_learning()
-        self._restart(cal, f"calibrated: upright taken from {b - a:.0f} s of sitting, {notes[-1]}{saved}")
+        self._restart(cal, f"calibrated: upright taken from {b - a:.0f} s of sitting; {'; '.join(notes[1:])}{saved}")
 
     def _restart(self, cal: Calibration, note: str) -> None:
-        """A new calibration mid-stream: finish the epochs complete so far, then a new core (and a
-        new stored session) with the new calibration. The coach carries on."""
+        """A new calibration mid-stream: finish the epochs complete so far, then a new core with
+        the new calibration. The coach and the stored session carry on."""
         if self._processor is not None:
             self._step(self._processor.close(), self.meters.arrived_t)
             self._processor = None
-        self._end_recorder()
         self._use_calibration(cal, note)
 
     # -- the core, the store, the recording ---------------------------------------------------
@@ -714,11 +618,9 @@ class LiveSession:
             for code, d in zip(series.state.tolist(), series.duration_s.tolist()):
                 self.meters.today_s[STATES[code]] += d
             for e in self.store.events(midnight, now):
-                kind = getattr(e, "kind", None)
-                if kind == BREAK_PROMPT:
-                    self.meters.prompts += 1
-                elif kind == SLOUCH_NUDGE:
-                    self.meters.nudges += 1
+                tally = TALLIES.get(getattr(e, "kind", None))
+                if tally is not None:
+                    self.meters.counts[tally] += 1
             self.meters.exercises += len(self.store.exercises(midnight, now))
         except SensorbackError as e:
             self._emit(LiveEvent("note", f"today's totals: {e}"))
@@ -752,6 +654,80 @@ class LiveSession:
             raise errors[0]
 
 
+# ----------------------------------------------------------------------------- guided calibration
+
+
+@dataclass(frozen=True)
+class GuidedStep:
+    """One step of ``sensorback calibrate``: what the wearer is told, for how long (seconds of
+    samples), and how much of its start is the wearer moving into it (not used)."""
+
+    name: str
+    seconds: float
+    settle_s: float
+    say: str
+
+
+#: The guided calibration: the steps in order (the stand step is optional). The windows the core
+#: gets are each step's seconds after its settling.
+GUIDED_STEPS = (
+    GuidedStep("upright", 10.0, 2.0, "sit upright and still, looking ahead"),
+    GuidedStep("slouch", 10.0, 3.0, "now slouch the way you usually do, and hold it"),
+    GuidedStep("stand", 10.0, 4.0, "now stand up and stand still"),
+)
+
+
+async def guided_calibration(source, say, *, stand: bool = True, options: Optional[CoreOptions] = None,
+                             previous: Optional[Calibration] = None, steps=GUIDED_STEPS):
+    """Guide the wearer through the steps, collect their samples from a live source and compute
+    the calibration (sensorback.core.personal.from_windows).
+
+    say(text) tells the wearer what to do. stand=False leaves out the stand step. Returns
+    (calibration, notes, device name, address). The source is stopped at the end.
+    """
+    options = options or CoreOptions()
+    steps = [st for st in steps if stand or st.name != "stand"]
+    ends = np.cumsum([st.seconds for st in steps])
+    blocks: list[SampleBlock] = []
+    name = address = None
+    t0 = None
+    step = -1
+    try:
+        async for item in source:
+            if isinstance(item, SourceStatus):
+                if item.kind == "connected":
+                    name = item.values.get("device") or name
+                    address = item.values.get("address") or address
+                    say(f"connected: {item.detail}" if item.detail else "connected")
+                elif item.kind in ("disconnected", "reconnecting"):
+                    raise SensorbackError(f"calibrate: the sensor disconnected ({item.detail or item.kind}); "
+                                          "try again")
+                continue
+            if len(item) == 0:
+                continue
+            blocks.append(item)
+            if t0 is None:
+                t0 = float(item.t[0])
+            now = int(np.searchsorted(ends, float(item.t[-1]) - t0, side="right"))
+            while step < min(now, len(steps) - 1):
+                step += 1
+                say(f"{step + 1}/{len(steps)}  {steps[step].say} ({steps[step].seconds:g} s)")
+            if now >= len(steps):
+                break
+    finally:
+        await source.stop()
+    if t0 is None or float(blocks[-1].t[-1]) - t0 < ends[-1]:
+        raise SensorbackError("calibrate: the sensor stopped sending before the calibration was done; try again")
+    data = SampleBlock.concat(blocks)
+    starts = ends - np.array([st.seconds for st in steps])
+    windows = {st.name: (t0 + a + st.settle_s, t0 + b) for st, a, b in zip(steps, starts, ends)}
+    sensor = previous.sensor if previous is not None else IDENTITY
+    stats, _ = block_stats(data, options, sensor)
+    cal, notes = from_windows(stats, options, windows["upright"], windows.get("slouch"), windows.get("stand"),
+                              previous=previous, sensor=sensor)
+    return cal, notes, name, address
+
+
 # ----------------------------------------------------------------------------- sources
 
 
@@ -775,5 +751,5 @@ def open_ble_source(device: Optional[str], profile: Optional[str]):
         raise SensorbackError(f"BLE source: {e}; try 'sensorback monitor --demo'") from None
 
 
-__all__ = ["CalibrationStore", "LiveEvent", "LiveSession", "Meters", "PROVISIONAL_S", "UPRIGHT_CAPTURE_S",
-           "calibration_from_dict", "open_ble_source", "reference_from_windows"]
+__all__ = ["CalibrationStore", "GUIDED_STEPS", "GuidedStep", "LiveEvent", "LiveSession", "Meters", "PROVISIONAL_S",
+           "UPRIGHT_CAPTURE_S", "calibration_from_dict", "guided_calibration", "open_ble_source"]

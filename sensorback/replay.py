@@ -1,6 +1,7 @@
 """Replay: samples -> core -> coach -> store, block by block, on the recording's own time.
 
-    from sensorback.replay import calibrate, replay
+    from sensorback.core import calibrate
+    from sensorback.replay import replay
 
     calibration, notes = calibrate(block, options)        # exactly like analyze() would
     with store.recorder() as rec:
@@ -49,11 +50,13 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 import numpy as np
 
 from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
-from .coach import exercises as _exercises
-from .coach.events import BREAK_PROMPT, BREAK_VERIFIED, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED, format_duration
-from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, block_stats, estimate_calibration
+from .coach.rules import PRINTED
+from .coach.text import event_line, event_text  # noqa: F401  (part of this module's API: docs/replay.md)
+from .core import Calibration, CoreOptions, EpochTable, StreamProcessor, calibrate
+from .core.stretches import pieces, sample_cuts
 from .errors import SensorbackError
 from .samples import SampleBlock
+from .timefmt import clock  # noqa: F401  (part of this module's API)
 
 #: Sample seconds per block when a SampleBlock is replayed as fast as possible.
 FAST_BLOCK_S = 10.0
@@ -67,8 +70,9 @@ PACED_LAG_WALL_S = 0.1
 SLEEP_SLICE_S = 0.05
 
 STAGES = ("core", "coach", "store", "emit", "pace")
-#: The event kinds a person watching the replay is shown (break_verified goes only to the files).
-PRINTED_KINDS = (BREAK_PROMPT, SLOUCH_NUDGE, PROMPT_OUTCOME, SNOOZED)
+#: The event kinds a person watching the replay is shown (as the rules declare them: break_verified
+#: goes only to the files).
+PRINTED_KINDS = PRINTED
 
 
 @dataclass
@@ -79,7 +83,8 @@ class ReplayResult:
     passed to the recorder, if any). stored_epochs: epochs the recorder wrote in this replay
     (0 when the session was skipped as already imported). events: every coach event, in order.
     t_start: the first sample's time; t_end: the end of the last epoch processed (both on the
-    recording's axis, None when there were no samples). interrupted: stopped by Ctrl-C or
+    recording's axis, None when there were no samples). gap_s: time in gaps longer than
+    limits.MAX_GAP_S, not replayed. interrupted: stopped by Ctrl-C or
     stop() before the end of the data. session_id: the stored session (None if nothing was
     written). timings: wall seconds per stage (core, coach, store, emit = on_event callbacks,
     pace = sleeping); wall_s: the whole call. calibration/notes: the calibration used and, when
@@ -92,6 +97,7 @@ class ReplayResult:
     events: list[CoachEvent] = field(default_factory=list)
     t_start: Optional[float] = None
     t_end: Optional[float] = None
+    gap_s: float = 0.0
     interrupted: bool = False
     session_id: Optional[int] = None
     calibration: Optional[Calibration] = None
@@ -102,29 +108,19 @@ class ReplayResult:
 
     @property
     def duration_s(self) -> float:
-        """Recording time covered: first sample to the end of the last epoch."""
+        """Recording time covered: first sample to the end of the last epoch, without gaps longer
+        than limits.MAX_GAP_S (gap_s), which are not replayed (the core starts afresh after them
+        and a paced replay does not wait through them)."""
         if self.t_start is None or self.t_end is None:
             return 0.0
-        return max(0.0, self.t_end - self.t_start)
+        return max(0.0, self.t_end - self.t_start - self.gap_s)
 
     def counts(self) -> Counter:
-        """Events by kind, plus outcome counts under 'outcome:<name>'."""
+        """Events by kind, plus outcome counts (of prompts: the events that carry one) under
+        'outcome:<name>'."""
         c = Counter(e.kind for e in self.events)
-        c.update(f"outcome:{e.outcome}" for e in self.events if e.kind == PROMPT_OUTCOME and e.outcome)
+        c.update(f"outcome:{e.outcome}" for e in self.events if e.outcome)
         return c
-
-
-# ----------------------------------------------------------------------------- calibration
-
-
-def calibrate(block: SampleBlock, options: CoreOptions) -> tuple[Calibration, list[str]]:
-    """The calibration ``analyze(block, options)`` would use: sensor offset/gain and the wearer's
-    upright and forward directions, estimated from the whole recording (or from the windows in
-    ``options``). Returns it with the notes saying how it was found."""
-    if len(block) == 0:
-        raise SensorbackError("no samples to analyse")
-    stats, sensor = block_stats(block, options)
-    return estimate_calibration(stats, options, sensor)
 
 
 # ----------------------------------------------------------------------------- blocks and pace
@@ -156,21 +152,22 @@ def max_delay_seconds(speed: Optional[float]) -> float:
 
 
 def split_blocks(block: SampleBlock, block_s: float) -> Iterator[SampleBlock]:
-    """Consecutive blocks of ``block_s`` seconds of samples (views, no copies); empty ones skipped."""
+    """Consecutive blocks of ``block_s`` seconds of samples (views, no copies); empty ones skipped.
+    The time grid starts again after each long gap (core/stretches.py), so a gap of months costs
+    nothing."""
     if not block_s > 0:
         raise ValueError("block_s must be positive")
     n = len(block)
-    if n == 0:
-        return
-    t = block.t
-    t0 = float(t[0])
-    count = int(math.floor((float(t[-1]) - t0) / block_s)) + 1
-    edges = np.searchsorted(t, t0 + block_s * np.arange(1, count + 1), side="left")
-    start = 0
-    for stop in edges.tolist() + [n]:
-        if stop > start:
-            yield block.slice(start, stop)
-            start = stop
+    for a, b, _ in pieces(n, sample_cuts(block.t)):
+        t = block.t[a:b]
+        t0 = float(t[0])
+        count = int(math.floor((float(t[-1]) - t0) / block_s)) + 1
+        edges = a + np.searchsorted(t, t0 + block_s * np.arange(1, count + 1), side="left")
+        start = a
+        for stop in edges.tolist() + [b]:
+            if stop > start:
+                yield block.slice(start, stop)
+                start = stop
 
 
 class _Pacer:
@@ -185,6 +182,11 @@ class _Pacer:
     def start(self, t: float) -> None:
         if self.t0 is None:
             self.t0, self.wall0 = t, time.monotonic()
+
+    def skip(self, seconds: float) -> None:
+        """Sample time not to wait for: a gap longer than limits.MAX_GAP_S is not replayed."""
+        if self.t0 is not None:
+            self.t0 += seconds
 
     def wait_for(self, t: float) -> None:
         due = self.wall0 + (t - self.t0) / self.speed
@@ -218,6 +220,12 @@ class _SigintStops:
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
             self._old = None
+
+
+def _long_gaps(t: np.ndarray, prev_t: float) -> float:
+    """Seconds in gaps longer than limits.MAX_GAP_S within t and since prev_t (core/stretches.py)."""
+    cuts = sample_cuts(t, prev_t)
+    return float(sum(float(t[c]) - (float(t[c - 1]) if c else prev_t) for c in cuts))
 
 
 # ----------------------------------------------------------------------------- the replay
@@ -293,6 +301,7 @@ class _Run:
            delay: float) -> None:
         res = self.result
         pacer = _Pacer(speed, self.stopped) if speed is not None else None
+        last_t = 0.0
         try:
             for block in blocks:
                 if len(block) == 0:
@@ -304,6 +313,12 @@ class _Run:
                     res.t_start = float(block.t[0])
                     if pacer is not None:
                         pacer.start(res.t_start)
+                else:
+                    gap = _long_gaps(block.t, last_t)
+                    res.gap_s += gap
+                    if pacer is not None:
+                        pacer.skip(gap)
+                last_t = float(block.t[-1])
                 if pacer is not None:
                     t = time.perf_counter()
                     pacer.wait_for(float(block.t[-1]))
@@ -406,42 +421,6 @@ class _Run:
             exc.add_note(f"replay: could not write what was processed: {e}")
         self.result.stored_epochs = self.recorder.written_epochs
         self.result.session_id = self.recorder.session_id
-
-
-# ----------------------------------------------------------------------------- presenting events
-
-_BY_KEY = {e.key: e for e in _exercises.EXERCISES}
-
-
-def clock(t: float) -> str:
-    """Recording time as H:MM:SS with at least two hour digits: 1862.4 -> '00:31:02'."""
-    s = int(round(float(t)))
-    sign = "-" if s < 0 else ""
-    s = abs(s)
-    return f"{sign}{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
-def event_text(e: CoachEvent) -> str:
-    """What a person is told, without the time: 'break prompt: you have been sitting 30 min — try: ...'."""
-    if e.kind == BREAK_PROMPT:
-        ex = _BY_KEY.get(e.exercise or "")
-        tip = f" — try: {ex.name.lower()} ({ex.dose})" if ex is not None else ""
-        return f"break prompt: you have been sitting {format_duration(e.sitting_s or 0.0)}{tip}"
-    if e.kind == SLOUCH_NUDGE:
-        return (f"slouch nudge: slouched for {format_duration(e.slouch_s or 0.0)} — sit back, let the "
-                "shoulders drop and lift the chest a little")
-    if e.kind == PROMPT_OUTCOME:
-        return f"break prompt of {clock(e.ref_t) if e.ref_t is not None else '?'}: {e.outcome}"
-    if e.kind == SNOOZED:
-        return f"snoozed: no prompt for {e.minutes:g} more min of sitting" if e.minutes else "snoozed"
-    if e.kind == BREAK_VERIFIED:
-        return f"break: up since {clock(e.ref_t) if e.ref_t is not None else '?'}"
-    return f"{e.kind.replace('_', ' ')}: {e.detail}"
-
-
-def event_line(e: CoachEvent) -> str:
-    """'00:31:02  break prompt: you have been sitting 30 min — try: torso twists (...)'."""
-    return f"{clock(e.t)}  {event_text(e)}"
 
 
 __all__ = ["FAST_BLOCK_S", "FAST_MAX_DELAY_S", "PRINTED_KINDS", "ReplayResult", "block_seconds", "calibrate",

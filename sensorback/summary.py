@@ -14,12 +14,16 @@ How time is counted (the same rules are spelled out in ``to_dict()["sitting"]["r
   ``lying``, ``not_worn`` and ``no_data`` inside a bout do not end it either, and are not breaks,
   but their time is left out of the bout's duration (we cannot say the wearer was sitting).
   They also split upright runs: two 40 s stands around a data gap are two short runs, not a break.
+  A hole between two epochs (a gap of more than 10 min in a recording, or the time between two
+  recordings in a report) counts like ``no_data`` for bouts and breaks, and as no state's time.
   A bout's duration therefore runs from its first to its last seated epoch, minus that paused time.
 * A long bout lasts at least ``long_bout_min`` minutes.
 * Inclination percentiles use one value per worn epoch with a finite inclination (NumPy's default
   linear interpolation); seated-flexion percentiles use seated epochs with a finite flexion.
 * Flexed time sums the epochs whose ``flexion_deg`` is strictly above 20, 30 or 60 degrees while
-  upright or seated (lying is left out: a lying trunk is not a flexed back).
+  upright or seated (lying is left out: a lying trunk is not a flexed back); ``flexed_seconds`` gives
+  the same for any set of states (e.g. upright and seated apart) and thresholds.
+* A rise (sit-to-stand) is a seated epoch directly followed by an upright one, whatever happens after.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core.epochs import EpochTable
+from .core.epochs import TOUCH_S, EpochTable, runs
 from .core.states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING, STATES
+from .timefmt import precise_duration as format_duration  # the one home of durations
 
 SEATED = (SITTING, SLOUCHING)
 UPRIGHT = (STANDING, MOVING)
@@ -96,6 +101,7 @@ class Summary:
     flexed_s: dict[int, float]  # threshold (deg) -> seconds with flexion above it (upright or seated)
     sit_break_min_s: float = 60.0
     long_bout_min: float = 30.0
+    rises: int = 0  # seated epochs directly followed by an upright one (sit-to-stand)
 
     @property
     def n_bouts(self) -> int:
@@ -197,8 +203,7 @@ def summarize(
     inclination = _percentiles(incl[worn & np.isfinite(incl)])
     seated_flexion = _percentiles(flex[np.isin(state, SEATED) & np.isfinite(flex)])
 
-    posture = np.isin(state, SEATED + UPRIGHT) & np.isfinite(flex)
-    flexed_s = {int(thr): float(dur[posture & (flex > thr)].sum()) for thr in flexion_thresholds_deg}
+    flexed_s = flexed_seconds(table, SEATED + UPRIGHT, flexion_thresholds_deg)
 
     return Summary(
         epochs=n,
@@ -217,24 +222,34 @@ def summarize(
         flexed_s=flexed_s,
         sit_break_min_s=float(sit_break_min_s),
         long_bout_min=float(long_bout_min),
+        rises=count_rises(state),
     )
 
 
-def _runs(kind: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) index ranges of equal consecutive values."""
-    if len(kind) == 0:
-        return []
-    edges = np.flatnonzero(kind[1:] != kind[:-1]) + 1
-    starts = np.concatenate([[0], edges])
-    stops = np.concatenate([edges, [len(kind)]])
-    return list(zip(starts.tolist(), stops.tolist()))
+def flexed_seconds(table: EpochTable, states: tuple[int, ...], thresholds_deg: tuple[int, ...]) -> dict[int, float]:
+    """Seconds of the epochs in ``states`` whose flexion_deg is strictly above each threshold."""
+    state = np.asarray(table.state)
+    flex = np.asarray(table.flexion_deg, dtype=np.float64)
+    dur = np.asarray(table.t_end, dtype=np.float64) - np.asarray(table.t_start, dtype=np.float64)
+    posture = np.isin(state, states) & np.isfinite(flex)
+    return {int(thr): float(dur[posture & (flex > thr)].sum()) for thr in thresholds_deg}
+
+
+def count_rises(state: np.ndarray) -> int:
+    """Sit-to-stand rises: seated epochs directly followed by an upright epoch."""
+    state = np.asarray(state)
+    if len(state) < 2:
+        return 0
+    return int((np.isin(state[:-1], SEATED) & np.isin(state[1:], UPRIGHT)).sum())
 
 
 def _bouts(state, t0, t1, dur, break_min_s: float) -> tuple[list[Bout], int]:
-    # Group epochs into seated (0), upright (1) and paused (2) runs, then walk the runs.
+    # Group epochs into seated (0), upright (1) and paused (2) runs, then walk the runs. A hole
+    # between two epochs (a long gap in a recording, or time between recordings) is paused time.
     kind = np.full(len(state), 2, dtype=np.int8)
     kind[np.isin(state, SEATED)] = 0
     kind[np.isin(state, UPRIGHT)] = 1
+    firsts, lasts = runs(t0, t1, kind)
 
     bouts: list[Bout] = []
     breaks = 0
@@ -247,7 +262,12 @@ def _bouts(state, t0, t1, dur, break_min_s: float) -> tuple[list[Bout], int]:
             bouts.append(Bout(**cur))
             cur = None
 
-    for a, b in _runs(kind):
+    prev_end = None
+    for a, last in zip(firsts.tolist(), lasts.tolist()):
+        b = last + 1
+        if prev_end is not None and float(t0[a]) - prev_end > TOUCH_S and cur is not None:
+            pending_paused += float(t0[a]) - prev_end
+        prev_end = float(t1[last])
         run_s = float(dur[a:b].sum())
         k = kind[a]
         if k == 0:
@@ -283,8 +303,9 @@ def _percentiles(values: np.ndarray) -> Percentiles:
     return Percentiles(float(p[0]), float(p[1]), float(p[2]), int(values.size))
 
 
-def _num(x):
-    """JSON-friendly number: None and NaN become None, numpy scalars become Python floats."""
+def json_number(x):
+    """JSON-friendly number: None, NaN and infinities become None, numpy scalars Python numbers,
+    rounded to 6 decimals (whole numbers as int)."""
     if x is None:
         return None
     x = float(x)
@@ -294,21 +315,10 @@ def _num(x):
     return int(r) if r.is_integer() and abs(r) < 2**53 else r
 
 
+_num = json_number  # the short name this module uses
+
+
 # --------------------------------------------------------------------------- human-readable text
-
-
-def format_duration(seconds: float | None) -> str:
-    """'2 h 05 min', '4 min 30 s', '12 s' (rounded to whole seconds)."""
-    if seconds is None:
-        return "-"
-    s = int(round(seconds))
-    if s >= 3600:
-        h, rem = divmod(s, 3600)
-        return f"{h} h {rem // 60:02d} min"
-    if s >= 60:
-        m, rem = divmod(s, 60)
-        return f"{m} min {rem:02d} s"
-    return f"{s} s"
 
 
 def _pct(share: float | None) -> str:

@@ -1,4 +1,15 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures, the repository's paths, and waiting on conditions.
+
+Paths: REPO_ROOT is this checkout; SHARED is the ``shared`` folder beside it (``../shared``:
+realdata/, seed/), as on the developers' machine and in CI's fresh clone. Test modules import
+them (``from conftest import SHARED``) instead of spelling out absolute paths.
+
+Waiting: the suite must pass on a fully loaded machine, so a test never sleeps a fixed time and
+hopes; it waits for a condition with a generous deadline (DEADLINE_S): ``wait_until(cond)``,
+``await async_until(cond)``, or ``LineReader(proc.stdout).until(predicate)`` for a subprocess's
+output. Reaching the deadline fails the test with what was awaited. A test that acts at a moment of
+a sped-up live source holds the source there (HoldingSource) instead of racing it.
+"""
 
 # ---- PostgreSQL for the store tests (tests/test_store*.py) -----------------------------------
 # pg_server_url: a PostgreSQL database for the whole test session, from $SENSORBACK_TEST_PG if set,
@@ -9,18 +20,136 @@
 # pg_url: a fresh, empty schema in that database for one test.
 # store_url: parametrized over SQLite (a file in tmp_path) and PostgreSQL.
 
+import asyncio
 import glob
 import os
 import pwd
+import queue
 import shlex
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
+import time
 import uuid
 from pathlib import Path
+from typing import Callable, Optional
 
 import pytest
+
+# ---- paths and waiting (see the module docstring) ---------------------------------------------
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+#: How long a test waits for something that takes well under a second on an idle machine.
+DEADLINE_S = 300.0
+
+
+def wait_until(cond: Callable[[], object], what: str = "the condition", timeout: float = DEADLINE_S,
+               poll_s: float = 0.01):
+    """Poll cond() until it is truthy and return its value; fail after timeout seconds."""
+    end = time.monotonic() + timeout
+    while not (value := cond()):
+        if time.monotonic() > end:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}", pytrace=True)
+        time.sleep(poll_s)
+    return value
+
+
+async def async_until(cond: Callable[[], object], what: str = "the condition", timeout: float = DEADLINE_S,
+                      poll_s: float = 0.01, sleep=asyncio.sleep):
+    """wait_until for a coroutine: polls without blocking the event loop (between polls it awaits
+    sleep(poll_s), e.g. a Textual pilot's pause)."""
+    end = time.monotonic() + timeout
+    while not (value := cond()):
+        if time.monotonic() > end:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}", pytrace=True)
+        await sleep(poll_s)
+    return value
+
+
+class LineReader:
+    """Reads a subprocess's text stream line by line in a thread, so a test can wait for a line
+    with a deadline (a bare readline() would wait forever). ``lines`` holds every line read so far
+    (without line ends); ``until(pred)`` waits for the first line with pred(line) true and returns it;
+    ``to_end()`` waits for the end of the stream and returns every line."""
+
+    _END = object()
+
+    def __init__(self, stream):
+        self.lines: list[str] = []
+        self._q: "queue.Queue" = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream) -> None:
+        try:
+            for line in stream:
+                self._q.put(line.rstrip("\r\n"))
+        finally:
+            self._q.put(self._END)
+
+    def _next(self, end: float, what: str) -> Optional[str]:
+        try:
+            item = self._q.get(timeout=max(0.0, end - time.monotonic()))
+        except queue.Empty:
+            pytest.fail(f"timed out waiting for {what}; the output so far: {self.lines[-20:]}")
+        if item is self._END:
+            self._q.put(item)  # the end stays the end
+            return None
+        self.lines.append(item)
+        return item
+
+    def until(self, pred: Callable[[str], bool], what: str = "a line", timeout: float = DEADLINE_S) -> str:
+        end = time.monotonic() + timeout
+        while True:
+            line = self._next(end, what)
+            if line is None:
+                pytest.fail(f"the output ended without {what}: {self.lines[-20:]}")
+            if pred(line):
+                return line
+
+    def to_end(self, timeout: float = DEADLINE_S) -> list[str]:
+        end = time.monotonic() + timeout
+        while self._next(end, "the end of the output") is not None:
+            pass
+        return self.lines
+
+
+class HoldingSource:
+    """A live source (e.g. a DemoSource) for a test that acts at one moment of the stream: items
+    pass until hold_when() is true, then the next one is held back until release() or stop(). The
+    session stays at that moment however long a loaded machine makes the test's next step (a sped-up
+    demo would otherwise play on, or to its end, in the meantime)."""
+
+    def __init__(self, source, hold_when: Callable[[], object]):
+        self.source, self.hold_when = source, hold_when
+        self._released = False
+        self._go: Optional[asyncio.Event] = None  # created in the running loop
+
+    def __aiter__(self):
+        return self._run()
+
+    async def _run(self):
+        self._go = asyncio.Event()
+        if self._released:
+            self._go.set()
+        async for item in self.source:
+            if not self._go.is_set() and self.hold_when():
+                await self._go.wait()
+            yield item
+
+    def release(self) -> None:
+        self._released = True
+        if self._go is not None:
+            self._go.set()
+
+    async def stop(self) -> None:
+        await self.source.stop()
+        self.release()
+
+
+# ---- end of paths and waiting ------------------------------------------------------------------
 
 PG_ENV = "SENSORBACK_TEST_PG"
 PG_REQUIRED_ENV = "SENSORBACK_TEST_PG_REQUIRED"

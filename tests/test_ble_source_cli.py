@@ -16,6 +16,7 @@ from sensorback.cli import app
 from sensorback.cli import ble_cmds
 from sensorback.sources.ble import scan_sensors
 from cli_checks import one_line_error
+from conftest import DEADLINE_S
 
 runner = CliRunner()
 
@@ -113,7 +114,37 @@ def test_no_bluetooth_at_all_is_one_fatal_error_not_endless_retries():
             return kinds, str(e)
         return kinds, None
 
-    kinds, message = asyncio.run(asyncio.wait_for(run(), 10))
+    kinds, message = asyncio.run(asyncio.wait_for(run(), DEADLINE_S))
     assert message is not None, kinds
     assert "Bluetooth is not available" in message and "--demo" in message and "\n" not in message
     assert "reconnecting" not in kinds
+
+
+def test_bluetooth_errors_are_told_apart_by_type():
+    """Typed errors first (bleak's reason, the D-Bus error name, the OS error), messages last."""
+    from bleak.exc import (BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakDBusError,
+                           BleakError)
+    from dbus_fast.errors import DBusError
+
+    from sensorback.sources.ble_errors import LINK, NO_BLUETOOTH, bluetooth_error, trouble
+
+    off = BleakBluetoothNotAvailableError("No powered Bluetooth adapters found.",
+                                          BleakBluetoothNotAvailableReason.POWERED_OFF)
+    cases = [
+        (off, NO_BLUETOOTH),
+        (BleakBluetoothNotAvailableError("x", BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM), NO_BLUETOOTH),
+        (DBusError("org.freedesktop.DBus.Error.ServiceUnknown", "The name org.bluez was not provided"), NO_BLUETOOTH),
+        (BleakDBusError("org.freedesktop.DBus.Error.AccessDenied", ["no"]), NO_BLUETOOTH),
+        (FileNotFoundError(2, "No such file or directory"), NO_BLUETOOTH),
+        (BleakDBusError("org.freedesktop.DBus.Error.NoReply", ["Did not receive a reply"]), LINK),
+        (BleakDBusError("org.bluez.Error.Failed", ["le-connection-abort-by-local"]), LINK),
+        (BleakError("Device with address AA:BB was not found."), LINK),
+        (TimeoutError(), LINK),
+        (ValueError("a bug"), None),
+        (KeyError("x"), None),
+    ]
+    for exc, kind in cases:
+        assert trouble(exc) == kind, exc
+    message = str(bluetooth_error(off))
+    assert message == ("Bluetooth is not available: No powered Bluetooth adapters found.; switch the adapter on "
+                       "(bluetoothctl power on)")

@@ -30,12 +30,13 @@ from sensorback.ble.testing.microbit import (
     MicrobitAccelerometer,
     decode_accelerometer_data,
 )
+from conftest import DEADLINE_S
 
 SENSOR_NAME = "BBC micro:bit [tupov]"
 NORDIC = 0x0059
 
 
-def run(scenario, timeout: float = 8.0) -> None:
+def run(scenario, timeout: float = DEADLINE_S) -> None:
     async def guarded():
         async with asyncio.timeout(timeout):
             await scenario()
@@ -80,7 +81,7 @@ async def scan_for(name: str, **kwargs):
             found.set_result((device, adv))
 
     async with BleakScanner(on_detection, backend=VirtualScannerBackend, **kwargs):
-        return await asyncio.wait_for(found, 2.0)
+        return await asyncio.wait_for(found, DEADLINE_S)
 
 
 # ---- the main scenario ---------------------------------------------------------------------------
@@ -138,7 +139,7 @@ def test_scan_connect_stream_peripheral_disconnect_rescan_reconnect():
             received = Collector()
             sensor.disconnect_after(12)
             await client.start_notify(ACCELEROMETER_DATA_UUID, received)
-            await asyncio.wait_for(gone.wait(), 2.0)
+            await asyncio.wait_for(gone.wait(), DEADLINE_S)
             assert disconnects == [client]
             assert not client.is_connected and not sensor.is_connected
             assert received.values == expected[:12]
@@ -147,7 +148,7 @@ def test_scan_connect_stream_peripheral_disconnect_rescan_reconnect():
                 client.services  # noqa: B018 - gone with the connection, as on every bleak backend
 
             # rescan (the sensor advertises again) and reconnect with the same BleakClient
-            again = await BleakScanner.find_device_by_name(SENSOR_NAME, timeout=2.0, backend=VirtualScannerBackend)
+            again = await BleakScanner.find_device_by_name(SENSOR_NAME, timeout=DEADLINE_S, backend=VirtualScannerBackend)
             assert again is not None and again.address == device.address
             gone.clear()
             await client.connect()
@@ -155,15 +156,19 @@ def test_scan_connect_stream_peripheral_disconnect_rescan_reconnect():
             await client.start_notify(ACCELEROMETER_DATA_UUID, received)
             await received.wait_for(12 + 8)
             await client.stop_notify(ACCELEROMETER_DATA_UUID)
-            count = len(received.values)
-            await asyncio.sleep(0.05)  # 5 periods: nothing more may arrive after stop_notify
-            assert len(received.values) == count
+            count, sent = len(received.values), sensor.notifications_sent
+            # nothing more may arrive after stop_notify: wait five of the sensor's periods (the same
+            # loop clock drives its stream), then a read round trip (anything it sent before the
+            # answer has arrived by then); the sensor sent nothing more and nothing more came
+            await asyncio.sleep(5 * sensor.period_ms / 1000)
+            assert await client.read_gatt_char(ACCELEROMETER_PERIOD_UUID) == struct.pack("<H", 10)
+            assert sensor.notifications_sent == sent and len(received.values) == count
             assert received.values == expected[:count]  # no sample lost or repeated across the drop
 
             # a local disconnect also reports through the callback (as BlueZ/WinRT/CoreBluetooth do)
             await client.disconnect()
             assert disconnects == [client, client]
-            await sensor.wait_disconnected(1.0)
+            await sensor.wait_disconnected(DEADLINE_S)
 
     run(scenario)
 
@@ -295,7 +300,7 @@ def test_indications_mtu_and_writes_without_response():
                 assert frames.values == [bytes(i % 256 for i in range(229))]  # a full 229-byte payload
 
                 await client.write_gatt_char(COMMAND, b"go", response=False)
-                await asyncio.wait_for(polar.command_received.wait(), 1.0)
+                await asyncio.wait_for(polar.command_received.wait(), DEADLINE_S)
                 assert polar.commands == [b"go"]
                 with pytest.raises(BleakError):
                     await client.write_gatt_char(COMMAND, bytes(230), response=False)
@@ -327,13 +332,13 @@ def test_connect_by_address_link_loss_and_absent_device():
             sensor = await radio.add_peripheral(MicrobitAccelerometer(sample_rows(5), name=SENSOR_NAME))
             gone = asyncio.Event()
             # an address string: the backend scans for it first, like BlueZ
-            client = BleakClient("F0:0B:17:00:00:01", lambda _c: gone.set(), timeout=2.0, backend=VirtualClientBackend)
+            client = BleakClient("F0:0B:17:00:00:01", lambda _c: gone.set(), timeout=DEADLINE_S, backend=VirtualClientBackend)
             await client.connect()
             assert client.is_connected and client.name == SENSOR_NAME
 
             # link loss: the sensor vanishes (reason 0x08) and stops advertising
             await sensor.drop_link()
-            await asyncio.wait_for(gone.wait(), 1.0)
+            await asyncio.wait_for(gone.wait(), DEADLINE_S)
             assert not client.is_connected
             with pytest.raises(BleakDeviceNotFoundError):
                 await BleakClient("F0:0B:17:00:00:01", timeout=0.2, backend=VirtualClientBackend).connect()
@@ -373,7 +378,7 @@ def test_link_lost_during_a_read_is_a_bleak_error_not_a_cancellation():
         async with VirtualRadio() as radio:
             await radio.add_peripheral(HangsUpOnRead("hangs-up", "F0:00:00:00:0C:01"))
             calls = []
-            client = BleakClient("F0:00:00:00:0C:01", calls.append, timeout=2.0, backend=VirtualClientBackend)
+            client = BleakClient("F0:00:00:00:0C:01", calls.append, timeout=DEADLINE_S, backend=VirtualClientBackend)
             await client.connect()
             with pytest.raises(BleakError, match="link was lost"):
                 await client.read_gatt_char("2345")
@@ -389,8 +394,8 @@ def test_two_sensors_two_clients_at_once():
         async with VirtualRadio() as radio:
             await radio.add_peripheral(MicrobitAccelerometer(rows_a, name="left", address="F0:0B:17:00:00:0A"))
             await radio.add_peripheral(MicrobitAccelerometer(rows_b, name="right", address="F0:0B:17:00:00:0B"))
-            left = BleakClient("F0:0B:17:00:00:0A", timeout=2.0, backend=VirtualClientBackend)
-            right = BleakClient("F0:0B:17:00:00:0B", timeout=2.0, backend=VirtualClientBackend)
+            left = BleakClient("F0:0B:17:00:00:0A", timeout=DEADLINE_S, backend=VirtualClientBackend)
+            right = BleakClient("F0:0B:17:00:00:0B", timeout=DEADLINE_S, backend=VirtualClientBackend)
             await asyncio.gather(left.connect(), right.connect())  # the central serialises the two connects
             got_left, got_right = Collector(), Collector()
             await left.start_notify(ACCELEROMETER_DATA_UUID, got_left)

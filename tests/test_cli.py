@@ -23,7 +23,9 @@ from sensorback.cli._runtime import run_guarded
 from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE, STATES
 from sensorback.errors import InputError, SensorbackError
+from sensorback.formats.epochs_csv import write_epochs_csv
 from cli_checks import one_line_error as assert_one_line_error
+from conftest import DEADLINE_S, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "recordings"
@@ -262,7 +264,7 @@ def _small_table():
 
 def test_write_epochs_csv_exact_content(tmp_path):
     out = tmp_path / "e.csv"
-    _args.write_epochs_csv(_small_table(), out)
+    write_epochs_csv(_small_table(), out)
     assert out.read_text() == (
         f"{HEADER}\n"
         "10.000,11.000,sitting,12.35,0.0100\n"
@@ -270,13 +272,13 @@ def test_write_epochs_csv_exact_content(tmp_path):
         "12.000,13.000,slouching,31.00,0.2500\n"
     )
     gz = tmp_path / "e.csv.gz"
-    _args.write_epochs_csv(_small_table(), gz)
+    write_epochs_csv(_small_table(), gz)
     assert gzip.open(gz, "rt").read() == out.read_text()
 
 
 def test_write_epochs_csv_empty_table(tmp_path):
     out = tmp_path / "e.csv"
-    _args.write_epochs_csv(EpochTable.empty(), out)
+    write_epochs_csv(EpochTable.empty(), out)
     assert out.read_text() == HEADER + "\n"
 
 
@@ -422,21 +424,21 @@ def test_analyze_epochs_into_a_missing_folder_is_one_line(tmp_path):
 
 def test_installed_script_version_and_missing_file(tmp_path):
     exe = installed_script()
-    p = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    p = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=DEADLINE_S)
     assert p.returncode == 0 and p.stdout.strip() == f"sensorback {__version__}"
     missing = tmp_path / "missing.sbr"
-    p = subprocess.run([exe, "analyze", str(missing)], capture_output=True, text=True, timeout=60)
+    p = subprocess.run([exe, "analyze", str(missing)], capture_output=True, text=True, timeout=DEADLINE_S)
     assert p.returncode == 2
     assert p.stdout == ""
     assert p.stderr == f"error: {missing}: no such file\n"
     p = subprocess.run([exe, "analyze", str(CHEST), "--forward-window", "x"], capture_output=True, text=True,
-                       timeout=60)
+                       timeout=DEADLINE_S)
     assert p.returncode == 2 and p.stderr.startswith("error: --forward-window: ") and p.stderr.count("\n") == 1
 
 
 def test_python_dash_m_runs_the_same_cli():
     p = subprocess.run([sys.executable, "-m", "sensorback.cli", "--help"], capture_output=True, text=True,
-                       timeout=60)
+                       timeout=DEADLINE_S)
     assert p.returncode == 0 and "simulate" in p.stdout
 
 
@@ -444,7 +446,7 @@ def test_installed_script_analyzes_a_real_recording(tmp_path):
     exe = installed_script()
     out = tmp_path / "e.csv"
     p = subprocess.run([exe, "analyze", str(WAIST), "--json", "--epochs", str(out)], capture_output=True,
-                       text=True, timeout=300, stdin=subprocess.DEVNULL)
+                       text=True, timeout=DEADLINE_S, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stderr
     assert "Traceback" not in p.stderr
     doc = json.loads(p.stdout)
@@ -457,24 +459,24 @@ def test_installed_script_analyzes_a_real_recording(tmp_path):
 
 def test_progress_draws_a_bar_then_erases_it():
     import io
-    import time
 
     from sensorback.cli._progress import Progress
 
     stream = io.StringIO()
     with Progress("analyzing day.sbr", total=200, stream=stream, delay=0.0) as p:
         p.update(50)
-        time.sleep(0.5)
+        wait_until(lambda: "analyzing day.sbr [######..................]  25%" in stream.getvalue(),
+                   "the bar at 25 %")
     text = stream.getvalue()
-    assert "analyzing day.sbr [######..................]  25%" in text
     assert text.endswith("\r")  # erased on exit, the cursor back at the start of the line
     quiet = io.StringIO()
-    with Progress("quick", total=1, stream=quiet, delay=5.0):
+    with Progress("quick", total=1, stream=quiet, delay=60.0):
         pass
     assert quiet.getvalue() == ""  # work faster than the delay shows nothing
-    off = io.StringIO()
+    off, on = io.StringIO(), io.StringIO()
     with Progress("off", stream=off, enabled=False, delay=0.0):
-        time.sleep(0.3)
+        with Progress("on", stream=on, delay=0.0):  # the same time, enabled: it draws
+            wait_until(lambda: "on ..." in on.getvalue(), "the enabled progress line")
     assert off.getvalue() == ""
 
 
@@ -504,7 +506,7 @@ def test_ctrl_c_exits_130_with_a_message(tmp_path):
         first = p.stderr.readline()
         assert first.startswith("warning: "), first
         p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=60)
+        out, err = p.communicate(timeout=DEADLINE_S)
     finally:
         if p.poll() is None:
             p.kill()

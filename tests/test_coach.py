@@ -10,6 +10,7 @@ from sensorback.coach import exercises
 from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE, STATES
 from sensorback.errors import SensorbackError
+from sensorback.replay import event_text
 
 MIN = 60.0
 
@@ -259,6 +260,12 @@ def test_snooze_before_the_first_prompt_and_default_length():
     assert times(ev, "break_prompt") == [70 * MIN]
     short = run_coach(table(("sitting", 40 * MIN)), QUIET, snoozes=[(5 * MIN, 5)])
     assert times(short, "break_prompt") == [30 * MIN, 40 * MIN]  # never before the limit
+    # what it says is what it does, and what the status (the dashboard's clock) says
+    coach = Coach(QUIET)
+    coach.update(table(("sitting", 5 * MIN)))
+    (said,) = coach.snooze(5 * MIN, 15)
+    assert said.minutes == 25 and coach.status().next_prompt_in_s == 25 * MIN
+    assert event_text(said) == "snoozed: next break prompt after 25 min more sitting"
     dflt = run_coach(table(("sitting", 50 * MIN)), CoachSettings(snooze_min=12, slouch_nudges=False),
                      snoozes=[(1800, None)])
     assert times(dflt, "break_prompt") == [1800.0, 1800.0 + 12 * MIN]

@@ -344,7 +344,7 @@ def test_changing_the_reference_mid_stream_drops_nothing_and_does_not_depend_on_
     and the result is the same whatever the block sizes on either side."""
     from dataclasses import replace
 
-    from sensorback.replay import calibrate
+    from sensorback.core import calibrate
 
     block, _ = simulate("demo", seed=1, duration_s=DEMO_S)
     options = CoreOptions()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -13,8 +12,9 @@ from sensorback.cli import app
 from sensorback.coach import exercises as lib
 from sensorback.errors import SensorbackError
 from cli_checks import one_line_error
+from conftest import SHARED
 
-ARTICLE = Path("/work/shared/seed/lower-back-exercises-article.txt")
+ARTICLE = SHARED / "seed" / "lower-back-exercises-article.txt"
 REQUIRED = {
     "cat-cow", "childs-pose", "knee-to-chest", "seated-forward-bend", "pelvic-tilts", "torso-twists", "bridges",
     "dead-bugs", "plank", "hip-flexor-stretch", "standing-hamstring-stretch", "pigeon-pose", "leg-swings",

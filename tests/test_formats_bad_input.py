@@ -164,7 +164,7 @@ def test_ambiguous_columns(tmp_path):
 
 def test_unknown_extension_and_missing_file(tmp_path):
     p = write(tmp_path, HEADER + good_rows(2), name="x.xlsx")
-    assert error_of(p) == f"{p}: unknown file type; expected one of .sbr, .csv, .csv.gz, .txt, .txt.gz, .tsv, .tsv.gz"
+    assert error_of(p) == f"{p}: unknown file type; expected one of .sbr, .csv, .csv.gz, .txt, .txt.gz, .tsv, .tsv.gz, .cwa, .cwa.gz, .gt3x"
     assert error_of(tmp_path / "nope.csv") == f"{tmp_path / 'nope.csv'}: no such file"
 
 
@@ -346,3 +346,42 @@ def test_native_reader_refuses_a_directory(tmp_path):
     with pytest.raises(InputError, match="not a regular file"):
         read_native(d)
     assert "is a directory" in error_of(d)
+
+
+# ----------------------------------------------------------------------------- CSV: row width, encodings
+
+
+def test_a_row_with_millions_of_fields_is_an_error_not_one_sample(tmp_path):
+    """One 20 MB line of 5 M values (line breaks lost) used to load as a single sample."""
+    p = tmp_path / "flat.csv"
+    p.write_text(HEADER + ",".join(["0.0", "0", "0", "1"] * 1_250_000) + "\n")
+    assert error_of(p) == (f"{p}:2: row has 5,000,000 fields, but the header (line 1) names 4; "
+                           "the line breaks between rows seem lost")
+
+
+def test_a_row_with_an_unnamed_extra_value_is_an_error(tmp_path):
+    p = write(tmp_path, HEADER + good_rows(5) + "0.10,0.1,0.2,0.97,5\n" + good_rows(2, 6))
+    assert error_of(p) == f"{p}:7: row has 5 fields, but the header (line 1) names 4; every column needs a name in the header"
+
+
+def test_trailing_separators_and_quoted_separators_are_not_extra_fields(tmp_path):
+    p = write(tmp_path, "t,ax,ay,az,label\n" + "".join(f"{i * 0.02:.2f},0.1,0.2,0.97,\"sit, desk\",\n" for i in range(50)))
+    assert len(formats.load(p)) == 50
+
+
+def test_headerless_rows_are_checked_against_the_first_row(tmp_path):
+    p = write(tmp_path, "0.00,0.1,0.2,0.97\n0.02,0.1,0.2,0.97,0.5,0.5\n", name="raw.csv")
+    assert error_of(p).startswith(f"{p}:2: row has 6 fields, but the first row has 4")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_text_is_read_like_utf8(tmp_path, encoding):
+    """Windows spreadsheets save "Unicode text" as UTF-16; it used to be refused as binary data."""
+    text = "# from a spreadsheet\n" + '"t";"ax (m/s²)";"ay (m/s²)";"az (m/s²)"\n' + "".join(
+        f"{i * 0.02:.2f};0,98;1,96;9,6\n" for i in range(100))
+    p = tmp_path / "unicode.csv"
+    p.write_bytes(text.encode(encoding))
+    with pytest.warns(FormatWarning, match=r"converted acceleration from m/s\^2 \(as the header says\)"):
+        block = formats.load(p)
+    assert len(block) == 100
+    np.testing.assert_allclose(block.acc[0], np.array([0.98, 1.96, 9.6]) / 9.80665, rtol=1e-6)

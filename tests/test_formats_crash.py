@@ -18,6 +18,7 @@ from sensorback.errors import InputError
 from sensorback.formats import FormatWarning, NativeWriter
 from sensorback.formats.native import REC
 from sensorback.samples import SampleBlock
+from conftest import DEADLINE_S
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -207,7 +208,7 @@ def test_sigkill_mid_recording_loses_at_most_the_last_second(tmp_path, kill_afte
             proc.kill()
         # Read through the same buffered reader: lines it already buffered count as appended.
         reported += [float(x) for x in proc.stdout.read().split()]
-        proc.wait(timeout=30)
+        proc.wait(timeout=DEADLINE_S)
     errors.seek(0)
     err = errors.read()
     errors.close()

@@ -13,9 +13,10 @@ from sensorback import formats
 from sensorback.errors import InputError
 from sensorback.formats import FormatWarning
 from sensorback.samples import SampleBlock
+from conftest import SHARED
 
 G = 9.80665
-REAL = Path("/work/shared/realdata")
+REAL = SHARED / "realdata"
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
 
 
@@ -292,13 +293,15 @@ def test_comments_crlf_bom_and_quotes(tmp_path):
 
 
 def test_parse_speed_is_linear_and_fast(tmp_path):
-    """24 h at 50 Hz is 4.3 M lines; here 200 k lines must parse in well under a second."""
+    """24 h at 50 Hz is 4.3 M lines; here 200 k lines must parse in well under a second. Timed in
+    the process's CPU seconds, not on the wall clock: other programs on a busy machine take wall time
+    from it, not CPU time."""
     import time
 
     n = 200_000
     t, acc = posture_data(n)
     formats.save(SampleBlock(t, acc), tmp_path / "big.csv")
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     block, _ = load(tmp_path / "big.csv")
-    assert time.perf_counter() - t0 < 2.0
+    assert time.process_time() - t0 < 2.0
     assert len(block) == n

@@ -4,7 +4,6 @@ and the keys snooze, mark the exercise done and quit."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -16,23 +15,24 @@ from sensorback.sources.demo import DemoSource  # noqa: E402
 from sensorback.store import open_store  # noqa: E402
 from sensorback.ui.dashboard import MonitorApp, angle_bar  # noqa: E402
 from sensorback.ui.notify import Notifier  # noqa: E402
+from conftest import DEADLINE_S, HoldingSource, async_until  # noqa: E402
 
 
 def _text(app, wid):
     return str(app.query_one(wid).render())
 
 
-async def _until(pilot, cond, timeout=30.0):
-    end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError("timed out")
-        await pilot.pause(0.05)
+async def _until(pilot, cond, what):
+    await async_until(cond, what, poll_s=0.05, sleep=pilot.pause)
 
 
 def test_dashboard_prompt_and_keys(tmp_path):
     store = open_store(str(tmp_path / "sb.db"))
-    session = LiveSession(DemoSource("desk-day", speed=1000), settings=CoachSettings(sit_limit_min=2), store=store,
+    # the first hour of the desk-day: walking in, then a seated session long enough for a prompt
+    # (held at the first prompt while the test reads the screen and presses keys)
+    source = HoldingSource(DemoSource("desk-day", speed=1000, duration_s=3600.0),
+                           lambda: session.meters.prompts > 0)
+    session = LiveSession(source, settings=CoachSettings(sit_limit_min=2), store=store,
                           device_key="demo", calibrations=CalibrationStore(tmp_path / "cal.json"),
                           recorder_kwargs={"max_epochs": 5000, "max_seconds": 600})
     rung = []
@@ -40,26 +40,26 @@ def test_dashboard_prompt_and_keys(tmp_path):
 
     async def go():
         async with app.run_test(size=(120, 40)) as pilot:
-            await _until(pilot, lambda: session.meters.prompts > 0)
+            await _until(pilot, lambda: session.meters.prompts > 0, "a break prompt")
             app.refresh_view()
             await pilot.pause()
-            events = _text(app, "#events")
+            events = "\n".join(app.log_lines)
             assert "break prompt: you have been sitting 2 min" in events
             assert "Sitting:" in _text(app, "#clock") and "slouch at 20" in _text(app, "#bar")
             assert "battery 8" in _text(app, "#connection")
-            await _until(pilot, lambda: app.notifications)
+            await _until(pilot, lambda: app.notifications, "the bell")
             assert app.notifications[0][2] == "bell" and rung
             await pilot.press("s")
             assert any(e.kind == "snoozed" for e in session.events)
             await pilot.press("d")
             assert session.meters.exercises == 1
             app.refresh_view()
-            assert "done:" in _text(app, "#events")
+            assert "done:" in "\n".join(app.log_lines)
             await pilot.press("q")
             await pilot.pause()
         return app.return_code
 
-    rc = asyncio.run(asyncio.wait_for(go(), 90))
+    rc = asyncio.run(asyncio.wait_for(go(), 2 * DEADLINE_S))
     assert rc == 0
     assert session.stop_requested and session.session_ids
     assert len(store.exercises(0, 4e9)) == 1

@@ -19,14 +19,15 @@ from sensorback import formats
 from sensorback.coach import CoachSettings, run_coach
 from sensorback.core import CoreOptions, analyze
 from sensorback.errors import SensorbackError
-from sensorback.replay import (ReplayResult, block_seconds, calibrate, check_pace, clock, event_line, event_text,
+from sensorback.core import calibrate
+from sensorback.replay import (ReplayResult, block_seconds, check_pace, clock, event_line, event_text,
                                max_delay_seconds, replay, split_blocks)
 from sensorback.samples import SampleBlock
 from sensorback.store import StoreError, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "recordings" / "demo.sbr"
-# Small limits so the 12-minute demo has a prompt, a nudge, an outcome and a break.
+# Small limits so the 15-minute demo has a prompt, a nudge, an outcome and a break.
 BUSY = CoachSettings(sit_limit_min=2, slouch_budget_min=1)
 
 
@@ -197,10 +198,11 @@ def test_event_lines(batch):
     assert clock(1862.4) == "00:31:02" and clock(90061) == "25:01:01" and clock(-5) == "-00:00:05"
     by_kind = {e.kind: e for e in batch[1]}
     prompt = event_line(by_kind["break_prompt"])
-    # recordings/demo.labels.csv: sitting from 71.6 s; the first whole sitting epoch starts at 72 s
-    assert prompt.startswith("00:03:12  break prompt: you have been sitting 2 min — try: ")
+    # recordings/demo.labels.csv: sitting from 51.7 s; the first whole sitting epoch starts at 52 s
+    assert prompt.startswith("00:02:52  break prompt: you have been sitting 2 min — try: ")
     assert event_text(by_kind["slouch_nudge"]).startswith("slouch nudge: slouched for 1 min")
-    assert event_text(by_kind["prompt_outcome"]) == "break prompt of 00:03:12: heeded"
+    # the demo wearer slouches on for five minutes before getting up
+    assert event_text(by_kind["prompt_outcome"]) == "break prompt of 00:02:52: ignored"
 
 
 def test_options_reach_the_core(demo):

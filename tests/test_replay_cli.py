@@ -31,6 +31,7 @@ from sensorback.errors import SensorbackError
 from sensorback.replay import event_line
 from sensorback.store import models, open_store
 from cli_checks import one_line_error as assert_one_line_error
+from conftest import DEADLINE_S
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "recordings" / "demo.sbr"
@@ -89,21 +90,21 @@ def test_every_speed_gives_the_same_events_and_rows(store_url, tmp_path):
     start = time.monotonic()
     paced = ok(run(DEMO, "--speed", "2000", "--db", store_url, "--events", tmp_path / "paced.csv", "--replace",
                    *BUSY))
-    assert time.monotonic() - start >= 720 / 2000  # it was paced
+    assert time.monotonic() - start >= 900 / 2000  # it was paced
     rows_paced = db_rows(store_url)
 
     assert (tmp_path / "max.csv").read_bytes() == (tmp_path / "paced.csv").read_bytes()
     kinds = {r["kind"] for r in read_events(tmp_path / "max.csv")}
     assert kinds == {"break_prompt", "break_verified", "slouch_nudge", "snoozed", "prompt_outcome"}
-    assert len(rows_fast["sessions"]) == 1 and len(rows_fast["epochs"]) == 720
+    assert len(rows_fast["sessions"]) == 1 and len(rows_fast["epochs"]) == 900
     assert rows_paced == rows_fast
     # The same lines were printed, only at other moments.
     printed = [line for line in fast.stdout.splitlines() if line[:2].isdigit()]
     assert printed == [line for line in paced.stdout.splitlines() if line[:2].isdigit()]
     assert printed[:3] == [
-        "00:03:09  slouch nudge: slouched for 1 min — sit back, let the shoulders drop and lift the chest a little",
-        "00:03:12  break prompt: you have been sitting 2 min — try: torso twists (8 times on each side)",
-        "00:03:20  snoozed: no prompt for 3 more min of sitting",
+        "00:02:44  slouch nudge: slouched for 1 min — sit back, let the shoulders drop and lift the chest a little",
+        "00:02:52  break prompt: you have been sitting 2 min — try: torso twists (8 times on each side)",
+        "00:03:20  snoozed: next break prompt after 3 min more sitting",
     ]
     assert "replacing session" in paced.stderr
 
@@ -190,10 +191,24 @@ def test_replaying_again_stores_nothing_twice(tmp_path):
     again = ok(run(DEMO, "--db", db, "--events", tmp_path / "2.csv", *BUSY))
     assert db_rows(db) == before
     assert "already in" in again.stderr and "skipped" in again.stderr
-    assert "720 processed, none stored: " in again.stdout and "as session 1 (use --replace" in again.stdout
+    assert "900 processed, none stored: " in again.stdout and "as session 1 (use --replace" in again.stdout
     # The replay itself still runs: same events printed and written.
     assert (tmp_path / "1.csv").read_bytes() == (tmp_path / "2.csv").read_bytes()
-    assert "00:03:12  break prompt" in again.stdout
+    assert "00:02:52  break prompt" in again.stdout
+
+
+def test_replay_names_the_day_to_report(tmp_path):
+    from datetime import datetime
+
+    db = str(tmp_path / "day.db")
+    r = ok(run(DEMO, "--db", db))
+    day = datetime.fromtimestamp(formats.load(DEMO).start_time).date().isoformat()  # a local day
+    (line,) = [ln for ln in r.stdout.splitlines() if ln.startswith("  report:")]
+    assert line == f"  report:  sensorback report --day {day} --db {db}"
+    shown = runner.invoke(app, line.split("sensorback ", 1)[1].split())
+    assert shown.exit_code == 0 and "No sensor data" not in shown.stdout and "worn in all" in shown.stdout
+    again = ok(run(DEMO, "--db", db))  # already stored: it says where it is all the same
+    assert line in again.stdout.splitlines()
 
 
 # ------------------------------------------------------------------------------ mistakes
@@ -237,21 +252,23 @@ def test_a_locked_database_is_one_line(tmp_path, monkeypatch):
     lock = sqlite3.connect(db, isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")
     try:
-        r = run(DEMO, "--db", db, "--events", tmp_path / "e.csv")
+        # (no nudges: the demo's slouch nudge would be printed before the first write fails)
+        r = run(DEMO, "--db", db, "--events", tmp_path / "e.csv", "--set", "slouch_nudges=false")
     finally:
         lock.rollback()
         lock.close()
-    assert_one_line_error(r, db, "locked by another program", "the replay stopped (0 epochs stored")
+    # the import is claimed before the replay starts: that is where the lock is met
+    assert_one_line_error(r, db, "locked by another program", "to claim the import")
     assert "kept for a retry" not in r.stderr
     assert (tmp_path / "e.csv").read_text().startswith(HEADER)
     ok(run(DEMO, "--db", db))  # once the lock is gone
-    assert len(db_rows(db)["epochs"]) == 720
+    assert len(db_rows(db)["epochs"]) == 900
 
 
 def test_a_read_only_database_is_one_line(tmp_path):
     db = tmp_path / "ro.db"
     open_store(str(db)).close()
-    r = run(DEMO, "--db", f"sqlite:///file:{db}?mode=ro&uri=true")
+    r = run(DEMO, "--db", f"sqlite:///file:{db}?mode=ro&uri=true", "--set", "slouch_nudges=false")
     assert_one_line_error(r, str(db), "read-only")
 
 
@@ -270,11 +287,11 @@ def test_ctrl_c_stores_what_was_processed_and_exits_130(tmp_path):
     try:
         first = proc.stdout.readline()
         proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=30)
+        rest, err = proc.communicate(timeout=DEADLINE_S)
     finally:
         if proc.poll() is None:  # pragma: no cover - only if the test fails
             proc.kill()
-    assert first.startswith("00:03:12  break prompt: "), (first, proc.stderr)
+    assert first.startswith("00:02:52  break prompt: "), (first, proc.stderr)
     assert proc.returncode == 130, (rest, err)
     assert rest == ""  # no summary
     lines = err.strip().splitlines()
@@ -286,18 +303,18 @@ def test_ctrl_c_stores_what_was_processed_and_exits_130(tmp_path):
     assert session["ended_at"] is None  # unfinished: a replay again replaces it
     t_end = [e["t_end"] for e in rows["epochs"]]
     assert t_end == [float(i) for i in range(1, len(t_end) + 1)]  # every epoch up to where it stopped
-    assert 192.0 <= t_end[-1] < 720.0
-    assert [(e["t"], e["kind"]) for e in rows["events"]][0] == (192.0, "break_prompt")
+    assert 172.0 <= t_end[-1] < 900.0
+    assert [(e["t"], e["kind"]) for e in rows["events"]][0] == (172.0, "break_prompt")
     assert f"{len(t_end)} epochs and " in lines[0] and "session 1 of " in lines[0]
     events = read_events(out)
-    assert events[0]["kind"] == "break_prompt" and float(events[0]["t"]) == 192.0
+    assert events[0]["kind"] == "break_prompt" and float(events[0]["t"]) == 172.0
     assert len(events) == len(rows["events"])
 
     again = ok(run(DEMO, "--db", db, "--set", "sit_limit_min=2"))
     assert "replacing session 1, whose import did not finish" in again.stderr
     rows = db_rows(db)
     assert len(rows["sessions"]) == 1 and rows["sessions"][0]["ended_at"] is not None
-    assert len(rows["epochs"]) == 720
+    assert len(rows["epochs"]) == 900
 
 
 # ------------------------------------------------------------------------------ help

@@ -26,6 +26,7 @@ from sensorback.report import compute
 from sensorback.report.when import day_bounds, parse_at, parse_day
 from sensorback.store import open_store
 from cli_checks import one_line_error
+from conftest import SHARED
 
 zoneinfo = pytest.importorskip("zoneinfo")
 try:
@@ -466,9 +467,10 @@ def check_html(page: str, timelines: int, bars: int) -> _Page:
     assert not p.errors, p.errors[:5]
     assert p.stack == [], p.stack
     assert p.tags.get("html") == 1 and p.tags.get("style") == 1 and p.tags.get("body") == 1
-    assert p.svg_classes.count("timeline") == timelines
-    assert p.svg_classes.count("bars") == bars
-    assert p.svg_classes.count("pain") == 1
+    # timelines and the pain chart are drawn twice, for a wide and a narrow page; bar charts once
+    assert p.svg_classes.count("chart timeline") == 2 * timelines
+    assert p.svg_classes.count("chart bars") == bars
+    assert p.svg_classes.count("chart pain") == 2
     assert p.tags.get("rect", 0) > 10
     assert "script" not in p.tags and "link" not in p.tags and "img" not in p.tags and "iframe" not in p.tags
     assert not [a for a in p.attrs if a[0] in ("src", "href")]
@@ -490,6 +492,48 @@ def test_day_html_is_one_self_contained_page(db, tmp_path):
     assert "break prompt" in page and "Stop any exercise that causes sharp pain." in page
 
 
+@pytest.fixture(scope="module")
+def chromium():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from _chromium import Browser
+
+    if Browser.find() is None:
+        pytest.skip("no Chromium here (apt-get install chromium, or set $CHROMIUM)")
+    with Browser(timeout_s=180) as browser:
+        yield browser
+
+
+@pytest.mark.parametrize("kind", ["day", "week"])
+def test_html_fits_a_phone_and_a_desktop(kind, db, tmp_path, chromium):
+    """In headless Chromium at 1280 and 400 CSS px: no sideways scrolling, the whole day (or week)
+    in view, every chart inside the screen with text drawn at 9 px or more."""
+    if kind == "day":
+        scripted_day(db)
+        first = last = DAY
+    else:
+        build_week(db)
+        first, last = WEEK_END - timedelta(days=6), WEEK_END
+    with open_store(db) as store:
+        store.add_pain_checkin(local(last, 12), 3)
+        rows = load_rows(store, first, last, TZ)
+    page = tmp_path / f"{kind}.html"
+    page.write_text(render_html(build_report(rows, now=NOW, tz=TZ, kind=kind), TZ), encoding="utf-8")
+    want = {"timeline": 2 if kind == "day" else 1, "pain": 1, **({"bars": 3} if kind == "week" else {})}
+    for width in (1280, 400):
+        m = chromium.open(page.resolve().as_uri(), width).metrics
+        assert m["viewport"] == width and m["scroll_width"] <= width, (width, m["scroll_width"])
+        charts = m["charts"]
+        shown = {k: sum(c["kind"] == k for c in charts) for k in want}
+        assert shown == want, (width, charts)  # one drawing of each chart, not both
+        for c in charts:
+            assert 0 <= c["left"] and c["right"] <= width, (width, c)
+            assert c["text_px"] >= 9, (width, c)
+        timelines = [c for c in charts if c["kind"] == "timeline"]
+        assert min(c["width"] for c in timelines) >= 0.8 * (width if width < 1000 else 952), (width, timelines)
+
+
 def test_minute_bins_cover_the_day():
     from sensorback.report.html import NOT_RECORDED, minute_bins
 
@@ -507,7 +551,7 @@ def test_minute_bins_cover_the_day():
 
 def test_report_words_are_our_own(db):
     """No run of 6 words in the text or HTML report comes from the source article."""
-    article = Path("/work/shared/seed/lower-back-exercises-article.txt")
+    article = SHARED / "seed" / "lower-back-exercises-article.txt"
     if not article.exists():
         pytest.skip("the source article is not on this machine")
 
@@ -556,6 +600,29 @@ def test_empty_database_and_a_day_without_data(db, tmp_path, berlin):
     p = _Page()
     p.feed(page)
     assert not p.errors and "http" not in page
+
+
+def test_a_day_without_data_names_the_nearest_days_with_data(db, berlin):
+    scripted_day(db)  # sessions on DAY - 1 (from 23:50), DAY and DAY + 1 (00:00 - 00:05)
+    later = (DAY + timedelta(days=5)).isoformat()
+    r = runner.invoke(app, ["report", "--day", later, "--db", db])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.stdout.split())
+    nearest = (DAY + timedelta(days=1)).isoformat()
+    assert ("The nearest day with sensor data: Wednesday 6 March 2024; see it with "
+            f"'sensorback report --day {nearest}'.") in text
+    earlier = (DAY - timedelta(days=3)).isoformat()
+    got = json.loads(runner.invoke(app, ["report", "--day", earlier, "--db", db, "--json"]).stdout)
+    assert got["nearest_days_with_data"] == {"before": None, "after": (DAY - timedelta(days=1)).isoformat()}
+    with open_store(db) as store:  # both sides: both named, the closer one to look at
+        world = World(store)
+        world.session(local(DAY + timedelta(days=9), 9), [("sitting", 60)], coach=False)
+    r = runner.invoke(app, ["report", "--day", (DAY + timedelta(days=7)).isoformat(), "--db", db])
+    text = " ".join(r.stdout.split())
+    assert ("The nearest days with sensor data: Wednesday 6 March 2024 (before) and Thursday 14 March 2024 "
+            "(after); see it with 'sensorback report --day 2024-03-14'.") in text
+    r = runner.invoke(app, ["report", "--day", DAY.isoformat(), "--db", db, "--json"])
+    assert json.loads(r.stdout)["nearest_days_with_data"] == {"before": None, "after": None}  # it has data
 
 
 def test_today_so_far_counts_only_the_hours_gone(db):

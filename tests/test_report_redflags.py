@@ -6,17 +6,17 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from sensorback.report import redflags
 from sensorback.report.redflags import (FLAG_ORDER, HIGH_PAIN, LEVELS, assess, checkin_flags,
                                         persistent_high_pain, sort_flags, suggests_exercise)
+from conftest import SHARED
 
 ANSWERS = ("radiating", "numbness", "fever", "bladder", "weight_loss")
 T0 = datetime(2024, 3, 1, 20, 0, tzinfo=timezone.utc)
-SEED_ARTICLE = Path("/work/shared/seed/lower-back-exercises-article.txt")
+SEED_ARTICLE = SHARED / "seed" / "lower-back-exercises-article.txt"
 
 
 def expected_keys(score: int, answers: dict) -> list[str]:

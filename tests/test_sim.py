@@ -10,6 +10,7 @@ import pytest
 
 from sensorback.errors import InputError
 from sensorback.sim import LABELS, SCENARIOS, Labels, read_labels, sidecar_path, simulate, write_labels
+from conftest import SHARED
 
 
 @lru_cache(maxsize=None)
@@ -99,7 +100,7 @@ def test_meta_is_plain_json_with_the_true_parameters():
 def test_demo_shows_every_state():
     block, labels = sim("demo")
     assert set(labels.label) == set(LABELS)
-    assert abs(block.meta["sim"]["duration_s"] - 720) < 1
+    assert abs(block.meta["sim"]["duration_s"] - 900) < 1
     assert max(s["depth_deg"] for s in block.meta["sim"]["slouches"]) > 20
 
 
@@ -326,9 +327,7 @@ def test_read_labels_names_the_bad_line(tmp_path):
 
 
 def test_read_labels_reads_the_real_data_format():
-    from pathlib import Path
-
-    real = sorted(Path("/work/shared/realdata/chest_casale").glob("*.labels.csv"))
+    real = sorted((SHARED / "realdata" / "chest_casale").glob("*.labels.csv"))
     if not real:
         pytest.skip("real data not available")
     labels = read_labels(real[0])

@@ -334,3 +334,23 @@ def test_cannot_open_is_one_line(tmp_path):
     with pytest.raises(StoreError) as e:
         open_store(str(junk))
     assert str(junk) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_epochs_read_back_as_the_cores_table(store, make_epochs):
+    """What the store returns is an EpochTable (the core's columns, one declaration): times on one
+    axis from the range's start, so the summary runs on it as on the core's output."""
+    from sensorback.core.epochs import COLUMNS
+    from sensorback.summary import summarize
+
+    table = make_epochs(600, seed=4)
+    record(store, table)
+    got = store.epochs(START - timedelta(seconds=30), START + timedelta(hours=1))
+    assert isinstance(got, EpochTable) and got.origin == (START - timedelta(seconds=30)).timestamp()
+    for c in COLUMNS:
+        assert getattr(got, c.name).dtype == c.dtype, c.name
+    np.testing.assert_array_equal(got.t_start, table.t_start + 30.0)
+    np.testing.assert_array_equal(got.t_end, table.t_end + 30.0)
+    mine, theirs = summarize(got), summarize(table)
+    assert (mine.n_bouts, mine.breaks, mine.longest_bout_s, mine.state_s) == \
+        (theirs.n_bouts, theirs.breaks, theirs.longest_bout_s, theirs.state_s)
+    assert [b.start_s for b in mine.bouts] == [b.start_s + 30.0 for b in theirs.bouts]

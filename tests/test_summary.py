@@ -218,6 +218,20 @@ def test_non_contiguous_epochs_count_their_own_length():
     assert (s.t_start, s.t_end) == (0.0, 120.0)
 
 
+def test_a_hole_between_epochs_is_paused_time():
+    """A hole (a long gap in a recording, time between recordings) splits upright runs and pauses a
+    bout, as no_data would; it is no state's time."""
+    t = table([("sitting", 600, 600), ("standing", 40, 40), ("standing", 40, 40), ("sitting", 300, 300)])
+    t.t_start[640:] += 3600.0
+    t.t_end[640:] += 3600.0
+    s = summarize(t)
+    assert s.breaks == 0 and s.n_bouts == 1       # two 40 s stands around the hole: not a break
+    assert s.bouts[0].paused_s == 3600.0 and s.bouts[0].duration_s == 600 + 80 + 300
+    assert s.total_s == 980.0 and s.state_s["no_data"] == 0.0
+    joined = summarize(table([("sitting", 600, 600), ("standing", 80, 80), ("sitting", 300, 300)]))
+    assert joined.breaks == 1 and joined.n_bouts == 2
+
+
 def test_empty_table():
     s = summarize(EpochTable.empty())
     assert s.epochs == 0

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
 import math
 import re
 from pathlib import Path
 
-import numpy as np
-
+from .. import limits
 from ..errors import InputError, SensorbackError
-from ..core.epochs import EpochTable
-from ..core.states import STATES
-
-EPOCHS_HEADER = "t_start,t_end,state,inclination_deg,intensity_g"
-RECORDING_SUFFIXES = (".csv.gz", ".csv", ".sbr", ".tsv.gz", ".tsv", ".txt.gz", ".txt")
+RECORDING_SUFFIXES = (".csv.gz", ".csv", ".sbr", ".tsv.gz", ".tsv", ".txt.gz", ".txt", ".cwa.gz", ".cwa", ".gt3x")
 
 
 def _number(text: str) -> float | None:
@@ -40,7 +34,7 @@ def parse_window(option: str, text: str | None) -> tuple[float, float] | None:
     return (a, b)
 
 
-def check_window_inside(option: str, window: tuple[float, float] | None, t: np.ndarray, rate_hz: float,
+def check_window_inside(option: str, window: tuple[float, float] | None, t, rate_hz: float,
                         path) -> None:
     """The window must lie within the recording, give or take a second (or one sample period if longer)
     at either end, so that '0:60' fits a recording whose first sample is at 0.004 s."""
@@ -60,6 +54,17 @@ def check_window_inside(option: str, window: tuple[float, float] | None, t: np.n
 def check_positive(option: str, value: float | None) -> None:
     if value is not None and not (math.isfinite(value) and value > 0):
         raise SensorbackError(f"{option}: must be a positive number, got {value:g}")
+
+
+def check_rate(option: str, value: float | None) -> None:
+    """A sample rate a wearable can have (sensorback.limits)."""
+    if value is not None:
+        limits.check_rate(value, option)
+
+
+def check_epoch_seconds(option: str, value: float | None) -> None:
+    if value is not None:
+        limits.check_epoch_s(value, option)
 
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|sec|m|min|h|hr|d)?\s*$")
@@ -130,27 +135,6 @@ def _refuse_overwriting_inputs(outputs: list[Path], inputs: list[Path]) -> None:
             raise SensorbackError(f"--epochs: {out} is one of the input recordings; choose another name")
 
 
-def _fmt(values: np.ndarray, decimals: int) -> list[str]:
-    values = np.asarray(values, dtype=np.float64)
-    out = np.char.mod(f"%.{decimals}f", values).astype(object)
-    out[~np.isfinite(values)] = ""
-    return out.tolist()
-
-
-def write_epochs_csv(table: EpochTable, path: Path) -> None:
-    """One row per epoch: times in seconds on the recording's axis, state by name, empty for NaN."""
-    names = np.asarray(STATES, dtype=object)[np.asarray(table.state, dtype=np.int64)].tolist()
-    columns = zip(_fmt(table.t_start, 3), _fmt(table.t_end, 3), names,
-                  _fmt(table.inclination_deg, 2), _fmt(table.intensity_g, 4))
-    text = EPOCHS_HEADER + "\n" + "".join(",".join(row) + "\n" for row in columns)
-    if path.name.lower().endswith(".gz"):
-        with gzip.open(path, "wt", newline="") as f:
-            f.write(text)
-    else:
-        with open(path, "w", newline="") as f:
-            f.write(text)
-
-
 def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) -> float:
     """'--speed' as a positive factor of real time: '50', '50x', '0.5' -> 50.0, 50.0, 0.5."""
     s = text.strip().lower().removesuffix("x").strip()
@@ -163,3 +147,23 @@ def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) 
         raise SensorbackError(
             f"--speed: expected a positive number (times real time, e.g. {example}){also}, got '{text}'")
     return value
+
+
+def stored_calibration(spec: str | None, ref, fwd):
+    """The calibration --calibration names (None without it); a one-line error when windows are
+    given too (a calibration already says where upright and forward are)."""
+    if spec is None:
+        return None
+    if ref is not None or fwd is not None:
+        raise SensorbackError("--calibration: give it or --reference-window/--forward-window, not both")
+    from ..calibrations import load_calibration
+
+    return load_calibration(spec)
+
+
+def forward_advice(calibration) -> list[str]:
+    """What to do when the recording did not show which way is forward (for a file)."""
+    if calibration is None or calibration.reference.forward_known:
+        return []
+    return ["to judge slouching here, give --forward-window C:D (where the wearer slouched) or "
+            "--calibration FILE|DEVICE (see 'sensorback calibrate')"]

@@ -13,7 +13,12 @@ REFERENCE_WINDOW_OPTION = typer.Option(
     help="Seconds A to B where the wearer sat upright, to calibrate 'upright'. Default: estimated from the data.")
 FORWARD_WINDOW_OPTION = typer.Option(
     "--forward-window", metavar="C:D", show_default=False,
-    help="Seconds C to D where the wearer leaned forward, to tell forward from sideways. "
-    "Default: inferred from the data.")
+    help="Seconds C to D where the wearer slouched the way they usually do: gives the forward direction "
+    "and a personal slouch line halfway there. Default: forward learned from walking and sit/stand "
+    "transitions, the slouch line from the wearer's own sitting.")
+CALIBRATION_OPTION = typer.Option(
+    "--calibration", metavar="FILE|DEVICE", show_default=False,
+    help="Use a stored calibration: a file written by 'sensorback calibrate --out', or the name or "
+    "address of a sensor calibrated with 'sensorback calibrate'. Default: estimated from the recording.")
 CSV_RATE_OPTION = typer.Option(
     "--rate", metavar="HZ", show_default=False, help="Sample rate, for CSV files without a time column.")

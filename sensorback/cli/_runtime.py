@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 import warnings
 from typing import Any, Callable
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from ..errors import SensorbackError
+from ._plain_values import install as install_plain_values
 from ._progress import clear_active
 
 try:  # recent typer ships its own copy of click; older ones use click itself
@@ -23,6 +25,8 @@ _NoArgsIsHelp = getattr(_click_exc, "NoArgsIsHelpError", ())
 _Abort = tuple({typer.Abort, getattr(_click_exc, "Abort", typer.Abort)})
 
 EXIT_USER_ERROR = 2
+# OSErrors that are the machine's state, never a bug, even when no file name came with them.
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
 EXIT_OS_ERROR = 1
 EXIT_INTERRUPTED = 130
 
@@ -47,8 +51,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def run_guarded(call: Callable[[], Any]) -> int:
     """Run ``call`` and turn every user-facing failure into one line on stderr and an exit code.
 
-    SensorbackError and command-line usage mistakes -> ``error: ...``, exit 2;
+    SensorbackError and command-line usage mistakes -> ``error: ...``, exit 2 (an OSProblem, such
+    as a full disk under the database, exit 1);
     an OS error on a named file (permissions, missing folder, disk full) -> ``error: ...``, exit 1;
+    a full disk, read-only file system or I/O error without a file name -> ``error: ...``, exit 1;
     Ctrl-C -> ``interrupted``, exit 130. Anything else is a bug and keeps its traceback.
     Warnings raised meanwhile (e.g. notes from the file readers) print as ``warning: ...``.
     """
@@ -61,7 +67,7 @@ def run_guarded(call: Callable[[], Any]) -> int:
             rv = call()
         except SensorbackError as e:
             _err(f"error: {one_line(e)}")
-            return EXIT_USER_ERROR
+            return getattr(e, "exit_code", EXIT_USER_ERROR)
         except _NoArgsIsHelp as e:
             e.show()
             return EXIT_USER_ERROR
@@ -80,7 +86,10 @@ def run_guarded(call: Callable[[], Any]) -> int:
             return EXIT_INTERRUPTED
         except OSError as e:
             if e.filename is None:
-                raise
+                if e.errno not in _ENVIRONMENT_ERRNOS:
+                    raise
+                _err(f"error: {one_line(e.strerror or e)}")
+                return EXIT_OS_ERROR
             _err(f"error: {e.filename}: {one_line(e.strerror or e)}")
             return EXIT_OS_ERROR
     return rv if isinstance(rv, int) else 0
@@ -88,6 +97,10 @@ def run_guarded(call: Callable[[], Any]) -> int:
 
 class SensorbackGroup(TyperGroup):
     """The root command: same error handling under ``sensorback`` and under typer's CliRunner."""
+
+    def parse_args(self, ctx, args):
+        install_plain_values(self.get_params(ctx))  # no pydantic for plain values (see _plain_values.py)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx) -> Any:
         try:
@@ -104,3 +117,74 @@ class SensorbackGroup(TyperGroup):
         if not standalone_mode:
             return call()
         sys.exit(run_guarded(call))
+
+
+class _MetavarArgument(TyperArgument):
+    """An argument shown in --help by its metavar alone ('FILE...'), without the Python type that
+    recent typer adds ('FILE <list[Path]>')."""
+
+    def display_type_rich(self, ctx) -> Any:
+        if self.metavar is not None:
+            return None
+        return super().display_type_rich(ctx)
+
+    def _rich_display_name(self) -> str:
+        name = self.display_name_raw
+        return f"{name}..." if self.nargs != 1 and not name.endswith("...") else name
+
+
+class SensorbackCommand(TyperCommand):
+    """A command whose arguments show as their metavars in --help (see _MetavarArgument).
+
+    ``fillers`` (see help_filled_by): ``{name}`` in the command's help, epilog and options' help is
+    replaced by ``fillers[name]()`` when the help is shown, so a help text may list what only a heavy
+    module knows (the simulator's scenarios, the core's defaults) without every start-up importing it.
+    """
+
+    fillers: dict[str, Callable[[], str]] = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is TyperArgument:
+                param.__class__ = _MetavarArgument
+
+    def parse_args(self, ctx, args):
+        install_plain_values(self.get_params(ctx))  # no pydantic for plain values (see _plain_values.py)
+        return super().parse_args(ctx, args)
+
+    def format_help(self, ctx, formatter) -> None:
+        self._fill_help()
+        return super().format_help(ctx, formatter)
+
+    def _fill_help(self) -> None:
+        if not self.fillers or getattr(self, "_help_filled", False):
+            return
+        values = {"{" + name + "}": make() for name, make in self.fillers.items()}
+
+        def filled(text):
+            if not text:
+                return text
+            for key, value in values.items():
+                text = text.replace(key, value)
+            return text
+
+        self.help, self.epilog = filled(self.help), filled(self.epilog)
+        for param in self.params:
+            if getattr(param, "help", None):
+                param.help = filled(param.help)
+        self._help_filled = True
+
+
+def help_filled_by(**fillers: Callable[[], str]) -> type[SensorbackCommand]:
+    """The command class for ``@app.command(cls=...)`` whose help has ``{name}`` placeholders filled
+    by these functions when it is shown."""
+    return type("SensorbackCommand", (SensorbackCommand,), {"fillers": fillers})
+
+
+class SensorbackTyper(typer.Typer):
+    """typer.Typer whose commands are SensorbackCommands: the app and its command groups use it."""
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or SensorbackCommand, **kwargs)
+

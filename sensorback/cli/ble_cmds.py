@@ -7,34 +7,15 @@ line: ``error: Bluetooth is not available: ...``.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Optional
 
 import typer
 
 from ..errors import SensorbackError
-from ..sources.ble_errors import bluetooth_error
-from .app import app
+from ._app import app
 
 #: Extra keyword arguments for BleakScanner (tests point it at a virtual radio).
 SCANNER_KWARGS: dict = {}
-
-def _bluetooth_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [OSError, EOFError]
-    try:
-        from bleak.exc import BleakError
-
-        errors.append(BleakError)  # BleakBluetoothNotAvailableError, BleakDBusError are BleakErrors
-    except ImportError:  # pragma: no cover - bleak is a dependency
-        pass
-    try:
-        from dbus_fast.errors import AuthError, DBusError
-
-        errors += [DBusError, AuthError]
-    except ImportError:  # not on Linux
-        pass
-    return tuple(errors)
-
 
 async def _scan(timeout_s: float):
     from ..sources.ble import scan_sensors
@@ -44,11 +25,15 @@ async def _scan(timeout_s: float):
 
 def run_scan(timeout_s: float):
     """The sensors found, or a one-line SensorbackError when Bluetooth cannot be used."""
+    import asyncio
+
+    from ..sources.ble_errors import bluetooth_error, error_types
+
     try:
         return asyncio.run(_scan(timeout_s))
     except SensorbackError:
         raise
-    except _bluetooth_errors() as exc:
+    except error_types() as exc:
         raise bluetooth_error(exc) from None
 
 

@@ -16,7 +16,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import SensorbackError
-from .app import app
+from ._runtime import SensorbackTyper
+from ._app import app
 
 _COMMON = dict(
     no_args_is_help=False,
@@ -62,7 +63,7 @@ def coach_settings(set_flags: list[str] | None = None):
 
 # --------------------------------------------------------------------------------- exercises
 
-exercises_app = typer.Typer(
+exercises_app = SensorbackTyper(
     name="exercises",
     help="Back exercises the coach suggests: list them, or show one step by step.",
     epilog=(
@@ -130,7 +131,7 @@ def exercises_show(
 
 # ------------------------------------------------------------------------------------ config
 
-config_app = typer.Typer(
+config_app = SensorbackTyper(
     name="config",
     help="Show or change the coach's settings (sitting limit, prompts, slouch nudges).",
     epilog=(
@@ -168,9 +169,15 @@ def _config(ctx: typer.Context) -> None:
         _show(None, False)
 
 
+_SHOW_SET_OPTION = typer.Option(
+    "--set", metavar="KEY=VALUE", show_default=False,
+    help="Show the settings as a command given this --set would use them (repeatable); the config file "
+    "is not changed ('sensorback config set' changes it).")
+
+
 @config_app.command("show")
 def config_show(
-    set_flags: Annotated[Optional[list[str]], SET_OPTION] = None,
+    set_flags: Annotated[Optional[list[str]], _SHOW_SET_OPTION] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the settings as JSON.")] = False,
 ) -> None:
     """Print every setting with its value, meaning and origin (default, config file or --set)."""

@@ -8,7 +8,6 @@ and prints.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 from pathlib import Path
@@ -19,18 +18,15 @@ import typer
 from ..errors import SensorbackError
 from . import _args
 from ._options import DB_OPTION
-from .app import app
+from ._app import app
 from .coach_cmds import SET_OPTION, coach_settings
 
 #: Live pace: write to the database at least every 5 s of samples (also sped up: at most about
 #: once a wall second).
 LIVE_WRITE_S = 5.0
-#: Seconds of the guided calibration: sit upright (the first UPRIGHT_SETTLE_S are ignored), then
-#: lean forward (the first LEAN_SETTLE_S are ignored).
-UPRIGHT_S = 8.0
-UPRIGHT_SETTLE_S = 2.0
-LEAN_S = 5.0
-LEAN_SETTLE_S = 2.0
+#: --demo plays this simulator scenario by default: a quarter of an hour that shows every state,
+#: simulated in a moment (an 8-hour day takes seconds to simulate before anything shows).
+DEMO_SCENARIO = "demo"
 PLAIN_STATUS = ("connecting", "connected", "disconnected", "reconnecting", "scanning", "stopped")
 
 _DEVICE_OPTION = typer.Option("--device", metavar="ADDRESS|NAME", show_default=False,
@@ -65,12 +61,10 @@ def _source(demo: bool, device: Optional[str], profile: Optional[str], speed: fl
 
 
 def _ble_failure(e: BaseException) -> Optional[SensorbackError]:
-    """A Bluetooth failure (no adapter, no BlueZ/D-Bus) as a one-line error suggesting --demo."""
-    mod = type(e).__module__ or ""
-    if mod.startswith("bleak") or mod.startswith("dbus") or isinstance(e, (OSError, FileNotFoundError)):
-        text = " ".join(str(e).split()) or type(e).__name__
-        return SensorbackError(f"Bluetooth: {text}; no adapter here? try 'sensorback monitor --demo'")
-    return None
+    """A Bluetooth failure (no adapter, no BlueZ/D-Bus, a lost link) as a one-line error suggesting --demo."""
+    from ..sources.ble_errors import user_error
+
+    return user_error(e, "without a sensor, try 'sensorback monitor --demo'")
 
 
 def _device_key(demo: bool, device: Optional[str]) -> Optional[str]:
@@ -82,7 +76,7 @@ def _device_key(demo: bool, device: Optional[str]) -> Optional[str]:
 
 
 def _plain_line(ev) -> Optional[str]:
-    from ..live import clock
+    from ..timefmt import clock
 
     if ev.kind == "epochs":
         return None
@@ -92,7 +86,9 @@ def _plain_line(ev) -> Optional[str]:
 
 
 async def _run_plain(session, notifier) -> None:
-    from ..coach.events import BREAK_PROMPT, SLOUCH_NUDGE
+    from ..coach.text import notification_title
+
+    import asyncio
 
     loop = asyncio.get_running_loop()
     pending: set = set()
@@ -101,8 +97,8 @@ async def _run_plain(session, notifier) -> None:
         line = _plain_line(ev)
         if line is not None:
             print(line, flush=True)
-        if ev.kind == "coach" and ev.data.kind in (BREAK_PROMPT, SLOUCH_NUDGE):
-            title = "Time for a break" if ev.data.kind == BREAK_PROMPT else "Mind your back"
+        title = notification_title(ev.data) if ev.kind == "coach" else None
+        if title is not None:
             task = loop.create_task(notifier.notify(title, ev.text))
             pending.add(task)
             task.add_done_callback(pending.discard)
@@ -135,6 +131,10 @@ def _summary(session, store_name: str, record: Optional[Path]) -> str:
     parts = [f"stopped: {session.stored_epochs:,} epochs stored (session {ids}) in {store_name}"]
     if record is not None and session.meters.samples:
         parts.append(f"recording in {record}")
+    cal = session.calibration
+    if cal is not None and not cal.reference.forward_known:
+        parts.append("no slouch was judged: forward was not known yet (run 'sensorback calibrate', or walk, "
+                     "sit down or stand up with the sensor on)")
     return "; ".join(parts)
 
 
@@ -143,7 +143,7 @@ def _summary(session, store_name: str, record: Optional[Path]) -> str:
     epilog=(
         "Examples:\n\n"
         "\b\n"
-        "  sensorback monitor --demo\n"
+        "  sensorback monitor --demo --speed 30\n"
         "  sensorback monitor --demo --scenario desk-day --speed 60 --set sit_limit_min=5\n"
         "  sensorback monitor --device 'Polar H10 A1B2C3D4' --record today.sbr\n"
         "  sensorback monitor --demo --plain --speed 200 >> monitor.log\n\n"
@@ -151,7 +151,9 @@ def _summary(session, store_name: str, record: Optional[Path]) -> str:
         "suggested exercise done, q quit. Break prompts and slouch nudges also go out as desktop "
         "notifications (the terminal bell when there is no notification service). Without a stored "
         "calibration for the sensor (see 'sensorback calibrate') a provisional one is estimated from the "
-        "first 30 s, and its forward direction is learned once you sit down or stand up. Ctrl-C or q stops the sensor, writes everything and exits with 0."
+        "first 30 s; its forward direction is learned from your walking, sit-downs and stand-ups (no "
+        "slouch is called until then) and your usual slouch from your sitting. Ctrl-C or q stops the "
+        "sensor, writes everything and exits with 0."
     ),
 )
 def monitor_command(
@@ -165,9 +167,10 @@ def monitor_command(
     speed: Annotated[str, typer.Option("--speed", metavar="N",
                                        help="With --demo: play the simulated wearer at N times real time.")] = "1",
     scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
-                                          help="With --demo: the simulated day (demo, desk-day, "
-                                          "standing-desk-day).")] = "desk-day",
-    seed: Annotated[int, typer.Option("--seed", help="With --demo: the simulated wearer's seed.")] = 0,
+                                          help="With --demo: the simulated wearer: demo (15 min "
+                                          "showing every state), desk-day or standing-desk-day (8 h; "
+                                          "simulating one takes a few seconds).")] = DEMO_SCENARIO,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed.")] = 0,
     plain: Annotated[bool, typer.Option("--plain", help="No dashboard: print one line per event "
                                         "(prompts, nudges, state and connection changes).")] = False,
     db: Annotated[Optional[str], DB_OPTION] = None,
@@ -177,11 +180,12 @@ def monitor_command(
     pace = _speed(speed)
     settings = coach_settings(set_flags)
     _check_record(record)
-    if not demo and (scenario != "desk-day" or seed != 0):
+    if not demo and (scenario != DEMO_SCENARIO or seed != 0):
         raise SensorbackError("--scenario/--seed: only with --demo")
     source = _source(demo, device, profile, pace, scenario, seed)
 
-    from ..live import CalibrationStore, LiveSession
+    from ..calibrations import CalibrationStore
+    from ..live import LiveSession
     from ..store import open_store
     from ..ui.notify import Notifier
 
@@ -200,6 +204,8 @@ def monitor_command(
                 plain = True
             if plain:
                 notifier = Notifier(on_note=lambda text: print(f"note: {text}", file=sys.stderr, flush=True))
+                import asyncio
+
                 asyncio.run(_run_plain(session, notifier))
             else:
                 try:
@@ -226,71 +232,20 @@ def monitor_command(
 # ----------------------------------------------------------------------------- calibrate
 
 
-async def guided_calibration(source, say, *, upright_s: float = UPRIGHT_S, lean_s: float = LEAN_S,
-                             upright_settle_s: float = UPRIGHT_SETTLE_S, lean_settle_s: float = LEAN_SETTLE_S,
-                             options=None, previous=None):
-    """Collect the guided windows from a live source and compute the calibration.
-
-    say(text) tells the wearer what to do. Phase 1: sit upright and still for ``upright_s``
-    seconds of samples (the first ``upright_settle_s`` are not used); phase 2: lean forward for
-    ``lean_s`` seconds (the first ``lean_settle_s`` are the movement, not used). Returns
-    (calibration, notes, device name, address). The source is stopped at the end.
-    """
-    from ..core import CoreOptions
-    from ..live import reference_from_windows
-    from ..samples import SampleBlock
-    from ..sources.base import SourceStatus
-
-    options = options or CoreOptions()
-    blocks: list = []
-    name = address = None
-    t0 = None
-    phase = 0
-    try:
-        async for item in source:
-            if isinstance(item, SourceStatus):
-                if item.kind == "connected":
-                    name = item.values.get("device") or name
-                    address = item.values.get("address") or address
-                    say(f"connected: {item.detail}" if item.detail else "connected")
-                elif item.kind in ("disconnected", "reconnecting"):
-                    raise SensorbackError(f"calibrate: the sensor disconnected ({item.detail or item.kind}); "
-                                          "try again")
-                continue
-            if len(item) == 0:
-                continue
-            blocks.append(item)
-            if t0 is None:
-                t0 = float(item.t[0])
-                say(f"1/2  sit upright and still, looking ahead ({upright_s:g} s)")
-            last = float(item.t[-1])
-            if phase == 0 and last - t0 >= upright_s:
-                phase = 1
-                say(f"2/2  now lean forward from the hips, about 30 degrees, and hold ({lean_s:g} s)")
-            if phase == 1 and last - t0 >= upright_s + lean_s:
-                break
-    finally:
-        await source.stop()
-    if t0 is None or phase < 1 or float(blocks[-1].t[-1]) - t0 < upright_s + lean_s:
-        raise SensorbackError("calibrate: the sensor stopped sending before the calibration was done; try again")
-    data = SampleBlock.concat(blocks)
-    upright = (t0 + upright_settle_s, t0 + upright_s)
-    lean = (t0 + upright_s + lean_settle_s, t0 + upright_s + lean_s)
-    cal, notes = reference_from_windows(data, options, upright, lean, previous=previous)
-    return cal, notes, name, address
-
-
 @app.command(
     "calibrate",
     epilog=(
         "Examples:\n\n"
         "\b\n"
         "  sensorback calibrate --device 'Polar H10 A1B2C3D4'\n"
-        "  sensorback calibrate --demo\n\n"
-        f"Guided: sit upright and still ({UPRIGHT_S:g} s), then lean forward from the hips ({LEAN_S:g} s). "
-        "This teaches sensorback which way is upright and which way is forward for the way the clip is "
-        "mounted. The result is stored for the sensor (by address and name) in calibrations.json next "
-        "to the config file, and 'sensorback monitor' uses it from then on."
+        "  sensorback calibrate --demo --out mine.json\n\n"
+        "Guided, about 30 s: sit upright and still, then slouch the way you usually do, then stand up "
+        "and stand still (leave that out with --no-stand). This teaches sensorback which way is upright "
+        "and which way is forward for the way the clip is mounted, and how far you usually slouch: "
+        "slouching then counts from halfway there (at least 3 and at most 20 degrees from upright). The "
+        "result is stored for the sensor (by address and name) in calibrations.json next to the config "
+        "file, readable by you only; 'sensorback monitor' uses it from then on, and 'sensorback analyze' "
+        "or 'replay' use it with --calibration DEVICE (or --calibration FILE for a file written with --out)."
     ),
 )
 def calibrate_command(
@@ -298,21 +253,29 @@ def calibrate_command(
     profile: Annotated[Optional[str], typer.Option("--profile", metavar="P", show_default=False,
                                                    help="Device profile. Default: detected.")] = None,
     demo: Annotated[bool, _DEMO_OPTION] = False,
+    stand: Annotated[bool, typer.Option("--stand/--no-stand",
+                                        help="End with a stand-still step (after standing up).")] = True,
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE.json", show_default=False,
+                                                help="Also write the calibration to this file (for "
+                                                "'analyze --calibration FILE').")] = None,
     speed: Annotated[str, typer.Option("--speed", metavar="N", help="With --demo: N times real time.")] = "1",
     scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
-                                          help="With --demo: mount the clip as on this simulated day's "
-                                          "wearer.")] = "desk-day",
-    seed: Annotated[int, typer.Option("--seed", help="With --demo: the simulated wearer's seed.")] = 0,
+                                          help="With --demo: the simulated wearer of this scenario (same "
+                                          "seed: same person, same clip mounting).")] = DEMO_SCENARIO,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed.")] = 0,
 ):
-    """Teach sensorback your upright posture and forward direction for this sensor."""
+    """Teach sensorback your upright posture, forward direction and usual slouch for this sensor."""
     pace = _speed(speed)
+    if out is not None and (out.is_dir() or not out.parent.is_dir()):
+        raise SensorbackError(f"--out: cannot write {out}: give a file name in an existing folder")
     if demo:
         from ..sources.demo import CALIBRATION, DemoSource
 
         source = DemoSource(CALIBRATION, speed=pace, seed=seed, mount_from=scenario)
     else:
         source = _source(False, device, profile, pace, "", 0)
-    from ..live import CalibrationStore
+    from ..calibrations import CalibrationStore, save_calibration
+    from ..live import guided_calibration
 
     calibrations = CalibrationStore()
     key = _device_key(demo, device)
@@ -327,7 +290,9 @@ def calibrate_command(
         typer.echo(text)
 
     try:
-        cal, notes, name, address = asyncio.run(guided_calibration(source, say, previous=previous))
+        import asyncio
+
+        cal, notes, name, address = asyncio.run(guided_calibration(source, say, stand=stand, previous=previous))
     except SensorbackError:
         raise
     except KeyboardInterrupt:
@@ -342,4 +307,10 @@ def calibrate_command(
     for n in notes:
         typer.echo(f"  {n}")
     typer.echo(f"calibration saved for {keys[0]} in {path}")
+    if out is not None:
+        try:
+            save_calibration(out, cal, device=name or key or "", how="sensorback calibrate")
+        except OSError as e:
+            raise SensorbackError(f"--out: cannot write {out}: {e.strerror or e}") from None
+        typer.echo(f"and written to {out}")
     return cal

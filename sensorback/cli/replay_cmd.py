@@ -12,18 +12,20 @@ import csv
 import dataclasses
 import math
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
 import typer
 
-from ..errors import SensorbackError
+from ..errors import SensorbackError, naming
+from ..private import open_private
 from . import _args
-from ._options import CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
+from ._options import CALIBRATION_OPTION, CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
 from ._progress import Progress, clear_active, interactive
 from ._runtime import EXIT_INTERRUPTED
-from .app import app
+from ._app import app
 from .coach_cmds import SET_OPTION, coach_settings
 
 EVENTS_HEADER = ("t", "kind", "detail")
@@ -63,7 +65,13 @@ def parse_snoozes(items: list[str] | None) -> list[tuple[float, float | None]]:
 def _recorder_batching(speed: float | None) -> dict:
     if speed is None:
         return {"max_epochs": FAST_BATCH_EPOCHS, "max_seconds": None}
-    return {"max_epochs": FAST_BATCH_EPOCHS, "max_seconds": max(5.0, speed * PACED_WRITE_WALL_S)}
+    from ..replay import block_seconds
+    from ..store.recorder import LEASE_S
+
+    # A very slow pace hands over a block (and writes) rarely: the claim on the session must
+    # outlast three such waits.
+    return {"max_epochs": FAST_BATCH_EPOCHS, "max_seconds": max(5.0, speed * PACED_WRITE_WALL_S),
+            "lease_s": max(LEASE_S, 3 * block_seconds(speed) / speed)}
 
 
 class _EventSink:
@@ -76,17 +84,19 @@ class _EventSink:
         self._fh = None
         self._writer = None
         if path is not None:
-            self._fh = open(path, "w", newline="", encoding="utf-8")
-            self._writer = csv.writer(self._fh, lineterminator="\n")
-            self._writer.writerow(EVENTS_HEADER)
-            self._fh.flush()
+            with naming(path):  # a full disk names the file
+                self._fh = open_private(path, "w", newline="", encoding="utf-8")
+                self._writer = csv.writer(self._fh, lineterminator="\n")
+                self._writer.writerow(EVENTS_HEADER)
+                self._fh.flush()
 
     def __call__(self, event) -> None:
         from ..replay import PRINTED_KINDS, event_line
 
         if self._writer is not None:
-            self._writer.writerow((f"{event.t:.3f}", event.kind, event.detail))
-            self._fh.flush()
+            with naming(self.path):
+                self._writer.writerow((f"{event.t:.3f}", event.kind, event.detail))
+                self._fh.flush()
             self.rows += 1
         if event.kind in PRINTED_KINDS:
             clear_active()
@@ -94,8 +104,9 @@ class _EventSink:
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+            fh, self._fh = self._fh, None
+            with naming(self.path):
+                fh.close()
 
 
 def _tracked(blocks, progress: Progress, t0: float) -> Iterator:
@@ -108,8 +119,28 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def _report_line(result, started_at, db: Optional[str]) -> Optional[str]:
+    """'  report:  sensorback report --day 2024-03-04': the local day(s) the epochs went to, as the
+    command that shows them (a plain 'sensorback report' shows today)."""
+    if started_at is None or result.t_start is None or result.t_end is None:
+        return None
+    import shlex
+    from datetime import timedelta
+
+    from ..report.when import local_days
+
+    days = local_days(started_at + timedelta(seconds=result.t_start), started_at + timedelta(seconds=result.t_end))
+    where = f" --db {shlex.quote(db)}" if db not in (None, "") else ""
+    if len(days) == 1:
+        return f"  report:  sensorback report --day {days[0].isoformat()}{where}"
+    span = f"{days[0].isoformat()} to {days[-1].isoformat()}"
+    if len(days) <= 7:
+        return f"  report:  {span}: sensorback report --week --day {days[-1].isoformat()}{where}"
+    return f"  report:  {span} ({len(days)} days): sensorback report --day DATE{where}, or --week --day DATE"
+
+
 def _summary(path: Path, result, speed, store_name: str, begun, sink: _EventSink, notes: list[str]) -> list[str]:
-    from ..coach.events import format_duration
+    from ..timefmt import duration
 
     c = result.counts()
     wall = result.wall_s
@@ -119,8 +150,11 @@ def _summary(path: Path, result, speed, store_name: str, begun, sink: _EventSink
         how = f"as fast as possible: {result.duration_s / wall:,.0f}x real time"
     else:
         how = "as fast as possible"
-    lines = [f"replayed {format_duration(result.duration_s)} of {path.name} in {wall:.2f} s ({how})"]
-    if begun.skipped:
+    lines = [f"replayed {duration(result.duration_s)} of {path.name} in {wall:.2f} s ({how})"]
+    if begun.action == "busy":
+        lines.append(f"  epochs:  {result.epochs:,} processed, none stored: another sensorback is importing this "
+                     f"recording into {store_name} right now (session {begun.existing.id})")
+    elif begun.skipped:
         lines.append(f"  epochs:  {result.epochs:,} processed, none stored: {store_name} already holds this "
                      f"recording as session {begun.existing.id} (use --replace to store it again)")
     else:
@@ -195,6 +229,7 @@ def replay_command(
     ] = None,
     reference_window: Annotated[Optional[str], REFERENCE_WINDOW_OPTION] = None,
     forward_window: Annotated[Optional[str], FORWARD_WINDOW_OPTION] = None,
+    calibration: Annotated[Optional[str], CALIBRATION_OPTION] = None,
     rate: Annotated[Optional[float], CSV_RATE_OPTION] = None,
     set_flags: Annotated[Optional[list[str]], SET_OPTION] = None,
     snooze: Annotated[
@@ -213,10 +248,11 @@ def replay_command(
     pace = parse_speed(speed)
     ref = _args.parse_window("--reference-window", reference_window)
     fwd = _args.parse_window("--forward-window", forward_window)
-    _args.check_positive("--rate", rate)
+    _args.check_rate("--rate", rate)
     settings = coach_settings(set_flags)
     snoozes = parse_snoozes(snooze)
     _args.check_input_file(file)
+    stored = _args.stored_calibration(calibration, ref, fwd)
 
     from .. import formats
     from ..core import CoreOptions
@@ -227,7 +263,8 @@ def replay_command(
     options = CoreOptions(reference_window=ref, forward_window=fwd)
 
     t = time.perf_counter()
-    from ..replay import block_seconds, calibrate, replay, split_blocks
+    from ..core import calibrate
+    from ..replay import block_seconds, replay, split_blocks
     from ..store import StoreError, file_digest, open_store
 
     show = interactive()
@@ -244,11 +281,17 @@ def replay_command(
             load_s = time.perf_counter() - t
             progress.update(0, label=f"calibrating on {file}")
             t = time.perf_counter()
-            calibration, notes = calibrate(block, options)
+            if stored is None:
+                calibration, notes = calibrate(block, options)
+            else:
+                calibration, notes = stored[0], [f"calibration: {stored[1]}"]
+            notes += _args.forward_advice(calibration)
             calibrate_s = time.perf_counter() - t
         identity = dataclasses.asdict(options)
         if rate is not None:
             identity["rate_hz"] = rate
+        if stored is not None:  # another calibration is another analysis of the same file
+            identity["calibration"] = calibration.to_dict()
         sink = _EventSink(events)
         rec = store.recorder(**_recorder_batching(pace))
         begun = rec.begin_session(
@@ -257,6 +300,7 @@ def replay_command(
             on_existing="replace" if replace else "auto")
         if begun.action != "new":  # skipped or replacing: worth knowing before a long replay starts
             typer.echo(begun.message, err=True)
+        started_at = begun.existing.started_at if begun.skipped else rec.start
         t0 = float(block.t[0]) if len(block) else 0.0
         total = block.duration_s or None
         with Progress(f"replaying {file.name}", total=total, enabled=show) as progress:
@@ -274,11 +318,19 @@ def replay_command(
     finally:
         if sink is not None:
             sink.close()
+        if rec is not None and not isinstance(sys.exc_info()[1], StoreError):
+            try:  # an unfinished session (Ctrl-C, a failure) is let go of: a replay again replaces it
+                rec.close()
+            except StoreError:
+                pass
         store.close()
 
     if result.interrupted:
         where = "" if sink.path is None else f"; events so far in {sink.path}"
-        if begun.skipped:
+        if begun.action == "busy":
+            stored = (f"nothing stored (another sensorback is importing this recording into {store.name} as "
+                      f"session {begun.existing.id})")
+        elif begun.skipped:
             stored = f"nothing stored ({store.name} already holds this recording as session {begun.existing.id})"
         elif result.session_id is None:
             stored = f"nothing stored in {store.name} yet"
@@ -286,11 +338,15 @@ def replay_command(
             stored = (f"{_plural(result.stored_epochs, 'epoch')} and {_plural(len(result.events), 'event')} "
                       f"stored in session {result.session_id} of {store.name}, left unfinished (replaying the "
                       "file again replaces it)")
-        from ..replay import clock
+        from ..timefmt import clock
 
         at = clock(result.t_end if result.t_end is not None else t0)
         typer.echo(f"interrupted at {at} of the recording: {stored}{where}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
-    for line in _summary(file, result, pace, store.name, begun, sink, notes):
+    lines = _summary(file, result, pace, store.name, begun, sink, notes)
+    report = _report_line(result, started_at, db)
+    if report is not None:
+        lines.insert(-len(notes) if notes else len(lines), report)
+    for line in lines:
         typer.echo(line)
     return result

@@ -15,9 +15,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import SensorbackError
+from ..errors import SensorbackError, naming
+from ..private import open_private
 from ._options import DB_OPTION
-from .app import app
+from ._runtime import SensorbackTyper
+from ._app import app
 
 
 _COMMON = dict(no_args_is_help=True, add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
@@ -63,7 +65,7 @@ def _open_for_reading(db: Optional[str]):
     _check_folder(target, given)
     if target.sqlite_path is not None and not target.read_only_uri and not target.sqlite_path.exists():
         return None, target.name
-    store = open_store(db)
+    store = open_store(db, read_only=True)  # a database on a read-only mount can still be read
     return store, store.name
 
 
@@ -124,7 +126,8 @@ def report(
 
     if html is not None:
         page = render_html(result)
-        html.write_text(page, encoding="utf-8")
+        with naming(html), open_private(html, "w", encoding="utf-8") as f:  # a full disk names the file
+            f.write(page)
         typer.echo(f"wrote {html} ({len(page.encode()) // 1024 + 1} KB)", err=json_output)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -134,7 +137,7 @@ def report(
 
 # --------------------------------------------------------------------------------------- log
 
-log_app = typer.Typer(
+log_app = SensorbackTyper(
     name="log",
     help="Log an exercise you did, or how your back feels (a pain check-in).",
     epilog=(

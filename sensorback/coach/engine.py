@@ -1,5 +1,8 @@
 """The Coach: a sitting clock, break prompts and slouch nudges over the core's epoch stream.
 
+The Coach drives its rules (coach/rules.py: the sitting clock and break prompts in breaks.py, slouch
+nudges in slouch.py; the interface in rule.py); the rules of today are written out below.
+
 Pure logic: no I/O, no threads, no wall clock. Time is only ever the ``t_start``/``t_end`` of the
 epochs it is fed (seconds on the recording's time axis), so replaying a recording gives exactly the
 events a live session would have given, and feeding the epochs in chunks of any size gives the same
@@ -56,21 +59,17 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import deque
+from typing import Optional, Sequence
 
 import numpy as np
 
 from ..core.epochs import EpochTable
-from ..core.states import LYING, MOVING, NO_DATA, SITTING, SLOUCHING, STANDING, STATES
+from ..core.states import NO_DATA, STATES
 from ..errors import SensorbackError
-from . import exercises
-from .events import (
-    BREAK_PROMPT, BREAK_VERIFIED, HEEDED, IGNORED, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED,
-    SNOOZED_OUTCOME, UNKNOWN, CoachEvent, CoachStatus, format_duration,
-)
+from .events import CoachEvent, CoachStatus
+from .rule import EPS, GAP, Rule
+from .rules import RULES
 from .settings import CoachSettings
-
-EPS = 1e-6  # seconds; epoch times are compared with this slack
-_GAP = -1  # pseudo-state for a hole between two epochs (uncertain)
 
 
 class Coach:
@@ -80,43 +79,21 @@ class Coach:
     >>> for chunk in chunks:                # any chunking, same events
     ...     events = coach.update(chunk)
     >>> events += coach.finish()
+
+    The rules themselves (coach/rules.py) each see every epoch in turn; the coach checks the
+    stream, turns holes between epochs into uncertain time, applies queued snoozes at epoch
+    boundaries and keeps the status.
     """
 
-    def __init__(self, settings: CoachSettings | None = None, history: int = 20):
-        self.settings = s = settings if settings is not None else CoachSettings()
-        self._limit = s.sit_limit_min * 60.0
-        self._reprompt = s.reprompt_min * 60.0
-        self._break_s = s.break_min_s
-        self._heed_s = s.heed_window_min * 60.0
-        self._delay_s = s.slouch_delay_s
-        self._clear_s = s.slouch_clear_s
-        self._cooldown_s = s.slouch_cooldown_min * 60.0
-        self._budget_s = s.slouch_budget_min * 60.0
-        self._window_s = s.slouch_window_min * 60.0
-
+    def __init__(self, settings: CoachSettings | None = None, history: int = 20,
+                 rules: Optional[Sequence[type[Rule]]] = None):
+        self.settings = settings if settings is not None else CoachSettings()
+        self.rules = [rule(self.settings) for rule in (RULES if rules is None else rules)]
+        self._snoozer = next((r for r in self.rules if hasattr(r, "snooze")), None)
         self._now: float | None = None  # end of the last epoch processed
         self._state: int | None = None
         self._finished = False
-        # sitting clock
-        self._sit_s = 0.0
-        self._uncertain_s = 0.0
-        self._lying_s = 0.0
-        self._up_s = 0.0
-        self._up_start: float | None = None  # start of the current up run (None: not in one)
-        self._on_break = False  # the current up run has been verified as a break
-        self._next_due = self._limit
-        self._snoozed = False
-        self._prompts = 0
-        # prompts
-        self._pending: list[CoachEvent] = []
-        self._last_exercise: str | None = None
         self._snoozes: list[tuple[float, float]] = []  # queued (t, minutes), sorted by t
-        # slouching
-        self._in_episode = False
-        self._episode_s = 0.0
-        self._clear_run_s = 0.0
-        self._last_nudge: float | None = None
-        self._spans: deque[list[float]] = deque()  # slouching time as merged [start, end] spans
         self._recent: deque[CoachEvent] = deque(maxlen=history)
 
     # ------------------------------------------------------------------------------ public API
@@ -149,7 +126,7 @@ class Coach:
                     )
                 if a > now + EPS:
                     self._apply_snoozes(now, out)
-                    self._step(now, a, _GAP, out)
+                    self._step(now, a, GAP, out)
             self._apply_snoozes(a, out)
             self._step(a, b, s, out)
         self._apply_snoozes(self._now, out)
@@ -167,7 +144,9 @@ class Coach:
         """
         if self._finished:
             raise RuntimeError("Coach.snooze() called after finish()")
-        m = self.settings.snooze_min if minutes is None else minutes
+        if self._snoozer is None:
+            raise SensorbackError("snooze: none of the coach's rules gives prompts to snooze")
+        m = self._snoozer.default_snooze_min if minutes is None else minutes
         if isinstance(m, bool) or not isinstance(m, (int, float)) or not (0 < m <= 24 * 60):
             raise SensorbackError(f"snooze: minutes must be above 0 and at most 1440, got {m!r}")
         t = float(t)
@@ -175,7 +154,7 @@ class Coach:
             raise SensorbackError(f"snooze: time must be a finite number of seconds, got {t!r}")
         if self._now is not None and t <= self._now + EPS:
             out: list[CoachEvent] = []
-            self._do_snooze(self._now, float(m), out)
+            self._snoozer.snooze(self._now, float(m), out)
             self._recent.extend(out)
             return out
         i = bisect_right([q[0] for q in self._snoozes], t)
@@ -183,7 +162,8 @@ class Coach:
         return []
 
     def finish(self) -> list[CoachEvent]:
-        """End of the stream: apply due snoozes, settle undecidable prompts as ``unknown``.
+        """End of the stream: apply due snoozes, let each rule settle what it can no longer decide
+        (prompts without an outcome become ``unknown``).
 
         Snoozes queued for after the end of the data are dropped. Calling it again returns [].
         """
@@ -192,9 +172,8 @@ class Coach:
         out: list[CoachEvent] = []
         if self._now is not None:
             self._apply_snoozes(self._now, out)
-            for p in self._pending:
-                out.append(self._outcome(self._now, p, UNKNOWN, "the recording ended before it could be decided"))
-        self._pending.clear()
+            for rule in self.rules:
+                rule.finish(self._now, out)
         self._snoozes.clear()
         self._finished = True
         self._recent.extend(out)
@@ -203,165 +182,32 @@ class Coach:
     def status(self) -> CoachStatus:
         """Where things stand after the last epoch fed (see CoachStatus)."""
         t = self._now
-        used = self._rolling_slouch(t) if t is not None else 0.0
+        values: dict = {}
+        for rule in self.rules:
+            values.update(rule.status(t))
+        known = {k: values.pop(k) for k in list(values) if k in _STATUS_FIELDS}
         return CoachStatus(
             t=t,
             state=STATES[self._state] if self._state is not None and self._state >= 0 else None,
-            sitting_s=self._sit_s,
-            uncertain_s=self._uncertain_s,
-            lying_s=self._lying_s,
-            up_s=self._up_s if self._up_start is not None else 0.0,
-            on_break=self._on_break,
-            next_prompt_in_s=max(0.0, self._next_due - self._sit_s) if self.settings.break_prompts else None,
-            snoozed=self._snoozed,
-            prompts=self._prompts,
-            slouch_s=self._episode_s if self._in_episode else 0.0,
-            slouch_budget_used_s=used,
             last_events=tuple(self._recent),
+            extra=values,
+            **known,
         )
 
     # ------------------------------------------------------------------------------ one epoch
     def _step(self, a: float, b: float, s: int, out: list[CoachEvent]) -> None:
-        d = b - a
         self._now = b
-        self._state = s if s != _GAP else NO_DATA
-        if s == SITTING or s == SLOUCHING:
-            if self._up_start is not None:  # a shuffle (or the first sitting after a break)
-                self._up_start = None
-                self._up_s = 0.0
-                self._on_break = False
-            self._sit_s += d
-        elif s == STANDING or s == MOVING:
-            if self._up_start is None:
-                self._up_start = a
-            self._up_s += d
-            if not self._on_break and self._up_s >= self._break_s - EPS:
-                self._verify_break(b, out)
-        elif s == LYING:
-            self._lying_s += d
-        else:  # not_worn, no_data, hole
-            self._uncertain_s += d
-
-        if self._pending:
-            self._expire_prompts(b, out)
-        if (s == SITTING or s == SLOUCHING) and self.settings.break_prompts and self._sit_s >= self._next_due - EPS:
-            self._prompt(b, out)
-        self._slouch(a, b, s, out)
-
-    def _verify_break(self, b: float, out: list[CoachEvent]) -> None:
-        start = self._up_start
-        self._on_break = True
-        if self._sit_s > 0 or self._pending:
-            out.append(CoachEvent(
-                b, BREAK_VERIFIED,
-                f"Break: up and about since t={start:.0f} s, after {format_duration(self._sit_s)} of sitting.",
-                sitting_s=self._sit_s, ref_t=start,
-            ))
-        for p in self._pending:
-            if start <= p.t + self._heed_s + EPS:
-                out.append(self._outcome(b, p, HEEDED, f"break began {format_duration(start - p.t)} after it"))
-            else:  # pragma: no cover - such prompts are settled as ignored when their window passes
-                out.append(self._outcome(b, p, IGNORED, "no break began in time"))
-        self._pending.clear()
-        self._sit_s = 0.0
-        self._uncertain_s = 0.0
-        self._lying_s = 0.0
-        self._next_due = self._limit
-        self._snoozed = False
-        self._prompts = 0
-
-    def _expire_prompts(self, b: float, out: list[CoachEvent]) -> None:
-        keep = []
-        for p in self._pending:
-            deadline = p.t + self._heed_s
-            run_in_time = self._up_start is not None and self._up_start <= deadline + EPS
-            if b > deadline + EPS and not run_in_time:
-                out.append(self._outcome(b, p, IGNORED, f"no break began within {format_duration(self._heed_s)}"))
-            else:
-                keep.append(p)
-        self._pending = keep
-
-    def _prompt(self, b: float, out: list[CoachEvent]) -> None:
-        ex = exercises.suggest(self._last_exercise)
-        self._last_exercise = ex.key
-        self._prompts += 1
-        again = "still " if self._prompts > 1 else ""
-        event = CoachEvent(
-            b, BREAK_PROMPT,
-            f"You have {again}been sitting for {format_duration(self._sit_s)}. Stand up and move for at least "
-            f"{format_duration(self._break_s)}; try {ex.name.lower()} ({ex.dose}).",
-            sitting_s=self._sit_s, exercise=ex.key,
-        )
-        out.append(event)
-        self._pending.append(event)
-        # next prompt: the first due time past the clock (one prompt per epoch, even for long epochs)
-        steps = math.floor((self._sit_s - self._next_due) / self._reprompt + EPS) + 1
-        self._next_due += max(1, steps) * self._reprompt
-
-    def _outcome(self, t: float, prompt: CoachEvent, outcome: str, why: str) -> CoachEvent:
-        return CoachEvent(t, PROMPT_OUTCOME, f"Break prompt at t={prompt.t:.0f} s: {outcome} ({why}).",
-                          outcome=outcome, ref_t=prompt.t, exercise=prompt.exercise)
+        self._state = s if s != GAP else NO_DATA
+        for rule in self.rules:
+            rule.step(a, b, s, out)
 
     def _apply_snoozes(self, boundary: float | None, out: list[CoachEvent]) -> None:
         while self._snoozes and boundary is not None and self._snoozes[0][0] <= boundary + EPS:
             _, minutes = self._snoozes.pop(0)
-            self._do_snooze(boundary, minutes, out)
+            self._snoozer.snooze(boundary, minutes, out)
 
-    def _do_snooze(self, t: float, minutes: float, out: list[CoachEvent]) -> None:
-        self._next_due = max(self._limit, self._sit_s + minutes * 60.0)
-        self._snoozed = True
-        out.append(CoachEvent(
-            t, SNOOZED,
-            f"Break prompts snoozed: next one after {format_duration(self._next_due - self._sit_s)} more sitting.",
-            sitting_s=self._sit_s, minutes=minutes,
-        ))
-        for p in self._pending:
-            out.append(self._outcome(t, p, SNOOZED_OUTCOME, "snoozed"))
-        self._pending.clear()
 
-    # ------------------------------------------------------------------------------ slouching
-    def _slouch(self, a: float, b: float, s: int, out: list[CoachEvent]) -> None:
-        if s == SLOUCHING:
-            if not self._in_episode:
-                self._in_episode = True
-                self._episode_s = 0.0
-            self._episode_s += b - a
-            self._clear_run_s = 0.0
-            if self._spans and abs(self._spans[-1][1] - a) <= EPS:
-                self._spans[-1][1] = b
-            else:
-                while self._spans and self._spans[0][1] <= b - self._window_s:
-                    self._spans.popleft()
-                self._spans.append([a, b])
-            if (
-                self.settings.slouch_nudges
-                and self._episode_s >= self._delay_s - EPS
-                and (self._last_nudge is None or b - self._last_nudge >= self._cooldown_s - EPS)
-                and self._rolling_slouch(b) >= self._budget_s - EPS
-            ):
-                self._last_nudge = b
-                out.append(CoachEvent(
-                    b, SLOUCH_NUDGE,
-                    f"Slouched for {format_duration(self._episode_s)}: sit back in the chair, let the "
-                    "shoulders drop and lift the chest a little.",
-                    slouch_s=self._episode_s,
-                ))
-        elif s in (SITTING, STANDING, MOVING):
-            if self._in_episode:
-                self._clear_run_s += b - a
-                if self._clear_run_s >= self._clear_s - EPS:
-                    self._in_episode = False
-                    self._episode_s = 0.0
-                    self._clear_run_s = 0.0
-        # lying / not worn / no data / holes: the episode is paused
-
-    def _rolling_slouch(self, t: float) -> float:
-        """Slouched seconds within [t - window, t]; forgets spans that ended before the window."""
-        lo = t - self._window_s
-        spans = self._spans
-        while spans and spans[0][1] <= lo:
-            spans.popleft()
-        return sum(min(e, t) - max(s, lo) for s, e in spans if e > lo and s < t)
+_STATUS_FIELDS = frozenset(CoachStatus.__dataclass_fields__) - {"t", "state", "last_events", "extra"}
 
 
 def run_coach(epochs: EpochTable, settings: CoachSettings | None = None,

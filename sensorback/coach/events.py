@@ -1,18 +1,10 @@
-"""What the coach says (CoachEvent) and what a dashboard shows (CoachStatus)."""
+"""What the coach says (CoachEvent), how each kind of event is presented (EventKind), and what a
+dashboard shows (CoachStatus). The kinds themselves are declared by the rules (coach/rules.py)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
-BREAK_PROMPT = "break_prompt"
-PROMPT_OUTCOME = "prompt_outcome"
-BREAK_VERIFIED = "break_verified"
-SLOUCH_NUDGE = "slouch_nudge"
-SNOOZED = "snoozed"
-KINDS: tuple[str, ...] = (BREAK_PROMPT, PROMPT_OUTCOME, BREAK_VERIFIED, SLOUCH_NUDGE, SNOOZED)
-
-HEEDED, SNOOZED_OUTCOME, IGNORED, UNKNOWN = "heeded", "snoozed", "ignored", "unknown"
-OUTCOMES: tuple[str, ...] = (HEEDED, SNOOZED_OUTCOME, IGNORED, UNKNOWN)
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional
 
 
 @dataclass(frozen=True)
@@ -23,11 +15,14 @@ class CoachEvent:
     which the coach could know it. detail is one line of plain text for a person. The optional
     fields depend on kind:
 
+    The kinds are declared by the rules (coach/rules.py); those of today's rules:
+
     - break_prompt: sitting_s (the sitting clock), exercise (key of the suggested exercise)
     - prompt_outcome: outcome (heeded, snoozed, ignored, unknown), ref_t (t of the prompt it settles)
     - break_verified: sitting_s (sitting time of the stretch it ends), ref_t (when the break began)
     - slouch_nudge: slouch_s (slouched seconds in this episode)
-    - snoozed: minutes (how far the next prompt moved), sitting_s
+    - snoozed: minutes (of sitting until the next prompt: the snooze asked for, or more when that
+      would have come before sit_limit_min), sitting_s
     """
 
     t: float
@@ -42,6 +37,29 @@ class CoachEvent:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class EventKind:
+    """A kind of event a rule gives, and how the rest of sensorback presents it.
+
+    text: the line a person is shown for an event of this kind (replay, the monitor's log).
+    printed: replay prints it (False: only the events file and the database get it).
+    notify: the title of the desktop notification it goes out as (None: none).
+    tally: what these events are counted as, a plural noun ("prompts"): reports count every
+        tally; the monitor's totals show the tallies of the kinds that notify.
+    mark: how report timelines draw it: "prompt" (a triangle above the band), "nudge" (a dot
+        below it) or None.
+    suggests_exercise: its ``exercise`` is a suggestion (what the monitor's d key marks done).
+    """
+
+    name: str
+    text: Callable[["CoachEvent"], str]
+    printed: bool = True
+    notify: Optional[str] = None
+    tally: Optional[str] = None
+    mark: Optional[str] = None
+    suggests_exercise: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,34 +79,26 @@ class CoachStatus:
     slouch_s: slouched seconds in the current slouch episode (0 when not in one).
     slouch_budget_used_s: slouched seconds within the rolling budget window ending at t.
     last_events: the most recent events, oldest first.
+    extra: what other rules report (their Rule.status() beyond the fields above).
     """
 
     t: float | None
     state: str | None
-    sitting_s: float
-    uncertain_s: float
-    lying_s: float
-    up_s: float
-    on_break: bool
-    next_prompt_in_s: float | None
-    snoozed: bool
-    prompts: int
-    slouch_s: float
-    slouch_budget_used_s: float
-    last_events: tuple[CoachEvent, ...]
+    sitting_s: float = 0.0
+    uncertain_s: float = 0.0
+    lying_s: float = 0.0
+    up_s: float = 0.0
+    on_break: bool = False
+    next_prompt_in_s: float | None = None
+    snoozed: bool = False
+    prompts: int = 0
+    slouch_s: float = 0.0
+    slouch_budget_used_s: float = 0.0
+    last_events: tuple[CoachEvent, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["last_events"] = [e.to_dict() for e in self.last_events]
         return d
 
-
-def format_duration(seconds: float) -> str:
-    """45 s, 12 min, 1 h 05 min (rounded to whole seconds/minutes)."""
-    s = max(0.0, float(seconds))
-    if s < 60:
-        return f"{s:.0f} s"
-    m = int(round(s / 60.0))
-    if m < 60:
-        return f"{m} min"
-    return f"{m // 60} h {m % 60:02d} min"

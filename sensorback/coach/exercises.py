@@ -123,6 +123,14 @@ def suggest(previous: str | None) -> Exercise:
     return PROMPT_POOL[(keys.index(previous) + 1) % len(keys)]
 
 
+def by_key(key: str | None) -> Exercise | None:
+    """The exercise with exactly this key (as events store it), or None."""
+    return _BY_KEY.get(key or "")
+
+
+_BY_KEY = {e.key: e for e in EXERCISES}
+
+
 def _norm(text: str) -> str:
     text = text.lower().replace("'", "").replace("\u2019", "")
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")

@@ -1,4 +1,5 @@
-"""CoachSettings: every threshold the coach uses, in one flat dataclass.
+"""CoachSettings: every threshold the coach uses, in one flat dataclass, made from the settings
+each rule declares (coach/rules.py, rule.py).
 
 Each field carries its unit, a one-line help text and its allowed range in ``metadata``, so the
 config file, the ``sensorback config`` command and the docs all describe the same thing. Values are
@@ -8,45 +9,15 @@ checked when the dataclass is built; a bad value is a one-line :class:`Sensorbac
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields, make_dataclass, replace
 from typing import Any, Mapping
 
 from ..errors import SensorbackError
+from .rules import RULES
 
 
-def _num(default: float, unit: str, help: str, lo: float, hi: float, lo_open: bool = False) -> Any:
-    return field(default=default, metadata={"unit": unit, "help": help, "lo": lo, "hi": hi, "lo_open": lo_open})
-
-
-def _flag(default: bool, help: str) -> Any:
-    return field(default=default, metadata={"unit": "", "help": help})
-
-
-DAY_MIN = 24 * 60.0
-DAY_S = 24 * 3600.0
-
-
-@dataclass(frozen=True)
-class CoachSettings:
-    """Thresholds of the sitting clock, break prompts and slouch nudges (see docs/coach.md)."""
-
-    sit_limit_min: float = _num(30.0, "min", "sitting time before the first break prompt", 0, DAY_MIN, True)
-    reprompt_min: float = _num(10.0, "min", "more sitting before the prompt is repeated, while ignored",
-                               0, DAY_MIN, True)
-    break_min_s: float = _num(60.0, "s", "standing or moving needed for a break to count", 0, DAY_S, True)
-    heed_window_min: float = _num(5.0, "min", "a break starting this soon after a prompt means it was heeded",
-                                  0, DAY_MIN)
-    snooze_min: float = _num(15.0, "min", "default snooze: more sitting before the next prompt",
-                             0, DAY_MIN, True)
-    slouch_delay_s: float = _num(60.0, "s", "slouching needed in one episode before a nudge", 0, DAY_S)
-    slouch_clear_s: float = _num(15.0, "s", "time out of the slouch that ends an episode", 0, DAY_S)
-    slouch_cooldown_min: float = _num(10.0, "min", "minimum time between two slouch nudges", 0, DAY_MIN)
-    slouch_budget_min: float = _num(5.0, "min", "slouching allowed per rolling window before any nudge",
-                                    0, DAY_MIN)
-    slouch_window_min: float = _num(60.0, "min", "length of the rolling window of the slouch budget",
-                                    0, DAY_MIN, True)
-    break_prompts: bool = _flag(True, "give break prompts")
-    slouch_nudges: bool = _flag(True, "give slouch nudges")
+class _Settings:
+    """What CoachSettings does besides holding values (it is built below from the rules)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -54,11 +25,8 @@ class CoachSettings:
             check_value(f.name, value)
             if f.metadata["unit"]:
                 object.__setattr__(self, f.name, float(value))
-        if self.slouch_budget_min > self.slouch_window_min:
-            raise SensorbackError(
-                f"slouch_budget_min: must not exceed slouch_window_min ({self.slouch_window_min:g} min), "
-                f"got {self.slouch_budget_min:g}"
-            )
+        for rule in RULES:
+            rule.check(self)
 
     def with_values(self, values: Mapping[str, Any]) -> "CoachSettings":
         """A copy with some values replaced (typed values or text as on the command line)."""
@@ -69,6 +37,22 @@ class CoachSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _declared() -> list[tuple[str, type, Any]]:
+    """The rules' settings as dataclass fields: every rule's numbers, then every rule's switch."""
+    numbers = [(name, float, f) for rule in RULES for name, f in rule.settings.items()]
+    switches = [(rule.switch[0], bool, rule.switch[1]) for rule in RULES if rule.switch is not None]
+    return numbers + switches
+
+
+CoachSettings = make_dataclass("CoachSettings", _declared(), bases=(_Settings,), frozen=True)
+CoachSettings.__module__ = __name__
+CoachSettings.__doc__ = """Every threshold of the coach's rules, in one flat frozen dataclass (see docs/coach.md).
+
+Built from what the rules declare (coach/rules.py): their numbers, then their on/off switches.
+Values are checked when it is built; a bad value is a one-line SensorbackError naming the key.
+"""
 
 
 KEYS: tuple[str, ...] = tuple(f.name for f in fields(CoachSettings))

@@ -1,11 +1,13 @@
 """The signal core: pure numpy/scipy, no I/O. Samples in, per-epoch states out."""
 
-from .decide import Calibration
 from .epochs import EpochTable
 from .options import CoreOptions
-from .pipeline import Analysis, analyze, block_stats, estimate_calibration, iter_analyze, learn_forward
+from .personal import from_windows, learn, learn_slouch
+from .pipeline import Analysis, analyze, block_stats, calibrate, estimate_calibration, iter_analyze
+from .reference import Calibration
 from .states import STATES
 from .stream import StreamProcessor
 
 __all__ = ["Analysis", "Calibration", "CoreOptions", "EpochTable", "STATES", "StreamProcessor",
-           "analyze", "block_stats", "estimate_calibration", "iter_analyze", "learn_forward"]
+           "analyze", "block_stats", "calibrate", "estimate_calibration", "from_windows", "iter_analyze", "learn",
+           "learn_slouch"]

@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import transition
-from .calibration import SensorCalibration
 from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .options import CoreOptions
-from .reference import Reference, angles, unit
+from .reference import Calibration, angles, unit  # noqa: F401  (Calibration: its old home)
 from .settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
 from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, PostureCue, inclination_evidence
 from .runs import forward_fill, hysteresis, run_length, since_last, sliding_reduce
 from .smoother import Events, PostureSmoother, nats
+from .stretches import epoch_cuts, pieces
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
 
 # Walking: clear periodicity at a plausible cadence with real movement. Once walking, short
@@ -132,6 +132,13 @@ def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
     return quick, slow
 
 
+def walking_seed(calibration: Calibration) -> np.ndarray | None:
+    """The walking upright the posture cue uses before it has seen the wearer walk: the
+    calibration's upright when it was found from walking, else none."""
+    ref = calibration.reference
+    return np.asarray(ref.up, float) if str(ref.up_source).startswith("walking") else None
+
+
 def _next_walk(on_feet: np.ndarray, at: np.ndarray) -> np.ndarray:
     """The first epoch on the feet after each position in `at` (len(on_feet) where none)."""
     starts = np.flatnonzero(on_feet)
@@ -169,17 +176,6 @@ def transition_events(stats) -> np.ndarray:
     """Epochs whose window holds a whole sit-down or stand-up (either direction)."""
     up, down = transition_kinds(stats.v_up, stats.v_down, stats.quiet_g, stats.tilt_deg)
     return up | down
-
-
-@dataclass
-class Calibration:
-    """Everything the decisions need to know about this sensor on this wearer."""
-
-    sensor: SensorCalibration
-    reference: Reference
-
-    def to_dict(self) -> dict:
-        return {"sensor": self.sensor.to_dict(), "reference": self.reference.to_dict()}
 
 
 @dataclass
@@ -263,6 +259,7 @@ class Decider:
 
     def __init__(self, options: CoreOptions, calibration: Calibration, rate_hz: float):
         self.options = options
+        self._settler = self._cue = None
         self.calibration = calibration
         self.rate_hz = rate_hz
         self.min_samples = max(1, int(np.ceil(options.min_coverage * options.epoch_s * rate_hz)))
@@ -285,17 +282,52 @@ class Decider:
         self.fresh_epochs = max(1, int(round(FRESH_S / options.epoch_s)))
         self.cue_every = max(1, int(round(CUE_EVERY_S / options.epoch_s)))
         self.moved_within = int(round(MOVED_WITHIN_S / options.epoch_s))
-        self._smoother = PostureSmoother(nats(SWITCH_NATS), lag, self.window_epochs - 1 + CONFIRM_EPOCHS)
-        ref = calibration.reference
-        seed = np.asarray(ref.up, float) if str(ref.up_source).startswith("walking") else None
-        self._cue = PostureCue(options.epoch_s, self.window_epochs + CONFIRM_EPOCHS, lag, seed,
-                               max(1, int(round(CUE_EVERY_S / options.epoch_s))))
+        self.lag_epochs = lag
+        self._fresh()
+
+    def _fresh(self) -> None:
+        """What the decisions remember, as at the start of a recording."""
+        self._settler = Settler(self.slouch)
+        self._smoother = PostureSmoother(self._switch, self.lag_epochs, self.window_epochs - 1 + CONFIRM_EPOCHS)
+        self._cue = PostureCue(self.options.epoch_s, self.window_epochs + CONFIRM_EPOCHS, self.lag_epochs,
+                               walking_seed(self.calibration), self.cue_every)
         self._c = _Carry()
-        self._settler = Settler(options.slouch_threshold_deg)
+
+    @property
+    def calibration(self) -> Calibration:
+        return self._calibration
+
+    @calibration.setter
+    def calibration(self, calibration: Calibration) -> None:
+        """A new calibration applies from the next epoch decided (and to the revisions of held ones)."""
+        self._calibration = calibration
+        self.slouch = calibration.slouch_rule(self.options.slouch_threshold_deg)
+        if self._settler is not None:
+            self._settler.slouch = self.slouch
+            self._cue.seed_up = walking_seed(calibration)
 
     def process(self, stats: EpochStats) -> EpochTable:
         if len(stats) == 0:
             return EpochTable.empty()
+        last_k = None if self._c.next_k is None else self._c.next_k - 1
+        cuts = epoch_cuts(stats.k, self.options.epoch_s, last_k)
+        if not cuts:
+            return self._process(stats)
+        out = []
+        for a, b, new_stretch in pieces(len(stats), cuts):
+            if new_stretch:
+                out.append(self._restart())
+            out.append(self._process(stats.take(slice(a, b))))
+        return EpochTable.concat(out)
+
+    def _restart(self) -> EpochTable:
+        """After a long gap (core/stretches.py) decisions start afresh, as for a new recording: the
+        held epochs are handed out as they stand and nothing is remembered. The gap is not filled."""
+        out = self.release()
+        self._fresh()
+        return out
+
+    def _process(self, stats: EpochStats) -> EpochTable:
         c = self._c
         first = int(stats.k[0]) if c.next_k is None else c.next_k
         if c.first_k is None:
@@ -312,6 +344,8 @@ class Decider:
         sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
         g = unit(mean)
         incl, flex, lat = angles(g, self.calibration.reference)
+        if not self.calibration.reference.forward_known:  # forward and sideways mean nothing yet
+            flex[:] = lat[:] = np.nan
 
         walking = has_data & is_walking(per, cad, sd)
         keep_moving = has_data & (((per >= KEEP_MOVING_PERIODICITY) & (cad >= WALK_CADENCE[0]) & (cad <= WALK_CADENCE[1]))
@@ -549,7 +583,7 @@ class Decider:
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING
-        state[sitting & (flex >= o.slouch_threshold_deg)] = SLOUCHING
+        state[sitting & self.slouch.slouched(flex, lat)] = SLOUCHING
         state[lying] = LYING
         state[moving] = MOVING
         state[not_worn] = NOT_WORN

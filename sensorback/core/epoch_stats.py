@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import cadence, transition
+from . import cadence, gait, transition
 from .runs import sliding_reduce
 from .windows import TARGET_GRID_HZ, window_matrix
 
@@ -37,7 +37,9 @@ class EpochStats:
     transition window ending here, how quiet its ends were, and the largest tilt away from the
     starting posture within it (NaN where not measured);
     land_down / land_up / quiet_end_g: the same velocities over the window's last seconds, from
-    its end alone, for windows that do not start quiet, and how quiet the end alone was.
+    its end alone, for windows that do not start quiet, and how quiet the end alone was;
+    gait_lead: (n, 3) for walking-like windows, the step-frequency acceleration that leads the
+    vertical one by a quarter step, in raw sensor axes (core/gait.py; NaN elsewhere).
     """
 
     k: np.ndarray
@@ -53,6 +55,7 @@ class EpochStats:
     land_down: np.ndarray
     land_up: np.ndarray
     quiet_end_g: np.ndarray
+    gait_lead: np.ndarray
 
     def __len__(self) -> int:
         return int(self.k.shape[0])
@@ -77,7 +80,7 @@ class EpochStats:
 def empty_stats() -> EpochStats:
     z = np.zeros(0, np.float32)
     return EpochStats(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 3)), np.zeros((0, 3)),
-                      *(z.copy() for _ in range(9)))
+                      *(z.copy() for _ in range(9)), np.zeros((0, 3), np.float32))
 
 
 def epoch_index(t: np.ndarray, epoch_s: float) -> np.ndarray:
@@ -197,12 +200,17 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
 
     cad = np.zeros(k.shape[0], np.float32)
     per = np.zeros(k.shape[0], np.float32)
+    lead = np.full((k.shape[0], 3), np.nan, np.float32)
     busy = np.flatnonzero(sd >= CADENCE_MIN_SD_G)
     if busy.size:
         win, ok, ghz = layout.window(k[busy], settings.cadence_window_s, TARGET_GRID_HZ, 0.6)
-        cad[busy[ok]], per[busy[ok]] = cadence.step_cadence(win, ghz)
+        at = busy[ok]
+        cad[at], per[at] = cadence.step_cadence(win, ghz)
+        steps = np.flatnonzero((per[at] >= gait.MIN_PERIODICITY) & (k[at] % gait.GAIT_EVERY == 0))
+        if steps.size:
+            lead[at[steps]] = gait.lead_vectors(win[:, steps], ghz, cad[at[steps]])
     nan = np.full(k.shape[0], np.nan, np.float32)
-    return layout, EpochStats(k, n, mean, var, cad, per, nan, *(nan.copy() for _ in range(6)))
+    return layout, EpochStats(k, n, mean, var, cad, per, nan, *(nan.copy() for _ in range(6)), lead)
 
 
 def add_transitions(layout: Layout, stats: EpochStats, offset, gain,

@@ -12,11 +12,14 @@ class CoreOptions:
     """Settings for turning samples into epochs.
 
     reference_window: (start, end) seconds where the wearer sat upright; None = estimate it.
-    forward_window:   (start, end) seconds where the wearer leaned forward; None = infer it.
+    forward_window:   (start, end) seconds where the wearer slouched the way they usually do
+                      (forward and the personal slouch line come from it); None = infer them.
+    slouch_threshold_deg: forward flexion from upright that counts as slouching, for everyone;
+                      None = the wearer's personal line, else 20 degrees (core/slouch.py).
     """
 
     epoch_s: float = 1.0
-    slouch_threshold_deg: float = 20.0
+    slouch_threshold_deg: float | None = None
     reference_window: tuple[float, float] | None = None
     forward_window: tuple[float, float] | None = None
     # An epoch with fewer than this share of its nominal samples is treated as missing data.
@@ -35,7 +38,7 @@ class CoreOptions:
         for name in ("epoch_s", "cadence_window_s", "transition_window_s", "not_worn_min_s"):
             if not getattr(self, name) > 0:
                 raise SensorbackError(f"{name}: must be a positive number of seconds, got {getattr(self, name)!r}")
-        if not 0 < self.slouch_threshold_deg < 90:
+        if self.slouch_threshold_deg is not None and not 0 < self.slouch_threshold_deg < 90:
             raise SensorbackError(f"slouch_threshold_deg: must be between 0 and 90 degrees, got {self.slouch_threshold_deg!r}")
         if not 0 < self.lying_deg <= 90:
             raise SensorbackError(f"lying_deg: must be between 0 and 90 degrees, got {self.lying_deg!r}")

@@ -1,8 +1,8 @@
 """Batch analysis: statistics of all epochs, calibration from them, then the same decisions
 a streaming processor makes.
 
-Calibration (offset/gain, upright, forward) is estimated from the whole recording unless the
-caller supplies it; with the same calibration, StreamProcessor gives identical epochs.
+Calibration (offset/gain, upright, forward, usual slouch) is estimated from the whole recording
+unless the caller supplies it; with the same calibration, StreamProcessor gives identical epochs.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import numpy as np
 from ..errors import SensorbackError
 from ..samples import SampleBlock
 from .calibration import IDENTITY, SensorCalibration, fit_sphere
-from .decide import Calibration, Decider, is_walking, transition_events
+from . import personal
+from .decide import Decider
 from .epoch_stats import EpochStats, add_transitions, measure_epochs
 from .epochs import EpochTable
 from .options import CoreOptions
-from .reference import (Reference, estimate_forward, estimate_up, forward_from_transitions, forward_from_window,
-                        unit, window_direction)
+from .reference import Calibration
 from .stream import StatsStream, window_settings
+from .stretches import pieces, sample_cuts
 
 
 @dataclass
@@ -37,94 +38,63 @@ def options_span(options: CoreOptions) -> int:
 
 def block_stats(block: SampleBlock, options: CoreOptions, sensor: SensorCalibration | None = None
                 ) -> tuple[EpochStats, SensorCalibration]:
-    """All epoch statistics of a block; the sensor calibration is fitted here unless given."""
-    layout, stats = measure_epochs(block.t, block.acc, window_settings(options, block.rate_hz))
+    """All epoch statistics of a block; the sensor calibration is fitted here unless given.
+
+    Measured stretch by stretch (core/stretches.py), so that no buffer spans a long gap."""
+    settings = window_settings(options, block.rate_hz)
+    parts = pieces(len(block), sample_cuts(block.t)) or [(0, 0, False)]
+    measured = [measure_epochs(block.t[a:b], block.acc[a:b], settings) for a, b, _ in parts]
+
+    def joined() -> EpochStats:
+        return measured[0][1] if len(measured) == 1 else EpochStats.concat([s for _, s in measured])
+
     if sensor is None:
-        sensor = fit_sphere(stats.mean, stats.sd) if len(stats) else IDENTITY
-    add_transitions(layout, stats, sensor.offset, sensor.gain)
-    return stats, sensor
+        raw = joined()
+        sensor = fit_sphere(raw.mean, raw.sd) if len(raw) else IDENTITY
+    for layout, stats in measured:
+        add_transitions(layout, stats, sensor.offset, sensor.gain)
+    return joined(), sensor
 
 
 def estimate_calibration(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
-                         source: str = "recording") -> tuple[Calibration, list[str]]:
-    """Wearer reference (upright, forward) from a recording's epoch statistics."""
-    notes: list[str] = []
-    notes.append(f"sensor calibration: {sensor.note}")
-    stuck = stuck_note(stats, options)
-    if stuck:
-        notes.append(stuck)
-    mean, var = sensor.apply_mean_var(stats.mean, stats.var)
-    g = unit(mean)
-    sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
-    mid = (stats.k + 0.5) * options.epoch_s
-    walking = is_walking(stats.periodicity, stats.cadence_spm, sd)
-    quiet = sd < 0.05
+                         source: str = "recording", rate_hz: float | None = None) -> tuple[Calibration, list[str]]:
+    """The wearer's calibration from a recording's epoch statistics, as analyze() finds it:
+    upright and forward (core/personal.py), and the usual slouch when the wearer's sitting shows
+    it. rate_hz: the recording's sample rate (default: the typical samples per epoch)."""
+    cal, notes, _ = estimate_and_decide(stats, options, sensor, rate_hz, source)
+    return cal, notes
 
-    if options.reference_window is not None:
-        up = window_direction(g, mid, options.reference_window)
-        if up is None:
-            a, b = options.reference_window
-            raise SensorbackError(f"--reference-window {a:g}:{b:g}: no samples in that window of the {source}")
-        up_source = f"window {options.reference_window[0]:g}:{options.reference_window[1]:g} s"
-    else:
-        provisional, _ = estimate_up(g, walking, quiet)
-        upright_ish = quiet & (g @ provisional > np.cos(np.radians(45)))
-        up, up_source = estimate_up(g, walking, upright_ish)
-    if options.forward_window is not None:
-        lean = window_direction(g, mid, options.forward_window)
-        a, b = options.forward_window
-        if lean is None:
-            raise SensorbackError(f"--forward-window {a:g}:{b:g}: no samples in that window of the {source}")
-        fwd = forward_from_window(lean, up)
-        if fwd is None:
-            raise SensorbackError(f"--forward-window {a:g}:{b:g}: the trunk is not leaning there (less than 8 degrees from upright)")
-        fwd_source = f"window {a:g}:{b:g} s"
-    else:
-        events = transition_events(stats)
-        span = options_span(options)
-        found = forward_from_transitions(g, up, stats.k, events, span)
+
+def estimate_and_decide(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
+                        rate_hz: float | None = None, source: str = "recording"
+                        ) -> tuple[Calibration, list[str], EpochTable]:
+    """estimate_calibration and the epochs decided with that calibration, in one go.
+
+    The usual slouch is learned from the seated epochs (personal.learn_slouch), so the epochs
+    are decided first and their sitting/slouching then judged by the learned line
+    (personal.relabel): the same epochs as deciding with the final calibration from the start,
+    without deciding twice."""
+    if rate_hz is None:
+        rate_hz = float(np.median(stats.n)) / options.epoch_s if len(stats) else 50.0
+    cal, notes = personal.estimate(stats, options, sensor, source)
+    epochs = Decider(options, cal, rate_hz).decide_all(stats)
+    if options.slouch_threshold_deg is None:
+        found = personal.learn_slouch(epochs, cal)
         if found is not None:
-            fwd, count = found
-            fwd_source = f"leans during {count} sit/stand transitions"
-        else:
-            pool = quiet & (g @ up > np.cos(np.radians(options.lying_deg)))
-            fwd, fwd_source = estimate_forward(g, up, pool)
-    notes.append(f"upright reference: {up_source}; forward: {fwd_source}")
-    ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source)
-    return Calibration(sensor, ref), notes
+            cal, what = found
+            personal.relabel(epochs, cal.slouch_rule())
+            notes.append(f"slouch line: {what}, so slouching counts from {cal.slouch_rule().line_deg:.0f} deg")
+    return cal, notes, epochs
 
 
-def stuck_note(stats: EpochStats, options: CoreOptions) -> str | None:
-    """A warning when epochs read exactly (0, 0, 0) throughout (a stuck sensor), else None."""
-    count = int(np.count_nonzero(stats.n == 0))
-    if not count:
-        return None
-    share = count / max(len(stats), 1)
-    return (f"sensor fault: {count * options.epoch_s / 60:.1f} min ({share:.0%} of the epochs with samples) read "
-            "exactly (0, 0, 0), which no working accelerometer does: counted as no data, left out of "
-            "the calibration")
-
-
-def learn_forward(stats: EpochStats, options: CoreOptions, calibration: Calibration
-                  ) -> tuple[Calibration, int] | None:
-    """The calibration with its forward direction taken from the leans of the sit/stand
-    transitions in `stats` (as estimate_calibration finds it for a whole recording), keeping the
-    sensor and upright; with the number of transition epochs used. None while there are too few.
-
-    For a live session that started without a stored calibration: its first estimate cannot tell
-    forward from backward until the wearer has sat down or stood up.
-    """
-    if len(stats) == 0:
-        return None
-    mean, _ = calibration.sensor.apply_mean_var(stats.mean, stats.var)
-    up = np.asarray(calibration.reference.up, float)
-    found = forward_from_transitions(unit(mean), up, stats.k, transition_events(stats), options_span(options))
-    if found is None:
-        return None
-    fwd, count = found
-    ref = Reference(calibration.reference.up, tuple(map(float, fwd)), calibration.reference.up_source,
-                    f"leans during {count} sit/stand transitions")
-    return Calibration(calibration.sensor, ref), count
+def calibrate(block: SampleBlock, options: CoreOptions) -> tuple[Calibration, list[str]]:
+    """The calibration ``analyze(block, options)`` would use: sensor offset/gain and the wearer's
+    upright, forward and usual slouch, estimated from the whole recording (or from the windows
+    in ``options``). Returns it with the notes saying how it was found."""
+    if len(block) == 0:
+        raise SensorbackError("no samples to analyse")
+    stats, sensor = block_stats(block, options)
+    return estimate_calibration(stats, options, sensor, rate_hz=block.rate_hz)
 
 
 def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibration: Calibration | None = None) -> Analysis:
@@ -136,11 +106,34 @@ def analyze(block: SampleBlock, options: CoreOptions = CoreOptions(), calibratio
     if len(block) == 0:
         raise SensorbackError("no samples to analyse")
     stats, sensor = block_stats(block, options, None if calibration is None else calibration.sensor)
-    notes: list[str] = []
     if calibration is None:
-        calibration, notes = estimate_calibration(stats, options, sensor)
-    epochs = Decider(options, calibration, block.rate_hz).decide_all(stats)
-    return Analysis(epochs, calibration, notes)
+        calibration, notes, epochs = estimate_and_decide(stats, options, sensor, block.rate_hz)
+        return Analysis(epochs, calibration, notes)
+    return Analysis(Decider(options, calibration, block.rate_hz).decide_all(stats), calibration, [])
+
+
+DECIDE_EPOCHS = 86_400
+
+
+def _stats_pass(rescan, options: CoreOptions, sensor) -> tuple[EpochStats, float | None]:
+    """Epoch statistics of every block of rescan() (and the first block's rate)."""
+    parts, stream, rate = [], None, None
+    for b in rescan():
+        if stream is None:
+            stream, rate = StatsStream(window_settings(options, b.rate_hz), sensor=sensor), b.rate_hz
+        parts.append(stream.feed(b.t, b.acc))
+    if stream is not None:
+        parts.append(stream.finish())
+    return EpochStats.concat(parts), rate
+
+
+def _calibrated_stats(rescan, options: CoreOptions):
+    first, _ = _stats_pass(rescan, options, None)
+    sensor = fit_sphere(first.mean, first.sd) if len(first) else IDENTITY
+    del first  # a week's statistics are tens of MB: not kept through the second pass
+    stats, rate = _stats_pass(rescan, options, sensor)
+    calibration, notes = personal.estimate(stats, options, sensor)
+    return stats, rate, calibration, notes
 
 
 def calibrate_in_passes(rescan, options: CoreOptions) -> Calibration:
@@ -148,19 +141,53 @@ def calibrate_in_passes(rescan, options: CoreOptions) -> Calibration:
     statistics (a few dozen bytes per second): the first fits the sensor's offset/gain, the
     second measures transitions on corrected samples and finds the wearer's reference, exactly
     as analyze() does on the whole recording."""
-    def stats_pass(sensor):
-        parts, stream = [], None
-        for b in rescan():
-            stream = stream or StatsStream(window_settings(options, b.rate_hz), sensor=sensor)
-            parts.append(stream.feed(b.t, b.acc))
-        if stream is not None:
-            parts.append(stream.finish())
-        return EpochStats.concat(parts)
-
-    first = stats_pass(None)
-    sensor = fit_sphere(first.mean, first.sd) if len(first) else IDENTITY
-    calibration, _ = estimate_calibration(stats_pass(sensor), options, sensor)
+    stats, rate, calibration, notes = _calibrated_stats(rescan, options)
+    if options.slouch_threshold_deg is None and calibration.reference.forward_known and len(stats):
+        # The usual slouch, learned from the seated epochs as analyze() does, deciding a day at a
+        # time and keeping only those: a week of decided epochs would not fit the memory budget.
+        rate_hz = rate if rate is not None else float(np.median(stats.n)) / options.epoch_s
+        found = personal.learn_slouch(seated_epochs(stats, options, calibration, rate_hz), calibration)
+        if found is not None:
+            calibration = found[0]
     return calibration
+
+
+def analyze_in_passes(rescan, options: CoreOptions = CoreOptions()) -> Analysis:
+    """A recording too big for memory, analysed in the two passes of calibrate_in_passes: the
+    decisions are made on the second pass's statistics (kept anyway for the calibration), so the
+    samples are read twice, not three times as with iter_analyze(..., rescan=...), whose epochs
+    these are (streaming equals batch). The usual slouch is learned from these epochs and their
+    sitting/slouching judged again by it, as estimate_and_decide does for analyze()."""
+    stats, rate, calibration, notes = _calibrated_stats(rescan, options)
+    if rate is None:
+        raise SensorbackError("no samples to analyse")
+    # Decided a day of epochs at a time, as a stream would be: the working arrays stay that small.
+    decider, parts, step = Decider(options, calibration, rate), [], DECIDE_EPOCHS
+    for i in range(0, len(stats), step):
+        parts.append(decider.process(stats.take(slice(i, i + step))))
+    parts.append(decider.release())
+    epochs = EpochTable.concat(parts)
+    if options.slouch_threshold_deg is None:
+        found = personal.learn_slouch(epochs, calibration)
+        if found is not None:
+            calibration, what = found
+            personal.relabel(epochs, calibration.slouch_rule())
+            notes.append(f"slouch line: {what}, so slouching counts from {calibration.slouch_rule().line_deg:.0f} deg")
+    return Analysis(epochs, calibration, notes)
+
+
+def seated_epochs(stats: EpochStats, options: CoreOptions, calibration: Calibration, rate_hz: float) -> EpochTable:
+    """The sitting and slouching epochs of these statistics, decided DECIDE_EPOCHS at a time."""
+    from .states import SITTING, SLOUCHING
+
+    decider = Decider(options, calibration, rate_hz)
+    keep = []
+    for i in range(0, len(stats), DECIDE_EPOCHS):
+        for ep in (decider.process(stats.take(slice(i, i + DECIDE_EPOCHS))),
+                   decider.release() if i + DECIDE_EPOCHS >= len(stats) else EpochTable.empty()):
+            if len(ep):
+                keep.append(ep.take((ep.state == SITTING) | (ep.state == SLOUCHING)))
+    return EpochTable.concat(keep)
 
 
 def iter_analyze(blocks: Iterable[SampleBlock], options: CoreOptions = CoreOptions(),

@@ -1,10 +1,9 @@
-"""The wearer's upright posture and forward direction, in the sensor's own axes.
+"""What the core knows about this sensor on this wearer, and the trunk angles it gives.
 
-The clip can be mounted any way round, so "upright" and "forward" must be learned: from a
-window the wearer marks (sat upright here / leaned forward here) or from the data. Walking is
-the one activity where the trunk is reliably upright, so walking bouts give the automatic
-upright reference. Forward is the direction in which the trunk tilts furthest (people flex
-forward far more than they lean back or sideways).
+The clip can be mounted any way round, so "upright" and "forward" are learned (core/personal.py
+estimates them; core/forward.py weighs the evidence for forward). Forward is the way the
+gravity vector moves in the sensor's axes when the trunk flexes forward. A personal slouch line
+(core/slouch.py) comes from the wearer's own slouch.
 """
 
 from __future__ import annotations
@@ -13,119 +12,100 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_WALKING_EPOCHS = 10
-MIN_FORWARD_LEAN_DEG = 8.0
+from .calibration import SensorCalibration
+from .forward import KNOWN_PROBABILITY
+from .slouch import DEFAULT_SLOUCH_DEG, SlouchRule, half_depth
+from .vectors import unit
 
 
 @dataclass(frozen=True)
 class Reference:
-    """up/forward: unit vectors in the calibrated sensor frame (forward is perpendicular to up)."""
+    """up/forward: unit vectors in the calibrated sensor frame (forward is perpendicular to up).
+
+    forward_probability: how sure it is that forward is not backwards (1 for a calibration the
+    wearer made); below forward.KNOWN_PROBABILITY forward counts as unknown."""
 
     up: tuple[float, float, float]
     forward: tuple[float, float, float]
     up_source: str
     forward_source: str
+    forward_probability: float = 1.0
+
+    @property
+    def forward_known(self) -> bool:
+        return self.forward_probability >= KNOWN_PROBABILITY
 
     def to_dict(self) -> dict:
-        return {"up": list(self.up), "forward": list(self.forward),
-                "up_source": self.up_source, "forward_source": self.forward_source}
+        return {"up": list(self.up), "forward": list(self.forward), "up_source": self.up_source,
+                "forward_source": self.forward_source, "forward_probability": self.forward_probability}
 
 
-def unit(v: np.ndarray) -> np.ndarray:
-    if v.ndim == 1:
-        return v / max(float(np.sqrt(v @ v)), 1e-12)
-    norm = np.maximum(np.sqrt(v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1] + v[:, 2] * v[:, 2]), 1e-12)
-    out = np.empty(v.shape, order="F")  # columns contiguous
-    for a in range(3):  # column by column: see SensorCalibration.apply_mean_var
-        np.divide(v[:, a], norm, out=out[:, a])
-    return out
+@dataclass(frozen=True)
+class Calibration:
+    """Everything the decisions need to know about this sensor on this wearer.
 
-
-def window_direction(g: np.ndarray, t_mid: np.ndarray, window: tuple[float, float]) -> np.ndarray | None:
-    sel = (t_mid >= window[0]) & (t_mid < window[1]) & np.isfinite(g[:, 0])
-    if not sel.any():
-        return None
-    return unit(np.median(g[sel], axis=0))
-
-
-def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np.ndarray) -> tuple[np.ndarray, str]:
-    """Upright from walking bouts; without walking, the most common still posture (less reliable)."""
-    if walking.sum() >= MIN_WALKING_EPOCHS:
-        return unit(np.median(g[walking], axis=0)), f"walking ({int(walking.sum())} s)"
-    pool = g[still_upright_candidates]
-    if pool.shape[0] == 0:
-        pool = g[np.isfinite(g[:, 0])]
-    if pool.shape[0] == 0:
-        return np.array([0.0, 0.0, 1.0]), "default (no usable data)"
-    return unit(np.median(pool, axis=0)), "typical posture (no walking found; pass --reference-window for accuracy)"
-
-
-MIN_TRANSITIONS = 3
-MIN_TRANSITION_TILT_DEG = 10.0
-# A window whose trunk reaches this far from upright holds a lie-down or a sit-up, whose largest
-# tilt points to the side the wearer lies on, not forward: it is left out.
-MAX_TRANSITION_TILT_DEG = 60.0
-
-
-def forward_from_transitions(g: np.ndarray, up: np.ndarray, k: np.ndarray, events: np.ndarray,
-                             span: int) -> tuple[np.ndarray, int] | None:
-    """Forward from sit-to-stand and stand-to-sit transitions.
-
-    Everyone leans forward to move their weight over their feet when getting up or sitting
-    down, whatever their usual posture, so the largest tilt inside each transition window
-    points forward. Needs a few transitions with a clear lean; returns (direction, count).
+    usual_slouch_deg: how far forward of their upright the wearer usually slouches (from a
+    calibration or from their own bimodal sitting; None: not known, the default line applies),
+    measured from upright_flex / upright_lat (the wearer's upright sitting, in the reference's
+    angles: 0 / 0 when the reference is a calibrated upright). stand: the gravity direction of
+    the wearer standing (the calibration's optional stand step), None when not shown.
     """
-    ev = np.flatnonzero(events)
-    if ev.size < MIN_TRANSITIONS:
-        return None
-    # (events, span) matrix of the epochs in each window; epochs without data are skipped.
-    want = k[ev, None] - np.arange(span)[::-1]
-    pos = np.clip(np.searchsorted(k, want), 0, k.shape[0] - 1)
-    present = k[pos] == want
-    gw = g[pos]
-    d = gw - (gw @ up)[..., None] * up
-    size = np.where(present, np.nan_to_num(np.linalg.norm(d, axis=2), nan=-1.0), -1.0)
-    best = np.argmax(size, axis=1)
-    rows = np.arange(ev.size)
-    reclined = (present & (np.nan_to_num(gw @ up, nan=1.0) < np.cos(np.radians(MAX_TRANSITION_TILT_DEG)))).any(axis=1)
-    big = (size[rows, best] >= np.sin(np.radians(MIN_TRANSITION_TILT_DEG))) & ~reclined
-    leans = d[rows, best][big] / size[rows, best][big, None]
-    if len(leans) < MIN_TRANSITIONS:
-        return None
-    mean = np.mean(leans, axis=0)
-    mean -= (mean @ up) * up
-    if np.linalg.norm(mean) < 0.3:  # leans point every which way: no consistent forward
-        return None
-    return unit(mean), len(leans)
+
+    sensor: SensorCalibration
+    reference: Reference
+    usual_slouch_deg: float | None = None
+    upright_flex: float = 0.0
+    upright_lat: float = 0.0
+    slouch_source: str = "default"
+    stand: tuple[float, float, float] | None = None
+
+    def slouch_rule(self, threshold_deg: float | None = None) -> SlouchRule:
+        """The rule that calls a seated epoch slouched: none while forward is unknown; a given
+        threshold (the user's --slouch-threshold, from upright); the personal line; the default."""
+        if not self.reference.forward_known:
+            return SlouchRule(None)
+        if threshold_deg is not None:
+            return SlouchRule(float(threshold_deg))
+        if self.usual_slouch_deg is not None:
+            return SlouchRule(half_depth(self.usual_slouch_deg), self.upright_flex, self.upright_lat)
+        return SlouchRule(DEFAULT_SLOUCH_DEG)
+
+    def to_dict(self) -> dict:
+        return {"sensor": self.sensor.to_dict(), "reference": self.reference.to_dict(),
+                "slouch": {"usual_deg": self.usual_slouch_deg, "upright_flex": self.upright_flex,
+                           "upright_lat": self.upright_lat, "source": self.slouch_source},
+                "stand": None if self.stand is None else list(self.stand)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Calibration":
+        """The inverse of to_dict (also reads calibrations stored before the personal slouch line
+        existed). Raises KeyError, TypeError or ValueError when it does not fit."""
+        s, r = d["sensor"], d["reference"]
+        sensor = SensorCalibration(tuple(float(x) for x in s["offset"]), tuple(float(x) for x in s["gain"]),
+                                   str(s.get("note", "stored")))
+        up, fwd = _unit3(r["up"], "up"), _unit3(r["forward"], "forward")
+        p = float(r.get("forward_probability", 1.0))
+        if not 0.0 <= p <= 1.0:
+            raise ValueError("forward_probability must be between 0 and 1")
+        ref = Reference(up, fwd, str(r.get("up_source", "stored")), str(r.get("forward_source", "stored")), p)
+        sl = d.get("slouch") or {}
+        usual = sl.get("usual_deg")
+        usual = None if usual is None else float(usual)
+        if usual is not None and not (0.0 < usual < 90.0):
+            raise ValueError("the usual slouch must be between 0 and 90 degrees")
+        stand = d.get("stand")
+        return cls(sensor, ref, usual, float(sl.get("upright_flex", 0.0)), float(sl.get("upright_lat", 0.0)),
+                   str(sl.get("source", "stored" if usual is not None else "default")),
+                   None if stand is None else _unit3(stand, "stand"))
 
 
-def estimate_forward(g: np.ndarray, up: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, str]:
-    """Principal axis of postural tilt, signed toward the side with the larger tilts
-    (the fallback when there are too few transitions)."""
-    # Every 4th epoch is plenty for a direction and keeps this cheap on long recordings.
-    gp = g[pool][::4]
-    d = gp - np.outer(gp @ up, up)
-    if d.shape[0] >= 5:
-        cov = d.T @ d / d.shape[0]
-        vals, vecs = np.linalg.eigh(cov)
-        axis = vecs[:, -1]
-        axis = unit(axis - (axis @ up) * up)
-        proj = d @ axis
-        if np.percentile(proj, 95) < -np.percentile(proj, 5):
-            axis = -axis
-        lean = np.degrees(np.arcsin(min(1.0, float(np.percentile(np.abs(proj), 95)))))
-        if lean >= 3.0:
-            return axis, "inferred from the direction of the largest tilts"
-    # No usable tilt at all: any perpendicular direction, flagged as such.
-    helper = np.eye(3)[int(np.argmin(np.abs(up)))]
-    return unit(helper - (helper @ up) * up), "unknown (no tilts observed; pass --forward-window)"
-
-
-def forward_from_window(g_lean: np.ndarray, up: np.ndarray) -> np.ndarray | None:
-    d = g_lean - (g_lean @ up) * up
-    if np.degrees(np.arcsin(min(1.0, float(np.linalg.norm(d))))) < MIN_FORWARD_LEAN_DEG:
-        return None
-    return unit(d)
+def _unit3(v, name: str) -> tuple[float, float, float]:
+    a = np.asarray(v, float)
+    if a.shape != (3,) or not np.all(np.isfinite(a)) or not np.linalg.norm(a) > 0:
+        raise ValueError(f"{name} must be 3 finite numbers, not all zero")
+    # Stored unit vectors are kept bit for bit (the same epochs as when they were made).
+    a = a if abs(float(np.linalg.norm(a)) - 1.0) < 1e-9 else unit(a)
+    return tuple(map(float, a))
 
 
 def angles(g: np.ndarray, ref: Reference) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

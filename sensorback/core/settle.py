@@ -21,10 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .epochs import EpochTable
+from .slouch import SlouchRule
 from .states import NOT_WORN, SITTING, SLOUCHING, STANDING
 
 TO_NOT_WORN = 0
-TO_SITTING = 1  # standing epochs become sitting, or slouching at or past the slouch threshold
+TO_SITTING = 1  # standing epochs become sitting, or slouching where the slouch rule says so
 
 
 @dataclass
@@ -37,8 +38,8 @@ class Revision:
 class Settler:
     """EpochTables of consecutive epochs in, the settled ones out (in order, each once)."""
 
-    def __init__(self, slouch_threshold_deg: float):
-        self.slouch_threshold_deg = slouch_threshold_deg
+    def __init__(self, slouch: SlouchRule):
+        self.slouch = slouch
         self._held = EpochTable.empty()
         self._held_k0 = 0          # epoch index of the first held epoch
         self._hold_before = None   # hold_from of the last epoch seen (None before any)
@@ -114,15 +115,14 @@ class Settler:
         i = change + (lo - k0)
         st = buf.state
         to_sit = posture[i + k0 - posture_from] == 1
-        flex = buf.flexion_deg[i]
-        st[i] = np.where(to_sit, np.where(flex >= self.slouch_threshold_deg, SLOUCHING, SITTING), STANDING)
+        slouched = self.slouch.slouched(buf.flexion_deg[i], buf.lateral_deg[i])
+        st[i] = np.where(to_sit, np.where(slouched, SLOUCHING, SITTING), STANDING)
 
     def _revise(self, buf: EpochTable, lo: int, hi: int, kind: int) -> None:
         st = buf.state
         if kind == TO_NOT_WORN:
             st[lo:hi] = NOT_WORN
             return
-        flex = buf.flexion_deg
-        for i in range(lo, hi):  # a couple of epochs: plain indexing beats array operations
-            if st[i] == STANDING:
-                st[i] = SLOUCHING if flex[i] >= self.slouch_threshold_deg else SITTING
+        at = lo + np.flatnonzero(st[lo:hi] == STANDING)  # a couple of epochs
+        if at.size:
+            st[at] = np.where(self.slouch.slouched(buf.flexion_deg[at], buf.lateral_deg[at]), SLOUCHING, SITTING)

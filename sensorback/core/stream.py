@@ -17,6 +17,7 @@ from .calibration import IDENTITY, SensorCalibration
 from .epoch_stats import EpochStats, WindowSettings, add_transitions, epoch_boundaries, epoch_index, measure_epochs
 from .epochs import EpochTable
 from .options import CoreOptions
+from .stretches import pieces, sample_cuts
 
 
 def window_settings(options: CoreOptions, rate_hz: float) -> WindowSettings:
@@ -52,6 +53,19 @@ class StatsStream:
     def feed(self, t: np.ndarray, acc: np.ndarray) -> EpochStats:
         if t.shape[0] == 0:
             return EpochStats.concat([])
+        cuts = sample_cuts(t, self._last_t if np.isfinite(self._last_t) else None)
+        if not cuts:
+            return self._feed(t, acc)
+        parts = []
+        for a, b, new_stretch in pieces(t.shape[0], cuts):
+            if new_stretch:  # a long gap (core/stretches.py): the stretch before it is complete
+                parts.append(self.finish())
+                self._t, self._acc, self._hist = self._t[:0], self._acc[:0], 0
+                self._prev_k, self._prev_sd = self._prev_k[:0], self._prev_sd[:0]
+            parts.append(self._feed(t[a:b], acc[a:b]))
+        return EpochStats.concat(parts)
+
+    def _feed(self, t: np.ndarray, acc: np.ndarray) -> EpochStats:
         self._t = np.concatenate([self._t, t])
         self._acc = np.concatenate([self._acc, np.asarray(acc, np.float32)])
         self._last_t = float(t[-1])

@@ -1,8 +1,9 @@
 """Recording files in and out: pick the reader/writer from the file name.
 
-    load(path, rate_hz=None) -> SampleBlock       # .sbr native; .csv/.csv.gz/.txt/.tsv(.gz) CSV
-    save(block, path)                             # same extensions
-    iter_blocks(path, chunk_samples=...) -> Iterator[SampleBlock]   # bounded memory for .sbr
+    load(path, rate_hz=None) -> SampleBlock       # .sbr native; .csv/.csv.gz/.txt/.tsv(.gz) CSV;
+                                                  # .cwa/.cwa.gz (Axivity), .gt3x (ActiGraph) read only
+    save(block, path)                             # .sbr and CSV
+    iter_blocks(path, chunk_samples=...) -> Iterator[SampleBlock]   # bounded memory but for CSV
 
 Bad input raises sensorback.errors.InputError ("file:line: message"). Repairs and guesses
 (dropped partial record, m/s^2 converted to g, Unix time re-based, ...) are returned in
@@ -15,9 +16,10 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
-from ..errors import InputError
+from ..errors import InputError, naming
 from ..samples import SampleBlock
-from .csv_io import read_csv, write_csv
+from .csv_io import write_csv
+from .csv_read import read_csv
 from .native import NativeWriter, iter_native, read_native, read_native_header, write_native
 from .notes import FormatWarning, LoadNotes
 
@@ -28,17 +30,32 @@ __all__ = [
 ]
 
 _CSV_EXT = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
-EXTENSIONS = (".sbr",) + _CSV_EXT
+_DEVICE_EXT = {".cwa": "cwa", ".cwa.gz": "cwa", ".gt3x": "gt3x"}  # research loggers' files, read only
+EXTENSIONS = (".sbr",) + _CSV_EXT + tuple(_DEVICE_EXT)
 
 
 def kind_of(path) -> str:
-    """'native' or 'csv' from the file name; InputError for anything else."""
+    """'native', 'csv', 'cwa' or 'gt3x' from the file name; InputError for anything else."""
     name = os.fspath(path).lower()
     if name.endswith(".sbr"):
         return "native"
     if name.endswith(_CSV_EXT):
         return "csv"
+    for ext, kind in _DEVICE_EXT.items():
+        if name.endswith(ext):
+            return kind
     raise InputError(path, f"unknown file type; expected one of {', '.join(EXTENSIONS)}")
+
+
+def _read_device_file(kind: str, path) -> SampleBlock:
+    # Imported on use: pygt3x (and pandas) only load when a .gt3x file is read.
+    if kind == "cwa":
+        from .cwa import read_cwa
+
+        return read_cwa(path)
+    from .gt3x import read_gt3x
+
+    return read_gt3x(path)
 
 
 def _check_file(path) -> None:
@@ -58,26 +75,45 @@ def load(path, rate_hz: float | None = None) -> SampleBlock:
         if rate_hz is not None:
             block.rate_hz = float(rate_hz)
         return block
+    if kind in _DEVICE_EXT.values():
+        block = _read_device_file(kind, path)
+        if rate_hz is not None:
+            block.rate_hz = float(rate_hz)
+        return block
     return read_csv(path, rate_hz=rate_hz)
 
 
 def save(block: SampleBlock, path) -> None:
-    """Write a recording; the format follows the extension. Replaces the file atomically."""
-    if kind_of(path) == "native":
-        write_native(block, path)
-    else:
-        write_csv(block, path)
+    """Write a recording; the format follows the extension. Replaces the file atomically.
+    OSErrors (a full disk) name `path`."""
+    kind = kind_of(path)
+    if kind in _DEVICE_EXT.values():
+        raise InputError(path, f"sensorback reads .{kind} files but does not write them; write .sbr or .csv")
+    with naming(path):
+        if kind == "native":
+            write_native(block, path)
+        else:
+            write_csv(block, path)
 
 
 def iter_blocks(path, chunk_samples: int = 1 << 20, rate_hz: float | None = None) -> Iterator[SampleBlock]:
-    """Consecutive blocks of at most chunk_samples. Native files are read chunk by chunk
-    (bounded memory, e.g. 7 days at 100 Hz); CSV is parsed whole and then sliced."""
+    """Consecutive blocks of at most chunk_samples. Native, .cwa and .gt3x files are read chunk by
+    chunk (bounded memory, e.g. 7 days at 100 Hz); CSV is parsed whole and then sliced."""
     if chunk_samples < 1:
         raise ValueError("chunk_samples must be >= 1")
     kind = kind_of(path)
     _check_file(path)
     if kind == "native":
         for block in iter_native(path, chunk_samples=chunk_samples):
+            if rate_hz is not None:
+                block.rate_hz = float(rate_hz)
+            yield block
+        return
+    if kind in _DEVICE_EXT.values():
+        from .cwa import iter_cwa
+        from .gt3x import iter_gt3x
+
+        for block in (iter_cwa if kind == "cwa" else iter_gt3x)(path, chunk_samples=chunk_samples):
             if rate_hz is not None:
                 block.rate_hz = float(rate_hz)
             yield block

@@ -33,7 +33,12 @@ _TIME_NAMES = {
     "t": 0, "time": 1, "timestamp": 2, "timestamps": 2, "secondselapsed": 3, "elapsed": 4,
     "elapsedtime": 4, "timeelapsed": 4, "seconds": 5, "sec": 5, "times": 5, "timesec": 5,
     "timeseconds": 5, "timestampms": 2, "timestampns": 2, "loggingtime": 6, "datetime": 7,
+    # MetaWear/MetaBase: 'epoch (ms)' (older exports 'epoc (ms)') is Unix time; its 'time (-04:00)'
+    # is text, so the numeric epoch ranks with 'time' and comes first in the file
+    "epoch": 1, "epoc": 1, "unixtime": 2, "unixtimestamp": 2,
 }
+# Activity counts (ActiGraph epochs and the like), recognised to be refused with a clear message.
+_COUNTS = {"axis1", "axis2", "axis3", "vectormagnitude", "vm", "steps", "counts", "activitycounts", "activity"}
 _TOTAL = {
     "", "a", "acc", "accel", "acceleration", "accelerometer", "accelerometeracceleration",
     "accelerometeraccel", "totalacceleration", "totalacc", "rawacceleration", "rawacc",
@@ -57,6 +62,9 @@ class ColumnMap:
     acc_unit: str | None
     gravity_axes: tuple[int, int, int] | None = None  # user acceleration + gravity columns, summed
     headerless: bool = False
+    # every time-like column, best first: a text column (MetaBase's 'time (-04:00)') gives way
+    # to the next one that holds numbers
+    time_options: tuple[tuple[int, str | None], ...] = ()
 
     @property
     def time_name(self) -> str | None:
@@ -123,13 +131,15 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
     found = ", ".join(repr(n.strip()) for n in names)
     sets: dict[tuple[str, str], dict[str, int]] = {}  # (kind, prefix) -> axis -> column
     units: dict[int, str | None] = {}
-    time_col, time_rank, time_unit = None, 99, None
+    times: list[tuple[int, int, str | None]] = []  # (rank, column, unit)
+    bases = set()
     for i, raw in enumerate(names):
         base, unit = split_name(raw)
         units[i] = unit
-        if base in _TIME_NAMES and _TIME_NAMES[base] < time_rank:
-            time_col, time_rank = i, _TIME_NAMES[base]
-            time_unit = _TIME_UNITS.get(unit) if unit else ("ms" if base == "timestampms" else "ns" if base == "timestampns" else None)
+        bases.add(base)
+        if base in _TIME_NAMES:
+            times.append((_TIME_NAMES[base], i, _TIME_UNITS.get(unit) if unit else
+                          ("ms" if base == "timestampms" else "ns" if base == "timestampns" else None)))
             continue
         ax = _axis(base)
         if ax is None:
@@ -162,6 +172,10 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
         )
     elif grav:
         raise InputError(path, "only gravity columns found; posture needs the total acceleration (gravity included)", line=line)
+    elif {"axis1", "axis2", "axis3"} <= bases or len(bases & _COUNTS) >= 2:
+        counted = ", ".join(n.strip() for n in names if split_name(n)[0] in _COUNTS)
+        raise InputError(path, f"columns {counted} hold activity counts, not acceleration: posture needs the raw "
+                         "signal in g (from ActiLife: export RAW data, or use the .gt3x file)", line=line)
     else:
         raise InputError(path, f"no acceleration columns found; found columns {found}; expected {EXPECTED}", line=line)
 
@@ -172,7 +186,10 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
     bad_units = [names[c].strip() for c in axes if units[c] and units[c] not in _ACC_UNITS]
     if bad_units:
         raise InputError(path, f"unknown acceleration unit in {', '.join(bad_units)}; use g or m/s^2", line=line)
-    return ColumnMap(list(names), time_col, time_unit, axes, acc_unit, gravity_axes)
+    times.sort(key=lambda x: (x[0], x[1]))
+    options = tuple((c, u) for _, c, u in times)
+    time_col, time_unit = options[0] if options else (None, None)
+    return ColumnMap(list(names), time_col, time_unit, axes, acc_unit, gravity_axes, time_options=options)
 
 
 def headerless_map(path, ncols: int, line: int) -> ColumnMap:

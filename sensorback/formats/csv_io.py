@@ -9,21 +9,23 @@ anything that changes the numbers is reported as a note.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 
 from ..errors import InputError
+from ..private import open_private
 from ..samples import SampleBlock
+from . import actigraph, metabase
 from .csv_columns import ColumnMap, headerless_map, map_columns
+from .datetimes import looks_like_datetime, seconds_from_datetimes
 from .notes import FormatWarning, LoadNotes
 from .units import seconds_axis, to_g
-from .validate import check_samples
+from .validate import check_samples, check_time_axis
 
 OUT_HEADER = "t,ax,ay,az"
 
@@ -37,6 +39,11 @@ class RawTable:
     time: np.ndarray | None  # raw time column, file units
     xyz: np.ndarray  # (n, 3) float64, file units (user + gravity already summed if split)
     locate: Callable[[int], tuple[int | None, str]]
+    # time already in seconds from the first sample (date-time text), anchored by start_time
+    time_ready: bool = False
+    start_time: float | None = None  # also a device header's start, for files without a time column
+    rate_hz: float | None = None  # a device header's sample rate, for files without a time column
+    device: str | None = None
 
 
 # ----------------------------------------------------------------------------- reading text
@@ -76,9 +83,60 @@ def _gunzip(path, raw: bytes, notes: LoadNotes) -> bytes:
     return b"".join(out)
 
 
-def _split_header(path, raw: bytes) -> tuple[str, int, bytes]:
-    """(header line, its 1-based line number, the bytes after it). Skips blank and # lines."""
-    pos, line_no = 0, 0
+def _utf8(raw: bytes) -> bytes:
+    """UTF-16 text (spreadsheets on Windows save "Unicode text" so) as UTF-8; anything else as is.
+
+    Recognised by its byte-order mark, or without one by every other byte being zero in the
+    first kilobytes (ASCII digits and separators in UTF-16)."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16", errors="replace").encode("utf-8")
+    head = raw[:4096]
+    if len(head) >= 8:
+        even, odd = head[0::2], head[1::2]
+        if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            return raw.decode("utf-16-le", errors="replace").encode("utf-8")
+        if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return raw.decode("utf-16-be", errors="replace").encode("utf-8")
+    return raw
+
+
+def _check_row_width(path, data: bytes, sep: str | None, ncols: int, first: int, header_line: int | None) -> None:
+    """A data row with more fields than the header names is an error, not silently cut to the
+    columns we read (one 20 MB line of 5 million values used to load as 1 sample). Empty fields at
+    the end of a row are allowed. Costs one byte count when every row fits; whitespace-separated
+    files are not checked."""
+    if sep is None or len(sep) != 1:
+        return
+    b = sep.encode()
+    rows = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if data.count(b) <= (ncols - 1) * rows:
+        return
+    arr = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    if ends.size == 0 or ends[-1] != arr.size - 1:
+        ends = np.append(ends, arr.size)
+    seps = np.searchsorted(np.flatnonzero(arr == b[0]), ends)
+    per_row = np.diff(np.concatenate([[0], seps]))
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    trailing = (ends > starts) & (arr[np.maximum(ends - 1, 0)] == b[0])
+    for j in np.flatnonzero(per_row - trailing > ncols - 1).tolist():
+        line = data[starts[j]: ends[j]]
+        if line.lstrip().startswith(b"#"):
+            continue
+        body = line.split(b"#", 1)[0].rstrip(b" \t" + b)
+        fields = body.count(b) + 1
+        if fields > ncols and len(body) < (1 << 20):  # quoted separators are not separators
+            fields = len(_fields(body.decode("utf-8", errors="replace"), sep))
+        if fields > ncols:
+            where = f"the header (line {header_line}) names" if header_line is not None else "the first row has"
+            hint = ("the line breaks between rows seem lost" if fields >= 2 * ncols
+                    else "every column needs a name in the header")
+            raise InputError(path, f"row has {fields:,} fields, but {where} {ncols}; {hint}", line=first + j)
+
+
+def _split_header(path, raw: bytes, pos: int = 0, line_no: int = 0) -> tuple[str, int, bytes]:
+    """(header line, its 1-based line number, the bytes after it). Skips blank and # lines, and
+    the `line_no` lines before byte `pos` (a device's header block)."""
     while pos < len(raw):
         end = raw.find(b"\n", pos)
         end = len(raw) if end < 0 else end
@@ -126,7 +184,7 @@ def parse_table(path, notes: LoadNotes) -> RawTable:
     The data stays bytes end to end (numpy reads it through a streaming text wrapper): a
     day at 50 Hz is ~160 MB of text, and a str copy or StringIO would cost 1 GB more.
     """
-    raw = _read_bytes(path, notes)
+    raw = _utf8(_read_bytes(path, notes))
     if not raw.strip():
         raise InputError(path, "empty file")
     if b"\x00" in raw[:4096]:
@@ -136,11 +194,15 @@ def parse_table(path, notes: LoadNotes) -> RawTable:
         raw = raw[3:]
     if b"\r" in raw:
         raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    header, header_line, data = _split_header(path, raw)
+    acti = actigraph.read_header(path, raw)
+    if acti is not None:
+        actigraph.refuse_counts(path, acti)
+    header, header_line, data = _split_header(path, raw, *((acti.end, acti.lines) if acti else (0, 0)))
     sep = _separator(header)
     names = _fields(header, sep)
     decimal_comma = sep != "," and b"," in data[:65536]
-    if all(_is_number(f.replace(",", ".") if decimal_comma else f) for f in names):
+    numeric = [_is_number(f.replace(",", ".") if decimal_comma else f) for f in names]
+    if all(numeric) or (len(names) >= 4 and looks_like_datetime(names[0]) and all(numeric[1:])):
         cols = headerless_map(path, len(names), header_line)
         data, first = header.encode("utf-8") + b"\n" + data, header_line
         shown = cols.names[:4] if cols.time is not None else cols.names[:3]
@@ -148,10 +210,18 @@ def parse_table(path, notes: LoadNotes) -> RawTable:
     else:
         cols = map_columns(path, names, header_line)
         first = header_line + 1
+    cols, text_time = _time_column(cols, _first_row(data, sep, decimal_comma), acti)
+    if acti is not None:
+        unused = "; its Timestamp column is not used" if text_time is None and any(
+            "timestamp" in n.lower() for n in names) else ""
+        notes.add(f"{acti.device} RAW export (ActiLife): {acti.rate_hz:g} Hz and start {acti.start_text or 'unknown'} "
+                  f"from its header, read as this computer's local time{unused}"
+                  if acti.rate_hz else f"{acti.device} RAW export (ActiLife) without a sample rate in its header")
     if decimal_comma:
         data = data.replace(b",", b".")
     if not data.strip():
         raise InputError(path, f"header only, no data rows (columns {', '.join(n.strip() for n in names)})", line=header_line)
+    _check_row_width(path, data, sep, len(names), first, header_line if not cols.headerless else None)
 
     try:
         values = _loadtxt(data, sep, cols)
@@ -167,7 +237,53 @@ def parse_table(path, notes: LoadNotes) -> RawTable:
     if cols.gravity_axes is not None:
         xyz = xyz + values[:, k + 3 : k + 6]
         notes.add("added the gravity columns to the gravity-free acceleration columns")
-    return RawTable(str(path), cols, time, np.ascontiguousarray(xyz), _line_locator(data, first))
+    table = RawTable(str(path), cols, time, np.ascontiguousarray(xyz), _line_locator(data, first))
+    if text_time is not None:
+        label = f"column {text_time + 1}" if cols.headerless else f"column '{cols.names[text_time].strip()}'"
+        cells = _loadtxt_text(data, sep, text_time)
+        table.time, table.start_time, note = seconds_from_datetimes(path, cells, label, first)
+        table.time_ready = True
+        notes.add(note)
+    if acti is not None:
+        table.rate_hz, table.device = acti.rate_hz, acti.device
+        if table.time is None:
+            table.start_time = acti.start_time
+    return table
+
+
+def _first_row(data: bytes, sep, decimal_comma: bool) -> list[str] | None:
+    """The fields of the first data line (not blank, not a comment)."""
+    pos = 0
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end
+        line = data[pos:end].split(b"#", 1)[0]
+        pos = end + 1
+        if line.strip():
+            text = line.decode("utf-8", errors="replace")
+            return _fields(text.replace(",", ".") if decimal_comma else text, sep)
+    return None
+
+
+def _time_column(cols: ColumnMap, row: list[str] | None, acti) -> tuple[ColumnMap, int | None]:
+    """The time column to read as numbers, and a date-time text column to read instead, if any.
+
+    A time column whose first value is not a number gives way to the next time-like column that
+    holds numbers (MetaBase: 'time (-04:00)' is text, 'epoch (ms)' is Unix time); an ActiLife
+    export then uses the rate and start in its header; otherwise it is read as date-times."""
+    if cols.time is None or row is None or cols.time >= len(row) or _is_number(row[cols.time]):
+        return cols, None
+    for c, unit in cols.time_options:
+        if c < len(row) and _is_number(row[c]):
+            return replace(cols, time=c, time_unit=unit), None
+    if acti is not None and acti.rate_hz:
+        return replace(cols, time=None, time_unit=None), None
+    return replace(cols, time=None, time_unit=None), cols.time
+
+
+def _loadtxt_text(data: bytes, sep, column: int) -> np.ndarray:
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace")
+    return np.loadtxt(text, delimiter=sep, usecols=[column], dtype=str, ndmin=1, comments="#", quotechar='"')
 
 
 def _line_locator(data: bytes, first: int):
@@ -233,48 +349,52 @@ def _diagnose(path, data: bytes, first: int, sep, cols: ColumnMap, err: Exceptio
 def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, device: str = "csv") -> SampleBlock:
     """Units, time axis, validation: the common tail of every CSV-like import."""
     path, cols = table.path, table.cols
-    acc, unit = to_g(table.xyz, cols.acc_unit, path, notes)
+    acc, unit = to_g(table.xyz, cols.acc_unit, path, notes, sensor_logger=cols.is_sensor_logger())
     start_time = None
-    if table.time is not None:
-        t, start_time = seconds_axis(table.time, cols.time_name.strip(), cols.time_unit, notes)
+    if table.time_ready:
+        t, start_time = table.time, table.start_time
+    elif table.time is not None:
+        t, start_time = seconds_axis(metabase.spread_packets(table, notes), cols.time_name.strip(), cols.time_unit,
+                                     notes)
     else:
-        if rate_hz is None:
+        rate = rate_hz if rate_hz is not None else table.rate_hz
+        if rate is None:
             found = ", ".join(n.strip() for n in cols.names)
             raise InputError(path, f"no time column (found {found}); give the sample rate (--rate HZ) or add a t column in seconds")
-        t = np.arange(acc.shape[0], dtype=np.float64) / float(rate_hz)
-        notes.add(f"no time column; timestamps made from the given rate {rate_hz:g} Hz")
+        t = np.arange(acc.shape[0], dtype=np.float64) / float(rate)
+        start_time = table.start_time
+        if rate_hz is not None or table.rate_hz is None:
+            notes.add(f"no time column; timestamps made from the given rate {rate:g} Hz")
+    device = table.device or device
     names = ((cols.time_name or "t").strip(),) + tuple(cols.names[c].strip() for c in cols.axes)
     t, acc = check_samples(t, acc, path, table.locate, notes, columns=names)
     if rate_hz is None:
         rate_hz = _estimate_rate(t)
+    check_time_axis(t, float(rate_hz), path, table.locate, notes)
     meta = {"source_file": os.path.basename(path), "source_units": unit}
     if start_time is not None:
-        meta["start_time_from"] = cols.time_name.strip()
+        meta["start_time_from"] = ("device header" if table.time is None else "date-times" if table.time_ready
+                                   else cols.time_name.strip())
     return SampleBlock(t=t, acc=acc, device=device, rate_hz=float(rate_hz), start_time=start_time, meta=meta)
 
 
 def _estimate_rate(t: np.ndarray) -> float:
+    """The nominal rate: 1 / the median interval, or, when that is more than 2 % off the mean rate
+    of the intervals that are not gaps (within 5x the median), the mean rate. Loggers that stamp a
+    packet of samples at once (MetaBase) leave intervals alternating short and long, whose median
+    is not the rate."""
     if t.shape[0] < 2:
         return 50.0
-    dt = float(np.median(np.diff(t)))
+    d = np.diff(t)
+    dt = float(np.median(d))
     if not dt > 0:
         return 50.0
-    rate = 1.0 / dt
+    normal = d[d <= 5 * dt]
+    mean_rate = normal.size / float(normal.sum())
+    rate = 1.0 / dt if abs(mean_rate * dt - 1.0) <= 0.02 else mean_rate
     # Timestamps quantised by the logger (ms, or ns stored as float) blur e.g. 100 Hz into
     # 99.997; snap to the whole number when that is within 0.1 %.
-    return float(round(rate)) if abs(rate - round(rate)) <= 1e-3 * rate else round(rate, 3)
-
-
-def read_csv(path, rate_hz: float | None = None) -> SampleBlock:
-    """Load a CSV/TSV (optionally gzip) recording; notes in block.meta['notes'] and as warnings."""
-    from .sensorlogger import read_sensor_logger_aware
-
-    notes = LoadNotes(str(path))
-    block = read_sensor_logger_aware(path, rate_hz, notes)
-    emitted = notes.emit()
-    if emitted:
-        block.meta["notes"] = emitted
-    return block
+    return float(round(rate)) if abs(rate - round(rate)) <= 1e-3 * rate else float(f"{rate:.6g}")
 
 
 # ----------------------------------------------------------------------------- writing
@@ -294,7 +414,7 @@ def write_csv(block: SampleBlock, path, chunk_rows: int = 200_000) -> None:
 
         warnings.warn(f"{path}: CSV keeps only t,ax,ay,az; start_time and device are not stored (use .sbr to keep them)", FormatWarning, stacklevel=3)
     tmp = f"{path}.writing"
-    opener = (lambda p: gzip.open(p, "wt", compresslevel=3, newline="")) if low.endswith(".gz") else (lambda p: open(p, "w", newline=""))
+    opener = lambda p: open_private(p, "w", gzip_level=3 if low.endswith(".gz") else None, newline="")  # noqa: E731
     t = np.asarray(block.t, dtype=np.float64)
     acc = np.asarray(block.acc, dtype=np.float64)
     try:

@@ -26,9 +26,13 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
+from ..limits import EARLIEST, LATEST, is_plausible_unix
+from ..private import create_private
 from ..samples import SampleBlock
 from .notes import LoadNotes
-from .validate import check_samples
+from .validate import check_samples, check_time_axis
+
+_RATE_FROM = "sample rate (rate_hz in the header)"
 
 MAGIC = b"SBREC\x00\r\n"
 VERSION = 1
@@ -240,6 +244,10 @@ def _open(path) -> tuple[int, _Opened]:
         size = st.st_size
         hdr = _read_header(path, fd, size)
         notes = LoadNotes(str(path))
+        if hdr.start_time is not None and not is_plausible_unix(hdr.start_time):
+            notes.add(f"start_time {hdr.start_time:.10g} is not a date from {EARLIEST.year} to {LATEST.year - 1} "
+                      "(a clock that was never set?); the start time is taken as unknown")
+            hdr.start_time = None
         n = _extent(fd, hdr, size, notes, path)
         if n == 0:
             dropped = f" ({'; '.join(m.split(': ', 1)[1] for m in notes.messages)})" if notes.messages else ""
@@ -290,6 +298,7 @@ def read_native(path) -> SampleBlock:
     finally:
         os.close(fd)
     t, acc = check_samples(t, acc, path, _locator(o.hdr), o.notes)
+    check_time_axis(t, o.hdr.rate_hz, path, _locator(o.hdr), o.notes, rate_from=_RATE_FROM)
     return _block(o.hdr, t, acc, o.notes.emit())
 
 
@@ -306,6 +315,7 @@ def iter_native(path, chunk_samples: int = DEFAULT_CHUNK) -> Iterator[SampleBloc
         hdr, n = o.hdr, o.n
         notes = o.notes
         prev = None
+        t_first, skipped = None, 0.0
         for i in range(0, n, chunk_samples):
             k = min(chunk_samples, n - i)
             if hdr.layout == COLUMNS:
@@ -319,6 +329,10 @@ def iter_native(path, chunk_samples: int = DEFAULT_CHUNK) -> Iterator[SampleBloc
                 t, acc = _split_rows(rec)
             t, acc = check_samples(t, acc, path, _locator(hdr, i), notes, prev=prev)
             if len(t):
+                skipped = check_time_axis(t, hdr.rate_hz, path, _locator(hdr, i), notes, rate_from=_RATE_FROM,
+                                          prev_t=None if prev is None else prev[0], skipped_before=skipped,
+                                          t_first=float(t[0]) if t_first is None else t_first)
+                t_first = float(t[0]) if t_first is None else t_first
                 prev = (float(t[-1]), acc[-1].copy())
             yield _block(hdr, t, acc, notes.emit())
             notes = LoadNotes(str(path))
@@ -394,7 +408,7 @@ def write_native(block: SampleBlock, path, chunk_samples: int = DEFAULT_CHUNK) -
     jb = _meta_json(block.device, block.rate_hz, block.start_time, block.meta)
     h, n = _header_len_for(jb), len(t)
     tmp = f"{path}.writing"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = create_private(tmp)
     try:
         _write_all(fd, _pack_header(COLUMNS, h, n, jb), 0)
         _write_all(fd, np.ascontiguousarray(t), h)
@@ -445,7 +459,7 @@ class NativeWriter:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._fd = create_private(self.path, exclusive=True)
         _write_all(self._fd, _pack_header(ROWS, self._header_len, 0, self._json))
 
     @property
@@ -521,7 +535,7 @@ def _compact(path: str, header_len: int, n: int, json_bytes: bytes, chunk: int =
     tmp = f"{path}.compacting"
     src = os.open(path, os.O_RDONLY)
     try:
-        dst = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        dst = create_private(tmp)
         try:
             _write_all(dst, _pack_header(COLUMNS, header_len, n, json_bytes), 0)
             for i in range(0, n, chunk):

@@ -34,3 +34,15 @@ class LoadNotes:
         for m in self.messages:
             warnings.warn(m, FormatWarning, stacklevel=stacklevel)
         return list(self.messages)
+
+
+def concat_with_notes(parts: list) -> "SampleBlock":
+    """Chunks of one recording as one SampleBlock, the notes of every chunk kept in order."""
+    from ..samples import SampleBlock
+
+    whole = SampleBlock.concat(parts)
+    notes = [n for p in parts for n in p.meta.get("notes", [])]
+    whole.meta.pop("notes", None)
+    if notes:
+        whole.meta["notes"] = notes
+    return whole

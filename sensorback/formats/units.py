@@ -2,7 +2,8 @@
 
 Both are guesses when the file does not say, so every guess that changes the numbers is
 reported as a note. Acceleration units are judged from the median magnitude, which with
-gravity included sits near 1 (g), 9.8 (m/s^2) or 1000 (mg) whatever the posture.
+gravity included sits near 1 (g), 9.8 (m/s^2) or 1000 (mg) whatever the posture. Whether gravity
+is included at all is judged from the values too (gravity_spread), not from the file's name.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from datetime import datetime, timezone
 import numpy as np
 
 from ..errors import InputError
+from ..limits import is_plausible_unix
 from .notes import LoadNotes
 
 STANDARD_GRAVITY = 9.80665
 _TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 _TIME_WORD = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
-EPOCH_MIN = 946684800.0  # 2000-01-01: earlier "timestamps" are uptime counters, not Unix time
-EPOCH_MAX = 4102444800.0  # 2100-01-01
 _ACC_FACTOR = {"g": 1.0, "mg": 1e-3, "m/s^2": 1.0 / STANDARD_GRAVITY}
 
 
@@ -31,7 +31,7 @@ def seconds_axis(raw: np.ndarray, name: str, unit: str | None, notes: LoadNotes)
     scales = [unit] if unit else ["ns", "us", "ms", "s"]
     for u in scales:
         start = v0 * _TIME_SCALE[u]
-        if EPOCH_MIN <= start <= EPOCH_MAX:
+        if is_plausible_unix(start):
             # Subtract in the file's own unit first: exact for values within 2x of each other,
             # so nanosecond Unix stamps keep sub-microsecond resolution.
             t = (raw - raw[0]) * _TIME_SCALE[u]
@@ -43,8 +43,52 @@ def seconds_axis(raw: np.ndarray, name: str, unit: str | None, notes: LoadNotes)
     return raw, None
 
 
-def to_g(xyz: np.ndarray, unit: str | None, path, notes: LoadNotes) -> tuple[np.ndarray, str]:
-    """Acceleration as float32 g, and the unit it was read in (declared or detected)."""
+# Gravity shows as an average acceleration of one fixed size whatever the posture: averaged over
+# short stretches, |mean| stays within a few percent of 1 g (the interquartile range over real
+# recordings is 0.3-3 % of the median). Gravity-free "linear" acceleration averages to almost
+# nothing when still and to a wandering value in motion (interquartile range 130-780 % of its
+# median on the same recordings with gravity filtered out). Half the median separates them.
+GRAVITY_WINDOW = 64  # samples per stretch (1.3 s at 50 Hz)
+GRAVITY_SPREAD_MAX = 0.5
+GRAVITY_MIN_WINDOWS = 4
+
+
+def gravity_spread(xyz: np.ndarray) -> tuple[float, float, float] | None:
+    """(p25, median, p75) of |mean acceleration| over GRAVITY_WINDOW-sample stretches (at most
+    4096 of them, spread over the recording); None when there are too few or all are zero."""
+    w = GRAVITY_WINDOW
+    count = xyz.shape[0] // w
+    if count < GRAVITY_MIN_WINDOWS:
+        return None
+    pick = np.unique(np.linspace(0, count - 1, min(count, 4096)).astype(np.int64))
+    rows = (pick[:, None] * w + np.arange(w)).ravel()
+    with np.errstate(invalid="ignore", over="ignore"):
+        m = np.asarray(xyz[rows], dtype=np.float64).reshape(-1, w, 3).mean(axis=1)
+        mag = np.sqrt((m * m).sum(axis=1))
+    mag = mag[np.isfinite(mag)]
+    if mag.size < GRAVITY_MIN_WINDOWS or not mag.max() > 0:
+        return None
+    p25, med, p75 = np.percentile(mag, [25, 50, 75])
+    return float(p25), float(med), float(p75)
+
+
+def to_g(xyz: np.ndarray, unit: str | None, path, notes: LoadNotes, *, sensor_logger: bool = False
+         ) -> tuple[np.ndarray, str]:
+    """Acceleration as float32 g, and the unit it was read in (declared or detected).
+
+    Refuses acceleration with gravity removed, judged from the values (gravity_spread), whatever
+    the file is called."""
+    spread = gravity_spread(xyz)
+    if spread is not None and spread[2] - spread[0] > GRAVITY_SPREAD_MAX * spread[1]:
+        p25, med, p75 = spread
+        where = ("Sensor Logger's Accelerometer.csv is like that: import TotalAcceleration.csv, or keep "
+                 "Accelerometer.csv beside Gravity.csv under their own names" if sensor_logger else
+                 "export acceleration with gravity included (total acceleration, 'with g')")
+        raise InputError(
+            path,
+            f"the acceleration looks gravity-free: averaged over {GRAVITY_WINDOW}-sample stretches it ranges from "
+            f"{p25:.2g} to {p75:.2g} (median {med:.2g}) instead of staying near one value, the pull of gravity, "
+            f"in every posture; posture needs gravity included: {where}")
     n = xyz.shape[0]
     step = max(1, n // 200_000)  # the median of a strided sample is plenty to tell 1 from 9.8
     sub = xyz[::step]

@@ -7,6 +7,8 @@ Rules (also in docs/native-format.md, "Validation"):
     a duplicate timestamp with different values -> error;
   * |a| > 50 g -> error (real wearables saturate at 8-16 g; more means wrong units or garbage).
 
+check_time_axis adds the timing limits of sensorback.limits (rate, span, times, long gaps).
+
 The fast path is three vectorised reductions (t increasing, acc min, acc max), cheap enough to
 run on every load of a day-long file; the slower diagnosis only runs when something is wrong.
 """
@@ -19,9 +21,12 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError
+from .. import limits
+from ..limits import MAX_ACC_G
+from ..timefmt import span
 from .notes import LoadNotes
 
-LIMIT_G = 50.0
+LIMIT_G = MAX_ACC_G
 AXES = ("ax", "ay", "az")
 
 # locate(i) -> (line number or None, label): where sample i of this block lives in the file.
@@ -143,3 +148,78 @@ def _prev_where(locate: Locator, i: int) -> str:
     # i - 1 may be -1 in chunked reads: chunk locators are offset, so they still resolve it.
     line, label = locate(i - 1)
     return f" on line {line}" if line is not None else f" ({label})"
+
+
+# ----------------------------------------------------------------------------- timing limits
+
+
+def check_time_axis(
+    t: np.ndarray,
+    rate_hz: float,
+    path,
+    locate: Locator,
+    notes: LoadNotes,
+    *,
+    prev_t: float | None = None,
+    t_first: float | None = None,
+    skipped_before: float = 0.0,
+    rate_from: str = "sample rate",
+) -> float:
+    """The timing limits of sensorback.limits on a validated block (finite, increasing t).
+
+    Errors: a nominal or measured sample rate outside [MIN_RATE_HZ, MAX_RATE_HZ]; times beyond
+    MAX_TIME_S from 0; more than MAX_DURATION_S of recorded time. Notes: a rate below
+    LOW_RATE_HZ; gaps longer than MAX_GAP_S, which are not recorded time (the core starts afresh
+    after them). Returns the time in such gaps. Chunked readers pass prev_t (last time of the
+    previous chunk; the rate is judged on the first chunk only), t_first (first time of the
+    recording) and skipped_before (what earlier chunks returned).
+    """
+    n = int(t.shape[0])
+    if n == 0:
+        return skipped_before
+    first = float(t[0]) if t_first is None else float(t_first)
+    for i in (0, n - 1):
+        if abs(float(t[i])) > limits.MAX_TIME_S:
+            raise _fail(path, locate, i, f"time {float(t[i]):.6g} s is more than 10 years from 0: not seconds "
+                        "on the recording's axis (name the unit in the header, e.g. 'time (ms)')")
+    if prev_t is None:
+        problem = limits.rate_problem(rate_hz)
+        if problem:
+            raise InputError(path, f"{rate_from} {problem}")
+        if n > 1:
+            typical = float(np.median(np.diff(t[: 1 << 16])))
+            measured = 1.0 / typical if typical > 0 else math.inf
+            problem = limits.rate_problem(measured)
+            if problem:
+                raise InputError(path, f"samples are a median {typical:.6g} s apart, a sample rate of {problem}")
+            low = limits.low_rate_note(min(measured, rate_hz))
+        else:
+            low = limits.low_rate_note(rate_hz)
+        if low:
+            notes.add(low)
+    tt = t if prev_t is None else np.concatenate([[prev_t], t])  # with the edge to the last chunk
+    off = 0 if prev_t is None else 1
+    long = limits.long_steps(tt)  # step tt[i] -> tt[i + 1]
+    gaps = tt[long + 1] - tt[long]
+    if long.size:
+        j = int(np.argmax(gaps))
+        i = int(long[j]) + 1 - off  # the sample after the longest gap
+        line, label = locate(i)
+        where = f"line {line}" if line is not None else label
+        at = f"before {where} (t = {float(t[i]):.6g} s)"
+        limit = span(limits.MAX_GAP_S)
+        if long.size == 1:
+            what = f"a gap of {span(float(gaps[j]))} {at}, longer than {limit}:"
+        else:
+            what = (f"{long.size} gaps longer than {limit} ({span(float(gaps.sum()))} in all; "
+                    f"the longest, {span(float(gaps[j]))}, {at}):")
+        notes.add(f"{what} not counted as recorded time; the parts on either side are analysed separately")
+    skipped = skipped_before + float(gaps.sum())
+    recorded = float(t[-1]) - first - skipped
+    if recorded > limits.MAX_DURATION_S:
+        raise InputError(
+            path,
+            f"{span(recorded)} of recording (not counting gaps longer than "
+            f"{span(limits.MAX_GAP_S)}), more than the {limits.MAX_DURATION_S / 86400:.0f} days any "
+            "logger holds; split the file, or check its timestamps")
+    return skipped

@@ -18,15 +18,17 @@ How the numbers are counted (also in docs/report.md):
   recorded: time that is neither sitting nor a break, because we cannot tell.
 * **Sitting** = sitting + slouching; **slouch share** = slouching / sitting.
 * **Bouts, breaks, flexed time** follow the per-recording summary (``sensorback.summary``), run
-  over the day's epochs with every hole between epochs filled as ``no_data``: a break is an unbroken
+  over the day's epochs as the store returns them (a hole between epochs counts as ``no_data``
+  there): a break is an unbroken
   run of standing/moving of at least 60 s; a bout is sitting until such a break (short get-ups
   count toward it; unseen and lying time, gaps between recordings included, neither ends it nor
   counts in its length: a bout only ends with a break we saw); a long bout lasts 30 min or more. Flexed time sums epochs with ``flexion_deg`` strictly above 20, 30 or 60
   degrees while standing, moving, sitting or slouching. Breaks per hour = breaks / worn hours.
-* **Prompts**: coach events of kind ``break_prompt`` (or ``prompt``). Their outcomes come from the
-  ``prompt_outcome`` events of the same days (or, for ``prompt`` events, their own ``outcome``):
-  ``heeded`` (also ``done``), ``snoozed``, ``ignored`` (also ``dismissed``), anything else unknown.
-  **Nudges**: ``slouch_nudge`` events.
+* **Coach events** are counted as their rules declare (coach/rules.py: ``break_prompt`` as prompts,
+  ``slouch_nudge`` as nudges, ``snoozed`` as snoozes; other writers' ``prompt`` events count as
+  prompts). Prompts' outcomes come from the ``prompt_outcome`` events of the same days (or, for
+  ``prompt`` events, their own ``outcome``): ``heeded`` (also ``done``), ``snoozed``, ``ignored``
+  (also ``dismissed``), anything else unknown.
 * **Exercise sessions**: exercises logged less than 60 min after the previous one belong to the
   same session, which belongs to the day it starts on. The goal is 3 sessions in the 7 days ending
   on the report's last day.
@@ -38,34 +40,39 @@ How the numbers are counted (also in docs/report.md):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Optional, Sequence
 
 import numpy as np
 
-from ..coach.events import BREAK_PROMPT, PROMPT_OUTCOME, SLOUCH_NUDGE, SNOOZED
-from ..core.epochs import EpochTable
-from ..core.states import NO_DATA, STATES
+from ..coach.breaks import OUTCOMES, PROMPT_OUTCOME
+from ..coach.rules import MARKS, TALLIES
+from ..core.epochs import TOUCH_S, runs
+from ..core.states import STATES
 from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo
-from ..summary import FLEXION_THRESHOLDS_DEG, summarize
+from ..summary import FLEXION_THRESHOLDS_DEG, json_number, summarize
+from ..timefmt import minutes
 from . import redflags
 from .load import GOAL_WINDOW_DAYS, Rows
 from .when import day_bounds, to_local, tz_label
 
-EPS = 1e-3                       # seconds: epochs closer than this touch
+EPS = TOUCH_S                    # seconds: epochs closer than this touch
 BREAK_MIN_S = 60.0
 LONG_BOUT_MIN = 30.0
 EXERCISE_GOAL = 3                # sessions a week
 EXERCISE_SESSION_GAP_S = 3600.0  # exercises closer than this are one session
 PAIN_WEEKS = 6
 
-PROMPT_KINDS = (BREAK_PROMPT, "prompt")
-NUDGE_KINDS = (SLOUCH_NUDGE,)
+#: Events other programs write (a "prompt" with its own outcome), counted and drawn like the coach's.
+LEGACY_PROMPT = "prompt"
+#: What each kind of event counts as: the coach's rules declare theirs.
+COUNTED_AS = {**TALLIES, LEGACY_PROMPT: "prompts"}
+#: How timelines draw each kind ("prompt": a triangle, "nudge": a dot), and what they call it.
+MARKED_AS = {**MARKS, LEGACY_PROMPT: "prompt"}
+MARK_LABELS = {LEGACY_PROMPT: "break prompt"}
 OUTCOME_WORDS = {"heeded": "heeded", "done": "heeded", "snoozed": "snoozed", "ignored": "ignored",
                  "dismissed": "ignored"}
-OUTCOMES = ("heeded", "snoozed", "ignored", "unknown")
 
 
 # ------------------------------------------------------------------------------------- results
@@ -82,12 +89,22 @@ class Numbers:
     longest_bout_s: float = 0.0
     long_bouts: int = 0
     breaks: int = 0
-    prompts: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED_AS.values(), 0))  # by tally
     outcomes: dict[str, int] = field(default_factory=lambda: {k: 0 for k in OUTCOMES})
-    nudges: int = 0
-    snoozes: int = 0
     flexed_s: dict[int, float] = field(default_factory=lambda: {t: 0.0 for t in FLEXION_THRESHOLDS_DEG})
     overlap_dropped_s: float = 0.0
+
+    @property
+    def prompts(self) -> int:
+        return self.counts.get("prompts", 0)
+
+    @property
+    def nudges(self) -> int:
+        return self.counts.get("nudges", 0)
+
+    @property
+    def snoozes(self) -> int:
+        return self.counts.get("snoozes", 0)
 
     @property
     def worn_s(self) -> float:
@@ -119,44 +136,45 @@ class Numbers:
         return self.outcomes["heeded"] / self.prompts if self.prompts else None
 
     def add(self, other: "Numbers") -> None:
-        for name in ("span_s", "recorded_s", "not_recorded_s", "bouts", "long_bouts", "breaks", "prompts",
-                     "nudges", "snoozes", "overlap_dropped_s"):
+        for name in ("span_s", "recorded_s", "not_recorded_s", "bouts", "long_bouts", "breaks", "overlap_dropped_s"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.longest_bout_s = max(self.longest_bout_s, other.longest_bout_s)
-        for d, o in ((self.state_s, other.state_s), (self.outcomes, other.outcomes), (self.flexed_s, other.flexed_s)):
+        for d, o in ((self.state_s, other.state_s), (self.counts, other.counts), (self.outcomes, other.outcomes),
+                     (self.flexed_s, other.flexed_s)):
             for k, v in o.items():
                 d[k] = d.get(k, 0) + v
 
     def to_dict(self) -> dict:
         return {
-            "span_s": _num(self.span_s),
-            "recorded_s": _num(self.recorded_s),
-            "worn_s": _num(self.worn_s),
-            "states_s": {k: _num(v) for k, v in self.state_s.items()},
-            "not_worn_s": _num(self.state_s["not_worn"]),
-            "no_data_s": _num(self.state_s["no_data"]),
-            "not_recorded_s": _num(self.not_recorded_s),
-            "unseen_s": _num(self.unseen_s),
+            "span_s": json_number(self.span_s),
+            "recorded_s": json_number(self.recorded_s),
+            "worn_s": json_number(self.worn_s),
+            "states_s": {k: json_number(v) for k, v in self.state_s.items()},
+            "not_worn_s": json_number(self.state_s["not_worn"]),
+            "no_data_s": json_number(self.state_s["no_data"]),
+            "not_recorded_s": json_number(self.not_recorded_s),
+            "unseen_s": json_number(self.unseen_s),
             "sitting": {
-                "sitting_s": _num(self.sitting_s),
-                "share_of_worn": _num(self.sitting_share_of_worn),
+                "sitting_s": json_number(self.sitting_s),
+                "share_of_worn": json_number(self.sitting_share_of_worn),
                 "bouts": self.bouts,
-                "longest_bout_s": _num(self.longest_bout_s),
+                "longest_bout_s": json_number(self.longest_bout_s),
                 "bouts_30_min_or_more": self.long_bouts,
                 "breaks": self.breaks,
-                "breaks_per_worn_hour": _num(self.breaks_per_worn_hour),
-                "slouching_s": _num(self.state_s["slouching"]),
-                "slouch_share": _num(self.slouch_share),
+                "breaks_per_worn_hour": json_number(self.breaks_per_worn_hour),
+                "slouching_s": json_number(self.state_s["slouching"]),
+                "slouch_share": json_number(self.slouch_share),
             },
             "coach": {
                 "prompts": self.prompts,
                 "outcomes": dict(self.outcomes),
-                "heeded_share": _num(self.heeded_share),
+                "heeded_share": json_number(self.heeded_share),
                 "slouch_nudges": self.nudges,
                 "snoozes": self.snoozes,
+                **{tally: n for tally, n in self.counts.items() if tally not in ("prompts", "nudges", "snoozes")},
             },
-            "flexed_s": {f"over_{t}_deg": _num(v) for t, v in self.flexed_s.items()},
-            "overlap_dropped_s": _num(self.overlap_dropped_s),
+            "flexed_s": {f"over_{t}_deg": json_number(v) for t, v in self.flexed_s.items()},
+            "overlap_dropped_s": json_number(self.overlap_dropped_s),
         }
 
 
@@ -230,7 +248,7 @@ class PainWeek:
 
     def to_dict(self) -> dict:
         return {"from": self.first_day.isoformat(), "to": self.last_day.isoformat(), "checkins": len(self.scores),
-                "mean": _num(self.mean), "highest": self.highest}
+                "mean": json_number(self.mean), "highest": self.highest}
 
 
 @dataclass
@@ -269,6 +287,9 @@ class Report:
     flags: list[redflags.Flag]
     messages: list[str]
     db_empty: bool = False
+    # Without sensor data in the period: the local days of the nearest data before and after it.
+    nearest_before: Optional[date] = None
+    nearest_after: Optional[date] = None
 
     @property
     def has_data(self) -> bool:
@@ -286,6 +307,7 @@ class Report:
             "database": self.database,
             "has_data": self.has_data,
             "database_empty": self.db_empty,
+            "nearest_days_with_data": {"before": _iso_day(self.nearest_before), "after": _iso_day(self.nearest_after)},
             "messages": list(self.messages),
             "totals": self.totals.to_dict(),
             "days": [d.to_dict() for d in self.days],
@@ -312,7 +334,7 @@ class Kept:
     """Epochs after overlaps were resolved, and what the newer sessions cover for each session."""
 
     epochs: EpochSeries
-    dropped_time: np.ndarray           # start times (Unix s) of dropped epochs
+    dropped_time: np.ndarray           # start times of dropped epochs (seconds since epochs.origin)
     dropped_s: np.ndarray              # their durations
     covered_by_newer: dict[int, tuple[np.ndarray, np.ndarray]]
 
@@ -348,8 +370,8 @@ def resolve_overlaps(epochs: EpochSeries) -> Kept:
     ids = np.unique(epochs.session_id)
     if len(ids) <= 1:
         return Kept(epochs, empty, empty, {int(i): (empty, empty) for i in ids})
-    t0 = epochs.time
-    t1 = epochs.time + epochs.duration_s
+    t0 = epochs.t_start
+    t1 = epochs.t_end
     keep = np.zeros(len(epochs), dtype=bool)
     cov = (empty, empty)
     covered: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -361,17 +383,9 @@ def resolve_overlaps(epochs: EpochSeries) -> Kept:
         keep[mine] = True
         cov = _merge(np.concatenate([cov[0], t0[mine]]), np.concatenate([cov[1], t1[mine]]))
     dropped = ~keep
-    kept = _select(epochs, keep)
-    order = np.argsort(kept.time, kind="stable")
-    return Kept(_select(kept, order), epochs.time[dropped], epochs.duration_s[dropped], covered)
-
-
-def _select(s: EpochSeries, index) -> EpochSeries:
-    return EpochSeries(*(getattr(s, f)[index] for f in _SERIES_FIELDS))
-
-
-_SERIES_FIELDS = ("time", "duration_s", "session_id", "state", "inclination_deg", "flexion_deg", "lateral_deg",
-                  "intensity_g", "cadence_spm")
+    kept = epochs.take(keep)
+    order = np.argsort(kept.t_start, kind="stable")
+    return Kept(kept.take(order), epochs.t_start[dropped], epochs.duration_s[dropped], covered)
 
 
 def keep_events(events: Sequence[EventInfo], kept: Kept) -> list[EventInfo]:
@@ -380,7 +394,7 @@ def keep_events(events: Sequence[EventInfo], kept: Kept) -> list[EventInfo]:
     for e in events:
         cov = kept.covered_by_newer.get(e.session_id) if e.session_id is not None else None
         if cov is not None and len(cov[0]):
-            x = e.at.timestamp()
+            x = e.at.timestamp() - kept.epochs.origin
             j = np.searchsorted(cov[1], x - EPS, side="left")
             if j < len(cov[0]) and cov[0][j] <= x + EPS:
                 continue
@@ -390,41 +404,11 @@ def keep_events(events: Sequence[EventInfo], kept: Kept) -> list[EventInfo]:
 
 # ------------------------------------------------------------------------------------- one day
 
-def filled_table(epochs: EpochSeries, origin: float) -> EpochTable:
-    """The epochs as an EpochTable on an axis starting at ``origin`` (Unix s), each hole between
-    two epochs filled by one ``no_data`` epoch, so that the summary's rules see the hole."""
-    t0 = epochs.time - origin
-    t1 = t0 + epochs.duration_s
-    n = len(t0)
-    cols = [epochs.inclination_deg, epochs.flexion_deg, epochs.lateral_deg, epochs.intensity_g,
-            epochs.cadence_spm]
-    if n > 1:
-        gap = np.flatnonzero(t0[1:] > t1[:-1] + EPS)
-    else:
-        gap = np.zeros(0, dtype=np.int64)
-    if len(gap) == 0:
-        return EpochTable(t0.astype(np.float64), t1.astype(np.float64), epochs.state.astype(np.int8),
-                          *(np.asarray(c, dtype=np.float32) for c in cols))
-    g0, g1 = t1[gap], t0[gap + 1]
-    all0 = np.concatenate([t0, g0])
-    order = np.argsort(all0, kind="stable")
-    nan = np.full(len(gap), np.nan, dtype=np.float32)
-    return EpochTable(
-        all0[order], np.concatenate([t1, g1])[order],
-        np.concatenate([epochs.state.astype(np.int8), np.full(len(gap), NO_DATA, dtype=np.int8)])[order],
-        *(np.concatenate([np.asarray(c, dtype=np.float32), nan])[order] for c in cols))
-
-
 def segments(epochs: EpochSeries) -> list[tuple[float, float, int]]:
     """Runs of touching epochs in one state, as (start, end, state) in Unix seconds."""
-    n = len(epochs)
-    if n == 0:
-        return []
-    t0, t1, st = epochs.time, epochs.time + epochs.duration_s, epochs.state
-    cut = np.flatnonzero((st[1:] != st[:-1]) | (np.abs(t0[1:] - t1[:-1]) > EPS)) + 1
-    a = np.concatenate([[0], cut])
-    b = np.concatenate([cut, [n]]) - 1
-    return list(zip(t0[a].tolist(), t1[b].tolist(), st[a].astype(int).tolist()))
+    a, b = runs(epochs.t_start, epochs.t_end, epochs.state)
+    return list(zip((epochs.origin + epochs.t_start[a]).tolist(), (epochs.origin + epochs.t_end[b]).tolist(),
+                    epochs.state[a].astype(int).tolist()))
 
 
 def day_numbers(epochs: EpochSeries, events: Sequence[EventInfo], start: datetime, end: datetime,
@@ -440,21 +424,15 @@ def day_numbers(epochs: EpochSeries, events: Sequence[EventInfo], start: datetim
     n.not_recorded_s = max(0.0, n.span_s - n.recorded_s)
     n.overlap_dropped_s = float(dropped_s)
     if len(epochs):
-        s = summarize(filled_table(epochs, start.timestamp()), sit_break_min_s=BREAK_MIN_S,
-                      long_bout_min=LONG_BOUT_MIN)
+        s = summarize(epochs, sit_break_min_s=BREAK_MIN_S, long_bout_min=LONG_BOUT_MIN)
         n.bouts, n.longest_bout_s, n.long_bouts, n.breaks = s.n_bouts, s.longest_bout_s, s.long_bouts, s.breaks
         n.flexed_s = dict(s.flexed_s)
     for e in events:
-        if e.kind in PROMPT_KINDS:
-            n.prompts += 1
-            if e.kind != BREAK_PROMPT and e.outcome is not None:
-                n.outcomes[OUTCOME_WORDS.get(e.outcome, "unknown")] += 1
-        elif e.kind == PROMPT_OUTCOME:
+        tally = COUNTED_AS.get(e.kind)
+        if tally is not None:
+            n.counts[tally] = n.counts.get(tally, 0) + 1
+        if e.kind == PROMPT_OUTCOME or (e.kind == LEGACY_PROMPT and e.outcome is not None):
             n.outcomes[OUTCOME_WORDS.get(e.outcome or "", "unknown")] += 1
-        elif e.kind in NUDGE_KINDS:
-            n.nudges += 1
-        elif e.kind == SNOOZED:
-            n.snoozes += 1
     return n
 
 
@@ -520,14 +498,12 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
     d = rows.first_day
     while d <= rows.last_day:
         start, end = day_bounds(d, tz)
-        a, b = start.timestamp(), end.timestamp()
-        sel = (ep.time >= a) & (ep.time < b)
-        day_ep = _select(ep, sel)
+        a, b = start.timestamp() - ep.origin, end.timestamp() - ep.origin
+        day_ep = ep.take((ep.t_start >= a) & (ep.t_start < b))
         day_ev = [e for e in events if start <= e.at < end]
         dropped = float(kept.dropped_s[(kept.dropped_time >= a) & (kept.dropped_time < b)].sum())
         numbers = day_numbers(day_ep, day_ev, start, end, now, dropped)
-        marks = [(e.at.timestamp(), e.kind, e.detail or "") for e in day_ev
-                 if e.kind in PROMPT_KINDS or e.kind in NUDGE_KINDS]
+        marks = [(e.at.timestamp(), e.kind, e.detail or "") for e in day_ev if e.kind in MARKED_AS]
         day = Day(d, start, end, numbers,
                   sessions=tuple(sorted({int(x) for x in np.unique(day_ep.session_id)})),
                   segments=segments(day_ep), marks=marks,
@@ -548,7 +524,9 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
 
     timezone_label = timezone_label or tz_label(rows.start, tz)
     report = Report(kind, rows.first_day, rows.last_day, rows.start, rows.end, now, timezone_label, rows.database,
-                    days, totals, goal, pain, flags, [], rows.db_empty)
+                    days, totals, goal, pain, flags, [], rows.db_empty,
+                    *(to_local(t, tz).date() if t is not None else None
+                      for t in (rows.nearest_before, rows.nearest_after)))
     report.messages = messages(report, tz)
     return report
 
@@ -567,23 +545,39 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
     t = report.totals
     what = period_name(report, tz)
     if report.db_empty:
-        out.append(f"Nothing is recorded in {report.database or 'the database'} yet. Import a recording or "
+        out.append("Nothing is recorded in the database yet. Import a recording or "
                    "wear the sensor, and the report will fill in; you can log exercises and pain already.")
     elif not report.has_data:
         if t.span_s <= 0:
-            out.append(f"No sensor data for {what}: it has not started yet.")
+            out.append(f"No sensor data for {what}: it has not started yet." + nearest_data(report))
         else:
-            out.append(f"No sensor data for {what}: nothing was recorded then.")
+            out.append(f"No sensor data for {what}: nothing was recorded then." + nearest_data(report))
     elif t.span_s > 0:
         share = t.unseen_s / t.span_s
-        out.append(f"{_hm(t.unseen_s)} of {_hm(t.span_s)} ({share:.0%}) could not be seen: "
-                   f"{_hm(t.not_recorded_s)} not recorded, {_hm(t.state_s['not_worn'])} not worn, "
-                   f"{_hm(t.state_s['no_data'])} without usable data. That time counts as neither sitting "
+        out.append(f"{minutes(t.unseen_s)} of {minutes(t.span_s)} ({share:.0%}) could not be seen: "
+                   f"{minutes(t.not_recorded_s)} not recorded, {minutes(t.state_s['not_worn'])} not worn, "
+                   f"{minutes(t.state_s['no_data'])} without usable data. That time counts as neither sitting "
                    "nor a break.")
     if t.overlap_dropped_s > 0:
-        out.append(f"{_hm(t.overlap_dropped_s)} recorded twice (overlapping sessions): the newest session "
+        out.append(f"{minutes(t.overlap_dropped_s)} recorded twice (overlapping sessions): the newest session "
                    "was used.")
     return out
+
+
+def nearest_data(report: Report) -> str:
+    """' The nearest day with sensor data is Monday 4 March 2024: sensorback report --day 2024-03-04.'
+    (both sides when there is data before and after the report's days; '' when there is none)."""
+    sides = [(d, w) for d, w in ((report.nearest_before, "before"), (report.nearest_after, "after")) if d is not None]
+    if not sides:
+        return ""
+    closest = min(sides, key=lambda s: abs((s[0] - (report.first_day if s[1] == "before" else report.last_day)).days))[0]
+    names = " and ".join(f"{_day_name(d)}" + (f" ({w})" if len(sides) > 1 else "") for d, w in sides)
+    which = "days" if len(sides) > 1 else "day"
+    return f" The nearest {which} with sensor data: {names}; see it with 'sensorback report --day {closest.isoformat()}'."
+
+
+def _day_name(d: date) -> str:
+    return d.strftime("%A %d %B %Y").replace(" 0", " ")
 
 
 def exercise_advice(report: Report) -> str:
@@ -602,19 +596,8 @@ def exercise_advice(report: Report) -> str:
 
 # ------------------------------------------------------------------------------------- helpers
 
-def _hm(seconds: float) -> str:
-    m = int(round(seconds / 60.0))
-    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
-
-
-def _num(x):
-    if x is None:
-        return None
-    x = float(x)
-    if not math.isfinite(x):
-        return None
-    r = round(x, 6)
-    return int(r) if r.is_integer() and abs(r) < 2**53 else r
+def _iso_day(d: Optional[date]) -> Optional[str]:
+    return d.isoformat() if d is not None else None
 
 
 def _iso(t: datetime) -> str:
@@ -630,5 +613,5 @@ def _checkin_dict(c: PainCheckinInfo) -> dict:
 
 
 __all__ = ["Day", "ExerciseGoal", "ExerciseSession", "Kept", "Numbers", "Pain", "PainWeek", "Report", "build_report",
-           "day_numbers", "exercise_sessions", "filled_table", "keep_events", "pain_weeks", "resolve_overlaps",
+           "day_numbers", "exercise_sessions", "keep_events", "pain_weeks", "resolve_overlaps",
            "segments", "to_local"]

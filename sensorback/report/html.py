@@ -4,6 +4,11 @@ A day report shows the day's timeline (states as coloured bands along the hours,
 slouch nudges as marks); a week report shows one timeline per day, and daily bar charts of sitting
 hours, breaks and slouch share. Both show the key numbers, the exercise goal and the pain trend.
 Hovering a band or mark shows its details (SVG <title>, no JavaScript needed).
+
+Every chart scales to the page's width (a viewBox, drawn at width 100%). A chart whose text would
+shrink out of reading on a phone is drawn twice, laid out for a wide and for a narrow page (the
+24 hours with fewer hour labels, a shorter pain chart), and CSS shows the one that fits
+(``NARROW_PX``); still no script. benchmarks/report_screens.py takes screenshots at 1280 and 400 px.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from typing import Optional, Sequence
 
 from ..core.states import STATES
 from . import redflags
-from .compute import NUDGE_KINDS, PROMPT_KINDS, Day, Report, exercise_advice, period_name
-from .text import exercise_name, hm, hmm, pct, rate
+from .compute import MARK_LABELS, MARKED_AS, Day, Report, exercise_advice, period_name
+from ..timefmt import hours_minutes, minutes, time_of_day
+from .text import exercise_name, pct, rate
 from .when import format_local
 
 NOT_RECORDED = -1
@@ -34,11 +40,20 @@ LABELS = {"moving": "moving", "standing": "standing", "sitting": "sitting uprigh
 PROMPT_COLOUR = "#c0392b"
 NUDGE_COLOUR = "#d35400"
 BIN_S = 60.0  # the timeline shows each minute in the state that filled most of it
+#: Pages narrower than this (CSS px) get the charts laid out for a phone.
+NARROW_PX = 720
+#: Widths of the two layouts (SVG user units, about CSS px at their natural size).
+WIDE_W, NARROW_W = 960, 400
+#: Hour labels on a timeline are at least this far apart.
+MIN_LABEL_GAP = 40
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 0;
        background: #fafafa; }
 main { max-width: 1000px; margin: 0 auto; padding: 24px; }
+svg.chart { width: 100%; height: auto; }
+svg.pain { max-width: 640px; }
+.narrow { display: none; }
 h1 { font-size: 1.6em; margin: 0 0 4px 0; }
 h2 { font-size: 1.2em; margin: 28px 0 8px 0; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 .sub { color: #666; margin: 0 0 16px 0; font-size: 0.9em; }
@@ -53,6 +68,7 @@ h2 { font-size: 1.2em; margin: 28px 0 8px 0; border-bottom: 1px solid #ddd; padd
 table { border-collapse: collapse; background: #fff; font-size: 0.92em; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #eee; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
+td:nth-child(2) { white-space: nowrap; }
 th { background: #f0f0f0; font-weight: 600; }
 table.week td, table.week th { white-space: nowrap; padding: 4px 7px; }
 .scroll { overflow-x: auto; }
@@ -63,15 +79,35 @@ tr.total td { font-weight: 600; border-top: 2px solid #ccc; }
 svg { display: block; background: #fff; border: 1px solid #e2e2e2; border-radius: 6px; }
 svg text { font-family: system-ui, sans-serif; font-size: 11px; fill: #444; }
 .charts { display: flex; flex-wrap: wrap; gap: 16px; }
+.charts > div { flex: 1 1 260px; max-width: 420px; }
 .goal span.dot { display: inline-block; width: 22px; height: 22px; border-radius: 50%; margin-right: 6px;
                  border: 2px solid #2e9d5b; vertical-align: middle; }
 .goal span.dot.done { background: #2e9d5b; }
 footer { color: #888; font-size: 0.8em; margin-top: 32px; }
-"""
+@media (max-width: {narrow_max}px) {
+  main { padding: 12px; }
+  h1 { font-size: 1.3em; }
+  .wide { display: none; }
+  .narrow { display: block; }
+  .narrow svg.chart { max-width: 560px; }
+  .card { min-width: 0; flex: 1 1 130px; }
+  th, td { padding: 4px 6px; }
+}
+""".replace("{narrow_max}", f"{NARROW_PX - 0.02:g}")
 
 
 def _e(x) -> str:
     return escape(str(x), quote=True)
+
+
+def responsive(wide: str, narrow: str) -> str:
+    """Two drawings of one chart: CSS shows the wide one, or the narrow one on a narrow page."""
+    return f'<div class="wide">{wide}</div><div class="narrow">{narrow}</div>'
+
+
+def _svg_open(kind: str, width: int, height: int, label: str) -> str:
+    return (f'<svg class="chart {kind}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+            f'preserveAspectRatio="xMinYMin meet" role="img" aria-label="{_e(label)}">')
 
 
 # ------------------------------------------------------------------------------------ timeline
@@ -106,21 +142,23 @@ def _state_name(code: int) -> str:
     return "not recorded" if code == NOT_RECORDED else STATES[code]
 
 
-def timeline_svg(days: Sequence[Day], tz: Optional[tzinfo] = None, width: int = 960,
+def timeline_svg(days: Sequence[Day], tz: Optional[tzinfo] = None, width: int = WIDE_W,
                  hours: tuple[int, int] = (0, 24), tall: bool = False) -> str:
     """One band per day along the hours ``hours`` (local clock hours from midnight), break prompts
-    as triangles above and slouch nudges as dots below it."""
+    as triangles above and slouch nudges as dots below it. ``width``: the layout (WIDE_W, or
+    NARROW_W for a phone: shorter day labels, fewer hour labels)."""
     h0, h1 = hours
-    left, right, top = 78, 12, 22
+    narrow = width < NARROW_PX
+    left, right, top = (46 if narrow else 78), 12, 22
     band_h, row_h = (40, 62) if tall else (18, 40)
     height = top + row_h * len(days) + 10
     plot_w = width - left - right
     lo, hi = h0 * 3600.0, h1 * 3600.0
     scale = plot_w / (hi - lo)
     bin_s = max(15.0, min(BIN_S, (hi - lo) / plot_w * 2))
-    step = 1 if h1 - h0 <= 12 else 2
-    out = [f'<svg class="timeline" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-           f'role="img" aria-label="timeline of states by hour">']
+    step = next((s for s in (1, 2, 3, 4, 6, 12) if s * 3600 * scale >= MIN_LABEL_GAP), 24)
+    day_label = "%a %d" if narrow else "%a %d %b"
+    out = [_svg_open("timeline", width, height, "timeline of states by hour")]
     for h in range(h0, h1 + 1):
         x = left + (h * 3600 - lo) * scale
         out.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 6}" stroke="#eee"/>')
@@ -128,14 +166,14 @@ def timeline_svg(days: Sequence[Day], tz: Optional[tzinfo] = None, width: int = 
             out.append(f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle">{h:02d}</text>')
     for row, day in enumerate(days):
         y = top + row * row_h + 8
-        out.append(f'<text x="6" y="{y + band_h / 2 + 4:.1f}">{_e(day.day.strftime("%a %d %b"))}</text>')
+        out.append(f'<text x="4" y="{y + band_h / 2 + 4:.1f}">{_e(day.day.strftime(day_label))}</text>')
         out.append(f'<rect x="{left}" y="{y}" width="{plot_w}" height="{band_h}" fill="{COLOURS["not recorded"]}"/>')
         for a, b, st in minute_bins(day, bin_s):
             a, b = max(a, lo), min(b, hi)  # a 25-hour day (end of summer time) is cut at 24:00
             if st == NOT_RECORDED or b <= a:
                 continue
             name = _state_name(st)
-            label = f"{LABELS[name]} {_clock(a)}-{_clock(b)} ({hm(b - a)})"
+            label = f"{LABELS[name]} {time_of_day(a)}-{time_of_day(b)} ({minutes(b - a)})"
             out.append(f'<rect x="{left + (a - lo) * scale:.1f}" y="{y}" width="{max((b - a) * scale, 0.6):.1f}" '
                        f'height="{band_h}" fill="{COLOURS[name]}"><title>{_e(label)}</title></rect>')
         origin = day.start.timestamp()
@@ -144,12 +182,13 @@ def timeline_svg(days: Sequence[Day], tz: Optional[tzinfo] = None, width: int = 
                 continue
             x = left + (t - origin - lo) * scale
             when = format_local(_dt(t), tz, "%H:%M")
-            if kind in PROMPT_KINDS:
+            title = _e(f"{when} {MARK_LABELS.get(kind, kind.replace('_', ' '))}: {detail}")
+            if MARKED_AS.get(kind) == "prompt":
                 out.append(f'<path d="M{x - 5:.1f},{y - 9} L{x + 5:.1f},{y - 9} L{x:.1f},{y - 1} Z" '
-                           f'fill="{PROMPT_COLOUR}"><title>{_e(f"{when} break prompt: {detail}")}</title></path>')
-            elif kind in NUDGE_KINDS:
+                           f'fill="{PROMPT_COLOUR}"><title>{title}</title></path>')
+            elif MARKED_AS.get(kind) == "nudge":
                 out.append(f'<circle cx="{x:.1f}" cy="{y + band_h + 5}" r="3.5" fill="{NUDGE_COLOUR}">'
-                           f'<title>{_e(f"{when} slouch nudge: {detail}")}</title></circle>')
+                           f'<title>{title}</title></circle>')
     out.append("</svg>")
     return "".join(out)
 
@@ -164,11 +203,6 @@ def recorded_hours(day: Day) -> tuple[int, int]:
     h0 = max(0, int(a // 3600))
     h1 = min(24, max(h0 + 2, int(-(-b // 3600))))
     return h0, h1
-
-
-def _clock(seconds_from_midnight: float) -> str:
-    m = int(round(seconds_from_midnight / 60))
-    return f"{m // 60:02d}:{m % 60:02d}"
 
 
 def _dt(unix: float):
@@ -198,8 +232,8 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[Optional[float
     n = max(len(values), 1)
     slot = (width - 2 * left) / n
     bw = slot * 0.62
-    out = [f'<svg class="bars" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-           f'aria-label="{_e(title)}"><text x="{left}" y="16" style="font-weight:600;font-size:12px">{_e(title)}</text>',
+    out = [_svg_open("bars", width, height, title)
+           + f'<text x="{left}" y="16" style="font-weight:600;font-size:12px">{_e(title)}</text>',
            f'<line x1="{left}" y1="{top + plot_h}" x2="{width - left}" y2="{top + plot_h}" stroke="#bbb"/>']
     for i, (label, v) in enumerate(zip(labels, values)):
         x = left + i * slot + (slot - bw) / 2
@@ -213,7 +247,7 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[Optional[float
             out.append(f'<text x="{cx:.1f}" y="{top + plot_h - 4:.1f}" text-anchor="middle" fill="#aaa">-</text>')
         out.append(f'<text x="{cx:.1f}" y="{height - 18}" text-anchor="middle">{_e(label)}</text>')
     out.append("</svg>")
-    return "".join(out)
+    return "<div>" + "".join(out) + "</div>"
 
 
 def pain_chart(report: Report, width: int = 640, height: int = 200) -> str:
@@ -222,8 +256,7 @@ def pain_chart(report: Report, width: int = 640, height: int = 200) -> str:
     left, right, top, bottom = 34, 14, 14, 36
     pw, ph = width - left - right, height - top - bottom
     n = len(weeks)
-    out = [f'<svg class="pain" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-           f'aria-label="pain trend">']
+    out = [_svg_open("pain", width, height, "pain trend")]
     for s in range(0, 11, 2):
         y = top + ph * (1 - s / 10)
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#eee"/>')
@@ -235,7 +268,8 @@ def pain_chart(report: Report, width: int = 640, height: int = 200) -> str:
     for i, w in enumerate(weeks):
         x = left + pw * (i + 0.5) / n
         out.append(f'<text x="{x:.1f}" y="{height - 18}" text-anchor="middle">{_e(w.last_day.strftime("%d %b"))}</text>')
-        out.append(f'<text x="{x:.1f}" y="{height - 5}" text-anchor="middle" fill="#888">{len(w.scores)} check-in{"" if len(w.scores) == 1 else "s"}</text>')
+        count = str(len(w.scores)) if width < NARROW_PX else f'{len(w.scores)} check-in{"" if len(w.scores) == 1 else "s"}'
+        out.append(f'<text x="{x:.1f}" y="{height - 5}" text-anchor="middle" fill="#888">{count}</text>')
         if w.mean is not None:
             y = top + ph * (1 - w.mean / 10)
             pts.append((x, y))
@@ -259,14 +293,14 @@ def _card(value: str, key: str) -> str:
 def _cards(report: Report) -> str:
     n = report.totals
     return '<div class="cards">' + "".join([
-        _card(hm(n.sitting_s), "sitting"),
+        _card(minutes(n.sitting_s), "sitting"),
         _card(f"{n.bouts}", "sitting bouts"),
-        _card(hm(n.longest_bout_s), "longest bout"),
+        _card(minutes(n.longest_bout_s), "longest bout"),
         _card(f"{n.long_bouts}", "bouts of 30 min or more"),
         _card(f"{n.breaks} ({rate(n.breaks_per_worn_hour)}/h)", "breaks, per worn hour"),
         _card(f"{n.outcomes['heeded']} of {n.prompts}", "prompts heeded"),
         _card(pct(n.slouch_share), "of sitting slouched"),
-        _card(hm(n.unseen_s), "not seen (not worn, no data, not recorded)"),
+        _card(minutes(n.unseen_s), "not seen (not worn, no data, not recorded)"),
     ]) + "</div>"
 
 
@@ -274,18 +308,18 @@ def _numbers_table(report: Report) -> str:
     n = report.totals
     s = n.state_s
     rows = [
-        ("sitting (upright + slouching)", hm(n.sitting_s), f"{pct(n.sitting_share_of_worn)} of worn time"),
-        ("slouching", hm(s["slouching"]), f"{pct(n.slouch_share)} of sitting"),
-        ("standing", hm(s["standing"]), ""),
-        ("moving", hm(s["moving"]), ""),
-        ("lying", hm(s["lying"]), ""),
-        ("worn in all", hm(n.worn_s), ""),
-        ("not worn", hm(s["not_worn"]), "neither sitting nor a break"),
-        ("no usable data", hm(s["no_data"]), "neither sitting nor a break"),
-        ("not recorded", hm(n.not_recorded_s), "neither sitting nor a break"),
+        ("sitting (upright + slouching)", minutes(n.sitting_s), f"{pct(n.sitting_share_of_worn)} of worn time"),
+        ("slouching", minutes(s["slouching"]), f"{pct(n.slouch_share)} of sitting"),
+        ("standing", minutes(s["standing"]), ""),
+        ("moving", minutes(s["moving"]), ""),
+        ("lying", minutes(s["lying"]), ""),
+        ("worn in all", minutes(n.worn_s), ""),
+        ("not worn", minutes(s["not_worn"]), "neither sitting nor a break"),
+        ("no usable data", minutes(s["no_data"]), "neither sitting nor a break"),
+        ("not recorded", minutes(n.not_recorded_s), "neither sitting nor a break"),
         ("break prompts", str(n.prompts), ", ".join(f"{v} {k}" for k, v in n.outcomes.items() if v)),
         ("slouch nudges", str(n.nudges), ""),
-        *((f"trunk bent past {t}°", hm(v), "standing or sitting") for t, v in n.flexed_s.items()),
+        *((f"trunk bent past {t}°", minutes(v), "standing or sitting") for t, v in n.flexed_s.items()),
     ]
     body = "".join(f"<tr><td>{_e(a)}</td><td>{_e(b)}</td><td>{_e(c)}</td></tr>" for a, b, c in rows)
     return f"<table><tr><th>what</th><th>how much</th><th></th></tr>{body}</table>"
@@ -296,9 +330,10 @@ def _week_table(report: Report) -> str:
             "heeded", "nudges", "unseen"]
 
     def row(label: str, n, cls: str = "") -> str:
-        cells = [label, hmm(n.worn_s), hmm(n.sitting_s), pct(n.slouch_share), str(n.bouts), hmm(n.longest_bout_s),
+        cells = [label, hours_minutes(n.worn_s), hours_minutes(n.sitting_s), pct(n.slouch_share), str(n.bouts),
+                 hours_minutes(n.longest_bout_s),
                  str(n.long_bouts), str(n.breaks), rate(n.breaks_per_worn_hour), str(n.prompts),
-                 str(n.outcomes["heeded"]), str(n.nudges), hmm(n.unseen_s)]
+                 str(n.outcomes["heeded"]), str(n.nudges), hours_minutes(n.unseen_s)]
         return f'<tr class="{cls}">' + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>"
 
     rows = "".join(row(d.day.strftime("%a %d %b"), d.numbers) for d in report.days)
@@ -330,8 +365,8 @@ def _pain_block(report: Report, tz: Optional[tzinfo]) -> str:
         items += (f"<li>{_e(format_local(c.at, tz, '%a %d %b %H:%M'))}: <strong>{c.score}/10</strong>"
                   + (f" ({_e(extra)})" if extra else "") + (f" &ldquo;{_e(c.note)}&rdquo;" if c.note else "") + "</li>")
     caption = (f'<p class="sub">Blue dots: the average of each week\'s check-ins; red rings: the highest; '
-               f"dashed line: {redflags.HIGH_PAIN}/10.</p>")
-    return pain_chart(report) + caption + (f"<p>Check-ins in this report:</p><ul>{items}</ul>" if items else "")
+               f"dashed line: {redflags.HIGH_PAIN}/10; under each week, how many check-ins it had.</p>")
+    return responsive(pain_chart(report), pain_chart(report, width=380)) + caption + (f"<p>Check-ins in this report:</p><ul>{items}</ul>" if items else "")
 
 
 def _flags_block(report: Report) -> str:
@@ -345,6 +380,10 @@ def _flags_block(report: Report) -> str:
     return "".join(out)
 
 
+def _timelines(days: Sequence[Day], tz: Optional[tzinfo], **kw) -> str:
+    return responsive(timeline_svg(days, tz, WIDE_W, **kw), timeline_svg(days, tz, NARROW_W, **kw))
+
+
 def render_html(report: Report, tz: Optional[tzinfo] = None) -> str:
     title = f"Back report for {period_name(report, tz)}"
     parts = [
@@ -352,8 +391,8 @@ def render_html(report: Report, tz: Optional[tzinfo] = None) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>",
         f"<h1>{_e(title)}</h1>",
-        f'<p class="sub">Local time {_e(report.timezone)} &middot; database {_e(report.database)} &middot; '
-        f"made {_e(format_local(report.now, tz))}</p>",
+        # Not the database's path: it names the user's home folder, and this page gets shared.
+        f'<p class="sub">Local time {_e(report.timezone)} &middot; made {_e(format_local(report.now, tz))}</p>',
         _flags_block(report),
     ]
     parts += [f'<div class="note">{_e(m)}</div>' for m in report.messages]
@@ -362,14 +401,14 @@ def render_html(report: Report, tz: Optional[tzinfo] = None) -> str:
         if report.kind == "day":
             h0, h1 = recorded_hours(report.days[0])
             parts.append("<h2>Timeline</h2>")
-            parts.append(timeline_svg(report.days, tz))
+            parts.append(_timelines(report.days, tz))
             if (h0, h1) != (0, 24):
                 parts.append(f'<p class="sub">Close-up of {h0:02d}:00 to {h1 % 24:02d}:00, when the sensor '
                              "recorded:</p>")
-                parts.append(timeline_svg(report.days, tz, hours=(h0, h1), tall=True))
+                parts.append(_timelines(report.days, tz, hours=(h0, h1), tall=True))
         else:
             parts.append("<h2>Timelines</h2>")
-            parts.append(timeline_svg(report.days, tz))
+            parts.append(_timelines(report.days, tz))
         parts.append(legend())
         if report.kind == "week":
             labels = [d.day.strftime("%a") for d in report.days]

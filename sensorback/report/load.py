@@ -1,8 +1,9 @@
 """Reading what a report needs from the store. The only I/O of ``sensorback.report``.
 
-Everything goes through the store's read API except :func:`has_any_data`, a small read helper
-the API does not have (is there anything at all in the database?), written here with SQLAlchemy on
-the store's models.
+Everything goes through the store's read API except :func:`has_any_data` and
+:func:`nearest_epochs`, small read helpers the API does not have (is there anything at all in the
+database? where is the sensor data nearest to a period without any?), written here with SQLAlchemy
+on the store's models.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Optional
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo, Store
 from ..store.models import Epoch, Exercise, PainCheckin
@@ -40,6 +41,9 @@ class Rows:
     pain: list[PainCheckinInfo]
     database: str = ""
     db_empty: bool = False
+    # The newest epoch before the period and the oldest after it, when the period has none.
+    nearest_before: Optional[datetime] = None
+    nearest_after: Optional[datetime] = None
 
 
 def has_any_data(store: Store) -> bool:
@@ -50,6 +54,27 @@ def has_any_data(store: Store) -> bool:
     return store.read("look for any data", work)
 
 
+def nearest_epochs(store: Store, start: datetime, end: datetime) -> tuple[Optional[datetime], Optional[datetime]]:
+    """(the newest epoch's instant before ``start``, the oldest at or after ``end``), None where none."""
+    def work(conn):
+        before = conn.execute(select(func.max(Epoch.at)).where(Epoch.at < start)).scalar()
+        after = conn.execute(select(func.min(Epoch.at)).where(Epoch.at >= end)).scalar()
+        return before, after
+    before, after = store.read("look for the nearest sensor data", work)
+    return _utc(before), _utc(after)
+
+
+def _utc(value):
+    """The database's instant as an aware UTC datetime (SQLite's aggregates come back as text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    from ..store.rows import utc
+
+    return utc(value)
+
+
 def period_bounds(first_day: date, last_day: date, tz: Optional[tzinfo] = None) -> tuple[datetime, datetime]:
     return day_bounds(first_day, tz)[0], day_bounds(last_day, tz)[1]
 
@@ -58,13 +83,17 @@ def load_rows(store: Store, first_day: date, last_day: date, tz: Optional[tzinfo
     start, end = period_bounds(first_day, last_day, tz)
     goal_start = day_bounds(last_day - timedelta(days=GOAL_WINDOW_DAYS - 1), tz)[0]
     pain_start = day_bounds(last_day - timedelta(days=redflags.HISTORY_DAYS - 1), tz)[0]
+    epochs = store.epochs(start, end)
+    before, after = nearest_epochs(store, start, end) if not len(epochs) else (None, None)
     return Rows(
         first_day=first_day, last_day=last_day, start=start, end=end,
-        epochs=store.epochs(start, end),
+        epochs=epochs,
         events=store.events(start, end),
         sessions=store.sessions(start, end),
         exercises=store.exercises(min(goal_start, start), end),
         pain=store.pain_checkins(pain_start, end),
         database=store.name,
         db_empty=not has_any_data(store),
+        nearest_before=before,
+        nearest_after=after,
     )

@@ -8,25 +8,10 @@ from typing import Optional, Sequence
 
 from ..coach import exercises as exercise_lib
 from .compute import Day, Numbers, Report, exercise_advice, period_name
+from ..timefmt import hours_minutes, minutes
 from .when import format_local, to_local
 
 WIDTH = 96
-
-
-def hm(seconds: Optional[float]) -> str:
-    """'5 h 10 min', '25 min', '0 min' (whole minutes)."""
-    if seconds is None:
-        return "-"
-    m = int(round(seconds / 60.0))
-    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
-
-
-def hmm(seconds: Optional[float]) -> str:
-    """'5:10' (hours:minutes), for tables."""
-    if seconds is None:
-        return "-"
-    m = int(round(seconds / 60.0))
-    return f"{m // 60}:{m % 60:02d}"
 
 
 def pct(share: Optional[float]) -> str:
@@ -73,16 +58,16 @@ def _outcomes(n: Numbers) -> str:
 def _time_section(n: Numbers, title: str) -> list[str]:
     s = n.state_s
     rows = [
-        ["sitting", hm(n.sitting_s), f"{pct(n.sitting_share_of_worn)} of worn time"],
-        ["  of it slouching", hm(s["slouching"]), f"{pct(n.slouch_share)} of sitting"],
-        ["standing", hm(s["standing"]), ""],
-        ["moving", hm(s["moving"]), ""],
-        ["lying", hm(s["lying"]), ""],
-        ["worn in all", hm(n.worn_s), ""],
-        ["not worn", hm(s["not_worn"]), ""],
-        ["no usable data", hm(s["no_data"]), ""],
-        ["not recorded", hm(n.not_recorded_s), ""],
-        ["unseen in all", hm(n.unseen_s), "neither sitting nor a break: we cannot tell"],
+        ["sitting", minutes(n.sitting_s), f"{pct(n.sitting_share_of_worn)} of worn time"],
+        ["  of it slouching", minutes(s["slouching"]), f"{pct(n.slouch_share)} of sitting"],
+        ["standing", minutes(s["standing"]), ""],
+        ["moving", minutes(s["moving"]), ""],
+        ["lying", minutes(s["lying"]), ""],
+        ["worn in all", minutes(n.worn_s), ""],
+        ["not worn", minutes(s["not_worn"]), ""],
+        ["no usable data", minutes(s["no_data"]), ""],
+        ["not recorded", minutes(n.not_recorded_s), ""],
+        ["unseen in all", minutes(n.unseen_s), "neither sitting nor a break: we cannot tell"],
     ]
     return [title] + table(rows, align="lrl")
 
@@ -90,7 +75,7 @@ def _time_section(n: Numbers, title: str) -> list[str]:
 def _sitting_section(n: Numbers) -> list[str]:
     rows = [
         ["sitting bouts", str(n.bouts)],
-        ["longest bout", hm(n.longest_bout_s)],
+        ["longest bout", minutes(n.longest_bout_s)],
         ["bouts of 30 min or more", str(n.long_bouts)],
         ["breaks (on your feet 60 s or more)", f"{n.breaks} ({rate(n.breaks_per_worn_hour)} per worn hour)"],
         ["break prompts", _outcomes(n)],
@@ -100,7 +85,7 @@ def _sitting_section(n: Numbers) -> list[str]:
 
 
 def _flexed_section(n: Numbers) -> list[str]:
-    rows = [[f"past {t}°", hm(v)] for t, v in n.flexed_s.items()]
+    rows = [[f"past {t}°", minutes(v)] for t, v in n.flexed_s.items()]
     return ["Trunk bent forward (standing or sitting)"] + table(rows)
 
 
@@ -155,12 +140,12 @@ def _week_tables(days: Sequence[Day], totals: Numbers) -> list[str]:
     rows = []
     for d in days:
         n = d.numbers
-        rows.append([d.day.strftime("%a %d %b"), hmm(n.worn_s), hmm(n.sitting_s), pct(n.slouch_share), str(n.bouts),
-                     hmm(n.longest_bout_s), str(n.long_bouts), str(n.breaks), rate(n.breaks_per_worn_hour),
-                     hmm(n.unseen_s)])
+        rows.append([d.day.strftime("%a %d %b"), hours_minutes(n.worn_s), hours_minutes(n.sitting_s), pct(n.slouch_share), str(n.bouts),
+                     hours_minutes(n.longest_bout_s), str(n.long_bouts), str(n.breaks), rate(n.breaks_per_worn_hour),
+                     hours_minutes(n.unseen_s)])
     t = totals
-    rows.append(["week", hmm(t.worn_s), hmm(t.sitting_s), pct(t.slouch_share), str(t.bouts), hmm(t.longest_bout_s),
-                 str(t.long_bouts), str(t.breaks), rate(t.breaks_per_worn_hour), hmm(t.unseen_s)])
+    rows.append(["week", hours_minutes(t.worn_s), hours_minutes(t.sitting_s), pct(t.slouch_share), str(t.bouts), hours_minutes(t.longest_bout_s),
+                 str(t.long_bouts), str(t.breaks), rate(t.breaks_per_worn_hour), hours_minutes(t.unseen_s)])
     lines = ["Day by day (hours:minutes)"]
     lines += table(rows, header=["day", "worn", "sitting", "slouch", "bouts", "longest", "30+ min", "breaks",
                                  "per h", "unseen"])
@@ -168,10 +153,10 @@ def _week_tables(days: Sequence[Day], totals: Numbers) -> list[str]:
     for d in days:
         n = d.numbers
         rows.append([d.day.strftime("%a %d %b"), str(n.prompts), str(n.outcomes["heeded"]), str(n.nudges),
-                     *(hmm(v) for v in n.flexed_s.values()), str(d.exercise_sessions),
+                     *(hours_minutes(v) for v in n.flexed_s.values()), str(d.exercise_sessions),
                      ", ".join(str(s) for s in d.pain_scores) or "-"])
     rows.append(["week", str(t.prompts), str(t.outcomes["heeded"]), str(t.nudges),
-                 *(hmm(v) for v in t.flexed_s.values()), str(sum(d.exercise_sessions for d in days)), ""])
+                 *(hours_minutes(v) for v in t.flexed_s.values()), str(sum(d.exercise_sessions for d in days)), ""])
     lines.append("")
     lines += table(rows, header=["day", "prompts", "heeded", "nudges", *(f"past {k}°" for k in t.flexed_s),
                                  "exercise", "pain"])

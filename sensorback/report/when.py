@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Optional
 
 from ..errors import SensorbackError
+from ..limits import LATEST, check_day
 
 
 def local_midnight(day: date, tz: Optional[tzinfo] = None) -> datetime:
@@ -29,6 +30,13 @@ def day_bounds(day: date, tz: Optional[tzinfo] = None) -> tuple[datetime, dateti
 
 def to_local(instant: datetime, tz: Optional[tzinfo] = None) -> datetime:
     return instant.astimezone(tz) if tz is not None else instant.astimezone()
+
+
+def local_days(start: datetime, end: datetime, tz: Optional[tzinfo] = None) -> list[date]:
+    """The local calendar days that [start, end) touches (at least start's day)."""
+    first = to_local(start, tz).date()
+    last = to_local(max(start, end - timedelta(microseconds=1)), tz).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def today(now: Optional[datetime] = None, tz: Optional[tzinfo] = None) -> date:
@@ -56,6 +64,7 @@ def parse_day(text: Optional[str], option: str = "--day", *, now: Optional[datet
         raise SensorbackError(f"{option}: '{text}' is not a real date ({e})") from None
     if day > current:
         raise SensorbackError(f"{option}: {day.isoformat()} is in the future (today is {current.isoformat()})")
+    check_day(day, option)
     return day
 
 
@@ -108,6 +117,10 @@ def parse_at(text: Optional[str], option: str = "--at", *, now: Optional[datetim
             raise SensorbackError(
                 f"{option}: expected a time such as 18:30, 'yesterday 18:30' or '2024-05-03 18:30', got '{text}'"
             ) from None
+        # before any arithmetic: year 1 or 9999 cannot move a time zone
+        if parsed.date() >= LATEST:
+            raise SensorbackError(f"{option}: {parsed.strftime('%Y-%m-%d %H:%M')} is in the future")
+        check_day(parsed.date(), option)
         result = _local(parsed, tz) if parsed.tzinfo is None else parsed
     result = result.astimezone(timezone.utc)
     if result > now + timedelta(minutes=1):

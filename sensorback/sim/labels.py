@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..private import open_private
 
 LABELS: tuple[str, ...] = (
     "moving", "standing", "sitting", "slouching", "lying", "not_worn", "no_data", "transition",
@@ -68,7 +69,7 @@ class Labels:
 
 def write_labels(labels: Labels, path) -> None:
     """Write the sidecar CSV (header t_start,t_end,label,source_code; times to the millisecond)."""
-    with open(path, "w", newline="") as fh:
+    with open_private(path, "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(HEADER)
         for a, b, lab, code in labels.rows():

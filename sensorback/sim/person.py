@@ -30,6 +30,7 @@ class Person:
     lever_m: float                 # hip joint to sensor distance (rotation about the hips moves it)
     sit_to_stand_s: float          # typical duration of a sit-to-stand (1.5..3 s)
     slouchiness: float             # 0..1, how much of the desk time goes to slouching
+    usual_slouch_deg: float = 30.0  # how far forward of upright sitting this wearer usually slouches
 
     @property
     def sit_upright_flexion_deg(self) -> float:
@@ -41,6 +42,9 @@ class Person:
         # Faster walkers bounce more: tie the vertical amplitude loosely to cadence.
         vertical = 0.15 + 0.15 * (cadence - 95.0) / 30.0 + rng.uniform(0.0, 0.1)
         placement = "chest" if rng.random() < 0.6 else "upper_back"
+        # Traits added later come from a child stream, so every earlier draw (and the plan and
+        # start time that follow from this generator) stays as it was.
+        later = rng.spawn(1)[0]
         return cls(
             placement=placement,
             stand_flexion_deg=float(np.clip(rng.normal(0.0, 2.5), -5.0, 5.0)),
@@ -57,6 +61,7 @@ class Person:
             lever_m=float(rng.uniform(0.35, 0.5)),
             sit_to_stand_s=float(rng.uniform(1.7, 2.6)),
             slouchiness=float(rng.uniform(0.25, 0.7)),
+            usual_slouch_deg=float(later.uniform(25.0, 40.0)),
         )
 
     def to_meta(self) -> dict:

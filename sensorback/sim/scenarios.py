@@ -226,39 +226,42 @@ def build_standing_desk_day(tl: Timeline, end_s: float) -> None:
 
 
 def build_demo(tl: Timeline, end_s: float) -> None:
-    """Twelve minutes that show every state, in an order a person could really do them.
+    """Fifteen minutes that show every state, in an order a person could really do
+    them, and earn one slouch nudge with the coach's default settings (it nudges only once five
+    minutes of slouching fall within an hour): the slouch creeps in over most of a minute and
+    stays for five.
 
     The sensor rests on the desk for three minutes: shorter than about two minutes, a sensor at
     rest cannot be told from a wearer holding very still, so the core waits that long.
     """
     rng = tl.rng
-    tl.walk(45.0)
-    tl.stand(25.0, "stand_desk", work=True)
+    tl.walk(35.0)
+    tl.stand(15.0, "stand_desk", work=True)
     tl.sit_down()
-    tl.sit(50.0)
-    tl.slouch(70.0, rng.uniform(30.0, 38.0), 12.0, 6.0)
+    tl.sit(25.0)
+    tl.slouch(320.0, rng.uniform(30.0, 38.0), 45.0, 5.0)
+    t_gap = tl.now + 10.0
     tl.sit(30.0)
-    tl.lean(25.0, rng.uniform(6.0, 10.0))
-    t_gap = tl.now + 15.0
-    tl.sit(50.0)
-    tl.gap(t_gap, 20.0)
+    tl.gap(t_gap, 12.0)
+    tl.lean(20.0, rng.uniform(6.0, 10.0))
+    tl.sit(10.0)
     tl.stand_up()
     tl.walk(35.0)
-    tl.stand(15.0, "stand_desk")
+    tl.stand(30.0, "stand_desk")
     tl.take_off()
     tl.desk(180.0)
     tl.put_on("stand")
-    tl.stand(10.0)
+    tl.stand(8.0)
     tl.walk(20.0)
     tl.sit_down()
     tl.sit(10.0, "sit_couch", reaches=False)
     tl.lie_down(str(rng.choice(["supine", "left", "right", "prone"], p=[0.5, 0.2, 0.2, 0.1])))
-    tl.lie(55.0)
+    tl.lie(40.0)
     tl.sit_up()
     tl.sit(10.0, "sit_couch", reaches=False)
     tl.stand_up()
-    tl.stand(15.0)
-    tl.walk(30.0)
+    tl.stand(10.0)
+    tl.walk(20.0)
     tl.fill_to(end_s)
 
 
@@ -413,8 +416,8 @@ REGISTRY: dict[str, Scenario] = {
         Scenario("standing-desk-day", "8 h at a sit-stand desk: alternating 20-60 min sitting and "
                  "15-45 min standing, walks, lunch with the sensor off, two BLE gaps",
                  8 * HOUR, build_standing_desk_day),
-        Scenario("demo", "12 min showing every state once: walk, stand, sit, a >20 deg slouch, lean, "
-                 "BLE gap, sensor on the desk, lying on a couch", 720.0, build_demo),
+        Scenario("demo", "15 min showing every state once: walk, stand, sit, a five-minute slouch (one "
+                 "nudge), lean, BLE gap, sensor on the desk, lying on a couch", 900.0, build_demo),
         # sitting and standing that no transition shows (core/smoother.py, core/posture_cue.py)
         Scenario("hidden-sit-downs", "4 h of desk sessions (20-90 min) whose sit-downs are slow or inside a "
                  "radio gap; ordinary stand-ups and breaks", 4 * HOUR, build_hidden_sit_downs),
@@ -432,4 +435,120 @@ REGISTRY: dict[str, Scenario] = {
                  build_exercise_bike),
     )
 }
+
+
+# ------------------------------------------------------------ personal slouches (issue 9)
+# The guided calibration's steps (sensorback.live.GUIDED_STEPS): sit upright, slouch the way you
+# usually do, stand up and stand still, 10 s each; the windows used start after each step's
+# settling time (2, 3 and 4 s). Kept equal to them by tests/test_sim.py.
+GUIDED_S = 10.0
+GUIDED_SETTLE_S = {"upright": 2.0, "slouch": 3.0, "stand": 4.0}
+CALIBRATION_LEAD_S = 4.0
+
+
+def guided_calibration(tl: Timeline) -> None:
+    """From standing: sit down, then the guided steps; records the windows in tl.calibration_windows.
+    The wearer slouches to their usual depth (from the session's upright sitting)."""
+    rng = tl.rng
+    tl.sit_down()
+    t0 = tl.now
+    tl.sit(GUIDED_S, "calibrate_upright", reaches=False)
+    tl.slouch(GUIDED_S - 2.5, tl.usual_slouch(), 2.0, 0.5, line_deg=0.5 * tl.usual_slouch())
+    tl.stand_up()
+    t2 = tl.now
+    tl.stand(max(GUIDED_S - (t2 - t0 - 2 * GUIDED_S), 6.0) + rng.uniform(0.0, 1.0), "calibrate_stand")
+    for i, step in enumerate(("upright", "slouch", "stand")):
+        a = t0 + i * GUIDED_S + GUIDED_SETTLE_S[step]
+        tl.calibration_windows[step] = [round(a, 3), round(t0 + (i + 1) * GUIDED_S, 3)]
+
+
+def build_calibration(tl: Timeline, end_s: float) -> None:
+    """What `sensorback calibrate --demo` plays: the wearer sits down and follows the guided steps
+    (their usual slouch: Person.usual_slouch_deg, the same person for the same seed in any
+    scenario). The demo source starts playing CALIBRATION_LEAD_S in, once the wearer is seated."""
+    tl.stand(0.5)
+    guided_calibration(tl)
+    tl.fill_to(end_s)
+
+
+def mixed_desk_session(tl: Timeline, until_s: float) -> None:
+    """Seated work in which forward slouches (to the wearer's usual depth, two in five creeping in
+    over minutes), backward leans (recline, 8-25 deg) and sideways leans (8-20 deg, either side)
+    are equally frequent and equally long; only the forward ones are slouches. Slouch labels switch at the personal
+    line, halfway to the usual slouch from the session's upright sitting."""
+    rng = tl.rng
+    usual = tl.usual_slouch()
+    episode_last = True
+    while (left := until_s - tl.now) > 0.5:
+        if episode_last or left < 200.0:
+            tl.sit(left if left < 200.0 else min(left, rng.uniform(60.0, 400.0)))
+            episode_last = False
+            continue
+        hold = min(_log_uniform(rng, 60.0, 900.0), left - 120.0)
+        if hold < 45.0:
+            tl.sit(left)
+            break
+        r = rng.random()
+        depth = usual * rng.uniform(0.85, 1.15)
+        if r < 0.2:
+            tl.slouch(hold, depth, rng.uniform(5.0, 30.0), rng.uniform(3.0, 10.0), line_deg=0.5 * usual)
+        elif r < 1.0 / 3.0:  # deepening slowly over minutes
+            onset = min(rng.uniform(120.0, 360.0), left - hold - 60.0)
+            tl.slouch(max(hold - onset, 30.0), depth, max(onset, 30.0), rng.uniform(3.0, 10.0), line_deg=0.5 * usual)
+        elif r < 2.0 / 3.0:
+            back = rng.uniform(8.0, 25.0)
+            tl.lean_away(hold, -back, rng.normal(0.0, 2.0), f"lean_back_{round(back)}deg")
+        else:
+            side = float(rng.choice([-1.0, 1.0])) * rng.uniform(8.0, 20.0)
+            tl.lean_away(hold, rng.normal(0.0, 1.5), side, f"lean_{'right' if side > 0 else 'left'}_{round(abs(side))}deg")
+        episode_last = True
+
+
+def build_slouch_day(tl: Timeline, end_s: float) -> None:
+    """Three hours at a desk for a wearer with a personal slouch: a guided calibration at the
+    start (its windows in the metadata), a walk in, desk sessions of mixed leans and short
+    breaks; this wearer sits down and gets up with a straight back (shallow leans)."""
+    rng = tl.rng
+    tl.shallow_sits = True
+    tl.stand(0.5)
+    guided_calibration(tl)
+    tl.walk(rng.uniform(120.0, 300.0))
+    tl.stand(rng.uniform(20.0, 60.0), "stand_desk", work=True)
+    tl.sit_down()
+    leave_at = end_s - rng.uniform(300.0, 420.0)
+    while True:
+        mixed_desk_session(tl, min(tl.now + rng.uniform(25.0, 50.0) * MIN, max(leave_at, tl.now + 300.0)))
+        tl.stand_up()
+        if tl.now >= leave_at - 120.0:
+            break
+        short_break(tl)
+        tl.stand(rng.uniform(5.0, 30.0), "stand_desk")
+        tl.sit_down()
+    tl.stand(rng.uniform(30.0, 90.0), "stand_desk", work=True)
+    tl.walk(max(end_s - tl.now + 60.0, 120.0), code="walk_home")
+
+
+def build_mild_slouch_day(tl: Timeline, end_s: float) -> None:
+    if tl.usual_slouch_deg is None:
+        tl.usual_slouch_deg = float(tl.rng.uniform(6.0, 12.0))
+    build_slouch_day(tl, end_s)
+
+
+def build_deep_slouch_day(tl: Timeline, end_s: float) -> None:
+    if tl.usual_slouch_deg is None:
+        tl.usual_slouch_deg = float(tl.rng.uniform(25.0, 40.0))
+    build_slouch_day(tl, end_s)
+
+
+for _s in (
+    Scenario("calibration", "36 s: sit down, then the guided calibration (sit upright, slouch as usual, stand up "
+             "and stand still), as 'sensorback calibrate --demo' plays it", 36.0, build_calibration),
+    Scenario("slouch-mild", "3 h at a desk, a wearer whose usual slouch is only 6-12 deg: a guided calibration "
+             "first, slouches (some creeping in over minutes) no more frequent than backward and sideways "
+             "leans, shallow-leaning sit-downs", 3 * HOUR, build_mild_slouch_day),
+    Scenario("slouch-deep", "the same day for a wearer whose usual slouch is 25-40 deg", 3 * HOUR,
+             build_deep_slouch_day),
+):
+    REGISTRY[_s.name] = _s
+
 SCENARIOS: dict[str, str] = {name: s.description for name, s in REGISTRY.items()}

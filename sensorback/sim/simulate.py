@@ -26,7 +26,7 @@ from .wearer import body_motion
 
 MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 200.0
 DAY_START = 1709539200.0  # Monday 2024-03-04 08:00 UTC; days start 0-30 min later per seed
-_OVERRIDES = {"duration_s", "ideal_sensor", "mount", "gaps", "start_time"}
+_OVERRIDES = {"duration_s", "ideal_sensor", "mount", "gaps", "start_time", "usual_slouch_deg"}
 _META_VERSION = 1
 
 
@@ -45,7 +45,7 @@ def _check(scenario: str, seed, rate_hz, overrides: dict) -> dict:
     if unknown:
         raise TypeError(f"simulate() got unknown override(s) {sorted(unknown)}; known: {sorted(_OVERRIDES)}")
     opts = {"duration_s": REGISTRY[scenario].duration_s, "ideal_sensor": False, "mount": "random",
-            "gaps": True, "start_time": None}
+            "gaps": True, "start_time": None, "usual_slouch_deg": None}
     opts.update(overrides)
     try:
         dur = float(opts["duration_s"])
@@ -59,6 +59,9 @@ def _check(scenario: str, seed, rate_hz, overrides: dict) -> dict:
             opts["start_time"] = float(opts["start_time"])
         except (TypeError, ValueError):
             raise InputError("start_time", f"must be Unix seconds, got {opts['start_time']!r}") from None
+    u = opts["usual_slouch_deg"]
+    if u is not None and (isinstance(u, bool) or not isinstance(u, (int, float)) or not 0.0 < u < 60.0):
+        raise InputError("usual_slouch_deg", f"must be a number of degrees between 0 and 60, got {u!r}")
     if opts["mount"] not in ("random", "identity"):
         raise InputError("mount", f"must be 'random' or 'identity', got {opts['mount']!r}")
     return opts
@@ -73,7 +76,8 @@ def simulate(scenario: str, seed: int = 0, rate_hz: float = 50.0, **overrides) -
 
     Overrides: duration_s (cut or extend the scenario), ideal_sensor=True (no sensor or timing
     errors), mount="identity" (clip axes = trunk axes), gaps=False (no long BLE outages),
-    start_time (Unix time of t = 0). Identical arguments give identical output.
+    start_time (Unix time of t = 0), usual_slouch_deg (the wearer's usual slouch, where the
+    scenario uses it). Identical arguments give identical output.
     The true parameters (mounting, calibration errors, cadence, postures, episodes) are in
     block.meta["sim"].
     """
@@ -83,7 +87,7 @@ def simulate(scenario: str, seed: int = 0, rate_hz: float = 50.0, **overrides) -
 
     person = Person.draw(rng_person)
     day_offset = float(np.round(rng_person.uniform(0.0, 1800.0), 3))
-    tl = Timeline(person, rng_plan)
+    tl = Timeline(person, rng_plan, usual_slouch_deg=opts["usual_slouch_deg"])
     sc = REGISTRY[scenario]
     sc.build(tl, max(duration, sc.duration_s))
     tl.fill_to(duration)
@@ -170,6 +174,8 @@ def simulate(scenario: str, seed: int = 0, rate_hz: float = 50.0, **overrides) -
                    "cadence_spm": round(b.cadence_spm, 3)} for b in tl.bouts if b.t0 < duration and b.kind != "pedal"],
         "sit_sessions": [s for s in tl.sessions if s["t_start"] < duration],
         "slouches": [s for s in tl.slouches if s["t_start"] < duration],
+        "usual_slouch_deg": round(tl.usual_slouch(), 3),
+        "calibration_windows": tl.calibration_windows,
         "desk": [{"t_start": round(o.t0, 3), "t_end": round(min(o.t1, duration), 3),
                   "gravity_sensor": [float(v) for v in o.desk.apply(UP, inverse=True)]}
                  for o in tl.offbody if o.kind == "desk" and o.t0 < duration],

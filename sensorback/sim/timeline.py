@@ -93,6 +93,9 @@ class Timeline:
     mode: str = "stand"  # stand, sit, lie, off
     posture: tuple[float, float, float] = (0.0, 0.0, 0.0)  # flexion, lateral, axial (deg)
     upright_deg: float = 0.0  # flexion of the current sitting session's upright posture
+    usual_slouch_deg: float | None = None  # the wearer's usual slouch (None: the person's trait)
+    shallow_sits: bool = False  # sit down and stand up leaning only 12-25 deg forward
+    calibration_windows: dict = field(default_factory=dict)  # step -> [t0, t1] of a guided calibration
     keys: list = field(default_factory=list)
     rows: list = field(default_factory=list)
     bouts: list = field(default_factory=list)
@@ -216,6 +219,14 @@ class Timeline:
     def _transition_time(self) -> float:
         return float(np.clip(self.person.sit_to_stand_s * self.rng.uniform(0.85, 1.2), 1.5, 3.0))
 
+    def _transition_lean(self) -> float:
+        """Peak forward lean of a sit-down or stand-up beyond standing: 30-45 deg, or 12-25 deg for a
+        wearer who sits down and gets up with a straight back (shallow_sits)."""
+        return float(self.rng.uniform(12.0, 25.0) if self.shallow_sits else self.rng.uniform(30.0, 45.0))
+
+    def usual_slouch(self) -> float:
+        return self.person.usual_slouch_deg if self.usual_slouch_deg is None else float(self.usual_slouch_deg)
+
     def _vertical_pulse(self, t0_ms: int, dur_total: float, dz: float, rising: bool) -> tuple[float, float]:
         """Pick the rise/descent window from a peak vertical speed of 0.35-0.65 m/s, as measured on
         real sit-to-stand and stand-to-sit transitions (HAPT waist recordings); a min-jerk move of
@@ -233,7 +244,7 @@ class Timeline:
         t0 = self.t_ms
         self.upright_deg = p.sit_upright_flexion_deg + float(np.clip(rng.normal(0.0, 1.0), -2.0, 2.0))
         target = (self.upright_deg, p.stand_lateral_deg * 0.5 + rng.normal(0.0, 1.0), rng.normal(0.0, 8.0))
-        peak = p.stand_flexion_deg + rng.uniform(30.0, 45.0)
+        peak = p.stand_flexion_deg + self._transition_lean()
         self._move(_ms(0.55 * T), (peak, 0.5 * (self.posture[1] + target[1]), self.posture[2]))
         self._move(t0 + _ms(T) - self.t_ms, target)
         dz = -rng.uniform(0.3, 0.45)
@@ -252,7 +263,7 @@ class Timeline:
         rng, p = self.rng, self.person
         T = self._transition_time()
         t0 = self.t_ms
-        peak = p.stand_flexion_deg + rng.uniform(30.0, 45.0)
+        peak = p.stand_flexion_deg + self._transition_lean()
         self._move(_ms(0.45 * T), (peak, self.posture[1], self.posture[2]))
         self._move(t0 + _ms(T) - self.t_ms, self._stand_posture())
         dz = rng.uniform(0.3, 0.45)
@@ -314,33 +325,60 @@ class Timeline:
         self._move(back, (u + rng.uniform(-1.0, 1.0), self.posture[1], self.posture[2]))
         self._row(t0, t_end, "sitting", f"lean_{round(depth_deg)}deg")
 
-    def slouch(self, hold_s: float, depth_deg: float, onset_s: float, recover_s: float) -> None:
+    def lean_away(self, dur_s: float, flex_deg: float, lat_deg: float, code: str) -> None:
+        """Lean back (flex_deg < 0) or sideways (lat_deg, + to the right) from the session's upright
+        sitting and hold it, with small wander, then come back: 'sitting' in the ground truth,
+        however far it goes (only a forward lean is a slouch)."""
+        self._need("sit")
+        rng = self.rng
+        t0, t_end = self.t_ms, self.t_ms + _ms(dur_s)
+        self._sit_level(t_end, 0.9)
+        u, start = self.upright_deg, self.posture
+        target = (u + flex_deg, start[1] + lat_deg, start[2])
+        self._move(_ms(rng.uniform(2.0, 5.0)), target)
+        back = _ms(rng.uniform(2.0, 5.0))
+        while t_end - back - self.t_ms > 40000:
+            self._move(_ms(rng.uniform(20.0, 40.0)), (target[0] + rng.uniform(-1.5, 1.5),
+                                                      target[1] + rng.uniform(-1.5, 1.5), target[2]))
+        self._hold(t_end - back - self.t_ms)
+        self._move(back, (u + rng.uniform(-1.0, 1.0), start[1], start[2]))
+        self._row(t0, t_end, "sitting", code)
+
+    def slouch(self, hold_s: float, depth_deg: float, onset_s: float, recover_s: float,
+               line_deg: float | None = None) -> None:
         """Slouch: flexion drifts to 25-45 deg beyond the wearer's upright (the standing posture,
         as in sensorback's definition) over onset_s, is held (deepening slightly, often with a
         sideways lean onto an elbow), then recovers to the session's sitting posture.
         The label switches exactly where the posture crosses upright + 20 deg; someone who sits
-        reclined therefore travels further before it counts."""
+        reclined therefore travels further before it counts.
+
+        With line_deg, depth and line are measured from the session's upright *sitting* instead,
+        and the label switches where the posture crosses that line (the personal slouch line:
+        halfway to the wearer's usual slouch)."""
         self._need("sit")
         rng = self.rng
         u = self.upright_deg
-        ref = self.person.stand_flexion_deg
+        ref = self.person.stand_flexion_deg if line_deg is None else u
+        line = SLOUCH_DEG if line_deg is None else float(line_deg)
         t0 = self.t_ms
         t_end = t0 + _ms(onset_s) + _ms(hold_s) + _ms(recover_s)
         self._level(t_end, 0.2, 0.15, rng.uniform(0.002, 0.006))
         start = self.posture
         deep = ref + depth_deg
         self._move(_ms(onset_s), (deep, start[1] + rng.normal(0.0, 2.0), start[2]))
-        s_on = min_jerk_inverse((ref + SLOUCH_DEG - start[0]) / (deep - start[0]))
+        s_on = min_jerk_inverse((ref + line - start[0]) / (deep - start[0]))
         cross_in = t0 + int(round(s_on * (self.t_ms - t0)))
         hold_end = t_end - _ms(recover_s)
+        # Leaning onto an elbow comes with a deep slump; a mild slouch wanders sideways less.
+        side = 6.0 if line_deg is None else min(6.0, 0.25 * (deep - start[0]))
         while hold_end - self.t_ms > 30000:
             self._move(_ms(rng.uniform(20.0, 120.0)) if hold_end - self.t_ms > 130000 else hold_end - self.t_ms - 5000,
-                       (deep + rng.uniform(-1.0, 3.0), start[1] + rng.uniform(-6.0, 6.0), start[2] + rng.normal(0, 5.0)))
+                       (deep + rng.uniform(-1.0, 3.0), start[1] + rng.uniform(-side, side), start[2] + rng.normal(0, 5.0)))
         self._hold(hold_end - self.t_ms)
         top = self.posture[0]
         end = (u + rng.uniform(-1.0, 1.0), start[1], start[2])
         self._move(t_end - self.t_ms, end)
-        s_off = min_jerk_inverse((top - (ref + SLOUCH_DEG)) / (top - end[0]))
+        s_off = min_jerk_inverse((top - (ref + line)) / (top - end[0]))
         cross_out = hold_end + int(round(s_off * (t_end - hold_end)))
         tag = f"slouch_{round(depth_deg)}deg"
         self._row(t0, cross_in, "sitting", "slouch_onset")

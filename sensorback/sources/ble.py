@@ -65,7 +65,7 @@ from ..devices import (
 )
 from ..errors import SensorbackError
 from ..samples import SampleBlock
-from .ble_errors import bluetooth_error
+from .ble_errors import NO_BLUETOOTH, bluetooth_error, link_error, trouble
 from .base import SourceItem, SourceStatus
 
 logger = logging.getLogger(__name__)
@@ -303,14 +303,15 @@ class BleSource:
                 except DeviceResponseError as e:
                     why = f"the sensor refused: {e}"
                 except Exception as e:  # noqa: BLE001 - bleak/D-Bus/OS errors: report and retry
-                    if not _retryable(e):
+                    kind = trouble(e)
+                    if kind is None:
                         raise
-                    if self.stats["connections"] == 0 and _no_adapter(e):
+                    if self.stats["connections"] == 0 and kind == NO_BLUETOOTH:
                         # No Bluetooth at all (no adapter, no BlueZ, no D-Bus): retrying forever
                         # would only print the same cryptic error every 30 s.
                         raise BleSourceError(f"{bluetooth_error(e)} Without a sensor, try "
                                              "'sensorback monitor --demo'.") from None
-                    why = _describe_error(e)
+                    why = link_error(e)
                 else:
                     why = "disconnected"
                 finally:
@@ -330,7 +331,7 @@ class BleSource:
             raise
         except BaseException as e:  # noqa: BLE001 - handed to the consumer after "stopped"
             await asyncio.shield(self._teardown())
-            self._status("stopped", f"stopped: {_describe_error(e)}", t=self.last_t, **self._summary())
+            self._status("stopped", f"stopped: {link_error(e)}", t=self.last_t, **self._summary())
             self._put(e)
             self._put(_STOP)
             return
@@ -662,24 +663,3 @@ def _mtu(client) -> int:
             return int(client.mtu_size)
         except Exception:  # noqa: BLE001
             return 23
-
-
-def _retryable(e: BaseException) -> bool:
-    """bleak, D-Bus, OS and time-out errors: the sensor or the adapter may come back."""
-    if isinstance(e, (TimeoutError, OSError, EOFError, ConnectionError)):
-        return True
-    mod = type(e).__module__ or ""
-    return mod.startswith(("bleak", "dbus_fast", "bumble"))
-
-
-def _no_adapter(e: BaseException) -> bool:
-    """Errors that mean this machine has no usable Bluetooth, as opposed to a sensor out of reach."""
-    text = f"{type(e).__name__} {e}"
-    return (isinstance(e, (FileNotFoundError, PermissionError))
-            or "BluetoothNotAvailable" in text or "org.freedesktop.DBus" in text
-            or ("ServiceUnknown" in text and "org.bluez" in text) or "No Bluetooth adapters" in text)
-
-
-def _describe_error(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__

@@ -16,10 +16,10 @@ Statuses: "connecting", then "connected" (with a fake battery level and signal s
 "battery"/"signal" note every few minutes of sample time, and "stopped" at the end (the end of
 the scenario, or stop()).
 
-``scenario="calibration"`` is not a simulator scenario: a wearer who sits upright and still for
-``CAL_UPRIGHT_S`` seconds, then leans forward by ``CAL_LEAN_DEG`` degrees, with the clip mounted
-as on the simulated wearer of ``mount_from`` with the same seed (so a demo calibration fits the
-demo monitor), for testing and demonstrating ``sensorback calibrate --demo``.
+``scenario="calibration"`` plays the simulator's calibration scenario from the moment the wearer
+is seated: they sit upright, slouch the way they usually do and stand up, in step with the
+guided calibration's steps. The same seed is the same person wearing the same clip the same way
+in every scenario, so a demo calibration fits the demo monitor (``sensorback calibrate --demo``).
 """
 
 from __future__ import annotations
@@ -42,44 +42,35 @@ MIN_BLOCK_WALL_S = 0.02
 #: Sample seconds between fake battery/signal notes.
 STATUS_EVERY_S = 300.0
 DEMO_ADDRESS = "demo"
-#: The scripted calibration wearer: upright and still, then leaning forward, with the clip mounted
-#: at a random rotation.
-CAL_UPRIGHT_S = 9.0
-CAL_LEAN_S = 7.0
-CAL_LEAN_DEG = 30.0
 CALIBRATION = "calibration"
 
 
-def random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """A uniformly random 3-D rotation matrix (QR of a Gaussian matrix, sign-fixed)."""
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
+def calibration_recording(seed: int = 0, rate_hz: float = 50.0, usual_slouch_deg: Optional[float] = None,
+                          ideal: bool = False) -> SampleBlock:
+    """The simulated wearer of ``seed`` going through the guided calibration, from the moment they
+    are seated (t = 0 there): upright, slouch as usual, stand up and stand still
+    (sensorback.sim scenario "calibration"). usual_slouch_deg: how far they slouch (default: the
+    person's own); ideal: no sensor errors.
+    block.meta["true_up"] / ["true_forward"]: upright sitting and forward in the sensor's axes;
+    ["windows"]: the guided steps' windows on this block's time axis."""
+    from ..sim import simulate
+    from ..sim.scenarios import GUIDED_SETTLE_S
 
-
-def calibration_recording(seed: int = 0, rate_hz: float = 50.0, upright_s: float = CAL_UPRIGHT_S,
-                          lean_s: float = CAL_LEAN_S, lean_deg: float = CAL_LEAN_DEG,
-                          mount: Optional[np.ndarray] = None) -> SampleBlock:
-    """Samples of a wearer sitting upright, then leaning forward, the clip mounted at ``mount``
-    (trunk -> sensor axes; default a random rotation from the seed).
-    block.meta["true_up"] / ["true_forward"] are the truth in the sensor's axes."""
-    rng = np.random.default_rng(seed)
-    rot = random_rotation(rng)
-    mount = rot if mount is None else np.asarray(mount, float)
-    n = int(round((upright_s + lean_s) * rate_hz))
-    t = np.arange(n) / rate_hz
-    # Trunk frame: x forward, z up. Lean: a smooth 1.5 s ramp after upright_s.
-    ramp = np.clip((t - upright_s) / 1.5, 0.0, 1.0)
-    ang = np.radians(lean_deg) * (0.5 - 0.5 * np.cos(np.pi * ramp))
-    breathing = 0.01 * np.sin(2 * np.pi * 0.25 * t)
-    g_trunk = np.stack([np.sin(ang + breathing), np.zeros(n), np.cos(ang + breathing)], axis=1)
-    acc = g_trunk @ mount.T + rng.normal(0.0, 0.004, size=(n, 3))
-    up = mount @ np.array([0.0, 0.0, 1.0])
-    fwd = mount @ np.array([1.0, 0.0, 0.0])
-    return SampleBlock(t=t, acc=acc.astype(np.float32), device="demo", rate_hz=rate_hz,
-                       meta={"true_up": up.tolist(), "true_forward": fwd.tolist(), "scenario": CALIBRATION})
+    extra = {} if usual_slouch_deg is None else {"usual_slouch_deg": float(usual_slouch_deg)}
+    block, _ = simulate(CALIBRATION, seed=seed, rate_hz=rate_hz, ideal_sensor=ideal, **extra)
+    sim = block.meta["sim"]
+    windows = sim["calibration_windows"]
+    i0 = int(np.searchsorted(block.t, windows["upright"][0] - GUIDED_SETTLE_S["upright"]))
+    mount = np.asarray(sim["mount_rotation"], float)
+    up = np.asarray(sim["gravity_sensor"]["sitting_upright"], float)
+    fwd = -(mount @ np.array([1.0, 0.0, 0.0]))
+    fwd = fwd - (fwd @ up) * up
+    t0 = float(block.t[i0])
+    out = SampleBlock(block.t[i0:] - t0, block.acc[i0:], device="demo", rate_hz=rate_hz,
+                      meta={"true_up": up.tolist(), "true_forward": (fwd / np.linalg.norm(fwd)).tolist(),
+                            "scenario": CALIBRATION, "usual_slouch_deg": sim["usual_slouch_deg"],
+                            "windows": {k: [a - t0, b - t0] for k, (a, b) in windows.items()}})
+    return out
 
 
 class DemoSource:
@@ -90,12 +81,10 @@ class DemoSource:
                  rssi_dbm: int = -58, name: Optional[str] = None, mount_from: Optional[str] = "desk-day"):
         if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not (math.isfinite(speed) and speed > 0):
             raise SensorbackError(f"--speed: must be a positive number (times real time), got {speed!r}")
-        if scenario != CALIBRATION:
-            from ..sim import SCENARIOS
+        from ..sim import SCENARIOS
 
-            if scenario not in SCENARIOS:
-                raise SensorbackError(f"demo scenario: unknown '{scenario}' (choose from "
-                                      f"{', '.join([*SCENARIOS, CALIBRATION])})")
+        if scenario not in SCENARIOS:
+            raise SensorbackError(f"demo scenario: unknown '{scenario}' (choose from {', '.join(SCENARIOS)})")
         self.scenario = scenario
         self.speed = float(speed)
         self.seed = int(seed)
@@ -106,7 +95,7 @@ class DemoSource:
         self.rssi_dbm = int(rssi_dbm)
         self.name = name or f"demo-{scenario}"
         self.address = DEMO_ADDRESS
-        self.mount_from = mount_from
+        self.mount_from = mount_from  # kept for callers; the seed alone decides the mounting
         self._stop: Optional[asyncio.Event] = None  # created in the running loop
         self._stop_requested = False
         self._started = False
@@ -128,13 +117,7 @@ class DemoSource:
     # ---------------------------------------------------------------------------------------
     def _simulate(self, start_time: float) -> SampleBlock:
         if self.scenario == CALIBRATION:
-            mount = None
-            if self.mount_from:  # the same clip mounting as the simulated wearer of that scenario
-                from ..sim import simulate
-
-                sim_block, _ = simulate(self.mount_from, seed=self.seed, rate_hz=self.rate_hz, duration_s=1.0)
-                mount = np.asarray(sim_block.meta["sim"]["mount_rotation"], float)
-            block = calibration_recording(self.seed, self.rate_hz, mount=mount)
+            block = calibration_recording(self.seed, self.rate_hz)
             block.start_time = start_time
             return block
         from ..sim import simulate
@@ -202,4 +185,4 @@ class DemoSource:
         yield self._status("stopped", float(block.t[start - 1]) if start else None, f"{self.name} stopped")
 
 
-__all__ = ["CALIBRATION", "DemoSource", "calibration_recording", "random_rotation"]
+__all__ = ["CALIBRATION", "DemoSource", "calibration_recording"]

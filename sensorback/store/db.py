@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from ..errors import SensorbackError
+from ..errors import OSProblem, SensorbackError
+from ..private import PRIVATE_DIR_MODE, create_private
 
 ENV_VAR = "SENSORBACK_DB"
 DB_FILENAME = "sensorback.db"
@@ -38,6 +38,15 @@ class DatabaseReadOnly(StoreError):
     """The database (or its file) can only be read."""
 
 
+class DatabaseNotWritable(DatabaseReadOnly, OSProblem):
+    """The database file or its folder cannot be written by this process (a read-only file system,
+    permissions): the machine's state, exit code 1. Reading still works (open_store(read_only=True))."""
+
+
+class DatabaseFull(StoreError, OSProblem):
+    """The disk (or quota) under the database is full: the machine's state, exit code 1."""
+
+
 def default_db_path() -> Path:
     from platformdirs import user_data_dir
 
@@ -50,7 +59,11 @@ def resolve_db_url(cli_value: str | None = None) -> str:
     A value without ``://`` is a path to an SQLite file. Anything else is an SQLAlchemy URL, e.g.
     ``postgresql+psycopg://user@host/sensorback`` or ``sqlite:////home/me/back.db``.
     """
-    value = cli_value if cli_value not in (None, "") else os.environ.get(ENV_VAR) or None
+    if cli_value is not None and not cli_value.strip():
+        # An empty --db is a mistake (an unset shell variable, say), not a request for the default.
+        raise StoreError("--db: the value is empty; give a file path or database URL, or leave --db out "
+                         "for the default database")
+    value = cli_value if cli_value is not None else os.environ.get(ENV_VAR) or None
     if value is None:
         return "sqlite:///" + str(default_db_path())
     value = value.strip()
@@ -94,6 +107,41 @@ def describe(url: str | URL) -> DbTarget:
     return DbTarget(u, db, Path(db), False)
 
 
+def cannot_write(path: Path) -> bool:
+    """An existing SQLite file that this process may not write, or whose folder it may not write
+    (SQLite needs the folder for its -wal and -shm files): a read-only mount, or permissions."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def not_writable(path: Path) -> DatabaseNotWritable:
+    try:
+        on_ro_mount = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        on_ro_mount = False
+    why = "it is on a read-only file system" if on_ro_mount else "no permission to write the file or its folder"
+    return DatabaseNotWritable(f"database {path} can only be read here ({why}); 'sensorback report' still reads it")
+
+
+def read_only_target(target: DbTarget) -> tuple[DbTarget, str | None]:
+    """The same SQLite file opened read-only (mode=ro), and a note when that cannot see everything.
+
+    A database in WAL mode that was closed cleanly has no -shm file, and a read-only folder cannot
+    get one; SQLite then reads it only as immutable (no locks: right for a read-only mount, where
+    nobody writes). Changes still in a -wal file beside it are not seen that way: the note says so.
+    """
+    path = target.sqlite_path
+    if path is None or target.read_only_uri:
+        return target, None
+    shm, wal = Path(f"{path}-shm"), Path(f"{path}-wal")
+    immutable = not shm.exists() and not os.access(path.parent, os.W_OK)
+    url = make_url(f"sqlite:///file:{quote(str(path))}?mode=ro{'&immutable=1' if immutable else ''}&uri=true")
+    note = None
+    if immutable and wal.exists() and wal.stat().st_size > 0:
+        note = (f"database {path} is read-only here and its last changes are still in {wal.name}, "
+                "which cannot be read without write access: they are not in this report")
+    return DbTarget(url, str(path), path, True), note
+
+
 def prepare_sqlite_file(path: Path, default_location: bool) -> None:
     """Create a missing database file readable by its owner only (0600), and its folder (0700)
     when it is sensorback's own default folder."""
@@ -102,19 +150,17 @@ def prepare_sqlite_file(path: Path, default_location: bool) -> None:
     folder = path.parent
     if not folder.exists():
         try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
             if default_location:
-                os.chmod(folder, 0o700)
+                os.chmod(folder, PRIVATE_DIR_MODE)
         except OSError as e:
             raise StoreError(f"cannot create the folder for database {path}: {e.strerror or e}") from None
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(create_private(path, exclusive=True))
     except FileExistsError:
         return
     except OSError as e:
         raise StoreError(f"cannot create database {path}: {e.strerror or e}") from None
-    os.close(fd)
-    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
 
 
 def make_engine(target: DbTarget, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Engine:
@@ -181,6 +227,7 @@ def write_options(engine: Engine) -> dict:
 _LOCKED = re.compile(r"database (table )?is (locked|busy)|lock timeout|could not obtain lock|"
                      r"canceling statement due to lock timeout", re.I)
 _READ_ONLY = re.compile(r"readonly database|read-only|read only", re.I)
+_FULL = re.compile(r"database or disk is full|no space left on device|disk quota exceeded", re.I)
 
 
 def _root_message(e: BaseException) -> str:
@@ -209,4 +256,6 @@ def translate(e: DBAPIError, target: DbTarget, doing: str, busy_timeout_s: float
                               f"(waited {busy_timeout_s:g} s to {doing}){tail}")
     if is_read_only(e):
         return DatabaseReadOnly(f"database {target.name} is read-only (cannot {doing}){tail}")
+    if getattr(getattr(e, "orig", None), "sqlstate", None) in ("53100", "53400") or _FULL.search(_root_message(e)):
+        return DatabaseFull(f"database {target.name}: the disk is full (cannot {doing}){tail}")
     return StoreError(f"database {target.name}: cannot {doing}: {_root_message(e)}{tail}")

@@ -52,6 +52,9 @@ def upgrade(engine: Engine, name: str, revision: str = "head") -> bool:
     if unknown:
         raise StoreError(f"database {name} has schema revision {', '.join(sorted(unknown))}, written by a newer "
                          "sensorback; upgrade sensorback to use it")
+    if engine.url.query.get("mode") == "ro":
+        raise StoreError(f"database {name} was written by an older sensorback and can only be read here; open "
+                         "it once where it can be written (e.g. 'sensorback report' with write access) to upgrade it")
     with engine.connect() as conn:
         conn.execution_options(**write_options(engine))
         with conn.begin():

@@ -18,10 +18,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
+import numpy as np
 from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Double, ForeignKey, Integer, MetaData,
                         REAL, SmallInteger, String, Text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from ..core.epochs import COLUMNS as EPOCH_COLUMNS
 
 # Stable constraint and index names: Alembic needs names to alter or drop them later.
 NAMING = {
@@ -91,27 +94,34 @@ class Session(Base):
     state_names: Mapped[list[str]]
     software_version: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[datetime]
+    # Who is writing the session ("host:pid") and until when its claim holds unless renewed: an
+    # import being written keeps others from replacing it (see recorder.py). Both stay as they
+    # were when the writer stopped; lease_until is None once it has ended or let go.
+    writer: Mapped[Optional[str]] = mapped_column(String(300))
+    lease_until: Mapped[Optional[datetime]]
 
     epochs: Mapped[list["Epoch"]] = relationship(back_populates="session", cascade="all, delete-orphan",
                                                  passive_deletes=True)
 
 
-class Epoch(Base):
-    """One epoch of the core's output (see sensorback.core.epochs.EpochTable)."""
+#: How the core's epoch column types are stored.
+SQL_TYPES = {np.dtype(np.float64): Double, np.dtype(np.float32): REAL, np.dtype(np.int8): SmallInteger}
+
+#: The epoch columns as the core declares them (sensorback.core.epochs.COLUMNS): t_start keys an
+#: epoch within its session; a measurement is NULL where the core reports NaN (no data).
+EpochColumns = type("EpochColumns", (), {
+    c.name: mapped_column(SQL_TYPES[c.dtype], primary_key=c.name == "t_start", nullable=c.nan_is_missing)
+    for c in EPOCH_COLUMNS})
+
+
+class Epoch(EpochColumns, Base):
+    """One epoch of the core's output: the columns of sensorback.core.epochs.EpochTable, its
+    session, and the instant of its start (``at``)."""
 
     __tablename__ = "epochs"
 
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
-    t_start: Mapped[float] = mapped_column(Double, primary_key=True)
-    t_end: Mapped[float] = mapped_column(Double)
     at: Mapped[datetime] = mapped_column(index=True)
-    state: Mapped[int] = mapped_column(SmallInteger)
-    # NULL where the core reports NaN (no data).
-    inclination_deg: Mapped[Optional[float]] = mapped_column(REAL)
-    flexion_deg: Mapped[Optional[float]] = mapped_column(REAL)
-    lateral_deg: Mapped[Optional[float]] = mapped_column(REAL)
-    intensity_g: Mapped[Optional[float]] = mapped_column(REAL)
-    cadence_spm: Mapped[Optional[float]] = mapped_column(REAL)
 
     session: Mapped[Session] = relationship(back_populates="epochs")
 

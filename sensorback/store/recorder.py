@@ -18,6 +18,17 @@ Epochs are kept in memory and written in one transaction whenever ``max_epochs``
 exception or Ctrl-C, but only ``end_session()`` marks the session finished: a session without an
 end is one whose writer stopped early, and re-importing the same recording replaces it.
 
+**Importing once, also under concurrency.** A recording (``content_hash`` + options = the
+``import_key``, unique in the table) is claimed in ``begin_session``: one transaction looks for
+the key (locking its row on PostgreSQL) and inserts the session row, or decides to skip or
+replace the one there; two writers inserting the same key at once meet the unique constraint and
+the loser looks again. The claim names its writer (``host:pid``) and holds until
+``lease_until``, which every write renews (at least every third of ``lease_s`` while epochs keep
+coming). An unfinished session whose lease holds and whose process still exists (checked on this
+host) is being imported right now: another writer skips it ("busy") instead of replacing it. A
+writer that stalled past its lease and was replaced gets a one-line StoreError on its next write
+instead of a foreign-key error.
+
 When the database is locked by another program (past the busy timeout) or read-only, the write
 raises a one-line StoreError (a SensorbackError) and the epochs stay buffered (``pending``):
 call ``flush()`` again, or keep adding epochs and the next write tries again. Nothing is lost
@@ -29,22 +40,54 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 import numpy as np
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .. import __version__
-from ..core.epochs import EpochTable
+from ..core.epochs import COLUMNS as EPOCH_COLUMNS
+from ..core.epochs import MEASUREMENTS, TOUCH_S, EpochTable, runs, touching
 from ..core.states import STATES
+from .db import StoreError
 from .models import Bout, Epoch, Event, Session
 from .records import SessionInfo
-from .store import Store, utc
+from .rows import in_orm, session_info, utc
 
-_TIME_EPS = 1e-6
+#: How long a writer's claim on its session holds without a write (see the module docstring).
+LEASE_S = 60.0
+
+
+class SessionLost(StoreError):
+    """The session being written was replaced or deleted by another program meanwhile."""
+
+
+def writer_id() -> str:
+    """This process, as it is named in ``sessions.writer``: 'host:pid'."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def writer_alive(writer: Optional[str], lease_until: Optional[datetime], now: datetime) -> bool:
+    """Is a session's writer still at work? Its lease has not run out and, when it runs on this
+    host, its process still exists (a killed import can be replaced at once)."""
+    if lease_until is None or utc(lease_until) <= now:
+        return False
+    host, _, pid = (writer or "").rpartition(":")
+    if os.name == "posix" and host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except OSError:  # e.g. another user's process: it exists
+            pass
+    return True
 
 
 def file_digest(path: str | Path) -> str:
@@ -80,8 +123,9 @@ def plain(value: Any) -> Any:
 @dataclass(frozen=True)
 class BeginResult:
     """What begin_session decided. action: "new", "replace" (an earlier import of the same
-    recording and options is replaced on the first write) or "skip" (already imported; the
-    recorder ignores everything until the next begin_session)."""
+    recording and options was replaced), "skip" (already imported) or "busy" (another writer is
+    importing it right now); after "skip" and "busy" the recorder ignores everything until the
+    next begin_session."""
 
     action: str
     message: str
@@ -89,7 +133,7 @@ class BeginResult:
 
     @property
     def skipped(self) -> bool:
-        return self.action == "skip"
+        return self.action in ("skip", "busy")
 
 
 @dataclass
@@ -100,14 +144,20 @@ class _Bout:
 
 
 class Recorder:
-    """Writes one session at a time. Not thread-safe: feed it from one thread."""
+    """Writes one session at a time into a Store (store.recorder() makes one). Not thread-safe: feed it
+    from one thread."""
 
-    def __init__(self, store: Store, *, max_epochs: int = 600, max_seconds: Optional[float] = 5.0):
+    def __init__(self, store, *, max_epochs: int = 600, max_seconds: Optional[float] = 5.0,
+                 lease_s: float = LEASE_S):
         if max_epochs < 1:
             raise ValueError("max_epochs must be at least 1")
+        if not lease_s > 0:
+            raise ValueError("lease_s must be positive")
         self.store = store
         self.max_epochs = max_epochs
         self.max_seconds = max_seconds
+        self.lease_s = float(lease_s)
+        self.writer = writer_id()
         self._reset()
 
     def _reset(self) -> None:
@@ -122,13 +172,16 @@ class Recorder:
         self._bout: Optional[_Bout] = None
         self._last_t_end: Optional[float] = None
         self._end: Optional[datetime] = None
+        self._last_write = time.monotonic()
+        self._wrote_events = False
         self.written_epochs = 0
 
     # -- state ----------------------------------------------------------------------------------
 
     @property
     def session_id(self) -> Optional[int]:
-        """The session's id once its first write has happened (None before, and when skipping)."""
+        """The session's id once it is written: from begin_session for an import (content_hash
+        given), from the first write otherwise; None when skipping."""
         return self._session_id
 
     @property
@@ -150,14 +203,16 @@ class Recorder:
                       epoch_s: float = 1.0, calibration: Any = None, options: Optional[Mapping[str, Any]] = None,
                       content_hash: Optional[str] = None, on_existing: str = "auto",
                       software_version: str = __version__) -> BeginResult:
-        """Start a session. Nothing is written until the first flush.
+        """Start a session.
 
         start: when t == 0 on the session's axis (UTC datetime or Unix seconds, e.g.
         SampleBlock.start_time); None when unknown: now is used and marked as estimated.
-        source: the file path, or "live". content_hash (file_digest) + options identify a
-        recording: if it was imported before, on_existing decides: "auto" skips an earlier
-        complete import and replaces an unfinished one, "replace" always replaces, "skip" always
-        skips.
+        source: the file path, or "live". A live session (no content_hash) is written with the
+        first flush. content_hash (file_digest) + options identify a recording, which is claimed
+        at once (see the module docstring); if it was imported before, on_existing decides:
+        "auto" skips an earlier complete import and replaces an unfinished one, "replace" always
+        replaces, "skip" always skips. An import another process is writing right now is never
+        replaced ("busy"). Raises StoreError when the database cannot be written.
         """
         if self._active and not self._skip:
             raise RuntimeError("begin_session: the previous session was not ended (call end_session)")
@@ -165,31 +220,74 @@ class Recorder:
             raise ValueError(f"on_existing must be 'auto', 'replace' or 'skip', not {on_existing!r}")
         self._reset()
         key = import_key(content_hash, options) if content_hash else None
-        existing = self.store.find_import(key) if key else None
-        if existing is None:
-            action, message = "new", f"{source}: new session"
-        elif on_existing == "skip" or (on_existing == "auto" and existing.complete):
-            action = "skip"
-            when = existing.created_at.strftime("%Y-%m-%d %H:%M UTC")
-            message = (f"{source}: already in {self.store.name} as session {existing.id} "
-                       f"(imported {when} with the same options); skipped")
-        else:
-            action = "replace"
-            why = "" if existing.complete else ", whose import did not finish"
-            message = f"{source}: replacing session {existing.id}{why}"
-        self._active = True
-        if action == "skip":
-            self._skip = True
-            return BeginResult(action, message, existing)
         estimated = start is None
-        self._start = datetime.now(timezone.utc) if estimated else utc(start)
-        self._session_values = dict(
+        began = datetime.now(timezone.utc) if estimated else utc(start)
+        values = dict(
             device=str(device), source=str(source), content_hash=content_hash, import_key=key,
-            options=plain(options) if options is not None else None, started_at=self._start,
+            options=plain(options) if options is not None else None, started_at=began,
             start_estimated=estimated, ended_at=None, rate_hz=float(rate_hz), epoch_s=float(epoch_s),
             calibration=plain(calibration) if calibration is not None else None, state_names=list(STATES),
-            software_version=str(software_version), created_at=datetime.now(timezone.utc))
+            software_version=str(software_version), created_at=datetime.now(timezone.utc), writer=self.writer)
+        sid = None
+        existing = None
+        if key is None:
+            action, message = "new", f"{source}: new session"
+        else:
+            action, existing, sid = self.store.write("claim the import", lambda c: self._claim(c, values, on_existing))
+            message = self._begin_message(action, source, existing, on_existing)
+        self._active = True
+        if action in ("skip", "busy"):
+            self._skip = True
+            return BeginResult(action, message, existing)
+        self._start = began
+        self._session_values = values
+        self._session_id = sid
+        self._last_write = time.monotonic()
         return BeginResult(action, message, existing)
+
+    def _claim(self, conn, values: dict, on_existing: str) -> tuple[str, Optional[SessionInfo], Optional[int]]:
+        """In one write transaction: insert the session of a new import, or decide about the one
+        already there (see begin_session). Returns (action, the earlier session, new session id)."""
+        key = values["import_key"]
+        for _ in range(5):
+            now = datetime.now(timezone.utc)
+            row = in_orm(conn, lambda s: _locked_import(s, key))
+            if row is None:
+                action = "new"
+            else:
+                info, writer, lease_until = row
+                if info.complete and on_existing != "replace":
+                    return "skip", info, None
+                if not info.complete and writer_alive(writer, lease_until, now):
+                    return "busy", info, None
+                if on_existing == "skip":
+                    return "skip", info, None
+                action = "replace"
+            try:
+                with conn.begin_nested():
+                    if row is not None:
+                        conn.execute(delete(Session).where(Session.id == row[0].id))
+                    sid = conn.execute(insert(Session).values(
+                        **values, lease_until=now + timedelta(seconds=self.lease_s))).inserted_primary_key[0]
+                return action, (row[0] if row is not None else None), sid
+            except IntegrityError:
+                continue  # another writer inserted the same import meanwhile: look again
+        raise StoreError(f"database {self.store.name}: cannot claim the import of {values['source']}: "
+                         "other programs keep changing it")
+
+    def _begin_message(self, action: str, source: str, existing: Optional[SessionInfo], on_existing: str) -> str:
+        if action == "new":
+            return f"{source}: new session"
+        if action == "skip":
+            when = existing.created_at.strftime("%Y-%m-%d %H:%M UTC")
+            return (f"{source}: already in {self.store.name} as session {existing.id} "
+                    f"(imported {when} with the same options); skipped")
+        if action == "busy":
+            again = "; run it again with --replace once that import has finished" if on_existing == "replace" else ""
+            return (f"{source}: another sensorback is importing it into {self.store.name} right now "
+                    f"(session {existing.id}); not stored twice{again}")
+        why = "" if existing.complete else ", whose import did not finish"
+        return f"{source}: replacing session {existing.id}{why}"
 
     def add_epochs(self, table: EpochTable) -> None:
         """Buffer epochs (in time order, after those already added); writes when a batch is full.
@@ -200,14 +298,15 @@ class Recorder:
         self._need_session("add_epochs")
         if not len(table):
             return
-        if self._last_t_end is not None and float(table.t_start[0]) < self._last_t_end - _TIME_EPS:
+        if self._last_t_end is not None and float(table.t_start[0]) < self._last_t_end - TOUCH_S:
             raise ValueError(f"add_epochs: epochs must come in time order (got t={float(table.t_start[0]):g} s "
                              f"after epochs up to {self._last_t_end:g} s)")
-        self._chunks.append(EpochTable(*(np.array(getattr(table, name)) for name in _EPOCH_FIELDS)))
+        self._chunks.append(EpochTable(**{c.name: np.array(getattr(table, c.name)) for c in EPOCH_COLUMNS}))
         self._pending += len(table)
         self._last_t_end = float(table.t_end[-1])
         span = self._last_t_end - float(self._chunks[0].t_start[0])
-        if self._pending >= self.max_epochs or (self.max_seconds is not None and span >= self.max_seconds):
+        if (self._pending >= self.max_epochs or (self.max_seconds is not None and span >= self.max_seconds)
+                or self._lease_due()):
             self.flush()
 
     def add_events(self, events: Iterable[Any]) -> None:
@@ -221,6 +320,29 @@ class Recorder:
         self._need_session("add_events")
         for ev in events:
             self._events.append(self._event_row(ev))
+        if self._events and self._lease_due():
+            self.flush()
+
+    def _lease_due(self) -> bool:
+        """Renew the claim on the session: a third of the lease has gone by since the last write."""
+        return self._session_id is not None and time.monotonic() - self._last_write >= self.lease_s / 3
+
+    def close(self) -> None:
+        """Let go of a session that was not ended (nothing is flushed: see __exit__): its claim
+        ends at once, so importing the recording again replaces it; a session that got nothing
+        written into it is deleted. The recorder is then ready for another begin_session."""
+        sid = self._session_id
+        if self._active and not self._skip and sid is not None:
+            empty = self.written_epochs == 0 and not self._wrote_events
+
+            def work(conn) -> None:
+                mine = (Session.id == sid, Session.writer == self.writer, Session.ended_at.is_(None))
+                if empty:
+                    conn.execute(delete(Session).where(*mine))
+                else:
+                    conn.execute(update(Session).where(*mine).values(lease_until=None))
+            self.store.write(f"let go of session {sid}", work)
+        self._reset()
 
     def end_session(self, end: datetime | float | None = None) -> Optional[int]:
         """Write everything left and mark the session finished; returns its id (None if skipped).
@@ -252,13 +374,23 @@ class Recorder:
         events = [dict(e) for e in self._events]
         sid_known = self._session_id
 
+        lease_until = None if ending else datetime.now(timezone.utc) + timedelta(seconds=self.lease_s)
+
         def work(conn) -> int:
             sid = sid_known
             if sid is None:
-                values = self._session_values
-                if values["import_key"] is not None:
-                    conn.execute(delete(Session).where(Session.import_key == values["import_key"]))
-                sid = conn.execute(insert(Session).values(**values)).inserted_primary_key[0]
+                sid = conn.execute(insert(Session).values(**self._session_values,
+                                                          lease_until=lease_until)).inserted_primary_key[0]
+            else:
+                # Still ours? (Renews the claim; another writer may have replaced a stalled one.)
+                mine = conn.execute(update(Session).where(Session.id == sid, Session.writer == self.writer,
+                                                          Session.ended_at.is_(None))
+                                    .values(lease_until=lease_until)).rowcount
+                if mine != 1:
+                    raise SessionLost(
+                        f"session {sid} in {self.store.name} was replaced or deleted by another program "
+                        f"while this one was writing it (nothing written for {self._since_write():.0f} s); "
+                        f"{len(epoch_rows):,} epochs not stored")
             if epoch_rows:
                 conn.execute(insert(Epoch), [dict(r, session_id=sid) for r in epoch_rows])
             for b in bout_updates:
@@ -271,7 +403,7 @@ class Recorder:
             if events:
                 conn.execute(insert(Event), [dict(e, session_id=sid) for e in events])
             if ending:
-                conn.execute(update(Session).where(Session.id == sid).values(ended_at=self._end))
+                conn.execute(update(Session).where(Session.id == sid).values(ended_at=self._end, lease_until=None))
             return sid
 
         n = len(epoch_rows)
@@ -279,11 +411,16 @@ class Recorder:
         kept = f"{n} unwritten epoch{'s' if n != 1 else ''} kept for a retry" if n else ""
         self._session_id = self.store.write(what, work, kept=kept)
         # Committed: only now forget the batch.
+        self._last_write = time.monotonic()
         self._chunks = []
         self._pending = 0
         self._events = self._events[len(events):]
+        self._wrote_events = self._wrote_events or bool(events)
         self._bout = bout
         self.written_epochs += n
+
+    def _since_write(self) -> float:
+        return time.monotonic() - self._last_write
 
     # -- context manager ------------------------------------------------------------------------
 
@@ -291,10 +428,11 @@ class Recorder:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        # Write what is buffered, also on an exception or Ctrl-C. If that fails while another
-        # exception is on its way, the store's one-line error takes its place (it says what was
-        # not written).
+        # Write what is buffered, also on an exception or Ctrl-C, then let go of a session that
+        # was not ended. If that fails while another exception is on its way, the store's
+        # one-line error takes its place (it says what was not written).
         self.flush()
+        self.close()
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -309,7 +447,7 @@ class Recorder:
         if not len(table):
             return []
         at = [self._start + timedelta(seconds=t) for t in table.t_start.tolist()]  # exact to the microsecond
-        cols = {name: _nullable(getattr(table, name)) for name in _VALUE_FIELDS}
+        cols = {c.name: _nullable(getattr(table, c.name)) for c in MEASUREMENTS}
         t0, t1, st = table.t_start.tolist(), table.t_end.tolist(), table.state.astype(np.int64).tolist()
         return [dict(t_start=t0[i], t_end=t1[i], at=at[i], state=st[i], **{k: v[i] for k, v in cols.items()})
                 for i in range(len(t0))]
@@ -320,16 +458,13 @@ class Recorder:
         if not len(table):
             return [], [], bout
         t0, t1, st = table.t_start, table.t_end, table.state
-        cut = np.flatnonzero((st[1:] != st[:-1]) | (np.abs(t0[1:] - t1[:-1]) > _TIME_EPS)) + 1
-        starts = np.concatenate([[0], cut])
-        ends = np.concatenate([cut, [len(table)]]) - 1
-        runs = [_Bout(float(t0[a]), float(t1[b]), int(st[a])) for a, b in zip(starts, ends)]
+        new = [_Bout(float(t0[a]), float(t1[b]), int(st[a])) for a, b in zip(*runs(t0, t1, st))]
         updates: list[_Bout] = []
-        if bout is not None and bout.state == runs[0].state and abs(bout.t_end - runs[0].t_start) <= _TIME_EPS:
-            bout.t_end = runs[0].t_end
+        if bout is not None and bout.state == new[0].state and touching(bout.t_end, new[0].t_start):
+            bout.t_end = new[0].t_end
             updates.append(bout)
-            runs = runs[1:]
-        return updates, runs, (runs[-1] if runs else bout)
+            new = new[1:]
+        return updates, new, (new[-1] if new else bout)
 
     def _event_row(self, ev: Any) -> dict:
         get = ev.get if isinstance(ev, Mapping) else (lambda k, d=None: getattr(ev, k, d))
@@ -351,9 +486,13 @@ class Recorder:
                     exercise=None if exercise is None else str(exercise))
 
 
-_EPOCH_FIELDS = ("t_start", "t_end", "state", "inclination_deg", "flexion_deg", "lateral_deg", "intensity_g",
-                 "cadence_spm")
-_VALUE_FIELDS = _EPOCH_FIELDS[3:]
+def _locked_import(s, key: str) -> Optional[tuple[SessionInfo, Optional[str], Optional[datetime]]]:
+    """The session imported under ``key``, its row locked until the transaction ends (PostgreSQL;
+    an SQLite write transaction holds the whole database), with its writer and lease."""
+    row = s.execute(select(Session).where(Session.import_key == key).with_for_update()).scalar_one_or_none()
+    if row is None:
+        return None
+    return session_info(row), row.writer, row.lease_until
 
 
 def _nullable(values: np.ndarray) -> list:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
 import numpy as np
 
-from ..core.states import STATES
+from ..core.epochs import EpochTable, epoch_column
 
 
 @dataclass(frozen=True)
@@ -33,35 +33,27 @@ class SessionInfo:
 
 
 @dataclass
-class EpochSeries:
-    """Epochs of a time range, oldest first, as columns.
+class EpochSeries(EpochTable):
+    """The epochs of a time range, oldest first: the core's columns (an EpochTable, so anything
+    that takes the core's output takes this) on one time axis for every session, ``t_start`` and
+    ``t_end`` in seconds since ``origin``, plus the session each epoch came from.
 
-    time: float64 Unix seconds (UTC) of each epoch's start; duration_s: float64; session_id:
-    int64; state: int8 code into sensorback.core.states.STATES; the rest float32, NaN where the
-    core had no value.
+    origin: Unix seconds (UTC) of t = 0, the start of the range asked for; state: int8 code into
+    sensorback.core.states.STATES (recorded with another list of states, mapped by name); the
+    measurements NaN where the core had no value.
     """
 
-    time: np.ndarray
-    duration_s: np.ndarray
-    session_id: np.ndarray
-    state: np.ndarray
-    inclination_deg: np.ndarray
-    flexion_deg: np.ndarray
-    lateral_deg: np.ndarray
-    intensity_g: np.ndarray
-    cadence_spm: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.time.shape[0])
+    session_id: np.ndarray = epoch_column(np.int64, "", "the stored session the epoch belongs to")
+    origin: float = 0.0
 
     @property
-    def state_names(self) -> np.ndarray:
-        return np.asarray(STATES, dtype=object)[self.state]
+    def time(self) -> np.ndarray:
+        """Unix seconds of each epoch's start."""
+        return self.origin + self.t_start
 
-    @classmethod
-    def empty(cls) -> "EpochSeries":
-        kinds = {"time": np.float64, "duration_s": np.float64, "session_id": np.int64, "state": np.int8}
-        return cls(**{f.name: np.zeros(0, kinds.get(f.name, np.float32)) for f in fields(cls)})
+    @property
+    def duration_s(self) -> np.ndarray:
+        return self.t_end - self.t_start
 
 
 @dataclass(frozen=True)

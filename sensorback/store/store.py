@@ -2,41 +2,47 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+import warnings
+from datetime import datetime
+from typing import Callable, Optional, TypeVar
 
 import numpy as np
 from sqlalchemy import Connection, and_, delete, insert, or_, select
 from sqlalchemy.exc import DBAPIError
 
+from ..core.epochs import COLUMNS as EPOCH_COLUMNS
 from ..core.states import CODE, STATES
-from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, default_db_path, describe, is_read_only,
-                 make_engine, prepare_sqlite_file, resolve_db_url, translate, write_options)
+from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, cannot_write, default_db_path, describe,
+                 is_read_only, make_engine, not_writable, prepare_sqlite_file, read_only_target, resolve_db_url,
+                 translate, write_options)
 from .migrate import upgrade
 from .models import Bout, Epoch, Event, Exercise, PainCheckin, Session
+from .recorder import Recorder
 from .records import BoutInfo, EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo
-
-if TYPE_CHECKING:
-    from .recorder import Recorder
+from .rows import in_orm, orm_rows, session_info, utc
 
 T = TypeVar("T")
 
 
-def utc(value: datetime | float | int) -> datetime:
-    """A UTC datetime from an aware datetime, a naive one (taken as UTC) or Unix seconds."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    return datetime.fromtimestamp(float(value), tz=timezone.utc)
-
-
-def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> "Store":
+def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+               read_only: bool = False) -> "Store":
     """Open (creating if needed) the database at ``url`` and upgrade its schema to the latest.
 
     ``url`` is what ``--db`` got: None for $SENSORBACK_DB or the default SQLite file in the user
     data directory, a path to an SQLite file, or any SQLAlchemy URL. Raises StoreError (a
     SensorbackError, one line naming the database) when it cannot be opened or upgraded.
+
+    read_only: only reads will follow (reports). An SQLite file this process cannot write (a
+    read-only mount, permissions) is then opened read-only instead of failing; its schema must be
+    current, since it cannot be upgraded.
     """
     target = describe(resolve_db_url(url))
+    if target.sqlite_path is not None and not target.read_only_uri and cannot_write(target.sqlite_path):
+        if not read_only:
+            raise not_writable(target.sqlite_path)
+        target, note = read_only_target(target)
+        if note:
+            warnings.warn(note, stacklevel=2)
     if target.sqlite_path is not None and not target.read_only_uri:
         prepare_sqlite_file(target.sqlite_path, default_location=target.sqlite_path == default_db_path())
     engine = make_engine(target, busy_timeout_s)
@@ -90,10 +96,8 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def recorder(self, **kwargs) -> "Recorder":
+    def recorder(self, **kwargs) -> Recorder:
         """A Recorder writing sessions into this store (see sensorback.store.recorder)."""
-        from .recorder import Recorder
-
         return Recorder(self, **kwargs)
 
     # -- transactions with one-line errors ------------------------------------------------------
@@ -151,15 +155,15 @@ class Store:
     def session(self, session_id: int) -> Optional[SessionInfo]:
         def work(c):
             row = c.execute(select(Session).where(Session.id == session_id)).scalar_one_or_none()
-            return _session_info(row) if row is not None else None
-        return self.read("read a session", lambda c: _in_orm(c, work))
+            return session_info(row) if row is not None else None
+        return self.read("read a session", lambda c: in_orm(c, work))
 
     def find_import(self, import_key: str) -> Optional[SessionInfo]:
         """The session imported under ``import_key`` (see recorder.import_key), if any."""
         def work(c):
             row = c.execute(select(Session).where(Session.import_key == import_key)).scalar_one_or_none()
-            return _session_info(row) if row is not None else None
-        return self.read("look up an earlier import", lambda c: _in_orm(c, work))
+            return session_info(row) if row is not None else None
+        return self.read("look up an earlier import", lambda c: in_orm(c, work))
 
     def sessions(self, start: datetime | float, end: datetime | float) -> list[SessionInfo]:
         """Sessions that overlap [start, end), by start time. An unfinished session counts as
@@ -172,41 +176,48 @@ class Store:
                                        or_(Session.ended_at > a, and_(Session.ended_at.is_(None),
                                                                       or_(Session.started_at >= a, last))))
                  .order_by(Session.started_at, Session.id))
-            return [_session_info(s) for s in c.execute(q).scalars()]
-        return self.read("read sessions", lambda c: _in_orm(c, work))
+            return [session_info(s) for s in c.execute(q).scalars()]
+        return self.read("read sessions", lambda c: in_orm(c, work))
 
     def epochs(self, start: datetime | float, end: datetime | float) -> EpochSeries:
-        """All epochs starting in [start, end), as numpy columns (see EpochSeries)."""
+        """All epochs starting in [start, end), as an EpochSeries: the core's epoch columns with
+        t_start/t_end in seconds since ``start`` (its ``origin``), and each epoch's session."""
         a, b = utc(start), utc(end)
-        cols = [Epoch.session_id, Epoch.t_start, Epoch.t_end, Epoch.state, Epoch.inclination_deg, Epoch.flexion_deg,
-                Epoch.lateral_deg, Epoch.intensity_g, Epoch.cadence_spm]
+        origin = a.timestamp()
+        cols = [Epoch.session_id] + [getattr(Epoch, c.name) for c in EPOCH_COLUMNS]
 
         def work(c):
             rows = c.execute(select(*cols).where(Epoch.at >= a, Epoch.at < b)
                              .order_by(Epoch.at, Epoch.session_id)).all()
             if not rows:
-                return EpochSeries.empty(), {}
+                return None, {}
             ids = sorted({r[0] for r in rows})
             info = c.execute(select(Session.id, Session.started_at, Session.state_names)
                              .where(Session.id.in_(ids))).all()
             return rows, {i: (s, names) for i, s, names in info}
 
         rows, sessions = self.read("read epochs", work)
-        if not sessions:
-            return rows
-        sid, t0, t1, state, *rest = (np.asarray(col) for col in zip(*rows))
+        if rows is None:
+            return EpochSeries.empty(origin=origin)
+        sid, *values = (np.asarray(col) for col in zip(*rows))
         sid = sid.astype(np.int64)
-        starts = np.array([sessions[i][0].timestamp() for i in sid.tolist()]) if len(set(sessions)) > 1 \
-            else np.full(sid.shape, next(iter(sessions.values()))[0].timestamp())
-        state = state.astype(np.int16)
+        data = {c.name: v for c, v in zip(EPOCH_COLUMNS, values)}
+        # Each session's axis onto the range's: its start less the origin (exact: both are Unix
+        # seconds of nearby instants), then its own seconds.
+        shift = np.array([sessions[i][0].timestamp() - origin for i in sid.tolist()]) if len(sessions) > 1 \
+            else np.full(sid.shape, next(iter(sessions.values()))[0].timestamp() - origin)
+        state = data["state"].astype(np.int16)
         for i, (_, names) in sessions.items():
             if list(names) != list(STATES):  # recorded with another list of states: map by name
                 table = np.array([CODE.get(n, -1) for n in names], dtype=np.int16)
                 mine = sid == i
                 state[mine] = table[state[mine]]
-        floats = [np.array(col, dtype=np.float32) for col in rest]  # None -> NaN
-        t0 = t0.astype(np.float64)
-        return EpochSeries(starts + t0, t1.astype(np.float64) - t0, sid, state.astype(np.int8), *floats)
+        data["state"] = state
+        data["t_start"] = shift + data["t_start"].astype(np.float64)
+        data["t_end"] = shift + data["t_end"].astype(np.float64)
+        # None -> NaN for the measurements
+        return EpochSeries(**{c.name: np.array(data[c.name], dtype=c.dtype) for c in EPOCH_COLUMNS},
+                           session_id=sid, origin=origin)
 
     def bouts(self, start: datetime | float, end: datetime | float) -> list[BoutInfo]:
         """State bouts overlapping [start, end), oldest first (not clipped to the range)."""
@@ -225,36 +236,20 @@ class Store:
         q = select(Event).where(Event.at >= a, Event.at < b).order_by(Event.at, Event.id)
         return self.read("read coach events", lambda c: [
             EventInfo(e.id, e.session_id, e.at, e.t, e.kind, e.detail, e.outcome, e.exercise)
-            for e in _orm_rows(c, q)])
+            for e in orm_rows(c, q)])
 
     def exercises(self, start: datetime | float, end: datetime | float) -> list[ExerciseInfo]:
         a, b = utc(start), utc(end)
         q = select(Exercise).where(Exercise.at >= a, Exercise.at < b).order_by(Exercise.at, Exercise.id)
         return self.read("read exercises", lambda c: [
-            ExerciseInfo(e.id, e.at, e.name, e.source, e.session_id, e.event_id) for e in _orm_rows(c, q)])
+            ExerciseInfo(e.id, e.at, e.name, e.source, e.session_id, e.event_id) for e in orm_rows(c, q)])
 
     def pain_checkins(self, start: datetime | float, end: datetime | float) -> list[PainCheckinInfo]:
         a, b = utc(start), utc(end)
         q = select(PainCheckin).where(PainCheckin.at >= a, PainCheckin.at < b).order_by(PainCheckin.at, PainCheckin.id)
         return self.read("read pain check-ins", lambda c: [
             PainCheckinInfo(p.id, p.at, p.score, p.radiating, p.numbness, p.fever, p.bladder, p.weight_loss, p.note)
-            for p in _orm_rows(c, q)])
-
-
-def _in_orm(conn: Connection, work: Callable[[Any], T]) -> T:
-    from sqlalchemy.orm import Session as OrmSession
-
-    with OrmSession(bind=conn) as s:
-        return work(s)
-
-
-def _orm_rows(conn: Connection, query) -> list:
-    return _in_orm(conn, lambda s: list(s.execute(query).scalars()))
-
-
-def _session_info(s: Session) -> SessionInfo:
-    return SessionInfo(s.id, s.device, s.source, s.content_hash, s.started_at, bool(s.start_estimated), s.ended_at,
-                       s.rate_hz, s.epoch_s, s.calibration, s.options, s.software_version, s.created_at)
+            for p in orm_rows(c, q)])
 
 
 __all__ = ["Store", "open_store", "utc"]

@@ -3,8 +3,9 @@
     MonitorApp(session).run()          # runs session.run() as a worker on Textual's event loop
 
 Panels: current state and the trunk angle against the slouch threshold (a bar); the sitting
-clock and time to the next break prompt; today's totals; the last prompts and nudges; connection,
-battery and signal. Keys: c calibrate (sit upright: the next seconds become the upright
+clock and time to the next break prompt; today's totals; connection, battery and signal; and a
+scrolling log of prompts, nudges and notes (live.log_line), newest at the bottom and always in view,
+wrapped to the terminal's width (at 80x24 too). Keys: c calibrate (sit upright: the next seconds become the upright
 reference), s snooze, d mark the suggested exercise done, q quit (stops the source, writes
 everything, exits). Break prompts and slouch nudges also go out as desktop notifications
 (ui/notify.py; the terminal bell when there is no notification service).
@@ -17,16 +18,19 @@ from typing import Optional
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, RichLog, Static
 
-from ..coach.events import BREAK_PROMPT, SLOUCH_NUDGE, format_duration
-from ..live import LiveEvent, LiveSession, clock
+from ..coach.text import notification_title
+from ..live import LiveEvent, LiveSession, log_line
+from ..timefmt import clock, duration
 from .notify import Notifier
 
 BAR_WIDTH = 30
 #: The bar's full scale, as a multiple of the slouch threshold.
 BAR_SCALE = 2.0
 REFRESH_S = 0.25
+#: Lines the event log keeps (it scrolls; the newest is always shown).
+LOG_LINES = 1000
 
 
 def angle_bar(angle: Optional[float], threshold: float, width: int = BAR_WIDTH) -> str:
@@ -45,7 +49,7 @@ def angle_bar(angle: Optional[float], threshold: float, width: int = BAR_WIDTH) 
 
 
 def _minutes(s: Optional[float]) -> str:
-    return "--" if s is None else format_duration(s)
+    return "--" if s is None else duration(s)
 
 
 class MonitorApp(App):
@@ -56,7 +60,7 @@ class MonitorApp(App):
     Screen { layout: vertical; }
     #top { height: auto; }
     .panel { border: round $accent; padding: 0 1; height: auto; width: 1fr; }
-    #events { height: 1fr; }
+    #events { height: 1fr; min-height: 4; }
     """
     BINDINGS = [
         Binding("c", "calibrate", "Calibrate"),
@@ -71,6 +75,7 @@ class MonitorApp(App):
         self.notifier = notifier
         self.notifications: list[tuple[str, str, str]] = []  # (title, message, how) for tests and logs
         self._notes: list[str] = []
+        self._pending_lines: list[str] = []  # written before the log was mounted
         self._worker = None
         session.subscribe(self._on_live_event)
 
@@ -85,10 +90,16 @@ class MonitorApp(App):
             with Vertical(classes="panel"):
                 yield Static(id="totals")
                 yield Static(id="connection")
-        yield Static(id="events", classes="panel")
+        yield RichLog(id="events", classes="panel", wrap=True, markup=False, highlight=False, auto_scroll=True,
+                      max_lines=LOG_LINES)
         yield Footer()
 
     def on_mount(self) -> None:
+        log = self.query_one("#events", RichLog)
+        log.border_title = "prompts, nudges and notes"
+        for line in self._pending_lines:
+            log.write(line)
+        self._pending_lines = []
         if self.notifier is None:
             self.notifier = Notifier(bell=self.bell, on_note=self._note)
         self._worker = self.run_worker(self._run_session(), name="session", exit_on_error=False)
@@ -112,13 +123,27 @@ class MonitorApp(App):
     # -- events ------------------------------------------------------------------------------
     def _note(self, text: str) -> None:
         self._notes.append(text)
-        self.session.meters.recent.append(f"{clock(self.session.meters.arrived_t)}  {text}")
+        self._log(f"{clock(self.session.meters.arrived_t)}  {text}")
+
+    def _log(self, line: str) -> None:
+        try:
+            log = self.query_one("#events", RichLog)
+        except Exception:  # noqa: BLE001 - not mounted (yet / any more)
+            self._pending_lines.append(line)
+            return
+        log.write(line)
+
+    @property
+    def log_lines(self) -> list[str]:
+        """The event log's lines as drawn (wrapped to its width)."""
+        return [strip.text for strip in self.query_one("#events", RichLog).lines]
 
     def _on_live_event(self, ev: LiveEvent) -> None:
-        if ev.kind == "note":
-            self.session.meters.recent.append(f"{clock(ev.t)}  {ev.text}")
-        if ev.kind == "coach" and ev.data.kind in (BREAK_PROMPT, SLOUCH_NUDGE):
-            title = "Time for a break" if ev.data.kind == BREAK_PROMPT else "Mind your back"
+        line = log_line(ev)
+        if line is not None:
+            self._log(line)
+        title = notification_title(ev.data) if ev.kind == "coach" else None
+        if title is not None:
             self.run_worker(self._notify(title, ev.text), group="notify", exit_on_error=False)
 
     async def _notify(self, title: str, message: str) -> None:
@@ -130,7 +155,7 @@ class MonitorApp(App):
         s = self.session
         m = s.meters
         st = s.status()
-        thr = s.options.slouch_threshold_deg
+        thr = s.slouch_line_deg
         try:
             state = self.query_one("#state", Static)
         except Exception:  # noqa: BLE001 - not mounted (yet / any more)
@@ -155,14 +180,12 @@ class MonitorApp(App):
         self.query_one("#totals", Static).update(
             f"Today: sitting {_minutes(sit)} (slouched {_minutes(tot['slouching'])}), "
             f"standing {_minutes(tot['standing'])}, moving {_minutes(tot['moving'])}\n"
-            f"prompts {m.prompts}, nudges {m.nudges}, exercises {m.exercises}")
+            f"{m.totals_line()}")
         bat = f"{m.battery_pct} %" if m.battery_pct is not None else "--"
         sig = f"{m.rssi_dbm} dBm" if m.rssi_dbm is not None else "--"
         self.query_one("#connection", Static).update(
             f"Sensor: {m.connection}   battery {bat}   signal {sig}"
             + (f"   decode errors {m.decode_errors}" if m.decode_errors else ""))
-        self.query_one("#events", Static).update(
-            "Last prompts and nudges:\n" + ("\n".join(m.recent) if m.recent else "(none yet)"))
 
     # -- keys --------------------------------------------------------------------------------
     def action_calibrate(self) -> None:

@@ -2,8 +2,9 @@
 
 Uses the optional ``desktop-notifier`` package. When it is not installed, or there is no
 notification service (no D-Bus session bus on a server or in a container), or sending fails or
-hangs, it falls back to the terminal bell for good and says so once. ``SENSORBACK_NOTIFY=0``
-turns desktop notifications off (bell only).
+hangs, it falls back to the terminal bell for good and says so once, through ``on_note``: at once
+when that is known from the start, else at the failed send. ``SENSORBACK_NOTIFY=0`` turns desktop
+notifications off (bell only, nothing said: the user chose it).
 """
 
 from __future__ import annotations
@@ -73,13 +74,14 @@ class Notifier:
         self.rung = 0
         self.reason = "desktop notifications are off" if not enabled else ""
         self._failures = _Failures()
+        self._told = False
         if enabled and no_session_bus():
             self.reason = "no D-Bus session bus"
         elif enabled:
             try:
                 from desktop_notifier import DesktopNotifier  # optional dependency
             except ImportError:
-                self.reason = "desktop-notifier is not installed"
+                self.reason = "desktop-notifier is not installed: pip install 'sensorback[notify]'"
             else:
                 try:
                     self._desktop = DesktopNotifier(app_name="sensorback")
@@ -89,13 +91,22 @@ class Notifier:
                     logger.propagate = False
                 except Exception as e:  # noqa: BLE001 - any failure means: use the bell
                     self.reason = f"no notification service ({type(e).__name__})"
+        if enabled and self.mode == "bell":
+            self._tell()
+
+    def _tell(self) -> None:
+        """Say, once, why prompts and nudges ring the bell instead."""
+        if self._told or self.on_note is None:
+            return
+        self._told = True
+        self.on_note(f"desktop notifications unavailable ({self.reason}); prompts and nudges ring the terminal "
+                     "bell instead")
 
     def _fall_back(self, why: str) -> None:
         self._desktop = None
         self.mode = "bell"
         self.reason = why
-        if self.on_note is not None:
-            self.on_note(f"desktop notifications unavailable ({why}); using the terminal bell")
+        self._tell()
 
     async def notify(self, title: str, message: str) -> str:
         """Send one notification; returns "desktop" or "bell" (what was used)."""

@@ -1,0 +1,167 @@
+"""Stored calibrations: per device in one JSON file beside the config, or one in a file of its own.
+
+    store = CalibrationStore()                          # calibrations.json beside config.toml
+    store.save(["AA:BB:..", "Polar H10 1234"], cal, device="Polar H10 1234", how="sensorback calibrate")
+    cal, entry = store.load("Polar H10 1234")
+    cal = load_calibration("mine.json")                 # --calibration FILE (or a device's name)
+
+The maths of a calibration lives in sensorback.core.personal; this module only keeps them. Files
+are written atomically and readable by their owner only (0600): a calibration describes a body.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+from .core import Calibration
+from .errors import SensorbackError
+
+CALIBRATIONS_ENV = "SENSORBACK_CALIBRATIONS"
+CALIBRATIONS_FILE = "calibrations.json"
+
+
+def calibration_from_dict(d: dict, where: str = "stored calibration") -> Calibration:
+    """Calibration.from_dict with a one-line SensorbackError when it does not fit."""
+    try:
+        return Calibration.from_dict(d)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise SensorbackError(f"{where} is not usable ({e}); run 'sensorback calibrate' again") from None
+
+
+def write_private_json(path: Path, data: dict) -> Path:
+    """Write JSON atomically, readable by the owner only (0600), creating the folder (0700)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # mkstemp: 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+class CalibrationStore:
+    """Calibrations per device in one small JSON file.
+
+    Where: ``$SENSORBACK_CALIBRATIONS`` if set, else ``calibrations.json`` next to the coach's config
+    file (``~/.config/sensorback/`` on Linux; ``$SENSORBACK_CONFIG``'s folder when that is set).
+    A calibration is stored under every key that names the device (its address and its name), so
+    ``--device AA:BB:..`` and ``--device "Polar H10 1234"`` both find it. The file is a JSON object
+    ``{"devices": {key: {"calibration": ..., "device": ..., "saved_at": ..., "how": ...}}}`` written
+    atomically, mode 0600. (A JSON file rather than a database table: a calibration belongs to
+    this computer and sensor, and the store's schema is not this module's to migrate.)
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else self.default_path()
+
+    @staticmethod
+    def default_path() -> Path:
+        env = os.environ.get(CALIBRATIONS_ENV)
+        if env:
+            return Path(env).expanduser()
+        from .coach.config import config_path
+
+        return config_path().parent / CALIBRATIONS_FILE
+
+    def _read(self) -> dict:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {"devices": {}}
+        except (OSError, UnicodeDecodeError) as e:
+            raise SensorbackError(f"cannot read the calibrations file {self.path}: {getattr(e, 'strerror', None) or e}"
+                                  ) from None
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or not isinstance(data.get("devices", {}), dict):
+                raise ValueError("not a JSON object with 'devices'")
+        except ValueError as e:
+            raise SensorbackError(f"the calibrations file {self.path} is broken ({e}); delete it and calibrate again"
+                                  ) from None
+        data.setdefault("devices", {})
+        return data
+
+    def devices(self) -> list[str]:
+        return sorted(self._read()["devices"])
+
+    def load(self, *keys: Optional[str]) -> Optional[tuple[Calibration, dict]]:
+        """The calibration stored under the first of ``keys`` that has one, with its entry."""
+        devices = self._read()["devices"]
+        for key in keys:
+            if key and key in devices:
+                entry = devices[key]
+                if not isinstance(entry, dict):
+                    raise SensorbackError(f"the calibrations file {self.path} is broken (entry {key!r}); "
+                                          "delete it and calibrate again")
+                return calibration_from_dict(entry.get("calibration", {}), f"the calibration of {key} in {self.path}"), entry
+        return None
+
+    def save(self, keys, calibration: Calibration, *, device: str = "", how: str = "") -> Path:
+        keys = [k for k in dict.fromkeys(keys) if k]
+        if not keys:
+            raise ValueError("save: no device key")
+        data = self._read()
+        entry = entry_for(calibration, device=device, how=how)
+        for k in keys:
+            data["devices"][k] = entry
+        return write_private_json(self.path, data)
+
+
+def entry_for(calibration: Calibration, *, device: str = "", how: str = "") -> dict:
+    return {"calibration": calibration.to_dict(), "device": device,
+            "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "how": how}
+
+
+def save_calibration(path: str | os.PathLike, calibration: Calibration, *, device: str = "", how: str = "") -> Path:
+    """One calibration in a file of its own (``sensorback calibrate --out FILE``), mode 0600."""
+    return write_private_json(Path(path), entry_for(calibration, device=device, how=how))
+
+
+def load_calibration(spec: str, store: CalibrationStore | None = None) -> tuple[Calibration, str]:
+    """A calibration for ``--calibration SPEC``: a file (one written by ``calibrate --out``, or a
+    calibrations file holding one device), else the name or address of a device in the store.
+    Returns it with a few words saying where it came from."""
+    path = Path(spec).expanduser()
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise SensorbackError(f"--calibration {spec}: not a calibration file ({e})") from None
+        if isinstance(data, dict) and isinstance(data.get("devices"), dict):
+            entries = data["devices"]
+            distinct = {json.dumps(e, sort_keys=True) for e in entries.values()}
+            if len(distinct) != 1:
+                raise SensorbackError(f"--calibration {spec}: it holds {len(distinct)} devices' calibrations "
+                                      f"({', '.join(sorted(entries)) or 'none'}); name one with --calibration DEVICE")
+            data = next(iter(entries.values()))
+        if not isinstance(data, dict):
+            raise SensorbackError(f"--calibration {spec}: not a calibration file")
+        inner = data.get("calibration", data)
+        return calibration_from_dict(inner if isinstance(inner, dict) else {}, f"--calibration {spec}"), f"file {path}"
+    if path.suffix.lower() == ".json" or os.sep in spec:
+        raise SensorbackError(f"--calibration {spec}: no such file")
+    store = store or CalibrationStore()
+    found = store.load(spec)
+    if found is None:
+        known = store.devices()
+        have = f"calibrations are stored for: {', '.join(known)}" if known else "no calibration is stored yet"
+        raise SensorbackError(f"--calibration {spec}: no such file, and no device of that name ({have}; "
+                              "run 'sensorback calibrate')")
+    cal, entry = found
+    return cal, f"the calibration of {entry.get('device') or spec} from {entry.get('saved_at', '?')}"
+
+
+__all__ = ["CALIBRATIONS_ENV", "CalibrationStore", "calibration_from_dict", "load_calibration", "save_calibration"]

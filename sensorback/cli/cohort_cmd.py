@@ -1,0 +1,144 @@
+"""``sensorback cohort``: every recording of a study on Dask, one row of exposures per file and day.
+
+Importing this module registers the command (app.py does that with one import line). The work is in
+sensorback.cohort; dask and pyarrow are imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import SensorbackError
+from ._progress import Progress, clear_active, interactive
+from ._runtime import EXIT_INTERRUPTED
+from ._app import app
+
+
+def _check_installed() -> None:
+    missing = [m for m in ("dask", "distributed", "pyarrow") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SensorbackError(f"cohort needs {', '.join(missing)}: pip install 'sensorback[cohort]'")
+
+
+def _check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SensorbackError(
+            f"--timezone: unknown time zone '{name}'; use an IANA name such as Europe/Berlin or UTC") from None
+
+
+def _rate(result, elapsed: float) -> str:
+    if elapsed <= 0 or result.recorded_days <= 0:
+        return ""
+    return f", {result.recorded_days / (elapsed / 3600.0):.0f} person-days/h"
+
+
+@app.command(
+    "cohort",
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback cohort study/ --out results/\n"
+        "  sensorback cohort 'study/**/*.cwa' --out results/ --workers 8\n"
+        "  sensorback cohort study/ --out results/ --resume          # after a crash or Ctrl-C\n"
+        "  sensorback cohort study/ --out results/ --scheduler tcp://10.0.0.5:8786\n\n"
+        "Writes DIR/days.parquet and DIR/days.csv (one row per file and calendar day: wear time, time per "
+        "state, sitting bouts and breaks, sit-to-stand rises, trunk flexion past 20/30/60/90 degrees upright "
+        "and seated, slouch share, data quality) and DIR/files.csv (one row per input: ok or failed with its "
+        "error). A file that fails is recorded and the run goes on. Each finished file is kept at once, so "
+        "--resume after a crash or Ctrl-C analyses only what is left (and files that changed or failed). "
+        "The exit code is 0 when the run completes, failed files included (see files.csv). "
+        "Needs pip install 'sensorback[cohort]'. Definitions, schema and cluster set-up: docs/cohort.md."
+    ),
+)
+def cohort_command(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(metavar="INPUTS...", show_default=False,
+                       help="Recordings (.sbr, .csv, .cwa, .cwa.gz, .gt3x), folders (searched recursively) or "
+                       "quoted glob patterns such as 'study/**/*.cwa'."),
+    ],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", show_default=False,
+                                      help="Folder for the results (created, private to you).")],
+    workers: Annotated[
+        Optional[int],
+        typer.Option("--workers", metavar="N", show_default=False,
+                     help="Worker processes of the local Dask cluster. Default: one per CPU core."),
+    ] = None,
+    scheduler: Annotated[
+        Optional[str],
+        typer.Option("--scheduler", metavar="ADDRESS", show_default=False,
+                     help="Use a running Dask cluster, e.g. tcp://10.0.0.5:8786, instead of a local one. Its "
+                     "workers need sensorback installed and must see the input files at the same paths."),
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish an earlier run in DIR: skip files already "
+                                         "analysed whose content has not changed.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard the results of an earlier run in DIR "
+                                            "and start again.")] = False,
+    timezone: Annotated[
+        str,
+        typer.Option("--timezone", metavar="TZ",
+                     help="Time zone for the calendar days of files that record UTC time (.sbr, CSV with Unix "
+                     "times). .cwa and .gt3x files record the wearer's local clock and use it as it is."),
+    ] = "UTC",
+) -> None:
+    """Analyse a whole study on Dask: exposures per file and calendar day, resumable."""
+    if workers is not None and workers < 1:
+        raise SensorbackError(f"--workers: must be at least 1, got {workers}")
+    if workers is not None and scheduler:
+        raise SensorbackError("--workers and --scheduler: choose one (a running cluster has its own workers)")
+    if resume and overwrite:
+        raise SensorbackError("--resume and --overwrite: choose one")
+    _check_timezone(timezone)
+    _check_installed()
+    from ..cohort.run import find_inputs, run_cohort
+
+    find_inputs(inputs, exclude=out)  # bad inputs are reported before a cluster starts
+    show = interactive()
+    progress: Optional[Progress] = None
+    t0 = [0.0]
+
+    def on_start(result, todo: int) -> None:
+        import time
+
+        nonlocal progress
+        where = f"{result.workers} worker{'s' if result.workers != 1 else ''}"
+        where += f", dashboard {result.dashboard}" if result.dashboard else ""
+        skipped = f" ({result.skipped} already done)" if result.skipped else ""
+        typer.echo(f"analysing {todo} of {result.files} files{skipped} on {where}", err=True)
+        t0[0] = time.perf_counter()
+        progress = Progress("cohort", total=todo, enabled=show, delay=0.0)
+        progress.__enter__()
+
+    def on_file(row, result, todo: int) -> None:
+        import time
+
+        done = result.ok + result.failed
+        if row["status"] != "ok":
+            clear_active()
+            typer.echo(f"failed: {row['error']}", err=True)
+        if progress is not None:
+            progress.update(done, label=f"cohort: {done}/{todo} files, {result.failed} failed, {todo - done} left"
+                            f"{_rate(result, time.perf_counter() - t0[0])}")
+
+    try:
+        result = run_cohort(inputs, out, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite,
+                            timezone_name=timezone, on_start=on_start, on_file=on_file)
+    finally:
+        if progress is not None:
+            progress.__exit__(None, None, None)
+    if result.interrupted:
+        typer.echo(f"interrupted: {result.ok + result.failed} of {result.files - result.skipped} files finished "
+                   f"and kept in {out}; run again with --resume to finish", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    done = f"{result.ok} ok, {result.failed} failed" + (f", {result.skipped} unchanged since the last run"
+                                                         if result.skipped else "")
+    rate = f" ({result.recorded_days:.1f} person-days in {result.wall_s:.1f} s)" if result.ok else ""
+    typer.echo(f"{result.files} files: {done}{rate}; wrote {out / 'days.parquet'}, days.csv and files.csv")

@@ -1,0 +1,286 @@
+"""``sensorback analyze``, ``convert`` and ``simulate``: the commands on recording files.
+
+Importing this module registers them on the main typer ``app`` (app.py does that with one import
+line). No analysis happens here; this module only checks arguments, calls the parts and prints.
+What the commands need (numpy, the core, the simulator) is imported when they run, and what their
+help shows of it when the help is asked for (help_filled_by).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import SensorbackError
+from . import _args
+from ._app import app
+from ._options import CALIBRATION_OPTION, CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
+from ._progress import Progress, interactive
+from ._runtime import help_filled_by
+
+
+def _core_default(name: str):
+    """What the help shows as the core's default for an option (asked for when it is shown)."""
+    def text() -> str:
+        from ..core.options import CoreOptions
+
+        return f"{getattr(CoreOptions, name):g}"
+    return text
+
+
+def _scenario_lines() -> str:
+    from ..sim import SCENARIOS
+
+    width = max(map(len, SCENARIOS))
+    # Only the part of a description before its colon, to keep one line per scenario.
+    return "\n".join(f"{name:<{width}}  {text.split(':')[0]}" for name, text in SCENARIOS.items())
+
+
+def _example_scenario() -> str:
+    from ..sim import SCENARIOS
+
+    return next(iter(SCENARIOS))
+
+
+def _note(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _describe(path: Path, block) -> str:
+    parts = [f"{block.device}", f"{len(block)} samples at {block.rate_hz:g} Hz"]
+    if block.start_time is not None:
+        start = datetime.fromtimestamp(block.start_time, tz=timezone.utc)
+        local = block.meta.get("clock") == "device-local"  # .cwa/.gt3x: the logger's clock, zone unknown
+        start_text = start.isoformat(timespec="seconds")
+        parts.append("started " + (start_text.replace("+00:00", " (device clock)") if local
+                                   else start_text.replace("+00:00", "Z")))
+    return f"{path}  ({', '.join(parts)})"
+
+
+@app.command(
+    cls=help_filled_by(epoch_s=_core_default("epoch_s")),
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback analyze recordings/demo.sbr\n"
+        "  sensorback analyze day.csv --rate 52 --epochs day.epochs.csv\n"
+        "  sensorback analyze day.sbr --reference-window 600:660 --forward-window 700:720 --json\n"
+        "  sensorback analyze day.sbr --calibration 'Polar H10 A1B2C3D4'\n"
+        "  sensorback analyze mon.sbr tue.sbr --epochs out.csv   # writes out.mon.csv, out.tue.csv\n\n"
+        "Times in windows and in the epochs file are seconds on the recording's own time axis "
+        "(0 at its first sample for files written by sensorback). The epochs file has exactly the "
+        "columns t_start,t_end,state,inclination_deg,intensity_g; an empty field means no value."
+    )
+)
+def analyze(
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE", help="Recordings to analyze (.sbr, .csv, .csv.gz, .cwa, .gt3x).",
+                       show_default=False),
+    ],
+    epochs: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--epochs",
+            metavar="OUT.csv",
+            help="Also write one CSV row per epoch. With several FILEs each gets its own file, named "
+            "OUT.<file name>.csv.",
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON (a list when there are several files).")
+    ] = False,
+    reference_window: Annotated[Optional[str], REFERENCE_WINDOW_OPTION] = None,
+    forward_window: Annotated[Optional[str], FORWARD_WINDOW_OPTION] = None,
+    calibration: Annotated[Optional[str], CALIBRATION_OPTION] = None,
+    rate: Annotated[Optional[float], CSV_RATE_OPTION] = None,
+    epoch_seconds: Annotated[
+        Optional[float],
+        typer.Option(
+            "--epoch-seconds",
+            metavar="S",
+            help="Length of one epoch in seconds. Default: {epoch_s}.",
+        ),
+    ] = None,
+    slouch_threshold: Annotated[
+        Optional[float],
+        typer.Option(
+            "--slouch-threshold",
+            metavar="DEG",
+            help="Forward flexion beyond the upright reference, in degrees, above which sitting counts "
+            "as slouching, for anyone. Default: the wearer's personal line (halfway to their usual slouch, "
+            "from --forward-window, --calibration or their own sitting), else 20.",
+        ),
+    ] = None,
+) -> None:
+    """Analyze recordings: time per posture state, sitting bouts, breaks and trunk angles."""
+    ref = _args.parse_window("--reference-window", reference_window)
+    fwd = _args.parse_window("--forward-window", forward_window)
+    _args.check_rate("--rate", rate)
+    _args.check_epoch_seconds("--epoch-seconds", epoch_seconds)
+    if slouch_threshold is not None and not (0 < slouch_threshold < 90):
+        raise SensorbackError(f"--slouch-threshold: must be between 0 and 90 degrees, got {slouch_threshold:g}")
+    for path in files:
+        _args.check_input_file(path)
+    out_paths = _args.epochs_paths(epochs, files)
+    stored = _args.stored_calibration(calibration, ref, fwd)
+
+    from .. import formats
+    from ..core import CoreOptions, analyze as run_core
+    from ..formats.epochs_csv import write_epochs_csv
+    from ..summary import format_summary, summarize
+
+    settings = {}
+    if epoch_seconds is not None:
+        settings["epoch_s"] = epoch_seconds
+    if slouch_threshold is not None:
+        settings["slouch_threshold_deg"] = slouch_threshold
+    if ref is not None:
+        settings["reference_window"] = ref
+    if fwd is not None:
+        settings["forward_window"] = fwd
+    options = CoreOptions(**settings)
+
+    show_progress = interactive(json_output)
+    results = []
+    for i, (path, out) in enumerate(zip(files, out_paths)):
+        # With several files the bar counts files; for one file the line shows the phase and time.
+        total = len(files) if len(files) > 1 else None
+        with Progress(f"loading {path}", total=total, enabled=show_progress) as progress:
+            progress.update(i)
+            block = formats.load(path, rate_hz=rate)
+            _args.check_window_inside("--reference-window", ref, block.t, block.rate_hz, path)
+            _args.check_window_inside("--forward-window", fwd, block.t, block.rate_hz, path)
+            progress.update(i, label=f"analyzing {path}")
+            result = run_core(block, options, None if stored is None else stored[0])
+            if stored is not None:
+                result.notes = [f"calibration: {stored[1]}"]
+            result.notes += _args.forward_advice(result.calibration)
+        table = result.epochs
+        summary = summarize(table)
+        if out is not None:
+            write_epochs_csv(table, out)
+            _note(f"wrote {len(table)} epochs to {out}")
+        if json_output:
+            results.append(
+                {
+                    "file": str(path),
+                    "device": block.device,
+                    "rate_hz": block.rate_hz,
+                    "start_time": block.start_time,
+                    "samples": len(block),
+                    "options": {
+                        "epoch_s": options.epoch_s,
+                        "slouch_threshold_deg": result.calibration.slouch_rule(options.slouch_threshold_deg).line_deg,
+                        "reference_window": list(options.reference_window) if options.reference_window else None,
+                        "forward_window": list(options.forward_window) if options.forward_window else None,
+                    },
+                    "calibration": list(result.notes),
+                    "summary": summary.to_dict(),
+                }
+            )
+        else:
+            if i:
+                typer.echo("")
+            typer.echo(format_summary(summary, title=_describe(path, block)))
+            for note in result.notes:
+                typer.echo(f"  {note}")
+    if json_output:
+        typer.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback convert day.sbr day.csv.gz\n"
+        "  sensorback convert export.csv export.sbr --rate 50\n\n"
+        "The output format follows OUT's extension: .sbr (native), .csv or .csv.gz."
+    )
+)
+def convert(
+    src: Annotated[Path, typer.Argument(metavar="IN", help="Recording to read.", show_default=False)],
+    dst: Annotated[Path, typer.Argument(metavar="OUT", help="File to write.", show_default=False)],
+    rate: Annotated[
+        Optional[float],
+        typer.Option("--rate", metavar="HZ", help="Sample rate, for CSV input without a time column."),
+    ] = None,
+) -> None:
+    """Convert a recording from one supported format to another."""
+    _args.check_rate("--rate", rate)
+    _args.check_input_file(src)
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise SensorbackError(f"{dst}: OUT is the same file as IN; choose another name")
+
+    from .. import formats
+
+    with Progress(f"converting {src}", enabled=interactive()):
+        block = formats.load(src, rate_hz=rate)
+        formats.save(block, dst)
+    typer.echo(f"wrote {dst}: {len(block)} samples, {block.duration_s:.1f} s at {block.rate_hz:g} Hz")
+
+
+@app.command(
+    cls=help_filled_by(scenarios=_scenario_lines, example=_example_scenario),
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback simulate --scenario {example} --out day.sbr\n"
+        "  sensorback simulate --scenario {example} --out day.csv.gz --seed 3 --duration 2h\n\n"
+        "Besides OUT it writes the true state of every stretch of time to a sidecar named like OUT "
+        "with .labels.csv in place of the extension (day.sbr -> day.labels.csv)."
+    )
+)
+def simulate(
+    scenario: Annotated[
+        str,
+        typer.Option(
+            "--scenario",
+            metavar="NAME",
+            help="What the simulated wearer does, one of:\n\n\b\n{scenarios}",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="Recording to write (.sbr, .csv, .csv.gz).", show_default=False)
+    ],
+    seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Random seed. Default: 0.")] = None,
+    rate: Annotated[
+        Optional[float], typer.Option("--rate", metavar="HZ", help="Sample rate. Default: 50.")
+    ] = None,
+    duration: Annotated[
+        Optional[str],
+        typer.Option(
+            "--duration",
+            metavar="S",
+            help="Length, in seconds or with a unit (90s, 10min, 8h). Default: the scenario's own.",
+        ),
+    ] = None,
+) -> None:
+    """Write a simulated recording, and its true labels, without any hardware."""
+    from .. import formats, sim
+
+    if scenario not in sim.SCENARIOS:
+        raise SensorbackError(
+            f"--scenario: unknown scenario '{scenario}'; choose one of: {', '.join(sim.SCENARIOS)}"
+        )
+    _args.check_rate("--rate", rate)
+    duration_s = _args.parse_duration("--duration", duration)
+    labels_out = sim.sidecar_path(out)
+
+    kwargs = {}
+    if seed is not None:
+        kwargs["seed"] = seed
+    if rate is not None:
+        kwargs["rate_hz"] = rate
+    if duration_s is not None:
+        kwargs["duration_s"] = duration_s
+    with Progress(f"simulating {scenario}", enabled=interactive()):
+        block, labels = sim.simulate(scenario, **kwargs)
+        formats.save(block, out)
+        sim.write_labels(labels, labels_out)
+    typer.echo(f"wrote {out} ({block.duration_s:.0f} s at {block.rate_hz:g} Hz) and {labels_out}")

@@ -1,0 +1,390 @@
+"""Run a cohort: find the inputs, skip what is done, analyse the rest on Dask, write the tables.
+
+Each finished file's result goes at once, atomically, to ``DIR/.parts/<key>.json`` (written by this
+process, not by the workers), so a run that is killed keeps every file it finished and ``--resume``
+picks up from there. The tables (``days.parquet``, ``days.csv``, ``files.csv``) are rebuilt from those
+results at the end of every run, sorted by file and in time order within a file, so they are the same
+whatever the number of workers or the order in which files finished.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .. import formats
+from ..errors import SensorbackError
+from .exposures import DAY_COLUMNS
+from .task import FILE_COLUMNS, Fingerprint, analyze_file
+
+PARTS = ".parts"
+VERSION = 1
+OUTPUTS = ("days.parquet", "days.csv", "files.csv")
+_GLOB_CHARS = set("*?[")
+WAIT_FOR_WORKERS_S = 120.0
+
+
+@dataclass
+class CohortResult:
+    files: int = 0
+    skipped: int = 0  # done in an earlier run and unchanged
+    ok: int = 0
+    failed: int = 0
+    days: int = 0
+    recorded_days: float = 0.0  # person-days of recording analysed in this run
+    setup_s: float = 0.0  # starting or connecting to the cluster
+    wall_s: float = 0.0  # from the first file submitted to the last one finished
+    workers: int = 0
+    dashboard: str | None = None
+    interrupted: bool = False
+    failures: list[str] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def _is_recording(name: str) -> bool:
+    if str(name).lower().endswith(".labels.csv"):  # the simulator's label sidecars, not recordings
+        return False
+    try:
+        formats.kind_of(name)
+        return True
+    except SensorbackError:
+        return False
+
+
+def find_inputs(specs: list[str], exclude: Path | None = None) -> list[Path]:
+    """Files, folders (searched recursively for recordings) and glob patterns -> sorted absolute paths.
+    Nothing under `exclude` (the output folder) is taken from a folder or a pattern."""
+    found: dict[str, Path] = {}
+    skip = exclude.resolve() if exclude is not None else None
+
+    def outside(q: Path) -> bool:
+        return skip is None or not q.resolve().is_relative_to(skip)
+
+    for spec in specs:
+        p = Path(spec)
+        if p.is_dir():
+            hits = [q for q in p.rglob("*") if q.is_file() and _is_recording(q.name) and outside(q)]
+            if not hits:
+                looked = ", ".join(formats.EXTENSIONS)
+                raise SensorbackError(f"{spec}: no recordings in this folder (looked for {looked})")
+        elif p.exists():
+            formats.kind_of(p)  # an unknown extension is a one-line error now, not a failed file later
+            hits = [p]
+        elif _GLOB_CHARS & set(spec):
+            hits = [Path(q) for q in glob.glob(spec, recursive=True)
+                    if Path(q).is_file() and _is_recording(q) and outside(Path(q))]
+            if not hits:
+                raise SensorbackError(f"{spec}: no recordings match this pattern")
+        else:
+            raise SensorbackError(f"{spec}: no such file or folder")
+        for q in hits:
+            found.setdefault(str(q.resolve()), q.resolve())
+    return [found[k] for k in sorted(found)]
+
+
+def _key(path: Path) -> str:
+    return hashlib.sha256(str(path).encode()).hexdigest()[:20]
+
+
+# ----------------------------------------------------------------------------- results on disk
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write atomically (temp file, fsync, rename), readable by the user only."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def _part_path(out: Path, path: Path) -> Path:
+    return out / PARTS / f"{_key(path)}.json"
+
+
+def _load_part(out: Path, path: Path) -> dict | None:
+    try:
+        doc = json.loads(_part_path(out, path).read_text())
+    except (OSError, ValueError):
+        return None
+    if doc.get("version") != VERSION or doc.get("path") != str(path):
+        return None
+    return doc
+
+
+def _save_part(out: Path, path: Path, fingerprint: Fingerprint, settings: dict, result: dict, run_id: str) -> None:
+    doc = {"version": VERSION, "path": str(path), "run": run_id, "fingerprint": fingerprint.to_dict(),
+           "settings": settings, "file": result["file"], "days": result["days"], "seconds": result.get("seconds")}
+    _write_private(_part_path(out, path), json.dumps(doc, allow_nan=True).encode())
+
+
+def _is_done(doc: dict | None, fingerprint: Fingerprint, settings: dict) -> bool:
+    return (doc is not None and doc["file"].get("status") == "ok" and doc.get("settings") == settings
+            and doc.get("fingerprint") == fingerprint.to_dict())
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _csv_value(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "" if math.isnan(v) else repr(v)
+    return str(v)
+
+
+def _csv_bytes(columns, rows) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([_csv_value(r.get(c)) for c in columns])
+    return buf.getvalue().encode()
+
+
+def day_schema():
+    import pyarrow as pa
+
+    text = {"file", "day", "reference_up", "reference_forward"}
+    counts = {"sitting_bouts", "breaks", "sit_to_stand"}
+    return pa.schema([(c, pa.string() if c in text else pa.int64() if c in counts else pa.float64())
+                      for c in DAY_COLUMNS])
+
+
+def _parquet_bytes(rows: list[dict]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = day_schema()
+    cols = {c: [r.get(c) for r in rows] for c in DAY_COLUMNS}
+    for c in DAY_COLUMNS:
+        if pa.types.is_floating(schema.field(c).type):
+            cols[c] = [None if v is None else float(v) for v in cols[c]]
+    table = pa.table(cols, schema=schema)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def write_tables(out: Path, paths: list[Path]) -> tuple[int, int]:
+    """Rebuild the three tables from the stored results of `paths` (files without one are left out)."""
+    file_rows, day_rows = [], []
+    for p in paths:  # already sorted
+        doc = _load_part(out, p)
+        if doc is None:
+            continue
+        file_rows.append(doc["file"])
+        day_rows.extend(doc["days"])
+    _write_private(out / "days.parquet", _parquet_bytes(day_rows))
+    _write_private(out / "days.csv", _csv_bytes(DAY_COLUMNS, day_rows))
+    _write_private(out / "files.csv", _csv_bytes(FILE_COLUMNS, file_rows))
+    return len(file_rows), len(day_rows)
+
+
+# ----------------------------------------------------------------------------- Dask
+
+
+def _warm_up() -> bool:
+    import sensorback.cohort.exposures  # noqa: F401
+    import sensorback.core.pipeline  # noqa: F401
+    import sensorback.formats.cwa  # noqa: F401
+
+    return True
+
+
+def _connect(workers: int | None, scheduler: str | None):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        _probe(scheduler)
+        try:
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError, ValueError) as e:
+            raise SensorbackError(f"--scheduler {scheduler}: cannot connect ({' '.join(str(e).split())})") from None
+        return client, None
+    n = workers or os.cpu_count() or 1
+    # Ctrl-C in a terminal reaches the whole process group: the worker processes start with SIGINT
+    # ignored (a disposition they inherit), so only this process handles it and stops them cleanly.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    try:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":8787",
+                               silence_logs=logging.ERROR)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return Client(cluster), cluster
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _probe(address: str) -> None:
+    """A refused tcp:// address fails at once (Dask itself would retry until its timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not address.startswith("tcp://"):
+        return
+    try:
+        u = urlsplit(address)
+        host, port = u.hostname, u.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise SensorbackError(f"--scheduler {address}: expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except OSError as e:
+        raise SensorbackError(f"--scheduler {address}: cannot connect ({e.strerror or e})") from None
+
+
+def _dashboard(client) -> str | None:
+    try:
+        if "dashboard" in client.scheduler_info().get("services", {}):
+            return client.dashboard_link
+    except Exception:  # an informational link must never fail a run
+        return None
+    return None
+
+
+def _n_workers(client) -> int:
+    try:
+        return len(client.scheduler_info().get("workers", {}))
+    except Exception:
+        return 0
+
+
+def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, scheduler: str | None = None,
+               resume: bool = False, overwrite: bool = False, timezone_name: str = "UTC",
+               on_start: Callable[[CohortResult, int], None] | None = None,
+               on_file: Callable[[dict, CohortResult, int], None] | None = None) -> CohortResult:
+    """Analyse every input; see the module docstring. on_start(result, to_do) is called once the
+    cluster is up (result.dashboard set); on_file(file_row, result, to_do) after each file."""
+    paths = find_inputs(inputs, exclude=out)
+    if out.exists() and not out.is_dir():
+        raise SensorbackError(f"--out {out}: is a file; give a folder")
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    parts = out / PARTS
+    earlier = parts.is_dir() and any(parts.iterdir())
+    if earlier and not (resume or overwrite):
+        raise SensorbackError(f"--out {out}: holds the results of an earlier run; pass --resume to finish it "
+                              "(files already done are skipped) or --overwrite to start again")
+    if parts.is_dir():
+        for q in parts.iterdir():
+            if overwrite or q.name.endswith(".tmp"):  # .tmp: a write cut short by a kill
+                q.unlink()
+    parts.mkdir(mode=0o700, exist_ok=True)
+
+    settings = {"timezone": timezone_name}
+    run_id = f"{os.getpid()}-{time.time_ns()}"
+    result = CohortResult(files=len(paths))
+    todo = []
+    for p in paths:
+        try:
+            fp = Fingerprint.of(str(p))
+        except OSError as e:
+            raise SensorbackError(f"{p}: cannot read: {e.strerror}") from None
+        if resume and _is_done(_load_part(out, p), fp, settings):
+            result.skipped += 1
+        else:
+            todo.append((p, fp))
+
+    if todo:
+        t_setup = time.perf_counter()
+        client, cluster = _connect(workers, scheduler)
+        result.setup_s = time.perf_counter() - t_setup
+        started = time.perf_counter()
+        futures = {}
+        try:
+            if scheduler and _n_workers(client) == 0:
+                try:  # a scheduler whose workers are still starting (or never will): do not hang
+                    client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
+                except TimeoutError:
+                    raise SensorbackError(
+                        f"--scheduler {scheduler}: no workers joined within {WAIT_FOR_WORKERS_S:.0f} s; "
+                        f"start some with 'dask worker {scheduler}'") from None
+            result.workers = _n_workers(client)
+            result.dashboard = _dashboard(client)
+            try:  # every worker loads sensorback and NumPy/SciPy now, part of setting up, not of file 1
+                client.run(_warm_up)
+            except ImportError as e:
+                raise SensorbackError(f"--scheduler {scheduler}: a worker cannot import sensorback ({e}); install "
+                                      "sensorback, with the same extras, wherever the workers run") from None
+            result.setup_s = time.perf_counter() - t_setup
+            started = time.perf_counter()
+            if on_start:
+                on_start(result, len(todo))
+            from dask.distributed import as_completed
+
+            # Biggest files first: the last tasks are then short, and no worker idles long at the end.
+            for p, fp in sorted(todo, key=lambda item: (-item[1].size, str(item[0]))):
+                key = f"sensorback-{_key(p)}-{os.getpid()}-{time.time_ns()}"
+                fut = client.submit(analyze_file, str(p), str(p), timezone_name, key=key, pure=False, retries=0)
+                futures[fut] = (p, fp)
+            for fut in as_completed(list(futures)):
+                p, fp = futures.pop(fut)
+                res = _collect(fut, str(p))
+                _save_part(out, p, fp, settings, res, run_id)
+                row = res["file"]
+                if row["status"] == "ok":
+                    result.ok += 1
+                    result.days += row["days"] or 0
+                    result.recorded_days += (row["duration_s"] or 0.0) / 86400.0
+                else:
+                    result.failed += 1
+                    result.failures.append(row["error"])
+                if on_file:
+                    on_file(row, result, len(todo))
+        except KeyboardInterrupt:
+            result.interrupted = True
+            for fut in futures:
+                fut.cancel()
+            # Count what is on disk: Ctrl-C may have come between storing a file and counting it.
+            stored = [_load_part(out, p) for p, fp in todo]
+            stored = [d for d in stored if d is not None and d.get("run") == run_id]
+            result.ok = sum(d["file"]["status"] == "ok" for d in stored)
+            result.failed = len(stored) - result.ok
+        finally:
+            result.wall_s = time.perf_counter() - started
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    write_tables(out, paths)
+    return result
+
+
+def _collect(fut, label: str) -> dict:
+    """A finished task's result; a worker that died or a task that raised becomes a failed file."""
+    try:
+        return fut.result()
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:
+        kind = type(e).__name__
+        why = ("the worker analysing it died (out of memory, or killed)" if kind == "KilledWorker"
+               else f"{kind}: {' '.join(str(e).split())}")
+        row = {c: None for c in FILE_COLUMNS}
+        row.update(file=label, status="failed", error=f"{label}: {why}", warnings="")
+        return {"file": row, "days": [], "seconds": None}

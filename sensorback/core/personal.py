@@ -1,0 +1,340 @@
+"""Personal calibration, in one place: the wearer's upright, forward direction and usual slouch.
+
+Three ways to get it, all here:
+
+- **marked windows** (`from_windows`: `sensorback calibrate` guides the wearer through sitting
+  upright, slouching the way they usually do and, optionally, standing; `--reference-window` /
+  `--forward-window` mark the same in a file, see `estimate`): the upright is the mean direction
+  of the upright window, forward the direction of the lean in the slouch window, and the
+  wearer's usual slouch is how far that lean goes (core/slouch.py turns it into a personal line);
+- **the data alone** (`estimate`): upright from walking (the one activity where the trunk is
+  reliably upright), forward from the evidence core/forward.py weighs (sit/stand transitions and
+  walking), and the usual slouch from the wearer's own sitting when it is clearly bimodal
+  (`learn_slouch`); until forward is known with confidence nothing is called slouching;
+- **learning as it goes** (`learn`, `learn_slouch`): a live session without a stored
+  calibration starts from an estimate on its first seconds and refines forward and the slouch
+  line from what it has seen, with the same estimators.
+
+Pure numpy, like the rest of the core; storing calibrations is sensorback.calibrations' job.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from ..errors import SensorbackError
+from .calibration import IDENTITY, SensorCalibration
+from .epoch_stats import EpochStats
+from .epochs import EpochTable
+from .forward import KNOWN_PROBABILITY, ForwardEstimate, combine, gait_votes, transition_votes
+from .options import CoreOptions
+from .reference import Calibration, Reference, unit
+from .slouch import DEFAULT_SLOUCH_DEG, MIN_SLOUCH_SHARE, SlouchRule, half_depth, seated_modes, seated_peak
+from .states import SITTING, SLOUCHING
+
+MIN_WALKING_EPOCHS = 10
+# A slouch window must lean at least this far from upright to show a direction: mild slouchers
+# lean 6-12 degrees, and still seconds average the direction to a fraction of a degree.
+MIN_SLOUCH_LEAN_DEG = 4.0
+# An upright or slouch window is "still" when its epochs move less than this (g, SD of the vector).
+STILL_SD_G = 0.08
+# A learned forward direction replaces the one in use when they differ by more than this.
+LEARN_CHANGE_DEG = 10.0
+# A learned slouch line replaces the one in use when it moves by more than this.
+LEARN_LINE_CHANGE_DEG = 1.0
+# Flexion this far past the default line is clearly past it (twice the spread of a held posture).
+CLEARLY_PAST_DEG = 4.0
+LEARNED = "learned"  # slouch_source of a usual slouch learned from the wearer's sitting
+AWAITS = "slouch detection awaits a calibration ('sensorback calibrate') or the first walk, sit-down or stand-up"
+
+
+def window_direction(g: np.ndarray, t_mid: np.ndarray, window: tuple[float, float]) -> np.ndarray | None:
+    sel = (t_mid >= window[0]) & (t_mid < window[1]) & np.isfinite(g[:, 0])
+    if not sel.any():
+        return None
+    return unit(np.median(g[sel], axis=0))
+
+
+def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np.ndarray) -> tuple[np.ndarray, str]:
+    """Upright from walking bouts; without walking, the most common still posture (less reliable)."""
+    if walking.sum() >= MIN_WALKING_EPOCHS:
+        return unit(np.median(g[walking], axis=0)), f"walking ({int(walking.sum())} s)"
+    pool = g[still_upright_candidates]
+    if pool.shape[0] == 0:
+        pool = g[np.isfinite(g[:, 0])]
+    if pool.shape[0] == 0:
+        return np.array([0.0, 0.0, 1.0]), "default (no usable data)"
+    return unit(np.median(pool, axis=0)), "the typical still posture (no walking found)"
+
+
+def lean_from_window(lean: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """(forward direction, how far the lean goes from upright in degrees), or None when the lean
+    is under MIN_SLOUCH_LEAN_DEG."""
+    d = lean - (lean @ up) * up
+    tilt = math.degrees(math.acos(max(-1.0, min(1.0, float(lean @ up)))))
+    if tilt < MIN_SLOUCH_LEAN_DEG or np.linalg.norm(d) < 1e-9:
+        return None
+    return unit(d), tilt
+
+
+def _moments(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration):
+    mean, var = sensor.apply_mean_var(stats.mean, stats.var)
+    g = unit(mean)
+    sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
+    mid = (stats.k + 0.5) * options.epoch_s
+    return g, sd, mid
+
+
+def forward_evidence(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration, up: np.ndarray,
+                     moments=None) -> ForwardEstimate:
+    """Forward from the sit/stand transitions and the walking in these epoch statistics
+    (moments: their _moments, when the caller has them already)."""
+    from .decide import is_walking, transition_events
+
+    g, sd, _ = moments if moments is not None else _moments(stats, options, sensor)
+    walking = is_walking(stats.periodicity, stats.cadence_spm, sd)
+    span = max(1, int(round(options.transition_window_s / options.epoch_s)))
+    votes = [transition_votes(g, up, stats.k, transition_events(stats), span),
+             gait_votes(stats.gait_lead, sensor.gain, up, walking)]
+    return combine(up, votes)
+
+
+def stuck_note(stats: EpochStats, options: CoreOptions) -> str | None:
+    """A warning when epochs read exactly (0, 0, 0) throughout (a stuck sensor), else None.
+
+    Such epochs carry no samples and NaN moments (epoch_stats.measure_epochs), so every estimate
+    here, and the sensor's sphere fit, leaves them out by themselves."""
+    count = int(np.count_nonzero(stats.n == 0))
+    if not count:
+        return None
+    share = count / max(len(stats), 1)
+    return (f"sensor fault: {count * options.epoch_s / 60:.1f} min ({share:.0%} of the epochs with samples) read "
+            "exactly (0, 0, 0), which no working accelerometer does: counted as no data, left out of "
+            "the calibration")
+
+
+def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
+             source: str = "recording") -> tuple[Calibration, list[str]]:
+    """The wearer's calibration from a recording's epoch statistics (or from the windows that
+    options mark in it). The usual slouch is learned from sitting separately (`learn_slouch`)."""
+    from .decide import is_walking
+
+    notes = [f"sensor calibration: {sensor.note}"]
+    stuck = stuck_note(stats, options)
+    if stuck:
+        notes.append(stuck)
+    moments = _moments(stats, options, sensor)
+    g, sd, mid = moments
+    walking = is_walking(stats.periodicity, stats.cadence_spm, sd)
+    quiet = sd < 0.05
+
+    if options.reference_window is not None:
+        up = window_direction(g, mid, options.reference_window)
+        if up is None:
+            a, b = options.reference_window
+            raise SensorbackError(f"--reference-window {a:g}:{b:g}: no samples in that window of the {source}")
+        up_source = f"window {options.reference_window[0]:g}:{options.reference_window[1]:g} s"
+    else:
+        provisional, _ = estimate_up(g, walking, quiet)
+        upright_ish = quiet & (g @ provisional > np.cos(np.radians(45)))
+        up, up_source = estimate_up(g, walking, upright_ish)
+    usual, slouch_source = None, "default"
+    if options.forward_window is not None:
+        a, b = options.forward_window
+        lean = window_direction(g, mid, options.forward_window)
+        if lean is None:
+            raise SensorbackError(f"--forward-window {a:g}:{b:g}: no samples in that window of the {source}")
+        found = lean_from_window(lean, up)
+        if found is None:
+            raise SensorbackError(f"--forward-window {a:g}:{b:g}: the trunk is not leaning there (less than "
+                                  f"{MIN_SLOUCH_LEAN_DEG:g} degrees from upright)")
+        fwd, usual = found
+        fwd_source, probability = f"window {a:g}:{b:g} s", 1.0
+        slouch_source = f"the slouch in window {a:g}:{b:g} s ({usual:.0f} deg)"
+        fwd, refined = refine_forward(fwd, usual, forward_evidence(stats, options, sensor, up, moments))
+        if refined:
+            fwd_source += f", its azimuth refined by {refined}"
+    else:
+        est = forward_evidence(stats, options, sensor, up, moments)
+        probability = est.probability
+        fwd = est.direction if est.direction is not None else _any_perpendicular(up)
+        fwd_source = est.describe()
+    notes.append(f"upright reference: {up_source}; forward: {fwd_source}")
+    if probability < KNOWN_PROBABILITY:
+        notes.append(AWAITS)
+    ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source, float(probability))
+    return Calibration(sensor, ref, usual_slouch_deg=usual, slouch_source=slouch_source), notes
+
+
+# The azimuth of a mild slouch window is uncertain (a 7 degree lean with 2 degrees of sideways
+# drift points 16 degrees off): other evidence in the same recording refines it when it agrees
+# within this angle. The window always decides the sign.
+REFINE_WITHIN_DEG = 45.0
+
+
+def refine_forward(fwd: np.ndarray, lean_deg: float, est: ForwardEstimate) -> tuple[np.ndarray, str]:
+    """The calibrated forward direction, its azimuth averaged with the evidence of walking and
+    transitions (when there is any and it points within REFINE_WITHIN_DEG), each weighted by how
+    far it leans: the window by its own lean, the evidence as a lean of 30 degrees once forward
+    is known from it (a sit-down leans 30-45), in proportion to its probability beyond a coin toss
+    below that. Returns (direction, what refined it or '')."""
+    if est.direction is None or float(fwd @ est.direction) < np.cos(np.radians(REFINE_WITHIN_DEG)):
+        return fwd, ""
+    weight = np.sin(np.radians(30.0)) * min(1.0, max(0.0, 2.0 * est.probability - 1.0))
+    if weight <= 0.0:
+        return fwd, ""
+    mixed = unit(np.sin(np.radians(lean_deg)) * fwd + weight * est.direction)
+    return mixed, est.describe()
+
+
+def _any_perpendicular(up: np.ndarray) -> np.ndarray:
+    helper = np.eye(3)[int(np.argmin(np.abs(up)))]
+    return unit(helper - (helper @ up) * up)
+
+
+def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, float],
+                 slouch: tuple[float, float] | None = None, stand: tuple[float, float] | None = None, *,
+                 previous: Calibration | None = None, sensor: SensorCalibration | None = None
+                 ) -> tuple[Calibration, list[str]]:
+    """A calibration from the windows a wearer was guided through (sample-time seconds).
+
+    upright: sitting upright and still -> the upright reference. slouch: slouching the way they
+    usually do -> forward and the usual slouch depth; without it (or when it hardly leans), the
+    previous calibration's forward (made perpendicular to the new upright) and usual slouch, or
+    forward unknown (learned later). stand: standing still -> the standing direction.
+    The sensor's offset/gain: `sensor`, else the previous calibration's, else none. Problems the
+    wearer can fix (moving, no samples) are one-line SensorbackErrors.
+    """
+    sensor = sensor if sensor is not None else (previous.sensor if previous is not None else IDENTITY)
+    g, sd, mid = _moments(stats, options, sensor)
+
+    def window(w, what):
+        sel = (mid >= w[0]) & (mid < w[1]) & np.isfinite(g[:, 0])
+        if not sel.any():
+            raise SensorbackError(f"calibrate: no samples arrived while you {what}; check the sensor and try again")
+        if float(np.median(sd[sel])) > STILL_SD_G:
+            raise SensorbackError(f"calibrate: you were moving while you {what}; hold still and try again")
+        return unit(np.median(g[sel], axis=0)), int(sel.sum())
+
+    up, n = window(upright, "sat upright")
+    notes = [f"upright: {n} s of sitting upright"]
+    fwd, usual, probability, fwd_source, slouch_source = None, None, 0.5, "", "default"
+    if slouch is not None:
+        lean, _ = window(slouch, "slouched")
+        found = lean_from_window(lean, up)
+        if found is not None:
+            fwd, usual = found
+            probability, fwd_source = 1.0, "calibrated slouch"
+            fwd, refined = refine_forward(fwd, usual, forward_evidence(stats, options, sensor, up, (g, sd, mid)))
+            if refined:
+                fwd_source += f", its azimuth refined by {refined}"
+            slouch_source = f"calibrated slouch ({usual:.0f} deg)"
+            notes.append(f"slouch: {usual:.0f} degrees forward of upright; slouching counts from "
+                         f"{half_depth(usual):.0f} degrees")
+        else:
+            notes.append(f"slouch: you hardly leaned (less than {MIN_SLOUCH_LEAN_DEG:g} degrees)")
+    if fwd is None and previous is not None:
+        f = np.asarray(previous.reference.forward, float)
+        f = f - (f @ up) * up
+        if np.linalg.norm(f) >= 0.3 and previous.reference.forward_known:
+            fwd, probability = unit(f), previous.reference.forward_probability
+            fwd_source = f"kept from before ({previous.reference.forward_source})"
+            # A usual slouch measured from a calibrated upright still holds from the new one; one
+            # learned from a mode of the old reference does not.
+            if previous.upright_flex == 0.0 and previous.upright_lat == 0.0:
+                usual, slouch_source = previous.usual_slouch_deg, previous.slouch_source
+    if fwd is None:
+        fwd, probability = _any_perpendicular(up), 0.5
+        fwd_source = "unknown until you slouch in a calibration, walk, sit down or stand up"
+    if slouch is None or usual is None:
+        notes.append(f"forward: {fwd_source}")
+        if usual is None and probability >= 1.0:
+            notes.append(f"slouching counts from {DEFAULT_SLOUCH_DEG:g} degrees (the default)")
+    stand_dir = None
+    if stand is not None:
+        stand_dir, n = window(stand, "stood")
+        tilt = math.degrees(math.acos(max(-1.0, min(1.0, float(stand_dir @ up)))))
+        notes.append(f"standing: {n} s, {tilt:.0f} degrees from upright sitting")
+    cal = Calibration(sensor, _ref(up, fwd, probability, fwd_source), usual, 0.0, 0.0, slouch_source,
+                      None if stand_dir is None else tuple(map(float, stand_dir)))
+    return cal, notes
+
+
+def _ref(up, fwd, probability: float, fwd_source: str) -> Reference:
+    return Reference(tuple(map(float, up)), tuple(map(float, fwd)), "calibrated upright", fwd_source, float(probability))
+
+
+def learn(stats: EpochStats, options: CoreOptions, calibration: Calibration) -> Calibration | None:
+    """The calibration with the forward direction the evidence in `stats` shows, when it is
+    known and differs from the one in use (by LEARN_CHANGE_DEG, or the one in use is not known);
+    None otherwise. Forward known once is kept when later evidence is less sure."""
+    if len(stats) == 0:
+        return None
+    up = np.asarray(calibration.reference.up, float)
+    est = forward_evidence(stats, options, calibration.sensor, up)
+    if not est.known:
+        return None
+    old = np.asarray(calibration.reference.forward, float)
+    turn = math.degrees(math.acos(max(-1.0, min(1.0, float(old @ est.direction)))))
+    if calibration.reference.forward_known and turn <= LEARN_CHANGE_DEG:
+        return None
+    ref = replace(calibration.reference, forward=tuple(map(float, est.direction)), forward_source=est.describe(),
+                  forward_probability=est.probability)
+    return replace(calibration, reference=ref)
+
+
+def learn_slouch(epochs: EpochTable, calibration: Calibration) -> tuple[Calibration, str] | None:
+    """The calibration with the personal slouch line learned from the seated epochs; None when
+    there is nothing to learn (forward unknown, too few seated epochs, nothing clear) or the line
+    would move by LEARN_LINE_CHANGE_DEG or less. Returns (calibration, what was learned).
+
+    - With a usual slouch from a calibration, only the upright moves: to the seated posture held
+      most, when that lies within half the usual slouch of the calibrated upright. People's
+      upright varies by a degree or two from one sitting to the next, a third of a mild
+      sloucher's line; the posture held most is their upright on the whole, one calibration
+      only one sample of it.
+    - Otherwise the usual slouch itself, when the wearer's sitting is clearly bimodal
+      (slouch.seated_modes) and the default line would cut through the slouched mode (a deep
+      slouch is caught by the default line as it is, so a wearer with a mode past it keeps it).
+    """
+    if not calibration.reference.forward_known:
+        return None
+    seated = (epochs.state == SITTING) | (epochs.state == SLOUCHING)
+    flex, lat = epochs.flexion_deg[seated], epochs.lateral_deg[seated]
+    old = calibration.slouch_rule()
+    if calibration.usual_slouch_deg is not None and not calibration.slouch_source.startswith(LEARNED):
+        peak = seated_peak(flex, lat)
+        if peak is None or np.hypot(*peak) > 0.5 * calibration.usual_slouch_deg:
+            return None
+        cal = replace(calibration, upright_flex=peak[0], upright_lat=peak[1])
+        what = f"upright as you sit most, {peak[0]:+.0f} deg from the calibrated one"
+    else:
+        # A wearer who spends a share of their sitting clearly past the default line has a slouch
+        # the default catches (checked here first: it spares the mixture fit on most days).
+        if np.count_nonzero(flex >= DEFAULT_SLOUCH_DEG + CLEARLY_PAST_DEG) >= MIN_SLOUCH_SHARE * max(flex.shape[0], 1):
+            return None
+        modes = seated_modes(flex, lat)
+        # A slouch the default line catches whole (a mode past it) needs no personal line, and with
+        # such a mode, shallower leans are not this wearer's slouch.
+        if modes is None or modes.deep_flex is not None or modes.slouch_flex - 2.0 * modes.slouch_sd >= DEFAULT_SLOUCH_DEG:
+            return None
+        cal = replace(calibration, usual_slouch_deg=modes.depth_deg, upright_flex=modes.upright_flex,
+                      upright_lat=modes.upright_lat, slouch_source=f"{LEARNED}: {modes.describe()}")
+        what = modes.describe()
+    new = cal.slouch_rule()
+    if (old.line_deg is not None and abs(new.line_deg - old.line_deg) <= LEARN_LINE_CHANGE_DEG
+            and abs(new.origin_lat - old.origin_lat) <= LEARN_LINE_CHANGE_DEG):
+        return None
+    return cal, what
+
+
+def relabel(epochs: EpochTable, rule: SlouchRule) -> None:
+    """Seated epochs sitting or slouching by `rule`, in place: exactly what deciding with that
+    rule from the start gives (the decisions judge slouching per epoch from flexion and lateral
+    lean alone, and nothing else depends on it)."""
+    at = np.flatnonzero((epochs.state == SITTING) | (epochs.state == SLOUCHING))
+    if at.size:
+        epochs.state[at] = np.where(rule.slouched(epochs.flexion_deg[at], epochs.lateral_deg[at]), SLOUCHING, SITTING)

@@ -1,0 +1,21 @@
+"""``read_csv``: a CSV recording, whichever program wrote it.
+
+The table is parsed by ``csv_io`` (columns, units, time axis, device exports); Sensor Logger's
+export, which splits the acceleration into two files, is put back together by ``sensorlogger``.
+"""
+
+from __future__ import annotations
+
+from ..samples import SampleBlock
+from .notes import LoadNotes
+from .sensorlogger import read_sensor_logger_aware
+
+
+def read_csv(path, rate_hz: float | None = None) -> SampleBlock:
+    """Load a CSV/TSV (optionally gzip) recording; notes in block.meta['notes'] and as warnings."""
+    notes = LoadNotes(str(path))
+    block = read_sensor_logger_aware(path, rate_hz, notes)
+    emitted = notes.emit()
+    if emitted:
+        block.meta["notes"] = emitted
+    return block

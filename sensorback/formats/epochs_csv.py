@@ -1,0 +1,34 @@
+"""The epochs file of ``sensorback analyze --epochs``: one row per epoch, exactly the columns
+t_start,t_end,state,inclination_deg,intensity_g (times in seconds on the recording's axis, the
+state by name, an empty field where there is no value); .gz compresses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.epochs import EpochTable
+from ..core.states import STATES
+from ..errors import naming
+from ..private import open_private
+
+EPOCHS_HEADER = "t_start,t_end,state,inclination_deg,intensity_g"
+
+
+def _fmt(values: np.ndarray, decimals: int) -> list[str]:
+    values = np.asarray(values, dtype=np.float64)
+    out = np.char.mod(f"%.{decimals}f", values).astype(object)
+    out[~np.isfinite(values)] = ""
+    return out.tolist()
+
+
+def write_epochs_csv(table: EpochTable, path: Path) -> None:
+    """One row per epoch: times in seconds on the recording's axis, state by name, empty for NaN."""
+    names = np.asarray(STATES, dtype=object)[np.asarray(table.state, dtype=np.int64)].tolist()
+    columns = zip(_fmt(table.t_start, 3), _fmt(table.t_end, 3), names,
+                  _fmt(table.inclination_deg, 2), _fmt(table.intensity_g, 4))
+    text = EPOCHS_HEADER + "\n" + "".join(",".join(row) + "\n" for row in columns)
+    with naming(path), open_private(path, "w", gzip_level=6 if path.name.lower().endswith(".gz") else None,
+                                    newline="") as f:
+        f.write(text)

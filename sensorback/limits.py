@@ -1,0 +1,131 @@
+"""What sensorback accepts as a recording, and why: the one home of every input limit.
+
+Each number is grounded in what real wearable accelerometers do (docs/limits.md has the table and
+the measurements behind it). Readers, the command line and the core import them from here; nothing
+else spells them out. Checks here raise one-line SensorbackErrors; they never print.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timezone
+
+from .errors import SensorbackError
+
+# --------------------------------------------------------------------------------- sample rate
+#: Below this the posture states fall apart (real waist recording thinned to 2.5 Hz: 46 % of
+#: epochs right, against 97 % at 50 Hz and 86 % at 5 Hz), and a rate this low almost always means
+#: timestamps in another unit than seconds. No body-worn logger samples this slowly for posture.
+MIN_RATE_HZ = 5.0
+#: The core's timing rules were measured down to this rate; between MIN and this, a warning.
+LOW_RATE_HZ = 10.0
+#: The fastest output data rate of the MEMS accelerometers in wearables (ADXL345 and Axivity AX3
+#: 3200 Hz, LIS3DH 5376 Hz in low-power mode). More means timestamps in another unit.
+MAX_RATE_HZ = 6400.0
+
+# ---------------------------------------------------------------------------------- epoch length
+#: The core's rules (not-worn waits, settling holds, transition and cadence windows) count in 1 s
+#: epochs. From 0.5 to 2 s they give the same picture (real and simulated recordings within a few
+#: points of agreement with their labels); at 0.25 s or 3 s and beyond they do not.
+MIN_EPOCH_S = 0.5
+MAX_EPOCH_S = 2.0
+
+# ----------------------------------------------------------------------------------------- gaps
+#: A longer stretch without samples is not a Bluetooth dropout (seconds to a minute or two) but
+#: the recording stopping: the sensor charged, taken home, the logger paused. The core then
+#: starts afresh after the gap instead of filling it with empty epochs, and the gap is not
+#: recorded time. (After 60 s without data the core's posture memory is reset anyway.)
+MAX_GAP_S = 600.0
+
+# ------------------------------------------------------------------------------------ durations
+#: First to last sample. Loggers hold at most about 90 days (Axivity AX3 at 12.5 Hz; ActiGraph and
+#: GENEActiv fewer at research rates); a longer span is a wrong timestamp or files run together.
+MAX_DURATION_S = 100 * 86400.0
+#: Times on a recording's own axis (seconds since its start, or a device's uptime counter).
+MAX_TIME_S = 10 * 365.25 * 86400.0
+
+# ---------------------------------------------------------------------------------------- dates
+#: Wall-clock dates sensorback deals in: Unix-time columns are recognised, start times accepted
+#: and report days asked for within [EARLIEST, LATEST). Earlier "timestamps" are uptime counters
+#: or a clock that was never set.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2100, 1, 1)
+EARLIEST_UNIX = datetime(EARLIEST.year, 1, 1, tzinfo=timezone.utc).timestamp()
+LATEST_UNIX = datetime(LATEST.year, 1, 1, tzinfo=timezone.utc).timestamp()
+
+# -------------------------------------------------------------------------------- acceleration
+#: Wearables saturate at 8-16 g; more is wrong units or a corrupted value.
+MAX_ACC_G = 50.0
+
+
+def rate_problem(rate_hz: float) -> str | None:
+    """Why a sample rate cannot be analysed, or None when it is within [MIN_RATE_HZ, MAX_RATE_HZ]."""
+    if not (math.isfinite(rate_hz) and rate_hz > 0):
+        return f"must be a positive number of Hz, got {rate_hz:g}"
+    if rate_hz < MIN_RATE_HZ:
+        return (f"{_hz(rate_hz)} is below {MIN_RATE_HZ:g} Hz, too slow to tell postures apart "
+                "(are the timestamps in another unit than seconds?)")
+    if rate_hz > MAX_RATE_HZ:
+        return (f"{_hz(rate_hz)} is above {MAX_RATE_HZ:g} Hz, faster than any wearable accelerometer "
+                "samples (are the timestamps in another unit than seconds?)")
+    return None
+
+
+def low_rate_note(rate_hz: float) -> str | None:
+    """A warning for a rate that is accepted but below what the core was measured at."""
+    if rate_hz < LOW_RATE_HZ:
+        return (f"sample rate {_hz(rate_hz)} is below {LOW_RATE_HZ:g} Hz: states are less reliable "
+                "(sit-downs and steps are hard to see)")
+    return None
+
+
+def check_rate(rate_hz: float, option: str) -> None:
+    problem = rate_problem(rate_hz)
+    if problem:
+        raise SensorbackError(f"{option}: sample rate {problem}")
+
+
+def check_epoch_s(epoch_s: float, option: str = "--epoch-seconds") -> None:
+    if not (math.isfinite(epoch_s) and MIN_EPOCH_S <= epoch_s <= MAX_EPOCH_S):
+        raise SensorbackError(
+            f"{option}: must be from {MIN_EPOCH_S:g} to {MAX_EPOCH_S:g} seconds, got {epoch_s:g} "
+            "(the posture rules count in epochs of about a second)")
+
+
+def check_day(day: date, option: str = "--day") -> None:
+    if not EARLIEST <= day < LATEST:
+        raise SensorbackError(
+            f"{option}: {day.isoformat()} is outside the years sensorback handles "
+            f"({EARLIEST.year} to {LATEST.year - 1})")
+
+
+def long_steps(t, limit: float = MAX_GAP_S):
+    """Indices i (ascending, a numpy array) where t[i + 1] - t[i] > limit, for increasing t (a numpy
+    array).
+
+    Cheap on long recordings, where this runs on every load: steps are first checked 64 samples
+    at a time (no 64-sample stretch can hide a longer step than its whole span), and only the
+    stretches longer than the limit are looked at sample by sample."""
+    import numpy as np  # here, not at the top: the command line checks limits before it needs numpy
+
+    n = int(t.shape[0])
+    if n < 2 or float(t[-1]) - float(t[0]) <= limit:
+        return np.zeros(0, np.int64)
+    if n <= 4096:
+        return np.flatnonzero(np.diff(t) > limit)
+    m = 64
+    idx = np.arange(0, n, m)
+    if idx[-1] != n - 1:
+        idx = np.append(idx, n - 1)
+    wide = np.flatnonzero(np.diff(t[idx]) > limit)
+    found = [idx[w] + np.flatnonzero(np.diff(t[idx[w]: idx[w + 1] + 1]) > limit) for w in wide.tolist()]
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+
+def is_plausible_unix(seconds: float) -> bool:
+    return EARLIEST_UNIX <= seconds < LATEST_UNIX
+
+
+def _hz(rate_hz: float) -> str:
+    return f"{rate_hz:.3g} Hz" if rate_hz >= 0.001 else f"{rate_hz:.2e} Hz"
+

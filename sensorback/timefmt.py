@@ -1,0 +1,83 @@
+"""Times and durations written for people: the one home of every such format.
+
+Each style has one function, named for what it shows; pick by the precision the reader needs:
+
+===================  ==========================  =================================================
+function             examples                    where
+===================  ==========================  =================================================
+``duration``         45 s, 12 min, 1 h 05 min    what the coach says, the dashboard, messages
+``minutes``          0 min, 25 min, 5 h 10 min   reports (whole minutes)
+``hours_minutes``    0:25, 5:10                  report tables
+``precise_duration`` 12 s, 4 min 30 s, 2 h 05 min  ``sensorback analyze``'s summary
+``span``             3 min, 2 h 00 min, 9 days   gaps and lengths of recordings in messages
+``clock``            00:31:02                    recording time (sample time since the start)
+``time_of_day``      09:05                       a time of the local day (report charts)
+===================  ==========================  =================================================
+
+Pure functions of numbers: no clocks, no locale, no imports from the rest of sensorback.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+def minutes(seconds: Optional[float]) -> str:
+    """Whole minutes: '0 min', '25 min', '5 h 10 min' ('-' for None)."""
+    if seconds is None:
+        return "-"
+    m = int(round(seconds / 60.0))
+    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
+
+
+def duration(seconds: float) -> str:
+    """Seconds under a minute, else whole minutes: '45 s', '12 min', '1 h 05 min' (negative: 0 s)."""
+    s = max(0.0, float(seconds))
+    if s < 60:
+        return f"{s:.0f} s"
+    return minutes(s)
+
+
+def hours_minutes(seconds: Optional[float]) -> str:
+    """'5:10' (hours:minutes, whole minutes), for tables ('-' for None)."""
+    if seconds is None:
+        return "-"
+    m = int(round(seconds / 60.0))
+    return f"{m // 60}:{m % 60:02d}"
+
+
+def precise_duration(seconds: Optional[float]) -> str:
+    """To the second below an hour: '12 s', '4 min 30 s', '2 h 05 min' ('-' for None)."""
+    if seconds is None:
+        return "-"
+    s = int(round(seconds))
+    if s >= 3600:
+        h, rem = divmod(s, 3600)
+        return f"{h} h {rem // 60:02d} min"
+    if s >= 60:
+        m, rem = divmod(s, 60)
+        return f"{m} min {rem:02d} s"
+    return f"{s} s"
+
+
+def span(seconds: float) -> str:
+    """A gap or the length of a recording, in a message: as ``duration``, in days from a week on."""
+    s = abs(float(seconds))
+    return f"{s / 86400:.0f} days" if s >= 7 * 86400 else duration(s)
+
+
+def clock(t: Optional[float]) -> str:
+    """Recording time as H:MM:SS with at least two hour digits: 1862.4 -> '00:31:02' ('--:--:--' for
+    None: nothing yet)."""
+    if t is None:
+        return "--:--:--"
+    s = int(round(float(t)))
+    sign = "-" if s < 0 else ""
+    s = abs(s)
+    return f"{sign}{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def time_of_day(seconds_from_midnight: float) -> str:
+    """'09:05': a time of the day, to the minute."""
+    m = int(round(seconds_from_midnight / 60))
+    return f"{m // 60:02d}:{m % 60:02d}"

@@ -1,0 +1,74 @@
+"""--help speaks the user's language on every command (metavars, no Python types), each option's help
+is about its own command, and shell completion works."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from sensorback.cli import app
+
+runner = CliRunner()
+PY_TYPE = re.compile(r"<(?:int|str|float|bool|path|Path|list\[[^>]*\]|[a-z]+\[[^>]*\])>")
+
+
+def command_paths(cmd=None, path=()):
+    cmd = cmd or typer.main.get_command(app)
+    yield path
+    for name, sub in getattr(cmd, "commands", {}).items():
+        yield from command_paths(sub, (*path, name))
+
+
+PATHS = list(command_paths())
+
+
+def help_of(*path: str) -> str:
+    r = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "100"})
+    assert r.exit_code == 0, r.output
+    return r.stdout
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "sensorback")
+def test_help_shows_no_python_types(path):
+    text = help_of(*path)
+    assert not PY_TYPE.findall(text), PY_TYPE.findall(text)
+
+
+def test_every_command_is_checked():
+    names = {" ".join(p) for p in PATHS}
+    assert {"analyze", "replay", "monitor", "log exercise", "log pain", "config set", "exercises show"} <= names
+
+
+def test_arguments_show_their_metavars():
+    analyze = help_of("analyze")
+    assert "{FILE}..." in analyze.splitlines()[0] and re.search(r"^\s+FILE\.\.\.\s+Recordings to analyze", analyze, re.M)
+    assert re.search(r"^\s+NAME\s+The exercise", help_of("log", "exercise"), re.M)
+    assert re.search(r"^\s+--seed N\s", help_of("monitor"), re.M)
+
+
+def test_config_show_set_says_what_it_does_there():
+    text = " ".join(help_of("config", "show").split())
+    assert "--set KEY=VALUE Show the settings as a command given this --set would use them" in text
+    assert "see 'sensorback config show'" not in text
+    # elsewhere --set still points to where the settings are listed
+    assert "see 'sensorback config show'" in " ".join(help_of("replay").split())
+
+
+def test_shell_completion_is_on():
+    root = help_of()
+    assert "--install-completion" in root and "--show-completion" in root
+    env = dict(os.environ, _SENSORBACK_COMPLETE="complete_bash", COMP_WORDS="sensorback rep", COMP_CWORD="1")
+    cmd = [sys.executable, "-c", "from sensorback.cli import main; main()"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.split()) == {"replay", "report"}
+    env.update(COMP_WORDS="sensorback report --w", COMP_CWORD="2")
+    assert subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120).stdout.split() == ["--week"]
+    script = runner.invoke(app, ["--show-completion", "bash"])
+    assert script.exit_code == 0 and "_sensorback_completion" in script.stdout

@@ -1,0 +1,344 @@
+"""`sensorback cohort`: exposures per file and day, on real Dask clusters (a local one, and a scheduler
+with two workers started as separate processes), failures recorded, resume after a kill."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from sensorback import formats
+from sensorback.core.epochs import EpochTable
+from sensorback.core.states import CODE
+from sensorback.summary import summarize
+
+pytest.importorskip("distributed")
+pytest.importorskip("pyarrow")
+
+DATA = Path(__file__).parent / "data"
+DEADLINE_S = 180.0  # generous: the suite must pass with both cores busy
+MIDNIGHT = 1709596800.0  # 2024-03-05 00:00 UTC
+
+
+def cli(*args, cwd=None, timeout=DEADLINE_S):
+    return subprocess.run([sys.executable, "-m", "sensorback.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+def wait_for(condition, what: str, deadline_s: float = DEADLINE_S, every: float = 0.02):
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {deadline_s:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def sim_block():
+    from sensorback.sim import simulate
+
+    block, _ = simulate("desk-day", seed=4, rate_hz=25.0, duration_s=1800.0)
+    return block
+
+
+def make_study(folder: Path, sim_block) -> Path:
+    """Three short recordings that cross midnight (UTC), a .cwa, and a file that cannot be read."""
+    folder.mkdir()
+    for i in range(3):
+        block = sim_block.slice(0, len(sim_block))
+        block.start_time = MIDNIGHT - 900.0 + 60.0 * i  # 23:45 + i min
+        formats.save(block, folder / f"p{i}.sbr")
+    shutil.copy(DATA / "ax3_testfile.cwa", folder / "ax3.cwa")
+    (folder / "broken.csv").write_text("t,ax,ay,az\n0,0,0,1\n0.02,zero,0,1\n")
+    return folder
+
+
+@pytest.fixture
+def study(tmp_path, sim_block):
+    return make_study(tmp_path / "study", sim_block)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, sim_block):
+    """A study nobody changes, and the outputs of a run over it with one local worker."""
+    folder = make_study(tmp_path_factory.mktemp("ref") / "study", sim_block)
+    out = folder.parent / "out1"
+    res = cli("cohort", str(folder), "--out", str(out), "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    return folder, out
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# ----------------------------------------------------------------------------- exposures (pure)
+
+
+def table_of(states: list[str], t0: float = 0.0, flex: float = 10.0) -> EpochTable:
+    n = len(states)
+    t = t0 + np.arange(n, dtype=float)
+    f32 = np.full(n, flex, np.float32)
+    return EpochTable(t, t + 1.0, np.array([CODE[s] for s in states], np.int8), f32, f32, f32, f32, f32)
+
+
+def test_day_rows_cut_at_local_midnight_and_reuse_summary():
+    from sensorback.cohort.exposures import DAY_COLUMNS, day_rows
+
+    states = ["sitting"] * 2000 + ["standing"] * 100 + ["slouching"] * 500 + ["moving"] * 400
+    table = table_of(states, t0=0.0, flex=35.0)
+    start = MIDNIGHT - 1500.0  # 23:35 on the clock
+    rows = day_rows("f", table, start, True, ZoneInfo("UTC"), "x |a| error 12.0 -> 3.5 mg", "up", "fwd")
+    assert [r["day"] for r in rows] == ["2024-03-04", "2024-03-05"]
+    assert all(list(r) == list(DAY_COLUMNS) for r in rows)
+    first = summarize(table.rows(0, 1500))
+    assert rows[0]["recorded_s"] == 1500.0 and rows[0]["sitting_bouts"] == first.n_bouts == 1
+    assert rows[1]["sitting_s"] == 500.0 and rows[1]["sit_to_stand"] == 2  # sitting->standing, slouching->moving
+    assert rows[1]["breaks"] == 2
+    assert rows[1]["flexion_gt30_seated_s"] == 1000.0 and rows[1]["flexion_gt30_upright_s"] == 500.0
+    assert rows[0]["calibration_error_mg"] == 3.5
+    # the same epochs on a UTC clock, seen from Berlin (UTC+1): midnight is an hour earlier
+    berlin = day_rows("f", table, start, False, ZoneInfo("Europe/Berlin"), "", "up", "fwd")
+    assert [r["day"] for r in berlin] == ["2024-03-05"]
+    assert math.isnan(berlin[0]["calibration_error_mg"])
+    assert sum(r["recorded_s"] for r in rows) == len(states)
+
+
+@pytest.mark.parametrize("decide_epochs", [97, 86_400])
+def test_two_pass_analysis_equals_iter_analyze(tmp_path, sim_block, monkeypatch, decide_epochs):
+    """The cohort reads each file twice (analyze_in_passes, deciding decide_epochs at a time); its
+    epochs are iter_analyze's (three reads)."""
+    from sensorback.core import CoreOptions, iter_analyze, pipeline
+    from sensorback.core.pipeline import analyze_in_passes
+
+    monkeypatch.setattr(pipeline, "DECIDE_EPOCHS", decide_epochs)
+
+    for path in (DATA / "ax3_testfile_corrupt_blocks_0_13_14_142_143_144.cwa", tmp_path / "s.sbr"):
+        if path.suffix == ".sbr":
+            formats.save(sim_block, path)
+
+        def rescan():
+            return formats.iter_blocks(path, chunk_samples=2999)
+
+        with pytest.warns(UserWarning) if path.suffix == ".cwa" else contextlib.nullcontext():
+            streamed = EpochTable.concat(list(iter_analyze(rescan(), CoreOptions(), rescan=rescan)))
+            two = analyze_in_passes(rescan)
+        assert len(streamed) > 100 and two.epochs.equals(streamed)
+
+
+def test_cli_start_does_not_import_dask_or_pyarrow():
+    code = ("import sys, sensorback.cli.app; "
+            "print(any(m.split('.')[0] in ('dask', 'distributed', 'pyarrow', 'pandas') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=DEADLINE_S)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+# ----------------------------------------------------------------------------- local cluster
+
+
+def test_cohort_on_a_local_cluster_records_failures_and_resumes(study, tmp_path):
+    out = tmp_path / "out"
+    res = cli("cohort", str(study), "--out", str(out), "--workers", "2")
+    assert res.returncode == 0, res.stderr
+    assert "5 files: 4 ok, 1 failed" in res.stdout
+    failed = [line for line in res.stderr.splitlines() if line.startswith("failed: ")]
+    assert len(failed) == 1 and "broken.csv:3: non-numeric value 'zero' in column ax" in failed[0]
+    files = read_csv(out / "files.csv")
+    assert [Path(r["file"]).name for r in files] == ["ax3.cwa", "broken.csv", "p0.sbr", "p1.sbr", "p2.sbr"]
+    assert [r["status"] for r in files] == ["ok", "failed", "ok", "ok", "ok"]
+    assert (files[0]["device"], files[0]["clock"], files[0]["samples"]) == ("axivity-ax3", "device-local", "17400")
+    days = read_csv(out / "days.csv")
+    # each simulated file runs from 23:45 + i min for 30 min: two calendar days each; the .cwa one day
+    assert [(Path(r["file"]).name, r["day"]) for r in days] == [
+        ("ax3.cwa", "2019-02-26"), ("p0.sbr", "2024-03-04"), ("p0.sbr", "2024-03-05"), ("p1.sbr", "2024-03-04"),
+        ("p1.sbr", "2024-03-05"), ("p2.sbr", "2024-03-04"), ("p2.sbr", "2024-03-05")]
+    assert float(days[1]["recorded_s"]) == 900.0 and float(days[3]["recorded_s"]) == 840.0
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(out / "days.parquet")
+    assert t.num_rows == 7 and t.column("day").to_pylist() == [r["day"] for r in days]
+    for name in ("days.parquet", "days.csv", "files.csv"):
+        assert (out / name).stat().st_mode & 0o777 == 0o600
+    assert out.stat().st_mode & 0o777 == 0o700
+
+    again = cli("cohort", str(study), "--out", str(out))
+    assert again.returncode == 2 and again.stderr.strip().startswith("error: --out")
+    assert "--resume" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+
+    # resume: unchanged ok files are skipped; the failed one is tried again, a changed one redone
+    p1 = study / "p1.sbr"
+    block = formats.load(p1)
+    block.start_time += 3600.0
+    formats.save(block, p1)
+    resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "analysing 2 of 5 files (3 already done)" in resumed.stderr
+    after = read_csv(out / "days.csv")
+    assert [r["day"] for r in after if r["file"].endswith("p1.sbr")] == ["2024-03-05"]
+    assert [r for r in after if not r["file"].endswith("p1.sbr")] == [r for r in days if not r["file"].endswith("p1.sbr")]
+
+    # a results folder inside the study folder is not taken for recordings when it is --out
+    inside = study / "results"
+    shutil.copytree(out, inside)
+    res = cli("cohort", str(study), "--out", str(inside), "--resume", "--workers", "1")
+    assert "5 files: 0 ok, 1 failed, 4 unchanged" in res.stdout, res.stdout + res.stderr
+
+
+def test_one_or_two_workers_give_identical_outputs(reference, tmp_path):
+    folder, one = reference
+    out = tmp_path / "out2"
+    res = cli("cohort", str(folder / "*.sbr"), str(folder / "ax3.cwa"), str(folder / "broken.csv"), "--out", str(out),
+              "--workers", "2")
+    assert res.returncode == 0, res.stderr
+    for name in ("days.parquet", "days.csv", "files.csv"):
+        assert (out / name).read_bytes() == (one / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("args,message", [
+    (["nowhere/", "--out", "o"], "nowhere/: no such file or folder"),
+    (["x.txt", "--out", "o", "--workers", "0"], "--workers: must be at least 1"),
+    (["x", "--out", "o", "--timezone", "Mars/Olympus"], "--timezone: unknown time zone 'Mars/Olympus'"),
+    (["x", "--out", "o", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "choose one"),
+])
+def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
+    res = cli("cohort", *args, cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+
+
+def test_an_unreachable_scheduler_is_a_one_line_error(study, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = cli("cohort", str(study / "p0.sbr"), "--out", str(tmp_path / "o"), "--scheduler", f"tcp://127.0.0.1:{port}",
+              "--timezone", "UTC")
+    assert res.returncode == 2
+    assert res.stderr.strip().startswith(f"error: --scheduler tcp://127.0.0.1:{port}: cannot connect")
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------------------- real cluster, kill and resume
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _dask_cli() -> list[str]:
+    exe = Path(sys.executable).with_name("dask")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "dask"]
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A dask scheduler and two workers, each a separate process on localhost."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = tmp_path / "dask-logs"
+    logs.mkdir()
+    procs = []
+
+    def start(name, *args):
+        log = open(logs / f"{name}.log", "w")
+        procs.append((subprocess.Popen([*_dask_cli(), *args], stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True, cwd=tmp_path), log))
+
+    try:
+        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
+        for i in range(2):
+            start(f"worker{i}", "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+                  "--name", f"w{i}", "--local-directory", str(tmp_path / f"w{i}"))
+        from distributed import Client
+
+        def two_workers():
+            try:
+                with Client(address, timeout="5s") as c:
+                    return len(c.scheduler_info()["workers"]) == 2
+            except OSError:
+                return False
+
+        wait_for(two_workers, "a scheduler with 2 workers", every=0.2)
+        yield address
+    finally:
+        for p, log in reversed(procs):
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p, log in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=30)
+            log.close()
+
+
+def test_cohort_against_a_real_scheduler_and_two_worker_processes(reference, tmp_path, cluster):
+    folder, local = reference
+    out = tmp_path / "out"
+    res = cli("cohort", str(folder), "--out", str(out), "--scheduler", cluster)
+    assert res.returncode == 0, res.stderr
+    assert "on 2 workers" in res.stderr and "5 files: 4 ok, 1 failed" in res.stdout
+    for name in ("days.parquet", "days.csv", "files.csv"):
+        assert (out / name).read_bytes() == (local / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def twelve(tmp_path_factory, sim_block):
+    """12 recordings and the outputs of one uninterrupted run over them."""
+    folder = tmp_path_factory.mktemp("many")
+    for i in range(12):
+        block = sim_block.slice(0, len(sim_block))
+        block.start_time = MIDNIGHT + 3600.0 * i
+        formats.save(block, folder / f"w{i:02d}.sbr")
+    whole = tmp_path_factory.mktemp("whole") / "out"
+    assert cli("cohort", str(folder), "--out", str(whole), "--workers", "1").returncode == 0
+    return folder, whole
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
+def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, twelve, sig):
+    folder, whole = twelve
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        parts = out / ".parts"
+        wait_for(lambda: parts.is_dir() and any(p.suffix == ".json" for p in parts.iterdir()),
+                 "the first finished file")
+        os.killpg(proc.pid, sig)  # the command and its local cluster, mid-run (Ctrl-C reaches them all)
+        _, err = proc.communicate(timeout=DEADLINE_S)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=DEADLINE_S)
+    done = [p for p in (out / ".parts").iterdir() if p.suffix == ".json"]
+    assert 1 <= len(done) < 12, len(done)
+    if sig == signal.SIGKILL:
+        assert not (out / "days.parquet").exists()  # nothing half-written: the tables come at the end
+    else:  # Ctrl-C: exit 130, one clean line, the tables of what was finished
+        assert proc.returncode == 130 and "Traceback" not in err.decode()
+        assert f"interrupted: {len(done)} of 12 files finished" in err.decode()
+        assert len(read_csv(out / "files.csv")) == len(done)
+    res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "2")
+    assert res.returncode == 0, res.stderr
+    assert f"analysing {12 - len(done)} of 12 files ({len(done)} already done)" in res.stderr
+    for name in ("days.parquet", "days.csv", "files.csv"):
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name

@@ -1,0 +1,158 @@
+"""The dashboard at 80x24 (Textual's pilot): the event log scrolls with the newest line in view, so a
+break prompt shows when it comes and "the source ended; press q" shows at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import time
+
+import pytest
+
+pytest.importorskip("textual")
+
+from sensorback.coach import CoachSettings  # noqa: E402
+from sensorback.live import CalibrationStore, LiveSession  # noqa: E402
+from sensorback.sources.demo import DemoSource  # noqa: E402
+from sensorback.ui.dashboard import MonitorApp  # noqa: E402
+from sensorback.ui.notify import Notifier  # noqa: E402
+
+DEADLINE_S = 120.0  # generous: the machine may be busy
+
+
+class Gate:
+    """A source that pauses after the block during which ``hold()`` became true, until opened."""
+
+    def __init__(self, source, hold):
+        self.source, self.hold = source, hold
+        self.paused = asyncio.Event()
+        self.opened = asyncio.Event()
+
+    def __aiter__(self):
+        return self._run()
+
+    async def _run(self):
+        async for item in self.source:
+            yield item  # the session has handled it when the next one is asked for
+            if not self.opened.is_set() and self.hold():
+                self.paused.set()
+                await self.opened.wait()
+
+    async def stop(self):
+        self.opened.set()
+        await self.source.stop()
+
+
+async def until(pilot, cond, what):
+    end = time.monotonic() + DEADLINE_S
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def shown(app) -> tuple[list[str], str]:
+    """(the log lines in view, the whole screen's text as drawn)."""
+    log = app.query_one("#events")
+    top, rows = round(log.scroll_y), log.scrollable_content_region.height
+    screen = html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot())).replace("\xa0", " ")
+    return app.log_lines[top:top + rows], " ".join(screen.split())
+
+
+def test_the_event_log_keeps_the_newest_line_in_view_at_80x24(tmp_path):
+    session = LiveSession(DemoSource("demo", speed=1000), settings=CoachSettings(sit_limit_min=2),
+                          device_key="demo", calibrations=CalibrationStore(tmp_path / "cal.json"))
+    gate = Gate(session.source, lambda: session.meters.prompts > 0)
+    session.source = gate
+    app = MonitorApp(session, Notifier(bell=lambda: None, enabled=False))
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, gate.paused.is_set, "the first break prompt")
+            await pilot.pause(0.1)
+            visible, screen = shown(app)
+            assert any("break prompt: you have been sitting 2 min" in ln for ln in visible), visible
+            assert "break prompt: you have been sitting 2 min" in screen
+            gate.opened.set()
+            await until(pilot, lambda: any("press q" in n for n in app._notes), "the end of the source")
+            await pilot.pause(0.1)
+            visible, screen = shown(app)
+            lines = app.log_lines
+            assert len(lines) > len(visible)  # more than fits: it scrolled
+            assert visible[-1] == lines[-1] and lines[-1].endswith("the source ended; press q to quit")
+            assert "the source ended; press q to quit" in screen
+            assert any("break prompt: you have been sitting" in ln for ln in lines)  # kept, above
+            assert all(len(ln) <= 80 for ln in lines)  # wrapped, not cut off
+            await pilot.press("q")
+            await pilot.pause()
+        return app.return_code
+
+    assert asyncio.run(asyncio.wait_for(go(), DEADLINE_S + 30)) == 0
+
+
+# ------------------------------------------------------------------ no notification service: said once
+
+UNAVAILABLE = "desktop notifications unavailable (no D-Bus session bus)"
+
+
+@pytest.fixture
+def no_bus(monkeypatch, tmp_path):
+    import os
+    from pathlib import Path
+
+    if Path(f"/run/user/{os.getuid()}/bus").exists():
+        pytest.skip("this machine has a D-Bus session bus")
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.delenv("SENSORBACK_NOTIFY", raising=False)
+    monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "sb.db"))
+    monkeypatch.setenv("SENSORBACK_CALIBRATIONS", str(tmp_path / "cal.json"))
+
+
+def test_the_notifier_says_once_why_it_rings_the_bell(no_bus):
+    notes, rung = [], []
+    n = Notifier(bell=lambda: rung.append(1), on_note=notes.append)
+    assert [x.startswith(UNAVAILABLE) for x in notes] == [True]  # at once, before any prompt
+    assert [asyncio.run(n.notify("Time for a break", "up you get")) for _ in range(3)] == ["bell"] * 3
+    assert len(notes) == 1 and len(rung) == 3
+    quiet = []
+    Notifier(bell=lambda: None, on_note=quiet.append, enabled=False)  # turned off on purpose: nothing said
+    assert quiet == []
+
+
+def test_the_dashboard_says_it_once(no_bus, tmp_path):
+    session = LiveSession(DemoSource("demo", speed=1000), settings=CoachSettings(sit_limit_min=2),
+                          device_key="demo", calibrations=CalibrationStore(tmp_path / "cal.json"))
+    app = MonitorApp(session)  # its own notifier, as 'sensorback monitor' makes it
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: any("press q" in n for n in app._notes), "the end of the source")
+            await until(pilot, lambda: len(app.notifications) >= session.meters.prompts > 0, "the prompts' bells")
+            await pilot.pause(0.1)
+            said = [ln for ln in app.log_lines if "desktop notifications unavailable" in ln]
+            assert len(said) == 1 and UNAVAILABLE in said[0], app.log_lines
+            assert {how for _, _, how in app.notifications} == {"bell"}
+            await pilot.press("q")
+            await pilot.pause()
+        return app.return_code
+
+    assert asyncio.run(asyncio.wait_for(go(), DEADLINE_S + 30)) == 0
+
+
+def test_a_plain_demo_run_says_it_once_and_is_one_session(no_bus):
+    """Also: one run is one stored session (a calibration change mid-run is a calibration event in
+    it: tests/test_live.py::test_upright_key_recalibrates_in_the_same_session)."""
+    import os
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--plain", "--scenario", "demo",
+           "--speed", "1000", "--set", "sit_limit_min=2", "--set", "reprompt_min=1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=DEADLINE_S, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("break prompt: you have been sitting") >= 2  # more than one bell rung
+    said = [ln for ln in done.stderr.splitlines() if "desktop notifications unavailable" in ln]
+    assert said == [f"note: {UNAVAILABLE}; prompts and nudges ring the terminal bell instead"], done.stderr
+    assert " epochs stored (session 1) in " in done.stderr.splitlines()[-1], done.stderr

@@ -1,0 +1,185 @@
+"""The machine, not the input: a full disk exits 1 with one line naming the file or database (as
+OS errors are documented), and a database on a read-only mount can still be read by `report`.
+
+Real parts: /dev/full for files (the atomic writers' temporary file is pointed at it), real
+SQLite errors, and real read-only and tiny tmpfs mounts in a private mount namespace
+(`unshare -Urm`; skipped where the machine does not allow one).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sysconfig
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+from typer.testing import CliRunner
+
+from sensorback import formats
+from sensorback.cli import app
+from sensorback.cli._runtime import run_guarded
+from sensorback.errors import OSProblem
+from sensorback.samples import SampleBlock
+from sensorback.store import open_store
+from sensorback.store.db import DatabaseFull, describe, make_engine, translate
+from cli_checks import one_line_error
+
+RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
+WAIST = RECORDINGS / "hapt_waist_exp01_user01.csv.gz"
+DAY = "2024-03-04"
+START = datetime(2024, 3, 4, 9, 0, tzinfo=timezone.utc).timestamp()
+
+runner = CliRunner()
+needs_dev_full = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def script() -> str:
+    found = shutil.which("sensorback", path=sysconfig.get_path("scripts")) or shutil.which("sensorback")
+    assert found, "the sensorback console script is not installed; run pip install -e '.[test]'"
+    return found
+
+
+def private_mounts(shell: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run `shell` in a private mount namespace (mounts vanish with it), or skip the test."""
+    probe = subprocess.run(["unshare", "-Urm", "true"], capture_output=True) if shutil.which("unshare") else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("this machine does not allow a private mount namespace (unshare -Urm)")
+    env = {**os.environ, "TZ": "UTC", "SB": script()}
+    return subprocess.run(["unshare", "-Urm", "sh", "-c", shell], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def day_recording(tmp_path: Path) -> Path:
+    block = formats.load(WAIST)
+    path = tmp_path / "day.sbr"
+    formats.save(SampleBlock(block.t, block.acc, device="phone", rate_hz=block.rate_hz, start_time=START), path)
+    return path
+
+
+# ----------------------------------------------------------------------------- files on a full disk
+
+
+@needs_dev_full
+@pytest.mark.parametrize("name", ["out.csv", "out.csv.gz", "out.sbr"])
+def test_convert_onto_a_full_disk_is_exit_1_naming_the_file(tmp_path, name):
+    out = tmp_path / name
+    os.symlink("/dev/full", f"{out}.writing")  # where the atomic writer writes before renaming
+    one_line_error(run("convert", WAIST, out), f"error: {out}: No space left on device", code=1)
+    assert not out.exists() and not os.path.lexists(f"{out}.writing")
+
+
+@needs_dev_full
+def test_epochs_events_and_html_onto_a_full_disk_are_exit_1_naming_the_file(tmp_path):
+    full = tmp_path / "full.csv"
+    os.symlink("/dev/full", full)
+    one_line_error(run("analyze", WAIST, "--epochs", full), f"{full}: No space left on device", code=1)
+    db = tmp_path / "x.db"
+    one_line_error(run("replay", WAIST, "--db", db, "--events", full), f"{full}: No space left on device", code=1)
+    page = tmp_path / "week.html"
+    os.symlink("/dev/full", page)
+    one_line_error(run("report", "--week", "--db", db, "--html", page), f"{page}: No space left on device", code=1)
+
+
+def test_a_full_disk_without_a_file_name_is_still_one_line_exit_1(capsys):
+    def write_somewhere():
+        raise OSError(28, "No space left on device")
+
+    assert run_guarded(write_somewhere) == 1
+    assert capsys.readouterr().err == "error: No space left on device\n"
+
+
+# ----------------------------------------------------------------------------- a full database
+
+
+def test_a_full_sqlite_database_is_database_full_with_exit_1(tmp_path, capsys):
+    """SQLite's own 'database or disk is full' (here from max_page_count, the same error code)."""
+    db = tmp_path / "small.db"
+    open_store(str(db)).close()
+    target = describe(f"sqlite:///{db}")
+    engine = make_engine(target)
+
+    @event.listens_for(engine, "connect")
+    def tiny(dbapi_conn, _):
+        dbapi_conn.execute("PRAGMA max_page_count = 40")
+
+    with pytest.raises(DBAPIError) as e:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE filler (x BLOB)"))
+            for _ in range(100):
+                conn.execute(text("INSERT INTO filler VALUES (zeroblob(4000))"))
+    engine.dispose()
+    err = translate(e.value, target, "write 300 epochs", 5.0)
+    assert isinstance(err, DatabaseFull) and isinstance(err, OSProblem)
+    assert str(err) == f"database {db}: the disk is full (cannot write 300 epochs)"
+
+    def fail():
+        raise err
+
+    assert run_guarded(fail) == 1
+    assert capsys.readouterr().err == f"error: database {db}: the disk is full (cannot write 300 epochs)\n"
+
+
+def test_replay_into_a_database_on_a_full_disk_exits_1(tmp_path):
+    rec = day_recording(tmp_path)
+    (tmp_path / "full").mkdir()
+    done = private_mounts('mount -t tmpfs -o size=160k tmpfs full && "$SB" replay day.sbr --db full/x.db', tmp_path)
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: database {tmp_path}/full/x.db: ")
+    assert "full" in lines[0] and "Traceback" not in done.stderr
+    assert rec.exists()
+
+
+# ----------------------------------------------------------------------------- a read-only database
+
+
+def test_report_reads_a_database_on_a_read_only_mount(tmp_path):
+    rec = day_recording(tmp_path)
+    (tmp_path / "ro").mkdir()
+    assert run("replay", rec, "--db", tmp_path / "ro" / "back.db").exit_code == 0
+    writable = subprocess.run([script(), "report", "--day", DAY, "--db", "ro/back.db"], cwd=tmp_path,
+                              env={**os.environ, "TZ": "UTC"}, capture_output=True, text=True, timeout=120)
+    assert writable.returncode == 0 and "Back report for Monday 4 March 2024" in writable.stdout
+    before = sorted(os.listdir(tmp_path / "ro"))
+    done = private_mounts('mount --bind ro ro && mount -o remount,bind,ro ro && '
+                          f'"$SB" report --day {DAY} --db ro/back.db', tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == writable.stdout and done.stderr == ""
+    assert sorted(os.listdir(tmp_path / "ro")) == before
+
+
+def test_writing_to_a_database_on_a_read_only_mount_is_one_line(tmp_path):
+    rec = day_recording(tmp_path)
+    (tmp_path / "ro").mkdir()
+    assert run("replay", rec, "--db", tmp_path / "ro" / "back.db").exit_code == 0
+    done = private_mounts('mount --bind ro ro && mount -o remount,bind,ro ro && "$SB" log pain 3 --db ro/back.db',
+                          tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (f"error: database {tmp_path}/ro/back.db can only be read here (it is on a read-only "
+                           "file system); 'sensorback report' still reads it\n")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions (the read-only mount test covers it)")
+def test_report_reads_a_database_in_a_folder_without_write_permission(tmp_path):
+    rec = day_recording(tmp_path)
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    db = folder / "back.db"
+    assert run("replay", rec, "--db", db).exit_code == 0
+    os.chmod(db, 0o400)
+    os.chmod(folder, 0o500)
+    try:
+        r = run("report", "--day", DAY, "--db", db)
+    finally:
+        os.chmod(folder, 0o700)
+    assert r.exit_code == 0, r.output
+    assert "Back report for Monday 4 March 2024" in r.stdout

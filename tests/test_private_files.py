@@ -1,0 +1,119 @@
+"""Every file a user creates with sensorback is theirs alone (0600), whatever the umask; the shared
+HTML report does not name the database's path."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sensorback.cli import app
+from sensorback.private import PRIVATE_MODE, create_private, open_private
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "recordings" / "demo.sbr"
+runner = CliRunner()
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture(autouse=True)
+def open_umask(tmp_path, monkeypatch):
+    """The most permissive umask: the modes must come from sensorback, not from the umask."""
+    monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "default.db"))
+    monkeypatch.setenv("SENSORBACK_NOTIFY", "0")
+    old = os.umask(0)
+    yield
+    os.umask(old)
+
+
+def ok(*args):
+    r = runner.invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, (r.output, r.exception)
+    return r
+
+
+def test_the_helper_creates_and_tightens(tmp_path):
+    new = tmp_path / "new.bin"
+    os.close(create_private(new))
+    assert mode(new) == PRIVATE_MODE
+    old = tmp_path / "old.csv"
+    old.write_text("x")
+    os.chmod(old, 0o644)
+    with open_private(old, "w") as f:  # overwritten: tightened too
+        f.write("y")
+    assert mode(old) == PRIVATE_MODE and old.read_text() == "y"
+    with open_private(tmp_path / "z.csv.gz", "w", gzip_level=3) as f:
+        f.write("t,ax\n")
+    assert mode(tmp_path / "z.csv.gz") == PRIVATE_MODE
+    with pytest.raises(FileExistsError):
+        create_private(new, exclusive=True)
+    before = mode("/dev/null")
+    os.close(create_private("/dev/null"))  # not a regular file: its mode is left alone
+    assert mode("/dev/null") == before
+
+
+def test_every_file_the_commands_write_is_private(tmp_path):
+    sim = tmp_path / "sim.sbr"
+    ok("simulate", "--scenario", "demo", "--duration", "2min", "--out", sim)
+    ok("convert", sim, tmp_path / "sim.csv.gz")
+    ok("convert", sim, tmp_path / "sim.csv")
+    ok("analyze", DEMO, "--epochs", tmp_path / "epochs.csv")
+    db = tmp_path / "back.db"
+    ok("replay", DEMO, "--db", db, "--events", tmp_path / "events.csv")
+    from sensorback import formats
+
+    day = datetime.fromtimestamp(formats.load(DEMO).start_time).date().isoformat()  # local day
+    ok("report", "--day", day, "--db", db, "--html", tmp_path / "day.html")
+    ok("config", "set", "sit_limit_min", "45")
+    made = ["sim.sbr", "sim.labels.csv", "sim.csv.gz", "sim.csv", "epochs.csv", "back.db", "events.csv", "day.html",
+            "config.toml"]
+    assert {name: oct(mode(tmp_path / name)) for name in made} == {name: oct(PRIVATE_MODE) for name in made}
+    html = (tmp_path / "day.html").read_text()
+    assert str(db) not in html and str(tmp_path) not in html and "database" not in html.split("<main>")[1][:400]
+
+
+def test_a_live_recording_and_a_calibration_are_private(tmp_path):
+    from sensorback.core import CoreOptions
+    from sensorback.live import CalibrationStore, LiveSession
+    from sensorback.sources.demo import DemoSource
+
+    rec = tmp_path / "live.sbr"
+    rec.write_bytes(b"an older file of the same name")
+    os.chmod(rec, 0o644)
+    s = LiveSession(DemoSource("demo", speed=2000, block_s=1.0), options=CoreOptions(), record=rec,
+                    calibrations=CalibrationStore(tmp_path / "cal.json"), provisional_s=5.0, device_key="demo")
+
+    async def go():
+        async def stopper():
+            while s.meters.samples < 2000:
+                await asyncio.sleep(0.01)
+            assert mode(rec) == PRIVATE_MODE  # while it is being written, too
+            await s.stop()
+        await asyncio.wait_for(asyncio.gather(s.run(), stopper()), 120)
+
+    asyncio.run(go())
+    assert mode(rec) == PRIVATE_MODE
+    path = CalibrationStore(tmp_path / "cal.json").save(["demo"], s.calibration, device="demo")
+    assert mode(path) == PRIVATE_MODE
+
+
+def test_the_html_report_names_no_database_path(tmp_path):
+    from sensorback.report import build_report, render_html
+    from sensorback.report.load import Rows, period_bounds
+    from sensorback.store import EpochSeries
+
+    day = datetime(2024, 3, 4, tzinfo=timezone.utc).date()
+    start, end = period_bounds(day, day)
+    secret = "/home/alice.smith/.local/share/sensorback/sensorback.db"
+    rows = Rows(day, day, start, end, EpochSeries.empty(), [], [], [], [], database=secret, db_empty=True)
+    report = build_report(rows, now=datetime(2024, 3, 5, tzinfo=timezone.utc))
+    assert "alice" not in render_html(report)
