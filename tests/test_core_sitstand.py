@@ -210,3 +210,35 @@ def test_every_epoch_is_handed_out_within_the_smoother_lag():
         sp.feed(block.slice(i, i + step))
         worst = max(worst, len(sp.pending))
     assert 0 < worst <= sp.max_hold_epochs <= 150
+
+
+# ------------------------------------------------------- the walking upright's seed (issue 9 + 10)
+def test_the_posture_cue_is_seeded_by_an_upright_from_walking_or_a_calibrated_stand():
+    """Before the wearer has walked, the posture cue's walking upright is the calibration's upright
+    if it was found from walking, else the standing direction a guided calibration showed; a
+    calibrated upright is a seated one and seeds nothing. A new calibration reseeds it."""
+    from dataclasses import replace
+
+    from sensorback.core.decide import Decider, walking_seed
+    from sensorback.core.personal import from_windows
+    from sensorback.core.pipeline import block_stats
+
+    block, _ = simulate("slouch-mild", seed=2, duration_s=120.0)
+    w = block.meta["sim"]["calibration_windows"]
+    stats, sensor = block_stats(block, CoreOptions())
+    guided, _ = from_windows(stats, CoreOptions(), tuple(w["upright"]), tuple(w["slouch"]), tuple(w["stand"]),
+                             sensor=sensor)
+    seated_only, _ = from_windows(stats, CoreOptions(), tuple(w["upright"]), tuple(w["slouch"]), sensor=sensor)
+    auto = analyze(simulate("desk-day", seed=2, duration_s=900.0)[0]).calibration
+    assert auto.reference.up_from_walking and not guided.reference.up_from_walking
+    assert np.allclose(walking_seed(auto), auto.reference.up)
+    assert np.allclose(walking_seed(guided), guided.stand)
+    # standing lies a few degrees from sitting upright for this wearer, not on it
+    assert np.degrees(np.arccos(np.clip(np.dot(guided.stand, guided.reference.up), -1, 1))) > 1.0
+    assert walking_seed(seated_only) is None
+    decider = Decider(CoreOptions(), seated_only, block.rate_hz)
+    assert decider._cue.seed_up is None
+    decider.calibration = guided
+    assert np.allclose(decider._cue.seed_up, guided.stand)
+    decider.calibration = replace(guided, stand=None)
+    assert decider._cue.seed_up is None

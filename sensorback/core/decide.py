@@ -134,9 +134,15 @@ def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
 
 def walking_seed(calibration: Calibration) -> np.ndarray | None:
     """The walking upright the posture cue uses before it has seen the wearer walk: the
-    calibration's upright when it was found from walking, else none."""
+    calibration's upright when it was found from walking; else the standing direction a guided
+    calibration showed (a still standing trunk lies within a few degrees of the walking upright,
+    the cue's STAND_DEG); else none (a calibrated upright is a seated one)."""
     ref = calibration.reference
-    return np.asarray(ref.up, float) if str(ref.up_source).startswith("walking") else None
+    if ref.up_from_walking:
+        return np.asarray(ref.up, float)
+    if calibration.stand is not None:
+        return np.asarray(calibration.stand, float)
+    return None
 
 
 def _next_walk(on_feet: np.ndarray, at: np.ndarray) -> np.ndarray:

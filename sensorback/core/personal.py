@@ -31,7 +31,7 @@ from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .forward import KNOWN_PROBABILITY, ForwardEstimate, combine, gait_votes, transition_votes
 from .options import CoreOptions
-from .reference import Calibration, Reference, unit
+from .reference import WALKING_UP, Calibration, Reference, unit
 from .slouch import DEFAULT_SLOUCH_DEG, MIN_SLOUCH_SHARE, SlouchRule, half_depth, seated_modes, seated_peak
 from .states import SITTING, SLOUCHING
 
@@ -61,7 +61,7 @@ def window_direction(g: np.ndarray, t_mid: np.ndarray, window: tuple[float, floa
 def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np.ndarray) -> tuple[np.ndarray, str]:
     """Upright from walking bouts; without walking, the most common still posture (less reliable)."""
     if walking.sum() >= MIN_WALKING_EPOCHS:
-        return unit(np.median(g[walking], axis=0)), f"walking ({int(walking.sum())} s)"
+        return unit(np.median(g[walking], axis=0)), f"{WALKING_UP} ({int(walking.sum())} s)"
     pool = g[still_upright_candidates]
     if pool.shape[0] == 0:
         pool = g[np.isfinite(g[:, 0])]

@@ -18,6 +18,10 @@ from .slouch import DEFAULT_SLOUCH_DEG, SlouchRule, half_depth
 from .vectors import unit
 
 
+# How an upright found from walking is described (up_source begins with it).
+WALKING_UP = "walking"
+
+
 @dataclass(frozen=True)
 class Reference:
     """up/forward: unit vectors in the calibrated sensor frame (forward is perpendicular to up).
@@ -34,6 +38,12 @@ class Reference:
     @property
     def forward_known(self) -> bool:
         return self.forward_probability >= KNOWN_PROBABILITY
+
+    @property
+    def up_from_walking(self) -> bool:
+        """The upright is the trunk's mean direction while walking (personal.estimate_up), not a
+        seated or typical posture: the posture cue may take it as its walking upright."""
+        return self.up_source.startswith(WALKING_UP)
 
     def to_dict(self) -> dict:
         return {"up": list(self.up), "forward": list(self.forward), "up_source": self.up_source,
