@@ -135,8 +135,9 @@ def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
 def walking_seed(calibration: Calibration) -> np.ndarray | None:
     """The walking upright the posture cue uses before it has seen the wearer walk: the
     calibration's upright when it was found from walking; else the standing direction a guided
-    calibration showed (a still standing trunk lies within a few degrees of the walking upright,
-    the cue's STAND_DEG); else none (a calibrated upright is a seated one)."""
+    calibration showed (the wearer's own standing: the posture the cue's standing end stands for,
+    which real wearers hold 2-16 deg from their walking upright); else none (a calibrated upright
+    is a seated one)."""
     ref = calibration.reference
     if ref.up_from_walking:
         return np.asarray(ref.up, float)
