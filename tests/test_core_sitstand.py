@@ -242,3 +242,18 @@ def test_the_posture_cue_is_seeded_by_an_upright_from_walking_or_a_calibrated_st
     assert np.allclose(decider._cue.seed_up, guided.stand)
     decider.calibration = replace(guided, stand=None)
     assert decider._cue.seed_up is None
+
+
+def test_a_slouch_past_the_cues_lean_does_not_hold_the_bout_open_until_the_next_walk():
+    """The demo's wearer slouches for five minutes at ~31 deg, just past the posture cue's 'surely
+    sitting' lean (30 deg), sits up, loses the radio for 12 s and gets up straight into a walk. The
+    slouch's level differs from the one accepted while sitting upright, so it counted as a posture
+    change under way and held every epoch open; the walk then settled the sitting after the gap
+    standing (the break prompt read as heeded). Both levels say sitting: nothing is held."""
+    block, labels, res = day("demo", 1)
+    ep = res.epochs
+    (g0, g1), = [(a, b) for a, b, lab, code in labels.rows() if code == "ble_gap"]
+    stand_up = next(a for a, b, lab, code in labels.rows() if code == "sit_to_stand" and a > g1)
+    after_gap = inside(ep, g1, stand_up, 1.0)
+    assert after_gap.sum() > 20
+    assert np.isin(ep.state[after_gap], SIT).mean() > 0.95

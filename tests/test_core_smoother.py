@@ -28,7 +28,7 @@ def test_the_doubling_scan_equals_the_recurrence():
         assert np.array_equal(clip_scan(x, lo, -lo, d0), sequential_scan(x, lo, -lo, d0)), trial
 
 
-def reference(x, reset, events, q_after, settles, offset, q0, lag, reach, hold):
+def reference(x, reset, events, q_after, settles, offset, q0, lag, reach, hold, pending=None):
     """Decision time and posture of every epoch, epoch by epoch, from the smoother's rules:
     committed (|D| >= the cost of switching after it), settled by a later settling commit (or the
     epoch before a reset) `reach` epochs after it, by the lag, or by the first transition whose
@@ -37,6 +37,9 @@ def reference(x, reset, events, q_after, settles, offset, q0, lag, reach, hold):
     into = np.concatenate(([q0], q_after[:-1]))
     lo = np.where(reset, 0, -into)
     d = sequential_scan(x, lo, -lo, 0) + offset
+    if pending is not None:  # a held epoch that commits the same way with the pending level is not held
+        alt = d + pending
+        hold = hold & ~((pending != 0) & np.where(d >= 0, alt >= q_after, alt <= -q_after))
     strong = (np.abs(d) >= q_after) & ~hold
     tau, val = np.full(n, -1), np.zeros(n, bool)
     for i in range(n):
@@ -72,7 +75,9 @@ def test_decisions_do_not_depend_on_the_chunking_and_follow_the_rules():
         settles = rng.random(n) < rng.random()
         offset = (rng.integers(-150, 150, n) * (rng.random(n) < 0.5)).astype(np.int64)
         hold = rng.random(n) < rng.random() * 0.3
-        tau, val = reference(x, reset, list(zip(at, before, sit)), q_after, settles, offset, q0, lag, reach, hold)
+        pending = (rng.integers(-300, 300, n) * hold * (rng.random(n) < 0.8)) if trial % 2 else None
+        tau, val = reference(x, reset, list(zip(at, before, sit)), q_after, settles, offset, q0, lag, reach, hold,
+                             pending)
         for _ in range(3):
             sm = PostureSmoother(q0, lag, reach)
             final = np.full(n, -1, np.int8)
@@ -82,7 +87,8 @@ def test_decisions_do_not_depend_on_the_chunking_and_follow_the_rules():
                 k = min(int(rng.integers(1, 50)), n - i)
                 sel = (at >= i) & (at < i + k)
                 out = sm.step(i, x[i:i + k], reset[i:i + k], Events(at[sel], before[sel], sit[sel]),
-                              q_after[i:i + k], offset[i:i + k], settles[i:i + k], hold[i:i + k])
+                              q_after[i:i + k], offset[i:i + k], settles[i:i + k], hold[i:i + k],
+                              None if pending is None else pending[i:i + k])
                 for j, v in enumerate(out.decided):
                     if v >= 0:
                         assert final[out.decided_from + j] in (-1, v), trial  # never changes its mind

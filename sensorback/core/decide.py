@@ -202,7 +202,7 @@ class _Carry:
     soft_before: bool = False
     mark_kind: int = 2          # the stream starts as after a reset: nothing sure known
     last_level: int = 0         # the posture cue at the last head of the previous chunk ...
-    last_changing: bool = False
+    last_pending: int = 0
     head_lead: int = 10**6      # ... and epochs from it to this chunk's first epoch
     since_reset: int = 0
     since_lying: int = 10**9
@@ -545,18 +545,19 @@ class Decider:
         offset = np.empty(n_k, np.int64)
         offset[:h0] = c.last_level
         offset[h0:] = np.repeat(level_h, B)[:n_k - h0]
-        changing = np.empty(n_k, bool)
-        changing[:h0] = c.last_changing
-        changing[h0:] = np.repeat(cue.changing, B)[:n_k - h0]
+        # a change under way: the level it would bring, relative to the accepted one (0: none)
+        pending = np.empty(n_k, np.int64)
+        pending[:h0] = c.last_pending
+        pending[h0:] = np.repeat(cue.level_change, B)[:n_k - h0]
         since_head = np.empty(n_k, np.int64)
         since_head[:h0] = np.arange(h0) + c.head_lead
         since_head[h0:] = np.arange(n_k - h0) % B
         if heads.size:
-            c.last_level, c.last_changing = int(level_h[-1]), bool(cue.changing[-1])
+            c.last_level, c.last_pending = int(level_h[-1]), int(cue.level_change[-1])
         c.head_lead = int(since_head[-1]) + 1
         quiet = ~upright_still | (since_mark < since_head)
         offset[quiet] = 0
-        changing[quiet] = False
+        pending[quiet] = 0
         x = np.zeros(n_k, np.int64)
         at = heads[cue.absolute]
         x[at] = inclination_evidence(from_walking[at], o.epoch_s * B)
@@ -585,8 +586,11 @@ class Decider:
         switch[gap_run >= GAP_RESET_EPOCHS] = self._unknown_switch
         # Guesses made before anything sure was seen settle nothing before them: the first sure
         # evidence (or the lag) does, with the wearer's own postures telling apart what it claims.
+        # (a held epoch is released when the level it shows would decide it as surely the same way,
+        # judged only on a calm trunk: one on its way into a posture shows a level still moving)
+        hold = (pending != 0) & known
         decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit, ev_other), switch, offset,
-                                      known, changing & known)
+                                      known, hold, np.where(calm, pending, 0))
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING

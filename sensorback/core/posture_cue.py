@@ -415,6 +415,7 @@ class PostureCue:
         out = np.zeros(m, np.int64)
         self.absolute = np.zeros(m, bool)
         self.changing = np.zeros(m, bool)
+        self.level_change = np.zeros(m, np.int64)
         if m == 0:
             return out
         idx = np.arange(m)
@@ -514,8 +515,11 @@ class PostureCue:
             a = 0
         self.accepted = a
         # a change under way (the level away from the accepted one): its epochs may yet be
-        # revised when it is accepted, so they must not be final before (smoother hold)
+        # revised when it is accepted, so they must not be final before (smoother hold), unless
+        # the level they show would decide them the same way (`level_change`: that level minus
+        # the accepted one, 0 where nothing is under way)
         self.changing = np.abs(out - eff) > d
+        self.level_change = np.where(self.changing, out - eff, 0)
         return eff
 
     def _anchors_at(self, first: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

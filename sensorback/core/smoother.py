@@ -147,14 +147,19 @@ class PostureSmoother:
 
     def step(self, first: int, x: np.ndarray, reset: np.ndarray, events: Events,
              switch: np.ndarray | None = None, offset: np.ndarray | None = None,
-             settles: np.ndarray | None = None, hold: np.ndarray | None = None) -> Decoded:
+             settles: np.ndarray | None = None, hold: np.ndarray | None = None,
+             pending: np.ndarray | None = None) -> Decoded:
         """x: evidence per epoch (int, NAT units) for epochs first .. first + n - 1; reset: the
         epochs at which the past is forgotten (switching into them is free: after the sensor was
         off, after a long gap); switch: the cost of switching right after each epoch (NAT
         units; default the constant given at construction); offset: a score added to each
         epoch's D outside the recurrence (a level, not evidence that accumulates); settles:
         the epochs whose commit also settles the open epochs before them (default all); hold:
-        epochs that may not commit (a change under way that may yet revise them)."""
+        epochs that may not commit (a change under way that may yet revise them); pending: for
+        held epochs, what that change would add to their offset once accepted (0: not known): a
+        held epoch whose commit stands as well with it (the same posture, as surely) commits all
+        the same (sitting slumped past the posture cue's lean where it was accepted sitting
+        upright, say)."""
         n = x.shape[0]
         q = np.full(n, self.switch, np.int64) if switch is None else switch.astype(np.int64)
         if self.open is None:
@@ -168,6 +173,9 @@ class PostureSmoother:
         sit_now = d >= 0
         strong = (d >= q) | (d <= -q)
         if hold is not None:
+            if pending is not None:
+                alt = d + pending
+                hold = hold & ~((pending != 0) & np.where(sit_now, alt >= q, alt <= -q))
             strong &= ~hold
         # a reset makes the epoch before it final as it stands (known at the reset)
         at_reset = np.zeros(n, bool)
