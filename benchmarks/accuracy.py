@@ -93,15 +93,32 @@ def score(truth: np.ndarray, state: np.ndarray) -> Scores:
                   ss_ba, float((tr == names).mean()) if tr.size else float("nan"), f1, int(lab.sum()))
 
 
-def evaluate(rec: Path, label_path: Path, options: CoreOptions, block=None, with_first: bool = False):
-    """(labels, states) of the recording's epochs; with_first: also the index of its first epoch."""
+def evaluate(rec: Path, label_path: Path, options: CoreOptions, block=None, with_first: bool = False,
+             with_epochs: bool = False):
+    """(labels, states) of the recording's epochs; with_first: also the index of its first epoch;
+    with_epochs: also the EpochTable."""
     block = block if block is not None else load_csv(rec)
     res = analyze(block, options)
     ep = res.epochs
     k0 = int(round(ep.t_start[0] / options.epoch_s)) if len(ep) else 0
     n = k0 + len(ep)
     truth = epoch_truth(label_path, n, options.epoch_s)[k0:]
-    return (truth, ep.state, k0) if with_first else (truth, ep.state)
+    out = (truth, ep.state) + ((k0,) if with_first else ()) + ((ep,) if with_epochs else ())
+    return out
+
+
+def simulated(name: str, seed: int, rate_hz: float, options: CoreOptions):
+    """(block, labels, truth per epoch, EpochTable) of one simulated scenario, analysed once."""
+    import tempfile
+
+    from sensorback.sim import simulate, write_labels
+
+    block, labels = simulate(name, seed=seed, rate_hz=rate_hz)
+    with tempfile.TemporaryDirectory() as d:
+        lp = Path(d) / "labels.csv"
+        write_labels(labels, lp)
+        truth, _, ep = evaluate(Path(name), lp, options, block=block, with_epochs=True)
+    return block, labels, truth, ep
 
 
 @dataclass
@@ -234,32 +251,96 @@ def main() -> None:
         run_posture_sets(args.posture_dir)
     if not args.no_sim:
         run_sim(options, range(1, 1 + args.seeds), rate_hz=50.0 / args.thin)
+        run_sitstand_families(options, range(1, 1 + args.seeds), rate_hz=50.0 / args.thin)
         run_slouch_families(range(1, 1 + args.seeds), rate_hz=50.0 / args.thin)
     print(f"\n({time.perf_counter() - t0:.1f} s)")
 
 
 def run_sim(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:
     """Each scenario over several seeds (each seed is another person, mounting and day)."""
-    import tempfile
-
-    from sensorback.sim import simulate, write_labels
-
     print(f"\n## simulator scenarios, seeds {seeds.start}-{seeds.stop - 1}, {rate_hz:g} Hz (ground truth from the sidecar labels)")
     print(f"{'scenario':<20} {'epochs':>7} {'epoch acc mean':>14} {'worst':>6} {'slouch F1 mean':>14} {'worst':>6}")
     for name in ("desk-day", "standing-desk-day", "demo"):
         scores = []
         for seed in seeds:
-            block, labels = simulate(name, seed=seed, rate_hz=rate_hz)
-            with tempfile.TemporaryDirectory() as d:
-                lp = Path(d) / "labels.csv"
-                write_labels(labels, lp)
-                truth, state = evaluate(Path(name), lp, options, block=block)
-            scores.append(score(truth, state))
+            _, _, truth, ep = simulated(name, seed, rate_hz, options)
+            scores.append(score(truth, ep.state))
         acc = np.array([s.epoch_acc for s in scores])
         f1 = np.array([s.slouch_f1 for s in scores])
         n = sum(s.n for s in scores)
         print(f"{name:<20} {n:>7} {acc.mean():>14.3f} {acc.min():>6.3f} {np.nanmean(f1):>14.3f} {np.nanmin(f1):>6.3f}")
 
+
+# ------------------------------------------------- sitting and standing without transitions
+SITSTAND_FAMILIES = ("hidden-sit-downs", "hidden-stand-ups", "seated-start", "sits-as-stands", "couch",
+                     "stuck-sensor", "exercise-bike")
+PROMPT_TOLERANCE_S = 180.0  # a break prompt within 3 min of when a perfect observer would give it
+
+
+def label_epochs(labels, duration_s: float, epoch_s: float):
+    """The states a perfect observer would give: one epoch per epoch_s carrying the label at its
+    middle, a transition counted as what follows it (the coach's ground truth, as in
+    tests/test_coach_groundtruth.py)."""
+    from sensorback.core.epochs import EpochTable
+    from sensorback.core.states import CODE
+
+    rows = list(labels.rows())
+    t = np.arange(0.0, duration_s, epoch_s)
+    names = np.full(t.shape[0], "no_data", dtype=object)
+    for i, (a, b, lab, _code) in enumerate(rows):
+        if lab == "transition":
+            lab = next((r[2] for r in rows[i + 1:] if r[2] != "transition"), "no_data")
+        mid = t + epoch_s / 2
+        names[(mid >= a) & (mid < b)] = lab
+    z = np.zeros(t.shape[0], np.float32)
+    return EpochTable(t, t + epoch_s, np.array([CODE[n] for n in names], np.int8), z, z, z, z, z)
+
+
+def prompt_check(core_epochs, labels, duration_s: float, epoch_s: float) -> tuple[int, int, int, float]:
+    """(expected prompts, of them given within PROMPT_TOLERANCE_S, spurious prompts, largest
+    offset s) for the coach's break prompts on the core's epochs against a perfect observer's."""
+    from sensorback.coach import run_coach
+
+    def times(ep):
+        return [e.t for e in run_coach(ep) if e.kind == "break_prompt"]
+
+    want, got = times(label_epochs(labels, duration_s, epoch_s)), times(core_epochs)
+    free, found, worst = list(got), 0, 0.0
+    for w in want:
+        near = [g for g in free if abs(g - w) <= PROMPT_TOLERANCE_S]
+        if near:
+            g = min(near, key=lambda g: abs(g - w))
+            free.remove(g)
+            found += 1
+            worst = max(worst, abs(g - w))
+    return len(want), found, len(free), worst
+
+
+def run_sitstand_families(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:
+    """The scenario families of posture changes no transition shows (issue 10): sit/stand
+    balanced accuracy, lying recall, not_worn on worn time, and the break prompts against a perfect
+    observer's."""
+    print(f"\n## sit/stand scenario families, seeds {seeds.start}-{seeds.stop - 1}, {rate_hz:g} Hz")
+    print(f"{'scenario':<18} {'epochs':>7} {'sit/stand BA mean':>17} {'worst':>6} {'lying rec':>9} "
+          f"{'not_worn on worn':>16} {'prompts on time':>15} {'spurious':>8} {'max offset s':>12}")
+    for name in SITSTAND_FAMILIES:
+        scores, lying, off_worn, due, on_time, spurious, worst = [], [], 0, 0, 0, 0, 0.0
+        for seed in seeds:
+            block, labels, truth, ep = simulated(name, seed, rate_hz, options)
+            state = ep.state
+            s = score(truth, state)
+            scores.append(s)
+            if not np.isnan(s.lying_recall):
+                lying.append(s.lying_recall)
+            worn = (truth != "") & (truth != "not_worn") & (truth != "no_data")
+            off_worn += int((worn & (state == STATES.index("not_worn"))).sum())
+            n_due, n_on, n_spur, w = prompt_check(ep, labels, block.meta["sim"]["duration_s"], options.epoch_s)
+            due, on_time, spurious, worst = due + n_due, on_time + n_on, spurious + n_spur, max(worst, w)
+        ba = np.array([s.sit_stand_ba for s in scores])
+        n = sum(s.n for s in scores)
+        print(f"{name:<18} {n:>7} {np.nanmean(ba):>17.3f} {np.nanmin(ba):>6.3f} "
+              f"{fmt(np.mean(lying)) if lying else '  -  ':>9} {off_worn:>16} {f'{on_time}/{due}':>15} "
+              f"{spurious:>8} {worst:>12.0f}")
 
 # ------------------------------------------------------------------------- slouch (issue 9)
 

@@ -81,6 +81,28 @@ def rows(labels, code: str):
     return [(a, b) for a, b, _, c in labels.rows() if c == code]
 
 
+def test_a_posture_decided_after_a_sit_downs_revision_leaves_the_revision_as_one_push_would():
+    """The smoother may decide an epoch (standing) in a later chunk than the sit-down that revised
+    it (sitting from its landing): in one push the decision comes first and the revision after,
+    so the epoch is sitting; pushed in two chunks it must be too (streaming == batch)."""
+    states = ["standing"] * 6
+    hold = np.zeros(6, np.int64)  # everything held
+    revision = [Revision(4, 2, TO_SITTING)]  # confirmed at epoch 4: sitting since its landing at 2
+    decided = np.array([0, 0, 0, 0, 1, 1], np.int8)  # the smoother: standing until the landing
+    one = Settler(SlouchRule(20.0))
+    tab, k = table(states)
+    one.push(tab, 0, hold, revision, 0, decided)
+    whole = one.release()
+    two = Settler(SlouchRule(20.0))
+    tab1, _ = table(states[:5])
+    two.push(tab1, 0, hold[:5], revision, 0, np.array([0, 0, -1, -1, 1], np.int8))
+    tab2, _ = table(states[5:], k0=5)
+    two.push(tab2, 5, hold[5:], [], 0, decided)  # epochs 2 and 3 decided only now
+    parts = two.release()
+    assert [STATES[s] for s in parts.state] == [STATES[s] for s in whole.state]
+    assert [STATES[s] for s in whole.state[:4]] == ["standing", "standing", "sitting", "sitting"]
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_sensor_put_on_the_desk_is_not_worn_within_seconds_of_lying_still(seed):
     """Proving it takes ~20 s (QUICK_CALM_EPOCHS); the held epochs are then revised, so only the
@@ -109,18 +131,17 @@ def test_a_sit_down_is_dated_at_its_landing(seed):
 def test_a_live_stream_shows_held_epochs_as_pending_and_hands_them_out_settled():
     block, labels, batch = demo(1)
     sp = StreamProcessor(CoreOptions(), analyze(block).calibration, block.rate_hz)
-    out, seen_pending_not_worn, most_held = [], False, 0
+    out, most_held = [], 0
     step = int(block.rate_hz)  # one second at a time, as live
     for i in range(0, len(block), step):
         out.append(sp.feed(block.slice(i, i + step)))
         held = sp.pending
         assert len(held) <= sp.max_hold_epochs
         most_held = max(most_held, len(held))
-        if len(held) and held.state[-1] == S["not_worn"]:
-            seen_pending_not_worn = True  # the onset: the held run is revised and handed out at once
-        if len(held) >= 5:
+        desk = (held.t_start >= 376) & (held.t_start < 555)  # the sensor on the desk (seed 1)
+        if desk.sum() >= 5 and held.t_start[0] >= 376:
             # provisional: the motionless run after the sensor was handled is not yet not_worn
-            assert (held.state != S["not_worn"]).all()
+            assert (held.state[desk] != S["not_worn"]).all()
     out.append(sp.finish())
     assert EpochTable.concat(out).equals(batch)
-    assert not seen_pending_not_worn and most_held >= 15
+    assert most_held >= 15

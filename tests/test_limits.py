@@ -105,6 +105,23 @@ def test_a_stretch_after_a_long_gap_revises_its_own_sit_downs():
     assert whole.epochs.equals(EpochTable.concat(parts))
     assert (whole.epochs.state == CODE["sitting"]).any() and (whole.epochs.state == CODE["slouching"]).any()
 
+def test_after_a_long_gap_everything_starts_afresh_the_posture_smoother_and_slouch_rule_too():
+    """A stretch after a long gap is decided as a recording of its own: the sit/stand smoother and
+    posture cue forget too, and a sit-down confirmed after the gap revises its epochs by the slouch
+    rule (the restart once gave the new settler no rule: AttributeError on the first revision)."""
+    from sensorback.sim import simulate
+
+    demo, _ = simulate("demo", seed=1)
+    i = int(np.searchsorted(demo.t, 60.0))
+    gapped = SampleBlock(np.concatenate([demo.t[:i], demo.t + 960.0]), np.concatenate([demo.acc[:i], demo.acc]),
+                         rate_hz=demo.rate_hz)
+    whole = analyze(gapped)
+    first = analyze(gapped.slice(0, i), calibration=whole.calibration).epochs
+    second = analyze(gapped.slice(i, len(gapped)), calibration=whole.calibration).epochs
+    assert whole.epochs.equals(EpochTable.concat([first, second]))
+    sat = whole.epochs.take(whole.epochs.t_start >= 960.0)
+    assert np.isin(sat.state, [CODE["sitting"], CODE["slouching"]]).sum() > 300  # the demo's desk time
+
 
 @pytest.mark.parametrize("gap_s", [limits.MAX_GAP_S + 30, 1e7])
 def test_streaming_equals_batch_across_a_long_gap(gap_s):

@@ -28,7 +28,7 @@ class SensorCalibration:
     def apply_mean_var(self, mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # Column by column: broadcasting a (3,) against an (n, 3) array runs numpy's inner loop
         # three elements at a time, many times slower than three long column passes.
-        m, v = np.empty(mean.shape), np.empty(var.shape)
+        m, v = np.empty(mean.shape, order="F"), np.empty(var.shape, order="F")  # columns contiguous
         for a in range(3):
             np.multiply(mean[:, a] - self.offset[a], self.gain[a], out=m[:, a])
             np.multiply(var[:, a], self.gain[a] * self.gain[a], out=v[:, a])

@@ -1,15 +1,14 @@
 """From calibrated epoch statistics to states: a small causal state machine.
 
-Each epoch's state depends only on that epoch and what came before it (zero look-ahead), so a
-live monitor can show it as soon as the epoch ends. Sitting versus standing is where a single
-trunk sensor struggles: both are still and upright-ish. Three kinds of evidence are used, in
-order of strength:
-  1. walking means the wearer is on their feet;
-  2. the height change across a posture transition (down = sat down, up = stood up);
-  3. only when neither is known (start of a recording, after lying or not worn), the trunk
-     inclination from upright.
-Evidence that arrives late (a sit-down's confirmation, a sensor proven off the body) then
-revises the few epochs it concerns before they are handed out: see settle.py.
+Each epoch's provisional state depends only on that epoch and what came before it (zero
+look-ahead), so a live monitor can show it as soon as the epoch ends. Sitting versus standing is
+where a single trunk sensor struggles: both are still and upright-ish. Every epoch's evidence
+(walking, a seen sit-down or stand-up, lying a while, slow transitions, stray steps, and the
+transition-independent posture cue of posture_cue.py) goes to a two-state smoother
+(smoother.py) that decides with a bounded lag (docs/core.md, "How sitting is told from
+standing"). Evidence that arrives late (a sit-down's confirmation, a sensor proven off the body,
+the smoother's decision) then revises the epochs it concerns before they are handed out: see
+settle.py.
 """
 
 from __future__ import annotations
@@ -24,7 +23,9 @@ from .epochs import EpochTable
 from .options import CoreOptions
 from .reference import Calibration, angles, unit  # noqa: F401  (Calibration: its old home)
 from .settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
-from .runs import forward_fill, hysteresis, rolling_count, run_length, since_last, sliding_reduce
+from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, PostureCue, inclination_evidence
+from .runs import forward_fill, hysteresis, run_length, since_last, sliding_reduce
+from .smoother import Events, PostureSmoother, nats
 from .stretches import epoch_cuts, pieces
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
 
@@ -45,20 +46,22 @@ VIGOROUS_EPOCHS = 3
 # A sit-down counts only if the wearer then stays calm (SD below CALM_SD_G) for this many epochs.
 CALM_SD_G = 0.04
 CONFIRM_EPOCHS = 2
-# With no transition to go by, a wearer who stays calm most of this window is taken to be sitting.
-UNKNOWN_CALM_WINDOW = 60
-UNKNOWN_CALM_SHARE = 0.8
 # A trunk transition must start and end quiet and tilt the trunk on the way (transition.QUIET_G,
 # transition.MIN_TILT_DEG), reach this vertical speed (m/s) and be this lopsided (main
 # direction / other direction) to count.
 TRANSITION_SPEED = 0.35
 TRANSITION_LOPSIDED = 1.35
+# A slower transition of the same shape (a careful sit-down, a slow rise: real ones peak at
+# 0.2-0.35 m/s too) is only likely, not sure: SOFT_NATS of evidence.
+SOFT_TRANSITION_SPEED = 0.2
 # Straight from walking no window starts at rest, so a sit-down is judged by its landing alone
 # (velocity integrated back from the quiet end, transition.LAND_SPEED, as lopsided): it must also
 # lean the trunk this far, beyond stopping, turning or glancing down (real walk-to-stand stops: < 30).
 LANDING_MIN_TILT_DEG = 30.0
-# Inclination (deg) above which an upright-unknown wearer is taken to be sitting.
-PRIOR_SITTING_DEG = 12.0
+# Lying on one's side propped on a cushion or an elbow tilts the trunk only 50-65 deg, but almost
+# purely sideways; a seated trunk never leans that far to one side.
+SIDE_LYING_DEG = 45.0
+SIDE_SHARE = 0.7  # |lateral| at least this share of the inclination: sideways more than forward
 # Not worn: epoch-to-epoch wobble of the mean no bigger than sensor noise explains (no breathing).
 NOT_WORN_WINDOW = 20
 NOT_WORN_NOISE_RATIO = 6.0
@@ -80,16 +83,42 @@ QUICK_CALM_EPOCHS = 20
 NOT_WORN_REF_HZ = 50.0
 QUICK_SLOW_POWER = 1.25
 NOT_WORN_MIN_HZ = 10.0  # the lowest rate the waits were measured at
-# A trunk held this far from upright (but not lying) for this long means sitting, whatever came
-# before: nobody stands bent over that far for long.
-LEANING_SIT_DEG = 30.0
-LEANING_SIT_EPOCHS = 10
+NOT_WORN_LYING_S = 1800.0
 # Lying this long means the wearer will sit up next.
 LYING_THEN_SIT_EPOCHS = 10
-# Unknown posture after missing data this long.
+# Missing data this long may hide a posture change (cheaper to switch across it).
 GAP_RESET_EPOCHS = 60
 
-_UNKNOWN, _STAND, _SIT, _RESET = 0, 1, 2, 3
+# The posture smoother (smoother.py): switching posture without seeing it costs SWITCH_NATS
+# (about one switch per 18 min of still time a priori, e^-7 per second); walking, lying a while
+# and a seen transition are SURE_NATS of evidence, enough to overturn any doubt. An epoch the
+# evidence has not settled is decided at most SMOOTHER_LAG_S after it (the best path then).
+SWITCH_NATS = 7.0
+UNKNOWN_SWITCH_NATS = 5.0
+# Bouts have a length: within FRESH_S of something sure (walking, a seen transition, lying a
+# while) a posture change nobody saw costs FRESH_SWITCH_NATS.
+FRESH_SWITCH_NATS = 12.0
+FRESH_S = 180.0
+# The posture cue is judged every CUE_EVERY_S (a posture changes over seconds; judging every
+# epoch would cost more than the rest of the decisions together).
+CUE_EVERY_S = 4.0
+SURE_NATS = 30.0  # more than twice the largest switching cost: it always commits
+SOFT_NATS = 4.0
+SOFT_HOLD_S = 60.0
+# A second of stepping too short to count as walking (a shuffle, a turn on the spot): people
+# seldom step while seated (0-14 such seconds per 1000 sitting on the chest recordings, 6-190
+# per 1000 standing).
+STEP_NATS = 1.0
+# Before anything sure was seen, each calm second counts this much toward sitting (desk workers
+# sit most of their still time; the calm 48 of 60 s rule this replaces said the same).
+CALM_NATS_PER_S = 0.1
+SMOOTHER_LAG_S = 150.0
+# A posture change nobody saw is believed only if the body moved around it: an epoch with an SD
+# of MOVED_SD_G or more (twice the calm bound; rising or sitting down moves the whole body) or
+# without data within MOVED_WITHIN_S before the change is accepted. A lean in the chair, or a
+# reclined sitter leaning forward to upright, moves the trunk alone.
+MOVED_SD_G = 0.08
+MOVED_WITHIN_S = 180.0
 
 
 def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
@@ -103,15 +132,50 @@ def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
     return quick, slow
 
 
+def walking_seed(calibration: Calibration) -> np.ndarray | None:
+    """The walking upright the posture cue uses before it has seen the wearer walk: the
+    calibration's upright when it was found from walking; else the standing direction a guided
+    calibration showed (the wearer's own standing: the posture the cue's standing end stands for,
+    which real wearers hold 2-16 deg from their walking upright); else none (a calibrated upright
+    is a seated one)."""
+    ref = calibration.reference
+    if ref.up_from_walking:
+        return np.asarray(ref.up, float)
+    if calibration.stand is not None:
+        return np.asarray(calibration.stand, float)
+    return None
+
+
+def _next_walk(on_feet: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The first epoch on the feet after each position in `at` (len(on_feet) where none)."""
+    starts = np.flatnonzero(on_feet)
+    j = np.searchsorted(starts, at, side="right")
+    return np.where(j < starts.size, starts[np.minimum(j, max(starts.size - 1, 0))], on_feet.shape[0]) if starts.size else np.full(at.shape, on_feet.shape[0])
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angle (degrees) between rows of unit vectors (NaN rows: NaN)."""
+    d0, d1, d2 = a[:, 0] - b[:, 0], a[:, 1] - b[:, 1], a[:, 2] - b[:, 2]
+    return np.degrees(2.0 * np.arcsin(np.minimum(0.5 * np.sqrt(d0 * d0 + d1 * d1 + d2 * d2), 1.0)))
+
+
+def _lying_like(incl: np.ndarray, lat: np.ndarray, lying_deg: float) -> np.ndarray:
+    """A trunk lying: further than lying_deg from upright, or on its side (over SIDE_LYING_DEG
+    sideways, more than it is over forward or back: nobody sits leaning that far sideways)."""
+    with np.errstate(invalid="ignore"):
+        side = np.abs(lat)
+        return (incl >= lying_deg) | ((side >= SIDE_LYING_DEG) & (side >= incl * SIDE_SHARE))
+
+
 def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> np.ndarray:
     return (periodicity >= WALK_PERIODICITY) & (cadence >= WALK_CADENCE[0]) & (cadence <= WALK_CADENCE[1]) & (sd >= WALK_MIN_SD_G)
 
 
-def transition_kinds(v_up, v_down, quiet, tilt) -> tuple[np.ndarray, np.ndarray]:
+def transition_kinds(v_up, v_down, quiet, tilt, speed: float = TRANSITION_SPEED) -> tuple[np.ndarray, np.ndarray]:
     """(stood up, sat down) per epoch: a whole transition in the window ending there."""
     whole = (quiet <= transition.QUIET_G) & (tilt >= transition.MIN_TILT_DEG)  # False where NaN
-    up = whole & (v_up >= TRANSITION_SPEED) & (v_up >= TRANSITION_LOPSIDED * v_down)
-    down = whole & (v_down >= TRANSITION_SPEED) & (v_down >= TRANSITION_LOPSIDED * v_up)
+    up = whole & (v_up >= speed) & (v_up >= TRANSITION_LOPSIDED * v_down)
+    down = whole & (v_down >= speed) & (v_down >= TRANSITION_LOPSIDED * v_up)
     return up, down
 
 
@@ -125,20 +189,29 @@ def transition_events(stats) -> np.ndarray:
 class _Carry:
     next_k: int | None = None
     first_k: int | None = None  # the stream's first epoch
-    posture: int = _UNKNOWN
     moving: bool = False
     walk_run: int = 0
     since_up: int = 10**9
     since_down: int = 10**9
     active_run: int = 0
-    lean_run: int = 0
     lying_run: int = 0
+    since_sure: int = 10**9
+    soft_pending: list = field(default_factory=list)  # (epoch it ends, offset) of slow transitions
+    since_mark: int = 10**9
+    sure_before: bool = False   # a transition seen in the last epoch of the previous chunk
+    soft_before: bool = False
+    mark_kind: int = 2          # the stream starts as after a reset: nothing sure known
+    last_level: int = 0         # the posture cue at the last head of the previous chunk ...
+    last_pending: int = 0
+    head_lead: int = 10**6      # ... and epochs from it to this chunk's first epoch
+    since_reset: int = 0
     since_lying: int = 10**9
+    since_lying_slow: int = 10**9
     since_stepping: int = 10**9
-    leaning: bool = False
+    since_moved: int = 10**9
+    since_gap: int = 10**9
     hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     hist_calm_recent: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
-    hist_calm: np.ndarray = field(default_factory=lambda: np.zeros(UNKNOWN_CALM_WINDOW - 1, bool))
     not_worn_run: int = 0
     gap_run: int = 0
     hist_wobble: np.ndarray = field(default_factory=lambda: np.full((NOT_WORN_WINDOW - 1, 7), np.nan, np.float32))
@@ -149,16 +222,19 @@ class _Carry:
 
 
 def _on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float) -> tuple[np.ndarray, ...]:
-    """(n, cadence, periodicity, stood up, sat down, landed, mean, var) on consecutive epochs
+    """(n, cadence, periodicity, stood up, sat down, landed, mean, var, slow up, slow down) on consecutive epochs
     first .. first+count-1; epochs without samples get no samples, no stepping, no transition
     and NaN moments. Without such gaps (the usual case) nothing moves."""
     # Transition measures exist (are not NaN) for a few percent of epochs only, and NaN fails
     # every test below: judge just those.
     m = len(stats)
     up, down, landed = np.zeros(m, bool), np.zeros(m, bool), np.zeros(m, bool)
+    slow_up, slow_down = np.zeros(m, bool), np.zeros(m, bool)
     i = np.flatnonzero(~np.isnan(stats.v_up))
     if i.size:
         up[i], down[i] = transition_kinds(stats.v_up[i], stats.v_down[i], stats.quiet_g[i], stats.tilt_deg[i])
+        slow_up[i], slow_down[i] = transition_kinds(stats.v_up[i], stats.v_down[i], stats.quiet_g[i],
+                                                    stats.tilt_deg[i], SOFT_TRANSITION_SPEED)
     # A sit-down straight from walking, judged by its landing alone: lopsided, fast enough, with
     # a big lean onto a quiet end. Whether the wearer was stepping just before is checked by the
     # caller.
@@ -167,7 +243,8 @@ def _on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float)
         tilt = stats.tilt_deg[i]
         landed[i] = ((stats.quiet_end_g[i] <= transition.QUIET_G) & (tilt >= LANDING_MIN_TILT_DEG)
                      & (tilt < lying_deg) & (stats.land_down[i] >= TRANSITION_LOPSIDED * stats.land_up[i]))
-    cols = (stats.n, stats.cadence_spm, stats.periodicity, up, down, landed, stats.mean, stats.var)
+    cols = (stats.n, stats.cadence_spm, stats.periodicity, up, down, landed, stats.mean, stats.var,
+            slow_up & ~up, slow_down & ~down)
     if len(stats) == count:
         return cols
     pos = stats.k - first
@@ -189,16 +266,38 @@ class Decider:
 
     def __init__(self, options: CoreOptions, calibration: Calibration, rate_hz: float):
         self.options = options
-        self._settler = Settler(calibration.slouch_rule(options.slouch_threshold_deg))
+        self._settler = self._cue = None
         self.calibration = calibration
         self.rate_hz = rate_hz
         self.min_samples = max(1, int(np.ceil(options.min_coverage * options.epoch_s * rate_hz)))
         self.quick_calm_epochs, self.slow_off_epochs = not_worn_waits(options, rate_hz)
+        self.lying_off_epochs = max(self.slow_off_epochs, int(round(NOT_WORN_LYING_S / options.epoch_s)))
         self.noise_samples = max(1, int(round(NOT_WORN_REF_HZ * options.epoch_s)))  # see NOT_WORN_REF_HZ
         # Settling (core/settle.py): the most epochs ever held back for a later revision (a
         # motionless run is handed out, revised, when it reaches quick_calm_epochs).
-        self.max_hold_epochs = max(self.quick_calm_epochs - 1, CONFIRM_EPOCHS)
         self.window_epochs = max(1, int(round(options.transition_window_s / options.epoch_s)))
+        lag = max(1, int(round(SMOOTHER_LAG_S / options.epoch_s)))
+        self.max_hold_epochs = max(self.quick_calm_epochs - 1, CONFIRM_EPOCHS, lag)
+        self.sure = nats(SURE_NATS)
+        self.transition = nats(SURE_NATS)
+        self.soft = nats(SOFT_NATS)
+        self.soft_hold = max(1, int(round(SOFT_HOLD_S / options.epoch_s)))
+        self.step = nats(STEP_NATS)
+        self.calm = nats(CALM_NATS_PER_S * options.epoch_s)
+        self._switch, self._unknown_switch = nats(SWITCH_NATS), nats(UNKNOWN_SWITCH_NATS)
+        self._fresh_switch = nats(FRESH_SWITCH_NATS)
+        self.fresh_epochs = max(1, int(round(FRESH_S / options.epoch_s)))
+        self.cue_every = max(1, int(round(CUE_EVERY_S / options.epoch_s)))
+        self.moved_within = int(round(MOVED_WITHIN_S / options.epoch_s))
+        self.lag_epochs = lag
+        self._fresh()
+
+    def _fresh(self) -> None:
+        """What the decisions remember, as at the start of a recording."""
+        self._settler = Settler(self.slouch)
+        self._smoother = PostureSmoother(self._switch, self.lag_epochs, self.window_epochs - 1 + CONFIRM_EPOCHS)
+        self._cue = PostureCue(self.options.epoch_s, self.window_epochs + CONFIRM_EPOCHS, self.lag_epochs,
+                               walking_seed(self.calibration), self.cue_every)
         self._c = _Carry()
 
     @property
@@ -210,7 +309,9 @@ class Decider:
         """A new calibration applies from the next epoch decided (and to the revisions of held ones)."""
         self._calibration = calibration
         self.slouch = calibration.slouch_rule(self.options.slouch_threshold_deg)
-        self._settler.slouch = self.slouch
+        if self._settler is not None:
+            self._settler.slouch = self.slouch
+            self._cue.seed_up = walking_seed(calibration)
 
     def process(self, stats: EpochStats) -> EpochTable:
         if len(stats) == 0:
@@ -230,8 +331,7 @@ class Decider:
         """After a long gap (core/stretches.py) decisions start afresh, as for a new recording: the
         held epochs are handed out as they stand and nothing is remembered. The gap is not filled."""
         out = self.release()
-        self._c = _Carry()
-        self._settler = Settler(self.slouch)
+        self._fresh()
         return out
 
     def _process(self, stats: EpochStats) -> EpochTable:
@@ -242,8 +342,8 @@ class Decider:
         if int(stats.k[0]) < first:
             raise ValueError(f"epoch {int(stats.k[0])} arrived after epoch {first - 1} was decided")
         k = np.arange(first, int(stats.k[-1]) + 1, dtype=np.int64)
-        n, cad, per, stood_up, sat_down, landed, mean, var = _on_every_epoch(stats, first, k.shape[0],
-                                                                             self.options.lying_deg)
+        n, cad, per, stood_up, sat_down, landed, mean, var, slow_up, slow_down = _on_every_epoch(
+            stats, first, k.shape[0], self.options.lying_deg)
         mean, var = self.calibration.sensor.apply_mean_var(mean, var)
 
         o = self.options
@@ -278,18 +378,29 @@ class Decider:
         began = motionless & (quiet_run == 1)
         start_handling = forward_fill(np.where(began, prev_since + 1, 0), c.quiet_start_handling)
         quick_off = motionless & (quiet_run >= self.quick_calm_epochs) & (start_handling <= QUICK_AFTER_HANDLING + 1)
-        slow_off = not_worn_run >= self.slow_off_epochs
+        # A wearer lying down can be stiller than a sensor's noise for minutes (breathing barely
+        # tilts a chest lying on its back): while the trunk is lying, the slow path waits
+        # NOT_WORN_LYING_S (a sensor taken off is nearly always handled first: the fast path).
+        lie_like = _lying_like(incl, lat, o.lying_deg)
+        slow_off = not_worn_run >= np.where(lie_like, self.lying_off_epochs, self.slow_off_epochs)
         not_worn = hysteresis(quick_off | slow_off, motionless, c.off)
 
         still = has_data & ~moving & ~not_worn
-        lying = still & (incl >= o.lying_deg)
+        lying = still & lie_like
         gap_run = run_length(~has_data, c.gap_run)
 
         span = self.window_epochs
         # A window that starts before the recording does cannot hold a whole transition: what
         # looks like a quiet start is the first moment of data, often the sensor being put on.
         early = max(0, c.first_k + span - 1 - first)  # how many of this chunk's first epochs
-        stood_up[:early] = sat_down[:early] = landed[:early] = False
+        stood_up[:early] = sat_down[:early] = landed[:early] = slow_up[:early] = slow_down[:early] = False
+        # Nor can one that reaches back into missing data (a radio gap, a stuck sensor reading
+        # (0, 0, 0), whose end reads as a leap of |a| from 0 to 1 g), or into the first epoch
+        # after it (which may hold the gap's or the fault's last moments).
+        since_gap = run_length(has_data, c.since_gap)
+        c.since_gap = int(since_gap[-1])
+        torn = np.flatnonzero(since_gap <= span)
+        stood_up[torn] = sat_down[torn] = landed[torn] = slow_up[torn] = slow_down[torn] = False
         # Sitting straight down from walking: a landing (see _on_every_epoch) with stepping
         # within the window before it.
         land = np.flatnonzero(landed)
@@ -303,6 +414,8 @@ class Decider:
         prev_up = np.concatenate(([c.since_up], since_up[:-1]))
         prev_down = np.concatenate(([c.since_down], since_down[:-1]))
         stood_up, sat_down = stood_up & (prev_down + 1 >= span), sat_down & (prev_up + 1 >= span)
+        slow_up &= (prev_down + 1 >= span) & ~sat_down
+        slow_down &= (prev_up + 1 >= span) & ~stood_up
         # Rising out of real lying swings the trunk up ~90 deg, which reads as a rise whether the
         # wearer sits up or stands up; people sit up first (see below): no stand-up.
         lying_run = run_length(lying, c.lying_run)
@@ -311,27 +424,174 @@ class Decider:
         lay, c.since_lying = since_last(long_lying, c.since_lying, ups)
         if ups.size:
             stood_up[ups[lay < span]] = False
+        slow = np.flatnonzero(slow_up)
+        lay, c.since_lying_slow = since_last(long_lying, c.since_lying_slow, slow)
+        if slow.size:
+            slow_up[slow[lay < span]] = False
         calm = has_data & (sd < CALM_SD_G)
         sat_confirmed, sit_pending = self._confirmed(sat_down, calm)
-        marker = np.zeros(k.shape[0], np.int8)
-        marker[(walk_run >= ON_FEET_AFTER_EPOCHS) | stood_up] = _STAND
-        marker[sat_confirmed] = _SIT
-        # Nobody gets up from lying without sitting up first, so real lying (not a moment of
-        # handling the sensor) hands over to sitting; a stand-up or walking then corrects it.
-        marker[lying] = _RESET
-        marker[long_lying] = _SIT
-        marker[not_worn | (gap_run >= GAP_RESET_EPOCHS)] = _RESET
-        posture = forward_fill(marker, c.posture)
-        posture = np.where(posture == _RESET, _UNKNOWN, posture)
-
-        calm_count, c.hist_calm = rolling_count(calm & ~not_worn, c.hist_calm, UNKNOWN_CALM_WINDOW)
-        settled = calm_count >= UNKNOWN_CALM_SHARE * UNKNOWN_CALM_WINDOW
-        sitting = np.where(posture == _UNKNOWN, (incl >= PRIOR_SITTING_DEG) | settled, posture == _SIT)
-        upright_ish = still & ~lying
-        lean_run = run_length(upright_ish & (incl >= LEANING_SIT_DEG), c.lean_run)
-        leaning = hysteresis(lean_run >= LEANING_SIT_EPOCHS,
-                             upright_ish & (incl >= LEANING_SIT_DEG - 10.0) & (marker != _STAND), c.leaning)
-        sitting |= leaning
+        # Sitting or standing: every epoch's evidence, decoded by the smoother (smoother.py).
+        # Walking proves the wearer is on their feet; a seen transition says which posture
+        # follows it (and which one came before its window); lying a while means sitting up
+        # next (nobody gets up from lying without sitting up first; a stand-up or walking then
+        # corrects it); still and upright, the posture cue (posture_cue.py) tips the balance.
+        upright_still = still & ~lying
+        # transitions that end lying are lying down or sitting up, not sit/stand ones
+        ups = np.flatnonzero(stood_up & ~lying)
+        downs = np.flatnonzero(sat_confirmed & ~lying)
+        soft_ups = np.flatnonzero(slow_up & ~lying)
+        soft_downs = np.flatnonzero((slow_down | (sat_down & ~sat_confirmed)) & ~lying)
+        on_feet = walk_run >= ON_FEET_AFTER_EPOCHS
+        # The wearer's own postures (posture_cue.py): both sides of every sure transition, and
+        # the standing right after a walk.
+        walked = np.concatenate(([c.walk_run >= ON_FEET_AFTER_EPOCHS], on_feet[:-1])) & ~on_feet
+        # (a walk's end shows the standing posture only if ANCHOR_EPOCHS still upright ones follow
+        # before the next walk: the others change nothing, skip them)
+        ends = np.flatnonzero(walked)
+        if ends.size:
+            n_up = np.concatenate(([0], np.cumsum(upright_still)))
+            nxt = _next_walk(on_feet, ends)
+            enough = (n_up[nxt] - n_up[ends] >= ANCHOR_EPOCHS) | (nxt >= k.shape[0])
+            walked[ends[~enough]] = False
+        # The posture cue judges on a grid of head epochs, one every CUE_EVERY_S (whose index is
+        # a multiple: the same grid in any chunking); the walking upright is needed there, at
+        # the transitions and at the ends of walks.
+        cue = self._cue
+        B = self.cue_every
+        n_k = k.shape[0]
+        heads = np.arange((-first) % B, n_k, B)
+        judged = np.zeros(n_k, bool)
+        judged[heads] = upright_still[heads]
+        need = np.flatnonzero(judged)
+        mask = judged.copy()
+        for at in (ups, downs, soft_ups, soft_downs):
+            mask[at] = True
+        mask |= walked
+        at = np.flatnonzero(mask)
+        walk_up = np.full((n_k, 3), np.nan)
+        walk_up[at] = cue.walking_upright(g, on_feet, at)
+        from_walking = np.full(n_k, np.nan, np.float32)
+        if need.size:
+            from_walking[need] = _angle_deg(g[need], walk_up[need])
+        # A stand-up that ends with the trunk where only a seated trunk stays (SIT_DEG or more
+        # from the walking upright: a standing trunk settles within a few degrees of it once the
+        # rise is over) is a shift in the chair, or a rise to sit back down: only likely.
+        if ups.size:
+            with np.errstate(invalid="ignore"):  # (NaN: the walking upright not known yet)
+                bent = _angle_deg(g[ups], walk_up[ups]) >= SIT_DEG
+            if bent.any():
+                soft_ups = np.union1d(soft_ups, ups[bent])
+                ups = ups[~bent]
+        ev_at = np.concatenate([ups, downs, soft_ups, soft_downs]) + first
+        ev_before = np.concatenate([ups - span + 1, downs - CONFIRM_EPOCHS - span + 1,
+                                    soft_ups - span + 1, soft_downs - span + 1]) + first
+        ev_sit = np.concatenate([np.zeros(ups.size, bool), np.ones(downs.size, bool),  # sitting after
+                                 np.zeros(soft_ups.size, bool), np.ones(soft_downs.size, bool)])
+        order = np.argsort(ev_at, kind="stable")
+        ev_at, ev_before, ev_sit = ev_at[order], ev_before[order], ev_sit[order]
+        # Lying, the sensor off the body: what came before says nothing of what comes after
+        # (lying a while: sitting, see below; a sensor clipped on again sits differently).
+        reset = lying | not_worn
+        # Until something sure has been seen since then (walking, a transition, lying a while),
+        # the posture is only a guess: changing it costs less (UNKNOWN_SWITCH_NATS), and the
+        # base rate of desk work (still a while: sitting) counts.
+        sure = on_feet | long_lying
+        sure[ups] = sure[downs] = True
+        since_sure = run_length(~sure, c.since_sure)
+        since_reset = run_length(~reset, c.since_reset)
+        c.since_sure, c.since_reset = int(since_sure[-1]), int(since_reset[-1])
+        known = since_sure <= since_reset
+        # (a transition is seen in a few consecutive windows: the posture cue takes the first;
+        # a sure one counts over a slow one seen beside it)
+        sure_at = np.zeros(k.shape[0], bool)
+        sure_at[ups] = sure_at[downs] = True
+        soft_at = np.zeros(k.shape[0], bool)
+        soft_at[soft_ups] = soft_at[soft_downs] = True
+        soft_at &= ~sure_at
+        prev_sure = np.concatenate(([c.sure_before], sure_at[:-1]))
+        prev_soft = np.concatenate(([c.soft_before], soft_at[:-1]))
+        c.sure_before, c.soft_before = bool(sure_at[-1]), bool(soft_at[-1])
+        pos_ev = ev_at - first
+        sure_ev = sure_at[pos_ev]
+        first_ev = np.where(sure_ev, ~prev_sure[pos_ev], soft_at[pos_ev] & ~prev_soft[pos_ev] & ~prev_sure[pos_ev])
+        cue_events = sorted([(int(a), int(b), bool(si), bool(su))
+                             for a, b, si, su in zip(ev_at[first_ev], ev_before[first_ev], ev_sit[first_ev], sure_ev[first_ev])]
+                            + [(int(t) + first, int(t) + first, None, True) for t in np.flatnonzero(walked)],
+                            key=lambda e: e[0])
+        others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet)
+        other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
+        # the smoother hears each transition once too (its first window)
+        # (a slow transition claims the epochs before it only while nothing sure is known: once
+        # something is, it is a passing tip of the balance, see below)
+        heard = first_ev & (sure_ev | ~known[pos_ev])
+        ev_at, ev_before, ev_sit = ev_at[heard], ev_before[heard], ev_sit[heard]
+        ev_other = [other_of.get((int(a), int(b), bool(si))) for a, b, si in zip(ev_at, ev_before, ev_sit)]
+        # the posture cue: how much more sitting-like than after the last sure evidence
+        marked = sure | reset
+        since_mark = run_length(~marked, c.since_mark)
+        kind = forward_fill(np.where(sure, 1, np.where(reset, 2, 0)).astype(np.int8), c.mark_kind)
+        c.since_mark, c.mark_kind = int(since_mark[-1]), int(kind[-1])
+        # A posture change is accepted only if the body moved around it (MOVED_SD_G within
+        # MOVED_WITHIN_S, or data missing): a stand-up or a sit-down moves the whole body, a lean
+        # in the chair toward upright only the trunk.
+        moved = run_length(~(~has_data | (sd >= MOVED_SD_G)), c.since_moved)
+        c.since_moved = int(moved[-1])
+        level_h = cue.levels(first, heads, g[heads], upright_still[heads], from_walking[heads],
+                             since_mark[heads] < B, kind[heads] == 2, calm[heads],
+                             moved[heads] <= self.moved_within)
+        # each head's level holds for the epochs up to the next head (0 where not still and
+        # upright, and after sure evidence until the next head judges again)
+        h0 = int(heads[0]) if heads.size else n_k
+        offset = np.empty(n_k, np.int64)
+        offset[:h0] = c.last_level
+        offset[h0:] = np.repeat(level_h, B)[:n_k - h0]
+        # a change under way: the level it would bring, relative to the accepted one (0: none)
+        pending = np.empty(n_k, np.int64)
+        pending[:h0] = c.last_pending
+        pending[h0:] = np.repeat(cue.level_change, B)[:n_k - h0]
+        since_head = np.empty(n_k, np.int64)
+        since_head[:h0] = np.arange(h0) + c.head_lead
+        since_head[h0:] = np.arange(n_k - h0) % B
+        if heads.size:
+            c.last_level, c.last_pending = int(level_h[-1]), int(cue.level_change[-1])
+        c.head_lead = int(since_head[-1]) + 1
+        quiet = ~upright_still | (since_mark < since_head)
+        offset[quiet] = 0
+        pending[quiet] = 0
+        x = np.zeros(n_k, np.int64)
+        at = heads[cue.absolute]
+        x[at] = inclination_evidence(from_walking[at], o.epoch_s * B)
+        x[upright_still & calm & ~known] += self.calm
+        # a step or two (shuffling, turning on the spot): on the feet, likely (once something
+        # sure is known, for SOFT_HOLD_S like a slow transition: as lasting evidence it would keep
+        # every later epoch of a long seated bout undecided, and a walk within the smoother's lag
+        # would then settle them all standing)
+        steps = np.flatnonzero(walking & ~on_feet)
+        x[steps[~known[steps]]] -= self.step
+        x[long_lying] = self.sure
+        x[on_feet] = -self.sure
+        x[ups] -= self.transition
+        x[downs] += self.transition
+        # A slow transition is only likely: once something sure is known it tips the balance for
+        # SOFT_HOLD_S and stays only if the posture cue then agrees; before, it is evidence like
+        # any other (there is no posture to overturn).
+        offset += self._transient(first, k.shape[0], soft_ups[known[soft_ups]], soft_downs[known[soft_downs]],
+                                  steps[known[steps]])
+        x[soft_ups[~known[soft_ups]]] -= self.soft
+        x[soft_downs[~known[soft_downs]]] += self.soft
+        switch = np.where(known, np.where(since_sure < self.fresh_epochs, self._fresh_switch, self._switch),
+                          self._unknown_switch)
+        # A long gap hides whatever happened in it: switching across it costs less (the posture
+        # cue then compares the posture after it with the one before, see posture_cue.levels).
+        switch[gap_run >= GAP_RESET_EPOCHS] = self._unknown_switch
+        # Guesses made before anything sure was seen settle nothing before them: the first sure
+        # evidence (or the lag) does, with the wearer's own postures telling apart what it claims.
+        # (a held epoch is released when the level it shows would decide it as surely the same way,
+        # judged only on a calm trunk: one on its way into a posture shows a level still moving)
+        hold = (pending != 0) & known
+        decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit, ev_other), switch, offset,
+                                      known, hold, np.where(calm, pending, 0))
+        sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING
         state[sitting & self.slouch.slouched(flex, lat)] = SLOUCHING
@@ -344,10 +604,9 @@ class Decider:
                                               sat_confirmed, sit_pending)
 
         c.next_k = int(k[-1]) + 1
-        c.posture = int(posture[-1])
         c.moving, c.walk_run = bool(in_motion[-1]), int(walk_run[-1])
         c.since_up, c.since_down = int(since_up[-1]), int(since_down[-1])
-        c.lean_run, c.leaning, c.lying_run = int(lean_run[-1]), bool(leaning[-1]), int(lying_run[-1])
+        c.lying_run = int(lying_run[-1])
         c.since_handling, c.quiet_run, c.off = int(since_handling[-1]), int(quiet_run[-1]), bool(not_worn[-1])
         c.quiet_start_handling = int(start_handling[-1])
         c.active_run, c.not_worn_run, c.gap_run = int(active_run[-1]), int(not_worn_run[-1]), int(gap_run[-1])
@@ -358,7 +617,27 @@ class Decider:
         sd[nan] = np.nan
         t0 = k * o.epoch_s
         table = EpochTable(t0.astype(np.float64, copy=False), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
-        return self._settler.push(table, first, hold_from, revisions)
+        hold_from = np.minimum(hold_from, decoded.open_from)
+        return self._settler.push(table, first, hold_from, revisions, decoded.decided_from, decoded.decided)
+
+    def _transient(self, first: int, n: int, ups: np.ndarray, downs: np.ndarray, stepped: np.ndarray) -> np.ndarray:
+        """SOFT_NATS toward sitting after each slow sit-down, toward standing after each slow
+        stand-up, STEP_NATS toward standing after each step, for SOFT_HOLD_S each (carried over
+        chunks), as an offset."""
+        c = self._c
+        steps = np.zeros(n + 1, np.int64)
+        for t, v in c.soft_pending:  # still running from earlier chunks
+            steps[0] += v
+            steps[min(max(t - first, 0), n)] -= v
+        hold = self.soft_hold
+        kinds = ((ups, -self.soft), (downs, self.soft), (stepped, -self.step))
+        for at, v in kinds:
+            if at.size:
+                np.add.at(steps, at, v)
+                np.add.at(steps, np.minimum(at + hold, n), -v)
+        ends = [(int(t) + first + hold, v) for at, v in kinds for t in at if int(t) + hold > n]
+        c.soft_pending = [(t, v) for t, v in c.soft_pending if t > first + n] + ends
+        return np.cumsum(steps[:n])
 
     def release(self) -> EpochTable:
         """Every epoch decided but still held back (end of the stream or of this calibration)."""

@@ -30,7 +30,8 @@ class EpochStats:
     """Raw statistics of the epochs that contain samples.
 
     k: epoch index (epoch k covers [k*epoch_s, (k+1)*epoch_s) on the recording's time axis);
-    n: samples; mean/var: per-axis mean and variance (g, g^2) of the raw samples;
+    n: samples (0, with NaN moments, where every sample read exactly (0, 0, 0): a stuck sensor);
+    mean/var: per-axis mean and variance (g, g^2) of the raw samples;
     cadence_spm / periodicity: stepping in the window ending here (0 where not measured);
     v_up / v_down / quiet_g / tilt_deg: peak vertical trunk velocities (m/s) across the
     transition window ending here, how quiet its ends were, and the largest tilt away from the
@@ -185,10 +186,16 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
     k, starts = k[keep], starts_all[keep]
     n = np.diff(np.append(starts, t.shape[0])).astype(np.int32)
     sums, sq = _sums_and_squares(acc, starts)
-    mean, var = np.empty(sums.shape), np.empty(sums.shape)
+    mean, var = np.empty(sums.shape, order="F"), np.empty(sums.shape, order="F")  # columns contiguous
     for c in range(3):  # column by column: broadcasting across rows of three is slow
         m = np.divide(sums[:, c], n, out=mean[:, c], dtype=np.float64)
         np.maximum(np.divide(sq[:, c], n, dtype=np.float64) - m * m, 0.0, out=var[:, c])
+    # A working accelerometer never reads exactly (0, 0, 0): gravity alone is 1 g. An epoch whose
+    # every sample does is a stuck sensor: it counts as an epoch without samples (no_data).
+    stuck = np.flatnonzero((sq[:, 0] == 0) & (sq[:, 1] == 0) & (sq[:, 2] == 0))
+    if stuck.size:
+        n[stuck] = 0
+        mean[stuck] = var[stuck] = np.nan
     sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
 
     cad = np.zeros(k.shape[0], np.float32)

@@ -31,7 +31,7 @@ from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .forward import KNOWN_PROBABILITY, ForwardEstimate, combine, gait_votes, transition_votes
 from .options import CoreOptions
-from .reference import Calibration, Reference, unit
+from .reference import WALKING_UP, Calibration, Reference, unit
 from .slouch import DEFAULT_SLOUCH_DEG, MIN_SLOUCH_SHARE, SlouchRule, half_depth, seated_modes, seated_peak
 from .states import SITTING, SLOUCHING
 
@@ -61,7 +61,7 @@ def window_direction(g: np.ndarray, t_mid: np.ndarray, window: tuple[float, floa
 def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np.ndarray) -> tuple[np.ndarray, str]:
     """Upright from walking bouts; without walking, the most common still posture (less reliable)."""
     if walking.sum() >= MIN_WALKING_EPOCHS:
-        return unit(np.median(g[walking], axis=0)), f"walking ({int(walking.sum())} s)"
+        return unit(np.median(g[walking], axis=0)), f"{WALKING_UP} ({int(walking.sum())} s)"
     pool = g[still_upright_candidates]
     if pool.shape[0] == 0:
         pool = g[np.isfinite(g[:, 0])]
@@ -102,6 +102,20 @@ def forward_evidence(stats: EpochStats, options: CoreOptions, sensor: SensorCali
     return combine(up, votes)
 
 
+def stuck_note(stats: EpochStats, options: CoreOptions) -> str | None:
+    """A warning when epochs read exactly (0, 0, 0) throughout (a stuck sensor), else None.
+
+    Such epochs carry no samples and NaN moments (epoch_stats.measure_epochs), so every estimate
+    here, and the sensor's sphere fit, leaves them out by themselves."""
+    count = int(np.count_nonzero(stats.n == 0))
+    if not count:
+        return None
+    share = count / max(len(stats), 1)
+    return (f"sensor fault: {count * options.epoch_s / 60:.1f} min ({share:.0%} of the epochs with samples) read "
+            "exactly (0, 0, 0), which no working accelerometer does: counted as no data, left out of "
+            "the calibration")
+
+
 def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
              source: str = "recording") -> tuple[Calibration, list[str]]:
     """The wearer's calibration from a recording's epoch statistics (or from the windows that
@@ -109,6 +123,9 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
     from .decide import is_walking
 
     notes = [f"sensor calibration: {sensor.note}"]
+    stuck = stuck_note(stats, options)
+    if stuck:
+        notes.append(stuck)
     moments = _moments(stats, options, sensor)
     g, sd, mid = moments
     walking = is_walking(stats.periodicity, stats.cadence_spm, sd)

@@ -18,6 +18,10 @@ from .slouch import DEFAULT_SLOUCH_DEG, SlouchRule, half_depth
 from .vectors import unit
 
 
+# How an upright found from walking is described (up_source begins with it).
+WALKING_UP = "walking"
+
+
 @dataclass(frozen=True)
 class Reference:
     """up/forward: unit vectors in the calibrated sensor frame (forward is perpendicular to up).
@@ -34,6 +38,12 @@ class Reference:
     @property
     def forward_known(self) -> bool:
         return self.forward_probability >= KNOWN_PROBABILITY
+
+    @property
+    def up_from_walking(self) -> bool:
+        """The upright is the trunk's mean direction while walking (personal.estimate_up), not a
+        seated or typical posture: the posture cue may take it as its walking upright."""
+        return self.up_source.startswith(WALKING_UP)
 
     def to_dict(self) -> dict:
         return {"up": list(self.up), "forward": list(self.forward), "up_source": self.up_source,
@@ -115,8 +125,12 @@ def angles(g: np.ndarray, ref: Reference) -> tuple[np.ndarray, np.ndarray, np.nd
     side = np.cross(up, fwd)
     # The projections in float64, the angles in float32 (what they are stored as; the
     # trigonometry runs several times faster). Inclination as an arctangent of the sideways and
-    # upward parts: as exact near upright as anywhere else, unlike arccos.
-    cu, cf, cs = ((g @ v).astype(np.float32) for v in (up, fwd, side))
+    # upward parts: as exact near upright as anywhere else, unlike arccos. The projections are
+    # written out column by column, not as g @ v: a matrix-vector product on column-contiguous
+    # rows (vectors.unit) rounds a row's last bit differently depending on where the array
+    # starts, and near upright that bit is the angle (streaming must equal batch bit for bit).
+    g0, g1, g2 = g[:, 0], g[:, 1], g[:, 2]
+    cu, cf, cs = ((g0 * v[0] + g1 * v[1] + g2 * v[2]).astype(np.float32) for v in (up, fwd, side))
     deg = np.float32(180.0 / np.pi)
     incl = np.arctan2(np.sqrt(cf * cf + cs * cs), cu)
     flex = np.arctan2(cf, cu)

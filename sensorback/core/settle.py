@@ -43,20 +43,32 @@ class Settler:
         self._held = EpochTable.empty()
         self._held_k0 = 0          # epoch index of the first held epoch
         self._hold_before = None   # hold_from of the last epoch seen (None before any)
+        self._sat = np.zeros(0, bool)  # held epochs a sit-down revised (a posture decision arriving later leaves them)
 
     @property
     def held(self) -> EpochTable:
         """Epochs decided but not yet settled (their states may still change)."""
         return self._held
 
-    def push(self, table: EpochTable, first: int, hold_from: np.ndarray, revisions: list[Revision]) -> EpochTable:
+    def push(self, table: EpochTable, first: int, hold_from: np.ndarray, revisions: list[Revision],
+             posture_from: int | None = None, posture: np.ndarray | None = None) -> EpochTable:
         """Add the next epochs (indices first, first + 1, ..., right after the last ones pushed);
-        return the settled ones."""
+        return the settled ones.
+
+        posture (optional): the smoother's final sitting (1) or standing (0) for epochs
+        posture_from, posture_from + 1, ... (-1: not decided yet), applied before the revisions
+        to the epochs that are sitting, slouching or standing and still held or new. A decision
+        that arrives after a sit-down's revision of its epoch leaves the revision standing, as
+        the revision applied after it would in one push (streaming == batch)."""
         if len(table) == 0:
             return EpochTable.empty()
         carry = self._hold_before if self._hold_before is not None else first
         buf = EpochTable.concat([self._held, table]) if len(self._held) else table
         k0 = self._held_k0 if len(self._held) else first
+        sat = np.zeros(len(buf), bool)
+        sat[:self._sat.shape[0]] = self._sat
+        if posture is not None and posture.size:
+            self._set_posture(buf, k0, max(carry, k0), posture_from, posture, sat)
         # The running maximum of hold_from is needed only just before each revision and at the
         # end: one maximum per stretch between those points (not a running maximum per epoch).
         counts = sorted({r.at - first for r in revisions} - {0})  # epochs of this chunk before each
@@ -69,19 +81,42 @@ class Settler:
             hi = r.at - k0
             if lo < hi:
                 self._revise(buf, lo, hi, r.kind)
+                if r.kind == TO_SITTING:
+                    sat[lo:hi] = True
         self._hold_before = int(upto[-1])
         cut = int(np.clip(self._hold_before - k0, 0, len(buf)))
         out, self._held = buf.rows(0, cut), buf.rows(cut, len(buf))
+        self._sat = sat[cut:]
         self._held_k0 = k0 + cut
         return out
 
     def release(self) -> EpochTable:
         """The end of the stream (or of this calibration): every held epoch, as it stands."""
         out, self._held = self._held, EpochTable.empty()
+        self._sat = np.zeros(0, bool)
         self._held_k0 += len(out)
         if self._hold_before is not None:  # what is handed out stays out: no revision reaches back
             self._hold_before = max(self._hold_before, self._held_k0)
         return out
+
+    def _set_posture(self, buf: EpochTable, k0: int, from_k: int, posture_from: int, posture: np.ndarray,
+                     sat: np.ndarray) -> None:
+        """Final postures onto the rows of buf (first row: epoch k0) from epoch from_k on."""
+        lo = max(from_k, posture_from)
+        hi = min(k0 + len(buf), posture_from + posture.shape[0])
+        if lo >= hi:
+            return
+        p = posture[lo - posture_from:hi - posture_from]
+        rows = buf.state[lo - k0:hi - k0]
+        sit_now = (rows == SITTING) | (rows == SLOUCHING)
+        change = np.flatnonzero((((p == 1) & (rows == STANDING)) | ((p == 0) & sit_now)) & ~sat[lo - k0:hi - k0])
+        if change.size == 0:
+            return
+        i = change + (lo - k0)
+        st = buf.state
+        to_sit = posture[i + k0 - posture_from] == 1
+        slouched = self.slouch.slouched(buf.flexion_deg[i], buf.lateral_deg[i])
+        st[i] = np.where(to_sit, np.where(slouched, SLOUCHING, SITTING), STANDING)
 
     def _revise(self, buf: EpochTable, lo: int, hi: int, kind: int) -> None:
         st = buf.state

@@ -94,7 +94,9 @@ def to_g(xyz: np.ndarray, unit: str | None, path, notes: LoadNotes, *, sensor_lo
     sub = xyz[::step]
     with np.errstate(invalid="ignore", over="ignore"):
         mag = np.sqrt((sub * sub).sum(axis=1))
-    mag = mag[np.isfinite(mag)]
+    # Rows of exactly (0, 0, 0) are a stuck sensor, not a unit (the core counts them as no data):
+    # judge the units by the rest; a file of nothing else reads the same in any unit.
+    mag = mag[np.isfinite(mag) & (mag != 0)]
     med = float(np.median(mag)) if mag.size else float("nan")
     if unit is not None:
         factor = _ACC_FACTOR[unit]

@@ -265,6 +265,148 @@ def build_demo(tl: Timeline, end_s: float) -> None:
     tl.fill_to(end_s)
 
 
+# -------------------------------------------- sitting and standing without a visible transition
+def _hide(tl: Timeline, verb_slow, verb, k: int) -> None:
+    """Every other hidden transition slow, the rest inside a radio gap."""
+    if k % 2:
+        verb_slow()
+    else:
+        tl.hidden(verb)
+
+
+def build_hidden_sit_downs(tl: Timeline, end_s: float) -> None:
+    """Desk sessions of 20-90 min whose sit-downs nobody sees (slow, or inside a radio gap);
+    the stand-ups are ordinary, the breaks are walks, chats and coffee. The wearer sits 8-20 deg
+    reclined from their standing posture, as most people in the real chest recordings do (for
+    one who sits as upright as they stand, see sits-as-stands)."""
+    rng = tl.rng
+    tl.person.sit_upright_rel_deg = -float(rng.uniform(8.0, 20.0))
+    arrive(tl)
+    lengths = _Lengths(rng)
+    k = 0
+    while tl.now < end_s - 20 * MIN:
+        tl.stand(rng.uniform(10.0, 60.0), "stand_desk", work=True)
+        _hide(tl, tl.slow_sit_down, tl.sit_down, k)
+        k += 1
+        desk_session(tl, min(tl.now + lengths.next_s(), end_s - 8 * MIN))
+        tl.stand_up()
+        short_break(tl)
+        if rng.random() < 0.5:
+            tl.walk(rng.uniform(30.0, 120.0))
+    leave(tl, end_s)
+
+
+def build_hidden_stand_ups(tl: Timeline, end_s: float) -> None:
+    """Sitting 15-40 min, then standing for 4-8 min after a stand-up nobody sees (slow, or inside
+    a radio gap), then an ordinary sit-down: standing straight after sitting, as at a sit-stand
+    desk or a counter. The wearer sits 8-20 deg reclined from their standing posture."""
+    rng = tl.rng
+    tl.person.sit_upright_rel_deg = -float(rng.uniform(8.0, 20.0))
+    tl.start_seated()
+    k = 0
+    while tl.now < end_s - 10 * MIN:
+        desk_session(tl, min(tl.now + rng.uniform(15.0, 40.0) * MIN, end_s - 9 * MIN))
+        _hide(tl, tl.slow_stand_up, tl.stand_up, k)
+        k += 1
+        tl.stand(rng.uniform(4.0, 8.0) * MIN, "stand_desk", work=True, shuffles=rng.random() < 0.5)
+        tl.sit_down()
+    tl.fill_to(end_s)
+
+
+def build_seated_start(tl: Timeline, end_s: float) -> None:
+    """The recording begins while the wearer already sits at the desk (15-40 min), then an
+    ordinary desk day."""
+    rng = tl.rng
+    tl.start_seated()
+    desk_session(tl, rng.uniform(15.0, 40.0) * MIN)
+    tl.stand_up()
+    short_break(tl)
+    tl.stand(rng.uniform(5.0, 30.0), "stand_desk")
+    tl.sit_down()
+    desk_session(tl, tl.now + rng.uniform(30.0, 60.0) * MIN)
+    tl.stand_up()
+    leave(tl, end_s)
+
+
+def build_sits_as_stands(tl: Timeline, end_s: float) -> None:
+    """A wearer who sits exactly as upright as they stand (within a degree), on a day where half
+    the sit-downs and stand-ups go unseen."""
+    rng, p = tl.rng, tl.person
+    p.sit_upright_rel_deg = float(rng.uniform(-1.0, 1.0))
+    p.slouchiness = 0.0
+    arrive(tl)
+    k = 0
+    while tl.now < end_s - 20 * MIN:
+        tl.stand(rng.uniform(30.0, 240.0), "stand_desk", work=True, shuffles=True)
+        if k % 2:
+            tl.sit_down()
+        else:
+            tl.hidden(tl.sit_down)
+        desk_session(tl, min(tl.now + rng.uniform(20.0, 60.0) * MIN, end_s - 8 * MIN))
+        if k % 2:
+            tl.hidden(tl.stand_up)
+        else:
+            tl.stand_up()
+        k += 1
+        tl.stand(rng.uniform(60.0, 300.0), "stand_desk", work=True, shuffles=True)
+        tl.walk(rng.uniform(30.0, 120.0))
+    leave(tl, end_s)
+
+
+def build_couch(tl: Timeline, end_s: float) -> None:
+    """Lying down on a couch: on the right side (propped on a cushion, the trunk only 50-65 deg
+    over), on the left, and lying down gently on the back and on the right side without moving
+    at all, with sitting in between."""
+    rng = tl.rng
+    tl.walk(rng.uniform(60.0, 180.0))
+    tl.stand(rng.uniform(10.0, 30.0))
+    tl.sit_down()
+    for side, still in (("right", False), ("left", False), ("supine", True), ("right", True)):
+        tl.sit(rng.uniform(30.0, 90.0), "sit_couch", reaches=False)
+        tl.lie_down(side, propped=side == "right" and not still, gentle=still)
+        if still:
+            tl.lie_still(rng.uniform(8.0, 12.0) * MIN)
+        else:
+            tl.lie(rng.uniform(4.0, 6.0) * MIN)
+        tl.sit_up()
+    tl.sit(rng.uniform(30.0, 60.0), "sit_couch", reaches=False)
+    tl.stand_up()
+    tl.walk(max(end_s - tl.now, 120.0))
+
+
+def build_stuck_sensor(tl: Timeline, end_s: float) -> None:
+    """A desk day whose sensor freezes at exactly (0, 0, 0) for 10-20 min while the wearer sits."""
+    build_desk_day(tl, end_s)
+    spans: list[list[float]] = []  # stretches of seated rows
+    for a, b, lab, _code in tl.rows:
+        if lab in ("sitting", "slouching"):
+            if spans and abs(spans[-1][1] - a / 1000.0) < 1e-6:
+                spans[-1][1] = b / 1000.0
+            else:
+                spans.append([a / 1000.0, b / 1000.0])
+    a, b = max(spans, key=lambda ab: ab[1] - ab[0])
+    tl.stick(a + 60.0, min(tl.rng.uniform(10.0, 20.0) * MIN, b - a - 120.0))
+
+
+def build_exercise_bike(tl: Timeline, end_s: float) -> None:
+    """Twenty minutes on a seated exercise bike between desk sessions."""
+    rng = tl.rng
+    tl.walk(rng.uniform(60.0, 180.0))
+    tl.stand(rng.uniform(10.0, 30.0))
+    tl.sit_down()
+    desk_session(tl, tl.now + rng.uniform(10.0, 20.0) * MIN)
+    tl.stand_up()
+    tl.walk(rng.uniform(60.0, 120.0))
+    tl.stand(rng.uniform(10.0, 30.0))
+    tl.sit_down()
+    tl.pedal(rng.uniform(15.0, 25.0) * MIN)
+    tl.stand_up()
+    tl.walk(rng.uniform(60.0, 120.0))
+    tl.stand(rng.uniform(10.0, 30.0))
+    tl.sit_down()
+    desk_session(tl, max(end_s, tl.now + 5 * MIN))
+
+
 REGISTRY: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -276,6 +418,21 @@ REGISTRY: dict[str, Scenario] = {
                  8 * HOUR, build_standing_desk_day),
         Scenario("demo", "15 min showing every state once: walk, stand, sit, a five-minute slouch (one "
                  "nudge), lean, BLE gap, sensor on the desk, lying on a couch", 900.0, build_demo),
+        # sitting and standing that no transition shows (core/smoother.py, core/posture_cue.py)
+        Scenario("hidden-sit-downs", "4 h of desk sessions (20-90 min) whose sit-downs are slow or inside a "
+                 "radio gap; ordinary stand-ups and breaks", 4 * HOUR, build_hidden_sit_downs),
+        Scenario("hidden-stand-ups", "2 h starting seated: sitting 15-40 min, then 4-8 min standing after a "
+                 "stand-up that is slow or inside a radio gap", 2 * HOUR, build_hidden_stand_ups),
+        Scenario("seated-start", "2 h whose recording begins while the wearer already sits", 2 * HOUR,
+                 build_seated_start),
+        Scenario("sits-as-stands", "3 h of a wearer who sits as upright as they stand, half the transitions "
+                 "unseen", 3 * HOUR, build_sits_as_stands),
+        Scenario("couch", "lying on the right side, the left, and on the back without moving, sitting "
+                 "between", 45 * MIN, build_couch),
+        Scenario("stuck-sensor", "an 8 h desk day whose sensor reads exactly (0, 0, 0) for 10-20 min",
+                 8 * HOUR, build_stuck_sensor),
+        Scenario("exercise-bike", "desk sitting, 15-25 min on a seated exercise bike, desk sitting", HOUR,
+                 build_exercise_bike),
     )
 }
 

@@ -129,6 +129,8 @@ def simulate(scenario: str, seed: int = 0, rate_hz: float = 50.0, **overrides) -
 
     acc = imu.measure(f_sensor, rng_imu)
     del f_sensor
+    for s0, s1 in tl.stuck:  # a stuck IMU reads exactly zero, whatever its errors
+        acc[np.searchsorted(tau, s0 / 1000.0):np.searchsorted(tau, s1 / 1000.0)] = 0.0
     t = np.maximum(imu.timestamps(tau, rate, rng_imu), 0.0)
     keep = imu.delivered(tau.size, rng_imu) & (t < duration)
     packets_kept = int(keep.sum())
@@ -167,8 +169,9 @@ def simulate(scenario: str, seed: int = 0, rate_hz: float = 50.0, **overrides) -
             "lost_in_packets": int(tau.size - packets_kept),
         },
         "gaps": [[round(a, 3), round(b, 3)] for a, b in gaps],
+        "stuck": [[round(a / 1000.0, 3), round(min(b / 1000.0, duration), 3)] for a, b in tl.stuck if a / 1000.0 < duration],
         "walks": [{"t_start": round(b.t0, 3), "t_end": round(min(b.t1, duration), 3), "kind": b.kind,
-                   "cadence_spm": round(b.cadence_spm, 3)} for b in tl.bouts if b.t0 < duration],
+                   "cadence_spm": round(b.cadence_spm, 3)} for b in tl.bouts if b.t0 < duration and b.kind != "pedal"],
         "sit_sessions": [s for s in tl.sessions if s["t_start"] < duration],
         "slouches": [s for s in tl.slouches if s["t_start"] < duration],
         "usual_slouch_deg": round(tl.usual_slouch(), 3),

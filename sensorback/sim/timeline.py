@@ -105,6 +105,7 @@ class Timeline:
     offbody: list = field(default_factory=list)
     reattach: list = field(default_factory=list)  # (t_s, Rotation applied to the mount)
     gaps: list = field(default_factory=list)  # (t0_ms, t1_ms)
+    stuck: list = field(default_factory=list)  # (t0_ms, t1_ms): the sensor reads exactly (0, 0, 0)
     slouches: list = field(default_factory=list)
     sessions: list = field(default_factory=list)
     _worn_mode: str = "stand"
@@ -388,17 +389,18 @@ class Timeline:
                               "sitting_flexion_deg": round(u, 3)})
 
     # ------------------------------------------------------------------------------- lying
-    def lie_down(self, side: str = "supine") -> None:
-        """Sit-to-lie onto a couch: the trunk turns 80-95 deg away from upright."""
+    def lie_down(self, side: str = "supine", propped: bool = False, gentle: bool = False) -> None:
+        """Sit-to-lie onto a couch: the trunk turns 80-95 deg away from upright (propped on an
+        elbow or a cushion: only 50-65 deg; gently: slowly, without a jolt)."""
         self._need("sit")
         rng = self.rng
         t0 = self.t_ms
-        tilt = rng.uniform(80.0, 95.0)
+        tilt = rng.uniform(50.0, 65.0) if propped else rng.uniform(80.0, 95.0)
         target = {"supine": (-tilt, rng.normal(0, 5), 0.0), "prone": (tilt, rng.normal(0, 5), 0.0),
                   "left": (rng.uniform(-10, 10), -tilt, 0.0), "right": (rng.uniform(-10, 10), tilt, 0.0)}[side]
-        self._move(_ms(rng.uniform(2.5, 4.0)), target)
-        self.shifts.append(Shift(t0 / 1000.0, self.now, 0.0, -rng.uniform(0.1, 0.25)))
-        self.levels.append(Level(t0 / 1000.0, self.now, 0.3, 0.5, 0.02, 1.0))
+        self._move(_ms(rng.uniform(6.0, 8.0) if gentle else rng.uniform(2.5, 4.0)), target)
+        self.shifts.append(Shift(t0 / 1000.0, self.now, 0.0, -rng.uniform(0.05, 0.1) if gentle else -rng.uniform(0.1, 0.25)))
+        self.levels.append(Level(t0 / 1000.0, self.now, *((0.05, 0.1, 0.002) if gentle else (0.3, 0.5, 0.02)), 1.0))
         self._row(t0, self.t_ms, "transition", "sit_to_lie")
         self.mode = "lie"
         self._lie_side = side
@@ -473,6 +475,87 @@ class Timeline:
         self._row(t0, self.t_ms, "transition", "put_on")
         self.mode = mode
 
+    # ------------------------------------------------------ what a transition detector misses
+    def start_seated(self) -> None:
+        """Begin the recording already seated (upright), as when monitoring starts at the desk."""
+        if self.t_ms or self.mode != "stand":
+            raise RuntimeError("start_seated must come first")
+        p = self.person
+        self.upright_deg = p.sit_upright_flexion_deg
+        self.posture = (self.upright_deg, p.stand_lateral_deg * 0.5, 0.0)
+        self.keys = [(0, *self.posture)]
+        self.sessions.append({"t_start": 0.0, "upright_flexion_deg": round(self.upright_deg, 3)})
+        self.mode = "sit"
+
+    def slow_sit_down(self, code: str = "stand_to_sit_slow") -> None:
+        """A slow, careful sit-down (5-8 s, the trunk leaning only 15-30 deg, the hips lowered at
+        0.08-0.15 m/s): nothing in it looks like the quick drop of an ordinary one."""
+        self._need("stand")
+        rng, p = self.rng, self.person
+        T = rng.uniform(5.0, 8.0)
+        t0 = self.t_ms
+        self.upright_deg = p.sit_upright_flexion_deg + float(np.clip(rng.normal(0.0, 1.0), -2.0, 2.0))
+        target = (self.upright_deg, p.stand_lateral_deg * 0.5 + rng.normal(0.0, 1.0), rng.normal(0.0, 8.0))
+        self._move(_ms(0.5 * T), (p.stand_flexion_deg + rng.uniform(15.0, 30.0), self.posture[1], self.posture[2]))
+        self._move(t0 + _ms(T) - self.t_ms, target)
+        dz = -rng.uniform(0.3, 0.45)
+        t_move = min(1.875 * abs(dz) / rng.uniform(0.08, 0.15), 0.9 * T)
+        a = t0 / 1000.0 + 0.05 * T
+        self.shifts.append(Shift(a, a + t_move, 0.0, dz))
+        self.levels.append(Level(t0 / 1000.0, self.now, 0.3, 0.3, 0.01, 1.0))
+        self._row(t0, self.t_ms, "transition", code)
+        self.sessions.append({"t_start": self.now, "upright_flexion_deg": round(self.upright_deg, 3)})
+        self.mode = "sit"
+
+    def slow_stand_up(self, code: str = "sit_to_stand_slow") -> None:
+        """A slow rise (5-8 s, hips raised at 0.08-0.15 m/s, little lean)."""
+        self._need("sit")
+        rng, p = self.rng, self.person
+        T = rng.uniform(5.0, 8.0)
+        t0 = self.t_ms
+        self._move(_ms(0.45 * T), (p.stand_flexion_deg + rng.uniform(15.0, 30.0), self.posture[1], self.posture[2]))
+        self._move(t0 + _ms(T) - self.t_ms, self._stand_posture())
+        dz = rng.uniform(0.3, 0.45)
+        t_move = min(1.875 * dz / rng.uniform(0.08, 0.15), 0.9 * T)
+        b = t0 / 1000.0 + 0.95 * T
+        self.shifts.append(Shift(b - t_move, b, 0.0, dz))
+        self.levels.append(Level(t0 / 1000.0, self.now, 0.3, 0.3, 0.01, 1.0))
+        self._row(t0, self.t_ms, "transition", code)
+        self.mode = "stand"
+
+    def hidden(self, verb, gap_before_s: float = 3.0) -> None:
+        """Do a transition (sit_down or stand_up) inside a radio gap of 15-45 s that begins a few
+        seconds before it: no sample of it arrives."""
+        t0 = self.now - gap_before_s
+        verb()
+        self.gap(t0, self.now - t0 + self.rng.uniform(10.0, 40.0))
+
+    def lie_still(self, dur_s: float) -> None:
+        """Lie without moving at all: no shifts, breathing that barely tilts the chest."""
+        self._need("lie")
+        t0, t_end = self.t_ms, self.t_ms + _ms(dur_s)
+        self._level(t_end, 0.0, 0.0, 0.0, 0.25)
+        self._hold(t_end - self.t_ms)
+        self._row(t0, t_end, "lying", f"lie_{self._lie_side}_still")
+
+    def pedal(self, dur_s: float) -> None:
+        """A seated exercise bike: legs turning at 55-85 rpm, the trunk leaning 10-20 deg forward
+        onto the handlebar and nearly still; each pedal stroke rocks the pelvis a little."""
+        self._need("sit")
+        rng = self.rng
+        t0, t_end = self.t_ms, self.t_ms + _ms(dur_s)
+        self._move(_ms(2.0), (self.upright_deg + rng.uniform(10.0, 20.0), self.posture[1], self.posture[2]))
+        rpm = rng.uniform(55.0, 85.0)
+        amp = rng.uniform(0.015, 0.04)
+        self.bouts.append(Bout(self.now, t_end / 1000.0, "pedal", 2.0 * rpm, amp, 0.5 * amp, amp))
+        self._level(t_end, 0.1, 0.15, 0.004, 1.4)
+        self._hold(t_end - self.t_ms)
+        self._row(t0, t_end, "sitting", "exercise_bike")
+
+    def stick(self, t0_s: float, dur_s: float) -> None:
+        """The sensor's readings freeze at exactly (0, 0, 0) (a stuck IMU); the wearer carries on."""
+        self.stuck.append((int(round(t0_s * 1000)), int(round(t0_s * 1000)) + _ms(dur_s)))
+
     # ------------------------------------------------------------------------------ finish
     def gap(self, t0_s: float, dur_s: float) -> None:
         """A BLE outage: no samples arrive; the wearer carries on doing whatever they did."""
@@ -493,10 +576,12 @@ class Timeline:
             self.desk(rest)
 
     def label_rows(self, end_s: float) -> list[tuple[int, int, str, str]]:
-        """Rows clipped to [0, end), BLE gaps overlaid as no_data, equal neighbours merged."""
+        """Rows clipped to [0, end), BLE gaps and a stuck sensor overlaid as no_data, equal
+        neighbours merged."""
         end = int(round(end_s * 1000))
         rows = [[a, min(b, end), lab, code] for a, b, lab, code in self.rows if a < end]
-        for g0, g1 in sorted(self.gaps):
+        for g0, g1, why in sorted([(a, b, "ble_gap") for a, b in self.gaps]
+                                  + [(a, b, "stuck_sensor") for a, b in self.stuck]):
             g1 = min(g1, end)
             out = []
             for a, b, lab, code in rows:
@@ -505,7 +590,7 @@ class Timeline:
                     continue
                 if a < g0:
                     out.append([a, g0, lab, code])
-                out.append([max(a, g0), min(b, g1), "no_data", "ble_gap"])
+                out.append([max(a, g0), min(b, g1), "no_data", why])
                 if b > g1:
                     out.append([g1, b, lab, code])
             rows = out

@@ -101,7 +101,7 @@ def _stepping(tl: Timeline, tau: np.ndarray, fs: float, rng, ang: np.ndarray, ac
         acc[sl, 0] += b.ap_g * env * ap
         acc[sl, 1] += b.ml_g * env * ml
         acc[sl, 2] += b.vertical_g * env * vert
-        rock = 0.4 if b.kind == "shuffle" else 1.0
+        rock = {"shuffle": 0.4, "pedal": 0.3}.get(b.kind, 1.0)
         ang[sl, 0] += rock * env * 1.0 * np.sin(ph + p[7])
         ang[sl, 1] += rock * env * 2.0 * np.sin(ph / 2 + p[5] + np.pi / 2)
         ang[sl, 2] += rock * env * 4.0 * np.sin(ph / 2 + p[5])

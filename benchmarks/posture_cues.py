@@ -1,0 +1,99 @@
+"""How well each transition-independent cue tells sitting from standing, per real recording.
+
+For every labelled recording in ../shared/realdata (or --data DIR), the area under the ROC curve
+for telling labelled sitting epochs from labelled standing ones by each candidate cue, oriented so
+that 1 is perfect and 0.5 is no signal (the chance that a sitting epoch looks more sitting-like
+than a standing one). docs/core.md ("The posture cue") quotes these figures and says which cues
+the core uses and why.
+
+Candidates (still epochs only: the core judges posture when the wearer is not stepping):
+- incl: the trunk's angle from the calibration's upright, found from walking as `sensorback
+  analyze` finds it (more: sitting);
+- sway: the median over the last 30 s of the angle the trunk's direction moves from one second
+  to the next (less: sitting);
+- sd: the epoch's own SD of acceleration (less: sitting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import rankdata
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy import DEFAULT_DATA, epoch_truth, load_csv, real_pairs  # noqa: E402
+
+from sensorback.core import CoreOptions  # noqa: E402
+from sensorback.core.decide import is_walking  # noqa: E402
+from sensorback.core.pipeline import block_stats, estimate_calibration  # noqa: E402
+from sensorback.core.reference import angles, unit  # noqa: E402
+
+SWAY_WINDOW = 30
+
+
+def auc(sit: np.ndarray, stand: np.ndarray) -> float:
+    """P(a sitting value > a standing value), ties counted half (Mann-Whitney)."""
+    sit, stand = sit[np.isfinite(sit)], stand[np.isfinite(stand)]
+    if sit.size == 0 or stand.size == 0:
+        return float("nan")
+    r = rankdata(np.concatenate([sit, stand]))
+    return float((r[:sit.size].sum() - sit.size * (sit.size + 1) / 2) / (sit.size * stand.size))
+
+
+def cues(rec: Path, options: CoreOptions) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(epoch index of each row, {cue: value per row}) for the still epochs of a recording,
+    signed so that larger is more sitting-like."""
+    stats, sensor = block_stats(load_csv(rec), options)
+    calibration, _ = estimate_calibration(stats, options, sensor)
+    mean, var = sensor.apply_mean_var(stats.mean, stats.var)
+    g = unit(mean)
+    sd = np.sqrt(var.sum(axis=1))
+    incl, _, _ = angles(g, calibration.reference)
+    step = np.full(len(stats), np.nan)
+    consecutive = np.diff(stats.k) == 1
+    dots = np.clip((g[1:] * g[:-1]).sum(axis=1), -1.0, 1.0)
+    step[1:] = np.where(consecutive, np.degrees(np.arccos(dots)), np.nan)
+    still = ~is_walking(stats.periodicity, stats.cadence_spm, sd) & (sd < 0.15)
+    step[~still] = np.nan
+    windows = np.lib.stride_tricks.sliding_window_view(
+        np.concatenate([np.full(SWAY_WINDOW - 1, np.nan), step]), SWAY_WINDOW)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # windows with no still epoch
+        sway = np.nanmedian(windows, axis=1)
+    keep = np.flatnonzero(still)
+    return stats.k[keep], {"incl": incl[keep], "sway": -sway[keep], "sd": -sd[keep]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--dataset", action="append", help="hapt_waist, chest_casale (default: all)")
+    args = ap.parse_args()
+    if not args.data.is_dir():
+        sys.exit(f"posture_cues.py: no labelled data at {args.data} (pass --data DIR)")
+    options = CoreOptions()
+    names = ("incl", "sway", "sd")
+    for ds in args.dataset or sorted(p.name for p in args.data.iterdir() if p.is_dir()):
+        print(f"\n## {ds}: AUC sitting vs standing (1 = perfect, 0.5 = no signal), still epochs")
+        print(f"{'recording':<16} {'sitting':>7} {'standing':>8} " + " ".join(f"{n:>6}" for n in names))
+        table = []
+        for rec, lab in real_pairs(args.data, ds):
+            k, values = cues(rec, options)
+            truth = epoch_truth(lab, int(k[-1]) + 1, options.epoch_s)[k]
+            sit = np.isin(truth, ["sitting", "slouching"])
+            stand = truth == "standing"
+            row = [auc(values[n][sit], values[n][stand]) for n in names]
+            table.append(row)
+            name = rec.name.replace(".csv.gz", "")
+            print(f"{name:<16} {int(sit.sum()):>7} {int(stand.sum()):>8} " + " ".join(f"{v:>6.2f}" for v in row))
+        a = np.array(table)
+        print(f"{'median':<16} {'':>7} {'':>8} " + " ".join(f"{v:>6.2f}" for v in np.nanmedian(a, axis=0)))
+        print(f"{'worst':<16} {'':>7} {'':>8} " + " ".join(f"{v:>6.2f}" for v in np.nanmin(a, axis=0)))
+
+
+if __name__ == "__main__":
+    main()

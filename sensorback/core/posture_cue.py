@@ -1,0 +1,611 @@
+"""The transition-independent evidence for sitting versus standing, per still epoch.
+
+A seen sit-down or stand-up says most, but transitions are missed (a radio gap, a slow careful
+sit-down, a recording that starts mid-day). What a single trunk sensor still sees without them
+(docs/core.md has the per-recording measurements):
+
+- **The wearer's own postures.** Every seen transition shows this wearer's posture on both sides
+  of it: sitting before a stand-up and standing after it, or the reverse; the end of a walk shows
+  the standing one. The most recent pair is this wearer's signature; a still epoch closer to one
+  than to the other leans that way, the more so the further apart the two are (someone who sits
+  as upright as they stand shows nothing here, and is left to the transitions).
+- **Inclination from the walking upright.** Walking is the one activity in which the trunk is
+  reliably upright; standing stays close to it while people sit reclined against a backrest or
+  leaning toward a desk. Vähä-Ypyä et al. (Scand J Med Sci Sports 28:1092, 2018) separate sitting
+  from standing with a hip sensor at 11.6 degrees from the walking orientation (sensitivity 94 %,
+  specificity 95 %). On the labelled recordings here the median standing epoch lies 2-16 degrees
+  from the walking upright and the median sitting epoch 7-45 degrees, so only the clear ends
+  count: STAND_DEG and below standing, SIT_DEG and beyond sitting.
+- **A trunk held 30 degrees or more from upright** (short of lying) is sitting: nobody stands
+  bent over that far for long.
+
+Once something sure is known (a walk, a seen transition, lying a while) these enter the smoother
+as a *level* (PostureCue.levels): how much more sitting-like the trunk is than the reference
+posture after that evidence, accepted only once it has held for PERSIST_S. Before anything sure,
+the inclination is per-second evidence instead (inclination_evidence).
+
+**Postural sway** (PostureCue.sway) is measured but not used: standing is balancing, and on the
+chest recordings the trunk's second-to-second direction change separates sitting at a computer
+(0.1-0.8 degrees) from standing (0.6-3 degrees) in 14 of 15 people (Mancini et al., J NeuroEng
+Rehabil 9:59, 2012; Moe-Nilssen, Arch Phys Med Rehabil 79:1377, 1998, for trunk sway as a balance
+measure), but lab standing (HAPT) is as still as sitting, and as a level beside the inclination
+it cost a fidgeting seated wearer a fifth of their sitting: worse in pooled Casale.
+
+Everything here is causal and carried from chunk to chunk in integers or whole epochs, so it
+does not depend on how the stream was cut.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .runs import sliding_reduce
+from .smoother import NAT
+
+# How sitting-like a still trunk direction is, as a level in nats (see PostureCue.levels). From
+# the inclination from an upright reference (degrees): standing at STAND_DEG or less, neither in
+# NEITHER_DEG, sitting from SIT_DEG (linear in between), surely sitting from LEANING_DEG (a trunk
+# held that far over, short of lying, is sitting: nobody stands bent over for long).
+STAND_DEG = 3.0
+NEITHER_DEG = (7.0, 13.0)
+SIT_DEG = 19.0
+LEANING_DEG = 30.0
+LEVEL_NATS = 8.0
+LEANING_LEVEL_NATS = 14.0
+# The same from the wearer's own standing posture (right after a walk, or beside a transition),
+# which is known to within the few degrees a standing trunk varies: a narrower middle.
+OWN_STAND_DEG = 1.0
+OWN_NEITHER_DEG = (6.0, 8.0)
+OWN_SIT_DEG = 13.0
+# The wearer's own postures: the mean direction over ANCHOR_EPOCHS still upright epochs right
+# before and right after a seen transition's window (and right after walking: standing). Two
+# postures closer than ANCHOR_MIN_DEG tell nothing apart; the level between them spans the full
+# +-LEVEL_NATS from ANCHOR_FULL_DEG apart.
+ANCHOR_EPOCHS = 5
+ANCHOR_MIN_DEG = 4.0
+ANCHOR_FULL_DEG = 12.0
+# A direction far from both (a slouch, a lean to the side) is judged against the standing one alone
+# (as the prior judges it against the walking upright).
+ANCHOR_NEAR_DEG = 8.0
+# Before a transition's window, an epoch nearer the other posture than the one right before the
+# window by this much was in that other posture (a transition missed before).
+OTHER_MARGIN_DEG = 2.0
+# A posture change counts once it has lasted this long (see PostureCue._persistent).
+PERSIST_S = 120.0
+PERSIST_NATS = 2.0
+# The reference posture is taken at least this many heads (decide.CUE_EVERY_S) after the sure
+# evidence.
+REF_DELAY = 1
+# The walking upright: the mean direction over the last WALK_UP_EPOCHS epochs on the feet
+# (walking), once there are WALK_UP_MIN_EPOCHS of them; before that, the calibration's upright if
+# it came from walking.
+WALK_UP_EPOCHS = 60
+WALK_UP_MIN_EPOCHS = 10
+_WALK_QUANT = 1 << 20  # directions summed as integers (exact in any order)
+# Sway: the geometric mean over SWAY_WINDOW epochs of the second-to-second change in direction;
+# SWAY_STAND_DEG and beyond is standing, SWAY_SIT_DEG and below sitting (log-linear between).
+SWAY_WINDOW = 30
+SWAY_MIN_EPOCHS = 10
+SWAY_STAND_DEG = 1.2
+SWAY_SIT_DEG = 0.3
+SWAY_NATS_PER_S = 0.1
+SWAY_FLOOR_DEG = 0.05
+_SWAY_STEPS = 8  # log2 units per octave (integer quantisation of the sway)
+
+
+@dataclass
+class Anchors:
+    """A seen transition's two sides, measured when the epochs after it are in."""
+
+    stand: np.ndarray | None = None  # unit vector (calibrated sensor frame), or None
+    sit: np.ndarray | None = None
+
+
+@dataclass
+class _Pending:
+    """A seen transition whose 'after' side is still being collected."""
+
+    sit_after: bool
+    before: np.ndarray | None
+    scan_from: int  # the next epoch to look at for its 'after' side
+    vecs: list = field(default_factory=list)
+    dead: bool = False  # a walk came first
+
+
+# Before anything sure was seen (a recording's start, after a reset) there is no reference
+# posture: each still epoch's inclination from the walking upright is evidence per second instead
+# (the standing end surer than the sitting end: few sit as upright as they walk, many stand a
+# little off it), summed against the lower switching cost of that regime (decide.py).
+INCL_STAND_NATS_PER_S = 0.05
+INCL_SIT_NATS_PER_S = 0.1
+LEANING_NATS_PER_S = 0.6
+
+
+def inclination_evidence(incl_deg: np.ndarray, epoch_s: float) -> np.ndarray:
+    """Evidence per epoch (NAT units, int64) from the inclination from the walking upright."""
+    unit = epoch_s * NAT
+    llr = np.interp(incl_deg, [STAND_DEG, NEITHER_DEG[0], NEITHER_DEG[1], SIT_DEG],
+                    [-INCL_STAND_NATS_PER_S * unit, 0.0, 0.0, INCL_SIT_NATS_PER_S * unit])
+    with np.errstate(invalid="ignore"):
+        llr[incl_deg >= LEANING_DEG] = LEANING_NATS_PER_S * unit
+    llr[np.isnan(llr)] = 0.0
+    return np.rint(llr).astype(np.int64)
+
+
+def prior_level(incl_deg: np.ndarray, own: bool = False) -> np.ndarray:
+    """Sitting level (nats) from the inclination from the walking upright, or (own) from the
+    wearer's own standing posture (NaN: 0)."""
+    x = [OWN_STAND_DEG, *OWN_NEITHER_DEG, OWN_SIT_DEG] if own else [STAND_DEG, *NEITHER_DEG, SIT_DEG]
+    level = np.interp(incl_deg, x, [-LEVEL_NATS, 0.0, 0.0, LEVEL_NATS])
+    level[np.isnan(level)] = 0.0
+    return level
+
+
+def anchor_level(g: np.ndarray, anchors: "Anchors") -> np.ndarray:
+    """Sitting level (nats) from where each direction lies between the wearer's own standing and
+    sitting postures."""
+    stand = np.broadcast_to(anchors.stand, g.shape)
+    sit = np.broadcast_to(anchors.sit, g.shape)
+    sep = float(_angle(anchors.stand[None, :], anchors.sit[None, :])[0])
+    weight = min(max((sep - ANCHOR_MIN_DEG) / (ANCHOR_FULL_DEG - ANCHOR_MIN_DEG), 0.0), 1.0)
+    pos = np.clip((_angle(g, stand) - _angle(g, sit)) / max(sep, 1e-6), -1.0, 1.0)
+    return pos * (weight * LEVEL_NATS)
+
+
+def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angle (degrees) between rows of unit vectors, from the chord c between them:
+    2 asin(c / 2) = c + c^3/24 + 3 c^5/640 + ..., within 0.1 degree up to 60 degrees (the angles
+    that matter here are far smaller) and without the cost of an arcsine."""
+    d0, d1, d2 = a[:, 0] - b[:, 0], a[:, 1] - b[:, 1], a[:, 2] - b[:, 2]
+    c2 = d0 * d0 + d1 * d1 + d2 * d2
+    c = np.sqrt(c2)
+    return c * (1.0 + c2 * (1.0 / 24.0 + c2 * (3.0 / 640.0))) * (180.0 / np.pi)
+
+
+class PostureCue:
+    """Per still epoch, the evidence for sitting over standing (see the module docstring), with
+    what it must remember between chunks: recent directions, the sway window, the anchors.
+
+    history_epochs: how far before the epoch a transition becomes known its window may start
+    (the transition window plus the sit-down's confirmation); max_lag: the smoother's lag, how
+    far back before a transition's window open epochs may lie; seed_up: the walking upright to use
+    before any walking is seen (None: no prior until then)."""
+
+    def __init__(self, epoch_s: float, history_epochs: int, max_lag: int, seed_up: np.ndarray | None = None,
+                 cue_every: int = 1):
+        self.epoch_s = epoch_s
+        self.max_lag = max_lag
+        self.history = history_epochs + ANCHOR_EPOCHS + max_lag
+        self.forgetting = False
+        self.mark_pending = 0            # heads to wait after the last mark before a reference
+        self.mark_abs = True             # it was a reset (or the stream's start): no levels
+        self.ref_g: np.ndarray | None = None  # the reference posture found after it
+        self.ref_incl = 0.0
+        self.persist = max(2, int(round(PERSIST_S / (epoch_s * cue_every))))
+        self.persist_hist = np.zeros(self.persist - 1, np.int64)
+        self.persist_margin = int(round(PERSIST_NATS * NAT))
+        self.accepted = 0
+        self._changes: list = []
+        self._start_anchors = Anchors()
+        self.hist_g = np.full((0, 3), np.nan)   # the last epochs' directions (NaN: not still upright)
+        self.prev_g = np.full(3, np.nan)         # the direction of the epoch before this chunk
+        self.prev_noise = 0.0
+        self.sway_hist = np.zeros(SWAY_WINDOW - 1, np.int32)
+        self.sway_valid = np.zeros(SWAY_WINDOW - 1, bool)
+        self.anchors = Anchors()
+        self.pending: _Pending | None = None
+        self.seed_up = None if seed_up is None else np.asarray(seed_up, np.float64)
+        self.walk_hist = np.zeros((0, 3), np.int64)
+
+    # ------------------------------------------------------------------------------ sway
+    def sway(self, g: np.ndarray, noise2: np.ndarray, still: np.ndarray) -> np.ndarray:
+        """Evidence (NAT units) from the sway over the last SWAY_WINDOW still epochs.
+
+        g: unit directions (NaN where no data); noise2: the variance (g^2, summed over axes) of
+        each epoch's mean direction from sensor noise and fast motion; still: epochs to use."""
+        n = g.shape[0]
+        prev = np.concatenate([self.prev_g[None, :], g[:-1]])
+        prev_noise = np.concatenate([[self.prev_noise], noise2[:-1]])
+        prev_still = np.concatenate([[bool(np.isfinite(self.prev_g[0]))], still[:-1]])
+        d0, d1, d2 = g[:, 0] - prev[:, 0], g[:, 1] - prev[:, 1], g[:, 2] - prev[:, 2]
+        moved2 = d0 * d0 + d1 * d1 + d2 * d2 - (noise2 + prev_noise)
+        valid = still & prev_still & np.isfinite(moved2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            deg = np.degrees(np.sqrt(np.maximum(np.where(valid, moved2, 0.0), 0.0)))
+            q = np.rint(_SWAY_STEPS * np.log2(np.maximum(deg, SWAY_FLOOR_DEG) * (1.0 / SWAY_STAND_DEG)))
+        q = np.where(valid, q, 0).astype(np.int32)
+        allq = np.concatenate([self.sway_hist, q])
+        allv = np.concatenate([self.sway_valid, valid])
+        w = SWAY_WINDOW
+        cs = np.concatenate([[0], np.cumsum(allq, dtype=np.int64)])
+        cv = np.concatenate([[0], np.cumsum(allv, dtype=np.int64)])
+        end = np.arange(w - 1, w - 1 + n) + 1
+        total, count = cs[end] - cs[end - w], cv[end] - cv[end - w]
+        self.sway_hist, self.sway_valid = allq[-(w - 1):], allv[-(w - 1):]
+        # keep the last still direction only if the last epoch was still
+        self.prev_g = np.where(still[-1], g[-1], np.nan) if n else self.prev_g
+        self.prev_noise = float(noise2[-1]) if n else self.prev_noise
+        # mean in octaves relative to SWAY_STAND_DEG: 0 at standing's end, -2 at sitting's
+        octaves = np.log2(SWAY_SIT_DEG / SWAY_STAND_DEG)  # negative
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pos = total / (np.maximum(count, 1) * _SWAY_STEPS * octaves)  # 0 at stand end, 1 at sit end
+        llr = np.clip(2.0 * pos - 1.0, -1.0, 1.0) * (SWAY_NATS_PER_S * self.epoch_s * NAT)
+        llr[count < SWAY_MIN_EPOCHS] = 0.0
+        return np.rint(llr).astype(np.int32)
+
+    # ------------------------------------------------------------------------ walking up
+    def walking_upright(self, g: np.ndarray, walking: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The walking upright in force at chunk positions `at` (unit vectors; NaN rows: not
+        known yet)."""
+        w = np.flatnonzero(walking & np.isfinite(g[:, 0]))
+        q = np.rint(g[w] * _WALK_QUANT).astype(np.int64)
+        h = self.walk_hist.shape[0]
+        allq = np.concatenate([self.walk_hist, q]) if h else q
+        cs = np.zeros((allq.shape[0] + 1, 3), np.int64)
+        np.cumsum(allq, axis=0, out=cs[1:])
+        count = h + np.searchsorted(w, at, side="right")  # walking epochs at or before each
+        start = np.maximum(count - WALK_UP_EPOCHS, 0)
+        total = (cs[count] - cs[start]).astype(np.float64)
+        out = total / np.maximum(np.sqrt((total * total).sum(axis=1)), 1e-12)[:, None]
+        out[count - start < WALK_UP_MIN_EPOCHS] = np.nan
+        if self.seed_up is not None:
+            out[np.isnan(out[:, 0])] = self.seed_up
+        self.walk_hist = allq[max(0, allq.shape[0] - WALK_UP_EPOCHS):]
+        return out
+
+    # --------------------------------------------------------------------------- postures
+    def orientation(self, first: int, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
+                    events: list[tuple], forget: np.ndarray,
+                    walk_up: np.ndarray | None = None, walking: np.ndarray | None = None) -> list:
+        """Evidence (NAT units) from the trunk's direction, for epochs first .. first + n - 1.
+
+        g: unit directions; upright: still, upright epochs (the only ones judged, and the only
+        ones an anchor is measured on); incl: inclination from the walking upright (the prior
+        before the wearer's own postures are known) and the lean; events: (epoch it became
+        known, first epoch of its window, sitting after: True, False, or None for the end of a
+        walk, which shows only the standing posture; sure: only sure transitions and walks teach
+        the postures), in order; forget: epochs after which the
+        anchors no longer hold (the sensor was off the body and may sit differently now);
+        walk_up: the walking upright per epoch (NaN: unknown); walking: epochs on the feet (a
+        transition's 'after' side is the still time before the next walk, or nothing). A pair of postures in which the
+        sitting one is nearer the walking upright than the standing one is not believed (a
+        false transition, most likely: people sit further from upright than they stand).
+
+        Also returns, per event, which of the epochs before its window (as far back as the
+        smoother's lag) look like the other posture: nearer the other posture's reference (the
+        standing one, or the walking upright; the sitting one) than the posture right before the
+        window, by OTHER_MARGIN_DEG: a transition missed earlier (smoother.Events.other)."""
+        n = g.shape[0]
+        hist = self.hist_g
+        base = first - hist.shape[0]  # epoch index of hist[0]
+        still_at = np.flatnonzero(upright) + first
+        cur, pend = self.anchors, self.pending
+        self._start_anchors = cur
+        changes: list[tuple[int, Anchors]] = []  # (first epoch it holds for, anchors)
+
+        def rows(lo: int, hi: int) -> np.ndarray:
+            """Directions of epochs lo .. hi - 1 (NaN: not still and upright; before the kept
+            history: left out)."""
+            lo = max(lo, base)
+            parts = []
+            if lo < first:
+                parts.append(hist[lo - base:min(hi, first) - base])
+            if hi > first:
+                a, b = max(lo, first) - first, hi - first
+                parts.append(np.where(upright[a:b, None], g[a:b], np.nan))
+            return parts[0] if len(parts) == 1 else (np.concatenate(parts) if parts else np.zeros((0, 3)))
+
+        next_walk = None if walking is None else _next_true_idx(walking)
+
+        def collect(p: _Pending, until: int) -> int | None:
+            """Add p's 'after' epochs up to `until`; the epoch that completed it, if any."""
+            if p.dead:
+                return None
+            if next_walk is not None and p.scan_from - first < n:
+                w = int(next_walk[max(p.scan_from - first, 0)]) + first
+                if w <= until:  # a walk before it was complete: it never will be
+                    p.dead = True
+                    until = w - 1
+            need = ANCHOR_EPOCHS - len(p.vecs)
+            lo = int(np.searchsorted(still_at, max(p.scan_from, first)))
+            hi = min(int(np.searchsorted(still_at, until + 1)), lo + need)
+            p.scan_from = until + 1
+            if hi <= lo:
+                return None
+            p.vecs.extend(g[still_at[lo:hi] - first])
+            if len(p.vecs) >= ANCHOR_EPOCHS:
+                return int(still_at[hi - 1])
+            return None
+
+        def up_at(t: int):
+            if walk_up is None:
+                return None
+            up = walk_up[min(max(t - first, 0), n - 1)]
+            return up if np.isfinite(up[0]) else None
+
+        def plausible(a: Anchors, t: int) -> bool:
+            up = up_at(t) if a.stand is not None and a.sit is not None else None
+            if up is None:
+                return True
+            return float(a.sit @ up) <= float(a.stand @ up)  # sitting no nearer upright than standing
+
+        def complete(p: _Pending, cur: Anchors, t: int) -> Anchors:
+            after = _unit(np.sum(np.array(p.vecs), axis=0))
+            new = Anchors(stand=cur.stand, sit=after) if p.sit_after else Anchors(stand=after, sit=cur.sit)
+            if plausible(new, t):
+                return new
+            return Anchors(stand=cur.stand) if p.sit_after else Anchors(stand=after)
+
+        onset = forget.copy()
+        if n:
+            onset[1:] &= ~forget[:-1]
+            onset[0] &= not self.forgetting
+            self.forgetting = bool(forget[-1])
+        other: list = [None] * len(events)
+        actions = sorted([(int(e[0]), 0, i) for i, e in enumerate(events)]
+                         + [(int(f) + first, 1, -1) for f in np.flatnonzero(onset)], key=lambda a: (a[0], a[1]))
+        for t, kind, ei in actions:
+            if pend is not None:
+                c = collect(pend, t - 1)
+                if c is not None:
+                    cur = complete(pend, cur, c)
+                    changes.append((c + 1, cur))
+                    pend = None
+            if kind == 1:  # the sensor was off: nothing known of how it sits now
+                pend = None
+                if cur.stand is not None or cur.sit is not None:
+                    cur = Anchors()
+                    changes.append((t + 1, cur))
+                continue
+            _, b, sit_after, sure = events[ei]
+            b = int(b)
+            if sit_after is not None:
+                # which epochs before the window were in the other posture: worked out only if the
+                # smoother asks (most transitions find no open epoch to claim)
+                j = t - first
+                after = g[j] if 0 <= j < n and np.isfinite(g[j, 0]) else None
+                other[ei] = functools.partial(self._other_of, rows, base, b, sit_after, cur, up_at(t), after)
+            if not sure:
+                continue
+            before = self._before(rows, b) if sit_after is not None else None
+            if before is not None:
+                new = Anchors(stand=before, sit=cur.sit) if sit_after else Anchors(stand=cur.stand, sit=before)
+                cur = new if plausible(new, t) else (Anchors(stand=before) if sit_after else Anchors(stand=cur.stand))
+                changes.append((t + 1, cur))
+            pend = _Pending(bool(sit_after), None, t + 1)  # a newer event supersedes an older one
+        if pend is not None:
+            c = collect(pend, first + n - 1)
+            if c is not None:
+                cur = complete(pend, cur, c)
+                changes.append((c + 1, cur))
+                pend = None
+        self.pending = None if pend is not None and pend.dead else pend
+
+        self.anchors = cur
+        self.hist_g = rows(first + n - self.history, first + n)
+        self._changes = changes
+        return other
+
+    def levels(self, first: int, heads: np.ndarray, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
+               mark: np.ndarray, reset_only: np.ndarray, calm: np.ndarray,
+               moved: np.ndarray | None = None) -> np.ndarray:
+        """How much more sitting-like the trunk is than the reference posture (the first settled
+        posture after the last sure evidence: walking, a seen transition, lying a while), in NAT
+        units, judged on a grid of head epochs (one every decide.CUE_EVERY_S: postures change
+        over seconds) and accepted as in _persistent; 0 where not still and upright or before
+        the reference is seen; after a reset with nothing sure since, no level (the per-second
+        inclination evidence counts instead, see `absolute`).
+
+        A posture held for an hour is one observation, not 3600: what the decoder adds to the
+        sure evidence is this difference, not a sum over seconds, so a long bout never drifts,
+        while a posture change that no transition announced moves the balance by as much as
+        the two postures differ. Levels come from the wearer's own postures where known
+        (anchors), else from the inclination (from the standing posture after a walk, else from
+        the walking upright); a far lean counts as sitting whatever they say.
+
+        All arrays are per head (chunk positions `heads`, every head of the chunk in order):
+        g, upright, incl, calm at the head; mark: sure evidence or a reset since the previous
+        head; reset_only: the last such was a reset with nothing sure after it. Sets
+        `absolute` (heads in the unknown regime) and `changing` (heads in a change not yet
+        accepted) alongside."""
+        m = heads.shape[0]
+        out = np.zeros(m, np.int64)
+        self.absolute = np.zeros(m, bool)
+        self.changing = np.zeros(m, bool)
+        self.level_change = np.zeros(m, np.int64)
+        if m == 0:
+            return out
+        idx = np.arange(m)
+        lm = _last_true_idx(mark)  # the last head with a mark (-1: none in this chunk)
+        absolute = np.where(lm >= 0, reset_only[np.maximum(lm, 0)], self.mark_abs)
+        cand = upright & calm
+        with np.errstate(invalid="ignore"):
+            cand &= ~(incl >= LEANING_DEG)  # (NaN: the walking upright not known yet)
+        nc = _next_true_idx(cand)
+        # the reference of each head: the first candidate head REF_DELAY after its mark
+        start = np.where(lm >= 0, lm + 1 + REF_DELAY, self.mark_pending)
+        r = np.where(start < m, nc[np.clip(start, 0, m - 1)], m)
+        carried = (lm < 0) & (self.ref_g is not None)
+        r[carried] = -1
+        has_ref = (r == -1) | (r <= idx)
+        self.absolute = absolute & upright
+        pos = np.flatnonzero(upright & has_ref & ~absolute)
+        if pos.size:
+            stand, sit, which = self._anchors_at(first, heads[pos])
+            level = self._levels_of(g[pos], incl[pos], stand, sit)
+            # the reference's level under the same anchors, once per run of equal (reference, anchors)
+            rp = r[pos]
+            new = np.ones(pos.size, bool)
+            new[1:] = (rp[1:] != rp[:-1]) | (which[1:] != which[:-1])
+            hd = np.flatnonzero(new)
+            rh = rp[hd]
+            own = rh >= 0
+            ref_g = np.empty((hd.size, 3))
+            ref_i = np.empty(hd.size)
+            ref_g[own], ref_i[own] = g[rh[own]], incl[rh[own]]
+            if not own.all():
+                ref_g[~own], ref_i[~own] = self.ref_g, self.ref_incl
+            base = self._levels_of(ref_g, ref_i, stand[hd], sit[hd])
+            base = np.repeat(base, np.diff(np.append(hd, pos.size)))
+            out[pos] = np.rint((level - base) * NAT).astype(np.int64)
+        # carry: the last mark, and the reference found after it
+        if lm[-1] >= 0:
+            self.mark_abs = bool(reset_only[lm[-1]])
+            self.ref_g = None
+            self.mark_pending = int(lm[-1]) + 1 + REF_DELAY - m  # heads still to wait in the next chunk
+        else:
+            self.mark_pending -= m
+        if not self.mark_abs and self.ref_g is None and 0 <= r[-1] < m and has_ref[-1]:
+            self.ref_g, self.ref_incl = g[r[-1]].copy(), float(incl[r[-1]])
+        return self._persistent(out, mark, moved)
+
+    def _persistent(self, out: np.ndarray, mark: np.ndarray, moved: np.ndarray | None = None) -> np.ndarray:
+        """The level as accepted: it moves to a new value only once the level has stayed beyond
+        it (by PERSIST_NATS, all one way) for PERSIST_S, and starts from 0 at each sure evidence
+        or reset. Leaning toward the screen for a minute, or the passage through upright into a
+        slouch, is not a missed transition; sitting or standing for minutes is. (Per head.)"""
+        n = out.shape[0]
+        w = self.persist
+        allv = np.concatenate([self.persist_hist, out])
+        cols = np.empty((allv.shape[0], 2), np.int64)
+        cols[:, 0] = allv
+        np.negative(allv, out=cols[:, 1])
+        top, = sliding_reduce(cols, np.minimum, (w,))
+        lo, hi = top[:, 0], -top[:, 1]  # smallest and largest level over the last w heads
+        self.persist_hist = allv[allv.shape[0] - (w - 1):]
+        eff = np.zeros(n, np.int64)
+        d = self.persist_margin
+        # stretches between marks (at a mark: a new reference, nothing accepted yet)
+        after = np.ones(n, bool)
+        after[1:] = mark[:-1]
+        starts = np.flatnonzero(~mark & after)   # first epoch after a run of marks
+        if n and not mark[0] and (starts.size == 0 or starts[0] != 0):
+            starts = np.concatenate(([0], starts))
+        ends = np.flatnonzero(mark & ~after)     # first mark after a stretch
+        a = self.accepted
+        # A stretch after a mark starts from 0: the first place it can change is the first
+        # beyond +-d (found for all stretches at once); most stretches never get there.
+        can = np.ones(n, bool) if moved is None else moved
+        first_change = _next_true_idx(((lo > d) | (hi < -d)) & can)
+        e_i = np.searchsorted(ends, starts, side="right")
+        stretch_end = np.where(e_i < ends.shape[0], ends[np.minimum(e_i, max(ends.shape[0] - 1, 0))], n) if ends.size else np.full(starts.shape, n)
+        fresh = (starts > 0) | (n > 0 and bool(mark[0]))  # begins right after a mark (a = 0)
+        busy = ~fresh | (first_change[np.minimum(starts, max(n - 1, 0))] < stretch_end)
+        for st, end, fr in zip(starts[busy].tolist(), stretch_end[busy].tolist(), fresh[busy].tolist()):
+            if fr:
+                a = 0
+            p = st
+            while p < end:
+                ch = np.flatnonzero(((lo[p:end] > a + d) | (hi[p:end] < a - d)) & can[p:end])
+                if ch.size == 0:
+                    eff[p:end] = a
+                    break
+                j = p + int(ch[0])
+                eff[p:j] = a
+                a = int(lo[j]) if lo[j] > a + d else int(hi[j])
+                eff[j] = a
+                p = j + 1
+        # the stretch that ends the chunk sets what is carried (quiet stretches accept nothing)
+        if starts.size and fresh[-1] and not busy[-1]:
+            a = 0
+        if n and mark[-1]:
+            a = 0
+        self.accepted = a
+        # a change under way (the level away from the accepted one): its epochs may yet be
+        # revised when it is accepted, so they must not be final before (smoother hold), unless
+        # the level they show would decide them the same way (`level_change`: that level minus
+        # the accepted one, 0 where nothing is under way)
+        self.changing = np.abs(out - eff) > d
+        self.level_change = np.where(self.changing, out - eff, 0)
+        return eff
+
+    def _anchors_at(self, first: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The standing and sitting anchors in force at chunk positions pos ((m, 3), NaN rows:
+        not known), and which anchor set that is."""
+        table = [self._start_anchors] + [c[1] for c in self._changes]
+        starts = np.array([-1] + [c[0] - first for c in self._changes], np.int64)
+        which = np.searchsorted(starts, pos, side="right") - 1
+        nan = np.full(3, np.nan)
+        st = np.array([a.stand if a.stand is not None else nan for a in table])
+        si = np.array([a.sit if a.sit is not None else nan for a in table])
+        return st[which], si[which], which
+
+    def _levels_of(self, g: np.ndarray, incl: np.ndarray, stand: np.ndarray, sit: np.ndarray) -> np.ndarray:
+        """Sitting level (nats) of directions g (m, 3) with inclinations incl, given the anchors in
+        force for each (NaN rows: none): from the walking upright without a standing anchor, from
+        the standing anchor alone, or between the two near either; a far lean is sitting."""
+        level = prior_level(incl)
+        has_stand = np.isfinite(stand[:, 0])
+        if has_stand.any():
+            i = np.flatnonzero(has_stand)
+            to_stand = _angle(g[i], stand[i])
+            lv = prior_level(to_stand, own=True)
+            both = np.isfinite(sit[i, 0])
+            if both.any():
+                j = i[both]
+                sep = _angle(stand[j], sit[j])
+                to_sit = _angle(g[j], sit[j])
+                near = np.minimum(to_stand[both], to_sit) <= np.maximum(ANCHOR_NEAR_DEG, 0.75 * sep)
+                weight = np.clip((sep - ANCHOR_MIN_DEG) / (ANCHOR_FULL_DEG - ANCHOR_MIN_DEG), 0.0, 1.0)
+                pos = np.clip((to_stand[both] - to_sit) / np.maximum(sep, 1e-6), -1.0, 1.0)
+                lv[both] = np.where(near, pos * weight * LEVEL_NATS, lv[both])
+            level[i] = lv
+        with np.errstate(invalid="ignore"):
+            return np.where(incl >= LEANING_DEG, np.maximum(level, LEANING_LEVEL_NATS), level)
+
+    @staticmethod
+    def _before(rows, b: int) -> np.ndarray | None:
+        """The posture right before a transition's window (epoch b): the mean direction of the
+        still upright epochs among the ANCHOR_EPOCHS before it, or None."""
+        pre = rows(b - ANCHOR_EPOCHS, b)
+        pre = pre[np.isfinite(pre[:, 0])]
+        return _unit(np.sum(pre, axis=0)) if pre.shape[0] else None
+
+    def _other_of(self, rows, base: int, b: int, sit_after: bool, anchors: Anchors, up, after) -> tuple | None:
+        """_other, with the posture before the window and the other posture's reference: the
+        trunk at the quiet end of the transition (the posture it led to, as this wearer holds it
+        now), else the sitting anchor, or the standing one or the walking upright, as they were
+        at the time."""
+        before = self._before(rows, b)
+        if before is None:
+            return None
+        if after is not None:
+            ref = after
+        else:
+            ref = anchors.sit if sit_after else (anchors.stand if anchors.stand is not None else up)
+        return self._other(rows, base, b, before, ref)
+
+    def _other(self, rows, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
+        """(first epoch, flags) of the epochs before epoch b nearer `ref` than `before`."""
+        if ref is None or not np.isfinite(ref[0]):
+            return None
+        if float(before @ ref) > np.cos(np.radians(ANCHOR_MIN_DEG)):  # closer than ANCHOR_MIN_DEG
+            return None
+        lo = max(b - self.max_lag, base)
+        r = rows(lo, b)
+        if r.shape[0] == 0:
+            return None
+        with np.errstate(invalid="ignore"):
+            flags = (_angle(r, np.broadcast_to(ref, r.shape)) + OTHER_MARGIN_DEG
+                     < _angle(r, np.broadcast_to(before, r.shape)))
+        return lo, flags
+
+
+def _last_true_idx(mask: np.ndarray) -> np.ndarray:
+    """Index of the last True at or before each position (-1 before the first)."""
+    i = np.where(mask, np.arange(mask.shape[0]), -1)
+    return np.maximum.accumulate(i)
+
+
+def _next_true_idx(mask: np.ndarray) -> np.ndarray:
+    """Index of the first True at or after each position (len(mask) where none)."""
+    n = mask.shape[0]
+    i = np.where(mask, np.arange(n), n)
+    return np.minimum.accumulate(i[::-1])[::-1]
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.sqrt(v @ v)), 1e-12)

@@ -1,0 +1,259 @@
+"""Sitting and standing that no transition shows, and the failures found on held-out real data
+(issue 10), on the simulator's scenario families and on hand-made blocks.
+
+Each scenario is simulated once per seed (cached); the figures asserted here are what the core
+achieves, with margin; benchmarks/accuracy.py prints the same families in full.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensorback import formats
+from sensorback.core import CoreOptions, EpochTable, StreamProcessor, analyze
+from sensorback.core.states import CODE
+from sensorback.samples import SampleBlock
+from sensorback.sim import simulate
+from sensorback.summary import summarize
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from accuracy import prompt_check  # noqa: E402
+
+SIT = [CODE["sitting"], CODE["slouching"]]
+
+
+@functools.lru_cache(maxsize=None)
+def day(scenario: str, seed: int):
+    block, labels = simulate(scenario, seed=seed)
+    return block, labels, analyze(block)
+
+
+def inside(ep: EpochTable, a: float, b: float, margin: float = 0.0) -> np.ndarray:
+    return (ep.t_start >= a + margin) & (ep.t_end <= b - margin)
+
+
+def rows(labels, pred):
+    return [(a, b, lab, code) for a, b, lab, code in labels.rows() if pred(lab, code)]
+
+
+# ------------------------------------------------------------------------ a stuck sensor
+def test_a_sensor_stuck_at_zero_is_no_data_with_a_warning_and_calibration_ignores_it():
+    """A stuck IMU reading exactly (0, 0, 0) for minutes used to crash analyze (LinAlgError in
+    the sphere fit) or count as worn time."""
+    block, _ = simulate("demo", seed=1)
+    acc = block.acc.copy()
+    i0, i1 = np.searchsorted(block.t, [200.0, 400.0])
+    acc[i0:i1] = 0.0
+    stuck = SampleBlock(block.t, acc, device=block.device, rate_hz=block.rate_hz)
+    result = analyze(stuck)
+    ep = result.epochs
+    assert (ep.state[inside(ep, 200.0, 400.0, 1.0)] == CODE["no_data"]).all()
+    assert any(n.startswith("sensor fault") for n in result.notes)
+    assert "skipped" not in result.calibration.sensor.note  # the rest still calibrates
+    assert not any(n.startswith("sensor fault") for n in analyze(block).notes)
+
+
+def test_an_all_zero_recording_is_no_data_from_sbr_and_csv_alike(tmp_path):
+    t = np.arange(3000) / 50.0
+    block = SampleBlock(t, np.zeros((3000, 3), np.float32), rate_hz=50.0)
+    formats.save(block, tmp_path / "zero.sbr")
+    csv = tmp_path / "zero.csv"
+    csv.write_text("t,ax,ay,az\n" + "".join(f"{x:.3f},0,0,0\n" for x in t))
+    for path in (tmp_path / "zero.sbr", csv):
+        result = analyze(formats.load(path))
+        assert set(result.epochs.state_names) == {"no_data"}, path
+        assert any(n.startswith("sensor fault") for n in result.notes), path
+        assert summarize(result.epochs).worn_s == 0.0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_day_with_a_stuck_sensor_is_the_same_day_without_it_elsewhere(seed):
+    block, labels, result = day("stuck-sensor", seed)
+    (a, b), = block.meta["sim"]["stuck"]
+    ep = result.epochs
+    assert (ep.state[inside(ep, a, b, 1.0)] == CODE["no_data"]).all()
+    worn = summarize(ep).worn_s
+    plain = analyze(simulate("desk-day", seed=seed)[0]).epochs  # the same day, sensor working
+    assert worn <= summarize(plain).worn_s - (b - a) + 2.0  # the stuck time is not worn time
+    # around the stuck stretch (the 2 min after it may settle differently) the states agree
+    away = ~inside(ep, a - 1.0, b + 120.0)
+    assert (ep.state[away] == plain.state[away]).mean() >= 0.99
+
+
+# ------------------------------------------------------------------------ lying, cycling
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_sensor_coming_unstuck_is_no_stand_up(seed):
+    """The end of a stuck stretch reads as |a| leaping from 0 to 1 g: a transition window that
+    reaches into it is not trusted (seed 5 called the next 20 min of sitting standing)."""
+    block, labels, result = day("stuck-sensor", seed)
+    (a, b), = block.meta["sim"]["stuck"]
+    ep = result.epochs
+    after = rows(labels, lambda lab, code: lab == "sitting")
+    after = [(s, e) for s, e, _, _ in after if b - 1.0 <= s <= b + 1.0]
+    for s, e in after:
+        assert np.isin(ep.state[inside(ep, s, e, 1.0)], SIT).mean() >= 0.95
+
+
+def test_leaning_in_the_chair_is_not_standing_up():
+    """A lean toward the screen (a reclined sitter passes through upright) moves the trunk, not
+    the body: every lean of five simulated desk-days stays sitting (desk-day seed 4 called two
+    of them, and the minutes after, standing)."""
+    for seed in range(1, 6):
+        block, labels, result = day("desk-day", seed)
+        ep = result.epochs
+        for a, b, _, code in rows(labels, lambda lab, code: code.startswith("lean_")):
+            judged = inside(ep, a, b, 1.0)
+            assert np.isin(ep.state[judged], SIT).mean() >= 0.95, (seed, a, b, code)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_lying_still_on_the_back_or_side_is_never_not_worn(seed):
+    """A wearer who lies down gently and does not move for 8-12 min was taken for a sensor on a
+    table after ~2 min (held-out: after ~4 min)."""
+    _, labels, result = day("couch", seed)
+    ep = result.epochs
+    for a, b, _, code in rows(labels, lambda lab, code: lab == "lying"):
+        m = inside(ep, a, b, 5.0)
+        assert (ep.state[m] == CODE["not_worn"]).sum() == 0, code
+        if code.endswith("_still"):
+            assert (ep.state[m] == CODE["lying"]).mean() >= 0.95, code
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_lying_propped_on_the_right_side_is_lying_not_sitting(seed):
+    """Held-out: lying on the right side was sitting for 84 % of a 5-min bout. Propped on a
+    cushion the trunk is only 50-65 deg over, but sideways."""
+    _, labels, result = day("couch", seed)
+    (a, b, _, _), = rows(labels, lambda lab, code: code == "lie_right")
+    ep = result.epochs
+    assert (ep.state[inside(ep, a, b, 5.0)] == CODE["lying"]).mean() >= 0.9
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_seated_exercise_bike_is_sitting_not_standing(seed):
+    _, labels, result = day("exercise-bike", seed)
+    (a, b, _, _), = rows(labels, lambda lab, code: code == "exercise_bike")
+    ep = result.epochs
+    m = inside(ep, a, b, 10.0)
+    assert np.isin(ep.state[m], SIT).mean() >= 0.95
+    assert (ep.state[m] == CODE["standing"]).mean() <= 0.02
+
+
+# --------------------------------------------------------- postures no transition shows
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_recording_that_starts_seated_is_sitting_from_its_start(seed):
+    """Held-out: sitting at the very start of a recording was standing for ~45 s."""
+    _, _, result = day("seated-start", seed)
+    assert np.isin(result.epochs.state[:120], SIT).mean() >= 0.95
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sitting_down_unseen_still_ends_up_sitting_and_prompts_a_break(seed):
+    """Every sit-down of this day is slow or inside a radio gap. The core finds the sitting from
+    the posture alone (reclined 8-20 deg from the standing one), and most break prompts come
+    within 3 minutes of when a perfect observer would give them."""
+    block, labels, result = day("hidden-sit-downs", seed)
+    ep = result.epochs
+    seated = np.zeros(len(ep), bool)
+    for a, b, _, _ in rows(labels, lambda lab, code: lab in ("sitting", "slouching")):
+        seated |= inside(ep, a, b)
+    assert np.isin(ep.state[seated], SIT).mean() >= 0.88  # (the first ~2 min of each sitting are lost)
+    due, on_time, spurious, _ = prompt_check(ep, labels, block.meta["sim"]["duration_s"], 1.0)
+    assert on_time >= 0.7 * due and spurious <= 1
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_standing_up_unseen_is_standing_within_minutes(seed):
+    """Held-out: standing straight after sitting, with no stand-up to see, was sitting for all of
+    its 5 minutes. Here each 4-8 min of standing follows a slow or hidden stand-up; after its
+    first 3 minutes most of it is standing."""
+    _, labels, result = day("hidden-stand-ups", seed)
+    ep = result.epochs
+    ups = rows(labels, lambda lab, code: code.startswith("sit_to_stand") or code == "ble_gap")
+    downs = rows(labels, lambda lab, code: code == "stand_to_sit")
+    later = np.zeros(len(ep), bool)
+    for _, b, _, _ in ups:
+        end = next((a for a, _, _, _ in downs if a > b), None)
+        if end is not None and end - b > 240:
+            later |= inside(ep, b + 180.0, end)
+    truth_standing = np.zeros(len(ep), bool)
+    for a, b, _, _ in rows(labels, lambda lab, code: lab == "standing"):
+        truth_standing |= inside(ep, a, b)
+    m = later & truth_standing
+    assert m.sum() > 100
+    assert (ep.state[m] == CODE["standing"]).mean() >= 0.6
+
+
+def test_streaming_equals_batch_on_a_day_of_unseen_transitions():
+    from test_core_streaming import chunk_sizes, first_difference, stream
+
+    block, _ = simulate("hidden-stand-ups", seed=2, duration_s=2400.0)
+    batch = analyze(block)
+    for seed, delay in ((0, 0.0), (1, 1.0), (2, 60.0)):
+        rng = np.random.default_rng(seed)
+        got = stream(block, batch.calibration, delay, chunk_sizes(len(block), rng, max_feeds=400))
+        assert got.equals(batch.epochs), first_difference(got, batch.epochs)
+
+
+def test_every_epoch_is_handed_out_within_the_smoother_lag():
+    block, _ = simulate("hidden-sit-downs", seed=1, duration_s=3600.0)
+    cal = analyze(block).calibration
+    sp = StreamProcessor(CoreOptions(), cal, block.rate_hz)
+    step = int(block.rate_hz)
+    worst = 0
+    for i in range(0, len(block), step):
+        sp.feed(block.slice(i, i + step))
+        worst = max(worst, len(sp.pending))
+    assert 0 < worst <= sp.max_hold_epochs <= 150
+
+
+# ------------------------------------------------------- the walking upright's seed (issue 9 + 10)
+def test_the_posture_cue_is_seeded_by_an_upright_from_walking_or_a_calibrated_stand():
+    """Before the wearer has walked, the posture cue's walking upright is the calibration's upright
+    if it was found from walking, else the standing direction a guided calibration showed; a
+    calibrated upright is a seated one and seeds nothing. A new calibration reseeds it."""
+    from dataclasses import replace
+
+    from sensorback.core.decide import Decider, walking_seed
+    from sensorback.core.personal import from_windows
+    from sensorback.core.pipeline import block_stats
+
+    block, _ = simulate("slouch-mild", seed=2, duration_s=120.0)
+    w = block.meta["sim"]["calibration_windows"]
+    stats, sensor = block_stats(block, CoreOptions())
+    guided, _ = from_windows(stats, CoreOptions(), tuple(w["upright"]), tuple(w["slouch"]), tuple(w["stand"]),
+                             sensor=sensor)
+    seated_only, _ = from_windows(stats, CoreOptions(), tuple(w["upright"]), tuple(w["slouch"]), sensor=sensor)
+    auto = analyze(simulate("desk-day", seed=2, duration_s=900.0)[0]).calibration
+    assert auto.reference.up_from_walking and not guided.reference.up_from_walking
+    assert np.allclose(walking_seed(auto), auto.reference.up)
+    assert np.allclose(walking_seed(guided), guided.stand)
+    # standing lies a few degrees from sitting upright for this wearer, not on it
+    assert np.degrees(np.arccos(np.clip(np.dot(guided.stand, guided.reference.up), -1, 1))) > 1.0
+    assert walking_seed(seated_only) is None
+    decider = Decider(CoreOptions(), seated_only, block.rate_hz)
+    assert decider._cue.seed_up is None
+    decider.calibration = guided
+    assert np.allclose(decider._cue.seed_up, guided.stand)
+    decider.calibration = replace(guided, stand=None)
+    assert decider._cue.seed_up is None
+
+
+def test_a_slouch_past_the_cues_lean_does_not_hold_the_bout_open_until_the_next_walk():
+    """The demo's wearer slouches for five minutes at ~31 deg, just past the posture cue's 'surely
+    sitting' lean (30 deg), sits up, loses the radio for 12 s and gets up straight into a walk. The
+    slouch's level differs from the one accepted while sitting upright, so it counted as a posture
+    change under way and held every epoch open; the walk then settled the sitting after the gap
+    standing (the break prompt read as heeded). Both levels say sitting: nothing is held."""
+    block, labels, res = day("demo", 1)
+    ep = res.epochs
+    (g0, g1), = [(a, b) for a, b, lab, code in labels.rows() if code == "ble_gap"]
+    stand_up = next(a for a, b, lab, code in labels.rows() if code == "sit_to_stand" and a > g1)
+    after_gap = inside(ep, g1, stand_up, 1.0)
+    assert after_gap.sum() > 20
+    assert np.isin(ep.state[after_gap], SIT).mean() > 0.95
