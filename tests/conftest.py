@@ -43,6 +43,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 #: How long a test waits for something that takes well under a second on an idle machine.
 DEADLINE_S = 300.0
+#: The bundled 15-minute demo recording (the README's).
+DEMO = REPO_ROOT / "recordings" / "demo.sbr"
+
+
+def busy_settings():
+    """Coach limits small enough that the demo has a break prompt, a nudge, an outcome and a
+    break in its first minutes (the replay and session tests compare their coach events)."""
+    from sensorback.coach import CoachSettings
+    return CoachSettings(sit_limit_min=2, slouch_budget_min=1)
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """The demo recording, loaded once for the session (tests must not change it)."""
+    from sensorback import formats
+    return formats.load(DEMO)
 
 
 def wait_until(cond: Callable[[], object], what: str = "the condition", timeout: float = DEADLINE_S,

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sensorback import formats
-from sensorback.coach import CoachSettings, run_coach
+from sensorback.coach import run_coach
 from sensorback.core import CoreOptions, analyze
 from sensorback.errors import SensorbackError
 from sensorback.core import calibrate
@@ -24,16 +22,9 @@ from sensorback.replay import (ReplayResult, block_seconds, check_pace, clock, e
                                max_delay_seconds, replay, split_blocks)
 from sensorback.samples import SampleBlock
 from sensorback.store import StoreError, open_store
+from conftest import busy_settings
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "recordings" / "demo.sbr"
-# Small limits so the 15-minute demo has a prompt, a nudge, an outcome and a break.
-BUSY = CoachSettings(sit_limit_min=2, slouch_budget_min=1)
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return formats.load(DEMO)
+BUSY = busy_settings()
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import asdict, fields
-from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import select
 
 from sensorback import formats
-from sensorback.coach import CoachSettings
 from sensorback.core import CoreOptions, EpochTable, calibrate
 from sensorback.errors import InputError, SensorbackError
 from sensorback.live import LiveSession
@@ -26,17 +24,9 @@ from sensorback.samples import SampleBlock
 from sensorback.sources import SourceStatus, open_source
 from sensorback.sources.files import FileSource, split_stream
 from sensorback.store import models, open_store
-from conftest import DEADLINE_S
+from conftest import DEADLINE_S, DEMO, busy_settings
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "recordings" / "demo.sbr"
-# Small limits so the demo has a nudge and a prompt in its first minutes.
-BUSY = CoachSettings(sit_limit_min=2, slouch_budget_min=1)
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return formats.load(DEMO)
+BUSY = busy_settings()
 
 
 @pytest.fixture(scope="module")

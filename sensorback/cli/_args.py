@@ -167,3 +167,8 @@ def forward_advice(calibration) -> list[str]:
         return []
     return ["to judge slouching here, give --forward-window C:D (where the wearer slouched) or "
             "--calibration FILE|DEVICE (see 'sensorback calibrate')"]
+
+
+def given(**options) -> dict:
+    """The options the user gave (not None), so that the callee's own defaults apply to the rest."""
+    return {name: value for name, value in options.items() if value is not None}

@@ -134,16 +134,8 @@ def analyze(
     from ..formats.epochs_csv import write_epochs_csv
     from ..summary import format_summary, summarize
 
-    settings = {}
-    if epoch_seconds is not None:
-        settings["epoch_s"] = epoch_seconds
-    if slouch_threshold is not None:
-        settings["slouch_threshold_deg"] = slouch_threshold
-    if ref is not None:
-        settings["reference_window"] = ref
-    if fwd is not None:
-        settings["forward_window"] = fwd
-    options = CoreOptions(**settings)
+    options = CoreOptions(**_args.given(epoch_s=epoch_seconds, slouch_threshold_deg=slouch_threshold,
+                                        reference_window=ref, forward_window=fwd))
 
     show_progress = interactive(json_output)
     results = []
@@ -272,15 +264,8 @@ def simulate(
     duration_s = _args.parse_duration("--duration", duration)
     labels_out = sim.sidecar_path(out)
 
-    kwargs = {}
-    if seed is not None:
-        kwargs["seed"] = seed
-    if rate is not None:
-        kwargs["rate_hz"] = rate
-    if duration_s is not None:
-        kwargs["duration_s"] = duration_s
     with Progress(f"simulating {scenario}", enabled=interactive()):
-        block, labels = sim.simulate(scenario, **kwargs)
+        block, labels = sim.simulate(scenario, **_args.given(seed=seed, rate_hz=rate, duration_s=duration_s))
         formats.save(block, out)
         sim.write_labels(labels, labels_out)
     typer.echo(f"wrote {out} ({block.duration_s:.0f} s at {block.rate_hz:g} Hz) and {labels_out}")
