@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sensorback.cli._runtime import run_guarded
 from sensorback.core.epochs import EpochTable
 from sensorback.store import DatabaseLocked, DatabaseReadOnly, open_store
+from conftest import DEADLINE_S, wait_until
 
 START = datetime(2024, 3, 4, 8, 30, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
@@ -203,3 +205,37 @@ def test_killed_writer_loses_at_most_a_few_seconds(store_url):
         begun = rec.begin_session(device="d", source="day.sbr", start=1.7e9, rate_hz=50, content_hash="c" * 64)
         assert begun.action == "replace"
     store.close()
+
+
+def test_a_new_database_another_process_is_writing_waits_to_switch_to_wal(tmp_path):
+    """Two sensorbacks creating one new SQLite file: the second's switch to WAL meets the first's
+    write, and SQLite does not wait for that switch by itself (its busy handler is skipped), so the
+    replay died with a traceback. It now waits up to the busy timeout, then says 'locked' in one line."""
+    path = tmp_path / "new.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("CREATE TABLE other_program (x)")  # a rollback-journal database, not yet WAL
+    writer.execute("BEGIN IMMEDIATE")  # the other process, half-way through creating the schema
+    try:
+        with pytest.raises(DatabaseLocked) as e:
+            open_store(str(path), busy_timeout_s=0.3)
+        assert "\n" not in str(e.value) and str(path) in str(e.value)
+
+        opened, failed = [], []
+
+        def open_it():
+            try:
+                opened.append(open_store(str(path)))
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                failed.append(exc)
+
+        t = threading.Thread(target=open_it)
+        t.start()
+        wait_until(lambda: t.is_alive() or opened or failed, "the second opener to start")
+    finally:
+        writer.execute("ROLLBACK")
+    t.join(DEADLINE_S)
+    assert not failed and opened, failed
+    with opened[0] as store:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar().lower() == "wal"
+    writer.close()

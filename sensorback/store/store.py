@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 import warnings
 from datetime import datetime
 from typing import Callable, Optional, TypeVar
 
 import numpy as np
 from sqlalchemy import Connection, and_, delete, insert, or_, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..core.epochs import COLUMNS as EPOCH_COLUMNS
 from ..core.states import CODE, STATES
@@ -48,7 +50,7 @@ def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_T
     engine = make_engine(target, busy_timeout_s)
     try:
         if target.sqlite_path is not None and not target.read_only_uri:
-            _ensure_wal(engine)
+            _ensure_wal(engine, busy_timeout_s)
         upgrade(engine, target.name)
     except DBAPIError as e:
         engine.dispose()
@@ -59,12 +61,23 @@ def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_T
     return Store(engine, target, busy_timeout_s)
 
 
-def _ensure_wal(engine) -> None:
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection  # outside any transaction: PRAGMA journal_mode needs that
-        mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raw.execute("PRAGMA journal_mode = WAL")
+def _ensure_wal(engine, busy_timeout_s: float) -> None:
+    """Switch a new SQLite file to WAL. SQLite does not wait for that switch (its busy handler is
+    skipped) while another process writes, e.g. a second sensorback creating the same new database:
+    so retry until the busy timeout, then fail as any locked database does."""
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            with engine.connect() as conn:
+                raw = conn.connection.dbapi_connection  # outside any transaction: PRAGMA journal_mode needs that
+                mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raw.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() >= deadline:
+                raise OperationalError("PRAGMA journal_mode = WAL", None, e) from e
+            time.sleep(0.02)
 
 
 class Store:
