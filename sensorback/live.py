@@ -208,6 +208,7 @@ class LiveSession:
         self._last_prompt: Optional[CoachEvent] = None
         self._stop_requested = False
         self._finished = False
+        self._stopped_event: Optional[LiveEvent] = None  # the source's 'stopped', said last
         self._settled_state: Optional[str] = None
         self.stored_epochs = 0
 
@@ -344,7 +345,11 @@ class LiveSession:
         if st.kind in ("disconnected", "reconnecting") and st.gap_until is not None:
             self.runner.flush(m.arrived_t)
         text = st.detail or st.kind
-        self._emit(LiveEvent("status", text if st.kind in ("battery", "signal") or st.detail else st.kind, st.t, st))
+        ev = LiveEvent("status", text if st.kind in ("battery", "signal") or st.detail else st.kind, st.t, st)
+        if st.kind == "stopped":
+            self._stopped_event = ev  # said by finish(), after the epochs the end of the data decides
+        else:
+            self._emit(ev)
 
     def feed(self, block: SampleBlock) -> None:
         """One block of samples from the source."""
@@ -652,6 +657,8 @@ class LiveSession:
                 self.recording.close()
             except BaseException as e:  # noqa: BLE001
                 errors.append(e)
+        if self._stopped_event is not None:
+            self._emit(self._stopped_event)
         if errors:
             raise errors[0]
 

@@ -72,8 +72,8 @@ def test_live_and_replay_give_the_same_epochs_events_and_rows(demo, cut, store_u
         # live: the blocks as a source, through a LiveSession (sensorback monitor's path)
         live = LiveSession(FileSource(cut), options=options, settings=BUSY, store=store, calibration=calibration,
                            source_name="test")
-        live_epochs = []
-        live.subscribe(lambda ev: live_epochs.append(ev.data) if ev.kind == "epochs" else None)
+        live_events = []
+        live.subscribe(live_events.append)
         asyncio.run(asyncio.wait_for(live.run(), DEADLINE_S))
 
         # replay: the same blocks through replay() (sensorback replay's path)
@@ -91,7 +91,13 @@ def test_live_and_replay_give_the_same_epochs_events_and_rows(demo, cut, store_u
     assert live.calibration == calibration and not live.stop_requested
     assert not result.interrupted
 
+    live_epochs = [ev.data for ev in live_events if ev.kind == "epochs"]
     same_epochs(EpochTable.concat(live_epochs), EpochTable.concat(replay_epochs))
+    # the source's 'stopped' is said last, after the state changes the end of the data decided
+    # (a pipe used to show '00:07:00 stopped' above an earlier state line)
+    assert live_events[-1].kind == "status" and live_events[-1].data.kind == "stopped"
+    lines = [ev for ev in live_events if ev.kind in ("state", "status")]
+    assert [ev.t for ev in lines] == sorted(ev.t for ev in lines)
     assert result.epochs == live.meters.epochs == 421  # the last, half epoch too
     assert live.events == result.events
     # a nudge and a prompt, and the prompt's outcome settled at the end of the data
