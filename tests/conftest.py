@@ -182,10 +182,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+_OWNER = "owner.pid"  # the test run a throwaway cluster belongs to
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class _Cluster:
     def __init__(self, bindir: Path):
         self.bindir = bindir
         self.dir = Path(tempfile.mkdtemp(prefix="sensorback-pg-"))
+        (self.dir / _OWNER).write_text(str(os.getpid()))
         self.data = self.dir / "data"
         self.log = self.dir / "server.log"
         self.prefix: list[str] = []
@@ -232,6 +246,27 @@ class _Cluster:
             conn.execute("CREATE DATABASE sensorback_test")
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/sensorback_test"
 
+    @classmethod
+    def sweep(cls, bindir: Path) -> None:
+        """Stop and remove the clusters of earlier test runs that were killed before their
+        teardown (SIGTERM, SIGKILL, a closed terminal): nothing keeps running after the suite."""
+        for owner in Path(tempfile.gettempdir()).glob(f"sensorback-pg-*/{_OWNER}"):
+            try:
+                pid = int(owner.read_text())
+            except (OSError, ValueError):
+                continue
+            if pid == os.getpid() or _alive(pid):
+                continue
+            stale = cls.__new__(cls)
+            stale.bindir, stale.dir, stale.data = bindir, owner.parent, owner.parent / "data"
+            stale.log, stale.prefix, stale.started = owner.parent / "server.log", [], (owner.parent / "data").exists()
+            if os.geteuid() == 0 and shutil.which("runuser"):
+                stale.prefix = [shutil.which("runuser"), "-u", PG_USER, "--"]
+            try:
+                stale.stop()
+            except Exception:  # noqa: BLE001 - already stopped, or not ours to stop: leave it
+                pass
+
     def stop(self) -> None:
         try:
             if self.started:
@@ -261,6 +296,7 @@ def pg_server_url():
         candidates = [shutil.which("initdb")]
     if not candidates:
         _pg_unavailable(f"no PostgreSQL server is installed (apt-get install postgresql) and ${PG_ENV} is not set")
+    _Cluster.sweep(Path(candidates[-1]).parent)
     cluster = _Cluster(Path(candidates[-1]).parent)
     try:
         try:
