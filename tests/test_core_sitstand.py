@@ -257,3 +257,26 @@ def test_a_slouch_past_the_cues_lean_does_not_hold_the_bout_open_until_the_next_
     after_gap = inside(ep, g1, stand_up, 1.0)
     assert after_gap.sum() > 20
     assert np.isin(ep.state[after_gap], SIT).mean() > 0.95
+
+
+# ------------------------------------------------------------- a sit-down's window
+def test_the_standing_before_a_seen_sit_down_is_not_claimed_for_sitting():
+    """A transition window (6 s) starts at rest and holds the 1.5-3 s movement: its calm first
+    epochs are the wearer still standing. Real waist recording (HAPT exp01, CC BY 4.0): every
+    standing epoch up to the labelled stand-to-sit is standing, every sitting one after it sitting."""
+    here = Path(__file__).resolve().parents[1] / "recordings"
+    ep = analyze(formats.load(here / "hapt_waist_exp01_user01.csv.gz")).epochs
+    import csv
+
+    with open(here / "hapt_waist_exp01_user01.labels.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    sit_downs = [i for i, r in enumerate(table) if r["source_code"] == "7"]
+    assert sit_downs
+    for i in sit_downs:
+        before, after = table[i - 1], table[i + 1]
+        assert before["label"] == "standing" and after["label"] == "sitting"
+        stand = inside(ep, float(before["t_start"]), float(before["t_end"]))
+        sit = inside(ep, float(after["t_start"]), float(after["t_end"]))
+        assert stand.sum() >= 10 and sit.sum() >= 10
+        assert (ep.state[stand] == CODE["standing"]).all(), ep.state_names[stand][-6:]
+        assert np.isin(ep.state[sit], SIT).all()
