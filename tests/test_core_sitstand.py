@@ -280,3 +280,16 @@ def test_the_standing_before_a_seen_sit_down_is_not_claimed_for_sitting():
         assert stand.sum() >= 10 and sit.sum() >= 10
         assert (ep.state[stand] == CODE["standing"]).all(), ep.state_names[stand][-6:]
         assert np.isin(ep.state[sit], SIT).all()
+
+
+def test_a_slow_rise_that_ends_leaning_is_no_stand_up():
+    """A standing trunk settles within a few degrees of the walking upright; a slow 'rise' that
+    ends 19 deg or more from it is a shift in the chair. Real chest recording (Casale subject15,
+    CC BY 4.0): after shifting at 957 s it sits on leaning 22-29 deg until it gets up at 992 s;
+    the slow rise used to tip the smoother to standing and the walk then settled all of it so."""
+    from conftest import SHARED
+
+    ep = analyze(formats.load(SHARED / "realdata" / "chest_casale" / "subject15.csv.gz")).epochs
+    judged = inside(ep, 980.0, 991.0)
+    assert judged.sum() == 11
+    assert np.isin(ep.state[judged], SIT).all(), ep.state_names[judged]

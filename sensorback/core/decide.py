@@ -477,6 +477,10 @@ class Decider:
         # A stand-up that ends with the trunk where only a seated trunk stays (SIT_DEG or more
         # from the walking upright: a standing trunk settles within a few degrees of it once the
         # rise is over) is a shift in the chair, or a rise to sit back down: only likely.
+        # A slow one ending there is only likely and most likely a shift as well: no stand-up.
+        if soft_ups.size:
+            with np.errstate(invalid="ignore"):
+                soft_ups = soft_ups[~(_angle_deg(g[soft_ups], walk_up[soft_ups]) >= SIT_DEG)]
         if ups.size:
             with np.errstate(invalid="ignore"):  # (NaN: the walking upright not known yet)
                 bent = _angle_deg(g[ups], walk_up[ups]) >= SIT_DEG
