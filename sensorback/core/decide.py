@@ -212,6 +212,7 @@ class _Carry:
     since_gap: int = 10**9
     hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     hist_calm_recent: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
+    hist_calm_window: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # see _movement_start
     not_worn_run: int = 0
     gap_run: int = 0
     hist_wobble: np.ndarray = field(default_factory=lambda: np.full((NOT_WORN_WINDOW - 1, 7), np.nan, np.float32))
@@ -476,6 +477,10 @@ class Decider:
         # A stand-up that ends with the trunk where only a seated trunk stays (SIT_DEG or more
         # from the walking upright: a standing trunk settles within a few degrees of it once the
         # rise is over) is a shift in the chair, or a rise to sit back down: only likely.
+        # A slow one ending there is only likely and most likely a shift as well: no stand-up.
+        if soft_ups.size:
+            with np.errstate(invalid="ignore"):
+                soft_ups = soft_ups[~(_angle_deg(g[soft_ups], walk_up[soft_ups]) >= SIT_DEG)]
         if ups.size:
             with np.errstate(invalid="ignore"):  # (NaN: the walking upright not known yet)
                 bent = _angle_deg(g[ups], walk_up[ups]) >= SIT_DEG
@@ -525,6 +530,10 @@ class Decider:
         # something is, it is a passing tip of the balance, see below)
         heard = first_ev & (sure_ev | ~known[pos_ev])
         ev_at, ev_before, ev_sit = ev_at[heard], ev_before[heard], ev_sit[heard]
+        # A sit-down's window starts with the wearer still standing: only the epochs from where
+        # the movement began are claimed for sitting (see _movement_start; stand-ups keep their
+        # window start, docs/core.md, "Transitions").
+        moved_from = np.where(ev_sit, self._movement_start(first, calm, ev_at, ev_before), ev_before)
         ev_other = [other_of.get((int(a), int(b), bool(si))) for a, b, si in zip(ev_at, ev_before, ev_sit)]
         # the posture cue: how much more sitting-like than after the last sure evidence
         marked = sure | reset
@@ -589,7 +598,7 @@ class Decider:
         # (a held epoch is released when the level it shows would decide it as surely the same way,
         # judged only on a calm trunk: one on its way into a posture shows a level still moving)
         hold = (pending != 0) & known
-        decoded = self._smoother.step(first, x, reset, Events(ev_at, ev_before, ~ev_sit, ev_other), switch, offset,
+        decoded = self._smoother.step(first, x, reset, Events(ev_at, moved_from, ~ev_sit, ev_other), switch, offset,
                                       known, hold, np.where(calm, pending, 0))
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
@@ -619,6 +628,25 @@ class Decider:
         table = EpochTable(t0.astype(np.float64, copy=False), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
         hold_from = np.minimum(hold_from, decoded.open_from)
         return self._settler.push(table, first, hold_from, revisions, decoded.decided_from, decoded.decided)
+
+    def _movement_start(self, first: int, calm: np.ndarray, at: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """Where each transition's movement began: the first epoch from its window's start
+        (`before`) to `at` that is not calm (CALM_SD_G; `before` if none is known calm). A
+        window starts and ends at rest and is longer than the movement (a sit-down takes
+        1.5-3 s, the window 6 s), so its calm first epochs are still in the posture before it.
+        Carries the calm flags of the last window (and confirmation) epochs between chunks."""
+        c = self._c
+        span = self.window_epochs + CONFIRM_EPOCHS
+        hist = c.hist_calm_window
+        allc = np.concatenate([np.zeros(span - hist.shape[0], bool), hist, calm])
+        c.hist_calm_window = allc[allc.shape[0] - span:]
+        out = before.copy()
+        for i in range(at.shape[0]):
+            lo, hi = int(before[i]) - first + span, int(at[i]) - first + span + 1
+            j = np.flatnonzero(~allc[max(lo, 0):hi])
+            if j.size and lo >= 0:
+                out[i] = before[i] + int(j[0])
+        return out
 
     def _transient(self, first: int, n: int, ups: np.ndarray, downs: np.ndarray, stepped: np.ndarray) -> np.ndarray:
         """SOFT_NATS toward sitting after each slow sit-down, toward standing after each slow
