@@ -65,18 +65,40 @@ def cues(rec: Path, options: CoreOptions) -> tuple[np.ndarray, dict[str, np.ndar
         warnings.simplefilter("ignore", RuntimeWarning)  # windows with no still epoch
         sway = np.nanmedian(windows, axis=1)
     keep = np.flatnonzero(still)
-    return stats.k[keep], {"incl": incl[keep], "sway": -sway[keep], "sd": -sd[keep]}
+    return stats.k[keep], {"incl": incl[keep], "sway": -sway[keep], "sd": -sd[keep], "g": g[keep]}
+
+
+LLR_BINS = np.array([0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 90], float)
+
+
+def print_llr(hist: dict) -> None:
+    """The per-epoch log-likelihood ratio of sitting over standing by angle bin, from each
+    dataset's class histograms (every recording weighted equally) and from both pooled (each
+    dataset weighted equally): how much one still epoch at that angle says."""
+    for key, title in (("incl", "from the walking upright"), ("own", "from the recording's mean standing direction")):
+        print(f"\n## per-epoch LLR sitting:standing (nats), angle {title}")
+        print(f"{'degrees':<8} " + " ".join(f"{ds:>12}" for ds in hist) + f" {'pooled':>8}")
+        per = {ds: (np.mean(h[key + "_sit"], axis=0), np.mean(h[key + "_stand"], axis=0)) for ds, h in hist.items()}
+        sit = np.mean([v[0] for v in per.values()], axis=0)
+        stand = np.mean([v[1] for v in per.values()], axis=0)
+        for i in range(LLR_BINS.size - 1):
+            cells = [np.log((s[i] + 1e-3) / (t[i] + 1e-3)) for s, t in per.values()]
+            pooled = np.log((sit[i] + 1e-3) / (stand[i] + 1e-3))
+            print(f"{LLR_BINS[i]:>3.0f}-{LLR_BINS[i + 1]:<4.0f} " + " ".join(f"{c:>12.2f}" for c in cells) + f" {pooled:>8.2f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--dataset", action="append", help="hapt_waist, chest_casale (default: all)")
+    ap.add_argument("--llr", action="store_true", help="also print the per-epoch log-likelihood ratio of "
+                    "sitting over standing by angle (from the walking upright and from the mean standing direction)")
     args = ap.parse_args()
     if not args.data.is_dir():
         sys.exit(f"posture_cues.py: no labelled data at {args.data} (pass --data DIR)")
     options = CoreOptions()
     names = ("incl", "sway", "sd")
+    hist: dict = {}
     for ds in args.dataset or sorted(p.name for p in args.data.iterdir() if p.is_dir()):
         print(f"\n## {ds}: AUC sitting vs standing (1 = perfect, 0.5 = no signal), still epochs")
         print(f"{'recording':<16} {'sitting':>7} {'standing':>8} " + " ".join(f"{n:>6}" for n in names))
@@ -87,12 +109,22 @@ def main() -> None:
             sit = np.isin(truth, ["sitting", "slouching"])
             stand = truth == "standing"
             row = [auc(values[n][sit], values[n][stand]) for n in names]
+            if args.llr and sit.sum() >= 10 and stand.sum() >= 10:
+                own = values["g"][stand].mean(axis=0)
+                own /= np.linalg.norm(own)
+                to_own = np.degrees(np.arccos(np.clip(values["g"] @ own, -1.0, 1.0)))
+                h = hist.setdefault(ds, {})
+                for key, x in (("incl", values["incl"]), ("own", to_own)):
+                    for cls, m in (("_sit", sit), ("_stand", stand)):
+                        h.setdefault(key + cls, []).append(np.histogram(x[m], LLR_BINS)[0] / m.sum())
             table.append(row)
             name = rec.name.replace(".csv.gz", "")
             print(f"{name:<16} {int(sit.sum()):>7} {int(stand.sum()):>8} " + " ".join(f"{v:>6.2f}" for v in row))
         a = np.array(table)
         print(f"{'median':<16} {'':>7} {'':>8} " + " ".join(f"{v:>6.2f}" for v in np.nanmedian(a, axis=0)))
         print(f"{'worst':<16} {'':>7} {'':>8} " + " ".join(f"{v:>6.2f}" for v in np.nanmin(a, axis=0)))
+    if hist:
+        print_llr(hist)
 
 
 if __name__ == "__main__":
