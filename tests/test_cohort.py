@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from sensorback import formats
 from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE
 from sensorback.summary import summarize
+from conftest import wait_until
 
 pytest.importorskip("distributed")
 pytest.importorskip("pyarrow")
@@ -36,15 +36,6 @@ def cli(*args, cwd=None, timeout=DEADLINE_S):
     return subprocess.run([sys.executable, "-m", "sensorback.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=cwd)
 
-
-def wait_for(condition, what: str, deadline_s: float = DEADLINE_S, every: float = 0.02):
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {deadline_s:.0f} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +266,7 @@ def cluster(tmp_path):
             except OSError:
                 return False
 
-        wait_for(two_workers, "a scheduler with 2 workers", every=0.2)
+        wait_until(two_workers, "a scheduler with 2 workers", timeout=DEADLINE_S, poll_s=0.2)
         yield address
     finally:
         for p, log in reversed(procs):
@@ -321,8 +312,8 @@ def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, twelve, sig):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         parts = out / ".parts"
-        wait_for(lambda: parts.is_dir() and any(p.suffix == ".json" for p in parts.iterdir()),
-                 "the first finished file")
+        wait_until(lambda: parts.is_dir() and any(p.suffix == ".json" for p in parts.iterdir()),
+                   "the first finished file", timeout=DEADLINE_S)
         os.killpg(proc.pid, sig)  # the command and its local cluster, mid-run (Ctrl-C reaches them all)
         _, err = proc.communicate(timeout=DEADLINE_S)
     finally:

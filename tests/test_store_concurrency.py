@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,14 +24,12 @@ from sensorback import formats
 from sensorback.store import StoreError, open_store
 from sensorback.store.models import Epoch, Session
 from sensorback.store.recorder import writer_id
+from conftest import DEADLINE_S, DEMO, wait_until
 from test_store import count, store  # noqa: F401 - the row count helper and the store fixture
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "recordings" / "demo.sbr"
 START = datetime(2024, 3, 4, 8, 30, tzinfo=timezone.utc)
 HASH = "cd" * 32
 SHORT_S = 240  # seconds of the demo the process tests replay
-DEADLINE_S = 300.0  # generous: the machine may be busy
 
 
 def begin(rec, **kw):
@@ -219,15 +216,6 @@ def sessions(db):
         engine.dispose()
 
 
-def wait_for(condition, what, deadline_s=DEADLINE_S, step_s=0.05):
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        got = condition()
-        if got:
-            return got
-        time.sleep(step_s)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 def _db_arg(store_url):
     return store_url.removeprefix("sqlite:///") if store_url.startswith("sqlite:///") else store_url
@@ -265,7 +253,8 @@ def test_a_replay_while_another_is_writing_says_so_and_nothing_is_lost(store_url
     db = _db_arg(store_url)
     first = replay(short_recording, db, "--speed", "24", env_dir=tmp_path)
     try:
-        sid = wait_for(lambda: next((r[0] for r in sessions(db)[0] if r[1] is None), None), "the first claim")
+        sid = wait_until(lambda: next((r[0] for r in sessions(db)[0] if r[1] is None), None), "the first claim",
+                         poll_s=0.05)
 
         def frozen_between_writes():
             os.kill(first.pid, signal.SIGSTOP)
@@ -274,7 +263,7 @@ def test_a_replay_while_another_is_writing_says_so_and_nothing_is_lost(store_url
             os.kill(first.pid, signal.SIGCONT)  # caught inside a write: let it finish it
             return False
 
-        wait_for(frozen_between_writes, "the first replay between two writes", step_s=0.02)
+        wait_until(frozen_between_writes, "the first replay between two writes", poll_s=0.02)
         second = replay(short_recording, db, env_dir=tmp_path)
         out2, err2 = finish(second)
     finally:
