@@ -15,8 +15,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from ..core.epochs import COLUMNS as EPOCH_COLUMNS
 from ..core.states import CODE, STATES
 from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, cannot_write, default_db_path, describe,
-                 is_read_only, make_engine, not_writable, prepare_sqlite_file, read_only_target, resolve_db_url,
-                 translate, write_options)
+                 is_locked, is_read_only, make_engine, not_writable, prepare_sqlite_file, read_only_target,
+                 resolve_db_url, translate, write_options)
 from .migrate import upgrade
 from .models import Bout, Epoch, Event, Exercise, PainCheckin, Session
 from .recorder import Recorder
@@ -75,7 +75,7 @@ def _ensure_wal(engine, busy_timeout_s: float) -> None:
                     raw.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as e:
-            if "locked" not in str(e) or time.monotonic() >= deadline:
+            if not is_locked(e) or time.monotonic() >= deadline:
                 raise OperationalError("PRAGMA journal_mode = WAL", None, e) from e
             time.sleep(0.02)
 
