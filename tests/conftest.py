@@ -196,15 +196,19 @@ def _alive(pid: int) -> bool:
 
 
 class _Cluster:
-    def __init__(self, bindir: Path):
+    def __init__(self, bindir: Path, left_behind: Optional[Path] = None):
+        """A new cluster's folder, owned by this test run; or the folder of one a killed run left."""
         self.bindir = bindir
-        self.dir = Path(tempfile.mkdtemp(prefix="sensorback-pg-"))
-        (self.dir / _OWNER).write_text(str(os.getpid()))
+        if left_behind is None:
+            self.dir = Path(tempfile.mkdtemp(prefix="sensorback-pg-"))
+            (self.dir / _OWNER).write_text(str(os.getpid()))
+        else:
+            self.dir = left_behind
         self.data = self.dir / "data"
         self.log = self.dir / "server.log"
         self.prefix: list[str] = []
         self.port = 0
-        self.started = False
+        self.started = left_behind is not None and self.data.exists()
 
     def run(self, *args: str) -> None:
         cmd = [*self.prefix, shlex.join(args)] if self.prefix[:1] == ["su"] else [*self.prefix, *args]
@@ -214,17 +218,22 @@ class _Cluster:
             raise RuntimeError(f"{Path(args[0]).name} failed ({done.returncode}): "
                                f"{(done.stderr or done.stdout).strip()[-2000:]} {log}".strip())
 
+    def _run_as_server_user(self) -> None:
+        """As root, run the server's commands as PG_USER (PostgreSQL refuses to run as root)."""
+        if os.geteuid() != 0:
+            return
+        try:
+            user = pwd.getpwnam(PG_USER)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
+                           check=True, capture_output=True)
+            user = pwd.getpwnam(PG_USER)
+        os.chown(self.dir, user.pw_uid, user.pw_gid)
+        runuser = shutil.which("runuser")
+        self.prefix = [runuser, "-u", PG_USER, "--"] if runuser else ["su", PG_USER, "-s", "/bin/sh", "-c"]
+
     def start(self) -> str:
-        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-            try:
-                user = pwd.getpwnam(PG_USER)
-            except KeyError:
-                subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
-                               check=True, capture_output=True)
-                user = pwd.getpwnam(PG_USER)
-            os.chown(self.dir, user.pw_uid, user.pw_gid)
-            runuser = shutil.which("runuser")
-            self.prefix = [runuser, "-u", PG_USER, "--"] if runuser else ["su", PG_USER, "-s", "/bin/sh", "-c"]
+        self._run_as_server_user()
         self.run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                  "--no-sync")
         settings = (f"-c listen_addresses=127.0.0.1 -c unix_socket_directories={self.dir} -c fsync=off "
@@ -257,12 +266,9 @@ class _Cluster:
                 continue
             if pid == os.getpid() or _alive(pid):
                 continue
-            stale = cls.__new__(cls)
-            stale.bindir, stale.dir, stale.data = bindir, owner.parent, owner.parent / "data"
-            stale.log, stale.prefix, stale.started = owner.parent / "server.log", [], (owner.parent / "data").exists()
-            if os.geteuid() == 0 and shutil.which("runuser"):
-                stale.prefix = [shutil.which("runuser"), "-u", PG_USER, "--"]
+            stale = cls(bindir, left_behind=owner.parent)
             try:
+                stale._run_as_server_user()
                 stale.stop()
             except Exception:  # noqa: BLE001 - already stopped, or not ours to stop: leave it
                 pass
