@@ -293,3 +293,32 @@ def test_a_slow_rise_that_ends_leaning_is_no_stand_up():
     judged = inside(ep, 980.0, 991.0)
     assert judged.sum() == 11
     assert np.isin(ep.state[judged], SIT).all(), ep.state_names[judged]
+
+
+def test_real_standing_spliced_after_real_sitting_with_no_stand_up_between():
+    """benchmarks/spliced.py builds the held-out failure from real signals: a wearer's longest
+    sitting, a radio gap, then their own longest standing (Casale subject13, CC BY 4.0: 5.9 and
+    5.5 min). The parts keep their labelled lengths, the gap is GAP_S, recalls() counts the
+    epochs wholly inside each part, and this wearer's unseen standing is found (most of it)."""
+    import csv
+
+    from conftest import SHARED
+    from spliced import GAP_S, recalls, sit_then_stand
+
+    rec = SHARED / "realdata" / "chest_casale" / "subject13.csv.gz"
+    lab = rec.with_name("subject13.labels.csv")
+    with open(lab, newline="") as f:
+        rows = list(csv.DictReader(f))
+
+    def longest(label):
+        return max(float(r["t_end"]) - float(r["t_start"]) for r in rows if r["label"] == label)
+
+    sp = sit_then_stand(formats.load(rec), lab)
+    assert sp.sitting[1] == pytest.approx(longest("sitting"), abs=0.1)
+    assert sp.standing[1] - sp.standing[0] == pytest.approx(longest("standing"), abs=0.1)
+    assert sp.standing[0] - sp.sitting[1] == pytest.approx(GAP_S, abs=0.1)
+    ep = analyze(sp.block).epochs
+    stood, standing, sat, sitting = recalls(sp, ep)
+    assert standing == int(inside(ep, *sp.standing).sum()) > 300
+    assert sitting == int(inside(ep, *sp.sitting).sum()) > 300
+    assert stood >= 0.8 * standing and sat >= 0.9 * sitting
