@@ -267,21 +267,27 @@ def run_spliced(ds: str, pairs: list, options: CoreOptions) -> None:
     stand-up between (spliced.py): the held-out failure of issue 10 built from real signals.
     Chest sets only: the waist set's standing bouts (20-40 s) are shorter than the 2 minutes any
     unseen posture change needs to be believed."""
-    from spliced import GAP_S, recalls, sit_then_stand
+    from spliced import GAP_S, WALK_S, after_a_walk, recalls, sit_then_stand
 
     print(f"\n## {ds} spliced: longest sitting, {GAP_S:g} s radio gap, own longest standing, no stand-up between")
-    print(f"{'recording':<16} {'sitting min':>11} {'standing min':>12} {'standing recall':>15} {'sitting recall':>14}")
-    total = np.zeros(4, np.int64)
+    print(f"(and the same after {WALK_S:g} s of the wearer's own walking and another gap: sit-down unseen right after a walk)")
+    print(f"{'recording':<16} {'sitting min':>11} {'standing min':>12} {'standing recall':>15} {'sitting recall':>14}"
+          f" {'after a walk: standing':>22} {'sitting':>7}")
+    total = np.zeros(8, np.int64)
     for rec, lab in pairs:
-        sp = sit_then_stand(load_csv(rec), lab)
+        block = load_csv(rec)
+        sp = sit_then_stand(block, lab)
         if sp is None:
             continue
         r = recalls(sp, analyze(sp.block, options).epochs)
-        total += r
+        walked = after_a_walk(block, lab, sp)
+        w = recalls(walked, analyze(walked.block, options).epochs) if walked is not None else (0, 0, 0, 0)
+        total += np.array(r + w)
         name = rec.name.replace(".csv.gz", "")
         print(f"{name:<16} {sp.sitting[1] / 60:>11.1f} {(sp.standing[1] - sp.standing[0]) / 60:>12.1f} "
-              f"{_ratio(r[0], r[1]):>15.3f} {_ratio(r[2], r[3]):>14.3f}")
-    print(f"{'POOLED':<16} {'':>11} {'':>12} {_ratio(total[0], total[1]):>15.3f} {_ratio(total[2], total[3]):>14.3f}")
+              f"{_ratio(r[0], r[1]):>15.3f} {_ratio(r[2], r[3]):>14.3f} {_ratio(w[0], w[1]):>22.3f} {_ratio(w[2], w[3]):>7.3f}")
+    print(f"{'POOLED':<16} {'':>11} {'':>12} {_ratio(total[0], total[1]):>15.3f} {_ratio(total[2], total[3]):>14.3f}"
+          f" {_ratio(total[4], total[5]):>22.3f} {_ratio(total[6], total[7]):>7.3f}")
 
 
 def run_sim(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:

@@ -5,6 +5,9 @@ to see, called sitting for all of its 5 minutes in every person. The shared reco
 show the stand-up; this builds the held-out case from them: a wearer's longest labelled sitting,
 then a radio gap (GAP_S), then the same wearer's longest labelled standing, both as recorded.
 Nothing is simulated; only the stand-up (and whatever lay between the two) is left out.
+
+after_a_walk puts WALK_S of the wearer's own walking and another radio gap before it: a walk whose
+end, stand and sit-down go unseen, so that the first posture after the walk is the seat.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 GAP_S = 20.0
+WALK_S = 60.0
 
 
 @dataclass
@@ -25,9 +29,12 @@ class Spliced:
     standing: tuple[float, float]
 
 
-def _longest(rows: list[dict], label: str) -> dict | None:
-    rows = [r for r in rows if r["label"] == label]
+def _longest_rows(rows: list[dict]) -> dict | None:
     return max(rows, key=lambda r: float(r["t_end"]) - float(r["t_start"])) if rows else None
+
+
+def _longest(rows: list[dict], label: str) -> dict | None:
+    return _longest_rows([r for r in rows if r["label"] == label])
 
 
 def sit_then_stand(block, label_path: Path, gap_s: float = GAP_S) -> Spliced | None:
@@ -46,6 +53,28 @@ def sit_then_stand(block, label_path: Path, gap_s: float = GAP_S) -> Spliced | N
     tb = block.t[b] - block.t[b][0] + ta[-1] + gap_s
     out = replace(block, t=np.concatenate([ta, tb]), acc=np.concatenate([block.acc[a], block.acc[b]]))
     return Spliced(out, (0.0, float(ta[-1])), (float(tb[0]), float(tb[-1])))
+
+
+def after_a_walk(block, label_path: Path, spliced: Spliced, walk_s: float = WALK_S,
+                 gap_s: float = GAP_S) -> Spliced | None:
+    """The same, preceded by walk_s of the wearer's own walking and a gap_s radio gap: the walk's
+    end, any standing and the sit-down all go unseen, so the first posture after the walk is
+    the seat (someone walking back to their desk out of radio range). None without walking."""
+    with open(label_path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["label"] == "moving"]
+    walk = _longest_rows(rows)
+    if walk is None:
+        return None
+    t0 = float(walk["t_start"])
+    w = (block.t >= t0) & (block.t < min(float(walk["t_end"]), t0 + walk_s))
+    if not w.any():
+        return None
+    tw = block.t[w] - block.t[w][0]
+    off = float(tw[-1]) + gap_s
+    out = replace(spliced.block, t=np.concatenate([tw, spliced.block.t + off]),
+                  acc=np.concatenate([block.acc[w], spliced.block.acc]))
+    return Spliced(out, (spliced.sitting[0] + off, spliced.sitting[1] + off),
+                   (spliced.standing[0] + off, spliced.standing[1] + off))
 
 
 def recalls(spliced: Spliced, epochs) -> tuple[int, int, int, int]:

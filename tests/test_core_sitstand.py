@@ -322,3 +322,27 @@ def test_real_standing_spliced_after_real_sitting_with_no_stand_up_between():
     assert standing == int(inside(ep, *sp.standing).sum()) > 300
     assert sitting == int(inside(ep, *sp.sitting).sum()) > 300
     assert stood >= 0.8 * standing and sat >= 0.9 * sitting
+
+
+def test_the_spliced_recording_after_a_walk_puts_the_wearers_own_walk_and_a_gap_first():
+    """spliced.after_a_walk: WALK_S of the wearer's own walking, a GAP_S radio gap, then the same
+    sitting and standing, shifted; the walk (the wearer's longest labelled moving row, here with
+    pauses) is mostly seen as moving."""
+    from conftest import SHARED
+    from spliced import GAP_S, WALK_S, after_a_walk, recalls, sit_then_stand
+
+    from sensorback.core.states import CODE as STATE
+
+    rec = SHARED / "realdata" / "chest_casale" / "subject13.csv.gz"
+    lab = rec.with_name("subject13.labels.csv")
+    block = formats.load(rec)
+    sp = sit_then_stand(block, lab)
+    walked = after_a_walk(block, lab, sp)
+    shift = walked.sitting[0] - sp.sitting[0]
+    assert shift == pytest.approx(WALK_S + GAP_S, abs=0.5)
+    assert walked.standing == pytest.approx((sp.standing[0] + shift, sp.standing[1] + shift))
+    ep = analyze(walked.block).epochs
+    assert (ep.state[inside(ep, 5.0, WALK_S - 5.0)] == STATE["moving"]).mean() > 0.5
+    stood, standing, sat, sitting = recalls(walked, ep)
+    assert standing == int(inside(ep, *walked.standing).sum()) > 300
+    assert sitting == int(inside(ep, *walked.sitting).sum()) > 300
