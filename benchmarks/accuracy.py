@@ -306,7 +306,7 @@ def run_sim(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:
 
 
 # ------------------------------------------------- sitting and standing without transitions
-SITSTAND_FAMILIES = ("hidden-sit-downs", "hidden-stand-ups", "seated-start", "sits-as-stands", "couch",
+SITSTAND_FAMILIES = ("hidden-sit-downs", "seat-after-walk", "hidden-stand-ups", "seated-start", "sits-as-stands", "couch",
                      "stuck-sensor", "exercise-bike")
 PROMPT_TOLERANCE_S = 180.0  # a break prompt within 3 min of when a perfect observer would give it
 

@@ -346,3 +346,18 @@ def test_the_spliced_recording_after_a_walk_puts_the_wearers_own_walk_and_a_gap_
     stood, standing, sat, sitting = recalls(walked, ep)
     assert standing == int(inside(ep, *walked.standing).sum()) > 300
     assert sitting == int(inside(ep, *walked.sitting).sum()) > 300
+
+
+def test_a_seat_reached_straight_from_a_walk_shows_no_standing_in_between():
+    """seat-after-walk (the real signals' lesson, benchmarks/spliced.py after_a_walk): each desk
+    session begins with a radio gap that starts inside a walk and ends on the seat, so nothing
+    between the walk and the sitting arrives. (The core still calls these bouts standing: a known
+    failure, benchmarks/README.md "Spliced".)"""
+    block, labels = simulate("seat-after-walk", seed=1, duration_s=3600.0)
+    rows = list(labels.rows())
+    gaps = [i for i, r in enumerate(rows) if r[3] == "ble_gap" and 0 < i < len(rows) - 1]
+    assert gaps
+    for i in gaps:
+        assert rows[i - 1][2] == "moving" and rows[i + 1][2] == "sitting"
+        a, b = rows[i][0], rows[i][1]
+        assert not ((block.t >= a) & (block.t < b)).any()

@@ -296,6 +296,28 @@ def build_hidden_sit_downs(tl: Timeline, end_s: float) -> None:
     leave(tl, end_s)
 
 
+def build_seat_after_walk(tl: Timeline, end_s: float) -> None:
+    """Desk sessions of 20-90 min that each begin straight from a walk: the walk's last seconds,
+    2-6 s of standing and the sit-down all fall in one radio gap (back at the desk out of radio
+    range, seated when the data resumes), so the first posture after the walk is the seat. The
+    stand-ups are ordinary. The wearer sits 8-20 deg reclined from their standing posture. Real
+    signals show the same (benchmarks/spliced.py, after_a_walk)."""
+    rng = tl.rng
+    tl.person.sit_upright_rel_deg = -float(rng.uniform(8.0, 20.0))
+    arrive(tl)
+    lengths = _Lengths(rng)
+    while tl.now < end_s - 20 * MIN:
+        t0 = tl.now - rng.uniform(3.0, 10.0)  # the walk's end is already out of range
+        tl.stand(rng.uniform(2.0, 6.0), "stand_desk")
+        tl.sit_down()
+        tl.gap(t0, tl.now - t0 + rng.uniform(10.0, 40.0))
+        desk_session(tl, min(tl.now + lengths.next_s(), end_s - 8 * MIN))
+        tl.stand_up()
+        short_break(tl)
+        tl.walk(rng.uniform(30.0, 120.0))
+    leave(tl, end_s)
+
+
 def build_hidden_stand_ups(tl: Timeline, end_s: float) -> None:
     """Sitting 15-40 min, then standing for 4-8 min after a stand-up nobody sees (slow, or inside
     a radio gap), then an ordinary sit-down: standing straight after sitting, as at a sit-stand
@@ -421,6 +443,8 @@ REGISTRY: dict[str, Scenario] = {
         # sitting and standing that no transition shows (core/smoother.py, core/posture_cue.py)
         Scenario("hidden-sit-downs", "4 h of desk sessions (20-90 min) whose sit-downs are slow or inside a "
                  "radio gap; ordinary stand-ups and breaks", 4 * HOUR, build_hidden_sit_downs),
+        Scenario("seat-after-walk", "4 h of desk sessions (20-90 min) each begun straight from a walk whose "
+                 "end and sit-down fall in one radio gap", 4 * HOUR, build_seat_after_walk),
         Scenario("hidden-stand-ups", "2 h starting seated: sitting 15-40 min, then 4-8 min standing after a "
                  "stand-up that is slow or inside a radio gap", 2 * HOUR, build_hidden_stand_ups),
         Scenario("seated-start", "2 h whose recording begins while the wearer already sits", 2 * HOUR,
