@@ -351,8 +351,7 @@ def test_the_spliced_recording_after_a_walk_puts_the_wearers_own_walk_and_a_gap_
 def test_a_seat_reached_straight_from_a_walk_shows_no_standing_in_between():
     """seat-after-walk (the real signals' lesson, benchmarks/spliced.py after_a_walk): each desk
     session begins with a radio gap that starts inside a walk and ends on the seat, so nothing
-    between the walk and the sitting arrives. (The core still calls these bouts standing: a known
-    failure, benchmarks/README.md "Spliced".)"""
+    between the walk and the sitting arrives."""
     block, labels = simulate("seat-after-walk", seed=1, duration_s=3600.0)
     rows = list(labels.rows())
     gaps = [i for i, r in enumerate(rows) if r[3] == "ble_gap" and 0 < i < len(rows) - 1]
@@ -361,3 +360,45 @@ def test_a_seat_reached_straight_from_a_walk_shows_no_standing_in_between():
         assert rows[i - 1][2] == "moving" and rows[i + 1][2] == "sitting"
         a, b = rows[i][0], rows[i][1]
         assert not ((block.t >= a) & (block.t < b)).any()
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_a_seat_reached_straight_from_a_walk_is_sitting_from_its_start(seed):
+    """The first posture after a walk used to be taken for standing, so a seat reached unseen
+    (the walk's end and the sit-down in one radio gap) made the whole desk session standing.
+    When that posture lies 19 deg or more from the walking upright it is a seat (Decider._seats):
+    here the first session, from the gap's end, is sitting."""
+    block, labels = simulate("seat-after-walk", seed=seed, duration_s=2400.0)
+    ep = analyze(block).epochs
+    rows = list(labels.rows())
+    i = next(i for i, r in enumerate(rows) if r[3] == "ble_gap")
+    end = next(r[0] for r in rows[i:] if r[2] not in ("sitting", "slouching", "no_data"))
+    seated = inside(ep, rows[i][1], end)
+    assert seated.sum() > 600
+    assert np.isin(ep.state[seated], SIT).mean() >= 0.95
+
+
+def test_streaming_equals_batch_across_a_seat_reached_straight_from_a_walk():
+    from test_core_streaming import chunk_sizes, first_difference, stream
+
+    block, _ = simulate("seat-after-walk", seed=1, duration_s=2400.0)
+    batch = analyze(block)
+    for seed, delay in ((0, 0.0), (1, 1.0), (2, 60.0)):
+        rng = np.random.default_rng(seed)
+        got = stream(block, batch.calibration, delay, chunk_sizes(len(block), rng, max_feeds=400))
+        assert got.equals(batch.epochs), first_difference(got, batch.epochs)
+
+
+def test_a_real_seat_reached_straight_from_a_walk_is_sitting():
+    """Real signals (Casale subject12, CC BY 4.0, through benchmarks/spliced.py): 60 s of their
+    walking, a radio gap, then their sitting 26 deg from the walking upright. It was standing
+    for all of its 15.6 minutes; now it is sitting."""
+    from conftest import SHARED
+    from spliced import after_a_walk, recalls, sit_then_stand
+
+    rec = SHARED / "realdata" / "chest_casale" / "subject12.csv.gz"
+    lab = rec.with_name("subject12.labels.csv")
+    block = formats.load(rec)
+    walked = after_a_walk(block, lab, sit_then_stand(block, lab))
+    _, _, sat, sitting = recalls(walked, analyze(walked.block).epochs)
+    assert sitting > 800 and sat >= 0.95 * sitting

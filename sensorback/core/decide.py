@@ -201,6 +201,8 @@ class _Carry:
     sure_before: bool = False   # a transition seen in the last epoch of the previous chunk
     soft_before: bool = False
     mark_kind: int = 2          # the stream starts as after a reset: nothing sure known
+    seat_watch: tuple | None = None  # (first epoch, epochs seen) of the posture after a walk, see _seat_watches
+    seat_sum: np.ndarray = field(default_factory=lambda: np.zeros(3))  # ... and their directions summed
     last_level: int = 0         # the posture cue at the last head of the previous chunk ...
     last_pending: int = 0
     head_lead: int = 10**6      # ... and epochs from it to this chunk's first epoch
@@ -446,6 +448,7 @@ class Decider:
         # The wearer's own postures (posture_cue.py): both sides of every sure transition, and
         # the standing right after a walk.
         walked = np.concatenate(([c.walk_run >= ON_FEET_AFTER_EPOCHS], on_feet[:-1])) & ~on_feet
+        watches = self._seat_watches(first, walked, on_feet, upright_still, ups, downs)
         # (a walk's end shows the standing posture only if ANCHOR_EPOCHS still upright ones follow
         # before the next walk: the others change nothing, skip them)
         ends = np.flatnonzero(walked)
@@ -468,6 +471,8 @@ class Decider:
         for at in (ups, downs, soft_ups, soft_downs):
             mask[at] = True
         mask |= walked
+        for _, _, take in watches:
+            mask[take] = True
         at = np.flatnonzero(mask)
         walk_up = np.full((n_k, 3), np.nan)
         walk_up[at] = cue.walking_upright(g, on_feet, at)
@@ -487,13 +492,17 @@ class Decider:
             if bent.any():
                 soft_ups = np.union1d(soft_ups, ups[bent])
                 ups = ups[~bent]
-        ev_at = np.concatenate([ups, downs, soft_ups, soft_downs]) + first
+        seats, seat_from = self._seats(first, watches, g, walk_up)
+        ev_at = np.concatenate([ups, downs, soft_ups, soft_downs, seats]) + first
         ev_before = np.concatenate([ups - span + 1, downs - CONFIRM_EPOCHS - span + 1,
-                                    soft_ups - span + 1, soft_downs - span + 1]) + first
+                                    soft_ups - span + 1, soft_downs - span + 1, seat_from - first]) + first
         ev_sit = np.concatenate([np.zeros(ups.size, bool), np.ones(downs.size, bool),  # sitting after
-                                 np.zeros(soft_ups.size, bool), np.ones(soft_downs.size, bool)])
+                                 np.zeros(soft_ups.size, bool), np.ones(soft_downs.size, bool),
+                                 np.ones(seats.size, bool)])
+        is_seat = np.concatenate([np.zeros(ups.size + downs.size + soft_ups.size + soft_downs.size, bool),
+                                  np.ones(seats.size, bool)])
         order = np.argsort(ev_at, kind="stable")
-        ev_at, ev_before, ev_sit = ev_at[order], ev_before[order], ev_sit[order]
+        ev_at, ev_before, ev_sit, is_seat = ev_at[order], ev_before[order], ev_sit[order], is_seat[order]
         # Lying, the sensor off the body: what came before says nothing of what comes after
         # (lying a while: sitting, see below; a sensor clipped on again sits differently).
         reset = lying | not_worn
@@ -501,7 +510,7 @@ class Decider:
         # the posture is only a guess: changing it costs less (UNKNOWN_SWITCH_NATS), and the
         # base rate of desk work (still a while: sitting) counts.
         sure = on_feet | long_lying
-        sure[ups] = sure[downs] = True
+        sure[ups] = sure[downs] = sure[seats] = True
         since_sure = run_length(~sure, c.since_sure)
         since_reset = run_length(~reset, c.since_reset)
         c.since_sure, c.since_reset = int(since_sure[-1]), int(since_reset[-1])
@@ -509,7 +518,7 @@ class Decider:
         # (a transition is seen in a few consecutive windows: the posture cue takes the first;
         # a sure one counts over a slow one seen beside it)
         sure_at = np.zeros(k.shape[0], bool)
-        sure_at[ups] = sure_at[downs] = True
+        sure_at[ups] = sure_at[downs] = sure_at[seats] = True
         soft_at = np.zeros(k.shape[0], bool)
         soft_at[soft_ups] = soft_at[soft_downs] = True
         soft_at &= ~sure_at
@@ -529,11 +538,11 @@ class Decider:
         # (a slow transition claims the epochs before it only while nothing sure is known: once
         # something is, it is a passing tip of the balance, see below)
         heard = first_ev & (sure_ev | ~known[pos_ev])
-        ev_at, ev_before, ev_sit = ev_at[heard], ev_before[heard], ev_sit[heard]
+        ev_at, ev_before, ev_sit, is_seat = ev_at[heard], ev_before[heard], ev_sit[heard], is_seat[heard]
         # A sit-down's window starts with the wearer still standing: only the epochs from where
         # the movement began are claimed for sitting (see _movement_start; stand-ups keep their
         # window start, docs/core.md, "Transitions").
-        moved_from = np.where(ev_sit, self._movement_start(first, calm, ev_at, ev_before), ev_before)
+        moved_from = np.where(ev_sit & ~is_seat, self._movement_start(first, calm, ev_at, ev_before), ev_before)
         ev_other = [other_of.get((int(a), int(b), bool(si))) for a, b, si in zip(ev_at, ev_before, ev_sit)]
         # the posture cue: how much more sitting-like than after the last sure evidence
         marked = sure | reset
@@ -581,6 +590,7 @@ class Decider:
         x[on_feet] = -self.sure
         x[ups] -= self.transition
         x[downs] += self.transition
+        x[seats] += self.transition
         # A slow transition is only likely: once something sure is known it tips the balance for
         # SOFT_HOLD_S and stays only if the posture cue then agrees; before, it is evidence like
         # any other (there is no posture to overturn).
@@ -628,6 +638,62 @@ class Decider:
         table = EpochTable(t0.astype(np.float64, copy=False), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
         hold_from = np.minimum(hold_from, decoded.open_from)
         return self._settler.push(table, first, hold_from, revisions, decoded.decided_from, decoded.decided)
+
+    def _seat_watches(self, first: int, walked: np.ndarray, on_feet: np.ndarray, upright_still: np.ndarray,
+                      ups: np.ndarray, downs: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+        """The first ANCHOR_EPOCHS still, upright epochs after each walk (a walk, or a seen
+        transition, before they are all in ends the watch), as (first epoch, epochs seen before
+        this chunk, chunk positions seen in it); the watch still open at the chunk's end is
+        carried. See _seats."""
+        c = self._c
+        n = on_feet.shape[0]
+        stop = on_feet.copy()
+        stop[ups] = stop[downs] = True
+        nxt_stop = np.minimum.accumulate(np.where(stop, np.arange(n), n)[::-1])[::-1] if n else stop
+        still_at = np.flatnonzero(upright_still)
+        starts = [(0, c.seat_watch)] if c.seat_watch is not None else []
+        starts += [(int(e), None) for e in np.flatnonzero(walked)]
+        out = []
+        c.seat_watch = None
+        for s0, carried in starts:
+            end = int(nxt_stop[s0]) if s0 < n else n
+            seen = 0 if carried is None else carried[1]
+            lo = int(np.searchsorted(still_at, s0 + (carried is None)))
+            take = still_at[lo:int(np.searchsorted(still_at, end))][:ANCHOR_EPOCHS - seen]
+            begin = carried[0] if carried is not None and carried[0] is not None else (
+                int(take[0]) + first if take.size else None)
+            out.append((begin, seen, take))
+            if end >= n and seen + take.size < ANCHOR_EPOCHS:
+                c.seat_watch = (begin, seen + take.size) if begin is not None else (None, 0)
+        return out
+
+    def _seats(self, first: int, watches: list, g: np.ndarray, walk_up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Seats reached unseen: (chunk positions where it is known, first epoch of the seat).
+
+        After a walk the wearer stands, and a standing trunk settles within a few degrees of the
+        walking upright (so a stand-up ending SIT_DEG or more from it is not believed). When the
+        mean direction of the first ANCHOR_EPOCHS still, upright epochs after a walk (the posture
+        a walk's end is taken to show, posture_cue.py) lies SIT_DEG or more from the walking
+        upright, no standing came between: the walk's end and the sit-down went unseen
+        (a radio gap, someone walking back to the desk out of range). That is a sit-down, seen
+        as surely as a transition, from the first of them. Otherwise the first posture after a
+        walk would be taken for the wearer's standing, and the whole bout after it with it."""
+        c = self._c
+        at, frm = [], []
+        for begin, seen, take in watches:
+            if take.size == 0 or begin is None:
+                continue
+            total = c.seat_sum + g[take].sum(axis=0) if seen else g[take].sum(axis=0)
+            if seen + take.size < ANCHOR_EPOCHS:  # still collecting: carried (see _seat_watches)
+                c.seat_sum = total
+                continue
+            up = walk_up[take[-1]]
+            with np.errstate(invalid="ignore"):  # (NaN: the walking upright not known yet)
+                seated = bool(_angle_deg(unit(total[None, :]), up[None, :])[0] >= SIT_DEG)
+            if seated:
+                at.append(int(take[-1]))
+                frm.append(int(begin))
+        return np.asarray(at, np.int64), np.asarray(frm, np.int64)
 
     def _movement_start(self, first: int, calm: np.ndarray, at: np.ndarray, before: np.ndarray) -> np.ndarray:
         """Where each transition's movement began: the first epoch from its window's start
