@@ -402,3 +402,39 @@ def test_a_real_seat_reached_straight_from_a_walk_is_sitting():
     walked = after_a_walk(block, lab, sit_then_stand(block, lab))
     _, _, sat, sitting = recalls(walked, analyze(walked.block).epochs)
     assert sitting > 800 and sat >= 0.95 * sitting
+
+
+def test_a_level_is_accepted_through_a_fidget_but_not_without_enough_still_heads():
+    """PostureCue._persistent: heads whose trunk was not still (a gesture, a step) neither hold a
+    posture change up nor count toward it; at least half the window's heads must have been
+    judged, and the change is taken at a judged head. The same in any chunking. (Fidgety
+    standing used to keep its standing level from ever being accepted: the spliced Casale
+    subject12 stood 29 % of their standing, not 11 %, once this held.)"""
+    from sensorback.core.posture_cue import PostureCue
+    from sensorback.core.smoother import NAT
+
+    def accepted(seen_every, chunks=(400,)):
+        cue = PostureCue(1.0, 8, 150, cue_every=4)
+        n = sum(chunks)
+        out = np.full(n, -8 * NAT, np.int64)
+        seen = np.ones(n, bool)
+        if seen_every:
+            seen[::seen_every] = False
+        out[~seen] = 0
+        mark = np.zeros(n, bool)
+        eff, i = [], 0
+        for c in chunks:
+            eff.append(cue._persistent(out[i:i + c], mark[i:i + c], None, seen[i:i + c]))
+            i += c
+        return np.concatenate(eff)
+
+    w = PostureCue(1.0, 8, 150, cue_every=4).persist
+    every_third = accepted(3)
+    assert (every_third[w:] == -8 * NAT).all()            # a third of the heads fidgeting
+    assert np.array_equal(every_third, accepted(3, (7, 93, 1, 299)))
+    assert (accepted(0)[w - 1:] == -8 * NAT).all()
+    cue = PostureCue(1.0, 8, 150, cue_every=4)
+    seen = np.zeros(400, bool)
+    seen[::3] = True                                       # two of three heads not judged
+    out = np.where(seen, -8 * NAT, 0).astype(np.int64)
+    assert (cue._persistent(out, np.zeros(400, bool), None, seen) == 0).all()

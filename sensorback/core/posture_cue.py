@@ -186,6 +186,7 @@ class PostureCue:
         self.ref_incl = 0.0
         self.persist = max(2, int(round(PERSIST_S / (epoch_s * cue_every))))
         self.persist_hist = np.zeros(self.persist - 1, np.int64)
+        self.persist_seen = np.zeros(self.persist - 1, bool)  # ... and which of those heads were judged
         self.persist_margin = int(round(PERSIST_NATS * NAT))
         self.accepted = 0
         self._changes: list = []
@@ -460,22 +461,37 @@ class PostureCue:
             self.mark_pending -= m
         if not self.mark_abs and self.ref_g is None and 0 <= r[-1] < m and has_ref[-1]:
             self.ref_g, self.ref_incl = g[r[-1]].copy(), float(incl[r[-1]])
-        return self._persistent(out, mark, moved)
+        # a head with a reference whose trunk was not still and upright says nothing of the level
+        # (a gesture, a step): it neither holds a change up nor counts toward it
+        return self._persistent(out, mark, moved, upright | ~has_ref | absolute)
 
-    def _persistent(self, out: np.ndarray, mark: np.ndarray, moved: np.ndarray | None = None) -> np.ndarray:
+    def _persistent(self, out: np.ndarray, mark: np.ndarray, moved: np.ndarray | None = None,
+                    seen: np.ndarray | None = None) -> np.ndarray:
         """The level as accepted: it moves to a new value only once the level has stayed beyond
         it (by PERSIST_NATS, all one way) for PERSIST_S, and starts from 0 at each sure evidence
         or reset. Leaning toward the screen for a minute, or the passage through upright into a
-        slouch, is not a missed transition; sitting or standing for minutes is. (Per head.)"""
+        slouch, is not a missed transition; sitting or standing for minutes is. (Per head.)
+
+        seen: the heads whose level was judged (default all). The others (the trunk moving: a
+        gesture, a step) are left out of the window; a change is accepted at a judged head, with
+        at least half the window's heads judged. Standing people fidget: a level that had to hold
+        through every head of two minutes was, for them, seldom accepted at all."""
         n = out.shape[0]
         w = self.persist
+        seen = np.ones(n, bool) if seen is None else seen
         allv = np.concatenate([self.persist_hist, out])
+        alls = np.concatenate([self.persist_seen, seen])
+        big = np.iinfo(np.int64).max // 4
         cols = np.empty((allv.shape[0], 2), np.int64)
-        cols[:, 0] = allv
-        np.negative(allv, out=cols[:, 1])
+        cols[:, 0] = np.where(alls, allv, big)
+        cols[:, 1] = np.where(alls, -allv, big)
         top, = sliding_reduce(cols, np.minimum, (w,))
-        lo, hi = top[:, 0], -top[:, 1]  # smallest and largest level over the last w heads
+        lo, hi = top[:, 0], -top[:, 1]  # smallest and largest judged level over the last w heads
+        cs = np.concatenate([[0], np.cumsum(alls, dtype=np.int64)])
+        end = np.arange(w - 1, w - 1 + n) + 1
+        enough = (cs[end] - cs[np.maximum(end - w, 0)] >= (w + 1) // 2) & seen
         self.persist_hist = allv[allv.shape[0] - (w - 1):]
+        self.persist_seen = alls[alls.shape[0] - (w - 1):]
         eff = np.zeros(n, np.int64)
         d = self.persist_margin
         # stretches between marks (at a mark: a new reference, nothing accepted yet)
@@ -488,7 +504,7 @@ class PostureCue:
         a = self.accepted
         # A stretch after a mark starts from 0: the first place it can change is the first
         # beyond +-d (found for all stretches at once); most stretches never get there.
-        can = np.ones(n, bool) if moved is None else moved
+        can = (np.ones(n, bool) if moved is None else moved) & enough
         first_change = _next_true_idx(((lo > d) | (hi < -d)) & can)
         e_i = np.searchsorted(ends, starts, side="right")
         stretch_end = np.where(e_i < ends.shape[0], ends[np.minimum(e_i, max(ends.shape[0] - 1, 0))], n) if ends.size else np.full(starts.shape, n)
@@ -518,7 +534,7 @@ class PostureCue:
         # revised when it is accepted, so they must not be final before (smoother hold), unless
         # the level they show would decide them the same way (`level_change`: that level minus
         # the accepted one, 0 where nothing is under way)
-        self.changing = np.abs(out - eff) > d
+        self.changing = (np.abs(out - eff) > d) & seen
         self.level_change = np.where(self.changing, out - eff, 0)
         return eff
 
