@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .runs import sliding_reduce
-from .smoother import NAT
+from .runs import _last_true, next_true, rolling_count, sliding_reduce
+from .smoother import BIG, NAT
 
 # How sitting-like a still trunk direction is, as a level in nats (see PostureCue.levels). From
 # the inclination from an upright reference (degrees): standing at STAND_DEG or less, neither in
@@ -299,7 +299,7 @@ class PostureCue:
                 parts.append(np.where(upright[a:b, None], g[a:b], np.nan))
             return parts[0] if len(parts) == 1 else (np.concatenate(parts) if parts else np.zeros((0, 3)))
 
-        next_walk = None if walking is None else _next_true_idx(walking)
+        next_walk = None if walking is None else next_true(walking)
 
         def collect(p: _Pending, until: int) -> int | None:
             """Add p's 'after' epochs up to `until`; the epoch that completed it, if any."""
@@ -420,12 +420,12 @@ class PostureCue:
         if m == 0:
             return out
         idx = np.arange(m)
-        lm = _last_true_idx(mark)  # the last head with a mark (-1: none in this chunk)
+        lm = _last_true(mark, np.int64)  # the last head with a mark (-1: none in this chunk)
         absolute = np.where(lm >= 0, reset_only[np.maximum(lm, 0)], self.mark_abs)
         cand = upright & calm
         with np.errstate(invalid="ignore"):
             cand &= ~(incl >= LEANING_DEG)  # (NaN: the walking upright not known yet)
-        nc = _next_true_idx(cand)
+        nc = next_true(cand)
         # the reference of each head: the first candidate head REF_DELAY after its mark
         start = np.where(lm >= 0, lm + 1 + REF_DELAY, self.mark_pending)
         r = np.where(start < m, nc[np.clip(start, 0, m - 1)], m)
@@ -481,17 +481,14 @@ class PostureCue:
         seen = np.ones(n, bool) if seen is None else seen
         allv = np.concatenate([self.persist_hist, out])
         alls = np.concatenate([self.persist_seen, seen])
-        big = np.iinfo(np.int64).max // 4
         cols = np.empty((allv.shape[0], 2), np.int64)
-        cols[:, 0] = np.where(alls, allv, big)
-        cols[:, 1] = np.where(alls, -allv, big)
+        cols[:, 0] = np.where(alls, allv, BIG)
+        cols[:, 1] = np.where(alls, -allv, BIG)
         top, = sliding_reduce(cols, np.minimum, (w,))
         lo, hi = top[:, 0], -top[:, 1]  # smallest and largest judged level over the last w heads
-        cs = np.concatenate([[0], np.cumsum(alls, dtype=np.int64)])
-        end = np.arange(w - 1, w - 1 + n) + 1
-        enough = (cs[end] - cs[np.maximum(end - w, 0)] >= (w + 1) // 2) & seen
+        judged, self.persist_seen = rolling_count(seen, self.persist_seen, w)
+        enough = (judged >= (w + 1) // 2) & seen
         self.persist_hist = allv[allv.shape[0] - (w - 1):]
-        self.persist_seen = alls[alls.shape[0] - (w - 1):]
         eff = np.zeros(n, np.int64)
         d = self.persist_margin
         # stretches between marks (at a mark: a new reference, nothing accepted yet)
@@ -505,7 +502,7 @@ class PostureCue:
         # A stretch after a mark starts from 0: the first place it can change is the first
         # beyond +-d (found for all stretches at once); most stretches never get there.
         can = (np.ones(n, bool) if moved is None else moved) & enough
-        first_change = _next_true_idx(((lo > d) | (hi < -d)) & can)
+        first_change = next_true(((lo > d) | (hi < -d)) & can)
         e_i = np.searchsorted(ends, starts, side="right")
         stretch_end = np.where(e_i < ends.shape[0], ends[np.minimum(e_i, max(ends.shape[0] - 1, 0))], n) if ends.size else np.full(starts.shape, n)
         fresh = (starts > 0) | (n > 0 and bool(mark[0]))  # begins right after a mark (a = 0)
@@ -608,19 +605,6 @@ class PostureCue:
             flags = (_angle(r, np.broadcast_to(ref, r.shape)) + OTHER_MARGIN_DEG
                      < _angle(r, np.broadcast_to(before, r.shape)))
         return lo, flags
-
-
-def _last_true_idx(mask: np.ndarray) -> np.ndarray:
-    """Index of the last True at or before each position (-1 before the first)."""
-    i = np.where(mask, np.arange(mask.shape[0]), -1)
-    return np.maximum.accumulate(i)
-
-
-def _next_true_idx(mask: np.ndarray) -> np.ndarray:
-    """Index of the first True at or after each position (len(mask) where none)."""
-    n = mask.shape[0]
-    i = np.where(mask, np.arange(n), n)
-    return np.minimum.accumulate(i[::-1])[::-1]
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -27,6 +27,13 @@ def _last_true(mask: np.ndarray, dtype) -> np.ndarray:
     return out
 
 
+def next_true(mask: np.ndarray) -> np.ndarray:
+    """For each position, the index of the first True at or after it (len(mask) where none)."""
+    n = mask.shape[0]
+    i = np.where(mask, np.arange(n), n)
+    return np.minimum.accumulate(i[::-1])[::-1]
+
+
 def _int_type(n: int):
     """The narrowest integer type that holds n (half the memory traffic of int64)."""
     return np.int32 if n < 2**31 - 1 else np.int64

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .runs import _last_true
 
 NAT = 64  # evidence units per nat: fine enough for weak cues, coarse enough for int32 sums
 
@@ -72,13 +71,6 @@ def clip_scan(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, d0: int) -> np.ndar
         return d
     # a dropped step leaves D as the identical step before it left it
     return np.repeat(d, np.diff(np.append(keep, n)))
-
-
-def _next_true(mask: np.ndarray) -> np.ndarray:
-    """Index of the first True at or after each position (len(mask) where there is none)."""
-    n = mask.shape[0]
-    r = _last_true(mask[::-1], np.int64)[::-1]
-    return np.where(r >= 0, n - 1 - r, n)
 
 
 @dataclass
