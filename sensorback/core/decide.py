@@ -24,7 +24,7 @@ from .options import CoreOptions
 from .reference import Calibration, angles, unit  # noqa: F401  (Calibration: its old home)
 from .settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
 from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, PostureCue, inclination_evidence
-from .runs import forward_fill, hysteresis, run_length, since_last, sliding_reduce
+from .runs import forward_fill, hysteresis, next_true, run_length, since_last, sliding_reduce
 from .smoother import Events, PostureSmoother, nats
 from .stretches import epoch_cuts, pieces
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
@@ -201,8 +201,7 @@ class _Carry:
     sure_before: bool = False   # a transition seen in the last epoch of the previous chunk
     soft_before: bool = False
     mark_kind: int = 2          # the stream starts as after a reset: nothing sure known
-    seat_watch: tuple | None = None  # (first epoch, epochs seen) of the posture after a walk, see _seat_watches
-    seat_sum: np.ndarray = field(default_factory=lambda: np.zeros(3))  # ... and their directions summed
+    seat_watch: tuple | None = None  # the posture after a walk still being seen, see _seat_watches
     last_level: int = 0         # the posture cue at the last head of the previous chunk ...
     last_pending: int = 0
     head_lead: int = 10**6      # ... and epochs from it to this chunk's first epoch
@@ -448,7 +447,7 @@ class Decider:
         # The wearer's own postures (posture_cue.py): both sides of every sure transition, and
         # the standing right after a walk.
         walked = np.concatenate(([c.walk_run >= ON_FEET_AFTER_EPOCHS], on_feet[:-1])) & ~on_feet
-        watches = self._seat_watches(first, walked, on_feet, upright_still, ups, downs)
+        watches = self._seat_watches(first, walked, on_feet, upright_still, ups, downs, g)
         # (a walk's end shows the standing posture only if ANCHOR_EPOCHS still upright ones follow
         # before the next walk: the others change nothing, skip them)
         ends = np.flatnonzero(walked)
@@ -472,7 +471,7 @@ class Decider:
             mask[at] = True
         mask |= walked
         for _, _, take in watches:
-            mask[take] = True
+            mask[take[-1:]] = True
         at = np.flatnonzero(mask)
         walk_up = np.full((n_k, 3), np.nan)
         walk_up[at] = cue.walking_upright(g, on_feet, at)
@@ -492,7 +491,7 @@ class Decider:
             if bent.any():
                 soft_ups = np.union1d(soft_ups, ups[bent])
                 ups = ups[~bent]
-        seats, seat_from = self._seats(first, watches, g, walk_up)
+        seats, seat_from = self._seats(watches, walk_up)
         ev_at = np.concatenate([ups, downs, soft_ups, soft_downs, seats]) + first
         ev_before = np.concatenate([ups - span + 1, downs - CONFIRM_EPOCHS - span + 1,
                                     soft_ups - span + 1, soft_downs - span + 1, seat_from - first]) + first
@@ -640,34 +639,36 @@ class Decider:
         return self._settler.push(table, first, hold_from, revisions, decoded.decided_from, decoded.decided)
 
     def _seat_watches(self, first: int, walked: np.ndarray, on_feet: np.ndarray, upright_still: np.ndarray,
-                      ups: np.ndarray, downs: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
-        """The first ANCHOR_EPOCHS still, upright epochs after each walk (a walk, or a seen
-        transition, before they are all in ends the watch), as (first epoch, epochs seen before
-        this chunk, chunk positions seen in it); the watch still open at the chunk's end is
-        carried. See _seats."""
+                      ups: np.ndarray, downs: np.ndarray, g: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """The first ANCHOR_EPOCHS still, upright epochs after each walk that are all in by the end
+        of this chunk (a walk, or a seen transition, before they are ends the watch), as (first
+        epoch, their directions summed, their chunk positions in this chunk); one still open at
+        the chunk's end is carried as (first epoch, epochs seen, directions summed). See _seats."""
         c = self._c
         n = on_feet.shape[0]
         stop = on_feet.copy()
         stop[ups] = stop[downs] = True
-        nxt_stop = np.minimum.accumulate(np.where(stop, np.arange(n), n)[::-1])[::-1] if n else stop
+        nxt_stop = next_true(stop)
         still_at = np.flatnonzero(upright_still)
         starts = [(0, c.seat_watch)] if c.seat_watch is not None else []
         starts += [(int(e), None) for e in np.flatnonzero(walked)]
-        out = []
         c.seat_watch = None
+        done = []
         for s0, carried in starts:
+            begin, seen, total = carried if carried is not None else (None, 0, np.zeros(3))
             end = int(nxt_stop[s0]) if s0 < n else n
-            seen = 0 if carried is None else carried[1]
-            lo = int(np.searchsorted(still_at, s0 + (carried is None)))
+            lo = int(np.searchsorted(still_at, s0 + (carried is None)))  # (after the walk's last epoch)
             take = still_at[lo:int(np.searchsorted(still_at, end))][:ANCHOR_EPOCHS - seen]
-            begin = carried[0] if carried is not None and carried[0] is not None else (
-                int(take[0]) + first if take.size else None)
-            out.append((begin, seen, take))
-            if end >= n and seen + take.size < ANCHOR_EPOCHS:
-                c.seat_watch = (begin, seen + take.size) if begin is not None else (None, 0)
-        return out
+            if take.size:
+                begin = int(take[0]) + first if begin is None else begin
+                total = total + g[take].sum(axis=0)
+            if seen + take.size == ANCHOR_EPOCHS:
+                done.append((begin, total, take))
+            elif end >= n:
+                c.seat_watch = (begin, seen + take.size, total)
+        return done
 
-    def _seats(self, first: int, watches: list, g: np.ndarray, walk_up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _seats(self, watches: list, walk_up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Seats reached unseen: (chunk positions where it is known, first epoch of the seat).
 
         After a walk the wearer stands, and a standing trunk settles within a few degrees of the
@@ -678,21 +679,12 @@ class Decider:
         (a radio gap, someone walking back to the desk out of range). That is a sit-down, seen
         as surely as a transition, from the first of them. Otherwise the first posture after a
         walk would be taken for the wearer's standing, and the whole bout after it with it."""
-        c = self._c
         at, frm = [], []
-        for begin, seen, take in watches:
-            if take.size == 0 or begin is None:
-                continue
-            total = c.seat_sum + g[take].sum(axis=0) if seen else g[take].sum(axis=0)
-            if seen + take.size < ANCHOR_EPOCHS:  # still collecting: carried (see _seat_watches)
-                c.seat_sum = total
-                continue
-            up = walk_up[take[-1]]
+        for begin, total, take in watches:
             with np.errstate(invalid="ignore"):  # (NaN: the walking upright not known yet)
-                seated = bool(_angle_deg(unit(total[None, :]), up[None, :])[0] >= SIT_DEG)
-            if seated:
-                at.append(int(take[-1]))
-                frm.append(int(begin))
+                if _angle_deg(unit(total[None, :]), walk_up[take[-1]][None, :])[0] >= SIT_DEG:
+                    at.append(int(take[-1]))
+                    frm.append(begin)
         return np.asarray(at, np.int64), np.asarray(frm, np.int64)
 
     def _movement_start(self, first: int, calm: np.ndarray, at: np.ndarray, before: np.ndarray) -> np.ndarray:
