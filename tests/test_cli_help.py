@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -70,5 +71,13 @@ def test_shell_completion_is_on():
     assert set(done.stdout.split()) == {"replay", "report"}
     env.update(COMP_WORDS="sensorback report --w", COMP_CWORD="2")
     assert subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120).stdout.split() == ["--week"]
-    script = runner.invoke(app, ["--show-completion", "bash"])
-    assert script.exit_code == 0 and "_sensorback_completion" in script.stdout
+    # --show-completion takes no shell name: it looks for the shell among its parent processes
+    # (shellingham). So it runs under bash, as a user's would; run in-process it passed or failed
+    # with whatever started the test run (a detached runner has no shell above it).
+    bash = shutil.which("bash")
+    assert bash, "the completion script is for bash: bash must be installed"
+    shown = subprocess.run([bash, "-c", f'"{sys.executable}" -c "from sensorback.cli import main; main()" '
+                                         "--show-completion; exit $?"],
+                           env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "_sensorback_completion" in shown.stdout and "complete_bash" in shown.stdout
