@@ -24,7 +24,7 @@ from .options import CoreOptions
 from .reference import Calibration, angles, unit  # noqa: F401  (Calibration: its old home)
 from .settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
 from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, PostureCue, inclination_evidence
-from .runs import forward_fill, hysteresis, next_true, run_length, since_last, sliding_reduce
+from .runs import _int_type, _last_true, forward_fill, hysteresis, next_true, run_length, since_last, sliding_reduce
 from .smoother import Events, PostureSmoother, nats
 from .stretches import epoch_cuts, pieces
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
@@ -62,6 +62,11 @@ LANDING_MIN_TILT_DEG = 30.0
 # purely sideways; a seated trunk never leans that far to one side.
 SIDE_LYING_DEG = 45.0
 SIDE_SHARE = 0.7  # |lateral| at least this share of the inclination: sideways more than forward
+# Lying down turns the trunk 50-95 deg from upright, in seconds. A still trunk that has drifted
+# less than this from the last calm posture that was not lying, with nothing but still epochs
+# between (a seated wearer reclining or leaning on an armrest past the lines above), has not
+# lain down. Calm (SD below CALM_SD_G): the epochs of a lie-down itself are no anchor.
+LYING_DRIFT_DEG = 10.0
 # Not worn: epoch-to-epoch wobble of the mean no bigger than sensor noise explains (no breathing).
 NOT_WORN_WINDOW = 20
 NOT_WORN_NOISE_RATIO = 6.0
@@ -221,6 +226,7 @@ class _Carry:
     quiet_run: int = 0
     quiet_start_handling: int = 10**9
     off: bool = False
+    upright_g: np.ndarray | None = None  # the last settled posture that was not lying, see _drifted
 
 
 def _on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float) -> tuple[np.ndarray, ...]:
@@ -388,7 +394,7 @@ class Decider:
         not_worn = hysteresis(quick_off | slow_off, motionless, c.off)
 
         still = has_data & ~moving & ~not_worn
-        lying = still & lie_like
+        lying = still & lie_like & ~self._drifted(g, still, still & (sd <= CALM_SD_G) & ~lie_like)
         gap_run = run_length(~has_data, c.gap_run)
 
         span = self.window_epochs
@@ -637,6 +643,24 @@ class Decider:
         table = EpochTable(t0.astype(np.float64, copy=False), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
         hold_from = np.minimum(hold_from, decoded.open_from)
         return self._settler.push(table, first, hold_from, revisions, decoded.decided_from, decoded.decided)
+
+    def _drifted(self, g: np.ndarray, still: np.ndarray, settled: np.ndarray) -> np.ndarray:
+        """Epochs whose trunk lies within LYING_DRIFT_DEG of the last settled upright posture,
+        with only still epochs since (it is that posture, drifted past a lying line)."""
+        c = self._c
+        dtype = _int_type(g.shape[0])
+        anchor = _last_true(settled, dtype)
+        broken = _last_true(~still, dtype)
+        ref = g[np.maximum(anchor, 0)]
+        carried = (anchor < 0) & (broken < 0) & (c.upright_g is not None)
+        if c.upright_g is not None:
+            ref[carried] = c.upright_g
+        valid = (anchor > broken) | carried
+        cos = g[:, 0] * ref[:, 0] + g[:, 1] * ref[:, 1] + g[:, 2] * ref[:, 2]
+        with np.errstate(invalid="ignore"):
+            drifted = valid & (cos >= np.cos(np.radians(LYING_DRIFT_DEG)))
+        c.upright_g = ref[-1].copy() if valid[-1] else None
+        return drifted
 
     def _seat_watches(self, first: int, walked: np.ndarray, on_feet: np.ndarray, upright_still: np.ndarray,
                       ups: np.ndarray, downs: np.ndarray, g: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
