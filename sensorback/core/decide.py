@@ -210,6 +210,7 @@ class _Carry:
     last_level: int = 0         # the posture cue at the last head of the previous chunk ...
     last_pending: int = 0
     head_lead: int = 10**6      # ... and epochs from it to this chunk's first epoch
+    incl_tail: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # see _spread
     since_reset: int = 0
     since_lying: int = 10**9
     since_lying_slow: int = 10**9
@@ -583,7 +584,7 @@ class Decider:
         pending[quiet] = 0
         x = np.zeros(n_k, np.int64)
         at = heads[cue.absolute]
-        x[at] = inclination_evidence(from_walking[at], o.epoch_s * B)
+        x += self._spread(at, inclination_evidence(from_walking[at], o.epoch_s * B), n_k, B)
         x[upright_still & calm & ~known] += self.calm
         # a step or two (shuffling, turning on the spot): on the feet, likely (once something
         # sure is known, for SOFT_HOLD_S like a slow transition: as lasting evidence it would keep
@@ -643,6 +644,22 @@ class Decider:
         table = EpochTable(t0.astype(np.float64, copy=False), (k + 1) * o.epoch_s, state, incl, flex, lat, sd, cad.copy())
         hold_from = np.minimum(hold_from, decoded.open_from)
         return self._settler.push(table, first, hold_from, revisions, decoded.decided_from, decoded.decided)
+
+    def _spread(self, at: np.ndarray, lumps: np.ndarray, n: int, every: int) -> np.ndarray:
+        """Per epoch: each head's evidence (it stands for the `every` epochs from it) shared out
+        over those epochs in integer parts that sum to it exactly, the part past this chunk
+        carried to the next. All of it on the head made the decoder's score a sawtooth that
+        dipped at every head: where the evidence was balanced, every fourth epoch came out the
+        other posture."""
+        c = self._c
+        out = np.zeros(n + every, np.int64)
+        out[:c.incl_tail.shape[0]] += c.incl_tail
+        if at.size:
+            q, r = np.divmod(lumps, every)
+            for j in range(every):
+                out[at + j] += q + (j < r)  # heads are distinct: no repeated index
+        c.incl_tail = out[n:n + every - 1].copy()
+        return out[:n]
 
     def _drifted(self, g: np.ndarray, still: np.ndarray, settled: np.ndarray) -> np.ndarray:
         """Epochs whose trunk lies within LYING_DRIFT_DEG of the last settled upright posture,
