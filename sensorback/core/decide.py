@@ -176,6 +176,14 @@ def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> 
     return (periodicity >= WALK_PERIODICITY) & (cadence >= WALK_CADENCE[0]) & (cadence <= WALK_CADENCE[1]) & (sd >= WALK_MIN_SD_G)
 
 
+def _first_heard(flags: np.ndarray, carry: int, span: int) -> tuple[np.ndarray, int]:
+    """The flags that are not within `span` epochs after an earlier one (the same movement seen
+    again by the next windows), and the carry: epochs since the last flag."""
+    since = run_length(~flags, carry)
+    prev = np.concatenate(([carry], since[:-1])) if flags.shape[0] else since
+    return flags & (prev + 1 >= span), int(since[-1]) if flags.shape[0] else carry
+
+
 def transition_kinds(v_up, v_down, quiet, tilt, speed: float = TRANSITION_SPEED) -> tuple[np.ndarray, np.ndarray]:
     """(stood up, sat down) per epoch: a whole transition in the window ending there."""
     whole = (quiet <= transition.QUIET_G) & (tilt >= transition.MIN_TILT_DEG)  # False where NaN
@@ -198,6 +206,8 @@ class _Carry:
     walk_run: int = 0
     since_up: int = 10**9
     since_down: int = 10**9
+    since_soft_up: int = 10**9    # epochs since the last slow stand-up heard (see _first_heard)
+    since_soft_down: int = 10**9
     active_run: int = 0
     lying_run: int = 0
     since_sure: int = 10**9
@@ -448,8 +458,12 @@ class Decider:
         # transitions that end lying are lying down or sitting up, not sit/stand ones
         ups = np.flatnonzero(stood_up & ~lying)
         downs = np.flatnonzero(sat_confirmed & ~lying)
-        soft_ups = np.flatnonzero(slow_up & ~lying)
-        soft_downs = np.flatnonzero((slow_down | (sat_down & ~sat_confirmed)) & ~lying)
+        # one slow transition is whole in several windows in a row: it is heard once (each
+        # hearing used to add its SOFT_NATS again: four of them tipped a standing wearer)
+        soft_up, c.since_soft_up = _first_heard(slow_up & ~lying, c.since_soft_up, span)
+        soft_down, c.since_soft_down = _first_heard((slow_down | (sat_down & ~sat_confirmed)) & ~lying,
+                                                    c.since_soft_down, span)
+        soft_ups, soft_downs = np.flatnonzero(soft_up), np.flatnonzero(soft_down)
         on_feet = walk_run >= ON_FEET_AFTER_EPOCHS
         # The wearer's own postures (posture_cue.py): both sides of every sure transition, and
         # the standing right after a walk.
