@@ -176,12 +176,18 @@ def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> 
     return (periodicity >= WALK_PERIODICITY) & (cadence >= WALK_CADENCE[0]) & (cadence <= WALK_CADENCE[1]) & (sd >= WALK_MIN_SD_G)
 
 
+def _since_before(flags: np.ndarray, carry: int) -> tuple[np.ndarray, int]:
+    """Per epoch, the epochs since the last flag before it (carry: that count at the last epoch
+    of the previous chunk), and the carry for the next chunk. Chunks are never empty."""
+    since = run_length(~flags, carry)
+    return np.concatenate(([carry], since[:-1])), int(since[-1])
+
+
 def _first_heard(flags: np.ndarray, carry: int, span: int) -> tuple[np.ndarray, int]:
     """The flags that are not within `span` epochs after an earlier one (the same movement seen
     again by the next windows), and the carry: epochs since the last flag."""
-    since = run_length(~flags, carry)
-    prev = np.concatenate(([carry], since[:-1])) if flags.shape[0] else since
-    return flags & (prev + 1 >= span), int(since[-1]) if flags.shape[0] else carry
+    prev, carry = _since_before(flags, carry)
+    return flags & (prev + 1 >= span), carry
 
 
 def transition_kinds(v_up, v_down, quiet, tilt, speed: float = TRANSITION_SPEED) -> tuple[np.ndarray, np.ndarray]:
@@ -428,10 +434,8 @@ class Decider:
             sat_down[land[stepped < span]] = True
         # Windows that overlap one transition but start inside it can read the opposite way:
         # an event of one kind silences the other kind for a window's length.
-        since_up = run_length(~stood_up, c.since_up)
-        since_down = run_length(~sat_down, c.since_down)
-        prev_up = np.concatenate(([c.since_up], since_up[:-1]))
-        prev_down = np.concatenate(([c.since_down], since_down[:-1]))
+        prev_up, c.since_up = _since_before(stood_up, c.since_up)
+        prev_down, c.since_down = _since_before(sat_down, c.since_down)
         stood_up, sat_down = stood_up & (prev_down + 1 >= span), sat_down & (prev_up + 1 >= span)
         slow_up &= (prev_down + 1 >= span) & ~sat_down
         slow_down &= (prev_up + 1 >= span) & ~stood_up
@@ -644,7 +648,6 @@ class Decider:
 
         c.next_k = int(k[-1]) + 1
         c.moving, c.walk_run = bool(in_motion[-1]), int(walk_run[-1])
-        c.since_up, c.since_down = int(since_up[-1]), int(since_down[-1])
         c.lying_run = int(lying_run[-1])
         c.since_handling, c.quiet_run, c.off = int(since_handling[-1]), int(quiet_run[-1]), bool(not_worn[-1])
         c.quiet_start_handling = int(start_handling[-1])
