@@ -41,6 +41,16 @@ def rows(labels, pred):
     return [(a, b, lab, code) for a, b, lab, code in labels.rows() if pred(lab, code)]
 
 
+def assert_streams_as_batch(block, batch, cuts, max_feeds: int) -> None:
+    """Streaming equals batch: the block fed in random chunkings, one per (seed, max_delay_s)."""
+    from test_core_streaming import chunk_sizes, first_difference, stream
+
+    for seed, delay in cuts:
+        sizes = chunk_sizes(len(block), np.random.default_rng(seed), max_feeds=max_feeds)
+        got = stream(block, batch.calibration, delay, sizes)
+        assert got.equals(batch.epochs), first_difference(got, batch.epochs)
+
+
 # ------------------------------------------------------------------------ a stuck sensor
 def test_a_sensor_stuck_at_zero_is_no_data_with_a_warning_and_calibration_ignores_it():
     """A stuck IMU reading exactly (0, 0, 0) for minutes used to crash analyze (LinAlgError in
@@ -140,7 +150,6 @@ def test_a_slow_sit_down_is_heard_once_however_many_windows_hold_it():
     the slow transition's SOFT_NATS again (16 nats, past the switching cost), so this standing
     was called sitting for 2 minutes; heard once, it stays standing. Streaming equals batch."""
     from conftest import SHARED
-    from test_core_streaming import chunk_sizes, first_difference, stream
 
     block = formats.load(SHARED / "realdata" / "chest_casale" / "subject07.csv.gz")
     batch = analyze(block)
@@ -148,9 +157,7 @@ def test_a_slow_sit_down_is_heard_once_however_many_windows_hold_it():
     standing = inside(ep, 2470.0, 2585.0)
     assert standing.sum() == 115
     assert (ep.state[standing] == CODE["standing"]).mean() >= 0.95, ep.state_names[standing]
-    for seed in (0, 1):
-        got = stream(block, batch.calibration, float(seed), chunk_sizes(len(block), np.random.default_rng(seed), 300))
-        assert got.equals(ep), first_difference(got, ep)
+    assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0)), max_feeds=300)
 
 
 def test_a_recording_that_starts_standing_still_does_not_flicker():
@@ -163,7 +170,6 @@ def test_a_recording_that_starts_standing_still_does_not_flicker():
     from dataclasses import replace
 
     from conftest import SHARED
-    from test_core_streaming import chunk_sizes, first_difference, stream
 
     whole = formats.load(SHARED / "realdata" / "chest_casale" / "subject02.csv.gz")
     keep = (whole.t >= 1603.0) & (whole.t < 1900.0)
@@ -176,9 +182,7 @@ def test_a_recording_that_starts_standing_still_does_not_flicker():
     changes = np.flatnonzero(sitting[1:] != sitting[:-1])
     assert changes.size <= 6, changes
     assert np.diff(np.concatenate(([-1], changes, [sitting.shape[0] - 1]))).min() >= 3  # no 1-2 s islands
-    for seed in (0, 1):
-        got = stream(block, batch.calibration, float(seed), chunk_sizes(len(block), np.random.default_rng(seed), 200))
-        assert got.equals(ep), first_difference(got, ep)
+    assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0)), max_feeds=200)
 
 
 def test_a_seated_trunk_drifting_past_the_side_lying_line_stays_sitting():
@@ -188,7 +192,6 @@ def test_a_seated_trunk_drifting_past_the_side_lying_line_stays_sitting():
     turns the trunk 50-95 deg in seconds, so a still trunk within LYING_DRIFT_DEG of its last
     calm posture that was not lying is still that posture. Streaming equals batch across it."""
     from conftest import SHARED
-    from test_core_streaming import chunk_sizes, first_difference, stream
 
     block = formats.load(SHARED / "realdata" / "chest_casale" / "subject02.csv.gz")
     batch = analyze(block)
@@ -197,10 +200,7 @@ def test_a_seated_trunk_drifting_past_the_side_lying_line_stays_sitting():
     assert seated.sum() > 700 and np.isin(ep.state[seated], SIT).all()
     past_line = seated & (np.abs(ep.lateral_deg) >= 45.0)
     assert past_line.sum() > 100  # the drift is there
-    for seed in (0, 1):
-        rng = np.random.default_rng(seed)
-        got = stream(block, batch.calibration, float(seed), chunk_sizes(len(block), rng, max_feeds=300))
-        assert got.equals(ep), first_difference(got, ep)
+    assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0)), max_feeds=300)
 
 
 def test_a_slow_lie_down_onto_the_side_is_lying_however_near_the_line():
@@ -273,14 +273,8 @@ def test_standing_up_unseen_is_standing_within_minutes(seed):
 @pytest.mark.parametrize("scenario", ["hidden-stand-ups", "seat-after-walk"])
 def test_streaming_equals_batch_on_a_day_of_unseen_transitions(scenario):
     """Also across a seat reached straight from a walk (Decider._seats carries its watch)."""
-    from test_core_streaming import chunk_sizes, first_difference, stream
-
     block, _ = simulate(scenario, seed=2 if scenario == "hidden-stand-ups" else 1, duration_s=2400.0)
-    batch = analyze(block)
-    for seed, delay in ((0, 0.0), (1, 1.0), (2, 60.0)):
-        rng = np.random.default_rng(seed)
-        got = stream(block, batch.calibration, delay, chunk_sizes(len(block), rng, max_feeds=400))
-        assert got.equals(batch.epochs), first_difference(got, batch.epochs)
+    assert_streams_as_batch(block, analyze(block), ((0, 0.0), (1, 1.0), (2, 60.0)), max_feeds=400)
 
 
 def test_every_epoch_is_handed_out_within_the_smoother_lag():
