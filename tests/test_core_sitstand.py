@@ -160,6 +160,32 @@ def test_a_slow_sit_down_is_heard_once_however_many_windows_hold_it():
     assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0)), max_feeds=300)
 
 
+def test_each_transition_is_heard_once_whatever_its_kind_and_wherever_the_chunks_end():
+    """One rule (decide._heard_once) for sure and slow transitions: the windows after the first
+    that hold the same movement add nothing, a slow one at or just after a sure one of the same
+    direction is that one seen weaker, and the carries make any chunking give the batch answer."""
+    from sensorback.core.decide import _heard_once
+
+    span, n = 6, 60
+    sure = np.array([10, 11, 12, 30, 38])      # one movement in 3 windows; two apart
+    soft = np.array([12, 14, 20, 24, 31, 50, 52, 53])
+    heard_sure, heard_soft, _, _ = _heard_once(sure, soft, n, 10**9, 10**9, span)
+    assert heard_sure.tolist() == [10, 30, 38]
+    # 12 (with a sure one), 14 (just after one): the sure one again; 24 after the slow 20;
+    # 31 after the sure 30; 52, 53 after the slow 50
+    assert heard_soft.tolist() == [20, 50]
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        cuts = np.sort(rng.choice(np.arange(1, n), size=4, replace=False))
+        got_sure, got_soft, c_sure, c_soft = [], [], 10**9, 10**9
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, n]):
+            part = lambda x: x[(x >= a) & (x < b)] - a  # noqa: E731
+            hs, ho, c_sure, c_soft = _heard_once(part(sure), part(soft), b - a, c_sure, c_soft, span)
+            got_sure += (hs + a).tolist()
+            got_soft += (ho + a).tolist()
+        assert (got_sure, got_soft) == (heard_sure.tolist(), heard_soft.tolist())
+
+
 def test_a_recording_that_starts_standing_still_does_not_flicker():
     """Real chest recording (Casale subject02, CC BY 4.0) cut to start at 1603 s: standing still
     for 3.5 min, nothing sure seen yet, then a walk. Before anything sure, the inclination from

@@ -183,11 +183,24 @@ def _since_before(flags: np.ndarray, carry: int) -> tuple[np.ndarray, int]:
     return np.concatenate(([carry], since[:-1])), int(since[-1])
 
 
-def _first_heard(flags: np.ndarray, carry: int, span: int) -> tuple[np.ndarray, int]:
-    """The flags that are not within `span` epochs after an earlier one (the same movement seen
-    again by the next windows), and the carry: epochs since the last flag."""
-    prev, carry = _since_before(flags, carry)
-    return flags & (prev + 1 >= span), carry
+def _heard_once(sure: np.ndarray, soft: np.ndarray, n: int, carry_sure: int, carry_soft: int,
+                span: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """One direction's transitions, each heard once: (sure positions, slow positions, carries).
+
+    A movement is whole in every window that holds it, so it is seen again by the next ones:
+    a flag within `span` epochs after an earlier flag of its kind is that movement again; a slow
+    one at or within `span` epochs after a sure one is the sure one seen weaker. Positions
+    (ascending) among n epochs; the carries are the epochs since the last flag of each kind."""
+    f_sure = np.zeros(n, bool)
+    f_sure[sure] = True
+    f_soft = np.zeros(n, bool)
+    f_soft[soft] = True
+    prev_sure, carry_sure = _since_before(f_sure, carry_sure)
+    prev_soft, carry_soft = _since_before(f_soft, carry_soft)
+    after_sure = prev_sure + 1 < span
+    heard_sure = f_sure & ~after_sure
+    heard_soft = f_soft & (prev_soft + 1 >= span) & ~f_sure & ~after_sure
+    return np.flatnonzero(heard_sure), np.flatnonzero(heard_soft), carry_sure, carry_soft
 
 
 def transition_kinds(v_up, v_down, quiet, tilt, speed: float = TRANSITION_SPEED) -> tuple[np.ndarray, np.ndarray]:
@@ -212,15 +225,15 @@ class _Carry:
     walk_run: int = 0
     since_up: int = 10**9
     since_down: int = 10**9
-    since_soft_up: int = 10**9    # epochs since the last slow stand-up heard (see _first_heard)
+    since_sure_up: int = 10**9    # epochs since the last stand-up seen (see _heard_once)
+    since_sure_down: int = 10**9
+    since_soft_up: int = 10**9
     since_soft_down: int = 10**9
     active_run: int = 0
     lying_run: int = 0
     since_sure: int = 10**9
     soft_pending: list = field(default_factory=list)  # (epoch it ends, offset) of slow transitions
     since_mark: int = 10**9
-    sure_before: bool = False   # a transition seen in the last epoch of the previous chunk
-    soft_before: bool = False
     mark_kind: int = 2          # the stream starts as after a reset: nothing sure known
     seat_watch: tuple | None = None  # the posture after a walk still being seen, see _seat_watches
     last_level: int = 0         # the posture cue at the last head of the previous chunk ...
@@ -462,12 +475,8 @@ class Decider:
         # transitions that end lying are lying down or sitting up, not sit/stand ones
         ups = np.flatnonzero(stood_up & ~lying)
         downs = np.flatnonzero(sat_confirmed & ~lying)
-        # one slow transition is whole in several windows in a row: it is heard once (each
-        # hearing used to add its SOFT_NATS again: four of them tipped a standing wearer)
-        soft_up, c.since_soft_up = _first_heard(slow_up & ~lying, c.since_soft_up, span)
-        soft_down, c.since_soft_down = _first_heard((slow_down | (sat_down & ~sat_confirmed)) & ~lying,
-                                                    c.since_soft_down, span)
-        soft_ups, soft_downs = np.flatnonzero(soft_up), np.flatnonzero(soft_down)
+        soft_ups = np.flatnonzero(slow_up & ~lying)
+        soft_downs = np.flatnonzero((slow_down | (sat_down & ~sat_confirmed)) & ~lying)
         on_feet = walk_run >= ON_FEET_AFTER_EPOCHS
         # The wearer's own postures (posture_cue.py): both sides of every sure transition, and
         # the standing right after a walk.
@@ -517,16 +526,6 @@ class Decider:
                 soft_ups = np.union1d(soft_ups, ups[bent])
                 ups = ups[~bent]
         seats, seat_from = self._seats(watches, walk_up)
-        ev_at = np.concatenate([ups, downs, soft_ups, soft_downs, seats]) + first
-        ev_before = np.concatenate([ups - span + 1, downs - CONFIRM_EPOCHS - span + 1,
-                                    soft_ups - span + 1, soft_downs - span + 1, seat_from - first]) + first
-        ev_sit = np.concatenate([np.zeros(ups.size, bool), np.ones(downs.size, bool),  # sitting after
-                                 np.zeros(soft_ups.size, bool), np.ones(soft_downs.size, bool),
-                                 np.ones(seats.size, bool)])
-        is_seat = np.concatenate([np.zeros(ups.size + downs.size + soft_ups.size + soft_downs.size, bool),
-                                  np.ones(seats.size, bool)])
-        order = np.argsort(ev_at, kind="stable")
-        ev_at, ev_before, ev_sit, is_seat = ev_at[order], ev_before[order], ev_sit[order], is_seat[order]
         # Lying, the sensor off the body: what came before says nothing of what comes after
         # (lying a while: sitting, see below; a sensor clipped on again sits differently).
         reset = lying | not_worn
@@ -535,33 +534,41 @@ class Decider:
         # base rate of desk work (still a while: sitting) counts.
         sure = on_feet | long_lying
         sure[ups] = sure[downs] = sure[seats] = True
+        # One movement is whole in several windows in a row: each transition is heard once, by
+        # the first of them, as evidence and as an event (every hearing used to add its nats
+        # again: four hearings of one slow movement tipped a standing wearer).
+        ups, soft_ups, c.since_sure_up, c.since_soft_up = _heard_once(ups, soft_ups, n_k, c.since_sure_up,
+                                                                      c.since_soft_up, span)
+        # (a seat is a sit-down too)
+        heard_down, soft_downs, c.since_sure_down, c.since_soft_down = _heard_once(
+            np.union1d(downs, seats), soft_downs, n_k, c.since_sure_down, c.since_soft_down, span)
+        downs = downs[np.isin(downs, heard_down)]
+        seat_heard = np.isin(seats, heard_down)
+        seats, seat_from = seats[seat_heard], seat_from[seat_heard]
+        ev_at = np.concatenate([ups, downs, soft_ups, soft_downs, seats]) + first
+        ev_before = np.concatenate([ups - span + 1, downs - CONFIRM_EPOCHS - span + 1,
+                                    soft_ups - span + 1, soft_downs - span + 1, seat_from - first]) + first
+        ev_sit = np.concatenate([np.zeros(ups.size, bool), np.ones(downs.size, bool),  # sitting after
+                                 np.zeros(soft_ups.size, bool), np.ones(soft_downs.size, bool),
+                                 np.ones(seats.size, bool)])
+        is_seat = np.concatenate([np.zeros(ups.size + downs.size + soft_ups.size + soft_downs.size, bool),
+                                  np.ones(seats.size, bool)])
+        is_sure = np.concatenate([np.ones(ups.size + downs.size, bool), np.zeros(soft_ups.size + soft_downs.size, bool),
+                                  np.ones(seats.size, bool)])
+        order = np.argsort(ev_at, kind="stable")
+        ev_at, ev_before, ev_sit, is_seat, is_sure = ev_at[order], ev_before[order], ev_sit[order], is_seat[order], is_sure[order]
         since_sure = run_length(~sure, c.since_sure)
         since_reset = run_length(~reset, c.since_reset)
         c.since_sure, c.since_reset = int(since_sure[-1]), int(since_reset[-1])
         known = since_sure <= since_reset
-        # (a transition is seen in a few consecutive windows: the posture cue takes the first;
-        # a sure one counts over a slow one seen beside it)
-        sure_at = np.zeros(k.shape[0], bool)
-        sure_at[ups] = sure_at[downs] = sure_at[seats] = True
-        soft_at = np.zeros(k.shape[0], bool)
-        soft_at[soft_ups] = soft_at[soft_downs] = True
-        soft_at &= ~sure_at
-        prev_sure = np.concatenate(([c.sure_before], sure_at[:-1]))
-        prev_soft = np.concatenate(([c.soft_before], soft_at[:-1]))
-        c.sure_before, c.soft_before = bool(sure_at[-1]), bool(soft_at[-1])
-        pos_ev = ev_at - first
-        sure_ev = sure_at[pos_ev]
-        first_ev = np.where(sure_ev, ~prev_sure[pos_ev], soft_at[pos_ev] & ~prev_soft[pos_ev] & ~prev_sure[pos_ev])
-        cue_events = sorted([(int(a), int(b), bool(si), bool(su))
-                             for a, b, si, su in zip(ev_at[first_ev], ev_before[first_ev], ev_sit[first_ev], sure_ev[first_ev])]
+        cue_events = sorted([(int(a), int(b), bool(si), bool(su)) for a, b, si, su in zip(ev_at, ev_before, ev_sit, is_sure)]
                             + [(int(t) + first, int(t) + first, None, True) for t in np.flatnonzero(walked)],
                             key=lambda e: e[0])
         others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet)
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
-        # the smoother hears each transition once too (its first window)
         # (a slow transition claims the epochs before it only while nothing sure is known: once
         # something is, it is a passing tip of the balance, see below)
-        heard = first_ev & (sure_ev | ~known[pos_ev])
+        heard = is_sure | ~known[ev_at - first]
         ev_at, ev_before, ev_sit, is_seat = ev_at[heard], ev_before[heard], ev_sit[heard], is_seat[heard]
         # A sit-down's window starts with the wearer still standing: only the epochs from where
         # the movement began are claimed for sitting (see _movement_start; stand-ups keep their
