@@ -154,6 +154,29 @@ def test_convert_refuses_to_overwrite_its_input(tmp_path):
     assert_one_line_error(run("convert", src, src), "same file")
 
 
+DEMO_SBR = RECORDINGS / "demo.sbr"
+AX3 = ROOT / "tests" / "data" / "ax3_testfile.cwa"
+
+
+@pytest.mark.parametrize("command", ["analyze", "replay", "convert"])
+@pytest.mark.parametrize("recording, own", [(DEMO_SBR, "50 Hz"), (WAIST, "50 Hz"), (AX3, "100 Hz")])
+def test_rate_is_refused_for_a_file_with_its_own_timestamps(tmp_path, command, recording, own):
+    out = tmp_path / "out.sbr"
+    extra = {"replay": ["--db", tmp_path / "x.db"], "convert": [out]}.get(command, [])
+    assert_one_line_error(run(command, recording, *extra, "--rate", "10"),
+                          f"--rate: {recording} has its own timestamps ({own}); --rate is only for CSV files "
+                          "without a time column")
+    assert not out.exists() and not (tmp_path / "x.db").exists()
+
+
+def test_rate_still_times_a_csv_without_a_time_column(tmp_path):
+    src, out = tmp_path / "raw.csv", tmp_path / "raw.sbr"
+    src.write_text("ax,ay,az\n" + "0,0,1\n" * 100)
+    r = run("convert", src, out, "--rate", "25")
+    assert r.exit_code == 0, r.output
+    assert "100 samples, 4.0 s at 25 Hz" in r.stdout
+
+
 def test_convert_missing_input(tmp_path):
     assert_one_line_error(run("convert", tmp_path / "in.sbr", tmp_path / "out.csv"), "in.sbr: no such file")
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sensorback import formats
-from sensorback.errors import InputError
+from sensorback.errors import InputError, SensorbackError
 from sensorback.formats import FormatWarning
 from sensorback.samples import SampleBlock
 from conftest import SHARED
@@ -269,11 +269,13 @@ def test_rate_without_time_column(tmp_path):
         formats.load(path)
 
 
-def test_rate_given_with_time_column_sets_nominal_rate(tmp_path):
+def test_rate_given_with_time_column_is_refused(tmp_path):
     path = tmp_path / "x.csv"
-    path.write_text("t,ax,ay,az\n0,0,0,1\n0.021,0,0,1\n0.039,0,0,1\n")
-    block, _ = load(path, rate_hz=50.0)
-    assert block.rate_hz == 50.0 and block.t[1] == 0.021
+    path.write_text("t,ax,ay,az\n0,0,0,1\n0.02,0,0,1\n0.04,0,0,1\n")
+    with pytest.raises(SensorbackError, match=r"^--rate: .*x\.csv has its own timestamps \(50 Hz\); --rate is only "
+                       r"for CSV files without a time column$"):
+        formats.load(path, rate_hz=10.0)
+    assert formats.load(path).rate_hz == 50.0
 
 
 def test_headerless_four_columns(tmp_path):

@@ -21,4 +21,5 @@ CALIBRATION_OPTION = typer.Option(
     help="Use a stored calibration: a file written by 'sensorback calibrate --out', or the name or "
     "address of a sensor calibrated with 'sensorback calibrate'. Default: estimated from the recording.")
 CSV_RATE_OPTION = typer.Option(
-    "--rate", metavar="HZ", show_default=False, help="Sample rate, for CSV files without a time column.")
+    "--rate", metavar="HZ", show_default=False, help="Sample rate, only for CSV files without a time column (refused for files with their own "
+    "timestamps: .sbr, .cwa, .gt3x, CSV with a time column).")

@@ -197,10 +197,7 @@ def analyze(
 def convert(
     src: Annotated[Path, typer.Argument(metavar="IN", help="Recording to read.", show_default=False)],
     dst: Annotated[Path, typer.Argument(metavar="OUT", help="File to write.", show_default=False)],
-    rate: Annotated[
-        Optional[float],
-        typer.Option("--rate", metavar="HZ", help="Sample rate, for CSV input without a time column."),
-    ] = None,
+    rate: Annotated[Optional[float], CSV_RATE_OPTION] = None,
 ) -> None:
     """Convert a recording from one supported format to another."""
     _args.check_rate("--rate", rate)

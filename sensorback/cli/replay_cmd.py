@@ -149,6 +149,8 @@ def replay_command(
     from ..sources import open_source
 
     source = open_source(file=file, speed=pace, rate_hz=rate)  # an unknown file type: before the database opens
+    if rate is not None:  # a --rate the file does not take (it has its own timestamps): before the database opens
+        source.load()
     if events is not None:
         _check_events_path(events, file)
     options = CoreOptions(reference_window=ref, forward_window=fwd)

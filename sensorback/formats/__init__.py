@@ -22,6 +22,7 @@ from .csv_io import write_csv
 from .csv_read import read_csv
 from .native import NativeWriter, iter_native, read_native, read_native_header, write_native
 from .notes import FormatWarning, LoadNotes
+from .validate import rate_not_needed
 
 __all__ = [
     "load", "save", "iter_blocks", "kind_of", "NativeWriter", "read_native", "iter_native",
@@ -65,21 +66,32 @@ def _check_file(path) -> None:
         raise InputError(path, "is a directory, not a recording file")
 
 
+def _refuse_rate(kind: str, path, rate_hz: float | None) -> None:
+    """A rate is only for CSV without a time column: .sbr, .cwa and .gt3x files time their own
+    samples (CSV is checked once its columns are known, in csv_io.table_to_block)."""
+    if rate_hz is None or kind == "csv":
+        return
+    if kind == "native":
+        own = read_native_header(path).rate_hz
+    elif kind == "cwa":
+        from .cwa import read_cwa_header
+
+        own = read_cwa_header(path).rate_hz
+    else:
+        own = next(iter_blocks(path, chunk_samples=1)).rate_hz
+    raise rate_not_needed(path, own)
+
+
 def load(path, rate_hz: float | None = None) -> SampleBlock:
-    """Read a whole recording. rate_hz is needed only for CSV without a time column;
-    for files with timestamps it just replaces the nominal rate."""
+    """Read a whole recording. rate_hz is only for CSV without a time column; given for a file
+    with its own timestamps it is refused (a one-line SensorbackError naming --rate)."""
     kind = kind_of(path)
     _check_file(path)
+    _refuse_rate(kind, path, rate_hz)
     if kind == "native":
-        block = read_native(path)
-        if rate_hz is not None:
-            block.rate_hz = float(rate_hz)
-        return block
+        return read_native(path)
     if kind in _DEVICE_EXT.values():
-        block = _read_device_file(kind, path)
-        if rate_hz is not None:
-            block.rate_hz = float(rate_hz)
-        return block
+        return _read_device_file(kind, path)
     return read_csv(path, rate_hz=rate_hz)
 
 
@@ -103,20 +115,15 @@ def iter_blocks(path, chunk_samples: int = 1 << 20, rate_hz: float | None = None
         raise ValueError("chunk_samples must be >= 1")
     kind = kind_of(path)
     _check_file(path)
+    _refuse_rate(kind, path, rate_hz)
     if kind == "native":
-        for block in iter_native(path, chunk_samples=chunk_samples):
-            if rate_hz is not None:
-                block.rate_hz = float(rate_hz)
-            yield block
+        yield from iter_native(path, chunk_samples=chunk_samples)
         return
     if kind in _DEVICE_EXT.values():
         from .cwa import iter_cwa
         from .gt3x import iter_gt3x
 
-        for block in (iter_cwa if kind == "cwa" else iter_gt3x)(path, chunk_samples=chunk_samples):
-            if rate_hz is not None:
-                block.rate_hz = float(rate_hz)
-            yield block
+        yield from (iter_cwa if kind == "cwa" else iter_gt3x)(path, chunk_samples=chunk_samples)
         return
     whole = read_csv(path, rate_hz=rate_hz)
     notes = whole.meta.pop("notes", None)

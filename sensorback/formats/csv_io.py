@@ -25,7 +25,7 @@ from .csv_columns import ColumnMap, headerless_map, map_columns
 from .datetimes import looks_like_datetime, seconds_from_datetimes
 from .notes import FormatWarning, LoadNotes
 from .units import seconds_axis, to_g
-from .validate import check_samples, check_time_axis
+from .validate import check_samples, check_time_axis, rate_not_needed
 
 OUT_HEADER = "t,ax,ay,az"
 
@@ -361,6 +361,8 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     device = table.device or device
     names = ((cols.time_name or "t").strip(),) + tuple(cols.names[c].strip() for c in cols.axes)
     t, acc = check_samples(t, acc, path, table.locate, notes, columns=names)
+    if rate_hz is not None and table.time is not None:
+        raise rate_not_needed(path, _estimate_rate(t))
     if rate_hz is None:
         rate_hz = _estimate_rate(t)
     check_time_axis(t, float(rate_hz), path, table.locate, notes)

@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, SensorbackError
 from .. import limits
 from ..limits import MAX_ACC_G
 from ..timefmt import span
@@ -28,6 +28,13 @@ from .notes import LoadNotes
 
 LIMIT_G = MAX_ACC_G
 AXES = ("ax", "ay", "az")
+
+def rate_not_needed(path, own_rate_hz: float) -> SensorbackError:
+    """A sample rate given for a file that times its own samples (.sbr, .cwa, .gt3x, CSV with a
+    time column): refused, since it would replace the file's rate and change every result."""
+    return SensorbackError(f"--rate: {path} has its own timestamps ({own_rate_hz:g} Hz); --rate is only for "
+                           "CSV files without a time column")
+
 
 # locate(i) -> (line number or None, label): where sample i of this block lives in the file.
 # Chunked readers pass an offset locator, so locate(-1) names the previous chunk's last sample.
