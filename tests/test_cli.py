@@ -435,13 +435,6 @@ def test_analyze_with_windows_inside_and_outside_the_recording():
     assert_one_line_error(run("analyze", CHEST, "--reference-window", "500:900"), "--reference-window", "outside")
 
 
-def test_analyze_epochs_into_a_missing_folder_is_one_line(tmp_path):
-    r = run("analyze", CHEST, "--epochs", tmp_path / "no" / "such" / "dir" / "e.csv")
-    assert r.exit_code == 1
-    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("error: ")
-    assert "Traceback" not in r.output
-
-
 # ------------------------------------------------------------------------- the installed script
 
 

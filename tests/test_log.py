@@ -127,8 +127,9 @@ def test_bad_time_is_one_line(db, at, fragment):
 
 def test_missing_database_folder_is_one_line_and_not_created(tmp_path):
     target = tmp_path / "no" / "such" / "back.db"
-    one_line_error(run("log", "pain", "3", "--db", target), "--db", "does not exist")
-    one_line_error(run("log", "exercise", "plank", "--db", target), "--db", "does not exist")
+    missing = f"--db: there is no folder {target.parent} (create it first)"
+    one_line_error(run("log", "pain", "3", "--db", target), missing)
+    one_line_error(run("log", "exercise", "plank", "--db", target), missing)
     assert not (tmp_path / "no").exists()
 
 

@@ -572,15 +572,24 @@ def test_report_words_are_our_own(db):
 
 # ----------------------------------------------------------------------------------- no data
 
-def test_missing_database_is_a_friendly_message_and_is_not_created(tmp_path, berlin):
-    path = tmp_path / "none.db"
+def test_missing_default_database_is_a_friendly_message_and_is_not_created(tmp_path, berlin, monkeypatch):
+    monkeypatch.delenv("SENSORBACK_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     for args in ([], ["--json"], ["--week"]):
-        r = runner.invoke(app, ["report", "--db", str(path), *args])
+        r = runner.invoke(app, ["report", *args])
         assert r.exit_code == 0, r.output
         assert "Nothing is recorded" in r.stdout
-    assert not path.exists()
-    got = json.loads(runner.invoke(app, ["report", "--db", str(path), "--json"]).stdout)
+    assert not (tmp_path / "data").exists()
+    got = json.loads(runner.invoke(app, ["report", "--json"]).stdout)
     assert got["database_empty"] and not got["has_data"] and got["totals"]["recorded_s"] == 0
+
+
+def test_a_named_database_that_does_not_exist_is_an_error_not_an_empty_report(tmp_path, monkeypatch):
+    typo = tmp_path / "typo.db"
+    one_line_error(runner.invoke(app, ["report", "--db", str(typo)]), f"--db: there is no database {typo} (")
+    monkeypatch.setenv("SENSORBACK_DB", str(typo))
+    one_line_error(runner.invoke(app, ["report"]), f"$SENSORBACK_DB: there is no database {typo} (")
+    assert not typo.exists()
 
 
 def test_empty_database_and_a_day_without_data(db, tmp_path, berlin):
@@ -647,17 +656,18 @@ def test_bad_day_is_one_line(db, value, fragment):
 
 def test_missing_database_folder_and_html_folder_are_one_line(tmp_path):
     one_line_error(runner.invoke(app, ["report", "--db", str(tmp_path / "no" / "such" / "x.db")]),
-                   "--db", "does not exist")
+                   f"--db: there is no folder {tmp_path / 'no' / 'such'} (create it first)")
     assert not (tmp_path / "no").exists()
     one_line_error(runner.invoke(app, ["report", "--db", str(tmp_path / "x.db"), "--html",
-                                       str(tmp_path / "nope" / "r.html")]), "--html", "does not exist")
+                                       str(tmp_path / "nope" / "r.html")]),
+                   f"--html: there is no folder {tmp_path / 'nope'} (create it first)")
     one_line_error(runner.invoke(app, ["report", "--db", str(tmp_path / "x.db"), "--html", str(tmp_path)]),
                    "--html", "is a folder")
 
 
 def test_missing_database_folder_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "gone" / "x.db"))
-    one_line_error(runner.invoke(app, ["report"]), "$SENSORBACK_DB", "does not exist")
+    one_line_error(runner.invoke(app, ["report"]), f"$SENSORBACK_DB: there is no folder {tmp_path / 'gone'} (create")
 
 
 def test_parse_day_and_at():

@@ -91,6 +91,67 @@ def check_input_file(path: Path) -> None:
         raise InputError(path, "not a file")
 
 
+def check_output(option: str, path: Path, *, suffixes: tuple[str, ...] = (), keep: bool = False,
+                 folder: bool = False, example: str | None = None) -> None:
+    """A file (or, with folder, a folder) the user names for sensorback to write, checked before any
+    work starts: its folder must exist (sensorback never creates the user's folders, so that a typo
+    does not scatter files), it must not be a folder itself (a file, with folder), its name must end
+    in one of `suffixes` (when given), and with `keep` it must not exist yet (a recording is never
+    written over). Only sensorback's own default locations (its data and config folders) are created."""
+    if str(path) == "-":
+        raise SensorbackError(f"{option}: '-' (standard output) is not supported here; give a file name")
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise SensorbackError(f"{option}: {path} is a file; give a folder")
+    elif path.is_dir():
+        example = example or (f"out{suffixes[0]}" if suffixes else "out.csv")
+        raise SensorbackError(f"{option}: {path} is a folder; give a file name, e.g. {path / example}")
+    if suffixes and not path.name.lower().endswith(suffixes):
+        choices = suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
+        raise SensorbackError(f"{option}: {path} must end in {choices}")
+    parent = path.parent
+    if not parent.is_dir():
+        raise SensorbackError(f"{option}: there is no folder {parent} (create it first)")
+    if keep and path.exists():
+        raise SensorbackError(f"{option}: {path} already exists; choose another name, or delete it first "
+                              "(sensorback does not write over a recording)")
+
+
+def db_target(db: str | None):
+    """(target, given): the database a command would use (sensorback.store.db.DbTarget), and how the
+    user named it: '--db', '$SENSORBACK_DB', or None for the default database."""
+    import os
+
+    from ..store import ENV_VAR, resolve_db_url
+    from ..store.db import describe
+
+    target = describe(resolve_db_url(db))
+    if db not in (None, ""):
+        given = "--db"
+    elif os.environ.get(ENV_VAR):
+        given = f"${ENV_VAR}"
+    else:
+        given = None
+    return target, given
+
+
+def check_db(db: str | None, *, must_exist: bool = False):
+    """A database the user names (--db or $SENSORBACK_DB), checked like any output (check_output):
+    an SQLite file in an existing folder, not a folder; with must_exist (a report, which never
+    creates one), the file must be there. The default database is created with its folder when
+    first written. Returns db_target(db)."""
+    target, given = db_target(db)
+    path = target.sqlite_path
+    if path is None or given is None:
+        return target, given
+    shown = Path(db.strip()).expanduser() if given == "--db" and "://" not in db else path  # as typed
+    check_output(given, shown, example="sensorback.db")
+    if must_exist and not target.read_only_uri and not path.exists():
+        raise SensorbackError(f"{given}: there is no database {shown} (check the name; 'sensorback monitor' "
+                              "or 'replay' create one when they store something)")
+    return target, given
+
+
 def recording_stem(path: Path) -> str:
     """'day.csv.gz' -> 'day', 'day.sbr' -> 'day', 'notes.txt' -> 'notes'."""
     name = path.name

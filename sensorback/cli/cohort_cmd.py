@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import SensorbackError
+from . import _args
 from ._progress import Progress, clear_active, interactive
 from ._runtime import EXIT_INTERRUPTED
 from ._app import app
@@ -66,7 +67,8 @@ def cohort_command(
                        "quoted glob patterns such as 'study/**/*.cwa'."),
     ],
     out: Annotated[Path, typer.Option("--out", metavar="DIR", show_default=False,
-                                      help="Folder for the results (created, private to you).")],
+                                      help="Folder for the results (created, private to you, in "
+                                      "an existing folder).")],
     workers: Annotated[
         Optional[int],
         typer.Option("--workers", metavar="N", show_default=False,
@@ -97,6 +99,7 @@ def cohort_command(
     if resume and overwrite:
         raise SensorbackError("--resume and --overwrite: choose one")
     _check_timezone(timezone)
+    _args.check_output("--out", out, folder=True)
     _check_installed()
     from ..cohort.run import find_inputs, run_cohort
 

@@ -23,6 +23,10 @@ from ._progress import Progress, interactive
 from ._runtime import help_filled_by
 
 
+#: The recording files convert and simulate write.
+WRITTEN_SUFFIXES = (".sbr", ".csv", ".csv.gz")
+
+
 def _core_default(name: str):
     """What the help shows as the core's default for an option (asked for when it is shown)."""
     def text() -> str:
@@ -127,6 +131,9 @@ def analyze(
     for path in files:
         _args.check_input_file(path)
     out_paths = _args.epochs_paths(epochs, files)
+    for out in out_paths:
+        if out is not None:
+            _args.check_output("--epochs", out)
     stored = _args.stored_calibration(calibration, ref, fwd)
 
     from .. import formats
@@ -196,7 +203,8 @@ def analyze(
 )
 def convert(
     src: Annotated[Path, typer.Argument(metavar="IN", help="Recording to read.", show_default=False)],
-    dst: Annotated[Path, typer.Argument(metavar="OUT", help="File to write.", show_default=False)],
+    dst: Annotated[Path, typer.Argument(metavar="OUT", help="File to write (.sbr, .csv, .csv.gz), a new one: an "
+                                        "existing file is never written over.", show_default=False)],
     rate: Annotated[Optional[float], CSV_RATE_OPTION] = None,
 ) -> None:
     """Convert a recording from one supported format to another."""
@@ -204,6 +212,7 @@ def convert(
     _args.check_input_file(src)
     if dst.exists() and dst.resolve() == src.resolve():
         raise SensorbackError(f"{dst}: OUT is the same file as IN; choose another name")
+    _args.check_output("OUT", dst, suffixes=WRITTEN_SUFFIXES, keep=True)
 
     from .. import formats
 
@@ -235,7 +244,9 @@ def simulate(
         ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", metavar="FILE", help="Recording to write (.sbr, .csv, .csv.gz).", show_default=False)
+        Path, typer.Option("--out", metavar="FILE", show_default=False,
+                                 help="Recording to write (.sbr, .csv, .csv.gz), a new file: an existing one is "
+                                 "never written over.")
     ],
     seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Random seed. Default: 0.")] = None,
     rate: Annotated[
@@ -259,6 +270,7 @@ def simulate(
         )
     _args.check_rate("--rate", rate)
     duration_s = _args.parse_duration("--duration", duration)
+    _args.check_output("--out", out, suffixes=WRITTEN_SUFFIXES, keep=True)
     labels_out = sim.sidecar_path(out)
 
     with Progress(f"simulating {scenario}", enabled=interactive()):

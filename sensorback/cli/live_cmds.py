@@ -38,15 +38,6 @@ def _speed(text: str) -> float:
     return _args.parse_times_real_time(text, "60")
 
 
-def _check_record(path: Optional[Path]) -> None:
-    if path is None:
-        return
-    if path.is_dir():
-        raise SensorbackError(f"--record: {path} is a folder; give a file name, e.g. {path / 'today.sbr'}")
-    if not path.parent.is_dir():
-        raise SensorbackError(f"--record: cannot write {path}: there is no folder {path.parent}")
-
-
 def _ble_failure(e: BaseException) -> Optional[SensorbackError]:
     """A Bluetooth failure (no adapter, no BlueZ/D-Bus, a lost link) as a one-line error suggesting --demo."""
     from ..sources.ble_errors import user_error
@@ -78,7 +69,8 @@ def monitor_command(
                                                    help="Device profile (microbit, polar-h10, thingy52, "
                                                    "metawear, witmotion, sensorback-diy). Default: detected.")] = None,
     record: Annotated[Optional[Path], typer.Option("--record", metavar="FILE.sbr", show_default=False,
-                                                   help="Also write the samples to a native recording.")] = None,
+                                                   help="Also write the samples to a native recording (a new "
+                                                   "file: an existing one is never written over).")] = None,
     demo: Annotated[bool, _DEMO_OPTION] = False,
     speed: Annotated[str, typer.Option("--speed", metavar="N",
                                        help="With --demo: play the simulated wearer at N times real time.")] = "1",
@@ -95,7 +87,9 @@ def monitor_command(
     """Watch posture live: a terminal dashboard with the sitting clock, prompts and nudges."""
     pace = _speed(speed)
     settings = coach_settings(set_flags)
-    _check_record(record)
+    if record is not None:
+        _args.check_output("--record", record, suffixes=(".sbr",), keep=True, example="today.sbr")
+    _args.check_db(db)
     if not demo and (scenario != DEMO_SCENARIO or seed != 0):
         raise SensorbackError("--scenario/--seed: only with --demo")
     from ..sources import open_source
@@ -186,8 +180,8 @@ def calibrate_command(
 ):
     """Teach sensorback your upright posture, forward direction and usual slouch for this sensor."""
     pace = _speed(speed)
-    if out is not None and (out.is_dir() or not out.parent.is_dir()):
-        raise SensorbackError(f"--out: cannot write {out}: give a file name in an existing folder")
+    if out is not None:
+        _args.check_output("--out", out, example="calibration.json")
     from ..sources import open_source
     from ..sources.demo import CALIBRATION
 

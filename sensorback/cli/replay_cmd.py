@@ -79,11 +79,7 @@ class _EventSink:
 def _check_events_path(events: Path, recording: Path) -> None:
     if events.exists() and events.resolve() == recording.resolve():
         raise SensorbackError(f"--events: {events} is the recording itself; choose another name")
-    if events.is_dir():
-        raise SensorbackError(f"--events: {events} is a folder; give a file name, e.g. {events / 'events.csv'}")
-    folder = events.parent
-    if not folder.is_dir():
-        raise SensorbackError(f"--events: cannot write {events}: there is no folder {folder}")
+    _args.check_output("--events", events, example="events.csv")
 
 
 @app.command(
@@ -148,11 +144,12 @@ def replay_command(
     from ..core import CoreOptions
     from ..sources import open_source
 
+    if events is not None:
+        _check_events_path(events, file)
+    _args.check_db(db)
     source = open_source(file=file, speed=pace, rate_hz=rate)  # an unknown file type: before the database opens
     if rate is not None:  # a --rate the file does not take (it has its own timestamps): before the database opens
         source.load()
-    if events is not None:
-        _check_events_path(events, file)
     options = CoreOptions(reference_window=ref, forward_window=fwd)
 
     t = time.perf_counter()

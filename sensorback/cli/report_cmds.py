@@ -17,6 +17,7 @@ import typer
 
 from ..errors import SensorbackError, naming
 from ..private import open_private
+from . import _args
 from ._options import DB_OPTION
 from ._runtime import SensorbackTyper
 from ._app import app
@@ -27,42 +28,19 @@ _COMMON = dict(no_args_is_help=True, add_completion=False, rich_markup_mode=None
 
 # --------------------------------------------------------------------------------- the database
 
-def _where(db: Optional[str]):
-    """(target, given): the database a command would use, and how it was named (None = default)."""
-    from ..store import ENV_VAR, resolve_db_url
-    from ..store.db import describe
-
-    target = describe(resolve_db_url(db))
-    if db not in (None, ""):
-        given = "--db"
-    elif os.environ.get(ENV_VAR):
-        given = f"${ENV_VAR}"
-    else:
-        given = None
-    return target, given
-
-
-def _check_folder(target, given: Optional[str]) -> None:
-    """A database named explicitly must be in an existing folder (a typo should not create folders)."""
-    path = target.sqlite_path
-    if path is not None and given is not None and not path.parent.is_dir():
-        raise SensorbackError(f"{given}: folder {path.parent} does not exist (database {path})")
-
-
 def _open_for_writing(db: Optional[str]):
     from ..store import open_store
 
-    target, given = _where(db)
-    _check_folder(target, given)
+    _args.check_db(db)
     return open_store(db)
 
 
 def _open_for_reading(db: Optional[str]):
-    """The store, or None when the SQLite database does not exist yet (a report never creates one)."""
+    """The store, or None when the default SQLite database does not exist yet (a report never
+    creates one); a database the user named (--db, $SENSORBACK_DB) must exist."""
     from ..store import open_store
 
-    target, given = _where(db)
-    _check_folder(target, given)
+    target, given = _args.check_db(db, must_exist=True)
     if target.sqlite_path is not None and not target.read_only_uri and not target.sqlite_path.exists():
         return None, target.name
     store = open_store(db, read_only=True)  # a database on a read-only mount can still be read
@@ -110,10 +88,7 @@ def report(
     last = parse_day(day, "--day", now=now)
     first = last - timedelta(days=6) if week else last
     if html is not None:
-        if html.exists() and html.is_dir():
-            raise SensorbackError(f"--html: {html} is a folder; give a file name such as report.html")
-        if not html.parent.exists():
-            raise SensorbackError(f"--html: folder {html.parent} does not exist")
+        _args.check_output("--html", html, example="report.html")
 
     store, name = _open_for_reading(db)
     if store is None:
