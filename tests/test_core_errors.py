@@ -107,3 +107,14 @@ def test_a_window_on_a_recording_that_does_not_start_at_zero_uses_its_own_time_a
         analyze(later, CoreOptions(reference_window=(a, b)))
     res = analyze(later, CoreOptions(reference_window=(a + 10_000.0, b + 10_000.0)))
     assert isinstance(res.epochs, EpochTable) and np.isfinite(res.epochs.inclination_deg).any()
+
+
+def test_a_window_shorter_than_an_epoch_uses_the_epoch_it_lies_in():
+    """10:10.5 with 1 s epochs holds ~25 samples but no epoch's middle: it takes the epoch 10 to 11
+    (it used to say 'no samples in that window')."""
+    block, labels = demo()
+    a = float(np.ceil(row(labels, "sit_upright")[0]))
+    short = analyze(block, CoreOptions(reference_window=(a + 0.1, a + 0.5)))
+    whole = analyze(block, CoreOptions(reference_window=(a, a + 1.0)))
+    assert short.calibration.reference.up == whole.calibration.reference.up
+    np.testing.assert_array_equal(short.epochs.inclination_deg, whole.epochs.inclination_deg)

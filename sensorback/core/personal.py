@@ -51,8 +51,16 @@ LEARNED = "learned"  # slouch_source of a usual slouch learned from the wearer's
 AWAITS = "slouch detection awaits a calibration ('sensorback calibrate') or the first walk, sit-down or stand-up"
 
 
-def window_direction(g: np.ndarray, t_mid: np.ndarray, window: tuple[float, float]) -> np.ndarray | None:
-    sel = (t_mid >= window[0]) & (t_mid < window[1]) & np.isfinite(g[:, 0])
+def window_direction(g: np.ndarray, t_mid: np.ndarray, window: tuple[float, float],
+                     epoch_s: float) -> np.ndarray | None:
+    """The median direction of gravity over the epochs whose middle lies in the window; a window
+    too short to hold an epoch's middle (10:10.5 with 1 s epochs) takes the epochs it overlaps.
+    None when those epochs hold no usable samples (a gap, the sensor off)."""
+    a, b = window
+    inside = (t_mid >= a) & (t_mid < b)
+    if not inside.any() and a < b:
+        inside = (t_mid + epoch_s / 2 > a) & (t_mid - epoch_s / 2 < b)
+    sel = inside & np.isfinite(g[:, 0])
     if not sel.any():
         return None
     return unit(np.median(g[sel], axis=0))
@@ -132,10 +140,10 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
     quiet = sd < 0.05
 
     if options.reference_window is not None:
-        up = window_direction(g, mid, options.reference_window)
+        up = window_direction(g, mid, options.reference_window, options.epoch_s)
         if up is None:
             a, b = options.reference_window
-            raise SensorbackError(f"--reference-window {a:g}:{b:g}: no samples in that window of the {source}")
+            raise SensorbackError(f"--reference-window {a:g}:{b:g}: no usable samples in that window of the {source}")
         up_source = f"window {options.reference_window[0]:g}:{options.reference_window[1]:g} s"
     else:
         provisional, _ = estimate_up(g, walking, quiet)
@@ -144,9 +152,9 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
     usual, slouch_source = None, "default"
     if options.forward_window is not None:
         a, b = options.forward_window
-        lean = window_direction(g, mid, options.forward_window)
+        lean = window_direction(g, mid, options.forward_window, options.epoch_s)
         if lean is None:
-            raise SensorbackError(f"--forward-window {a:g}:{b:g}: no samples in that window of the {source}")
+            raise SensorbackError(f"--forward-window {a:g}:{b:g}: no usable samples in that window of the {source}")
         found = lean_from_window(lean, up)
         if found is None:
             raise SensorbackError(f"--forward-window {a:g}:{b:g}: the trunk is not leaning there (less than "
