@@ -497,7 +497,8 @@ def test_analyze_convert_and_replay_take_device_files(tmp_path):
     res = runner.invoke(app, ["replay", str(AX6_FILE), "--db", str(tmp_path / "r.db")])
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["convert", str(AX3_FILE), str(tmp_path / "x.cwa")])
-    assert res.exit_code == 2 and res.stderr.startswith("error: ") and "does not write them" in res.stderr
+    assert res.exit_code == 2 and res.stderr == f"error: OUT: {tmp_path / 'x.cwa'} must end in .sbr, .csv or .csv.gz\n"
+    assert not (tmp_path / "x.cwa").exists()
 
 
 def test_a_block_whose_clock_steps_back_is_dropped_with_a_note(tmp_path):
