@@ -21,7 +21,7 @@ from sensorback.live import CalibrationStore, LiveSession, calibration_from_dict
 from sensorback.samples import SampleBlock
 from sensorback.sources.base import SourceStatus
 from sensorback.sources.demo import DemoSource, calibration_recording
-from sensorback.store import open_store
+from sensorback.store import demo_db_path, open_store
 from conftest import DEADLINE_S, HoldingSource, LineReader, async_until
 
 #: The first hour of the simulated desk-day: walking in, then a long seated session (its first
@@ -34,6 +34,7 @@ DESK_HOUR_S = 3600.0
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "sb.db"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # where 'monitor --demo' stores (demo.db)
     monkeypatch.setenv("SENSORBACK_NOTIFY", "0")
     return tmp_path
 
@@ -211,7 +212,8 @@ def test_plain_monitor_subprocess_sigint(env):
     assert any("state: sitting" in ln for ln in lines)
     assert lines[-1].endswith("stopped")
     assert "epochs stored" in err
-    store = open_store(str(env / "sb.db"))
+    assert not (env / "sb.db").exists()  # a demo stays out of the user's own database
+    store = open_store(str(demo_db_path()))
     stored = len(store.epochs(0, 4e9))
     assert 100 < stored < 600, stored  # up to the prompt (at ~3 min); stopped well before 12 min
     store.close()

@@ -9,6 +9,7 @@ arguments, wires them, opens the database and prints.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,7 +18,7 @@ import typer
 
 from ..errors import SensorbackError
 from . import _args
-from ._options import DB_OPTION
+from ._options import DEMO_DB_OPTION
 from ._app import app
 from .coach_cmds import SET_OPTION, coach_settings
 
@@ -89,7 +90,7 @@ def monitor_command(
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed.")] = 0,
     plain: Annotated[bool, typer.Option("--plain", help="No dashboard: print one line per event "
                                         "(prompts, nudges, state and connection changes).")] = False,
-    db: Annotated[Optional[str], DB_OPTION] = None,
+    db: Annotated[Optional[str], DEMO_DB_OPTION] = None,
     set_flags: Annotated[Optional[list[str]], SET_OPTION] = None,
 ):
     """Watch posture live: a terminal dashboard with the sitting clock, prompts and nudges."""
@@ -104,10 +105,11 @@ def monitor_command(
 
     from ..calibrations import CalibrationStore
     from ..live import LiveSession
-    from ..store import open_store
+    from ..store import demo_db_path, open_store
     from ..ui.notify import Notifier
 
-    store = open_store(db)
+    apart = demo and db is None  # a demo never goes into the user's own data
+    store = open_store(str(demo_db_path()) if apart else db)
     try:
         session = LiveSession(
             source, settings=settings, store=store, calibrations=CalibrationStore(), record=record,
@@ -147,6 +149,9 @@ def monitor_command(
     finally:
         store.close()
     typer.echo(session.summary(store.name), err=True)
+    if apart:
+        typer.echo(f"note: the demo is stored apart from your own data; see it with: "
+                   f"sensorback report --db {shlex.quote(store.name)}", err=True)
 
 
 # ----------------------------------------------------------------------------- calibrate
