@@ -231,6 +231,28 @@ def test_monitor_without_ble_is_one_line_error(env, monkeypatch):
     assert "--demo" in (r.output + (r.stderr if hasattr(r, "stderr") else ""))
 
 
+FAST_DEMO = ["--demo", "--speed", "1000"]
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (FAST_DEMO + ["--device", "XX"], ["--device: cannot be combined with --demo (the demo plays a simulated sensor)"]),
+    (FAST_DEMO + ["--profile", "nosuch"], ["--profile: cannot be combined with --demo", "simulated sensor"]),
+    (FAST_DEMO + ["--scenario", "nosuch"], ["--scenario: unknown scenario 'nosuch'; choose one of:", "demo",
+                                             "desk-day", "standing-desk-day"]),
+    (["--seed", "2"], ["--seed: only with --demo"]),
+    (["--scenario", "desk-day"], ["--scenario: only with --demo"]),
+])
+def test_monitor_refuses_options_that_do_not_fit(env, args, fragments):
+    """The demo plays a simulated sensor: options naming a real one are mistakes, not ignored."""
+    from typer.testing import CliRunner
+
+    from cli_checks import one_line_error
+    from sensorback.cli.app import app
+
+    one_line_error(CliRunner().invoke(app, ["monitor", "--plain", *args]), *fragments)
+    assert not demo_db_path().exists() and not (env / "sb.db").exists()  # nothing ran, nothing stored
+
+
 def test_a_provisional_session_knows_forward_before_the_first_slouch_and_nudges(env):
     """Without a stored calibration the session starts from an estimate on its first 30 s; the
     demo wearer walks in first, and walking shows which way is forward (core/forward.py), so the

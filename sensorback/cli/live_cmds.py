@@ -97,8 +97,9 @@ def monitor_command(
     pace = _speed(speed)
     settings = coach_settings(set_flags)
     _check_record(record)
-    if not demo and (scenario != DEMO_SCENARIO or seed != 0):
-        raise SensorbackError("--scenario/--seed: only with --demo")
+    for option, given in (("--scenario", scenario != DEMO_SCENARIO), ("--seed", seed != 0)):
+        if given and not demo:
+            raise SensorbackError(f"{option}: only with --demo")
     from ..sources import open_source
 
     source = open_source(demo=demo, device=device, profile=profile, speed=pace, scenario=scenario, seed=seed)
@@ -184,20 +185,22 @@ def calibrate_command(
                                                 help="Also write the calibration to this file (for "
                                                 "'analyze --calibration FILE').")] = None,
     speed: Annotated[str, typer.Option("--speed", metavar="N", help="With --demo: N times real time.")] = "1",
-    scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
-                                          help="With --demo: the simulated wearer of this scenario (same "
-                                          "seed: same person, same clip mounting).")] = DEMO_SCENARIO,
-    seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed "
+                                      "(the same person with the same clip mounting as 'monitor --demo --seed "
+                                      "N').")] = 0,
 ):
     """Teach sensorback your upright posture, forward direction and usual slouch for this sensor."""
     pace = _speed(speed)
     if out is not None and (out.is_dir() or not out.parent.is_dir()):
         raise SensorbackError(f"--out: cannot write {out}: give a file name in an existing folder")
+    if not demo and seed != 0:
+        raise SensorbackError("--seed: only with --demo")
     from ..sources import open_source
     from ..sources.demo import CALIBRATION
 
-    # The demo wearer goes through the guided steps; its seed is the same person with the same clip
-    # mounting in every --scenario, so the calibration fits 'monitor --demo --seed N' in any of them.
+    # The demo wearer goes through the guided steps (the simulator's calibration scenario, the only
+    # one that follows them); its seed is the same person with the same clip mounting in every
+    # scenario, so the calibration fits 'monitor --demo --seed N' whatever its --scenario.
     source = open_source(demo=demo, device=device, profile=profile, speed=pace,
                          scenario=CALIBRATION if demo else None, seed=seed)
     from ..calibrations import CalibrationStore, save_calibration
