@@ -128,8 +128,8 @@ def monitor_command(
 
                 from ..ui.plain import run_plain
 
-                notifier = Notifier(on_note=lambda text: print(f"note: {text}", file=sys.stderr, flush=True))
-                asyncio.run(run_plain(session, notifier))
+                asyncio.run(run_plain(session, lambda: Notifier(
+                    on_note=lambda text: print(f"note: {text}", file=sys.stderr, flush=True))))
             else:
                 try:
                     from ..ui.dashboard import MonitorApp
@@ -137,7 +137,10 @@ def monitor_command(
                     raise SensorbackError(f"the dashboard needs the textual package ({e}); install it, "
                                           "or use --plain") from None
 
-                MonitorApp(session).run()
+                dashboard = MonitorApp(session)
+                dashboard.run()
+                if dashboard.error is not None:  # the dashboard closed on it: said here, once
+                    raise dashboard.error
                 if not session.finished:  # the app ended before the session could finish
                     session.finish()
         except SensorbackError:
