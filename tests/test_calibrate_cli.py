@@ -161,4 +161,25 @@ def test_analyze_and_replay_apply_a_stored_calibration(tmp_path, monkeypatch):
                           "not usable")
 
 
+FAST_DEMO = ["--demo", "--speed", "1000"]
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (FAST_DEMO + ["--device", "AA:BB:CC:DD:EE:FF"], ["--device: cannot be combined with --demo", "simulated sensor"]),
+    (FAST_DEMO + ["--profile", "polar-h10"], ["--profile: cannot be combined with --demo", "simulated sensor"]),
+    # the guided steps are the simulator's calibration scenario; no other scenario follows them
+    (FAST_DEMO + ["--scenario", "desk-day"], ["No such option: --scenario"]),
+    (["--seed", "3"], ["--seed: only with --demo"]),
+])
+def test_calibrate_refuses_options_that_do_not_fit(tmp_path, monkeypatch, args, fragments):
+    from typer.testing import CliRunner
+
+    from cli_checks import one_line_error
+    from sensorback.cli.app import app
+
+    monkeypatch.setenv("SENSORBACK_CALIBRATIONS", str(tmp_path / "cal.json"))
+    one_line_error(CliRunner().invoke(app, ["calibrate", *args]), *fragments)
+    assert not (tmp_path / "cal.json").exists()  # nothing calibrated, nothing saved
+
+
 from sensorback.core.states import STATES  # noqa: E402

@@ -37,11 +37,14 @@ def test_readme_opens_with_two_setup_commands():
 
 def test_readme_first_command_runs_the_main_job_and_ends(tmp_path):
     """Run as written (no terminal, so it prints lines), in a throwaway home; it must finish by
-    itself, store the session and print the coach's view of the demo."""
+    itself, store the session and print the coach's view of the demo. Its simulated day goes to a
+    demo database of its own, never into the user's ($SENSORBACK_DB or the default one), and the
+    last line says how to look at it."""
     run_part = opening_commands()[0].split("&&", 1)[1]
     args = shlex.split(run_part)[1:]  # drop "sensorback"
     env = dict(os.environ, SENSORBACK_DB=str(tmp_path / "sb.db"), SENSORBACK_CONFIG=str(tmp_path / "c.toml"),
-               SENSORBACK_CALIBRATIONS=str(tmp_path / "cal.json"), HOME=str(tmp_path))
+               SENSORBACK_CALIBRATIONS=str(tmp_path / "cal.json"), HOME=str(tmp_path),
+               XDG_DATA_HOME=str(tmp_path / "data"))
     p = subprocess.run([installed_script(), *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
                        stdin=subprocess.DEVNULL, env=env)
     assert p.returncode == 0, p.stderr
@@ -51,9 +54,23 @@ def test_readme_first_command_runs_the_main_job_and_ends(tmp_path):
     # see the monitor's provisional-calibration note)
     for state in ("moving", "sitting", "lying", "not_worn"):
         assert f"state: {state}" in p.stdout, state
-    stored = re.search(r"stopped: (\d+) epochs stored", p.stdout + p.stderr)
-    assert stored and int(stored.group(1)) > 600, p.stdout[-500:]
-    assert (tmp_path / "sb.db").exists()
+    demo_db = tmp_path / "data" / "sensorback" / "demo.db"
+    stored = re.search(r"stopped: (\d+) epochs stored \(session 1\) in (.+)$", p.stderr, re.M)
+    assert stored and int(stored.group(1)) > 600 and stored.group(2) == str(demo_db), p.stderr[-500:]
+    assert p.stderr.splitlines()[-1] == f"note: the demo is stored apart from your own data; see it with: " \
+        f"sensorback report --db {demo_db}"
+    assert demo_db.stat().st_mode & 0o777 == 0o600
+    for own, extra in ((tmp_path / "sb.db", {}), (tmp_path / "data" / "sensorback" / "sensorback.db",
+                                                  {"SENSORBACK_DB": ""})):
+        assert not own.exists(), own
+        report = subprocess.run([installed_script(), "report"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=300, stdin=subprocess.DEVNULL, env=dict(env, **extra))
+        assert report.returncode == 0, report.stderr
+        assert "Nothing is recorded in the database yet" in report.stdout, report.stdout
+    report = subprocess.run([installed_script(), "report", "--db", str(demo_db)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, stdin=subprocess.DEVNULL, env=env)
+    assert report.returncode == 0 and "Nothing is recorded" not in report.stdout, report.stdout
+    assert re.search(r"^  sitting +\d+ min", report.stdout, re.M), report.stdout
 
 
 def test_readme_mentions_analyze_of_the_bundled_recording():

@@ -21,7 +21,7 @@ from sensorback.live import CalibrationStore, LiveSession, calibration_from_dict
 from sensorback.samples import SampleBlock
 from sensorback.sources.base import SourceStatus
 from sensorback.sources.demo import DemoSource, calibration_recording
-from sensorback.store import open_store
+from sensorback.store import demo_db_path, open_store
 from conftest import DEADLINE_S, HoldingSource, LineReader, async_until
 
 #: The first hour of the simulated desk-day: walking in, then a long seated session (its first
@@ -34,6 +34,7 @@ DESK_HOUR_S = 3600.0
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "sb.db"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # where 'monitor --demo' stores (demo.db)
     monkeypatch.setenv("SENSORBACK_NOTIFY", "0")
     return tmp_path
 
@@ -211,7 +212,8 @@ def test_plain_monitor_subprocess_sigint(env):
     assert any("state: sitting" in ln for ln in lines)
     assert lines[-1].endswith("stopped")
     assert "epochs stored" in err
-    store = open_store(str(env / "sb.db"))
+    assert not (env / "sb.db").exists()  # a demo stays out of the user's own database
+    store = open_store(str(demo_db_path()))
     stored = len(store.epochs(0, 4e9))
     assert 100 < stored < 600, stored  # up to the prompt (at ~3 min); stopped well before 12 min
     store.close()
@@ -227,6 +229,108 @@ def test_monitor_without_ble_is_one_line_error(env, monkeypatch):
     r = CliRunner().invoke(app, ["monitor", "--plain"])
     assert r.exit_code != 0
     assert "--demo" in (r.output + (r.stderr if hasattr(r, "stderr") else ""))
+
+
+class _NoDBusScanner:
+    """bleak's scanner on a machine without a system D-Bus (no BlueZ, no Bluetooth)."""
+
+    def __init__(self, *args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory")
+
+
+def _without_bluetooth(monkeypatch) -> None:
+    """'monitor' gets the real BleSource, on a machine without Bluetooth."""
+    import sensorback.sources as sources
+    from sensorback.sources.ble import BleSource
+
+    monkeypatch.setattr(sources, "_ble_source", lambda device, profile: BleSource(
+        scanner_kwargs={"backend": _NoDBusScanner}, backoff_s=(0.01, 0.02)))
+
+
+NO_BLUETOOTH = ("error: Bluetooth is not available: cannot reach BlueZ over the system D-Bus; is there a "
+                "Bluetooth adapter, is it switched on (bluetoothctl power on), and is BlueZ running (systemctl "
+                "status bluetooth)? Without a sensor, try 'sensorback monitor --demo'.")
+
+
+def test_monitor_without_bluetooth_says_it_once(env, monkeypatch):
+    """One line on stderr, exit 2: not also a 'stopped: BleSourceError: ...' event line, nor the
+    notifier's note about the bell (no prompt can come without a sensor)."""
+    from typer.testing import CliRunner
+
+    from sensorback.cli.app import app
+
+    monkeypatch.delenv("SENSORBACK_NOTIFY")
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    _without_bluetooth(monkeypatch)
+    r = CliRunner().invoke(app, ["monitor", "--plain"])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert r.stderr.splitlines() == [NO_BLUETOOTH]
+    assert "Bluetooth" not in r.stdout and "Error" not in r.stdout
+    assert r.stdout.splitlines()[-1].endswith("  stopped")
+
+
+def test_dashboard_without_bluetooth_closes_and_says_it_once(env):
+    """The dashboard (in a terminal) closes by itself and the command says the error once, exit 2
+    (it used to wait for 'q' with the error in its log, then exit 0)."""
+    import pty
+    import re
+
+    code = ("import sensorback.sources as s\n"
+            "from sensorback.sources.ble import BleSource\n"
+            "class NoDBus:\n"
+            "    def __init__(self, *a, **k):\n"
+            "        raise FileNotFoundError(2, 'No such file or directory')\n"
+            "s._ble_source = lambda device, profile: BleSource(scanner_kwargs={'backend': NoDBus}, "
+            "backoff_s=(0.01, 0.02))\n"
+            "from sensorback.cli.app import main\n"
+            "main()\n")
+    main, tty = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", code, "monitor"], stdin=tty, stdout=tty, stderr=tty,
+                            env=dict(os.environ, TERM="xterm", COLUMNS="100", LINES="30"), close_fds=True)
+    os.close(tty)
+    out = b""
+    deadline = time.monotonic() + DEADLINE_S
+    try:
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the terminal closed: the process has ended
+                break
+            if not chunk:
+                break
+            out += chunk
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        os.close(main)
+        if proc.poll() is None:  # pragma: no cover - only if the test fails
+            proc.kill()
+            proc.wait()
+    text = re.sub(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|.)", "", out.decode(errors="replace"))
+    assert proc.returncode == 2, text[-2000:]
+    assert text.count("Bluetooth is not available") == 1 and "Error:" not in text, text[-2000:]
+    assert text.rstrip().splitlines()[-1].endswith(NO_BLUETOOTH), text[-2000:]
+
+
+FAST_DEMO = ["--demo", "--speed", "1000"]
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (FAST_DEMO + ["--device", "XX"], ["--device: cannot be combined with --demo (the demo plays a simulated sensor)"]),
+    (FAST_DEMO + ["--profile", "nosuch"], ["--profile: cannot be combined with --demo", "simulated sensor"]),
+    (FAST_DEMO + ["--scenario", "nosuch"], ["--scenario: unknown scenario 'nosuch'; choose one of:", "demo",
+                                             "desk-day", "standing-desk-day"]),
+    (["--seed", "2"], ["--seed: only with --demo"]),
+    (["--scenario", "desk-day"], ["--scenario: only with --demo"]),
+])
+def test_monitor_refuses_options_that_do_not_fit(env, args, fragments):
+    """The demo plays a simulated sensor: options naming a real one are mistakes, not ignored."""
+    from typer.testing import CliRunner
+
+    from cli_checks import one_line_error
+    from sensorback.cli.app import app
+
+    one_line_error(CliRunner().invoke(app, ["monitor", "--plain", *args]), *fragments)
+    assert not demo_db_path().exists() and not (env / "sb.db").exists()  # nothing ran, nothing stored
 
 
 def test_a_provisional_session_knows_forward_before_the_first_slouch_and_nudges(env):

@@ -107,6 +107,7 @@ def no_bus(monkeypatch, tmp_path):
     monkeypatch.delenv("SENSORBACK_NOTIFY", raising=False)
     monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "sb.db"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # where 'monitor --demo' stores (demo.db)
     monkeypatch.setenv("SENSORBACK_CALIBRATIONS", str(tmp_path / "cal.json"))
 
 
@@ -155,4 +156,4 @@ def test_a_plain_demo_run_says_it_once_and_is_one_session(no_bus):
     assert done.stdout.count("break prompt: you have been sitting") >= 2  # more than one bell rung
     said = [ln for ln in done.stderr.splitlines() if "desktop notifications unavailable" in ln]
     assert said == [f"note: {UNAVAILABLE}; prompts and nudges ring the terminal bell instead"], done.stderr
-    assert " epochs stored (session 1) in " in done.stderr.splitlines()[-1], done.stderr
+    assert " epochs stored (session 1) in " in done.stderr.splitlines()[-2], done.stderr

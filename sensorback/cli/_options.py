@@ -8,6 +8,10 @@ DB_OPTION = typer.Option(
     "--db", metavar="URL", show_default=False,
     help="The database: a path to an SQLite file or an SQLAlchemy URL. Default: $SENSORBACK_DB, else "
     "sensorback.db in your user data folder.")
+#: --db of 'monitor', whose --demo keeps the simulated wearer out of the user's own data.
+DEMO_DB_OPTION = typer.Option(
+    "--db", metavar="URL", show_default=False,
+    help=DB_OPTION.help + " With --demo: demo.db in that folder, apart from your own data.")
 REFERENCE_WINDOW_OPTION = typer.Option(
     "--reference-window", metavar="A:B", show_default=False,
     help="Seconds A to B where the wearer sat upright, to calibrate 'upright'. Default: estimated from the data.")

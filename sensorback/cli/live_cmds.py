@@ -9,6 +9,7 @@ arguments, wires them, opens the database and prints.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,7 +18,7 @@ import typer
 
 from ..errors import SensorbackError
 from . import _args
-from ._options import DB_OPTION
+from ._options import DEMO_DB_OPTION
 from ._app import app
 from .coach_cmds import SET_OPTION, coach_settings
 
@@ -81,7 +82,7 @@ def monitor_command(
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed.")] = 0,
     plain: Annotated[bool, typer.Option("--plain", help="No dashboard: print one line per event "
                                         "(prompts, nudges, state and connection changes).")] = False,
-    db: Annotated[Optional[str], DB_OPTION] = None,
+    db: Annotated[Optional[str], DEMO_DB_OPTION] = None,
     set_flags: Annotated[Optional[list[str]], SET_OPTION] = None,
 ):
     """Watch posture live: a terminal dashboard with the sitting clock, prompts and nudges."""
@@ -90,18 +91,20 @@ def monitor_command(
     if record is not None:
         _args.check_output("--record", record, suffixes=(".sbr",), keep=True, example="today.sbr")
     _args.check_db(db)
-    if not demo and (scenario != DEMO_SCENARIO or seed != 0):
-        raise SensorbackError("--scenario/--seed: only with --demo")
+    for option, given in (("--scenario", scenario != DEMO_SCENARIO), ("--seed", seed != 0)):
+        if given and not demo:
+            raise SensorbackError(f"{option}: only with --demo")
     from ..sources import open_source
 
     source = open_source(demo=demo, device=device, profile=profile, speed=pace, scenario=scenario, seed=seed)
 
     from ..calibrations import CalibrationStore
     from ..live import LiveSession
-    from ..store import open_store
+    from ..store import demo_db_path, open_store
     from ..ui.notify import Notifier
 
-    store = open_store(db)
+    apart = demo and db is None  # a demo never goes into the user's own data
+    store = open_store(str(demo_db_path()) if apart else db)
     try:
         session = LiveSession(
             source, settings=settings, store=store, calibrations=CalibrationStore(), record=record,
@@ -119,8 +122,8 @@ def monitor_command(
 
                 from ..ui.plain import run_plain
 
-                notifier = Notifier(on_note=lambda text: print(f"note: {text}", file=sys.stderr, flush=True))
-                asyncio.run(run_plain(session, notifier))
+                asyncio.run(run_plain(session, lambda: Notifier(
+                    on_note=lambda text: print(f"note: {text}", file=sys.stderr, flush=True))))
             else:
                 try:
                     from ..ui.dashboard import MonitorApp
@@ -128,7 +131,10 @@ def monitor_command(
                     raise SensorbackError(f"the dashboard needs the textual package ({e}); install it, "
                                           "or use --plain") from None
 
-                MonitorApp(session).run()
+                dashboard = MonitorApp(session)
+                dashboard.run()
+                if dashboard.error is not None:  # the dashboard closed on it: said here, once
+                    raise dashboard.error
                 if not session.finished:  # the app ended before the session could finish
                     session.finish()
         except SensorbackError:
@@ -141,6 +147,9 @@ def monitor_command(
     finally:
         store.close()
     typer.echo(session.summary(store.name), err=True)
+    if apart:
+        typer.echo(f"note: the demo is stored apart from your own data; see it with: "
+                   f"sensorback report --db {shlex.quote(store.name)}", err=True)
 
 
 # ----------------------------------------------------------------------------- calibrate
@@ -173,20 +182,22 @@ def calibrate_command(
                                                 help="Also write the calibration to this file (for "
                                                 "'analyze --calibration FILE').")] = None,
     speed: Annotated[str, typer.Option("--speed", metavar="N", help="With --demo: N times real time.")] = "1",
-    scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
-                                          help="With --demo: the simulated wearer of this scenario (same "
-                                          "seed: same person, same clip mounting).")] = DEMO_SCENARIO,
-    seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed "
+                                      "(the same person with the same clip mounting as 'monitor --demo --seed "
+                                      "N').")] = 0,
 ):
     """Teach sensorback your upright posture, forward direction and usual slouch for this sensor."""
     pace = _speed(speed)
     if out is not None:
         _args.check_output("--out", out, example="calibration.json")
+    if not demo and seed != 0:
+        raise SensorbackError("--seed: only with --demo")
     from ..sources import open_source
     from ..sources.demo import CALIBRATION
 
-    # The demo wearer goes through the guided steps; its seed is the same person with the same clip
-    # mounting in every --scenario, so the calibration fits 'monitor --demo --seed N' in any of them.
+    # The demo wearer goes through the guided steps (the simulator's calibration scenario, the only
+    # one that follows them); its seed is the same person with the same clip mounting in every
+    # scenario, so the calibration fits 'monitor --demo --seed N' whatever its --scenario.
     source = open_source(demo=demo, device=device, profile=profile, speed=pace,
                          scenario=CALIBRATION if demo else None, seed=seed)
     from ..calibrations import CalibrationStore, save_calibration

@@ -27,7 +27,7 @@ def open_source(*, file: Optional[str | os.PathLike] = None, demo: bool = False,
     - ``file``: a recording (sources.files.FileSource), handed over at ``speed`` times real time
       (None: as fast as possible); ``rate_hz`` for CSV without a time column;
     - ``demo``: the simulated wearer of ``scenario`` and ``seed`` (sources.demo.DemoSource) at
-      ``speed`` times real time (default 1);
+      ``speed`` times real time (default 1); a ``device`` or ``profile`` with it is refused;
     - otherwise a Bluetooth sensor (sources.ble.BleSource): ``device`` (address or name; None: the
       first supported one found), ``profile`` (None: detected). A sensor sends at its own pace.
 
@@ -40,6 +40,9 @@ def open_source(*, file: Optional[str | os.PathLike] = None, demo: bool = False,
 
         return FileSource(file, speed=speed, rate_hz=rate_hz)
     if demo:
+        for option, value in (("--device", device), ("--profile", profile)):
+            if value is not None:
+                raise SensorbackError(f"{option}: cannot be combined with --demo (the demo plays a simulated sensor)")
         from .demo import DemoSource
 
         extra = {} if scenario is None else {"scenario": scenario}

@@ -337,7 +337,9 @@ class BleSource:
             raise
         except BaseException as e:  # noqa: BLE001 - handed to the consumer after "stopped"
             await asyncio.shield(self._teardown())
-            self._status("stopped", f"stopped: {link_error(e)}", t=self.last_t, **self._summary())
+            # A SensorbackError (no Bluetooth, say) is the command's to say, once; only a bug's type is told here.
+            said = "stopped" if isinstance(e, SensorbackError) else f"stopped: {link_error(e)}"
+            self._status("stopped", said, t=self.last_t, **self._summary())
             self._put(e)
             self._put(_STOP)
             return

@@ -84,7 +84,7 @@ class DemoSource:
         from ..sim import SCENARIOS
 
         if scenario not in SCENARIOS:
-            raise SensorbackError(f"demo scenario: unknown '{scenario}' (choose from {', '.join(SCENARIOS)})")
+            raise SensorbackError(f"--scenario: unknown scenario '{scenario}'; choose one of: {', '.join(SCENARIOS)}")
         self.scenario = scenario
         self.speed = float(speed)
         self.seed = int(seed)

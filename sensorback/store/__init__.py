@@ -5,11 +5,12 @@ PostgreSQL included); the schema is migrated with Alembic whenever a store is op
 See docs/store.md.
 """
 
-from .db import ENV_VAR, DatabaseLocked, DatabaseReadOnly, StoreError, default_db_path, resolve_db_url
+from .db import (ENV_VAR, DatabaseLocked, DatabaseReadOnly, StoreError, default_db_path, demo_db_path,
+                 resolve_db_url)
 from .records import BoutInfo, EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo
 from .recorder import BeginResult, Recorder, file_digest, import_key
 from .store import Store, open_store
 
 __all__ = ["ENV_VAR", "BeginResult", "BoutInfo", "DatabaseLocked", "DatabaseReadOnly", "EpochSeries", "EventInfo",
            "ExerciseInfo", "PainCheckinInfo", "Recorder", "SessionInfo", "Store", "StoreError", "default_db_path",
-           "file_digest", "import_key", "open_store", "resolve_db_url"]
+           "demo_db_path", "file_digest", "import_key", "open_store", "resolve_db_url"]

@@ -23,6 +23,7 @@ from ..private import PRIVATE_DIR_MODE, create_private
 
 ENV_VAR = "SENSORBACK_DB"
 DB_FILENAME = "sensorback.db"
+DEMO_DB_FILENAME = "demo.db"
 DEFAULT_BUSY_TIMEOUT_S = 5.0
 
 
@@ -51,6 +52,13 @@ def default_db_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("sensorback", appauthor=False)) / DB_FILENAME
+
+
+def demo_db_path() -> Path:
+    """Where the simulated wearer's sessions go when no --db is given: demo.db beside the default
+    database, so that a demo never mixes into the user's own data (neither the default database
+    nor $SENSORBACK_DB), and stays there to look at with ``report --db``."""
+    return default_db_path().with_name(DEMO_DB_FILENAME)
 
 
 def resolve_db_url(cli_value: str | None = None) -> str:

@@ -7,7 +7,8 @@ clock and time to the next break prompt; today's totals; connection, battery and
 scrolling log of prompts, nudges and notes (live.log_line), newest at the bottom and always in view,
 wrapped to the terminal's width (at 80x24 too). Keys: c calibrate (sit upright: the next seconds become the upright
 reference), s snooze, d mark the suggested exercise done, q quit (stops the source, writes
-everything, exits). Break prompts and slouch nudges also go out as desktop notifications
+everything, exits). When the session fails (no Bluetooth, a database that cannot be written), the
+dashboard closes by itself and keeps the exception in ``error`` for the command to report. Break prompts and slouch nudges also go out as desktop notifications
 (ui/notify.py; the terminal bell when there is no notification service).
 """
 
@@ -109,10 +110,12 @@ class MonitorApp(App):
     async def _run_session(self) -> None:
         try:
             await self.session.run()
-        except Exception as e:  # noqa: BLE001 - shown and kept for the command to report
+        except Exception as e:  # noqa: BLE001 - kept for the command to report
+            # The session has written what it had; the dashboard closes so that the command says
+            # what went wrong (no Bluetooth, say) once, on the terminal, and exits non-zero.
             self.error = e
-            self._note(f"stopped: {' '.join(str(e).split()) or type(e).__name__}")
-            raise
+            self.exit(return_code=1)
+            return
         finally:
             self.refresh_view()
         if not self.session.stop_requested:
