@@ -208,6 +208,19 @@ def test_cli_config_errors_are_one_line(cfg):
     one_line_error(run("config", "set", "reprompt_min", "5"), str(cfg), "not a valid TOML file")
 
 
+@pytest.mark.parametrize("key", KEYS)
+def test_cli_config_set_a_negative_number_reaches_the_value_check(cfg, key):
+    # click took -1 for an option ("No such option: -1"); it is the value, checked like any other
+    one_line_error(run("config", "set", key, "-1"), key, "got '-1'")
+    assert not cfg.exists()
+
+
+def test_cli_config_set_negative_values_are_kept_apart_from_unknown_options(cfg):
+    one_line_error(run("config", "set", "sit_limit_min", "-0.5e1"), "sit_limit_min: must be above 0", "'-0.5e1'")
+    one_line_error(run("config", "set", "sit_limit_min", "-1", "--bogus"), "No such option: --bogus")
+    one_line_error(run("config", "set", "sit_limit_min", "--bogus"), "No such option: --bogus")
+
+
 def test_set_flags_for_other_commands(cfg):
     assert parse_set_flags(["a=1", " b = 2 "]) == {"a": "1", "b": "2"}
     assert parse_set_flags(None) == {}

@@ -141,7 +141,9 @@ def test_default_database_is_created_in_the_user_data_folder(tmp_path, monkeypat
 
 
 def test_unknown_flag_is_one_line(db):
-    one_line_error(run("log", "pain", "3", "--radating", "--db", db))
+    one_line_error(run("log", "pain", "3", "--radating", "--db", db), "No such option: --radating")
+    # beside a negative score, the unknown flag is still what is reported
+    one_line_error(run("log", "pain", "-1", "--radating", "--db", db), "No such option: --radating")
 
 
 def test_log_shows_in_the_report(db):

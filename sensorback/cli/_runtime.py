@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 import sys
 import warnings
 from typing import Any, Callable
@@ -95,6 +96,37 @@ def run_guarded(call: Callable[[], Any]) -> int:
     return rv if isinstance(rv, int) else 0
 
 
+_NEGATIVE_NUMBER = re.compile(r"-(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _negative_positionals(params, args) -> tuple[bool, str | None]:
+    """(found, unknown): whether ``args`` hold a negative number where click would take it for an
+    option (-1 is not an option of any command) as a positional value, 'config set sit_limit_min -1'
+    or 'log pain -1'; and the first real unknown option on the line, if any. Never found for a command
+    without positional values. A negative number given to an option ('--seed -1') is that option's
+    value, as click already takes it."""
+    if not any(isinstance(p, TyperArgument) for p in params):
+        return False, None
+    options = {name: p for p in params if not isinstance(p, TyperArgument)
+               for name in (*p.opts, *p.secondary_opts)}
+    found, unknown, i = False, None, 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            break
+        if arg.startswith("-") and len(arg) > 1:
+            option = options.get(arg.split("=", 1)[0])
+            if option is not None:
+                if "=" not in arg and not option.is_flag and not option.count:
+                    i += 1  # its value, whatever it looks like
+            elif _NEGATIVE_NUMBER.fullmatch(arg):
+                found = True
+            elif unknown is None:
+                unknown = arg
+        i += 1
+    return found, unknown
+
+
 class SensorbackGroup(TyperGroup):
     """The root command: same error handling under ``sensorback`` and under typer's CliRunner."""
 
@@ -150,7 +182,18 @@ class SensorbackCommand(TyperCommand):
                 param.__class__ = _MetavarArgument
 
     def parse_args(self, ctx, args):
-        install_plain_values(self.get_params(ctx))  # no pydantic for plain values (see _plain_values.py)
+        params = self.get_params(ctx)
+        install_plain_values(params)  # no pydantic for plain values (see _plain_values.py)
+        negative, unknown = _negative_positionals(params, args)
+        if negative and not ctx.ignore_unknown_options:
+            # -1 as a value, so that it reaches the command's own check ('must be above 0')
+            if unknown is not None:
+                raise _click_exc.NoSuchOption(unknown, ctx=ctx)
+            ctx.ignore_unknown_options = True
+            try:
+                return super().parse_args(ctx, args)
+            finally:
+                ctx.ignore_unknown_options = False
         return super().parse_args(ctx, args)
 
     def format_help(self, ctx, formatter) -> None:

@@ -198,7 +198,7 @@ def _score(text: str) -> int:
     return int(t)
 
 
-@log_app.command("pain", context_settings={"ignore_unknown_options": True})
+@log_app.command("pain")
 def log_pain(
     score: Annotated[str, typer.Argument(metavar="SCORE", help="Pain now, 0 (none) to 10 (worst imaginable).",
                                          show_default=False)],
