@@ -9,7 +9,7 @@ import warnings
 from typing import Any, Callable
 
 import typer
-from typer.core import TyperArgument, TyperCommand, TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from ..errors import SensorbackError
 from ._plain_values import install as install_plain_values
@@ -164,6 +164,30 @@ class _MetavarArgument(TyperArgument):
         name = self.display_name_raw
         return f"{name}..." if self.nargs != 1 and not name.endswith("...") else name
 
+    def _usage_display_name(self) -> str:
+        """In the usage line, 'FILE...' and 'NAME' as in the help below (typer writes a required
+        argument '{FILE}...', and 'INPUTS...' as '{INPUTS...}...'); optional ones in brackets."""
+        name = self._rich_display_name()
+        return name if self.required else f"[{name}]"
+
+
+class _Option(TyperOption):
+    """An option whose '[required]' (or '[default: ...]') stays on the first paragraph of its help
+    when the help ends in a block kept as written (\\b): typer appends it to the block's last line,
+    where it reads as part of the last item ('slouch-deep  the same day ...  [required]')."""
+
+    def get_help_record(self, ctx) -> Any:
+        record = super().get_help_record(ctx)
+        own = self.help or ""
+        if record is None or "\b" not in own:
+            return record
+        names, text = record
+        if text != own and text.startswith(own):
+            extra = text[len(own):].strip()
+            first, sep, rest = own.partition("\n\n")
+            text = f"{first}  {extra}{sep}{rest}"
+        return names, text
+
 
 class SensorbackCommand(TyperCommand):
     """A command whose arguments show as their metavars in --help (see _MetavarArgument).
@@ -180,6 +204,8 @@ class SensorbackCommand(TyperCommand):
         for param in self.params:
             if type(param) is TyperArgument:
                 param.__class__ = _MetavarArgument
+            elif type(param) is TyperOption:
+                param.__class__ = _Option
 
     def parse_args(self, ctx, args):
         params = self.get_params(ctx)
