@@ -30,7 +30,9 @@ def calibration_from_dict(d: dict, where: str = "stored calibration") -> Calibra
     try:
         return Calibration.from_dict(d)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise SensorbackError(f"{where} is not usable ({e}); run 'sensorback calibrate' again") from None
+        detail = f"the field {e.args[0]!r} is missing" if isinstance(e, KeyError) and e.args else str(e)
+        raise SensorbackError(f"{where}: not a usable calibration: {detail}; run 'sensorback calibrate' again"
+                              ) from None
 
 
 def write_private_json(path: Path, data: dict) -> Path:

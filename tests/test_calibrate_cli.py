@@ -158,7 +158,7 @@ def test_analyze_and_replay_apply_a_stored_calibration(tmp_path, monkeypatch):
         one_line_error(runner.invoke(app, ["analyze", str(rec), *args]), *fragments)
     (tmp_path / "bad.json").write_text('{"calibration": {"sensor": 1}}')
     one_line_error(runner.invoke(app, ["analyze", str(rec), "--calibration", str(tmp_path / "bad.json")]),
-                          "not usable")
+                          "bad.json: not a usable calibration: the field 'sensor' must be a JSON object")
 
 
 FAST_DEMO = ["--demo", "--speed", "1000"]

@@ -365,6 +365,51 @@ def test_simulate_writes_recording_and_labels(tmp_path):
     assert rows[0][:2] == ["t_start", "t_end"]
 
 
+@pytest.mark.parametrize("option,value,message", [
+    ("--duration", "1000d", "--duration: must be from 1 s to 7 days, got '1000d'"),
+    ("--duration", "0.5s", "--duration: must be from 1 s to 7 days, got '0.5s'"),
+    # one limit for --rate, whatever side of the readers' 5 Hz floor the rate is
+    ("--rate", "5", "--rate: the simulator samples at 10 to 200 Hz, got 5"),
+    ("--rate", "1", "--rate: the simulator samples at 10 to 200 Hz, got 1"),
+    ("--rate", "250", "--rate: the simulator samples at 10 to 200 Hz, got 250"),
+    ("--seed", "-1", "--seed: must be a whole number, 0 or more, got -1"),
+])
+def test_simulate_errors_name_the_option(tmp_path, option, value, message):
+    out = tmp_path / "sim.sbr"
+    line = assert_one_line_error(run("simulate", "--scenario", "demo", "--out", out, option, value), message)
+    assert line == f"error: {message}"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("content,field", [
+    ({}, "the field 'sensor' is missing"),
+    ({"calibration": {}}, "the field 'sensor' is missing"),
+    ({"sensor": {"offset": [0, 0, 0], "gain": [1, 1, 1]}}, "the field 'reference' is missing"),
+    ({"sensor": {"offset": [0, 0, 0]}, "reference": {}}, "the field 'sensor.gain' is missing"),
+    ({"sensor": {"offset": [0, 0, 0], "gain": [1, 1, 1]}, "reference": {"up": [0, 0, 1]}},
+     "the field 'reference.forward' is missing"),
+    ({"sensor": {"offset": [0, 0], "gain": [1, 1, 1]}, "reference": {}}, "'sensor.offset' must be 3 finite numbers"),
+])
+def test_a_calibration_file_missing_a_field_says_which(tmp_path, content, field):
+    cal = tmp_path / "mine.json"
+    cal.write_text(json.dumps(content))
+    for command in (["analyze", CHEST], ["replay", CHEST, "--db", tmp_path / "r.db"]):
+        line = assert_one_line_error(run(*command, "--calibration", cal), f"--calibration {cal}: ", field,
+                                     "run 'sensorback calibrate' again")
+        assert "KeyError" not in line and "(" not in line
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_a_stored_calibration_missing_a_field_says_which(tmp_path):
+    from sensorback.calibrations import CalibrationStore
+
+    store = CalibrationStore(tmp_path / "calibrations.json")
+    store.path.write_text(json.dumps({"devices": {"demo": {"calibration": {"sensor": {}}}}}))
+    with pytest.raises(SensorbackError, match=rf"^the calibration of demo in {store.path}: not a usable calibration: "
+                                              r"the field 'sensor.offset' is missing; run 'sensorback calibrate' again$"):
+        store.load("demo")
+
+
 def test_simulate_same_seed_same_recording(tmp_path):
     from sensorback import formats
     from sensorback.sim import SCENARIOS

@@ -46,11 +46,31 @@ def test_every_command_is_checked():
     assert {"analyze", "replay", "monitor", "log exercise", "log pain", "config set", "exercises show"} <= names
 
 
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "sensorback")
+def test_usage_lines_read_cleanly(path):
+    usage = help_of(*path).splitlines()[0]
+    assert usage.startswith("Usage: sensorback") and not re.search(r"[{}]|\.\.\.\.\.\.", usage), usage
+
+
 def test_arguments_show_their_metavars():
     analyze = help_of("analyze")
-    assert "{FILE}..." in analyze.splitlines()[0] and re.search(r"^\s+FILE\.\.\.\s+Recordings to analyze", analyze, re.M)
+    assert analyze.splitlines()[0] == "Usage: sensorback analyze [OPTIONS] FILE..."
+    assert re.search(r"^\s+FILE\.\.\.\s+Recordings to analyze", analyze, re.M)
+    assert help_of("cohort").splitlines()[0] == "Usage: sensorback cohort [OPTIONS] INPUTS..."
+    assert help_of("config", "set").splitlines()[0] == "Usage: sensorback config set [OPTIONS] KEY VALUE"
     assert re.search(r"^\s+NAME\s+The exercise", help_of("log", "exercise"), re.M)
     assert re.search(r"^\s+--seed N\s", help_of("monitor"), re.M)
+
+
+def test_required_stays_with_the_option_not_the_last_line_of_a_list():
+    from sensorback.sim import SCENARIOS
+
+    lines = help_of("simulate").splitlines()
+    scenario = next(ln for ln in lines if ln.lstrip().startswith("--scenario NAME"))
+    assert scenario.rstrip().endswith("one of:  [required]")
+    last = next(ln for ln in lines if ln.strip().startswith(list(SCENARIOS)[-1] + " "))
+    assert "[required]" not in last
+    assert re.search(r"^\s+--out FILE\s+Recording to write .*\[required\]$", "\n".join(lines), re.M)
 
 
 def test_config_show_set_says_what_it_does_there():

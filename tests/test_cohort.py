@@ -222,6 +222,18 @@ def test_an_unreachable_scheduler_is_a_one_line_error(study, tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().startswith(f"error: --scheduler tcp://127.0.0.1:{port}: cannot connect")
     assert len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()  # checked before the results folder is made
+
+
+@pytest.mark.parametrize("address", ["bogus", "tcp://nohost", "http://10.0.0.5:8786"])
+def test_a_malformed_scheduler_address_is_one_line_and_leaves_no_folder(tmp_path, address):
+    recording = Path(__file__).parents[1] / "recordings" / "demo.sbr"
+    res = cli("cohort", str(recording), "--out", str(tmp_path / "o"), "--scheduler", address)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --scheduler {address}: expected tcp://HOST:PORT, "
+                                                   "e.g. tcp://10.0.0.5:8786")
+    assert not (tmp_path / "o").exists()
 
 
 # ----------------------------------------------------------------------------- real cluster, kill and resume

@@ -92,23 +92,24 @@ def test_file_values_and_overrides(cfg):
         config.load_settings(overrides={"nope": "1"})
 
 
-@pytest.mark.parametrize("text,fragments", [
-    ("sit_limit_min = \n", ["not a valid TOML file", "line 1"]),
-    ("sit_limit_min = 30\nsit_limit_min = 40\n", ["not a valid TOML file"]),
-    ("sitlimit = 30\n", ["sitlimit", "unknown setting"]),
-    ("sit_limit_min = 'thirty'\n", ["sit_limit_min: must be a number of minutes"]),
-    ("sit_limit_min = -3\n", ["sit_limit_min: must be above 0"]),
-    ("break_prompts = 1\n", ["break_prompts: must be true or false"]),
-    ("[coach]\nsit_limit_min = 30\n", ["[coach]", "sections are not used"]),
-    ("slouch_budget_min = 30\nslouch_window_min = 20\n", ["slouch_budget_min", "must not exceed"]),
+@pytest.mark.parametrize("text,where,fragments", [
+    ("sit_limit_min = \n", "", ["not a valid TOML file", "line 1"]),
+    ("sit_limit_min = 30\nsit_limit_min = 40\n", "", ["not a valid TOML file"]),
+    ("sitlimit = 30\n", ":1", ["sitlimit", "unknown setting"]),
+    ("# mine\n\nsit_limit_min = 'thirty'\n", ":3", ["sit_limit_min: must be a number of minutes, got 'thirty'"]),
+    ("reprompt_min = 5\n  'sit_limit_min' = -3  # no\n", ":2", ["sit_limit_min: must be above 0"]),
+    ("break_prompts = 1\n", ":1", ["break_prompts: must be true or false"]),
+    ("[coach]\nsit_limit_min = 30\n", "", ["[coach]", "sections are not used"]),
+    ("slouch_budget_min = 30\nslouch_window_min = 20\n", "", ["slouch_budget_min", "must not exceed"]),
 ])
-def test_broken_files_are_one_line_errors_naming_the_file(cfg, text, fragments):
+def test_broken_files_are_one_line_errors_naming_the_file(cfg, text, where, fragments):
     cfg.parent.mkdir(parents=True)
     cfg.write_text(text)
     with pytest.raises(SensorbackError) as err:
         config.load_settings()
     message = str(err.value)
-    assert message.startswith(f"{cfg}: ") and "\n" not in message
+    # file, then the line of the key whose value is wrong (where one key is to blame)
+    assert message.startswith(f"{cfg}{where}: ") and "\n" not in message
     for fragment in fragments:
         assert fragment in message
 
@@ -154,6 +155,36 @@ def test_set_refuses_bad_values_and_never_overwrites_a_broken_file(cfg):
     with pytest.raises(SensorbackError, match="not a valid TOML file"):
         config.set_value("sit_limit_min", "40")
     assert cfg.read_text() == "sit_limit_min = [1, 2\n"
+
+
+def test_set_repairs_a_bad_value_of_the_same_key(cfg):
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text('# mine\nsit_limit_min = "abc"  # keep me\nreprompt_min = 12\n')
+    with pytest.raises(SensorbackError, match=f"^{cfg}:2: sit_limit_min: must be a number of minutes, got 'abc'; "
+                                              "'sensorback config set sit_limit_min VALUE' replaces it$"):
+        config.set_value("reprompt_min", "5")  # another key: the bad value is reported, the file kept
+    assert 'sit_limit_min = "abc"' in cfg.read_text()
+    assert config.set_value("sit_limit_min", "20") == (cfg, 20.0)
+    assert cfg.read_text() == "# mine\nsit_limit_min = 20  # keep me\nreprompt_min = 12\n"
+    cfg.write_text("sit_limit_min = true\n")
+    assert config.set_value("sit_limit_min", "default") == (cfg, 30.0)
+    assert config.read_config() == {}
+
+
+def test_set_still_reports_another_bad_key(cfg):
+    cfg.parent.mkdir(parents=True)
+    text = "sit_limit_min = 'abc'\nreprompt_min = 0\n"
+    cfg.write_text(text)
+    # two bad values: setting either names the other, with no hint that 'config set' alone fixes it
+    with pytest.raises(SensorbackError, match=f"^{cfg}:2: reprompt_min: must be above 0 and at most 1440 minutes, got 0$"):
+        config.set_value("sit_limit_min", "20")
+    with pytest.raises(SensorbackError, match=f"^{cfg}:1: sit_limit_min: must be a number"):
+        config.set_value("reprompt_min", "5")
+    assert cfg.read_text() == text
+    # a cross-key conflict is repaired by setting one of its keys
+    cfg.write_text("slouch_budget_min = 30\nslouch_window_min = 20\n")
+    config.set_value("slouch_budget_min", "10")
+    assert config.read_config() == {"slouch_budget_min": 10, "slouch_window_min": 20}
 
 
 def test_values_round_trip_through_the_file(cfg):
@@ -206,6 +237,23 @@ def test_cli_config_errors_are_one_line(cfg):
     cfg.write_text("sit_limit_min = = 3\n")
     one_line_error(run("config", "show"), str(cfg), "not a valid TOML file")
     one_line_error(run("config", "set", "reprompt_min", "5"), str(cfg), "not a valid TOML file")
+    cfg.write_text('sit_limit_min = "abc"\n')
+    one_line_error(run("config", "show"), f"{cfg}:1: sit_limit_min: must be a number of minutes, got 'abc'")
+    r = run("config", "set", "sit_limit_min", "20")
+    assert r.exit_code == 0 and r.stdout == f"sit_limit_min = 20  ({cfg})\n", r.output
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_cli_config_set_a_negative_number_reaches_the_value_check(cfg, key):
+    # click took -1 for an option ("No such option: -1"); it is the value, checked like any other
+    one_line_error(run("config", "set", key, "-1"), key, "got '-1'")
+    assert not cfg.exists()
+
+
+def test_cli_config_set_negative_values_are_kept_apart_from_unknown_options(cfg):
+    one_line_error(run("config", "set", "sit_limit_min", "-0.5e1"), "sit_limit_min: must be above 0", "'-0.5e1'")
+    one_line_error(run("config", "set", "sit_limit_min", "-1", "--bogus"), "No such option: --bogus")
+    one_line_error(run("config", "set", "sit_limit_min", "--bogus"), "No such option: --bogus")
 
 
 def test_set_flags_for_other_commands(cfg):

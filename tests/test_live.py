@@ -332,6 +332,23 @@ def test_monitor_refuses_options_that_do_not_fit(env, args, fragments):
     one_line_error(CliRunner().invoke(app, ["monitor", "--plain", *args]), *fragments)
     assert not demo_db_path().exists() and not (env / "sb.db").exists()  # nothing ran, nothing stored
 
+@pytest.mark.parametrize("args,message", [
+    (["monitor", "--profile", "nosuch"], "--profile: unknown device profile 'nosuch'; choose one of: microbit, "
+     "polar-h10, thingy52, metawear, witmotion, sensorback-diy"),
+    (["calibrate", "--profile", "nosuch"], "--profile: unknown device profile 'nosuch'; choose one of: "),
+    (["monitor", "--demo", "--plain", "--seed", "-1"], "--seed: must be a whole number, 0 or more, got -1"),
+    (["calibrate", "--demo", "--seed", "-1"], "--seed: must be a whole number, 0 or more, got -1"),
+])
+def test_monitor_and_calibrate_errors_name_the_option(env, args, message):
+    # the profile is checked before anything Bluetooth, so the same error with or without BLE here
+    from typer.testing import CliRunner
+
+    from sensorback.cli.app import app
+    from cli_checks import one_line_error
+
+    one_line_error(CliRunner().invoke(app, args), message)
+    assert not (env / "sb.db").exists()
+
 
 def test_a_provisional_session_knows_forward_before_the_first_slouch_and_nudges(env):
     """Without a stored calibration the session starts from an estimate on its first 30 s; the

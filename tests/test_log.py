@@ -44,7 +44,19 @@ def test_log_exercise_forgiving_names(db, name, key):
     assert (ex.name, ex.source, ex.at) == (key, "manual", AT)
     lines = r.stdout.splitlines()
     assert lines[0].startswith("Logged ") and lines[-1] == SHARP
-    assert "Exercise sessions in the last 7 days" in r.stdout
+    # the week of the logged day, said so (not this week's count, which the session is not part of)
+    assert "Exercise sessions in the 7 days ending 2024-03-01: 1 of 3." in r.stdout
+
+
+def test_log_exercise_counts_the_week_of_the_logged_day(db):
+    for at in ("2024-03-04 12:00", "2024-03-02 09:00", "2024-02-20 09:00"):  # the last is 13 days before
+        r = run("log", "exercise", "plank", "--at", at, "--db", db)
+        assert r.exit_code == 0, r.output
+    assert "Exercise sessions in the 7 days ending 2024-02-20: 1 of 3." in r.stdout
+    r = run("log", "exercise", "bridges", "--at", "2024-03-05 08:00", "--db", db)
+    assert "Exercise sessions in the 7 days ending 2024-03-05: 3 (goal 3 a week - reached)." in r.stdout
+    r = run("log", "exercise", "bridges", "--db", db)  # today: this week, which holds none of the above
+    assert "Exercise sessions in the last 7 days: 1 of 3." in r.stdout
 
 
 def test_log_exercise_counts_sessions_toward_the_goal(db):
@@ -142,7 +154,9 @@ def test_default_database_is_created_in_the_user_data_folder(tmp_path, monkeypat
 
 
 def test_unknown_flag_is_one_line(db):
-    one_line_error(run("log", "pain", "3", "--radating", "--db", db))
+    one_line_error(run("log", "pain", "3", "--radating", "--db", db), "No such option: --radating")
+    # beside a negative score, the unknown flag is still what is reported
+    one_line_error(run("log", "pain", "-1", "--radating", "--db", db), "No such option: --radating")
 
 
 def test_log_shows_in_the_report(db):

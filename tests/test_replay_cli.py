@@ -229,6 +229,9 @@ def test_replay_names_the_day_to_report(tmp_path):
     ([DEMO, "--set", "sit_limit_min"], ["--set", "KEY=VALUE"]),
     ([DEMO, "--snooze", "later"], ["--snooze", "'later'"]),
     ([DEMO, "--snooze", "100:0"], ["--snooze", "'100:0'"]),
+    # checked against the recording, as the windows are (it was snoozing at 00:00:00, or never)
+    ([DEMO, "--snooze", "-5"], ["--snooze: -5 is outside", "which runs from 0.0 s to 900.0 s"]),
+    ([DEMO, "--snooze", "200", "--snooze", "100000:5"], ["--snooze: 100000 is outside", "to 900.0 s"]),
     ([DEMO, "--rate", "0"], ["--rate"]),
     ([DEMO, "--events", "/no/such/folder/e.csv"], ["--events", "/no/such/folder"]),
     ([DEMO, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/sensorback"], ["database", "127.0.0.1:1"]),

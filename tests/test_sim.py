@@ -303,6 +303,8 @@ def test_bad_arguments_are_user_errors():
         simulate("demo", rate_hz=5)
     with pytest.raises(InputError, match="duration_s"):
         simulate("demo", duration_s=-3)
+    with pytest.raises(InputError, match="seed"):
+        simulate("demo", seed=-1)
     with pytest.raises(TypeError):
         simulate("demo", colour="blue")
 

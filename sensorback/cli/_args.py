@@ -38,16 +38,26 @@ def check_window_inside(option: str, window: tuple[float, float] | None, t, rate
                         path) -> None:
     """The window must lie within the recording, give or take a second (or one sample period if longer)
     at either end, so that '0:60' fits a recording whose first sample is at 0.004 s."""
-    if window is None:
-        return
+    if window is not None:
+        a, b = window
+        _check_inside(option, f"{a:g}:{b:g}", a, b, t, rate_hz, path)
+
+
+def check_times_inside(option: str, times, t, rate_hz: float, path) -> None:
+    """Each of ``times`` (seconds on the recording's axis, e.g. --snooze's) must lie within the
+    recording, with the same slack as a window (check_window_inside)."""
+    for x in times:
+        _check_inside(option, f"{x:g}", x, x, t, rate_hz, path)
+
+
+def _check_inside(option: str, shown: str, a: float, b: float, t, rate_hz: float, path) -> None:
     if len(t) == 0:
-        raise SensorbackError(f"{option}: {path} holds no samples, so no window fits in it")
+        raise SensorbackError(f"{option}: {path} holds no samples, so no time fits in it")
     slack = max(1.0, 1.0 / rate_hz if rate_hz and rate_hz > 0 else 0.0)
     first, last = float(t[0]), float(t[-1])
-    a, b = window
     if a < first - slack or b > last + slack:
         raise SensorbackError(
-            f"{option}: {a:g}:{b:g} is outside {path}, which runs from {first:.1f} s to {last:.1f} s"
+            f"{option}: {shown} is outside {path}, which runs from {first:.1f} s to {last:.1f} s"
         )
 
 

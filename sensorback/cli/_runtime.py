@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import errno
+import re
 import sys
 import warnings
 from typing import Any, Callable
 
 import typer
-from typer.core import TyperArgument, TyperCommand, TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from ..errors import SensorbackError
 from ._plain_values import install as install_plain_values
@@ -95,6 +96,37 @@ def run_guarded(call: Callable[[], Any]) -> int:
     return rv if isinstance(rv, int) else 0
 
 
+_NEGATIVE_NUMBER = re.compile(r"-(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _negative_positionals(params, args) -> tuple[bool, str | None]:
+    """(found, unknown): whether ``args`` hold a negative number where click would take it for an
+    option (-1 is not an option of any command) as a positional value, 'config set sit_limit_min -1'
+    or 'log pain -1'; and the first real unknown option on the line, if any. Never found for a command
+    without positional values. A negative number given to an option ('--seed -1') is that option's
+    value, as click already takes it."""
+    if not any(isinstance(p, TyperArgument) for p in params):
+        return False, None
+    options = {name: p for p in params if not isinstance(p, TyperArgument)
+               for name in (*p.opts, *p.secondary_opts)}
+    found, unknown, i = False, None, 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            break
+        if arg.startswith("-") and len(arg) > 1:
+            option = options.get(arg.split("=", 1)[0])
+            if option is not None:
+                if "=" not in arg and not option.is_flag and not option.count:
+                    i += 1  # its value, whatever it looks like
+            elif _NEGATIVE_NUMBER.fullmatch(arg):
+                found = True
+            elif unknown is None:
+                unknown = arg
+        i += 1
+    return found, unknown
+
+
 class SensorbackGroup(TyperGroup):
     """The root command: same error handling under ``sensorback`` and under typer's CliRunner."""
 
@@ -132,6 +164,30 @@ class _MetavarArgument(TyperArgument):
         name = self.display_name_raw
         return f"{name}..." if self.nargs != 1 and not name.endswith("...") else name
 
+    def _usage_display_name(self) -> str:
+        """In the usage line, 'FILE...' and 'NAME' as in the help below (typer writes a required
+        argument '{FILE}...', and 'INPUTS...' as '{INPUTS...}...'); optional ones in brackets."""
+        name = self._rich_display_name()
+        return name if self.required else f"[{name}]"
+
+
+class _Option(TyperOption):
+    """An option whose '[required]' (or '[default: ...]') stays on the first paragraph of its help
+    when the help ends in a block kept as written (\\b): typer appends it to the block's last line,
+    where it reads as part of the last item ('slouch-deep  the same day ...  [required]')."""
+
+    def get_help_record(self, ctx) -> Any:
+        record = super().get_help_record(ctx)
+        own = self.help or ""
+        if record is None or "\b" not in own:
+            return record
+        names, text = record
+        if text != own and text.startswith(own):
+            extra = text[len(own):].strip()
+            first, sep, rest = own.partition("\n\n")
+            text = f"{first}  {extra}{sep}{rest}"
+        return names, text
+
 
 class SensorbackCommand(TyperCommand):
     """A command whose arguments show as their metavars in --help (see _MetavarArgument).
@@ -148,9 +204,22 @@ class SensorbackCommand(TyperCommand):
         for param in self.params:
             if type(param) is TyperArgument:
                 param.__class__ = _MetavarArgument
+            elif type(param) is TyperOption:
+                param.__class__ = _Option
 
     def parse_args(self, ctx, args):
-        install_plain_values(self.get_params(ctx))  # no pydantic for plain values (see _plain_values.py)
+        params = self.get_params(ctx)
+        install_plain_values(params)  # no pydantic for plain values (see _plain_values.py)
+        negative, unknown = _negative_positionals(params, args)
+        if negative and not ctx.ignore_unknown_options:
+            # -1 as a value, so that it reaches the command's own check ('must be above 0')
+            if unknown is not None:
+                raise _click_exc.NoSuchOption(unknown, ctx=ctx)
+            ctx.ignore_unknown_options = True
+            try:
+                return super().parse_args(ctx, args)
+            finally:
+                ctx.ignore_unknown_options = False
         return super().parse_args(ctx, args)
 
     def format_help(self, ctx, formatter) -> None:

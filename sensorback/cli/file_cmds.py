@@ -268,8 +268,14 @@ def simulate(
         raise SensorbackError(
             f"--scenario: unknown scenario '{scenario}'; choose one of: {', '.join(sim.SCENARIOS)}"
         )
-    _args.check_rate("--rate", rate)
+    # the simulator's own checks, under the options' names
+    if seed is not None:
+        sim.check_seed(seed, "--seed")
+    if rate is not None:
+        sim.check_rate(rate, "--rate")
     duration_s = _args.parse_duration("--duration", duration)
+    if duration_s is not None:
+        sim.check_duration(duration_s, "--duration", shown=f"'{duration}'")
     _args.check_output("--out", out, suffixes=WRITTEN_SUFFIXES, keep=True)
     labels_out = sim.sidecar_path(out)
 

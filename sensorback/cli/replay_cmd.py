@@ -34,7 +34,8 @@ def parse_speed(text: str | None) -> float | None:
 
 def parse_snoozes(items: list[str] | None) -> list[tuple[float, float | None]]:
     """['1900', '2500:20'] -> [(1900.0, None), (2500.0, 20.0)]: snooze at recording second T, for
-    MIN minutes of sitting (default: the snooze_min setting)."""
+    MIN minutes of sitting (default: the snooze_min setting). Whether T is within the recording is
+    checked once it is loaded (_args.check_times_inside)."""
     out: list[tuple[float, float | None]] = []
     for item in items or ():
         at, sep, minutes = item.partition(":")
@@ -167,6 +168,7 @@ def replay_command(
             block = job.load()
             _args.check_window_inside("--reference-window", ref, block.t, block.rate_hz, file)
             _args.check_window_inside("--forward-window", fwd, block.t, block.rate_hz, file)
+            _args.check_times_inside("--snooze", [at for at, _ in snoozes], block.t, block.rate_hz, file)
             progress.update(0, label=f"calibrating on {file}")
             cal = job.calibrate()
             job.notes += _args.forward_advice(cal)

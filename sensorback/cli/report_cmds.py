@@ -133,16 +133,21 @@ AT_OPTION = typer.Option("--at", metavar="TIME", help="When: HH:MM, 'yesterday H
 
 
 def _goal_line(store, at: datetime) -> str:
+    """The sessions in the 7 days ending on the day of the logged exercise (the report's exercise
+    count for that day), against the goal: 'the last 7 days' when that day is today, else the
+    7 days ending on it, named (a session logged for last month says nothing about this week)."""
     from ..report.compute import EXERCISE_GOAL, exercise_sessions
     from ..report.when import day_bounds, to_local
 
-    last = to_local(max(at, datetime.now(timezone.utc))).date()
+    today = to_local(datetime.now(timezone.utc)).date()
+    last = min(to_local(at).date(), today)
     start = day_bounds(last - timedelta(days=6))[0]
     end = day_bounds(last)[1]
     n = len(exercise_sessions(store.exercises(start, end)))
+    span = "the last 7 days" if last == today else f"the 7 days ending {last.isoformat()}"
     if n >= EXERCISE_GOAL:
-        return f"Exercise sessions in the last 7 days: {n} (goal {EXERCISE_GOAL} a week - reached)."
-    return f"Exercise sessions in the last 7 days: {n} of {EXERCISE_GOAL}."
+        return f"Exercise sessions in {span}: {n} (goal {EXERCISE_GOAL} a week - reached)."
+    return f"Exercise sessions in {span}: {n} of {EXERCISE_GOAL}."
 
 
 @log_app.command("exercise")
@@ -173,7 +178,7 @@ def _score(text: str) -> int:
     return int(t)
 
 
-@log_app.command("pain", context_settings={"ignore_unknown_options": True})
+@log_app.command("pain")
 def log_pain(
     score: Annotated[str, typer.Argument(metavar="SCORE", help="Pain now, 0 (none) to 10 (worst imaginable).",
                                          show_default=False)],

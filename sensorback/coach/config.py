@@ -21,7 +21,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import SensorbackError
+from ..errors import InputError, SensorbackError
 from .settings import KEYS, CoachSettings, check_value, describe, field_of, parse_value
 
 ENV_VAR = "SENSORBACK_CONFIG"
@@ -56,24 +56,54 @@ def _read_text(path: Path) -> str | None:
         raise SensorbackError(f"{path}: the config file is not UTF-8 text") from None
 
 
-def _parse(path: Path, text: str) -> dict[str, Any]:
+def _parse(path: Path, text: str, repairing: str | None = None) -> dict[str, Any]:
+    """The settings in the file's text, checked; errors name the file, the line and the key.
+
+    ``repairing``: the key 'config set' is about to replace, whose value in the file is not checked
+    (a bad one is what the user is repairing), nor are the rules between keys (set_value checks
+    them once the new value is in)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SensorbackError(f"{path}: not a valid TOML file: {exc}") from None
+    bad: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, dict):
             raise SensorbackError(f"{path}: [{key}]: sections are not used; write plain 'key = value' lines")
+        _known_key(path, text, key)
         try:
-            field_of(key)
             check_value(key, value)
         except SensorbackError as exc:
+            bad[key] = str(exc)
+    reported = [key for key in bad if key != repairing]
+    if reported:
+        key = reported[0]
+        # 'config set' repairs a bad value only when it is the only one in the file
+        hint = f"; 'sensorback config set {key} VALUE' replaces it" if len(bad) == 1 else ""
+        raise InputError(path, bad[key] + hint, _line_of(text, key))
+    if repairing is None:
+        try:
+            CoachSettings(**data)
+        except SensorbackError as exc:
             raise SensorbackError(f"{path}: {exc}") from None
-    try:
-        CoachSettings(**data)
-    except SensorbackError as exc:
-        raise SensorbackError(f"{path}: {exc}") from None
     return data
+
+
+def _known_key(path: Path, text: str, key: str):
+    """field_of(key) for a key written in the file: an unknown one names the file and its line."""
+    try:
+        return field_of(key)
+    except SensorbackError as exc:
+        raise InputError(path, str(exc), _line_of(text, key)) from None
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line (from 1) where the file sets ``key``, None if it cannot be told."""
+    pattern = _key_line(key)
+    for number, line in enumerate(text.splitlines(), 1):
+        if pattern.match(line):
+            return number
+    return None
 
 
 def read_config(path=None) -> dict[str, Any]:
@@ -107,14 +137,16 @@ def _key_line(key: str) -> re.Pattern:
 def set_value(key: str, text: str, path=None) -> tuple[Path, Any]:
     """Write one setting; text 'default' removes it from the file. Returns (file, new value).
 
-    A broken config file is never overwritten: fix or delete it first.
+    A bad value of this same key in the file is what the user is repairing, so it does not stop
+    them; any other problem in the file does (a broken config file is never overwritten: fix or
+    delete it first).
     """
     field_of(key)
     path = _resolve(path)
     reset = text.strip().lower() == "default"
     value = None if reset else parse_value(key, text)
     old_text = _read_text(path)
-    values = {} if old_text is None else _parse(path, old_text)
+    values = {} if old_text is None else _parse(path, old_text, repairing=key)
     if reset:
         values.pop(key, None)
     else:

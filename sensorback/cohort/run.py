@@ -214,8 +214,7 @@ def _warm_up() -> bool:
 def _connect(workers: int | None, scheduler: str | None):
     from dask.distributed import Client, LocalCluster
 
-    if scheduler:
-        _probe(scheduler)
+    if scheduler:  # its address checked by run_cohort, before anything was created
         try:
             client = Client(scheduler, timeout="30s")
         except (OSError, TimeoutError, ValueError) as e:
@@ -240,15 +239,25 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+#: Dask's protocols; a --scheduler address without one is tcp (as Dask reads it).
+_PROTOCOLS = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+
+
 def _probe(address: str) -> None:
-    """A refused tcp:// address fails at once (Dask itself would retry until its timeout)."""
+    """A --scheduler address must be one Dask can use: [PROTOCOL://]HOST:PORT, where a tcp address
+    (the usual one) needs a host and a port. A refused tcp address fails at once (Dask itself would
+    retry until its timeout)."""
     import socket
     from urllib.parse import urlsplit
 
-    if not address.startswith("tcp://"):
+    protocol, sep, _ = address.partition("://")
+    if sep and protocol not in _PROTOCOLS:
+        raise SensorbackError(f"--scheduler {address}: expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786 "
+                              f"(or another Dask protocol: {', '.join(p + '://' for p in _PROTOCOLS[1:])})")
+    if sep and protocol != "tcp":
         return
     try:
-        u = urlsplit(address)
+        u = urlsplit(address if sep else f"tcp://{address}")
         host, port = u.hostname, u.port
     except ValueError:
         host = port = None
@@ -285,6 +294,8 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
     paths = find_inputs(inputs, exclude=out)
     if out.exists() and not out.is_dir():
         raise SensorbackError(f"--out {out}: is a file; give a folder")
+    if scheduler:  # a bad address leaves nothing behind
+        _probe(scheduler)
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     parts = out / PARTS
     earlier = parts.is_dir() and any(parts.iterdir())

@@ -8,6 +8,7 @@ gravity vector moves in the sensor's axes when the trunk flexes forward. A perso
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,16 +90,21 @@ class Calibration:
     @classmethod
     def from_dict(cls, d: dict) -> "Calibration":
         """The inverse of to_dict (also reads calibrations stored before the personal slouch line
-        existed). Raises KeyError, TypeError or ValueError when it does not fit."""
-        s, r = d["sensor"], d["reference"]
-        sensor = SensorCalibration(tuple(float(x) for x in s["offset"]), tuple(float(x) for x in s["gain"]),
-                                   str(s.get("note", "stored")))
-        up, fwd = _unit3(r["up"], "up"), _unit3(r["forward"], "forward")
+        existed). Raises a ValueError naming the field (e.g. "the field 'sensor' is missing") when
+        it does not fit."""
+        s = _field(d, "sensor")
+        sensor = SensorCalibration(_three(_field(s, "offset", "sensor"), "sensor.offset"),
+                                   _three(_field(s, "gain", "sensor"), "sensor.gain"), str(s.get("note", "stored")))
+        r = _field(d, "reference")
+        up = _unit3(_field(r, "up", "reference"), "reference.up")
+        fwd = _unit3(_field(r, "forward", "reference"), "reference.forward")
         p = float(r.get("forward_probability", 1.0))
         if not 0.0 <= p <= 1.0:
             raise ValueError("forward_probability must be between 0 and 1")
         ref = Reference(up, fwd, str(r.get("up_source", "stored")), str(r.get("forward_source", "stored")), p)
         sl = d.get("slouch") or {}
+        if not isinstance(sl, dict):
+            raise ValueError("the field 'slouch' must be a JSON object")
         usual = sl.get("usual_deg")
         usual = None if usual is None else float(usual)
         if usual is not None and not (0.0 < usual < 90.0):
@@ -109,10 +115,33 @@ class Calibration:
                    None if stand is None else _unit3(stand, "stand"))
 
 
+def _field(d, key: str, inside: str = ""):
+    """d[key] of a stored calibration (``inside``: the field d is); a ValueError naming the field
+    when it is missing."""
+    if not isinstance(d, dict):
+        raise ValueError(f"the field '{inside}' must be a JSON object" if inside else "not a JSON object")
+    if key not in d:
+        raise ValueError(f"the field '{inside + '.' if inside else ''}{key}' is missing")
+    return d[key]
+
+
+def _three(v, name: str) -> tuple[float, float, float]:
+    try:
+        a = tuple(float(x) for x in v)
+    except (TypeError, ValueError):
+        a = ()
+    if len(a) != 3 or not all(math.isfinite(x) for x in a):
+        raise ValueError(f"the field '{name}' must be 3 finite numbers")
+    return a
+
+
 def _unit3(v, name: str) -> tuple[float, float, float]:
-    a = np.asarray(v, float)
+    try:
+        a = np.asarray(v, float)
+    except (TypeError, ValueError):
+        a = np.zeros(0)
     if a.shape != (3,) or not np.all(np.isfinite(a)) or not np.linalg.norm(a) > 0:
-        raise ValueError(f"{name} must be 3 finite numbers, not all zero")
+        raise ValueError(f"the field '{name}' must be 3 finite numbers, not all zero")
     # Stored unit vectors are kept bit for bit (the same epochs as when they were made).
     a = a if abs(float(np.linalg.norm(a)) - 1.0) < 1e-9 else unit(a)
     return tuple(map(float, a))

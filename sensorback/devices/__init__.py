@@ -63,9 +63,9 @@ def profile_names() -> tuple[str, ...]:
     return tuple(PROFILES)
 
 
-def get_profile(name: str) -> DeviceProfile:
-    """The profile called `name` (case-insensitive; '_' and ' ' count as '-'); SettingsError
-    naming the known profiles otherwise."""
+def get_profile(name: str, option: str = "profile") -> DeviceProfile:
+    """The profile called `name` (case-insensitive; '_' and ' ' count as '-'); otherwise a
+    SettingsError naming the known profiles, under ``option`` (``--profile`` on the command line)."""
     key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
     aliases = {"polar": "polar-h10", "h10": "polar-h10", "thingy": "thingy52", "thingy-52": "thingy52",
                "micro:bit": "microbit", "micro-bit": "microbit", "metamotion": "metawear",
@@ -74,8 +74,8 @@ def get_profile(name: str) -> DeviceProfile:
     try:
         return PROFILES[key]
     except KeyError:
-        raise SettingsError("devices", f"unknown device profile {name!r}; known: "
-                                       f"{', '.join(PROFILES)}") from None
+        raise SettingsError(option, f"unknown device profile {name!r}; choose one of: "
+                                    f"{', '.join(PROFILES)}") from None
 
 
 def find_profile(local_name: str | None = None, service_uuids=()) -> DeviceProfile | None:

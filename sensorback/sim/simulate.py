@@ -25,34 +25,54 @@ from .timeline import SLOUCH_DEG, Timeline
 from .wearer import body_motion
 
 MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 200.0
+MAX_DURATION_S = 7 * 86400.0
 DAY_START = 1709539200.0  # Monday 2024-03-04 08:00 UTC; days start 0-30 min later per seed
 _OVERRIDES = {"duration_s", "ideal_sensor", "mount", "gaps", "start_time", "usual_slouch_deg"}
 _META_VERSION = 1
 
 
-def _check(scenario: str, seed, rate_hz, overrides: dict) -> dict:
-    if scenario not in REGISTRY:
-        raise InputError("scenario", f"unknown scenario {scenario!r}; choose one of {', '.join(REGISTRY)}")
+def check_seed(seed, name: str = "seed") -> int:
+    """The seed as an int; a one-line error naming it as the caller does (``--seed`` on the command line)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError("seed", f"must be a non-negative integer, got {seed!r}")
+        raise InputError(name, f"must be a whole number, 0 or more, got {seed!r}")
+    return int(seed)
+
+
+def check_rate(rate_hz, name: str = "rate_hz") -> float:
+    """The sample rate as a float, within what the simulator makes (MIN_RATE_HZ to MAX_RATE_HZ)."""
     try:
         rate = float(rate_hz)
     except (TypeError, ValueError):
-        raise InputError("rate_hz", f"must be a number, got {rate_hz!r}") from None
-    if not (MIN_RATE_HZ <= rate <= MAX_RATE_HZ):
-        raise InputError("rate_hz", f"must be between {MIN_RATE_HZ:g} and {MAX_RATE_HZ:g} Hz, got {rate_hz!r}")
+        raise InputError(name, f"must be a number of Hz, got {rate_hz!r}") from None
+    if not (math.isfinite(rate) and MIN_RATE_HZ <= rate <= MAX_RATE_HZ):
+        raise InputError(name, f"the simulator samples at {MIN_RATE_HZ:g} to {MAX_RATE_HZ:g} Hz, got {rate:g}")
+    return rate
+
+
+def check_duration(duration_s, name: str = "duration_s", shown: str | None = None) -> float:
+    """The duration in seconds, from 1 s to MAX_DURATION_S; ``shown``: the value as the user wrote it."""
+    shown = repr(duration_s) if shown is None else shown
+    try:
+        dur = float(duration_s)
+    except (TypeError, ValueError):
+        raise InputError(name, f"must be a number of seconds, got {shown}") from None
+    if not (math.isfinite(dur) and 1.0 <= dur <= MAX_DURATION_S):
+        raise InputError(name, f"must be from 1 s to {MAX_DURATION_S / 86400:g} days, got {shown}")
+    return dur
+
+
+def _check(scenario: str, seed, rate_hz, overrides: dict) -> dict:
+    if scenario not in REGISTRY:
+        raise InputError("scenario", f"unknown scenario {scenario!r}; choose one of {', '.join(REGISTRY)}")
+    check_seed(seed)
+    check_rate(rate_hz)
     unknown = set(overrides) - _OVERRIDES
     if unknown:
         raise TypeError(f"simulate() got unknown override(s) {sorted(unknown)}; known: {sorted(_OVERRIDES)}")
     opts = {"duration_s": REGISTRY[scenario].duration_s, "ideal_sensor": False, "mount": "random",
             "gaps": True, "start_time": None, "usual_slouch_deg": None}
     opts.update(overrides)
-    try:
-        dur = float(opts["duration_s"])
-    except (TypeError, ValueError):
-        raise InputError("duration_s", f"must be a number of seconds, got {opts['duration_s']!r}") from None
-    if not (math.isfinite(dur) and 1.0 <= dur <= 7 * 86400.0):
-        raise InputError("duration_s", f"must be between 1 s and 7 days, got {opts['duration_s']!r}")
+    dur = check_duration(opts["duration_s"])
     opts["duration_s"] = round(dur, 3)
     if opts["start_time"] is not None:
         try:

@@ -52,9 +52,13 @@ def open_source(*, file: Optional[str | os.PathLike] = None, demo: bool = False,
     return _ble_source(device, profile)
 
 
-def _ble_source(device: Optional[str], profile: Optional[str]):
+def _ble_source(device: Optional[str], profile):
     """The BLE source for --device/--profile, imported only now; a one-line error when BLE
     support is missing (then try --demo)."""
+    if profile is not None:  # a mistyped --profile is the user's, whether or not BLE works here
+        from ..devices import get_profile
+
+        profile = get_profile(profile, "--profile")
     try:
         from .ble import BleSource
     except ImportError as e:

@@ -81,13 +81,13 @@ class DemoSource:
                  rssi_dbm: int = -58, name: Optional[str] = None, mount_from: Optional[str] = "desk-day"):
         if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not (math.isfinite(speed) and speed > 0):
             raise SensorbackError(f"--speed: must be a positive number (times real time), got {speed!r}")
-        from ..sim import SCENARIOS
+        from ..sim import SCENARIOS, check_seed
 
         if scenario not in SCENARIOS:
             raise SensorbackError(f"--scenario: unknown scenario '{scenario}'; choose one of: {', '.join(SCENARIOS)}")
         self.scenario = scenario
         self.speed = float(speed)
-        self.seed = int(seed)
+        self.seed = check_seed(seed, "--seed")
         self.rate_hz = float(rate_hz)
         self.block_s = max(float(block_s), self.speed * MIN_BLOCK_WALL_S)
         self.duration_s = duration_s
