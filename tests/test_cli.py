@@ -505,8 +505,9 @@ def test_installed_script_version_and_missing_file(tmp_path):
     assert p.returncode == 2 and p.stderr.startswith("error: --forward-window: ") and p.stderr.count("\n") == 1
 
 
-def test_python_dash_m_runs_the_same_cli():
-    p = subprocess.run([sys.executable, "-m", "sensorback.cli", "--help"], capture_output=True, text=True,
+@pytest.mark.parametrize("module", ["sensorback", "sensorback.cli"])
+def test_python_dash_m_runs_the_same_cli(module):
+    p = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
                        timeout=DEADLINE_S)
     assert p.returncode == 0 and "simulate" in p.stdout
 
