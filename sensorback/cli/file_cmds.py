@@ -230,7 +230,8 @@ def convert(
         "  sensorback simulate --scenario {example} --out day.sbr\n"
         "  sensorback simulate --scenario {example} --out day.csv.gz --seed 3 --duration 2h\n\n"
         "Besides OUT it writes the true state of every stretch of time to a sidecar named like OUT "
-        "with .labels.csv in place of the extension (day.sbr -> day.labels.csv)."
+        "with .labels.csv in place of the extension (day.sbr -> day.labels.csv). OUT must not exist "
+        "yet: sensorback never writes over a recording."
     )
 )
 def simulate(
@@ -245,8 +246,7 @@ def simulate(
     ],
     out: Annotated[
         Path, typer.Option("--out", metavar="FILE", show_default=False,
-                                 help="Recording to write (.sbr, .csv, .csv.gz), a new file: an existing one is "
-                                 "never written over.")
+                                 help="Recording to write (.sbr, .csv, .csv.gz).")
     ],
     seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Random seed. Default: 0.")] = None,
     rate: Annotated[
