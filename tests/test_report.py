@@ -585,10 +585,13 @@ def test_missing_default_database_is_a_friendly_message_and_is_not_created(tmp_p
 
 
 def test_a_named_database_that_does_not_exist_is_an_error_not_an_empty_report(tmp_path, monkeypatch):
+    """--db names a database for this run: a missing one is a typo. $SENSORBACK_DB says where the
+    user's data go, like the default database: before anything is stored there, the report says so."""
     typo = tmp_path / "typo.db"
     one_line_error(runner.invoke(app, ["report", "--db", str(typo)]), f"--db: there is no database {typo} (")
     monkeypatch.setenv("SENSORBACK_DB", str(typo))
-    one_line_error(runner.invoke(app, ["report"]), f"$SENSORBACK_DB: there is no database {typo} (")
+    r = runner.invoke(app, ["report"])
+    assert r.exit_code == 0 and "Nothing is recorded" in r.stdout, r.output
     assert not typo.exists()
 
 

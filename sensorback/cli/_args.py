@@ -148,7 +148,8 @@ def db_target(db: str | None):
 def check_db(db: str | None, *, must_exist: bool = False):
     """A database the user names (--db or $SENSORBACK_DB), checked like any output (check_output):
     an SQLite file in an existing folder, not a folder; with must_exist (a report, which never
-    creates one), the file must be there. The default database is created with its folder when
+    creates one), a file named with --db must be there (a typo), while $SENSORBACK_DB, like the
+    default database, is where the user's data will go and may not exist yet. The default database is created with its folder when
     first written. Returns db_target(db)."""
     target, given = db_target(db)
     path = target.sqlite_path
@@ -156,7 +157,7 @@ def check_db(db: str | None, *, must_exist: bool = False):
         return target, given
     shown = Path(db.strip()).expanduser() if given == "--db" and "://" not in db else path  # as typed
     check_output(given, shown, example="sensorback.db")
-    if must_exist and not target.read_only_uri and not path.exists():
+    if must_exist and given == "--db" and not target.read_only_uri and not path.exists():
         raise SensorbackError(f"{given}: there is no database {shown} (check the name; 'sensorback monitor' "
                               "or 'replay' create one when they store something)")
     return target, given
