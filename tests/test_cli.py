@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -459,6 +460,19 @@ def test_analyze_json_parses(tmp_path):
     assert set(s["states"]) == set(STATES)
     assert sum(v["seconds"] for v in s["states"].values()) == pytest.approx(s["total_s"])
     assert s["sitting"]["bouts"] >= 1  # the excerpt opens with 200 s at the computer
+
+
+@pytest.mark.parametrize("epoch_s", ["0.5", "2"])
+def test_the_walking_upright_note_counts_seconds_whatever_the_epoch(epoch_s):
+    """'upright reference: walking (N s)' counted epochs as seconds: twice the walking at 0.5 s
+    epochs, half of it at 2 s."""
+    walked = {}
+    for e in ("1", epoch_s):
+        r = run("analyze", WAIST, "--json", "--epoch-seconds", e)
+        assert r.exit_code == 0, r.output
+        note = next(n for n in json.loads(r.stdout)["calibration"] if n.startswith("upright reference:"))
+        walked[e] = float(re.search(r"walking \((\d+) s\)", note).group(1))
+    assert walked[epoch_s] == pytest.approx(walked["1"], rel=0.15), walked
 
 
 def test_analyze_several_files_json_list_and_epochs_per_file(tmp_path):

@@ -66,10 +66,11 @@ def window_direction(g: np.ndarray, t_mid: np.ndarray, window: tuple[float, floa
     return unit(np.median(g[sel], axis=0))
 
 
-def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np.ndarray) -> tuple[np.ndarray, str]:
+def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np.ndarray,
+                epoch_s: float) -> tuple[np.ndarray, str]:
     """Upright from walking bouts; without walking, the most common still posture (less reliable)."""
     if walking.sum() >= MIN_WALKING_EPOCHS:
-        return unit(np.median(g[walking], axis=0)), f"{WALKING_UP} ({int(walking.sum())} s)"
+        return unit(np.median(g[walking], axis=0)), f"{WALKING_UP} ({walking.sum() * epoch_s:.0f} s)"
     pool = g[still_upright_candidates]
     if pool.shape[0] == 0:
         pool = g[np.isfinite(g[:, 0])]
@@ -146,9 +147,9 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
             raise SensorbackError(f"--reference-window {a:g}:{b:g}: no usable samples in that window of the {source}")
         up_source = f"window {options.reference_window[0]:g}:{options.reference_window[1]:g} s"
     else:
-        provisional, _ = estimate_up(g, walking, quiet)
+        provisional, _ = estimate_up(g, walking, quiet, options.epoch_s)
         upright_ish = quiet & (g @ provisional > np.cos(np.radians(45)))
-        up, up_source = estimate_up(g, walking, upright_ish)
+        up, up_source = estimate_up(g, walking, upright_ish, options.epoch_s)
     usual, slouch_source = None, "default"
     if options.forward_window is not None:
         a, b = options.forward_window
