@@ -49,6 +49,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
@@ -321,6 +322,45 @@ def recorder_batching(speed: Optional[float]) -> dict:
             "lease_s": max(LEASE_S, 3 * block_seconds(speed) / speed)}
 
 
+START_EXAMPLE = "--start 'YYYY-MM-DD HH:MM'"
+
+
+def recording_start(block: SampleBlock, path: Path, given: Optional[datetime] = None,
+                    now: Optional[datetime] = None, epoch_s: float = 1.0) -> tuple[datetime, bool]:
+    """Where a replay puts the recording on the calendar: (the instant of t == 0, estimated).
+
+    A recording with its own start time (.sbr, .cwa, .gt3x, a CSV with clock times) keeps it, and
+    ``given`` (--start, an aware datetime) is then refused. One without a start time (a CSV with
+    ``t`` in seconds, an .sbr converted from one) starts at ``given``, which must not make it end in
+    the future; without ``given`` it is placed to end at ``now`` (never in the future) and marked
+    estimated. Its end is that of its last epoch (which ends less than ``epoch_s`` after the last
+    sample). Raises SensorbackError naming --start.
+    """
+    from .errors import SensorbackError
+    from .report.when import format_local
+
+    now = now if now is not None else datetime.now(timezone.utc)
+    if block.start_time is not None:
+        if given is not None:
+            own = format_local(datetime.fromtimestamp(block.start_time, timezone.utc), fmt="%Y-%m-%d %H:%M:%S")
+            raise SensorbackError(f"--start: {path.name} has its own start time ({own}); --start is only for "
+                                  "recordings without one")
+        return datetime.fromtimestamp(block.start_time, timezone.utc), False
+    last = recording_end(block, epoch_s)
+    if given is None:
+        return now - timedelta(seconds=last), True
+    end = given + timedelta(seconds=last)
+    if end > now + timedelta(minutes=1):
+        raise SensorbackError(f"--start: {path.name} would then end at {format_local(end)}, in the future "
+                              f"(it lasts {clock(last)}); give an earlier start")
+    return given, False
+
+
+def recording_end(block: SampleBlock, epoch_s: float = 1.0) -> float:
+    """Seconds from t == 0 to the end of the recording's last epoch, at the latest."""
+    return float(block.t[-1]) + float(epoch_s) if len(block) else 0.0
+
+
 _KEPT = re.compile(r";\s*\d+ unwritten epochs? kept for a retry\s*$")
 
 
@@ -342,7 +382,7 @@ class FileReplay:
 
     def __init__(self, source: FileSource, store, options: CoreOptions, settings: Optional[CoachSettings], *,
                  stored: Optional[tuple[Calibration, str]] = None, snoozes=(), replace: bool = False,
-                 db: Optional[str] = None, started: Optional[float] = None):
+                 db: Optional[str] = None, started: Optional[float] = None, start: Optional[datetime] = None):
         self.source = source
         self.path = Path(source.path)
         self.store = store
@@ -352,6 +392,8 @@ class FileReplay:
         self.snoozes = list(snoozes)
         self.replace = replace
         self.db = db
+        self.start = start  # --start: when a recording without a start time began
+        self.start_notes: list[str] = []  # said before the replay: where a recording without a start went
         self.started = time.perf_counter() if started is None else started
         self.timings: dict[str, float] = {}
         self.block: Optional[SampleBlock] = None
@@ -400,18 +442,44 @@ class FileReplay:
         from .store import StoreError, file_digest
 
         block = self.block
+        start, estimated = recording_start(block, self.path, self.start, epoch_s=self.options.epoch_s)
         try:
             self.recorder = self.store.recorder(**recorder_batching(self.speed))
             self.begun = self.recorder.begin_session(
-                device=block.device, source=str(self.path.resolve()), start=block.start_time, rate_hz=block.rate_hz,
-                epoch_s=self.options.epoch_s, calibration=self.calibration, options=self.identity(),
-                content_hash=file_digest(self.path), on_existing="replace" if self.replace else "auto")
+                device=block.device, source=str(self.path.resolve()), start=start, start_estimated=estimated,
+                rate_hz=block.rate_hz, epoch_s=self.options.epoch_s, calibration=self.calibration,
+                options=self.identity(), content_hash=file_digest(self.path),
+                on_existing="replace" if self.replace else "auto")
+            # when the recording started, as stored (the earlier import's, when this one is skipped)
+            self.started_at = self.begun.existing.started_at if self.begun.skipped else self.recorder.start
+            if block.start_time is None and not self.begun.skipped:
+                self.start_notes = self._placement_notes(estimated)
         except StoreError:
             self._store_failed = True
             raise
-        # when the recording started, as stored (the earlier import's, when this one is skipped)
-        self.started_at = self.begun.existing.started_at if self.begun.skipped else self.recorder.start
         return self.begun
+
+    def _placement_notes(self, estimated: bool) -> list[str]:
+        """For a recording without its own start time: that its start was guessed, and any stored
+        session its placement overlaps (a report keeps only the newest where sessions overlap)."""
+        from .report.when import format_local
+
+        name, block, at = self.path.name, self.block, self.started_at
+        a = at + timedelta(seconds=self.t0)
+        b = at + timedelta(seconds=recording_end(block, self.options.epoch_s))
+        notes = []
+        if estimated:
+            notes.append(f"note: {name} has no start time; stored as ending now ({format_local(a)} to "
+                         f"{format_local(b)}); give its real start with {START_EXAMPLE} --replace")
+        own = self.recorder.session_id
+        for s in self.store.sessions(a, b):
+            if s.id == own:
+                continue
+            until = format_local(s.ended_at) if s.ended_at is not None else "unfinished"
+            notes.append(f"note: {name} ({format_local(a)} to {format_local(b)}) overlaps session {s.id} "
+                         f"({Path(s.source).name}, {format_local(s.started_at)} to {until}); where they overlap, "
+                         f"reports show only this replay; set its real start with {START_EXAMPLE} --replace")
+        return notes
 
     @property
     def total_s(self) -> Optional[float]:
@@ -554,5 +622,6 @@ def _plural(n: int, word: str) -> str:
 
 
 __all__ = ["FAST_BLOCK_S", "FAST_MAX_DELAY_S", "FileReplay", "PRINTED_KINDS", "ReplayResult", "block_seconds",
+           "recording_end", "recording_start",
            "calibrate", "check_pace", "clock", "event_line", "event_text", "max_delay_seconds", "recorder_batching",
            "replay", "split_blocks"]

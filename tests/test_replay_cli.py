@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import csv
 import functools
+import gzip
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -211,6 +214,67 @@ def test_replay_names_the_day_to_report(tmp_path):
     assert line in again.stdout.splitlines()
 
 
+# ---------------------------------------------------------------- recordings without a start time
+
+WAIST = ROOT / "recordings" / "hapt_waist_exp01_user01.csv.gz"  # real, 412 s at 50 Hz, t in seconds: no start
+
+
+def sessions(db: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT id, started_at, start_estimated, ended_at FROM sessions ORDER BY id").fetchall()
+    as_utc = lambda text: datetime.fromisoformat(text).replace(tzinfo=timezone.utc)  # noqa: E731
+    return [(i, as_utc(a), bool(e), as_utc(b) if b else None) for i, a, e, b in rows]
+
+
+def test_a_recording_without_a_start_time_ends_now_and_says_so(tmp_path):
+    db = str(tmp_path / "nostart.db")
+    before = datetime.now(timezone.utc)
+    r = ok(run(WAIST, "--db", db))
+    after = datetime.now(timezone.utc)
+    ((sid, start, estimated, end),) = sessions(db)
+    # ends at the replay (its last, partial epoch is not stored), never in the future
+    assert estimated and before - timedelta(seconds=1) <= end <= after
+    assert 400 <= (end - start).total_seconds() <= 420
+    (note,) = r.stderr.splitlines()
+    assert note.startswith("note: hapt_waist_exp01_user01.csv.gz has no start time; stored as ending now (")
+    assert note.endswith("give its real start with --start 'YYYY-MM-DD HH:MM' --replace")
+    # today's report never counts more worn time than the day has had
+    shown = runner.invoke(app, ["report", "--db", db, "--json"])
+    totals = json.loads(shown.stdout)["totals"]
+    assert totals["recorded_s"] <= totals["span_s"]
+
+
+def test_a_second_recording_without_a_start_time_names_the_overlap(tmp_path):
+    db = str(tmp_path / "two.db")
+    other = tmp_path / "other.csv"  # the same samples in another file: another recording to the store
+    other.write_bytes(gzip.decompress(WAIST.read_bytes()))
+    ok(run(WAIST, "--db", db))
+    r = ok(run(other, "--db", db))
+    first, second = sessions(db)
+    assert second[0] == 2 and second[3] <= datetime.now(timezone.utc)
+    overlap = [ln for ln in r.stderr.splitlines() if "overlaps" in ln]
+    assert len(overlap) == 1 and overlap[0].startswith("note: other.csv (")
+    assert ") overlaps session 1 (hapt_waist_exp01_user01.csv.gz, " in overlap[0]
+    assert overlap[0].endswith("reports show only this replay; set its real start with --start 'YYYY-MM-DD "
+                               "HH:MM' --replace")
+    # given its real start, it is stored there (not a guess) and overlaps nothing any more
+    fixed = ok(run(other, "--db", db, "--start", "2024-03-05 08:30", "--replace"))
+    assert fixed.stderr.splitlines() == [f"{other.resolve()}: replacing session 2"]
+    (_, start, estimated, end) = sessions(db)[1]
+    assert not estimated and start == datetime(2024, 3, 5, 8, 30).astimezone(timezone.utc)
+    assert "  report:  sensorback report --day 2024-03-05 --db " + db in fixed.stdout
+    shown = runner.invoke(app, ["report", "--day", "2024-03-05", "--db", db])
+    assert "worn in all" in shown.stdout and "recorded twice" not in shown.stdout
+
+
+def test_a_start_that_would_end_in_the_future_is_refused(tmp_path):
+    db = tmp_path / "future.db"
+    soon = (datetime.now() - timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M")  # 412 s would end after now
+    line = assert_one_line_error(run(WAIST, "--db", db, "--start", soon), "--start: hapt_waist_exp01_user01.csv.gz "
+                                 "would then end at ", "in the future (it lasts 00:06:5")
+    assert line.endswith("give an earlier start") and not db.exists()
+
+
 # ------------------------------------------------------------------------------ mistakes
 
 
@@ -233,6 +297,9 @@ def test_replay_names_the_day_to_report(tmp_path):
     ([DEMO, "--snooze", "-5"], ["--snooze: -5 is outside", "which runs from 0.0 s to 900.0 s"]),
     ([DEMO, "--snooze", "200", "--snooze", "100000:5"], ["--snooze: 100000 is outside", "to 900.0 s"]),
     ([DEMO, "--rate", "0"], ["--rate"]),
+    ([DEMO, "--start", "soon"], ["--start", "'soon'"]),
+    ([DEMO, "--start", "2024-03-05 08:00"], ["--start: demo.sbr has its own start time (", "only for recordings "
+                                             "without one"]),
     ([DEMO, "--events", "/no/such/folder/e.csv"], ["--events", "/no/such/folder"]),
     ([DEMO, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/sensorback"], ["database", "127.0.0.1:1"]),
     ([DEMO, "--db", "nosuchdb://somewhere"], ["nosuchdb://somewhere"]),

@@ -622,7 +622,10 @@ def test_a_day_without_data_names_the_nearest_days_with_data(db, berlin):
     text = " ".join(r.stdout.split())
     nearest = (DAY + timedelta(days=1)).isoformat()
     assert ("The nearest day with sensor data: Wednesday 6 March 2024; see it with "
-            f"'sensorback report --day {nearest}'.") in text
+            f"'sensorback report --day {nearest} --db {db}'.") in text  # the command shows this database
+    r = runner.invoke(app, ["report", "--week", "--day", (DAY + timedelta(days=14)).isoformat(), "--db", db])
+    assert ("The nearest day with sensor data: Wednesday 6 March 2024; see it with "
+            f"'sensorback report --week --day {nearest} --db {db}'.") in " ".join(r.stdout.split())
     earlier = (DAY - timedelta(days=3)).isoformat()
     got = json.loads(runner.invoke(app, ["report", "--day", earlier, "--db", db, "--json"]).stdout)
     assert got["nearest_days_with_data"] == {"before": None, "after": (DAY - timedelta(days=1)).isoformat()}
@@ -632,7 +635,7 @@ def test_a_day_without_data_names_the_nearest_days_with_data(db, berlin):
     r = runner.invoke(app, ["report", "--day", (DAY + timedelta(days=7)).isoformat(), "--db", db])
     text = " ".join(r.stdout.split())
     assert ("The nearest days with sensor data: Wednesday 6 March 2024 (before) and Thursday 14 March 2024 "
-            "(after); see it with 'sensorback report --day 2024-03-14'.") in text
+            f"(after); see it with 'sensorback report --day 2024-03-14 --db {db}'.") in text
     r = runner.invoke(app, ["report", "--day", DAY.isoformat(), "--db", db, "--json"])
     assert json.loads(r.stdout)["nearest_days_with_data"] == {"before": None, "after": None}  # it has data
 

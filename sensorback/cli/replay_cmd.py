@@ -91,13 +91,16 @@ def _check_events_path(events: Path, recording: Path) -> None:
         "  sensorback replay recordings/demo.sbr\n"
         "  sensorback replay day.sbr --speed 60 --events day.events.csv\n"
         "  sensorback replay day.sbr --db ~/back.db --set sit_limit_min=45\n"
-        "  sensorback replay day.sbr --snooze 1900:20 --replace\n\n"
+        "  sensorback replay day.sbr --snooze 1900:20 --replace\n"
+        "  sensorback replay subject01.csv.gz --start '2024-03-05 08:30'\n\n"
         "Times are the recording's own (00:31:02 is 31 min 2 s after its first sample). All timing "
         "inside is sample time, so the prompts, nudges and stored rows are the same at every --speed; "
         "pacing only changes when they are printed. The events file has exactly the columns "
         "t,kind,detail (t in seconds). Replaying a recording that is already in the database prints "
         "the events again but stores nothing (--replace stores this replay in its place). Ctrl-C "
-        "stores what was processed so far and exits with code 130."
+        "stores what was processed so far and exits with code 130. A recording without a start time "
+        "(a CSV with t in seconds) is stored as ending at the moment of the replay, with a note, unless "
+        "--start gives its start."
     ),
 )
 def replay_command(
@@ -130,6 +133,13 @@ def replay_command(
         bool, typer.Option("--replace", help="Store this replay even if the recording is already in the "
                            "database, replacing the earlier session (e.g. after changing coach settings).")
     ] = False,
+    start: Annotated[
+        Optional[str],
+        typer.Option("--start", metavar="TIME",
+                     help="When the recording started, local time: 'YYYY-MM-DD HH:MM[:SS]', only for a "
+                     "recording without its own start time (a CSV with t in seconds). Default: stored "
+                     "as ending now, with a note.", show_default=False),
+    ] = None,
 ):
     """Replay a recording through the coach and the store, printing each prompt and nudge."""
     started = time.perf_counter()
@@ -143,8 +153,11 @@ def replay_command(
     stored = _args.stored_calibration(calibration, ref, fwd)
 
     from ..core import CoreOptions
+    from ..replay import recording_start
+    from ..report.when import parse_at
     from ..sources import open_source
 
+    began = parse_at(start, "--start") if start is not None else None
     if events is not None:
         _check_events_path(events, file)
     _args.check_db(db)
@@ -152,6 +165,8 @@ def replay_command(
     if rate is not None:  # a --rate the file does not take (it has its own timestamps): before the database opens
         source.load()
     options = CoreOptions(reference_window=ref, forward_window=fwd)
+    if began is not None:  # a --start the file does not take (it has its own start): before the database opens
+        recording_start(source.load(), file, began, epoch_s=options.epoch_s)
 
     t = time.perf_counter()
     from ..replay import FileReplay
@@ -160,7 +175,7 @@ def replay_command(
     show = interactive()
     store = open_store(db)
     job = FileReplay(source, store, options, settings, stored=stored, snoozes=snoozes, replace=replace, db=db,
-                     started=started)
+                     started=started, start=began)
     job.timings["open_db"] = time.perf_counter() - t  # importing the database libraries included
     sink: Optional[_EventSink] = None
     try:
@@ -176,6 +191,8 @@ def replay_command(
         begun = job.begin()
         if begun.action != "new":  # skipped or replacing: worth knowing before a long replay starts
             typer.echo(begun.message, err=True)
+        for note in job.start_notes:  # a guessed start, an overlap: before a long replay starts
+            typer.echo(note, err=True)
         with Progress(f"replaying {file.name}", total=job.total_s, enabled=show) as progress:
             result = job.run(on_event=sink, on_block=progress.update)
     finally:

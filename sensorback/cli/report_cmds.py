@@ -8,6 +8,7 @@ opens the store, calls it and prints. Mistakes are one-line SensorbackErrors.
 from __future__ import annotations
 
 import json
+import shlex
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -97,7 +98,8 @@ def report(
     else:
         with store:
             rows = load_rows(store, first, last)
-    result = build_report(rows, now=now, kind="week" if week else "day")
+    again = f"--db {shlex.quote(db)}" if db not in (None, "") else ""  # a suggested command shows this data too
+    result = build_report(rows, now=now, kind="week" if week else "day", options=again)
 
     if html is not None:
         page = render_html(result)

@@ -290,6 +290,8 @@ class Report:
     # Without sensor data in the period: the local days of the nearest data before and after it.
     nearest_before: Optional[date] = None
     nearest_after: Optional[date] = None
+    # Options the report was asked with that a suggested command must repeat, e.g. "--db ~/back.db".
+    options: str = ""
 
     @property
     def has_data(self) -> bool:
@@ -484,8 +486,10 @@ def report_flags(period: Sequence[PainCheckinInfo], history: Sequence[PainChecki
 # ---------------------------------------------------------------------------------- the report
 
 def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind: Optional[str] = None,
-                 timezone_label: str = "") -> Report:
-    """All numbers of the report over rows.first_day .. rows.last_day (see the module docstring)."""
+                 timezone_label: str = "", options: str = "") -> Report:
+    """All numbers of the report over rows.first_day .. rows.last_day (see the module docstring).
+    options: what the command suggested in the messages must repeat to show the same data
+    (e.g. "--db ~/back.db")."""
     now = now.astimezone(timezone.utc)
     kind = kind or ("day" if rows.first_day == rows.last_day else "week")
     kept = resolve_overlaps(rows.epochs)
@@ -526,7 +530,7 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
     report = Report(kind, rows.first_day, rows.last_day, rows.start, rows.end, now, timezone_label, rows.database,
                     days, totals, goal, pain, flags, [], rows.db_empty,
                     *(to_local(t, tz).date() if t is not None else None
-                      for t in (rows.nearest_before, rows.nearest_after)))
+                      for t in (rows.nearest_before, rows.nearest_after)), options)
     report.messages = messages(report, tz)
     return report
 
@@ -573,7 +577,10 @@ def nearest_data(report: Report) -> str:
     closest = min(sides, key=lambda s: abs((s[0] - (report.first_day if s[1] == "before" else report.last_day)).days))[0]
     names = " and ".join(f"{_day_name(d)}" + (f" ({w})" if len(sides) > 1 else "") for d, w in sides)
     which = "days" if len(sides) > 1 else "day"
-    return f" The nearest {which} with sensor data: {names}; see it with 'sensorback report --day {closest.isoformat()}'."
+    week = " --week" if report.kind == "week" else ""
+    more = f" {report.options}" if report.options else ""
+    return (f" The nearest {which} with sensor data: {names}; see it with "
+            f"'sensorback report{week} --day {closest.isoformat()}{more}'.")
 
 
 def _day_name(d: date) -> str:

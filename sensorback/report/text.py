@@ -44,7 +44,8 @@ def table(rows: Sequence[Sequence[str]], header: Optional[Sequence[str]] = None,
 
 
 def wrap(text: str, first: str = "  ", rest: Optional[str] = None) -> list[str]:
-    return textwrap.wrap(text, width=WIDTH, initial_indent=first,
+    """Lines of at most WIDTH, broken at spaces only (a path in a suggested command stays whole)."""
+    return textwrap.wrap(text, width=WIDTH, initial_indent=first, break_on_hyphens=False, break_long_words=False,
                          subsequent_indent=rest if rest is not None else " " * len(first)) or [first.rstrip()]
 
 

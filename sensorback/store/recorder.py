@@ -202,11 +202,13 @@ class Recorder:
     def begin_session(self, *, device: str, source: str, start: datetime | float | None, rate_hz: float,
                       epoch_s: float = 1.0, calibration: Any = None, options: Optional[Mapping[str, Any]] = None,
                       content_hash: Optional[str] = None, on_existing: str = "auto",
-                      software_version: str = __version__) -> BeginResult:
+                      software_version: str = __version__, start_estimated: bool = False) -> BeginResult:
         """Start a session.
 
         start: when t == 0 on the session's axis (UTC datetime or Unix seconds, e.g.
         SampleBlock.start_time); None when unknown: now is used and marked as estimated.
+        start_estimated: the start given is a guess (replay's placement of a recording without a
+        start time), stored as such.
         source: the file path, or "live". A live session (no content_hash) is written with the
         first flush. content_hash (file_digest) + options identify a recording, which is claimed
         at once (see the module docstring); if it was imported before, on_existing decides:
@@ -220,8 +222,8 @@ class Recorder:
             raise ValueError(f"on_existing must be 'auto', 'replace' or 'skip', not {on_existing!r}")
         self._reset()
         key = import_key(content_hash, options) if content_hash else None
-        estimated = start is None
-        began = datetime.now(timezone.utc) if estimated else utc(start)
+        estimated = start is None or bool(start_estimated)
+        began = datetime.now(timezone.utc) if start is None else utc(start)
         values = dict(
             device=str(device), source=str(source), content_hash=content_hash, import_key=key,
             options=plain(options) if options is not None else None, started_at=began,
