@@ -557,7 +557,10 @@ class FileReplay:
         outcomes = [f"{c[f'outcome:{o}']} {o}" for o in ("heeded", "ignored", "snoozed", "unknown")
                     if c[f"outcome:{o}"]]
         prompts = _plural(c["break_prompt"], "break prompt") + (f" ({', '.join(outcomes)})" if outcomes else "")
-        lines.append(f"  coach:   {prompts}; {_plural(c['break_verified'], 'break')}; "
+        # break_verified counts the coach's sitting-clock resets, not the report's breaks (every run of
+        # 60 s or more on your feet): a break before any sitting or right after another one resets
+        # nothing, and the coach bridges drop-outs inside a break. So it gets its own name here.
+        lines.append(f"  coach:   {prompts}; {_plural(c['break_verified'], 'sitting clock reset')}; "
                      f"{_plural(c['slouch_nudge'], 'slouch nudge')}"
                      + (f"; {_plural(c['snoozed'], 'snooze')}" if c["snoozed"] else ""))
         where = [] if begun.skipped else ["stored"]

@@ -293,7 +293,7 @@ def test_snoozes_after_the_end_are_dropped_and_bad_snoozes_refused():
 # ------------------------------------------------------------------------------ exercises in prompts
 
 
-def test_prompts_rotate_desk_friendly_exercises_without_repeats():
+def test_prompts_rotate_on_your_feet_exercises_without_repeats():
     ev = run_coach(table(("sitting", 200 * MIN)), QUIET)
     keys = [e.exercise for e in kinds(ev, "break_prompt")]
     assert len(keys) == 18
@@ -301,7 +301,7 @@ def test_prompts_rotate_desk_friendly_exercises_without_repeats():
     assert "desk" in exercises.BY_KEY[keys[0]].places and "standing" in exercises.BY_KEY[keys[0]].places
     assert all(a != b for a, b in zip(keys, keys[1:]))
     assert set(keys) == {e.key for e in exercises.PROMPT_POOL}
-    assert all(exercises.BY_KEY[k].places != ("floor",) for k in keys)
+    assert all("standing" in exercises.BY_KEY[k].places for k in keys)  # a break: never seated, never floor
     # the rotation carries on across sitting stretches
     ev2 = run_coach(table(("sitting", 31 * MIN), ("moving", 2 * MIN), ("sitting", 31 * MIN)), QUIET)
     assert [e.exercise for e in kinds(ev2, "break_prompt")] == [p.key for p in exercises.PROMPT_POOL[:2]]
@@ -478,3 +478,18 @@ def test_bad_epoch_streams_are_one_line_errors():
 def test_longer_epochs_give_one_prompt_per_epoch():
     ev = run_coach(table(("sitting", 50 * MIN), epoch=7 * MIN), QUIET)
     assert times(ev, "break_prompt") == [35 * MIN, 42 * MIN]
+
+
+def test_every_break_prompt_of_a_simulated_day_suggests_an_exercise_done_on_your_feet():
+    from sensorback.core import analyze
+    from sensorback.sim import simulate
+
+    block, _ = simulate("desk-day", seed=0)
+    ev = run_coach(analyze(block).epochs)
+    prompts = kinds(ev, "break_prompt")
+    assert len(prompts) >= 5
+    for p in prompts:
+        ex = exercises.BY_KEY[p.exercise]
+        assert "standing" in ex.places, (p.detail, ex.places)
+        assert ex.name.lower() in p.detail
+    assert "seated" not in " ".join(p.detail for p in prompts).lower()

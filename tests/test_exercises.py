@@ -85,12 +85,14 @@ def test_unknown_names_are_one_line_errors_with_close_matches():
     assert lib.find("") is None
 
 
-def test_prompt_pool_is_desk_friendly_first_and_has_no_floor_only_exercise():
+def test_prompt_pool_is_only_exercises_done_on_your_feet_by_the_desk_first():
     pool = lib.PROMPT_POOL
     assert len(pool) >= 4
-    ranks = [0 if {"desk", "standing"} <= set(e.places) else 1 if "desk" in e.places else 2 for e in pool]
+    assert all(e.on_your_feet and "standing" in e.places for e in pool)
+    assert {e.key for e in pool} == {e.key for e in lib.EXERCISES if "standing" in e.places}
+    assert not {"seated-forward-bend", "pelvic-tilts"} & {e.key for e in pool}  # seated: no break from sitting
+    ranks = [0 if "desk" in e.places else 1 for e in pool]
     assert ranks == sorted(ranks) and ranks[0] == 0
-    assert all(e.places != ("floor",) for e in pool)
 
 
 def test_suggest_rotates_deterministically_without_repeats():

@@ -409,3 +409,33 @@ def test_errors_are_sensorback_errors():
     for bad in ("", "x", "nan", "-1", "0x"):
         with pytest.raises(SensorbackError):
             parse_speed(bad)
+
+
+def test_replay_names_its_coach_count_apart_from_the_breaks_report_and_analyze_count(desk_day, tmp_path):
+    """The report and analyze count breaks (every unbroken run of 60 s or more on your feet); the
+    coach's break_verified events count resets of its sitting clock (none before the first sitting or
+    between two breaks, drop-outs bridged). Replay must not print the second as 'N breaks'."""
+    import json
+    import re
+    from datetime import datetime
+
+    from sensorback.summary import summarize
+
+    db = str(tmp_path / "day.db")
+    r = ok(run(desk_day, "--db", db))
+    analysis = analyze(formats.load(desk_day))
+    events = run_coach(analysis.epochs, CoachSettings())
+    resets = sum(e.kind == "break_verified" for e in events)
+    breaks = summarize(analysis.epochs).breaks
+    assert resets != breaks  # this day starts on its feet: a break that resets no sitting clock
+
+    (coach,) = [ln for ln in r.stdout.splitlines() if ln.startswith("  coach:")]
+    assert f"; {resets} sitting clock resets;" in coach
+    assert not re.search(r"\d+ breaks?(?! prompt)\b", coach)  # no count there reads as the report's breaks
+
+    analyzed = ok(runner.invoke(app, ["analyze", str(desk_day), "--json"]))
+    assert json.loads(analyzed.stdout)["summary"]["sitting"]["breaks"] == breaks
+    day = datetime.fromtimestamp(formats.load(desk_day).start_time).date().isoformat()
+    report = ok(runner.invoke(app, ["report", "--db", db, "--day", day]))
+    (line,) = [ln for ln in report.stdout.splitlines() if "breaks (on your feet 60 s or more)" in ln]
+    assert line.split(")", 1)[1].split()[0] == str(breaks)

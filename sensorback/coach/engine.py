@@ -36,7 +36,8 @@ Sitting clock and break prompts
   ``break_min_s`` later), ``snoozed`` if snoozed first, ``ignored`` once the window has passed with
   no break begun in it (or the run begun in it turned out to be a shuffle). ``finish()`` settles
   prompts the recording ended too early to decide as ``unknown``.
-- Each prompt suggests an exercise from ``exercises.PROMPT_POOL`` (desk-friendly first), rotating
+- Each prompt suggests an exercise from ``exercises.PROMPT_POOL`` (only exercises done on your feet,
+  the ones by the desk first), rotating
   through the pool and never repeating the previous suggestion.
 
 Slouch nudges

@@ -7,7 +7,8 @@ Written for sensorback in its own words. Fields of each entry:
 - summary: one line on what it does
 - kind: "mobility", "stretch" or "strength"
 - places: where it can be done: "desk" (at or beside the desk, no mat, office clothes),
-  "standing" (on your feet), "floor" (needs floor space or a mat)
+  "standing" (on your feet), "floor" (needs floor space or a mat); break prompts only suggest
+  exercises with "standing" (see exercises.PROMPT_POOL)
 - level: "beginner" or "intermediate"
 - reps: repetitions (or rounds), if counted
 - hold_s: seconds to hold a position, if held

@@ -5,7 +5,8 @@ The data lives in ``exercise_data.py``; this module checks it once at import, tu
 
 - ``get(name)``: which exercise does the user mean? (forgiving about case, spaces, apostrophes,
   plurals and unique partial names; otherwise a one-line error with close matches)
-- ``suggest(previous)``: which exercise should the next break prompt suggest? (see PROMPT_POOL)
+- ``suggest(previous)``: which exercise should the next break prompt suggest? (see PROMPT_POOL:
+  only exercises done on your feet)
 - ``format_exercise`` / ``format_list``: plain-text output for the command line.
 
 Every exercise's caution ends with the same rule: stop at sharp pain.
@@ -26,6 +27,7 @@ LEVELS: tuple[str, ...] = ("beginner", "intermediate")
 KINDS: tuple[str, ...] = ("mobility", "stretch", "strength")
 GENERAL_CAUTION = ("Stop straight away at any sharp or shooting pain, and get advice from a health "
                    "professional if pain lasts, spreads into a leg or comes with numbness.")
+ON_YOUR_FEET = "standing"  # the place of exercises done on your feet (see Exercise.on_your_feet)
 PLACE_WORDS = {"desk": "at the desk", "standing": "standing", "floor": "on the floor"}
 
 
@@ -60,6 +62,11 @@ class Exercise:
         return text + (" on each side" if self.per_side else "")
 
     @property
+    def on_your_feet(self) -> bool:
+        """Done standing or moving (it can end a stretch of sitting): the test break prompts use."""
+        return ON_YOUR_FEET in self.places
+
+    @property
     def where(self) -> str:
         return ", ".join(PLACE_WORDS[p] for p in self.places)
 
@@ -91,23 +98,18 @@ assert len(BY_KEY) == len(EXERCISES), "duplicate exercise keys"
 
 
 def _prompt_rank(e: Exercise) -> int:
-    at_desk, on_feet = "desk" in e.places, "standing" in e.places
-    if at_desk and on_feet:
-        return 0
-    if at_desk:
-        return 1
-    return 2
+    return 0 if "desk" in e.places else 1
 
 
-PROMPT_POOL: tuple[Exercise, ...] = tuple(
-    sorted((e for e in EXERCISES if "desk" in e.places or "standing" in e.places), key=_prompt_rank)
-)
-"""What break prompts suggest, in rotation order: "desk-friendly first".
+PROMPT_POOL: tuple[Exercise, ...] = tuple(sorted((e for e in EXERCISES if e.on_your_feet), key=_prompt_rank))
+"""What break prompts suggest, in rotation order: only exercises done on your feet.
 
-A prompt asks the wearer to get up, so exercises done on your feet right by the desk come first,
-then the ones done sitting at the desk, then standing ones that need a little room. Floor exercises
-are never suggested by a prompt (no one should have to lie on the office floor); they are in the
-library for ``sensorback exercises``. Within each group the library order is kept.
+A break prompt is about ending a stretch of sitting, so it only suggests exercises done standing or
+moving (``Exercise.on_your_feet``): a seated exercise would not break the sitting. Those that can be
+done right by the desk come first, then standing ones that need a little room. Seated exercises
+(seated forward bend, pelvic tilts) and floor exercises stay in the library for
+``sensorback exercises`` but are never suggested by a prompt. Within each group the library order
+is kept.
 """
 
 
