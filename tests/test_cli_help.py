@@ -109,3 +109,11 @@ def test_cohort_help_lists_exactly_the_inputs_it_accepts():
     text = " ".join(help_of("cohort").split())
     listed = re.search(r"INPUTS\.\.\. Recordings \(([^)]*)\)", text).group(1).split(", ")
     assert listed == list(EXTENSIONS) and ".csv.gz" in listed
+
+
+def test_simulate_help_gives_the_duration_range_the_simulator_accepts():
+    from sensorback.sim import duration_range
+
+    text = " ".join(help_of("simulate").split())
+    assert duration_range() == "1 s to 7 days"
+    assert f"--duration S Length, {duration_range()}, in seconds" in text
