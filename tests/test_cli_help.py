@@ -101,3 +101,19 @@ def test_shell_completion_is_on():
                            env=dict(os.environ), capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr
     assert "_sensorback_completion" in shown.stdout and "complete_bash" in shown.stdout
+
+
+def test_cohort_help_lists_exactly_the_inputs_it_accepts():
+    from sensorback.formats import EXTENSIONS
+
+    text = " ".join(help_of("cohort").split())
+    listed = re.search(r"INPUTS\.\.\. Recordings \(([^)]*)\)", text).group(1).split(", ")
+    assert listed == list(EXTENSIONS) and ".csv.gz" in listed
+
+
+def test_simulate_help_gives_the_duration_range_the_simulator_accepts():
+    from sensorback.sim import duration_range
+
+    text = " ".join(help_of("simulate").split())
+    assert duration_range() == "1 s to 7 days"
+    assert f"--duration S Length, {duration_range()}, in seconds" in text

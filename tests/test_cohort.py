@@ -139,6 +139,60 @@ def test_cli_start_does_not_import_dask_or_pyarrow():
     assert out.stdout.strip() == "False", out.stderr
 
 
+def test_every_extension_the_help_names_is_taken_from_a_folder(tmp_path):
+    from sensorback.cohort.run import find_inputs
+    from sensorback.extensions import EXTENSIONS
+
+    for ext in EXTENSIONS:
+        (tmp_path / f"rec{ext}").write_bytes(b"")
+    (tmp_path / "day.labels.csv").write_bytes(b"")  # a simulator sidecar, not a recording
+    (tmp_path / "notes.json").write_bytes(b"")
+    found = sorted(p.name for p in find_inputs([str(tmp_path)]))
+    assert found == sorted(f"rec{ext}" for ext in EXTENSIONS)
+
+
+def test_files_row_rounds_duration_and_says_when_there_is_no_clock(tmp_path, sim_block):
+    from sensorback.cohort.task import analyze_file
+
+    part = sim_block.slice(0, 25 * 600)
+    formats.save(part, tmp_path / "utc.sbr")
+    part.start_time = None  # a CSV timed in seconds from its start
+    formats.save(part, tmp_path / "plain.csv.gz")
+    utc = analyze_file(str(tmp_path / "utc.sbr"), "utc.sbr")["file"]
+    plain = analyze_file(str(tmp_path / "plain.csv.gz"), "plain.csv.gz")["file"]
+    exact = float(part.t[-1] - part.t[0])
+    assert exact != round(exact)  # the simulator's clock drifts and jitters
+    for row in (utc, plain):
+        assert row["status"] == "ok" and row["duration_s"] == float(round(exact)), row
+    assert (utc["clock"], plain["clock"]) == ("utc", "none")
+    assert utc["start"] and plain["start"] is None
+
+
+@pytest.mark.parametrize("where, finished", [("_connect", 0), ("write_tables", 1)],
+                         ids=["starting-the-cluster", "writing-tables"])
+def test_ctrl_c_anywhere_prints_the_resume_hint(tmp_path, sim_block, monkeypatch, where, finished):
+    """Ctrl-C while the cluster starts, or after the analysis while the tables are written: the same
+    line as during the analysis (test_interrupted_run_resumes_to_the_same_outputs), not a bare one."""
+    from typer.testing import CliRunner
+
+    from sensorback.cli import app
+    from sensorback.cohort import run
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, where, ctrl_c)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["cohort", str(folder), "--out", str(out), "--workers", "1"])
+    assert r.exit_code == 130, r.output
+    assert r.stderr.strip().splitlines()[-1] == (f"interrupted: {finished} of 1 files finished and kept in {out}; "
+                                                 "run again with --resume to finish")
+
+
 # ----------------------------------------------------------------------------- local cluster
 
 

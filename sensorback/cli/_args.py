@@ -8,7 +8,10 @@ from pathlib import Path
 
 from .. import limits
 from ..errors import InputError, SensorbackError
-RECORDING_SUFFIXES = (".csv.gz", ".csv", ".sbr", ".tsv.gz", ".tsv", ".txt.gz", ".txt", ".cwa.gz", ".cwa", ".gt3x")
+from ..extensions import EXTENSIONS
+
+#: Longest first, so 'day.csv.gz' loses '.csv.gz', not '.gz'.
+RECORDING_SUFFIXES = tuple(sorted(EXTENSIONS, key=len, reverse=True))
 
 
 def _number(text: str) -> float | None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
 from ..errors import SensorbackError
+from ..extensions import EXTENSIONS
 from . import _args
 from ._progress import Progress, clear_active, interactive
 from ._runtime import EXIT_INTERRUPTED
@@ -33,6 +34,16 @@ def _check_timezone(name: str) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         raise SensorbackError(
             f"--timezone: unknown time zone '{name}'; use an IANA name such as Europe/Berlin or UTC") from None
+
+
+def _interrupted(out: Path, result=None) -> NoReturn:
+    """The one message for a cohort run cut short by Ctrl-C, wherever it came: what is kept, and how to
+    finish. Exits 130."""
+    clear_active()
+    kept = (f"{result.ok + result.failed} of {result.files - result.skipped} files finished and kept in {out}"
+            if result is not None else f"the files finished so far are kept in {out}")
+    typer.echo(f"interrupted: {kept}; run again with --resume to finish", err=True)
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _rate(result, elapsed: float) -> str:
@@ -63,7 +74,7 @@ def cohort_command(
     inputs: Annotated[
         list[str],
         typer.Argument(metavar="INPUTS...", show_default=False,
-                       help="Recordings (.sbr, .csv, .cwa, .cwa.gz, .gt3x), folders (searched recursively) or "
+                       help=f"Recordings ({', '.join(EXTENSIONS)}), folders (searched recursively) or "
                        "quoted glob patterns such as 'study/**/*.cwa'."),
     ],
     out: Annotated[Path, typer.Option("--out", metavar="DIR", show_default=False,
@@ -103,7 +114,6 @@ def cohort_command(
     _check_installed()
     from ..cohort.run import find_inputs, run_cohort
 
-    find_inputs(inputs, exclude=out)  # bad inputs are reported before a cluster starts
     show = interactive()
     progress: Optional[Progress] = None
     t0 = [0.0]
@@ -132,15 +142,16 @@ def cohort_command(
                             f"{_rate(result, time.perf_counter() - t0[0])}")
 
     try:
+        find_inputs(inputs, exclude=out)  # bad inputs are reported before a cluster starts
         result = run_cohort(inputs, out, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite,
                             timezone_name=timezone, on_start=on_start, on_file=on_file)
+    except KeyboardInterrupt:  # before run_cohort handles it (looking for the inputs); after, it says so itself
+        _interrupted(out)
     finally:
         if progress is not None:
             progress.__exit__(None, None, None)
     if result.interrupted:
-        typer.echo(f"interrupted: {result.ok + result.failed} of {result.files - result.skipped} files finished "
-                   f"and kept in {out}; run again with --resume to finish", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        _interrupted(out, result)
     done = f"{result.ok} ok, {result.failed} failed" + (f", {result.skipped} unchanged since the last run"
                                                          if result.skipped else "")
     rate = f" ({result.recorded_days:.1f} person-days in {result.wall_s:.1f} s)" if result.ok else ""

@@ -50,6 +50,12 @@ def _example_scenario() -> str:
     return next(iter(SCENARIOS))
 
 
+def _duration_range() -> str:
+    from ..sim import duration_range
+
+    return duration_range()
+
+
 def _note(message: str) -> None:
     typer.echo(message, err=True)
 
@@ -223,7 +229,7 @@ def convert(
 
 
 @app.command(
-    cls=help_filled_by(scenarios=_scenario_lines, example=_example_scenario),
+    cls=help_filled_by(scenarios=_scenario_lines, example=_example_scenario, duration_range=_duration_range),
     epilog=(
         "Examples:\n\n"
         "\b\n"
@@ -257,7 +263,8 @@ def simulate(
         typer.Option(
             "--duration",
             metavar="S",
-            help="Length, in seconds or with a unit (90s, 10min, 8h). Default: the scenario's own.",
+            help="Length, {duration_range}, in seconds or with a unit (90s, 10min, 8h). Default: the "
+            "scenario's own.",
         ),
     ] = None,
 ) -> None:
@@ -279,8 +286,9 @@ def simulate(
     _args.check_output("--out", out, suffixes=WRITTEN_SUFFIXES, keep=True)
     labels_out = sim.sidecar_path(out)
 
-    with Progress(f"simulating {scenario}", enabled=interactive()):
+    with Progress(f"simulating {scenario}", enabled=interactive()) as progress:
         block, labels = sim.simulate(scenario, **_args.given(seed=seed, rate_hz=rate, duration_s=duration_s))
+        progress.update(0, label=f"writing {out}")
         formats.save(block, out)
         sim.write_labels(labels, labels_out)
     typer.echo(f"wrote {out} ({block.duration_s:.0f} s at {block.rate_hz:g} Hz) and {labels_out}")

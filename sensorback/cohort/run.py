@@ -311,78 +311,81 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
     settings = {"timezone": timezone_name}
     run_id = f"{os.getpid()}-{time.time_ns()}"
     result = CohortResult(files=len(paths))
-    todo = []
-    for p in paths:
-        try:
-            fp = Fingerprint.of(str(p))
-        except OSError as e:
-            raise SensorbackError(f"{p}: cannot read: {e.strerror}") from None
-        if resume and _is_done(_load_part(out, p), fp, settings):
-            result.skipped += 1
-        else:
-            todo.append((p, fp))
+    try:  # Ctrl-C anywhere from here on (starting the cluster, writing the tables) is an interruption
+        todo = []
+        for p in paths:
+            try:
+                fp = Fingerprint.of(str(p))
+            except OSError as e:
+                raise SensorbackError(f"{p}: cannot read: {e.strerror}") from None
+            if resume and _is_done(_load_part(out, p), fp, settings):
+                result.skipped += 1
+            else:
+                todo.append((p, fp))
 
-    if todo:
-        t_setup = time.perf_counter()
-        client, cluster = _connect(workers, scheduler)
-        result.setup_s = time.perf_counter() - t_setup
-        started = time.perf_counter()
-        futures = {}
-        try:
-            if scheduler and _n_workers(client) == 0:
-                try:  # a scheduler whose workers are still starting (or never will): do not hang
-                    client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
-                except TimeoutError:
-                    raise SensorbackError(
-                        f"--scheduler {scheduler}: no workers joined within {WAIT_FOR_WORKERS_S:.0f} s; "
-                        f"start some with 'dask worker {scheduler}'") from None
-            result.workers = _n_workers(client)
-            result.dashboard = _dashboard(client)
-            try:  # every worker loads sensorback and NumPy/SciPy now, part of setting up, not of file 1
-                client.run(_warm_up)
-            except ImportError as e:
-                raise SensorbackError(f"--scheduler {scheduler}: a worker cannot import sensorback ({e}); install "
-                                      "sensorback, with the same extras, wherever the workers run") from None
+        if todo:
+            t_setup = time.perf_counter()
+            client, cluster = _connect(workers, scheduler)
             result.setup_s = time.perf_counter() - t_setup
             started = time.perf_counter()
-            if on_start:
-                on_start(result, len(todo))
-            from dask.distributed import as_completed
+            futures = {}
+            try:
+                if scheduler and _n_workers(client) == 0:
+                    try:  # a scheduler whose workers are still starting (or never will): do not hang
+                        client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
+                    except TimeoutError:
+                        raise SensorbackError(
+                            f"--scheduler {scheduler}: no workers joined within {WAIT_FOR_WORKERS_S:.0f} s; "
+                            f"start some with 'dask worker {scheduler}'") from None
+                result.workers = _n_workers(client)
+                result.dashboard = _dashboard(client)
+                try:  # every worker loads sensorback and NumPy/SciPy now, part of setting up, not of file 1
+                    client.run(_warm_up)
+                except ImportError as e:
+                    raise SensorbackError(f"--scheduler {scheduler}: a worker cannot import sensorback ({e}); install "
+                                          "sensorback, with the same extras, wherever the workers run") from None
+                result.setup_s = time.perf_counter() - t_setup
+                started = time.perf_counter()
+                if on_start:
+                    on_start(result, len(todo))
+                from dask.distributed import as_completed
 
-            # Biggest files first: the last tasks are then short, and no worker idles long at the end.
-            for p, fp in sorted(todo, key=lambda item: (-item[1].size, str(item[0]))):
-                key = f"sensorback-{_key(p)}-{os.getpid()}-{time.time_ns()}"
-                fut = client.submit(analyze_file, str(p), str(p), timezone_name, key=key, pure=False, retries=0)
-                futures[fut] = (p, fp)
-            for fut in as_completed(list(futures)):
-                p, fp = futures.pop(fut)
-                res = _collect(fut, str(p))
-                _save_part(out, p, fp, settings, res, run_id)
-                row = res["file"]
-                if row["status"] == "ok":
-                    result.ok += 1
-                    result.days += row["days"] or 0
-                    result.recorded_days += (row["duration_s"] or 0.0) / 86400.0
-                else:
-                    result.failed += 1
-                    result.failures.append(row["error"])
-                if on_file:
-                    on_file(row, result, len(todo))
-        except KeyboardInterrupt:
-            result.interrupted = True
-            for fut in futures:
-                fut.cancel()
-            # Count what is on disk: Ctrl-C may have come between storing a file and counting it.
-            stored = [_load_part(out, p) for p, fp in todo]
-            stored = [d for d in stored if d is not None and d.get("run") == run_id]
-            result.ok = sum(d["file"]["status"] == "ok" for d in stored)
-            result.failed = len(stored) - result.ok
-        finally:
-            result.wall_s = time.perf_counter() - started
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    write_tables(out, paths)
+                # Biggest files first: the last tasks are then short, and no worker idles long at the end.
+                for p, fp in sorted(todo, key=lambda item: (-item[1].size, str(item[0]))):
+                    key = f"sensorback-{_key(p)}-{os.getpid()}-{time.time_ns()}"
+                    fut = client.submit(analyze_file, str(p), str(p), timezone_name, key=key, pure=False, retries=0)
+                    futures[fut] = (p, fp)
+                for fut in as_completed(list(futures)):
+                    p, fp = futures.pop(fut)
+                    res = _collect(fut, str(p))
+                    _save_part(out, p, fp, settings, res, run_id)
+                    row = res["file"]
+                    if row["status"] == "ok":
+                        result.ok += 1
+                        result.days += row["days"] or 0
+                        result.recorded_days += (row["duration_s"] or 0.0) / 86400.0
+                    else:
+                        result.failed += 1
+                        result.failures.append(row["error"])
+                    if on_file:
+                        on_file(row, result, len(todo))
+            except KeyboardInterrupt:
+                result.interrupted = True
+                for fut in futures:
+                    fut.cancel()
+                # Count what is on disk: Ctrl-C may have come between storing a file and counting it.
+                stored = [_load_part(out, p) for p, fp in todo]
+                stored = [d for d in stored if d is not None and d.get("run") == run_id]
+                result.ok = sum(d["file"]["status"] == "ok" for d in stored)
+                result.failed = len(stored) - result.ok
+            finally:
+                result.wall_s = time.perf_counter() - started
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+        write_tables(out, paths)
+    except KeyboardInterrupt:
+        result.interrupted = True  # the files finished so far are kept in .parts/
     return result
 
 

@@ -85,8 +85,8 @@ def analyze_file(path: str, label: str, timezone_name: str = "UTC", epoch_s: flo
         days = day_rows(label, table, meta.start_time, clock_local, ZoneInfo(timezone_name),
                         calibration.sensor.note, ref.up_source, ref.forward_source)
         row.update(status="ok", device=meta.device, rate_hz=float(meta.rate_hz), samples=samples,
-                   duration_s=(t_last - t_first) if t_first is not None else 0.0, days=len(days),
-                   start=_iso(meta.start_time, t_first), clock="device-local" if clock_local else "utc")
+                   duration_s=_seconds(t_last - t_first) if t_first is not None else 0.0, days=len(days),
+                   start=_iso(meta.start_time, t_first), clock=_clock(meta.start_time, clock_local))
     except SensorbackError as e:
         text = _one_line(e)
         row["error"] = text if label in text else f"{label}: {text}"
@@ -116,6 +116,19 @@ class _Tally:
                 self.t_first = float(b.t[0]) if self.t_first is None else self.t_first
                 self.t_last = float(b.t[-1])
             yield b
+
+
+def _seconds(duration: float) -> float:
+    """A file's duration to the second, as the day tables' times (whole epochs of 1 s) are written."""
+    return float(round(duration))
+
+
+def _clock(start_time, clock_local: bool) -> str:
+    """'device-local' (.cwa, .gt3x), 'utc' (.sbr, CSV with Unix times) or 'none': a recording without
+    clock times (CSV timed in seconds from its start, or by --rate) has no start and 'day N' days."""
+    if start_time is None or not math.isfinite(start_time):
+        return "none"
+    return "device-local" if clock_local else "utc"
 
 
 def _iso(start_time, t_first) -> str | None:

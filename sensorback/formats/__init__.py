@@ -17,6 +17,7 @@ import os
 from typing import Iterator
 
 from ..errors import InputError, naming
+from ..extensions import CSV_EXT as _CSV_EXT, DEVICE_EXT as _DEVICE_EXT, EXTENSIONS
 from ..samples import SampleBlock
 from .csv_io import write_csv
 from .csv_read import read_csv
@@ -30,9 +31,6 @@ __all__ = [
     "EXTENSIONS",
 ]
 
-_CSV_EXT = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
-_DEVICE_EXT = {".cwa": "cwa", ".cwa.gz": "cwa", ".gt3x": "gt3x"}  # research loggers' files, read only
-EXTENSIONS = (".sbr",) + _CSV_EXT + tuple(_DEVICE_EXT)
 
 
 def kind_of(path) -> str:

@@ -9,6 +9,6 @@ is known exactly (posture angles, mounting, sensor errors), in every situation w
 
 from .labels import LABELS, Labels, read_labels, sidecar_path, write_labels
 from .scenarios import SCENARIOS
-from .simulate import check_duration, check_rate, check_seed, simulate
+from .simulate import check_duration, check_rate, check_seed, duration_range, simulate
 
-__all__ = ["simulate", "check_seed", "check_rate", "check_duration", "SCENARIOS", "Labels", "LABELS", "write_labels", "read_labels", "sidecar_path"]
+__all__ = ["simulate", "check_seed", "check_rate", "check_duration", "duration_range", "SCENARIOS", "Labels", "LABELS", "write_labels", "read_labels", "sidecar_path"]

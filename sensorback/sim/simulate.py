@@ -25,7 +25,7 @@ from .timeline import SLOUCH_DEG, Timeline
 from .wearer import body_motion
 
 MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 200.0
-MAX_DURATION_S = 7 * 86400.0
+MIN_DURATION_S, MAX_DURATION_S = 1.0, 7 * 86400.0
 DAY_START = 1709539200.0  # Monday 2024-03-04 08:00 UTC; days start 0-30 min later per seed
 _OVERRIDES = {"duration_s", "ideal_sensor", "mount", "gaps", "start_time", "usual_slouch_deg"}
 _META_VERSION = 1
@@ -49,15 +49,20 @@ def check_rate(rate_hz, name: str = "rate_hz") -> float:
     return rate
 
 
+def duration_range() -> str:
+    """'1 s to 7 days': the durations the simulator accepts, as its error and --help say them."""
+    return f"{MIN_DURATION_S:g} s to {MAX_DURATION_S / 86400:g} days"
+
+
 def check_duration(duration_s, name: str = "duration_s", shown: str | None = None) -> float:
-    """The duration in seconds, from 1 s to MAX_DURATION_S; ``shown``: the value as the user wrote it."""
+    """The duration in seconds, from MIN_DURATION_S to MAX_DURATION_S; ``shown``: the value as the user wrote it."""
     shown = repr(duration_s) if shown is None else shown
     try:
         dur = float(duration_s)
     except (TypeError, ValueError):
         raise InputError(name, f"must be a number of seconds, got {shown}") from None
-    if not (math.isfinite(dur) and 1.0 <= dur <= MAX_DURATION_S):
-        raise InputError(name, f"must be from 1 s to {MAX_DURATION_S / 86400:g} days, got {shown}")
+    if not (math.isfinite(dur) and MIN_DURATION_S <= dur <= MAX_DURATION_S):
+        raise InputError(name, f"must be from {duration_range()}, got {shown}")
     return dur
 
 
