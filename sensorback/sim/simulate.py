@@ -40,13 +40,18 @@ def check_seed(seed, name: str = "seed") -> int:
 
 def check_rate(rate_hz, name: str = "rate_hz") -> float:
     """The sample rate as a float, within what the simulator makes (MIN_RATE_HZ to MAX_RATE_HZ)."""
-    try:
-        rate = float(rate_hz)
-    except (TypeError, ValueError):
-        raise InputError(name, f"must be a number of Hz, got {rate_hz!r}") from None
+    rate = _number(rate_hz, name, "Hz", repr(rate_hz))
     if not (math.isfinite(rate) and MIN_RATE_HZ <= rate <= MAX_RATE_HZ):
         raise InputError(name, f"the simulator samples at {MIN_RATE_HZ:g} to {MAX_RATE_HZ:g} Hz, got {rate:g}")
     return rate
+
+
+def _number(value, name: str, unit: str, shown: str) -> float:
+    """``value`` as a float, or a one-line error naming ``name`` (the range is the caller's)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(name, f"must be a number of {unit}, got {shown}") from None
 
 
 def duration_range() -> str:
@@ -57,10 +62,7 @@ def duration_range() -> str:
 def check_duration(duration_s, name: str = "duration_s", shown: str | None = None) -> float:
     """The duration in seconds, from MIN_DURATION_S to MAX_DURATION_S; ``shown``: the value as the user wrote it."""
     shown = repr(duration_s) if shown is None else shown
-    try:
-        dur = float(duration_s)
-    except (TypeError, ValueError):
-        raise InputError(name, f"must be a number of seconds, got {shown}") from None
+    dur = _number(duration_s, name, "seconds", shown)
     if not (math.isfinite(dur) and MIN_DURATION_S <= dur <= MAX_DURATION_S):
         raise InputError(name, f"must be from {duration_range()}, got {shown}")
     return dur
