@@ -47,13 +47,13 @@ def hours_minutes(seconds: Optional[float]) -> str:
 
 
 def precise_duration(seconds: Optional[float]) -> str:
-    """To the second below an hour: '12 s', '4 min 30 s', '2 h 05 min' ('-' for None)."""
+    """To the second below an hour, to the nearest minute from an hour on: '12 s', '4 min 30 s',
+    '2 h 05 min' ('-' for None)."""
     if seconds is None:
         return "-"
     s = int(round(seconds))
-    if s >= 3600:
-        h, rem = divmod(s, 3600)
-        return f"{h} h {rem // 60:02d} min"
+    if s >= 3600:  # whole minutes, rounded as `minutes` rounds them (3880 s: 1 h 05 min in both)
+        return minutes(s)
     if s >= 60:
         m, rem = divmod(s, 60)
         return f"{m} min {rem:02d} s"

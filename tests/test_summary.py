@@ -276,10 +276,20 @@ def test_format_summary_mentions_the_key_numbers():
 
 @pytest.mark.parametrize(
     "seconds, text",
-    [(0, "0 s"), (59.4, "59 s"), (60, "1 min 00 s"), (3599, "59 min 59 s"), (3600, "1 h 00 min"), (9000, "2 h 30 min")],
+    [(0, "0 s"), (59.4, "59 s"), (60, "1 min 00 s"), (3599, "59 min 59 s"), (3600, "1 h 00 min"), (9000, "2 h 30 min"),
+     (3880, "1 h 05 min"), (3629, "1 h 00 min"), (7170, "2 h 00 min")],
 )
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize("seconds", [3600, 3629, 3630, 3880, 7170, 86399])
+def test_from_an_hour_on_analyze_and_the_report_round_alike(seconds):
+    """analyze's summary (precise_duration) and the report (minutes) say the same from an hour
+    on; analyze cut the minutes off (3880 s: '1 h 04 min' beside the report's '1 h 05 min')."""
+    from sensorback.timefmt import minutes
+
+    assert format_duration(seconds) == minutes(seconds)
 
 
 def test_summary_numbers_are_python_types():
