@@ -251,8 +251,7 @@ def simulate(
         ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", metavar="FILE", show_default=False,
-                                 help="Recording to write (.sbr, .csv, .csv.gz).")
+        Path, typer.Option("--out", metavar="FILE", help="Recording to write (.sbr, .csv, .csv.gz).", show_default=False)
     ],
     seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Random seed. Default: 0.")] = None,
     rate: Annotated[

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Optional

@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 
-
 def kind_of(path) -> str:
     """'native', 'csv', 'cwa' or 'gt3x' from the file name; InputError for anything else."""
     name = os.fspath(path).lower()

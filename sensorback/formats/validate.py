@@ -29,6 +29,7 @@ from .notes import LoadNotes
 LIMIT_G = MAX_ACC_G
 AXES = ("ax", "ay", "az")
 
+
 def rate_not_needed(path, own_rate_hz: float) -> SensorbackError:
     """A sample rate given for a file that times its own samples (.sbr, .cwa, .gt3x, CSV with a
     time column): refused, since it would replace the file's rate and change every result."""

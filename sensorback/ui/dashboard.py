@@ -8,8 +8,9 @@ scrolling log of prompts, nudges and notes (live.log_line), newest at the bottom
 wrapped to the terminal's width (at 80x24 too). Keys: c calibrate (sit upright: the next seconds become the upright
 reference), s snooze, d mark the suggested exercise done, q quit (stops the source, writes
 everything, exits). When the session fails (no Bluetooth, a database that cannot be written), the
-dashboard closes by itself and keeps the exception in ``error`` for the command to report. Break prompts and slouch nudges also go out as desktop notifications
-(ui/notify.py; the terminal bell when there is no notification service).
+dashboard closes by itself and keeps the exception in ``error`` for the command to report. Break
+prompts and slouch nudges also go out as desktop notifications (ui/notify.py; the terminal bell when
+there is no notification service).
 """
 
 from __future__ import annotations
