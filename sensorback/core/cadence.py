@@ -30,7 +30,13 @@ def step_cadence(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.ndarra
     r = np.stack([np.einsum("wm,wm->w", vert[:, : m - L], vert[:, L:]) / (m - L) for L in lags], axis=1)
     r /= np.maximum(energy[:, None], 1e-12)
     rows = np.arange(w)
-    best = np.argmax(r, axis=1)
+    # A step is a peak: a maximum at either end of the lag range is the slope of a peak outside it
+    # (typically the stride, two steps, just beyond MAX_STEP_S), not a step period.
+    peaked = np.full(r.shape, -np.inf, r.dtype)
+    inner = (r[:, 1:-1] >= r[:, :-2]) & (r[:, 1:-1] > r[:, 2:])
+    peaked[:, 1:-1] = np.where(inner, r[:, 1:-1], -np.inf)
+    best = np.argmax(peaked, axis=1)
+    found = np.isfinite(peaked[rows, best])
     peak = r[rows, best]
     left = r[rows, np.maximum(best - 1, 0)]
     right = r[rows, np.minimum(best + 1, r.shape[1] - 1)]
@@ -38,7 +44,7 @@ def step_cadence(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.ndarra
     safe = np.where(np.abs(denom) > 1e-12, denom, 1.0)
     shift = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / safe, 0.0)
     lag_s = (lag_lo + best + np.clip(shift, -0.5, 0.5)) / grid_hz
-    valid = energy > 1e-8
+    valid = (energy > 1e-8) & found
     cadence = np.where(valid, 60.0 / lag_s, 0.0).astype(np.float32)
     strength = np.where(valid, np.clip(peak, 0.0, 1.0), 0.0).astype(np.float32)
     return cadence, strength

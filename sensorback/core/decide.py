@@ -22,7 +22,7 @@ from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .options import CoreOptions
 from .reference import Calibration, angles, unit  # noqa: F401  (Calibration: its old home)
-from .settle import TO_NOT_WORN, TO_SITTING, Revision, Settler
+from .settle import TO_MOVING, TO_NOT_WORN, TO_SITTING, Revision, Settler
 from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, PostureCue, inclination_evidence
 from .runs import _int_type, _last_true, forward_fill, hysteresis, next_true, run_length, since_last, sliding_reduce
 from .smoother import Events, PostureSmoother, nats
@@ -34,9 +34,13 @@ from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDI
 WALK_PERIODICITY = 0.5
 WALK_CADENCE = (75.0, 170.0)
 WALK_MIN_SD_G = 0.08
-# Stepping must last this many epochs to show as moving, and longer to prove the wearer is on
-# their feet (a reach or a burst of typing can look like one or two steps).
-MOVING_AFTER_EPOCHS = 1
+# Stepping shows as moving once it recurs within one movement: a second stepping epoch within
+# WALK_WITHIN_EPOCHS of the first, the body moving (keep_moving) all the while. One stepping epoch
+# alone is a shuffle or a turn on the spot (people standing and talking shift their feet), not a
+# walk. The epochs from the first stepping epoch on are then moving too; they are held back until
+# the walk is known (at most WALK_WITHIN_EPOCHS; settle.TO_MOVING). Being on the feet needs
+# stepping that lasts (a reach or a burst of typing can look like one or two steps).
+WALK_WITHIN_EPOCHS = 10
 ON_FEET_AFTER_EPOCHS = 3
 KEEP_MOVING_PERIODICITY = 0.3
 KEEP_MOVING_SD_G = 0.15
@@ -223,6 +227,8 @@ class _Carry:
     first_k: int | None = None  # the stream's first epoch
     moving: bool = False
     walk_run: int = 0
+    since_step: int = 10**9  # epochs since the last stepping one
+    moving_run: int = 0      # epochs the body has kept moving
     since_up: int = 10**9
     since_down: int = 10**9
     since_sure_up: int = 10**9    # epochs since the last stand-up seen (see _heard_once)
@@ -396,7 +402,12 @@ class Decider:
         keep_moving = has_data & (((per >= KEEP_MOVING_PERIODICITY) & (cad >= WALK_CADENCE[0]) & (cad <= WALK_CADENCE[1]))
                                   | (sd >= KEEP_MOVING_SD_G))
         walk_run = run_length(walking, c.walk_run)
-        in_motion = hysteresis(walk_run >= MOVING_AFTER_EPOCHS, keep_moving, c.moving)
+        # since the last stepping epoch (0 on one), and how long the body has kept moving
+        since_step = run_length(~walking, c.since_step)
+        moving_run = run_length(keep_moving | walking, c.moving_run)
+        back = np.concatenate(([c.since_step], since_step[:-1])) + 1  # to the stepping epoch before
+        recurs = walking & (back <= WALK_WITHIN_EPOCHS) & (moving_run > back)
+        in_motion = hysteresis(recurs, keep_moving, c.moving)
         active_run = run_length(has_data & (sd >= VIGOROUS_SD_G), c.active_run)
         moving = in_motion | (active_run >= VIGOROUS_EPOCHS)
 
@@ -651,10 +662,12 @@ class Decider:
         state[~has_data] = NO_DATA
 
         hold_from, revisions = self._settling(k, state, not_worn, motionless, quiet_run, start_handling,
-                                              sat_confirmed, sit_pending)
+                                              sat_confirmed, sit_pending, since_step, moving_run,
+                                              in_motion, recurs, back)
 
         c.next_k = int(k[-1]) + 1
         c.moving, c.walk_run = bool(in_motion[-1]), int(walk_run[-1])
+        c.since_step, c.moving_run = min(int(since_step[-1]), 10**9), int(moving_run[-1])
         c.lying_run = int(lying_run[-1])
         c.since_handling, c.quiet_run, c.off = int(since_handling[-1]), int(quiet_run[-1]), bool(not_worn[-1])
         c.quiet_start_handling = int(start_handling[-1])
@@ -803,8 +816,8 @@ class Decider:
         """Epochs decided but held back: their states are provisional (a live display shows them)."""
         return self._settler.held
 
-    def _settling(self, k, state, not_worn, motionless, quiet_run, start_handling, sat_confirmed, sit_pending
-                  ) -> tuple[np.ndarray, list[Revision]]:
+    def _settling(self, k, state, not_worn, motionless, quiet_run, start_handling, sat_confirmed, sit_pending,
+                  since_step, moving_run, in_motion, recurs, back) -> tuple[np.ndarray, list[Revision]]:
         """What the Settler needs (see settle.py): per epoch, the first epoch a later revision may
         still reach, and the revisions known at these epochs.
 
@@ -814,6 +827,9 @@ class Decider:
           rarely passes the motionless test at all (breathing), so this hold is rare.
         - A sit-down waits CONFIRM_EPOCHS calm epochs for its confirmation; once confirmed, the
           epochs from its landing on are sitting.
+        - Stepping waits (at most WALK_WITHIN_EPOCHS) for a second stepping epoch within the same
+          movement (a walk, not a shuffle); once it comes, the epochs from the first on are
+          moving too.
         """
         hold_from = k + 1
         # (both kinds are rare: index them rather than compute on every epoch)
@@ -821,12 +837,19 @@ class Decider:
         hold_from[at] = k[at] - quiet_run[at] + 1
         at = np.flatnonzero(sit_pending >= 0)
         hold_from[at] = np.minimum(hold_from[at], k[at] - sit_pending[at])
+        at = np.flatnonzero((since_step < WALK_WITHIN_EPOCHS) & (moving_run > since_step) & ~in_motion)
+        hold_from[at] = np.minimum(hold_from[at], k[at] - since_step[at])
         onset = not_worn & motionless
         onset[1:] &= ~not_worn[:-1]
         onset[0] &= not self._c.off
         revisions = [Revision(int(k[j]), int(k[j] - quiet_run[j] + 1), TO_NOT_WORN) for j in np.flatnonzero(onset)]
         sat = np.flatnonzero(sat_confirmed & ((state == SITTING) | (state == SLOUCHING)))
         revisions += [Revision(int(k[j]), int(k[j]) - CONFIRM_EPOCHS, TO_SITTING) for j in sat]
+        entered = in_motion.copy()
+        entered[1:] &= ~in_motion[:-1]
+        entered[0] &= not self._c.moving
+        walked = np.flatnonzero(entered & recurs)
+        revisions += [Revision(int(k[j]), int(k[j] - back[j]), TO_MOVING) for j in walked]
         revisions.sort(key=lambda r: r.at)
         return hold_from, revisions
 

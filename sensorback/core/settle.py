@@ -22,10 +22,11 @@ import numpy as np
 
 from .epochs import EpochTable
 from .slouch import SlouchRule
-from .states import NOT_WORN, SITTING, SLOUCHING, STANDING
+from .states import LYING, MOVING, NOT_WORN, SITTING, SLOUCHING, STANDING
 
 TO_NOT_WORN = 0
 TO_SITTING = 1  # standing epochs become sitting, or slouching where the slouch rule says so
+TO_MOVING = 2   # the first epochs of a walk, known to be one only once it has lasted (decide.WALK_WITHIN_EPOCHS)
 
 
 @dataclass
@@ -122,6 +123,10 @@ class Settler:
         st = buf.state
         if kind == TO_NOT_WORN:
             st[lo:hi] = NOT_WORN
+            return
+        if kind == TO_MOVING:  # as moving overrides a posture on the epoch it is known
+            rows = st[lo:hi]
+            rows[(rows == STANDING) | (rows == SITTING) | (rows == SLOUCHING) | (rows == LYING)] = MOVING
             return
         at = lo + np.flatnonzero(st[lo:hi] == STANDING)  # a couple of epochs
         if at.size:

@@ -1,0 +1,85 @@
+"""Stepping: when a rhythm in the chest's vertical acceleration is a walk.
+
+Two rules, each from how people move: a step period is a peak of the autocorrelation, not the
+rising edge of the stride's peak just beyond the step range; and one second of stepping on its
+own is a shuffle or a turn on the spot (people standing and talking shift their feet), while a
+walk shows stepping again within the same movement, and is then moving from its first step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from sensorback.core import CoreOptions, analyze
+from sensorback.core.cadence import step_cadence
+from sensorback.core.decide import is_walking
+from sensorback.core.pipeline import block_stats
+from sensorback.core.states import CODE
+from sensorback.samples import SampleBlock
+from sensorback.sim.geometry import UP, world_to_trunk
+from test_core_physics import sensor_readings
+from test_core_sitstand import assert_streams_as_batch
+
+GRID_HZ = 12.5  # the grid the core resamples cadence windows to (windows.TARGET_GRID_HZ)
+
+
+def windows(vertical: np.ndarray) -> np.ndarray:
+    """One 2.5-s window per row of vertical acceleration (g, gravity excluded), as (3, w, m) with
+    gravity along the third axis."""
+    w, m = vertical.shape
+    win = np.zeros((3, w, m), np.float32)
+    win[2] = 1.0 + vertical
+    return win
+
+
+def test_a_step_period_is_a_peak_not_the_edge_of_the_stride_beyond_the_range():
+    t = np.arange(int(2.5 * GRID_HZ)) / GRID_HZ
+    # Waist and chest walking often carry the stride (left-right asymmetry, here 0.91 Hz) more
+    # strongly than the step (1.82 Hz, 109/min): the autocorrelation then rises toward the
+    # stride lag (1.1 s), past the longest step period (1.0 s), after a lower peak at the step.
+    gait = 0.15 * np.sin(2 * np.pi * 0.91 * t) + 0.25 * np.sin(2 * np.pi * 1.82 * t)
+    sway = 0.2 * np.sin(2 * np.pi * 0.91 * t)  # the stride's rhythm alone: no step in range
+    cadence, periodicity = step_cadence(windows(np.stack([gait, sway])), GRID_HZ)
+    assert 95.0 <= cadence[0] <= 125.0, cadence  # the step, not the stride's edge (about 58/min)
+    assert periodicity[0] > 0.3  # a clear peak (the stride's own peak lies outside the range)
+    assert cadence[1] == 0.0 and periodicity[1] == 0.0  # a rise to the range's end is no peak
+
+
+def standing_with_steps(bursts: list[tuple[float, float]], duration_s: float = 300.0, rate_hz: float = 50.0,
+                        seed: int = 0) -> SampleBlock:
+    """An upright wearer standing still (breathing, a slow drift), with bursts (start s,
+    length s) of stepping at 109 steps/min: 0.25 g at the step, 0.08 g at the stride."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(duration_s * rate_hz)) / rate_hz
+    flex = 2.0 + 0.9 * np.sin(2 * np.pi * 0.25 * t) + np.cumsum(rng.normal(0, 0.01, t.size))
+    vert = rng.normal(0, 0.004, t.size)
+    for start, length in bursts:
+        sel = (t >= start) & (t < start + length)
+        phase = 2 * np.pi * (t[sel] - start)
+        vert[sel] += 0.25 * np.sin(1.82 * phase) + 0.08 * np.sin(0.91 * phase)
+    f = world_to_trunk(flex, np.zeros_like(t), np.zeros_like(t), UP[None, :] * (1.0 + vert[:, None]))
+    acc = sensor_readings(Rotation.from_euler("x", 5, degrees=True).apply(f), rng)
+    return SampleBlock(t, acc, device="synthetic", rate_hz=rate_hz)
+
+
+def test_a_shuffle_is_not_a_walk_and_a_walk_is_moving_from_its_first_step():
+    shuffle, walk = (100.0, 1.5), (200.0, 12.0)
+    block = standing_with_steps([shuffle, walk])
+    stats, _ = block_stats(block, CoreOptions())
+    stepping = stats.k[is_walking(stats.periodicity, stats.cadence_spm, stats.sd)]
+    in_shuffle = stepping[(stepping >= 99) & (stepping <= 103)]
+    in_walk = stepping[(stepping >= 199) & (stepping <= 213)]
+    assert in_shuffle.size == 1  # the shuffle shows one stepping second, as a walk's first does
+    assert in_walk.size >= 8
+
+    batch = analyze(block)
+    ep = batch.epochs
+    k = np.round(ep.t_start).astype(int)
+    assert not (ep.state[(k >= 95) & (k <= 110)] == CODE["moving"]).any()
+    moving = k[ep.state == CODE["moving"]]
+    assert moving.min() == in_walk.min()  # from the walk's first stepping second (held, then revised)
+    assert moving.max() <= walk[0] + walk[1] + 2 and moving.size >= in_walk.size
+    # the first stepping second is held until the second one proves the walk: streaming equals
+    # batch however the samples are cut, also between the two
+    assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0), (2, 0.5)), max_feeds=300)
