@@ -241,10 +241,12 @@ def main() -> None:
     ap.add_argument("--posture-dir", type=Path, metavar="DIR",
                     help="also score labelled sitting-posture recordings converted by posture_sets.py "
                          "(forward lean vs upright/back/side, with calibration windows and fully automatic)")
+    ap.add_argument("--epoch-seconds", type=float, default=None, metavar="S",
+                    help="epoch length as `analyze --epoch-seconds` takes it (default: the core's, 1 s)")
     args = ap.parse_args()
     if args.thin < 1:
         sys.exit("accuracy.py: --thin must be 1 or more")
-    options = CoreOptions()
+    options = CoreOptions() if args.epoch_seconds is None else CoreOptions(epoch_s=args.epoch_seconds)
     t0 = time.perf_counter()
     if not args.data.is_dir():
         sys.exit(f"accuracy.py: no labelled data at {args.data} (pass --data DIR)")

@@ -119,7 +119,7 @@ def test_every_speed_gives_the_same_events_and_rows(store_url, tmp_path):
 def desk_day(tmp_path_factory):
     from sensorback.sim import simulate
 
-    block, _ = simulate("desk-day", seed=1)  # 8 h at 50 Hz
+    block, _ = simulate("desk-day", seed=2)  # 8 h at 50 Hz; a break before its first sitting resets no clock
     path = tmp_path_factory.mktemp("day") / "desk-day.sbr"
     formats.save(block, path)
     return path
