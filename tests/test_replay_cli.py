@@ -433,9 +433,17 @@ def test_replay_names_its_coach_count_apart_from_the_breaks_report_and_analyze_c
     assert f"; {resets} sitting clock resets;" in coach
     assert not re.search(r"\d+ breaks?(?! prompt)\b", coach)  # no count there reads as the report's breaks
 
-    analyzed = ok(runner.invoke(app, ["analyze", str(desk_day), "--json"]))
-    assert json.loads(analyzed.stdout)["summary"]["sitting"]["breaks"] == breaks
+    analyzed = json.loads(ok(runner.invoke(app, ["analyze", str(desk_day), "--json"])).stdout)["summary"]
+    assert analyzed["seated"]["breaks"] == breaks
     day = datetime.fromtimestamp(formats.load(desk_day).start_time).date().isoformat()
     report = ok(runner.invoke(app, ["report", "--db", db, "--day", day]))
     (line,) = [ln for ln in report.stdout.splitlines() if "breaks (on your feet 60 s or more)" in ln]
     assert line.split(")", 1)[1].split()[0] == str(breaks)
+    # analyze's and the report's JSON agree on each state alone and on the seated total, under the
+    # same names: states' "sitting" is sitting upright, "seated_s" is sitting + slouching
+    reported = json.loads(ok(runner.invoke(app, ["report", "--db", db, "--day", day, "--json"])).stdout)["totals"]
+    assert reported["states_s"] == pytest.approx({k: v["seconds"] for k, v in analyzed["states"].items()})
+    assert reported["seated"]["seated_s"] == pytest.approx(analyzed["seated"]["seated_s"])
+    assert analyzed["seated"]["seated_s"] == pytest.approx(
+        analyzed["states"]["sitting"]["seconds"] + analyzed["states"]["slouching"]["seconds"])
+    assert reported["seated"]["slouch_share"] == pytest.approx(analyzed["seated"]["slouch_share"], abs=1e-6)
