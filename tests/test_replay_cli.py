@@ -267,6 +267,32 @@ def test_a_second_recording_without_a_start_time_names_the_overlap(tmp_path):
     assert "worn in all" in shown.stdout and "recorded twice" not in shown.stdout
 
 
+@pytest.mark.parametrize("recording,start", [(WAIST, "2024-03-05 08:30"), (WAIST, None), (DEMO, None)])
+def test_the_recording_is_placed_on_the_calendar_once(recording, start, tmp_path, monkeypatch):
+    """Where the recording goes (recording_start) is worked out once: with --start by the command,
+    before the database opens (to refuse a bad one early), and handed to FileReplay; without it by
+    FileReplay.begin. The stored start is the same either way."""
+    import sensorback.replay as replay_module
+
+    calls = []
+    real = replay_module.recording_start
+
+    def counted(*args, **kwargs):
+        calls.append(args[2] if len(args) > 2 else kwargs.get("given"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(replay_module, "recording_start", counted)
+    db = str(tmp_path / "once.db")
+    ok(run(recording, "--db", db, *(["--start", start] if start else [])))
+    assert len(calls) == 1, calls
+    ((_, stored, estimated, _),) = sessions(db)
+    if start:
+        assert calls[0] == datetime(2024, 3, 5, 8, 30).astimezone() and not estimated
+        assert stored == datetime(2024, 3, 5, 8, 30).astimezone(timezone.utc)
+    else:
+        assert calls[0] is None and estimated == (recording == WAIST)
+
+
 def test_a_start_that_would_end_in_the_future_is_refused(tmp_path):
     db = tmp_path / "future.db"
     soon = (datetime.now() - timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M")  # 412 s would end after now
