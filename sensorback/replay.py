@@ -376,13 +376,17 @@ class FileReplay:
         job.close()
         print("\\n".join(job.summary_lines()))
 
-    stored: (calibration, how) of --calibration, or None. timings of the steps go to the result
-    (open_db is the caller's). Re-importing, Ctrl-C and failures: docs/replay.md.
+    stored: (calibration, how) of --calibration, or None. placement: where the recording goes on the
+    calendar, as ``recording_start`` gave it (the command works it out from --start before the
+    database opens, to refuse a bad one early); None: ``begin`` works it out (the recording's own
+    start, else ending at that moment). timings of the steps go to the result (open_db is the
+    caller's). Re-importing, Ctrl-C and failures: docs/replay.md.
     """
 
     def __init__(self, source: FileSource, store, options: CoreOptions, settings: Optional[CoachSettings], *,
                  stored: Optional[tuple[Calibration, str]] = None, snoozes=(), replace: bool = False,
-                 db: Optional[str] = None, started: Optional[float] = None, start: Optional[datetime] = None):
+                 db: Optional[str] = None, started: Optional[float] = None,
+                 placement: Optional[tuple[datetime, bool]] = None):
         self.source = source
         self.path = Path(source.path)
         self.store = store
@@ -392,7 +396,7 @@ class FileReplay:
         self.snoozes = list(snoozes)
         self.replace = replace
         self.db = db
-        self.start = start  # --start: when a recording without a start time began
+        self.placement = placement  # (the instant of t == 0, estimated): recording_start's answer
         self.start_notes: list[str] = []  # said before the replay: where a recording without a start went
         self.started = time.perf_counter() if started is None else started
         self.timings: dict[str, float] = {}
@@ -442,7 +446,8 @@ class FileReplay:
         from .store import StoreError, file_digest
 
         block = self.block
-        start, estimated = recording_start(block, self.path, self.start, epoch_s=self.options.epoch_s)
+        start, estimated = (self.placement if self.placement is not None
+                            else recording_start(block, self.path, epoch_s=self.options.epoch_s))
         try:
             self.recorder = self.store.recorder(**recorder_batching(self.speed))
             self.begun = self.recorder.begin_session(

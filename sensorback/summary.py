@@ -3,16 +3,21 @@
 Pure functions, no I/O: ``summarize(table)`` returns a :class:`Summary`, ``Summary.to_dict()`` gives
 plain JSON-ready data and ``format_summary(summary)`` a short human-readable text.
 
-How time is counted (the same rules are spelled out in ``to_dict()["sitting"]["rules"]``):
+Words: a state's name (``sitting``, ``slouching``, ...) only ever means that one state; the states
+are disjoint. Every figure that counts sitting and slouching together is called *seated* (seated
+time, seated bouts, the ``seated`` part of ``to_dict()``). ``SEATED`` and ``seated_seconds`` below are
+the one home of that definition; the report uses them too.
+
+How time is counted (the same rules are spelled out in ``to_dict()["seated"]["rules"]``):
 
 * Every epoch counts for ``t_end - t_start`` seconds; the total is the sum over epochs.
 * Worn time is every state except ``not_worn`` and ``no_data`` (lying counts as worn).
 * Seated time is ``sitting`` + ``slouching``.
-* A sitting bout starts at a seated epoch and goes on until the wearer is upright (``standing`` or
+* A seated bout starts at a seated epoch and goes on until the wearer is upright (``standing`` or
   ``moving``, in any mix) for an unbroken run of at least ``sit_break_min_s``; such a run is a *break*.
   Shorter upright runs inside a bout do not end it and count toward its duration.
   ``lying``, ``not_worn`` and ``no_data`` inside a bout do not end it either, and are not breaks,
-  but their time is left out of the bout's duration (we cannot say the wearer was sitting).
+  but their time is left out of the bout's duration (we cannot say the wearer was seated).
   They also split upright runs: two 40 s stands around a data gap are two short runs, not a break.
   A hole between two epochs (a gap of more than 10 min in a recording, or the time between two
   recordings in a report) counts like ``no_data`` for bouts and breaks, and as no state's time.
@@ -38,6 +43,8 @@ from .core.states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, S
 from .timefmt import precise_duration as format_duration  # the one home of durations
 
 SEATED = (SITTING, SLOUCHING)
+#: The names of the seated states: seated time is the sum of theirs.
+SEATED_STATES = tuple(STATES[code] for code in SEATED)
 UPRIGHT = (STANDING, MOVING)
 PAUSED = (LYING, NOT_WORN, NO_DATA)
 NOT_WORN_STATES = (NOT_WORN, NO_DATA)
@@ -45,9 +52,14 @@ FLEXION_THRESHOLDS_DEG = (20, 30, 60)
 PERCENTILES = (10, 50, 90)
 
 
+def seated_seconds(state_s: dict[str, float]) -> float:
+    """Seated time from seconds per state name: sitting + slouching."""
+    return float(sum(state_s[name] for name in SEATED_STATES))
+
+
 @dataclass(frozen=True)
 class Bout:
-    """One sitting bout; times on the recording's own axis, durations in seconds."""
+    """One seated bout; times on the recording's own axis, durations in seconds."""
 
     start_s: float  # t_start of the first seated epoch
     end_s: float  # t_end of the last seated epoch
@@ -137,7 +149,7 @@ class Summary:
                 }
                 for name in STATES
             },
-            "sitting": {
+            "seated": {
                 "seated_s": _num(self.seated_s),
                 "slouch_share": _num(self.slouch_share),
                 "bouts": self.n_bouts,
@@ -146,7 +158,7 @@ class Summary:
                 "breaks": self.breaks,
                 "bout_list": [b.to_dict() for b in self.bouts],
                 "rules": {
-                    "seated_states": ["sitting", "slouching"],
+                    "seated_states": list(SEATED_STATES),
                     "break_min_s": _num(self.sit_break_min_s),
                     "long_bout_min_s": _num(self.long_bout_min * 60.0),
                     "break": (
@@ -191,7 +203,7 @@ def summarize(
     state_s = {name: float(dur[state == code].sum()) for code, name in enumerate(STATES)}
     total_s = float(dur.sum())
     worn_s = float(dur[~np.isin(state, NOT_WORN_STATES)].sum())
-    seated_s = state_s["sitting"] + state_s["slouching"]
+    seated_s = seated_seconds(state_s)
     slouch_share = state_s["slouching"] / seated_s if seated_s > 0 else None
 
     bouts, breaks = _bouts(state, t0, t1, dur, float(sit_break_min_s))
@@ -349,11 +361,14 @@ def format_summary(summary: Summary, title: str | None = None) -> str:
             f"{_pct(s.share_of_worn(name)):>10}"
         )
     lines.append(
-        f"  sitting bouts: {s.n_bouts}, longest {format_duration(s.longest_bout_s)},"
+        f"  seated ({' + '.join(SEATED_STATES)}): {format_duration(s.seated_s)},"
+        f" slouching {_pct(s.slouch_share)} of it"
+    )
+    lines.append(
+        f"  seated bouts: {s.n_bouts}, longest {format_duration(s.longest_bout_s)},"
         f" {s.long_bouts} of {s.long_bout_min:g} min or more;"
         f" breaks (upright >= {s.sit_break_min_s:g} s): {s.breaks}"
     )
-    lines.append(f"  slouching: {_pct(s.slouch_share)} of seated time")
     i, f = s.inclination, s.seated_flexion
     lines.append(f"  inclination (worn): p10 {_deg(i.p10)}, median {_deg(i.p50)}, p90 {_deg(i.p90)}")
     lines.append(f"  flexion (seated):   p10 {_deg(f.p10)}, median {_deg(f.p50)}, p90 {_deg(f.p90)}")

@@ -429,7 +429,7 @@ def test_analyze_prints_a_summary():
     assert out.splitlines()[0].startswith(str(CHEST))
     for name in STATES:
         assert name in out
-    assert "sitting bouts:" in out
+    assert "seated bouts:" in out and "seated (sitting + slouching): " in out
     assert "worn" in out
 
 
@@ -459,7 +459,10 @@ def test_analyze_json_parses(tmp_path):
     assert s["total_s"] == pytest.approx(600, abs=3)
     assert set(s["states"]) == set(STATES)
     assert sum(v["seconds"] for v in s["states"].values()) == pytest.approx(s["total_s"])
-    assert s["sitting"]["bouts"] >= 1  # the excerpt opens with 200 s at the computer
+    assert s["seated"]["bouts"] >= 1  # the excerpt opens with 200 s at the computer
+    assert "sitting" not in s  # the state's name only names the state (s["states"]["sitting"])
+    states = s["states"]
+    assert s["seated"]["seated_s"] == pytest.approx(states["sitting"]["seconds"] + states["slouching"]["seconds"])
 
 
 @pytest.mark.parametrize("epoch_s", ["0.5", "2"])

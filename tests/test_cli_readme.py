@@ -70,7 +70,8 @@ def test_readme_first_command_runs_the_main_job_and_ends(tmp_path):
     report = subprocess.run([installed_script(), "report", "--db", str(demo_db)], cwd=ROOT, capture_output=True,
                             text=True, timeout=300, stdin=subprocess.DEVNULL, env=env)
     assert report.returncode == 0 and "Nothing is recorded" not in report.stdout, report.stdout
-    assert re.search(r"^  sitting +\d+ min", report.stdout, re.M), report.stdout
+    assert re.search(r"^  seated +\d+ min", report.stdout, re.M), report.stdout
+    assert re.search(r"^    of it sitting upright +\d+ min", report.stdout, re.M), report.stdout
 
 
 def test_readme_mentions_analyze_of_the_bundled_recording():

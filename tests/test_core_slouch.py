@@ -74,6 +74,9 @@ def test_bimodal_sitting_is_found_and_unimodal_is_not():
     modes = seated_modes(flex, lat)
     assert modes is not None and abs(modes.upright_flex + 4) < 1 and abs(modes.slouch_flex - 4) < 1
     assert modes.ashman_d >= 2
+    # analyze prints this in its notes: the slouched share is of seated time, not of the state sitting
+    assert modes.describe().startswith("seated flexion is bimodal: upright at -4 deg, slouched at 4 deg (")
+    assert f"({100 * modes.slouch_share:.0f}% of seated time; Ashman's D" in modes.describe()
     assert seated_modes(upright.astype(np.float32), lat[:6000]) is None
     # sideways leans as far out are not a slouched mode
     side = np.concatenate([upright, rng.normal(-4.0, 1.0, 2000)]).astype(np.float32)

@@ -13,7 +13,7 @@ from sensorback.coach import CoachSettings  # noqa: E402
 from sensorback.live import CalibrationStore, LiveSession  # noqa: E402
 from sensorback.sources.demo import DemoSource  # noqa: E402
 from sensorback.store import open_store  # noqa: E402
-from sensorback.ui.dashboard import MonitorApp, angle_bar  # noqa: E402
+from sensorback.ui.dashboard import MonitorApp, angle_bar, today_line  # noqa: E402
 from sensorback.ui.notify import Notifier  # noqa: E402
 from conftest import DEADLINE_S, HoldingSource, async_until  # noqa: E402
 
@@ -45,7 +45,8 @@ def test_dashboard_prompt_and_keys(tmp_path):
             await pilot.pause()
             events = "\n".join(app.log_lines)
             assert "break prompt: you have been sitting 2 min" in events
-            assert "Sitting:" in _text(app, "#clock") and "slouch at 20" in _text(app, "#bar")
+            assert "Sitting clock:" in _text(app, "#clock") and "slouch at 20" in _text(app, "#bar")
+            assert _text(app, "#totals").startswith("Today: seated ")
             assert "battery 8" in _text(app, "#connection")
             await _until(pilot, lambda: app.notifications, "the bell")
             assert app.notifications[0][2] == "bell" and rung
@@ -73,3 +74,13 @@ def test_angle_bar():
     assert bar.count("█") == 5 and "│" in bar and "10°" in bar
     assert angle_bar(None, 20.0).count("█") == 0
     assert angle_bar(90.0, 20.0, width=20).count("█") == 20
+
+
+def test_today_line_says_seated_for_sitting_and_slouching_together():
+    """The day's totals call sitting + slouching 'seated', as analyze and the report do; 'sitting'
+    alone is the state."""
+    from collections import Counter
+
+    line = today_line(Counter(sitting=600.0, slouching=1500.0, standing=300.0, moving=120.0))
+    assert line == "Today: seated 35 min (25 min of it slouching), standing 5 min, moving 2 min"
+    assert today_line(Counter()).startswith("Today: seated 0 s (0 s of it slouching)")

@@ -267,6 +267,32 @@ def test_a_second_recording_without_a_start_time_names_the_overlap(tmp_path):
     assert "worn in all" in shown.stdout and "recorded twice" not in shown.stdout
 
 
+@pytest.mark.parametrize("recording,start", [(WAIST, "2024-03-05 08:30"), (WAIST, None), (DEMO, None)])
+def test_the_recording_is_placed_on_the_calendar_once(recording, start, tmp_path, monkeypatch):
+    """Where the recording goes (recording_start) is worked out once: with --start by the command,
+    before the database opens (to refuse a bad one early), and handed to FileReplay; without it by
+    FileReplay.begin. The stored start is the same either way."""
+    import sensorback.replay as replay_module
+
+    calls = []
+    real = replay_module.recording_start
+
+    def counted(*args, **kwargs):
+        calls.append(args[2] if len(args) > 2 else kwargs.get("given"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(replay_module, "recording_start", counted)
+    db = str(tmp_path / "once.db")
+    ok(run(recording, "--db", db, *(["--start", start] if start else [])))
+    assert len(calls) == 1, calls
+    ((_, stored, estimated, _),) = sessions(db)
+    if start:
+        assert calls[0] == datetime(2024, 3, 5, 8, 30).astimezone() and not estimated
+        assert stored == datetime(2024, 3, 5, 8, 30).astimezone(timezone.utc)
+    else:
+        assert calls[0] is None and estimated == (recording == WAIST)
+
+
 def test_a_start_that_would_end_in_the_future_is_refused(tmp_path):
     db = tmp_path / "future.db"
     soon = (datetime.now() - timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M")  # 412 s would end after now
@@ -433,9 +459,17 @@ def test_replay_names_its_coach_count_apart_from_the_breaks_report_and_analyze_c
     assert f"; {resets} sitting clock resets;" in coach
     assert not re.search(r"\d+ breaks?(?! prompt)\b", coach)  # no count there reads as the report's breaks
 
-    analyzed = ok(runner.invoke(app, ["analyze", str(desk_day), "--json"]))
-    assert json.loads(analyzed.stdout)["summary"]["sitting"]["breaks"] == breaks
+    analyzed = json.loads(ok(runner.invoke(app, ["analyze", str(desk_day), "--json"])).stdout)["summary"]
+    assert analyzed["seated"]["breaks"] == breaks
     day = datetime.fromtimestamp(formats.load(desk_day).start_time).date().isoformat()
     report = ok(runner.invoke(app, ["report", "--db", db, "--day", day]))
     (line,) = [ln for ln in report.stdout.splitlines() if "breaks (on your feet 60 s or more)" in ln]
     assert line.split(")", 1)[1].split()[0] == str(breaks)
+    # analyze's and the report's JSON agree on each state alone and on the seated total, under the
+    # same names: states' "sitting" is sitting upright, "seated_s" is sitting + slouching
+    reported = json.loads(ok(runner.invoke(app, ["report", "--db", db, "--day", day, "--json"])).stdout)["totals"]
+    assert reported["states_s"] == pytest.approx({k: v["seconds"] for k, v in analyzed["states"].items()})
+    assert reported["seated"]["seated_s"] == pytest.approx(analyzed["seated"]["seated_s"])
+    assert analyzed["seated"]["seated_s"] == pytest.approx(
+        analyzed["states"]["sitting"]["seconds"] + analyzed["states"]["slouching"]["seconds"])
+    assert reported["seated"]["slouch_share"] == pytest.approx(analyzed["seated"]["slouch_share"], abs=1e-6)

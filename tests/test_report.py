@@ -181,7 +181,7 @@ def expected_day(world: World, day: date, now: datetime = NOW) -> dict:
     recorded = len(secs)
     worn = recorded - states["not_worn"] - states["no_data"]
     span = max(0, min(b, int(now.timestamp())) - a)
-    sitting = states["sitting"] + states["slouching"]
+    seated = states["sitting"] + states["slouching"]
     flexed = {t: sum(1 for s in secs if world.sec[s][0] in POSTURE and world.sec[s][1] > t) for t in (20, 30, 60)}
     evs = [e for e in world.events if a <= e[0] < b]
     outcomes = {k: sum(1 for e in evs if e[1] == "prompt_outcome" and e[2] == k) for k in
@@ -190,12 +190,12 @@ def expected_day(world: World, day: date, now: datetime = NOW) -> dict:
         "span_s": span, "recorded_s": recorded, "worn_s": worn, "states_s": states,
         "not_worn_s": states["not_worn"], "no_data_s": states["no_data"], "not_recorded_s": span - recorded,
         "unseen_s": states["not_worn"] + states["no_data"] + span - recorded,
-        "sitting": {
-            "sitting_s": sitting, "share_of_worn": sitting / worn if worn else None,
+        "seated": {
+            "seated_s": seated, "share_of_worn": seated / worn if worn else None,
             "bouts": len(bouts), "longest_bout_s": max(bouts, default=0),
             "bouts_30_min_or_more": sum(1 for x in bouts if x >= 1800), "breaks": breaks,
             "breaks_per_worn_hour": breaks / (worn / 3600) if worn else None,
-            "slouching_s": states["slouching"], "slouch_share": states["slouching"] / sitting if sitting else None,
+            "slouching_s": states["slouching"], "slouch_share": states["slouching"] / seated if seated else None,
         },
         "coach": {
             "prompts": sum(1 for e in evs if e[1] == "break_prompt"), "outcomes": outcomes,
@@ -261,7 +261,7 @@ def test_day_numbers_match_the_script(store_url):
     assert_numbers(got["totals"], want)
     assert_numbers(got["days"][0], want)
     # and by hand, from the script's comments
-    s = got["totals"]["sitting"]
+    s = got["totals"]["seated"]
     assert (s["bouts"], s["longest_bout_s"], s["bouts_30_min_or_more"], s["breaks"]) == (3, 2730, 3, 4)
     assert got["totals"]["recorded_s"] == 7300 + 2010
     assert got["totals"]["span_s"] == 86400
@@ -355,11 +355,11 @@ def test_week_numbers_day_by_day(db):
     assert got["days"][5]["recorded_s"] > 0                 # Apr 1: the session that ran past midnight
     assert got["days"][6]["overlap_dropped_s"] > 0
     assert_numbers(got["totals"], total)
-    t, days = got["totals"]["sitting"], [d["sitting"] for d in got["days"]]
+    t, days = got["totals"]["seated"], [d["seated"] for d in got["days"]]
     assert t["bouts"] == sum(d["bouts"] for d in days) and t["breaks"] == sum(d["breaks"] for d in days)
     assert t["longest_bout_s"] == max(d["longest_bout_s"] for d in days)
-    assert t["sitting_s"] == pytest.approx(sum(d["sitting_s"] for d in days))
-    assert t["slouch_share"] == pytest.approx(sum(d["slouching_s"] for d in days) / t["sitting_s"])
+    assert t["seated_s"] == pytest.approx(sum(d["seated_s"] for d in days))
+    assert t["slouch_share"] == pytest.approx(sum(d["slouching_s"] for d in days) / t["seated_s"])
     assert t["breaks_per_worn_hour"] == pytest.approx(t["breaks"] / (got["totals"]["worn_s"] / 3600))
     # exercise: 3 sessions in the week (the one on Mar 25 is before it), goal met
     ex = got["exercise"]
@@ -391,13 +391,13 @@ def test_week_cli_json_text_and_html(db, berlin, tmp_path):
     text = r.stdout
     flat = " ".join(text.split())
     assert "Back report for the week 27 Mar to 2 Apr 2024" in text
-    for label in ("Day by day", "Wed 27 Mar", "Sun 31 Mar", "week", "sitting bouts", "bouts of 30 min or more",
+    for label in ("Day by day", "Wed 27 Mar", "Sun 31 Mar", "week", "seated bouts", "bouts of 30 min or more",
                   "breaks (on your feet 60 s or more)", "break prompts", "slouch nudges", "past 20°", "past 60°",
                   "3 of 3 sessions", "Pain check-ins", "unseen in all", "Pain shooting down a leg",
                   "Stop any exercise that causes sharp pain."):
         assert label in flat, label
     t = want["totals"]
-    assert f"  sitting bouts                       {t['sitting']['bouts']}\n" in text
+    assert f"  seated bouts                        {t['seated']['bouts']}\n" in text
 
     out = tmp_path / "week.html"
     r = runner.invoke(app, ["report", "--week", "--day", "2024-04-02", "--html", str(out), "--db", db])
@@ -413,15 +413,67 @@ def test_day_text_shows_the_numbers(db):
     report = build_report(rows, now=NOW, tz=TZ, kind="day")
     text = render_text(report, TZ)
     assert text.startswith("Back report for Tuesday 5 March 2024\n")
-    assert re.search(r"sitting bouts\s+3\n", text)
+    assert re.search(r"seated bouts\s+3\n", text)
     assert re.search(r"longest bout\s+46 min\n", text)   # 2730 s
     assert re.search(r"bouts of 30 min or more\s+3\n", text)
     assert re.search(r"breaks \(on your feet 60 s or more\)\s+4 \(", text)
     assert re.search(r"not worn\s+10 min\n", text)
     assert re.search(r"not recorded\s+21 h 25 min\n", text)   # 86400 - 9310 s
-    assert "could not be seen" in text and "neither sitting nor a break" in text
+    assert "could not be seen" in text and "neither seated time nor a break" in text
     flat = " ".join(text.split())
     assert "0 of 3 sessions" in flat and "Stop any exercise that causes sharp pain." in flat
+
+
+def _key_paths(d: dict, path: tuple = ()):
+    for k, v in d.items():
+        yield path + (k,)
+        if isinstance(v, dict):
+            yield from _key_paths(v, path + (k,))
+        elif isinstance(v, list):
+            for item in v:
+                if isinstance(item, dict):
+                    yield from _key_paths(item, path + (k,))
+
+
+def test_sitting_is_the_state_alone_and_seated_counts_slouching_too(db):
+    """One word, one meaning in the JSON, the text and the HTML (docs/report.md, "Sitting and
+    seated"): "sitting" is only the state (sitting upright, disjoint from slouching); every figure
+    that counts both is "seated", and seated = sitting + slouching wherever it is shown."""
+    from sensorback.timefmt import minutes
+
+    build_week(db)
+    with open_store(db) as store:
+        rows = load_rows(store, WEEK_END - timedelta(days=6), WEEK_END, TZ)
+    report = build_report(rows, now=NOW, tz=TZ, kind="week")
+    d = report.to_dict()
+    named = [p for p in _key_paths(d) if "sitting" in p[-1]]
+    assert named and all(p[-2:] == ("states_s", "sitting") for p in named), named
+    for n in [d["totals"], *d["days"]]:
+        assert n["seated"]["seated_s"] == pytest.approx(n["states_s"]["sitting"] + n["states_s"]["slouching"])
+        assert n["seated"]["slouching_s"] == n["states_s"]["slouching"]
+    t = report.totals
+    assert t.seated_s > t.state_s["sitting"] > 0 and t.state_s["slouching"] > 0
+
+    text = render_text(report, TZ)
+    said = " ".join(text.replace(report.database, "DB").split())  # (the path names this test)
+    assert not re.findall(r"sitting(?! upright)", said, re.I), "'sitting' in the text that is not the state"
+    lines = text.splitlines()
+    i = lines.index(next(ln for ln in lines if ln.startswith("  seated ")))
+    assert re.fullmatch(rf"  seated\s+{minutes(t.seated_s)}\s+\d+ % of worn time", lines[i])
+    assert re.fullmatch(rf"    of it sitting upright\s+{minutes(t.state_s['sitting'])}", lines[i + 1])
+    assert re.fullmatch(rf"    of it slouching\s+{minutes(t.state_s['slouching'])}\s+\d+ % of seated time",
+                        lines[i + 2])
+    assert re.search(r"day\s+worn\s+seated\s+slouch", text)  # the week table's column
+
+    page = render_html(report, TZ)
+    # (a prompt mark's hover text quotes the coach, whose sitting clock is its own: docs/coach.md)
+    quotes = re.sub(r"<title>[^<]*break prompt: [^<]*</title>", "", page)
+    words = " ".join(re.sub(r"<[^>]+>", " ", quotes).split())
+    assert not re.findall(r"sitting(?! upright)", words, re.I), "'sitting' in the page that is not the state"
+    assert f"seated (sitting upright + slouching) {minutes(t.seated_s)}" in words
+    assert f"of it sitting upright {minutes(t.state_s['sitting'])}" in words
+    assert f"of it slouching {minutes(t.state_s['slouching'])}" in words
+    assert "Seated (hours)" in words and "Slouch share of seated time (%)" in words
 
 
 # ---------------------------------------------------------------------------------------- HTML
@@ -712,12 +764,17 @@ def test_simulated_day_matches_the_per_recording_summary(db):
             rec.end_session()
     got = report_dict(db, DAY, DAY, "day")["totals"]
     s = summarize(epochs)
-    assert got["sitting"]["bouts"] == s.n_bouts and got["sitting"]["breaks"] == s.breaks
-    assert got["sitting"]["longest_bout_s"] == pytest.approx(s.longest_bout_s)
-    assert got["sitting"]["bouts_30_min_or_more"] == s.long_bouts
+    assert got["seated"]["bouts"] == s.n_bouts and got["seated"]["breaks"] == s.breaks
+    assert got["seated"]["longest_bout_s"] == pytest.approx(s.longest_bout_s)
+    assert got["seated"]["bouts_30_min_or_more"] == s.long_bouts
     assert got["worn_s"] == pytest.approx(s.worn_s) and got["recorded_s"] == pytest.approx(s.total_s)
-    assert got["sitting"]["sitting_s"] == pytest.approx(s.seated_s)
-    assert got["sitting"]["slouch_share"] == pytest.approx(s.slouch_share, abs=1e-6)
+    # every state alone, and the seated total (sitting + slouching), are the same figures in both
+    assert got["states_s"] == pytest.approx(s.state_s)
+    assert got["seated"]["seated_s"] == pytest.approx(s.seated_s)
+    assert s.seated_s == pytest.approx(s.state_s["sitting"] + s.state_s["slouching"])
+    assert s.seated_s > s.state_s["sitting"] > 0
+    assert got["seated"]["slouching_s"] == pytest.approx(s.state_s["slouching"])
+    assert got["seated"]["slouch_share"] == pytest.approx(s.slouch_share, abs=1e-6)
     for thr, sec in s.flexed_s.items():
         assert got["flexed_s"][f"over_{thr}_deg"] == pytest.approx(sec)
     kinds = [e.kind for e in events]

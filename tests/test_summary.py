@@ -8,7 +8,7 @@ import pytest
 
 from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE, STATES
-from sensorback.summary import format_duration, format_summary, summarize
+from sensorback.summary import SEATED_STATES, format_duration, format_summary, seated_seconds, summarize
 
 NAN = float("nan")
 
@@ -101,7 +101,7 @@ def test_break_threshold_is_inclusive_and_configurable():
     assert (sixty.n_bouts, sixty.breaks) == (2, 1)
     custom = summarize(table([("sitting", 100), ("standing", 60), ("sitting", 100)]), sit_break_min_s=120)
     assert (custom.n_bouts, custom.breaks) == (1, 0)
-    assert custom.to_dict()["sitting"]["rules"]["break_min_s"] == 120
+    assert custom.to_dict()["seated"]["rules"]["break_min_s"] == 120
 
 
 def test_lying_not_worn_and_no_data_pause_a_bout_without_ending_it():
@@ -250,14 +250,14 @@ def test_to_dict_is_plain_json():
     text = json.dumps(d, allow_nan=False)
     back = json.loads(text)
     assert back["total_s"] == 260
-    assert back["sitting"]["bouts"] == 2
-    assert back["sitting"]["breaks"] == 1
-    assert back["sitting"]["slouch_share"] == 0.5
-    assert back["sitting"]["bout_list"][1] == {
+    assert back["seated"]["bouts"] == 2
+    assert back["seated"]["breaks"] == 1
+    assert back["seated"]["slouch_share"] == 0.5
+    assert back["seated"]["bout_list"][1] == {
         "start_s": 160, "end_s": 260, "duration_s": 100, "seated_s": 100, "slouching_s": 100,
         "short_upright_s": 0, "paused_s": 0,
     }
-    rules = back["sitting"]["rules"]
+    rules = back["seated"]["rules"]
     assert "lying" in rules["paused"] and rules["seated_states"] == ["sitting", "slouching"]
     assert back["inclination_deg"]["p50"] == 5
 
@@ -266,12 +266,32 @@ def test_format_summary_mentions_the_key_numbers():
     s = summarize(table([("sitting", 1800, 30), ("standing", 120, 2), ("slouching", 600, 10, 8.0, 25.0)]))
     text = format_summary(s, title="day.sbr")
     assert text.splitlines()[0] == "day.sbr"
-    assert "sitting bouts: 2" in text
+    assert "seated bouts: 2" in text
     assert "longest 30 min 00 s" in text
     assert "breaks (upright >= 60 s): 1" in text
-    assert "25.0 % of seated time" in text
+    assert "seated (sitting + slouching): 40 min 00 s, slouching 25.0 % of it" in text
     for name in STATES:
         assert name in text
+
+
+def test_seated_is_sitting_plus_slouching_and_sitting_is_the_state_alone():
+    """One word, one meaning: 'sitting' is the state (disjoint from slouching), every figure that
+    counts both is 'seated'; in the text and in to_dict() alike."""
+    s = summarize(table([("sitting", 1200, 20), ("slouching", 600, 10), ("standing", 120, 2)]))
+    assert s.state_s["sitting"] == 1200 and s.seated_s == 1800 == seated_seconds(s.state_s)
+    assert SEATED_STATES == ("sitting", "slouching")
+    text = format_summary(s)
+    (row,) = [ln for ln in text.splitlines() if ln.split()[0] == "sitting"]
+    assert row.split()[1:3] == ["20", "min"]  # the state's own time, not the seated time
+    assert "seated (sitting + slouching): 30 min 00 s" in text
+    # 'sitting' only names the state: its table row and the seated line's definition
+    for line in text.splitlines():
+        if "sitting" in line:
+            assert line.split()[0] == "sitting" or "seated (sitting + slouching)" in line, line
+    d = s.to_dict()
+    assert "sitting" not in d and d["seated"]["seated_s"] == 1800
+    assert d["states"]["sitting"]["seconds"] == 1200
+    assert d["seated"]["rules"]["seated_states"] == ["sitting", "slouching"]
 
 
 @pytest.mark.parametrize(

@@ -128,7 +128,7 @@ def analyze(
         ),
     ] = None,
 ) -> None:
-    """Analyze recordings: time per posture state, sitting bouts, breaks and trunk angles."""
+    """Analyze recordings: time per posture state, seated time and bouts, breaks and trunk angles."""
     ref = _args.parse_window("--reference-window", reference_window)
     fwd = _args.parse_window("--forward-window", forward_window)
     _args.check_rate("--rate", rate)

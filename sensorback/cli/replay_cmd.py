@@ -165,8 +165,9 @@ def replay_command(
     if rate is not None:  # a --rate the file does not take (it has its own timestamps): before the database opens
         source.load()
     options = CoreOptions(reference_window=ref, forward_window=fwd)
+    placement = None  # without --start, FileReplay.begin places the recording (when it claims the session)
     if began is not None:  # a --start the file does not take (it has its own start): before the database opens
-        recording_start(source.load(), file, began, epoch_s=options.epoch_s)
+        placement = recording_start(source.load(), file, began, epoch_s=options.epoch_s)
 
     t = time.perf_counter()
     from ..replay import FileReplay
@@ -175,7 +176,7 @@ def replay_command(
     show = interactive()
     store = open_store(db)
     job = FileReplay(source, store, options, settings, stored=stored, snoozes=snoozes, replace=replace, db=db,
-                     started=started, start=began)
+                     started=started, placement=placement)
     job.timings["open_db"] = time.perf_counter() - t  # importing the database libraries included
     sink: Optional[_EventSink] = None
     try:

@@ -60,7 +60,7 @@ def _open_for_reading(db: Optional[str]):
         "  sensorback report --week --day 2024-05-05 --db ~/back.db\n\n"
         "Days are local calendar days; --week is the 7 days ending on --day (default today). "
         "Breaks are 60 s or more on your feet; time not worn, without usable data or not recorded "
-        "counts as neither sitting nor a break and is shown as such. With --html the page is "
+        "counts as neither seated time nor a break and is shown as such. With --html the page is "
         "written instead of the text report (with --json the JSON is printed as well)."
     )
 )
@@ -78,7 +78,7 @@ def report(
     ] = None,
     db: Annotated[Optional[str], DB_OPTION] = None,
 ) -> None:
-    """Sitting, breaks, slouching, trunk flexion, exercise and pain for a day or a week."""
+    """Seated time, breaks, slouching, trunk flexion, exercise and pain for a day or a week."""
     from ..report import build_report, load_rows, render_html, render_text
     from ..report.load import Rows, period_bounds
     from ..report.when import parse_day

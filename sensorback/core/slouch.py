@@ -98,8 +98,9 @@ class SeatedModes:
         return self.slouch_flex - self.upright_flex
 
     def describe(self) -> str:
-        return (f"sitting is bimodal: upright at {self.upright_flex:.0f} deg, slouched at {self.slouch_flex:.0f} deg "
-                f"({100 * self.slouch_share:.0f}% of sitting; Ashman's D {self.ashman_d:.1f})")
+        return (f"seated flexion is bimodal: upright at {self.upright_flex:.0f} deg, slouched at "
+                f"{self.slouch_flex:.0f} deg ({100 * self.slouch_share:.0f}% of seated time; Ashman's D "
+                f"{self.ashman_d:.1f})")
 
 
 def seated_modes(flex: np.ndarray, lat: np.ndarray) -> SeatedModes | None:

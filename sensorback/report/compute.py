@@ -15,13 +15,15 @@ How the numbers are counted (also in docs/report.md):
 * Time per state is the sum of the epochs' durations. **Worn** = every state but ``not_worn`` and
   ``no_data`` (lying counts as worn). **Not recorded** = the part of the day that has passed (the
   whole day, or up to now for today) with no epoch at all. **Unseen** = not worn + no data + not
-  recorded: time that is neither sitting nor a break, because we cannot tell.
-* **Sitting** = sitting + slouching; **slouch share** = slouching / sitting.
+  recorded: time that is neither seated time nor a break, because we cannot tell.
+* A state's name means that state alone (``states_s``: disjoint, they add up to the recorded time).
+  **Seated** = sitting + slouching (``sensorback.summary.seated_seconds``); **slouch share** =
+  slouching / seated time.
 * **Bouts, breaks, flexed time** follow the per-recording summary (``sensorback.summary``), run
   over the day's epochs as the store returns them (a hole between epochs counts as ``no_data``
   there): a break is an unbroken
-  run of standing/moving of at least 60 s; a bout is sitting until such a break (short get-ups
-  count toward it; unseen and lying time, gaps between recordings included, neither ends it nor
+  run of standing/moving of at least 60 s; a seated bout is seated time until such a break (short
+  get-ups count toward it; unseen and lying time, gaps between recordings included, neither ends it nor
   counts in its length: a bout only ends with a break we saw); a long bout lasts 30 min or more. Flexed time sums epochs with ``flexion_deg`` strictly above 20, 30 or 60
   degrees while standing, moving, sitting or slouching. Breaks per hour = breaks / worn hours.
 * **Coach events** are counted as their rules declare (coach/rules.py: ``break_prompt`` as prompts,
@@ -51,7 +53,7 @@ from ..coach.rules import MARKS, TALLIES
 from ..core.epochs import TOUCH_S, runs
 from ..core.states import STATES
 from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo
-from ..summary import FLEXION_THRESHOLDS_DEG, json_number, summarize
+from ..summary import FLEXION_THRESHOLDS_DEG, json_number, seated_seconds, summarize
 from ..timefmt import minutes
 from . import redflags
 from .load import GOAL_WINDOW_DAYS, Rows
@@ -111,20 +113,22 @@ class Numbers:
         return self.recorded_s - self.state_s["not_worn"] - self.state_s["no_data"]
 
     @property
-    def sitting_s(self) -> float:
-        return self.state_s["sitting"] + self.state_s["slouching"]
+    def seated_s(self) -> float:
+        """Seated time: sitting + slouching (state_s["sitting"] alone is sitting upright)."""
+        return seated_seconds(self.state_s)
 
     @property
     def slouch_share(self) -> Optional[float]:
-        return self.state_s["slouching"] / self.sitting_s if self.sitting_s > 0 else None
+        """Slouching / seated time."""
+        return self.state_s["slouching"] / self.seated_s if self.seated_s > 0 else None
 
     @property
-    def sitting_share_of_worn(self) -> Optional[float]:
-        return self.sitting_s / self.worn_s if self.worn_s > 0 else None
+    def seated_share_of_worn(self) -> Optional[float]:
+        return self.seated_s / self.worn_s if self.worn_s > 0 else None
 
     @property
     def unseen_s(self) -> float:
-        """Neither sitting nor a break: not worn, no data, not recorded."""
+        """Neither seated time nor a break: not worn, no data, not recorded."""
         return self.state_s["not_worn"] + self.state_s["no_data"] + self.not_recorded_s
 
     @property
@@ -154,9 +158,9 @@ class Numbers:
             "no_data_s": json_number(self.state_s["no_data"]),
             "not_recorded_s": json_number(self.not_recorded_s),
             "unseen_s": json_number(self.unseen_s),
-            "sitting": {
-                "sitting_s": json_number(self.sitting_s),
-                "share_of_worn": json_number(self.sitting_share_of_worn),
+            "seated": {
+                "seated_s": json_number(self.seated_s),
+                "share_of_worn": json_number(self.seated_share_of_worn),
                 "bouts": self.bouts,
                 "longest_bout_s": json_number(self.longest_bout_s),
                 "bouts_30_min_or_more": self.long_bouts,
@@ -560,8 +564,8 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
         share = t.unseen_s / t.span_s
         out.append(f"{minutes(t.unseen_s)} of {minutes(t.span_s)} ({share:.0%}) could not be seen: "
                    f"{minutes(t.not_recorded_s)} not recorded, {minutes(t.state_s['not_worn'])} not worn, "
-                   f"{minutes(t.state_s['no_data'])} without usable data. That time counts as neither sitting "
-                   "nor a break.")
+                   f"{minutes(t.state_s['no_data'])} without usable data. That time counts as neither seated "
+                   "time nor a break.")
     if t.overlap_dropped_s > 0:
         out.append(f"{minutes(t.overlap_dropped_s)} recorded twice (overlapping sessions): the newest session "
                    "was used.")

@@ -1,8 +1,9 @@
 """The report as ONE self-contained HTML page: inline CSS, inline SVG, no scripts, no external files.
 
 A day report shows the day's timeline (states as coloured bands along the hours, break prompts and
-slouch nudges as marks); a week report shows one timeline per day, and daily bar charts of sitting
-hours, breaks and slouch share. Both show the key numbers, the exercise goal and the pain trend.
+slouch nudges as marks); a week report shows one timeline per day, and daily bar charts of seated
+hours (sitting + slouching), breaks and slouch share. Both show the key numbers, the exercise goal
+and the pain trend.
 Hovering a band or mark shows its details (SVG <title>, no JavaScript needed).
 
 Every chart scales to the page's width (a viewBox, drawn at width 100%). A chart whose text would
@@ -21,7 +22,7 @@ from ..core.states import STATES
 from . import redflags
 from .compute import MARK_LABELS, MARKED_AS, Day, Report, exercise_advice, period_name
 from ..timefmt import hours_minutes, minutes, time_of_day
-from .text import exercise_name, pct, rate
+from .text import STATE_LABELS, exercise_name, pct, rate
 from .when import format_local
 
 NOT_RECORDED = -1
@@ -35,8 +36,7 @@ COLOURS = {
     "no_data": "#dcdcdc",
     "not recorded": "#f4f4f4",
 }
-LABELS = {"moving": "moving", "standing": "standing", "sitting": "sitting upright", "slouching": "slouching",
-          "lying": "lying", "not_worn": "not worn", "no_data": "no usable data", "not recorded": "not recorded"}
+LABELS = {**STATE_LABELS, "not recorded": "not recorded"}
 PROMPT_COLOUR = "#c0392b"
 NUDGE_COLOUR = "#d35400"
 BIN_S = 60.0  # the timeline shows each minute in the state that filled most of it
@@ -293,13 +293,13 @@ def _card(value: str, key: str) -> str:
 def _cards(report: Report) -> str:
     n = report.totals
     return '<div class="cards">' + "".join([
-        _card(minutes(n.sitting_s), "sitting"),
-        _card(f"{n.bouts}", "sitting bouts"),
+        _card(minutes(n.seated_s), "seated (sitting upright + slouching)"),
+        _card(f"{n.bouts}", "seated bouts"),
         _card(minutes(n.longest_bout_s), "longest bout"),
         _card(f"{n.long_bouts}", "bouts of 30 min or more"),
         _card(f"{n.breaks} ({rate(n.breaks_per_worn_hour)}/h)", "breaks, per worn hour"),
         _card(f"{n.outcomes['heeded']} of {n.prompts}", "prompts heeded"),
-        _card(pct(n.slouch_share), "of sitting slouched"),
+        _card(pct(n.slouch_share), "of seated time slouched"),
         _card(minutes(n.unseen_s), "not seen (not worn, no data, not recorded)"),
     ]) + "</div>"
 
@@ -307,30 +307,29 @@ def _cards(report: Report) -> str:
 def _numbers_table(report: Report) -> str:
     n = report.totals
     s = n.state_s
+    unseen = "neither seated time nor a break"
     rows = [
-        ("sitting (upright + slouching)", minutes(n.sitting_s), f"{pct(n.sitting_share_of_worn)} of worn time"),
-        ("slouching", minutes(s["slouching"]), f"{pct(n.slouch_share)} of sitting"),
-        ("standing", minutes(s["standing"]), ""),
-        ("moving", minutes(s["moving"]), ""),
-        ("lying", minutes(s["lying"]), ""),
+        ("seated (sitting upright + slouching)", minutes(n.seated_s), f"{pct(n.seated_share_of_worn)} of worn time"),
+        (f"of it {LABELS['sitting']}", minutes(s["sitting"]), ""),
+        (f"of it {LABELS['slouching']}", minutes(s["slouching"]), f"{pct(n.slouch_share)} of seated time"),
+        *((LABELS[k], minutes(s[k]), "") for k in ("standing", "moving", "lying")),
         ("worn in all", minutes(n.worn_s), ""),
-        ("not worn", minutes(s["not_worn"]), "neither sitting nor a break"),
-        ("no usable data", minutes(s["no_data"]), "neither sitting nor a break"),
-        ("not recorded", minutes(n.not_recorded_s), "neither sitting nor a break"),
+        *((LABELS[k], minutes(s[k]), unseen) for k in ("not_worn", "no_data")),
+        (LABELS["not recorded"], minutes(n.not_recorded_s), unseen),
         ("break prompts", str(n.prompts), ", ".join(f"{v} {k}" for k, v in n.outcomes.items() if v)),
         ("slouch nudges", str(n.nudges), ""),
-        *((f"trunk bent past {t}°", minutes(v), "standing or sitting") for t, v in n.flexed_s.items()),
+        *((f"trunk bent past {t}°", minutes(v), "standing, moving or seated") for t, v in n.flexed_s.items()),
     ]
     body = "".join(f"<tr><td>{_e(a)}</td><td>{_e(b)}</td><td>{_e(c)}</td></tr>" for a, b, c in rows)
     return f"<table><tr><th>what</th><th>how much</th><th></th></tr>{body}</table>"
 
 
 def _week_table(report: Report) -> str:
-    head = ["day", "worn", "sitting", "slouch", "bouts", "longest", "30+ min", "breaks", "per h", "prompts",
+    head = ["day", "worn", "seated", "slouch", "bouts", "longest", "30+ min", "breaks", "per h", "prompts",
             "heeded", "nudges", "unseen"]
 
     def row(label: str, n, cls: str = "") -> str:
-        cells = [label, hours_minutes(n.worn_s), hours_minutes(n.sitting_s), pct(n.slouch_share), str(n.bouts),
+        cells = [label, hours_minutes(n.worn_s), hours_minutes(n.seated_s), pct(n.slouch_share), str(n.bouts),
                  hours_minutes(n.longest_bout_s),
                  str(n.long_bouts), str(n.breaks), rate(n.breaks_per_worn_hour), str(n.prompts),
                  str(n.outcomes["heeded"]), str(n.nudges), hours_minutes(n.unseen_s)]
@@ -414,12 +413,12 @@ def render_html(report: Report, tz: Optional[tzinfo] = None) -> str:
             labels = [d.day.strftime("%a") for d in report.days]
             parts.append("<h2>Day by day</h2>")
             parts.append('<div class="charts">'
-                         + bar_chart("Sitting (hours)", labels,
-                                     [d.numbers.sitting_s / 3600 if d.has_data else None for d in report.days],
+                         + bar_chart("Seated (hours)", labels,
+                                     [d.numbers.seated_s / 3600 if d.has_data else None for d in report.days],
                                      lambda v: f"{v:.1f}", COLOURS["sitting"])
                          + bar_chart("Breaks", labels, [d.numbers.breaks if d.has_data else None for d in report.days],
                                      lambda v: f"{v:.0f}", COLOURS["moving"])
-                         + bar_chart("Slouch share of sitting (%)", labels,
+                         + bar_chart("Slouch share of seated time (%)", labels,
                                      [None if d.numbers.slouch_share is None else 100 * d.numbers.slouch_share
                                       for d in report.days], lambda v: f"{v:.0f}", COLOURS["slouching"],
                                      max_value=100)
@@ -432,7 +431,7 @@ def render_html(report: Report, tz: Optional[tzinfo] = None) -> str:
     parts.append("<h2>Pain trend (last 6 weeks)</h2>")
     parts.append(_pain_block(report, tz))
     parts.append('<footer>Made by sensorback from your own recordings. Breaks mean 60 s or more on your feet; '
-                 "time not worn, without usable data or not recorded counts as neither sitting nor a break. "
+                 "time not worn, without usable data or not recorded counts as neither seated time nor a break. "
                  "These are general suggestions, not medical advice.</footer>")
     parts.append("</main></body></html>")
     return "\n".join(p for p in parts if p)

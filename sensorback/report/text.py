@@ -12,6 +12,10 @@ from ..timefmt import hours_minutes, minutes
 from .when import format_local, to_local
 
 WIDTH = 96
+#: What the report calls each state (the state `sitting` alone is sitting upright: seated time is
+#: sitting + slouching, Numbers.seated_s).
+STATE_LABELS = {"moving": "moving", "standing": "standing", "sitting": "sitting upright", "slouching": "slouching",
+                "lying": "lying", "not_worn": "not worn", "no_data": "no usable data"}
 
 
 def pct(share: Optional[float]) -> str:
@@ -57,37 +61,35 @@ def _outcomes(n: Numbers) -> str:
 
 
 def _time_section(n: Numbers, title: str) -> list[str]:
-    s = n.state_s
+    s, label = n.state_s, STATE_LABELS
     rows = [
-        ["sitting", minutes(n.sitting_s), f"{pct(n.sitting_share_of_worn)} of worn time"],
-        ["  of it slouching", minutes(s["slouching"]), f"{pct(n.slouch_share)} of sitting"],
-        ["standing", minutes(s["standing"]), ""],
-        ["moving", minutes(s["moving"]), ""],
-        ["lying", minutes(s["lying"]), ""],
+        ["seated", minutes(n.seated_s), f"{pct(n.seated_share_of_worn)} of worn time"],
+        [f"  of it {label['sitting']}", minutes(s["sitting"]), ""],
+        [f"  of it {label['slouching']}", minutes(s["slouching"]), f"{pct(n.slouch_share)} of seated time"],
+        *([label[k], minutes(s[k]), ""] for k in ("standing", "moving", "lying")),
         ["worn in all", minutes(n.worn_s), ""],
-        ["not worn", minutes(s["not_worn"]), ""],
-        ["no usable data", minutes(s["no_data"]), ""],
+        *([label[k], minutes(s[k]), ""] for k in ("not_worn", "no_data")),
         ["not recorded", minutes(n.not_recorded_s), ""],
-        ["unseen in all", minutes(n.unseen_s), "neither sitting nor a break: we cannot tell"],
+        ["unseen in all", minutes(n.unseen_s), "neither seated time nor a break: we cannot tell"],
     ]
     return [title] + table(rows, align="lrl")
 
 
-def _sitting_section(n: Numbers) -> list[str]:
+def _seated_section(n: Numbers) -> list[str]:
     rows = [
-        ["sitting bouts", str(n.bouts)],
+        ["seated bouts", str(n.bouts)],
         ["longest bout", minutes(n.longest_bout_s)],
         ["bouts of 30 min or more", str(n.long_bouts)],
         ["breaks (on your feet 60 s or more)", f"{n.breaks} ({rate(n.breaks_per_worn_hour)} per worn hour)"],
         ["break prompts", _outcomes(n)],
         ["slouch nudges", str(n.nudges)],
     ]
-    return ["Sitting and breaks"] + table(rows, align="ll")
+    return ["Seated bouts and breaks"] + table(rows, align="ll")
 
 
 def _flexed_section(n: Numbers) -> list[str]:
     rows = [[f"past {t}°", minutes(v)] for t, v in n.flexed_s.items()]
-    return ["Trunk bent forward (standing or sitting)"] + table(rows)
+    return ["Trunk bent forward (standing, moving or seated)"] + table(rows)
 
 
 def _exercise_section(report: Report, tz: Optional[tzinfo]) -> list[str]:
@@ -141,14 +143,14 @@ def _week_tables(days: Sequence[Day], totals: Numbers) -> list[str]:
     rows = []
     for d in days:
         n = d.numbers
-        rows.append([d.day.strftime("%a %d %b"), hours_minutes(n.worn_s), hours_minutes(n.sitting_s), pct(n.slouch_share), str(n.bouts),
+        rows.append([d.day.strftime("%a %d %b"), hours_minutes(n.worn_s), hours_minutes(n.seated_s), pct(n.slouch_share), str(n.bouts),
                      hours_minutes(n.longest_bout_s), str(n.long_bouts), str(n.breaks), rate(n.breaks_per_worn_hour),
                      hours_minutes(n.unseen_s)])
     t = totals
-    rows.append(["week", hours_minutes(t.worn_s), hours_minutes(t.sitting_s), pct(t.slouch_share), str(t.bouts), hours_minutes(t.longest_bout_s),
+    rows.append(["week", hours_minutes(t.worn_s), hours_minutes(t.seated_s), pct(t.slouch_share), str(t.bouts), hours_minutes(t.longest_bout_s),
                  str(t.long_bouts), str(t.breaks), rate(t.breaks_per_worn_hour), hours_minutes(t.unseen_s)])
     lines = ["Day by day (hours:minutes)"]
-    lines += table(rows, header=["day", "worn", "sitting", "slouch", "bouts", "longest", "30+ min", "breaks",
+    lines += table(rows, header=["day", "worn", "seated", "slouch", "bouts", "longest", "30+ min", "breaks",
                                  "per h", "unseen"])
     rows = []
     for d in days:
@@ -181,7 +183,7 @@ def render_text(report: Report, tz: Optional[tzinfo] = None) -> str:
         if report.kind == "week":
             lines += [""] + _week_tables(report.days, n)
         lines += [""] + _time_section(n, "Where the time went" + (" (whole week)" if report.kind == "week" else ""))
-        lines += [""] + _sitting_section(n)
+        lines += [""] + _seated_section(n)
         lines += [""] + _flexed_section(n)
     lines += [""] + _exercise_section(report, tz)
     lines += [""] + _pain_section(report, tz)

@@ -24,6 +24,7 @@ from textual.widgets import Footer, Header, RichLog, Static
 
 from ..coach.text import notification_title
 from ..live import LiveEvent, LiveSession, log_line
+from ..summary import seated_seconds
 from ..timefmt import clock, duration
 from .notify import Notifier
 
@@ -52,6 +53,13 @@ def angle_bar(angle: Optional[float], threshold: float, width: int = BAR_WIDTH) 
 
 def _minutes(s: Optional[float]) -> str:
     return "--" if s is None else duration(s)
+
+
+def today_line(today_s) -> str:
+    """'Today: seated 40 min (25 min of it slouching), standing 5 min, moving 10 min' from seconds
+    per state (seated: sitting + slouching, as in the report)."""
+    return (f"Today: seated {_minutes(seated_seconds(today_s))} ({_minutes(today_s['slouching'])} of it slouching), "
+            f"standing {_minutes(today_s['standing'])}, moving {_minutes(today_s['moving'])}")
 
 
 class MonitorApp(App):
@@ -177,14 +185,9 @@ class MonitorApp(App):
         snoozed = "   (snoozed)" if st.snoozed else ""
         ex = s.suggested_exercise()
         self.query_one("#clock", Static).update(
-            f"Sitting: {_minutes(st.sitting_s)}   next break in: {_minutes(nxt) if nxt is not None else 'off'}"
+            f"Sitting clock: {_minutes(st.sitting_s)}   next break in: {_minutes(nxt) if nxt is not None else 'off'}"
             f"{snoozed}{up}{brk}\nSuggested: {ex.name.lower()} ({ex.dose}) — d when done")
-        tot = m.today_s
-        sit = tot["sitting"] + tot["slouching"]
-        self.query_one("#totals", Static).update(
-            f"Today: sitting {_minutes(sit)} (slouched {_minutes(tot['slouching'])}), "
-            f"standing {_minutes(tot['standing'])}, moving {_minutes(tot['moving'])}\n"
-            f"{m.totals_line()}")
+        self.query_one("#totals", Static).update(f"{today_line(m.today_s)}\n{m.totals_line()}")
         bat = f"{m.battery_pct} %" if m.battery_pct is not None else "--"
         sig = f"{m.rssi_dbm} dBm" if m.rssi_dbm is not None else "--"
         self.query_one("#connection", Static).update(
