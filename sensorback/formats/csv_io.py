@@ -210,6 +210,7 @@ def parse_table(path, notes: LoadNotes) -> RawTable:
         notes.add(f"{acti.device} RAW export (ActiLife): {acti.rate_hz:g} Hz and start {acti.start_text or 'unknown'} "
                   f"from its header, read as this computer's local time{unused}"
                   if acti.rate_hz else f"{acti.device} RAW export (ActiLife) without a sample rate in its header")
+    device = _first_cell(data, sep, cols.device) if cols.device is not None else None
     if decimal_comma:
         data = data.replace(b",", b".")
     if not data.strip():
@@ -237,6 +238,7 @@ def parse_table(path, notes: LoadNotes) -> RawTable:
         table.time, table.start_time, note = seconds_from_datetimes(path, cells, label, first)
         table.time_ready = True
         notes.add(note)
+    table.device = device or None
     if acti is not None:
         table.rate_hz, table.device = acti.rate_hz, acti.device
         if table.time is None:
@@ -255,6 +257,16 @@ def _first_row(data: bytes, sep, decimal_comma: bool) -> list[str] | None:
         if line.strip():
             text = line.decode("utf-8", errors="replace")
             return _fields(text.replace(",", ".") if decimal_comma else text, sep)
+    return None
+
+
+def _first_cell(data: bytes, sep, column: int) -> str | None:
+    """Column `column` of the first data line, quotes and all (a 'device' column names the device
+    in its first row, as write_csv writes it)."""
+    for line in data.split(b"\n", 64)[:64]:
+        if line.strip() and not line.lstrip().startswith(b"#"):
+            fields = _fields(line.decode("utf-8", errors="replace"), sep)
+            return fields[column].strip() if column < len(fields) else None
     return None
 
 
@@ -346,6 +358,10 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     start_time = None
     if table.time_ready:
         t, start_time = table.time, table.start_time
+    elif cols.time_origin is not None:  # "t (s since <date>)": seconds as written, anchored by the date
+        t, start_time = table.time, cols.time_origin[0]
+        if cols.time_origin[2]:
+            notes.add(cols.time_origin[2])
     elif table.time is not None:
         t, start_time = seconds_axis(metabase.spread_packets(table, notes), cols.time_name.strip(), cols.time_unit,
                                      notes)
@@ -370,6 +386,8 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     if start_time is not None:
         meta["start_time_from"] = ("device header" if table.time is None else "date-times" if table.time_ready
                                    else cols.time_name.strip())
+    if cols.time_origin is not None and cols.time_origin[1]:
+        meta["clock"] = "device-local"  # as read from the .cwa/.gt3x the file was written from
     return SampleBlock(t=t, acc=acc, device=device, rate_hz=float(rate_hz), start_time=start_time, meta=meta)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from fractions import Fraction
 
 import numpy as np
 
@@ -63,3 +64,68 @@ def seconds_from_datetimes(path, cells: np.ndarray, name: str, line: int) -> tup
     note = (f"{name} holds date-times, read {how}; t counts seconds from the first sample "
             f"(start {when})")
     return t, start, note
+
+
+# ----------------------------------------------------------------------------- "t (s since ...)"
+#
+# sensorback's CSV export names its time column "t (s since 2024-03-04T08:15:15.749Z)": t is in
+# seconds and t == 0 is that instant (the "seconds since <date>" of the CF conventions for
+# netCDF). The date carries as many decimals as the start time needs to come back bit for bit.
+# A logger clock of unknown zone (.cwa, .gt3x) is written without 'Z' and marked "device clock".
+
+_SINCE = re.compile(r"[(\[{]\s*(?:s|sec|secs|seconds?)\s+since\s+([^)\]}]*?)\s*[)\]}]", re.IGNORECASE)
+_ORIGIN = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"
+                     r"(Z|[+-]\d{2}:?\d{2}|\s+device\s+clock)?$", re.IGNORECASE)
+DEVICE_CLOCK = " device clock"
+
+
+def since_text(start: float, device_clock: bool = False) -> str | None:
+    """The date of "s since <date>" for Unix time `start`, exact to the last bit of the float
+    (its shortest repr's decimals); None when it is no date from 2000 to 2099."""
+    text = repr(float(start))
+    if not is_plausible_unix(start) or "e" in text:
+        return None
+    whole, _, frac = text.partition(".")
+    stamp = datetime.fromtimestamp(int(whole), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return stamp + ("" if frac == "0" else "." + frac) + (DEVICE_CLOCK if device_clock else "Z")
+
+
+def parse_since(path, name: str, line: int) -> tuple[float, bool, str | None] | None:
+    """(start, device_clock, note) from a time column named like "t (s since <date>)", or None when
+    the name says no such thing. A date without a zone is this computer's local time, as in
+    date-time columns (the note says so); "device clock" is a logger's clock of unknown zone."""
+    m = _SINCE.search(name)
+    if m is None:
+        return None
+    text = m.group(1)
+    d = _ORIGIN.match(text)
+    if d is None:
+        if re.match(r"\d{4}-", text):
+            raise InputError(path, f"column '{name.strip()}': {text!r} is not a date-time like "
+                             "2024-03-04T08:15:15.749Z", line=line)
+        return None  # "s since start" and the like: seconds, no anchor
+    y, mo, day, h, mi, s, frac, zone = d.groups()
+    try:
+        naive = datetime(int(y), int(mo), int(day), int(h), int(mi), int(s or 0))
+    except ValueError as e:
+        raise InputError(path, f"column '{name.strip()}': {text!r} is not a valid date ({e})", line=line) from None
+    device_clock, note = bool(zone) and zone.strip()[0] in "dD", None
+    if zone and not device_clock:
+        z = zone.upper()
+        offset = timedelta(0) if z == "Z" else timedelta(hours=int(z[1:3]), minutes=int(z[-2:])) * (-1 if z[0] == "-" else 1)
+        whole = int((naive.replace(tzinfo=timezone.utc) - offset).timestamp())
+    elif device_clock:
+        whole = int(naive.replace(tzinfo=timezone.utc).timestamp())
+    else:
+        local = naive.astimezone()  # this computer's zone and its daylight-saving rules
+        whole = int(local.timestamp())
+        minutes = int(local.utcoffset().total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        note = (f"column '{name.strip()}': its date has no time zone; read as this computer's local time "
+                f"(UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})")
+    # Fraction: the decimal value correctly rounded, so the date since_text wrote comes back as
+    # the very float it was written from.
+    start = float(Fraction(whole) + (Fraction(int(frac), 10 ** len(frac)) if frac else 0))
+    if not is_plausible_unix(start):
+        raise InputError(path, f"column '{name.strip()}' counts from {text!r}, not a date from 2000 to 2099", line=line)
+    return start, device_clock, note
