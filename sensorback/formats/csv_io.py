@@ -1,9 +1,9 @@
-"""CSV import/export: t,ax,ay,az in g, plus the exports phones and loggers actually produce.
+"""CSV import: t,ax,ay,az in g, plus the exports phones and loggers actually produce.
 
 Parsing is one numpy.loadtxt call over the whole text (C speed, ~1.5 s per 4 M lines); only
 when it fails do we walk the lines in Python to name the exact line and column. Separators
 (comma, semicolon, tab, spaces), decimal commas, gzip, units and Unix timestamps are detected;
-anything that changes the numbers is reported as a note.
+anything that changes the numbers is reported as a note. Writing is csv_write's.
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError, opening
-from ..private import open_private
 from ..samples import SampleBlock
 from . import actigraph, metabase
 from .csv_columns import ColumnMap, headerless_map, map_columns
 from .datetimes import looks_like_datetime, seconds_from_datetimes
-from .notes import FormatWarning, LoadNotes
+from .notes import LoadNotes
 from .units import seconds_axis, to_g
 from .validate import check_samples, check_time_axis, rate_not_needed
-
-OUT_HEADER = "t,ax,ay,az"
 
 
 @dataclass
@@ -408,37 +405,3 @@ def _estimate_rate(t: np.ndarray) -> float:
     # Timestamps quantised by the logger (ms, or ns stored as float) blur e.g. 100 Hz into
     # 99.997; snap to the whole number when that is within 0.1 %.
     return float(round(rate)) if abs(rate - round(rate)) <= 1e-3 * rate else float(f"{rate:.6g}")
-
-
-# ----------------------------------------------------------------------------- writing
-
-
-def write_csv(block: SampleBlock, path, chunk_rows: int = 200_000) -> None:
-    """Write t,ax,ay,az (t to 1e-6 s, acc to 1e-5 g); .gz compresses; .tsv uses tabs.
-
-    Written to a temp file and renamed, so a failed export never leaves half a file behind.
-    """
-    path = os.fspath(path)
-    low = path.lower()
-    sep = "\t" if low.endswith((".tsv", ".tsv.gz")) else ","
-    fmt = sep.join(["%.6f", "%.5f", "%.5f", "%.5f"]) + "\n"
-    if block.start_time is not None:
-        import warnings
-
-        warnings.warn(f"{path}: CSV keeps only t,ax,ay,az; start_time and device are not stored (use .sbr to keep them)", FormatWarning, stacklevel=3)
-    tmp = f"{path}.writing"
-    opener = lambda p: open_private(p, "w", gzip_level=3 if low.endswith(".gz") else None, newline="")  # noqa: E731
-    t = np.asarray(block.t, dtype=np.float64)
-    acc = np.asarray(block.acc, dtype=np.float64)
-    try:
-        with opener(tmp) as f:
-            f.write(sep.join(OUT_HEADER.split(",")) + "\n")
-            for i in range(0, len(t), chunk_rows):
-                j = min(i + chunk_rows, len(t))
-                rows = zip(t[i:j].tolist(), acc[i:j, 0].tolist(), acc[i:j, 1].tolist(), acc[i:j, 2].tolist())
-                f.write("".join(map(fmt.__mod__, rows)))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
