@@ -112,8 +112,8 @@ def parse_since(path, name: str, line: int) -> tuple[float, bool, str | None] | 
     device_clock, note = bool(zone) and zone.strip()[0] in "dD", None
     if zone and not device_clock:
         z = zone.upper()
-        offset = timedelta(0) if z == "Z" else timedelta(hours=int(z[1:3]), minutes=int(z[-2:])) * (-1 if z[0] == "-" else 1)
-        whole = int((naive.replace(tzinfo=timezone.utc) - offset).timestamp())
+        offset = timedelta(0) if z == "Z" else timedelta(hours=int(z[1:3]), minutes=int(z[-2:]))
+        whole = int((naive.replace(tzinfo=timezone.utc) - (-offset if z[0] == "-" else offset)).timestamp())
     elif device_clock:
         whole = int(naive.replace(tzinfo=timezone.utc).timestamp())
     else:
