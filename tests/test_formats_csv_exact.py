@@ -1,5 +1,5 @@
 """CSV that keeps a recording exactly: a time column named "t (s since <date>)" and a 'device'
-column are read back as start time and device (docs/csv-format.md)."""
+column are read back as start time and device (docs/native-format.md, "CSV interchange")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``write_csv``: a recording as CSV that reads back sample for sample (docs/csv-format.md).
+"""``write_csv``: a recording as CSV that reads back sample for sample (docs/native-format.md,
+"CSV interchange").
 
     t (s since 2024-03-04T08:15:15.749Z),ax,ay,az,device
     0.004349559509437158,0.96643066,-0.1541748,0.3380127,simulator
