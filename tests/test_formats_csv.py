@@ -74,16 +74,17 @@ def test_csv_export_keeps_start_time_and_names_what_it_loses(tmp_path):
 
 
 def test_csv_export_warns_for_what_it_cannot_keep(tmp_path):
-    t = np.arange(300) / 50 * 1.01  # read back as 49.505 Hz
+    t = np.arange(300) / 50 * 1.01  # read back as 49.505 Hz: the nominal 50 Hz goes in the name
     block = SampleBlock(t, np.tile([0.0, 0.1, 0.99], (300, 1)), device="two\nlines", rate_hz=50.0, start_time=5.0)
     with pytest.warns(FormatWarning) as caught:
         formats.save(block, tmp_path / "x.csv")
     assert [str(w.message) for w in caught] == [
         f"{tmp_path / 'x.csv'}: CSV does not keep start_time 5.0 (not a date from 2000 to 2099); the device name "
-        "'two\\nlines' (it holds line breaks or control characters); the nominal rate 50 Hz (read back from t as "
-        "49.505 Hz) (use .sbr to keep everything)"]
+        "'two\\nlines' (it holds line breaks or control characters) (use .sbr to keep everything)"]
+    assert (tmp_path / "x.csv").read_text().startswith("t (s at 50 Hz),ax,ay,az,device\n0.0,0,0.1,0.99,\n")
     back, _ = load(tmp_path / "x.csv")
     assert back.start_time is None and back.device == "csv" and back.t.tobytes() == t.tobytes()
+    assert back.rate_hz == 50.0
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,12 @@
-"""CSV that keeps a recording exactly: a time column named "t (s since <date>)" and a 'device'
-column are read back as start time and device (docs/native-format.md, "CSV interchange")."""
+"""CSV that keeps a recording exactly: a time column named "t (s since <date> at <rate> Hz)" and a
+'device' column are read back as start time, nominal rate and device, and write_csv writes every
+value to the last bit (docs/native-format.md, "CSV interchange")."""
 
 from __future__ import annotations
 
 import warnings
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,6 +47,15 @@ def test_time_column_since_a_date_is_the_start_time(tmp_path, name, start):
     assert block.t.tobytes() == (np.arange(300) / 50).tobytes()
 
 
+@pytest.mark.parametrize("name, start", [("t (s at 48.5 Hz)", None),
+                                         ("t (s since 2024-03-04T08:15:15Z at 48.5 Hz)", unix(2024, 3, 4, 8, 15, 15))])
+def test_time_column_at_a_rate_is_the_nominal_rate(tmp_path, name, start):
+    path = tmp_path / "x.csv"
+    path.write_text(f"{name},ax,ay,az,device\n" + ROWS)  # 50 Hz by the timestamps
+    block, notes = load(path)
+    assert notes == [] and block.rate_hz == 48.5 and block.start_time == start
+
+
 def test_since_a_device_clock_date_keeps_the_clock_unknown(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("t (s since 2024-03-04T08:15:15.5 device clock),ax,ay,az\n" + ROWS.replace(",dev 1", ""))
@@ -71,7 +82,8 @@ def test_since_words_are_not_a_date(tmp_path):
 
 @pytest.mark.parametrize("date, why", [("2024-13-04T08:15:15Z", "not a valid date"),
                                         ("2024-03-04 at 8", "not a date-time like"),
-                                        ("1970-01-01T00:00:00Z", "not a date from 2000 to 2099")])
+                                        ("1970-01-01T00:00:00Z", "not a date from 2000 to 2099"),
+                                        ("2024-03-04T08:15:15Z at -3 Hz", "'-3' Hz is not a sample rate")])
 def test_since_a_bad_date_is_refused(tmp_path, date, why):
     path = tmp_path / "x.csv"
     path.write_text(f"t (s since {date}),ax,ay,az\n" + ROWS.replace(",dev 1", ""))
@@ -149,3 +161,19 @@ def test_rate_is_still_refused_for_a_written_csv(tmp_path, recording):
     cli("convert", recording, csv)
     r = CliRunner().invoke(app, ["analyze", "--rate", "50", str(csv)])
     assert r.exit_code == 2 and "--rate is only for CSV files without a time column" in r.output
+
+
+def test_a_cwa_keeps_its_device_clock_and_nominal_rate(tmp_path):
+    """A logger's clock of unknown zone and a nominal rate its timestamps do not give back (the
+    AX3 test file logs 98.8 Hz on its clock at a nominal 100 Hz) survive CSV, so analyze agrees."""
+    cwa = Path(__file__).parent / "data" / "ax3_testfile.cwa"
+    csv = tmp_path / "ax3.csv.gz"
+    _, warned = cli("convert", cwa, csv)
+    assert warned == [f"warning: {csv}: CSV does not keep the metadata 'annotation', 'firmware', 'hardware', "
+                      "'range_g', 'serial', 'session' (use .sbr to keep everything)"]
+    orig, got = formats.load(cwa), load(csv)[0]
+    assert got.t.tobytes() == orig.t.tobytes() and got.acc.tobytes() == orig.acc.tobytes()
+    assert (got.start_time, got.rate_hz, got.device, got.meta["clock"]) == (orig.start_time, 100.0, "axivity-ax3",
+                                                                           "device-local")
+    want = cli("analyze", "--json", cwa)[0].replace(str(cwa), "FILE")
+    assert cli("analyze", "--json", csv)[0].replace(str(csv), "FILE") == want

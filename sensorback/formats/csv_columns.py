@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import InputError
-from .datetimes import parse_since
+from .datetimes import TimeName, parse_time_name
 
 _ACC_UNITS = {
     "g": "g", "gs": "g", "gee": "g", "gforce": "g",
@@ -66,8 +66,8 @@ class ColumnMap:
     # every time-like column, best first: a text column (MetaBase's 'time (-04:00)') gives way
     # to the next one that holds numbers
     time_options: tuple[tuple[int, str | None], ...] = ()
-    # time columns named "t (s since <date>)": column -> (start, device_clock, note), see datetimes
-    origins: dict[int, tuple[float, bool, str | None]] = field(default_factory=dict)
+    # time columns named like "t (s since <date> at <rate> Hz)": what the names say, see datetimes
+    named: dict[int, TimeName] = field(default_factory=dict)
     device: int | None = None  # a column 'device': its first row names the device (write_csv repeats it)
 
     @property
@@ -75,8 +75,8 @@ class ColumnMap:
         return None if self.time is None else self.names[self.time]
 
     @property
-    def time_origin(self) -> tuple[float, bool, str | None] | None:
-        return None if self.time is None else self.origins.get(self.time)
+    def time_named(self) -> TimeName | None:
+        return None if self.time is None else self.named.get(self.time)
 
     @property
     def usecols(self) -> list[int]:
@@ -140,7 +140,7 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
     sets: dict[tuple[str, str], dict[str, int]] = {}  # (kind, prefix) -> axis -> column
     units: dict[int, str | None] = {}
     times: list[tuple[int, int, str | None]] = []  # (rank, column, unit)
-    origins = {}
+    named = {}
     device = None
     bases = set()
     for i, raw in enumerate(names):
@@ -151,9 +151,9 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
             device = i
             continue
         if base in _TIME_NAMES:
-            since = parse_since(path, raw, line)
-            if since is not None:
-                origins[i] = since
+            said = parse_time_name(path, raw, line)
+            if said is not None:
+                named[i] = said
                 unit = "s"
             times.append((_TIME_NAMES[base], i, _TIME_UNITS.get(unit) if unit else
                           ("ms" if base == "timestampms" else "ns" if base == "timestampns" else None)))
@@ -207,7 +207,7 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
     options = tuple((c, u) for _, c, u in times)
     time_col, time_unit = options[0] if options else (None, None)
     return ColumnMap(list(names), time_col, time_unit, axes, acc_unit, gravity_axes, time_options=options,
-                     origins=origins, device=device)
+                     named=named, device=device)
 
 
 def headerless_map(path, ncols: int, line: int) -> ColumnMap:

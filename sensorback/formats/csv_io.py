@@ -355,10 +355,10 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     start_time = None
     if table.time_ready:
         t, start_time = table.time, table.start_time
-    elif cols.time_origin is not None:  # "t (s since <date>)": seconds as written, anchored by the date
-        t, start_time = table.time, cols.time_origin[0]
-        if cols.time_origin[2]:
-            notes.add(cols.time_origin[2])
+    elif cols.time_named is not None:  # "t (s since <date> at <rate> Hz)": seconds as written
+        t, start_time = table.time, cols.time_named.start
+        if cols.time_named.note:
+            notes.add(cols.time_named.note)
     elif table.time is not None:
         t, start_time = seconds_axis(metabase.spread_packets(table, notes), cols.time_name.strip(), cols.time_unit,
                                      notes)
@@ -377,13 +377,13 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     if rate_hz is not None and table.time is not None:
         raise rate_not_needed(path, _estimate_rate(t))
     if rate_hz is None:
-        rate_hz = _estimate_rate(t)
+        rate_hz = cols.time_named.rate_hz if cols.time_named and cols.time_named.rate_hz else _estimate_rate(t)
     check_time_axis(t, float(rate_hz), path, table.locate, notes)
     meta = {"source_file": os.path.basename(path), "source_units": unit}
     if start_time is not None:
         meta["start_time_from"] = ("device header" if table.time is None else "date-times" if table.time_ready
                                    else cols.time_name.strip())
-    if cols.time_origin is not None and cols.time_origin[1]:
+    if cols.time_named is not None and cols.time_named.device_clock:
         meta["clock"] = "device-local"  # as read from the .cwa/.gt3x the file was written from
     return SampleBlock(t=t, acc=acc, device=device, rate_hz=float(rate_hz), start_time=start_time, meta=meta)
 

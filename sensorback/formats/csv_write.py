@@ -8,9 +8,9 @@
 Every value is written with the fewest digits that read back as the very number the recording
 holds: t (float64) as Python's shortest repr, acceleration (float32, as .sbr stores it) with the
 fewest significant digits that come back as the same float32. The start time is in the time
-column's name, the device in a 'device' column; the file stays a plain CSV that
-pandas.read_csv and spreadsheets open as it is. What a CSV cannot keep (other metadata, a
-nominal rate other than the one read back from t) is named in one FormatWarning.
+column's name (and the nominal rate, when t would not give it back: "t (s since ... at 100 Hz)"),
+the device in a 'device' column; the file stays a plain CSV that pandas.read_csv and spreadsheets
+open as it is. What a CSV cannot keep (other metadata) is named in one FormatWarning.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from ..private import open_private
 from ..samples import SampleBlock
 from .csv_io import _estimate_rate
-from .datetimes import since_text
+from .datetimes import time_name
 from .notes import FormatWarning
 
 # Metadata a reader makes up (not the recording's): losing it loses nothing.
@@ -69,20 +69,17 @@ def _cell(text: str, sep: str) -> str | None:
     return text
 
 
-def _lost(block: SampleBlock, t: np.ndarray, start: str | None, device: str | None) -> list[str]:
+def _lost(block: SampleBlock, start_kept: bool, device: str | None) -> list[str]:
     """What of `block` the CSV does not keep, each named exactly."""
     lost = []
-    if block.start_time is not None and start is None:
+    if block.start_time is not None and not start_kept:
         lost.append(f"start_time {block.start_time!r} (not a date from 2000 to 2099)")
     if device is None:
         lost.append(f"the device name {block.device!r} (it holds line breaks or control characters)")
     other = sorted(k for k, v in block.meta.items()
-                   if k not in _READER_META and not (k == "clock" and v == "device-local" and start is not None))
+                   if k not in _READER_META and not (k == "clock" and v == "device-local" and start_kept))
     if other:
         lost.append(f"the metadata {', '.join(map(repr, other))}")
-    rate = _estimate_rate(t)
-    if rate != block.rate_hz:
-        lost.append(f"the nominal rate {block.rate_hz:g} Hz (read back from t as {rate:g} Hz)")
     return lost
 
 
@@ -97,15 +94,15 @@ def write_csv(block: SampleBlock, path, chunk_rows: int = 50_000) -> None:
     sep = "\t" if low.endswith((".tsv", ".tsv.gz")) else ","
     t = np.asarray(block.t, dtype=np.float64)
     acc = np.asarray(block.acc, dtype=np.float32)
-    start = None
-    if block.start_time is not None:
-        start = since_text(block.start_time, device_clock=block.meta.get("clock") == "device-local")
+    # the nominal rate only when reading t back would not give it (1 / the median interval)
+    rate = None if _estimate_rate(t) == block.rate_hz else block.rate_hz
+    t_name, start_kept = time_name(block.start_time, block.meta.get("clock") == "device-local", rate)
     device = _cell(str(block.device), sep)
-    lost = _lost(block, t, start, device)
+    lost = _lost(block, start_kept, device)
     if lost:
         warnings.warn(f"{path}: CSV does not keep {'; '.join(lost)} (use .sbr to keep everything)", FormatWarning,
                       stacklevel=3)
-    header = [f"t (s since {start})" if start else "t", "ax", "ay", "az", "device"]
+    header = [t_name, "ax", "ay", "az", "device"]
     # The device on every row: a column empty below its first row would make pandas.read_csv
     # warn about mixed types, and gzip makes the repetition almost free.
     fmt = sep.join(["%r", "%.*g", "%.*g", "%.*g", (device or "").replace("%", "%%")]) + "\n"
