@@ -583,7 +583,7 @@ def test_ctrl_c_exits_130_with_a_message(tmp_path):
     n = 8 * 3600 * 50  # a working day at 50 Hz: writing it as CSV takes seconds
     rng = np.random.default_rng(0)
     block = SampleBlock(t=np.arange(n) / 50.0, acc=rng.normal(0, 0.3, (n, 3)), device="test", rate_hz=50.0,
-                        start_time=1.7e9)  # a start time CSV cannot keep: the writer warns
+                        meta={"firmware": 7})  # metadata CSV cannot keep: the writer warns
     src, dst = tmp_path / "day.sbr", tmp_path / "day.csv.gz"
     formats.save(block, src)
     p = subprocess.Popen([installed_script(), "convert", str(src), str(dst)], stdout=subprocess.PIPE,

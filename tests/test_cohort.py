@@ -157,7 +157,8 @@ def test_files_row_rounds_duration_and_says_when_there_is_no_clock(tmp_path, sim
     part = sim_block.slice(0, 25 * 600)
     formats.save(part, tmp_path / "utc.sbr")
     part.start_time = None  # a CSV timed in seconds from its start
-    formats.save(part, tmp_path / "plain.csv.gz")
+    with pytest.warns(formats.FormatWarning, match="does not keep the metadata 'sim'"):
+        formats.save(part, tmp_path / "plain.csv.gz")
     utc = analyze_file(str(tmp_path / "utc.sbr"), "utc.sbr")["file"]
     plain = analyze_file(str(tmp_path / "plain.csv.gz"), "plain.csv.gz")["file"]
     exact = float(part.t[-1] - part.t[0])

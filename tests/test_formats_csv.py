@@ -42,26 +42,49 @@ def posture_data(n=500, rate=50.0, seed=3):
 
 
 @pytest.mark.parametrize("name", ["x.csv", "x.csv.gz", "x.tsv", "x.txt"])
-def test_round_trip_within_print_precision(tmp_path, name):
+def test_round_trip_is_exact(tmp_path, name):
     t, acc = posture_data()
     t = t + 0.0000004 * np.arange(len(t)) % 0.01  # not on a neat grid
     block = SampleBlock(t, acc, device="sim", rate_hz=50.0)
     path = tmp_path / name
-    formats.save(block, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is lost
+        formats.save(block, path)
     back, notes = load(path)
     assert notes == []
-    assert len(back) == len(block)
-    assert np.max(np.abs(back.t - block.t)) <= 5e-7
-    assert np.max(np.abs(back.acc - block.acc)) <= 5e-6 + 1e-7
-    assert back.rate_hz == pytest.approx(50.0, rel=1e-3)
+    assert back.t.tobytes() == block.t.tobytes() and back.acc.tobytes() == block.acc.tobytes()
+    assert back.device == "sim" and back.start_time is None and back.rate_hz == 50.0
     first = (gzip.open(path, "rt") if name.endswith(".gz") else open(path)).readline().strip()
-    assert first == ("t\tax\tay\taz" if name.endswith(".tsv") else "t,ax,ay,az")
+    assert first == ("t\tax\tay\taz\tdevice" if name.endswith(".tsv") else "t,ax,ay,az,device")
 
 
-def test_csv_export_says_that_start_time_is_not_kept(tmp_path):
-    block = SampleBlock(np.arange(3) / 50, np.ones((3, 3)), start_time=1.7e9)
-    with pytest.warns(FormatWarning, match="start_time"):
+def test_csv_export_keeps_start_time_and_names_what_it_loses(tmp_path):
+    start = 1.7e9 + 0.123456789  # the float's every bit is in the file
+    block = SampleBlock(np.arange(300) / 50, np.tile([0.0, 0.1, 0.99], (300, 1)), device="AX3, \"blue\" #2",
+                        start_time=start, meta={"firmware": 47, "notes": ["x: a note"], "source_file": "x.cwa"})
+    with pytest.warns(FormatWarning) as caught:
         formats.save(block, tmp_path / "x.csv")
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path / 'x.csv'}: CSV does not keep the metadata 'firmware' (use .sbr to keep everything)"]
+    assert (tmp_path / "x.csv").read_text().splitlines()[:2] == [
+        "t (s since 2023-11-14T22:13:20.1234567Z),ax,ay,az,device", '0.0,0,0.1,0.99,"AX3, ""blue"" #2"']
+    back, notes = load(tmp_path / "x.csv")
+    assert notes == [] and back.start_time == start and back.device == block.device
+    assert back.meta["start_time_from"] == "t (s since 2023-11-14T22:13:20.1234567Z)" and "clock" not in back.meta
+
+
+def test_csv_export_warns_for_what_it_cannot_keep(tmp_path):
+    t = np.arange(300) / 50 * 1.01  # read back as 49.505 Hz: the nominal 50 Hz goes in the name
+    block = SampleBlock(t, np.tile([0.0, 0.1, 0.99], (300, 1)), device="two\nlines", rate_hz=50.0, start_time=5.0)
+    with pytest.warns(FormatWarning) as caught:
+        formats.save(block, tmp_path / "x.csv")
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path / 'x.csv'}: CSV does not keep start_time 5.0 (not a date from 2000 to 2099); the device name "
+        "'two\\nlines' (it holds line breaks or control characters) (use .sbr to keep everything)"]
+    assert (tmp_path / "x.csv").read_text().startswith("t (s at 50 Hz),ax,ay,az,device\n0.0,0,0.1,0.99,\n")
+    back, _ = load(tmp_path / "x.csv")
+    assert back.start_time is None and back.device == "csv" and back.t.tobytes() == t.tobytes()
+    assert back.rate_hz == 50.0
 
 
 @pytest.mark.parametrize(

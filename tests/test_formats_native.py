@@ -13,7 +13,7 @@ import pytest
 
 from sensorback import formats
 from sensorback.errors import InputError
-from sensorback.formats import native
+from sensorback.formats import FormatWarning, native
 from sensorback.formats.native import NativeWriter, iter_native, read_native, read_native_header
 from sensorback.samples import SampleBlock
 
@@ -210,7 +210,8 @@ def test_chunked_reader_checks_across_chunk_edges(tmp_path):
 
 def test_iter_blocks_on_csv_slices_the_whole_load(tmp_path):
     block = irregular_block(1234, start_time=None)
-    formats.save(block, tmp_path / "x.csv")
+    with pytest.warns(FormatWarning, match="CSV does not keep the metadata 'calibration'"):
+        formats.save(block, tmp_path / "x.csv")
     whole = formats.load(tmp_path / "x.csv")
     parts = list(formats.iter_blocks(tmp_path / "x.csv", chunk_samples=500))
     assert [len(p) for p in parts] == [500, 500, 234]

@@ -19,7 +19,7 @@ from typing import Iterator
 from ..errors import InputError, naming
 from ..extensions import CSV_EXT as _CSV_EXT, DEVICE_EXT as _DEVICE_EXT, EXTENSIONS
 from ..samples import SampleBlock
-from .csv_io import write_csv
+from .csv_write import write_csv
 from .csv_read import read_csv
 from .native import NativeWriter, iter_native, read_native, read_native_header, write_native
 from .notes import FormatWarning, LoadNotes

@@ -10,9 +10,10 @@ recognised so we can refuse them with a useful message instead of analysing nons
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import InputError
+from .datetimes import TimeName, parse_time_name
 
 _ACC_UNITS = {
     "g": "g", "gs": "g", "gee": "g", "gforce": "g",
@@ -65,10 +66,17 @@ class ColumnMap:
     # every time-like column, best first: a text column (MetaBase's 'time (-04:00)') gives way
     # to the next one that holds numbers
     time_options: tuple[tuple[int, str | None], ...] = ()
+    # time columns named like "t (s since <date> at <rate> Hz)": what the names say, see datetimes
+    named: dict[int, TimeName] = field(default_factory=dict)
+    device: int | None = None  # a column 'device': its first row names the device (write_csv repeats it)
 
     @property
     def time_name(self) -> str | None:
         return None if self.time is None else self.names[self.time]
+
+    @property
+    def time_named(self) -> TimeName | None:
+        return None if self.time is None else self.named.get(self.time)
 
     @property
     def usecols(self) -> list[int]:
@@ -132,12 +140,21 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
     sets: dict[tuple[str, str], dict[str, int]] = {}  # (kind, prefix) -> axis -> column
     units: dict[int, str | None] = {}
     times: list[tuple[int, int, str | None]] = []  # (rank, column, unit)
+    named = {}
+    device = None
     bases = set()
     for i, raw in enumerate(names):
         base, unit = split_name(raw)
         units[i] = unit
         bases.add(base)
+        if base == "device" and unit is None and device is None:
+            device = i
+            continue
         if base in _TIME_NAMES:
+            said = parse_time_name(path, raw, line)
+            if said is not None:
+                named[i] = said
+                unit = "s"
             times.append((_TIME_NAMES[base], i, _TIME_UNITS.get(unit) if unit else
                           ("ms" if base == "timestampms" else "ns" if base == "timestampns" else None)))
             continue
@@ -189,7 +206,8 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
     times.sort(key=lambda x: (x[0], x[1]))
     options = tuple((c, u) for _, c, u in times)
     time_col, time_unit = options[0] if options else (None, None)
-    return ColumnMap(list(names), time_col, time_unit, axes, acc_unit, gravity_axes, time_options=options)
+    return ColumnMap(list(names), time_col, time_unit, axes, acc_unit, gravity_axes, time_options=options,
+                     named=named, device=device)
 
 
 def headerless_map(path, ncols: int, line: int) -> ColumnMap:

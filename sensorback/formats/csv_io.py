@@ -1,9 +1,9 @@
-"""CSV import/export: t,ax,ay,az in g, plus the exports phones and loggers actually produce.
+"""CSV import: t,ax,ay,az in g, plus the exports phones and loggers actually produce.
 
 Parsing is one numpy.loadtxt call over the whole text (C speed, ~1.5 s per 4 M lines); only
 when it fails do we walk the lines in Python to name the exact line and column. Separators
 (comma, semicolon, tab, spaces), decimal commas, gzip, units and Unix timestamps are detected;
-anything that changes the numbers is reported as a note.
+anything that changes the numbers is reported as a note. Writing is csv_write's.
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError, opening
-from ..private import open_private
 from ..samples import SampleBlock
 from . import actigraph, metabase
 from .csv_columns import ColumnMap, headerless_map, map_columns
 from .datetimes import looks_like_datetime, seconds_from_datetimes
-from .notes import FormatWarning, LoadNotes
+from .notes import LoadNotes
 from .units import seconds_axis, to_g
 from .validate import check_samples, check_time_axis, rate_not_needed
-
-OUT_HEADER = "t,ax,ay,az"
 
 
 @dataclass
@@ -210,6 +207,7 @@ def parse_table(path, notes: LoadNotes) -> RawTable:
         notes.add(f"{acti.device} RAW export (ActiLife): {acti.rate_hz:g} Hz and start {acti.start_text or 'unknown'} "
                   f"from its header, read as this computer's local time{unused}"
                   if acti.rate_hz else f"{acti.device} RAW export (ActiLife) without a sample rate in its header")
+    device = _first_cell(data, sep, cols.device) if cols.device is not None else None
     if decimal_comma:
         data = data.replace(b",", b".")
     if not data.strip():
@@ -237,6 +235,7 @@ def parse_table(path, notes: LoadNotes) -> RawTable:
         table.time, table.start_time, note = seconds_from_datetimes(path, cells, label, first)
         table.time_ready = True
         notes.add(note)
+    table.device = device or None
     if acti is not None:
         table.rate_hz, table.device = acti.rate_hz, acti.device
         if table.time is None:
@@ -255,6 +254,16 @@ def _first_row(data: bytes, sep, decimal_comma: bool) -> list[str] | None:
         if line.strip():
             text = line.decode("utf-8", errors="replace")
             return _fields(text.replace(",", ".") if decimal_comma else text, sep)
+    return None
+
+
+def _first_cell(data: bytes, sep, column: int) -> str | None:
+    """Column `column` of the first data line, quotes and all (a 'device' column names the device
+    in its first row, as write_csv writes it)."""
+    for line in data.split(b"\n", 64)[:64]:
+        if line.strip() and not line.lstrip().startswith(b"#"):
+            fields = _fields(line.decode("utf-8", errors="replace"), sep)
+            return fields[column].strip() if column < len(fields) else None
     return None
 
 
@@ -346,6 +355,10 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     start_time = None
     if table.time_ready:
         t, start_time = table.time, table.start_time
+    elif cols.time_named is not None:  # "t (s since <date> at <rate> Hz)": seconds as written
+        t, start_time = table.time, cols.time_named.start
+        if cols.time_named.note:
+            notes.add(cols.time_named.note)
     elif table.time is not None:
         t, start_time = seconds_axis(metabase.spread_packets(table, notes), cols.time_name.strip(), cols.time_unit,
                                      notes)
@@ -364,12 +377,14 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     if rate_hz is not None and table.time is not None:
         raise rate_not_needed(path, _estimate_rate(t))
     if rate_hz is None:
-        rate_hz = _estimate_rate(t)
+        rate_hz = cols.time_named.rate_hz if cols.time_named and cols.time_named.rate_hz else _estimate_rate(t)
     check_time_axis(t, float(rate_hz), path, table.locate, notes)
     meta = {"source_file": os.path.basename(path), "source_units": unit}
     if start_time is not None:
         meta["start_time_from"] = ("device header" if table.time is None else "date-times" if table.time_ready
                                    else cols.time_name.strip())
+    if cols.time_named is not None and cols.time_named.device_clock:
+        meta["clock"] = "device-local"  # as read from the .cwa/.gt3x the file was written from
     return SampleBlock(t=t, acc=acc, device=device, rate_hz=float(rate_hz), start_time=start_time, meta=meta)
 
 
@@ -390,37 +405,3 @@ def _estimate_rate(t: np.ndarray) -> float:
     # Timestamps quantised by the logger (ms, or ns stored as float) blur e.g. 100 Hz into
     # 99.997; snap to the whole number when that is within 0.1 %.
     return float(round(rate)) if abs(rate - round(rate)) <= 1e-3 * rate else float(f"{rate:.6g}")
-
-
-# ----------------------------------------------------------------------------- writing
-
-
-def write_csv(block: SampleBlock, path, chunk_rows: int = 200_000) -> None:
-    """Write t,ax,ay,az (t to 1e-6 s, acc to 1e-5 g); .gz compresses; .tsv uses tabs.
-
-    Written to a temp file and renamed, so a failed export never leaves half a file behind.
-    """
-    path = os.fspath(path)
-    low = path.lower()
-    sep = "\t" if low.endswith((".tsv", ".tsv.gz")) else ","
-    fmt = sep.join(["%.6f", "%.5f", "%.5f", "%.5f"]) + "\n"
-    if block.start_time is not None:
-        import warnings
-
-        warnings.warn(f"{path}: CSV keeps only t,ax,ay,az; start_time and device are not stored (use .sbr to keep them)", FormatWarning, stacklevel=3)
-    tmp = f"{path}.writing"
-    opener = lambda p: open_private(p, "w", gzip_level=3 if low.endswith(".gz") else None, newline="")  # noqa: E731
-    t = np.asarray(block.t, dtype=np.float64)
-    acc = np.asarray(block.acc, dtype=np.float64)
-    try:
-        with opener(tmp) as f:
-            f.write(sep.join(OUT_HEADER.split(",")) + "\n")
-            for i in range(0, len(t), chunk_rows):
-                j = min(i + chunk_rows, len(t))
-                rows = zip(t[i:j].tolist(), acc[i:j, 0].tolist(), acc[i:j, 1].tolist(), acc[i:j, 2].tolist())
-                f.write("".join(map(fmt.__mod__, rows)))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

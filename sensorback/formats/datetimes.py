@@ -8,9 +8,12 @@ that was; 'Z' or an offset such as '+02:00' on the first value is applied to all
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from fractions import Fraction
+from typing import NamedTuple
 
 import numpy as np
 
@@ -63,3 +66,92 @@ def seconds_from_datetimes(path, cells: np.ndarray, name: str, line: int) -> tup
     note = (f"{name} holds date-times, read {how}; t counts seconds from the first sample "
             f"(start {when})")
     return t, start, note
+
+
+# ----------------------------------------------------------------------------- "t (s since ...)"
+#
+# sensorback's CSV export names its time column "t (s since 2024-03-04T08:15:15.749Z)": t is in
+# seconds and t == 0 is that instant (the "seconds since <date>" of the CF conventions for
+# netCDF). The date carries as many decimals as the start time needs to come back bit for bit.
+# A logger clock of unknown zone (.cwa, .gt3x) is written without 'Z' and marked "device clock".
+# A nominal rate that 1 / the median interval would not give back follows as "at 100 Hz".
+
+_TIME_NAME = re.compile(r"[(\[{]\s*(?:s|sec|secs|seconds?)(?:\s+since\s+(?P<date>[^)\]}]*?))?"
+                        r"(?:\s+at\s+(?P<rate>[^\s)\]}]+)\s*hz)?\s*[)\]}]", re.IGNORECASE)
+_ORIGIN = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"
+                     r"(Z|[+-]\d{2}:?\d{2}|\s+device\s+clock)?$", re.IGNORECASE)
+
+
+class TimeName(NamedTuple):
+    """What a time column's name says besides "seconds": "t (s since <date> at <rate> Hz)"."""
+
+    start: float | None  # Unix time of t == 0
+    device_clock: bool  # the date is a logger's clock of unknown zone (meta clock 'device-local')
+    note: str | None  # the date had no zone: read as this computer's local time
+    rate_hz: float | None  # the nominal sample rate
+
+
+def time_name(start: float | None, device_clock: bool = False, rate_hz: float | None = None) -> tuple[str, bool]:
+    """(the time column's name, whether the start is in it): "t" when there is nothing to say.
+    The start is exact to the last bit of the float (its shortest repr's decimals), but only for a
+    date from 2000 to 2099; the rate is its shortest repr."""
+    words = ""
+    text = repr(float(start)) if start is not None else ""
+    kept = start is not None and is_plausible_unix(start) and "e" not in text
+    if kept:
+        whole, _, frac = text.partition(".")
+        stamp = datetime.fromtimestamp(int(whole), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        words = f" since {stamp}{'' if frac == '0' else '.' + frac}{' device clock' if device_clock else 'Z'}"
+    if rate_hz is not None:
+        rate = repr(float(rate_hz))
+        words += f" at {rate[:-2] if rate.endswith('.0') else rate} Hz"
+    return (f"t (s{words})" if words else "t"), kept
+
+
+def parse_time_name(path, name: str, line: int) -> TimeName | None:
+    """What a time column named like "t (s since <date> at <rate> Hz)" says, or None when its name
+    says no such thing. A date without a zone is this computer's local time, as in date-time
+    columns (the note says so); "device clock" is a logger's clock of unknown zone."""
+    m = _TIME_NAME.search(name)
+    if m is None or not (m.group("date") or m.group("rate")):
+        return None
+    rate = None
+    if m.group("rate"):
+        try:
+            rate = float(m.group("rate"))
+        except ValueError:
+            rate = math.nan
+        if not (math.isfinite(rate) and rate > 0):
+            raise InputError(path, f"column '{name.strip()}': {m.group('rate')!r} Hz is not a sample rate", line=line)
+    text = m.group("date")
+    d = _ORIGIN.match(text) if text else None
+    if d is None:
+        if text and re.match(r"\d{4}-", text):
+            raise InputError(path, f"column '{name.strip()}': {text!r} is not a date-time like "
+                             "2024-03-04T08:15:15.749Z", line=line)
+        return TimeName(None, False, None, rate) if rate else None  # "s since start": seconds, no anchor
+    y, mo, day, h, mi, s, frac, zone = d.groups()
+    try:
+        naive = datetime(int(y), int(mo), int(day), int(h), int(mi), int(s or 0))
+    except ValueError as e:
+        raise InputError(path, f"column '{name.strip()}': {text!r} is not a valid date ({e})", line=line) from None
+    device_clock, note = bool(zone) and zone.strip()[0] in "dD", None
+    if zone and not device_clock:
+        z = zone.upper()
+        offset = timedelta(0) if z == "Z" else timedelta(hours=int(z[1:3]), minutes=int(z[-2:]))
+        whole = int((naive.replace(tzinfo=timezone.utc) - (-offset if z[0] == "-" else offset)).timestamp())
+    elif device_clock:
+        whole = int(naive.replace(tzinfo=timezone.utc).timestamp())
+    else:
+        local = naive.astimezone()  # this computer's zone and its daylight-saving rules
+        whole = int(local.timestamp())
+        minutes = int(local.utcoffset().total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        note = (f"column '{name.strip()}': its date has no time zone; read as this computer's local time "
+                f"(UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})")
+    # Fraction: the decimal value correctly rounded, so the date time_name wrote comes back as
+    # the very float it was written from.
+    start = float(Fraction(whole) + (Fraction(int(frac), 10 ** len(frac)) if frac else 0))
+    if not is_plausible_unix(start):
+        raise InputError(path, f"column '{name.strip()}' counts from {text!r}, not a date from 2000 to 2099", line=line)
+    return TimeName(start, device_clock, note, rate)
