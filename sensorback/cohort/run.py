@@ -308,85 +308,120 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
                 q.unlink()
     parts.mkdir(mode=0o700, exist_ok=True)
 
-    settings = {"timezone": timezone_name}
-    run_id = f"{os.getpid()}-{time.time_ns()}"
-    result = CohortResult(files=len(paths))
+    job = _Job(out, {"timezone": timezone_name}, f"{os.getpid()}-{time.time_ns()}", timezone_name,
+               CohortResult(files=len(paths)), on_start, on_file)
     try:  # Ctrl-C anywhere from here on (starting the cluster, writing the tables) is an interruption
-        todo = []
-        for p in paths:
-            try:
-                fp = Fingerprint.of(str(p))
-            except OSError as e:
-                raise SensorbackError(f"{p}: cannot read: {e.strerror}") from None
-            if resume and _is_done(_load_part(out, p), fp, settings):
-                result.skipped += 1
-            else:
-                todo.append((p, fp))
-
+        todo = _to_do(paths, job, resume)
         if todo:
-            t_setup = time.perf_counter()
-            client, cluster = _connect(workers, scheduler)
-            result.setup_s = time.perf_counter() - t_setup
-            started = time.perf_counter()
-            futures = {}
-            try:
-                if scheduler and _n_workers(client) == 0:
-                    try:  # a scheduler whose workers are still starting (or never will): do not hang
-                        client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
-                    except TimeoutError:
-                        raise SensorbackError(
-                            f"--scheduler {scheduler}: no workers joined within {WAIT_FOR_WORKERS_S:.0f} s; "
-                            f"start some with 'dask worker {scheduler}'") from None
-                result.workers = _n_workers(client)
-                result.dashboard = _dashboard(client)
-                try:  # every worker loads sensorback and NumPy/SciPy now, part of setting up, not of file 1
-                    client.run(_warm_up)
-                except ImportError as e:
-                    raise SensorbackError(f"--scheduler {scheduler}: a worker cannot import sensorback ({e}); install "
-                                          "sensorback, with the same extras, wherever the workers run") from None
-                result.setup_s = time.perf_counter() - t_setup
-                started = time.perf_counter()
-                if on_start:
-                    on_start(result, len(todo))
-                from dask.distributed import as_completed
-
-                # Biggest files first: the last tasks are then short, and no worker idles long at the end.
-                for p, fp in sorted(todo, key=lambda item: (-item[1].size, str(item[0]))):
-                    key = f"sensorback-{_key(p)}-{os.getpid()}-{time.time_ns()}"
-                    fut = client.submit(analyze_file, str(p), str(p), timezone_name, key=key, pure=False, retries=0)
-                    futures[fut] = (p, fp)
-                for fut in as_completed(list(futures)):
-                    p, fp = futures.pop(fut)
-                    res = _collect(fut, str(p))
-                    _save_part(out, p, fp, settings, res, run_id)
-                    row = res["file"]
-                    if row["status"] == "ok":
-                        result.ok += 1
-                        result.days += row["days"] or 0
-                        result.recorded_days += (row["duration_s"] or 0.0) / 86400.0
-                    else:
-                        result.failed += 1
-                        result.failures.append(row["error"])
-                    if on_file:
-                        on_file(row, result, len(todo))
-            except KeyboardInterrupt:
-                result.interrupted = True
-                for fut in futures:
-                    fut.cancel()
-                # Count what is on disk: Ctrl-C may have come between storing a file and counting it.
-                stored = [_load_part(out, p) for p, fp in todo]
-                stored = [d for d in stored if d is not None and d.get("run") == run_id]
-                result.ok = sum(d["file"]["status"] == "ok" for d in stored)
-                result.failed = len(stored) - result.ok
-            finally:
-                result.wall_s = time.perf_counter() - started
-                client.close()
-                if cluster is not None:
-                    cluster.close()
+            _analyse_on_cluster(todo, job, workers, scheduler)
         write_tables(out, paths)
     except KeyboardInterrupt:
-        result.interrupted = True  # the files finished so far are kept in .parts/
-    return result
+        job.result.interrupted = True  # the files finished so far are kept in .parts/
+    return job.result
+
+
+@dataclass
+class _Job:
+    """What one run of run_cohort shares between its steps."""
+
+    out: Path
+    settings: dict
+    run_id: str
+    timezone_name: str
+    result: CohortResult
+    on_start: Callable[[CohortResult, int], None] | None
+    on_file: Callable[[dict, CohortResult, int], None] | None
+
+
+def _to_do(paths: list[Path], job: _Job, resume: bool) -> list[tuple[Path, Fingerprint]]:
+    """The inputs still to analyse, with their fingerprints (with --resume: not those done)."""
+    todo = []
+    for p in paths:
+        try:
+            fp = Fingerprint.of(str(p))
+        except OSError as e:
+            raise SensorbackError(f"{p}: cannot read: {e.strerror}") from None
+        if resume and _is_done(_load_part(job.out, p), fp, job.settings):
+            job.result.skipped += 1
+        else:
+            todo.append((p, fp))
+    return todo
+
+
+def _analyse_on_cluster(todo: list[tuple[Path, Fingerprint]], job: _Job, workers: int | None,
+                        scheduler: str | None) -> None:
+    """Start (or join) the cluster, analyse every file of todo on it and store each result as it
+    comes; Ctrl-C cancels what is left and counts what was stored."""
+    result = job.result
+    t_setup = time.perf_counter()
+    client, cluster = _connect(workers, scheduler)
+    result.setup_s = time.perf_counter() - t_setup
+    started = time.perf_counter()
+    futures = {}
+    try:
+        _ready(client, scheduler)
+        result.workers = _n_workers(client)
+        result.dashboard = _dashboard(client)
+        result.setup_s = time.perf_counter() - t_setup
+        started = time.perf_counter()
+        if job.on_start:
+            job.on_start(result, len(todo))
+        from dask.distributed import as_completed
+
+        # Biggest files first: the last tasks are then short, and no worker idles long at the end.
+        for p, fp in sorted(todo, key=lambda item: (-item[1].size, str(item[0]))):
+            key = f"sensorback-{_key(p)}-{os.getpid()}-{time.time_ns()}"
+            fut = client.submit(analyze_file, str(p), str(p), job.timezone_name, key=key, pure=False, retries=0)
+            futures[fut] = (p, fp)
+        for fut in as_completed(list(futures)):
+            p, fp = futures.pop(fut)
+            _store(job, p, fp, _collect(fut, str(p)), len(todo))
+    except KeyboardInterrupt:
+        result.interrupted = True
+        for fut in futures:
+            fut.cancel()
+        # Count what is on disk: Ctrl-C may have come between storing a file and counting it.
+        stored = [_load_part(job.out, p) for p, fp in todo]
+        stored = [d for d in stored if d is not None and d.get("run") == job.run_id]
+        result.ok = sum(d["file"]["status"] == "ok" for d in stored)
+        result.failed = len(stored) - result.ok
+    finally:
+        result.wall_s = time.perf_counter() - started
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _ready(client, scheduler: str | None) -> None:
+    """Wait for a joined scheduler's first worker (never hang), and have every worker load
+    sensorback and NumPy/SciPy now: part of setting up, not of the first file."""
+    if scheduler and _n_workers(client) == 0:
+        try:
+            client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
+        except TimeoutError:
+            raise SensorbackError(
+                f"--scheduler {scheduler}: no workers joined within {WAIT_FOR_WORKERS_S:.0f} s; "
+                f"start some with 'dask worker {scheduler}'") from None
+    try:
+        client.run(_warm_up)
+    except ImportError as e:
+        raise SensorbackError(f"--scheduler {scheduler}: a worker cannot import sensorback ({e}); install "
+                              "sensorback, with the same extras, wherever the workers run") from None
+
+
+def _store(job: _Job, p: Path, fp: Fingerprint, res: dict, to_do: int) -> None:
+    """One file's result: saved to .parts/ first, then counted and reported."""
+    _save_part(job.out, p, fp, job.settings, res, job.run_id)
+    row, result = res["file"], job.result
+    if row["status"] == "ok":
+        result.ok += 1
+        result.days += row["days"] or 0
+        result.recorded_days += (row["duration_s"] or 0.0) / 86400.0
+    else:
+        result.failed += 1
+        result.failures.append(row["error"])
+    if job.on_file:
+        job.on_file(row, result, to_do)
 
 
 def _collect(fut, label: str) -> dict:
