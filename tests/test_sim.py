@@ -344,6 +344,30 @@ def test_labels_at_and_tiny_recordings():
 
 
 # ------------------------------------------------------------------ made piece by piece
+@pytest.mark.parametrize("scenario,rate,kw,pieces", [
+    # a take-off, a desk, a put-on that moves the mount, walks, a radio gap; 7 cuts into all of them
+    ("demo", 10.0, {}, (7, 1000, 4099)),
+    ("stuck-sensor", 10.0, {"duration_s": 20000}, (4099, 65536)),  # a stuck IMU too
+    ("exercise-bike", 200.0, {"duration_s": 300, "ideal_sensor": True, "mount": "identity"}, (997,)),
+])
+def test_pieces_give_the_recording_made_in_one_piece(scenario, rate, kw, pieces):
+    """simulate_stream makes the samples a piece at a time (how the command line writes a week);
+    wherever the pieces end, the recording is simulate()'s, bit for bit."""
+    from sensorback.sim import simulate_stream
+
+    whole, labels = simulate(scenario, seed=2, rate_hz=rate, **kw)
+    for piece in pieces:
+        rec = simulate_stream(scenario, seed=2, rate_hz=rate, **kw)
+        assert rec.axis.n > piece  # more than one piece
+        blocks = list(rec.blocks(piece))
+        assert len(blocks) > 1 and rec.n_samples == len(whole)
+        assert np.array_equal(np.concatenate([b.t for b in blocks]), whole.t)
+        assert np.array_equal(np.concatenate([b.acc for b in blocks]), whole.acc)
+        assert rec.meta == whole.meta["sim"] and rec.start_time == whole.start_time
+        assert rec.duration_s == whole.duration_s
+        assert list(rec.labels.rows()) == list(labels.rows())
+
+
 def test_the_band_noise_of_a_whole_recording_comes_in_pieces_exactly():
     from sensorback.sim.chunked import BandNoise
     from sensorback.sim.wearer import band_noise
