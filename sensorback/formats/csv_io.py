@@ -13,7 +13,7 @@ import io
 import os
 import zlib
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -400,25 +400,41 @@ def write_csv(block: SampleBlock, path, chunk_rows: int = 200_000) -> None:
 
     Written to a temp file and renamed, so a failed export never leaves half a file behind.
     """
+    if block.start_time is not None:
+        _warn_start_time_dropped(path)
+    write_csv_blocks([block], path, None, chunk_rows)
+
+
+def _warn_start_time_dropped(path) -> None:
+    import warnings
+
+    warnings.warn(f"{os.fspath(path)}: CSV keeps only t,ax,ay,az; start_time and device are not stored (use .sbr to keep them)",
+                  FormatWarning, stacklevel=4)
+
+
+def write_csv_blocks(blocks: Iterable[SampleBlock], path, start_time: float | None = None,
+                     chunk_rows: int = 200_000) -> None:
+    """write_csv for a recording that comes as consecutive blocks, holding one at a time; the same
+    file as write_csv of them all in one block (start_time: only for the warning that CSV drops it).
+    An interrupt (Ctrl-C) while the blocks are made or written leaves no file behind."""
     path = os.fspath(path)
     low = path.lower()
     sep = "\t" if low.endswith((".tsv", ".tsv.gz")) else ","
     fmt = sep.join(["%.6f", "%.5f", "%.5f", "%.5f"]) + "\n"
-    if block.start_time is not None:
-        import warnings
-
-        warnings.warn(f"{path}: CSV keeps only t,ax,ay,az; start_time and device are not stored (use .sbr to keep them)", FormatWarning, stacklevel=3)
+    if start_time is not None:
+        _warn_start_time_dropped(path)
     tmp = f"{path}.writing"
     opener = lambda p: open_private(p, "w", gzip_level=3 if low.endswith(".gz") else None, newline="")  # noqa: E731
-    t = np.asarray(block.t, dtype=np.float64)
-    acc = np.asarray(block.acc, dtype=np.float64)
     try:
         with opener(tmp) as f:
             f.write(sep.join(OUT_HEADER.split(",")) + "\n")
-            for i in range(0, len(t), chunk_rows):
-                j = min(i + chunk_rows, len(t))
-                rows = zip(t[i:j].tolist(), acc[i:j, 0].tolist(), acc[i:j, 1].tolist(), acc[i:j, 2].tolist())
-                f.write("".join(map(fmt.__mod__, rows)))
+            for block in blocks:
+                t = np.asarray(block.t, dtype=np.float64)
+                for i in range(0, len(t), chunk_rows):
+                    j = min(i + chunk_rows, len(t))
+                    acc = np.asarray(block.acc[i:j], dtype=np.float64)
+                    rows = zip(t[i:j].tolist(), acc[:, 0].tolist(), acc[:, 1].tolist(), acc[:, 2].tolist())
+                    f.write("".join(map(fmt.__mod__, rows)))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
