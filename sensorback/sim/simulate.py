@@ -326,8 +326,6 @@ class SimulatedRecording:
             return r * mounts[max(k, 0)][1].inv()
 
         render_offbody(self.handlings, i0, tau, f_sensor, worn_orientation)
-        del motion
-
         acc = self.imu.measure(f_sensor, self._noise_rng)
         del f_sensor, f_body
         for a, b in self.stuck:  # a stuck IMU reads exactly zero, whatever its errors

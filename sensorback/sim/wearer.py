@@ -82,12 +82,14 @@ class _BoutDraws:
 
 
 class BodyMotionStream:
-    """body_motion(tl, tau, fs, rng) over the whole recording, made piece by piece (piece(i0, i1)
-    in order, each following the last), bit for bit as in one piece.
+    """Trunk angles and world-frame dynamic acceleration for every sample of a recording, made
+    piece by piece (piece(i0, i1), each piece following the last) and bit for bit the same
+    whatever the pieces.
 
-    Everything drawn from rng is drawn here, in body_motion's order, so rng is left where
-    body_motion leaves it; the band-limited layers are drawn again piece by piece from saved
-    generator states (sensorback.sim.chunked). ``tick(k)``: k more samples of that preparation done.
+    Everything the motion draws from rng is drawn here, at the start and in a fixed order (rng is
+    then left for the sensor's handling); the band-limited layers are drawn again piece by piece
+    from saved generator states (sensorback.sim.chunked). ``tick(k)``: k more samples of that
+    preparation done.
     """
 
     def __init__(self, tl: Timeline, axis: TauAxis, fs: float, rng: np.random.Generator,
@@ -122,7 +124,8 @@ class BodyMotionStream:
         self.next = 0
 
     def _raw_levels(self, idx: np.ndarray) -> np.ndarray:
-        """_levels' values before smoothing, at sample indices idx."""
+        """The activity levels (sway, micro, work, breath) in force at sample indices idx; smoothed
+        over about a second (self.levels) so that intensities fade in and out."""
         tau = idx.astype(np.float64) / self.axis.rate
         i = np.clip(count_le(self._lv_starts, tau) - 1, 0, len(self._lv_starts) - 1)
         return self._lv_vals[i]
