@@ -366,6 +366,19 @@ def test_simulate_writes_recording_and_labels(tmp_path):
     assert rows[0][:2] == ["t_start", "t_end"]
 
 
+def test_simulate_writes_exactly_what_simulate_makes(tmp_path):
+    """The command makes and writes a recording piece by piece: the same bytes as saving simulate()'s."""
+    from sensorback import formats
+    from sensorback.sim import simulate
+
+    out = tmp_path / "sim.sbr"
+    assert run("simulate", "--scenario", "demo", "--out", out, "--seed", "4", "--rate", "20", "--duration", "10min").exit_code == 0
+    block, _ = simulate("demo", seed=4, rate_hz=20, duration_s=600)
+    formats.save(block, tmp_path / "ref.sbr")
+    assert out.read_bytes() == (tmp_path / "ref.sbr").read_bytes()
+    assert not list(tmp_path.glob("*.writing"))
+
+
 @pytest.mark.parametrize("option,value,message", [
     ("--duration", "1000d", "--duration: must be from 1 s to 7 days, got '1000d'"),
     ("--duration", "0.5s", "--duration: must be from 1 s to 7 days, got '0.5s'"),

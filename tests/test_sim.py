@@ -343,6 +343,90 @@ def test_labels_at_and_tiny_recordings():
     assert list(labels.at([0.0, 2.4, 2.5, -1.0])) == ["moving", "moving", "", ""]
 
 
+# ------------------------------------------------------------------ made piece by piece
+@pytest.mark.parametrize("scenario,rate,kw,pieces", [
+    # a take-off, a desk, a put-on that moves the mount, walks, a radio gap; 7 cuts into all of them
+    ("demo", 10.0, {}, (7, 1000, 4099)),
+    ("stuck-sensor", 10.0, {"duration_s": 20000}, (4099, 65536)),  # a stuck IMU too
+    ("exercise-bike", 200.0, {"duration_s": 300, "ideal_sensor": True, "mount": "identity"}, (997,)),
+])
+def test_pieces_give_the_recording_made_in_one_piece(scenario, rate, kw, pieces):
+    """simulate_stream makes the samples a piece at a time (how the command line writes a week);
+    wherever the pieces end, the recording is simulate()'s, bit for bit."""
+    from sensorback.sim import simulate_stream
+
+    whole, labels = simulate(scenario, seed=2, rate_hz=rate, **kw)
+    for piece in pieces:
+        rec = simulate_stream(scenario, seed=2, rate_hz=rate, **kw)
+        assert rec.axis.n > piece  # more than one piece
+        blocks = list(rec.blocks(piece))
+        assert len(blocks) > 1 and rec.n_samples == len(whole)
+        assert np.array_equal(np.concatenate([b.t for b in blocks]), whole.t)
+        assert np.array_equal(np.concatenate([b.acc for b in blocks]), whole.acc)
+        assert rec.meta == whole.meta["sim"] and rec.start_time == whole.start_time
+        assert rec.duration_s == whole.duration_s
+        assert list(rec.labels.rows()) == list(labels.rows())
+
+
+def test_the_band_noise_of_a_whole_recording_comes_in_pieces_exactly():
+    from sensorback.sim.chunked import BandNoise
+    from sensorback.sim.wearer import band_noise
+
+    n, fs = 200_003, 50.003
+    for lo, hi in [(0.1, 0.5), (1.0, 6.0)]:
+        ref_rng, rng = np.random.default_rng(5), np.random.default_rng(5)
+        ref = band_noise(ref_rng, n, fs, lo, hi)
+        noise = BandNoise(rng, n, fs, lo, hi, leaf=1000)  # numpy's pairwise sum, in 256 leaves
+        assert rng.random() == ref_rng.random()  # the generator is left where band_noise leaves it
+        cuts = [0, 1, 2, 999, 50_000, 50_001, 123_456, n]
+        got = np.concatenate([noise.take(b - a) for a, b in zip(cuts, cuts[1:])])
+        assert np.array_equal(got, ref)
+
+
+def test_running_mean_in_pieces_is_uniform_filter1d():
+    from scipy.ndimage import uniform_filter1d
+    from sensorback.sim.chunked import RunningMean
+
+    rng = np.random.default_rng(1)
+    n = 30_000
+    steps = np.sort(rng.integers(0, n, 60))
+    x = rng.uniform(0, 1.3, (61, 4))[np.searchsorted(steps, np.arange(n), side="right")]
+    for size in (1, 10, 49, 50):
+        ref = uniform_filter1d(x, size=size, axis=0, mode="nearest")
+        mean = RunningMean(lambda idx: x[idx], n, size)
+        cuts = [0, 1, 2, 17, 10_000, n - 1, n]
+        assert np.array_equal(np.concatenate([mean.take(a, b) for a, b in zip(cuts, cuts[1:])]), ref)
+
+
+def test_sample_instants_and_their_search_need_no_array():
+    from sensorback.sim.chunked import TauAxis, count_le, piece_bounds
+
+    axis = TauAxis(100_001, 50.0031)
+    tau = np.arange(axis.n, dtype=np.float64) / axis.rate
+    assert np.array_equal(axis.span(70, 5000), tau[70:5000])
+    for x in [-1.0, 0.0, tau[1], tau[1] + 1e-12, 777.7, tau[-1], tau[-1] + 1e-9, 1e9]:
+        assert axis.left(x) == np.searchsorted(tau, x, side="left")
+    edges = np.sort(np.random.default_rng(0).uniform(-10, 2100, 500))
+    assert np.array_equal(count_le(edges, tau[3:90_000]), np.searchsorted(edges, tau[3:90_000], side="right"))
+    bounds = list(piece_bounds(100, 10, [(18, 25), (24, 31), (59, 61), (0, 3)]))
+    assert bounds[0] == (0, 10) and (10, 18) in bounds and (18, 31) in bounds and bounds[-1][1] == 100
+    assert all(b[0] == a[1] for a, b in zip(bounds, bounds[1:]))
+
+
+def test_row_products_round_as_in_one_block():
+    """numpy hands (k, 3) @ (3, 3) to BLAS: a one-row block takes another route with other rounding."""
+    from scipy.spatial.transform import Rotation
+    from sensorback.sim.chunked import rows_matmul
+
+    rng = np.random.default_rng(3)
+    m = Rotation.from_quat(rng.normal(size=4)).as_matrix().T
+    x = rng.normal(size=(100_000, 3))
+    whole = x @ m
+    assert np.array_equal(rows_matmul(x, m), whole)
+    assert all(np.array_equal(rows_matmul(x[j:j + 1], m), whole[j:j + 1]) for j in range(0, 100_000, 997))
+    assert all(np.array_equal(rows_matmul(x[j:j + k], m), whole[j:j + k]) for j, k in [(1, 2), (5, 3), (77, 40_000)])
+
+
 def test_trunk_rotation_shortcut_matches_scipy():
     from sensorback.sim.geometry import trunk_rotation, world_to_trunk
 

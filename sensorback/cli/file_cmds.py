@@ -286,9 +286,12 @@ def simulate(
     _args.check_output("--out", out, suffixes=WRITTEN_SUFFIXES, keep=True)
     labels_out = sim.sidecar_path(out)
 
-    with Progress(f"simulating {scenario}", enabled=interactive()) as progress:
-        block, labels = sim.simulate(scenario, **_args.given(seed=seed, rate_hz=rate, duration_s=duration_s))
-        progress.update(0, label=f"writing {out}")
-        formats.save(block, out)
-        sim.write_labels(labels, labels_out)
-    typer.echo(f"wrote {out} ({block.duration_s:.0f} s at {block.rate_hz:g} Hz) and {labels_out}")
+    # Made and written piece by piece: a week at 50 Hz needs no more memory than an hour. OUT
+    # appears only once complete (an interrupt leaves nothing); then the labels.
+    with Progress(f"simulating {scenario} into {out}", total=1.0, enabled=interactive()) as progress:
+        rec = sim.simulate_stream(scenario, progress=progress.update,
+                                  **_args.given(seed=seed, rate_hz=rate, duration_s=duration_s))
+        formats.save_blocks(rec.blocks(), out, rec.n_samples, device=rec.device, rate_hz=rec.rate,
+                            start_time=rec.start_time, meta={"sim": rec.meta})
+        sim.write_labels(rec.labels, labels_out)
+    typer.echo(f"wrote {out} ({rec.duration_s:.0f} s at {rec.rate:g} Hz) and {labels_out}")

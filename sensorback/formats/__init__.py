@@ -3,6 +3,7 @@
     load(path, rate_hz=None) -> SampleBlock       # .sbr native; .csv/.csv.gz/.txt/.tsv(.gz) CSV;
                                                   # .cwa/.cwa.gz (Axivity), .gt3x (ActiGraph) read only
     save(block, path)                             # .sbr and CSV
+    save_blocks(blocks, path, n_samples, ...)     # the same, from consecutive blocks (bounded memory)
     iter_blocks(path, chunk_samples=...) -> Iterator[SampleBlock]   # bounded memory but for CSV
 
 Bad input raises sensorback.errors.InputError ("file:line: message"). Repairs and guesses
@@ -14,19 +15,19 @@ the CLI prints as ``warning: ...``.
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from ..errors import InputError, naming
 from ..extensions import CSV_EXT as _CSV_EXT, DEVICE_EXT as _DEVICE_EXT, EXTENSIONS
 from ..samples import SampleBlock
-from .csv_write import write_csv
+from .csv_write import write_csv, write_csv_blocks
 from .csv_read import read_csv
-from .native import NativeWriter, iter_native, read_native, read_native_header, write_native
+from .native import NativeWriter, iter_native, read_native, read_native_header, write_native, write_native_blocks
 from .notes import FormatWarning, LoadNotes
 from .validate import rate_not_needed
 
 __all__ = [
-    "load", "save", "iter_blocks", "kind_of", "NativeWriter", "read_native", "iter_native",
+    "load", "save", "save_blocks", "iter_blocks", "kind_of", "NativeWriter", "read_native", "iter_native",
     "read_native_header", "write_native", "read_csv", "write_csv", "FormatWarning", "LoadNotes",
     "EXTENSIONS",
 ]
@@ -103,6 +104,21 @@ def save(block: SampleBlock, path) -> None:
             write_native(block, path)
         else:
             write_csv(block, path)
+
+
+def save_blocks(blocks: Iterable[SampleBlock], path, n_samples: int, device: str = "unknown",
+                rate_hz: float = 50.0, start_time: float | None = None, meta: dict | None = None) -> None:
+    """save() for a recording that comes as consecutive blocks (n_samples in all, known beforehand),
+    holding one block at a time: the same file as save() of them all in one block. Nothing appears
+    at ``path`` until the last block is in; an error or Ctrl-C on the way leaves no file behind."""
+    kind = kind_of(path)
+    if kind in _DEVICE_EXT.values():
+        raise InputError(path, f"sensorback reads .{kind} files but does not write them; write .sbr or .csv")
+    with naming(path):
+        if kind == "native":
+            write_native_blocks(path, blocks, n_samples, device, rate_hz, start_time, meta)
+        else:
+            write_csv_blocks(blocks, path, device, rate_hz, start_time, meta)
 
 
 def iter_blocks(path, chunk_samples: int = 1 << 20, rate_hz: float | None = None) -> Iterator[SampleBlock]:

@@ -15,8 +15,10 @@ open as it is. What a CSV cannot keep (other metadata) is named in one FormatWar
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
+from typing import Iterable
 
 import numpy as np
 
@@ -69,14 +71,15 @@ def _cell(text: str, sep: str) -> str | None:
     return text
 
 
-def _lost(block: SampleBlock, start_kept: bool, device: str | None) -> list[str]:
-    """What of `block` the CSV does not keep, each named exactly."""
+def _lost(start_time: float | None, device: str, meta: dict, start_kept: bool, cell: str | None) -> list[str]:
+    """What of a recording (its start time, device and metadata) the CSV does not keep, each
+    named exactly; cell: the device as a CSV field (None: no field can hold it)."""
     lost = []
-    if block.start_time is not None and not start_kept:
-        lost.append(f"start_time {block.start_time!r} (not a date from 2000 to 2099)")
-    if device is None:
-        lost.append(f"the device name {block.device!r} (it holds line breaks or control characters)")
-    other = sorted(k for k, v in block.meta.items()
+    if start_time is not None and not start_kept:
+        lost.append(f"start_time {start_time!r} (not a date from 2000 to 2099)")
+    if cell is None:
+        lost.append(f"the device name {device!r} (it holds line breaks or control characters)")
+    other = sorted(k for k, v in meta.items()
                    if k not in _READER_META and not (k == "clock" and v == "device-local" and start_kept))
     if other:
         lost.append(f"the metadata {', '.join(map(repr, other))}")
@@ -89,33 +92,48 @@ def write_csv(block: SampleBlock, path, chunk_rows: int = 50_000) -> None:
 
     Written to a temp file and renamed, so a failed export never leaves half a file behind.
     """
+    write_csv_blocks([block], path, block.device, block.rate_hz, block.start_time, block.meta, chunk_rows)
+
+
+def write_csv_blocks(blocks: Iterable[SampleBlock], path, device: str, rate_hz: float,
+                     start_time: float | None = None, meta: dict | None = None, chunk_rows: int = 50_000) -> None:
+    """write_csv for a recording that comes as consecutive blocks, holding one at a time: the same
+    file as write_csv of them all in one block whenever the first block's timestamps give the
+    rate the whole recording's do (a regular clock). The header (start time, device, nominal
+    rate) is the recording's, given here. Nothing appears at ``path`` until the last block is
+    in; an error or Ctrl-C on the way leaves no file behind."""
     path = os.fspath(path)
     low = path.lower()
     sep = "\t" if low.endswith((".tsv", ".tsv.gz")) else ","
-    t = np.asarray(block.t, dtype=np.float64)
-    acc = np.asarray(block.acc, dtype=np.float32)
+    meta = meta or {}
+    blocks = iter(blocks)
+    first = next(blocks, None)
+    t0 = np.asarray(first.t, dtype=np.float64) if first is not None else np.zeros(0)
     # the nominal rate only when reading t back would not give it (1 / the median interval)
-    rate = None if _estimate_rate(t) == block.rate_hz else block.rate_hz
-    t_name, start_kept = time_name(block.start_time, block.meta.get("clock") == "device-local", rate)
-    device = _cell(str(block.device), sep)
-    lost = _lost(block, start_kept, device)
+    rate = None if _estimate_rate(t0) == rate_hz else rate_hz
+    t_name, start_kept = time_name(start_time, meta.get("clock") == "device-local", rate)
+    cell = _cell(str(device), sep)
+    lost = _lost(start_time, str(device), meta, start_kept, cell)
     if lost:
         warnings.warn(f"{path}: CSV does not keep {'; '.join(lost)} (use .sbr to keep everything)", FormatWarning,
                       stacklevel=3)
     header = [t_name, "ax", "ay", "az", "device"]
     # The device on every row: a column empty below its first row would make pandas.read_csv
     # warn about mixed types, and gzip makes the repetition almost free.
-    fmt = sep.join(["%r", "%.*g", "%.*g", "%.*g", (device or "").replace("%", "%%")]) + "\n"
+    fmt = sep.join(["%r", "%.*g", "%.*g", "%.*g", (cell or "").replace("%", "%%")]) + "\n"
     tmp = f"{path}.writing"
     try:
         with open_private(tmp, "w", gzip_level=3 if low.endswith(".gz") else None, newline="") as f:
             f.write(sep.join(header) + "\n")
-            for i in range(0, len(t), chunk_rows):
-                j = min(i + chunk_rows, len(t))
-                a, p = acc[i:j].astype(np.float64), float32_digits(acc[i:j])
-                rows = zip(t[i:j].tolist(), p[:, 0].tolist(), a[:, 0].tolist(), p[:, 1].tolist(), a[:, 1].tolist(),
-                           p[:, 2].tolist(), a[:, 2].tolist())
-                f.write("".join(map(fmt.__mod__, rows)))
+            for block in itertools.chain([first] if first is not None else [], blocks):
+                t = np.asarray(block.t, dtype=np.float64)
+                acc = np.asarray(block.acc, dtype=np.float32)
+                for i in range(0, len(t), chunk_rows):
+                    j = min(i + chunk_rows, len(t))
+                    a, p = acc[i:j].astype(np.float64), float32_digits(acc[i:j])
+                    rows = zip(t[i:j].tolist(), p[:, 0].tolist(), a[:, 0].tolist(), p[:, 1].tolist(),
+                               a[:, 1].tolist(), p[:, 2].tolist(), a[:, 2].tolist())
+                    f.write("".join(map(fmt.__mod__, rows)))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

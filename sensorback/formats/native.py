@@ -21,7 +21,7 @@ import stat
 import struct
 import zlib
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -397,18 +397,39 @@ def _check_appendable(t: np.ndarray, acc: np.ndarray, last_t: float | None) -> N
 
 def write_native(block: SampleBlock, path, chunk_samples: int = DEFAULT_CHUNK) -> None:
     """Write a finished recording in the columns layout, atomically (temp file + rename)."""
-    t = np.asarray(block.t, dtype="<f8")
-    acc = np.asarray(block.acc, dtype="<f4")
-    _check_appendable(t, acc, None)
+    write_native_blocks(path, [block], len(block), block.device, block.rate_hz, block.start_time, block.meta)
+
+
+def write_native_blocks(path, blocks: Iterable[SampleBlock], n_samples: int, device: str = "unknown",
+                        rate_hz: float = 50.0, start_time: float | None = None, meta: dict | None = None) -> None:
+    """write_native for a recording that comes as consecutive blocks, n_samples in all (known
+    beforehand: the header holds the count and the accelerations follow every timestamp), holding
+    one block at a time. The blocks' own device, rate and metadata are not looked at.
+
+    Atomic like write_native: nothing appears at ``path`` until the last block is in, and a failure
+    or an interrupt (Ctrl-C) on the way, in this function or in whatever makes the blocks, removes
+    the temp file."""
     path = os.fspath(path)
-    jb = _meta_json(block.device, block.rate_hz, block.start_time, block.meta)
-    h, n = _header_len_for(jb), len(t)
+    jb = _meta_json(device, rate_hz, start_time, meta)
+    h, n = _header_len_for(jb), int(n_samples)
     tmp = f"{path}.writing"
     fd = create_private(tmp)
     try:
         _write_all(fd, _pack_header(COLUMNS, h, n, jb), 0)
-        _write_all(fd, np.ascontiguousarray(t), h)
-        _write_all(fd, np.ascontiguousarray(acc), h + 8 * n)
+        k, last = 0, None
+        for block in blocks:
+            t = np.ascontiguousarray(block.t, dtype="<f8")
+            acc = np.ascontiguousarray(block.acc, dtype="<f4")
+            if not t.size:
+                continue
+            _check_appendable(t, acc, last)
+            if k + t.size > n:
+                raise ValueError(f"more samples than the {n} announced")
+            _write_all(fd, t, h + 8 * k)
+            _write_all(fd, acc, h + 8 * n + 12 * k)
+            k, last = k + t.size, float(t[-1])
+        if k != n:
+            raise ValueError(f"{k} samples written, {n} announced")
         os.fsync(fd)
     except BaseException:
         os.close(fd)

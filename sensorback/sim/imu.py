@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .chunked import rows_matmul
+
 
 @dataclass
 class Imu:
@@ -65,11 +67,14 @@ class Imu:
         return cls(z, np.ones(3), np.zeros((3, 3)), z.copy(), 0, 16.0, 0.0, 0.0, 1, 0.0)
 
     # ---------------------------------------------------------------------------- timing
-    def sample_times(self, duration_s: float, rate_hz: float) -> np.ndarray:
-        """True instants at which the sensor samples, from 0 up to (not including) duration_s."""
-        true_rate = rate_hz * (1.0 + self.drift_ppm * 1e-6)
-        n = int(np.ceil(duration_s * true_rate - 1e-9))
-        return np.arange(n, dtype=np.float64) / true_rate
+    def true_rate(self, rate_hz: float) -> float:
+        """How often the sensor really samples: its nominal rate with the clock's error."""
+        return rate_hz * (1.0 + self.drift_ppm * 1e-6)
+
+    def sample_count(self, duration_s: float, rate_hz: float) -> int:
+        """How many samples it takes from 0 up to (not including) duration_s; sample i is taken
+        at i / true_rate (chunked.TauAxis)."""
+        return int(np.ceil(duration_s * self.true_rate(rate_hz) - 1e-9))
 
     def timestamps(self, tau: np.ndarray, rate_hz: float, rng: np.random.Generator) -> np.ndarray:
         """Host timestamps: true time plus jitter, bounded so time still strictly increases."""
@@ -78,27 +83,40 @@ class Imu:
         bound = 0.45 / rate_hz
         return tau + np.clip(rng.normal(0.0, self.jitter_s, size=tau.size), -bound, bound)
 
-    def delivered(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Mask of samples that arrive: whole packets go missing, in bursts of 1-4 packets."""
-        keep = np.ones(n, dtype=bool)
+    def lost_packets(self, n: int, rng: np.random.Generator, piece: int = 1 << 20) -> np.ndarray | None:
+        """Whole packets go missing, in bursts of 1-4 packets: the lost packets of n samples as
+        (start, end) packet numbers, merged and in order (None: nothing is lost or drawn)."""
         if self.drop_fraction <= 0.0 or n == 0:
-            return keep
-        k = self.packet_samples
-        n_pk = -(-n // k)
+            return None
+        n_pk = -(-n // self.packet_samples)
         mean_burst = 1.0 / 0.6
-        starts = np.flatnonzero(rng.random(n_pk) < self.drop_fraction / mean_burst)
+        starts = [np.flatnonzero(rng.random(min(piece, n_pk - i)) < self.drop_fraction / mean_burst) + i
+                  for i in range(0, n_pk, piece)]
+        starts = np.concatenate(starts)
         lengths = np.minimum(rng.geometric(0.6, size=starts.size), 4)
-        edge = np.zeros(n_pk + 5, dtype=np.int64)
-        np.add.at(edge, starts, 1)
-        np.add.at(edge, starts + lengths, -1)
-        lost_pk = np.cumsum(edge)[:n_pk] > 0
-        keep[np.repeat(lost_pk, k)[:n]] = False
+        ends = np.minimum(starts + lengths, n_pk)
+        if starts.size == 0:
+            return np.zeros((0, 2), dtype=np.int64)
+        reach = np.maximum.accumulate(ends)  # bursts that touch or overlap make one stretch
+        first = np.concatenate(([True], starts[1:] > reach[:-1]))
+        last = np.concatenate((first[1:], [True]))
+        return np.column_stack((starts[first], reach[last])).astype(np.int64)
+
+    def delivered_in(self, i0: int, i1: int, lost: np.ndarray | None) -> np.ndarray:
+        """Which of samples [i0, i1) arrive, given lost_packets()."""
+        keep = np.ones(i1 - i0, dtype=bool)
+        if lost is None or lost.size == 0:
+            return keep
+        pk = np.arange(i0, i1) // self.packet_samples
+        j = np.searchsorted(lost[:, 0], pk, side="right") - 1
+        keep[(j >= 0) & (pk < lost[np.maximum(j, 0), 1])] = False
         return keep
 
     # ----------------------------------------------------------------------- measurement
     def measure(self, f_sensor: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Raw reading in g (float32) for specific force f_sensor (n, 3) in sensor axes."""
-        a = f_sensor @ self.matrix.T
+        """Raw reading in g (float32) for specific force f_sensor (n, 3) in sensor axes; rows in
+        consecutive pieces read as the whole (with rng where the previous piece left it)."""
+        a = rows_matmul(f_sensor, self.matrix.T)
         a += self.offset_g
         if np.any(self.noise_g > 0):
             a += rng.standard_normal(a.shape) * self.noise_g
