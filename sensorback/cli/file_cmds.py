@@ -113,8 +113,8 @@ def analyze(
         typer.Option(
             "--epoch-seconds",
             metavar="S",
-            help="Length of one epoch in seconds, 0.5 to 2. Default: {epoch_s}. The rules are validated at 1 s; "
-                 "at 0.5 or 2 s sitting vs standing is measurably worse on real recordings (docs/limits.md).",
+            help="Length of one epoch in seconds, 0.5 to 2. Default: {epoch_s}. The rules are tuned and "
+                 "validated at 1 s; other lengths change the results (see docs/limits.md).",
         ),
     ] = None,
     slouch_threshold: Annotated[
