@@ -56,6 +56,22 @@ def test_time_column_at_a_rate_is_the_nominal_rate(tmp_path, name, start):
     assert notes == [] and block.rate_hz == 48.5 and block.start_time == start
 
 
+def test_a_nominal_rate_the_timestamps_contradict_gives_way_with_a_warning(tmp_path):
+    """A file thinned or edited since it was written (every other row kept, its header left as
+    it was) must not be analysed at the rate its header states: the timestamps decide, and a
+    warning says so. A device clock's percent or two of drift keeps the nominal rate."""
+    every_other = "".join(f"{i / 25!r},0.1,0.2,0.97,dev 1\n" for i in range(300))
+    path = tmp_path / "thinned.csv"
+    path.write_text("t (s since 2024-03-04T08:15:15Z at 50 Hz),ax,ay,az,device\n" + every_other)
+    block, notes = load(path)
+    assert block.rate_hz == 25.0
+    assert len(notes) == 1 and "says 50 Hz but the timestamps show 25 Hz" in notes[0] and "thinned.csv" in notes[0]
+    drifting = "".join(f"{i / 49.4!r},0.1,0.2,0.97,dev 1\n" for i in range(300))  # 1.2 % slow, like an AX3
+    path.write_text("t (s since 2024-03-04T08:15:15Z at 50 Hz),ax,ay,az,device\n" + drifting)
+    block, notes = load(path)
+    assert block.rate_hz == 50.0 and notes == []
+
+
 def test_since_a_device_clock_date_keeps_the_clock_unknown(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("t (s since 2024-03-04T08:15:15.5 device clock),ax,ay,az\n" + ROWS.replace(",dev 1", ""))

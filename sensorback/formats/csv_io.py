@@ -377,7 +377,14 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     if rate_hz is not None and table.time is not None:
         raise rate_not_needed(path, _estimate_rate(t))
     if rate_hz is None:
-        rate_hz = cols.time_named.rate_hz if cols.time_named and cols.time_named.rate_hz else _estimate_rate(t)
+        rate_hz = _estimate_rate(t)
+        said = cols.time_named.rate_hz if cols.time_named else None
+        if said:  # a nominal rate in the header stands while the timestamps agree with it
+            if abs(said / rate_hz - 1.0) <= NOMINAL_RATE_SLACK:
+                rate_hz = said
+            else:
+                notes.add(f"{cols.time_name.strip()!r} says {said:g} Hz but the timestamps show {rate_hz:g} Hz (rows "
+                          f"removed or added since it was written?); using {rate_hz:g} Hz")
     check_time_axis(t, float(rate_hz), path, table.locate, notes)
     meta = {"source_file": os.path.basename(path), "source_units": unit}
     if start_time is not None:
@@ -386,6 +393,11 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     if cols.time_named is not None and cols.time_named.device_clock:
         meta["clock"] = "device-local"  # as read from the .cwa/.gt3x the file was written from
     return SampleBlock(t=t, acc=acc, device=device, rate_hz=float(rate_hz), start_time=start_time, meta=meta)
+
+
+#: How far a nominal rate in a CSV's header may lie from its timestamps' rate (device clocks run a
+#: percent or two off theirs; a file thinned or edited since it was written is off by far more).
+NOMINAL_RATE_SLACK = 0.05
 
 
 def _estimate_rate(t: np.ndarray) -> float:
