@@ -127,6 +127,17 @@ def test_convert_and_simulate_never_write_over_a_recording(tmp_path, command):
     assert listing(tmp_path) == [Path("keep.sbr")]
 
 
+def test_simulate_never_writes_over_labels_beside_another_recording(tmp_path):
+    """study/subject13.labels.csv may hold someone's real labels (its recording a .csv.gz): a
+    simulated subject13.sbr must not replace them, and nothing is written (a retry stays possible)."""
+    labels = tmp_path / "day.labels.csv"
+    labels.write_text("t_start,t_end,label\n0,60,sitting\n")
+    one_line_error(run("simulate", "--scenario", "demo", "--duration", "60", "--out", tmp_path / "day.sbr"),
+                   f"{labels}, where the labels of day.sbr would go, already exists")
+    assert labels.read_text() == "t_start,t_end,label\n0,60,sitting\n"
+    assert listing(tmp_path) == [Path("day.labels.csv")]
+
+
 # ---------------------------------------------------------------------------------- odd output names
 
 

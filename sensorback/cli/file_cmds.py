@@ -237,8 +237,8 @@ def convert(
         "  sensorback simulate --scenario {example} --out day.sbr\n"
         "  sensorback simulate --scenario {example} --out day.csv.gz --seed 3 --duration 2h\n\n"
         "Besides OUT it writes the true state of every stretch of time to a sidecar named like OUT "
-        "with .labels.csv in place of the extension (day.sbr -> day.labels.csv). OUT must not exist "
-        "yet: sensorback never writes over a recording."
+        "with .labels.csv in place of the extension (day.sbr -> day.labels.csv). Neither may exist "
+        "yet: sensorback never writes over a recording or its labels."
     )
 )
 def simulate(
@@ -285,6 +285,9 @@ def simulate(
         sim.check_duration(duration_s, "--duration", shown=f"'{duration}'")
     _args.check_output("--out", out, suffixes=WRITTEN_SUFFIXES, keep=True)
     labels_out = sim.sidecar_path(out)
+    if labels_out.exists():  # labels, maybe real ones, beside another recording of that name
+        raise SensorbackError(f"--out: {labels_out}, where the labels of {out.name} would go, already exists; "
+                              "choose another name, or move it first")
 
     # Made and written piece by piece: a week at 50 Hz needs no more memory than an hour. OUT
     # appears only once complete (an interrupt leaves nothing); then the labels.
