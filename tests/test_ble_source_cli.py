@@ -80,13 +80,13 @@ def _errors():
 def test_bluetooth_errors_are_one_line(monkeypatch, index):
     exc, fragment = _errors()[index]
     monkeypatch.setattr(ble_cmds, "_scan", _raiser(exc))
-    one_line_error(runner.invoke(app, ["scan"]), "Bluetooth is not available", fragment, "bluetoothctl")
+    one_line_error(runner.invoke(app, ["scan"]), "Bluetooth is not available", fragment, "bluetoothctl", code=1)
 
 
 @pytest.mark.skipif(os.path.exists("/run/dbus/system_bus_socket") or os.path.exists("/var/run/dbus/system_bus_socket"),
                     reason="this machine has a system D-Bus (maybe Bluetooth): a real scan would run")
 def test_scan_on_a_machine_without_bluetooth():
-    one_line_error(runner.invoke(app, ["scan", "--timeout", "0.5"]), "Bluetooth is not available")
+    one_line_error(runner.invoke(app, ["scan", "--timeout", "0.5"]), "Bluetooth is not available", code=1)
 
 
 def test_scan_timeout_is_checked():

@@ -253,7 +253,7 @@ NO_BLUETOOTH = ("error: Bluetooth is not available: cannot reach BlueZ over the 
 
 
 def test_monitor_without_bluetooth_says_it_once(env, monkeypatch):
-    """One line on stderr, exit 2: not also a 'stopped: BleSourceError: ...' event line, nor the
+    """One line on stderr, exit 1 (the machine, not the command line): not also a 'stopped: BleSourceError: ...' event line, nor the
     notifier's note about the bell (no prompt can come without a sensor)."""
     from typer.testing import CliRunner
 
@@ -263,14 +263,14 @@ def test_monitor_without_bluetooth_says_it_once(env, monkeypatch):
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
     _without_bluetooth(monkeypatch)
     r = CliRunner().invoke(app, ["monitor", "--plain"])
-    assert r.exit_code == 2, (r.output, r.exception)
+    assert r.exit_code == 1, (r.output, r.exception)
     assert r.stderr.splitlines() == [NO_BLUETOOTH]
     assert "Bluetooth" not in r.stdout and "Error" not in r.stdout
     assert r.stdout.splitlines()[-1].endswith("  stopped")
 
 
 def test_dashboard_without_bluetooth_closes_and_says_it_once(env):
-    """The dashboard (in a terminal) closes by itself and the command says the error once, exit 2
+    """The dashboard (in a terminal) closes by itself and the command says the error once, exit 1
     (it used to wait for 'q' with the error in its log, then exit 0)."""
     import pty
     import re
@@ -306,7 +306,7 @@ def test_dashboard_without_bluetooth_closes_and_says_it_once(env):
             proc.kill()
             proc.wait()
     text = re.sub(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|.)", "", out.decode(errors="replace"))
-    assert proc.returncode == 2, text[-2000:]
+    assert proc.returncode == 1, text[-2000:]
     assert text.count("Bluetooth is not available") == 1 and "Error:" not in text, text[-2000:]
     assert text.rstrip().splitlines()[-1].endswith(NO_BLUETOOTH), text[-2000:]
 

@@ -70,7 +70,7 @@ from .base import SourceItem, SourceStatus
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BleSource", "BleSourceError", "FoundSensor", "backoff_delays", "scan_sensors"]
+__all__ = ["BleSource", "BleSourceError", "BluetoothUnavailable", "FoundSensor", "backoff_delays", "scan_sensors"]
 
 #: How long one scan for the sensor lasts before the attempt counts as failed.
 SCAN_TIMEOUT_S = 10.0
@@ -93,6 +93,13 @@ _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{8}-
 
 class BleSourceError(SensorbackError):
     """A BLE session that cannot go on (no such profile, a device no profile recognises, ...)."""
+
+
+class BluetoothUnavailable(BleSourceError):
+    """The machine's Bluetooth cannot be used at all (no adapter, no BlueZ): exit 1, like a full
+    disk, not 2 as for a mistake on the command line."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -315,8 +322,8 @@ class BleSource:
                     if self.stats["connections"] == 0 and kind == NO_BLUETOOTH:
                         # No Bluetooth at all (no adapter, no BlueZ, no D-Bus): retrying forever
                         # would only print the same cryptic error every 30 s.
-                        raise BleSourceError(f"{bluetooth_error(e)} Without a sensor, try "
-                                             "'sensorback monitor --demo'.") from None
+                        raise BluetoothUnavailable(f"{bluetooth_error(e)} Without a sensor, try "
+                                                   "'sensorback monitor --demo'.") from None
                     why = link_error(e)
                 else:
                     why = "disconnected"

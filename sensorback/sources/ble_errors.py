@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..errors import SensorbackError
+from ..errors import OSProblem, SensorbackError
 
 NO_BLUETOOTH = "no-bluetooth"
 LINK = "link"
@@ -141,8 +141,9 @@ def hint(exc: BaseException) -> str:
 
 
 def bluetooth_error(exc: BaseException) -> SensorbackError:
-    """A one-line SensorbackError for what bleak/D-Bus/the OS raised while using Bluetooth."""
-    return SensorbackError(f"Bluetooth is not available: {describe(exc)}; {hint(exc)}")
+    """A one-line error for what bleak/D-Bus/the OS raised while using Bluetooth: the machine's
+    Bluetooth, not the command line, so exit 1, like a full disk (README)."""
+    return OSProblem(f"Bluetooth is not available: {describe(exc)}; {hint(exc)}")
 
 
 def link_error(exc: BaseException) -> str:
@@ -158,5 +159,5 @@ def user_error(exc: BaseException, without_sensor: str) -> Optional[SensorbackEr
     if kind is None:
         return None
     if kind == NO_BLUETOOTH:
-        return SensorbackError(f"{bluetooth_error(exc)} {without_sensor}")
-    return SensorbackError(f"Bluetooth: {describe(exc)}; {without_sensor}")
+        return OSProblem(f"{bluetooth_error(exc)} {without_sensor}")
+    return OSProblem(f"Bluetooth: {describe(exc)}; {without_sensor}")
