@@ -52,4 +52,11 @@ def open_private(path: str | os.PathLike, mode: str = "w", *, gzip_level: int | 
     return gzip.open(path, mode if mode == "wb" else "wt", compresslevel=gzip_level, **kwargs)
 
 
-__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "create_private", "open_private"]
+def writing_path(path: str | os.PathLike) -> str:
+    """The temp file a whole file is written to before it is renamed into place: one per process,
+    so that two commands writing the same name never write into one temp file (the last rename
+    wins, and each file that lands is whole)."""
+    return f"{os.fspath(path)}.{os.getpid()}.writing"
+
+
+__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "create_private", "open_private", "writing_path"]

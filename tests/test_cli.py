@@ -587,7 +587,10 @@ def test_no_progress_when_piped_or_json():
     assert interactive() is False  # pytest captures stdout and stderr: not a terminal
 
 
-def test_ctrl_c_exits_130_with_a_message(tmp_path):
+@pytest.mark.parametrize("sig,code,said", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated (SIGTERM)"),
+                                           ("SIGHUP", 129, "terminated (SIGHUP)")])
+def test_ctrl_c_and_kill_exit_with_a_message_and_leave_no_file(tmp_path, sig, code, said):
+    """Ctrl-C, and a kill (a batch queue's time limit, a closed terminal), clean up the same way."""
     import signal
 
     from sensorback import formats
@@ -605,11 +608,12 @@ def test_ctrl_c_exits_130_with_a_message(tmp_path):
         # The CSV writer's note comes just before the long write: interrupt after it.
         first = p.stderr.readline()
         assert first.startswith("warning: "), first
-        p.send_signal(signal.SIGINT)
+        p.send_signal(getattr(signal, sig))
         out, err = p.communicate(timeout=DEADLINE_S)
     finally:
         if p.poll() is None:
             p.kill()
-    assert p.returncode == 130, (out, err)
-    assert err == "interrupted\n"
+    assert p.returncode == code, (out, err)
+    assert err == f"{said}\n"
     assert "Traceback" not in out + err
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["day.sbr"]  # no output, no temp file

@@ -24,6 +24,7 @@ from sensorback import formats
 from sensorback.cli import app
 from sensorback.cli._runtime import run_guarded
 from sensorback.errors import OSProblem
+from sensorback.private import writing_path
 from sensorback.samples import SampleBlock
 from sensorback.store import open_store
 from sensorback.store.db import DatabaseFull, describe, make_engine, translate
@@ -72,9 +73,9 @@ def day_recording(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("name", ["out.csv", "out.csv.gz", "out.sbr"])
 def test_convert_onto_a_full_disk_is_exit_1_naming_the_file(tmp_path, name):
     out = tmp_path / name
-    os.symlink("/dev/full", f"{out}.writing")  # where the atomic writer writes before renaming
+    os.symlink("/dev/full", writing_path(out))  # where the atomic writer writes before renaming (this process)
     one_line_error(run("convert", WAIST, out), f"error: {out}: No space left on device", code=1)
-    assert not out.exists() and not os.path.lexists(f"{out}.writing")
+    assert not out.exists() and not os.path.lexists(writing_path(out))
 
 
 @needs_dev_full

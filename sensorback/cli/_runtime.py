@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import re
+import signal
 import sys
+import threading
 import warnings
 from typing import Any, Callable
 
@@ -36,6 +39,45 @@ class Interrupted(Exception):
     """Ctrl-C inside a command (KeyboardInterrupt would be swallowed silently by typer)."""
 
 
+class Killed(Exception):
+    """SIGTERM or SIGHUP inside a command, after its Ctrl-C clean-up ran (see Terminated)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a batch queue's time limit, a closed terminal): handled wherever Ctrl-C
+    is (temp files removed, what is done kept), then exit 128 + the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _terminations_interrupt():
+    """SIGTERM and SIGHUP raise Terminated while a command runs (in the main thread, where their
+    handlers are still the default: a command that installs its own keeps it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {}
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
+            saved[sig] = signal.signal(sig, _terminate)
+    try:
+        yield
+    finally:
+        for sig, old in saved.items():
+            signal.signal(sig, old)
+
+
 def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -56,7 +98,8 @@ def run_guarded(call: Callable[[], Any]) -> int:
     as a full disk under the database, exit 1);
     an OS error on a named file (permissions, missing folder, disk full) -> ``error: ...``, exit 1;
     a full disk, read-only file system or I/O error without a file name -> ``error: ...``, exit 1;
-    Ctrl-C -> ``interrupted``, exit 130. Anything else is a bug and keeps its traceback.
+    Ctrl-C -> ``interrupted``, exit 130; SIGTERM or SIGHUP -> ``terminated (SIGTERM)``, exit 128 +
+    the signal (both cleaned up like Ctrl-C). Anything else is a bug and keeps its traceback.
     Warnings raised meanwhile (e.g. notes from the file readers) print as ``warning: ...``.
     """
     with warnings.catch_warnings():
@@ -65,7 +108,11 @@ def run_guarded(call: Callable[[], Any]) -> int:
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.showwarning = _show_warning
         try:
-            rv = call()
+            with _terminations_interrupt():
+                rv = call()
+        except (Terminated, Killed) as e:
+            _err(f"terminated ({signal.Signals(e.signum).name})")
+            return 128 + e.signum
         except SensorbackError as e:
             _err(f"error: {one_line(e)}")
             return getattr(e, "exit_code", EXIT_USER_ERROR)
@@ -137,6 +184,8 @@ class SensorbackGroup(TyperGroup):
     def invoke(self, ctx) -> Any:
         try:
             return super().invoke(ctx)
+        except Terminated as e:
+            raise Killed(e.signum) from e
         except KeyboardInterrupt as e:
             raise Interrupted() from e
 
