@@ -183,3 +183,29 @@ def test_calibrate_refuses_options_that_do_not_fit(tmp_path, monkeypatch, args, 
 
 
 from sensorback.core.states import STATES  # noqa: E402
+
+
+def test_a_calibration_from_another_mounting_is_warned_about(tmp_path, monkeypatch):
+    """A clip worn differently from calibration day (here another simulated wearer's mounting)
+    reads walking as lying or upside down: every posture would be wrong, silently. analyze says
+    so on stderr; with the calibration of the recording's own mounting it says nothing."""
+    from typer.testing import CliRunner
+
+    from conftest import DEMO
+    from sensorback.cli.app import app
+
+    monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "sb.db"))
+    runner = CliRunner()
+    mine = tmp_path / "mine.json"
+    assert runner.invoke(app, ["calibrate", "--demo", "--speed", "200", "--out", str(mine)]).exit_code == 0  # seed 0
+    own = tmp_path / "own.sbr"
+    assert runner.invoke(app, ["simulate", "--scenario", "demo", "--seed", "0", "--duration", "600",
+                               "--out", str(own)]).exit_code == 0
+    other = DEMO  # seed 1: clipped on otherwise
+    r = runner.invoke(app, ["analyze", str(other), "--calibration", str(mine)])
+    assert r.exit_code == 0, r.output
+    (line,) = [ln for ln in r.stderr.splitlines() if ln.startswith("warning: ")]
+    assert str(other) in line and "not worn as it was when calibrated" in line and "mine.json" in line
+    r = runner.invoke(app, ["analyze", str(own), "--calibration", str(mine)])
+    assert r.exit_code == 0 and "warning" not in r.stderr, r.stderr

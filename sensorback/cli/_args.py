@@ -244,6 +244,20 @@ def forward_advice(calibration) -> list[str]:
             "--calibration FILE|DEVICE (see 'sensorback calibrate')"]
 
 
+def warn_if_calibration_misfits(path, epochs, stored) -> None:
+    """A `warning:` when the --calibration given (stored: (calibration, how), or None) does not fit
+    how the sensor was worn in this recording."""
+    if stored is None:
+        return
+    import warnings
+
+    from ..core.personal import misfit_note
+
+    note = misfit_note(epochs, stored[1])
+    if note:
+        warnings.warn(f"{path}: {note}", UserWarning, stacklevel=2)
+
+
 def given(**options) -> dict:
     """The options the user gave (not None), so that the callee's own defaults apply to the rest."""
     return {name: value for name, value in options.items() if value is not None}

@@ -167,6 +167,7 @@ def analyze(
                 result.notes = [f"calibration: {stored[1]}"]
             result.notes += _args.forward_advice(result.calibration)
         table = result.epochs
+        _args.warn_if_calibration_misfits(path, table, stored)
         summary = summarize(table)
         if out is not None:
             write_epochs_csv(table, out)

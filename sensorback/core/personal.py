@@ -33,7 +33,7 @@ from .forward import KNOWN_PROBABILITY, ForwardEstimate, combine, gait_votes, tr
 from .options import CoreOptions
 from .reference import WALKING_UP, Calibration, Reference, unit
 from .slouch import DEFAULT_SLOUCH_DEG, MIN_SLOUCH_SHARE, SlouchRule, half_depth, seated_modes, seated_peak
-from .states import SITTING, SLOUCHING
+from .states import MOVING, SITTING, SLOUCHING
 
 MIN_WALKING_EPOCHS = 10
 # A slouch window must lean at least this far from upright to show a direction: mild slouchers
@@ -347,3 +347,27 @@ def relabel(epochs: EpochTable, rule: SlouchRule) -> None:
     at = np.flatnonzero((epochs.state == SITTING) | (epochs.state == SLOUCHING))
     if at.size:
         epochs.state[at] = np.where(rule.slouched(epochs.flexion_deg[at], epochs.lateral_deg[at]), SLOUCHING, SITTING)
+
+
+# Walking holds the trunk within about 15 degrees of upright: a calibrated upright this far from
+# where walking puts it belongs to another mounting of the clip (turned, moved, upside down).
+MISFIT_DEG = 45.0
+MISFIT_MIN_EPOCHS = 20
+
+
+def walking_tilt_deg(epochs: EpochTable) -> float | None:
+    """The median inclination, from the calibration's upright, of the epochs called moving; None
+    with fewer than MISFIT_MIN_EPOCHS of them (too little walking to judge a calibration by)."""
+    incl = epochs.inclination_deg[epochs.state == MOVING]
+    incl = incl[np.isfinite(incl)]
+    return float(np.median(incl)) if incl.size >= MISFIT_MIN_EPOCHS else None
+
+
+def misfit_note(epochs: EpochTable, how: str) -> str | None:
+    """What to say when a stored calibration does not fit the recording it was applied to."""
+    tilt = walking_tilt_deg(epochs)
+    if tilt is None or tilt < MISFIT_DEG:
+        return None
+    return (f"walking reads {tilt:.0f} degrees from the upright of {how}: the sensor is not worn as it was "
+            "when calibrated, so postures and slouching here are wrong; calibrate again ('sensorback "
+            "calibrate'), or leave out --calibration")
