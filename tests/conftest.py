@@ -41,6 +41,15 @@ import pytest
 # ---- paths and waiting (see the module docstring) ---------------------------------------------
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared (real recordings, the seed article), or a skip where this checkout has
+    no ../shared beside it (CI and the developers' machines do)."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not available (../shared is not beside this checkout)")
+    return path
+
+
 #: How long a test waits for something that takes well under a second on an idle machine.
 DEADLINE_S = 300.0
 #: The bundled 15-minute demo recording (the README's).

@@ -149,9 +149,9 @@ def test_a_slow_sit_down_is_heard_once_however_many_windows_hold_it():
     a slow downward movement at ~2528 s is whole in four windows in a row. Each hearing added
     the slow transition's SOFT_NATS again (16 nats, past the switching cost), so this standing
     was called sitting for 2 minutes; heard once, it stays standing. Streaming equals batch."""
-    from conftest import SHARED
+    from conftest import shared_file
 
-    block = formats.load(SHARED / "realdata" / "chest_casale" / "subject07.csv.gz")
+    block = formats.load(shared_file("realdata", "chest_casale", "subject07.csv.gz"))
     batch = analyze(block)
     ep = batch.epochs
     standing = inside(ep, 2470.0, 2585.0)
@@ -195,9 +195,9 @@ def test_a_recording_that_starts_standing_still_does_not_flicker():
     is now shared over the epochs it stands for. The same in any chunking."""
     from dataclasses import replace
 
-    from conftest import SHARED
+    from conftest import shared_file
 
-    whole = formats.load(SHARED / "realdata" / "chest_casale" / "subject02.csv.gz")
+    whole = formats.load(shared_file("realdata", "chest_casale", "subject02.csv.gz"))
     keep = (whole.t >= 1603.0) & (whole.t < 1900.0)
     block = replace(whole, t=whole.t[keep] - whole.t[keep][0], acc=whole.acc[keep])
     batch = analyze(block)
@@ -217,9 +217,9 @@ def test_a_seated_trunk_drifting_past_the_side_lying_line_stays_sitting():
     line (45 deg), without moving. The last 4.5 min of that sitting used to be lying. Lying down
     turns the trunk 50-95 deg in seconds, so a still trunk within LYING_DRIFT_DEG of its last
     calm posture that was not lying is still that posture. Streaming equals batch across it."""
-    from conftest import SHARED
+    from conftest import shared_file
 
-    block = formats.load(SHARED / "realdata" / "chest_casale" / "subject02.csv.gz")
+    block = formats.load(shared_file("realdata", "chest_casale", "subject02.csv.gz"))
     batch = analyze(block)
     ep = batch.epochs
     seated = inside(ep, 60.0, 845.0)  # labelled sitting 0-849 s; the sensor was put on at ~45 s
@@ -390,9 +390,9 @@ def test_a_slow_rise_that_ends_leaning_is_no_stand_up():
     ends 19 deg or more from it is a shift in the chair. Real chest recording (Casale subject15,
     CC BY 4.0): after shifting at 957 s it sits on leaning 22-29 deg until it gets up at 992 s;
     the slow rise used to tip the smoother to standing and the walk then settled all of it so."""
-    from conftest import SHARED
+    from conftest import shared_file
 
-    ep = analyze(formats.load(SHARED / "realdata" / "chest_casale" / "subject15.csv.gz")).epochs
+    ep = analyze(formats.load(shared_file("realdata", "chest_casale", "subject15.csv.gz"))).epochs
     judged = inside(ep, 980.0, 991.0)
     assert judged.sum() == 11
     assert np.isin(ep.state[judged], SIT).all(), ep.state_names[judged]
@@ -405,10 +405,10 @@ def test_real_standing_spliced_after_real_sitting_with_no_stand_up_between():
     epochs wholly inside each part, and this wearer's unseen standing is found (most of it)."""
     import csv
 
-    from conftest import SHARED
+    from conftest import shared_file
     from spliced import GAP_S, recalls, sit_then_stand
 
-    rec = SHARED / "realdata" / "chest_casale" / "subject13.csv.gz"
+    rec = shared_file("realdata", "chest_casale", "subject13.csv.gz")
     lab = rec.with_name("subject13.labels.csv")
     with open(lab, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -431,12 +431,12 @@ def test_the_spliced_recording_after_a_walk_puts_the_wearers_own_walk_and_a_gap_
     """spliced.after_a_walk: WALK_S of the wearer's own walking, a GAP_S radio gap, then the same
     sitting and standing, shifted; the walk (the wearer's longest labelled moving row, here with
     pauses) is mostly seen as moving."""
-    from conftest import SHARED
+    from conftest import shared_file
     from spliced import GAP_S, WALK_S, after_a_walk, recalls, sit_then_stand
 
     from sensorback.core.states import CODE as STATE
 
-    rec = SHARED / "realdata" / "chest_casale" / "subject13.csv.gz"
+    rec = shared_file("realdata", "chest_casale", "subject13.csv.gz")
     lab = rec.with_name("subject13.labels.csv")
     block = formats.load(rec)
     sp = sit_then_stand(block, lab)
@@ -485,10 +485,10 @@ def test_a_real_seat_reached_straight_from_a_walk_is_sitting():
     """Real signals (Casale subject12, CC BY 4.0, through benchmarks/spliced.py): 60 s of their
     walking, a radio gap, then their sitting 26 deg from the walking upright. It was standing
     for all of its 15.6 minutes; now it is sitting."""
-    from conftest import SHARED
+    from conftest import shared_file
     from spliced import after_a_walk, recalls, sit_then_stand
 
-    rec = SHARED / "realdata" / "chest_casale" / "subject12.csv.gz"
+    rec = shared_file("realdata", "chest_casale", "subject12.csv.gz")
     lab = rec.with_name("subject12.labels.csv")
     block = formats.load(rec)
     walked = after_a_walk(block, lab, sit_then_stand(block, lab))
