@@ -66,6 +66,7 @@ from .core import Calibration, CoreOptions, EpochTable, block_stats, calibrate, 
 from .core import learn_slouch
 from .core.calibration import IDENTITY
 from .core.epoch_stats import EpochStats
+from .core.personal import FitCheck
 from .core.states import SITTING, SLOUCHING, STATES
 from .errors import SensorbackError
 from .samples import SampleBlock
@@ -200,6 +201,7 @@ class LiveSession:
         self._learning: Optional[list[EpochStats]] = None    # the core's statistics to learn forward from
         self._learn_at = math.inf                # sample time of the next look
         self._seated: Optional[list[EpochTable]] = None       # seated epochs to learn the usual slouch from
+        self._fit: Optional[FitCheck] = None  # with a stored calibration: does it fit how the clip is worn?
         self._slouch_at = math.inf
         self._device_name: Optional[str] = None
         self._address: Optional[str] = None
@@ -386,6 +388,11 @@ class LiveSession:
         learning; then the dashboard's meters from the newest decided epoch (which may still be
         held back). The coach gets them next."""
         m = self.meters
+        if self._fit is not None:
+            misfit = self._fit.add(epochs)
+            if misfit:
+                self._emit(LiveEvent("note", f"warning: {misfit}, or press c while sitting upright",
+                                     float(epochs.t_end[-1])))
         if len(epochs):
             prev = self._settled_state
             states = epochs.state.tolist()
@@ -443,7 +450,9 @@ class LiveSession:
             if found is not None:
                 cal, entry = found
                 when = entry.get("saved_at", "?")
-                self._use_calibration(cal, f"calibration of {entry.get('device') or self._keys()[0]} from {when}")
+                how = f"the calibration of {entry.get('device') or self._keys()[0]} from {when}"
+                self._use_calibration(cal, how[4:])
+                self._fit = FitCheck(how)
                 return
         held = self._held
         if held and float(held[-1].t[-1]) - float(held[0].t[0]) >= self.provisional_s:
@@ -464,6 +473,7 @@ class LiveSession:
 
     def _use_calibration(self, cal: Calibration, note: str) -> None:
         self.calibration = cal
+        self._fit = None  # a stored calibration is checked from here on (_try_calibration)
         self.meters.calibration_note = note
         self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
         self._record_calibration(cal, note)
@@ -532,6 +542,7 @@ class LiveSession:
         dropped, the posture it knows is kept), and so does the stored session."""
         self.runner.change_reference(cal, self.meters.arrived_t)
         self.calibration = cal
+        self._fit = None  # the wearer's own upright now, whatever was stored
         self.meters.calibration_note = note
         self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
         self._record_calibration(cal, note)

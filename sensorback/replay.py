@@ -57,6 +57,7 @@ from .coach import Coach, CoachEvent, CoachSettings, CoachStatus
 from .coach.rules import PRINTED
 from .coach.text import event_line, event_text  # noqa: F401  (part of this module's API: docs/replay.md)
 from .core import Calibration, CoreOptions, EpochTable, calibrate
+from .core.personal import FitCheck
 from .samples import SampleBlock
 from .session import Runner
 from .sources.files import (FAST_BLOCK_S, PACED_BLOCK_WALL_S, SLEEP_SLICE_S, FileSource, Pacer,  # noqa: F401
@@ -91,7 +92,8 @@ class ReplayResult:
     stop() before the end of the data. session_id: the stored session (None if nothing was
     written). timings: wall seconds per stage (core, coach, store, emit = on_event callbacks,
     pace = sleeping); wall_s: the whole call. calibration/notes: the calibration used and, when
-    it was estimated here, the notes saying how.
+    it was estimated here, the notes saying how. misfit: with a stored calibration, what to say
+    when it does not fit how the sensor was worn (core.personal.FitCheck), else None.
     """
 
     samples: int = 0
@@ -105,6 +107,7 @@ class ReplayResult:
     session_id: Optional[int] = None
     calibration: Optional[Calibration] = None
     notes: list[str] = field(default_factory=list)
+    misfit: Optional[str] = None
     status: Optional[CoachStatus] = None
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     wall_s: float = 0.0
@@ -505,12 +508,24 @@ class FileReplay:
         blocks: Iterable[SampleBlock] = self.source.blocks()
         if on_block is not None:
             blocks = _watched(blocks, on_block, self.t0)
+        check = None if self.stored is None else FitCheck(self.stored[1])
+        misfit = []
+
+        def judge(epochs: EpochTable) -> None:
+            note = check.add(epochs)
+            if note:
+                misfit.append(note)
+
         try:
             result = replay(blocks, self.options, self.settings, self.recorder, pace=self.speed, on_event=on_event,
-                            calibration=self.calibration, snoozes=self.snoozes)
+                            calibration=self.calibration, snoozes=self.snoozes,
+                            on_epochs=None if check is None else judge)
         except StoreError as e:
             self._store_failed = True
             raise self._store_failure(e) from None
+        if check is not None and not result.interrupted:
+            misfit.append(check.finish())
+        result.misfit = next((m for m in misfit if m), None)
         result.notes = self.notes
         result.timings.update(self.timings)
         result.wall_s = time.perf_counter() - self.started  # the whole command, database opening included

@@ -209,3 +209,15 @@ def test_a_calibration_from_another_mounting_is_warned_about(tmp_path, monkeypat
     assert str(other) in line and "not worn as it was when calibrated" in line and "mine.json" in line
     r = runner.invoke(app, ["analyze", str(own), "--calibration", str(mine)])
     assert r.exit_code == 0 and "warning" not in r.stderr, r.stderr
+    # replay, and monitor with the calibration calibrate stored for the demo sensor, say it too
+    r = runner.invoke(app, ["replay", str(other), "--calibration", str(mine), "--db", str(tmp_path / "r.db")])
+    assert r.exit_code == 0, r.output
+    assert "not worn as it was when calibrated" in r.stderr and str(other) in r.stderr
+    r = runner.invoke(app, ["replay", str(own), "--calibration", str(mine), "--db", str(tmp_path / "r.db")])
+    assert r.exit_code == 0 and "warning" not in r.stderr, r.stderr
+    for seed, misfits in (("1", True), ("0", False)):
+        r = runner.invoke(app, ["monitor", "--demo", "--seed", seed, "--speed", "2000", "--plain",
+                                "--db", str(tmp_path / f"m{seed}.db")])
+        assert r.exit_code == 0, r.output
+        assert "calibration of demo" in r.stdout
+        assert ("warning: walking reads" in r.stdout) is misfits, r.stdout[-1500:]

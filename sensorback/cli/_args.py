@@ -251,11 +251,12 @@ def warn_if_calibration_misfits(path, epochs, stored) -> None:
         return
     import warnings
 
-    from ..core.personal import misfit_note
+    from ..core.personal import FitCheck
 
-    note = misfit_note(epochs, stored[1])
+    check = FitCheck(stored[1])
+    note = check.add(epochs) or check.finish()
     if note:
-        warnings.warn(f"{path}: {note}", UserWarning, stacklevel=2)
+        warnings.warn(f"{path}: {note}, or leave out --calibration", UserWarning, stacklevel=2)
 
 
 def given(**options) -> dict:

@@ -205,6 +205,10 @@ def replay_command(
     if result.interrupted:
         typer.echo(job.interrupted_line(sink.path), err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
+    if result.misfit:
+        import warnings
+
+        warnings.warn(f"{file}: {result.misfit}, or leave out --calibration", UserWarning, stacklevel=2)
     for line in job.summary_lines(sink.path):
         typer.echo(line)
     return result

@@ -351,23 +351,44 @@ def relabel(epochs: EpochTable, rule: SlouchRule) -> None:
 
 # Walking holds the trunk within about 15 degrees of upright: a calibrated upright this far from
 # where walking puts it belongs to another mounting of the clip (turned, moved, upside down).
+# Judged once, on the first MISFIT_JUDGE_EPOCHS epochs called moving (a minute of walking), or at
+# the end on at least MISFIT_MIN_EPOCHS.
 MISFIT_DEG = 45.0
 MISFIT_MIN_EPOCHS = 20
+MISFIT_JUDGE_EPOCHS = 60
 
 
-def walking_tilt_deg(epochs: EpochTable) -> float | None:
-    """The median inclination, from the calibration's upright, of the epochs called moving; None
-    with fewer than MISFIT_MIN_EPOCHS of them (too little walking to judge a calibration by)."""
-    incl = epochs.inclination_deg[epochs.state == MOVING]
-    incl = incl[np.isfinite(incl)]
-    return float(np.median(incl)) if incl.size >= MISFIT_MIN_EPOCHS else None
+class FitCheck:
+    """Does the calibration in use fit how the sensor is worn? Epochs in (a stream's, in order, or
+    a whole recording's), one verdict out: what to say if it does not (see MISFIT_DEG)."""
 
+    def __init__(self, how: str):
+        self.how = how
+        self._incl: list[np.ndarray] = []
+        self._n = 0
+        self.judged = False
 
-def misfit_note(epochs: EpochTable, how: str) -> str | None:
-    """What to say when a stored calibration does not fit the recording it was applied to."""
-    tilt = walking_tilt_deg(epochs)
-    if tilt is None or tilt < MISFIT_DEG:
-        return None
-    return (f"walking reads {tilt:.0f} degrees from the upright of {how}: the sensor is not worn as it was "
-            "when calibrated, so postures and slouching here are wrong; calibrate again ('sensorback "
-            "calibrate'), or leave out --calibration")
+    def add(self, epochs: EpochTable) -> str | None:
+        """The note, once, when the first MISFIT_JUDGE_EPOCHS moving epochs show a misfit."""
+        if self.judged or not len(epochs):
+            return None
+        incl = epochs.inclination_deg[epochs.state == MOVING]
+        incl = incl[np.isfinite(incl)][:MISFIT_JUDGE_EPOCHS - self._n]
+        self._incl.append(incl)
+        self._n += incl.size
+        return self._judge() if self._n >= MISFIT_JUDGE_EPOCHS else None
+
+    def finish(self) -> str | None:
+        """At the end of the data: the verdict on what walking there was, if enough."""
+        if self.judged or self._n < MISFIT_MIN_EPOCHS:
+            return None
+        return self._judge()
+
+    def _judge(self) -> str | None:
+        self.judged = True
+        tilt = float(np.median(np.concatenate(self._incl)))
+        if tilt < MISFIT_DEG:
+            return None
+        return (f"walking reads {tilt:.0f} degrees from the upright of {self.how}: the sensor is not worn as it "
+                "was when calibrated, so postures and slouching are wrong; calibrate again ('sensorback "
+                "calibrate')")
