@@ -450,9 +450,9 @@ class LiveSession:
             if found is not None:
                 cal, entry = found
                 when = entry.get("saved_at", "?")
-                how = f"the calibration of {entry.get('device') or self._keys()[0]} from {when}"
-                self._use_calibration(cal, how[4:])
-                self._fit = FitCheck(how)
+                note = f"calibration of {entry.get('device') or self._keys()[0]} from {when}"
+                self._use_calibration(cal, note)
+                self._fit = FitCheck(f"the {note}")
                 return
         held = self._held
         if held and float(held[-1].t[-1]) - float(held[0].t[0]) >= self.provisional_s:

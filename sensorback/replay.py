@@ -509,23 +509,17 @@ class FileReplay:
         if on_block is not None:
             blocks = _watched(blocks, on_block, self.t0)
         check = None if self.stored is None else FitCheck(self.stored[1])
-        misfit = []
-
-        def judge(epochs: EpochTable) -> None:
-            note = check.add(epochs)
-            if note:
-                misfit.append(note)
-
         try:
             result = replay(blocks, self.options, self.settings, self.recorder, pace=self.speed, on_event=on_event,
                             calibration=self.calibration, snoozes=self.snoozes,
-                            on_epochs=None if check is None else judge)
+                            on_epochs=None if check is None else check.add)
         except StoreError as e:
             self._store_failed = True
             raise self._store_failure(e) from None
-        if check is not None and not result.interrupted:
-            misfit.append(check.finish())
-        result.misfit = next((m for m in misfit if m), None)
+        if check is not None:
+            if not result.interrupted:
+                check.finish()
+            result.misfit = check.note
         result.notes = self.notes
         result.timings.update(self.timings)
         result.wall_s = time.perf_counter() - self.started  # the whole command, database opening included

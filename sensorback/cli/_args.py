@@ -249,14 +249,20 @@ def warn_if_calibration_misfits(path, epochs, stored) -> None:
     how the sensor was worn in this recording."""
     if stored is None:
         return
-    import warnings
-
     from ..core.personal import FitCheck
 
     check = FitCheck(stored[1])
-    note = check.add(epochs) or check.finish()
+    check.add(epochs)
+    check.finish()
+    warn_calibration_misfit(path, check.note)
+
+
+def warn_calibration_misfit(path, note: str | None) -> None:
+    """FitCheck's note (None: nothing to say) about the --calibration given, as a `warning:`."""
     if note:
-        warnings.warn(f"{path}: {note}, or leave out --calibration", UserWarning, stacklevel=2)
+        import warnings
+
+        warnings.warn(f"{path}: {note}, or leave out --calibration", UserWarning, stacklevel=3)
 
 
 def given(**options) -> dict:

@@ -205,10 +205,7 @@ def replay_command(
     if result.interrupted:
         typer.echo(job.interrupted_line(sink.path), err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
-    if result.misfit:
-        import warnings
-
-        warnings.warn(f"{file}: {result.misfit}, or leave out --calibration", UserWarning, stacklevel=2)
+    _args.warn_calibration_misfit(file, result.misfit)
     for line in job.summary_lines(sink.path):
         typer.echo(line)
     return result

@@ -360,13 +360,14 @@ MISFIT_JUDGE_EPOCHS = 60
 
 class FitCheck:
     """Does the calibration in use fit how the sensor is worn? Epochs in (a stream's, in order, or
-    a whole recording's), one verdict out: what to say if it does not (see MISFIT_DEG)."""
+    a whole recording's), one verdict out: ``note``, what to say if it does not (see MISFIT_DEG)."""
 
     def __init__(self, how: str):
         self.how = how
         self._incl: list[np.ndarray] = []
         self._n = 0
         self.judged = False
+        self.note: str | None = None  # the verdict, once judged: None while it fits
 
     def add(self, epochs: EpochTable) -> str | None:
         """The note, once, when the first MISFIT_JUDGE_EPOCHS moving epochs show a misfit."""
@@ -387,8 +388,8 @@ class FitCheck:
     def _judge(self) -> str | None:
         self.judged = True
         tilt = float(np.median(np.concatenate(self._incl)))
-        if tilt < MISFIT_DEG:
-            return None
-        return (f"walking reads {tilt:.0f} degrees from the upright of {self.how}: the sensor is not worn as it "
-                "was when calibrated, so postures and slouching are wrong; calibrate again ('sensorback "
-                "calibrate')")
+        if tilt >= MISFIT_DEG:
+            self.note = (f"walking reads {tilt:.0f} degrees from the upright of {self.how}: the sensor is not worn "
+                         "as it was when calibrated, so postures and slouching are wrong; calibrate again "
+                         "('sensorback calibrate')")
+        return self.note
