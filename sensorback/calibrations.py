@@ -132,6 +132,17 @@ def save_calibration(path: str | os.PathLike, calibration: Calibration, *, devic
     return write_private_json(Path(path), entry_for(calibration, device=device, how=how))
 
 
+def is_saved_calibration(text: str) -> bool:
+    """Whether ``text`` is a file save_calibration wrote (one entry_for entry, not a store of several
+    devices), so that ``calibrate --out`` replaces an earlier calibration and nothing else."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return (isinstance(data, dict) and isinstance(data.get("calibration"), dict) and "saved_at" in data
+            and "devices" not in data)
+
+
 def load_calibration(spec: str, store: CalibrationStore | None = None) -> tuple[Calibration, str]:
     """A calibration for ``--calibration SPEC``: a file (one written by ``calibrate --out``, or a
     calibrations file holding one device), else the name or address of a device in the store.
@@ -166,4 +177,5 @@ def load_calibration(spec: str, store: CalibrationStore | None = None) -> tuple[
     return cal, f"the calibration of {entry.get('device') or spec} from {entry.get('saved_at', '?')}"
 
 
-__all__ = ["CALIBRATIONS_ENV", "CalibrationStore", "calibration_from_dict", "load_calibration", "save_calibration"]
+__all__ = ["CALIBRATIONS_ENV", "CalibrationStore", "calibration_from_dict", "is_saved_calibration", "load_calibration",
+           "save_calibration"]

@@ -7,6 +7,7 @@ rule lives in one place:
     fd = create_private(path)                 # an os-level descriptor (native recordings)
     with open_private(path, "w", encoding="utf-8", newline="") as f: ...
     with open_private("day.csv.gz", "wt", gzip_level=3) as f: ...
+    with Replacing(path, "w", newline="") as f: ...   # a whole file: a temp file renamed into place
 
 A file that already existed is tightened to 0600 when it is overwritten (only a regular file the
 user owns; a FIFO or /dev/stdout is left alone). Temporary files from ``tempfile.mkstemp`` are 0600
@@ -59,4 +60,63 @@ def writing_path(path: str | os.PathLike) -> str:
     return f"{os.fspath(path)}.{os.getpid()}.writing"
 
 
-__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "create_private", "open_private", "writing_path"]
+class Replacing:
+    """A private file written as a whole: into its temp file beside it (writing_path), which done()
+    renames over ``path`` and discard() removes. A file it replaces (an earlier epochs table, events
+    file or report) stays whole and readable until the new one is complete, and the new one is 0600
+    whatever the old one's mode. A path that exists and is not a regular file (/dev/stdout, a FIFO)
+    is written directly: there is nothing to rename over.
+
+    As a context manager it gives the open file, done() when the block ends normally and discard()
+    on an error or interrupt; a writer that keeps what it wrote even then (``replay --events``)
+    calls done() itself."""
+
+    def __init__(self, path: str | os.PathLike, mode: str = "w", *, gzip_level: int | None = None, **kwargs: Any):
+        self.path = os.fspath(path)
+        direct = os.path.exists(self.path) and not os.path.isfile(self.path)
+        self._tmp: str | None = None if direct else writing_path(self.path)
+        try:
+            self.file = open_private(self._tmp or self.path, mode, gzip_level=gzip_level, **kwargs)
+        except BaseException:
+            if self._tmp is not None and os.path.lexists(self._tmp):
+                os.unlink(self._tmp)
+            raise
+
+    def done(self) -> None:
+        """Close the file and put it in place (once; later calls do nothing)."""
+        try:
+            if not self.file.closed:
+                self.file.close()
+            if self._tmp is not None:
+                os.replace(self._tmp, self.path)
+                self._tmp = None
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        """Close the file and remove the temp file: ``path`` stays as it was."""
+        try:
+            if not self.file.closed:
+                self.file.close()
+        except OSError:
+            pass  # a full disk on the last flush: the file is going anyway
+        finally:
+            if self._tmp is not None:
+                tmp, self._tmp = self._tmp, None
+                try:
+                    os.unlink(tmp)
+                except FileNotFoundError:
+                    pass
+
+    def __enter__(self) -> IO:
+        return self.file
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.done()
+        else:
+            self.discard()
+
+
+__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "Replacing", "create_private", "open_private", "writing_path"]

@@ -1,9 +1,13 @@
 """Every file or folder the user names for sensorback to write gets the same checks, before any work
 starts (cli/_args.py check_output): its folder must exist (it is never created), it must not be a
-folder, a recording is never written over, and names that cannot be meant are refused."""
+folder, a recording is never written over, an epochs table, events file, report or calibration
+replaces only an earlier one of its kind, and names that cannot be meant are refused."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -136,6 +140,127 @@ def test_simulate_never_writes_over_labels_beside_another_recording(tmp_path):
                    f"{labels}, where the labels of day.sbr would go, already exists")
     assert labels.read_text() == "t_start,t_end,label\n0,60,sitting\n"
     assert listing(tmp_path) == [Path("day.labels.csv")]
+
+
+# ------------------------------------------------- derived outputs replace only their own earlier files
+
+
+def derived(out, db):
+    """(option, command line, what it replaces) for every output that may replace an earlier one of its
+    kind: it writes `out`."""
+    return [
+        ("--epochs", ["analyze", DEMO, "--epochs", out], "an epochs table sensorback wrote"),
+        ("--events", ["replay", DEMO, "--db", db, "--events", out], "an events file sensorback wrote"),
+        ("--html", ["report", "--db", db, "--html", out], "an HTML report sensorback wrote"),
+        ("--out", ["calibrate", "--demo", "--speed", "1000", "--out", out], "a calibration file sensorback wrote"),
+    ]
+
+
+DERIVED = range(len(derived(Path("o"), Path("x.db"))))
+
+
+@pytest.fixture(scope="module")
+def csv_recording(tmp_path_factory):
+    """The demo recording as sensorback's own CSV (made once: converting takes a few seconds)."""
+    path = tmp_path_factory.mktemp("csv") / "day.csv"
+    r = run("convert", DEMO, path)
+    assert r.exit_code == 0, r.output
+    return path
+
+
+def made_db(tmp_path):
+    """A database holding the demo day (replay and report need one; made before the refusal is tried)."""
+    db = tmp_path / "back.db"
+    r = run("replay", DEMO, "--db", db)
+    assert r.exit_code == 0, r.output
+    return db
+
+
+@pytest.mark.parametrize("case", DERIVED)
+@pytest.mark.parametrize("name", ["day.csv", "day.sbr"])
+def test_a_derived_output_never_replaces_a_recording(tmp_path, case, name, csv_recording):
+    """`analyze day.sbr --epochs day.csv` with day.csv a recording (the bug: it was replaced by an epochs
+    table without a word): refused before any work, the recording as it was, nothing else written."""
+    keep = tmp_path / name
+    shutil.copyfile(csv_recording if name.endswith(".csv") else DEMO, keep)
+    before = keep.read_bytes()
+    db = made_db(tmp_path)
+    listed = listing(tmp_path)
+    option, args, what = derived(keep, db)[case]
+    one_line_error(run(*args), f"{option}: {keep} already exists and is not {what} (it looks like a recording); "
+                               "choose another name or delete it first")
+    assert keep.read_bytes() == before
+    assert listing(tmp_path) == listed
+
+
+@pytest.mark.parametrize("case", DERIVED)
+def test_a_derived_output_never_replaces_a_file_of_another_kind(tmp_path, case):
+    """A text file of the user's own, or sensorback's output of another kind (an HTML report named
+    like an events file): refused, left as it was."""
+    db = made_db(tmp_path)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("t_start is when I started\n")
+    option, args, what = derived(notes, db)[case]
+    line = one_line_error(run(*args), f"{option}: {notes} already exists and is not {what}; choose another name")
+    assert "(it" not in line  # no guess about a file it does not know
+    assert notes.read_text() == "t_start is when I started\n"
+    database = tmp_path / "other.db"
+    shutil.copyfile(db, database)
+    option, args, what = derived(database, db)[case]
+    one_line_error(run(*args), f"{option}: {database} already exists and is not {what} (it looks like a database)")
+    assert database.read_bytes() == db.read_bytes()
+    other_case = (case + 1) % len(DERIVED)  # an earlier output of the next option
+    theirs = tmp_path / "theirs.out"
+    _, other_args, other_what = derived(theirs, db)[other_case]
+    assert run(*other_args).exit_code == 0
+    before = theirs.read_bytes()
+    option, args, what = derived(theirs, db)[case]
+    one_line_error(run(*args), f"{option}: {theirs} already exists and is not {what} (it is {other_what})")
+    assert theirs.read_bytes() == before
+
+
+@pytest.mark.parametrize("case", DERIVED)
+def test_a_derived_output_replaces_its_own_earlier_file_whole_and_private(tmp_path, case):
+    """Re-running an analysis writes over its earlier output: the new file is complete (no temp file
+    left beside it) and 0600 even if the earlier one was made readable to others."""
+    db = made_db(tmp_path)
+    out = tmp_path / "out.file"
+    option, args, what = derived(out, db)[case]
+    first = run(*args)
+    assert first.exit_code == 0, first.output
+    earlier = out.read_bytes()
+    os.chmod(out, 0o644)
+    again = run(*args)
+    assert again.exit_code == 0, (again.output, again.exception)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    assert not list(tmp_path.glob("*.writing"))
+    if option in ("--epochs", "--events"):  # the same recording gives the same rows (a report says when it was made)
+        assert out.read_bytes() == earlier
+
+
+def test_an_epochs_table_replaces_its_gzipped_earlier_self_and_an_empty_file(tmp_path):
+    out = tmp_path / "e.csv.gz"
+    assert run("analyze", DEMO, "--epochs", out).exit_code == 0
+    r = run("analyze", DEMO, "--epochs", out)
+    assert r.exit_code == 0, r.output
+    empty = tmp_path / "empty.csv"
+    empty.touch()  # nothing to lose
+    assert run("analyze", DEMO, "--epochs", empty).exit_code == 0
+    assert empty.read_text().startswith("t_start,t_end,state,")
+
+
+def test_with_several_recordings_every_epochs_file_is_checked_first(tmp_path, csv_recording):
+    """`--epochs e.csv mon.sbr tue.sbr` writes e.mon.csv and e.tue.csv: a recording at either name is
+    refused before the first is analysed."""
+    mon, tue = tmp_path / "mon.sbr", tmp_path / "tue.sbr"
+    shutil.copyfile(DEMO, mon)
+    shutil.copyfile(DEMO, tue)
+    taken = tmp_path / "e.tue.csv"
+    shutil.copyfile(csv_recording, taken)
+    one_line_error(run("analyze", mon, tue, "--epochs", tmp_path / "e.csv"),
+                   f"--epochs: {taken} already exists and is not an epochs table sensorback wrote")
+    assert not (tmp_path / "e.mon.csv").exists()
+    assert taken.read_bytes() == csv_recording.read_bytes()
 
 
 # ---------------------------------------------------------------------------------- odd output names

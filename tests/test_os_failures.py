@@ -90,6 +90,22 @@ def test_epochs_events_and_html_onto_a_full_disk_are_exit_1_naming_the_file(tmp_
     one_line_error(run("report", "--week", "--db", db, "--html", page), f"{page}: No space left on device", code=1)
 
 
+@needs_dev_full
+def test_an_earlier_epochs_events_or_html_file_survives_a_full_disk_whole(tmp_path):
+    """Re-running onto an earlier output writes a temp file renamed into place: a full disk on the
+    way leaves the earlier file as it was, and no temp file."""
+    db = tmp_path / "x.db"
+    for option, args in [("--epochs", ["analyze", WAIST]), ("--events", ["replay", WAIST, "--db", db]),
+                         ("--html", ["report", "--week", "--db", db])]:
+        out = tmp_path / f"out{option}"
+        r = run(*args, option, out)
+        assert r.exit_code == 0, r.output
+        earlier = out.read_bytes()
+        os.symlink("/dev/full", writing_path(out))
+        one_line_error(run(*args, option, out), f"{out}: No space left on device", code=1)
+        assert out.read_bytes() == earlier and not os.path.lexists(writing_path(out))
+
+
 def test_a_full_disk_without_a_file_name_is_still_one_line_exit_1(capsys):
     def write_somewhere():
         raise OSError(28, "No space left on device")

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sensorback.cli import app
-from sensorback.private import PRIVATE_MODE, create_private, open_private
+from sensorback.private import PRIVATE_MODE, Replacing, create_private, open_private, writing_path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "recordings" / "demo.sbr"
@@ -59,6 +59,24 @@ def test_the_helper_creates_and_tightens(tmp_path):
     before = mode("/dev/null")
     os.close(create_private("/dev/null"))  # not a regular file: its mode is left alone
     assert mode("/dev/null") == before
+
+
+def test_a_whole_file_replaces_the_old_one_only_when_complete(tmp_path):
+    old = tmp_path / "e.csv"
+    old.write_text("earlier")
+    os.chmod(old, 0o644)
+    with pytest.raises(KeyboardInterrupt):
+        with Replacing(old, "w") as f:
+            f.write("half")
+            assert old.read_text() == "earlier" and mode(writing_path(old)) == PRIVATE_MODE
+            raise KeyboardInterrupt
+    assert old.read_text() == "earlier" and not os.path.exists(writing_path(old))
+    with Replacing(old, "w") as f:
+        f.write("new")
+    assert old.read_text() == "new" and mode(old) == PRIVATE_MODE and not os.path.exists(writing_path(old))
+    with Replacing("/dev/null", "w") as f:  # not a regular file: written to, never renamed over
+        f.write("x")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode) and not os.path.exists(writing_path("/dev/null"))
 
 
 def test_every_file_the_commands_write_is_private(tmp_path):

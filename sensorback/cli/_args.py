@@ -105,12 +105,15 @@ def check_input_file(path: Path) -> None:
 
 
 def check_output(option: str, path: Path, *, suffixes: tuple[str, ...] = (), keep: bool = False,
-                 folder: bool = False, example: str | None = None) -> None:
+                 replaces: str | None = None, folder: bool = False, example: str | None = None) -> None:
     """A file (or, with folder, a folder) the user names for sensorback to write, checked before any
     work starts: its folder must exist (sensorback never creates the user's folders, so that a typo
     does not scatter files), it must not be a folder itself (a file, with folder), its name must end
-    in one of `suffixes` (when given), and with `keep` it must not exist yet (a recording is never
-    written over). Only sensorback's own default locations (its data and config folders) are created."""
+    in one of `suffixes` (when given), with `keep` it must not exist yet (a recording is never
+    written over), and with `replaces` (a kind in _own_outputs.KINDS: 'epochs', 'events', 'report',
+    'calibration') an existing file must be one of that kind sensorback wrote (an earlier run's
+    output, replaced; never a recording, a database or a file of the user's own). Only sensorback's
+    own default locations (its data and config folders) are created."""
     if str(path) == "-":
         raise SensorbackError(f"{option}: '-' (standard output) is not supported here; give a file name")
     if folder:
@@ -128,6 +131,10 @@ def check_output(option: str, path: Path, *, suffixes: tuple[str, ...] = (), kee
     if keep and path.exists():
         raise SensorbackError(f"{option}: {path} already exists; choose another name, or delete it first "
                               "(sensorback does not write over a recording)")
+    if replaces is not None:
+        from ._own_outputs import refuse_unless_own
+
+        refuse_unless_own(option, path, replaces)
 
 
 def db_target(db: str | None):

@@ -98,7 +98,8 @@ def analyze(
             "--epochs",
             metavar="OUT.csv",
             help="Also write one CSV row per epoch. With several FILEs each gets its own file, named "
-            "OUT.<file name>.csv.",
+            "OUT.<file name>.csv. An existing OUT is replaced only if it is an epochs table sensorback "
+            "wrote (never a recording).",
         ),
     ] = None,
     json_output: Annotated[
@@ -140,7 +141,7 @@ def analyze(
     out_paths = _args.epochs_paths(epochs, files)
     for out in out_paths:
         if out is not None:
-            _args.check_output("--epochs", out)
+            _args.check_output("--epochs", out, replaces="epochs")
     stored = _args.stored_calibration(calibration, ref, fwd)
 
     from .. import formats

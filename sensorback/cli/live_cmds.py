@@ -180,7 +180,8 @@ def calibrate_command(
                                         help="End with a stand-still step (after standing up).")] = True,
     out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE.json", show_default=False,
                                                 help="Also write the calibration to this file (for "
-                                                "'analyze --calibration FILE').")] = None,
+                                                "'analyze --calibration FILE'); an existing FILE only if it "
+                                                "is a calibration written so.")] = None,
     speed: Annotated[str, typer.Option("--speed", metavar="N", help="With --demo: N times real time.")] = "1",
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed "
                                       "(the same person with the same clip mounting as 'monitor --demo --seed "
@@ -189,7 +190,7 @@ def calibrate_command(
     """Teach sensorback your upright posture, forward direction and usual slouch for this sensor."""
     pace = _speed(speed)
     if out is not None:
-        _args.check_output("--out", out, example="calibration.json")
+        _args.check_output("--out", out, replaces="calibration", example="calibration.json")
     if not demo and seed != 0:
         raise SensorbackError("--seed: only with --demo")
     from ..sources import open_source

@@ -80,7 +80,7 @@ class _EventSink:
 def _check_events_path(events: Path, recording: Path) -> None:
     if events.exists() and events.resolve() == recording.resolve():
         raise SensorbackError(f"--events: {events} is the recording itself; choose another name")
-    _args.check_output("--events", events, example="events.csv")
+    _args.check_output("--events", events, replaces="events", example="events.csv")
 
 
 @app.command(
@@ -115,7 +115,8 @@ def replay_command(
     db: Annotated[Optional[str], DB_OPTION] = None,
     events: Annotated[
         Optional[Path],
-        typer.Option("--events", metavar="OUT.csv", help="Also write one CSV row per coach event (t,kind,detail).",
+        typer.Option("--events", metavar="OUT.csv", help="Also write one CSV row per coach event (t,kind,detail). "
+                     "An existing OUT is replaced only if it is an events file sensorback wrote (never a recording).",
                      show_default=False),
     ] = None,
     reference_window: Annotated[Optional[str], REFERENCE_WINDOW_OPTION] = None,

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import SensorbackError, naming
-from ..private import open_private
+from ..private import Replacing
 from . import _args
 from ._options import DB_OPTION
 from ._runtime import SensorbackTyper
@@ -73,8 +73,8 @@ def report(
     json_output: Annotated[bool, typer.Option("--json", help="Print the report's numbers as JSON.")] = False,
     html: Annotated[
         Optional[Path],
-        typer.Option("--html", metavar="OUT", help="Write the report as one self-contained HTML page.",
-                     show_default=False),
+        typer.Option("--html", metavar="OUT", help="Write the report as one self-contained HTML page. An "
+                     "existing OUT is replaced only if it is a report sensorback wrote.", show_default=False),
     ] = None,
     db: Annotated[Optional[str], DB_OPTION] = None,
 ) -> None:
@@ -88,7 +88,7 @@ def report(
     last = parse_day(day, "--day", now=now)
     first = last - timedelta(days=6) if week else last
     if html is not None:
-        _args.check_output("--html", html, example="report.html")
+        _args.check_output("--html", html, replaces="report", example="report.html")
 
     store, name = _open_for_reading(db)
     if store is None:
@@ -102,7 +102,7 @@ def report(
 
     if html is not None:
         page = render_html(result)
-        with naming(html), open_private(html, "w", encoding="utf-8") as f:  # a full disk names the file
+        with naming(html), Replacing(html, "w", encoding="utf-8") as f:  # a full disk names the file
             f.write(page)
         typer.echo(f"wrote {html} ({len(page.encode()) // 1024 + 1} KB)", err=json_output)
     if json_output:

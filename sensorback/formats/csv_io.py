@@ -165,6 +165,27 @@ def _is_number(s: str) -> bool:
         return False
 
 
+def looks_like_samples(path, head: bytes) -> bool:
+    """Whether ``head``, the first few KB of a text file (gzip undone), begins like a recording this
+    module reads: an ActiLife header, a header line naming acceleration columns, or a row of three or
+    more numbers (no header). A guess for messages (about an existing file the user named as an
+    output), not a check of the file."""
+    raw = head.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n")
+    if not raw.strip() or b"\x00" in raw:
+        return False
+    try:
+        if actigraph.read_header(path, raw) is not None:
+            return True
+        header = _split_header(path, raw)[0]
+        names = _fields(header, _separator(header))
+        if len(names) >= 3 and all(_is_number(n.replace(",", ".")) for n in names):
+            return True
+        map_columns(path, names, 1)
+    except (InputError, ValueError, csv.Error):
+        return False
+    return True
+
+
 # ----------------------------------------------------------------------------- parsing
 
 

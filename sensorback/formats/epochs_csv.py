@@ -1,6 +1,7 @@
 """The epochs file of ``sensorback analyze --epochs``: one row per epoch, exactly the columns
 t_start,t_end,state,inclination_deg,intensity_g (times in seconds on the recording's axis, the
-state by name, an empty field where there is no value); .gz compresses."""
+state by name, an empty field where there is no value); .gz compresses. Written whole (a temp file
+renamed into place), so an earlier table it replaces stays intact until the new one is complete."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import numpy as np
 from ..core.epochs import EpochTable
 from ..core.states import STATES
 from ..errors import naming
-from ..private import open_private
+from ..private import Replacing
 
+#: The first line of every epochs file: also how ``--epochs`` knows an earlier one it may replace.
 EPOCHS_HEADER = "t_start,t_end,state,inclination_deg,intensity_g"
 
 
@@ -29,6 +31,6 @@ def write_epochs_csv(table: EpochTable, path: Path) -> None:
     columns = zip(_fmt(table.t_start, 3), _fmt(table.t_end, 3), names,
                   _fmt(table.inclination_deg, 2), _fmt(table.intensity_g, 4))
     text = EPOCHS_HEADER + "\n" + "".join(",".join(row) + "\n" for row in columns)
-    with naming(path), open_private(path, "w", gzip_level=6 if path.name.lower().endswith(".gz") else None,
-                                    newline="") as f:
+    with naming(path), Replacing(path, "w", gzip_level=6 if path.name.lower().endswith(".gz") else None,
+                                 newline="") as f:
         f.write(text)

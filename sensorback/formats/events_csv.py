@@ -1,6 +1,8 @@
 """The events file of ``sensorback replay --events``: one row per coach event, exactly the columns
 t,kind,detail (t in seconds on the recording's axis, 3 decimals), each row flushed as it is
-written, so an interrupted or failed replay leaves the events up to that point."""
+written into a temp file beside it (sensorback.private.Replacing), renamed into place when the file
+is closed, whether the replay finished or not: an interrupted or failed replay leaves the events up
+to that point, and an earlier events file it replaces stays whole until then."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ import csv
 from pathlib import Path
 
 from ..errors import naming
-from ..private import open_private
+from ..private import Replacing
 
+#: The columns, the first line of every events file: also how ``--events`` knows an earlier one it may replace.
 EVENTS_HEADER = ("t", "kind", "detail")
 
 
@@ -20,10 +23,15 @@ class EventsFile:
         self.path = path
         self.rows = 0
         with naming(path):  # a full disk names the file
-            self._fh = open_private(path, "w", newline="", encoding="utf-8")
-            self._writer = csv.writer(self._fh, lineterminator="\n")
-            self._writer.writerow(EVENTS_HEADER)
-            self._fh.flush()
+            self._file = Replacing(path, "w", newline="", encoding="utf-8")
+            self._fh = self._file.file
+            try:
+                self._writer = csv.writer(self._fh, lineterminator="\n")
+                self._writer.writerow(EVENTS_HEADER)
+                self._fh.flush()
+            except BaseException:
+                self._file.discard()
+                raise
 
     def write(self, event) -> None:
         with naming(self.path):
@@ -32,10 +40,11 @@ class EventsFile:
         self.rows += 1
 
     def close(self) -> None:
+        """Put the file in place with the events written so far (also after a failure: they happened)."""
         if self._fh is not None:
-            fh, self._fh = self._fh, None
+            self._fh = None
             with naming(self.path):
-                fh.close()
+                self._file.done()
 
     def __enter__(self) -> "EventsFile":
         return self

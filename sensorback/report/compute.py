@@ -539,6 +539,15 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
     return report
 
 
+#: Every report's title begins so, in text and HTML (``report --html`` knows an earlier page by it).
+REPORT_TITLE = "Back report for"
+
+
+def report_title(report: "Report", tz: Optional[tzinfo] = None) -> str:
+    """'Back report for Monday 4 March 2024', 'Back report for the week 27 Mar to 2 Apr 2024'."""
+    return f"{REPORT_TITLE} {period_name(report, tz)}"
+
+
 def period_name(report: "Report", tz: Optional[tzinfo] = None) -> str:
     if report.kind == "day":
         return report.first_day.strftime("%A %d %B %Y").replace(" 0", " ")

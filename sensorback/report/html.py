@@ -20,7 +20,7 @@ from typing import Optional, Sequence
 
 from ..core.states import STATES
 from . import redflags
-from .compute import MARK_LABELS, MARKED_AS, Day, Report, exercise_advice, period_name
+from .compute import MARK_LABELS, MARKED_AS, REPORT_TITLE, Day, Report, exercise_advice, report_title
 from ..timefmt import hours_minutes, minutes, time_of_day
 from .text import STATE_LABELS, exercise_name, pct, rate
 from .when import format_local
@@ -383,10 +383,21 @@ def _timelines(days: Sequence[Day], tz: Optional[tzinfo], **kw) -> str:
     return responsive(timeline_svg(days, tz, WIDE_W, **kw), timeline_svg(days, tz, NARROW_W, **kw))
 
 
+#: How every page render_html writes begins.
+PAGE_START = "<!DOCTYPE html>"
+
+
+def is_report_page(head: str) -> bool:
+    """Whether ``head``, the first KB or so of a file, begins a page render_html wrote (pages of
+    every version so far: the doctype, then the title within the head), so that ``report --html``
+    replaces an earlier report but no other page."""
+    return head.startswith(PAGE_START) and f"<title>{_e(REPORT_TITLE)} " in head[:2048]
+
+
 def render_html(report: Report, tz: Optional[tzinfo] = None) -> str:
-    title = f"Back report for {period_name(report, tz)}"
+    title = report_title(report, tz)
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        PAGE_START, '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>",
         f"<h1>{_e(title)}</h1>",

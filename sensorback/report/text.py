@@ -7,7 +7,7 @@ from datetime import tzinfo
 from typing import Optional, Sequence
 
 from ..coach import exercises as exercise_lib
-from .compute import Day, Numbers, Report, exercise_advice, period_name
+from .compute import Day, Numbers, Report, exercise_advice, report_title
 from ..timefmt import hours_minutes, minutes
 from .when import format_local, to_local
 
@@ -167,7 +167,7 @@ def _week_tables(days: Sequence[Day], totals: Numbers) -> list[str]:
 
 
 def render_text(report: Report, tz: Optional[tzinfo] = None) -> str:
-    title = f"Back report for {period_name(report, tz)}"
+    title = report_title(report, tz)
     lines = [title, "=" * len(title)]
     lines += wrap(f"Local time {report.timezone or to_local(report.start, tz).strftime('%Z')}; "
                   f"database {report.database}.", "")
