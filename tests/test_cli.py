@@ -387,6 +387,13 @@ def test_simulate_writes_exactly_what_simulate_makes(tmp_path):
     ("--rate", "1", "--rate: the simulator samples at 10 to 200 Hz, got 1"),
     ("--rate", "250", "--rate: the simulator samples at 10 to 200 Hz, got 250"),
     ("--seed", "-1", "--seed: must be a whole number, 0 or more, got -1"),
+    ("--start", "2025-13-01", "--start: '2025-13-01' is not a real date (month must be in 1..12)"),
+    ("--start", "1999-12-31", "--start: 1999-12-31 is outside the years sensorback handles (2000 to 2099)"),
+    ("--start", "08:30", "--start: expected a date or a date and time such as 2025-01-06 or '2025-01-06 08:30' "
+                         "(local time, or with an offset such as +01:00 or Z), got '08:30'"),
+    ("--start", "2025-01-06 25:00", "--start: expected a date or a date and time such as 2025-01-06 or "
+                                    "'2025-01-06 08:30' (local time, or with an offset such as +01:00 or Z), "
+                                    "got '2025-01-06 25:00'"),
 ])
 def test_simulate_errors_name_the_option(tmp_path, option, value, message):
     out = tmp_path / "sim.sbr"
@@ -422,6 +429,70 @@ def test_a_stored_calibration_missing_a_field_says_which(tmp_path):
     with pytest.raises(SensorbackError, match=rf"^the calibration of demo in {store.path}: not a usable calibration: "
                                               r"the field 'sensor.offset' is missing; run 'sensorback calibrate' again$"):
         store.load("demo")
+
+
+@pytest.fixture
+def auckland(monkeypatch):
+    """The process's local time zone is Pacific/Auckland (UTC+13 in January: a local morning is the
+    UTC day before)."""
+    import time
+
+    monkeypatch.setenv("TZ", "Pacific/Auckland")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_simulate_starts_on_the_day_given(tmp_path, auckland):
+    """--start 2025-01-06: the recording starts that (local) day, at the simulated wearer's usual
+    08:00 and the seed's minutes; the samples are those of the default start."""
+    from datetime import datetime
+
+    from sensorback import formats
+
+    week = tmp_path / "week.sbr"
+    r = run("simulate", "--scenario", "demo", "--seed", "2", "--duration", "2min", "--start", "2025-01-06",
+            "--out", week)
+    assert r.exit_code == 0, r.output
+    block = formats.load(week)
+    local = datetime.fromtimestamp(block.start_time).astimezone()
+    assert local.date().isoformat() == "2025-01-06" and local.utcoffset().total_seconds() == 13 * 3600
+    assert 8 * 60 <= local.hour * 60 + local.minute <= 8 * 60 + 30
+    assert run("simulate", "--scenario", "demo", "--seed", "2", "--duration", "2min", "--out",
+               tmp_path / "default.sbr").exit_code == 0
+    default = formats.load(tmp_path / "default.sbr")
+    assert np.array_equal(block.t, default.t) and np.array_equal(block.acc, default.acc)
+    # the seed's minutes after 08:00 are the default day's after 08:00 UTC
+    assert block.start_time - local.replace(hour=8, minute=0, second=0, microsecond=0).timestamp() == \
+        pytest.approx(default.start_time - 1709539200.0, abs=1e-6)
+
+
+def test_simulate_starts_at_the_time_given(tmp_path, auckland):
+    from datetime import datetime, timezone
+
+    from sensorback import formats
+
+    for text, expected in [("2025-01-06 07:15", datetime(2025, 1, 5, 18, 15, tzinfo=timezone.utc)),  # local
+                           ("2025-01-06T07:15:30+01:00", datetime(2025, 1, 6, 6, 15, 30, tzinfo=timezone.utc)),
+                           ("2025-01-06 07:15Z", datetime(2025, 1, 6, 7, 15, tzinfo=timezone.utc))]:
+        out = tmp_path / f"{len(list(tmp_path.glob('*.sbr')))}.sbr"
+        r = run("simulate", "--scenario", "demo", "--duration", "60", "--start", text, "--out", out)
+        assert r.exit_code == 0, r.output
+        assert formats.load(out).start_time == expected.timestamp(), text
+
+
+def test_simulate_without_start_is_unchanged():
+    """The default start, Monday 2024-03-04 08:00 UTC and the seed's minutes: the bundled demo.sbr
+    (made by 'simulate --scenario demo --seed 1' before --start existed) comes out again, sample for
+    sample, with its start. (Not byte for byte: its metadata predates the simulator's 'stuck' entry.)"""
+    from sensorback import formats
+    from sensorback.sim import simulate
+
+    made, _ = simulate("demo", seed=1)
+    bundled = formats.load(RECORDINGS / "demo.sbr")
+    assert made.start_time == bundled.start_time == 1709539601.783
+    assert np.array_equal(made.t, bundled.t) and np.array_equal(made.acc, bundled.acc)
 
 
 def test_simulate_same_seed_same_recording(tmp_path):

@@ -368,6 +368,26 @@ def test_pieces_give_the_recording_made_in_one_piece(scenario, rate, kw, pieces)
         assert list(rec.labels.rows()) == list(labels.rows())
 
 
+def test_the_start_is_a_parameter_the_samples_do_not_depend_on():
+    """start_time: Unix seconds or a datetime, exactly; a date, that day at DAY_START_TIME local time
+    plus the seed's minutes (the default day's minutes after 08:00 UTC). Only the start moves."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from sensorback.sim.simulate import DAY_START, DAY_START_TIME
+
+    default, _ = simulate("demo", seed=5, duration_s=30)
+    minutes = default.start_time - DAY_START
+    assert 0.0 <= minutes <= 1800.0
+    at = datetime(2025, 1, 6, 7, 15, tzinfo=timezone(timedelta(hours=1)))
+    for start, expected in [(at, at.timestamp()), (at.timestamp(), at.timestamp()),
+                            (date(2025, 1, 6), datetime.combine(date(2025, 1, 6), DAY_START_TIME).timestamp() + minutes)]:
+        block, _ = simulate("demo", seed=5, duration_s=30, start_time=start)
+        assert block.start_time == pytest.approx(expected, abs=1e-6)
+        assert np.array_equal(block.t, default.t) and np.array_equal(block.acc, default.acc)
+    with pytest.raises(InputError, match="start_time: must be Unix seconds, a datetime or a date"):
+        simulate("demo", seed=5, duration_s=30, start_time="Monday")
+
+
 def test_the_band_noise_of_a_whole_recording_comes_in_pieces_exactly():
     from sensorback.sim.chunked import BandNoise
     from sensorback.sim.wearer import band_noise

@@ -237,7 +237,8 @@ def convert(
         "Examples:\n\n"
         "\b\n"
         "  sensorback simulate --scenario {example} --out day.sbr\n"
-        "  sensorback simulate --scenario {example} --out day.csv.gz --seed 3 --duration 2h\n\n"
+        "  sensorback simulate --scenario {example} --out day.csv.gz --seed 3 --duration 2h\n"
+        "  sensorback simulate --scenario {example} --out week.sbr --duration 7d --start 2025-01-06\n\n"
         "Besides OUT it writes the true state of every stretch of time to a sidecar named like OUT "
         "with .labels.csv in place of the extension (day.sbr -> day.labels.csv). Neither may exist "
         "yet: sensorback never writes over a recording or its labels."
@@ -269,6 +270,18 @@ def simulate(
             "scenario's own.",
         ),
     ] = None,
+    start: Annotated[
+        Optional[str],
+        typer.Option(
+            "--start",
+            metavar="DATE[ TIME]",
+            help="When the recording starts: a day, YYYY-MM-DD (the wearer's day then starts at 08:00 "
+            "local time, 0-30 min later by seed), or a day and time, 'YYYY-MM-DD HH:MM[:SS]', local time "
+            "unless an offset such as +01:00 or Z follows. Default: Monday 2024-03-04, 08:00 UTC and the "
+            "seed's minutes.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write a simulated recording, and its true labels, without any hardware."""
     from .. import formats, sim
@@ -285,6 +298,12 @@ def simulate(
     duration_s = _args.parse_duration("--duration", duration)
     if duration_s is not None:
         sim.check_duration(duration_s, "--duration", shown=f"'{duration}'")
+    if start is not None:
+        from ..report.when import parse_start
+
+        start_at = parse_start(start, "--start")
+    else:
+        start_at = None
     _args.check_output("--out", out, suffixes=WRITTEN_SUFFIXES, keep=True)
     labels_out = sim.sidecar_path(out)
     if labels_out.exists():  # labels, maybe real ones, beside another recording of that name
@@ -295,7 +314,8 @@ def simulate(
     # appears only once complete (an interrupt leaves nothing); then the labels.
     with Progress(f"simulating {scenario} into {out}", total=1.0, enabled=interactive()) as progress:
         rec = sim.simulate_stream(scenario, progress=progress.update,
-                                  **_args.given(seed=seed, rate_hz=rate, duration_s=duration_s))
+                                  **_args.given(seed=seed, rate_hz=rate, duration_s=duration_s,
+                                                start_time=start_at))
         formats.save_blocks(rec.blocks(), out, rec.n_samples, device=rec.device, rate_hz=rec.rate,
                             start_time=rec.start_time, meta={"sim": rec.meta})
         sim.write_labels(rec.labels, labels_out)

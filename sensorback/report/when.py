@@ -1,4 +1,4 @@
-"""Dates and times the user types (``--day``, ``--at``) and the local-time day boundaries of reports.
+"""Dates and times the user types (``--day``, ``--at``, ``--start``) and the local-time day boundaries of reports.
 
 Days are local calendar days. Without an explicit ``tz`` the operating system's local time zone is
 used, including its daylight-saving rules, so a day can be 23 or 25 hours long. Every failure is a
@@ -44,6 +44,9 @@ def today(now: Optional[datetime] = None, tz: Optional[tzinfo] = None) -> date:
     return to_local(now, tz).date()
 
 
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+
+
 def parse_day(text: Optional[str], option: str = "--day", *, now: Optional[datetime] = None,
               tz: Optional[tzinfo] = None) -> date:
     """'YYYY-MM-DD', 'today' or 'yesterday' (None = today); a day in the future is an error."""
@@ -55,7 +58,7 @@ def parse_day(text: Optional[str], option: str = "--day", *, now: Optional[datet
         return current
     if word == "yesterday":
         return current - timedelta(days=1)
-    if not re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", word):
+    if not _DATE.fullmatch(word):
         raise SensorbackError(f"{option}: expected a date as YYYY-MM-DD (or 'today', 'yesterday'), got '{text}'")
     try:
         y, m, d = (int(p) for p in word.split("-"))
@@ -106,17 +109,11 @@ def parse_at(text: Optional[str], option: str = "--at", *, now: Optional[datetim
     elif day_offset:
         raise SensorbackError(f"{option}: expected 'yesterday HH:MM', got '{text}'")
     else:
-        value = word.upper().replace(" ", "T", 1)
-        if value.endswith("Z"):
-            value = value[:-1] + "+00:00"
-        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value):
-            value += "T12:00"
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
+        parsed = _iso(word + " 12:00" if _DATE.fullmatch(word) else word)
+        if parsed is None:
             raise SensorbackError(
                 f"{option}: expected a time such as 18:30, 'yesterday 18:30' or '2024-05-03 18:30', got '{text}'"
-            ) from None
+            )
         # before any arithmetic: year 1 or 9999 cannot move a time zone
         if parsed.date() >= LATEST:
             raise SensorbackError(f"{option}: {parsed.strftime('%Y-%m-%d %H:%M')} is in the future")
@@ -126,6 +123,38 @@ def parse_at(text: Optional[str], option: str = "--at", *, now: Optional[datetim
     if result > now + timedelta(minutes=1):
         raise SensorbackError(f"{option}: {to_local(result, tz).strftime('%Y-%m-%d %H:%M')} is in the future")
     return result
+
+
+def _iso(text: str) -> Optional[datetime]:
+    """'2024-05-03 18:30', '2024-05-03T18:30:05', with an offset ('+02:00', 'Z') or without (naive);
+    None when it is not one."""
+    value = text.upper().replace(" ", "T", 1)
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def parse_start(text: str, option: str = "--start", *, tz: Optional[tzinfo] = None) -> date | datetime:
+    """When something begins, past or future (a simulated recording): 'YYYY-MM-DD' -> that date
+    (the caller picks the time of day); 'YYYY-MM-DD HH:MM[:SS]' or 'YYYY-MM-DDTHH:MM[:SS]', local time
+    unless an offset such as +02:00 or Z follows -> an aware UTC datetime."""
+    word = " ".join(text.split())
+    if _DATE.fullmatch(word):
+        try:
+            day = date(*(int(p) for p in word.split("-")))
+        except ValueError as e:
+            raise SensorbackError(f"{option}: '{text}' is not a real date ({e})") from None
+        check_day(day, option)
+        return day
+    parsed = _iso(word)
+    if parsed is None or not _DATE.match(word):
+        raise SensorbackError(f"{option}: expected a date or a date and time such as 2025-01-06 or "
+                              f"'2025-01-06 08:30' (local time, or with an offset such as +01:00 or Z), got '{text}'")
+    check_day(parsed.date(), option)  # before any arithmetic: year 1 or 9999 cannot move a time zone
+    return (_local(parsed, tz) if parsed.tzinfo is None else parsed).astimezone(timezone.utc)
 
 
 def _local(naive: datetime, tz: Optional[tzinfo]) -> datetime:

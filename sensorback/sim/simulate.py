@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+from datetime import date, datetime, time
 from typing import Callable, Iterator
 
 import numpy as np
@@ -35,6 +36,8 @@ from .wearer import BodyMotionStream
 MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 200.0
 MIN_DURATION_S, MAX_DURATION_S = 1.0, 7 * 86400.0
 DAY_START = 1709539200.0  # Monday 2024-03-04 08:00 UTC; days start 0-30 min later per seed
+#: When a day given as start_time (a date) starts, local time; then the seed's 0-30 min, as DAY_START.
+DAY_START_TIME = time(8, 0)
 _OVERRIDES = {"duration_s", "ideal_sensor", "mount", "gaps", "start_time", "usual_slouch_deg"}
 _META_VERSION = 1
 
@@ -89,11 +92,14 @@ def _check(scenario: str, seed, rate_hz, overrides: dict) -> dict:
     opts.update(overrides)
     dur = check_duration(opts["duration_s"])
     opts["duration_s"] = round(dur, 3)
-    if opts["start_time"] is not None:
+    start = opts["start_time"]
+    if isinstance(start, datetime):
+        opts["start_time"] = start.timestamp()  # naive: local time
+    elif start is not None and not isinstance(start, date):  # a date: its start is drawn with the wearer
         try:
-            opts["start_time"] = float(opts["start_time"])
+            opts["start_time"] = float(start)
         except (TypeError, ValueError):
-            raise InputError("start_time", f"must be Unix seconds, got {opts['start_time']!r}") from None
+            raise InputError("start_time", f"must be Unix seconds, a datetime or a date, got {start!r}") from None
     u = opts["usual_slouch_deg"]
     if u is not None and (isinstance(u, bool) or not isinstance(u, (int, float)) or not 0.0 < u < 60.0):
         raise InputError("usual_slouch_deg", f"must be a number of degrees between 0 and 60, got {u!r}")
@@ -111,8 +117,10 @@ def simulate(scenario: str, seed: int = 0, rate_hz: float = 50.0, **overrides) -
 
     Overrides: duration_s (cut or extend the scenario), ideal_sensor=True (no sensor or timing
     errors), mount="identity" (clip axes = trunk axes), gaps=False (no long BLE outages),
-    start_time (Unix time of t = 0), usual_slouch_deg (the wearer's usual slouch, where the
-    scenario uses it). Identical arguments give identical output.
+    start_time (when t = 0 is: Unix seconds or a datetime, naive meaning local time; or a date: that
+    day at DAY_START_TIME local time plus the seed's 0-30 min, as the default day, Monday 2024-03-04,
+    starts at 08:00 UTC plus them), usual_slouch_deg (the wearer's usual slouch, where the
+    scenario uses it). Identical arguments give identical output (a date: in the same time zone).
     The true parameters (mounting, calibration errors, cadence, postures, episodes) are in
     block.meta["sim"]. For days too long to hold in memory twice, see simulate_stream.
     """
@@ -224,6 +232,8 @@ class SimulatedRecording:
         start_time = opts["start_time"]
         if start_time is None:
             start_time = DAY_START + day_offset
+        elif isinstance(start_time, date):
+            start_time = datetime.combine(start_time, DAY_START_TIME).timestamp() + day_offset  # local time
         self.start_time = start_time
 
         up_stand = trunk_rotation(person.stand_flexion_deg, person.stand_lateral_deg, 0.0)[0]
