@@ -458,10 +458,11 @@ def test_sitting_is_the_state_alone_and_seated_counts_slouching_too(db):
     said = " ".join(text.replace(report.database, "DB").split())  # (the path names this test)
     assert not re.findall(r"sitting(?! upright)", said, re.I), "'sitting' in the text that is not the state"
     lines = text.splitlines()
+    m = t.rounded  # the minutes shown (they add up: test_shown_minutes_add_up_as_parts_of_their_totals)
     i = lines.index(next(ln for ln in lines if ln.startswith("  seated ")))
-    assert re.fullmatch(rf"  seated\s+{minutes(t.seated_s)}\s+\d+ % of worn time", lines[i])
-    assert re.fullmatch(rf"    of it sitting upright\s+{minutes(t.state_s['sitting'])}", lines[i + 1])
-    assert re.fullmatch(rf"    of it slouching\s+{minutes(t.state_s['slouching'])}\s+\d+ % of seated time",
+    assert re.fullmatch(rf"  seated\s+{minutes(m.seated_s)}\s+\d+ % of worn time", lines[i])
+    assert re.fullmatch(rf"    of it sitting upright\s+{minutes(m.state_s['sitting'])}", lines[i + 1])
+    assert re.fullmatch(rf"    of it slouching\s+{minutes(m.state_s['slouching'])}\s+\d+ % of seated time",
                         lines[i + 2])
     assert re.search(r"day\s+worn\s+seated\s+slouch", text)  # the week table's column
 
@@ -470,10 +471,126 @@ def test_sitting_is_the_state_alone_and_seated_counts_slouching_too(db):
     quotes = re.sub(r"<title>[^<]*break prompt: [^<]*</title>", "", page)
     words = " ".join(re.sub(r"<[^>]+>", " ", quotes).split())
     assert not re.findall(r"sitting(?! upright)", words, re.I), "'sitting' in the page that is not the state"
-    assert f"seated (sitting upright + slouching) {minutes(t.seated_s)}" in words
-    assert f"of it sitting upright {minutes(t.state_s['sitting'])}" in words
-    assert f"of it slouching {minutes(t.state_s['slouching'])}" in words
+    assert f"seated (sitting upright + slouching) {minutes(m.seated_s)}" in words
+    assert f"of it sitting upright {minutes(m.state_s['sitting'])}" in words
+    assert f"of it slouching {minutes(m.state_s['slouching'])}" in words
     assert "Seated (hours)" in words and "Slouch share of seated time (%)" in words
+
+
+def _min(text: str) -> int:
+    """Whole minutes from '9 h 44 min', '34 min' or '153:28'."""
+    if ":" in text:
+        h, m = text.split(":")
+        return 60 * int(h) + int(m)
+    m = re.fullmatch(r"(?:(\d+) h )?(\d+) min", text)
+    assert m, text
+    return 60 * int(m.group(1) or 0) + int(m.group(2))
+
+
+def _where_the_time_went(cells: dict[str, str]) -> dict[str, int]:
+    """The time section's rows (label -> shown text) as whole minutes, checked to add up."""
+    got = {k.strip(): _min(v) for k, v in cells.items()}
+    assert got["seated"] == got["of it sitting upright"] + got["of it slouching"], got
+    assert got["worn in all"] == got["seated"] + got["standing"] + got["moving"] + got["lying"], got
+    return got
+
+
+def _columns_add_up(rows: list[list[str]], header: list[str], names) -> None:
+    """In a day-by-day table, each named column of the days adds up to the week's row."""
+    *days, week = rows
+    assert week[0] == "week" and len(days) == 7
+    for name in names:
+        i = header.index(name)
+        assert sum(_min(r[i]) for r in days) == _min(week[i]), (name, [r[i] for r in rows])
+
+
+def test_shown_minutes_add_up_as_parts_of_their_totals(db):
+    """Rounding each figure on its own showed build_week's worn time as 13:32 beside days adding
+    up to 13:31 and states adding up to 13:31 (and unseen 153:28 beside days adding up to 153:29,
+    bent past 20° 9:41 beside 9:42). Now every time the text and the
+    HTML show beside its parts is the sum of the parts as shown, both ways (the days' columns and
+    each day's or the week's states), and each is still its exact value rounded down or up."""
+    build_week(db)
+    with open_store(db) as store:
+        rows = load_rows(store, WEEK_END - timedelta(days=6), WEEK_END, TZ)
+    report = build_report(rows, now=NOW, tz=TZ, kind="week")
+    exact = report.to_dict()
+    text = render_text(report, TZ)
+    lines = text.splitlines()
+
+    def block(title: str) -> list[list[str]]:
+        i = lines.index(title) if title in lines else next(k for k, ln in enumerate(lines) if ln.startswith(title))
+        out = []
+        for ln in lines[i + 1:]:
+            if not ln.strip():
+                break
+            out.append(re.split(r"\s{2,}", ln.strip()))
+        return out
+
+    header, *table1 = block("Day by day")
+    _columns_add_up(table1, header, ("worn", "seated", "unseen"))
+    i = lines.index("Day by day (hours:minutes)") + len(table1) + 3
+    header2 = re.split(r"\s{2,}", lines[i].strip())
+    table2 = [re.split(r"\s{2,}", ln.strip()) for ln in lines[i + 1:i + 9]]
+    _columns_add_up(table2, header2, ("past 20°", "past 30°", "past 60°"))
+    for r in table1[:-1]:                            # a day's worn and unseen time fill the day
+        d = next(d for d in exact["days"] if date.fromisoformat(d["date"]).strftime("%a %d %b") == r[0])
+        assert _min(r[1]) + _min(r[-1]) == d["span_s"] / 60, r
+    week = _where_the_time_went({r[0]: r[1] for r in block("Where the time went")})
+    assert week["unseen in all"] == week["not worn"] + week["no usable data"] + week["not recorded"]
+    assert (week["worn in all"], week["seated"], week["unseen in all"]) == tuple(_min(x) for x in
+                                                                                (table1[-1][1], table1[-1][2], table1[-1][-1]))
+    t = exact["totals"]
+    for label, seconds in [("seated", t["seated"]["seated_s"]), ("of it slouching", t["states_s"]["slouching"]),
+                           ("lying", t["states_s"]["lying"]), ("worn in all", t["worn_s"]),
+                           ("not recorded", t["not_recorded_s"]), ("unseen in all", t["unseen_s"])]:
+        assert abs(week[label] - seconds / 60) < 1, (label, week[label], seconds)
+    assert any(d["worn_s"] % 60 for d in exact["days"])  # the JSON keeps exact seconds
+
+    page = render_html(report, TZ)
+    cells = re.findall(r"<tr(?: class=\"[^\"]*\")?>((?:<td>[^<]*</td>)+)</tr>", page)
+    rows_ = [re.findall(r"<td>([^<]*)</td>", c) for c in cells]
+    numbers = {r[0].replace("seated (sitting upright + slouching)", "seated"): r[1] for r in rows_ if len(r) == 3}
+    shown = _where_the_time_went({k: v for k, v in numbers.items() if not k.startswith(("break", "slouch", "trunk"))})
+    assert shown == {k: v for k, v in week.items() if k != "unseen in all"}  # the same minutes as the text
+    head = re.findall(r"<th>([^<]*)</th>", page.split('<table class="week">')[1].split("</tr>")[0])
+    _columns_add_up([r for r in rows_ if len(r) == len(head)], head, ("worn", "seated", "unseen"))
+
+    for d in exact["days"]:                         # each day's own report adds up too
+        if d["recorded_s"]:
+            day = date.fromisoformat(d["date"])
+            with open_store(db) as store:
+                one = build_report(load_rows(store, day, day, TZ), now=NOW, tz=TZ, kind="day")
+            lines = render_text(one, TZ).splitlines()
+            _where_the_time_went({r[0]: r[1] for r in block("Where the time went")})
+
+
+def test_controlled_rounding_keeps_every_shown_sum_within_a_minute():
+    """report.rounding on random tables (days x states, some empty): every cell and every shown sum
+    (a group of columns in a row, or over all rows) is its exact value rounded down or up, and the
+    shown sums are sums of the shown cells; alone, a time rounds to the nearest minute, halves
+    down."""
+    from sensorback.report.rounding import controlled_round
+
+    groups = [[0, 1], [0, 1, 2, 3, 4], [5, 6, 7]]           # seated, worn, unseen (compute._TIME_GROUPS)
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        exact = rng.uniform(0, 6 * 3600, size=(7, 8)) * (rng.random((7, 8)) < 0.7)
+        shown = controlled_round(exact, groups)
+        assert np.all(shown % 60 == 0)
+        for g in groups + [[c] for c in range(8)] + [list(range(8))]:
+            for rows in [[r] for r in range(7)] + [list(range(7))]:
+                e, s = exact[np.ix_(rows, g)].sum() / 60, shown[np.ix_(rows, g)].sum() / 60
+                assert math.floor(e) <= s <= math.ceil(e), (rows, g, e, s)
+    assert [controlled_round(np.array([[s]]), [])[0, 0] for s in (0, 29.9, 30, 89, 90, 95, 120)] == [
+        0, 0, 0, 60, 60, 120, 120]
+    # three 40 s parts make 2 min: two of them show 1 min, not all three (or none)
+    assert sorted(controlled_round(np.array([[40.0, 40.0, 40.0]]), [[0, 1, 2]])[0]) == [0, 60, 60]
+    # the sum of more cells first: 30 + 90 + 120 + 95 s make 5.6 min, shown as 6 (not 5 as the
+    # parts alone would, or 7)
+    assert controlled_round(np.array([[30.0, 90.0, 120.0, 95.0]]), []).sum() == 360
+    with pytest.raises(ValueError, match="nest"):
+        controlled_round(np.zeros((2, 3)), [[0, 1], [1, 2]])
 
 
 # ---------------------------------------------------------------------------------------- HTML

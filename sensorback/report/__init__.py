@@ -2,6 +2,7 @@
 
 - ``load``: the store rows of a period (the only I/O);
 - ``compute``: the numbers, pure (``build_report``);
+- ``rounding``: the minutes the text and HTML show, rounded once so that parts add up to totals;
 - ``text`` / ``html``: rendering (``render_text``, ``render_html``);
 - ``redflags``: warning signs in pain check-ins (pure);
 - ``when``: the dates and times users type, and local day boundaries.

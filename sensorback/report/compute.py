@@ -38,11 +38,14 @@ How the numbers are counted (also in docs/report.md):
   warning signs by ``redflags``.
 * Week totals are the sums of the days (longest bout: the longest of the days; shares and rates
   recomputed from the summed times), so a bout crossing midnight counts on each side.
+* **Shown minutes**: ``Numbers.rounded`` holds the times in whole minutes for the text and HTML,
+  rounded once for all the days and states together (``whole_minutes``) so that every time shown
+  beside its parts is their sum as shown, both ways; the JSON keeps exact seconds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Optional, Sequence
 
@@ -53,10 +56,11 @@ from ..coach.rules import MARKS, TALLIES
 from ..core.epochs import TOUCH_S, runs
 from ..core.states import STATES
 from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo
-from ..summary import FLEXION_THRESHOLDS_DEG, json_number, seated_seconds, summarize
+from ..summary import FLEXION_THRESHOLDS_DEG, NOT_WORN_STATES, SEATED, json_number, seated_seconds, summarize
 from ..timefmt import minutes
 from . import redflags
 from .load import GOAL_WINDOW_DAYS, Rows
+from .rounding import controlled_round
 from .when import day_bounds, to_local, tz_label
 
 EPS = TOUCH_S                    # seconds: epochs closer than this touch
@@ -95,6 +99,10 @@ class Numbers:
     outcomes: dict[str, int] = field(default_factory=lambda: {k: 0 for k in OUTCOMES})
     flexed_s: dict[int, float] = field(default_factory=lambda: {t: 0.0 for t in FLEXION_THRESHOLDS_DEG})
     overlap_dropped_s: float = 0.0
+    #: The same numbers with every time in whole minutes, as the text and HTML show them: shown
+    #: parts add up to shown totals (``whole_minutes``); set by ``build_report``. Shares and rates
+    #: are shown from the exact times.
+    rounded: Optional["Numbers"] = field(default=None, repr=False, compare=False)
 
     @property
     def prompts(self) -> int:
@@ -442,6 +450,47 @@ def day_numbers(epochs: EpochSeries, events: Sequence[EventInfo], start: datetim
     return n
 
 
+# ------------------------------------------------------------------------------ shown minutes
+
+#: The columns of the time table the report rounds: the states, then the time not recorded.
+_NOT_RECORDED = len(STATES)
+#: The sums of those columns the report shows beside their parts (each column is shown alone too).
+_TIME_GROUPS = [list(SEATED),                                                          # seated
+                [c for c in range(len(STATES)) if c not in NOT_WORN_STATES],            # worn
+                [*NOT_WORN_STATES, _NOT_RECORDED]]                                      # unseen
+
+
+def whole_minutes(rows: Sequence[Numbers]) -> tuple[list[Numbers], Numbers]:
+    """The rows (a report's days) and their sum with every time in whole minutes, such that
+    whatever the report shows as a sum of parts adds up both ways: seated = sitting upright +
+    slouching, worn = its states, unseen = not worn + no data + not recorded, each day's worn,
+    seated and unseen time and time bent forward = the week's. Each shown figure is its exact value
+    rounded down or up (``rounding.controlled_round``)."""
+    rows = list(rows) or [Numbers()]
+    times = np.array([[n.state_s[name] for name in STATES] + [n.not_recorded_s] for n in rows])
+    # time bent forward, in bands between the thresholds: past each threshold is a sum of bands
+    thresholds = sorted(FLEXION_THRESHOLDS_DEG)
+    past = np.array([[n.flexed_s.get(t, 0.0) for t in thresholds] + [0.0] for n in rows])
+    bands = past[:, :-1] - past[:, 1:]
+    t_min = controlled_round(times, _TIME_GROUPS)
+    f_min = controlled_round(bands, [list(range(i, len(thresholds))) for i in range(1, len(thresholds))])
+
+    def numbers(like: Numbers, t: np.ndarray, f: np.ndarray) -> Numbers:
+        state_s = {name: float(t[code]) for code, name in enumerate(STATES)}
+        flexed = np.cumsum(f[::-1])[::-1]
+        return replace(like, span_s=float(t.sum()), recorded_s=float(t[:_NOT_RECORDED].sum()), state_s=state_s,
+                       not_recorded_s=float(t[_NOT_RECORDED]),
+                       flexed_s={th: float(v) for th, v in zip(thresholds, flexed)},
+                       longest_bout_s=60.0 * round(like.longest_bout_s / 60.0),
+                       overlap_dropped_s=60.0 * round(like.overlap_dropped_s / 60.0), rounded=None)
+
+    total = Numbers()
+    for n in rows:
+        total.add(n)
+    return ([numbers(n, t, f) for n, t, f in zip(rows, t_min, f_min)],
+            numbers(total, t_min.sum(axis=0), f_min.sum(axis=0)))
+
+
 # ---------------------------------------------------------------------------- exercise and pain
 
 def exercise_sessions(exercises: Sequence[ExerciseInfo], gap_s: float = EXERCISE_SESSION_GAP_S
@@ -520,6 +569,9 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
         days.append(day)
         totals.add(numbers)
         d += timedelta(days=1)
+    shown, totals.rounded = whole_minutes([day.numbers for day in days])
+    for day, rounded in zip(days, shown):
+        day.numbers.rounded = rounded
 
     goal_first = rows.last_day - timedelta(days=GOAL_WINDOW_DAYS - 1)
     goal_start = day_bounds(goal_first, tz)[0]
@@ -560,6 +612,7 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
     """Plain notes for the reader: no data, how much time we could not see, overlaps."""
     out = []
     t = report.totals
+    m = t.rounded  # the minutes the text and HTML show
     what = period_name(report, tz)
     if report.db_empty:
         out.append("Nothing is recorded in the database yet. Import a recording or "
@@ -571,12 +624,12 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
             out.append(f"No sensor data for {what}: nothing was recorded then." + nearest_data(report))
     elif t.span_s > 0:
         share = t.unseen_s / t.span_s
-        out.append(f"{minutes(t.unseen_s)} of {minutes(t.span_s)} ({share:.0%}) could not be seen: "
-                   f"{minutes(t.not_recorded_s)} not recorded, {minutes(t.state_s['not_worn'])} not worn, "
-                   f"{minutes(t.state_s['no_data'])} without usable data. That time counts as neither seated "
+        out.append(f"{minutes(m.unseen_s)} of {minutes(m.span_s)} ({share:.0%}) could not be seen: "
+                   f"{minutes(m.not_recorded_s)} not recorded, {minutes(m.state_s['not_worn'])} not worn, "
+                   f"{minutes(m.state_s['no_data'])} without usable data. That time counts as neither seated "
                    "time nor a break.")
     if t.overlap_dropped_s > 0:
-        out.append(f"{minutes(t.overlap_dropped_s)} recorded twice (overlapping sessions): the newest session "
+        out.append(f"{minutes(m.overlap_dropped_s)} recorded twice (overlapping sessions): the newest session "
                    "was used.")
     return out
 

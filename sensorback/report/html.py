@@ -292,33 +292,35 @@ def _card(value: str, key: str) -> str:
 
 def _cards(report: Report) -> str:
     n = report.totals
+    m = n.rounded  # whole minutes that add up (Numbers.rounded); shares and rates from the exact times
     return '<div class="cards">' + "".join([
-        _card(minutes(n.seated_s), "seated (sitting upright + slouching)"),
+        _card(minutes(m.seated_s), "seated (sitting upright + slouching)"),
         _card(f"{n.bouts}", "seated bouts"),
-        _card(minutes(n.longest_bout_s), "longest bout"),
+        _card(minutes(m.longest_bout_s), "longest bout"),
         _card(f"{n.long_bouts}", "bouts of 30 min or more"),
         _card(f"{n.breaks} ({rate(n.breaks_per_worn_hour)}/h)", "breaks, per worn hour"),
         _card(f"{n.outcomes['heeded']} of {n.prompts}", "prompts heeded"),
         _card(pct(n.slouch_share), "of seated time slouched"),
-        _card(minutes(n.unseen_s), "not seen (not worn, no data, not recorded)"),
+        _card(minutes(m.unseen_s), "not seen (not worn, no data, not recorded)"),
     ]) + "</div>"
 
 
 def _numbers_table(report: Report) -> str:
     n = report.totals
-    s = n.state_s
+    m = n.rounded  # whole minutes that add up (Numbers.rounded); shares from the exact times
+    s = m.state_s
     unseen = "neither seated time nor a break"
     rows = [
-        ("seated (sitting upright + slouching)", minutes(n.seated_s), f"{pct(n.seated_share_of_worn)} of worn time"),
+        ("seated (sitting upright + slouching)", minutes(m.seated_s), f"{pct(n.seated_share_of_worn)} of worn time"),
         (f"of it {LABELS['sitting']}", minutes(s["sitting"]), ""),
         (f"of it {LABELS['slouching']}", minutes(s["slouching"]), f"{pct(n.slouch_share)} of seated time"),
         *((LABELS[k], minutes(s[k]), "") for k in ("standing", "moving", "lying")),
-        ("worn in all", minutes(n.worn_s), ""),
+        ("worn in all", minutes(m.worn_s), ""),
         *((LABELS[k], minutes(s[k]), unseen) for k in ("not_worn", "no_data")),
-        (LABELS["not recorded"], minutes(n.not_recorded_s), unseen),
+        (LABELS["not recorded"], minutes(m.not_recorded_s), unseen),
         ("break prompts", str(n.prompts), ", ".join(f"{v} {k}" for k, v in n.outcomes.items() if v)),
         ("slouch nudges", str(n.nudges), ""),
-        *((f"trunk bent past {t}°", minutes(v), "standing, moving or seated") for t, v in n.flexed_s.items()),
+        *((f"trunk bent past {t}°", minutes(v), "standing, moving or seated") for t, v in m.flexed_s.items()),
     ]
     body = "".join(f"<tr><td>{_e(a)}</td><td>{_e(b)}</td><td>{_e(c)}</td></tr>" for a, b, c in rows)
     return f"<table><tr><th>what</th><th>how much</th><th></th></tr>{body}</table>"
@@ -329,10 +331,11 @@ def _week_table(report: Report) -> str:
             "heeded", "nudges", "unseen"]
 
     def row(label: str, n, cls: str = "") -> str:
-        cells = [label, hours_minutes(n.worn_s), hours_minutes(n.seated_s), pct(n.slouch_share), str(n.bouts),
-                 hours_minutes(n.longest_bout_s),
+        m = n.rounded  # the days' times add up to the week's (Numbers.rounded)
+        cells = [label, hours_minutes(m.worn_s), hours_minutes(m.seated_s), pct(n.slouch_share), str(n.bouts),
+                 hours_minutes(m.longest_bout_s),
                  str(n.long_bouts), str(n.breaks), rate(n.breaks_per_worn_hour), str(n.prompts),
-                 str(n.outcomes["heeded"]), str(n.nudges), hours_minutes(n.unseen_s)]
+                 str(n.outcomes["heeded"]), str(n.nudges), hours_minutes(m.unseen_s)]
         return f'<tr class="{cls}">' + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>"
 
     rows = "".join(row(d.day.strftime("%a %d %b"), d.numbers) for d in report.days)

@@ -61,16 +61,17 @@ def _outcomes(n: Numbers) -> str:
 
 
 def _time_section(n: Numbers, title: str) -> list[str]:
-    s, label = n.state_s, STATE_LABELS
+    m, label = n.rounded, STATE_LABELS  # whole minutes that add up (Numbers.rounded); shares exact
+    s = m.state_s
     rows = [
-        ["seated", minutes(n.seated_s), f"{pct(n.seated_share_of_worn)} of worn time"],
+        ["seated", minutes(m.seated_s), f"{pct(n.seated_share_of_worn)} of worn time"],
         [f"  of it {label['sitting']}", minutes(s["sitting"]), ""],
         [f"  of it {label['slouching']}", minutes(s["slouching"]), f"{pct(n.slouch_share)} of seated time"],
         *([label[k], minutes(s[k]), ""] for k in ("standing", "moving", "lying")),
-        ["worn in all", minutes(n.worn_s), ""],
+        ["worn in all", minutes(m.worn_s), ""],
         *([label[k], minutes(s[k]), ""] for k in ("not_worn", "no_data")),
-        ["not recorded", minutes(n.not_recorded_s), ""],
-        ["unseen in all", minutes(n.unseen_s), "neither seated time nor a break: we cannot tell"],
+        ["not recorded", minutes(m.not_recorded_s), ""],
+        ["unseen in all", minutes(m.unseen_s), "neither seated time nor a break: we cannot tell"],
     ]
     return [title] + table(rows, align="lrl")
 
@@ -78,7 +79,7 @@ def _time_section(n: Numbers, title: str) -> list[str]:
 def _seated_section(n: Numbers) -> list[str]:
     rows = [
         ["seated bouts", str(n.bouts)],
-        ["longest bout", minutes(n.longest_bout_s)],
+        ["longest bout", minutes(n.rounded.longest_bout_s)],
         ["bouts of 30 min or more", str(n.long_bouts)],
         ["breaks (on your feet 60 s or more)", f"{n.breaks} ({rate(n.breaks_per_worn_hour)} per worn hour)"],
         ["break prompts", _outcomes(n)],
@@ -88,7 +89,7 @@ def _seated_section(n: Numbers) -> list[str]:
 
 
 def _flexed_section(n: Numbers) -> list[str]:
-    rows = [[f"past {t}°", minutes(v)] for t, v in n.flexed_s.items()]
+    rows = [[f"past {t}°", minutes(v)] for t, v in n.rounded.flexed_s.items()]
     return ["Trunk bent forward (standing, moving or seated)"] + table(rows)
 
 
@@ -140,15 +141,14 @@ def _flags_section(report: Report) -> list[str]:
 
 
 def _week_tables(days: Sequence[Day], totals: Numbers) -> list[str]:
+    """Times in Numbers.rounded: the days' columns add up to the week's row."""
     rows = []
-    for d in days:
-        n = d.numbers
-        rows.append([d.day.strftime("%a %d %b"), hours_minutes(n.worn_s), hours_minutes(n.seated_s), pct(n.slouch_share), str(n.bouts),
-                     hours_minutes(n.longest_bout_s), str(n.long_bouts), str(n.breaks), rate(n.breaks_per_worn_hour),
-                     hours_minutes(n.unseen_s)])
+    for label, n in [*((d.day.strftime("%a %d %b"), d.numbers) for d in days), ("week", totals)]:
+        m = n.rounded
+        rows.append([label, hours_minutes(m.worn_s), hours_minutes(m.seated_s), pct(n.slouch_share), str(n.bouts),
+                     hours_minutes(m.longest_bout_s), str(n.long_bouts), str(n.breaks), rate(n.breaks_per_worn_hour),
+                     hours_minutes(m.unseen_s)])
     t = totals
-    rows.append(["week", hours_minutes(t.worn_s), hours_minutes(t.seated_s), pct(t.slouch_share), str(t.bouts), hours_minutes(t.longest_bout_s),
-                 str(t.long_bouts), str(t.breaks), rate(t.breaks_per_worn_hour), hours_minutes(t.unseen_s)])
     lines = ["Day by day (hours:minutes)"]
     lines += table(rows, header=["day", "worn", "seated", "slouch", "bouts", "longest", "30+ min", "breaks",
                                  "per h", "unseen"])
@@ -156,10 +156,10 @@ def _week_tables(days: Sequence[Day], totals: Numbers) -> list[str]:
     for d in days:
         n = d.numbers
         rows.append([d.day.strftime("%a %d %b"), str(n.prompts), str(n.outcomes["heeded"]), str(n.nudges),
-                     *(hours_minutes(v) for v in n.flexed_s.values()), str(d.exercise_sessions),
+                     *(hours_minutes(v) for v in n.rounded.flexed_s.values()), str(d.exercise_sessions),
                      ", ".join(str(s) for s in d.pain_scores) or "-"])
     rows.append(["week", str(t.prompts), str(t.outcomes["heeded"]), str(t.nudges),
-                 *(hours_minutes(v) for v in t.flexed_s.values()), str(sum(d.exercise_sessions for d in days)), ""])
+                 *(hours_minutes(v) for v in t.rounded.flexed_s.values()), str(sum(d.exercise_sessions for d in days)), ""])
     lines.append("")
     lines += table(rows, header=["day", "prompts", "heeded", "nudges", *(f"past {k}°" for k in t.flexed_s),
                                  "exercise", "pain"])
