@@ -21,6 +21,14 @@ core/settle.py); the coach sees only settled epochs; snoozes and exercise marks 
 the end of the last epoch it saw. Wall clock appears only where rows are stored
 (``start_time + t``).
 
+**Order.** Events go out as they happen, which is not always the order of their sample times:
+a state change is said when its epoch settles, the coach's events of the same batch after it,
+a connection change or a new calibration when it happens, ahead of the epochs still held back.
+A ``settled`` event says that nothing dated before its ``t`` will follow (at the first sample,
+and after each settled batch and its coach events), so a listener that prints by sample time
+(``monitor --plain``, sensorback.ui.plain) holds lines until then: that adds no lag to the
+core's own.
+
 **Calibration.** The core needs the wearer's upright and forward directions and, for the
 personal slouch line, their usual slouch (sensorback.core.personal). In order:
 1. the one stored for this device (``sensorback calibrate``; see sensorback.calibrations);
@@ -104,7 +112,8 @@ class LiveEvent:
     kind: "coach" (data: CoachEvent), "state" (the state changed; data: state name), "status"
     (data: SourceStatus), "calibration" (a calibration is now in use; data: Calibration),
     "exercise" (marked done; data: exercise key), "note" (anything else worth a line),
-    "epochs" (data: EpochTable just decided; for meters and benchmarks, not for printing).
+    "epochs" (data: EpochTable just decided; for meters and benchmarks, not for printing),
+    "settled" (no text: no event dated before ``t`` will follow, see ``LiveSession``).
     t: sample time it refers to (None when not tied to samples). text: one line for a person.
     arrival: for "epochs", the sample time of the newest sample handed over when they were decided.
     """
@@ -183,7 +192,7 @@ class LiveSession:
         self.options = options
         self.settings = settings or CoachSettings()
         self.runner = Runner(options, Coach(self.settings), max_delay_s=options.epoch_s, prompt=True,
-                             on_epochs=self._on_epochs, on_events=self._on_events)
+                             on_epochs=self._on_epochs, on_events=self._on_events, on_settled=self._on_settled)
         self.store = store
         self.recorder_kwargs = recorder_kwargs or {}
         self.device_key = device_key if device_key is not None else getattr(source, "key", None)
@@ -362,6 +371,9 @@ class LiveSession:
             self._start_time = block.start_time
             self._rate_hz = block.rate_hz
             self._device_name = self._device_name or block.device
+            # no epoch can start before the one of the first sample
+            eps = self.options.epoch_s
+            self._on_settled(math.floor(float(block.t[0]) / eps) * eps)
         m.samples += len(block)
         m.arrived_t = float(block.t[-1])
         if self.recording is not None:
@@ -430,6 +442,9 @@ class LiveSession:
         m.flexion_deg = fl if math.isfinite(fl) else None
         m.inclination_deg = inc if math.isfinite(inc) else None
 
+    def _on_settled(self, t: float) -> None:
+        self._emit(LiveEvent("settled", "", float(t)))
+
     def _on_events(self, events: list[CoachEvent]) -> None:
         """Coach events (already stored): counted, the last prompt kept for its exercise, shown."""
         for e in events:
@@ -475,7 +490,9 @@ class LiveSession:
         self.calibration = cal
         self._fit = None  # a stored calibration is checked from here on (_try_calibration)
         self.meters.calibration_note = note
-        self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
+        # in use from the first sample held for it (the first of all), else from now (a restart)
+        since = float(self._held[0].t[0]) if self._held else self.meters.arrived_t
+        self._emit(LiveEvent("calibration", note, since, cal))
         self._record_calibration(cal, note)
         self._begin_learning(cal)
         held, self._held = self._held, []

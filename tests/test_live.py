@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -408,3 +409,72 @@ def test_learning_forward_from_walking_and_transitions():
     assert fixed.sensor == cal.sensor and fixed.reference.up == cal.reference.up
     # nothing to learn when forward is known and agrees
     assert learn(stats, options, cal) is None
+
+
+def _times(lines: list[str]) -> list[str]:
+    """The sample times of the dated lines ('00:31:02  ...'; '--:--:--' lines are not dated)."""
+    return [ln[:8] for ln in lines if re.match(r"\d\d:\d\d:\d\d  ", ln)]
+
+
+def test_plain_lines_come_in_sample_time_order_over_a_whole_day(env):
+    """'monitor --plain' over the simulated 8-hour desk day, as fast as it goes: the printed
+    times never go back (state changes used to print before the earlier break prompts and
+    outcomes of the same settled batch, and the provisional calibration, dated when it was
+    found, before the states it was used for)."""
+    from typer.testing import CliRunner
+
+    from sensorback.cli.app import app
+
+    r = CliRunner().invoke(app, ["monitor", "--demo", "--scenario", "desk-day", "--speed", "20000", "--plain"])
+    assert r.exit_code == 0, (r.output, r.exception)
+    lines = r.stdout.splitlines()
+    times = _times(lines)
+    assert times == sorted(times), [(a, b) for a, b in zip(times, times[1:]) if b < a][:5]
+    said = " ".join(lines)
+    for what in ("connected", "provisional calibration", "state: sitting", "break prompt:", "break prompt of",
+                 "heeded", "slouch nudge", "break: up since"):
+        assert what in said, what
+    assert len(times) > 100 and times[-1] >= "07:59:59" and lines[-1].endswith("stopped")
+    assert [ln for ln in lines if "provisional calibration" in ln][0].startswith("00:00:00")  # used from the start
+
+
+def test_a_settled_event_says_nothing_earlier_follows(env):
+    """The promise run_plain orders by: after a 'settled' event at t, the session sends no event
+    dated before t (but a lost connection or the end, said at once)."""
+    from sensorback.ui.plain import SAID_AT_ONCE
+
+    s = LiveSession(DemoSource("demo", speed=5000), settings=CoachSettings(sit_limit_min=2), device_key="demo",
+                    calibrations=CalibrationStore(env / "cal.json"))
+    seen = []
+    s.subscribe(seen.append)
+    asyncio.run(asyncio.wait_for(s.run(), DEADLINE_S))
+    settled, late = -np.inf, []
+    for e in seen:
+        if e.kind == "settled":
+            assert e.t >= settled
+            settled = e.t
+        elif e.t is not None and e.kind != "epochs" and not (e.kind == "status" and e.data.kind in SAID_AT_ONCE):
+            if e.t < settled - 1e-9:
+                late.append((e.kind, e.text, e.t, settled))
+    assert not late, late[:5]
+    assert settled >= 899 and sum(e.kind == "settled" for e in seen) > 5
+    assert {"state", "coach", "calibration"} <= {e.kind for e in seen}
+
+
+def test_in_time_order_holds_lines_until_settled():
+    from sensorback.ui.plain import InTimeOrder
+
+    out = []
+    order = InTimeOrder(out.append)
+    order.add(5.0, "state 5")
+    order.add(None, "no time")          # not dated: at once
+    order.add(3.0, "prompt 3")
+    order.add(5.0, "nudge 5")           # equal times keep their order
+    assert out == ["no time"]
+    order.settle(4.0)
+    assert out == ["no time", "prompt 3"]
+    order.settle(2.0)                   # never back
+    order.add(4.0, "at the settled time")
+    assert out[-1] == "at the settled time"
+    order.flush()
+    assert out == ["no time", "prompt 3", "at the settled time", "state 5", "nudge 5"]

@@ -81,7 +81,8 @@ def monitor_command(
                                           "simulating one takes a few seconds).")] = DEMO_SCENARIO,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed.")] = 0,
     plain: Annotated[bool, typer.Option("--plain", help="No dashboard: print one line per event "
-                                        "(prompts, nudges, state and connection changes).")] = False,
+                                        "(prompts, nudges, state and connection changes), in the order "
+                                        "of their sample times.")] = False,
     db: Annotated[Optional[str], DEMO_DB_OPTION] = None,
     set_flags: Annotated[Optional[list[str]], SET_OPTION] = None,
 ):

@@ -13,7 +13,8 @@ only in their policies: where the blocks come from and when, which calibration, 
 Each batch of epochs the core settles goes, in this order, to the recorder, to ``on_epochs``
 (called after every block, with an empty table when nothing settled: a screen may show the
 epochs the core still holds back, ``processor.pending``), to the coach, and the coach's events
-to the recorder and to ``on_events``. Everything is sample time: the runner never reads a clock
+to the recorder and to ``on_events``; then ``on_settled(t_end)`` says that everything up to
+``t_end`` has been handed on (what a listener shows by sample time can go out up to there). Everything is sample time: the runner never reads a clock
 except to measure where the wall time goes (``timings``: core, coach, store, and emit: the
 on_events listeners).
 
@@ -44,11 +45,14 @@ class Runner:
     prompt: decide the complete epochs as soon as a sample of a new epoch arrives, however short
         max_delay_s is (live: the dashboard shows a state within one epoch).
     recorder: a sensorback.store Recorder whose session is begun (or None; it may be set later).
+    on_settled: called with ``t_end`` after each batch and its coach events were handed on: no
+        later epoch or coach event is dated before it (coach events of a snooze: at it).
     """
 
     def __init__(self, options: CoreOptions, coach: Coach, recorder=None, *, max_delay_s: float,
                  prompt: bool = False, on_epochs: Optional[Callable[[EpochTable, Optional[float]], Any]] = None,
                  on_events: Optional[Callable[[list[CoachEvent]], Any]] = None,
+                 on_settled: Optional[Callable[[float], Any]] = None,
                  timings: Optional[dict[str, float]] = None):
         self.options = options
         self.coach = coach
@@ -57,6 +61,7 @@ class Runner:
         self.prompt = prompt
         self.on_epochs = on_epochs
         self.on_events = on_events
+        self.on_settled = on_settled
         self.timings = timings if timings is not None else dict.fromkeys(STAGES, 0.0)
         for stage in STAGES:
             self.timings.setdefault(stage, 0.0)
@@ -151,6 +156,8 @@ class Runner:
             events += self.coach.finish()
         timings["coach"] += time.perf_counter() - t
         self.deliver(events)
+        if self.on_settled is not None and self.t_end is not None:
+            self.on_settled(self.t_end)
 
     def deliver(self, events: list[CoachEvent]) -> None:
         """Coach events to the recorder and on_events (also those of a snooze)."""

@@ -3,7 +3,11 @@
     asyncio.run(run_plain(session, make_notifier))
 
 Prompts, nudges, state and connection changes, calibrations and notes, each as
-``00:31:02  text`` (sample time), flushed at once, for logs and pipes; break prompts and slouch
+``00:31:02  text`` (sample time), for logs and pipes, in the order of their sample times (equal
+times as they came): ``InTimeOrder`` holds a line until the session says nothing earlier can
+follow (its ``settled`` events), which is as soon as the core has settled the epochs up to it. A
+lost connection and the end are said at once, after what waits (no samples will come to settle
+it): the epochs the core still held back then follow them. Break prompts and slouch
 nudges also go to the notifier (desktop notification or bell), made by ``make_notifier`` once the
 sensor has connected (so that its notes, such as why the bell is used, come only when prompts can
 follow: a sensor that never connects ends with the command's one error line alone). Ctrl-C or SIGTERM stops the
@@ -13,18 +17,50 @@ session's source, and the session then writes everything (sensorback.live.LiveSe
 from __future__ import annotations
 
 import asyncio
+import heapq
+import math
 import signal
 from typing import Any, Callable, Optional
 
 #: Connection changes printed (battery and signal notes only update a dashboard's meters).
 PLAIN_STATUS = ("connecting", "connected", "disconnected", "reconnecting", "scanning", "stopped")
+#: Connection changes said at once, after every line waiting: nothing will settle it while they last.
+SAID_AT_ONCE = ("disconnected", "reconnecting", "stopped")
+
+
+class InTimeOrder:
+    """Lines by sample time, each written once nothing dated before it can follow (``settle``);
+    lines without a time are written at once. Stable: equal times keep the order they came in."""
+
+    def __init__(self, write: Callable[[str], Any]):
+        self.write = write
+        self.settled = -math.inf
+        self._waiting: list[tuple[float, int, str]] = []
+        self._n = 0
+
+    def add(self, t: Optional[float], line: str) -> None:
+        if t is None:
+            self.write(line)
+            return
+        heapq.heappush(self._waiting, (float(t), self._n, line))
+        self._n += 1
+        self.settle(self.settled)
+
+    def settle(self, t: float) -> None:
+        """Nothing dated before ``t`` will follow: write what waits up to it."""
+        self.settled = max(self.settled, float(t))
+        while self._waiting and self._waiting[0][0] <= self.settled:
+            self.write(heapq.heappop(self._waiting)[2])
+
+    def flush(self) -> None:
+        self.settle(math.inf)
 
 
 def plain_line(ev) -> Optional[str]:
     """The line printed for a LiveEvent, or None for those that only update meters."""
     from ..timefmt import clock
 
-    if ev.kind == "epochs":
+    if ev.kind in ("epochs", "settled"):
         return None
     if ev.kind == "status" and ev.data.kind not in PLAIN_STATUS:
         return None
@@ -44,10 +80,18 @@ async def run_plain(session, make_notifier: Callable[[], Any]) -> None:
             made.append(make_notifier())
         return made[0]
 
+    order = InTimeOrder(lambda line: print(line, flush=True))
+
     def on_event(ev) -> None:
+        if ev.kind == "settled":
+            order.settle(ev.t)
         line = plain_line(ev)
         if line is not None:
-            print(line, flush=True)
+            if ev.kind == "status" and ev.data.kind in SAID_AT_ONCE:
+                order.flush()
+                order.write(line)
+            else:
+                order.add(ev.t, line)
         if ev.kind == "status" and ev.data.kind == "connected":
             notifier()
         title = notification_title(ev.data) if ev.kind == "coach" else None
@@ -70,6 +114,7 @@ async def run_plain(session, make_notifier: Callable[[], Any]) -> None:
     try:
         await session.run()
     finally:
+        order.flush()
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.remove_signal_handler(sig)
@@ -79,4 +124,4 @@ async def run_plain(session, make_notifier: Callable[[], Any]) -> None:
             await asyncio.wait(pending, timeout=1.0)
 
 
-__all__ = ["PLAIN_STATUS", "plain_line", "run_plain"]
+__all__ = ["InTimeOrder", "PLAIN_STATUS", "SAID_AT_ONCE", "plain_line", "run_plain"]
