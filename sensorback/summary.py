@@ -45,6 +45,9 @@ from .timefmt import precise_duration as format_duration  # the one home of dura
 SEATED = (SITTING, SLOUCHING)
 #: The names of the seated states: seated time is the sum of theirs.
 SEATED_STATES = tuple(STATES[code] for code in SEATED)
+#: What the figures that count the seated states together are called: the ``seated`` part of
+#: ``Summary.to_dict()`` (and of the report's JSON), and the columns of flat tables (``seated_name``).
+SEATED_WORD = "seated"
 UPRIGHT = (STANDING, MOVING)
 PAUSED = (LYING, NOT_WORN, NO_DATA)
 NOT_WORN_STATES = (NOT_WORN, NO_DATA)
@@ -55,6 +58,13 @@ PERCENTILES = (10, 50, 90)
 def seated_seconds(state_s: dict[str, float]) -> float:
     """Seated time from seconds per state name: sitting + slouching."""
     return float(sum(state_s[name] for name in SEATED_STATES))
+
+
+def seated_name(figure: str) -> str:
+    """A seated figure's name standing alone, as a table's column: its key inside
+    ``to_dict()["seated"]`` with the word in front ('bouts' -> 'seated_bouts', 'longest_bout_s' ->
+    'seated_longest_bout_s'; 'seated_s' stays). Figures of a table's own are named the same way."""
+    return figure if figure.startswith(SEATED_WORD + "_") else f"{SEATED_WORD}_{figure}"
 
 
 @dataclass(frozen=True)
@@ -149,7 +159,7 @@ class Summary:
                 }
                 for name in STATES
             },
-            "seated": {
+            SEATED_WORD: {
                 "seated_s": _num(self.seated_s),
                 "slouch_share": _num(self.slouch_share),
                 "bouts": self.n_bouts,

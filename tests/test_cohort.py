@@ -98,7 +98,7 @@ def test_day_rows_cut_at_local_midnight_and_reuse_summary():
     assert [r["day"] for r in rows] == ["2024-03-04", "2024-03-05"]
     assert all(list(r) == list(DAY_COLUMNS) for r in rows)
     first = summarize(table.rows(0, 1500))
-    assert rows[0]["recorded_s"] == 1500.0 and rows[0]["sitting_bouts"] == first.n_bouts == 1
+    assert rows[0]["recorded_s"] == 1500.0 and rows[0]["seated_bouts"] == first.n_bouts == 1
     assert rows[1]["sitting_s"] == 500.0 and rows[1]["sit_to_stand"] == 2  # sitting->standing, slouching->moving
     assert rows[1]["breaks"] == 2
     assert rows[1]["flexion_gt30_seated_s"] == 1000.0 and rows[1]["flexion_gt30_upright_s"] == 500.0
@@ -194,6 +194,24 @@ def test_ctrl_c_anywhere_prints_the_resume_hint(tmp_path, sim_block, monkeypatch
                                                  "run again with --resume to finish")
 
 
+def test_seated_columns_are_named_as_the_summary_names_seated_figures():
+    """Figures that count sitting and slouching together are 'seated' ones (sensorback.summary):
+    no column but the state's own time ('sitting_s') says 'sitting'; bouts and the longest bout are
+    the summary's seated.bouts and seated.longest_bout_s."""
+    from sensorback.cohort.exposures import DAY_COLUMNS, day_rows
+
+    assert [c for c in DAY_COLUMNS if "sitting" in c] == ["sitting_s"]
+    assert [c for c in DAY_COLUMNS if "seated" in c and "flexion" not in c] == [
+        "seated_bouts", "seated_mean_bout_s", "seated_longest_bout_s", "seated_in_bouts_ge30min_s",
+        "seated_in_bouts_ge60min_s", "breaks_per_seated_hour"]
+    table = table_of(["sitting"] * 1900 + ["standing"] * 30 + ["slouching"] * 200 + ["moving"] * 60)
+    row = day_rows("f", table, None, False, ZoneInfo("UTC"), "", "up", "fwd")[0]
+    seated = summarize(table).to_dict()["seated"]
+    assert (row["seated_bouts"], row["seated_longest_bout_s"]) == (seated["bouts"], seated["longest_bout_s"]) == (1, 2130)
+    assert row["seated_in_bouts_ge30min_s"] == 2130 and row["seated_in_bouts_ge60min_s"] == 0
+    assert row["breaks_per_seated_hour"] == pytest.approx(1 / (2100 / 3600))
+
+
 # ----------------------------------------------------------------------------- local cluster
 
 
@@ -255,6 +273,36 @@ def test_one_or_two_workers_give_identical_outputs(reference, tmp_path):
         assert (out / name).read_bytes() == (one / name).read_bytes(), name
 
 
+def test_resume_refuses_results_of_an_older_version(reference, tmp_path):
+    """A results folder whose stored results name the seated figures the old way ('sitting_bouts',
+    results format 1) is not finished with new rows beside old ones: one line, exit 2, nothing
+    rewritten."""
+    import json
+
+    folder, one = reference
+    out = tmp_path / "old"
+    shutil.copytree(one, out)
+    old_names = {"seated_bouts": "sitting_bouts", "seated_mean_bout_s": "sitting_bout_mean_s",
+                 "seated_longest_bout_s": "sitting_bout_longest_s", "breaks_per_seated_hour": "breaks_per_sitting_hour",
+                 "seated_in_bouts_ge30min_s": "sitting_in_bouts_ge30min_s",
+                 "seated_in_bouts_ge60min_s": "sitting_in_bouts_ge60min_s"}
+    parts = sorted((out / ".parts").glob("*.json"))
+    for q in parts[:2]:  # as sensorback 1 wrote them
+        doc = json.loads(q.read_text())
+        doc["version"] = 1
+        doc["days"] = [{old_names.get(k, k): v for k, v in row.items()} for row in doc["days"]]
+        q.write_text(json.dumps(doc))
+    q = parts[2]
+    (q.parent / "new.json").write_bytes(q.read_bytes())
+    before = {name: (out / name).read_bytes() for name in ("days.csv", "days.parquet", "files.csv")}
+    res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "1")
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --out {out}: written by an older version of sensorback")
+    assert "'sitting_bouts'" in lines[0] and "--overwrite" in lines[0]
+    assert {name: (out / name).read_bytes() for name in before} == before
+
+
 @pytest.mark.parametrize("args,message", [
     (["nowhere/", "--out", "o"], "nowhere/: no such file or folder"),
     (["x.txt", "--out", "o", "--workers", "0"], "--workers: must be at least 1"),
@@ -305,35 +353,36 @@ def _dask_cli() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "dask"]
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    """A dask scheduler and two workers, each a separate process on localhost."""
+@contextlib.contextmanager
+def running_cluster(tmp_path: Path, workers: int = 2, worker_env: dict | None = None):
+    """A dask scheduler and ``workers`` workers, each a separate process on localhost; its address."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     logs = tmp_path / "dask-logs"
     logs.mkdir()
     procs = []
 
-    def start(name, *args):
+    def start(name, *args, env=None):
         log = open(logs / f"{name}.log", "w")
         procs.append((subprocess.Popen([*_dask_cli(), *args], stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True, cwd=tmp_path), log))
+                                       start_new_session=True, cwd=tmp_path, env=env), log))
 
     try:
         start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
-        for i in range(2):
+        for i in range(workers):
             start(f"worker{i}", "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
-                  "--name", f"w{i}", "--local-directory", str(tmp_path / f"w{i}"))
+                  "--name", f"w{i}", "--local-directory", str(tmp_path / f"w{i}"),
+                  env=None if worker_env is None else {**os.environ, **worker_env})
         from distributed import Client
 
-        def two_workers():
+        def all_workers():
             try:
                 with Client(address, timeout="5s") as c:
-                    return len(c.scheduler_info()["workers"]) == 2
+                    return len(c.scheduler_info()["workers"]) == workers
             except OSError:
                 return False
 
-        wait_until(two_workers, "a scheduler with 2 workers", timeout=DEADLINE_S, poll_s=0.2)
+        wait_until(all_workers, f"a scheduler with {workers} workers", timeout=DEADLINE_S, poll_s=0.2)
         yield address
     finally:
         for p, log in reversed(procs):
@@ -348,6 +397,13 @@ def cluster(tmp_path):
             log.close()
 
 
+@pytest.fixture
+def cluster(tmp_path):
+    """A dask scheduler and two workers, each a separate process on localhost."""
+    with running_cluster(tmp_path) as address:
+        yield address
+
+
 def test_cohort_against_a_real_scheduler_and_two_worker_processes(reference, tmp_path, cluster):
     folder, local = reference
     out = tmp_path / "out"
@@ -356,6 +412,26 @@ def test_cohort_against_a_real_scheduler_and_two_worker_processes(reference, tmp
     assert "on 2 workers" in res.stderr and "5 files: 4 ok, 1 failed" in res.stdout
     for name in ("days.parquet", "days.csv", "files.csv"):
         assert (out / name).read_bytes() == (local / name).read_bytes(), name
+
+
+def test_a_worker_of_another_version_is_refused(reference, tmp_path):
+    """A worker whose sensorback writes other day columns (another version installed there) would
+    leave columns of the tables empty: the run stops before any file, in one line."""
+    folder, _ = reference
+    other = tmp_path / "other"
+    other.mkdir()
+    # the worker's sensorback names a column the old way (sitecustomize runs as Python starts)
+    (other / "sitecustomize.py").write_text(
+        "import sensorback.cohort.exposures as x\n"
+        "x.DAY_COLUMNS = [c.replace('seated_bouts', 'sitting_bouts') for c in x.DAY_COLUMNS]\n")
+    path = os.pathsep.join([str(other), *filter(None, [os.environ.get("PYTHONPATH")])])
+    with running_cluster(tmp_path, workers=1, worker_env={"PYTHONPATH": path}) as address:
+        res = cli("cohort", str(folder), "--out", str(tmp_path / "out"), "--scheduler", address)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --scheduler {address}: worker ") and \
+        "runs another version of sensorback" in lines[0], lines
+    assert not any((tmp_path / "out" / ".parts").glob("*.json"))
 
 
 @pytest.fixture(scope="module")

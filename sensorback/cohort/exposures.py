@@ -2,7 +2,9 @@
 
 Every duration comes from sensorback.summary on that day's epochs, so bouts, breaks, rises, slouch
 share and flexed time mean exactly what they mean in ``sensorback analyze`` and the reports; a bout
-that spans midnight is cut there (each day counts its own part). Column meanings: docs/cohort.md.
+that spans midnight is cut there (each day counts its own part). Figures that count sitting and
+slouching together are *seated* ones, named as the summary names them (``seated_bouts``). Column
+meanings: docs/cohort.md.
 """
 
 from __future__ import annotations
@@ -15,19 +17,25 @@ import numpy as np
 
 from ..core.epochs import EpochTable
 from ..core.states import STATES
-from ..summary import SEATED, UPRIGHT, flexed_seconds, summarize
+from ..summary import SEATED, SEATED_WORD, UPRIGHT, flexed_seconds, seated_name, summarize
 
 FLEXION_DEG = (20, 30, 60, 90)
 LONG_BOUTS_MIN = (30, 60)
 _ERROR_MG = re.compile(r"\|a\| error [0-9.]+ -> ([0-9.]+) mg")
 
+#: The columns that count the seated states together (sitting + slouching), named as
+#: sensorback.summary names seated figures: 'seated_bouts' is summarize's to_dict()["seated"]["bouts"].
+SEATED_BOUTS, SEATED_BOUT_MEAN, SEATED_BOUT_LONGEST = (seated_name(k) for k in ("bouts", "mean_bout_s",
+                                                                              "longest_bout_s"))
+SEATED_IN_BOUTS = {m: seated_name(f"in_bouts_ge{m}min_s") for m in LONG_BOUTS_MIN}
+BREAKS_PER_SEATED_HOUR = f"breaks_per_{SEATED_WORD}_hour"
+
 #: Column order of days.parquet / days.csv (docs/cohort.md describes each).
 DAY_COLUMNS = (
     ["file", "day", "first_epoch", "last_epoch", "recorded_s", "wear_s"]
     + [f"{s}_s" for s in STATES]
-    + ["sitting_bouts", "sitting_bout_mean_s", "sitting_bout_longest_s"]
-    + [f"sitting_in_bouts_ge{m}min_s" for m in LONG_BOUTS_MIN]
-    + ["breaks", "breaks_per_sitting_hour", "sit_to_stand", "slouch_share"]
+    + [SEATED_BOUTS, SEATED_BOUT_MEAN, SEATED_BOUT_LONGEST, *SEATED_IN_BOUTS.values()]
+    + ["breaks", BREAKS_PER_SEATED_HOUR, "sit_to_stand", "slouch_share"]
     + [f"flexion_gt{d}_upright_s" for d in FLEXION_DEG]
     + [f"flexion_gt{d}_seated_s" for d in FLEXION_DEG]
     + ["calibration_error_mg", "reference_up", "reference_forward"]
@@ -90,13 +98,12 @@ def day_rows(file_label: str, table: EpochTable, start_time: float | None, clock
             "recorded_s": s.total_s,
             "wear_s": s.worn_s,
             **{f"{name}_s": s.state_s[name] for name in STATES},
-            "sitting_bouts": s.n_bouts,
-            "sitting_bout_mean_s": float(np.mean(durations)) if durations else math.nan,
-            "sitting_bout_longest_s": s.longest_bout_s if durations else math.nan,
-            **{f"sitting_in_bouts_ge{m}min_s": float(sum(d for d in durations if d >= m * 60.0))
-               for m in LONG_BOUTS_MIN},
+            SEATED_BOUTS: s.n_bouts,
+            SEATED_BOUT_MEAN: float(np.mean(durations)) if durations else math.nan,
+            SEATED_BOUT_LONGEST: s.longest_bout_s if durations else math.nan,
+            **{name: float(sum(d for d in durations if d >= m * 60.0)) for m, name in SEATED_IN_BOUTS.items()},
             "breaks": s.breaks,
-            "breaks_per_sitting_hour": s.breaks / (s.seated_s / 3600.0) if s.seated_s > 0 else math.nan,
+            BREAKS_PER_SEATED_HOUR: s.breaks / (s.seated_s / 3600.0) if s.seated_s > 0 else math.nan,
             "sit_to_stand": s.rises,
             "slouch_share": s.slouch_share if s.slouch_share is not None else math.nan,
             **{f"flexion_gt{d}_upright_s": v for d, v in flexed_seconds(part, UPRIGHT, FLEXION_DEG).items()},

@@ -25,11 +25,14 @@ from typing import Callable
 
 from .. import formats
 from ..errors import SensorbackError
-from .exposures import DAY_COLUMNS
+from .exposures import DAY_COLUMNS, SEATED_BOUTS
 from .task import FILE_COLUMNS, Fingerprint, analyze_file
 
 PARTS = ".parts"
-VERSION = 1
+#: The layout of a stored result (.parts/*.json). 2: seated figures are named 'seated_...'.
+VERSION = 2
+#: What an older results format lacks, for the error that refuses to --resume it.
+_CHANGED = {1: "its tables name the seated figures 'sitting_bouts', 'breaks_per_sitting_hour', ..."}
 OUTPUTS = ("days.parquet", "days.csv", "files.csv")
 _GLOB_CHARS = set("*?[")
 WAIT_FOR_WORKERS_S = 120.0
@@ -136,6 +139,21 @@ def _save_part(out: Path, path: Path, fingerprint: Fingerprint, settings: dict, 
     _write_private(_part_path(out, path), json.dumps(doc, allow_nan=True).encode())
 
 
+def _check_version(out: Path) -> None:
+    """Refuse to finish a run whose stored results another version of sensorback wrote: their
+    day rows have other columns, and the tables would mix the two."""
+    for q in sorted((out / PARTS).glob("*.json")):
+        try:
+            version = json.loads(q.read_text()).get("version")
+        except (OSError, ValueError, AttributeError):
+            continue  # unreadable: that file is analysed again
+        if version != VERSION:
+            what = (f"an older version of sensorback ({_CHANGED[version]})" if version in _CHANGED
+                    else f"another version of sensorback (results format {version}; this one writes {VERSION})")
+            raise SensorbackError(f"--out {out}: written by {what}, so --resume cannot finish it without mixing "
+                                  "the two; pass --overwrite to start again, or give another --out")
+
+
 def _is_done(doc: dict | None, fingerprint: Fingerprint, settings: dict) -> bool:
     return (doc is not None and doc["file"].get("status") == "ok" and doc.get("settings") == settings
             and doc.get("fingerprint") == fingerprint.to_dict())
@@ -165,7 +183,7 @@ def day_schema():
     import pyarrow as pa
 
     text = {"file", "day", "reference_up", "reference_forward"}
-    counts = {"sitting_bouts", "breaks", "sit_to_stand"}
+    counts = {SEATED_BOUTS, "breaks", "sit_to_stand"}
     return pa.schema([(c, pa.string() if c in text else pa.int64() if c in counts else pa.float64())
                       for c in DAY_COLUMNS])
 
@@ -203,12 +221,13 @@ def write_tables(out: Path, paths: list[Path]) -> tuple[int, int]:
 # ----------------------------------------------------------------------------- Dask
 
 
-def _warm_up() -> bool:
-    import sensorback.cohort.exposures  # noqa: F401
+def _warm_up() -> list[str]:
+    """Load what a task needs; the day table's columns as this worker's sensorback writes them."""
+    import sensorback.cohort.exposures
     import sensorback.core.pipeline  # noqa: F401
     import sensorback.formats.cwa  # noqa: F401
 
-    return True
+    return list(sensorback.cohort.exposures.DAY_COLUMNS)
 
 
 def _connect(workers: int | None, scheduler: str | None):
@@ -302,6 +321,8 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
     if earlier and not (resume or overwrite):
         raise SensorbackError(f"--out {out}: holds the results of an earlier run; pass --resume to finish it "
                               "(files already done are skipped) or --overwrite to start again")
+    if earlier and resume:
+        _check_version(out)
     if parts.is_dir():
         for q in parts.iterdir():
             if overwrite or q.name.endswith(".tmp"):  # .tmp: a write cut short by a kill
@@ -403,10 +424,14 @@ def _ready(client, scheduler: str | None) -> None:
                 f"--scheduler {scheduler}: no workers joined within {WAIT_FOR_WORKERS_S:.0f} s; "
                 f"start some with 'dask worker {scheduler}'") from None
     try:
-        client.run(_warm_up)
+        columns = client.run(_warm_up)
     except ImportError as e:
         raise SensorbackError(f"--scheduler {scheduler}: a worker cannot import sensorback ({e}); install "
                               "sensorback, with the same extras, wherever the workers run") from None
+    other = sorted(w for w, cols in columns.items() if cols != list(DAY_COLUMNS))
+    if other:  # its rows would leave columns of the tables empty, or fill others
+        raise SensorbackError(f"--scheduler {scheduler}: worker {other[0]} runs another version of sensorback "
+                              "(its day tables have other columns); install this one wherever the workers run")
 
 
 def _store(job: _Job, p: Path, fp: Fingerprint, res: dict, to_do: int) -> None:

@@ -56,7 +56,8 @@ from ..coach.rules import MARKS, TALLIES
 from ..core.epochs import TOUCH_S, runs
 from ..core.states import STATES
 from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo
-from ..summary import FLEXION_THRESHOLDS_DEG, NOT_WORN_STATES, SEATED, json_number, seated_seconds, summarize
+from ..summary import (FLEXION_THRESHOLDS_DEG, NOT_WORN_STATES, SEATED, SEATED_WORD, json_number, seated_seconds,
+                       summarize)
 from ..timefmt import minutes
 from . import redflags
 from .load import GOAL_WINDOW_DAYS, Rows
@@ -166,7 +167,7 @@ class Numbers:
             "no_data_s": json_number(self.state_s["no_data"]),
             "not_recorded_s": json_number(self.not_recorded_s),
             "unseen_s": json_number(self.unseen_s),
-            "seated": {
+            SEATED_WORD: {
                 "seated_s": json_number(self.seated_s),
                 "share_of_worn": json_number(self.seated_share_of_worn),
                 "bouts": self.bouts,
