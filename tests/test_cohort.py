@@ -339,6 +339,127 @@ def test_a_malformed_scheduler_address_is_one_line_and_leaves_no_folder(tmp_path
     assert not (tmp_path / "o").exists()
 
 
+# ----------------------------------------------------------------------------- the results folder
+
+
+def tree(folder: Path) -> dict:
+    """Every file under folder (hidden ones too) with its bytes and mode: to show nothing changed."""
+    return {str(q.relative_to(folder)): (q.read_bytes(), q.stat().st_mode) for q in sorted(folder.rglob("*"))
+            if q.is_file()}
+
+
+FOREIGN = {  # a file of the user's where cohort writes, and what the refusal says it looks like
+    "days.csv": (b"t,ax,ay,az\n0,0,0,1\n0.02,0,0,1\n", " (it looks like a recording)"),
+    "files.csv": (b"participant,site\n13,Leeds\n", ""),
+    "days.parquet": (b"PAR1 someone else's table", ""),
+    ".parts/notes.txt": (b"my notes", ""),
+}
+
+
+@pytest.mark.parametrize("flag", [None, "--resume", "--overwrite"])
+@pytest.mark.parametrize("name", list(FOREIGN))
+def test_a_folder_of_the_users_is_refused_before_any_work(tmp_path, name, flag):
+    """A folder that no cohort run wrote, holding a file of a name cohort writes: one line naming
+    the file, with or without --resume/--overwrite (which concern cohort's own results), before the
+    inputs are even looked at; nothing in the folder changes, nothing is added."""
+    from typer.testing import CliRunner
+
+    from sensorback.cli import app
+    from cli_checks import one_line_error
+
+    out = tmp_path / "mine"
+    (out / ".parts").mkdir(parents=True)
+    data, looks = FOREIGN[name]
+    (out / name).write_bytes(data)
+    (out / "notes.md").write_text("unrelated, never a reason to refuse")
+    before = tree(out)
+    args = ["cohort", "nowhere/", "--out", str(out), *([flag] if flag else [])]
+    shown = out / (".parts" if name.startswith(".parts/") else name)
+    one_line_error(CliRunner().invoke(app, args),
+                   f"--out: {shown} already exists and was not written by sensorback cohort{looks}; "
+                   "choose another folder or delete it first")
+    assert tree(out) == before
+
+
+def test_run_cohort_itself_refuses_a_folder_of_the_users(tmp_path):
+    """The library call (benchmarks, scripts) keeps the rule too, before any cluster starts."""
+    from sensorback.cohort.run import run_cohort
+    from sensorback.errors import SensorbackError
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "days.csv").write_text("day,steps\n2024-03-04,8000\n")
+    recording = Path(__file__).parents[1] / "recordings" / "demo.sbr"
+    with pytest.raises(SensorbackError, match=r"days.csv already exists and was not written by sensorback cohort"):
+        run_cohort([str(recording)], out, workers=1)
+    assert [q.name for q in out.iterdir()] == ["days.csv"]
+
+
+def test_a_run_writes_into_an_empty_folder_and_over_its_own_results(tmp_path, sim_block):
+    """An empty folder (with an empty files.csv: nothing to lose) takes a run; the same folder then
+    takes --overwrite (whole, private tables, other files left alone) and --resume (nothing left to
+    do: no cluster), and without either its results are kept."""
+    import json
+
+    from sensorback.cohort.folder import MARKER, VERSION
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "files.csv").touch()
+    first = cli("cohort", str(folder), "--out", str(out), "--workers", "1")
+    assert first.returncode == 0, first.stderr
+    assert json.loads((out / MARKER).read_text()) == {"written_by": "sensorback cohort", "format": VERSION}
+    tables = {name: (out / name).read_bytes() for name in ("days.parquet", "days.csv", "files.csv")}
+    assert tables["files.csv"].count(b"\n") == 2  # its header and a.sbr
+    (out / "notes.md").write_text("mine")
+    os.chmod(out / "days.csv", 0o644)
+
+    kept = cli("cohort", str(folder), "--out", str(out))
+    assert kept.returncode == 2 and "holds the results of an earlier run" in kept.stderr, kept.stderr
+
+    again = cli("cohort", str(folder), "--out", str(out), "--overwrite", "--workers", "1")
+    assert again.returncode == 0, again.stderr
+    assert {name: (out / name).read_bytes() for name in tables} == tables
+    for name in (*tables, MARKER):
+        assert (out / name).stat().st_mode & 0o777 == 0o600, name
+    assert not [q for q in out.rglob("*") if ".writing" in q.name or q.name.endswith(".tmp")]
+
+    resumed = cli("cohort", str(folder), "--out", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "1 files: 0 ok, 0 failed, 1 unchanged" in resumed.stdout and "analysing" not in resumed.stderr
+    assert {name: (out / name).read_bytes() for name in tables} == tables
+    assert (out / "notes.md").read_text() == "mine"
+
+
+def test_results_from_before_the_marker_are_still_its_own(reference, tmp_path):
+    """A folder an earlier sensorback wrote (results in .parts/, no marker) is an earlier cohort
+    output: refused without --resume as such, finished with it (which adds the marker); one killed
+    before its first file (marker, tables, empty .parts/) is written over; a file of the user's at
+    the marker's name is not."""
+    from sensorback.cohort.folder import MARKER, written_over
+
+    folder, one = reference
+    out = tmp_path / "old"
+    shutil.copytree(one, out)
+    (out / MARKER).unlink()
+    res = cli("cohort", str(folder / "p0.sbr"), "--out", str(out))
+    assert res.returncode == 2 and "holds the results of an earlier run" in res.stderr, res.stderr
+    res = cli("cohort", str(folder / "p0.sbr"), "--out", str(out), "--resume")  # done: no cluster
+    assert res.returncode == 0 and "1 files: 0 ok, 0 failed, 1 unchanged" in res.stdout, res.stderr
+    assert (out / MARKER).is_file() and [Path(r["file"]).name for r in read_csv(out / "files.csv")] == ["p0.sbr"]
+
+    killed = tmp_path / "killed"
+    shutil.copytree(one, killed)
+    for q in (killed / ".parts").iterdir():
+        q.unlink()
+    assert written_over(killed) == []
+    (killed / MARKER).write_text("my own notes")
+    assert written_over(killed) == [killed / MARKER, *(killed / n for n in ("days.parquet", "days.csv", "files.csv"))]
+
+
 # ----------------------------------------------------------------------------- real cluster, kill and resume
 
 

@@ -112,8 +112,10 @@ def check_output(option: str, path: Path, *, suffixes: tuple[str, ...] = (), kee
     in one of `suffixes` (when given), with `keep` it must not exist yet (a recording is never
     written over), and with `replaces` (a kind in _own_outputs.KINDS: 'epochs', 'events', 'report',
     'calibration') an existing file must be one of that kind sensorback wrote (an earlier run's
-    output, replaced; never a recording, a database or a file of the user's own). Only sensorback's
-    own default locations (its data and config folders) are created."""
+    output, replaced; never a recording, a database or a file of the user's own); with folder and
+    replaces='cohort', an existing folder must be empty, an earlier cohort output, or hold none of the
+    files cohort writes. Only sensorback's own default locations (its data and config folders) are
+    created."""
     if str(path) == "-":
         raise SensorbackError(f"{option}: '-' (standard output) is not supported here; give a file name")
     if folder:
@@ -132,9 +134,9 @@ def check_output(option: str, path: Path, *, suffixes: tuple[str, ...] = (), kee
         raise SensorbackError(f"{option}: {path} already exists; choose another name, or delete it first "
                               "(sensorback does not write over a recording)")
     if replaces is not None:
-        from ._own_outputs import refuse_unless_own
+        from ._own_outputs import refuse_unless_own, refuse_unless_own_folder
 
-        refuse_unless_own(option, path, replaces)
+        (refuse_unless_own_folder if folder else refuse_unless_own)(option, path, replaces)
 
 
 def db_target(db: str | None):

@@ -2,9 +2,12 @@
 as sensorback wrote it (an earlier epochs table, events file, HTML report or calibration: users
 re-run analyses), never anything else (a recording in any format, a database, a file of the user's
 own). Each kind is known by how its writer begins the file, with the writer's own constant or test.
+A folder option (cohort --out) may write into a new or empty folder or an earlier output of its own,
+as its writer tells (cohort/folder.py), never over the user's files of the names it writes.
 
-check_output (_args.py) calls refuse_unless_own before any work starts. Everything is imported
-only when an output already exists, so that the commands' start-up does not pay for it.
+check_output (_args.py) calls refuse_unless_own or refuse_unless_own_folder before any work starts.
+Everything is imported only when an output already exists, so that the commands' start-up does not
+pay for it.
 """
 
 from __future__ import annotations
@@ -122,3 +125,26 @@ def refuse_unless_own(option: str, path: Path, kind: str) -> None:
         return
     raise SensorbackError(f"{option}: {path} already exists and is not {what}{_what_it_is(path, head)}; "
                           "choose another name or delete it first")
+
+
+def _describe(path: Path) -> str:
+    """What a file the user has where a folder option would write looks like ('' for anything but a
+    regular file: a FIFO is never opened, it could block)."""
+    try:
+        regular = stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return ""
+    return _what_it_is(path, _head(path)) if regular else ""
+
+
+def refuse_unless_own_folder(option: str, folder: Path, kind: str) -> None:
+    """A one-line SensorbackError unless the folder the option writes into is new, empty, an earlier
+    output of ``kind`` (only 'cohort': sensorback cohort's results) or holds none of the files it
+    would write; the error names the first such file and what it looks like."""
+    if kind != "cohort":
+        raise ValueError(f"refuse_unless_own_folder: unknown kind {kind!r}")
+    if not folder.is_dir():
+        return
+    from ..cohort.folder import refuse_written_over
+
+    refuse_written_over(folder, option, describe=_describe)

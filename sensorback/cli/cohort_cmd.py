@@ -66,6 +66,8 @@ def _rate(result, elapsed: float) -> str:
         "and seated, slouch share, data quality) and DIR/files.csv (one row per input: ok or failed with its "
         "error). A file that fails is recorded and the run goes on. Each finished file is kept at once, so "
         "--resume after a crash or Ctrl-C analyses only what is left (and files that changed or failed). "
+        "DIR may be new, empty or an earlier run's results; a folder holding files of those names that "
+        "sensorback cohort did not write is refused before any work (other files in it are left alone). "
         "The exit code is 0 when the run completes, failed files included (see files.csv). "
         "Needs pip install 'sensorback[cohort]'. Definitions, schema and cluster set-up: docs/cohort.md."
     ),
@@ -78,8 +80,9 @@ def cohort_command(
                        "quoted glob patterns such as 'study/**/*.cwa'."),
     ],
     out: Annotated[Path, typer.Option("--out", metavar="DIR", show_default=False,
-                                      help="Folder for the results (created, private to you, in "
-                                      "an existing folder).")],
+                                      help="Folder for the results: new, empty or an earlier run's "
+                                      "(created, private to you, in an existing folder; files of yours named "
+                                      "like the results are never replaced).")],
     workers: Annotated[
         Optional[int],
         typer.Option("--workers", metavar="N", show_default=False,
@@ -94,7 +97,7 @@ def cohort_command(
     resume: Annotated[bool, typer.Option("--resume", help="Finish an earlier run in DIR: skip files already "
                                          "analysed whose content has not changed.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard the results of an earlier run in DIR "
-                                            "and start again.")] = False,
+                                            "and start again (files it did not write are still refused).")] = False,
     timezone: Annotated[
         str,
         typer.Option("--timezone", metavar="TZ",
@@ -110,7 +113,7 @@ def cohort_command(
     if resume and overwrite:
         raise SensorbackError("--resume and --overwrite: choose one")
     _check_timezone(timezone)
-    _args.check_output("--out", out, folder=True)
+    _args.check_output("--out", out, folder=True, replaces="cohort")
     _check_installed()
     from ..cohort.run import find_inputs, run_cohort
 

@@ -4,7 +4,8 @@ Each finished file's result goes at once, atomically, to ``DIR/.parts/<key>.json
 process, not by the workers), so a run that is killed keeps every file it finished and ``--resume``
 picks up from there. The tables (``days.parquet``, ``days.csv``, ``files.csv``) are rebuilt from those
 results at the end of every run, sorted by file and in time order within a file, so they are the same
-whatever the number of workers or the order in which files finished.
+whatever the number of workers or the order in which files finished. What may be written into DIR at
+all (a new or empty folder, or an earlier cohort output) is folder.py's.
 """
 
 from __future__ import annotations
@@ -25,15 +26,13 @@ from typing import Callable
 
 from .. import formats
 from ..errors import SensorbackError
+from ..private import PRIVATE_DIR_MODE
 from .exposures import DAY_COLUMNS, SEATED_BOUTS
+from .folder import OUTPUTS, PARTS, VERSION, refuse_written_over, write_marker, write_private
 from .task import FILE_COLUMNS, Fingerprint, analyze_file
 
-PARTS = ".parts"
-#: The layout of a stored result (.parts/*.json). 2: seated figures are named 'seated_...'.
-VERSION = 2
 #: What an older results format lacks, for the error that refuses to --resume it.
 _CHANGED = {1: "its tables name the seated figures 'sitting_bouts', 'breaks_per_sitting_hour', ..."}
-OUTPUTS = ("days.parquet", "days.csv", "files.csv")
 _GLOB_CHARS = set("*?[")
 WAIT_FOR_WORKERS_S = 120.0
 
@@ -105,20 +104,6 @@ def _key(path: Path) -> str:
 # ----------------------------------------------------------------------------- results on disk
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write atomically (temp file, fsync, rename), readable by the user only."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
 def _part_path(out: Path, path: Path) -> Path:
     return out / PARTS / f"{_key(path)}.json"
 
@@ -136,7 +121,7 @@ def _load_part(out: Path, path: Path) -> dict | None:
 def _save_part(out: Path, path: Path, fingerprint: Fingerprint, settings: dict, result: dict, run_id: str) -> None:
     doc = {"version": VERSION, "path": str(path), "run": run_id, "fingerprint": fingerprint.to_dict(),
            "settings": settings, "file": result["file"], "days": result["days"], "seconds": result.get("seconds")}
-    _write_private(_part_path(out, path), json.dumps(doc, allow_nan=True).encode())
+    write_private(_part_path(out, path), json.dumps(doc, allow_nan=True).encode())
 
 
 def _check_version(out: Path) -> None:
@@ -212,9 +197,10 @@ def write_tables(out: Path, paths: list[Path]) -> tuple[int, int]:
             continue
         file_rows.append(doc["file"])
         day_rows.extend(doc["days"])
-    _write_private(out / "days.parquet", _parquet_bytes(day_rows))
-    _write_private(out / "days.csv", _csv_bytes(DAY_COLUMNS, day_rows))
-    _write_private(out / "files.csv", _csv_bytes(FILE_COLUMNS, file_rows))
+    parquet, days_csv, files_csv = (out / name for name in OUTPUTS)
+    write_private(parquet, _parquet_bytes(day_rows))
+    write_private(days_csv, _csv_bytes(DAY_COLUMNS, day_rows))
+    write_private(files_csv, _csv_bytes(FILE_COLUMNS, file_rows))
     return len(file_rows), len(day_rows)
 
 
@@ -313,9 +299,10 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
     paths = find_inputs(inputs, exclude=out)
     if out.exists() and not out.is_dir():
         raise SensorbackError(f"--out {out}: is a file; give a folder")
+    refuse_written_over(out)  # a folder of the user's own holding a days.csv, say (the CLI checked it first)
     if scheduler:  # a bad address leaves nothing behind
         _probe(scheduler)
-    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    out.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     parts = out / PARTS
     earlier = parts.is_dir() and any(parts.iterdir())
     if earlier and not (resume or overwrite):
@@ -323,11 +310,12 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
                               "(files already done are skipped) or --overwrite to start again")
     if earlier and resume:
         _check_version(out)
+    write_marker(out)  # before any result: from now on DIR is known as a cohort output
     if parts.is_dir():
         for q in parts.iterdir():
-            if overwrite or q.name.endswith(".tmp"):  # .tmp: a write cut short by a kill
+            if overwrite or q.name.endswith((".writing", ".tmp")):  # a write cut short by a kill (.tmp: older versions)
                 q.unlink()
-    parts.mkdir(mode=0o700, exist_ok=True)
+    parts.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
 
     job = _Job(out, {"timezone": timezone_name}, f"{os.getpid()}-{time.time_ns()}", timezone_name,
                CohortResult(files=len(paths)), on_start, on_file)

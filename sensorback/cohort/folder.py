@@ -1,0 +1,135 @@
+"""The results folder (--out DIR): what a cohort run writes there, and how a later run knows the folder
+is an earlier cohort output, which it may write over, rather than a folder of the user's own, whose
+files of the same names it must not replace (checked before any work: cli/_own_outputs.py, run.py).
+
+A run writes, and only ever replaces, these in DIR: the three tables (OUTPUTS), the stored results
+(PARTS/) and MARKER, a small JSON saying that sensorback cohort wrote the folder and in which results
+format (VERSION, as every stored result says too). The marker is written before anything else, so even
+a run killed before its first file leaves it; a folder an older sensorback wrote (no marker) is known
+by its stored results. No numpy, dask or pyarrow here: the check runs before the command imports
+anything heavy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from ..errors import SensorbackError
+from ..private import create_private, writing_path
+
+PARTS = ".parts"
+#: The layout of a stored result (.parts/*.json), named by the marker too. 2: seated figures are named 'seated_...'.
+VERSION = 2
+OUTPUTS = ("days.parquet", "days.csv", "files.csv")
+MARKER = ".sensorback-cohort.json"
+WRITER = "sensorback cohort"
+_PART_KEYS = {"version", "path", "fingerprint", "file", "days"}
+_MARKER_MAX_BYTES = 4096
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a whole file atomically (its temp file, fsync, rename), 0600 (sensorback.private): a
+    file it replaces stays whole until the new one is complete, and a kill leaves one or the other."""
+    tmp = writing_path(path)
+    try:
+        fd = create_private(tmp)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_marker(out: Path) -> None:
+    write_private(out / MARKER, json.dumps({"written_by": WRITER, "format": VERSION}).encode())
+
+
+def _json_of(path: Path, max_bytes: int | None = None):
+    """The JSON in a regular file (never opens a FIFO, which could block); None when there is none."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        with open(path, "rb") as f:
+            return json.loads(f.read(-1 if max_bytes is None else max_bytes + 1))
+    except (OSError, ValueError):  # missing, unreadable, not JSON (UnicodeDecodeError is a ValueError)
+        return None
+
+
+def marker_format(out: Path) -> int | None:
+    """The results format DIR's marker names; None when there is no marker sensorback cohort wrote."""
+    doc = _json_of(out / MARKER, _MARKER_MAX_BYTES)
+    if isinstance(doc, dict) and doc.get("written_by") == WRITER and type(doc.get("format")) is int:
+        return doc["format"]
+    return None
+
+
+def is_stored_result(path: Path) -> bool:
+    """A .parts/*.json file as a cohort run stores it (any version)."""
+    doc = _json_of(path)
+    return isinstance(doc, dict) and _PART_KEYS <= doc.keys()
+
+
+def is_cohort_output(out: Path) -> bool:
+    """DIR was written by sensorback cohort: it has the marker, or (written before there was one)
+    stored results."""
+    if marker_format(out) is not None:
+        return True
+    try:
+        return any(q.suffix == ".json" and is_stored_result(q) for q in (out / PARTS).iterdir())
+    except OSError:  # no .parts folder (or not a folder)
+        return False
+
+
+def _holds_something(path: Path) -> bool:
+    """Something a run would write over or clear is there: anything but an empty regular file or
+    an empty folder (nothing to lose)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    if stat.S_ISREG(st.st_mode):
+        return st.st_size > 0
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            return any(os.scandir(path))
+        except OSError:
+            return True
+    return True  # a link, a FIFO, ...: not something a run left
+
+
+def written_over(out: Path) -> list[Path]:
+    """What a run into DIR would replace or clear that no earlier cohort run wrote: nothing when DIR
+    is new, empty, an earlier cohort output, or holds only files a run does not touch."""
+    if not out.is_dir():
+        return []
+    found = []
+    marker = out / MARKER
+    if _holds_something(marker) and marker_format(out) is None:
+        found.append(marker)
+    if not is_cohort_output(out):
+        found += [p for p in (*(out / name for name in OUTPUTS), out / PARTS) if _holds_something(p)]
+    return found
+
+
+def refuse_written_over(out: Path, option: str = "--out", describe=None) -> None:
+    """A one-line SensorbackError naming the first file of the user's a run into DIR would replace
+    (written_over); ``describe(path)`` may add what it looks like, e.g. ' (it looks like a recording)'."""
+    found = written_over(out)
+    if found:
+        what = describe(found[0]) if describe is not None else ""
+        raise SensorbackError(f"{option}: {found[0]} already exists and was not written by {WRITER}{what}; "
+                              "choose another folder or delete it first")
