@@ -213,6 +213,47 @@ def run_dataset(name: str, pairs, options: CoreOptions, verbose: bool = True, th
     return {"pooled": pooled, "rows": rows, "audit": audits, "pooled_audit": pooled_audit, "errors": errors}
 
 
+SENSOR_OFFSET_G = 0.03
+SENSOR_GAIN = 0.03
+
+
+def with_sensor_error(block, variant: int):
+    """The recording as a cheaper sensor would give it: per-axis offsets of up to SENSOR_OFFSET_G
+    and gain errors of up to SENSOR_GAIN (uniform, seeded by variant; cheap MEMS accelerometers
+    are specified at +-40-80 mg and +-3 % before calibration)."""
+    from sensorback.samples import SampleBlock
+
+    rng = np.random.default_rng(variant)
+    offset = rng.uniform(-SENSOR_OFFSET_G, SENSOR_OFFSET_G, 3).astype(np.float32)
+    gain = rng.uniform(1 - SENSOR_GAIN, 1 + SENSOR_GAIN, 3).astype(np.float32)
+    return SampleBlock(block.t, np.ascontiguousarray((block.acc + offset) * gain, np.float32), device=block.device,
+                       rate_hz=block.rate_hz, start_time=block.start_time)
+
+
+def run_sensor_errors(name: str, pairs, options: CoreOptions, variants: int) -> None:
+    """Sit/stand balanced accuracy per recording as recorded and with `variants` random sensor
+    errors each: how much a result depends on the sensor's own offset and gain, which the core's
+    calibration is meant to take away."""
+    print(f"\n## {name}: sit/stand BA with sensor errors (offsets up to {SENSOR_OFFSET_G * 1000:.0f} mg, "
+          f"gains up to {SENSOR_GAIN:.0%}, variants 1-{variants})")
+    print(f"{'recording':<16} {'as recorded':>11} {'mean':>6} {'worst':>6}  per variant")
+    truths, states = [[] for _ in range(variants + 1)], [[] for _ in range(variants + 1)]
+    for rec, lab in pairs:
+        block = load_csv(rec)
+        ba = []
+        for v in range(variants + 1):
+            truth, state = evaluate(rec, lab, options, block=block if v == 0 else with_sensor_error(block, v))
+            truths[v].append(truth)
+            states[v].append(state)
+            ba.append(score(truth, state).sit_stand_ba)
+        rest = np.array(ba[1:])
+        print(f"{rec.name.split('.')[0]:<16} {fmt(ba[0]):>11} {fmt(np.nanmean(rest)):>6} {fmt(np.nanmin(rest)):>6}  "
+              + " ".join(fmt(b) for b in rest))
+    pooled = [score(np.concatenate(t), np.concatenate(s)).sit_stand_ba for t, s in zip(truths, states)]
+    print(f"{'POOLED':<16} {fmt(pooled[0]):>11} {fmt(np.mean(pooled[1:])):>6} {fmt(np.min(pooled[1:])):>6}  "
+          + " ".join(fmt(b) for b in pooled[1:]))
+
+
 def print_audit(rows, audits, pooled, pooled_audit) -> None:
     """The label audit (benchmarks/label_audit.py): how far the labels contradict the signal, and the
     best moving-vs-still balanced accuracy left to any classifier that follows the signal."""
@@ -241,6 +282,9 @@ def main() -> None:
     ap.add_argument("--posture-dir", type=Path, metavar="DIR",
                     help="also score labelled sitting-posture recordings converted by posture_sets.py "
                          "(forward lean vs upright/back/side, with calibration windows and fully automatic)")
+    ap.add_argument("--sensor-errors", type=int, default=0, metavar="N",
+                    help="also score every real recording with N random sensor offset/gain errors (see "
+                         "with_sensor_error): how much the results depend on the sensor's own calibration")
     ap.add_argument("--epoch-seconds", type=float, default=None, metavar="S",
                     help="epoch length as `analyze --epoch-seconds` takes it (default: the core's, 1 s)")
     args = ap.parse_args()
@@ -253,6 +297,8 @@ def main() -> None:
     datasets = args.dataset or sorted(p.name for p in args.data.iterdir() if p.is_dir())
     for ds in datasets:
         run_dataset(ds, list(real_pairs(args.data, ds)), options, thin=args.thin, thin_by=args.thin_by)
+    for ds in datasets if args.sensor_errors > 0 else ():
+        run_sensor_errors(ds, list(real_pairs(args.data, ds)), options, args.sensor_errors)
     for ds in (d for d in datasets if d.startswith("chest")):
         run_spliced(ds, list(real_pairs(args.data, ds)), options)
     if args.posture_dir is not None:

@@ -244,6 +244,54 @@ def test_the_sphere_fit_on_a_few_hours_at_a_desk_falls_back_instead_of_giving_up
     assert np.all(np.abs(np.asarray(sensor.gain) - 1) <= 0.3) and np.all(np.abs(sensor.offset) <= 0.5)
 
 
+def _held_near_upright(seed: int, world: Rotation, offset, gains) -> np.ndarray:
+    """Still means of a sensor held within 9 degrees of upright (mounted as `world` says)."""
+    rng = np.random.default_rng(seed)
+    tilt = np.radians(rng.uniform(0.0, 9.0, 40))
+    azimuth = rng.uniform(0.0, 2 * np.pi, 40)
+    cone = Rotation.from_rotvec(np.column_stack([np.cos(azimuth), np.sin(azimuth), np.zeros(40)]) * tilt[:, None])
+    return still_means(world.apply(cone.apply(UP)), seed, offset, np.diag(gains))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_sensor_only_ever_held_near_upright_still_gets_the_offset_across_its_cone(seed):
+    """A chest sensor of a wearer who only sat and stood is held still within a few degrees of
+    upright: too narrow a cone for a sphere fit. An offset across the cone still shows (|a| rises
+    on one side of it and falls on the other) and is what turns a lean into a false change of
+    |a|: that part is fitted, the part along the cone (indistinguishable from a gain) is not."""
+    from sensorback.core.calibration import TILT_RESOLUTION_G, fit_sphere
+
+    rng = np.random.default_rng(seed)
+    world = Rotation.random(random_state=seed)  # however the clip is mounted
+    offset = rng.choice([-1.0, 1.0], 3) * rng.uniform(0.02, 0.05, 3)
+    means = _held_near_upright(seed, world, offset, np.ones(3))
+    cal = fit_sphere(means, np.full(len(means), 0.005))
+    assert cal.note.startswith("offset across the one cone"), cal.note
+    axis = world.apply(UP)
+    across = offset - (offset @ axis) * axis
+    across *= 1.0 - TILT_RESOLUTION_G / np.linalg.norm(across)  # (less than the fit resolves is left)
+    fitted = np.asarray(cal.offset)
+    assert np.linalg.norm(fitted - across) < 0.004, (fitted, across)
+    assert abs(fitted @ axis) < 0.004
+    # with gain errors too, |a| comes out flat across the cone (what the transitions need)
+    means = _held_near_upright(seed, world, offset, rng.uniform(0.97, 1.03, 3))
+    cal = fit_sphere(means, np.full(len(means), 0.005))
+    corrected = np.linalg.norm((means - np.asarray(cal.offset)) * np.asarray(cal.gain), axis=1)
+    per_posture = corrected.reshape(40, 30).mean(axis=1)  # (each posture's noise averaged out)
+    raw = np.linalg.norm(means, axis=1).reshape(40, 30).mean(axis=1)
+    assert np.std(per_posture) < 0.3 * np.std(raw), (np.std(per_posture), np.std(raw))
+    assert abs(np.mean(corrected) - 1.0) < 0.002
+
+
+def test_a_sensor_held_in_one_posture_only_is_left_alone():
+    from sensorback.core.calibration import fit_sphere
+
+    means = still_means(np.repeat(UP[None, :], 40, axis=0), 0, np.array([0.03, -0.02, 0.01]), np.eye(3))
+    cal = fit_sphere(means, np.full(len(means), 0.005))
+    assert cal.note == "skipped: too few distinct still orientations"
+    assert cal.offset == (0.0, 0.0, 0.0) and cal.gain == (1.0, 1.0, 1.0)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("rate_hz", [12.5, 50.0, 100.0])
 def test_a_sensor_still_on_a_table_ends_not_worn(seed, rate_hz):

@@ -60,7 +60,7 @@ def fit_sphere(means: np.ndarray, sds: np.ndarray) -> SensorCalibration:
     dirs = still / np.linalg.norm(still, axis=1, keepdims=True)
     spread = np.sqrt(np.maximum(np.linalg.eigvalsh(np.cov(dirs.T)) if dirs.shape[0] > 1 else np.zeros(3), 0.0))
     if still.shape[0] < 4 or spread[-1] < MIN_SPREAD:
-        return SensorCalibration(note="skipped: too few distinct still orientations")
+        return _tilt_plane_fit(np.take(means, still_at[::4], axis=0))
     span = still.max(axis=0) - still.min(axis=0)
     before = _misfit(still, np.zeros(3), np.ones(3))
     # An axis that saw little of gravity's range leaves its gain and offset poorly determined, and
@@ -123,3 +123,65 @@ def _distinct(means: np.ndarray, cell_g: float = 0.05) -> np.ndarray:
 
 def _misfit(m: np.ndarray, off: np.ndarray, gain: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.linalg.norm((m - off) * gain, axis=1) - 1.0) ** 2)))
+
+
+# Too little spread for a sphere: within a narrow cone of orientations an offset along the cone's
+# axis cannot be told from a gain, but the offset across it can: it makes |a| rise on one side of
+# the cone and fall on the other (|m| ~ c + u . o for an offset o), while a true 1 g reads the same
+# everywhere. That part is what turns a lean of the trunk into a false change of |a| (and, through
+# the transition measures, into a false vertical velocity). Fitted on cell averages (one per
+# 0.05 g of orientation, as _distinct, weighted by their epochs), needing TILT_MIN_CELLS of them spread TILT_MIN_DEG or more.
+TILT_MIN_CELLS = 6
+TILT_MIN_DEG = 2.0
+TILT_MAX_OFFSET_G = 0.15
+TILT_RESOLUTION_G = 0.01
+
+
+def _cell_means(means: np.ndarray, cell_g: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of the still means in each 0.05 g cell, and how many there were in it."""
+    cells = np.clip(np.round(means / cell_g).astype(np.int64) + 512, 0, 1023)
+    keys = (cells[:, 0] << 20) | (cells[:, 1] << 10) | cells[:, 2]
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    sums = np.zeros((counts.shape[0], 3))
+    np.add.at(sums, inverse.ravel(), means)
+    return sums / counts[:, None], counts
+
+
+def _tilt_plane_fit(still: np.ndarray) -> SensorCalibration:
+    """The offset across the one cone of orientations the sensor was held still in, and a common
+    scale that brings |a| to 1 g (see above); nothing when the cone is too narrow to tell."""
+    skipped = SensorCalibration(note="skipped: too few distinct still orientations")
+    pts, counts = _cell_means(still)
+    if pts.shape[0] < TILT_MIN_CELLS:
+        return skipped
+    mag = np.linalg.norm(pts, axis=1)
+    dirs = pts / mag[:, None]
+    axis = dirs.mean(axis=0)
+    axis /= np.linalg.norm(axis)
+    # two unit vectors across the axis
+    e1 = np.cross(axis, np.eye(3)[int(np.argmin(np.abs(axis)))])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(axis, e1)
+    x = np.column_stack([np.ones(pts.shape[0]), dirs @ e1, dirs @ e2])
+    if np.degrees(np.arcsin(min(1.0, float(np.sqrt(np.linalg.eigvalsh(np.cov(x[:, 1:].T))[-1]))))) < TILT_MIN_DEG:
+        return skipped
+    # Each cell weighs as many epochs as it holds: a posture held once, for a moment, says little
+    # (its mean is as noisy as one epoch), and at the cone's rim it would pull hardest.
+    w = np.sqrt(counts.astype(np.float64))
+    coef, *_ = np.linalg.lstsq(x * w[:, None], mag * w, rcond=None)
+    off = coef[1] * e1 + coef[2] * e2
+    size = float(np.linalg.norm(off))
+    if not np.isfinite(coef).all() or size > TILT_MAX_OFFSET_G or coef[0] <= 0:
+        return skipped
+    # Within a narrow cone the fit cannot resolve less than TILT_RESOLUTION_G (|a| drifts by a
+    # milligram or two over a day, and 1 mg across a 5-degree spread reads as 11 mg): only what
+    # exceeds it is taken off (a soft threshold, so nothing jumps at the bound).
+    off *= max(0.0, 1.0 - TILT_RESOLUTION_G / size) if size > 0 else 0.0
+    scale = 1.0 / float(np.average(np.linalg.norm(pts - off, axis=1), weights=counts))
+    gain = np.full(3, scale)
+    before, after = _misfit(pts, np.zeros(3), np.ones(3)), _misfit(pts, off, gain)
+    if not after < before:
+        return SensorCalibration(note="skipped: fit did not improve the still-epoch magnitudes")
+    return SensorCalibration(tuple(map(float, off)), tuple(map(float, gain)),
+                             note=f"offset across the one cone of {pts.shape[0]} still orientations and a common "
+                                  f"scale, |a| error {before*1000:.1f} -> {after*1000:.1f} mg")
