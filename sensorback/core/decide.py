@@ -21,7 +21,7 @@ from . import transition
 from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .options import CoreOptions
-from .reference import Calibration, angles, unit  # noqa: F401  (Calibration: its old home)
+from .reference import Calibration, angles, recorrect, redirect, unit  # noqa: F401  (Calibration: its old home)
 from .settle import TO_MOVING, TO_NOT_WORN, TO_SITTING, Revision, Settler
 from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, PostureCue, inclination_evidence
 from .runs import _int_type, _last_true, forward_fill, hysteresis, next_true, run_length, since_last, sliding_reduce
@@ -356,6 +356,33 @@ class Decider:
         if self._settler is not None:
             self._settler.slouch = self.slouch
             self._cue.seed_up = walking_seed(calibration)
+
+    def change_sensor(self, calibration: Calibration) -> None:
+        """Another calibration whose sensor correction differs (a live session that learned the
+        sensor's offset and gain; its reference re-expressed with Calibration.with_sensor), from
+        the next epoch decided. What the decisions remember of earlier epochs' directions and
+        means is re-expressed under the new correction (reference.recorrect / redirect), so that
+        a still posture does not seem to move when the correction changes: an epoch-to-epoch
+        jump of a few mg would break a not-worn run, a posture anchor would sit a degree or two
+        off. Nothing else is reset."""
+        old, new = self.calibration.sensor, calibration.sensor
+        if old != new:
+            c = self._c
+            means = c.hist_wobble[:, :3].astype(float)
+            fixed = recorrect(means, old, new)
+            c.hist_wobble[:, :3] = fixed
+            c.hist_wobble[:, 3:6] = -fixed
+            c.hist_wobble[:, 6] *= float(np.max(np.asarray(new.gain) / np.asarray(old.gain)))
+            if c.upright_g is not None:
+                c.upright_g = redirect(c.upright_g, old, new)
+            if c.seat_watch is not None:
+                begin, seen, total = c.seat_watch
+                size = float(np.sqrt(total @ total))
+                if size > 0:
+                    total = redirect(total / size, old, new) * size
+                c.seat_watch = (begin, seen, total)
+            self._cue.remap(lambda d: redirect(d, old, new))
+        self.calibration = calibration
 
     def process(self, stats: EpochStats) -> EpochTable:
         if len(stats) == 0:

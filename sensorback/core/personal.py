@@ -11,9 +11,10 @@ Three ways to get it, all here:
   reliably upright), forward from the evidence core/forward.py weighs (sit/stand transitions and
   walking), and the usual slouch from the wearer's own sitting when it is clearly bimodal
   (`learn_slouch`); until forward is known with confidence nothing is called slouching;
-- **learning as it goes** (`learn`, `learn_slouch`): a live session without a stored
-  calibration starts from an estimate on its first seconds and refines forward and the slouch
-  line from what it has seen, with the same estimators.
+- **learning as it goes** (`learn`, `learn_slouch`, `learn_sensor`): a live session without a
+  stored calibration starts from an estimate on its first seconds and refines forward and the
+  slouch line from what it has seen, with the same estimators; any session refits the sensor's
+  offset and gain (calibration.fit_sphere) on the still epochs seen so far (`StillMeans`).
 
 Pure numpy, like the rest of the core; storing calibrations is sensorback.calibrations' job.
 """
@@ -26,7 +27,9 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import SensorbackError
-from .calibration import IDENTITY, SensorCalibration
+from .calibration import IDENTITY, MIN_STILL_EPOCHS, SensorCalibration, fit_sphere
+from .calibration import STILL_SD_G as FIT_STILL_SD_G
+from .calibration import _distinct
 from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .forward import KNOWN_PROBABILITY, ForwardEstimate, combine, gait_votes, transition_votes
@@ -338,6 +341,112 @@ def learn_slouch(epochs: EpochTable, calibration: Calibration) -> tuple[Calibrat
             and abs(new.origin_lat - old.origin_lat) <= LEARN_LINE_CHANGE_DEG):
         return None
     return cal, what
+
+
+# The still epochs a stream keeps for the sensor fit (StillMeans): at most this many, 28 bytes
+# each (the raw mean and the SD): 0.9 MB however long the stream. An 8-hour desk day has
+# 18,000-24,000 still epochs, all kept (the fit is then the one a whole recording gets); past the
+# cap every other one is dropped and from then on every other one kept, and so on, so that a
+# week stays evenly represented.
+STILL_KEEP = 1 << 15
+# A fitted sensor correction replaces the one in use only when it gets |a| of the still postures
+# seen so far (one per 0.05 g cell, as the fit weighs them) right by this much more (g, RMS).
+# |a| is what a wrong offset or gain spoils: a sit-down's vertical velocity is |a| integrated
+# over seconds, and 30 mg over a 30-45 degree lean gives several tenths of m/s. 5 mg is 0.5 % of
+# gain at 1 g, and above the 1-2 mg by which fits of overlapping stretches of the same day
+# differ: a smaller gain would switch back and forth between fits that trade an offset against
+# a gain along an axis gravity hardly left (measured: benchmarks/live_sensor.py).
+SENSOR_CHANGE_G = 0.005
+
+
+class StillMeans:
+    """The raw means and SDs of a stream's still epochs (SD below the sphere fit's bound), for
+    calibration.fit_sphere, in bounded memory (``cap`` rows, allocated once): every one until
+    the cap, then every 2nd, 4th, ... (``stride``) still epoch, exactly those that thinning so
+    from the start would have kept (the ones whose count is a multiple of ``stride``)."""
+
+    def __init__(self, cap: int = STILL_KEEP):
+        self.cap = max(2, int(cap))
+        self._means = np.empty((self.cap, 3))
+        self._sds = np.empty(self.cap, np.float32)
+        self._n = 0
+        self.stride = 1
+        self.seen = 0  # still epochs seen
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def means(self) -> np.ndarray:
+        return self._means[:self._n]
+
+    @property
+    def sds(self) -> np.ndarray:
+        return self._sds[:self._n]
+
+    @property
+    def nbytes(self) -> int:
+        """The memory it holds, whatever it has seen."""
+        return int(self._means.nbytes + self._sds.nbytes)
+
+    def add(self, stats: EpochStats) -> None:
+        if not len(stats):
+            return
+        sd = stats.sd
+        with np.errstate(invalid="ignore"):
+            at = np.flatnonzero((stats.n > 0) & (sd < FIT_STILL_SD_G))  # (NaN: a stuck sensor)
+        if not at.size:
+            return
+        count = self.seen + np.arange(at.size)  # which still epoch of the stream each one is
+        self.seen += int(at.size)
+        keep = count % self.stride == 0
+        while self._n + int(np.count_nonzero(keep)) > self.cap:
+            half = (self._n + 1) // 2
+            self._means[:half] = self._means[:self._n:2]
+            self._sds[:half] = self._sds[:self._n:2]
+            self._n, self.stride = half, self.stride * 2
+            keep &= count % self.stride == 0
+        rows = at[keep]
+        end = self._n + rows.size
+        self._means[self._n:end] = stats.mean[rows]
+        self._sds[self._n:end] = sd[rows]
+        self._n = end
+
+
+def learn_sensor(still: StillMeans, calibration: Calibration) -> tuple[Calibration, str] | None:
+    """The calibration with the sensor offset and gain fitted to the still epochs seen so far
+    (calibration.fit_sphere, as a whole recording is fitted; its reference re-expressed under the
+    new correction, Calibration.with_sensor), or None: the fit was skipped, or it does not get |a|
+    of the still postures seen right by SENSOR_CHANGE_G more than the correction in use (RMS).
+    Returns (calibration, what was learned).
+
+    The means are the raw ones the core measures (EpochStats), whatever correction is in use, so
+    the fit is the sensor's whole correction, not a residual on top of the one in use."""
+    if len(still) < MIN_STILL_EPOCHS:
+        return None
+    fit = fit_sphere(still.means, still.sds)
+    if fit.note.startswith("skipped"):
+        return None
+    # the distinct orientations the fit judged by (one per 0.05 g cell, of every 4th still epoch)
+    seen = _distinct(still.means[::4])
+    err_cur = _rms(_magnitudes(seen, calibration.sensor) - 1.0)
+    err_new = _rms(_magnitudes(seen, fit) - 1.0)
+    if not err_cur - err_new > SENSOR_CHANGE_G:
+        return None
+    off = "/".join(f"{1000 * v:+.0f}" for v in fit.offset)
+    gain = "/".join(f"{v:.3f}" for v in fit.gain)
+    what = (f"offset {off} mg, gain {gain} from {seen.shape[0]} still postures; |a| error "
+            f"{1000 * err_cur:.1f} -> {1000 * err_new:.1f} mg")
+    return calibration.with_sensor(fit), what
+
+
+def _magnitudes(raw: np.ndarray, sensor: SensorCalibration) -> np.ndarray:
+    c = (raw - np.asarray(sensor.offset)) * np.asarray(sensor.gain)
+    return np.sqrt(np.einsum("ij,ij->i", c, c))
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
 
 
 def relabel(epochs: EpochTable, rule: SlouchRule) -> None:

@@ -95,13 +95,16 @@ def _learn_slouch_line(epochs: EpochTable, options: CoreOptions, calibration: Ca
     return calibration
 
 
-def calibrate(block: SampleBlock, options: CoreOptions) -> tuple[Calibration, list[str]]:
+def calibrate(block: SampleBlock, options: CoreOptions, sensor: SensorCalibration | None = None
+              ) -> tuple[Calibration, list[str]]:
     """The calibration ``analyze(block, options)`` would use: sensor offset/gain and the wearer's
     upright, forward and usual slouch, estimated from the whole recording (or from the windows
-    in ``options``). Returns it with the notes saying how it was found."""
+    in ``options``). Returns it with the notes saying how it was found. ``sensor``: the offset
+    and gain to use instead of fitting them (known from elsewhere: a live session's first
+    seconds are too few to fit)."""
     if len(block) == 0:
         raise SensorbackError("no samples to analyse")
-    stats, sensor = block_stats(block, options)
+    stats, sensor = block_stats(block, options, sensor)
     return estimate_calibration(stats, options, sensor, rate_hz=block.rate_hz)
 
 

@@ -201,6 +201,25 @@ class PostureCue:
         self.seed_up = None if seed_up is None else np.asarray(seed_up, np.float64)
         self.walk_hist = np.zeros((0, 3), np.int64)
 
+    def remap(self, fn) -> None:
+        """Re-express every remembered direction with ``fn`` (rows of unit vectors in, the same
+        directions under another sensor correction out; Decider.change_sensor). The walking
+        upright's quantised sum is re-expressed row by row. The anchor changes of the last chunk
+        are not: the next chunk starts from the anchors in force."""
+        def one(v):
+            return None if v is None else fn(np.asarray(v, float)[None, :])[0]
+
+        self.ref_g = one(self.ref_g)
+        if self.hist_g.shape[0]:
+            self.hist_g = fn(self.hist_g)
+        self.prev_g = one(self.prev_g)
+        self.anchors = Anchors(one(self.anchors.stand), one(self.anchors.sit))
+        if self.pending is not None:
+            self.pending.before = one(self.pending.before)
+            self.pending.vecs = [one(v) for v in self.pending.vecs]
+        if self.walk_hist.shape[0]:
+            self.walk_hist = np.rint(fn(self.walk_hist / _WALK_QUANT) * _WALK_QUANT).astype(np.int64)
+
     # ------------------------------------------------------------------------------ sway
     def sway(self, g: np.ndarray, noise2: np.ndarray, still: np.ndarray) -> np.ndarray:
         """Evidence (NAT units) from the sway over the last SWAY_WINDOW still epochs.

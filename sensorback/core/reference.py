@@ -9,7 +9,7 @@ gravity vector moves in the sensor's axes when the trunk flexes forward. A perso
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -81,6 +81,23 @@ class Calibration:
             return SlouchRule(half_depth(self.usual_slouch_deg), self.upright_flex, self.upright_lat)
         return SlouchRule(DEFAULT_SLOUCH_DEG)
 
+    def with_sensor(self, sensor: SensorCalibration) -> "Calibration":
+        """The same wearer reference under another sensor correction (a live session that has
+        learned the sensor's offset and gain, sensorback.live): up and stand are directions of
+        gravity as ``self.sensor`` corrected it, each the posture whose raw reading ``sensor``
+        reads as 1 g in that direction (redirect); forward, a direction of change, goes through
+        the correction's linear part and stays perpendicular to up. The slouch angles are
+        measured from these directions and are kept."""
+        if sensor == self.sensor:
+            return self
+        old = self.sensor
+        up = redirect(np.asarray(self.reference.up, float), old, sensor)
+        fwd = np.asarray(self.reference.forward, float) * (np.asarray(sensor.gain) / np.asarray(old.gain))
+        fwd = unit(fwd - (fwd @ up) * up)
+        ref = replace(self.reference, up=tuple(map(float, up)), forward=tuple(map(float, fwd)))
+        stand = None if self.stand is None else tuple(map(float, redirect(np.asarray(self.stand, float), old, sensor)))
+        return replace(self, sensor=sensor, reference=ref, stand=stand)
+
     def to_dict(self) -> dict:
         return {"sensor": self.sensor.to_dict(), "reference": self.reference.to_dict(),
                 "slouch": {"usual_deg": self.usual_slouch_deg, "upright_flex": self.upright_flex,
@@ -92,9 +109,7 @@ class Calibration:
         """The inverse of to_dict (also reads calibrations stored before the personal slouch line
         existed). Raises a ValueError naming the field (e.g. "the field 'sensor' is missing") when
         it does not fit."""
-        s = _field(d, "sensor")
-        sensor = SensorCalibration(_three(_field(s, "offset", "sensor"), "sensor.offset"),
-                                   _three(_field(s, "gain", "sensor"), "sensor.gain"), str(s.get("note", "stored")))
+        sensor = sensor_from_dict(_field(d, "sensor"))
         r = _field(d, "reference")
         up = _unit3(_field(r, "up", "reference"), "reference.up")
         fwd = _unit3(_field(r, "forward", "reference"), "reference.forward")
@@ -113,6 +128,36 @@ class Calibration:
         return cls(sensor, ref, usual, float(sl.get("upright_flex", 0.0)), float(sl.get("upright_lat", 0.0)),
                    str(sl.get("source", "stored" if usual is not None else "default")),
                    None if stand is None else _unit3(stand, "stand"))
+
+
+def sensor_from_dict(s) -> SensorCalibration:
+    """SensorCalibration.to_dict's inverse (a ValueError naming the field when it does not fit)."""
+    return SensorCalibration(_three(_field(s, "offset", "sensor"), "sensor.offset"),
+                             _three(_field(s, "gain", "sensor"), "sensor.gain"), str(s.get("note", "stored")))
+
+
+def recorrect(values: np.ndarray, old: SensorCalibration, new: SensorCalibration) -> np.ndarray:
+    """Readings corrected by ``old`` (g, one per row or a single one) as ``new`` corrects the same
+    raw readings: raw = value / old.gain + old.offset, then (raw - new.offset) * new.gain.
+    Exact for epoch means (each correction is affine per axis); NaN stays NaN."""
+    v = np.asarray(values, float)
+    return (v / np.asarray(old.gain) + (np.asarray(old.offset) - np.asarray(new.offset))) * np.asarray(new.gain)
+
+
+def redirect(dirs: np.ndarray, old: SensorCalibration, new: SensorCalibration) -> np.ndarray:
+    """Unit directions of gravity corrected by ``old``, re-expressed under ``new``: each stands for
+    the raw readings that ``old`` reads in that direction (a ray, whatever their magnitude), and
+    the posture is the one of them that ``new`` reads as 1 g. Exact when ``new`` is the sensor's
+    true correction, however wrong ``old`` was (a direction found on an uncorrected sensor).
+    Rows of unit vectors or a single one; NaN stays NaN."""
+    d = np.asarray(dirs, float)
+    a = d * (np.asarray(new.gain) / np.asarray(old.gain))        # the ray's direction under new
+    b = (np.asarray(old.offset) - np.asarray(new.offset)) * np.asarray(new.gain)  # its start under new
+    # |s a + b| = 1 for the s > 0 on the ray: s^2 |a|^2 + 2 s (a . b) + |b|^2 - 1 = 0
+    aa = np.sum(a * a, axis=-1)
+    ab = np.sum(a * b, axis=-1)
+    s = (-ab + np.sqrt(np.maximum(ab * ab - aa * (float(b @ b) - 1.0), 0.0))) / aa
+    return unit(s[..., None] * a + b) if d.ndim > 1 else unit(s * a + b)
 
 
 def _field(d, key: str, inside: str = ""):

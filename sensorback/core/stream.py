@@ -146,10 +146,23 @@ class StreamProcessor:
         so far are processed with the old one and returned, held ones as they stand (they
         belong with the old reference); nothing is dropped or reset."""
         if calibration.sensor != self.calibration.sensor:
-            raise ValueError("change_reference keeps the sensor calibration; start a new processor to change it")
+            raise ValueError("change_reference keeps the sensor calibration; change_sensor changes it")
         done = self.close()
         self.calibration = calibration
         self._decider.calibration = calibration
+        return done
+
+    def change_sensor(self, calibration: Calibration) -> EpochTable:
+        """Use another sensor correction (offset/gain; its reference re-expressed under it,
+        Calibration.with_sensor) from the next epoch on, as change_reference does for a
+        reference: the epochs complete so far are processed with the old one and returned, held
+        ones as they stand. The samples kept for the windows are raw, so the next transition
+        windows are corrected with the new one throughout; the decisions keep their memory,
+        re-expressed under it (Decider.change_sensor). Nothing is dropped or reset."""
+        done = self.close()
+        self.calibration = calibration
+        self._stats.sensor = calibration.sensor
+        self._decider.change_sensor(calibration)
         return done
 
     def flush(self) -> EpochTable:

@@ -121,6 +121,11 @@ class Runner:
         if self.processor is not None:
             self._core(lambda: self.processor.change_reference(calibration), arrival)
 
+    def change_sensor(self, calibration: Calibration, arrival: Optional[float] = None) -> None:
+        """Another sensor correction (offset/gain), its reference re-expressed: the core carries on."""
+        if self.processor is not None:
+            self._core(lambda: self.processor.change_sensor(calibration), arrival)
+
     def restart(self, arrival: Optional[float] = None) -> None:
         """Close the core (complete epochs and those held back go on); start() makes a new one.
         The coach and the recorder carry on."""
