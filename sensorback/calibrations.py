@@ -3,6 +3,8 @@
     store = CalibrationStore()                          # calibrations.json beside config.toml
     store.save(["AA:BB:..", "Polar H10 1234"], cal, device="Polar H10 1234", how="sensorback calibrate")
     cal, entry = store.load("Polar H10 1234")
+    store.save_sensor(["AA:BB:.."], sensor, how="monitor: learned")   # a live session's sensor fit
+    sensor, entry = store.load_sensor("AA:BB:..")
     cal = load_calibration("mine.json")                 # --calibration FILE (or a device's name)
 
 The maths of a calibration lives in sensorback.core.personal; this module only keeps them. Files
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Optional
 
 from .core import Calibration
+from .core.calibration import SensorCalibration
+from .core.reference import sensor_from_dict
 from .errors import SensorbackError
 
 CALIBRATIONS_ENV = "SENSORBACK_CALIBRATIONS"
@@ -64,6 +68,13 @@ class CalibrationStore:
     ``{"devices": {key: {"calibration": ..., "device": ..., "saved_at": ..., "how": ...}}}`` written
     atomically, mode 0600. (A JSON file rather than a database table: a calibration belongs to
     this computer and sensor, and the store's schema is not this module's to migrate.)
+
+    A live session learns the sensor's offset and gain as it goes (save_sensor): an entry with a
+    calibration gets it in its calibration (the reference re-expressed under it,
+    Calibration.with_sensor; ``saved_at`` and ``how`` still say when and how the wearer calibrated),
+    and ``sensor_saved_at`` / ``sensor_how`` say when and how the sensor was learned; a device
+    without a calibration gets an entry holding only ``"sensor"`` (SensorCalibration.to_dict),
+    which load() passes over and load_sensor() finds.
     """
 
     def __init__(self, path: str | os.PathLike | None = None):
@@ -97,19 +108,65 @@ class CalibrationStore:
         return data
 
     def devices(self) -> list[str]:
-        return sorted(self._read()["devices"])
+        """The devices with a calibration (not those with only a learned sensor correction)."""
+        return sorted(k for k, e in self._read()["devices"].items() if not sensor_only(e))
+
+    def _entry(self, devices: dict, key: str) -> dict:
+        entry = devices[key]
+        if not isinstance(entry, dict):
+            raise SensorbackError(f"the calibrations file {self.path} is broken (entry {key!r}); "
+                                  "delete it and calibrate again")
+        return entry
 
     def load(self, *keys: Optional[str]) -> Optional[tuple[Calibration, dict]]:
         """The calibration stored under the first of ``keys`` that has one, with its entry."""
         devices = self._read()["devices"]
         for key in keys:
             if key and key in devices:
-                entry = devices[key]
-                if not isinstance(entry, dict):
-                    raise SensorbackError(f"the calibrations file {self.path} is broken (entry {key!r}); "
-                                          "delete it and calibrate again")
+                entry = self._entry(devices, key)
+                if sensor_only(entry):
+                    continue
                 return calibration_from_dict(entry.get("calibration", {}), f"the calibration of {key} in {self.path}"), entry
         return None
+
+    def load_sensor(self, *keys: Optional[str]) -> Optional[tuple[SensorCalibration, dict]]:
+        """The sensor correction a live session learned (save_sensor) under the first of ``keys``
+        that has one, with its entry; None when none was learned."""
+        devices = self._read()["devices"]
+        for key in keys:
+            if key and key in devices:
+                entry = self._entry(devices, key)
+                if "sensor_saved_at" not in entry:
+                    continue
+                where = f"the sensor calibration of {key} in {self.path}"
+                if sensor_only(entry):
+                    try:
+                        return sensor_from_dict(entry["sensor"]), entry
+                    except (KeyError, TypeError, ValueError, AttributeError) as e:
+                        raise SensorbackError(f"{where}: not usable: {e}; delete it") from None
+                return calibration_from_dict(entry.get("calibration", {}), where).sensor, entry
+        return None
+
+    def save_sensor(self, keys, sensor: SensorCalibration, *, device: str = "", how: str = "") -> Path:
+        """Keep a sensor correction learned for the device under every key: in the calibration
+        stored there (its reference re-expressed under the new correction), or in an entry of its
+        own when there is none."""
+        keys = [k for k in dict.fromkeys(keys) if k]
+        if not keys:
+            raise ValueError("save_sensor: no device key")
+        data = self._read()
+        devices = data["devices"]
+        now = _now()
+        for k in keys:
+            entry = self._entry(devices, k) if k in devices else None
+            if entry is not None and not sensor_only(entry):
+                cal = calibration_from_dict(entry.get("calibration", {}), f"the calibration of {k} in {self.path}")
+                entry = dict(entry, calibration=cal.with_sensor(sensor).to_dict())
+            else:
+                entry = {"sensor": sensor.to_dict(), "device": device or (entry or {}).get("device", "")}
+            entry.update(sensor_saved_at=now, sensor_how=how)
+            devices[k] = entry
+        return write_private_json(self.path, data)
 
     def save(self, keys, calibration: Calibration, *, device: str = "", how: str = "") -> Path:
         keys = [k for k in dict.fromkeys(keys) if k]
@@ -122,9 +179,17 @@ class CalibrationStore:
         return write_private_json(self.path, data)
 
 
+def sensor_only(entry) -> bool:
+    """An entry holding only a learned sensor correction (CalibrationStore.save_sensor), no calibration."""
+    return isinstance(entry, dict) and "calibration" not in entry and "sensor" in entry
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def entry_for(calibration: Calibration, *, device: str = "", how: str = "") -> dict:
-    return {"calibration": calibration.to_dict(), "device": device,
-            "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "how": how}
+    return {"calibration": calibration.to_dict(), "device": device, "saved_at": _now(), "how": how}
 
 
 def save_calibration(path: str | os.PathLike, calibration: Calibration, *, device: str = "", how: str = "") -> Path:
@@ -154,7 +219,7 @@ def load_calibration(spec: str, store: CalibrationStore | None = None) -> tuple[
         except (OSError, UnicodeDecodeError, ValueError) as e:
             raise SensorbackError(f"--calibration {spec}: not a calibration file ({e})") from None
         if isinstance(data, dict) and isinstance(data.get("devices"), dict):
-            entries = data["devices"]
+            entries = {k: e for k, e in data["devices"].items() if not sensor_only(e)}
             distinct = {json.dumps(e, sort_keys=True) for e in entries.values()}
             if len(distinct) != 1:
                 raise SensorbackError(f"--calibration {spec}: it holds {len(distinct)} devices' calibrations "
@@ -169,6 +234,9 @@ def load_calibration(spec: str, store: CalibrationStore | None = None) -> tuple[
     store = store or CalibrationStore()
     found = store.load(spec)
     if found is None:
+        if store.load_sensor(spec) is not None:
+            raise SensorbackError(f"--calibration {spec}: only the sensor's offset and gain that 'monitor' learned "
+                                  "are stored for it, no calibration of the wearer (run 'sensorback calibrate')")
         known = store.devices()
         have = f"calibrations are stored for: {', '.join(known)}" if known else "no calibration is stored yet"
         raise SensorbackError(f"--calibration {spec}: no such file, and no device of that name ({have}; "
@@ -178,4 +246,4 @@ def load_calibration(spec: str, store: CalibrationStore | None = None) -> tuple[
 
 
 __all__ = ["CALIBRATIONS_ENV", "CalibrationStore", "calibration_from_dict", "is_saved_calibration", "load_calibration",
-           "save_calibration"]
+           "save_calibration", "sensor_only"]

@@ -33,18 +33,25 @@ core's own.
 personal slouch line, their usual slouch (sensorback.core.personal). In order:
 1. the one stored for this device (``sensorback calibrate``; see sensorback.calibrations);
 2. otherwise a *provisional* one estimated by the core from the first ``provisional_s`` seconds
-   of samples (which are held back until then), announced as such;
+   of samples (which are held back until then), announced as such; with the sensor offset and
+   gain an earlier session learned for this device, when there is one;
 3. at any time ``calibrate_upright()`` takes the next few seconds as the upright reference
    (keeping a known forward direction), saves it for the device and restarts the core with it.
 Whatever the calibration in use does not know is learned as the session goes, with the same
 estimators a whole recording is analysed with: every ``LEARN_EVERY_S`` seconds of samples the
 forward direction from the walking, sit-downs and stand-ups seen so far (until it is known no
 slouch is called), every ``LEARN_SLOUCH_EVERY_S`` the usual slouch from the seated epochs (when
-the sitting is clearly bimodal). Each change is announced and switches the running core (no
-epoch dropped, the posture it knows kept). A run is one stored session whatever happens to its
-calibration: the session row keeps the calibration it started with, and each later one is stored
-as a ``calibration`` event (its note and ``Calibration.to_dict()`` as JSON); the coach and its
-sitting clock carry on.
+the sitting is clearly bimodal), and every ``LEARN_SENSOR_EVERY_S`` the sensor's offset and gain
+from the still epochs so far, whatever the calibration (core.learn_sensor: the sphere fit a
+whole recording gets, on the raw epoch means the core has measured anyway, kept in bounded
+memory; switched to when it gets |a| of the still postures seen right by 5 mg more; the
+reference is re-expressed under it). Each change is announced and switches the running core
+(no epoch dropped, the posture it knows kept). A learned sensor correction is also saved for
+the device (CalibrationStore.save_sensor: into its stored calibration, or on its own), so that
+the next session starts with it and ``replay --calibration DEVICE`` uses it. A run is one
+stored session whatever happens to its calibration: the session row keeps the calibration it
+started with, and each later one is stored as a ``calibration`` event (its note and
+``Calibration.to_dict()`` as JSON); the coach and its sitting clock carry on.
 
 **Stopping.** ``await session.stop()`` asks the source to stop (which stops the device's stream);
 when the source has ended, the epochs complete so far are processed, the database session is
@@ -71,10 +78,10 @@ from .coach.rules import SHOWN_TALLIES, TALLIES, kind as event_kind
 from .coach.text import event_text
 from .calibrations import CalibrationStore, calibration_from_dict  # noqa: F401  (re-exported)
 from .core import Calibration, CoreOptions, EpochTable, block_stats, calibrate, from_windows, learn
-from .core import learn_slouch
+from .core import learn_sensor, learn_slouch
 from .core.calibration import IDENTITY
 from .core.epoch_stats import EpochStats
-from .core.personal import FitCheck
+from .core.personal import FitCheck, StillMeans
 from .core.states import SITTING, SLOUCHING, STATES
 from .errors import SensorbackError
 from .samples import SampleBlock
@@ -95,6 +102,12 @@ LEARN_KEEP_S = 3 * 3600.0
 #: usual slouch (core.learn_slouch), and how many of the latest seated epochs it keeps for that.
 LEARN_SLOUCH_EVERY_S = 300.0
 LEARN_SLOUCH_KEEP = 8 * 3600
+#: How often (seconds of samples) the sensor's offset and gain are fitted again to the still epochs
+#: seen so far (core.learn_sensor). A fit needs 30 still epochs in several orientations, which a
+#: desk day gives within 20-60 min, and costs a few ms; a switch moves every angle a little, so
+#: not more often than a posture changes. 10 min: a wrong offset is corrected within the first
+#: hour, and a simulated desk day sees 1-2 switches (benchmarks/live_sensor.py).
+LEARN_SENSOR_EVERY_S = 600.0
 #: Seconds of sitting upright that the calibrate key takes as the reference.
 UPRIGHT_CAPTURE_S = 5.0
 #: The last lines of the event log (log_line) kept in Meters.recent, for a UI that shows only a few.
@@ -181,18 +194,21 @@ class LiveSession:
     """See the module docstring. Not thread-safe: run it and call its methods on one event loop.
 
     device_key: the name stored calibrations are looked up under before the sensor says its own
-    (default: the source's ``key``, e.g. the --device asked for, "demo")."""
+    (default: the source's ``key``, e.g. the --device asked for, "demo"). sensor_learning=False:
+    keep the sensor correction the session starts with (``still`` is then None; a benchmark's
+    baseline)."""
 
     def __init__(self, source, *, options: CoreOptions = CoreOptions(), settings: Optional[CoachSettings] = None,
                  store=None, recorder_kwargs: Optional[dict] = None, device_key: Optional[str] = None,
                  calibration: Optional[Calibration] = None, calibrations: Optional[CalibrationStore] = None,
                  record: Optional[str | os.PathLike] = None, provisional_s: float = PROVISIONAL_S,
-                 source_name: str = "live"):
+                 source_name: str = "live", sensor_learning: bool = True):
         self.source = source
         self.options = options
         self.settings = settings or CoachSettings()
         self.runner = Runner(options, Coach(self.settings), max_delay_s=options.epoch_s, prompt=True,
                              on_epochs=self._on_epochs, on_events=self._on_events, on_settled=self._on_settled)
+        self.runner.on_stats = self._on_stats
         self.store = store
         self.recorder_kwargs = recorder_kwargs or {}
         self.device_key = device_key if device_key is not None else getattr(source, "key", None)
@@ -212,6 +228,10 @@ class LiveSession:
         self._seated: Optional[list[EpochTable]] = None       # seated epochs to learn the usual slouch from
         self._fit: Optional[FitCheck] = None  # with a stored calibration: does it fit how the clip is worn?
         self._slouch_at = math.inf
+        # the still epochs' raw means to fit the sensor's offset and gain to (None: not learned)
+        self.still: Optional[StillMeans] = StillMeans() if sensor_learning else None
+        self._sensor_at = math.inf
+        self.sensor_switches = 0
         self._device_name: Optional[str] = None
         self._address: Optional[str] = None
         self._start_time: Optional[float] = None
@@ -371,6 +391,7 @@ class LiveSession:
             self._start_time = block.start_time
             self._rate_hz = block.rate_hz
             self._device_name = self._device_name or block.device
+            self._sensor_at = float(block.t[0]) + LEARN_SENSOR_EVERY_S
             # no epoch can start before the one of the first sample
             eps = self.options.epoch_s
             self._on_settled(math.floor(float(block.t[0]) / eps) * eps)
@@ -389,6 +410,8 @@ class LiveSession:
             self._learn()
         if self._seated is not None and m.arrived_t >= self._slouch_at:
             self._learn_slouch()
+        if self.still is not None and m.arrived_t >= self._sensor_at:
+            self._learn_sensor()
 
     def _process(self, block: SampleBlock) -> None:
         if not self.runner.started:
@@ -475,16 +498,29 @@ class LiveSession:
 
     def _provisional(self) -> None:
         block = SampleBlock.concat(self._held)
-        cal, notes = calibrate(block, self.options)
+        learned = self._stored_sensor()
+        cal, notes = calibrate(block, self.options, sensor=None if learned is None else learned[0])
         self.provisional = True
         if cal.reference.forward_known:
             what = f"forward from {cal.reference.forward_source}"
         else:
             what = ("no slouch is called until the forward direction is known: it is learned from your "
                     "walking, sit-downs and stand-ups")
-        self._use_calibration(cal, f"provisional calibration estimated from the first {block.duration_s:.0f} s "
-                              f"(no stored one for this device); {what}. For the best accuracy run "
+        sensor = "" if learned is None else f" with the sensor offset and gain learned {learned[1]}"
+        self._use_calibration(cal, f"provisional calibration estimated from the first {block.duration_s:.0f} s"
+                              f"{sensor} (no stored one for this device); {what}. For the best accuracy run "
                               "'sensorback calibrate' (or press c while sitting upright)")
+
+    def _stored_sensor(self):
+        """(sensor calibration, 'on <date>') an earlier session learned for this device, or None."""
+        if self.calibrations is None:
+            return None
+        try:
+            found = self.calibrations.load_sensor(*self._keys())
+        except SensorbackError as e:
+            self._emit(LiveEvent("note", f"warning: {e}", self.meters.arrived_t))
+            return None
+        return None if found is None else (found[0], f"on {found[1].get('sensor_saved_at', '?')}")
 
     def _use_calibration(self, cal: Calibration, note: str) -> None:
         self.calibration = cal
@@ -506,7 +542,6 @@ class LiveSession:
             self._stop_learning()
         elif self._learning is None:
             self._learning, self._learn_at = [], now + LEARN_EVERY_S
-            self.runner.on_stats = self._collect_stats
         if self.options.slouch_threshold_deg is None:
             if self._seated is None:
                 self._seated, self._slouch_at = [], now + LEARN_SLOUCH_EVERY_S
@@ -546,13 +581,45 @@ class LiveSession:
         self._change_reference(cal, f"slouch line learned: {what}, so slouching counts from "
                                f"{cal.slouch_rule().line_deg:.0f} degrees")
 
-    def _collect_stats(self, stats: EpochStats) -> None:
+    def _on_stats(self, stats: EpochStats) -> None:
+        """The core's epoch statistics, as measured (before they are decided): kept for learning
+        forward, and the still epochs' raw means for the sensor fit."""
         if self._learning is not None:
             self._learning.append(stats)
+        if self.still is not None:
+            self.still.add(stats)
 
     def _stop_learning(self) -> None:
         self._learning, self._learn_at = None, math.inf
-        self.runner.on_stats = None
+
+    def _learn_sensor(self) -> None:
+        """Fit the sensor's offset and gain to the still epochs so far (core.learn_sensor); when
+        the fit matters, switch the running core to it and save it for the device."""
+        self._sensor_at += LEARN_SENSOR_EVERY_S
+        if self.calibration is None:
+            return
+        found = learn_sensor(self.still, self.calibration)
+        if found is None:
+            return
+        cal, what = found
+        self.sensor_switches += 1
+        self.runner.change_sensor(cal, self.meters.arrived_t)
+        self.calibration = cal
+        note = f"sensor offset and gain learned: {what}{self._save_sensor(cal)}"
+        self.meters.calibration_note = note
+        self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
+        self._record_calibration(cal, note)
+
+    def _save_sensor(self, cal: Calibration) -> str:
+        """Keep the learned sensor correction for the device; what to add to the note."""
+        if self.calibrations is None or not self._keys():
+            return ""
+        try:
+            self.calibrations.save_sensor(self._keys(), cal.sensor, device=self._device_name or "",
+                                          how="monitor: learned from the still postures")
+        except (OSError, SensorbackError) as e:
+            return f"; not saved ({e})"
+        return f"; saved for {self._keys()[0]}"
 
     def _change_reference(self, cal: Calibration, note: str) -> None:
         """Same sensor calibration, another wearer reference: the core carries on (no epoch is

@@ -17,7 +17,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..core import Calibration, CoreOptions, block_stats, from_windows
-from ..core.calibration import IDENTITY
+from ..core.calibration import IDENTITY, SensorCalibration
 from ..errors import SensorbackError
 from ..samples import SampleBlock
 from ..sources.base import SourceStatus
@@ -44,12 +44,15 @@ GUIDED_STEPS = (
 
 
 async def guided_calibration(source, say, *, stand: bool = True, options: Optional[CoreOptions] = None,
-                             previous: Optional[Calibration] = None, steps=GUIDED_STEPS):
+                             previous: Optional[Calibration] = None, steps=GUIDED_STEPS,
+                             sensor: Optional[SensorCalibration] = None):
     """Guide the wearer through the steps, collect their samples from a live source and compute
     the calibration (sensorback.core.personal.from_windows).
 
-    say(text) tells the wearer what to do. stand=False leaves out the stand step. Returns
-    (calibration, notes, device name, address). The source is stopped at the end.
+    say(text) tells the wearer what to do. stand=False leaves out the stand step. sensor: the
+    sensor's offset and gain (default: the previous calibration's, else none; half a minute is
+    too little to fit them: a live session learns them). Returns (calibration, notes, device
+    name, address). The source is stopped at the end.
     """
     options = options or CoreOptions()
     steps = [st for st in steps if stand or st.name != "stand"]
@@ -87,7 +90,8 @@ async def guided_calibration(source, say, *, stand: bool = True, options: Option
     data = SampleBlock.concat(blocks)
     starts = ends - np.array([st.seconds for st in steps])
     windows = {st.name: (t0 + a + st.settle_s, t0 + b) for st, a, b in zip(steps, starts, ends)}
-    sensor = previous.sensor if previous is not None else IDENTITY
+    if sensor is None:
+        sensor = previous.sensor if previous is not None else IDENTITY
     stats, _ = block_stats(data, options, sensor)
     cal, notes = from_windows(stats, options, windows["upright"], windows.get("slouch"), windows.get("stand"),
                               previous=previous, sensor=sensor)
@@ -121,15 +125,18 @@ class Guided:
 
 async def guided(source, say: Callable[[str], object], *, calibrations, stand: bool = True) -> Guided:
     """The guided calibration from ``source`` for the sensor it opens (``source.key``); that
-    sensor's stored calibration, if any, lends its sensor offset and gain."""
+    sensor's stored calibration, if any, lends its sensor offset and gain, or else the ones a
+    live session learned for it (CalibrationStore.save_sensor)."""
     key = getattr(source, "key", None)
-    previous = None
+    previous = sensor = None
     try:
         found = calibrations.load(key) if key else None
         previous = found[0] if found else None
+        learned = calibrations.load_sensor(key) if key and previous is None else None
+        sensor = learned[0] if learned else None
     except SensorbackError:
-        previous = None
-    cal, notes, name, address = await guided_calibration(source, say, stand=stand, previous=previous)
+        previous = sensor = None
+    cal, notes, name, address = await guided_calibration(source, say, stand=stand, previous=previous, sensor=sensor)
     return Guided(cal, notes, key, name, address)
 
 
