@@ -58,14 +58,19 @@ LATEST_UNIX = datetime(LATEST.year, 1, 1, tzinfo=timezone.utc).timestamp()
 MAX_ACC_G = 50.0
 
 
+#: A rate measured from decimal timestamps is off by rounding (0.2 s steps read as 4.999999999999996
+#: Hz): the limits hold to within this relative slack.
+RATE_SLACK = 1e-6
+
+
 def rate_problem(rate_hz: float) -> str | None:
     """Why a sample rate cannot be analysed, or None when it is within [MIN_RATE_HZ, MAX_RATE_HZ]."""
     if not (math.isfinite(rate_hz) and rate_hz > 0):
         return f"must be a positive number of Hz, got {rate_hz:g}"
-    if rate_hz < MIN_RATE_HZ:
+    if rate_hz < MIN_RATE_HZ * (1 - RATE_SLACK):
         return (f"{_hz(rate_hz)} is below {MIN_RATE_HZ:g} Hz, too slow to tell postures apart "
                 "(are the timestamps in another unit than seconds?)")
-    if rate_hz > MAX_RATE_HZ:
+    if rate_hz > MAX_RATE_HZ * (1 + RATE_SLACK):
         return (f"{_hz(rate_hz)} is above {MAX_RATE_HZ:g} Hz, faster than any wearable accelerometer "
                 "samples (are the timestamps in another unit than seconds?)")
     return None

@@ -233,6 +233,17 @@ def test_measured_rate_outside_the_limits_names_the_cause(tmp_path, step, fragme
     assert str(e.value).startswith(f"{path}: samples are a median")
 
 
+def test_a_rate_exactly_at_the_limit_is_taken_whatever_its_timestamps_round_to(tmp_path):
+    """0.2 s steps written as decimals measure 4.999999999999996 Hz: that is 5 Hz, the lowest rate
+    taken, not a rate below it (a public posture set at 5 Hz was refused)."""
+    path = tmp_path / "five.csv"
+    path.write_text("t,ax,ay,az\n" + "".join(f"{i * 0.2:.1f},0,0,1\n" for i in range(3000)))
+    block, _ = loaded(path)
+    assert len(block) == 3000 and block.rate_hz == pytest.approx(5.0)
+    assert limits.rate_problem(4.999999999999996) is None
+    assert "below 5 Hz" in limits.rate_problem(4.99)
+
+
 def test_a_low_rate_is_analysed_with_a_warning(tmp_path):
     b = waist()
     path = write_csv(tmp_path / "slow.csv", SampleBlock(b.t[::6], b.acc[::6]))  # 8.3 Hz
