@@ -180,3 +180,28 @@ def test_forward_estimate_describes_itself():
     est = ForwardEstimate(np.array([1.0, 0, 0]), 0.99, {"walking epochs": 12, "sit/stand transitions": 0})
     assert est.known and "12 walking epochs" in est.describe() and "99%" in est.describe()
     assert "no walking" in ForwardEstimate(None, 0.5, {}).describe()
+
+
+def test_the_calibration_windows_of_a_recording_count_as_seated():
+    """--reference-window and --forward-window say where the wearer sat upright and where they
+    slouched: those epochs are sure sitting, whatever a short seated-only session would otherwise
+    guess (on public posture sets the core called whole 80-s sessions standing and so never
+    judged a slouch). Shown on a stretch where the simulated wearer really stands, so the only
+    reason to call it seated is being told: the told epochs are seated, streaming equals batch,
+    and without windows nothing changes."""
+    block, labels = simulate("demo", seed=1)
+    plain = analyze(block).epochs
+    stand = (plain.t_start >= 36.0) & (plain.t_end <= 49.0)
+    assert (plain.state[stand] == STATES.index("standing")).all()
+    told = CoreOptions(reference_window=(36.0, 49.0))
+    result = analyze(block, told)
+    ep = result.epochs
+    seated = np.isin(ep.state, [STATES.index("sitting"), STATES.index("slouching")])
+    assert seated[stand].all()
+    # epochs outside the window and away from it keep their states
+    far = ep.t_start >= 300.0
+    assert np.mean(ep.state[far] == plain.state[far]) > 0.99
+    from test_core_streaming import stream
+
+    assert stream(block, result.calibration, 60.0, [777] * (len(block) // 777) + [len(block) % 777],
+                  options=told).equals(ep)

@@ -14,11 +14,12 @@ DEMO_DB_OPTION = typer.Option(
     help=DB_OPTION.help + " With --demo: demo.db in that folder, apart from your own data.")
 REFERENCE_WINDOW_OPTION = typer.Option(
     "--reference-window", metavar="A:B", show_default=False,
-    help="Seconds A to B where the wearer sat upright, to calibrate 'upright'. Default: estimated from the data.")
+    help="Seconds A to B where the wearer sat upright, to calibrate 'upright' (those seconds also count as "
+    "seated). Default: estimated from the data.")
 FORWARD_WINDOW_OPTION = typer.Option(
     "--forward-window", metavar="C:D", show_default=False,
-    help="Seconds C to D where the wearer slouched the way they usually do: gives the forward direction "
-    "and a personal slouch line halfway there. Default: forward learned from walking and sit/stand "
+    help="Seconds C to D where the wearer slouched the way they usually do (seated): gives the forward "
+    "direction and a personal slouch line halfway there. Default: forward learned from walking and sit/stand "
     "transitions, the slouch line from the wearer's own sitting.")
 CALIBRATION_OPTION = typer.Option(
     "--calibration", metavar="FILE|DEVICE", show_default=False,

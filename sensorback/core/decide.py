@@ -334,6 +334,11 @@ class Decider:
         self.cue_every = max(1, int(round(CUE_EVERY_S / options.epoch_s)))
         self.moved_within = int(round(MOVED_WITHIN_S / options.epoch_s))
         self.lag_epochs = lag
+        # The wearer was seated in the calibration windows given for this recording (sitting
+        # upright; slouching the usual way): epochs wholly inside them are sure sitting.
+        eps = options.epoch_s
+        self.told_seated = [(int(np.ceil(w[0] / eps - 1e-9)), int(np.floor(w[1] / eps + 1e-9)) - 1)
+                            for w in (options.reference_window, options.forward_window) if w is not None]
         self._fresh()
 
     def _fresh(self) -> None:
@@ -570,7 +575,11 @@ class Decider:
         # Until something sure has been seen since then (walking, a transition, lying a while),
         # the posture is only a guess: changing it costs less (UNKNOWN_SWITCH_NATS), and the
         # base rate of desk work (still a while: sitting) counts.
-        sure = on_feet | long_lying
+        told = np.zeros(k.shape[0], bool)
+        for lo, hi in self.told_seated:  # (first and last epoch wholly inside the window)
+            told |= (k >= lo) & (k <= hi)
+        told &= upright_still | (has_data & ~lying & ~moving)
+        sure = on_feet | long_lying | told
         sure[ups] = sure[downs] = sure[seats] = True
         # One movement is whole in several windows in a row: each transition is heard once, by
         # the first of them, as evidence and as an event (every hearing used to add its nats
@@ -656,6 +665,7 @@ class Decider:
         steps = np.flatnonzero(walking & ~on_feet)
         x[steps[~known[steps]]] -= self.step
         x[long_lying] = self.sure
+        x[told] = self.sure
         x[on_feet] = -self.sure
         x[ups] -= self.transition
         x[downs] += self.transition
