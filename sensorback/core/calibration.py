@@ -42,6 +42,7 @@ IDENTITY = SensorCalibration()
 
 
 MIN_SPREAD = np.sin(np.radians(10.0))
+CELL_G = 0.05
 
 
 def fit_sphere(means: np.ndarray, sds: np.ndarray) -> SensorCalibration:
@@ -56,7 +57,7 @@ def fit_sphere(means: np.ndarray, sds: np.ndarray) -> SensorCalibration:
         return SensorCalibration(note=f"skipped: only {still_at.shape[0]} still epochs")
     # Orientation changes slowly: every 4th still epoch finds every distinct orientation held
     # for more than a few seconds, at a quarter of the cost.
-    still = _distinct(np.take(means, still_at[::4], axis=0))
+    still = distinct_orientations(np.take(means, still_at[::4], axis=0))
     dirs = still / np.linalg.norm(still, axis=1, keepdims=True)
     spread = np.sqrt(np.maximum(np.linalg.eigvalsh(np.cov(dirs.T)) if dirs.shape[0] > 1 else np.zeros(3), 0.0))
     if still.shape[0] < 4 or spread[-1] < MIN_SPREAD:
@@ -113,11 +114,16 @@ def _fit(still: np.ndarray, fit_gain: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return off, gain
 
 
-def _distinct(means: np.ndarray, cell_g: float = 0.05) -> np.ndarray:
-    """One mean per 0.05 g cell, so a long posture does not outweigh the others."""
+def _cell_keys(means: np.ndarray, cell_g: float = CELL_G) -> np.ndarray:
+    """One integer per CELL_G cube of acceleration space: still means in the same cell are one
+    orientation held."""
     cells = np.clip(np.round(means / cell_g).astype(np.int64) + 512, 0, 1023)
-    keys = (cells[:, 0] << 20) | (cells[:, 1] << 10) | cells[:, 2]
-    _, first = np.unique(keys, return_index=True)
+    return (cells[:, 0] << 20) | (cells[:, 1] << 10) | cells[:, 2]
+
+
+def distinct_orientations(means: np.ndarray) -> np.ndarray:
+    """One mean per 0.05 g cell (the first), so a long posture does not outweigh the others."""
+    _, first = np.unique(_cell_keys(means), return_index=True)
     return means[np.sort(first)]
 
 
@@ -130,18 +136,16 @@ def _misfit(m: np.ndarray, off: np.ndarray, gain: np.ndarray) -> float:
 # the cone and fall on the other (|m| ~ c + u . o for an offset o), while a true 1 g reads the same
 # everywhere. That part is what turns a lean of the trunk into a false change of |a| (and, through
 # the transition measures, into a false vertical velocity). Fitted on cell averages (one per
-# 0.05 g of orientation, as _distinct, weighted by their epochs), needing TILT_MIN_CELLS of them spread TILT_MIN_DEG or more.
+# 0.05 g of orientation, as distinct_orientations, weighted by their epochs), needing TILT_MIN_CELLS of them spread TILT_MIN_DEG or more.
 TILT_MIN_CELLS = 6
 TILT_MIN_DEG = 2.0
 TILT_MAX_OFFSET_G = 0.15
 TILT_RESOLUTION_G = 0.01
 
 
-def _cell_means(means: np.ndarray, cell_g: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def _cell_means(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mean of the still means in each 0.05 g cell, and how many there were in it."""
-    cells = np.clip(np.round(means / cell_g).astype(np.int64) + 512, 0, 1023)
-    keys = (cells[:, 0] << 20) | (cells[:, 1] << 10) | cells[:, 2]
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(_cell_keys(means), return_inverse=True, return_counts=True)
     sums = np.zeros((counts.shape[0], 3))
     np.add.at(sums, inverse.ravel(), means)
     return sums / counts[:, None], counts

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import SensorbackError
 from .calibration import IDENTITY, MIN_STILL_EPOCHS, SensorCalibration, fit_sphere
 from .calibration import STILL_SD_G as FIT_STILL_SD_G
-from .calibration import _distinct
+from .calibration import distinct_orientations
 from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .forward import KNOWN_PROBABILITY, ForwardEstimate, combine, gait_votes, transition_votes
@@ -428,7 +428,7 @@ def learn_sensor(still: StillMeans, calibration: Calibration) -> tuple[Calibrati
     if fit.note.startswith("skipped"):
         return None
     # the distinct orientations the fit judged by (one per 0.05 g cell, of every 4th still epoch)
-    seen = _distinct(still.means[::4])
+    seen = distinct_orientations(still.means[::4])
     err_cur = _rms(_magnitudes(seen, calibration.sensor) - 1.0)
     err_new = _rms(_magnitudes(seen, fit) - 1.0)
     if not err_cur - err_new > SENSOR_CHANGE_G:
