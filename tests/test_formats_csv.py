@@ -330,3 +330,150 @@ def test_parse_speed_is_linear_and_fast(tmp_path):
     block, _ = load(tmp_path / "big.csv")
     assert time.process_time() - t0 < 2.0
     assert len(block) == n
+
+
+# ----------------------------------------------------------------------------- reading in chunks
+#
+# csv_io reads a file CHUNK_BYTES of text at a time. Default-sized chunks hold each file below
+# whole, so the default read is the reference the whole-file parser gave; chunks of a few bytes
+# put chunk edges on every line, inside quoted fields and between \r and \n.
+
+
+def chunk_files(folder: Path) -> list[Path]:
+    """Files whose chunk edges could matter: quotes, comments, blank lines, encodings, gzip."""
+    from sensorback.sim import simulate
+
+    block, _ = simulate("demo", seed=4, duration_s=60.0)
+    block.device = 'AX3, "blue" #2'  # quoted, with a '#', on every row
+    files = [folder / "sim.csv", folder / "sim.csv.gz", folder / "sim.tsv"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FormatWarning)
+        for path in files:
+            formats.save(block, path)
+    t, acc = posture_data(2000)
+    rows = [f"{ti!r},{a[0]!r},{a[1]!r},{a[2]!r}" for ti, a in zip(t.tolist(), acc.tolist())]
+    messy = ["# logger v2", "", "t,ax,ay,az,label"]
+    for i, row in enumerate(rows):
+        messy.append(row + (',"desk, # 2"' if i % 5 else ",x"))
+        messy += {17: ["   "], 40: ["", "  # pause"], 41: ["\t"]}.get(i % 50, [])
+    path = folder / "messy.csv"
+    path.write_bytes(("\ufeff" + "\r\n".join(messy) + "\r\n").encode())
+    files.append(path)
+    path = folder / "labels.csv"  # a line break inside quotes is part of the field, as numpy reads it
+    path.write_text("t,ax,ay,az,label\n" + "".join(f'{row},"sit{chr(10) * (i % 3)}then stand"\n'
+                                                   for i, row in enumerate(rows)))
+    files.append(path)
+    path = folder / "phyphox.csv"
+    path.write_text(phyphox_text(t, acc * G, ";", ","))
+    files.append(path)
+    path = folder / "unicode.txt"
+    path.write_bytes(("# spaces\n" + "".join(f"  {r.replace(',', '  ')}\n" for r in rows)).encode("utf-16"))
+    files.append(path)
+    path = folder / "dates.csv.gz"
+    path.write_bytes(gzip.compress(("time,x,y,z\n" + "".join(
+        f"2024-03-04 10:{i // 3000:02d}:{i // 50 % 60:02d}.{i % 50 * 20:03d},{a[0]},{a[1]},{a[2]}\n"
+        for i, a in enumerate(acc))).encode()))
+    files.append(path)
+    return files
+
+
+def read_all(paths) -> list:
+    """(t, acc, device, rate, start, meta) per file, notes and warnings included."""
+    out = []
+    for path in paths:
+        block, notes = load(path)
+        out.append((block.t.tobytes(), block.acc.tobytes(), block.device, block.rate_hz, block.start_time,
+                    block.meta, notes))
+    return out
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100, 5000])
+def test_chunk_edges_change_nothing(tmp_path, monkeypatch, chunk):
+    from sensorback.formats import csv_io
+
+    files = chunk_files(tmp_path)
+    assert all(p.stat().st_size < csv_io.CHUNK_BYTES for p in files)  # one chunk each: the whole-file read
+    whole = read_all(files)
+    assert len(whole[0][0]) > 8 * 2900 and whole[5][6] == [f"{files[5]}: converted acceleration from m/s^2 (as the "
+                                                            "header says) to g"]
+    assert whole[7][5]["start_time_from"] == "date-times" and len(whole[3][0]) == len(whole[4][0]) == 8 * 2000
+    monkeypatch.setattr(csv_io, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(csv_io, "_READ_BYTES", 997)  # and the file read in odd pieces (UTF-16 split mid-character)
+    assert read_all(files) == whole
+
+
+def long_text(n=60_000) -> list[str]:
+    return ["t,ax,ay,az"] + [f"{i * 0.02:.2f},0.1,0.2,0.97" for i in range(n)]
+
+
+@pytest.mark.parametrize("chunk", [None, 4096])
+@pytest.mark.parametrize("name", ["deep.csv", "deep.csv.gz"])
+def test_an_error_deep_in_a_long_file_names_its_line(tmp_path, monkeypatch, chunk, name):
+    from sensorback.formats import csv_io
+
+    if chunk:
+        monkeypatch.setattr(csv_io, "CHUNK_BYTES", chunk)
+    lines = long_text()
+    lines[50_001] = "1000.02,0.1,abc,0.97"  # line 50,002 of the file
+    lines[30_000:30_000] = ["# a comment", ""]  # ... now line 50,004
+    path = tmp_path / name
+    text = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    with pytest.raises(InputError) as e:
+        formats.load(path)
+    assert str(e.value) == f"{path}:50004: non-numeric value 'abc' in column ay"
+    lines[50_003] = "1000.02,0.1,0.2,0.97"
+    lines[55_003] = "0.5,0.1,0.2,0.97"  # goes backwards, told by validation after the parse, on line 55,004
+    text = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    with pytest.raises(InputError, match=rf"^{path}:55004: timestamp 0\.5 goes backwards \(previous sample on line "
+                                         r"55003 has 1099\.98\)"):
+        formats.load(path)
+
+
+def test_errors_are_told_in_the_order_of_a_whole_file_read(tmp_path, monkeypatch):
+    """A row with too many fields is told before an unreadable cell earlier in the file, as when
+    the whole text was checked for row widths first; corrupt gzip data before either."""
+    from sensorback.formats import csv_io
+
+    monkeypatch.setattr(csv_io, "CHUNK_BYTES", 1000)
+    lines = long_text(20_000)
+    lines[500] = "9.98,x,0.2,0.97"
+    lines[15_000] = "299.98,0.1,0.2,0.97,5"
+    path = tmp_path / "two.csv"
+    text = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(text)
+    assert "two.csv:15001: row has 5 fields, but the header (line 1) names 4" in str(pytest.raises(
+        InputError, formats.load, path).value)
+    packed = bytearray(gzip.compress(text))
+    packed[-2000:-1980] = b"\xff" * 20  # far after both rows
+    path = tmp_path / "two.csv.gz"
+    path.write_bytes(bytes(packed))
+    assert str(pytest.raises(InputError, formats.load, path).value).startswith(f"{path}: corrupted gzip data (")
+
+
+@pytest.mark.parametrize("chunk", [None, 300])
+def test_gzip_is_read_as_a_stream(tmp_path, monkeypatch, chunk):
+    """Members are decompressed as they come (here 1 KiB of output at a time): two members read
+    as one text, and a cut stream keeps its complete lines, its note first although the cut is
+    found last."""
+    from sensorback.formats import csv_io
+
+    monkeypatch.setattr(csv_io, "_READ_BYTES", 1024)
+    if chunk:
+        monkeypatch.setattr(csv_io, "CHUNK_BYTES", chunk)
+    text = ("\n".join(long_text(20_000)[1:]) + "\n").encode()  # no header line: a note of its own
+    half = text.find(b"\n", len(text) // 2) - 3
+    path = tmp_path / "two.csv.gz"
+    path.write_bytes(gzip.compress(text[:half]) + gzip.compress(text[half:]))
+    block, notes = load(path)
+    assert len(block) == 20_000 and block.t[-1] == 399.98
+    assert notes == [f"{path}: no header line; read the columns as t,ax,ay,az"]
+    packed = gzip.compress(text)
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    block, notes = load(path)
+    assert 5000 < len(block) < 15_000
+    assert notes[0].startswith(f"{path}: gzip stream is truncated; kept the {len(block)} complete lines before the "
+                               "cut, dropped ")
+    assert notes[1:] == [f"{path}: no header line; read the columns as t,ax,ay,az"]

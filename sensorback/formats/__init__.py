@@ -4,7 +4,7 @@
                                                   # .cwa/.cwa.gz (Axivity), .gt3x (ActiGraph) read only
     save(block, path)                             # .sbr and CSV
     save_blocks(blocks, path, n_samples, ...)     # the same, from consecutive blocks (bounded memory)
-    iter_blocks(path, chunk_samples=...) -> Iterator[SampleBlock]   # bounded memory but for CSV
+    iter_blocks(path, chunk_samples=...) -> Iterator[SampleBlock]   # bounded memory but for CSV (held whole)
 
 Bad input raises sensorback.errors.InputError ("file:line: message"). Repairs and guesses
 (dropped partial record, m/s^2 converted to g, Unix time re-based, ...) are returned in
@@ -123,7 +123,8 @@ def save_blocks(blocks: Iterable[SampleBlock], path, n_samples: int, device: str
 
 def iter_blocks(path, chunk_samples: int = 1 << 20, rate_hz: float | None = None) -> Iterator[SampleBlock]:
     """Consecutive blocks of at most chunk_samples. Native, .cwa and .gt3x files are read chunk by
-    chunk (bounded memory, e.g. 7 days at 100 Hz); CSV is parsed whole and then sliced."""
+    chunk (bounded memory, e.g. 7 days at 100 Hz); CSV is read whole (parsed a chunk at a time, see
+    csv_io) and then sliced."""
     if chunk_samples < 1:
         raise ValueError("chunk_samples must be >= 1")
     kind = kind_of(path)

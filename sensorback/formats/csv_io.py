@@ -1,19 +1,29 @@
 """CSV import: t,ax,ay,az in g, plus the exports phones and loggers actually produce.
 
-Parsing is one numpy.loadtxt call over the whole text (C speed, ~1.5 s per 4 M lines); only
-when it fails do we walk the lines in Python to name the exact line and column. Separators
-(comma, semicolon, tab, spaces), decimal commas, gzip, units and Unix timestamps are detected;
-anything that changes the numbers is reported as a note. Writing is csv_write's.
+The file is read as a stream, CHUNK_BYTES of text at a time: gzip is decompressed as it comes,
+and each chunk is parsed by one numpy.loadtxt call (C speed, ~1.5 s per 4 M lines) into arrays
+that grow to the recording's length. Reading a file costs its samples (float64 time and x/y/z
+while parsing, 32 bytes a row) plus one chunk, not a multiple of its text (a 48 h file at 50 Hz,
+8.6 M rows, peaked at 2.1 GB when it was parsed whole; see benchmarks/csv_memory.py). Only when a
+chunk fails to parse do we walk its lines in Python to name the exact line and column.
+Separators (comma, semicolon, tab, spaces), decimal commas, gzip, UTF-16, units and Unix
+timestamps are detected from the start of the file; anything that changes the numbers is reported
+as a note. Whatever the chunk size, the result, the notes and the errors (the first problem in
+file order, with its line) are those of parsing the file whole. Writing is csv_write's.
 """
 
 from __future__ import annotations
 
+import bisect
+import codecs
 import csv
 import io
 import os
+import re
+import warnings
 import zlib
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -21,10 +31,18 @@ from ..errors import InputError, opening
 from ..samples import SampleBlock
 from . import actigraph, metabase
 from .csv_columns import ColumnMap, headerless_map, map_columns
-from .datetimes import looks_like_datetime, seconds_from_datetimes
+from .datetimes import DateTimeColumn, first_not_datetime, looks_like_datetime
 from .notes import LoadNotes
 from .units import seconds_axis, to_g
 from .validate import check_samples, check_time_axis, rate_not_needed
+
+#: Text parsed per numpy.loadtxt call: memory while reading is the samples plus about this much
+#: (more only for a single line longer than it). Tests lower it to a few bytes.
+CHUNK_BYTES = 1 << 22
+_READ_BYTES = 1 << 20  # one read of the file, and at most this much gzip output at a time
+_SNIFF_BYTES = 4096  # UTF-16 and binary data are told from this much of the start
+_DECIMAL_SNIFF = 65536  # decimal commas are told from this much of the data after the header
+_DEVICE_LINES = 64  # a 'device' column is read from the first of these data lines
 
 
 @dataclass
@@ -34,7 +52,7 @@ class RawTable:
     path: str
     cols: ColumnMap
     time: np.ndarray | None  # raw time column, file units
-    xyz: np.ndarray  # (n, 3) float64, file units (user + gravity already summed if split)
+    xyz: np.ndarray | None  # (n, 3) float64, file units (user + gravity already summed if split)
     locate: Callable[[int], tuple[int | None, str]]
     # time already in seconds from the first sample (date-time text), anchored by start_time
     time_ready: bool = False
@@ -46,48 +64,201 @@ class RawTable:
 # ----------------------------------------------------------------------------- reading text
 
 
-def _read_bytes(path, notes: LoadNotes) -> bytes:
-    with opening(path), open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        raw = _gunzip(path, raw, notes)
-    return raw
+class _Source:
+    """A CSV file's text as UTF-8 with LF line ends, a piece at a time (text()): gzip members
+    decompressed as they stream (a truncated stream keeps its complete lines, with a note; corrupt
+    data is an error), UTF-16 recoded (_utf16_codec), a UTF-8 byte-order mark dropped, CRLF and CR
+    made LF. Also refuses binary data from the first _SNIFF_BYTES."""
+
+    def __init__(self, path, notes: LoadNotes):
+        self.path, self.notes, self._note_at = path, notes, len(notes.messages)
+        with opening(path):
+            self._file = open(path, "rb")
+        self.bom = False  # the text began with a byte-order mark (so it was not empty)
+        self._gzip = False
+        self._raw = self._raw_pieces()
+
+    def close(self) -> None:
+        self._raw.close()
+        self._file.close()
+
+    def size_hint(self) -> int:
+        """About how many bytes of text the file holds: its size, or a gzip file's trailer."""
+        size = os.fstat(self._file.fileno()).st_size
+        if not self._gzip or size < 18:
+            return size
+        try:
+            isize = int.from_bytes(os.pread(self._file.fileno(), 4, size - 4), "little")
+        except (AttributeError, OSError):
+            isize = 0
+        # the trailer holds the last member's size mod 4 GiB (or anything, when the file is cut):
+        # believed when deflate could have made it (at most 1032:1)
+        return isize if size <= isize <= 1032 * size else 6 * size
+
+    def drain(self) -> None:
+        """Read the rest: a corrupt gzip stream raises here. Called before another error is
+        reported, so that, as when the file was decompressed whole, corruption is told first."""
+        for _ in self._raw:
+            pass
+
+    def _read(self, n: int) -> bytes:
+        with opening(self.path):
+            return self._file.read(n)
+
+    def _raw_pieces(self) -> Iterator[bytes]:
+        data = self._read(_READ_BYTES)
+        self._gzip = data[:2] == b"\x1f\x8b"
+        if not self._gzip:
+            while data:
+                yield data
+                data = self._read(_READ_BYTES)
+            return
+        yield from self._gunzip(data)
+
+    def _gunzip(self, data: bytes) -> Iterator[bytes]:
+        """Every gzip member, as it decompresses. Pieces end at a line end, so that a truncated
+        stream keeps its complete lines (with a note that says how much of a line it dropped)."""
+        lines, tail, eof = 0, b"", False
+        try:
+            while data[:2] == b"\x1f\x8b":
+                d = zlib.decompressobj(wbits=31)
+                while not d.eof:
+                    if not data and not eof:
+                        data = self._read(_READ_BYTES)
+                        eof = not data
+                    out = d.decompress(data, _READ_BYTES)
+                    data = d.unconsumed_tail
+                    if out:
+                        cut = out.rfind(b"\n") + 1
+                        if cut:
+                            piece, tail = tail + out[:cut], out[cut:]
+                            lines += piece.count(b"\n")
+                            yield piece
+                        else:
+                            tail += out
+                    elif not data and eof:
+                        self.notes.add(f"gzip stream is truncated; kept the {lines} complete lines before the cut, "
+                                       f"dropped {len(tail)} bytes of a partial line", at=self._note_at)
+                        return
+                data = d.unused_data
+                while len(data) < 2 and not eof:
+                    more = self._read(_READ_BYTES)
+                    eof = not more
+                    data += more
+        except zlib.error as e:
+            raise InputError(self.path, f"corrupted gzip data ({e})") from None
+        if tail:
+            yield tail
+
+    def text(self) -> Iterator[bytes]:
+        """The text, after the checks on its first bytes."""
+        pieces = _utf8(self._raw)
+        head = b""
+        for piece in pieces:
+            head += piece
+            if len(head) >= _SNIFF_BYTES:
+                break
+        if b"\x00" in head[:_SNIFF_BYTES]:
+            hint = " (it is a sensorback .sbr recording; name it .sbr)" if head.startswith(b"SBREC") else ""
+            raise InputError(self.path, f"binary data, not CSV text{hint}")
+        if head.startswith(b"\xef\xbb\xbf"):
+            head, self.bom = head[3:], True
+        carry = b""  # a \r at the end of a piece may be the first half of \r\n
+        for piece in _chain(head, pieces):
+            piece, carry = carry + piece, b""
+            if b"\r" in piece:
+                if piece.endswith(b"\r"):
+                    piece, carry = piece[:-1], b"\r"
+                piece = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if piece:
+                yield piece
+        if carry:
+            yield b"\n"
 
 
-def _gunzip(path, raw: bytes, notes: LoadNotes) -> bytes:
-    """Decompress all gzip members; a truncated stream keeps its complete lines, with a note."""
-    out, rest = [], raw
-    try:
-        while rest[:2] == b"\x1f\x8b":
-            d = zlib.decompressobj(wbits=31)
-            out.append(d.decompress(rest))
-            if not d.eof:
-                text = b"".join(out)
-                cut = text.rfind(b"\n") + 1
-                kept = text.count(b"\n", 0, cut)
-                notes.add(f"gzip stream is truncated; kept the {kept} complete lines before the cut, dropped {len(text) - cut} bytes of a partial line")
-                return text[:cut]
-            rest = d.unused_data
-    except zlib.error as e:
-        raise InputError(path, f"corrupted gzip data ({e})") from None
-    return b"".join(out)
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
 
 
-def _utf8(raw: bytes) -> bytes:
-    """UTF-16 text (spreadsheets on Windows save "Unicode text" so) as UTF-8; anything else as is.
+def _utf16_codec(head: bytes) -> str | None:
+    """UTF-16 text (spreadsheets on Windows save "Unicode text" so), or None for anything else.
 
     Recognised by its byte-order mark, or without one by every other byte being zero in the
     first kilobytes (ASCII digits and separators in UTF-16)."""
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return raw.decode("utf-16", errors="replace").encode("utf-8")
-    head = raw[:4096]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    head = head[:_SNIFF_BYTES]
     if len(head) >= 8:
         even, odd = head[0::2], head[1::2]
         if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
-            return raw.decode("utf-16-le", errors="replace").encode("utf-8")
+            return "utf-16-le"
         if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
-            return raw.decode("utf-16-be", errors="replace").encode("utf-8")
-    return raw
+            return "utf-16-be"
+    return None
+
+
+def _utf8(raw: Iterator[bytes]) -> Iterator[bytes]:
+    """UTF-16 pieces as UTF-8, decoded as they come; anything else as is."""
+    head = b""
+    for piece in raw:
+        head += piece
+        if len(head) >= _SNIFF_BYTES:
+            break
+    codec = _utf16_codec(head)
+    if codec is None:
+        yield head
+        yield from raw
+        return
+    decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+    for piece in _chain(head, raw):
+        yield decoder.decode(piece).encode("utf-8")
+    yield decoder.decode(b"", final=True).encode("utf-8")
+
+
+class _Reader:
+    """The text with a buffer in front, for looking ahead at the start of the file."""
+
+    def __init__(self, pieces: Iterator[bytes]):
+        self._pieces = pieces
+        self.buf = b""
+        self.eof = False
+        self.offset = 0  # bytes of text before buf
+
+    def more(self) -> bool:
+        """Append the next piece to buf; False at the end of the text."""
+        if not self.eof:
+            piece = next(self._pieces, None)
+            if piece is not None:
+                self.buf += piece
+                return True
+            self.eof = True
+        return False
+
+    def fill(self, size: int) -> None:
+        while len(self.buf) < size and self.more():
+            pass
+
+    def fill_lines(self, count: int) -> None:
+        while self.buf.count(b"\n") < count and self.more():
+            pass
+
+    def lines(self, pos: int = 0) -> Iterator[tuple[bytes, int]]:
+        """(line, where the next begins) from buf[pos:], reading on as needed."""
+        while True:
+            end = self.buf.find(b"\n", pos)
+            if end < 0:
+                if self.more():
+                    continue
+                if pos >= len(self.buf):
+                    return
+                end = len(self.buf)
+            yield self.buf[pos:end], end + 1
+            pos = end + 1
+
+    def drop(self, size: int) -> None:
+        self.buf = self.buf[size:]
+        self.offset += size
 
 
 def _check_row_width(path, data: bytes, sep: str | None, ncols: int, first: int, header_line: int | None) -> None:
@@ -124,19 +295,17 @@ def _check_row_width(path, data: bytes, sep: str | None, ncols: int, first: int,
             raise InputError(path, f"row has {fields:,} fields, but {where} {ncols}; {hint}", line=first + j)
 
 
-def _split_header(path, raw: bytes, pos: int = 0, line_no: int = 0) -> tuple[str, int, bytes]:
-    """(header line, its 1-based line number, the bytes after it). Skips blank and # lines, and
-    the `line_no` lines before byte `pos` (a device's header block)."""
-    while pos < len(raw):
-        end = raw.find(b"\n", pos)
-        end = len(raw) if end < 0 else end
+def _split_header(path, r: _Reader, pos: int = 0, line_no: int = 0, blank: bool = True) -> tuple[str, int, int]:
+    """(header line, its 1-based line number, where the data after it begins in r.buf). Skips blank
+    and # lines, and the `line_no` lines before byte `pos` (a device's header block). blank: all
+    text before pos was whitespace (then a file of nothing else is 'empty file')."""
+    for line, nxt in r.lines(pos):
         line_no += 1
-        line = raw[pos:end]
-        pos = end + 1
         s = line.strip()
         if s and not s.startswith(b"#"):
-            return line.decode("utf-8", errors="replace"), line_no, raw[pos:]
-    raise InputError(path, "empty file (no header, no data)")
+            return line.decode("utf-8", errors="replace"), line_no, nxt
+        blank = blank and not s
+    raise InputError(path, "empty file" if blank else "empty file (no header, no data)")
 
 
 def _separator(line: str) -> str | None:
@@ -176,7 +345,7 @@ def looks_like_samples(path, head: bytes) -> bool:
     try:
         if actigraph.read_header(path, raw) is not None:
             return True
-        header = _split_header(path, raw)[0]
+        header = _split_header(path, _Reader(iter([raw])))[0]
         names = _fields(header, _separator(header))
         if len(names) >= 3 and all(_is_number(n.replace(",", ".")) for n in names):
             return True
@@ -192,68 +361,137 @@ def looks_like_samples(path, head: bytes) -> bool:
 def parse_table(path, notes: LoadNotes) -> RawTable:
     """Read the file's numbers and column roles; raises InputError naming line and column.
 
-    The data stays bytes end to end (numpy reads it through a streaming text wrapper): a
-    day at 50 Hz is ~160 MB of text, and a str copy or StringIO would cost 1 GB more.
+    The text is read a chunk at a time (_chunks) and never held whole: a day at 50 Hz is
+    160-260 MB of text, twice or three times what its samples take as arrays.
     """
-    raw = _utf8(_read_bytes(path, notes))
-    if not raw.strip():
-        raise InputError(path, "empty file")
-    if b"\x00" in raw[:4096]:
-        hint = " (it is a sensorback .sbr recording; name it .sbr)" if raw.startswith(b"SBREC") else ""
-        raise InputError(path, f"binary data, not CSV text{hint}")
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if b"\r" in raw:
-        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    acti = actigraph.read_header(path, raw)
+    source = _Source(path, notes)
+    try:
+        return _parse(source, path, notes)
+    except InputError:
+        source.drain()  # corrupt gzip data is told first, as when the file was decompressed whole
+        raise
+    finally:
+        source.close()
+
+
+@dataclass
+class _Layout:
+    """Where the data begins and how it is read: enough to read it again (_restream_bad_datetime)."""
+
+    offset: int  # bytes of text before the data
+    prefix: bytes  # the header line of a file without one, which is data
+    first: int  # line number of the data's first line
+    sep: str | None
+    decimal_comma: bool
+    cols: ColumnMap
+
+
+def _parse(source: _Source, path, notes: LoadNotes) -> RawTable:
+    r = _Reader(source.text())
+    r.fill_lines(actigraph.MAX_LINES + 1)
+    acti = actigraph.read_header(path, r.buf)
     if acti is not None:
         actigraph.refuse_counts(path, acti)
-    header, header_line, data = _split_header(path, raw, *((acti.end, acti.lines) if acti else (0, 0)))
+    header, header_line, pos = _split_header(path, r, *((acti.end, acti.lines, False) if acti else (0, 0, not source.bom)))
+    r.drop(pos)
     sep = _separator(header)
     names = _fields(header, sep)
-    decimal_comma = sep != "," and b"," in data[:65536]
+    r.fill(_DECIMAL_SNIFF)
+    decimal_comma = sep != "," and b"," in r.buf[:_DECIMAL_SNIFF]
     numeric = [_is_number(f.replace(",", ".") if decimal_comma else f) for f in names]
     if all(numeric) or (len(names) >= 4 and looks_like_datetime(names[0]) and all(numeric[1:])):
         cols = headerless_map(path, len(names), header_line)
-        data, first = header.encode("utf-8") + b"\n" + data, header_line
+        prefix, first = header.encode("utf-8") + b"\n", header_line
         shown = cols.names[:4] if cols.time is not None else cols.names[:3]
         notes.add(f"no header line; read the columns as {','.join(shown)}")
     else:
         cols = map_columns(path, names, header_line)
-        first = header_line + 1
-    cols, text_time = _time_column(cols, _first_row(data, sep, decimal_comma), acti)
+        prefix, first = b"", header_line + 1
+    cols, text_time = _time_column(cols, _first_row(r, prefix, sep, decimal_comma), acti)
     if acti is not None:
         unused = "; its Timestamp column is not used" if text_time is None and any(
             "timestamp" in n.lower() for n in names) else ""
         notes.add(f"{acti.device} RAW export (ActiLife): {acti.rate_hz:g} Hz and start {acti.start_text or 'unknown'} "
                   f"from its header, read as this computer's local time{unused}"
                   if acti.rate_hz else f"{acti.device} RAW export (ActiLife) without a sample rate in its header")
-    device = _first_cell(data, sep, cols.device) if cols.device is not None else None
-    if decimal_comma:
-        data = data.replace(b",", b".")
-    if not data.strip():
-        raise InputError(path, f"header only, no data rows (columns {', '.join(n.strip() for n in names)})", line=header_line)
-    _check_row_width(path, data, sep, len(names), first, header_line if not cols.headerless else None)
-
-    try:
-        values = _loadtxt(data, sep, cols)
-    except ValueError as e:
-        data = _diagnose(path, data, first, sep, cols, e)  # raises unless only blank-ish lines
-        values = _loadtxt(data, sep, cols)
-    if values.shape[0] == 0:
-        raise InputError(path, "header only, no data rows", line=header_line)
-
-    k = 1 if cols.time is not None else 0
-    time = values[:, 0].copy() if k else None
-    xyz = values[:, k : k + 3]
-    if cols.gravity_axes is not None:
-        xyz = xyz + values[:, k + 3 : k + 6]
-        notes.add("added the gravity columns to the gravity-free acceleration columns")
-    table = RawTable(str(path), cols, time, np.ascontiguousarray(xyz), _line_locator(data, first))
+    device = None
+    if cols.device is not None:
+        r.fill_lines(_DEVICE_LINES)
+        device = _first_cell(prefix + r.buf, sep, cols.device)
+    layout = _Layout(r.offset, prefix, first, sep, decimal_comma, cols)
+    label = None
     if text_time is not None:
         label = f"column {text_time + 1}" if cols.headerless else f"column '{cols.names[text_time].strip()}'"
-        cells = _loadtxt_text(data, sep, text_time)
-        table.time, table.start_time, note = seconds_from_datetimes(path, cells, label, first)
+
+    rows = _Rows(cols, dates=text_time is not None, size_hint=source.size_hint())
+    lines = _Lines(first)
+    width = len(names)
+    named_line = header_line if not cols.headerless else None
+    nonblank = False  # the data holds something besides whitespace
+    width_error = parse_error = date_error = None  # the first of each kind; told in this order
+    dates: DateTimeColumn | None = None
+    cleaned: list[int] = []  # chunks whose lines of only spaces were blanked (_diagnose)
+    line = first
+    # Errors do not stop the reading at once: an error of a kind told before another (a row too
+    # wide is told before an unreadable value anywhere) may come later in the file.
+    for i, chunk in enumerate(_chunks(r, prefix, sep)):
+        at, line = line, line + chunk.count(b"\n")
+        if decimal_comma:
+            chunk = chunk.replace(b",", b".")
+        nonblank = nonblank or not chunk.isspace()
+        if width_error is None:
+            try:
+                _check_row_width(path, chunk, sep, width, at, named_line)
+            except InputError as e:
+                width_error = e
+        if width_error is not None:
+            if nonblank:
+                break
+            continue
+        if parse_error is not None:
+            continue
+        try:
+            values, parsed = _parse_chunk(path, chunk, at, sep, cols, rows.n)
+        except InputError as e:
+            parse_error = e
+            continue
+        if parsed is not chunk:
+            cleaned.append(i)
+        lines.add(parsed, sep)
+        rows.add(values, len(parsed))
+        if text_time is not None and date_error is None:
+            cells = _loadtxt_text(parsed, sep, text_time)
+            if cells.size:
+                try:
+                    if dates is None:
+                        dates = DateTimeColumn(path, cells[:1], label, first)
+                    rows.add_stamps(dates.stamps(dates.strip(cells)))
+                except InputError as e:
+                    date_error = e
+                except ValueError:
+                    date_error = i
+    source.drain()
+    if not nonblank:
+        raise InputError(path, f"header only, no data rows (columns {', '.join(n.strip() for n in names)})", line=header_line)
+    if width_error is not None:
+        raise width_error
+    if parse_error is not None:
+        raise parse_error
+    if rows.n == 0:
+        raise InputError(path, "header only, no data rows", line=header_line)
+
+    time, xyz, stamps = rows.finish()
+    if cols.gravity_axes is not None:
+        notes.add("added the gravity columns to the gravity-free acceleration columns")
+    table = RawTable(str(path), cols, time, xyz, lines.locate)
+    if text_time is not None:
+        if isinstance(date_error, InputError):
+            raise date_error
+        if date_error is not None:
+            raise dates.not_like_the_others(_restream_bad_datetime(path, layout, dates, text_time, cleaned, date_error))
+        if dates is None:
+            DateTimeColumn(path, np.zeros(0, dtype=str), label, first)  # raises: the column is empty
+        table.time, table.start_time, note = dates.seconds(stamps)
         table.time_ready = True
         notes.add(note)
     table.device = device or None
@@ -264,24 +502,28 @@ def parse_table(path, notes: LoadNotes) -> RawTable:
     return table
 
 
-def _first_row(data: bytes, sep, decimal_comma: bool) -> list[str] | None:
+def _first_row(r: _Reader, prefix: bytes, sep, decimal_comma: bool) -> list[str] | None:
     """The fields of the first data line (not blank, not a comment)."""
-    pos = 0
-    while pos < len(data):
-        end = data.find(b"\n", pos)
-        end = len(data) if end < 0 else end
-        line = data[pos:end].split(b"#", 1)[0]
-        pos = end + 1
+    for line in _data_lines(prefix, r):
+        line = line.split(b"#", 1)[0]
         if line.strip():
             text = line.decode("utf-8", errors="replace")
             return _fields(text.replace(",", ".") if decimal_comma else text, sep)
     return None
 
 
+def _data_lines(prefix: bytes, r: _Reader) -> Iterator[bytes]:
+    """The data's lines from its start, reading on as needed."""
+    if prefix:
+        yield prefix[:-1]
+    for line, _ in r.lines():
+        yield line
+
+
 def _first_cell(data: bytes, sep, column: int) -> str | None:
     """Column `column` of the first data line, quotes and all (a 'device' column names the device
     in its first row, as write_csv writes it)."""
-    for line in data.split(b"\n", 64)[:64]:
+    for line in data.split(b"\n", _DEVICE_LINES)[:_DEVICE_LINES]:
         if line.strip() and not line.lstrip().startswith(b"#"):
             fields = _fields(line.decode("utf-8", errors="replace"), sep)
             return fields[column].strip() if column < len(fields) else None
@@ -304,39 +546,279 @@ def _time_column(cols: ColumnMap, row: list[str] | None, acti) -> tuple[ColumnMa
     return replace(cols, time=None, time_unit=None), cols.time
 
 
+# ----------------------------------------------------------------------------- chunks
+
+
+def _record_patterns(sep: str | None) -> tuple[re.Pattern, re.Pattern]:
+    """(one record, as many records as follow) as numpy.loadtxt reads them with quotechar '"': a
+    field that starts with a quote (after leading spaces when fields are separated by spaces)
+    runs to the closing quote, line breaks and all; '#' outside quotes starts a comment; a quote
+    anywhere else is an ordinary character (numpy's textreading/tokenize.cpp)."""
+    if sep is None:  # str patterns: \s is the same Unicode whitespace numpy splits on
+        record = r'(?:[^\S\n]+|"(?:[^"]|"")*+"[^\s#]*|[^\s#"][^\s#]*)*+(?:#[^\n]*)?\n'
+        return re.compile(record), re.compile(f"(?:{record})*+")
+    d = f"\\x{ord(sep):02x}"
+    record = f'(?:{d}|"(?:[^"]|"")*+"[^{d}\\n#]*|[^{d}\\n#"][^{d}\\n#]*)*+(?:#[^\\n]*)?\\n'.encode()
+    return re.compile(record), re.compile(b"(?:" + record + b")*+")
+
+
+_PATTERNS: dict[str | None, tuple[re.Pattern, re.Pattern]] = {}
+
+
+def _records_end(buf: bytes, start: int, stop: int, sep, one: bool) -> int:
+    """Where the last record that ends in buf[start:stop] ends (one: the first), or start when
+    none does. Without quotes a record is a line."""
+    region = buf[start:stop]
+    if b'"' not in region:
+        end = region.find(b"\n") if one else region.rfind(b"\n")
+        return start + end + 1
+    if sep not in _PATTERNS:
+        _PATTERNS[sep] = _record_patterns(sep)
+    pattern = _PATTERNS[sep][0 if one else 1]
+    if sep is not None:
+        m = pattern.match(region)
+        return start + (m.end() if m else 0)
+    text = region.decode("utf-8", errors="replace")
+    m = pattern.match(text)
+    count = text.count("\n", 0, m.end()) if m else 0
+    if not count:
+        return start
+    return start + int(np.flatnonzero(np.frombuffer(region, np.uint8) == 10)[count - 1]) + 1
+
+
+def _chunks(r: _Reader, prefix: bytes, sep) -> Iterator[bytes]:
+    """The data (prefix, r.buf and the rest of the text) in chunks of at most CHUNK_BYTES that
+    end where a record ends (a line, unless a quoted field holds a line break), so that numpy
+    reads each chunk as it read the same lines in the whole file. A record longer than
+    CHUNK_BYTES is a chunk of its own."""
+    buf, pos = prefix + r.buf, 0
+    r.drop(len(r.buf))
+    while True:
+        if len(buf) - pos <= CHUNK_BYTES and r.more():
+            buf, pos = buf[pos:] + r.buf, 0
+            r.drop(len(r.buf))
+            continue
+        if len(buf) - pos <= CHUNK_BYTES:  # the end of the text
+            if pos < len(buf):
+                yield buf[pos:]
+            return
+        cut = _records_end(buf, pos, pos + CHUNK_BYTES, sep, one=False)
+        if cut == pos:  # the record at pos is longer than a chunk: it alone, however long
+            buf, pos = buf[pos:], 0
+            while (cut := _records_end(buf, 0, len(buf), sep, one=True)) == 0:
+                if not r.more():
+                    cut = len(buf)
+                    break
+                buf += r.buf
+                r.drop(len(r.buf))
+        yield buf[pos:cut]
+        pos = cut
+
+
+def _parse_chunk(path, chunk: bytes, first: int, sep, cols: ColumnMap, rows_before: int) -> tuple[np.ndarray, bytes]:
+    """(values, the chunk as parsed): one loadtxt call, or _diagnose's verdict and a second call
+    when the chunk's only fault is lines of spaces."""
+    try:
+        return _loadtxt(chunk, sep, cols), chunk
+    except ValueError as e:
+        chunk = _diagnose(path, chunk, first, sep, cols, e, rows_before)  # raises unless only blank-ish lines
+        return _loadtxt(chunk, sep, cols), chunk
+
+
+class _Rows:
+    """The parsed numbers, in arrays that grow a chunk at a time to the recording's length.
+
+    They are reserved (np.empty) at the length the file's size suggests, which costs no memory
+    until written, grown in place if that was too little (ndarray.resize: realloc, no second copy;
+    it zeroes what it adds) and cut to length at the end the same way."""
+
+    def __init__(self, cols: ColumnMap, dates: bool, size_hint: int):
+        self.k = 1 if cols.time is not None else 0
+        self.gravity = cols.gravity_axes is not None
+        self.size_hint = size_hint
+        self.guess = 0  # rows the file holds, judged from its first chunk
+        self.n = 0
+        self.time = np.empty(0, dtype=np.float64) if self.k else None
+        self.xyz = np.empty((0, 3), dtype=np.float64)
+        self.stamps = np.empty(0, dtype="datetime64[us]") if dates else None
+        self.n_stamps = 0
+
+    def _room(self, a: np.ndarray, used: int, add: int) -> np.ndarray:
+        """a, or a larger a with room for `add` more rows after `used`."""
+        if used + add <= a.shape[0]:
+            return a
+        if a.shape[0]:
+            a.resize((max(a.shape[0] * 3 // 2, used + add),) + a.shape[1:], refcheck=False)
+            return a
+        try:
+            return np.empty((max(self.guess, add),) + a.shape[1:], dtype=a.dtype)
+        except MemoryError:  # a system that will not reserve what it may never be asked for
+            return np.empty((2 * add,) + a.shape[1:], dtype=a.dtype)
+
+    def add(self, values: np.ndarray, nbytes: int) -> None:
+        """A chunk's values; nbytes: the chunk's length in bytes."""
+        m = values.shape[0]
+        if m == 0:
+            return
+        if not self.guess:  # the first chunk's bytes per row and the file's size
+            self.guess = int(self.size_hint * m / max(nbytes, 1) * 1.1) + 1024
+        n, k = self.n, self.k
+        self.xyz = self._room(self.xyz, n, m)
+        if k:
+            self.time = self._room(self.time, n, m)
+            self.time[n:n + m] = values[:, 0]
+        if self.gravity:
+            np.add(values[:, k:k + 3], values[:, k + 3:k + 6], out=self.xyz[n:n + m])
+        else:
+            self.xyz[n:n + m] = values[:, k:k + 3]
+        self.n = n + m
+
+    def add_stamps(self, stamps: np.ndarray) -> None:
+        m = stamps.shape[0]
+        self.stamps = self._room(self.stamps, self.n_stamps, m)
+        self.stamps[self.n_stamps:self.n_stamps + m] = stamps
+        self.n_stamps += m
+
+    def finish(self) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+        """(time, xyz, date-time stamps), each cut to its length."""
+        self.xyz.resize((self.n, 3), refcheck=False)
+        if self.time is not None:
+            self.time.resize(self.n, refcheck=False)
+        if self.stamps is not None:
+            self.stamps.resize(self.n_stamps, refcheck=False)
+        out = self.time, self.xyz, self.stamps
+        self.time = self.xyz = self.stamps = None
+        return out
+
+
+_SPACE = np.zeros(256, dtype=bool)
+_SPACE[list(b" \t\n\r\x0b\x0c")] = True  # what bytes.strip() strips
+
+
+def _not_rows(chunk: bytes) -> np.ndarray:
+    """Indices of the chunk's lines that hold no data row: blank, or nothing before a '#' but
+    spaces (line.split(b"#", 1)[0].strip() is empty)."""
+    arr = np.frombuffer(chunk, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    if arr.size and arr[-1] != 10:
+        ends = np.append(ends, arr.size)
+    starts = np.concatenate(([0], ends[:-1] + 1)) if ends.size else ends
+    p = starts.copy()
+    todo = np.flatnonzero(p < ends)
+    for _ in range(64):  # step over leading spaces, all lines at once
+        todo = todo[_SPACE[arr[p[todo]]]]
+        if not todo.size:
+            break
+        p[todo] += 1
+        todo = todo[p[todo] < ends[todo]]
+    else:
+        for j in todo.tolist():  # more than 64 spaces in front
+            if not chunk[starts[j]:ends[j]].split(b"#", 1)[0].strip():
+                p[j] = ends[j]
+    seen = np.minimum(p, max(arr.size - 1, 0))
+    return np.flatnonzero((p >= ends) | (arr[seen] == ord("#")))
+
+
+class _Lines:
+    """Data row index -> file line number, the same as when the whole text was at hand: row i is
+    on line first + i when the data has no blank line (but at its end) and no '#'; otherwise rows
+    are the lines with something before any '#', counted in order. Kept as one small entry per
+    chunk (the lines in it that hold no row), not one per row."""
+
+    def __init__(self, first: int):
+        self.first = first
+        self.simple = True
+        self._started = False
+        self._newlines = 0  # the run of line ends at the end of the data so far
+        self._line = first
+        self._rows = 0
+        self._before: list[int] = []  # rows before each chunk
+        self._chunks: list[tuple[int, np.ndarray | None]] = []  # (first line, lines without a row)
+
+    def add(self, chunk: bytes, sep) -> None:
+        """The next chunk of data, as parsed."""
+        if self.simple:
+            body = len(chunk.rstrip(b"\n"))
+            if b"#" in chunk or (not self._started and chunk.startswith(b"\n")):
+                self.simple = False
+            elif body:  # "\n\n" followed by something other than line ends
+                lead = len(chunk) - len(chunk.lstrip(b"\n"))
+                inner = chunk.find(b"\n\n", lead)
+                self.simple = self._newlines + lead < 2 and not (0 <= inner < body - 1)
+            self._newlines = len(chunk) - body if body else self._newlines + len(chunk)
+        self._started = True
+        count = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+        skip = None
+        if sep is None or b"#" in chunk or b"\n\n" in chunk or chunk.startswith(b"\n"):
+            skip = _not_rows(chunk)
+            skip = skip if skip.size else None
+        self._before.append(self._rows)
+        self._chunks.append((self._line, skip))
+        self._rows += count - (skip.size if skip is not None else 0)
+        self._line += chunk.count(b"\n")
+
+    def locate(self, i: int) -> tuple[int | None, str]:
+        if self.simple:
+            return self.first + i, ""
+        if not 0 <= i < self._rows:
+            return None, ""
+        c = bisect.bisect_right(self._before, i) - 1
+        line, skip = self._chunks[c]
+        k = i - self._before[c]
+        if skip is not None:
+            k += int(np.searchsorted(skip - np.arange(skip.size), k, side="right"))
+        return line + k, ""
+
+
+def _restream_bad_datetime(path, layout: _Layout, dates: DateTimeColumn, column: int, cleaned: list[int],
+                           upto: int) -> str | None:
+    """The first cell of the date-time column that does not look like one, read again from the
+    file up to chunk `upto` (where numpy found one it could not read): an error path only."""
+    source = _Source(path, LoadNotes(path))
+    try:
+        r = _Reader(source.text())
+        r.fill(layout.offset)
+        r.drop(layout.offset)
+        line = layout.first
+        for i, chunk in enumerate(_chunks(r, layout.prefix, layout.sep)):
+            at, line = line, line + chunk.count(b"\n")
+            if layout.decimal_comma:
+                chunk = chunk.replace(b",", b".")
+            if i in cleaned:
+                chunk = _diagnose(path, chunk, at, layout.sep, layout.cols, ValueError(), 0)
+            bad = first_not_datetime(dates.strip(_loadtxt_text(chunk, layout.sep, column)))
+            if bad is not None or i == upto:
+                return bad
+    finally:
+        source.close()
+    return None
+
+
 def _loadtxt_text(data: bytes, sep, column: int) -> np.ndarray:
-    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace")
-    return np.loadtxt(text, delimiter=sep, usecols=[column], dtype=str, ndmin=1, comments="#", quotechar='"')
-
-
-def _line_locator(data: bytes, first: int):
-    """Map data row index -> file line number; cheap when there are no blank or comment lines."""
-    simple = b"\n\n" not in data.rstrip(b"\n") and b"#" not in data and not data.startswith(b"\n")
-    table: list[int] = []
-
-    def locate(i: int):
-        if simple:
-            return first + i, ""
-        if not table:
-            for j, line in enumerate(data.split(b"\n")):
-                if line.split(b"#", 1)[0].strip():
-                    table.append(first + j)
-        return (table[i] if 0 <= i < len(table) else None), ""
-
-    return locate
+    return _numpy_loadtxt(data, sep, [column], str, 1)
 
 
 def _loadtxt(data: bytes, sep, cols: ColumnMap) -> np.ndarray:
+    return _numpy_loadtxt(data, sep, cols.usecols, np.float64, 2)
+
+
+def _numpy_loadtxt(data: bytes, sep, usecols, dtype, ndmin: int) -> np.ndarray:
     text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace")
-    return np.loadtxt(text, delimiter=sep, usecols=cols.usecols, dtype=np.float64, ndmin=2, comments="#", quotechar='"')
+    end = data.find(b"\n")
+    if data[:end if end >= 0 else len(data)].split(b"#", 1)[0].strip():  # a row first: numpy finds data
+        return np.loadtxt(text, delimiter=sep, usecols=usecols, dtype=dtype, ndmin=ndmin, comments="#", quotechar='"')
+    with warnings.catch_warnings():  # a chunk of comments holds no row: no warning from numpy for that
+        warnings.filterwarnings("ignore", "loadtxt: input contained no data", UserWarning)
+        return np.loadtxt(text, delimiter=sep, usecols=usecols, dtype=dtype, ndmin=ndmin, comments="#", quotechar='"')
 
 
-def _diagnose(path, data: bytes, first: int, sep, cols: ColumnMap, err: Exception) -> bytes:
+def _diagnose(path, data: bytes, first: int, sep, cols: ColumnMap, err: Exception, rows_before: int) -> bytes:
     """loadtxt failed: walk the lines to name the line and column, and raise InputError.
 
     The one thing forgiven is a line of only spaces (or an indented comment), which loadtxt
     rejects with an explicit delimiter: such lines are blanked (numbering kept) and the
-    cleaned data is returned for a second parse.
+    cleaned data is returned for a second parse. rows_before: rows in the chunks before this one
+    (numpy's own message counts rows from the start of what it was given).
     """
     need = max(cols.usecols) + 1
     lines = data.decode("utf-8", errors="replace").split("\n")
@@ -362,7 +844,8 @@ def _diagnose(path, data: bytes, first: int, sep, cols: ColumnMap, err: Exceptio
                 what = "empty cell" if not cell else f"non-numeric value {cell!r}"
                 raise InputError(path, f"{what} in column {cols.names[c].strip()}", line=first + j)
     if not blanked:
-        raise InputError(path, f"cannot parse the data ({err})")
+        said = re.sub(r"at row (\d+)", lambda m: f"at row {int(m.group(1)) + rows_before}", str(err), count=1)
+        raise InputError(path, f"cannot parse the data ({said})")
     return "\n".join(lines).encode("utf-8")
 
 
@@ -370,9 +853,14 @@ def _diagnose(path, data: bytes, first: int, sep, cols: ColumnMap, err: Exceptio
 
 
 def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, device: str = "csv") -> SampleBlock:
-    """Units, time axis, validation: the common tail of every CSV-like import."""
+    """Units, time axis, validation: the common tail of every CSV-like import.
+
+    Takes the table's arrays: each is let go (set to None) once converted, so that a long
+    recording is not held in the file's units and in g at once."""
     path, cols = table.path, table.cols
     acc, unit = to_g(table.xyz, cols.acc_unit, path, notes, sensor_logger=cols.is_sensor_logger())
+    table.xyz = None
+    has_time = table.time is not None
     start_time = None
     if table.time_ready:
         t, start_time = table.time, table.start_time
@@ -392,10 +880,11 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
         start_time = table.start_time
         if rate_hz is not None or table.rate_hz is None:
             notes.add(f"no time column; timestamps made from the given rate {rate:g} Hz")
+    table.time = None
     device = table.device or device
     names = ((cols.time_name or "t").strip(),) + tuple(cols.names[c].strip() for c in cols.axes)
     t, acc = check_samples(t, acc, path, table.locate, notes, columns=names)
-    if rate_hz is not None and table.time is not None:
+    if rate_hz is not None and has_time:
         raise rate_not_needed(path, _estimate_rate(t))
     if rate_hz is None:
         rate_hz = _estimate_rate(t)
@@ -409,7 +898,7 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     check_time_axis(t, float(rate_hz), path, table.locate, notes)
     meta = {"source_file": os.path.basename(path), "source_units": unit}
     if start_time is not None:
-        meta["start_time_from"] = ("device header" if table.time is None else "date-times" if table.time_ready
+        meta["start_time_from"] = ("device header" if not has_time else "date-times" if table.time_ready
                                    else cols.time_name.strip())
     if cols.time_named is not None and cols.time_named.device_clock:
         meta["clock"] = "device-local"  # as read from the .cwa/.gt3x the file was written from

@@ -28,44 +28,73 @@ def looks_like_datetime(cell: str) -> bool:
     return bool(_ISO.match(cell.strip().strip('"').strip()))
 
 
-def seconds_from_datetimes(path, cells: np.ndarray, name: str, line: int) -> tuple[np.ndarray, float, str]:
-    """(t: seconds from the first value, start: its Unix time, note) for an array of ISO date-times;
-    `name` says which column ("column 'time'", "column 1")."""
-    cells = np.char.strip(np.char.strip(np.char.strip(cells.astype(str)), '"'))
-    first = str(cells[0]) if cells.size else ""
-    if not looks_like_datetime(first):
-        raise InputError(path, f"{name} holds text, not numbers or ISO date-times (e.g. {first!r}); "
-                         "use seconds or dates like 2024-03-04 10:00:00.000", line=line)
-    zone = _ZONE.search(first)
-    if zone:  # the same zone on every value: cut it at its last 'Z', '+' or '-'
-        cells = np.char.rpartition(cells, zone.group(1)[0])[:, 0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # numpy's note that datetime64 has no time zones
-        try:
-            stamps = cells.astype("datetime64[us]")
-        except ValueError:
-            bad = next((c for c in cells.tolist() if not looks_like_datetime(c)), None)
-            raise InputError(path, f"{name}: {bad!r} is not a date-time like the others") from None
-    t = (stamps - stamps[0]).astype(np.int64) / 1e6
-    naive = stamps[0].astype(datetime)
-    if zone:
-        z = zone.group(1)
-        offset = "+00:00" if z == "Z" else (z if ":" in z else f"{z[:3]}:{z[3:]}")
-        start_dt = datetime.fromisoformat(naive.isoformat() + offset)
-        how = f"with the time zone {'UTC' if z == 'Z' else offset} of the first value"
-    else:
-        start_dt = naive.astimezone()  # this computer's zone and its daylight-saving rules
-        off = start_dt.utcoffset()
-        minutes = int(off.total_seconds() // 60) if off is not None else 0
-        sign = "+" if minutes >= 0 else "-"
-        how = f"as this computer's local time (UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})"
-    start = start_dt.timestamp()
-    if not is_plausible_unix(start):
-        raise InputError(path, f"{name} starts at {first!r}, not a date from 2000 to 2099", line=line)
-    when = start_dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    note = (f"{name} holds date-times, read {how}; t counts seconds from the first sample "
-            f"(start {when})")
-    return t, start, note
+def first_not_datetime(cells: np.ndarray) -> str | None:
+    """The first of some stripped cells that does not look like a date-time, or None."""
+    return next((c for c in cells.tolist() if not looks_like_datetime(c)), None)
+
+
+class DateTimeColumn:
+    """A column of ISO date-times read a chunk of cells at a time (a week at 50 Hz is 30 M cells):
+    the first value decides the time zone for all, each chunk becomes datetime64 stamps, and
+    seconds() turns them all into t and the start time."""
+
+    def __init__(self, path, first_cells: np.ndarray, name: str, line: int):
+        """first_cells: the column's first cell (none when the column is empty)."""
+        self.path, self.name, self.line = path, name, line
+        cells = _stripped(first_cells)
+        self.first = str(cells[0]) if cells.size else ""
+        if not looks_like_datetime(self.first):
+            raise InputError(path, f"{name} holds text, not numbers or ISO date-times (e.g. {self.first!r}); "
+                             "use seconds or dates like 2024-03-04 10:00:00.000", line=line)
+        self.zone = _ZONE.search(self.first)
+
+    def strip(self, cells: np.ndarray) -> np.ndarray:
+        """Cells without spaces and quotes, and without the first value's zone (the same on every
+        value: cut at its last 'Z', '+' or '-')."""
+        cells = _stripped(cells)
+        if self.zone:
+            cells = np.char.rpartition(cells, self.zone.group(1)[0])[:, 0]
+        return cells
+
+    def stamps(self, cells: np.ndarray) -> np.ndarray:
+        """Stripped cells as datetime64[us]; ValueError when one is no date-time numpy reads."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy's note that datetime64 has no time zones
+            return cells.astype("datetime64[us]")
+
+    def not_like_the_others(self, bad: str | None) -> InputError:
+        return InputError(self.path, f"{self.name}: {bad!r} is not a date-time like the others")
+
+    def seconds(self, stamps: np.ndarray) -> tuple[np.ndarray, float, str]:
+        """(t: seconds from the first stamp, start: its Unix time, note) for the whole column."""
+        t = np.empty(stamps.shape[0], dtype=np.float64)
+        step = 1 << 20  # a block at a time: no n-long temporaries beside t and the stamps
+        for i in range(0, t.shape[0], step):
+            t[i:i + step] = (stamps[i:i + step] - stamps[0]).astype(np.int64) / 1e6
+        naive = stamps[0].astype(datetime)
+        if self.zone:
+            z = self.zone.group(1)
+            offset = "+00:00" if z == "Z" else (z if ":" in z else f"{z[:3]}:{z[3:]}")
+            start_dt = datetime.fromisoformat(naive.isoformat() + offset)
+            how = f"with the time zone {'UTC' if z == 'Z' else offset} of the first value"
+        else:
+            start_dt = naive.astimezone()  # this computer's zone and its daylight-saving rules
+            off = start_dt.utcoffset()
+            minutes = int(off.total_seconds() // 60) if off is not None else 0
+            sign = "+" if minutes >= 0 else "-"
+            how = f"as this computer's local time (UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})"
+        start = start_dt.timestamp()
+        if not is_plausible_unix(start):
+            raise InputError(self.path, f"{self.name} starts at {self.first!r}, not a date from 2000 to 2099",
+                             line=self.line)
+        when = start_dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        note = (f"{self.name} holds date-times, read {how}; t counts seconds from the first sample "
+                f"(start {when})")
+        return t, start, note
+
+
+def _stripped(cells: np.ndarray) -> np.ndarray:
+    return np.char.strip(np.char.strip(np.char.strip(cells.astype(str)), '"'))
 
 
 # ----------------------------------------------------------------------------- "t (s since ...)"

@@ -25,9 +25,15 @@ class LoadNotes:
         self.path = str(self.path)
     messages: list[str] = field(default_factory=list)
 
-    def add(self, message: str) -> None:
+    def add(self, message: str, at: int | None = None) -> None:
+        """at: the note's place among the others (a reader that finds out late about something it
+        read first, such as a truncated gzip stream, still tells it first)."""
         # Same "file: message" shape as InputError, with the path as the user gave it.
-        self.messages.append(f"{self.path}: {message}")
+        line = f"{self.path}: {message}"
+        if at is None:
+            self.messages.append(line)
+        else:
+            self.messages.insert(at, line)
 
     def emit(self, stacklevel: int = 3) -> list[str]:
         """Warn once per note and return the notes (for ``block.meta["notes"]``)."""

@@ -121,4 +121,8 @@ def to_g(xyz: np.ndarray, unit: str | None, path, notes: LoadNotes, *, sensor_lo
         )
     if factor == 1.0:
         return np.asarray(xyz, dtype=np.float32), unit
-    return (xyz * factor).astype(np.float32), unit
+    out = np.empty(xyz.shape, dtype=np.float32)
+    block = 1 << 18  # (xyz * factor).astype(float32), a block at a time: no n x 3 float64 temporary
+    for i in range(0, n, block):
+        out[i:i + block] = xyz[i:i + block] * factor
+    return out, unit
