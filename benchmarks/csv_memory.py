@@ -1,0 +1,154 @@
+"""Peak memory and time of reading a CSV recording (formats.read_csv), .csv and .csv.gz, optionally
+side by side with another checkout (e.g. the one before a change) and whether both read the same
+samples.
+
+    python benchmarks/csv_memory.py                          # 6 h at 50 Hz (1.1 M rows)
+    python benchmarks/csv_memory.py --hours 48               # 8.6 M rows
+    python benchmarks/csv_memory.py --hours 6,48 --against /path/to/other/checkout --reps 2
+
+The recording is written once per duration, into a temporary folder, by this checkout's
+`sensorback simulate --scenario desk-day --out x.csv` (the project's CSV writer), and gzipped as
+write_csv does (level 3) for the .csv.gz. Each read is `read_csv(path)` in a fresh interpreter, so
+the figures are what a user gets: peak RSS is the process's VmHWM from /proc/self/status read as
+it ends (interpreter, numpy and sensorback included; `after imports MB` is its RSS before reading,
+and `read MB` = peak - after imports is what the read itself cost), `read s` is the wall time of
+read_csv alone. The first row of each duration is what the SampleBlock read_csv returns holds
+(t float64 + acc float32 (n, 3), 20 bytes a sample), computed from the sample count; `x arrays`
+is `read MB` over it. With --against, the two checkouts take turns on
+each case, so load from other work on the machine falls on both; `same` compares the samples
+read (SHA-256 of t and acc) and the metadata. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from _common import cpu_model, table  # noqa: E402
+
+# Reads one file in a fresh interpreter and reports its figures (and which sensorback it ran).
+_CHILD = """
+import hashlib, json, sys, time, warnings
+from pathlib import Path
+from sensorback.formats import read_csv
+import sensorback
+
+def kib(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+
+imports = kib("VmRSS")
+warnings.simplefilter("ignore")
+t0 = time.perf_counter()
+block = read_csv(sys.argv[1])
+wall = time.perf_counter() - t0
+peak = kib("VmHWM")
+digest = hashlib.sha256(block.t.tobytes() + block.acc.tobytes() + json.dumps(
+    [block.device, block.rate_hz, block.start_time, block.meta], sort_keys=True, default=repr).encode()).hexdigest()
+print("@@" + json.dumps({"wall": wall, "peak": peak, "imports": imports, "n": len(block), "digest": digest,
+                         "where": str(Path(sensorback.__file__).parent)}))
+"""
+
+
+def write_recording(folder: Path, hours: float, seed: int) -> tuple[Path, Path]:
+    """x.csv by `sensorback simulate` of this checkout, and x.csv.gz of the same text."""
+    csv = folder / f"desk-{hours:g}h.csv"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    cmd = [sys.executable, "-m", "sensorback", "simulate", "--scenario", "desk-day", "--duration", f"{hours:g}h",
+           "--seed", str(seed), "--out", str(csv)]
+    subprocess.run(cmd, env=env, cwd=folder, check=True, capture_output=True)
+    gz = csv.with_name(csv.name + ".gz")
+    with open(csv, "rb") as src, gzip.open(gz, "wb", compresslevel=3) as dst:
+        shutil.copyfileobj(src, dst, 1 << 22)
+    return csv, gz
+
+
+def read(checkout: Path, path: Path) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(checkout))
+    # run where no sensorback lies (python -c puts the working directory first on sys.path)
+    res = subprocess.run([sys.executable, "-c", _CHILD, str(path)], env=env, cwd=path.parent, capture_output=True,
+                         text=True, check=False)
+    report = [line for line in res.stdout.splitlines() if line.startswith("@@")]
+    if res.returncode != 0 or not report:
+        raise RuntimeError(f"read_csv failed in {checkout}:\n{res.stderr}")
+    r = json.loads(report[-1][2:])
+    if Path(r["where"]).resolve() != (checkout / "sensorback").resolve():
+        raise RuntimeError(f"ran the sensorback in {r['where']}, not the one in {checkout}")
+    return r
+
+
+def commit_of(checkout: Path) -> str:
+    try:
+        res = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=False)
+        dirty = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no", "--",
+                                "sensorback"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return "?"
+    return (res.stdout.strip() or "?") + (" + uncommitted changes" if dirty else "")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hours", default="6", help="comma-separated durations in hours, e.g. 6,48 (default 6)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--against", type=Path, help="another checkout to run side by side (e.g. before a change)")
+    ap.add_argument("--reps", type=int, default=1, help="runs per case and checkout; the fastest is shown")
+    args = ap.parse_args()
+
+    checkouts = [("this", REPO)] + ([("against", args.against.resolve())] if args.against else [])
+    print("## machine")
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"cores: {os.cpu_count()} ({usable} usable); cpu: {cpu_model()}; load average before: "
+          f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    for name, path in checkouts:
+        print(f"{name}: {path} at {commit_of(path)}")
+    print()
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="sensorback-csvbench-") as d:
+        for hours in (float(h) for h in args.hours.split(",")):
+            files = write_recording(Path(d), hours, args.seed)
+            n = None
+            for path in files:
+                best: dict[str, dict] = {}
+                for _ in range(args.reps):
+                    for name, checkout in checkouts:
+                        r = read(checkout, path)
+                        if name not in best or r["wall"] < best[name]["wall"]:
+                            best[name] = r
+                n = best["this"]["n"]
+                if path.suffix != ".gz":
+                    rows.append([f"{hours:g} h", f"{n:,} samples", "the arrays read_csv returns", "", "", "",
+                                 f"{n * 20 / 1e6:.0f}", "1.0", ""])
+                same = ""
+                if len(best) == 2:
+                    same = "yes" if best["this"]["digest"] == best["against"]["digest"] else "NO"
+                for name, checkout in checkouts:
+                    r = best[name]
+                    cost = r["peak"] - r["imports"]
+                    rows.append([f"{hours:g} h", f"{path.name.split('.', 1)[1]} {path.stat().st_size / 1e6:.0f} MB",
+                                 f"{name}: {checkout}", f"{r['wall']:.2f}", f"{r['imports'] / 1e6:.0f}",
+                                 f"{r['peak'] / 1e6:.0f}", f"{cost / 1e6:.0f}", f"{cost / (n * 20):.1f}", same])
+            for f in Path(d).iterdir():
+                f.unlink()
+    print(f"## read_csv of `sensorback simulate --scenario desk-day --seed {args.seed}` at 50 Hz, a fresh process "
+          f"per read{f' (fastest of {args.reps})' if args.reps > 1 else ''}")
+    table(["duration", "file", "code", "read s", "after imports MB", "peak RSS MB", "read MB", "x arrays", "same"],
+          rows)
+    print(f"load average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
