@@ -72,3 +72,43 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def commit_of(checkout) -> str:
+    """The checkout's short commit, '+ uncommitted changes' when its sensorback/ differs from it."""
+    import subprocess
+
+    try:
+        res = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=False)
+        dirty = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no", "--",
+                                "sensorback"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return "?"
+    return (res.stdout.strip() or "?") + (" + uncommitted changes" if dirty else "")
+
+
+def side_by_side(repo, against) -> list:
+    """[(name, checkout)]: this checkout and, with --against, the other one, printed under a
+    '## machine' heading (cores, CPU, load before, each checkout's commit) for runs compared in
+    one go."""
+    import os
+    from pathlib import Path
+
+    checkouts = [("this", Path(repo))] + ([("against", Path(against).resolve())] if against else [])
+    print("## machine")
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"cores: {os.cpu_count()} ({usable} usable); cpu: {cpu_model()}; load average before: "
+          f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    for name, path in checkouts:
+        print(f"{name}: {path} at {commit_of(path)}")
+    print()
+    return checkouts
+
+
+def add_side_by_side_options(ap) -> None:
+    """--against CHECKOUT and --reps N, for benchmarks that compare two checkouts in one run."""
+    from pathlib import Path
+
+    ap.add_argument("--against", type=Path, help="another checkout to run side by side (e.g. before a change)")
+    ap.add_argument("--reps", type=int, default=1, help="runs per case and checkout; the fastest is shown")

@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from _common import cpu_model, table  # noqa: E402
+from _common import add_side_by_side_options, side_by_side, table  # noqa: E402
 
 # Runs the command line as `python -m sensorback` does, then reports the process's peak RSS (and
 # which sensorback it ran).
@@ -78,35 +78,16 @@ def run(checkout: Path, args, duration: str, out: Path) -> dict:
             "hashes": (sha256(out), sha256(labels)), "files": (out, labels)}
 
 
-def commit_of(checkout: Path) -> str:
-    try:
-        res = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=False)
-        dirty = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no", "--",
-                                "sensorback"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return "?"
-    return (res.stdout.strip() or "?") + (" + uncommitted changes" if dirty else "")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--durations", default="1h,1d,7d", help="comma-separated, e.g. 1h,1d,7d (default)")
     ap.add_argument("--scenario", default="desk-day")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rate", type=float, default=50.0)
-    ap.add_argument("--against", type=Path, help="another checkout to run side by side (e.g. before a change)")
-    ap.add_argument("--reps", type=int, default=1, help="runs per case and checkout; the fastest is shown")
+    add_side_by_side_options(ap)
     args = ap.parse_args()
 
-    checkouts = [("this", REPO)] + ([("against", args.against.resolve())] if args.against else [])
-    print("## machine")
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"cores: {os.cpu_count()} ({usable} usable); cpu: {cpu_model()}; load average before: "
-          f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
-    for name, path in checkouts:
-        print(f"{name}: {path} at {commit_of(path)}")
-    print()
+    checkouts = side_by_side(REPO, args.against)
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="sensorback-simbench-") as d:
