@@ -57,11 +57,12 @@ def fit_sphere(means: np.ndarray, sds: np.ndarray) -> SensorCalibration:
         return SensorCalibration(note=f"skipped: only {still_at.shape[0]} still epochs")
     # Orientation changes slowly: every 4th still epoch finds every distinct orientation held
     # for more than a few seconds, at a quarter of the cost.
-    still = distinct_orientations(np.take(means, still_at[::4], axis=0))
+    thinned = np.take(means, still_at[::4], axis=0)
+    still = distinct_orientations(thinned)
     dirs = still / np.linalg.norm(still, axis=1, keepdims=True)
     spread = np.sqrt(np.maximum(np.linalg.eigvalsh(np.cov(dirs.T)) if dirs.shape[0] > 1 else np.zeros(3), 0.0))
     if still.shape[0] < 4 or spread[-1] < MIN_SPREAD:
-        return _tilt_plane_fit(np.take(means, still_at[::4], axis=0))
+        return _tilt_plane_fit(thinned)
     span = still.max(axis=0) - still.min(axis=0)
     before = _misfit(still, np.zeros(3), np.ones(3))
     # An axis that saw little of gravity's range leaves its gain and offset poorly determined, and
@@ -129,6 +130,12 @@ def distinct_orientations(means: np.ndarray) -> np.ndarray:
 
 def _misfit(m: np.ndarray, off: np.ndarray, gain: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.linalg.norm((m - off) * gain, axis=1) - 1.0) ** 2)))
+
+
+def magnitude_error(means: np.ndarray, sensor: SensorCalibration) -> float:
+    """RMS of |a| - 1 g over still means (raw, one per row) as ``sensor`` corrects them: what a
+    fit minimises, and how a live session judges whether a new fit is worth switching to."""
+    return _misfit(means, np.asarray(sensor.offset), np.asarray(sensor.gain))
 
 
 # Too little spread for a sphere: within a narrow cone of orientations an offset along the cone's

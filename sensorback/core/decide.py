@@ -578,7 +578,7 @@ class Decider:
         told = np.zeros(k.shape[0], bool)
         for lo, hi in self.told_seated:  # (first and last epoch wholly inside the window)
             told |= (k >= lo) & (k <= hi)
-        told &= upright_still | (has_data & ~lying & ~moving)
+        told &= has_data & ~lying & ~moving
         sure = on_feet | long_lying | told
         sure[ups] = sure[downs] = sure[seats] = True
         # One movement is whole in several windows in a row: each transition is heard once, by

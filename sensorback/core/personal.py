@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import SensorbackError
 from .calibration import IDENTITY, MIN_STILL_EPOCHS, SensorCalibration, fit_sphere
 from .calibration import STILL_SD_G as FIT_STILL_SD_G
-from .calibration import distinct_orientations
+from .calibration import distinct_orientations, magnitude_error
 from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .forward import KNOWN_PROBABILITY, ForwardEstimate, combine, gait_votes, transition_votes
@@ -429,8 +429,8 @@ def learn_sensor(still: StillMeans, calibration: Calibration) -> tuple[Calibrati
         return None
     # the distinct orientations the fit judged by (one per 0.05 g cell, of every 4th still epoch)
     seen = distinct_orientations(still.means[::4])
-    err_cur = _rms(_magnitudes(seen, calibration.sensor) - 1.0)
-    err_new = _rms(_magnitudes(seen, fit) - 1.0)
+    err_cur = magnitude_error(seen, calibration.sensor)
+    err_new = magnitude_error(seen, fit)
     if not err_cur - err_new > SENSOR_CHANGE_G:
         return None
     off = "/".join(f"{1000 * v:+.0f}" for v in fit.offset)
@@ -438,15 +438,6 @@ def learn_sensor(still: StillMeans, calibration: Calibration) -> tuple[Calibrati
     what = (f"offset {off} mg, gain {gain} from {seen.shape[0]} still postures; |a| error "
             f"{1000 * err_cur:.1f} -> {1000 * err_new:.1f} mg")
     return calibration.with_sensor(fit), what
-
-
-def _magnitudes(raw: np.ndarray, sensor: SensorCalibration) -> np.ndarray:
-    c = (raw - np.asarray(sensor.offset)) * np.asarray(sensor.gain)
-    return np.sqrt(np.einsum("ij,ij->i", c, c))
-
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
 
 
 def relabel(epochs: EpochTable, rule: SlouchRule) -> None:
