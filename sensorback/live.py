@@ -525,11 +525,8 @@ class LiveSession:
     def _use_calibration(self, cal: Calibration, note: str) -> None:
         self.calibration = cal
         self._fit = None  # a stored calibration is checked from here on (_try_calibration)
-        self.meters.calibration_note = note
         # in use from the first sample held for it (the first of all), else from now (a restart)
-        since = float(self._held[0].t[0]) if self._held else self.meters.arrived_t
-        self._emit(LiveEvent("calibration", note, since, cal))
-        self._record_calibration(cal, note)
+        self._announce(cal, note, float(self._held[0].t[0]) if self._held else self.meters.arrived_t)
         self._begin_learning(cal)
         held, self._held = self._held, []
         for b in held:
@@ -605,10 +602,7 @@ class LiveSession:
         self.sensor_switches += 1
         self.runner.change_sensor(cal, self.meters.arrived_t)
         self.calibration = cal
-        note = f"sensor offset and gain learned: {what}{self._save_sensor(cal)}"
-        self.meters.calibration_note = note
-        self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
-        self._record_calibration(cal, note)
+        self._announce(cal, f"sensor offset and gain learned: {what}{self._save_sensor(cal)}")
 
     def _save_sensor(self, cal: Calibration) -> str:
         """Keep the learned sensor correction for the device; what to add to the note."""
@@ -627,13 +621,14 @@ class LiveSession:
         self.runner.change_reference(cal, self.meters.arrived_t)
         self.calibration = cal
         self._fit = None  # the wearer's own upright now, whatever was stored
-        self.meters.calibration_note = note
-        self._emit(LiveEvent("calibration", note, self.meters.arrived_t, cal))
-        self._record_calibration(cal, note)
+        self._announce(cal, note)
         self._begin_learning(cal)
 
-    def _record_calibration(self, cal: Calibration, note: str) -> None:
-        """A calibration that replaces another in the stored session: a ``calibration`` event."""
+    def _announce(self, cal: Calibration, note: str, since: Optional[float] = None) -> None:
+        """A calibration now in use (from ``since``, default the newest sample): shown, said as a
+        ``calibration`` event, and stored as one in the session."""
+        self.meters.calibration_note = note
+        self._emit(LiveEvent("calibration", note, self.meters.arrived_t if since is None else since, cal))
         if self.runner.recorder is not None:
             self.runner.recorder.add_events([{"t": self.meters.arrived_t, "kind": "calibration",
                                               "detail": {"note": note, "calibration": cal.to_dict()}}])
