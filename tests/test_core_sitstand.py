@@ -550,3 +550,51 @@ def test_a_cheap_sensors_offset_does_not_turn_a_chest_wearers_day_around():
     truth = epoch_truth(rec.with_name("subject01.labels.csv"), len(ep), 1.0)
     assert score(truth, ep.state).sit_stand_ba > 0.95
     assert np.mean(ep.state == analyze(block).epochs.state) > 0.98
+
+
+def test_a_seat_reached_unseen_is_known_by_the_wearers_own_sitting_posture():
+    """seat-after-walk, a wearer who sits 15 deg reclined from their standing posture (seed 1): a
+    seat reached straight from a walk lies short of SIT_DEG from the walking upright, so only the
+    first session (nothing of this wearer known yet) is left standing. Once a seen stand-up has
+    shown their sitting and standing postures, the next seat reached through a radio gap matches
+    the sitting one (posture_cue._own_seat) and is sitting from the gap's end, while the standing
+    after their walks stays standing; chunked as batch."""
+    block, labels = simulate("seat-after-walk", seed=1, duration_s=4000.0)
+    batch = analyze(block)
+    ep = batch.epochs
+    rows_ = list(labels.rows())
+    up = next(r for r in rows_ if r[3] == "sit_to_stand")
+    gap = next(r for r in rows_ if r[3] == "ble_gap" and r[0] > up[1])
+    end = next(r[0] for r in rows_ if r[0] >= gap[1] and r[2] not in ("sitting", "slouching", "no_data"))
+    seated = inside(ep, gap[1], end)
+    assert seated.sum() > 600
+    assert np.isin(ep.state[seated], SIT).mean() >= 0.95
+    standing = np.zeros(len(ep), bool)
+    for a, b, lab, _code in rows(labels, lambda lab, code: lab == "standing"):
+        standing |= inside(ep, a, b, margin=2.0)
+    assert standing.sum() > 60
+    assert (ep.state[standing] == CODE["standing"]).mean() >= 0.9
+    assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0)), max_feeds=200)
+
+
+def test_a_posture_after_a_walk_is_a_seat_only_where_the_wearers_sitting_lies():
+    """_own_seat on directions: the wearer stands upright and sits 14 deg reclined. After a walk,
+    their sitting posture (or near it) is a seat; their standing one, a posture a few degrees
+    off it, or one 14 deg off to the side (nearer neither) is not; nor is anything before both
+    postures are known."""
+    from sensorback.core.posture_cue import Anchors, _own_seat
+
+    def tilt(deg, axis):
+        r = np.radians(deg)
+        v = np.array([0.0, 0.0, 1.0]) * np.cos(r)
+        v[axis] = np.sin(r)
+        return v
+
+    anchors = Anchors(stand=tilt(0.0, 0), sit=tilt(-14.0, 0))
+    assert _own_seat(tilt(-14.0, 0), anchors)
+    assert _own_seat(tilt(-12.0, 0), anchors)
+    assert not _own_seat(tilt(0.0, 0), anchors)
+    assert not _own_seat(tilt(-5.0, 0), anchors)
+    assert not _own_seat(tilt(14.0, 1), anchors)
+    assert not _own_seat(tilt(-14.0, 0), Anchors(stand=tilt(0.0, 0)))
+    assert not _own_seat(tilt(-14.0, 0), Anchors(sit=tilt(-14.0, 0)))

@@ -613,6 +613,21 @@ class Decider:
                             key=lambda e: e[0])
         others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet)
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
+        # Seats the wearer's own postures show (posture_cue._own_seat): sit-downs, seen as surely
+        # as the seats above.
+        if cue.seats:
+            own_at, own_from = (np.array(v, np.int64) for v in zip(*cue.seats))
+            x_seats = own_at - first
+            ev_at = np.concatenate([ev_at, own_at])
+            ev_before = np.concatenate([ev_before, own_from])
+            ev_sit = np.concatenate([ev_sit, np.ones(own_at.size, bool)])
+            is_seat = np.concatenate([is_seat, np.ones(own_at.size, bool)])
+            is_sure = np.concatenate([is_sure, np.ones(own_at.size, bool)])
+            order = np.argsort(ev_at, kind="stable")
+            ev_at, ev_before, ev_sit, is_seat, is_sure = (ev_at[order], ev_before[order], ev_sit[order],
+                                                          is_seat[order], is_sure[order])
+        else:
+            x_seats = np.zeros(0, np.int64)
         # (a slow transition claims the epochs before it only while nothing sure is known: once
         # something is, it is a passing tip of the balance, see below)
         heard = is_sure | ~known[ev_at - first]
@@ -670,6 +685,7 @@ class Decider:
         x[ups] -= self.transition
         x[downs] += self.transition
         x[seats] += self.transition
+        x[x_seats] += self.transition
         # A slow transition is only likely: once something sure is known it tips the balance for
         # SOFT_HOLD_S and stays only if the posture cue then agrees; before, it is evidence like
         # any other (there is no posture to overturn).

@@ -70,6 +70,9 @@ ANCHOR_FULL_DEG = 12.0
 # A direction far from both (a slouch, a lean to the side) is judged against the standing one alone
 # (as the prior judges it against the walking upright).
 ANCHOR_NEAR_DEG = 8.0
+# The first posture after a walk lies with the wearer's own sitting one when it is nearer it than
+# their standing one by SEAT_SHARE of the two postures' separation (see _own_seat).
+SEAT_SHARE = 0.5
 # Before a transition's window, an epoch nearer the other posture than the one right before the
 # window by this much was in that other posture (a transition missed before).
 OTHER_MARGIN_DEG = 2.0
@@ -113,6 +116,8 @@ class _Pending:
     scan_from: int  # the next epoch to look at for its 'after' side
     vecs: list = field(default_factory=list)
     dead: bool = False  # a walk came first
+    walk: bool = False  # the end of a walk (its 'after' side is standing, or a seat reached unseen)
+    begin: int | None = None  # the first epoch of its 'after' side
 
 
 # Before anything sure was seen (a recording's start, after a reset) there is no reference
@@ -190,6 +195,7 @@ class PostureCue:
         self.persist_margin = int(round(PERSIST_NATS * NAT))
         self.accepted = 0
         self._changes: list = []
+        self.seats: list[tuple[int, int]] = []  # seats the wearer's own postures showed (orientation)
         self._start_anchors = Anchors()
         self.hist_g = np.full((0, 3), np.nan)   # the last epochs' directions (NaN: not still upright)
         self.prev_g = np.full(3, np.nan)         # the direction of the epoch before this chunk
@@ -305,6 +311,7 @@ class PostureCue:
         cur, pend = self.anchors, self.pending
         self._start_anchors = cur
         changes: list[tuple[int, Anchors]] = []  # (first epoch it holds for, anchors)
+        seats: list[tuple[int, int]] = []  # (epoch it became known, first epoch of the seat)
 
         def rows(lo: int, hi: int) -> np.ndarray:
             """Directions of epochs lo .. hi - 1 (NaN: not still and upright; before the kept
@@ -335,6 +342,8 @@ class PostureCue:
             p.scan_from = until + 1
             if hi <= lo:
                 return None
+            if p.begin is None:
+                p.begin = int(still_at[lo])
             p.vecs.extend(g[still_at[lo:hi] - first])
             if len(p.vecs) >= ANCHOR_EPOCHS:
                 return int(still_at[hi - 1])
@@ -354,6 +363,9 @@ class PostureCue:
 
         def complete(p: _Pending, cur: Anchors, t: int) -> Anchors:
             after = _unit(np.sum(np.array(p.vecs), axis=0))
+            if p.walk and _own_seat(after, cur):
+                seats.append((t, int(p.begin)))
+                return Anchors(stand=cur.stand, sit=after)
             new = Anchors(stand=cur.stand, sit=after) if p.sit_after else Anchors(stand=after, sit=cur.sit)
             if plausible(new, t):
                 return new
@@ -395,7 +407,7 @@ class PostureCue:
                 new = Anchors(stand=before, sit=cur.sit) if sit_after else Anchors(stand=cur.stand, sit=before)
                 cur = new if plausible(new, t) else (Anchors(stand=before) if sit_after else Anchors(stand=cur.stand))
                 changes.append((t + 1, cur))
-            pend = _Pending(bool(sit_after), None, t + 1)  # a newer event supersedes an older one
+            pend = _Pending(bool(sit_after), None, t + 1, walk=sit_after is None)  # a newer event supersedes an older one
         if pend is not None:
             c = collect(pend, first + n - 1)
             if c is not None:
@@ -407,6 +419,7 @@ class PostureCue:
         self.anchors = cur
         self.hist_g = rows(first + n - self.history, first + n)
         self._changes = changes
+        self.seats = seats
         return other
 
     def levels(self, first: int, heads: np.ndarray, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
@@ -624,6 +637,21 @@ class PostureCue:
             flags = (_angle(r, np.broadcast_to(ref, r.shape)) + OTHER_MARGIN_DEG
                      < _angle(r, np.broadcast_to(before, r.shape)))
         return lo, flags
+
+
+def _own_seat(after: np.ndarray, anchors: Anchors) -> bool:
+    """Is the first posture after a walk the wearer's own sitting one (a seat reached unseen)?
+
+    After a walk the wearer stands, unless the walk's end and the sit-down went unseen (a radio
+    gap). Where this wearer's own postures are known from a seen transition, a posture after the
+    walk that lies with their sitting one (nearer it than their standing one by at least half
+    the two postures' separation) and beyond the few degrees a standing trunk varies (more than
+    OWN_NEITHER_DEG[1] from their standing posture) is that seat."""
+    if anchors.stand is None or anchors.sit is None:
+        return False
+    sep, to_stand, to_sit = _angle(np.array([anchors.stand, after, after]),
+                                   np.array([anchors.sit, anchors.stand, anchors.sit]))
+    return bool(sep >= ANCHOR_MIN_DEG and to_stand - to_sit >= SEAT_SHARE * sep and to_stand > OWN_NEITHER_DEG[1])
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
