@@ -149,17 +149,6 @@ def prior_level(incl_deg: np.ndarray, own: bool = False) -> np.ndarray:
     return level
 
 
-def anchor_level(g: np.ndarray, anchors: "Anchors") -> np.ndarray:
-    """Sitting level (nats) from where each direction lies between the wearer's own standing and
-    sitting postures."""
-    stand = np.broadcast_to(anchors.stand, g.shape)
-    sit = np.broadcast_to(anchors.sit, g.shape)
-    sep = float(_angle(anchors.stand[None, :], anchors.sit[None, :])[0])
-    weight = min(max((sep - ANCHOR_MIN_DEG) / (ANCHOR_FULL_DEG - ANCHOR_MIN_DEG), 0.0), 1.0)
-    pos = np.clip((_angle(g, stand) - _angle(g, sit)) / max(sep, 1e-6), -1.0, 1.0)
-    return pos * (weight * LEVEL_NATS)
-
-
 def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Angle (degrees) between rows of unit vectors, from the chord c between them:
     2 asin(c / 2) = c + c^3/24 + 3 c^5/640 + ..., within 0.1 degree up to 60 degrees (the angles
