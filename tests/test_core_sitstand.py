@@ -598,3 +598,69 @@ def test_a_posture_after_a_walk_is_a_seat_only_where_the_wearers_sitting_lies():
     assert not _own_seat(tilt(14.0, 1), anchors)
     assert not _own_seat(tilt(-14.0, 0), Anchors(stand=tilt(0.0, 0)))
     assert not _own_seat(tilt(-14.0, 0), Anchors(sit=tilt(-14.0, 0)))
+
+
+# ------------------------------------------------------------------------ told postures
+def _fed(block, calibration, tell, tell_at: int, seed: int, delay: float) -> tuple[EpochTable, int]:
+    """block through a StreamProcessor in a random chunking, tell(processor) called once the first
+    tell_at samples are in; (all epochs, what tell returned)."""
+    from test_core_streaming import chunk_sizes
+
+    sp = StreamProcessor(CoreOptions(), calibration, block.rate_hz, max_delay_s=delay)
+    out, i, told = [], 0, None
+    for part, n in ((0, tell_at), (1, len(block) - tell_at)):
+        if part == 1:
+            told = tell(sp)
+        for k in chunk_sizes(n, np.random.default_rng(seed + part)) if n else []:
+            out.append(sp.feed(block.slice(i, i + k)))
+            i += k
+    return EpochTable.concat(out + [sp.finish()]), told
+
+
+def test_a_told_standing_window_makes_a_seated_looking_still_stretch_standing():
+    """tell_standing (a guided calibration's stand step): the still epochs wholly inside the window
+    are sure standing, here on a stretch where the simulated wearer really sits upright and leans
+    a little (after a radio gap), so being told is the only reason to call it standing. Epochs
+    far from it keep their states, and the result does not depend on the chunking or on when,
+    before the window, it was told."""
+    block, _ = simulate("demo", seed=1)
+    batch = analyze(block)
+    plain = batch.epochs
+    window = (470.0, 495.0)
+    at = inside(plain, *window)
+    assert at.sum() == 25 and np.isin(plain.state[at], SIT).all()
+    got, n = _fed(block, batch.calibration, lambda sp: sp.tell_standing(*window), 0, 1, 1.0)
+    assert n == 25
+    assert (got.state[at] == CODE["standing"]).all()
+    far = (plain.t_end <= 440.0) | (plain.t_start >= 600.0)
+    assert np.array_equal(got.state[far], plain.state[far])
+    before = int(np.searchsorted(block.t, window[0] - 3.0))
+    for seed, delay, tell_at in [(2, 0.0, 0), (3, 60.0, before), (4, 1e9, before), (5, 7.5, before // 2)]:
+        again, n = _fed(block, batch.calibration, lambda sp: sp.tell_standing(*window), tell_at, seed, delay)
+        assert n == 25 and again.equals(got), f"seed {seed}, delay {delay}"
+
+
+def test_a_window_told_after_its_epochs_were_decided_applies_to_the_rest_only():
+    """Telling comes too late for epochs already decided: they get no evidence of their own (no
+    error, nothing disturbed: here they stay as first decided), and the epochs of the window still
+    to come are told; a window wholly decided changes nothing at all. Where told windows overlap,
+    the one told last counts."""
+    block, _ = simulate("demo", seed=1)
+    batch = analyze(block)
+    plain = batch.epochs
+    window = (470.0, 495.0)
+    mid = int(np.searchsorted(block.t, 482.5))  # epochs up to 481 are decided once these are in
+    late, n = _fed(block, batch.calibration, lambda sp: sp.tell_standing(*window), mid, 6, 0.0)
+    assert n == 13  # epochs 482 .. 494
+    early = late.t_end <= 482.0
+    assert np.array_equal(late.state[early], plain.state[early])
+    assert np.isin(late.state[inside(late, 470.0, 482.0)], SIT).all()
+    assert (late.state[inside(late, 482.0, window[1])] == CODE["standing"]).all()
+    after, n = _fed(block, batch.calibration, lambda sp: sp.tell_standing(*window),
+                    int(np.searchsorted(block.t, 520.0)), 7, 1.0)
+    assert n == 0 and after.equals(plain)
+    # told standing, then seated over the same seconds: seated
+    both, _ = _fed(block, batch.calibration, lambda sp: (sp.tell_standing(*window), sp.tell_seated(*window)), 0, 8, 1.0)
+    assert np.isin(both.state[inside(both, *window)], SIT).all()
+    with pytest.raises(ValueError):
+        StreamProcessor(CoreOptions(), batch.calibration, block.rate_hz).tell_seated(10.0, 5.0)

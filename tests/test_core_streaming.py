@@ -333,6 +333,32 @@ def test_iter_analyze_with_windows_equals_analyze(saved):
     assert got.equals(whole.epochs), first_difference(got, whole.epochs)
 
 
+@pytest.mark.parametrize("when", ["at the start", "just before the window"])
+def test_a_window_told_before_its_epochs_equals_the_same_window_in_the_options(when):
+    """StreamProcessor.tell_seated (a live session's guided calibration) and the options'
+    reference_window / forward_window (analyze --reference-window) are one thing: told before
+    their epochs are decided, the windows give the batch analysis's epochs bit for bit, whatever
+    the chunking and delay. (The windows change the epochs: told nothing, 34 of them differ.)"""
+    block = sim(50.0, seed=16)
+    upright, slouch = windows_of_saved()
+    batch = analyze(block, CoreOptions(reference_window=upright, forward_window=slouch))
+    untold = analyze(block, calibration=batch.calibration).epochs
+    assert not untold.equals(batch.epochs)
+    tell_at = 0 if when == "at the start" else int(np.searchsorted(block.t, upright[0] - 1.5))
+    for seed, delay in [(1, 0.0), (2, 1.0), (3, 7.5), (4, 60.0), (5, 1e9)]:
+        sp = StreamProcessor(CoreOptions(), batch.calibration, block.rate_hz, max_delay_s=delay)
+        out, i = [], 0
+        for k in chunk_sizes(tell_at, np.random.default_rng(seed)) if tell_at else []:
+            out.append(sp.feed(block.slice(i, i + k)))
+            i += k
+        assert sp.tell_seated(*upright) == 18 and sp.tell_seated(*slouch) == 16  # whole epochs in them
+        for k in chunk_sizes(len(block) - i, np.random.default_rng(seed + 100)):
+            out.append(sp.feed(block.slice(i, i + k)))
+            i += k
+        got = EpochTable.concat(out + [sp.finish()])
+        assert got.equals(batch.epochs), f"seed {seed}, delay {delay}: {first_difference(got, batch.epochs)}"
+
+
 def test_iter_analyze_needs_a_calibration_or_a_rescan(saved):
     with pytest.raises(ValueError):
         list(iter_analyze(formats.iter_blocks(saved)))

@@ -334,12 +334,57 @@ class Decider:
         self.cue_every = max(1, int(round(CUE_EVERY_S / options.epoch_s)))
         self.moved_within = int(round(MOVED_WITHIN_S / options.epoch_s))
         self.lag_epochs = lag
-        # The wearer was seated in the calibration windows given for this recording (sitting
-        # upright; slouching the usual way): epochs wholly inside them are sure sitting.
-        eps = options.epoch_s
-        self.told_seated = [(int(np.ceil(w[0] / eps - 1e-9)), int(np.floor(w[1] / eps + 1e-9)) - 1)
-                            for w in (options.reference_window, options.forward_window) if w is not None]
+        # Windows the wearer was told to be in a posture (the calibration windows given for this
+        # recording: sitting upright, slouching the usual way; a live session's guided steps, see
+        # tell_seated): (first epoch, last epoch, seated), in the order told.
+        self.told = [(*self._epochs_in(*w), True) for w in (options.reference_window, options.forward_window)
+                     if w is not None]
+        self._undecided_from: int | None = None  # the first epoch not decided yet (None: none decided)
         self._fresh()
+
+    def tell_seated(self, t0_s: float, t1_s: float) -> int:
+        """The wearer sat from t0_s to t1_s (sample time; a calibration's upright or slouch step):
+        the still epochs wholly inside it that are not lying are sure sitting (+SURE_NATS, as
+        something sure). Returns how many epochs of the window are still to be decided.
+
+        Told before its epochs are decided, a window gives exactly what the same window as
+        CoreOptions.reference_window / forward_window gives, whatever the chunking. Told later, it
+        applies to the epochs of it not decided yet only: those already decided (handed out, or
+        held back) get no evidence from it (the smoother may still revise held ones, as after any
+        later evidence). Where windows overlap, the one told last counts."""
+        return self._tell(t0_s, t1_s, True)
+
+    def tell_standing(self, t0_s: float, t1_s: float) -> int:
+        """The wearer stood from t0_s to t1_s (a guided calibration's stand step): as tell_seated,
+        the still epochs wholly inside it are sure standing (-SURE_NATS)."""
+        return self._tell(t0_s, t1_s, False)
+
+    def _epochs_in(self, t0_s: float, t1_s: float) -> tuple[int, int]:
+        """The first and last epoch wholly inside a window (the last is before the first when none is)."""
+        eps = self.options.epoch_s
+        return int(np.ceil(t0_s / eps - 1e-9)), int(np.floor(t1_s / eps + 1e-9)) - 1
+
+    def _tell(self, t0_s: float, t1_s: float, seated: bool) -> int:
+        t0_s, t1_s = float(t0_s), float(t1_s)
+        if not (np.isfinite(t0_s) and np.isfinite(t1_s) and t0_s <= t1_s):
+            raise ValueError(f"a told window runs from one time to a later one, got {t0_s!r} to {t1_s!r}")
+        lo, hi = self._epochs_in(t0_s, t1_s)
+        start = lo if self._undecided_from is None else max(lo, self._undecided_from)
+        if hi < start:
+            return 0  # nothing of it left to decide (or it holds no whole epoch)
+        self.told.append((lo, hi, seated))
+        return hi - start + 1
+
+    def _told(self, first: int, n: int, can: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(told sitting, told standing) for epochs first .. first+n-1, only where `can` (has data,
+        not lying, not moving); the window told last counts. Windows wholly decided are dropped."""
+        told = np.zeros(n, np.int8)  # +1 seated, -1 standing
+        for lo, hi, seated in self.told:
+            a, b = max(lo - first, 0), min(hi - first + 1, n)
+            if a < b:
+                told[a:b] = 1 if seated else -1
+        self.told = [w for w in self.told if w[1] >= first + n]
+        return (told > 0) & can, (told < 0) & can
 
     def _fresh(self) -> None:
         """What the decisions remember, as at the start of a recording."""
@@ -575,11 +620,8 @@ class Decider:
         # Until something sure has been seen since then (walking, a transition, lying a while),
         # the posture is only a guess: changing it costs less (UNKNOWN_SWITCH_NATS), and the
         # base rate of desk work (still a while: sitting) counts.
-        told = np.zeros(k.shape[0], bool)
-        for lo, hi in self.told_seated:  # (first and last epoch wholly inside the window)
-            told |= (k >= lo) & (k <= hi)
-        told &= has_data & ~lying & ~moving
-        sure = on_feet | long_lying | told
+        told_sit, told_stand = self._told(first, n_k, has_data & ~lying & ~moving)
+        sure = on_feet | long_lying | told_sit | told_stand
         sure[ups] = sure[downs] = sure[seats] = True
         # One movement is whole in several windows in a row: each transition is heard once, by
         # the first of them, as evidence and as an event (every hearing used to add its nats
@@ -680,7 +722,8 @@ class Decider:
         steps = np.flatnonzero(walking & ~on_feet)
         x[steps[~known[steps]]] -= self.step
         x[long_lying] = self.sure
-        x[told] = self.sure
+        x[told_sit] = self.sure
+        x[told_stand] = -self.sure
         x[on_feet] = -self.sure
         x[ups] -= self.transition
         x[downs] += self.transition
@@ -718,7 +761,7 @@ class Decider:
                                               sat_confirmed, sit_pending, since_step, moving_run,
                                               in_motion, recurs, back)
 
-        c.next_k = int(k[-1]) + 1
+        c.next_k = self._undecided_from = int(k[-1]) + 1
         c.moving, c.walk_run = bool(in_motion[-1]), int(walk_run[-1])
         c.since_step, c.moving_run = min(int(since_step[-1]), 10**9), int(moving_run[-1])
         c.lying_run = int(lying_run[-1])

@@ -165,6 +165,17 @@ class StreamProcessor:
         self._decider.change_sensor(calibration)
         return done
 
+    def tell_seated(self, t0_s: float, t1_s: float) -> int:
+        """The wearer sat from t0_s to t1_s (sample time): Decider.tell_seated. Samples queued or
+        not yet complete are not decided yet, so a window told before its epochs come out gives
+        the same epochs as CoreOptions.reference_window does in a batch analysis. Returns how
+        many epochs of it are still to be decided."""
+        return self._decider.tell_seated(t0_s, t1_s)
+
+    def tell_standing(self, t0_s: float, t1_s: float) -> int:
+        """The wearer stood from t0_s to t1_s (sample time): Decider.tell_standing."""
+        return self._decider.tell_standing(t0_s, t1_s)
+
     def flush(self) -> EpochTable:
         """Process whatever is queued now (epochs still incomplete stay pending, and so do
         settled-later ones, see `pending`)."""
