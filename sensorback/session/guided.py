@@ -26,12 +26,14 @@ from ..sources.base import SourceStatus
 @dataclass(frozen=True)
 class GuidedStep:
     """One step of ``sensorback calibrate``: what the wearer is told, for how long (seconds of
-    samples), and how much of its start is the wearer moving into it (not used)."""
+    samples), and how much of its start is the wearer moving into it (not used). seated: the
+    wearer sits in it (else stands), which a live session tells its core (Runner.tell_seated)."""
 
     name: str
     seconds: float
     settle_s: float
     say: str
+    seated: bool = True
 
 
 #: The guided calibration: the steps in order (the stand step is optional). The windows the core
@@ -39,8 +41,26 @@ class GuidedStep:
 GUIDED_STEPS = (
     GuidedStep("upright", 10.0, 2.0, "sit upright and still, looking ahead"),
     GuidedStep("slouch", 10.0, 3.0, "now slouch the way you usually do, and hold it"),
-    GuidedStep("stand", 10.0, 4.0, "now stand up and stand still"),
+    GuidedStep("stand", 10.0, 4.0, "now stand up and stand still", seated=False),
 )
+
+
+def step_ends(steps) -> np.ndarray:
+    """Seconds from the first sample to the end of each step."""
+    return np.cumsum([st.seconds for st in steps])
+
+
+def step_windows(steps, t0: float) -> dict[str, tuple[float, float]]:
+    """Each step's window of samples (sample time) when the first sample came at t0: its seconds
+    after its settling."""
+    ends = step_ends(steps)
+    starts = ends - np.array([st.seconds for st in steps])
+    return {st.name: (t0 + float(a) + st.settle_s, t0 + float(b)) for st, a, b in zip(steps, starts, ends)}
+
+
+def step_say(steps, i: int) -> str:
+    """What the wearer is told at the start of step i: '2/3  now slouch ... (10 s)'."""
+    return f"{i + 1}/{len(steps)}  {steps[i].say} ({steps[i].seconds:g} s)"
 
 
 async def guided_calibration(source, say, *, stand: bool = True, options: Optional[CoreOptions] = None,
@@ -56,7 +76,7 @@ async def guided_calibration(source, say, *, stand: bool = True, options: Option
     """
     options = options or CoreOptions()
     steps = [st for st in steps if stand or st.name != "stand"]
-    ends = np.cumsum([st.seconds for st in steps])
+    ends = step_ends(steps)
     blocks: list[SampleBlock] = []
     name = address = None
     t0 = None
@@ -80,7 +100,7 @@ async def guided_calibration(source, say, *, stand: bool = True, options: Option
             now = int(np.searchsorted(ends, float(item.t[-1]) - t0, side="right"))
             while step < min(now, len(steps) - 1):
                 step += 1
-                say(f"{step + 1}/{len(steps)}  {steps[step].say} ({steps[step].seconds:g} s)")
+                say(step_say(steps, step))
             if now >= len(steps):
                 break
     finally:
@@ -88,8 +108,7 @@ async def guided_calibration(source, say, *, stand: bool = True, options: Option
     if t0 is None or float(blocks[-1].t[-1]) - t0 < ends[-1]:
         raise SensorbackError("calibrate: the sensor stopped sending before the calibration was done; try again")
     data = SampleBlock.concat(blocks)
-    starts = ends - np.array([st.seconds for st in steps])
-    windows = {st.name: (t0 + a + st.settle_s, t0 + b) for st, a, b in zip(steps, starts, ends)}
+    windows = step_windows(steps, t0)
     if sensor is None:
         sensor = previous.sensor if previous is not None else IDENTITY
     stats, _ = block_stats(data, options, sensor)
@@ -140,4 +159,5 @@ async def guided(source, say: Callable[[str], object], *, calibrations, stand: b
     return Guided(cal, notes, key, name, address)
 
 
-__all__ = ["GUIDED_STEPS", "Guided", "GuidedStep", "guided", "guided_calibration"]
+__all__ = ["GUIDED_STEPS", "Guided", "GuidedStep", "guided", "guided_calibration", "step_ends", "step_say",
+           "step_windows"]

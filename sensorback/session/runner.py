@@ -73,6 +73,7 @@ class Runner:
         self.finished = False
         self._on_stats = None
         self._last_k: Optional[int] = None
+        self._told: list[tuple[float, float, bool]] = []  # (t0, t1, seated), see tell_seated
 
     # -- the core -----------------------------------------------------------------------------
     @property
@@ -83,6 +84,8 @@ class Runner:
         """A core with this calibration; the coach and the recorder carry on (see restart)."""
         self.processor = StreamProcessor(self.options, calibration, rate_hz, self.max_delay_s)
         self.processor.on_stats = self._on_stats
+        for t0, t1, seated in self._told:
+            self._tell(t0, t1, seated)
 
     @property
     def on_stats(self):
@@ -94,6 +97,23 @@ class Runner:
         self._on_stats = fn
         if self.processor is not None:
             self.processor.on_stats = fn
+
+    def tell_seated(self, t0: float, t1: float) -> None:
+        """The wearer sat from t0 to t1 (sample time; a guided calibration's upright or slouch
+        step): the core in use is told (StreamProcessor.tell_seated) and so is every core started
+        later (the window is a fact about sample time, whichever core decides its epochs). Told
+        before its samples are fed, it is what --reference-window is to a batch analysis."""
+        self._told.append((float(t0), float(t1), True))
+        self._tell(float(t0), float(t1), True)
+
+    def tell_standing(self, t0: float, t1: float) -> None:
+        """The wearer stood from t0 to t1 (a guided calibration's stand step): as tell_seated."""
+        self._told.append((float(t0), float(t1), False))
+        self._tell(float(t0), float(t1), False)
+
+    def _tell(self, t0: float, t1: float, seated: bool) -> None:
+        if self.processor is not None:
+            (self.processor.tell_seated if seated else self.processor.tell_standing)(t0, t1)
 
     def feed(self, block: SampleBlock) -> None:
         """One block of samples (not empty) through the core, and what it settles onwards."""
