@@ -4,7 +4,7 @@
                           device_key="demo", record="today.sbr")
     session.subscribe(print_event)          # called with every LiveEvent, in order
     await session.run()                     # until the source ends; session.stop() ends it
-    session.snooze(); session.mark_done(); session.calibrate_upright()   # from the UI's keys
+    session.snooze(); session.mark_done(); session.calibrate_upright(); session.calibrate_guided()  # UI keys
 
 Both the Textual dashboard (sensorback/ui) and ``sensorback monitor --plain`` drive this object;
 neither touches the core, the coach or the store directly. The session is the live policy over
@@ -36,7 +36,15 @@ personal slouch line, their usual slouch (sensorback.core.personal). In order:
    of samples (which are held back until then), announced as such; with the sensor offset and
    gain an earlier session learned for this device, when there is one;
 3. at any time ``calibrate_upright()`` takes the next few seconds as the upright reference
-   (keeping a known forward direction), saves it for the device and restarts the core with it.
+   (keeping a known forward direction), and ``calibrate_guided()`` runs the steps of
+   ``sensorback calibrate`` (sit upright, slouch as usual, stand up; session.guided); either saves
+   the calibration for the device and restarts the core with it from the capture's first sample.
+   The capture's samples are held back from the core until it is done (the state shown waits for
+   it), so that the new core is told the steps' windows before it decides their epochs: sitting
+   in the upright and slouch steps, standing in the stand step, sure evidence as
+   ``--reference-window`` is for a file (Runner.tell_seated, core StreamProcessor.tell_seated).
+   A capture that gives no calibration (the wearer moved, the stream ended) tells nothing: its
+   samples go on as if there had been none.
 Whatever the calibration in use does not know is learned as the session goes, with the same
 estimators a whole recording is analysed with: every ``LEARN_EVERY_S`` seconds of samples the
 forward direction from the walking, sit-downs and stand-ups seen so far (until it is known no
@@ -87,6 +95,7 @@ from .errors import SensorbackError
 from .samples import SampleBlock
 from .session import Runner
 from .session.guided import GUIDED_STEPS, GuidedStep, guided_calibration  # noqa: F401  (re-exported)
+from .session.guided import step_ends, step_say, step_windows
 from .session.recording import Recording
 from .sources.base import SourceStatus
 from .timefmt import clock
@@ -175,7 +184,8 @@ class Meters:
     exercises: int = 0
     recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_LINES))
     calibration_note: str = ""
-    capture_left_s: Optional[float] = None
+    capture_left_s: Optional[float] = None   # seconds left of a calibration capture in progress
+    capture_step: str = ""                   # what the wearer is asked to do in it now
 
     @property
     def prompts(self) -> int:
@@ -188,6 +198,18 @@ class Meters:
     def totals_line(self) -> str:
         """'prompts 2, nudges 1, exercises 0': what interrupted you today, and exercises done."""
         return ", ".join([f"{tally} {self.counts[tally]}" for tally in SHOWN_TALLIES] + [f"exercises {self.exercises}"])
+
+
+@dataclass
+class _Capture:
+    """A calibration capture in progress (the upright key's one step, or the guided steps): the
+    blocks held back for it, its first sample's time and the step under way."""
+
+    steps: tuple
+    guided: bool
+    blocks: list = field(default_factory=list)
+    t0: float | None = None
+    step: int = -1
 
 
 class LiveSession:
@@ -222,7 +244,7 @@ class LiveSession:
         self.session_ids: list[int] = []
         self._listeners: list[Callable[[LiveEvent], Any]] = []
         self._held: list[SampleBlock] = []       # samples waiting for a calibration
-        self._capture: Optional[dict] = None     # upright capture in progress
+        self._capture: Optional[_Capture] = None  # calibration capture in progress
         self._learning: Optional[list[EpochStats]] = None    # the core's statistics to learn forward from
         self._learn_at = math.inf                # sample time of the next look
         self._seated: Optional[list[EpochTable]] = None       # seated epochs to learn the usual slouch from
@@ -327,9 +349,26 @@ class LiveSession:
 
     def calibrate_upright(self, seconds: float = UPRIGHT_CAPTURE_S) -> None:
         """Take the next ``seconds`` of samples as the upright reference (sit upright and still)."""
-        self._capture = {"seconds": float(seconds), "blocks": [], "t0": None}
-        self.meters.capture_left_s = float(seconds)
+        self._begin_capture(_Capture((GuidedStep("upright", float(seconds), 0.0, "sit upright and still"),),
+                                     guided=False))
         self._emit(LiveEvent("note", f"calibrating: sit upright and still for {seconds:g} s", self.meters.arrived_t))
+
+    def calibrate_guided(self, stand: bool = True) -> None:
+        """The guided calibration of ``sensorback calibrate`` within the session, from the next
+        sample: sit upright, slouch as usual, stand up (stand=False: without the last step); each
+        step is said as a note when it begins."""
+        steps = tuple(st for st in GUIDED_STEPS if stand or st.name != "stand")
+        self._begin_capture(_Capture(steps, guided=True))
+        total = float(step_ends(steps)[-1])
+        self._emit(LiveEvent("note", f"calibrating: {len(steps)} steps, {total:g} s; do each as it is said",
+                             self.meters.arrived_t))
+
+    def _begin_capture(self, capture: _Capture) -> None:
+        if self._capture is not None:
+            self._abandon_capture("started again")
+        self._capture = capture
+        self.meters.capture_left_s = float(step_ends(capture.steps)[-1])
+        self.meters.capture_step = capture.steps[0].say
 
     def summary(self, store_name: str) -> str:
         """The line said when the session is over: what was stored where, and what was missing."""
@@ -400,7 +439,8 @@ class LiveSession:
         if self.recording is not None:
             self.recording.append(block)
         if self._capture is not None:
-            self._capture_step(block)
+            self._capture_step(block)  # held back until the capture is done
+            return
         if self.calibration is None:
             self._held.append(block)
             self._try_calibration()
@@ -634,44 +674,89 @@ class LiveSession:
                                               "detail": {"note": note, "calibration": cal.to_dict()}}])
 
     def _capture_step(self, block: SampleBlock) -> None:
+        """One block of a calibration capture: held back from the core (so that the core can be
+        told the steps' windows before it decides their epochs); the steps said as they begin;
+        at the end, the calibration."""
         cap = self._capture
-        if cap["t0"] is None:
-            cap["t0"] = float(block.t[0])
-        cap["blocks"].append(block)
-        got = float(block.t[-1]) - cap["t0"]
-        self.meters.capture_left_s = max(0.0, cap["seconds"] - got)
-        if got < cap["seconds"]:
+        if cap.t0 is None:
+            cap.t0 = float(block.t[0])
+        cap.blocks.append(block)
+        got = float(block.t[-1]) - cap.t0
+        ends = step_ends(cap.steps)
+        self.meters.capture_left_s = max(0.0, float(ends[-1]) - got)
+        now = int(np.searchsorted(ends, got, side="right"))
+        while cap.step < min(now, len(cap.steps) - 1):
+            cap.step += 1
+            self.meters.capture_step = cap.steps[cap.step].say
+            if cap.guided:
+                self._emit(LiveEvent("note", f"calibrating {step_say(cap.steps, cap.step)}", float(block.t[-1])))
+        if got < float(ends[-1]):
             return
         self._capture = None
-        self.meters.capture_left_s = None
-        data = SampleBlock.concat(cap["blocks"])
-        eps = self.options.epoch_s
-        # Whole epochs inside the capture only (the first and last may be partial).
-        a = math.ceil(cap["t0"] / eps) * eps
-        b = math.floor(float(data.t[-1]) / eps) * eps
+        self.meters.capture_left_s, self.meters.capture_step = None, ""
+        data = SampleBlock.concat(cap.blocks)
+        if cap.guided:
+            windows = step_windows(cap.steps, cap.t0)
+        else:
+            # Whole epochs inside the capture only (the first and last may be partial).
+            eps = self.options.epoch_s
+            windows = {"upright": (math.ceil(cap.t0 / eps) * eps, math.floor(float(data.t[-1]) / eps) * eps)}
         try:
-            if b - a < eps:
+            a, b = windows["upright"]
+            if b - a < self.options.epoch_s:
                 raise SensorbackError("calibrate: too few samples arrived; try again")
             sensor = self.calibration.sensor if self.calibration is not None else None
+            if sensor is None and (learned := self._stored_sensor()) is not None:
+                sensor = learned[0]
             stats, _ = block_stats(data, self.options, sensor if sensor is not None else IDENTITY)
-            cal, notes = from_windows(stats, self.options, (a, b), previous=self.calibration, sensor=sensor)
+            cal, notes = from_windows(stats, self.options, windows["upright"], windows.get("slouch"),
+                                      windows.get("stand"), previous=self.calibration, sensor=sensor)
         except SensorbackError as e:
             self._emit(LiveEvent("note", str(e), float(data.t[-1])))
+            self._release(cap.blocks)
             return
+        how = "monitor: guided calibration" if cap.guided else "monitor: upright key"
         saved = ""
         if self.calibrations is not None and self._keys():
             try:
-                self.calibrations.save(self._keys(), cal, device=self._device_name or "", how="monitor: upright key")
+                self.calibrations.save(self._keys(), cal, device=self._device_name or "", how=how)
                 saved = f"; saved for {self._keys()[0]}"
             except (OSError, SensorbackError) as e:
                 saved = f"; not saved ({e})"
         self.provisional = False
-        self._restart(cal, f"calibrated: upright taken from {b - a:.0f} s of sitting; {'; '.join(notes[1:])}{saved}")
+        if cap.guided:
+            note = f"calibrated (guided): {'; '.join(notes)}{saved}"
+        else:
+            note = f"calibrated: upright taken from {b - a:.0f} s of sitting; {'; '.join(notes[1:])}{saved}"
+        self._restart(cal, note, [(windows[st.name], st.seated) for st in cap.steps], cap.blocks)
 
-    def _restart(self, cal: Calibration, note: str) -> None:
-        """A new calibration mid-stream: finish the epochs complete so far, then a new core with
-        the new calibration. The coach and the stored session carry on."""
+    def _abandon_capture(self, why: str) -> None:
+        """A capture not finished (the stream ended, or another began): its samples go on as if
+        there had been none, the core told nothing."""
+        cap, self._capture = self._capture, None
+        self.meters.capture_left_s, self.meters.capture_step = None, ""
+        self._emit(LiveEvent("note", f"calibrating: {why} before the calibration was done", self.meters.arrived_t))
+        self._release(cap.blocks)
+
+    def _release(self, blocks: list[SampleBlock]) -> None:
+        """Blocks held back by a capture that gave no calibration, on their way as usual."""
+        self._held.extend(blocks)
+        if self.calibration is None:
+            self._try_calibration()
+            return
+        held, self._held = self._held, []
+        for b in held:
+            self._process(b)
+
+    def _restart(self, cal: Calibration, note: str, told: list, blocks: list[SampleBlock]) -> None:
+        """A new calibration from a capture: finish the epochs complete before it, then a new core
+        with the new calibration, told the windows of the capture's steps (seated or standing:
+        Runner.tell_seated) before it decides the capture's samples. The coach and the stored
+        session carry on."""
         self.runner.restart(self.meters.arrived_t)
+        for (a, b), seated in told:
+            (self.runner.tell_seated if seated else self.runner.tell_standing)(a, b)
+        self._held.extend(blocks)
         self._use_calibration(cal, note)
 
     # -- the core and the store ---------------------------------------------------------------
@@ -726,6 +811,8 @@ class LiveSession:
         self._finished = True
         errors: list[BaseException] = []
         try:
+            if self._capture is not None:
+                self._abandon_capture("the stream ended")
             if self.calibration is None and self._held:
                 try:
                     self._provisional()

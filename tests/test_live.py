@@ -189,6 +189,76 @@ def test_upright_key_recalibrates_in_the_same_session(env):
     store.close()
 
 
+@pytest.mark.parametrize("stand", [True, False])
+def test_a_guided_calibration_in_the_session_tells_the_core_where_the_wearer_sat_and_stood(env, stand):
+    """calibrate_guided (the dashboard's g key): the steps of 'sensorback calibrate' within the
+    session. Their samples are held back until the calibration is done, then decided by a core
+    with it that was told the steps' windows first (Runner.tell_seated / tell_standing): the
+    upright and slouch seconds are sitting, the stand step's standing. Untold, a fresh core takes
+    the first still seconds of this wearer for standing. The session's epochs are the core's for
+    the same samples, calibration and windows (what --reference-window gives a batch analysis)."""
+    from sensorback.core import EpochTable, StreamProcessor
+    from sensorback.core.states import CODE
+
+    store = open_store(str(env / "sb.db"))
+    cs = CalibrationStore(env / "cal.json")
+    s = LiveSession(DemoSource("calibration", speed=500, seed=1), store=store, device_key="demo", calibrations=cs,
+                    record=env / "cal.sbr")
+    produced, notes = [], []
+    s.subscribe(lambda e: produced.append(e.data) if e.kind == "epochs" else
+                notes.append(e.text) if e.kind in ("note", "calibration") else None)
+    s.calibrate_guided(stand=stand)
+    asyncio.run(asyncio.wait_for(s.run(), DEADLINE_S))
+    ep = EpochTable.concat(produced)
+    assert sum("calibrating " in n and "/" in n for n in notes) == 2 + stand  # each step said
+    assert notes[-1].startswith("calibrated (guided): upright") and ("standing:" in notes[-1]) == stand
+    assert not s.provisional and cs.load("demo") is not None
+    windows = calibration_recording(1).meta["windows"]  # where the simulated wearer did each step
+    assert len(ep) > 30 and len(store.epochs(0, 4e9)) == len(ep)
+
+    def inside(name):
+        a, b = windows[name]
+        return (ep.t_start >= a) & (ep.t_end <= b)
+
+    assert inside("upright").sum() == 7 and (ep.state[inside("upright")] == CODE["sitting"]).all()
+    assert (ep.state[inside("slouch")] == CODE["slouching"]).all()
+    if stand:
+        assert (ep.state[inside("stand")] == CODE["standing"]).all()
+    # the same samples through a core with the session's calibration, told the same windows
+    block = read_native(env / "cal.sbr")
+    sp = StreamProcessor(CoreOptions(), s.calibration, block.rate_hz)
+    t0 = float(block.t[0])
+    told = {"upright": (t0 + 2.0, t0 + 10.0), "slouch": (t0 + 13.0, t0 + 20.0), "stand": (t0 + 24.0, t0 + 30.0)}
+    for name in ("upright", "slouch", "stand")[:2 + stand]:
+        (sp.tell_seated if name != "stand" else sp.tell_standing)(*told[name])
+    core = EpochTable.concat([sp.feed(block), sp.finish()])
+    assert core.equals(ep)
+    untold = StreamProcessor(CoreOptions(), s.calibration, block.rate_hz)
+    untold = EpochTable.concat([untold.feed(block), untold.finish()])
+    assert (untold.state[inside("upright")] != CODE["sitting"]).any()
+    store.close()
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_a_calibration_the_stream_ends_in_loses_no_samples(env, stored):
+    """A capture's samples are held back from the core until it is done; one the stream ends in
+    gives no calibration, and its samples go on as if there had been no capture: to the core of
+    the calibration in use, or to the provisional one made from them."""
+    cs = CalibrationStore(env / "cal.json")
+    if stored:
+        cs.save(["demo"], windows_calibration(calibration_recording(0))[0], device="demo")
+    s = LiveSession(DemoSource("demo", speed=2000, duration_s=120.0), device_key="demo", calibrations=cs)
+    produced, notes = [], []
+    s.subscribe(lambda e: produced.append(e.data) if e.kind == "epochs" else
+                notes.append(e.text) if e.kind in ("note", "calibration") else None)
+    s.calibrate_upright(1000.0)
+    asyncio.run(asyncio.wait_for(s.run(), DEADLINE_S))
+    assert "calibrating: the stream ended before the calibration was done" in notes
+    assert s.provisional != stored and not any(n.startswith("calibrated") for n in notes)
+    t_start = np.concatenate([e.t_start for e in produced])
+    assert np.array_equal(t_start, np.arange(120.0)), t_start  # every epoch, once
+
+
 def test_plain_monitor_subprocess_sigint(env):
     """Ctrl-C in the middle of the default demo (12 min at 30x: 24 s): sent once the first break
     prompt (3 min of sitting in) has been printed, it ends the run cleanly, with exit code 0,

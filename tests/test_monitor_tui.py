@@ -1,5 +1,5 @@
 """The dashboard, headless through Textual's pilot: a break prompt shows during an accelerated demo,
-and the keys snooze, mark the exercise done and quit."""
+and the keys snooze, mark the exercise done, start a guided calibration and quit."""
 
 from __future__ import annotations
 
@@ -56,6 +56,8 @@ def test_dashboard_prompt_and_keys(tmp_path):
             assert session.meters.exercises == 1
             app.refresh_view()
             assert "done:" in "\n".join(app.log_lines)
+            await pilot.press("g")  # the guided calibration: its first step shows (no samples come while held)
+            assert "calibrating: sit upright and still, looking ahead, 30 s left" in _text(app, "#state")
             await pilot.press("q")
             await pilot.pause()
         return app.return_code

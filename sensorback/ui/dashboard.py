@@ -6,7 +6,7 @@ Panels: current state and the trunk angle against the slouch threshold (a bar); 
 clock and time to the next break prompt; today's totals; connection, battery and signal; and a
 scrolling log of prompts, nudges and notes (live.log_line), newest at the bottom and always in view,
 wrapped to the terminal's width (at 80x24 too). Keys: c calibrate (sit upright: the next seconds become the upright
-reference), s snooze, d mark the suggested exercise done, q quit (stops the source, writes
+reference), g guided calibration (sit upright, slouch as usual, stand up: 30 s), s snooze, d mark the suggested exercise done, q quit (stops the source, writes
 everything, exits). When the session fails (no Bluetooth, a database that cannot be written), the
 dashboard closes by itself and keeps the exception in ``error`` for the command to report. Break
 prompts and slouch nudges also go out as desktop notifications (ui/notify.py; the terminal bell when
@@ -74,6 +74,7 @@ class MonitorApp(App):
     """
     BINDINGS = [
         Binding("c", "calibrate", "Calibrate"),
+        Binding("g", "guided", "Guided calibration"),
         Binding("s", "snooze", "Snooze"),
         Binding("d", "done", "Exercise done"),
         Binding("q", "quit_monitor", "Quit"),
@@ -174,7 +175,7 @@ class MonitorApp(App):
             return
         cal = " (provisional calibration)" if s.provisional else ""
         if m.capture_left_s is not None:
-            cal = f" — calibrating: sit upright and still, {m.capture_left_s:.0f} s left"
+            cal = f" — calibrating: {m.capture_step}, {m.capture_left_s:.0f} s left"
         elif s.calibration is None and m.samples:
             cal = " — calibrating from the first samples..."
         state.update(f"State: {(m.state or 'waiting').upper()}  at {clock(m.t)}{cal}")
@@ -197,6 +198,10 @@ class MonitorApp(App):
     # -- keys --------------------------------------------------------------------------------
     def action_calibrate(self) -> None:
         self.session.calibrate_upright()
+        self.refresh_view()
+
+    def action_guided(self) -> None:
+        self.session.calibrate_guided()
         self.refresh_view()
 
     def action_snooze(self) -> None:
