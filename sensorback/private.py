@@ -8,6 +8,7 @@ rule lives in one place:
     with open_private(path, "w", encoding="utf-8", newline="") as f: ...
     with open_private("day.csv.gz", "wt", gzip_level=3) as f: ...
     with Replacing(path, "w", newline="") as f: ...   # a whole file: a temp file renamed into place
+    write_whole(path, data)                   # bytes as a whole file, flushed to disk, at once
 
 A file that already existed is tightened to 0600 when it is overwritten (only a regular file the
 user owns; a FIFO or /dev/stdout is left alone). Temporary files from ``tempfile.mkstemp`` are 0600
@@ -65,15 +66,18 @@ class Replacing:
     renames over ``path`` and discard() removes. A file it replaces (an earlier epochs table, events
     file or report) stays whole and readable until the new one is complete, and the new one is 0600
     whatever the old one's mode. A path that exists and is not a regular file (/dev/stdout, a FIFO)
-    is written directly: there is nothing to rename over.
+    is written directly: there is nothing to rename over (the user named it to be written to);
+    with ``replace_special`` it is replaced like any other, never opened (a FIFO in a folder of
+    sensorback's own is nobody's target, and opening it could block).
 
     As a context manager it gives the open file, done() when the block ends normally and discard()
     on an error or interrupt; a writer that keeps what it wrote even then (``replay --events``)
     calls done() itself."""
 
-    def __init__(self, path: str | os.PathLike, mode: str = "w", *, gzip_level: int | None = None, **kwargs: Any):
+    def __init__(self, path: str | os.PathLike, mode: str = "w", *, gzip_level: int | None = None,
+                 replace_special: bool = False, **kwargs: Any):
         self.path = os.fspath(path)
-        direct = os.path.exists(self.path) and not os.path.isfile(self.path)
+        direct = not replace_special and os.path.exists(self.path) and not os.path.isfile(self.path)
         self._tmp: str | None = None if direct else writing_path(self.path)
         try:
             self.file = open_private(self._tmp or self.path, mode, gzip_level=gzip_level, **kwargs)
@@ -119,4 +123,16 @@ class Replacing:
             self.discard()
 
 
-__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "Replacing", "create_private", "open_private", "writing_path"]
+def write_whole(path: str | os.PathLike, data: bytes) -> None:
+    """``data`` as the whole private file ``path``, atomically (Replacing with replace_special):
+    its temp file is flushed to disk (fsync) and renamed over ``path``, so a file it replaces stays
+    whole until the new one is complete and a kill or a power cut leaves one or the other; the temp
+    file is removed on any error. Whatever ``path`` was (a FIFO, a link) is replaced, never opened."""
+    with Replacing(path, "wb", replace_special=True) as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "Replacing", "create_private", "open_private", "write_whole",
+           "writing_path"]

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sensorback.cli import app
-from sensorback.private import PRIVATE_MODE, Replacing, create_private, open_private, writing_path
+from sensorback.private import PRIVATE_MODE, Replacing, create_private, open_private, write_whole, writing_path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "recordings" / "demo.sbr"
@@ -77,6 +77,28 @@ def test_a_whole_file_replaces_the_old_one_only_when_complete(tmp_path):
     with Replacing("/dev/null", "w") as f:  # not a regular file: written to, never renamed over
         f.write("x")
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode) and not os.path.exists(writing_path("/dev/null"))
+
+
+def test_write_whole_is_atomic_private_and_never_opens_what_it_replaces(tmp_path):
+    """private.write_whole (cohort's tables, stored results and marker): 0600 whatever the old
+    file's mode, the old file whole until the new one is complete, no temp file left on an error,
+    and a FIFO (or any other non-regular file) where it writes is replaced, never opened (opening
+    a FIFO with no reader would block; Replacing writes into one, the user having named it)."""
+    old = tmp_path / "days.csv"
+    old.write_bytes(b"earlier")
+    os.chmod(old, 0o644)
+    write_whole(old, b"new")
+    assert old.read_bytes() == b"new" and mode(old) == PRIVATE_MODE and not os.path.lexists(writing_path(old))
+    with pytest.raises(TypeError):
+        write_whole(old, "not bytes")  # fails half-way: the old file stays, the temp file goes
+    assert old.read_bytes() == b"new" and not os.path.lexists(writing_path(old))
+    fifo = tmp_path / "files.csv"
+    os.mkfifo(fifo)
+    write_whole(fifo, b"x")
+    assert stat.S_ISREG(os.lstat(fifo).st_mode) and fifo.read_bytes() == b"x" and mode(fifo) == PRIVATE_MODE
+    with pytest.raises(IsADirectoryError):
+        write_whole(tmp_path, b"x")
+    assert not os.path.lexists(writing_path(tmp_path))
 
 
 def test_every_file_the_commands_write_is_private(tmp_path):

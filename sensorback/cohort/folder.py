@@ -18,7 +18,7 @@ import stat
 from pathlib import Path
 
 from ..errors import SensorbackError
-from ..private import create_private, writing_path
+from ..private import write_whole
 
 PARTS = ".parts"
 #: The layout of a stored result (.parts/*.json), named by the marker too. 2: seated figures are named 'seated_...'.
@@ -30,30 +30,8 @@ _PART_KEYS = {"version", "path", "fingerprint", "file", "days"}
 _MARKER_MAX_BYTES = 4096
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write a whole file atomically (its temp file, fsync, rename), 0600 (sensorback.private): a
-    file it replaces stays whole until the new one is complete, and a kill leaves one or the other."""
-    tmp = writing_path(path)
-    try:
-        fd = create_private(tmp)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def write_marker(out: Path) -> None:
-    write_private(out / MARKER, json.dumps({"written_by": WRITER, "format": VERSION}).encode())
+    write_whole(out / MARKER, json.dumps({"written_by": WRITER, "format": VERSION}).encode())
 
 
 def _json_of(path: Path, max_bytes: int | None = None):

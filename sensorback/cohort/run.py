@@ -26,9 +26,9 @@ from typing import Callable
 
 from .. import formats
 from ..errors import SensorbackError
-from ..private import PRIVATE_DIR_MODE
+from ..private import PRIVATE_DIR_MODE, write_whole
 from .exposures import DAY_COLUMNS, SEATED_BOUTS
-from .folder import OUTPUTS, PARTS, VERSION, refuse_written_over, write_marker, write_private
+from .folder import OUTPUTS, PARTS, VERSION, refuse_written_over, write_marker
 from .task import FILE_COLUMNS, Fingerprint, analyze_file
 
 #: What an older results format lacks, for the error that refuses to --resume it.
@@ -121,7 +121,7 @@ def _load_part(out: Path, path: Path) -> dict | None:
 def _save_part(out: Path, path: Path, fingerprint: Fingerprint, settings: dict, result: dict, run_id: str) -> None:
     doc = {"version": VERSION, "path": str(path), "run": run_id, "fingerprint": fingerprint.to_dict(),
            "settings": settings, "file": result["file"], "days": result["days"], "seconds": result.get("seconds")}
-    write_private(_part_path(out, path), json.dumps(doc, allow_nan=True).encode())
+    write_whole(_part_path(out, path), json.dumps(doc, allow_nan=True).encode())
 
 
 def _check_version(out: Path) -> None:
@@ -198,9 +198,9 @@ def write_tables(out: Path, paths: list[Path]) -> tuple[int, int]:
         file_rows.append(doc["file"])
         day_rows.extend(doc["days"])
     parquet, days_csv, files_csv = (out / name for name in OUTPUTS)
-    write_private(parquet, _parquet_bytes(day_rows))
-    write_private(days_csv, _csv_bytes(DAY_COLUMNS, day_rows))
-    write_private(files_csv, _csv_bytes(FILE_COLUMNS, file_rows))
+    write_whole(parquet, _parquet_bytes(day_rows))
+    write_whole(days_csv, _csv_bytes(DAY_COLUMNS, day_rows))
+    write_whole(files_csv, _csv_bytes(FILE_COLUMNS, file_rows))
     return len(file_rows), len(day_rows)
 
 
