@@ -118,34 +118,38 @@ class CalibrationStore:
                                   "delete it and calibrate again")
         return entry
 
-    def load(self, *keys: Optional[str]) -> Optional[tuple[Calibration, dict]]:
-        """The calibration stored under the first of ``keys`` that has one, with its entry."""
+    def _first_entry(self, keys, has) -> tuple[str, dict] | None:
+        """(key, entry) of the first of ``keys`` stored whose entry ``has(entry)``, else None."""
         devices = self._read()["devices"]
         for key in keys:
             if key and key in devices:
                 entry = self._entry(devices, key)
-                if sensor_only(entry):
-                    continue
-                return calibration_from_dict(entry.get("calibration", {}), f"the calibration of {key} in {self.path}"), entry
+                if has(entry):
+                    return key, entry
         return None
+
+    def load(self, *keys: Optional[str]) -> Optional[tuple[Calibration, dict]]:
+        """The calibration stored under the first of ``keys`` that has one, with its entry."""
+        found = self._first_entry(keys, lambda entry: not sensor_only(entry))
+        if found is None:
+            return None
+        key, entry = found
+        return calibration_from_dict(entry.get("calibration", {}), f"the calibration of {key} in {self.path}"), entry
 
     def load_sensor(self, *keys: Optional[str]) -> Optional[tuple[SensorCalibration, dict]]:
         """The sensor correction a live session learned (save_sensor) under the first of ``keys``
         that has one, with its entry; None when none was learned."""
-        devices = self._read()["devices"]
-        for key in keys:
-            if key and key in devices:
-                entry = self._entry(devices, key)
-                if "sensor_saved_at" not in entry:
-                    continue
-                where = f"the sensor calibration of {key} in {self.path}"
-                if sensor_only(entry):
-                    try:
-                        return sensor_from_dict(entry["sensor"]), entry
-                    except (KeyError, TypeError, ValueError, AttributeError) as e:
-                        raise SensorbackError(f"{where}: not usable: {e}; delete it") from None
-                return calibration_from_dict(entry.get("calibration", {}), where).sensor, entry
-        return None
+        found = self._first_entry(keys, lambda entry: "sensor_saved_at" in entry)
+        if found is None:
+            return None
+        key, entry = found
+        where = f"the sensor calibration of {key} in {self.path}"
+        if sensor_only(entry):
+            try:
+                return sensor_from_dict(entry["sensor"]), entry
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise SensorbackError(f"{where}: not usable: {e}; delete it") from None
+        return calibration_from_dict(entry.get("calibration", {}), where).sensor, entry
 
     def save_sensor(self, keys, sensor: SensorCalibration, *, device: str = "", how: str = "") -> Path:
         """Keep a sensor correction learned for the device under every key: in the calibration
