@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -24,6 +23,7 @@ from .core import Calibration
 from .core.calibration import SensorCalibration
 from .core.reference import sensor_from_dict
 from .errors import SensorbackError
+from .private import write_whole
 
 CALIBRATIONS_ENV = "SENSORBACK_CALIBRATIONS"
 CALIBRATIONS_FILE = "calibrations.json"
@@ -40,21 +40,10 @@ def calibration_from_dict(d: dict, where: str = "stored calibration") -> Calibra
 
 
 def write_private_json(path: Path, data: dict) -> Path:
-    """Write JSON atomically, readable by the owner only (0600), creating the folder (0700)."""
+    """Write JSON atomically, readable by the owner only (0600: private.write_whole), creating the
+    folder (0700)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # mkstemp: 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_whole(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
     return path
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import InputError, SensorbackError
+from ..private import write_whole
 from .settings import KEYS, CoachSettings, check_value, describe, field_of, parse_value
 
 ENV_VAR = "SENSORBACK_CONFIG"
@@ -182,14 +182,7 @@ def set_value(key: str, text: str, path=None) -> tuple[Path, Any]:
 def _write_atomic(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_whole(path, text.encode("utf-8"))  # 0600, atomic (sensorback.private)
     except OSError as exc:
         raise SensorbackError(f"{path}: cannot write the config file: {exc.strerror or exc}") from None
 
