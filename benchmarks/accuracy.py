@@ -112,13 +112,19 @@ def evaluate(rec: Path, label_path: Path, options: CoreOptions, block=None, with
     return out
 
 
-def simulated(name: str, seed: int, rate_hz: float, options: CoreOptions):
-    """(block, labels, truth per epoch, EpochTable) of one simulated scenario, analysed once."""
+def simulated(name: str, seed: int, rate_hz: float, options: CoreOptions, calibrated: bool = False):
+    """(block, labels, truth per epoch, EpochTable) of one simulated scenario, analysed once;
+    calibrated: with the windows of the guided calibration the scenario begins with."""
+    import dataclasses
     import tempfile
 
     from sensorback.sim import simulate, write_labels
 
     block, labels = simulate(name, seed=seed, rate_hz=rate_hz)
+    if calibrated:
+        w = block.meta["sim"]["calibration_windows"]
+        options = dataclasses.replace(options, reference_window=tuple(w["upright"]), forward_window=tuple(w["slouch"]),
+                                      stand_window=tuple(w["stand"]))
     with tempfile.TemporaryDirectory() as d:
         lp = Path(d) / "labels.csv"
         write_labels(labels, lp)
@@ -364,7 +370,10 @@ def run_sim(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:
 
 # ------------------------------------------------- sitting and standing without transitions
 SITSTAND_FAMILIES = ("hidden-sit-downs", "seat-after-walk", "hidden-stand-ups", "seated-start", "sits-as-stands", "couch",
-                     "stuck-sensor", "exercise-bike")
+                     "stuck-sensor", "exercise-bike", "calibrated-hidden", "calibrated-hidden+windows")
+# "+windows": the scenario analysed with the windows of the guided calibration it begins with
+# (--reference-window, --forward-window, --stand-window); without, as if nobody said where they are.
+WITH_WINDOWS = "+windows"
 PROMPT_TOLERANCE_S = 180.0  # a break prompt within 3 min of when a perfect observer would give it
 
 
@@ -412,12 +421,13 @@ def run_sitstand_families(options: CoreOptions, seeds: range, rate_hz: float = 5
     balanced accuracy, lying recall, not_worn on worn time, and the break prompts against a perfect
     observer's."""
     print(f"\n## sit/stand scenario families, seeds {seeds.start}-{seeds.stop - 1}, {rate_hz:g} Hz")
-    print(f"{'scenario':<18} {'epochs':>7} {'sit/stand BA mean':>17} {'worst':>6} {'lying rec':>9} "
+    print(f"{'scenario':<26} {'epochs':>7} {'sit/stand BA mean':>17} {'worst':>6} {'lying rec':>9} "
           f"{'not_worn on worn':>16} {'prompts on time':>15} {'spurious':>8} {'max offset s':>12}")
     for name in SITSTAND_FAMILIES:
         scores, lying, off_worn, due, on_time, spurious, worst = [], [], 0, 0, 0, 0, 0.0
+        scenario = name.removesuffix(WITH_WINDOWS)
         for seed in seeds:
-            block, labels, truth, ep = simulated(name, seed, rate_hz, options)
+            block, labels, truth, ep = simulated(scenario, seed, rate_hz, options, calibrated=name != scenario)
             state = ep.state
             s = score(truth, state)
             scores.append(s)
@@ -429,7 +439,7 @@ def run_sitstand_families(options: CoreOptions, seeds: range, rate_hz: float = 5
             due, on_time, spurious, worst = due + n_due, on_time + n_on, spurious + n_spur, max(worst, w)
         ba = np.array([s.sit_stand_ba for s in scores])
         n = sum(s.n for s in scores)
-        print(f"{name:<18} {n:>7} {np.nanmean(ba):>17.3f} {np.nanmin(ba):>6.3f} "
+        print(f"{name:<26} {n:>7} {np.nanmean(ba):>17.3f} {np.nanmin(ba):>6.3f} "
               f"{fmt(np.mean(lying)) if lying else '  -  ':>9} {off_worn:>16} {f'{on_time}/{due}':>15} "
               f"{spurious:>8} {worst:>12.0f}")
 

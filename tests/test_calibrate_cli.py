@@ -154,6 +154,8 @@ def test_analyze_and_replay_apply_a_stored_calibration(tmp_path, monkeypatch):
         (["--calibration", "nobody"], ["--calibration nobody", "no device of that name", "demo"]),
         (["--calibration", str(tmp_path / "none.json")], ["no such file"]),
         (["--calibration", "demo", "--reference-window", "1:5"], ["--calibration", "not both"]),
+        (["--calibration", "demo", "--stand-window", "1:5"], ["--calibration", "not both"]),
+        (["--stand-window", "1:99999"], ["--stand-window"]),
     ):
         one_line_error(runner.invoke(app, ["analyze", str(rec), *args]), *fragments)
     (tmp_path / "bad.json").write_text('{"calibration": {"sensor": 1}}')

@@ -68,7 +68,7 @@ def test_each_command_help_teaches_with_examples(command):
 
 def test_analyze_help_names_every_option():
     r = run("analyze", "-h")
-    for option in ("--epochs", "--json", "--reference-window", "--forward-window", "--rate",
+    for option in ("--epochs", "--json", "--reference-window", "--forward-window", "--stand-window", "--rate",
                    "--epoch-seconds", "--slouch-threshold"):
         assert option in r.stdout
     assert HEADER in " ".join(r.stdout.split())  # the epochs columns are documented
@@ -103,7 +103,7 @@ def test_directory_is_not_a_recording(tmp_path):
     assert_one_line_error(run("analyze", tmp_path), "not a file")
 
 
-@pytest.mark.parametrize("option", ["--reference-window", "--forward-window"])
+@pytest.mark.parametrize("option", ["--reference-window", "--forward-window", "--stand-window"])
 @pytest.mark.parametrize("value", ["5", "a:b", "10:5", "7:7", "1:2:3", "nan:5", "3:", ""])
 def test_bad_window_syntax_is_one_line_naming_the_option(option, value):
     assert_one_line_error(run("analyze", CHEST, option, value), option, f"'{value}'")
@@ -688,3 +688,18 @@ def test_ctrl_c_and_kill_exit_with_a_message_and_leave_no_file(tmp_path, sig, co
     assert err == f"{said}\n"
     assert "Traceback" not in out + err
     assert sorted(q.name for q in tmp_path.iterdir()) == ["day.sbr"]  # no output, no temp file
+
+
+def test_a_stand_window_is_told_standing_and_shown_in_the_calibration_notes(tmp_path):
+    """--stand-window: the seconds it marks (HAPT exp01: standing 5-24 s, sitting 28-43 s) are
+    standing, the calibration notes how far the standing lies from the upright reference, and the
+    JSON options name it."""
+    epochs = tmp_path / "e.csv"
+    r = run("analyze", WAIST, "--reference-window", "30:40", "--stand-window", "6:20", "--json", "--epochs", epochs)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["options"]["stand_window"] == [6.0, 20.0]
+    assert any(n.startswith("standing: window 6:20 s") for n in out["calibration"])
+    rows = [line.split(",") for line in epochs.read_text().splitlines()[1:]]
+    told = [row[2] for row in rows if 6.0 <= float(row[0]) and float(row[1]) <= 20.0]
+    assert len(told) == 14 and set(told) == {"standing"}

@@ -664,3 +664,58 @@ def test_a_window_told_after_its_epochs_were_decided_applies_to_the_rest_only():
     assert np.isin(both.state[inside(both, *window)], SIT).all()
     with pytest.raises(ValueError):
         StreamProcessor(CoreOptions(), batch.calibration, block.rate_hz).tell_seated(10.0, 5.0)
+
+
+# ------------------------------------------------------------------ a calibration's own postures
+def test_a_calibrations_stand_step_shows_the_wearers_postures_before_any_transition():
+    """calibrated-hidden (seed 1): a guided calibration with its stand step, then two hours whose
+    every sit-down and stand-up goes unseen (slow, or in a radio gap) and no walks. Told where the
+    calibration's steps were (--reference-window, --forward-window, --stand-window), the core
+    knows this wearer's sitting and standing postures from the start and again once the stand
+    step is over (decide.own_postures; the calibration's own stand-up showed the slouch as the
+    sitting posture): sitting and standing both >= 0.9. Told nothing, the unseen seats are taken
+    for standing (sitting 0.11). Chunked as batch."""
+    block, labels = simulate("calibrated-hidden", seed=1)
+    w = block.meta["sim"]["calibration_windows"]
+    told = CoreOptions(reference_window=tuple(w["upright"]), forward_window=tuple(w["slouch"]),
+                       stand_window=tuple(w["stand"]))
+    shares = {}
+    for name, options in (("told", told), ("untold", CoreOptions())):
+        batch = analyze(block, options)
+        ep = batch.epochs
+        standing, seated = np.zeros(len(ep), bool), np.zeros(len(ep), bool)
+        for a, b, lab, _code in labels.rows():
+            m = inside(ep, max(a, 100.0), b, margin=30.0)
+            standing |= m & (lab == "standing")
+            seated |= m & (lab in ("sitting", "slouching"))
+        assert standing.sum() > 600 and seated.sum() > 2400
+        shares[name] = ((ep.state[standing] == CODE["standing"]).mean(), np.isin(ep.state[seated], SIT).mean())
+        if name == "told":
+            assert batch.calibration.stand is not None
+            from test_core_streaming import chunk_sizes, first_difference, stream
+
+            for seed, delay in ((0, 0.0), (1, 1.0)):
+                sizes = chunk_sizes(len(block), np.random.default_rng(seed), max_feeds=200)
+                got = stream(block, batch.calibration, delay, sizes, options=options)
+                assert got.equals(ep), first_difference(got, ep)
+    assert min(shares["told"]) >= 0.9, shares
+    assert shares["untold"][1] < 0.5, shares
+
+
+def test_own_postures_come_only_from_a_calibration_that_showed_both():
+    """decide.own_postures: a seated upright the wearer was told to take and a stand step; not an
+    upright found from walking, nor a calibration without its stand step."""
+    from sensorback.core.decide import own_postures
+    from sensorback.core.reference import Calibration, Reference
+    from sensorback.core.calibration import SensorCalibration
+
+    up, fwd, stand = (0.0, 0.0, 1.0), (1.0, 0.0, 0.0), (0.2, 0.0, 0.98)
+
+    def cal(source, stand_dir):
+        return Calibration(SensorCalibration(), Reference(up, fwd, source, "x"), stand=stand_dir)
+
+    got = own_postures(cal("calibrated upright", stand))
+    assert np.allclose(got.sit, up) and np.allclose(got.stand, np.array(stand) / np.linalg.norm(stand))
+    assert own_postures(cal("window 3:12 s", stand)).sit is not None
+    assert own_postures(cal("walking (300 s)", stand)).stand is None
+    assert own_postures(cal("calibrated upright", None)).stand is None

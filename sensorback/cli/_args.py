@@ -233,13 +233,13 @@ def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) 
     return value
 
 
-def stored_calibration(spec: str | None, ref, fwd):
+def stored_calibration(spec: str | None, ref, fwd, stand=None):
     """The calibration --calibration names (None without it); a one-line error when windows are
-    given too (a calibration already says where upright and forward are)."""
+    given too (a calibration already says where upright, forward and standing are)."""
     if spec is None:
         return None
-    if ref is not None or fwd is not None:
-        raise SensorbackError("--calibration: give it or --reference-window/--forward-window, not both")
+    if ref is not None or fwd is not None or stand is not None:
+        raise SensorbackError("--calibration: give it or --reference-window/--forward-window/--stand-window, not both")
     from ..calibrations import load_calibration
 
     return load_calibration(spec)

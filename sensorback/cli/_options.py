@@ -21,6 +21,11 @@ FORWARD_WINDOW_OPTION = typer.Option(
     help="Seconds C to D where the wearer slouched the way they usually do (seated): gives the forward "
     "direction and a personal slouch line halfway there. Default: forward learned from walking and sit/stand "
     "transitions, the slouch line from the wearer's own sitting.")
+STAND_WINDOW_OPTION = typer.Option(
+    "--stand-window", metavar="E:F", show_default=False,
+    help="Seconds E to F where the wearer stood still (those seconds count as standing). With "
+    "--reference-window it shows this wearer's own sitting and standing postures from the start, so a "
+    "stand-up or sit-down nobody saw is found sooner. Default: none.")
 CALIBRATION_OPTION = typer.Option(
     "--calibration", metavar="FILE|DEVICE", show_default=False,
     help="Use a stored calibration: a file written by 'sensorback calibrate --out', or the name or "

@@ -18,7 +18,7 @@ import typer
 from ..errors import SensorbackError
 from . import _args
 from ._app import app
-from ._options import CALIBRATION_OPTION, CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
+from ._options import CALIBRATION_OPTION, CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION, STAND_WINDOW_OPTION
 from ._progress import Progress, interactive
 from ._runtime import help_filled_by
 
@@ -107,6 +107,7 @@ def analyze(
     ] = False,
     reference_window: Annotated[Optional[str], REFERENCE_WINDOW_OPTION] = None,
     forward_window: Annotated[Optional[str], FORWARD_WINDOW_OPTION] = None,
+    stand_window: Annotated[Optional[str], STAND_WINDOW_OPTION] = None,
     calibration: Annotated[Optional[str], CALIBRATION_OPTION] = None,
     rate: Annotated[Optional[float], CSV_RATE_OPTION] = None,
     epoch_seconds: Annotated[
@@ -132,6 +133,7 @@ def analyze(
     """Analyze recordings: time per posture state, seated time and bouts, breaks and trunk angles."""
     ref = _args.parse_window("--reference-window", reference_window)
     fwd = _args.parse_window("--forward-window", forward_window)
+    stand = _args.parse_window("--stand-window", stand_window)
     _args.check_rate("--rate", rate)
     _args.check_epoch_seconds("--epoch-seconds", epoch_seconds)
     if slouch_threshold is not None and not (0 < slouch_threshold < 90):
@@ -142,7 +144,7 @@ def analyze(
     for out in out_paths:
         if out is not None:
             _args.check_output("--epochs", out, replaces="epochs")
-    stored = _args.stored_calibration(calibration, ref, fwd)
+    stored = _args.stored_calibration(calibration, ref, fwd, stand)
 
     from .. import formats
     from ..core import CoreOptions, analyze as run_core
@@ -150,7 +152,7 @@ def analyze(
     from ..summary import format_summary, summarize
 
     options = CoreOptions(**_args.given(epoch_s=epoch_seconds, slouch_threshold_deg=slouch_threshold,
-                                        reference_window=ref, forward_window=fwd))
+                                        reference_window=ref, forward_window=fwd, stand_window=stand))
 
     show_progress = interactive(json_output)
     results = []
@@ -162,6 +164,7 @@ def analyze(
             block = formats.load(path, rate_hz=rate)
             _args.check_window_inside("--reference-window", ref, block.t, block.rate_hz, path)
             _args.check_window_inside("--forward-window", fwd, block.t, block.rate_hz, path)
+            _args.check_window_inside("--stand-window", stand, block.t, block.rate_hz, path)
             progress.update(i, label=f"analyzing {path}")
             result = run_core(block, options, None if stored is None else stored[0])
             if stored is not None:
@@ -186,6 +189,7 @@ def analyze(
                         "slouch_threshold_deg": result.calibration.slouch_rule(options.slouch_threshold_deg).line_deg,
                         "reference_window": list(options.reference_window) if options.reference_window else None,
                         "forward_window": list(options.forward_window) if options.forward_window else None,
+                        "stand_window": list(options.stand_window) if options.stand_window else None,
                     },
                     "calibration": list(result.notes),
                     "summary": summary.to_dict(),

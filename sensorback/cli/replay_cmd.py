@@ -18,7 +18,7 @@ import typer
 
 from ..errors import SensorbackError
 from . import _args
-from ._options import CALIBRATION_OPTION, CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION
+from ._options import CALIBRATION_OPTION, CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION, STAND_WINDOW_OPTION
 from ._progress import Progress, clear_active, interactive
 from ._runtime import EXIT_INTERRUPTED
 from ._app import app
@@ -121,6 +121,7 @@ def replay_command(
     ] = None,
     reference_window: Annotated[Optional[str], REFERENCE_WINDOW_OPTION] = None,
     forward_window: Annotated[Optional[str], FORWARD_WINDOW_OPTION] = None,
+    stand_window: Annotated[Optional[str], STAND_WINDOW_OPTION] = None,
     calibration: Annotated[Optional[str], CALIBRATION_OPTION] = None,
     rate: Annotated[Optional[float], CSV_RATE_OPTION] = None,
     set_flags: Annotated[Optional[list[str]], SET_OPTION] = None,
@@ -147,11 +148,12 @@ def replay_command(
     pace = parse_speed(speed)
     ref = _args.parse_window("--reference-window", reference_window)
     fwd = _args.parse_window("--forward-window", forward_window)
+    stand = _args.parse_window("--stand-window", stand_window)
     _args.check_rate("--rate", rate)
     settings = coach_settings(set_flags)
     snoozes = parse_snoozes(snooze)
     _args.check_input_file(file)
-    stored = _args.stored_calibration(calibration, ref, fwd)
+    stored = _args.stored_calibration(calibration, ref, fwd, stand)
 
     from ..core import CoreOptions
     from ..replay import recording_start
@@ -165,7 +167,7 @@ def replay_command(
     source = open_source(file=file, speed=pace, rate_hz=rate)  # an unknown file type: before the database opens
     if rate is not None:  # a --rate the file does not take (it has its own timestamps): before the database opens
         source.load()
-    options = CoreOptions(reference_window=ref, forward_window=fwd)
+    options = CoreOptions(reference_window=ref, forward_window=fwd, stand_window=stand)
     placement = None  # without --start, FileReplay.begin places the recording (when it claims the session)
     if began is not None:  # a --start the file does not take (it has its own start): before the database opens
         placement = recording_start(source.load(), file, began, epoch_s=options.epoch_s)
@@ -185,6 +187,7 @@ def replay_command(
             block = job.load()
             _args.check_window_inside("--reference-window", ref, block.t, block.rate_hz, file)
             _args.check_window_inside("--forward-window", fwd, block.t, block.rate_hz, file)
+            _args.check_window_inside("--stand-window", stand, block.t, block.rate_hz, file)
             _args.check_times_inside("--snooze", [at for at, _ in snoozes], block.t, block.rate_hz, file)
             progress.update(0, label=f"calibrating on {file}")
             cal = job.calibrate()

@@ -23,7 +23,7 @@ from .epochs import EpochTable
 from .options import CoreOptions
 from .reference import Calibration, angles, recorrect, redirect, unit  # noqa: F401  (Calibration: its old home)
 from .settle import TO_MOVING, TO_NOT_WORN, TO_SITTING, Revision, Settler
-from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, PostureCue, inclination_evidence
+from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, Anchors, PostureCue, inclination_evidence
 from .runs import _int_type, _last_true, forward_fill, hysteresis, next_true, run_length, since_last, sliding_reduce
 from .smoother import Events, PostureSmoother, nats
 from .stretches import epoch_cuts, pieces
@@ -153,6 +153,18 @@ def walking_seed(calibration: Calibration) -> np.ndarray | None:
     if calibration.stand is not None:
         return np.asarray(calibration.stand, float)
     return None
+
+
+def own_postures(calibration: Calibration) -> Anchors:
+    """The wearer's own sitting and standing postures as a calibration showed them (its seated
+    upright and its stand step), for the posture cue to know from the start what a seen
+    transition would otherwise have to show first (posture_cue.py, the wearer's own postures);
+    nothing when it lacks either. They hold until a seen transition, a walk or the sensor taken
+    off tells anew."""
+    ref = calibration.reference
+    if calibration.stand is None or not ref.up_seated:
+        return Anchors()
+    return Anchors(stand=unit(np.asarray(calibration.stand, float)), sit=unit(np.asarray(ref.up, float)))
 
 
 def _next_walk(on_feet: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -337,8 +349,9 @@ class Decider:
         # Windows the wearer was told to be in a posture (the calibration windows given for this
         # recording: sitting upright, slouching the usual way; a live session's guided steps, see
         # tell_seated): (first epoch, last epoch, seated), in the order told.
-        self.told = [(*self._epochs_in(*w), True) for w in (options.reference_window, options.forward_window)
-                     if w is not None]
+        self.told = [(*self._epochs_in(*w), seated)
+                     for w, seated in ((options.reference_window, True), (options.forward_window, True),
+                                       (options.stand_window, False)) if w is not None]
         self._undecided_from: int | None = None  # the first epoch not decided yet (None: none decided)
         self._fresh()
 
@@ -375,23 +388,27 @@ class Decider:
         self.told.append((lo, hi, seated))
         return hi - start + 1
 
-    def _told(self, first: int, n: int, can: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _told(self, first: int, n: int, can: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """(told sitting, told standing) for epochs first .. first+n-1, only where `can` (has data,
-        not lying, not moving); the window told last counts. Windows wholly decided are dropped."""
+        not lying, not moving); the window told last counts; and the epochs (absolute) that end a
+        told standing window in this chunk. Windows wholly decided are dropped."""
         told = np.zeros(n, np.int8)  # +1 seated, -1 standing
+        stood = []
         for lo, hi, seated in self.told:
             a, b = max(lo - first, 0), min(hi - first + 1, n)
             if a < b:
                 told[a:b] = 1 if seated else -1
+            if not seated and first <= hi < first + n and lo <= hi:
+                stood.append(hi)
         self.told = [w for w in self.told if w[1] >= first + n]
-        return (told > 0) & can, (told < 0) & can
+        return (told > 0) & can, (told < 0) & can, stood
 
     def _fresh(self) -> None:
         """What the decisions remember, as at the start of a recording."""
         self._settler = Settler(self.slouch)
         self._smoother = PostureSmoother(self._switch, self.lag_epochs, self.window_epochs - 1 + CONFIRM_EPOCHS)
         self._cue = PostureCue(self.options.epoch_s, self.window_epochs + CONFIRM_EPOCHS, self.lag_epochs,
-                               walking_seed(self.calibration), self.cue_every)
+                               walking_seed(self.calibration), self.cue_every, own_postures(self.calibration))
         self._c = _Carry()
 
     @property
@@ -620,7 +637,7 @@ class Decider:
         # Until something sure has been seen since then (walking, a transition, lying a while),
         # the posture is only a guess: changing it costs less (UNKNOWN_SWITCH_NATS), and the
         # base rate of desk work (still a while: sitting) counts.
-        told_sit, told_stand = self._told(first, n_k, has_data & ~lying & ~moving)
+        told_sit, told_stand, stood_told = self._told(first, n_k, has_data & ~lying & ~moving)
         sure = on_feet | long_lying | told_sit | told_stand
         sure[ups] = sure[downs] = sure[seats] = True
         # One movement is whole in several windows in a row: each transition is heard once, by
@@ -653,7 +670,11 @@ class Decider:
         cue_events = sorted([(int(a), int(b), bool(si), bool(su)) for a, b, si, su in zip(ev_at, ev_before, ev_sit, is_sure)]
                             + [(int(t) + first, int(t) + first, None, True) for t in np.flatnonzero(walked)],
                             key=lambda e: e[0])
-        others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet)
+        # the calibration's own postures hold again once its stand step is over (its stand-up showed
+        # the slouch before it as the sitting posture)
+        own = own_postures(self.calibration)
+        others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet,
+                                 [(t, own) for t in stood_told] if own.stand is not None else [])
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
         # Seats the wearer's own postures show (posture_cue._own_seat): sit-downs, seen as surely
         # as the seats above.

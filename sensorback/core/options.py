@@ -14,6 +14,9 @@ class CoreOptions:
     reference_window: (start, end) seconds where the wearer sat upright; None = estimate it.
     forward_window:   (start, end) seconds where the wearer slouched the way they usually do
                       (forward and the personal slouch line come from it); None = infer them.
+    stand_window:     (start, end) seconds where the wearer stood still (a calibration's stand
+                      step): sure standing, and with reference_window the wearer's own sitting
+                      and standing postures from the start; None = not shown.
     slouch_threshold_deg: forward flexion from upright that counts as slouching, for everyone;
                       None = the wearer's personal line, else 20 degrees (core/slouch.py).
     """
@@ -22,6 +25,7 @@ class CoreOptions:
     slouch_threshold_deg: float | None = None
     reference_window: tuple[float, float] | None = None
     forward_window: tuple[float, float] | None = None
+    stand_window: tuple[float, float] | None = None
     # An epoch with fewer than this share of its nominal samples is treated as missing data.
     min_coverage: float = 0.25
     # Trunk inclination from upright (degrees) beyond which a still wearer is lying down.

@@ -34,7 +34,7 @@ from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .forward import KNOWN_PROBABILITY, ForwardEstimate, combine, gait_votes, transition_votes
 from .options import CoreOptions
-from .reference import WALKING_UP, Calibration, Reference, unit
+from .reference import CALIBRATED_UP, WALKING_UP, WINDOW_UP, Calibration, Reference, unit
 from .slouch import DEFAULT_SLOUCH_DEG, MIN_SLOUCH_SHARE, SlouchRule, half_depth, seated_modes, seated_peak
 from .states import MOVING, SITTING, SLOUCHING
 
@@ -148,7 +148,7 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
         if up is None:
             a, b = options.reference_window
             raise SensorbackError(f"--reference-window {a:g}:{b:g}: no usable samples in that window of the {source}")
-        up_source = f"window {options.reference_window[0]:g}:{options.reference_window[1]:g} s"
+        up_source = f"{WINDOW_UP} {options.reference_window[0]:g}:{options.reference_window[1]:g} s"
     else:
         provisional, _ = estimate_up(g, walking, quiet, options.epoch_s)
         upright_ish = quiet & (g @ provisional > np.cos(np.radians(45)))
@@ -177,8 +177,17 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
     notes.append(f"upright reference: {up_source}; forward: {fwd_source}")
     if probability < KNOWN_PROBABILITY:
         notes.append(AWAITS)
+    stand = None
+    if options.stand_window is not None:
+        a, b = options.stand_window
+        stand = window_direction(g, mid, options.stand_window, options.epoch_s)
+        if stand is None:
+            raise SensorbackError(f"--stand-window {a:g}:{b:g}: no usable samples in that window of the {source}")
+        notes.append(f"standing: window {a:g}:{b:g} s, {np.degrees(np.arccos(np.clip(stand @ up, -1.0, 1.0))):.0f} "
+                     "degrees from the upright reference")
+        stand = tuple(map(float, stand))
     ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source, float(probability))
-    return Calibration(sensor, ref, usual_slouch_deg=usual, slouch_source=slouch_source), notes
+    return Calibration(sensor, ref, usual_slouch_deg=usual, slouch_source=slouch_source, stand=stand), notes
 
 
 # The azimuth of a mild slouch window is uncertain (a 7 degree lean with 2 degrees of sideways
@@ -276,7 +285,7 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
 
 
 def _ref(up, fwd, probability: float, fwd_source: str) -> Reference:
-    return Reference(tuple(map(float, up)), tuple(map(float, fwd)), "calibrated upright", fwd_source, float(probability))
+    return Reference(tuple(map(float, up)), tuple(map(float, fwd)), CALIBRATED_UP, fwd_source, float(probability))
 
 
 def learn(stats: EpochStats, options: CoreOptions, calibration: Calibration) -> Calibration | None:

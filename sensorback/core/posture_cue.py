@@ -169,7 +169,7 @@ class PostureCue:
     before any walking is seen (None: no prior until then)."""
 
     def __init__(self, epoch_s: float, history_epochs: int, max_lag: int, seed_up: np.ndarray | None = None,
-                 cue_every: int = 1):
+                 cue_every: int = 1, anchors: Anchors | None = None):
         self.epoch_s = epoch_s
         self.max_lag = max_lag
         self.history = history_epochs + ANCHOR_EPOCHS + max_lag
@@ -191,7 +191,7 @@ class PostureCue:
         self.prev_noise = 0.0
         self.sway_hist = np.zeros(SWAY_WINDOW - 1, np.int32)
         self.sway_valid = np.zeros(SWAY_WINDOW - 1, bool)
-        self.anchors = Anchors()
+        self.anchors = Anchors() if anchors is None else anchors  # the wearer's own postures so far
         self.pending: _Pending | None = None
         self.seed_up = None if seed_up is None else np.asarray(seed_up, np.float64)
         self.walk_hist = np.zeros((0, 3), np.int64)
@@ -274,7 +274,8 @@ class PostureCue:
     # --------------------------------------------------------------------------- postures
     def orientation(self, first: int, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
                     events: list[tuple], forget: np.ndarray,
-                    walk_up: np.ndarray | None = None, walking: np.ndarray | None = None) -> list:
+                    walk_up: np.ndarray | None = None, walking: np.ndarray | None = None,
+                    told: list | None = None) -> list:
         """Evidence (NAT units) from the trunk's direction, for epochs first .. first + n - 1.
 
         g: unit directions; upright: still, upright epochs (the only ones judged, and the only
@@ -292,7 +293,10 @@ class PostureCue:
         Also returns, per event, which of the epochs before its window (as far back as the
         smoother's lag) look like the other posture: nearer the other posture's reference (the
         standing one, or the walking upright; the sitting one) than the posture right before the
-        window, by OTHER_MARGIN_DEG: a transition missed earlier (smoother.Events.other)."""
+        window, by OTHER_MARGIN_DEG: a transition missed earlier (smoother.Events.other).
+
+        told: (epoch, anchors) the wearer's postures are known to be from that epoch on (a
+        calibration's, as its stand step ends)."""
         n = g.shape[0]
         hist = self.hist_g
         base = first - hist.shape[0]  # epoch index of hist[0]
@@ -366,8 +370,10 @@ class PostureCue:
             onset[0] &= not self.forgetting
             self.forgetting = bool(forget[-1])
         other: list = [None] * len(events)
+        told = told or []
         actions = sorted([(int(e[0]), 0, i) for i, e in enumerate(events)]
-                         + [(int(f) + first, 1, -1) for f in np.flatnonzero(onset)], key=lambda a: (a[0], a[1]))
+                         + [(int(f) + first, 1, -1) for f in np.flatnonzero(onset)]
+                         + [(int(t), 2, i) for i, (t, _) in enumerate(told)], key=lambda a: (a[0], a[1]))
         for t, kind, ei in actions:
             if pend is not None:
                 c = collect(pend, t - 1)
@@ -375,6 +381,11 @@ class PostureCue:
                     cur = complete(pend, cur, c)
                     changes.append((c + 1, cur))
                     pend = None
+            if kind == 2:  # told: these are the wearer's postures
+                pend = None
+                cur = told[ei][1]
+                changes.append((t + 1, cur))
+                continue
             if kind == 1:  # the sensor was off: nothing known of how it sits now
                 pend = None
                 if cur.stand is not None or cur.sit is not None:

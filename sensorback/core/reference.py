@@ -21,6 +21,9 @@ from .vectors import unit
 
 # How an upright found from walking is described (up_source begins with it).
 WALKING_UP = "walking"
+# ... one the wearer sat in when told to (a guided calibration; a file's --reference-window A:B):
+CALIBRATED_UP = "calibrated upright"
+WINDOW_UP = "window"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,12 @@ class Reference:
         """The upright is the trunk's mean direction while walking (personal.estimate_up), not a
         seated or typical posture: the posture cue may take it as its walking upright."""
         return self.up_source.startswith(WALKING_UP)
+
+    @property
+    def up_seated(self) -> bool:
+        """The upright is where the wearer sat when told to sit upright (a calibration's upright
+        step, a file's reference window): their own upright sitting posture."""
+        return self.up_source == CALIBRATED_UP or self.up_source.startswith(WINDOW_UP + " ")
 
     def to_dict(self) -> dict:
         return {"up": list(self.up), "forward": list(self.forward), "up_source": self.up_source,

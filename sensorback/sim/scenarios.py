@@ -335,6 +335,26 @@ def build_hidden_stand_ups(tl: Timeline, end_s: float) -> None:
     tl.fill_to(end_s)
 
 
+def build_calibrated_hidden(tl: Timeline, end_s: float) -> None:
+    """A guided calibration with its stand step (its windows in the metadata), then desk sessions
+    of 15-40 min and 4-8 min standing at the desk whose every sit-down and stand-up goes unseen
+    (slow, or inside a radio gap), and no walks: only the calibration shows this wearer's sitting
+    and standing postures. The wearer sits 8-20 deg reclined from their standing posture."""
+    rng = tl.rng
+    tl.person.sit_upright_rel_deg = -float(rng.uniform(8.0, 20.0))
+    tl.stand(0.5)
+    guided_calibration(tl)
+    k = 0
+    while tl.now < end_s - 10 * MIN:
+        tl.stand(rng.uniform(20.0, 60.0), "stand_desk", work=True)
+        _hide(tl, tl.slow_sit_down, tl.sit_down, k)
+        desk_session(tl, min(tl.now + rng.uniform(15.0, 40.0) * MIN, end_s - 9 * MIN))
+        _hide(tl, tl.slow_stand_up, tl.stand_up, k + 1)
+        k += 1
+        tl.stand(rng.uniform(4.0, 8.0) * MIN, "stand_desk", work=True, shuffles=rng.random() < 0.5)
+    tl.fill_to(end_s)
+
+
 def build_seated_start(tl: Timeline, end_s: float) -> None:
     """The recording begins while the wearer already sits at the desk (15-40 min), then an
     ordinary desk day."""
@@ -449,6 +469,9 @@ REGISTRY: dict[str, Scenario] = {
                  "stand-up that is slow or inside a radio gap", 2 * HOUR, build_hidden_stand_ups),
         Scenario("seated-start", "2 h whose recording begins while the wearer already sits", 2 * HOUR,
                  build_seated_start),
+        Scenario("calibrated-hidden", "2 h after a guided calibration with its stand step: sitting 15-40 min "
+                 "and standing 4-8 min, every sit-down and stand-up unseen, no walks", 2 * HOUR,
+                 build_calibrated_hidden),
         Scenario("sits-as-stands", "3 h of a wearer who sits as upright as they stand, half the transitions "
                  "unseen", 3 * HOUR, build_sits_as_stands),
         Scenario("couch", "lying on the right side, the left, and on the back without moving, sitting "
