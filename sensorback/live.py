@@ -753,7 +753,7 @@ class LiveSession:
         with the new calibration, told the windows of the capture's steps (seated or standing:
         Runner.tell_seated) before it decides the capture's samples. The coach and the stored
         session carry on."""
-        self.runner.restart(self.meters.arrived_t)
+        self.runner.restart(self.meters.arrived_t, next_t=float(blocks[0].t[0]))
         for (a, b), seated in told:
             (self.runner.tell_seated if seated else self.runner.tell_standing)(a, b)
         self._held.extend(blocks)

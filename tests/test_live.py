@@ -259,6 +259,39 @@ def test_a_calibration_the_stream_ends_in_loses_no_samples(env, stored):
     assert np.array_equal(t_start, np.arange(120.0)), t_start  # every epoch, once
 
 
+def test_a_calibration_in_the_middle_of_a_session_loses_no_epoch(env):
+    """The core in use is closed where a capture begins and a new one decides from the capture's
+    first sample on. When that sample begins an epoch (the demo's blocks end on whole seconds),
+    the epoch before it has all its samples in the old core and is decided there, not dropped
+    because no later sample reached that core. Also: each step said, the calibration stored as a
+    `calibration` event of the one session."""
+    cs = CalibrationStore(env / "cal.json")
+    cs.save(["demo"], windows_calibration(calibration_recording(0))[0], device="demo")
+    store = open_store(str(env / "sb.db"))
+    s = LiveSession(DemoSource("demo", speed=200, seed=1, duration_s=160.0), store=store, device_key="demo",
+                    calibrations=cs)
+    produced, notes, pressed = [], [], []
+
+    def listen(e):
+        if e.kind == "epochs":
+            produced.append(e.data)
+            if len(e.data) and e.data.t_start[-1] >= 100.0 and not pressed:
+                pressed.append(e.data.t_end[-1])
+                s.calibrate_guided()
+        elif e.kind in ("note", "calibration"):
+            notes.append(e.text)
+
+    s.subscribe(listen)
+    asyncio.run(asyncio.wait_for(s.run(), DEADLINE_S))
+    assert sum(n.startswith("calibrating ") and "/3" in n for n in notes) == 3, notes
+    assert notes[-1].startswith("calibrated (guided): upright"), notes
+    t_start = np.concatenate([e.t_start for e in produced])
+    assert np.array_equal(t_start, np.arange(160.0)), np.setdiff1d(np.arange(160.0), t_start)  # every epoch, once
+    kept = [e for e in store.events(0, 4e9) if e.kind == "calibration"]
+    assert len(s.session_ids) == 1 and len(kept) == 1 and '"note": "calibrated (guided)' in kept[0].detail
+    store.close()
+
+
 def test_plain_monitor_subprocess_sigint(env):
     """Ctrl-C in the middle of the default demo (12 min at 30x: 24 s): sent once the first break
     prompt (3 min of sitting in) has been printed, it ends the run cleanly, with exit code 0,

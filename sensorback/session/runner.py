@@ -73,6 +73,7 @@ class Runner:
         self.finished = False
         self._on_stats = None
         self._last_k: Optional[int] = None
+        self._last_t: Optional[float] = None  # the last sample fed
         self._told: list[tuple[float, float, bool]] = []  # (t0, t1, seated), see tell_seated
 
     # -- the core -----------------------------------------------------------------------------
@@ -119,7 +120,7 @@ class Runner:
         """One block of samples (not empty) through the core, and what it settles onwards."""
         t = time.perf_counter()
         epochs = self.processor.feed(block)
-        last = float(block.t[-1])
+        last = self._last_t = float(block.t[-1])
         if self.prompt:
             k = math.floor(last / self.options.epoch_s)
             if not len(epochs) and self._last_k is not None and k > self._last_k:
@@ -146,11 +147,16 @@ class Runner:
         if self.processor is not None:
             self._core(lambda: self.processor.change_sensor(calibration), arrival)
 
-    def restart(self, arrival: Optional[float] = None) -> None:
+    def restart(self, arrival: Optional[float] = None, next_t: Optional[float] = None) -> None:
         """Close the core (complete epochs and those held back go on); start() makes a new one.
-        The coach and the recorder carry on."""
+        The coach and the recorder carry on. next_t: the first sample the new core gets; when it
+        lies in a later epoch than the last sample this core got, that epoch is complete and is
+        decided here too (no sample of it would ever show this core so: it would be lost)."""
         if self.processor is not None:
-            self._core(self.processor.close, arrival)
+            eps = self.options.epoch_s
+            whole = (next_t is not None and self._last_t is not None
+                     and math.floor(next_t / eps) > math.floor(self._last_t / eps))
+            self._core(self.processor.finish if whole else self.processor.close, arrival)
             self.processor = None
 
     def _core(self, work: Callable[[], EpochTable], arrival: Optional[float]) -> None:
