@@ -109,6 +109,23 @@ def test_bad_window_syntax_is_one_line_naming_the_option(option, value):
     assert_one_line_error(run("analyze", CHEST, option, value), option, f"'{value}'")
 
 
+@pytest.mark.parametrize("command", ["analyze", "replay"])
+@pytest.mark.parametrize("seated, stand", [("--reference-window", "30:40"), ("--forward-window", "5:31")])
+def test_a_stand_window_overlapping_a_seated_one_is_one_line(command, seated, stand, tmp_path):
+    """The same seconds cannot be told standing and sitting: refused before anything is read."""
+    r = run(command, CHEST, "--db", tmp_path / "x.db", seated, "30:60", "--stand-window", stand) if command == "replay" \
+        else run(command, CHEST, seated, "30:60", "--stand-window", stand)
+    assert_one_line_error(r, f"--stand-window {stand} overlaps {seated} 30:60")
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_stand_apart_allows_windows_that_only_touch():
+    _args.check_stand_apart((60.0, 90.0), {"--reference-window": (30.0, 60.0), "--forward-window": None})
+    _args.check_stand_apart(None, {"--reference-window": (30.0, 60.0)})
+    with pytest.raises(SensorbackError, match="^--stand-window 59.5:90 overlaps --reference-window 30:60: "):
+        _args.check_stand_apart((59.5, 90.0), {"--reference-window": (30.0, 60.0)})
+
+
 @pytest.mark.parametrize(
     "args, fragment",
     [

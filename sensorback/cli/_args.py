@@ -37,6 +37,18 @@ def parse_window(option: str, text: str | None) -> tuple[float, float] | None:
     return (a, b)
 
 
+def check_stand_apart(stand: tuple[float, float] | None, seated: dict[str, tuple[float, float] | None]) -> None:
+    """--stand-window must not overlap a window the wearer sat in (option -> window): the same
+    seconds cannot be told both standing and sitting (the core would take whichever came last,
+    and the standing posture would be the seated one)."""
+    if stand is None:
+        return
+    for option, w in seated.items():
+        if w is not None and stand[0] < w[1] and w[0] < stand[1]:
+            raise SensorbackError(f"--stand-window {stand[0]:g}:{stand[1]:g} overlaps {option} {w[0]:g}:{w[1]:g}: "
+                                  "the wearer cannot stand and sit at the same time")
+
+
 def check_window_inside(option: str, window: tuple[float, float] | None, t, rate_hz: float,
                         path) -> None:
     """The window must lie within the recording, give or take a second (or one sample period if longer)

@@ -25,7 +25,8 @@ STAND_WINDOW_OPTION = typer.Option(
     "--stand-window", metavar="E:F", show_default=False,
     help="Seconds E to F where the wearer stood still (those seconds count as standing). With "
     "--reference-window it shows this wearer's own sitting and standing postures from the start, so a "
-    "stand-up or sit-down nobody saw is found sooner. Default: none.")
+    "stand-up or sit-down nobody saw is found sooner. It may not overlap --reference-window or --forward-window. "
+    "Default: none.")
 CALIBRATION_OPTION = typer.Option(
     "--calibration", metavar="FILE|DEVICE", show_default=False,
     help="Use a stored calibration: a file written by 'sensorback calibrate --out', or the name or "

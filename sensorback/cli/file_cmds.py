@@ -134,6 +134,7 @@ def analyze(
     ref = _args.parse_window("--reference-window", reference_window)
     fwd = _args.parse_window("--forward-window", forward_window)
     stand = _args.parse_window("--stand-window", stand_window)
+    _args.check_stand_apart(stand, {"--reference-window": ref, "--forward-window": fwd})
     _args.check_rate("--rate", rate)
     _args.check_epoch_seconds("--epoch-seconds", epoch_seconds)
     if slouch_threshold is not None and not (0 < slouch_threshold < 90):

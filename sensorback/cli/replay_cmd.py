@@ -149,6 +149,7 @@ def replay_command(
     ref = _args.parse_window("--reference-window", reference_window)
     fwd = _args.parse_window("--forward-window", forward_window)
     stand = _args.parse_window("--stand-window", stand_window)
+    _args.check_stand_apart(stand, {"--reference-window": ref, "--forward-window": fwd})
     _args.check_rate("--rate", rate)
     settings = coach_settings(set_flags)
     snoozes = parse_snoozes(snooze)
