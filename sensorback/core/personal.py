@@ -183,8 +183,7 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
         stand = window_direction(g, mid, options.stand_window, options.epoch_s)
         if stand is None:
             raise SensorbackError(f"--stand-window {a:g}:{b:g}: no usable samples in that window of the {source}")
-        notes.append(f"standing: window {a:g}:{b:g} s, {np.degrees(np.arccos(np.clip(stand @ up, -1.0, 1.0))):.0f} "
-                     "degrees from the upright reference")
+        notes.append(standing_note(f"window {a:g}:{b:g} s", stand, up))
         stand = tuple(map(float, stand))
     ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source, float(probability))
     return Calibration(sensor, ref, usual_slouch_deg=usual, slouch_source=slouch_source, stand=stand), notes
@@ -277,11 +276,16 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
     stand_dir = None
     if stand is not None:
         stand_dir, n = window(stand, "stood")
-        tilt = math.degrees(math.acos(max(-1.0, min(1.0, float(stand_dir @ up)))))
-        notes.append(f"standing: {n} s, {tilt:.0f} degrees from upright sitting")
+        notes.append(standing_note(f"{n} s", stand_dir, up))
     cal = Calibration(sensor, _ref(up, fwd, probability, fwd_source), usual, 0.0, 0.0, slouch_source,
                       None if stand_dir is None else tuple(map(float, stand_dir)))
     return cal, notes
+
+
+def standing_note(what: str, stand: np.ndarray, up: np.ndarray) -> str:
+    """The calibration note on a stand step (or window): how far standing lies from the upright."""
+    tilt = round(math.degrees(math.acos(max(-1.0, min(1.0, float(stand @ up))))))
+    return f"standing: {what}, {tilt} degree{'' if tilt == 1 else 's'} from the upright reference"
 
 
 def _ref(up, fwd, probability: float, fwd_source: str) -> Reference:
