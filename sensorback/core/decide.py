@@ -661,8 +661,6 @@ class Decider:
                                   np.ones(seats.size, bool)])
         is_sure = np.concatenate([np.ones(ups.size + downs.size, bool), np.zeros(soft_ups.size + soft_downs.size, bool),
                                   np.ones(seats.size, bool)])
-        order = np.argsort(ev_at, kind="stable")
-        ev_at, ev_before, ev_sit, is_seat, is_sure = ev_at[order], ev_before[order], ev_sit[order], is_seat[order], is_sure[order]
         since_sure = run_length(~sure, c.since_sure)
         since_reset = run_length(~reset, c.since_reset)
         c.since_sure, c.since_reset = int(since_sure[-1]), int(since_reset[-1])
@@ -677,20 +675,17 @@ class Decider:
                                  [(t, own) for t in stood_told] if own.stand is not None else [])
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
         # Seats the wearer's own postures show (posture_cue._own_seat): sit-downs, seen as surely
-        # as the seats above.
-        if cue.seats:
-            own_at, own_from = (np.array(v, np.int64) for v in zip(*cue.seats))
-            x_seats = own_at - first
-            ev_at = np.concatenate([ev_at, own_at])
-            ev_before = np.concatenate([ev_before, own_from])
-            ev_sit = np.concatenate([ev_sit, np.ones(own_at.size, bool)])
-            is_seat = np.concatenate([is_seat, np.ones(own_at.size, bool)])
-            is_sure = np.concatenate([is_sure, np.ones(own_at.size, bool)])
-            order = np.argsort(ev_at, kind="stable")
-            ev_at, ev_before, ev_sit, is_seat, is_sure = (ev_at[order], ev_before[order], ev_sit[order],
-                                                          is_seat[order], is_sure[order])
-        else:
-            x_seats = np.zeros(0, np.int64)
+        # as the seats above. Then all the events in the order they became known.
+        own_at, own_from = np.array(cue.seats, np.int64).reshape(-1, 2).T
+        x_seats = own_at - first
+        ones = np.ones(own_at.size, bool)
+        ev_at = np.concatenate([ev_at, own_at])
+        order = np.argsort(ev_at, kind="stable")
+        ev_at = ev_at[order]
+        ev_before = np.concatenate([ev_before, own_from])[order]
+        ev_sit = np.concatenate([ev_sit, ones])[order]
+        is_seat = np.concatenate([is_seat, ones])[order]
+        is_sure = np.concatenate([is_sure, ones])[order]
         # (a slow transition claims the epochs before it only while nothing sure is known: once
         # something is, it is a passing tip of the balance, see below)
         heard = is_sure | ~known[ev_at - first]
