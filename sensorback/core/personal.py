@@ -143,11 +143,15 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
     walking = is_walking(stats.periodicity, stats.cadence_spm, sd)
     quiet = sd < 0.05
 
+    def told(option: str, window: tuple[float, float]) -> np.ndarray:
+        """The direction of gravity in a window the options mark (a one-line error when it has none)."""
+        found = window_direction(g, mid, window, options.epoch_s)
+        if found is None:
+            raise SensorbackError(f"{option} {window[0]:g}:{window[1]:g}: no usable samples in that window of the {source}")
+        return found
+
     if options.reference_window is not None:
-        up = window_direction(g, mid, options.reference_window, options.epoch_s)
-        if up is None:
-            a, b = options.reference_window
-            raise SensorbackError(f"--reference-window {a:g}:{b:g}: no usable samples in that window of the {source}")
+        up = told("--reference-window", options.reference_window)
         up_source = f"{WINDOW_UP} {options.reference_window[0]:g}:{options.reference_window[1]:g} s"
     else:
         provisional, _ = estimate_up(g, walking, quiet, options.epoch_s)
@@ -156,9 +160,7 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
     usual, slouch_source = None, "default"
     if options.forward_window is not None:
         a, b = options.forward_window
-        lean = window_direction(g, mid, options.forward_window, options.epoch_s)
-        if lean is None:
-            raise SensorbackError(f"--forward-window {a:g}:{b:g}: no usable samples in that window of the {source}")
+        lean = told("--forward-window", options.forward_window)
         found = lean_from_window(lean, up)
         if found is None:
             raise SensorbackError(f"--forward-window {a:g}:{b:g}: the trunk is not leaning there (less than "
@@ -180,9 +182,7 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
     stand = None
     if options.stand_window is not None:
         a, b = options.stand_window
-        stand = window_direction(g, mid, options.stand_window, options.epoch_s)
-        if stand is None:
-            raise SensorbackError(f"--stand-window {a:g}:{b:g}: no usable samples in that window of the {source}")
+        stand = told("--stand-window", options.stand_window)
         notes.append(standing_note(f"window {a:g}:{b:g} s", stand, up))
         stand = tuple(map(float, stand))
     ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source, float(probability))
