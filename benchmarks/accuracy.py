@@ -112,19 +112,26 @@ def evaluate(rec: Path, label_path: Path, options: CoreOptions, block=None, with
     return out
 
 
+def told_windows(block, options: CoreOptions, stand: bool = True) -> CoreOptions:
+    """options with the windows of the guided calibration a simulated day begins with (its upright,
+    slouch and, with stand, stand steps), as --reference-window/--forward-window/--stand-window."""
+    import dataclasses
+
+    w = block.meta["sim"]["calibration_windows"]
+    return dataclasses.replace(options, reference_window=tuple(w["upright"]), forward_window=tuple(w["slouch"]),
+                               stand_window=tuple(w["stand"]) if stand else None)
+
+
 def simulated(name: str, seed: int, rate_hz: float, options: CoreOptions, calibrated: bool = False):
     """(block, labels, truth per epoch, EpochTable) of one simulated scenario, analysed once;
     calibrated: with the windows of the guided calibration the scenario begins with."""
-    import dataclasses
     import tempfile
 
     from sensorback.sim import simulate, write_labels
 
     block, labels = simulate(name, seed=seed, rate_hz=rate_hz)
     if calibrated:
-        w = block.meta["sim"]["calibration_windows"]
-        options = dataclasses.replace(options, reference_window=tuple(w["upright"]), forward_window=tuple(w["slouch"]),
-                                      stand_window=tuple(w["stand"]))
+        options = told_windows(block, options)
     with tempfile.TemporaryDirectory() as d:
         lp = Path(d) / "labels.csv"
         write_labels(labels, lp)
@@ -543,12 +550,10 @@ def run_slouch_families(seeds: range, rate_hz: float = 50.0) -> None:
         rows = {"calibration": [], "automatic": []}
         for seed in seeds:
             block, labels = simulate(name, seed=seed, rate_hz=rate_hz)
-            w = block.meta["sim"]["calibration_windows"]
             with tempfile.TemporaryDirectory() as d:
                 lp = Path(d) / "labels.csv"
                 write_labels(labels, lp)
-                for mode, opts in (("calibration", CoreOptions(reference_window=tuple(w["upright"]),
-                                                               forward_window=tuple(w["slouch"]))),
+                for mode, opts in (("calibration", told_windows(block, CoreOptions(), stand=False)),
                                    ("automatic", CoreOptions())):
                     truth, state, k0 = evaluate(Path(name), lp, opts, block=block, with_first=True)
                     codes = epoch_truth(lp, k0 + len(state), 1.0, "source_code")[k0:]
