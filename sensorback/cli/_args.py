@@ -37,6 +37,28 @@ def parse_window(option: str, text: str | None) -> tuple[float, float] | None:
     return (a, b)
 
 
+def told_windows(reference: str | None, forward: str | None, stand: str | None) -> dict:
+    """--reference-window, --forward-window and --stand-window parsed, as the CoreOptions fields
+    they fill (reference_window, forward_window, stand_window: (A, B) or None); the stand window
+    apart from the seated ones (check_stand_apart)."""
+    windows = {field: parse_window(_window_option(field), text)
+               for field, text in (("reference_window", reference), ("forward_window", forward),
+                                   ("stand_window", stand))}
+    check_stand_apart(windows["stand_window"], {_window_option(f): windows[f] for f in ("reference_window", "forward_window")})
+    return windows
+
+
+def _window_option(field: str) -> str:
+    """The option of a CoreOptions window field: reference_window -> --reference-window."""
+    return "--" + field.replace("_", "-")
+
+
+def check_windows_inside(windows: dict, t, rate_hz: float, path) -> None:
+    """Every window of told_windows within the recording (check_window_inside)."""
+    for field, window in windows.items():
+        check_window_inside(_window_option(field), window, t, rate_hz, path)
+
+
 def check_stand_apart(stand: tuple[float, float] | None, seated: dict[str, tuple[float, float] | None]) -> None:
     """--stand-window must not overlap a window the wearer sat in (option -> window): the same
     seconds cannot be told both standing and sitting (the core would take whichever came last,
@@ -245,12 +267,13 @@ def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) 
     return value
 
 
-def stored_calibration(spec: str | None, ref, fwd, stand=None):
-    """The calibration --calibration names (None without it); a one-line error when windows are
-    given too (a calibration already says where upright, forward and standing are)."""
+def stored_calibration(spec: str | None, windows: dict):
+    """The calibration --calibration names (None without it); a one-line error when windows
+    (told_windows) are given too (a calibration already says where upright, forward and standing
+    are)."""
     if spec is None:
         return None
-    if ref is not None or fwd is not None or stand is not None:
+    if any(w is not None for w in windows.values()):
         raise SensorbackError("--calibration: give it or --reference-window/--forward-window/--stand-window, not both")
     from ..calibrations import load_calibration
 

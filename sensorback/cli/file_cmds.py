@@ -131,10 +131,7 @@ def analyze(
     ] = None,
 ) -> None:
     """Analyze recordings: time per posture state, seated time and bouts, breaks and trunk angles."""
-    ref = _args.parse_window("--reference-window", reference_window)
-    fwd = _args.parse_window("--forward-window", forward_window)
-    stand = _args.parse_window("--stand-window", stand_window)
-    _args.check_stand_apart(stand, {"--reference-window": ref, "--forward-window": fwd})
+    windows = _args.told_windows(reference_window, forward_window, stand_window)
     _args.check_rate("--rate", rate)
     _args.check_epoch_seconds("--epoch-seconds", epoch_seconds)
     if slouch_threshold is not None and not (0 < slouch_threshold < 90):
@@ -145,7 +142,7 @@ def analyze(
     for out in out_paths:
         if out is not None:
             _args.check_output("--epochs", out, replaces="epochs")
-    stored = _args.stored_calibration(calibration, ref, fwd, stand)
+    stored = _args.stored_calibration(calibration, windows)
 
     from .. import formats
     from ..core import CoreOptions, analyze as run_core
@@ -153,7 +150,7 @@ def analyze(
     from ..summary import format_summary, summarize
 
     options = CoreOptions(**_args.given(epoch_s=epoch_seconds, slouch_threshold_deg=slouch_threshold,
-                                        reference_window=ref, forward_window=fwd, stand_window=stand))
+                                        **windows))
 
     show_progress = interactive(json_output)
     results = []
@@ -163,9 +160,7 @@ def analyze(
         with Progress(f"loading {path}", total=total, enabled=show_progress) as progress:
             progress.update(i)
             block = formats.load(path, rate_hz=rate)
-            _args.check_window_inside("--reference-window", ref, block.t, block.rate_hz, path)
-            _args.check_window_inside("--forward-window", fwd, block.t, block.rate_hz, path)
-            _args.check_window_inside("--stand-window", stand, block.t, block.rate_hz, path)
+            _args.check_windows_inside(windows, block.t, block.rate_hz, path)
             progress.update(i, label=f"analyzing {path}")
             result = run_core(block, options, None if stored is None else stored[0])
             if stored is not None:

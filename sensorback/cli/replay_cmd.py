@@ -146,15 +146,12 @@ def replay_command(
     """Replay a recording through the coach and the store, printing each prompt and nudge."""
     started = time.perf_counter()
     pace = parse_speed(speed)
-    ref = _args.parse_window("--reference-window", reference_window)
-    fwd = _args.parse_window("--forward-window", forward_window)
-    stand = _args.parse_window("--stand-window", stand_window)
-    _args.check_stand_apart(stand, {"--reference-window": ref, "--forward-window": fwd})
+    windows = _args.told_windows(reference_window, forward_window, stand_window)
     _args.check_rate("--rate", rate)
     settings = coach_settings(set_flags)
     snoozes = parse_snoozes(snooze)
     _args.check_input_file(file)
-    stored = _args.stored_calibration(calibration, ref, fwd, stand)
+    stored = _args.stored_calibration(calibration, windows)
 
     from ..core import CoreOptions
     from ..replay import recording_start
@@ -168,7 +165,7 @@ def replay_command(
     source = open_source(file=file, speed=pace, rate_hz=rate)  # an unknown file type: before the database opens
     if rate is not None:  # a --rate the file does not take (it has its own timestamps): before the database opens
         source.load()
-    options = CoreOptions(reference_window=ref, forward_window=fwd, stand_window=stand)
+    options = CoreOptions(**windows)
     placement = None  # without --start, FileReplay.begin places the recording (when it claims the session)
     if began is not None:  # a --start the file does not take (it has its own start): before the database opens
         placement = recording_start(source.load(), file, began, epoch_s=options.epoch_s)
@@ -186,9 +183,7 @@ def replay_command(
     try:
         with Progress(f"loading {file}", enabled=show) as progress:
             block = job.load()
-            _args.check_window_inside("--reference-window", ref, block.t, block.rate_hz, file)
-            _args.check_window_inside("--forward-window", fwd, block.t, block.rate_hz, file)
-            _args.check_window_inside("--stand-window", stand, block.t, block.rate_hz, file)
+            _args.check_windows_inside(windows, block.t, block.rate_hz, file)
             _args.check_times_inside("--snooze", [at for at, _ in snoozes], block.t, block.rate_hz, file)
             progress.update(0, label=f"calibrating on {file}")
             cal = job.calibrate()
