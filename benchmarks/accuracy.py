@@ -478,6 +478,24 @@ def posture_score(truth: np.ndarray, codes: np.ndarray, state: np.ndarray, keep:
                         int((fwd | other).sum()))
 
 
+def flexion_ceiling(flex: np.ndarray, truth: np.ndarray, keep: np.ndarray) -> tuple[float, float]:
+    """(balanced accuracy, line in degrees) of the best line any forward-flexion rule could draw
+    with this upright and forward direction, chosen knowing the labels: how far a slouch line
+    alone could take this wearer (an epoch without a flexion counts as not slouching)."""
+    fwd = np.sort(np.nan_to_num(flex[keep & (truth == "slouching")], nan=-np.inf))
+    other = np.sort(np.nan_to_num(flex[keep & (truth == "sitting")], nan=-np.inf))
+    if not fwd.size or not other.size:
+        return float("nan"), float("nan")
+    lines = np.unique(np.concatenate([fwd, other]))
+    lines = lines[np.isfinite(lines)]
+    if not lines.size:
+        return float("nan"), float("nan")
+    rec = 1.0 - np.searchsorted(fwd, lines, side="right") / fwd.size   # flexion beyond the line
+    spec = np.searchsorted(other, lines, side="right") / other.size    # at or within it
+    best = int(np.argmax(rec + spec))
+    return float(0.5 * (rec[best] + spec[best])), float(lines[best])
+
+
 def run_posture_sets(folder: Path) -> None:
     """Each converted wearer (posture_sets.py) analysed twice: with the calibration windows its
     windows.json marks (the first session's upright and slouch; those epochs are not scored in
@@ -522,11 +540,13 @@ def run_posture_sets(folder: Path) -> None:
             rule = res.calibration.slouch_rule()
             line = "none (forward unknown)" if rule.line_deg is None else f"{rule.line_deg:.0f} deg"
             if mode == "calibration":
-                depth = [f"{np.nanmedian(flex[keep & (truth == 'slouching')]):.0f}"]
+                depth = [f"{np.nanmedian(flex[keep & (truth == 'slouching')]):.0f}",
+                         *flexion_ceiling(flex, truth, keep)]
             print(f"{rec.name.split('.')[0]:<24} {mode:<12} {sc.n:>6} {fmt(sc.ba):>6} {fmt(sc.recall):>10} "
                   f"{fmt(sc.specificity):>9} {fmt(sc.back_side_slouch):>23}  {line} / "
                   f"{res.calibration.reference.forward_source[:60]}")
-        print(f"{'':<24} median slouch depth from the calibrated upright: {depth[0]} deg")
+        print(f"{'':<24} median slouch depth from the calibrated upright: {depth[0]} deg; the best a flexion "
+              f"line alone could do here, chosen knowing the labels: BA {fmt(depth[1])} at {depth[2]:.1f} deg")
     for mode, parts in pooled.items():
         cat = [np.concatenate(x) for x in zip(*parts)]
         sc = posture_score(*cat)

@@ -87,3 +87,19 @@ def test_posture_only_needs_a_posture_dir(monkeypatch):
     with pytest.raises(SystemExit) as done:
         accuracy.main()
     assert "--posture-only needs --posture-dir" in str(done.value)
+
+
+def test_flexion_ceiling_is_the_best_line_knowing_the_labels():
+    """The ceiling a flexion line alone could reach: a slouch label held at upright (as the vest's
+    clips are, a quarter of them) caps it below 1, whatever the line."""
+    truth = np.array(["slouching"] * 4 + ["sitting"] * 4 + [""], dtype=object)
+    keep = np.ones(9, bool)
+    flex = np.array([20.0, 15.0, 12.0, -1.0, 0.0, 1.0, 2.0, np.nan, 30.0], np.float32)
+    ba, line = accuracy.flexion_ceiling(flex, truth, keep)
+    # any line in [2, 12): 3 of 4 slouches beyond it, every upright (NaN counts as not slouching) within
+    assert ba == pytest.approx(0.5 * (3 / 4 + 1.0))
+    assert 2.0 <= line < 12.0
+    # separable labels reach 1; no slouch labelled: nothing to say
+    flex[3] = 10.0
+    assert accuracy.flexion_ceiling(flex, truth, keep)[0] == pytest.approx(1.0)
+    assert np.isnan(accuracy.flexion_ceiling(flex, truth, keep & (truth != "slouching"))[0])
