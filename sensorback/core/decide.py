@@ -263,6 +263,7 @@ class _Carry:
     since_lying_slow: int = 10**9
     since_stepping: int = 10**9
     since_moved: int = 10**9
+    since_rose: int = 10**9
     since_gap: int = 10**9
     hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     hist_calm_recent: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
@@ -671,8 +672,11 @@ class Decider:
         # the calibration's own postures hold again once its stand step is over (its stand-up showed
         # the slouch before it as the sitting posture)
         own = own_postures(self.calibration)
+        # where a transition nobody saw could have left its mark: the trunk's lean out and back
+        # (PostureCue.excursions), or no data
+        trace = ~has_data | cue.excursions(g)
         others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet,
-                                 [(t, own) for t in stood_told] if own.stand is not None else [])
+                                 [(t, own) for t in stood_told] if own.stand is not None else [], trace)
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
         # Seats the wearer's own postures show (posture_cue._own_seat): sit-downs, seen as surely
         # as the seats above. Then all the events in the order they became known.
@@ -705,9 +709,13 @@ class Decider:
         # in the chair toward upright only the trunk.
         moved = run_length(~(~has_data | (sd >= MOVED_SD_G)), c.since_moved)
         c.since_moved = int(moved[-1])
+        # ... and one toward standing only where a transition could have left its trace (`trace`):
+        # a seated lean toward upright leaves none
+        rose = run_length(~trace, c.since_rose)
+        c.since_rose = int(rose[-1])
         level_h = cue.levels(first, heads, g[heads], upright_still[heads], from_walking[heads],
                              since_mark[heads] < B, kind[heads] == 2, calm[heads],
-                             moved[heads] <= self.moved_within)
+                             moved[heads] <= self.moved_within, rose[heads] <= self.moved_within)
         # each head's level holds for the epochs up to the next head (0 where not still and
         # upright, and after sure evidence until the next head judges again)
         h0 = int(heads[0]) if heads.size else n_k

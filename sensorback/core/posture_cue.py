@@ -76,6 +76,11 @@ SEAT_SHARE = 0.5
 # Before a transition's window, an epoch nearer the other posture than the one right before the
 # window by this much was in that other posture (a transition missed before).
 OTHER_MARGIN_DEG = 2.0
+# A trunk that tilts EXCURSION_DEG or more away from both the posture before and the posture after,
+# all within EXCURSION_EPOCHS: the forward lean every sit-to-stand needs to bring the body's mass
+# over the feet, slow and careful rises included (see PostureCue.excursions).
+EXCURSION_DEG = 12.0
+EXCURSION_EPOCHS = 12
 # A posture change counts once it has lasted this long (see PostureCue._persistent).
 PERSIST_S = 120.0
 PERSIST_NATS = 2.0
@@ -187,6 +192,7 @@ class PostureCue:
         self.seats: list[tuple[int, int]] = []  # seats the wearer's own postures showed (orientation)
         self._start_anchors = Anchors()
         self.hist_g = np.full((0, 3), np.nan)   # the last epochs' directions (NaN: not still upright)
+        self.hist_trace = np.zeros(0, bool)     # ... and which of them left a transition's trace
         self.prev_g = np.full(3, np.nan)         # the direction of the epoch before this chunk
         self.prev_noise = 0.0
         self.sway_hist = np.zeros(SWAY_WINDOW - 1, np.int32)
@@ -195,6 +201,7 @@ class PostureCue:
         self.pending: _Pending | None = None
         self.seed_up = None if seed_up is None else np.asarray(seed_up, np.float64)
         self.walk_hist = np.zeros((0, 3), np.int64)
+        self.exc_hist = np.full((EXCURSION_EPOCHS, 3), np.nan)  # the last epochs' directions
 
     def remap(self, fn) -> None:
         """Re-express every remembered direction with ``fn`` (rows of unit vectors in, the same
@@ -214,6 +221,29 @@ class PostureCue:
             self.pending.vecs = [one(v) for v in self.pending.vecs]
         if self.walk_hist.shape[0]:
             self.walk_hist = np.rint(fn(self.walk_hist / _WALK_QUANT) * _WALK_QUANT).astype(np.int64)
+        self.exc_hist = fn(self.exc_hist)
+
+    # ------------------------------------------------------------------------- excursions
+    def excursions(self, g: np.ndarray) -> np.ndarray:
+        """Per epoch (g: each epoch's direction, NaN without data): did the trunk, within the
+        EXCURSION_EPOCHS before it, tilt EXCURSION_DEG or more away from both the direction at
+        the start of that span and its own? A sit-to-stand or stand-to-sit leans the trunk
+        forward (30-45 deg in an ordinary one, 15-30 in a slow careful one) and brings it back; a
+        lean in the chair goes one way only, so a reclined sitter leaning forward to where they
+        stand shows none (nor does the quiet drift of a posture). Seen on a trunk that moves
+        the whole way, whatever the clip's mounting."""
+        w = EXCURSION_EPOCHS
+        allg = np.concatenate([self.exc_hist, g])
+        n = g.shape[0]
+        end = allg[w:]
+        start = allg[:n]
+        best = np.zeros(n)
+        for k in range(1, w):
+            mid = allg[k:k + n]
+            with np.errstate(invalid="ignore"):
+                best = np.fmax(best, np.minimum(_angle(mid, start), _angle(mid, end)))  # NaN: no say
+        self.exc_hist = allg[allg.shape[0] - w:]
+        return best >= EXCURSION_DEG
 
     # ------------------------------------------------------------------------------ sway
     def sway(self, g: np.ndarray, noise2: np.ndarray, still: np.ndarray) -> np.ndarray:
@@ -275,7 +305,7 @@ class PostureCue:
     def orientation(self, first: int, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
                     events: list[tuple], forget: np.ndarray,
                     walk_up: np.ndarray | None = None, walking: np.ndarray | None = None,
-                    told: list | None = None) -> list:
+                    told: list | None = None, trace: np.ndarray | None = None) -> list:
         """Evidence (NAT units) from the trunk's direction, for epochs first .. first + n - 1.
 
         g: unit directions; upright: still, upright epochs (the only ones judged, and the only
@@ -296,7 +326,10 @@ class PostureCue:
         window, by OTHER_MARGIN_DEG: a transition missed earlier (smoother.Events.other).
 
         told: (epoch, anchors) the wearer's postures are known to be from that epoch on (a
-        calibration's, as its stand step ends)."""
+        calibration's, as its stand step ends); trace: the epochs a missed transition could
+        have left its mark on (the trunk's lean out and back, `excursions`, or no data; default
+        all): an epoch before a window is taken for the other posture only if such an epoch
+        lies between it and the window."""
         n = g.shape[0]
         hist = self.hist_g
         base = first - hist.shape[0]  # epoch index of hist[0]
@@ -305,6 +338,19 @@ class PostureCue:
         self._start_anchors = cur
         changes: list[tuple[int, Anchors]] = []  # (first epoch it holds for, anchors)
         seats: list[tuple[int, int]] = []  # (epoch it became known, first epoch of the seat)
+
+        trace = np.ones(n, bool) if trace is None else trace
+        hist_trace = self.hist_trace
+
+        def trace_rows(lo: int, hi: int) -> np.ndarray:
+            """trace of epochs lo .. hi - 1 (before the kept history: left out)."""
+            lo = max(lo, base)
+            parts = []
+            if lo < first:
+                parts.append(hist_trace[lo - base:min(hi, first) - base])
+            if hi > first:
+                parts.append(trace[max(lo, first) - first:hi - first])
+            return np.concatenate(parts) if parts else np.zeros(0, bool)
 
         def rows(lo: int, hi: int) -> np.ndarray:
             """Directions of epochs lo .. hi - 1 (NaN: not still and upright; before the kept
@@ -399,7 +445,8 @@ class PostureCue:
                 # smoother asks (most transitions find no open epoch to claim)
                 j = t - first
                 after = g[j] if 0 <= j < n and np.isfinite(g[j, 0]) else None
-                other[ei] = functools.partial(self._other_of, rows, base, b, sit_after, cur, up_at(t), after)
+                other[ei] = functools.partial(self._other_of, rows, base, b, sit_after, cur, up_at(t), after,
+                                              trace_rows)
             if not sure:
                 continue
             before = self._before(rows, b) if sit_after is not None else None
@@ -418,13 +465,14 @@ class PostureCue:
 
         self.anchors = cur
         self.hist_g = rows(first + n - self.history, first + n)
+        self.hist_trace = trace_rows(first + n - self.history, first + n)
         self._changes = changes
         self.seats = seats
         return other
 
     def levels(self, first: int, heads: np.ndarray, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
                mark: np.ndarray, reset_only: np.ndarray, calm: np.ndarray,
-               moved: np.ndarray | None = None) -> np.ndarray:
+               moved: np.ndarray | None = None, rose: np.ndarray | None = None) -> np.ndarray:
         """How much more sitting-like the trunk is than the reference posture (the first settled
         posture after the last sure evidence: walking, a seen transition, lying a while), in NAT
         units, judged on a grid of head epochs (one every decide.CUE_EVERY_S: postures change
@@ -495,10 +543,10 @@ class PostureCue:
             self.ref_g, self.ref_incl = g[r[-1]].copy(), float(incl[r[-1]])
         # a head with a reference whose trunk was not still and upright says nothing of the level
         # (a gesture, a step): it neither holds a change up nor counts toward it
-        return self._persistent(out, mark, moved, upright | ~has_ref | absolute)
+        return self._persistent(out, mark, moved, upright | ~has_ref | absolute, rose)
 
     def _persistent(self, out: np.ndarray, mark: np.ndarray, moved: np.ndarray | None = None,
-                    seen: np.ndarray | None = None) -> np.ndarray:
+                    seen: np.ndarray | None = None, rose: np.ndarray | None = None) -> np.ndarray:
         """The level as accepted: it moves to a new value only once the level has stayed beyond
         it (by PERSIST_NATS, all one way) for PERSIST_S, and starts from 0 at each sure evidence
         or reset. Leaning toward the screen for a minute, or the passage through upright into a
@@ -507,7 +555,10 @@ class PostureCue:
         seen: the heads whose level was judged (default all). The others (the trunk moving: a
         gesture, a step) are left out of the window; a change is accepted at a judged head, with
         at least half the window's heads judged. Standing people fidget: a level that had to hold
-        through every head of two minutes was, for them, seldom accepted at all."""
+        through every head of two minutes was, for them, seldom accepted at all.
+
+        moved / rose: the heads at which a change toward sitting / toward standing may be
+        accepted (default: any)."""
         n = out.shape[0]
         w = self.persist
         seen = np.ones(n, bool) if seen is None else seen
@@ -534,7 +585,8 @@ class PostureCue:
         # A stretch after a mark starts from 0: the first place it can change is the first
         # beyond +-d (found for all stretches at once); most stretches never get there.
         can = (np.ones(n, bool) if moved is None else moved) & enough
-        first_change = next_true(((lo > d) | (hi < -d)) & can)
+        can_up = can if rose is None else rose & enough
+        first_change = next_true(((lo > d) & can) | ((hi < -d) & can_up))
         e_i = np.searchsorted(ends, starts, side="right")
         stretch_end = np.where(e_i < ends.shape[0], ends[np.minimum(e_i, max(ends.shape[0] - 1, 0))], n) if ends.size else np.full(starts.shape, n)
         fresh = (starts > 0) | (n > 0 and bool(mark[0]))  # begins right after a mark (a = 0)
@@ -544,13 +596,14 @@ class PostureCue:
                 a = 0
             p = st
             while p < end:
-                ch = np.flatnonzero(((lo[p:end] > a + d) | (hi[p:end] < a - d)) & can[p:end])
+                down = (lo[p:end] > a + d) & can[p:end]
+                ch = np.flatnonzero(down | ((hi[p:end] < a - d) & can_up[p:end]))
                 if ch.size == 0:
                     eff[p:end] = a
                     break
                 j = p + int(ch[0])
                 eff[p:j] = a
-                a = int(lo[j]) if lo[j] > a + d else int(hi[j])
+                a = int(lo[j]) if down[j - p] else int(hi[j])
                 eff[j] = a
                 p = j + 1
         # the stretch that ends the chunk sets what is carried (quiet stretches accept nothing)
@@ -609,7 +662,8 @@ class PostureCue:
         pre = pre[np.isfinite(pre[:, 0])]
         return _unit(np.sum(pre, axis=0)) if pre.shape[0] else None
 
-    def _other_of(self, rows, base: int, b: int, sit_after: bool, anchors: Anchors, up, after) -> tuple | None:
+    def _other_of(self, rows, base: int, b: int, sit_after: bool, anchors: Anchors, up, after,
+                  trace_rows=None) -> tuple | None:
         """_other, with the posture before the window and the other posture's reference: the
         trunk at the quiet end of the transition (the posture it led to, as this wearer holds it
         now), else the sitting anchor, or the standing one or the walking upright, as they were
@@ -621,10 +675,13 @@ class PostureCue:
             ref = after
         else:
             ref = anchors.sit if sit_after else (anchors.stand if anchors.stand is not None else up)
-        return self._other(rows, base, b, before, ref)
+        return self._other(rows, base, b, before, ref, trace_rows)
 
-    def _other(self, rows, base: int, b: int, before: np.ndarray, ref) -> tuple | None:
-        """(first epoch, flags) of the epochs before epoch b nearer `ref` than `before`."""
+    def _other(self, rows, base: int, b: int, before: np.ndarray, ref, trace_rows=None) -> tuple | None:
+        """(first epoch, flags) of the epochs before epoch b nearer `ref` than `before`, and (with
+        trace_rows) followed before b by an epoch a missed transition could have left its trace
+        on: a reclined sitter who leaned forward to where they stand, then sat back, changed
+        posture without leaving the chair."""
         if ref is None or not np.isfinite(ref[0]):
             return None
         if float(before @ ref) > np.cos(np.radians(ANCHOR_MIN_DEG)):  # closer than ANCHOR_MIN_DEG
@@ -636,6 +693,12 @@ class PostureCue:
         with np.errstate(invalid="ignore"):
             flags = (_angle(r, np.broadcast_to(ref, r.shape)) + OTHER_MARGIN_DEG
                      < _angle(r, np.broadcast_to(before, r.shape)))
+        if trace_rows is not None:
+            tr = trace_rows(lo, b)
+            later = np.zeros(r.shape[0], bool)  # a trace after the epoch and before b
+            if tr.shape[0] == r.shape[0] and r.shape[0] > 1:
+                later[:-1] = np.logical_or.accumulate(tr[::-1])[::-1][1:]
+            flags &= later
         return lo, flags
 
 
