@@ -235,15 +235,24 @@ class PostureCue:
         w = EXCURSION_EPOCHS
         allg = np.concatenate([self.exc_hist, g])
         n = g.shape[0]
-        end = allg[w:]
-        start = allg[:n]
-        best = np.zeros(n)
-        for k in range(1, w):
-            mid = allg[k:k + n]
-            with np.errstate(invalid="ignore"):
-                best = np.fmax(best, np.minimum(_angle(mid, start), _angle(mid, end)))  # NaN: no say
         self.exc_hist = allg[allg.shape[0] - w:]
-        return best >= EXCURSION_DEG
+        # Only a span whose trunk travelled 2 x EXCURSION_DEG can hold one (out and back): summed
+        # from the epoch-to-epoch turns (missing data counts as any turn), that leaves the few
+        # spans with movement in them to judge, in the same order of sums in any chunking.
+        steps = _angle(allg[1:], allg[:-1])
+        steps[np.isnan(steps)] = 180.0
+        path = steps[:n].copy()
+        for k in range(1, w):
+            path += steps[k:k + n]
+        i = np.flatnonzero(path >= 2.0 * EXCURSION_DEG - 0.01)
+        best = np.zeros(i.size)
+        for k in range(1, w):
+            mid = allg[i + k]
+            with np.errstate(invalid="ignore"):  # NaN: no say
+                best = np.fmax(best, np.minimum(_angle(mid, allg[i]), _angle(mid, allg[i + w])))
+        out = np.zeros(n, bool)
+        out[i[best >= EXCURSION_DEG]] = True
+        return out
 
     # ------------------------------------------------------------------------------ sway
     def sway(self, g: np.ndarray, noise2: np.ndarray, still: np.ndarray) -> np.ndarray:
