@@ -186,6 +186,24 @@ def test_truncated_gzip_keeps_complete_lines(tmp_path):
     np.testing.assert_allclose(block.t, np.arange(len(block)) * 0.02, atol=1e-9)
 
 
+def test_bytes_after_the_gzip_data_are_told_not_dropped_silently(tmp_path):
+    """A second member whose header was damaged (or anything appended to the file) is not gzip: what
+    came before is kept, and the note says how much of the file was left unread (gzip -t: 'trailing
+    garbage ignored'), instead of analysing half a recording without a word."""
+    first = gzip.compress((HEADER + good_rows(100)).encode())
+    second = bytearray(gzip.compress(good_rows(100, start=100).encode()))
+    second[0] = 0  # its magic is gone
+    p = tmp_path / "halves.csv.gz"
+    p.write_bytes(first + bytes(second))
+    with pytest.warns(FormatWarning, match=rf"halves\.csv\.gz: ignored the last {len(second)} bytes of the file: "
+                                           r"they are not gzip data \(kept the 101 complete lines before them\)"):
+        block = formats.load(p)
+    assert len(block) == 100
+    p.write_bytes(first + second[:1])  # a single stray byte is told too
+    with pytest.warns(FormatWarning, match=r"ignored the last 1 bytes of the file"):
+        formats.load(p)
+
+
 def test_corrupted_gzip(tmp_path):
     data = bytearray(gzip.compress((HEADER + good_rows(100)).encode()))
     data[20:40] = b"\xff" * 20

@@ -147,6 +147,10 @@ class _Source:
                     data += more
         except zlib.error as e:
             raise InputError(self.path, f"corrupted gzip data ({e})") from None
+        if data:  # not another member: a damaged one, or something appended (gzip -t: "trailing garbage")
+            unread = len(data) + os.fstat(self._file.fileno()).st_size - self._file.tell()
+            self.notes.add(f"ignored the last {unread} bytes of the file: they are not gzip data (kept the "
+                           f"{lines + bool(tail)} complete lines before them)", at=self._note_at)
         if tail:
             yield tail
 
