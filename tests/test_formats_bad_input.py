@@ -186,6 +186,23 @@ def test_truncated_gzip_keeps_complete_lines(tmp_path):
     np.testing.assert_allclose(block.t, np.arange(len(block)) * 0.02, atol=1e-9)
 
 
+@pytest.mark.parametrize("keep", [5, 40, 45])
+def test_gzip_cut_before_its_first_line_is_not_called_empty(tmp_path, keep):
+    """A download stopped in its first bytes: the file is not empty, its gzip stream is cut."""
+    p = tmp_path / "cut.csv.gz"
+    p.write_bytes(gzip.compress((HEADER + good_rows(100)).encode())[:keep])
+    assert error_of(p) == f"{p}: gzip stream is truncated before the end of its first line; nothing to read"
+
+
+def test_gzip_cut_after_its_header_says_so(tmp_path):
+    """Cut inside the first data row: 'header only' alone would say the file never had data."""
+    packed = gzip.compress((HEADER + good_rows(100)).encode())
+    p = tmp_path / "cut.csv.gz"
+    p.write_bytes(packed[:60])  # the header line and part of the first row
+    assert error_of(p) == (f"{p}:1: header only, no data rows (columns t, ax, ay, az); the gzip stream is "
+                           "truncated after line 1")
+
+
 def test_bytes_after_the_gzip_data_are_told_not_dropped_silently(tmp_path):
     """A second member whose header was damaged (or anything appended to the file) is not gzip: what
     came before is kept, and the note says how much of the file was left unread (gzip -t: 'trailing

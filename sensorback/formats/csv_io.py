@@ -76,6 +76,7 @@ class _Source:
             self._file = open(path, "rb")
         self.bom = False  # the text began with a byte-order mark (so it was not empty)
         self._gzip = False
+        self.cut: int | None = None  # the complete lines a truncated gzip stream kept
         self._raw = self._raw_pieces()
 
     def close(self) -> None:
@@ -94,6 +95,10 @@ class _Source:
         # the trailer holds the last member's size mod 4 GiB (or anything, when the file is cut):
         # believed when deflate could have made it (at most 1032:1)
         return isize if size <= isize <= 1032 * size else 6 * size
+
+    def cut_text(self) -> str:
+        """For an error that finds no data: where a truncated stream ended, which may be why."""
+        return "" if self.cut is None else f"; the gzip stream is truncated after line {self.cut}"
 
     def drain(self) -> None:
         """Read the rest: a corrupt gzip stream raises here. Called before another error is
@@ -137,6 +142,10 @@ class _Source:
                         else:
                             tail += out
                     elif not data and eof:
+                        if not lines:
+                            raise InputError(self.path, "gzip stream is truncated before the end of its first "
+                                                        "line; nothing to read")
+                        self.cut = lines
                         self.notes.add(f"gzip stream is truncated; kept the {lines} complete lines before the cut, "
                                        f"dropped {len(tail)} bytes of a partial line", at=self._note_at)
                         return
@@ -476,13 +485,14 @@ def _parse(source: _Source, path, notes: LoadNotes) -> RawTable:
                     date_error = i
     source.drain()
     if not nonblank:
-        raise InputError(path, f"header only, no data rows (columns {', '.join(n.strip() for n in names)})", line=header_line)
+        raise InputError(path, f"header only, no data rows (columns {', '.join(n.strip() for n in names)})"
+                               f"{source.cut_text()}", line=header_line)
     if width_error is not None:
         raise width_error
     if parse_error is not None:
         raise parse_error
     if rows.n == 0:
-        raise InputError(path, "header only, no data rows", line=header_line)
+        raise InputError(path, f"header only, no data rows{source.cut_text()}", line=header_line)
 
     time, xyz, stamps = rows.finish()
     if cols.gravity_axes is not None:
