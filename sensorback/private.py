@@ -18,6 +18,7 @@ already.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import stat
 from typing import IO, Any
@@ -50,8 +51,23 @@ def open_private(path: str | os.PathLike, mode: str = "w", *, gzip_level: int | 
     fd = create_private(path)
     if gzip_level is None:
         return os.fdopen(fd, mode, **kwargs)
-    os.close(fd)  # gzip opens by name; the file keeps its 0600
-    return gzip.open(path, mode if mode == "wb" else "wt", compresslevel=gzip_level, **kwargs)
+    # The gzip header keeps the file's name ('gunzip -N' restores it): the name the temp file of
+    # writing_path will be renamed to, not the temp name.
+    name = os.fspath(path).removesuffix(writing_path(""))
+    packed = _GzipWriter(name, "wb", compresslevel=gzip_level, fileobj=os.fdopen(fd, "wb"))
+    return packed if mode == "wb" else io.TextIOWrapper(packed, **kwargs)
+
+
+class _GzipWriter(gzip.GzipFile):
+    """A gzip stream on a file it was given, which it closes too (GzipFile leaves it open)."""
+
+    def close(self) -> None:
+        file = self.fileobj
+        try:
+            super().close()
+        finally:
+            if file is not None:
+                file.close()
 
 
 def writing_path(path: str | os.PathLike) -> str:

@@ -157,3 +157,19 @@ def test_the_html_report_names_no_database_path(tmp_path):
     rows = Rows(day, day, start, end, EpochSeries.empty(), [], [], [], [], database=secret, db_empty=True)
     report = build_report(rows, now=datetime(2024, 3, 5, tzinfo=timezone.utc))
     assert "alice" not in render_html(report)
+
+
+def _gzip_name(path) -> bytes:
+    """The file name a gzip header keeps (FNAME), which 'gunzip -N' restores."""
+    data = Path(path).read_bytes()
+    assert data[:2] == b"\x1f\x8b" and data[3] & 0x08, "no name in the gzip header"
+    return data[10:data.index(b"\x00", 10)]
+
+
+def test_a_gzip_file_keeps_its_own_name_not_its_temp_files(tmp_path):
+    """convert and --epochs write .gz files into a temp file renamed into place; the gzip header
+    keeps the name the user gave (as gzip does: without .gz), not 'day.csv.gz.1234.writing'."""
+    ok("convert", DEMO, tmp_path / "day.csv.gz")
+    ok("analyze", DEMO, "--epochs", tmp_path / "day.epochs.csv.gz")
+    assert _gzip_name(tmp_path / "day.csv.gz") == b"day.csv"
+    assert _gzip_name(tmp_path / "day.epochs.csv.gz") == b"day.epochs.csv"
