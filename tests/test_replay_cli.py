@@ -338,6 +338,21 @@ def test_mistakes_are_one_line(args, fragments, tmp_path, monkeypatch):
     assert r.exit_code == 2
 
 
+@pytest.mark.parametrize("named", ["--db", "$SENSORBACK_DB"])
+def test_events_into_the_database_file_is_refused_before_the_replay(tmp_path, monkeypatch, named):
+    """--events naming the database a replay creates: the events file was renamed over the new
+    database at the end, the stored session lost without a word ('written to back.db')."""
+    db = tmp_path / "back.db"
+    monkeypatch.chdir(tmp_path)
+    if named == "--db":
+        r = run(DEMO, "--db", db, "--events", "back.db")
+    else:
+        monkeypatch.setenv("SENSORBACK_DB", str(db))
+        r = run(DEMO, "--events", "back.db")
+    assert_one_line_error(r, "--events: back.db is the database the replay stores into; choose another name")
+    assert not db.exists()
+
+
 def test_a_locked_database_is_one_line(tmp_path, monkeypatch):
     import sensorback.store
 

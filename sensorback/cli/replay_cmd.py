@@ -77,9 +77,12 @@ class _EventSink:
             self.file.close()
 
 
-def _check_events_path(events: Path, recording: Path) -> None:
+def _check_events_path(events: Path, recording: Path, database: Path | None) -> None:
     if events.exists() and events.resolve() == recording.resolve():
         raise SensorbackError(f"--events: {events} is the recording itself; choose another name")
+    # a database the replay is about to create is not there yet for check_output to recognise
+    if database is not None and events.resolve() == database.resolve():
+        raise SensorbackError(f"--events: {events} is the database the replay stores into; choose another name")
     _args.check_output("--events", events, replaces="events", example="events.csv")
 
 
@@ -159,9 +162,9 @@ def replay_command(
     from ..sources import open_source
 
     began = parse_at(start, "--start") if start is not None else None
+    target, _ = _args.check_db(db)
     if events is not None:
-        _check_events_path(events, file)
-    _args.check_db(db)
+        _check_events_path(events, file, target.sqlite_path)
     source = open_source(file=file, speed=pace, rate_hz=rate)  # an unknown file type: before the database opens
     if rate is not None:  # a --rate the file does not take (it has its own timestamps): before the database opens
         source.load()
