@@ -162,6 +162,18 @@ def test_ambiguous_columns(tmp_path):
     assert "ambiguous header" in error_of(p)
 
 
+@pytest.mark.parametrize("header, named", [
+    ("t,ax,ay,az,ax,ay,az", "columns 2 (ax) and 5 (ax)"),  # two sensors' exports joined side by side
+    ("t,ax (g),ay (g),az (g),ax (m/s^2)", "columns 2 (ax (g)) and 5 (ax (m/s^2))"),
+])
+def test_an_axis_named_twice_is_ambiguous_not_the_first_one(tmp_path, header, named):
+    """Which of two columns of one name is the acceleration cannot be told; taking the first
+    without a word analysed the other sensor, or the other unit, as often as not."""
+    extra = ",5" * (header.count(",") - 3)
+    p = write(tmp_path, header + "\n" + "".join(f"{i * 0.02:.2f},0.1,0.2,0.97{extra}\n" for i in range(10)))
+    assert error_of(p) == f"{p}:1: ambiguous header: {named} both name acceleration x; keep one"
+
+
 def test_unknown_extension_and_missing_file(tmp_path):
     p = write(tmp_path, HEADER + good_rows(2), name="x.xlsx")
     assert error_of(p) == f"{p}: unknown file type; expected one of .sbr, .csv, .csv.gz, .txt, .txt.gz, .tsv, .tsv.gz, .cwa, .cwa.gz, .gt3x"

@@ -164,7 +164,12 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
         kind = _kind(ax[0])
         if kind is None:
             continue
-        sets.setdefault((kind, ax[0]), {}).setdefault(ax[1], i)
+        seen = sets.setdefault((kind, ax[0]), {})
+        if ax[1] in seen:  # two sensors side by side, or one axis in two units: which is meant?
+            j = seen[ax[1]]
+            raise InputError(path, f"ambiguous header: columns {j + 1} ({names[j].strip()}) and {i + 1} "
+                             f"({raw.strip()}) both name acceleration {ax[1]}; keep one", line=line)
+        seen[ax[1]] = i
 
     complete = {k: (v["x"], v["y"], v["z"]) for k, v in sets.items() if len(v) == 3}
     total = [k for k in complete if k[0] == "total"]
