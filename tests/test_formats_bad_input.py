@@ -56,6 +56,21 @@ def test_header_only(tmp_path):
     assert error_of(p) == f"{p}:1: header only, no data rows (columns t, ax, ay, az)"
 
 
+def test_a_single_timestamped_sample_has_no_rate_to_make_up(tmp_path):
+    """One row gives no interval to measure: the rate is not made up (it was 50 Hz, and a header's
+    'at 100 Hz' was then said to disagree with it)."""
+    p = write(tmp_path, HEADER + good_rows(1))
+    assert error_of(p) == f"{p}: only one sample, and its sample rate cannot be measured from one timestamp"
+    p = write(tmp_path, "t (s at 100 Hz),ax,ay,az\n" + good_rows(1), name="rated.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FormatWarning)
+        assert formats.load(p).rate_hz == 100
+    with pytest.warns(FormatWarning, match="timestamps made from the given rate 25 Hz"):
+        assert formats.load(write(tmp_path, "ax,ay,az\n0.1,0.2,0.97\n", name="untimed.csv"), rate_hz=25).rate_hz == 25
+    formats.save(SampleBlock([0.0], np.ones((1, 3)) * 0.5, rate_hz=50.0), tmp_path / "one.csv")
+    assert formats.load(tmp_path / "one.csv").rate_hz == 50  # what sensorback writes says its rate
+
+
 def test_wrong_columns_lists_found_and_expected(tmp_path):
     p = write(tmp_path, "time,gyro_x,gyro_y,gyro_z\n0,1,2,3\n")
     msg = error_of(p)

@@ -901,8 +901,13 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     if rate_hz is not None and has_time:
         raise rate_not_needed(path, _estimate_rate(t))
     if rate_hz is None:
-        rate_hz = _estimate_rate(t)
         said = cols.time_named.rate_hz if cols.time_named else None
+        if t.shape[0] < 2:  # no interval to measure: the header's rate, or none to make up
+            if not said:
+                raise InputError(path, "only one sample, and its sample rate cannot be measured from one timestamp")
+            rate_hz = said
+        else:
+            rate_hz = _estimate_rate(t)
         if said:  # a nominal rate in the header stands while the timestamps agree with it
             if abs(said / rate_hz - 1.0) <= NOMINAL_RATE_SLACK:
                 rate_hz = said

@@ -110,7 +110,7 @@ def write_csv_blocks(blocks: Iterable[SampleBlock], path, device: str, rate_hz: 
     first = next(blocks, None)
     t0 = np.asarray(first.t, dtype=np.float64) if first is not None else np.zeros(0)
     # the nominal rate only when reading t back would not give it (1 / the median interval)
-    rate = None if _estimate_rate(t0) == rate_hz else rate_hz
+    rate = None if t0.shape[0] > 1 and _estimate_rate(t0) == rate_hz else rate_hz  # one sample: no interval
     t_name, start_kept = time_name(start_time, meta.get("clock") == "device-local", rate)
     cell = _cell(str(device), sep)
     lost = _lost(start_time, str(device), meta, start_kept, cell)
