@@ -125,3 +125,12 @@ def test_analyze_and_report_help_say_seated_for_sitting_and_slouching_together()
     assert "seated time and bouts" in flat["analyze"] and "sitting bouts" not in flat["analyze"]
     assert flat["report"].startswith("Usage: sensorback report [OPTIONS] Seated time, breaks, slouching")
     assert "neither seated time nor a break" in flat["report"] and "neither sitting" not in flat["report"]
+
+
+@pytest.mark.parametrize("command, argument", [("analyze", "FILE..."), ("replay", "FILE"), ("convert", "IN")])
+def test_every_command_reading_a_recording_names_the_formats_it_reads(command, argument):
+    """replay and convert read .cwa and .gt3x as analyze does; their help said .sbr and CSV only
+    (replay), or nothing (convert)."""
+    text = " ".join(help_of(command).split())
+    assert f"{argument} Recording" in text
+    assert re.search(rf"{re.escape(argument)} Recordings? [^.]*\(\.sbr, \.csv, \.csv\.gz, \.cwa, \.gt3x\)", text)

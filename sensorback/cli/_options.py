@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import typer
 
+#: The recordings analyze, replay and convert read, as their help names them (every file name
+#: sensorback.extensions lists; .txt/.tsv and .cwa.gz are CSV and .cwa files by other names).
+READ_FORMATS = "(.sbr, .csv, .csv.gz, .cwa, .gt3x)"
+
 DB_OPTION = typer.Option(
     "--db", metavar="URL", show_default=False,
     help="The database: a path to an SQLite file or an SQLAlchemy URL. Default: $SENSORBACK_DB, else "

@@ -18,7 +18,8 @@ import typer
 from ..errors import SensorbackError
 from . import _args
 from ._app import app
-from ._options import CALIBRATION_OPTION, CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION, STAND_WINDOW_OPTION
+from ._options import (CALIBRATION_OPTION, CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, READ_FORMATS,
+                       REFERENCE_WINDOW_OPTION, STAND_WINDOW_OPTION)
 from ._progress import Progress, interactive
 from ._runtime import help_filled_by
 
@@ -89,7 +90,7 @@ def _describe(path: Path, block) -> str:
 def analyze(
     files: Annotated[
         list[Path],
-        typer.Argument(metavar="FILE", help="Recordings to analyze (.sbr, .csv, .csv.gz, .cwa, .gt3x).",
+        typer.Argument(metavar="FILE", help=f"Recordings to analyze {READ_FORMATS}.",
                        show_default=False),
     ],
     epochs: Annotated[
@@ -211,7 +212,8 @@ def analyze(
     )
 )
 def convert(
-    src: Annotated[Path, typer.Argument(metavar="IN", help="Recording to read.", show_default=False)],
+    src: Annotated[Path, typer.Argument(metavar="IN", help=f"Recording to read {READ_FORMATS}.",
+                                        show_default=False)],
     dst: Annotated[Path, typer.Argument(metavar="OUT", help="File to write (.sbr, .csv, .csv.gz), a new one: an "
                                         "existing file is never written over.", show_default=False)],
     rate: Annotated[Optional[float], CSV_RATE_OPTION] = None,

@@ -18,7 +18,8 @@ import typer
 
 from ..errors import SensorbackError
 from . import _args
-from ._options import CALIBRATION_OPTION, CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, REFERENCE_WINDOW_OPTION, STAND_WINDOW_OPTION
+from ._options import (CALIBRATION_OPTION, CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, READ_FORMATS,
+                       REFERENCE_WINDOW_OPTION, STAND_WINDOW_OPTION)
 from ._progress import Progress, clear_active, interactive
 from ._runtime import EXIT_INTERRUPTED
 from ._app import app
@@ -108,7 +109,7 @@ def _check_events_path(events: Path, recording: Path, database: Path | None) -> 
 )
 def replay_command(
     file: Annotated[
-        Path, typer.Argument(metavar="FILE", help="Recording to replay (.sbr, .csv, .csv.gz).", show_default=False)
+        Path, typer.Argument(metavar="FILE", help=f"Recording to replay {READ_FORMATS}.", show_default=False)
     ],
     speed: Annotated[
         str,
