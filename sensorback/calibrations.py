@@ -222,6 +222,8 @@ def load_calibration(spec: str, store: CalibrationStore | None = None) -> tuple[
             raise SensorbackError(f"--calibration {spec}: not a calibration file")
         inner = data.get("calibration", data)
         return calibration_from_dict(inner if isinstance(inner, dict) else {}, f"--calibration {spec}"), f"file {path}"
+    if path.is_dir():
+        raise SensorbackError(f"--calibration {spec}: is a folder, not a calibration file")
     if path.suffix.lower() == ".json" or os.sep in spec:
         raise SensorbackError(f"--calibration {spec}: no such file")
     store = store or CalibrationStore()

@@ -153,6 +153,7 @@ def test_analyze_and_replay_apply_a_stored_calibration(tmp_path, monkeypatch):
     for args, fragments in (
         (["--calibration", "nobody"], ["--calibration nobody", "no device of that name", "demo"]),
         (["--calibration", str(tmp_path / "none.json")], ["no such file"]),
+        (["--calibration", str(tmp_path)], [f"--calibration {tmp_path}: is a folder, not a calibration file"]),
         (["--calibration", "demo", "--reference-window", "1:5"], ["--calibration", "not both"]),
         (["--calibration", "demo", "--stand-window", "1:5"], ["--calibration", "not both"]),
         (["--stand-window", "1:99999"], ["--stand-window"]),
