@@ -185,6 +185,27 @@ def test_writing_to_a_database_on_a_read_only_mount_is_one_line(tmp_path):
                            "file system); 'sensorback report' still reads it\n")
 
 
+def test_an_output_in_a_read_only_folder_is_refused_before_any_work(tmp_path):
+    """Each command's output checked up front, like a missing folder: the analysis or the simulation
+    is not run first to fail on its temp file ('error: ro/e.csv.1234.writing: Read-only file system')."""
+    shutil.copy(WAIST, tmp_path / "in.csv.gz")
+    (tmp_path / "ro").mkdir()
+    commands = {
+        "--epochs": '"$SB" analyze in.csv.gz --epochs ro/e.csv',
+        "OUT": '"$SB" convert in.csv.gz ro/c.sbr',
+        "--out": '"$SB" simulate --scenario demo --duration 10s --out ro/s.sbr',
+        "--events": '"$SB" replay in.csv.gz --db back.db --events ro/ev.csv',
+        "--html": '"$SB" report --db back.db --day 2024-03-04 --html ro/r.html',
+    }
+    assert run("replay", WAIST, "--db", tmp_path / "back.db", "--start", "2024-03-04 09:00").exit_code == 0
+    done = private_mounts("mount --bind ro ro && mount -o remount,bind,ro ro && " + " ; ".join(
+        f'{c}; echo "rc=$?"' for c in commands.values()), tmp_path)
+    assert done.stdout.splitlines() == ["rc=1"] * len(commands), done.stdout  # no summary printed first
+    assert done.stderr.splitlines() == [f"error: {option}: cannot write in folder ro (it is on a read-only file "
+                                        "system)" for option in commands]
+    assert os.listdir(tmp_path / "ro") == []
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions (the read-only mount test covers it)")
 def test_report_reads_a_database_in_a_folder_without_write_permission(tmp_path):
     rec = day_recording(tmp_path)

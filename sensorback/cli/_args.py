@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from .. import limits
-from ..errors import InputError, SensorbackError
+from ..errors import InputError, OSProblem, SensorbackError
 from ..extensions import EXTENSIONS
 
 #: Longest first, so 'day.csv.gz' loses '.csv.gz', not '.gz'.
@@ -139,7 +139,8 @@ def check_input_file(path: Path) -> None:
 
 
 def check_output(option: str, path: Path, *, suffixes: tuple[str, ...] = (), keep: bool = False,
-                 replaces: str | None = None, folder: bool = False, example: str | None = None) -> None:
+                 replaces: str | None = None, folder: bool = False, example: str | None = None,
+                 written: bool = True) -> None:
     """A file (or, with folder, a folder) the user names for sensorback to write, checked before any
     work starts: its folder must exist (sensorback never creates the user's folders, so that a typo
     does not scatter files), it must not be a folder itself (a file, with folder), its name must end
@@ -148,8 +149,10 @@ def check_output(option: str, path: Path, *, suffixes: tuple[str, ...] = (), kee
     'calibration') an existing file must be one of that kind sensorback wrote (an earlier run's
     output, replaced; never a recording, a database or a file of the user's own); with folder and
     replaces='cohort', an existing folder must be empty, an earlier cohort output, or hold none of the
-    files cohort writes. Only sensorback's own default locations (its data and config folders) are
-    created."""
+    files cohort writes. With `written` (all but a database, which the store opens and judges
+    itself: a report reads one where it cannot write) the folder must take new files: a file is
+    written beside it first, then renamed into place. Only sensorback's own default locations
+    (its data and config folders) are created."""
     if str(path) == "-":
         raise SensorbackError(f"{option}: '-' (standard output) is not supported here; give a file name")
     if folder:
@@ -164,6 +167,8 @@ def check_output(option: str, path: Path, *, suffixes: tuple[str, ...] = (), kee
     parent = path.parent
     if not parent.is_dir():
         raise SensorbackError(f"{option}: there is no folder {parent} (create it first)")
+    if written:
+        _check_writable_folder(option, path if folder and path.is_dir() else parent, path)
     if keep and path.exists():
         raise SensorbackError(f"{option}: {path} already exists; choose another name, or delete it first "
                               "(sensorback does not write over a recording)")
@@ -171,6 +176,24 @@ def check_output(option: str, path: Path, *, suffixes: tuple[str, ...] = (), kee
         from ._own_outputs import refuse_unless_own, refuse_unless_own_folder
 
         (refuse_unless_own_folder if folder else refuse_unless_own)(option, path, replaces)
+
+
+def _check_writable_folder(option: str, where: Path, path: Path) -> None:
+    """`where` takes new files, or an OSProblem before any work (not a failure on a temp file's name
+    after it). A special file that exists (/dev/stdout, a FIFO) is written as it is: no check."""
+    import os
+
+    if path.exists() and not path.is_file() and not path.is_dir():
+        return
+    if os.access(where, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids):
+        return
+    try:
+        read_only = bool(os.statvfs(where).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    why = "it is on a read-only file system" if read_only else "no permission to create files there"
+    shown = where if str(where) != "." else Path.cwd()
+    raise OSProblem(f"{option}: cannot write in folder {shown} ({why})")
 
 
 def db_target(db: str | None):
@@ -202,7 +225,7 @@ def check_db(db: str | None, *, must_exist: bool = False):
     if path is None or given is None:
         return target, given
     shown = Path(db.strip()).expanduser() if given == "--db" and "://" not in db else path  # as typed
-    check_output(given, shown, example="sensorback.db")
+    check_output(given, shown, example="sensorback.db", written=False)
     if must_exist and given == "--db" and not target.read_only_uri and not path.exists():
         raise SensorbackError(f"{given}: there is no database {shown} (check the name; 'sensorback monitor' "
                               "or 'replay' create one when they store something)")
