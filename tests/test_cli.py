@@ -99,6 +99,14 @@ def test_missing_file_among_several_fails_before_any_work(tmp_path):
     assert_one_line_error(run("analyze", CHEST, missing), "second.sbr: no such file")
 
 
+@pytest.mark.parametrize("command", [["analyze", "-"], ["convert", "-", "out.sbr"], ["replay", "-"]])
+def test_standard_input_is_named_not_called_a_missing_file(command, tmp_path, monkeypatch):
+    """'zcat day.csv.gz | sensorback analyze -' is a Unix habit: say that it is not supported, and
+    why, rather than '-: no such file'."""
+    monkeypatch.chdir(tmp_path)
+    assert_one_line_error(run(*command), "-: standard input is not read", "give the recording's file name")
+
+
 def test_directory_is_not_a_recording(tmp_path):
     assert_one_line_error(run("analyze", tmp_path), "not a file")
 

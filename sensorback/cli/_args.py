@@ -132,6 +132,8 @@ def parse_duration(option: str, text: str | None) -> float | None:
 
 
 def check_input_file(path: Path) -> None:
+    if str(path) == "-":  # the readers need a name: it tells the format
+        raise InputError(path, "standard input is not read; give the recording's file name")
     if not path.exists():
         raise InputError(path, "no such file")
     if not path.is_file():
