@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -37,6 +38,14 @@ class SampleBlock:
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
+
+    @property
+    def clock(self) -> str:
+        """What start_time is on: 'utc'; 'device-local', a logger's clock of unknown zone read as if
+        it were UTC (.cwa, .gt3x); or 'none', no start time (CSV timed from its start or by a rate)."""
+        if self.start_time is None or not math.isfinite(self.start_time):
+            return "none"
+        return "device-local" if self.meta.get("clock") == "device-local" else "utc"
 
     @property
     def duration_s(self) -> float:

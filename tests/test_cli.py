@@ -599,6 +599,17 @@ def test_analyze_several_files_json_list_and_epochs_per_file(tmp_path):
     assert not out.exists()
 
 
+def test_analyze_json_says_which_clock_the_start_time_is_on(tmp_path):
+    """A .cwa's start is the logger's clock of unknown zone: the text says '(device clock)', and the
+    JSON's start_time, a number that reads as Unix time, said nothing of it."""
+    text = run("analyze", AX3)
+    assert text.exit_code == 0 and "(device clock)" in text.stdout.splitlines()[0]
+    assert json.loads(run("analyze", AX3, "--json").stdout)["clock"] == "device-local"
+    assert json.loads(run("analyze", DEMO_SBR, "--json").stdout)["clock"] == "utc"
+    untimed = json.loads(run("analyze", CHEST, "--json").stdout)  # t in seconds from its start
+    assert untimed["start_time"] is None and untimed["clock"] == "none"
+
+
 def test_analyze_with_windows_inside_and_outside_the_recording():
     r = run("analyze", CHEST, "--reference-window", "10:70", "--json")
     assert r.exit_code == 0, r.output

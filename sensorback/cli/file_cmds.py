@@ -65,7 +65,7 @@ def _describe(path: Path, block) -> str:
     parts = [f"{block.device}", f"{len(block)} samples at {block.rate_hz:g} Hz"]
     if block.start_time is not None:
         start = datetime.fromtimestamp(block.start_time, tz=timezone.utc)
-        local = block.meta.get("clock") == "device-local"  # .cwa/.gt3x: the logger's clock, zone unknown
+        local = block.clock == "device-local"  # .cwa/.gt3x: the logger's clock, zone unknown
         start_text = start.isoformat(timespec="seconds")
         parts.append("started " + (start_text.replace("+00:00", " (device clock)") if local
                                    else start_text.replace("+00:00", "Z")))
@@ -180,6 +180,7 @@ def analyze(
                     "device": block.device,
                     "rate_hz": block.rate_hz,
                     "start_time": block.start_time,
+                    "clock": block.clock,
                     "samples": len(block),
                     "options": {
                         "epoch_s": options.epoch_s,

@@ -86,7 +86,7 @@ def analyze_file(path: str, label: str, timezone_name: str = "UTC", epoch_s: flo
                         calibration.sensor.note, ref.up_source, ref.forward_source)
         row.update(status="ok", device=meta.device, rate_hz=float(meta.rate_hz), samples=samples,
                    duration_s=_seconds(t_last - t_first) if t_first is not None else 0.0, days=len(days),
-                   start=_iso(meta.start_time, t_first), clock=_clock(meta.start_time, clock_local))
+                   start=_iso(meta.start_time, t_first), clock=meta.clock)
     except SensorbackError as e:
         text = _one_line(e)
         row["error"] = text if label in text else f"{label}: {text}"
@@ -121,14 +121,6 @@ class _Tally:
 def _seconds(duration: float) -> float:
     """A file's duration to the second, as the day tables' times (whole epochs of 1 s) are written."""
     return float(round(duration))
-
-
-def _clock(start_time, clock_local: bool) -> str:
-    """'device-local' (.cwa, .gt3x), 'utc' (.sbr, CSV with Unix times) or 'none': a recording without
-    clock times (CSV timed in seconds from its start, or by --rate) has no start and 'day N' days."""
-    if start_time is None or not math.isfinite(start_time):
-        return "none"
-    return "device-local" if clock_local else "utc"
 
 
 def _iso(start_time, t_first) -> str | None:
