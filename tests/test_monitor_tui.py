@@ -86,3 +86,32 @@ def test_today_line_says_seated_for_sitting_and_slouching_together():
     line = today_line(Counter(sitting=600.0, slouching=1500.0, standing=300.0, moving=120.0))
     assert line == "Today: seated 35 min (25 min of it slouching), standing 5 min, moving 2 min"
     assert today_line(Counter()).startswith("Today: seated 0 s (0 s of it slouching)")
+
+
+@pytest.mark.parametrize("key", ["ctrl+c", "ctrl+q"])
+def test_ctrl_c_and_ctrl_q_stop_the_monitor_like_q(tmp_path, key):
+    """In the dashboard the terminal is raw, so Ctrl-C arrives as a key, not as SIGINT: it must still
+    stop the monitor as the docs and --help promise (Textual's own ctrl+c only says 'press ctrl+q'),
+    and Textual's ctrl+q must stop the source and end the stored session as q does."""
+    store = open_store(str(tmp_path / "sb.db"))
+    source = HoldingSource(DemoSource("demo", speed=1000), lambda: session.meters.epochs >= 60)
+    session = LiveSession(source, store=store, device_key="demo",
+                          calibrations=CalibrationStore(tmp_path / "cal.json"),
+                          recorder_kwargs={"max_epochs": 5000, "max_seconds": 600})
+    app = MonitorApp(session, Notifier(bell=lambda: None, enabled=False))
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _until(pilot, lambda: session.meters.epochs >= 60, "a minute of epochs")
+            await pilot.press(key)
+            await _until(pilot, lambda: session.finished, "the session to finish")
+        return app.return_code
+
+    rc = asyncio.run(asyncio.wait_for(go(), 2 * DEADLINE_S))
+    assert rc == 0 and app.error is None
+    assert session.stop_requested
+    stored = store.epochs(0, 4e9)
+    assert len(stored) == session.meters.epochs >= 60
+    assert len(set(stored.t_start.tolist())) == len(stored)
+    assert store.session(session.session_ids[0]).ended_at is not None
+    store.close()

@@ -6,7 +6,7 @@ Panels: current state and the trunk angle against the slouch threshold (a bar); 
 clock and time to the next break prompt; today's totals; connection, battery and signal; and a
 scrolling log of prompts, nudges and notes (live.log_line), newest at the bottom and always in view,
 wrapped to the terminal's width (at 80x24 too). Keys: c calibrate (sit upright: the next seconds become the upright
-reference), g guided calibration (sit upright, slouch as usual, stand up: 30 s), s snooze, d mark the suggested exercise done, q quit (stops the source, writes
+reference), g guided calibration (sit upright, slouch as usual, stand up: 30 s), s snooze, d mark the suggested exercise done, q (or Ctrl-C) quit (stops the source, writes
 everything, exits). When the session fails (no Bluetooth, a database that cannot be written), the
 dashboard closes by itself and keeps the exception in ``error`` for the command to report. Break
 prompts and slouch nudges also go out as desktop notifications (ui/notify.py; the terminal bell when
@@ -78,6 +78,10 @@ class MonitorApp(App):
         Binding("s", "snooze", "Snooze"),
         Binding("d", "done", "Exercise done"),
         Binding("q", "quit_monitor", "Quit"),
+        # The terminal is raw here: Ctrl-C comes as a key, not SIGINT. It quits as promised (not
+        # Textual's "press ctrl+q" hint), and ctrl+q too stops the source and ends the session.
+        Binding("ctrl+c", "quit_monitor", show=False, priority=True),
+        Binding("ctrl+q", "quit_monitor", show=False, priority=True),
     ]
 
     def __init__(self, session: LiveSession, notifier: Optional[Notifier] = None):
