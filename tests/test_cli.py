@@ -7,6 +7,7 @@ import gzip
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 from sensorback import __version__
 from sensorback.cli import app
 from sensorback.cli import _args
-from sensorback.cli._runtime import run_guarded
+from sensorback.cli._runtime import Terminated, run_guarded
 from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE, STATES
 from sensorback.errors import InputError, SensorbackError
@@ -236,6 +237,23 @@ def test_errors_warnings_and_interrupts_become_one_line(capsys):
     assert run_guarded(unwritable) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: /nonexistent-dir/out.csv: ") and err.count("\n") == 1
+
+
+def test_ctrl_c_inside_a_compiled_module_import_is_an_interrupt_too(capsys):
+    """Ctrl-C while a command imports SciPy (the first second of 'monitor --demo') lands in a compiled
+    module's initialisation, which re-raises it as 'ImportError: initialization failed' caused by
+    the KeyboardInterrupt: that is still the user's Ctrl-C, not a bug with a traceback."""
+    def ctrl_c_in_import():
+        raise ImportError("initialization failed") from KeyboardInterrupt()
+
+    assert run_guarded(ctrl_c_in_import) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+    def sigterm_in_import():
+        raise ImportError("initialization failed") from Terminated(signal.SIGTERM)
+
+    assert run_guarded(sigterm_in_import) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == "terminated (SIGTERM)\n"
 
 
 def test_bugs_keep_their_traceback():

@@ -140,7 +140,29 @@ def run_guarded(call: Callable[[], Any]) -> int:
                 return EXIT_OS_ERROR
             _err(f"error: {e.filename}: {one_line(e.strerror or e)}")
             return EXIT_OS_ERROR
+        except Exception as e:
+            # Ctrl-C (or SIGTERM) while a compiled module is imported (SciPy, in the first second
+            # of a command) comes back as an ImportError caused by it: the user's, not a bug.
+            interrupt = _interrupt_cause(e)
+            if interrupt is None:
+                raise
+            if isinstance(interrupt, Terminated):
+                _err(f"terminated ({signal.Signals(interrupt.signum).name})")
+                return 128 + interrupt.signum
+            _err("interrupted")
+            return EXIT_INTERRUPTED
     return rv if isinstance(rv, int) else 0
+
+
+def _interrupt_cause(e: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt (Terminated included) that ``e`` was raised from, directly or not."""
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, KeyboardInterrupt):
+            return e
+        e = e.__cause__
+    return None
 
 
 _NEGATIVE_NUMBER = re.compile(r"-(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
