@@ -117,6 +117,10 @@ LEARN_SLOUCH_KEEP = 8 * 3600
 #: not more often than a posture changes. 10 min: a wrong offset is corrected within the first
 #: hour, and a simulated desk day sees 1-2 switches (benchmarks/live_sensor.py).
 LEARN_SENSOR_EVERY_S = 600.0
+#: After a failed write (another program holds the database locked), wall seconds before the
+#: next batch tries again: each try waits the store's busy timeout, which the monitor must not
+#: do for every epoch.
+STORE_RETRY_S = 10.0
 #: Seconds of sitting upright that the calibrate key takes as the reference.
 UPRIGHT_CAPTURE_S = 5.0
 #: The last lines of the event log (log_line) kept in Meters.recent, for a UI that shows only a few.
@@ -229,7 +233,8 @@ class LiveSession:
         self.options = options
         self.settings = settings or CoachSettings()
         self.runner = Runner(options, Coach(self.settings), max_delay_s=options.epoch_s, prompt=True,
-                             on_epochs=self._on_epochs, on_events=self._on_events, on_settled=self._on_settled)
+                             on_epochs=self._on_epochs, on_events=self._on_events, on_settled=self._on_settled,
+                             on_store_error=self._on_store_error)
         self.runner.on_stats = self._on_stats
         self.store = store
         self.recorder_kwargs = recorder_kwargs or {}
@@ -263,6 +268,7 @@ class LiveSession:
         self._finished = False
         self._stopped_event: Optional[LiveEvent] = None  # the source's 'stopped', said last
         self._settled_state: Optional[str] = None
+        self._store_failing = False  # a write failed and nothing has been written since
         self.stored_epochs = 0
 
     @property
@@ -486,7 +492,26 @@ class LiveSession:
                     self._seated.append(epochs.take(seated))
         self._show_newest(epochs)
         if len(epochs):
+            self._store_recovered()
             self._emit(LiveEvent("epochs", "", float(epochs.t_end[-1]), epochs, arrival))
+
+    def _on_store_error(self, e: Exception) -> None:
+        """A write failed (another program holds the database, say): the recorder keeps what it
+        could not write and tries again with a later batch; the session goes on. Said once."""
+        if not self._store_failing:
+            from .store.recorder import given_up
+
+            self._store_failing = True
+            retry = getattr(self.runner.recorder, "retry_s", None)
+            again = f" in {retry:g} s" if retry else ""
+            told = given_up(e, f"kept in memory; monitoring goes on and tries again{again}")
+            self._emit(LiveEvent("note", " ".join(str(told).split()), self.meters.arrived_t))
+
+    def _store_recovered(self) -> None:
+        rec = self.runner.recorder
+        if self._store_failing and rec is not None and rec.pending == 0 and rec.pending_events == 0:
+            self._store_failing = False
+            self._emit(LiveEvent("note", "database written again: nothing was lost", self.meters.arrived_t))
 
     def _show_newest(self, settled: EpochTable) -> None:
         """The state shown is the newest one decided. The core holds a few epochs back while a
@@ -768,7 +793,7 @@ class LiveSession:
         if self.store is not None and self.runner.recorder is None:
             from dataclasses import asdict
 
-            rec = self.store.recorder(**self.recorder_kwargs)
+            rec = self.store.recorder(**{"retry_s": STORE_RETRY_S, **self.recorder_kwargs})
             rec.begin_session(device=self._device_name or "unknown", source=self.source_name,
                               start=self._start_time, rate_hz=self._rate_hz or 50.0,
                               epoch_s=self.options.epoch_s, calibration=self.calibration,
@@ -777,7 +802,18 @@ class LiveSession:
 
     def _end_recorder(self) -> None:
         """End the stored session in progress, if any, and count it."""
-        sid, written = self.runner.end_session()
+        try:
+            sid, written = self.runner.end_session()
+        except Exception as e:
+            from .store import StoreError
+            from .store.recorder import given_up
+
+            rec = self.runner.recorder
+            if rec is None or not isinstance(e, StoreError):
+                raise
+            events = f", nor {rec.pending_events:,} coach events" if rec.pending_events else ""
+            raise given_up(e, f"the monitor stopped: {rec.pending:,} epochs not stored{events} "
+                              f"({rec.written_epochs:,} were)") from None
         self.runner.recorder = None
         if sid is not None:
             self.stored_epochs += written

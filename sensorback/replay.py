@@ -43,7 +43,6 @@ propagates: ``recorder.flush()`` is tried once unless the exception came from th
 from __future__ import annotations
 
 import dataclasses
-import re
 import signal
 import threading
 import time
@@ -364,9 +363,6 @@ def recording_end(block: SampleBlock, epoch_s: float = 1.0) -> float:
     return float(block.t[-1]) + float(epoch_s) if len(block) else 0.0
 
 
-_KEPT = re.compile(r";\s*\d+ unwritten epochs? kept for a retry\s*$")
-
-
 class FileReplay:
     """``sensorback replay FILE``: a recording file into a store, step by step, so that the command
     line around it only wires and prints.
@@ -528,9 +524,10 @@ class FileReplay:
 
     def _store_failure(self, e):
         """The store's one-line error, told for a replay that stops here (nothing is kept for a retry)."""
-        text = _KEPT.sub("", str(e))
+        from .store.recorder import given_up
+
         written = self.recorder.written_epochs if self.recorder is not None else 0
-        return type(e)(f"{text}; the replay stopped ({_plural(written, 'epoch')} stored before that)")
+        return given_up(e, f"the replay stopped ({_plural(written, 'epoch')} stored before that)")
 
     def close(self) -> None:
         """Let go of the session: an unfinished one (Ctrl-C, a failure) is replaced by the next

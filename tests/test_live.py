@@ -581,3 +581,73 @@ def test_in_time_order_holds_lines_until_settled():
     assert out[-1] == "at the settled time"
     order.flush()
     assert out == ["no time", "prompt 3", "at the settled time", "state 5", "nudge 5"]
+
+
+def _locking(db):
+    """Another program's write transaction on the database (held until rollback())."""
+    import sqlite3
+
+    other = sqlite3.connect(str(db), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_a_database_locked_for_a_while_does_not_end_the_monitor(env):
+    """A write that finds the database locked by another program (a DB browser with unsaved edits)
+    keeps its epochs in memory and the session goes on; they are written once the lock is gone,
+    so the session stores every epoch and ends as usual."""
+    db = env / "sb.db"
+    store = open_store(str(db), busy_timeout_s=0.2)
+    src = HoldingSource(DemoSource("demo", speed=1000), lambda: s.meters.epochs >= 60)
+    s = LiveSession(src, store=store, device_key="demo", calibrations=CalibrationStore(env / "cal.json"),
+                    recorder_kwargs={"max_epochs": 5000, "max_seconds": 5})
+    notes = []
+    s.subscribe(lambda ev: notes.append(ev.text) if ev.kind == "note" else None)
+
+    async def go():
+        async def driver():
+            await async_until(lambda: s.meters.epochs >= 60, "a minute of epochs")
+            other = _locking(db)
+            src.release()
+            await async_until(lambda: any("locked" in n for n in notes), "a note that the database is locked")
+            other.rollback()
+            other.close()
+        await asyncio.wait_for(asyncio.gather(s.run(), driver()), DEADLINE_S)
+
+    asyncio.run(go())
+    assert s.meters.epochs == 900  # the whole demo went on
+    stored = store.epochs(0, 4e9)
+    assert len(stored) == 900 and len(set(stored.t_start.tolist())) == 900
+    assert s.session_ids and store.session(s.session_ids[0]).ended_at is not None
+    said = [n for n in notes if "locked" in n]
+    assert len(said) == 1 and "kept" in said[0], notes
+    store.close()
+
+
+def test_a_database_locked_to_the_end_says_what_was_not_stored(env):
+    """Locked until the monitor ends: one error that says how many epochs could not be stored
+    (not that they are 'kept for a retry': the process is about to exit)."""
+    from sensorback.store import StoreError
+
+    db = env / "sb.db"
+    store = open_store(str(db), busy_timeout_s=0.2)
+    src = HoldingSource(DemoSource("demo", speed=1000), lambda: s.meters.epochs >= 60)
+    s = LiveSession(src, store=store, device_key="demo", calibrations=CalibrationStore(env / "cal.json"),
+                    recorder_kwargs={"max_epochs": 5000, "max_seconds": 5})
+
+    async def go():
+        async def driver():
+            await async_until(lambda: s.meters.epochs >= 60, "a minute of epochs")
+            src.release()
+            return _locking(db)
+        return await asyncio.wait_for(asyncio.gather(s.run(), driver(), return_exceptions=True), DEADLINE_S)
+
+    failure, other = asyncio.run(go())
+    other.rollback()
+    other.close()
+    assert isinstance(failure, StoreError), failure
+    written = len(store.epochs(0, 4e9))
+    text = str(failure)
+    assert "locked" in text and "kept for a retry" not in text, text
+    assert f"{s.meters.epochs - written:,} epochs not stored" in text, (text, written, s.meters.epochs)
+    store.close()

@@ -88,6 +88,32 @@ def test_locked_database_keeps_epochs_until_retry(store_url, make_epochs, capsys
     store.close()
 
 
+def test_after_a_failed_write_batches_wait_retry_s_and_flush_tries_at_once(tmp_path, make_epochs):
+    """retry_s (the live monitor's): a locked database is not tried again by every batch that
+    fills up (each try waits the busy timeout), only once retry_s have passed; flush() tries now."""
+    url = "sqlite:///" + str(tmp_path / "x.db")
+    store = open_store(url, busy_timeout_s=0.1)
+    table = make_epochs(30, seed=3)
+    parts = [EpochTable(*(a[s] for a in vars(table).values())) for s in (slice(0, 10), slice(10, 20), slice(20, 30))]
+    rec = store.recorder(max_epochs=5, max_seconds=None, retry_s=3600)
+    rec.begin_session(device="d", source="live", start=START, rate_hz=50)
+    lock = WriteLock(url)
+    try:
+        with pytest.raises(DatabaseLocked):
+            rec.add_epochs(parts[0])
+        rec.add_epochs(parts[1])  # a full batch, but the retry is not due: kept, no wait, no error
+        assert rec.pending == 20
+        with pytest.raises(DatabaseLocked):
+            rec.flush()
+    finally:
+        lock.release()
+    rec.add_epochs(parts[2])  # still not due: kept
+    assert rec.pending == 30
+    rec.flush()
+    assert rec.pending == 0 and len(store.epochs(START - HOUR, START + HOUR)) == 30
+    store.close()
+
+
 def test_locked_while_exiting_with_block_raises_the_store_error(tmp_path, make_epochs):
     url = "sqlite:///" + str(tmp_path / "x.db")
     store = open_store(url, busy_timeout_s=0.1)

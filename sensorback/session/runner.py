@@ -47,12 +47,16 @@ class Runner:
     recorder: a sensorback.store Recorder whose session is begun (or None; it may be set later).
     on_settled: called with ``t_end`` after each batch and its coach events were handed on: no
         later epoch or coach event is dated before it (coach events of a snooze: at it).
+    on_store_error: called with a recorder's failed write (a StoreError; the recorder keeps the
+        rows for its next try) instead of raising it, so the session goes on (live); without it
+        the failure stops the run (replay).
     """
 
     def __init__(self, options: CoreOptions, coach: Coach, recorder=None, *, max_delay_s: float,
                  prompt: bool = False, on_epochs: Optional[Callable[[EpochTable, Optional[float]], Any]] = None,
                  on_events: Optional[Callable[[list[CoachEvent]], Any]] = None,
                  on_settled: Optional[Callable[[float], Any]] = None,
+                 on_store_error: Optional[Callable[[Exception], Any]] = None,
                  timings: Optional[dict[str, float]] = None):
         self.options = options
         self.coach = coach
@@ -62,6 +66,7 @@ class Runner:
         self.on_epochs = on_epochs
         self.on_events = on_events
         self.on_settled = on_settled
+        self.on_store_error = on_store_error
         self.timings = timings if timings is not None else dict.fromkeys(STAGES, 0.0)
         for stage in STAGES:
             self.timings.setdefault(stage, 0.0)
@@ -175,7 +180,7 @@ class Runner:
             self.t_end = float(epochs.t_end[-1])
             if self.recorder is not None:
                 t = time.perf_counter()
-                self.recorder.add_epochs(epochs)
+                self._record(self.recorder.add_epochs, epochs)
                 timings["store"] += time.perf_counter() - t
         if self.on_epochs is not None:
             self.on_epochs(epochs, arrival)
@@ -197,12 +202,23 @@ class Runner:
         self.events.extend(events)
         if self.recorder is not None:
             t = time.perf_counter()
-            self.recorder.add_events(events)
+            self._record(self.recorder.add_events, events)
             self.timings["store"] += time.perf_counter() - t
         if self.on_events is not None:
             t = time.perf_counter()
             self.on_events(events)
             self.timings["emit"] += time.perf_counter() - t
+
+    def _record(self, add: Callable[[Any], Any], rows: Any) -> None:
+        """Rows to the recorder; a failed write to on_store_error, when there is one."""
+        try:
+            add(rows)
+        except Exception as e:
+            from ..store import StoreError
+
+            if self.on_store_error is None or not isinstance(e, StoreError):
+                raise
+            self.on_store_error(e)
 
     # -- the two ends ------------------------------------------------------------------------
     def finish(self, arrival: Optional[float] = None) -> None:

@@ -41,6 +41,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -63,10 +64,22 @@ from .rows import in_orm, session_info, utc
 
 #: How long a writer's claim on its session holds without a write (see the module docstring).
 LEASE_S = 60.0
+#: After a failed write (a database locked by another program, say), how long (wall seconds) the
+#: batches that fill up wait before the next try (the live monitor waits; by default the next
+#: batch tries); flush() and end_session() try at once.
+RETRY_S = 0.0
+#: The clause a failed write's StoreError ends with: what it kept for the next try.
+_KEPT = re.compile(r";\s*\d[\d,]* unwritten epochs? kept for a retry\s*$")
 
 
 class SessionLost(StoreError):
     """The session being written was replaced or deleted by another program meanwhile."""
+
+
+def given_up(e: StoreError, tail: str) -> StoreError:
+    """A failed write's error told by a writer that stops trying: ``tail`` (what became of the
+    data) instead of the retry the recorder offered."""
+    return type(e)(f"{_KEPT.sub('', str(e))}; {tail}")
 
 
 def writer_id() -> str:
@@ -148,7 +161,7 @@ class Recorder:
     from one thread."""
 
     def __init__(self, store, *, max_epochs: int = 600, max_seconds: Optional[float] = 5.0,
-                 lease_s: float = LEASE_S):
+                 lease_s: float = LEASE_S, retry_s: float = RETRY_S):
         if max_epochs < 1:
             raise ValueError("max_epochs must be at least 1")
         if not lease_s > 0:
@@ -157,6 +170,7 @@ class Recorder:
         self.max_epochs = max_epochs
         self.max_seconds = max_seconds
         self.lease_s = float(lease_s)
+        self.retry_s = float(retry_s)
         self.writer = writer_id()
         self._reset()
 
@@ -173,6 +187,7 @@ class Recorder:
         self._last_t_end: Optional[float] = None
         self._end: Optional[datetime] = None
         self._last_write = time.monotonic()
+        self._retry_at: Optional[float] = None  # after a failed write: no batch tries before then
         self._wrote_events = False
         self.written_epochs = 0
 
@@ -188,6 +203,11 @@ class Recorder:
     def pending(self) -> int:
         """Epochs buffered and not written yet."""
         return self._pending
+
+    @property
+    def pending_events(self) -> int:
+        """Events buffered and not written yet."""
+        return len(self._events)
 
     @property
     def pending_events(self) -> int:
@@ -308,7 +328,7 @@ class Recorder:
         self._last_t_end = float(table.t_end[-1])
         span = self._last_t_end - float(self._chunks[0].t_start[0])
         if (self._pending >= self.max_epochs or (self.max_seconds is not None and span >= self.max_seconds)
-                or self._lease_due()):
+                or self._lease_due()) and self._retry_due():
             self.flush()
 
     def add_events(self, events: Iterable[Any]) -> None:
@@ -322,8 +342,12 @@ class Recorder:
         self._need_session("add_events")
         for ev in events:
             self._events.append(self._event_row(ev))
-        if self._events and self._lease_due():
+        if self._events and self._lease_due() and self._retry_due():
             self.flush()
+
+    def _retry_due(self) -> bool:
+        """A batch may be written: no write failed, or retry_s have gone by since one did."""
+        return self._retry_at is None or time.monotonic() >= self._retry_at
 
     def _lease_due(self) -> bool:
         """Renew the claim on the session: a third of the lease has gone by since the last write."""
@@ -411,8 +435,13 @@ class Recorder:
         n = len(epoch_rows)
         what = f"write {n} epoch{'s' if n != 1 else ''}" if n else "write the session"
         kept = f"{n} unwritten epoch{'s' if n != 1 else ''} kept for a retry" if n else ""
-        self._session_id = self.store.write(what, work, kept=kept)
+        try:
+            self._session_id = self.store.write(what, work, kept=kept)
+        except StoreError:
+            self._retry_at = time.monotonic() + self.retry_s
+            raise
         # Committed: only now forget the batch.
+        self._retry_at = None
         self._last_write = time.monotonic()
         self._chunks = []
         self._pending = 0
