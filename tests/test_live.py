@@ -651,3 +651,25 @@ def test_a_database_locked_to_the_end_says_what_was_not_stored(env):
     assert "locked" in text and "kept for a retry" not in text, text
     assert f"{s.meters.epochs - written:,} epochs not stored" in text, (text, written, s.meters.epochs)
     store.close()
+
+
+def test_a_stopped_demo_says_it_stopped_at_its_last_sample_sent():
+    """The 'stopped' line is dated at the last sample the demo sent, not at the end of the next
+    block it was waiting to play (up to a block later: the stored data ends before it)."""
+    async def go():
+        src = DemoSource("demo", speed=50, block_s=2.0)
+        items = []
+        stopping = None
+        async for it in src:
+            items.append(it)
+            if stopping is None and sum(isinstance(i, SampleBlock) for i in items) == 3:
+                # as Ctrl-C does: while the demo waits to play its next block
+                stopping = asyncio.get_running_loop().create_task(src.stop())
+        await stopping
+        return items
+
+    items = asyncio.run(asyncio.wait_for(go(), DEADLINE_S))
+    blocks = [i for i in items if isinstance(i, SampleBlock)]
+    stopped = items[-1]
+    assert isinstance(stopped, SourceStatus) and stopped.kind == "stopped"
+    assert len(blocks) >= 3 and stopped.t == float(blocks[-1].t[-1]), (stopped.t, float(blocks[-1].t[-1]))

@@ -161,6 +161,7 @@ class DemoSource:
         wall0 = time.monotonic()
         edges = np.searchsorted(t, t0 + self.block_s * np.arange(1, int((t[-1] - t0) / self.block_s) + 2))
         start = 0
+        sent_t: Optional[float] = None  # the last sample sent: where a stop finds the playback
         next_note = t0 + STATUS_EVERY_S
         battery = float(self.battery_pct)
         for stop in edges.tolist():
@@ -176,6 +177,7 @@ class DemoSource:
             if self._stop_requested:
                 break
             self.samples_sent += len(piece)
+            sent_t = last
             yield piece
             if last >= next_note:
                 next_note += STATUS_EVERY_S
@@ -183,7 +185,7 @@ class DemoSource:
                 yield self._status("battery", last, f"battery {battery:.0f} %", battery_pct=int(battery))
                 rssi = self.rssi_dbm + int(round(4 * math.sin(last / 900.0)))
                 yield self._status("signal", last, f"signal {rssi} dBm", rssi_dbm=rssi)
-        yield self._status("stopped", float(block.t[start - 1]) if start else None, f"{self.name} stopped")
+        yield self._status("stopped", sent_t, f"{self.name} stopped")
 
 
 __all__ = ["CALIBRATION", "DemoSource", "calibration_recording"]
