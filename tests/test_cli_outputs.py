@@ -119,6 +119,33 @@ def test_monitor_records_into_a_new_file(tmp_path):
     assert len(formats.load(rec)) > 0
 
 
+@pytest.mark.parametrize("named", ["--db", "$SENSORBACK_DB"])
+def test_monitor_never_records_into_the_database_file(tmp_path, monkeypatch, named):
+    """--record naming the database the session creates: the recording was renamed over the new
+    database at the end, its stored session lost while the summary said 'stored in same.sbr'."""
+    db = tmp_path / "same.sbr"
+    monkeypatch.chdir(tmp_path)
+    if named == "--db":
+        r = run("monitor", "--demo", "--plain", "--speed", "2000", "--db", db, "--record", "same.sbr")
+    else:
+        monkeypatch.setenv("SENSORBACK_DB", str(db))
+        r = run("monitor", "--plain", "--device", "nothing-near", "--record", "same.sbr")
+    one_line_error(r, "--record: same.sbr is the database the session stores into; choose another name")
+    assert not list(tmp_path.glob("same.sbr*"))  # no database, no recording, no -wal beside them
+
+
+def test_a_demo_records_beside_sensorback_db_when_it_keeps_apart(tmp_path, monkeypatch):
+    """--demo without --db stores into demo.db, not $SENSORBACK_DB: a recording of that name is fine."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "same.sbr"))
+    r = run("monitor", "--demo", "--plain", "--speed", "2000", "--record", "same.sbr")
+    assert r.exit_code == 0, r.output
+    from sensorback import formats
+
+    assert len(formats.load(tmp_path / "same.sbr")) > 0
+    assert (tmp_path / "data" / "sensorback" / "demo.db").is_file()
+
+
 @pytest.mark.parametrize("command", [
     lambda out: ["convert", DEMO, out],
     lambda out: ["simulate", "--scenario", "demo", "--duration", "60", "--out", out],

@@ -234,6 +234,14 @@ def check_db(db: str | None, *, must_exist: bool = False):
     return target, given
 
 
+def check_apart_from_db(option: str, path: Path, database: Path | None, who: str) -> None:
+    """An output file must not be the SQLite file `who` stores into. check_output cannot tell a
+    database that does not exist yet, and the output, renamed into place at the end, would replace
+    it and the session just stored."""
+    if database is not None and path.resolve() == database.resolve():
+        raise SensorbackError(f"{option}: {path} is the database {who} stores into; choose another name")
+
+
 def recording_stem(path: Path) -> str:
     """'day.csv.gz' -> 'day', 'day.sbr' -> 'day', 'notes.txt' -> 'notes'."""
     name = path.name

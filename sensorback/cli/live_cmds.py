@@ -94,7 +94,13 @@ def monitor_command(
     settings = coach_settings(set_flags)
     if record is not None:
         _args.check_output("--record", record, suffixes=(".sbr",), keep=True, example="today.sbr")
-    _args.check_db(db)
+    target, _ = _args.check_db(db)
+    apart = demo and db is None  # a demo never goes into the user's own data
+    if record is not None:
+        from ..store import demo_db_path
+
+        _args.check_apart_from_db("--record", record, demo_db_path() if apart else target.sqlite_path,
+                                  "the session")
     for option, given in (("--scenario", scenario != DEMO_SCENARIO), ("--seed", seed != 0)):
         if given and not demo:
             raise SensorbackError(f"{option}: only with --demo")
@@ -107,7 +113,6 @@ def monitor_command(
     from ..store import demo_db_path, open_store
     from ..ui.notify import Notifier
 
-    apart = demo and db is None  # a demo never goes into the user's own data
     store = open_store(str(demo_db_path()) if apart else db)
     try:
         session = LiveSession(

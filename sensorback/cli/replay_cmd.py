@@ -81,9 +81,7 @@ class _EventSink:
 def _check_events_path(events: Path, recording: Path, database: Path | None) -> None:
     if events.exists() and events.resolve() == recording.resolve():
         raise SensorbackError(f"--events: {events} is the recording itself; choose another name")
-    # a database the replay is about to create is not there yet for check_output to recognise
-    if database is not None and events.resolve() == database.resolve():
-        raise SensorbackError(f"--events: {events} is the database the replay stores into; choose another name")
+    _args.check_apart_from_db("--events", events, database, "the replay")
     _args.check_output("--events", events, replaces="events", example="events.csv")
 
 
