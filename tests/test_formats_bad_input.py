@@ -189,6 +189,24 @@ def test_an_axis_named_twice_is_ambiguous_not_the_first_one(tmp_path, header, na
     assert error_of(p) == f"{p}:1: ambiguous header: {named} both name acceleration x; keep one"
 
 
+@pytest.mark.parametrize("header, named", [
+    ("t,ax,ay,az,t", "columns 1 (t) and 5 (t)"),  # a time column copied to the end by a spreadsheet
+    ("time (s),ax,ay,az,time (ms)", "columns 1 (time (s)) and 5 (time (ms))"),
+])
+def test_the_time_named_twice_is_ambiguous_not_the_first_one(tmp_path, header, named):
+    """As for an acceleration axis named twice: which column holds the time cannot be told, and the
+    first was taken without a word."""
+    p = write(tmp_path, header + "\n" + "".join(f"{i * 0.02:.2f},0.1,0.2,0.97,{i * 20}\n" for i in range(10)))
+    assert error_of(p) == f"{p}:1: ambiguous header: {named} both name the time; keep one"
+
+
+def test_different_time_columns_are_not_ambiguous(tmp_path):
+    """Two time columns of different names (Sensor Logger's time and seconds_elapsed) are still
+    ranked, not refused: 't' is read."""
+    p = write(tmp_path, "t,ax,ay,az,elapsed\n" + "".join(f"{i * 0.02:.2f},0.1,0.2,0.97,{i}\n" for i in range(10)))
+    assert formats.load(p).rate_hz == 50
+
+
 def test_unknown_extension_and_missing_file(tmp_path):
     p = write(tmp_path, HEADER + good_rows(2), name="x.xlsx")
     assert error_of(p) == f"{p}: unknown file type; expected one of .sbr, .csv, .csv.gz, .txt, .txt.gz, .tsv, .tsv.gz, .cwa, .cwa.gz, .gt3x"

@@ -134,6 +134,12 @@ def _kind(prefix: str) -> str | None:
 EXPECTED = "t,ax,ay,az (also x,y,z / acc_x / accelerationX / 'Acceleration x (m/s^2)'; time as t, time, timestamp, seconds_elapsed or 'Time (s)')"
 
 
+def _ambiguous(path, names: list[str], first: int, second: int, what: str, line: int):
+    """The error for two columns that name the same thing: which one to read cannot be told."""
+    raise InputError(path, f"ambiguous header: columns {first + 1} ({names[first].strip()}) and {second + 1} "
+                     f"({names[second].strip()}) both name {what}; keep one", line=line)
+
+
 def map_columns(path, names: list[str], line: int) -> ColumnMap:
     """Pick time and x/y/z columns from header names, or raise an InputError that lists them."""
     found = ", ".join(repr(n.strip()) for n in names)
@@ -143,6 +149,7 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
     named = {}
     device = None
     bases = set()
+    time_bases: dict[str, int] = {}  # time name -> column
     for i, raw in enumerate(names):
         base, unit = split_name(raw)
         units[i] = unit
@@ -151,6 +158,9 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
             device = i
             continue
         if base in _TIME_NAMES:
+            if base in time_bases:  # the time twice (copied columns, or two units): which is meant?
+                _ambiguous(path, names, time_bases[base], i, "the time", line)
+            time_bases[base] = i
             said = parse_time_name(path, raw, line)
             if said is not None:
                 named[i] = said
@@ -166,9 +176,7 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
             continue
         seen = sets.setdefault((kind, ax[0]), {})
         if ax[1] in seen:  # two sensors side by side, or one axis in two units: which is meant?
-            j = seen[ax[1]]
-            raise InputError(path, f"ambiguous header: columns {j + 1} ({names[j].strip()}) and {i + 1} "
-                             f"({raw.strip()}) both name acceleration {ax[1]}; keep one", line=line)
+            _ambiguous(path, names, seen[ax[1]], i, f"acceleration {ax[1]}", line)
         seen[ax[1]] = i
 
     complete = {k: (v["x"], v["y"], v["z"]) for k, v in sets.items() if len(v) == 3}
