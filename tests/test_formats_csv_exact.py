@@ -193,3 +193,18 @@ def test_a_cwa_keeps_its_device_clock_and_nominal_rate(tmp_path):
                                                                            "device-local")
     want = cli("analyze", "--json", cwa)[0].replace(str(cwa), "FILE")
     assert cli("analyze", "--json", csv)[0].replace(str(csv), "FILE") == want
+
+
+@pytest.mark.parametrize("out, then", [("x.sbr", "y.csv"), ("x.csv", "y.sbr")])
+def test_convert_names_the_columns_it_does_not_keep(tmp_path, out, then):
+    """A CSV's extra columns (a temperature, a label) were dropped by convert without a word, while
+    it names everything else a target does not keep: one warning naming them, once."""
+    src, dst = tmp_path / "in.csv", tmp_path / out
+    src.write_text("t,ax,ay,az,temp,label\n" + "".join(f"{i / 50!r},0.1,0.2,0.97,31.5,sit\n" for i in range(300)))
+    assert cli("analyze", src)[1] == []  # analysing needs only time and acceleration: nothing to say
+    _, warned = cli("convert", src, dst)
+    assert warned == [f"warning: {dst}: the columns 'temp', 'label' of in.csv are not written "
+                      "(sensorback reads only the time, acceleration and device columns)"]
+    block, notes = load(dst)
+    assert notes == [] and len(block) == 300
+    assert cli("convert", dst, tmp_path / then)[1] == []  # said once, not carried into the next file

@@ -209,7 +209,9 @@ def analyze(
         "\b\n"
         "  sensorback convert day.sbr day.csv.gz\n"
         "  sensorback convert export.csv export.sbr --rate 50\n\n"
-        "The output format follows OUT's extension: .sbr (native), .csv or .csv.gz."
+        "The output format follows OUT's extension: .sbr (native), .csv or .csv.gz. What OUT cannot keep "
+        "is named in a warning: metadata a CSV has no place for, and a CSV's columns other than time, "
+        "acceleration and device (a temperature, a label), which sensorback does not read."
     )
 )
 def convert(

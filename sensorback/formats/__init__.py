@@ -23,7 +23,7 @@ from ..samples import SampleBlock
 from .csv_write import write_csv, write_csv_blocks
 from .csv_read import read_csv
 from .native import NativeWriter, iter_native, read_native, read_native_header, write_native, write_native_blocks
-from .notes import FormatWarning, LoadNotes
+from .notes import FormatWarning, LoadNotes, warn_unread_columns
 from .validate import rate_not_needed
 
 __all__ = [
@@ -95,10 +95,11 @@ def load(path, rate_hz: float | None = None) -> SampleBlock:
 
 def save(block: SampleBlock, path) -> None:
     """Write a recording; the format follows the extension. Replaces the file atomically.
-    OSErrors (a full disk) name `path`."""
+    OSErrors (a full disk) name `path`. A CSV's columns that were not read are named in a warning."""
     kind = kind_of(path)
     if kind in _DEVICE_EXT.values():
         raise InputError(path, f"sensorback reads .{kind} files but does not write them; write .sbr or .csv")
+    warn_unread_columns(block.meta, path)
     with naming(path):
         if kind == "native":
             write_native(block, path)
@@ -114,6 +115,7 @@ def save_blocks(blocks: Iterable[SampleBlock], path, n_samples: int, device: str
     kind = kind_of(path)
     if kind in _DEVICE_EXT.values():
         raise InputError(path, f"sensorback reads .{kind} files but does not write them; write .sbr or .csv")
+    warn_unread_columns(meta or {}, path)
     with naming(path):
         if kind == "native":
             write_native_blocks(path, blocks, n_samples, device, rate_hz, start_time, meta)

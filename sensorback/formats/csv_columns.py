@@ -83,6 +83,13 @@ class ColumnMap:
         cols = ([self.time] if self.time is not None else []) + list(self.axes)
         return cols + list(self.gravity_axes or ())
 
+    def unread(self, text_time: int | None = None) -> tuple[str, ...]:
+        """The columns no time (numbers, or text_time's date-times), acceleration or device is read
+        from, by name ('column 5' where the header gives none)."""
+        read = {*self.usecols, self.device, text_time}
+        return tuple(f"column {i + 1}" if self.headerless or not n.strip() else n.strip()
+                     for i, n in enumerate(self.names) if i not in read)
+
     def is_sensor_logger(self) -> bool:
         """Sensor Logger's per-sensor files: time, seconds_elapsed, z, y, x."""
         bases = {split_name(n)[0] for n in self.names}

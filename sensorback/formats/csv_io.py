@@ -59,6 +59,7 @@ class RawTable:
     start_time: float | None = None  # also a device header's start, for files without a time column
     rate_hz: float | None = None  # a device header's sample rate, for files without a time column
     device: str | None = None
+    unread: tuple[str, ...] = ()  # the file's other columns (ColumnMap.unread), which a conversion drops
 
 
 # ----------------------------------------------------------------------------- reading text
@@ -497,7 +498,7 @@ def _parse(source: _Source, path, notes: LoadNotes) -> RawTable:
     time, xyz, stamps = rows.finish()
     if cols.gravity_axes is not None:
         notes.add("added the gravity columns to the gravity-free acceleration columns")
-    table = RawTable(str(path), cols, time, xyz, lines.locate)
+    table = RawTable(str(path), cols, time, xyz, lines.locate, unread=cols.unread(text_time))
     if text_time is not None:
         if isinstance(date_error, InputError):
             raise date_error
@@ -916,6 +917,8 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
                           f"removed or added since it was written?); using {rate_hz:g} Hz")
     check_time_axis(t, float(rate_hz), path, table.locate, notes)
     meta = {"source_file": os.path.basename(path), "source_units": unit}
+    if table.unread:
+        meta["unread_columns"] = list(table.unread)
     if start_time is not None:
         meta["start_time_from"] = ("device header" if not has_time else "date-times" if table.time_ready
                                    else cols.time_name.strip())

@@ -26,10 +26,10 @@ from ..private import open_private, writing_path
 from ..samples import SampleBlock
 from .csv_io import _estimate_rate
 from .datetimes import time_name
-from .notes import FormatWarning
+from .notes import OF_THE_READING, FormatWarning
 
 # Metadata a reader makes up (not the recording's): losing it loses nothing.
-_READER_META = {"notes", "source_file", "source_units", "start_time_from"}
+_READER_META = {*OF_THE_READING, "source_file", "source_units", "start_time_from"}
 _P10 = np.array([10.0**k for k in range(13)])  # exact in float64
 
 

@@ -29,7 +29,7 @@ from ..errors import InputError, opening
 from ..limits import EARLIEST, LATEST, is_plausible_unix
 from ..private import create_private, writing_path
 from ..samples import SampleBlock
-from .notes import LoadNotes
+from .notes import OF_THE_READING, LoadNotes
 from .validate import check_samples, check_time_axis
 
 _RATE_FROM = "sample rate (rate_hz in the header)"
@@ -88,7 +88,7 @@ def _meta_json(device, rate_hz, start_time, meta) -> bytes:
         "device": str(device),
         "rate_hz": float(rate_hz),
         "start_time": None if start_time is None else float(start_time),
-        "meta": _jsonable({k: v for k, v in (meta or {}).items() if k != "notes"}),
+        "meta": _jsonable({k: v for k, v in (meta or {}).items() if k not in OF_THE_READING}),
         "writer": f"sensorback {__version__}",
     }
     return json.dumps(doc, ensure_ascii=False, allow_nan=False).encode("utf-8")

@@ -11,6 +11,22 @@ import warnings
 from dataclasses import dataclass, field
 
 
+#: What block.meta tells of one reading (its notes, the columns it did not read): never written into
+#: a recording made from the block, whose reading would otherwise tell it again, untrue.
+OF_THE_READING = ("notes", "unread_columns")
+
+
+def warn_unread_columns(meta: dict, path) -> None:
+    """One warning naming the columns of the CSV the samples were read from that a file written
+    from them will not have (a temperature, a label): a conversion never drops data silently."""
+    unread = meta.get("unread_columns")
+    if unread:
+        source = meta.get("source_file", "the file it was read from")
+        warnings.warn(f"{path}: the columns {', '.join(map(repr, unread))} of {source} are not written "
+                      "(sensorback reads only the time, acceleration and device columns)", FormatWarning,
+                      stacklevel=3)
+
+
 class FormatWarning(UserWarning):
     """A repair or conversion applied while reading a recording (never silent)."""
 
