@@ -3,6 +3,18 @@
 from contextlib import contextmanager
 
 
+def one_line(text) -> str:
+    """A message as the one line the CLI prints it on."""
+    return " ".join(str(text).split())
+
+
+def file_error(label, err) -> str:
+    """The one-line error of a recording that could not be analysed, naming it: what `analyze`
+    prints and puts in its JSON for it, and `cohort` in its files.csv."""
+    text = one_line(err)
+    return text if str(label) in text else f"{label}: {text}"
+
+
 class SensorbackError(Exception):
     """Base for every error that is the user's input, not a bug in sensorback."""
 

@@ -617,6 +617,95 @@ def test_analyze_several_files_json_list_and_epochs_per_file(tmp_path):
     assert not out.exists()
 
 
+def bad_recording(tmp_path, name="bad.csv") -> tuple[Path, str]:
+    """A CSV with a non-numeric value on line 3, and the one-line error a load of it gives."""
+    from sensorback import formats
+
+    p = tmp_path / name
+    p.write_text("t,ax,ay,az\n0,0.1,0.2,0.97\n0.02,abc,0.2,0.97\n")
+    with pytest.raises(InputError) as e:
+        formats.load(p)
+    assert str(e.value).startswith(f"{p}:3: ")
+    return p, str(e.value)
+
+
+def test_a_bad_file_among_several_is_told_as_met_and_the_others_are_analysed(tmp_path):
+    """The bad file stopped the run: the files after it were not analysed. Its error now comes
+    where it is met (stderr and stdout in one stream), between the good files' summaries."""
+    bad, said = bad_recording(tmp_path)
+    p = subprocess.run([installed_script(), "analyze", str(CHEST), str(bad), str(WAIST)], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=DEADLINE_S, stdin=subprocess.DEVNULL)
+    assert p.returncode == 2, p.stdout
+    lines = p.stdout.splitlines()
+    titles = [i for i, line in enumerate(lines) if line.startswith((str(CHEST), str(WAIST)))]
+    errors = [i for i, line in enumerate(lines) if line.startswith("error: ")]
+    assert [lines[i] for i in errors] == [f"error: {said}"]
+    assert len(titles) == 2 and titles[0] < errors[0] < titles[1], lines
+    assert "Traceback" not in p.stdout
+
+
+def test_a_bad_file_among_several_is_an_entry_of_the_json_list(tmp_path):
+    """With --json nothing was printed at all: the good files' results were lost."""
+    bad, said = bad_recording(tmp_path)
+    out = tmp_path / "e.csv"
+    r = run("analyze", CHEST, bad, WAIST, "--json", "--epochs", out)
+    assert r.exit_code == 2, r.output
+    docs = json.loads(r.stdout)
+    assert [d["file"] for d in docs] == [str(CHEST), str(bad), str(WAIST)]
+    assert docs[1] == {"file": str(bad), "status": "failed", "error": said}
+    assert [d["status"] for d in (docs[0], docs[2])] == ["ok", "ok"]
+    assert docs[2]["summary"] == json.loads(run("analyze", WAIST, "--json").stdout)["summary"]
+    told = [line for line in r.stderr.splitlines() if line.startswith(("error: ", "wrote "))]
+    assert told == [f"wrote {docs[0]['summary']['epochs']} epochs to {tmp_path / 'e.chest_casale_subject04.csv'}",
+                    f"error: {said}",
+                    f"wrote {docs[2]['summary']['epochs']} epochs to {tmp_path / 'e.hapt_waist_exp01_user01.csv'}"]
+    assert sorted(q.name for q in tmp_path.iterdir()) == [
+        "bad.csv", "e.chest_casale_subject04.csv", "e.hapt_waist_exp01_user01.csv"]  # the good files' tables
+
+
+def test_when_every_file_is_bad_each_is_told_and_nothing_is_printed(tmp_path):
+    bad, said = bad_recording(tmp_path)
+    worse, said_too = bad_recording(tmp_path, "worse.csv")
+    assert_one_line_error(run("analyze", bad, "--json"), said)  # one file: as it always was
+    for options in ([], ["--json"]):
+        r = run("analyze", bad, worse, *options)
+        assert r.exit_code == 2 and r.stdout == ""
+        assert r.stderr.splitlines() == [f"error: {said}", f"error: {said_too}"]
+
+
+def test_ctrl_c_after_a_bad_file_stops_everything_at_once(tmp_path):
+    """A bad file no longer ends the run; Ctrl-C still does, at once: exit 130, no JSON, and no
+    epochs table of the file it cut short (nor a temp file)."""
+    import signal
+
+    from sensorback import formats
+    from sensorback.sim import simulate
+
+    bad, said = bad_recording(tmp_path)
+    block, _ = simulate("desk-day", seed=1, duration_s=8 * 3600.0)
+    days = [tmp_path / f"{day}.sbr" for day in ("mon", "tue", "wed", "thu")]  # seconds of work in all
+    for day in days:
+        formats.save(block, day)
+    p = subprocess.Popen([installed_script(), "analyze", str(bad), *map(str, days), "--json", "--epochs",
+                          str(tmp_path / "e.csv")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, text=True)
+    try:
+        assert p.stderr.readline() == f"error: {said}\n"  # the bad file is behind; the first day under way
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=DEADLINE_S)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, (out, err)
+    assert out == "" and err.splitlines()[-1] == "interrupted" and "Traceback" not in err
+    inputs = {"bad.csv", *(day.name for day in days)}
+    tables = [q for q in tmp_path.iterdir() if q.name not in inputs]
+    assert len(tables) < len(days)  # it stopped before the end
+    for q in tables:  # a day finished before Ctrl-C keeps its whole table; no temp file is left
+        assert q.name in {f"e.{day.stem}.csv" for day in days}, q.name
+        assert len(q.read_text().splitlines()) == 1 + 8 * 3600
+
+
 def test_analyze_json_says_which_clock_the_start_time_is_on(tmp_path):
     """A .cwa's start is the logger's clock of unknown zone: the text says '(device clock)', and the
     JSON's start_time, a number that reads as Unix time, said nothing of it."""

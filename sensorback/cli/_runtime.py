@@ -14,7 +14,7 @@ from typing import Any, Callable
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from ..errors import SensorbackError
+from ..errors import SensorbackError, one_line
 from ._plain_values import install as install_plain_values
 from ._progress import clear_active
 
@@ -78,12 +78,15 @@ def _terminations_interrupt():
             signal.signal(sig, old)
 
 
-def one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def _err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def tell_error(line: str) -> None:
+    """An 'error: ...' line while a command goes on (a bad file among several), as run_guarded
+    prints the one that ends a command."""
+    clear_active()
+    _err(f"error: {line}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -15,13 +15,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import SensorbackError
+from ..errors import SensorbackError, file_error
 from . import _args
 from ._app import app
 from ._options import (CALIBRATION_OPTION, CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, READ_FORMATS,
                        REFERENCE_WINDOW_OPTION, STAND_WINDOW_OPTION)
 from ._progress import Progress, interactive
-from ._runtime import help_filled_by
+from ._runtime import help_filled_by, tell_error
 
 
 #: The recording files convert and simulate write.
@@ -84,7 +84,12 @@ def _describe(path: Path, block) -> str:
         "  sensorback analyze mon.sbr tue.sbr --epochs out.csv   # writes out.mon.csv, out.tue.csv\n\n"
         "Times in windows and in the epochs file are seconds on the recording's own time axis "
         "(0 at its first sample for files written by sensorback). The epochs file has exactly the "
-        "columns t_start,t_end,state,inclination_deg,intensity_g; an empty field means no value."
+        "columns t_start,t_end,state,inclination_deg,intensity_g; an empty field means no value.\n\n"
+        "A FILE that cannot be read or analysed does not stop the others: its one-line error is printed "
+        "when it is met, the other files are analysed and printed (and their epochs files written), and "
+        "the exit code is 2, as for one bad file. With --json and several FILEs, each summary has "
+        "\"status\": \"ok\", and a bad file is an entry {\"file\": ..., \"status\": \"failed\", "
+        "\"error\": its error line} in the list, in FILE order."
     )
 )
 def analyze(
@@ -104,7 +109,8 @@ def analyze(
         ),
     ] = None,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print the summary as JSON (a list when there are several files).")
+        bool, typer.Option("--json", help="Print the summary as JSON (a list when there are several files; "
+                           "a bad file is an entry saying it failed and why, see below).")
     ] = False,
     reference_window: Annotated[Optional[str], REFERENCE_WINDOW_OPTION] = None,
     forward_window: Annotated[Optional[str], FORWARD_WINDOW_OPTION] = None,
@@ -155,18 +161,26 @@ def analyze(
 
     show_progress = interactive(json_output)
     results = []
+    failed = []  # the exit code of each file that failed
     for i, (path, out) in enumerate(zip(files, out_paths)):
         # With several files the bar counts files; for one file the line shows the phase and time.
         total = len(files) if len(files) > 1 else None
-        with Progress(f"loading {path}", total=total, enabled=show_progress) as progress:
-            progress.update(i)
-            block = formats.load(path, rate_hz=rate)
-            _args.check_windows_inside(windows, block.t, block.rate_hz, path)
-            progress.update(i, label=f"analyzing {path}")
-            result = run_core(block, options, None if stored is None else stored[0])
-            if stored is not None:
-                result.notes = [f"calibration: {stored[1]}"]
-            result.notes += _args.forward_advice(result.calibration)
+        try:
+            with Progress(f"loading {path}", total=total, enabled=show_progress) as progress:
+                progress.update(i)
+                block = formats.load(path, rate_hz=rate)
+                _args.check_windows_inside(windows, block.t, block.rate_hz, path)
+                progress.update(i, label=f"analyzing {path}")
+                result = run_core(block, options, None if stored is None else stored[0])
+        except SensorbackError as e:  # this file's own: told now, and the others are still analysed
+            line = file_error(path, e)
+            tell_error(line)
+            failed.append(e.exit_code)
+            results.append({"file": str(path), "status": "failed", "error": line})
+            continue
+        if stored is not None:
+            result.notes = [f"calibration: {stored[1]}"]
+        result.notes += _args.forward_advice(result.calibration)
         table = result.epochs
         _args.warn_if_calibration_misfits(path, table, stored)
         summary = summarize(table)
@@ -177,6 +191,7 @@ def analyze(
             results.append(
                 {
                     "file": str(path),
+                    "status": "ok",
                     "device": block.device,
                     "rate_hz": block.rate_hz,
                     "start_time": block.start_time,
@@ -194,13 +209,15 @@ def analyze(
                 }
             )
         else:
-            if i:
+            if len(failed) < i:  # a summary above
                 typer.echo("")
             typer.echo(format_summary(summary, title=_describe(path, block)))
             for note in result.notes:
                 typer.echo(f"  {note}")
-    if json_output:
-        typer.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+    if json_output and len(failed) < len(files):
+        typer.echo(json.dumps(results[0] if len(files) == 1 else results, indent=2))
+    if failed:
+        raise typer.Exit(failed[0])
 
 
 @app.command(

@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ..errors import SensorbackError
+from ..errors import SensorbackError, file_error, one_line
 
 #: Samples per chunk read from a file: ~16 MB of samples at a time, whatever the file's length.
 CHUNK_SAMPLES = 1 << 20
@@ -42,10 +42,6 @@ class Fingerprint:
 
     def to_dict(self) -> dict:
         return {"size": self.size, "mtime_ns": self.mtime_ns, "head_sha256": self.head_sha256}
-
-
-def _one_line(text) -> str:
-    return " ".join(str(text).split())
 
 
 def analyze_file(path: str, label: str, timezone_name: str = "UTC", epoch_s: float | None = None) -> dict:
@@ -76,7 +72,7 @@ def analyze_file(path: str, label: str, timezone_name: str = "UTC", epoch_s: flo
             calibration, table = result.calibration, result.epochs
             seen_blocks = tallies[0]
             # each pass over the file repeats its notes: keep one of each
-            seen = list(dict.fromkeys(_one_line(w.message) for w in caught if issubclass(w.category, UserWarning)))
+            seen = list(dict.fromkeys(one_line(w.message) for w in caught if issubclass(w.category, UserWarning)))
         meta, samples, t_first, t_last = seen_blocks.first, seen_blocks.samples, seen_blocks.t_first, seen_blocks.t_last
         if meta is None or samples == 0:
             raise SensorbackError(f"{label}: recording holds no samples")
@@ -88,12 +84,11 @@ def analyze_file(path: str, label: str, timezone_name: str = "UTC", epoch_s: flo
                    duration_s=_seconds(t_last - t_first) if t_first is not None else 0.0, days=len(days),
                    start=_iso(meta.start_time, t_first), clock=meta.clock)
     except SensorbackError as e:
-        text = _one_line(e)
-        row["error"] = text if label in text else f"{label}: {text}"
+        row["error"] = file_error(label, e)
     except MemoryError:
         row["error"] = f"{label}: out of memory while analysing"
     except Exception as e:  # a bug must not end the study either; it is recorded for a report
-        row["error"] = _one_line(f"{label}: internal error {type(e).__name__}: {e}")
+        row["error"] = one_line(f"{label}: internal error {type(e).__name__}: {e}")
     row["warnings"] = " | ".join(seen)
     return {"file": row, "days": days, "seconds": time.perf_counter() - started}
 
