@@ -74,7 +74,8 @@ def monitor_command(
                                                    "metawear, witmotion, sensorback-diy). Default: detected.")] = None,
     record: Annotated[Optional[Path], typer.Option("--record", metavar="FILE.sbr", show_default=False,
                                                    help="Also write the samples to a native recording (a new "
-                                                   "file: an existing one is never written over).")] = None,
+                                                   "file, never the session's database: an existing one is "
+                                                   "never written over).")] = None,
     demo: Annotated[bool, _DEMO_OPTION] = False,
     speed: Annotated[str, typer.Option("--speed", metavar="N",
                                        help="With --demo: play the simulated wearer at N times real time.")] = "1",
