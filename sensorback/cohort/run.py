@@ -386,6 +386,7 @@ def _analyse_on_cluster(todo: list[tuple[Path, Fingerprint]], job: _Job, workers
             p, fp = futures.pop(fut)
             _store(job, p, fp, _collect(fut, str(p)), len(todo))
     except KeyboardInterrupt:
+        _hush_teardown()
         result.interrupted = True
         for fut in futures:
             fut.cancel()
@@ -394,11 +395,22 @@ def _analyse_on_cluster(todo: list[tuple[Path, Fingerprint]], job: _Job, workers
         stored = [d for d in stored if d is not None and d.get("run") == job.run_id]
         result.ok = sum(d["file"]["status"] == "ok" for d in stored)
         result.failed = len(stored) - result.ok
+    except BaseException:  # SIGTERM or SIGHUP (Terminated), or a failure: the same teardown
+        _hush_teardown()
+        raise
     finally:
         result.wall_s = time.perf_counter() - started
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _hush_teardown() -> None:
+    """The cluster is about to be torn down mid-work: the callbacks that cuts short log tracebacks
+    (tornado's 'Exception in callback', distributed's closed comms) that tell the user nothing,
+    who gets one line for the interruption. Silence those loggers for the rest of the process."""
+    for name in ("tornado", "distributed", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def _ready(client, scheduler: str | None) -> None:
