@@ -121,6 +121,17 @@ def test_every_file_the_commands_write_is_private(tmp_path):
     assert str(db) not in html and str(tmp_path) not in html and "database" not in html.split("<main>")[1][:400]
 
 
+def test_an_empty_file_named_as_the_database_becomes_private(tmp_path):
+    """A database file the user made empty beforehand (touch back.db) kept its 0644 once it held
+    their sessions."""
+    db = tmp_path / "back.db"
+    db.touch()
+    os.chmod(db, 0o644)
+    ok("replay", DEMO, "--db", db)
+    assert oct(mode(db)) == oct(PRIVATE_MODE)
+    assert db.stat().st_size > 0
+
+
 def test_a_live_recording_and_a_calibration_are_private(tmp_path):
     from sensorback.core import CoreOptions
     from sensorback.live import CalibrationStore, LiveSession

@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from ..errors import OSProblem, SensorbackError
-from ..private import PRIVATE_DIR_MODE, create_private
+from ..private import PRIVATE_DIR_MODE, PRIVATE_MODE, create_private
 
 ENV_VAR = "SENSORBACK_DB"
 DB_FILENAME = "sensorback.db"
@@ -152,8 +152,14 @@ def read_only_target(target: DbTarget) -> tuple[DbTarget, str | None]:
 
 def prepare_sqlite_file(path: Path, default_location: bool) -> None:
     """Create a missing database file readable by its owner only (0600), and its folder (0700)
-    when it is sensorback's own default folder."""
+    when it is sensorback's own default folder. An empty file (made with `touch`, say) holds
+    nothing of its own and is about to hold the wearer's data: it is made 0600 as well."""
     if path.exists():
+        try:
+            if path.is_file() and path.stat().st_size == 0:
+                os.chmod(path, PRIVATE_MODE)
+        except PermissionError:  # not ours: leave its mode
+            pass
         return
     folder = path.parent
     if not folder.exists():
