@@ -210,10 +210,6 @@ class Recorder:
         return len(self._events)
 
     @property
-    def pending_events(self) -> int:
-        return len(self._events)
-
-    @property
     def start(self) -> Optional[datetime]:
         return self._start
 
