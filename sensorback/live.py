@@ -91,7 +91,7 @@ from .core.calibration import IDENTITY
 from .core.epoch_stats import EpochStats
 from .core.personal import FitCheck, StillMeans
 from .core.states import SITTING, SLOUCHING, STATES
-from .errors import SensorbackError
+from .errors import SensorbackError, one_line
 from .samples import SampleBlock
 from .session import Runner
 from .session.guided import GUIDED_STEPS, GuidedStep, guided_calibration  # noqa: F401  (re-exported)
@@ -505,7 +505,7 @@ class LiveSession:
             retry = getattr(self.runner.recorder, "retry_s", None)
             again = f" in {retry:g} s" if retry else ""
             told = given_up(e, f"kept in memory; monitoring goes on and tries again{again}")
-            self._emit(LiveEvent("note", " ".join(str(told).split()), self.meters.arrived_t))
+            self._emit(LiveEvent("note", one_line(told), self.meters.arrived_t))
 
     def _store_recovered(self) -> None:
         rec = self.runner.recorder

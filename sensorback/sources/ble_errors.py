@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..errors import OSProblem, SensorbackError
+from ..errors import OSProblem, SensorbackError, one_line
 
 NO_BLUETOOTH = "no-bluetooth"
 LINK = "link"
@@ -104,8 +104,8 @@ def describe(exc: BaseException) -> str:
     """The exception in one line, with what it means where its type says so."""
     bleak_exc, dbus = _bleak_exc(), _dbus_errors()
     if bleak_exc is not None and isinstance(exc, bleak_exc.BleakBluetoothNotAvailableError) and exc.args:
-        return " ".join(str(exc.args[0]).split())  # its str() is the tuple (message, reason)
-    text = " ".join(str(exc).split()) or type(exc).__name__
+        return one_line(exc.args[0])  # its str() is the tuple (message, reason)
+    text = one_line(exc) or type(exc).__name__
     name = dbus_name(exc)
     if name is not None and name not in text:
         text = f"{name}: {text}"
@@ -148,7 +148,7 @@ def bluetooth_error(exc: BaseException) -> SensorbackError:
 
 def link_error(exc: BaseException) -> str:
     """A link problem for a status line: 'BleakError: Device disconnected'."""
-    text = " ".join(str(exc).split())
+    text = one_line(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from ..errors import OSProblem, SensorbackError
+from ..errors import OSProblem, SensorbackError, one_line
 from ..private import PRIVATE_DIR_MODE, PRIVATE_MODE, create_private
 
 ENV_VAR = "SENSORBACK_DB"
@@ -246,7 +246,7 @@ _FULL = re.compile(r"database or disk is full|no space left on device|disk quota
 
 def _root_message(e: BaseException) -> str:
     orig = getattr(e, "orig", None) or e
-    text = " ".join(str(orig).split())
+    text = one_line(orig)
     return text or type(orig).__name__
 
 
