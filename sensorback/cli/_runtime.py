@@ -114,8 +114,7 @@ def run_guarded(call: Callable[[], Any]) -> int:
             with _terminations_interrupt():
                 rv = call()
         except (Terminated, Killed) as e:
-            _err(f"terminated ({signal.Signals(e.signum).name})")
-            return 128 + e.signum
+            return _stopped(e)
         except SensorbackError as e:
             _err(f"error: {one_line(e)}")
             return getattr(e, "exit_code", EXIT_USER_ERROR)
@@ -132,9 +131,8 @@ def run_guarded(call: Callable[[], Any]) -> int:
         except _Abort:
             _err("aborted")
             return 1
-        except (Interrupted, KeyboardInterrupt):
-            _err("interrupted")
-            return EXIT_INTERRUPTED
+        except (Interrupted, KeyboardInterrupt) as e:
+            return _stopped(e)
         except OSError as e:
             if e.filename is None:
                 if e.errno not in _ENVIRONMENT_ERRNOS:
@@ -149,12 +147,18 @@ def run_guarded(call: Callable[[], Any]) -> int:
             interrupt = _interrupt_cause(e)
             if interrupt is None:
                 raise
-            if isinstance(interrupt, Terminated):
-                _err(f"terminated ({signal.Signals(interrupt.signum).name})")
-                return 128 + interrupt.signum
-            _err("interrupted")
-            return EXIT_INTERRUPTED
+            return _stopped(interrupt)
     return rv if isinstance(rv, int) else 0
+
+
+def _stopped(e: BaseException) -> int:
+    """The line and the exit code of a command a signal stopped: SIGTERM or SIGHUP (Terminated,
+    Killed) 'terminated (SIGTERM)', 128 + the signal; Ctrl-C 'interrupted', 130."""
+    if isinstance(e, (Terminated, Killed)):
+        _err(f"terminated ({signal.Signals(e.signum).name})")
+        return 128 + e.signum
+    _err("interrupted")
+    return EXIT_INTERRUPTED
 
 
 def _interrupt_cause(e: BaseException) -> KeyboardInterrupt | None:
