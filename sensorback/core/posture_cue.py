@@ -349,29 +349,17 @@ class PostureCue:
         seats: list[tuple[int, int]] = []  # (epoch it became known, first epoch of the seat)
 
         trace = np.ones(n, bool) if trace is None else trace
+        g_up = np.where(upright[:, None], g, np.nan)
         hist_trace = self.hist_trace
-
-        def trace_rows(lo: int, hi: int) -> np.ndarray:
-            """trace of epochs lo .. hi - 1 (before the kept history: left out)."""
-            lo = max(lo, base)
-            parts = []
-            if lo < first:
-                parts.append(hist_trace[lo - base:min(hi, first) - base])
-            if hi > first:
-                parts.append(trace[max(lo, first) - first:hi - first])
-            return np.concatenate(parts) if parts else np.zeros(0, bool)
 
         def rows(lo: int, hi: int) -> np.ndarray:
             """Directions of epochs lo .. hi - 1 (NaN: not still and upright; before the kept
             history: left out)."""
-            lo = max(lo, base)
-            parts = []
-            if lo < first:
-                parts.append(hist[lo - base:min(hi, first) - base])
-            if hi > first:
-                a, b = max(lo, first) - first, hi - first
-                parts.append(np.where(upright[a:b, None], g[a:b], np.nan))
-            return parts[0] if len(parts) == 1 else (np.concatenate(parts) if parts else np.zeros((0, 3)))
+            return _span(hist, g_up, base, first, lo, hi)
+
+        def trace_rows(lo: int, hi: int) -> np.ndarray:
+            """trace of the same epochs."""
+            return _span(hist_trace, trace, base, first, lo, hi)
 
         next_walk = None if walking is None else next_true(walking)
 
@@ -703,12 +691,23 @@ class PostureCue:
             flags = (_angle(r, np.broadcast_to(ref, r.shape)) + OTHER_MARGIN_DEG
                      < _angle(r, np.broadcast_to(before, r.shape)))
         if trace_rows is not None:
-            tr = trace_rows(lo, b)
+            tr = trace_rows(lo, b)  # the same epochs as r
             later = np.zeros(r.shape[0], bool)  # a trace after the epoch and before b
-            if tr.shape[0] == r.shape[0] and r.shape[0] > 1:
-                later[:-1] = np.logical_or.accumulate(tr[::-1])[::-1][1:]
+            later[:-1] = np.logical_or.accumulate(tr[::-1])[::-1][1:]
             flags &= later
         return lo, flags
+
+
+def _span(hist: np.ndarray, cur: np.ndarray, base: int, first: int, lo: int, hi: int) -> np.ndarray:
+    """Rows of epochs lo .. hi - 1 from the kept history (hist, epochs from base) and this chunk
+    (cur, epochs from first); those before the history are left out."""
+    lo = max(lo, base)
+    parts = []
+    if lo < first:
+        parts.append(hist[lo - base:min(hi, first) - base])
+    if hi > first:
+        parts.append(cur[max(lo, first) - first:hi - first])
+    return parts[0] if len(parts) == 1 else (np.concatenate(parts) if parts else cur[:0])
 
 
 def _own_seat(after: np.ndarray, anchors: Anchors) -> bool:
