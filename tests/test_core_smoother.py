@@ -32,7 +32,9 @@ def reference(x, reset, events, q_after, settles, offset, q0, lag, reach, hold, 
     """Decision time and posture of every epoch, epoch by epoch, from the smoother's rules:
     committed (|D| >= the cost of switching after it), settled by a later settling commit (or the
     epoch before a reset) `reach` epochs after it, by the lag, or by the first transition whose
-    window starts after the epoch and no later than its commit."""
+    window starts after the epoch and no later than its commit. A guess (committed, not
+    settling) is settled the same way, but keeps its own posture unless the first sure
+    transition speaking for it claims it. events: (at, before, sit before, sure, other)."""
     n = x.shape[0]
     into = np.concatenate(([q0], q_after[:-1]))
     lo = np.where(reset, 0, -into)
@@ -43,16 +45,26 @@ def reference(x, reset, events, q_after, settles, offset, q0, lag, reach, hold, 
     strong = (np.abs(d) >= q_after) & ~hold
     tau, val = np.full(n, -1), np.zeros(n, bool)
     for i in range(n):
-        c = next((j for j in range(i, n) if (strong[j] and (settles[j] or j == i)) or (j + 1 < n and reset[j + 1])), None)
+        guess = strong[i] and not settles[i]
+        c = next((j for j in range(i, n) if (strong[j] and (settles[j] or (j == i and not guess)))
+                  or (j + 1 < n and reset[j + 1])), None)
         t, v = (10**9, False)
         if c is not None:
-            known = c if strong[c] and (settles[c] or c == i) else c + 1
+            known = c if strong[c] and (settles[c] or (c == i and not guess)) else c + 1
             t, v = (known if c == i else max(known, c + reach)), d[c] >= 0
+        if guess:
+            v = d[i] >= 0
         if i + lag < t:
-            t, v = i + lag, (d[i + lag] >= 0 if i + lag < n else False)
-        e = next(((a, b, s) for a, b, s in events if b > i), None)
+            t, v = i + lag, (d[i] >= 0 if guess else d[i + lag] >= 0 if i + lag < n else False)
+        e = next(((a, b, s, other) for a, b, s, sure, other in events if b > i and (sure or not guess)), None)
         if e is not None and (c is None or e[1] <= c) and e[0] <= t:
-            t, v = e[0], e[2]
+            t = e[0]
+            first, flags, claims = e[3]
+            inside = first <= i < first + flags.shape[0]
+            if guess:
+                v = e[2] if inside and claims is not None and claims[i - first] else v
+            else:
+                v = e[2] ^ (inside and bool(flags[i - first]))
         if t < n:
             tau[i], val[i] = t, v
     return tau, val
@@ -71,12 +83,18 @@ def test_decisions_do_not_depend_on_the_chunking_and_follow_the_rules():
         at = np.sort(rng.choice(n, min(n, int(rng.integers(0, 6))), replace=False)).astype(np.int64)
         before = np.maximum(at - rng.integers(0, 8, at.size), 0)
         sit = rng.random(at.size) < 0.5
+        sure = rng.random(at.size) < 0.7
+        others = []
+        for b in before:
+            first = int(max(b - rng.integers(0, 40), 0))
+            claims = rng.random(b - first) < 0.5 if rng.random() < 0.7 else None
+            others.append((first, rng.random(b - first) < 0.3, claims))
         q_after = np.where(rng.random(n) < 0.3, rng.integers(20, 100, n), q0)
         settles = rng.random(n) < rng.random()
         offset = (rng.integers(-150, 150, n) * (rng.random(n) < 0.5)).astype(np.int64)
         hold = rng.random(n) < rng.random() * 0.3
         pending = (rng.integers(-300, 300, n) * hold * (rng.random(n) < 0.8)) if trial % 2 else None
-        tau, val = reference(x, reset, list(zip(at, before, sit)), q_after, settles, offset, q0, lag, reach, hold,
+        tau, val = reference(x, reset, list(zip(at, before, sit, sure, others)), q_after, settles, offset, q0, lag, reach, hold,
                              pending)
         for _ in range(3):
             sm = PostureSmoother(q0, lag, reach)
@@ -86,7 +104,7 @@ def test_decisions_do_not_depend_on_the_chunking_and_follow_the_rules():
             while i < n:
                 k = min(int(rng.integers(1, 50)), n - i)
                 sel = (at >= i) & (at < i + k)
-                out = sm.step(i, x[i:i + k], reset[i:i + k], Events(at[sel], before[sel], sit[sel]),
+                out = sm.step(i, x[i:i + k], reset[i:i + k], Events(at[sel], before[sel], sit[sel], [others[e] for e in np.flatnonzero(sel)], sure[sel]),
                               q_after[i:i + k], offset[i:i + k], settles[i:i + k], hold[i:i + k],
                               None if pending is None else pending[i:i + k])
                 for j, v in enumerate(out.decided):

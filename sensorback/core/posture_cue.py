@@ -660,42 +660,47 @@ class PostureCue:
         return _unit(np.sum(pre, axis=0)) if pre.shape[0] else None
 
     def _other_of(self, rows, base: int, b: int, sit_after: bool, anchors: Anchors, up, after,
-                  trace_rows=None) -> tuple | None:
-        """_other, with the posture before the window and the other posture's reference: the
-        trunk at the quiet end of the transition (the posture it led to, as this wearer holds it
-        now), else the sitting anchor, or the standing one or the walking upright, as they were
-        at the time."""
+                  trace_rows) -> tuple | None:
+        """What a transition's window at epoch b tells of the epochs before it, within the lag:
+        (first epoch, other, guessed) or None.
+
+        other: the epochs nearer the other posture's reference than the posture right before the
+        window, and followed before b by an epoch a missed transition could have left its trace
+        on (a reclined sitter who leaned forward to where they stand, then sat back, changed
+        posture without leaving the chair). The reference: the trunk at the quiet end of the
+        transition (the posture it led to, as this wearer holds it now), else the sitting
+        anchor, or the standing one or the walking upright, as they were at the time.
+        guessed (or None): the epochs held as the posture before the window, nearer it than the
+        posture after; for the smoother's guesses (made before anything sure was seen) only these
+        are claimed. A transition detected between two like postures (a shift in the chair read
+        as a sit-down) claims none of them."""
         before = self._before(rows, b)
         if before is None:
-            return None
-        if after is not None:
-            ref = after
-        else:
-            ref = anchors.sit if sit_after else (anchors.stand if anchors.stand is not None else up)
-        return self._other(rows, base, b, before, ref, trace_rows)
-
-    def _other(self, rows, base: int, b: int, before: np.ndarray, ref, trace_rows=None) -> tuple | None:
-        """(first epoch, flags) of the epochs before epoch b nearer `ref` than `before`, and (with
-        trace_rows) followed before b by an epoch a missed transition could have left its trace
-        on: a reclined sitter who leaned forward to where they stand, then sat back, changed
-        posture without leaving the chair."""
-        if ref is None or not np.isfinite(ref[0]):
-            return None
-        if float(before @ ref) > np.cos(np.radians(ANCHOR_MIN_DEG)):  # closer than ANCHOR_MIN_DEG
             return None
         lo = max(b - self.max_lag, base)
         r = rows(lo, b)
         if r.shape[0] == 0:
             return None
-        with np.errstate(invalid="ignore"):
-            flags = (_angle(r, np.broadcast_to(ref, r.shape)) + OTHER_MARGIN_DEG
-                     < _angle(r, np.broadcast_to(before, r.shape)))
-        if trace_rows is not None:
-            tr = trace_rows(lo, b)  # the same epochs as r
-            later = np.zeros(r.shape[0], bool)  # a trace after the epoch and before b
-            later[:-1] = np.logical_or.accumulate(tr[::-1])[::-1][1:]
-            flags &= later
-        return lo, flags
+        ref = after if after is not None else (
+            anchors.sit if sit_after else (anchors.stand if anchors.stand is not None else up))
+        tr = trace_rows(lo, b)  # the same epochs as r
+        later = np.zeros(r.shape[0], bool)  # a trace after the epoch and before b
+        later[:-1] = np.logical_or.accumulate(tr[::-1])[::-1][1:]
+        other = _nearer(r, ref, before) & later if _apart(before, ref) else np.zeros(r.shape[0], bool)
+        guessed = _nearer(r, before, after) & ~later if _apart(before, after) else None
+        return lo, other, guessed
+
+
+def _apart(a: np.ndarray, b) -> bool:
+    """Are two postures (unit vectors; b may be None or NaN) ANCHOR_MIN_DEG or more apart?"""
+    return b is not None and bool(np.isfinite(b[0])) and float(a @ b) <= np.cos(np.radians(ANCHOR_MIN_DEG))
+
+
+def _nearer(r: np.ndarray, ref: np.ndarray, than: np.ndarray) -> np.ndarray:
+    """Rows nearer `ref` than `than` by OTHER_MARGIN_DEG (False where NaN)."""
+    with np.errstate(invalid="ignore"):
+        return (_angle(r, np.broadcast_to(ref, r.shape)) + OTHER_MARGIN_DEG
+                < _angle(r, np.broadcast_to(than, r.shape)))
 
 
 def _span(hist: np.ndarray, cur: np.ndarray, base: int, first: int, lo: int, hi: int) -> np.ndarray:

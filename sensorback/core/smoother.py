@@ -19,6 +19,8 @@ Bounded lag: an epoch not resolved `max_lag` epochs after it is decided by the b
 moment (the sign of D then). A seen transition also settles the epochs still open before its
 window (one was standing before a sit-down, sitting before a stand-up: that is what a transition
 observes), and a reset (the sensor taken off, a long gap) settles everything before it.
+Before anything sure was seen, a commit is only a guess (the prior of desk work): it stays
+revisable like an open epoch, and the first sure transition may claim it (PostureSmoother.step).
 
 Streaming equals batch: D is an integer recurrence evaluated by an exact doubling scan (maps
 d -> clip(d, lo, hi) + b compose associatively), and every decision depends only on epochs up
@@ -78,14 +80,16 @@ class Events:
     """Transitions seen in this chunk: at epoch `at` it became known that the epochs before
     `before` were in posture `sit` (True: sitting). Sorted by `at`.
 
-    other (optional, one entry per event): the epochs before `before` that were in the other
-    posture all the same (a transition missed earlier), as (first epoch, flags for the epochs
-    from there to `before`), or None."""
+    other (optional, one entry per event, or a callable giving it): what the transition tells of
+    the epochs before `before`, as (first epoch, other, guessed), flags for the epochs from there
+    to `before`, or None: `other`, those in the other posture all the same (a transition missed
+    earlier); `guessed` (or None), the guesses it claims (see PostureSmoother.step)."""
 
     at: np.ndarray
     before: np.ndarray
     sit: np.ndarray
     other: list | None = None
+    sure: np.ndarray | None = None  # (default all) those seen surely: only they decide guesses
 
     @classmethod
     def none(cls) -> "Events":
@@ -135,7 +139,9 @@ class PostureSmoother:
         self._cval = np.zeros(0, bool)
         self._tau = np.zeros(0, np.int64)
         self._val = np.zeros(0, bool)
+        self._g = np.zeros(0, bool)   # guesses (see step) among them
         self._bmax = -BIG   # the latest window start of a transition seen so far
+        self._bmax_sure = -BIG  # ... of a sure one
 
     def step(self, first: int, x: np.ndarray, reset: np.ndarray, events: Events,
              switch: np.ndarray | None = None, offset: np.ndarray | None = None,
@@ -172,9 +178,15 @@ class PostureSmoother:
         # a reset makes the epoch before it final as it stands (known at the reset)
         at_reset = np.zeros(n, bool)
         at_reset[:-1] = reset[1:]
-        commit = strong | at_reset
-        # which commits settle the open epochs before them (a guess made before anything sure
-        # was seen settles nothing but itself)
+        # A guess (a commit made before anything sure was seen: `settles` false) settles nothing
+        # but itself, and is final in its own posture only when an open epoch would be (by the
+        # next settling commit, a reset, or the lag): until then, the first sure transition whose
+        # window starts after it may claim it for the posture before that window (the first sure
+        # thing a recording shows speaks for the epochs right before it, however long the prior
+        # had guessed them; posture_cue says which ones it claims).
+        guess = np.zeros(n, bool) if settles is None else strong & ~settles
+        commit = (strong | at_reset) & ~guess
+        # which commits settle the open epochs before them
         later = commit if settles is None else (strong & settles) | at_reset
         last = first + n - 1
 
@@ -200,47 +212,33 @@ class PostureSmoother:
         c = np.concatenate([self._c, np.where(has, first + lp, BIG)])
         ck = np.concatenate([self._ck, np.where(has, first + lp + ~settling[lp] if later_pos.size else BIG, BIG)])
         cval = np.concatenate([self._cval, sit_now[lp] if later_pos.size else np.zeros(j.shape, bool)])
+        g = np.concatenate([self._g, guess[s_chunk]])
+        cval[c0:][g[c0:]] = sit_now[s_chunk[g[c0:]]]  # a guess holds its own posture
         if c0:
             none = np.flatnonzero(c[:c0] == BIG)
+            own_g = g[none]
             if reset[0]:  # the last epoch before this chunk is final as it stands
-                c[none], ck[none], cval[none] = first - 1, first, self._d_last >= 0
+                c[none], ck[none] = first - 1, first
+                cval[none] = np.where(own_g, cval[none], self._d_last >= 0)
             elif later_pos.size:
                 j0 = int(later_pos[0])
-                c[none], ck[none], cval[none] = first + j0, first + j0 + (not settling[j0]), sit_now[j0]
+                c[none], ck[none] = first + j0, first + j0 + (not settling[j0])
+                cval[none] = np.where(own_g, cval[none], sit_now[j0])
         # ... `reach` epochs after it ...
         t = np.where(c == BIG, BIG, np.where(c == idx, ck, np.maximum(ck, c + self.reach)))
         v = cval.copy()
-        # ... unless the lag runs out first (the best path then) ...
+        # ... unless the lag runs out first (the best path then; a guess's own) ...
         forced = idx + self.max_lag
         use = forced < t
         t[use] = forced[use]
-        ok = use & (forced <= last)
+        ok = use & (forced <= last) & ~g
         v[ok] = sit_now[forced[ok] - first]
         # ... or a transition shows the posture before its window, which starts after the epoch
-        # and no later than its commit.
+        # and no later than its commit (a guess: only a sure one does).
         if events.at.size:
-            # only the first transition whose window starts after an epoch speaks for it
-            bmax = np.maximum.accumulate(np.concatenate(([self._bmax], events.before)))
-            keep = np.flatnonzero(events.before > bmax[:-1])
-            self._bmax = int(bmax[-1])
-            if keep.size and idx.size:
-                bef, at, es = events.before[keep], events.at[keep], events.sit[keep]
-                je = np.searchsorted(bef, idx, side="right")
-                hit = je < bef.shape[0]
-                jj = np.minimum(je, bef.shape[0] - 1)
-                use = hit & (bef[jj] <= c) & (at[jj] <= t)
-                t[use] = at[jj][use]
-                v[use] = es[jj][use]
-                if events.other is not None:
-                    for e in np.unique(jj[use]):
-                        other = events.other[keep[e]]
-                        if callable(other):
-                            other = other()
-                        if other is None:
-                            continue
-                        lo_e, flags = other
-                        i = np.flatnonzero(use & (jj == e) & (idx >= lo_e) & (idx < lo_e + flags.shape[0]))
-                        v[i] ^= flags[idx[i] - lo_e]
+            sure = np.ones(events.at.shape[0], bool) if events.sure is None else events.sure
+            self._bmax = self._speak(events, np.ones_like(sure), self._bmax, idx, c, t, v, ~g, False)
+            self._bmax_sure = self._speak(events, sure, self._bmax_sure, idx, c, t, v, g, True)
         tau[sel], val[sel] = t, v
         # decisions made earlier stay as they were
         if c0:
@@ -263,13 +261,49 @@ class PostureSmoother:
         kc[own] = u + np.arange(keep_from, m)[own]
         kck[own] = tau[keep_from:][own]
         kcv[own] = val[keep_from:][own]
-        self._c, self._ck, self._cval = kc, kck, kcv
+        kg = np.zeros(m - keep_from, bool)
+        kg[in_sel] = g[pos_sel[in_sel]]
+        self._c, self._ck, self._cval, self._g = kc, kck, kcv, kg
         self._tau, self._val = tau[keep_from:], val[keep_from:]
         self.d = int(base[-1])
         self._d_last = int(d[-1])
         self._q = int(q[-1])
         self.open = int(open_from[-1])
         return Decoded(sit_now, u, decided, open_from)
+
+    @staticmethod
+    def _speak(events: Events, which: np.ndarray, bmax0: int, idx, c, t, v, mask, guesses: bool) -> int:
+        """Let the transitions `which` decide the epochs `mask` (idx: their numbers, c: their
+        commits; t, v: their decision times and postures, updated in place): only the first
+        transition whose window starts after an epoch speaks for it. Returns the latest window
+        start seen. A guess keeps its own posture unless the transition claims it."""
+        bef_all = events.before[which]
+        bmax = np.maximum.accumulate(np.concatenate(([bmax0], bef_all)))
+        keep = np.flatnonzero(which)[bef_all > bmax[:-1]]
+        if not keep.size or not mask.any():
+            return int(bmax[-1])
+        bef, at, es = events.before[keep], events.at[keep], events.sit[keep]
+        je = np.searchsorted(bef, idx, side="right")
+        hit = je < bef.shape[0]
+        jj = np.minimum(je, bef.shape[0] - 1)
+        use = mask & hit & (bef[jj] <= c) & (at[jj] <= t)
+        t[use] = at[jj][use]
+        if not guesses:
+            v[use] = es[jj][use]
+        if events.other is not None:
+            for e in np.unique(jj[use]):
+                other = events.other[keep[e]]
+                if callable(other):
+                    other = other()
+                if other is None:
+                    continue
+                lo_e, flags, claims = other
+                i = np.flatnonzero(use & (jj == e) & (idx >= lo_e) & (idx < lo_e + flags.shape[0]))
+                if not guesses:
+                    v[i] ^= flags[idx[i] - lo_e]
+                elif claims is not None:
+                    v[i] = np.where(claims[idx[i] - lo_e], es[e], v[i])
+        return int(bmax[-1])
 
 
 BIG = np.iinfo(np.int64).max // 4
