@@ -335,6 +335,31 @@ def build_hidden_stand_ups(tl: Timeline, end_s: float) -> None:
     tl.fill_to(end_s)
 
 
+def build_reseats(tl: Timeline, end_s: float) -> None:
+    """Desk sessions of 20-90 min, each sit-down and stand-up ordinary and seen, whose sitter
+    shifts in the chair (Timeline.reseat: the hips lifted and lowered again) every 5-30 min; the
+    breaks are walks, chats and coffee. The wearer sits 8-20 deg reclined from their standing
+    posture."""
+    rng = tl.rng
+    tl.person.sit_upright_rel_deg = -float(rng.uniform(8.0, 20.0))
+    arrive(tl)
+    lengths = _Lengths(rng)
+    while tl.now < end_s - 20 * MIN:
+        tl.stand(rng.uniform(10.0, 60.0), "stand_desk", work=True)
+        tl.sit_down()
+        until = min(tl.now + lengths.next_s(), end_s - 8 * MIN)
+        while True:
+            desk_session(tl, min(until, tl.now + rng.uniform(5.0, 30.0) * MIN))
+            if tl.now >= until - MIN:
+                break
+            tl.reseat()
+        tl.stand_up()
+        short_break(tl)
+        if rng.random() < 0.5:
+            tl.walk(rng.uniform(30.0, 120.0))
+    leave(tl, end_s)
+
+
 def build_calibrated_hidden(tl: Timeline, end_s: float) -> None:
     """A guided calibration with its stand step (its windows in the metadata), then desk sessions
     of 15-40 min and 4-8 min standing at the desk whose every sit-down and stand-up goes unseen
@@ -465,6 +490,8 @@ REGISTRY: dict[str, Scenario] = {
                  "radio gap; ordinary stand-ups and breaks", 4 * HOUR, build_hidden_sit_downs),
         Scenario("seat-after-walk", "4 h of desk sessions (20-90 min) each begun straight from a walk whose "
                  "end and sit-down fall in one radio gap", 4 * HOUR, build_seat_after_walk),
+        Scenario("reseats", "4 h of desk sessions (20-90 min) with ordinary transitions, the sitter shifting in "
+                 "the chair (hips lifted and lowered) every 5-30 min", 4 * HOUR, build_reseats),
         Scenario("hidden-stand-ups", "2 h starting seated: sitting 15-40 min, then 4-8 min standing after a "
                  "stand-up that is slow or inside a radio gap", 2 * HOUR, build_hidden_stand_ups),
         Scenario("seated-start", "2 h whose recording begins while the wearer already sits", 2 * HOUR,

@@ -307,6 +307,34 @@ class Timeline:
         self._hold(t_end - self.t_ms)
         self._row(t0, t_end, "sitting", code)
 
+    def reseat(self, code: str = "reseat") -> None:
+        """Shift in the chair: lean forward 10-25 deg, push up on the armrests or thighs to lift
+        the hips 4-12 cm (0.3-0.6 m/s at the peak, like a rise), hold 0.3-1.5 s while sliding
+        forward or back, lower down again (0.15-0.5 m/s) and sit back within a few degrees of
+        the posture before. The wearer never leaves the chair: sitting throughout. A trunk
+        transition measure hears such a move as a stand-up or a sit-down of its own (the real
+        chest recordings have them: benchmarks/README.md, "reseats")."""
+        self._need("sit")
+        rng = self.rng
+        t0 = self.t_ms
+        back = self.posture
+        self._move(_ms(rng.uniform(0.5, 1.0)), (back[0] + rng.uniform(10.0, 25.0), back[1], back[2]))
+        dz = float(rng.uniform(0.04, 0.12))
+        up_s = float(np.clip(1.875 * dz / rng.uniform(0.3, 0.6), 0.25, 1.0))
+        down_s = float(np.clip(1.875 * dz / rng.uniform(0.15, 0.5), 0.3, 1.5))
+        a = self.now
+        self.shifts.append(Shift(a, a + up_s, float(rng.uniform(-0.08, 0.08)), dz))
+        self._hold(_ms(up_s + rng.uniform(0.3, 1.5)))
+        b = self.now
+        self.shifts.append(Shift(b, b + down_s, 0.0, -dz))
+        self._hold(_ms(down_s))
+        self.impacts.append(Impact(self.now, rng.uniform(0.03, 0.1), rng.uniform(6.0, 12.0), rng.uniform(0.05, 0.1)))
+        target = (self.upright_deg + float(np.clip(rng.normal(0.0, 1.0), -2.0, 2.0)),
+                  back[1] + float(np.clip(rng.normal(0.0, 1.0), -2.0, 2.0)), rng.normal(0.0, 8.0))
+        self._move(_ms(rng.uniform(0.6, 1.2)), target)
+        self.levels.append(Level(t0 / 1000.0, self.now, 0.3, 0.5, 0.02, 1.0))
+        self._row(t0, self.t_ms, "sitting", code)
+
     def lean(self, dur_s: float, depth_deg: float) -> None:
         """A mild forward lean (5-12 deg) toward the screen: still 'sitting' in the ground truth.
 
