@@ -326,6 +326,34 @@ def test_a_sit_down_seen_after_a_stand_up_claims_no_sitting_guessed_before_it():
     assert np.isin(ep.state[seated], SIT).mean() >= 0.75
 
 
+@pytest.mark.parametrize("seed", [3, 5])
+def test_a_shift_in_the_chair_is_no_stand_up(seed):
+    """A sitter lifts the hips and sits back (Timeline.reseat): the transition measure hears a
+    stand-up, but the trunk ends in this wearer's own seat (their sitting posture, known from the
+    sit-down before), where no standing trunk is. Without that, each such shift made the rest
+    of the desk session standing (these days: 0 % sitting after the shift)."""
+    block, labels = simulate("reseats", seed=seed, duration_s=3000.0)
+    batch = analyze(block)
+    ep = batch.epochs
+    rows = list(labels.rows())
+    shifts = [b for _, b, _, code in rows if code == "reseat"]
+    assert shifts
+    for b in shifts:
+        end = next((a for a, _, lab, _ in rows if a > b and lab not in ("sitting", "slouching")), b + 600.0)
+        after = inside(ep, b + 2.0, end - 2.0)
+        assert after.sum() >= 300
+        assert np.isin(ep.state[after], SIT).mean() >= 0.95, (b, ep.state_names[after][:5])
+    if seed == 5:
+        assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0), (2, 60.0)), max_feeds=300)
+        # and cut right where the shift is heard, and in the windows that hear it again
+        from test_core_streaming import first_difference, stream
+
+        for off in range(-2, 6):
+            cut = int(np.searchsorted(block.t, shifts[0] + off))
+            got = stream(block, batch.calibration, 0.0, [cut, len(block) - cut])
+            assert got.equals(ep), (off, first_difference(got, ep))
+
+
 @pytest.mark.parametrize("scenario", ["hidden-stand-ups", "seat-after-walk"])
 def test_streaming_equals_batch_on_a_day_of_unseen_transitions(scenario):
     """Also across a seat reached straight from a walk (Decider._seats carries its watch)."""

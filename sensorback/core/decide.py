@@ -250,6 +250,7 @@ class _Carry:
     active_run: int = 0
     lying_run: int = 0
     since_sure: int = 10**9
+    shift_left: int = 0         # epochs of this chunk still hearing a shift in the chair (see cue.shifts)
     soft_pending: list = field(default_factory=list)  # (epoch it ends, offset) of slow transitions
     since_mark: int = 10**9
     mark_kind: int = 2          # the stream starts as after a reset: nothing sure known
@@ -640,7 +641,11 @@ class Decider:
         # base rate of desk work (still a while: sitting) counts.
         told_sit, told_stand, stood_told = self._told(first, n_k, has_data & ~lying & ~moving)
         sure = on_feet | long_lying | told_sit | told_stand
-        sure[ups] = sure[downs] = sure[seats] = True
+        sure_ups = np.zeros(n_k, bool)
+        sure_ups[ups] = True
+        sure_ups[:c.shift_left] = False  # hearings of a shift in the chair heard before this chunk
+        sure[downs] = sure[seats] = True
+        sure |= sure_ups
         # One movement is whole in several windows in a row: each transition is heard once, by
         # the first of them, as evidence and as an event (every hearing used to add its nats
         # again: four hearings of one slow movement tipped a standing wearer).
@@ -662,6 +667,7 @@ class Decider:
                                   np.ones(seats.size, bool)])
         is_sure = np.concatenate([np.ones(ups.size + downs.size, bool), np.zeros(soft_ups.size + soft_downs.size, bool),
                                   np.ones(seats.size, bool)])
+        prev_since_sure = c.since_sure
         since_sure = run_length(~sure, c.since_sure)
         since_reset = run_length(~reset, c.since_reset)
         c.since_sure, c.since_reset = int(since_sure[-1]), int(since_reset[-1])
@@ -678,6 +684,22 @@ class Decider:
         others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet,
                                  [(t, own) for t in stood_told] if own.stand is not None else [], trace)
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
+        c.shift_left = max(0, c.shift_left - n_k)
+        if cue.shifts:
+            # Stand-ups that ended in the wearer's own seat (PostureCue.orientation): shifts in the
+            # chair, only as likely as a slow rise (and each hearing of the movement with them)
+            shifted = np.array(cue.shifts, np.int64) - first
+            ups = np.setdiff1d(ups, shifted)
+            soft_ups = np.union1d(soft_ups, shifted)
+            for p0 in shifted:
+                sure_ups[p0:p0 + span] = False
+            c.shift_left = max(0, int(shifted[-1]) + span - n_k)
+            sure = on_feet | long_lying | told_sit | told_stand | sure_ups
+            sure[downs] = sure[seats] = True
+            is_sure &= ~(np.isin(ev_at - first, shifted) & ~ev_sit)
+            since_sure = run_length(~sure, prev_since_sure)
+            c.since_sure = int(since_sure[-1])
+            known = since_sure <= since_reset
         # Seats the wearer's own postures show (posture_cue._own_seat): sit-downs, seen as surely
         # as the seats above. Then all the events in the order they became known.
         own_at, own_from = np.array(cue.seats, np.int64).reshape(-1, 2).T

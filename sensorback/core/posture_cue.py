@@ -190,6 +190,7 @@ class PostureCue:
         self.accepted = 0
         self._changes: list = []
         self.seats: list[tuple[int, int]] = []  # seats the wearer's own postures showed (orientation)
+        self.shifts: list[int] = []  # sure stand-ups that ended in the wearer's own seat (orientation)
         self._start_anchors = Anchors()
         self.hist_g = np.full((0, 3), np.nan)   # the last epochs' directions (NaN: not still upright)
         self.hist_trace = np.zeros(0, bool)     # ... and which of them left a transition's trace
@@ -347,6 +348,7 @@ class PostureCue:
         self._start_anchors = cur
         changes: list[tuple[int, Anchors]] = []  # (first epoch it holds for, anchors)
         seats: list[tuple[int, int]] = []  # (epoch it became known, first epoch of the seat)
+        shifts: list[int] = []  # (epoch it became known) of sure stand-ups that were shifts in the chair
 
         trace = np.ones(n, bool) if trace is None else trace
         g_up = np.where(upright[:, None], g, np.nan)
@@ -437,6 +439,12 @@ class PostureCue:
                 continue
             _, b, sit_after, sure = events[ei]
             b = int(b)
+            j = t - first
+            if sure and sit_after is False and 0 <= j < n and np.isfinite(g[j, 0]) and _own_seat(g[j], cur):
+                # a "stand-up" that ends in this wearer's own seat: a shift in the chair (the hips
+                # lifted and lowered again), which teaches no posture
+                shifts.append(t)
+                continue
             if sit_after is not None:
                 # which epochs before the window were in the other posture: worked out only if the
                 # smoother asks (most transitions find no open epoch to claim)
@@ -465,6 +473,7 @@ class PostureCue:
         self.hist_trace = trace_rows(first + n - self.history, first + n)
         self._changes = changes
         self.seats = seats
+        self.shifts = shifts
         return other
 
     def levels(self, first: int, heads: np.ndarray, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
