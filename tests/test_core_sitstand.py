@@ -354,6 +354,34 @@ def test_a_shift_in_the_chair_is_no_stand_up(seed):
             assert got.equals(ep), (off, first_difference(got, ep))
 
 
+@pytest.mark.parametrize("seed", [3, 6])
+def test_a_first_seat_after_a_walk_whose_end_went_unseen_is_sitting(seed):
+    """The day's first walk ends in a radio gap and the wearer is seated when data resumes, 15-17
+    deg from their walking upright (short of the 19 deg a seat straight after a walk needs to be
+    sure). Nothing shows their own postures yet, so the first posture after the gap used to be
+    taken for their standing one, the walk's end, and the reference the posture cue measured
+    against: the bout was standing (0.06-0.64 of it sitting), no prompt came. A gap hides what
+    happened after the walk: the walking upright is the standing reference instead, and the
+    posture after the gap no standing anchor."""
+    block, labels = simulate("seat-after-walk", seed=seed, duration_s=3600.0)
+    batch = analyze(block)
+    ep = batch.epochs
+    rows = list(labels.rows())
+    gap = next(r for r in rows if r[3] == "ble_gap")
+    seated = inside(ep, gap[1] + 180.0, 3500.0)
+    assert np.isin(ep.state[seated], SIT).mean() >= 0.95
+    due, on_time, spurious, _ = prompt_check(ep, labels, 3600.0, 1.0)
+    assert due == 2 and on_time == 2 and spurious == 0
+    if seed == 3:
+        assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0), (2, 60.0)), max_feeds=300)
+        from test_core_streaming import first_difference, stream
+
+        for at in (gap[0] - 1.0, gap[1], gap[1] + 2.0, gap[1] + 6.0, gap[1] + 30.0):  # cut by the gap
+            cut = int(np.searchsorted(block.t, at))
+            got = stream(block, batch.calibration, 0.0, [cut, len(block) - cut])
+            assert got.equals(ep), (at, first_difference(got, ep))
+
+
 @pytest.mark.parametrize("scenario", ["hidden-stand-ups", "seat-after-walk"])
 def test_streaming_equals_batch_on_a_day_of_unseen_transitions(scenario):
     """Also across a seat reached straight from a walk (Decider._seats carries its watch)."""

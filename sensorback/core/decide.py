@@ -682,7 +682,8 @@ class Decider:
         # (PostureCue.excursions), or no data
         trace = ~has_data | cue.excursions(g)
         others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet,
-                                 [(t, own) for t in stood_told] if own.stand is not None else [], trace)
+                                 [(t, own) for t in stood_told] if own.stand is not None else [], trace,
+                                 ~has_data)
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
         c.shift_left = max(0, c.shift_left - n_k)
         if cue.shifts:
@@ -724,7 +725,10 @@ class Decider:
         # the posture cue: how much more sitting-like than after the last sure evidence
         marked = sure | reset
         since_mark = run_length(~marked, c.since_mark)
-        kind = forward_fill(np.where(sure, 1, np.where(reset, 2, 0)).astype(np.int8), c.mark_kind)
+        kind = forward_fill(np.where(sure, np.where(on_feet, 3, 1), np.where(reset, 2, 0)).astype(np.int8),
+                            c.mark_kind)
+        # the last sure evidence was walking and data went missing since: the walk's end is unseen
+        walk_gap = (kind == 3) & (since_gap < since_mark)
         c.since_mark, c.mark_kind = int(since_mark[-1]), int(kind[-1])
         # A posture change is accepted only if the body moved around it (MOVED_SD_G within
         # MOVED_WITHIN_S, or data missing): a stand-up or a sit-down moves the whole body, a lean
@@ -737,7 +741,8 @@ class Decider:
         c.since_rose = int(rose[-1])
         level_h = cue.levels(first, heads, g[heads], upright_still[heads], from_walking[heads],
                              since_mark[heads] < B, kind[heads] == 2, calm[heads],
-                             moved[heads] <= self.moved_within, rose[heads] <= self.moved_within)
+                             moved[heads] <= self.moved_within, rose[heads] <= self.moved_within,
+                             walk_gap[heads], walk_up[heads])
         # each head's level holds for the epochs up to the next head (0 where not still and
         # upright, and after sure evidence until the next head judges again)
         h0 = int(heads[0]) if heads.size else n_k

@@ -123,6 +123,7 @@ class _Pending:
     dead: bool = False  # a walk came first
     walk: bool = False  # the end of a walk (its 'after' side is standing, or a seat reached unseen)
     begin: int | None = None  # the first epoch of its 'after' side
+    unseen: bool = False  # data went missing before its 'after' side was complete
 
 
 # Before anything sure was seen (a recording's start, after a reset) there is no reference
@@ -315,7 +316,8 @@ class PostureCue:
     def orientation(self, first: int, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
                     events: list[tuple], forget: np.ndarray,
                     walk_up: np.ndarray | None = None, walking: np.ndarray | None = None,
-                    told: list | None = None, trace: np.ndarray | None = None) -> list:
+                    told: list | None = None, trace: np.ndarray | None = None,
+                    missing: np.ndarray | None = None) -> list:
         """Evidence (NAT units) from the trunk's direction, for epochs first .. first + n - 1.
 
         g: unit directions; upright: still, upright epochs (the only ones judged, and the only
@@ -339,7 +341,9 @@ class PostureCue:
         calibration's, as its stand step ends); trace: the epochs a missed transition could
         have left its mark on (the trunk's lean out and back, `excursions`, or no data; default
         all): an epoch before a window is taken for the other posture only if such an epoch
-        lies between it and the window."""
+        lies between it and the window; missing: epochs without data (a walk's end followed by
+        missing data before its 'after' side shows no standing posture: the gap may hold a
+        sit-down)."""
         n = g.shape[0]
         hist = self.hist_g
         base = first - hist.shape[0]  # epoch index of hist[0]
@@ -377,6 +381,10 @@ class PostureCue:
             need = ANCHOR_EPOCHS - len(p.vecs)
             lo = int(np.searchsorted(still_at, max(p.scan_from, first)))
             hi = min(int(np.searchsorted(still_at, until + 1)), lo + need)
+            if missing is not None:
+                upto = int(still_at[hi - 1]) if hi > lo else until
+                a = max(p.scan_from, first) - first
+                p.unseen |= bool(missing[a:max(a, upto - first + 1)].any())
             p.scan_from = until + 1
             if hi <= lo:
                 return None
@@ -404,6 +412,8 @@ class PostureCue:
             if p.walk and _own_seat(after, cur):
                 seats.append((t, int(p.begin)))
                 return Anchors(stand=cur.stand, sit=after)
+            if p.walk and p.unseen:  # a seat or the feet: nothing known
+                return cur
             new = Anchors(stand=cur.stand, sit=after) if p.sit_after else Anchors(stand=after, sit=cur.sit)
             if plausible(new, t):
                 return new
@@ -478,7 +488,8 @@ class PostureCue:
 
     def levels(self, first: int, heads: np.ndarray, g: np.ndarray, upright: np.ndarray, incl: np.ndarray,
                mark: np.ndarray, reset_only: np.ndarray, calm: np.ndarray,
-               moved: np.ndarray | None = None, rose: np.ndarray | None = None) -> np.ndarray:
+               moved: np.ndarray | None = None, rose: np.ndarray | None = None,
+               walk_gap: np.ndarray | None = None, walk_up: np.ndarray | None = None) -> np.ndarray:
         """How much more sitting-like the trunk is than the reference posture (the first settled
         posture after the last sure evidence: walking, a seen transition, lying a while), in NAT
         units, judged on a grid of head epochs (one every decide.CUE_EVERY_S: postures change
@@ -495,7 +506,10 @@ class PostureCue:
 
         All arrays are per head (chunk positions `heads`, every head of the chunk in order):
         g, upright, incl, calm at the head; mark: sure evidence or a reset since the previous
-        head; reset_only: the last such was a reset with nothing sure after it. Sets
+        head; reset_only: the last such was a reset with nothing sure after it; walk_gap (with
+        walk_up, the walking upright at each head): the last such was walking and data went
+        missing since, so a reference taken there is the walking upright, not the posture after
+        the gap (which may be a seat reached in it). Sets
         `absolute` (heads in the unknown regime) and `changing` (heads in a change not yet
         accepted) alongside."""
         m = heads.shape[0]
@@ -533,6 +547,9 @@ class PostureCue:
             ref_g = np.empty((hd.size, 3))
             ref_i = np.empty(hd.size)
             ref_g[own], ref_i[own] = g[rh[own]], incl[rh[own]]
+            if walk_gap is not None:
+                hid = np.flatnonzero(own)[walk_gap[rh[own]] & np.isfinite(walk_up[rh[own], 0])]
+                ref_g[hid], ref_i[hid] = walk_up[rh[hid]], 0.0
             if not own.all():
                 ref_g[~own], ref_i[~own] = self.ref_g, self.ref_incl
             base = self._levels_of(ref_g, ref_i, stand[hd], sit[hd])
@@ -547,6 +564,8 @@ class PostureCue:
             self.mark_pending -= m
         if not self.mark_abs and self.ref_g is None and 0 <= r[-1] < m and has_ref[-1]:
             self.ref_g, self.ref_incl = g[r[-1]].copy(), float(incl[r[-1]])
+            if walk_gap is not None and walk_gap[r[-1]] and np.isfinite(walk_up[r[-1], 0]):
+                self.ref_g, self.ref_incl = walk_up[r[-1]].copy(), 0.0
         # a head with a reference whose trunk was not still and upright says nothing of the level
         # (a gesture, a step): it neither holds a change up nor counts toward it
         return self._persistent(out, mark, moved, upright | ~has_ref | absolute, rose)
