@@ -382,6 +382,23 @@ def test_a_first_seat_after_a_walk_whose_end_went_unseen_is_sitting(seed):
             assert got.equals(ep), (at, first_difference(got, ep))
 
 
+def test_a_slouch_long_after_a_sit_down_hidden_in_a_gap_is_sitting():
+    """A sit-down inside a radio gap, then minutes of upright sitting only 10 deg from this
+    wearer's standing (a level short of the switch), then a 40 deg slouch for 12 minutes. The
+    body moved (data went missing) 6 minutes before the slouch, not within the 3 minutes a
+    change toward sitting used to need: the slouch was standing. A gap since the last sure
+    evidence may hold the sit-down however long before the posture shows it."""
+    _, labels, result = day("hidden-sit-downs", 5)
+    ep = result.epochs
+    rows = list(labels.rows())
+    gap_end = [b for _, b, _, code in rows if code == "ble_gap"][-1]  # the day's last gap
+    a, b = next((a, b) for a, b, lab, _ in rows if lab == "slouching" and a > gap_end)
+    assert a - gap_end > 300 and b - a > 600
+    assert not any(gap_end < t < a for t, _, lab, _ in rows if lab == "transition")
+    held = inside(ep, a, b, margin=5.0)
+    assert np.isin(ep.state[held], SIT).mean() >= 0.9
+
+
 @pytest.mark.parametrize("scenario", ["hidden-stand-ups", "seat-after-walk"])
 def test_streaming_equals_batch_on_a_day_of_unseen_transitions(scenario):
     """Also across a seat reached straight from a walk (Decider._seats carries its watch)."""
@@ -646,6 +663,13 @@ def test_the_lean_out_and_back_of_a_rise_is_an_excursion_a_lean_in_the_chair_is_
     cuts = [0, 3, 41, 44, 120, 155, 200]
     chunked = np.concatenate([cue.excursions(g[a:b]) for a, b in zip(cuts, cuts[1:])])
     assert np.array_equal(chunked, flags)
+    # a deep slouch settling in over 5 s and recovering in 4 s goes one way each time: it passes
+    # through directions 12 deg and more from both ends of the span, but on the way between them
+    deg = np.full(120, 10.0)
+    deg[20:25] = np.linspace(17.0, 45.0, 5)
+    deg[25:80] = 45.0
+    deg[80:84] = np.linspace(36.0, 10.0, 4)
+    assert not PostureCue(1.0, 8, 150).excursions(_tilted(deg)).any()
 
 
 def test_a_change_toward_standing_needs_a_trace_of_rising_a_change_toward_sitting_does_not():

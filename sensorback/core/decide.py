@@ -739,9 +739,15 @@ class Decider:
         # a seated lean toward upright leaves none
         rose = run_length(~trace, c.since_rose)
         c.since_rose = int(rose[-1])
+        # A gap since the last sure evidence may hold a sit-down however long before the posture
+        # shows it plainly (a radio gap over it, then minutes of sitting whose level is short of
+        # the switch, then a slouch): a change toward sitting may be accepted at any time after
+        # it. (Toward standing the trace must be near: a gap long before proved no rise, the
+        # lean in the chair above.)
+        moved_ok = (moved <= self.moved_within) | (since_gap < since_mark)
         level_h = cue.levels(first, heads, g[heads], upright_still[heads], from_walking[heads],
                              since_mark[heads] < B, kind[heads] == 2, calm[heads],
-                             moved[heads] <= self.moved_within, rose[heads] <= self.moved_within,
+                             moved_ok[heads], rose[heads] <= self.moved_within,
                              walk_gap[heads], walk_up[heads])
         # each head's level holds for the epochs up to the next head (0 where not still and
         # upright, and after sure evidence until the next head judges again)

@@ -228,8 +228,8 @@ class PostureCue:
     # ------------------------------------------------------------------------- excursions
     def excursions(self, g: np.ndarray) -> np.ndarray:
         """Per epoch (g: each epoch's direction, NaN without data): did the trunk, within the
-        EXCURSION_EPOCHS before it, tilt EXCURSION_DEG or more away from both the direction at
-        the start of that span and its own? A sit-to-stand or stand-to-sit leans the trunk
+        EXCURSION_EPOCHS before it, go EXCURSION_DEG or more beyond the way from the direction at
+        the start of that span to its own (out and back)? A sit-to-stand or stand-to-sit leans the trunk
         forward (30-45 deg in an ordinary one, 15-30 in a slow careful one) and brings it back; a
         lean in the chair goes one way only, so a reclined sitter leaning forward to where they
         stand shows none (nor does the quiet drift of a posture). Seen on a trunk that moves
@@ -247,11 +247,15 @@ class PostureCue:
         for k in range(1, w):
             path += steps[k:k + n]
         i = np.flatnonzero(path >= 2.0 * EXCURSION_DEG - 0.01)
+        # How far the trunk went beyond the way from start to end: half the detour through each
+        # direction (0 on the way itself, however long the way: a one-way lean of 40 deg, a
+        # slouch recovering, passes through directions far from both ends and is no excursion).
         best = np.zeros(i.size)
+        ends = _angle(allg[i], allg[i + w])
         for k in range(1, w):
             mid = allg[i + k]
             with np.errstate(invalid="ignore"):  # NaN: no say
-                best = np.fmax(best, np.minimum(_angle(mid, allg[i]), _angle(mid, allg[i + w])))
+                best = np.fmax(best, 0.5 * (_angle(mid, allg[i]) + _angle(mid, allg[i + w]) - ends))
         out = np.zeros(n, bool)
         out[i[best >= EXCURSION_DEG]] = True
         return out
