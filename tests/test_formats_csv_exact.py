@@ -208,3 +208,24 @@ def test_convert_names_the_columns_it_does_not_keep(tmp_path, out, then):
     block, notes = load(dst)
     assert notes == [] and len(block) == 300
     assert cli("convert", dst, tmp_path / then)[1] == []  # said once, not carried into the next file
+
+
+@pytest.mark.parametrize("header, row, unread", [
+    # Sensor Logger: Unix ns 'time' is read, 'seconds_elapsed' is the same axis counted from 0
+    ("time,seconds_elapsed,z,y,x", lambda i: f"{1709539200_000_000_000 + i * 20_000_000},{i * 0.02:.2f},9.5,0.98,1.96", []),
+    # MetaBase: 'epoch (ms)' is read; its local time as text and its elapsed seconds are copies
+    ("epoch (ms),time (-04:00),elapsed (s),x-axis (g),y-axis (g),z-axis (g)",
+     lambda i: f"{1709539200000 + i * 20},2024-03-04T04.00.{i // 50:02d}.{i % 50 * 20:03d},{i * 0.02:.2f},0.1,0.2,0.97", []),
+    # a copy of the time beside a column of data: only the data is named
+    ("t,ax,ay,az,elapsed,temp", lambda i: f"{i * 0.02:.2f},0.1,0.2,0.97,{i * 0.02:.2f},31.5", ["temp"]),
+])
+def test_convert_does_not_name_a_second_time_column_as_unread(tmp_path, header, row, unread):
+    """Sensor Logger's seconds_elapsed (and MetaBase's elapsed, ...) were named as columns convert
+    does not write, though they hold nothing but the time axis the recording keeps."""
+    src, dst = tmp_path / "in.csv", tmp_path / "out.sbr"
+    src.write_text(header + "\n" + "".join(row(i) + "\n" for i in range(300)))
+    _, warned = cli("convert", src, dst)
+    said = [w for w in warned if "are not written" in w]
+    assert said == ([f"warning: {dst}: the columns {', '.join(map(repr, unread))} of in.csv are not written "
+                     "(sensorback reads only the time, acceleration and device columns)"] if unread else [])
+    assert len(load(dst)[0]) == 300

@@ -228,7 +228,8 @@ def analyze(
         "  sensorback convert export.csv export.sbr --rate 50\n\n"
         "The output format follows OUT's extension: .sbr (native), .csv or .csv.gz. What OUT cannot keep "
         "is named in a warning: metadata a CSV has no place for, and a CSV's columns other than time, "
-        "acceleration and device (a temperature, a label), which sensorback does not read."
+        "acceleration and device (a temperature, a label), which sensorback does not read. A second time "
+        "column (Sensor Logger's seconds_elapsed) is the time axis OUT keeps, and is not named."
     )
 )
 def convert(

@@ -85,8 +85,10 @@ class ColumnMap:
 
     def unread(self, text_time: int | None = None) -> tuple[str, ...]:
         """The columns no time (numbers, or text_time's date-times), acceleration or device is read
-        from, by name ('column 5' where the header gives none)."""
-        read = {*self.usecols, self.device, text_time}
+        from, by name ('column 5' where the header gives none). A time column not read (Sensor
+        Logger's seconds_elapsed beside its time, MetaBase's elapsed beside its epoch, an ActiLife
+        Timestamp beside its header's rate) is another copy of the time axis, not data: not named."""
+        read = {*self.usecols, self.device, text_time, *(c for c, _ in self.time_options)}
         return tuple(f"column {i + 1}" if self.headerless or not n.strip() else n.strip()
                      for i, n in enumerate(self.names) if i not in read)
 
