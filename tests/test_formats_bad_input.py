@@ -439,6 +439,26 @@ def test_a_row_with_millions_of_fields_is_an_error_not_one_sample(tmp_path):
                            "the line breaks between rows seem lost")
 
 
+@pytest.mark.parametrize("text", [
+    ",".join(f"{i * 0.02:.2f},0.1,0.2,0.97" for i in range(20_000)),  # no header, no line break at all
+    "t,ax,ay,az " + " ".join(f"{i * 0.02:.2f},0.1,0.2,0.97" for i in range(20_000)),  # rows ended by spaces
+    "# exported\n" + ",".join(f"{i * 0.02:.2f},0.1,0.2,0.97" for i in range(20_000)) + "\n",  # after a comment
+])
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_file_of_one_endless_line_is_refused_at_its_first_line(tmp_path, text, gz):
+    """A file whose line breaks were lost was split into millions of column names (a 40 MB one
+    peaked at 1.4 GB) before an error that listed them all, or loaded as one sample: now its first
+    line is refused, in one line, once limits.MAX_HEAD_LINE_BYTES of it has been read."""
+    from sensorback import limits
+
+    assert len(text) > 4 * limits.MAX_HEAD_LINE_BYTES
+    p = tmp_path / ("flat.csv.gz" if gz else "flat.csv")
+    p.write_bytes(gzip.compress(text.encode()) if gz else text.encode())
+    line = 2 if text.startswith("#") else 1
+    assert error_of(p) == (f"{p}:{line}: no line break in the first 65,536 bytes of the line, longer than any "
+                           "header or row; the line breaks between rows seem lost")
+
+
 def test_a_row_with_an_unnamed_extra_value_is_an_error(tmp_path):
     p = write(tmp_path, HEADER + good_rows(5) + "0.10,0.1,0.2,0.97,5\n" + good_rows(2, 6))
     assert error_of(p) == f"{p}:7: row has 5 fields, but the header (line 1) names 4; every column needs a name in the header"

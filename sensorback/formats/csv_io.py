@@ -28,6 +28,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import InputError, opening
+from ..limits import MAX_HEAD_LINE_BYTES
 from ..samples import SampleBlock
 from . import actigraph, metabase
 from .csv_columns import ColumnMap, headerless_map, map_columns
@@ -253,14 +254,19 @@ class _Reader:
         while len(self.buf) < size and self.more():
             pass
 
-    def fill_lines(self, count: int) -> None:
-        while self.buf.count(b"\n") < count and self.more():
+    def fill_lines(self, count: int, most: int | None = None) -> None:
+        """Read on until buf holds count line ends, or (most) that many bytes."""
+        while self.buf.count(b"\n") < count and (most is None or len(self.buf) < most) and self.more():
             pass
 
-    def lines(self, pos: int = 0) -> Iterator[tuple[bytes, int]]:
-        """(line, where the next begins) from buf[pos:], reading on as needed."""
+    def lines(self, pos: int = 0, longest: int | None = None) -> Iterator[tuple[bytes, int]]:
+        """(line, where the next begins) from buf[pos:], reading on as needed. A line with no line
+        break in its first `longest` bytes comes as those bytes and -1, and ends the lines."""
         while True:
             end = self.buf.find(b"\n", pos)
+            if longest is not None and (end if end >= 0 else len(self.buf)) - pos > longest:
+                yield self.buf[pos:pos + longest], -1
+                return
             if end < 0:
                 if self.more():
                     continue
@@ -312,9 +318,13 @@ def _check_row_width(path, data: bytes, sep: str | None, ncols: int, first: int,
 def _split_header(path, r: _Reader, pos: int = 0, line_no: int = 0, blank: bool = True) -> tuple[str, int, int]:
     """(header line, its 1-based line number, where the data after it begins in r.buf). Skips blank
     and # lines, and the `line_no` lines before byte `pos` (a device's header block). blank: all
-    text before pos was whitespace (then a file of nothing else is 'empty file')."""
-    for line, nxt in r.lines(pos):
+    text before pos was whitespace (then a file of nothing else is 'empty file'). A line longer
+    than MAX_HEAD_LINE_BYTES is refused as soon as that much of it is read."""
+    for line, nxt in r.lines(pos, MAX_HEAD_LINE_BYTES):
         line_no += 1
+        if nxt < 0:
+            raise InputError(path, f"no line break in the first {MAX_HEAD_LINE_BYTES:,} bytes of the line, longer than "
+                                   "any header or row; the line breaks between rows seem lost", line=line_no)
         s = line.strip()
         if s and not s.startswith(b"#"):
             return line.decode("utf-8", errors="replace"), line_no, nxt
@@ -402,7 +412,7 @@ class _Layout:
 
 def _parse(source: _Source, path, notes: LoadNotes) -> RawTable:
     r = _Reader(source.text())
-    r.fill_lines(actigraph.MAX_LINES + 1)
+    r.fill_lines(actigraph.MAX_LINES + 1, (actigraph.MAX_LINES + 1) * MAX_HEAD_LINE_BYTES)
     acti = actigraph.read_header(path, r.buf)
     if acti is not None:
         actigraph.refuse_counts(path, acti)
@@ -430,7 +440,7 @@ def _parse(source: _Source, path, notes: LoadNotes) -> RawTable:
                   if acti.rate_hz else f"{acti.device} RAW export (ActiLife) without a sample rate in its header")
     device = None
     if cols.device is not None:
-        r.fill_lines(_DEVICE_LINES)
+        r.fill_lines(_DEVICE_LINES, _DEVICE_LINES * MAX_HEAD_LINE_BYTES)
         device = _first_cell(prefix + r.buf, sep, cols.device)
     layout = _Layout(r.offset, prefix, first, sep, decimal_comma, cols)
     label = None
@@ -518,8 +528,12 @@ def _parse(source: _Source, path, notes: LoadNotes) -> RawTable:
 
 
 def _first_row(r: _Reader, prefix: bytes, sep, decimal_comma: bool) -> list[str] | None:
-    """The fields of the first data line (not blank, not a comment)."""
-    for line in _data_lines(prefix, r):
+    """The fields of the first data line (not blank, not a comment); None for none, or for one longer
+    than MAX_HEAD_LINE_BYTES, which is not split into its millions of fields here: the row width check
+    or the parse refuses it."""
+    for line, nxt in _data_lines(prefix, r):
+        if nxt < 0:
+            return None
         line = line.split(b"#", 1)[0]
         if line.strip():
             text = line.decode("utf-8", errors="replace")
@@ -528,17 +542,19 @@ def _first_row(r: _Reader, prefix: bytes, sep, decimal_comma: bool) -> list[str]
 
 
 def _data_lines(prefix: bytes, r: _Reader) -> Iterator[bytes]:
-    """The data's lines from its start, reading on as needed."""
+    """(line, where the next begins, -1 for a line cut at MAX_HEAD_LINE_BYTES) from the data's start,
+    reading on as needed."""
     if prefix:
-        yield prefix[:-1]
-    for line, _ in r.lines():
-        yield line
+        yield prefix[:-1], 0
+    yield from r.lines(longest=MAX_HEAD_LINE_BYTES)
 
 
 def _first_cell(data: bytes, sep, column: int) -> str | None:
     """Column `column` of the first data line, quotes and all (a 'device' column names the device
     in its first row, as write_csv writes it)."""
     for line in data.split(b"\n", _DEVICE_LINES)[:_DEVICE_LINES]:
+        if len(line) > MAX_HEAD_LINE_BYTES:  # not split into its millions of fields: the row width check refuses it
+            return None
         if line.strip() and not line.lstrip().startswith(b"#"):
             fields = _fields(line.decode("utf-8", errors="replace"), sep)
             return fields[column].strip() if column < len(fields) else None
