@@ -100,7 +100,8 @@ def test_file_values_and_overrides(cfg):
     ("reprompt_min = 5\n  'sit_limit_min' = -3  # no\n", ":2", ["sit_limit_min: must be above 0"]),
     ("break_prompts = 1\n", ":1", ["break_prompts: must be true or false"]),
     ("[coach]\nsit_limit_min = 30\n", "", ["[coach]", "sections are not used"]),
-    ("slouch_budget_min = 30\nslouch_window_min = 20\n", "", ["slouch_budget_min", "must not exceed"]),
+    ("slouch_budget_min = 30\nslouch_window_min = 20\n", "", ["slouch_budget_min (30 min) must not exceed "
+                                                               "slouch_window_min (20 min)"]),
 ])
 def test_broken_files_are_one_line_errors_naming_the_file(cfg, text, where, fragments):
     cfg.parent.mkdir(parents=True)
@@ -148,7 +149,8 @@ def test_set_refuses_bad_values_and_never_overwrites_a_broken_file(cfg):
     with pytest.raises(SensorbackError, match="reprompt_min: must be above 0"):
         config.set_value("reprompt_min", "0")
     assert not cfg.exists()
-    with pytest.raises(SensorbackError, match=f"{cfg}: slouch_budget_min: must not exceed"):
+    with pytest.raises(SensorbackError, match=r"^slouch_budget_min = 100 not set: slouch_budget_min \(100 min\) must "
+                                              r"not exceed slouch_window_min \(60 min\)"):
         config.set_value("slouch_budget_min", "100")
     cfg.parent.mkdir(parents=True)
     cfg.write_text("sit_limit_min = [1, 2\n")
@@ -185,6 +187,28 @@ def test_set_still_reports_another_bad_key(cfg):
     cfg.write_text("slouch_budget_min = 30\nslouch_window_min = 20\n")
     config.set_value("slouch_budget_min", "10")
     assert config.read_config() == {"slouch_budget_min": 10, "slouch_window_min": 20}
+
+
+def test_set_slouch_window_says_what_clashes_and_what_it_means(cfg):
+    """'config set slouch_window_min 1' blamed slouch_budget_min ('got 5', a value nobody typed) and
+    named the config file, which held neither; the window's help spoke of 'the rolling window of the
+    slouch budget'. The error now says the value typed was not set, and both values and why they clash."""
+    r = run("config", "set", "slouch_window_min", "1")
+    assert one_line_error(r) == ("error: slouch_window_min = 1 not set: slouch_budget_min (5 min) must not exceed "
+                                 "slouch_window_min (1 min): a nudge waits for that much slouching within the window, "
+                                 "so none could ever come")
+    assert not cfg.exists()
+    r = run("config", "set", "slouch_window_min", "5")
+    assert r.exit_code == 0 and r.stdout == f"slouch_window_min = 5  ({cfg})\n"
+    assert config.load_settings().slouch_window_min == 5
+    cfg.write_text("slouch_budget_min = 90\nslouch_window_min = 120\n")  # the default window (60) is too short
+    r = run("config", "set", "slouch_window_min", "default")
+    assert one_line_error(r).startswith("error: slouch_window_min = 60 (default) not set: slouch_budget_min (90 min)")
+    assert config.read_config() == {"slouch_budget_min": 90, "slouch_window_min": 120}
+    shown = {line.split()[0]: line for line in run("config", "show").stdout.splitlines() if not line.startswith("#")}
+    assert shown["slouch_window_min"].endswith("# how far back slouching counts toward slouch_budget_min; at least "
+                                               "that long (min, > 0, <= 1440); config file")
+    assert "slouching within the last slouch_window_min before a nudge can come" in shown["slouch_budget_min"]
 
 
 def test_values_round_trip_through_the_file(cfg):

@@ -147,6 +147,7 @@ def set_value(key: str, text: str, path=None) -> tuple[Path, Any]:
     value = None if reset else parse_value(key, text)
     old_text = _read_text(path)
     values = {} if old_text is None else _parse(path, old_text, repairing=key)
+    before = dict(values)
     if reset:
         values.pop(key, None)
     else:
@@ -154,7 +155,13 @@ def set_value(key: str, text: str, path=None) -> tuple[Path, Any]:
     try:
         CoachSettings(**values)
     except SensorbackError as exc:
-        raise SensorbackError(f"{path}: {exc}") from None
+        try:
+            CoachSettings(**before)
+        except SensorbackError:  # the file's values clash already (and still do): the file is told
+            raise SensorbackError(f"{path}: {exc}") from None
+        # the new value clashes with another setting (from the file or its default): nothing written
+        new = getattr(CoachSettings(), key) if reset else value
+        raise SensorbackError(f"{key} = {format_value(new)}{' (default)' if reset else ''} not set: {exc}") from None
 
     lines = (old_text if old_text is not None else HEADER).splitlines(keepends=True)
     pattern = _key_line(key)

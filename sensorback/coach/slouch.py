@@ -39,20 +39,22 @@ class SlouchRule(Rule):
         "slouch_delay_s": number(60.0, "s", "slouching needed in one episode before a nudge", 0, DAY_S),
         "slouch_clear_s": number(15.0, "s", "time out of the slouch that ends an episode", 0, DAY_S),
         "slouch_cooldown_min": number(10.0, "min", "minimum time between two slouch nudges", 0, DAY_MIN),
-        "slouch_budget_min": number(5.0, "min", "slouching allowed per rolling window before any nudge",
+        "slouch_budget_min": number(5.0, "min", "slouching within the last slouch_window_min before a nudge can come",
                                     0, DAY_MIN),
-        "slouch_window_min": number(60.0, "min", "length of the rolling window of the slouch budget",
-                                    0, DAY_MIN, True),
+        "slouch_window_min": number(60.0, "min", "how far back slouching counts toward slouch_budget_min; "
+                                    "at least that long", 0, DAY_MIN, True),
     }
     switch = ("slouch_nudges", flag(True, "give slouch nudges"))
     kinds = (EventKind(SLOUCH_NUDGE, nudge_line, notify="Mind your back", tally="nudges", mark="nudge"),)
 
     @classmethod
     def check(cls, settings) -> None:
+        # Either key may be the one just changed: the message names both values and why they clash.
         if settings.slouch_budget_min > settings.slouch_window_min:
             raise SensorbackError(
-                f"slouch_budget_min: must not exceed slouch_window_min ({settings.slouch_window_min:g} min), "
-                f"got {settings.slouch_budget_min:g}"
+                f"slouch_budget_min ({settings.slouch_budget_min:g} min) must not exceed slouch_window_min "
+                f"({settings.slouch_window_min:g} min): a nudge waits for that much slouching within the "
+                "window, so none could ever come"
             )
 
     def __init__(self, settings) -> None:
