@@ -40,7 +40,7 @@ import numpy as np
 
 from .core.epochs import TOUCH_S, EpochTable, runs
 from .core.states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING, STATES
-from .timefmt import precise_duration as format_duration  # the one home of durations
+from .timefmt import pct, precise_duration as format_duration  # the one home of durations and shares
 
 SEATED = (SITTING, SLOUCHING)
 #: The names of the seated states: seated time is the sum of theirs.
@@ -343,10 +343,6 @@ _num = json_number  # the short name this module uses
 # --------------------------------------------------------------------------- human-readable text
 
 
-def _pct(share: float | None) -> str:
-    return "-" if share is None else f"{100.0 * share:.1f} %"
-
-
 def _deg(x: float | None) -> str:
     return "-" if x is None else f"{x:.0f}°"
 
@@ -367,12 +363,12 @@ def format_summary(summary: Summary, title: str | None = None) -> str:
     lines.append(f"  {'state':<11}{'time':>14}{'of total':>11}{'of worn':>10}")
     for name in STATES:
         lines.append(
-            f"  {name:<11}{format_duration(s.state_s[name]):>14}{_pct(s.share(name)):>11}"
-            f"{_pct(s.share_of_worn(name)):>10}"
+            f"  {name:<11}{format_duration(s.state_s[name]):>14}{pct(s.share(name), 1):>11}"
+            f"{pct(s.share_of_worn(name), 1):>10}"
         )
     lines.append(
         f"  seated ({' + '.join(SEATED_STATES)}): {format_duration(s.seated_s)},"
-        f" slouching {_pct(s.slouch_share)} of it"
+        f" slouching {pct(s.slouch_share, 1)} of it"
     )
     lines.append(
         f"  seated bouts: {s.n_bouts}, longest {format_duration(s.longest_bout_s)},"

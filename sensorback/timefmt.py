@@ -1,4 +1,4 @@
-"""Times and durations written for people: the one home of every such format.
+"""Times, durations and shares written for people: the one home of every such format.
 
 Each style has one function, named for what it shows; pick by the precision the reader needs:
 
@@ -12,6 +12,7 @@ function             examples                    where
 ``span``             3 min, 2 h 00 min, 9 days   gaps and lengths of recordings in messages
 ``clock``            00:31:02                    recording time (sample time since the start)
 ``time_of_day``      09:05                       a time of the local day (report charts)
+``pct``              37 %, >99 %, <1 %, 99.6 %   shares in reports (whole %), ``analyze`` (0.1 %)
 ===================  ==========================  =================================================
 
 Pure functions of numbers: no clocks, no locale, no imports from the rest of sensorback.
@@ -81,3 +82,21 @@ def time_of_day(seconds_from_midnight: float) -> str:
     """'09:05': a time of the day, to the minute."""
     m = int(round(seconds_from_midnight / 60))
     return f"{m // 60:02d}:{m % 60:02d}"
+
+
+#: A share this close to 0 or 1 is that value (sums of float seconds), not "nearly".
+_EXACT = 1e-9
+
+
+def pct(share: Optional[float], decimals: int = 0) -> str:
+    """A share (0 to 1) as a percentage: '37 %' ('-' for None). Never 100 % or 0 % unless exactly so
+    (a week 99.6 % unseen is not all unseen; a 0.3 % slouch share is not none): what would round to
+    either reads '>99 %' or '<1 %' ('>99.9 %', '<0.1 %' with decimals=1)."""
+    if share is None:
+        return "-"
+    shown = f"{max(100.0 * float(share), 0.0):.{decimals}f}"
+    if float(shown) >= 100.0 and share < 1.0 - _EXACT:
+        return f">{100.0 - 10.0 ** -decimals:.{decimals}f} %"
+    if float(shown) <= 0.0 and share > _EXACT:
+        return f"<{10.0 ** -decimals:.{decimals}f} %"
+    return f"{shown} %"

@@ -406,6 +406,31 @@ def test_week_cli_json_text_and_html(db, berlin, tmp_path):
     check_html(out.read_text(encoding="utf-8"), timelines=1, bars=3)
 
 
+def test_shares_are_never_100_or_0_percent_unless_exactly_so(db):
+    """A week with half an hour of data said '(100%) could not be seen', and a slouch share of half
+    a percent read '1 %' or '0 %' by its rounding: a share that is not all or none never reads so."""
+    from sensorback.timefmt import pct
+
+    assert [pct(s) for s in (None, 0.0, 0.004, 0.005, 0.37, 0.994, 0.995, 0.9999, 1.0)] == [
+        "-", "0 %", "<1 %", "<1 %", "37 %", "99 %", ">99 %", ">99 %", "100 %"]
+    assert [pct(s, 1) for s in (0.0, 0.0004, 0.996, 0.9996, 1.0)] == ["0.0 %", "<0.1 %", "99.6 %", ">99.9 %", "100.0 %"]
+    with open_store(db) as store:
+        World(store).session(local(DAY, 9), [("sitting", 1796), ("slouching", 4)], coach=False)
+        World(store).session(local(DAY + timedelta(days=1), 9), [("slouching", 600)], coach=False)
+        rows = load_rows(store, DAY - timedelta(days=1), DAY + timedelta(days=5), TZ)
+    report = build_report(rows, now=NOW, tz=TZ, kind="week")
+    text = render_text(report, TZ)
+    assert "167 h 20 min of 168 h 00 min (>99 %) could not be seen" in text  # 40 min seen: 99.6 % unseen
+    lines = text.splitlines()
+    header = lines.index("Day by day (hours:minutes)") + 1
+    slouch = lines[header].split().index("slouch")
+    row = {line.split()[1]: line.split() for line in lines[header + 1:header + 8]}
+    assert row["05"][slouch + 2:slouch + 4] == ["<1", "%"]  # slouched 4 s of 1800 s seated
+    assert row["06"][slouch + 2:slouch + 4] == ["100", "%"]  # all of its 600 s
+    page = render_html(report, TZ)
+    assert "(&gt;99 %) could not be seen" in page and "&lt;1 %" in page and "(100%)" not in page
+
+
 def test_day_text_shows_the_numbers(db):
     scripted_day(db)
     with open_store(db) as store:

@@ -58,7 +58,7 @@ from ..core.states import STATES
 from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo
 from ..summary import (FLEXION_THRESHOLDS_DEG, NOT_WORN_STATES, SEATED, SEATED_WORD, json_number, seated_seconds,
                        summarize)
-from ..timefmt import minutes
+from ..timefmt import minutes, pct
 from . import redflags
 from .load import GOAL_WINDOW_DAYS, Rows
 from .rounding import controlled_round
@@ -624,8 +624,7 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
         else:
             out.append(f"No sensor data for {what}: nothing was recorded then." + nearest_data(report))
     elif t.span_s > 0:
-        share = t.unseen_s / t.span_s
-        out.append(f"{minutes(m.unseen_s)} of {minutes(m.span_s)} ({share:.0%}) could not be seen: "
+        out.append(f"{minutes(m.unseen_s)} of {minutes(m.span_s)} ({pct(t.unseen_s / t.span_s)}) could not be seen: "
                    f"{minutes(m.not_recorded_s)} not recorded, {minutes(m.state_s['not_worn'])} not worn, "
                    f"{minutes(m.state_s['no_data'])} without usable data. That time counts as neither seated "
                    "time nor a break.")

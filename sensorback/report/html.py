@@ -21,8 +21,8 @@ from typing import Optional, Sequence
 from ..core.states import STATES
 from . import redflags
 from .compute import MARK_LABELS, MARKED_AS, REPORT_TITLE, Day, Report, exercise_advice, report_title
-from ..timefmt import hours_minutes, minutes, time_of_day
-from .text import STATE_LABELS, exercise_name, pct, rate
+from ..timefmt import hours_minutes, minutes, pct, time_of_day
+from .text import STATE_LABELS, exercise_name, rate
 from .when import format_local
 
 NOT_RECORDED = -1

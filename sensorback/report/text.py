@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 
 from ..coach import exercises as exercise_lib
 from .compute import Day, Numbers, Report, exercise_advice, report_title
-from ..timefmt import hours_minutes, minutes
+from ..timefmt import hours_minutes, minutes, pct
 from .when import format_local, to_local
 
 WIDTH = 96
@@ -16,10 +16,6 @@ WIDTH = 96
 #: sitting + slouching, Numbers.seated_s).
 STATE_LABELS = {"moving": "moving", "standing": "standing", "sitting": "sitting upright", "slouching": "slouching",
                 "lying": "lying", "not_worn": "not worn", "no_data": "no usable data"}
-
-
-def pct(share: Optional[float]) -> str:
-    return "-" if share is None else f"{100 * share:.0f} %"
 
 
 def rate(x: Optional[float]) -> str:
