@@ -431,6 +431,33 @@ def test_shares_are_never_100_or_0_percent_unless_exactly_so(db):
     assert "(&gt;99 %) could not be seen" in page and "&lt;1 %" in page and "(100%)" not in page
 
 
+@pytest.mark.parametrize("last, label", [
+    (date(2026, 3, 29), "UTC+01:00 (CET) until Sun 29 Mar 02:00, then UTC+02:00 (CEST)"),
+    (date(2026, 10, 25), "UTC+02:00 (CEST) until Sun 25 Oct 03:00, then UTC+01:00 (CET)"),
+    (date(2026, 4, 5), "UTC+02:00 (CEST)"),  # the week after: one offset throughout
+])
+def test_a_period_across_a_clock_change_names_both_offsets(db, berlin, tmp_path, last, label):
+    """A week across the switch to or from summer time said 'Local time UTC+01:00 (CET)' in its
+    header, wrong for its last day; the header (text, HTML, JSON) now names both offsets and when
+    the clocks changed. The zone is the process's (TZ), as for any 'sensorback report'."""
+    with open_store(db) as store:
+        World(store).session(datetime(last.year, last.month, last.day, 10, tzinfo=TZ), [("sitting", 600)],
+                             coach=False)
+    args = ["report", "--week", "--day", last.isoformat(), "--db", db]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    first = last - timedelta(days=6)
+    assert " ".join(r.stdout.split()).startswith(f"Back report for the week {first.day} {first:%b} to ")
+    assert f"Local time {label}; database" in " ".join(r.stdout.split())
+    r = runner.invoke(app, args + ["--json"])
+    assert json.loads(r.stdout)["timezone"] == label
+    r = runner.invoke(app, args + ["--html", str(tmp_path / "week.html")])
+    assert f"Local time {label} &middot;" in (tmp_path / "week.html").read_text(encoding="utf-8")
+    if last.month == 3:  # the day of the change alone says it too
+        r = runner.invoke(app, ["report", "--day", last.isoformat(), "--json", "--db", db])
+        assert json.loads(r.stdout)["timezone"] == label
+
+
 def test_day_text_shows_the_numbers(db):
     scripted_day(db)
     with open_store(db) as store:

@@ -583,7 +583,7 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
     pain = Pain(pain_weeks(history, rows.last_day, tz), period_checkins, history)
     flags = report_flags(period_checkins, history)
 
-    timezone_label = timezone_label or tz_label(rows.start, tz)
+    timezone_label = timezone_label or tz_label(rows.start, tz, rows.end)
     report = Report(kind, rows.first_day, rows.last_day, rows.start, rows.end, now, timezone_label, rows.database,
                     days, totals, goal, pain, flags, [], rows.db_empty,
                     *(to_local(t, tz).date() if t is not None else None

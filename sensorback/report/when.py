@@ -165,9 +165,42 @@ def format_local(instant: datetime, tz: Optional[tzinfo] = None, fmt: str = "%Y-
     return to_local(instant, tz).strftime(fmt)
 
 
-def tz_label(instant: datetime, tz: Optional[tzinfo] = None) -> str:
-    """'UTC+02:00 (CEST)'-like description of the local offset at an instant."""
-    local = to_local(instant, tz)
+def tz_label(instant: datetime, tz: Optional[tzinfo] = None, end: Optional[datetime] = None) -> str:
+    """'UTC+02:00 (CEST)'-like description of the local offset at an instant, or, with ``end``, over
+    [instant, end): a period across a change of offset (a week with the switch to summer time) names
+    every offset and when the clocks changed, 'UTC+01:00 (CET) until Sun 29 Mar 02:00, then UTC+02:00
+    (CEST)', since one offset would be wrong for part of it."""
+    label = _offset_label(to_local(instant, tz))
+    if end is None:
+        return label
+    for change in _offset_changes(instant, end, tz):
+        old = to_local(change - timedelta(seconds=1), tz) + timedelta(seconds=1)  # the old clock's reading
+        label += f" until {old:%a} {old.day} {old:%b %H:%M}, then {_offset_label(to_local(change, tz))}"
+    return label
+
+
+def _offset_changes(start: datetime, end: datetime, tz: Optional[tzinfo]) -> list[datetime]:
+    """The instants in (start, end) where the local UTC offset changes: found hour by hour (zones
+    change at most a few times a year), each narrowed to the second."""
+    def offset(t: datetime) -> timedelta:
+        return to_local(t, tz).utcoffset() or timedelta(0)
+
+    changes, a = [], start
+    while a < end:
+        b = min(a + timedelta(hours=1), end - timedelta(seconds=1))
+        if b <= a:
+            break
+        if offset(a) != offset(b):
+            lo, hi = a, b  # offset(lo) is the old one, offset(hi) the new one
+            while hi - lo > timedelta(seconds=1):
+                mid = (lo + (hi - lo) / 2).replace(microsecond=0)
+                lo, hi = (mid, hi) if offset(mid) == offset(lo) else (lo, mid)
+            changes.append(hi)
+        a = b
+    return changes
+
+
+def _offset_label(local: datetime) -> str:
     off = local.utcoffset() or timedelta(0)
     minutes = int(off.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
