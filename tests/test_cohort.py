@@ -169,11 +169,13 @@ def test_files_row_rounds_duration_and_says_when_there_is_no_clock(tmp_path, sim
     assert utc["start"] and plain["start"] is None
 
 
-@pytest.mark.parametrize("where, finished", [("_connect", 0), ("write_tables", 1)],
-                         ids=["starting-the-cluster", "writing-tables"])
+@pytest.mark.parametrize("where, finished", [("_connect", 0), ("_ready", 0), ("write_tables", 1)],
+                         ids=["starting-the-cluster", "loading-the-workers", "writing-tables"])
 def test_ctrl_c_anywhere_prints_the_resume_hint(tmp_path, sim_block, monkeypatch, where, finished):
     """Ctrl-C while the cluster starts, or after the analysis while the tables are written: the same
-    line as during the analysis (test_interrupted_run_resumes_to_the_same_outputs), not a bare one."""
+    line as during the analysis (test_interrupted_run_resumes_to_the_same_outputs), not a bare one.
+    Before the tables, it also writes them for what was finished, as during the analysis (the cluster
+    start was outside that handling: no tables, and a cluster left to the interpreter's exit)."""
     from typer.testing import CliRunner
 
     from sensorback.cli import app
@@ -192,6 +194,30 @@ def test_ctrl_c_anywhere_prints_the_resume_hint(tmp_path, sim_block, monkeypatch
     assert r.exit_code == 130, r.output
     assert r.stderr.strip().splitlines()[-1] == (f"interrupted: {finished} of 1 files finished and kept in {out}; "
                                                  "run again with --resume to finish")
+    if where != "write_tables":
+        assert read_csv(out / "files.csv") == []
+
+
+def test_hushing_the_teardown_reaches_tornados_callback_errors():
+    """Ctrl-C inside a Dask call leaves a callback whose error tornado logs as the cluster closes
+    ('tornado.application - ERROR - Exception in callback ... NameError', a traceback after the
+    'interrupted' line). Dask's logging configuration gives 'tornado.application' a level of its
+    own, so hushing 'tornado' alone did not silence it."""
+    import logging
+
+    from sensorback.cohort.run import _hush_teardown
+
+    names = ("tornado", "tornado.application", "distributed", "asyncio")
+    levels = {name: logging.getLogger(name).level for name in names}
+    try:
+        # distributed/config.py's defaults, set as it is imported (an earlier test may have hushed them)
+        logging.getLogger("tornado").setLevel(logging.CRITICAL)
+        logging.getLogger("tornado.application").setLevel(logging.ERROR)
+        _hush_teardown()
+        assert not any(logging.getLogger(name).isEnabledFor(logging.CRITICAL) for name in names)
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def test_seated_columns_are_named_as_the_summary_names_seated_figures():

@@ -10,6 +10,7 @@ all (a new or empty folder, or an earlier cohort output) is folder.py's.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import hashlib
@@ -235,7 +236,12 @@ def _connect(workers: int | None, scheduler: str | None):
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-    return Client(cluster), cluster
+    try:
+        return Client(cluster), cluster
+    except BaseException:  # Ctrl-C while the client connects: nobody else would stop the workers
+        _hush_teardown()
+        cluster.close()
+        raise
 
 
 def _main_thread() -> bool:
@@ -357,17 +363,43 @@ def _to_do(paths: list[Path], job: _Job, resume: bool) -> list[tuple[Path, Finge
     return todo
 
 
+@contextlib.contextmanager
+def _hushed_by_signals():
+    """A signal that stops the run (Ctrl-C, SIGTERM, SIGHUP) hushes the cluster's teardown before its
+    handler raises: raised inside a Dask call, the exception leaves a callback that logs a traceback
+    as the cluster closes (distributed's sync(): 'Exception in callback ... NameError'), too soon for
+    the except clause to hush it."""
+    if not _main_thread():
+        yield
+        return
+    saved = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        old = signal.getsignal(sig) if sig is not None else None
+        if callable(old):  # default_int_handler, the CLI's SIGTERM/SIGHUP handlers; SIG_DFL/SIG_IGN are left
+
+            def hushed(signum, frame, old=old):
+                _hush_teardown()
+                old(signum, frame)
+
+            saved[sig] = signal.signal(sig, hushed)
+    try:
+        yield
+    finally:
+        for sig, old in saved.items():
+            signal.signal(sig, old)
+
+
+@_hushed_by_signals()
 def _analyse_on_cluster(todo: list[tuple[Path, Fingerprint]], job: _Job, workers: int | None,
                         scheduler: str | None) -> None:
     """Start (or join) the cluster, analyse every file of todo on it and store each result as it
-    comes; Ctrl-C cancels what is left and counts what was stored."""
+    comes; Ctrl-C, from the cluster's start on, cancels what is left and counts what was stored."""
     result = job.result
-    t_setup = time.perf_counter()
-    client, cluster = _connect(workers, scheduler)
-    result.setup_s = time.perf_counter() - t_setup
-    started = time.perf_counter()
+    t_setup = started = time.perf_counter()
+    client = cluster = None
     futures = {}
     try:
+        client, cluster = _connect(workers, scheduler)
         _ready(client, scheduler)
         result.workers = _n_workers(client)
         result.dashboard = _dashboard(client)
@@ -400,7 +432,8 @@ def _analyse_on_cluster(todo: list[tuple[Path, Fingerprint]], job: _Job, workers
         raise
     finally:
         result.wall_s = time.perf_counter() - started
-        client.close()
+        if client is not None:
+            client.close()
         if cluster is not None:
             cluster.close()
 
@@ -408,8 +441,10 @@ def _analyse_on_cluster(todo: list[tuple[Path, Fingerprint]], job: _Job, workers
 def _hush_teardown() -> None:
     """The cluster is about to be torn down mid-work: the callbacks that cuts short log tracebacks
     (tornado's 'Exception in callback', distributed's closed comms) that tell the user nothing,
-    who gets one line for the interruption. Silence those loggers for the rest of the process."""
-    for name in ("tornado", "distributed", "asyncio"):
+    who gets one line for the interruption. Silence those loggers for the rest of the process
+    ('tornado.application', which logs the callbacks' errors, has a level of its own in Dask's
+    logging configuration, so silencing 'tornado' does not reach it)."""
+    for name in ("tornado", "tornado.application", "distributed", "asyncio"):
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
