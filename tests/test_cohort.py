@@ -151,6 +151,26 @@ def test_every_extension_the_help_names_is_taken_from_a_folder(tmp_path):
     assert found == sorted(f"rec{ext}" for ext in EXTENSIONS)
 
 
+def test_an_earlier_runs_results_inside_the_study_are_not_inputs(tmp_path, sim_block):
+    """A results folder kept inside the study (or --out given another name on a later run): its
+    days.csv and files.csv were taken for recordings and recorded as failed files, run after run.
+    A table of the same name that is no cohort output, and the study's recordings, are still found."""
+    from sensorback.cohort.folder import write_marker
+    from sensorback.cohort.run import find_inputs, write_tables
+
+    study = tmp_path / "study"
+    (study / "old-results").mkdir(parents=True)
+    formats.save(sim_block.slice(0, 25 * 60), study / "a.sbr")
+    write_marker(study / "old-results")
+    write_tables(study / "old-results", [])  # the three tables of a run over nothing
+    (study / "site2").mkdir()
+    with pytest.warns(formats.FormatWarning, match="does not keep the metadata"):  # a recording of the user's
+        formats.save(sim_block.slice(0, 25 * 60), study / "site2" / "days.csv")
+    for spec in (str(study), str(study / "**" / "*.csv")):
+        found = sorted(p.relative_to(study).as_posix() for p in find_inputs([spec]))
+        assert found == (["a.sbr", "site2/days.csv"] if "*" not in spec else ["site2/days.csv"]), spec
+
+
 def test_files_row_rounds_duration_and_says_when_there_is_no_clock(tmp_path, sim_block):
     from sensorback.cohort.task import analyze_file
 

@@ -29,7 +29,7 @@ from .. import formats
 from ..errors import SensorbackError
 from ..private import PRIVATE_DIR_MODE, write_whole
 from .exposures import DAY_COLUMNS, SEATED_BOUTS
-from .folder import OUTPUTS, PARTS, VERSION, refuse_written_over, write_marker
+from .folder import OUTPUTS, PARTS, VERSION, is_cohort_output, refuse_written_over, write_marker
 from .task import FILE_COLUMNS, Fingerprint, analyze_file
 
 #: What an older results format lacks, for the error that refuses to --resume it.
@@ -69,11 +69,20 @@ def _is_recording(name: str) -> bool:
 
 def find_inputs(specs: list[str], exclude: Path | None = None) -> list[Path]:
     """Files, folders (searched recursively for recordings) and glob patterns -> sorted absolute paths.
-    Nothing under `exclude` (the output folder) is taken from a folder or a pattern."""
+    Nothing under `exclude` (the output folder), and no table of an earlier cohort output, is taken
+    from a folder or a pattern."""
     found: dict[str, Path] = {}
     skip = exclude.resolve() if exclude is not None else None
+    results: dict[Path, bool] = {}
 
     def outside(q: Path) -> bool:
+        """Not in the output folder, and not a table of an earlier run's results (a results folder
+        kept inside the study, or the output of another run: its days.csv is no recording)."""
+        if q.name in OUTPUTS:
+            if q.parent not in results:
+                results[q.parent] = is_cohort_output(q.parent)
+            if results[q.parent]:
+                return False
         return skip is None or not q.resolve().is_relative_to(skip)
 
     for spec in specs:
