@@ -184,6 +184,23 @@ def test_snoozes_are_replayed_and_stored(desk_day, tmp_path):
         store.close()
 
 
+def test_an_events_file_named_gz_is_gzip_and_replaced_on_a_rerun(tmp_path):
+    """--events day.events.csv.gz wrote plain text under a .gz name (pandas and zcat refuse it);
+    it is gzip now, as --epochs OUT.csv.gz is, with the same rows, and private."""
+    import gzip
+    import stat
+
+    db = str(tmp_path / "gz.db")
+    ok(run(DEMO, "--db", db, "--events", tmp_path / "plain.csv", *BUSY))
+    packed = tmp_path / "day.events.csv.gz"
+    ok(run(DEMO, "--db", db, "--events", packed, *BUSY))
+    assert packed.read_bytes()[:2] == b"\x1f\x8b"
+    assert gzip.decompress(packed.read_bytes()) == (tmp_path / "plain.csv").read_bytes()
+    assert stat.S_IMODE(packed.stat().st_mode) == 0o600
+    ok(run(DEMO, "--db", db, "--events", packed, *BUSY))  # an earlier events file of its own: replaced
+    assert gzip.decompress(packed.read_bytes()) == (tmp_path / "plain.csv").read_bytes()
+
+
 # ------------------------------------------------------------------------------ re-replay
 
 

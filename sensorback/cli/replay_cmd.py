@@ -117,7 +117,8 @@ def replay_command(
     db: Annotated[Optional[str], DB_OPTION] = None,
     events: Annotated[
         Optional[Path],
-        typer.Option("--events", metavar="OUT.csv", help="Also write one CSV row per coach event (t,kind,detail). "
+        typer.Option("--events", metavar="OUT.csv", help="Also write one CSV row per coach event (t,kind,detail; OUT.csv.gz is "
+                     "gzip-compressed). "
                      "An existing OUT is replaced only if it is an events file sensorback wrote (never a recording).",
                      show_default=False),
     ] = None,

@@ -2,7 +2,8 @@
 t,kind,detail (t in seconds on the recording's axis, 3 decimals), each row flushed as it is
 written into a temp file beside it (sensorback.private.Replacing), renamed into place when the file
 is closed, whether the replay finished or not: an interrupted or failed replay leaves the events up
-to that point, and an earlier events file it replaces stays whole until then."""
+to that point, and an earlier events file it replaces stays whole until then. .gz compresses, as
+for the epochs file (each flush is a gzip sync point, so the rows written so far stay readable)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ class EventsFile:
         self.path = path
         self.rows = 0
         with naming(path):  # a full disk names the file
-            self._file = Replacing(path, "w", newline="", encoding="utf-8")
+            self._file = Replacing(path, "w", gzip_level=6 if path.name.lower().endswith(".gz") else None,
+                                   newline="", encoding="utf-8")
             self._fh = self._file.file
             try:
                 self._writer = csv.writer(self._fh, lineterminator="\n")
