@@ -249,7 +249,10 @@ def _connect(workers: int | None, scheduler: str | None):
         return Client(cluster), cluster
     except BaseException:  # Ctrl-C while the client connects: nobody else would stop the workers
         _hush_teardown()
-        cluster.close()
+        # Dask's close can fail after an interrupted call (its sync() then ends without a result);
+        # distributed closes the cluster at exit then, and the interruption is what to report.
+        with contextlib.suppress(Exception):
+            cluster.close()
         raise
 
 
