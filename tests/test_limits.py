@@ -300,6 +300,24 @@ def test_an_empty_db_option_is_an_error_not_the_default_database(tmp_path, monke
     assert not (tmp_path / "data").exists()  # nothing was created in the default place
 
 
+@pytest.mark.parametrize("command", [["monitor", "--demo", "--plain"], ["replay", WAIST], ["report"],
+                                     ["log", "pain", "3"]])
+def test_a_db_url_that_keeps_nothing_or_is_malformed_is_one_line(tmp_path, monkeypatch, command):
+    """sqlite:// (in memory) would take a whole session and lose it at the end; sqlite://x.db puts
+    the file where SQLite URLs have no place for it (SQLAlchemy's multi-line error was a traceback)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("SENSORBACK_DB", raising=False)
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        one_line_error(run(*command, "--db", url), f"--db: {url} is an in-memory SQLite database",
+                       "keeps nothing once the command ends")
+    one_line_error(run(*command, "--db", "sqlite://x.db"), "--db 'sqlite://x.db' is not an SQLite URL",
+                   "sqlite:///x.db")
+    one_line_error(run(*command, "--db", "postgresql://me@db:x/back"), "is not a database URL or file path")
+    monkeypatch.setenv("SENSORBACK_DB", "sqlite://")
+    one_line_error(run(*command), "$SENSORBACK_DB: sqlite:// is an in-memory SQLite database")
+    assert list(tmp_path.iterdir()) == []  # nothing created, not even the default data folder
+
+
 @pytest.mark.parametrize("day", ["0001-01-01", "1970-01-01", "1999-12-31"])
 def test_report_day_before_2000(day, tmp_path):
     one_line_error(run("report", "--day", day, "--db", tmp_path / "x.db"),

@@ -289,6 +289,13 @@ def test_resolve_db_url(monkeypatch, tmp_path):
     assert resolve_db_url("my.db") == "sqlite:///" + str(tmp_path / "my.db")
     with pytest.raises(StoreError, match="cannot use database nosuchdialect://x/y"):
         open_store("nosuchdialect://x/y")
+    # URLs SQLAlchemy rejects with a multi-line ArgumentError or a ValueError: one line each
+    with pytest.raises(StoreError, match=r"^--db 'sqlite://my.db' is not an SQLite URL: .*sqlite:///my.db"):
+        resolve_db_url("sqlite://my.db")
+    with pytest.raises(StoreError, match=r"^--db 'postgresql://me@db:x/back' is not a database URL"):
+        resolve_db_url("postgresql://me@db:x/back")
+    with pytest.raises(StoreError, match=r"^cannot use database .*my.db: could not convert string to float"):
+        open_store(f"sqlite:///{tmp_path / 'my.db'}?timeout=abc")
 
 
 def test_default_location_permissions_and_wal(monkeypatch, tmp_path, make_epochs):

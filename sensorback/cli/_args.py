@@ -221,9 +221,20 @@ def check_db(db: str | None, *, must_exist: bool = False):
     an SQLite file in an existing folder, not a folder; with must_exist (a report, which never
     creates one), a file named with --db must be there (a typo), while $SENSORBACK_DB, like the
     default database, is where the user's data will go and may not exist yet. The default database is created with its folder when
-    first written. Returns db_target(db)."""
+    first written. An in-memory SQLite URL is refused: what is stored there is lost at the end.
+    Returns db_target(db)."""
     target, given = db_target(db)
     path = target.sqlite_path
+    if path is None and given is not None and target.url.get_backend_name() == "sqlite":
+        # sqlite:// or :memory: in a URL: everything stored would be gone when the command ends
+        import os
+
+        from ..store import ENV_VAR
+
+        value = (db if given == "--db" else os.environ.get(ENV_VAR, "")).strip()
+        raise SensorbackError(f"{given}: {value} is an {target.name}, which keeps "
+                              "nothing once the command ends; give a file path (e.g. sensorback.db) or a "
+                              "server's URL")
     if path is None or given is None:
         return target, given
     shown = Path(db.strip()).expanduser() if given == "--db" and "://" not in db else path  # as typed

@@ -76,10 +76,17 @@ def resolve_db_url(cli_value: str | None = None) -> str:
         return "sqlite:///" + str(default_db_path())
     value = value.strip()
     if "://" in value:
+        label = "--db" if cli_value is not None else f"${ENV_VAR}"
         try:
-            make_url(value)
-        except ArgumentError as e:
-            raise StoreError(f"--db {value!r} is not a database URL or file path ({e})") from None
+            url = make_url(value)
+        except (ArgumentError, ValueError) as e:  # ValueError: a port that is not a number
+            raise StoreError(f"{label} {value!r} is not a database URL or file path ({one_line(e)})") from None
+        if url.get_backend_name() == "sqlite" and (url.host or url.port or url.username):
+            # sqlite://x.db: the path landed in the host part, which SQLite URLs do not have
+            path = "/".join(p for p in (url.host, url.database) if p)
+            raise StoreError(f"{label} {value!r} is not an SQLite URL: its file goes after three slashes "
+                             f"(sqlite:///{path}, or sqlite:////home/me/back.db for an absolute path); "
+                             "or give just the file path")
         return value
     return "sqlite:///" + str(Path(value).expanduser().absolute())
 
@@ -188,6 +195,8 @@ def make_engine(target: DbTarget, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S
         hint = " (install the PostgreSQL driver: pip install 'sensorback[postgres]')" \
             if target.url.get_backend_name() == "postgresql" else ""
         raise StoreError(f"cannot use database {target.name}: {e}{hint}") from None
+    except (ArgumentError, ValueError) as e:  # a URL its dialect cannot take (?timeout=abc): on one line
+        raise StoreError(f"cannot use database {target.name}: {one_line(e)}") from None
 
 
 def _sqlite_engine(target: DbTarget, busy_timeout_s: float) -> Engine:
