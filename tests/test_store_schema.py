@@ -1,11 +1,16 @@
 """Migrations: applied automatically on open, and the migrated schema is exactly the models."""
 
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, insert, text
+from typer.testing import CliRunner
+
+from cli_checks import one_line_error
+from sensorback.cli import app
 
 from sensorback.store import StoreError, open_store
 from sensorback.store.db import describe, make_engine
@@ -81,3 +86,34 @@ def test_concurrent_first_opens_migrate_once(store_url):
 
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(open_and_close, range(4))) == [{head_revision()}] * 4
+
+
+def test_another_programs_database_is_refused_untouched(store_url):
+    """A database with tables but no schema revision is not sensorback's: opening it (to write or,
+    as a report does, to read) raises one line naming its tables, and changes nothing in it."""
+    target = describe(store_url)
+    engine = make_engine(target)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE notes (a INTEGER, b TEXT)"))
+        conn.execute(text("INSERT INTO notes VALUES (1, 'mine')"))
+    engine.dispose()
+    for read_only in (False, True):
+        with pytest.raises(StoreError, match=r"belongs to another program \(it holds the tables notes, not "):
+            open_store(store_url, read_only=read_only)
+    with engine.connect() as conn:
+        assert set(inspect(conn).get_table_names()) == {"notes"}
+        assert conn.execute(text("SELECT b FROM notes")).scalar() == "mine"
+        if engine.dialect.name == "sqlite":
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() != "wal"  # not switched either
+    engine.dispose()
+
+
+def test_report_and_monitor_leave_another_programs_sqlite_file_as_it_was(tmp_path):
+    path = tmp_path / "notes.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (a, b)")
+    before = path.read_bytes()
+    runner = CliRunner()
+    for command in (["report"], ["log", "pain", "2"], ["monitor", "--demo", "--plain", "--speed", "1000"]):
+        one_line_error(runner.invoke(app, [*command, "--db", str(path)]), f"database {path} belongs to another program")
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from .db import StoreError, write_options
 
@@ -35,6 +35,21 @@ def head_revision() -> str:
 
 def current_revisions(conn: Connection) -> set[str]:
     return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def refuse_foreign(engine: Engine, name: str) -> None:
+    """A database holding tables but no schema revision is another program's (a browser's notes, a
+    copy of some app's data): sensorback's schema is not written into it, and a report does not
+    take it for an empty store. Checked before anything is changed, WAL mode included."""
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        conn.rollback()
+    if tables and "alembic_version" not in tables:
+        shown = sorted(tables)
+        more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
+        raise StoreError(f"database {name} belongs to another program (it holds the tables "
+                         f"{', '.join(shown[:5])}{more}, not sensorback's); sensorback keeps its data in "
+                         "a database of its own: name a new file or an empty database")
 
 
 def upgrade(engine: Engine, name: str, revision: str = "head") -> bool:

@@ -17,7 +17,7 @@ from ..core.states import CODE, STATES
 from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, cannot_write, default_db_path, describe,
                  is_locked, is_read_only, make_engine, not_writable, prepare_sqlite_file, read_only_target,
                  resolve_db_url, translate, write_options)
-from .migrate import upgrade
+from .migrate import refuse_foreign, upgrade
 from .models import Bout, Epoch, Event, Exercise, PainCheckin, Session
 from .recorder import Recorder
 from .records import BoutInfo, EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo
@@ -49,6 +49,7 @@ def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_T
         prepare_sqlite_file(target.sqlite_path, default_location=target.sqlite_path == default_db_path())
     engine = make_engine(target, busy_timeout_s)
     try:
+        refuse_foreign(engine, target.name)
         if target.sqlite_path is not None and not target.read_only_uri:
             _ensure_wal(engine, busy_timeout_s)
         upgrade(engine, target.name)
