@@ -112,6 +112,41 @@ def test_calibrate_demo_cli_stores_and_monitor_uses_it(tmp_path, monkeypatch):
     assert not s.provisional and s.calibration.reference == found[0].reference
 
 
+def test_a_demo_calibration_is_found_only_for_its_own_seed(tmp_path, monkeypatch):
+    """Each seed is another wearer with the clip mounted another way: seed 0's calibration, stored
+    under "demo", made 'monitor --demo --seed 1' read the whole demo as lying (upright 174 degrees
+    off). A seed's calibration is stored and found under its own address."""
+    from typer.testing import CliRunner
+
+    from sensorback.cli.app import app
+    from sensorback.live import LiveSession
+
+    monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
+
+    def monitor(seed):
+        s = LiveSession(DemoSource("demo", speed=1000, seed=seed), calibrations=CalibrationStore())
+
+        async def go():
+            async def later():
+                while s.meters.epochs < 5:
+                    await asyncio.sleep(0.01)
+                await s.stop()
+            await asyncio.wait_for(asyncio.gather(s.run(), later()), DEADLINE_S)
+
+        asyncio.run(go())
+        return s
+
+    r = CliRunner().invoke(app, ["calibrate", "--demo", "--speed", "100"])
+    assert r.exit_code == 0 and "calibration saved for demo in" in r.output, r.output
+    assert monitor(1).provisional  # seed 0's calibration is not seed 1's
+    r = CliRunner().invoke(app, ["calibrate", "--demo", "--seed", "1", "--speed", "100"])
+    assert r.exit_code == 0 and "calibration saved for demo-seed1 in" in r.output, r.output
+    mine, theirs = CalibrationStore().load("demo-seed1")[0], CalibrationStore().load("demo")[0]
+    s = monitor(1)
+    assert not s.provisional and s.calibration.reference == mine.reference != theirs.reference
+    assert monitor(0).calibration.reference == theirs.reference
+
+
 def test_the_simulated_calibration_follows_the_guided_steps():
     from sensorback.live import GUIDED_STEPS
     from sensorback.sim.scenarios import GUIDED_S, GUIDED_SETTLE_S
@@ -218,6 +253,9 @@ def test_a_calibration_from_another_mounting_is_warned_about(tmp_path, monkeypat
     assert "not worn as it was when calibrated" in r.stderr and str(other) in r.stderr
     r = runner.invoke(app, ["replay", str(own), "--calibration", str(mine), "--db", str(tmp_path / "r.db")])
     assert r.exit_code == 0 and "warning" not in r.stderr, r.stderr
+    # seed 1's sensor, clipped on otherwise than when 'calibrated' (seed 0's calibration stored for it)
+    stored = CalibrationStore()
+    stored.save(["demo-seed1"], stored.load("demo")[0], device="demo-demo-seed1")
     for seed, misfits in (("1", True), ("0", False)):
         r = runner.invoke(app, ["monitor", "--demo", "--seed", seed, "--speed", "2000", "--plain",
                                 "--db", str(tmp_path / f"m{seed}.db")])

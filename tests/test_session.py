@@ -214,6 +214,6 @@ def test_open_source_chooses_in_one_place(tmp_path):
     with pytest.raises(InputError, match="unknown file type"):
         open_source(file=tmp_path / "notes.doc")
     demo = open_source(demo=True, speed=30, seed=2)
-    assert (demo.scenario, demo.speed, demo.seed, demo.key) == ("demo", 30.0, 2, "demo")
+    assert (demo.scenario, demo.speed, demo.seed, demo.key) == ("demo", 30.0, 2, "demo-seed2")  # its own seed's calibrations
     with pytest.raises(SensorbackError, match="only with --demo"):
         open_source(device="AA:BB", speed=30)

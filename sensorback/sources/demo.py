@@ -19,7 +19,9 @@ the scenario, or stop()).
 ``scenario="calibration"`` plays the simulator's calibration scenario from the moment the wearer
 is seated: they sit upright, slouch the way they usually do and stand up, in step with the
 guided calibration's steps. The same seed is the same person wearing the same clip the same way
-in every scenario, so a demo calibration fits the demo monitor (``sensorback calibrate --demo``).
+in every scenario, so a demo calibration fits the demo monitor of the same seed
+(``sensorback calibrate --demo --seed N``), and is stored under that seed's own address
+(``demo_address``), never found for another seed.
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ MIN_BLOCK_WALL_S = 0.02
 STATUS_EVERY_S = 300.0
 DEMO_ADDRESS = "demo"
 CALIBRATION = "calibration"
+
+
+def demo_address(seed: int) -> str:
+    """The simulated sensor's address, under which its calibrations are stored: "demo" for seed 0,
+    "demo-seed3" for seed 3. Each seed is another person wearing the clip another way (and another
+    sensor's offset and gain), so one seed's calibration must not be found for another's."""
+    return DEMO_ADDRESS if seed == 0 else f"{DEMO_ADDRESS}-seed{seed}"
 
 
 def calibration_recording(seed: int = 0, rate_hz: float = 50.0, usual_slouch_deg: Optional[float] = None,
@@ -93,9 +102,9 @@ class DemoSource:
         self.duration_s = duration_s
         self.battery_pct = int(battery_pct)
         self.rssi_dbm = int(rssi_dbm)
-        self.name = name or f"demo-{scenario}"
-        self.address = DEMO_ADDRESS
-        self.key = DEMO_ADDRESS  # stored calibrations of the demo wearer go under this name
+        self.address = demo_address(self.seed)
+        self.name = name or self.address.replace(DEMO_ADDRESS, f"demo-{scenario}", 1)  # demo-desk-day-seed3
+        self.key = self.address  # stored calibrations of the demo wearer go under this name
         self.mount_from = mount_from  # kept for callers; the seed alone decides the mounting
         self._stop: Optional[asyncio.Event] = None  # created in the running loop
         self._stop_requested = False
