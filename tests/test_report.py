@@ -184,7 +184,14 @@ def expected_day(world: World, day: date, now: datetime = NOW) -> dict:
     seated = states["sitting"] + states["slouching"]
     flexed = {t: sum(1 for s in secs if world.sec[s][0] in POSTURE and world.sec[s][1] > t) for t in (20, 30, 60)}
     evs = [e for e in world.events if a <= e[0] < b]
-    outcomes = {k: sum(1 for e in evs if e[1] == "prompt_outcome" and e[2] == k) for k in
+    # each prompt's outcome is the next outcome of its session, whatever day that falls on
+    settled, waiting = {}, {}
+    for e in sorted(world.events):
+        if e[1] == "break_prompt":
+            waiting.setdefault(e[3], []).append(e)
+        elif e[1] == "prompt_outcome" and waiting.get(e[3]):
+            settled[waiting[e[3]].pop(0)] = e[2]
+    outcomes = {k: sum(1 for e in evs if e[1] == "break_prompt" and settled.get(e, "unknown") == k) for k in
                 ("heeded", "snoozed", "ignored", "unknown")}
     return {
         "span_s": span, "recorded_s": recorded, "worn_s": worn, "states_s": states,
@@ -313,8 +320,26 @@ def test_prompt_vocabulary_of_other_writers(db):
         ])
     c = report_dict(db, DAY, DAY, "day")["totals"]["coach"]
     assert c["prompts"] == 4
-    assert c["outcomes"] == {"heeded": 2, "snoozed": 0, "ignored": 1, "unknown": 0}
+    assert c["outcomes"] == {"heeded": 2, "snoozed": 0, "ignored": 1, "unknown": 1}  # a prompt without one
     assert c["heeded_share"] == 0.5
+
+
+def test_a_prompts_outcome_counts_on_the_prompts_day(db):
+    """A prompt at 23:56 is settled at 00:01: it and its outcome count on the first day (which said
+    '1 prompt' and no outcome), not the outcome on the next (which said '0 prompts: 1 ignored');
+    in a week ending on the first day too. Every day's outcomes add up to its prompts."""
+    sit_to_midnight = [("sitting", 23 * 3600 + 56 * 60 - (22 * 3600 + 26 * 60))]  # 90 min from 22:26
+    with open_store(db) as store:
+        world = World(store)
+        world.session(local(DAY, 22, 26), sit_to_midnight + [("sitting", 900), ("standing", 120)])
+    first, second = report_dict(db, DAY, DAY + timedelta(days=1), "week")["days"]
+    assert first["coach"]["prompts"] == 7 and sum(first["coach"]["outcomes"].values()) == 7
+    assert first["coach"]["outcomes"]["ignored"] == 7 - first["coach"]["outcomes"]["heeded"]
+    assert second["coach"]["prompts"] == 1 and sum(second["coach"]["outcomes"].values()) == 1
+    assert_numbers(first, expected_day(world, DAY))
+    assert_numbers(second, expected_day(world, DAY + timedelta(days=1)))
+    alone = report_dict(db, DAY, DAY, "week")["totals"]["coach"]  # the outcome lies past the week's end
+    assert alone["outcomes"] == first["coach"]["outcomes"]
 
 
 # ------------------------------------------------------------------------------------ the week

@@ -28,9 +28,11 @@ How the numbers are counted (also in docs/report.md):
   degrees while standing, moving, sitting or slouching. Breaks per hour = breaks / worn hours.
 * **Coach events** are counted as their rules declare (coach/rules.py: ``break_prompt`` as prompts,
   ``slouch_nudge`` as nudges, ``snoozed`` as snoozes; other writers' ``prompt`` events count as
-  prompts). Prompts' outcomes come from the ``prompt_outcome`` events of the same days (or, for
-  ``prompt`` events, their own ``outcome``): ``heeded`` (also ``done``), ``snoozed``, ``ignored``
-  (also ``dismissed``), anything else unknown.
+  prompts). Each prompt's outcome is counted on the prompt's day, from the ``prompt_outcome``
+  event that settles it (``prompt_outcomes``: the next one of its session, even past midnight or
+  the report's last day), or for ``prompt`` events their own ``outcome``: ``heeded`` (also
+  ``done``), ``snoozed``, ``ignored`` (also ``dismissed``), anything else, or none yet, unknown.
+  So a day's outcomes always add up to its prompts.
 * **Exercise sessions**: exercises logged less than 60 min after the previous one belong to the
   same session, which belongs to the day it starts on. The goal is 3 sessions in the 7 days ending
   on the report's last day.
@@ -51,7 +53,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..coach.breaks import OUTCOMES, PROMPT_OUTCOME
+from ..coach.breaks import BREAK_PROMPT, OUTCOMES, PROMPT_OUTCOME
 from ..coach.rules import MARKS, TALLIES
 from ..core.epochs import TOUCH_S, runs
 from ..core.states import STATES
@@ -426,9 +428,31 @@ def segments(epochs: EpochSeries) -> list[tuple[float, float, int]]:
                     epochs.state[a].astype(int).tolist()))
 
 
+def prompt_outcomes(events: Sequence[EventInfo]) -> dict[int, str]:
+    """The outcome of each coach break prompt, by its event id (heeded, snoozed, ignored, unknown).
+
+    A ``prompt_outcome`` event does not name its prompt's row, but the coach settles a session's
+    prompts in the order it gave them, each exactly once: so the outcomes of a session, in time
+    order, pair with its prompts in time order. ``events`` should reach past the report's days on
+    both sides (load.OUTCOME_MARGIN): a prompt at 23:58 is settled after midnight."""
+    waiting: dict[int, list[EventInfo]] = {}
+    out: dict[int, str] = {}
+    for e in sorted(events, key=lambda e: (e.at, e.id)):
+        if e.session_id is None:
+            continue
+        if e.kind == BREAK_PROMPT:
+            waiting.setdefault(e.session_id, []).append(e)
+        elif e.kind == PROMPT_OUTCOME and waiting.get(e.session_id):
+            out[waiting[e.session_id].pop(0).id] = OUTCOME_WORDS.get(e.outcome or "", "unknown")
+    return out
+
+
 def day_numbers(epochs: EpochSeries, events: Sequence[EventInfo], start: datetime, end: datetime,
-                now: datetime, dropped_s: float = 0.0) -> Numbers:
-    """The numbers of one day from its (overlap-free) epochs and coach events."""
+                now: datetime, dropped_s: float = 0.0, outcomes: Optional[dict[int, str]] = None) -> Numbers:
+    """The numbers of one day from its (overlap-free) epochs and coach events. outcomes: each
+    prompt's outcome (``prompt_outcomes`` of events reaching past the day; default: of ``events``)."""
+    if outcomes is None:
+        outcomes = prompt_outcomes(events)
     n = Numbers()
     span_end = min(end, max(now, start))
     n.span_s = max(0.0, (span_end - start).total_seconds())
@@ -446,8 +470,9 @@ def day_numbers(epochs: EpochSeries, events: Sequence[EventInfo], start: datetim
         tally = COUNTED_AS.get(e.kind)
         if tally is not None:
             n.counts[tally] = n.counts.get(tally, 0) + 1
-        if e.kind == PROMPT_OUTCOME or (e.kind == LEGACY_PROMPT and e.outcome is not None):
-            n.outcomes[OUTCOME_WORDS.get(e.outcome or "", "unknown")] += 1
+        if tally == "prompts":  # its outcome counts with it, on its day
+            outcome = e.outcome if e.kind == LEGACY_PROMPT else outcomes.get(e.id)
+            n.outcomes[OUTCOME_WORDS.get(outcome or "", "unknown")] += 1
     return n
 
 
@@ -548,6 +573,7 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
     kind = kind or ("day" if rows.first_day == rows.last_day else "week")
     kept = resolve_overlaps(rows.epochs)
     events = keep_events(rows.events, kept)
+    outcomes = prompt_outcomes(events)
     ep = kept.epochs
     ex_sessions_all = exercise_sessions(rows.exercises)
 
@@ -560,7 +586,7 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
         day_ep = ep.take((ep.t_start >= a) & (ep.t_start < b))
         day_ev = [e for e in events if start <= e.at < end]
         dropped = float(kept.dropped_s[(kept.dropped_time >= a) & (kept.dropped_time < b)].sum())
-        numbers = day_numbers(day_ep, day_ev, start, end, now, dropped)
+        numbers = day_numbers(day_ep, day_ev, start, end, now, dropped, outcomes)
         marks = [(e.at.timestamp(), e.kind, e.detail or "") for e in day_ev if e.kind in MARKED_AS]
         day = Day(d, start, end, numbers,
                   sessions=tuple(sorted({int(x) for x in np.unique(day_ep.session_id)})),
@@ -686,5 +712,5 @@ def _checkin_dict(c: PainCheckinInfo) -> dict:
 
 
 __all__ = ["Day", "ExerciseGoal", "ExerciseSession", "Kept", "Numbers", "Pain", "PainWeek", "Report", "build_report",
-           "day_numbers", "exercise_sessions", "keep_events", "pain_weeks", "resolve_overlaps",
+           "day_numbers", "exercise_sessions", "keep_events", "pain_weeks", "prompt_outcomes", "resolve_overlaps",
            "segments", "to_local"]

@@ -20,14 +20,19 @@ from . import redflags
 from .when import day_bounds
 
 GOAL_WINDOW_DAYS = 7
+#: Coach events are read this far beyond the report's days on either side: a prompt's outcome
+#: follows it by the heed window and a break (minutes; at most a day as the settings allow), so a
+#: prompt before midnight is settled after it (compute.prompt_outcomes).
+OUTCOME_MARGIN = timedelta(days=1)
 
 
 @dataclass
 class Rows:
     """The store rows behind one report (all instants UTC).
 
-    epochs, events, sessions: the report's days [start, end); exercises: the 7 days ending on the
-    last day (the exercise goal's window); pain: the 6 weeks ending on the last day.
+    epochs, sessions: the report's days [start, end); events: those days and OUTCOME_MARGIN on
+    either side (for the outcomes of their prompts); exercises: the 7 days ending on the last day
+    (the exercise goal's window); pain: the 6 weeks ending on the last day.
     """
 
     first_day: date
@@ -88,7 +93,7 @@ def load_rows(store: Store, first_day: date, last_day: date, tz: Optional[tzinfo
     return Rows(
         first_day=first_day, last_day=last_day, start=start, end=end,
         epochs=epochs,
-        events=store.events(start, end),
+        events=store.events(start - OUTCOME_MARGIN, end + OUTCOME_MARGIN),
         sessions=store.sessions(start, end),
         exercises=store.exercises(min(goal_start, start), end),
         pain=store.pain_checkins(pain_start, end),
