@@ -90,7 +90,7 @@ def test_scan_on_a_machine_without_bluetooth():
 
 
 def test_scan_timeout_is_checked():
-    one_line_error(runner.invoke(app, ["scan", "--timeout", "0"]), "--timeout")
+    one_line_error(runner.invoke(app, ["scan", "--timeout", "0"]), "--timeout: must be more than 0 and at most 600 seconds, got 0")
     one_line_error(runner.invoke(app, ["scan", "--timeout", "nan"]), "--timeout")
 
 

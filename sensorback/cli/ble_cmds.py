@@ -57,7 +57,7 @@ def scan(
     """List nearby supported BLE sensors: profile, name, address, signal strength."""
     timeout_s = 5.0 if timeout is None else timeout
     if not (0 < timeout_s <= 600):
-        raise SensorbackError(f"--timeout: must be between 0 and 600 seconds, got {timeout_s:g}")
+        raise SensorbackError(f"--timeout: must be more than 0 and at most 600 seconds, got {timeout_s:g}")
     found = run_scan(timeout_s)
     if not found:
         typer.echo(f"no supported sensors found in {timeout_s:g} s. Hints: wake the sensor (wear the H10 "
