@@ -147,6 +147,22 @@ def test_a_demo_calibration_is_found_only_for_its_own_seed(tmp_path, monkeypatch
     assert monitor(0).calibration.reference == theirs.reference
 
 
+def test_a_broken_calibrations_file_is_said_before_the_steps(tmp_path, monkeypatch):
+    """The calibration could not be saved into it: the wearer went through the 30 s of steps, then
+    got the error and had to do them again. Now nothing starts, and the file is left as it was."""
+    from typer.testing import CliRunner
+
+    from cli_checks import one_line_error
+    from sensorback.cli.app import app
+
+    monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
+    broken = tmp_path / "calibrations.json"
+    broken.write_text("{ not json")
+    one_line_error(CliRunner().invoke(app, ["calibrate", "--demo", "--speed", "1000"]),
+                   f"the calibrations file {broken} is broken")
+    assert broken.read_text() == "{ not json"
+
+
 def test_the_simulated_calibration_follows_the_guided_steps():
     from sensorback.live import GUIDED_STEPS
     from sensorback.sim.scenarios import GUIDED_S, GUIDED_SETTLE_S

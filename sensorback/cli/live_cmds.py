@@ -215,6 +215,7 @@ def calibrate_command(
     from ..session.guided import guided
 
     calibrations = CalibrationStore()
+    calibrations.devices()  # a file it could not be saved into is said now, not after the 30 s of steps
     try:
         import asyncio
 
