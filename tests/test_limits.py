@@ -334,5 +334,8 @@ def test_limits_are_checked_in_one_place():
     with pytest.raises(SensorbackError, match="--rate: sample rate 2 Hz is below 5 Hz"):
         limits.check_rate(2.0, "--rate")
     assert limits.rate_problem(50.0) is None and limits.low_rate_note(50.0) is None
+    # a 10 Hz recording whose clock runs a little slow said "sample rate 10 Hz is below 10 Hz"
+    assert limits.low_rate_note(9.9996) is None and limits.low_rate_note(9.99) is None
+    assert "sample rate 9.8 Hz is below 10 Hz" in limits.low_rate_note(9.8)
     assert (limits.MIN_RATE_HZ, limits.MAX_RATE_HZ, limits.MIN_EPOCH_S, limits.MAX_EPOCH_S, limits.MAX_GAP_S) == \
         (5.0, 6400.0, 0.5, 2.0, 600.0)
