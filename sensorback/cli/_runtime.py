@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import re
 import signal
 import sys
-import threading
 import warnings
 from typing import Any, Callable
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from .. import signals
 from ..errors import SensorbackError, one_line
 from ._plain_values import install as install_plain_values
 from ._progress import clear_active
@@ -60,22 +59,11 @@ def _terminate(signum, frame) -> None:
     raise Terminated(signum)
 
 
-@contextlib.contextmanager
 def _terminations_interrupt():
     """SIGTERM and SIGHUP raise Terminated while a command runs (in the main thread, where their
     handlers are still the default: a command that installs its own keeps it)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    saved = {}
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
-            saved[sig] = signal.signal(sig, _terminate)
-    try:
-        yield
-    finally:
-        for sig, old in saved.items():
-            signal.signal(sig, old)
+    return signals.swapped(lambda sig, current: _terminate if sig != signal.SIGINT and current is signal.SIG_DFL
+                           else None)
 
 
 def _err(message: str) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .. import formats
+from .. import formats, signals
 from ..errors import SensorbackError
 from ..private import PRIVATE_DIR_MODE, write_whole
 from .exposures import DAY_COLUMNS, SEATED_BOUTS
@@ -238,7 +238,7 @@ def _connect(workers: int | None, scheduler: str | None):
     n = workers or os.cpu_count() or 1
     # Ctrl-C in a terminal reaches the whole process group: the worker processes start with SIGINT
     # ignored (a disposition they inherit), so only this process handles it and stops them cleanly.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if signals.in_main_thread() else None
     try:
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":8787",
                                silence_logs=logging.ERROR)
@@ -254,12 +254,6 @@ def _connect(workers: int | None, scheduler: str | None):
         with contextlib.suppress(Exception):
             cluster.close()
         raise
-
-
-def _main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 #: Dask's protocols; a --scheduler address without one is tcp (as Dask reads it).
@@ -381,24 +375,17 @@ def _hushed_by_signals():
     handler raises: raised inside a Dask call, the exception leaves a callback that logs a traceback
     as the cluster closes (distributed's sync(): 'Exception in callback ... NameError'), too soon for
     the except clause to hush it."""
-    if not _main_thread():
-        yield
-        return
-    saved = {}
-    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        old = signal.getsignal(sig) if sig is not None else None
-        if callable(old):  # default_int_handler, the CLI's SIGTERM/SIGHUP handlers; SIG_DFL/SIG_IGN are left
+    def hushing(sig, current):
+        if not callable(current):  # SIG_DFL/SIG_IGN are left; default_int_handler and the CLI's are wrapped
+            return None
 
-            def hushed(signum, frame, old=old):
-                _hush_teardown()
-                old(signum, frame)
+        def hushed(signum, frame):
+            _hush_teardown()
+            current(signum, frame)
+        return hushed
 
-            saved[sig] = signal.signal(sig, hushed)
-    try:
+    with signals.swapped(hushing):
         yield
-    finally:
-        for sig, old in saved.items():
-            signal.signal(sig, old)
 
 
 @_hushed_by_signals()
