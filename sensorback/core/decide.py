@@ -716,7 +716,8 @@ class Decider:
         # (a slow transition claims the epochs before it only while nothing sure is known: once
         # something is, it is a passing tip of the balance, see below)
         heard = is_sure | ~known[ev_at - first]
-        ev_at, ev_before, ev_sit, is_seat, is_sure = ev_at[heard], ev_before[heard], ev_sit[heard], is_seat[heard], is_sure[heard]
+        ev_at, ev_before, ev_sit = ev_at[heard], ev_before[heard], ev_sit[heard]
+        is_seat, is_sure = is_seat[heard], is_sure[heard]
         # A sit-down's window starts with the wearer still standing: only the epochs from where
         # the movement began are claimed for sitting (see _movement_start; stand-ups keep their
         # window start, docs/core.md, "Transitions").
@@ -803,8 +804,8 @@ class Decider:
         # (a held epoch is released when the level it shows would decide it as surely the same way,
         # judged only on a calm trunk: one on its way into a posture shows a level still moving)
         hold = (pending != 0) & known
-        decoded = self._smoother.step(first, x, reset, Events(ev_at, moved_from, ~ev_sit, ev_other, is_sure), switch, offset,
-                                      known, hold, np.where(calm, pending, 0))
+        events = Events(ev_at, moved_from, ~ev_sit, ev_other, is_sure)
+        decoded = self._smoother.step(first, x, reset, events, switch, offset, known, hold, np.where(calm, pending, 0))
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING
