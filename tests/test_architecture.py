@@ -127,6 +127,17 @@ def test_the_foundation_imports_nothing_else_of_sensorback():
         assert inside <= FOUNDATION, f"{name} imports {sorted(inside - FOUNDATION)}"
 
 
+def test_only_the_entry_point_imports_the_command_line():
+    """What the CLI and another part both need lives below the CLI (e.g. outputs.py: the CLI's output
+    options and cohort both know the files sensorback wrote)."""
+    for name in MODULES:
+        if name.startswith("sensorback.cli") or name == "sensorback.__main__":
+            continue
+        assert not {m for m in GRAPH[name] if m.startswith("sensorback.cli")}, name
+    assert "sensorback.outputs" in GRAPH["sensorback.cohort.run"]
+    assert "sensorback.outputs" in GRAPH["sensorback.cli._own_outputs"]
+
+
 HEAVY = ("numpy", "scipy", "sqlalchemy", "alembic", "textual", "bleak", "dask", "pydantic", "sensorback.sim",
          "sensorback.core", "sensorback.store")
 

@@ -21,6 +21,7 @@ import pytest
 from sensorback import formats
 from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE
+from sensorback.errors import SensorbackError
 from sensorback.summary import summarize
 from conftest import wait_until
 
@@ -169,6 +170,66 @@ def test_an_earlier_runs_results_inside_the_study_are_not_inputs(tmp_path, sim_b
     for spec in (str(study), str(study / "**" / "*.csv")):
         found = sorted(p.relative_to(study).as_posix() for p in find_inputs([spec]))
         assert found == (["a.sbr", "site2/days.csv"] if "*" not in spec else ["site2/days.csv"]), spec
+
+
+def _own_outputs_of(rec: Path, folder: Path) -> list[str]:
+    """What `sensorback analyze --epochs` and `replay --events` leave beside a recording, each plain and
+    gzipped, written by the commands themselves."""
+    from typer.testing import CliRunner
+
+    from sensorback.cli import app
+
+    names = []
+    for epochs, events in (("day.epochs.csv", "day.events.csv"), ("day.epochs.csv.gz", "day.events.csv.gz")):
+        for args in (["analyze", str(rec), "--epochs", str(folder / epochs)],
+                     ["replay", str(rec), "--db", str(folder.parent / "back.db"), "--events", str(folder / events),
+                      "--replace"]):
+            res = CliRunner().invoke(app, args)
+            assert res.exit_code == 0, res.output
+        names += [epochs, events]
+    return names
+
+
+def test_epochs_tables_and_events_files_in_the_study_are_left_out_not_failed(tmp_path, sim_block):
+    """An epochs table or events file written into the study folder was taken for a recording and
+    failed ('no acceleration columns found'), run after run. They are known by their first line, so
+    a recording of the user's named like one is still analysed."""
+    from sensorback.cohort.run import find_inputs
+
+    study = tmp_path / "study"
+    study.mkdir()
+    rec = study / "day.sbr"
+    block = sim_block.slice(0, 25 * 300)
+    formats.save(block, rec)
+    own = _own_outputs_of(rec, study)
+    with pytest.warns(formats.FormatWarning, match="does not keep the metadata"):
+        formats.save(block, study / "mine.epochs.csv")  # a recording of the user's
+    with pytest.warns(formats.FormatWarning, match="does not keep the metadata"):
+        formats.save(block, study / "mine.events.csv.gz")
+    left_out: dict[str, int] = {}
+    found = find_inputs([str(study), str(study / "*.csv*"), *(str(study / n) for n in own)], left_out=left_out)
+    assert [p.name for p in found] == ["day.sbr", "mine.epochs.csv", "mine.events.csv.gz"]
+    assert left_out == {"epochs": 2, "events": 2}  # each file once, however often it was named
+
+    only = tmp_path / "only"
+    only.mkdir()
+    for name in own:
+        shutil.copy(study / name, only / name)
+    for spec, message in ((only, "only: no recordings in this folder, only epochs tables and events files "
+                                 "sensorback wrote"),
+                          (only / "*.gz", "no recordings match this pattern, only epochs tables and events files"),
+                          (only / own[1], "day.events.csv: is an events file sensorback wrote, not a recording")):
+        with pytest.raises(SensorbackError, match=message):
+            find_inputs([str(spec)])
+
+    out = tmp_path / "out"
+    res = cli("cohort", str(study), "--out", str(out), "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    assert "failed" not in res.stderr
+    assert ("3 files: 3 ok, 0 failed" in res.stdout
+            and "left out 2 epochs tables and 2 events files sensorback wrote (not recordings)" in res.stdout), res.stdout
+    assert [Path(r["file"]).name for r in read_csv(out / "files.csv")] == ["day.sbr", "mine.epochs.csv",
+                                                                          "mine.events.csv.gz"]
 
 
 def test_files_row_rounds_duration_and_says_when_there_is_no_clock(tmp_path, sim_block):

@@ -147,7 +147,7 @@ def check_output(option: str, path: Path, *, suffixes: tuple[str, ...] = (), kee
     work starts: its folder must exist (sensorback never creates the user's folders, so that a typo
     does not scatter files), it must not be a folder itself (a file, with folder), its name must end
     in one of `suffixes` (when given), with `keep` it must not exist yet (a recording is never
-    written over), and with `replaces` (a kind in _own_outputs.KINDS: 'epochs', 'events', 'report',
+    written over), and with `replaces` (a kind in outputs.KINDS: 'epochs', 'events', 'report',
     'calibration') an existing file must be one of that kind sensorback wrote (an earlier run's
     output, replaced; never a recording, a database or a file of the user's own); with folder and
     replaces='cohort', an existing folder must be empty, an earlier cohort output, or hold none of the

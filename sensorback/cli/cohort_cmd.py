@@ -52,6 +52,16 @@ def _rate(result, elapsed: float) -> str:
     return f", {result.recorded_days / (elapsed / 3600.0):.0f} person-days/h"
 
 
+def _left_out(counts: dict[str, int]) -> str:
+    """' left out 2 epochs tables and 1 events file sensorback wrote;' or ''."""
+    from ..outputs import KINDS
+
+    if not counts:
+        return ""
+    words = [f"{n} {KINDS[k].noun}{'s' if n != 1 else ''}" for k, n in sorted(counts.items())]
+    return f" left out {' and '.join(words)} sensorback wrote (not recordings);"
+
+
 @app.command(
     "cohort",
     epilog=(
@@ -66,6 +76,8 @@ def _rate(result, elapsed: float) -> str:
         "and seated, slouch share, data quality) and DIR/files.csv (one row per input: ok or failed with its "
         "error). A file that fails is recorded and the run goes on. Each finished file is kept at once, so "
         "--resume after a crash or Ctrl-C analyses only what is left (and files that changed or failed). "
+        "Epochs tables and events files sensorback wrote (analyze --epochs, replay --events) are known by their "
+        "first line and left out, whatever their names. "
         "DIR may be new, empty or an earlier run's results; a folder holding files of those names that "
         "sensorback cohort did not write is refused before any work (other files in it are left alone). "
         "The exit code is 0 when the run completes, failed files included (see files.csv). "
@@ -158,4 +170,5 @@ def cohort_command(
     done = f"{result.ok} ok, {result.failed} failed" + (f", {result.skipped} unchanged since the last run"
                                                          if result.skipped else "")
     rate = f" ({result.recorded_days:.1f} person-days in {result.wall_s:.1f} s)" if result.ok else ""
-    typer.echo(f"{result.files} files: {done}{rate}; wrote {out / 'days.parquet'}, days.csv and files.csv")
+    typer.echo(f"{result.files} files: {done}{rate};{_left_out(result.left_out)} wrote {out / 'days.parquet'}, "
+               "days.csv and files.csv")

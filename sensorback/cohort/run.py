@@ -52,6 +52,7 @@ class CohortResult:
     dashboard: str | None = None
     interrupted: bool = False
     failures: list[str] = field(default_factory=list)
+    left_out: dict[str, int] = field(default_factory=dict)  # outputs of sensorback's own among the inputs, by kind
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -67,13 +68,19 @@ def _is_recording(name: str) -> bool:
         return False
 
 
-def find_inputs(specs: list[str], exclude: Path | None = None) -> list[Path]:
+def find_inputs(specs: list[str], exclude: Path | None = None,
+                left_out: dict[str, int] | None = None) -> list[Path]:
     """Files, folders (searched recursively for recordings) and glob patterns -> sorted absolute paths.
     Nothing under `exclude` (the output folder), and no table of an earlier cohort output, is taken
-    from a folder or a pattern."""
+    from a folder or a pattern. Files sensorback wrote itself (an epochs table or an events file left
+    in the study, known by their first line, not their name: outputs.py) are never taken; `left_out`
+    counts them by kind (outputs.KINDS), each file once."""
+    from ..outputs import KINDS, output_kind
+
     found: dict[str, Path] = {}
     skip = exclude.resolve() if exclude is not None else None
     results: dict[Path, bool] = {}
+    own: dict[str, str] = {}  # resolved path -> the kind of output sensorback wrote it as
 
     def outside(q: Path) -> bool:
         """Not in the output folder, and not a table of an earlier run's results (a results folder
@@ -85,6 +92,21 @@ def find_inputs(specs: list[str], exclude: Path | None = None) -> list[Path]:
                 return False
         return skip is None or not q.resolve().is_relative_to(skip)
 
+    def recordings(spec: str, hits: list[Path], where: str) -> list[Path]:
+        """The hits but the outputs of sensorback's own (a CSV-named epochs table or events file);
+        an error when a folder or pattern (``where``) gives nothing else."""
+        kept = []
+        for q in hits:
+            kind = output_kind(q) if formats.kind_of(q) == "csv" else None
+            if kind is None:
+                kept.append(q)
+            else:
+                own[str(q.resolve())] = kind
+        if where and hits and not kept:
+            kinds = sorted({KINDS[own[str(q.resolve())]].noun + "s" for q in hits})
+            raise SensorbackError(f"{spec}: no recordings {where}, only {' and '.join(kinds)} sensorback wrote")
+        return kept
+
     for spec in specs:
         p = Path(spec)
         if p.is_dir():
@@ -92,18 +114,26 @@ def find_inputs(specs: list[str], exclude: Path | None = None) -> list[Path]:
             if not hits:
                 looked = ", ".join(formats.EXTENSIONS)
                 raise SensorbackError(f"{spec}: no recordings in this folder (looked for {looked})")
+            hits = recordings(spec, hits, "in this folder")
         elif p.exists():
             formats.kind_of(p)  # an unknown extension is a one-line error now, not a failed file later
-            hits = [p]
+            hits = recordings(spec, [p], "")  # left out too: a shell expands study/* into such names
         elif _GLOB_CHARS & set(spec):
             hits = [Path(q) for q in glob.glob(spec, recursive=True)
                     if Path(q).is_file() and _is_recording(q) and outside(Path(q))]
             if not hits:
                 raise SensorbackError(f"{spec}: no recordings match this pattern")
+            hits = recordings(spec, hits, "match this pattern")
         else:
             raise SensorbackError(f"{spec}: no such file or folder")
         for q in hits:
             found.setdefault(str(q.resolve()), q.resolve())
+    if not found and own:
+        first = min(own)
+        raise SensorbackError(f"{first}: is {KINDS[own[first]].what}, not a recording; nothing to analyse")
+    if left_out is not None:
+        for kind in own.values():
+            left_out[kind] = left_out.get(kind, 0) + 1
     return [found[k] for k in sorted(found)]
 
 
@@ -308,7 +338,8 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
                on_file: Callable[[dict, CohortResult, int], None] | None = None) -> CohortResult:
     """Analyse every input; see the module docstring. on_start(result, to_do) is called once the
     cluster is up (result.dashboard set); on_file(file_row, result, to_do) after each file."""
-    paths = find_inputs(inputs, exclude=out)
+    left_out: dict[str, int] = {}
+    paths = find_inputs(inputs, exclude=out, left_out=left_out)
     if out.exists() and not out.is_dir():
         raise SensorbackError(f"--out {out}: is a file; give a folder")
     refuse_written_over(out)  # a folder of the user's own holding a days.csv, say (the CLI checked it first)
@@ -330,7 +361,7 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
     parts.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
 
     job = _Job(out, {"timezone": timezone_name}, f"{os.getpid()}-{time.time_ns()}", timezone_name,
-               CohortResult(files=len(paths)), on_start, on_file)
+               CohortResult(files=len(paths), left_out=left_out), on_start, on_file)
     try:  # Ctrl-C anywhere from here on (starting the cluster, writing the tables) is an interruption
         todo = _to_do(paths, job, resume)
         if todo:
