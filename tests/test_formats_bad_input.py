@@ -231,6 +231,41 @@ def test_truncated_gzip_keeps_complete_lines(tmp_path):
     np.testing.assert_allclose(block.t, np.arange(len(block)) * 0.02, atol=1e-9)
 
 
+@pytest.mark.parametrize("chunk", [None, 1000, 25])  # csv_io.CHUNK_BYTES: one chunk; many; the cut line alone
+@pytest.mark.parametrize("tail", ["0.10,0.1,0.2", "0.10,0.1,", "0.10", "0.1"])
+def test_plain_csv_cut_in_its_last_row_keeps_the_complete_rows(tmp_path, monkeypatch, chunk, tail):
+    """A plain CSV copied or written only in part was refused whole ('short.csv:5006: row has 1
+    field...'), where the same file gzipped and cut keeps its complete lines with a warning."""
+    from sensorback.formats import csv_io
+
+    if chunk is not None:
+        monkeypatch.setattr(csv_io, "CHUNK_BYTES", chunk)
+    p = write(tmp_path, HEADER + good_rows(5) + tail, name="short.csv")
+    fields = tail.count(",") + 1
+    with pytest.warns(FormatWarning) as caught:
+        block = formats.load(p)
+    said = [str(w.message) for w in caught if "truncated" in str(w.message)]
+    assert said == [f"{p}: file is truncated: its last line (7) has {fields} field{'s' if fields > 1 else ''}, "
+                    "expected at least 4, and no line end; kept the 5 complete rows before it, dropped that partial line"]
+    np.testing.assert_allclose(block.t, np.arange(5) * 0.02, atol=1e-9)
+
+
+def test_only_a_cut_last_line_is_forgiven(tmp_path):
+    """A short row with its line end, or anywhere but last, is still an error; a last row without a
+    line end but with all its fields is a row; a cut first row leaves nothing, and says why."""
+    assert error_of(write(tmp_path, HEADER + good_rows(3) + "0.06,0.1,0.2\n")) == (
+        f"{tmp_path / 'bad.csv'}:5: row has 3 fields, expected at least 4 (columns t, ax, ay, az)")
+    p = write(tmp_path, HEADER + good_rows(3) + "0.06,0.1\n" + good_rows(2, 4) + "0.12,0.1")
+    assert error_of(p) == f"{p}:5: row has 2 fields, expected at least 4 (columns t, ax, ay, az)"
+    p = write(tmp_path, HEADER + good_rows(3) + "0.06,0.1,0.2,0.97")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(formats.load(p)) == 4
+    p = write(tmp_path, HEADER + "0.00,0.1")
+    assert error_of(p) == (f"{p}:1: header only, no data rows (columns t, ax, ay, az); the file is truncated: "
+                           "its last line (2) has 2 fields, expected at least 4, and no line end")
+
+
 @pytest.mark.parametrize("keep", [5, 40, 45])
 def test_gzip_cut_before_its_first_line_is_not_called_empty(tmp_path, keep):
     """A download stopped in its first bytes: the file is not empty, its gzip stream is cut."""

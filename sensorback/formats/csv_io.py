@@ -456,10 +456,15 @@ def _parse(source: _Source, path, notes: LoadNotes) -> RawTable:
     dates: DateTimeColumn | None = None
     cleaned: list[int] = []  # chunks whose lines of only spaces were blanked (_diagnose)
     line = first
+    cut: tuple[int, int] | None = None  # (line, fields) of a last line cut off (_cut_last_line)
     # Errors do not stop the reading at once: an error of a kind told before another (a row too
     # wide is told before an unreadable value anywhere) may come later in the file.
-    for i, chunk in enumerate(_chunks(r, prefix, sep)):
+    for i, (chunk, last) in enumerate(_marking_last(_chunks(r, prefix, sep))):
         at, line = line, line + chunk.count(b"\n")
+        if last:
+            chunk, cut = _cut_last_line(chunk, sep, max(cols.usecols) + 1, line)
+            if not chunk:
+                continue
         if decimal_comma:
             chunk = chunk.replace(b",", b".")
         nonblank = nonblank or not chunk.isspace()
@@ -495,15 +500,21 @@ def _parse(source: _Source, path, notes: LoadNotes) -> RawTable:
                 except ValueError:
                     date_error = i
     source.drain()
+    cut_text = source.cut_text()
+    if cut is not None:
+        cut_text += (f"; the file is truncated: its last line ({cut[0]}) has {cut[1]} field{'s' if cut[1] != 1 else ''}, "
+                     f"expected at least {max(cols.usecols) + 1}, and no line end")
     if not nonblank:
         raise InputError(path, f"header only, no data rows (columns {', '.join(n.strip() for n in names)})"
-                               f"{source.cut_text()}", line=header_line)
+                               f"{cut_text}", line=header_line)
     if width_error is not None:
         raise width_error
     if parse_error is not None:
         raise parse_error
     if rows.n == 0:
-        raise InputError(path, f"header only, no data rows{source.cut_text()}", line=header_line)
+        raise InputError(path, f"header only, no data rows{cut_text}", line=header_line)
+    if cut is not None:
+        notes.add(f"{cut_text[len('; the '):]}; kept the {rows.n} complete rows before it, dropped that partial line")
 
     time, xyz, stamps = rows.finish()
     if cols.gravity_axes is not None:
@@ -525,6 +536,34 @@ def _parse(source: _Source, path, notes: LoadNotes) -> RawTable:
         if table.time is None:
             table.start_time = acti.start_time
     return table
+
+
+def _marking_last(chunks: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """(chunk, whether it is the last one)."""
+    previous = next(chunks, None)
+    for chunk in chunks:
+        yield previous, False
+        previous = chunk
+    if previous is not None:
+        yield previous, True
+
+
+def _cut_last_line(chunk: bytes, sep, need: int, line: int) -> tuple[bytes, tuple[int, int] | None]:
+    """The last chunk without its last record when that record was cut off: it has no line end and
+    fewer than the `need` fields the columns read take (a file copied or written only in part, as a
+    truncated gzip stream keeps its complete lines). Then also (its line number, its fields);
+    otherwise the chunk as it is and None. Only the last line is forgiven: a short row anywhere
+    else is an error (_diagnose)."""
+    if chunk.endswith(b"\n"):
+        return chunk, None
+    start = _records_end(chunk, 0, len(chunk), sep, one=False)  # where the unended record begins
+    body = chunk[start:].split(b"#", 1)[0]
+    if not body.strip():
+        return chunk, None
+    fields = len(_fields(body.decode("utf-8", errors="replace"), sep))
+    if fields >= need:
+        return chunk, None
+    return chunk[:start], (line, fields)
 
 
 def _first_row(r: _Reader, prefix: bytes, sep, decimal_comma: bool) -> list[str] | None:
