@@ -315,6 +315,23 @@ def test_epochs_file_names():
     ]
 
 
+def test_the_same_recording_twice_with_epochs_says_so(tmp_path, monkeypatch):
+    """'analyze day.csv day.csv --epochs e.csv' said 'rename one': nothing to rename, it is one file."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(DEMO_SBR, tmp_path / "day.sbr")
+    (tmp_path / "sub").mkdir()
+    shutil.copy(DEMO_SBR, tmp_path / "sub" / "day.sbr")
+    for args, said in ((["day.sbr", "day.sbr"], "--epochs: day.sbr is given twice; give each recording once"),
+                       (["day.sbr", "./day.sbr"], "--epochs: day.sbr is given twice; give each recording once"),
+                       (["day.sbr", str(tmp_path / "day.sbr")],
+                        f"--epochs: day.sbr and {tmp_path / 'day.sbr'} are the same file, given twice; give each "
+                        "recording once"),
+                       (["day.sbr", "sub/day.sbr"], "--epochs: day.sbr and sub/day.sbr would both write e.day.csv; "
+                                                    "rename one or analyze them separately")):
+        assert_one_line_error(run("analyze", *args, "--epochs", "e.csv"), said)
+    assert not (tmp_path / "e.day.csv").exists()
+
+
 def _small_table():
     n = 3
     return EpochTable(

@@ -279,6 +279,9 @@ def epochs_paths(out: Path | None, inputs: list[Path]) -> list[Path | None]:
     paths, seen = [], {}
     for p in inputs:
         stem = recording_stem(p)
+        if stem in seen and _same_file(seen[stem], p):
+            twice = f"{p} is" if str(p) == str(seen[stem]) else f"{seen[stem]} and {p} are the same file,"
+            raise SensorbackError(f"--epochs: {twice} given twice; give each recording once")
         if stem in seen:
             raise SensorbackError(
                 f"--epochs: {seen[stem]} and {p} would both write {base}.{stem}{ext}; "
@@ -288,6 +291,14 @@ def epochs_paths(out: Path | None, inputs: list[Path]) -> list[Path | None]:
         paths.append(out.with_name(f"{base}.{stem}{ext}"))
     _refuse_overwriting_inputs(paths, inputs)
     return paths
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file, however it is spelled (day.csv, ./day.csv, a link to it)."""
+    try:
+        return a.samefile(b)
+    except OSError:  # one is missing: the reader says so
+        return a.resolve() == b.resolve()
 
 
 def _refuse_overwriting_inputs(outputs: list[Path], inputs: list[Path]) -> None:
