@@ -99,7 +99,13 @@ def test_file_values_and_overrides(cfg):
     ("# mine\n\nsit_limit_min = 'thirty'\n", ":3", ["sit_limit_min: must be a number of minutes, got 'thirty'"]),
     ("reprompt_min = 5\n  'sit_limit_min' = -3  # no\n", ":2", ["sit_limit_min: must be above 0"]),
     ("break_prompts = 1\n", ":1", ["break_prompts: must be true or false"]),
-    ("[coach]\nsit_limit_min = 30\n", "", ["[coach]", "sections are not used"]),
+    ("# mine\nsit_limit_min = 30\n\n[coach]\nsnooze_min = 3\n", ":4", ["[coach]", "sections are not used"]),
+    ("# mine\n[[coach]]\nsnooze_min = 3\n", ":2", ["[coach]", "sections are not used"]),
+    ("reprompt_min = 5\ncoach.snooze_min = 3\n", ":2", ["[coach]", "sections are not used"]),
+    ("# mine\nsit_limit_min = \"45\"\n", ":2", ["sit_limit_min: '45' is a quoted string, not a number of minutes; "
+                                              "write it without quotes: sit_limit_min = 45"]),
+    ("slouch_nudges = 'false'\n", ":1", ["slouch_nudges: 'false' is a quoted string, not true or false; write it "
+                                        "without quotes: slouch_nudges = false"]),
     ("slouch_budget_min = 30\nslouch_window_min = 20\n", "", ["slouch_budget_min (30 min) must not exceed "
                                                                "slouch_window_min (20 min)"]),
 ])
@@ -257,6 +263,11 @@ def test_cli_config_errors_are_one_line(cfg):
     one_line_error(run("config", "set", "break_min_s", "soon"), "break_min_s", "number of seconds", "'soon'")
     one_line_error(run("config", "show", "--set", "reprompt_min"), "--set", "KEY=VALUE")
     one_line_error(run("config", "show", "--set", "reprompt_min=0"), "--set reprompt_min", "above 0")
+    # the option, then a colon, as other one-line errors: '--set: ...', or '--set KEY: ...' for its value
+    assert one_line_error(run("config", "show", "--set", "sit_limt=4")).startswith(
+        "error: --set: unknown setting 'sit_limt'; did you mean sit_limit_min")
+    assert one_line_error(run("config", "show", "--set", "slouch_budget_min=90")).startswith(
+        "error: --set: slouch_budget_min (90 min) must not exceed slouch_window_min (60 min)")
     cfg.parent.mkdir(parents=True)
     cfg.write_text("sit_limit_min = = 3\n")
     one_line_error(run("config", "show"), str(cfg), "not a valid TOML file")
@@ -288,5 +299,5 @@ def test_set_flags_for_other_commands(cfg):
     config.set_value("sit_limit_min", "45")
     s = coach_settings(["reprompt_min=5"])
     assert (s.sit_limit_min, s.reprompt_min) == (45.0, 5.0)
-    with pytest.raises(SensorbackError, match="^--set unknown setting 'x'"):
+    with pytest.raises(SensorbackError, match="^--set: unknown setting 'x'"):
         coach_settings(["x=1"])

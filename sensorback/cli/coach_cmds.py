@@ -52,13 +52,14 @@ def coach_settings(set_flags: list[str] | None = None):
     from ..coach.config import load_settings
 
     overrides = parse_set_flags(set_flags)
+    settings = load_settings()  # the config file's errors name the file and line
     try:
-        return load_settings(overrides=overrides)
-    except SensorbackError as exc:
+        return settings.with_values(overrides)
+    except SensorbackError as exc:  # an unknown key, a bad value, or a value that clashes with another
         message = str(exc)
-        if overrides and any(message.startswith(f"{k}:") or f"'{k}'" in message for k in overrides):
-            raise SensorbackError(f"--set {message}") from None
-        raise
+        key = next((k for k in overrides if message.startswith(f"{k}:")), None)
+        # '--set KEY: ...' when it is about one key's value, else '--set: ...', as other options say it
+        raise SensorbackError(f"--set {message}" if key else f"--set: {message}") from None
 
 
 # --------------------------------------------------------------------------------- exercises

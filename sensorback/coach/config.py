@@ -68,8 +68,9 @@ def _parse(path: Path, text: str, repairing: str | None = None) -> dict[str, Any
         raise SensorbackError(f"{path}: not a valid TOML file: {exc}") from None
     bad: dict[str, str] = {}
     for key, value in data.items():
-        if isinstance(value, dict):
-            raise SensorbackError(f"{path}: [{key}]: sections are not used; write plain 'key = value' lines")
+        if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
+            raise InputError(path, f"[{key}]: sections are not used; write plain 'key = value' lines",
+                             _section_line(text, key))
         _known_key(path, text, key)
         try:
             check_value(key, value)
@@ -100,6 +101,17 @@ def _known_key(path: Path, text: str, key: str):
 def _line_of(text: str, key: str) -> int | None:
     """The line (from 1) where the file sets ``key``, None if it cannot be told."""
     pattern = _key_line(key)
+    for number, line in enumerate(text.splitlines(), 1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _section_line(text: str, key: str) -> int | None:
+    """The first line (from 1) of a table ``key`` in the file: '[key]', '[key.more]', '[[key]]', a
+    dotted 'key.more = ...' or an inline 'key = {...}'; None if it cannot be told."""
+    name = rf"""(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')"""
+    pattern = re.compile(rf"^\s*(?:\[\[?\s*{name}\s*[.\]]|{name}\s*[.=])")
     for number, line in enumerate(text.splitlines(), 1):
         if pattern.match(line):
             return number

@@ -86,16 +86,34 @@ def check_value(key: str, value: Any, shown: str | None = None) -> None:
     meta = f.metadata
     if not meta["unit"]:
         if not isinstance(value, bool):
-            raise SensorbackError(f"{key}: must be true or false, got {shown}")
+            raise SensorbackError(_quoted(key, value, "true or false") or f"{key}: must be true or false, got {shown}")
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SensorbackError(f"{key}: must be a number of {_unit_word(meta['unit'])}, got {shown}")
+        number = f"a number of {_unit_word(meta['unit'])}"
+        raise SensorbackError(_quoted(key, value, number) or f"{key}: must be {number}, got {shown}")
     v = float(value)
     if not math.isfinite(v) or v < meta["lo"] or (meta["lo_open"] and v == meta["lo"]) or v > meta["hi"]:
         lo = f"above {meta['lo']:g}" if meta["lo_open"] else f"at least {meta['lo']:g}"
         raise SensorbackError(
             f"{key}: must be {lo} and at most {meta['hi']:g} {_unit_word(meta['unit'])}, got {shown}"
         )
+
+
+def _quoted(key: str, value: Any, what: str) -> str:
+    """The error for a string that would be right without its quotes (a config file's
+    sit_limit_min = "45", which TOML reads as text); '' for any other value. what: 'true or false'
+    or 'a number of minutes', what the setting takes."""
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    if what == "true or false":
+        right = text in ("true", "false")
+    else:
+        try:
+            right = math.isfinite(float(text))
+        except ValueError:
+            right = False
+    return f"{key}: {value!r} is a quoted string, not {what}; write it without quotes: {key} = {text}" if right else ""
 
 
 def parse_value(key: str, text: str) -> Any:
