@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sensorback"
-#: Modules everything may stand on: they import nothing else of sensorback but each other.
-FOUNDATION = {"sensorback.errors", "sensorback.samples", "sensorback.limits"}
+#: Modules everything may stand on, the core and the device decoders included: they import nothing
+#: else of sensorback but each other. timefmt, the one formatter of durations and shares, so that the
+#: core's notes ('sensor fault: ... (>99 % of the epochs ...)') read as every other message does.
+FOUNDATION = {"sensorback.errors", "sensorback.samples", "sensorback.limits", "sensorback.timefmt"}
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 
@@ -125,6 +127,8 @@ def test_the_foundation_imports_nothing_else_of_sensorback():
     for name in FOUNDATION:
         inside = {m for m in imports_of(name) if m.startswith("sensorback")}
         assert inside <= FOUNDATION, f"{name} imports {sorted(inside - FOUNDATION)}"
+    outside = imports_of("sensorback.timefmt") - STDLIB
+    assert not outside, f"timefmt, which the core imports, imports {sorted(outside)}"  # pure: not even numpy
 
 
 def test_only_the_entry_point_imports_the_command_line():

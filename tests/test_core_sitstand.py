@@ -68,6 +68,18 @@ def test_a_sensor_stuck_at_zero_is_no_data_with_a_warning_and_calibration_ignore
     assert not any(n.startswith("sensor fault") for n in analyze(block).notes)
 
 
+@pytest.mark.parametrize("working_s, stuck", [(2, "20 min (>99 %"), (1198, "2 s (<1 %")])
+def test_a_stuck_sensors_share_is_never_all_or_none_unless_it_is(working_s, stuck):
+    """The note formatted its time and share itself: 1198 stuck epochs of 1200 read '20.0 min
+    (100%', 2 of 1200 '0.0 min (0%'. They are timefmt's now, the one format of durations and shares."""
+    t = np.arange(1200 * 25) / 25.0
+    acc = np.zeros((t.size, 3), np.float32)
+    acc[: working_s * 25] = [0.0, 0.0, 1.0]  # a sensor at rest, then stuck
+    acc[: working_s * 25, 0] += np.random.default_rng(0).normal(0, 0.002, working_s * 25)
+    notes = [n for n in analyze(SampleBlock(t, acc, rate_hz=25.0)).notes if n.startswith("sensor fault")]
+    assert len(notes) == 1 and notes[0].startswith(f"sensor fault: {stuck} of the epochs with samples) read"), notes
+
+
 def test_an_all_zero_recording_is_no_data_from_sbr_and_csv_alike(tmp_path):
     t = np.arange(3000) / 50.0
     block = SampleBlock(t, np.zeros((3000, 3), np.float32), rate_hz=50.0)

@@ -18,6 +18,7 @@ from sensorback.core.forward import ForwardEstimate, Votes, combine
 from sensorback.core.slouch import DEFAULT_SLOUCH_DEG, SlouchRule, half_depth, seated_modes
 from sensorback.core.states import STATES
 from sensorback.sim import simulate
+from sensorback.timefmt import pct
 
 SLOUCHING = STATES.index("slouching")
 
@@ -76,7 +77,7 @@ def test_bimodal_sitting_is_found_and_unimodal_is_not():
     assert modes.ashman_d >= 2
     # analyze prints this in its notes: the slouched share is of seated time, not of the state sitting
     assert modes.describe().startswith("seated flexion is bimodal: upright at -4 deg, slouched at 4 deg (")
-    assert f"({100 * modes.slouch_share:.0f}% of seated time; Ashman's D" in modes.describe()
+    assert f"({pct(modes.slouch_share)} of seated time; Ashman's D" in modes.describe()
     assert seated_modes(upright.astype(np.float32), lat[:6000]) is None
     # sideways leans as far out are not a slouched mode
     side = np.concatenate([upright, rng.normal(-4.0, 1.0, 2000)]).astype(np.float32)
@@ -178,7 +179,9 @@ def test_a_user_threshold_overrides_the_personal_line():
 
 def test_forward_estimate_describes_itself():
     est = ForwardEstimate(np.array([1.0, 0, 0]), 0.99, {"walking epochs": 12, "sit/stand transitions": 0})
-    assert est.known and "12 walking epochs" in est.describe() and "99%" in est.describe()
+    assert est.known and est.describe() == "12 walking epochs (99 % sure it is not backwards)"
+    # nearly sure is not sure: it said '100% sure' of 0.9996
+    assert "(>99 % sure" in ForwardEstimate(np.array([1.0, 0, 0]), 0.9996, {"walking epochs": 12}).describe()
     assert "no walking" in ForwardEstimate(None, 0.5, {}).describe()
 
 

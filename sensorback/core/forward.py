@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..timefmt import pct
 from .vectors import unit
 
 # Per-vote reliabilities, from what the real recordings in ../shared/realdata show (docs/core.md,
@@ -88,7 +89,7 @@ class ForwardEstimate:
         have = ", ".join(f"{n} {name}" for name, n in self.counts.items() if n)
         if not have:
             return "unknown (no walking, sit-downs or stand-ups seen yet)"
-        return f"{have} ({100 * self.probability:.0f}% sure it is not backwards)"
+        return f"{have} ({pct(self.probability)} sure it is not backwards)"
 
 
 def horizontal_units(v: np.ndarray, up: np.ndarray, min_norm: float = 1e-6) -> np.ndarray:

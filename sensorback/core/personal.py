@@ -27,6 +27,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import SensorbackError
+from ..timefmt import duration, pct
 from .calibration import IDENTITY, MIN_STILL_EPOCHS, SensorCalibration, fit_sphere
 from .calibration import STILL_SD_G as FIT_STILL_SD_G
 from .calibration import distinct_orientations, magnitude_error
@@ -123,7 +124,7 @@ def stuck_note(stats: EpochStats, options: CoreOptions) -> str | None:
     if not count:
         return None
     share = count / max(len(stats), 1)
-    return (f"sensor fault: {count * options.epoch_s / 60:.1f} min ({share:.0%} of the epochs with samples) read "
+    return (f"sensor fault: {duration(count * options.epoch_s)} ({pct(share)} of the epochs with samples) read "
             "exactly (0, 0, 0), which no working accelerometer does: counted as no data, left out of "
             "the calibration")
 

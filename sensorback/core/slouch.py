@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..timefmt import pct
+
 DEFAULT_SLOUCH_DEG = 20.0
 SLOUCH_CONE_DEG = 45.0
 # Half the usual slouch depth, bounded: below 3 degrees a "slouch" is within the wobble of upright
@@ -99,7 +101,7 @@ class SeatedModes:
 
     def describe(self) -> str:
         return (f"seated flexion is bimodal: upright at {self.upright_flex:.0f} deg, slouched at "
-                f"{self.slouch_flex:.0f} deg ({100 * self.slouch_share:.0f}% of seated time; Ashman's D "
+                f"{self.slouch_flex:.0f} deg ({pct(self.slouch_share)} of seated time; Ashman's D "
                 f"{self.ashman_d:.1f})")
 
 
