@@ -62,7 +62,49 @@ def test_demo_source_yields_timed_blocks_and_statuses():
     assert np.all(np.diff(t) > 0) and t[0] == pytest.approx(0.0, abs=0.05)
     spans = [b.t[-1] - b.t[0] for b in blocks]
     assert max(spans) <= 10.0 + 1e-9  # 500x: 0.02 s of wall time per block -> 10 s of samples
-    assert before <= blocks[0].start_time <= after  # the moment the source started
+    # dated so that the 15 minutes would end when shown, played to the end at 500x (played_start)
+    assert before + 900 / 500 - 900 <= blocks[0].start_time <= after + 900 / 500 - 900
+
+
+def test_played_start_dates_a_sped_up_demo_to_end_when_shown():
+    """A sped-up demo's end is dated at the wall moment it is shown; at real time or slower its
+    first sample (then every sample is dated at or before the moment it is shown)."""
+    from sensorback.sources.demo import played_start
+
+    assert played_start(1000.0, 0.0, 900.0, 30.0) + 900.0 == pytest.approx(1000.0 + 900.0 / 30)
+    assert played_start(1000.0, 0.0, 900.0, 1.0) == 1000.0
+    assert played_start(1000.0, 0.0, 900.0, 0.5) == 1000.0  # never ahead of the moment shown
+    assert played_start(1000.0, 5.0, 905.0, 30.0) + 905.0 == pytest.approx(1000.0 + 900.0 / 30)
+
+
+@pytest.mark.parametrize("stop_at", [None, 30.0])
+def test_a_sped_up_demo_stores_nothing_in_the_future(env, stop_at):
+    """monitor --demo --speed N played 15 min in 30 s but dated the session from when it began, so
+    its epochs and events ended ~14.5 min ahead of the clock and 'report' for today counted time
+    that had not happened. Played to the end, the stored session now ends when it was shown;
+    stopped early, everything stored is in the past."""
+    store = open_store(str(env / "sb.db"))
+    s = LiveSession(DemoSource("demo", speed=600, duration_s=120.0), store=store, device_key="demo")
+    if stop_at is not None:
+        s.subscribe(lambda e: asyncio.ensure_future(s.stop())
+                    if e.kind == "epochs" and len(e.data) and e.data.t_end[-1] >= stop_at and not s.stop_requested
+                    else None)
+    before = time.time()
+    asyncio.run(asyncio.wait_for(s.run(), DEADLINE_S))
+    after = time.time()
+    (info,) = store.sessions(0, 4e9)
+    epochs = store.epochs(0, 4e9)
+    events = store.events(0, 4e9)
+    store.close()
+    ended = info.ended_at.timestamp()
+    last_epoch = float(epochs.origin + epochs.t_end[-1])
+    newest = max([last_epoch, ended] + [e.at.timestamp() for e in events])
+    assert newest <= after + 0.01, (newest - after)  # nothing in the future (clocks' jitter aside)
+    if stop_at is None:  # played to the end: the end is dated at the moment it was shown
+        assert len(epochs) == 120 and ended == pytest.approx(last_epoch, abs=1e-3)
+        assert before + 120 / 600 <= ended
+    else:
+        assert 30 <= len(epochs) < 120 and info.started_at.timestamp() < before - 60
 
 
 def test_demo_source_paces_in_real_time():

@@ -36,9 +36,9 @@ class KnownSensorDemo(DemoSource):
         super().__init__("demo", duration_s=DURATION_S, **kw)
         self.offset = np.asarray(offset, np.float32)
 
-    def _simulate(self, start_time: float):
-        block, _ = simulate(self.scenario, seed=self.seed, rate_hz=self.rate_hz, start_time=start_time,
-                            duration_s=self.duration_s, ideal_sensor=True, mount="identity")
+    def _simulate(self):
+        block, _ = simulate(self.scenario, seed=self.seed, rate_hz=self.rate_hz, duration_s=self.duration_s,
+                            ideal_sensor=True, mount="identity")
         block.acc += self.offset
         return block
 

@@ -78,7 +78,8 @@ def monitor_command(
                                                    "never written over).")] = None,
     demo: Annotated[bool, _DEMO_OPTION] = False,
     speed: Annotated[str, typer.Option("--speed", metavar="N",
-                                       help="With --demo: play the simulated wearer at N times real time.")] = "1",
+                                       help="With --demo: play the simulated wearer at N times real time (stored "
+                                       "so that it ends when it ends on screen, never in the future).")] = "1",
     scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
                                           help="With --demo: the simulated wearer: demo (15 min "
                                           "showing every state), desk-day or standing-desk-day (8 h; "

@@ -9,8 +9,10 @@ It implements the live Source interface (sources/base.py) without any hardware: 
 scenario (``sensorback.sim.simulate``), then hands the samples over in blocks of about half a
 second of sample time (larger when sped up, so a block is never less than ~20 ms of wall time),
 each at the wall moment its last sample would have been recorded at ``speed`` times real time.
-Sample times are the recording's own (0 at the first sample); ``start_time`` is the moment the
-source started, so stored sessions land at today's date.
+Sample times are the recording's own (0 at the first sample); ``start_time`` (when t = 0 is, on
+the wall clock: what stored rows are dated by) is ``played_start``: a sped-up demo is dated so that
+its end falls at the moment it is shown, played to the end, so that nothing stored is ever in the
+future (a demo stopped early is all in the past); at real time, the moment playback began.
 
 Statuses: "connecting", then "connected" (with a fake battery level and signal strength), a
 "battery"/"signal" note every few minutes of sample time, and "stopped" at the end (the end of
@@ -45,6 +47,19 @@ MIN_BLOCK_WALL_S = 0.02
 STATUS_EVERY_S = 300.0
 DEMO_ADDRESS = "demo"
 CALIBRATION = "calibration"
+
+
+def played_start(wall_start: float, t_first: float, t_end: float, speed: float) -> float:
+    """The Unix time of t == 0 for samples from ``t_first`` to ``t_end`` (sample time) whose
+    playback at ``speed`` times real time began at ``wall_start`` (the first sample shown then).
+
+    Sped up, the data's end is dated at the wall moment it is shown (wall_start + its duration /
+    speed): sample time runs ``speed`` times faster than the wall clock, so every earlier sample is
+    dated before the moment it is shown, and a demo stopped early stores nothing in the future. At
+    real time and slower, the first sample is dated when it is shown (dating the end then would put
+    an early stop's samples in the future)."""
+    duration = float(t_end) - float(t_first)
+    return float(wall_start) - float(t_first) + min(0.0, duration / float(speed) - duration)
 
 
 def demo_address(seed: int) -> str:
@@ -125,16 +140,14 @@ class DemoSource:
             self._stop.set()
 
     # ---------------------------------------------------------------------------------------
-    def _simulate(self, start_time: float) -> SampleBlock:
+    def _simulate(self) -> SampleBlock:
+        """The scenario's samples (their start_time is set by _run, when playback begins)."""
         if self.scenario == CALIBRATION:
-            block = calibration_recording(self.seed, self.rate_hz)
-            block.start_time = start_time
-            return block
+            return calibration_recording(self.seed, self.rate_hz)
         from ..sim import simulate
 
         extra = {} if self.duration_s is None else {"duration_s": float(self.duration_s)}
-        block, _labels = simulate(self.scenario, seed=self.seed, rate_hz=self.rate_hz, start_time=start_time,
-                                  **extra)
+        block, _labels = simulate(self.scenario, seed=self.seed, rate_hz=self.rate_hz, **extra)
         return block
 
     def _status(self, kind: str, t: Optional[float], detail: str, **values) -> SourceStatus:
@@ -155,8 +168,7 @@ class DemoSource:
         if self._stop_requested:
             self._stop.set()
         yield self._status("connecting", None, f"{self.name}: simulating the '{self.scenario}' wearer")
-        start_time = time.time()
-        block = await asyncio.to_thread(self._simulate, start_time)
+        block = await asyncio.to_thread(self._simulate)
         n = len(block)
         if n == 0 or self._stop_requested:
             yield self._status("stopped", None, f"{self.name} stopped")
@@ -168,6 +180,7 @@ class DemoSource:
                            f"{self.speed:g}x real time), battery {self.battery_pct} %, signal {self.rssi_dbm} dBm",
                            battery_pct=self.battery_pct, rssi_dbm=self.rssi_dbm, rate_hz=self.rate_hz)
         wall0 = time.monotonic()
+        block.start_time = played_start(time.time(), t0, float(t[-1]) + 1.0 / self.rate_hz, self.speed)
         edges = np.searchsorted(t, t0 + self.block_s * np.arange(1, int((t[-1] - t0) / self.block_s) + 2))
         start = 0
         sent_t: Optional[float] = None  # the last sample sent: where a stop finds the playback
@@ -197,4 +210,4 @@ class DemoSource:
         yield self._status("stopped", sent_t, f"{self.name} stopped")
 
 
-__all__ = ["CALIBRATION", "DemoSource", "calibration_recording"]
+__all__ = ["CALIBRATION", "DemoSource", "calibration_recording", "played_start"]
