@@ -494,6 +494,51 @@ def test_a_file_of_one_endless_line_is_refused_at_its_first_line(tmp_path, text,
                            "header or row; the line breaks between rows seem lost")
 
 
+def test_a_gzipped_endless_line_is_handed_on_as_it_decompresses(tmp_path):
+    """A .csv.gz of one endless line was decompressed whole before the reader saw any of it (a 40
+    MB .csv.gz of 125 MB of text peaked at 287 MB before the refusal above; the plain file at 39
+    MB): now its text comes in pieces of about a read, so the reader refuses it after its first
+    megabytes, and the pieces are the whole text, nothing lost."""
+    from sensorback.formats import csv_io
+    from sensorback.formats.notes import LoadNotes
+
+    text = (",".join(f"{i * 0.02:.2f},0.1,0.2,0.97" for i in range(500_000))).encode()
+    assert len(text) > 8 * csv_io._READ_BYTES
+    p = tmp_path / "flat.csv.gz"
+    p.write_bytes(gzip.compress(text))
+    source = csv_io._Source(p, LoadNotes(p))
+    try:
+        pieces = list(source.text())
+    finally:
+        source.close()
+    assert max(map(len, pieces)) < 2 * csv_io._READ_BYTES
+    assert b"".join(pieces) == text
+
+
+def test_a_gzip_stream_cut_inside_a_line_already_read_in_part_is_an_error(tmp_path):
+    """The lines before a cut are kept only when the cut line was held back whole; a line longer
+    than a read is handed on in parts, so a cut inside it is said, not half a line read as a row."""
+    z = zlib.compressobj(wbits=31)  # gzip, flushed in the middle of the long line: the cut
+    packed = z.compress((HEADER + good_rows(100) + "# " + "x" * (3 << 20)).encode()) + z.flush(zlib.Z_SYNC_FLUSH)
+    p = tmp_path / "cut.csv.gz"
+    p.write_bytes(packed)
+    msg = error_of(p)
+    assert msg.startswith(f"{p}: gzip stream is truncated inside line 102, after ") and msg.endswith(
+        " bytes of it (a line that long is read as it comes, so it cannot be dropped as a partial line)"), msg
+
+
+def test_a_gzipped_file_with_old_mac_line_ends_is_read_whole(tmp_path):
+    """Lines ended by CR alone hold no LF for the gzip reader to cut at: handed on in parts as they
+    decompress, they still read as every row."""
+    rows = good_rows(150_000).replace("\n", "\r")
+    assert len(rows) > 2 * (1 << 20)
+    p = tmp_path / "mac.csv.gz"
+    p.write_bytes(gzip.compress((HEADER.replace("\n", "\r") + rows).encode()))
+    block = formats.load(p)
+    assert len(block) == 150_000
+    np.testing.assert_allclose(block.t, np.arange(150_000) * 0.02, atol=1e-9)
+
+
 def test_a_row_with_an_unnamed_extra_value_is_an_error(tmp_path):
     p = write(tmp_path, HEADER + good_rows(5) + "0.10,0.1,0.2,0.97,5\n" + good_rows(2, 6))
     assert error_of(p) == f"{p}:7: row has 5 fields, but the header (line 1) names 4; every column needs a name in the header"

@@ -68,9 +68,10 @@ class RawTable:
 
 class _Source:
     """A CSV file's text as UTF-8 with LF line ends, a piece at a time (text()): gzip members
-    decompressed as they stream (a truncated stream keeps its complete lines, with a note; corrupt
-    data is an error), UTF-16 recoded (_utf16_codec), a UTF-8 byte-order mark dropped, CRLF and CR
-    made LF. Also refuses binary data from the first _SNIFF_BYTES."""
+    decompressed as they stream (a truncated stream keeps its complete lines, with a note, unless
+    cut inside a line longer than a read; corrupt data is an error), UTF-16 recoded (_utf16_codec),
+    a UTF-8 byte-order mark dropped, CRLF and CR made LF. Also refuses binary data from the first
+    _SNIFF_BYTES."""
 
     def __init__(self, path, notes: LoadNotes):
         self.path, self.notes, self._note_at = path, notes, len(notes.messages)
@@ -124,8 +125,13 @@ class _Source:
 
     def _gunzip(self, data: bytes) -> Iterator[bytes]:
         """Every gzip member, as it decompresses. Pieces end at a line end, so that a truncated
-        stream keeps its complete lines (with a note that says how much of a line it dropped)."""
+        stream keeps its complete lines (with a note that says how much of a line it dropped).
+        Only a line longer than _READ_BYTES is handed on in parts as it comes: holding it back
+        would decompress a file of one endless line whole (three times its text in memory) before
+        the reader could refuse it (MAX_HEAD_LINE_BYTES); a stream cut inside such a line is an
+        error, since part of it has been read."""
         lines, tail, eof = 0, b"", False
+        spilled = 0  # bytes of the unfinished line already handed on
         try:
             while data[:2] == b"\x1f\x8b":
                 d = zlib.decompressobj(wbits=31)
@@ -138,15 +144,23 @@ class _Source:
                     if out:
                         cut = out.rfind(b"\n") + 1
                         if cut:
-                            piece, tail = tail + out[:cut], out[cut:]
+                            piece, tail, spilled = tail + out[:cut], out[cut:], 0
                             lines += piece.count(b"\n")
                             yield piece
                         else:
                             tail += out
+                            if len(tail) >= _READ_BYTES:
+                                spilled += len(tail)
+                                piece, tail = tail, b""
+                                yield piece
                     elif not data and eof:
                         if not lines:
                             raise InputError(self.path, "gzip stream is truncated before the end of its first "
                                                         "line; nothing to read")
+                        if spilled:
+                            raise InputError(self.path, f"gzip stream is truncated inside line {lines + 1}, after "
+                                                        f"{spilled + len(tail):,} bytes of it (a line that long is "
+                                                        "read as it comes, so it cannot be dropped as a partial line)")
                         self.cut = lines
                         self.notes.add(f"gzip stream is truncated; kept the {lines} complete lines before the cut, "
                                        f"dropped {len(tail)} bytes of a partial line", at=self._note_at)
@@ -161,7 +175,7 @@ class _Source:
         if data:  # not another member: a damaged one, or something appended (gzip -t: "trailing garbage")
             unread = len(data) + os.fstat(self._file.fileno()).st_size - self._file.tell()
             self.notes.add(f"ignored the last {unread} bytes of the file: they are not gzip data (kept the "
-                           f"{lines + bool(tail)} complete lines before them)", at=self._note_at)
+                           f"{lines + bool(tail or spilled)} complete lines before them)", at=self._note_at)
         if tail:
             yield tail
 
