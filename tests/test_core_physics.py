@@ -546,3 +546,21 @@ def test_a_transition_whose_window_starts_before_the_recording_is_ignored():
     later = with_stand_up_at(100)    # the same event once its window lies inside the data
     assert np.isin(later[60:95], sitting).mean() > 0.95  # (95-99: the stand-up's own window)
     assert (later[105:] == S["standing"]).mean() > 0.95
+
+
+def test_a_window_that_starts_calm_is_examined_whatever_its_last_epochs_sd():
+    """A sit-down's landing can shake the last epoch of its window past 0.1 g while its last half
+    second is quiet: the window used to be skipped (only windows whose last epoch was calm were
+    examined), and vertical_velocity, which tests the quiet end itself, never saw it. A window that
+    starts calm is examined too; one calm at neither end, or that never moved, is not."""
+    from sensorback.core.epoch_stats import _transition_candidates
+
+    span = 6
+    k = np.arange(100, 130)
+    sd = np.full(k.shape[0], 0.01)
+    sd[10:14] = 0.3     # a movement whose window ending at epoch 113 ends moving but starts calm
+    sd[20:29] = 0.3     # a longer one: the windows ending at 25-28 start and end moving
+    cand = _transition_candidates(k, sd, span, None, None)
+    assert 113 - 100 in cand and 114 - 100 in cand   # (114 ends calm: examined before as well)
+    assert not set(range(25, 29)) & set(cand.tolist())  # calm at neither end
+    assert not set(range(0, 10)) & set(cand.tolist())   # nothing moved

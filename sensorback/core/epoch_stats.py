@@ -263,7 +263,7 @@ def _sums_and_squares(acc: np.ndarray, starts: np.ndarray, piece: int = 1 << 15)
 
 
 def _transition_candidates(k, sd, span, prev_k, prev_sd) -> np.ndarray:
-    """Epochs whose transition window saw movement and that end calm."""
+    """Epochs whose transition window saw movement and that end calm, or start calm."""
     all_k = k if prev_k is None else np.concatenate([prev_k, k])
     all_sd = sd if prev_sd is None else np.concatenate([prev_sd, sd])
     base = int(all_k[0])
@@ -272,4 +272,8 @@ def _transition_candidates(k, sd, span, prev_k, prev_sd) -> np.ndarray:
     # max over epochs k-span+1 .. k (dense is padded with span zeros in front); the sliding
     # maxima start with the window ending at row span - 1
     active = sliding_reduce(dense, np.maximum, (span,))[0][k - base + 1]
-    return np.flatnonzero((active >= TRANSITION_ACTIVE_SD_G) & (sd < TRANSITION_END_MAX_SD_G))
+    # An epoch whose last half second is quiet can still move 0.1 g or more in its first half (a
+    # sit-down's landing, a stand-up's last straightening): a window that starts calm is examined
+    # whatever its last epoch's SD; vertical_velocity tests the quiet end itself.
+    starts_calm = (dense[k - base + 1] < TRANSITION_END_MAX_SD_G) & (k - span + 1 >= base)
+    return np.flatnonzero((active >= TRANSITION_ACTIVE_SD_G) & ((sd < TRANSITION_END_MAX_SD_G) | starts_calm))
