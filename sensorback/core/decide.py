@@ -640,12 +640,12 @@ class Decider:
         # the posture is only a guess: changing it costs less (UNKNOWN_SWITCH_NATS), and the
         # base rate of desk work (still a while: sitting) counts.
         told_sit, told_stand, stood_told = self._told(first, n_k, has_data & ~lying & ~moving)
-        sure = on_feet | long_lying | told_sit | told_stand
+        # (stand-ups apart: a shift in the chair heard as one is known only after orientation below)
+        sure_not_up = on_feet | long_lying | told_sit | told_stand
+        sure_not_up[downs] = sure_not_up[seats] = True
         sure_ups = np.zeros(n_k, bool)
         sure_ups[ups] = True
         sure_ups[:c.shift_left] = False  # hearings of a shift in the chair heard before this chunk
-        sure[downs] = sure[seats] = True
-        sure |= sure_ups
         # One movement is whole in several windows in a row: each transition is heard once, by
         # the first of them, as evidence and as an event (every hearing used to add its nats
         # again: four hearings of one slow movement tipped a standing wearer).
@@ -667,11 +667,6 @@ class Decider:
                                   np.ones(seats.size, bool)])
         is_sure = np.concatenate([np.ones(ups.size + downs.size, bool), np.zeros(soft_ups.size + soft_downs.size, bool),
                                   np.ones(seats.size, bool)])
-        prev_since_sure = c.since_sure
-        since_sure = run_length(~sure, c.since_sure)
-        since_reset = run_length(~reset, c.since_reset)
-        c.since_sure, c.since_reset = int(since_sure[-1]), int(since_reset[-1])
-        known = since_sure <= since_reset
         cue_events = sorted([(int(a), int(b), bool(si), bool(su)) for a, b, si, su in zip(ev_at, ev_before, ev_sit, is_sure)]
                             + [(int(t) + first, int(t) + first, None, True) for t in np.flatnonzero(walked)],
                             key=lambda e: e[0])
@@ -695,12 +690,12 @@ class Decider:
             for p0 in shifted:
                 sure_ups[p0:p0 + span] = False
             c.shift_left = max(0, int(shifted[-1]) + span - n_k)
-            sure = on_feet | long_lying | told_sit | told_stand | sure_ups
-            sure[downs] = sure[seats] = True
             is_sure &= ~(np.isin(ev_at - first, shifted) & ~ev_sit)
-            since_sure = run_length(~sure, prev_since_sure)
-            c.since_sure = int(since_sure[-1])
-            known = since_sure <= since_reset
+        sure = sure_not_up | sure_ups
+        since_sure = run_length(~sure, c.since_sure)
+        since_reset = run_length(~reset, c.since_reset)
+        c.since_sure, c.since_reset = int(since_sure[-1]), int(since_reset[-1])
+        known = since_sure <= since_reset
         # Seats the wearer's own postures show (posture_cue._own_seat): sit-downs, seen as surely
         # as the seats above. Then all the events in the order they became known.
         own_at, own_from = np.array(cue.seats, np.int64).reshape(-1, 2).T
