@@ -51,6 +51,16 @@ def assert_streams_as_batch(block, batch, cuts, max_feeds: int) -> None:
         assert got.equals(batch.epochs), first_difference(got, batch.epochs)
 
 
+def assert_streams_cut_at(block, batch, times) -> None:
+    """Streaming equals batch when the stream is cut in two at each of these times (s)."""
+    from test_core_streaming import first_difference, stream
+
+    for at in times:
+        cut = int(np.searchsorted(block.t, at))
+        got = stream(block, batch.calibration, 0.0, [cut, len(block) - cut])
+        assert got.equals(batch.epochs), (at, first_difference(got, batch.epochs))
+
+
 # ------------------------------------------------------------------------ a stuck sensor
 def test_a_sensor_stuck_at_zero_is_no_data_with_a_warning_and_calibration_ignores_it():
     """A stuck IMU reading exactly (0, 0, 0) for minutes used to crash analyze (LinAlgError in
@@ -358,12 +368,7 @@ def test_a_shift_in_the_chair_is_no_stand_up(seed):
     if seed == 5:
         assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0), (2, 60.0)), max_feeds=300)
         # and cut right where the shift is heard, and in the windows that hear it again
-        from test_core_streaming import first_difference, stream
-
-        for off in range(-2, 6):
-            cut = int(np.searchsorted(block.t, shifts[0] + off))
-            got = stream(block, batch.calibration, 0.0, [cut, len(block) - cut])
-            assert got.equals(ep), (off, first_difference(got, ep))
+        assert_streams_cut_at(block, batch, [shifts[0] + off for off in range(-2, 6)])
 
 
 @pytest.mark.parametrize("seed", [3, 6])
@@ -386,12 +391,7 @@ def test_a_first_seat_after_a_walk_whose_end_went_unseen_is_sitting(seed):
     assert due == 2 and on_time == 2 and spurious == 0
     if seed == 3:
         assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0), (2, 60.0)), max_feeds=300)
-        from test_core_streaming import first_difference, stream
-
-        for at in (gap[0] - 1.0, gap[1], gap[1] + 2.0, gap[1] + 6.0, gap[1] + 30.0):  # cut by the gap
-            cut = int(np.searchsorted(block.t, at))
-            got = stream(block, batch.calibration, 0.0, [cut, len(block) - cut])
-            assert got.equals(ep), (at, first_difference(got, ep))
+        assert_streams_cut_at(block, batch, [gap[0] - 1.0, gap[1], gap[1] + 2.0, gap[1] + 6.0, gap[1] + 30.0])
 
 
 def test_a_slouch_long_after_a_sit_down_hidden_in_a_gap_is_sitting():
