@@ -376,7 +376,7 @@ def run_sim(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:
 
 
 # ------------------------------------------------- sitting and standing without transitions
-SITSTAND_FAMILIES = ("hidden-sit-downs", "seat-after-walk", "reseats", "hidden-stand-ups", "seated-start", "sits-as-stands", "couch",
+SITSTAND_FAMILIES = ("hidden-sit-downs", "seat-after-walk", "reseats", "standing-chats", "hidden-stand-ups", "seated-start", "sits-as-stands", "couch",
                      "stuck-sensor", "exercise-bike", "calibrated-hidden", "calibrated-hidden+windows")
 # "+windows": the scenario analysed with the windows of the guided calibration it begins with
 # (--reference-window, --forward-window, --stand-window); without, as if nobody said where they are.

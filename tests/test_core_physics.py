@@ -192,6 +192,41 @@ def test_the_landing_of_a_sit_down_needs_only_a_quiet_end():
     assert land_up[0] < 0.2 * land_down[0]
 
 
+def _standing_window(hz: float, m: int, ax_g: np.ndarray, az_g: np.ndarray) -> np.ndarray:
+    """A window (3 axes, 1, m) of an upright trunk with extra forward (x) and vertical (z)
+    acceleration in g."""
+    f = np.stack([ax_g, np.zeros(m), 1.0 + az_g], axis=1)
+    return f.T[:, None, :].astype(np.float32)
+
+
+def test_a_quick_bob_tilts_the_acceleration_too_briefly_to_be_a_transition():
+    """Standing, the trunk drops 6 cm in 0.25 s while swaying 6 cm forward, and comes back up
+    (Casale subject11 at 1762 s does this while talking): for a quarter second the acceleration's
+    direction is 15-25 deg off the upright and the drop is as fast as a sit-down's. A trunk that
+    really leans for a sit-down or a stand-up stays leaned for half a second and more, so the tilt
+    counts only what two neighbouring quarter-second blocks both hold."""
+    from sensorback.core import transition
+
+    hz, m = transition.TARGET_GRID_HZ, int(6 * transition.TARGET_GRID_HZ)
+    t = np.arange(m) / hz
+
+    def move(t0, T, d):  # min-jerk acceleration (g) of a displacement d (m) over T (s)
+        s = (t - t0) / T
+        return np.where((s > 0) & (s < 1), 60 * s - 180 * s * s + 120 * s ** 3, 0.0) * d / T ** 2 / 9.81
+
+    bob = _standing_window(hz, m, move(2.5, 0.25, 0.06) + move(2.75, 0.6, -0.06),
+                           move(2.5, 0.25, -0.06) + move(2.75, 0.6, 0.06))
+    _, _, quiet, tilt, *_ = transition.vertical_velocity(bob, hz)
+    assert quiet[0] <= transition.QUIET_G and tilt[0] < transition.MIN_TILT_DEG
+    # the same drop inside a real lean of 25 deg held for a second is a transition's tilt
+    s = np.clip((t - 2.0) / 1.5, 0.0, 1.0)
+    lean = np.radians(25.0) * np.sin(np.pi * s)
+    az = move(2.5, 0.25, -0.06) + move(2.75, 0.6, 0.06)
+    f = (1.0 + az)[:, None] * np.stack([np.sin(lean), np.zeros(m), np.cos(lean)], axis=1)
+    _, _, quiet, tilt, *_ = transition.vertical_velocity(f.T[:, None, :].astype(np.float32), hz)
+    assert quiet[0] <= transition.QUIET_G and tilt[0] >= 20.0
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_sensor_left_on_the_desk_ends_up_not_worn(seed):
     block, labels = sim("demo", seed, 900.0)

@@ -114,4 +114,5 @@ def _largest_tilt(win: np.ndarray, start: np.ndarray, q: int) -> np.ndarray:
     start = start / np.sqrt((start * start).sum(axis=0))
     dot = blocks[0] * start[0][:, None] + blocks[1] * start[1][:, None] + blocks[2] * start[2][:, None]
     cos = dot / np.maximum(_magnitude(blocks), 1e-9)
-    return np.degrees(np.arccos(np.clip(cos.min(axis=1), -1.0, 1.0))).astype(np.float32)
+    held = np.maximum(cos[:, :-1], cos[:, 1:])  # the smaller tilt of each two neighbouring blocks
+    return np.degrees(np.arccos(np.clip(held.min(axis=1), -1.0, 1.0))).astype(np.float32)

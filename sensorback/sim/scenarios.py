@@ -360,6 +360,28 @@ def build_reseats(tl: Timeline, end_s: float) -> None:
     leave(tl, end_s)
 
 
+def build_standing_chats(tl: Timeline, end_s: float) -> None:
+    """Desk sessions of 20-90 min, each sit-down and stand-up ordinary and seen, between them
+    standing chats of 3-10 min in which the wearer bobs (Timeline.bob: a quick dip of the knees)
+    every half minute or so, then a walk or a short break. The wearer sits 8-20 deg reclined from
+    their standing posture."""
+    rng = tl.rng
+    tl.person.sit_upright_rel_deg = -float(rng.uniform(8.0, 20.0))
+    arrive(tl)
+    lengths = _Lengths(rng)
+    while tl.now < end_s - 20 * MIN:
+        tl.stand(rng.uniform(10.0, 60.0), "stand_desk", work=True)
+        tl.sit_down()
+        desk_session(tl, min(tl.now + lengths.next_s(), end_s - 12 * MIN))
+        tl.stand_up()
+        tl.stand(rng.uniform(3.0, 10.0) * MIN, "stand_chat", work=True, bobs=True)
+        if rng.random() < 0.5:
+            tl.walk(rng.uniform(30.0, 120.0))
+        else:
+            short_break(tl)
+    leave(tl, end_s)
+
+
 def build_calibrated_hidden(tl: Timeline, end_s: float) -> None:
     """A guided calibration with its stand step (its windows in the metadata), then desk sessions
     of 15-40 min and 4-8 min standing at the desk whose every sit-down and stand-up goes unseen
@@ -492,6 +514,9 @@ REGISTRY: dict[str, Scenario] = {
                  "end and sit-down fall in one radio gap", 4 * HOUR, build_seat_after_walk),
         Scenario("reseats", "4 h of desk sessions (20-90 min) with ordinary transitions, the sitter shifting in "
                  "the chair (hips lifted and lowered) every 5-30 min", 4 * HOUR, build_reseats),
+        Scenario("standing-chats", "4 h of desk sessions (20-90 min) with ordinary transitions, between them "
+                 "3-10 min standing chats with a quick knee bob every half minute or so", 4 * HOUR,
+                 build_standing_chats),
         Scenario("hidden-stand-ups", "2 h starting seated: sitting 15-40 min, then 4-8 min standing after a "
                  "stand-up that is slow or inside a radio gap", 2 * HOUR, build_hidden_stand_ups),
         Scenario("seated-start", "2 h whose recording begins while the wearer already sits", 2 * HOUR,

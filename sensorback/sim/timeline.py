@@ -157,8 +157,10 @@ class Timeline:
         self.levels.append(Level(self.now, t1_ms / 1000.0, sway, micro, work_g, breath))
 
     # ----------------------------------------------------------------------------- upright
-    def stand(self, dur_s: float, code: str = "stand", work: bool = False, shuffles: bool = False) -> None:
-        """Stand still-ish: postural sway, weight shifts every 8-40 s, optional short shuffles."""
+    def stand(self, dur_s: float, code: str = "stand", work: bool = False, shuffles: bool = False,
+              bobs: bool = False) -> None:
+        """Stand still-ish: postural sway, weight shifts every 8-40 s, optional short shuffles and
+        bobs (Timeline.bob: half of the weight shifts become one)."""
         self._need("stand")
         rng, p = self.rng, self.person
         t_end = self.t_ms + _ms(dur_s)
@@ -184,6 +186,8 @@ class Timeline:
                 self._row(self.t_ms, self.t_ms + dur, "moving", "shuffle")
                 self._hold(dur)
                 row_start = self.t_ms
+            elif bobs and rng.random() < 0.5:
+                self.bob()
             else:
                 lat = base[1] if shifted else base[1] + rng.choice([-1.0, 1.0]) * rng.uniform(1.0, 3.0)
                 shifted = not shifted
@@ -191,6 +195,23 @@ class Timeline:
                            (base[0] + rng.normal(0.0, 0.6), lat, base[2] + rng.normal(0.0, 4.0)))
         self._hold(t_end - self.t_ms)
         self._row(row_start, t_end, "standing", code)
+
+    def bob(self) -> None:
+        """A quick dip while standing (a knee bob while talking, a stamp, being bumped): the trunk
+        drops 3-8 cm in 0.2-0.35 s while swaying 3-8 cm forward or back, and comes back up over
+        0.4-0.9 s, its direction unchanged. For a quarter of a second the acceleration's direction
+        tilts as far as a transition's lean, and the drop is as fast as a sit-down's, but no longer:
+        a trunk transition measure that looks only at the peak hears a sit-down (the real chest
+        recordings have one: benchmarks/README.md, "bobs")."""
+        self._need("stand")
+        rng = self.rng
+        t0 = self.now
+        dz = float(rng.uniform(0.03, 0.08))
+        dx = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.03, 0.08))
+        down_s, up_s = float(rng.uniform(0.2, 0.35)), float(rng.uniform(0.4, 0.9))
+        self.shifts.append(Shift(t0, t0 + down_s, dx, -dz))
+        self.shifts.append(Shift(t0 + down_s, t0 + down_s + up_s, -dx, dz))
+        self._hold(_ms(down_s + up_s))
 
     def walk(self, dur_s: float, kind: str = "walk", code: str | None = None) -> None:
         """Walk (or climb stairs): trunk leans forward a few degrees, steps at the cadence."""
