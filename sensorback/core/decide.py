@@ -265,10 +265,6 @@ class _Carry:
     since_stepping: int = 10**9
     since_moved: int = 10**9
     since_rose: int = 10**9
-    still_at: int = -1          # the last still upright epoch and its posture cue level (_walk_offs)
-    still_level: int = 0
-    seated_from: int = -1       # where the seated stretch of the last still epoch began
-    on_feet: bool = False
     since_gap: int = 10**9
     hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     hist_calm_recent: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
@@ -696,7 +692,6 @@ class Decider:
             c.shift_left = max(0, int(shifted[-1]) + span - n_k)
             is_sure &= ~(np.isin(ev_at - first, shifted) & ~ev_sit)
         sure = sure_not_up | sure_ups
-        sure_before = c.since_sure
         since_sure = run_length(~sure, c.since_sure)
         since_reset = run_length(~reset, c.since_reset)
         c.since_sure, c.since_reset = int(since_sure[-1]), int(since_reset[-1])
@@ -804,16 +799,6 @@ class Decider:
         # (a held epoch is released when the level it shows would decide it as surely the same way,
         # judged only on a calm trunk: one on its way into a posture shows a level still moving)
         hold = (pending != 0) & known
-        walk_off, walk_other = self._walk_offs(first, on_feet, upright_still & calm, offset, since_sure, sure_before)
-        if walk_off.size:
-            # (only likely, and no posture to learn: after every other event of its epoch)
-            ev_at = np.concatenate([ev_at, walk_off[:, 0]])
-            order = np.argsort(ev_at, kind="stable")
-            ev_at = ev_at[order]
-            moved_from = np.concatenate([moved_from, walk_off[:, 1]])[order]
-            ev_sit = np.concatenate([ev_sit, np.zeros(walk_off.shape[0], bool)])[order]
-            is_sure = np.concatenate([is_sure, np.zeros(walk_off.shape[0], bool)])[order]
-            ev_other = [(ev_other + walk_other)[i] for i in order]
         events = Events(ev_at, moved_from, ~ev_sit, ev_other, is_sure)
         decoded = self._smoother.step(first, x, reset, events, switch, offset, known, hold, np.where(calm, pending, 0))
         sitting = decoded.provisional
@@ -879,46 +864,6 @@ class Decider:
             drifted = valid & (cos >= np.cos(np.radians(LYING_DRIFT_DEG)))
         c.upright_g = ref[-1].copy() if valid[-1] else None
         return drifted
-
-    def _walk_offs(self, first: int, on_feet: np.ndarray, still: np.ndarray, offset: np.ndarray,
-                   since_sure: np.ndarray, sure_before: int) -> tuple[np.ndarray, list]:
-        """Walks that begin from a seat: rows (epoch known, first epoch not seen seated), and
-        for each what it says of the open epochs before (Events.other).
-
-        Nobody walks while seated: a walk whose start no stand-up was heard for had one hidden in
-        its first steps. Its commit to standing used to settle every epoch still open before it
-        (up to the smoother's lag) standing, so the last 150 s of a seated bout accepted by the
-        posture cue (sitting by its level, not yet by a commit) became standing and a break
-        prompt due in them was lost. Where the trunk was last still in a posture the cue called
-        sitting (a level of at least the switch) and nothing sure came between, the epochs of that
-        seated stretch (back to the last still epoch whose level was short of it) were seated:
-        the stand-up came after them. Epochs before the stretch are left to the walk."""
-        c = self._c
-        n = on_feet.shape[0]
-        idx = np.arange(n)
-        last = np.maximum.accumulate(np.where(still, idx, -1))
-        level = np.where(last >= 0, offset[np.maximum(last, 0)], c.still_level)
-        last_abs = np.where(last >= 0, last + first, c.still_at)
-        # the first epoch of the seated stretch each still epoch belongs to
-        short = still & (offset < self._switch)
-        short_last = np.maximum.accumulate(np.where(short, idx, -1))
-        seated_from = np.where(short_last >= 0, short_last + 1 + first, c.seated_from)
-        prev_feet = np.concatenate(([c.on_feet], on_feet[:-1]))
-        prev_since = np.concatenate(([sure_before], since_sure[:-1]))
-        starts = np.flatnonzero(on_feet & ~prev_feet)
-        ok = ((last_abs[starts] >= 0) & (level[starts] >= self._switch)
-              & (prev_since[starts] > starts - 1 - (last_abs[starts] - first)))
-        c.seated_from = int(seated_from[-1])
-        if still.any():
-            c.still_at, c.still_level = int(last[-1] + first), int(level[-1])
-        c.on_feet = bool(on_feet[-1])
-        w = starts[ok]
-        others = []
-        for at, before, seated in zip(w + first, last_abs[w] + 1, seated_from[w]):
-            # (an epoch still open at `at` is at most the lag before it)
-            lo = int(at) - self.lag_epochs - 1
-            others.append((lo, np.arange(lo, int(before)) < seated, None))
-        return np.stack([w + first, last_abs[w] + 1], axis=1).astype(np.int64), others
 
     def _seat_watches(self, first: int, walked: np.ndarray, on_feet: np.ndarray, upright_still: np.ndarray,
                       ups: np.ndarray, downs: np.ndarray, g: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
