@@ -360,13 +360,11 @@ def test_a_bob_while_standing_talking_is_no_sit_down():
     assert (ep.state[standing] == CODE["standing"]).mean() >= 0.9
 
 
-@pytest.mark.parametrize("seed", [2, 4])
+@pytest.mark.parametrize("seed", [1, 4, 8])
 def test_bobs_in_a_standing_chat_are_no_sit_downs(seed):
-    """Standing chats with a quick knee bob every half minute or so (Timeline.bob). Counting the
-    tilt of a single quarter second, these days heard 31 sit-downs and stand-ups inside the chats
-    over seeds 1-5, and the standing after each was sitting. (10 are still heard over the 4 h of
-    seeds 1-5, none in these days' first 90 min: bobs whose slow return sways the acceleration
-    for two quarter seconds; benchmarks/README.md, "standing-chats".)"""
+    """Standing chats with a quick knee bob every minute or so (Timeline.bob). Counting the tilt
+    of a single quarter second, these days' first 90 minutes heard sit-downs inside their chats
+    and called 75-94 % of a chat sitting (seeds 1-5 over 4 h: 9 heard in 34 chats)."""
     block, labels = simulate("standing-chats", seed=seed, duration_s=5400.0)
     batch = analyze(block)
     ep = batch.epochs
@@ -375,7 +373,7 @@ def test_bobs_in_a_standing_chat_are_no_sit_downs(seed):
     for a, b in chats:
         standing = inside(ep, a + 10.0, b - 2.0)
         assert (ep.state[standing] == CODE["standing"]).mean() >= 0.9, (a, b)
-    if seed == 4:
+    if seed == 1:
         assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0), (2, 60.0)), max_feeds=300)
 
 

@@ -35,7 +35,7 @@ class EpochStats:
     cadence_spm / periodicity: stepping in the window ending here (0 where not measured);
     v_up / v_down / quiet_g / tilt_deg: peak vertical trunk velocities (m/s) across the
     transition window ending here, how quiet its ends were, and the largest tilt away from the
-    starting posture within it (NaN where not measured);
+    starting posture held for half a second within it (NaN where not measured);
     land_down / land_up / quiet_end_g: the same velocities over the window's last seconds, from
     its end alone, for windows that do not start quiet, and how quiet the end alone was;
     gait_lead: (n, 3) for walking-like windows, the step-frequency acceleration that leads the

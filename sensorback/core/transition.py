@@ -29,7 +29,7 @@ G = 9.81
 
 def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]:
     """Peak upward and downward trunk velocity (m/s, both >= 0), end quietness (g) and the
-    largest tilt away from the starting posture (degrees); then the landing measures: peak
+    largest tilt away from the starting posture held for half a second (degrees); then the landing measures: peak
     downward and upward velocity (m/s) over the last LAND_S, integrated back from the end alone,
     and the quietness of the end alone (g).
 
@@ -103,8 +103,10 @@ def _turn_deg(seg: np.ndarray) -> np.ndarray:
 
 def _largest_tilt(win: np.ndarray, start: np.ndarray, q: int) -> np.ndarray:
     """Largest angle between the acceleration direction (averaged over blocks of about a quarter
-    second) and the starting direction `start` (3, w). Getting up or sitting down tilts the trunk
-    (and pelvis) forward by 20-45 degrees; shuffling the feet or shifting weight does not."""
+    second) and the starting direction `start` (3, w) that two neighbouring blocks both hold.
+    Getting up or sitting down tilts the trunk (and pelvis) forward by 20-45 degrees for a second
+    or more; shuffling the feet or shifting weight does not, and a quick dip or bump swings the
+    acceleration's direction as far for one block only. (A window of one block: that block.)"""
     _, w, m = win.shape
     k = max(1, q // 2)
     x = win[:, :, : m // k * k].astype(np.float64)
@@ -114,5 +116,6 @@ def _largest_tilt(win: np.ndarray, start: np.ndarray, q: int) -> np.ndarray:
     start = start / np.sqrt((start * start).sum(axis=0))
     dot = blocks[0] * start[0][:, None] + blocks[1] * start[1][:, None] + blocks[2] * start[2][:, None]
     cos = dot / np.maximum(_magnitude(blocks), 1e-9)
-    held = np.maximum(cos[:, :-1], cos[:, 1:])  # the smaller tilt of each two neighbouring blocks
+    # the smaller tilt of each two neighbouring blocks
+    held = np.maximum(cos[:, :-1], cos[:, 1:]) if cos.shape[1] > 1 else cos
     return np.degrees(np.arccos(np.clip(held.min(axis=1), -1.0, 1.0))).astype(np.float32)

@@ -198,17 +198,19 @@ class Timeline:
 
     def bob(self) -> None:
         """A quick dip while standing (a knee bob while talking, a stamp, being bumped): the trunk
-        drops 3-8 cm in 0.2-0.35 s while swaying 3-8 cm forward or back, and comes back up over
-        0.4-0.9 s, its direction unchanged. For a quarter of a second the acceleration's direction
-        tilts as far as a transition's lean, and the drop is as fast as a sit-down's, but no longer:
-        a trunk transition measure that looks only at the peak hears a sit-down (the real chest
-        recordings have one: benchmarks/README.md, "bobs")."""
+        drops 3-8 cm while swaying up to as far forward or back, at a peak acceleration of 0.3-0.6 g
+        (a drop of d in T peaks at 5.77 d / T^2: 0.2-0.45 s), and comes back up over 0.4-0.9 s, its
+        direction unchanged. For a quarter of a second the acceleration's direction tilts as far
+        as a transition's lean, and the drop is as fast as a sit-down's, but no longer: a trunk
+        transition measure that looks only at the peak hears a sit-down (Casale subject11 at
+        1762 s: |a| 0.58-1.79 g; benchmarks/README.md, "standing-chats")."""
         self._need("stand")
         rng = self.rng
         t0 = self.now
         dz = float(rng.uniform(0.03, 0.08))
-        dx = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.03, 0.08))
-        down_s, up_s = float(rng.uniform(0.2, 0.35)), float(rng.uniform(0.4, 0.9))
+        dx = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 1.0) * dz)
+        down_s = float(np.clip(np.sqrt(5.77 * dz / (rng.uniform(0.3, 0.6) * 9.81)), 0.2, 0.45))
+        up_s = float(rng.uniform(0.4, 0.9))
         self.shifts.append(Shift(t0, t0 + down_s, dx, -dz))
         self.shifts.append(Shift(t0 + down_s, t0 + down_s + up_s, -dx, dz))
         self._hold(_ms(down_s + up_s))
