@@ -704,3 +704,67 @@ def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, twelve, sig):
     assert f"analysing {12 - len(done)} of 12 files ({len(done)} already done)" in res.stderr
     for name in ("days.parquet", "days.csv", "files.csv"):
         assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def _session(sid: int) -> list:
+    """The live processes of session sid: a command started in a session of its own and every
+    process it started, whatever became of their parents."""
+    import psutil
+
+    live = []
+    for p in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getsid(p.pid) == sid and p.status() != psutil.STATUS_ZOMBIE:
+                live.append(p)
+    return live
+
+
+def _sigint_blocked(pid: int) -> bool:
+    with open(f"/proc/{pid}/status") as f:
+        mask = next(int(line.split()[1], 16) for line in f if line.startswith("SigBlk:"))
+    return bool(mask >> (signal.SIGINT - 1) & 1)
+
+
+@pytest.mark.parametrize("to, sig", [("group", signal.SIGINT), ("command", signal.SIGINT),
+                                     ("command", signal.SIGTERM), ("command", signal.SIGKILL)],
+                         ids=["ctrl-c-in-a-terminal", "sigint-to-the-command", "sigterm", "sigkill"])
+def test_a_signal_while_the_workers_start(tmp_path, sim_block, to, sig):
+    """The moment the local cluster's first worker process appears: Ctrl-C as a terminal sends it
+    (to the whole process group) or to the command alone stops the run as during the analysis (one
+    line, exit 130, the tables written, the cluster closed); it was ignored (SIGINT was set to
+    'ignore' while the workers started, so that they inherited it) and the run went on to exit 0.
+    The workers themselves never take it. However the command ends, SIGKILL included, no process it
+    started outlives it."""
+    psutil = pytest.importorskip("psutil")
+    folder = tmp_path / "study"
+    folder.mkdir()
+    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+    def workers():
+        with contextlib.suppress(psutil.Error):
+            return [c for c in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(c.cmdline())]
+
+    try:
+        first = wait_until(workers, "the first worker process", timeout=DEADLINE_S)[0]
+        (os.killpg if to == "group" else os.kill)(proc.pid, sig)
+        if sys.platform.startswith("linux") and sig == signal.SIGINT:
+            with contextlib.suppress(OSError):  # gone already: the run was stopped
+                assert _sigint_blocked(first.pid), "a worker process would take Ctrl-C"
+        _, err = proc.communicate(timeout=DEADLINE_S)
+        wait_until(lambda: not _session(proc.pid), "every process the command started to end", timeout=DEADLINE_S)
+    finally:
+        if proc.poll() is None or _session(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=DEADLINE_S)
+    if sig == signal.SIGKILL:
+        return
+    lines = err.decode().strip().splitlines()  # one line: the run stopped before 'analysing ...'
+    assert len(lines) == 1 and lines[0].endswith(f"0 of 1 files finished and kept in {out}; run again with "
+                                                  "--resume to finish"), lines
+    assert read_csv(out / "files.csv") == []  # the tables of what was finished: nothing
+    if sig == signal.SIGINT:
+        assert lines[0].startswith("interrupted: ") and proc.returncode == 130

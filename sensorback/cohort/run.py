@@ -257,7 +257,7 @@ def _warm_up() -> list[str]:
 
 
 def _connect(workers: int | None, scheduler: str | None):
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     if scheduler:  # its address checked by run_cohort, before anything was created
         try:
@@ -265,25 +265,70 @@ def _connect(workers: int | None, scheduler: str | None):
         except (OSError, TimeoutError, ValueError) as e:
             raise SensorbackError(f"--scheduler {scheduler}: cannot connect ({' '.join(str(e).split())})") from None
         return client, None
-    n = workers or os.cpu_count() or 1
-    # Ctrl-C in a terminal reaches the whole process group: the worker processes start with SIGINT
-    # ignored (a disposition they inherit), so only this process handles it and stops them cleanly.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if signals.in_main_thread() else None
-    try:
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":8787",
-                               silence_logs=logging.ERROR)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+    cluster = _start_local(workers or os.cpu_count() or 1)
     try:
         return Client(cluster), cluster
     except BaseException:  # Ctrl-C while the client connects: nobody else would stop the workers
-        _hush_teardown()
-        # Dask's close can fail after an interrupted call (its sync() then ends without a result);
-        # distributed closes the cluster at exit then, and the interruption is what to report.
-        with contextlib.suppress(Exception):
-            cluster.close()
+        _close_cut_short(cluster)
         raise
+
+
+def _start_local(n: int):
+    """A local cluster of n worker processes, started so that a Ctrl-C never reaches its workers and
+    one (or SIGTERM) during the start still stops the run, the cluster closed.
+
+    A terminal sends Ctrl-C to its whole process group; a worker that took it would die with a
+    traceback of its own, so only this process handles it. The cluster is started in a thread that
+    blocks SIGINT: threads inherit the signal mask of the thread that starts them, and processes that
+    of the thread that forks them (across exec), so the cluster's event loop, the threads that start
+    its workers and the workers block SIGINT from their first instruction, while the calling thread
+    keeps its handler and mask and is interrupted at once. (Ignoring SIGINT during the start, a
+    disposition the whole process shares, lost a Ctrl-C pressed then.) multiprocessing's resource
+    tracker is started first, from the calling thread: starting it unblocks SIGINT in the thread that
+    starts it. Workers exit with this process however it ends: distributed has each one watch a pipe
+    from it."""
+    import threading
+
+    from dask.distributed import LocalCluster
+
+    started: dict = {}
+    done = threading.Event()  # not Thread.join(): interrupted, Python 3.11's takes the thread for ended
+
+    def start() -> None:
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            started["cluster"] = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                              dashboard_address=":8787", silence_logs=logging.ERROR)
+        except BaseException as e:  # raised again in the calling thread
+            started["error"] = e
+        finally:
+            done.set()
+
+    if hasattr(signal, "pthread_sigmask"):
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
+    threading.Thread(target=start, name="sensorback: starting the local cluster", daemon=True).start()
+    try:
+        done.wait()
+    except BaseException:  # stopped while it starts: it is closed once started (a second Ctrl-C: at exit)
+        done.wait()
+        if "cluster" in started:
+            _close_cut_short(started["cluster"])
+        raise
+    if "error" in started:
+        raise started["error"]
+    return started["cluster"]
+
+
+def _close_cut_short(cluster) -> None:
+    """Close a local cluster whose start or connection a signal cut short."""
+    _hush_teardown()
+    # Dask's close can fail after an interrupted call (its sync() then ends without a result);
+    # distributed closes the cluster at exit then, and the interruption is what to report.
+    with contextlib.suppress(Exception):
+        cluster.close()
 
 
 #: Dask's protocols; a --scheduler address without one is tcp (as Dask reads it).
