@@ -315,20 +315,37 @@ def test_epochs_file_names():
     ]
 
 
-def test_the_same_recording_twice_with_epochs_says_so(tmp_path, monkeypatch):
-    """'analyze day.csv day.csv --epochs e.csv' said 'rename one': nothing to rename, it is one file."""
+@pytest.mark.parametrize("epochs", [[], ["--epochs", "e.csv"]], ids=["alone", "with-epochs"])
+def test_the_same_recording_twice_says_so(tmp_path, monkeypatch, epochs):
+    """'analyze day.sbr day.sbr' analysed the file twice without a word (two summaries, two JSON
+    entries of one file); with --epochs it said 'rename one', with nothing to rename. Either way the
+    one file, however it is spelled, is refused in one line before any work."""
     monkeypatch.chdir(tmp_path)
     shutil.copy(DEMO_SBR, tmp_path / "day.sbr")
-    (tmp_path / "sub").mkdir()
-    shutil.copy(DEMO_SBR, tmp_path / "sub" / "day.sbr")
-    for args, said in ((["day.sbr", "day.sbr"], "--epochs: day.sbr is given twice; give each recording once"),
-                       (["day.sbr", "./day.sbr"], "--epochs: day.sbr is given twice; give each recording once"),
+    (tmp_path / "link.sbr").symlink_to(tmp_path / "day.sbr")
+    once = "given twice; give each recording once"
+    for args, said in ((["day.sbr", "day.sbr"], f"error: day.sbr is {once}"),
+                       (["day.sbr", "./day.sbr"], f"error: day.sbr is {once}"),
                        (["day.sbr", str(tmp_path / "day.sbr")],
-                        f"--epochs: day.sbr and {tmp_path / 'day.sbr'} are the same file, given twice; give each "
-                        "recording once"),
-                       (["day.sbr", "sub/day.sbr"], "--epochs: day.sbr and sub/day.sbr would both write e.day.csv; "
-                                                    "rename one or analyze them separately")):
-        assert_one_line_error(run("analyze", *args, "--epochs", "e.csv"), said)
+                        f"error: day.sbr and {tmp_path / 'day.sbr'} are the same file, {once}"),
+                       (["link.sbr", "day.sbr"], f"error: link.sbr and day.sbr are the same file, {once}")):
+        assert assert_one_line_error(run("analyze", *args, *epochs, "--json"), said) == said
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["day.sbr", "link.sbr"]  # no epochs table
+
+
+def test_two_recordings_of_one_name_are_two_recordings(tmp_path, monkeypatch):
+    """Files of one name in two folders are analysed both; only --epochs, which would name both
+    tables alike, refuses them."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    for where in (tmp_path, tmp_path / "sub"):
+        shutil.copy(AX3, where / "day.cwa")
+    r = run("analyze", "day.cwa", "sub/day.cwa", "--json")
+    assert r.exit_code == 0, r.output
+    assert [(d["file"], d["status"]) for d in json.loads(r.stdout)] == [("day.cwa", "ok"), ("sub/day.cwa", "ok")]
+    assert_one_line_error(run("analyze", "day.cwa", "sub/day.cwa", "--epochs", "e.csv"),
+                          "--epochs: day.cwa and sub/day.cwa would both write e.day.csv; rename one or analyze "
+                          "them separately")
     assert not (tmp_path / "e.day.csv").exists()
 
 

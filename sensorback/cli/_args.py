@@ -277,11 +277,8 @@ def epochs_paths(out: Path | None, inputs: list[Path]) -> list[Path | None]:
     ext = next((s for s in (".csv.gz", ".csv") if name.lower().endswith(s) and len(name) > len(s)), None)
     base, ext = (name[: -len(ext)], name[-len(ext):]) if ext else (name, ".csv")
     paths, seen = [], {}
-    for p in inputs:
+    for p in inputs:  # each a different file (check_each_once)
         stem = recording_stem(p)
-        if stem in seen and _same_file(seen[stem], p):
-            twice = f"{p} is" if str(p) == str(seen[stem]) else f"{seen[stem]} and {p} are the same file,"
-            raise SensorbackError(f"--epochs: {twice} given twice; give each recording once")
         if stem in seen:
             raise SensorbackError(
                 f"--epochs: {seen[stem]} and {p} would both write {base}.{stem}{ext}; "
@@ -293,12 +290,22 @@ def epochs_paths(out: Path | None, inputs: list[Path]) -> list[Path | None]:
     return paths
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    """The same file, however it is spelled (day.csv, ./day.csv, a link to it)."""
-    try:
-        return a.samefile(b)
-    except OSError:  # one is missing: the reader says so
-        return a.resolve() == b.resolve()
+def check_each_once(files: list[Path]) -> None:
+    """Each recording named once: the same file twice (day.csv day.csv, ./day.csv, a link to it) is a
+    slip, most likely for another file, and would be analysed, printed and counted twice (two JSON
+    entries, or two epochs tables of one name); refused before any work, with --epochs or without."""
+    seen: dict[object, Path] = {}
+    for p in files:
+        try:
+            st = p.stat()
+            key: object = (st.st_dev, st.st_ino)  # however it is spelled
+        except OSError:  # missing: check_input_file says so
+            key = p.resolve()
+        if key in seen:
+            first = seen[key]
+            twice = f"{p} is" if str(p) == str(first) else f"{first} and {p} are the same file,"
+            raise SensorbackError(f"{twice} given twice; give each recording once")
+        seen[key] = p
 
 
 def _refuse_overwriting_inputs(outputs: list[Path], inputs: list[Path]) -> None:

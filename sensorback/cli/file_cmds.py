@@ -87,7 +87,8 @@ def _describe(path: Path, block) -> str:
         "columns t_start,t_end,state,inclination_deg,intensity_g; an empty field means no value.\n\n"
         "A FILE that cannot be read or analysed does not stop the others: its one-line error is printed "
         "when it is met, the other files are analysed and printed (and their epochs files written), and "
-        "the exit code is 2, as for one bad file. With --json and several FILEs, each summary has "
+        "the exit code is 2, as for one bad file. The same file named twice (day.csv ./day.csv) is refused "
+        "before any work. With --json and several FILEs, each summary has "
         "\"status\": \"ok\", and a bad file is an entry {\"file\": ..., \"status\": \"failed\", "
         "\"error\": its error line} in the list, in FILE order."
     )
@@ -145,6 +146,7 @@ def analyze(
         raise SensorbackError(f"--slouch-threshold: must be between 0 and 90 degrees, got {slouch_threshold:g}")
     for path in files:
         _args.check_input_file(path)
+    _args.check_each_once(files)
     out_paths = _args.epochs_paths(epochs, files)
     for out in out_paths:
         if out is not None:
