@@ -8,6 +8,18 @@ def one_line(text) -> str:
     return " ".join(str(text).split())
 
 
+def utf8_text(text) -> str:
+    """A file's name, or a message naming one, as text a UTF-8 table or database can hold. A name
+    whose bytes are not UTF-8 (a Latin-1 name from an old archive) reaches Python with those bytes
+    as lone surrogates, which CSV, Parquet and SQLite refuse; they are written as Python shows them
+    (b'caf\\xe9.csv' -> 'caf\\\\xe9.csv'), so the name stays recognisable and nothing fails."""
+    s = str(text)
+    try:
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def file_error(label, err) -> str:
     """The one-line error of a recording that could not be analysed, naming it: what `analyze`
     prints and puts in its JSON for it, and `cohort` in its files.csv."""

@@ -370,6 +370,35 @@ def test_cohort_on_a_local_cluster_records_failures_and_resumes(study, tmp_path)
     assert "5 files: 0 ok, 1 failed, 4 unchanged" in res.stdout, res.stdout + res.stderr
 
 
+@pytest.mark.skipif(sys.getfilesystemencoding().lower() not in ("utf-8", "utf8") or sys.platform == "darwin",
+                    reason="needs a file system that takes names whose bytes are not UTF-8")
+def test_names_that_are_not_utf8_are_analysed_and_written_escaped(tmp_path, sim_block):
+    """A study holding Latin-1 file names (an old archive unpacked on Linux) ended the whole run in a
+    traceback (UnicodeEncodeError: the results' key, then the tables); its files are analysed like
+    the others and named in the tables as Python shows such bytes, and --resume still knows them."""
+    study = tmp_path / "study"
+    study.mkdir()
+    formats.save(sim_block.slice(0, 25 * 600), study / os.fsdecode(b"caf\xe9.sbr"))
+    formats.save(sim_block.slice(0, 25 * 600), study / "plain.sbr")
+    (study / os.fsdecode(b"br\xf6ken.csv")).write_text("t,ax,ay,az\n0,0,0,1\n0.02,zero,0,1\n")
+    out = tmp_path / "out"
+    res = cli("cohort", str(study), "--out", str(out), "--workers", "1")
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    assert "3 files: 2 ok, 1 failed" in res.stdout
+    files = read_csv(out / "files.csv")  # valid UTF-8 throughout, or this read fails
+    assert [(Path(r["file"]).name, r["status"]) for r in files] == [
+        ("br\\xf6ken.csv", "failed"), ("caf\\xe9.sbr", "ok"), ("plain.sbr", "ok")]
+    assert files[0]["error"] == f"{study}/br\\xf6ken.csv:3: non-numeric value 'zero' in column ax"
+    import pyarrow.parquet as pq
+
+    assert [Path(f).name for f in pq.read_table(out / "days.parquet").column("file").to_pylist()] == [
+        "caf\\xe9.sbr", "plain.sbr"]
+    latin, plain = read_csv(out / "days.csv")  # the same samples: the same exposures
+    assert {**latin, "file": ""} == {**plain, "file": ""} and float(plain["wear_s"]) > 590
+    resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1")
+    assert resumed.returncode == 0 and "3 files: 0 ok, 1 failed, 2 unchanged" in resumed.stdout, resumed.stderr
+
+
 def test_one_or_two_workers_give_identical_outputs(reference, tmp_path):
     folder, one = reference
     out = tmp_path / "out2"

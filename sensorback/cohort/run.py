@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import formats, signals
-from ..errors import SensorbackError
+from ..errors import SensorbackError, utf8_text
 from ..private import PRIVATE_DIR_MODE, write_whole
 from .exposures import DAY_COLUMNS, SEATED_BOUTS
 from .folder import OUTPUTS, PARTS, VERSION, is_cohort_output, refuse_written_over, write_marker
@@ -138,7 +138,7 @@ def find_inputs(specs: list[str], exclude: Path | None = None,
 
 
 def _key(path: Path) -> str:
-    return hashlib.sha256(str(path).encode()).hexdigest()[:20]
+    return hashlib.sha256(os.fsencode(path)).hexdigest()[:20]  # the name's bytes, UTF-8 or not
 
 
 # ----------------------------------------------------------------------------- results on disk
@@ -491,7 +491,7 @@ def _analyse_on_cluster(todo: list[tuple[Path, Fingerprint]], job: _Job, workers
             futures[fut] = (p, fp)
         for fut in as_completed(list(futures)):
             p, fp = futures.pop(fut)
-            _store(job, p, fp, _collect(fut, str(p)), len(todo))
+            _store(job, p, fp, _collect(fut, utf8_text(p)), len(todo))
     except KeyboardInterrupt:
         _hush_teardown()
         result.interrupted = True

@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ..errors import SensorbackError, file_error, one_line
+from ..errors import SensorbackError, file_error, one_line, utf8_text
 
 #: Samples per chunk read from a file: ~16 MB of samples at a time, whatever the file's length.
 CHUNK_SAMPLES = 1 << 20
@@ -52,6 +52,7 @@ def analyze_file(path: str, label: str, timezone_name: str = "UTC", epoch_s: flo
     from .exposures import day_rows
 
     started = time.perf_counter()
+    label = utf8_text(label)  # the tables' text: a file name that is not UTF-8 would fail them
     row = {c: None for c in FILE_COLUMNS}
     row.update(file=label, status="failed", error="", warnings="")
     days: list[dict] = []
@@ -72,7 +73,8 @@ def analyze_file(path: str, label: str, timezone_name: str = "UTC", epoch_s: flo
             calibration, table = result.calibration, result.epochs
             seen_blocks = tallies[0]
             # each pass over the file repeats its notes: keep one of each
-            seen = list(dict.fromkeys(one_line(w.message) for w in caught if issubclass(w.category, UserWarning)))
+            seen = list(dict.fromkeys(utf8_text(one_line(w.message)) for w in caught
+                                      if issubclass(w.category, UserWarning)))
         meta, samples, t_first, t_last = seen_blocks.first, seen_blocks.samples, seen_blocks.t_first, seen_blocks.t_last
         if meta is None or samples == 0:
             raise SensorbackError(f"{label}: recording holds no samples")
@@ -84,11 +86,11 @@ def analyze_file(path: str, label: str, timezone_name: str = "UTC", epoch_s: flo
                    duration_s=_seconds(t_last - t_first) if t_first is not None else 0.0, days=len(days),
                    start=_iso(meta.start_time, t_first), clock=meta.clock)
     except SensorbackError as e:
-        row["error"] = file_error(label, e)
+        row["error"] = file_error(label, utf8_text(one_line(e)))
     except MemoryError:
         row["error"] = f"{label}: out of memory while analysing"
     except Exception as e:  # a bug must not end the study either; it is recorded for a report
-        row["error"] = one_line(f"{label}: internal error {type(e).__name__}: {e}")
+        row["error"] = utf8_text(one_line(f"{label}: internal error {type(e).__name__}: {e}"))
     row["warnings"] = " | ".join(seen)
     return {"file": row, "days": days, "seconds": time.perf_counter() - started}
 
