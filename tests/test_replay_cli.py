@@ -217,6 +217,23 @@ def test_replaying_again_stores_nothing_twice(tmp_path):
     assert "00:02:52  break prompt" in again.stdout
 
 
+@pytest.mark.skipif(sys.getfilesystemencoding().lower() not in ("utf-8", "utf8") or sys.platform == "darwin",
+                    reason="needs a file system that takes names whose bytes are not UTF-8")
+def test_a_recording_whose_name_is_not_utf8_is_stored(tmp_path):
+    """A Latin-1 file name (b'd\\xe9mo.sbr') ended the replay in a traceback as the session was
+    stored (SQLite takes UTF-8 text only); the session's source keeps the name as Python shows it."""
+    rec = tmp_path / os.fsdecode(b"d\xe9mo.sbr")
+    rec.write_bytes(DEMO.read_bytes())
+    db = tmp_path / "back.db"
+    sb = [sys.executable, "-m", "sensorback.cli", "replay", str(rec), "--db", str(db)]
+    first = subprocess.run(sb, capture_output=True, timeout=DEADLINE_S)
+    assert first.returncode == 0 and b"Traceback" not in first.stderr, first.stderr.decode(errors="replace")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT source FROM sessions").fetchall() == [(f"{tmp_path}/d\\xe9mo.sbr",)]
+    again = subprocess.run(sb, capture_output=True, timeout=DEADLINE_S)  # known by its content: stored once
+    assert again.returncode == 0 and b"already in" in again.stderr, again.stderr.decode(errors="replace")
+
+
 def test_replay_names_the_day_to_report(tmp_path):
     from datetime import datetime
 

@@ -54,6 +54,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import __version__
+from ..errors import utf8_text
 from ..core.epochs import COLUMNS as EPOCH_COLUMNS
 from ..core.epochs import MEASUREMENTS, TOUCH_S, EpochTable, runs, touching
 from ..core.states import STATES
@@ -241,7 +242,7 @@ class Recorder:
         estimated = start is None or bool(start_estimated)
         began = datetime.now(timezone.utc) if start is None else utc(start)
         values = dict(
-            device=str(device), source=str(source), content_hash=content_hash, import_key=key,
+            device=str(device), source=utf8_text(source), content_hash=content_hash, import_key=key,
             options=plain(options) if options is not None else None, started_at=began,
             start_estimated=estimated, ended_at=None, rate_hz=float(rate_hz), epoch_s=float(epoch_s),
             calibration=plain(calibration) if calibration is not None else None, state_names=list(STATES),
