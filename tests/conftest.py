@@ -56,6 +56,19 @@ DEADLINE_S = 300.0
 DEMO = REPO_ROOT / "recordings" / "demo.sbr"
 
 
+def honouring_permissions(cmd: list[str]) -> list[str]:
+    """``cmd`` run so that a file's permissions hold (a chmod 000 file cannot be read): as it is
+    for a user; for root, who reads any file, without the capabilities that let it (setpriv),
+    or the test is skipped where setpriv is missing."""
+    if os.geteuid() != 0:
+        return cmd
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: file permissions cannot be made to hold")
+    drop = "-dac_override,-dac_read_search"
+    return [setpriv, "--bounding-set", drop, "--inh-caps", drop, *cmd]
+
+
 def busy_settings():
     """Coach limits small enough that the demo has a break prompt, a nudge, an outcome and a
     break in its first minutes (the replay and session tests compare their coach events)."""

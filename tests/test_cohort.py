@@ -23,7 +23,7 @@ from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE
 from sensorback.errors import SensorbackError
 from sensorback.summary import summarize
-from conftest import wait_until
+from conftest import honouring_permissions, wait_until
 
 pytest.importorskip("distributed")
 pytest.importorskip("pyarrow")
@@ -397,6 +397,30 @@ def test_names_that_are_not_utf8_are_analysed_and_written_escaped(tmp_path, sim_
     assert {**latin, "file": ""} == {**plain, "file": ""} and float(plain["wear_s"]) > 590
     resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1")
     assert resumed.returncode == 0 and "3 files: 0 ok, 1 failed, 2 unchanged" in resumed.stdout, resumed.stderr
+
+
+def test_an_unreadable_file_fails_alone_and_the_study_goes_on(tmp_path, sim_block):
+    """A file without read permission (common on a shared drive) stopped the whole study before any
+    file was analysed ('cannot read: Permission denied'); it is a failed file like any other, and
+    --resume analyses it once it can be read."""
+    study = tmp_path / "study"
+    study.mkdir()
+    for name in ("a.sbr", "locked.sbr"):
+        formats.save(sim_block.slice(0, 25 * 600), study / name)
+    (study / "locked.sbr").chmod(0)
+    out = tmp_path / "out"
+    run = honouring_permissions([sys.executable, "-m", "sensorback.cli", "cohort", str(study), "--out", str(out),
+                                 "--workers", "1"])
+    res = subprocess.run(run, capture_output=True, text=True, timeout=DEADLINE_S)
+    assert res.returncode == 0, res.stderr
+    assert "2 files: 1 ok, 1 failed" in res.stdout
+    assert f"failed: {study / 'locked.sbr'}: cannot open: Permission denied" in res.stderr.splitlines()
+    assert [(Path(r["file"]).name, r["status"]) for r in read_csv(out / "files.csv")] == [("a.sbr", "ok"),
+                                                                                         ("locked.sbr", "failed")]
+    (study / "locked.sbr").chmod(0o600)
+    resumed = subprocess.run([*run, "--resume"], capture_output=True, text=True, timeout=DEADLINE_S)
+    assert resumed.returncode == 0 and "2 files: 1 ok, 0 failed, 1 unchanged" in resumed.stdout, resumed.stderr
+    assert [r["status"] for r in read_csv(out / "files.csv")] == ["ok", "ok"]
 
 
 def test_one_or_two_workers_give_identical_outputs(reference, tmp_path):

@@ -434,10 +434,7 @@ def _to_do(paths: list[Path], job: _Job, resume: bool) -> list[tuple[Path, Finge
     """The inputs still to analyse, with their fingerprints (with --resume: not those done)."""
     todo = []
     for p in paths:
-        try:
-            fp = Fingerprint.of(str(p))
-        except OSError as e:
-            raise SensorbackError(f"{p}: cannot read: {e.strerror}") from None
+        fp = Fingerprint.of(str(p))  # an unreadable file too: it fails in its turn, the others go on
         if resume and _is_done(_load_part(job.out, p), fp, job.settings):
             job.result.skipped += 1
         else:

@@ -34,10 +34,18 @@ class Fingerprint:
 
     @classmethod
     def of(cls, path: str) -> "Fingerprint":
-        st = os.stat(path)
+        """A file that cannot be read (no permission, gone since it was found) gets no hash: its
+        analysis then fails and says why, as any bad file's does, and the study goes on."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return cls(-1, -1, "")
         h = hashlib.sha256()
-        with open(path, "rb") as f:
-            h.update(f.read(HEAD_BYTES))
+        try:
+            with open(path, "rb") as f:
+                h.update(f.read(HEAD_BYTES))
+        except OSError:
+            return cls(st.st_size, st.st_mtime_ns, "")
         return cls(st.st_size, st.st_mtime_ns, h.hexdigest())
 
     def to_dict(self) -> dict:
