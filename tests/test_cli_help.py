@@ -119,10 +119,12 @@ def test_simulate_help_gives_the_duration_range_the_simulator_accepts():
     assert f"--duration S Length, {duration_range()}, in seconds" in text
 
 
-def test_analyze_and_report_help_say_seated_for_sitting_and_slouching_together():
-    """'sitting' is the state alone; what counts sitting and slouching together is 'seated'."""
-    flat = {name: " ".join(help_of(name).split()) for name in ("analyze", "report")}
+def test_analyze_report_and_cohort_help_say_seated_for_sitting_and_slouching_together():
+    """'sitting' is the state alone; what counts sitting and slouching together is 'seated' (cohort's
+    help still said 'sitting bouts' for its seated_bouts column)."""
+    flat = {name: " ".join(help_of(name).split()) for name in ("analyze", "report", "cohort")}
     assert "seated time and bouts" in flat["analyze"] and "sitting bouts" not in flat["analyze"]
+    assert "seated bouts (sitting and slouching)" in flat["cohort"] and "sitting bouts" not in flat["cohort"]
     assert flat["report"].startswith("Usage: sensorback report [OPTIONS] Seated time, breaks, slouching")
     assert "neither seated time nor a break" in flat["report"] and "neither sitting" not in flat["report"]
 

@@ -72,7 +72,7 @@ def _left_out(counts: dict[str, int]) -> str:
         "  sensorback cohort study/ --out results/ --resume          # after a crash or Ctrl-C\n"
         "  sensorback cohort study/ --out results/ --scheduler tcp://10.0.0.5:8786\n\n"
         "Writes DIR/days.parquet and DIR/days.csv (one row per file and calendar day: wear time, time per "
-        "state, sitting bouts and breaks, sit-to-stand rises, trunk flexion past 20/30/60/90 degrees upright "
+        "state, seated bouts (sitting and slouching) and breaks, sit-to-stand rises, trunk flexion past 20/30/60/90 degrees upright "
         "and seated, slouch share, data quality) and DIR/files.csv (one row per input: ok or failed with its "
         "error). A file that fails is recorded and the run goes on. Each finished file is kept at once, so "
         "--resume after a crash or Ctrl-C analyses only what is left (and files that changed or failed). "
