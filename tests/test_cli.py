@@ -828,6 +828,17 @@ def test_progress_draws_a_bar_then_erases_it():
     assert off.getvalue() == ""
 
 
+def test_progress_shows_a_long_run_in_hours_and_minutes():
+    """A cohort run of hours showed '3900 s'; the time is written as analyze writes durations."""
+    from sensorback.cli._progress import Progress
+
+    with Progress("cohort: 3/40 files", total=40, enabled=False) as p:
+        p._t0 -= 3900.0  # as if it had started 65 minutes ago
+        assert p.line().endswith("]   0%  1 h 05 min")
+        p._t0 += 3900.0 - 272.0
+        assert p.line().endswith("  4 min 32 s")
+
+
 def test_no_progress_when_piped_or_json():
     from sensorback.cli._progress import interactive
 

@@ -6,6 +6,8 @@ import sys
 import threading
 import time
 
+from ..timefmt import precise_duration
+
 _LOCK = threading.Lock()
 _ACTIVE: list["Progress"] = []
 
@@ -30,8 +32,9 @@ def interactive(json_output: bool = False) -> bool:
 class Progress:
     """``with Progress("analyzing day.sbr", total=n) as p: ... p.update(done)``
 
-    Draws ``label [#####.....]  45%  12 s`` (or ``label ...  12 s`` without a total) from a background
-    thread, starting only after ``delay`` seconds, and erases itself when done.
+    Draws ``label [#####.....]  45%  12 s`` (or ``label ...  12 s`` without a total; the time as
+    timefmt.precise_duration writes it, '1 h 05 min' in a long cohort run) from a background thread,
+    starting only after ``delay`` seconds, and erases itself when done.
     """
 
     WIDTH = 24
@@ -60,8 +63,8 @@ class Progress:
             frac = min(max(self.done / self.total, 0.0), 1.0)
             filled = int(round(frac * self.WIDTH))
             bar = "#" * filled + "." * (self.WIDTH - filled)
-            return f"{self.label} [{bar}] {100 * frac:3.0f}%  {elapsed:.0f} s"
-        return f"{self.label} ...  {elapsed:.0f} s"
+            return f"{self.label} [{bar}] {100 * frac:3.0f}%  {precise_duration(elapsed)}"
+        return f"{self.label} ...  {precise_duration(elapsed)}"
 
     def _draw(self) -> None:
         with _LOCK:
