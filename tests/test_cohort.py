@@ -273,10 +273,21 @@ def test_ctrl_c_anywhere_prints_the_resume_hint(tmp_path, sim_block, monkeypatch
     out = tmp_path / "out"
     r = CliRunner().invoke(app, ["cohort", str(folder), "--out", str(out), "--workers", "1"])
     assert r.exit_code == 130, r.output
-    assert r.stderr.strip().splitlines()[-1] == (f"interrupted: {finished} of 1 files finished and kept in {out}; "
+    assert r.stderr.strip().splitlines()[-1] == (f"interrupted: {finished} of 1 file finished and kept in {out}; "
                                                  "run again with --resume to finish")
     if where != "write_tables":
         assert read_csv(out / "files.csv") == []
+
+
+def test_the_progress_line_counts_from_the_first_moment():
+    """Until the first file was done the line said only 'cohort', however long the biggest files took."""
+    from sensorback.cli.cohort_cmd import _progress_label
+    from sensorback.cohort.run import CohortResult
+
+    result = CohortResult(files=12)
+    assert _progress_label(result, 12) == "cohort: 0/12 files, 0 failed, 12 left"
+    result.ok, result.failed, result.recorded_days = 2, 1, 4.0
+    assert _progress_label(result, 12, 3600.0) == "cohort: 3/12 files, 1 failed, 9 left, 4 person-days/h"
 
 
 def test_hushing_the_teardown_reaches_tornados_callback_errors():
@@ -589,7 +600,7 @@ def test_a_run_writes_into_an_empty_folder_and_over_its_own_results(tmp_path, si
 
     resumed = cli("cohort", str(folder), "--out", str(out), "--resume")
     assert resumed.returncode == 0, resumed.stderr
-    assert "1 files: 0 ok, 0 failed, 1 unchanged" in resumed.stdout and "analysing" not in resumed.stderr
+    assert "1 file: 0 ok, 0 failed, 1 unchanged" in resumed.stdout and "analysing" not in resumed.stderr
     assert {name: (out / name).read_bytes() for name in tables} == tables
     assert (out / "notes.md").read_text() == "mine"
 
@@ -608,7 +619,7 @@ def test_results_from_before_the_marker_are_still_its_own(reference, tmp_path):
     res = cli("cohort", str(folder / "p0.sbr"), "--out", str(out))
     assert res.returncode == 2 and "holds the results of an earlier run" in res.stderr, res.stderr
     res = cli("cohort", str(folder / "p0.sbr"), "--out", str(out), "--resume")  # done: no cluster
-    assert res.returncode == 0 and "1 files: 0 ok, 0 failed, 1 unchanged" in res.stdout, res.stderr
+    assert res.returncode == 0 and "1 file: 0 ok, 0 failed, 1 unchanged" in res.stdout, res.stderr
     assert (out / MARKER).is_file() and [Path(r["file"]).name for r in read_csv(out / "files.csv")] == ["p0.sbr"]
 
     killed = tmp_path / "killed"

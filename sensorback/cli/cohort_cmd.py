@@ -40,7 +40,7 @@ def _interrupted(out: Path, result=None) -> NoReturn:
     """The one message for a cohort run cut short by Ctrl-C, wherever it came: what is kept, and how to
     finish. Exits 130."""
     clear_active()
-    kept = (f"{result.ok + result.failed} of {result.files - result.skipped} files finished and kept in {out}"
+    kept = (f"{result.ok + result.failed} of {_files(result.files - result.skipped)} finished and kept in {out}"
             if result is not None else f"the files finished so far are kept in {out}")
     typer.echo(f"interrupted: {kept}; run again with --resume to finish", err=True)
     raise typer.Exit(EXIT_INTERRUPTED)
@@ -50,6 +50,17 @@ def _rate(result, elapsed: float) -> str:
     if elapsed <= 0 or result.recorded_days <= 0:
         return ""
     return f", {result.recorded_days / (elapsed / 3600.0):.0f} person-days/h"
+
+
+def _files(n: int) -> str:
+    return f"{n} file{'s' if n != 1 else ''}"
+
+
+def _progress_label(result, todo: int, elapsed: float = 0.0) -> str:
+    """'cohort: 3/12 files, 0 failed, 9 left, 833 person-days/h', from the start on (0/12 before the
+    first file is done, rather than a bare 'cohort' while the biggest files take minutes)."""
+    done = result.ok + result.failed
+    return f"cohort: {done}/{todo} files, {result.failed} failed, {todo - done} left{_rate(result, elapsed)}"
 
 
 def _left_out(counts: dict[str, int]) -> str:
@@ -140,9 +151,9 @@ def cohort_command(
         where = f"{result.workers} worker{'s' if result.workers != 1 else ''}"
         where += f", dashboard {result.dashboard}" if result.dashboard else ""
         skipped = f" ({result.skipped} already done)" if result.skipped else ""
-        typer.echo(f"analysing {todo} of {result.files} files{skipped} on {where}", err=True)
+        typer.echo(f"analysing {todo} of {_files(result.files)}{skipped} on {where}", err=True)
         t0[0] = time.perf_counter()
-        progress = Progress("cohort", total=todo, enabled=show, delay=0.0)
+        progress = Progress(_progress_label(result, todo), total=todo, enabled=show, delay=0.0)
         progress.__enter__()
 
     def on_file(row, result, todo: int) -> None:
@@ -153,8 +164,7 @@ def cohort_command(
             clear_active()
             typer.echo(f"failed: {row['error']}", err=True)
         if progress is not None:
-            progress.update(done, label=f"cohort: {done}/{todo} files, {result.failed} failed, {todo - done} left"
-                            f"{_rate(result, time.perf_counter() - t0[0])}")
+            progress.update(done, label=_progress_label(result, todo, time.perf_counter() - t0[0]))
 
     try:
         find_inputs(inputs, exclude=out)  # bad inputs are reported before a cluster starts
@@ -170,5 +180,5 @@ def cohort_command(
     done = f"{result.ok} ok, {result.failed} failed" + (f", {result.skipped} unchanged since the last run"
                                                          if result.skipped else "")
     rate = f" ({result.recorded_days:.1f} person-days in {result.wall_s:.1f} s)" if result.ok else ""
-    typer.echo(f"{result.files} files: {done}{rate};{_left_out(result.left_out)} wrote {out / 'days.parquet'}, "
+    typer.echo(f"{_files(result.files)}: {done}{rate};{_left_out(result.left_out)} wrote {out / 'days.parquet'}, "
                "days.csv and files.csv")
