@@ -19,10 +19,12 @@ EPOCHS_HEADER = "t_start,t_end,state,inclination_deg,intensity_g"
 
 
 def _fmt(values: np.ndarray, decimals: int) -> list[str]:
+    """Each value to `decimals` places, '' where there is none. In plain Python, not np.char.mod:
+    that loses a Ctrl-C that comes while it runs (a week's table takes it about a second), so
+    analyze went on to its next file and exited 0; this is also three times faster."""
     values = np.asarray(values, dtype=np.float64)
-    out = np.char.mod(f"%.{decimals}f", values).astype(object)
-    out[~np.isfinite(values)] = ""
-    return out.tolist()
+    form = f"%.{decimals}f"
+    return [form % x if finite else "" for x, finite in zip(values.tolist(), np.isfinite(values).tolist())]
 
 
 def write_epochs_csv(table: EpochTable, path: Path) -> None:
