@@ -28,7 +28,7 @@ from sensorback.core.states import CODE, STATES
 from sensorback.errors import InputError, SensorbackError
 from sensorback.formats.epochs_csv import write_epochs_csv
 from cli_checks import one_line_error as assert_one_line_error
-from conftest import DEADLINE_S, wait_until
+from conftest import DEADLINE_S, honouring_permissions, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "recordings"
@@ -99,6 +99,34 @@ def test_missing_file_is_one_line(tmp_path):
 def test_missing_file_among_several_fails_before_any_work(tmp_path):
     missing = tmp_path / "second.sbr"
     assert_one_line_error(run("analyze", CHEST, missing), "second.sbr: no such file")
+
+
+def test_an_unreadable_file_is_one_failed_file_and_outputs_are_judged_by_sensorback(tmp_path):
+    """typer refused any path that exists and cannot be read, before sensorback saw it: an unreadable
+    recording among several stopped them all ("Invalid value for 'FILE': path ... is not readable",
+    against the promise that a file that cannot be read does not stop the others), and an unreadable
+    existing OUT was called unreadable rather than refused as existing."""
+    locked = tmp_path / "locked.csv"
+    shutil.copy(WAIST, locked)
+    locked.chmod(0)
+    sb = [sys.executable, "-m", "sensorback.cli"]
+
+    def run_user(*args):
+        return subprocess.run(honouring_permissions([*sb, *map(str, args)]), capture_output=True, text=True,
+                              timeout=DEADLINE_S, cwd=tmp_path)
+
+    r = run_user("analyze", "locked.csv", WAIST, "--json")
+    assert r.returncode == 2 and r.stderr == "error: locked.csv: cannot open: Permission denied\n", r.stderr
+    failed, done = json.loads(r.stdout)
+    assert failed == {"file": "locked.csv", "status": "failed", "error": "locked.csv: cannot open: Permission denied"}
+    assert done["status"] == "ok" and done["samples"] == 20598
+    for args in (["convert", "locked.csv", "x.sbr"], ["replay", "locked.csv", "--db", "x.db"]):
+        r = run_user(*args)
+        assert (r.returncode, r.stderr) == (2, "error: locked.csv: cannot open: Permission denied\n"), args
+    r = run_user("convert", WAIST, "locked.csv")
+    assert r.returncode == 2 and r.stderr.startswith("error: OUT: locked.csv already exists;"), r.stderr
+    r = run_user("analyze", WAIST, "--epochs", "locked.csv")
+    assert r.returncode == 2 and "(it cannot be read)" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("command", [["analyze", "-"], ["convert", "-", "out.sbr"], ["replay", "-"]])

@@ -26,7 +26,7 @@ _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 #: for opened files, such as mode or encoding, do not apply: file parameters are left to typer).
 _UNSET = ("parser", "click_type", "min", "max", "formats", "path_type")
 _OFF = ("clamp", "exists", "writable", "resolve_path", "allow_dash")
-_ON = ("file_okay", "dir_okay", "readable")
+_ON = ("file_okay", "dir_okay")  # readable either way: a path's leaf follows it (plain_values)
 
 
 class _NotPlain(Exception):
@@ -67,6 +67,15 @@ def _path(value: Any) -> Path:
         return Path(value)
     if not os.access(value, os.R_OK):
         raise _NotPlain  # typer says it is not readable
+    return Path(value)
+
+
+def _any_path(value: Any) -> Path:
+    """As typer does for a Path with readable=False: any name, read or not. The files sensorback
+    reads and writes are declared so, and judged by its own checks (an unreadable recording is one
+    failed file among several, an existing output is refused as existing), not by typer's."""
+    if not isinstance(value, str) or not value:
+        raise _NotPlain
     return Path(value)
 
 
@@ -130,6 +139,8 @@ def plain_values(param: Any) -> Optional[PlainValues]:
     leaf = _LEAVES.get(annotation)
     if leaf is None or not _plain_settings(descriptor.parameter_info):
         return None
+    if leaf is _path and not descriptor.parameter_info.readable:
+        leaf = _any_path
     return PlainValues(leaf, many, descriptor)
 
 

@@ -105,7 +105,7 @@ def cohort_command(
     out: Annotated[Path, typer.Option("--out", metavar="DIR", show_default=False,
                                       help="Folder for the results: new, empty or an earlier run's "
                                       "(created, private to you, in an existing folder; files of yours named "
-                                      "like the results are never replaced).")],
+                                      "like the results are never replaced).", readable=False)],
     workers: Annotated[
         Optional[int],
         typer.Option("--workers", metavar="N", show_default=False,

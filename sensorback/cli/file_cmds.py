@@ -97,7 +97,7 @@ def analyze(
     files: Annotated[
         list[Path],
         typer.Argument(metavar="FILE", help=f"Recordings to analyze {READ_FORMATS}.",
-                       show_default=False),
+                       show_default=False, readable=False),
     ],
     epochs: Annotated[
         Optional[Path],
@@ -107,6 +107,7 @@ def analyze(
             help="Also write one CSV row per epoch. With several FILEs each gets its own file, named "
             "OUT.<file name>.csv. An existing OUT is replaced only if it is an epochs table sensorback "
             "wrote (never a recording).",
+            readable=False,
         ),
     ] = None,
     json_output: Annotated[
@@ -236,9 +237,10 @@ def analyze(
 )
 def convert(
     src: Annotated[Path, typer.Argument(metavar="IN", help=f"Recording to read {READ_FORMATS}.",
-                                        show_default=False)],
+                                        show_default=False, readable=False)],
     dst: Annotated[Path, typer.Argument(metavar="OUT", help="File to write (.sbr, .csv, .csv.gz), a new one: an "
-                                        "existing file is never written over.", show_default=False)],
+                                        "existing file is never written over.", show_default=False,
+                                        readable=False)],
     rate: Annotated[Optional[float], CSV_RATE_OPTION] = None,
 ) -> None:
     """Convert a recording from one supported format to another."""
@@ -280,7 +282,8 @@ def simulate(
         ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", metavar="FILE", help="Recording to write (.sbr, .csv, .csv.gz).", show_default=False)
+        Path, typer.Option("--out", metavar="FILE", help="Recording to write (.sbr, .csv, .csv.gz).", show_default=False,
+                     readable=False)
     ],
     seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Random seed. Default: 0.")] = None,
     rate: Annotated[

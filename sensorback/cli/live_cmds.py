@@ -75,7 +75,7 @@ def monitor_command(
     record: Annotated[Optional[Path], typer.Option("--record", metavar="FILE.sbr", show_default=False,
                                                    help="Also write the samples to a native recording (a new "
                                                    "file, never the session's database: an existing one is "
-                                                   "never written over).")] = None,
+                                                   "never written over).", readable=False)] = None,
     demo: Annotated[bool, _DEMO_OPTION] = False,
     speed: Annotated[str, typer.Option("--speed", metavar="N",
                                        help="With --demo: play the simulated wearer at N times real time (stored "
@@ -192,7 +192,7 @@ def calibrate_command(
     out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE.json", show_default=False,
                                                 help="Also write the calibration to this file (for "
                                                 "'analyze --calibration FILE'); an existing FILE only if it "
-                                                "is a calibration written so.")] = None,
+                                                "is a calibration written so.", readable=False)] = None,
     speed: Annotated[str, typer.Option("--speed", metavar="N", help="With --demo: N times real time.")] = "1",
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed "
                                       "(the same person with the same clip mounting as 'monitor --demo --seed "

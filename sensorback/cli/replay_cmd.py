@@ -107,7 +107,8 @@ def _check_events_path(events: Path, recording: Path, database: Path | None) -> 
 )
 def replay_command(
     file: Annotated[
-        Path, typer.Argument(metavar="FILE", help=f"Recording to replay {READ_FORMATS}.", show_default=False)
+        Path, typer.Argument(metavar="FILE", help=f"Recording to replay {READ_FORMATS}.", show_default=False,
+                             readable=False)
     ],
     speed: Annotated[
         str,
@@ -120,7 +121,7 @@ def replay_command(
         typer.Option("--events", metavar="OUT.csv", help="Also write one CSV row per coach event (t,kind,detail; OUT.csv.gz is "
                      "gzip-compressed). "
                      "An existing OUT is replaced only if it is an events file sensorback wrote (never a recording).",
-                     show_default=False),
+                     show_default=False, readable=False),
     ] = None,
     reference_window: Annotated[Optional[str], REFERENCE_WINDOW_OPTION] = None,
     forward_window: Annotated[Optional[str], FORWARD_WINDOW_OPTION] = None,

@@ -74,7 +74,8 @@ def report(
     html: Annotated[
         Optional[Path],
         typer.Option("--html", metavar="OUT", help="Write the report as one self-contained HTML page. An "
-                     "existing OUT is replaced only if it is a report sensorback wrote.", show_default=False),
+                     "existing OUT is replaced only if it is a report sensorback wrote.", show_default=False,
+                     readable=False),
     ] = None,
     db: Annotated[Optional[str], DB_OPTION] = None,
 ) -> None:
