@@ -230,7 +230,7 @@ def test_rate_still_times_a_csv_without_a_time_column(tmp_path):
     src.write_text("ax,ay,az\n" + "0,0,1\n" * 100)
     r = run("convert", src, out, "--rate", "25")
     assert r.exit_code == 0, r.output
-    assert "100 samples, 4.0 s at 25 Hz" in r.stdout
+    assert "wrote" in r.stdout and "100 samples, 4 s at 25 Hz" in r.stdout
 
 
 def test_convert_missing_input(tmp_path):
@@ -448,7 +448,9 @@ def test_convert_round_trip(tmp_path):
     back = tmp_path / "waist.csv"
     r = run("convert", WAIST, native)
     assert r.exit_code == 0, r.output
-    assert native.name in r.stdout
+    # the length as analyze writes it ('recorded 6 min 52 s'), not '411.9 s'
+    assert r.stdout == f"wrote {native}: 20598 samples, 6 min 52 s at 50 Hz\n"
+    assert "recorded 6 min 52 s (0-412 s" in run("analyze", native).stdout
     r = run("convert", native, back)
     assert r.exit_code == 0, r.output
     via_native = formats.load(native)
@@ -487,7 +489,7 @@ def test_simulate_writes_recording_and_labels(tmp_path):
     assert r.exit_code == 0, r.output
     labels = tmp_path / "sim.labels.csv"
     assert out.exists() and labels.exists()
-    assert str(labels) in r.stdout
+    assert r.stdout == f"wrote {out} (2 min 00 s at 25 Hz) and {labels}\n"  # as analyze writes lengths
     block = formats.load(out)
     assert block.rate_hz == pytest.approx(25.0)
     assert block.duration_s == pytest.approx(120.0, abs=1.0)

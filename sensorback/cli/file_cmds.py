@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import SensorbackError, file_error
+from ..timefmt import precise_duration
 from . import _args
 from ._app import app
 from ._options import (CALIBRATION_OPTION, CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, READ_FORMATS,
@@ -255,7 +256,7 @@ def convert(
     with Progress(f"converting {src}", enabled=interactive()):
         block = formats.load(src, rate_hz=rate)
         formats.save(block, dst)
-    typer.echo(f"wrote {dst}: {len(block)} samples, {block.duration_s:.1f} s at {block.rate_hz:g} Hz")
+    typer.echo(f"wrote {dst}: {len(block)} samples, {precise_duration(block.duration_s)} at {block.rate_hz:g} Hz")
 
 
 @app.command(
@@ -347,4 +348,4 @@ def simulate(
         formats.save_blocks(rec.blocks(), out, rec.n_samples, device=rec.device, rate_hz=rec.rate,
                             start_time=rec.start_time, meta={"sim": rec.meta})
         sim.write_labels(rec.labels, labels_out)
-    typer.echo(f"wrote {out} ({rec.duration_s:.0f} s at {rec.rate:g} Hz) and {labels_out}")
+    typer.echo(f"wrote {out} ({precise_duration(rec.duration_s)} at {rec.rate:g} Hz) and {labels_out}")
