@@ -827,7 +827,7 @@ def test_a_signal_while_the_workers_start(tmp_path, sim_block, to, sig):
     if sig == signal.SIGKILL:
         return
     lines = err.decode().strip().splitlines()  # one line: the run stopped before 'analysing ...'
-    assert len(lines) == 1 and lines[0].endswith(f"0 of 1 files finished and kept in {out}; run again with "
+    assert len(lines) == 1 and lines[0].endswith(f"0 of 1 file finished and kept in {out}; run again with "
                                                   "--resume to finish"), lines
     assert read_csv(out / "files.csv") == []  # the tables of what was finished: nothing
     if sig == signal.SIGINT:
