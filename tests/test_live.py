@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -16,12 +18,13 @@ import pytest
 from sensorback.coach import CoachSettings
 from sensorback.core import CoreOptions
 from sensorback.formats import read_native
+from sensorback.localday import day_bounds, local_days
 from sensorback.core import block_stats, from_windows
 from sensorback.core.calibration import IDENTITY
 from sensorback.live import CalibrationStore, LiveSession, calibration_from_dict
 from sensorback.samples import SampleBlock
 from sensorback.sources.base import SourceStatus
-from sensorback.sources.demo import DemoSource, calibration_recording
+from sensorback.sources.demo import DemoSource, calibration_recording, played_start
 from sensorback.store import demo_db_path, open_store
 from conftest import DEADLINE_S, HoldingSource, LineReader, async_until
 
@@ -29,6 +32,17 @@ from conftest import DEADLINE_S, HoldingSource, LineReader, async_until
 #: break prompt comes after sit_limit_min) -- all these tests need, simulated in a fraction of the
 #: whole 8-hour day's time.
 DESK_HOUR_S = 3600.0
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def zone_at_noon() -> timezone:
+    """A fixed zone in which it is now about noon. Tests that compare a demo's stored dates with
+    the real clock pass it to DemoSource: run just after midnight, the demo would otherwise be kept
+    on the day it began (played_start) and dated partly ahead of the clock."""
+    seconds = round((43200.0 - time.time() % 86400.0) / 60.0) * 60
+    return timezone(timedelta(seconds=seconds))
 
 
 @pytest.fixture
@@ -42,7 +56,7 @@ def env(tmp_path, monkeypatch):
 
 def test_demo_source_yields_timed_blocks_and_statuses():
     async def go():
-        src = DemoSource("demo", speed=500, block_s=0.5)
+        src = DemoSource("demo", speed=500, block_s=0.5, tz=zone_at_noon())
         items = []
         async for it in src:
             items.append(it)
@@ -69,12 +83,98 @@ def test_demo_source_yields_timed_blocks_and_statuses():
 def test_played_start_dates_a_sped_up_demo_to_end_when_shown():
     """A sped-up demo's end is dated at the wall moment it is shown; at real time or slower its
     first sample (then every sample is dated at or before the moment it is shown)."""
-    from sensorback.sources.demo import played_start
+    noon = datetime(2024, 3, 5, 12, 0, tzinfo=BERLIN).timestamp()
+    assert played_start(noon, 0.0, 900.0, 30.0, BERLIN) + 900.0 == pytest.approx(noon + 900.0 / 30)
+    assert played_start(noon, 0.0, 900.0, 1.0, BERLIN) == noon
+    assert played_start(noon, 0.0, 900.0, 0.5, BERLIN) == noon  # never ahead of the moment shown
+    assert played_start(noon, 5.0, 905.0, 30.0, BERLIN) + 905.0 == pytest.approx(noon + 900.0 / 30)
 
-    assert played_start(1000.0, 0.0, 900.0, 30.0) + 900.0 == pytest.approx(1000.0 + 900.0 / 30)
-    assert played_start(1000.0, 0.0, 900.0, 1.0) == 1000.0
-    assert played_start(1000.0, 0.0, 900.0, 0.5) == 1000.0  # never ahead of the moment shown
-    assert played_start(1000.0, 5.0, 905.0, 30.0) + 905.0 == pytest.approx(1000.0 + 900.0 / 30)
+
+def _played(wall: datetime, duration: float, speed: float, tz=BERLIN) -> tuple[datetime, datetime]:
+    """[first, end) of a demo of ``duration`` s whose playback began at ``wall``, as dated."""
+    start = played_start(wall.timestamp(), 0.0, duration, speed, tz)
+    return (datetime.fromtimestamp(start, timezone.utc), datetime.fromtimestamp(start + duration, timezone.utc))
+
+
+@pytest.mark.parametrize("wall, duration, speed, first, end", [
+    # just after midnight: today has had 5 min, the demo plays 15: it starts at today's 00:00
+    (datetime(2024, 3, 5, 0, 5, tzinfo=BERLIN), 900.0, 30.0,
+     datetime(2024, 3, 5, 0, 0, tzinfo=BERLIN), datetime(2024, 3, 5, 0, 15, tzinfo=BERLIN)),
+    # begun just before midnight, shown to its end after it: it ends at midnight, on the day begun
+    (datetime(2024, 3, 5, 23, 59, 50, tzinfo=BERLIN), 900.0, 30.0,
+     datetime(2024, 3, 5, 23, 45, tzinfo=BERLIN), datetime(2024, 3, 6, 0, 0, tzinfo=BERLIN)),
+    # the switch to summer time: at 03:16 CEST the day has had 2 h 16 min, not the 3 h 16 min of
+    # the clock's face, so 3 h of desk-day start at midnight (CET), and end at 04:00 CEST
+    (datetime(2024, 3, 31, 3, 10, tzinfo=BERLIN), 10800.0, 30.0,
+     datetime(2024, 3, 31, 0, 0, tzinfo=BERLIN), datetime(2024, 3, 31, 4, 0, tzinfo=BERLIN)),
+    # the switch back: at the second 02:30 (CET) the day has had 3 h 30 min, so 3 h fit and end
+    # when shown (02:36 CET, 01:36 UTC), where the clock's face (2 h 36 min) would have moved them
+    (datetime(2024, 10, 27, 2, 30, fold=1, tzinfo=BERLIN), 10800.0, 30.0,
+     datetime(2024, 10, 27, 0, 36, tzinfo=BERLIN), datetime(2024, 10, 27, 1, 36, tzinfo=timezone.utc)),
+    # a zone whose clocks jump at midnight: Santiago's 2024-09-08 began at 01:00 (-03)
+    (datetime(2024, 9, 8, 1, 5, tzinfo=ZoneInfo("America/Santiago")), 900.0, 30.0,
+     datetime(2024, 9, 8, 4, 0, tzinfo=timezone.utc), datetime(2024, 9, 8, 4, 15, tzinfo=timezone.utc)),
+    # longer than the day: it starts at the day's midnight (and cannot end on it)
+    (datetime(2024, 3, 5, 15, 0, tzinfo=BERLIN), 30 * 3600.0, 100.0,
+     datetime(2024, 3, 5, 0, 0, tzinfo=BERLIN), datetime(2024, 3, 6, 6, 0, tzinfo=BERLIN)),
+    # at real time it is dated as a sensor's data would be, across midnight too
+    (datetime(2024, 3, 5, 23, 50, tzinfo=BERLIN), 900.0, 1.0,
+     datetime(2024, 3, 5, 23, 50, tzinfo=BERLIN), datetime(2024, 3, 6, 0, 5, tzinfo=BERLIN)),
+])
+def test_played_start_keeps_a_sped_up_demo_on_the_day_it_began(wall, duration, speed, first, end):
+    """A sped-up demo begun at 00:05 was dated to end when shown, so it began the evening before
+    and its day's report and database rows were split over two days. Its made-up dates now lie on
+    the local day playback began: from that day's midnight when the day has had less time than the
+    demo, ending at the next midnight when its end would be shown after it. Days are the zone's,
+    23 or 25 h long when the clocks change."""
+    tz = wall.tzinfo
+    assert _played(wall, duration, speed, tz) == (first, end)
+
+
+def test_played_start_ends_when_shown_whenever_the_day_has_had_the_time():
+    """Every hour of a year with both clock changes in Berlin, at speeds from 1.5 to 600 and
+    durations from a minute to a day: a sped-up demo lies on the local day playback began (or
+    starts at its midnight when longer than the day), and ends when it is shown unless the day
+    has not yet had its duration in sample time, when it starts at midnight."""
+    rng = np.random.default_rng(7)
+    wall = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    while wall.year == 2024:
+        speed = float(rng.choice([1.5, 30.0, 600.0]))
+        duration = float(rng.choice([60.0, 900.0, 8 * 3600.0, 23.5 * 3600.0]))
+        first, end = _played(wall, duration, speed)
+        day = wall.astimezone(BERLIN).date()
+        midnight, next_midnight = day_bounds(day, BERLIN)
+        shown = wall + timedelta(seconds=duration / speed)
+        assert first >= midnight and (end <= next_midnight or first == midnight), (wall, duration, speed)
+        if end - first <= next_midnight - midnight:
+            assert local_days(first, end, BERLIN) == [day]
+        if wall - midnight >= timedelta(seconds=duration - duration / speed) and shown <= next_midnight:
+            assert end == shown, (wall, duration, speed)  # ends when shown: nothing in the future
+        else:
+            assert first in (midnight, next_midnight - timedelta(seconds=duration))
+        wall += timedelta(hours=1, minutes=int(rng.integers(0, 60)))
+
+
+def test_a_demo_begun_after_midnight_stores_its_day_on_that_day(env):
+    """End to end, with the clock injected (DemoSource's wall_clock): the 15-minute demo at 3000x
+    begun at 00:05 is stored from 00:00 to 00:15 in a real database; the day before has nothing."""
+    from sensorback.report import build_report, load_rows
+
+    began = datetime(2024, 3, 5, 0, 5, tzinfo=BERLIN)
+    store = open_store(str(env / "sb.db"))
+    s = LiveSession(DemoSource("demo", speed=3000, wall_clock=began.timestamp, tz=BERLIN), store=store,
+                    device_key="demo")
+    asyncio.run(asyncio.wait_for(s.run(), DEADLINE_S))
+    (info,) = store.sessions(0, 4e9)
+    assert info.started_at == datetime(2024, 3, 5, 0, 0, tzinfo=BERLIN)
+    day, before = day_bounds(date(2024, 3, 5), BERLIN), day_bounds(date(2024, 3, 4), BERLIN)
+    assert len(store.epochs(*before)) == 0 and len(store.events(*before)) == 0
+    assert len(store.epochs(*day)) == 900
+    report = build_report(load_rows(store, date(2024, 3, 5), date(2024, 3, 5), BERLIN),
+                          now=datetime(2024, 3, 5, 12, tzinfo=BERLIN), tz=BERLIN)
+    store.close()
+    (shown,) = report.days
+    assert shown.day == date(2024, 3, 5) and shown.numbers.recorded_s == pytest.approx(900.0)
 
 
 @pytest.mark.parametrize("stop_at", [None, 30.0])
@@ -84,7 +184,8 @@ def test_a_sped_up_demo_stores_nothing_in_the_future(env, stop_at):
     that had not happened. Played to the end, the stored session now ends when it was shown;
     stopped early, everything stored is in the past."""
     store = open_store(str(env / "sb.db"))
-    s = LiveSession(DemoSource("demo", speed=600, duration_s=120.0), store=store, device_key="demo")
+    s = LiveSession(DemoSource("demo", speed=600, duration_s=120.0, tz=zone_at_noon()), store=store,
+                    device_key="demo")
     if stop_at is not None:
         s.subscribe(lambda e: asyncio.ensure_future(s.stop())
                     if e.kind == "epochs" and len(e.data) and e.data.t_end[-1] >= stop_at and not s.stop_requested

@@ -79,7 +79,8 @@ def monitor_command(
     demo: Annotated[bool, _DEMO_OPTION] = False,
     speed: Annotated[str, typer.Option("--speed", metavar="N",
                                        help="With --demo: play the simulated wearer at N times real time (stored "
-                                       "so that it ends when it ends on screen, never in the future).")] = "1",
+                                       "so that it ends when it ends on screen, on today's date: from "
+                                       "00:00 when today is younger than the scenario).")] = "1",
     scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
                                           help="With --demo: the simulated wearer: demo (15 min "
                                           "showing every state), desk-day or standing-desk-day (8 h; "

@@ -1,8 +1,8 @@
 """Dates and times the user types (``--day``, ``--at``, ``--start``) and the local-time day boundaries of reports.
 
-Days are local calendar days. Without an explicit ``tz`` the operating system's local time zone is
-used, including its daylight-saving rules, so a day can be 23 or 25 hours long. Every failure is a
-one-line SensorbackError naming the option.
+Days are local calendar days (their bounds are sensorback.localday's, re-exported here). Without an
+explicit ``tz`` the operating system's local time zone is used, including its daylight-saving rules,
+so a day can be 23 or 25 hours long. Every failure is a one-line SensorbackError naming the option.
 """
 
 from __future__ import annotations
@@ -13,35 +13,7 @@ from typing import Optional
 
 from ..errors import SensorbackError
 from ..limits import LATEST, check_day
-
-
-def local_midnight(day: date, tz: Optional[tzinfo] = None) -> datetime:
-    """The aware instant a local day starts."""
-    if tz is None:
-        return datetime.combine(day, time()).astimezone()  # the OS applies its DST rules
-    return datetime.combine(day, time(), tzinfo=tz)
-
-
-def day_bounds(day: date, tz: Optional[tzinfo] = None) -> tuple[datetime, datetime]:
-    """[start, end) of a local day as aware UTC datetimes."""
-    return (local_midnight(day, tz).astimezone(timezone.utc),
-            local_midnight(day + timedelta(days=1), tz).astimezone(timezone.utc))
-
-
-def to_local(instant: datetime, tz: Optional[tzinfo] = None) -> datetime:
-    return instant.astimezone(tz) if tz is not None else instant.astimezone()
-
-
-def local_days(start: datetime, end: datetime, tz: Optional[tzinfo] = None) -> list[date]:
-    """The local calendar days that [start, end) touches (at least start's day)."""
-    first = to_local(start, tz).date()
-    last = to_local(max(start, end - timedelta(microseconds=1)), tz).date()
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def today(now: Optional[datetime] = None, tz: Optional[tzinfo] = None) -> date:
-    now = now if now is not None else datetime.now(timezone.utc)
-    return to_local(now, tz).date()
+from ..localday import day_bounds, local_days, local_midnight, to_local, today  # noqa: F401 (re-exported)
 
 
 _DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")

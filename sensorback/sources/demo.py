@@ -10,9 +10,11 @@ scenario (``sensorback.sim.simulate``), then hands the samples over in blocks of
 second of sample time (larger when sped up, so a block is never less than ~20 ms of wall time),
 each at the wall moment its last sample would have been recorded at ``speed`` times real time.
 Sample times are the recording's own (0 at the first sample); ``start_time`` (when t = 0 is, on
-the wall clock: what stored rows are dated by) is ``played_start``: a sped-up demo is dated so that
-its end falls at the moment it is shown, played to the end, so that nothing stored is ever in the
-future (a demo stopped early is all in the past); at real time, the moment playback began.
+the wall clock: what stored rows are dated by) is ``played_start``: a sped-up demo is dated on the
+local day playback began, so that its end falls at the moment it is shown, played to the end
+(nothing stored is in the future; a demo stopped early is all in the past), except where that
+would reach into the day before or after: then it starts at that day's midnight, or ends at the
+next one. At real time, the moment playback began.
 
 Statuses: "connecting", then "connected" (with a fake battery level and signal strength), a
 "battery"/"signal" note every few minutes of sample time, and "stopped" at the end (the end of
@@ -31,11 +33,13 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import AsyncIterator, Optional
+from datetime import datetime, timezone, tzinfo
+from typing import AsyncIterator, Callable, Optional
 
 import numpy as np
 
 from ..errors import SensorbackError
+from ..localday import day_bounds, to_local
 from ..samples import SampleBlock
 from .base import SourceItem, SourceStatus
 
@@ -49,17 +53,28 @@ DEMO_ADDRESS = "demo"
 CALIBRATION = "calibration"
 
 
-def played_start(wall_start: float, t_first: float, t_end: float, speed: float) -> float:
+def played_start(wall_start: float, t_first: float, t_end: float, speed: float,
+                 tz: Optional[tzinfo] = None) -> float:
     """The Unix time of t == 0 for samples from ``t_first`` to ``t_end`` (sample time) whose
     playback at ``speed`` times real time began at ``wall_start`` (the first sample shown then).
 
     Sped up, the data's end is dated at the wall moment it is shown (wall_start + its duration /
     speed): sample time runs ``speed`` times faster than the wall clock, so every earlier sample is
-    dated before the moment it is shown, and a demo stopped early stores nothing in the future. At
-    real time and slower, the first sample is dated when it is shown (dating the end then would put
-    an early stop's samples in the future)."""
+    dated before the moment it is shown, and a demo stopped early stores nothing in the future.
+    The dates are made up, so they are kept on one local day (``tz``, default the computer's), the
+    day playback began, which 'report' shows as today: a demo begun at 00:05 whose span would start
+    the evening before starts at that day's midnight instead (what is past 00:05 is then ahead of
+    the clock until it is shown), and one whose end would be shown after midnight ends at midnight;
+    a span longer than the day starts at its midnight. At real time and slower, the first sample is
+    dated when it is shown, as a sensor's would be (dating the end then would put an early stop's
+    samples in the future), across midnight too."""
     duration = float(t_end) - float(t_first)
-    return float(wall_start) - float(t_first) + min(0.0, duration / float(speed) - duration)
+    start = float(wall_start) + min(0.0, duration / float(speed) - duration)  # of t_first
+    if speed > 1:
+        day = to_local(datetime.fromtimestamp(float(wall_start), timezone.utc), tz).date()
+        midnight, next_midnight = (b.timestamp() for b in day_bounds(day, tz))
+        start = max(midnight, min(start, next_midnight - duration))
+    return start - float(t_first)
 
 
 def demo_address(seed: int) -> str:
@@ -98,11 +113,14 @@ def calibration_recording(seed: int = 0, rate_hz: float = 50.0, usual_slouch_deg
 
 
 class DemoSource:
-    """A live Source playing a simulated wearer at ``speed`` times real time (see module doc)."""
+    """A live Source playing a simulated wearer at ``speed`` times real time (see module doc).
+    ``wall_clock`` (Unix time now) and ``tz`` (None: the computer's zone) are what its data is dated
+    by (played_start), given so that a test can begin a demo at 00:05 on a chosen day."""
 
     def __init__(self, scenario: str = "demo", speed: float = 1.0, seed: int = 0, *, rate_hz: float = 50.0,
                  block_s: float = BLOCK_S, duration_s: Optional[float] = None, battery_pct: int = 87,
-                 rssi_dbm: int = -58, name: Optional[str] = None, mount_from: Optional[str] = "desk-day"):
+                 rssi_dbm: int = -58, name: Optional[str] = None, mount_from: Optional[str] = "desk-day",
+                 wall_clock: Callable[[], float] = time.time, tz: Optional[tzinfo] = None):
         if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not (math.isfinite(speed) and speed > 0):
             raise SensorbackError(f"--speed: must be a positive number (times real time), got {speed!r}")
         from ..sim import SCENARIOS, check_seed
@@ -121,6 +139,8 @@ class DemoSource:
         self.name = name or self.address.replace(DEMO_ADDRESS, f"demo-{scenario}", 1)  # demo-desk-day-seed3
         self.key = self.address  # stored calibrations of the demo wearer go under this name
         self.mount_from = mount_from  # kept for callers; the seed alone decides the mounting
+        self.wall_clock = wall_clock  # Unix time now: what played_start dates the playback by
+        self.tz = tz  # the local day's zone for played_start (None: the computer's)
         self._stop: Optional[asyncio.Event] = None  # created in the running loop
         self._stop_requested = False
         self._started = False
@@ -180,7 +200,8 @@ class DemoSource:
                            f"{self.speed:g}x real time), battery {self.battery_pct} %, signal {self.rssi_dbm} dBm",
                            battery_pct=self.battery_pct, rssi_dbm=self.rssi_dbm, rate_hz=self.rate_hz)
         wall0 = time.monotonic()
-        block.start_time = played_start(time.time(), t0, float(t[-1]) + 1.0 / self.rate_hz, self.speed)
+        block.start_time = played_start(self.wall_clock(), t0, float(t[-1]) + 1.0 / self.rate_hz, self.speed,
+                                        self.tz)
         edges = np.searchsorted(t, t0 + self.block_s * np.arange(1, int((t[-1] - t0) / self.block_s) + 2))
         start = 0
         sent_t: Optional[float] = None  # the last sample sent: where a stop finds the playback
