@@ -5,6 +5,7 @@ samples.
     python benchmarks/csv_memory.py                          # 6 h at 50 Hz (1.1 M rows)
     python benchmarks/csv_memory.py --hours 48               # 8.6 M rows
     python benchmarks/csv_memory.py --hours 6,48 --against /path/to/other/checkout --reps 2
+    python benchmarks/csv_memory.py --damaged --against /path/to/other/checkout  # and files to refuse or cut
 
 The recording is written once per duration, into a temporary folder, by this checkout's
 `sensorback simulate --scenario desk-day --out x.csv` (the project's CSV writer), and gzipped as
@@ -16,7 +17,10 @@ read_csv alone. The first row of each duration is what the SampleBlock read_csv 
 (t float64 + acc float32 (n, 3), 20 bytes a sample), computed from the sample count; `x arrays`
 is `read MB` over it. With --against, the two checkouts take turns on
 each case, so load from other work on the machine falls on both; `same` compares the samples
-read (SHA-256 of t and acc) and the metadata. See benchmarks/README.md.
+read (SHA-256 of t and acc) and the metadata, or the errors. --damaged adds the recording cut at two
+thirds of its bytes (.csv and .csv.gz: the complete rows are kept) and a file of one endless line of
+numbers (126 MB of text, 39 MB gzipped; alone and after a header line: refused), whose rows give
+the error instead of the samples. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from _common import add_side_by_side_options, side_by_side, table  # noqa: E402
 _CHILD = """
 import hashlib, json, sys, time, warnings
 from pathlib import Path
+from sensorback.errors import InputError
 from sensorback.formats import read_csv
 import sensorback
 
@@ -51,12 +56,18 @@ def kib(field):
 imports = kib("VmRSS")
 warnings.simplefilter("ignore")
 t0 = time.perf_counter()
-block = read_csv(sys.argv[1])
+try:
+    block = read_csv(sys.argv[1])
+except InputError as e:
+    block, error = None, str(e).replace(sys.argv[1], Path(sys.argv[1]).name)
 wall = time.perf_counter() - t0
 peak = kib("VmHWM")
-digest = hashlib.sha256(block.t.tobytes() + block.acc.tobytes() + json.dumps(
-    [block.device, block.rate_hz, block.start_time, block.meta], sort_keys=True, default=repr).encode()).hexdigest()
-print("@@" + json.dumps({"wall": wall, "peak": peak, "imports": imports, "n": len(block), "digest": digest,
+if block is not None:
+    n, digest = len(block), hashlib.sha256(block.t.tobytes() + block.acc.tobytes() + json.dumps(
+        [block.device, block.rate_hz, block.start_time, block.meta], sort_keys=True, default=repr).encode()).hexdigest()
+else:
+    n, digest = 0, "error: " + error
+print("@@" + json.dumps({"wall": wall, "peak": peak, "imports": imports, "n": n, "digest": digest,
                          "where": str(Path(sensorback.__file__).parent)}))
 """
 
@@ -72,6 +83,26 @@ def write_recording(folder: Path, hours: float, seed: int) -> tuple[Path, Path]:
     with open(csv, "rb") as src, gzip.open(gz, "wb", compresslevel=3) as dst:
         shutil.copyfileobj(src, dst, 1 << 22)
     return csv, gz
+
+
+def write_damaged(folder: Path, csv: Path, gz: Path) -> list[Path]:
+    """The recording cut at two thirds of its bytes (.csv and .csv.gz), and one endless line of
+    numbers with no line break (126 MB of text, 39 MB gzipped), alone and after a header line."""
+    import numpy as np
+
+    out = []
+    for path in (csv, gz):
+        data = path.read_bytes()
+        cut = path.with_name(path.name.replace(".csv", "-cut.csv"))
+        cut.write_bytes(data[: len(data) * 2 // 3])
+        out.append(cut)
+    rng = np.random.default_rng(0)
+    text = b"".join((",".join(np.char.mod("%.3f", rng.random(1_000_000))) + ",").encode() for _ in range(21))
+    for name, head in (("endless", b""), ("header-endless", b"t,ax,ay,az\n")):
+        (folder / f"{name}.csv.gz").write_bytes(gzip.compress(head + text, compresslevel=6))
+        (folder / f"{name}.csv").write_bytes(head + text)
+        out += [folder / f"{name}.csv.gz", folder / f"{name}.csv"]
+    return out
 
 
 def read(checkout: Path, path: Path) -> dict:
@@ -92,6 +123,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hours", default="6", help="comma-separated durations in hours, e.g. 6,48 (default 6)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--damaged", action="store_true", help="also the recording cut short, and a file of one "
+                    "endless line (alone and after a header)")
     add_side_by_side_options(ap)
     args = ap.parse_args()
 
@@ -101,6 +134,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sensorback-csvbench-") as d:
         for hours in (float(h) for h in args.hours.split(",")):
             files = write_recording(Path(d), hours, args.seed)
+            if args.damaged:
+                files = (*files, *write_damaged(Path(d), *files))
             n = None
             for path in files:
                 best: dict[str, dict] = {}
@@ -109,8 +144,8 @@ def main() -> None:
                         r = read(checkout, path)
                         if name not in best or r["wall"] < best[name]["wall"]:
                             best[name] = r
-                n = best["this"]["n"]
-                if path.suffix != ".gz":
+                if path.name == files[0].name:
+                    n = best["this"]["n"]
                     rows.append([f"{hours:g} h", f"{n:,} samples", "the arrays read_csv returns", "", "", "",
                                  f"{n * 20 / 1e6:.0f}", "1.0", ""])
                 same = ""
@@ -119,15 +154,20 @@ def main() -> None:
                 for name, checkout in checkouts:
                     r = best[name]
                     cost = r["peak"] - r["imports"]
-                    rows.append([f"{hours:g} h", f"{path.name.split('.', 1)[1]} {path.stat().st_size / 1e6:.0f} MB",
+                    what = path.name.split(".", 1)[1] if path.name.startswith("desk-") else path.name
+                    if "-cut." in path.name:
+                        what = "cut at 2/3: " + path.name.split("-cut.", 1)[1]
+                    got = (f"{cost / (n * 20):.1f}" if r["n"] == n else f"{r['n']:,} samples") if r["n"] \
+                        else r["digest"][:60] + "..."
+                    rows.append([f"{hours:g} h", f"{what} {path.stat().st_size / 1e6:.0f} MB",
                                  f"{name}: {checkout}", f"{r['wall']:.2f}", f"{r['imports'] / 1e6:.0f}",
-                                 f"{r['peak'] / 1e6:.0f}", f"{cost / 1e6:.0f}", f"{cost / (n * 20):.1f}", same])
+                                 f"{r['peak'] / 1e6:.0f}", f"{cost / 1e6:.0f}", got, same])
             for f in Path(d).iterdir():
                 f.unlink()
     print(f"## read_csv of `sensorback simulate --scenario desk-day --seed {args.seed}` at 50 Hz, a fresh process "
           f"per read{f' (fastest of {args.reps})' if args.reps > 1 else ''}")
-    table(["duration", "file", "code", "read s", "after imports MB", "peak RSS MB", "read MB", "x arrays", "same"],
-          rows)
+    table(["duration", "file", "code", "read s", "after imports MB", "peak RSS MB", "read MB",
+           "x arrays (or what was read)", "same"], rows)
     print(f"load average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 

@@ -54,11 +54,11 @@ EARLIEST_UNIX = datetime(EARLIEST.year, 1, 1, tzinfo=timezone.utc).timestamp()
 LATEST_UNIX = datetime(LATEST.year, 1, 1, tzinfo=timezone.utc).timestamp()
 
 # ------------------------------------------------------------------------------------ CSV lines
-#: No CSV header, first row or comment before them is this long (a header naming a hundred columns
-#: is a few KB): a line break is looked for this far and no further, so that a file whose line
-#: breaks were lost is refused at its first line before it is read whole (a 40 MB line split into
-#: 10 M column names peaked at 1.4 GB before its error).
-MAX_HEAD_LINE_BYTES = 1 << 16
+#: No line of a CSV (header, row or comment) is this long (a header naming a hundred columns is a
+#: few KB, a row a few numbers): a line break is looked for this far and no further, so that a file
+#: whose line breaks were lost is refused at that line before it is read whole (a 40 MB line split
+#: into 10 M column names peaked at 1.4 GB before its error), plain or gzip, cut short or not.
+MAX_LINE_BYTES = 1 << 16
 
 # -------------------------------------------------------------------------------- acceleration
 #: Wearables saturate at 8-16 g; more is wrong units or a corrupted value.

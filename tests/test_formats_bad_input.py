@@ -467,11 +467,13 @@ def test_native_reader_refuses_a_directory(tmp_path):
 
 
 def test_a_row_with_millions_of_fields_is_an_error_not_one_sample(tmp_path):
-    """One 20 MB line of 5 M values (line breaks lost) used to load as a single sample."""
+    """One 20 MB line of 5 M values (line breaks lost) used to load as a single sample; it is
+    refused as a line longer than any row once limits.MAX_LINE_BYTES of it is read (a row too
+    wide but shorter than that: test_a_row_with_an_unnamed_extra_value_is_an_error)."""
     p = tmp_path / "flat.csv"
     p.write_text(HEADER + ",".join(["0.0", "0", "0", "1"] * 1_250_000) + "\n")
-    assert error_of(p) == (f"{p}:2: row has 5,000,000 fields, but the header (line 1) names 4; "
-                           "the line breaks between rows seem lost")
+    assert error_of(p) == (f"{p}:2: no line break in the first 65,536 bytes of the line, longer than any "
+                           "header or row; the line breaks between rows seem lost")
 
 
 @pytest.mark.parametrize("text", [
@@ -483,10 +485,10 @@ def test_a_row_with_millions_of_fields_is_an_error_not_one_sample(tmp_path):
 def test_a_file_of_one_endless_line_is_refused_at_its_first_line(tmp_path, text, gz):
     """A file whose line breaks were lost was split into millions of column names (a 40 MB one
     peaked at 1.4 GB) before an error that listed them all, or loaded as one sample: now its first
-    line is refused, in one line, once limits.MAX_HEAD_LINE_BYTES of it has been read."""
+    line is refused, in one line, once limits.MAX_LINE_BYTES of it has been read."""
     from sensorback import limits
 
-    assert len(text) > 4 * limits.MAX_HEAD_LINE_BYTES
+    assert len(text) > 4 * limits.MAX_LINE_BYTES
     p = tmp_path / ("flat.csv.gz" if gz else "flat.csv")
     p.write_bytes(gzip.compress(text.encode()) if gz else text.encode())
     line = 2 if text.startswith("#") else 1
@@ -494,37 +496,105 @@ def test_a_file_of_one_endless_line_is_refused_at_its_first_line(tmp_path, text,
                            "header or row; the line breaks between rows seem lost")
 
 
-def test_a_gzipped_endless_line_is_handed_on_as_it_decompresses(tmp_path):
+def test_a_gzipped_endless_line_is_refused_after_its_first_megabytes(tmp_path):
     """A .csv.gz of one endless line was decompressed whole before the reader saw any of it (a 40
-    MB .csv.gz of 125 MB of text peaked at 287 MB before the refusal above; the plain file at 39
-    MB): now its text comes in pieces of about a read, so the reader refuses it after its first
-    megabytes, and the pieces are the whole text, nothing lost."""
+    MB .csv.gz of 125 MB of text peaked at 287 MB; the plain file at 39 MB): the gzip reader hands
+    its output on a read (1 MiB) at a time, holding no line back, and the text reader refuses the
+    line once limits.MAX_LINE_BYTES of it is read: after the file's first read, not at its end.
+    The reads are the whole text, nothing lost."""
     from sensorback.formats import csv_io
     from sensorback.formats.notes import LoadNotes
 
-    text = (",".join(f"{i * 0.02:.2f},0.1,0.2,0.97" for i in range(500_000))).encode()
-    assert len(text) > 8 * csv_io._READ_BYTES
+    values = np.random.default_rng(1).random(2_000_000)
+    text = ",".join(f"{v:.6f}" for v in values).encode()  # random digits: 8 MB of gzip
     p = tmp_path / "flat.csv.gz"
     p.write_bytes(gzip.compress(text))
+    assert p.stat().st_size > 4 * csv_io._READ_BYTES
     source = csv_io._Source(p, LoadNotes(p))
     try:
-        pieces = list(source.text())
+        with pytest.raises(InputError, match=r"flat\.csv\.gz:1: no line break in the first 65,536 bytes"):
+            next(source.text())
+        assert source._file.tell() <= 2 * csv_io._READ_BYTES
     finally:
         source.close()
-    assert max(map(len, pieces)) < 2 * csv_io._READ_BYTES
+    source = csv_io._Source(p, LoadNotes(p))
+    try:
+        pieces = list(source._raw)  # the gzip reader alone
+    finally:
+        source.close()
+    assert max(map(len, pieces)) <= csv_io._READ_BYTES
     assert b"".join(pieces) == text
 
 
-def test_a_gzip_stream_cut_inside_a_line_already_read_in_part_is_an_error(tmp_path):
-    """The lines before a cut are kept only when the cut line was held back whole; a line longer
-    than a read is handed on in parts, so a cut inside it is said, not half a line read as a row."""
-    z = zlib.compressobj(wbits=31)  # gzip, flushed in the middle of the long line: the cut
-    packed = z.compress((HEADER + good_rows(100) + "# " + "x" * (3 << 20)).encode()) + z.flush(zlib.Z_SYNC_FLUSH)
-    p = tmp_path / "cut.csv.gz"
-    p.write_bytes(packed)
-    msg = error_of(p)
-    assert msg.startswith(f"{p}: gzip stream is truncated inside line 102, after ") and msg.endswith(
-        " bytes of it (a line that long is read as it comes, so it cannot be dropped as a partial line)"), msg
+@pytest.mark.parametrize("line", ["# " + "x" * 100_000, "# " + "x" * (3 << 20), ",".join(["0.1"] * 40_000)],
+                         ids=["comment-100k", "comment-3M", "row-160k"])
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_file_cut_inside_an_overlong_line_is_refused_at_that_line(tmp_path, line, gz):
+    """Cut inside a line longer than a read (1 MiB), a .csv.gz was an error of its own ('gzip stream
+    is truncated inside line 102, after ... bytes of it'); cut inside one of 64 KiB to 1 MiB it kept
+    the lines before with a note, and a plain file cut so read on. No row is that long, so the line
+    is the error, named by its number, the same plain or gzip."""
+    text = (HEADER + good_rows(100) + line).encode()
+    if gz:
+        z = zlib.compressobj(wbits=31)  # gzip, flushed in the middle of the long line: the cut
+        text = z.compress(text) + z.flush(zlib.Z_SYNC_FLUSH)
+    p = tmp_path / ("cut.csv.gz" if gz else "cut.csv")
+    p.write_bytes(text)
+    assert error_of(p) == (f"{p}:102: no line break in the first 65,536 bytes of the line, longer than any "
+                           "header or row; the line breaks between rows seem lost")
+
+
+@pytest.mark.parametrize("chunk", [None, 1000])  # csv_io.CHUNK_BYTES: the default; many chunks
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_line_too_long_anywhere_is_the_error_told_first(tmp_path, monkeypatch, chunk, gz):
+    """A row line far longer than any row, deep in the file (its line breaks lost over a stretch), is
+    an error naming its line, plain or gzip, whatever the chunk size: told before a row too wide
+    that comes earlier, as corrupt gzip data is, since the reader may meet it first."""
+    from sensorback.formats import csv_io
+
+    if chunk is not None:
+        monkeypatch.setattr(csv_io, "CHUNK_BYTES", chunk)
+    flat = ",".join(f"{i * 0.02:.2f},0.1,0.2,0.97" for i in range(5000, 10_000))  # 5000 rows on one line
+    text = HEADER + good_rows(5000) + flat + "\n" + good_rows(5000, 10_000)
+    name = "long.csv.gz" if gz else "long.csv"
+    p = tmp_path / name
+    p.write_bytes(gzip.compress(text.encode()) if gz else text.encode())
+    expected = (f"{p}:5002: no line break in the first 65,536 bytes of the line, longer than any header or "
+                "row; the line breaks between rows seem lost")
+    assert error_of(p) == expected
+    text = HEADER + good_rows(5) + "0.10,0.1,0.2,0.97,5\n" + good_rows(4994, 6) + flat + "\n" + good_rows(10, 10_000)
+    p.write_bytes(gzip.compress(text.encode()) if gz else text.encode())
+    assert error_of(p) == expected
+    if gz:  # corrupt data after it is told first, as before any other error
+        packed = bytearray(gzip.compress(text.encode()))
+        packed[-200:-180] = b"\xff" * 20
+        p.write_bytes(bytes(packed))
+        assert error_of(p).startswith(f"{p}: corrupted gzip data (")
+
+
+def test_the_line_length_check_finds_the_first_line_too_long():
+    """_refuse_long_line looks for a line break every half bound, not at every byte: checked against
+    every line's length on texts whose lines are near the bound, at every place, the first one
+    begun (run) bytes before the text (in the piece before)."""
+    from sensorback.formats import csv_io
+    from sensorback.limits import MAX_LINE_BYTES
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        lengths = rng.choice([0, 1, 100, MAX_LINE_BYTES - 1, MAX_LINE_BYTES, MAX_LINE_BYTES + 1,
+                              MAX_LINE_BYTES + 2, 2 * MAX_LINE_BYTES],
+                             p=[.1, .1, .3, .1, .15, .1, .05, .1], size=int(rng.integers(1, 8)))
+        ended = bool(rng.integers(2))  # the last line has its line break
+        text = b"\n".join(b"x" * int(n) for n in lengths) + (b"\n" if ended else b"")
+        before = int(rng.integers(0, 1000))
+        run = int(rng.choice([0, 0, 1, 100, MAX_LINE_BYTES - 100, MAX_LINE_BYTES]))
+        too_long = [i for i, n in enumerate(lengths) if n + (run if i == 0 else 0) > MAX_LINE_BYTES]
+        if not too_long:
+            csv_io._refuse_long_line("f.csv", text, before, run)
+            continue
+        with pytest.raises(InputError) as e:
+            csv_io._refuse_long_line("f.csv", text, before, run)
+        assert str(e.value).startswith(f"f.csv:{before + too_long[0] + 1}: no line break"), (lengths, before, run)
 
 
 def test_a_gzipped_file_with_old_mac_line_ends_is_read_whole(tmp_path):

@@ -9,7 +9,8 @@ chunk fails to parse do we walk its lines in Python to name the exact line and c
 Separators (comma, semicolon, tab, spaces), decimal commas, gzip, UTF-16, units and Unix
 timestamps are detected from the start of the file; anything that changes the numbers is reported
 as a note. Whatever the chunk size, the result, the notes and the errors (the first problem in
-file order, with its line) are those of parsing the file whole. Writing is csv_write's.
+file order, with its line; corrupt gzip data, then a line longer than limits.MAX_LINE_BYTES, told
+before any other) are those of parsing the file whole. Writing is csv_write's.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import InputError, opening
-from ..limits import MAX_HEAD_LINE_BYTES
+from ..limits import MAX_LINE_BYTES
 from ..samples import SampleBlock
 from . import actigraph, metabase
 from .csv_columns import ColumnMap, headerless_map, map_columns
@@ -38,7 +39,8 @@ from .units import seconds_axis, to_g
 from .validate import check_samples, check_time_axis, rate_not_needed
 
 #: Text parsed per numpy.loadtxt call: memory while reading is the samples plus about this much
-#: (more only for a single line longer than it). Tests lower it to a few bytes.
+#: (more only for a quoted record, line breaks and all, longer than it: no line is longer than
+#: limits.MAX_LINE_BYTES). Tests lower it to a few bytes.
 CHUNK_BYTES = 1 << 22
 _READ_BYTES = 1 << 20  # one read of the file, and at most this much gzip output at a time
 _SNIFF_BYTES = 4096  # UTF-16 and binary data are told from this much of the start
@@ -68,10 +70,12 @@ class RawTable:
 
 class _Source:
     """A CSV file's text as UTF-8 with LF line ends, a piece at a time (text()): gzip members
-    decompressed as they stream (a truncated stream keeps its complete lines, with a note, unless
-    cut inside a line longer than a read; corrupt data is an error), UTF-16 recoded (_utf16_codec),
-    a UTF-8 byte-order mark dropped, CRLF and CR made LF. Also refuses binary data from the first
-    _SNIFF_BYTES."""
+    decompressed as they stream (a truncated stream keeps its complete lines, with a note: its
+    pieces end at a line end, the line after held back; corrupt data is an error), UTF-16 recoded
+    (_utf16_codec), a UTF-8 byte-order mark dropped, CRLF and CR made LF. Refuses binary data from
+    the first _SNIFF_BYTES, and any line longer than MAX_LINE_BYTES (header, row or comment, plain
+    or gzip, cut by a truncated stream or not) once that much of it is read, so that what is held
+    stays bounded whatever the file holds."""
 
     def __init__(self, path, notes: LoadNotes):
         self.path, self.notes, self._note_at = path, notes, len(notes.messages)
@@ -80,9 +84,14 @@ class _Source:
         self.bom = False  # the text began with a byte-order mark (so it was not empty)
         self._gzip = False
         self.cut: int | None = None  # the complete lines a truncated gzip stream kept
+        self._truncated = False  # the gzip stream ended inside a member (_gunzip)
+        self._unread = 0  # bytes after the gzip data that are not gzip data (_gunzip)
         self._raw = self._raw_pieces()
+        self._text: Iterator[bytes] | None = None
 
     def close(self) -> None:
+        if self._text is not None:
+            self._text.close()
         self._raw.close()
         self._file.close()
 
@@ -104,10 +113,12 @@ class _Source:
         return "" if self.cut is None else f"; the gzip stream is truncated after line {self.cut}"
 
     def drain(self) -> None:
-        """Read the rest: a corrupt gzip stream raises here. Called before another error is
-        reported, so that, as when the file was decompressed whole, corruption is told first."""
-        for _ in self._raw:
-            pass
+        """Read the rest of the text, then of the file (after an error in the text): corrupt gzip
+        data or a line too long raises here. Called before another error is reported, so that these
+        are told first whatever the chunk size (as when the file was decompressed whole)."""
+        for pieces in (self._text or (), self._raw):
+            for _ in pieces:
+                pass
 
     def _read(self, n: int) -> bytes:
         with opening(self.path):
@@ -124,14 +135,10 @@ class _Source:
         yield from self._gunzip(data)
 
     def _gunzip(self, data: bytes) -> Iterator[bytes]:
-        """Every gzip member, as it decompresses. Pieces end at a line end, so that a truncated
-        stream keeps its complete lines (with a note that says how much of a line it dropped).
-        Only a line longer than _READ_BYTES is handed on in parts as it comes: holding it back
-        would decompress a file of one endless line whole (three times its text in memory) before
-        the reader could refuse it (MAX_HEAD_LINE_BYTES); a stream cut inside such a line is an
-        error, since part of it has been read."""
-        lines, tail, eof = 0, b"", False
-        spilled = 0  # bytes of the unfinished line already handed on
+        """Every gzip member, as it decompresses, in pieces of at most _READ_BYTES. A stream that
+        ends inside a member sets _truncated, bytes after the last member that are not one set
+        _unread; text() keeps the complete lines and says so."""
+        eof = False
         try:
             while data[:2] == b"\x1f\x8b":
                 d = zlib.decompressobj(wbits=31)
@@ -142,28 +149,9 @@ class _Source:
                     out = d.decompress(data, _READ_BYTES)
                     data = d.unconsumed_tail
                     if out:
-                        cut = out.rfind(b"\n") + 1
-                        if cut:
-                            piece, tail, spilled = tail + out[:cut], out[cut:], 0
-                            lines += piece.count(b"\n")
-                            yield piece
-                        else:
-                            tail += out
-                            if len(tail) >= _READ_BYTES:
-                                spilled += len(tail)
-                                piece, tail = tail, b""
-                                yield piece
+                        yield out
                     elif not data and eof:
-                        if not lines:
-                            raise InputError(self.path, "gzip stream is truncated before the end of its first "
-                                                        "line; nothing to read")
-                        if spilled:
-                            raise InputError(self.path, f"gzip stream is truncated inside line {lines + 1}, after "
-                                                        f"{spilled + len(tail):,} bytes of it (a line that long is "
-                                                        "read as it comes, so it cannot be dropped as a partial line)")
-                        self.cut = lines
-                        self.notes.add(f"gzip stream is truncated; kept the {lines} complete lines before the cut, "
-                                       f"dropped {len(tail)} bytes of a partial line", at=self._note_at)
+                        self._truncated = True
                         return
                 data = d.unused_data
                 while len(data) < 2 and not eof:
@@ -173,14 +161,14 @@ class _Source:
         except zlib.error as e:
             raise InputError(self.path, f"corrupted gzip data ({e})") from None
         if data:  # not another member: a damaged one, or something appended (gzip -t: "trailing garbage")
-            unread = len(data) + os.fstat(self._file.fileno()).st_size - self._file.tell()
-            self.notes.add(f"ignored the last {unread} bytes of the file: they are not gzip data (kept the "
-                           f"{lines + bool(tail or spilled)} complete lines before them)", at=self._note_at)
-        if tail:
-            yield tail
+            self._unread = len(data) + os.fstat(self._file.fileno()).st_size - self._file.tell()
 
     def text(self) -> Iterator[bytes]:
         """The text, after the checks on its first bytes."""
+        self._text = self._text_pieces()
+        return self._text
+
+    def _text_pieces(self) -> Iterator[bytes]:
         pieces = _utf8(self._raw)
         head = b""
         for piece in pieces:
@@ -193,16 +181,70 @@ class _Source:
         if head.startswith(b"\xef\xbb\xbf"):
             head, self.bom = head[3:], True
         carry = b""  # a \r at the end of a piece may be the first half of \r\n
+        lines, run = 0, 0  # line ends so far; bytes of the line not ended yet
+        held = b""  # of a gzip stream, that line: dropped if the stream was cut in it
         for piece in _chain(head, pieces):
             piece, carry = carry + piece, b""
             if b"\r" in piece:
                 if piece.endswith(b"\r"):
                     piece, carry = piece[:-1], b"\r"
                 piece = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if not piece:
+                continue
+            _refuse_long_line(self.path, piece, lines, run)
+            end = piece.rfind(b"\n") + 1
+            lines += piece.count(b"\n")
+            run = len(piece) - end if end else run + len(piece)
+            if self._gzip:
+                piece, held = (held + piece[:end], piece[end:]) if end else (b"", held + piece)
             if piece:
                 yield piece
-        if carry:
-            yield b"\n"
+        if carry:  # a CR last: the end of a line
+            yield held + b"\n"
+            lines, run, held = lines + 1, 0, b""
+        if self._truncated:
+            if not lines:
+                raise InputError(self.path, "gzip stream is truncated before the end of its first line; nothing to read")
+            self.cut = lines
+            self.notes.add(f"gzip stream is truncated; kept the {lines} complete lines before the cut, dropped "
+                           f"{len(held)} bytes of a partial line", at=self._note_at)
+            return
+        if self._unread:
+            self.notes.add(f"ignored the last {self._unread} bytes of the file: they are not gzip data (kept the "
+                           f"{lines + bool(run)} complete lines before them)", at=self._note_at)
+        if held:
+            yield held
+
+
+def _refuse_long_line(path, text: bytes, before: int, run: int = 0) -> None:
+    """An InputError naming the first line of ``text`` longer than MAX_LINE_BYTES, counting its
+    unended last line; ``before`` lines of the file come before ``text``, and its first line began
+    ``run`` bytes before it. No header, row or comment is that long: its line breaks were lost.
+    Looks for a line break in every window of MAX_LINE_BYTES // 2 + 1 bytes (a longer line covers
+    one whole), a few dozen finds per MiB."""
+    first = text.find(b"\n")
+    if run + (first if first >= 0 else len(text)) > MAX_LINE_BYTES:
+        start = 0
+    else:
+        start = -1
+        step = MAX_LINE_BYTES // 2 + 1
+        a = first + 1 if first >= 0 else len(text)
+        while a + step <= len(text):
+            if text.find(b"\n", a, a + step) >= 0:
+                a += step
+                continue
+            line = text.rfind(b"\n", 0, a) + 1
+            end = text.find(b"\n", a + step)
+            if (end if end >= 0 else len(text)) - line > MAX_LINE_BYTES:
+                start = line
+                break
+            if end < 0:
+                break
+            a = end + 1
+    if start >= 0:
+        raise InputError(path, f"no line break in the first {MAX_LINE_BYTES:,} bytes of the line, longer than any "
+                               "header or row; the line breaks between rows seem lost",
+                         line=before + text.count(b"\n", 0, start) + 1)
 
 
 def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
@@ -268,19 +310,15 @@ class _Reader:
         while len(self.buf) < size and self.more():
             pass
 
-    def fill_lines(self, count: int, most: int | None = None) -> None:
-        """Read on until buf holds count line ends, or (most) that many bytes."""
-        while self.buf.count(b"\n") < count and (most is None or len(self.buf) < most) and self.more():
+    def fill_lines(self, count: int) -> None:
+        """Read on until buf holds count line ends (at most count * MAX_LINE_BYTES of text)."""
+        while self.buf.count(b"\n") < count and self.more():
             pass
 
-    def lines(self, pos: int = 0, longest: int | None = None) -> Iterator[tuple[bytes, int]]:
-        """(line, where the next begins) from buf[pos:], reading on as needed. A line with no line
-        break in its first `longest` bytes comes as those bytes and -1, and ends the lines."""
+    def lines(self, pos: int = 0) -> Iterator[tuple[bytes, int]]:
+        """(line, where the next begins) from buf[pos:], reading on as needed."""
         while True:
             end = self.buf.find(b"\n", pos)
-            if longest is not None and (end if end >= 0 else len(self.buf)) - pos > longest:
-                yield self.buf[pos:pos + longest], -1
-                return
             if end < 0:
                 if self.more():
                     continue
@@ -320,7 +358,7 @@ def _check_row_width(path, data: bytes, sep: str | None, ncols: int, first: int,
             continue
         body = line.split(b"#", 1)[0].rstrip(b" \t" + b)
         fields = body.count(b) + 1
-        if fields > ncols and len(body) < (1 << 20):  # quoted separators are not separators
+        if fields > ncols:  # quoted separators are not separators
             fields = len(_fields(body.decode("utf-8", errors="replace"), sep))
         if fields > ncols:
             where = f"the header (line {header_line}) names" if header_line is not None else "the first row has"
@@ -332,13 +370,10 @@ def _check_row_width(path, data: bytes, sep: str | None, ncols: int, first: int,
 def _split_header(path, r: _Reader, pos: int = 0, line_no: int = 0, blank: bool = True) -> tuple[str, int, int]:
     """(header line, its 1-based line number, where the data after it begins in r.buf). Skips blank
     and # lines, and the `line_no` lines before byte `pos` (a device's header block). blank: all
-    text before pos was whitespace (then a file of nothing else is 'empty file'). A line longer
-    than MAX_HEAD_LINE_BYTES is refused as soon as that much of it is read."""
-    for line, nxt in r.lines(pos, MAX_HEAD_LINE_BYTES):
+    text before pos was whitespace (then a file of nothing else is 'empty file'). (A line longer
+    than MAX_LINE_BYTES never gets here: _Source refuses it.)"""
+    for line, nxt in r.lines(pos):
         line_no += 1
-        if nxt < 0:
-            raise InputError(path, f"no line break in the first {MAX_HEAD_LINE_BYTES:,} bytes of the line, longer than "
-                                   "any header or row; the line breaks between rows seem lost", line=line_no)
         s = line.strip()
         if s and not s.startswith(b"#"):
             return line.decode("utf-8", errors="replace"), line_no, nxt
@@ -426,7 +461,7 @@ class _Layout:
 
 def _parse(source: _Source, path, notes: LoadNotes) -> RawTable:
     r = _Reader(source.text())
-    r.fill_lines(actigraph.MAX_LINES + 1, (actigraph.MAX_LINES + 1) * MAX_HEAD_LINE_BYTES)
+    r.fill_lines(actigraph.MAX_LINES + 1)
     acti = actigraph.read_header(path, r.buf)
     if acti is not None:
         actigraph.refuse_counts(path, acti)
@@ -454,7 +489,7 @@ def _parse(source: _Source, path, notes: LoadNotes) -> RawTable:
                   if acti.rate_hz else f"{acti.device} RAW export (ActiLife) without a sample rate in its header")
     device = None
     if cols.device is not None:
-        r.fill_lines(_DEVICE_LINES, _DEVICE_LINES * MAX_HEAD_LINE_BYTES)
+        r.fill_lines(_DEVICE_LINES)
         device = _first_cell(prefix + r.buf, sep, cols.device)
     layout = _Layout(r.offset, prefix, first, sep, decimal_comma, cols)
     label = None
@@ -581,12 +616,8 @@ def _cut_last_line(chunk: bytes, sep, need: int, line: int) -> tuple[bytes, tupl
 
 
 def _first_row(r: _Reader, prefix: bytes, sep, decimal_comma: bool) -> list[str] | None:
-    """The fields of the first data line (not blank, not a comment); None for none, or for one longer
-    than MAX_HEAD_LINE_BYTES, which is not split into its millions of fields here: the row width check
-    or the parse refuses it."""
-    for line, nxt in _data_lines(prefix, r):
-        if nxt < 0:
-            return None
+    """The fields of the first data line (not blank, not a comment); None for none."""
+    for line in _data_lines(prefix, r):
         line = line.split(b"#", 1)[0]
         if line.strip():
             text = line.decode("utf-8", errors="replace")
@@ -595,19 +626,17 @@ def _first_row(r: _Reader, prefix: bytes, sep, decimal_comma: bool) -> list[str]
 
 
 def _data_lines(prefix: bytes, r: _Reader) -> Iterator[bytes]:
-    """(line, where the next begins, -1 for a line cut at MAX_HEAD_LINE_BYTES) from the data's start,
-    reading on as needed."""
+    """The lines from the data's start, reading on as needed."""
     if prefix:
-        yield prefix[:-1], 0
-    yield from r.lines(longest=MAX_HEAD_LINE_BYTES)
+        yield prefix[:-1]
+    for line, _ in r.lines():
+        yield line
 
 
 def _first_cell(data: bytes, sep, column: int) -> str | None:
     """Column `column` of the first data line, quotes and all (a 'device' column names the device
     in its first row, as write_csv writes it)."""
     for line in data.split(b"\n", _DEVICE_LINES)[:_DEVICE_LINES]:
-        if len(line) > MAX_HEAD_LINE_BYTES:  # not split into its millions of fields: the row width check refuses it
-            return None
         if line.strip() and not line.lstrip().startswith(b"#"):
             fields = _fields(line.decode("utf-8", errors="replace"), sep)
             return fields[column].strip() if column < len(fields) else None
