@@ -78,6 +78,13 @@ def test_angle_bar():
     assert angle_bar(90.0, 20.0, width=20).count("█") == 20
 
 
+def test_angle_bar_says_a_learned_slouch_line_in_whole_degrees():
+    """A calibrated or learned line is a float (16.2107...): the bar names it as the notes do
+    ('slouching counts from 16 degrees'), not to four decimals."""
+    assert angle_bar(35.0, 16.2107).endswith("  35° (slouch at 16°)")
+    assert angle_bar(None, 14.1984).endswith("  --° (slouch at 14°)")
+
+
 def test_today_line_says_seated_for_sitting_and_slouching_together():
     """The day's totals call sitting + slouching 'seated', as analyze and the report do; 'sitting'
     alone is the state."""

@@ -37,16 +37,18 @@ LOG_LINES = 1000
 
 
 def angle_bar(angle: Optional[float], threshold: float, width: int = BAR_WIDTH) -> str:
-    """'[██████████░░░░│░░░░░░░]  12° of 20°': forward flexion against the slouch threshold (│)."""
+    """'[██████████░░░░│░░░░░░░]    12° (slouch at 20°)': forward flexion against the slouch threshold
+    (│). The line is shown in whole degrees, as the notes that announce it ('slouching counts from 16
+    degrees'): a learned line such as 16.2107 is no more precise than that."""
     full = threshold * BAR_SCALE
     mark = int(round(width * threshold / full))
     if angle is None:
         cells = ["·"] * width
-        label = f"  --° (slouch at {threshold:g}°)"
+        label = f"  --° (slouch at {threshold:.0f}°)"
     else:
         n = int(round(width * min(max(angle, 0.0), full) / full))
         cells = ["█" if i < n else "░" for i in range(width)]
-        label = f"  {angle:4.0f}° (slouch at {threshold:g}°)"
+        label = f"  {angle:4.0f}° (slouch at {threshold:.0f}°)"
     cells.insert(mark, "│")
     return "[" + "".join(cells) + "]" + label
 
