@@ -85,6 +85,33 @@ def test_angle_bar_says_a_learned_slouch_line_in_whole_degrees():
     assert angle_bar(None, 14.1984).endswith("  --° (slouch at 14°)")
 
 
+def test_dashboard_shows_no_trunk_angle_while_the_sensor_is_off(tmp_path):
+    """Not worn, the sensor lies on the desk at whatever angle (-111° in the demo): that is not the
+    wearer's trunk, so the bar shows '--°' (worn again, the angle comes back)."""
+    store = open_store(str(tmp_path / "sb.db"))
+    source = HoldingSource(DemoSource("demo", speed=1000), lambda: session.meters.state == "not_worn")
+    session = LiveSession(source, store=store, device_key="demo",
+                          calibrations=CalibrationStore(tmp_path / "cal.json"),
+                          recorder_kwargs={"max_epochs": 5000, "max_seconds": 600})
+    app = MonitorApp(session, Notifier(bell=lambda: None, enabled=False))
+    seen = {}
+
+    async def go():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _until(pilot, lambda: session.meters.state == "not_worn", "the sensor taken off")
+            app.refresh_view()
+            seen["off"] = (_text(app, "#bar"), session.meters.flexion_deg)
+            await pilot.press("q")
+            await pilot.pause()
+
+    asyncio.run(asyncio.wait_for(go(), 2 * DEADLINE_S))
+    bar, flexion = seen["off"]
+    assert flexion is not None  # the core still measures the sensor's angle ...
+    assert "--°" in bar and "█" not in bar, bar  # ... but the dashboard does not call it the trunk's
+    assert angle_bar(flexion, 20.0) != angle_bar(None, 20.0)
+    store.close()
+
+
 def test_today_line_says_seated_for_sitting_and_slouching_together():
     """The day's totals call sitting + slouching 'seated', as analyze and the report do; 'sitting'
     alone is the state."""

@@ -24,7 +24,8 @@ from textual.widgets import Footer, Header, RichLog, Static
 
 from ..coach.text import notification_title
 from ..live import LiveEvent, LiveSession, log_line
-from ..summary import seated_seconds
+from ..core.states import STATES
+from ..summary import NOT_WORN_STATES, seated_seconds
 from ..timefmt import clock, duration
 from .notify import Notifier
 
@@ -34,6 +35,9 @@ BAR_SCALE = 2.0
 REFRESH_S = 0.25
 #: Lines the event log keeps (it scrolls; the newest is always shown).
 LOG_LINES = 1000
+#: States without a trunk to measure: the angle of a sensor lying on the desk (-111°, say) is not
+#: the wearer's, so the bar shows '--°' then (as analyze leaves these epochs out of its angles).
+NO_TRUNK = frozenset(STATES[code] for code in NOT_WORN_STATES)
 
 
 def angle_bar(angle: Optional[float], threshold: float, width: int = BAR_WIDTH) -> str:
@@ -185,7 +189,8 @@ class MonitorApp(App):
         elif s.calibration is None and m.samples:
             cal = " — calibrating from the first samples..."
         state.update(f"State: {(m.state or 'waiting').upper()}  at {clock(m.t)}{cal}")
-        self.query_one("#bar", Static).update("Trunk " + angle_bar(m.flexion_deg, thr))
+        angle = None if m.state in NO_TRUNK else m.flexion_deg
+        self.query_one("#bar", Static).update("Trunk " + angle_bar(angle, thr))
         nxt = st.next_prompt_in_s
         up = f"   up for {_minutes(st.up_s)}" if st.up_s else ""
         brk = "   on a break" if st.on_break else ""
