@@ -516,6 +516,21 @@ def test_monitor_without_bluetooth_says_it_once(env, monkeypatch):
     assert r.stdout.splitlines()[-1].endswith("  stopped")
 
 
+def test_calibrate_without_bluetooth_offers_its_own_demo(env, monkeypatch):
+    """'calibrate' on a machine without Bluetooth says the same one line, exit 1, but suggests
+    'calibrate --demo' (it suggested 'monitor --demo', another command), and saves nothing."""
+    from typer.testing import CliRunner
+
+    from sensorback.cli.app import app
+
+    monkeypatch.setenv("SENSORBACK_CALIBRATIONS", str(env / "calibrations.json"))
+    _without_bluetooth(monkeypatch)
+    r = CliRunner().invoke(app, ["calibrate"])
+    assert r.exit_code == 1, (r.output, r.exception)
+    assert r.stderr.splitlines() == [NO_BLUETOOTH.replace("sensorback monitor --demo", "sensorback calibrate --demo")]
+    assert not (env / "calibrations.json").exists()
+
+
 def test_dashboard_without_bluetooth_closes_and_says_it_once(env):
     """The dashboard (in a terminal) closes by itself and the command says the error once, exit 1
     (it used to wait for 'q' with the error in its log, then exit 0)."""

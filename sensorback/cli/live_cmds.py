@@ -39,11 +39,18 @@ def _speed(text: str) -> float:
     return _args.parse_times_real_time(text, "60")
 
 
-def _ble_failure(e: BaseException) -> Optional[SensorbackError]:
-    """A Bluetooth failure (no adapter, no BlueZ/D-Bus, a lost link) as a one-line error suggesting --demo."""
+def _ble_failure(e: BaseException, command: str) -> Optional[SensorbackError]:
+    """A Bluetooth failure (no adapter, no BlueZ/D-Bus, a lost link) as a one-line error suggesting
+    the same command's --demo (a failed 'calibrate' offers 'calibrate --demo', not the monitor);
+    None for anything else."""
+    from ..sources.ble import BluetoothUnavailable
     from ..sources.ble_errors import user_error
 
-    return user_error(e, "without a sensor, try 'sensorback monitor --demo'")
+    if isinstance(e, BluetoothUnavailable):  # the source's own line: what is wrong, not what to do
+        return BluetoothUnavailable(f"{e} Without a sensor, try 'sensorback {command} --demo'.")
+    if isinstance(e, SensorbackError):
+        return None
+    return user_error(e, f"without a sensor, try 'sensorback {command} --demo'")
 
 
 @app.command(
@@ -149,10 +156,8 @@ def monitor_command(
                     raise dashboard.error
                 if not session.finished:  # the app ended before the session could finish
                     session.finish()
-        except SensorbackError:
-            raise
         except Exception as e:
-            failure = None if demo else _ble_failure(e)
+            failure = None if demo else _ble_failure(e, "monitor")
             if failure is None:
                 raise
             raise failure from None
@@ -222,12 +227,8 @@ def calibrate_command(
         import asyncio
 
         done = asyncio.run(guided(source, typer.echo, calibrations=calibrations, stand=stand))
-    except SensorbackError:
-        raise
-    except KeyboardInterrupt:
-        raise
     except Exception as e:
-        failure = None if demo else _ble_failure(e)
+        failure = None if demo else _ble_failure(e, "calibrate")
         if failure is None:
             raise
         raise failure from None

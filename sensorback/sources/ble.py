@@ -97,7 +97,8 @@ class BleSourceError(SensorbackError):
 
 class BluetoothUnavailable(BleSourceError):
     """The machine's Bluetooth cannot be used at all (no adapter, no BlueZ): exit 1, like a full
-    disk, not 2 as for a mistake on the command line."""
+    disk, not 2 as for a mistake on the command line. The command that used the source adds what
+    to do without a sensor (its own --demo)."""
 
     exit_code = 1
 
@@ -322,8 +323,7 @@ class BleSource:
                     if self.stats["connections"] == 0 and kind == NO_BLUETOOTH:
                         # No Bluetooth at all (no adapter, no BlueZ, no D-Bus): retrying forever
                         # would only print the same cryptic error every 30 s.
-                        raise BluetoothUnavailable(f"{bluetooth_error(e)} Without a sensor, try "
-                                                   "'sensorback monitor --demo'.") from None
+                        raise BluetoothUnavailable(bluetooth_error(e)) from None
                     why = link_error(e)
                 else:
                     why = "disconnected"
