@@ -373,7 +373,7 @@ def format_summary(summary: Summary, title: str | None = None) -> str:
     lines.append(
         f"  seated bouts: {s.n_bouts}, longest {format_duration(s.longest_bout_s)},"
         f" {s.long_bouts} of {s.long_bout_min:g} min or more;"
-        f" breaks (upright >= {s.sit_break_min_s:g} s): {s.breaks}"
+        f" breaks (on your feet {s.sit_break_min_s:g} s or more): {s.breaks}"
     )
     i, f = s.inclination, s.seated_flexion
     lines.append(f"  inclination (worn): p10 {_deg(i.p10)}, median {_deg(i.p50)}, p90 {_deg(i.p90)}")
