@@ -264,6 +264,7 @@ class LiveSession:
         self._start_time: Optional[float] = None
         self._rate_hz: Optional[float] = None
         self._last_prompt: Optional[CoachEvent] = None
+        self._told_how_to = False  # the first prompt's exercise: where its steps are, stop at sharp pain
         self._stop_requested = False
         self._finished = False
         self._stopped_event: Optional[LiveEvent] = None  # the source's 'stopped', said last
@@ -534,14 +535,21 @@ class LiveSession:
         self._emit(LiveEvent("settled", "", float(t)))
 
     def _on_events(self, events: list[CoachEvent]) -> None:
-        """Coach events (already stored): counted, the last prompt kept for its exercise, shown."""
+        """Coach events (already stored): counted, the last prompt kept for its exercise, shown.
+        The session's first prompt is followed by a note on where the exercise's steps are and the
+        rule to stop at sharp pain (once: later prompts would only nag with it)."""
         for e in events:
             if e.kind in TALLIES:
                 self.meters.counts[TALLIES[e.kind]] += 1
             declared = event_kind(e.kind)
-            if declared is not None and declared.suggests_exercise:
+            suggests = declared is not None and declared.suggests_exercise
+            if suggests:
                 self._last_prompt = e
             self._emit(LiveEvent("coach", event_text(e), e.t, e))
+            exercise = _exercises.by_key(e.exercise) if suggests and not self._told_how_to else None
+            if exercise is not None:
+                self._told_how_to = True
+                self._emit(LiveEvent("note", _exercises.how_to(exercise), e.t))
 
     # -- calibration ------------------------------------------------------------------------
     def _keys(self) -> list[str]:

@@ -699,6 +699,27 @@ def test_plain_lines_come_in_sample_time_order_over_a_whole_day(env):
     assert [ln for ln in lines if "provisional calibration" in ln][0].startswith("00:00:00")  # used from the start
 
 
+def test_the_first_break_prompt_says_where_the_steps_are_and_to_stop_at_sharp_pain(env):
+    """A prompt only names its exercise. The session's first one is followed, at its time, by where
+    the steps are and the rule to stop at sharp pain; later prompts are not (that would nag)."""
+    from typer.testing import CliRunner
+
+    from sensorback.cli.app import app
+
+    r = CliRunner().invoke(app, ["monitor", "--demo", "--speed", "20000", "--plain",
+                                 "--set", "sit_limit_min=2", "--set", "reprompt_min=1"])
+    assert r.exit_code == 0, (r.output, r.exception)
+    lines = r.stdout.splitlines()
+    prompts = [i for i, ln in enumerate(lines) if "  break prompt: " in ln]
+    told = [i for i, ln in enumerate(lines) if "Stop any exercise that causes sharp pain." in ln]
+    assert len(prompts) >= 2 and told == [prompts[0] + 1], lines
+    first = lines[prompts[0]]
+    assert first.endswith("try: torso twists (8 times on each side)")
+    assert lines[told[0]] == (f"{first[:8]}  how to do torso twists: 'sensorback exercises show torso-twists'. "
+                              "Stop any exercise that causes sharp pain.")
+    assert CliRunner().invoke(app, ["exercises", "show", "torso-twists"]).exit_code == 0  # the command it names works
+
+
 def test_a_settled_event_says_nothing_earlier_follows(env):
     """The promise run_plain orders by: after a 'settled' event at t, the session sends no event
     dated before t (but a lost connection or the end, said at once)."""

@@ -27,6 +27,8 @@ LEVELS: tuple[str, ...] = ("beginner", "intermediate")
 KINDS: tuple[str, ...] = ("mobility", "stretch", "strength")
 GENERAL_CAUTION = ("Stop straight away at any sharp or shooting pain, and get advice from a health "
                    "professional if pain lasts, spreads into a leg or comes with numbness.")
+#: The rule in short, wherever exercise is suggested (the report, 'log', the monitor's first prompt).
+SHARP_PAIN = "Stop any exercise that causes sharp pain."
 ON_YOUR_FEET = "standing"  # the place of exercises done on your feet (see Exercise.on_your_feet)
 PLACE_WORDS = {"desk": "at the desk", "standing": "standing", "floor": "on the floor"}
 
@@ -123,6 +125,12 @@ def suggest(previous: str | None) -> Exercise:
     if previous not in keys:
         return PROMPT_POOL[0]
     return PROMPT_POOL[(keys.index(previous) + 1) % len(keys)]
+
+
+def how_to(e: Exercise) -> str:
+    """Said with the first break prompt of a live session: the prompt only names the exercise, so
+    where its steps are, and the rule to stop at sharp pain."""
+    return f"how to do {e.name.lower()}: 'sensorback exercises show {e.key}'. {SHARP_PAIN}"
 
 
 def by_key(key: str | None) -> Exercise | None:

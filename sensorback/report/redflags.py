@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Optional, Sequence
 
+from ..coach.exercises import SHARP_PAIN  # noqa: F401 - its one wording; the report's texts take it from here
+
 HIGH_PAIN = 6                      # out of 10: "a steady 6 or 7 out of 10" calls for a check-up
 PERSIST_DAYS = 28                  # 4 weeks
 HISTORY_DAYS = 42                  # 6 weeks of check-ins are looked at
 LEVELS: tuple[str, ...] = ("urgent", "soon", "advice")
 FLAG_ORDER: tuple[str, ...] = ("bladder", "fever", "weight_loss", "leg", "high_pain", "persistent")
 
-SHARP_PAIN = "Stop any exercise that causes sharp pain."
 NOT_A_DIAGNOSIS = "sensorback cannot tell what causes your pain; a doctor or physiotherapist can."
 
 
