@@ -264,6 +264,7 @@ class LiveSession:
         self._start_time: Optional[float] = None
         self._rate_hz: Optional[float] = None
         self._last_prompt: Optional[CoachEvent] = None
+        self._today_rows = None  # today's stored rows, counted at the first sample (_load_today)
         self._told_how_to = False  # the first prompt's exercise: where its steps are, stop at sharp pain
         self._stop_requested = False
         self._finished = False
@@ -392,7 +393,7 @@ class LiveSession:
     # -- the loop ---------------------------------------------------------------------------
     async def run(self) -> None:
         """Consume the source until it ends; then process, store and close what is left."""
-        self._load_today()
+        self._read_today()
         ended = False
         try:
             async for item in self.source:
@@ -436,6 +437,7 @@ class LiveSession:
         if self._start_time is None:
             self._start_time = block.start_time
             self._rate_hz = block.rate_hz
+            self._load_today(self._unix(float(block.t[0])))
             self._device_name = self._device_name or block.device
             self._sensor_at = float(block.t[0]) + LEARN_SENSOR_EVERY_S
             # no epoch can start before the one of the first sample
@@ -831,17 +833,28 @@ class LiveSession:
         base = self._start_time if self._start_time is not None else (time.time() - (self.meters.arrived_t or 0.0))
         return base + float(t)
 
-    def _load_today(self) -> None:
-        """Today's stored totals (local day), so the dashboard's totals include earlier sessions."""
+    def _read_today(self) -> None:
+        """Today's stored rows (local day), read before the source starts (it takes a while on a
+        big database, which a sped-up demo's pace must not wait for)."""
         if self.store is None:
             return
-        from .session.today import today_so_far
+        from .session.today import today_rows
 
         try:
-            today = today_so_far(self.store)
+            self._today_rows = today_rows(self.store)
         except SensorbackError as e:
             self._emit(LiveEvent("note", f"today's totals: {e}"))
+
+    def _load_today(self, first_sample: float) -> None:
+        """Today's stored totals, so the dashboard's totals include earlier sessions: those before
+        this session's first sample (a Unix time; this session is the newest, so what is stored
+        from then on is not counted again, as in the report)."""
+        from datetime import datetime, timezone
+
+        rows, self._today_rows = self._today_rows, None
+        if rows is None:
             return
+        today = rows.totals(until=datetime.fromtimestamp(first_sample, timezone.utc))
         self.meters.today_s.update(today.seconds)
         self.meters.counts.update(today.counts)
         self.meters.exercises += today.exercises

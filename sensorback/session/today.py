@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from ..coach.rules import TALLIES
+from ..core.states import STATES
+from ..report.compute import keep_events, resolve_overlaps
 
 
 @dataclass
@@ -16,23 +21,45 @@ class Today:
     exercises: int = 0
 
 
-def today_so_far(store, now: datetime | None = None) -> Today:
-    """What the store holds for the local day up to now. Raises the store's SensorbackError."""
-    from ..coach.rules import TALLIES
-    from ..core.states import STATES
+@dataclass
+class TodayRows:
+    """The stored rows of the local day up to ``now`` (read once: the slow part), to be counted
+    once the start of the session going on is known (``totals``)."""
 
+    epochs: Any   # store.EpochSeries
+    events: list
+    exercises: int
+
+    def totals(self, until: datetime | None = None) -> Today:
+        """Counted as the report counts them: where stored sessions overlap, the newest one's time
+        (report.compute.resolve_overlaps). ``until``: the first sample of the session going on,
+        the newest of all, so that nothing stored from then on counts again (a sped-up demo is
+        dated into the past, over the demos played before it)."""
+        epochs, events = self.epochs, self.events
+        if until is not None:
+            epochs = epochs.take(epochs.t_start < until.timestamp() - epochs.origin)
+            events = [e for e in events if e.at < until]
+        kept = resolve_overlaps(epochs)
+        out = Today(exercises=self.exercises)
+        for code, d in zip(kept.epochs.state.tolist(), kept.epochs.duration_s.tolist()):
+            out.seconds[STATES[code]] += d
+        for e in keep_events(events, kept):
+            tally = TALLIES.get(getattr(e, "kind", None))
+            if tally is not None:
+                out.counts[tally] += 1
+        return out
+
+
+def today_rows(store, now: datetime | None = None) -> TodayRows:
+    """What the store holds for the local day up to now. Raises the store's SensorbackError."""
     now = now or datetime.now().astimezone()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    out = Today()
-    series = store.epochs(midnight, now)
-    for code, d in zip(series.state.tolist(), series.duration_s.tolist()):
-        out.seconds[STATES[code]] += d
-    for e in store.events(midnight, now):
-        tally = TALLIES.get(getattr(e, "kind", None))
-        if tally is not None:
-            out.counts[tally] += 1
-    out.exercises = len(store.exercises(midnight, now))
-    return out
+    return TodayRows(store.epochs(midnight, now), store.events(midnight, now), len(store.exercises(midnight, now)))
 
 
-__all__ = ["Today", "today_so_far"]
+def today_so_far(store, now: datetime | None = None, until: datetime | None = None) -> Today:
+    """Today's totals from the store (see TodayRows.totals). Raises the store's SensorbackError."""
+    return today_rows(store, now).totals(until)
+
+
+__all__ = ["Today", "TodayRows", "today_rows", "today_so_far"]
