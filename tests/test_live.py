@@ -573,6 +573,49 @@ def test_dashboard_without_bluetooth_closes_and_says_it_once(env):
     assert text.rstrip().splitlines()[-1].endswith(NO_BLUETOOTH), text[-2000:]
 
 
+def test_dashboard_stopped_by_sigterm_ends_as_q_does(env):
+    """A kill (SIGTERM) while the dashboard runs stops it as q does and as it does with --plain:
+    the session is written and ended, the summary is printed, exit 0 (it said 'terminated
+    (SIGTERM)', exit 143, without the summary)."""
+    import pty
+
+    main, tty = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--speed", "30"],
+                            stdin=tty, stdout=tty, stderr=tty, close_fds=True,
+                            env=dict(os.environ, TERM="xterm", COLUMNS="100", LINES="30"))
+    os.close(tty)
+    out = b""
+    deadline = time.monotonic() + DEADLINE_S
+    sent = False
+    try:
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the terminal closed: the process has ended
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not sent and b"SITTING" in out:  # a minute in (the demo sits down at 00:00:52)
+                proc.send_signal(signal.SIGTERM)
+                sent = True
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        os.close(main)
+        if proc.poll() is None:  # pragma: no cover - only if the test fails
+            proc.kill()
+            proc.wait()
+    text = re.sub(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|.)", "", out.decode(errors="replace"))
+    assert sent and proc.returncode == 0, text[-2000:]
+    assert "terminated" not in text and "stopped: " in text, text[-2000:]
+    stored = int(re.search(r"stopped: ([\d,]+) epochs stored", text).group(1).replace(",", ""))
+    store = open_store(str(demo_db_path()))
+    (info,) = store.sessions(0, 4e9)
+    assert info.ended_at is not None and len(store.epochs(0, 4e9)) == stored
+    assert 52 < stored < 900  # past the sit-down, stopped well before the demo's end
+    store.close()
+
+
 FAST_DEMO = ["--demo", "--speed", "1000"]
 
 

@@ -70,8 +70,8 @@ def _ble_failure(e: BaseException, command: str) -> Optional[SensorbackError]:
         "calibration for the sensor (see 'sensorback calibrate') a provisional one is estimated from the "
         "first 30 s; its forward direction is learned from your walking, sit-downs and stand-ups (no "
         "slouch is called until then) and your usual slouch from your sitting. The sensor's own offset and "
-        "gain are learned from your still moments every 10 min and kept for the sensor. Ctrl-C or q stops the "
-        "sensor, writes everything and exits with 0."
+        "gain are learned from your still moments every 10 min and kept for the sensor. Ctrl-C, q or a kill "
+        "(SIGTERM) stops the sensor, writes everything and exits with 0."
     ),
 )
 def monitor_command(

@@ -6,7 +6,7 @@ Panels: current state and the trunk angle against the slouch threshold (a bar); 
 clock and time to the next break prompt; today's totals; connection, battery and signal; and a
 scrolling log of prompts, nudges and notes (live.log_line), newest at the bottom and always in view,
 wrapped to the terminal's width (at 80x24 too). Keys: c calibrate (sit upright: the next seconds become the upright
-reference), g guided calibration (sit upright, slouch as usual, stand up: 30 s), s snooze, d mark the suggested exercise done, q (or Ctrl-C) quit (stops the source, writes
+reference), g guided calibration (sit upright, slouch as usual, stand up: 30 s), s snooze, d mark the suggested exercise done, q (or Ctrl-C, or a SIGTERM) quit (stops the source, writes
 everything, exits). When the session fails (no Bluetooth, a database that cannot be written), the
 dashboard closes by itself and keeps the exception in ``error`` for the command to report. Break
 prompts and slouch nudges also go out as desktop notifications (ui/notify.py; the terminal bell when
@@ -15,6 +15,8 @@ there is no notification service).
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from typing import Optional
 
 from textual.app import App, ComposeResult
@@ -126,6 +128,30 @@ class MonitorApp(App):
         self._worker = self.run_worker(self._run_session(), name="session", exit_on_error=False)
         self.set_interval(REFRESH_S, self.refresh_view)
         self.refresh_view()
+        # A kill (SIGTERM) stops the monitor as q does (and as it does with --plain): the session
+        # ends and is written, the command prints its summary and exits 0.
+        before = signal.getsignal(signal.SIGTERM)
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._on_sigterm)
+        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - Windows, not the main thread
+            return
+        self._sigterm_before = before
+
+    _sigterm_before = None  # the SIGTERM handler before the dashboard's, put back when it closes
+
+    def on_unmount(self) -> None:
+        if self._sigterm_before is None:
+            return
+        try:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+            signal.signal(signal.SIGTERM, self._sigterm_before)
+        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+            pass
+        self._sigterm_before = None
+
+    def _on_sigterm(self) -> None:
+        if not self.session.stop_requested:
+            self.run_worker(self.action_quit_monitor(), group="quit", exit_on_error=False)
 
     async def _run_session(self) -> None:
         try:
