@@ -265,6 +265,7 @@ class LiveSession:
         self._rate_hz: Optional[float] = None
         self._last_prompt: Optional[CoachEvent] = None
         self._today_rows = None  # today's stored rows, counted at the first sample (_load_today)
+        self._unreadable = False  # the device's stored calibration could not be read (said once)
         self._told_how_to = False  # the first prompt's exercise: where its steps are, stop at sharp pain
         self._stop_requested = False
         self._finished = False
@@ -558,8 +559,13 @@ class LiveSession:
         return [k for k in (self.device_key, self._address, self._device_name) if k]
 
     def _try_calibration(self) -> None:
-        if self.calibration is None and self.calibrations is not None and not self.provisional:
-            found = self.calibrations.load(*self._keys())
+        if (self.calibration is None and self.calibrations is not None and not self.provisional
+                and not self._unreadable):
+            try:
+                found = self.calibrations.load(*self._keys())
+            except SensorbackError as e:  # a broken entry: said once, and monitoring goes on provisionally
+                self._emit(LiveEvent("note", f"warning: {e}", self.meters.arrived_t))
+                self._unreadable, found = True, None
             if found is not None:
                 cal, entry = found
                 when = entry.get("saved_at", "?")
@@ -588,7 +594,7 @@ class LiveSession:
 
     def _stored_sensor(self):
         """(sensor calibration, 'on <date>') an earlier session learned for this device, or None."""
-        if self.calibrations is None:
+        if self.calibrations is None or self._unreadable:  # an entry that could not be read is said once
             return None
         try:
             found = self.calibrations.load_sensor(*self._keys())

@@ -616,6 +616,42 @@ def test_dashboard_stopped_by_sigterm_ends_as_q_does(env):
     store.close()
 
 
+def test_a_broken_calibrations_file_is_said_before_the_monitor_starts(env, monkeypatch):
+    """Not JSON: one line naming the file, exit 2, nothing started or stored, as 'calibrate' says
+    it (the session read it when the sensor connected and ended the monitor there, 20 s in)."""
+    from typer.testing import CliRunner
+
+    from cli_checks import one_line_error
+    from sensorback.cli.app import app
+
+    broken = env / "calibrations.json"
+    broken.write_text("{broken")
+    monkeypatch.setenv("SENSORBACK_CALIBRATIONS", str(broken))
+    one_line_error(CliRunner().invoke(app, ["monitor", "--demo", "--speed", "1000", "--plain"]),
+                   f"the calibrations file {broken} is broken", "delete it and calibrate again")
+    assert not demo_db_path().exists()
+    assert broken.read_text() == "{broken"
+
+
+def test_a_broken_entry_for_the_sensor_is_a_warning_and_monitoring_goes_on(env):
+    """The device's own entry unusable: said once, the session calibrates provisionally and runs to
+    the end with everything stored (it ended the session with the error, 20 s in)."""
+    broken = env / "calibrations.json"
+    broken.write_text('{"devices": {"demo": {"calibration": 5}}}')
+    store = open_store(str(env / "sb.db"))
+    s = LiveSession(DemoSource("demo", speed=5000), device_key="demo", store=store,
+                    calibrations=CalibrationStore(broken),
+                    recorder_kwargs={"max_epochs": 5000, "max_seconds": 600})
+    seen = []
+    s.subscribe(seen.append)
+    asyncio.run(asyncio.wait_for(s.run(), DEADLINE_S))
+    warnings = [e.text for e in seen if e.kind == "note" and e.text.startswith("warning:")]
+    assert len(warnings) == 1 and "the calibration of demo in" in warnings[0] and str(broken) in warnings[0]
+    assert s.provisional
+    assert len(store.epochs(0, 4e9)) == 900 and store.session(s.session_ids[0]).ended_at is not None
+    store.close()
+
+
 FAST_DEMO = ["--demo", "--speed", "1000"]
 
 

@@ -123,10 +123,14 @@ def monitor_command(
     from ..store import demo_db_path, open_store
     from ..ui.notify import Notifier
 
+    calibrations = CalibrationStore()
+    # A calibrations file that cannot be read is said now, as by 'calibrate': the session reads it
+    # when the sensor connects, and it ended the monitor there, a few seconds in.
+    calibrations.devices()
     store = open_store(str(demo_db_path()) if apart else db)
     try:
         session = LiveSession(
-            source, settings=settings, store=store, calibrations=CalibrationStore(), record=record,
+            source, settings=settings, store=store, calibrations=calibrations, record=record,
             source_name="demo" if demo else "live",
             recorder_kwargs={"max_epochs": 5000, "max_seconds": max(LIVE_WRITE_S, pace)})
         try:
