@@ -164,6 +164,19 @@ def log_line(ev: LiveEvent) -> Optional[str]:
     return None
 
 
+def _saved_when(stamp) -> str:
+    """When a calibration was saved, as the user reads times ('2026-12-06 07:12', local time), from
+    the ISO time calibrations.json keeps ('2026-12-06T07:12:12+00:00'); '?' without one."""
+    from datetime import datetime
+
+    from .report.when import format_local
+
+    try:
+        return format_local(datetime.fromisoformat(stamp))
+    except (TypeError, ValueError):
+        return "?" if stamp is None else str(stamp)
+
+
 # ----------------------------------------------------------------------------- the session
 
 
@@ -568,7 +581,7 @@ class LiveSession:
                 self._unreadable, found = True, None
             if found is not None:
                 cal, entry = found
-                when = entry.get("saved_at", "?")
+                when = _saved_when(entry.get("saved_at"))
                 note = f"calibration of {entry.get('device') or self._keys()[0]} from {when}"
                 self._use_calibration(cal, note)
                 self._fit = FitCheck(f"the {note}")
@@ -601,7 +614,7 @@ class LiveSession:
         except SensorbackError as e:
             self._emit(LiveEvent("note", f"warning: {e}", self.meters.arrived_t))
             return None
-        return None if found is None else (found[0], f"on {found[1].get('sensor_saved_at', '?')}")
+        return None if found is None else (found[0], f"on {_saved_when(found[1].get('sensor_saved_at'))}")
 
     def _use_calibration(self, cal: Calibration, note: str) -> None:
         self.calibration = cal

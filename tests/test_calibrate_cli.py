@@ -100,6 +100,8 @@ def test_calibrate_demo_cli_stores_and_monitor_uses_it(tmp_path, monkeypatch):
     from sensorback.live import LiveSession
 
     s = LiveSession(DemoSource("demo", speed=1000), device_key="demo", calibrations=CalibrationStore())
+    seen = []
+    s.subscribe(seen.append)
 
     async def go():
         async def later():
@@ -110,6 +112,11 @@ def test_calibrate_demo_cli_stores_and_monitor_uses_it(tmp_path, monkeypatch):
 
     asyncio.run(go())
     assert not s.provisional and s.calibration.reference == found[0].reference
+    # said with the time it was saved as people read times (local, to the minute), not as stored
+    from datetime import datetime
+
+    saved = datetime.fromisoformat(found[1]["saved_at"]).astimezone().strftime("%Y-%m-%d %H:%M")
+    assert [e.text for e in seen if e.kind == "calibration"][0] == f"calibration of demo-calibration from {saved}"
 
 
 def test_a_demo_calibration_is_found_only_for_its_own_seed(tmp_path, monkeypatch):
