@@ -78,7 +78,7 @@ class MonitorApp(App):
     Screen { layout: vertical; }
     #top { height: auto; }
     .panel { border: round $accent; padding: 0 1; height: auto; width: 1fr; }
-    #events { height: 1fr; min-height: 4; }
+    #events { height: 1fr; min-height: 4; scrollbar-gutter: stable; }
     """
     BINDINGS = [
         Binding("c", "calibrate", "Calibrate"),
@@ -113,8 +113,10 @@ class MonitorApp(App):
             with Vertical(classes="panel"):
                 yield Static(id="totals")
                 yield Static(id="connection")
+        # min_width=1: RichLog wraps at 78 columns at least by default, wider than its box at 80x24,
+        # and the stable gutter keeps the scrollbar from covering the ends of lines once it appears.
         yield RichLog(id="events", classes="panel", wrap=True, markup=False, highlight=False, auto_scroll=True,
-                      max_lines=LOG_LINES)
+                      max_lines=LOG_LINES, min_width=1)
         yield Footer()
 
     def on_mount(self) -> None:
