@@ -184,12 +184,20 @@ def test_a_sped_up_demo_stores_nothing_in_the_future(env, stop_at):
     that had not happened. Played to the end, the stored session now ends when it was shown;
     stopped early, everything stored is in the past."""
     store = open_store(str(env / "sb.db"))
-    s = LiveSession(DemoSource("demo", speed=600, duration_s=120.0, tz=zone_at_noon()), store=store,
-                    device_key="demo")
+    source = DemoSource("demo", speed=600, duration_s=120.0, tz=zone_at_noon())
+    stopping = []
     if stop_at is not None:
-        s.subscribe(lambda e: asyncio.ensure_future(s.stop())
-                    if e.kind == "epochs" and len(e.data) and e.data.t_end[-1] >= stop_at and not s.stop_requested
-                    else None)
+        # held from the moment the stop is asked for until it comes (the 120 s take 0.2 s of wall
+        # time: on a busy machine the demo played on to its end before the stop task ran)
+        source = HoldingSource(source, lambda: stopping)
+
+        def stop_at_t(e):
+            if e.kind == "epochs" and len(e.data) and e.data.t_end[-1] >= stop_at and not stopping:
+                stopping.append(e.data.t_end[-1])
+                asyncio.ensure_future(s.stop())
+    s = LiveSession(source, store=store, device_key="demo")
+    if stop_at is not None:
+        s.subscribe(stop_at_t)
     before = time.time()
     asyncio.run(asyncio.wait_for(s.run(), DEADLINE_S))
     after = time.time()
