@@ -863,6 +863,10 @@ class LiveSession:
             self._today_rows = today_rows(self.store)
         except SensorbackError as e:
             self._emit(LiveEvent("note", f"today's totals: {e}"))
+            return
+        warning = self._today_rows.exercise_warning  # break prompts still name an exercise
+        if warning is not None:
+            self._emit(LiveEvent("note", f"{warning} 'sensorback report' shows them. {_exercises.SHARP_PAIN}"))
 
     def _load_today(self, first_sample: float) -> None:
         """Today's stored totals, so the dashboard's totals include earlier sessions: those before

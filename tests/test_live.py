@@ -844,6 +844,26 @@ def test_todays_totals_count_overlapping_demos_once_as_the_report_does(env):
     store.close()
 
 
+@pytest.mark.parametrize("flags, warned", [(["--bladder"], True), (["--numbness"], True), ([], False)])
+def test_pain_check_ins_that_call_for_a_doctor_are_said_when_the_monitor_starts(env, flags, warned):
+    """The report suggests no exercise when today's check-ins call for a doctor; the monitor's break
+    prompts name one all the same, so it says so at its start, once (a plain check-in: nothing)."""
+    from typer.testing import CliRunner
+
+    from sensorback.cli.app import app
+
+    assert CliRunner().invoke(app, ["log", "pain", "3", *flags]).exit_code == 0  # into $SENSORBACK_DB
+    r = CliRunner().invoke(app, ["monitor", "--demo", "--speed", "20000", "--plain", "--db", str(env / "sb.db")])
+    assert r.exit_code == 0, (r.output, r.exception)
+    said = [ln for ln in r.stdout.splitlines() if "talk to a doctor before taking on more exercise" in ln]
+    assert len(said) == (1 if warned else 0), r.stdout
+    if warned:
+        assert said[0] == ("--:--:--  Your pain check-ins show a warning sign: talk to a doctor before taking on "
+                           "more exercise. 'sensorback report' shows them. Stop any exercise that causes sharp pain.")
+        report = CliRunner().invoke(app, ["report", "--db", str(env / "sb.db")]).stdout
+        assert "talk to a doctor before taking on more exercise" in " ".join(report.split())  # the same words
+
+
 def test_a_settled_event_says_nothing_earlier_follows(env):
     """The promise run_plain orders by: after a 'settled' event at t, the session sends no event
     dated before t (but a lost connection or the end, said at once)."""

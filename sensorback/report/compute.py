@@ -679,13 +679,17 @@ def _day_name(d: date) -> str:
     return d.strftime("%A %d %B %Y").replace(" 0", " ")
 
 
+#: Said instead of suggesting exercise when the pain check-ins call for a doctor (the report, and
+#: the monitor at its start, whose break prompts still name one).
+DOCTOR_BEFORE_EXERCISE = "Your pain check-ins show a warning sign: talk to a doctor before taking on more exercise."
+
+
 def exercise_advice(report: Report) -> str:
     """What to say about exercise, always with the sharp-pain rule; no suggestion to do more when
     the check-ins call for a doctor."""
     g = report.exercise
     if not redflags.suggests_exercise(report.flags):
-        return ("Your pain check-ins show a warning sign: talk to a doctor before taking on more exercise. "
-                + redflags.SHARP_PAIN)
+        return f"{DOCTOR_BEFORE_EXERCISE} {redflags.SHARP_PAIN}"
     if g.met:
         return f"Goal reached: well done. Keep it gentle and regular. {redflags.SHARP_PAIN}"
     left = g.goal - g.count

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Optional
 
 from ..coach.rules import TALLIES
 from ..core.states import STATES
-from ..report.compute import keep_events, resolve_overlaps
+from ..report import redflags
+from ..report.compute import DOCTOR_BEFORE_EXERCISE, keep_events, report_flags, resolve_overlaps
 
 
 @dataclass
@@ -29,6 +30,13 @@ class TodayRows:
     epochs: Any   # store.EpochSeries
     events: list
     exercises: int
+    flags: list = field(default_factory=list)  # warning signs of today's pain check-ins (report_flags)
+
+    @property
+    def exercise_warning(self) -> Optional[str]:
+        """What the report says today instead of suggesting exercise, when the pain check-ins call
+        for a doctor; None when they do not."""
+        return None if redflags.suggests_exercise(self.flags) else DOCTOR_BEFORE_EXERCISE
 
     def totals(self, until: datetime | None = None) -> Today:
         """Counted as the report counts them: where stored sessions overlap, the newest one's time
@@ -54,7 +62,10 @@ def today_rows(store, now: datetime | None = None) -> TodayRows:
     """What the store holds for the local day up to now. Raises the store's SensorbackError."""
     now = now or datetime.now().astimezone()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return TodayRows(store.epochs(midnight, now), store.events(midnight, now), len(store.exercises(midnight, now)))
+    history = store.pain_checkins(midnight - timedelta(days=redflags.HISTORY_DAYS - 1), now)
+    flags = report_flags([c for c in history if c.at >= midnight], sorted(history, key=lambda c: (c.at, c.id)))
+    return TodayRows(store.epochs(midnight, now), store.events(midnight, now), len(store.exercises(midnight, now)),
+                     flags)
 
 
 def today_so_far(store, now: datetime | None = None, until: datetime | None = None) -> Today:
