@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Optional
 
 from ..coach.rules import TALLIES
 from ..core.states import STATES
+from ..localday import local_midnight, today
 from ..report import redflags
 from ..report.compute import DOCTOR_BEFORE_EXERCISE, keep_events, report_flags, resolve_overlaps
 
@@ -58,19 +59,24 @@ class TodayRows:
         return out
 
 
-def today_rows(store, now: datetime | None = None) -> TodayRows:
-    """What the store holds for the local day up to now. Raises the store's SensorbackError."""
-    now = now or datetime.now().astimezone()
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+def today_rows(store, now: datetime | None = None, tz: tzinfo | None = None) -> TodayRows:
+    """What the store holds for the local day up to ``now`` (an aware instant; default the clock).
+    ``tz``: the zone whose day counts (None: the computer's). The day starts at localday's midnight,
+    not at ``now`` with the hour set to 0: on a clock-change day now's UTC offset is not midnight's.
+    Raises the store's SensorbackError."""
+    now = now if now is not None else datetime.now(timezone.utc)
+    midnight = local_midnight(today(now, tz), tz)
     history = store.pain_checkins(midnight - timedelta(days=redflags.HISTORY_DAYS - 1), now)
     flags = report_flags([c for c in history if c.at >= midnight], sorted(history, key=lambda c: (c.at, c.id)))
     return TodayRows(store.epochs(midnight, now), store.events(midnight, now), len(store.exercises(midnight, now)),
                      flags)
 
 
-def today_so_far(store, now: datetime | None = None, until: datetime | None = None) -> Today:
-    """Today's totals from the store (see TodayRows.totals). Raises the store's SensorbackError."""
-    return today_rows(store, now).totals(until)
+def today_so_far(store, now: datetime | None = None, until: datetime | None = None,
+                 tz: tzinfo | None = None) -> Today:
+    """Today's totals from the store (see today_rows, TodayRows.totals). Raises the store's
+    SensorbackError."""
+    return today_rows(store, now, tz).totals(until)
 
 
 __all__ = ["Today", "TodayRows", "today_rows", "today_so_far"]
