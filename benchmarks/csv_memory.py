@@ -12,8 +12,10 @@ The recording is written once per duration, into a temporary folder, by this che
 write_csv does (level 3) for the .csv.gz. Each read is `read_csv(path)` in a fresh interpreter, so
 the figures are what a user gets: peak RSS is the process's VmHWM from /proc/self/status read as
 it ends (interpreter, numpy and sensorback included; `after imports MB` is its RSS before reading,
-and `read MB` = peak - after imports is what the read itself cost), `read s` is the wall time of
-read_csv alone. The first row of each duration is what the SampleBlock read_csv returns holds
+and `read MB` = peak - after imports is what the read itself cost), `read VM MB` is the same for
+virtual memory (VmPeak - VmSize: what was reserved, touched or not), `traced MB` the tracemalloc
+peak of the same read done again in that process afterwards (numpy's arrays included, whether
+touched or not), and `read s` is the wall time of the first read_csv alone. The first row of each duration is what the SampleBlock read_csv returns holds
 (t float64 + acc float32 (n, 3), 20 bytes a sample), computed from the sample count; `x arrays`
 is `read MB` over it. With --against, the two checkouts take turns on
 each case, so load from other work on the machine falls on both; `same` compares the samples
@@ -53,7 +55,7 @@ def kib(field):
         if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
 
-imports = kib("VmRSS")
+imports, vm_imports = kib("VmRSS"), kib("VmSize")
 warnings.simplefilter("ignore")
 t0 = time.perf_counter()
 try:
@@ -61,14 +63,23 @@ try:
 except InputError as e:
     block, error = None, str(e).replace(sys.argv[1], Path(sys.argv[1]).name)
 wall = time.perf_counter() - t0
-peak = kib("VmHWM")
+peak, vm = kib("VmHWM"), kib("VmPeak")
 if block is not None:
     n, digest = len(block), hashlib.sha256(block.t.tobytes() + block.acc.tobytes() + json.dumps(
         [block.device, block.rate_hz, block.start_time, block.meta], sort_keys=True, default=repr).encode()).hexdigest()
 else:
     n, digest = 0, "error: " + error
-print("@@" + json.dumps({"wall": wall, "peak": peak, "imports": imports, "n": n, "digest": digest,
-                         "where": str(Path(sensorback.__file__).parent)}))
+block = None
+import tracemalloc  # the same read again, traced: what was allocated, reserved or not (after the figures above)
+tracemalloc.start()
+try:
+    read_csv(sys.argv[1])
+except InputError:
+    pass
+traced = tracemalloc.get_traced_memory()[1]
+tracemalloc.stop()
+print("@@" + json.dumps({"wall": wall, "peak": peak, "imports": imports, "vm": vm - vm_imports, "traced": traced, "n": n,
+                         "digest": digest, "where": str(Path(sensorback.__file__).parent)}))
 """
 
 
@@ -147,7 +158,7 @@ def main() -> None:
                 if path.name == files[0].name:
                     n = best["this"]["n"]
                     rows.append([f"{hours:g} h", f"{n:,} samples", "the arrays read_csv returns", "", "", "",
-                                 f"{n * 20 / 1e6:.0f}", "1.0", ""])
+                                 f"{n * 20 / 1e6:.0f}", "", "", "1.0", ""])
                 same = ""
                 if len(best) == 2:
                     same = "yes" if best["this"]["digest"] == best["against"]["digest"] else "NO"
@@ -161,13 +172,14 @@ def main() -> None:
                         else r["digest"][:60] + "..."
                     rows.append([f"{hours:g} h", f"{what} {path.stat().st_size / 1e6:.0f} MB",
                                  f"{name}: {checkout}", f"{r['wall']:.2f}", f"{r['imports'] / 1e6:.0f}",
-                                 f"{r['peak'] / 1e6:.0f}", f"{cost / 1e6:.0f}", got, same])
+                                 f"{r['peak'] / 1e6:.0f}", f"{cost / 1e6:.0f}", f"{r['vm'] / 1e6:,.0f}",
+                                 f"{r['traced'] / 1e6:,.0f}", got, same])
             for f in Path(d).iterdir():
                 f.unlink()
     print(f"## read_csv of `sensorback simulate --scenario desk-day --seed {args.seed}` at 50 Hz, a fresh process "
           f"per read{f' (fastest of {args.reps})' if args.reps > 1 else ''}")
-    table(["duration", "file", "code", "read s", "after imports MB", "peak RSS MB", "read MB",
-           "x arrays (or what was read)", "same"], rows)
+    table(["duration", "file", "code", "read s", "after imports MB", "peak RSS MB", "read MB", "read VM MB",
+           "traced MB", "x arrays (or what was read)", "same"], rows)
     print(f"load average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 

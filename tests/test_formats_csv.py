@@ -452,6 +452,46 @@ def test_errors_are_told_in_the_order_of_a_whole_file_read(tmp_path, monkeypatch
     assert str(pytest.raises(InputError, formats.load, path).value).startswith(f"{path}: corrupted gzip data (")
 
 
+def test_a_cut_gzip_files_trailer_is_not_taken_for_its_size(tmp_path):
+    """The arrays are reserved at the text size a .gz trailer gives; a cut file's last 4 bytes are
+    deflate data, not a size: cut where they read as 500-1032 times the file (2.4:1 here), reading
+    it traces no more than reading the whole file (it reserved 200 MB for 476 KB), and a whole
+    file's trailer is still believed (the arrays fit without growing)."""
+    import tracemalloc
+
+    from sensorback.formats.csv_io import _Source
+    from sensorback.formats.notes import LoadNotes
+
+    t, acc = posture_data(n=40_000)
+    whole = tmp_path / "whole.csv.gz"
+    formats.save(SampleBlock(t, acc, device="sim", rate_hz=50.0), whole)
+    packed = whole.read_bytes()
+    c = next(c for c in range(len(packed) * 2 // 3, len(packed))
+             if 500 * c < int.from_bytes(packed[c - 4:c], "little") <= 1032 * c)
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(packed[:c])
+    peaks = {}
+    for path in (whole, cut):
+        tracemalloc.start()
+        try:
+            block, notes = load(path)
+            peaks[path.name] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        source = _Source(path, LoadNotes(str(path)))
+        try:
+            next(source.text())
+            hint = source.size_hint()
+        finally:
+            source.close()
+        if path == whole:
+            assert len(block) == 40_000 and hint == len(gzip.decompress(packed))
+        else:
+            assert 20_000 < len(block) < 40_000 and "gzip stream is truncated" in notes[0]
+            assert len(packed) < hint <= 20 * c
+    assert peaks["cut.csv.gz"] <= peaks["whole.csv.gz"], peaks
+
+
 @pytest.mark.parametrize("chunk", [None, 300])
 def test_gzip_is_read_as_a_stream(tmp_path, monkeypatch, chunk):
     """Members are decompressed as they come (here 1 KiB of output at a time): two members read
