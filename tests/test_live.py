@@ -539,12 +539,41 @@ def test_calibrate_without_bluetooth_offers_its_own_demo(env, monkeypatch):
     assert not (env / "calibrations.json").exists()
 
 
+def run_in_terminal(cmd: list, on_output=None) -> tuple[int, str]:
+    """Run cmd in a pseudo-terminal (100x30) until it ends, reading all it writes; on_output(proc,
+    output so far) after each read. Returns its exit code and its text without escape codes."""
+    import pty
+
+    main, tty = pty.openpty()
+    proc = subprocess.Popen(cmd, stdin=tty, stdout=tty, stderr=tty, close_fds=True,
+                            env=dict(os.environ, TERM="xterm", COLUMNS="100", LINES="30"))
+    os.close(tty)
+    out = b""
+    deadline = time.monotonic() + DEADLINE_S
+    try:
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the terminal closed: the process has ended
+                break
+            if not chunk:
+                break
+            out += chunk
+            if on_output is not None:
+                on_output(proc, out)
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        os.close(main)
+        if proc.poll() is None:  # pragma: no cover - only if the test fails
+            proc.kill()
+            proc.wait()
+    return proc.returncode, re.sub(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|.)", "",
+                                   out.decode(errors="replace"))
+
+
 def test_dashboard_without_bluetooth_closes_and_says_it_once(env):
     """The dashboard (in a terminal) closes by itself and the command says the error once, exit 1
     (it used to wait for 'q' with the error in its log, then exit 0)."""
-    import pty
-    import re
-
     code = ("import sensorback.sources as s\n"
             "from sensorback.sources.ble import BleSource\n"
             "class NoDBus:\n"
@@ -554,29 +583,8 @@ def test_dashboard_without_bluetooth_closes_and_says_it_once(env):
             "backoff_s=(0.01, 0.02))\n"
             "from sensorback.cli.app import main\n"
             "main()\n")
-    main, tty = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-c", code, "monitor"], stdin=tty, stdout=tty, stderr=tty,
-                            env=dict(os.environ, TERM="xterm", COLUMNS="100", LINES="30"), close_fds=True)
-    os.close(tty)
-    out = b""
-    deadline = time.monotonic() + DEADLINE_S
-    try:
-        while time.monotonic() < deadline:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # the terminal closed: the process has ended
-                break
-            if not chunk:
-                break
-            out += chunk
-        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        os.close(main)
-        if proc.poll() is None:  # pragma: no cover - only if the test fails
-            proc.kill()
-            proc.wait()
-    text = re.sub(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|.)", "", out.decode(errors="replace"))
-    assert proc.returncode == 1, text[-2000:]
+    returncode, text = run_in_terminal([sys.executable, "-c", code, "monitor"])
+    assert returncode == 1, text[-2000:]
     assert text.count("Bluetooth is not available") == 1 and "Error:" not in text, text[-2000:]
     assert text.rstrip().splitlines()[-1].endswith(NO_BLUETOOTH), text[-2000:]
 
@@ -585,36 +593,16 @@ def test_dashboard_stopped_by_sigterm_ends_as_q_does(env):
     """A kill (SIGTERM) while the dashboard runs stops it as q does and as it does with --plain:
     the session is written and ended, the summary is printed, exit 0 (it said 'terminated
     (SIGTERM)', exit 143, without the summary)."""
-    import pty
+    sent = []
 
-    main, tty = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--speed", "30"],
-                            stdin=tty, stdout=tty, stderr=tty, close_fds=True,
-                            env=dict(os.environ, TERM="xterm", COLUMNS="100", LINES="30"))
-    os.close(tty)
-    out = b""
-    deadline = time.monotonic() + DEADLINE_S
-    sent = False
-    try:
-        while time.monotonic() < deadline:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # the terminal closed: the process has ended
-                break
-            if not chunk:
-                break
-            out += chunk
-            if not sent and b"SITTING" in out:  # a minute in (the demo sits down at 00:00:52)
-                proc.send_signal(signal.SIGTERM)
-                sent = True
-        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        os.close(main)
-        if proc.poll() is None:  # pragma: no cover - only if the test fails
-            proc.kill()
-            proc.wait()
-    text = re.sub(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|.)", "", out.decode(errors="replace"))
-    assert sent and proc.returncode == 0, text[-2000:]
+    def kill_once_seated(proc, out: bytes) -> None:
+        if not sent and b"SITTING" in out:  # a minute in (the demo sits down at 00:00:52)
+            proc.send_signal(signal.SIGTERM)
+            sent.append(True)
+
+    returncode, text = run_in_terminal([sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--speed", "30"],
+                                       kill_once_seated)
+    assert sent and returncode == 0, text[-2000:]
     assert "terminated" not in text and "stopped: " in text, text[-2000:]
     stored = int(re.search(r"stopped: ([\d,]+) epochs stored", text).group(1).replace(",", ""))
     store = open_store(str(demo_db_path()))

@@ -335,11 +335,10 @@ def build_hidden_stand_ups(tl: Timeline, end_s: float) -> None:
     tl.fill_to(end_s)
 
 
-def build_reseats(tl: Timeline, end_s: float) -> None:
-    """Desk sessions of 20-90 min, each sit-down and stand-up ordinary and seen, whose sitter
-    shifts in the chair (Timeline.reseat: the hips lifted and lowered again) every 5-30 min; the
-    breaks are walks, chats and coffee. The wearer sits 8-20 deg reclined from their standing
-    posture."""
+def _seen_desk_sessions(tl: Timeline, end_s: float, seated, after, end_margin_s: float) -> None:
+    """A day of desk sessions of 20-90 min, each sit-down and stand-up ordinary and seen, of a
+    wearer who sits 8-20 deg reclined from their standing posture: seated(until) fills each
+    session, after() what follows each stand-up."""
     rng = tl.rng
     tl.person.sit_upright_rel_deg = -float(rng.uniform(8.0, 20.0))
     arrive(tl)
@@ -347,39 +346,45 @@ def build_reseats(tl: Timeline, end_s: float) -> None:
     while tl.now < end_s - 20 * MIN:
         tl.stand(rng.uniform(10.0, 60.0), "stand_desk", work=True)
         tl.sit_down()
-        until = min(tl.now + lengths.next_s(), end_s - 8 * MIN)
+        seated(min(tl.now + lengths.next_s(), end_s - end_margin_s))
+        tl.stand_up()
+        after()
+    leave(tl, end_s)
+
+
+def build_reseats(tl: Timeline, end_s: float) -> None:
+    """Desk sessions whose sitter shifts in the chair (Timeline.reseat: the hips lifted and
+    lowered again) every 5-30 min; the breaks are walks, chats and coffee."""
+    rng = tl.rng
+
+    def seated(until: float) -> None:
         while True:
             desk_session(tl, min(until, tl.now + rng.uniform(5.0, 30.0) * MIN))
             if tl.now >= until - MIN:
                 break
             tl.reseat()
-        tl.stand_up()
+
+    def after() -> None:
         short_break(tl)
         if rng.random() < 0.5:
             tl.walk(rng.uniform(30.0, 120.0))
-    leave(tl, end_s)
+
+    _seen_desk_sessions(tl, end_s, seated, after, 8 * MIN)
 
 
 def build_standing_chats(tl: Timeline, end_s: float) -> None:
-    """Desk sessions of 20-90 min, each sit-down and stand-up ordinary and seen, between them
-    standing chats of 3-10 min in which the wearer bobs (Timeline.bob: a quick dip of the knees)
-    every half minute or so, then a walk or a short break. The wearer sits 8-20 deg reclined from
-    their standing posture."""
+    """Desk sessions, between them standing chats of 3-10 min in which the wearer bobs
+    (Timeline.bob: a quick dip of the knees) about once a minute, then a walk or a short break."""
     rng = tl.rng
-    tl.person.sit_upright_rel_deg = -float(rng.uniform(8.0, 20.0))
-    arrive(tl)
-    lengths = _Lengths(rng)
-    while tl.now < end_s - 20 * MIN:
-        tl.stand(rng.uniform(10.0, 60.0), "stand_desk", work=True)
-        tl.sit_down()
-        desk_session(tl, min(tl.now + lengths.next_s(), end_s - 12 * MIN))
-        tl.stand_up()
+
+    def after() -> None:
         tl.stand(rng.uniform(3.0, 10.0) * MIN, "stand_chat", work=True, bobs=True)
         if rng.random() < 0.5:
             tl.walk(rng.uniform(30.0, 120.0))
         else:
             short_break(tl)
-    leave(tl, end_s)
+
+    _seen_desk_sessions(tl, end_s, lambda until: desk_session(tl, until), after, 12 * MIN)
 
 
 def build_calibrated_hidden(tl: Timeline, end_s: float) -> None:
