@@ -375,7 +375,8 @@ class FileReplay:
         job.close()
         print("\\n".join(job.summary_lines()))
 
-    stored: (calibration, how) of --calibration, or None. placement: where the recording goes on the
+    store may be None until ``begin(store)`` (loading and calibrating do not touch it). stored:
+    (calibration, how) of --calibration, or None. placement: where the recording goes on the
     calendar, as ``recording_start`` gave it (the command works it out from --start before the
     database opens, to refuse a bad one early); None: ``begin`` works it out (the recording's own
     start, else ending at that moment). timings of the steps go to the result (open_db is the
@@ -440,10 +441,14 @@ class FileReplay:
             identity["calibration"] = self.calibration.to_dict()
         return identity
 
-    def begin(self):
-        """Claim the session in the store (store.recorder's begin_session); returns its BeginResult."""
+    def begin(self, store=None):
+        """Claim the session in the store (store.recorder's begin_session); returns its BeginResult.
+        store: the one to claim it in, when the job was made without it (the command opens a new
+        database only once the recording has loaded, so that a file that fails leaves none behind)."""
         from .store import StoreError, file_digest
 
+        if store is not None:
+            self.store = store
         block = self.block
         start, estimated = (self.placement if self.placement is not None
                             else recording_start(block, self.path, epoch_s=self.options.epoch_s))

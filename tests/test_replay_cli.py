@@ -370,6 +370,44 @@ def test_mistakes_are_one_line(args, fragments, tmp_path, monkeypatch):
     r = run(*args)
     assert_one_line_error(r, *fragments)
     assert r.exit_code == 2
+    assert list(tmp_path.iterdir()) == []  # no database created ($SENSORBACK_DB), even after the load
+
+
+@pytest.mark.parametrize("where", ["--db", "$SENSORBACK_DB", "default"])
+def test_a_recording_that_fails_to_load_leaves_no_database(tmp_path, monkeypatch, where):
+    """A garbage CSV: the one-line error, and no new database (nor -wal/-shm, nor the default
+    database's folder) left behind; the database was created, empty, before the file was read."""
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"garbage\n\x01\x02blah,,\n")
+    db = tmp_path / "new" / "back.db"
+    db.parent.mkdir()
+    if where == "--db":
+        r = run(bad, "--db", db)
+    else:
+        if where == "$SENSORBACK_DB":
+            monkeypatch.setenv("SENSORBACK_DB", str(db))
+        else:
+            monkeypatch.delenv("SENSORBACK_DB")
+            monkeypatch.setenv("XDG_DATA_HOME", str(db.parent))
+        r = run(bad)
+    assert_one_line_error(r, "bad.csv:1: no acceleration columns found")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["bad.csv", "new"]
+    # a good recording then creates it as before
+    ok(run(DEMO, "--db", db))
+    assert len(db_rows(str(db))["epochs"]) == 900
+
+
+def test_a_recording_that_fails_to_load_leaves_an_existing_database_as_it_was(tmp_path):
+    """An existing database is still opened before the recording is read (a locked or read-only
+    one is refused before a long load); a file that then fails changes nothing in it."""
+    db = tmp_path / "back.db"
+    ok(run(DEMO, "--db", db))
+    before = db_rows(str(db))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("t,ax,ay,az\n0,0,0,1\n0.02,zero,0,1\n")
+    r = run(bad, "--db", db)
+    assert_one_line_error(r, "bad.csv:3: non-numeric value 'zero' in column ax")
+    assert db_rows(str(db)) == before
 
 
 @pytest.mark.parametrize("named", ["--db", "$SENSORBACK_DB"])

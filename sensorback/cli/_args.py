@@ -245,6 +245,19 @@ def check_db(db: str | None, *, must_exist: bool = False):
     return target, given
 
 
+def creates_db(target, given) -> bool:
+    """Whether storing into ``target`` (check_db's answer) would create its SQLite file. A command
+    opens a new one only once it has something to store, so that a run failing before that (a
+    recording that does not load) leaves no empty database behind; a named file's folder is checked
+    now, as any output's, so that one it cannot write in is still refused before any work."""
+    path = target.sqlite_path
+    if path is None or target.read_only_uri or path.exists():
+        return False
+    if given is not None and path.parent.is_dir():
+        _check_writable_folder(given, path.parent, path)
+    return True
+
+
 def check_apart_from_db(option: str, path: Path, database: Path | None, who: str) -> None:
     """An output file must not be the SQLite file `who` stores into. check_output cannot tell a
     database that does not exist yet, and the output, renamed into place at the end, would replace

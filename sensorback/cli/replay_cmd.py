@@ -163,7 +163,7 @@ def replay_command(
     from ..sources import open_source
 
     began = parse_at(start, "--start") if start is not None else None
-    target, _ = _args.check_db(db)
+    target, given = _args.check_db(db)
     if events is not None:
         _check_events_path(events, file, target.sqlite_path)
     source = open_source(file=file, speed=pace, rate_hz=rate)  # an unknown file type: before the database opens
@@ -174,15 +174,22 @@ def replay_command(
     if began is not None:  # a --start the file does not take (it has its own start): before the database opens
         placement = recording_start(source.load(), file, began, epoch_s=options.epoch_s)
 
-    t = time.perf_counter()
     from ..replay import FileReplay
     from ..store import open_store
 
+    def opened():
+        t = time.perf_counter()
+        store = open_store(db)
+        timings["open_db"] = time.perf_counter() - t  # importing the database libraries included
+        return store
+
     show = interactive()
-    store = open_store(db)
+    timings: dict[str, float] = {}
+    # An existing database (or a server) is opened first, so that a locked, read-only or foreign one is
+    # refused before a long load; a new file only once the recording has loaded (none left by a bad one).
+    store = None if _args.creates_db(target, given) else opened()
     job = FileReplay(source, store, options, settings, stored=stored, snoozes=snoozes, replace=replace, db=db,
                      started=started, placement=placement)
-    job.timings["open_db"] = time.perf_counter() - t  # importing the database libraries included
     sink: Optional[_EventSink] = None
     try:
         with Progress(f"loading {file}", enabled=show) as progress:
@@ -192,8 +199,11 @@ def replay_command(
             progress.update(0, label=f"calibrating on {file}")
             cal = job.calibrate()
             job.notes += _args.forward_advice(cal)
+        if store is None:
+            store = opened()
+        job.timings.update(timings)
         sink = _EventSink(events)
-        begun = job.begin()
+        begun = job.begin(store)
         if begun.action != "new":  # skipped or replacing: worth knowing before a long replay starts
             typer.echo(begun.message, err=True)
         for note in job.start_notes:  # a guessed start, an overlap: before a long replay starts
@@ -204,7 +214,8 @@ def replay_command(
         if sink is not None:
             sink.close()
         job.close()
-        store.close()
+        if store is not None:
+            store.close()
 
     if result.interrupted:
         typer.echo(job.interrupted_line(sink.path), err=True)
