@@ -10,6 +10,7 @@ function             examples                    where
 ``hours_minutes``    0:25, 5:10                  report tables
 ``precise_duration`` 12 s, 4 min 30 s, 2 h 05 min  ``sensorback analyze``'s summary
 ``span``             3 min, 2 h 00 min, 9 days   gaps and lengths of recordings in messages
+``span_over``        10 min 20 s, 600.02 s       a span said to be longer than a limit
 ``clock``            00:31:02                    recording time (sample time since the start)
 ``time_of_day``      09:05                       a time of the local day (report charts)
 ``pct``              37 %, >99 %, <1 %, 99.6 %   shares in reports (whole %), ``analyze`` (0.1 %)
@@ -65,6 +66,22 @@ def span(seconds: float) -> str:
     """A gap or the length of a recording, in a message: as ``duration``, in days from a week on."""
     s = abs(float(seconds))
     return f"{s / 86400:.0f} days" if s >= 7 * 86400 else duration(s)
+
+
+def span_over(seconds: float, limit: float) -> str:
+    """A span longer than ``limit``, in a message that names ``span(limit)`` too: as ``span`` unless
+    both would read the same ('a gap of 10 min, longer than 10 min' for 600.02 s), then finer until
+    they differ: to the second ('10 min 20 s'), then seconds to 0.001 s ('600.02 s'); days (from a
+    week on) to 0.001 day ('100.3 days'); closer than that, 'just over 10 min'."""
+    s, lim = abs(float(seconds)), abs(float(limit))
+    if s >= 7 * 86400:
+        finer = [lambda x, d=d: f"{x / 86400:.{d}f} days" for d in (1, 2, 3)]
+    else:
+        finer = [precise_duration] + [lambda x, d=d: f"{x:.{d}f} s" for d in (0, 1, 2, 3)]
+    for style in [span, *finer]:
+        if style(s) != style(lim):
+            return style(s)
+    return f"just over {span(lim)}"
 
 
 def clock(t: Optional[float]) -> str:

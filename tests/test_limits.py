@@ -178,6 +178,46 @@ def test_several_long_gaps_are_one_warning(tmp_path):
                                                    "2 h 00 min, before line 2002")
 
 
+@pytest.mark.parametrize("gap_s,said", [(600.0, "600.02 s"), (620.0, "10 min 20 s"), (629.98, "10 min 30 s"),
+                                         (660.0, "11 min")])
+def test_a_gap_just_over_the_limit_never_reads_as_the_limit(tmp_path, gap_s, said):
+    """Rounded alike, a 600.02 s gap read 'a gap of 10 min ..., longer than 10 min' (and up to
+    630 s, which rounds to 10 min): it is written finer until the two differ."""
+    block = waist().slice(0, 3000)  # 50 Hz: moving half of it gap_s later makes a step of gap_s + 0.02
+    path = write_csv(tmp_path / "gap.csv", with_gap(block, gap_s))
+    _, notes = loaded(path)
+    assert len(notes) == 1 and notes[0].startswith(f"{path}: a gap of {said} before line 1502 (t = "), notes
+    assert notes[0].endswith(", longer than 10 min: not counted as recorded time; the parts on either side are "
+                             "analysed separately")
+    r = run("analyze", path)
+    assert r.exit_code == 0, r.output
+    assert f"warning: {path}: a gap of {said} before line 1502" in r.stderr
+
+
+def test_several_gaps_just_over_the_limit_never_read_as_the_limit(tmp_path):
+    b = waist().slice(0, 3000)
+    t = b.t.copy()
+    t[1000:] += 600.0
+    t[2000:] += 600.0
+    path = write_csv(tmp_path / "gaps.csv", SampleBlock(t, b.acc))
+    _, notes = loaded(path)
+    assert len(notes) == 1 and notes[0].startswith(f"{path}: 2 gaps longer than 10 min (1200.04 s in all; the "
+                                                   "longest, 600.02 s, before line "), notes
+
+
+def test_a_span_over_a_limit_never_reads_as_the_limit():
+    from sensorback.timefmt import span, span_over
+
+    for limit in (60.0, 600.0, 3600.0, limits.MAX_DURATION_S):
+        for over in (1e-4, 0.004, 0.02, 0.5, 1.0, 29.0, 31.0, 0.01 * limit, 0.05 * limit, limit):
+            said = span_over(limit + over, limit)
+            assert said != span(limit), (limit, over, said)
+    assert span_over(620.0, 600.0) == "10 min 20 s"
+    assert span_over(900.0, 600.0) == span(900.0) == "15 min"  # span's own words when they differ
+    assert span_over(100.3 * 86400, limits.MAX_DURATION_S) == "100.3 days"
+    assert span_over(600.0001, 600.0) == "just over 10 min"
+
+
 def test_analyze_and_replay_of_a_long_gap_on_the_command_line(tmp_path):
     path = tmp_path / "gap.sbr"
     formats.save(with_gap(waist(), 1e7), path)

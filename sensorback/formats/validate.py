@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError, SensorbackError
 from .. import limits
 from ..limits import MAX_ACC_G
-from ..timefmt import span
+from ..timefmt import span, span_over
 from .notes import LoadNotes
 
 LIMIT_G = MAX_ACC_G
@@ -216,18 +216,19 @@ def check_time_axis(
         where = f"line {line}" if line is not None else label
         at = f"before {where} (t = {float(t[i]):.6g} s)"
         limit = span(limits.MAX_GAP_S)
+        longest = span_over(float(gaps[j]), limits.MAX_GAP_S)  # never 'a gap of 10 min, longer than 10 min'
         if long.size == 1:
-            what = f"a gap of {span(float(gaps[j]))} {at}, longer than {limit}:"
+            what = f"a gap of {longest} {at}, longer than {limit}:"
         else:
-            what = (f"{long.size} gaps longer than {limit} ({span(float(gaps.sum()))} in all; "
-                    f"the longest, {span(float(gaps[j]))}, {at}):")
+            total = span_over(float(gaps.sum()), long.size * limits.MAX_GAP_S)
+            what = f"{long.size} gaps longer than {limit} ({total} in all; the longest, {longest}, {at}):"
         notes.add(f"{what} not counted as recorded time; the parts on either side are analysed separately")
     skipped = skipped_before + float(gaps.sum())
     recorded = float(t[-1]) - first - skipped
     if recorded > limits.MAX_DURATION_S:
         raise InputError(
             path,
-            f"{span(recorded)} of recording (not counting gaps longer than "
-            f"{span(limits.MAX_GAP_S)}), more than the {limits.MAX_DURATION_S / 86400:.0f} days any "
+            f"{span_over(recorded, limits.MAX_DURATION_S)} of recording (not counting gaps longer than "
+            f"{span(limits.MAX_GAP_S)}), more than the {span(limits.MAX_DURATION_S)} any "
             "logger holds; split the file, or check its timestamps")
     return skipped
