@@ -1,7 +1,8 @@
 """The signals that stop a command (Ctrl-C, SIGTERM, SIGHUP), handled for a while and put back.
 
-Both the command line (SIGTERM/SIGHUP raise, as Ctrl-C does) and cohort (a stop hushes Dask's
-teardown first) swap handlers around a stretch of work; one place swaps and restores them."""
+Both the command line (SIGTERM/SIGHUP raise Terminated, as Ctrl-C raises KeyboardInterrupt) and
+cohort (a stop hushes Dask's teardown first) swap handlers around a stretch of work; one place
+swaps and restores them, and says which signal a KeyboardInterrupt stands for (stopped_by)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,20 @@ import threading
 from typing import Any, Callable, Iterator
 
 STOPPING = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a batch queue's time limit, a closed terminal): handled wherever Ctrl-C
+    is (temp files removed, what is done kept), then exit 128 + the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def stopped_by(e: KeyboardInterrupt) -> int:
+    """The signal a KeyboardInterrupt stands for: its own for Terminated, else SIGINT (Ctrl-C)."""
+    return e.signum if isinstance(e, Terminated) else signal.SIGINT
 
 
 def in_main_thread() -> bool:

@@ -739,8 +739,12 @@ def twelve(tmp_path_factory, sim_block):
     return folder, whole
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["killed", "ctrl-c", "sigterm"])
 def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, twelve, sig):
+    """Ctrl-C and a kill (SIGTERM: a batch queue's time limit, sent to every process of the job)
+    write the tables of what was finished and say how to finish, as the other commands say it
+    ('interrupted', 130; 'terminated (SIGTERM)', 143: SIGTERM was taken for a Ctrl-C). SIGKILL
+    leaves the finished files. --resume then gives the outputs of an uninterrupted run."""
     folder, whole = twelve
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
@@ -759,9 +763,11 @@ def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, twelve, sig):
     assert 1 <= len(done) < 12, len(done)
     if sig == signal.SIGKILL:
         assert not (out / "days.parquet").exists()  # nothing half-written: the tables come at the end
-    else:  # Ctrl-C: exit 130, one clean line, the tables of what was finished
-        assert proc.returncode == 130 and "Traceback" not in err.decode()
-        assert f"interrupted: {len(done)} of 12 files finished" in err.decode()
+    else:  # exit 130 or 143, one clean line, the tables of what was finished
+        said, code = ("interrupted", 130) if sig == signal.SIGINT else ("terminated (SIGTERM)", 143)
+        assert proc.returncode == code and "Traceback" not in err.decode(), err.decode()
+        assert err.decode().strip().splitlines()[-1] == (f"{said}: {len(done)} of 12 files finished and kept in "
+                                                         f"{out}; run again with --resume to finish")
         assert len(read_csv(out / "files.csv")) == len(done)
     res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "2")
     assert res.returncode == 0, res.stderr
@@ -832,3 +838,5 @@ def test_a_signal_while_the_workers_start(tmp_path, sim_block, to, sig):
     assert read_csv(out / "files.csv") == []  # the tables of what was finished: nothing
     if sig == signal.SIGINT:
         assert lines[0].startswith("interrupted: ") and proc.returncode == 130
+    else:  # a kill, as the other commands say it (it was 'interrupted', 130)
+        assert lines[0].startswith("terminated (SIGTERM): ") and proc.returncode == 143

@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from .. import signals
+from ..signals import Terminated
 from ..errors import SensorbackError, one_line
 from ._plain_values import install as install_plain_values
 from ._progress import clear_active
@@ -40,15 +41,6 @@ class Interrupted(Exception):
 
 class Killed(Exception):
     """SIGTERM or SIGHUP inside a command, after its Ctrl-C clean-up ran (see Terminated)."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP (a batch queue's time limit, a closed terminal): handled wherever Ctrl-C
-    is (temp files removed, what is done kept), then exit 128 + the signal's number."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
@@ -139,14 +131,20 @@ def run_guarded(call: Callable[[], Any]) -> int:
     return rv if isinstance(rv, int) else 0
 
 
+def stopped_said(signum: int) -> tuple[str, int]:
+    """How a command a signal stopped ends, in words and exit code: Ctrl-C ('interrupted', 130),
+    SIGTERM or SIGHUP ('terminated (SIGTERM)', 143; '(SIGHUP)', 129: 128 + the signal). A command
+    that says more (what was kept, how to go on) starts its line with these words."""
+    if signum == signal.SIGINT:
+        return "interrupted", EXIT_INTERRUPTED
+    return f"terminated ({signal.Signals(signum).name})", 128 + signum
+
+
 def _stopped(e: BaseException) -> int:
-    """The line and the exit code of a command a signal stopped: SIGTERM or SIGHUP (Terminated,
-    Killed) 'terminated (SIGTERM)', 128 + the signal; Ctrl-C 'interrupted', 130."""
-    if isinstance(e, (Terminated, Killed)):
-        _err(f"terminated ({signal.Signals(e.signum).name})")
-        return 128 + e.signum
-    _err("interrupted")
-    return EXIT_INTERRUPTED
+    """Say how a signal stopped the command (stopped_said); its exit code."""
+    said, code = stopped_said(e.signum if isinstance(e, (Terminated, Killed)) else signal.SIGINT)
+    _err(said)
+    return code
 
 
 def _interrupt_cause(e: BaseException) -> KeyboardInterrupt | None:

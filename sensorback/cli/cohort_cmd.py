@@ -16,7 +16,8 @@ from ..errors import SensorbackError
 from ..extensions import EXTENSIONS
 from . import _args
 from ._progress import Progress, clear_active, interactive
-from ._runtime import EXIT_INTERRUPTED
+from ..signals import stopped_by
+from ._runtime import stopped_said
 from ._app import app
 
 
@@ -36,14 +37,16 @@ def _check_timezone(name: str) -> None:
             f"--timezone: unknown time zone '{name}'; use an IANA name such as Europe/Berlin or UTC") from None
 
 
-def _interrupted(out: Path, result=None) -> NoReturn:
-    """The one message for a cohort run cut short by Ctrl-C, wherever it came: what is kept, and how to
-    finish. Exits 130."""
+def _interrupted(out: Path, signum: int, result=None) -> NoReturn:
+    """The one message for a cohort run cut short by a signal, wherever it came: what is kept, and how
+    to finish, after the command line's words for that signal. Ctrl-C: 'interrupted: ...', exit 130;
+    a kill: 'terminated (SIGTERM): ...', exit 143 (SIGHUP 129)."""
     clear_active()
     kept = (f"{result.ok + result.failed} of {_files(result.files - result.skipped)} finished and kept in {out}"
             if result is not None else f"the files finished so far are kept in {out}")
-    typer.echo(f"interrupted: {kept}; run again with --resume to finish", err=True)
-    raise typer.Exit(EXIT_INTERRUPTED)
+    said, code = stopped_said(signum)
+    typer.echo(f"{said}: {kept}; run again with --resume to finish", err=True)
+    raise typer.Exit(code)
 
 
 def _rate(result, elapsed: float) -> str:
@@ -80,13 +83,14 @@ def _left_out(counts: dict[str, int]) -> str:
         "\b\n"
         "  sensorback cohort study/ --out results/\n"
         "  sensorback cohort 'study/**/*.cwa' --out results/ --workers 8\n"
-        "  sensorback cohort study/ --out results/ --resume          # after a crash or Ctrl-C\n"
+        "  sensorback cohort study/ --out results/ --resume          # after a crash, a kill or Ctrl-C\n"
         "  sensorback cohort study/ --out results/ --scheduler tcp://10.0.0.5:8786\n\n"
         "Writes DIR/days.parquet and DIR/days.csv (one row per file and calendar day: wear time, time per "
         "state, seated bouts (sitting and slouching) and breaks, sit-to-stand rises, trunk flexion past 20/30/60/90 degrees upright "
         "and seated, slouch share, data quality) and DIR/files.csv (one row per input: ok or failed with its "
         "error). A file that fails is recorded and the run goes on. Each finished file is kept at once, so "
-        "--resume after a crash or Ctrl-C analyses only what is left (and files that changed or failed). "
+        "--resume after a crash, a kill or Ctrl-C analyses only what is left (and files that changed or failed); "
+        "Ctrl-C or a kill (SIGTERM) first writes the tables of the finished files, then exits 130 or 143. "
         "Epochs tables and events files sensorback wrote (analyze --epochs, replay --events) are known by their "
         "first line and left out, whatever their names. "
         "DIR may be new, empty or an earlier run's results; a folder holding files of those names that "
@@ -170,13 +174,13 @@ def cohort_command(
         find_inputs(inputs, exclude=out)  # bad inputs are reported before a cluster starts
         result = run_cohort(inputs, out, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite,
                             timezone_name=timezone, on_start=on_start, on_file=on_file)
-    except KeyboardInterrupt:  # before run_cohort handles it (looking for the inputs); after, it says so itself
-        _interrupted(out)
+    except KeyboardInterrupt as e:  # before run_cohort handles it (looking for the inputs); after, it says so itself
+        _interrupted(out, stopped_by(e))
     finally:
         if progress is not None:
             progress.__exit__(None, None, None)
     if result.interrupted:
-        _interrupted(out, result)
+        _interrupted(out, result.stopped_by, result)
     done = f"{result.ok} ok, {result.failed} failed" + (f", {result.skipped} unchanged since the last run"
                                                          if result.skipped else "")
     rate = f" ({result.recorded_days:.1f} person-days in {result.wall_s:.1f} s)" if result.ok else ""

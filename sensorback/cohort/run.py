@@ -51,6 +51,7 @@ class CohortResult:
     workers: int = 0
     dashboard: str | None = None
     interrupted: bool = False
+    stopped_by: int | None = None  # when interrupted: the signal (SIGINT for Ctrl-C, SIGTERM, SIGHUP)
     failures: list[str] = field(default_factory=list)
     left_out: dict[str, int] = field(default_factory=dict)  # outputs of sensorback's own among the inputs, by kind
 
@@ -412,8 +413,9 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
         if todo:
             _analyse_on_cluster(todo, job, workers, scheduler)
         write_tables(out, paths)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP as the command line raises them
         job.result.interrupted = True  # the files finished so far are kept in .parts/
+        job.result.stopped_by = signals.stopped_by(e)
     return job.result
 
 
@@ -489,9 +491,10 @@ def _analyse_on_cluster(todo: list[tuple[Path, Fingerprint]], job: _Job, workers
         for fut in as_completed(list(futures)):
             p, fp = futures.pop(fut)
             _store(job, p, fp, _collect(fut, utf8_text(p)), len(todo))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP as the command line raises them (Terminated)
         _hush_teardown()
         result.interrupted = True
+        result.stopped_by = signals.stopped_by(e)
         for fut in futures:
             fut.cancel()
         # Count what is on disk: Ctrl-C may have come between storing a file and counting it.
@@ -499,7 +502,7 @@ def _analyse_on_cluster(todo: list[tuple[Path, Fingerprint]], job: _Job, workers
         stored = [d for d in stored if d is not None and d.get("run") == job.run_id]
         result.ok = sum(d["file"]["status"] == "ok" for d in stored)
         result.failed = len(stored) - result.ok
-    except BaseException:  # SIGTERM or SIGHUP (Terminated), or a failure: the same teardown
+    except BaseException:  # a failure: the same teardown
         _hush_teardown()
         raise
     finally:
