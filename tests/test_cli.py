@@ -934,6 +934,53 @@ def test_ctrl_c_and_kill_exit_with_a_message_and_leave_no_file(tmp_path, sig, co
     assert sorted(q.name for q in tmp_path.iterdir()) == ["day.sbr"]  # no output, no temp file
 
 
+@pytest.mark.parametrize("args", [["--help"], ["analyze", "--help"], ["analyze", WAIST, "--json"],
+                                  ["analyze", WAIST], ["exercises"], ["analyze", "missing.csv"]],
+                         ids=["help", "command-help", "json", "summary", "exercises", "error-line"])
+def test_a_reader_that_has_gone_ends_the_command_quietly(args):
+    """Output into a pipe whose reader has gone (its read end closed before the command starts, so
+    every write fails): exit 141 (128 + SIGPIPE, as cat or grep end there) and not a word; it was
+    exit 1, from typer, without a word. With stderr on the same pipe ('2>&1 | head'), the error
+    line it cannot say ends it the same way."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        p = subprocess.run([installed_script(), *map(str, args)], stdout=write,
+                           stderr=write if args[-1] == "missing.csv" else subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, text=True, timeout=DEADLINE_S)
+    finally:
+        os.close(write)
+    assert p.returncode == 141, p.stderr
+    assert not p.stderr  # no traceback, no 'Exception ignored ... BrokenPipeError' at exit
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly_and_cleans_up(tmp_path):
+    """'sensorback analyze long.sbr --epochs /dev/stdout | head -c 10': the epochs table (14,400
+    rows, far more than a pipe holds) meets the closed pipe; exit 141, nothing on stderr."""
+    from sensorback import formats
+    from sensorback.samples import SampleBlock
+
+    n = 4 * 3600 * 25
+    rng = np.random.default_rng(1)
+    block = SampleBlock(t=np.arange(n) / 25.0, acc=rng.normal(0, 0.3, (n, 3)) + [0.0, 0.0, 1.0], device="test",
+                        rate_hz=25.0)
+    formats.save(block, tmp_path / "long.sbr")
+    cmd = subprocess.Popen([installed_script(), "analyze", "long.sbr", "--epochs", "/dev/stdout"], cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    head = subprocess.Popen(["head", "-c", "10"], stdin=cmd.stdout, stdout=subprocess.PIPE)
+    cmd.stdout.close()  # head holds the only read end
+    try:
+        first, _ = head.communicate(timeout=DEADLINE_S)
+        _, err = cmd.communicate(timeout=DEADLINE_S)
+    finally:
+        for p in (cmd, head):
+            if p.poll() is None:
+                p.kill()
+    assert first == HEADER.encode()[:10]
+    assert cmd.returncode == 141 and err == b"", err.decode()
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["long.sbr"]  # nothing left behind
+
+
 def test_a_stand_window_is_told_standing_and_shown_in_the_calibration_notes(tmp_path):
     """--stand-window: the seconds it marks (HAPT exp01: standing 5-24 s, sitting 28-43 s) are
     standing, the calibration notes how far the standing lies from the upright reference, and the

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
 import re
 import signal
 import sys
@@ -13,8 +15,8 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from .. import signals
-from ..signals import Terminated
 from ..errors import SensorbackError, one_line
+from ..signals import Terminated
 from ._plain_values import install as install_plain_values
 from ._progress import clear_active
 
@@ -33,6 +35,12 @@ EXIT_USER_ERROR = 2
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
 EXIT_OS_ERROR = 1
 EXIT_INTERRUPTED = 130
+#: The reader of the output went away (`| head`): 128 + SIGPIPE, what a shell shows for cat, grep or git.
+EXIT_READER_GONE = 128 + 13
+
+
+class ReaderGone(Exception):
+    """The output's reader closed it (EPIPE): raised past typer, which would exit 1 without a word."""
 
 
 class Interrupted(Exception):
@@ -75,6 +83,34 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def run_guarded(call: Callable[[], Any]) -> int:
+    """Run ``call`` and turn every user-facing failure into one line on stderr and an exit code
+    (_run_guarded); a reader of the output that went away, even while that line is said, ends the
+    command quietly (_reader_gone)."""
+    try:
+        return _run_guarded(call)
+    except (ReaderGone, BrokenPipeError):
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The output's reader closed the pipe (`sensorback analyze x.csv --json | head -c 10`): no
+    message and no traceback, exit 141 (128 + SIGPIPE), as cat, grep or git end there. Not SIGPIPE's
+    own default, which would kill the command before its clean-up (temp files, the database) ran.
+    What is still buffered for the closed pipe goes to /dev/null, so the flush at exit is silent too."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):  # no file descriptor (a test's captured stream)
+                pass
+    return EXIT_READER_GONE
+
+
+def _run_guarded(call: Callable[[], Any]) -> int:
     """Run ``call`` and turn every user-facing failure into one line on stderr and an exit code.
 
     SensorbackError and command-line usage mistakes -> ``error: ...``, exit 2 (an OSProblem, such
@@ -113,6 +149,8 @@ def run_guarded(call: Callable[[], Any]) -> int:
             return 1
         except (Interrupted, KeyboardInterrupt) as e:
             return _stopped(e)
+        except (ReaderGone, BrokenPipeError):
+            raise  # nothing to say: run_guarded ends quietly
         except OSError as e:
             if e.filename is None:
                 if e.errno not in _ENVIRONMENT_ERRNOS:
@@ -189,16 +227,30 @@ def _negative_positionals(params, args) -> tuple[bool, str | None]:
     return found, unknown
 
 
+@contextlib.contextmanager
+def _reader_gone_raised():
+    """A closed pipe (EPIPE) as ReaderGone, which typer lets through to run_guarded: typer itself
+    would turn it into exit 1 without a word."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno == errno.EPIPE:
+            raise ReaderGone() from e
+        raise
+
+
 class SensorbackGroup(TyperGroup):
     """The root command: same error handling under ``sensorback`` and under typer's CliRunner."""
 
     def parse_args(self, ctx, args):
         install_plain_values(self.get_params(ctx))  # no pydantic for plain values (see _plain_values.py)
-        return super().parse_args(ctx, args)
+        with _reader_gone_raised():  # 'sensorback --help | head -1'
+            return super().parse_args(ctx, args)
 
     def invoke(self, ctx) -> Any:
         try:
-            return super().invoke(ctx)
+            with _reader_gone_raised():
+                return super().invoke(ctx)
         except Terminated as e:
             raise Killed(e.signum) from e
         except KeyboardInterrupt as e:
