@@ -95,8 +95,14 @@ def run_guarded(call: Callable[[], Any]) -> int:
 def _reader_gone() -> int:
     """The output's reader closed the pipe (`sensorback analyze x.csv --json | head -c 10`): no
     message and no traceback, exit 141 (128 + SIGPIPE), as cat, grep or git end there. Not SIGPIPE's
-    own default, which would kill the command before its clean-up (temp files, the database) ran.
-    What is still buffered for the closed pipe goes to /dev/null, so the flush at exit is silent too."""
+    own default, which would kill the command before its clean-up (temp files, the database) ran."""
+    _silence_gone_outputs()
+    return EXIT_READER_GONE
+
+
+def _silence_gone_outputs() -> None:
+    """What is still buffered for a closed pipe or a hung-up terminal goes to /dev/null, so that the
+    flush at exit is silent too (Python would print an error there and exit 120)."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -107,7 +113,6 @@ def _reader_gone() -> int:
                 os.close(devnull)
             except (OSError, ValueError):  # no file descriptor (a test's captured stream)
                 pass
-    return EXIT_READER_GONE
 
 
 def _run_guarded(call: Callable[[], Any]) -> int:
@@ -181,7 +186,10 @@ def stopped_said(signum: int) -> tuple[str, int]:
 def _stopped(e: BaseException) -> int:
     """Say how a signal stopped the command (stopped_said); its exit code."""
     said, code = stopped_said(e.signum if isinstance(e, (Terminated, Killed)) else signal.SIGINT)
-    _err(said)
+    try:
+        _err(said)
+    except OSError:  # a closed terminal (SIGHUP) takes no more lines: the exit code still says it
+        _silence_gone_outputs()
     return code
 
 

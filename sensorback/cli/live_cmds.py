@@ -10,6 +10,7 @@ arguments, wires them, opens the database and prints.
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,6 +18,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import SensorbackError
+from ..signals import Terminated
 from . import _args
 from ._options import DEMO_DB_OPTION
 from ._app import app
@@ -101,6 +103,7 @@ def monitor_command(
 ):
     """Watch posture live: a terminal dashboard with the sitting clock, prompts and nudges."""
     pace = _speed(speed)
+    stopped_by = None  # with --plain: the signal that stopped the session
     settings = coach_settings(set_flags)
     if record is not None:
         _args.check_output("--record", record, suffixes=(".sbr",), keep=True, example="today.sbr")
@@ -145,7 +148,7 @@ def monitor_command(
 
                 from ..ui.plain import run_plain
 
-                asyncio.run(run_plain(session, lambda: Notifier(
+                stopped_by = asyncio.run(run_plain(session, lambda: Notifier(
                     on_note=lambda text: print(f"note: {text}", file=sys.stderr, flush=True))))
             else:
                 try:
@@ -167,6 +170,10 @@ def monitor_command(
             raise failure from None
     finally:
         store.close()
+    if stopped_by is not None and stopped_by == getattr(signal, "SIGHUP", None):
+        # The terminal is gone, and with it whoever would read the summary: the session is
+        # written and ended; the command ends as any does on a hang-up ('terminated (SIGHUP)', 129).
+        raise Terminated(stopped_by)
     typer.echo(session.summary(store.name), err=True)
     if apart:
         typer.echo(f"note: the demo is stored apart from your own data; see it with: "

@@ -10,17 +10,22 @@ lost connection and the end are said at once, after what waits (no samples will 
 it): the epochs the core still held back then follow them. Break prompts and slouch
 nudges also go to the notifier (desktop notification or bell), made by ``make_notifier`` once the
 sensor has connected (so that its notes, such as why the bell is used, come only when prompts can
-follow: a sensor that never connects ends with the command's one error line alone). Ctrl-C or SIGTERM stops the
-session's source, and the session then writes everything (sensorback.live.LiveSession.stop).
+follow: a sensor that never connects ends with the command's one error line alone). Ctrl-C, SIGTERM or a
+closed terminal (SIGHUP; not when it is ignored, as under nohup) stops the session's source, and the session
+then writes everything (sensorback.live.LiveSession.stop); run_plain returns which signal it was. After a
+hang-up, a line the gone terminal cannot take (EIO) is dropped, so that the session still ends and is stored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import heapq
 import math
 import signal
 from typing import Any, Callable, Optional
+
+from ..signals import STOPPING
 
 #: Connection changes printed (battery and signal notes only update a dashboard's meters).
 PLAIN_STATUS = ("connecting", "connected", "disconnected", "reconnecting", "scanning", "stopped")
@@ -67,8 +72,9 @@ def plain_line(ev) -> Optional[str]:
     return f"{clock(ev.t)}  {ev.text}"
 
 
-async def run_plain(session, make_notifier: Callable[[], Any]) -> None:
-    """Run the session to its end, printing its events and sending its notifications."""
+async def run_plain(session, make_notifier: Callable[[], Any]) -> Optional[int]:
+    """Run the session to its end, printing its events and sending its notifications; the signal
+    that stopped it (None: the source ended by itself)."""
     from ..coach.text import notification_title
 
     loop = asyncio.get_running_loop()
@@ -80,7 +86,18 @@ async def run_plain(session, make_notifier: Callable[[], Any]) -> None:
             made.append(make_notifier())
         return made[0]
 
-    order = InTimeOrder(lambda line: print(line, flush=True))
+    stopped_by: list[int] = []
+
+    def write(line: str) -> None:
+        try:
+            print(line, flush=True)
+        except OSError as e:
+            if e.errno != errno.EIO:
+                raise
+            # A hung-up terminal (its SIGHUP is on its way, or was ignored): what it cannot show is
+            # dropped, so that the session still ends and is stored.
+
+    order = InTimeOrder(write)
 
     def on_event(ev) -> None:
         if ev.kind == "settled":
@@ -102,26 +119,34 @@ async def run_plain(session, make_notifier: Callable[[], Any]) -> None:
 
     session.subscribe(on_event)
 
-    def stop() -> None:
+    def stop(sig: int) -> None:
+        stopped_by.append(sig)
         if not session.stop_requested:
             loop.create_task(session.stop())
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    before = {}
+    for sig in STOPPING:
+        handler = signal.getsignal(sig)
+        if handler is signal.SIG_IGN:  # nohup: the user asked to outlive the terminal
+            continue
         try:
-            loop.add_signal_handler(sig, stop)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - not the main thread / Windows
-            pass
+            loop.add_signal_handler(sig, stop, sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - not the main thread / Windows
+            continue
+        before[sig] = handler
     try:
         await session.run()
     finally:
         order.flush()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig, handler in before.items():  # asyncio would leave the default: the command's own come back
             try:
                 loop.remove_signal_handler(sig)
-            except (NotImplementedError, RuntimeError):  # pragma: no cover
+                signal.signal(sig, handler)
+            except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
                 pass
         if pending:
             await asyncio.wait(pending, timeout=1.0)
+    return stopped_by[0] if stopped_by else None
 
 
 __all__ = ["InTimeOrder", "PLAIN_STATUS", "SAID_AT_ONCE", "plain_line", "run_plain"]
