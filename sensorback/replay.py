@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import signal
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -87,8 +86,9 @@ class ReplayResult:
     (0 when the session was skipped as already imported). events: every coach event, in order.
     t_start: the first sample's time; t_end: the end of the last epoch processed (both on the
     recording's axis, None when there were no samples). gap_s: time in gaps longer than
-    limits.MAX_GAP_S, not replayed. interrupted: stopped by Ctrl-C or
-    stop() before the end of the data. session_id: the stored session (None if nothing was
+    limits.MAX_GAP_S, not replayed. interrupted: stopped by Ctrl-C (or SIGTERM/SIGHUP
+    where they raise signals.Terminated) or stop() before the end of the data; stopped_by: that
+    signal's number (None for stop()). session_id: the stored session (None if nothing was
     written). timings: wall seconds per stage (core, coach, store, emit = on_event callbacks,
     pace = sleeping); wall_s: the whole call. calibration/notes: the calibration used and, when
     it was estimated here, the notes saying how. misfit: with a stored calibration, what to say
@@ -103,6 +103,7 @@ class ReplayResult:
     t_end: Optional[float] = None
     gap_s: float = 0.0
     interrupted: bool = False
+    stopped_by: Optional[int] = None
     session_id: Optional[int] = None
     calibration: Optional[Calibration] = None
     notes: list[str] = field(default_factory=list)
@@ -137,28 +138,37 @@ def max_delay_seconds(speed: Optional[float]) -> float:
 
 
 class _SigintStops:
-    """While active (main thread, Python's default SIGINT handler in place), the first Ctrl-C only
-    sets a flag; the default handler comes back at once, so a second Ctrl-C interrupts."""
+    """While active (main thread), the first Ctrl-C (with Python's default SIGINT handler in place)
+    or SIGTERM/SIGHUP (while they raise Terminated, as the command line has them) only sets a flag
+    and remembers which signal it was (``signum``); the handlers before come back at once, so a
+    second one interrupts."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.requested = False
-        self._old = None
+        self.signum: Optional[int] = None
+        self._old: dict = {}
 
     def __enter__(self) -> "_SigintStops":
-        if (self.enabled and threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self._old = signal.signal(signal.SIGINT, self._handler)
+        from .signals import STOPPING, in_main_thread, raise_terminated
+
+        if self.enabled and in_main_thread():
+            for sig in STOPPING:
+                if signal.getsignal(sig) in (signal.default_int_handler, raise_terminated):
+                    self._old[sig] = signal.signal(sig, self._handler)
         return self
 
     def _handler(self, signum, frame) -> None:
-        self.requested = True
-        signal.signal(signal.SIGINT, self._old)
+        self.requested, self.signum = True, signum
+        self._put_back()
+
+    def _put_back(self) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old = {}
 
     def __exit__(self, *exc) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-            self._old = None
+        self._put_back()
 
 
 # ----------------------------------------------------------------------------- the replay
@@ -283,6 +293,7 @@ class _Replay:
     def interrupt(self) -> None:
         res, runner = self.result, self.runner
         res.interrupted = True
+        res.stopped_by = self.sigint.signum
         runner.close()  # held-back epochs too: nothing decided is lost
         res.status = runner.coach.status()
         rec = runner.recorder
@@ -611,8 +622,9 @@ class FileReplay:
             return f"  report:  {span}: sensorback report --week --day {days[-1].isoformat()}{where}"
         return f"  report:  {span} ({len(days)} days): sensorback report --day DATE{where}, or --week --day DATE"
 
-    def interrupted_line(self, events_path: Optional[Path] = None) -> str:
-        """The one line said when Ctrl-C stopped the replay (see docs/replay.md)."""
+    def interrupted_line(self, events_path: Optional[Path] = None, said: str = "interrupted") -> str:
+        """The one line said when Ctrl-C (or a kill) stopped the replay (see docs/replay.md); it
+        starts with ``said``, the command line's words for the signal ('terminated (SIGTERM)')."""
         result, begun, name = self.result, self.begun, self.store.name
         where = "" if events_path is None else f"; events so far in {events_path}"
         if begun.action == "busy":
@@ -627,7 +639,7 @@ class FileReplay:
                       f"stored in session {result.session_id} of {name}, left unfinished (replaying the "
                       "file again replaces it)")
         at = clock(result.t_end if result.t_end is not None else self.t0)
-        return f"interrupted at {at} of the recording: {stored}{where}"
+        return f"{said} at {at} of the recording: {stored}{where}"
 
 
 def _watched(blocks: Iterable[SampleBlock], on_block: Callable[[float], Any], t0: float):

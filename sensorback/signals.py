@@ -23,6 +23,12 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+def raise_terminated(signum, frame) -> None:
+    """The handler that turns SIGTERM or SIGHUP into Terminated (the command line installs it; a
+    loop that stops cleanly at its own pace, as replay's, may take its place while it runs)."""
+    raise Terminated(signum)
+
+
 def stopped_by(e: KeyboardInterrupt) -> int:
     """The signal a KeyboardInterrupt stands for: its own for Terminated, else SIGINT (Ctrl-C)."""
     return e.signum if isinstance(e, Terminated) else signal.SIGINT

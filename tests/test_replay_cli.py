@@ -458,7 +458,12 @@ def test_a_read_only_database_is_one_line(tmp_path):
 # ------------------------------------------------------------------------------ Ctrl-C
 
 
-def test_ctrl_c_stores_what_was_processed_and_exits_130(tmp_path):
+@pytest.mark.parametrize("sig,code,said", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated (SIGTERM)"),
+                                           ("SIGHUP", 129, "terminated (SIGHUP)")])
+def test_ctrl_c_or_a_kill_stores_what_was_processed_and_says_where_it_stopped(tmp_path, sig, code, said):
+    """Ctrl-C, a kill and a closed terminal: what was processed is stored and one line says where it
+    stopped, in the command line's words for the signal, exit 130, 143 or 129 (a kill said only
+    'terminated (SIGTERM)', without where it stopped or what was stored)."""
     db = str(tmp_path / "int.db")
     out = tmp_path / "int.csv"
     env = dict(os.environ, SENSORBACK_CONFIG=str(tmp_path / "none.toml"), PYTHONUNBUFFERED="1")
@@ -469,16 +474,16 @@ def test_ctrl_c_stores_what_was_processed_and_exits_130(tmp_path):
                             encoding="utf-8")
     try:
         first = proc.stdout.readline()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, sig))
         rest, err = proc.communicate(timeout=DEADLINE_S)
     finally:
         if proc.poll() is None:  # pragma: no cover - only if the test fails
             proc.kill()
     assert first.startswith("00:02:52  break prompt: "), (first, proc.stderr)
-    assert proc.returncode == 130, (rest, err)
+    assert proc.returncode == code, (rest, err)
     assert rest == ""  # no summary
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("interrupted at 00:0"), err
+    assert len(lines) == 1 and lines[0].startswith(f"{said} at 00:0"), err
     assert "Traceback" not in err
 
     rows = db_rows(db)

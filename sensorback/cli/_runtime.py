@@ -55,14 +55,10 @@ class Killed(Exception):
         self.signum = signum
 
 
-def _terminate(signum, frame) -> None:
-    raise Terminated(signum)
-
-
 def _terminations_interrupt():
     """SIGTERM and SIGHUP raise Terminated while a command runs (in the main thread, where their
     handlers are still the default: a command that installs its own keeps it)."""
-    return signals.swapped(lambda sig, current: _terminate if sig != signal.SIGINT and current is signal.SIG_DFL
+    return signals.swapped(lambda sig, current: signals.raise_terminated if sig != signal.SIGINT and current is signal.SIG_DFL
                            else None)
 
 

@@ -4,12 +4,13 @@ coach says at the moment it would have said it.
 Importing this module registers the command on the main typer ``app`` (app.py does that with one
 import line). The replay itself is ``sensorback.replay.FileReplay`` (over ``sensorback.replay.replay``);
 this module checks the arguments, opens the database and the events file, shows progress, prints,
-and turns Ctrl-C into exit code 130.
+and turns Ctrl-C into exit code 130 (a kill: 143, a closed terminal: 129).
 """
 
 from __future__ import annotations
 
 import math
+import signal
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -21,7 +22,7 @@ from . import _args
 from ._options import (CALIBRATION_OPTION, CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, READ_FORMATS,
                        REFERENCE_WINDOW_OPTION, STAND_WINDOW_OPTION)
 from ._progress import Progress, clear_active, interactive
-from ._runtime import EXIT_INTERRUPTED
+from ._runtime import stopped_said
 from ._app import app
 from .coach_cmds import SET_OPTION, coach_settings
 
@@ -100,7 +101,7 @@ def _check_events_path(events: Path, recording: Path, database: Path | None) -> 
         "pacing only changes when they are printed. The events file has exactly the columns "
         "t,kind,detail (t in seconds). Replaying a recording that is already in the database prints "
         "the events again but stores nothing (--replace stores this replay in its place). Ctrl-C "
-        "stores what was processed so far and exits with code 130. A recording without a start time "
+        "stores what was processed so far and exits with code 130 (a kill, SIGTERM: 143). A recording without a start time "
         "(a CSV with t in seconds) is stored as ending at the moment of the replay, with a note, unless "
         "--start gives its start."
     ),
@@ -218,8 +219,9 @@ def replay_command(
             store.close()
 
     if result.interrupted:
-        typer.echo(job.interrupted_line(sink.path), err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        said, code = stopped_said(result.stopped_by or signal.SIGINT)
+        typer.echo(job.interrupted_line(sink.path, said), err=True)
+        raise typer.Exit(code)
     _args.warn_calibration_misfit(file, result.misfit)
     for line in job.summary_lines(sink.path):
         typer.echo(line)
