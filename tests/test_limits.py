@@ -167,13 +167,18 @@ def test_a_long_gap_in_a_file_is_a_warning_naming_the_line(tmp_path):
                      "counted as recorded time; the parts on either side are analysed separately"]
 
 
-def test_several_long_gaps_are_one_warning(tmp_path):
+def two_gaps(tmp_path, first_s: float, second_s: float):
+    """The notes of a 3000-sample file with gaps after its samples 1000 and 2000, and its path."""
     b = waist().slice(0, 3000)
     t = b.t.copy()
-    t[1000:] += 3600
-    t[2000:] += 7200
+    t[1000:] += first_s
+    t[2000:] += second_s
     path = write_csv(tmp_path / "gaps.csv", SampleBlock(t, b.acc))
-    _, notes = loaded(path)
+    return loaded(path)[1], path
+
+
+def test_several_long_gaps_are_one_warning(tmp_path):
+    notes, path = two_gaps(tmp_path, 3600, 7200)
     assert len(notes) == 1 and notes[0].startswith(f"{path}: 2 gaps longer than 10 min (3 h 00 min in all; the longest, "
                                                    "2 h 00 min, before line 2002")
 
@@ -195,12 +200,7 @@ def test_a_gap_just_over_the_limit_never_reads_as_the_limit(tmp_path, gap_s, sai
 
 
 def test_several_gaps_just_over_the_limit_never_read_as_the_limit(tmp_path):
-    b = waist().slice(0, 3000)
-    t = b.t.copy()
-    t[1000:] += 600.0
-    t[2000:] += 600.0
-    path = write_csv(tmp_path / "gaps.csv", SampleBlock(t, b.acc))
-    _, notes = loaded(path)
+    notes, path = two_gaps(tmp_path, 600.0, 600.0)
     assert len(notes) == 1 and notes[0].startswith(f"{path}: 2 gaps longer than 10 min (1200.04 s in all; the "
                                                    "longest, 600.02 s, before line "), notes
 
