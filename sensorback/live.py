@@ -235,13 +235,15 @@ class LiveSession:
     device_key: the name stored calibrations are looked up under before the sensor says its own
     (default: the source's ``key``, e.g. the --device asked for, "demo"). sensor_learning=False:
     keep the sensor correction the session starts with (``still`` is then None; a benchmark's
-    baseline)."""
+    baseline). open_store: when store is None, opens it at the first thing to store (the monitor
+    opens a new database file so: a sensor that never connects leaves no empty one behind)."""
 
     def __init__(self, source, *, options: CoreOptions = CoreOptions(), settings: Optional[CoachSettings] = None,
                  store=None, recorder_kwargs: Optional[dict] = None, device_key: Optional[str] = None,
                  calibration: Optional[Calibration] = None, calibrations: Optional[CalibrationStore] = None,
                  record: Optional[str | os.PathLike] = None, provisional_s: float = PROVISIONAL_S,
-                 source_name: str = "live", sensor_learning: bool = True):
+                 source_name: str = "live", sensor_learning: bool = True,
+                 open_store: Optional[Callable[[], Any]] = None):
         self.source = source
         self.options = options
         self.settings = settings or CoachSettings()
@@ -250,6 +252,7 @@ class LiveSession:
                              on_store_error=self._on_store_error)
         self.runner.on_stats = self._on_stats
         self.store = store
+        self._open_store = open_store if store is None else None
         self.recorder_kwargs = recorder_kwargs or {}
         self.device_key = device_key if device_key is not None else getattr(source, "key", None)
         self.calibration = calibration
@@ -359,7 +362,7 @@ class LiveSession:
         ex = self.suggested_exercise()
         t = self.now
         from_prompt = self._last_prompt is not None
-        if self.store is not None:
+        if self._storing() is not None:
             at = self._unix(t) if t is not None else time.time()
             rec = self.runner.recorder
             sid = rec.session_id if rec is not None else None
@@ -818,8 +821,15 @@ class LiveSession:
         self.runner.start(self.calibration, self._rate_hz or 50.0)
         self._begin_recording()
 
+    def _storing(self):
+        """The store, opened now if it was left to open at the first thing to store; None: none."""
+        if self.store is None and self._open_store is not None:
+            self.store = self._open_store()
+            self._open_store = None
+        return self.store
+
     def _begin_recording(self) -> None:
-        if self.store is not None and self.runner.recorder is None:
+        if self.runner.recorder is None and self._storing() is not None:
             from dataclasses import asdict
 
             rec = self.store.recorder(**{"retry_s": STORE_RETRY_S, **self.recorder_kwargs})

@@ -584,6 +584,62 @@ def test_calibrate_without_bluetooth_offers_its_own_demo(env, monkeypatch):
     assert not (env / "calibrations.json").exists()
 
 
+def databases_left(root) -> list[str]:
+    """Every database file (with its -wal/-shm) and sensorback data folder under root."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if ".db" in p.name or p.name == "data")
+
+
+@pytest.mark.parametrize("where", ["--db", "$SENSORBACK_DB", "default"])
+def test_monitor_without_bluetooth_leaves_no_database(env, monkeypatch, where):
+    """A sensor that never connects: the one line, and no new database (nor -wal/-shm, nor the
+    default database's folder) left behind; the database was created, empty, before the sensor was
+    looked for. A demo then creates it as before, with everything in it."""
+    from typer.testing import CliRunner
+
+    from sensorback.cli.app import app
+
+    db = env / "new" / "back.db"
+    db.parent.mkdir()
+    named = ["--db", str(db)] if where == "--db" else []
+    if where == "$SENSORBACK_DB":
+        monkeypatch.setenv("SENSORBACK_DB", str(db))
+    elif where == "default":
+        monkeypatch.delenv("SENSORBACK_DB")
+        monkeypatch.setenv("XDG_DATA_HOME", str(db.parent))
+    _without_bluetooth(monkeypatch)
+    r = CliRunner().invoke(app, ["monitor", "--plain", *named])
+    assert r.exit_code == 1, (r.output, r.exception)
+    assert r.stderr.splitlines() == [NO_BLUETOOTH]
+    assert databases_left(env) == [] and list(db.parent.iterdir()) == []
+    # a demo's database is named with --db (it never goes into $SENSORBACK_DB); without: its own demo.db
+    # in the default's folder, created with that folder as late
+    db = demo_db_path() if where == "default" else db
+    named = [] if where == "default" else ["--db", str(db)]
+    r = CliRunner().invoke(app, ["monitor", "--demo", "--speed", "20000", "--plain", *named])
+    assert r.exit_code == 0, (r.output, r.exception)
+    assert f"stopped: 900 epochs stored (session 1) in {db}" in r.stderr.splitlines()
+    store = open_store(str(db))
+    (info,) = store.sessions(0, 4e9)
+    assert info.ended_at is not None and len(store.epochs(0, 4e9)) == 900
+    store.close()
+
+
+def test_monitor_without_bluetooth_leaves_an_existing_database_as_it_was(env, monkeypatch):
+    """An existing database is still opened before the sensor is looked for (a locked or read-only
+    one is refused at once); a sensor that then never connects changes nothing in it."""
+    from typer.testing import CliRunner
+
+    from sensorback.cli.app import app
+
+    db = env / "sb.db"  # $SENSORBACK_DB
+    assert CliRunner().invoke(app, ["log", "pain", "3"]).exit_code == 0
+    before = db.read_bytes()
+    _without_bluetooth(monkeypatch)
+    r = CliRunner().invoke(app, ["monitor", "--plain"])
+    assert r.exit_code == 1 and r.stderr.splitlines() == [NO_BLUETOOTH], (r.output, r.exception)
+    assert db.read_bytes() == before and databases_left(env) == ["sb.db"]
+
+
 def run_in_terminal(cmd: list, on_output=None) -> tuple[int, str]:
     """Run cmd in a pseudo-terminal (100x30) until it ends, reading all it writes; on_output(proc,
     output so far) after each read. Returns its exit code and its text without escape codes."""
@@ -632,6 +688,7 @@ def test_dashboard_without_bluetooth_closes_and_says_it_once(env):
     assert returncode == 1, text[-2000:]
     assert text.count("Bluetooth is not available") == 1 and "Error:" not in text, text[-2000:]
     assert text.rstrip().splitlines()[-1].endswith(NO_BLUETOOTH), text[-2000:]
+    assert databases_left(env) == [], databases_left(env)  # $SENSORBACK_DB not created (it was, empty)
 
 
 def test_dashboard_stopped_by_sigterm_ends_as_q_does(env):

@@ -107,15 +107,18 @@ def monitor_command(
     settings = coach_settings(set_flags)
     if record is not None:
         _args.check_output("--record", record, suffixes=(".sbr",), keep=True, example="today.sbr")
-    target, _ = _args.check_db(db)
+    target, given = _args.check_db(db)
     apart = demo and db is None  # a demo never goes into the user's own data
-    if record is not None:
+    url = db
+    if apart:
         from ..store import demo_db_path
 
-        _args.check_apart_from_db("--record", record, demo_db_path() if apart else target.sqlite_path,
-                                  "the session")
-    for option, given in (("--scenario", scenario != DEMO_SCENARIO), ("--seed", seed != 0)):
-        if given and not demo:
+        url = str(demo_db_path())
+        target, given = _args.db_target(url)[0], None  # sensorback's own file, as the default database
+    if record is not None:
+        _args.check_apart_from_db("--record", record, target.sqlite_path, "the session")
+    for option, used in (("--scenario", scenario != DEMO_SCENARIO), ("--seed", seed != 0)):
+        if used and not demo:
             raise SensorbackError(f"{option}: only with --demo")
     from ..sources import open_source
 
@@ -123,18 +126,23 @@ def monitor_command(
 
     from ..calibrations import CalibrationStore
     from ..live import LiveSession
-    from ..store import demo_db_path, open_store
+    from ..store import open_store
     from ..ui.notify import Notifier
 
     calibrations = CalibrationStore()
     # A calibrations file that cannot be read is said now, as by 'calibrate': the session reads it
     # when the sensor connects, and it ended the monitor there, a few seconds in.
     calibrations.devices()
-    store = open_store(str(demo_db_path()) if apart else db)
+    # An existing database (or a server) is opened first, so that a locked, read-only or foreign one is
+    # refused before the session starts; a new file only once there is something to store (a sensor
+    # that never connects leaves none behind).
+    later = _args.creates_db(target, given)
+    store = None if later else open_store(url)
+    session = None
     try:
         session = LiveSession(
             source, settings=settings, store=store, calibrations=calibrations, record=record,
-            source_name="demo" if demo else "live",
+            source_name="demo" if demo else "live", open_store=(lambda: open_store(url)) if later else None,
             recorder_kwargs={"max_epochs": 5000, "max_seconds": max(LIVE_WRITE_S, pace)})
         try:
             if not plain and not (sys.stdout.isatty() and sys.stdin.isatty()):
@@ -169,13 +177,15 @@ def monitor_command(
                 raise
             raise failure from None
     finally:
-        store.close()
+        store = session.store if session is not None else store
+        if store is not None:
+            store.close()
     if stopped_by is not None and stopped_by == getattr(signal, "SIGHUP", None):
         # The terminal is gone, and with it whoever would read the summary: the session is
         # written and ended; the command ends as any does on a hang-up ('terminated (SIGHUP)', 129).
         raise Terminated(stopped_by)
-    typer.echo(session.summary(store.name), err=True)
-    if apart:
+    typer.echo(session.summary(target.name), err=True)
+    if apart and store is not None:  # a demo that stored nothing in a new file left none to see
         typer.echo(f"note: the demo is stored apart from your own data; see it with: "
                    f"sensorback report --db {shlex.quote(store.name)}", err=True)
 
