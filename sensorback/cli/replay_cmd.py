@@ -178,19 +178,20 @@ def replay_command(
     from ..replay import FileReplay
     from ..store import open_store
 
+    show = interactive()
+    # the store is given to job.begin: loading and calibrating do not touch it
+    job = FileReplay(source, None, options, settings, stored=stored, snoozes=snoozes, replace=replace, db=db,
+                     started=started, placement=placement)
+
     def opened():
         t = time.perf_counter()
         store = open_store(db)
-        timings["open_db"] = time.perf_counter() - t  # importing the database libraries included
+        job.timings["open_db"] = time.perf_counter() - t  # importing the database libraries included
         return store
 
-    show = interactive()
-    timings: dict[str, float] = {}
     # An existing database (or a server) is opened first, so that a locked, read-only or foreign one is
     # refused before a long load; a new file only once the recording has loaded (none left by a bad one).
     store = None if _args.creates_db(target, given) else opened()
-    job = FileReplay(source, store, options, settings, stored=stored, snoozes=snoozes, replace=replace, db=db,
-                     started=started, placement=placement)
     sink: Optional[_EventSink] = None
     try:
         with Progress(f"loading {file}", enabled=show) as progress:
@@ -202,7 +203,6 @@ def replay_command(
             job.notes += _args.forward_advice(cal)
         if store is None:
             store = opened()
-        job.timings.update(timings)
         sink = _EventSink(events)
         begun = job.begin(store)
         if begun.action != "new":  # skipped or replacing: worth knowing before a long replay starts
