@@ -39,6 +39,31 @@ def in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def on_loop(loop, sigs, callback: Callable[[int], Any]) -> dict:
+    """Have the asyncio ``loop`` call callback(signal) for each of ``sigs``; returns the handlers
+    before, for off_loop (a signal the loop cannot take, off the main thread or on Windows, is
+    left as it is and not among them)."""
+    before = {}
+    for sig in sigs:
+        handler = signal.getsignal(sig)
+        try:
+            loop.add_signal_handler(sig, callback, sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - not the main thread / Windows
+            continue
+        before[sig] = handler
+    return before
+
+
+def off_loop(loop, before: dict) -> None:
+    """Undo on_loop: asyncio would leave the default handlers, so those before come back."""
+    for sig, handler in before.items():
+        try:
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, handler)
+        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+            pass
+
+
 @contextlib.contextmanager
 def swapped(choose: Callable[[int, Any], Any]) -> Iterator[None]:
     """For each stopping signal, install choose(signal, its current handler) (None: leave that one

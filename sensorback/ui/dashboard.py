@@ -26,6 +26,7 @@ from textual.widgets import Footer, Header, RichLog, Static
 
 from ..coach.text import notification_title
 from ..live import LiveEvent, LiveSession, log_line
+from ..signals import off_loop, on_loop
 from ..core.states import STATES
 from ..summary import NOT_WORN_STATES, seated_seconds
 from ..timefmt import clock, duration
@@ -132,26 +133,16 @@ class MonitorApp(App):
         self.refresh_view()
         # A kill (SIGTERM) stops the monitor as q does (and as it does with --plain): the session
         # ends and is written, the command prints its summary and exits 0.
-        before = signal.getsignal(signal.SIGTERM)
-        try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._on_sigterm)
-        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - Windows, not the main thread
-            return
-        self._sigterm_before = before
+        self._sigterm_before = on_loop(asyncio.get_running_loop(), (signal.SIGTERM,), self._on_sigterm)
 
-    _sigterm_before = None  # the SIGTERM handler before the dashboard's, put back when it closes
+    _sigterm_before: dict = {}  # the SIGTERM handler before the dashboard's, put back when it closes
 
     def on_unmount(self) -> None:
-        if self._sigterm_before is None:
-            return
-        try:
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
-            signal.signal(signal.SIGTERM, self._sigterm_before)
-        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
-            pass
-        self._sigterm_before = None
+        if self._sigterm_before:
+            off_loop(asyncio.get_running_loop(), self._sigterm_before)
+            self._sigterm_before = {}
 
-    def _on_sigterm(self) -> None:
+    def _on_sigterm(self, signum: int) -> None:
         if not self.session.stop_requested:
             self.run_worker(self.action_quit_monitor(), group="quit", exit_on_error=False)
 

@@ -25,7 +25,7 @@ import math
 import signal
 from typing import Any, Callable, Optional
 
-from ..signals import STOPPING
+from ..signals import STOPPING, off_loop, on_loop
 
 #: Connection changes printed (battery and signal notes only update a dashboard's meters).
 PLAIN_STATUS = ("connecting", "connected", "disconnected", "reconnecting", "scanning", "stopped")
@@ -124,26 +124,13 @@ async def run_plain(session, make_notifier: Callable[[], Any]) -> Optional[int]:
         if not session.stop_requested:
             loop.create_task(session.stop())
 
-    before = {}
-    for sig in STOPPING:
-        handler = signal.getsignal(sig)
-        if handler is signal.SIG_IGN:  # nohup: the user asked to outlive the terminal
-            continue
-        try:
-            loop.add_signal_handler(sig, stop, sig)
-        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - not the main thread / Windows
-            continue
-        before[sig] = handler
+    # (an ignored one stays ignored: under nohup the user asked to outlive the terminal)
+    before = on_loop(loop, [sig for sig in STOPPING if signal.getsignal(sig) is not signal.SIG_IGN], stop)
     try:
         await session.run()
     finally:
         order.flush()
-        for sig, handler in before.items():  # asyncio would leave the default: the command's own come back
-            try:
-                loop.remove_signal_handler(sig)
-                signal.signal(sig, handler)
-            except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
-                pass
+        off_loop(loop, before)  # the command's own handlers come back
         if pending:
             await asyncio.wait(pending, timeout=1.0)
     return stopped_by[0] if stopped_by else None
