@@ -77,6 +77,18 @@ def test_guided_calibration_source_ends_early():
         asyncio.run(guided_calibration(Scripted(block), lambda s: None))
 
 
+def run_until_epochs(session, n: int) -> None:
+    """Run a live session until it has made n epochs, then stop it (within DEADLINE_S)."""
+    async def go():
+        async def later():
+            while session.meters.epochs < n:
+                await asyncio.sleep(0.01)
+            await session.stop()
+        await asyncio.wait_for(asyncio.gather(session.run(), later()), DEADLINE_S)
+
+    asyncio.run(go())
+
+
 def test_calibrate_demo_cli_stores_and_monitor_uses_it(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
@@ -102,15 +114,7 @@ def test_calibrate_demo_cli_stores_and_monitor_uses_it(tmp_path, monkeypatch):
     s = LiveSession(DemoSource("demo", speed=1000), device_key="demo", calibrations=CalibrationStore())
     seen = []
     s.subscribe(seen.append)
-
-    async def go():
-        async def later():
-            while s.meters.epochs < 30:
-                await asyncio.sleep(0.01)
-            await s.stop()
-        await asyncio.wait_for(asyncio.gather(s.run(), later()), DEADLINE_S)
-
-    asyncio.run(go())
+    run_until_epochs(s, 30)
     assert not s.provisional and s.calibration.reference == found[0].reference
     # said with the time it was saved as people read times (local, to the minute), not as stored
     from datetime import datetime
@@ -132,15 +136,7 @@ def test_a_demo_calibration_is_found_only_for_its_own_seed(tmp_path, monkeypatch
 
     def monitor(seed):
         s = LiveSession(DemoSource("demo", speed=1000, seed=seed), calibrations=CalibrationStore())
-
-        async def go():
-            async def later():
-                while s.meters.epochs < 5:
-                    await asyncio.sleep(0.01)
-                await s.stop()
-            await asyncio.wait_for(asyncio.gather(s.run(), later()), DEADLINE_S)
-
-        asyncio.run(go())
+        run_until_epochs(s, 5)
         return s
 
     r = CliRunner().invoke(app, ["calibrate", "--demo", "--speed", "100"])
