@@ -280,7 +280,7 @@ class _Carry:
 
 
 def _on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float) -> tuple[np.ndarray, ...]:
-    """(n, cadence, periodicity, stood up, sat down, landed, mean, var, slow up, slow down) on consecutive epochs
+    """(n, cadence, periodicity, stood up, sat down, landed, mean, var, slow up, slow down, spliced) on consecutive epochs
     first .. first+count-1; epochs without samples get no samples, no stepping, no transition
     and NaN moments. Without such gaps (the usual case) nothing moves."""
     # Transition measures exist (are not NaN) for a few percent of epochs only, and NaN fails
@@ -302,7 +302,7 @@ def _on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float)
         landed[i] = ((stats.quiet_end_g[i] <= transition.QUIET_G) & (tilt >= LANDING_MIN_TILT_DEG)
                      & (tilt < lying_deg) & (stats.land_down[i] >= TRANSITION_LOPSIDED * stats.land_up[i]))
     cols = (stats.n, stats.cadence_spm, stats.periodicity, up, down, landed, stats.mean, stats.var,
-            slow_up & ~up, slow_down & ~down)
+            slow_up & ~up, slow_down & ~down, stats.spliced)
     if len(stats) == count:
         return cols
     pos = stats.k - first
@@ -482,7 +482,7 @@ class Decider:
         if int(stats.k[0]) < first:
             raise ValueError(f"epoch {int(stats.k[0])} arrived after epoch {first - 1} was decided")
         k = np.arange(first, int(stats.k[-1]) + 1, dtype=np.int64)
-        n, cad, per, stood_up, sat_down, landed, mean, var, slow_up, slow_down = _on_every_epoch(
+        n, cad, per, stood_up, sat_down, landed, mean, var, slow_up, slow_down, spliced = _on_every_epoch(
             stats, first, k.shape[0], self.options.lying_deg)
         mean, var = self.calibration.sensor.apply_mean_var(mean, var)
 
@@ -540,9 +540,10 @@ class Decider:
         early = max(0, c.first_k + span - 1 - first)  # how many of this chunk's first epochs
         stood_up[:early] = sat_down[:early] = landed[:early] = slow_up[:early] = slow_down[:early] = False
         # Nor can one that reaches back into missing data (a radio gap, a stuck sensor reading
-        # (0, 0, 0), whose end reads as a leap of |a| from 0 to 1 g), or into the first epoch
-        # after it (which may hold the gap's or the fault's last moments).
-        since_gap = run_length(has_data, c.since_gap)
+        # (0, 0, 0), whose end reads as a leap of |a| from 0 to 1 g, a splice: core/splices.py),
+        # or into the first epoch after it (which may hold the gap's or the fault's last moments).
+        gap = ~has_data | spliced
+        since_gap = run_length(~gap, c.since_gap)
         c.since_gap = int(since_gap[-1])
         torn = np.flatnonzero(since_gap <= span)
         stood_up[torn] = sat_down[torn] = landed[torn] = slow_up[torn] = slow_down[torn] = False
@@ -675,10 +676,10 @@ class Decider:
         own = own_postures(self.calibration)
         # where a transition nobody saw could have left its mark: the trunk's lean out and back
         # (PostureCue.excursions), or no data
-        trace = ~has_data | cue.excursions(g)
+        trace = gap | cue.excursions(g)
         others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet,
                                  [(t, own) for t in stood_told] if own.stand is not None else [], trace,
-                                 ~has_data)
+                                 gap)
         other_of = {(e[0], e[1], e[2]): o for e, o in zip(cue_events, others) if e[2] is not None}
         c.shift_left = max(0, c.shift_left - n_k)
         if cue.shifts:
@@ -729,7 +730,7 @@ class Decider:
         # A posture change is accepted only if the body moved around it (MOVED_SD_G within
         # MOVED_WITHIN_S, or data missing): a stand-up or a sit-down moves the whole body, a lean
         # in the chair toward upright only the trunk.
-        moved = run_length(~(~has_data | (sd >= MOVED_SD_G)), c.since_moved)
+        moved = run_length(~(gap | (sd >= MOVED_SD_G)), c.since_moved)
         c.since_moved = int(moved[-1])
         # ... and one toward standing only where a transition could have left its trace (`trace`):
         # a seated lean toward upright leaves none

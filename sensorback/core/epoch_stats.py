@@ -15,6 +15,7 @@ import numpy as np
 
 from . import cadence, gait, transition
 from .runs import sliding_reduce
+from .splices import splice_epochs
 from .windows import TARGET_GRID_HZ, window_matrix
 
 # An epoch needs this much movement (SD of |a| vector, g) to be checked for stepping.
@@ -39,7 +40,9 @@ class EpochStats:
     land_down / land_up / quiet_end_g: the same velocities over the window's last seconds, from
     its end alone, for windows that do not start quiet, and how quiet the end alone was;
     gait_lead: (n, 3) for walking-like windows, the step-frequency acceleration that leads the
-    vertical one by a quarter step, in raw sensor axes (core/gait.py; NaN elsewhere).
+    vertical one by a quarter step, in raw sensor axes (core/gait.py; NaN elsewhere);
+    spliced: a splice ends in the epoch: samples are missing there though the timestamps show
+    no gap (core/splices.py).
     """
 
     k: np.ndarray
@@ -56,6 +59,7 @@ class EpochStats:
     land_up: np.ndarray
     quiet_end_g: np.ndarray
     gait_lead: np.ndarray
+    spliced: np.ndarray
 
     def __len__(self) -> int:
         return int(self.k.shape[0])
@@ -80,7 +84,7 @@ class EpochStats:
 def empty_stats() -> EpochStats:
     z = np.zeros(0, np.float32)
     return EpochStats(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 3)), np.zeros((0, 3)),
-                      *(z.copy() for _ in range(9)), np.zeros((0, 3), np.float32))
+                      *(z.copy() for _ in range(9)), np.zeros((0, 3), np.float32), np.zeros(0, bool))
 
 
 def epoch_index(t: np.ndarray, epoch_s: float) -> np.ndarray:
@@ -183,6 +187,11 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
     k = np.flatnonzero(nonempty) + k_first
     starts_all = dense[:-1][nonempty]
     keep = starts_all >= first_new
+    # (the epoch just before the first new one, if it is in the buffer, is measured too: the
+    # splices need its mean, computed exactly as it was when it was new)
+    new = np.flatnonzero(keep)
+    if new.size and new[0] > 0 and k[new[0] - 1] == k[new[0]] - 1:
+        keep[new[0] - 1] = True
     k, starts = k[keep], starts_all[keep]
     n = np.diff(np.append(starts, t.shape[0])).astype(np.int32)
     sums, sq = _sums_and_squares(acc, starts)
@@ -197,6 +206,10 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
         n[stuck] = 0
         mean[stuck] = var[stuck] = np.nan
     sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
+    prev_mean = np.full(3, np.nan)
+    if starts.shape[0] and starts[0] < first_new:  # the history epoch: only its mean was wanted
+        prev_mean = mean[0].copy()
+        k, starts, n, mean, var, sd = k[1:], starts[1:], n[1:], mean[1:], var[1:], sd[1:]
 
     cad = np.zeros(k.shape[0], np.float32)
     per = np.zeros(k.shape[0], np.float32)
@@ -209,8 +222,9 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
         steps = np.flatnonzero((per[at] >= gait.MIN_PERIODICITY) & (k[at] % gait.GAIT_EVERY == 0))
         if steps.size:
             lead[at[steps]] = gait.lead_vectors(win[:, steps], ghz, cad[at[steps]])
+    spliced = splice_epochs(t, acc, starts, n, mean, sd, prev_mean, per, settings.rate_hz)
     nan = np.full(k.shape[0], np.nan, np.float32)
-    return layout, EpochStats(k, n, mean, var, cad, per, nan, *(nan.copy() for _ in range(6)), lead)
+    return layout, EpochStats(k, n, mean, var, cad, per, nan, *(nan.copy() for _ in range(6)), lead, spliced)
 
 
 def add_transitions(layout: Layout, stats: EpochStats, offset, gain,
