@@ -222,7 +222,7 @@ def _still_stats(k0: int, n: int, rng) -> EpochStats:
                    **{f: np.zeros(n, np.float32) for f in ("cadence_spm", "periodicity")},
                    **{f: np.full(n, np.nan, np.float32) for f in ("v_up", "v_down", "quiet_g", "tilt_deg", "land_down",
                                                                   "land_up", "quiet_end_g")},
-                   gait_lead=np.full((n, 3), np.nan, np.float32))
+                   gait_lead=np.full((n, 3), np.nan, np.float32), spliced=np.zeros(n, bool))
 
 
 def test_the_still_epochs_kept_for_the_fit_stay_within_the_cap():
