@@ -549,19 +549,6 @@ def pain_weeks(checkins: Sequence[PainCheckinInfo], last_day: date, tz: Optional
     return out
 
 
-def report_flags(period: Sequence[PainCheckinInfo], history: Sequence[PainCheckinInfo]) -> list[redflags.Flag]:
-    """Warning signs of the check-ins in the report's days, and the persistence rule over the
-    6 weeks (as of the last check-in), urgent first."""
-    flags = []
-    for c in period:
-        flags += redflags.checkin_flags(c.score, radiating=c.radiating, numbness=c.numbness, fever=c.fever,
-                                        bladder=c.bladder, weight_loss=c.weight_loss)
-    persistent = redflags.persistent_high_pain([(c.at, c.score) for c in history])
-    if persistent is not None:
-        flags.append(persistent)
-    return redflags.sort_flags(flags)
-
-
 # ---------------------------------------------------------------------------------- the report
 
 def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind: Optional[str] = None,
@@ -607,7 +594,7 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
     history = sorted(rows.pain, key=lambda c: (c.at, c.id))
     period_checkins = [c for c in history if rows.start <= c.at < rows.end]
     pain = Pain(pain_weeks(history, rows.last_day, tz), period_checkins, history)
-    flags = report_flags(period_checkins, history)
+    flags = redflags.checkins_flags(history, rows.start, rows.end)
 
     timezone_label = timezone_label or tz_label(rows.start, tz, rows.end)
     report = Report(kind, rows.first_day, rows.last_day, rows.start, rows.end, now, timezone_label, rows.database,
@@ -708,10 +695,9 @@ def _iso(t: datetime) -> str:
 
 
 def _checkin_dict(c: PainCheckinInfo) -> dict:
-    flags = redflags.checkin_flags(c.score, radiating=c.radiating, numbness=c.numbness, fever=c.fever,
-                                   bladder=c.bladder, weight_loss=c.weight_loss)
-    return {"at": _iso(c.at), "score": c.score,
-            "answers": {k: getattr(c, k) for k in ("radiating", "numbness", "fever", "bladder", "weight_loss")},
+    answers = redflags.answers(c)
+    flags = redflags.checkin_flags(c.score, **answers)
+    return {"at": _iso(c.at), "score": c.score, "answers": answers,
             "note": c.note, "flags": [f.key for f in flags]}
 
 

@@ -20,6 +20,9 @@ flag                  level       when
 
 Levels: ``urgent`` = get medical care now; ``soon`` = see a doctor soon; ``advice`` = worth
 a professional's opinion. Every list this module returns is sorted urgent first.
+
+Stored check-ins are judged here too (:func:`checkins_flags`), so that the report and the
+monitor's start decide with the same rule.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ PERSIST_DAYS = 28                  # 4 weeks
 HISTORY_DAYS = 42                  # 6 weeks of check-ins are looked at
 LEVELS: tuple[str, ...] = ("urgent", "soon", "advice")
 FLAG_ORDER: tuple[str, ...] = ("bladder", "fever", "weight_loss", "leg", "high_pain", "persistent")
+#: The yes/no questions of a check-in (store columns and ``log pain`` options), in the order shown.
+ANSWERS: tuple[str, ...] = ("radiating", "numbness", "fever", "bladder", "weight_loss")
 
 NOT_A_DIAGNOSIS = "sensorback cannot tell what causes your pain; a doctor or physiotherapist can."
 
@@ -140,6 +145,31 @@ def assess(score: int, history: Sequence[tuple[datetime, int]] = (), **answers: 
     over ``history`` (which should include the new check-in itself), urgent first."""
     flags = checkin_flags(score, **answers)
     persistent = persistent_high_pain(history)
+    if persistent is not None:
+        flags.append(persistent)
+    return sort_flags(flags)
+
+
+def answers(checkin) -> dict[str, Optional[bool]]:
+    """A stored check-in's answers (a store.PainCheckinInfo or anything with the ANSWERS attributes)."""
+    return {k: getattr(checkin, k) for k in ANSWERS}
+
+
+def answered_yes(checkin) -> list[str]:
+    """The questions a stored check-in answered yes to, in ANSWERS order (what a report lists beside it)."""
+    return [k for k, v in answers(checkin).items() if v]
+
+
+def checkins_flags(history: Iterable, start: datetime, end: datetime) -> list[Flag]:
+    """The warning signs of stored check-ins, urgent first: those of each check-in in [start, end)
+    (the report's days, or today so far) and the persistence rule over all of ``history`` (the
+    HISTORY_DAYS before end's local day, up to ``end``), as of its latest one."""
+    ordered = sorted(history, key=lambda c: (c.at, c.id))
+    flags = []
+    for c in ordered:
+        if start <= c.at < end:
+            flags += checkin_flags(c.score, **answers(c))
+    persistent = persistent_high_pain([(c.at, c.score) for c in ordered])
     if persistent is not None:
         flags.append(persistent)
     return sort_flags(flags)

@@ -7,6 +7,7 @@ from datetime import tzinfo
 from typing import Optional, Sequence
 
 from ..coach import exercises as exercise_lib
+from . import redflags
 from .compute import Day, Numbers, Report, exercise_advice, report_title
 from ..timefmt import hours_minutes, minutes, pct
 from .when import format_local, to_local
@@ -116,7 +117,7 @@ def _pain_section(report: Report, tz: Optional[tzinfo]) -> list[str]:
     if p.checkins:
         lines.append("  in this report:")
         for c in p.checkins:
-            extras = [k.replace("_", " ") for k in c.red_flags]
+            extras = [k.replace("_", " ") for k in redflags.answered_yes(c)]
             text = f"{format_local(c.at, tz, '%a %d %b %H:%M')}  {c.score}/10"
             if extras:
                 text += "  (" + ", ".join(extras) + ")"

@@ -11,7 +11,7 @@ from ..coach.rules import TALLIES
 from ..core.states import STATES
 from ..localday import local_midnight, today
 from ..report import redflags
-from ..report.compute import DOCTOR_BEFORE_EXERCISE, keep_events, report_flags, resolve_overlaps
+from ..report.compute import DOCTOR_BEFORE_EXERCISE, keep_events, resolve_overlaps
 
 
 @dataclass
@@ -31,7 +31,7 @@ class TodayRows:
     epochs: Any   # store.EpochSeries
     events: list
     exercises: int
-    flags: list = field(default_factory=list)  # warning signs of today's pain check-ins (report_flags)
+    flags: list = field(default_factory=list)  # warning signs of today's pain check-ins (redflags.checkins_flags)
 
     @property
     def exercise_warning(self) -> Optional[str]:
@@ -67,7 +67,7 @@ def today_rows(store, now: datetime | None = None, tz: tzinfo | None = None) -> 
     now = now if now is not None else datetime.now(timezone.utc)
     midnight = local_midnight(today(now, tz), tz)
     history = store.pain_checkins(midnight - timedelta(days=redflags.HISTORY_DAYS - 1), now)
-    flags = report_flags([c for c in history if c.at >= midnight], sorted(history, key=lambda c: (c.at, c.id)))
+    flags = redflags.checkins_flags(history, midnight, now)
     return TodayRows(store.epochs(midnight, now), store.events(midnight, now), len(store.exercises(midnight, now)),
                      flags)
 

@@ -101,7 +101,3 @@ class PainCheckinInfo:
     bladder: Optional[bool]
     weight_loss: Optional[bool]
     note: Optional[str]
-
-    @property
-    def red_flags(self) -> list[str]:
-        return [name for name in ("radiating", "numbness", "fever", "bladder", "weight_loss") if getattr(self, name)]
