@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from typer.testing import CliRunner
 
 from sensorback.cli import app
+from sensorback.report import build_report, load_rows
 from sensorback.store import open_store
 from cli_checks import one_line_error
 
@@ -167,3 +169,26 @@ def test_log_shows_in_the_report(db):
     flat = " ".join(r.stdout.split())
     assert "1 of 3 sessions" in flat and "Bridges" in flat and "5/10 (numbness)" in flat
     assert "Numbness or pins and needles" in flat and SHARP in flat
+
+
+def test_log_pain_judges_the_reports_local_days(db, monkeypatch):
+    """log pain looks at the same 42 local days as the report of that day (redflags.history_start),
+    not at 42 times 24 hours before the check-in: a 7/10 at 10:00 on 24 September, the day before
+    the report's first, is no part of the run, so neither says the pain has lasted weeks."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        with open_store(db) as store:
+            store.add_pain_checkin(datetime(2024, 9, 24, 8, 0, tzinfo=timezone.utc), 7)   # 10:00 summer time
+        r = run("log", "pain", "7", "--at", "2024-11-05 08:00", "--db", db)
+        assert r.exit_code == 0, r.output
+        said = [line[2:] for line in r.stdout.splitlines() if line[:2] in ("! ", "- ")]
+        with open_store(db) as store:
+            report = build_report(load_rows(store, date(2024, 11, 5), date(2024, 11, 5)),
+                                  now=datetime(2024, 11, 6, tzinfo=timezone.utc))
+        assert said == [f.message for f in report.flags] == ["7/10 is a lot of pain. If it stays this high, or "
+                                                              "stops you doing everyday things, ask a doctor or "
+                                                              "physiotherapist for advice."]
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -12,7 +12,9 @@ import pytest
 
 from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE
-from sensorback.session.today import today_so_far
+from sensorback.report import build_report, load_rows
+from sensorback.report.compute import DOCTOR_BEFORE_EXERCISE
+from sensorback.session.today import today_rows, today_so_far
 from sensorback.store import open_store
 
 zoneinfo = pytest.importorskip("zoneinfo")
@@ -96,3 +98,55 @@ def test_today_counts_only_up_to_now(both_sides_of_midnight):
     today = today_so_far(both_sides_of_midnight, now=now, tz=BERLIN)
     assert today.seconds == Counter({"standing": 1800.0})
     assert today.counts == Counter() and today.exercises == 0
+
+
+# ------------------------------------------------------------------------ pain check-ins' warning
+
+def pain_across_autumn(tmp_path):
+    """Two check-ins of 7/10: 00:30 on the first of the report's 42 local days (Wednesday 25
+    September 2024, summer time) and 23:30 on the 42nd (Tuesday 5 November, winter time): exactly
+    6 weeks of high pain, the first in the window's first half hour, an hour of clock change between."""
+    store = open_store("sqlite:///" + str(tmp_path / "pain.db"))
+    for at in (datetime(2024, 9, 25, 0, 30, tzinfo=BERLIN), datetime(2024, 11, 5, 23, 30, tzinfo=BERLIN)):
+        store.add_pain_checkin(at, 7)
+    return store
+
+
+@pytest.mark.parametrize("zone", ["computer", "given"])
+def test_todays_pain_warning_looks_at_the_reports_local_days(tmp_path, monkeypatch, zone):
+    """At 23:45 on 5 November the monitor's start (no zone: the computer's, TZ=Europe/Berlin) warns
+    as the report of that day does: the high-pain run began at 00:30 of the first of its 42 local
+    days. 42 days back from now's UTC offset (+01:00) started an hour too late and lost it."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    store = pain_across_autumn(tmp_path)
+    try:
+        tz = BERLIN if zone == "given" else None
+        now = datetime(2024, 11, 5, 23, 45, tzinfo=BERLIN).astimezone(timezone.utc)
+        flags = today_rows(store, now=now, tz=tz).flags
+        report = build_report(load_rows(store, date(2024, 11, 5), date(2024, 11, 5), tz), now=now, tz=tz)
+        assert [f.key for f in flags] == ["high_pain", "persistent"]
+        assert "for about 6 weeks" in flags[1].message
+        assert flags == report.flags
+    finally:
+        store.close()
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_todays_pain_warning_is_the_reports_decision(tmp_path):
+    """The monitor's doctor warning and the report's flags come from the same rule: today's own
+    check-ins' answers, the persistence over the history, and nothing from the days before today
+    except that history (a bladder answer yesterday is the report of yesterday's, not today's)."""
+    store = open_store("sqlite:///" + str(tmp_path / "pain.db"))
+    day = date(2024, 11, 5)
+    store.add_pain_checkin(datetime(2024, 11, 4, 23, 59, tzinfo=BERLIN), 2, bladder=True)
+    store.add_pain_checkin(datetime(2024, 11, 5, 0, 1, tzinfo=BERLIN), 3, radiating=True)
+    try:
+        now = datetime(2024, 11, 5, 9, tzinfo=BERLIN)
+        rows = today_rows(store, now=now, tz=BERLIN)
+        report = build_report(load_rows(store, day, day, BERLIN), now=now, tz=BERLIN)
+        assert [f.key for f in rows.flags] == ["leg"] and rows.flags == report.flags
+        assert rows.exercise_warning == DOCTOR_BEFORE_EXERCISE
+    finally:
+        store.close()

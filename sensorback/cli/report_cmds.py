@@ -194,6 +194,7 @@ def log_pain(
     db: Annotated[Optional[str], DB_OPTION] = None,
 ) -> None:
     """Log a pain check-in; says plainly when your answers call for a professional."""
+    from ..localday import today
     from ..report import redflags
     from ..report.when import format_local, parse_at
 
@@ -202,7 +203,7 @@ def log_pain(
     answers = dict(radiating=radiating, numbness=numbness, fever=fever, bladder=bladder, weight_loss=weight_loss)
     with _open_for_writing(db) as store:
         store.add_pain_checkin(when, value, note=note, **answers)
-        history = store.pain_checkins(when - timedelta(days=redflags.HISTORY_DAYS),
+        history = store.pain_checkins(redflags.history_start(today(when)),
                                       datetime.now(timezone.utc) + timedelta(minutes=2))
     flags = redflags.assess(value, [(c.at, c.score) for c in history if c.at <= when], **answers)
     extras = [k.replace("_", " ") for k, v in answers.items() if v]

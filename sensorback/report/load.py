@@ -87,7 +87,7 @@ def period_bounds(first_day: date, last_day: date, tz: Optional[tzinfo] = None) 
 def load_rows(store: Store, first_day: date, last_day: date, tz: Optional[tzinfo] = None) -> Rows:
     start, end = period_bounds(first_day, last_day, tz)
     goal_start = day_bounds(last_day - timedelta(days=GOAL_WINDOW_DAYS - 1), tz)[0]
-    pain_start = day_bounds(last_day - timedelta(days=redflags.HISTORY_DAYS - 1), tz)[0]
+    pain_start = redflags.history_start(last_day, tz)
     epochs = store.epochs(start, end)
     before, after = nearest_epochs(store, start, end) if not len(epochs) else (None, None)
     return Rows(

@@ -21,17 +21,18 @@ flag                  level       when
 Levels: ``urgent`` = get medical care now; ``soon`` = see a doctor soon; ``advice`` = worth
 a professional's opinion. Every list this module returns is sorted urgent first.
 
-Stored check-ins are judged here too (:func:`checkins_flags`), so that the report and the
-monitor's start decide with the same rule.
+Stored check-ins are judged here too (:func:`history_start`, :func:`checkins_flags`), so that the
+report, the monitor's start and ``log pain`` look at the same local days with the same rule.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Iterable, Optional, Sequence
 
 from ..coach.exercises import SHARP_PAIN  # noqa: F401 - its one wording; the report's texts take it from here
+from ..localday import day_bounds
 
 HIGH_PAIN = 6                      # out of 10: "a steady 6 or 7 out of 10" calls for a check-up
 PERSIST_DAYS = 28                  # 4 weeks
@@ -160,10 +161,17 @@ def answered_yes(checkin) -> list[str]:
     return [k for k, v in answers(checkin).items() if v]
 
 
+def history_start(last_day: date, tz: Optional[tzinfo] = None) -> datetime:
+    """The first instant of the check-ins judged as of ``last_day``: the HISTORY_DAYS local
+    calendar days ending on it (localday's bounds: a clock change in between moves no day's start),
+    not a fixed span of hours before an instant."""
+    return day_bounds(last_day - timedelta(days=HISTORY_DAYS - 1), tz)[0]
+
+
 def checkins_flags(history: Iterable, start: datetime, end: datetime) -> list[Flag]:
     """The warning signs of stored check-ins, urgent first: those of each check-in in [start, end)
     (the report's days, or today so far) and the persistence rule over all of ``history`` (the
-    HISTORY_DAYS before end's local day, up to ``end``), as of its latest one."""
+    check-ins from ``history_start`` of end's local day on, up to ``end``), as of its latest one."""
     ordered = sorted(history, key=lambda c: (c.at, c.id))
     flags = []
     for c in ordered:

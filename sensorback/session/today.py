@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import Any, Optional
 
 from ..coach.rules import TALLIES
@@ -63,11 +63,12 @@ def today_rows(store, now: datetime | None = None, tz: tzinfo | None = None) -> 
     """What the store holds for the local day up to ``now`` (an aware instant; default the clock).
     ``tz``: the zone whose day counts (None: the computer's). The day starts at localday's midnight,
     not at ``now`` with the hour set to 0: on a clock-change day now's UTC offset is not midnight's.
+    The pain check-ins are judged as the report of today judges them (the same local days of history).
     Raises the store's SensorbackError."""
     now = now if now is not None else datetime.now(timezone.utc)
-    midnight = local_midnight(today(now, tz), tz)
-    history = store.pain_checkins(midnight - timedelta(days=redflags.HISTORY_DAYS - 1), now)
-    flags = redflags.checkins_flags(history, midnight, now)
+    day = today(now, tz)
+    midnight = local_midnight(day, tz)
+    flags = redflags.checkins_flags(store.pain_checkins(redflags.history_start(day, tz), now), midnight, now)
     return TodayRows(store.epochs(midnight, now), store.events(midnight, now), len(store.exercises(midnight, now)),
                      flags)
 
