@@ -1,8 +1,8 @@
 """Splices: places where samples are missing although the timestamps show no gap.
 
 A recording whose clock was rebuilt from the sample count (a file exported at its nominal rate,
-a receiver that numbers whatever arrived, as devices/_clock.HostSampleClock does for sensors that
-send no timestamps until 5 s of silence, recordings joined end to end) closes up what was lost:
+a receiver that numbers whatever arrived, recordings joined end to end; sensorback's own
+devices/_clock.HostSampleClock closes up at most half a second) closes up what was lost:
 the signal then steps from one still posture straight to another between two consecutive
 samples. A worn sensor cannot do that. A trunk that turns even 6 degrees within one sample
 interval (10-100 ms) and is still on both sides would have to start and stop that turn within a
