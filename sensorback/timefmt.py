@@ -1,4 +1,4 @@
-"""Times, durations and shares written for people: the one home of every such format.
+"""Times, durations, shares and counts written for people: the one home of every such format.
 
 Each style has one function, named for what it shows; pick by the precision the reader needs:
 
@@ -14,6 +14,7 @@ function             examples                    where
 ``clock``            00:31:02                    recording time (sample time since the start)
 ``time_of_day``      09:05                       a time of the local day (report charts)
 ``pct``              37 %, >99 %, <1 %, 99.6 %   shares in reports (whole %), ``analyze`` (0.1 %)
+``count``            1 file, 2 files, 1,234 epochs  how many of a thing, in any message
 ===================  ==========================  =================================================
 
 Pure functions of numbers: no clocks, no locale, no imports from the rest of sensorback.
@@ -117,3 +118,10 @@ def pct(share: Optional[float], decimals: int = 0) -> str:
     if float(shown) <= 0.0 and share > _EXACT:
         return f"<{10.0 ** -decimals:.{decimals}f} %"
     return f"{shown} %"
+
+
+def count(n: int, word: str, plural: Optional[str] = None) -> str:
+    """How many of a thing: '1 file', '0 files', '1,234 epochs'. The plural is ``word`` + 's' unless
+    given ('2 people'); thousands always separated by commas, as every count a person reads (machine
+    outputs, JSON and CSV, write bare numbers and do not use this)."""
+    return f"{n:,} {word if n == 1 else (word + 's' if plural is None else plural)}"
