@@ -60,7 +60,7 @@ from .samples import SampleBlock
 from .session import Runner
 from .sources.files import (FAST_BLOCK_S, PACED_BLOCK_WALL_S, SLEEP_SLICE_S, FileSource, Pacer,  # noqa: F401
                             block_seconds, check_pace, split_blocks)
-from .timefmt import clock  # noqa: F401  (part of this module's API)
+from .timefmt import clock, count  # noqa: F401  (clock: part of this module's API)
 
 #: How much sample time the processor may queue before working through it, when not paced.
 FAST_MAX_DELAY_S = 1800.0
@@ -543,7 +543,7 @@ class FileReplay:
         from .store.recorder import given_up
 
         written = self.recorder.written_epochs if self.recorder is not None else 0
-        return given_up(e, f"the replay stopped ({_plural(written, 'epoch')} stored before that)")
+        return given_up(e, f"the replay stopped ({count(written, 'epoch')} stored before that)")
 
     def close(self) -> None:
         """Let go of the session: an unfinished one (Ctrl-C, a failure) is replaced by the next
@@ -583,18 +583,18 @@ class FileReplay:
                          f"{store_name}{redo}")
         outcomes = [f"{c[f'outcome:{o}']} {o}" for o in ("heeded", "ignored", "snoozed", "unknown")
                     if c[f"outcome:{o}"]]
-        prompts = _plural(c["break_prompt"], "break prompt") + (f" ({', '.join(outcomes)})" if outcomes else "")
+        prompts = count(c["break_prompt"], "break prompt") + (f" ({', '.join(outcomes)})" if outcomes else "")
         # break_verified counts the coach's sitting-clock resets, not the report's breaks (every run of
         # 60 s or more on your feet): a break before any sitting or right after another one resets
         # nothing, and the coach bridges drop-outs inside a break. So it gets its own name here.
-        lines.append(f"  coach:   {prompts}; {_plural(c['break_verified'], 'sitting clock reset')}; "
-                     f"{_plural(c['slouch_nudge'], 'slouch nudge')}"
-                     + (f"; {_plural(c['snoozed'], 'snooze')}" if c["snoozed"] else ""))
+        lines.append(f"  coach:   {prompts}; {count(c['break_verified'], 'sitting clock reset')}; "
+                     f"{count(c['slouch_nudge'], 'slouch nudge')}"
+                     + (f"; {count(c['snoozed'], 'snooze')}" if c["snoozed"] else ""))
         where = [] if begun.skipped else ["stored"]
         if events_path is not None:
             where.append(f"written to {events_path}")
         if where:
-            lines.append(f"  events:  {_plural(len(result.events), 'event')} {' and '.join(where)}")
+            lines.append(f"  events:  {count(len(result.events), 'event')} {' and '.join(where)}")
         report = self._report_line()
         if report is not None:
             lines.append(report)
@@ -635,7 +635,7 @@ class FileReplay:
         elif result.session_id is None:
             stored = f"nothing stored in {name} yet"
         else:
-            stored = (f"{_plural(result.stored_epochs, 'epoch')} and {_plural(len(result.events), 'event')} "
+            stored = (f"{count(result.stored_epochs, 'epoch')} and {count(len(result.events), 'event')} "
                       f"stored in session {result.session_id} of {name}, left unfinished (replaying the "
                       "file again replaces it)")
         at = clock(result.t_end if result.t_end is not None else self.t0)
@@ -646,10 +646,6 @@ def _watched(blocks: Iterable[SampleBlock], on_block: Callable[[float], Any], t0
     for block in blocks:
         yield block
         on_block(float(block.t[-1]) - t0)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 __all__ = ["FAST_BLOCK_S", "FAST_MAX_DELAY_S", "FileReplay", "PRINTED_KINDS", "ReplayResult", "block_seconds",

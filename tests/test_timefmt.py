@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 
 from sensorback.timefmt import count
+
+PACKAGE = Path(__file__).resolve().parents[1] / "sensorback"
+
 
 def test_count_says_one_as_singular_and_every_other_number_as_plural():
     assert count(1, "file") == "1 file"
@@ -25,3 +31,19 @@ def test_count_takes_an_irregular_plural():
     assert count(2, "person", "people") == "2 people"
     assert count(3, "x/y/z int16 sample") == "3 x/y/z int16 samples"
 
+
+#: A plural made by hand next to its number ("file{'s' if n != 1 else ''}", "('s', '')[n == 1]",
+#: "notification(s)"): the package says counts with timefmt.count instead.
+HAND_MADE = re.compile(r"""(['"])s\1\s+if\s+.*(?:[!=]=|>)\s*1|(['"])\2\s+if\s+.*==\s*1\s+else\s+(['"])s\3"""
+                       r"""|\((['"])s\4,\s*(['"])\5\)\[|\}\s+[\w-]+\(s\)""")
+
+
+def test_no_plural_is_made_by_hand_in_the_package():
+    found = [f"{path.relative_to(PACKAGE.parent)}:{i}: {line.strip()}"
+             for path in sorted(PACKAGE.rglob("*.py"))
+             for i, line in enumerate(path.read_text().splitlines(), 1) if HAND_MADE.search(line)]
+    assert HAND_MADE.search("f\"{n} file{'s' if n != 1 else ''}\"")    # the pattern sees what it is for
+    assert HAND_MADE.search("""f'{n} check-in{"" if n == 1 else "s"}'""")
+    assert HAND_MADE.search("f\"({n} sample{'s' if n > 1 else ''})\"")
+    assert HAND_MADE.search("f\"{n} notification(s) could not be decoded\"")
+    assert found == []

@@ -17,6 +17,7 @@ from ..extensions import EXTENSIONS
 from . import _args
 from ._progress import Progress, clear_active, interactive
 from ..signals import stopped_by
+from ..timefmt import count
 from ._runtime import stopped_said
 from ._app import app
 
@@ -42,7 +43,7 @@ def _interrupted(out: Path, signum: int, result=None) -> NoReturn:
     to finish, after the command line's words for that signal. Ctrl-C: 'interrupted: ...', exit 130;
     a kill: 'terminated (SIGTERM): ...', exit 143 (SIGHUP 129)."""
     clear_active()
-    kept = (f"{result.ok + result.failed} of {_files(result.files - result.skipped)} finished and kept in {out}"
+    kept = (f"{result.ok + result.failed} of {count(result.files - result.skipped, 'file')} finished and kept in {out}"
             if result is not None else f"the files finished so far are kept in {out}")
     said, code = stopped_said(signum)
     typer.echo(f"{said}: {kept}; run again with --resume to finish", err=True)
@@ -53,10 +54,6 @@ def _rate(result, elapsed: float) -> str:
     if elapsed <= 0 or result.recorded_days <= 0:
         return ""
     return f", {result.recorded_days / (elapsed / 3600.0):.0f} person-days/h"
-
-
-def _files(n: int) -> str:
-    return f"{n} file{'s' if n != 1 else ''}"
 
 
 def _progress_label(result, todo: int, elapsed: float = 0.0) -> str:
@@ -72,7 +69,7 @@ def _left_out(counts: dict[str, int]) -> str:
 
     if not counts:
         return ""
-    words = [f"{n} {KINDS[k].noun}{'s' if n != 1 else ''}" for k, n in sorted(counts.items())]
+    words = [count(n, KINDS[k].noun) for k, n in sorted(counts.items())]
     return f" left out {' and '.join(words)} sensorback wrote (not recordings);"
 
 
@@ -152,10 +149,10 @@ def cohort_command(
         import time
 
         nonlocal progress
-        where = f"{result.workers} worker{'s' if result.workers != 1 else ''}"
+        where = count(result.workers, 'worker')
         where += f", dashboard {result.dashboard}" if result.dashboard else ""
         skipped = f" ({result.skipped} already done)" if result.skipped else ""
-        typer.echo(f"analysing {todo} of {_files(result.files)}{skipped} on {where}", err=True)
+        typer.echo(f"analysing {todo} of {count(result.files, 'file')}{skipped} on {where}", err=True)
         t0[0] = time.perf_counter()
         progress = Progress(_progress_label(result, todo), total=todo, enabled=show, delay=0.0)
         progress.__enter__()
@@ -184,5 +181,5 @@ def cohort_command(
     done = f"{result.ok} ok, {result.failed} failed" + (f", {result.skipped} unchanged since the last run"
                                                          if result.skipped else "")
     rate = f" ({result.recorded_days:.1f} person-days in {result.wall_s:.1f} s)" if result.ok else ""
-    typer.echo(f"{_files(result.files)}: {done}{rate};{_left_out(result.left_out)} wrote {out / 'days.parquet'}, "
+    typer.echo(f"{count(result.files, 'file')}: {done}{rate};{_left_out(result.left_out)} wrote {out / 'days.parquet'}, "
                "days.csv and files.csv")

@@ -27,7 +27,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import SensorbackError
-from ..timefmt import duration, pct
+from ..timefmt import count, duration, pct
 from .calibration import IDENTITY, MIN_STILL_EPOCHS, SensorCalibration, fit_sphere
 from .calibration import STILL_SD_G as FIT_STILL_SD_G
 from .calibration import distinct_orientations, magnitude_error
@@ -286,7 +286,7 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
 def standing_note(what: str, stand: np.ndarray, up: np.ndarray) -> str:
     """The calibration note on a stand step (or window): how far standing lies from the upright."""
     tilt = round(math.degrees(math.acos(max(-1.0, min(1.0, float(stand @ up))))))
-    return f"standing: {what}, {tilt} degree{'' if tilt == 1 else 's'} from the upright reference"
+    return f"standing: {what}, {count(tilt, 'degree')} from the upright reference"
 
 
 def _ref(up, fwd, probability: float, fwd_source: str) -> Reference:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..timefmt import count
 from ._base import DeviceProfile, GattOp, HostClockDecoder, SettingsError
 
 NAME = "metawear"
@@ -83,7 +84,7 @@ class MetaWearDecoder(HostClockDecoder):
                              "(data: 0x04, packed: 0x1C or 0x05)")
         if len(data) != expect:
             raise self.error(f"register 0x{register:02X} notification is {len(data)} bytes, "
-                             f"expected {expect} ({n} x/y/z int16 sample{'s' if n > 1 else ''})")
+                             f"expected {expect} ({count(n, 'x/y/z int16 sample')})")
         counts = np.frombuffer(data, dtype="<i2", offset=2).reshape(n, 3)
         acc = counts.astype(np.float32) / np.float32(self.counts_per_g)
         t, rule = self._stamp(n, received_at)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import InputError
+from ..timefmt import count
 from .datetimes import TimeName, parse_time_name
 
 _ACC_UNITS = {
@@ -238,4 +239,4 @@ def headerless_map(path, ncols: int, line: int) -> ColumnMap:
         return ColumnMap(["t", "ax", "ay", "az"] + [f"col{i + 1}" for i in range(4, ncols)], 0, None, (1, 2, 3), None, headerless=True)
     if ncols == 3:
         return ColumnMap(["ax", "ay", "az"], None, None, (0, 1, 2), None, headerless=True)
-    raise InputError(path, f"no header and only {ncols} column{'s' if ncols != 1 else ''}; expected {EXPECTED}", line=line)
+    raise InputError(path, f"no header and only {count(ncols, 'column')}; expected {EXPECTED}", line=line)

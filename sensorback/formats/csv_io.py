@@ -31,6 +31,7 @@ import numpy as np
 from ..errors import InputError, opening
 from ..limits import MAX_LINE_BYTES
 from ..samples import SampleBlock
+from ..timefmt import count
 from . import actigraph, metabase
 from .csv_columns import ColumnMap, headerless_map, map_columns
 from .datetimes import DateTimeColumn, first_not_datetime, looks_like_datetime
@@ -557,7 +558,7 @@ def _parse(source: _Source, path, notes: LoadNotes) -> RawTable:
     source.drain()
     cut_text = source.cut_text()
     if cut is not None:
-        cut_text += (f"; the file is truncated: its last line ({cut[0]}) has {cut[1]} field{'s' if cut[1] != 1 else ''}, "
+        cut_text += (f"; the file is truncated: its last line ({cut[0]}) has {count(cut[1], 'field')}, "
                      f"expected at least {max(cols.usecols) + 1}, and no line end")
     if not nonblank:
         raise InputError(path, f"header only, no data rows (columns {', '.join(n.strip() for n in names)})"
@@ -953,7 +954,7 @@ def _diagnose(path, data: bytes, first: int, sep, cols: ColumnMap, err: Exceptio
         if len(fields) < need:
             raise InputError(
                 path,
-                f"row has {len(fields)} field{'s' if len(fields) != 1 else ''}, expected at least {need} "
+                f"row has {count(len(fields), 'field')}, expected at least {need} "
                 f"(columns {', '.join(cols.names[c].strip() for c in cols.usecols)})",
                 line=first + j,
             )

@@ -43,6 +43,7 @@ import numpy as np
 
 from ..errors import InputError, opening
 from ..samples import SampleBlock
+from ..timefmt import count
 from .notes import LoadNotes, concat_with_notes
 from .validate import check_samples
 
@@ -333,7 +334,7 @@ class _Skips:
     def flush(self, notes: LoadNotes, header_len: int) -> None:
         for reason, n in self.count.items():
             shown = ", ".join(f"#{b}" for b in self.first[reason][:_MAX_LISTED]) + (", ..." if n > _MAX_LISTED else "")
-            notes.add(f"skipped {n} corrupt data block{'s' if n != 1 else ''} ({reason}): {shown} "
+            notes.add(f"skipped {count(n, 'corrupt data block')} ({reason}): {shown} "
                       f"(block #0 at byte {header_len}); their samples are missing, the rest is kept")
         self.count.clear()
         self.first.clear()

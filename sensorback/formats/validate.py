@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError, SensorbackError
 from .. import limits
 from ..limits import MAX_ACC_G
-from ..timefmt import span, span_over
+from ..timefmt import count, span, span_over
 from .notes import LoadNotes
 
 LIMIT_G = MAX_ACC_G
@@ -139,7 +139,7 @@ def _diagnose(t, acc, path, locate, notes, columns, prev, limit_g, lim3):
         line, label = locate(int(drop[0]))
         first = f"line {line}" if line is not None else label
         notes.add(
-            f"dropped {drop.size} exact duplicate sample{'s' if drop.size != 1 else ''} "
+            f"dropped {count(drop.size, 'exact duplicate sample')} "
             f"(same timestamp and values as the sample before; first at {first})"
         )
         keep = np.ones(t.shape[0], dtype=bool)

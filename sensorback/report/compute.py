@@ -60,7 +60,7 @@ from ..core.states import STATES
 from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo
 from ..summary import (FLEXION_THRESHOLDS_DEG, NOT_WORN_STATES, SEATED, SEATED_WORD, json_number, seated_seconds,
                        summarize)
-from ..timefmt import minutes, pct
+from ..timefmt import count, minutes, pct
 from . import redflags
 from .load import GOAL_WINDOW_DAYS, Rows
 from .rounding import controlled_round
@@ -680,7 +680,7 @@ def exercise_advice(report: Report) -> str:
     if g.met:
         return f"Goal reached: well done. Keep it gentle and regular. {redflags.SHARP_PAIN}"
     left = g.goal - g.count
-    return (f"{left} more session{'s' if left != 1 else ''} would reach the goal; 'sensorback exercises' lists "
+    return (f"{count(left, 'more session')} would reach the goal; 'sensorback exercises' lists "
             f"gentle ones to start with. {redflags.SHARP_PAIN}")
 
 

@@ -21,7 +21,7 @@ from typing import Optional, Sequence
 from ..core.states import STATES
 from . import redflags
 from .compute import MARK_LABELS, MARKED_AS, REPORT_TITLE, Day, Report, exercise_advice, report_title
-from ..timefmt import hours_minutes, minutes, pct, time_of_day
+from ..timefmt import count, hours_minutes, minutes, pct, time_of_day
 from .text import STATE_LABELS, exercise_name, rate
 from .when import format_local
 
@@ -268,8 +268,8 @@ def pain_chart(report: Report, width: int = 640, height: int = 200) -> str:
     for i, w in enumerate(weeks):
         x = left + pw * (i + 0.5) / n
         out.append(f'<text x="{x:.1f}" y="{height - 18}" text-anchor="middle">{_e(w.last_day.strftime("%d %b"))}</text>')
-        count = str(len(w.scores)) if width < NARROW_PX else f'{len(w.scores)} check-in{"" if len(w.scores) == 1 else "s"}'
-        out.append(f'<text x="{x:.1f}" y="{height - 5}" text-anchor="middle" fill="#888">{count}</text>')
+        scores = str(len(w.scores)) if width < NARROW_PX else count(len(w.scores), "check-in")
+        out.append(f'<text x="{x:.1f}" y="{height - 5}" text-anchor="middle" fill="#888">{scores}</text>')
         if w.mean is not None:
             y = top + ph * (1 - w.mean / 10)
             pts.append((x, y))

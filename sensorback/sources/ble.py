@@ -65,6 +65,7 @@ from ..devices import (
 )
 from ..errors import SensorbackError
 from ..samples import SampleBlock
+from ..timefmt import count
 from .ble_errors import NO_BLUETOOTH, bluetooth_error, link_error, trouble
 from .base import SourceItem, SourceStatus
 
@@ -622,7 +623,7 @@ class BleSource:
             self.stats["decode_errors"] += 1
             if received_at - self._last_error_status >= self.status_every_s:
                 self._last_error_status = received_at
-                self._status("decode_errors", f"{self.stats['decode_errors']} notification(s) could not be "
+                self._status("decode_errors", f"{count(self.stats['decode_errors'], 'notification')} could not be "
                              f"decoded; last: {e}", t=self.last_t, errors=self.stats["decode_errors"],
                              last_error=str(e))
             return

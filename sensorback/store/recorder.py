@@ -58,6 +58,7 @@ from ..errors import utf8_text
 from ..core.epochs import COLUMNS as EPOCH_COLUMNS
 from ..core.epochs import MEASUREMENTS, TOUCH_S, EpochTable, runs, touching
 from ..core.states import STATES
+from ..timefmt import count
 from .db import StoreError
 from .models import Bout, Epoch, Event, Session
 from .records import SessionInfo
@@ -430,8 +431,8 @@ class Recorder:
             return sid
 
         n = len(epoch_rows)
-        what = f"write {n} epoch{'s' if n != 1 else ''}" if n else "write the session"
-        kept = f"{n} unwritten epoch{'s' if n != 1 else ''} kept for a retry" if n else ""
+        what = f"write {count(n, 'epoch')}" if n else "write the session"
+        kept = f"{count(n, 'unwritten epoch')} kept for a retry" if n else ""
         try:
             self._session_id = self.store.write(what, work, kept=kept)
         except StoreError:
