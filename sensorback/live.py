@@ -98,7 +98,7 @@ from .session.guided import GUIDED_STEPS, GuidedStep, guided_calibration  # noqa
 from .session.guided import step_ends, step_say, step_windows
 from .session.recording import Recording
 from .sources.base import SourceStatus
-from .timefmt import clock
+from .timefmt import clock, count
 
 #: Seconds of samples the core estimates a provisional calibration from, when none is stored.
 PROVISIONAL_S = 30.0
@@ -398,7 +398,7 @@ class LiveSession:
     def summary(self, store_name: str) -> str:
         """The line said when the session is over: what was stored where, and what was missing."""
         ids = ", ".join(map(str, self.session_ids)) or "none"
-        parts = [f"stopped: {self.stored_epochs:,} epochs stored (session {ids}) in {store_name}"]
+        parts = [f"stopped: {count(self.stored_epochs, 'epoch')} stored (session {ids}) in {store_name}"]
         if self.recording is not None and self.meters.samples:
             parts.append(f"recording in {self.recording.path}")
         cal = self.calibration
@@ -850,8 +850,8 @@ class LiveSession:
             rec = self.runner.recorder
             if rec is None or not isinstance(e, StoreError):
                 raise
-            events = f", nor {rec.pending_events:,} coach events" if rec.pending_events else ""
-            raise given_up(e, f"the monitor stopped: {rec.pending:,} epochs not stored{events} "
+            events = f", nor {count(rec.pending_events, 'coach event')}" if rec.pending_events else ""
+            raise given_up(e, f"the monitor stopped: {count(rec.pending, 'epoch')} not stored{events} "
                               f"({rec.written_epochs:,} were)") from None
         self.runner.recorder = None
         if sid is not None:

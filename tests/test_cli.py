@@ -449,7 +449,7 @@ def test_convert_round_trip(tmp_path):
     r = run("convert", WAIST, native)
     assert r.exit_code == 0, r.output
     # the length as analyze writes it ('recorded 6 min 52 s'), not '411.9 s'
-    assert r.stdout == f"wrote {native}: 20598 samples, 6 min 52 s at 50 Hz\n"
+    assert r.stdout == f"wrote {native}: 20,598 samples, 6 min 52 s at 50 Hz\n"
     assert "recorded 6 min 52 s (0-412 s" in run("analyze", native).stdout
     r = run("convert", native, back)
     assert r.exit_code == 0, r.output
@@ -663,7 +663,7 @@ def test_analyze_writes_the_exact_epochs_header(tmp_path):
     assert np.all(np.diff(t_start) > 0) and np.all(t_end > t_start)
     assert t_start[0] >= 0.0 and t_end[-1] <= 601.0  # the recording's own time axis
     assert {r["state"] for r in rows} <= set(STATES)
-    assert f"wrote {len(rows)} epochs to {out}" in r.stderr
+    assert f"wrote {len(rows):,} epochs to {out}" in r.stderr
 
 
 def test_analyze_json_parses(tmp_path):
@@ -746,9 +746,9 @@ def test_a_bad_file_among_several_is_an_entry_of_the_json_list(tmp_path):
     assert [d["status"] for d in (docs[0], docs[2])] == ["ok", "ok"]
     assert docs[2]["summary"] == json.loads(run("analyze", WAIST, "--json").stdout)["summary"]
     told = [line for line in r.stderr.splitlines() if line.startswith(("error: ", "wrote "))]
-    assert told == [f"wrote {docs[0]['summary']['epochs']} epochs to {tmp_path / 'e.chest_casale_subject04.csv'}",
+    assert told == [f"wrote {docs[0]['summary']['epochs']:,} epochs to {tmp_path / 'e.chest_casale_subject04.csv'}",
                     f"error: {said}",
-                    f"wrote {docs[2]['summary']['epochs']} epochs to {tmp_path / 'e.hapt_waist_exp01_user01.csv'}"]
+                    f"wrote {docs[2]['summary']['epochs']:,} epochs to {tmp_path / 'e.hapt_waist_exp01_user01.csv'}"]
     assert sorted(q.name for q in tmp_path.iterdir()) == [
         "bad.csv", "e.chest_casale_subject04.csv", "e.hapt_waist_exp01_user01.csv"]  # the good files' tables
 

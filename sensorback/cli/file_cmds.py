@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import SensorbackError, file_error
-from ..timefmt import precise_duration
+from ..timefmt import count, precise_duration
 from . import _args
 from ._app import app
 from ._options import (CALIBRATION_OPTION, CSV_RATE_OPTION, FORWARD_WINDOW_OPTION, READ_FORMATS,
@@ -63,7 +63,7 @@ def _note(message: str) -> None:
 
 
 def _describe(path: Path, block) -> str:
-    parts = [f"{block.device}", f"{len(block)} samples at {block.rate_hz:g} Hz"]
+    parts = [f"{block.device}", f"{count(len(block), 'sample')} at {block.rate_hz:g} Hz"]
     if block.start_time is not None:
         start = datetime.fromtimestamp(block.start_time, tz=timezone.utc)
         local = block.clock == "device-local"  # .cwa/.gt3x: the logger's clock, zone unknown
@@ -190,7 +190,7 @@ def analyze(
         summary = summarize(table)
         if out is not None:
             write_epochs_csv(table, out)
-            _note(f"wrote {len(table)} epochs to {out}")
+            _note(f"wrote {count(len(table), 'epoch')} to {out}")
         if json_output:
             results.append(
                 {
@@ -256,7 +256,7 @@ def convert(
     with Progress(f"converting {src}", enabled=interactive()):
         block = formats.load(src, rate_hz=rate)
         formats.save(block, dst)
-    typer.echo(f"wrote {dst}: {len(block)} samples, {precise_duration(block.duration_s)} at {block.rate_hz:g} Hz")
+    typer.echo(f"wrote {dst}: {count(len(block), 'sample')}, {precise_duration(block.duration_s)} at {block.rate_hz:g} Hz")
 
 
 @app.command(

@@ -414,7 +414,7 @@ class Recorder:
                     raise SessionLost(
                         f"session {sid} in {self.store.name} was replaced or deleted by another program "
                         f"while this one was writing it (nothing written for {self._since_write():.0f} s); "
-                        f"{len(epoch_rows):,} epochs not stored")
+                        f"{count(len(epoch_rows), 'epoch')} not stored")
             if epoch_rows:
                 conn.execute(insert(Epoch), [dict(r, session_id=sid) for r in epoch_rows])
             for b in bout_updates:
