@@ -18,18 +18,21 @@ DEMO_DB_OPTION = typer.Option(
     help=DB_OPTION.help + " With --demo: demo.db in that folder, apart from your own data.")
 REFERENCE_WINDOW_OPTION = typer.Option(
     "--reference-window", metavar="A:B", show_default=False,
-    help="Seconds A to B where the wearer sat upright, to calibrate 'upright' (those seconds also count as "
-    "seated). Default: estimated from the data.")
+    help="Seconds A to B where the wearer sat upright and still, to calibrate 'upright' (those seconds also "
+    "count as seated; a window without samples, or with the wearer moving, is refused). Default: estimated from "
+    "the data.")
 FORWARD_WINDOW_OPTION = typer.Option(
     "--forward-window", metavar="C:D", show_default=False,
     help="Seconds C to D where the wearer slouched the way they usually do (seated): gives the forward "
-    "direction and a personal slouch line halfway there. Default: forward learned from walking and sit/stand "
-    "transitions, the slouch line from the wearer's own sitting.")
+    "direction and a personal slouch line halfway there (refused when it leans under 4 degrees, as far as "
+    "lying, or backward or sideways of the forward the rest of the recording shows). Default: forward learned "
+    "from walking and sit/stand transitions, the slouch line from the wearer's own sitting.")
 STAND_WINDOW_OPTION = typer.Option(
     "--stand-window", metavar="E:F", show_default=False,
     help="Seconds E to F where the wearer stood still (those seconds count as standing). With "
     "--reference-window it shows this wearer's own sitting and standing postures from the start, so a "
-    "stand-up or sit-down nobody saw is found sooner. It may not overlap --reference-window or --forward-window. "
+    "stand-up or sit-down nobody saw is found sooner. It may not overlap --reference-window or --forward-window, "
+    "and is refused when the trunk is held 30 degrees or more from upright there (sitting, not standing). "
     "Default: none.")
 CALIBRATION_OPTION = typer.Option(
     "--calibration", metavar="FILE|DEVICE", show_default=False,

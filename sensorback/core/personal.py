@@ -35,16 +35,25 @@ from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .forward import KNOWN_PROBABILITY, ForwardEstimate, combine, gait_votes, transition_votes
 from .options import CoreOptions
+from .posture_cue import LEANING_DEG
 from .reference import CALIBRATED_UP, WALKING_UP, WINDOW_UP, Calibration, Reference, unit
-from .slouch import DEFAULT_SLOUCH_DEG, MIN_SLOUCH_SHARE, SlouchRule, half_depth, seated_modes, seated_peak
+from .slouch import (DEFAULT_SLOUCH_DEG, MIN_SLOUCH_SHARE, SLOUCH_CONE_DEG, SlouchRule, half_depth, seated_modes,
+                     seated_peak)
 from .states import MOVING, SITTING, SLOUCHING
 
 MIN_WALKING_EPOCHS = 10
+# What a calibration step (a guided step, or a window marking one) must show to be used, checked
+# in one place (held_direction, slouch_lean, check_stand) for from_windows and estimate alike.
 # A slouch window must lean at least this far from upright to show a direction: mild slouchers
 # lean 6-12 degrees, and still seconds average the direction to a fraction of a degree.
 MIN_SLOUCH_LEAN_DEG = 4.0
-# An upright or slouch window is "still" when its epochs move less than this (g, SD of the vector).
+# A step is "still" when its epochs move less than this (g, SD of the vector; median over them).
 STILL_SD_G = 0.08
+# A slouch leans no further than options.lying_deg (past it a still trunk is lying, for the
+# decisions too), and within slouch.SLOUCH_CONE_DEG of forward when the rest of the recording shows
+# forward (a lean outside that cone is not called slouching, so it cannot calibrate one). A stand
+# step is within posture_cue.LEANING_DEG of upright: a trunk held further over is sitting (nobody
+# stands bent that far). No new numbers: each bound is the one the decisions already apply.
 # A learned forward direction replaces the one in use when they differ by more than this.
 LEARN_CHANGE_DEG = 10.0
 # A learned slouch line replaces the one in use when it moves by more than this.
@@ -55,19 +64,31 @@ LEARNED = "learned"  # slouch_source of a usual slouch learned from the wearer's
 AWAITS = "slouch detection awaits a calibration ('sensorback calibrate') or the first walk, sit-down or stand-up"
 
 
-def window_direction(g: np.ndarray, t_mid: np.ndarray, window: tuple[float, float],
-                     epoch_s: float) -> np.ndarray | None:
-    """The median direction of gravity over the epochs whose middle lies in the window; a window
-    too short to hold an epoch's middle (10:10.5 with 1 s epochs) takes the epochs it overlaps.
-    None when those epochs hold no usable samples (a gap, the sensor off)."""
+def window_epochs(t_mid: np.ndarray, window: tuple[float, float], epoch_s: float) -> np.ndarray:
+    """The epochs whose middle lies in the window; a window too short to hold an epoch's middle
+    (10:10.5 with 1 s epochs) takes the epochs it overlaps."""
     a, b = window
     inside = (t_mid >= a) & (t_mid < b)
     if not inside.any() and a < b:
         inside = (t_mid + epoch_s / 2 > a) & (t_mid - epoch_s / 2 < b)
-    sel = inside & np.isfinite(g[:, 0])
+    return inside
+
+
+def held_direction(g: np.ndarray, sd: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """The median direction of gravity over the selected epochs, a posture held still, or (None,
+    why not): no usable samples (a gap, the sensor off), or the wearer moving (STILL_SD_G)."""
+    sel = sel & np.isfinite(g[:, 0])
     if not sel.any():
-        return None
-    return unit(np.median(g[sel], axis=0))
+        return None, "no usable samples (a radio gap, or the sensor off)"
+    moved = float(np.median(sd[sel]))
+    if moved > STILL_SD_G:
+        return None, f"the trunk was moving ({moved:.2f} g; holding still is under {STILL_SD_G:g} g)"
+    return unit(np.median(g[sel], axis=0)), ""
+
+
+def tilt_deg(a: np.ndarray, b: np.ndarray) -> float:
+    """The angle between two unit vectors, in degrees."""
+    return math.degrees(math.acos(max(-1.0, min(1.0, float(a @ b)))))
 
 
 def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np.ndarray,
@@ -87,10 +108,43 @@ def lean_from_window(lean: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, floa
     """(forward direction, how far the lean goes from upright in degrees), or None when the lean
     is under MIN_SLOUCH_LEAN_DEG."""
     d = lean - (lean @ up) * up
-    tilt = math.degrees(math.acos(max(-1.0, min(1.0, float(lean @ up)))))
+    tilt = tilt_deg(lean, up)
     if tilt < MIN_SLOUCH_LEAN_DEG or np.linalg.norm(d) < 1e-9:
         return None
     return unit(d), tilt
+
+
+def slouch_lean(lean: np.ndarray, up: np.ndarray, options: CoreOptions, evidence: ForwardEstimate
+                ) -> tuple[tuple[np.ndarray, float] | None, str, bool]:
+    """A slouch step's lean, checked (see the bounds above): (found, why, refused). found:
+    (forward, depth in degrees) when it calibrates a slouch; otherwise why not, and whether that
+    makes the step nonsense (refused) or only silent (a lean under MIN_SLOUCH_LEAN_DEG: the
+    default applies). evidence: forward as the recording shows it apart from the slouch step."""
+    found = lean_from_window(lean, up)
+    if found is None:
+        return None, (f"the trunk hardly leaned ({tilt_deg(lean, up):.0f} deg from upright, under "
+                      f"{MIN_SLOUCH_LEAN_DEG:g})"), False
+    fwd, depth = found
+    if depth >= options.lying_deg:
+        return None, (f"the trunk leaned {depth:.0f} deg from upright, as far as lying down "
+                      f"({options.lying_deg:g} or more)"), True
+    if evidence.known and evidence.direction is not None:
+        off = tilt_deg(fwd, evidence.direction)
+        if off > SLOUCH_CONE_DEG:
+            way = "backward" if off >= 180.0 - SLOUCH_CONE_DEG else "to the side"
+            return None, (f"the trunk leaned {way}, not forward ({depth:.0f} deg, {off:.0f} deg away from "
+                          f"forward as {evidence.describe()} show it)"), True
+    return found, "", False
+
+
+def check_stand(stand: np.ndarray, up: np.ndarray) -> str:
+    """Why a stand step's direction is nonsense (held LEANING_DEG or more from upright: sitting or
+    lying, not standing), or ''."""
+    tilt = tilt_deg(stand, up)
+    if tilt >= LEANING_DEG:
+        return (f"the trunk was held {tilt:.0f} deg from upright ({LEANING_DEG:g} or more is sitting or lying, "
+                "not standing)")
+    return ""
 
 
 def _moments(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration):
@@ -113,6 +167,16 @@ def forward_evidence(stats: EpochStats, options: CoreOptions, sensor: SensorCali
     votes = [transition_votes(g, up, stats.k, transition_events(stats), span),
              gait_votes(stats.gait_lead, sensor.gain, up, walking)]
     return combine(up, votes)
+
+
+def evidence_apart_from(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration, up: np.ndarray,
+                        moments, window: tuple[float, float]) -> ForwardEstimate:
+    """forward_evidence without the epochs whose transition window (options.transition_window_s)
+    reaches into `window`: a slouch window's own onset reads as a transition along its lean, so
+    it would vouch for itself whichever way it leans."""
+    g, sd, mid = moments
+    keep = (mid < window[0] - options.transition_window_s) | (mid >= window[1])
+    return forward_evidence(stats.take(keep), options, sensor, up, (g[keep], sd[keep], mid[keep]))
 
 
 def stuck_note(stats: EpochStats, options: CoreOptions) -> str | None:
@@ -144,11 +208,15 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
     walking = is_walking(stats.periodicity, stats.cadence_spm, sd)
     quiet = sd < 0.05
 
+    def refused(option: str, window: tuple[float, float], why: str) -> SensorbackError:
+        return SensorbackError(f"{option} {window[0]:g}:{window[1]:g}: {why}, in that window of the {source}")
+
     def told(option: str, window: tuple[float, float]) -> np.ndarray:
-        """The direction of gravity in a window the options mark (a one-line error when it has none)."""
-        found = window_direction(g, mid, window, options.epoch_s)
+        """The direction of gravity held still in a window the options mark (the checks of a
+        guided step; a one-line error when it has none)."""
+        found, why = held_direction(g, sd, window_epochs(mid, window, options.epoch_s))
         if found is None:
-            raise SensorbackError(f"{option} {window[0]:g}:{window[1]:g}: no usable samples in that window of the {source}")
+            raise refused(option, window, why)
         return found
 
     if options.reference_window is not None:
@@ -162,10 +230,10 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
     if options.forward_window is not None:
         a, b = options.forward_window
         lean = told("--forward-window", options.forward_window)
-        found = lean_from_window(lean, up)
-        if found is None:
-            raise SensorbackError(f"--forward-window {a:g}:{b:g}: the trunk is not leaning there (less than "
-                                  f"{MIN_SLOUCH_LEAN_DEG:g} degrees from upright)")
+        found, why, _ = slouch_lean(lean, up, options,
+                                    evidence_apart_from(stats, options, sensor, up, moments, options.forward_window))
+        if found is None:  # a window given to show the slouch that shows none is refused too
+            raise refused("--forward-window", options.forward_window, why)
         fwd, usual = found
         fwd_source, probability = f"window {a:g}:{b:g} s", 1.0
         slouch_source = f"the slouch in window {a:g}:{b:g} s ({usual:.0f} deg)"
@@ -184,6 +252,9 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
     if options.stand_window is not None:
         a, b = options.stand_window
         stand = told("--stand-window", options.stand_window)
+        why = check_stand(stand, up)
+        if why:
+            raise refused("--stand-window", options.stand_window, why)
         notes.append(standing_note(f"window {a:g}:{b:g} s", stand, up))
         stand = tuple(map(float, stand))
     ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source, float(probability))
@@ -226,37 +297,40 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
     usually do -> forward and the usual slouch depth; without it (or when it hardly leans), the
     previous calibration's forward (made perpendicular to the new upright) and usual slouch, or
     forward unknown (learned later). stand: standing still -> the standing direction.
-    The sensor's offset/gain: `sensor`, else the previous calibration's, else none. Problems the
-    wearer can fix (moving, no samples) are one-line SensorbackErrors.
+    The sensor's offset/gain: `sensor`, else the previous calibration's, else none. A step that
+    cannot be used (no samples, moving, a lean that is no slouch, a stand that is no standing: the
+    checks above) is a one-line SensorbackError naming it, and nothing is made.
     """
     sensor = sensor if sensor is not None else (previous.sensor if previous is not None else IDENTITY)
-    g, sd, mid = _moments(stats, options, sensor)
+    moments = _moments(stats, options, sensor)
+    g, sd, mid = moments
 
-    def window(w, what):
-        sel = (mid >= w[0]) & (mid < w[1]) & np.isfinite(g[:, 0])
-        if not sel.any():
-            raise SensorbackError(f"calibrate: no samples arrived while you {what}; check the sensor and try again")
-        if float(np.median(sd[sel])) > STILL_SD_G:
-            raise SensorbackError(f"calibrate: you were moving while you {what}; hold still and try again")
-        return unit(np.median(g[sel], axis=0)), int(sel.sum())
+    def window(w, step):
+        found, why = held_direction(g, sd, (mid >= w[0]) & (mid < w[1]))
+        if found is None:
+            refuse(step, why)
+        return found, int(np.count_nonzero((mid >= w[0]) & (mid < w[1]) & np.isfinite(g[:, 0])))
 
-    up, n = window(upright, "sat upright")
+    up, n = window(upright, "upright")
     notes = [f"upright: {n} s of sitting upright"]
     fwd, usual, probability, fwd_source, slouch_source = None, None, 0.5, "", "default"
     if slouch is not None:
-        lean, _ = window(slouch, "slouched")
-        found = lean_from_window(lean, up)
+        lean, _ = window(slouch, "slouch")
+        found, why, refused = slouch_lean(lean, up, options,
+                                          evidence_apart_from(stats, options, sensor, up, moments, slouch))
+        if refused:
+            refuse("slouch", why)
         if found is not None:
             fwd, usual = found
             probability, fwd_source = 1.0, "calibrated slouch"
-            fwd, refined = refine_forward(fwd, usual, forward_evidence(stats, options, sensor, up, (g, sd, mid)))
+            fwd, refined = refine_forward(fwd, usual, forward_evidence(stats, options, sensor, up, moments))
             if refined:
                 fwd_source += f", its azimuth refined by {refined}"
             slouch_source = f"calibrated slouch ({usual:.0f} deg)"
             notes.append(f"slouch: {usual:.0f} degrees forward of upright; slouching counts from "
                          f"{half_depth(usual):.0f} degrees")
         else:
-            notes.append(f"slouch: you hardly leaned (less than {MIN_SLOUCH_LEAN_DEG:g} degrees)")
+            notes.append(f"slouch step: {why}, so it shows no forward direction or usual slouch")
     if fwd is None and previous is not None:
         f = np.asarray(previous.reference.forward, float)
         f = f - (f @ up) * up
@@ -276,16 +350,31 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
             notes.append(f"slouching counts from {DEFAULT_SLOUCH_DEG:g} degrees (the default)")
     stand_dir = None
     if stand is not None:
-        stand_dir, n = window(stand, "stood")
+        stand_dir, n = window(stand, "stand")
+        why = check_stand(stand_dir, up)
+        if why:
+            refuse("stand", why)
         notes.append(standing_note(f"{n} s", stand_dir, up))
     cal = Calibration(sensor, _ref(up, fwd, probability, fwd_source), usual, 0.0, 0.0, slouch_source,
                       None if stand_dir is None else tuple(map(float, stand_dir)))
     return cal, notes
 
 
+#: What the wearer is asked to do again when a guided step cannot be used.
+STEP_AGAIN = {"upright": "sit upright and still, and try again",
+              "slouch": "slouch forward the way you usually do, hold it still, and try again",
+              "stand": "stand up straight and stand still, and try again"}
+
+
+def refuse(step: str, why: str):
+    """A guided step that cannot be used, as the one-line error the wearer sees."""
+    again = "check the sensor and try again" if why.startswith("no usable") else STEP_AGAIN[step]
+    raise SensorbackError(f"calibrate: {step} step: {why}; {again}")
+
+
 def standing_note(what: str, stand: np.ndarray, up: np.ndarray) -> str:
     """The calibration note on a stand step (or window): how far standing lies from the upright."""
-    tilt = round(math.degrees(math.acos(max(-1.0, min(1.0, float(stand @ up))))))
+    tilt = round(tilt_deg(stand, up))
     return f"standing: {what}, {count(tilt, 'degree')} from the upright reference"
 
 

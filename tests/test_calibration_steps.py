@@ -1,0 +1,150 @@
+"""Calibration steps that cannot be used are refused, naming the step and why, and nothing is
+stored; a slouch step that shows no lean falls back to the default with a note. The same checks
+serve the guided steps (sensorback calibrate, the monitor's g key) and the windows of
+analyze/replay (--reference-window / --forward-window / --stand-window).
+
+The bad steps are the simulated wearer's own samples (sensorback.sources.demo.calibration_recording)
+turned as a body would turn them: a slouch mirrored backward, swung to the side or tipped to lying,
+a stand step taken over by a sensor lying on a desk, a step shaken as by walking, or cut by a gap."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+from typer.testing import CliRunner
+
+from sensorback.calibrations import CalibrationStore
+from sensorback.cli.app import app
+from sensorback.errors import SensorbackError
+from sensorback.live import LiveSession, guided_calibration
+from sensorback.samples import SampleBlock
+from sensorback.sources.demo import calibration_recording
+from conftest import DEADLINE_S, DEMO
+from test_calibrate_cli import Scripted
+
+STEPS = {"upright": (0.0, 10.0), "slouch": (10.0, 20.0), "stand": (20.0, 30.0)}  # the guided steps' seconds
+
+
+def edited(block: SampleBlock, step: str, change) -> SampleBlock:
+    """A copy of the block with the samples of one guided step replaced by change(t, acc, block)."""
+    acc = block.acc.astype(np.float64)
+    a, b = STEPS[step]
+    sel = (block.t >= a) & (block.t < b)
+    acc[sel] = change(block.t[sel], acc[sel], block)
+    return SampleBlock(block.t.copy(), acc, device=block.device, rate_hz=block.rate_hz, meta=dict(block.meta))
+
+
+def turned(step_rotation):
+    """Turn a step's samples by the rotation step_rotation(up, forward, lean) gives (unit vectors
+    in the sensor's axes; lean: the step's mean direction)."""
+    def change(t, acc, block):
+        up, fwd = np.array(block.meta["true_up"]), np.array(block.meta["true_forward"])
+        lean = acc.mean(axis=0) / np.linalg.norm(acc.mean(axis=0))
+        return step_rotation(up, fwd, lean).apply(acc)
+    return change
+
+
+def mirrored_backward(up, fwd, lean):
+    axis = np.cross(up, lean)
+    angle = np.arcsin(np.linalg.norm(axis))
+    return Rotation.from_rotvec(-2.0 * angle * axis / np.linalg.norm(axis))
+
+
+def swung_to_the_side(up, fwd, lean):
+    return Rotation.from_rotvec(up * np.pi / 2)
+
+
+def tipped_to_lying(up, fwd, lean):
+    axis = np.cross(up, fwd)
+    return Rotation.from_rotvec(np.radians(60.0) * axis / np.linalg.norm(axis))
+
+
+def shaken(t, acc, block):
+    """Walking-like: 1.8 steps a second, 0.25 g."""
+    return acc + 0.25 * np.sin(2 * np.pi * 1.8 * t)[:, None] * np.array([0.3, 0.3, 1.0])
+
+
+def on_a_desk(t, acc, block):
+    """The sensor taken off and lying flat: 1 g along one axis and its noise."""
+    return np.array([0.0, 0.0, 1.0]) + np.random.default_rng(1).normal(0.0, 0.004, acc.shape)
+
+
+def guided(block, **kw):
+    return asyncio.run(guided_calibration(Scripted(block), lambda s: None, **kw))
+
+
+@pytest.fixture(scope="module")
+def block():
+    return calibration_recording(0)
+
+
+@pytest.mark.parametrize("step, change, message", [
+    ("upright", shaken, (r"^calibrate: upright step: the trunk was moving \(0\.\d\d g; holding still is under "
+                         r"0\.08 g\); sit upright and still, and try again$")),
+    ("slouch", turned(mirrored_backward), (r"^calibrate: slouch step: the trunk leaned backward, not forward "
+                                           r"\(\d+ deg, 1\d\d deg away from forward as 1 sit/stand transitions .* "
+                                           r"show it\); slouch forward")),
+    ("slouch", turned(swung_to_the_side), r"^calibrate: slouch step: the trunk leaned to the side, not forward"),
+    ("slouch", turned(tipped_to_lying), (r"^calibrate: slouch step: the trunk leaned \d+ deg from upright, as far "
+                                         r"as lying down \(60 or more\)")),
+    ("stand", on_a_desk, (r"^calibrate: stand step: the trunk was held \d+ deg from upright \(30 or more is sitting "
+                          r"or lying, not standing\); stand up straight and stand still, and try again$")),
+], ids=["upright-moving", "slouch-backward", "slouch-sideways", "slouch-lying", "stand-off-body"])
+def test_a_step_that_cannot_be_used_is_refused_naming_it(block, step, change, message):
+    with pytest.raises(SensorbackError, match=message):
+        guided(edited(block, step, change))
+
+
+def test_a_step_without_samples_is_refused_naming_it(block):
+    keep = ~((block.t >= 12.0) & (block.t < 20.5))  # a radio gap over the slouch step
+    gap = SampleBlock(block.t[keep], block.acc[keep], device="demo", rate_hz=block.rate_hz, meta=dict(block.meta))
+    with pytest.raises(SensorbackError, match=r"^calibrate: slouch step: no usable samples \(a radio gap, or the "
+                                              r"sensor off\); check the sensor and try again$"):
+        guided(gap)
+
+
+def test_staying_slouched_through_the_stand_step_is_refused(block):
+    """Still seated, slouched 31 degrees, when told to stand: that is no standing to calibrate."""
+    def slouched(t, acc, b):
+        held = b.acc[(b.t >= 13.0) & (b.t < 20.0)].astype(np.float64)
+        return np.resize(held, acc.shape)
+    with pytest.raises(SensorbackError, match=r"^calibrate: stand step: the trunk was held 3\d deg from upright"):
+        guided(edited(block, "stand", slouched))
+
+
+def test_a_slouch_step_without_a_lean_falls_back_to_the_default_with_a_note():
+    cal, notes, *_ = guided(calibration_recording(0, usual_slouch_deg=1.0))
+    assert any(n.startswith("slouch step: the trunk hardly leaned (") and "deg from upright, under 4)" in n
+               for n in notes), notes
+    # nothing made up: forward left to be learned, no personal line (the default applies once it is)
+    assert not cal.reference.forward_known and cal.usual_slouch_deg is None and cal.slouch_source == "default"
+
+
+def test_the_monitor_g_key_refuses_a_bad_step_and_stores_nothing(tmp_path, block):
+    cs = CalibrationStore(tmp_path / "cal.json")
+    s = LiveSession(Scripted(edited(block, "slouch", turned(mirrored_backward))), device_key="x", calibrations=cs)
+    notes = []
+    s.subscribe(lambda e: notes.append(e.text) if e.kind in ("note", "calibration") else None)
+    s.calibrate_guided()
+    asyncio.run(asyncio.wait_for(s.run(), DEADLINE_S))
+    assert any(n.startswith("calibrate: slouch step: the trunk leaned backward") for n in notes), notes
+    assert not any(n.startswith("calibrated") for n in notes) and cs.load("x") is None
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--reference-window", "5:30"], "--reference-window 5:30: the trunk was moving"),  # walking
+    (["--reference-window", "55:75", "--forward-window", "600:700"],  # the sensor on a desk
+     "--forward-window 600:700: the trunk leaned 104 deg from upright, as far as lying down (60 or more)"),
+    (["--reference-window", "55:75", "--stand-window", "200:300"],  # slouched in the chair
+     "--stand-window 200:300: the trunk was held 31 deg from upright (30 or more is sitting or lying, not standing)"),
+], ids=["reference-walking", "forward-off-body", "stand-slouched"])
+def test_analyze_refuses_a_window_that_cannot_be_used(args, message):
+    """recordings/demo.sbr: walking 0-35 s, sitting upright 52-77, slouched 32 deg 101-444, the
+    sensor on a desk 582-762."""
+    r = CliRunner().invoke(app, ["analyze", str(DEMO), *args])
+    assert r.exit_code == 2, r.output
+    line = r.output.strip().splitlines()[-1]
+    assert line.startswith("error: ") and message in line, r.output
