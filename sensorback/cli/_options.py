@@ -32,7 +32,7 @@ STAND_WINDOW_OPTION = typer.Option(
     help="Seconds E to F where the wearer stood still (those seconds count as standing). With "
     "--reference-window it shows this wearer's own sitting and standing postures from the start, so a "
     "stand-up or sit-down nobody saw is found sooner. It may not overlap --reference-window or --forward-window, "
-    "and is refused when the trunk is held 30 degrees or more from upright there (sitting, not standing). "
+    "and is refused when the trunk is held as far as lying (60 degrees or more) from upright there. "
     "Default: none.")
 CALIBRATION_OPTION = typer.Option(
     "--calibration", metavar="FILE|DEVICE", show_default=False,

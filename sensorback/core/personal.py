@@ -35,7 +35,6 @@ from .epoch_stats import EpochStats
 from .epochs import EpochTable
 from .forward import KNOWN_PROBABILITY, ForwardEstimate, combine, gait_votes, transition_votes
 from .options import CoreOptions
-from .posture_cue import LEANING_DEG
 from .reference import CALIBRATED_UP, WALKING_UP, WINDOW_UP, Calibration, Reference, unit
 from .slouch import (DEFAULT_SLOUCH_DEG, MIN_SLOUCH_SHARE, SLOUCH_CONE_DEG, SlouchRule, half_depth, seated_modes,
                      seated_peak)
@@ -52,8 +51,10 @@ STILL_SD_G = 0.08
 # A slouch leans no further than options.lying_deg (past it a still trunk is lying, for the
 # decisions too), and within slouch.SLOUCH_CONE_DEG of forward when the rest of the recording shows
 # forward (a lean outside that cone is not called slouching, so it cannot calibrate one). A stand
-# step is within posture_cue.LEANING_DEG of upright: a trunk held further over is sitting (nobody
-# stands bent that far). No new numbers: each bound is the one the decisions already apply.
+# step is short of options.lying_deg from the seated upright too: not lying, nor a sensor put down.
+# It may lie well beyond posture_cue.LEANING_DEG (30 deg: held that far over, a chest is sitting):
+# a sensor on the waist turns with the pelvis, which tilts back some 40 deg when one sits (HAPT
+# exp01: standing 40 deg from its sitting). No new numbers: each bound is one the decisions apply.
 # A learned forward direction replaces the one in use when they differ by more than this.
 LEARN_CHANGE_DEG = 10.0
 # A learned slouch line replaces the one in use when it moves by more than this.
@@ -137,13 +138,13 @@ def slouch_lean(lean: np.ndarray, up: np.ndarray, options: CoreOptions, evidence
     return found, "", False
 
 
-def check_stand(stand: np.ndarray, up: np.ndarray) -> str:
-    """Why a stand step's direction is nonsense (held LEANING_DEG or more from upright: sitting or
-    lying, not standing), or ''."""
+def check_stand(stand: np.ndarray, up: np.ndarray, options: CoreOptions) -> str:
+    """Why a stand step's direction is nonsense (held as far as lying from the seated upright: lying,
+    or the sensor put down), or ''."""
     tilt = tilt_deg(stand, up)
-    if tilt >= LEANING_DEG:
-        return (f"the trunk was held {tilt:.0f} deg from upright ({LEANING_DEG:g} or more is sitting or lying, "
-                "not standing)")
+    if tilt >= options.lying_deg:
+        return (f"the trunk was held {tilt:.0f} deg from upright, as far as lying down ({options.lying_deg:g} "
+                "or more), not standing")
     return ""
 
 
@@ -252,7 +253,7 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
     if options.stand_window is not None:
         a, b = options.stand_window
         stand = told("--stand-window", options.stand_window)
-        why = check_stand(stand, up)
+        why = check_stand(stand, up, options)
         if why:
             raise refused("--stand-window", options.stand_window, why)
         notes.append(standing_note(f"window {a:g}:{b:g} s", stand, up))
@@ -351,7 +352,7 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
     stand_dir = None
     if stand is not None:
         stand_dir, n = window(stand, "stand")
-        why = check_stand(stand_dir, up)
+        why = check_stand(stand_dir, up, options)
         if why:
             refuse("stand", why)
         notes.append(standing_note(f"{n} s", stand_dir, up))
