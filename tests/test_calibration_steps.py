@@ -4,8 +4,10 @@ serve the guided steps (sensorback calibrate, the monitor's g key) and the windo
 analyze/replay (--reference-window / --forward-window / --stand-window).
 
 The bad steps are the simulated wearer's own samples (sensorback.sources.demo.calibration_recording)
-turned as a body would turn them: a slouch mirrored backward, swung to the side or tipped to lying,
-a stand step taken over by a sensor lying on a desk, a step shaken as by walking, or cut by a gap."""
+turned as a body would turn them: a slouch tipped to lying, a stand step taken over by a sensor
+lying on a desk, a step shaken as by walking, or cut by a gap. Which way a slouch step leans is
+not checked (core/personal.py: the slouch step is the better source of forward); a slouch
+mirrored backward is taken as shown."""
 
 from __future__ import annotations
 
@@ -47,16 +49,6 @@ def turned(step_rotation):
     return change
 
 
-def mirrored_backward(up, fwd, lean):
-    axis = np.cross(up, lean)
-    angle = np.arcsin(np.linalg.norm(axis))
-    return Rotation.from_rotvec(-2.0 * angle * axis / np.linalg.norm(axis))
-
-
-def swung_to_the_side(up, fwd, lean):
-    return Rotation.from_rotvec(up * np.pi / 2)
-
-
 def tipped_to_lying(up, fwd, lean):
     axis = np.cross(up, fwd)
     return Rotation.from_rotvec(np.radians(60.0) * axis / np.linalg.norm(axis))
@@ -84,15 +76,11 @@ def block():
 @pytest.mark.parametrize("step, change, message", [
     ("upright", shaken, (r"^calibrate: upright step: the trunk was moving \(0\.\d\d g; holding still is under "
                          r"0\.08 g\); sit upright and still, and try again$")),
-    ("slouch", turned(mirrored_backward), (r"^calibrate: slouch step: the trunk leaned backward, not forward "
-                                           r"\(\d+ deg, 1\d\d deg away from forward as 1 sit/stand transitions .* "
-                                           r"show it\); slouch forward")),
-    ("slouch", turned(swung_to_the_side), r"^calibrate: slouch step: the trunk leaned to the side, not forward"),
     ("slouch", turned(tipped_to_lying), (r"^calibrate: slouch step: the trunk leaned \d+ deg from upright, as far "
                                          r"as lying down \(60 or more\)")),
     ("stand", on_a_desk, (r"^calibrate: stand step: the trunk was held \d+ deg from upright, as far as lying down "
                           r"\(60 or more\), not standing; stand up straight and stand still, and try again$")),
-], ids=["upright-moving", "slouch-backward", "slouch-sideways", "slouch-lying", "stand-off-body"])
+], ids=["upright-moving", "slouch-lying", "stand-off-body"])
 def test_a_step_that_cannot_be_used_is_refused_naming_it(block, step, change, message):
     with pytest.raises(SensorbackError, match=message):
         guided(edited(block, step, change))
@@ -116,12 +104,13 @@ def test_a_slouch_step_without_a_lean_falls_back_to_the_default_with_a_note():
 
 def test_the_monitor_g_key_refuses_a_bad_step_and_stores_nothing(tmp_path, block):
     cs = CalibrationStore(tmp_path / "cal.json")
-    s = LiveSession(Scripted(edited(block, "slouch", turned(mirrored_backward))), device_key="x", calibrations=cs)
+    s = LiveSession(Scripted(edited(block, "slouch", turned(tipped_to_lying))), device_key="x", calibrations=cs)
     notes = []
     s.subscribe(lambda e: notes.append(e.text) if e.kind in ("note", "calibration") else None)
     s.calibrate_guided()
     asyncio.run(asyncio.wait_for(s.run(), DEADLINE_S))
-    assert any(n.startswith("calibrate: slouch step: the trunk leaned backward") for n in notes), notes
+    assert any(n.startswith("calibrate: slouch step: the trunk leaned") and "as far as lying down" in n
+               for n in notes), notes
     assert not any(n.startswith("calibrated") for n in notes) and cs.load("x") is None
 
 

@@ -24,8 +24,8 @@ REFERENCE_WINDOW_OPTION = typer.Option(
 FORWARD_WINDOW_OPTION = typer.Option(
     "--forward-window", metavar="C:D", show_default=False,
     help="Seconds C to D where the wearer slouched the way they usually do (seated): gives the forward "
-    "direction and a personal slouch line halfway there (refused when it leans under 4 degrees, as far as "
-    "lying, or backward or sideways of the forward the rest of the recording shows). Default: forward learned "
+    "direction and a personal slouch line halfway there (refused when it leans under 4 degrees or as far as "
+    "lying). Default: forward learned "
     "from walking and sit/stand transitions, the slouch line from the wearer's own sitting.")
 STAND_WINDOW_OPTION = typer.Option(
     "--stand-window", metavar="E:F", show_default=False,
