@@ -15,7 +15,7 @@ import numpy as np
 
 from . import cadence, gait, transition
 from .runs import sliding_reduce
-from .splices import splice_epochs
+from .splices import epochs_back, splice_epochs
 from .windows import TARGET_GRID_HZ, window_matrix
 
 # An epoch needs this much movement (SD of |a| vector, g) to be checked for stepping.
@@ -187,11 +187,11 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
     k = np.flatnonzero(nonempty) + k_first
     starts_all = dense[:-1][nonempty]
     keep = starts_all >= first_new
-    # (the epoch just before the first new one, if it is in the buffer, is measured too: the
-    # splices need its mean, computed exactly as it was when it was new)
+    # (the epochs just before the first new one that a splice's sides may reach into are
+    # measured too, exactly as they were when they were new: core/splices.py)
     new = np.flatnonzero(keep)
-    if new.size and new[0] > 0 and k[new[0] - 1] == k[new[0]] - 1:
-        keep[new[0] - 1] = True
+    if new.size:
+        keep |= k >= k[new[0]] - epochs_back(settings.rate_hz, settings.epoch_s)
     k, starts = k[keep], starts_all[keep]
     n = np.diff(np.append(starts, t.shape[0])).astype(np.int32)
     sums, sq = _sums_and_squares(acc, starts)
@@ -206,10 +206,9 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
         n[stuck] = 0
         mean[stuck] = var[stuck] = np.nan
     sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
-    prev_mean = np.full(3, np.nan)
-    if starts.shape[0] and starts[0] < first_new:  # the history epoch: only its mean was wanted
-        prev_mean = mean[0].copy()
-        k, starts, n, mean, var, sd = k[1:], starts[1:], n[1:], mean[1:], var[1:], sd[1:]
+    old = int(np.searchsorted(starts, first_new))  # the history epochs: only their moments were wanted
+    hist_k, hist_starts, hist_n, hist_mean, hist_var = k[:old], starts[:old], n[:old], mean[:old], var[:old]
+    k, starts, n, mean, var, sd = k[old:], starts[old:], n[old:], mean[old:], var[old:], sd[old:]
 
     cad = np.zeros(k.shape[0], np.float32)
     per = np.zeros(k.shape[0], np.float32)
@@ -222,7 +221,10 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
         steps = np.flatnonzero((per[at] >= gait.MIN_PERIODICITY) & (k[at] % gait.GAIT_EVERY == 0))
         if steps.size:
             lead[at[steps]] = gait.lead_vectors(win[:, steps], ghz, cad[at[steps]])
-    spliced = splice_epochs(t, acc, starts, n, mean, sd, prev_mean, per, settings.rate_hz)
+    spliced = splice_epochs(t, acc, np.concatenate([hist_k, k]), np.concatenate([hist_starts, starts]),
+                            np.concatenate([hist_n, n]), np.concatenate([hist_mean, mean]),
+                            np.concatenate([hist_var, var]), np.concatenate([np.zeros(old, np.float32), per]), old,
+                            settings.rate_hz, settings.epoch_s)
     nan = np.full(k.shape[0], np.nan, np.float32)
     return layout, EpochStats(k, n, mean, var, cad, per, nan, *(nan.copy() for _ in range(6)), lead, spliced)
 

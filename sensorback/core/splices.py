@@ -4,40 +4,48 @@ A recording whose clock was rebuilt from the sample count (a file exported at it
 a receiver that numbers whatever arrived, recordings joined end to end; sensorback's own
 devices/_clock.HostSampleClock closes up at most half a second) closes up what was lost:
 the signal then steps from one still posture straight to another between two consecutive
-samples. A worn sensor cannot do that. A trunk that turns even 6 degrees within one sample
-interval (10-100 ms) and is still on both sides would have to start and stop that turn within a
-sample: an angular acceleration of thousands of degrees per second squared, whose tangential
-part alone (tens of m/s^2 at the chest) would show on both sides. Real movements, however quick,
-spread a turn over several samples and move the samples around the jump. So a step between two
+samples. A worn sensor cannot do that. A quick real lean of the trunk takes 150 ms or more, so at
+20 Hz or faster it spreads over three samples or more and moves the samples around it; a trunk
+that turned 6 degrees or more between two samples with half a second still on each side would
+have started and stopped the turn within 50 ms, an angular acceleration whose tangential part
+alone (tens of m/s^2 at the chest) no trunk reaches. (Below 20 Hz a sample interval can hold a
+whole quick lean, and nothing is looked for.) So a step between two
 still stretches is a gap in the data of unknown length, and the core treats it as one (a sit-down
 or a stand-up may lie in it: core/decide.py).
 
-Only epochs whose own statistics could hide such a step are looked at sample by sample, so the
-cost is a few percent of one pass over the data.
+Only epochs whose statistics could hide such a step (the pooled SD of the epochs its sides may
+lie in) and that are not walking are looked at sample by sample: a few percent of the data.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 # The step between two consecutive samples (g): about 6 degrees of tilt at 1 g. Samples are
 # consecutive when their timestamps lie at most NEXT_SAMPLE sample intervals apart (a longer step
-# in time is a gap the clock shows, which the core already sees).
+# in time is a gap the clock shows, which the core already sees). The two sides together may
+# span at most MAX_SIDES_S by the clock (a packet or two lost inside them is no matter; a side
+# reaching over a longer gap is no side).
 JUMP_G = 0.1
 NEXT_SAMPLE = 1.5
+MAX_SIDES_S = 1.5
 # Each side is this long (at least MIN_SIDE samples), still (its SD at most STILL_RATIO of the
-# step between the two sides' means, and at most STILL_G), and reads gravity alone: the two
+# distance between the two sides' means, and at most STILL_G), and reads gravity alone: the two
 # sides' mean magnitudes agree within SAME_G (a still sensor reads 1 g in any posture).
 SIDE_S = 0.5
 MIN_SIDE = 5
 STILL_RATIO = 0.25
 STILL_G = 0.05
 SAME_G = 0.05
-# An epoch is looked at when its SD, or the change of its mean from the epoch before, reaches
-# this share of JUMP_G: a step of JUMP_G anywhere in the samples it is judged on shows as one of
-# the two (see splice_epochs). Walking is not looked at (periodic stepping in the window ending
-# with the epoch, at WALKING_PERIODICITY or more): it holds no still half second.
-SCREEN_SHARE = 0.3
+# Below this rate a sample interval (over 50 ms) can hold the whole of a quick real lean (150-200
+# ms), which then reads as a step between still samples: no splices are looked for.
+MIN_RATE_HZ = 20.0
+# The screen (see screen_share) is taken at this share of the least a step can show, for noise.
+SCREEN_MARGIN = 0.9
+# Walking is not looked at (periodic stepping in the window ending with the epoch, at
+# WALKING_PERIODICITY or more): it holds no still half second.
 WALKING_PERIODICITY = 0.5
 
 
@@ -45,33 +53,67 @@ def side_samples(rate_hz: float) -> int:
     return max(MIN_SIDE, int(round(SIDE_S * rate_hz)))
 
 
-def splice_epochs(t: np.ndarray, acc: np.ndarray, starts: np.ndarray, n: np.ndarray, mean: np.ndarray, sd: np.ndarray,
-                  prev_mean: np.ndarray, periodicity: np.ndarray, rate_hz: float) -> np.ndarray:
-    """Per epoch, does a splice end in it? Epoch j (samples starts[j] .. starts[j] + n[j] - 1 of
-    acc) owns the steps between samples i and i + 1 whose after side (i + 1 .. i + w, w =
-    side_samples) ends inside it: each step is judged once, by the epoch in which it can first
-    be judged, whatever the chunking (the samples before starts[0] are history).
+def epochs_back(rate_hz: float, epoch_s: float) -> int:
+    """How many epochs before the one a step is judged in its sides may reach into."""
+    return int(math.ceil(MAX_SIDES_S / epoch_s))
 
-    mean/sd: each epoch's (NaN: no samples); prev_mean: the mean of the epoch before epoch 0
-    (NaN: none, or not adjacent); periodicity: of stepping, in the window ending with each."""
-    m = starts.shape[0]
-    out = np.zeros(m, bool)
-    if m == 0:
+
+def screen_share(rate_hz: float, epoch_s: float) -> float:
+    """The least share of a step D between two still sides that shows in the epochs they lie in, as
+    an SD or a change of mean from the epoch before. The worst case is a step on an epoch boundary
+    whose sides fill a share r of their epochs, the rest of each epoch placed to hide it: an SD of
+    s a and s b (s = sqrt(r (1 - r)), a and b: how far those samples lie from each side) against a
+    change of mean of D - (1 - r)(a + b), at best s D / (s + 2 (1 - r)) (1/3 for sides of half an
+    epoch, 0.22 for a quarter); a step inside an epoch shows more (its SD holds both sides)."""
+    r = min(1.0, side_samples(rate_hz) / (rate_hz * epoch_s))
+    if r >= 1.0:
+        return 0.5
+    s = math.sqrt(r * (1.0 - r))
+    return min(0.5, s / (s + 2.0 * (1.0 - r)))
+
+
+def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndarray, n: np.ndarray,
+                  mean: np.ndarray, var: np.ndarray, periodicity: np.ndarray, first: int,
+                  rate_hz: float, epoch_s: float) -> np.ndarray:
+    """Per epoch row first.., does a splice end in it? Rows before `first` are earlier epochs
+    (history: at least those within epochs_back of the first new one, measured as when they were
+    new). Epoch j (samples starts[j] .. starts[j] + n[j] - 1 of t/acc) owns the steps between
+    samples i and i + 1 whose after side (i + 1 .. i + w, w = side_samples) ends inside it: each
+    step is judged once, by the epoch in which it can first be judged, whatever the chunking.
+
+    mean/var: each epoch's moments (NaN: no samples); periodicity: of stepping, in the window
+    ending with each epoch."""
+    m = k.shape[0] - first
+    out = np.zeros(max(m, 0), bool)
+    if m <= 0 or rate_hz < MIN_RATE_HZ:
         return out
     w = side_samples(rate_hz)
-    # A step of size D that epoch j owns lies in its first n - w samples or in the last w of
-    # the epoch before: it shows as an SD of D sqrt(f (1 - f)) in epoch j (f: the share of the
-    # epoch before it) or as a change of mean of at least min(w/n, 1 - w/n) D from the epoch
-    # before; with w about half an epoch, at least D / 2 either way.
-    screen = SCREEN_SHARE * JUMP_G
-    moved2 = np.zeros(m)
+    q = epochs_back(rate_hz, epoch_s)
+    # The screen: between two still sides, a step D shows in the epochs the sides lie in (k - q
+    # .. k) as an SD or a change of mean from the epoch before of at least screen_share D in one
+    # of them. Only epochs whose span reaches that for D = JUMP_G are looked at.
+    ok = n > 0
+    score = np.zeros(k.shape[0])  # per row: the larger of its SD and its change of mean
+    moved = np.zeros(k.shape[0] - 1)
     for c in range(3):  # (column by column: numpy's reductions over rows of three are slow)
-        x = np.diff(mean[:, c], prepend=prev_mean[c])
-        moved2 += x * x
-    with np.errstate(invalid="ignore"):
-        look = np.flatnonzero(((sd >= screen) | (moved2 >= screen * screen)) & (periodicity < WALKING_PERIODICITY))
-    lo = np.maximum(starts[look] - w, w)  # (a step's before side and the step before it are in the buffer)
-    hi = starts[look] + n[look] - w
+        score += var[:, c]
+        d = mean[1:, c] - mean[:-1, c]
+        moved += d * d
+    np.sqrt(score, out=score)
+    score[1:] = np.fmax(score[1:], np.sqrt(moved))
+    score[~ok] = 0.0
+    top = score[first:].copy()
+    rows = np.arange(first, k.shape[0])
+    for back in range(1, q + 1):
+        prev = rows - back
+        inside = prev >= 0
+        inside[inside] = k[prev[inside]] >= k[rows[inside]] - q
+        np.fmax(top, np.where(inside, score[np.maximum(prev, 0)], 0.0), out=top)
+    at_least = SCREEN_MARGIN * screen_share(rate_hz, epoch_s) * JUMP_G
+    look = np.flatnonzero((top >= at_least) & (periodicity[first:] < WALKING_PERIODICITY) & ok[first:])
+    j = look + first
+    lo = np.maximum(starts[j] - w, w)  # (a step's before side and the step before it are in the buffer)
+    hi = starts[j] + n[j] - w
     keep = hi > lo
     look, lo, hi = look[keep], lo[keep], hi[keep]
     if look.size == 0:
@@ -86,27 +128,29 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, starts: np.ndarray, n: np.ndar
         x = col[i + 1] - col[i]
         size2 += x * x
     size = np.sqrt(size2)
-    # a big step with small ones either side (walking's big steps come in runs) between samples
-    # the clock says are consecutive
+    # a big step with small ones either side (walking's big steps come in runs)
     inner = np.ones(i.shape[0], bool)
     ends = np.cumsum(count)
     inner[ends - 1] = inner[ends - count] = False
     mid = np.flatnonzero(inner)
     big = mid[(size[mid] >= JUMP_G) & (size[mid - 1] < 0.5 * JUMP_G) & (size[mid + 1] < 0.5 * JUMP_G)]
-    big = big[t[i[big] + 1] - t[i[big]] <= NEXT_SAMPLE / rate_hz]
     if big.size == 0:
         return out
     i, owner = i[big], owner[big]
-    # the still sides of each big step
-    k = np.arange(w)
-    b = acc[(i - k[::-1, None]).T]  # (steps, w, 3): i - w + 1 .. i
-    f = acc[(i + 1 + k[:, None]).T]  # i + 1 .. i + w
+    # consecutive by the clock, and the sides within MAX_SIDES_S
+    steady = (t[i + 1] - t[i] <= NEXT_SAMPLE / rate_hz) & (t[i + w] - t[i - w + 1] <= MAX_SIDES_S)
+    i, owner = i[steady], owner[steady]
+    if i.size == 0:
+        return out
+    kk = np.arange(w)
+    b = acc[(i - kk[::-1, None]).T]  # (steps, w, 3): i - w + 1 .. i
+    f = acc[(i + 1 + kk[:, None]).T]  # i + 1 .. i + w
     mb, mf = b.mean(axis=1), f.mean(axis=1)
     gap = np.sqrt(((mf - mb) ** 2).sum(axis=1))
     sd_b = np.sqrt(b.var(axis=1).sum(axis=1))
     sd_f = np.sqrt(f.var(axis=1).sum(axis=1))
     still = np.minimum(STILL_RATIO * gap, STILL_G)
     same = np.abs(np.sqrt((mf * mf).sum(axis=1)) - np.sqrt((mb * mb).sum(axis=1))) <= SAME_G
-    ok = (gap >= JUMP_G) & (sd_b <= still) & (sd_f <= still) & same
-    out[look[owner[ok]]] = True
+    hit = (gap >= JUMP_G) & (sd_b <= still) & (sd_f <= still) & same
+    out[look[owner[hit]]] = True
     return out
