@@ -7,6 +7,7 @@ import contextlib
 import csv
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -840,3 +841,31 @@ def test_a_signal_while_the_workers_start(tmp_path, sim_block, to, sig):
         assert lines[0].startswith("interrupted: ") and proc.returncode == 130
     else:  # a kill, as the other commands say it (it was 'interrupted', 130)
         assert lines[0].startswith("terminated (SIGTERM): ") and proc.returncode == 143
+
+
+# ----------------------------------------------------------------------------- no fixed port
+
+
+def test_a_busy_port_8787_does_not_disturb_a_run(tmp_path, sim_block):
+    """The local cluster's dashboard was bound to port 8787: with that port taken (another Dask
+    cluster, a notebook, another test) Dask printed a warning of its own and moved, which broke the
+    promise of one line per event. It now takes a free port the system picks, on this machine only."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+    with socket.socket() as busy:
+        try:
+            busy.bind(("", 8787))
+            busy.listen()
+        except OSError:  # taken by something else already: busy all the same
+            pass
+        with socket.socket() as probe, pytest.raises(OSError):
+            probe.bind(("", 8787))  # busy, whoever holds it
+        res = cli("cohort", str(folder), "--out", str(tmp_path / "out"), "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("analysing 1 of 1 file on 1 worker"), lines
+    assert "warning" not in res.stderr and ":8787" not in lines[0]
+    if "dashboard" in lines[0]:  # a port of its own, on this machine
+        assert re.search(r", dashboard http://127\.0\.0\.1:\d+/status$", lines[0]), lines[0]
+    assert "1 file: 1 ok, 0 failed" in res.stdout

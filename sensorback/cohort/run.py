@@ -36,6 +36,9 @@ from .task import FILE_COLUMNS, Fingerprint, analyze_file
 _CHANGED = {1: "its tables name the seated figures 'sitting_bouts', 'breaks_per_sitting_hour', ..."}
 _GLOB_CHARS = set("*?[")
 WAIT_FOR_WORKERS_S = 120.0
+#: The local cluster's dashboard: a free port the system picks (never a fixed one, which another
+#: cluster, or anything else, may hold), on this machine only (it names the study's files).
+DASHBOARD_ADDRESS = "127.0.0.1:0"
 
 
 @dataclass
@@ -300,7 +303,7 @@ def _start_local(n: int):
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             started["cluster"] = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                              dashboard_address=":8787", silence_logs=logging.ERROR)
+                                              dashboard_address=DASHBOARD_ADDRESS, silence_logs=logging.ERROR)
         except BaseException as e:  # raised again in the calling thread
             started["error"] = e
         finally:
