@@ -27,10 +27,11 @@ PRIVATE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 
 
-def create_private(path: str | os.PathLike, *, exclusive: bool = False) -> int:
-    """Open ``path`` for writing (created, or truncated; with ``exclusive`` it must not exist),
+def create_private(path: str | os.PathLike, *, exclusive: bool = False, truncate: bool = True) -> int:
+    """Open ``path`` for writing (created, or truncated; with ``exclusive`` it must not exist; without
+    ``truncate`` an existing file keeps its content, e.g. a lock file another process holds),
     readable and writable by its owner only. Returns the descriptor."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC if truncate else 0)
     fd = os.open(os.fspath(path), flags, PRIVATE_MODE)
     try:
         if hasattr(os, "fchmod") and stat.S_ISREG(os.fstat(fd).st_mode):

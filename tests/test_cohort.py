@@ -24,7 +24,7 @@ from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE
 from sensorback.errors import SensorbackError
 from sensorback.summary import summarize
-from conftest import honouring_permissions, wait_until
+from conftest import LineReader, honouring_permissions, wait_until
 
 pytest.importorskip("distributed")
 pytest.importorskip("pyarrow")
@@ -573,7 +573,7 @@ def test_a_run_writes_into_an_empty_folder_and_over_its_own_results(tmp_path, si
     do: no cluster), and without either its results are kept."""
     import json
 
-    from sensorback.cohort.folder import MARKER, VERSION
+    from sensorback.cohort.folder import LOCK, MARKER, VERSION
 
     folder = tmp_path / "study"
     folder.mkdir()
@@ -595,7 +595,7 @@ def test_a_run_writes_into_an_empty_folder_and_over_its_own_results(tmp_path, si
     again = cli("cohort", str(folder), "--out", str(out), "--overwrite", "--workers", "1")
     assert again.returncode == 0, again.stderr
     assert {name: (out / name).read_bytes() for name in tables} == tables
-    for name in (*tables, MARKER):
+    for name in (*tables, MARKER, LOCK):
         assert (out / name).stat().st_mode & 0o777 == 0o600, name
     assert not [q for q in out.rglob("*") if ".writing" in q.name or q.name.endswith(".tmp")]
 
@@ -843,7 +843,89 @@ def test_a_signal_while_the_workers_start(tmp_path, sim_block, to, sig):
         assert lines[0].startswith("terminated (SIGTERM): ") and proc.returncode == 143
 
 
-# ----------------------------------------------------------------------------- no fixed port
+# ----------------------------------------------------------------------------- one run per folder, no fixed port
+
+
+def _snapshot(folder: Path) -> dict:
+    """Every file under folder: its bytes, mode and modification time (what 'untouched' means)."""
+    return {str(q.relative_to(folder)): (q.read_bytes(), q.stat().st_mode, q.stat().st_mtime_ns)
+            for q in sorted(folder.rglob("*")) if q.is_file()}
+
+
+def test_a_second_run_into_the_same_folder_is_refused_while_the_first_runs(tmp_path, twelve):
+    """Two runs on one --out would write the same tables and stored results at once. The second (a
+    process of its own, as a second terminal or batch job would start it) is refused at once in one
+    line naming the folder and the running one, exit 2, --overwrite or not, and the first run's files
+    are untouched; the first then finishes as if alone. The first is stopped (SIGSTOP) while the
+    second runs, so that it holds the folder however slow the machine is, and then let go on."""
+    from sensorback.cohort.folder import LOCK
+
+    folder, whole = twelve
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    stopped = False
+    try:
+        err = LineReader(first.stderr)
+        err.until(lambda line: line.startswith("analysing 12 of 12 files"), "the first run to start")
+        os.kill(first.pid, signal.SIGSTOP)
+        stopped = True
+        before = _snapshot(out)
+        for flag in ("--resume", "--overwrite"):
+            second = cli("cohort", str(folder), "--out", str(out), "--workers", "1", flag)
+            lines = second.stderr.strip().splitlines()
+            assert second.returncode == 2 and second.stdout == "", second.stderr
+            said = (f"error: --out {out}: another sensorback cohort run (pid {first.pid} on {socket.gethostname()}) "
+                    "is using this folder; wait for it to end, or stop it and finish its work with --resume, "
+                    "or give another --out")
+            assert lines == [said], lines
+            assert _snapshot(out) == before
+        os.kill(first.pid, signal.SIGCONT)
+        stopped = False
+        first.wait(timeout=DEADLINE_S)
+    finally:
+        if first.poll() is None:
+            if stopped:
+                os.kill(first.pid, signal.SIGCONT)
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=DEADLINE_S)
+    assert first.returncode == 0 and "12 files: 12 ok, 0 failed" in first.stdout.read(), err.to_end()
+    for name in ("days.parquet", "days.csv", "files.csv"):
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+    assert (out / LOCK).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_killed_runs_lock_does_not_block_the_next_run(tmp_path, twelve):
+    """A run killed outright (SIGKILL: no handler, no clean-up) leaves its lock file, but the lock
+    itself ends with the process, and its worker processes (still alive for a moment) never held it:
+    the next run goes on at once and finishes the study."""
+    psutil = pytest.importorskip("psutil")
+    from sensorback.cohort.folder import LOCK
+
+    folder, whole = twelve
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        LineReader(proc.stderr).until(lambda line: line.startswith("analysing"), "the run to start")
+        lock = str(out / LOCK)
+        workers = [c for c in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(c.cmdline())]
+        assert workers, "no worker process"
+        assert lock in {f.path for f in psutil.Process(proc.pid).open_files()}
+        for w in workers:
+            assert lock not in {f.path for f in w.open_files()}, "a worker holds the lock"
+        os.kill(proc.pid, signal.SIGKILL)  # the command alone
+        proc.wait(timeout=DEADLINE_S)
+        assert (out / LOCK).exists()
+        res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "1")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # its workers, if still there
+        proc.wait(timeout=DEADLINE_S)
+    assert res.returncode == 0 and "another sensorback cohort run" not in res.stderr, res.stderr
+    assert "12 files: " in res.stdout
+    for name in ("days.parquet", "days.csv", "files.csv"):
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
 
 
 def test_a_busy_port_8787_does_not_disturb_a_run(tmp_path, sim_block):

@@ -59,6 +59,11 @@ def test_the_helper_creates_and_tightens(tmp_path):
     before = mode("/dev/null")
     os.close(create_private("/dev/null"))  # not a regular file: its mode is left alone
     assert mode("/dev/null") == before
+    kept = tmp_path / "held.lock"  # a lock file another process holds: opened, tightened, not emptied
+    kept.write_text("pid 1 on host\n")
+    os.chmod(kept, 0o644)
+    os.close(create_private(kept, truncate=False))
+    assert mode(kept) == PRIVATE_MODE and kept.read_text() == "pid 1 on host\n"
 
 
 def test_a_whole_file_replaces_the_old_one_only_when_complete(tmp_path):

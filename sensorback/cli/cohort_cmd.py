@@ -92,6 +92,8 @@ def _left_out(counts: dict[str, int]) -> str:
         "first line and left out, whatever their names. "
         "DIR may be new, empty or an earlier run's results; a folder holding files of those names that "
         "sensorback cohort did not write is refused before any work (other files in it are left alone). "
+        "One run at a time per DIR: a second run on a DIR another run is using is refused at once "
+        "(the lock ends with the run, killed or not). "
         "The exit code is 0 when the run completes, failed files included (see files.csv). "
         "Needs pip install 'sensorback[cohort]'. Definitions, schema and cluster set-up: docs/cohort.md."
     ),

@@ -6,25 +6,32 @@ A run writes, and only ever replaces, these in DIR: the three tables (OUTPUTS), 
 (PARTS/) and MARKER, a small JSON saying that sensorback cohort wrote the folder and in which results
 format (VERSION, as every stored result says too). The marker is written before anything else, so even
 a run killed before its first file leaves it; a folder an older sensorback wrote (no marker) is known
-by its stored results. No numpy, dask or pyarrow here: the check runs before the command imports
+by its stored results. One run at a time: a run holds LOCK (held_by_this_run) while it writes, and a
+second run into the same DIR is refused. No numpy, dask or pyarrow here: the check runs before the command imports
 anything heavy.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import socket
 import stat
 from pathlib import Path
 
 from ..errors import SensorbackError
-from ..private import write_whole
+from ..private import create_private, write_whole
 
 PARTS = ".parts"
 #: The layout of a stored result (.parts/*.json), named by the marker too. 2: seated figures are named 'seated_...'.
 VERSION = 2
 OUTPUTS = ("days.parquet", "days.csv", "files.csv")
 MARKER = ".sensorback-cohort.json"
+#: Locked (flock) by the run writing DIR; it says which process that is. Never removed: removing a
+#: lock file another run is waiting to open would let two runs each lock a file of their own.
+LOCK = ".sensorback-cohort.lock"
 WRITER = "sensorback cohort"
 _PART_KEYS = {"version", "path", "fingerprint", "file", "days"}
 _MARKER_MAX_BYTES = 4096
@@ -32,6 +39,49 @@ _MARKER_MAX_BYTES = 4096
 
 def write_marker(out: Path) -> None:
     write_whole(out / MARKER, json.dumps({"written_by": WRITER, "format": VERSION}).encode())
+
+
+@contextlib.contextmanager
+def held_by_this_run(out: Path, option: str = "--out"):
+    """DIR for this run alone, until the block ends: an exclusive flock on DIR/LOCK (0600), or a
+    one-line SensorbackError when another run holds it, before anything in DIR is touched. The
+    kernel drops the lock when the holder's process ends however it ends (a crash, SIGKILL), so a
+    dead run never blocks the next one; the descriptor is not inherited by the worker processes.
+    Where the file system cannot lock (ENOLCK, some network mounts), the run goes on unlocked."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    path = out / LOCK
+    fd = create_private(path, truncate=False)  # the holder's line is kept for the refusal to name
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locked = True
+        except OSError as e:
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                locked = False  # no locks here: nothing to hold
+            else:
+                raise SensorbackError(f"{option} {out}: another sensorback cohort run{_holder(path)} is using this "
+                                      "folder; wait for it to end, or stop it and finish its work with --resume, "
+                                      "or give another --out") from None
+        if locked:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # the lock goes with it
+
+
+def _holder(path: Path) -> str:
+    """' (pid 1234 on node7)', as the running holder wrote it; '' when it has not yet."""
+    try:
+        with open(path, "rb") as f:
+            line = f.read(200).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+    return f" ({line})" if line.startswith("pid ") and "\n" not in line else ""
 
 
 def _json_of(path: Path, max_bytes: int | None = None):

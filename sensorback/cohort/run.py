@@ -29,7 +29,8 @@ from .. import formats, signals
 from ..errors import SensorbackError, utf8_text
 from ..private import PRIVATE_DIR_MODE, write_whole
 from .exposures import DAY_COLUMNS, SEATED_BOUTS
-from .folder import OUTPUTS, PARTS, VERSION, is_cohort_output, refuse_written_over, write_marker
+from .folder import (OUTPUTS, PARTS, VERSION, held_by_this_run, is_cohort_output, refuse_written_over,
+                     write_marker)
 from .task import FILE_COLUMNS, Fingerprint, analyze_file
 
 #: What an older results format lacks, for the error that refuses to --resume it.
@@ -395,6 +396,14 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
     if scheduler:  # a bad address leaves nothing behind
         _probe(scheduler)
     out.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    with held_by_this_run(out):  # a second run into DIR is refused here, before DIR changes
+        return _run_in(out, paths, left_out, workers=workers, scheduler=scheduler, resume=resume,
+                       overwrite=overwrite, timezone_name=timezone_name, on_start=on_start, on_file=on_file)
+
+
+def _run_in(out: Path, paths: list[Path], left_out: dict[str, int], *, workers: int | None, scheduler: str | None,
+            resume: bool, overwrite: bool, timezone_name: str, on_start, on_file) -> CohortResult:
+    """run_cohort once DIR exists and this run holds it."""
     parts = out / PARTS
     earlier = parts.is_dir() and any(parts.iterdir())
     if earlier and not (resume or overwrite):
