@@ -72,7 +72,7 @@ def test_actilife_raw_export_with_its_ten_line_header():
                      "its header, read as this computer's local time"]
     r = runner.invoke(app, ["analyze", str(path)])
     assert r.exit_code == 0, r.output
-    assert "10800 samples at 90 Hz" in r.stdout
+    assert "10,800 samples at 90 Hz" in r.stdout
 
 
 @pytest.mark.parametrize("variant", ["no column header", "timestamp column", "crlf and padding"])
