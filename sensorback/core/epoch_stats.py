@@ -207,7 +207,7 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
         mean[stuck] = var[stuck] = np.nan
     sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
     old = int(np.searchsorted(starts, first_new))  # the history epochs: only their moments were wanted
-    hist_k, hist_starts, hist_n, hist_mean, hist_var = k[:old], starts[:old], n[:old], mean[:old], var[:old]
+    rows = (k, starts, n, mean, var)  # (history and new: what the splices look at)
     k, starts, n, mean, var, sd = k[old:], starts[old:], n[old:], mean[old:], var[old:], sd[old:]
 
     cad = np.zeros(k.shape[0], np.float32)
@@ -221,10 +221,7 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
         steps = np.flatnonzero((per[at] >= gait.MIN_PERIODICITY) & (k[at] % gait.GAIT_EVERY == 0))
         if steps.size:
             lead[at[steps]] = gait.lead_vectors(win[:, steps], ghz, cad[at[steps]])
-    spliced = splice_epochs(t, acc, np.concatenate([hist_k, k]), np.concatenate([hist_starts, starts]),
-                            np.concatenate([hist_n, n]), np.concatenate([hist_mean, mean]),
-                            np.concatenate([hist_var, var]), np.concatenate([np.zeros(old, np.float32), per]), old,
-                            settings.rate_hz, settings.epoch_s)
+    spliced = splice_epochs(t, acc, *rows, per, old, settings.rate_hz, settings.epoch_s)
     nan = np.full(k.shape[0], np.nan, np.float32)
     return layout, EpochStats(k, n, mean, var, cad, per, nan, *(nan.copy() for _ in range(6)), lead, spliced)
 

@@ -82,7 +82,7 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     step is judged once, by the epoch in which it can first be judged, whatever the chunking.
 
     mean/var: each epoch's moments (NaN: no samples); periodicity: of stepping, in the window
-    ending with each epoch."""
+    ending with each new epoch (rows first..)."""
     m = k.shape[0] - first
     out = np.zeros(max(m, 0), bool)
     if m <= 0 or rate_hz < MIN_RATE_HZ:
@@ -103,14 +103,16 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     score[1:] = np.fmax(score[1:], np.sqrt(moved))
     score[~ok] = 0.0
     top = score[first:].copy()
-    rows = np.arange(first, k.shape[0])
-    for back in range(1, q + 1):
-        prev = rows - back
-        inside = prev >= 0
-        inside[inside] = k[prev[inside]] >= k[rows[inside]] - q
-        np.fmax(top, np.where(inside, score[np.maximum(prev, 0)], 0.0), out=top)
+    end = k.shape[0]
+    for back in range(1, q + 1):  # the rows back .. of each new one, those within q epochs
+        lo = max(0, back - first)  # new rows with a row that far back
+        if lo >= m:
+            break
+        earlier = score[first + lo - back:end - back]
+        near = k[first + lo - back:end - back] >= k[first + lo:] - q
+        np.fmax(top[lo:], np.where(near, earlier, 0.0), out=top[lo:])
     at_least = SCREEN_MARGIN * screen_share(rate_hz, epoch_s) * JUMP_G
-    look = np.flatnonzero((top >= at_least) & (periodicity[first:] < WALKING_PERIODICITY) & ok[first:])
+    look = np.flatnonzero((top >= at_least) & (periodicity < WALKING_PERIODICITY) & ok[first:])
     j = look + first
     lo = np.maximum(starts[j] - w, w)  # (a step's before side and the step before it are in the buffer)
     hi = starts[j] + n[j] - w
