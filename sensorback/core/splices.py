@@ -120,25 +120,32 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     look, lo, hi = look[keep], lo[keep], hi[keep]
     if look.size == 0:
         return out
-    # every step those epochs own, and the one on either side of each, in one gather
-    count = hi - lo + 2
-    owner = np.repeat(np.arange(look.size), count)
-    i = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo - 1, count)
-    size2 = np.zeros(i.shape[0], np.float32)
+    # every step those epochs own (i: between samples i and i + 1), with the one on either side:
+    # the epochs come in runs whose steps touch, each run one slice of the samples
+    brk = np.flatnonzero(lo[1:] != hi[:-1]) + 1
+    run_lo, run_hi = lo[np.concatenate(([0], brk))], hi[np.concatenate((brk - 1, [lo.size - 1]))]
+    segs = np.concatenate([acc[a - 1:b + 2] for a, b in zip(run_lo.tolist(), run_hi.tolist())])
+    seg_len = run_hi - run_lo + 3  # samples per run: steps run_lo - 1 .. run_hi
+    size2 = np.zeros(segs.shape[0] - 1, np.float32)
     for c in range(3):
-        col = acc[:, c]
-        x = col[i + 1] - col[i]
+        x = np.diff(segs[:, c])
         size2 += x * x
     size = np.sqrt(size2)
-    # a big step with small ones either side (walking's big steps come in runs)
-    inner = np.ones(i.shape[0], bool)
-    ends = np.cumsum(count)
-    inner[ends - 1] = inner[ends - count] = False
-    mid = np.flatnonzero(inner)
-    big = mid[(size[mid] >= JUMP_G) & (size[mid - 1] < 0.5 * JUMP_G) & (size[mid + 1] < 0.5 * JUMP_G)]
-    if big.size == 0:
+    # a big step with small ones either side (walking's big steps come in runs), owned by a run
+    # (steps 1 .. run_hi - run_lo of its slice; its first and last step are only neighbours, and
+    # the step from one run's slice into the next is none)
+    seg_at = np.cumsum(seg_len) - seg_len  # where each run's samples begin in segs
+    owned = np.ones(size.size, bool)
+    owned[seg_at] = False
+    owned[seg_at + seg_len - 2] = False
+    owned[(seg_at + seg_len - 1)[:-1]] = False
+    pos = np.flatnonzero(owned[1:-1] & (size[1:-1] >= JUMP_G) & (size[:-2] < 0.5 * JUMP_G)
+                         & (size[2:] < 0.5 * JUMP_G)) + 1
+    if pos.size == 0:
         return out
-    i, owner = i[big], owner[big]
+    r = np.searchsorted(seg_at, pos, side="right") - 1
+    i = run_lo[r] + (pos - seg_at[r] - 1)
+    owner = np.searchsorted(lo, i, side="right") - 1
     # consecutive by the clock, and the sides within MAX_SIDES_S
     steady = (t[i + 1] - t[i] <= NEXT_SAMPLE / rate_hz) & (t[i + w] - t[i - w + 1] <= MAX_SIDES_S)
     i, owner = i[steady], owner[steady]
