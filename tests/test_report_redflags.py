@@ -139,3 +139,16 @@ def test_messages_are_in_our_own_words():
     for m in all_messages():
         common = shingles(m) & article
         assert not common, (m, common)
+
+
+def test_the_answers_a_checkin_said_yes_to_read_the_same_everywhere():
+    """One wording for the yes answers beside a check-in: the report (text and HTML) and
+    `log pain` (its answers as given) list them in the questions' order, in words."""
+    from types import SimpleNamespace
+
+    from sensorback.report.redflags import ANSWERS, answered_yes
+
+    given = dict(radiating=False, numbness=True, fever=False, bladder=False, weight_loss=True)
+    assert answered_yes(given) == ["numbness", "weight loss"]
+    assert answered_yes(SimpleNamespace(**given)) == answered_yes(given)
+    assert answered_yes(dict.fromkeys(ANSWERS, False)) == []

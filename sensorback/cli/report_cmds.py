@@ -206,7 +206,7 @@ def log_pain(
         history = store.pain_checkins(redflags.history_start(today(when)),
                                       datetime.now(timezone.utc) + timedelta(minutes=2))
     flags = redflags.assess(value, [(c.at, c.score) for c in history if c.at <= when], **answers)
-    extras = [k.replace("_", " ") for k, v in answers.items() if v]
+    extras = redflags.answered_yes(answers)
     typer.echo(f"Logged pain {value}/10 at {format_local(when)}" + (f" ({', '.join(extras)})" if extras else "") + ".")
     for f in flags:
         typer.echo(("! " if f.level != "advice" else "- ") + f.message)

@@ -363,7 +363,7 @@ def _pain_block(report: Report, tz: Optional[tzinfo]) -> str:
         return "<p>No pain check-ins in the last 6 weeks. Log one with <code>sensorback log pain SCORE</code>.</p>"
     items = ""
     for c in p.checkins:
-        extra = ", ".join(k.replace("_", " ") for k in redflags.answered_yes(c))
+        extra = ", ".join(redflags.answered_yes(c))
         items += (f"<li>{_e(format_local(c.at, tz, '%a %d %b %H:%M'))}: <strong>{c.score}/10</strong>"
                   + (f" ({_e(extra)})" if extra else "") + (f" &ldquo;{_e(c.note)}&rdquo;" if c.note else "") + "</li>")
     caption = (f'<p class="sub">Blue dots: the average of each week\'s check-ins; red rings: the highest; '

@@ -157,8 +157,11 @@ def answers(checkin) -> dict[str, Optional[bool]]:
 
 
 def answered_yes(checkin) -> list[str]:
-    """The questions a stored check-in answered yes to, in ANSWERS order (what a report lists beside it)."""
-    return [k for k, v in answers(checkin).items() if v]
+    """The questions a check-in answered yes to, in ANSWERS order, in words ('weight loss'): what the
+    report and `log pain` list beside it. checkin: a stored check-in (store.PainCheckinInfo or
+    anything with the ANSWERS attributes) or a dict of the answers."""
+    said = checkin if isinstance(checkin, dict) else answers(checkin)
+    return [k.replace("_", " ") for k in ANSWERS if said.get(k)]
 
 
 def history_start(last_day: date, tz: Optional[tzinfo] = None) -> datetime:

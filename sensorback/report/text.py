@@ -117,7 +117,7 @@ def _pain_section(report: Report, tz: Optional[tzinfo]) -> list[str]:
     if p.checkins:
         lines.append("  in this report:")
         for c in p.checkins:
-            extras = [k.replace("_", " ") for k in redflags.answered_yes(c)]
+            extras = redflags.answered_yes(c)
             text = f"{format_local(c.at, tz, '%a %d %b %H:%M')}  {c.score}/10"
             if extras:
                 text += "  (" + ", ".join(extras) + ")"
