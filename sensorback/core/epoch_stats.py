@@ -191,7 +191,7 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
     # measured too, exactly as they were when they were new: core/splices.py)
     new = np.flatnonzero(keep)
     if new.size:
-        keep |= k >= k[new[0]] - epochs_back(settings.rate_hz, settings.epoch_s)
+        keep |= k >= k[new[0]] - epochs_back(settings.epoch_s)
     k, starts = k[keep], starts_all[keep]
     n = np.diff(np.append(starts, t.shape[0])).astype(np.int32)
     sums, sq = _sums_and_squares(acc, starts)

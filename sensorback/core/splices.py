@@ -13,8 +13,9 @@ whole quick lean, and nothing is looked for.) So a step between two
 still stretches is a gap in the data of unknown length, and the core treats it as one (a sit-down
 or a stand-up may lie in it: core/decide.py).
 
-Only epochs whose statistics could hide such a step (the pooled SD of the epochs its sides may
-lie in) and that are not walking are looked at sample by sample: a few percent of the data.
+Only epochs in whose span (the epochs a step's sides may lie in) some epoch's SD or change of mean
+could hide such a step, and that are not walking, are looked at sample by sample: a few percent
+of the data.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def side_samples(rate_hz: float) -> int:
     return max(MIN_SIDE, int(round(SIDE_S * rate_hz)))
 
 
-def epochs_back(rate_hz: float, epoch_s: float) -> int:
+def epochs_back(epoch_s: float) -> int:
     """How many epochs before the one a step is judged in its sides may reach into."""
     return int(math.ceil(MAX_SIDES_S / epoch_s))
 
@@ -88,7 +89,7 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     if m <= 0 or rate_hz < MIN_RATE_HZ:
         return out
     w = side_samples(rate_hz)
-    q = epochs_back(rate_hz, epoch_s)
+    q = epochs_back(epoch_s)
     # The screen: between two still sides, a step D shows in the epochs the sides lie in (k - q
     # .. k) as an SD or a change of mean from the epoch before of at least screen_share D in one
     # of them. Only epochs whose span reaches that for D = JUMP_G are looked at.
