@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import NoReturn
 
 import numpy as np
 
@@ -76,12 +77,15 @@ def window_epochs(t_mid: np.ndarray, window: tuple[float, float], epoch_s: float
     return inside
 
 
+NO_SAMPLES = "no usable samples (a radio gap, or the sensor off)"  # (why held_direction found none)
+
+
 def held_direction(g: np.ndarray, sd: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray | None, str]:
     """The median direction of gravity over the selected epochs, a posture held still, or (None,
     why not): no usable samples (a gap, the sensor off), or the wearer moving (STILL_SD_G)."""
     sel = sel & np.isfinite(g[:, 0])
     if not sel.any():
-        return None, "no usable samples (a radio gap, or the sensor off)"
+        return None, NO_SAMPLES
     moved = float(np.median(sd[sel]))
     if moved > STILL_SD_G:
         return None, f"the trunk was moving ({moved:.2f} g; holding still is under {STILL_SD_G:g} g)"
@@ -290,10 +294,11 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
     g, sd, mid = moments
 
     def window(w, step):
-        found, why = held_direction(g, sd, (mid >= w[0]) & (mid < w[1]))
+        sel = (mid >= w[0]) & (mid < w[1])
+        found, why = held_direction(g, sd, sel)
         if found is None:
             refuse(step, why)
-        return found, int(np.count_nonzero((mid >= w[0]) & (mid < w[1]) & np.isfinite(g[:, 0])))
+        return found, int(np.count_nonzero(sel & np.isfinite(g[:, 0])))
 
     up, n = window(upright, "upright")
     notes = [f"upright: {n} s of sitting upright"]
@@ -349,9 +354,9 @@ STEP_AGAIN = {"upright": "sit upright and still, and try again",
               "stand": "stand up straight and stand still, and try again"}
 
 
-def refuse(step: str, why: str):
+def refuse(step: str, why: str) -> NoReturn:
     """A guided step that cannot be used, as the one-line error the wearer sees."""
-    again = "check the sensor and try again" if why.startswith("no usable") else STEP_AGAIN[step]
+    again = "check the sensor and try again" if why == NO_SAMPLES else STEP_AGAIN[step]
     raise SensorbackError(f"calibrate: {step} step: {why}; {again}")
 
 
@@ -376,7 +381,7 @@ def learn(stats: EpochStats, options: CoreOptions, calibration: Calibration) -> 
     if not est.known:
         return None
     old = np.asarray(calibration.reference.forward, float)
-    turn = math.degrees(math.acos(max(-1.0, min(1.0, float(old @ est.direction)))))
+    turn = tilt_deg(old, est.direction)
     if calibration.reference.forward_known and turn <= LEARN_CHANGE_DEG:
         return None
     ref = replace(calibration.reference, forward=tuple(map(float, est.direction)), forward_source=est.describe(),
