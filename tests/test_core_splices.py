@@ -70,25 +70,30 @@ def test_a_quick_real_turn_a_spike_and_walking_are_not():
     assert not stats.spliced.any()
 
 
+def _stream_spliced(block, options, sensor, sizes):
+    stream = StatsStream(window_settings(options, block.rate_hz), sensor)
+    parts, i = [], 0
+    for size in sizes:
+        parts.append(stream.feed(block.t[i:i + size], block.acc[i:i + size]))
+        i += size
+    parts.append(stream.finish())
+    return np.concatenate([p.k for p in parts if len(p)]), np.concatenate([p.spliced for p in parts if len(p)])
+
+
 @pytest.mark.parametrize("offset_s", [0.0, 0.02, 0.5, 0.98])
 def test_splices_are_the_same_in_any_chunking(offset_s):
-    """The epoch that owns a step is the one its after side ends in; the stream keeps the epoch
-    before each chunk for the screen's change of mean."""
+    """The epoch that owns a step is the one its after side ends in; the stream keeps the epochs
+    before each chunk that the sides may reach into, as they were measured when new."""
     block = still_then(12.0, seconds=20.0 + offset_s)
     batch, sensor = block_stats(block, CoreOptions())
     assert batch.spliced.sum() == 1
-    settings = window_settings(CoreOptions(), RATE)
     rng = np.random.default_rng(7)
     for _ in range(5):
-        stream = StatsStream(settings, sensor)
-        parts, i = [], 0
-        while i < len(block):
-            j = min(len(block), i + int(rng.integers(1, 120)))
-            parts.append(stream.feed(block.t[i:j], block.acc[i:j]))
-            i = j
-        parts.append(stream.finish())
-        got = np.concatenate([p.spliced for p in parts if len(p)])
-        assert np.array_equal(np.concatenate([p.k for p in parts if len(p)]), batch.k)
+        sizes = []
+        while sum(sizes) < len(block):
+            sizes.append(min(len(block) - sum(sizes), int(rng.integers(1, 120))))
+        k, got = _stream_spliced(block, CoreOptions(), sensor, sizes)
+        assert np.array_equal(k, batch.k)
         assert np.array_equal(got, batch.spliced)
 
 
@@ -115,16 +120,6 @@ def test_a_closed_up_radio_gap_is_still_a_gap():
     assert standing_share(shut, closed_labels) >= 0.85
     due, on_time, spurious, _ = prompt_check(shut, closed_labels, closed.meta["sim"]["duration_s"], 1.0)
     assert on_time == due and spurious <= 1
-
-
-def _stream_spliced(block, options, sensor, sizes):
-    stream = StatsStream(window_settings(options, block.rate_hz), sensor)
-    parts, i = [], 0
-    for size in sizes:
-        parts.append(stream.feed(block.t[i:i + size], block.acc[i:i + size]))
-        i += size
-    parts.append(stream.finish())
-    return np.concatenate([p.k for p in parts if len(p)]), np.concatenate([p.spliced for p in parts if len(p)])
 
 
 @pytest.mark.parametrize("gap_s", [3.0, 30.0])
