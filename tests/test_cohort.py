@@ -486,6 +486,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    assert not (tmp_path / "o").exists()  # checked before the results folder is made
 
 
 def test_an_unreachable_scheduler_is_a_one_line_error(study, tmp_path):
@@ -895,6 +896,32 @@ def test_a_second_run_into_the_same_folder_is_refused_while_the_first_runs(tmp_p
     assert (out / LOCK).stat().st_mode & 0o777 == 0o600
 
 
+def test_a_refused_run_is_refused_before_it_searches_the_study(tmp_path):
+    """The lock is the first thing a run takes once its arguments are checked: a second run is refused
+    at once, not after searching the study (hours on a big one) as it was. Here the folder is held by
+    a real flock (held_by_this_run, as a running cohort holds it) and the study holds no recording,
+    so a search would end in its own error ('no recordings in this folder'): the refusal comes
+    instead, and nothing in the folder changes."""
+    from sensorback.cohort.folder import held_by_this_run
+
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "protocol.md").write_text("no recording here: a search of this folder is an error")
+    out = tmp_path / "out"
+    out.mkdir()
+    with held_by_this_run(out):
+        before = _snapshot(out)
+        res = cli("cohort", str(study), "--out", str(out), "--workers", "1")
+        assert _snapshot(out) == before
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and res.stdout == "", res.stderr
+    assert lines == [f"error: --out {out}: another sensorback cohort run (pid {os.getpid()} on "
+                     f"{socket.gethostname()}) is using this folder; wait for it to end, or stop it and finish "
+                     "its work with --resume, or give another --out"], lines
+    free = cli("cohort", str(study), "--out", str(out), "--workers", "1")  # the search, once the folder is free
+    assert free.returncode == 2 and f"{study}: no recordings in this folder" in free.stderr, free.stderr
+
+
 def test_a_killed_runs_lock_does_not_block_the_next_run(tmp_path, twelve):
     """A run killed outright (SIGKILL: no handler, no clean-up) leaves its lock file, but the lock
     itself ends with the process, and its worker processes (still alive for a moment) never held it:
@@ -951,3 +978,4 @@ def test_a_busy_port_8787_does_not_disturb_a_run(tmp_path, sim_block):
     if "dashboard" in lines[0]:  # a port of its own, on this machine
         assert re.search(r", dashboard http://127\.0\.0\.1:\d+/status$", lines[0]), lines[0]
     assert "1 file: 1 ok, 0 failed" in res.stdout
+

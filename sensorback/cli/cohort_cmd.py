@@ -92,8 +92,8 @@ def _left_out(counts: dict[str, int]) -> str:
         "first line and left out, whatever their names. "
         "DIR may be new, empty or an earlier run's results; a folder holding files of those names that "
         "sensorback cohort did not write is refused before any work (other files in it are left alone). "
-        "One run at a time per DIR: a second run on a DIR another run is using is refused at once "
-        "(the lock ends with the run, killed or not). "
+        "One run at a time per DIR: a second run on a DIR another run is using is refused at once, "
+        "before it searches the study (the lock ends with the run, killed or not). "
         "The exit code is 0 when the run completes, failed files included (see files.csv). "
         "Needs pip install 'sensorback[cohort]'. Definitions, schema and cluster set-up: docs/cohort.md."
     ),
@@ -141,7 +141,7 @@ def cohort_command(
     _check_timezone(timezone)
     _args.check_output("--out", out, folder=True, replaces="cohort")
     _check_installed()
-    from ..cohort.run import find_inputs, run_cohort
+    from ..cohort.run import run_cohort
 
     show = interactive()
     progress: Optional[Progress] = None
@@ -170,7 +170,6 @@ def cohort_command(
             progress.update(done, label=_progress_label(result, todo, time.perf_counter() - t0[0]))
 
     try:
-        find_inputs(inputs, exclude=out)  # bad inputs are reported before a cluster starts
         result = run_cohort(inputs, out, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite,
                             timezone_name=timezone, on_start=on_start, on_file=on_file)
     except KeyboardInterrupt as e:  # before run_cohort handles it (looking for the inputs); after, it says so itself

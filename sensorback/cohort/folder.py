@@ -6,9 +6,9 @@ A run writes, and only ever replaces, these in DIR: the three tables (OUTPUTS), 
 (PARTS/) and MARKER, a small JSON saying that sensorback cohort wrote the folder and in which results
 format (VERSION, as every stored result says too). The marker is written before anything else, so even
 a run killed before its first file leaves it; a folder an older sensorback wrote (no marker) is known
-by its stored results. One run at a time: a run holds LOCK (held_by_this_run) while it writes, and a
-second run into the same DIR is refused. No numpy, dask or pyarrow here: the check runs before the command imports
-anything heavy.
+by its stored results. One run at a time: a run holds LOCK (held_by_this_run) from the moment its
+arguments are checked, before it searches the study, and a second run into the same DIR is refused.
+No numpy, dask or pyarrow here: the check runs before the command imports anything heavy.
 """
 
 from __future__ import annotations

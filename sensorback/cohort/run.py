@@ -73,6 +73,20 @@ def _is_recording(name: str) -> bool:
         return False
 
 
+def check_inputs(specs: list[str]) -> None:
+    """What INPUTS say without a search (a few stat calls): each is a folder, a file of a known kind,
+    or a glob pattern. A typo is a one-line error before a results folder is made; find_inputs
+    searches the folders and patterns."""
+    for spec in specs:
+        p = Path(spec)
+        if p.is_dir():
+            continue
+        if p.exists():
+            formats.kind_of(p)  # an unknown extension is a one-line error now, not a failed file later
+        elif not _GLOB_CHARS & set(spec):
+            raise SensorbackError(f"{spec}: no such file or folder")
+
+
 def find_inputs(specs: list[str], exclude: Path | None = None,
                 left_out: dict[str, int] | None = None) -> list[Path]:
     """Files, folders (searched recursively for recordings) and glob patterns -> sorted absolute paths.
@@ -112,6 +126,7 @@ def find_inputs(specs: list[str], exclude: Path | None = None,
             raise SensorbackError(f"{spec}: no recordings {where}, only {' and '.join(kinds)} sensorback wrote")
         return kept
 
+    check_inputs(specs)
     for spec in specs:
         p = Path(spec)
         if p.is_dir():
@@ -121,16 +136,13 @@ def find_inputs(specs: list[str], exclude: Path | None = None,
                 raise SensorbackError(f"{spec}: no recordings in this folder (looked for {looked})")
             hits = recordings(spec, hits, "in this folder")
         elif p.exists():
-            formats.kind_of(p)  # an unknown extension is a one-line error now, not a failed file later
             hits = recordings(spec, [p], "")  # left out too: a shell expands study/* into such names
-        elif _GLOB_CHARS & set(spec):
+        else:  # a pattern (check_inputs)
             hits = [Path(q) for q in glob.glob(spec, recursive=True)
                     if Path(q).is_file() and _is_recording(q) and outside(Path(q))]
             if not hits:
                 raise SensorbackError(f"{spec}: no recordings match this pattern")
             hits = recordings(spec, hits, "match this pattern")
-        else:
-            raise SensorbackError(f"{spec}: no such file or folder")
         for q in hits:
             found.setdefault(str(q.resolve()), q.resolve())
     if not found and own:
@@ -387,16 +399,20 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
                on_start: Callable[[CohortResult, int], None] | None = None,
                on_file: Callable[[dict, CohortResult, int], None] | None = None) -> CohortResult:
     """Analyse every input; see the module docstring. on_start(result, to_do) is called once the
-    cluster is up (result.dashboard set); on_file(file_row, result, to_do) after each file."""
-    left_out: dict[str, int] = {}
-    paths = find_inputs(inputs, exclude=out, left_out=left_out)
+    cluster is up (result.dashboard set); on_file(file_row, result, to_do) after each file.
+
+    DIR is locked as soon as the arguments are checked: a second run into it is refused at once,
+    before it searches the study (which takes long on a big one) or starts a cluster."""
     if out.exists() and not out.is_dir():
         raise SensorbackError(f"--out {out}: is a file; give a folder")
     refuse_written_over(out)  # a folder of the user's own holding a days.csv, say (the CLI checked it first)
-    if scheduler:  # a bad address leaves nothing behind
+    check_inputs(inputs)  # a typo, like a bad address, leaves nothing behind
+    if scheduler:
         _probe(scheduler)
     out.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     with held_by_this_run(out):  # a second run into DIR is refused here, before DIR changes
+        left_out: dict[str, int] = {}
+        paths = find_inputs(inputs, exclude=out, left_out=left_out)
         return _run_in(out, paths, left_out, workers=workers, scheduler=scheduler, resume=resume,
                        overwrite=overwrite, timezone_name=timezone_name, on_start=on_start, on_file=on_file)
 
