@@ -973,9 +973,54 @@ def test_a_busy_port_8787_does_not_disturb_a_run(tmp_path, sim_block):
         res = cli("cohort", str(folder), "--out", str(tmp_path / "out"), "--workers", "1")
     assert res.returncode == 0, res.stderr
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("analysing 1 of 1 file on 1 worker"), lines
+    assert lines[0].startswith("analysing 1 of 1 file on 1 worker") and lines[1:] in ([], [NO_DASHBOARD]), lines
     assert "warning" not in res.stderr and ":8787" not in lines[0]
     if "dashboard" in lines[0]:  # a port of its own, on this machine
         assert re.search(r", dashboard http://127\.0\.0\.1:\d+/status$", lines[0]), lines[0]
     assert "1 file: 1 ok, 0 failed" in res.stdout
 
+
+NO_DASHBOARD = ("note: no live dashboard: Dask serves it only with bokeh>=3.1.0 installed; "
+                "pip install 'sensorback[cohort]' adds it")
+
+
+def _bokeh_here() -> bool:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from distributed.versions import BOKEH_REQUIREMENT
+    from sensorback.cohort.run import _served
+
+    try:
+        return _served(version("bokeh"), BOKEH_REQUIREMENT)
+    except PackageNotFoundError:
+        return False
+
+
+def test_the_dashboard_link_is_printed_only_when_the_dashboard_is_served(tmp_path, sim_block):
+    """Dask's scheduler opens its HTTP port (services['dashboard']) with or without bokeh, but without
+    it serves only a page asking for bokeh: the link printed then was dead. With bokeh the line gives
+    the link; without, no link, and one note saying what the dashboard needs and how to install it.
+    (This runs the case of the environment; the other is _served's, below.)"""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+    res = cli("cohort", str(folder), "--out", str(tmp_path / "out"), "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.strip().splitlines()
+    if _bokeh_here():
+        assert len(lines) == 1 and re.fullmatch(r"analysing 1 of 1 file on 1 worker, dashboard "
+                                                r"http://127\.0\.0\.1:\d+/status", lines[0]), lines
+    else:
+        assert lines == ["analysing 1 of 1 file on 1 worker", NO_DASHBOARD], lines
+
+
+def test_the_dashboard_is_served_with_the_bokeh_dask_asks_for():
+    """As Scheduler.__init__ decides (it imports distributed.dashboard.scheduler, which refuses a bokeh
+    older than Dask's requirement): installed and recent enough."""
+    from distributed.versions import BOKEH_REQUIREMENT
+    from sensorback.cohort.run import _served
+
+    assert _served("3.9.2", BOKEH_REQUIREMENT)
+    assert _served("3.1.0", BOKEH_REQUIREMENT)
+    assert not _served("2.4.3", BOKEH_REQUIREMENT)
+    assert not _served(None, BOKEH_REQUIREMENT)

@@ -63,6 +63,13 @@ def _progress_label(result, todo: int, elapsed: float = 0.0) -> str:
     return f"cohort: {done}/{todo} files, {result.failed} failed, {todo - done} left{_rate(result, elapsed)}"
 
 
+def _no_dashboard(needs: str, scheduler: str | None) -> str:
+    """Why no dashboard link is printed, and how to get one (the cohort extra brings bokeh)."""
+    if scheduler:
+        return f"no live dashboard: Dask serves it only with {needs} installed where the scheduler runs"
+    return f"no live dashboard: Dask serves it only with {needs} installed; pip install 'sensorback[cohort]' adds it"
+
+
 def _left_out(counts: dict[str, int]) -> str:
     """' left out 2 epochs tables and 1 events file sensorback wrote;' or ''."""
     from ..outputs import KINDS
@@ -155,6 +162,8 @@ def cohort_command(
         where += f", dashboard {result.dashboard}" if result.dashboard else ""
         skipped = f" ({result.skipped} already done)" if result.skipped else ""
         typer.echo(f"analysing {todo} of {count(result.files, 'file')}{skipped} on {where}", err=True)
+        if result.dashboard_needs:
+            typer.echo(f"note: {_no_dashboard(result.dashboard_needs, scheduler)}", err=True)
         t0[0] = time.perf_counter()
         progress = Progress(_progress_label(result, todo), total=todo, enabled=show, delay=0.0)
         progress.__enter__()

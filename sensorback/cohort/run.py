@@ -53,7 +53,8 @@ class CohortResult:
     setup_s: float = 0.0  # starting or connecting to the cluster
     wall_s: float = 0.0  # from the first file submitted to the last one finished
     workers: int = 0
-    dashboard: str | None = None
+    dashboard: str | None = None  # its link, when the scheduler serves it
+    dashboard_needs: str | None = None  # else what the scheduler needs to serve it, e.g. 'bokeh>=3.1.0'
     interrupted: bool = False
     stopped_by: int | None = None  # when interrupted: the signal (SIGINT for Ctrl-C, SIGTERM, SIGHUP)
     failures: list[str] = field(default_factory=list)
@@ -378,13 +379,25 @@ def _probe(address: str) -> None:
         raise SensorbackError(f"--scheduler {address}: cannot connect ({e.strerror or e})") from None
 
 
-def _dashboard(client) -> str | None:
+def _dashboard(client) -> tuple[str | None, str | None]:
+    """(link, needs): the dashboard's link when the scheduler serves its pages, else what it would
+    need. A scheduler always has its HTTP port ('dashboard' among its services: /health, /metrics),
+    but serves the pages only where bokeh, as recent as Dask asks, is installed (Scheduler.__init__);
+    without it the link opens a page asking for bokeh, and needs is that requirement, 'bokeh>=3.1.0'."""
     try:
-        if "dashboard" in client.scheduler_info().get("services", {}):
-            return client.dashboard_link
+        if "dashboard" not in client.scheduler_info().get("services", {}):
+            return None, None
+        from distributed.versions import BOKEH_REQUIREMENT
+
+        found = client.get_versions(packages=["bokeh"])["scheduler"]["packages"].get("bokeh")
+        return (client.dashboard_link, None) if _served(found, BOKEH_REQUIREMENT) else (None, str(BOKEH_REQUIREMENT))
     except Exception:  # an informational link must never fail a run
-        return None
-    return None
+        return None, None
+
+
+def _served(bokeh_version: str | None, requirement) -> bool:
+    """The scheduler serves the dashboard with this bokeh (None: not installed), as Dask decides."""
+    return bokeh_version is not None and requirement.specifier.contains(bokeh_version, prereleases=True)
 
 
 def _n_workers(client) -> int:
@@ -504,7 +517,7 @@ def _analyse_on_cluster(todo: list[tuple[Path, Fingerprint]], job: _Job, workers
         client, cluster = _connect(workers, scheduler)
         _ready(client, scheduler)
         result.workers = _n_workers(client)
-        result.dashboard = _dashboard(client)
+        result.dashboard, result.dashboard_needs = _dashboard(client)
         result.setup_s = time.perf_counter() - t_setup
         started = time.perf_counter()
         if job.on_start:
