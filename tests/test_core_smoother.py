@@ -62,7 +62,7 @@ def reference(x, reset, events, q_after, settles, offset, q0, lag, reach, hold, 
             first, flags, claims = e[3]
             inside = first <= i < first + flags.shape[0]
             if guess:
-                v = e[2] if inside and claims is not None and claims[i - first] else v
+                v = e[2] ^ bool(flags[i - first]) if inside and claims is not None and claims[i - first] else v
             else:
                 v = e[2] ^ (inside and bool(flags[i - first]))
         if t < n:

@@ -27,6 +27,7 @@ from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, Anchors, PostureCue, inclinatio
 from .runs import _int_type, _last_true, forward_fill, hysteresis, next_true, run_length, since_last, sliding_reduce
 from .smoother import Events, PostureSmoother, nats
 from .stretches import epoch_cuts, pieces
+from .sway_breaks import SwayAcrossBreaks
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
 
 # Walking: clear periodicity at a plausible cadence with real movement. Once walking, short
@@ -411,6 +412,7 @@ class Decider:
         self._smoother = PostureSmoother(self._switch, self.lag_epochs, self.window_epochs - 1 + CONFIRM_EPOCHS)
         self._cue = PostureCue(self.options.epoch_s, self.window_epochs + CONFIRM_EPOCHS, self.lag_epochs,
                                walking_seed(self.calibration), self.cue_every, own_postures(self.calibration))
+        self._sway_breaks = SwayAcrossBreaks(self.options.epoch_s)
         self._c = _Carry()
 
     @property
@@ -451,6 +453,7 @@ class Decider:
                     total = redirect(total / size, old, new) * size
                 c.seat_watch = (begin, seen, total)
             self._cue.remap(lambda d: redirect(d, old, new))
+            self._sway_breaks.remap(lambda d: redirect(d, old, new))
         self.calibration = calibration
 
     def process(self, stats: EpochStats) -> EpochTable:
@@ -586,6 +589,10 @@ class Decider:
         soft_ups = np.flatnonzero(slow_up & ~lying)
         soft_downs = np.flatnonzero((slow_down | (sat_down & ~sat_confirmed)) & ~lying)
         on_feet = walk_run >= ON_FEET_AFTER_EPOCHS
+        # A stand-up hidden in a break in the data, told by the sway that rose across it and
+        # stayed up (sway_breaks.py): (chunk epoch it became known, first epoch of the break)
+        rises = np.array(self._sway_breaks.step(first, g, upright_still, gap), np.int64).reshape(-1, 2).T
+        rise_at, rise_from = rises[0] - first, rises[1]
         # The wearer's own postures (posture_cue.py): both sides of every sure transition, and
         # the standing right after a walk.
         walked = np.concatenate(([c.walk_run >= ON_FEET_AFTER_EPOCHS], on_feet[:-1])) & ~on_feet
@@ -609,7 +616,7 @@ class Decider:
         judged[heads] = upright_still[heads]
         need = np.flatnonzero(judged)
         mask = judged.copy()
-        for at in (ups, downs, soft_ups, soft_downs):
+        for at in (ups, downs, soft_ups, soft_downs, rise_at):
             mask[at] = True
         mask |= walked
         for _, _, take in watches:
@@ -647,6 +654,15 @@ class Decider:
         sure_ups = np.zeros(n_k, bool)
         sure_ups[ups] = True
         sure_ups[:c.shift_left] = False  # hearings of a shift in the chair heard before this chunk
+        # A rise across a break is believed only while nothing sure is known (a recording that
+        # starts seated, separate activity files joined end to end): otherwise the wearer's own
+        # postures and the transitions already speak, and a fidgety seat after a radio gap should
+        # not end a seated bout.
+        if rise_at.size:
+            unsure = run_length(~(sure_not_up | sure_ups), c.since_sure) > run_length(~reset, c.since_reset)
+            keep = unsure[rise_at]
+            rise_at, rise_from = rise_at[keep], rise_from[keep]
+            sure_ups[rise_at] = True
         # One movement is whole in several windows in a row: each transition is heard once, by
         # the first of them, as evidence and as an event (every hearing used to add its nats
         # again: four hearings of one slow movement tipped a standing wearer).
@@ -658,16 +674,18 @@ class Decider:
         downs = downs[np.isin(downs, heard_down)]
         seat_heard = np.isin(seats, heard_down)
         seats, seat_from = seats[seat_heard], seat_from[seat_heard]
-        ev_at = np.concatenate([ups, downs, soft_ups, soft_downs, seats]) + first
+        ev_at = np.concatenate([ups, downs, soft_ups, soft_downs, seats, rise_at]) + first
         ev_before = np.concatenate([ups - span + 1, downs - CONFIRM_EPOCHS - span + 1,
-                                    soft_ups - span + 1, soft_downs - span + 1, seat_from - first]) + first
+                                    soft_ups - span + 1, soft_downs - span + 1, seat_from - first,
+                                    rise_from - first]) + first
         ev_sit = np.concatenate([np.zeros(ups.size, bool), np.ones(downs.size, bool),  # sitting after
                                  np.zeros(soft_ups.size, bool), np.ones(soft_downs.size, bool),
-                                 np.ones(seats.size, bool)])
+                                 np.ones(seats.size, bool), np.zeros(rise_at.size, bool)])
         is_seat = np.concatenate([np.zeros(ups.size + downs.size + soft_ups.size + soft_downs.size, bool),
-                                  np.ones(seats.size, bool)])
+                                  np.ones(seats.size, bool), np.zeros(rise_at.size, bool)])
         is_sure = np.concatenate([np.ones(ups.size + downs.size, bool), np.zeros(soft_ups.size + soft_downs.size, bool),
-                                  np.ones(seats.size, bool)])
+                                  np.ones(seats.size + rise_at.size, bool)])
+        is_rise = np.concatenate([np.zeros(ev_at.size - rise_at.size, bool), np.ones(rise_at.size, bool)])
         cue_events = sorted([(int(a), int(b), bool(si), bool(su)) for a, b, si, su in zip(ev_at, ev_before, ev_sit, is_sure)]
                             + [(int(t) + first, int(t) + first, None, True) for t in np.flatnonzero(walked)],
                             key=lambda e: e[0])
@@ -687,6 +705,7 @@ class Decider:
             # chair, only as likely as a slow rise (and each hearing of the movement with them)
             shifted = np.array(cue.shifts, np.int64) - first
             ups = np.setdiff1d(ups, shifted)
+            rise_at = np.setdiff1d(rise_at, shifted)
             soft_ups = np.union1d(soft_ups, shifted)
             for p0 in shifted:
                 sure_ups[p0:p0 + span] = False
@@ -708,17 +727,24 @@ class Decider:
         ev_before = np.concatenate([ev_before, own_from])[order]
         ev_sit = np.concatenate([ev_sit, ones])[order]
         is_seat = np.concatenate([is_seat, ones])[order]
+        is_rise = np.concatenate([is_rise, ~ones])[order]
         is_sure = np.concatenate([is_sure, ones])[order]
         # (a slow transition claims the epochs before it only while nothing sure is known: once
         # something is, it is a passing tip of the balance, see below)
         heard = is_sure | ~known[ev_at - first]
         ev_at, ev_before, ev_sit = ev_at[heard], ev_before[heard], ev_sit[heard]
-        is_seat, is_sure = is_seat[heard], is_sure[heard]
+        is_seat, is_sure, is_rise = is_seat[heard], is_sure[heard], is_rise[heard]
         # A sit-down's window starts with the wearer still standing: only the epochs from where
         # the movement began are claimed for sitting (see _movement_start; stand-ups keep their
         # window start, docs/core.md, "Transitions").
         moved_from = np.where(ev_sit & ~is_seat, self._movement_start(first, calm, ev_at, ev_before), ev_before)
         ev_other = [other_of.get((int(a), int(b), bool(si))) for a, b, si in zip(ev_at, ev_before, ev_sit)]
+        # A rise across a break tells the posture of the epochs from the break on as well (the
+        # minute it took to tell: standing) and claims them, guesses or not; before it, sitting.
+        for j in np.flatnonzero(is_rise):
+            b0, a0 = int(ev_before[j]), int(ev_at[j])
+            ev_other[j] = (b0, np.ones(a0 - b0, bool), np.ones(a0 - b0, bool))
+            moved_from[j] = a0
         # the posture cue: how much more sitting-like than after the last sure evidence
         marked = sure | reset
         since_mark = run_length(~marked, c.since_mark)
@@ -780,6 +806,7 @@ class Decider:
         x[told_stand] = -self.sure
         x[on_feet] = -self.sure
         x[ups] -= self.transition
+        x[rise_at] -= self.transition
         x[downs] += self.transition
         x[seats] += self.transition
         x[x_seats] += self.transition

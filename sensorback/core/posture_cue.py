@@ -29,7 +29,9 @@ chest recordings the trunk's second-to-second direction change separates sitting
 (0.1-0.8 degrees) from standing (0.6-3 degrees) in 14 of 15 people (Mancini et al., J NeuroEng
 Rehabil 9:59, 2012; Moe-Nilssen, Arch Phys Med Rehabil 79:1377, 1998, for trunk sway as a balance
 measure), but lab standing (HAPT) is as still as sitting, and as a level beside the inclination
-it cost a fidgeting seated wearer a fifth of their sitting: worse in pooled Casale.
+it cost a fidgeting seated wearer a fifth of their sitting: worse in pooled Casale. Across a
+break in the data, compared with the wearer's own sway right before it, it tells a hidden
+stand-up (sway_breaks.py).
 
 Everything here is causal and carried from chunk to chunk in integers or whole epochs, so it
 does not depend on how the stream was cut.

@@ -83,7 +83,9 @@ class Events:
     other (optional, one entry per event, or a callable giving it): what the transition tells of
     the epochs before `before`, as (first epoch, other, guessed), flags for the epochs from there
     to `before`, or None: `other`, those in the other posture all the same (a transition missed
-    earlier); `guessed` (or None), the guesses it claims (see PostureSmoother.step)."""
+    earlier); `guessed` (or None), the guesses it claims (see PostureSmoother.step): for the
+    posture before the window, or the other one where `other` flags them as well (the epochs from
+    a break in the data to a stand-up told by the sway across it, core/sway_breaks.py)."""
 
     at: np.ndarray
     before: np.ndarray
@@ -302,7 +304,7 @@ class PostureSmoother:
                 if not guesses:
                     v[i] ^= flags[idx[i] - lo_e]
                 elif claims is not None:
-                    v[i] = np.where(claims[idx[i] - lo_e], es[e], v[i])
+                    v[i] = np.where(claims[idx[i] - lo_e], es[e] ^ flags[idx[i] - lo_e], v[i])
         return int(bmax[-1])
 
 

@@ -1,0 +1,107 @@
+"""How often a break in the data is read as a stand-up from the sway across it (core/sway_breaks.py).
+
+Real signals only (../shared/realdata/chest_casale, CC BY 4.0: Casale et al., Pers Ubiquit Comput
+16:563, 2012). For every wearer, pairs of their own labelled stretches are joined with a GAP_S
+radio gap between, nothing before them (nothing sure is known, as at the start of a recording):
+
+    sit > quiet stand   the last BEFORE_S of a sitting bout, then a quiet standing bout (code 3)
+    sit > talk stand    ... then their talking-while-standing bout (code 7)
+    quiet stand > sit   a quiet standing bout, then the first AFTER_S of a sitting bout
+    sit > sit           a sitting bout cut in two by the gap (GAP_S of it left out)
+    stand > stand       the same within their talking-while-standing bout
+
+Each pair runs through the whole core (analyze); the table gives, per kind, how many pairs, in how
+many the part after the gap is mostly (>= half its epochs) called standing, and the share of all
+its epochs called standing. Before core/sway_breaks.py the unseen stand-ups of quiet standers were
+called sitting, as the seat before them.
+
+    python benchmarks/sway_breaks.py
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from sensorback import formats  # noqa: E402
+from sensorback.core import analyze  # noqa: E402
+from sensorback.core.states import CODE  # noqa: E402
+
+REAL = HERE.parent.parent / "shared" / "realdata" / "chest_casale"
+GAP_S = 20.0
+BEFORE_S = 120.0   # of the posture before the gap
+AFTER_S = 120.0    # of the posture after it (at most)
+TRIM_S = 10.0      # left out at a labelled bout's edges (the label's own transition time)
+
+
+def _rows(path: Path) -> list[tuple[float, float, str]]:
+    with open(path, newline="") as f:
+        return [(float(r["t_start"]), float(r["t_end"]), r["source_code"]) for r in csv.DictReader(f)]
+
+
+def _join(block, a: tuple[float, float], b: tuple[float, float]):
+    """Samples of [a) then, GAP_S later, [b); and where the second part starts and ends."""
+    sa = (block.t >= a[0]) & (block.t < a[1])
+    sb = (block.t >= b[0]) & (block.t < b[1])
+    ta = block.t[sa] - block.t[sa][0]
+    tb = block.t[sb] - block.t[sb][0] + ta[-1] + GAP_S
+    out = replace(block, t=np.concatenate([ta, tb]), acc=np.concatenate([block.acc[sa], block.acc[sb]]))
+    return out, (float(tb[0]), float(tb[-1]))
+
+
+def pairs(rows):
+    """(kind, before, after) stretches of one wearer's labelled bouts."""
+    sits = [(s + TRIM_S, e - TRIM_S) for s, e, c in rows if c == "1" and e - s > BEFORE_S + 2 * TRIM_S]
+    quiet = [(s + TRIM_S, e - TRIM_S) for s, e, c in rows if c == "3" and e - s > 60.0 + 2 * TRIM_S]
+    talk = [(s + TRIM_S, e - TRIM_S) for s, e, c in rows if c == "7" and e - s > 2 * BEFORE_S + GAP_S + 2 * TRIM_S]
+    for s0, s1 in sits:
+        before = (s1 - BEFORE_S, s1)
+        for q0, q1 in quiet:
+            yield "sit > quiet stand", before, (q0, min(q1, q0 + AFTER_S))
+        for q0, q1 in talk:
+            yield "sit > talk stand", before, (q0, min(q1, q0 + AFTER_S))
+        for q0, q1 in quiet:
+            yield "quiet stand > sit", (q0, q1), (s0, min(s1, s0 + AFTER_S))
+        if s1 - s0 >= BEFORE_S + GAP_S + 60.0:
+            yield "sit > sit", (s0, s0 + BEFORE_S), (s0 + BEFORE_S + GAP_S, min(s1, s0 + BEFORE_S + GAP_S + AFTER_S))
+    for q0, q1 in talk:
+        yield "stand > stand", (q0, q0 + BEFORE_S), (q0 + BEFORE_S + GAP_S, q0 + 2 * BEFORE_S + GAP_S)
+
+
+def main() -> int:
+    files = sorted(REAL.glob("subject*.csv.gz"))
+    if not files:
+        print(f"no recordings in {REAL}: put ../shared beside this checkout", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    tally: dict[str, list[float]] = {}
+    for rec in files:
+        block = formats.load(rec)
+        for kind, a, b in pairs(_rows(rec.with_name(rec.name.replace(".csv.gz", ".labels.csv")))):
+            joined, (t0b, t1b) = _join(block, a, b)
+            ep = analyze(joined).epochs
+            after = (ep.t_start >= t0b) & (ep.t_end <= t1b) & (ep.state != CODE["moving"])
+            if after.sum() < 30:
+                continue
+            tally.setdefault(kind, []).append(float((ep.state[after] == CODE["standing"]).mean()))
+    print(f"## a break in the data between two of a wearer's own postures (chest_casale, {len(files)} wearers, "
+          f"{GAP_S:.0f} s gap)")
+    print(f"{'pair':20s} {'pairs':>6s} {'mostly standing after':>22s} {'standing share after':>21s}")
+    for kind in ("sit > quiet stand", "sit > talk stand", "quiet stand > sit", "sit > sit", "stand > stand"):
+        v = np.asarray(tally.get(kind, []))
+        if v.size:
+            print(f"{kind:20s} {v.size:6d} {int((v >= 0.5).sum()):>14d} ({(v >= 0.5).mean():.2f}) {v.mean():>21.3f}")
+    print(f"({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
