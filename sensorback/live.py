@@ -76,6 +76,7 @@ import os
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -92,6 +93,7 @@ from .core.epoch_stats import EpochStats
 from .core.personal import FitCheck, StillMeans
 from .core.states import SITTING, SLOUCHING, STATES
 from .errors import SensorbackError, one_line
+from .localday import day_bounds, today
 from .samples import SampleBlock
 from .session import Runner
 from .session.guided import GUIDED_STEPS, GuidedStep, guided_calibration  # noqa: F401  (re-exported)
@@ -280,7 +282,10 @@ class LiveSession:
         self._start_time: Optional[float] = None
         self._rate_hz: Optional[float] = None
         self._last_prompt: Optional[CoachEvent] = None
-        self._today_rows = None  # today's stored rows, counted at the first sample (_load_today)
+        self._today_rows = None  # (day, its stored rows or None): read before the source starts (_read_today)
+        self._day: Optional[tuple[date, float, float]] = None  # the day 'Today' counts: (local day, [start, end) Unix)
+        self._first_sample: Optional[float] = None  # Unix time of the session's first sample
+        self._warned_day: Optional[date] = None  # the day the pain check-ins' doctor warning was said for
         self._unreadable = False  # the device's stored calibration could not be read (said once)
         self._told_how_to = False  # the first prompt's exercise: where its steps are, stop at sharp pain
         self._stop_requested = False
@@ -367,7 +372,8 @@ class LiveSession:
             rec = self.runner.recorder
             sid = rec.session_id if rec is not None else None
             self.store.add_exercise(at, ex.key, "prompt" if from_prompt else "manual", session_id=sid)
-        self.meters.exercises += 1
+        if self._on_today(self._unix(t) if t is not None else time.time()):
+            self.meters.exercises += 1
         self._emit(LiveEvent("exercise", f"done: {ex.name.lower()} ({ex.dose})", t, ex.key))
         self._last_prompt = None
         return ex.key
@@ -454,7 +460,7 @@ class LiveSession:
         if self._start_time is None:
             self._start_time = block.start_time
             self._rate_hz = block.rate_hz
-            self._load_today(self._unix(float(block.t[0])))
+            self._first_sample = self._unix(float(block.t[0]))
             self._device_name = self._device_name or block.device
             self._sensor_at = float(block.t[0]) + LEARN_SENSOR_EVERY_S
             # no epoch can start before the one of the first sample
@@ -462,6 +468,7 @@ class LiveSession:
             self._on_settled(math.floor(float(block.t[0]) / eps) * eps)
         m.samples += len(block)
         m.arrived_t = float(block.t[-1])
+        self._follow_day(self._unix(m.arrived_t))
         if self.recording is not None:
             self.recording.append(block)
         if self._capture is not None:
@@ -500,7 +507,8 @@ class LiveSession:
             names = [STATES[s] for s in states]
             durations = (epochs.t_end - epochs.t_start).tolist()
             for i, (name, d) in enumerate(zip(names, durations)):
-                m.today_s[name] += d
+                if self._on_today(self._unix(float(epochs.t_start[i]))):  # an epoch is its start's day's
+                    m.today_s[name] += d
                 if name != prev:
                     prev = name
                     self._emit(LiveEvent("state", f"state: {name}", float(epochs.t_start[i]), name))
@@ -558,7 +566,7 @@ class LiveSession:
         The session's first prompt is followed by a note on where the exercise's steps are and the
         rule to stop at sharp pain (once: later prompts would only nag with it)."""
         for e in events:
-            if e.kind in TALLIES:
+            if e.kind in TALLIES and self._on_today(self._unix(e.t)):
                 self.meters.counts[TALLIES[e.kind]] += 1
             declared = event_kind(e.kind)
             suggests = declared is not None and declared.suggests_exercise
@@ -863,34 +871,65 @@ class LiveSession:
         return base + float(t)
 
     def _read_today(self) -> None:
-        """Today's stored rows (local day), read before the source starts (it takes a while on a
-        big database, which a sped-up demo's pace must not wait for)."""
+        """Today's stored rows (the computer's local day), read before the source starts (it takes
+        a while on a big database, which a sped-up demo's pace must not wait for); counted at the
+        first sample when it falls on the same day (_follow_day)."""
+        now = datetime.now(timezone.utc)
+        self._today_rows = (today(now), self._read_day(now))
+
+    def _read_day(self, now: datetime):
+        """The store's rows of now's local day up to now (session.today.today_rows), or None
+        without a store or when it cannot be read (said). A day whose pain check-ins call for a
+        doctor is said once: break prompts still name an exercise."""
         if self.store is None:
-            return
+            return None
         from .session.today import today_rows
 
         try:
-            self._today_rows = today_rows(self.store)
+            rows = today_rows(self.store, now)
         except SensorbackError as e:
-            self._emit(LiveEvent("note", f"today's totals: {e}"))
+            self._emit(LiveEvent("note", f"today's totals: {e}", self.meters.arrived_t))
+            return None
+        warning = rows.exercise_warning
+        if warning is not None and rows.day != self._warned_day:
+            self._warned_day = rows.day
+            self._emit(LiveEvent("note", f"{warning} 'sensorback report' shows them. {_exercises.SHARP_PAIN}",
+                                 self.meters.arrived_t))
+        return rows
+
+    def _on_today(self, at: float) -> bool:
+        """The Unix time ``at`` falls on the day 'Today' counts (any, before the first sample)."""
+        day = self._day
+        return day is None or day[1] <= at < day[2]
+
+    def _follow_day(self, latest: float) -> None:
+        """'Today' is the local day of the latest sample (sample time, as everywhere in the
+        pipeline; the report's local days, localday). At the first sample, and whenever a sample
+        falls on another day (a session across midnight, a sped-up demo), the totals start again
+        from the store's rows of that day: those before this session's first sample (this session
+        is the newest, so what is stored from then on is not counted again, as in the report), to
+        which the session's own epochs, events and exercises of that day are then added."""
+        if self._day is not None and self._on_today(latest):
             return
-        warning = self._today_rows.exercise_warning  # break prompts still name an exercise
-        if warning is not None:
-            self._emit(LiveEvent("note", f"{warning} 'sensorback report' shows them. {_exercises.SHARP_PAIN}"))
-
-    def _load_today(self, first_sample: float) -> None:
-        """Today's stored totals, so the dashboard's totals include earlier sessions: those before
-        this session's first sample (a Unix time; this session is the newest, so what is stored
-        from then on is not counted again, as in the report)."""
-        from datetime import datetime, timezone
-
-        rows, self._today_rows = self._today_rows, None
+        instant = datetime.fromtimestamp(latest, timezone.utc)
+        day = today(instant)
+        start, end = day_bounds(day)
+        m = self.meters
+        if self._day is not None:  # yesterday's totals are not today's
+            m.today_s.clear()
+            m.counts.clear()
+            m.exercises = 0
+        self._day = (day, start.timestamp(), end.timestamp())
+        read_for, rows = self._today_rows or (None, None)
+        self._today_rows = None
+        if read_for != day:  # read before the start for another day, or a new day
+            rows = self._read_day(instant)
         if rows is None:
             return
-        today = rows.totals(until=datetime.fromtimestamp(first_sample, timezone.utc))
-        self.meters.today_s.update(today.seconds)
-        self.meters.counts.update(today.counts)
-        self.meters.exercises += today.exercises
+        stored = rows.totals(until=datetime.fromtimestamp(self._first_sample, timezone.utc))
+        m.today_s.update(stored.seconds)
+        m.counts.update(stored.counts)
+        m.exercises += stored.exercises
 
     def finish(self, end_of_data: bool = False) -> None:
         """Process what is complete, write and end the stored session, close the recording.

@@ -150,3 +150,63 @@ def test_todays_pain_warning_is_the_reports_decision(tmp_path):
         assert rows.exercise_warning == DOCTOR_BEFORE_EXERCISE
     finally:
         store.close()
+
+
+# ------------------------------------------------------------------- a monitor session across midnight
+
+def test_a_monitor_session_across_midnight_shows_the_new_days_today(tmp_path, monkeypatch):
+    """The dashboard's 'Today' follows the local day of the latest sample (sample time): a
+    session from 23:50 to 00:05 (TZ=Europe/Berlin) shows the stored hour of its first day until
+    midnight, then the new day as the report of that day counts it. It was read once, for the
+    computer's day when the monitor started, and kept adding to it past midnight. The doctor
+    warning of the first day's check-in is said once (the new day has no check-in calling for it)."""
+    import asyncio
+
+    from conftest import DEADLINE_S
+    from sensorback import sim
+    from sensorback.formats import write_native
+    from sensorback.live import LiveSession
+    from sensorback.localday import day_bounds
+    from sensorback.sources.files import FileSource
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    new_day = date(2024, 3, 6)
+    midnight = day_bounds(new_day)[0].timestamp()
+    store = open_store("sqlite:///" + str(tmp_path / "sb.db"))
+    try:
+        store_hour(store, datetime(2024, 3, 5, 22, tzinfo=BERLIN), "sitting", "break_prompt")
+        store.add_pain_checkin(datetime(2024, 3, 5, 21, tzinfo=BERLIN), 3, bladder=True)
+        block, _ = sim.simulate("demo", seed=1, duration_s=900.0, start_time=datetime(2024, 3, 5, 23, 50, tzinfo=BERLIN))
+        write_native(block, tmp_path / "late.sbr")
+        s = LiveSession(FileSource(tmp_path / "late.sbr"), store=store)
+        seen, notes = [], []
+
+        def watch(e):
+            if e.kind == "epochs" and len(e.data):
+                seen.append((s._unix(float(e.data.t_end[-1])), Counter(s.meters.today_s), s.meters.exercises,
+                             s.meters.prompts))
+            elif e.kind == "note":
+                notes.append(e.text)
+
+        s.subscribe(watch)
+        asyncio.run(asyncio.wait_for(s.run(), DEADLINE_S))
+
+        before = [x for x in seen if x[0] <= midnight]
+        after = [x for x in seen if x[0] > midnight + 60]
+        assert before and after
+        t, shown, exercises, prompts = before[-1]   # from 23:50 to t: the stored hour and this session's
+        assert shown["sitting"] >= 3600.0 and t > midnight - 60
+        assert sum(shown.values()) == pytest.approx(3600.0 + t - block.start_time, abs=1.0)
+        assert (exercises, prompts) == (1, 1)
+        report = build_report(load_rows(store, new_day, new_day), now=datetime(2024, 3, 6, 0, 20, tzinfo=BERLIN))
+        totals = report.to_dict()["totals"]
+        assert {k: v for k, v in s.meters.today_s.items() if v} == pytest.approx(
+            {k: v for k, v in totals["states_s"].items() if v})
+        assert sum(s.meters.today_s.values()) == pytest.approx(300.0, abs=10.0)   # 00:00 to 00:05 only
+        assert (s.meters.exercises, s.meters.prompts) == (0, totals["coach"]["prompts"])
+        assert sum("talk to a doctor" in n for n in notes) == 1, notes
+    finally:
+        store.close()
+        monkeypatch.undo()
+        time.tzset()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Optional
 
 from ..coach.rules import TALLIES
@@ -32,6 +32,7 @@ class TodayRows:
     events: list
     exercises: int
     flags: list = field(default_factory=list)  # warning signs of today's pain check-ins (redflags.checkins_flags)
+    day: Optional[date] = None  # the local day they are of
 
     @property
     def exercise_warning(self) -> Optional[str]:
@@ -70,7 +71,7 @@ def today_rows(store, now: datetime | None = None, tz: tzinfo | None = None) -> 
     midnight = local_midnight(day, tz)
     flags = redflags.checkins_flags(store.pain_checkins(redflags.history_start(day, tz), now), midnight, now)
     return TodayRows(store.epochs(midnight, now), store.events(midnight, now), len(store.exercises(midnight, now)),
-                     flags)
+                     flags, day)
 
 
 def today_so_far(store, now: datetime | None = None, until: datetime | None = None,
