@@ -165,6 +165,7 @@ class Summary:
                 "bouts": self.n_bouts,
                 "longest_bout_s": _num(self.longest_bout_s),
                 "long_bouts": self.long_bouts,
+                "long_bout_min": _num(self.long_bout_min),
                 "breaks": self.breaks,
                 "bout_list": [b.to_dict() for b in self.bouts],
                 "rules": {

@@ -200,7 +200,7 @@ def expected_day(world: World, day: date, now: datetime = NOW) -> dict:
         "seated": {
             "seated_s": seated, "share_of_worn": seated / worn if worn else None,
             "bouts": len(bouts), "longest_bout_s": max(bouts, default=0),
-            "bouts_30_min_or_more": sum(1 for x in bouts if x >= 1800), "breaks": breaks,
+            "long_bouts": sum(1 for x in bouts if x >= 1800), "long_bout_min": 30, "breaks": breaks,
             "breaks_per_worn_hour": breaks / (worn / 3600) if worn else None,
             "slouching_s": states["slouching"], "slouch_share": states["slouching"] / seated if seated else None,
         },
@@ -269,7 +269,7 @@ def test_day_numbers_match_the_script(store_url):
     assert_numbers(got["days"][0], want)
     # and by hand, from the script's comments
     s = got["totals"]["seated"]
-    assert (s["bouts"], s["longest_bout_s"], s["bouts_30_min_or_more"], s["breaks"]) == (3, 2730, 3, 4)
+    assert (s["bouts"], s["longest_bout_s"], s["long_bouts"], s["breaks"]) == (3, 2730, 3, 4)
     assert got["totals"]["recorded_s"] == 7300 + 2010
     assert got["totals"]["span_s"] == 86400
     assert got["totals"]["states_s"]["slouching"] == 200 and got["totals"]["not_worn_s"] == 600
@@ -940,6 +940,32 @@ def test_parse_day_and_at():
 
 # -------------------------------------------------------------------------------- end to end
 
+def test_analyze_and_report_json_name_long_bouts_alike(tmp_path, berlin):
+    """One concept, one name: the seated bouts lasting at least the long-bout threshold are
+    `seated.long_bouts` in `analyze --json` and in `report --json` for the same recording (the
+    report said `bouts_30_min_or_more`, wrong whenever the threshold is not 30), with the
+    threshold beside them, and the same counts."""
+    from sensorback import sim
+    from sensorback.formats import write_native
+
+    start = local(DAY, 9)
+    block, _ = sim.simulate("desk-day", seed=3, rate_hz=20, duration_s=3 * 3600, start_time=start)
+    rec, url = tmp_path / "day.sbr", "sqlite:///" + str(tmp_path / "day.db")
+    write_native(block, rec)
+    analyzed = runner.invoke(app, ["analyze", str(rec), "--json"])
+    assert analyzed.exit_code == 0, analyzed.output
+    assert runner.invoke(app, ["replay", str(rec), "--db", url]).exit_code == 0
+    reported = runner.invoke(app, ["report", "--day", DAY.isoformat(), "--db", url, "--json"])
+    assert reported.exit_code == 0, reported.output
+    a = json.loads(analyzed.stdout)["summary"]["seated"]
+    r = json.loads(reported.stdout)["totals"]["seated"]
+    for seated in (a, r):
+        assert "bouts_30_min_or_more" not in seated
+        assert seated["long_bout_min"] == 30
+    assert a["long_bouts"] == r["long_bouts"] > 0
+    assert a["bouts"] == r["bouts"]
+
+
 def test_simulated_day_matches_the_per_recording_summary(db):
     """Simulator -> core -> coach -> store -> report gives the numbers of sensorback.summary for
     the same epochs (one recording, no gaps)."""
@@ -960,7 +986,7 @@ def test_simulated_day_matches_the_per_recording_summary(db):
     s = summarize(epochs)
     assert got["seated"]["bouts"] == s.n_bouts and got["seated"]["breaks"] == s.breaks
     assert got["seated"]["longest_bout_s"] == pytest.approx(s.longest_bout_s)
-    assert got["seated"]["bouts_30_min_or_more"] == s.long_bouts
+    assert got["seated"]["long_bouts"] == s.long_bouts
     assert got["worn_s"] == pytest.approx(s.worn_s) and got["recorded_s"] == pytest.approx(s.total_s)
     # every state alone, and the seated total (sitting + slouching), are the same figures in both
     assert got["states_s"] == pytest.approx(s.state_s)
