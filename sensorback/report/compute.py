@@ -69,6 +69,7 @@ from .when import day_bounds, to_local, tz_label
 EPS = TOUCH_S                    # seconds: epochs closer than this touch
 BREAK_MIN_S = 60.0
 LONG_BOUT_MIN = 30.0
+LONG_BOUTS_LABEL = f"bouts of {LONG_BOUT_MIN:g} min or more"  # the text and HTML reports' words for them
 EXERCISE_GOAL = 3                # sessions a week
 EXERCISE_SESSION_GAP_S = 3600.0  # exercises closer than this are one session
 PAIN_WEEKS = 6

@@ -20,7 +20,7 @@ from typing import Optional, Sequence
 
 from ..core.states import STATES
 from . import redflags
-from .compute import MARK_LABELS, MARKED_AS, REPORT_TITLE, Day, Report, exercise_advice, report_title
+from .compute import LONG_BOUTS_LABEL, MARK_LABELS, MARKED_AS, REPORT_TITLE, Day, Report, exercise_advice, report_title
 from ..timefmt import count, hours_minutes, minutes, pct, time_of_day
 from .text import STATE_LABELS, exercise_name, rate
 from .when import format_local
@@ -297,7 +297,7 @@ def _cards(report: Report) -> str:
         _card(minutes(m.seated_s), "seated (sitting upright + slouching)"),
         _card(f"{n.bouts}", "seated bouts"),
         _card(minutes(m.longest_bout_s), "longest bout"),
-        _card(f"{n.long_bouts}", "bouts of 30 min or more"),
+        _card(f"{n.long_bouts}", LONG_BOUTS_LABEL),
         _card(f"{n.breaks} ({rate(n.breaks_per_worn_hour)}/h)", "breaks, per worn hour"),
         _card(f"{n.outcomes['heeded']} of {n.prompts}", "prompts heeded"),
         _card(pct(n.slouch_share), "of seated time slouched"),

@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 
 from ..coach import exercises as exercise_lib
 from . import redflags
-from .compute import Day, Numbers, Report, exercise_advice, report_title
+from .compute import LONG_BOUTS_LABEL, Day, Numbers, Report, exercise_advice, report_title
 from ..timefmt import hours_minutes, minutes, pct
 from .when import format_local, to_local
 
@@ -77,7 +77,7 @@ def _seated_section(n: Numbers) -> list[str]:
     rows = [
         ["seated bouts", str(n.bouts)],
         ["longest bout", minutes(n.rounded.longest_bout_s)],
-        ["bouts of 30 min or more", str(n.long_bouts)],
+        [LONG_BOUTS_LABEL, str(n.long_bouts)],
         ["breaks (on your feet 60 s or more)", f"{n.breaks} ({rate(n.breaks_per_worn_hour)} per worn hour)"],
         ["break prompts", _outcomes(n)],
         ["slouch nudges", str(n.nudges)],
