@@ -134,7 +134,8 @@ class SwayAcrossBreaks:
     def _before(self, first, g, prev_g, loc, at: int) -> tuple[int, float, np.ndarray] | None:
         """The 'before' side of a break starting at chunk position `at`, or None (not enough
         still time right before it, or something else between it and the break)."""
-        mine = loc[loc < at][-self.n:]
+        j = int(np.searchsorted(loc, at))
+        mine = loc[max(0, j - self.n):j]
         need = self.n - mine.shape[0]
         idx = np.concatenate((self._idx[self._idx < first + at][-need:] if need else np.zeros(0, np.int64),
                               mine + first))
@@ -151,7 +152,8 @@ class SwayAcrossBreaks:
         if a is None or lo >= hi:
             return
         want = 2 * self.n - len(a.sway)
-        mine = loc[(loc >= lo) & (loc < hi)][:want]
+        i, j = np.searchsorted(loc, [lo, hi])
+        mine = loc[i:min(j, i + want)]
         deadline = a.end + 2 * STALE * self.n
         mine = mine[mine + first < deadline]
         a.sway.extend(_angle(g[mine], prev_g[mine]).tolist())
