@@ -7,7 +7,10 @@ swaps and restores them, and says which signal a KeyboardInterrupt stands for (s
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import signal
+import sys
 import threading
 from typing import Any, Callable, Iterator
 
@@ -62,6 +65,39 @@ def off_loop(loop, before: dict) -> None:
             signal.signal(sig, handler)
         except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
             pass
+
+
+def hung_up(fd: int) -> bool:
+    """Is ``fd`` a terminal that has hung up (closed: its SIGHUP is on its way or came)? A gone
+    terminal answers every request with EIO; a file, a pipe or a live terminal does not."""
+    try:
+        import termios
+
+        termios.tcgetattr(fd)
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    except termios.error as e:
+        return bool(e.args) and e.args[0] == errno.EIO
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+def silence_hung_up() -> None:
+    """Point stdout and stderr, where they are a terminal that hung up, at /dev/null: what is
+    still written (a line, a screen's teardown, 'terminated (SIGHUP)') then goes nowhere instead
+    of failing with EIO. Files and pipes are left as they are (their reader may still be there)."""
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):  # no file descriptor (a test's captured stream)
+            continue
+        if hung_up(fd):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, fd)
+            finally:
+                os.close(devnull)
 
 
 @contextlib.contextmanager

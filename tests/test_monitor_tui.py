@@ -149,3 +149,72 @@ def test_ctrl_c_and_ctrl_q_stop_the_monitor_like_q(tmp_path, key):
     assert len(set(stored.t_start.tolist())) == len(stored)
     assert store.session(session.session_ids[0]).ended_at is not None
     store.close()
+
+
+@pytest.mark.parametrize("when", ["running", "ended"])
+def test_dashboard_in_a_closed_terminal_ends_the_session(tmp_path, monkeypatch, when):
+    """The terminal the dashboard runs in closes (a real hang-up: the kernel sends SIGHUP and
+    SIGCONT, and later writes to it fail), while the demo runs or once it has ended and the
+    dashboard waits for q: as with --plain, the session's source is stopped and the session written
+    and ended as after q, and the command ends as any does on SIGHUP, exit 129. The SIGHUP went down
+    the generic path (raised in the middle of Textual's loop), and the SIGCONT then made Textual
+    start drawing again on the gone terminal: 'RuntimeError: no running event loop', exit 1."""
+    import fcntl
+    import os
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    from sensorback.store import demo_db_path
+
+    for name, value in (("SENSORBACK_CONFIG", tmp_path / "config.toml"), ("SENSORBACK_DB", tmp_path / "sb.db"),
+                        ("XDG_DATA_HOME", tmp_path / "data"), ("SENSORBACK_NOTIFY", "0"),
+                        ("SENSORBACK_CALIBRATIONS", tmp_path / "calibrations.json"), ("TERM", "xterm-256color")):
+        monkeypatch.setenv(name, str(value))
+    main, tty = os.openpty()
+    fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+
+    def controlled_by_tty() -> None:  # the pty becomes the child's controlling terminal
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    speed, shown = ("30", b"SITTING") if when == "running" else ("200", b"press q")  # past the sit-down (00:00:52)
+    proc = subprocess.Popen([sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--speed", speed,
+                             "--record", str(tmp_path / "r.sbr")],
+                            stdin=tty, stdout=tty, stderr=tty, start_new_session=True,
+                            preexec_fn=controlled_by_tty, env=dict(os.environ))
+    os.close(tty)
+    out = b""
+    deadline = time.monotonic() + DEADLINE_S
+    try:
+        while shown not in out and time.monotonic() < deadline and proc.poll() is None:
+            if select.select([main], [], [], 1.0)[0]:
+                out += os.read(main, 65536)
+        assert shown in out, out[-2000:]
+        os.close(main)  # the terminal goes away: SIGHUP (and SIGCONT)
+        main = None
+        proc.wait(timeout=DEADLINE_S)
+    finally:
+        if main is not None:
+            os.close(main)
+        if proc.poll() is None:  # pragma: no cover - only if the test fails
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 129
+    db = demo_db_path()
+    store = open_store(str(db))
+    (info,) = store.sessions(0, 4e9)
+    stored = len(store.epochs(0, 4e9))
+    store.close()
+    assert info.ended_at is not None
+    if when == "running":
+        assert 52 < stored < 900, stored  # past the sit-down, stopped well before the demo's end
+    else:
+        assert stored == 900
+    assert os.stat(db).st_mode & 0o777 == 0o600
+    from sensorback.formats import read_native
+
+    assert len(read_native(tmp_path / "r.sbr")) > 52 * 50  # the recording closed whole
+    assert os.stat(tmp_path / "r.sbr").st_mode & 0o777 == 0o600

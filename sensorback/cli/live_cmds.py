@@ -73,7 +73,8 @@ def _ble_failure(e: BaseException, command: str) -> Optional[SensorbackError]:
         "first 30 s; its forward direction is learned from your walking, sit-downs and stand-ups (no "
         "slouch is called until then) and your usual slouch from your sitting. The sensor's own offset and "
         "gain are learned from your still moments every 10 min and kept for the sensor. Ctrl-C, q or a kill "
-        "(SIGTERM) stops the sensor, writes everything and exits with 0."
+        "(SIGTERM) stops the sensor, writes everything and exits with 0; a closed terminal (SIGHUP) does the "
+        "same without a summary and exits with 129."
     ),
 )
 def monitor_command(
@@ -103,7 +104,7 @@ def monitor_command(
 ):
     """Watch posture live: a terminal dashboard with the sitting clock, prompts and nudges."""
     pace = _speed(speed)
-    stopped_by = None  # with --plain: the signal that stopped the session
+    stopped_by = None  # the signal that stopped the session
     settings = coach_settings(set_flags)
     if record is not None:
         _args.check_output("--record", record, suffixes=(".sbr",), keep=True, example="today.sbr")
@@ -171,6 +172,7 @@ def monitor_command(
                     raise dashboard.error
                 if not session.finished:  # the app ended before the session could finish
                     session.finish()
+                stopped_by = dashboard.stopped_by
         except Exception as e:
             failure = None if demo else _ble_failure(e, "monitor")
             if failure is None:

@@ -7,7 +7,8 @@ clock and time to the next break prompt; today's totals; connection, battery and
 scrolling log of prompts, nudges and notes (live.log_line), newest at the bottom and always in view,
 wrapped to the terminal's width (at 80x24 too). Keys: c calibrate (sit upright: the next seconds become the upright
 reference), g guided calibration (sit upright, slouch as usual, stand up: 30 s), s snooze, d mark the suggested exercise done, q (or Ctrl-C, or a SIGTERM) quit (stops the source, writes
-everything, exits). When the session fails (no Bluetooth, a database that cannot be written), the
+everything, exits). A closed terminal (SIGHUP) quits the same way, without drawing on the gone terminal
+(ui.stopping, as --plain; ``stopped_by`` tells the command). When the session fails (no Bluetooth, a database that cannot be written), the
 dashboard closes by itself and keeps the exception in ``error`` for the command to report. Break
 prompts and slouch nudges also go out as desktop notifications (ui/notify.py; the terminal bell when
 there is no notification service).
@@ -26,11 +27,12 @@ from textual.widgets import Footer, Header, RichLog, Static
 
 from ..coach.text import notification_title
 from ..live import LiveEvent, LiveSession, log_line
-from ..signals import off_loop, on_loop
+from ..signals import hung_up
 from ..core.states import STATES
 from ..summary import NOT_WORN_STATES, seated_seconds
 from ..timefmt import clock, duration
 from .notify import Notifier
+from .stopping import SignalStop
 
 BAR_WIDTH = 30
 #: The bar's full scale, as a multiple of the slouch threshold.
@@ -131,18 +133,43 @@ class MonitorApp(App):
         self._worker = self.run_worker(self._run_session(), name="session", exit_on_error=False)
         self.set_interval(REFRESH_S, self.refresh_view)
         self.refresh_view()
-        # A kill (SIGTERM) stops the monitor as q does (and as it does with --plain): the session
-        # ends and is written, the command prints its summary and exits 0.
-        self._sigterm_before = on_loop(asyncio.get_running_loop(), (signal.SIGTERM,), self._on_sigterm)
+        # A kill (SIGTERM) or a closed terminal (SIGHUP) stops the monitor as q does, as with
+        # --plain: the session ends and is written; the command then prints its summary and exits 0
+        # (after a hang-up: 'terminated (SIGHUP)', 129).
+        self._signals = SignalStop(self.session, on_stop=self._on_signal)
+        self._signals.install(asyncio.get_running_loop())
+        # A hang-up also sends SIGCONT, on which Textual would start drawing again on the gone
+        # terminal (its output thread dies of EIO and the screen's writes pile up behind it).
+        self._sigcont = signal.getsignal(signal.SIGCONT) if hasattr(signal, "SIGCONT") else None
+        if callable(self._sigcont):
+            signal.signal(signal.SIGCONT, self._on_sigcont)
 
-    _sigterm_before: dict = {}  # the SIGTERM handler before the dashboard's, put back when it closes
+    _signals: Optional[SignalStop] = None
+    _sigcont = None  # Textual's SIGCONT handler, put back when the dashboard closes
+
+    @property
+    def stopped_by(self) -> Optional[int]:
+        """The signal that stopped the monitor (None: a key, or the source ended)."""
+        return self._signals.stopped_by if self._signals is not None else None
 
     def on_unmount(self) -> None:
-        if self._sigterm_before:
-            off_loop(asyncio.get_running_loop(), self._sigterm_before)
-            self._sigterm_before = {}
+        if self._signals is not None:
+            self._signals.remove()
+        if callable(self._sigcont):
+            signal.signal(signal.SIGCONT, self._sigcont)
+            self._sigcont = None
 
-    def _on_sigterm(self, signum: int) -> None:
+    def _on_sigcont(self, signum, frame) -> None:
+        if not hung_up(self._terminal_fd()) and self.stopped_by != getattr(signal, "SIGHUP", None):
+            self._sigcont(signum, frame)
+
+    @staticmethod
+    def _terminal_fd() -> int:
+        import sys
+
+        return sys.__stderr__.fileno()  # where Textual draws
+
+    def _on_signal(self, signum: int) -> None:
         if not self.session.stop_requested:
             self.run_worker(self.action_quit_monitor(), group="quit", exit_on_error=False)
 

@@ -11,9 +11,9 @@ it): the epochs the core still held back then follow them. Break prompts and slo
 nudges also go to the notifier (desktop notification or bell), made by ``make_notifier`` once the
 sensor has connected (so that its notes, such as why the bell is used, come only when prompts can
 follow: a sensor that never connects ends with the command's one error line alone). Ctrl-C, SIGTERM or a
-closed terminal (SIGHUP; not when it is ignored, as under nohup) stops the session's source, and the session
-then writes everything (sensorback.live.LiveSession.stop); run_plain returns which signal it was. After a
-hang-up, a line the gone terminal cannot take (EIO) is dropped, so that the session still ends and is stored.
+closed terminal (SIGHUP; not when it is ignored, as under nohup) stops the session as the dashboard's do
+(ui.stopping.SignalStop); run_plain returns which signal it was. A line the gone terminal cannot take (EIO,
+before its SIGHUP is handled) is dropped, so that the session still ends and is stored.
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ import asyncio
 import errno
 import heapq
 import math
-import signal
 from typing import Any, Callable, Optional
 
-from ..signals import STOPPING, off_loop, on_loop
+from .stopping import SignalStop
 
 #: Connection changes printed (battery and signal notes only update a dashboard's meters).
 PLAIN_STATUS = ("connecting", "connected", "disconnected", "reconnecting", "scanning", "stopped")
@@ -86,8 +85,6 @@ async def run_plain(session, make_notifier: Callable[[], Any]) -> Optional[int]:
             made.append(make_notifier())
         return made[0]
 
-    stopped_by: list[int] = []
-
     def write(line: str) -> None:
         try:
             print(line, flush=True)
@@ -119,21 +116,16 @@ async def run_plain(session, make_notifier: Callable[[], Any]) -> Optional[int]:
 
     session.subscribe(on_event)
 
-    def stop(sig: int) -> None:
-        stopped_by.append(sig)
-        if not session.stop_requested:
-            loop.create_task(session.stop())
-
-    # (an ignored one stays ignored: under nohup the user asked to outlive the terminal)
-    before = on_loop(loop, [sig for sig in STOPPING if signal.getsignal(sig) is not signal.SIG_IGN], stop)
+    stop = SignalStop(session)
+    stop.install(loop)
     try:
         await session.run()
     finally:
         order.flush()
-        off_loop(loop, before)  # the command's own handlers come back
+        stop.remove()  # the command's own handlers come back
         if pending:
             await asyncio.wait(pending, timeout=1.0)
-    return stopped_by[0] if stopped_by else None
+    return stop.stopped_by
 
 
 __all__ = ["InTimeOrder", "PLAIN_STATUS", "SAID_AT_ONCE", "plain_line", "run_plain"]
