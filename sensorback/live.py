@@ -280,6 +280,7 @@ class LiveSession:
         self._device_name: Optional[str] = None
         self._address: Optional[str] = None
         self._start_time: Optional[float] = None
+        self._connected_at: Optional[float] = None  # wall clock of the first connection (a session without samples starts there)
         self._rate_hz: Optional[float] = None
         self._last_prompt: Optional[CoachEvent] = None
         self._today_rows = None  # (day, its stored rows or None): read before the source starts (_read_today)
@@ -404,11 +405,16 @@ class LiveSession:
     def summary(self, store_name: str) -> str:
         """The line said when the session is over: what was stored where, and what was missing."""
         ids = ", ".join(map(str, self.session_ids)) or "none"
-        parts = [f"stopped: {count(self.stored_epochs, 'epoch')} stored (session {ids}) in {store_name}"]
+        if self._connected_at is None and self._start_time is None:
+            return "stopped before the sensor connected: nothing recorded"
+        if self.session_ids and not self.runner.epochs:
+            parts = [f"stopped before the first epoch: nothing classified (session {ids} in {store_name}, without epochs)"]
+        else:
+            parts = [f"stopped: {count(self.stored_epochs, 'epoch')} stored (session {ids}) in {store_name}"]
         if self.recording is not None and self.meters.samples:
             parts.append(f"recording in {self.recording.path}")
         cal = self.calibration
-        if cal is not None and not cal.reference.forward_known:
+        if cal is not None and not cal.reference.forward_known and self.runner.epochs:
             parts.append("no slouch was judged: forward was not known yet (run 'sensorback calibrate', or walk, "
                          "sit down or stand up with the sensor on)")
         return "; ".join(parts)
@@ -441,6 +447,8 @@ class LiveSession:
         if st.kind == "decode_errors":
             m.decode_errors = int(v.get("errors", m.decode_errors))
         if st.kind == "connected":
+            if self._connected_at is None:
+                self._connected_at = time.time()
             self._device_name = v.get("device") or self._device_name
             self._address = v.get("address") or self._address
         if st.kind in ("disconnected", "reconnecting") and st.gap_until is not None:
@@ -841,16 +849,21 @@ class LiveSession:
             from dataclasses import asdict
 
             rec = self.store.recorder(**{"retry_s": STORE_RETRY_S, **self.recorder_kwargs})
+            start = self._start_time if self._start_time is not None else self._connected_at
             rec.begin_session(device=self._device_name or "unknown", source=self.source_name,
-                              start=self._start_time, rate_hz=self._rate_hz or 50.0,
+                              start=start, rate_hz=self._rate_hz or 50.0,
                               epoch_s=self.options.epoch_s, calibration=self.calibration,
                               options=asdict(self.options))
             self.runner.recorder = rec
 
     def _end_recorder(self) -> None:
-        """End the stored session in progress, if any, and count it."""
+        """End the stored session in progress, if any, and count it. Without an epoch it ends when
+        it was stopped (its last sample, or now without any), not where its first epoch would have."""
+        end = None
+        if self.runner.epochs == 0:
+            end = self._unix(self.meters.arrived_t) if self._start_time is not None else time.time()
         try:
-            sid, written = self.runner.end_session()
+            sid, written = self.runner.end_session(end)
         except Exception as e:
             from .store import StoreError
             from .store.recorder import given_up
@@ -954,6 +967,11 @@ class LiveSession:
                 self.runner.close(self.meters.arrived_t)
         except BaseException as e:  # noqa: BLE001 - still write what we have
             errors.append(e)
+        if self._connected_at is not None or self._start_time is not None:
+            try:  # a session stopped before its first epoch is stored too, from its start to its stop
+                self._begin_recording()
+            except BaseException as e:  # noqa: BLE001
+                errors.append(e)
         try:
             self._end_recorder()
         except BaseException as e:  # noqa: BLE001

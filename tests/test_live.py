@@ -1086,3 +1086,95 @@ def test_a_stopped_demo_says_it_stopped_at_its_last_sample_sent():
     stopped = items[-1]
     assert isinstance(stopped, SourceStatus) and stopped.kind == "stopped"
     assert len(blocks) >= 3 and stopped.t == float(blocks[-1].t[-1]), (stopped.t, float(blocks[-1].t[-1]))
+
+
+class _ConnectedNoSamples:
+    """A sensor that connects and sends nothing until it is stopped (the seconds before a real
+    sensor's first notification, or before a calibration's first epoch)."""
+
+    key = "silent"
+
+    def __init__(self):
+        self._stop = asyncio.Event()
+
+    def __aiter__(self):
+        return self._run()
+
+    async def _run(self):
+        yield SourceStatus("connected", "silent connected", values={"device": "silent"})
+        await self._stop.wait()
+        yield SourceStatus("stopped")
+
+    async def stop(self) -> None:
+        self._stop.set()
+
+
+def test_a_monitor_stopped_before_its_first_epoch_is_stored(env):
+    """Stopped (Ctrl-C, q, SIGTERM) after the sensor connected and before its first epoch: the
+    session is stored all the same, from its start to its stop, without epochs; the summary says so
+    in one line, and the report names it. Nothing was stored: no session row, and the report said
+    'Nothing is recorded in the database yet' about a session the user ran."""
+    from sensorback.report import build_report, load_rows, render_text
+
+    store = open_store(str(env / "sb.db"))
+    s = LiveSession(_ConnectedNoSamples(), store=store, calibrations=CalibrationStore(env / "cal.json"))
+
+    async def go():
+        run = asyncio.create_task(s.run())
+        await async_until(lambda: s.meters.connection == "connected", "the sensor connected")
+        before = time.time()
+        await s.stop()
+        await asyncio.wait_for(run, DEADLINE_S)
+        return before
+
+    connected = time.time()
+    stopped = asyncio.run(go())
+    done = time.time()
+    assert s.summary("sb.db") == "stopped before the first epoch: nothing classified (session 1 in sb.db, without epochs)"
+    (info,) = store.sessions(0, 4e9)
+    assert info.id == 1 and info.device == "silent" and info.source == "live" and info.complete
+    assert connected - 1 <= info.started_at.timestamp() <= stopped
+    assert stopped <= info.ended_at.timestamp() <= done
+    assert len(store.epochs(0, 4e9)) == 0
+    day = datetime.now().astimezone().date()
+    report = build_report(load_rows(store, day, day), now=datetime.now(timezone.utc))
+    text = render_text(report)
+    store.close()
+    assert not report.db_empty and "Nothing is recorded" not in text
+    assert "was stopped before its first epoch: nothing was classified" in text
+    assert [x["id"] for x in report.to_dict()["sessions_without_epochs"]] == [1]
+    assert os.stat(env / "sb.db").st_mode & 0o777 == 0o600
+
+
+def test_monitor_stopped_while_calibrating_keeps_its_session_and_recording(env):
+    """SIGTERM in the first seconds of 'monitor --record' (samples have come, the provisional
+    calibration waits for 30 s of them, so no epoch yet): exit 0 as for any stop, one line saying
+    that nothing was classified, the session stored from its start to its stop without epochs, and
+    the recording kept, valid and private. The session was stored as ending where it began, and the
+    line said '0 epochs stored' and that no slouch was judged."""
+    from conftest import wait_until
+
+    rec = env / "r.sbr"
+    cmd = [sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--plain", "--speed", "1", "--record", str(rec)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            text=True, env=dict(os.environ))
+    try:
+        wait_until(lambda: rec.exists() and rec.stat().st_size > 0 or proc.poll() is not None, "the first samples")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=DEADLINE_S)
+    finally:
+        if proc.poll() is None:  # pragma: no cover - only if the test fails
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    first = err.splitlines()[0]
+    assert first.startswith("stopped before the first epoch: nothing classified (session 1 in "), err
+    assert f"recording in {rec}" in first and "no slouch" not in first
+    store = open_store(str(demo_db_path()))
+    (info,) = store.sessions(0, 4e9)
+    assert len(store.epochs(0, 4e9)) == 0
+    store.close()
+    samples = read_native(rec)
+    assert len(samples) > 0
+    assert info.ended_at.timestamp() - info.started_at.timestamp() == pytest.approx(float(samples.t[-1]), abs=1e-3)
+    assert os.stat(rec).st_mode & 0o777 == 0o600 and os.stat(demo_db_path()).st_mode & 0o777 == 0o600

@@ -57,7 +57,7 @@ from ..coach.breaks import BREAK_PROMPT, OUTCOMES, PROMPT_OUTCOME
 from ..coach.rules import MARKS, TALLIES
 from ..core.epochs import TOUCH_S, runs
 from ..core.states import STATES
-from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo
+from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo
 from ..summary import (FLEXION_THRESHOLDS_DEG, NOT_WORN_STATES, SEATED, SEATED_WORD, json_number, seated_seconds,
                        summarize)
 from ..timefmt import count, minutes, pct
@@ -309,6 +309,8 @@ class Report:
     nearest_after: Optional[date] = None
     # Options the report was asked with that a suggested command must repeat, e.g. "--db ~/back.db".
     options: str = ""
+    # Sessions of the period without a single epoch (a monitor stopped before its first one).
+    unclassified: tuple[SessionInfo, ...] = ()
 
     @property
     def has_data(self) -> bool:
@@ -328,6 +330,8 @@ class Report:
             "database_empty": self.db_empty,
             "nearest_days_with_data": {"before": _iso_day(self.nearest_before), "after": _iso_day(self.nearest_after)},
             "messages": list(self.messages),
+            "sessions_without_epochs": [{"id": x.id, "start": _iso(x.started_at), "end": _iso(x.ended_at)}
+                                        for x in self.unclassified],
             "totals": self.totals.to_dict(),
             "days": [d.to_dict() for d in self.days],
             "exercise": self.exercise.to_dict(),
@@ -603,6 +607,8 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
                     days, totals, goal, pain, flags, [], rows.db_empty,
                     *(to_local(t, tz).date() if t is not None else None
                       for t in (rows.nearest_before, rows.nearest_after)), options)
+    with_epochs = {int(x) for x in np.unique(rows.epochs.session_id)}
+    report.unclassified = tuple(x for x in rows.sessions if x.id not in with_epochs)
     report.messages = messages(report, tz)
     return report
 
@@ -646,6 +652,11 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
     if t.overlap_dropped_s > 0:
         out.append(f"{minutes(m.overlap_dropped_s)} recorded twice (overlapping sessions): the newest session "
                    "was used.")
+    when = "%H:%M:%S" if report.kind == "day" else "%a %d %b %H:%M:%S"  # a week's: which day too
+    for x in report.unclassified:
+        a = to_local(x.started_at, tz).strftime(when)
+        b = "" if x.ended_at is None else "-" + to_local(x.ended_at, tz).strftime("%H:%M:%S")
+        out.append(f"Session {x.id} ({a}{b}) was stopped before its first epoch: nothing was classified.")
     return out
 
 

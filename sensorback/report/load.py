@@ -15,7 +15,7 @@ from typing import Optional
 from sqlalchemy import exists, func, select
 
 from ..store import EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo, Store
-from ..store.models import Epoch, Exercise, PainCheckin
+from ..store.models import Epoch, Exercise, PainCheckin, Session
 from . import redflags
 from .when import day_bounds
 
@@ -52,9 +52,10 @@ class Rows:
 
 
 def has_any_data(store: Store) -> bool:
-    """True if the database holds any epoch, exercise or pain check-in at all."""
+    """True if the database holds any session (one stopped before its first epoch too), exercise or
+    pain check-in at all."""
     def work(conn) -> bool:
-        q = select(exists(select(Epoch.session_id)) | exists(select(Exercise.id)) | exists(select(PainCheckin.id)))
+        q = select(exists(select(Session.id)) | exists(select(Exercise.id)) | exists(select(PainCheckin.id)))
         return bool(conn.execute(q).scalar())
     return store.read("look for any data", work)
 

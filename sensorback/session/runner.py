@@ -239,15 +239,15 @@ class Runner:
         if self.processor is not None:
             self._core(self.processor.close, arrival)
 
-    def end_session(self) -> tuple[Optional[int], int]:
+    def end_session(self, end: Optional[float] = None) -> tuple[Optional[int], int]:
         """End the recorder's session, writing what it holds: (session id or None, epochs it
-        wrote in this session)."""
+        wrote in this session). end: when it ended (Unix seconds; default: its last epoch's end)."""
         rec = self.recorder
         if rec is None:
             return None, 0
         t = time.perf_counter()
         written = rec.written_epochs + rec.pending  # end_session() forgets its counters: count first
-        sid = rec.end_session()
+        sid = rec.end_session(end)
         self.timings["store"] += time.perf_counter() - t
         return sid, (written if sid is not None else 0)
 
