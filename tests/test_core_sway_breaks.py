@@ -86,19 +86,21 @@ def test_the_rise_is_measured_against_the_wearers_own_sway_before_the_break():
     assert _run(*_day(sit_sway=0.5, stand_sway=0.5 * SWAY_RISE * 2.5)) != []
 
 
-def test_real_quiet_standing_after_real_sitting_across_a_gap_is_standing_from_the_gap_on():
-    """Casale subject08 (CC BY 4.0, through benchmarks/spliced.py): their longest sitting, a 20 s
+def test_real_standing_after_real_sitting_across_a_gap_is_standing_from_the_gap_on():
+    """Casale subject03 (CC BY 4.0, through benchmarks/spliced.py): their longest sitting, a 20 s
     radio gap, their longest standing; nothing sure is seen before the gap (no walk, no
-    transition). Their standing sways 2.5-3 times their sitting: the minute after the gap and
-    the standing that follows are called standing, the sitting stays sitting."""
+    transition), and their standing is about as upright as their sitting, so nothing but sway
+    tells it (it was all called sitting). Their standing sways far more than their sitting: the
+    minute after the gap and the standing that follows are called standing, the sitting stays
+    sitting."""
     from conftest import shared_file
     from spliced import recalls, sit_then_stand
 
-    rec = shared_file("realdata", "chest_casale", "subject08.csv.gz")
-    sp = sit_then_stand(formats.load(rec), rec.with_name("subject08.labels.csv"))
+    rec = shared_file("realdata", "chest_casale", "subject03.csv.gz")
+    sp = sit_then_stand(formats.load(rec), rec.with_name("subject03.labels.csv"))
     ep = analyze(sp.block).epochs
     first_minute = (ep.t_start >= sp.standing[0]) & (ep.t_end <= sp.standing[0] + 60.0)
     assert first_minute.sum() >= 55
     assert (ep.state[first_minute] == CODE["standing"]).mean() >= 0.95
     stood, standing, sat, sitting = recalls(sp, ep)
-    assert stood >= 0.7 * standing and sat >= 0.9 * sitting
+    assert stood >= 0.9 * standing and sat >= 0.9 * sitting
