@@ -12,11 +12,12 @@ import pytest
 from sensorback import formats
 from sensorback.core import analyze
 from sensorback.core.states import CODE
-from sensorback.core.sway_breaks import MIN_TURN_DEG, SWAY_RISE, SwayAcrossBreaks
+from sensorback.core.sway_breaks import MIN_TURN_DEG, SWAY_RISE, WINDOW_S, SwayAcrossBreaks
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 BEFORE, GAP, AFTER = 120, 20, 150  # epochs (1 s)
+W = int(round(WINDOW_S))  # a window of the detector, in 1 s epochs
 
 
 def _directions(rng, n, base_deg, step_deg):
@@ -52,10 +53,10 @@ def _run(g, quiet, gap, cuts=()):
     return found
 
 
-def test_a_sway_that_rises_across_a_break_and_stays_up_is_a_stand_up_known_a_minute_later():
+def test_a_sway_that_rises_across_a_break_and_stays_up_is_a_stand_up_known_two_windows_later():
     g, quiet, gap = _day()
-    # the 60th epoch with a sway after the break (the first needs a still epoch before it)
-    assert _run(g, quiet, gap) == [(BEFORE + GAP + 60, BEFORE)]
+    # the (2 W)th epoch with a sway after the break (the first needs a still epoch before it)
+    assert _run(g, quiet, gap) == [(BEFORE + GAP + 2 * W, BEFORE)]
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -69,8 +70,8 @@ def test_any_chunking_finds_the_same_stand_up(seed):
 
 
 def test_what_is_not_a_stand_up():
-    # the seat settles after the break: fidgety for half a minute, then as still as before
-    assert _run(*_day(settle_s=30)) == []
+    # the seat settles after the break: fidgety for a window, then as still as before
+    assert _run(*_day(settle_s=W)) == []
     # the sway rose, but the trunk sits where it sat (no posture change)
     assert _run(*_day(turn=0.5 * MIN_TURN_DEG)) == []
     # the same sway on both sides
@@ -104,3 +105,41 @@ def test_real_standing_after_real_sitting_across_a_gap_is_standing_from_the_gap_
     assert (ep.state[first_minute] == CODE["standing"]).mean() >= 0.95
     stood, standing, sat, sitting = recalls(sp, ep)
     assert stood >= 0.9 * standing and sat >= 0.9 * sitting
+
+
+def test_a_dropout_inside_the_minute_after_the_break_does_not_undo_it():
+    g, quiet, gap = _day()
+    end = BEFORE + GAP
+    g[end + 20:end + 23] = np.nan  # 3 s without data, 20 s into the minute after the break
+    gap[end + 20:end + 23] = True
+    quiet = ~gap
+    found = _run(g, quiet, gap)
+    assert [f[1] for f in found] == [BEFORE]  # the stand-up is the first break's, known later
+    assert found[0][0] > BEFORE + GAP + 2 * W
+    # a longer break there is a break of its own: the minute before it is not the wearer's seat
+    g2, q2, gap2 = _day()
+    g2[end + 20:end + 40] = np.nan
+    gap2[end + 20:end + 40] = True
+    assert _run(g2, ~gap2, gap2) == []
+
+
+def test_the_real_stand_up_across_a_gap_streams_as_in_batch():
+    """Casale subject03 sitting, a 20 s gap, their standing: the stand-up told by the sway is the
+    same whether the stream is cut at the gap's edges, one sample at a time near them, or at
+    random."""
+    from conftest import shared_file
+    from spliced import sit_then_stand
+    from test_core_streaming import chunk_sizes, first_difference, stream
+
+    rec = shared_file("realdata", "chest_casale", "subject03.csv.gz")
+    sp = sit_then_stand(formats.load(rec), rec.with_name("subject03.labels.csv"))
+    block = sp.block
+    result = analyze(block)
+    n = len(block)
+    edge = int(np.searchsorted(block.t, sp.standing[0]))
+    at_edges = np.diff([0, edge - 1, edge, edge + 1, n]).tolist()
+    near = np.diff([0, *range(edge - 30, edge + 30), n]).tolist()
+    rng = np.random.default_rng(3)
+    for sizes in (at_edges, near, chunk_sizes(n, rng), chunk_sizes(n, rng)):
+        got = stream(block, result.calibration, 60.0, sizes)
+        assert first_difference(got, result.epochs) == "no difference"

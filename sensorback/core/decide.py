@@ -261,6 +261,7 @@ class _Carry:
     head_lead: int = 10**6      # ... and epochs from it to this chunk's first epoch
     incl_tail: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # see _spread
     since_reset: int = 0
+    since_firm: int = 10**9  # epochs since sure evidence as rises across breaks judge it (see _process)
     since_lying: int = 10**9
     since_lying_slow: int = 10**9
     since_stepping: int = 10**9
@@ -655,14 +656,23 @@ class Decider:
         sure_ups[ups] = True
         sure_ups[:c.shift_left] = False  # hearings of a shift in the chair heard before this chunk
         # A rise across a break is believed only while nothing sure is known (a recording that
-        # starts seated, separate activity files joined end to end): otherwise the wearer's own
+        # starts seated, separate activity files joined with gaps between): otherwise the wearer's own
         # postures and the transitions already speak, and a fidgety seat after a radio gap should
-        # not end a seated bout.
+        # not end a seated bout. Judged against the sure evidence as heard here (a stand-up heard
+        # counts even if found below to be a shift in the chair, which is known only later in some
+        # chunkings) and against the rises kept before it, carried on its own: any chunking keeps
+        # the same rises.
+        firm = sure_not_up.copy()
+        firm[ups] = True
         if rise_at.size:
-            unsure = run_length(~(sure_not_up | sure_ups), c.since_sure) > run_length(~reset, c.since_reset)
-            keep = unsure[rise_at]
+            after_reset = run_length(~reset, c.since_reset)
+            keep = np.zeros(rise_at.size, bool)
+            for j, r in enumerate(rise_at):  # a few a day at most
+                if run_length(~firm, c.since_firm)[r] > after_reset[r]:
+                    keep[j] = firm[r] = True
             rise_at, rise_from = rise_at[keep], rise_from[keep]
             sure_ups[rise_at] = True
+        c.since_firm = int(run_length(~firm, c.since_firm)[-1])
         # One movement is whole in several windows in a row: each transition is heard once, by
         # the first of them, as evidence and as an event (every hearing used to add its nats
         # again: four hearings of one slow movement tipped a standing wearer).
@@ -706,6 +716,7 @@ class Decider:
             shifted = np.array(cue.shifts, np.int64) - first
             ups = np.setdiff1d(ups, shifted)
             rise_at = np.setdiff1d(rise_at, shifted)
+            is_rise &= ~np.isin(ev_at - first, shifted)  # (a shift's flags are the cue's own)
             soft_ups = np.union1d(soft_ups, shifted)
             for p0 in shifted:
                 sure_ups[p0:p0 + span] = False

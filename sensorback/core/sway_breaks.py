@@ -3,21 +3,22 @@
 Standing is balancing: the trunk of a standing person sways with the body over its feet, while a
 seated trunk rests on a wide base (Mancini et al., J NeuroEng Rehabil 9:59, 2012; Moe-Nilssen,
 Arch Phys Med Rehabil 79:1377, 1998). Sway differs a lot between people, so it is compared only
-within one wearer and one moment: the still half minute right before a break in the data (a radio
-gap, a splice: the data hold no transition to see) against the first still minute after it.
+within one wearer and one moment: the still 40 s right before a break in the data (a radio gap, a
+splice: the data hold no transition to see) against the first still 80 s after it.
 
-Measured on the chest recordings (15 wearers; a break put between two windows of the same
-wearer's labelled postures, 15 s from the labels' edges): the sway (the median second-to-second
-change of trunk direction) rose at least SWAY_RISE-fold in both half minutes after the break,
-with the trunk's direction changed by MIN_TURN_DEG or more, for 47 % of sitting-to-quiet-standing
-pairs (n = 17) and 27 % of sitting-to-talking-while-standing ones (15), but for 5 % of 38
-quiet-standing-to-sitting ones (settling into a chair is fidgety for a few seconds, then still:
-the second half minute tells it), 0.9 % of 698 pairs within sitting and 1.1 % of 754 within
-standing. A rise that lasts says a stand-up, and nothing else says it when no transition was
-seen; decide.py uses it only before anything sure is known (a recording that starts seated, as
-separate per-activity files joined end to end would). benchmarks/sway_breaks.py measures what
-the whole core then makes of such breaks; docs/core.md how the constants were chosen (a range that
-behaves alike, not a best point).
+Measured with the whole core on the chest recordings (benchmarks/sway_breaks.py: pairs of each of
+15 wearers' own labelled stretches joined with a 20 s gap, nothing known before them): a stand-up
+was told after 1 of 17 sitting-to-quiet-standing pairs and 3 of 15 sitting-to-talking-while-
+standing ones, and after none of 17 quiet-standing-to-sitting pairs, 15 within sitting and 15
+within standing. Rare by design: after its first half minute, quiet standing often sways only 1-3
+times the seat before it, as much as a seat after an unseen sit-down can against the standing
+before it, so only a rise both clear and lasting counts. Nothing else tells a stand-up when no
+transition was seen; decide.py uses this only before anything sure is known (a recording that
+starts seated, as separate per-activity files joined end to end with a gap between would).
+docs/core.md says how the constants were chosen (a range that behaves alike, not a best point).
+A short dropout (DROPOUT_S) inside the minute after is skipped over; a window never reaches back
+across an earlier break. At epochs of 20 s or more a window is two epochs long; the rule was
+measured at 0.5-2 s epochs only.
 
 Causal, and carried from chunk to chunk in whole epochs: the same breaks are found in any chunking.
 """
@@ -28,12 +29,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-WINDOW_S = 30.0       # each side's window of still epochs
+WINDOW_S = 40.0       # each side's window of still epochs
 SWAY_RISE = 3.0       # after / before, in each of the two windows after the break
 MIN_TURN_DEG = 4.0    # the trunk's direction, before against after: a posture change
 SWAY_FLOOR_DEG = 0.05  # sensor noise: a quieter before side counts as this
-STALE = 2             # a window's still epochs must lie within STALE windows' length of the break
+STALE = 2             # the 'before' window's still epochs lie within STALE windows' length of the break
+AFTER_SPAN = 3        # both 'after' windows within AFTER_SPAN windows' length of its end (120 s: the
+                      # smoother's lag, 150 s, must not run out on the epochs they claim first)
 EDGE_S = 5.0          # ... and the 'before' one must reach this close to it (no walk in between)
+DROPOUT_S = 5.0       # a break this short inside an 'after' side is skipped over, not a new break
 
 
 @dataclass
@@ -46,6 +50,7 @@ class _After:
     before_dir: np.ndarray
     sway: list = field(default_factory=list)
     dirs: list = field(default_factory=list)
+    paused_at: int | None = None  # a dropout under way inside it: where it began
 
 
 def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -72,6 +77,8 @@ class SwayAcrossBreaks:
     def __init__(self, epoch_s: float):
         self.n = max(2, int(round(WINDOW_S / epoch_s)))
         self.edge = max(1, int(round(EDGE_S / epoch_s)))
+        self.dropout = max(1, int(round(DROPOUT_S / epoch_s)))
+        self._last_end = -(1 << 62)         # the first epoch after the last break: no window reaches back past it
         self._idx = np.zeros(0, np.int64)   # the last n sway epochs (absolute), their sway, direction
         self._sway = np.zeros(0)
         self._dir = np.zeros((0, 3))
@@ -114,14 +121,21 @@ class SwayAcrossBreaks:
         pos = 0
         for b in sorted([(int(s), True) for s in starts] + [(int(e), False) for e in ends]):
             self._collect(first, g, prev_g, loc, pos, b[0], found)
-            if b[1]:  # a break starts: its 'before' side, and any 'after' side still open dies
-                self._after = None
+            a = self._after
+            if b[1]:  # a break starts: its 'before' side (an 'after' side being collected pauses)
+                if a is not None:
+                    a.paused_at = first + b[0]
                 self._open = self._before(first, g, prev_g, loc, b[0])
-            else:     # it ends: collect its 'after' side from here
-                if self._open is not None:
-                    s, sway, d = self._open
-                    self._after = _After(s, first + b[0], sway, d)
+            else:     # it ends: a dropout inside an 'after' side, or a break whose 'after' side starts
+                if a is not None and first + b[0] - a.paused_at <= self.dropout:
+                    a.paused_at = None
+                else:
+                    self._after = None
+                    if self._open is not None:
+                        s, sway, d = self._open
+                        self._after = _After(s, first + b[0], sway, d)
                 self._open = None
+                self._last_end = first + b[0]
             pos = b[0]
         self._collect(first, g, prev_g, loc, pos, n, found)
         # carry: the last n sway epochs, and the last epoch's state
@@ -134,13 +148,15 @@ class SwayAcrossBreaks:
 
     def _before(self, first, g, prev_g, loc, at: int) -> tuple[int, float, np.ndarray] | None:
         """The 'before' side of a break starting at chunk position `at`, or None (not enough
-        still time right before it, or something else between it and the break)."""
+        still time right before it and since the break before, or something else between it and
+        the break)."""
         j = int(np.searchsorted(loc, at))
         mine = loc[max(0, j - self.n):j]
         need = self.n - mine.shape[0]
         idx = np.concatenate((self._idx[self._idx < first + at][-need:] if need else np.zeros(0, np.int64),
                               mine + first))
-        if idx.shape[0] < self.n or idx[0] < first + at - STALE * self.n or idx[-1] < first + at - self.edge:
+        if (idx.shape[0] < self.n or idx[0] < first + at - STALE * self.n or idx[-1] < first + at - self.edge
+                or idx[0] < self._last_end):
             return None
         sway = np.concatenate((self._sway[-need:] if need else np.zeros(0), _angle(g[mine], prev_g[mine])))
         dirs = np.concatenate((self._dir[-need:] if need else np.zeros((0, 3)), g[mine]))
@@ -155,7 +171,7 @@ class SwayAcrossBreaks:
         want = 2 * self.n - len(a.sway)
         i, j = np.searchsorted(loc, [lo, hi])
         mine = loc[i:min(j, i + want)]
-        deadline = a.end + 2 * STALE * self.n
+        deadline = a.end + AFTER_SPAN * self.n
         mine = mine[mine + first < deadline]
         a.sway.extend(_angle(g[mine], prev_g[mine]).tolist())
         a.dirs.extend(g[mine].tolist())
