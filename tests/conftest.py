@@ -383,3 +383,51 @@ def make_epochs():
 
     return make
 # ---- end of the PostgreSQL block ---------------------------------------------------------------
+
+
+def on_a_terminal(args: list[str], stderr=None, rows_cols: tuple[int, int] | None = None):
+    """Start `python -m sensorback.cli ARGS` on a new pseudo-terminal that becomes its controlling
+    terminal, so that closing the terminal hangs the command up (SIGHUP, SIGCONT) as closing a
+    window does; stderr goes to the terminal too unless given. Returns (process, the terminal's
+    controlling side)."""
+    import fcntl
+    import struct
+    import sys
+    import termios
+
+    main, tty = os.openpty()
+    if rows_cols is not None:
+        fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", *rows_cols, 0, 0))
+
+    def controlled_by_tty() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([sys.executable, "-m", "sensorback.cli", *args], stdin=tty, stdout=tty,
+                            stderr=tty if stderr is None else stderr, start_new_session=True,
+                            preexec_fn=controlled_by_tty, env=dict(os.environ))
+    os.close(tty)
+    return proc, main
+
+
+def hang_up_when_shown(proc, main: int, shown: bytes) -> bytes:
+    """Read the terminal until `shown` appears, then close it (the command is hung up) and wait for
+    the command to end (killed if the test fails first). Returns what the terminal showed."""
+    import select
+
+    out = b""
+    deadline = time.monotonic() + DEADLINE_S
+    try:
+        while shown not in out and time.monotonic() < deadline and proc.poll() is None:
+            if select.select([main], [], [], 1.0)[0]:
+                out += os.read(main, 65536)
+        assert shown in out, out[-2000:]
+        os.close(main)  # the terminal goes away: SIGHUP (and SIGCONT)
+        main = None
+        proc.wait(timeout=DEADLINE_S)
+    finally:
+        if main is not None:
+            os.close(main)
+        if proc.poll() is None:  # pragma: no cover - only if the test fails
+            proc.kill()
+            proc.wait()
+    return out

@@ -481,35 +481,12 @@ def test_plain_monitor_in_a_closed_terminal_ends_the_session(env):
     summary: nobody is left to read it; no 'coroutine was never awaited' warning), and the command
     ends as any does on SIGHUP, 'terminated (SIGHUP)', exit 129. It ended with that warning and the
     session stored but left unfinished."""
-    import fcntl
-    import pty
-    import termios
+    from conftest import hang_up_when_shown, on_a_terminal
 
-    def controlled_by_tty() -> None:  # the pty becomes the child's controlling terminal
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    main, tty = pty.openpty()
     err_path = env / "stderr.txt"
     with open(err_path, "w") as err:  # stderr kept apart, to see what the command still says
-        proc = subprocess.Popen([sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--plain", "--speed", "30"],
-                                stdin=tty, stdout=tty, stderr=err, start_new_session=True,
-                                preexec_fn=controlled_by_tty, env=dict(os.environ))
-    os.close(tty)
-    out = b""
-    deadline = time.monotonic() + DEADLINE_S
-    try:
-        while b"state: sitting" not in out and time.monotonic() < deadline:
-            out += os.read(main, 65536)
-        assert b"state: sitting" in out, out[-2000:]
-        os.close(main)  # the terminal goes away: SIGHUP
-        main = None
-        proc.wait(timeout=DEADLINE_S)
-    finally:
-        if main is not None:
-            os.close(main)
-        if proc.poll() is None:  # pragma: no cover - only if the test fails
-            proc.kill()
-            proc.wait()
+        proc, main = on_a_terminal(["monitor", "--demo", "--plain", "--speed", "30"], stderr=err)
+    hang_up_when_shown(proc, main, b"state: sitting")
     assert proc.returncode == 129, err_path.read_text()
     assert err_path.read_text() == "terminated (SIGHUP)\n"
     store = open_store(str(demo_db_path()))

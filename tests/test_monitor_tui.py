@@ -159,14 +159,9 @@ def test_dashboard_in_a_closed_terminal_ends_the_session(tmp_path, monkeypatch, 
     and ended as after q, and the command ends as any does on SIGHUP, exit 129. The SIGHUP went down
     the generic path (raised in the middle of Textual's loop), and the SIGCONT then made Textual
     start drawing again on the gone terminal: 'RuntimeError: no running event loop', exit 1."""
-    import fcntl
     import os
-    import select
-    import struct
-    import subprocess
-    import sys
-    import termios
-    import time
+
+    from conftest import hang_up_when_shown, on_a_terminal
 
     from sensorback.store import demo_db_path
 
@@ -174,34 +169,10 @@ def test_dashboard_in_a_closed_terminal_ends_the_session(tmp_path, monkeypatch, 
                         ("XDG_DATA_HOME", tmp_path / "data"), ("SENSORBACK_NOTIFY", "0"),
                         ("SENSORBACK_CALIBRATIONS", tmp_path / "calibrations.json"), ("TERM", "xterm-256color")):
         monkeypatch.setenv(name, str(value))
-    main, tty = os.openpty()
-    fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-
-    def controlled_by_tty() -> None:  # the pty becomes the child's controlling terminal
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
     speed, shown = ("30", b"SITTING") if when == "running" else ("200", b"press q")  # past the sit-down (00:00:52)
-    proc = subprocess.Popen([sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--speed", speed,
-                             "--record", str(tmp_path / "r.sbr")],
-                            stdin=tty, stdout=tty, stderr=tty, start_new_session=True,
-                            preexec_fn=controlled_by_tty, env=dict(os.environ))
-    os.close(tty)
-    out = b""
-    deadline = time.monotonic() + DEADLINE_S
-    try:
-        while shown not in out and time.monotonic() < deadline and proc.poll() is None:
-            if select.select([main], [], [], 1.0)[0]:
-                out += os.read(main, 65536)
-        assert shown in out, out[-2000:]
-        os.close(main)  # the terminal goes away: SIGHUP (and SIGCONT)
-        main = None
-        proc.wait(timeout=DEADLINE_S)
-    finally:
-        if main is not None:
-            os.close(main)
-        if proc.poll() is None:  # pragma: no cover - only if the test fails
-            proc.kill()
-            proc.wait()
+    proc, main = on_a_terminal(["monitor", "--demo", "--speed", speed, "--record", str(tmp_path / "r.sbr")],
+                               rows_cols=(30, 100))
+    hang_up_when_shown(proc, main, shown)
     assert proc.returncode == 129
     db = demo_db_path()
     store = open_store(str(db))
