@@ -1,7 +1,7 @@
 """Local calendar days: where a day starts and ends on the wall clock, as instants.
 
 Without an explicit ``tz`` the operating system's local time zone is used, with its daylight-saving
-rules, so a day can be 23 or 25 hours long (or start at 01:00 where the clocks jump at midnight).
+rules, so a day can be 23 or 25 hours long (and starts at 01:00 where the clocks jump at midnight).
 Pure standard library, so that anything (a report, the demo dating its data) can ask without
 importing more; report.when re-exports these for the dates users type.
 """
@@ -13,10 +13,18 @@ from typing import Optional
 
 
 def local_midnight(day: date, tz: Optional[tzinfo] = None) -> datetime:
-    """The aware instant a local day starts."""
-    if tz is None:
-        return datetime.combine(day, time()).astimezone()  # the OS applies its DST rules
-    return datetime.combine(day, time(), tzinfo=tz)
+    """The aware instant a local day starts: its midnight, or where the clocks jump over midnight
+    (Santiago, Havana, Beirut, Cairo), the first instant after the jump (01:00). Both readings of
+    a wall-clock midnight (fold 0 and 1) are tried and the earliest that lies on the day kept: the
+    OS (tz None) and zoneinfo read a midnight that does not exist with opposite folds, and one of
+    them falls an hour early, on the day before."""
+    starts = []
+    for fold in (0, 1):
+        wall = datetime.combine(day, time(fold=fold))
+        t = wall.astimezone() if tz is None else wall.replace(tzinfo=tz)  # the OS applies its DST rules
+        if to_local(t.astimezone(timezone.utc), tz).date() == day:
+            starts.append(t)
+    return min(starts, key=lambda t: t.astimezone(timezone.utc)) if starts else t
 
 
 def day_bounds(day: date, tz: Optional[tzinfo] = None) -> tuple[datetime, datetime]:

@@ -419,7 +419,10 @@ def hang_up_when_shown(proc, main: int, shown: bytes) -> bytes:
     try:
         while shown not in out and time.monotonic() < deadline and proc.poll() is None:
             if select.select([main], [], [], 1.0)[0]:
-                out += os.read(main, 65536)
+                try:
+                    out += os.read(main, 65536)
+                except OSError:  # EIO: the command ended and its side of the terminal closed
+                    break
         assert shown in out, out[-2000:]
         os.close(main)  # the terminal goes away: SIGHUP (and SIGCONT)
         main = None

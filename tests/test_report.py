@@ -1001,3 +1001,37 @@ def test_simulated_day_matches_the_per_recording_summary(db):
     assert got["coach"]["prompts"] == kinds.count("break_prompt") > 0
     assert got["coach"]["slouch_nudges"] == kinds.count("slouch_nudge")
     assert got["coach"]["outcomes"]["heeded"] == sum(1 for e in events if e.outcome == "heeded")
+
+
+# ------------------------------------------------------------------------ sessions without epochs
+
+def test_a_session_whose_last_epoch_crosses_midnight_is_not_called_empty_the_next_day(db):
+    """Its epochs all start on the day before (the last one ends 0.5 s into the next day): the next
+    day's report has no data of it, but must not name it 'stopped before its first epoch'. It did,
+    judging emptiness by the period's epochs."""
+    with open_store(db) as store:
+        World(store).session(datetime(2024, 3, 4, 23, 59, 29, 500000, tzinfo=TZ), [("sitting", 31)], coach=False)
+        report = build_report(load_rows(store, DAY, DAY, TZ), now=NOW, tz=TZ)
+        assert len(store.sessions(*day_bounds(DAY, TZ))) == 1  # it overlaps the day
+    assert report.to_dict()["sessions_without_epochs"] == []
+    assert not any("before its first epoch" in m for m in report.messages)
+
+
+def test_an_unfinished_session_without_epochs_is_reported_not_a_crash(db):
+    """A session begun and never ended, without an epoch (a replay killed before its first flush, or
+    a monitor just starting): report --json gave a traceback on its missing end. Its end is null,
+    and the note says what may have happened; the text and HTML render."""
+    with open_store(db) as store:
+        rec = store.recorder(max_seconds=None, max_epochs=100_000)
+        # an import is claimed (its row written, unfinished) as it begins
+        rec.begin_session(device="test", source="test", start=local(DAY, 9), rate_hz=50.0, epoch_s=1.0,
+                          content_hash="0" * 64)
+        report = build_report(load_rows(store, DAY, DAY, TZ), now=NOW, tz=TZ)
+    (empty,) = report.to_dict()["sessions_without_epochs"]
+    assert empty["end"] is None and empty["start"].startswith("2024-03-05T08:00:00")
+    json.dumps(report.to_dict())
+    (note,) = [m for m in report.messages if "has no epochs" in m]
+    assert "has not ended" in note and "09:00:00" in note
+    text = " ".join(render_text(report).split())  # (the text wraps its lines)
+    assert "Nothing has been classified on any other day" in text and "has not ended" in text
+    assert "has not ended" in render_html(report)

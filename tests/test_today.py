@@ -91,6 +91,32 @@ def test_today_in_the_computers_zone_on_clock_change_days(both_sides_of_midnight
         time.tzset()
 
 
+@pytest.mark.parametrize("zone", ["America/Santiago", "America/Havana", "Asia/Beirut", "Africa/Cairo"])
+def test_where_the_clocks_jump_over_midnight_every_instant_lies_in_its_own_day(zone, monkeypatch):
+    """There the day starts at 01:00, the first instant after the jump. In the computer's zone
+    (what the dashboard's 'Today' asks) local_midnight read the missing midnight an hour early, on
+    the day before: the last hour of that day belonged to no day, and 'Today' re-read the database
+    on every block of it."""
+    from zoneinfo import ZoneInfo
+
+    from sensorback.localday import day_bounds, today
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        t, outside = datetime(2026, 1, 1, tzinfo=timezone.utc), []
+        while t.year == 2026:
+            for tz in (None, ZoneInfo(zone)):
+                start, end = day_bounds(today(t, tz), tz)
+                if not start <= t < end:
+                    outside.append((t, tz))
+            t += timedelta(minutes=20)
+        assert outside == []
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_today_counts_only_up_to_now(both_sides_of_midnight):
     """At 00:30 on the autumn day: the first half hour of it (and the nudge and exercise at 00:59:50
     are still ahead)."""

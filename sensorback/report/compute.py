@@ -330,7 +330,8 @@ class Report:
             "database_empty": self.db_empty,
             "nearest_days_with_data": {"before": _iso_day(self.nearest_before), "after": _iso_day(self.nearest_after)},
             "messages": list(self.messages),
-            "sessions_without_epochs": [{"id": x.id, "start": _iso(x.started_at), "end": _iso(x.ended_at)}
+            "sessions_without_epochs": [{"id": x.id, "start": _iso(x.started_at),
+                                         "end": None if x.ended_at is None else _iso(x.ended_at)}
                                         for x in self.unclassified],
             "totals": self.totals.to_dict(),
             "days": [d.to_dict() for d in self.days],
@@ -607,8 +608,7 @@ def build_report(rows: Rows, *, now: datetime, tz: Optional[tzinfo] = None, kind
                     days, totals, goal, pain, flags, [], rows.db_empty,
                     *(to_local(t, tz).date() if t is not None else None
                       for t in (rows.nearest_before, rows.nearest_after)), options)
-    with_epochs = {int(x) for x in np.unique(rows.epochs.session_id)}
-    report.unclassified = tuple(x for x in rows.sessions if x.id not in with_epochs)
+    report.unclassified = tuple(rows.without_epochs)
     report.messages = messages(report, tz)
     return report
 
@@ -643,7 +643,10 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
         if t.span_s <= 0:
             out.append(f"No sensor data for {what}: it has not started yet." + nearest_data(report))
         else:
-            out.append(f"No sensor data for {what}: nothing was recorded then." + nearest_data(report))
+            nearest = nearest_data(report)
+            out.append(f"No sensor data for {what}: nothing was recorded then." + (
+                nearest or " Nothing has been classified on any other day either: wear the sensor, or import a "
+                "recording, and the report will fill in."))
     elif t.span_s > 0:
         out.append(f"{minutes(m.unseen_s)} of {minutes(m.span_s)} ({pct(t.unseen_s / t.span_s)}) could not be seen: "
                    f"{minutes(m.not_recorded_s)} not recorded, {minutes(m.state_s['not_worn'])} not worn, "
@@ -655,8 +658,12 @@ def messages(report: Report, tz: Optional[tzinfo] = None) -> list[str]:
     when = "%H:%M:%S" if report.kind == "day" else "%a %d %b %H:%M:%S"  # a week's: which day too
     for x in report.unclassified:
         a = to_local(x.started_at, tz).strftime(when)
-        b = "" if x.ended_at is None else "-" + to_local(x.ended_at, tz).strftime("%H:%M:%S")
-        out.append(f"Session {x.id} ({a}{b}) was stopped before its first epoch: nothing was classified.")
+        if x.ended_at is None:  # still starting, or killed before it could end the session
+            out.append(f"Session {x.id} (from {a}) has no epochs and has not ended: it is just starting, or "
+                       "was killed before its first epoch.")
+        else:
+            b = to_local(x.ended_at, tz).strftime("%H:%M:%S")
+            out.append(f"Session {x.id} ({a}-{b}) was stopped before its first epoch: nothing was classified.")
     return out
 
 

@@ -8,7 +8,7 @@ on the store's models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Optional
 
@@ -49,6 +49,8 @@ class Rows:
     # The newest epoch before the period and the oldest after it, when the period has none.
     nearest_before: Optional[datetime] = None
     nearest_after: Optional[datetime] = None
+    # Sessions of the period without a single epoch stored (a monitor stopped, or killed, before its first).
+    without_epochs: list[SessionInfo] = field(default_factory=list)
 
 
 def has_any_data(store: Store) -> bool:
@@ -58,6 +60,20 @@ def has_any_data(store: Store) -> bool:
         q = select(exists(select(Session.id)) | exists(select(Exercise.id)) | exists(select(PainCheckin.id)))
         return bool(conn.execute(q).scalar())
     return store.read("look for any data", work)
+
+
+def sessions_without_epochs(store: Store, sessions: list[SessionInfo]) -> list[SessionInfo]:
+    """Those of ``sessions`` without a single epoch stored, in any period: one whose last epoch
+    ends past midnight has none starting on the next day, and is not one of them."""
+    ids = [x.id for x in sessions]
+    if not ids:
+        return []
+
+    def work(conn) -> set[int]:
+        q = select(Epoch.session_id).where(Epoch.session_id.in_(ids)).distinct()
+        return {int(r[0]) for r in conn.execute(q)}
+    having = store.read("look for sessions without epochs", work)
+    return [x for x in sessions if x.id not in having]
 
 
 def nearest_epochs(store: Store, start: datetime, end: datetime) -> tuple[Optional[datetime], Optional[datetime]]:
@@ -91,15 +107,17 @@ def load_rows(store: Store, first_day: date, last_day: date, tz: Optional[tzinfo
     pain_start = redflags.history_start(last_day, tz)
     epochs = store.epochs(start, end)
     before, after = nearest_epochs(store, start, end) if not len(epochs) else (None, None)
+    sessions = store.sessions(start, end)
     return Rows(
         first_day=first_day, last_day=last_day, start=start, end=end,
         epochs=epochs,
         events=store.events(start - OUTCOME_MARGIN, end + OUTCOME_MARGIN),
-        sessions=store.sessions(start, end),
+        sessions=sessions,
         exercises=store.exercises(min(goal_start, start), end),
         pain=store.pain_checkins(pain_start, end),
         database=store.name,
         db_empty=not has_any_data(store),
         nearest_before=before,
         nearest_after=after,
+        without_epochs=sessions_without_epochs(store, sessions),
     )
