@@ -280,6 +280,30 @@ def test_ctrl_c_anywhere_prints_the_resume_hint(tmp_path, sim_block, monkeypatch
         assert read_csv(out / "files.csv") == []
 
 
+def test_ctrl_c_while_the_study_is_searched_says_nothing_was_begun(tmp_path, sim_block, monkeypatch):
+    """Ctrl-C during the search for recordings (which now runs with DIR locked, so DIR exists):
+    nothing was analysed or written, and the line says so. It said 'the files finished so far are
+    kept in DIR; run again with --resume to finish'."""
+    from typer.testing import CliRunner
+
+    from sensorback.cli import app
+    from sensorback.cohort import run
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "find_inputs", ctrl_c)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["cohort", str(folder), "--out", str(out), "--workers", "1"])
+    assert r.exit_code == 130, r.output
+    assert r.stderr.strip().splitlines()[-1] == f"interrupted: before any file was analysed; nothing was written in {out}"
+    assert not (out / "files.csv").exists()
+
+
 def test_the_progress_line_counts_from_the_first_moment():
     """Until the first file was done the line said only 'cohort', however long the biggest files took."""
     from sensorback.cli.cohort_cmd import _progress_label

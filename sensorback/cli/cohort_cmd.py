@@ -40,12 +40,15 @@ def _check_timezone(name: str) -> None:
 
 def _interrupted(out: Path, signum: int, result=None) -> NoReturn:
     """The one message for a cohort run cut short by a signal, wherever it came: what is kept, and how
-    to finish, after the command line's words for that signal. Ctrl-C: 'interrupted: ...', exit 130;
+    to finish (result None: stopped before any file was begun, so nothing), after the command line's
+    words for that signal. Ctrl-C: 'interrupted: ...', exit 130;
     a kill: 'terminated (SIGTERM): ...', exit 143 (SIGHUP 129)."""
     clear_active()
-    kept = (f"{result.ok + result.failed} of {count(result.files - result.skipped, 'file')} finished and kept in {out}"
-            if result is not None else f"the files finished so far are kept in {out}")
     said, code = stopped_said(signum)
+    if result is None:  # still looking for the inputs, or starting the cluster: no file begun
+        typer.echo(f"{said}: before any file was analysed; nothing was written in {out}", err=True)
+        raise typer.Exit(code)
+    kept = f"{result.ok + result.failed} of {count(result.files - result.skipped, 'file')} finished and kept in {out}"
     typer.echo(f"{said}: {kept}; run again with --resume to finish", err=True)
     raise typer.Exit(code)
 
