@@ -267,6 +267,8 @@ class LiveSession:
         self.session_ids: list[int] = []
         self._listeners: list[Callable[[LiveEvent], Any]] = []
         self._held: list[SampleBlock] = []       # samples waiting for a calibration
+        # a calibration estimated at the stop, said with the first epoch it classifies: (cal, note, since)
+        self._unsaid: Optional[tuple[Calibration, str, float]] = None
         self._capture: Optional[_Capture] = None  # calibration capture in progress
         self._learning: Optional[list[EpochStats]] = None    # the core's statistics to learn forward from
         self._learn_at = math.inf                # sample time of the next look
@@ -504,6 +506,10 @@ class LiveSession:
         learning; then the dashboard's meters from the newest decided epoch (which may still be
         held back). The coach gets them next."""
         m = self.meters
+        if self._unsaid is not None and len(epochs):
+            cal, note, since = self._unsaid
+            self._unsaid = None
+            self._announce(cal, note, since, store=False)  # as said first: stored with the session itself
         if self._fit is not None:
             misfit = self._fit.add(epochs)
             if misfit:
@@ -609,7 +615,10 @@ class LiveSession:
         if held and float(held[-1].t[-1]) - float(held[0].t[0]) >= self.provisional_s:
             self._provisional()
 
-    def _provisional(self) -> None:
+    def _provisional(self, stopping: bool = False) -> None:
+        """The calibration estimated from the samples held so far. stopping: at the end of a session
+        that ended before provisional_s of samples; said only once it classifies an epoch (one ended
+        in its first seconds may classify none: no calibration was in use, and the summary says so)."""
         block = SampleBlock.concat(self._held)
         learned = self._stored_sensor()
         cal, notes = calibrate(block, self.options, sensor=None if learned is None else learned[0])
@@ -620,9 +629,12 @@ class LiveSession:
             what = ("no slouch is called until the forward direction is known: it is learned from your "
                     "walking, sit-downs and stand-ups")
         sensor = "" if learned is None else f" with the sensor offset and gain learned {learned[1]}"
-        self._use_calibration(cal, f"provisional calibration estimated from the first {block.duration_s:.0f} s"
-                              f"{sensor} (no stored one for this device); {what}. For the best accuracy run "
-                              "'sensorback calibrate' (or press c while sitting upright)")
+        note = (f"provisional calibration estimated from the first {block.duration_s:.0f} s{sensor} (no stored one "
+                f"for this device); {what}. For the best accuracy run 'sensorback calibrate' (or press c while "
+                "sitting upright)")
+        if stopping:
+            self._unsaid = (cal, note, float(self._held[0].t[0]))
+        self._use_calibration(cal, note, say=not stopping)
 
     def _stored_sensor(self):
         """(sensor calibration, 'on <date>') an earlier session learned for this device, or None."""
@@ -635,11 +647,11 @@ class LiveSession:
             return None
         return None if found is None else (found[0], f"on {_saved_when(found[1].get('sensor_saved_at'))}")
 
-    def _use_calibration(self, cal: Calibration, note: str) -> None:
+    def _use_calibration(self, cal: Calibration, note: str, say: bool = True) -> None:
         self.calibration = cal
         self._fit = None  # a stored calibration is checked from here on (_try_calibration)
-        # in use from the first sample held for it (the first of all), else from now (a restart)
-        self._announce(cal, note, float(self._held[0].t[0]) if self._held else self.meters.arrived_t)
+        if say:  # in use from the first sample held for it (the first of all), else from now (a restart)
+            self._announce(cal, note, float(self._held[0].t[0]) if self._held else self.meters.arrived_t)
         self._begin_learning(cal)
         held, self._held = self._held, []
         for b in held:
@@ -737,12 +749,12 @@ class LiveSession:
         self._announce(cal, note)
         self._begin_learning(cal)
 
-    def _announce(self, cal: Calibration, note: str, since: Optional[float] = None) -> None:
+    def _announce(self, cal: Calibration, note: str, since: Optional[float] = None, store: bool = True) -> None:
         """A calibration now in use (from ``since``, default the newest sample): shown, said as a
-        ``calibration`` event, and stored as one in the session."""
+        ``calibration`` event, and stored as one in the session (store)."""
         self.meters.calibration_note = note
         self._emit(LiveEvent("calibration", note, self.meters.arrived_t if since is None else since, cal))
-        if self.runner.recorder is not None:
+        if store and self.runner.recorder is not None:
             self.runner.recorder.add_events([{"t": self.meters.arrived_t, "kind": "calibration",
                                               "detail": {"note": note, "calibration": cal.to_dict()}}])
 
@@ -959,7 +971,7 @@ class LiveSession:
                 self._abandon_capture("the stream ended")
             if self.calibration is None and self._held:
                 try:
-                    self._provisional()
+                    self._provisional(stopping=True)
                 except SensorbackError as e:
                     self._emit(LiveEvent("note", f"not analysed: {e}"))
             if end_of_data:

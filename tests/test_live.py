@@ -1066,19 +1066,23 @@ def test_a_stopped_demo_says_it_stopped_at_its_last_sample_sent():
 
 
 class _ConnectedNoSamples:
-    """A sensor that connects and sends nothing until it is stopped (the seconds before a real
-    sensor's first notification, or before a calibration's first epoch)."""
+    """A sensor that connects, sends ``blocks`` (none by default) and then nothing until it is
+    stopped (the seconds before a real sensor's first notification, or before a calibration's first
+    epoch)."""
 
     key = "silent"
 
-    def __init__(self):
+    def __init__(self, blocks=()):
         self._stop = asyncio.Event()
+        self.blocks = list(blocks)
 
     def __aiter__(self):
         return self._run()
 
     async def _run(self):
         yield SourceStatus("connected", "silent connected", values={"device": "silent"})
+        for b in self.blocks:
+            yield b
         await self._stop.wait()
         yield SourceStatus("stopped")
 
@@ -1123,6 +1127,44 @@ def test_a_monitor_stopped_before_its_first_epoch_is_stored(env):
     assert os.stat(env / "sb.db").st_mode & 0o777 == 0o600
 
 
+@pytest.mark.parametrize("samples, classified", [(25, False), (150, True)])
+def test_a_calibration_estimated_at_the_stop_is_said_only_if_it_classified_an_epoch(env, samples, classified):
+    """Stopped before the provisional calibration's 30 s: the samples held so far are classified
+    with one estimated from them, and said (before the first state, dated at the first sample) only
+    if an epoch came of it. Half a second gives none, and the monitor said 'provisional calibration
+    estimated from the first 0 s' of a calibration that was never used, beside 'nothing classified'."""
+    from sensorback.sim import simulate
+
+    block = simulate("demo", seed=3, duration_s=3)[0].slice(0, samples)  # 50 Hz: 0.5 s or 3 s
+    store = open_store(str(env / "sb.db"))
+    s = LiveSession(_ConnectedNoSamples([block.slice(i, i + 10) for i in range(0, len(block), 10)]),
+                    store=store, calibrations=CalibrationStore(env / "cal.json"))
+    said = []
+    s.subscribe(said.append)
+
+    async def go():
+        run = asyncio.create_task(s.run())
+        await async_until(lambda: s.meters.samples == len(block), "the samples")
+        await s.stop()
+        await asyncio.wait_for(run, DEADLINE_S)
+
+    asyncio.run(go())
+    stored = len(store.epochs(0, 4e9))
+    store.close()
+    assert s.calibration is not None and stored == s.stored_epochs
+    cals = [e for e in said if e.kind == "calibration"]
+    if not classified:
+        assert stored == 0 and cals == [] and "provisional" not in "\n".join(s.meters.recent)
+        assert s.summary("sb.db").startswith("stopped before the first epoch: nothing classified")
+    else:
+        assert stored >= 2  # the last, incomplete epoch is not decided at a stop
+        (cal,) = cals
+        assert cal.text.startswith(f"provisional calibration estimated from the first {block.duration_s:.0f} s")
+        assert cal.t == float(block.t[0])
+        kinds = [e.kind for e in said]
+        assert kinds.index("calibration") < kinds.index("state")
+
+
 def test_monitor_stopped_while_calibrating_keeps_its_session_and_recording(env):
     """SIGTERM in the first seconds of 'monitor --record' (samples have come, the provisional
     calibration waits for 30 s of them, so no epoch yet): exit 0 as for any stop, one line saying
@@ -1147,6 +1189,7 @@ def test_monitor_stopped_while_calibrating_keeps_its_session_and_recording(env):
     first = err.splitlines()[0]
     assert first.startswith("stopped before the first epoch: nothing classified (session 1 in "), err
     assert f"recording in {rec}" in first and "no slouch" not in first
+    assert "provisional calibration" not in out, out  # none was in use: nothing was classified
     store = open_store(str(demo_db_path()))
     (info,) = store.sessions(0, 4e9)
     assert len(store.epochs(0, 4e9)) == 0
