@@ -171,7 +171,7 @@ class Summary:
                 "rules": {
                     "seated_states": list(SEATED_STATES),
                     "break_min_s": _num(self.sit_break_min_s),
-                    "long_bout_min_s": _num(self.long_bout_min * 60.0),
+                    "long_bout_min": _num(self.long_bout_min),  # minutes, as in the report's rules
                     "break": (
                         f"an unbroken run of standing/moving epochs lasting >= {self.sit_break_min_s:g} s;"
                         " it ends the current bout"

@@ -944,7 +944,9 @@ def test_analyze_and_report_json_name_long_bouts_alike(tmp_path, berlin):
     """One concept, one name: the seated bouts lasting at least the long-bout threshold are
     `seated.long_bouts` in `analyze --json` and in `report --json` for the same recording (the
     report said `bouts_30_min_or_more`, wrong whenever the threshold is not 30), with the
-    threshold beside them, and the same counts."""
+    threshold beside them, and the same counts. The rules both state (the break's and the long
+    bout's thresholds) have the same names, units and values in both (analyze's said
+    long_bout_min_s, in seconds, where the report says long_bout_min, in minutes)."""
     from sensorback import sim
     from sensorback.formats import write_native
 
@@ -958,12 +960,16 @@ def test_analyze_and_report_json_name_long_bouts_alike(tmp_path, berlin):
     reported = runner.invoke(app, ["report", "--day", DAY.isoformat(), "--db", url, "--json"])
     assert reported.exit_code == 0, reported.output
     a = json.loads(analyzed.stdout)["summary"]["seated"]
-    r = json.loads(reported.stdout)["totals"]["seated"]
+    report = json.loads(reported.stdout)
+    r = report["totals"]["seated"]
     for seated in (a, r):
         assert "bouts_30_min_or_more" not in seated
         assert seated["long_bout_min"] == 30
     assert a["long_bouts"] == r["long_bouts"] > 0
     assert a["bouts"] == r["bouts"]
+    thresholds = {k: v for k, v in a["rules"].items() if isinstance(v, (int, float))}
+    assert thresholds == {"break_min_s": 60, "long_bout_min": 30}
+    assert thresholds == {k: report["rules"][k] for k in thresholds}
 
 
 def test_simulated_day_matches_the_per_recording_summary(db):

@@ -158,7 +158,12 @@ def test_long_bouts_are_at_least_long_bout_min():
     assert [b.duration_s for b in s.bouts] == [1800.0, 1799.0, 1850.0]
     assert s.long_bouts == 2
     assert s.longest_bout_s == 1850.0
-    assert summarize(table([("sitting", 1800)]), long_bout_min=31).long_bouts == 0
+    longer = summarize(table([("sitting", 1800)]), long_bout_min=31)
+    assert longer.long_bouts == 0
+    # the threshold in minutes wherever it is stated (the rules said long_bout_min_s, in seconds)
+    seated = longer.to_dict()["seated"]
+    assert seated["long_bout_min"] == seated["rules"]["long_bout_min"] == 31
+    assert "long_bout_min_s" not in seated["rules"]
 
 
 def test_no_sitting_gives_no_bouts_and_no_slouch_share():
