@@ -126,6 +126,26 @@ def test_today_counts_only_up_to_now(both_sides_of_midnight):
     assert today.counts == Counter() and today.exercises == 0
 
 
+def test_today_until_the_first_sample_leaves_out_the_exercises_stored_from_then_on(tmp_path):
+    """totals(until=the first sample of the session going on) leaves out what is stored from then on,
+    which that session counts itself: its epochs and events, and (they were counted) its exercises,
+    stored at the time they were done (an exercise logged at the first sample or later)."""
+    store = open_store("sqlite:///" + str(tmp_path / "until.db"))
+    try:
+        start = datetime(2024, 3, 5, 9, tzinfo=BERLIN)
+        store_hour(store, start, "standing", "slouch_nudge")   # its exercise at 09:59:50
+        until = start + timedelta(minutes=30)
+        store.add_exercise(until - timedelta(minutes=20), "chin tuck")   # before: counted
+        store.add_exercise(until, "chin tuck")                           # at the first sample: the session's
+        now = start + timedelta(hours=2)
+        assert today_so_far(store, now=now, tz=BERLIN).exercises == 3
+        today = today_so_far(store, now=now, until=until, tz=BERLIN)
+        assert today.seconds == Counter({"standing": 1800.0})
+        assert today.counts == Counter() and today.exercises == 1
+    finally:
+        store.close()
+
+
 # ------------------------------------------------------------------------ pain check-ins' warning
 
 def pain_across_autumn(tmp_path):

@@ -30,7 +30,7 @@ class TodayRows:
 
     epochs: Any   # store.EpochSeries
     events: list
-    exercises: int
+    exercises: list  # store.ExerciseInfo rows, each with its time (at)
     flags: list = field(default_factory=list)  # warning signs of today's pain check-ins (redflags.checkins_flags)
     day: Optional[date] = None  # the local day they are of
 
@@ -44,13 +44,15 @@ class TodayRows:
         """Counted as the report counts them: where stored sessions overlap, the newest one's time
         (report.compute.resolve_overlaps). ``until``: the first sample of the session going on,
         the newest of all, so that nothing stored from then on counts again (a sped-up demo is
-        dated into the past, over the demos played before it)."""
-        epochs, events = self.epochs, self.events
+        dated into the past, over the demos played before it; an exercise the session logged is
+        stored at the time it was done, from its first sample on, and the session counts it itself)."""
+        epochs, events, exercises = self.epochs, self.events, self.exercises
         if until is not None:
             epochs = epochs.take(epochs.t_start < until.timestamp() - epochs.origin)
             events = [e for e in events if e.at < until]
+            exercises = [x for x in exercises if x.at < until]
         kept = resolve_overlaps(epochs)
-        out = Today(exercises=self.exercises)
+        out = Today(exercises=len(exercises))
         for code, d in zip(kept.epochs.state.tolist(), kept.epochs.duration_s.tolist()):
             out.seconds[STATES[code]] += d
         for e in keep_events(events, kept):
@@ -70,7 +72,7 @@ def today_rows(store, now: datetime | None = None, tz: tzinfo | None = None) -> 
     day = today(now, tz)
     midnight = local_midnight(day, tz)
     flags = redflags.checkins_flags(store.pain_checkins(redflags.history_start(day, tz), now), midnight, now)
-    return TodayRows(store.epochs(midnight, now), store.events(midnight, now), len(store.exercises(midnight, now)),
+    return TodayRows(store.epochs(midnight, now), store.events(midnight, now), store.exercises(midnight, now),
                      flags, day)
 
 
