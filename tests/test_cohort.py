@@ -946,6 +946,45 @@ def test_a_refused_run_is_refused_before_it_searches_the_study(tmp_path):
     assert free.returncode == 2 and f"{study}: no recordings in this folder" in free.stderr, free.stderr
 
 
+def test_a_rerun_into_earlier_results_is_refused_before_it_searches_the_study(reference, tmp_path):
+    """A DIR holding an earlier run's results, given again without --resume or --overwrite (or with
+    --resume, written by another version), was refused only after the study had been searched (hours
+    on a big one). The refusal now comes right after the lock: here the study holds no recording, so
+    a search would end in its own error; the refusal comes instead, and nothing in DIR changes (but
+    the lock file, which names the run holding it)."""
+    import json
+
+    from sensorback.cohort.folder import LOCK, PARTS
+
+    def snapshot():
+        return {k: v for k, v in _snapshot(out).items() if k != LOCK}
+
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "protocol.md").write_text("no recording here: a search of this folder is an error")
+    out = tmp_path / "out"
+    shutil.copytree(reference[1], out)
+    before = snapshot()
+    res = cli("cohort", str(study), "--out", str(out), "--workers", "1")
+    assert res.returncode == 2 and res.stdout == "", res.stderr
+    assert res.stderr.strip().splitlines() == [
+        f"error: --out {out}: holds the results of an earlier run; pass --resume to finish it (files already "
+        "done are skipped) or --overwrite to start again"]
+    assert snapshot() == before
+
+    q = sorted((out / PARTS).glob("*.json"))[0]  # one result of an older format: --resume is refused too
+    q.write_text(json.dumps({**json.loads(q.read_text()), "version": 1}))
+    before = snapshot()
+    res = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1")
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1, res.stderr
+    assert lines[0].startswith(f"error: --out {out}: written by an older version of sensorback"), lines
+    assert snapshot() == before
+
+    res = cli("cohort", str(study), "--out", str(out), "--overwrite", "--workers", "1")  # the search, then
+    assert res.returncode == 2 and f"{study}: no recordings in this folder" in res.stderr, res.stderr
+
+
 def test_a_killed_runs_lock_does_not_block_the_next_run(tmp_path, twelve):
     """A run killed outright (SIGKILL: no handler, no clean-up) leaves its lock file, but the lock
     itself ends with the process, and its worker processes (still alive for a moment) never held it:

@@ -415,7 +415,8 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
     cluster is up (result.dashboard set); on_file(file_row, result, to_do) after each file.
 
     DIR is locked as soon as the arguments are checked: a second run into it is refused at once,
-    before it searches the study (which takes long on a big one) or starts a cluster."""
+    before it searches the study (which takes long on a big one) or starts a cluster; so, right
+    after, is a rerun into an earlier run's results without --resume or --overwrite."""
     if out.exists() and not out.is_dir():
         raise SensorbackError(f"--out {out}: is a file; give a folder")
     refuse_written_over(out)  # a folder of the user's own holding a days.csv, say (the CLI checked it first)
@@ -424,15 +425,16 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
         _probe(scheduler)
     out.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     with held_by_this_run(out):  # a second run into DIR is refused here, before DIR changes
+        _check_earlier(out, resume, overwrite)  # as is a rerun without --resume or --overwrite
         left_out: dict[str, int] = {}
         paths = find_inputs(inputs, exclude=out, left_out=left_out)
         return _run_in(out, paths, left_out, workers=workers, scheduler=scheduler, resume=resume,
                        overwrite=overwrite, timezone_name=timezone_name, on_start=on_start, on_file=on_file)
 
 
-def _run_in(out: Path, paths: list[Path], left_out: dict[str, int], *, workers: int | None, scheduler: str | None,
-            resume: bool, overwrite: bool, timezone_name: str, on_start, on_file) -> CohortResult:
-    """run_cohort once DIR exists and this run holds it."""
+def _check_earlier(out: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse, before the study is searched (long on a big one), a DIR holding an earlier run's results
+    without --resume or --overwrite, and with --resume one that another version of sensorback wrote."""
     parts = out / PARTS
     earlier = parts.is_dir() and any(parts.iterdir())
     if earlier and not (resume or overwrite):
@@ -440,6 +442,12 @@ def _run_in(out: Path, paths: list[Path], left_out: dict[str, int], *, workers: 
                               "(files already done are skipped) or --overwrite to start again")
     if earlier and resume:
         _check_version(out)
+
+
+def _run_in(out: Path, paths: list[Path], left_out: dict[str, int], *, workers: int | None, scheduler: str | None,
+            resume: bool, overwrite: bool, timezone_name: str, on_start, on_file) -> CohortResult:
+    """run_cohort once DIR exists, this run holds it and _check_earlier let it write there."""
+    parts = out / PARTS
     write_marker(out)  # before any result: from now on DIR is known as a cohort output
     if parts.is_dir():
         for q in parts.iterdir():
