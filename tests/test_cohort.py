@@ -1077,6 +1077,41 @@ def test_the_dashboard_link_is_printed_only_when_the_dashboard_is_served(tmp_pat
         assert lines == ["analysing 1 of 1 file on 1 worker", NO_DASHBOARD], lines
 
 
+def test_the_dashboard_check_asks_the_scheduler_alone():
+    """Whether the dashboard is served is the scheduler's bokeh: only the scheduler is asked (it asked
+    every worker too, client.get_versions: slow on a big --scheduler cluster, and held up by any worker
+    slow to answer). On the real local cluster a run starts, its one worker stopped (SIGSTOP) so that
+    it cannot answer, the check still comes back, saying what this environment's scheduler has."""
+    import threading
+
+    import dask
+    from sensorback.cohort.run import _connect, _dashboard
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1h"}):  # a worker asked is waited for
+        client, cluster = _connect(1, None)
+        (worker,) = client.run(os.getpid).values()
+        got, done = [], threading.Event()
+
+        def check():
+            got.append(_dashboard(client))
+            done.set()
+
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            threading.Thread(target=check, daemon=True).start()
+            answered = done.wait(DEADLINE_S)
+        finally:
+            os.kill(worker, signal.SIGCONT)
+            done.wait(DEADLINE_S)  # the old check, let go on, before the cluster closes under it
+            client.close()
+            cluster.close()
+    assert answered, "the check waited for the stopped worker"
+    if _bokeh_here():
+        assert got[0][0] and got[0][0].endswith("/status") and got[0][1] is None, got
+    else:
+        assert got == [(None, "bokeh>=3.1.0")], got
+
+
 def test_the_dashboard_is_served_with_the_bokeh_dask_asks_for():
     """As Scheduler.__init__ decides (it imports distributed.dashboard.scheduler, which refuses a bokeh
     older than Dask's requirement): installed and recent enough."""

@@ -383,13 +383,15 @@ def _dashboard(client) -> tuple[str | None, str | None]:
     """(link, needs): the dashboard's link when the scheduler serves its pages, else what it would
     need. A scheduler always has its HTTP port ('dashboard' among its services: /health, /metrics),
     but serves the pages only where bokeh, as recent as Dask asks, is installed (Scheduler.__init__);
-    without it the link opens a page asking for bokeh, and needs is that requirement, 'bokeh>=3.1.0'."""
+    without it the link opens a page asking for bokeh, and needs is that requirement, 'bokeh>=3.1.0'.
+    Only the scheduler is asked (client.get_versions asks every worker too: slow on a big cluster), with
+    distributed's own lookup, which the scheduler has, unlike sensorback (only the workers need it)."""
     try:
         if "dashboard" not in client.scheduler_info().get("services", {}):
             return None, None
-        from distributed.versions import BOKEH_REQUIREMENT
+        from distributed.versions import BOKEH_REQUIREMENT, get_package_info
 
-        found = client.get_versions(packages=["bokeh"])["scheduler"]["packages"].get("bokeh")
+        found = client.run_on_scheduler(get_package_info, ["bokeh"]).get("bokeh")
         return (client.dashboard_link, None) if _served(found, BOKEH_REQUIREMENT) else (None, str(BOKEH_REQUIREMENT))
     except Exception:  # an informational link must never fail a run
         return None, None
