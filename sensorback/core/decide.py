@@ -28,6 +28,7 @@ from .runs import _int_type, _last_true, forward_fill, hysteresis, next_true, ru
 from .smoother import Events, PostureSmoother, nats
 from .stretches import epoch_cuts, pieces
 from .sway_breaks import SwayAcrossBreaks
+from .vectors import angle_deg
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
 
 # Walking: clear periodicity at a plausible cadence with real movement. Once walking, short
@@ -173,12 +174,6 @@ def _next_walk(on_feet: np.ndarray, at: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(on_feet)
     j = np.searchsorted(starts, at, side="right")
     return np.where(j < starts.size, starts[np.minimum(j, max(starts.size - 1, 0))], on_feet.shape[0]) if starts.size else np.full(at.shape, on_feet.shape[0])
-
-
-def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angle (degrees) between rows of unit vectors (NaN rows: NaN)."""
-    d0, d1, d2 = a[:, 0] - b[:, 0], a[:, 1] - b[:, 1], a[:, 2] - b[:, 2]
-    return np.degrees(2.0 * np.arcsin(np.minimum(0.5 * np.sqrt(d0 * d0 + d1 * d1 + d2 * d2), 1.0)))
 
 
 def _lying_like(incl: np.ndarray, lat: np.ndarray, lying_deg: float) -> np.ndarray:
@@ -627,17 +622,17 @@ class Decider:
         walk_up[at] = cue.walking_upright(g, on_feet, at)
         from_walking = np.full(n_k, np.nan, np.float32)
         if need.size:
-            from_walking[need] = _angle_deg(g[need], walk_up[need])
+            from_walking[need] = angle_deg(g[need], walk_up[need])
         # A stand-up that ends with the trunk where only a seated trunk stays (SIT_DEG or more
         # from the walking upright: a standing trunk settles within a few degrees of it once the
         # rise is over) is a shift in the chair, or a rise to sit back down: only likely.
         # A slow one ending there is only likely and most likely a shift as well: no stand-up.
         if soft_ups.size:
             with np.errstate(invalid="ignore"):
-                soft_ups = soft_ups[~(_angle_deg(g[soft_ups], walk_up[soft_ups]) >= SIT_DEG)]
+                soft_ups = soft_ups[~(angle_deg(g[soft_ups], walk_up[soft_ups]) >= SIT_DEG)]
         if ups.size:
             with np.errstate(invalid="ignore"):  # (NaN: the walking upright not known yet)
-                bent = _angle_deg(g[ups], walk_up[ups]) >= SIT_DEG
+                bent = angle_deg(g[ups], walk_up[ups]) >= SIT_DEG
             if bent.any():
                 soft_ups = np.union1d(soft_ups, ups[bent])
                 ups = ups[~bent]
@@ -948,7 +943,7 @@ class Decider:
         at, frm = [], []
         for begin, total, take in watches:
             with np.errstate(invalid="ignore"):  # (NaN: the walking upright not known yet)
-                if _angle_deg(unit(total[None, :]), walk_up[take[-1]][None, :])[0] >= SIT_DEG:
+                if angle_deg(unit(total[None, :]), walk_up[take[-1]][None, :])[0] >= SIT_DEG:
                     at.append(int(take[-1]))
                     frm.append(begin)
         return np.asarray(at, np.int64), np.asarray(frm, np.int64)

@@ -46,6 +46,7 @@ import numpy as np
 
 from .runs import _last_true, next_true, rolling_count, sliding_reduce
 from .smoother import BIG, NAT
+from .vectors import unit
 
 # How sitting-like a still trunk direction is, as a level in nats (see PostureCue.levels). From
 # the inclination from an upright reference (degrees): standing at STAND_DEG or less, neither in
@@ -414,7 +415,7 @@ class PostureCue:
             return float(a.sit @ up) <= float(a.stand @ up)  # sitting no nearer upright than standing
 
         def complete(p: _Pending, cur: Anchors, t: int) -> Anchors:
-            after = _unit(np.sum(np.array(p.vecs), axis=0))
+            after = unit(np.sum(np.array(p.vecs), axis=0))
             if p.walk and _own_seat(after, cur):
                 seats.append((t, int(p.begin)))
                 return Anchors(stand=cur.stand, sit=after)
@@ -691,7 +692,7 @@ class PostureCue:
         still upright epochs among the ANCHOR_EPOCHS before it, or None."""
         pre = rows(b - ANCHOR_EPOCHS, b)
         pre = pre[np.isfinite(pre[:, 0])]
-        return _unit(np.sum(pre, axis=0)) if pre.shape[0] else None
+        return unit(np.sum(pre, axis=0)) if pre.shape[0] else None
 
     def _other_of(self, rows, base: int, b: int, sit_after: bool, anchors: Anchors, up, after,
                   trace_rows) -> tuple | None:
@@ -762,7 +763,3 @@ def _own_seat(after: np.ndarray, anchors: Anchors) -> bool:
     sep, to_stand, to_sit = _angle(np.array([anchors.stand, after, after]),
                                    np.array([anchors.sit, anchors.stand, anchors.sit]))
     return bool(sep >= ANCHOR_MIN_DEG and to_stand - to_sit >= SEAT_SHARE * sep and to_stand > OWN_NEITHER_DEG[1])
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.sqrt(v @ v)), 1e-12)

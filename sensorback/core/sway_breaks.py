@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .vectors import angle_deg, unit
+
 WINDOW_S = 40.0       # each side's window of still epochs
 SWAY_RISE = 3.0       # after / before, in each of the two windows after the break
 MIN_TURN_DEG = 4.0    # the trunk's direction, before against after: a posture change
@@ -53,20 +55,11 @@ class _After:
     paused_at: int | None = None  # a dropout under way inside it: where it began
 
 
-def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angle (degrees) between rows of unit vectors."""
-    return np.degrees(np.arccos(np.clip((a * b).sum(axis=1), -1.0, 1.0)))
-
-
 def _sway(changes: np.ndarray) -> float:
     """A window's sway: the median of its epoch-to-epoch direction changes. (A low percentile,
     which a seat's few adjustments would not lift, was tried: it read the sway of a very still
     sitter near the sensor's noise, and a real lost-sample splice within sitting as a stand-up.)"""
     return float(np.median(changes))
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
 class SwayAcrossBreaks:
@@ -141,7 +134,7 @@ class SwayAcrossBreaks:
         # carry: the last n sway epochs, and the last epoch's state
         tail = loc[-self.n:]
         self._idx = np.concatenate((self._idx, tail + first))[-self.n:]
-        self._sway = np.concatenate((self._sway, _angle(g[tail], prev_g[tail])))[-self.n:]
+        self._sway = np.concatenate((self._sway, angle_deg(g[tail], prev_g[tail])))[-self.n:]
         self._dir = np.concatenate((self._dir, g[tail]))[-self.n:]
         self._prev_ok, self._prev_g, self._in_gap = bool(ok[-1]), g[-1].copy(), bool(gap[-1])
         return found
@@ -153,14 +146,14 @@ class SwayAcrossBreaks:
         j = int(np.searchsorted(loc, at))
         mine = loc[max(0, j - self.n):j]
         need = self.n - mine.shape[0]
-        idx = np.concatenate((self._idx[self._idx < first + at][-need:] if need else np.zeros(0, np.int64),
+        idx = np.concatenate((self._idx[-need:] if need else np.zeros(0, np.int64),
                               mine + first))
         if (idx.shape[0] < self.n or idx[0] < first + at - STALE * self.n or idx[-1] < first + at - self.edge
                 or idx[0] < self._last_end):
             return None
-        sway = np.concatenate((self._sway[-need:] if need else np.zeros(0), _angle(g[mine], prev_g[mine])))
+        sway = np.concatenate((self._sway[-need:] if need else np.zeros(0), angle_deg(g[mine], prev_g[mine])))
         dirs = np.concatenate((self._dir[-need:] if need else np.zeros((0, 3)), g[mine]))
-        return first + at, max(_sway(sway), SWAY_FLOOR_DEG), _unit(dirs.sum(axis=0))
+        return first + at, max(_sway(sway), SWAY_FLOOR_DEG), unit(dirs.sum(axis=0))
 
     def _collect(self, first, g, prev_g, loc, lo: int, hi: int, found: list) -> None:
         """Add the sway epochs at chunk positions lo .. hi - 1 to the 'after' side being collected;
@@ -173,13 +166,13 @@ class SwayAcrossBreaks:
         mine = loc[i:min(j, i + want)]
         deadline = a.end + AFTER_SPAN * self.n
         mine = mine[mine + first < deadline]
-        a.sway.extend(_angle(g[mine], prev_g[mine]).tolist())
+        a.sway.extend(angle_deg(g[mine], prev_g[mine]).tolist())
         a.dirs.extend(g[mine].tolist())
         if len(a.sway) == 2 * self.n:
             self._after = None
             s = np.asarray(a.sway)
             first_half, second_half = _sway(s[:self.n]), _sway(s[self.n:])
-            turned = float(_angle(a.before_dir[None, :], _unit(np.asarray(a.dirs[:self.n]).sum(axis=0))[None, :])[0])
+            turned = float(angle_deg(a.before_dir[None, :], unit(np.asarray(a.dirs[:self.n]).sum(axis=0))[None, :])[0])
             if min(first_half, second_half) >= SWAY_RISE * a.before_sway and turned >= MIN_TURN_DEG:
                 found.append((first + int(mine[-1]), a.start))
         elif first + hi >= deadline:

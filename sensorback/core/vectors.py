@@ -1,4 +1,5 @@
-"""Unit vectors, row by row (the one normalisation every part of the core uses)."""
+"""Unit vectors, row by row, and the angles between them (the one normalisation and the one
+row-wise angle every part of the core uses)."""
 
 from __future__ import annotations
 
@@ -13,3 +14,10 @@ def unit(v: np.ndarray) -> np.ndarray:
     for a in range(3):  # column by column: see SensorCalibration.apply_mean_var
         np.divide(v[:, a], norm, out=out[:, a])
     return out
+
+
+def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angle (degrees) between rows of unit vectors (NaN rows: NaN), from the chord between them:
+    exact for small angles, where an arccos of the dot product loses digits."""
+    d0, d1, d2 = a[:, 0] - b[:, 0], a[:, 1] - b[:, 1], a[:, 2] - b[:, 2]
+    return np.degrees(2.0 * np.arcsin(np.minimum(0.5 * np.sqrt(d0 * d0 + d1 * d1 + d2 * d2), 1.0)))
