@@ -938,8 +938,6 @@ class LiveSession:
             return
         instant = datetime.fromtimestamp(latest, timezone.utc)
         day = today(instant)
-        if self._day is not None and day == self._day[0]:  # (the day's bounds missed it: never re-read for it)
-            return
         start, end = day_bounds(day)
         m = self.meters
         if self._day is not None:  # yesterday's totals are not today's
