@@ -52,6 +52,12 @@ VIGOROUS_EPOCHS = 3
 # A sit-down counts only if the wearer then stays calm (SD below CALM_SD_G) for this many epochs.
 CALM_SD_G = 0.04
 CONFIRM_EPOCHS = 2
+# A stand-up is judged where the trunk has come to rest, UP_SETTLE_S after its window's quiet
+# end: a shift in the chair is heard as a stand-up at the pause with the hips lifted and the
+# trunk leaning forward (often right through the wearer's standing direction); lowering the hips
+# and sitting back takes up to about 3 s more. Judged at the quiet end, the trunk's direction is
+# the lean on the way, not the seat it returns to (posture_cue._own_seat, SIT_DEG below).
+UP_SETTLE_S = 3.0
 # A trunk transition must start and end quiet and tilt the trunk on the way (transition.QUIET_G,
 # transition.MIN_TILT_DEG), reach this vertical speed (m/s) and be this lopsided (main
 # direction / other direction) to count.
@@ -266,6 +272,7 @@ class _Carry:
     hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     hist_calm_recent: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     hist_calm_window: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # see _movement_start
+    hist_up: np.ndarray | None = None  # stand-ups heard in the last up_settle epochs, see _settled_ups
     not_worn_run: int = 0
     gap_run: int = 0
     hist_wobble: np.ndarray = field(default_factory=lambda: np.full((NOT_WORN_WINDOW - 1, 7), np.nan, np.float32))
@@ -331,6 +338,9 @@ class Decider:
         # Settling (core/settle.py): the most epochs ever held back for a later revision (a
         # motionless run is handed out, revised, when it reaches quick_calm_epochs).
         self.window_epochs = max(1, int(round(options.transition_window_s / options.epoch_s)))
+        self.up_settle = max(1, int(round(UP_SETTLE_S / options.epoch_s)))
+        # how many epochs before the epoch it becomes known a transition's window may start
+        self.reach = self.window_epochs - 1 + max(CONFIRM_EPOCHS, self.up_settle)
         lag = max(1, int(round(SMOOTHER_LAG_S / options.epoch_s)))
         self.max_hold_epochs = max(self.quick_calm_epochs - 1, CONFIRM_EPOCHS, lag)
         self.sure = nats(SURE_NATS)
@@ -405,8 +415,8 @@ class Decider:
     def _fresh(self) -> None:
         """What the decisions remember, as at the start of a recording."""
         self._settler = Settler(self.slouch)
-        self._smoother = PostureSmoother(self._switch, self.lag_epochs, self.window_epochs - 1 + CONFIRM_EPOCHS)
-        self._cue = PostureCue(self.options.epoch_s, self.window_epochs + CONFIRM_EPOCHS, self.lag_epochs,
+        self._smoother = PostureSmoother(self._switch, self.lag_epochs, self.reach)
+        self._cue = PostureCue(self.options.epoch_s, self.reach + 1, self.lag_epochs,
                                walking_seed(self.calibration), self.cue_every, own_postures(self.calibration))
         self._sway_breaks = SwayAcrossBreaks(self.options.epoch_s)
         self._c = _Carry()
@@ -573,6 +583,7 @@ class Decider:
             slow_up[slow[lay < span]] = False
         calm = has_data & (sd < CALM_SD_G)
         sat_confirmed, sit_pending = self._confirmed(sat_down, calm)
+        stood_up, slow_up, rising = self._settled_ups(stood_up, slow_up)
         # Sitting or standing: every epoch's evidence, decoded by the smoother (smoother.py).
         # Walking proves the wearer is on their feet; a seen transition says which posture
         # follows it (and which one came before its window); lying a while means sitting up
@@ -680,8 +691,8 @@ class Decider:
         seat_heard = np.isin(seats, heard_down)
         seats, seat_from = seats[seat_heard], seat_from[seat_heard]
         ev_at = np.concatenate([ups, downs, soft_ups, soft_downs, seats, rise_at]) + first
-        ev_before = np.concatenate([ups - span + 1, downs - CONFIRM_EPOCHS - span + 1,
-                                    soft_ups - span + 1, soft_downs - span + 1, seat_from - first,
+        ev_before = np.concatenate([ups - self.up_settle - span + 1, downs - CONFIRM_EPOCHS - span + 1,
+                                    soft_ups - self.up_settle - span + 1, soft_downs - span + 1, seat_from - first,
                                     rise_from - first]) + first
         ev_sit = np.concatenate([np.zeros(ups.size, bool), np.ones(downs.size, bool),  # sitting after
                                  np.zeros(soft_ups.size, bool), np.ones(soft_downs.size, bool),
@@ -832,9 +843,12 @@ class Decider:
         # evidence (or the lag) does, with the wearer's own postures telling apart what it claims.
         # (a held epoch is released when the level it shows would decide it as surely the same way,
         # judged only on a calm trunk: one on its way into a posture shows a level still moving)
-        hold = (pending != 0) & known
+        # The epochs a stand-up heard is settling (`rising`, see _settled_ups) are held until it
+        # is reported: a stand-up makes them standing, a shift in the chair leaves them seated.
+        hold = ((pending != 0) & known) | rising
         events = Events(ev_at, moved_from, ~ev_sit, ev_other, is_sure)
-        decoded = self._smoother.step(first, x, reset, events, switch, offset, known, hold, np.where(calm, pending, 0))
+        decoded = self._smoother.step(first, x, reset, events, switch, offset, known, hold,
+                                      np.where(calm & ~rising, pending, 0))
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING
@@ -1035,6 +1049,22 @@ class Decider:
         revisions += [Revision(int(k[j]), int(k[j] - back[j]), TO_MOVING) for j in walked]
         revisions.sort(key=lambda r: r.at)
         return hold_from, revisions
+
+    def _settled_ups(self, sure: np.ndarray, slow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Stand-ups (sure, slow) reported up_settle epochs after their window's end, where the
+        trunk has come to rest (UP_SETTLE_S), and the epochs a sure one heard is still settling
+        (from its window's end until it is reported: they may not commit, and its report settles
+        them). Carries the last up_settle flags of each between chunks."""
+        c = self._c
+        d = self.up_settle
+        if c.hist_up is None:
+            c.hist_up = np.zeros((2, d), bool)
+        both = np.concatenate([c.hist_up, np.stack([sure, slow])], axis=1)
+        n = sure.shape[0]
+        c.hist_up = both[:, n:]
+        heard = np.concatenate(([0], np.cumsum(both[0])))
+        rising = heard[d + 1:] > heard[1:n + 1]  # a sure one heard at one of the epochs e - d + 1 .. e
+        return both[0, :n], both[1, :n], rising
 
     def _confirmed(self, events: np.ndarray, calm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(confirmed, pending): events[i] that are followed by CONFIRM_EPOCHS calm epochs,
