@@ -952,3 +952,24 @@ def test_own_postures_come_only_from_a_calibration_that_showed_both():
     assert own_postures(cal("window 3:12 s", stand)).sit is not None
     assert own_postures(cal("walking (300 s)", stand)).stand is None
     assert own_postures(cal("calibrated upright", None)).stand is None
+
+
+
+def test_the_calm_seconds_before_a_stand_up_stay_seated():
+    """A stand-up's transition window (6 s) starts at rest, before the movement: its calm first
+    epochs are the wearer still seated. Claimed for standing (until stop 27) they lengthened the
+    break: this day's 56 s stand at 82.9 min (under the coach's 60 s break) read as 60 s, so the
+    seated bout restarted and the next three prompts (86, 96, 106 min) never came."""
+    from closed_gaps import close_gaps
+
+    block, labels = close_gaps(*simulate("hidden-sit-downs", seed=1))
+    ep = analyze(block).epochs
+    rows = list(labels.rows())
+    (a,) = [a for a, _, lab, code in rows if code == "sit_to_stand" and 4960.0 < a < 4980.0]
+    seated_again = next(b for b, _, lab, _ in rows if b > a and lab not in ("transition", "standing"))
+    assert 50.0 < seated_again - a < 60.0  # a stand shorter than a break
+    before = inside(ep, a - 6.0, a)
+    assert before.sum() >= 4
+    assert np.isin(ep.state[before], SIT).all(), ep.state_names[before]
+    due, on_time, spurious, _ = prompt_check(ep, labels, block.meta["sim"]["duration_s"], 1.0)
+    assert (on_time, spurious) == (due, 0), (due, on_time, spurious)

@@ -751,10 +751,10 @@ class Decider:
         heard = is_sure | ~known[ev_at - first]
         ev_at, ev_before, ev_sit = ev_at[heard], ev_before[heard], ev_sit[heard]
         is_seat, is_sure, is_rise = is_seat[heard], is_sure[heard], is_rise[heard]
-        # A sit-down's window starts with the wearer still standing: only the epochs from where
-        # the movement began are claimed for sitting (see _movement_start; stand-ups keep their
-        # window start, docs/core.md, "Transitions").
-        moved_from = np.where(ev_sit & ~is_seat, self._movement_start(first, calm, ev_at, ev_before), ev_before)
+        # A transition's window starts at rest, in the posture before it: only the epochs from
+        # where the movement began are claimed for the posture after it (see _movement_start;
+        # docs/core.md, "Transitions").
+        moved_from = np.where(~is_seat, self._movement_start(first, calm, ev_at, ev_before), ev_before)
         ev_other = [other_of.get((int(a), int(b), bool(si))) for a, b, si in zip(ev_at, ev_before, ev_sit)]
         # A rise across a break tells the posture of the epochs from the break on as well (the
         # minute it took to tell: standing) and claims them, guesses or not; before it, sitting.
@@ -967,9 +967,10 @@ class Decider:
         (`before`) to `at` that is not calm (CALM_SD_G; `before` if none is known calm). A
         window starts and ends at rest and is longer than the movement (a sit-down takes
         1.5-3 s, the window 6 s), so its calm first epochs are still in the posture before it.
-        Carries the calm flags of the last window (and confirmation) epochs between chunks."""
+        Carries the calm flags of the last window (and confirmation or settling) epochs between
+        chunks."""
         c = self._c
-        span = self.window_epochs + CONFIRM_EPOCHS
+        span = self.reach + 1
         hist = c.hist_calm_window
         allc = np.concatenate([np.zeros(span - hist.shape[0], bool), hist, calm])
         c.hist_calm_window = allc[allc.shape[0] - span:]
