@@ -409,9 +409,15 @@ def on_a_terminal(args: list[str], stderr=None, rows_cols: tuple[int, int] | Non
     return proc, main
 
 
+#: How long a command may take to end once its terminal is closed (it takes about a second, on a
+#: loaded machine too): past this it hung on the gone terminal, and the test says so.
+HANG_UP_S = 60.0
+
+
 def hang_up_when_shown(proc, main: int, shown: bytes) -> bytes:
     """Read the terminal until `shown` appears, then close it (the command is hung up) and wait for
-    the command to end (killed if the test fails first). Returns what the terminal showed."""
+    the command to end (killed if the test fails first); the test fails if it has not ended within
+    HANG_UP_S. Returns what the terminal showed."""
     import select
 
     out = b""
@@ -426,7 +432,11 @@ def hang_up_when_shown(proc, main: int, shown: bytes) -> bytes:
         assert shown in out, out[-2000:]
         os.close(main)  # the terminal goes away: SIGHUP (and SIGCONT)
         main = None
-        proc.wait(timeout=DEADLINE_S)
+        try:
+            proc.wait(timeout=HANG_UP_S)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the command had not ended {HANG_UP_S:g} s after its terminal closed: "
+                        f"it hung on the gone terminal")
     finally:
         if main is not None:
             os.close(main)
