@@ -414,10 +414,49 @@ def on_a_terminal(args: list[str], stderr=None, rows_cols: tuple[int, int] | Non
 HANG_UP_S = 60.0
 
 
-def hang_up_when_shown(proc, main: int, shown: bytes) -> bytes:
+def main_thread_sleeps_in(pid: int) -> str:
+    """Where process pid's main thread sleeps in the kernel ('futex': on a lock, e.g. putting into a
+    full queue; 'do_epoll_wait': an idle event loop); '' when running, or where /proc does not say."""
+    try:
+        wchan = Path(f"/proc/{pid}/task/{pid}/wchan").read_text().strip()
+    except OSError:
+        return ""
+    return "" if wchan == "0" else wchan
+
+
+def stall_terminal(proc, main: int) -> None:
+    """Stop reading the terminal (as a stalled connection would) and resize it until the command is
+    blocked on its output: every redraw backs up behind the full terminal until its main thread waits
+    on a lock (seen several times in a row). Skips where /proc does not say where threads sleep."""
+    import fcntl
+    import struct
+    import termios
+
+    try:
+        wait_until(lambda: main_thread_sleeps_in(proc.pid), "an idle thread's wait channel", timeout=10.0)
+    except pytest.fail.Exception:
+        pytest.skip("/proc/PID/task/PID/wchan does not say where a thread sleeps here")
+    end = time.monotonic() + DEADLINE_S
+    in_a_row = resizes = 0
+    while in_a_row < 5:
+        if proc.poll() is not None:
+            pytest.fail(f"the command ended (exit {proc.returncode}) on a stalled terminal")
+        if time.monotonic() > end:
+            pytest.fail(f"the command did not block on its stalled terminal in {DEADLINE_S:g} s ({resizes} resizes)")
+        if "futex" in main_thread_sleeps_in(proc.pid):
+            in_a_row += 1
+        else:
+            in_a_row = 0
+            resizes += 1  # a new size: the whole screen is drawn again
+            fcntl.ioctl(main, termios.TIOCSWINSZ, struct.pack("HHHH", 30 + resizes % 2, 100, 0, 0))
+        time.sleep(0.02)  # poll
+
+
+def hang_up_when_shown(proc, main: int, shown: bytes, stalled: bool = False) -> bytes:
     """Read the terminal until `shown` appears, then close it (the command is hung up) and wait for
     the command to end (killed if the test fails first); the test fails if it has not ended within
-    HANG_UP_S. Returns what the terminal showed."""
+    HANG_UP_S. stalled: before closing, the terminal stops being read until the command blocks on
+    its output (stall_terminal). Returns what the terminal showed."""
     import select
 
     out = b""
@@ -430,13 +469,15 @@ def hang_up_when_shown(proc, main: int, shown: bytes) -> bytes:
                 except OSError:  # EIO: the command ended and its side of the terminal closed
                     break
         assert shown in out, out[-2000:]
+        if stalled:
+            stall_terminal(proc, main)
         os.close(main)  # the terminal goes away: SIGHUP (and SIGCONT)
         main = None
         try:
             proc.wait(timeout=HANG_UP_S)
         except subprocess.TimeoutExpired:
             pytest.fail(f"the command had not ended {HANG_UP_S:g} s after its terminal closed: "
-                        f"it hung on the gone terminal")
+                        "it hung on the gone terminal")
     finally:
         if main is not None:
             os.close(main)

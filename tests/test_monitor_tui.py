@@ -151,14 +151,17 @@ def test_ctrl_c_and_ctrl_q_stop_the_monitor_like_q(tmp_path, key):
     store.close()
 
 
-@pytest.mark.parametrize("when", ["running", "ended"])
+@pytest.mark.parametrize("when", ["running", "ended", "stalled"])
 def test_dashboard_in_a_closed_terminal_ends_the_session(tmp_path, monkeypatch, when):
     """The terminal the dashboard runs in closes (a real hang-up: the kernel sends SIGHUP and
     SIGCONT, and later writes to it fail), while the demo runs or once it has ended and the
-    dashboard waits for q: as with --plain, the session's source is stopped and the session written
+    dashboard waits for q, or then after it stopped reading (a stalled connection: the dashboard
+    blocked on its output): as with --plain, the session's source is stopped and the session written
     and ended as after q, and the command ends as any does on SIGHUP, exit 129. The SIGHUP went down
     the generic path (raised in the middle of Textual's loop), and the SIGCONT then made Textual
-    start drawing again on the gone terminal: 'RuntimeError: no running event loop', exit 1."""
+    start drawing again on the gone terminal: 'RuntimeError: no running event loop', exit 1. And
+    the write that failed on the gone terminal killed Textual's output thread, whose full queue then
+    blocked the dashboard for good (spinning, never ending): always when stalled, at times otherwise."""
     import os
 
     from conftest import hang_up_when_shown, on_a_terminal
@@ -172,7 +175,7 @@ def test_dashboard_in_a_closed_terminal_ends_the_session(tmp_path, monkeypatch, 
     speed, shown = ("30", b"SITTING") if when == "running" else ("200", b"press q")  # past the sit-down (00:00:52)
     proc, main = on_a_terminal(["monitor", "--demo", "--speed", speed, "--record", str(tmp_path / "r.sbr")],
                                rows_cols=(30, 100))
-    hang_up_when_shown(proc, main, shown)
+    hang_up_when_shown(proc, main, shown, stalled=when == "stalled")
     assert proc.returncode == 129
     db = demo_db_path()
     store = open_store(str(db))

@@ -8,7 +8,8 @@ scrolling log of prompts, nudges and notes (live.log_line), newest at the bottom
 wrapped to the terminal's width (at 80x24 too). Keys: c calibrate (sit upright: the next seconds become the upright
 reference), g guided calibration (sit upright, slouch as usual, stand up: 30 s), s snooze, d mark the suggested exercise done, q (or Ctrl-C, or a SIGTERM) quit (stops the source, writes
 everything, exits). A closed terminal (SIGHUP) quits the same way, without drawing on the gone terminal
-(ui.stopping, as --plain; ``stopped_by`` tells the command). When the session fails (no Bluetooth, a database that cannot be written), the
+(ui.stopping, as --plain; ``stopped_by`` tells the command): what Textual still sends
+there is dropped (_DropsWhatFails), so nothing blocks on it, whenever it goes. When the session fails (no Bluetooth, a database that cannot be written), the
 dashboard closes by itself and keeps the exception in ``error`` for the command to report. Break
 prompts and slouch nudges also go out as desktop notifications (ui/notify.py; the terminal bell when
 there is no notification service).
@@ -23,6 +24,7 @@ from typing import Optional
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
 from textual.widgets import Footer, Header, RichLog, Static
 
 from ..coach.text import notification_title
@@ -71,6 +73,46 @@ def today_line(today_s) -> str:
     per state (seated: sitting + slouching, as in the report)."""
     return (f"Today: seated {_minutes(seated_seconds(today_s))} ({_minutes(today_s['slouching'])} of it slouching), "
             f"standing {_minutes(today_s['standing'])}, moving {_minutes(today_s['moving'])}")
+
+
+class _DropsWhatFails:
+    """The terminal as Textual's output thread writes to it, except that a write or flush that fails
+    (EIO: the terminal hung up) is dropped instead of raised. Raised, it kills that thread, whose
+    bounded queue then fills and blocks the event loop for good in a later draw: the SIGHUP that
+    would end the session is never handled (the command hangs, spinning)."""
+
+    def __init__(self, file):
+        self._file = file
+
+    def write(self, text: str) -> int:
+        try:
+            return self._file.write(text)
+        except OSError:
+            return 0
+
+    def flush(self) -> None:
+        try:
+            self._file.flush()
+        except OSError:
+            pass
+
+    def __getattr__(self, name: str):
+        return getattr(self._file, name)
+
+
+def _surviving_a_gone_terminal(driver_class: type[Driver]) -> type[Driver]:
+    """driver_class, its output put behind _DropsWhatFails. Textual offers no way to choose the
+    file its drivers draw on, so this sets their private ``_file`` (read when the output thread
+    starts); a driver without one (the headless one, or a future Textual's) is left as it is."""
+
+    class SurvivingDriver(driver_class):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            file = getattr(self, "_file", None)
+            if file is not None:
+                self._file = _DropsWhatFails(file)
+
+    return SurvivingDriver
 
 
 class MonitorApp(App):
@@ -143,6 +185,9 @@ class MonitorApp(App):
         self._sigcont = signal.getsignal(signal.SIGCONT) if hasattr(signal, "SIGCONT") else None
         if callable(self._sigcont):
             signal.signal(signal.SIGCONT, self._on_sigcont)
+
+    def get_driver_class(self) -> type[Driver]:
+        return _surviving_a_gone_terminal(super().get_driver_class())
 
     _signals: Optional[SignalStop] = None
     _sigcont = None  # Textual's SIGCONT handler, put back when the dashboard closes
