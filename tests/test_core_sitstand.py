@@ -404,6 +404,23 @@ def test_a_shift_in_the_chair_is_no_stand_up(seed):
         assert_streams_cut_at(block, batch, [shifts[0] + off for off in range(-2, 10)])
 
 
+def test_a_shift_heard_as_a_sit_down_teaches_no_standing_posture():
+    """A shift in the chair can be heard the other way, as a sit-down (the hips lowered again):
+    its window starts in the wearer's own seat. Taken as a sit-down, the seat before it became
+    the wearer's standing posture, both postures were then one, and the next shift (heard as a
+    stand-up, 37 min later on this day) could no longer be told from a stand-up: the rest of that
+    desk session was standing (0 % sitting)."""
+    block, labels, batch = day("reseats", 2)
+    ep = batch.epochs
+    rows = list(labels.rows())
+    shifts = [b for _, b, _, code in rows if code == "reseat"]
+    assert 3445.0 < shifts[0] < 3455.0 and 5645.0 < shifts[2] < 5655.0  # (their ends) heard as a sit-down; as a stand-up
+    end = next(a for a, _, _, code in rows if a > shifts[2] and code == "slouch_onset")
+    after = inside(ep, shifts[2] + 8.0, end)
+    assert after.sum() >= 100
+    assert np.isin(ep.state[after], SIT).all(), ep.state_names[after][:5]
+
+
 @pytest.mark.parametrize("seed", [3, 6])
 def test_a_first_seat_after_a_walk_whose_end_went_unseen_is_sitting(seed):
     """The day's first walk ends in a radio gap and the wearer is seated when data resumes, 15-17

@@ -472,6 +472,10 @@ class PostureCue:
             if not sure:
                 continue
             before = self._before(rows, b) if sit_after is not None else None
+            if before is not None and sit_after and _own_seat(before, cur):
+                # a "sit-down" from this wearer's own seat: a shift in the chair heard the other
+                # way (the hips lowered again), whose seat before it is no standing posture
+                before = None
             if before is not None:
                 new = Anchors(stand=before, sit=cur.sit) if sit_after else Anchors(stand=cur.stand, sit=before)
                 cur = new if plausible(new, t) else (Anchors(stand=before) if sit_after else Anchors(stand=cur.stand))
