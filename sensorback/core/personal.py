@@ -21,7 +21,6 @@ Pure numpy, like the rest of the core; storing calibrations is sensorback.calibr
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import NoReturn
 
@@ -39,6 +38,7 @@ from .options import CoreOptions
 from .reference import CALIBRATED_UP, WALKING_UP, WINDOW_UP, Calibration, Reference, unit
 from .slouch import DEFAULT_SLOUCH_DEG, MIN_SLOUCH_SHARE, SlouchRule, half_depth, seated_modes, seated_peak
 from .states import MOVING, SITTING, SLOUCHING
+from .vectors import angle_deg
 
 MIN_WALKING_EPOCHS = 10
 # What a calibration step (a guided step, or a window marking one) must show to be used, checked
@@ -92,11 +92,6 @@ def held_direction(g: np.ndarray, sd: np.ndarray, sel: np.ndarray) -> tuple[np.n
     return unit(np.median(g[sel], axis=0)), ""
 
 
-def tilt_deg(a: np.ndarray, b: np.ndarray) -> float:
-    """The angle between two unit vectors, in degrees."""
-    return math.degrees(math.acos(max(-1.0, min(1.0, float(a @ b)))))
-
-
 def estimate_up(g: np.ndarray, walking: np.ndarray, still_upright_candidates: np.ndarray,
                 epoch_s: float) -> tuple[np.ndarray, str]:
     """Upright from walking bouts; without walking, the most common still posture (less reliable)."""
@@ -114,7 +109,7 @@ def lean_from_window(lean: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, floa
     """(forward direction, how far the lean goes from upright in degrees), or None when the lean
     is under MIN_SLOUCH_LEAN_DEG."""
     d = lean - (lean @ up) * up
-    tilt = tilt_deg(lean, up)
+    tilt = float(angle_deg(lean, up))
     if tilt < MIN_SLOUCH_LEAN_DEG or np.linalg.norm(d) < 1e-9:
         return None
     return unit(d), tilt
@@ -128,7 +123,7 @@ def slouch_lean(lean: np.ndarray, up: np.ndarray, options: CoreOptions
     default applies)."""
     found = lean_from_window(lean, up)
     if found is None:
-        return None, (f"the trunk hardly leaned ({tilt_deg(lean, up):.0f} deg from upright, under "
+        return None, (f"the trunk hardly leaned ({float(angle_deg(lean, up)):.0f} deg from upright, under "
                       f"{MIN_SLOUCH_LEAN_DEG:g})"), False
     if found[1] >= options.lying_deg:
         return None, (f"the trunk leaned {found[1]:.0f} deg from upright, as far as lying down "
@@ -139,7 +134,7 @@ def slouch_lean(lean: np.ndarray, up: np.ndarray, options: CoreOptions
 def check_stand(stand: np.ndarray, up: np.ndarray, options: CoreOptions) -> str:
     """Why a stand step's direction is nonsense (held as far as lying from the seated upright: lying,
     or the sensor put down), or ''."""
-    tilt = tilt_deg(stand, up)
+    tilt = float(angle_deg(stand, up))
     if tilt >= options.lying_deg:
         return (f"the trunk was held {tilt:.0f} deg from upright, as far as lying down ({options.lying_deg:g} "
                 "or more), not standing")
@@ -362,7 +357,7 @@ def refuse(step: str, why: str) -> NoReturn:
 
 def standing_note(what: str, stand: np.ndarray, up: np.ndarray) -> str:
     """The calibration note on a stand step (or window): how far standing lies from the upright."""
-    tilt = round(tilt_deg(stand, up))
+    tilt = round(float(angle_deg(stand, up)))
     return f"standing: {what}, {count(tilt, 'degree')} from the upright reference"
 
 
@@ -381,7 +376,7 @@ def learn(stats: EpochStats, options: CoreOptions, calibration: Calibration) -> 
     if not est.known:
         return None
     old = np.asarray(calibration.reference.forward, float)
-    turn = tilt_deg(old, est.direction)
+    turn = float(angle_deg(old, est.direction))
     if calibration.reference.forward_known and turn <= LEARN_CHANGE_DEG:
         return None
     ref = replace(calibration.reference, forward=tuple(map(float, est.direction)), forward_source=est.describe(),

@@ -17,7 +17,8 @@ def unit(v: np.ndarray) -> np.ndarray:
 
 
 def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angle (degrees) between rows of unit vectors (NaN rows: NaN), from the chord between them:
-    exact for small angles, where an arccos of the dot product loses digits."""
-    d0, d1, d2 = a[:, 0] - b[:, 0], a[:, 1] - b[:, 1], a[:, 2] - b[:, 2]
+    """Angle (degrees) between rows of unit vectors, or between two unit vectors (NaN rows: NaN),
+    from the chord between them: exact for small angles, where an arccos of the dot product loses
+    digits."""
+    d0, d1, d2 = a[..., 0] - b[..., 0], a[..., 1] - b[..., 1], a[..., 2] - b[..., 2]
     return np.degrees(2.0 * np.arcsin(np.minimum(0.5 * np.sqrt(d0 * d0 + d1 * d1 + d2 * d2), 1.0)))
