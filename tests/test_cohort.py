@@ -672,8 +672,9 @@ def _dask_cli() -> list[str]:
 
 
 @contextlib.contextmanager
-def running_cluster(tmp_path: Path, workers: int = 2, worker_env: dict | None = None):
-    """A dask scheduler and ``workers`` workers, each a separate process on localhost; its address."""
+def running_cluster(tmp_path: Path, workers: int = 2, worker_env: dict | None = None, dashboard: bool = False):
+    """A dask scheduler and ``workers`` workers, each a separate process on localhost; its address.
+    The scheduler's dashboard is switched off (--no-dashboard) unless ``dashboard``."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     logs = tmp_path / "dask-logs"
@@ -686,7 +687,8 @@ def running_cluster(tmp_path: Path, workers: int = 2, worker_env: dict | None = 
                                        start_new_session=True, cwd=tmp_path, env=env), log))
 
     try:
-        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
+        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+              *(["--dashboard-address", "127.0.0.1:0"] if dashboard else ["--no-dashboard"]))
         for i in range(workers):
             start(f"worker{i}", "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
                   "--name", f"w{i}", "--local-directory", str(tmp_path / f"w{i}"),
@@ -1075,6 +1077,29 @@ def test_the_dashboard_link_is_printed_only_when_the_dashboard_is_served(tmp_pat
                                                 r"http://127\.0\.0\.1:\d+/status", lines[0]), lines
     else:
         assert lines == ["analysing 1 of 1 file on 1 worker", NO_DASHBOARD], lines
+
+
+@pytest.mark.parametrize("dashboard", [False, True], ids=["scheduler-no-dashboard", "scheduler-dashboard"])
+def test_a_running_schedulers_dashboard_is_linked_only_when_it_serves_it(tmp_path, sim_block, dashboard):
+    """A scheduler started with --no-dashboard still has its HTTP port (services['dashboard']), with no
+    page at the link: the run printed that dead link (bokeh on the scheduler) or a note that bokeh would
+    bring the dashboard (none): both untrue. Now nothing about a dashboard; with the dashboard on, as
+    on a local cluster: the link, or the note saying what the scheduler needs."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+    with running_cluster(tmp_path, workers=1, dashboard=dashboard) as address:
+        res = cli("cohort", str(folder), "--out", str(tmp_path / "out"), "--scheduler", address)
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.strip().splitlines()
+    if not dashboard:
+        assert lines == ["analysing 1 of 1 file on 1 worker"], lines
+    elif _bokeh_here():
+        assert len(lines) == 1 and re.fullmatch(r"analysing 1 of 1 file on 1 worker, dashboard "
+                                                r"http://127\.0\.0\.1:\d+/status", lines[0]), lines
+    else:
+        assert lines == ["analysing 1 of 1 file on 1 worker", "note: no live dashboard: Dask serves it only with "
+                         "bokeh>=3.1.0 installed where the scheduler runs"], lines
 
 
 def test_the_dashboard_check_asks_the_scheduler_alone():

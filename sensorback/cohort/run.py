@@ -382,19 +382,43 @@ def _probe(address: str) -> None:
 def _dashboard(client) -> tuple[str | None, str | None]:
     """(link, needs): the dashboard's link when the scheduler serves its pages, else what it would
     need. A scheduler always has its HTTP port ('dashboard' among its services: /health, /metrics),
-    but serves the pages only where bokeh, as recent as Dask asks, is installed (Scheduler.__init__);
-    without it the link opens a page asking for bokeh, and needs is that requirement, 'bokeh>=3.1.0'.
+    with or without its dashboard: one started with 'dask scheduler --no-dashboard' has no page at the
+    link (no link, no note: installing anything would not bring it); one that wants it serves the pages
+    only where bokeh, as recent as Dask asks, is installed (Scheduler.__init__); without it the link
+    opens a page asking for bokeh, and needs is that requirement, 'bokeh>=3.1.0'.
     Only the scheduler is asked (client.get_versions asks every worker too: slow on a big cluster), with
     distributed's own lookup, which the scheduler has, unlike sensorback (only the workers need it)."""
     try:
         if "dashboard" not in client.scheduler_info().get("services", {}):
             return None, None
-        from distributed.versions import BOKEH_REQUIREMENT, get_package_info
+        from urllib.parse import urlsplit
 
-        found = client.run_on_scheduler(get_package_info, ["bokeh"]).get("bokeh")
-        return (client.dashboard_link, None) if _served(found, BOKEH_REQUIREMENT) else (None, str(BOKEH_REQUIREMENT))
+        from distributed.versions import BOKEH_REQUIREMENT
+
+        link = client.dashboard_link
+        has_page, found = client.run_on_scheduler(_page_and_bokeh(), urlsplit(link).path or "/")
+        if not has_page:  # the dashboard switched off
+            return None, None
+        return (link, None) if _served(found, BOKEH_REQUIREMENT) else (None, str(BOKEH_REQUIREMENT))
     except Exception:  # an informational link must never fail a run
         return None, None
+
+
+def _page_and_bokeh():
+    """A function for run_on_scheduler: (whether the scheduler's HTTP server has a page at a path, its
+    bokeh version or None). Made here, not at module level, so that it travels by value: the
+    scheduler need not have sensorback."""
+    def page_and_bokeh(path, dask_scheduler=None):
+        from distributed.versions import get_package_info
+        from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
+        from tornado.web import ErrorHandler
+
+        request = HTTPServerRequest(start_line=RequestStartLine("GET", path, "HTTP/1.1"),
+                                    headers=HTTPHeaders({"Host": "localhost"}))
+        found = dask_scheduler.http_application.find_handler(request)
+        has_page = found is not None and not issubclass(found.handler_class, ErrorHandler)
+        return has_page, get_package_info(["bokeh"]).get("bokeh")
+    return page_and_bokeh
 
 
 def _served(bokeh_version: str | None, requirement) -> bool:
