@@ -19,8 +19,10 @@ of the next epoch comes in). Target: under 1.5 s. The distribution is over all s
 
 Two latencies: *shown* is when the dashboard shows the epoch's state (the newest decided epoch,
 ``meters.t``); *settled* is when the core hands the epoch to the coach and the store, which is
-later only for the few epochs a later one may still revise (core/settle.py: two epochs after a
-sit-down; a motionless run after the sensor was handled, until it is proven off the body or not).
+later only for the few epochs a later one may still revise (core/settle.py and docs/core.md,
+"Settling": two epochs after a sit-down; up to about 17 s after a stand-up; a motionless run after the
+sensor was handled, until it is proven off the body or not; epochs the posture smoother has not
+decided, at most 150 s).
 """
 
 from __future__ import annotations

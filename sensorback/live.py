@@ -16,8 +16,9 @@ calibration found and learned on the way, the meters and events a screen shows.
 one-epoch delay, so an epoch's state is known when the first sample of the next epoch arrives
 (the dashboard shows it then); the core hands an epoch to the coach and the store once it is
 settled, which is at once except while a later epoch may still revise it (while a sensor just
-handled lies still: up to 19 s at 50 Hz and above, 149 s at 10 Hz; two epochs after a sit-down:
-core/settle.py); the coach sees only settled epochs; snoozes and exercise marks are stamped at
+handled lies still: up to 19 s at 50 Hz and above, 149 s at 10 Hz; two epochs after a sit-down;
+up to about 17 s after a stand-up; at most 150 s while the posture smoother is undecided: core/settle.py
+and docs/core.md, "Settling"); the coach sees only settled epochs; snoozes and exercise marks are stamped at
 the end of the last epoch it saw. Wall clock appears only where rows are stored
 (``start_time + t``).
 

@@ -990,3 +990,18 @@ def test_the_calm_seconds_before_a_stand_up_stay_seated():
     assert np.isin(ep.state[before], SIT).all(), ep.state_names[before]
     due, on_time, spurious, _ = prompt_check(ep, labels, block.meta["sim"]["duration_s"], 1.0)
     assert (on_time, spurious) == (due, 0), (due, on_time, spurious)
+
+
+def test_a_dropout_where_a_stand_up_comes_to_rest_leaves_it_only_likely():
+    """A stand-up is judged where the trunk came to rest, 3 s after it was heard (UP_SETTLE_S).
+    With no data in that second, a shift in the chair (heard here at epoch 1728 of this day,
+    the wearer seated until a stand-up at 2395 s) passed both tests on the trunk's direction as a
+    sure stand-up: 666 seated epochs were called standing (review of stop 27)."""
+    block, labels, _ = day("reseats", 1)
+    keep = ~((block.t >= 1731.0) & (block.t < 1732.0))
+    dropped = SampleBlock(block.t[keep], block.acc[keep], device=block.device, rate_hz=block.rate_hz,
+                          meta=dict(block.meta))
+    ep = analyze(dropped).epochs
+    seated = inside(ep, 1720.0, 2395.0) & (ep.state != CODE["no_data"])
+    assert seated.sum() >= 600
+    assert np.isin(ep.state[seated], SIT).all(), np.unique(ep.state_names[seated], return_counts=True)

@@ -644,6 +644,9 @@ class Decider:
         if ups.size:
             with np.errstate(invalid="ignore"):  # (NaN: the walking upright not known yet)
                 bent = angle_deg(g[ups], walk_up[ups]) >= SIT_DEG
+            # Where the trunk came to rest has no data (a dropout just then), so a shift in the
+            # chair cannot be told from a stand-up: only likely as well.
+            bent |= np.isnan(g[ups, 0])
             if bent.any():
                 soft_ups = np.union1d(soft_ups, ups[bent])
                 ups = ups[~bent]

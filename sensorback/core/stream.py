@@ -107,7 +107,8 @@ class StreamProcessor:
     then processes them together: epochs come out at most max_delay_s plus one epoch after their
     last sample arrived, plus the settling hold (core/settle.py: while a sensor that was just
     handled lies still, up to 19 epochs at 50 Hz and above, 149 at 10 Hz; two after a sit-down;
-    none otherwise; `max_hold_epochs`). A live monitor uses a delay of one epoch; a replay can
+    after a stand-up, until its report is final, up to about 17 s; an epoch the smoother has not
+    decided, at most 150 s; `max_hold_epochs`). A live monitor uses a delay of one epoch; a replay can
     use minutes to run far faster than real time. The epochs are identical whatever the delay or
     block sizes.
 
