@@ -960,7 +960,7 @@ class Decider:
         at, frm = [], []
         for begin, total, take in watches:
             with np.errstate(invalid="ignore"):  # (NaN: the walking upright not known yet)
-                if angle_deg(unit(total[None, :]), walk_up[take[-1]][None, :])[0] >= SIT_DEG:
+                if angle_deg(unit(total), walk_up[take[-1]]) >= SIT_DEG:
                     at.append(int(take[-1]))
                     frm.append(begin)
         return np.asarray(at, np.int64), np.asarray(frm, np.int64)

@@ -172,7 +172,7 @@ class SwayAcrossBreaks:
             self._after = None
             s = np.asarray(a.sway)
             first_half, second_half = _sway(s[:self.n]), _sway(s[self.n:])
-            turned = float(angle_deg(a.before_dir[None, :], unit(np.asarray(a.dirs[:self.n]).sum(axis=0))[None, :])[0])
+            turned = float(angle_deg(a.before_dir, unit(np.asarray(a.dirs[:self.n]).sum(axis=0))))
             if min(first_half, second_half) >= SWAY_RISE * a.before_sway and turned >= MIN_TURN_DEG:
                 found.append((first + int(mine[-1]), a.start))
         elif first + hi >= deadline:
