@@ -64,6 +64,15 @@ def on_a_desk(t, acc, block):
     return np.array([0.0, 0.0, 1.0]) + np.random.default_rng(1).normal(0.0, 0.004, acc.shape)
 
 
+def stayed_seated(block: SampleBlock) -> SampleBlock:
+    """The wearer never stood up: from the moment the simulated wearer starts to rise (17.5 s, in
+    the slouch step's last seconds) to the end, their own slouch of 13-17 s again."""
+    acc = block.acc.astype(np.float64)
+    rise = block.t >= 17.0
+    acc[rise] = np.resize(acc[(block.t >= 13.0) & (block.t < 17.0)], acc[rise].shape)
+    return SampleBlock(block.t.copy(), acc, device=block.device, rate_hz=block.rate_hz, meta=dict(block.meta))
+
+
 def guided(block, **kw):
     return asyncio.run(guided_calibration(Scripted(block), lambda s: None, **kw))
 
@@ -84,6 +93,17 @@ def block():
 def test_a_step_that_cannot_be_used_is_refused_naming_it(block, step, change, message):
     with pytest.raises(SensorbackError, match=message):
         guided(edited(block, step, change))
+
+
+def test_a_stand_step_taken_seated_is_refused(block):
+    """A stand step held in the chair passes every check on its direction (a slouch lies well short
+    of lying), but nobody gets onto their feet without the rise the transition measure hears."""
+    with pytest.raises(SensorbackError, match=r"^calibrate: stand step: no stand-up was felt after the slouch "
+                                              r"step \(still seated\?\); stand up straight and stand still, and "
+                                              r"try again$"):
+        guided(stayed_seated(block))
+    # the same wearer who did stand up passes, with or without the stand step
+    assert guided(block)[0].stand is not None and guided(stayed_seated(block), stand=False)[0].stand is None
 
 
 def test_a_step_without_samples_is_refused_naming_it(block):
@@ -120,7 +140,9 @@ def test_the_monitor_g_key_refuses_a_bad_step_and_stores_nothing(tmp_path, block
      "--forward-window 600:700: the trunk leaned 104 deg from upright, as far as lying down (60 or more)"),
     (["--reference-window", "55:75", "--stand-window", "600:700"],  # the sensor on a desk
      "--stand-window 600:700: the trunk was held 104 deg from upright, as far as lying down (60 or more), not standing"),
-], ids=["reference-walking", "forward-off-body", "stand-off-body"])
+    (["--reference-window", "55:75", "--stand-window", "200:210"],  # still slouched at the desk
+     "--stand-window 200:210: no stand-up or walk since --reference-window began (55 s): still seated"),
+], ids=["reference-walking", "forward-off-body", "stand-off-body", "stand-seated"])
 def test_analyze_refuses_a_window_that_cannot_be_used(args, message):
     """recordings/demo.sbr: walking 0-35 s, sitting upright 52-77, slouched 32 deg 101-444, the
     sensor on a desk 582-762."""

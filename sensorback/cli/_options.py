@@ -32,7 +32,8 @@ STAND_WINDOW_OPTION = typer.Option(
     help="Seconds E to F where the wearer stood still (those seconds count as standing). With "
     "--reference-window it shows this wearer's own sitting and standing postures from the start, so a "
     "stand-up or sit-down nobody saw is found sooner. It may not overlap --reference-window or --forward-window, "
-    "and is refused when the trunk is held as far as lying (60 degrees or more) from upright there. "
+    "and is refused when the trunk is held as far as lying (60 degrees or more) from upright there, or when "
+    "the seated window before it is followed by no stand-up or walk: the wearer was still seated. "
     "Default: none.")
 CALIBRATION_OPTION = typer.Option(
     "--calibration", metavar="FILE|DEVICE", show_default=False,

@@ -141,6 +141,31 @@ def check_stand(stand: np.ndarray, up: np.ndarray, options: CoreOptions) -> str:
     return ""
 
 
+def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: float, until: float) -> bool:
+    """Did the wearer get onto their feet after `since` and stay there until `until` (sample time)?
+
+    A stand step is standing only if the wearer rose from the seated steps before it: nobody gets
+    from a chair onto their feet without lifting the body, which the transition measure hears (a
+    stand-up, sure or slow, as the decisions hear it: 30 of 31 labelled sit-to-stand on the HAPT
+    recordings, every guided calibration of the simulator), or walks there. The last such sign
+    in the span must come after any sure sit-down in it."""
+    from .decide import SOFT_TRANSITION_SPEED, is_walking, transition_kinds
+
+    end = (stats.k + 1) * options.epoch_s  # where each epoch's transition window ends
+    inside = (end > since) & (end <= until)
+    up, _ = transition_kinds(stats.v_up, stats.v_down, stats.quiet_g, stats.tilt_deg, SOFT_TRANSITION_SPEED)
+    _, down = transition_kinds(stats.v_up, stats.v_down, stats.quiet_g, stats.tilt_deg)
+    feet = np.flatnonzero(inside & (up | is_walking(stats.periodicity, stats.cadence_spm, sd)))
+    sat = np.flatnonzero(inside & down & ~up)
+    return feet.size > 0 and (sat.size == 0 or feet[-1] > sat[-1])
+
+
+def _last_seated(stand: tuple[float, float], seated: dict[str, tuple[float, float] | None]) -> tuple[str, float] | None:
+    """The seated window (name, start) that began last before the stand window, or None."""
+    before = [(w[0], name) for name, w in seated.items() if w is not None and w[0] < stand[0]]
+    return (max(before)[1], max(before)[0]) if before else None
+
+
 def _moments(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration):
     mean, var = sensor.apply_mean_var(stats.mean, stats.var)
     g = unit(mean)
@@ -238,6 +263,11 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
         why = check_stand(stand, up, options)
         if why:
             raise refused("--stand-window", options.stand_window, why)
+        last = _last_seated(options.stand_window, {"--reference-window": options.reference_window,
+                                                   "--forward-window": options.forward_window})
+        if last is not None and not rose_since(stats, options, sd, last[1], b):
+            raise refused("--stand-window", options.stand_window,
+                          f"no stand-up or walk since {last[0]} began ({last[1]:g} s): still seated")
         notes.append(standing_note(f"window {a:g}:{b:g} s", stand, up))
         stand = tuple(map(float, stand))
     ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source, float(probability))
@@ -337,6 +367,9 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
         why = check_stand(stand_dir, up, options)
         if why:
             refuse("stand", why)
+        last = _last_seated(stand, {"upright": upright, "slouch": slouch})
+        if last is not None and not rose_since(stats, options, sd, last[1], stand[1]):
+            refuse("stand", f"no stand-up was felt after the {last[0]} step (still seated?)")
         notes.append(standing_note(f"{n} s", stand_dir, up))
     cal = Calibration(sensor, _ref(up, fwd, probability, fwd_source), usual, 0.0, 0.0, slouch_source,
                       None if stand_dir is None else tuple(map(float, stand_dir)))
