@@ -17,7 +17,9 @@ Candidates (still epochs only: the core judges posture when the wearer is not st
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -44,10 +46,10 @@ def auc(sit: np.ndarray, stand: np.ndarray) -> float:
     return float((r[:sit.size].sum() - sit.size * (sit.size + 1) / 2) / (sit.size * stand.size))
 
 
-def cues(rec: Path, options: CoreOptions) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(epoch index of each row, {cue: value per row}) for the still epochs of a recording,
-    signed so that larger is more sitting-like."""
-    stats, sensor = block_stats(load_csv(rec), options)
+def cues(rec, options: CoreOptions) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(epoch index of each row, {cue: value per row}) for the still epochs of a recording (a
+    path, or a SampleBlock already loaded), signed so that larger is more sitting-like."""
+    stats, sensor = block_stats(load_csv(rec) if isinstance(rec, Path) else rec, options)
     calibration, _ = estimate_calibration(stats, options, sensor)
     mean, var = sensor.apply_mean_var(stats.mean, stats.var)
     g = unit(mean)
@@ -66,6 +68,79 @@ def cues(rec: Path, options: CoreOptions) -> tuple[np.ndarray, dict[str, np.ndar
         sway = np.nanmedian(windows, axis=1)
     keep = np.flatnonzero(still)
     return stats.k[keep], {"incl": incl[keep], "sway": -sway[keep], "sd": -sd[keep], "g": g[keep]}
+
+
+# --learned-sway: the wearer's own sitting and standing sway, as the core could learn them from
+# the first minutes after a confident transition (LEARN_S from LEARN_SKIP_S into the wearer's first
+# labelled sitting and first labelled standing bout), cut at their geometric mean, against one
+# fixed cut for everybody; balanced accuracy on every other still epoch.
+LEARN_S = 120.0
+LEARN_SKIP_S = 30.0
+FIXED_SWAY_DEG = 0.6
+
+
+def _ba(says_sit: np.ndarray, sit: np.ndarray) -> float:
+    return 0.5 * (float(says_sit[sit].mean()) + float((~says_sit[~sit]).mean()))
+
+
+def learned_sway(k: np.ndarray, values: dict, truth: np.ndarray, label_rows: list, epoch_s: float):
+    """(sway learned while sitting, while standing, BA of the learned cut, BA of the fixed cut, BA
+    of the best cut chosen knowing the labels), or None when the wearer has no bouts to learn from."""
+    sway = -values["sway"]  # degrees
+    t = k * epoch_s
+    ok = np.isfinite(sway) & np.isin(truth, ["sitting", "standing"])
+
+    def learned(label: str) -> np.ndarray | None:
+        bout = next(((a, b) for a, b, lab in label_rows if lab == label and b - a >= LEARN_S + LEARN_SKIP_S), None)
+        if bout is None:
+            return None
+        m = ok & (truth == label) & (t >= bout[0] + LEARN_SKIP_S) & (t < bout[0] + LEARN_SKIP_S + LEARN_S)
+        return m if m.sum() >= 30 else None
+
+    ls, lt = learned("sitting"), learned("standing")
+    if ls is None or lt is None:
+        return None
+    s_sit, s_stand = float(np.median(sway[ls])), float(np.median(sway[lt]))
+    rest = ok & ~ls & ~lt
+    x, sit = sway[rest], truth[rest] == "sitting"
+    own = _ba(x < np.sqrt(s_sit * s_stand), sit) if s_stand > s_sit else 0.5  # the wrong way round: no cue
+    best = max(_ba(x < c, sit) for c in np.geomspace(0.05, 5.0, 80))
+    return s_sit, s_stand, own, _ba(x < FIXED_SWAY_DEG, sit), best
+
+
+def print_learned_sway(items) -> None:
+    """items: (name, rec or block, label path)."""
+    options = CoreOptions()
+    print(f"\n## sway learned per wearer ({LEARN_S:g} s of their first sitting and standing bouts) vs one cut "
+          f"at {FIXED_SWAY_DEG:g} deg: balanced accuracy sitting vs standing on every other still epoch")
+    print(f"{'wearer':<22} {'sit deg':>7} {'stand deg':>9} {'learned':>7} {'fixed':>6} {'best':>6}")
+    rows = []
+    for name, rec, lab in items:
+        k, values = cues(rec, options)
+        truth = epoch_truth(lab, int(k[-1]) + 1, options.epoch_s)[k]
+        with open(lab, newline="") as f:
+            label_rows = [(float(r["t_start"]), float(r["t_end"]), r["label"]) for r in csv.DictReader(f)]
+        r = learned_sway(k, values, truth, label_rows, options.epoch_s)
+        if r is None:
+            print(f"{name:<22} no sitting and standing bouts of {LEARN_S + LEARN_SKIP_S:g} s to learn from")
+            continue
+        rows.append(r)
+        print(f"{name:<22} {r[0]:>7.2f} {r[1]:>9.2f} {r[2]:>7.3f} {r[3]:>6.3f} {r[4]:>6.3f}")
+    if rows:
+        a = np.array(rows)
+        print(f"{'mean':<22} {'':>7} {'':>9} {a[:, 2].mean():>7.3f} {a[:, 3].mean():>6.3f} {a[:, 4].mean():>6.3f}")
+        print(f"{'worst':<22} {'':>7} {'':>9} {a[:, 2].min():>7.3f} {a[:, 3].min():>6.3f} {a[:, 4].min():>6.3f}")
+
+
+def simulated_items(scenario: str, seeds: range, workdir: Path):
+    """(name, block, label path) of simulated wearers, their labels written into workdir."""
+    from sensorback.sim import simulate, write_labels
+
+    for seed in seeds:
+        block, labels = simulate(scenario, seed=seed, rate_hz=50.0)
+        lp = workdir / f"{scenario}-{seed}.labels.csv"
+        write_labels(labels, lp)
+        yield f"{scenario} seed {seed}", block, lp
 
 
 LLR_BINS = np.array([0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 90], float)
@@ -93,9 +168,19 @@ def main() -> None:
     ap.add_argument("--dataset", action="append", help="hapt_waist, chest_casale (default: all)")
     ap.add_argument("--llr", action="store_true", help="also print the per-epoch log-likelihood ratio of "
                     "sitting over standing by angle (from the walking upright and from the mean standing direction)")
+    ap.add_argument("--learned-sway", action="store_true", help="instead: the sway cut learned per wearer "
+                    "from their first sitting and standing bouts against one fixed cut (chest recordings)")
+    ap.add_argument("--scenario", help="with --learned-sway: also this simulator scenario (seeds 1-5), e.g. sits-as-stands")
     args = ap.parse_args()
     if not args.data.is_dir():
         sys.exit(f"posture_cues.py: no labelled data at {args.data} (pass --data DIR)")
+    if args.learned_sway:
+        print_learned_sway((rec.name.replace(".csv.gz", ""), rec, lab)
+                           for ds in args.dataset or ["chest_casale"] for rec, lab in real_pairs(args.data, ds))
+        if args.scenario:
+            with tempfile.TemporaryDirectory() as d:
+                print_learned_sway(simulated_items(args.scenario, range(1, 6), Path(d)))
+        return
     options = CoreOptions()
     names = ("incl", "sway", "sd")
     hist: dict = {}

@@ -24,7 +24,7 @@ as a *level* (PostureCue.levels): how much more sitting-like the trunk is than t
 posture after that evidence, accepted only once it has held for PERSIST_S. Before anything sure,
 the inclination is per-second evidence instead (inclination_evidence).
 
-**Postural sway** (PostureCue.sway) is measured but not used: standing is balancing, and on the
+**Postural sway** is measured but not used here: standing is balancing, and on the
 chest recordings the trunk's second-to-second direction change separates sitting at a computer
 (0.1-0.8 degrees) from standing (0.6-3 degrees) in 14 of 15 people (Mancini et al., J NeuroEng
 Rehabil 9:59, 2012; Moe-Nilssen, Arch Phys Med Rehabil 79:1377, 1998, for trunk sway as a balance
@@ -96,15 +96,6 @@ REF_DELAY = 1
 WALK_UP_EPOCHS = 60
 WALK_UP_MIN_EPOCHS = 10
 _WALK_QUANT = 1 << 20  # directions summed as integers (exact in any order)
-# Sway: the geometric mean over SWAY_WINDOW epochs of the second-to-second change in direction;
-# SWAY_STAND_DEG and beyond is standing, SWAY_SIT_DEG and below sitting (log-linear between).
-SWAY_WINDOW = 30
-SWAY_MIN_EPOCHS = 10
-SWAY_STAND_DEG = 1.2
-SWAY_SIT_DEG = 0.3
-SWAY_NATS_PER_S = 0.1
-SWAY_FLOOR_DEG = 0.05
-_SWAY_STEPS = 8  # log2 units per octave (integer quantisation of the sway)
 
 
 @dataclass
@@ -170,7 +161,7 @@ def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 class PostureCue:
     """Per still epoch, the evidence for sitting over standing (see the module docstring), with
-    what it must remember between chunks: recent directions, the sway window, the anchors.
+    what it must remember between chunks: recent directions, the anchors.
 
     history_epochs: how far before the epoch a transition becomes known its window may start
     (the transition window plus the sit-down's confirmation); max_lag: the smoother's lag, how
@@ -198,10 +189,6 @@ class PostureCue:
         self._start_anchors = Anchors()
         self.hist_g = np.full((0, 3), np.nan)   # the last epochs' directions (NaN: not still upright)
         self.hist_trace = np.zeros(0, bool)     # ... and which of them left a transition's trace
-        self.prev_g = np.full(3, np.nan)         # the direction of the epoch before this chunk
-        self.prev_noise = 0.0
-        self.sway_hist = np.zeros(SWAY_WINDOW - 1, np.int32)
-        self.sway_valid = np.zeros(SWAY_WINDOW - 1, bool)
         self.anchors = Anchors() if anchors is None else anchors  # the wearer's own postures so far
         self.pending: _Pending | None = None
         self.seed_up = None if seed_up is None else np.asarray(seed_up, np.float64)
@@ -219,7 +206,6 @@ class PostureCue:
         self.ref_g = one(self.ref_g)
         if self.hist_g.shape[0]:
             self.hist_g = fn(self.hist_g)
-        self.prev_g = one(self.prev_g)
         self.anchors = Anchors(one(self.anchors.stand), one(self.anchors.sit))
         if self.pending is not None:
             self.pending.before = one(self.pending.before)
@@ -262,42 +248,6 @@ class PostureCue:
         out = np.zeros(n, bool)
         out[i[best >= EXCURSION_DEG]] = True
         return out
-
-    # ------------------------------------------------------------------------------ sway
-    def sway(self, g: np.ndarray, noise2: np.ndarray, still: np.ndarray) -> np.ndarray:
-        """Evidence (NAT units) from the sway over the last SWAY_WINDOW still epochs.
-
-        g: unit directions (NaN where no data); noise2: the variance (g^2, summed over axes) of
-        each epoch's mean direction from sensor noise and fast motion; still: epochs to use."""
-        n = g.shape[0]
-        prev = np.concatenate([self.prev_g[None, :], g[:-1]])
-        prev_noise = np.concatenate([[self.prev_noise], noise2[:-1]])
-        prev_still = np.concatenate([[bool(np.isfinite(self.prev_g[0]))], still[:-1]])
-        d0, d1, d2 = g[:, 0] - prev[:, 0], g[:, 1] - prev[:, 1], g[:, 2] - prev[:, 2]
-        moved2 = d0 * d0 + d1 * d1 + d2 * d2 - (noise2 + prev_noise)
-        valid = still & prev_still & np.isfinite(moved2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            deg = np.degrees(np.sqrt(np.maximum(np.where(valid, moved2, 0.0), 0.0)))
-            q = np.rint(_SWAY_STEPS * np.log2(np.maximum(deg, SWAY_FLOOR_DEG) * (1.0 / SWAY_STAND_DEG)))
-        q = np.where(valid, q, 0).astype(np.int32)
-        allq = np.concatenate([self.sway_hist, q])
-        allv = np.concatenate([self.sway_valid, valid])
-        w = SWAY_WINDOW
-        cs = np.concatenate([[0], np.cumsum(allq, dtype=np.int64)])
-        cv = np.concatenate([[0], np.cumsum(allv, dtype=np.int64)])
-        end = np.arange(w - 1, w - 1 + n) + 1
-        total, count = cs[end] - cs[end - w], cv[end] - cv[end - w]
-        self.sway_hist, self.sway_valid = allq[-(w - 1):], allv[-(w - 1):]
-        # keep the last still direction only if the last epoch was still
-        self.prev_g = np.where(still[-1], g[-1], np.nan) if n else self.prev_g
-        self.prev_noise = float(noise2[-1]) if n else self.prev_noise
-        # mean in octaves relative to SWAY_STAND_DEG: 0 at standing's end, -2 at sitting's
-        octaves = np.log2(SWAY_SIT_DEG / SWAY_STAND_DEG)  # negative
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pos = total / (np.maximum(count, 1) * _SWAY_STEPS * octaves)  # 0 at stand end, 1 at sit end
-        llr = np.clip(2.0 * pos - 1.0, -1.0, 1.0) * (SWAY_NATS_PER_S * self.epoch_s * NAT)
-        llr[count < SWAY_MIN_EPOCHS] = 0.0
-        return np.rint(llr).astype(np.int32)
 
     # ------------------------------------------------------------------------ walking up
     def walking_upright(self, g: np.ndarray, walking: np.ndarray, at: np.ndarray) -> np.ndarray:
