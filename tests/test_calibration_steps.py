@@ -99,11 +99,36 @@ def test_a_stand_step_taken_seated_is_refused(block):
     """A stand step held in the chair passes every check on its direction (a slouch lies well short
     of lying), but nobody gets onto their feet without the rise the transition measure hears."""
     with pytest.raises(SensorbackError, match=r"^calibrate: stand step: no stand-up was felt after the slouch "
-                                              r"step \(still seated\?\); stand up straight and stand still, and "
+                                              r"step began \(still seated\?\); stand up straight and stand still, and "
                                               r"try again$"):
         guided(stayed_seated(block))
     # the same wearer who did stand up passes, with or without the stand step
     assert guided(block)[0].stand is not None and guided(stayed_seated(block), stand=False)[0].stand is None
+
+
+def shifted(block: SampleBlock, dt: float) -> SampleBlock:
+    return SampleBlock(block.t + dt, block.acc, device=block.device, rate_hz=block.rate_hz, meta=dict(block.meta))
+
+
+# Wearers and sensors a review of the first version of the check got wrong (stop 28): stand-ups
+# refused for a sit-down read in a window starting inside the stand-up (25 Hz, or the first
+# sample off the epoch grid), and seated stand steps accepted for the lean into the slouch, read
+# as a slow rise through the sensor's uncorrected errors in a window starting before the slouch.
+@pytest.mark.parametrize("rate_hz, dt", [(50.0, 0.0), (50.0, 0.25), (25.0, 0.0), (25.0, 86400.9)])
+def test_every_wearer_who_stood_passes_and_every_one_who_stayed_seated_is_refused(rate_hz, dt):
+    for seed in (3, 9, 17, 22, 27, 28, 31, 35, 38, 40):
+        block = calibration_recording(seed, rate_hz=rate_hz)
+        assert guided(shifted(block, dt))[0].stand is not None, seed
+        with pytest.raises(SensorbackError, match="no stand-up was felt after the slouch step began"):
+            guided(shifted(stayed_seated(block), dt))
+
+
+def test_a_dropout_over_the_stand_up_is_named(block):
+    keep = ~((block.t >= 21.0) & (block.t < 22.0))  # a second of radio gap while the wearer rises
+    gap = SampleBlock(block.t[keep], block.acc[keep], device="demo", rate_hz=block.rate_hz, meta=dict(block.meta))
+    with pytest.raises(SensorbackError, match=r"^calibrate: stand step: no stand-up was felt after the slouch step "
+                                              r"began \(the sensor's data dropped out\); stand up straight"):
+        guided(gap)
 
 
 def test_a_step_without_samples_is_refused_naming_it(block):
@@ -141,7 +166,8 @@ def test_the_monitor_g_key_refuses_a_bad_step_and_stores_nothing(tmp_path, block
     (["--reference-window", "55:75", "--stand-window", "600:700"],  # the sensor on a desk
      "--stand-window 600:700: the trunk was held 104 deg from upright, as far as lying down (60 or more), not standing"),
     (["--reference-window", "55:75", "--stand-window", "200:210"],  # still slouched at the desk
-     "--stand-window 200:210: no stand-up or walk since --reference-window began (55 s): still seated"),
+     "--stand-window 200:210: no stand-up or walk after --reference-window began (55 s), so the wearer was "
+     "still seated"),
 ], ids=["reference-walking", "forward-off-body", "stand-off-body", "stand-seated"])
 def test_analyze_refuses_a_window_that_cannot_be_used(args, message):
     """recordings/demo.sbr: walking 0-35 s, sitting upright 52-77, slouched 32 deg 101-444, the

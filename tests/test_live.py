@@ -415,7 +415,8 @@ def test_a_calibration_in_the_middle_of_a_session_loses_no_epoch(env):
     first sample on. When that sample begins an epoch (the demo's blocks end on whole seconds),
     the epoch before it has all its samples in the old core and is decided there, not dropped
     because no later sample reached that core. Also: each step said, the calibration stored as a
-    `calibration` event of the one session."""
+    `calibration` event of the one session. (The demo wearer keeps sitting through the capture,
+    so it has no stand step: one held in the chair is refused.)"""
     cs = CalibrationStore(env / "cal.json")
     cs.save(["demo"], windows_calibration(calibration_recording(0))[0], device="demo")
     store = open_store(str(env / "sb.db"))
@@ -428,13 +429,13 @@ def test_a_calibration_in_the_middle_of_a_session_loses_no_epoch(env):
             produced.append(e.data)
             if len(e.data) and e.data.t_start[-1] >= 100.0 and not pressed:
                 pressed.append(e.data.t_end[-1])
-                s.calibrate_guided()
+                s.calibrate_guided(stand=False)
         elif e.kind in ("note", "calibration"):
             notes.append(e.text)
 
     s.subscribe(listen)
     asyncio.run(asyncio.wait_for(s.run(), DEADLINE_S))
-    assert sum(n.startswith("calibrating ") and "/3" in n for n in notes) == 3, notes
+    assert sum(n.startswith("calibrating ") and "/2" in n for n in notes) == 2, notes
     assert notes[-1].startswith("calibrated (guided): upright"), notes
     t_start = np.concatenate([e.t_start for e in produced])
     assert np.array_equal(t_start, np.arange(160.0)), np.setdiff1d(np.arange(160.0), t_start)  # every epoch, once

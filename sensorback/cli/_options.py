@@ -33,7 +33,7 @@ STAND_WINDOW_OPTION = typer.Option(
     "--reference-window it shows this wearer's own sitting and standing postures from the start, so a "
     "stand-up or sit-down nobody saw is found sooner. It may not overlap --reference-window or --forward-window, "
     "and is refused when the trunk is held as far as lying (60 degrees or more) from upright there, or when "
-    "the seated window before it is followed by no stand-up or walk: the wearer was still seated. "
+    "no stand-up or walk comes after the seated window before it began (the wearer was still seated). "
     "Default: none.")
 CALIBRATION_OPTION = typer.Option(
     "--calibration", metavar="FILE|DEVICE", show_default=False,

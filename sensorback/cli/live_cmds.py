@@ -207,7 +207,7 @@ def monitor_command(
         "and which way is forward for the way the clip is mounted, and how far you usually slouch: "
         "slouching then counts from halfway there (at least 3 and at most 20 degrees from upright). A step "
         "that cannot be used (no samples, moving, a slouch as far as lying, a stand step held as far as lying "
-        "from upright or with no stand-up felt after the slouch step) ends it with a one-line error naming the step, and "
+        "from upright or with no stand-up felt after the slouch step began) ends it with a one-line error naming the step, and "
         "nothing is stored; a slouch step without a lean leaves forward to be learned. The "
         "result is stored for the sensor (by address and name) in calibrations.json next to the config "
         "file, readable by you only; 'sensorback monitor' uses it from then on, and 'sensorback analyze' "

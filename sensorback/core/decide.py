@@ -221,6 +221,35 @@ def _heard_once(sure: np.ndarray, soft: np.ndarray, n: int, carry_sure: int, car
     return np.flatnonzero(heard_sure), np.flatnonzero(heard_soft), carry_sure, carry_soft
 
 
+def distrust(flags: tuple[np.ndarray, ...], gap: np.ndarray, span: int, early: int, since_gap: int) -> np.ndarray:
+    """Clear, in place, the transition flags (per consecutive epoch) of windows that cannot hold a
+    whole transition, and return the epochs since the last gap (since_gap: that count before the
+    first epoch). A window that starts before the recording does (the first `early` epochs) cannot:
+    what looks like a quiet start is the first moment of data, often the sensor being put on. Nor
+    can one that reaches back into missing data (`gap`: a radio gap, a stuck sensor reading
+    (0, 0, 0), whose end reads as a leap of |a| from 0 to 1 g, a splice: core/splices.py), or into
+    the first epoch after it (which may hold the gap's or the fault's last moments)."""
+    since = run_length(~gap, since_gap)
+    torn = np.flatnonzero(since <= span)
+    for f in flags:
+        f[:early] = False
+        f[torn] = False
+    return since
+
+
+def silence_opposite(up: np.ndarray, down: np.ndarray, slow_up: np.ndarray, slow_down: np.ndarray, span: int,
+                     since_up: int, since_down: int) -> tuple:
+    """Windows that overlap one transition but start inside it can read the opposite way: an event
+    of one kind silences the other kind for a window's length. Returns (up, down, slow up, slow down,
+    and the carries: epochs since the last up and down, as since_up/since_down were before)."""
+    prev_up, since_up = _since_before(up, since_up)
+    prev_down, since_down = _since_before(down, since_down)
+    up, down = up & (prev_down + 1 >= span), down & (prev_up + 1 >= span)
+    slow_up = slow_up & (prev_down + 1 >= span) & ~down
+    slow_down = slow_down & (prev_up + 1 >= span) & ~up
+    return up, down, slow_up, slow_down, since_up, since_down
+
+
 def transition_kinds(v_up, v_down, quiet, tilt, speed: float = TRANSITION_SPEED) -> tuple[np.ndarray, np.ndarray]:
     """(stood up, sat down) per epoch: a whole transition in the window ending there."""
     whole = (quiet <= transition.QUIET_G) & (tilt >= transition.MIN_TILT_DEG)  # False where NaN
@@ -544,31 +573,18 @@ class Decider:
         gap_run = run_length(~has_data, c.gap_run)
 
         span = self.window_epochs
-        # A window that starts before the recording does cannot hold a whole transition: what
-        # looks like a quiet start is the first moment of data, often the sensor being put on.
-        early = max(0, c.first_k + span - 1 - first)  # how many of this chunk's first epochs
-        stood_up[:early] = sat_down[:early] = landed[:early] = slow_up[:early] = slow_down[:early] = False
-        # Nor can one that reaches back into missing data (a radio gap, a stuck sensor reading
-        # (0, 0, 0), whose end reads as a leap of |a| from 0 to 1 g, a splice: core/splices.py),
-        # or into the first epoch after it (which may hold the gap's or the fault's last moments).
+        early = max(0, c.first_k + span - 1 - first)  # this chunk's epochs whose window starts before the data
         gap = ~has_data | spliced
-        since_gap = run_length(~gap, c.since_gap)
+        since_gap = distrust((stood_up, sat_down, landed, slow_up, slow_down), gap, span, early, c.since_gap)
         c.since_gap = int(since_gap[-1])
-        torn = np.flatnonzero(since_gap <= span)
-        stood_up[torn] = sat_down[torn] = landed[torn] = slow_up[torn] = slow_down[torn] = False
         # Sitting straight down from walking: a landing (see _on_every_epoch) with stepping
         # within the window before it.
         land = np.flatnonzero(landed)
         stepped, c.since_stepping = since_last(in_motion, c.since_stepping, land)
         if land.size:
             sat_down[land[stepped < span]] = True
-        # Windows that overlap one transition but start inside it can read the opposite way:
-        # an event of one kind silences the other kind for a window's length.
-        prev_up, c.since_up = _since_before(stood_up, c.since_up)
-        prev_down, c.since_down = _since_before(sat_down, c.since_down)
-        stood_up, sat_down = stood_up & (prev_down + 1 >= span), sat_down & (prev_up + 1 >= span)
-        slow_up &= (prev_down + 1 >= span) & ~sat_down
-        slow_down &= (prev_up + 1 >= span) & ~stood_up
+        stood_up, sat_down, slow_up, slow_down, c.since_up, c.since_down = silence_opposite(
+            stood_up, sat_down, slow_up, slow_down, span, c.since_up, c.since_down)
         # Rising out of real lying swings the trunk up ~90 deg, which reads as a rise whether the
         # wearer sits up or stands up; people sit up first (see below): no stand-up.
         lying_run = run_length(lying, c.lying_run)

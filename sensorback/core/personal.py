@@ -141,23 +141,37 @@ def check_stand(stand: np.ndarray, up: np.ndarray, options: CoreOptions) -> str:
     return ""
 
 
-def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: float, until: float) -> bool:
-    """Did the wearer get onto their feet after `since` and stay there until `until` (sample time)?
+def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: float, until: float
+               ) -> tuple[bool, bool]:
+    """(Did the wearer get onto their feet after `since` and stay there until `until` (sample
+    time)?, did data go missing in between, where a rise may have gone unheard?) (sd: each row's
+    SD of acceleration, as _moments gives it.)
 
-    A stand step is standing only if the wearer rose from the seated steps before it: nobody gets
+    A stand step is standing only if the wearer rose from the seated step before it: nobody gets
     from a chair onto their feet without lifting the body, which the transition measure hears (a
-    stand-up, sure or slow, as the decisions hear it: 30 of 31 labelled sit-to-stand on the HAPT
-    recordings, every guided calibration of the simulator), or walks there. The last such sign
-    in the span must come after any sure sit-down in it."""
-    from .decide import SOFT_TRANSITION_SPEED, is_walking, transition_kinds
+    stand-up, sure or slow, in a window wholly after `since`; 30 of 31 labelled sit-to-stand on
+    the HAPT recordings), or walks there. The windows are trusted as the decisions trust them
+    (decide.distrust, decide.silence_opposite: not torn by missing data, no sit-down read in a
+    window that starts inside a stand-up), and the last such sign must come after any sit-down."""
+    from .decide import _on_every_epoch, distrust, is_walking, silence_opposite
 
-    end = (stats.k + 1) * options.epoch_s  # where each epoch's transition window ends
-    inside = (end > since) & (end <= until)
-    up, _ = transition_kinds(stats.v_up, stats.v_down, stats.quiet_g, stats.tilt_deg, SOFT_TRANSITION_SPEED)
-    _, down = transition_kinds(stats.v_up, stats.v_down, stats.quiet_g, stats.tilt_deg)
-    feet = np.flatnonzero(inside & (up | is_walking(stats.periodicity, stats.cadence_spm, sd)))
-    sat = np.flatnonzero(inside & down & ~up)
-    return feet.size > 0 and (sat.size == 0 or feet[-1] > sat[-1])
+    first = int(stats.k[0])
+    count = int(stats.k[-1]) - first + 1
+    n, _, _, up, down, _, _, _, slow_up, slow_down, spliced = _on_every_epoch(stats, first, count, options.lying_deg)
+    span = max(1, int(round(options.transition_window_s / options.epoch_s)))
+    typical = float(np.median(stats.n[stats.n > 0])) if np.any(stats.n > 0) else 1.0
+    has_data = n >= max(1, int(np.ceil(options.min_coverage * typical)))
+    distrust((up, down, slow_up, slow_down), ~has_data | spliced, span, span - 1, 0)
+    up, down, slow_up, _, _, _ = silence_opposite(up, down, slow_up, slow_down, span, 10**9, 10**9)
+    k = np.arange(first, first + count)
+    ends_in = (k + 1) * options.epoch_s <= until
+    window_in = ends_in & ((k - span + 1) * options.epoch_s >= since)  # the whole window after `since`
+    walking = np.zeros(count, bool)
+    walking[stats.k - first] = is_walking(stats.periodicity, stats.cadence_spm, sd)
+    after = ends_in & (k * options.epoch_s >= since)
+    feet = np.flatnonzero((window_in & (up | slow_up)) | (after & walking))
+    sat = np.flatnonzero(window_in & down)
+    return feet.size > 0 and (sat.size == 0 or feet[-1] > sat[-1]), bool((after & (~has_data | spliced)).any())
 
 
 def _last_seated(stand: tuple[float, float], seated: dict[str, tuple[float, float] | None]) -> tuple[str, float] | None:
@@ -265,9 +279,11 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
             raise refused("--stand-window", options.stand_window, why)
         last = _last_seated(options.stand_window, {"--reference-window": options.reference_window,
                                                    "--forward-window": options.forward_window})
-        if last is not None and not rose_since(stats, options, sd, last[1], b):
+        rose, missing = rose_since(stats, options, sd, last[1], b) if last is not None else (True, False)
+        if not rose:
             raise refused("--stand-window", options.stand_window,
-                          f"no stand-up or walk since {last[0]} began ({last[1]:g} s): still seated")
+                          f"no stand-up or walk after {last[0]} began ({last[1]:g} s), "
+                          + ("where data is missing" if missing else "so the wearer was still seated"))
         notes.append(standing_note(f"window {a:g}:{b:g} s", stand, up))
         stand = tuple(map(float, stand))
     ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source, float(probability))
@@ -368,8 +384,10 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
         if why:
             refuse("stand", why)
         last = _last_seated(stand, {"upright": upright, "slouch": slouch})
-        if last is not None and not rose_since(stats, options, sd, last[1], stand[1]):
-            refuse("stand", f"no stand-up was felt after the {last[0]} step (still seated?)")
+        rose, missing = rose_since(stats, options, sd, last[1], stand[1]) if last is not None else (True, False)
+        if not rose:
+            refuse("stand", f"no stand-up was felt after the {last[0]} step began "
+                   + ("(the sensor's data dropped out)" if missing else "(still seated?)"))
         notes.append(standing_note(f"{n} s", stand_dir, up))
     cal = Calibration(sensor, _ref(up, fwd, probability, fwd_source), usual, 0.0, 0.0, slouch_source,
                       None if stand_dir is None else tuple(map(float, stand_dir)))
