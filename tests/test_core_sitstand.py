@@ -183,10 +183,10 @@ def test_a_slow_sit_down_is_heard_once_however_many_windows_hold_it():
 
 
 def test_each_transition_is_heard_once_whatever_its_kind_and_wherever_the_chunks_end():
-    """One rule (decide._heard_once) for sure and slow transitions: the windows after the first
+    """One rule (heard._heard_once) for sure and slow transitions: the windows after the first
     that hold the same movement add nothing, a slow one at or just after a sure one of the same
     direction is that one seen weaker, and the carries make any chunking give the batch answer."""
-    from sensorback.core.decide import _heard_once
+    from sensorback.core.heard import _heard_once
 
     span, n = 6, 60
     sure = np.array([10, 11, 12, 30, 38])      # one movement in 3 windows; two apart

@@ -151,13 +151,14 @@ def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: f
     from a chair onto their feet without lifting the body, which the transition measure hears (a
     stand-up, sure or slow, in a window wholly after `since`; 30 of 31 labelled sit-to-stand on
     the HAPT recordings), or walks there. The windows are trusted as the decisions trust them
-    (decide.distrust, decide.silence_opposite: not torn by missing data, no sit-down read in a
+    (heard.distrust, heard.silence_opposite: not torn by missing data, no sit-down read in a
     window that starts inside a stand-up), and the last such sign must come after any sit-down."""
-    from .decide import _on_every_epoch, distrust, is_walking, silence_opposite
+    from .decide import is_walking
+    from .heard import distrust, on_every_epoch, silence_opposite
 
     first = int(stats.k[0])
     count = int(stats.k[-1]) - first + 1
-    n, _, _, up, down, _, _, _, slow_up, slow_down, spliced = _on_every_epoch(stats, first, count, options.lying_deg)
+    n, _, _, up, down, _, _, _, slow_up, slow_down, spliced = on_every_epoch(stats, first, count, options.lying_deg)
     span = max(1, int(round(options.transition_window_s / options.epoch_s)))
     typical = float(np.median(stats.n[stats.n > 0])) if np.any(stats.n > 0) else 1.0
     has_data = n >= max(1, int(np.ceil(options.min_coverage * typical)))
@@ -192,7 +193,8 @@ def forward_evidence(stats: EpochStats, options: CoreOptions, sensor: SensorCali
                      moments=None) -> ForwardEstimate:
     """Forward from the sit/stand transitions and the walking in these epoch statistics
     (moments: their _moments, when the caller has them already)."""
-    from .decide import is_walking, transition_events
+    from .decide import is_walking
+    from .heard import transition_events
 
     g, sd, _ = moments if moments is not None else _moments(stats, options, sensor)
     walking = is_walking(stats.periodicity, stats.cadence_spm, sd)
