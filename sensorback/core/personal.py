@@ -150,29 +150,37 @@ def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: f
     A stand step is standing only if the wearer rose from the seated step before it: nobody gets
     from a chair onto their feet without lifting the body, which the transition measure hears (a
     stand-up, sure or slow, in a window wholly after `since`; 30 of 31 labelled sit-to-stand on
-    the HAPT recordings), or walks there. The windows are trusted as the decisions trust them
-    (heard.distrust, heard.silence_opposite: not torn by missing data, no sit-down read in a
-    window that starts inside a stand-up), and the last such sign must come after any sit-down."""
-    from .decide import is_walking
+    the HAPT recordings), or walks there (ON_FEET_AFTER_EPOCHS in a row, as the decisions are sure
+    of walking: one stepping second is a shuffle). Transitions are trusted as the decisions trust
+    them (heard.distrust, heard.silence_opposite: not torn by missing data, no sit-down read in a
+    window that starts inside a stand-up; a landing straight from walking is a sit-down), and the
+    last sign of a rise must come after any sit-down."""
+    from .decide import ON_FEET_AFTER_EPOCHS, is_walking
     from .heard import distrust, on_every_epoch, silence_opposite
+    from .runs import run_length, since_last
 
     first = int(stats.k[0])
     count = int(stats.k[-1]) - first + 1
-    n, _, _, up, down, _, _, _, slow_up, slow_down, spliced = on_every_epoch(stats, first, count, options.lying_deg)
+    n, _, _, up, down, landed, _, _, slow_up, slow_down, spliced = on_every_epoch(stats, first, count,
+                                                                                  options.lying_deg)
     span = max(1, int(round(options.transition_window_s / options.epoch_s)))
     typical = float(np.median(stats.n[stats.n > 0])) if np.any(stats.n > 0) else 1.0
     has_data = n >= max(1, int(np.ceil(options.min_coverage * typical)))
-    distrust((up, down, slow_up, slow_down), ~has_data | spliced, span, span - 1, 0)
+    gap = ~has_data | spliced
+    distrust((up, down, landed, slow_up, slow_down), gap, span, span - 1, 10**9)
+    walking = np.zeros(count, bool)
+    walking[stats.k - first] = is_walking(stats.periodicity, stats.cadence_spm, sd)
+    land = np.flatnonzero(landed)
+    down[land[since_last(walking, 10**9, land)[0] < span]] = True  # sat straight down from walking
     up, down, slow_up, _, _, _ = silence_opposite(up, down, slow_up, slow_down, span, 10**9, 10**9)
     k = np.arange(first, first + count)
     ends_in = (k + 1) * options.epoch_s <= until
     window_in = ends_in & ((k - span + 1) * options.epoch_s >= since)  # the whole window after `since`
-    walking = np.zeros(count, bool)
-    walking[stats.k - first] = is_walking(stats.periodicity, stats.cadence_spm, sd)
     after = ends_in & (k * options.epoch_s >= since)
-    feet = np.flatnonzero((window_in & (up | slow_up)) | (after & walking))
+    on_feet = after & (run_length(walking & after, 0) >= ON_FEET_AFTER_EPOCHS)
+    feet = np.flatnonzero((window_in & (up | slow_up)) | on_feet)
     sat = np.flatnonzero(window_in & down)
-    return feet.size > 0 and (sat.size == 0 or feet[-1] > sat[-1]), bool((after & (~has_data | spliced)).any())
+    return feet.size > 0 and (sat.size == 0 or feet[-1] > sat[-1]), bool((after & gap).any())
 
 
 def _last_seated(stand: tuple[float, float], seated: dict[str, tuple[float, float] | None]) -> tuple[str, float] | None:
@@ -285,7 +293,8 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
         if not rose:
             raise refused("--stand-window", options.stand_window,
                           f"no stand-up or walk after {last[0]} began ({last[1]:g} s), "
-                          + ("where data is missing" if missing else "so the wearer was still seated"))
+                          + ("so the wearer was still seated, or rose where data is missing" if missing
+                             else "so the wearer was still seated"))
         notes.append(standing_note(f"window {a:g}:{b:g} s", stand, up))
         stand = tuple(map(float, stand))
     ref = Reference(tuple(map(float, up)), tuple(map(float, fwd)), up_source, fwd_source, float(probability))
@@ -389,7 +398,7 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
         rose, missing = rose_since(stats, options, sd, last[1], stand[1]) if last is not None else (True, False)
         if not rose:
             refuse("stand", f"no stand-up was felt after the {last[0]} step began "
-                   + ("(the sensor's data dropped out)" if missing else "(still seated?)"))
+                   + ("(still seated, or did the sensor's data drop out as you rose?)" if missing else "(still seated?)"))
         notes.append(standing_note(f"{n} s", stand_dir, up))
     cal = Calibration(sensor, _ref(up, fwd, probability, fwd_source), usual, 0.0, 0.0, slouch_source,
                       None if stand_dir is None else tuple(map(float, stand_dir)))
