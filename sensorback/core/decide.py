@@ -244,7 +244,7 @@ class Decider:
         self.noise_samples = max(1, int(round(NOT_WORN_REF_HZ * options.epoch_s)))  # see NOT_WORN_REF_HZ
         # Settling (core/settle.py): the most epochs ever held back for a later revision (a
         # motionless run is handed out, revised, when it reaches quick_calm_epochs).
-        self.window_epochs = max(1, int(round(options.transition_window_s / options.epoch_s)))
+        self.window_epochs = options.transition_epochs
         self.up_settle = max(1, int(round(UP_SETTLE_S / options.epoch_s)))
         # how many epochs before the epoch it becomes known a transition's window may start
         self.reach = self.window_epochs - 1 + max(CONFIRM_EPOCHS, self.up_settle)

@@ -38,6 +38,11 @@ class CoreOptions:
     # Window (seconds) in which a whole sit-to-stand or stand-to-sit must fit, quiet at both ends.
     transition_window_s: float = 6.0
 
+    @property
+    def transition_epochs(self) -> int:
+        """The transition window in epochs (windows are whole epochs long, at least one)."""
+        return max(1, int(round(self.transition_window_s / self.epoch_s)))
+
     def __post_init__(self) -> None:
         for name in ("epoch_s", "cadence_window_s", "transition_window_s", "not_worn_min_s"):
             if not getattr(self, name) > 0:

@@ -163,7 +163,7 @@ def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: f
     count = int(stats.k[-1]) - first + 1
     n, _, _, up, down, landed, _, _, slow_up, slow_down, spliced = on_every_epoch(stats, first, count,
                                                                                   options.lying_deg)
-    span = max(1, int(round(options.transition_window_s / options.epoch_s)))
+    span = options.transition_epochs
     typical = float(np.median(stats.n[stats.n > 0])) if np.any(stats.n > 0) else 1.0
     has_data = n >= max(1, int(np.ceil(options.min_coverage * typical)))
     gap = ~has_data | spliced
@@ -183,10 +183,17 @@ def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: f
     return feet.size > 0 and (sat.size == 0 or feet[-1] > sat[-1]), bool((after & gap).any())
 
 
-def _last_seated(stand: tuple[float, float], seated: dict[str, tuple[float, float] | None]) -> tuple[str, float] | None:
-    """The seated window (name, start) that began last before the stand window, or None."""
+def _not_risen(stats: EpochStats, options: CoreOptions, sd: np.ndarray, stand: tuple[float, float],
+               seated: dict[str, tuple[float, float] | None]) -> tuple[str, float, bool] | None:
+    """Why a stand window is no standing: (the name of the seated window that began last before it,
+    when that began, whether data went missing since) when the wearer was not seen to rise from it
+    by the stand window's end (rose_since); None when they were, or no seated window came before."""
     before = [(w[0], name) for name, w in seated.items() if w is not None and w[0] < stand[0]]
-    return (max(before)[1], max(before)[0]) if before else None
+    if not before:
+        return None
+    since, name = max(before)
+    rose, missing = rose_since(stats, options, sd, since, stand[1])
+    return None if rose else (name, since, missing)
 
 
 def _moments(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration):
@@ -206,7 +213,7 @@ def forward_evidence(stats: EpochStats, options: CoreOptions, sensor: SensorCali
 
     g, sd, _ = moments if moments is not None else _moments(stats, options, sensor)
     walking = is_walking(stats.periodicity, stats.cadence_spm, sd)
-    span = max(1, int(round(options.transition_window_s / options.epoch_s)))
+    span = options.transition_epochs
     votes = [transition_votes(g, up, stats.k, transition_events(stats), span),
              gait_votes(stats.gait_lead, sensor.gain, up, walking)]
     return combine(up, votes)
@@ -287,12 +294,12 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
         why = check_stand(stand, up, options)
         if why:
             raise refused("--stand-window", options.stand_window, why)
-        last = _last_seated(options.stand_window, {"--reference-window": options.reference_window,
-                                                   "--forward-window": options.forward_window})
-        rose, missing = rose_since(stats, options, sd, last[1], b) if last is not None else (True, False)
-        if not rose:
+        seated = _not_risen(stats, options, sd, options.stand_window, {"--reference-window": options.reference_window,
+                                                                       "--forward-window": options.forward_window})
+        if seated is not None:
+            name, since, missing = seated
             raise refused("--stand-window", options.stand_window,
-                          f"no stand-up or walk after {last[0]} began ({last[1]:g} s), "
+                          f"no stand-up or walk after {name} began ({since:g} s), "
                           + ("so the wearer was still seated, or rose where data is missing" if missing
                              else "so the wearer was still seated"))
         notes.append(standing_note(f"window {a:g}:{b:g} s", stand, up))
@@ -394,11 +401,11 @@ def from_windows(stats: EpochStats, options: CoreOptions, upright: tuple[float, 
         why = check_stand(stand_dir, up, options)
         if why:
             refuse("stand", why)
-        last = _last_seated(stand, {"upright": upright, "slouch": slouch})
-        rose, missing = rose_since(stats, options, sd, last[1], stand[1]) if last is not None else (True, False)
-        if not rose:
-            refuse("stand", f"no stand-up was felt after the {last[0]} step began "
-                   + ("(still seated, or did the sensor's data drop out as you rose?)" if missing else "(still seated?)"))
+        seated = _not_risen(stats, options, sd, stand, {"upright": upright, "slouch": slouch})
+        if seated is not None:
+            name, _, missing = seated
+            why = "(still seated, or did the sensor's data drop out as you rose?)" if missing else "(still seated?)"
+            refuse("stand", f"no stand-up was felt after the {name} step began {why}")
         notes.append(standing_note(f"{n} s", stand_dir, up))
     cal = Calibration(sensor, _ref(up, fwd, probability, fwd_source), usual, 0.0, 0.0, slouch_source,
                       None if stand_dir is None else tuple(map(float, stand_dir)))

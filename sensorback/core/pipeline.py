@@ -32,10 +32,6 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
 
 
-def options_span(options: CoreOptions) -> int:
-    return max(1, int(round(options.transition_window_s / options.epoch_s)))
-
-
 def block_stats(block: SampleBlock, options: CoreOptions, sensor: SensorCalibration | None = None
                 ) -> tuple[EpochStats, SensorCalibration]:
     """All epoch statistics of a block; the sensor calibration is fitted here unless given.
