@@ -50,6 +50,35 @@ def shared_file(*parts: str) -> Path:
     return path
 
 
+# ---- the developer's own files stay out of it ---------------------------------------------------
+#: Where sensorback looks for its settings, database and calibrations (platformdirs reads the XDG
+#: variables, then HOME). Every test, and every session fixture, runs with them pointing into a
+#: fresh temporary folder: a developer's own config.toml (a bad value in it, say) must not change a
+#: test's outcome, and no test may write into their real database or calibrations.
+PRIVATE_ENV = ("SENSORBACK_CONFIG", "SENSORBACK_DB", "SENSORBACK_CALIBRATIONS")
+
+
+def _home_in(mp: pytest.MonkeyPatch, home: Path) -> None:
+    mp.setenv("HOME", str(home))
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache"),
+                     ("XDG_STATE_HOME", "state")):
+        mp.setenv(var, str(home / sub))
+    for var in PRIVATE_ENV:
+        mp.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_home(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        _home_in(mp, tmp_path_factory.mktemp("home"))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _test_home(monkeypatch, tmp_path_factory):
+    _home_in(monkeypatch, tmp_path_factory.mktemp("home"))
+
+
 #: How long a test waits for something that takes well under a second on an idle machine.
 DEADLINE_S = 300.0
 #: The bundled 15-minute demo recording (the README's).
