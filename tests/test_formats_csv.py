@@ -317,19 +317,16 @@ def test_comments_crlf_bom_and_quotes(tmp_path):
     np.testing.assert_allclose(block.acc[1], [0.1, 0, 1])
 
 
-def test_parse_speed_is_linear_and_fast(tmp_path):
-    """24 h at 50 Hz is 4.3 M lines; here 200 k lines must parse in well under a second. Timed in
-    the process's CPU seconds, not on the wall clock: other programs on a busy machine take wall time
-    from it, not CPU time."""
-    import time
-
+def test_a_long_file_reads_back_whole(tmp_path):
+    """200 k lines (more than one of the reader's 4 MiB chunks) read back sample for sample. How
+    fast, and in how much memory, is measured in benchmarks/csv_memory.py, not timed here."""
     n = 200_000
     t, acc = posture_data(n)
     formats.save(SampleBlock(t, acc), tmp_path / "big.csv")
-    t0 = time.process_time()
     block, _ = load(tmp_path / "big.csv")
-    assert time.process_time() - t0 < 2.0
     assert len(block) == n
+    np.testing.assert_allclose(block.t, t, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(block.acc, acc, rtol=0, atol=1e-4)
 
 
 # ----------------------------------------------------------------------------- reading in chunks

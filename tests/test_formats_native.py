@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import mmap
 import struct
-import time
 import warnings
 import zlib
 
@@ -221,22 +221,24 @@ def test_iter_blocks_on_csv_slices_the_whole_load(tmp_path):
 # ----------------------------------------------------------------------------- speed
 
 
-def test_load_is_about_as_fast_as_one_copy(tmp_path):
-    """The bar: a day at 50 Hz loads in <= 3x one np.copy of acc. Checked here on 2 M samples."""
-    n = 2_000_000
+def _backing(a: np.ndarray):
+    while isinstance(a, np.ndarray):
+        a = a.base
+    return a.obj if isinstance(a, memoryview) else a
+
+
+def test_a_column_file_loads_as_views_on_one_memory_map(tmp_path):
+    """What makes a day at 50 Hz load in about one np.copy of acc (the bar, measured side by side in
+    benchmarks/throughput.py, "load 6 h at 50 Hz from .sbr", not timed here): the column layout is
+    neither parsed nor copied; t and acc are zero-copy views onto one memory map of the file."""
+    n = 200_000
     rng = np.random.default_rng(0)
     block = SampleBlock(np.arange(n) / 50.0, rng.normal(0, 0.5, (n, 3)).astype(np.float32), rate_hz=50.0)
     path = tmp_path / "big.sbr"
     formats.save(block, path)
-
-    def best(fn, k=5):  # in CPU seconds of this process: a busy machine takes wall time, not CPU time
-        times = []
-        for _ in range(k):
-            t0 = time.process_time()
-            fn()
-            times.append(time.process_time() - t0)
-        return min(times)
-
-    copy = best(lambda: np.copy(block.acc))
-    load = best(lambda: formats.load(path))
-    assert load <= 3 * copy + 0.002, (load, copy)
+    loaded = formats.load(path)
+    assert not loaded.t.flags.owndata and not loaded.acc.flags.owndata
+    backing = _backing(loaded.t)
+    assert isinstance(backing, mmap.mmap) and _backing(loaded.acc) is backing
+    np.testing.assert_array_equal(loaded.t, block.t)
+    np.testing.assert_array_equal(loaded.acc, block.acc)

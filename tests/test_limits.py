@@ -7,7 +7,6 @@ batch and in streaming alike.
 
 from __future__ import annotations
 
-import time
 import warnings
 from pathlib import Path
 
@@ -67,9 +66,7 @@ def loaded(path, **kw):
 def test_a_long_gap_is_not_filled_and_the_parts_are_analysed_as_separate_stretches():
     base = waist()
     gapped = with_gap(base, 1e7)
-    t0 = time.perf_counter()
-    result = analyze(gapped)
-    assert time.perf_counter() - t0 < 30  # filling 10 M empty epochs took minutes and gigabytes
+    result = analyze(gapped)  # filling 10 M empty epochs took minutes and gigabytes: see the count below
     table = result.epochs
     # no epoch inside the gap, and the epochs are whole recorded time plus a few edge epochs
     cut = gapped.t[len(base) // 2]
@@ -149,9 +146,7 @@ def test_a_short_gap_stays_inside_its_stretch_as_no_data():
 def test_replay_of_a_long_gap_neither_hangs_nor_counts_the_gap():
     gapped = with_gap(waist(), 1e7)
     calibration = analyze(gapped).calibration
-    t0 = time.perf_counter()
     result = replay(split_blocks(gapped, 10.0), CoreOptions(), None, None, calibration=calibration)
-    assert time.perf_counter() - t0 < 30
     assert result.gap_s > 1e7 - 1 and result.duration_s < waist().duration_s + 4
     assert result.epochs == len(analyze(gapped).epochs)
 
