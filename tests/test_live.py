@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -470,10 +471,13 @@ def test_plain_monitor_subprocess_sigint(env):
     assert "epochs stored" in err
     assert not (env / "sb.db").exists()  # a demo stays out of the user's own database
     store = open_store(str(demo_db_path()))
-    stored = len(store.epochs(0, 4e9))
-    assert 100 < stored < 600, stored  # up to the prompt (at ~3 min); stopped well before 12 min
+    stored = store.epochs(0, 4e9)
     store.close()
-    assert len(read_native(env / "r.sbr")) > 1000
+    recorded = read_native(env / "r.sbr")
+    # up to the prompt (at ~3 min) and on to the stop, however late the signal came; the last line
+    # above says it stopped before the demo ended by itself; what was recorded was stored
+    assert len(stored) > 100 and len(recorded) > 100 * 50
+    assert abs(len(stored) - (recorded.t[-1] - recorded.t[0])) <= 2, (len(stored), recorded.t[[0, -1]])
 
 
 def test_plain_monitor_in_a_closed_terminal_ends_the_session(env):
@@ -630,7 +634,11 @@ def run_in_terminal(cmd: list, on_output=None) -> tuple[int, str]:
     out = b""
     deadline = time.monotonic() + DEADLINE_S
     try:
-        while time.monotonic() < deadline:
+        while True:
+            left = deadline - time.monotonic()
+            # wait for output with the deadline (a bare os.read would wait forever on a hung program)
+            if left <= 0 or not select.select([main], [], [], left)[0]:
+                pytest.fail(f"{cmd[-1]!r} (the program in the terminal) did not end within {DEADLINE_S:.0f} s; its output so far: {out[-2000:]!r}")
             try:
                 chunk = os.read(main, 65536)
             except OSError:  # the terminal closed: the process has ended
@@ -1118,7 +1126,7 @@ def test_a_monitor_stopped_before_its_first_epoch_is_stored(env):
     assert connected - 1 <= info.started_at.timestamp() <= stopped
     assert stopped <= info.ended_at.timestamp() <= done
     assert len(store.epochs(0, 4e9)) == 0
-    day = datetime.now().astimezone().date()
+    day = info.started_at.astimezone().date()  # (not today: the session may have begun before midnight)
     report = build_report(load_rows(store, day, day), now=datetime.now(timezone.utc))
     text = render_text(report)
     store.close()

@@ -34,7 +34,7 @@ from sensorback.errors import SensorbackError
 from sensorback.replay import event_line
 from sensorback.store import models, open_store
 from cli_checks import one_line_error as assert_one_line_error
-from conftest import DEADLINE_S
+from conftest import DEADLINE_S, LineReader
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "recordings" / "demo.sbr"
@@ -473,15 +473,19 @@ def test_ctrl_c_or_a_kill_stores_what_was_processed_and_says_where_it_stopped(tm
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             encoding="utf-8")
     try:
-        first = proc.stdout.readline()
+        stdout = LineReader(proc.stdout)
+        first = stdout.until(lambda ln: True, "the first line")
         proc.send_signal(getattr(signal, sig))
-        rest, err = proc.communicate(timeout=DEADLINE_S)
+        printed = stdout.to_end()
+        err = proc.stderr.read()
+        proc.wait(timeout=DEADLINE_S)
     finally:
         if proc.poll() is None:  # pragma: no cover - only if the test fails
             proc.kill()
-    assert first.startswith("00:02:52  break prompt: "), (first, proc.stderr)
-    assert proc.returncode == code, (rest, err)
-    assert rest == ""  # no summary
+            proc.wait()
+    assert first.startswith("00:02:52  break prompt: "), first
+    assert proc.returncode == code, (printed, err)
+    assert printed == [first]  # no summary
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{said} at 00:0"), err
     assert "Traceback" not in err
