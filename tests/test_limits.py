@@ -7,6 +7,7 @@ batch and in streaming alike.
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -314,8 +315,13 @@ def test_epoch_seconds_outside_half_a_second_to_two_seconds(value):
 
 @pytest.mark.parametrize("value", ["0.5", "1", "2"])
 def test_epoch_seconds_inside_the_limits(value):
-    r = run("analyze", WAIST, "--epoch-seconds", value)
+    r = run("analyze", WAIST, "--epoch-seconds", value, "--json")
     assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    epoch_s, s = float(value), out["summary"]
+    assert out["options"]["epoch_s"] == epoch_s
+    # epochs of that length across the whole recording (412 s)
+    assert s["epochs"] == pytest.approx(out["samples"] / out["rate_hz"] / epoch_s, abs=2)
 
 
 @pytest.mark.parametrize("command", ["analyze", "replay", "convert"])
