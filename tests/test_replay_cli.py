@@ -340,7 +340,7 @@ def test_a_start_that_would_end_in_the_future_is_refused(tmp_path):
 
 @pytest.mark.parametrize("args,fragments", [
     (["missing.sbr"], ["missing.sbr", "no such file"]),
-    (["README.md"], ["unknown file type"]),
+    ([ROOT / "README.md"], ["README.md", "unknown file type"]),
     ([DEMO, "--reference-window", "5"], ["--reference-window", "START:END"]),
     ([DEMO, "--forward-window", "90:30"], ["--forward-window", "START must be before END"]),
     ([DEMO, "--reference-window", "5000:5060"], ["--reference-window", "is outside"]),
@@ -366,7 +366,7 @@ def test_a_start_that_would_end_in_the_future_is_refused(tmp_path):
     ([DEMO, "--db", "/proc/no/such/folder/x.db"], ["/proc/no/such/folder"]),
 ])
 def test_mistakes_are_one_line(args, fragments, tmp_path, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(tmp_path)  # (a file written by mistake to a relative name would show below)
     r = run(*args)
     assert_one_line_error(r, *fragments)
     assert r.exit_code == 2
