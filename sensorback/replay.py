@@ -632,6 +632,9 @@ class FileReplay:
                       f"session {begun.existing.id})")
         elif begun.skipped:
             stored = f"nothing stored ({name} already holds this recording as session {begun.existing.id})"
+        elif begun.action == "replace" and begun.existing.complete:
+            stored = (f"nothing stored; session {begun.existing.id} of {name} is kept as it was (a replacement "
+                      "takes its place only once it finishes)")
         elif result.session_id is None:
             stored = f"nothing stored in {name} yet"
         else:

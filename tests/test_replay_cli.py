@@ -293,7 +293,7 @@ def test_a_second_recording_without_a_start_time_names_the_overlap(tmp_path):
                                "HH:MM' --replace")
     # given its real start, it is stored there (not a guess) and overlaps nothing any more
     fixed = ok(run(other, "--db", db, "--start", "2024-03-05 08:30", "--replace"))
-    assert fixed.stderr.splitlines() == [f"{other.resolve()}: replacing session 2"]
+    assert fixed.stderr.splitlines() == [f"{other.resolve()}: replacing session 2 once this replay finishes"]
     (_, start, estimated, end) = sessions(db)[1]
     assert not estimated and start == datetime(2024, 3, 5, 8, 30).astimezone(timezone.utc)
     assert "  report:  sensorback report --day 2024-03-05 --db " + db in fixed.stdout
@@ -456,6 +456,36 @@ def test_a_read_only_database_is_one_line(tmp_path):
 
 
 # ------------------------------------------------------------------------------ Ctrl-C
+
+
+def test_a_replace_stopped_part_way_keeps_the_complete_session(tmp_path):
+    """--replace of a day already stored, stopped by Ctrl-C: the stored day stays whole and the line
+    says so (the old session used to be deleted before the replay began)."""
+    db = str(tmp_path / "r.db")
+    ok(run(DEMO, "--db", db))
+    before = db_rows(db)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    cmd = [sys.executable, "-m", "sensorback.cli", "replay", str(DEMO), "--speed", "50", "--db", db, "--replace",
+           "--set", "sit_limit_min=2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, encoding="utf-8")
+    try:
+        stdout = LineReader(proc.stdout)
+        stdout.until(lambda ln: "break prompt" in ln, "the first break prompt")  # well into the replacement
+        proc.send_signal(signal.SIGINT)
+        stdout.to_end()
+        err = proc.stderr.read()
+        proc.wait(timeout=DEADLINE_S)
+    finally:
+        if proc.poll() is None:  # pragma: no cover - only if the test fails
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    said = err.splitlines()
+    assert len(said) == 2 and said[0] == f"{DEMO}: replacing session 1 once this replay finishes", err
+    assert said[1].startswith("interrupted at 00:0") and said[1].endswith(
+        f" of the recording: nothing stored; session 1 of {db} is kept as it was (a replacement takes its place "
+        "only once it finishes)"), err
+    assert db_rows(db) == before  # the complete day, row for row, and nothing of the replacement
 
 
 @pytest.mark.parametrize("sig,code,said", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated (SIGTERM)"),

@@ -125,6 +125,45 @@ def test_letting_go_of_an_unfinished_import(store, make_epochs):
         rec.end_session()
 
 
+def test_a_replacement_of_a_complete_import_takes_its_place_only_once_it_ends(store, make_epochs):
+    """--replace of a finished import cut short (Ctrl-C, a kill) loses nothing: the old session stays
+    whole until the new one ends. (It was deleted before the replay began, so a --replace stopped
+    part way lost a complete day.)"""
+    table = make_epochs(60, seed=7)
+    with store.recorder() as a:
+        begin(a)
+        a.add_epochs(table)
+        old = a.end_session()
+    with store.recorder(max_epochs=10, max_seconds=None) as b:  # stopped cleanly part way
+        taken = begin(b, on_existing="replace")
+        assert taken.action == "replace" and taken.existing.id == old
+        assert "once this replay finishes" in taken.message
+        b.add_epochs(_part(table, 0, 30))
+        assert count(store, Session) == 2 and count(store, Epoch, session_id=b.session_id) == 30  # both, meanwhile
+        assert store.session(old).complete and count(store, Epoch, session_id=old) == 60
+    assert count(store, Session) == 1 and store.session(old).complete and count(store, Epoch, session_id=old) == 60
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    c = store.recorder(max_epochs=10, max_seconds=None)  # killed part way: its process is gone
+    begin(c, on_existing="replace")
+    c.add_epochs(_part(table, 0, 30))
+    set_session(store, c.session_id, writer=f"{writer_id().rpartition(':')[0]}:{gone.pid}")
+    assert count(store, Session) == 2 and count(store, Epoch, session_id=old) == 60
+    with store.recorder() as d:  # the next import of the recording clears the dead replacement away
+        assert begin(d).action == "skip"
+    assert count(store, Session) == 1 and store.session(old).complete
+
+    with store.recorder() as e:  # one that ends takes the old one's place, and its identity
+        begin(e, on_existing="replace")
+        e.add_epochs(table)
+        new = e.end_session()
+    assert store.session(old) is None and count(store, Session) == 1 and count(store, Epoch, session_id=new) == 60
+    with store.recorder() as f:
+        again = begin(f)
+        assert again.action == "skip" and again.existing.id == new
+
+
 def test_many_writers_claiming_at_once_store_it_once(store_url, make_epochs):
     n = 6
     barrier = threading.Barrier(n)

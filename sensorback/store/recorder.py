@@ -135,6 +135,17 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def _drop_dead_replacements(conn, content_hash: str, now: datetime) -> None:
+    """Delete replacements of this recording whose writer died before they were complete (killed:
+    close() never ran). A replacement of a complete import is the only session with a content
+    hash and no import key (see _claim), so a dead one is found by those and its writer."""
+    rows = conn.execute(select(Session.id, Session.writer, Session.lease_until).where(
+        Session.content_hash == content_hash, Session.import_key.is_(None), Session.ended_at.is_(None))).all()
+    dead = [r.id for r in rows if not writer_alive(r.writer, r.lease_until, now)]
+    if dead:
+        conn.execute(delete(Session).where(Session.id.in_(dead)))
+
+
 @dataclass(frozen=True)
 class BeginResult:
     """What begin_session decided. action: "new", "replace" (an earlier import of the same
@@ -191,6 +202,8 @@ class Recorder:
         self._last_write = time.monotonic()
         self._retry_at: Optional[float] = None  # after a failed write: no batch tries before then
         self._wrote_events = False
+        self._replaces: Optional[int] = None  # the complete import this one replaces once it ends
+        self._import_key: Optional[str] = None
         self.written_epochs = 0
 
     # -- state ----------------------------------------------------------------------------------
@@ -255,6 +268,8 @@ class Recorder:
         else:
             action, existing, sid = self.store.write("claim the import", lambda c: self._claim(c, values, on_existing))
             message = self._begin_message(action, source, existing, on_existing)
+            if action == "replace" and existing.complete:
+                self._replaces, self._import_key = existing.id, key
         self._active = True
         if action in ("skip", "busy"):
             self._skip = True
@@ -271,6 +286,7 @@ class Recorder:
         key = values["import_key"]
         for _ in range(5):
             now = datetime.now(timezone.utc)
+            _drop_dead_replacements(conn, values["content_hash"], now)
             row = in_orm(conn, lambda s: _locked_import(s, key))
             if row is None:
                 action = "new"
@@ -283,12 +299,18 @@ class Recorder:
                 if on_existing == "skip":
                     return "skip", info, None
                 action = "replace"
+            row_values = values
             try:
                 with conn.begin_nested():
-                    if row is not None:
+                    if row is not None and row[0].complete:
+                        # A complete import is replaced only once the new one is complete too
+                        # (flush(ending=True)); until then the new one has no key (see
+                        # _drop_dead_replacements), and one that never finishes changes nothing.
+                        row_values = dict(values, import_key=None)
+                    elif row is not None:
                         conn.execute(delete(Session).where(Session.id == row[0].id))
                     sid = conn.execute(insert(Session).values(
-                        **values, lease_until=now + timedelta(seconds=self.lease_s))).inserted_primary_key[0]
+                        **row_values, lease_until=now + timedelta(seconds=self.lease_s))).inserted_primary_key[0]
                 return action, (row[0] if row is not None else None), sid
             except IntegrityError:
                 continue  # another writer inserted the same import meanwhile: look again
@@ -306,8 +328,9 @@ class Recorder:
             again = "; run it again with --replace once that import has finished" if on_existing == "replace" else ""
             return (f"{source}: another sensorback is importing it into {self.store.name} right now "
                     f"(session {existing.id}); not stored twice{again}")
-        why = "" if existing.complete else ", whose import did not finish"
-        return f"{source}: replacing session {existing.id}{why}"
+        if existing.complete:
+            return f"{source}: replacing session {existing.id} once this replay finishes"
+        return f"{source}: replacing session {existing.id}, whose import did not finish"
 
     def add_epochs(self, table: EpochTable) -> None:
         """Buffer epochs (in time order, after those already added); writes when a batch is full.
@@ -354,10 +377,11 @@ class Recorder:
     def close(self) -> None:
         """Let go of a session that was not ended (nothing is flushed: see __exit__): its claim
         ends at once, so importing the recording again replaces it; a session that got nothing
-        written into it is deleted. The recorder is then ready for another begin_session."""
+        written into it is deleted, and so is an unfinished replacement of a complete import
+        (which stays as it was). The recorder is then ready for another begin_session."""
         sid = self._session_id
         if self._active and not self._skip and sid is not None:
-            empty = self.written_epochs == 0 and not self._wrote_events
+            empty = (self.written_epochs == 0 and not self._wrote_events) or self._replaces is not None
 
             def work(conn) -> None:
                 mine = (Session.id == sid, Session.writer == self.writer, Session.ended_at.is_(None))
@@ -428,6 +452,10 @@ class Recorder:
                 conn.execute(insert(Event), [dict(e, session_id=sid) for e in events])
             if ending:
                 conn.execute(update(Session).where(Session.id == sid).values(ended_at=self._end, lease_until=None))
+                if self._replaces is not None:  # complete now: it takes the earlier import's place
+                    conn.execute(delete(Session).where(Session.id == self._replaces))
+                    conn.execute(delete(Session).where(Session.import_key == self._import_key, Session.id != sid))
+                    conn.execute(update(Session).where(Session.id == sid).values(import_key=self._import_key))
             return sid
 
         n = len(epoch_rows)
