@@ -23,7 +23,7 @@ from .core import Calibration
 from .core.calibration import SensorCalibration
 from .core.reference import sensor_from_dict
 from .errors import SensorbackError
-from .private import write_whole
+from .private import make_private_dirs, tighten_own_dir, write_whole
 
 CALIBRATIONS_ENV = "SENSORBACK_CALIBRATIONS"
 CALIBRATIONS_FILE = "calibrations.json"
@@ -42,7 +42,11 @@ def calibration_from_dict(d: dict, where: str = "stored calibration") -> Calibra
 def write_private_json(path: Path, data: dict) -> Path:
     """Write JSON atomically, readable by the owner only (0600: private.write_whole), creating the
     folder (0700)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(path.parent)
+    from .coach.config import default_config_path
+
+    if path.parent == default_config_path().parent:
+        tighten_own_dir(path.parent)  # sensorback's own config folder: 0700 (older versions made it 0755)
     write_whole(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
     return path
 

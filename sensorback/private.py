@@ -27,6 +27,39 @@ PRIVATE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 
 
+def make_private_dirs(folder: str | os.PathLike) -> None:
+    """Create ``folder`` and every missing parent, each 0700 (``mkdir(parents=True, mode=...)`` gives
+    the mode to the last folder only, and the umask cuts it: ~/.config or ~/.local/share made on a
+    first run came out 0755). Folders that exist are left as they are (tighten_own_dir for
+    sensorback's own)."""
+    missing = []
+    path = os.path.abspath(os.fspath(folder))
+    while not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, PRIVATE_DIR_MODE)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise
+            continue  # made meanwhile (another sensorback): not ours to change
+        os.chmod(path, PRIVATE_DIR_MODE)
+
+
+def tighten_own_dir(folder: str | os.PathLike) -> None:
+    """Make a folder that is sensorback's own (its default config or data folder) 0700, as an older
+    version or another program may have left it 0755; a folder the user does not own is left."""
+    try:
+        if stat.S_IMODE(os.stat(folder).st_mode) != PRIVATE_DIR_MODE:
+            os.chmod(folder, PRIVATE_DIR_MODE)
+    except (PermissionError, FileNotFoundError):
+        pass
+
+
 def create_private(path: str | os.PathLike, *, exclusive: bool = False, truncate: bool = True) -> int:
     """Open ``path`` for writing (created, or truncated; with ``exclusive`` it must not exist; without
     ``truncate`` an existing file keeps its content, e.g. a lock file another process holds),
@@ -151,5 +184,5 @@ def write_whole(path: str | os.PathLike, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "Replacing", "create_private", "open_private", "write_whole",
-           "writing_path"]
+__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "Replacing", "create_private", "make_private_dirs", "open_private",
+           "tighten_own_dir", "write_whole", "writing_path"]

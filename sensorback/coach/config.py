@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import InputError, SensorbackError
-from ..private import write_whole
+from ..private import make_private_dirs, tighten_own_dir, write_whole
 from .settings import KEYS, CoachSettings, check_value, describe, field_of, parse_value
 
 ENV_VAR = "SENSORBACK_CONFIG"
@@ -34,6 +34,10 @@ def config_path() -> Path:
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env).expanduser()
+    return default_config_path()
+
+
+def default_config_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir("sensorback", appauthor=False)) / FILE_NAME
@@ -200,7 +204,9 @@ def set_value(key: str, text: str, path=None) -> tuple[Path, Any]:
 
 def _write_atomic(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
+        if path == default_config_path():
+            tighten_own_dir(path.parent)  # sensorback's own folder: 0700 (older versions made it 0755)
         write_whole(path, text.encode("utf-8"))  # 0600, atomic (sensorback.private)
     except OSError as exc:
         raise SensorbackError(f"{path}: cannot write the config file: {exc.strerror or exc}") from None

@@ -27,7 +27,7 @@ from typing import Callable
 
 from .. import formats, signals
 from ..errors import SensorbackError, utf8_text
-from ..private import PRIVATE_DIR_MODE, write_whole
+from ..private import PRIVATE_DIR_MODE, make_private_dirs, write_whole
 from .exposures import DAY_COLUMNS, SEATED_BOUTS
 from .folder import (OUTPUTS, PARTS, VERSION, held_by_this_run, is_cohort_output, refuse_written_over,
                      write_marker)
@@ -449,7 +449,7 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
     check_inputs(inputs)  # a typo, like a bad address, leaves nothing behind
     if scheduler:
         _probe(scheduler)
-    out.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    make_private_dirs(out)
     with held_by_this_run(out):  # a second run into DIR is refused here, before DIR changes
         _check_earlier(out, resume, overwrite)  # as is a rerun without --resume or --overwrite
         left_out: dict[str, int] = {}

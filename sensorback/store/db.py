@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from ..errors import OSProblem, SensorbackError, one_line
-from ..private import PRIVATE_DIR_MODE, PRIVATE_MODE, create_private
+from ..private import PRIVATE_MODE, create_private, make_private_dirs, tighten_own_dir
 
 ENV_VAR = "SENSORBACK_DB"
 DB_FILENAME = "sensorback.db"
@@ -158,9 +158,13 @@ def read_only_target(target: DbTarget) -> tuple[DbTarget, str | None]:
 
 
 def prepare_sqlite_file(path: Path, default_location: bool) -> None:
-    """Create a missing database file readable by its owner only (0600), and its folder (0700)
-    when it is sensorback's own default folder. An empty file (made with `touch`, say) holds
-    nothing of its own and is about to hold the wearer's data: it is made 0600 as well."""
+    """Create a missing database file readable by its owner only (0600), and its folder and any
+    missing parents (0700); sensorback's own default folder is made 0700 if it exists. An empty
+    file (made with `touch`, say) holds nothing of its own and is about to hold the wearer's data:
+    it is made 0600 as well."""
+    folder = path.parent
+    if default_location:
+        tighten_own_dir(folder)  # sensorback's own data folder (older versions may have left it 0755)
     if path.exists():
         try:
             if path.is_file() and path.stat().st_size == 0:
@@ -168,12 +172,9 @@ def prepare_sqlite_file(path: Path, default_location: bool) -> None:
         except PermissionError:  # not ours: leave its mode
             pass
         return
-    folder = path.parent
     if not folder.exists():
         try:
-            folder.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
-            if default_location:
-                os.chmod(folder, PRIVATE_DIR_MODE)
+            make_private_dirs(folder)
         except OSError as e:
             raise StoreError(f"cannot create the folder for database {path}: {e.strerror or e}") from None
     try:
