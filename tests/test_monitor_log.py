@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-import time
 
 import pytest
 
@@ -17,39 +16,12 @@ from sensorback.live import CalibrationStore, LiveSession  # noqa: E402
 from sensorback.sources.demo import DemoSource  # noqa: E402
 from sensorback.ui.dashboard import MonitorApp  # noqa: E402
 from sensorback.ui.notify import Notifier  # noqa: E402
-
-DEADLINE_S = 120.0  # generous: the machine may be busy
-
-
-class Gate:
-    """A source that pauses after the block during which ``hold()`` became true, until opened."""
-
-    def __init__(self, source, hold):
-        self.source, self.hold = source, hold
-        self.paused = asyncio.Event()
-        self.opened = asyncio.Event()
-
-    def __aiter__(self):
-        return self._run()
-
-    async def _run(self):
-        async for item in self.source:
-            yield item  # the session has handled it when the next one is asked for
-            if not self.opened.is_set() and self.hold():
-                self.paused.set()
-                await self.opened.wait()
-
-    async def stop(self):
-        self.opened.set()
-        await self.source.stop()
+from conftest import DEADLINE_S, HoldingSource, async_until  # noqa: E402
 
 
 async def until(pilot, cond, what):
-    end = time.monotonic() + DEADLINE_S
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
+    """async_until, the pilot letting the app run (and redraw) between polls."""
+    return await async_until(cond, what, poll_s=0.05, sleep=pilot.pause)
 
 
 def shown(app) -> tuple[list[str], str]:
@@ -63,25 +35,36 @@ def shown(app) -> tuple[list[str], str]:
 def test_the_event_log_keeps_the_newest_line_in_view_at_80x24(tmp_path):
     session = LiveSession(DemoSource("demo", speed=1000), settings=CoachSettings(sit_limit_min=2),
                           device_key="demo", calibrations=CalibrationStore(tmp_path / "cal.json"))
-    gate = Gate(session.source, lambda: session.meters.prompts > 0)
-    session.source = gate
+    # held at the first break prompt while the test reads the screen
+    source = HoldingSource(session.source, lambda: session.meters.prompts > 0)
+    session.source = source
     app = MonitorApp(session, Notifier(bell=lambda: None, enabled=False))
+    PROMPT, END = "break prompt: you have been sitting 2 min", "the source ended; press q to quit"
+
+    def prompt_shown():
+        visible, screen = shown(app)
+        return any(PROMPT in ln for ln in visible) and PROMPT in screen
+
+    def end_shown():
+        visible, screen = shown(app)
+        return bool(visible) and visible[-1].endswith(END) and END in screen
 
     async def go():
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, gate.paused.is_set, "the first break prompt")
-            await pilot.pause(0.1)
+            await until(pilot, lambda: session.meters.prompts > 0, "the first break prompt")
+            # the session is held there: the prompt, once drawn, is the log's newest line and in view
+            await until(pilot, prompt_shown, f"{PROMPT!r} in the log's view and on the screen")
             visible, screen = shown(app)
-            assert any("break prompt: you have been sitting 2 min" in ln for ln in visible), visible
-            assert "break prompt: you have been sitting 2 min" in screen
-            gate.opened.set()
+            assert any(PROMPT in ln for ln in visible), visible
+            assert PROMPT in screen
+            source.release()
             await until(pilot, lambda: any("press q" in n for n in app._notes), "the end of the source")
-            await pilot.pause(0.1)
+            await until(pilot, end_shown, f"{END!r} as the log's last line in view and on the screen")
             visible, screen = shown(app)
             lines = app.log_lines
             assert len(lines) > len(visible)  # more than fits: it scrolled
-            assert visible[-1] == lines[-1] and lines[-1].endswith("the source ended; press q to quit")
-            assert "the source ended; press q to quit" in screen
+            assert visible[-1] == lines[-1] and lines[-1].endswith(END)
+            assert END in screen
             assert any("break prompt: you have been sitting" in ln for ln in lines)  # kept, above
             # wrapped to the width left beside the scrollbar: RichLog wrapped at 78 columns at least,
             # so at 80x24 the ends of long lines ('... the shoulders d[rop]') were under it
@@ -134,7 +117,9 @@ def test_the_dashboard_says_it_once(no_bus, tmp_path):
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: any("press q" in n for n in app._notes), "the end of the source")
             await until(pilot, lambda: len(app.notifications) >= session.meters.prompts > 0, "the prompts' bells")
-            await pilot.pause(0.1)
+            # the log drawn up to its last line (the source's end, written after the note at the start)
+            await until(pilot, lambda: any(ln.endswith("the source ended; press q to quit") for ln in app.log_lines),
+                        "the end of the source drawn in the log")
             said = [ln for ln in app.log_lines if "desktop notifications unavailable" in ln]
             assert len(said) == 1 and UNAVAILABLE in said[0], app.log_lines
             assert {how for _, _, how in app.notifications} == {"bell"}

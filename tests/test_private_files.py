@@ -14,9 +14,8 @@ from typer.testing import CliRunner
 
 from sensorback.cli import app
 from sensorback.private import PRIVATE_MODE, Replacing, create_private, open_private, write_whole, writing_path
+from conftest import DEADLINE_S, DEMO, HoldingSource, async_until
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "recordings" / "demo.sbr"
 runner = CliRunner()
 
 
@@ -143,18 +142,23 @@ def test_a_live_recording_and_a_calibration_are_private(tmp_path):
     from sensorback.sources.demo import DemoSource
 
     rec = tmp_path / "live.sbr"
-    rec.write_bytes(b"an older file of the same name")
+    old = b"an older file of the same name"
+    rec.write_bytes(old)
     os.chmod(rec, 0o644)
-    s = LiveSession(DemoSource("demo", speed=2000, block_s=1.0), options=CoreOptions(), record=rec,
+    # held after 2000 samples (40 s of the demo), so that the recording is still being written when
+    # its mode is read: at speed 2000 the whole demo would otherwise play in under a second
+    source = HoldingSource(DemoSource("demo", speed=2000, block_s=1.0), lambda: s.meters.samples >= 2000)
+    s = LiveSession(source, options=CoreOptions(), record=rec,
                     calibrations=CalibrationStore(tmp_path / "cal.json"), provisional_s=5.0, device_key="demo")
 
     async def go():
-        async def stopper():
-            while s.meters.samples < 2000:
-                await asyncio.sleep(0.01)
+        async def check_then_stop():
+            await async_until(lambda: s.meters.samples >= 2000, "2000 samples recorded")
+            assert not s.finished  # held: the recording is open, being written
+            assert rec.read_bytes()[:len(old)] != old  # the new recording, not the older file
             assert mode(rec) == PRIVATE_MODE  # while it is being written, too
-            await s.stop()
-        await asyncio.wait_for(asyncio.gather(s.run(), stopper()), 120)
+            await s.stop()  # stops the demo and releases the held block
+        await asyncio.wait_for(asyncio.gather(s.run(), check_then_stop()), DEADLINE_S)
 
     asyncio.run(go())
     assert mode(rec) == PRIVATE_MODE

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -17,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sensorback.cli._runtime import run_guarded
 from sensorback.core.epochs import EpochTable
 from sensorback.store import DatabaseLocked, DatabaseReadOnly, open_store
+from sensorback.store.store import _ensure_wal
 from conftest import DEADLINE_S, wait_until
 
 START = datetime(2024, 3, 4, 8, 30, tzinfo=timezone.utc)
@@ -249,19 +251,33 @@ def test_a_new_database_another_process_is_writing_waits_to_switch_to_wal(tmp_pa
         assert "\n" not in str(e.value) and str(path) in str(e.value)
 
         opened, failed = [], []
+        blocked = threading.Event()  # the opener met the lock: its switch to WAL failed, it waits to retry
+
+        def sleeps_to_retry(frame, event, arg):
+            # a profile of the opener's thread (it observes, changes nothing): the only sleep in
+            # _ensure_wal is the one after a switch that failed on the lock, before the next try
+            if event == "c_call" and arg is time.sleep and frame.f_code is _ensure_wal.__code__:
+                blocked.set()
 
         def open_it():
+            sys.setprofile(sleeps_to_retry)
             try:
-                opened.append(open_store(str(path)))
+                # a busy timeout as long as the test's deadline: the wait must not run out before
+                # the test, on a loaded machine, gets round to rolling the other write back
+                opened.append(open_store(str(path), busy_timeout_s=DEADLINE_S))
             except Exception as exc:  # noqa: BLE001 - reported by the assertion below
                 failed.append(exc)
+            finally:
+                sys.setprofile(None)
 
         t = threading.Thread(target=open_it)
         t.start()
-        wait_until(lambda: t.is_alive() or opened or failed, "the second opener to start")
+        wait_until(lambda: blocked.is_set() or not t.is_alive(), "the second opener to meet the write lock")
+        assert blocked.is_set() and not opened and not failed, (opened, failed)  # still waiting on the lock
     finally:
         writer.execute("ROLLBACK")
     t.join(DEADLINE_S)
+    assert not t.is_alive(), "the second opener still waits after the other write was rolled back"
     assert not failed and opened, failed
     with opened[0] as store:
         with store.engine.connect() as conn:
