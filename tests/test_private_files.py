@@ -193,3 +193,30 @@ def test_a_gzip_file_keeps_its_own_name_not_its_temp_files(tmp_path):
     ok("analyze", DEMO, "--epochs", tmp_path / "day.epochs.csv.gz")
     assert _gzip_name(tmp_path / "day.csv.gz") == b"day.csv"
     assert _gzip_name(tmp_path / "day.epochs.csv.gz") == b"day.epochs.csv"
+
+
+def test_folders_sensorback_creates_are_private_down_to_the_first_that_existed(tmp_path, monkeypatch):
+    """A first run makes ~/.config/sensorback and ~/.local/share/sensorback, and ~/.config and
+    ~/.local/share too when they are missing: each 0700 (mkdir(parents=True) left all but the last
+    at the umask's mode, 0777 here), while a folder that existed keeps its mode."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    os.chmod(home, 0o755)
+    for var in ("SENSORBACK_CONFIG", "SENSORBACK_DB", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    ok("config", "set", "sit_limit_min", "45")
+    ok("log", "pain", "2")
+    ok("calibrate", "--demo", "--speed", "1000")
+    made = [home / ".config", home / ".config" / "sensorback", home / ".local", home / ".local" / "share",
+            home / ".local" / "share" / "sensorback"]
+    assert {str(p.relative_to(home)): oct(mode(p)) for p in made} == {str(p.relative_to(home)): "0o700" for p in made}
+    assert mode(home) == 0o755
+    for f in ("config.toml", "calibrations.json"):
+        assert mode(home / ".config" / "sensorback" / f) == PRIVATE_MODE
+    # sensorback's own folders left looser (by an older version) are tightened on the next write
+    for own in (home / ".config" / "sensorback", home / ".local" / "share" / "sensorback"):
+        os.chmod(own, 0o755)
+    ok("config", "set", "sit_limit_min", "40")
+    ok("log", "pain", "3")
+    assert mode(home / ".config" / "sensorback") == 0o700 and mode(home / ".local" / "share" / "sensorback") == 0o700
