@@ -111,6 +111,34 @@ def writing_path(path: str | os.PathLike) -> str:
     return f"{os.fspath(path)}.{os.getpid()}.writing"
 
 
+def fresh_writing_path(path: str | os.PathLike) -> str:
+    """writing_path(path), after removing the temp files of writers of the same ``path`` that were
+    killed (their process is gone): a kill leaves its temp file behind (nothing can run then), and
+    a week-long recording's is hundreds of MB. A temp file whose writer still runs is left alone."""
+    target = os.fspath(path)
+    folder, name = os.path.split(target)
+    try:
+        entries = os.listdir(folder or ".")
+    except OSError:
+        entries = []
+    for entry in entries:
+        pid = entry[len(name) + 1:-len(".writing")] if entry.startswith(name + ".") and entry.endswith(".writing") else ""
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still writing it
+        except ProcessLookupError:
+            pass
+        except OSError:  # another user's process: it exists
+            continue
+        try:
+            os.unlink(os.path.join(folder, entry))
+        except OSError:
+            pass
+    return writing_path(target)
+
+
 class Replacing:
     """A private file written as a whole: into its temp file beside it (writing_path), which done()
     renames over ``path`` and discard() removes. A file it replaces (an earlier epochs table, events
@@ -128,7 +156,7 @@ class Replacing:
                  replace_special: bool = False, **kwargs: Any):
         self.path = os.fspath(path)
         direct = not replace_special and os.path.exists(self.path) and not os.path.isfile(self.path)
-        self._tmp: str | None = None if direct else writing_path(self.path)
+        self._tmp: str | None = None if direct else fresh_writing_path(self.path)
         try:
             self.file = open_private(self._tmp or self.path, mode, gzip_level=gzip_level, **kwargs)
         except BaseException:
@@ -184,5 +212,5 @@ def write_whole(path: str | os.PathLike, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "Replacing", "create_private", "make_private_dirs", "open_private",
-           "tighten_own_dir", "write_whole", "writing_path"]
+__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "Replacing", "create_private", "fresh_writing_path", "make_private_dirs",
+           "open_private", "tighten_own_dir", "write_whole", "writing_path"]

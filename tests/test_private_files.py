@@ -220,3 +220,33 @@ def test_folders_sensorback_creates_are_private_down_to_the_first_that_existed(t
     ok("config", "set", "sit_limit_min", "40")
     ok("log", "pain", "3")
     assert mode(home / ".config" / "sensorback") == 0o700 and mode(home / ".local" / "share" / "sensorback") == 0o700
+
+
+def test_a_killed_writers_temp_file_is_removed_by_the_next_write_of_the_same_file(tmp_path):
+    """A kill leaves FILE.PID.writing behind (a killed 'simulate --duration 7d' left 424 MB); the next
+    write of FILE removes those of writers that are gone, and only those."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from sensorback import formats
+    from sensorback.samples import SampleBlock
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        block = SampleBlock(np.arange(100) / 50.0, np.tile(np.float32([0, 0, 1]), (100, 1)), rate_hz=50.0)
+        for name, write in (("x.sbr", lambda p: formats.save(block, p)), ("x.csv", lambda p: formats.save(block, p)),
+                            ("x.html", lambda p: write_whole(p, b"<html></html>"))):
+            dead, running = tmp_path / f"{name}.{gone.pid}.writing", tmp_path / f"{name}.{alive.pid}.writing"
+            other = tmp_path / f"other{name}.{gone.pid}.writing"
+            for p in (dead, running, other):
+                p.write_bytes(b"part")
+            write(tmp_path / name)
+            assert not dead.exists() and running.exists() and other.exists()
+            assert (tmp_path / name).stat().st_size > 0
+    finally:
+        alive.stdin.close()
+        alive.wait()

@@ -22,7 +22,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..private import open_private, writing_path
+from ..private import fresh_writing_path, open_private
 from ..samples import SampleBlock
 from .csv_io import _estimate_rate
 from .datetimes import time_name
@@ -121,7 +121,7 @@ def write_csv_blocks(blocks: Iterable[SampleBlock], path, device: str, rate_hz: 
     # The device on every row: a column empty below its first row would make pandas.read_csv
     # warn about mixed types, and gzip makes the repetition almost free.
     fmt = sep.join(["%r", "%.*g", "%.*g", "%.*g", (cell or "").replace("%", "%%")]) + "\n"
-    tmp = writing_path(path)
+    tmp = fresh_writing_path(path)
     try:
         with open_private(tmp, "w", gzip_level=3 if low.endswith(".gz") else None, newline="") as f:
             f.write(sep.join(header) + "\n")

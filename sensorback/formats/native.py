@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InputError, opening
 from ..limits import EARLIEST, LATEST, is_plausible_unix
-from ..private import create_private, writing_path
+from ..private import create_private, fresh_writing_path
 from ..samples import SampleBlock
 from .notes import OF_THE_READING, LoadNotes
 from .validate import check_samples, check_time_axis
@@ -412,7 +412,7 @@ def write_native_blocks(path, blocks: Iterable[SampleBlock], n_samples: int, dev
     path = os.fspath(path)
     jb = _meta_json(device, rate_hz, start_time, meta)
     h, n = _header_len_for(jb), int(n_samples)
-    tmp = writing_path(path)
+    tmp = fresh_writing_path(path)
     fd = create_private(tmp)
     try:
         _write_all(fd, _pack_header(COLUMNS, h, n, jb), 0)
