@@ -83,6 +83,20 @@ def hung_up(fd: int) -> bool:
     return False
 
 
+def to_devnull(stream) -> None:
+    """Point ``stream``'s file descriptor at /dev/null (what is still written to it goes nowhere);
+    nothing where it has none (a test's captured stream)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def silence_hung_up() -> None:
     """Point stdout and stderr, where they are a terminal that hung up, at /dev/null: what is
     still written (a line, a screen's teardown, 'terminated (SIGHUP)') then goes nowhere instead
@@ -93,11 +107,7 @@ def silence_hung_up() -> None:
         except (AttributeError, OSError, ValueError):  # no file descriptor (a test's captured stream)
             continue
         if hung_up(fd):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(devnull, fd)
-            finally:
-                os.close(devnull)
+            to_devnull(stream)
 
 
 @contextlib.contextmanager

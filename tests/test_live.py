@@ -481,6 +481,38 @@ def test_plain_monitor_subprocess_sigint(env):
     assert abs(len(stored) - (recorded.t[-1] - recorded.t[0])) <= 2, (len(stored), recorded.t[[0, -1]])
 
 
+def test_plain_monitor_whose_reader_goes_away_stores_everything_seen(env):
+    """`monitor --plain | head -3`: the pipe's reader leaves after three lines. The monitor stops as
+    on Ctrl-C, stores every epoch up to then (it lost the ones waiting on the provisional
+    calibration, 13 stored of 32 s recorded), says so on stderr and ends as a pipe ends (141)."""
+    r, w = os.pipe()
+    cmd = [sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--plain", "--speed", "60",
+           "--record", str(env / "r.sbr"), "--db", str(env / "x.db")]
+    proc = subprocess.Popen(cmd, stdout=w, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    os.close(w)
+    try:
+        got, end = b"", time.monotonic() + DEADLINE_S
+        while got.count(b"\n") < 3:  # the provisional calibration's line is the third
+            assert select.select([r], [], [], max(0.0, end - time.monotonic()))[0], got
+            chunk = os.read(r, 4096)
+            assert chunk, got
+            got += chunk
+        os.close(r)  # the reader goes away
+        err = proc.stderr.read()
+        proc.wait(timeout=DEADLINE_S)
+    finally:
+        if proc.poll() is None:  # pragma: no cover - only if the test fails
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 141, err
+    assert "Traceback" not in err and "stopped: " in err and " epochs stored (session 1) in " in err, err
+    store = open_store(str(env / "x.db"))
+    stored = store.epochs(0, 4e9)
+    store.close()
+    recorded = read_native(env / "r.sbr")
+    assert len(stored) >= 31 and abs(len(stored) - (recorded.t[-1] - recorded.t[0])) <= 2, (len(stored), recorded.t[-1])
+
+
 def test_plain_monitor_in_a_closed_terminal_ends_the_session(env):
     """The terminal the monitor runs in closes (a real hang-up: the kernel sends SIGHUP and later
     writes to it fail): the session is written and ended as after q, nothing more is printed (no

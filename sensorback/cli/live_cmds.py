@@ -190,6 +190,12 @@ def monitor_command(
     if apart and store is not None:  # a demo that stored nothing in a new file left none to see
         typer.echo(f"note: the demo is stored apart from your own data; see it with: "
                    f"sensorback report --db {shlex.quote(store.name)}", err=True)
+    from ..ui.plain import READER_GONE
+
+    if stopped_by == READER_GONE:  # `monitor --plain | head`: stored and said, then ended as a pipe ends
+        from ._runtime import ReaderGone
+
+        raise ReaderGone()
 
 
 # ----------------------------------------------------------------------------- calibrate

@@ -13,7 +13,9 @@ sensor has connected (so that its notes, such as why the bell is used, come only
 follow: a sensor that never connects ends with the command's one error line alone). Ctrl-C, SIGTERM or a
 closed terminal (SIGHUP; not when it is ignored, as under nohup) stops the session as the dashboard's do
 (ui.stopping.SignalStop); run_plain returns which signal it was. A line the gone terminal cannot take (EIO,
-before its SIGHUP is handled) is dropped, so that the session still ends and is stored.
+before its SIGHUP is handled) is dropped, so that the session still ends and is stored. A pipe whose
+reader is gone (EPIPE: `monitor --plain | head -3`) stops the session the same way, as SIGPIPE (the
+rest of stdout goes to /dev/null): everything seen so far is stored, as on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,9 +24,15 @@ import asyncio
 import errno
 import heapq
 import math
+import signal
+import sys
 from typing import Any, Callable, Optional
 
+from ..signals import to_devnull
 from .stopping import SignalStop
+
+#: run_plain's answer when the output's reader went away (the signal a shell would have sent).
+READER_GONE = getattr(signal, "SIGPIPE", 13)
 
 #: Connection changes printed (battery and signal notes only update a dashboard's meters).
 PLAIN_STATUS = ("connecting", "connected", "disconnected", "reconnecting", "scanning", "stopped")
@@ -85,11 +93,17 @@ async def run_plain(session, make_notifier: Callable[[], Any]) -> Optional[int]:
             made.append(make_notifier())
         return made[0]
 
+    stop = SignalStop(session)
+
     def write(line: str) -> None:
         try:
             print(line, flush=True)
         except OSError as e:
-            if e.errno != errno.EIO:
+            if e.errno == errno.EPIPE:  # nobody reads any more (`| head`): stop, and store it all
+                to_devnull(sys.stdout)
+                if not session.finished and stop.stopped_by is None:
+                    stop.stop(READER_GONE)
+            elif e.errno != errno.EIO:
                 raise
             # A hung-up terminal (its SIGHUP is on its way, or was ignored): what it cannot show is
             # dropped, so that the session still ends and is stored.
@@ -115,8 +129,6 @@ async def run_plain(session, make_notifier: Callable[[], Any]) -> Optional[int]:
             task.add_done_callback(pending.discard)
 
     session.subscribe(on_event)
-
-    stop = SignalStop(session)
     stop.install(loop)
     try:
         await session.run()
@@ -128,4 +140,4 @@ async def run_plain(session, make_notifier: Callable[[], Any]) -> Optional[int]:
     return stop.stopped_by
 
 
-__all__ = ["InTimeOrder", "PLAIN_STATUS", "SAID_AT_ONCE", "plain_line", "run_plain"]
+__all__ = ["InTimeOrder", "PLAIN_STATUS", "READER_GONE", "SAID_AT_ONCE", "plain_line", "run_plain"]

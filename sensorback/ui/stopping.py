@@ -45,6 +45,10 @@ class SignalStop:
             off_loop(self._loop, self._before)
             self._before = {}
 
+    def stop(self, sig: int) -> None:
+        """Stop as the signal ``sig`` would (ui.plain: SIGPIPE, when the output's reader is gone)."""
+        self._stop(sig)
+
     def _stop(self, sig: int) -> None:
         if self.stopped_by is None:
             self.stopped_by = sig
