@@ -22,6 +22,7 @@ runner = CliRunner()
 @pytest.fixture
 def cfg(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "conf" / "config.toml"
+    path.parent.mkdir(exist_ok=True)
     monkeypatch.setenv(config.ENV_VAR, str(path))
     return path
 
@@ -82,7 +83,7 @@ def test_default_location_is_the_user_config_dir(monkeypatch):
 
 
 def test_file_values_and_overrides(cfg):
-    cfg.parent.mkdir(parents=True)
+    cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text("# mine\nsit_limit_min = 45\nslouch_nudges = false\nbreak_min_s = 90.5\n")
     s = config.load_settings()
     assert (s.sit_limit_min, s.slouch_nudges, s.break_min_s) == (45.0, False, 90.5)
@@ -110,7 +111,7 @@ def test_file_values_and_overrides(cfg):
                                                                "slouch_window_min (20 min)"]),
 ])
 def test_broken_files_are_one_line_errors_naming_the_file(cfg, text, where, fragments):
-    cfg.parent.mkdir(parents=True)
+    cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text(text)
     with pytest.raises(SensorbackError) as err:
         config.load_settings()
@@ -122,7 +123,7 @@ def test_broken_files_are_one_line_errors_naming_the_file(cfg, text, where, frag
 
 
 def test_non_utf8_and_unreadable_files(cfg):
-    cfg.parent.mkdir(parents=True)
+    cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_bytes(b"sit_limit_min = 30 # \xff\n")
     with pytest.raises(SensorbackError, match="not UTF-8"):
         config.read_config()
@@ -149,6 +150,19 @@ def test_set_creates_the_file_and_keeps_other_lines_and_comments(cfg):
     assert config.load_settings().sit_limit_min == 30.0
 
 
+def test_set_into_a_missing_folder_the_user_named_is_refused(tmp_path, monkeypatch):
+    """$SENSORBACK_CONFIG (or $SENSORBACK_CALIBRATIONS) naming a folder that does not exist is a typo
+    to show, not a folder to create (sensorback creates only its own default folders, as for --db)."""
+    monkeypatch.setenv(config.ENV_VAR, str(tmp_path / "a" / "b" / "config.toml"))
+    one_line_error(run("config", "set", "sit_limit_min", "45"),
+                   f"$SENSORBACK_CONFIG: there is no folder {tmp_path / 'a' / 'b'} (create it first)")
+    monkeypatch.setenv(config.ENV_VAR, str(tmp_path / "config.toml"))
+    monkeypatch.setenv("SENSORBACK_CALIBRATIONS", str(tmp_path / "c" / "calibrations.json"))
+    one_line_error(runner.invoke(app, ["calibrate", "--demo", "--speed", "1000"]),
+                   f"$SENSORBACK_CALIBRATIONS: there is no folder {tmp_path / 'c'} (create it first)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_set_refuses_bad_values_and_never_overwrites_a_broken_file(cfg):
     with pytest.raises(SensorbackError, match="unknown setting 'sitlimit'"):
         config.set_value("sitlimit", "3")
@@ -158,7 +172,7 @@ def test_set_refuses_bad_values_and_never_overwrites_a_broken_file(cfg):
     with pytest.raises(SensorbackError, match=r"^slouch_budget_min = 100 not set: slouch_budget_min \(100 min\) must "
                                               r"not exceed slouch_window_min \(60 min\)"):
         config.set_value("slouch_budget_min", "100")
-    cfg.parent.mkdir(parents=True)
+    cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text("sit_limit_min = [1, 2\n")
     with pytest.raises(SensorbackError, match="not a valid TOML file"):
         config.set_value("sit_limit_min", "40")
@@ -166,7 +180,7 @@ def test_set_refuses_bad_values_and_never_overwrites_a_broken_file(cfg):
 
 
 def test_set_repairs_a_bad_value_of_the_same_key(cfg):
-    cfg.parent.mkdir(parents=True)
+    cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text('# mine\nsit_limit_min = "abc"  # keep me\nreprompt_min = 12\n')
     with pytest.raises(SensorbackError, match=f"^{cfg}:2: sit_limit_min: must be a number of minutes, got 'abc'; "
                                               "'sensorback config set sit_limit_min VALUE' replaces it$"):
@@ -180,7 +194,7 @@ def test_set_repairs_a_bad_value_of_the_same_key(cfg):
 
 
 def test_set_still_reports_another_bad_key(cfg):
-    cfg.parent.mkdir(parents=True)
+    cfg.parent.mkdir(parents=True, exist_ok=True)
     text = "sit_limit_min = 'abc'\nreprompt_min = 0\n"
     cfg.write_text(text)
     # two bad values: setting either names the other, with no hint that 'config set' alone fixes it
@@ -268,7 +282,7 @@ def test_cli_config_errors_are_one_line(cfg):
         "error: --set: unknown setting 'sit_limt'; did you mean sit_limit_min")
     assert one_line_error(run("config", "show", "--set", "slouch_budget_min=90")).startswith(
         "error: --set: slouch_budget_min (90 min) must not exceed slouch_window_min (60 min)")
-    cfg.parent.mkdir(parents=True)
+    cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text("sit_limit_min = = 3\n")
     one_line_error(run("config", "show"), str(cfg), "not a valid TOML file")
     one_line_error(run("config", "set", "reprompt_min", "5"), str(cfg), "not a valid TOML file")

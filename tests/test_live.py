@@ -305,6 +305,7 @@ def test_calibration_store_round_trip(tmp_path):
     block = calibration_recording(1)
     cal, _ = windows_calibration(block)
     cs = CalibrationStore(tmp_path / "c" / "cal.json")
+    (tmp_path / "c").mkdir()  # (a folder named is not created: see test_config)
     cs.save(["AA:BB", "Polar H10"], cal, device="Polar H10")
     got, entry = cs.load(None, "Polar H10")
     assert got.reference == cal.reference and entry["device"] == "Polar H10"

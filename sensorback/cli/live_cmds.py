@@ -250,11 +250,12 @@ def calibrate_command(
     # scenario, so the calibration fits 'monitor --demo --seed N' whatever its --scenario.
     source = open_source(demo=demo, device=device, profile=profile, speed=pace,
                          scenario=CALIBRATION if demo else None, seed=seed)
-    from ..calibrations import CalibrationStore, save_calibration
+    from ..calibrations import CalibrationStore, check_folder, save_calibration
     from ..session.guided import guided
 
     calibrations = CalibrationStore()
     calibrations.devices()  # a file it could not be saved into is said now, not after the 30 s of steps
+    check_folder(calibrations.path)
     try:
         import asyncio
 

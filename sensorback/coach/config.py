@@ -203,9 +203,13 @@ def set_value(key: str, text: str, path=None) -> tuple[Path, Any]:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    own = path == default_config_path()
+    if not own and not path.parent.is_dir():  # a folder the user named ($SENSORBACK_CONFIG): a typo?
+        named = f"${ENV_VAR}" if os.environ.get(ENV_VAR) else str(path)
+        raise SensorbackError(f"{named}: there is no folder {path.parent} (create it first)")
     try:
         make_private_dirs(path.parent)
-        if path == default_config_path():
+        if own:
             tighten_own_dir(path.parent)  # sensorback's own folder: 0700 (older versions made it 0755)
         write_whole(path, text.encode("utf-8"))  # 0600, atomic (sensorback.private)
     except OSError as exc:
