@@ -3,6 +3,9 @@
 scan -> connect -> start writes -> notifications -> decode -> sample times -> core -> coach ->
 store (SQLite), with a peripheral-initiated disconnect mid-stream, a sensor that stays silent for
 a while (failed scans, exponential backoff), a reconnection, and stop() sending the stop write.
+What the radio must hear is waited for, not raced: a scan that must find a sensor gets DEADLINE_S
+(it ends as soon as the sensor is heard), and a sensor kept away for failed scans comes back when
+the test has seen them, not after a fixed time.
 The virtual sensors play a simulated wearer ('demo') at SPEED times real time, and the source's
 clock is warped by the same factor, so a minute of wearing takes about a second.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 
 import numpy as np
@@ -33,6 +37,11 @@ from conftest import DEADLINE_S, async_until
 
 SPEED = 50.0
 NO_DATA = STATES.index("no_data")
+#: BleSource.scan() listens for a fixed time and the test wants every sensor on the air in its
+#: answer: a few seconds, 150 of the virtual sensors' 20 ms advertising intervals.
+SCAN_WINDOW_S = 3.0
+#: How long a scan lasts while the test keeps the sensor away, so that it fails.
+AWAY_SCAN_S = 0.2
 
 
 def run(scenario, timeout: float = DEADLINE_S):
@@ -56,15 +65,16 @@ def virtual(radio, **kwargs) -> dict:
 class FastMicrobit(MicrobitAccelerometer):
     """The virtual micro:bit at `speed` times real time, `burst` notifications per wake-up (a BLE
     connection event delivers several), on absolute deadlines (no drift); records its CCCD writes;
-    drop_after(n, silent_s) hangs up after n more notifications and stays silent a while;
-    hang_after(n) stops notifying after n more but keeps the connection (a firmware hang), until
-    a new subscription starts the stream again where it stopped."""
+    drop_after(n, back) hangs up after n more notifications (calling on_drop() just before) and
+    stays silent (not advertising) until the event `back` is set; hang_after(n) stops notifying
+    after n more but keeps the connection (a firmware hang), until a new subscription starts the
+    stream again where it stopped."""
 
     def __init__(self, rows, *, speed: float, burst: int = 10, **kwargs):
         super().__init__(rows, **kwargs)
         self.speed, self.burst = speed, burst
         self.subscriptions: list[bool] = []
-        self._drop: tuple[int, float] | None = None
+        self._drop: tuple[int, asyncio.Event, Callable[[], None]] | None = None
         self._hang: int | None = None
 
     def on_subscription(self, characteristic, notify, indicate):
@@ -72,8 +82,8 @@ class FastMicrobit(MicrobitAccelerometer):
             self.subscriptions.append(notify)
         super().on_subscription(characteristic, notify, indicate)
 
-    def drop_after(self, n: int, silent_s: float) -> None:
-        self._drop = (n, silent_s)
+    def drop_after(self, n: int, back: asyncio.Event, on_drop: Callable[[], None] = lambda: None) -> None:
+        self._drop = (n, back, on_drop)
 
     def hang_after(self, n: int) -> None:
         self._hang = n
@@ -92,12 +102,13 @@ class FastMicrobit(MicrobitAccelerometer):
                 self.notifications_sent += 1
                 await self.device.notify_subscriber(connection, self.data_characteristic, value)
                 if self._drop is not None:
-                    n, silent_s = self._drop
-                    self._drop = (n - 1, silent_s) if n > 1 else None
+                    n, back, on_drop = self._drop
+                    self._drop = (n - 1, back, on_drop) if n > 1 else None
                     if n == 1:
                         self._stream = None
                         self._advertising_wanted = False
-                        self.spawn(self._come_back(silent_s))
+                        on_drop()
+                        self.spawn(self._come_back(back))
                         await asyncio.shield(self.disconnect())
                         return
                 if self._hang is not None:
@@ -108,17 +119,20 @@ class FastMicrobit(MicrobitAccelerometer):
         self.exhausted.set()
         self._stream = None
 
-    async def _come_back(self, silent_s):
-        await asyncio.sleep(silent_s)
+    async def _come_back(self, back: asyncio.Event):
+        await back.wait()
         await asyncio.shield(self.start_advertising())
 
 
 class LivePipeline:
     """Source items -> (a thread running sensorback.replay.replay: core -> coach -> store).
-    The session begins at the first block, with the block's start_time."""
+    The session begins at the first block, with the block's start_time. on_status(status), if
+    given, is called as each status arrives (after it is added to `statuses`)."""
 
-    def __init__(self, store, options: CoreOptions, calibration):
+    def __init__(self, store, options: CoreOptions, calibration,
+                 on_status: Callable[[SourceStatus], None] | None = None):
         self.store, self.options, self.calibration = store, options, calibration
+        self.on_status = on_status
         self.q: queue.Queue = queue.Queue()
         self.recorder = store.recorder()
         self.blocks: list[SampleBlock] = []
@@ -146,6 +160,8 @@ class LivePipeline:
                     self.q.put(item)
                 else:
                     self.statuses.append(item)
+                    if self.on_status is not None:
+                        self.on_status(item)
         finally:
             self.q.put(None)
         return await worker
@@ -200,10 +216,25 @@ def test_microbit_end_to_end_drop_reconnect_and_stop(tmp_path):
     async def scenario():
         async with VirtualRadio() as radio:
             sensor = await radio.add_peripheral(FastMicrobit(rows, speed=SPEED, name="BBC micro:bit [zezit]"))
-            sensor.drop_after(1800, silent_s=0.3)   # hang up at 36 s of wearing, gone ~15 s
-            source = BleSource(device="zezit", clock=warped_clock(SPEED), scan_timeout_s=0.1,
+            # every scan that must find the sensor may take as long as it needs (it ends on hearing it)
+            source = BleSource(device="zezit", clock=warped_clock(SPEED), scan_timeout_s=DEADLINE_S,
                                backoff_s=(0.05, 0.4), **virtual(radio))
-            found = await source.scan(0.1)
+            back = asyncio.Event()
+
+            def gone() -> None:  # from the hang-up on, until `back`, the scans are to fail: short ones
+                source.scan_timeout_s = AWAY_SCAN_S
+
+            def on_status(status: SourceStatus) -> None:
+                # the sensor comes back once the source has failed to find it and said so twice
+                # (the first 'reconnecting' follows the hang-up, the second a failed scan)
+                if status.kind == "reconnecting" and pipe.kinds().count("reconnecting") == 2:
+                    source.scan_timeout_s = DEADLINE_S
+                    back.set()
+
+            # hang up at 36 s of wearing, and stay away for a failed scan: 0.05 + 0.2 + 0.1 s of
+            # backoff and scanning at least, about 17 s of wearing
+            sensor.drop_after(1800, back, on_drop=gone)
+            found = await source.scan(SCAN_WINDOW_S)
             assert [(f.name, f.address, f.rssi, f.profile) for f in found] == [
                 ("BBC micro:bit [zezit]", "F0:0B:17:00:00:01", -60, "microbit")]
 
@@ -215,7 +246,7 @@ def test_microbit_end_to_end_drop_reconnect_and_stop(tmp_path):
                 assert sensor.subscriptions[-1] is False  # the stop step (unsubscribe) reached the board
 
             with open_store(f"sqlite:///{tmp_path / 'sb.db'}") as store:
-                pipe = LivePipeline(store, options, calibration)
+                pipe = LivePipeline(store, options, calibration, on_status=on_status)
                 stopper = asyncio.ensure_future(stop_when_done())
                 result = await pipe.run(source)
                 await stopper
@@ -228,9 +259,10 @@ def test_microbit_end_to_end_drop_reconnect_and_stop(tmp_path):
     received = SampleBlock.concat(pipe.blocks)
     # every row arrived once, in order, across the drop (this emulator never skips a row)
     np.testing.assert_array_equal(received.acc, rows.astype(np.float32) / np.float32(1000))
-    # the outage shows as the time the sensor was away: at least its silence (0.3 s = 15 s of wearing),
-    # and no more than the arrival times say (warped clock: load on the machine lengthens it) plus the
-    # host clock's half-second allowance for stamping a sample before its arrival
+    # the outage shows as the time the sensor was away: at least the backoff and the failed scan
+    # (0.35 s = 17.5 s of wearing), and no more than the arrival times say (warped clock: load on
+    # the machine lengthens it) plus the host clock's half-second allowance for stamping a sample
+    # before its arrival
     arrived = {float(b.t[j]): b.meta["received_at"] for b in pipe.blocks for j in (0, -1)}
     assert 10 < gap_end - gap_start <= arrived[gap_end] - arrived[gap_start] + 0.5 + 1e-6
     kinds = pipe.kinds()

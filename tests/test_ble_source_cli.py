@@ -19,38 +19,50 @@ from cli_checks import one_line_error
 from conftest import DEADLINE_S
 
 runner = CliRunner()
+#: 'sensorback scan' listens for --timeout seconds, and these tests want every peripheral on the air
+#: heard: a few seconds, 150 of the virtual peripherals' 20 ms advertising intervals.
+SCAN_WINDOW_S = 3
 
 
-def virtual_scan(*peripherals):
+def virtual_scan(*peripherals, heard: set):
+    """The command's scan, on a virtual radio with `peripherals`; the addresses its BleakScanner
+    reported (supported sensor or not) are added to `heard`."""
+
     async def scan(timeout_s):
         async with VirtualRadio() as radio:
             for p in peripherals:
                 await radio.add_peripheral(p)
-            return await scan_sensors(timeout_s, {"backend": VirtualScannerBackend, "radio": radio})
+            return await scan_sensors(timeout_s, {"backend": VirtualScannerBackend, "radio": radio,
+                                                  "detection_callback": lambda d, _adv: heard.add(d.address)})
 
     return scan
 
 
 def test_scan_lists_supported_sensors_strongest_first(monkeypatch):
     other = VirtualPeripheral("Kitchen scale", "F0:00:00:00:0D:01", service_uuids=["181D"], rssi=-30)
+    heard: set = set()
     monkeypatch.setattr(ble_cmds, "_scan", virtual_scan(
         MicrobitAccelerometer(np.zeros((1, 3)), name="BBC micro:bit [gipov]", rssi=-71),
         PolarH10(np.zeros((1, 3)), name="Polar H10 0A1B2C3D", rssi=-55),
-        other))
-    result = runner.invoke(app, ["scan", "--timeout", "0.1"])
+        other, heard=heard))
+    result = runner.invoke(app, ["scan", "--timeout", str(SCAN_WINDOW_S)])
     assert result.exit_code == 0, result.output
+    assert heard == {"F0:0B:17:00:00:01", "F0:9A:10:00:00:01", "F0:00:00:00:0D:01"}
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["PROFILE", "NAME", "ADDRESS", "SIGNAL"]
     assert lines[1].split() == ["polar-h10", "Polar", "H10", "0A1B2C3D", "F0:9A:10:00:00:01", "-55", "dBm"]
     assert lines[2].split() == ["microbit", "BBC", "micro:bit", "[gipov]", "F0:0B:17:00:00:01", "-71", "dBm"]
-    assert len(lines) == 3  # the scale is not a supported sensor
+    assert len(lines) == 3  # the scale, heard, is not a supported sensor
 
 
 def test_scan_finds_nothing(monkeypatch):
-    monkeypatch.setattr(ble_cmds, "_scan", virtual_scan(VirtualPeripheral("Kitchen scale", "F0:00:00:00:0D:01")))
-    result = runner.invoke(app, ["scan", "--timeout", "0.1"])
+    heard: set = set()
+    monkeypatch.setattr(ble_cmds, "_scan", virtual_scan(VirtualPeripheral("Kitchen scale", "F0:00:00:00:0D:01"),
+                                                        heard=heard))
+    result = runner.invoke(app, ["scan", "--timeout", str(SCAN_WINDOW_S)])
     assert result.exit_code == 0
-    assert result.stdout.startswith("no supported sensors found in 0.1 s. Hints:")
+    assert heard == {"F0:00:00:00:0D:01"}  # something was on the air: none of it a supported sensor
+    assert result.stdout.startswith(f"no supported sensors found in {SCAN_WINDOW_S} s. Hints:")
     assert len(result.stdout.strip().splitlines()) == 1
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -82,6 +83,19 @@ async def scan_for(name: str, **kwargs):
 
     async with BleakScanner(on_detection, backend=VirtualScannerBackend, **kwargs):
         return await asyncio.wait_for(found, DEADLINE_S)
+
+
+async def scan_until(enough: Callable[[dict], bool], **kwargs) -> dict:
+    """Scan through a real BleakScanner until enough(what it has reported) is true, then return that:
+    {address: (BLEDevice, AdvertisementData)}, as BleakScanner.discover(return_adv=True) does, but
+    the scan lasts until the condition holds, not for a fixed time."""
+    heard = asyncio.Event()
+    async with BleakScanner(lambda _device, _adv: heard.set(), backend=VirtualScannerBackend, **kwargs) as scanner:
+        async with asyncio.timeout(DEADLINE_S):
+            while not enough(scanner.discovered_devices_and_advertisement_data):
+                heard.clear()
+                await heard.wait()
+        return scanner.discovered_devices_and_advertisement_data
 
 
 # ---- the main scenario ---------------------------------------------------------------------------
@@ -194,30 +208,37 @@ class HeartRateLike(VirtualPeripheral):
 
 
 def test_scanner_reports_every_peripheral_and_filters_by_service():
+    microbit, strap = "F0:0B:17:00:00:01", "F0:00:00:00:0A:01"
+
     async def scenario():
         async with VirtualRadio() as radio:
             await radio.add_peripheral(MicrobitAccelerometer(sample_rows(3), name=SENSOR_NAME, rssi=-40))
             await radio.add_peripheral(HeartRateLike())
 
-            seen = await BleakScanner.discover(timeout=0.1, return_adv=True, backend=VirtualScannerBackend)
-            assert set(seen) == {"F0:0B:17:00:00:01", "F0:00:00:00:0A:01"}
-            _, hr = seen["F0:00:00:00:0A:01"]
+            seen = await scan_until(lambda seen: {microbit, strap} <= set(seen))
+            assert set(seen) == {microbit, strap}
+            _, hr = seen[strap]
             assert hr.local_name == "HR-Strap"
             assert hr.service_uuids == ["0000180d-0000-1000-8000-00805f9b34fb"]
             assert hr.service_data == {"0000180f-0000-1000-8000-00805f9b34fb": b"\x5a"}
             assert hr.tx_power == -4
             assert hr.rssi == -81
-            assert seen["F0:0B:17:00:00:01"][1].rssi == -40
+            assert seen[microbit][1].rssi == -40
 
-            # bleak's filter compares strings: give it the 128-bit form (as on BlueZ)
-            only = await BleakScanner.discover(
-                timeout=0.1,
-                return_adv=True,
+            # bleak's filter compares strings: give it the 128-bit form (as on BlueZ). The filtered
+            # scanner runs until an unfiltered one started after it has heard the micro:bit: the radio
+            # hands each advertisement to every listener in the order they started, so the filtered
+            # scanner had the micro:bit's too, and left it out
+            async with BleakScanner(
                 service_uuids=["0000180d-0000-1000-8000-00805f9b34fb"],
                 scanning_mode="passive",
                 backend=VirtualScannerBackend,
-            )
-            assert set(only) == {"F0:00:00:00:0A:01"}
+            ) as filtered:
+                unfiltered = await scan_until(
+                    lambda seen: microbit in seen and strap in filtered.discovered_devices_and_advertisement_data,
+                    scanning_mode="passive")
+                assert set(unfiltered) == {microbit, strap}
+                assert set(filtered.discovered_devices_and_advertisement_data) == {strap}
 
             # RSSI follows the peripheral (walking away from the desk)
             radio.peripherals[0].rssi = -90
