@@ -366,6 +366,38 @@ def test_a_sensor_that_stops_notifying_but_stays_connected_is_connected_again():
     assert statuses[-1].kind == "stopped" and np.all(np.diff(received.t) > 0)
 
 
+def test_every_drop_after_samples_flowed_waits_the_first_delay_again():
+    """Two stalls in one session, each after minutes of data: the reconnection after each waits the
+    backoff's first delay (a drop raises out of the attempt, and the backoff used to go on from the
+    earlier drop's delays, up to the 30 s cap over a long day)."""
+    sim, _ = simulate("demo", duration_s=40, gaps=False)
+    rows = np.clip(np.round(sim.acc * 1000), -32768, 32767).astype(np.int16)
+
+    async def scenario():
+        async with VirtualRadio() as radio:
+            sensor = await radio.add_peripheral(FastMicrobit(rows, speed=SPEED, name="BBC micro:bit [gupog]"))
+            sensor.hang_after(400)  # 8 s of wearing, then silence
+            source = BleSource(device="gupog", clock=warped_clock(SPEED), scan_timeout_s=DEADLINE_S,
+                               backoff_s=(0.05, 0.4), stall_s=0.5, **virtual(radio))
+            statuses, connected = [], 0
+            async for item in source:
+                if isinstance(item, SampleBlock):
+                    if source.stats["samples"] >= len(rows):
+                        await source.stop()
+                    continue
+                statuses.append(item)
+                if item.kind == "connected":
+                    connected += 1
+                    if connected == 2:
+                        sensor.hang_after(400)  # 8 s more, then silent again
+            return source, statuses
+
+    source, statuses = run(scenario)
+    assert source.stats["stalls"] == 2 and source.stats["samples"] == len(rows)
+    delays = [s.values["delay_s"] for s in statuses if s.kind == "reconnecting"]
+    assert delays == [0.05, 0.05], delays
+
+
 def test_backoff_doubles_and_caps():
     gen = backoff_delays(1.0, 30.0)
     assert [next(gen) for _ in range(8)] == [1, 2, 4, 8, 16, 30, 30, 30]

@@ -308,9 +308,9 @@ class BleSource:
         delays = None
         try:
             while not self._stop.is_set():
-                streamed = False
+                samples_before = self.stats["samples"]
                 try:
-                    streamed = await self._session()
+                    await self._session()
                 except _LinkLost as e:
                     why = str(e)
                 except (SettingsError, BleSourceError):
@@ -332,6 +332,9 @@ class BleSource:
                     await self._teardown()
                 if self._stop.is_set():
                     break
+                # Samples flowed in this attempt (also when it then ended in a drop or a stall,
+                # which raise): the backoff starts again from its first delay.
+                streamed = self.stats["samples"] > samples_before
                 if streamed or delays is None:
                     delays = backoff_delays(*self.backoff_s)
                 delay = next(delays)
