@@ -33,6 +33,14 @@ def day(scenario: str, seed: int):
     return block, labels, analyze(block)
 
 
+@functools.lru_cache(maxsize=None)
+def casale(subject: str) -> EpochTable:
+    """A real chest recording's epochs (../shared/realdata), analysed once for the tests that read them."""
+    from conftest import shared_file
+
+    return analyze(formats.load(shared_file("realdata", "chest_casale", f"{subject}.csv.gz"))).epochs
+
+
 def inside(ep: EpochTable, a: float, b: float, margin: float = 0.0) -> np.ndarray:
     return (ep.t_start >= a + margin) & (ep.t_end <= b - margin)
 
@@ -110,7 +118,7 @@ def test_a_day_with_a_stuck_sensor_is_the_same_day_without_it_elsewhere(seed):
     ep = result.epochs
     assert (ep.state[inside(ep, a, b, 1.0)] == CODE["no_data"]).all()
     worn = summarize(ep).worn_s
-    plain = analyze(simulate("desk-day", seed=seed)[0]).epochs  # the same day, sensor working
+    plain = day("desk-day", seed)[2].epochs  # the same day, sensor working
     assert worn <= summarize(plain).worn_s - (b - a) + 2.0  # the stuck time is not worn time
     # around the stuck stretch (the 2 min after it may settle differently) the states agree
     away = ~inside(ep, a - 1.0, b + 120.0)
@@ -340,9 +348,8 @@ def test_a_sit_down_seen_after_a_stand_up_claims_no_sitting_guessed_before_it():
     up (the rise leaves its lean out and back), walks without a walk being sure, and a sit-down is
     then detected while still on the feet. Its window's posture lies nearer part of the seated
     start than the posture after it, but the rise between them says the sitting was no standing."""
-    from conftest import shared_file
 
-    ep = analyze(formats.load(shared_file("realdata", "chest_casale", "subject15.csv.gz"))).epochs
+    ep = casale("subject15")
     seated = inside(ep, 925.0, 990.0)  # (claimed, it was 23 % sitting)
     assert seated.sum() >= 60
     assert np.isin(ep.state[seated], SIT).mean() >= 0.75
@@ -352,9 +359,8 @@ def test_a_bob_while_standing_talking_is_no_sit_down():
     """Real chest recording (Casale subject11, CC BY 4.0): standing and talking, the wearer dips
     at 1762 s; the acceleration tilts 14 deg for one quarter second and drops at 0.65 m/s, which
     was heard as a sure sit-down, and the next 200 s of standing were sitting."""
-    from conftest import shared_file
 
-    ep = analyze(formats.load(shared_file("realdata", "chest_casale", "subject11.csv.gz"))).epochs
+    ep = casale("subject11")
     standing = inside(ep, 1770.0, 1960.0)
     assert standing.sum() >= 180
     assert (ep.state[standing] == CODE["standing"]).mean() >= 0.9
@@ -555,9 +561,8 @@ def test_a_slow_rise_that_ends_leaning_is_no_stand_up():
     ends 19 deg or more from it is a shift in the chair. Real chest recording (Casale subject15,
     CC BY 4.0): after shifting at 957 s it sits on leaning 22-29 deg until it gets up at 992 s;
     the slow rise used to tip the smoother to standing and the walk then settled all of it so."""
-    from conftest import shared_file
 
-    ep = analyze(formats.load(shared_file("realdata", "chest_casale", "subject15.csv.gz"))).epochs
+    ep = casale("subject15")
     judged = inside(ep, 980.0, 991.0)
     assert judged.sum() == 11
     assert np.isin(ep.state[judged], SIT).all(), ep.state_names[judged]
