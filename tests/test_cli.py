@@ -96,9 +96,34 @@ def test_missing_file_is_one_line(tmp_path):
     assert_one_line_error(run("analyze", missing), str(missing), "no such file")
 
 
-def test_missing_file_among_several_fails_before_any_work(tmp_path):
+def test_a_missing_file_or_a_folder_among_several_is_a_failed_file_and_the_others_are_analysed(tmp_path):
+    """A missing FILE or a folder among several stopped them all before any work ('error: second.sbr:
+    no such file', nothing on stdout), against the promise that a file that cannot be read does not
+    stop the others, which an unreadable or garbage file kept. Alone, each is still one line, exit 2."""
     missing = tmp_path / "second.sbr"
-    assert_one_line_error(run("analyze", CHEST, missing), "second.sbr: no such file")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    r = run("analyze", CHEST, missing, folder, WAIST, "--json", "--epochs", tmp_path / "e.csv")
+    assert r.exit_code == 2, r.output
+    docs = json.loads(r.stdout)
+    assert [d["file"] for d in docs] == [str(CHEST), str(missing), str(folder), str(WAIST)]
+    assert docs[1] == {"file": str(missing), "status": "failed", "error": f"{missing}: no such file"}
+    assert docs[2] == {"file": str(folder), "status": "failed", "error": f"{folder}: not a file"}
+    assert [d["status"] for d in (docs[0], docs[3])] == ["ok", "ok"]
+    assert docs[3]["summary"] == json.loads(run("analyze", WAIST, "--json").stdout)["summary"]
+    told = [line for line in r.stderr.splitlines() if line.startswith(("error: ", "wrote "))]
+    assert told == [f"wrote {docs[0]['summary']['epochs']:,} epochs to {tmp_path / 'e.chest_casale_subject04.csv'}",
+                    f"error: {missing}: no such file", f"error: {folder}: not a file",
+                    f"wrote {docs[3]['summary']['epochs']:,} epochs to {tmp_path / 'e.hapt_waist_exp01_user01.csv'}"]
+    assert sorted(q.name for q in tmp_path.iterdir()) == [
+        "e.chest_casale_subject04.csv", "e.hapt_waist_exp01_user01.csv", "folder"]  # the good files' tables
+    for options in ([], ["--json"]):  # every file bad: each told, nothing printed
+        r = run("analyze", missing, folder, *options)
+        assert r.exit_code == 2 and r.stdout == ""
+        assert r.stderr.splitlines() == [f"error: {missing}: no such file", f"error: {folder}: not a file"]
+    for alone, said in ((missing, "no such file"), (folder, "not a file")):
+        for options in ([], ["--json"]):
+            assert_one_line_error(run("analyze", alone, *options), f"{alone}: {said}")
 
 
 def test_an_unreadable_file_is_one_failed_file_and_outputs_are_judged_by_sensorback(tmp_path):

@@ -102,6 +102,8 @@ def _left_out(counts: dict[str, int]) -> str:
         "first line and left out, whatever their names. "
         "DIR may be new, empty or an earlier run's results; a folder holding files of those names that "
         "sensorback cohort did not write is refused before any work (other files in it are left alone). "
+        "DIR may not be the study folder or hold any input (a folder, a file, a pattern's folder): refused before "
+        "anything is written; a folder inside the study, such as study/results, is fine. "
         "One run at a time per DIR: a second run on a DIR another run is using is refused at once, "
         "before it searches the study (the lock ends with the run, killed or not). "
         "The exit code is 0 when the run completes, failed files included (see files.csv). "

@@ -86,7 +86,8 @@ def _describe(path: Path, block) -> str:
         "Times in windows and in the epochs file are seconds on the recording's own time axis "
         "(0 at its first sample for files written by sensorback). The epochs file has exactly the "
         "columns t_start,t_end,state,inclination_deg,intensity_g; an empty field means no value.\n\n"
-        "A FILE that cannot be read or analysed does not stop the others: its one-line error is printed "
+        "A FILE that cannot be read or analysed (missing, a folder, unreadable, not a recording) does not stop "
+        "the others: its one-line error is printed "
         "when it is met, the other files are analysed and printed (and their epochs files written), and "
         "the exit code is 2, as for one bad file. The same file named twice (day.csv ./day.csv) is refused "
         "before any work. With --json and several FILEs, each summary has "
@@ -147,7 +148,9 @@ def analyze(
     if slouch_threshold is not None and not (0 < slouch_threshold < 90):
         raise SensorbackError(f"--slouch-threshold: must be between 0 and 90 degrees, got {slouch_threshold:g}")
     for path in files:
-        _args.check_input_file(path)
+        if len(files) == 1 or str(path) == "-":  # '-' is no file to fail: a mistake of the command line
+            _args.check_input_file(path)
+        # else a missing FILE or a folder among several is a failed file in its turn, as an unreadable one is
     _args.check_each_once(files)
     out_paths = _args.epochs_paths(epochs, files)
     for out in out_paths:
@@ -172,6 +175,7 @@ def analyze(
         try:
             with Progress(f"loading {path}", total=total, enabled=show_progress) as progress:
                 progress.update(i)
+                _args.check_input_file(path)  # 'no such file', 'not a file' (a folder)
                 block = formats.load(path, rate_hz=rate)
                 _args.check_windows_inside(windows, block.t, block.rate_hz, path)
                 progress.update(i, label=f"analyzing {path}")

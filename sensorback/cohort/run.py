@@ -88,6 +88,39 @@ def check_inputs(specs: list[str]) -> None:
             raise SensorbackError(f"{spec}: no such file or folder")
 
 
+def _pattern_folder(spec: str) -> Path:
+    """The folder a glob pattern looks in: its parts before the first one with a wildcard
+    ('study/**/*.cwa' -> study, '*.sbr' -> the current folder)."""
+    lead = []
+    for part in Path(spec).parts:
+        if _GLOB_CHARS & set(part):
+            break
+        lead.append(part)
+    return Path(*lead) if lead else Path(".")
+
+
+def refuse_out_holding_inputs(specs: list[str], out: Path) -> None:
+    """A one-line SensorbackError, before anything is written, when DIR is an input folder, holds one
+    (or the folder a pattern looks in), or holds an input file: the results would be written among
+    the recordings. The search leaves out everything in DIR, so such a run found 'no recordings' in a
+    folder full of them (leaving its lock file there); with files named, the tables went beside them,
+    and a later 'study/*' took them for recordings. A DIR inside the study folder is fine: the search
+    leaves it out (find_inputs). check_inputs first: the specs are folders, files or patterns."""
+    where = out.resolve()
+    for spec in specs:
+        p = Path(spec)
+        if p.is_dir():
+            at, what = p.resolve(), f"the input folder {spec}"
+        elif p.exists():
+            at, what = p.parent.resolve() / p.name, f"the input {spec}"  # a link's own place, not its target's
+        else:
+            at, what = _pattern_folder(spec).resolve(), f"the folder the pattern '{spec}' looks in"
+        if at.is_relative_to(where):
+            said = f"is {what}" if at == where else f"holds {what}"
+            raise SensorbackError(f"--out {out}: {said}; --out may not be the study folder or hold any input "
+                                  "(results and recordings would mix): give another folder, e.g. a new one beside it")
+
+
 def find_inputs(specs: list[str], exclude: Path | None = None,
                 left_out: dict[str, int] | None = None) -> list[Path]:
     """Files, folders (searched recursively for recordings) and glob patterns -> sorted absolute paths.
@@ -447,6 +480,7 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
         raise SensorbackError(f"--out {out}: is a file; give a folder")
     refuse_written_over(out)  # a folder of the user's own holding a days.csv, say (the CLI checked it first)
     check_inputs(inputs)  # a typo, like a bad address, leaves nothing behind
+    refuse_out_holding_inputs(inputs, out)  # as does --out study: nothing written in the study
     if scheduler:
         _probe(scheduler)
     make_private_dirs(out)
