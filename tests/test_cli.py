@@ -318,13 +318,16 @@ def test_window_must_lie_inside_the_recording():
 
 
 @pytest.mark.parametrize(
-    "text, seconds", [("600", 600.0), ("90s", 90.0), ("10min", 600.0), ("10m", 600.0), ("1.5h", 5400.0)]
+    "text, seconds", [("600", 600.0), ("90s", 90.0), ("10min", 600.0), ("10m", 600.0), ("1.5h", 5400.0),
+                      # too large for a float: inf, for the caller's upper limit to refuse and name
+                      ("1e400", float("inf")), ("inf", float("inf")), ("Infinity h", float("inf")),
+                      ("1e305d", float("inf"))]
 )
 def test_parse_duration(text, seconds):
     assert _args.parse_duration("--duration", text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "ten", "0", "5 weeks", "-3"])
+@pytest.mark.parametrize("text", ["", "ten", "0", "5 weeks", "-3", "nan", "-inf", "0e400"])
 def test_parse_duration_rejects(text):
     with pytest.raises(SensorbackError, match="^--duration: "):
         _args.parse_duration("--duration", text)
@@ -515,6 +518,12 @@ def test_simulate_writes_exactly_what_simulate_makes(tmp_path):
 @pytest.mark.parametrize("option,value,message", [
     ("--duration", "1000d", "--duration: must be from 1 s to 7 days, got '1000d'"),
     ("--duration", "0.5s", "--duration: must be from 1 s to 7 days, got '0.5s'"),
+    # infinite or too large for a float: the real limit, not 'must be longer than 0 s'
+    ("--duration", "1e400", "--duration: must be from 1 s to 7 days, got '1e400'"),
+    ("--duration", "1e305d", "--duration: must be from 1 s to 7 days, got '1e305d'"),
+    ("--duration", "inf", "--duration: must be from 1 s to 7 days, got 'inf'"),
+    ("--duration", "nan", "--duration: expected a duration such as 600, 90s, 10min or 8h, got 'nan'"),
+    ("--duration", "0", "--duration: must be longer than 0 s, got '0'"),
     # one limit for --rate, whatever side of the readers' 5 Hz floor the rate is
     ("--rate", "5", "--rate: the simulator samples at 10 to 200 Hz, got 5"),
     ("--rate", "1", "--rate: the simulator samples at 10 to 200 Hz, got 1"),
