@@ -333,7 +333,8 @@ def _refuse_overwriting_inputs(outputs: list[Path], inputs: list[Path]) -> None:
 
 
 def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) -> float:
-    """'--speed' as a positive factor of real time: '50', '50x', '0.5' -> 50.0, 50.0, 0.5."""
+    """'--speed' as a factor of real time, at least limits.MIN_SPEED: '50', '50x', '0.5' -> 50.0,
+    50.0, 0.5. The one check of every command's --speed (replay, monitor, calibrate)."""
     s = text.strip().lower().removesuffix("x").strip()
     try:
         value = float(s)
@@ -343,6 +344,9 @@ def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) 
         also = " or 'max'" if or_max else ""
         raise SensorbackError(
             f"--speed: expected a positive number (times real time, e.g. {example}){also}, got '{text}'")
+    problem = limits.speed_problem(value)
+    if problem:
+        raise SensorbackError(f"--speed: {problem}, got '{text}'")
     return value
 
 
