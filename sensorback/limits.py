@@ -64,6 +64,34 @@ MAX_LINE_BYTES = 1 << 16
 #: Wearables saturate at 8-16 g; more is wrong units or a corrupted value.
 MAX_ACC_G = 50.0
 
+# --------------------------------------------------------------------------- stored calibrations
+#: A calibration file's sensor correction (calibrated = (raw - offset) * gain, per axis). MEMS
+#: accelerometers are specified at a sensitivity a few percent off and a zero-g offset of tens of
+#: mg (the fit itself keeps gains within 0.7 to 1.3 and offsets within 0.5 g); a gain of 0 makes
+#: every reading 0 g (not worn), a negative one turns an axis over (upright reads as upside
+#: down), and more than a factor of 2 off is a unit mistake, not a sensor's error. Outside these the
+#: file is refused, naming the field.
+MIN_GAIN = 0.5
+MAX_GAIN = 2.0
+MAX_OFFSET_G = 1.0
+
+# ------------------------------------------------------------------------------- playback speed
+#: The slowest --speed (times real time) a replay or a demo plays at. Nothing sensorback shows
+#: changes faster than an epoch (about a second): at 0.1x each one already stays 10 s on screen,
+#: and a 15-min demo takes 2.5 h. Slower shows nothing more, and a tiny factor is a hang (1e-9x:
+#: the 15-min demo in 29,000 years).
+MIN_SPEED = 0.1
+
+
+def speed_problem(speed) -> str | None:
+    """Why a playback speed (times real time, a number) cannot be used, or None."""
+    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not (math.isfinite(speed) and speed > 0):
+        return "must be a positive number (times real time)"
+    if speed < MIN_SPEED:
+        return (f"must be at least {MIN_SPEED:g} times real time (slower shows nothing more: each 1 s epoch "
+                f"would stay over {1 / MIN_SPEED:g} s on screen)")
+    return None
+
 
 #: A rate measured from decimal timestamps is off by rounding (0.2 s steps read as 4.999999999999996
 #: Hz): the limits hold to within this relative slack.

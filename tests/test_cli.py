@@ -343,13 +343,16 @@ def test_window_must_lie_inside_the_recording():
 
 
 @pytest.mark.parametrize(
-    "text, seconds", [("600", 600.0), ("90s", 90.0), ("10min", 600.0), ("10m", 600.0), ("1.5h", 5400.0)]
+    "text, seconds", [("600", 600.0), ("90s", 90.0), ("10min", 600.0), ("10m", 600.0), ("1.5h", 5400.0),
+                      # too large for a float: inf, for the caller's upper limit to refuse and name
+                      ("1e400", float("inf")), ("inf", float("inf")), ("Infinity h", float("inf")),
+                      ("1e305d", float("inf"))]
 )
 def test_parse_duration(text, seconds):
     assert _args.parse_duration("--duration", text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "ten", "0", "5 weeks", "-3"])
+@pytest.mark.parametrize("text", ["", "ten", "0", "5 weeks", "-3", "nan", "-inf", "0e400"])
 def test_parse_duration_rejects(text):
     with pytest.raises(SensorbackError, match="^--duration: "):
         _args.parse_duration("--duration", text)
@@ -540,6 +543,12 @@ def test_simulate_writes_exactly_what_simulate_makes(tmp_path):
 @pytest.mark.parametrize("option,value,message", [
     ("--duration", "1000d", "--duration: must be from 1 s to 7 days, got '1000d'"),
     ("--duration", "0.5s", "--duration: must be from 1 s to 7 days, got '0.5s'"),
+    # infinite or too large for a float: the real limit, not 'must be longer than 0 s'
+    ("--duration", "1e400", "--duration: must be from 1 s to 7 days, got '1e400'"),
+    ("--duration", "1e305d", "--duration: must be from 1 s to 7 days, got '1e305d'"),
+    ("--duration", "inf", "--duration: must be from 1 s to 7 days, got 'inf'"),
+    ("--duration", "nan", "--duration: expected a duration such as 600, 90s, 10min or 8h, got 'nan'"),
+    ("--duration", "0", "--duration: must be longer than 0 s, got '0'"),
     # one limit for --rate, whatever side of the readers' 5 Hz floor the rate is
     ("--rate", "5", "--rate: the simulator samples at 10 to 200 Hz, got 5"),
     ("--rate", "1", "--rate: the simulator samples at 10 to 200 Hz, got 1"),
@@ -579,6 +588,52 @@ def test_a_calibration_file_missing_a_field_says_which(tmp_path, content, field)
     assert not (tmp_path / "r.db").exists()
 
 
+GAIN_RANGE = "the field 'sensor.gain' must be 3 finite numbers from 0.5 to 2"
+GAIN_WHY = ": a sensor's gain is a few percent off 1"
+OFFSET_RANGE = "the field 'sensor.offset' must be 3 finite numbers from -1 to 1 g"
+OFFSET_WHY = ": a sensor's offset is tens of mg"
+
+
+@pytest.mark.parametrize("sensor,detail", [
+    # a gain of 0 read every sample as 0 g (68 % not worn); a negative one turned upright upside down
+    ({"offset": [0, 0, 0], "gain": [0, 0, 0]}, f"{GAIN_RANGE}, got [0, 0, 0]{GAIN_WHY}"),
+    ({"offset": [0, 0, 0], "gain": [-1, 1, 1]}, f"{GAIN_RANGE}, got [-1, 1, 1]{GAIN_WHY}"),
+    ({"offset": [0, 0, 0], "gain": [1e6, 1, 1]}, f"{GAIN_RANGE}, got [1e+06, 1, 1]{GAIN_WHY}"),
+    ({"offset": [0, 0, 0], "gain": [1, 0.49, 1]}, f"{GAIN_RANGE}, got [1, 0.49, 1]{GAIN_WHY}"),
+    ({"offset": [0, 0, 0], "gain": [1, 1, float("nan")]}, f"{GAIN_RANGE}, got [1, 1, nan]{GAIN_WHY}"),
+    ({"offset": [0, 0, 0], "gain": [1, float("inf"), 1]}, f"{GAIN_RANGE}, got [1, inf, 1]{GAIN_WHY}"),
+    ({"offset": [0, 0, 0], "gain": [1, 1]}, f"{GAIN_RANGE}{GAIN_WHY}; "),
+    ({"offset": [50, 0, 0], "gain": [1, 1, 1]}, f"{OFFSET_RANGE}, got [50, 0, 0]{OFFSET_WHY}"),
+    ({"offset": [0, float("nan"), 0], "gain": [1, 1, 1]}, f"{OFFSET_RANGE}, got [0, nan, 0]{OFFSET_WHY}"),
+])
+def test_a_calibration_file_with_an_impossible_sensor_correction_is_refused(tmp_path, sensor, detail):
+    """analyze and replay --calibration: a gain or offset no accelerometer has (limits.MIN_GAIN to
+    MAX_GAIN, MAX_OFFSET_G), as a not-all-zero reference.up is: one line naming the field and the
+    values, before anything runs (it gave not_worn 68 % and a median inclination of 180 degrees)."""
+    cal = tmp_path / "mine.json"
+    good = {"sensor": {"offset": [0, 0, 0], "gain": [1, 1, 1]},
+            "reference": {"up": [0, 0, 1], "forward": [1, 0, 0]}}
+    cal.write_text(json.dumps({"calibration": dict(good, sensor=sensor)}))  # (NaN, Infinity: as Python writes them)
+    for command in (["analyze", CHEST], ["replay", CHEST, "--db", tmp_path / "r.db"]):
+        line = assert_one_line_error(run(*command, "--calibration", cal), f"--calibration {cal}: not a usable calibration: "
+                                     f"{detail}", "run 'sensorback calibrate' again")
+        assert line.endswith("; run 'sensorback calibrate' again") and "(" not in line
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_the_sensor_correction_limits_are_inclusive_and_hold_every_fit():
+    """0.5 and 2, -1 and 1 g are accepted; what the sphere fit can make (gains 0.7 to 1.3, offsets
+    within 0.5 g) is well inside, so a learned sensor is always loadable again."""
+    from sensorback.core.reference import sensor_from_dict
+
+    sensor = sensor_from_dict({"offset": [-1, 1, 0.5], "gain": [0.5, 2, 1.3]})
+    assert sensor.offset == (-1.0, 1.0, 0.5) and sensor.gain == (0.5, 2.0, 1.3)
+    for gain in ([0.4999, 1, 1], [1, 2.0001, 1]):
+        with pytest.raises(ValueError, match="'sensor.gain' must be 3 finite numbers from 0.5 to 2"):
+            sensor_from_dict({"offset": [0, 0, 0], "gain": gain})
+    with pytest.raises(ValueError, match="'sensor.offset' must be 3 finite numbers from -1 to 1 g"):
+        sensor_from_dict({"offset": [0, -1.001, 0], "gain": [1, 1, 1]})
+
 def test_a_stored_calibration_missing_a_field_says_which(tmp_path):
     from sensorback.calibrations import CalibrationStore
 
@@ -588,6 +643,26 @@ def test_a_stored_calibration_missing_a_field_says_which(tmp_path):
                                               r"the field 'sensor.offset' is missing; run 'sensorback calibrate' again$"):
         store.load("demo")
 
+
+
+def test_a_stored_calibration_with_an_impossible_gain_says_so(tmp_path):
+    """The stored calibrations monitor uses (a device's calibration, a learned sensor of its own)
+    are read by the same sensor_from_dict: a gain of 0 is refused there too, naming the entry."""
+    from sensorback.calibrations import CalibrationStore
+
+    store = CalibrationStore(tmp_path / "calibrations.json")
+    zero = {"offset": [0, 0, 0], "gain": [0, 0, 0]}
+    cal = {"sensor": zero, "reference": {"up": [0, 0, 1], "forward": [1, 0, 0]}}
+    store.path.write_text(json.dumps({"devices": {
+        "demo": {"calibration": cal},
+        "learned": {"sensor": zero, "sensor_saved_at": "2026-01-01T00:00:00+00:00"}}}))
+    with pytest.raises(SensorbackError, match=rf"^the calibration of demo in {store.path}: not a usable calibration: "
+                                              r"the field 'sensor.gain' must be 3 finite numbers from 0.5 to 2, got \[0, 0, 0\]: "
+                                              r"a sensor's gain is a few percent off 1; run 'sensorback calibrate' again$"):
+        store.load("demo")
+    with pytest.raises(SensorbackError, match=rf"^the sensor calibration of learned in {store.path}: not usable: the "
+                                              r"field 'sensor.gain' must be 3 finite numbers from 0.5 to 2, got \[0, 0, 0\]: .*; delete it$"):
+        store.load_sensor("learned")
 
 @pytest.fixture
 def auckland(monkeypatch):

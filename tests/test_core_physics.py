@@ -9,6 +9,7 @@ these tests catch a broken core, not a slightly retuned one.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -317,6 +318,23 @@ def test_a_sensor_only_ever_held_near_upright_still_gets_the_offset_across_its_c
     assert np.std(per_posture) < 0.3 * np.std(raw), (np.std(per_posture), np.std(raw))
     assert abs(np.mean(corrected) - 1.0) < 0.002
 
+
+def test_the_cone_fit_makes_no_gain_a_stored_calibration_would_refuse():
+    """Held near upright, |a| reading 0.4 g would take a common gain of 2.5: no sensor's error (a
+    stored calibration refuses gains outside limits.MIN_GAIN to MAX_GAIN, and a live session
+    would keep it for the sensor), so the fit is skipped; at 0.6 g (gain 1.67) it is made."""
+    from sensorback.core.calibration import fit_sphere
+    from sensorback.limits import MAX_GAIN
+
+    world = Rotation.random(random_state=3)
+    low = _held_near_upright(3, world, np.array([0.03, -0.02, 0.04]), np.full(3, 0.4))
+    cal = fit_sphere(low, np.full(len(low), 0.005))
+    assert re.fullmatch(r"skipped: the still postures read 0\.3\d g, too far from 1 g for a sensor's gain", cal.note), cal.note
+    assert cal.offset == (0.0, 0.0, 0.0) and cal.gain == (1.0, 1.0, 1.0)
+    fine = _held_near_upright(3, world, np.array([0.03, -0.02, 0.04]), np.full(3, 0.6))
+    cal = fit_sphere(fine, np.full(len(fine), 0.005))
+    assert cal.note.startswith("offset across the one cone"), cal.note
+    assert len(set(cal.gain)) == 1 and 1.5 < cal.gain[0] <= MAX_GAIN, cal.gain  # (the offset along the cone is in it)
 
 def test_a_sensor_held_in_one_posture_only_is_left_alone():
     from sensorback.core.calibration import fit_sphere

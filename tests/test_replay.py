@@ -177,13 +177,31 @@ def test_split_blocks_covers_every_sample_once(demo):
 
 
 def test_pace_and_block_choices():
-    assert check_pace(None) is None and check_pace(50) == 50.0
-    for bad in (0, -1, float("nan"), float("inf"), True, "50"):
-        with pytest.raises(SensorbackError):
+    assert check_pace(None) is None and check_pace(50) == 50.0 and check_pace(0.1) == 0.1
+    for bad in (0, -1, float("nan"), float("inf"), True, "50", 1e-9, 0.09):
+        with pytest.raises(SensorbackError, match="^speed: must be "):
             check_pace(bad)
+    with pytest.raises(SensorbackError, match=r"^speed: must be at least 0.1 times real time \(slower shows nothing "
+                                              r"more: each 1 s epoch would stay over 10 s on screen\), got 1e-09$"):
+        check_pace(1e-9)
     assert block_seconds(None) == 10.0 and block_seconds(1) == 1.0 and block_seconds(2000) == 10.0
     assert max_delay_seconds(None) == 1800.0 and max_delay_seconds(1) == pytest.approx(0.1)
 
+
+def test_the_sources_take_the_same_speed_floor_as_the_command_line(tmp_path):
+    """FileSource and DemoSource, used without the command line, refuse what --speed refuses
+    (limits.speed_problem): a tiny speed is a hang, not a slow replay."""
+    from sensorback.limits import MIN_SPEED
+    from sensorback.sources.demo import DemoSource
+    from sensorback.sources.files import FileSource
+
+    recording = tmp_path / "r.sbr"  # (refused before it is opened)
+    for make in (lambda speed: FileSource(recording, speed=speed), lambda speed: DemoSource("demo", speed=speed)):
+        with pytest.raises(SensorbackError, match=r"speed: must be at least 0.1 times real time .*, got 1e-09$"):
+            make(1e-9)
+        with pytest.raises(SensorbackError, match=r"speed: must be a positive number \(times real time\), got 0$"):
+            make(0)
+    assert DemoSource("demo", speed=MIN_SPEED).speed == MIN_SPEED
 
 def test_event_lines(batch):
     assert clock(1862.4) == "00:31:02" and clock(90061) == "25:01:01" and clock(-5) == "-00:00:05"

@@ -348,6 +348,10 @@ def test_a_start_that_would_end_in_the_future_is_refused(tmp_path):
     ([DEMO, "--speed", "0"], ["--speed", "'0'"]),
     ([DEMO, "--speed", "-5"], ["--speed", "'-5'"]),
     ([DEMO, "--speed", "inf"], ["--speed", "'inf'"]),
+    # a positive speed so slow that the replay is a hang (the 15-min demo at 1e-9x: 29,000 years)
+    ([DEMO, "--speed", "1e-9"], ["--speed: must be at least 0.1 times real time (slower shows nothing more: "
+                                 "each 1 s epoch would stay over 10 s on screen), got '1e-9'"]),
+    ([DEMO, "--speed", "0.09x"], ["--speed: must be at least 0.1 times real time", "got '0.09x'"]),
     ([DEMO, "--set", "sit_limit=45"], ["--set", "unknown setting 'sit_limit'", "sit_limit_min"]),
     ([DEMO, "--set", "sit_limit_min=soon"], ["--set", "sit_limit_min"]),
     ([DEMO, "--set", "sit_limit_min"], ["--set", "KEY=VALUE"]),
@@ -557,10 +561,30 @@ def test_errors_are_sensorback_errors():
 
     assert parse_speed("max") is None and parse_speed(" MAX ") is None
     assert parse_speed("50") == 50.0 and parse_speed("2.5x") == 2.5
+    assert parse_speed("0.1") == 0.1 and parse_speed("0.1x") == 0.1  # the floor itself (limits.MIN_SPEED)
     assert parse_snoozes(["10", "20:5"]) == [(10.0, None), (20.0, 5.0)]
-    for bad in ("", "x", "nan", "-1", "0x"):
+    for bad in ("", "x", "nan", "-1", "0x", "1e-9", "0.0999"):
         with pytest.raises(SensorbackError):
             parse_speed(bad)
+
+
+@pytest.mark.parametrize("command", [["replay", str(DEMO)], ["monitor", "--demo", "--plain"], ["calibrate", "--demo"]])
+def test_every_speed_has_one_floor_said_in_its_help(command, tmp_path, monkeypatch):
+    """replay, monitor --demo and calibrate --demo share one --speed check (_args.parse_times_real_time,
+    limits.MIN_SPEED): a tiny speed, which was a hang, is refused at once, before anything runs or is
+    stored, and each command's --help says the floor."""
+    from sensorback.limits import MIN_SPEED
+
+    monkeypatch.setenv("SENSORBACK_CALIBRATIONS", str(tmp_path / "calibrations.json"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    began = time.monotonic()
+    line = assert_one_line_error(runner.invoke(app, [*command, "--speed", "1e-9"]), "--speed: must be at least 0.1 "
+                                 "times real time", "got '1e-9'")
+    assert time.monotonic() - began < DEADLINE_S and line.startswith("error: --speed: ")
+    assert list(tmp_path.iterdir()) == []  # no database, calibration or demo data written
+    help_text = " ".join(runner.invoke(app, [command[0], "--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert f"N at least {MIN_SPEED:g} (a tenth of real time: each 1 s epoch then stays 10 s on screen" in help_text
 
 
 def test_replay_names_its_coach_count_apart_from_the_breaks_report_and_analyze_count(desk_day, tmp_path):

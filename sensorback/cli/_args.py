@@ -114,19 +114,23 @@ def check_epoch_seconds(option: str, value: float | None) -> None:
         limits.check_epoch_s(value, option)
 
 
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|sec|m|min|h|hr|d)?\s*$")
+_DURATION = re.compile(r"^\s*((?i:inf(?:inity)?)|[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|sec|m|min|h|hr|d)?\s*$")
 _UNIT_S = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0}
 
 
 def parse_duration(option: str, text: str | None) -> float | None:
-    """'600', '90s', '10min', '10m', '8h' -> seconds."""
+    """'600', '90s', '10min', '10m', '8h' -> seconds, more than 0 ('nan' is not a duration).
+
+    The upper limit is the caller's, who says what it is: 'inf', and a number too large for a
+    float ('1e400', '1e305d'), come back as inf, which any limit refuses (sim.check_duration:
+    '--duration: must be from 1 s to 7 days, got '1e400''), not as 'must be longer than 0 s'."""
     if text is None:
         return None
     m = _DURATION.match(text)
     if not m:
         raise SensorbackError(f"{option}: expected a duration such as 600, 90s, 10min or 8h, got '{text}'")
     seconds = float(m.group(1)) * _UNIT_S[m.group(2)]
-    if not (math.isfinite(seconds) and seconds > 0):
+    if not seconds > 0:
         raise SensorbackError(f"{option}: must be longer than 0 s, got '{text}'")
     return seconds
 
@@ -329,7 +333,8 @@ def _refuse_overwriting_inputs(outputs: list[Path], inputs: list[Path]) -> None:
 
 
 def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) -> float:
-    """'--speed' as a positive factor of real time: '50', '50x', '0.5' -> 50.0, 50.0, 0.5."""
+    """'--speed' as a factor of real time, at least limits.MIN_SPEED: '50', '50x', '0.5' -> 50.0,
+    50.0, 0.5. The one check of every command's --speed (replay, monitor, calibrate)."""
     s = text.strip().lower().removesuffix("x").strip()
     try:
         value = float(s)
@@ -339,6 +344,9 @@ def parse_times_real_time(text: str, example: str = "60", or_max: bool = False) 
         also = " or 'max'" if or_max else ""
         raise SensorbackError(
             f"--speed: expected a positive number (times real time, e.g. {example}){also}, got '{text}'")
+    problem = limits.speed_problem(value)
+    if problem:
+        raise SensorbackError(f"--speed: {problem}, got '{text}'")
     return value
 
 

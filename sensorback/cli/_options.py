@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import typer
 
+from ..limits import MIN_SPEED
+
 #: The recordings analyze, replay and convert read, as their help names them (every file name
 #: sensorback.extensions lists; .txt/.tsv and .cwa.gz are CSV and .cwa files by other names).
 READ_FORMATS = "(.sbr, .csv, .csv.gz, .cwa, .gt3x)"
+
+#: What the help of every --speed (replay, monitor, calibrate) says of its floor, limits.MIN_SPEED.
+SPEED_FLOOR = (f"N at least {MIN_SPEED:g} (a tenth of real time: each 1 s epoch then stays {1 / MIN_SPEED:g} s on "
+               "screen; slower would show nothing more, only take longer)")
 
 DB_OPTION = typer.Option(
     "--db", metavar="URL", show_default=False,

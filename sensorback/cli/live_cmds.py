@@ -20,7 +20,7 @@ import typer
 from ..errors import SensorbackError
 from ..signals import Terminated
 from . import _args
-from ._options import DEMO_DB_OPTION
+from ._options import DEMO_DB_OPTION, SPEED_FLOOR
 from ._app import app
 from .coach_cmds import SET_OPTION, coach_settings
 
@@ -88,8 +88,8 @@ def monitor_command(
                                                    "never written over).", readable=False)] = None,
     demo: Annotated[bool, _DEMO_OPTION] = False,
     speed: Annotated[str, typer.Option("--speed", metavar="N",
-                                       help="With --demo: play the simulated wearer at N times real time (stored "
-                                       "so that it ends when it ends on screen, on today's date: from "
+                                       help=f"With --demo: play the simulated wearer at N times real time, "
+                                       f"{SPEED_FLOOR} (stored so that it ends when it ends on screen, on today's date: from "
                                        "00:00 when today is younger than the scenario).")] = "1",
     scenario: Annotated[str, typer.Option("--scenario", metavar="NAME",
                                           help="With --demo: the simulated wearer: demo (15 min "
@@ -231,7 +231,8 @@ def calibrate_command(
                                                 help="Also write the calibration to this file (for "
                                                 "'analyze --calibration FILE'); an existing FILE only if it "
                                                 "is a calibration written so.", readable=False)] = None,
-    speed: Annotated[str, typer.Option("--speed", metavar="N", help="With --demo: N times real time.")] = "1",
+    speed: Annotated[str, typer.Option("--speed", metavar="N",
+                                       help=f"With --demo: N times real time, {SPEED_FLOOR}.")] = "1",
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="With --demo: the simulated wearer's seed "
                                       "(the same person with the same clip mounting as 'monitor --demo --seed "
                                       "N').")] = 0,

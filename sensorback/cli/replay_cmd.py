@@ -20,7 +20,7 @@ import typer
 from ..errors import SensorbackError
 from . import _args
 from ._options import (CALIBRATION_OPTION, CSV_RATE_OPTION, DB_OPTION, FORWARD_WINDOW_OPTION, READ_FORMATS,
-                       REFERENCE_WINDOW_OPTION, STAND_WINDOW_OPTION)
+                       REFERENCE_WINDOW_OPTION, SPEED_FLOOR, STAND_WINDOW_OPTION)
 from ._progress import Progress, clear_active, interactive
 from ._runtime import stopped_said
 from ._app import app
@@ -114,7 +114,8 @@ def replay_command(
     speed: Annotated[
         str,
         typer.Option("--speed", metavar="N|max",
-                     help="Pace the replay at N times real time (1 = live pace), or 'max': as fast as possible."),
+                     help=f"Pace the replay at N times real time (1 = live pace), {SPEED_FLOOR}, or 'max': as "
+                     "fast as possible."),
     ] = "max",
     db: Annotated[Optional[str], DB_OPTION] = None,
     events: Annotated[

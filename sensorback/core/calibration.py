@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..limits import MAX_GAIN, MIN_GAIN
+
 STILL_SD_G = 0.02
 MIN_STILL_EPOCHS = 30
 MIN_AXIS_SPAN_G = 0.3
@@ -189,6 +191,9 @@ def _tilt_plane_fit(still: np.ndarray) -> SensorCalibration:
     # exceeds it is taken off (a soft threshold, so nothing jumps at the bound).
     off *= max(0.0, 1.0 - TILT_RESOLUTION_G / size) if size > 0 else 0.0
     scale = 1.0 / float(np.average(np.linalg.norm(pts - off, axis=1), weights=counts))
+    if not MIN_GAIN <= scale <= MAX_GAIN:  # not a sensor's gain error, and no stored calibration could hold it
+        return SensorCalibration(note=f"skipped: the still postures read {1 / scale:.2g} g, too far from 1 g "
+                                      "for a sensor's gain")
     gain = np.full(3, scale)
     before, after = _misfit(pts, np.zeros(3), np.ones(3)), _misfit(pts, off, gain)
     if not after < before:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..limits import MAX_GAIN, MAX_OFFSET_G, MIN_GAIN
 from .calibration import SensorCalibration
 from .forward import KNOWN_PROBABILITY
 from .slouch import DEFAULT_SLOUCH_DEG, SlouchRule, half_depth
@@ -140,9 +141,14 @@ class Calibration:
 
 
 def sensor_from_dict(s) -> SensorCalibration:
-    """SensorCalibration.to_dict's inverse (a ValueError naming the field when it does not fit)."""
-    return SensorCalibration(_three(_field(s, "offset", "sensor"), "sensor.offset"),
-                             _three(_field(s, "gain", "sensor"), "sensor.gain"), str(s.get("note", "stored")))
+    """SensorCalibration.to_dict's inverse (a ValueError naming the field when it does not fit): the
+    one place a stored sensor correction is read (a calibration file, calibrations.json's entries
+    and learned sensors). Gains within limits.MIN_GAIN to MAX_GAIN, offsets within MAX_OFFSET_G."""
+    offset = _three(_field(s, "offset", "sensor"), "sensor.offset", -MAX_OFFSET_G, MAX_OFFSET_G, " g",
+                    "a sensor's offset is tens of mg")
+    gain = _three(_field(s, "gain", "sensor"), "sensor.gain", MIN_GAIN, MAX_GAIN, "",
+                  "a sensor's gain is a few percent off 1")
+    return SensorCalibration(offset, gain, str(s.get("note", "stored")))
 
 
 def recorrect(values: np.ndarray, old: SensorCalibration, new: SensorCalibration) -> np.ndarray:
@@ -179,13 +185,20 @@ def _field(d, key: str, inside: str = ""):
     return d[key]
 
 
-def _three(v, name: str) -> tuple[float, float, float]:
+def _three(v, name: str, lo: float = -math.inf, hi: float = math.inf, unit: str = "",
+           why: str = "") -> tuple[float, float, float]:
+    """3 finite numbers, each from lo to hi; the error names the range (in ``unit``), the values
+    given and ``why`` when there is a range."""
     try:
         a = tuple(float(x) for x in v)
     except (TypeError, ValueError):
         a = ()
-    if len(a) != 3 or not all(math.isfinite(x) for x in a):
-        raise ValueError(f"the field '{name}' must be 3 finite numbers")
+    if len(a) != 3 or not all(math.isfinite(x) and lo <= x <= hi for x in a):
+        text = f"the field '{name}' must be 3 finite numbers"
+        if math.isfinite(lo) or math.isfinite(hi):
+            got = f", got [{', '.join(f'{x:g}' for x in a)}]" if len(a) == 3 else ""
+            text += f" from {lo:g} to {hi:g}{unit}{got}: {why}"
+        raise ValueError(text)
     return a
 
 

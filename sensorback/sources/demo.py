@@ -38,6 +38,7 @@ from typing import AsyncIterator, Callable, Optional
 
 import numpy as np
 
+from .. import limits
 from ..errors import SensorbackError
 from ..localday import day_bounds, to_local
 from ..samples import SampleBlock
@@ -121,8 +122,9 @@ class DemoSource:
                  block_s: float = BLOCK_S, duration_s: Optional[float] = None, battery_pct: int = 87,
                  rssi_dbm: int = -58, name: Optional[str] = None, mount_from: Optional[str] = "desk-day",
                  wall_clock: Callable[[], float] = time.time, tz: Optional[tzinfo] = None):
-        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not (math.isfinite(speed) and speed > 0):
-            raise SensorbackError(f"--speed: must be a positive number (times real time), got {speed!r}")
+        problem = limits.speed_problem(speed)
+        if problem:
+            raise SensorbackError(f"--speed: {problem}, got {speed!r}")
         from ..sim import SCENARIOS, check_seed
 
         if scenario not in SCENARIOS:

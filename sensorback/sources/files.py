@@ -26,6 +26,7 @@ from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Optional
 
 import numpy as np
 
+from .. import limits
 from ..errors import SensorbackError
 from ..samples import SampleBlock
 from .base import SourceItem, SourceStatus
@@ -41,11 +42,12 @@ CHUNK_SAMPLES = 1 << 20
 
 
 def check_pace(pace: Any) -> Optional[float]:
-    """None (as fast as possible) or a positive, finite speed factor."""
+    """None (as fast as possible) or a speed factor of at least limits.MIN_SPEED."""
     if pace is None:
         return None
-    if isinstance(pace, bool) or not isinstance(pace, (int, float)) or not (math.isfinite(pace) and pace > 0):
-        raise SensorbackError(f"speed: must be a positive number (times real time), got {pace!r}")
+    problem = limits.speed_problem(pace)
+    if problem:
+        raise SensorbackError(f"speed: {problem}, got {pace!r}")
     return float(pace)
 
 
