@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import mmap
+import re
 import struct
 import warnings
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -242,3 +244,92 @@ def test_a_column_file_loads_as_views_on_one_memory_map(tmp_path):
     assert isinstance(backing, mmap.mmap) and _backing(loaded.acc) is backing
     np.testing.assert_array_equal(loaded.t, block.t)
     np.testing.assert_array_equal(loaded.acc, block.acc)
+
+
+# ----------------------------------------------------------------------------- where a bad value is
+
+
+def write_layout(path: Path, block: SampleBlock, layout: str) -> Path:
+    """block as a .sbr in the layout named: columns (formats.save) or rows (a recorder's file)."""
+    if layout == "columns":
+        formats.save(block, path)
+    else:
+        with NativeWriter(path, device=block.device, rate_hz=block.rate_hz, start_time=block.start_time,
+                          compact=False) as w:
+            w.append(block)
+    assert struct.unpack_from("<H", path.read_bytes(), 10)[0] == (native.COLUMNS if layout == "columns" else native.ROWS)
+    return path
+
+
+def refusal(path, chunk_samples: int | None = None) -> str:
+    with pytest.raises(InputError) as e:
+        if chunk_samples is None:
+            formats.load(path)
+        else:
+            for _ in formats.iter_blocks(path, chunk_samples=chunk_samples):
+                pass
+    assert "\n" not in str(e.value)
+    return str(e.value)
+
+
+def replace_once(path: Path, old: bytes, new: bytes) -> int:
+    """Overwrite the one place in the file holding the bytes old; return its offset."""
+    raw = bytearray(path.read_bytes())
+    at = raw.find(old)
+    assert at > 0 and raw.find(old, at + 1) == -1
+    raw[at:at + len(old)] = new
+    path.write_bytes(bytes(raw))
+    return at
+
+
+def value_at(path: Path, offset: int, dtype: str, count: int = 1) -> np.ndarray:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return np.frombuffer(f.read(np.dtype(dtype).itemsize * count), dtype=dtype)
+
+
+def reported_offset(message: str, k: int) -> int:
+    found = re.search(rf"record {k} \(byte offset (\d+)\)", message)
+    assert found, message
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize("layout", ["columns", "rows"])
+@pytest.mark.parametrize("column", ["t", "ax", "ay", "az"])
+@pytest.mark.parametrize("chunk", [None, 300])
+def test_a_nan_is_reported_at_the_byte_offset_where_it_is(tmp_path, layout, column, chunk):
+    """A NaN in ax of record 1000 of a columns file was reported at the offset of that record's t
+    (16192 instead of 373304); in a rows file at the record's start, 8 to 16 bytes early. The
+    NaN is written over a value found by its bytes, and read back at the offset reported."""
+    block, k = irregular_block(1000), 700
+    if column == "t":
+        dtype, old = "<f8", np.float64(block.t[k]).tobytes()
+    else:
+        block.acc[k, "xyz".index(column[1])] = 0.123456789
+        dtype, old = "<f4", np.float32(0.123456789).tobytes()
+    path = write_layout(tmp_path / "nan.sbr", block, layout)
+    at = replace_once(path, old, np.array([np.nan], dtype=dtype).tobytes())
+    said = refusal(path, chunk)
+    assert said == f"{path}: record {k} (byte offset {at}): NaN in column {column}"
+    assert np.isnan(value_at(path, reported_offset(said, k), dtype)[0])
+
+
+@pytest.mark.parametrize("layout", ["columns", "rows"])
+def test_an_absurd_magnitude_and_a_step_back_are_reported_where_their_values_are(tmp_path, layout):
+    """|a| over 50 g points at the three values (ax first); a timestamp going back at its t."""
+    block, k = irregular_block(1000), 400
+    block.acc[k] = [60.0, 0.5, 0.25]
+    path = write_layout(tmp_path / "big.sbr", block, layout)
+    said = refusal(path)
+    assert said.endswith("acceleration magnitude 60.0 g exceeds 50 g (wrong units or a corrupted value?)")
+    assert value_at(path, reported_offset(said, k), "<f4", 3).tolist() == [60.0, 0.5, 0.25]
+
+    block = irregular_block(1000)
+    back = float(block.t[k - 3])
+    path = write_layout(tmp_path / "back.sbr", block, layout)
+    replace_once(path, np.float64(block.t[k]).tobytes(), np.float64(back).tobytes())
+    said = refusal(path, chunk_samples=128)
+    assert f"record {k} (byte offset " in said and f"timestamp {back!r} goes backwards" in said
+    assert value_at(path, reported_offset(said, k), "<f8")[0] == back
+    assert value_at(path, reported_offset(said, k - 1), "<f8")[0] == block.t[k - 1]  # "previous sample (record k-1 ...)"
+

@@ -254,11 +254,20 @@ def _open(path) -> tuple[int, _Opened]:
         raise
 
 
+def _offset(hdr: NativeHeader, k: int, column: int | None = None) -> int:
+    """Where record k's value of column (0 t, 1-3 ax, ay, az; None: the record, i.e. its t) starts."""
+    axis = 4 * (column - 1) if column else None
+    if hdr.layout == ROWS:
+        return hdr.header_len + REC * k + (0 if axis is None else 8 + axis)
+    if axis is None:
+        return hdr.header_len + 8 * k
+    return hdr.header_len + 8 * hdr.n_samples + 12 * k + axis
+
+
 def _locator(hdr: NativeHeader, base: int = 0):
-    def locate(i: int):
+    def locate(i: int, column: int | None = None):
         k = base + i
-        off = hdr.header_len + (REC * k if hdr.layout == ROWS else 8 * k)
-        return None, f"record {k} (byte offset {off})"
+        return None, f"record {k} (byte offset {_offset(hdr, k, column)})"
 
     return locate
 
