@@ -12,8 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from cli_checks import one_line_error
 from sensorback import formats
+from sensorback.cli import app
 from sensorback.errors import InputError
 from sensorback.formats import FormatWarning, native
 from sensorback.formats.native import NativeWriter, iter_native, read_native, read_native_header
@@ -333,3 +336,67 @@ def test_an_absurd_magnitude_and_a_step_back_are_reported_where_their_values_are
     assert value_at(path, reported_offset(said, k), "<f8")[0] == back
     assert value_at(path, reported_offset(said, k - 1), "<f8")[0] == block.t[k - 1]  # "previous sample (record k-1 ...)"
 
+
+# ----------------------------------------------------------------------------- acceleration units
+
+
+RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
+
+
+def scaled(block: SampleBlock, factor: float) -> SampleBlock:
+    return SampleBlock(block.t, (block.acc * factor).astype(np.float32), device=block.device, rate_hz=block.rate_hz,
+                       start_time=block.start_time)
+
+
+NOT_G = ("but a .sbr file holds g (about 1 with gravity included); not converted, as the file says g: write it "
+         "again with the values divided by")
+
+
+@pytest.mark.parametrize("layout", ["columns", "rows"])
+@pytest.mark.parametrize("factor,said", [
+    (9.80665, f"values look like m/s^2 (median |a| 8.91), {NOT_G} 9.80665"),
+    (1000.0, f"values look like milli-g (median |a| 908), {NOT_G} 1000"),
+    (100.0, ("median |a| is 90.8, but a .sbr file holds g with gravity included, about 1; the values are not in g, "
+             "m/s^2 or mg")),
+    (0.05, ("median |a| is 0.0454, but a .sbr file holds g with gravity included, about 1; the values are not in g, "
+            "m/s^2 or mg; gravity seems to have been removed")),
+])
+def test_a_recording_not_in_g_is_refused_whole_in_chunks_and_by_analyze(tmp_path, layout, factor, said):
+    """demo.sbr with every value in m/s^2 was analysed as g without a word (exit 0, wrong worn
+    time), and in mg it was refused as '1000 g exceeds 50 g' at record 0: a .sbr holds g, so values
+    in another unit are refused, naming what they look like, by the judgement CSV uses for its unit."""
+    path = write_layout(tmp_path / "demo.sbr", scaled(formats.load(RECORDINGS / "demo.sbr"), factor), layout)
+    assert refusal(path) == f"{path}: {said}"
+    assert refusal(path, chunk_samples=1000) == f"{path}: {said}"
+    assert one_line_error(CliRunner().invoke(app, ["analyze", str(path)])) == f"error: {path}: {said}"
+
+
+def test_the_same_values_as_csv_are_judged_alike_and_converted(tmp_path):
+    """The one judgement of units (formats/units.py): a CSV that names no unit is converted, with a
+    note; the .sbr, which says g, is refused (above)."""
+    block = scaled(formats.load(RECORDINGS / "demo.sbr"), 9.80665)
+    path = tmp_path / "demo.csv"
+    formats.save(block, path)
+    with pytest.warns(FormatWarning, match=r"values look like m/s\^2 \(median \|a\| 8\.91\), converted to g"):
+        back = formats.load(path)
+    np.testing.assert_allclose(back.acc, block.acc / 9.80665, rtol=1e-6)
+
+
+def test_a_long_recording_is_judged_over_its_whole_length_before_any_chunk(tmp_path):
+    """Judged from stretches spread over the file (units.judged_runs), not from its first chunk: a
+    recording in g for its first third and in m/s^2 after is refused before the first chunk, all in
+    g, is handed out, and the whole load says the same."""
+    demo = formats.load(RECORDINGS / "demo.sbr")
+    reps = 7  # 309k samples: more than the 4096 stretches of 64 judged, so they are spread
+    t = np.concatenate([demo.t + i * 1000.0 for i in range(reps)])
+    acc = np.concatenate([demo.acc] * reps)
+    acc[len(acc) // 3:] *= np.float32(9.80665)
+    for layout in ("columns", "rows"):
+        path = write_layout(tmp_path / f"{layout}.sbr", SampleBlock(t, acc, rate_hz=50.0), layout)
+        said = refusal(path)
+        assert said.startswith(f"{path}: values look like m/s^2 (median |a| ")
+        handed_out = []
+        with pytest.raises(InputError) as e:
+            for b in formats.iter_blocks(path, chunk_samples=50_000):
+                handed_out.append(len(b))
+        assert handed_out == [] and str(e.value) == said
