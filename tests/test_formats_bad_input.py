@@ -396,7 +396,7 @@ def test_native_nan_names_the_record(tmp_path):
     t, acc = ok_samples()
     acc[7, 1] = np.nan
     p = native_file(tmp_path, t, acc)
-    assert error_of(p) == f"{p}: record 7 (byte offset {4096 + 7 * 20}): NaN in column ay"
+    assert error_of(p) == f"{p}: record 7 (byte offset {4096 + 7 * 20 + 12}): NaN in column ay"  # ay, not t
 
 
 def test_native_time_backwards_names_the_record(tmp_path):
@@ -421,7 +421,7 @@ def test_native_absurd_magnitude(tmp_path):
     t, acc = ok_samples()
     acc[3] = [1e6, 0, 0]
     p = native_file(tmp_path, t, acc)
-    assert error_of(p).startswith(f"{p}: record 3 (byte offset 4156): acceleration magnitude 1000000.0 g exceeds 50 g")
+    assert error_of(p).startswith(f"{p}: record 3 (byte offset 4164): acceleration magnitude 1000000.0 g exceeds 50 g")
 
 
 def test_native_checks_hold_in_chunked_reading(tmp_path):

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import mmap
+import re
 import struct
 import warnings
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from cli_checks import one_line_error
 from sensorback import formats
+from sensorback.cli import app
 from sensorback.errors import InputError
 from sensorback.formats import FormatWarning, native
 from sensorback.formats.native import NativeWriter, iter_native, read_native, read_native_header
@@ -242,3 +247,156 @@ def test_a_column_file_loads_as_views_on_one_memory_map(tmp_path):
     assert isinstance(backing, mmap.mmap) and _backing(loaded.acc) is backing
     np.testing.assert_array_equal(loaded.t, block.t)
     np.testing.assert_array_equal(loaded.acc, block.acc)
+
+
+# ----------------------------------------------------------------------------- where a bad value is
+
+
+def write_layout(path: Path, block: SampleBlock, layout: str) -> Path:
+    """block as a .sbr in the layout named: columns (formats.save) or rows (a recorder's file)."""
+    if layout == "columns":
+        formats.save(block, path)
+    else:
+        with NativeWriter(path, device=block.device, rate_hz=block.rate_hz, start_time=block.start_time,
+                          compact=False) as w:
+            w.append(block)
+    assert struct.unpack_from("<H", path.read_bytes(), 10)[0] == (native.COLUMNS if layout == "columns" else native.ROWS)
+    return path
+
+
+def refusal(path, chunk_samples: int | None = None) -> str:
+    with pytest.raises(InputError) as e:
+        if chunk_samples is None:
+            formats.load(path)
+        else:
+            for _ in formats.iter_blocks(path, chunk_samples=chunk_samples):
+                pass
+    assert "\n" not in str(e.value)
+    return str(e.value)
+
+
+def replace_once(path: Path, old: bytes, new: bytes) -> int:
+    """Overwrite the one place in the file holding the bytes old; return its offset."""
+    raw = bytearray(path.read_bytes())
+    at = raw.find(old)
+    assert at > 0 and raw.find(old, at + 1) == -1
+    raw[at:at + len(old)] = new
+    path.write_bytes(bytes(raw))
+    return at
+
+
+def value_at(path: Path, offset: int, dtype: str, count: int = 1) -> np.ndarray:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return np.frombuffer(f.read(np.dtype(dtype).itemsize * count), dtype=dtype)
+
+
+def reported_offset(message: str, k: int) -> int:
+    found = re.search(rf"record {k} \(byte offset (\d+)\)", message)
+    assert found, message
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize("layout", ["columns", "rows"])
+@pytest.mark.parametrize("column", ["t", "ax", "ay", "az"])
+@pytest.mark.parametrize("chunk", [None, 300])
+def test_a_nan_is_reported_at_the_byte_offset_where_it_is(tmp_path, layout, column, chunk):
+    """A NaN in ax of record 1000 of a columns file was reported at the offset of that record's t
+    (16192 instead of 373304); in a rows file at the record's start, 8 to 16 bytes early. The
+    NaN is written over a value found by its bytes, and read back at the offset reported."""
+    block, k = irregular_block(1000), 700
+    if column == "t":
+        dtype, old = "<f8", np.float64(block.t[k]).tobytes()
+    else:
+        block.acc[k, "xyz".index(column[1])] = 0.123456789
+        dtype, old = "<f4", np.float32(0.123456789).tobytes()
+    path = write_layout(tmp_path / "nan.sbr", block, layout)
+    at = replace_once(path, old, np.array([np.nan], dtype=dtype).tobytes())
+    said = refusal(path, chunk)
+    assert said == f"{path}: record {k} (byte offset {at}): NaN in column {column}"
+    assert np.isnan(value_at(path, reported_offset(said, k), dtype)[0])
+
+
+@pytest.mark.parametrize("layout", ["columns", "rows"])
+def test_an_absurd_magnitude_and_a_step_back_are_reported_where_their_values_are(tmp_path, layout):
+    """|a| over 50 g points at the three values (ax first); a timestamp going back at its t."""
+    block, k = irregular_block(1000), 400
+    block.acc[k] = [60.0, 0.5, 0.25]
+    path = write_layout(tmp_path / "big.sbr", block, layout)
+    said = refusal(path)
+    assert said.endswith("acceleration magnitude 60.0 g exceeds 50 g (wrong units or a corrupted value?)")
+    assert value_at(path, reported_offset(said, k), "<f4", 3).tolist() == [60.0, 0.5, 0.25]
+
+    block = irregular_block(1000)
+    back = float(block.t[k - 3])
+    path = write_layout(tmp_path / "back.sbr", block, layout)
+    replace_once(path, np.float64(block.t[k]).tobytes(), np.float64(back).tobytes())
+    said = refusal(path, chunk_samples=128)
+    assert f"record {k} (byte offset " in said and f"timestamp {back!r} goes backwards" in said
+    assert value_at(path, reported_offset(said, k), "<f8")[0] == back
+    assert value_at(path, reported_offset(said, k - 1), "<f8")[0] == block.t[k - 1]  # "previous sample (record k-1 ...)"
+
+
+# ----------------------------------------------------------------------------- acceleration units
+
+
+RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
+
+
+def scaled(block: SampleBlock, factor: float) -> SampleBlock:
+    return SampleBlock(block.t, (block.acc * factor).astype(np.float32), device=block.device, rate_hz=block.rate_hz,
+                       start_time=block.start_time)
+
+
+NOT_G = ("but a .sbr file holds g (about 1 with gravity included); not converted, as the file says g: write it "
+         "again with the values divided by")
+
+
+@pytest.mark.parametrize("layout", ["columns", "rows"])
+@pytest.mark.parametrize("factor,said", [
+    (9.80665, f"values look like m/s^2 (median |a| 8.91), {NOT_G} 9.80665"),
+    (1000.0, f"values look like milli-g (median |a| 908), {NOT_G} 1000"),
+    (100.0, ("median |a| is 90.8, but a .sbr file holds g with gravity included, about 1; the values are not in g, "
+             "m/s^2 or mg")),
+    (0.05, ("median |a| is 0.0454, but a .sbr file holds g with gravity included, about 1; the values are not in g, "
+            "m/s^2 or mg; gravity seems to have been removed")),
+])
+def test_a_recording_not_in_g_is_refused_whole_in_chunks_and_by_analyze(tmp_path, layout, factor, said):
+    """demo.sbr with every value in m/s^2 was analysed as g without a word (exit 0, wrong worn
+    time), and in mg it was refused as '1000 g exceeds 50 g' at record 0: a .sbr holds g, so values
+    in another unit are refused, naming what they look like, by the judgement CSV uses for its unit."""
+    path = write_layout(tmp_path / "demo.sbr", scaled(formats.load(RECORDINGS / "demo.sbr"), factor), layout)
+    assert refusal(path) == f"{path}: {said}"
+    assert refusal(path, chunk_samples=1000) == f"{path}: {said}"
+    assert one_line_error(CliRunner().invoke(app, ["analyze", str(path)])) == f"error: {path}: {said}"
+
+
+def test_the_same_values_as_csv_are_judged_alike_and_converted(tmp_path):
+    """The one judgement of units (formats/units.py): a CSV that names no unit is converted, with a
+    note; the .sbr, which says g, is refused (above)."""
+    block = scaled(formats.load(RECORDINGS / "demo.sbr"), 9.80665)
+    path = tmp_path / "demo.csv"
+    formats.save(block, path)
+    with pytest.warns(FormatWarning, match=r"values look like m/s\^2 \(median \|a\| 8\.91\), converted to g"):
+        back = formats.load(path)
+    np.testing.assert_allclose(back.acc, block.acc / 9.80665, rtol=1e-6)
+
+
+def test_a_long_recording_is_judged_over_its_whole_length_before_any_chunk(tmp_path):
+    """Judged from stretches spread over the file (units.judged_runs), not from its first chunk: a
+    recording in g for its first third and in m/s^2 after is refused before the first chunk, all in
+    g, is handed out, and the whole load says the same."""
+    demo = formats.load(RECORDINGS / "demo.sbr")
+    reps = 7  # 309k samples: more than the 4096 stretches of 64 judged, so they are spread
+    t = np.concatenate([demo.t + i * 1000.0 for i in range(reps)])
+    acc = np.concatenate([demo.acc] * reps)
+    acc[len(acc) // 3:] *= np.float32(9.80665)
+    for layout in ("columns", "rows"):
+        path = write_layout(tmp_path / f"{layout}.sbr", SampleBlock(t, acc, rate_hz=50.0), layout)
+        said = refusal(path)
+        assert said.startswith(f"{path}: values look like m/s^2 (median |a| ")
+        handed_out = []
+        with pytest.raises(InputError) as e:
+            for b in formats.iter_blocks(path, chunk_samples=50_000):
+                handed_out.append(len(b))
+        assert handed_out == [] and str(e.value) == said

@@ -62,7 +62,7 @@ class RawTable:
     cols: ColumnMap
     time: np.ndarray | None  # raw time column, file units
     xyz: np.ndarray | None  # (n, 3) float64, file units (user + gravity already summed if split)
-    locate: Callable[[int], tuple[int | None, str]]
+    locate: Callable[..., tuple[int | None, str]]  # validate.Locator
     # time already in seconds from the first sample (date-time text), anchored by start_time
     time_ready: bool = False
     start_time: float | None = None  # also a device header's start, for files without a time column
@@ -877,7 +877,7 @@ class _Lines:
         self._rows += count - (skip.size if skip is not None else 0)
         self._line += chunk.count(b"\n")
 
-    def locate(self, i: int) -> tuple[int | None, str]:
+    def locate(self, i: int, column: int | None = None) -> tuple[int | None, str]:
         if self.simple:
             return self.first + i, ""
         if not 0 <= i < self._rows:

@@ -495,7 +495,7 @@ def _increasing(t: np.ndarray, last: float | None) -> np.ndarray:
 
 
 def _locator(block_of_sample: np.ndarray, header_len: int):
-    def locate(i: int):
+    def locate(i: int, column: int | None = None):
         if i < 0 or i >= len(block_of_sample):
             return None, "the sample before"
         b = int(block_of_sample[i])

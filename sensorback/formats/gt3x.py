@@ -145,7 +145,7 @@ def _stream(path, z: zipfile.ZipFile, chunk_samples: int) -> Iterator[SampleBloc
             acc = np.asarray(calibrate(take[:, 1:4].astype(np.float64)), dtype=np.float32)
             t = take[:, 0] - start
             block_notes = notes
-            t, acc = check_samples(t, acc, path, lambda i: (None, f"sample {emitted + i}"), block_notes, prev=prev)
+            t, acc = check_samples(t, acc, path, lambda i, column=None: (None, f"sample {emitted + i}"), block_notes, prev=prev)
             prev = (float(t[-1]), acc[-1].copy())
             emitted += len(t)
             yield t, acc

@@ -97,7 +97,7 @@ def iter_nhanes(path, z: zipfile.ZipFile, chunk_samples: int) -> Iterator[Sample
                     zero_run = len(part) - 1 - int(nonzero[-1]) if nonzero.size else zero_run + len(part)
                     t = (emitted + np.arange(len(part))) / rate
                     acc = part.astype(np.float32)
-                    t, acc = check_samples(t, acc, path, lambda j: (None, f"sample {emitted + j}"), notes,
+                    t, acc = check_samples(t, acc, path, lambda j, column=None: (None, f"sample {emitted + j}"), notes,
                                            prev=prev)
                     prev = (float(t[-1]), acc[-1].copy())
                     emitted += len(part)

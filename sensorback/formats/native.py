@@ -30,6 +30,7 @@ from ..limits import EARLIEST, LATEST, is_plausible_unix
 from ..private import create_private, fresh_writing_path
 from ..samples import SampleBlock
 from .notes import OF_THE_READING, LoadNotes
+from .units import check_g, judged_runs
 from .validate import check_samples, check_time_axis
 
 _RATE_FROM = "sample rate (rate_hz in the header)"
@@ -254,13 +255,40 @@ def _open(path) -> tuple[int, _Opened]:
         raise
 
 
+def _offset(hdr: NativeHeader, k: int, column: int | None = None) -> int:
+    """Where record k's value of column (0 t, 1-3 ax, ay, az; None: the record, i.e. its t) starts."""
+    axis = 4 * (column - 1) if column else None
+    if hdr.layout == ROWS:
+        return hdr.header_len + REC * k + (0 if axis is None else 8 + axis)
+    if axis is None:
+        return hdr.header_len + 8 * k
+    return hdr.header_len + 8 * hdr.n_samples + 12 * k + axis
+
+
 def _locator(hdr: NativeHeader, base: int = 0):
-    def locate(i: int):
+    def locate(i: int, column: int | None = None):
         k = base + i
-        off = hdr.header_len + (REC * k if hdr.layout == ROWS else 8 * k)
-        return None, f"record {k} (byte offset {off})"
+        return None, f"record {k} (byte offset {_offset(hdr, k, column)})"
 
     return locate
+
+
+def _read_acc(fd: int, hdr: NativeHeader, first: int, k: int) -> np.ndarray:
+    """Acceleration of records [first, first + k), (k, 3) float32."""
+    if hdr.layout == COLUMNS:
+        acc = np.empty((k, 3), dtype="<f4")
+        _pread_into(fd, acc, _offset(hdr, first, 1))
+        return acc
+    rec = np.empty(k, dtype=_RECORD_RAW)
+    _pread_into(fd, rec, _offset(hdr, first))
+    return _split_rows(rec)[1]
+
+
+def _check_units(path, fd: int, o: _Opened) -> None:
+    """A .sbr holds g: refuse values in another unit (m/s^2, mg), judged from the few rows
+    units.judged_runs names, the same for whole and chunked reads, before any sample is used."""
+    runs = judged_runs(o.n)
+    check_g(np.concatenate([_read_acc(fd, o.hdr, first, k) for first, k in runs]), path, "a .sbr file")
 
 
 def _block(hdr: NativeHeader, t, acc, notes: list[str]) -> SampleBlock:
@@ -281,6 +309,7 @@ def read_native(path) -> SampleBlock:
     """
     fd, o = _open(path)
     try:
+        _check_units(path, fd, o)
         h, n = o.hdr.header_len, o.n
         if o.hdr.layout == COLUMNS:
             mm = mmap.mmap(fd, h + 8 * o.hdr.n_samples + 12 * n, access=mmap.ACCESS_COPY)
@@ -308,6 +337,7 @@ def iter_native(path, chunk_samples: int = DEFAULT_CHUNK) -> Iterator[SampleBloc
         raise ValueError("chunk_samples must be >= 1")
     fd, o = _open(path)
     try:
+        _check_units(path, fd, o)
         hdr, n = o.hdr, o.n
         notes = o.notes
         prev = None

@@ -80,6 +80,6 @@ def _add_gravity(acc: RawTable, gpath: str, notes: LoadNotes) -> RawTable:
         extra = f"; dropped {dropped} samples outside its time range" if dropped else ""
         notes.add(f"added {gname} (interpolated onto the Accelerometer timestamps) to the gravity-free Accelerometer values (Sensor Logger){extra}")
         base_locate = acc.locate
-        acc = RawTable(acc.path, acc.cols, acc.time, acc.xyz, lambda i: base_locate(int(keep[i])) if 0 <= i < keep.size else (None, ""),
+        acc = RawTable(acc.path, acc.cols, acc.time, acc.xyz, lambda i, column=None: base_locate(int(keep[i])) if 0 <= i < keep.size else (None, ""),
                        unread=acc.unread)
     return RawTable(acc.path, acc.cols, acc.time[keep], np.ascontiguousarray(xyz), acc.locate, unread=acc.unread)

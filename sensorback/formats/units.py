@@ -4,6 +4,8 @@ Both are guesses when the file does not say, so every guess that changes the num
 reported as a note. Acceleration units are judged from the median magnitude, which with
 gravity included sits near 1 (g), 9.8 (m/s^2) or 1000 (mg) whatever the posture. Whether gravity
 is included at all is judged from the values too (gravity_spread), not from the file's name.
+A format that holds g by definition (.sbr) has its units judged the same way by check_g, which
+refuses what to_g would convert: there the values contradict the format, they are not a guess.
 """
 
 from __future__ import annotations
@@ -53,15 +55,41 @@ GRAVITY_SPREAD_MAX = 0.5
 GRAVITY_MIN_WINDOWS = 4
 
 
+def _stretch_starts(n: int) -> np.ndarray | None:
+    """First rows of the GRAVITY_WINDOW-sample stretches gravity_spread averages (at most 4096,
+    spread over n samples), or None when there are fewer than GRAVITY_MIN_WINDOWS."""
+    count = n // GRAVITY_WINDOW
+    if count < GRAVITY_MIN_WINDOWS:
+        return None
+    return np.unique(np.linspace(0, count - 1, min(count, 4096)).astype(np.int64)) * GRAVITY_WINDOW
+
+
+def judged_runs(n: int) -> list[tuple[int, int]]:
+    """(first row, rows) of the parts of an n-sample recording that check_g judges: every row of a
+    short one, else the stretches gravity_spread averages (at most 4096 x GRAVITY_WINDOW rows, spread
+    over the recording), adjacent ones merged. Their median |a| tells the unit as well as any other
+    quarter million rows: a reader checks a file of any length from these few reads, and from the
+    same rows whether it then reads the file whole or in chunks."""
+    starts = _stretch_starts(n)
+    if starts is None:
+        return [(0, n)] if n else []
+    runs: list[tuple[int, int]] = []
+    for s in starts.tolist():
+        if runs and runs[-1][0] + runs[-1][1] == s:
+            runs[-1] = (runs[-1][0], runs[-1][1] + GRAVITY_WINDOW)
+        else:
+            runs.append((s, GRAVITY_WINDOW))
+    return runs
+
+
 def gravity_spread(xyz: np.ndarray) -> tuple[float, float, float] | None:
     """(p25, median, p75) of |mean acceleration| over GRAVITY_WINDOW-sample stretches (at most
     4096 of them, spread over the recording); None when there are too few or all are zero."""
     w = GRAVITY_WINDOW
-    count = xyz.shape[0] // w
-    if count < GRAVITY_MIN_WINDOWS:
+    starts = _stretch_starts(xyz.shape[0])
+    if starts is None:
         return None
-    pick = np.unique(np.linspace(0, count - 1, min(count, 4096)).astype(np.int64))
-    rows = (pick[:, None] * w + np.arange(w)).ravel()
+    rows = (starts[:, None] + np.arange(w)).ravel()
     with np.errstate(invalid="ignore", over="ignore"):
         m = np.asarray(xyz[rows], dtype=np.float64).reshape(-1, w, 3).mean(axis=1)
         mag = np.sqrt((m * m).sum(axis=1))
@@ -72,53 +100,96 @@ def gravity_spread(xyz: np.ndarray) -> tuple[float, float, float] | None:
     return float(p25), float(med), float(p75)
 
 
+def _refuse_gravity_free(xyz: np.ndarray, path, where: str) -> None:
+    spread = gravity_spread(xyz)
+    if spread is not None and spread[2] - spread[0] > GRAVITY_SPREAD_MAX * spread[1]:
+        p25, med, p75 = spread
+        raise InputError(
+            path,
+            f"the acceleration looks gravity-free: averaged over {GRAVITY_WINDOW}-sample stretches it ranges from "
+            f"{p25:.2g} to {p75:.2g} (median {med:.2g}) instead of staying near one value, the pull of gravity, "
+            f"in every posture; posture needs gravity included: {where}")
+
+
+def median_magnitude(xyz: np.ndarray) -> float:
+    """Median |a| over at most about 200,000 rows spread over xyz (plenty to tell 1 from 9.8),
+    leaving out non-finite rows and rows of exactly (0, 0, 0): those are a stuck sensor, not a unit
+    (the core counts them as no data). NaN when nothing else is left: such a file reads the same
+    in any unit."""
+    step = max(1, xyz.shape[0] // 200_000)
+    sub = xyz[::step]
+    with np.errstate(invalid="ignore", over="ignore"):
+        mag = np.sqrt((sub * sub).sum(axis=1))
+    mag = mag[np.isfinite(mag) & (mag != 0)]
+    return float(np.median(mag)) if mag.size else float("nan")
+
+
+def unit_of(med: float) -> str | None:
+    """The unit acceleration with gravity included is in, from its median |a|: 'g' (about 1, or
+    NaN: nothing to judge), 'm/s^2' (about 9.8) or 'mg' (about 1000); None when it is none of them."""
+    if not math.isfinite(med) or 0.3 <= med < math.sqrt(STANDARD_GRAVITY):
+        return "g"
+    if math.sqrt(STANDARD_GRAVITY) <= med <= 30.0:
+        return "m/s^2"
+    if 300.0 <= med <= 3000.0:
+        return "mg"
+    return None
+
+
+def _looks_like(unit: str, med: float) -> str:
+    return (f"values look like m/s^2 (median |a| {med:.2f})" if unit == "m/s^2"
+            else f"values look like milli-g (median |a| {med:.0f})")
+
+
+def _gravity_removed(med: float) -> str:
+    return "; gravity seems to have been removed" if med < 0.3 else ""
+
+
+def check_g(xyz: np.ndarray, path, holder: str) -> None:
+    """Refuse acceleration that a format holds in g by definition (holder, e.g. "a .sbr file") when
+    its values say otherwise: m/s^2, mg or no unit at all, judged from the median |a| as to_g judges
+    a CSV that names no unit. Never converted: the file says g, so values in another unit are a
+    writer's mistake that may not be its only one. xyz: the rows judged_runs names (or all rows)."""
+    med = median_magnitude(xyz)
+    unit = unit_of(med)
+    if unit == "g":
+        return
+    if unit is None:
+        raise InputError(path, f"median |a| is {med:.3g}, but {holder} holds g with gravity included, about 1; "
+                               f"the values are not in g, m/s^2 or mg{_gravity_removed(med)}")
+    divide = "9.80665" if unit == "m/s^2" else "1000"
+    raise InputError(path, f"{_looks_like(unit, med)}, but {holder} holds g (about 1 with gravity included); not "
+                           f"converted, as the file says g: write it again with the values divided by {divide}")
+
+
 def to_g(xyz: np.ndarray, unit: str | None, path, notes: LoadNotes, *, sensor_logger: bool = False
          ) -> tuple[np.ndarray, str]:
     """Acceleration as float32 g, and the unit it was read in (declared or detected).
 
     Refuses acceleration with gravity removed, judged from the values (gravity_spread), whatever
     the file is called."""
-    spread = gravity_spread(xyz)
-    if spread is not None and spread[2] - spread[0] > GRAVITY_SPREAD_MAX * spread[1]:
-        p25, med, p75 = spread
-        where = ("Sensor Logger's Accelerometer.csv is like that: import TotalAcceleration.csv, or keep "
-                 "Accelerometer.csv beside Gravity.csv under their own names" if sensor_logger else
-                 "export acceleration with gravity included (total acceleration, 'with g')")
-        raise InputError(
-            path,
-            f"the acceleration looks gravity-free: averaged over {GRAVITY_WINDOW}-sample stretches it ranges from "
-            f"{p25:.2g} to {p75:.2g} (median {med:.2g}) instead of staying near one value, the pull of gravity, "
-            f"in every posture; posture needs gravity included: {where}")
+    _refuse_gravity_free(xyz, path, "Sensor Logger's Accelerometer.csv is like that: import TotalAcceleration.csv, or "
+                         "keep Accelerometer.csv beside Gravity.csv under their own names" if sensor_logger else
+                         "export acceleration with gravity included (total acceleration, 'with g')")
     n = xyz.shape[0]
-    step = max(1, n // 200_000)  # the median of a strided sample is plenty to tell 1 from 9.8
-    sub = xyz[::step]
-    with np.errstate(invalid="ignore", over="ignore"):
-        mag = np.sqrt((sub * sub).sum(axis=1))
-    # Rows of exactly (0, 0, 0) are a stuck sensor, not a unit (the core counts them as no data):
-    # judge the units by the rest; a file of nothing else reads the same in any unit.
-    mag = mag[np.isfinite(mag) & (mag != 0)]
-    med = float(np.median(mag)) if mag.size else float("nan")
+    med = median_magnitude(xyz)
     if unit is not None:
         factor = _ACC_FACTOR[unit]
         if unit != "g":
             notes.add(f"converted acceleration from {unit} (as the header says) to g")
         if math.isfinite(med) and not (0.3 <= med * factor <= 3.0):
             notes.add(f"median |a| is {med * factor:.3g} g after conversion, expected about 1 g with gravity included; check the units")
-    elif not math.isfinite(med) or 0.3 <= med < math.sqrt(STANDARD_GRAVITY):
-        unit, factor = "g", 1.0
-    elif math.sqrt(STANDARD_GRAVITY) <= med <= 30.0:
-        unit, factor = "m/s^2", _ACC_FACTOR["m/s^2"]
-        notes.add(f"values look like m/s^2 (median |a| {med:.2f}), converted to g")
-    elif 300.0 <= med <= 3000.0:
-        unit, factor = "mg", _ACC_FACTOR["mg"]
-        notes.add(f"values look like milli-g (median |a| {med:.0f}), converted to g")
     else:
-        hint = "; gravity seems to have been removed, use an export with gravity included" if med < 0.3 else ""
-        raise InputError(
-            path,
-            f"cannot tell the acceleration units: median |a| is {med:.3g}, expected about 1 (g) or 9.8 (m/s^2) "
-            f"with gravity included{hint}; name the unit in the header, e.g. 'ax (g)'",
-        )
+        unit = unit_of(med)
+        if unit is None:
+            raise InputError(
+                path,
+                f"cannot tell the acceleration units: median |a| is {med:.3g}, expected about 1 (g) or 9.8 (m/s^2) "
+                f"with gravity included{_gravity_removed(med)}; name the unit in the header, e.g. 'ax (g)'",
+            )
+        factor = _ACC_FACTOR[unit]
+        if unit != "g":
+            notes.add(f"{_looks_like(unit, med)}, converted to g")
     if factor == 1.0:
         return np.asarray(xyz, dtype=np.float32), unit
     out = np.empty(xyz.shape, dtype=np.float32)

@@ -37,13 +37,16 @@ def rate_not_needed(path, own_rate_hz: float) -> SensorbackError:
                            "CSV files without a time column")
 
 
-# locate(i) -> (line number or None, label): where sample i of this block lives in the file.
+# locate(i, column=None) -> (line number or None, label): where sample i of this block lives in
+# the file; column (0 the time, 1-3 the axes; None the sample as a whole) is the value a message
+# is about, for readers that can tell where each value is (.sbr byte offsets); others ignore it.
 # Chunked readers pass an offset locator, so locate(-1) names the previous chunk's last sample.
-Locator = Callable[[int], tuple[int | None, str]]
+Locator = Callable[..., tuple[int | None, str]]
+TIME, ACC = 0, 1  # columns: the time, and the first axis (|a| is about all three, which follow it)
 
 
-def _fail(path, locate: Locator, i: int, message: str) -> InputError:
-    line, label = locate(i)
+def _fail(path, locate: Locator, i: int, message: str, column: int | None = None) -> InputError:
+    line, label = locate(i, column)
     return InputError(path, f"{label}: {message}" if label else message, line=line)
 
 
@@ -77,16 +80,16 @@ def check_samples(
 
 
 def _diagnose(t, acc, path, locate, notes, columns, prev, limit_g, lim3):
-    problems: list[tuple[int, str]] = []  # (sample index, message); report the earliest
+    problems: list[tuple[int, str, int]] = []  # (sample index, message, column); report the earliest
 
     bad_t = ~np.isfinite(t)
     if bad_t.any():
         i = int(np.argmax(bad_t))
-        problems.append((i, f"{_kind(t[i])} in column {columns[0]}"))
+        problems.append((i, f"{_kind(t[i])} in column {columns[0]}", TIME))
     bad_a = ~np.isfinite(acc)
     if bad_a.any():
         i, j = np.unravel_index(int(np.argmax(bad_a)), acc.shape)
-        problems.append((int(i), f"{_kind(acc[i, j])} in column {columns[1 + int(j)]}"))
+        problems.append((int(i), f"{_kind(acc[i, j])} in column {columns[1 + int(j)]}", 1 + int(j)))
 
     # Steps between consecutive samples, including the edge to the previous chunk.
     if prev is not None:
@@ -103,7 +106,7 @@ def _diagnose(t, acc, path, locate, notes, columns, prev, limit_g, lim3):
         where = _prev_where(locate, i)
         problems.append(
             (i, f"timestamp {float(tt[k + 1])!r} goes backwards (previous sample{where} has {float(tt[k])!r}); "
-                "samples must be in time order and sensorback does not re-sort them")
+                "samples must be in time order and sensorback does not re-sort them", TIME)
         )
     dup = np.flatnonzero(d == 0)
     drop = np.zeros(0, dtype=np.int64)
@@ -116,7 +119,7 @@ def _diagnose(t, acc, path, locate, notes, columns, prev, limit_g, lim3):
             where = _prev_where(locate, i)
             problems.append(
                 (i, f"duplicate timestamp {float(tt[k + 1])!r} (also on the previous sample{where}) "
-                    "with different values; cannot tell which is right")
+                    "with different values; cannot tell which is right", TIME)
             )
         drop = dup[same] + 1 - off
 
@@ -129,12 +132,12 @@ def _diagnose(t, acc, path, locate, notes, columns, prev, limit_g, lim3):
             i = int(big_rows[over[0]])
             problems.append(
                 (i, f"acceleration magnitude {mag[over[0]]:.1f} g exceeds {limit_g:g} g "
-                    "(wrong units or a corrupted value?)")
+                    "(wrong units or a corrupted value?)", ACC)
             )
 
     if problems:
-        i, message = min(problems, key=lambda p: p[0])
-        raise _fail(path, locate, i, message)
+        i, message, column = min(problems, key=lambda p: p[0])
+        raise _fail(path, locate, i, message, column)
     if drop.size:
         line, label = locate(int(drop[0]))
         first = f"line {line}" if line is not None else label
@@ -154,7 +157,7 @@ def _kind(x) -> str:
 
 def _prev_where(locate: Locator, i: int) -> str:
     # i - 1 may be -1 in chunked reads: chunk locators are offset, so they still resolve it.
-    line, label = locate(i - 1)
+    line, label = locate(i - 1, TIME)
     return f" on line {line}" if line is not None else f" ({label})"
 
 
@@ -189,7 +192,7 @@ def check_time_axis(
     for i in (0, n - 1):
         if abs(float(t[i])) > limits.MAX_TIME_S:
             raise _fail(path, locate, i, f"time {float(t[i]):.6g} s is more than 10 years from 0: not seconds "
-                        "on the recording's axis (name the unit in the header, e.g. 'time (ms)')")
+                        "on the recording's axis (name the unit in the header, e.g. 'time (ms)')", TIME)
     if prev_t is None:
         problem = limits.rate_problem(rate_hz)
         if problem:
@@ -212,7 +215,7 @@ def check_time_axis(
     if long.size:
         j = int(np.argmax(gaps))
         i = int(long[j]) + 1 - off  # the sample after the longest gap
-        line, label = locate(i)
+        line, label = locate(i, TIME)
         where = f"line {line}" if line is not None else label
         at = f"before {where} (t = {float(t[i]):.6g} s)"
         limit = span(limits.MAX_GAP_S)
