@@ -20,6 +20,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import socket
 import stat
 from typing import IO, Any
 
@@ -105,16 +106,27 @@ class _GzipWriter(gzip.GzipFile):
 
 
 def writing_path(path: str | os.PathLike) -> str:
-    """The temp file a whole file is written to before it is renamed into place: one per process,
-    so that two commands writing the same name never write into one temp file (the last rename
-    wins, and each file that lands is whole)."""
-    return f"{os.fspath(path)}.{os.getpid()}.writing"
+    """The temp file a whole file is written to before it is renamed into place (FILE.HOST-PID.writing):
+    one per process, so that two commands writing the same name never write into one temp file (the
+    last rename wins, and each file that lands is whole), also from two hosts sharing the folder."""
+    return f"{os.fspath(path)}.{socket.gethostname()}-{os.getpid()}.writing"
+
+
+def _writer_of(entry: str, name: str) -> int | None:
+    """The process id in ``entry`` when it is a temp file of ``name`` written on this host, else None."""
+    if not (entry.startswith(name + ".") and entry.endswith(".writing")):
+        return None
+    host, _, pid = entry[len(name) + 1:-len(".writing")].rpartition("-")
+    if host != socket.gethostname() or not (pid.isascii() and pid.isdigit() and len(pid) <= 10):
+        return None
+    return int(pid)
 
 
 def fresh_writing_path(path: str | os.PathLike) -> str:
-    """writing_path(path), after removing the temp files of writers of the same ``path`` that were
-    killed (their process is gone): a kill leaves its temp file behind (nothing can run then), and
-    a week-long recording's is hundreds of MB. A temp file whose writer still runs is left alone."""
+    """writing_path(path), after removing the temp files of writers of the same ``path`` on this host
+    that were killed (their process is gone): a kill leaves its temp file behind (nothing can run
+    then), and a week-long recording's is hundreds of MB. A temp file whose writer still runs, or
+    that another host or another user wrote, is left alone."""
     target = os.fspath(path)
     folder, name = os.path.split(target)
     try:
@@ -122,18 +134,20 @@ def fresh_writing_path(path: str | os.PathLike) -> str:
     except OSError:
         entries = []
     for entry in entries:
-        pid = entry[len(name) + 1:-len(".writing")] if entry.startswith(name + ".") and entry.endswith(".writing") else ""
-        if not pid.isdigit() or int(pid) == os.getpid():
+        pid = _writer_of(entry, name)
+        if pid is None or pid == os.getpid():
             continue
         try:
-            os.kill(int(pid), 0)
+            os.kill(pid, 0)
             continue  # still writing it
         except ProcessLookupError:
             pass
-        except OSError:  # another user's process: it exists
+        except (OSError, OverflowError):  # another user's process: it exists
             continue
+        leftover = os.path.join(folder, entry)
         try:
-            os.unlink(os.path.join(folder, entry))
+            if os.lstat(leftover).st_uid == os.getuid():  # (another user's is theirs to clear)
+                os.unlink(leftover)
         except OSError:
             pass
     return writing_path(target)

@@ -491,9 +491,11 @@ class FileReplay:
         if estimated:
             notes.append(f"note: {name} has no start time; stored as ending now ({format_local(a)} to "
                          f"{format_local(b)}); give its real start with {START_EXAMPLE} --replace")
-        own = self.recorder.session_id
+        own = {self.recorder.session_id}
+        if self.begun is not None and self.begun.action == "replace" and self.begun.existing is not None:
+            own.add(self.begun.existing.id)  # (the session this replay replaces, kept until it ends)
         for s in self.store.sessions(a, b):
-            if s.id == own:
+            if s.id in own:
                 continue
             until = format_local(s.ended_at) if s.ended_at is not None else "unfinished"
             notes.append(f"note: {name} ({format_local(a)} to {format_local(b)}) overlaps session {s.id} "
@@ -542,8 +544,16 @@ class FileReplay:
         """The store's one-line error, told for a replay that stops here (nothing is kept for a retry)."""
         from .store.recorder import given_up
 
+        if self._replacing_complete():
+            return given_up(e, f"the replay stopped; session {self.begun.existing.id} is kept as it was (a "
+                               "replacement takes its place only once it finishes)")
         written = self.recorder.written_epochs if self.recorder is not None else 0
         return given_up(e, f"the replay stopped ({count(written, 'epoch')} stored before that)")
+
+    def _replacing_complete(self) -> bool:
+        """This replay replaces a complete import, which stays until the replay ends (store.recorder)."""
+        begun = self.begun
+        return begun is not None and begun.action == "replace" and begun.existing is not None and begun.existing.complete
 
     def close(self) -> None:
         """Let go of the session: an unfinished one (Ctrl-C, a failure) is replaced by the next
@@ -632,7 +642,7 @@ class FileReplay:
                       f"session {begun.existing.id})")
         elif begun.skipped:
             stored = f"nothing stored ({name} already holds this recording as session {begun.existing.id})"
-        elif begun.action == "replace" and begun.existing.complete:
+        elif self._replacing_complete():
             stored = (f"nothing stored; session {begun.existing.id} of {name} is kept as it was (a replacement "
                       "takes its place only once it finishes)")
         elif result.session_id is None:

@@ -223,8 +223,10 @@ def test_folders_sensorback_creates_are_private_down_to_the_first_that_existed(t
 
 
 def test_a_killed_writers_temp_file_is_removed_by_the_next_write_of_the_same_file(tmp_path):
-    """A kill leaves FILE.PID.writing behind (a killed 'simulate --duration 7d' left 424 MB); the next
-    write of FILE removes those of writers that are gone, and only those."""
+    """A kill leaves FILE.HOST-PID.writing behind (a killed 'simulate --duration 7d' left 424 MB); the
+    next write of FILE removes those of writers on this host that are gone, and only those (not a live
+    writer's, not another host's, not an odd name's)."""
+    import socket
     import subprocess
     import sys
 
@@ -240,12 +242,15 @@ def test_a_killed_writers_temp_file_is_removed_by_the_next_write_of_the_same_fil
         block = SampleBlock(np.arange(100) / 50.0, np.tile(np.float32([0, 0, 1]), (100, 1)), rate_hz=50.0)
         for name, write in (("x.sbr", lambda p: formats.save(block, p)), ("x.csv", lambda p: formats.save(block, p)),
                             ("x.html", lambda p: write_whole(p, b"<html></html>"))):
-            dead, running = tmp_path / f"{name}.{gone.pid}.writing", tmp_path / f"{name}.{alive.pid}.writing"
-            other = tmp_path / f"other{name}.{gone.pid}.writing"
-            for p in (dead, running, other):
+            here = socket.gethostname()
+            dead = tmp_path / f"{name}.{here}-{gone.pid}.writing"
+            kept = [tmp_path / f"{name}.{here}-{alive.pid}.writing", tmp_path / f"other{name}.{here}-{gone.pid}.writing",
+                    tmp_path / f"{name}.elsewhere.example-{gone.pid}.writing",
+                    tmp_path / f"{name}.{here}-99999999999999999999.writing", tmp_path / f"{name}.{here}-²³.writing"]
+            for p in (dead, *kept):
                 p.write_bytes(b"part")
             write(tmp_path / name)
-            assert not dead.exists() and running.exists() and other.exists()
+            assert not dead.exists() and all(p.exists() for p in kept)
             assert (tmp_path / name).stat().st_size > 0
     finally:
         alive.stdin.close()

@@ -299,6 +299,9 @@ def test_a_second_recording_without_a_start_time_names_the_overlap(tmp_path):
     assert "  report:  sensorback report --day 2024-03-05 --db " + db in fixed.stdout
     shown = runner.invoke(app, ["report", "--day", "2024-03-05", "--db", db])
     assert "worn in all" in shown.stdout and "recorded twice" not in shown.stdout
+    # replaced again at the same start: the session it replaces (kept until it ends) is no overlap
+    again = ok(run(other, "--db", db, "--start", "2024-03-05 08:30", "--replace"))
+    assert again.stderr.splitlines() == [f"{other.resolve()}: replacing session 3 once this replay finishes"]
 
 
 @pytest.mark.parametrize("recording,start", [(WAIST, "2024-03-05 08:30"), (WAIST, None), (DEMO, None)])

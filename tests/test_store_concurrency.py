@@ -164,6 +164,27 @@ def test_a_replacement_of_a_complete_import_takes_its_place_only_once_it_ends(st
         assert again.action == "skip" and again.existing.id == new
 
 
+def test_a_replacement_whose_process_runs_is_kept_past_its_lease(store, make_epochs):
+    """A paced replay waits out a gap of up to 10 min without writing, past its lease: a claim of the
+    same recording that only skips (or uses other options) must not take the replacement away while
+    its process on this host still runs; once the process is gone, it may."""
+    table = make_epochs(40, seed=8)
+    with store.recorder() as a:
+        begin(a)
+        a.add_epochs(table)
+        old = a.end_session()
+    r = store.recorder(max_epochs=10, max_seconds=None)
+    begin(r, on_existing="replace")
+    r.add_epochs(_part(table, 0, 20))
+    set_session(store, r.session_id, lease_until=datetime.now(timezone.utc) - timedelta(minutes=5))
+    with store.recorder() as other:
+        assert begin(other).action == "skip"
+    assert count(store, Session) == 2 and count(store, Epoch, session_id=r.session_id) == 20
+    r.add_epochs(_part(table, 20, 40))
+    new = r.end_session()
+    assert store.session(old) is None and count(store, Epoch, session_id=new) == 40
+
+
 def test_many_writers_claiming_at_once_store_it_once(store_url, make_epochs):
     n = 6
     barrier = threading.Barrier(n)

@@ -138,12 +138,31 @@ def plain(value: Any) -> Any:
 def _drop_dead_replacements(conn, content_hash: str, now: datetime) -> None:
     """Delete replacements of this recording whose writer died before they were complete (killed:
     close() never ran). A replacement of a complete import is the only session with a content
-    hash and no import key (see _claim), so a dead one is found by those and its writer."""
-    rows = conn.execute(select(Session.id, Session.writer, Session.lease_until).where(
-        Session.content_hash == content_hash, Session.import_key.is_(None), Session.ended_at.is_(None))).all()
-    dead = [r.id for r in rows if not writer_alive(r.writer, r.lease_until, now)]
+    hash and no import key (see _claim), so a dead one is found by those and its writer. Rows are
+    locked as they are read (PostgreSQL), and the delete asks again that they are unfinished and
+    keyless: a replacement that ended meanwhile has taken the old import's place and stays."""
+    unfinished = (Session.content_hash == content_hash, Session.import_key.is_(None), Session.ended_at.is_(None))
+    rows = conn.execute(select(Session.id, Session.writer, Session.lease_until).where(*unfinished)
+                        .with_for_update()).all()
+    dead = [r.id for r in rows if _writer_gone(r.writer, r.lease_until, now)]
     if dead:
-        conn.execute(delete(Session).where(Session.id.in_(dead)))
+        conn.execute(delete(Session).where(Session.id.in_(dead), *unfinished))
+
+
+def _writer_gone(writer: Optional[str], lease_until: Optional[datetime], now: datetime) -> bool:
+    """Is a replacement's writer gone? On this host: its process is gone (a paced replay waits out a
+    gap of up to 10 min without writing, past its lease, and a claim that only skips, or uses other
+    options, must not take its work away). Elsewhere: its lease ran out."""
+    host, _, pid = (writer or "").rpartition(":")
+    if os.name == "posix" and host == socket.gethostname() and pid.isascii() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except (OSError, OverflowError):  # another user's process: it exists
+            pass
+        return False
+    return not writer_alive(writer, lease_until, now)
 
 
 @dataclass(frozen=True)
