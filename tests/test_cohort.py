@@ -514,11 +514,14 @@ def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
 
 
 def test_an_unreachable_scheduler_is_a_one_line_error(study, tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    res = cli("cohort", str(study / "p0.sbr"), "--out", str(tmp_path / "o"), "--scheduler", f"tcp://127.0.0.1:{port}",
-              "--timezone", "UTC")
+    """The port is held here, bound and never listening, for the whole run: a connection to it is
+    refused, and no other program can take it meanwhile (a port found free and closed again could be
+    taken by another Dask scheduler before the run tried it, which then connected)."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))  # no SO_REUSEADDR: nobody else can bind it while it is held
+        port = held.getsockname()[1]
+        res = cli("cohort", str(study / "p0.sbr"), "--out", str(tmp_path / "o"), "--scheduler",
+                  f"tcp://127.0.0.1:{port}", "--timezone", "UTC")
     assert res.returncode == 2
     assert res.stderr.strip().startswith(f"error: --scheduler tcp://127.0.0.1:{port}: cannot connect")
     assert len(res.stderr.strip().splitlines()) == 1
@@ -660,12 +663,6 @@ def test_results_from_before_the_marker_are_still_its_own(reference, tmp_path):
 # ----------------------------------------------------------------------------- real cluster, kill and resume
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _dask_cli() -> list[str]:
     exe = Path(sys.executable).with_name("dask")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "dask"]
@@ -674,21 +671,44 @@ def _dask_cli() -> list[str]:
 @contextlib.contextmanager
 def running_cluster(tmp_path: Path, workers: int = 2, worker_env: dict | None = None, dashboard: bool = False):
     """A dask scheduler and ``workers`` workers, each a separate process on localhost; its address.
-    The scheduler's dashboard is switched off (--no-dashboard) unless ``dashboard``."""
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
+    The scheduler takes a free port itself (--port 0) and writes its address to a scheduler file: a
+    port picked here and closed again could be taken by another program (another Dask run) before
+    the scheduler bound it. A scheduler or worker that exits while the cluster starts fails the test
+    at once, with its log (not after the whole deadline). The scheduler's dashboard is switched off
+    (--no-dashboard) unless ``dashboard``."""
+    import json
+
     logs = tmp_path / "dask-logs"
     logs.mkdir()
+    info = tmp_path / "scheduler.json"
     procs = []
 
     def start(name, *args, env=None):
         log = open(logs / f"{name}.log", "w")
-        procs.append((subprocess.Popen([*_dask_cli(), *args], stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True, cwd=tmp_path, env=env), log))
+        procs.append((name, subprocess.Popen([*_dask_cli(), *args], stdout=log, stderr=subprocess.STDOUT,
+                                             start_new_session=True, cwd=tmp_path, env=env), log))
+
+    def none_exited() -> bool:
+        for name, p, _ in procs:
+            if p.poll() is not None:
+                said = (logs / f"{name}.log").read_text(errors="replace")[-3000:]
+                pytest.fail(f"the dask {name} exited (code {p.returncode}) while the cluster started; "
+                            f"its log:\n{said}")
+        return True
+
+    def scheduler_address():
+        none_exited()
+        try:
+            return json.loads(info.read_text())["address"]
+        except (OSError, ValueError, KeyError, TypeError):  # not written yet, or half-written
+            return None
 
     try:
-        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(info),
               *(["--dashboard-address", "127.0.0.1:0"] if dashboard else ["--no-dashboard"]))
+        address = wait_until(scheduler_address, "the scheduler's address in its scheduler file",
+                             timeout=DEADLINE_S, poll_s=0.05)
+        assert address.startswith("tcp://127.0.0.1:"), address
         for i in range(workers):
             start(f"worker{i}", "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
                   "--name", f"w{i}", "--local-directory", str(tmp_path / f"w{i}"),
@@ -696,6 +716,7 @@ def running_cluster(tmp_path: Path, workers: int = 2, worker_env: dict | None = 
         from distributed import Client
 
         def all_workers():
+            none_exited()
             try:
                 with Client(address, timeout="5s") as c:
                     return len(c.scheduler_info()["workers"]) == workers
@@ -705,10 +726,10 @@ def running_cluster(tmp_path: Path, workers: int = 2, worker_env: dict | None = 
         wait_until(all_workers, f"a scheduler with {workers} workers", timeout=DEADLINE_S, poll_s=0.2)
         yield address
     finally:
-        for p, log in reversed(procs):
+        for _, p, log in reversed(procs):
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
-        for p, log in procs:
+        for _, p, log in procs:
             try:
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -767,21 +788,43 @@ def twelve(tmp_path_factory, sim_block):
     return folder, whole
 
 
+def _stopped_when(proc, cond, what: str, said=lambda: ""):
+    """Wait for cond() and, the moment it is true, stop (SIGSTOP) proc's whole process group (proc was
+    started in a session of its own: the command and its local cluster), so that the run stays at
+    that moment however long the test's next step takes on a loaded machine (a run left going may
+    end first: one of these files is analysed in about 10 ms); the test lets it go on with SIGCONT.
+    Fails at once, with what the command said (said()), if it ends first. Returns cond()'s value."""
+    def check():
+        if proc.poll() is not None:
+            pytest.fail(f"the command ended (exit {proc.returncode}) before {what}: {said()}")
+        value = cond()
+        if value:
+            os.killpg(proc.pid, signal.SIGSTOP)
+        return value
+
+    return wait_until(check, what, timeout=DEADLINE_S, poll_s=0.005)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["killed", "ctrl-c", "sigterm"])
 def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, twelve, sig):
     """Ctrl-C and a kill (SIGTERM: a batch queue's time limit, sent to every process of the job)
     write the tables of what was finished and say how to finish, as the other commands say it
     ('interrupted', 130; 'terminated (SIGTERM)', 143: SIGTERM was taken for a Ctrl-C). SIGKILL
-    leaves the finished files. --resume then gives the outputs of an uninterrupted run."""
+    leaves the finished files. --resume then gives the outputs of an uninterrupted run.
+    The run is stopped (SIGSTOP, the command and its cluster) the moment its first file is stored, so
+    that the signal comes mid-run however slow the machine: left going, the 11 others (about 10 ms
+    each) could all be finished before the signal."""
     folder, whole = twelve
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         parts = out / ".parts"
-        wait_until(lambda: parts.is_dir() and any(p.suffix == ".json" for p in parts.iterdir()),
-                   "the first finished file", timeout=DEADLINE_S)
+        _stopped_when(proc, lambda: parts.is_dir() and any(p.suffix == ".json" for p in parts.iterdir()),
+                      "the first finished file", said=lambda: proc.stderr.read().decode(errors="replace"))
         os.killpg(proc.pid, sig)  # the command and its local cluster, mid-run (Ctrl-C reaches them all)
+        if sig != signal.SIGKILL:
+            os.killpg(proc.pid, signal.SIGCONT)  # each takes the signal as it goes on
         _, err = proc.communicate(timeout=DEADLINE_S)
     finally:
         if proc.poll() is None:
@@ -883,19 +926,29 @@ def test_a_second_run_into_the_same_folder_is_refused_while_the_first_runs(tmp_p
     """Two runs on one --out would write the same tables and stored results at once. The second (a
     process of its own, as a second terminal or batch job would start it) is refused at once in one
     line naming the folder and the running one, exit 2, --overwrite or not, and the first run's files
-    are untouched; the first then finishes as if alone. The first is stopped (SIGSTOP) while the
-    second runs, so that it holds the folder however slow the machine is, and then let go on."""
+    are untouched; the first then finishes as if alone. The first is stopped (SIGSTOP) the moment
+    its lock names it, before its cluster starts, and let go on once the second was refused: it
+    holds the folder however slow the machine is (stopped once its analysis had begun, it could
+    already have finished the 12 files, and let go of the folder, on a loaded machine)."""
     from sensorback.cohort.folder import LOCK
 
     folder, whole = twelve
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    holder = f"pid {first.pid} on {socket.gethostname()}"
+
+    def holds_the_folder():
+        try:
+            return (out / LOCK).read_text().strip() == holder
+        except OSError:
+            return False
+
     stopped = False
     try:
         err = LineReader(first.stderr)
-        err.until(lambda line: line.startswith("analysing 12 of 12 files"), "the first run to start")
-        os.kill(first.pid, signal.SIGSTOP)
+        _stopped_when(first, holds_the_folder, "the first run to hold the folder",
+                      said=lambda: "\n".join(err.to_end()))
         stopped = True
         before = _snapshot(out)
         for flag in ("--resume", "--overwrite"):
@@ -907,13 +960,13 @@ def test_a_second_run_into_the_same_folder_is_refused_while_the_first_runs(tmp_p
                     "or give another --out")
             assert lines == [said], lines
             assert _snapshot(out) == before
-        os.kill(first.pid, signal.SIGCONT)
+        os.killpg(first.pid, signal.SIGCONT)
         stopped = False
         first.wait(timeout=DEADLINE_S)
     finally:
         if first.poll() is None:
             if stopped:
-                os.kill(first.pid, signal.SIGCONT)
+                os.killpg(first.pid, signal.SIGCONT)
             os.killpg(first.pid, signal.SIGKILL)
             first.wait(timeout=DEADLINE_S)
     assert first.returncode == 0 and "12 files: 12 ok, 0 failed" in first.stdout.read(), err.to_end()
@@ -990,7 +1043,10 @@ def test_a_rerun_into_earlier_results_is_refused_before_it_searches_the_study(re
 def test_a_killed_runs_lock_does_not_block_the_next_run(tmp_path, twelve):
     """A run killed outright (SIGKILL: no handler, no clean-up) leaves its lock file, but the lock
     itself ends with the process, and its worker processes (still alive for a moment) never held it:
-    the next run goes on at once and finishes the study."""
+    the next run goes on at once and finishes the study. The run is stopped (SIGSTOP, the command and
+    its worker) the moment its worker process appears, long before it could finish (left going, it
+    could end before its processes were looked at), and its worker let go on once the command is
+    killed."""
     psutil = pytest.importorskip("psutil")
     from sensorback.cohort.folder import LOCK
 
@@ -998,15 +1054,21 @@ def test_a_killed_runs_lock_does_not_block_the_next_run(tmp_path, twelve):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+    def worker_processes():
+        with contextlib.suppress(psutil.Error):
+            return [c for c in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(c.cmdline())]
+
     try:
-        LineReader(proc.stderr).until(lambda line: line.startswith("analysing"), "the run to start")
+        workers = _stopped_when(proc, worker_processes, "the run's worker process", said=proc.stderr.read)
         lock = str(out / LOCK)
-        workers = [c for c in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(c.cmdline())]
         assert workers, "no worker process"
         assert lock in {f.path for f in psutil.Process(proc.pid).open_files()}
         for w in workers:
             assert lock not in {f.path for f in w.open_files()}, "a worker holds the lock"
         os.kill(proc.pid, signal.SIGKILL)  # the command alone
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGCONT)  # its worker goes on, and ends as it would
         proc.wait(timeout=DEADLINE_S)
         assert (out / LOCK).exists()
         res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "1")
