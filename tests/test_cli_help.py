@@ -73,6 +73,50 @@ def test_required_stays_with_the_option_not_the_last_line_of_a_list():
     assert re.search(r"^\s+--out FILE\s+Recording to write .*\[required\]$", "\n".join(lines), re.M)
 
 
+LEAVES = [("exercises", "list"), ("exercises", "show"), ("config", "show"), ("config", "set"), ("config", "path"),
+          ("log", "exercise"), ("log", "pain")]
+
+
+@pytest.mark.parametrize("path", LEAVES, ids=" ".join)
+def test_the_coach_and_log_commands_each_have_their_own_examples(path):
+    """Only their groups had examples; each command's own --help now shows how to call it, in
+    the block every command's examples are in (kept as written, two spaces in)."""
+    assert set(LEAVES) <= set(PATHS)
+    _, _, examples = help_of(*path).partition("\n  Examples:\n\n")
+    lines = examples.split("\n\n")[0].splitlines()
+    command = f"sensorback {' '.join(path)}"
+    assert len(lines) >= 2 and all(line.startswith("    ") for line in lines), examples
+    assert all(command in line for line in lines), lines
+
+
+def test_config_set_help_lists_every_setting_with_its_default_and_meaning():
+    """Generated from the settings themselves (what 'config show' says): every key, its default
+    and its describe() line, in the order of 'config show'."""
+    from sensorback.coach.config import format_value
+    from sensorback.coach.settings import KEYS, CoachSettings, describe
+
+    text = help_of("config", "set")
+    assert "{settings}" not in text
+    flat = " ".join(text.split())
+    defaults = CoachSettings()
+    where = []
+    for key in KEYS:
+        entry = f"{key} (default {format_value(getattr(defaults, key))}) {describe(key)}"
+        assert entry in flat, entry
+        where.append(flat.index(entry))
+    assert where == sorted(where)
+    assert re.search(r"^    sit_limit_min \(default 30\)$", text, re.M)
+    assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_log_pain_help_gives_the_warning_sign_thresholds_of_the_rules():
+    from sensorback.report.redflags import HIGH_PAIN, PERSIST_DAYS
+
+    flat = " ".join(help_of("log", "pain").split())
+    assert f"pain of {HIGH_PAIN} or more (now, or for {PERSIST_DAYS // 7} weeks running)" in flat
+    assert "{high}" not in flat and "{weeks}" not in flat
+
+
 def test_config_show_set_says_what_it_does_there():
     text = " ".join(help_of("config", "show").split())
     assert "--set KEY=VALUE Show the settings as a command given this --set would use them" in text

@@ -76,13 +76,28 @@ def test_forgiving_names(name, key):
 def test_unknown_names_are_one_line_errors_with_close_matches():
     with pytest.raises(SensorbackError, match=r"unknown exercise 'cat cwo'; did you mean: cat-cow\?"):
         lib.get("cat cwo")
-    with pytest.raises(SensorbackError, match="hip-flexor-stretch, standing-hamstring-stretch"):
-        lib.get("stretch")  # ambiguous part of a name
+    with pytest.raises(SensorbackError, match=r"^exercise name 'stretch' is ambiguous: it matches 2 exercises "
+                       r"\(hip-flexor-stretch, standing-hamstring-stretch\); type more of the name$"):
+        lib.get("stretch")  # part of two names
     with pytest.raises(SensorbackError, match="standing-hamstring-stretch"):
         lib.get("hamstrng")
     with pytest.raises(SensorbackError, match="choose one of: cat-cow, childs-pose"):
         lib.get("zzzz")
     assert lib.find("") is None
+
+
+def test_an_ambiguous_part_names_the_first_matches_those_it_starts_first():
+    """'s' is part of 11 keys: it was 'unknown exercise', as if no exercise had it."""
+    with pytest.raises(SensorbackError) as info:
+        lib.get("s")
+    assert str(info.value) == (
+        "exercise name 's' is ambiguous: it matches 11 exercises (seated-forward-bend, "
+        "standing-hamstring-stretch, hip-flexor-stretch, leg-swings, childs-pose and 6 more); "
+        "type more of the name")
+    assert sum("s" in e.key for e in lib.EXERCISES) == 11
+    with pytest.raises(SensorbackError, match=r"'Pose' is ambiguous: it matches 2 exercises \(childs-pose, pigeon-pose\)"):
+        lib.get("Pose")
+    assert lib.get("pigeon").key == "pigeon-pose"  # a part only one has is still enough
 
 
 def test_prompt_pool_is_only_exercises_done_on_your_feet_by_the_desk_first():
@@ -148,6 +163,7 @@ def test_cli_exercises_show():
 def test_cli_exercises_show_unknown_name():
     one_line_error(run("exercises", "show", "pigeonpsoe"), "unknown exercise 'pigeonpsoe'", "pigeon-pose")
     one_line_error(run("exercises", "show", "yoga"), "choose one of:", "cat-cow")
+    one_line_error(run("exercises", "show", "pose"), "exercise name 'pose' is ambiguous", "childs-pose, pigeon-pose")
 
 
 def test_cli_help_lists_the_new_commands_with_examples():

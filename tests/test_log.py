@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import date, datetime, timedelta, timezone
 
@@ -71,11 +72,23 @@ def test_log_exercise_counts_sessions_toward_the_goal(db):
     assert "Exercise sessions in the last 7 days: 3 (goal 3 a week - reached)." in r.stdout
 
 
-@pytest.mark.parametrize("name", ["catcowx", "stretch", "yoga"])
+@pytest.mark.parametrize("name", ["catcowx", "yoga"])
 def test_unknown_exercise_is_one_line_with_suggestions(db, name):
     r = run("log", "exercise", name, "--db", db)
     one_line_error(r, "unknown exercise")
     assert "did you mean" in r.stderr or "choose one of" in r.stderr
+
+
+@pytest.mark.parametrize("name, listed", [
+    ("s", "(seated-forward-bend, standing-hamstring-stretch, hip-flexor-stretch, leg-swings, childs-pose and 6 more)"),
+    ("stretch", "(hip-flexor-stretch, standing-hamstring-stretch)"),
+])
+def test_an_ambiguous_part_of_a_name_says_so_and_lists_the_matches(db, name, listed):
+    """It said "unknown exercise 's'", as if no exercise had an s; nothing is logged."""
+    r = run("log", "exercise", name, "--db", db)
+    one_line_error(r, f"exercise name '{name}' is ambiguous: it matches", listed, "type more of the name")
+    assert "unknown" not in r.stderr
+    assert not os.path.exists(db)  # refused before the database is opened
 
 
 # --------------------------------------------------------------------------------------- pain

@@ -139,6 +139,10 @@ def _run_guarded(call: Callable[[], Any]) -> int:
             e.show()
             return EXIT_USER_ERROR
         except _UsageError as e:
+            not_a_number = _not_a_number(e)
+            if not_a_number is not None:
+                _err(f"error: {one_line(not_a_number)}")
+                return e.exit_code
             hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
             _err(f"error: {one_line(e.format_message()).rstrip('.')}{hint}")
             return e.exit_code
@@ -168,6 +172,33 @@ def _run_guarded(call: Callable[[], Any]) -> int:
                 raise
             return _stopped(interrupt)
     return rv if isinstance(rv, int) else 0
+
+
+#: What typer's number parsing (a pydantic ValidationError) says is wrong -> what the value is not.
+_NOT_A = {"float_parsing": "a number", "float_type": "a number",
+          "int_parsing": "a whole number", "int_type": "a whole number", "int_from_float": "a whole number"}
+
+
+def _not_a_number(e: BaseException) -> str | None:
+    """"--epoch-seconds: 'abc' is not a number" for a typed number (int or float) option or argument
+    given something else, in place of typer's "Invalid value for '--epoch-seconds': Input should be a
+    valid number, unable to parse string as a number"; None for every other usage error.
+
+    typer raises a BadParameter (with the parameter) from pydantic's ValidationError, whose first
+    error has the type of failure and the value given; read without importing pydantic."""
+    param, cause = getattr(e, "param", None), e.__cause__
+    if param is None or type(cause).__name__ != "ValidationError" or not callable(getattr(cause, "errors", None)):
+        return None
+    try:
+        first = cause.errors()[0]
+        what, value = _NOT_A[first["type"]], first["input"]
+    except (LookupError, TypeError, ValueError):
+        return None
+    if not isinstance(value, str):
+        return None
+    opts = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
+    name = max(opts, key=len) if isinstance(param, TyperOption) and opts else param.human_readable_name
+    return f"{name}: '{value}' is not {what}"
 
 
 def stopped_said(signum: int) -> tuple[str, int]:

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import SensorbackError
-from ._runtime import SensorbackTyper
+from ._runtime import SensorbackTyper, help_filled_by
 from ._app import app
 
 _COMMON = dict(
@@ -106,7 +106,19 @@ def _exercises(ctx: typer.Context) -> None:
         _print_list(None, False)
 
 
-@exercises_app.command("list")
+@exercises_app.command(
+    "list",
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback exercises list\n"
+        "  sensorback exercises list --where desk\n"
+        "  sensorback exercises list --where floor --json\n\n"
+        "Each exercise is one line: the name to give 'exercises show' and 'log exercise', its level, "
+        "how much to do and where; what it is for is below it. Without --where every exercise is "
+        "listed."
+    ),
+)
 def exercises_list(
     where: Annotated[Optional[str], typer.Option("--where", metavar="PLACE", help=_WHERE_HELP)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the exercises as JSON.")] = False,
@@ -115,7 +127,19 @@ def exercises_list(
     _print_list(where, json_output)
 
 
-@exercises_app.command("show")
+@exercises_app.command(
+    "show",
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback exercises show cat-cow\n"
+        "  sensorback exercises show \"child's pose\"\n"
+        "  sensorback exercises show hamstring --json\n\n"
+        "Case, spaces and apostrophes in NAME do not matter, and part of a name is enough when only "
+        "one exercise has it ('hamstring'); a part that several have ('stretch') is an error that "
+        "lists them. 'sensorback exercises list' shows every name."
+    ),
+)
 def exercises_show(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Exercise name, e.g. cat-cow.", show_default=False)],
     json_output: Annotated[bool, typer.Option("--json", help="Print the exercise as JSON.")] = False,
@@ -176,7 +200,19 @@ _SHOW_SET_OPTION = typer.Option(
     "is not changed ('sensorback config set' changes it).")
 
 
-@config_app.command("show")
+@config_app.command(
+    "show",
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback config show\n"
+        "  sensorback config show --set sit_limit_min=45\n"
+        "  sensorback config show --json\n\n"
+        "Each line is 'key = value' followed by what the setting means, its unit and range, and where "
+        "the value comes from: default, config file or flag (--set). The text output is itself a "
+        "valid config file. The same as 'sensorback config' alone."
+    ),
+)
 def config_show(
     set_flags: Annotated[Optional[list[str]], _SHOW_SET_OPTION] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the settings as JSON.")] = False,
@@ -185,7 +221,31 @@ def config_show(
     _show(set_flags, json_output)
 
 
-@config_app.command("set")
+def _settings_help() -> str:
+    from ..coach.config import settings_help
+
+    return settings_help()
+
+
+@config_app.command(
+    "set",
+    cls=help_filled_by(settings=_settings_help),
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback config set sit_limit_min 45\n"
+        "  sensorback config set slouch_nudges false\n"
+        "  sensorback config set sit_limit_min default   # back to the default\n\n"
+        "KEY is one of these, shown with its default; in parentheses, the unit (min: minutes, "
+        "s: seconds) and the values allowed:\n\n"
+        "\b\n"
+        "{settings}\n\n"
+        "Times take a number in the unit shown (1.5 is fine); the switches take true or false (or "
+        "yes/no, on/off, 1/0). The config file is created by the first 'config set'; "
+        "'sensorback config path' says where it is. A value that clashes with another setting "
+        "(slouch_window_min shorter than slouch_budget_min) is refused and nothing is written."
+    ),
+)
 def config_set(
     key: Annotated[str, typer.Argument(metavar="KEY", help="Setting name, e.g. sit_limit_min.", show_default=False)],
     value: Annotated[
@@ -201,7 +261,18 @@ def config_set(
     typer.echo(f"{key} = {config.format_value(new)}{note}  ({path})")
 
 
-@config_app.command("path")
+@config_app.command(
+    "path",
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback config path\n"
+        "  SENSORBACK_CONFIG=~/work-config.toml sensorback config path\n\n"
+        "The file is config.toml in your user config folder (~/.config/sensorback on Linux), or "
+        "the file that the SENSORBACK_CONFIG environment variable names. It may not exist yet: "
+        "then every setting has its default."
+    ),
+)
 def config_path_cmd() -> None:
     """Print where the config file is (it is created by the first 'config set')."""
     from ..coach import config

@@ -19,7 +19,7 @@ from ..errors import SensorbackError, naming
 from ..private import Replacing
 from . import _args
 from ._options import DB_OPTION
-from ._runtime import SensorbackTyper
+from ._runtime import SensorbackTyper, help_filled_by
 from ._app import app
 
 
@@ -152,7 +152,20 @@ def _goal_line(store, at: datetime) -> str:
     return f"Exercise sessions in {span}: {n} of {EXERCISE_GOAL}."
 
 
-@log_app.command("exercise")
+@log_app.command(
+    "exercise",
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback log exercise cat-cow\n"
+        "  sensorback log exercise \"child's pose\" --at 18:30\n"
+        "  sensorback log exercise plank --at \"yesterday 07:15\" --db ~/back.db\n\n"
+        "Case, spaces and apostrophes in NAME do not matter, and part of a name is enough when only "
+        "one exercise has it ('hamstring'); 'sensorback exercises' lists the names. TIME is HH:MM "
+        "(today, local time), 'yesterday HH:MM' or 'YYYY-MM-DD HH:MM'. Default: now. It then says "
+        "how many exercise sessions the 7 days ending that day hold, against the weekly goal."
+    ),
+)
 def log_exercise(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The exercise, e.g. cat-cow (see 'sensorback "
                                         "exercises').", show_default=False)],
@@ -180,7 +193,34 @@ def _score(text: str) -> int:
     return int(t)
 
 
-@log_app.command("pain")
+def _high_pain() -> str:
+    from ..report.redflags import HIGH_PAIN
+
+    return str(HIGH_PAIN)
+
+
+def _persist_weeks() -> str:
+    from ..report.redflags import PERSIST_DAYS
+
+    return f"{PERSIST_DAYS // 7} weeks" if PERSIST_DAYS % 7 == 0 else f"{PERSIST_DAYS} days"
+
+
+@log_app.command(
+    "pain",
+    cls=help_filled_by(high=_high_pain, weeks=_persist_weeks),
+    epilog=(
+        "Examples:\n\n"
+        "\b\n"
+        "  sensorback log pain 3\n"
+        "  sensorback log pain 0 --note \"good day\"\n"
+        "  sensorback log pain 7 --radiating --numbness\n"
+        "  sensorback log pain 4 --at \"yesterday 21:00\"\n\n"
+        "SCORE is a whole number from 0 (no pain) to 10 (worst imaginable). Each flag answers yes to "
+        "one question; leave it out for no. Some answers, and pain of {high} or more (now, or for "
+        "{weeks} running), get a plain note on how soon to see a professional. TIME is HH:MM (today, local "
+        "time), 'yesterday HH:MM' or 'YYYY-MM-DD HH:MM'. Default: now."
+    ),
+)
 def log_pain(
     score: Annotated[str, typer.Argument(metavar="SCORE", help="Pain now, 0 (none) to 10 (worst imaginable).",
                                          show_default=False)],

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
@@ -232,3 +233,19 @@ def show_lines(path=None, overrides: Mapping[str, Any] | None = None) -> list[st
     width = max(len(a) for a, _ in rows)
     where = f"# {path}" + ("" if path.exists() else " (not created yet: all defaults)")
     return [where] + [f"{a:<{width}}  {b}" for a, b in rows]
+
+
+def settings_help(width: int = 76) -> str:
+    """Every setting with its default and what it means, for 'sensorback config set --help': two
+    lines a key (the meaning wrapped to ``width``), from the same definitions as show_lines, so the
+    help can never list a key that does not exist or miss one. No blank lines: it is printed as one
+    block kept as written."""
+    defaults = CoachSettings()
+    lines = []
+    for key in KEYS:
+        lines.append(f"  {key} (default {format_value(getattr(defaults, key))})")
+        # keep '>= 0' and '<= 1440' on one line: a no-break space while wrapping
+        meaning = re.sub(r"([<>]=?) ", "\\1\u00a0", describe(key))
+        lines += [line.replace("\u00a0", " ") for line in
+                  textwrap.wrap(meaning, width, initial_indent="      ", subsequent_indent="      ")]
+    return "\n".join(lines)

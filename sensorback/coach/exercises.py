@@ -4,7 +4,8 @@ The data lives in ``exercise_data.py``; this module checks it once at import, tu
 :class:`Exercise` objects and answers three questions:
 
 - ``get(name)``: which exercise does the user mean? (forgiving about case, spaces, apostrophes,
-  plurals and unique partial names; otherwise a one-line error with close matches)
+  plurals and unique partial names; otherwise a one-line error: the exercises an ambiguous partial
+  name matches, or the close matches of an unknown one)
 - ``suggest(previous)``: which exercise should the next break prompt suggest? (see PROMPT_POOL:
   only exercises done on your feet)
 - ``format_exercise`` / ``format_list``: plain-text output for the command line.
@@ -159,16 +160,37 @@ def find(name: str) -> Exercise | None:
     return partial[0] if len(partial) == 1 else None
 
 
+#: How many of the exercises an ambiguous part of a name matches are named in its error.
+AMBIGUOUS_SHOWN = 5
+
+
+def _ambiguous(name: str, n: str) -> str | None:
+    """The error for a part of a name that is in several keys (the partial match of find()), or None.
+
+    The keys that start with it come first, then those with a word starting with it, then the rest,
+    each in library order; the first AMBIGUOUS_SHOWN are named and the others counted."""
+    partial = [e.key for e in EXERCISES if n and n in e.key]
+    if len(partial) < 2:
+        return None
+    ranked = sorted(partial, key=lambda k: (not k.startswith(n), not any(w.startswith(n) for w in k.split("-"))))
+    shown = ", ".join(ranked[:AMBIGUOUS_SHOWN])
+    more = f" and {len(ranked) - AMBIGUOUS_SHOWN} more" if len(ranked) > AMBIGUOUS_SHOWN else ""
+    return (f"exercise name '{name}' is ambiguous: it matches {len(ranked)} exercises ({shown}{more}); "
+            "type more of the name")
+
+
 def get(name: str) -> Exercise:
-    """Like find(), but an unknown name is a one-line SensorbackError that lists close matches."""
+    """Like find(), but a name that is no exercise is a one-line SensorbackError: an ambiguous part of
+    a name lists the exercises it matches, an unknown name the close matches."""
     found = find(name)
     if found is not None:
         return found
     n = _norm(name)
+    ambiguous = _ambiguous(name, n)
+    if ambiguous is not None:
+        raise SensorbackError(ambiguous)
     keys = [e.key for e in EXERCISES]
-    close = [k for k in keys if n and n in k]
-    if not close:
-        close = difflib.get_close_matches(n, keys, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(n, keys, n=3, cutoff=0.5)  # no key holds n: find() or _ambiguous
     if not close:  # a word of a multi-word name, misspelt: 'hamstrng' -> standing-hamstring-stretch
         words = {w: k for k in keys for w in k.split("-") if len(w) > 3}
         close = sorted({words[w] for w in difflib.get_close_matches(n, list(words), n=3, cutoff=0.7)})
