@@ -160,6 +160,8 @@ def test_set_into_a_missing_folder_the_user_named_is_refused(tmp_path, monkeypat
     monkeypatch.setenv("SENSORBACK_CALIBRATIONS", str(tmp_path / "c" / "calibrations.json"))
     one_line_error(runner.invoke(app, ["calibrate", "--demo", "--speed", "1000"]),
                    f"$SENSORBACK_CALIBRATIONS: there is no folder {tmp_path / 'c'} (create it first)")
+    one_line_error(runner.invoke(app, ["monitor", "--demo", "--speed", "1000", "--plain"]),
+                   f"$SENSORBACK_CALIBRATIONS: there is no folder {tmp_path / 'c'} (create it first)")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 

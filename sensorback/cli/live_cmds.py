@@ -125,15 +125,17 @@ def monitor_command(
 
     source = open_source(demo=demo, device=device, profile=profile, speed=pace, scenario=scenario, seed=seed)
 
-    from ..calibrations import CalibrationStore
+    from ..calibrations import CalibrationStore, check_folder
     from ..live import LiveSession
     from ..store import open_store
     from ..ui.notify import Notifier
 
     calibrations = CalibrationStore()
     # A calibrations file that cannot be read is said now, as by 'calibrate': the session reads it
-    # when the sensor connects, and it ended the monitor there, a few seconds in.
+    # when the sensor connects, and it ended the monitor there, a few seconds in. So is a folder
+    # named for it that does not exist (what the session learns could never be saved there).
     calibrations.devices()
+    check_folder(calibrations.path)
     # An existing database (or a server) is opened first, so that a locked, read-only or foreign one is
     # refused before the session starts; a new file only once there is something to store (a sensor
     # that never connects leaves none behind).
