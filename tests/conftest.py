@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -181,6 +182,35 @@ class LineReader:
         while self._next(end, "the end of the output") is not None:
             pass
         return self.lines
+
+
+@dataclass
+class Signalled:
+    """What signalled_at saw: the line it waited for, every stdout line, stderr, the exit code."""
+
+    line: str
+    lines: list[str]
+    err: str
+    returncode: int
+
+
+def signalled_at(cmd: list[str], when: Callable[[str], bool], sig: int, what: str, **popen) -> Signalled:
+    """Run cmd, wait (DEADLINE_S) for the first stdout line with when(line), send it sig, then read
+    both outputs to the end. A command still running when the test fails is killed."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            text=True, encoding="utf-8", **popen)
+    try:
+        out = LineReader(proc.stdout)
+        line = out.until(when, what)
+        proc.send_signal(sig)
+        lines = out.to_end()
+        err = proc.stderr.read()
+        proc.wait(timeout=DEADLINE_S)
+    finally:
+        if proc.poll() is None:  # pragma: no cover - only if the test fails
+            proc.kill()
+            proc.wait()
+    return Signalled(line, lines, err, proc.returncode)
 
 
 class HoldingSource:

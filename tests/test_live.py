@@ -27,7 +27,7 @@ from sensorback.samples import SampleBlock
 from sensorback.sources.base import SourceStatus
 from sensorback.sources.demo import DemoSource, calibration_recording, played_start
 from sensorback.store import demo_db_path, open_store
-from conftest import DEADLINE_S, HoldingSource, LineReader, async_until
+from conftest import DEADLINE_S, HoldingSource, async_until, signalled_at
 
 #: The first hour of the simulated desk-day: walking in, then a long seated session (its first
 #: break prompt comes after sit_limit_min) -- all these tests need, simulated in a fraction of the
@@ -453,20 +453,10 @@ def test_plain_monitor_subprocess_sigint(env):
     everything up to then stored and recorded, long before the demo would have ended by itself."""
     cmd = [sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--plain", "--speed", "30",
            "--set", "sit_limit_min=2", "--record", str(env / "r.sbr")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            text=True, env=dict(os.environ))
-    try:
-        out = LineReader(proc.stdout)
-        out.until(lambda ln: "break prompt" in ln, "the first break prompt")
-        proc.send_signal(signal.SIGINT)
-        lines = out.to_end()
-        err = proc.stderr.read()
-        proc.wait(timeout=DEADLINE_S)
-    finally:
-        if proc.poll() is None:  # pragma: no cover - only if the test fails
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, err
+    ran = signalled_at(cmd, lambda ln: "break prompt" in ln, signal.SIGINT, "the first break prompt",
+                       env=dict(os.environ))
+    lines, err = ran.lines, ran.err
+    assert ran.returncode == 0, err
     assert any("connected" in ln for ln in lines)
     assert any("state: sitting" in ln for ln in lines)
     assert lines[-1].endswith("stopped")

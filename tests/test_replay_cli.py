@@ -34,7 +34,7 @@ from sensorback.errors import SensorbackError
 from sensorback.replay import event_line
 from sensorback.store import models, open_store
 from cli_checks import one_line_error as assert_one_line_error
-from conftest import DEADLINE_S, LineReader
+from conftest import DEADLINE_S, signalled_at
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "recordings" / "demo.sbr"
@@ -474,19 +474,10 @@ def test_a_replace_stopped_part_way_keeps_the_complete_session(tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     cmd = [sys.executable, "-m", "sensorback.cli", "replay", str(DEMO), "--speed", "50", "--db", db, "--replace",
            "--set", "sit_limit_min=2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, encoding="utf-8")
-    try:
-        stdout = LineReader(proc.stdout)
-        stdout.until(lambda ln: "break prompt" in ln, "the first break prompt")  # well into the replacement
-        proc.send_signal(signal.SIGINT)
-        stdout.to_end()
-        err = proc.stderr.read()
-        proc.wait(timeout=DEADLINE_S)
-    finally:
-        if proc.poll() is None:  # pragma: no cover - only if the test fails
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130, err
+    ran = signalled_at(cmd, lambda ln: "break prompt" in ln, signal.SIGINT, "the first break prompt",  # well in
+                       env=env)
+    err = ran.err
+    assert ran.returncode == 130, err
     said = err.splitlines()
     assert len(said) == 2 and said[0] == f"{DEMO}: replacing session 1 once this replay finishes", err
     assert said[1].startswith("interrupted at 00:0") and said[1].endswith(
@@ -507,21 +498,10 @@ def test_ctrl_c_or_a_kill_stores_what_was_processed_and_says_where_it_stopped(tm
     env.pop("SENSORBACK_DB", None)
     cmd = [sys.executable, "-m", "sensorback.cli", "replay", str(DEMO), "--speed", "50", "--db", db,
            "--events", str(out), "--set", "sit_limit_min=2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            encoding="utf-8")
-    try:
-        stdout = LineReader(proc.stdout)
-        first = stdout.until(lambda ln: True, "the first line")
-        proc.send_signal(getattr(signal, sig))
-        printed = stdout.to_end()
-        err = proc.stderr.read()
-        proc.wait(timeout=DEADLINE_S)
-    finally:
-        if proc.poll() is None:  # pragma: no cover - only if the test fails
-            proc.kill()
-            proc.wait()
+    ran = signalled_at(cmd, lambda ln: True, getattr(signal, sig), "the first line", env=env)
+    first, printed, err = ran.line, ran.lines, ran.err
     assert first.startswith("00:02:52  break prompt: "), first
-    assert proc.returncode == code, (printed, err)
+    assert ran.returncode == code, (printed, err)
     assert printed == [first]  # no summary
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{said} at 00:0"), err
