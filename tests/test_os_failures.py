@@ -196,13 +196,15 @@ def test_an_output_in_a_read_only_folder_is_refused_before_any_work(tmp_path):
         "--out": '"$SB" simulate --scenario demo --duration 10s --out ro/s.sbr',
         "--events": '"$SB" replay in.csv.gz --db back.db --events ro/ev.csv',
         "--html": '"$SB" report --db back.db --day 2024-03-04 --html ro/r.html',
+        "--db": '"$SB" log pain 3 --db ro/new.db',  # (said 'cannot create database ...', exit 2)
     }
     assert run("replay", WAIST, "--db", tmp_path / "back.db", "--start", "2024-03-04 09:00").exit_code == 0
     done = private_mounts("mount --bind ro ro && mount -o remount,bind,ro ro && " + " ; ".join(
         f'{c}; echo "rc=$?"' for c in commands.values()), tmp_path)
     assert done.stdout.splitlines() == ["rc=1"] * len(commands), done.stdout  # no summary printed first
-    assert done.stderr.splitlines() == [f"error: {option}: cannot write in folder ro (it is on a read-only file "
-                                        "system)" for option in commands]
+    folder = {"--db": tmp_path / "ro"}  # (a database is named by its whole path)
+    assert done.stderr.splitlines() == [f"error: {option}: cannot write in folder {folder.get(option, 'ro')} (it is on "
+                                        "a read-only file system)" for option in commands]
     assert os.listdir(tmp_path / "ro") == []
 
 

@@ -31,7 +31,8 @@ _COMMON = dict(no_args_is_help=True, add_completion=False, rich_markup_mode=None
 def _open_for_writing(db: Optional[str]):
     from ..store import open_store
 
-    _args.check_db(db)
+    target, given = _args.check_db(db)
+    _args.creates_db(target, given)  # a new database's folder is checked as any output's (read-only, say)
     return open_store(db)
 
 
