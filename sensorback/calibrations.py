@@ -23,7 +23,7 @@ from .core import Calibration
 from .core.calibration import SensorCalibration
 from .core.reference import sensor_from_dict
 from .errors import SensorbackError
-from .private import make_private_dirs, tighten_own_dir, write_whole
+from .private import check_named_folder, own_folder, write_whole
 
 CALIBRATIONS_ENV = "SENSORBACK_CALIBRATIONS"
 CALIBRATIONS_FILE = "calibrations.json"
@@ -41,24 +41,21 @@ def calibration_from_dict(d: dict, where: str = "stored calibration") -> Calibra
 
 def check_folder(path: Path) -> bool:
     """Whether ``path`` is in sensorback's own default config folder (made when missing); a folder
-    the user named ($SENSORBACK_CALIBRATIONS, $SENSORBACK_CONFIG) that does not exist is a typo, said
-    as a one-line SensorbackError (sensorback creates only its own default folders)."""
+    the user named ($SENSORBACK_CALIBRATIONS, $SENSORBACK_CONFIG) that does not exist is a one-line
+    error (private.check_named_folder)."""
     from .coach.config import default_config_path
 
-    if path.parent == default_config_path().parent:
-        return True
-    if not path.parent.is_dir():
-        named = f"${CALIBRATIONS_ENV}" if os.environ.get(CALIBRATIONS_ENV) else str(path)
-        raise SensorbackError(f"{named}: there is no folder {path.parent} (create it first)")
-    return False
+    own = path.parent == default_config_path().parent
+    if not own:
+        check_named_folder(path, CALIBRATIONS_ENV)
+    return own
 
 
 def write_private_json(path: Path, data: dict) -> Path:
     """Write JSON atomically, readable by the owner only (0600: private.write_whole), creating
     sensorback's own default folder (0700) if needed; a folder the user named must exist."""
     if check_folder(path):
-        tighten_own_dir(path.parent)  # sensorback's own config folder: 0700 (older versions made it 0755)
-    make_private_dirs(path.parent)
+        own_folder(path.parent)
     write_whole(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
     return path
 

@@ -24,6 +24,9 @@ import socket
 import stat
 from typing import IO, Any
 
+from .errors import SensorbackError
+from .signals import process_exists
+
 PRIVATE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 
@@ -59,6 +62,23 @@ def tighten_own_dir(folder: str | os.PathLike) -> None:
             os.chmod(folder, PRIVATE_DIR_MODE)
     except (PermissionError, FileNotFoundError):
         pass
+
+
+def own_folder(folder: str | os.PathLike) -> None:
+    """sensorback's own default folder (config, data) before a write into it: made 0700 with any
+    missing parents (make_private_dirs), or made 0700 if it exists looser (tighten_own_dir)."""
+    make_private_dirs(folder)
+    tighten_own_dir(folder)
+
+
+def check_named_folder(path: str | os.PathLike, env_var: str) -> None:
+    """A file about to be written in a folder the user named (through ``env_var``, or directly):
+    that folder must exist, or a one-line error names it (sensorback creates only its own default
+    folders: a missing one is a typo to show, as for --db and every named output)."""
+    folder = os.path.dirname(os.fspath(path)) or "."
+    if not os.path.isdir(folder):
+        named = f"${env_var}" if os.environ.get(env_var) else os.fspath(path)
+        raise SensorbackError(f"{named}: there is no folder {folder} (create it first)")
 
 
 def create_private(path: str | os.PathLike, *, exclusive: bool = False, truncate: bool = True) -> int:
@@ -135,14 +155,7 @@ def fresh_writing_path(path: str | os.PathLike) -> str:
         entries = []
     for entry in entries:
         pid = _writer_of(entry, name)
-        if pid is None or pid == os.getpid():
-            continue
-        try:
-            os.kill(pid, 0)
-            continue  # still writing it
-        except ProcessLookupError:
-            pass
-        except (OSError, OverflowError):  # another user's process: it exists
+        if pid is None or pid == os.getpid() or process_exists(pid):  # (still writing it)
             continue
         leftover = os.path.join(folder, entry)
         try:
@@ -226,5 +239,6 @@ def write_whole(path: str | os.PathLike, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "Replacing", "create_private", "fresh_writing_path", "make_private_dirs",
-           "open_private", "tighten_own_dir", "write_whole", "writing_path"]
+__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "Replacing", "check_named_folder", "create_private",
+           "fresh_writing_path", "make_private_dirs", "open_private", "own_folder", "tighten_own_dir", "write_whole",
+           "writing_path"]

@@ -83,6 +83,18 @@ def hung_up(fd: int) -> bool:
     return False
 
 
+def process_exists(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (signal 0 asks without sending anything). Only
+    its absence is certain: another user's process, or an answer the OS refuses, counts as existing."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        pass
+    return True
+
+
 def to_devnull(stream) -> None:
     """Point ``stream``'s file descriptor at /dev/null (what is still written to it goes nowhere);
     nothing where it has none (a test's captured stream)."""

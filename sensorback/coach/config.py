@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import InputError, SensorbackError
-from ..private import make_private_dirs, tighten_own_dir, write_whole
+from ..private import check_named_folder, own_folder, write_whole
 from .settings import KEYS, CoachSettings, check_value, describe, field_of, parse_value
 
 ENV_VAR = "SENSORBACK_CONFIG"
@@ -205,13 +205,11 @@ def set_value(key: str, text: str, path=None) -> tuple[Path, Any]:
 
 def _write_atomic(path: Path, text: str) -> None:
     own = path == default_config_path()
-    if not own and not path.parent.is_dir():  # a folder the user named ($SENSORBACK_CONFIG): a typo?
-        named = f"${ENV_VAR}" if os.environ.get(ENV_VAR) else str(path)
-        raise SensorbackError(f"{named}: there is no folder {path.parent} (create it first)")
+    if not own:
+        check_named_folder(path, ENV_VAR)
     try:
-        make_private_dirs(path.parent)
         if own:
-            tighten_own_dir(path.parent)  # sensorback's own folder: 0700 (older versions made it 0755)
+            own_folder(path.parent)
         write_whole(path, text.encode("utf-8"))  # 0600, atomic (sensorback.private)
     except OSError as exc:
         raise SensorbackError(f"{path}: cannot write the config file: {exc.strerror or exc}") from None

@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from ..errors import OSProblem, SensorbackError, one_line
-from ..private import PRIVATE_MODE, create_private, make_private_dirs, tighten_own_dir
+from ..private import PRIVATE_MODE, create_private, make_private_dirs, own_folder
 
 ENV_VAR = "SENSORBACK_DB"
 DB_FILENAME = "sensorback.db"
@@ -163,8 +163,13 @@ def prepare_sqlite_file(path: Path, default_location: bool) -> None:
     file (made with `touch`, say) holds nothing of its own and is about to hold the wearer's data:
     it is made 0600 as well."""
     folder = path.parent
-    if default_location:
-        tighten_own_dir(folder)  # sensorback's own data folder (older versions may have left it 0755)
+    try:
+        if default_location:
+            own_folder(folder)  # (older versions may have left it 0755)
+        elif not folder.exists():
+            make_private_dirs(folder)
+    except OSError as e:
+        raise StoreError(f"cannot create the folder for database {path}: {e.strerror or e}") from None
     if path.exists():
         try:
             if path.is_file() and path.stat().st_size == 0:
@@ -172,11 +177,6 @@ def prepare_sqlite_file(path: Path, default_location: bool) -> None:
         except PermissionError:  # not ours: leave its mode
             pass
         return
-    if not folder.exists():
-        try:
-            make_private_dirs(folder)
-        except OSError as e:
-            raise StoreError(f"cannot create the folder for database {path}: {e.strerror or e}") from None
     try:
         os.close(create_private(path, exclusive=True))
     except FileExistsError:

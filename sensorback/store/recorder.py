@@ -55,6 +55,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import __version__
 from ..errors import utf8_text
+from ..signals import process_exists
 from ..core.epochs import COLUMNS as EPOCH_COLUMNS
 from ..core.epochs import MEASUREMENTS, TOUCH_S, EpochTable, runs, touching
 from ..core.states import STATES
@@ -89,20 +90,22 @@ def writer_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _local_pid(writer: Optional[str]) -> Optional[int]:
+    """The process id of a writer ('host:pid') that runs on this host, else None (elsewhere, or
+    not a process this OS can be asked about)."""
+    host, _, pid = (writer or "").rpartition(":")
+    if os.name == "posix" and host == socket.gethostname() and pid.isascii() and pid.isdigit():
+        return int(pid)
+    return None
+
+
 def writer_alive(writer: Optional[str], lease_until: Optional[datetime], now: datetime) -> bool:
     """Is a session's writer still at work? Its lease has not run out and, when it runs on this
     host, its process still exists (a killed import can be replaced at once)."""
     if lease_until is None or utc(lease_until) <= now:
         return False
-    host, _, pid = (writer or "").rpartition(":")
-    if os.name == "posix" and host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except OSError:  # e.g. another user's process: it exists
-            pass
-    return True
+    pid = _local_pid(writer)
+    return pid is None or process_exists(pid)
 
 
 def file_digest(path: str | Path) -> str:
@@ -153,15 +156,9 @@ def _writer_gone(writer: Optional[str], lease_until: Optional[datetime], now: da
     """Is a replacement's writer gone? On this host: its process is gone (a paced replay waits out a
     gap of up to 10 min without writing, past its lease, and a claim that only skips, or uses other
     options, must not take its work away). Elsewhere: its lease ran out."""
-    host, _, pid = (writer or "").rpartition(":")
-    if os.name == "posix" and host == socket.gethostname() and pid.isascii() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except (OSError, OverflowError):  # another user's process: it exists
-            pass
-        return False
+    pid = _local_pid(writer)
+    if pid is not None:
+        return not process_exists(pid)
     return not writer_alive(writer, lease_until, now)
 
 
@@ -222,7 +219,6 @@ class Recorder:
         self._retry_at: Optional[float] = None  # after a failed write: no batch tries before then
         self._wrote_events = False
         self._replaces: Optional[int] = None  # the complete import this one replaces once it ends
-        self._import_key: Optional[str] = None
         self.written_epochs = 0
 
     # -- state ----------------------------------------------------------------------------------
@@ -288,7 +284,7 @@ class Recorder:
             action, existing, sid = self.store.write("claim the import", lambda c: self._claim(c, values, on_existing))
             message = self._begin_message(action, source, existing, on_existing)
             if action == "replace" and existing.complete:
-                self._replaces, self._import_key = existing.id, key
+                self._replaces = existing.id
         self._active = True
         if action in ("skip", "busy"):
             self._skip = True
@@ -472,9 +468,10 @@ class Recorder:
             if ending:
                 conn.execute(update(Session).where(Session.id == sid).values(ended_at=self._end, lease_until=None))
                 if self._replaces is not None:  # complete now: it takes the earlier import's place
+                    key = self._session_values["import_key"]  # (inserted without it: see _claim)
                     conn.execute(delete(Session).where(Session.id == self._replaces))
-                    conn.execute(delete(Session).where(Session.import_key == self._import_key, Session.id != sid))
-                    conn.execute(update(Session).where(Session.id == sid).values(import_key=self._import_key))
+                    conn.execute(delete(Session).where(Session.import_key == key, Session.id != sid))
+                    conn.execute(update(Session).where(Session.id == sid).values(import_key=key))
             return sid
 
         n = len(epoch_rows)
