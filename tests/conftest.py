@@ -21,6 +21,7 @@ a sped-up live source holds the source there (HoldingSource) instead of racing i
 # store_url: parametrized over SQLite (a file in tmp_path) and PostgreSQL.
 
 import asyncio
+import contextlib
 import glob
 import os
 import pwd
@@ -194,22 +195,29 @@ class Signalled:
     returncode: int
 
 
+@contextlib.contextmanager
+def reaped(proc: subprocess.Popen):
+    """The block drives ``proc``; a command still running when it leaves (the test failed) is killed."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:  # pragma: no cover - only if the test fails
+            proc.kill()
+            proc.wait()
+
+
 def signalled_at(cmd: list[str], when: Callable[[str], bool], sig: int, what: str, **popen) -> Signalled:
     """Run cmd, wait (DEADLINE_S) for the first stdout line with when(line), send it sig, then read
     both outputs to the end. A command still running when the test fails is killed."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             text=True, encoding="utf-8", **popen)
-    try:
+    with reaped(proc):
         out = LineReader(proc.stdout)
         line = out.until(when, what)
         proc.send_signal(sig)
         lines = out.to_end()
         err = proc.stderr.read()
         proc.wait(timeout=DEADLINE_S)
-    finally:
-        if proc.poll() is None:  # pragma: no cover - only if the test fails
-            proc.kill()
-            proc.wait()
     return Signalled(line, lines, err, proc.returncode)
 
 

@@ -44,6 +44,11 @@ SCAN_WINDOW_S = 3.0
 AWAY_SCAN_S = 0.2
 
 
+def microbit_rows(acc: np.ndarray) -> np.ndarray:
+    """Acceleration (g) as a micro:bit sends it: whole milli-g, int16."""
+    return np.clip(np.round(acc * 1000), -32768, 32767).astype(np.int16)
+
+
 def run(scenario, timeout: float = DEADLINE_S):
     async def guarded():
         async with asyncio.timeout(timeout):
@@ -209,7 +214,7 @@ def check_gap_promises(pipe: LivePipeline):
 
 def test_microbit_end_to_end_drop_reconnect_and_stop(tmp_path):
     sim, _ = simulate("demo", duration_s=75, gaps=False)
-    rows = np.clip(np.round(sim.acc * 1000), -32768, 32767).astype(np.int16)
+    rows = microbit_rows(sim.acc)
     options = CoreOptions()
     calibration, _ = calibrate(sim, options)
 
@@ -338,7 +343,7 @@ def test_a_sensor_that_stops_notifying_but_stays_connected_is_connected_again():
     """The link stays up but no data comes: after stall_s the source drops the link (sending the
     stop write, as for any stop), reconnects, subscribes again, and every sample arrives once."""
     sim, _ = simulate("demo", duration_s=30, gaps=False)
-    rows = np.clip(np.round(sim.acc * 1000), -32768, 32767).astype(np.int16)
+    rows = microbit_rows(sim.acc)
 
     async def scenario():
         async with VirtualRadio() as radio:
@@ -371,7 +376,7 @@ def test_every_drop_after_samples_flowed_waits_the_first_delay_again():
     backoff's first delay (a drop raises out of the attempt, and the backoff used to go on from the
     earlier drop's delays, up to the 30 s cap over a long day)."""
     sim, _ = simulate("demo", duration_s=40, gaps=False)
-    rows = np.clip(np.round(sim.acc * 1000), -32768, 32767).astype(np.int16)
+    rows = microbit_rows(sim.acc)
 
     async def scenario():
         async with VirtualRadio() as radio:

@@ -27,7 +27,7 @@ from sensorback.samples import SampleBlock
 from sensorback.sources.base import SourceStatus
 from sensorback.sources.demo import DemoSource, calibration_recording, played_start
 from sensorback.store import demo_db_path, open_store
-from conftest import DEADLINE_S, HoldingSource, async_until, signalled_at
+from conftest import DEADLINE_S, HoldingSource, async_until, reaped, signalled_at
 
 #: The first hour of the simulated desk-day: walking in, then a long seated session (its first
 #: break prompt comes after sit_limit_min) -- all these tests need, simulated in a fraction of the
@@ -481,7 +481,7 @@ def test_plain_monitor_whose_reader_goes_away_stores_everything_seen(env):
            "--record", str(env / "r.sbr"), "--db", str(env / "x.db")]
     proc = subprocess.Popen(cmd, stdout=w, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     os.close(w)
-    try:
+    with reaped(proc):
         got, end = b"", time.monotonic() + DEADLINE_S
         while got.count(b"\n") < 3:  # the provisional calibration's line is the third
             assert select.select([r], [], [], max(0.0, end - time.monotonic()))[0], got
@@ -491,10 +491,6 @@ def test_plain_monitor_whose_reader_goes_away_stores_everything_seen(env):
         os.close(r)  # the reader goes away
         err = proc.stderr.read()
         proc.wait(timeout=DEADLINE_S)
-    finally:
-        if proc.poll() is None:  # pragma: no cover - only if the test fails
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 141, err
     assert "Traceback" not in err and "stopped: " in err and " epochs stored (session 1) in " in err, err
     store = open_store(str(env / "x.db"))
