@@ -909,7 +909,7 @@ def test_todays_totals_count_overlapping_demos_once_as_the_report_does(env):
     'Today' counted both (seated 12 h by 07:30 after a few demos), where the report counts the
     newest session. Played twice, today's totals hold the time once, and what was stored before
     this session's first sample is what the report says of it."""
-    from datetime import datetime
+    from datetime import datetime, timedelta
 
     from sensorback.report import build_report, load_rows
     from sensorback.session.today import today_so_far
@@ -932,7 +932,10 @@ def test_todays_totals_count_overlapping_demos_once_as_the_report_does(env):
     total = sum(second.meters.today_s.values())
     assert total <= 900.0 + 5.0 + 1e-6, dict(second.meters.today_s)  # once (5 s: the second starts later)
     assert total >= 900.0 - 1e-6 or day_first_s < 900.0  # unless the demo reaches back past midnight
-    # the next session starts from today as the report counts it: the two demos' time once
+    # the next session starts from today as the report counts it: the two demos' time once. Run
+    # just after midnight, a demo is dated from 00:00 on and ends after the clock: count to its end.
+    stored_today = store.epochs(midnight, midnight + timedelta(days=1))
+    now = max(now, datetime.fromtimestamp(stored_today.origin + float(stored_today.t_end.max())).astimezone())
     stored = today_so_far(store, now=now)
     report = build_report(load_rows(store, now.date(), now.date()), now=now).to_dict()["totals"]
     assert sum(stored.seconds.values()) == pytest.approx(report["recorded_s"])
