@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -186,11 +187,61 @@ def test_the_landing_of_a_sit_down_needs_only_a_quiet_end():
     lean = np.radians(35.0) * np.sin(np.pi * np.clip(s, 0.0, 1.0)) + np.radians(5.0) * min_jerk(s)
     f = (1.0 + a_z)[:, None] * np.stack([np.sin(lean), np.zeros(m), np.cos(lean)], axis=1)
     win = f.T[:, None, :].astype(np.float32)  # (3 axes, 1 window, m samples)
-    v_up, v_down, quiet, tilt, land_down, land_up, quiet_end = transition.vertical_velocity(win, hz)
+    v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, _ = transition.vertical_velocity(win, hz)
     assert quiet[0] > transition.QUIET_G and np.isnan(v_down[0]) and np.isnan(v_up[0])
-    assert quiet_end[0] <= transition.QUIET_G and tilt[0] >= 30.0
+    assert quiet_end[0] <= transition.QUIET_G and tilt[0] >= 30.0 and np.isnan(rise_up[0])
     assert land_down[0] == pytest.approx(1.875 * 0.4 / 1.5, rel=0.15)
     assert land_up[0] < 0.2 * land_down[0]
+
+
+def _take_off(lean_deg: float, rise_m: float) -> np.ndarray:
+    """One window (3 axes, 1, m): at rest, then a rise of rise_m over 1.5 s with the trunk leaning
+    lean_deg forward and back, then stepping (no quiet end)."""
+    from sensorback.core import transition
+
+    hz, m = transition.TARGET_GRID_HZ, int(6 * transition.TARGET_GRID_HZ)
+    t = np.arange(m) / hz
+    s = (t - 0.8) / 1.5
+    inside = (s > 0) & (s < 1)
+    a_z = np.where(inside, 60 * s - 180 * s * s + 120 * s ** 3, 0.0) * rise_m / 1.5 ** 2 / 9.81
+    a_z = a_z + np.where(t > 2.5, 0.2 * np.sin(2 * np.pi * 2.0 * (t - 2.5)), 0.0)  # stepping (g)
+    lean = np.radians(lean_deg) * np.sin(np.pi * np.clip(s, 0.0, 1.0))
+    f = (1.0 + a_z)[:, None] * np.stack([np.sin(lean), np.zeros(m), np.cos(lean)], axis=1)
+    return f.T[:, None, :].astype(np.float32)
+
+
+def test_the_take_off_of_a_stand_up_into_walking_needs_only_a_quiet_start():
+    """The landing's mirror: at rest, a 0.4 m rise over 1.5 s with a 35 deg lean, then steps: no
+    quiet end, so no whole-window velocities, but the take-off measure finds the rise (peak
+    1.875 * D / T) and its lean, and heard.on_every_epoch calls it a take-off."""
+    from sensorback.core import transition
+    from sensorback.core.epoch_stats import empty_stats
+    from sensorback.core.heard import on_every_epoch
+
+    hz = transition.TARGET_GRID_HZ
+    v_up, v_down, quiet, tilt, land_down, _, quiet_end, rise_up, rise_down = transition.vertical_velocity(
+        _take_off(35.0, 0.4), hz)
+    assert quiet[0] > transition.QUIET_G and quiet_end[0] > transition.QUIET_G
+    assert np.isnan(v_up[0]) and np.isnan(land_down[0])
+    assert rise_up[0] == pytest.approx(1.875 * 0.4 / 1.5, rel=0.15)
+    assert rise_down[0] < 0.2 * rise_up[0] and tilt[0] >= 30.0
+    nan = np.full(1, np.nan, np.float32)
+    stats = replace(empty_stats(), k=np.zeros(1, np.int64), n=np.full(1, 50, np.int32), mean=np.array([[0.0, 0.0, 1.0]]),
+                    var=np.full((1, 3), 1e-4), cadence_spm=np.zeros(1, np.float32), periodicity=np.zeros(1, np.float32),
+                    v_up=v_up, v_down=v_down, quiet_g=quiet, tilt_deg=tilt, land_down=land_down, land_up=nan,
+                    quiet_end_g=quiet_end, rise_up=rise_up, rise_down=rise_down,
+                    gait_lead=np.full((1, 3), np.nan, np.float32), spliced=np.zeros(1, bool))
+    assert on_every_epoch(stats, 0, 1, 60.0)[-1][0]
+
+
+def test_starting_to_walk_from_standing_is_no_take_off():
+    """Standing still, then walking: the trunk barely leans, so whatever the steps integrate to,
+    it is no rise from a seat."""
+    from sensorback.core import transition
+    from sensorback.core.heard import TAKEOFF_MIN_TILT_DEG
+
+    _, _, _, tilt, _, _, _, rise_up, _ = transition.vertical_velocity(_take_off(5.0, 0.0), transition.TARGET_GRID_HZ)
+    assert not (rise_up[0] >= transition.LAND_SPEED and tilt[0] >= TAKEOFF_MIN_TILT_DEG)
 
 
 def _standing_window(hz: float, m: int, ax_g: np.ndarray, az_g: np.ndarray) -> np.ndarray:

@@ -304,6 +304,25 @@ def test_sitting_down_unseen_still_ends_up_sitting_and_prompts_a_break(seed):
     assert on_time >= 0.7 * due and spurious <= 1
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_seat_before_a_stand_up_straight_into_a_walk_stays_sitting(seed):
+    """Rising from the chair and walking off at once leaves no quiet end for the stand-up's
+    window, only its take-off. Its seat must stay sitting up to the rise: these wearers sit
+    upright close to their standing posture, the seat's epochs were still open when the walk
+    began, and the walk used to claim the last 2.5 minutes of the bout as standing (a break
+    prompt missed)."""
+    block, labels, result = day("hidden-sit-downs", seed)
+    ep = result.epochs
+    items = list(labels.rows())
+    checked = 0
+    for i, (a, b, lab, code) in enumerate(items[:-1]):
+        if code == "sit_to_stand" and items[i + 1][3] == "walk" and items[i - 1][2] in ("sitting", "slouching"):
+            seat = inside(ep, max(items[i - 1][0], a - 150.0), a)
+            assert np.isin(ep.state[seat], SIT).mean() >= 0.95, (a, code)
+            checked += 1
+    assert checked >= 3
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_standing_up_unseen_is_standing_within_minutes(seed):
     """Held-out: standing straight after sitting, with no stand-up to see, was sitting for all of

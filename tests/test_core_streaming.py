@@ -300,8 +300,8 @@ def saved(tmp_path_factory):
     return path
 
 
-def windows_of_saved():
-    labels = sim_with_labels(50.0, seed=16)[1]
+def windows_of_saved(seed: int = 16):
+    labels = sim_with_labels(50.0, seed=seed)[1]
     return labelled_window(labels, "sit_upright"), labelled_window(labels, "slouch_", margin_s=5.0)
 
 
@@ -338,9 +338,10 @@ def test_a_window_told_before_its_epochs_equals_the_same_window_in_the_options(w
     """StreamProcessor.tell_seated (a live session's guided calibration) and the options'
     reference_window / forward_window (analyze --reference-window) are one thing: told before
     their epochs are decided, the windows give the batch analysis's epochs bit for bit, whatever
-    the chunking and delay. (The windows change the epochs: told nothing, 34 of them differ.)"""
-    block = sim(50.0, seed=16)
-    upright, slouch = windows_of_saved()
+    the chunking and delay. (The windows change the epochs of this wearer: told nothing, 35 of
+    them differ.)"""
+    block = sim(50.0, seed=21)
+    upright, slouch = windows_of_saved(seed=21)
     batch = analyze(block, CoreOptions(reference_window=upright, forward_window=slouch))
     untold = analyze(block, calibration=batch.calibration).epochs
     assert not untold.equals(batch.epochs)
@@ -351,7 +352,8 @@ def test_a_window_told_before_its_epochs_equals_the_same_window_in_the_options(w
         for k in chunk_sizes(tell_at, np.random.default_rng(seed)) if tell_at else []:
             out.append(sp.feed(block.slice(i, i + k)))
             i += k
-        assert sp.tell_seated(*upright) == 18 and sp.tell_seated(*slouch) == 16  # whole epochs in them
+        whole = [int(np.floor(b)) - int(np.ceil(a)) for a, b in (upright, slouch)]  # whole epochs in them
+        assert [sp.tell_seated(*upright), sp.tell_seated(*slouch)] == whole
         for k in chunk_sizes(len(block) - i, np.random.default_rng(seed + 100)):
             out.append(sp.feed(block.slice(i, i + k)))
             i += k

@@ -221,7 +221,7 @@ def _still_stats(k0: int, n: int, rng) -> EpochStats:
     return replace(s, k=np.arange(k0, k0 + n, dtype=np.int64), n=np.full(n, 50, np.int32), mean=mean, var=var,
                    **{f: np.zeros(n, np.float32) for f in ("cadence_spm", "periodicity")},
                    **{f: np.full(n, np.nan, np.float32) for f in ("v_up", "v_down", "quiet_g", "tilt_deg", "land_down",
-                                                                  "land_up", "quiet_end_g")},
+                                                                  "land_up", "quiet_end_g", "rise_up", "rise_down")},
                    gait_lead=np.full((n, 3), np.nan, np.float32), spliced=np.zeros(n, bool))
 
 

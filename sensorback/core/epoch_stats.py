@@ -39,6 +39,8 @@ class EpochStats:
     starting posture held for half a second within it (NaN where not measured);
     land_down / land_up / quiet_end_g: the same velocities over the window's last seconds, from
     its end alone, for windows that do not start quiet, and how quiet the end alone was;
+    rise_up / rise_down: the same velocities over the window's first seconds, from its start
+    alone, for windows that start quiet but do not end so (a stand-up straight into walking);
     gait_lead: (n, 3) for walking-like windows, the step-frequency acceleration that leads the
     vertical one by a quarter step, in raw sensor axes (core/gait.py; NaN elsewhere);
     spliced: a splice ends in the epoch: samples are missing there though the timestamps show
@@ -58,6 +60,8 @@ class EpochStats:
     land_down: np.ndarray
     land_up: np.ndarray
     quiet_end_g: np.ndarray
+    rise_up: np.ndarray
+    rise_down: np.ndarray
     gait_lead: np.ndarray
     spliced: np.ndarray
 
@@ -84,7 +88,7 @@ class EpochStats:
 def empty_stats() -> EpochStats:
     z = np.zeros(0, np.float32)
     return EpochStats(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 3)), np.zeros((0, 3)),
-                      *(z.copy() for _ in range(9)), np.zeros((0, 3), np.float32), np.zeros(0, bool))
+                      *(z.copy() for _ in range(11)), np.zeros((0, 3), np.float32), np.zeros(0, bool))
 
 
 def epoch_index(t: np.ndarray, epoch_s: float) -> np.ndarray:
@@ -223,7 +227,7 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
             lead[at[steps]] = gait.lead_vectors(win[:, steps], ghz, cad[at[steps]])
     spliced = splice_epochs(t, acc, *rows, per, old, settings.rate_hz, settings.epoch_s)
     nan = np.full(k.shape[0], np.nan, np.float32)
-    return layout, EpochStats(k, n, mean, var, cad, per, nan, *(nan.copy() for _ in range(6)), lead, spliced)
+    return layout, EpochStats(k, n, mean, var, cad, per, nan, *(nan.copy() for _ in range(8)), lead, spliced)
 
 
 def add_transitions(layout: Layout, stats: EpochStats, offset, gain,
@@ -246,7 +250,8 @@ def add_transitions(layout: Layout, stats: EpochStats, offset, gain,
         win[c] *= np.float32(gain[c])
     idx = cand[ok]
     (stats.v_up[idx], stats.v_down[idx], stats.quiet_g[idx], stats.tilt_deg[idx],
-     stats.land_down[idx], stats.land_up[idx], stats.quiet_end_g[idx]) = transition.vertical_velocity(win, ghz)
+     stats.land_down[idx], stats.land_up[idx], stats.quiet_end_g[idx], stats.rise_up[idx],
+     stats.rise_down[idx]) = transition.vertical_velocity(win, ghz)
 
 
 def _sums_and_squares(acc: np.ndarray, starts: np.ndarray, piece: int = 1 << 15) -> tuple[np.ndarray, np.ndarray]:

@@ -161,7 +161,7 @@ def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: f
 
     first = int(stats.k[0])
     count = int(stats.k[-1]) - first + 1
-    n, _, _, up, down, landed, _, _, slow_up, slow_down, spliced = on_every_epoch(stats, first, count,
+    n, _, _, up, down, landed, _, _, slow_up, slow_down, spliced, _ = on_every_epoch(stats, first, count,
                                                                                   options.lying_deg)
     span = options.transition_epochs
     typical = float(np.median(stats.n[stats.n > 0])) if np.any(stats.n > 0) else 1.0

@@ -24,6 +24,9 @@ MIN_TILT_DEG = 12.0
 # (m/s) can be a sit-down, so only those get a tilt.
 LAND_S = 3.0
 LAND_SPEED = 0.35
+# Take-off measures (a stand-up straight into walking, with no quiet end): the mirror of the
+# landing, integrated forward from the quiet start over the first LAND_S; only a rise at least
+# LAND_SPEED fast gets a tilt, measured over those seconds (the rise's own lean, not the walk's).
 G = 9.81
 
 
@@ -31,7 +34,8 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
     """Peak upward and downward trunk velocity (m/s, both >= 0), end quietness (g) and the
     largest tilt away from the starting posture held for half a second (degrees); then the landing measures: peak
     downward and upward velocity (m/s) over the last LAND_S, integrated back from the end alone,
-    and the quietness of the end alone (g).
+    and the quietness of the end alone (g); then the take-off measures: peak upward and downward
+    velocity (m/s) over the first LAND_S, integrated forward from the start alone.
 
     Windows have shape (3, w, m) (one plane per axis). Standing up shows a clear upward peak
     (0.4-0.7 m/s) and only a small downward one; sitting down the reverse. quietness is the
@@ -40,25 +44,30 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
     get a tilt, and only those that also tilt at least MIN_TILT_DEG get velocities; the rest are
     NaN (this skips most of the work and changes no decision). Windows with a quiet end but no
     quiet start get the landing measures instead (they see a sit-down straight from walking,
-    when no window starts at rest), and a tilt if they land at LAND_SPEED or faster.
+    when no window starts at rest), and a tilt if they land at LAND_SPEED or faster. Windows
+    with a quiet start but no quiet end get the take-off measures (a stand-up straight into
+    walking, when no window ends at rest), and the tilt of their first LAND_S if they rise at
+    LAND_SPEED or faster.
     """
     _, w, m = win.shape
     quiet = np.zeros(w, np.float32)
     quiet_end = np.zeros(w, np.float32)
-    v_up, v_down, tilt, land_down, land_up = (np.full(w, np.nan, np.float32) for _ in range(5))
+    v_up, v_down, tilt, land_down, land_up, rise_up, rise_down = (np.full(w, np.nan, np.float32) for _ in range(7))
     if w == 0:
-        return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end
+        return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
     q = max(2, int(round(QUIET_S * grid_hz)))
     pre = win[:, :, :q].astype(np.float64)
     post = win[:, :, -q:].astype(np.float64)
     # Quiet ends: steady |a| and a trunk that is not turning (|a| can be steady half-way through
     # a slow lean, so a window starting or ending mid-transition must not count as whole).
     turn_post = _turn_deg(post)
-    turn = np.maximum(_turn_deg(pre), turn_post)
+    turn_pre = _turn_deg(pre)
+    turn = np.maximum(turn_pre, turn_post)
     post_sd = _magnitude(post).std(axis=1)
-    quiet[:] = np.maximum(np.maximum(_magnitude(pre).std(axis=1), post_sd),
-                          turn * (1.0 / TURN_DEG_PER_G))
+    pre_sd = _magnitude(pre).std(axis=1)
+    quiet[:] = np.maximum(np.maximum(pre_sd, post_sd), turn * (1.0 / TURN_DEG_PER_G))
     quiet_end[:] = np.maximum(post_sd, turn_post * (1.0 / TURN_DEG_PER_G))
+    quiet_start = np.maximum(pre_sd, turn_pre * (1.0 / TURN_DEG_PER_G))
     ended = np.flatnonzero(quiet_end <= QUIET_G)
     calm = ended[quiet[ended] <= QUIET_G]
     landing = ended[quiet[ended] > QUIET_G]
@@ -72,12 +81,23 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
         landing = landing[land_down[landing] >= LAND_SPEED]
     if landing.size:
         tilt[landing] = _largest_tilt(win[:, landing], pre[:, landing].sum(axis=2), q)
+    rising = np.flatnonzero((quiet_start <= QUIET_G) & (quiet_end > QUIET_G))
+    if rising.size:
+        # At rest at the start: the velocity after it is the integral of (|a| - start baseline)
+        n_rise = min(m, max(q, int(round(LAND_S * grid_hz))))
+        head = win[:, rising, :n_rise]
+        mag = _magnitude(head.astype(np.float64))
+        vel = np.cumsum(mag - mag[:, :q].mean(axis=1)[:, None], axis=1) * (G / grid_hz)
+        rise_up[rising], rise_down[rising] = vel.max(axis=1), -vel.min(axis=1)
+        fast = rising[rise_up[rising] >= LAND_SPEED]
+        if fast.size:
+            tilt[fast] = _largest_tilt(win[:, fast, :n_rise], pre[:, fast].sum(axis=2), q)
     if calm.size == 0:
-        return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end
+        return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
     tilt[calm] = _largest_tilt(win[:, calm], pre[:, calm].sum(axis=2), q)
     whole = calm[tilt[calm] >= MIN_TILT_DEG]
     if whole.size == 0:
-        return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end
+        return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
     mag = _magnitude(win[:, whole].astype(np.float64))
     pre_mean, post_mean = mag[:, :q].mean(axis=1), mag[:, -q:].mean(axis=1)
     ramp = np.clip((np.arange(m) - q + 0.5) / (m - 2 * q), 0.0, 1.0)
@@ -86,7 +106,7 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
     vel -= vel[:, -1:] * (np.arange(1, m + 1) / m)
     v_up[whole] = vel.max(axis=1)
     v_down[whole] = -vel.min(axis=1)
-    return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end
+    return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
 
 
 def _magnitude(win: np.ndarray) -> np.ndarray:
