@@ -204,6 +204,23 @@ def test_bad_option_values_are_one_line(args, fragment):
     assert_one_line_error(run("analyze", CHEST, *args), fragment)
 
 
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["analyze", CHEST, "--rate"], "Option '--rate' requires an argument (see 'sensorback analyze --help')"),
+        (["analyze", CHEST, "--json=yes"], "Option '--json' does not take a value (see 'sensorback analyze --help')"),
+        (["analyze", CHEST, "--bogus"], "No such option: --bogus (see 'sensorback analyze --help')"),
+        (["report", "--html"], "Option '--html' requires an argument (see 'sensorback report --help')"),
+        (["replay", CHEST, "--speed"], "Option '--speed' requires an argument (see 'sensorback replay --help')"),
+        (["log", "pain", "3", "--at"], "Option '--at' requires an argument (see 'sensorback log pain --help')"),
+        (["--version=3"], "Option '--version' does not take a value (see 'sensorback --help')"),
+    ],
+)
+def test_an_option_missing_its_value_says_where_help_is_like_every_usage_error(args, said):
+    # click's parser raised these without the command, so the hint the other usage errors end in was lost
+    assert assert_one_line_error(run(*args)) == f"error: {said}"
+
+
 def test_unknown_command_is_one_line():
     assert_one_line_error(run("analyse", CHEST), "analyse")
 

@@ -263,6 +263,19 @@ def _negative_positionals(params, args) -> tuple[bool, str | None]:
 
 
 @contextlib.contextmanager
+def _usage_errors_of(ctx):
+    """Usage errors raised while ``ctx``'s command line is parsed carry ``ctx``, so run_guarded adds
+    the "(see 'sensorback analyze --help')" hint to them all: click's parser raises some without it
+    ("Option '--rate' requires an argument", "Option '--json' does not take a value")."""
+    try:
+        yield
+    except _UsageError as e:
+        if e.ctx is None:
+            e.ctx = ctx
+        raise
+
+
+@contextlib.contextmanager
 def _reader_gone_raised():
     """A closed pipe (EPIPE) as ReaderGone, which typer lets through to run_guarded: typer itself
     would turn it into exit 1 without a word."""
@@ -279,7 +292,7 @@ class SensorbackGroup(TyperGroup):
 
     def parse_args(self, ctx, args):
         install_plain_values(self.get_params(ctx))  # no pydantic for plain values (see _plain_values.py)
-        with _reader_gone_raised():  # 'sensorback --help | head -1'
+        with _reader_gone_raised(), _usage_errors_of(ctx):  # 'sensorback --help | head -1'
             return super().parse_args(ctx, args)
 
     def invoke(self, ctx) -> Any:
@@ -359,6 +372,10 @@ class SensorbackCommand(TyperCommand):
                 param.__class__ = _Option
 
     def parse_args(self, ctx, args):
+        with _usage_errors_of(ctx):
+            return self._parse_args(ctx, args)
+
+    def _parse_args(self, ctx, args):
         params = self.get_params(ctx)
         install_plain_values(params)  # no pydantic for plain values (see _plain_values.py)
         negative, unknown = _negative_positionals(params, args)
