@@ -27,7 +27,7 @@ from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE, STATES
 from sensorback.errors import InputError, SensorbackError
 from sensorback.formats.epochs_csv import write_epochs_csv
-from cli_checks import one_line_error as assert_one_line_error
+from cli_checks import all_params, one_line_error as assert_one_line_error
 from conftest import DEADLINE_S, honouring_permissions, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,6 +219,43 @@ def test_bad_option_values_are_one_line(args, fragment):
 def test_an_option_missing_its_value_says_where_help_is_like_every_usage_error(args, said):
     # click's parser raised these without the command, so the hint the other usage errors end in was lost
     assert assert_one_line_error(run(*args)) == f"error: {said}"
+
+
+def single_value_options():
+    """(command path, option) for every option of every command that takes one value."""
+    from typer.core import TyperOption
+
+    return [(path, p) for path, p in all_params()
+            if isinstance(p, TyperOption) and not (p.is_flag or p.multiple or p.count)]
+
+
+def test_every_option_that_takes_one_value_refuses_to_be_given_twice():
+    # click kept the last value without a word: '--start X --start Y' replayed from Y
+    options = single_value_options()
+    assert len(options) > 40 and {"--start", "--rate", "--db", "--speed"} <= {p.opts[0] for _, p in options}
+    for path, option in options:
+        name = max(option.opts, key=len)
+        r = run(*path, name, "1", f"{name}=2")
+        assert_one_line_error(r, f"error: {name} was given twice: it takes one value (see 'sensorback {' '.join(path)} --help')")
+
+
+def test_an_option_given_twice_ends_the_installed_command_with_exit_2(tmp_path):
+    out = tmp_path / "out.csv"
+    r = subprocess.run([installed_script(), "convert", CHEST, out, "--rate", "50", "--rate", "60", "--rate", "70"],
+                       capture_output=True, text=True, timeout=DEADLINE_S)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == "error: --rate was given 3 times: it takes one value (see 'sensorback convert --help')\n"
+    assert not out.exists()
+
+
+def test_options_that_collect_values_may_repeat(tmp_path):
+    r = run("config", "show", "--set", "sit_limit_min=45", "--set", "reprompt_min=7", "--json")
+    assert r.exit_code == 0, r.output
+    shown = json.loads(r.stdout)
+    assert (shown["sit_limit_min"], shown["reprompt_min"]) == (45, 7), shown
+    repeatable = {(path, p.opts[0]) for path, p in all_params() if getattr(p, "multiple", False)}
+    assert repeatable == {(("monitor",), "--set"), (("replay",), "--set"), (("replay",), "--snooze"),
+                          (("config", "show"), "--set")}  # each has a test of its own repeated use
 
 
 def test_unknown_command_is_one_line():
