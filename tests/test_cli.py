@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import json
 import os
@@ -542,6 +543,41 @@ def test_convert_round_trip(tmp_path):
     np.testing.assert_allclose(via_native.t, original.t, rtol=0, atol=1e-6)
     np.testing.assert_allclose(via_csv.acc, original.acc, rtol=0, atol=1e-4)
     np.testing.assert_allclose(via_csv.t, original.t, rtol=0, atol=1e-3)
+
+
+def test_convert_shows_how_far_its_writing_is_on_a_terminal(tmp_path, monkeypatch):
+    """On a terminal convert's line says the phase and, while it writes (a CSV of a long recording
+    takes seconds), the share written: 'reading IN ...  3 s', then 'writing OUT [####....]  40%'.
+    It said 'converting IN ...  7 s' to the end. The Progress it draws is recorded here (what it
+    draws, and when, is test_progress_draws_a_bar_then_erases_it's)."""
+    from sensorback import formats
+    from sensorback.cli import file_cmds
+    from sensorback.cli._progress import Progress
+
+    shown: list[tuple[str, float | None, float]] = []
+
+    class Seen(Progress):
+        def update(self, done, label=None, total=None):
+            super().update(done, label, total)
+            shown.append((self.label, self.total, self.done))
+
+    monkeypatch.setattr(file_cmds, "Progress", Seen)
+    monkeypatch.setattr(file_cmds, "interactive", lambda json_output=False: True)
+    out = tmp_path / "waist.csv"
+    monkeypatch.setattr(formats, "write_csv", functools.partial(formats.write_csv, chunk_rows=5000))  # 5 chunks
+    r = run("convert", WAIST, out)
+    assert r.exit_code == 0, r.output
+    assert shown[0] == (f"writing {out}", 20598, 0)
+    assert [done for label, total, done in shown[1:]] == [5000, 10000, 15000, 20000, 20598], shown
+    assert {(label, total) for label, total, _ in shown} == {(f"writing {out}", 20598)}
+
+
+def test_convert_in_a_pipe_says_only_what_it_wrote(tmp_path):
+    out = tmp_path / "waist.csv.gz"
+    r = subprocess.run([sys.executable, "-m", "sensorback.cli", "convert", WAIST, out],
+                       capture_output=True, text=True, timeout=DEADLINE_S)
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr  # no progress line where nobody watches
+    assert r.stdout == f"wrote {out}: 20,598 samples, 6 min 52 s at 50 Hz\n"
 
 
 def test_unknown_scenario_lists_the_valid_names(tmp_path):
