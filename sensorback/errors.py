@@ -1,5 +1,6 @@
 """Errors a user can cause. The CLI prints these as one line and exits non-zero (exit_code)."""
 
+import os
 from contextlib import contextmanager
 
 
@@ -57,12 +58,16 @@ class OSProblem(SensorbackError):
 
 @contextmanager
 def naming(path):
-    """OSErrors raised inside without a file name (a full disk on write() or close()) get `path`,
-    so that the command line can say which file could not be written."""
+    """OSErrors raised inside without a file name (a full disk on write() or close()), or naming
+    the hidden temp file `path` is written to first (private.writing_path: a folder that cannot be
+    written, a path under /proc), get `path`, so that the command line says which file the user
+    asked for could not be written."""
+    from .private import writing_path  # (private imports this module)
+
     try:
         yield
     except OSError as e:
-        if e.filename is None and e.errno is not None:
+        if e.errno is not None and (e.filename is None or os.fspath(e.filename) == writing_path(path)):
             raise OSError(e.errno, e.strerror or str(e), str(path)) from None
         raise
 

@@ -1,6 +1,9 @@
-"""The check every CLI error test makes: a user mistake ends with one 'error: ...' line."""
+"""The check every CLI error test makes (a user mistake ends with one 'error: ...' line), and every
+parameter of every command for the tests that go through them all."""
 
 from __future__ import annotations
+
+import typer
 
 
 def one_line_error(result, *fragments: str, code: int = 2) -> str:
@@ -14,3 +17,16 @@ def one_line_error(result, *fragments: str, code: int = 2) -> str:
     assert "Traceback" not in result.output and result.stdout == ""
     assert result.exception is None or isinstance(result.exception, SystemExit)
     return lines[0]
+
+
+def all_params():
+    """(command path, parameter) for every parameter of every sensorback command: ((), --version),
+    (("analyze",), --rate), (("config", "set"), KEY)..."""
+    from sensorback.cli import app
+
+    def walk(cmd, path=()):
+        for p in getattr(cmd, "params", []):
+            yield path, p
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+    yield from walk(typer.main.get_command(app))

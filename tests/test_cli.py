@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import json
 import os
@@ -27,7 +28,7 @@ from sensorback.core.epochs import EpochTable
 from sensorback.core.states import CODE, STATES
 from sensorback.errors import InputError, SensorbackError
 from sensorback.formats.epochs_csv import write_epochs_csv
-from cli_checks import one_line_error as assert_one_line_error
+from cli_checks import all_params, one_line_error as assert_one_line_error
 from conftest import DEADLINE_S, honouring_permissions, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,6 +203,60 @@ def test_stand_apart_allows_windows_that_only_touch():
 )
 def test_bad_option_values_are_one_line(args, fragment):
     assert_one_line_error(run("analyze", CHEST, *args), fragment)
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["analyze", CHEST, "--rate"], "Option '--rate' requires an argument (see 'sensorback analyze --help')"),
+        (["analyze", CHEST, "--json=yes"], "Option '--json' does not take a value (see 'sensorback analyze --help')"),
+        (["analyze", CHEST, "--bogus"], "No such option: --bogus (see 'sensorback analyze --help')"),
+        (["report", "--html"], "Option '--html' requires an argument (see 'sensorback report --help')"),
+        (["replay", CHEST, "--speed"], "Option '--speed' requires an argument (see 'sensorback replay --help')"),
+        (["log", "pain", "3", "--at"], "Option '--at' requires an argument (see 'sensorback log pain --help')"),
+        (["--version=3"], "Option '--version' does not take a value (see 'sensorback --help')"),
+    ],
+)
+def test_an_option_missing_its_value_says_where_help_is_like_every_usage_error(args, said):
+    # click's parser raised these without the command, so the hint the other usage errors end in was lost
+    assert assert_one_line_error(run(*args)) == f"error: {said}"
+
+
+def single_value_options():
+    """(command path, option) for every option of every command that takes one value."""
+    from typer.core import TyperOption
+
+    return [(path, p) for path, p in all_params()
+            if isinstance(p, TyperOption) and not (p.is_flag or p.multiple or p.count)]
+
+
+def test_every_option_that_takes_one_value_refuses_to_be_given_twice():
+    # click kept the last value without a word: '--start X --start Y' replayed from Y
+    options = single_value_options()
+    assert len(options) > 40 and {"--start", "--rate", "--db", "--speed"} <= {p.opts[0] for _, p in options}
+    for path, option in options:
+        name = max(option.opts, key=len)
+        r = run(*path, name, "1", f"{name}=2")
+        assert_one_line_error(r, f"error: {name} was given twice: it takes one value (see 'sensorback {' '.join(path)} --help')")
+
+
+def test_an_option_given_twice_ends_the_installed_command_with_exit_2(tmp_path):
+    out = tmp_path / "out.csv"
+    r = subprocess.run([installed_script(), "convert", CHEST, out, "--rate", "50", "--rate", "60", "--rate", "70"],
+                       capture_output=True, text=True, timeout=DEADLINE_S)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == "error: --rate was given 3 times: it takes one value (see 'sensorback convert --help')\n"
+    assert not out.exists()
+
+
+def test_options_that_collect_values_may_repeat(tmp_path):
+    r = run("config", "show", "--set", "sit_limit_min=45", "--set", "reprompt_min=7", "--json")
+    assert r.exit_code == 0, r.output
+    shown = json.loads(r.stdout)
+    assert (shown["sit_limit_min"], shown["reprompt_min"]) == (45, 7), shown
+    repeatable = {(path, p.opts[0]) for path, p in all_params() if getattr(p, "multiple", False)}
+    assert repeatable == {(("monitor",), "--set"), (("replay",), "--set"), (("replay",), "--snooze"),
+                          (("config", "show"), "--set")}  # each has a test of its own repeated use
 
 
 def test_unknown_command_is_one_line():
@@ -488,6 +543,41 @@ def test_convert_round_trip(tmp_path):
     np.testing.assert_allclose(via_native.t, original.t, rtol=0, atol=1e-6)
     np.testing.assert_allclose(via_csv.acc, original.acc, rtol=0, atol=1e-4)
     np.testing.assert_allclose(via_csv.t, original.t, rtol=0, atol=1e-3)
+
+
+def test_convert_shows_how_far_its_writing_is_on_a_terminal(tmp_path, monkeypatch):
+    """On a terminal convert's line says the phase and, while it writes (a CSV of a long recording
+    takes seconds), the share written: 'reading IN ...  3 s', then 'writing OUT [####....]  40%'.
+    It said 'converting IN ...  7 s' to the end. The Progress it draws is recorded here (what it
+    draws, and when, is test_progress_draws_a_bar_then_erases_it's)."""
+    from sensorback import formats
+    from sensorback.cli import file_cmds
+    from sensorback.cli._progress import Progress
+
+    shown: list[tuple[str, float | None, float]] = []
+
+    class Seen(Progress):
+        def update(self, done, label=None, total=None):
+            super().update(done, label, total)
+            shown.append((self.label, self.total, self.done))
+
+    monkeypatch.setattr(file_cmds, "Progress", Seen)
+    monkeypatch.setattr(file_cmds, "interactive", lambda json_output=False: True)
+    out = tmp_path / "waist.csv"
+    monkeypatch.setattr(formats, "write_csv", functools.partial(formats.write_csv, chunk_rows=5000))  # 5 chunks
+    r = run("convert", WAIST, out)
+    assert r.exit_code == 0, r.output
+    assert shown[0] == (f"writing {out}", 20598, 0)
+    assert [done for label, total, done in shown[1:]] == [5000, 10000, 15000, 20000, 20598], shown
+    assert {(label, total) for label, total, _ in shown} == {(f"writing {out}", 20598)}
+
+
+def test_convert_in_a_pipe_says_only_what_it_wrote(tmp_path):
+    out = tmp_path / "waist.csv.gz"
+    r = subprocess.run([sys.executable, "-m", "sensorback.cli", "convert", WAIST, out],
+                       capture_output=True, text=True, timeout=DEADLINE_S)
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr  # no progress line where nobody watches
+    assert r.stdout == f"wrote {out}: 20,598 samples, 6 min 52 s at 50 Hz\n"
 
 
 def test_unknown_scenario_lists_the_valid_names(tmp_path):

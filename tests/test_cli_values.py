@@ -8,11 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-import typer
 
 from sensorback.cli import app
 from sensorback.cli._plain_values import PlainValues, plain_values
-from cli_checks import one_line_error
+from cli_checks import all_params, one_line_error
 
 ODD = ["", " ", "abc", "-", " 5", "5 ", "1_000", "0x10", "１２", "nan", "inf", "-inf", "1e400", "é"]
 SAMPLES = {
@@ -21,16 +20,6 @@ SAMPLES = {
     float: ["1", "1.5", "-2.5e-3", ".5", "5.", "1E2", "+0.25", 1, 2.5, 0.0],
     bool: [True, False],
 }
-
-
-def all_params():
-    def walk(cmd, path=()):
-        for p in getattr(cmd, "params", []):
-            yield path, p
-        for name, sub in getattr(cmd, "commands", {}).items():
-            yield from walk(sub, (*path, name))
-    root = typer.main.get_command(app)
-    yield from walk(root)
 
 
 def outcome(coerce, value, param):

@@ -500,6 +500,39 @@ def test_plain_monitor_whose_reader_goes_away_stores_everything_seen(env):
     assert len(stored) >= 31 and abs(len(stored) - (recorded.t[-1] - recorded.t[0])) <= 2, (len(stored), recorded.t[-1])
 
 
+def test_plain_monitor_whose_reader_goes_away_as_the_session_ends_says_so(env, monkeypatch):
+    """The reader of `monitor --plain` goes away only while the session ends (the demo ran out): the
+    last lines, written as the session finishes and in run_plain's final flush, meet a closed pipe.
+    run_plain answers READER_GONE (the command then says its summary and ends with 141, as when the
+    pipe breaks earlier) and the session is stored whole. It answered None: exit 0."""
+    from sensorback.ui.plain import READER_GONE, run_plain
+
+    store = open_store(str(env / "sb.db"))
+    s = LiveSession(DemoSource("desk-day", speed=2000, duration_s=120), store=store, device_key="demo",
+                    calibrations=CalibrationStore(env / "cal.json"))
+    r, w = os.pipe()
+    out = os.fdopen(w, "w")
+    monkeypatch.setattr(sys, "stdout", out)
+    read: list[bytes] = []
+
+    def reader_leaves_at_the_end(ev) -> None:  # subscribed first: it sees each event before run_plain
+        if s.finished and not read:
+            read.append(os.read(r, 1 << 20))  # what the reader took before it left
+            os.close(r)
+
+    s.subscribe(reader_leaves_at_the_end)
+    try:
+        stopped_by = asyncio.run(asyncio.wait_for(run_plain(s, lambda: None), DEADLINE_S))
+    finally:
+        out.close()
+        store_epochs, (info,) = store.epochs(0, 4e9), store.sessions(0, 4e9)
+        store.close()
+    assert read and b"connected" in read[0], read  # lines went through before the reader left
+    assert stopped_by == READER_GONE
+    assert s.finished and not s.stop_requested  # the demo ran out: nothing had to stop it
+    assert info.ended_at is not None and len(store_epochs) == s.stored_epochs >= 115, (len(store_epochs), s.stored_epochs)
+
+
 def test_plain_monitor_in_a_closed_terminal_ends_the_session(env):
     """The terminal the monitor runs in closes (a real hang-up: the kernel sends SIGHUP and later
     writes to it fail): the session is written and ended as after q, nothing more is printed (no

@@ -106,6 +106,30 @@ def test_an_earlier_epochs_events_or_html_file_survives_a_full_disk_whole(tmp_pa
         assert out.read_bytes() == earlier and not os.path.lexists(writing_path(out))
 
 
+#: An output name a folder takes (under 255 bytes) whose temp file's name (NAME.HOST-PID.writing) it does not.
+LONG = "a" * 243  # + ".csv.gz": 250 bytes; its temp file adds 12 or more
+
+
+@pytest.mark.parametrize("args, out", [
+    (["convert", WAIST, f"{LONG}.sbr"], f"{LONG}.sbr"),
+    (["convert", WAIST, f"{LONG}.csv.gz"], f"{LONG}.csv.gz"),
+    (["analyze", WAIST, "--epochs", f"{LONG}.csv"], f"{LONG}.csv"),
+    pytest.param(["convert", WAIST, "/proc/x.sbr"], "/proc/x.sbr", marks=pytest.mark.skipif(
+        os.geteuid() != 0 or not os.path.isdir("/proc/self"),
+        reason="/proc: refused up front where it is not writable (for a user); root passes the check")),
+])
+def test_an_output_its_temp_file_cannot_be_made_for_is_named_as_the_user_gave_it(tmp_path, args, out):
+    """An output that passes the up-front check but whose temp file cannot be made (its name too
+    long, a folder such as /proc that takes no new file): the error names the output asked for, not
+    the hidden temp file ('error: NAME.sbr.HOST-PID.writing: File name too long')."""
+    r = subprocess.run([script(), *map(str, args)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stdout) == (1, ""), (r.returncode, r.stdout, r.stderr)
+    said = "No such file or directory" if out.startswith("/proc/") else "File name too long"
+    assert r.stderr.splitlines()[-1] == f"error: {out}: {said}", r.stderr
+    assert ".writing" not in r.stderr and "Traceback" not in r.stderr
+    assert os.listdir(tmp_path) == []
+
+
 def test_a_full_disk_without_a_file_name_is_still_one_line_exit_1(capsys):
     def write_somewhere():
         raise OSError(28, "No space left on device")

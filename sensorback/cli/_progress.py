@@ -52,10 +52,13 @@ class Progress:
         self._drawn = 0
         self._t0 = 0.0
 
-    def update(self, done: float, label: str | None = None) -> None:
+    def update(self, done: float, label: str | None = None, total: float | None = None) -> None:
+        """``done`` of the total so far; a new label (the next phase) and total, when given."""
         self.done = done
         if label is not None:
             self.label = label
+        if total is not None:
+            self.total = total
 
     def line(self) -> str:
         elapsed = time.monotonic() - self._t0

@@ -196,9 +196,28 @@ def _not_a_number(e: BaseException) -> str | None:
         return None
     if not isinstance(value, str):
         return None
+    return f"{_said_name(param)}: '{value}' is not {what}"
+
+
+def _said_name(param) -> str:
+    """How an error names a parameter: an option by its long name ('--epoch-seconds'), an argument
+    by its metavar."""
     opts = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
-    name = max(opts, key=len) if isinstance(param, TyperOption) and opts else param.human_readable_name
-    return f"{name}: '{value}' is not {what}"
+    return max(opts, key=len) if isinstance(param, TyperOption) and opts else param.human_readable_name
+
+
+def _refuse_repeated(order, ctx) -> None:
+    """A usage error for an option that takes one value given more than once ('--start X --start
+    Y'), where click would keep the last without a word. ``order``: the parameters as the parser met
+    them, once per use. Options that collect their values (--set, --snooze) and flags may repeat."""
+    seen: dict[Any, int] = {}
+    for param in order:
+        if isinstance(param, TyperOption) and not (param.multiple or param.is_flag or param.count):
+            seen[param] = seen.get(param, 0) + 1
+    for param, times in seen.items():
+        if times > 1:
+            said = "twice" if times == 2 else f"{times} times"
+            raise _UsageError(f"{_said_name(param)} was given {said}: it takes one value", ctx=ctx)
 
 
 def stopped_said(signum: int) -> tuple[str, int]:
@@ -263,6 +282,19 @@ def _negative_positionals(params, args) -> tuple[bool, str | None]:
 
 
 @contextlib.contextmanager
+def _usage_errors_of(ctx):
+    """Usage errors raised while ``ctx``'s command line is parsed carry ``ctx``, so run_guarded adds
+    the "(see 'sensorback analyze --help')" hint to them all: click's parser raises some without it
+    ("Option '--rate' requires an argument", "Option '--json' does not take a value")."""
+    try:
+        yield
+    except _UsageError as e:
+        if e.ctx is None:
+            e.ctx = ctx
+        raise
+
+
+@contextlib.contextmanager
 def _reader_gone_raised():
     """A closed pipe (EPIPE) as ReaderGone, which typer lets through to run_guarded: typer itself
     would turn it into exit 1 without a word."""
@@ -279,7 +311,7 @@ class SensorbackGroup(TyperGroup):
 
     def parse_args(self, ctx, args):
         install_plain_values(self.get_params(ctx))  # no pydantic for plain values (see _plain_values.py)
-        with _reader_gone_raised():  # 'sensorback --help | head -1'
+        with _reader_gone_raised(), _usage_errors_of(ctx):  # 'sensorback --help | head -1'
             return super().parse_args(ctx, args)
 
     def invoke(self, ctx) -> Any:
@@ -359,6 +391,10 @@ class SensorbackCommand(TyperCommand):
                 param.__class__ = _Option
 
     def parse_args(self, ctx, args):
+        with _usage_errors_of(ctx):
+            return self._parse_args(ctx, args)
+
+    def _parse_args(self, ctx, args):
         params = self.get_params(ctx)
         install_plain_values(params)  # no pydantic for plain values (see _plain_values.py)
         negative, unknown = _negative_positionals(params, args)
@@ -372,6 +408,21 @@ class SensorbackCommand(TyperCommand):
             finally:
                 ctx.ignore_unknown_options = False
         return super().parse_args(ctx, args)
+
+    def make_parser(self, ctx):
+        """click's parser, whose parse refuses an option given twice that takes one value
+        (_refuse_repeated): it sees each use, whatever way it was written (--start=X, -s X)."""
+        parser = super().make_parser(ctx)
+        parse = parser.parse_args
+
+        def parse_once_each(args):
+            opts, rest, order = parse(args=args)
+            if not ctx.resilient_parsing:  # shell completion parses what is typed so far
+                _refuse_repeated(order, ctx)
+            return opts, rest, order
+
+        parser.parse_args = parse_once_each
+        return parser
 
     def format_help(self, ctx, formatter) -> None:
         self._fill_help()

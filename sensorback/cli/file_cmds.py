@@ -257,9 +257,11 @@ def convert(
 
     from .. import formats
 
-    with Progress(f"converting {src}", enabled=interactive()):
+    # On a terminal: 'reading IN ...  3 s', then 'writing OUT [#####...]  40%  5 s' (samples written).
+    with Progress(f"reading {src}", enabled=interactive()) as progress:
         block = formats.load(src, rate_hz=rate)
-        formats.save(block, dst)
+        progress.update(0, label=f"writing {dst}", total=len(block))
+        formats.save(block, dst, progress=progress.update)
     typer.echo(f"wrote {dst}: {count(len(block), 'sample')}, {precise_duration(block.duration_s)} at {block.rate_hz:g} Hz")
 
 

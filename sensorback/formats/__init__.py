@@ -2,7 +2,7 @@
 
     load(path, rate_hz=None) -> SampleBlock       # .sbr native; .csv/.csv.gz/.txt/.tsv(.gz) CSV;
                                                   # .cwa/.cwa.gz (Axivity), .gt3x (ActiGraph) read only
-    save(block, path)                             # .sbr and CSV
+    save(block, path, progress=None)              # .sbr and CSV; progress(samples written so far)
     save_blocks(blocks, path, n_samples, ...)     # the same, from consecutive blocks (bounded memory)
     iter_blocks(path, chunk_samples=...) -> Iterator[SampleBlock]   # bounded memory but for CSV (held whole)
 
@@ -15,7 +15,7 @@ the CLI prints as ``warning: ...``.
 from __future__ import annotations
 
 import os
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from ..errors import InputError, naming
 from ..extensions import CSV_EXT as _CSV_EXT, DEVICE_EXT as _DEVICE_EXT, EXTENSIONS
@@ -93,9 +93,11 @@ def load(path, rate_hz: float | None = None) -> SampleBlock:
     return read_csv(path, rate_hz=rate_hz)
 
 
-def save(block: SampleBlock, path) -> None:
+def save(block: SampleBlock, path, progress: Callable[[int], object] | None = None) -> None:
     """Write a recording; the format follows the extension. Replaces the file atomically.
-    OSErrors (a full disk) name `path`. A CSV's columns that were not read are named in a warning."""
+    OSErrors (a full disk) name `path`. A CSV's columns that were not read are named in a warning.
+    ``progress(n)``: called with the samples written so far as the writing goes on (a CSV, slow to
+    write, a chunk of rows at a time; a .sbr, written in a moment, once at its end)."""
     kind = kind_of(path)
     if kind in _DEVICE_EXT.values():
         raise InputError(path, f"sensorback reads .{kind} files but does not write them; write .sbr or .csv")
@@ -103,8 +105,10 @@ def save(block: SampleBlock, path) -> None:
     with naming(path):
         if kind == "native":
             write_native(block, path)
+            if progress is not None:
+                progress(len(block))
         else:
-            write_csv(block, path)
+            write_csv(block, path, progress=progress)
 
 
 def save_blocks(blocks: Iterable[SampleBlock], path, n_samples: int, device: str = "unknown",

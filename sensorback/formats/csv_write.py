@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import os
 import warnings
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -86,22 +86,25 @@ def _lost(start_time: float | None, device: str, meta: dict, start_kept: bool, c
     return lost
 
 
-def write_csv(block: SampleBlock, path, chunk_rows: int = 50_000) -> None:
+def write_csv(block: SampleBlock, path, chunk_rows: int = 50_000,
+              progress: Callable[[int], object] | None = None) -> None:
     """Write t,ax,ay,az,device so that reading the file back gives the same samples bit for bit,
     the same start time and device; .gz compresses; .tsv uses tabs.
 
     Written to a temp file and renamed, so a failed export never leaves half a file behind.
     """
-    write_csv_blocks([block], path, block.device, block.rate_hz, block.start_time, block.meta, chunk_rows)
+    write_csv_blocks([block], path, block.device, block.rate_hz, block.start_time, block.meta, chunk_rows, progress)
 
 
 def write_csv_blocks(blocks: Iterable[SampleBlock], path, device: str, rate_hz: float,
-                     start_time: float | None = None, meta: dict | None = None, chunk_rows: int = 50_000) -> None:
+                     start_time: float | None = None, meta: dict | None = None, chunk_rows: int = 50_000,
+                     progress: Callable[[int], object] | None = None) -> None:
     """write_csv for a recording that comes as consecutive blocks, holding one at a time: the same
     file as write_csv of them all in one block whenever the first block's timestamps give the
     rate the whole recording's do (a regular clock). The header (start time, device, nominal
     rate) is the recording's, given here. Nothing appears at ``path`` until the last block is
-    in; an error or Ctrl-C on the way leaves no file behind."""
+    in; an error or Ctrl-C on the way leaves no file behind. ``progress(n)``: called with the rows
+    written so far after each chunk of rows."""
     path = os.fspath(path)
     low = path.lower()
     sep = "\t" if low.endswith((".tsv", ".tsv.gz")) else ","
@@ -122,6 +125,7 @@ def write_csv_blocks(blocks: Iterable[SampleBlock], path, device: str, rate_hz: 
     # warn about mixed types, and gzip makes the repetition almost free.
     fmt = sep.join(["%r", "%.*g", "%.*g", "%.*g", (cell or "").replace("%", "%%")]) + "\n"
     tmp = fresh_writing_path(path)
+    written = 0
     try:
         with open_private(tmp, "w", gzip_level=3 if low.endswith(".gz") else None, newline="") as f:
             f.write(sep.join(header) + "\n")
@@ -134,6 +138,9 @@ def write_csv_blocks(blocks: Iterable[SampleBlock], path, device: str, rate_hz: 
                     rows = zip(t[i:j].tolist(), p[:, 0].tolist(), a[:, 0].tolist(), p[:, 1].tolist(),
                                a[:, 1].tolist(), p[:, 2].tolist(), a[:, 2].tolist())
                     f.write("".join(map(fmt.__mod__, rows)))
+                    written += j - i
+                    if progress is not None:
+                        progress(written)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -15,7 +15,8 @@ closed terminal (SIGHUP; not when it is ignored, as under nohup) stops the sessi
 (ui.stopping.SignalStop); run_plain returns which signal it was. A line the gone terminal cannot take (EIO,
 before its SIGHUP is handled) is dropped, so that the session still ends and is stored. A pipe whose
 reader is gone (EPIPE: `monitor --plain | head -3`) stops the session the same way, as SIGPIPE (the
-rest of stdout goes to /dev/null): everything seen so far is stored, as on Ctrl-C.
+rest of stdout goes to /dev/null): everything seen so far is stored, as on Ctrl-C. Gone only while the
+session ends (its last lines, the final flush), it is still answered: nothing is left to stop.
 """
 
 from __future__ import annotations
@@ -101,8 +102,9 @@ async def run_plain(session, make_notifier: Callable[[], Any]) -> Optional[int]:
         except OSError as e:
             if e.errno == errno.EPIPE:  # nobody reads any more (`| head`): stop, and store it all
                 to_devnull(sys.stdout)
-                if not session.finished and stop.stopped_by is None:
-                    stop.stop(READER_GONE)
+                # Said even when the session is already ending (its last lines, the final flush):
+                # the command ends as a pipe ends all the same.
+                stop.stop(READER_GONE)
             elif e.errno != errno.EIO:
                 raise
             # A hung-up terminal (its SIGHUP is on its way, or was ignored): what it cannot show is

@@ -56,7 +56,7 @@ class SignalStop:
             silence_hung_up()
         if self.on_stop is not None:
             self.on_stop(sig)
-        elif not self.session.stop_requested:
+        elif not (self.session.stop_requested or self.session.finished):  # an ended one has nothing to stop
             self._loop.create_task(self.session.stop())
 
 
