@@ -32,8 +32,9 @@ class StoreError(SensorbackError):
     """The database cannot be opened, read or written. One line, naming the database."""
 
 
-class DatabaseLocked(StoreError):
-    """Another program holds the database's write lock for longer than the busy timeout."""
+class DatabaseLocked(StoreError, OSProblem):
+    """Another program holds the database's write lock for longer than the busy timeout: the
+    machine's state, not the user's input, so exit code 1 (as a database that cannot be written)."""
 
 
 class DatabaseReadOnly(StoreError):
