@@ -81,6 +81,21 @@ def check_named_folder(path: str | os.PathLike, env_var: str) -> None:
         raise SensorbackError(f"{named}: there is no folder {folder} (create it first)")
 
 
+def make_own_file_private(path: str | os.PathLike) -> int | None:
+    """A file of the user's that sensorback goes on writing into (an existing database), made 0600
+    when others may read it (an older version or another program left it 0644): returns the mode it
+    had then, else None. A missing file, one that is not a regular file or one another user owns is
+    left as it is (that is theirs to decide)."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or not st.st_mode & 0o077:
+            return None
+        os.chmod(path, PRIVATE_MODE)
+    except (FileNotFoundError, PermissionError):
+        return None
+    return stat.S_IMODE(st.st_mode)
+
+
 def create_private(path: str | os.PathLike, *, exclusive: bool = False, truncate: bool = True) -> int:
     """Open ``path`` for writing (created, or truncated; with ``exclusive`` it must not exist; without
     ``truncate`` an existing file keeps its content, e.g. a lock file another process holds),
@@ -240,5 +255,5 @@ def write_whole(path: str | os.PathLike, data: bytes) -> None:
 
 
 __all__ = ["PRIVATE_DIR_MODE", "PRIVATE_MODE", "Replacing", "check_named_folder", "create_private",
-           "fresh_writing_path", "make_private_dirs", "open_private", "own_folder", "tighten_own_dir", "write_whole",
-           "writing_path"]
+           "fresh_writing_path", "make_own_file_private", "make_private_dirs", "open_private", "own_folder",
+           "tighten_own_dir", "write_whole", "writing_path"]

@@ -155,6 +155,26 @@ def test_an_unreadable_file_is_one_failed_file_and_outputs_are_judged_by_sensorb
     assert r.returncode == 2 and "(it cannot be read)" in r.stderr, r.stderr
 
 
+def test_a_csv_whose_header_names_the_wrong_unit_is_refused_by_analyze(tmp_path):
+    """'ax (g)' over values in m/s^2: a warning, then an analysis of a wearer 10 g heavy with exit 0.
+    Now the file is refused in one line with the header to write, beside a file that is analysed."""
+    bad = tmp_path / "ms2.csv"
+    rows = "".join(f"{i * 0.02:.2f},0.98,1.96,9.51\n" for i in range(600))
+    bad.write_text("t,ax (g),ay (g),az (g)\n" + rows)
+    r = subprocess.run([sys.executable, "-m", "sensorback.cli", "analyze", "ms2.csv", WAIST], capture_output=True,
+                       text=True, timeout=DEADLINE_S, cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.splitlines() == [
+        "error: ms2.csv: the header says the acceleration is in g (ax (g)), but the values look like m/s^2 (median "
+        "|a| 9.76); not converted: name their unit in the header, e.g. 'ax (m/s^2)', or none to have it judged from "
+        "the values"], r.stderr
+    assert WAIST.name in r.stdout  # the other file is analysed
+    bad.write_text("t,ax (m/s^2),ay (m/s^2),az (m/s^2)\n" + rows)
+    r = subprocess.run([sys.executable, "-m", "sensorback.cli", "analyze", "ms2.csv"], capture_output=True,
+                       text=True, timeout=DEADLINE_S, cwd=tmp_path)
+    assert r.returncode == 0 and "error" not in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("command", [["analyze", "-"], ["convert", "-", "out.sbr"], ["replay", "-"]])
 def test_standard_input_is_named_not_called_a_missing_file(command, tmp_path, monkeypatch):
     """'zcat day.csv.gz | sensorback analyze -' is a Unix habit: say that it is not supported, and

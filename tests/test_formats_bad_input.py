@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import struct
 import warnings
 import zlib
@@ -160,6 +161,49 @@ def test_absurd_magnitude_after_unit_conversion(tmp_path):
     p = write(tmp_path, "t,ax,ay,az\n" + rows)
     msg = error_of(p)
     assert msg.startswith(f"{p}:42: acceleration magnitude 61.2 g exceeds 50 g")
+
+
+def seated_rows(n: int, scale: float) -> tuple[str, float]:
+    """n rows at 50 Hz of someone sitting (about 1 g, gravity included), times ``scale``, and their
+    median |a|."""
+    rng = np.random.default_rng(4)
+    acc = np.c_[rng.normal(0.1, 0.02, n), rng.normal(0.2, 0.02, n), rng.normal(0.97, 0.02, n)] * scale
+    rows = "".join(f"{i * 0.02:.2f},{x:.5f},{y:.5f},{z:.5f}\n" for i, (x, y, z) in enumerate(acc))
+    return rows, float(np.median(np.linalg.norm(acc, axis=1)))
+
+
+@pytest.mark.parametrize("header, scale, told, right", [
+    ("t,ax (g),ay (g),az (g)", 9.80665, "is in g (ax (g)), but the values look like m/s^2", "ax (m/s^2)"),
+    ("t,Acceleration x [g],Acceleration y [g],Acceleration z [g]", 1000.0,
+     "is in g (Acceleration x [g]), but the values look like milli-g", "Acceleration x (mg)"),
+    ("t,ax (m/s^2),ay (m/s^2),az (m/s^2)", 1.0, "is in m/s^2 (ax (m/s^2)), but the values look like g", "ax (g)"),
+    ("t,ax_mg,ay_mg,az_mg", 1.0, "is in mg (ax_mg), but the values look like g", "ax (g)"),
+])
+def test_a_declared_unit_the_values_contradict_is_refused(tmp_path, header, scale, told, right):
+    """A header naming the wrong unit (m/s^2 or milli-g called g, g called m/s^2): it was a warning
+    ('median |a| is 9.78 g after conversion ... check the units') and the values were analysed as
+    declared, a sitting wearer 10 g heavy. Refused like a .sbr in the wrong unit, with the header to
+    write; named as the hint says (or not at all), the same values load, in g."""
+    rows, med = seated_rows(600, scale)
+    p = write(tmp_path, header + "\n" + rows)
+    msg = error_of(p)
+    said = re.fullmatch(re.escape(f"{p}: the header says the acceleration {told} (median |a| ") + r"([0-9.]+)" +
+                        re.escape(f"); not converted: name their unit in the header, e.g. '{right}', or none to "
+                                  "have it judged from the values"), msg)
+    assert said and float(said.group(1)) == pytest.approx(med, rel=0.02), msg
+    hinted = ",".join(["t", *(right.replace("x", axis) for axis in "xyz")])
+    for fixed in (hinted, "t,ax,ay,az"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FormatWarning)
+            block = formats.load(write(tmp_path, fixed + "\n" + rows, "fixed.csv"))
+        assert np.median(np.linalg.norm(block.acc, axis=1)) == pytest.approx(med / scale, rel=0.01), fixed
+
+
+def test_a_declared_unit_fitting_no_unit_is_refused(tmp_path):
+    rows, med = seated_rows(600, 100.0)
+    p = write(tmp_path, "t,ax (g),ay (g),az (g)\n" + rows)
+    assert error_of(p) == (f"{p}: the header says the acceleration is in g (ax (g)), but its median |a| is {med:.3g} g, "
+                           "not about 1 g with gravity included, nor in g, m/s^2 or mg either")
 
 
 def test_first_problem_in_file_order_is_reported(tmp_path):

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import stat
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -134,6 +137,58 @@ def test_an_empty_file_named_as_the_database_becomes_private(tmp_path):
     ok("replay", DEMO, "--db", db)
     assert oct(mode(db)) == oct(PRIVATE_MODE)
     assert db.stat().st_size > 0
+
+
+def sensorback(*args, **popen) -> subprocess.CompletedProcess:
+    """The command line in a process of its own, as the user runs it."""
+    return subprocess.run([sys.executable, "-m", "sensorback.cli", *map(str, args)], capture_output=True,
+                          text=True, timeout=DEADLINE_S, **popen)
+
+
+def test_an_existing_database_others_could_read_becomes_private_with_its_wal_files(tmp_path):
+    """A database an older version (or sqlite3) left 0644 stayed 0644 while sensorback stored the
+    wearer's sessions in it, and SQLite gave its -wal and -shm files the same mode. Writing into it
+    makes all three 0600 and says so once; a report, which only reads, changes no mode."""
+    db = tmp_path / "back.db"
+    assert sensorback("replay", DEMO, "--db", db).returncode == 0
+    os.chmod(db, 0o644)
+    reader = sqlite3.connect(db)  # another program reading it meanwhile: its -wal and -shm stay
+    try:
+        reader.execute("SELECT count(*) FROM epochs").fetchone()
+        sides = [tmp_path / "back.db-wal", tmp_path / "back.db-shm"]
+        for side in sides:
+            os.chmod(side, 0o644)
+        os.chmod(db, 0o644)
+
+        r = sensorback("report", "--db", db)
+        assert r.returncode == 0, r.stderr
+        assert "private" not in r.stderr and {p.name: oct(mode(p)) for p in [db, *sides]} == \
+            {p.name: "0o644" for p in [db, *sides]}
+
+        r = sensorback("replay", DEMO, "--db", db)
+        assert r.returncode == 0, r.stderr
+        said = [line for line in r.stderr.splitlines() if "private" in line]
+        assert said == [f"warning: made database {db} private (0600; it was 0644)"], r.stderr
+        assert {p.name: oct(mode(p)) for p in [db, *sides]} == {p.name: oct(PRIVATE_MODE) for p in [db, *sides]}
+        assert reader.execute("SELECT count(*) FROM epochs").fetchone() == (900,)  # and it was written
+    finally:
+        reader.close()
+    r = sensorback("replay", DEMO, "--db", db)  # private now: nothing more to say
+    assert r.returncode == 0 and "private" not in r.stderr, r.stderr
+
+
+def test_a_database_another_user_owns_keeps_its_mode(tmp_path):
+    """Made 0644 by its owner, who shares it: not sensorback's to change, even for root."""
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    db = tmp_path / "shared.db"
+    assert sensorback("replay", DEMO, "--db", db).returncode == 0
+    os.chown(db, 65534, 65534)
+    os.chmod(db, 0o644)
+    r = sensorback("replay", DEMO, "--db", db)
+    assert r.returncode == 0, r.stderr
+    assert "private" not in r.stderr and oct(mode(db)) == "0o644"
+    assert os.stat(db).st_uid == 65534
 
 
 def test_a_live_recording_and_a_calibration_are_private(tmp_path):

@@ -448,7 +448,7 @@ def test_a_locked_database_is_one_line(tmp_path, monkeypatch):
         lock.rollback()
         lock.close()
     # the import is claimed before the replay starts: that is where the lock is met
-    assert_one_line_error(r, db, "locked by another program", "to claim the import")
+    assert_one_line_error(r, db, "locked by another program", "to claim the import", code=1)
     assert "kept for a retry" not in r.stderr
     assert (tmp_path / "e.csv").read_text().startswith(HEADER)
     ok(run(DEMO, "--db", db))  # once the lock is gone

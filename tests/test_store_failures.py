@@ -70,7 +70,7 @@ def test_locked_database_keeps_epochs_until_retry(store_url, make_epochs, capsys
         assert_one_line(e.value, store, "locked", "200 unwritten epochs kept")
         assert rec.pending == 200
         # The CLI prints it as one line
-        assert run_guarded(rec.flush) == 2
+        assert run_guarded(rec.flush) == 1  # the machine's state (another program), not the user's input
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("error: database ") and "locked" in err
         with pytest.raises(DatabaseLocked):
@@ -88,6 +88,34 @@ def test_locked_database_keeps_epochs_until_retry(store_url, make_epochs, capsys
     np.testing.assert_array_equal(got.flexion_deg, table.flexion_deg)
     assert store.session(sid).complete
     store.close()
+
+
+def test_monitor_at_a_database_another_program_holds_is_one_line_and_exit_1(tmp_path):
+    """A database another program holds locked when the monitor opens it (a rollback-journal one,
+    where a writer's lock keeps readers out too): after the store's busy timeout, one line naming it
+    and exit 1, as every other state of the machine under the database (it was exit 2, a user's
+    mistake); nothing is stored, and the monitor opens it once the lock is gone."""
+    db = tmp_path / "back.db"
+    open_store(str(db)).close()  # sensorback's schema: only the lock is in the way
+    with sqlite3.connect(db, isolation_level=None) as con:
+        assert con.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
+    con.close()
+    monitor = [sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--plain", "--speed", "2000", "--db", db]
+    env = {**os.environ, "SENSORBACK_NOTIFY": "0"}
+    lock = sqlite3.connect(db, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:  # (no busy timeout can be given to the command line: it waits the store's 5 s)
+        r = subprocess.run(monitor, capture_output=True, text=True, timeout=DEADLINE_S, env=env)
+    finally:
+        lock.rollback()
+        lock.close()
+    assert (r.returncode, r.stdout) == (1, ""), r
+    assert r.stderr.splitlines() == [f"error: database {db} is locked by another program (waited 5 s to open it)"]
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
+    con.close()
+    r = subprocess.run(monitor, capture_output=True, text=True, timeout=DEADLINE_S, env=env)
+    assert r.returncode == 0 and "900 epochs stored (session 1)" in r.stderr, r.stderr
 
 
 def test_after_a_failed_write_batches_wait_retry_s_and_flush_tries_at_once(tmp_path, make_epochs):

@@ -978,7 +978,8 @@ def table_to_block(table: RawTable, rate_hz: float | None, notes: LoadNotes, dev
     Takes the table's arrays: each is let go (set to None) once converted, so that a long
     recording is not held in the file's units and in g at once."""
     path, cols = table.path, table.cols
-    acc, unit = to_g(table.xyz, cols.acc_unit, path, notes, sensor_logger=cols.is_sensor_logger())
+    acc, unit = to_g(table.xyz, cols.acc_unit, path, notes, sensor_logger=cols.is_sensor_logger(),
+                     column=cols.names[cols.axes[0]])
     table.xyz = None
     has_time = table.time is not None
     start_time = None

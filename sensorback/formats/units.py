@@ -11,6 +11,7 @@ refuses what to_g would convert: there the values contradict the format, they ar
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timezone
 
 import numpy as np
@@ -144,6 +145,7 @@ def unit_of(med: float) -> str | None:
 
 def _looks_like(unit: str, med: float) -> str:
     return (f"values look like m/s^2 (median |a| {med:.2f})" if unit == "m/s^2"
+            else f"values look like g (median |a| {med:.2f})" if unit == "g"
             else f"values look like milli-g (median |a| {med:.0f})")
 
 
@@ -168,12 +170,38 @@ def check_g(xyz: np.ndarray, path, holder: str) -> None:
                            f"converted, as the file says g: write it again with the values divided by {divide}")
 
 
-def to_g(xyz: np.ndarray, unit: str | None, path, notes: LoadNotes, *, sensor_logger: bool = False
-         ) -> tuple[np.ndarray, str]:
+def _check_declared(unit: str, med: float, path, column: str | None) -> None:
+    """Refuse acceleration whose header names a unit its values contradict (``ax (g)`` over values
+    about 9.8, milli-g called g): analysed as declared it is garbage, and the header is wrong. Judged
+    from the median |a| (median_magnitude: rows spread over the file) as check_g judges a .sbr."""
+    if not math.isfinite(med) or 0.3 <= med * _ACC_FACTOR[unit] <= 3.0:
+        return
+    looks = unit_of(med)
+    named = f" ({column.strip()})" if column else ""
+    if looks is None:
+        raise InputError(path, f"the header says the acceleration is in {unit}{named}, but its median |a| is {med:.3g} "
+                               f"{unit}, not about 1 g with gravity included, nor in g, m/s^2 or mg either"
+                               f"{_gravity_removed(med)}")
+    raise InputError(path, f"the header says the acceleration is in {unit}{named}, but the {_looks_like(looks, med)}; "
+                           f"not converted: name their unit in the header, e.g. '{_with_unit(column, looks)}', or none "
+                           "to have it judged from the values")
+
+
+def _with_unit(column: str | None, unit: str) -> str:
+    """An acceleration column's name with ``unit`` in the brackets its unit was in ('ax (g)' ->
+    'ax (m/s^2)'); 'ax (unit)' for a name whose unit is not in brackets ('ax_g')."""
+    name = (column or "").strip().strip("\"'").strip()
+    m = re.search(r"[(\[{][^)\]}]*[)\]}]", name)
+    return f"{name[:m.start()]}({unit}){name[m.end():]}" if m else f"ax ({unit})"
+
+
+def to_g(xyz: np.ndarray, unit: str | None, path, notes: LoadNotes, *, sensor_logger: bool = False,
+         column: str | None = None) -> tuple[np.ndarray, str]:
     """Acceleration as float32 g, and the unit it was read in (declared or detected).
 
     Refuses acceleration with gravity removed, judged from the values (gravity_spread), whatever
-    the file is called."""
+    the file is called, and values that contradict the unit the header names (``column``: an
+    acceleration column's name, for the message)."""
     _refuse_gravity_free(xyz, path, "Sensor Logger's Accelerometer.csv is like that: import TotalAcceleration.csv, or "
                          "keep Accelerometer.csv beside Gravity.csv under their own names" if sensor_logger else
                          "export acceleration with gravity included (total acceleration, 'with g')")
@@ -181,10 +209,9 @@ def to_g(xyz: np.ndarray, unit: str | None, path, notes: LoadNotes, *, sensor_lo
     med = median_magnitude(xyz)
     if unit is not None:
         factor = _ACC_FACTOR[unit]
+        _check_declared(unit, med, path, column)
         if unit != "g":
             notes.add(f"converted acceleration from {unit} (as the header says) to g")
-        if math.isfinite(med) and not (0.3 <= med * factor <= 3.0):
-            notes.add(f"median |a| is {med * factor:.3g} g after conversion, expected about 1 g with gravity included; check the units")
     else:
         unit = unit_of(med)
         if unit is None:

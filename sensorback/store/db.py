@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -19,7 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from ..errors import OSProblem, SensorbackError, one_line
-from ..private import PRIVATE_MODE, create_private, make_private_dirs, own_folder
+from ..private import create_private, make_own_file_private, make_private_dirs, own_folder
 
 ENV_VAR = "SENSORBACK_DB"
 DB_FILENAME = "sensorback.db"
@@ -31,8 +32,9 @@ class StoreError(SensorbackError):
     """The database cannot be opened, read or written. One line, naming the database."""
 
 
-class DatabaseLocked(StoreError):
-    """Another program holds the database's write lock for longer than the busy timeout."""
+class DatabaseLocked(StoreError, OSProblem):
+    """Another program holds the database's write lock for longer than the busy timeout: the
+    machine's state, not the user's input, so exit code 1 (as a database that cannot be written)."""
 
 
 class DatabaseReadOnly(StoreError):
@@ -173,8 +175,8 @@ def prepare_sqlite_file(path: Path, default_location: bool) -> None:
     if path.exists():
         try:
             if path.is_file() and path.stat().st_size == 0:
-                os.chmod(path, PRIVATE_MODE)
-        except PermissionError:  # not ours: leave its mode
+                make_own_file_private(path)
+        except OSError:
             pass
         return
     try:
@@ -183,6 +185,18 @@ def prepare_sqlite_file(path: Path, default_location: bool) -> None:
         return
     except OSError as e:
         raise StoreError(f"cannot create database {path}: {e.strerror or e}") from None
+
+
+def keep_private(path: Path) -> None:
+    """An existing database file that is about to be written (and its -wal and -shm, which SQLite
+    makes with the database file's mode), made 0600 when others may read it: one that an older
+    version, or ``sqlite3``, left 0644 (make_own_file_private: a file another user owns is left
+    alone). Said in one line (a warning), once: the next open finds it private."""
+    was = make_own_file_private(path)
+    for side in ("-wal", "-shm"):
+        make_own_file_private(f"{path}{side}")
+    if was is not None:
+        warnings.warn(f"made database {path} private (0600; it was {was:04o})", UserWarning, stacklevel=3)
 
 
 def make_engine(target: DbTarget, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Engine:

@@ -15,8 +15,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from ..core.epochs import COLUMNS as EPOCH_COLUMNS
 from ..core.states import CODE, STATES
 from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, cannot_write, default_db_path, describe,
-                 is_locked, is_read_only, make_engine, not_writable, prepare_sqlite_file, read_only_target,
-                 resolve_db_url, translate, write_options)
+                 is_locked, is_read_only, keep_private, make_engine, not_writable, prepare_sqlite_file,
+                 read_only_target, resolve_db_url, translate, write_options)
 from .migrate import refuse_foreign, upgrade
 from .models import Bout, Epoch, Event, Exercise, PainCheckin, Session
 from .recorder import Recorder
@@ -51,6 +51,8 @@ def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_T
     try:
         refuse_foreign(engine, target.name)
         if target.sqlite_path is not None and not target.read_only_uri:
+            if not read_only:  # (a report changes no modes; another program's database was refused above)
+                keep_private(target.sqlite_path)
             _ensure_wal(engine, busy_timeout_s)
         upgrade(engine, target.name)
     except DBAPIError as e:
