@@ -67,7 +67,8 @@ def naming(path):
     try:
         yield
     except OSError as e:
-        if e.errno is not None and (e.filename is None or os.fspath(e.filename) == writing_path(path)):
+        named = isinstance(e.filename, (str, bytes, os.PathLike))  # (an fd-based call sets an int)
+        if e.errno is not None and (e.filename is None or (named and os.fspath(e.filename) == writing_path(path))):
             raise OSError(e.errno, e.strerror or str(e), str(path)) from None
         raise
 

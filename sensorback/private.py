@@ -91,6 +91,8 @@ def make_own_file_private(path: str | os.PathLike) -> int | None:
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or not st.st_mode & 0o077:
             return None
         os.chmod(path, PRIVATE_MODE)
+        if os.stat(path).st_mode & 0o077:  # a file system that ignores modes (vfat, some network mounts)
+            return None
     except (FileNotFoundError, PermissionError):
         return None
     return stat.S_IMODE(st.st_mode)

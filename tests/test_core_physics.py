@@ -194,7 +194,7 @@ def test_the_landing_of_a_sit_down_needs_only_a_quiet_end():
     assert land_up[0] < 0.2 * land_down[0]
 
 
-def _take_off(lean_deg: float, rise_m: float) -> np.ndarray:
+def _walk_off(lean_deg: float, rise_m: float) -> np.ndarray:
     """One window (3 axes, 1, m): at rest, then a rise of rise_m over 1.5 s with the trunk leaning
     lean_deg forward and back, then stepping (no quiet end)."""
     from sensorback.core import transition
@@ -210,17 +210,17 @@ def _take_off(lean_deg: float, rise_m: float) -> np.ndarray:
     return f.T[:, None, :].astype(np.float32)
 
 
-def test_the_take_off_of_a_stand_up_into_walking_needs_only_a_quiet_start():
+def test_the_walk_off_of_a_stand_up_into_walking_needs_only_a_quiet_start():
     """The landing's mirror: at rest, a 0.4 m rise over 1.5 s with a 35 deg lean, then steps: no
-    quiet end, so no whole-window velocities, but the take-off measure finds the rise (peak
-    1.875 * D / T) and its lean, and heard.on_every_epoch calls it a take-off."""
+    quiet end, so no whole-window velocities, but the walk-off measure finds the rise (peak
+    1.875 * D / T) and its lean, and heard.on_every_epoch calls it a walk-off."""
     from sensorback.core import transition
     from sensorback.core.epoch_stats import empty_stats
     from sensorback.core.heard import on_every_epoch
 
     hz = transition.TARGET_GRID_HZ
     v_up, v_down, quiet, tilt, land_down, _, quiet_end, rise_up, rise_down = transition.vertical_velocity(
-        _take_off(35.0, 0.4), hz)
+        _walk_off(35.0, 0.4), hz)
     assert quiet[0] > transition.QUIET_G and quiet_end[0] > transition.QUIET_G
     assert np.isnan(v_up[0]) and np.isnan(land_down[0])
     assert rise_up[0] == pytest.approx(1.875 * 0.4 / 1.5, rel=0.15)
@@ -234,14 +234,38 @@ def test_the_take_off_of_a_stand_up_into_walking_needs_only_a_quiet_start():
     assert on_every_epoch(stats, 0, 1, 60.0)[-1][0]
 
 
-def test_starting_to_walk_from_standing_is_no_take_off():
+def test_starting_to_walk_from_standing_is_no_walk_off():
     """Standing still, then walking: the trunk barely leans, so whatever the steps integrate to,
     it is no rise from a seat."""
     from sensorback.core import transition
-    from sensorback.core.heard import TAKEOFF_MIN_TILT_DEG
+    from sensorback.core.heard import WALK_OFF_MIN_TILT_DEG
 
-    _, _, _, tilt, _, _, _, rise_up, _ = transition.vertical_velocity(_take_off(5.0, 0.0), transition.TARGET_GRID_HZ)
-    assert not (rise_up[0] >= transition.LAND_SPEED and tilt[0] >= TAKEOFF_MIN_TILT_DEG)
+    _, _, _, tilt, _, _, _, rise_up, _ = transition.vertical_velocity(_walk_off(5.0, 0.0), transition.TARGET_GRID_HZ)
+    assert not (rise_up[0] >= transition.LAND_SPEED and tilt[0] >= WALK_OFF_MIN_TILT_DEG)
+
+
+def test_stooping_then_walking_off_is_no_walk_off():
+    """Standing, stooping 60 deg to pick something up (the chest 0.3 m down and back up, rising a
+    fifth faster than it went down) and walking off: the trunk leans far, but the velocity goes
+    down about as much as it comes up, so it is no rise from a seat. (A straightening more than a
+    third faster than the bend would pass: such a walk-off only settles epochs still open before
+    it, which a standing trunk near its walking posture seldom leaves.)"""
+    from sensorback.core import transition
+    from sensorback.core.heard import TRANSITION_LOPSIDED, WALK_OFF_MIN_TILT_DEG
+
+    hz, m = transition.TARGET_GRID_HZ, int(6 * transition.TARGET_GRID_HZ)
+    t = np.arange(m) / hz
+
+    def move(t0: float, dur: float, dist: float) -> np.ndarray:  # minimum-jerk vertical acceleration (g)
+        s = (t - t0) / dur
+        return np.where((s > 0) & (s < 1), 60 * s - 180 * s * s + 120 * s ** 3, 0.0) * dist / dur ** 2 / 9.81
+
+    a_z = move(0.8, 1.2, -0.3) + move(2.0, 1.0, 0.3) + np.where(t > 3.0, 0.2 * np.sin(2 * np.pi * 2.0 * (t - 3.0)), 0.0)
+    lean = np.radians(60.0) * np.sin(np.pi * np.clip((t - 0.8) / 2.1, 0.0, 1.0))
+    f = (1.0 + a_z)[:, None] * np.stack([np.sin(lean), np.zeros(m), np.cos(lean)], axis=1)
+    _, _, _, tilt, _, _, _, rise_up, rise_down = transition.vertical_velocity(f.T[:, None, :].astype(np.float32), hz)
+    assert tilt[0] >= WALK_OFF_MIN_TILT_DEG or np.isnan(tilt[0])  # it leans (where measured) ...
+    assert not (rise_up[0] >= transition.LAND_SPEED and rise_up[0] >= TRANSITION_LOPSIDED * rise_down[0])  # ... but no rise
 
 
 def _standing_window(hz: float, m: int, ax_g: np.ndarray, az_g: np.ndarray) -> np.ndarray:

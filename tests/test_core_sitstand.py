@@ -307,7 +307,7 @@ def test_sitting_down_unseen_still_ends_up_sitting_and_prompts_a_break(seed):
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_seat_before_a_stand_up_straight_into_a_walk_stays_sitting(seed):
     """Rising from the chair and walking off at once leaves no quiet end for the stand-up's
-    window, only its take-off. Its seat must stay sitting up to the rise: these wearers sit
+    window, only its walk-off. Its seat must stay sitting up to the rise: these wearers sit
     upright close to their standing posture, the seat's epochs were still open when the walk
     began, and the walk used to claim the last 2.5 minutes of the bout as standing (a break
     prompt missed)."""
@@ -316,7 +316,7 @@ def test_the_seat_before_a_stand_up_straight_into_a_walk_stays_sitting(seed):
     items = list(labels.rows())
     checked = 0
     for i, (a, b, lab, code) in enumerate(items[:-1]):
-        if code == "sit_to_stand" and items[i + 1][3] == "walk" and items[i - 1][2] in ("sitting", "slouching"):
+        if i > 0 and code == "sit_to_stand" and items[i + 1][3] == "walk" and items[i - 1][2] in ("sitting", "slouching"):
             seat = inside(ep, max(items[i - 1][0], a - 150.0), a)
             assert np.isin(ep.state[seat], SIT).mean() >= 0.95, (a, code)
             checked += 1

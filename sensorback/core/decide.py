@@ -195,7 +195,7 @@ class _Carry:
     since_sure_up: int = 10**9    # epochs since the last stand-up seen (see _heard_once)
     since_sure_down: int = 10**9
     since_soft_up: int = 10**9
-    since_take_off: int = 10**9   # epochs since the last stand-up straight into walking (see _process)
+    since_walk_off: int = 10**9   # epochs since the last stand-up straight into walking (see _process)
     since_soft_down: int = 10**9
     active_run: int = 0
     lying_run: int = 0
@@ -213,6 +213,7 @@ class _Carry:
     since_firm: int = 10**9  # epochs since sure evidence as rises across breaks judge it (see _process)
     since_lying: int = 10**9
     since_lying_slow: int = 10**9
+    since_lying_walk_off: int = 10**9
     since_stepping: int = 10**9
     since_moved: int = 10**9
     since_rose: int = 10**9
@@ -399,7 +400,7 @@ class Decider:
         if int(stats.k[0]) < first:
             raise ValueError(f"epoch {int(stats.k[0])} arrived after epoch {first - 1} was decided")
         k = np.arange(first, int(stats.k[-1]) + 1, dtype=np.int64)
-        n, cad, per, stood_up, sat_down, landed, mean, var, slow_up, slow_down, spliced, took_off = on_every_epoch(
+        n, cad, per, stood_up, sat_down, landed, mean, var, slow_up, slow_down, spliced, walked_off = on_every_epoch(
             stats, first, k.shape[0], self.options.lying_deg)
         mean, var = self.calibration.sensor.apply_mean_var(mean, var)
 
@@ -454,7 +455,7 @@ class Decider:
         span = self.window_epochs
         early = max(0, c.first_k + span - 1 - first)  # this chunk's epochs whose window starts before the data
         gap = ~has_data | spliced
-        since_gap = distrust((stood_up, sat_down, landed, slow_up, slow_down, took_off), gap, span, early, c.since_gap)
+        since_gap = distrust((stood_up, sat_down, landed, slow_up, slow_down, walked_off), gap, span, early, c.since_gap)
         c.since_gap = int(since_gap[-1])
         # Sitting straight down from walking: a landing (see heard.on_every_epoch) with stepping
         # within the window before it.
@@ -462,9 +463,9 @@ class Decider:
         stepped, c.since_stepping = since_last(in_motion, c.since_stepping, land)
         if land.size:
             sat_down[land[stepped < span]] = True
-        # Standing straight up into walking: a take-off (heard.on_every_epoch) with the wearer
+        # Standing straight up into walking: a walk-off (heard.on_every_epoch) with the wearer
         # stepping by the end of its window (the window ends here).
-        took_off &= in_motion
+        walked_off &= in_motion
         stood_up, sat_down, slow_up, slow_down, c.since_up, c.since_down = silence_opposite(
             stood_up, sat_down, slow_up, slow_down, span, c.since_up, c.since_down)
         # Rising out of real lying swings the trunk up ~90 deg, which reads as a rise whether the
@@ -479,6 +480,10 @@ class Decider:
         lay, c.since_lying_slow = since_last(long_lying, c.since_lying_slow, slow)
         if slow.size:
             slow_up[slow[lay < span]] = False
+        offs = np.flatnonzero(walked_off)
+        lay, c.since_lying_walk_off = since_last(long_lying, c.since_lying_walk_off, offs)
+        if offs.size:
+            walked_off[offs[lay < span]] = False
         calm = has_data & (sd < CALM_SD_G)
         sat_confirmed, sit_pending = self._confirmed(sat_down, calm)
         stood_up, slow_up, rising = self._settled_ups(stood_up, slow_up)
@@ -649,14 +654,14 @@ class Decider:
         is_seat = np.concatenate([is_seat, ones])[order]
         is_rise = np.concatenate([is_rise, ~ones])[order]
         is_sure = np.concatenate([is_sure, ones])[order]
-        # Stand-ups straight into walking (a take-off, heard.on_every_epoch): the walk already says
-        # standing; the take-off says when the wearer rose, so the epochs before its window were
+        # Stand-ups straight into walking (a walk-off, heard.on_every_epoch): the walk already says
+        # standing; the walk-off says when the wearer rose, so the epochs before its window were
         # seated (held ones too, which the walk would otherwise claim). It shows the seat only:
         # the trunk never comes to rest after it, so it teaches the wearer's postures nothing.
-        take_offs, _, c.since_take_off, _ = _heard_once(np.flatnonzero(took_off), np.zeros(0, np.int64), n_k,
-                                                        c.since_take_off, 10**9, span)
-        if take_offs.size:
-            tk_at, tk_from = take_offs + first, take_offs - span + 1 + first
+        walk_offs, _, c.since_walk_off, _ = _heard_once(np.flatnonzero(walked_off), np.zeros(0, np.int64), n_k,
+                                                        c.since_walk_off, 10**9, span)
+        if walk_offs.size:
+            tk_at, tk_from = walk_offs + first, walk_offs - span + 1 + first
             ev_at = np.concatenate([ev_at, tk_at])
             order = np.argsort(ev_at, kind="stable")
             ev_at = ev_at[order]

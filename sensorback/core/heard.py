@@ -2,10 +2,11 @@
 
 core/transition.py measures each window (vertical velocity, quiet ends, tilt); here those
 measures become flags per epoch: a stand-up or a sit-down, sure or slow, a landing straight from
-walking (on_every_epoch), cleared where the window cannot hold a whole transition (distrust) or
-reads the opposite of one just heard (silence_opposite), and each movement counted once however
-many windows hold it (_heard_once). The decisions (decide.py) and the calibration's check of a
-stand step (personal.rose_since) use the same rules, so they hear the same transitions.
+walking, a walk-off straight into walking (on_every_epoch), cleared where the window cannot hold a
+whole transition (distrust) or reads the opposite of one just heard (silence_opposite), and each
+movement counted once however many windows hold it (_heard_once). The decisions (decide.py) and
+the calibration's check of a stand step (personal.rose_since) use the same rules, so they hear
+the same transitions (the stand step is held still: a walk-off, which ends walking, is not one).
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ SOFT_TRANSITION_SPEED = 0.2
 # (velocity integrated back from the quiet end, transition.LAND_SPEED, as lopsided): it must also
 # lean the trunk this far, beyond stopping, turning or glancing down (real walk-to-stand stops: < 30).
 LANDING_MIN_TILT_DEG = 30.0
-# Straight into walking no window ends at rest, so a stand-up is judged by its take-off alone
+# Straight into walking no window ends at rest, so a stand-up is judged by its walk-off alone
 # (velocity integrated forward from the quiet start, transition.LAND_SPEED, as lopsided), with
 # the same lean: rising from a chair brings the trunk forward over the feet (30-50 deg in healthy
 # adults, Millington et al. 1992) where starting to walk from standing barely leans it.
-TAKEOFF_MIN_TILT_DEG = LANDING_MIN_TILT_DEG
+WALK_OFF_MIN_TILT_DEG = LANDING_MIN_TILT_DEG
 
 
 def _since_before(flags: np.ndarray, carry: int) -> tuple[np.ndarray, int]:
@@ -113,7 +114,7 @@ def on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float) 
     # Transition measures exist (are not NaN) for a few percent of epochs only, and NaN fails
     # every test below: judge just those.
     m = len(stats)
-    up, down, landed, took_off = np.zeros(m, bool), np.zeros(m, bool), np.zeros(m, bool), np.zeros(m, bool)
+    up, down, landed, walked_off = np.zeros(m, bool), np.zeros(m, bool), np.zeros(m, bool), np.zeros(m, bool)
     slow_up, slow_down = np.zeros(m, bool), np.zeros(m, bool)
     i = np.flatnonzero(~np.isnan(stats.v_up))
     if i.size:
@@ -128,16 +129,16 @@ def on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float) 
         tilt = stats.tilt_deg[i]
         landed[i] = ((stats.quiet_end_g[i] <= transition.QUIET_G) & (tilt >= LANDING_MIN_TILT_DEG)
                      & (tilt < lying_deg) & (stats.land_down[i] >= TRANSITION_LOPSIDED * stats.land_up[i]))
-    # A stand-up straight into walking, judged by its take-off alone: lopsided, fast enough, with
+    # A stand-up straight into walking, judged by its walk-off alone: lopsided, fast enough, with
     # a big lean out of a quiet start (however big: a rise from a reclined seat can lean 60 deg
     # and more; rising out of lying is told apart by the caller, as for any stand-up). Whether
     # the wearer is stepping by the window's end is checked by the caller.
     i = np.flatnonzero(stats.rise_up >= transition.LAND_SPEED)
     if i.size:
         tilt = stats.tilt_deg[i]
-        took_off[i] = (tilt >= TAKEOFF_MIN_TILT_DEG) & (stats.rise_up[i] >= TRANSITION_LOPSIDED * stats.rise_down[i])
+        walked_off[i] = (tilt >= WALK_OFF_MIN_TILT_DEG) & (stats.rise_up[i] >= TRANSITION_LOPSIDED * stats.rise_down[i])
     cols = (stats.n, stats.cadence_spm, stats.periodicity, up, down, landed, stats.mean, stats.var,
-            slow_up & ~up, slow_down & ~down, stats.spliced, took_off)
+            slow_up & ~up, slow_down & ~down, stats.spliced, walked_off)
     if len(stats) == count:
         return cols
     pos = stats.k - first

@@ -24,7 +24,7 @@ MIN_TILT_DEG = 12.0
 # (m/s) can be a sit-down, so only those get a tilt.
 LAND_S = 3.0
 LAND_SPEED = 0.35
-# Take-off measures (a stand-up straight into walking, with no quiet end): the mirror of the
+# Walk-off measures (a stand-up straight into walking, with no quiet end): the mirror of the
 # landing, integrated forward from the quiet start over the first LAND_S; only a rise at least
 # LAND_SPEED fast gets a tilt, measured over those seconds (the rise's own lean, not the walk's).
 G = 9.81
@@ -34,7 +34,7 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
     """Peak upward and downward trunk velocity (m/s, both >= 0), end quietness (g) and the
     largest tilt away from the starting posture held for half a second (degrees); then the landing measures: peak
     downward and upward velocity (m/s) over the last LAND_S, integrated back from the end alone,
-    and the quietness of the end alone (g); then the take-off measures: peak upward and downward
+    and the quietness of the end alone (g); then the walk-off measures: peak upward and downward
     velocity (m/s) over the first LAND_S, integrated forward from the start alone.
 
     Windows have shape (3, w, m) (one plane per axis). Standing up shows a clear upward peak
@@ -45,7 +45,7 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
     NaN (this skips most of the work and changes no decision). Windows with a quiet end but no
     quiet start get the landing measures instead (they see a sit-down straight from walking,
     when no window starts at rest), and a tilt if they land at LAND_SPEED or faster. Windows
-    with a quiet start but no quiet end get the take-off measures (a stand-up straight into
+    with a quiet start but no quiet end get the walk-off measures (a stand-up straight into
     walking, when no window ends at rest), and the tilt of their first LAND_S if they rise at
     LAND_SPEED or faster.
     """

@@ -177,6 +177,8 @@ def _check_declared(unit: str, med: float, path, column: str | None) -> None:
     if not math.isfinite(med) or 0.3 <= med * _ACC_FACTOR[unit] <= 3.0:
         return
     looks = unit_of(med)
+    if looks == unit:  # (unit_of's own bounds for it, a little wider: the one judge of what values look like)
+        return
     named = f" ({column.strip()})" if column else ""
     if looks is None:
         raise InputError(path, f"the header says the acceleration is in {unit}{named}, but its median |a| is {med:.3g} "
