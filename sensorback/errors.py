@@ -58,17 +58,13 @@ class OSProblem(SensorbackError):
 
 @contextmanager
 def naming(path):
-    """OSErrors raised inside without a file name (a full disk on write() or close()), or naming
-    the hidden temp file `path` is written to first (private.writing_path: a folder that cannot be
-    written, a path under /proc), get `path`, so that the command line says which file the user
-    asked for could not be written."""
-    from .private import writing_path  # (private imports this module)
-
+    """OSErrors raised inside without a file name (a full disk on write() or close()) get `path`,
+    so that the command line can say which file could not be written. (One on the hidden temp
+    file an output is written to first is named for the output by private.Replacing itself.)"""
     try:
         yield
     except OSError as e:
-        named = isinstance(e.filename, (str, bytes, os.PathLike))  # (an fd-based call sets an int)
-        if e.errno is not None and (e.filename is None or (named and os.fspath(e.filename) == writing_path(path))):
+        if e.filename is None and e.errno is not None:
             raise OSError(e.errno, e.strerror or str(e), str(path)) from None
         raise
 

@@ -22,7 +22,8 @@ import io
 import os
 import socket
 import stat
-from typing import IO, Any
+from contextlib import contextmanager
+from typing import IO, Any, Iterator
 
 from .errors import SensorbackError
 from .signals import process_exists
@@ -149,6 +150,19 @@ def writing_path(path: str | os.PathLike) -> str:
     return f"{os.fspath(path)}.{socket.gethostname()}-{os.getpid()}.writing"
 
 
+@contextmanager
+def temp_named_as(tmp: str | None, path: str | os.PathLike) -> Iterator[None]:
+    """An OSError that names the hidden temp file ``tmp`` (writing_path: a path under /proc, an
+    output name whose temp name is too long) raised again naming ``path``, the output the user
+    asked for."""
+    try:
+        yield
+    except OSError as e:
+        if tmp is not None and e.errno is not None and isinstance(e.filename, str) and e.filename == tmp:
+            raise OSError(e.errno, e.strerror or str(e), os.fspath(path)) from None
+        raise
+
+
 def _writer_of(entry: str, name: str) -> int | None:
     """The process id in ``entry`` when it is a temp file of ``name`` written on this host, else None."""
     if not (entry.startswith(name + ".") and entry.endswith(".writing")):
@@ -202,7 +216,8 @@ class Replacing:
         direct = not replace_special and os.path.exists(self.path) and not os.path.isfile(self.path)
         self._tmp: str | None = None if direct else fresh_writing_path(self.path)
         try:
-            self.file = open_private(self._tmp or self.path, mode, gzip_level=gzip_level, **kwargs)
+            with temp_named_as(self._tmp, self.path):
+                self.file = open_private(self._tmp or self.path, mode, gzip_level=gzip_level, **kwargs)
         except BaseException:
             if self._tmp is not None and os.path.lexists(self._tmp):
                 os.unlink(self._tmp)

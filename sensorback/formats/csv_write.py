@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from ..private import fresh_writing_path, open_private
+from ..private import fresh_writing_path, open_private, temp_named_as
 from ..samples import SampleBlock
 from .csv_io import _estimate_rate
 from .datetimes import time_name
@@ -127,7 +127,8 @@ def write_csv_blocks(blocks: Iterable[SampleBlock], path, device: str, rate_hz: 
     tmp = fresh_writing_path(path)
     written = 0
     try:
-        with open_private(tmp, "w", gzip_level=3 if low.endswith(".gz") else None, newline="") as f:
+        with temp_named_as(tmp, path), open_private(tmp, "w", gzip_level=3 if low.endswith(".gz") else None,
+                                                     newline="") as f:
             f.write(sep.join(header) + "\n")
             for block in itertools.chain([first] if first is not None else [], blocks):
                 t = np.asarray(block.t, dtype=np.float64)

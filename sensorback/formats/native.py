@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InputError, opening
 from ..limits import EARLIEST, LATEST, is_plausible_unix
-from ..private import create_private, fresh_writing_path
+from ..private import create_private, fresh_writing_path, temp_named_as
 from ..samples import SampleBlock
 from .notes import OF_THE_READING, LoadNotes
 from .units import check_g, judged_runs
@@ -443,7 +443,8 @@ def write_native_blocks(path, blocks: Iterable[SampleBlock], n_samples: int, dev
     jb = _meta_json(device, rate_hz, start_time, meta)
     h, n = _header_len_for(jb), int(n_samples)
     tmp = fresh_writing_path(path)
-    fd = create_private(tmp)
+    with temp_named_as(tmp, path):
+        fd = create_private(tmp)
     try:
         _write_all(fd, _pack_header(COLUMNS, h, n, jb), 0)
         k, last = 0, None
