@@ -448,10 +448,10 @@ def test_a_calibration_in_the_middle_of_a_session_loses_no_epoch(env):
 
 
 def test_plain_monitor_subprocess_sigint(env):
-    """Ctrl-C in the middle of the default demo (12 min at 30x: 24 s): sent once the first break
+    """Ctrl-C in the middle of the default demo (12 min at 60x: 12 s): sent once the first break
     prompt (3 min of sitting in) has been printed, it ends the run cleanly, with exit code 0,
     everything up to then stored and recorded, long before the demo would have ended by itself."""
-    cmd = [sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--plain", "--speed", "30",
+    cmd = [sys.executable, "-m", "sensorback.cli", "monitor", "--demo", "--plain", "--speed", "60",
            "--set", "sit_limit_min=2", "--record", str(env / "r.sbr")]
     ran = signalled_at(cmd, lambda ln: "break prompt" in ln, signal.SIGINT, "the first break prompt",
                        env=dict(os.environ))

@@ -66,11 +66,18 @@ class StatsStream:
         return EpochStats.concat(parts)
 
     def _feed(self, t: np.ndarray, acc: np.ndarray) -> EpochStats:
+        # The epoch of the newest sample may still grow; everything before it is complete.
+        last_epoch = int(epoch_index(t[-1:], self.settings.epoch_s)[0])
+        # All new samples in the epoch of the buffer's newest one (a live block of a few samples):
+        # no epoch completed, and that epoch's first sample is at or before the history mark
+        # (_emit leaves it there), so the cut below would emit nothing; skip finding it.
+        same_epoch = (self._t.shape[0] > 0 and float(t[0]) >= float(self._t[-1])
+                      and int(epoch_index(self._t[-1:], self.settings.epoch_s)[0]) == last_epoch)
         self._t = np.concatenate([self._t, t])
         self._acc = np.concatenate([self._acc, np.asarray(acc, np.float32)])
         self._last_t = float(t[-1])
-        # The epoch of the newest sample may still grow; everything before it is complete.
-        last_epoch = int(epoch_index(t[-1:], self.settings.epoch_s)[0])
+        if same_epoch:
+            return EpochStats.concat([])
         cut = first_sample_of(self._t, last_epoch, self.settings)
         return self._emit(cut)
 
