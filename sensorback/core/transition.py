@@ -71,27 +71,18 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
     ended = np.flatnonzero(quiet_end <= QUIET_G)
     calm = ended[quiet[ended] <= QUIET_G]
     landing = ended[quiet[ended] > QUIET_G]
+    n_land = min(m, max(q, int(round(LAND_S * grid_hz))))
     if landing.size:
-        # At rest at the end, so the velocity before it is minus the integral of (|a| - end
-        # baseline) back from the end: no quiet start needed.
-        n_land = min(m, max(q, int(round(LAND_S * grid_hz))))
-        mag = _magnitude(win[:, landing, -n_land:].astype(np.float64))[:, ::-1]
-        vel = np.cumsum(mag - mag[:, :q].mean(axis=1)[:, None], axis=1) * (-G / grid_hz)
-        land_down[landing], land_up[landing] = -vel.min(axis=1), vel.max(axis=1)
+        land_up[landing], land_down[landing] = _from_rest(win, landing, n_land, q, grid_hz, at_end=True)
         landing = landing[land_down[landing] >= LAND_SPEED]
     if landing.size:
         tilt[landing] = _largest_tilt(win[:, landing], pre[:, landing].sum(axis=2), q)
     rising = np.flatnonzero((quiet_start <= QUIET_G) & (quiet_end > QUIET_G))
     if rising.size:
-        # At rest at the start: the velocity after it is the integral of (|a| - start baseline)
-        n_rise = min(m, max(q, int(round(LAND_S * grid_hz))))
-        head = win[:, rising, :n_rise]
-        mag = _magnitude(head.astype(np.float64))
-        vel = np.cumsum(mag - mag[:, :q].mean(axis=1)[:, None], axis=1) * (G / grid_hz)
-        rise_up[rising], rise_down[rising] = vel.max(axis=1), -vel.min(axis=1)
+        rise_up[rising], rise_down[rising] = _from_rest(win, rising, n_land, q, grid_hz, at_end=False)
         fast = rising[rise_up[rising] >= LAND_SPEED]
         if fast.size:
-            tilt[fast] = _largest_tilt(win[:, fast, :n_rise], pre[:, fast].sum(axis=2), q)
+            tilt[fast] = _largest_tilt(win[:, fast, :n_land], pre[:, fast].sum(axis=2), q)
     if calm.size == 0:
         return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
     tilt[calm] = _largest_tilt(win[:, calm], pre[:, calm].sum(axis=2), q)
@@ -107,6 +98,20 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
     v_up[whole] = vel.max(axis=1)
     v_down[whole] = -vel.min(axis=1)
     return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
+
+
+def _from_rest(win: np.ndarray, i: np.ndarray, n: int, q: int, grid_hz: float,
+               at_end: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Peak upward and downward vertical velocity (m/s, both >= 0) of windows i, integrated from
+    rest: back from the quiet end over their last n samples (at_end: the landing measures), or
+    forward from the quiet start over their first n (the walk-off measures). At rest the velocity
+    is zero, so it is the integral of (|a| - that end's baseline, the mean |a| of its q samples)
+    from there, with its sign flipped when integrating back."""
+    mag = _magnitude((win[:, i, -n:] if at_end else win[:, i, :n]).astype(np.float64))
+    if at_end:
+        mag = mag[:, ::-1]
+    vel = np.cumsum(mag - mag[:, :q].mean(axis=1)[:, None], axis=1) * ((-G if at_end else G) / grid_hz)
+    return vel.max(axis=1), -vel.min(axis=1)
 
 
 def _magnitude(win: np.ndarray) -> np.ndarray:
