@@ -170,6 +170,17 @@ def _next_walk(on_feet: np.ndarray, at: np.ndarray) -> np.ndarray:
     return np.where(j < starts.size, starts[np.minimum(j, max(starts.size - 1, 0))], on_feet.shape[0]) if starts.size else np.full(at.shape, on_feet.shape[0])
 
 
+def _merge_events(events: tuple[np.ndarray, ...], at: np.ndarray, before: np.ndarray, *, sit: bool, seat: bool,
+                  rise: bool) -> tuple[np.ndarray, ...]:
+    """The parallel event arrays (at, before, sit, seat, rise, sure) with sure events added, at
+    epochs `at` telling of the epochs before `before`, all with the flags given; all in the order
+    they became known (by at; ties keep the earlier ones first)."""
+    ev_at = np.concatenate([events[0], at])
+    order = np.argsort(ev_at, kind="stable")
+    flags = (np.concatenate([old, np.full(at.size, f)])[order] for old, f in zip(events[2:], (sit, seat, rise, True)))
+    return (ev_at[order], np.concatenate([events[1], before])[order], *flags)
+
+
 def _lying_like(incl: np.ndarray, lat: np.ndarray, lying_deg: float) -> np.ndarray:
     """A trunk lying: further than lying_deg from upright, or on its side (over SIDE_LYING_DEG
     sideways, more than it is over forward or back: nobody sits leaning that far sideways)."""
@@ -645,15 +656,8 @@ class Decider:
         # as the seats above. Then all the events in the order they became known.
         own_at, own_from = np.array(cue.seats, np.int64).reshape(-1, 2).T
         x_seats = own_at - first
-        ones = np.ones(own_at.size, bool)
-        ev_at = np.concatenate([ev_at, own_at])
-        order = np.argsort(ev_at, kind="stable")
-        ev_at = ev_at[order]
-        ev_before = np.concatenate([ev_before, own_from])[order]
-        ev_sit = np.concatenate([ev_sit, ones])[order]
-        is_seat = np.concatenate([is_seat, ones])[order]
-        is_rise = np.concatenate([is_rise, ~ones])[order]
-        is_sure = np.concatenate([is_sure, ones])[order]
+        ev_at, ev_before, ev_sit, is_seat, is_rise, is_sure = _merge_events(
+            (ev_at, ev_before, ev_sit, is_seat, is_rise, is_sure), own_at, own_from, sit=True, seat=True, rise=False)
         # Stand-ups straight into walking (a walk-off, heard.on_every_epoch): the walk already says
         # standing; the walk-off says when the wearer rose, so the epochs before its window were
         # seated (held ones too, which the walk would otherwise claim). It shows the seat only:
@@ -661,16 +665,9 @@ class Decider:
         walk_offs, _, c.since_walk_off, _ = _heard_once(np.flatnonzero(walked_off), np.zeros(0, np.int64), n_k,
                                                         c.since_walk_off, 10**9, span)
         if walk_offs.size:
-            tk_at, tk_from = walk_offs + first, walk_offs - span + 1 + first
-            ev_at = np.concatenate([ev_at, tk_at])
-            order = np.argsort(ev_at, kind="stable")
-            ev_at = ev_at[order]
-            ev_before = np.concatenate([ev_before, tk_from])[order]
-            no, yes = np.zeros(tk_at.size, bool), np.ones(tk_at.size, bool)
-            ev_sit = np.concatenate([ev_sit, no])[order]
-            is_seat = np.concatenate([is_seat, no])[order]
-            is_rise = np.concatenate([is_rise, no])[order]
-            is_sure = np.concatenate([is_sure, yes])[order]
+            ev_at, ev_before, ev_sit, is_seat, is_rise, is_sure = _merge_events(
+                (ev_at, ev_before, ev_sit, is_seat, is_rise, is_sure), walk_offs + first, walk_offs - span + 1 + first,
+                sit=False, seat=False, rise=False)
         # (a slow transition claims the epochs before it only while nothing sure is known: once
         # something is, it is a passing tip of the balance, see below)
         heard = is_sure | ~known[ev_at - first]
