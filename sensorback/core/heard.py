@@ -108,7 +108,7 @@ def transition_events(stats) -> np.ndarray:
 
 def on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float) -> tuple[np.ndarray, ...]:
     """(n, cadence, periodicity, stood up, sat down, landed, mean, var, slow up, slow down, spliced,
-    took off) on consecutive epochs
+    walked off: a stand-up straight into walking, judged by its walk-off) on consecutive epochs
     first .. first+count-1; epochs without samples get no samples, no stepping, no transition
     and NaN moments. Without such gaps (the usual case) nothing moves."""
     # Transition measures exist (are not NaN) for a few percent of epochs only, and NaN fails
