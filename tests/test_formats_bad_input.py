@@ -206,6 +206,16 @@ def test_a_declared_unit_fitting_no_unit_is_refused(tmp_path):
                            "not about 1 g with gravity included, nor in g, m/s^2 or mg either")
 
 
+def test_an_unknown_declared_unit_is_refused_naming_every_accepted_one(tmp_path):
+    """(It named g and m/s^2 only, though a header in milli-g loads as well.)"""
+    p = write(tmp_path, "t,ax (ft/s^2),ay (ft/s^2),az (ft/s^2)\n" + good_rows())
+    assert error_of(p) == f"{p}:1: unknown acceleration unit in ax (ft/s^2), ay (ft/s^2), az (ft/s^2); use g, m/s^2 or mg"
+    mg = write(tmp_path, "t,ax (mg),ay (mg),az (mg)\n" + "".join(f"{i * 0.02:.2f},100,200,970\n" for i in range(10)), "mg.csv")
+    with pytest.warns(FormatWarning, match=r"converted acceleration from mg \(as the header says\) to g"):
+        block = formats.load(mg)
+    assert block.acc[0].tolist() == pytest.approx([0.1, 0.2, 0.97])
+
+
 def test_first_problem_in_file_order_is_reported(tmp_path):
     p = write(tmp_path, HEADER + good_rows(3) + "0.06,0.1,0.2,99\n0.02,0.1,0.2,0.9\n0.10,nan,0,0\n")
     assert error_of(p) == f"{p}:5: acceleration magnitude 99.0 g exceeds 50 g (wrong units or a corrupted value?)"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ..errors import InputError
 from ..timefmt import count
 from .datetimes import TimeName, parse_time_name
+from .units import ACC_UNIT_NAMES
 
 _ACC_UNITS = {
     "g": "g", "gs": "g", "gee": "g", "gforce": "g",
@@ -225,7 +226,7 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
     acc_unit = unit_set.pop() if unit_set else None
     bad_units = [names[c].strip() for c in axes if units[c] and units[c] not in _ACC_UNITS]
     if bad_units:
-        raise InputError(path, f"unknown acceleration unit in {', '.join(bad_units)}; use g or m/s^2", line=line)
+        raise InputError(path, f"unknown acceleration unit in {', '.join(bad_units)}; use {ACC_UNIT_NAMES}", line=line)
     times.sort(key=lambda x: (x[0], x[1]))
     options = tuple((c, u) for _, c, u in times)
     time_col, time_unit = options[0] if options else (None, None)

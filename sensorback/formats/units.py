@@ -23,7 +23,10 @@ from .notes import LoadNotes
 STANDARD_GRAVITY = 9.80665
 _TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 _TIME_WORD = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
-_ACC_FACTOR = {"g": 1.0, "mg": 1e-3, "m/s^2": 1.0 / STANDARD_GRAVITY}
+_ACC_FACTOR = {"g": 1.0, "m/s^2": 1.0 / STANDARD_GRAVITY, "mg": 1e-3}
+#: The acceleration units a file may be in, and their names in messages ("g, m/s^2 or mg").
+ACC_UNITS = tuple(_ACC_FACTOR)
+ACC_UNIT_NAMES = f"{', '.join(ACC_UNITS[:-1])} or {ACC_UNITS[-1]}"
 
 
 def seconds_axis(raw: np.ndarray, name: str, unit: str | None, notes: LoadNotes) -> tuple[np.ndarray, float | None]:
@@ -143,6 +146,13 @@ def unit_of(med: float) -> str | None:
     return None
 
 
+def _fits(unit: str, med: float) -> bool:
+    """Whether acceleration with gravity included and median |a| med can be in unit: unit_of says
+    so, or med is NaN (nothing to judge: it reads the same in any unit). The one judge of both a
+    format that holds g (check_g) and a unit a CSV's header names (to_g)."""
+    return math.isnan(med) or unit_of(med) == unit
+
+
 def _looks_like(unit: str, med: float) -> str:
     return (f"values look like m/s^2 (median |a| {med:.2f})" if unit == "m/s^2"
             else f"values look like g (median |a| {med:.2f})" if unit == "g"
@@ -159,12 +169,12 @@ def check_g(xyz: np.ndarray, path, holder: str) -> None:
     a CSV that names no unit. Never converted: the file says g, so values in another unit are a
     writer's mistake that may not be its only one. xyz: the rows judged_runs names (or all rows)."""
     med = median_magnitude(xyz)
-    unit = unit_of(med)
-    if unit == "g":
+    if _fits("g", med):
         return
+    unit = unit_of(med)
     if unit is None:
         raise InputError(path, f"median |a| is {med:.3g}, but {holder} holds g with gravity included, about 1; "
-                               f"the values are not in g, m/s^2 or mg{_gravity_removed(med)}")
+                               f"the values are not in {ACC_UNIT_NAMES}{_gravity_removed(med)}")
     divide = "9.80665" if unit == "m/s^2" else "1000"
     raise InputError(path, f"{_looks_like(unit, med)}, but {holder} holds g (about 1 with gravity included); not "
                            f"converted, as the file says g: write it again with the values divided by {divide}")
@@ -174,15 +184,13 @@ def _check_declared(unit: str, med: float, path, column: str | None) -> None:
     """Refuse acceleration whose header names a unit its values contradict (``ax (g)`` over values
     about 9.8, milli-g called g): analysed as declared it is garbage, and the header is wrong. Judged
     from the median |a| (median_magnitude: rows spread over the file) as check_g judges a .sbr."""
-    if not math.isfinite(med) or 0.3 <= med * _ACC_FACTOR[unit] <= 3.0:
+    if _fits(unit, med):
         return
     looks = unit_of(med)
-    if looks == unit:  # (unit_of's own bounds for it, a little wider: the one judge of what values look like)
-        return
     named = f" ({column.strip()})" if column else ""
     if looks is None:
         raise InputError(path, f"the header says the acceleration is in {unit}{named}, but its median |a| is {med:.3g} "
-                               f"{unit}, not about 1 g with gravity included, nor in g, m/s^2 or mg either"
+                               f"{unit}, not about 1 g with gravity included, nor in {ACC_UNIT_NAMES} either"
                                f"{_gravity_removed(med)}")
     raise InputError(path, f"the header says the acceleration is in {unit}{named}, but the {_looks_like(looks, med)}; "
                            f"not converted: name their unit in the header, e.g. '{_with_unit(column, looks)}', or none "
@@ -219,7 +227,7 @@ def to_g(xyz: np.ndarray, unit: str | None, path, notes: LoadNotes, *, sensor_lo
         if unit is None:
             raise InputError(
                 path,
-                f"cannot tell the acceleration units: median |a| is {med:.3g}, expected about 1 (g) or 9.8 (m/s^2) "
+                f"cannot tell the acceleration units: median |a| is {med:.3g}, expected about 1 (g), 9.8 (m/s^2) or 1000 (mg) "
                 f"with gravity included{_gravity_removed(med)}; name the unit in the header, e.g. 'ax (g)'",
             )
         factor = _ACC_FACTOR[unit]
