@@ -319,7 +319,7 @@ def section_stream(block: SampleBlock, reps: int, live_span_s: float) -> None:
         blocks = [SampleBlock(span.t[i:i + n_per], span.acc[i:i + n_per], rate_hz=span.rate_hz)
                   for i in range(0, len(span), n_per)]
 
-        def run():
+        def run(blocks=blocks, span=span, delay=delay):
             sp = StreamProcessor(CoreOptions(), cal, span.rate_hz, max_delay_s=delay)
             parts = [sp.feed(b) for b in blocks]
             parts.append(sp.finish())

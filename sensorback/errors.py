@@ -1,6 +1,5 @@
 """Errors a user can cause. The CLI prints these as one line and exits non-zero (exit_code)."""
 
-import os
 from contextlib import contextmanager
 
 
