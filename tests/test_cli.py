@@ -279,6 +279,48 @@ def test_options_that_collect_values_may_repeat(tmp_path):
                           (("config", "show"), "--set")}  # each has a test of its own repeated use
 
 
+def flag_options():
+    """(command path, option) for every on/off flag of every command (--plain, --stand/--no-stand)."""
+    from typer.core import TyperOption
+
+    return [(path, p) for path, p in all_params()
+            if path and isinstance(p, TyperOption) and p.is_flag and not (p.multiple or p.count)]
+
+
+def test_every_flag_refuses_to_be_given_twice_or_both_ways():
+    # click kept the last without a word: 'calibrate --stand --no-stand' calibrated without the stand
+    flags = flag_options()
+    assert {"--plain", "--json", "--stand", "--week", "--radiating"} <= {p.opts[0] for _, p in flags}
+    assert [p.secondary_opts for _, p in flags if p.secondary_opts] == [["--no-stand"]]
+    assert not [p for _, p in all_params() if getattr(p, "count", False)]  # none counts its uses (-vv)
+    for path, option in flags:
+        see = f"(see 'sensorback {' '.join(path)} --help')"
+        for name in (*option.opts, *option.secondary_opts):
+            assert_one_line_error(run(*path, name, name), f"error: {name} was given twice: give it once {see}")
+        if option.secondary_opts:
+            on, off = option.opts[0], option.secondary_opts[0]
+            assert_one_line_error(run(*path, on, off), f"error: {on} and {off} were both given: give one of them {see}")
+            assert_one_line_error(run(*path, off, on, on),
+                                  f"error: {off} and {on} were both given: give one of them {see}")
+
+
+def test_a_flag_given_twice_ends_the_installed_command_with_exit_2(tmp_path):
+    for args, said in ((["monitor", "--demo", "--plain", "--plain", "--db", tmp_path / "d.db"],
+                        "--plain was given twice: give it once (see 'sensorback monitor --help')"),
+                       (["calibrate", "--demo", "--stand", "--no-stand", "--out", tmp_path / "c.json"],
+                        "--stand and --no-stand were both given: give one of them (see 'sensorback calibrate --help')")):
+        r = subprocess.run([installed_script(), *map(str, args)], capture_output=True, text=True, timeout=DEADLINE_S)
+        assert (r.returncode, r.stdout, r.stderr) == (2, "", f"error: {said}\n")
+    assert list(tmp_path.iterdir()) == []  # refused before anything was started or written
+
+
+def test_a_flag_given_once_and_a_positional_still_parse():
+    r = run("exercises", "list", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout), r.output
+    assert_one_line_error(run("log", "pain", "3", "--radiating", "--radiating"),
+                          "error: --radiating was given twice: give it once")
+
+
 def test_unknown_command_is_one_line():
     assert_one_line_error(run("analyse", CHEST), "analyse")
 
