@@ -607,31 +607,54 @@ def test_convert_round_trip(tmp_path):
     np.testing.assert_allclose(via_csv.t, original.t, rtol=0, atol=1e-3)
 
 
-def test_convert_shows_how_far_its_writing_is_on_a_terminal(tmp_path, monkeypatch):
-    """On a terminal convert's line says the phase and, while it writes (a CSV of a long recording
-    takes seconds), the share written: 'reading IN ...  3 s', then 'writing OUT [####....]  40%'.
-    It said 'converting IN ...  7 s' to the end. The Progress it draws is recorded here (what it
-    draws, and when, is test_progress_draws_a_bar_then_erases_it's)."""
+def test_convert_shows_how_far_its_reading_and_writing_are_on_a_terminal(tmp_path, monkeypatch):
+    """On a terminal convert's line says the phase and how far it is: 'reading IN [##......]  20%'
+    (bytes of IN read: a week-long CSV takes long to parse), then 'writing OUT [####....]  40%'
+    (samples written: a CSV of a long recording takes seconds). It said 'converting IN ...  7 s' to
+    the end, then 'reading IN ...  7 s' with no share while reading. The Progress it draws is
+    recorded here (what it draws, and when, is test_progress_draws_a_bar_then_erases_it's)."""
     from sensorback import formats
     from sensorback.cli import file_cmds
     from sensorback.cli._progress import Progress
+    from sensorback.formats import csv_io
 
     shown: list[tuple[str, float | None, float]] = []
 
     class Seen(Progress):
+        def __init__(self, label, total=None, **kw):
+            super().__init__(label, total, **kw)
+            shown.append((self.label, self.total, self.done))
+
         def update(self, done, label=None, total=None):
             super().update(done, label, total)
             shown.append((self.label, self.total, self.done))
 
     monkeypatch.setattr(file_cmds, "Progress", Seen)
     monkeypatch.setattr(file_cmds, "interactive", lambda json_output=False: True)
+    size = WAIST.stat().st_size
+    piece = 40_000
+    assert size > 3 * piece  # several reads of the gzip file
+    monkeypatch.setattr(csv_io, "_READ_BYTES", piece)
     out = tmp_path / "waist.csv"
     monkeypatch.setattr(formats, "write_csv", functools.partial(formats.write_csv, chunk_rows=5000))  # 5 chunks
     r = run("convert", WAIST, out)
     assert r.exit_code == 0, r.output
-    assert shown[0] == (f"writing {out}", 20598, 0)
-    assert [done for label, total, done in shown[1:]] == [5000, 10000, 15000, 20000, 20598], shown
-    assert {(label, total) for label, total, _ in shown} == {(f"writing {out}", 20598)}
+    reading = [(total, done) for label, total, done in shown if label == f"reading {WAIST}"]
+    assert reading[0] == (size, 0) and {total for total, _ in reading} == {size}
+    read = [done for _, done in reading[1:]]
+    assert read == sorted(read) and len(read) >= 3 and read[-1] == size, read  # bytes read, up to the whole file
+    assert set(read[:-1]) <= set(range(piece, size, piece)), read
+    writing = shown[len(reading):]
+    assert writing[0] == (f"writing {out}", 20598, 0)
+    assert [done for label, total, done in writing[1:]] == [5000, 10000, 15000, 20000, 20598], shown
+    assert {(label, total) for label, total, _ in writing} == {(f"writing {out}", 20598)}
+
+    shown.clear()  # a .sbr, read in a moment: its bar is full at once when it is read
+    native = tmp_path / "waist.sbr"
+    formats.save(formats.load(WAIST), native)
+    assert run("convert", native, tmp_path / "again.csv").exit_code == 0
+    assert [(t, d) for label, t, d in shown if label == f"reading {native}"] == \
+        [(native.stat().st_size, 0), (native.stat().st_size, native.stat().st_size)]
 
 
 def test_convert_in_a_pipe_says_only_what_it_wrote(tmp_path):
