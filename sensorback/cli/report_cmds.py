@@ -38,16 +38,27 @@ def _open_for_writing(db: Optional[str]):
 
 def _open_for_reading(db: Optional[str], upgrade: bool = False):
     """The store, or None when the default SQLite database does not exist yet (a report never
-    creates one); a database the user named (--db, $SENSORBACK_DB) must exist. Opening it writes
-    nothing (a schema of an older sensorback is refused), unless ``upgrade`` (--upgrade-db) asks
-    to bring that schema up to date first."""
+    creates one), or is an empty file (made with touch: giving it a schema would be a write); a
+    database the user named with --db must exist. Opening it writes nothing (a schema of an older
+    sensorback is refused), unless ``upgrade`` (--upgrade-db) asks to bring that schema up to date
+    first."""
     from ..store import open_store
 
     target, given = _args.check_db(db, must_exist=True)
-    if target.sqlite_path is not None and not target.read_only_uri and not target.sqlite_path.exists():
+    path = target.sqlite_path
+    if path is not None and not target.read_only_uri and (not path.exists() or _empty_file(path)):
         return None, target.name
     store = open_store(db, read_only=not upgrade)  # a database on a read-only mount can still be read
     return store, store.name
+
+
+def _empty_file(path: Path) -> bool:
+    """An SQLite file with nothing in it yet, not even in a -wal file beside it."""
+    try:
+        return path.is_file() and path.stat().st_size == 0 and not (
+            Path(f"{path}-wal").exists() and Path(f"{path}-wal").stat().st_size > 0)
+    except OSError:
+        return False
 
 
 # ------------------------------------------------------------------------------------ report
