@@ -279,6 +279,48 @@ def test_options_that_collect_values_may_repeat(tmp_path):
                           (("config", "show"), "--set")}  # each has a test of its own repeated use
 
 
+def flag_options():
+    """(command path, option) for every on/off flag of every command (--plain, --stand/--no-stand)."""
+    from typer.core import TyperOption
+
+    return [(path, p) for path, p in all_params()
+            if path and isinstance(p, TyperOption) and p.is_flag and not (p.multiple or p.count)]
+
+
+def test_every_flag_refuses_to_be_given_twice_or_both_ways():
+    # click kept the last without a word: 'calibrate --stand --no-stand' calibrated without the stand
+    flags = flag_options()
+    assert {"--plain", "--json", "--stand", "--week", "--radiating"} <= {p.opts[0] for _, p in flags}
+    assert [p.secondary_opts for _, p in flags if p.secondary_opts] == [["--no-stand"]]
+    assert not [p for _, p in all_params() if getattr(p, "count", False)]  # none counts its uses (-vv)
+    for path, option in flags:
+        see = f"(see 'sensorback {' '.join(path)} --help')"
+        for name in (*option.opts, *option.secondary_opts):
+            assert_one_line_error(run(*path, name, name), f"error: {name} was given twice: give it once {see}")
+        if option.secondary_opts:
+            on, off = option.opts[0], option.secondary_opts[0]
+            assert_one_line_error(run(*path, on, off), f"error: {on} and {off} were both given: give one of them {see}")
+            assert_one_line_error(run(*path, off, on, on),
+                                  f"error: {off} and {on} were both given: give one of them {see}")
+
+
+def test_a_flag_given_twice_ends_the_installed_command_with_exit_2(tmp_path):
+    for args, said in ((["monitor", "--demo", "--plain", "--plain", "--db", tmp_path / "d.db"],
+                        "--plain was given twice: give it once (see 'sensorback monitor --help')"),
+                       (["calibrate", "--demo", "--stand", "--no-stand", "--out", tmp_path / "c.json"],
+                        "--stand and --no-stand were both given: give one of them (see 'sensorback calibrate --help')")):
+        r = subprocess.run([installed_script(), *map(str, args)], capture_output=True, text=True, timeout=DEADLINE_S)
+        assert (r.returncode, r.stdout, r.stderr) == (2, "", f"error: {said}\n")
+    assert list(tmp_path.iterdir()) == []  # refused before anything was started or written
+
+
+def test_a_flag_given_once_and_a_positional_still_parse():
+    r = run("exercises", "list", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout), r.output
+    assert_one_line_error(run("log", "pain", "3", "--radiating", "--radiating"),
+                          "error: --radiating was given twice: give it once")
+
+
 def test_unknown_command_is_one_line():
     assert_one_line_error(run("analyse", CHEST), "analyse")
 
@@ -565,31 +607,54 @@ def test_convert_round_trip(tmp_path):
     np.testing.assert_allclose(via_csv.t, original.t, rtol=0, atol=1e-3)
 
 
-def test_convert_shows_how_far_its_writing_is_on_a_terminal(tmp_path, monkeypatch):
-    """On a terminal convert's line says the phase and, while it writes (a CSV of a long recording
-    takes seconds), the share written: 'reading IN ...  3 s', then 'writing OUT [####....]  40%'.
-    It said 'converting IN ...  7 s' to the end. The Progress it draws is recorded here (what it
-    draws, and when, is test_progress_draws_a_bar_then_erases_it's)."""
+def test_convert_shows_how_far_its_reading_and_writing_are_on_a_terminal(tmp_path, monkeypatch):
+    """On a terminal convert's line says the phase and how far it is: 'reading IN [##......]  20%'
+    (bytes of IN read: a week-long CSV takes long to parse), then 'writing OUT [####....]  40%'
+    (samples written: a CSV of a long recording takes seconds). It said 'converting IN ...  7 s' to
+    the end, then 'reading IN ...  7 s' with no share while reading. The Progress it draws is
+    recorded here (what it draws, and when, is test_progress_draws_a_bar_then_erases_it's)."""
     from sensorback import formats
     from sensorback.cli import file_cmds
     from sensorback.cli._progress import Progress
+    from sensorback.formats import csv_io
 
     shown: list[tuple[str, float | None, float]] = []
 
     class Seen(Progress):
+        def __init__(self, label, total=None, **kw):
+            super().__init__(label, total, **kw)
+            shown.append((self.label, self.total, self.done))
+
         def update(self, done, label=None, total=None):
             super().update(done, label, total)
             shown.append((self.label, self.total, self.done))
 
     monkeypatch.setattr(file_cmds, "Progress", Seen)
     monkeypatch.setattr(file_cmds, "interactive", lambda json_output=False: True)
+    size = WAIST.stat().st_size
+    piece = 40_000
+    assert size > 3 * piece  # several reads of the gzip file
+    monkeypatch.setattr(csv_io, "_READ_BYTES", piece)
     out = tmp_path / "waist.csv"
     monkeypatch.setattr(formats, "write_csv", functools.partial(formats.write_csv, chunk_rows=5000))  # 5 chunks
     r = run("convert", WAIST, out)
     assert r.exit_code == 0, r.output
-    assert shown[0] == (f"writing {out}", 20598, 0)
-    assert [done for label, total, done in shown[1:]] == [5000, 10000, 15000, 20000, 20598], shown
-    assert {(label, total) for label, total, _ in shown} == {(f"writing {out}", 20598)}
+    reading = [(total, done) for label, total, done in shown if label == f"reading {WAIST}"]
+    assert reading[0] == (size, 0) and {total for total, _ in reading} == {size}
+    read = [done for _, done in reading[1:]]
+    assert read == sorted(read) and len(read) >= 3 and read[-1] == size, read  # bytes read, up to the whole file
+    assert set(read[:-1]) <= set(range(piece, size, piece)), read
+    writing = shown[len(reading):]
+    assert writing[0] == (f"writing {out}", 20598, 0)
+    assert [done for label, total, done in writing[1:]] == [5000, 10000, 15000, 20000, 20598], shown
+    assert {(label, total) for label, total, _ in writing} == {(f"writing {out}", 20598)}
+
+    shown.clear()  # a .sbr, read in a moment: its bar is full at once when it is read
+    native = tmp_path / "waist.sbr"
+    formats.save(formats.load(WAIST), native)
+    assert run("convert", native, tmp_path / "again.csv").exit_code == 0
+    assert [(t, d) for label, t, d in shown if label == f"reading {native}"] == \
+        [(native.stat().st_size, 0), (native.stat().st_size, native.stat().st_size)]
 
 
 def test_convert_in_a_pipe_says_only_what_it_wrote(tmp_path):

@@ -5,6 +5,7 @@ HTML renderings, and the command line."""
 from __future__ import annotations
 
 import json
+import os
 import math
 import re
 import time
@@ -1041,3 +1042,18 @@ def test_an_unfinished_session_without_epochs_is_reported_not_a_crash(db):
     text = " ".join(render_text(report).split())  # (the text wraps its lines)
     assert "Nothing has been classified on any other day" in text and "has not ended" in text
     assert "has not ended" in render_html(report)
+
+
+def test_a_report_on_an_empty_database_file_writes_nothing_into_it(tmp_path, berlin):
+    """A database file made empty beforehand (touch back.db): a report said 'Nothing is recorded'
+    but wrote sensorback's schema into it, switched it to WAL and made it 0600 on the way, all
+    writes a report must not make. It now reads it as the empty store it is and leaves it alone."""
+    path = tmp_path / "back.db"
+    path.touch()
+    os.chmod(path, 0o644)
+    for args in (["--day", "2024-03-05"], ["--json"], ["--week"]):
+        r = runner.invoke(app, ["report", *args, "--db", str(path)])
+        assert r.exit_code == 0, r.output
+        assert "Nothing is recorded" in r.stdout or json.loads(r.stdout)["database_empty"]
+    assert path.stat().st_size == 0 and oct(path.stat().st_mode & 0o777) == "0o644"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["back.db"]

@@ -1,5 +1,6 @@
 """Migrations: applied automatically on open, and the migrated schema is exactly the models."""
 
+import json
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
@@ -117,3 +118,59 @@ def test_report_and_monitor_leave_another_programs_sqlite_file_as_it_was(tmp_pat
     for command in (["report"], ["log", "pain", "2"], ["monitor", "--demo", "--plain", "--speed", "1000"]):
         one_line_error(runner.invoke(app, [*command, "--db", str(path)]), f"database {path} belongs to another program")
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
+
+
+def old_sqlite_database(path, revision="0002"):
+    """An SQLite file as an older sensorback left it: schema `revision`, one session of 10 epochs
+    at START, in WAL mode (as sensorback always made them), closed cleanly."""
+    url = "sqlite:///" + str(path)
+    target = describe(url)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    engine = make_engine(target)
+    upgrade(engine, target.name, revision=revision)
+    with engine.begin() as conn:
+        sid = conn.execute(insert(Session).values(
+            device="d", source="old.sbr", started_at=START, start_estimated=False, rate_hz=50.0, epoch_s=1.0,
+            ended_at=START + timedelta(seconds=10), state_names=["moving", "standing", "sitting"],
+            software_version="0.0.1", created_at=START,
+        )).inserted_primary_key[0]
+        conn.execute(insert(Epoch), [dict(session_id=sid, t_start=float(k), t_end=k + 1.0, state=2,
+                                          at=START + timedelta(seconds=k)) for k in range(10)])
+    engine.dispose()
+    return url
+
+
+def test_report_refuses_an_older_schema_unchanged_and_upgrades_it_on_request(tmp_path):
+    """A report only reads: a database of an older sensorback that it could write is not upgraded
+    behind the user's back (that was a write); the one line says how to upgrade it, and
+    --upgrade-db does, keeping its data."""
+    path = tmp_path / "old.db"
+    url = old_sqlite_database(path)
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    runner = CliRunner()
+    day = ["--day", START.date().isoformat(), "--json"]
+    one_line_error(runner.invoke(app, ["report", *day, "--db", str(path)]),
+                   f"database {path} was written by an older sensorback (schema revision 0002; this one uses "
+                   f"{head_revision()})", "run the report again with --upgrade-db")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files  # not a byte written, no -wal/-shm left
+
+    read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
+    one_line_error(runner.invoke(app, ["report", *day, "--db", read_only]),
+                   f"database {path} was written by an older sensorback", "can only be read here",
+                   "'sensorback report --upgrade-db' with write access")
+    assert path.read_bytes() == files["old.db"]  # (a mode=ro reader may leave SQLite's empty -wal, -shm)
+
+    done = runner.invoke(app, ["report", *day, "--db", str(path), "--upgrade-db"])
+    assert done.exit_code == 0, done.output
+    engine = make_engine(describe(url))
+    with engine.connect() as conn:
+        assert current_revisions(conn) == {head_revision()}
+        assert conn.execute(text("SELECT count(*) FROM epochs")).scalar() == 10
+    engine.dispose()
+    again = runner.invoke(app, ["report", *day, "--db", str(path)])  # now current: read as it is
+    assert again.exit_code == 0, again.output
+    upgraded, read = json.loads(done.stdout), json.loads(again.stdout)
+    assert upgraded.pop("generated") and read.pop("generated") and read == upgraded
+    assert read["totals"]["seated"]["seated_s"] == 10  # the old session's 10 epochs, kept

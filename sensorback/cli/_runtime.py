@@ -206,18 +206,45 @@ def _said_name(param) -> str:
     return max(opts, key=len) if isinstance(param, TyperOption) and opts else param.human_readable_name
 
 
-def _refuse_repeated(order, ctx) -> None:
-    """A usage error for an option that takes one value given more than once ('--start X --start
-    Y'), where click would keep the last without a word. ``order``: the parameters as the parser met
-    them, once per use. Options that collect their values (--set, --snooze) and flags may repeat."""
-    seen: dict[Any, int] = {}
-    for param in order:
-        if isinstance(param, TyperOption) and not (param.multiple or param.is_flag or param.count):
-            seen[param] = seen.get(param, 0) + 1
-    for param, times in seen.items():
-        if times > 1:
-            said = "twice" if times == 2 else f"{times} times"
-            raise _UsageError(f"{_said_name(param)} was given {said}: it takes one value", ctx=ctx)
+def _refuse_repeated(uses, ctx) -> None:
+    """A usage error for an option given more than once where click would keep the last without a
+    word: one that takes one value ('--start X --start Y'), an on/off flag ('--plain --plain'), or
+    both sides of a flag pair ('--stand --no-stand': which one did the user mean?). ``uses``: (the
+    parameter, the spelling used: its long name, or for a flag pair the side's) as the parser met
+    them, once per use. Options that collect their values (--set, --snooze) and counting flags may
+    repeat."""
+    seen: dict[Any, list[str]] = {}
+    for param, said in uses:
+        if isinstance(param, TyperOption) and not (param.multiple or param.count):
+            seen.setdefault(param, []).append(said or _said_name(param))
+    for param, spelled in seen.items():
+        if len(spelled) < 2:
+            continue
+        sides = list(dict.fromkeys(spelled))
+        if len(sides) > 1:
+            raise _UsageError(f"{' and '.join(sides)} were both given: give one of them", ctx=ctx)
+        times = "twice" if len(spelled) == 2 else f"{len(spelled)} times"
+        if param.is_flag:
+            raise _UsageError(f"{sides[0]} was given {times}: give it once", ctx=ctx)
+        raise _UsageError(f"{_said_name(param)} was given {times}: it takes one value", ctx=ctx)
+
+
+def _recording_uses(parser) -> list:
+    """Make ``parser`` (click's) note each option use as (parameter, spelling) in the list returned,
+    the spelling being the long name of the side met (a flag pair's --stand or --no-stand). Empty
+    (the caller then goes by click's own order) if this click keeps its options elsewhere."""
+    uses: list = []
+    options = {id(o): o for table in ("_long_opt", "_short_opt") for o in getattr(parser, table, {}).values()}
+    for option in options.values():
+        names = [n for n in getattr(option, "_long_opts", ()) if n.startswith("--")]
+        said = max(names, key=len) if names else None
+
+        def process(value, state, _process=option.process, _said=said, _obj=option.obj):
+            uses.append((_obj, _said))
+            return _process(value, state)
+
+        option.process = process
+    return uses
 
 
 def stopped_said(signum: int) -> tuple[str, int]:
@@ -410,15 +437,19 @@ class SensorbackCommand(TyperCommand):
         return super().parse_args(ctx, args)
 
     def make_parser(self, ctx):
-        """click's parser, whose parse refuses an option given twice that takes one value
-        (_refuse_repeated): it sees each use, whatever way it was written (--start=X, -s X)."""
+        """click's parser, whose parse refuses an option given twice that takes one value, a flag
+        given twice and both sides of a flag pair (_refuse_repeated): it sees each use, whatever way
+        it was written (--start=X, -s X)."""
         parser = super().make_parser(ctx)
         parse = parser.parse_args
+        uses = _recording_uses(parser)
 
         def parse_once_each(args):
+            uses.clear()
             opts, rest, order = parse(args=args)
             if not ctx.resilient_parsing:  # shell completion parses what is typed so far
-                _refuse_repeated(order, ctx)
+                met = [(p, None) for p in order if not isinstance(p, TyperArgument)]
+                _refuse_repeated(uses if len(uses) == len(met) else met, ctx)
             return opts, rest, order
 
         parser.parse_args = parse_once_each

@@ -257,9 +257,10 @@ def convert(
 
     from .. import formats
 
-    # On a terminal: 'reading IN ...  3 s', then 'writing OUT [#####...]  40%  5 s' (samples written).
-    with Progress(f"reading {src}", enabled=interactive()) as progress:
-        block = formats.load(src, rate_hz=rate)
+    # On a terminal: 'reading IN [###.....]  30%  3 s' (bytes of IN read), then
+    # 'writing OUT [#####...]  40%  5 s' (samples written).
+    with Progress(f"reading {src}", total=src.stat().st_size or None, enabled=interactive()) as progress:
+        block = formats.load(src, rate_hz=rate, progress=progress.update)
         progress.update(0, label=f"writing {dst}", total=len(block))
         formats.save(block, dst, progress=progress.update)
     typer.echo(f"wrote {dst}: {count(len(block), 'sample')}, {precise_duration(block.duration_s)} at {block.rate_hz:g} Hz")

@@ -36,16 +36,29 @@ def _open_for_writing(db: Optional[str]):
     return open_store(db)
 
 
-def _open_for_reading(db: Optional[str]):
+def _open_for_reading(db: Optional[str], upgrade: bool = False):
     """The store, or None when the default SQLite database does not exist yet (a report never
-    creates one); a database the user named (--db, $SENSORBACK_DB) must exist."""
+    creates one), or is an empty file (made with touch: giving it a schema would be a write); a
+    database the user named with --db must exist. Opening it writes nothing (a schema of an older
+    sensorback is refused), unless ``upgrade`` (--upgrade-db) asks to bring that schema up to date
+    first."""
     from ..store import open_store
 
     target, given = _args.check_db(db, must_exist=True)
-    if target.sqlite_path is not None and not target.read_only_uri and not target.sqlite_path.exists():
+    path = target.sqlite_path
+    if path is not None and not target.read_only_uri and (not path.exists() or _empty_file(path)):
         return None, target.name
-    store = open_store(db, read_only=True)  # a database on a read-only mount can still be read
+    store = open_store(db, read_only=not upgrade)  # a database on a read-only mount can still be read
     return store, store.name
+
+
+def _empty_file(path: Path) -> bool:
+    """An SQLite file with nothing in it yet, not even in a -wal file beside it."""
+    try:
+        return path.is_file() and path.stat().st_size == 0 and not (
+            Path(f"{path}-wal").exists() and Path(f"{path}-wal").stat().st_size > 0)
+    except OSError:
+        return False
 
 
 # ------------------------------------------------------------------------------------ report
@@ -79,6 +92,11 @@ def report(
                      readable=False),
     ] = None,
     db: Annotated[Optional[str], DB_OPTION] = None,
+    upgrade_db: Annotated[
+        bool,
+        typer.Option("--upgrade-db", help="First upgrade a database written by an older sensorback to this "
+                     "version's schema, keeping its data (a report otherwise writes nothing and refuses it)."),
+    ] = False,
 ) -> None:
     """Seated time, breaks, slouching, trunk flexion, exercise and pain for a day or a week."""
     from ..report import build_report, load_rows, render_html, render_text
@@ -92,7 +110,7 @@ def report(
     if html is not None:
         _args.check_output("--html", html, replaces="report", example="report.html")
 
-    store, name = _open_for_reading(db)
+    store, name = _open_for_reading(db, upgrade=upgrade_db)
     if store is None:
         start, end = period_bounds(first, last)
         rows = Rows(first, last, start, end, EpochSeries.empty(), [], [], [], [], database=name, db_empty=True)

@@ -1,7 +1,8 @@
 """Recording files in and out: pick the reader/writer from the file name.
 
-    load(path, rate_hz=None) -> SampleBlock       # .sbr native; .csv/.csv.gz/.txt/.tsv(.gz) CSV;
-                                                  # .cwa/.cwa.gz (Axivity), .gt3x (ActiGraph) read only
+    load(path, rate_hz=None, progress=None) -> SampleBlock   # .sbr native; .csv/.csv.gz/.txt/.tsv(.gz) CSV;
+                                                  # .cwa/.cwa.gz (Axivity), .gt3x (ActiGraph) read only;
+                                                  # progress(bytes of the file read so far)
     save(block, path, progress=None)              # .sbr and CSV; progress(samples written so far)
     save_blocks(blocks, path, n_samples, ...)     # the same, from consecutive blocks (bounded memory)
     iter_blocks(path, chunk_samples=...) -> Iterator[SampleBlock]   # bounded memory but for CSV (held whole)
@@ -80,17 +81,21 @@ def _refuse_rate(kind: str, path, rate_hz: float | None) -> None:
     raise rate_not_needed(path, own)
 
 
-def load(path, rate_hz: float | None = None) -> SampleBlock:
+def load(path, rate_hz: float | None = None, progress: Callable[[int], object] | None = None) -> SampleBlock:
     """Read a whole recording. rate_hz is only for CSV without a time column; given for a file
-    with its own timestamps it is refused (a one-line SensorbackError naming --rate)."""
+    with its own timestamps it is refused (a one-line SensorbackError naming --rate).
+    ``progress(n)``: called with the bytes of the file read so far as the reading goes on (a CSV,
+    slow to parse, after each read of a piece; other formats, read in a moment, once at their end),
+    to set against the file's size."""
     kind = kind_of(path)
     _check_file(path)
     _refuse_rate(kind, path, rate_hz)
-    if kind == "native":
-        return read_native(path)
-    if kind in _DEVICE_EXT.values():
-        return _read_device_file(kind, path)
-    return read_csv(path, rate_hz=rate_hz)
+    if kind == "csv":
+        return read_csv(path, rate_hz=rate_hz, progress=progress)
+    block = read_native(path) if kind == "native" else _read_device_file(kind, path)
+    if progress is not None:
+        progress(os.path.getsize(path))
+    return block
 
 
 def save(block: SampleBlock, path, progress: Callable[[int], object] | None = None) -> None:

@@ -81,10 +81,12 @@ class _Source:
     (_utf16_codec), a UTF-8 byte-order mark dropped, CRLF and CR made LF. Refuses binary data from
     the first _SNIFF_BYTES, and any line longer than MAX_LINE_BYTES (header, row or comment, plain
     or gzip, cut by a truncated stream or not) once that much of it is read, so that what is held
-    stays bounded whatever the file holds."""
+    stays bounded whatever the file holds. ``progress(n)``, if given, is called with the bytes of
+    the file read so far after each read (of a gzip file: compressed bytes)."""
 
-    def __init__(self, path, notes: LoadNotes):
+    def __init__(self, path, notes: LoadNotes, progress: Callable[[int], object] | None = None):
         self.path, self.notes, self._note_at = path, notes, len(notes.messages)
+        self._progress = progress
         with opening(path):
             self._file = open(path, "rb")
         self.bom = False  # the text began with a byte-order mark (so it was not empty)
@@ -129,7 +131,10 @@ class _Source:
 
     def _read(self, n: int) -> bytes:
         with opening(self.path):
-            return self._file.read(n)
+            data = self._file.read(n)
+            if data and self._progress is not None:
+                self._progress(self._file.tell())
+            return data
 
     def _raw_pieces(self) -> Iterator[bytes]:
         data = self._read(_READ_BYTES)
@@ -438,13 +443,14 @@ def looks_like_samples(path, head: bytes) -> bool:
 # ----------------------------------------------------------------------------- parsing
 
 
-def parse_table(path, notes: LoadNotes) -> RawTable:
+def parse_table(path, notes: LoadNotes, progress: Callable[[int], object] | None = None) -> RawTable:
     """Read the file's numbers and column roles; raises InputError naming line and column.
 
     The text is read a chunk at a time (_chunks) and never held whole: a day at 50 Hz is
-    160-260 MB of text, twice or three times what its samples take as arrays.
+    160-260 MB of text, twice or three times what its samples take as arrays. ``progress(n)``:
+    called with the bytes of the file read so far as the reading goes on.
     """
-    source = _Source(path, notes)
+    source = _Source(path, notes, progress)
     try:
         return _parse(source, path, notes)
     except InputError:

@@ -6,15 +6,18 @@ export, which splits the acceleration into two files, is put back together by ``
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..samples import SampleBlock
 from .notes import LoadNotes
 from .sensorlogger import read_sensor_logger_aware
 
 
-def read_csv(path, rate_hz: float | None = None) -> SampleBlock:
-    """Load a CSV/TSV (optionally gzip) recording; notes in block.meta['notes'] and as warnings."""
+def read_csv(path, rate_hz: float | None = None, progress: Callable[[int], object] | None = None) -> SampleBlock:
+    """Load a CSV/TSV (optionally gzip) recording; notes in block.meta['notes'] and as warnings.
+    ``progress(n)``: called with the bytes of the file read so far as the reading goes on."""
     notes = LoadNotes(str(path))
-    block = read_sensor_logger_aware(path, rate_hz, notes)
+    block = read_sensor_logger_aware(path, rate_hz, notes, progress)
     emitted = notes.emit()
     if emitted:
         block.meta["notes"] = emitted

@@ -9,6 +9,7 @@ Gravity.csv from the same folder, or refuse with a message saying which file to 
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 import numpy as np
 
@@ -35,9 +36,11 @@ def _sibling(path, stem: str) -> str | None:
     return None
 
 
-def read_sensor_logger_aware(path, rate_hz: float | None, notes: LoadNotes) -> SampleBlock:
-    """parse_table + table_to_block, with Sensor Logger's Accelerometer/Gravity split handled."""
-    table = parse_table(path, notes)
+def read_sensor_logger_aware(path, rate_hz: float | None, notes: LoadNotes,
+                             progress: Callable[[int], object] | None = None) -> SampleBlock:
+    """parse_table + table_to_block, with Sensor Logger's Accelerometer/Gravity split handled.
+    ``progress(n)``: the bytes of ``path`` read so far (parse_table)."""
+    table = parse_table(path, notes, progress)
     if not table.cols.is_sensor_logger():
         return table_to_block(table, rate_hz, notes)
     stem = _stem(path)

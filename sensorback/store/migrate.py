@@ -52,24 +52,52 @@ def refuse_foreign(engine: Engine, name: str) -> None:
                          "a database of its own: name a new file or an empty database")
 
 
-def upgrade(engine: Engine, name: str, revision: str = "head") -> bool:
-    """Bring the schema to ``revision``; True if anything was applied. Other processes opening the
-    same database at the same time wait (SQLite write lock, PostgreSQL advisory lock)."""
+def pending(engine: Engine, name: str, revision: str = "head") -> set[str] | None:
+    """The database's schema revisions when ``revision`` is not applied yet (an empty set: a new,
+    empty database), None when it is. A revision this sensorback does not know (written by a newer
+    one) raises StoreError. Reads only."""
     script = script_directory()
     target = set(script.get_heads()) if revision == "head" else {revision}
     with engine.connect() as conn:
         current = current_revisions(conn)
         conn.rollback()
     if current == target:
-        return False
+        return None
     known = {s.revision for s in script.walk_revisions()}
     unknown = current - known
     if unknown:
         raise StoreError(f"database {name} has schema revision {', '.join(sorted(unknown))}, written by a newer "
                          "sensorback; upgrade sensorback to use it")
+    return current
+
+
+def refuse_old(engine: Engine, name: str, *, writable: bool) -> None:
+    """For a store opened only to read (a report, or a database that can only be read here): a
+    schema written by an older sensorback is refused in one line saying how to upgrade it, instead
+    of being upgraded, which is a write. Reading it as it is would need every query written once
+    per old revision; the upgrade keeps all its data and takes a moment. A new, empty database
+    passes (there is nothing to misread)."""
+    current = pending(engine, name)
+    if not current:
+        return
+    old = f"database {name} was written by an older sensorback (schema revision {', '.join(sorted(current))}; " \
+          f"this one uses {head_revision()})"
+    if writable:
+        raise StoreError(f"{old} and a report only reads it: run the report again with --upgrade-db to "
+                         "upgrade it once (its data is kept)")
+    raise StoreError(f"{old} and can only be read here: upgrade it once where it can be written "
+                     "('sensorback report --upgrade-db' with write access)")
+
+
+def upgrade(engine: Engine, name: str, revision: str = "head") -> bool:
+    """Bring the schema to ``revision``; True if anything was applied. Other processes opening the
+    same database at the same time wait (SQLite write lock, PostgreSQL advisory lock). A database
+    opened read-only (mode=ro) is refused by refuse_old instead."""
+    current = pending(engine, name, revision)
+    if current is None:
+        return False
     if engine.url.query.get("mode") == "ro":
-        raise StoreError(f"database {name} was written by an older sensorback and can only be read here; open "
-                         "it once where it can be written (e.g. 'sensorback report' with write access) to upgrade it")
+        refuse_old(engine, name, writable=False)
     with engine.connect() as conn:
         conn.execution_options(**write_options(engine))
         with conn.begin():

@@ -17,7 +17,7 @@ from ..core.states import CODE, STATES
 from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, cannot_write, default_db_path, describe,
                  is_locked, is_read_only, keep_private, make_engine, not_writable, prepare_sqlite_file,
                  read_only_target, resolve_db_url, translate, write_options)
-from .migrate import refuse_foreign, upgrade
+from .migrate import refuse_foreign, refuse_old, upgrade
 from .models import Bout, Epoch, Event, Exercise, PainCheckin, Session
 from .recorder import Recorder
 from .records import BoutInfo, EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo
@@ -34,9 +34,9 @@ def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_T
     data directory, a path to an SQLite file, or any SQLAlchemy URL. Raises StoreError (a
     SensorbackError, one line naming the database) when it cannot be opened or upgraded.
 
-    read_only: only reads will follow (reports). An SQLite file this process cannot write (a
-    read-only mount, permissions) is then opened read-only instead of failing; its schema must be
-    current, since it cannot be upgraded.
+    read_only: only reads will follow (reports), and opening writes nothing either: a schema of an
+    older sensorback is refused (migrate.refuse_old), not upgraded. An SQLite file this process
+    cannot write (a read-only mount, permissions) is then opened read-only instead of failing.
     """
     target = describe(resolve_db_url(url))
     if target.sqlite_path is not None and not target.read_only_uri and cannot_write(target.sqlite_path):
@@ -50,6 +50,8 @@ def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_T
     engine = make_engine(target, busy_timeout_s)
     try:
         refuse_foreign(engine, target.name)
+        if read_only:  # an older schema is refused before anything is written (WAL included), not upgraded
+            refuse_old(engine, target.name, writable=not target.read_only_uri)
         if target.sqlite_path is not None and not target.read_only_uri:
             if not read_only:  # (a report changes no modes; another program's database was refused above)
                 keep_private(target.sqlite_path)
