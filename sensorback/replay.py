@@ -425,9 +425,10 @@ class FileReplay:
     def speed(self) -> Optional[float]:
         return self.source.speed
 
-    def load(self) -> SampleBlock:
+    def load(self, progress=None) -> SampleBlock:
+        """The whole recording; progress: as formats.load's (bytes of the file read so far)."""
         t = time.perf_counter()
-        self.block = self.source.load()
+        self.block = self.source.load(progress)
         self.timings["load"] = time.perf_counter() - t
         return self.block
 

@@ -607,6 +607,47 @@ def test_convert_round_trip(tmp_path):
     np.testing.assert_allclose(via_csv.t, original.t, rtol=0, atol=1e-3)
 
 
+@pytest.mark.parametrize("command", ["analyze", "replay"])
+def test_one_file_shows_how_much_of_it_is_read_on_a_terminal(tmp_path, monkeypatch, command):
+    """analyze of one file and replay draw 'reading FILE [##......]  20%' (bytes of FILE read: a
+    week-long CSV takes minutes to parse) before the next phase, where they drew 'loading FILE ...'
+    with no share; analyze of several files still counts files (its bar says which file it is on)."""
+    from sensorback.cli import _progress, file_cmds, replay_cmd
+    from sensorback.formats import csv_io
+
+    shown: list[tuple[str, float | None, float]] = []
+
+    class Seen(_progress.Progress):
+        def __init__(self, label, total=None, **kw):
+            super().__init__(label, total, **kw)
+            shown.append((self.label, self.total, self.done))
+
+        def update(self, done, label=None, total=None):
+            super().update(done, label, total)
+            shown.append((self.label, self.total, self.done))
+
+    module = file_cmds if command == "analyze" else replay_cmd
+    monkeypatch.setattr(module, "Progress", Seen)
+    monkeypatch.setattr(module, "interactive", lambda json_output=False: True)
+    size = WAIST.stat().st_size
+    piece = 40_000
+    monkeypatch.setattr(csv_io, "_READ_BYTES", piece)
+    extra = ["--db", str(tmp_path / "r.db")] if command == "replay" else []
+    r = run(command, WAIST, *extra)
+    assert r.exit_code == 0, r.output
+    reading = [(total, done) for label, total, done in shown if label == f"reading {WAIST}"]
+    assert {total for total, _ in reading} == {size}, shown
+    read = [done for _, done in reading if done]
+    assert read == sorted(read) and len(read) >= 3 and read[-1] == size, read
+    after = shown[len(reading):]
+    assert after and after[0][0] != f"reading {WAIST}" and not after[0][1], shown  # the next phase: no bar
+
+    if command == "analyze":  # several files: the bar counts them
+        shown.clear()
+        assert run("analyze", WAIST, RECORDINGS / "hapt_waist_exp41_user20.csv.gz").exit_code == 0
+        assert {total for _, total, _ in shown} == {2}, shown
+
+
 def test_convert_shows_how_far_its_reading_and_writing_are_on_a_terminal(tmp_path, monkeypatch):
     """On a terminal convert's line says the phase and how far it is: 'reading IN [##......]  20%'
     (bytes of IN read: a week-long CSV takes long to parse), then 'writing OUT [####....]  40%'

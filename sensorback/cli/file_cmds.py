@@ -170,15 +170,17 @@ def analyze(
     results = []
     failed = []  # the exit code of each file that failed
     for i, (path, out) in enumerate(zip(files, out_paths)):
-        # With several files the bar counts files; for one file the line shows the phase and time.
-        total = len(files) if len(files) > 1 else None
+        # With several files the bar counts files; for one file it shows how much of it is read,
+        # then the phase and time.
+        several = len(files) > 1
         try:
-            with Progress(f"loading {path}", total=total, enabled=show_progress) as progress:
-                progress.update(i)
+            with Progress(f"reading {path}", total=len(files) if several else _args.size_of(path),
+                          enabled=show_progress) as progress:
+                progress.update(i if several else 0)
                 _args.check_input_file(path)  # 'no such file', 'not a file' (a folder)
-                block = formats.load(path, rate_hz=rate)
+                block = formats.load(path, rate_hz=rate, progress=None if several else progress.update)
                 _args.check_windows_inside(windows, block.t, block.rate_hz, path)
-                progress.update(i, label=f"analyzing {path}")
+                progress.update(i, label=f"analyzing {path}", total=len(files) if several else 0)
                 result = run_core(block, options, None if stored is None else stored[0])
         except SensorbackError as e:  # this file's own: told now, and the others are still analysed
             line = file_error(path, e)
@@ -259,7 +261,7 @@ def convert(
 
     # On a terminal: 'reading IN [###.....]  30%  3 s' (bytes of IN read), then
     # 'writing OUT [#####...]  40%  5 s' (samples written).
-    with Progress(f"reading {src}", total=src.stat().st_size or None, enabled=interactive()) as progress:
+    with Progress(f"reading {src}", total=_args.size_of(src), enabled=interactive()) as progress:
         block = formats.load(src, rate_hz=rate, progress=progress.update)
         progress.update(0, label=f"writing {dst}", total=len(block))
         formats.save(block, dst, progress=progress.update)

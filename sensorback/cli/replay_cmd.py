@@ -195,11 +195,11 @@ def replay_command(
     store = None if _args.creates_db(target, given) else opened()
     sink: Optional[_EventSink] = None
     try:
-        with Progress(f"loading {file}", enabled=show) as progress:
-            block = job.load()
+        with Progress(f"reading {file}", total=_args.size_of(file), enabled=show) as progress:
+            block = job.load(progress.update)
             _args.check_windows_inside(windows, block.t, block.rate_hz, file)
             _args.check_times_inside("--snooze", [at for at, _ in snoozes], block.t, block.rate_hz, file)
-            progress.update(0, label=f"calibrating on {file}")
+            progress.update(0, label=f"calibrating on {file}", total=0)
             cal = job.calibrate()
             job.notes += _args.forward_advice(cal)
         if store is None:

@@ -205,12 +205,13 @@ class FileSource:
         self._stop_requested = False
         self._stop: Optional[asyncio.Event] = None
 
-    def load(self) -> SampleBlock:
-        """The whole recording in memory (read once; the blocks are then cut from it)."""
+    def load(self, progress=None) -> SampleBlock:
+        """The whole recording in memory (read once; the blocks are then cut from it).
+        progress: as formats.load's (bytes of the file read so far)."""
         if self.whole is None:
             from .. import formats
 
-            self.whole = formats.load(self.path, rate_hz=self.rate_hz)
+            self.whole = formats.load(self.path, rate_hz=self.rate_hz, progress=progress)
         return self.whole
 
     def blocks(self) -> Iterator[SampleBlock]:
