@@ -827,15 +827,17 @@ class Decider:
         dtype = _int_type(g.shape[0])
         anchor = _last_true(settled, dtype)
         broken = _last_true(~still, dtype)
-        ref = g[np.maximum(anchor, 0)]
+        at = np.maximum(anchor, 0)
+        ref = [g[:, a].take(at) for a in range(3)]  # column by column: gathering rows of three is slow
         carried = (anchor < 0) & (broken < 0) & (c.upright_g is not None)
         if c.upright_g is not None:
-            ref[carried] = c.upright_g
+            for a in range(3):
+                ref[a][carried] = c.upright_g[a]
         valid = (anchor > broken) | carried
-        cos = g[:, 0] * ref[:, 0] + g[:, 1] * ref[:, 1] + g[:, 2] * ref[:, 2]
+        cos = g[:, 0] * ref[0] + g[:, 1] * ref[1] + g[:, 2] * ref[2]
         with np.errstate(invalid="ignore"):
             drifted = valid & (cos >= np.cos(np.radians(LYING_DRIFT_DEG)))
-        c.upright_g = ref[-1].copy() if valid[-1] else None
+        c.upright_g = np.array([r[-1] for r in ref]) if valid[-1] else None
         return drifted
 
     def _seat_watches(self, first: int, walked: np.ndarray, on_feet: np.ndarray, upright_still: np.ndarray,
@@ -922,7 +924,7 @@ class Decider:
             if at.size:
                 np.add.at(steps, at, v)
                 np.add.at(steps, np.minimum(at + hold, n), -v)
-        ends = [(int(t) + first + hold, v) for at, v in kinds for t in at if int(t) + hold > n]
+        ends = [(int(t) + first + hold, v) for at, v in kinds for t in at[at + hold > n]]
         c.soft_pending = [(t, v) for t, v in c.soft_pending if t > first + n] + ends
         return np.cumsum(steps[:n])
 
