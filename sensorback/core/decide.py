@@ -852,15 +852,23 @@ class Decider:
         stop[ups] = stop[downs] = True
         nxt_stop = next_true(stop)
         still_at = np.flatnonzero(upright_still)
-        starts = [(0, c.seat_watch)] if c.seat_watch is not None else []
-        starts += [(int(e), None) for e in np.flatnonzero(walked)]
+        s0 = np.flatnonzero(walked)
+        from_ = s0 + 1  # (after the walk's last epoch)
+        carry = [c.seat_watch] if c.seat_watch is not None else []
+        if carry:
+            s0, from_ = np.concatenate(([0], s0)), np.concatenate(([0], from_))
         c.seat_watch = None
+        # each watch's end and the still epochs from its start to its end, all found at once
+        stop_at = nxt_stop[s0]
+        lo_at = np.searchsorted(still_at, from_)
+        hi_at = np.searchsorted(still_at, stop_at)
         done = []
-        for s0, carried in starts:
+        for i, (end, lo, hi) in enumerate(zip(stop_at.tolist(), lo_at.tolist(), hi_at.tolist())):
+            if hi <= lo and end < n:  # no still epoch before the watch ends: nothing to add or carry
+                continue
+            carried = carry[0] if carry and i == 0 else None
             begin, seen, total = carried if carried is not None else (None, 0, np.zeros(3))
-            end = int(nxt_stop[s0]) if s0 < n else n
-            lo = int(np.searchsorted(still_at, s0 + (carried is None)))  # (after the walk's last epoch)
-            take = still_at[lo:int(np.searchsorted(still_at, end))][:ANCHOR_EPOCHS - seen]
+            take = still_at[lo:hi][:ANCHOR_EPOCHS - seen]
             if take.size:
                 begin = int(take[0]) + first if begin is None else begin
                 total = total + g[take].sum(axis=0)
