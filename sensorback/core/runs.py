@@ -50,6 +50,13 @@ def _int_type(n: int):
     return np.int32 if n < 2**31 - 1 else np.int64
 
 
+def _first_at_least_0(last: np.ndarray) -> int:
+    """Where a _last_true answer stops being -1. (The 0 is of the array's own type: a Python int
+    against an int32 array makes searchsorted cast the whole array to int64 first, ten times the
+    cost of the search.)"""
+    return int(np.searchsorted(last, last.dtype.type(0)))
+
+
 def run_length(flags: np.ndarray, carry: int) -> np.ndarray:
     """Length of the run of True ending at each position (0 where False); carry = run before."""
     n = flags.shape[0]
@@ -58,7 +65,7 @@ def run_length(flags: np.ndarray, carry: int) -> np.ndarray:
     run = np.arange(n, dtype=dtype)
     run -= last_false  # 0 wherever flags is False
     if carry:  # positions before the first False continue the run carried in
-        run[: int(np.searchsorted(last_false, 0))] += carry
+        run[: _first_at_least_0(last_false)] += carry
     return run
 
 
@@ -66,7 +73,7 @@ def forward_fill(codes: np.ndarray, carry: int) -> np.ndarray:
     """Replace 0 by the last non-zero code before it (or carry)."""
     pos = _last_true(codes != 0, _int_type(codes.shape[0]))
     out = codes[np.maximum(pos, 0)]
-    out[: int(np.searchsorted(pos, 0))] = carry
+    out[: _first_at_least_0(pos)] = carry
     return out
 
 
@@ -76,7 +83,7 @@ def hysteresis(enter: np.ndarray, stay: np.ndarray, carry: bool) -> np.ndarray:
     last_break = _last_true(~(enter | stay), dtype)
     on = _last_true(enter, dtype) > last_break
     if carry:
-        on[: int(np.searchsorted(last_break, 0))] = True
+        on[: _first_at_least_0(last_break)] = True
     return on
 
 
