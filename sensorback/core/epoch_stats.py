@@ -130,6 +130,15 @@ def epoch_boundaries(t: np.ndarray, ks: np.ndarray, settings: "WindowSettings") 
         gb = np.clip(g[bad] + np.round((edge[bad] - t[g[bad]]) * rate + 0.5).astype(np.int64), 1, n - 1)
         g[bad] = gb
         bad = bad[~settled(gb, ks[bad])]
+    # A step can stall or swing next to the answer (a jittered sample half an interval from the
+    # edge rounds back where it was): the samples either side settle most of those.
+    for d in (-1, 1, -2, 2):
+        if bad.size == 0:
+            return g
+        gb = np.clip(g[bad] + d, 1, n - 1)
+        hit = settled(gb, ks[bad])
+        g[bad[hit]] = gb[hit]
+        bad = bad[~hit]
     # Packet losses right at a boundary can make the steps oscillate: settle those by bisection,
     # then nudge onto epoch_index's own verdict.
     if bad.size:
