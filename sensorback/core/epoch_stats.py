@@ -226,7 +226,7 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
         mean[stuck] = var[stuck] = np.nan
     sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
     old = int(np.searchsorted(starts, first_new))  # the history epochs: only their moments were wanted
-    rows = (k, starts, n, mean, var)  # (history and new: what the splices look at)
+    rows = (k, starts, n, mean, var, sd)  # (history and new: what the splices look at)
     k, starts, n, mean, var, sd = k[old:], starts[old:], n[old:], mean[old:], var[old:], sd[old:]
 
     cad = np.zeros(k.shape[0], np.float32)
