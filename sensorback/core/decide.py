@@ -824,15 +824,17 @@ class Decider:
         dtype = _int_type(g.shape[0])
         anchor = _last_true(settled, dtype)
         broken = _last_true(~still, dtype)
-        ref = g[np.maximum(anchor, 0)]
+        at = np.maximum(anchor, 0)
+        ref = [g[:, a].take(at) for a in range(3)]  # column by column: gathering rows of three is slow
         carried = (anchor < 0) & (broken < 0) & (c.upright_g is not None)
         if c.upright_g is not None:
-            ref[carried] = c.upright_g
+            for a in range(3):
+                ref[a][carried] = c.upright_g[a]
         valid = (anchor > broken) | carried
-        cos = g[:, 0] * ref[:, 0] + g[:, 1] * ref[:, 1] + g[:, 2] * ref[:, 2]
+        cos = g[:, 0] * ref[0] + g[:, 1] * ref[1] + g[:, 2] * ref[2]
         with np.errstate(invalid="ignore"):
             drifted = valid & (cos >= np.cos(np.radians(LYING_DRIFT_DEG)))
-        c.upright_g = ref[-1].copy() if valid[-1] else None
+        c.upright_g = np.array([r[-1] for r in ref]) if valid[-1] else None
         return drifted
 
     def _seat_watches(self, first: int, walked: np.ndarray, on_feet: np.ndarray, upright_still: np.ndarray,
@@ -847,15 +849,23 @@ class Decider:
         stop[ups] = stop[downs] = True
         nxt_stop = next_true(stop)
         still_at = np.flatnonzero(upright_still)
-        starts = [(0, c.seat_watch)] if c.seat_watch is not None else []
-        starts += [(int(e), None) for e in np.flatnonzero(walked)]
+        s0 = np.flatnonzero(walked)
+        from_ = s0 + 1  # (after the walk's last epoch)
+        carry = [c.seat_watch] if c.seat_watch is not None else []
+        if carry:
+            s0, from_ = np.concatenate(([0], s0)), np.concatenate(([0], from_))
         c.seat_watch = None
+        # each watch's end and the still epochs from its start to its end, all found at once
+        stop_at = nxt_stop[s0]
+        lo_at = np.searchsorted(still_at, from_)
+        hi_at = np.searchsorted(still_at, stop_at)
         done = []
-        for s0, carried in starts:
+        for i, (end, lo, hi) in enumerate(zip(stop_at.tolist(), lo_at.tolist(), hi_at.tolist())):
+            if hi <= lo and end < n:  # no still epoch before the watch ends: nothing to add or carry
+                continue
+            carried = carry[0] if carry and i == 0 else None
             begin, seen, total = carried if carried is not None else (None, 0, np.zeros(3))
-            end = int(nxt_stop[s0]) if s0 < n else n
-            lo = int(np.searchsorted(still_at, s0 + (carried is None)))  # (after the walk's last epoch)
-            take = still_at[lo:int(np.searchsorted(still_at, end))][:ANCHOR_EPOCHS - seen]
+            take = still_at[lo:hi][:ANCHOR_EPOCHS - seen]
             if take.size:
                 begin = int(take[0]) + first if begin is None else begin
                 total = total + g[take].sum(axis=0)
@@ -919,7 +929,7 @@ class Decider:
             if at.size:
                 np.add.at(steps, at, v)
                 np.add.at(steps, np.minimum(at + hold, n), -v)
-        ends = [(int(t) + first + hold, v) for at, v in kinds for t in at if int(t) + hold > n]
+        ends = [(int(t) + first + hold, v) for at, v in kinds for t in at[at + hold > n]]
         c.soft_pending = [(t, v) for t, v in c.soft_pending if t > first + n] + ends
         return np.cumsum(steps[:n])
 

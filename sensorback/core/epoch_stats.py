@@ -100,8 +100,10 @@ def epoch_boundaries(t: np.ndarray, ks: np.ndarray, settings: "WindowSettings") 
     """Index of the first sample in epoch k (or later) for each k in ks.
 
     Touches only a few samples per epoch: a guess from the nominal rate, corrected by local
-    steps, checked with epoch_index itself so the answer agrees with it exactly; anything still
-    unresolved (gaps, odd timing) falls back to a binary search.
+    steps, checked by epoch_index's own rule so the answer agrees with it exactly; anything still
+    unresolved (gaps, odd timing) falls back to a binary search. (Sample 0 lies before epoch k
+    and some sample in it or later, as at every caller: exactly one index passes the check, so
+    the path taken to it does not change it.)
     """
     n = t.shape[0]
     if ks.size == 0:
@@ -109,13 +111,17 @@ def epoch_boundaries(t: np.ndarray, ks: np.ndarray, settings: "WindowSettings") 
     e = settings.epoch_s
     edge = ks * e
     rate = settings.rate_hz
-    # Initial guess from a coarse time -> index map (follows drift, drops and gaps), then
-    # Newton steps at the nominal rate.
+    # Initial guess from a coarse time -> index map (follows drift, drops and gaps) and one
+    # Newton step at the nominal rate for every guess, then more for those not settled.
     coarse = np.arange(0, n, 256)
     g = np.clip(np.round(np.interp(edge, t[coarse], coarse)).astype(np.int64), 1, n - 1)
+    g = np.clip(g + np.round((edge - t[g]) * rate + 0.5).astype(np.int64), 1, n - 1)
+    per_s = 1.0 / e
 
     def settled(g, ks):
-        return (epoch_index(t[g], e) >= ks) & (epoch_index(t[g - 1], e) < ks)
+        # epoch_index(t[g], e) >= ks and epoch_index(t[g - 1], e) < ks without the floors: for
+        # a whole number k, floor(y) >= k exactly when y >= k
+        return (t[g] * per_s >= ks) & (t[g - 1] * per_s < ks)
 
     bad = np.flatnonzero(~settled(g, ks))
     for _ in range(4):
@@ -124,6 +130,15 @@ def epoch_boundaries(t: np.ndarray, ks: np.ndarray, settings: "WindowSettings") 
         gb = np.clip(g[bad] + np.round((edge[bad] - t[g[bad]]) * rate + 0.5).astype(np.int64), 1, n - 1)
         g[bad] = gb
         bad = bad[~settled(gb, ks[bad])]
+    # A step can stall or swing next to the answer (a jittered sample half an interval from the
+    # edge rounds back where it was): the samples either side settle most of those.
+    for d in (-1, 1, -2, 2):
+        if bad.size == 0:
+            return g
+        gb = np.clip(g[bad] + d, 1, n - 1)
+        hit = settled(gb, ks[bad])
+        g[bad[hit]] = gb[hit]
+        bad = bad[~hit]
     # Packet losses right at a boundary can make the steps oscillate: settle those by bisection,
     # then nudge onto epoch_index's own verdict.
     if bad.size:
@@ -211,7 +226,7 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
         mean[stuck] = var[stuck] = np.nan
     sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
     old = int(np.searchsorted(starts, first_new))  # the history epochs: only their moments were wanted
-    rows = (k, starts, n, mean, var)  # (history and new: what the splices look at)
+    rows = (k, starts, n, mean, var, sd)  # (history and new: what the splices look at)
     k, starts, n, mean, var, sd = k[old:], starts[old:], n[old:], mean[old:], var[old:], sd[old:]
 
     cad = np.zeros(k.shape[0], np.float32)

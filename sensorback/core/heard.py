@@ -142,11 +142,21 @@ def on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float) 
     if len(stats) == count:
         return cols
     pos = stats.k - first
+    # The epochs with samples come in runs between the gaps, usually a few: copied run by run
+    # (slices) rather than scattered epoch by epoch.
+    cut = np.flatnonzero(pos[1:] != pos[:-1] + 1) + 1
+    runs = None
+    if m and cut.size < 100:
+        bounds = [0, *cut.tolist(), m]
+        runs = [(int(pos[i]), i, j) for i, j in zip(bounds[:-1], bounds[1:])]
     out = []
     for a in cols:
         fill = np.nan if a.dtype.kind == "f" and a.ndim == 2 else 0
         full = np.full((count,) + a.shape[1:], fill, a.dtype, order="F")  # columns contiguous
-        if a.ndim == 2:
+        if runs is not None:
+            for p, i, j in runs:
+                full[p:p + j - i] = a[i:j]
+        elif a.ndim == 2:
             for c in range(a.shape[1]):  # column by column: scattering rows of three is slow
                 full[pos, c] = a[:, c]
         else:

@@ -263,9 +263,10 @@ def estimate(stats: EpochStats, options: CoreOptions, sensor: SensorCalibration,
         up = told("--reference-window", options.reference_window)
         up_source = f"{WINDOW_UP} {options.reference_window[0]:g}:{options.reference_window[1]:g} s"
     else:
-        provisional, _ = estimate_up(g, walking, quiet, options.epoch_s)
-        upright_ish = quiet & (g @ provisional > np.cos(np.radians(45)))
-        up, up_source = estimate_up(g, walking, upright_ish, options.epoch_s)
+        up, up_source = estimate_up(g, walking, quiet, options.epoch_s)
+        if walking.sum() < MIN_WALKING_EPOCHS:  # (from walking, the still candidates are not used)
+            upright_ish = quiet & (g @ up > np.cos(np.radians(45)))
+            up, up_source = estimate_up(g, walking, upright_ish, options.epoch_s)
     usual, slouch_source = None, "default"
     if options.forward_window is not None:
         a, b = options.forward_window

@@ -224,9 +224,12 @@ class PostureCue:
         stand shows none (nor does the quiet drift of a posture). Seen on a trunk that moves
         the whole way, whatever the clip's mounting."""
         w = EXCURSION_EPOCHS
-        allg = np.concatenate([self.exc_hist, g])
+        h = self.exc_hist.shape[0]
         n = g.shape[0]
-        self.exc_hist = allg[allg.shape[0] - w:]
+        allg = np.empty((h + n, 3), order="F")  # columns contiguous: _angle works column by column
+        allg[:h] = self.exc_hist
+        allg[h:] = g
+        self.exc_hist = allg[allg.shape[0] - w:].copy()
         # Only a span whose trunk travelled 2 x EXCURSION_DEG can hold one (out and back): summed
         # from the epoch-to-epoch turns (missing data counts as any turn), that leaves the few
         # spans with movement in them to judge, in the same order of sums in any chunking.
@@ -240,11 +243,12 @@ class PostureCue:
         # direction (0 on the way itself, however long the way: a one-way lean of 40 deg, a
         # slouch recovering, passes through directions far from both ends and is no excursion).
         best = np.zeros(i.size)
-        ends = _angle(allg[i], allg[i + w])
+        start, end = allg[i], allg[i + w]
+        ends = _angle(start, end)
         for k in range(1, w):
             mid = allg[i + k]
             with np.errstate(invalid="ignore"):  # NaN: no say
-                best = np.fmax(best, 0.5 * (_angle(mid, allg[i]) + _angle(mid, allg[i + w]) - ends))
+                best = np.fmax(best, 0.5 * (_angle(mid, start) + _angle(mid, end) - ends))
         out = np.zeros(n, bool)
         out[i[best >= EXCURSION_DEG]] = True
         return out

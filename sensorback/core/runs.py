@@ -12,19 +12,30 @@ import numpy as np
 def _last_true(mask: np.ndarray, dtype) -> np.ndarray:
     """For each position, the index of the last True at or before it (-1 before the first).
 
-    Built from the positions of True and np.repeat rather than a running maximum: the
-    masks here come in long runs, and np.maximum.accumulate is several times slower.
+    Built from the positions of True and np.repeat rather than a running maximum (the masks
+    here come in long runs, and np.maximum.accumulate is several times slower): one repeat of
+    each True's index over its run, or, when most positions are True, an index ramp with only
+    the runs of False filled in (repeating every index one at a time is the slow case).
     """
     n = mask.shape[0]
     at = np.flatnonzero(mask)
-    out = np.empty(n, dtype)
-    if at.size == 0:
-        out[:] = -1
+    if 2 * at.size > n:
+        out = np.arange(n, dtype=dtype)
+        off = np.flatnonzero(~mask)
+        if off.size:
+            begins = np.empty(off.size, bool)  # first False of each run of them
+            begins[0] = True
+            np.not_equal(off[1:], off[:-1] + 1, out=begins[1:])
+            first = np.flatnonzero(begins)
+            out[off] = np.repeat((off[first] - 1).astype(dtype), np.diff(np.append(first, off.size)))
         return out
-    first = int(at[0])
-    out[:first] = -1
-    out[first:] = np.repeat(at.astype(dtype), np.diff(np.append(at, n)))
-    return out
+    bounds = np.empty(at.size + 2, np.int64)  # each True's run: from it to the next one
+    bounds[0], bounds[-1] = 0, n
+    bounds[1:-1] = at
+    vals = np.empty(at.size + 1, dtype)
+    vals[0] = -1
+    vals[1:] = at
+    return np.repeat(vals, np.diff(bounds))
 
 
 def next_true(mask: np.ndarray) -> np.ndarray:
@@ -39,14 +50,22 @@ def _int_type(n: int):
     return np.int32 if n < 2**31 - 1 else np.int64
 
 
+def _first_at_least_0(last: np.ndarray) -> int:
+    """Where a _last_true answer stops being -1. (The 0 is of the array's own type: a Python int
+    against an int32 array makes searchsorted cast the whole array to int64 first, ten times the
+    cost of the search.)"""
+    return int(np.searchsorted(last, last.dtype.type(0)))
+
+
 def run_length(flags: np.ndarray, carry: int) -> np.ndarray:
     """Length of the run of True ending at each position (0 where False); carry = run before."""
     n = flags.shape[0]
     dtype = _int_type(n + carry + 1)
     last_false = _last_true(~flags, dtype)
-    run = np.arange(n, dtype=dtype) - last_false  # 0 wherever flags is False
+    run = np.arange(n, dtype=dtype)
+    run -= last_false  # 0 wherever flags is False
     if carry:  # positions before the first False continue the run carried in
-        run[: int(np.searchsorted(last_false, 0))] += carry
+        run[: _first_at_least_0(last_false)] += carry
     return run
 
 
@@ -54,7 +73,7 @@ def forward_fill(codes: np.ndarray, carry: int) -> np.ndarray:
     """Replace 0 by the last non-zero code before it (or carry)."""
     pos = _last_true(codes != 0, _int_type(codes.shape[0]))
     out = codes[np.maximum(pos, 0)]
-    out[: int(np.searchsorted(pos, 0))] = carry
+    out[: _first_at_least_0(pos)] = carry
     return out
 
 
@@ -64,7 +83,7 @@ def hysteresis(enter: np.ndarray, stay: np.ndarray, carry: bool) -> np.ndarray:
     last_break = _last_true(~(enter | stay), dtype)
     on = _last_true(enter, dtype) > last_break
     if carry:
-        on[: int(np.searchsorted(last_break, 0))] = True
+        on[: _first_at_least_0(last_break)] = True
     return on
 
 

@@ -250,7 +250,9 @@ class PostureSmoother:
         decided = np.where(done, val, -1).astype(np.int8)
         # the first epoch still open after each chunk epoch
         reach_max = np.maximum.accumulate(tau)
-        open_from = u + np.searchsorted(reach_max, np.arange(first, first + n, dtype=np.int64), side="right")
+        # (searchsorted(reach_max, first .. first + n - 1, side="right"), counted: how many reach
+        # at most each epoch, from one bincount; a binary search per epoch took four times as long)
+        open_from = u + np.cumsum(np.bincount(np.clip(reach_max - first, -1, n) + 1, minlength=n + 2))[1:n + 1]
         keep_from = int(open_from[-1]) - u
         # carry, for the epochs from the first open one: their commit (own: themselves) and decision
         kc = np.full(m - keep_from, BIG, np.int64)

@@ -74,7 +74,7 @@ def screen_share(rate_hz: float, epoch_s: float) -> float:
 
 
 def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndarray, n: np.ndarray,
-                  mean: np.ndarray, var: np.ndarray, periodicity: np.ndarray, first: int,
+                  mean: np.ndarray, var: np.ndarray, sd: np.ndarray, periodicity: np.ndarray, first: int,
                   rate_hz: float, epoch_s: float) -> np.ndarray:
     """Per epoch row first.., does a splice end in it? Rows before `first` are earlier epochs
     (history: at least those within epochs_back of the first new one, measured as when they were
@@ -82,8 +82,8 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     samples i and i + 1 whose after side (i + 1 .. i + w, w = side_samples) ends inside it: each
     step is judged once, by the epoch in which it can first be judged, whatever the chunking.
 
-    mean/var: each epoch's moments (NaN: no samples); periodicity: of stepping, in the window
-    ending with each new epoch (rows first..)."""
+    mean/var: each epoch's moments (NaN: no samples); sd: sqrt(var[:, 0] + var[:, 1] + var[:, 2]);
+    periodicity: of stepping, in the window ending with each new epoch (rows first..)."""
     m = k.shape[0] - first
     out = np.zeros(max(m, 0), bool)
     if m <= 0 or rate_hz < MIN_RATE_HZ:
@@ -94,13 +94,11 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     # .. k) as an SD or a change of mean from the epoch before of at least screen_share D in one
     # of them. Only epochs whose span reaches that for D = JUMP_G are looked at.
     ok = n > 0
-    score = np.zeros(k.shape[0])  # per row: the larger of its SD and its change of mean
+    score = np.array(sd, np.float64)  # per row: the larger of its SD and its change of mean
     moved = np.zeros(k.shape[0] - 1)
     for c in range(3):  # (column by column: numpy's reductions over rows of three are slow)
-        score += var[:, c]
         d = mean[1:, c] - mean[:-1, c]
         moved += d * d
-    np.sqrt(score, out=score)
     score[1:] = np.fmax(score[1:], np.sqrt(moved))
     score[~ok] = 0.0
     top = score[first:].copy()
@@ -127,10 +125,10 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     run_lo, run_hi = lo[np.concatenate(([0], brk))], hi[np.concatenate((brk - 1, [lo.size - 1]))]
     segs = np.concatenate([acc[a - 1:b + 2] for a, b in zip(run_lo.tolist(), run_hi.tolist())])
     seg_len = run_hi - run_lo + 3  # samples per run: steps run_lo - 1 .. run_hi
-    size2 = np.zeros(segs.shape[0] - 1, np.float32)
-    for c in range(3):
-        x = np.diff(segs[:, c])
-        size2 += x * x
+    x = segs[1:] - segs[:-1]  # (all three axes in one pass)
+    size2 = x[:, 0] * x[:, 0]
+    size2 += x[:, 1] * x[:, 1]
+    size2 += x[:, 2] * x[:, 2]
     size = np.sqrt(size2)
     # a big step with small ones either side (walking's big steps come in runs), owned by a run
     # (steps 1 .. run_hi - run_lo of its slice; its first and last step are only neighbours, and
