@@ -501,7 +501,7 @@ class PostureCue:
         pos = np.flatnonzero(upright & has_ref & ~absolute)
         if pos.size:
             stand, sit, which = self._anchors_at(first, heads[pos])
-            level = self._levels_of(g[pos], incl[pos], stand, sit)
+            level = self._levels_of(g[pos], incl[pos], stand, sit, which)
             # the reference's level under the same anchors, once per run of equal (reference, anchors)
             rp = r[pos]
             new = np.ones(pos.size, bool)
@@ -517,7 +517,7 @@ class PostureCue:
                 ref_g[hid], ref_i[hid] = walk_up[rh[hid]], 0.0
             if not own.all():
                 ref_g[~own], ref_i[~own] = self.ref_g, self.ref_incl
-            base = self._levels_of(ref_g, ref_i, stand[hd], sit[hd])
+            base = self._levels_of(ref_g, ref_i, stand, sit, which[hd])
             base = np.repeat(base, np.diff(np.append(hd, pos.size)))
             out[pos] = np.rint((level - base) * NAT).astype(np.int64)
         # carry: the last mark, and the reference found after it
@@ -611,34 +611,41 @@ class PostureCue:
         return eff
 
     def _anchors_at(self, first: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The standing and sitting anchors in force at chunk positions pos ((m, 3), NaN rows:
-        not known), and which anchor set that is."""
+        """The anchor sets of this chunk (standing and sitting anchors, one row per set, NaN rows:
+        not known) and which set is in force at each chunk position of pos."""
         table = [self._start_anchors] + [c[1] for c in self._changes]
         starts = np.array([-1] + [c[0] - first for c in self._changes], np.int64)
         which = np.searchsorted(starts, pos, side="right") - 1
         nan = np.full(3, np.nan)
         st = np.array([a.stand if a.stand is not None else nan for a in table])
         si = np.array([a.sit if a.sit is not None else nan for a in table])
-        return st[which], si[which], which
+        return st, si, which
 
-    def _levels_of(self, g: np.ndarray, incl: np.ndarray, stand: np.ndarray, sit: np.ndarray) -> np.ndarray:
-        """Sitting level (nats) of directions g (m, 3) with inclinations incl, given the anchors in
-        force for each (NaN rows: none): from the walking upright without a standing anchor, from
-        the standing anchor alone, or between the two near either; a far lean is sitting."""
+    def _levels_of(self, g: np.ndarray, incl: np.ndarray, stand: np.ndarray, sit: np.ndarray,
+                   which: np.ndarray) -> np.ndarray:
+        """Sitting level (nats) of directions g (m, 3) with inclinations incl, given the anchor set
+        in force for each (set which[r] of the sets' rows stand/sit; NaN rows: none): from the
+        walking upright without a standing anchor, from the standing anchor alone, or between the
+        two near either; a far lean is sitting. (What depends on the set alone, the two anchors'
+        separation, is worked out once per set.)"""
         level = prior_level(incl)
-        has_stand = np.isfinite(stand[:, 0])
+        set_stand = np.isfinite(stand[:, 0])
+        has_stand = set_stand[which]
         if has_stand.any():
             i = np.flatnonzero(has_stand)
-            to_stand = _angle(g[i], stand[i])
+            wi = which[i]
+            gi = g[i]
+            to_stand = _angle(gi, stand[wi])
             lv = prior_level(to_stand, own=True)
-            both = np.isfinite(sit[i, 0])
+            both = (set_stand & np.isfinite(sit[:, 0]))[wi]
             if both.any():
-                j = i[both]
-                sep = _angle(stand[j], sit[j])
-                to_sit = _angle(g[j], sit[j])
-                near = np.minimum(to_stand[both], to_sit) <= np.maximum(ANCHOR_NEAR_DEG, 0.75 * sep)
-                weight = np.clip((sep - ANCHOR_MIN_DEG) / (ANCHOR_FULL_DEG - ANCHOR_MIN_DEG), 0.0, 1.0)
-                pos = np.clip((to_stand[both] - to_sit) / np.maximum(sep, 1e-6), -1.0, 1.0)
+                wj = wi[both]
+                sep = _angle(stand, sit)  # per set
+                reach = np.maximum(ANCHOR_NEAR_DEG, 0.75 * sep)[wj]
+                weight = np.clip((sep - ANCHOR_MIN_DEG) / (ANCHOR_FULL_DEG - ANCHOR_MIN_DEG), 0.0, 1.0)[wj]
+                to_sit = _angle(gi[both], sit[wj])
+                near = np.minimum(to_stand[both], to_sit) <= reach
+                pos = np.clip((to_stand[both] - to_sit) / np.maximum(sep, 1e-6)[wj], -1.0, 1.0)
                 lv[both] = np.where(near, pos * weight * LEVEL_NATS, lv[both])
             level[i] = lv
         with np.errstate(invalid="ignore"):
