@@ -76,16 +76,16 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
         land_up[landing], land_down[landing] = _from_rest(win, landing, n_land, q, grid_hz, at_end=True)
         landing = landing[land_down[landing] >= LAND_SPEED]
     if landing.size:
-        tilt[landing] = _largest_tilt(win[:, landing], pre[:, landing].sum(axis=2), q)
+        tilt[landing] = _largest_tilt(win, landing, pre[:, landing].sum(axis=2), q)
     rising = np.flatnonzero((quiet_start <= QUIET_G) & (quiet_end > QUIET_G))
     if rising.size:
         rise_up[rising], rise_down[rising] = _from_rest(win, rising, n_land, q, grid_hz, at_end=False)
         fast = rising[rise_up[rising] >= LAND_SPEED]
         if fast.size:
-            tilt[fast] = _largest_tilt(win[:, fast, :n_land], pre[:, fast].sum(axis=2), q)
+            tilt[fast] = _largest_tilt(win, fast, pre[:, fast].sum(axis=2), q, n_land)
     if calm.size == 0:
         return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
-    tilt[calm] = _largest_tilt(win[:, calm], pre[:, calm].sum(axis=2), q)
+    tilt[calm] = _largest_tilt(win, calm, pre[:, calm].sum(axis=2), q)
     whole = calm[tilt[calm] >= MIN_TILT_DEG]
     if whole.size == 0:
         return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
@@ -126,18 +126,21 @@ def _turn_deg(seg: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
-def _largest_tilt(win: np.ndarray, start: np.ndarray, q: int) -> np.ndarray:
+def _largest_tilt(win: np.ndarray, i: np.ndarray, start: np.ndarray, q: int, m: int | None = None) -> np.ndarray:
     """Largest angle between the acceleration direction (averaged over blocks of about a quarter
-    second) and the starting direction `start` (3, w) that two neighbouring blocks both hold.
+    second) and the starting direction `start` (3, len(i)) that two neighbouring blocks both hold,
+    in windows i over their first m samples (default all).
     Getting up or sitting down tilts the trunk (and pelvis) forward by 20-45 degrees for a second
     or more; shuffling the feet or shifting weight does not, and a quick dip or bump swings the
     acceleration's direction as far for one block only. (A window of one block: that block.)"""
-    _, w, m = win.shape
+    m = win.shape[2] if m is None else m
     k = max(1, q // 2)
-    x = win[:, :, : m // k * k].astype(np.float64)
-    blocks = x[:, :, 0::k].copy()  # block sums, as k strided adds (a reduction over a short last
-    for j in range(1, k):          # axis runs numpy's inner loop k elements at a time)
-        blocks += x[:, :, j::k]
+    mk = m // k * k
+    # block sums in float64, as k strided adds (a reduction over a short last axis runs numpy's
+    # inner loop k elements at a time), gathered straight from the float32 windows
+    blocks = win[:, i, 0:mk:k].astype(np.float64)
+    for j in range(1, k):
+        blocks += win[:, i, j:mk:k]
     start = start / np.sqrt((start * start).sum(axis=0))
     dot = blocks[0] * start[0][:, None] + blocks[1] * start[1][:, None] + blocks[2] * start[2][:, None]
     cos = dot / np.maximum(_magnitude(blocks), 1e-9)
