@@ -45,8 +45,15 @@ def block_stats(block: SampleBlock, options: CoreOptions, sensor: SensorCalibrat
         return measured[0][1] if len(measured) == 1 else EpochStats.concat([s for _, s in measured])
 
     if sensor is None:
-        raw = joined()
-        sensor = fit_sphere(raw.mean, raw.sd) if len(raw) else IDENTITY
+        # fitted on the means and SDs, joined as joined() would (the other columns are joined once,
+        # at the end)
+        raw = [measured[0][1]] if len(measured) == 1 else [s for _, s in measured if len(s)]
+        if not raw or not len(raw[0]):
+            sensor = IDENTITY
+        elif len(measured) == 1:
+            sensor = fit_sphere(raw[0].mean, raw[0].sd)
+        else:
+            sensor = fit_sphere(np.concatenate([s.mean for s in raw]), np.concatenate([s.sd for s in raw]))
     for layout, stats in measured:
         add_transitions(layout, stats, sensor.offset, sensor.gain)
     return joined(), sensor
