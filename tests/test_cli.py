@@ -607,17 +607,15 @@ def test_convert_round_trip(tmp_path):
     np.testing.assert_allclose(via_csv.t, original.t, rtol=0, atol=1e-3)
 
 
-@pytest.mark.parametrize("command", ["analyze", "replay"])
-def test_one_file_shows_how_much_of_it_is_read_on_a_terminal(tmp_path, monkeypatch, command):
-    """analyze of one file and replay draw 'reading FILE [##......]  20%' (bytes of FILE read: a
-    week-long CSV takes minutes to parse) before the next phase, where they drew 'loading FILE ...'
-    with no share; analyze of several files still counts files (its bar says which file it is on)."""
-    from sensorback.cli import _progress, file_cmds, replay_cmd
-    from sensorback.formats import csv_io
+def _record_progress(monkeypatch, module) -> list[tuple[str, float | None, float]]:
+    """Make ``module``'s progress line draw as on a terminal and note (label, total, done) at its
+    start and every update, in the list returned (what it draws, and when, is
+    test_progress_draws_a_bar_then_erases_it's)."""
+    from sensorback.cli._progress import Progress
 
     shown: list[tuple[str, float | None, float]] = []
 
-    class Seen(_progress.Progress):
+    class Seen(Progress):
         def __init__(self, label, total=None, **kw):
             super().__init__(label, total, **kw)
             shown.append((self.label, self.total, self.done))
@@ -626,9 +624,20 @@ def test_one_file_shows_how_much_of_it_is_read_on_a_terminal(tmp_path, monkeypat
             super().update(done, label, total)
             shown.append((self.label, self.total, self.done))
 
-    module = file_cmds if command == "analyze" else replay_cmd
     monkeypatch.setattr(module, "Progress", Seen)
     monkeypatch.setattr(module, "interactive", lambda json_output=False: True)
+    return shown
+
+
+@pytest.mark.parametrize("command", ["analyze", "replay"])
+def test_one_file_shows_how_much_of_it_is_read_on_a_terminal(tmp_path, monkeypatch, command):
+    """analyze of one file and replay draw 'reading FILE [##......]  20%' (bytes of FILE read: a
+    week-long CSV takes minutes to parse) before the next phase, where they drew 'loading FILE ...'
+    with no share; analyze of several files still counts files (its bar says which file it is on)."""
+    from sensorback.cli import file_cmds, replay_cmd
+    from sensorback.formats import csv_io
+
+    shown = _record_progress(monkeypatch, file_cmds if command == "analyze" else replay_cmd)
     size = WAIST.stat().st_size
     piece = 40_000
     monkeypatch.setattr(csv_io, "_READ_BYTES", piece)
@@ -656,22 +665,9 @@ def test_convert_shows_how_far_its_reading_and_writing_are_on_a_terminal(tmp_pat
     recorded here (what it draws, and when, is test_progress_draws_a_bar_then_erases_it's)."""
     from sensorback import formats
     from sensorback.cli import file_cmds
-    from sensorback.cli._progress import Progress
     from sensorback.formats import csv_io
 
-    shown: list[tuple[str, float | None, float]] = []
-
-    class Seen(Progress):
-        def __init__(self, label, total=None, **kw):
-            super().__init__(label, total, **kw)
-            shown.append((self.label, self.total, self.done))
-
-        def update(self, done, label=None, total=None):
-            super().update(done, label, total)
-            shown.append((self.label, self.total, self.done))
-
-    monkeypatch.setattr(file_cmds, "Progress", Seen)
-    monkeypatch.setattr(file_cmds, "interactive", lambda json_output=False: True)
+    shown = _record_progress(monkeypatch, file_cmds)
     size = WAIST.stat().st_size
     piece = 40_000
     assert size > 3 * piece  # several reads of the gzip file
