@@ -426,7 +426,7 @@ class FileReplay:
         return self.source.speed
 
     def load(self, progress=None) -> SampleBlock:
-        """The whole recording; progress: as formats.load's (bytes of the file read so far)."""
+        """The whole recording; progress: as formats.load's (bytes read so far, total=bytes to read)."""
         t = time.perf_counter()
         self.block = self.source.load(progress)
         self.timings["load"] = time.perf_counter() - t

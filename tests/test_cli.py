@@ -645,7 +645,9 @@ def test_one_file_shows_how_much_of_it_is_read_on_a_terminal(tmp_path, monkeypat
     r = run(command, WAIST, *extra)
     assert r.exit_code == 0, r.output
     reading = [(total, done) for label, total, done in shown if label == f"reading {WAIST}"]
-    assert {total for total, _ in reading} == {size}, shown
+    totals = [total for total, _ in reading]
+    first = totals.index(size)  # formats.load's first call: the total, before a byte is read
+    assert set(totals[:first]) == {None} and set(totals[first:]) == {size} and reading[first] == (size, 0), shown
     read = [done for _, done in reading if done]
     assert read == sorted(read) and len(read) >= 3 and read[-1] == size, read
     after = shown[len(reading):]
@@ -677,8 +679,8 @@ def test_convert_shows_how_far_its_reading_and_writing_are_on_a_terminal(tmp_pat
     r = run("convert", WAIST, out)
     assert r.exit_code == 0, r.output
     reading = [(total, done) for label, total, done in shown if label == f"reading {WAIST}"]
-    assert reading[0] == (size, 0) and {total for total, _ in reading} == {size}
-    read = [done for _, done in reading[1:]]
+    assert reading[:2] == [(None, 0), (size, 0)] and {total for total, _ in reading[1:]} == {size}  # formats.load's
+    read = [done for _, done in reading[2:]]
     assert read == sorted(read) and len(read) >= 3 and read[-1] == size, read  # bytes read, up to the whole file
     assert set(read[:-1]) <= set(range(piece, size, piece)), read
     writing = shown[len(reading):]
@@ -691,7 +693,37 @@ def test_convert_shows_how_far_its_reading_and_writing_are_on_a_terminal(tmp_pat
     formats.save(formats.load(WAIST), native)
     assert run("convert", native, tmp_path / "again.csv").exit_code == 0
     assert [(t, d) for label, t, d in shown if label == f"reading {native}"] == \
-        [(native.stat().st_size, 0), (native.stat().st_size, native.stat().st_size)]
+        [(None, 0), (native.stat().st_size, 0), (native.stat().st_size, native.stat().st_size)]
+
+
+def test_reading_bar_counts_the_gravity_file_sensor_logger_is_read_with(tmp_path, monkeypatch):
+    """Sensor Logger's Accelerometer.csv is read with the Gravity.csv beside it: the bar fills to the
+    bytes of both, and stands part way when the first is read (it stood at 100 % while Gravity.csv,
+    as long to read, was read)."""
+    from sensorback.cli import file_cmds
+    from sensorback.formats import csv_io
+
+    shown = _record_progress(monkeypatch, file_cmds)
+    n = 2000
+    ns = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 20_000_000  # 50 Hz
+    t = np.arange(n) / 50.0
+    gravity = np.column_stack([0.2 * np.sin(t / 7), np.full(n, 0.1), np.sqrt(1 - 0.01 - (0.2 * np.sin(t / 7)) ** 2)])
+    user = 0.05 * np.column_stack([np.sin(3 * t), np.cos(5 * t), np.sin(2 * t)])
+    files = {}
+    for name, xyz in (("Accelerometer.csv", user), ("Gravity.csv", gravity)):
+        files[name] = tmp_path / name
+        files[name].write_text("time,seconds_elapsed,z,y,x\n" + "".join(
+            f"{tn},{(tn - ns[0]) / 1e9:.6f},{z * 9.80665:.6f},{y * 9.80665:.6f},{x * 9.80665:.6f}\n"
+            for tn, (x, y, z) in zip(ns.tolist(), xyz)))
+    acc, both = files["Accelerometer.csv"].stat().st_size, sum(f.stat().st_size for f in files.values())
+    monkeypatch.setattr(csv_io, "_READ_BYTES", 20_000)
+    assert acc > 3 * 20_000  # several reads of each file
+    r = run("convert", files["Accelerometer.csv"], tmp_path / "total.sbr")
+    assert r.exit_code == 0, r.output
+    reading = [(total, done) for label, total, done in shown if label == f"reading {files['Accelerometer.csv']}"]
+    assert {total for total, _ in reading[1:]} == {both}, reading
+    read = [done for _, done in reading[1:]]
+    assert read == sorted(read) and read[0] == 0 and read[-1] == both and acc in read, read
 
 
 def test_convert_in_a_pipe_says_only_what_it_wrote(tmp_path):

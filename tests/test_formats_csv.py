@@ -184,6 +184,23 @@ def test_sensor_logger_accelerometer_plus_gravity(tmp_path, same_clock):
         assert any("interpolated" in m and "dropped 1 samples" in m for m in notes)
 
 
+def test_progress_counts_gravity_csv_only_when_it_is_read(tmp_path):
+    """load's progress(done, total=n) counts the bytes of the files it reads, sizes taken before: an
+    Accelerometer.csv's total counts the Gravity.csv beside it at first; when the file is not Sensor
+    Logger's after all (its own t,ax,ay,az), Gravity.csv is not read and the total shrinks to the
+    file's own bytes, so the bar ends full."""
+    ns = T0_NS + np.arange(300, dtype=np.int64) * 20_000_000
+    (tmp_path / "Gravity.csv").write_text(sensor_logger_text(ns, np.tile([0.2, 0.1, 0.97], (300, 1)) * G))
+    t, acc = posture_data(300)
+    path = tmp_path / "accelerometer.csv"
+    formats.save(SampleBlock(t, acc, device="sim", rate_hz=50.0), path)
+    size, gsize = path.stat().st_size, (tmp_path / "Gravity.csv").stat().st_size
+    calls = []
+    formats.load(path, progress=lambda done, total: calls.append((done, total)))
+    assert calls[0] == (0, size + gsize) and calls[-1] == (size, size), calls
+    assert all(total == size + gsize for _, total in calls[:-1]) and calls[-2] == (size, size + gsize), calls
+
+
 def test_sensor_logger_accelerometer_alone_is_refused(tmp_path):
     ns = T0_NS + np.arange(10, dtype=np.int64) * 20_000_000
     path = tmp_path / "Accelerometer.csv"

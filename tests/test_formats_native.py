@@ -60,6 +60,27 @@ def test_save_load_round_trip_is_bit_exact_with_metadata(tmp_path):
     assert formats.load(path).acc[0, 0] == block.acc[0, 0]
 
 
+def test_load_reports_progress_with_the_size_taken_before_reading(tmp_path, monkeypatch):
+    """load's progress for a .sbr: (0, total=size) before reading, (size, total=size) after, with the
+    size taken before the read: a file removed once read is a good load (it stat'ed the file again
+    for the last call, and a removed file turned the good load into an error)."""
+    block = irregular_block(n=500)
+    path = tmp_path / "x.sbr"
+    formats.save(block, path)
+    size = path.stat().st_size
+
+    def read_then_remove(p):
+        out = read_native(p)
+        Path(p).unlink()
+        return out
+
+    monkeypatch.setattr(formats, "read_native", read_then_remove)
+    calls = []
+    back = formats.load(path, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, size), (size, size)] and not path.exists()
+    assert_same(back, block)
+
+
 def test_start_time_none_and_empty_meta_round_trip(tmp_path):
     block = SampleBlock(np.arange(10) / 25.0, np.ones((10, 3)), device="x", rate_hz=25.0)
     formats.save(block, tmp_path / "a.sbr")

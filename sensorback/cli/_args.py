@@ -144,16 +144,6 @@ def check_input_file(path: Path) -> None:
         raise InputError(path, "not a file")
 
 
-def size_of(path) -> int | None:
-    """A regular file's size in bytes, the total a reading bar fills to; None where there is none
-    to know ('-', a pipe, an empty or unreadable file: the bar then shows the time alone)."""
-    try:
-        p = Path(path)
-        return (p.stat().st_size or None) if str(path) != "-" and p.is_file() else None
-    except (OSError, ValueError):
-        return None
-
-
 def check_output(option: str, path: Path, *, suffixes: tuple[str, ...] = (), keep: bool = False,
                  replaces: str | None = None, folder: bool = False, example: str | None = None,
                  written: bool = True) -> None:

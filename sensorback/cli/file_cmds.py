@@ -174,7 +174,7 @@ def analyze(
         # then the phase and time.
         several = len(files) > 1
         try:
-            with Progress(f"reading {path}", total=len(files) if several else _args.size_of(path),
+            with Progress(f"reading {path}", total=len(files) if several else None,
                           enabled=show_progress) as progress:
                 progress.update(i if several else 0)
                 _args.check_input_file(path)  # 'no such file', 'not a file' (a folder)
@@ -259,9 +259,9 @@ def convert(
 
     from .. import formats
 
-    # On a terminal: 'reading IN [###.....]  30%  3 s' (bytes of IN read), then
-    # 'writing OUT [#####...]  40%  5 s' (samples written).
-    with Progress(f"reading {src}", total=_args.size_of(src), enabled=interactive()) as progress:
+    # On a terminal: 'reading IN [###.....]  30%  3 s' (bytes of IN read, of the total formats.load
+    # gives), then 'writing OUT [#####...]  40%  5 s' (samples written).
+    with Progress(f"reading {src}", enabled=interactive()) as progress:
         block = formats.load(src, rate_hz=rate, progress=progress.update)
         progress.update(0, label=f"writing {dst}", total=len(block))
         formats.save(block, dst, progress=progress.update)

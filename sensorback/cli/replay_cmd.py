@@ -195,7 +195,7 @@ def replay_command(
     store = None if _args.creates_db(target, given) else opened()
     sink: Optional[_EventSink] = None
     try:
-        with Progress(f"reading {file}", total=_args.size_of(file), enabled=show) as progress:
+        with Progress(f"reading {file}", enabled=show) as progress:  # its total: formats.load's
             block = job.load(progress.update)
             _args.check_windows_inside(windows, block.t, block.rate_hz, file)
             _args.check_times_inside("--snooze", [at for at, _ in snoozes], block.t, block.rate_hz, file)

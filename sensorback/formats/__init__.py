@@ -2,7 +2,7 @@
 
     load(path, rate_hz=None, progress=None) -> SampleBlock   # .sbr native; .csv/.csv.gz/.txt/.tsv(.gz) CSV;
                                                   # .cwa/.cwa.gz (Axivity), .gt3x (ActiGraph) read only;
-                                                  # progress(bytes of the file read so far)
+                                                  # progress(bytes read so far, total=bytes to read)
     save(block, path, progress=None)              # .sbr and CSV; progress(samples written so far)
     save_blocks(blocks, path, n_samples, ...)     # the same, from consecutive blocks (bounded memory)
     iter_blocks(path, chunk_samples=...) -> Iterator[SampleBlock]   # bounded memory but for CSV (held whole)
@@ -16,6 +16,7 @@ the CLI prints as ``warning: ...``.
 from __future__ import annotations
 
 import os
+import stat
 from typing import Callable, Iterable, Iterator
 
 from ..errors import InputError, naming
@@ -58,11 +59,16 @@ def _read_device_file(kind: str, path) -> SampleBlock:
     return read_gt3x(path)
 
 
-def _check_file(path) -> None:
-    if not os.path.exists(path):
-        raise InputError(path, "no such file")
-    if os.path.isdir(path):
+def _check_file(path) -> int:
+    """The file's size in bytes, taken before it is read; InputError when there is no such file
+    (as os.path.exists judges: any OSError, or a name no file can have) or it is a folder."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        raise InputError(path, "no such file") from None
+    if stat.S_ISDIR(st.st_mode):
         raise InputError(path, "is a directory, not a recording file")
+    return st.st_size
 
 
 def _refuse_rate(kind: str, path, rate_hz: float | None) -> None:
@@ -81,20 +87,24 @@ def _refuse_rate(kind: str, path, rate_hz: float | None) -> None:
     raise rate_not_needed(path, own)
 
 
-def load(path, rate_hz: float | None = None, progress: Callable[[int], object] | None = None) -> SampleBlock:
+def load(path, rate_hz: float | None = None, progress: Callable[..., object] | None = None) -> SampleBlock:
     """Read a whole recording. rate_hz is only for CSV without a time column; given for a file
     with its own timestamps it is refused (a one-line SensorbackError naming --rate).
-    ``progress(n)``: called with the bytes of the file read so far as the reading goes on (a CSV,
-    slow to parse, after each read of a piece; other formats, read in a moment, once at their end),
-    to set against the file's size."""
+    ``progress(done, total=n)``: the bytes read so far of the files the recording is read from, out
+    of the bytes they hold (sizes taken before they are read): called with 0 before the reading
+    starts, then as it goes on (a CSV, slow to parse, after each read of a piece; other formats,
+    read in a moment, once at their end). A CSV's files are the file itself and, for Sensor Logger's
+    Accelerometer.csv, the Gravity.csv beside it (sensorlogger.read_sensor_logger_aware)."""
     kind = kind_of(path)
-    _check_file(path)
+    size = _check_file(path)
     _refuse_rate(kind, path, rate_hz)
     if kind == "csv":
         return read_csv(path, rate_hz=rate_hz, progress=progress)
+    if progress is not None:
+        progress(0, total=size)
     block = read_native(path) if kind == "native" else _read_device_file(kind, path)
     if progress is not None:
-        progress(os.path.getsize(path))
+        progress(size, total=size)
     return block
 
 

@@ -13,9 +13,9 @@ from .notes import LoadNotes
 from .sensorlogger import read_sensor_logger_aware
 
 
-def read_csv(path, rate_hz: float | None = None, progress: Callable[[int], object] | None = None) -> SampleBlock:
+def read_csv(path, rate_hz: float | None = None, progress: Callable[..., object] | None = None) -> SampleBlock:
     """Load a CSV/TSV (optionally gzip) recording; notes in block.meta['notes'] and as warnings.
-    ``progress(n)``: called with the bytes of the file read so far as the reading goes on."""
+    ``progress(done, total=n)``: as formats.load's (bytes read so far of the files read, of n)."""
     notes = LoadNotes(str(path))
     block = read_sensor_logger_aware(path, rate_hz, notes, progress)
     emitted = notes.emit()

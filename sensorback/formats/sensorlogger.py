@@ -29,38 +29,70 @@ def _stem(path) -> str:
 
 
 def _sibling(path, stem: str) -> str | None:
+    """The CSV named ``stem`` beside ``path``; None when there is none, or the folder cannot be
+    listed (then none is known to be there)."""
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    for name in sorted(os.listdir(folder)):
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return None
+    for name in names:
         if _stem(name) == stem and name.lower().endswith((".csv", ".csv.gz")):
             return os.path.join(folder, name)
     return None
 
 
+def _size(path) -> int:
+    """A file's size in bytes, taken before it is read; 0 when it cannot be taken (reading the file,
+    if it is read, then says why)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _reading(progress: Callable[..., object] | None, before: int, total: int) -> Callable[[int], object] | None:
+    """parse_table's progress (bytes of one file read so far) as read_sensor_logger_aware's: bytes
+    read of all its files, after ``before`` bytes of the files read earlier, out of ``total``."""
+    return None if progress is None else lambda n: progress(before + n, total=total)
+
+
 def read_sensor_logger_aware(path, rate_hz: float | None, notes: LoadNotes,
-                             progress: Callable[[int], object] | None = None) -> SampleBlock:
+                             progress: Callable[..., object] | None = None) -> SampleBlock:
     """parse_table + table_to_block, with Sensor Logger's Accelerometer/Gravity split handled.
-    ``progress(n)``: the bytes of ``path`` read so far (parse_table)."""
-    table = parse_table(path, notes, progress)
-    if not table.cols.is_sensor_logger():
-        return table_to_block(table, rate_hz, notes)
+    ``progress(done, total=n)``: as formats.load's. The bytes to read are the file's and, for an
+    Accelerometer.csv with a Gravity.csv beside it, Gravity.csv's (read when the file proves to be
+    Sensor Logger's; if it does not, the total shrinks to the file's own bytes once it is read)."""
     stem = _stem(path)
+    gpath = _sibling(path, "gravity") if stem == "accelerometer" else None
+    size = total = 0
+    if progress is not None:
+        size = _size(path)
+        total = size + (_size(gpath) if gpath is not None else 0)
+        progress(0, total=total)
+    table = parse_table(path, notes, _reading(progress, 0, total))
+    if not table.cols.is_sensor_logger():
+        if progress is not None and total != size:
+            progress(size, total=size)  # the Gravity.csv beside it is not read
+        return table_to_block(table, rate_hz, notes)
     if stem == "gravity":
         raise InputError(path, "Sensor Logger's Gravity.csv is only the gravity estimate, not the measured acceleration; import TotalAcceleration.csv from the same export")
     if stem == "accelerometer":
-        gpath = _sibling(path, "gravity")
         if gpath is None:
             raise InputError(
                 path,
                 "Sensor Logger's Accelerometer.csv has gravity removed, and no Gravity.csv is beside it to add back; "
                 "import TotalAcceleration.csv from the same export instead (or put Gravity.csv next to this file)",
             )
-        table = _add_gravity(table, gpath, notes)
+        table = _add_gravity(table, gpath, notes, _reading(progress, size, total))
     return table_to_block(table, rate_hz, notes, device="sensor-logger")
 
 
-def _add_gravity(acc: RawTable, gpath: str, notes: LoadNotes) -> RawTable:
-    """User acceleration + gravity = total acceleration, on the accelerometer's timestamps."""
-    grav = parse_table(gpath, LoadNotes(gpath))
+def _add_gravity(acc: RawTable, gpath: str, notes: LoadNotes,
+                 progress: Callable[[int], object] | None = None) -> RawTable:
+    """User acceleration + gravity = total acceleration, on the accelerometer's timestamps.
+    ``progress(n)``: the bytes of gpath read so far (parse_table)."""
+    grav = parse_table(gpath, LoadNotes(gpath), progress)
     if acc.time is None or grav.time is None:
         raise InputError(acc.path, "Sensor Logger files need their time column to be combined with Gravity.csv")
     # Both time columns must be usable before we interpolate one onto the other.

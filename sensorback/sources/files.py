@@ -207,7 +207,7 @@ class FileSource:
 
     def load(self, progress=None) -> SampleBlock:
         """The whole recording in memory (read once; the blocks are then cut from it).
-        progress: as formats.load's (bytes of the file read so far)."""
+        progress: as formats.load's (bytes read so far, total=bytes to read)."""
         if self.whole is None:
             from .. import formats
 
