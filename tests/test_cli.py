@@ -659,6 +659,36 @@ def test_one_file_shows_how_much_of_it_is_read_on_a_terminal(tmp_path, monkeypat
         assert {total for _, total, _ in shown} == {2}, shown
 
 
+@pytest.mark.parametrize("option", ["--start", "--rate"])
+def test_replay_shows_the_reading_that_start_or_rate_asks_for_first(tmp_path, monkeypatch, option):
+    """replay --start / --rate read the file before the database opens (to refuse a file with its own
+    start or timestamps): that read is the one with the bar, 'reading FILE [##....]  20%', and the
+    file is read once. It read without a bar, then drew an empty 'reading FILE' over nothing."""
+    from sensorback import formats
+    from sensorback.cli import replay_cmd
+    from sensorback.formats import csv_io
+
+    shown = _record_progress(monkeypatch, replay_cmd)
+    reads = []
+    load = formats.load
+    monkeypatch.setattr(formats, "load", lambda *a, **kw: reads.append(a[0]) or load(*a, **kw))
+    monkeypatch.setattr(csv_io, "_READ_BYTES", 40_000)
+    if option == "--start":  # WAIST has t in seconds: no start of its own
+        path, extra = WAIST, ["--start", "2024-03-05 08:30"]
+    else:  # no time column at all
+        path, extra = tmp_path / "no_time.csv", ["--rate", "50"]
+        rows = gzip.decompress(WAIST.read_bytes()).decode().splitlines()[1:]
+        path.write_text("ax,ay,az\n" + "".join(row.split(",", 1)[1] + "\n" for row in rows))
+    size = path.stat().st_size
+    r = run("replay", path, "--db", tmp_path / "r.db", *extra)
+    assert r.exit_code == 0, r.output
+    assert reads == [path]  # once
+    labels = [label for label, _, _ in shown]
+    assert labels.count(f"reading {path}") == len(labels[:labels.index(f"calibrating on {path}")]), shown
+    read = [done for label, total, done in shown if label == f"reading {path}" and total == size]
+    assert read == sorted(read) and len(read) >= 3 and read[0] == 0 and read[-1] == size, shown
+
+
 def test_convert_shows_how_far_its_reading_and_writing_are_on_a_terminal(tmp_path, monkeypatch):
     """On a terminal convert's line says the phase and how far it is: 'reading IN [##......]  20%'
     (bytes of IN read: a week-long CSV takes long to parse), then 'writing OUT [####....]  40%'

@@ -169,17 +169,26 @@ def replay_command(
     if events is not None:
         _check_events_path(events, file, target.sqlite_path)
     source = open_source(file=file, speed=pace, rate_hz=rate)  # an unknown file type: before the database opens
-    if rate is not None:  # a --rate the file does not take (it has its own timestamps): before the database opens
-        source.load()
+    show = interactive()
+
+    def reading() -> Progress:
+        """The line while the file is read: 'reading FILE [###.....]  30%' (formats.load's bytes)."""
+        return Progress(f"reading {file}", enabled=show)
+
+    read_early = None
+    # A --rate the file does not take (it has its own timestamps), a --start it does not take (it has
+    # its own start): refused before the database opens, so the file is read now, once, with its bar.
+    if rate is not None or began is not None:
+        with reading() as progress:
+            read_early = source.load(progress.update)
     options = CoreOptions(**windows)
     placement = None  # without --start, FileReplay.begin places the recording (when it claims the session)
-    if began is not None:  # a --start the file does not take (it has its own start): before the database opens
-        placement = recording_start(source.load(), file, began, epoch_s=options.epoch_s)
+    if began is not None:
+        placement = recording_start(read_early, file, began, epoch_s=options.epoch_s)
 
     from ..replay import FileReplay
     from ..store import open_store
 
-    show = interactive()
     # the store is given to job.begin: loading and calibrating do not touch it
     job = FileReplay(source, None, options, settings, stored=stored, snoozes=snoozes, replace=replace, db=db,
                      started=started, placement=placement)
@@ -195,7 +204,8 @@ def replay_command(
     store = None if _args.creates_db(target, given) else opened()
     sink: Optional[_EventSink] = None
     try:
-        with Progress(f"reading {file}", enabled=show) as progress:  # its total: formats.load's
+        # the file is read here unless it was above (then job.load is at once: the next phase shows)
+        with reading() if read_early is None else Progress(f"calibrating on {file}", enabled=show) as progress:
             block = job.load(progress.update)
             _args.check_windows_inside(windows, block.t, block.rate_hz, file)
             _args.check_times_inside("--snooze", [at for at, _ in snoozes], block.t, block.rate_hz, file)
