@@ -169,18 +169,17 @@ def analyze(
     show_progress = interactive(json_output)
     results = []
     failed = []  # the exit code of each file that failed
+    # With several files the bar counts files (files done, of them all); for one file it shows how much
+    # of it is read (formats.load's bytes, of its total), then the phase and time.
+    files_total = len(files) if len(files) > 1 else None
     for i, (path, out) in enumerate(zip(files, out_paths)):
-        # With several files the bar counts files; for one file it shows how much of it is read,
-        # then the phase and time.
-        several = len(files) > 1
         try:
-            with Progress(f"reading {path}", total=len(files) if several else None,
-                          enabled=show_progress) as progress:
-                progress.update(i if several else 0)
+            with Progress(f"reading {path}", total=files_total, enabled=show_progress) as progress:
+                progress.update(i)
                 _args.check_input_file(path)  # 'no such file', 'not a file' (a folder)
-                block = formats.load(path, rate_hz=rate, progress=None if several else progress.update)
+                block = formats.load(path, rate_hz=rate, progress=None if files_total else progress.update)
                 _args.check_windows_inside(windows, block.t, block.rate_hz, path)
-                progress.update(i, label=f"analyzing {path}", total=len(files) if several else 0)
+                progress.update(i, label=f"analyzing {path}", total=files_total or 0)
                 result = run_core(block, options, None if stored is None else stored[0])
         except SensorbackError as e:  # this file's own: told now, and the others are still analysed
             line = file_error(path, e)
