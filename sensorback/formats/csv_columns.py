@@ -15,15 +15,8 @@ from dataclasses import dataclass, field
 from ..errors import InputError
 from ..timefmt import count
 from .datetimes import TimeName, parse_time_name
-from .units import ACC_UNIT_NAMES
+from .units import ACC_SPELLINGS, ACC_UNIT_NAMES
 
-_ACC_UNITS = {
-    "g": "g", "gs": "g", "gee": "g", "gforce": "g",
-    "mg": "mg", "millig": "mg",
-    "m/s^2": "m/s^2", "m/s2": "m/s^2", "m/s²": "m/s^2", "ms^-2": "m/s^2", "ms-2": "m/s^2",
-    "m*s^-2": "m/s^2", "m·s^-2": "m/s^2", "m·s⁻²": "m/s^2", "ms⁻²": "m/s^2", "m/s/s": "m/s^2",
-    "mps2": "m/s^2", "mss": "m/s^2", "ms2": "m/s^2", "m/sec^2": "m/s^2", "m/sec2": "m/s^2",
-}
 _TIME_UNITS = {
     "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
     "ms": "ms", "msec": "ms", "millis": "ms", "milliseconds": "ms",
@@ -114,7 +107,7 @@ def split_name(raw: str) -> tuple[str, str | None]:
         s = s[: m.start()] + s[m.end():]
     else:
         parts = re.split(r"[_\s]+", s.strip())
-        if len(parts) > 1 and _unit_key(parts[-1]) in (_ACC_UNITS.keys() | _TIME_UNITS.keys()):
+        if len(parts) > 1 and _unit_key(parts[-1]) in (ACC_SPELLINGS.keys() | _TIME_UNITS.keys()):
             unit = _unit_key(parts[-1])
             s = " ".join(parts[:-1])
     base = re.sub(r"[^a-z0-9]", "", s.lower())
@@ -220,11 +213,11 @@ def map_columns(path, names: list[str], line: int) -> ColumnMap:
     else:
         raise InputError(path, f"no acceleration columns found; found columns {found}; expected {EXPECTED}", line=line)
 
-    unit_set = {_ACC_UNITS.get(units[c]) if units[c] else None for c in axes} - {None}
+    unit_set = {ACC_SPELLINGS.get(units[c]) if units[c] else None for c in axes} - {None}
     if len(unit_set) > 1:
         raise InputError(path, f"acceleration columns disagree on units ({', '.join(sorted(unit_set))})", line=line)
     acc_unit = unit_set.pop() if unit_set else None
-    bad_units = [names[c].strip() for c in axes if units[c] and units[c] not in _ACC_UNITS]
+    bad_units = [names[c].strip() for c in axes if units[c] and units[c] not in ACC_SPELLINGS]
     if bad_units:
         raise InputError(path, f"unknown acceleration unit in {', '.join(bad_units)}; use {ACC_UNIT_NAMES}", line=line)
     times.sort(key=lambda x: (x[0], x[1]))

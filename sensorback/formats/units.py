@@ -23,10 +23,30 @@ from .notes import LoadNotes
 STANDARD_GRAVITY = 9.80665
 _TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 _TIME_WORD = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
-_ACC_FACTOR = {"g": 1.0, "m/s^2": 1.0 / STANDARD_GRAVITY, "mg": 1e-3}
+# Every acceleration unit a file may be in: its factor to g, and the other ways a header spells it
+# (as csv_columns.split_name leaves a unit: lowercase, no spaces).
+_ACC = {
+    "g": (1.0, ("gs", "gee", "gforce")),
+    "m/s^2": (1.0 / STANDARD_GRAVITY, ("m/s2", "m/s²", "ms^-2", "ms-2", "m*s^-2", "m·s^-2", "m·s⁻²", "ms⁻²", "m/s/s",
+                                       "mps2", "mss", "ms2", "m/sec^2", "m/sec2")),
+    "mg": (1e-3, ("millig",)),
+}
+_ACC_FACTOR = {unit: factor for unit, (factor, _) in _ACC.items()}
+#: A header's spelling of an acceleration unit -> the unit ("m/s2" -> "m/s^2", "g" -> "g").
+ACC_SPELLINGS = {spelling: unit for unit, (_, other) in _ACC.items() for spelling in (unit, *other)}
+
+
+def _or_list(items) -> str:
+    """'a, b or c'."""
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
 #: The acceleration units a file may be in, and their names in messages ("g, m/s^2 or mg").
-ACC_UNITS = tuple(_ACC_FACTOR)
-ACC_UNIT_NAMES = f"{', '.join(ACC_UNITS[:-1])} or {ACC_UNITS[-1]}"
+ACC_UNITS = tuple(_ACC)
+ACC_UNIT_NAMES = _or_list(ACC_UNITS)
+# |a| with gravity included in each of them, as messages give it: "about 1 (g), 9.8 (m/s^2) or 1000 (mg)"
+_ACC_GRAVITY_NAMES = _or_list(f"{round(1 / factor, 1):g} ({unit})" for unit, factor in _ACC_FACTOR.items())
 
 
 def seconds_axis(raw: np.ndarray, name: str, unit: str | None, notes: LoadNotes) -> tuple[np.ndarray, float | None]:
@@ -175,7 +195,7 @@ def check_g(xyz: np.ndarray, path, holder: str) -> None:
     if unit is None:
         raise InputError(path, f"median |a| is {med:.3g}, but {holder} holds g with gravity included, about 1; "
                                f"the values are not in {ACC_UNIT_NAMES}{_gravity_removed(med)}")
-    divide = "9.80665" if unit == "m/s^2" else "1000"
+    divide = f"{1 / _ACC_FACTOR[unit]:g}"  # 9.80665, 1000
     raise InputError(path, f"{_looks_like(unit, med)}, but {holder} holds g (about 1 with gravity included); not "
                            f"converted, as the file says g: write it again with the values divided by {divide}")
 
@@ -227,7 +247,7 @@ def to_g(xyz: np.ndarray, unit: str | None, path, notes: LoadNotes, *, sensor_lo
         if unit is None:
             raise InputError(
                 path,
-                f"cannot tell the acceleration units: median |a| is {med:.3g}, expected about 1 (g), 9.8 (m/s^2) or 1000 (mg) "
+                f"cannot tell the acceleration units: median |a| is {med:.3g}, expected about {_ACC_GRAVITY_NAMES} "
                 f"with gravity included{_gravity_removed(med)}; name the unit in the header, e.g. 'ax (g)'",
             )
         factor = _ACC_FACTOR[unit]
