@@ -166,11 +166,12 @@ def unit_of(med: float) -> str | None:
     return None
 
 
-def _fits(unit: str, med: float) -> bool:
-    """Whether acceleration with gravity included and median |a| med can be in unit: unit_of says
-    so, or med is NaN (nothing to judge: it reads the same in any unit). The one judge of both a
-    format that holds g (check_g) and a unit a CSV's header names (to_g)."""
-    return math.isnan(med) or unit_of(med) == unit
+def _fits(unit: str, med: float, looks: str | None) -> bool:
+    """Whether acceleration with gravity included and median |a| med can be in unit: unit_of(med)
+    (``looks``, worked out once by the caller, who names it in its message) says so, or med is NaN
+    (nothing to judge: it reads the same in any unit). The one judge of both a format that holds g
+    (check_g) and a unit a CSV's header names (to_g)."""
+    return math.isnan(med) or looks == unit
 
 
 def _looks_like(unit: str, med: float) -> str:
@@ -189,9 +190,9 @@ def check_g(xyz: np.ndarray, path, holder: str) -> None:
     a CSV that names no unit. Never converted: the file says g, so values in another unit are a
     writer's mistake that may not be its only one. xyz: the rows judged_runs names (or all rows)."""
     med = median_magnitude(xyz)
-    if _fits("g", med):
-        return
     unit = unit_of(med)
+    if _fits("g", med, unit):
+        return
     if unit is None:
         raise InputError(path, f"median |a| is {med:.3g}, but {holder} holds g with gravity included, about 1; "
                                f"the values are not in {ACC_UNIT_NAMES}{_gravity_removed(med)}")
@@ -204,9 +205,9 @@ def _check_declared(unit: str, med: float, path, column: str | None) -> None:
     """Refuse acceleration whose header names a unit its values contradict (``ax (g)`` over values
     about 9.8, milli-g called g): analysed as declared it is garbage, and the header is wrong. Judged
     from the median |a| (median_magnitude: rows spread over the file) as check_g judges a .sbr."""
-    if _fits(unit, med):
-        return
     looks = unit_of(med)
+    if _fits(unit, med, looks):
+        return
     named = f" ({column.strip()})" if column else ""
     if looks is None:
         raise InputError(path, f"the header says the acceleration is in {unit}{named}, but its median |a| is {med:.3g} "
