@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cli_checks import one_line_error
 from sensorback.cli import app
 
-from sensorback.store import StoreError, open_store
+from sensorback.store import DatabaseReadOnly, StoreError, open_store
 from sensorback.store.db import describe, make_engine
 from sensorback.store.migrate import MIGRATIONS, current_revisions, head_revision, script_directory, upgrade
 from sensorback.store.models import Base, Epoch, Session
@@ -174,3 +174,39 @@ def test_report_refuses_an_older_schema_unchanged_and_upgrades_it_on_request(tmp
     upgraded, read = json.loads(done.stdout), json.loads(again.stdout)
     assert upgraded.pop("generated") and read.pop("generated") and read == upgraded
     assert read["totals"]["seated"]["seated_s"] == 10  # the old session's 10 epochs, kept
+
+
+def test_an_empty_database_is_read_as_an_empty_store_and_left_empty(store_url):
+    """A database with no schema revision and no tables (an SQLite file that is not 0 bytes; an empty
+    PostgreSQL database) was given sensorback's schema by a store opened only to read (a report). It
+    is now an empty store (store.empty): the report says nothing is recorded and no table is made."""
+    from sensorback.report import load_rows
+
+    target = describe(store_url)
+    if target.sqlite_path is not None:
+        with sqlite3.connect(target.sqlite_path) as conn:  # `sqlite3 store.db vacuum`: 4096 bytes, no table
+            conn.execute("VACUUM")
+        conn.close()
+    with open_store(store_url, read_only=True) as store:
+        assert store.empty
+        assert load_rows(store, START.date(), START.date()).db_empty
+    r = CliRunner().invoke(app, ["report", "--day", START.date().isoformat(), "--json", "--db", store_url])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["database_empty"] is True
+    engine = make_engine(target)
+    with engine.connect() as conn:
+        assert inspect(conn).get_table_names() == []
+    engine.dispose()
+
+
+def test_a_store_opened_to_read_cannot_write(store_url):
+    """open_store(read_only=True) on a database it could write: its connections refuse changes
+    (SQLite's query_only, a READ ONLY PostgreSQL session), so a write by mistake fails as on a
+    read-only database instead of changing what a report only reads."""
+    with open_store(store_url) as store:
+        store.add_pain_checkin(START, 3)
+    with open_store(store_url, read_only=True) as store:
+        assert not store.empty
+        with pytest.raises(DatabaseReadOnly, match="read-only"):
+            store.add_pain_checkin(START, 5)
+        assert [c.score for c in store.pain_checkins(START, START + timedelta(hours=1))] == [3]
