@@ -41,14 +41,14 @@ def _open_for_reading(db: Optional[str], upgrade: bool = False):
     creates one); a database the user named with --db must exist. Opening it writes nothing
     (open_store(read_only=True): an empty database is read as an empty store, a schema of an older
     sensorback is refused), unless ``upgrade`` (--upgrade-db) asks to bring that schema up to date
-    first."""
+    first, and it is older."""
     from ..store import open_store
 
     target, given = _args.check_db(db, must_exist=True)
     path = target.sqlite_path
     if path is not None and not target.read_only_uri and not path.exists():
         return None, target.name
-    store = open_store(db, read_only=not upgrade)  # a database on a read-only mount can still be read
+    store = open_store(db, read_only=True, upgrade_old=upgrade)  # a database on a read-only mount can be read
     return store, store.name
 
 

@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 
 def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
-               read_only: bool = False) -> "Store":
+               read_only: bool = False, upgrade_old: bool = False) -> "Store":
     """Open (creating if needed) the database at ``url`` and upgrade its schema to the latest.
 
     ``url`` is what ``--db`` got: None for $SENSORBACK_DB or the default SQLite file in the user
@@ -36,11 +36,12 @@ def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_T
 
     read_only: only reads will follow (reports), and opening writes nothing either (_open_to_read):
     no file is created, no file mode or journal mode changed, no schema written or upgraded, and
-    the store's connections refuse to write.
+    the store's connections refuse to write. upgrade_old (with read_only, a report's --upgrade-db):
+    a schema of an older sensorback is upgraded first, the one write, made only when one is due.
     """
     target = describe(resolve_db_url(url))
     if read_only:
-        return _open_to_read(target, busy_timeout_s)
+        return _open_to_read(target, busy_timeout_s, upgrade_old)
     return _open_to_write(target, busy_timeout_s)
 
 
@@ -69,14 +70,16 @@ def _open_to_write(target: DbTarget, busy_timeout_s: float) -> "Store":
     return Store(engine, target, busy_timeout_s)
 
 
-def _open_to_read(target: DbTarget, busy_timeout_s: float) -> "Store":
+def _open_to_read(target: DbTarget, busy_timeout_s: float, upgrade_old: bool = False) -> "Store":
     """A store that only reads, opened without writing anything: an SQLite file must exist (none is
     created) and keeps its mode and journal mode; one this process cannot write (a read-only mount,
     permissions) is opened read-only (mode=ro). Another program's database is refused
-    (refuse_foreign); a schema of an older sensorback too (migrate.old_schema). A database with no
-    schema revision (and, refuse_foreign saw to it, no tables: a new SQLite file, 0 bytes or not; an
-    empty PostgreSQL database) is an empty store: ``store.empty``, nothing in it to read, and it is
-    left as it is."""
+    (refuse_foreign); a schema of an older sensorback too (migrate.old_schema), unless upgrade_old
+    and the file can be written: then it is opened to write once (_open_to_write: upgraded, and
+    made 0600 and WAL as by any writer) and read afterwards. A database with no schema revision
+    (and, refuse_foreign saw to it, no tables: a new SQLite file, 0 bytes or not; an empty
+    PostgreSQL database) is an empty store: ``store.empty``, nothing in it to read, and it is left
+    as it is; --upgrade-db does not write into it either."""
     opened, writable = target, not target.read_only_uri
     path = target.sqlite_path
     if path is not None and not target.read_only_uri:
@@ -91,7 +94,7 @@ def _open_to_read(target: DbTarget, busy_timeout_s: float) -> "Store":
     try:
         refuse_foreign(engine, opened.name)
         current = pending(engine, opened.name)
-        if current:
+        if current and not (upgrade_old and writable):
             raise old_schema(opened.name, current, writable=writable)
     except DBAPIError as e:
         engine.dispose()
@@ -99,6 +102,10 @@ def _open_to_read(target: DbTarget, busy_timeout_s: float) -> "Store":
     except BaseException:
         engine.dispose()
         raise
+    if current:  # an older schema, and --upgrade-db: the one write, then read as any current database
+        engine.dispose()
+        _open_to_write(target, busy_timeout_s).close()
+        return _open_to_read(target, busy_timeout_s)
     return Store(engine, opened, busy_timeout_s, empty=current is not None)
 
 
