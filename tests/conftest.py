@@ -100,6 +100,24 @@ def honouring_permissions(cmd: list[str]) -> list[str]:
     return [setpriv, "--bounding-set", drop, "--inh-caps", drop, *cmd]
 
 
+def files_as_they_are(folder: Path) -> dict:
+    """Every file in ``folder``: its bytes, modification time (ns) and mode bits; equal before and
+    after a command that must write nothing there (no -wal or -shm left beside a database either)."""
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns, oct(p.stat().st_mode & 0o777))
+            for p in sorted(folder.iterdir())}
+
+
+def journal_mode(path: Path) -> str:
+    """An SQLite file's journal mode (reading it writes nothing: 'wal' or 'delete' as it is)."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+
+
 def busy_settings():
     """Coach limits small enough that the demo has a break prompt, a nudge, an outcome and a
     break in its first minutes (the replay and session tests compare their coach events)."""

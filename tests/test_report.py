@@ -8,6 +8,7 @@ import json
 import os
 import math
 import re
+import sqlite3
 import time
 from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
@@ -27,7 +28,7 @@ from sensorback.report import compute
 from sensorback.report.when import day_bounds, parse_at, parse_day
 from sensorback.store import open_store
 from cli_checks import one_line_error
-from conftest import SHARED
+from conftest import SHARED, files_as_they_are, journal_mode
 
 zoneinfo = pytest.importorskip("zoneinfo")
 try:
@@ -1057,3 +1058,66 @@ def test_a_report_on_an_empty_database_file_writes_nothing_into_it(tmp_path, ber
         assert "Nothing is recorded" in r.stdout or json.loads(r.stdout)["database_empty"]
     assert path.stat().st_size == 0 and oct(path.stat().st_mode & 0o777) == "0o644"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["back.db"]
+
+
+@pytest.mark.parametrize("mode", ["delete", "wal"])
+def test_a_report_leaves_a_current_database_as_it_was(tmp_path, berlin, mode):
+    """A report only reads: a database sensorback wrote, in the rollback-journal mode another tool
+    (sqlite3, a backup) may have left it in, was switched to WAL by every report, a write to the
+    file (its header) the user did not ask for. Its bytes, modification time, mode bits and
+    journal mode are now as they were, and no -wal or -shm file is left beside it."""
+    path = tmp_path / "back.db"
+    with open_store(str(path)) as store:  # a writer: WAL, 0600
+        store.add_pain_checkin(local(DAY, 9), 3)
+    conn = sqlite3.connect(path)
+    assert conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0] == mode
+    conn.close()
+    os.chmod(path, 0o644)
+    before = files_as_they_are(tmp_path)
+    assert list(before) == ["back.db"]
+    for args in (["--day", "2024-03-05"], ["--day", "2024-03-05", "--json"], ["--week", "--day", "2024-03-05"]):
+        r = runner.invoke(app, ["report", *args, "--db", str(path)])
+        assert r.exit_code == 0, r.output
+        assert "3/10" in r.stdout or json.loads(r.stdout)["days"][0]["pain_scores"] == [3]
+    assert files_as_they_are(tmp_path) == before
+    assert journal_mode(path) == mode
+
+
+def empty_sqlite_file(path: Path, how: str) -> None:
+    """A valid SQLite database without a single table that is not a 0-byte file."""
+    conn = sqlite3.connect(path)
+    if how == "vacuum":  # what `sqlite3 back.db vacuum` leaves: a 4096-byte header page
+        conn.execute("VACUUM")
+    elif how == "user_version":
+        conn.execute("PRAGMA user_version = 7")
+    elif how == "dropped":  # a table made and dropped again: 8192 bytes, one free page
+        conn.execute("CREATE TABLE scratch (a)")
+        conn.execute("DROP TABLE scratch")
+    elif how == "wal":  # switched to WAL by another tool, nothing in it
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.commit()
+    conn.close()
+    assert path.stat().st_size > 0
+
+
+@pytest.mark.parametrize("how", ["vacuum", "user_version", "dropped", "wal"])
+def test_a_report_on_an_empty_sqlite_database_writes_nothing_into_it(tmp_path, berlin, how):
+    """An SQLite file without a table that is more than 0 bytes (`sqlite3 back.db vacuum`, a
+    dropped table) was given sensorback's whole schema by a report (and switched to WAL); only a
+    0-byte file was read as the empty store it is. No schema revision and no tables is now an
+    empty store whatever the file's size: the report says nothing is recorded and writes nothing."""
+    path = tmp_path / "back.db"
+    empty_sqlite_file(path, how)
+    os.chmod(path, 0o644)
+    before = files_as_they_are(tmp_path)
+    mode = journal_mode(path)
+    assert files_as_they_are(tmp_path) == before
+    for args in (["--day", "2024-03-05"], ["--json"], ["--week"]):
+        r = runner.invoke(app, ["report", *args, "--db", str(path)])
+        assert r.exit_code == 0, r.output
+        assert "Nothing is recorded" in r.stdout or json.loads(r.stdout)["database_empty"]
+    assert files_as_they_are(tmp_path) == before
+    assert journal_mode(path) == mode
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    conn.close()

@@ -1,7 +1,10 @@
 """Migrations: applied automatically on open, and the migrated schema is exactly the models."""
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,9 +14,10 @@ from sqlalchemy import inspect, insert, text
 from typer.testing import CliRunner
 
 from cli_checks import one_line_error
+from conftest import DEADLINE_S, files_as_they_are, honouring_permissions, journal_mode
 from sensorback.cli import app
 
-from sensorback.store import StoreError, open_store
+from sensorback.store import DatabaseReadOnly, StoreError, open_store
 from sensorback.store.db import describe, make_engine
 from sensorback.store.migrate import MIGRATIONS, current_revisions, head_revision, script_directory, upgrade
 from sensorback.store.models import Base, Epoch, Session
@@ -113,11 +117,14 @@ def test_report_and_monitor_leave_another_programs_sqlite_file_as_it_was(tmp_pat
     path = tmp_path / "notes.db"
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE notes (a, b)")
-    before = path.read_bytes()
+    conn.close()
+    os.chmod(path, 0o644)
+    before = files_as_they_are(tmp_path)
     runner = CliRunner()
-    for command in (["report"], ["log", "pain", "2"], ["monitor", "--demo", "--plain", "--speed", "1000"]):
+    for command in (["report"], ["report", "--upgrade-db"], ["log", "pain", "2"],
+                    ["monitor", "--demo", "--plain", "--speed", "1000"]):
         one_line_error(runner.invoke(app, [*command, "--db", str(path)]), f"database {path} belongs to another program")
-    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
+    assert files_as_they_are(tmp_path) == before  # its bytes, mtime and mode; no -wal, -shm beside it
 
 
 def old_sqlite_database(path, revision="0002"):
@@ -174,3 +181,121 @@ def test_report_refuses_an_older_schema_unchanged_and_upgrades_it_on_request(tmp
     upgraded, read = json.loads(done.stdout), json.loads(again.stdout)
     assert upgraded.pop("generated") and read.pop("generated") and read == upgraded
     assert read["totals"]["seated"]["seated_s"] == 10  # the old session's 10 epochs, kept
+
+
+def current_sqlite_database(path, journal="delete"):
+    """A database of this sensorback with one check-in, left 0644 in ``journal`` mode (as sqlite3 or
+    a backup tool may leave it)."""
+    with open_store(str(path)) as store:
+        store.add_pain_checkin(START, 3)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute(f"PRAGMA journal_mode = {journal}").fetchone()[0] == journal
+    conn.close()
+    os.chmod(path, 0o644)
+
+
+def test_report_upgrade_db_writes_nothing_when_no_upgrade_is_due(tmp_path):
+    """--upgrade-db opened the database to write whatever it held: a current one was made 0600
+    (from 0644) and switched to WAL, and a read-only one was refused ('can only be read here') though
+    there was nothing to upgrade. It now reads first and writes only for an older schema: a current
+    or empty database is read as without the flag, byte for byte untouched."""
+    path = tmp_path / "back.db"
+    current_sqlite_database(path)
+    before = files_as_they_are(tmp_path)
+    runner = CliRunner()
+    day = ["--day", START.date().isoformat(), "--json"]
+    r = runner.invoke(app, ["report", *day, "--db", str(path), "--upgrade-db"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["pain"]["checkins"][0]["score"] == 3
+    assert "private" not in r.stderr
+    assert files_as_they_are(tmp_path) == before and journal_mode(path) == "delete"
+
+    empty = tmp_path / "empty.db"
+    with sqlite3.connect(empty) as conn:  # as `sqlite3 empty.db vacuum` leaves it: 4096 bytes, no table
+        conn.execute("VACUUM")
+    conn.close()
+    before = files_as_they_are(tmp_path)
+    r = runner.invoke(app, ["report", *day, "--db", str(empty), "--upgrade-db"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["database_empty"] is True
+    assert files_as_they_are(tmp_path) == before
+
+
+def test_report_upgrade_db_reads_a_current_database_it_cannot_write(tmp_path):
+    """A current database on a file this process may only read, with --upgrade-db: refused before
+    (it asked for write access it did not need), read now; a real process whose file permissions
+    hold (as root too: honouring_permissions)."""
+    path = tmp_path / "back.db"
+    current_sqlite_database(path)
+    os.chmod(path, 0o444)
+    before = files_as_they_are(tmp_path)
+    cmd = [sys.executable, "-m", "sensorback.cli", "report", "--day", START.date().isoformat(), "--json",
+           "--db", str(path)]
+    for flags in ([], ["--upgrade-db"]):
+        r = subprocess.run(honouring_permissions([*cmd, *flags]), capture_output=True, text=True,
+                           timeout=DEADLINE_S)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["pain"]["checkins"][0]["score"] == 3
+    assert files_as_they_are(tmp_path) == before and journal_mode(path) == "delete"
+
+
+def test_an_empty_database_is_read_as_an_empty_store_and_left_empty(store_url):
+    """A database with no schema revision and no tables (an SQLite file that is not 0 bytes; an empty
+    PostgreSQL database) was given sensorback's schema by a store opened only to read (a report). It
+    is now an empty store (store.empty): the report says nothing is recorded and no table is made."""
+    from sensorback.report import load_rows
+
+    target = describe(store_url)
+    if target.sqlite_path is not None:
+        with sqlite3.connect(target.sqlite_path) as conn:  # `sqlite3 store.db vacuum`: 4096 bytes, no table
+            conn.execute("VACUUM")
+        conn.close()
+    with open_store(store_url, read_only=True) as store:
+        assert store.empty
+        assert load_rows(store, START.date(), START.date()).db_empty
+    r = CliRunner().invoke(app, ["report", "--day", START.date().isoformat(), "--json", "--db", store_url])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["database_empty"] is True
+    engine = make_engine(target)
+    with engine.connect() as conn:
+        assert inspect(conn).get_table_names() == []
+    engine.dispose()
+
+
+def test_a_store_opened_to_read_cannot_write(store_url):
+    """open_store(read_only=True) on a database it could write: its connections refuse changes
+    (SQLite's query_only, a READ ONLY PostgreSQL session), so a write by mistake fails as on a
+    read-only database instead of changing what a report only reads."""
+    with open_store(store_url) as store:
+        store.add_pain_checkin(START, 3)
+    with open_store(store_url, read_only=True) as store:
+        assert not store.empty
+        with pytest.raises(DatabaseReadOnly, match="read-only"):
+            store.add_pain_checkin(START, 5)
+        assert [c.score for c in store.pain_checkins(START, START + timedelta(hours=1))] == [3]
+
+
+def test_upgrade_old_upgrades_an_older_schema_and_nothing_else(store_url):
+    """open_store(read_only=True, upgrade_old=True), a report's --upgrade-db, on both backends: an
+    older schema is upgraded (then read by a store that cannot write); an empty database is left
+    without a table."""
+    target = describe(store_url)
+    if target.sqlite_path is not None:
+        with sqlite3.connect(target.sqlite_path) as conn:
+            conn.execute("VACUUM")
+        conn.close()
+    with open_store(store_url, read_only=True, upgrade_old=True) as store:
+        assert store.empty
+    engine = make_engine(target)
+    with engine.connect() as conn:
+        assert inspect(conn).get_table_names() == []
+    upgrade(engine, target.name, revision="0001")
+    with pytest.raises(StoreError, match="written by an older sensorback .* run the report again with --upgrade-db"):
+        open_store(store_url, read_only=True)
+    with open_store(store_url, read_only=True, upgrade_old=True) as store:
+        assert not store.empty and store.exercises(START, START + timedelta(hours=1)) == []
+        with pytest.raises(DatabaseReadOnly):
+            store.add_exercise(START, "walk")
+    with engine.connect() as conn:
+        assert current_revisions(conn) == {head_revision()}
+    engine.dispose()

@@ -38,27 +38,18 @@ def _open_for_writing(db: Optional[str]):
 
 def _open_for_reading(db: Optional[str], upgrade: bool = False):
     """The store, or None when the default SQLite database does not exist yet (a report never
-    creates one), or is an empty file (made with touch: giving it a schema would be a write); a
-    database the user named with --db must exist. Opening it writes nothing (a schema of an older
+    creates one); a database the user named with --db must exist. Opening it writes nothing
+    (open_store(read_only=True): an empty database is read as an empty store, a schema of an older
     sensorback is refused), unless ``upgrade`` (--upgrade-db) asks to bring that schema up to date
-    first."""
+    first, and it is older."""
     from ..store import open_store
 
     target, given = _args.check_db(db, must_exist=True)
     path = target.sqlite_path
-    if path is not None and not target.read_only_uri and (not path.exists() or _empty_file(path)):
+    if path is not None and not target.read_only_uri and not path.exists():
         return None, target.name
-    store = open_store(db, read_only=not upgrade)  # a database on a read-only mount can still be read
+    store = open_store(db, read_only=True, upgrade_old=upgrade)  # a database on a read-only mount can be read
     return store, store.name
-
-
-def _empty_file(path: Path) -> bool:
-    """An SQLite file with nothing in it yet, not even in a -wal file beside it."""
-    try:
-        return path.is_file() and path.stat().st_size == 0 and not (
-            Path(f"{path}-wal").exists() and Path(f"{path}-wal").stat().st_size > 0)
-    except OSError:
-        return False
 
 
 # ------------------------------------------------------------------------------------ report
@@ -100,9 +91,8 @@ def report(
 ) -> None:
     """Seated time, breaks, slouching, trunk flexion, exercise and pain for a day or a week."""
     from ..report import build_report, load_rows, render_html, render_text
-    from ..report.load import Rows, period_bounds
+    from ..report.load import empty_rows
     from ..report.when import parse_day
-    from ..store import EpochSeries
 
     now = datetime.now(timezone.utc)
     last = parse_day(day, "--day", now=now)
@@ -112,8 +102,7 @@ def report(
 
     store, name = _open_for_reading(db, upgrade=upgrade_db)
     if store is None:
-        start, end = period_bounds(first, last)
-        rows = Rows(first, last, start, end, EpochSeries.empty(), [], [], [], [], database=name, db_empty=True)
+        rows = empty_rows(first, last, name)
     else:
         with store:
             rows = load_rows(store, first, last)

@@ -101,7 +101,16 @@ def period_bounds(first_day: date, last_day: date, tz: Optional[tzinfo] = None) 
     return day_bounds(first_day, tz)[0], day_bounds(last_day, tz)[1]
 
 
+def empty_rows(first_day: date, last_day: date, database: str, tz: Optional[tzinfo] = None) -> Rows:
+    """The rows of a database with nothing in it: no sessions, exercises or check-ins at all."""
+    start, end = period_bounds(first_day, last_day, tz)
+    return Rows(first_day, last_day, start, end, EpochSeries.empty(), [], [], [], [], database=database,
+                db_empty=True)
+
+
 def load_rows(store: Store, first_day: date, last_day: date, tz: Optional[tzinfo] = None) -> Rows:
+    if store.empty:  # opened to read a database without sensorback's tables: nothing to read there
+        return empty_rows(first_day, last_day, store.name, tz)
     start, end = period_bounds(first_day, last_day, tz)
     goal_start = day_bounds(last_day - timedelta(days=GOAL_WINDOW_DAYS - 1), tz)[0]
     pain_start = redflags.history_start(last_day, tz)

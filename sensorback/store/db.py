@@ -1,9 +1,10 @@
 """Where the database lives, how it is opened, and how its errors reach the user.
 
 SQLite (the default, one file in the user data directory) and PostgreSQL go through the same code.
-For SQLite every connection gets a busy timeout and foreign keys, the file is in WAL mode, and
-write transactions start with ``BEGIN IMMEDIATE`` so that waiting for another writer happens up
-front, within the busy timeout, instead of failing half-way.
+For SQLite every connection gets a busy timeout and foreign keys, a file opened to write is
+switched to WAL mode (one opened only to read keeps its journal mode), and write transactions
+start with ``BEGIN IMMEDIATE`` so that waiting for another writer happens up front, within the busy
+timeout, instead of failing half-way.
 """
 
 from __future__ import annotations
@@ -199,12 +200,16 @@ def keep_private(path: Path) -> None:
         warnings.warn(f"made database {path} private (0600; it was {was:04o})", UserWarning, stacklevel=3)
 
 
-def make_engine(target: DbTarget, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Engine:
+def make_engine(target: DbTarget, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, *,
+                read_only: bool = False) -> Engine:
+    """An engine for ``target``. read_only: every connection refuses to change the database
+    (SQLite's query_only, a PostgreSQL session whose transactions are READ ONLY), so that a store
+    opened to read cannot write by mistake: a write fails as on a read-only database."""
     try:
         if target.url.get_backend_name() == "sqlite":
-            return _sqlite_engine(target, busy_timeout_s)
+            return _sqlite_engine(target, busy_timeout_s, read_only)
         if target.url.get_backend_name() == "postgresql":
-            return _postgres_engine(target, busy_timeout_s)
+            return _postgres_engine(target, busy_timeout_s, read_only)
         return create_engine(target.url)
     except (NoSuchModuleError, ImportError) as e:
         hint = " (install the PostgreSQL driver: pip install 'sensorback[postgres]')" \
@@ -214,7 +219,7 @@ def make_engine(target: DbTarget, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S
         raise StoreError(f"cannot use database {target.name}: {one_line(e)}") from None
 
 
-def _sqlite_engine(target: DbTarget, busy_timeout_s: float) -> Engine:
+def _sqlite_engine(target: DbTarget, busy_timeout_s: float, read_only: bool) -> Engine:
     engine = create_engine(target.url, connect_args={"timeout": busy_timeout_s})
 
     @event.listens_for(engine, "connect")
@@ -228,6 +233,8 @@ def _sqlite_engine(target: DbTarget, busy_timeout_s: float) -> Engine:
         # In WAL mode NORMAL is safe against application crashes; only an OS crash or power cut
         # can lose the last transactions.
         cur.execute("PRAGMA synchronous = NORMAL")
+        if read_only:
+            cur.execute("PRAGMA query_only = ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -238,7 +245,7 @@ def _sqlite_engine(target: DbTarget, busy_timeout_s: float) -> Engine:
     return engine
 
 
-def _postgres_engine(target: DbTarget, busy_timeout_s: float) -> Engine:
+def _postgres_engine(target: DbTarget, busy_timeout_s: float, read_only: bool) -> Engine:
     url = target.url
     if url.drivername == "postgresql":  # the driver of the 'postgres' extra, whatever SQLAlchemy's default
         url = url.set(drivername="postgresql+psycopg")
@@ -252,6 +259,8 @@ def _postgres_engine(target: DbTarget, busy_timeout_s: float) -> Engine:
         dbapi_conn.autocommit = True
         with dbapi_conn.cursor() as cur:
             cur.execute(f"SET SESSION lock_timeout = {int(busy_timeout_s * 1000)}")
+            if read_only:
+                cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         dbapi_conn.autocommit = autocommit
 
     return engine

@@ -71,22 +71,26 @@ def pending(engine: Engine, name: str, revision: str = "head") -> set[str] | Non
     return current
 
 
-def refuse_old(engine: Engine, name: str, *, writable: bool) -> None:
-    """For a store opened only to read (a report, or a database that can only be read here): a
-    schema written by an older sensorback is refused in one line saying how to upgrade it, instead
-    of being upgraded, which is a write. Reading it as it is would need every query written once
-    per old revision; the upgrade keeps all its data and takes a moment. A new, empty database
-    passes (there is nothing to misread)."""
-    current = pending(engine, name)
-    if not current:
-        return
+def old_schema(name: str, current: set[str], *, writable: bool) -> StoreError:
+    """The one line refusing a schema written by an older sensorback (``current``: its revisions)
+    to a store opened only to read (a report, or a database that can only be read here): it is not
+    upgraded behind the user's back, which is a write. Reading it as it is would need every query
+    written once per old revision; the upgrade keeps all its data and takes a moment."""
     old = f"database {name} was written by an older sensorback (schema revision {', '.join(sorted(current))}; " \
           f"this one uses {head_revision()})"
     if writable:
-        raise StoreError(f"{old} and a report only reads it: run the report again with --upgrade-db to "
-                         "upgrade it once (its data is kept)")
-    raise StoreError(f"{old} and can only be read here: upgrade it once where it can be written "
-                     "('sensorback report --upgrade-db' with write access)")
+        return StoreError(f"{old} and a report only reads it: run the report again with --upgrade-db to "
+                          "upgrade it once (its data is kept)")
+    return StoreError(f"{old} and can only be read here: upgrade it once where it can be written "
+                      "('sensorback report --upgrade-db' with write access)")
+
+
+def refuse_old(engine: Engine, name: str, *, writable: bool) -> None:
+    """old_schema's error for a database whose schema is older than this sensorback's. A new, empty
+    database passes (there is nothing to misread)."""
+    current = pending(engine, name)
+    if current:
+        raise old_schema(name, current, writable=writable)
 
 
 def upgrade(engine: Engine, name: str, revision: str = "head") -> bool:

@@ -17,7 +17,7 @@ from ..core.states import CODE, STATES
 from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, cannot_write, default_db_path, describe,
                  is_locked, is_read_only, keep_private, make_engine, not_writable, prepare_sqlite_file,
                  read_only_target, resolve_db_url, translate, write_options)
-from .migrate import refuse_foreign, refuse_old, upgrade
+from .migrate import old_schema, pending, refuse_foreign, upgrade
 from .models import Bout, Epoch, Event, Exercise, PainCheckin, Session
 from .recorder import Recorder
 from .records import BoutInfo, EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo
@@ -27,34 +27,38 @@ T = TypeVar("T")
 
 
 def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
-               read_only: bool = False) -> "Store":
+               read_only: bool = False, upgrade_old: bool = False) -> "Store":
     """Open (creating if needed) the database at ``url`` and upgrade its schema to the latest.
 
     ``url`` is what ``--db`` got: None for $SENSORBACK_DB or the default SQLite file in the user
     data directory, a path to an SQLite file, or any SQLAlchemy URL. Raises StoreError (a
     SensorbackError, one line naming the database) when it cannot be opened or upgraded.
 
-    read_only: only reads will follow (reports), and opening writes nothing either: a schema of an
-    older sensorback is refused (migrate.refuse_old), not upgraded. An SQLite file this process
-    cannot write (a read-only mount, permissions) is then opened read-only instead of failing.
+    read_only: only reads will follow (reports), and opening writes nothing either (_open_to_read):
+    no file is created, no file mode or journal mode changed, no schema written or upgraded, and
+    the store's connections refuse to write. upgrade_old (with read_only, a report's --upgrade-db):
+    a schema of an older sensorback is upgraded first, the one write, made only when one is due.
     """
     target = describe(resolve_db_url(url))
-    if target.sqlite_path is not None and not target.read_only_uri and cannot_write(target.sqlite_path):
-        if not read_only:
-            raise not_writable(target.sqlite_path)
-        target, note = read_only_target(target)
-        if note:
-            warnings.warn(note, stacklevel=2)
-    if target.sqlite_path is not None and not target.read_only_uri:
-        prepare_sqlite_file(target.sqlite_path, default_location=target.sqlite_path == default_db_path())
+    if read_only:
+        return _open_to_read(target, busy_timeout_s, upgrade_old)
+    return _open_to_write(target, busy_timeout_s)
+
+
+def _open_to_write(target: DbTarget, busy_timeout_s: float) -> "Store":
+    """A new SQLite file is made 0600 in its folder, an existing one of ours 0600 (keep_private)
+    and switched to WAL; the schema is created or upgraded. Another program's database is refused
+    before any of that (refuse_foreign)."""
+    path = target.sqlite_path
+    if path is not None and not target.read_only_uri:
+        if cannot_write(path):
+            raise not_writable(path)
+        prepare_sqlite_file(path, default_location=path == default_db_path())
     engine = make_engine(target, busy_timeout_s)
     try:
         refuse_foreign(engine, target.name)
-        if read_only:  # an older schema is refused before anything is written (WAL included), not upgraded
-            refuse_old(engine, target.name, writable=not target.read_only_uri)
-        if target.sqlite_path is not None and not target.read_only_uri:
-            if not read_only:  # (a report changes no modes; another program's database was refused above)
-                keep_private(target.sqlite_path)
+        if path is not None and not target.read_only_uri:
+            keep_private(path)
             _ensure_wal(engine, busy_timeout_s)
         upgrade(engine, target.name)
     except DBAPIError as e:
@@ -64,6 +68,45 @@ def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_T
         engine.dispose()
         raise
     return Store(engine, target, busy_timeout_s)
+
+
+def _open_to_read(target: DbTarget, busy_timeout_s: float, upgrade_old: bool = False) -> "Store":
+    """A store that only reads, opened without writing anything: an SQLite file must exist (none is
+    created) and keeps its mode and journal mode; one this process cannot write (a read-only mount,
+    permissions) is opened read-only (mode=ro). Another program's database is refused
+    (refuse_foreign); a schema of an older sensorback too (migrate.old_schema), unless upgrade_old
+    and the file can be written: then it is opened to write once (_open_to_write: upgraded, and
+    made 0600 and WAL as by any writer) and read afterwards. A database with no schema revision
+    (and, refuse_foreign saw to it, no tables: a new SQLite file, 0 bytes or not; an empty
+    PostgreSQL database) is an empty store: ``store.empty``, nothing in it to read, and it is left
+    as it is; --upgrade-db does not write into it either."""
+    opened, writable = target, not target.read_only_uri
+    path = target.sqlite_path
+    if path is not None and not target.read_only_uri:
+        if not path.exists():
+            raise StoreError(f"there is no database {path} (reading one does not create it)")
+        if cannot_write(path):
+            writable = False
+            opened, note = read_only_target(target)
+            if note:
+                warnings.warn(note, stacklevel=3)
+    engine = make_engine(opened, busy_timeout_s, read_only=True)
+    try:
+        refuse_foreign(engine, opened.name)
+        current = pending(engine, opened.name)
+        if current and not (upgrade_old and writable):
+            raise old_schema(opened.name, current, writable=writable)
+    except DBAPIError as e:
+        engine.dispose()
+        raise translate(e, opened, "open it", busy_timeout_s) from e
+    except BaseException:
+        engine.dispose()
+        raise
+    if current:  # an older schema, and --upgrade-db: the one write, then read as any current database
+        engine.dispose()
+        _open_to_write(target, busy_timeout_s).close()
+        return _open_to_read(target, busy_timeout_s)
+    return Store(engine, opened, busy_timeout_s, empty=current is not None)
 
 
 def _ensure_wal(engine, busy_timeout_s: float) -> None:
@@ -92,10 +135,13 @@ class Store:
     or Unix seconds).
     """
 
-    def __init__(self, engine, target: DbTarget, busy_timeout_s: float):
+    def __init__(self, engine, target: DbTarget, busy_timeout_s: float, empty: bool = False):
         self.engine = engine
         self.target = target
         self.busy_timeout_s = busy_timeout_s
+        #: Opened to read a database without sensorback's schema (no revision, no tables of ours):
+        #: nothing is stored there, and the read API's tables do not exist; a report says so.
+        self.empty = empty
 
     @property
     def name(self) -> str:
