@@ -2,7 +2,14 @@
 
 Both the command line (SIGTERM/SIGHUP raise Terminated, as Ctrl-C raises KeyboardInterrupt) and
 cohort (a stop hushes Dask's teardown first) swap handlers around a stretch of work; one place
-swaps and restores them, and says which signal a KeyboardInterrupt stands for (stopped_by)."""
+swaps and restores them, says which signal a KeyboardInterrupt stands for (stopped_by) and in
+which words and exit code a command it stopped ends (stopped_said).
+
+Once a command says how it was stopped, it is ending: a further Ctrl-C (pressed twice, or sent both
+by the terminal and by a wrapper that passes it on) has nothing left to stop, and is ignored until
+the command has ended (stopping_over; the process itself ignores it to its exit). A Ctrl-C that comes
+before the command line can handle one (while it loads) or after (while it exits) ends the process
+the same way (exit_stopped): 'interrupted', exit 130, never a traceback."""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NoReturn
 
 STOPPING = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
 
@@ -35,6 +42,69 @@ def raise_terminated(signum, frame) -> None:
 def stopped_by(e: KeyboardInterrupt) -> int:
     """The signal a KeyboardInterrupt stands for: its own for Terminated, else SIGINT (Ctrl-C)."""
     return e.signum if isinstance(e, Terminated) else signal.SIGINT
+
+
+EXIT_INTERRUPTED = 130
+
+
+class _Stopping:
+    """The process's one stop: whether one was said, the Ctrl-C handler set aside meanwhile, and
+    whether the process ends with the command (the command line's own entry point)."""
+
+    said = False
+    set_aside: Any = None
+    process_ends = False
+
+
+def stopped_said(signum: int) -> tuple[str, int]:
+    """How a command a signal stopped ends, in words and exit code: Ctrl-C ('interrupted', 130),
+    SIGTERM or SIGHUP ('terminated (SIGTERM)', 143; '(SIGHUP)', 129: 128 + the signal). A command
+    that says more (what was kept, how to go on) starts its line with these words. Asked for when
+    the stop is about to be said: from then on a further Ctrl-C is ignored (see the module doc)."""
+    _ignore_ctrl_c()
+    _Stopping.said = True
+    if signum == signal.SIGINT:
+        return "interrupted", EXIT_INTERRUPTED
+    return f"terminated ({signal.Signals(signum).name})", 128 + signum
+
+
+def _ignore_ctrl_c() -> None:
+    if in_main_thread() and _Stopping.set_aside is None:
+        try:
+            _Stopping.set_aside = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except (OSError, ValueError):  # pragma: no cover - no such signal here
+            pass
+
+
+def stopping_over() -> None:
+    """The command has ended: the Ctrl-C handler a stop set aside is back (for a caller that goes
+    on, such as a test running commands in its own process); not when the process ends with the
+    command (process_ends), which ignores Ctrl-C to its exit."""
+    if _Stopping.process_ends:
+        return
+    before, _Stopping.set_aside = _Stopping.set_aside, None
+    _Stopping.said = False
+    if before is not None and in_main_thread():
+        signal.signal(signal.SIGINT, before)
+
+
+def process_ends_with_the_command() -> None:
+    """Said by the command line's entry point: nothing runs after the command but the exit."""
+    _Stopping.process_ends = True
+
+
+def exit_stopped(e: KeyboardInterrupt) -> NoReturn:
+    """End the process for a stop that came where no command handles it (the command line loading,
+    or exiting after its command): 'interrupted' (stopped_said), unless a stop was said already."""
+    said_before = _Stopping.said
+    said, code = stopped_said(stopped_by(e))
+    if not said_before:
+        try:
+            sys.stderr.write(said + "\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed terminal takes no more lines: the exit code still says it
+            pass
+    raise SystemExit(code) from None
 
 
 def in_main_thread() -> bool:

@@ -29,7 +29,7 @@ from sensorback.core.states import CODE, STATES
 from sensorback.errors import InputError, SensorbackError
 from sensorback.formats.epochs_csv import write_epochs_csv
 from cli_checks import all_params, one_line_error as assert_one_line_error
-from conftest import DEADLINE_S, honouring_permissions, wait_until
+from conftest import DEADLINE_S, honouring_permissions, signalled_at, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "recordings"
@@ -1306,6 +1306,70 @@ def test_ctrl_c_and_kill_exit_with_a_message_and_leave_no_file(tmp_path, sig, co
     assert p.returncode == code, (out, err)
     assert err == f"{said}\n"
     assert "Traceback" not in out + err
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["day.sbr"]  # no output, no temp file
+
+
+#: What the console script runs (`from sensorback.cli import main; sys.exit(main())`), and `python -m
+#: sensorback`, each after PROLOGUE (the test's stand-in for what a user's machine does at that moment).
+ENTRIES = {"console-script": "import sys\nfrom sensorback.cli import main\nsys.exit(main())\n",
+           "python-m": "import runpy\nrunpy.run_module('sensorback', run_name='__main__', alter_sys=True)\n"}
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path, entry):
+    """Ctrl-C in the tenths of a second the command line takes to load (on a slow or cold disk,
+    longer), before it handles Ctrl-C itself, printed a KeyboardInterrupt traceback: it is
+    'interrupted', exit 130, like any other."""
+    stall = (  # the load stops at one of the command line's modules until the Ctrl-C
+        "import signal, sys\n"
+        "class Stall:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'sensorback.cli._app':\n"
+        "            print('loading', flush=True)\n"
+        "            signal.pause()\n"
+        "sys.meta_path.insert(0, Stall())\n")
+    cmd = [sys.executable, "-c", stall + ENTRIES[entry], "convert", str(DEMO_SBR), str(tmp_path / "day.csv")]
+    ran = signalled_at(cmd, lambda line: line == "loading", signal.SIGINT, "the command line loading")
+    assert (ran.returncode, ran.err) == (130, "interrupted\n"), ran.err
+    assert ran.lines == ["loading"] and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_a_second_ctrl_c_while_the_first_is_said_changes_nothing(tmp_path, entry):
+    """Ctrl-C pressed twice (or sent twice: by the terminal and by a wrapper that passes it on): the
+    second one, coming while the command said 'interrupted', raised a KeyboardInterrupt there, with a
+    traceback of both. Once the command is stopping, a further Ctrl-C has nothing left to stop."""
+    twice = (  # the second Ctrl-C comes exactly while the first one is said
+        "import os, signal, sys\n"
+        "class Twice:\n"
+        "    def __init__(self, stream):\n"
+        "        self.stream = stream\n"
+        "    def write(self, text):\n"
+        "        if text.startswith('interrupted'):\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "        return self.stream.write(text)\n"
+        "    def __getattr__(self, name):\n"
+        "        return getattr(self.stream, name)\n"
+        "sys.stderr = Twice(sys.stderr)\n")
+    from sensorback import formats
+    from sensorback.samples import SampleBlock
+
+    n = 8 * 3600 * 50  # a working day at 50 Hz: writing it as CSV takes seconds
+    block = SampleBlock(t=np.arange(n) / 50.0, acc=np.random.default_rng(0).normal(0, 0.3, (n, 3)), device="test",
+                        rate_hz=50.0, meta={"firmware": 7})  # metadata CSV cannot keep: the writer warns
+    src, dst = tmp_path / "day.sbr", tmp_path / "day.csv.gz"
+    formats.save(block, src)
+    p = subprocess.Popen([sys.executable, "-c", twice + ENTRIES[entry], "convert", str(src), str(dst)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        first = p.stderr.readline()  # the CSV writer's note comes just before the long write
+        assert first.startswith("warning: "), first
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=DEADLINE_S)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert (p.returncode, err) == (130, "interrupted\n"), err
     assert sorted(q.name for q in tmp_path.iterdir()) == ["day.sbr"]  # no output, no temp file
 
 

@@ -91,3 +91,23 @@ def test_a_results_folder_inside_the_study_is_still_taken_and_left_out_of_the_se
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("1 file: 1 ok, 0 failed"), res.stdout
     assert sorted(q.name for q in (here / "study" / "sub").iterdir()) == ["c.sbr"]  # nothing beside it
+
+
+@pytest.mark.parametrize("inputs,said", [
+    (["empty"], "error: empty: no recordings in this folder"),
+    (["study/*.cwa"], "error: study/*.cwa: no recordings match this pattern"),
+])
+def test_inputs_without_a_recording_leave_no_results_folder_behind(here, inputs, said):
+    """The study is searched with DIR locked, so DIR exists by then: a search that finds nothing (an
+    empty folder, a pattern for the wrong extension) left a new DIR holding only the lock file. A DIR
+    this run made goes again; one that was there stays."""
+    (here / "empty").mkdir()
+    before = tree(here)
+    res = cli("cohort", *inputs, "--out", "results", "--workers", "1", cwd=here)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith(said) and len(res.stderr.splitlines()) == 1, res.stderr
+    assert tree(here) == before  # no results/ and no lock file
+    (here / "mine").mkdir()
+    res = cli("cohort", *inputs, "--out", "mine", "--workers", "1", cwd=here)
+    assert res.returncode == 2 and res.stderr.startswith(said), res.stderr
+    assert (here / "mine").is_dir()

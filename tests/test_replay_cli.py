@@ -432,10 +432,17 @@ def test_events_into_the_database_file_is_refused_before_the_replay(tmp_path, mo
     assert not db.exists()
 
 
-def test_a_locked_database_is_one_line(tmp_path, monkeypatch):
+def test_a_locked_database_is_one_line_and_leaves_the_events_file_as_it_was(tmp_path, monkeypatch):
+    """The import is claimed before the replay starts: a database locked then ends the command before
+    any event, and an events file of an earlier replay stays as it was (it was replaced by a file
+    holding only the header: the earlier events were lost, for a replay that never ran)."""
     import sensorback.store
 
     db = str(tmp_path / "locked.db")
+    events = tmp_path / "e.csv"
+    ok(run(DEMO, "--db", str(tmp_path / "earlier.db"), "--events", events, *BUSY))
+    earlier = events.read_bytes()
+    assert len(read_events(events)) > 1
     open_store(db).close()  # migrated: the replay gets as far as its first write
     monkeypatch.setattr(sensorback.store, "open_store",
                         functools.partial(sensorback.store.open_store, busy_timeout_s=0.3))
@@ -443,14 +450,14 @@ def test_a_locked_database_is_one_line(tmp_path, monkeypatch):
     lock.execute("BEGIN IMMEDIATE")
     try:
         # (no nudges: the demo's slouch nudge would be printed before the first write fails)
-        r = run(DEMO, "--db", db, "--events", tmp_path / "e.csv", "--set", "slouch_nudges=false")
+        r = run(DEMO, "--db", db, "--events", events, "--set", "slouch_nudges=false")
     finally:
         lock.rollback()
         lock.close()
-    # the import is claimed before the replay starts: that is where the lock is met
     assert_one_line_error(r, db, "locked by another program", "to claim the import", code=1)
     assert "kept for a retry" not in r.stderr
-    assert (tmp_path / "e.csv").read_text().startswith(HEADER)
+    assert events.read_bytes() == earlier
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("e.csv")) == ["e.csv"]  # no temp file
     ok(run(DEMO, "--db", db))  # once the lock is gone
     assert len(db_rows(db)["epochs"]) == 900
 

@@ -16,7 +16,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from .. import signals
 from ..errors import SensorbackError, one_line
-from ..signals import Terminated
+from ..signals import EXIT_INTERRUPTED, Terminated, stopped_said  # noqa: F401  (stopped_said: the commands' too)
 from ._plain_values import install as install_plain_values
 from ._progress import clear_active
 
@@ -34,7 +34,6 @@ EXIT_USER_ERROR = 2
 # OSErrors that are the machine's state, never a bug, even when no file name came with them.
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
 EXIT_OS_ERROR = 1
-EXIT_INTERRUPTED = 130
 #: The reader of the output went away (`| head`): 128 + SIGPIPE, what a shell shows for cat, grep or git.
 EXIT_READER_GONE = 128 + 13
 
@@ -86,6 +85,8 @@ def run_guarded(call: Callable[[], Any]) -> int:
         return _run_guarded(call)
     except (ReaderGone, BrokenPipeError):
         return _reader_gone()
+    finally:
+        signals.stopping_over()  # a Ctrl-C ignored while a stop was said counts again (see signals.py)
 
 
 def _reader_gone() -> int:
@@ -247,15 +248,6 @@ def _recording_uses(parser) -> list:
     return uses
 
 
-def stopped_said(signum: int) -> tuple[str, int]:
-    """How a command a signal stopped ends, in words and exit code: Ctrl-C ('interrupted', 130),
-    SIGTERM or SIGHUP ('terminated (SIGTERM)', 143; '(SIGHUP)', 129: 128 + the signal). A command
-    that says more (what was kept, how to go on) starts its line with these words."""
-    if signum == signal.SIGINT:
-        return "interrupted", EXIT_INTERRUPTED
-    return f"terminated ({signal.Signals(signum).name})", 128 + signum
-
-
 def _stopped(e: BaseException) -> int:
     """Say how a signal stopped the command (stopped_said); its exit code."""
     said, code = stopped_said(e.signum if isinstance(e, (Terminated, Killed)) else signal.SIGINT)
@@ -357,7 +349,10 @@ class SensorbackGroup(TyperGroup):
             )
 
         if not standalone_mode:
-            return call()
+            try:
+                return call()
+            finally:
+                signals.stopping_over()
         sys.exit(run_guarded(call))
 
 

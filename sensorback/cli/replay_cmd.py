@@ -74,9 +74,14 @@ class _EventSink:
             clear_active()
             typer.echo(event_line(event))
 
-    def close(self) -> None:
+    def close(self, replayed: bool = True) -> None:
+        """Put the events file in place; when nothing was replayed (a failure or Ctrl-C before the
+        replay began), remove it instead, so that an earlier events file stays as it was."""
         if self.file is not None:
-            self.file.close()
+            if replayed:
+                self.file.close()
+            else:
+                self.file.discard()
 
 
 def _check_events_path(events: Path, recording: Path, database: Path | None) -> None:
@@ -203,6 +208,7 @@ def replay_command(
     # refused before a long load; a new file only once the recording has loaded (none left by a bad one).
     store = None if _args.creates_db(target, given) else opened()
     sink: Optional[_EventSink] = None
+    replayed = False  # the replay began: its events file is kept, whatever ends it
     try:
         # the file is read here unless it was above (then job.load is at once: the next phase shows)
         with reading() if read_early is None else Progress(f"calibrating on {file}", enabled=show) as progress:
@@ -221,10 +227,11 @@ def replay_command(
         for note in job.start_notes:  # a guessed start, an overlap: before a long replay starts
             typer.echo(note, err=True)
         with Progress(f"replaying {file.name}", total=job.total_s, enabled=show) as progress:
+            replayed = True
             result = job.run(on_event=sink, on_block=progress.update)
     finally:
         if sink is not None:
-            sink.close()
+            sink.close(replayed)
         job.close()
         if store is not None:
             store.close()

@@ -29,8 +29,9 @@ PARTS = ".parts"
 VERSION = 2
 OUTPUTS = ("days.parquet", "days.csv", "files.csv")
 MARKER = ".sensorback-cohort.json"
-#: Locked (flock) by the run writing DIR; it says which process that is. Never removed: removing a
-#: lock file another run is waiting to open would let two runs each lock a file of their own.
+#: Locked (flock) by the run writing DIR; it says which process that is. Never removed (removing a
+#: lock file another run is waiting to open would let two runs each lock a file of their own), but
+#: with the DIR a run made and left unused (remove_unused).
 LOCK = ".sensorback-cohort.lock"
 WRITER = "sensorback cohort"
 _PART_KEYS = {"version", "path", "fingerprint", "file", "days"}
@@ -72,6 +73,18 @@ def held_by_this_run(out: Path, option: str = "--out"):
         yield
     finally:
         os.close(fd)  # the lock goes with it
+
+
+def remove_unused(out: Path) -> None:
+    """DIR that this run made and ends without using (the study held no recording, Ctrl-C while it
+    was searched): gone again, lock file and all, as a typo in the inputs leaves nothing behind. Called
+    with the lock still held, so another run that opened the lock file meanwhile is refused; one
+    that puts a file of its own in DIR keeps DIR (it is not empty, so it stays)."""
+    try:
+        (out / LOCK).unlink()
+        out.rmdir()
+    except OSError:
+        pass
 
 
 def _holder(path: Path) -> str:

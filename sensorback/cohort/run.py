@@ -30,7 +30,7 @@ from ..errors import SensorbackError, utf8_text
 from ..private import PRIVATE_DIR_MODE, make_private_dirs, write_whole
 from .exposures import DAY_COLUMNS, SEATED_BOUTS
 from .folder import (OUTPUTS, PARTS, VERSION, held_by_this_run, is_cohort_output, refuse_written_over,
-                     write_marker)
+                     remove_unused, write_marker)
 from .task import FILE_COLUMNS, Fingerprint, analyze_file
 
 #: What an older results format lacks, for the error that refuses to --resume it.
@@ -483,11 +483,17 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
     refuse_out_holding_inputs(inputs, out)  # as does --out study: nothing written in the study
     if scheduler:
         _probe(scheduler)
+    made = not out.exists()
     make_private_dirs(out)
     with held_by_this_run(out):  # a second run into DIR is refused here, before DIR changes
-        _check_earlier(out, resume, overwrite)  # as is a rerun without --resume or --overwrite
-        left_out: dict[str, int] = {}
-        paths = find_inputs(inputs, exclude=out, left_out=left_out)
+        try:
+            _check_earlier(out, resume, overwrite)  # as is a rerun without --resume or --overwrite
+            left_out: dict[str, int] = {}
+            paths = find_inputs(inputs, exclude=out, left_out=left_out)
+        except BaseException:  # no recording found, Ctrl-C: a DIR made for nothing goes again
+            if made:
+                remove_unused(out)
+            raise
         return _run_in(out, paths, left_out, workers=workers, scheduler=scheduler, resume=resume,
                        overwrite=overwrite, timezone_name=timezone_name, on_start=on_start, on_file=on_file)
 

@@ -48,6 +48,12 @@ class EventsFile:
             with naming(self.path):
                 self._file.done()
 
+    def discard(self) -> None:
+        """Remove what was written: an earlier file of that name stays as it was (nothing happened)."""
+        if self._fh is not None:
+            self._fh = None
+            self._file.discard()
+
     def __enter__(self) -> "EventsFile":
         return self
 
