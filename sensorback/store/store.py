@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 import time
 import warnings
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Iterator, Optional, TypeVar
 
 import numpy as np
 from sqlalchemy import Connection, and_, delete, insert, or_, select
@@ -55,19 +56,27 @@ def _open_to_write(target: DbTarget, busy_timeout_s: float) -> "Store":
             raise not_writable(path)
         prepare_sqlite_file(path, default_location=path == default_db_path())
     engine = make_engine(target, busy_timeout_s)
-    try:
+    with _given_up_on_error(engine, target, busy_timeout_s):
         refuse_foreign(engine, target.name)
         if path is not None and not target.read_only_uri:
             keep_private(path)
             _ensure_wal(engine, busy_timeout_s)
         upgrade(engine, target.name)
+    return Store(engine, target, busy_timeout_s)
+
+
+@contextmanager
+def _given_up_on_error(engine, target: DbTarget, busy_timeout_s: float) -> Iterator[None]:
+    """While a store is being opened: any failure disposes of the engine (no connection left
+    open), and a database's own error becomes the one-line StoreError (translate)."""
+    try:
+        yield
     except DBAPIError as e:
         engine.dispose()
         raise translate(e, target, "open it", busy_timeout_s) from e
     except BaseException:
         engine.dispose()
         raise
-    return Store(engine, target, busy_timeout_s)
 
 
 def _open_to_read(target: DbTarget, busy_timeout_s: float, upgrade_old: bool = False) -> "Store":
@@ -91,17 +100,11 @@ def _open_to_read(target: DbTarget, busy_timeout_s: float, upgrade_old: bool = F
             if note:
                 warnings.warn(note, stacklevel=3)
     engine = make_engine(opened, busy_timeout_s, read_only=True)
-    try:
+    with _given_up_on_error(engine, opened, busy_timeout_s):
         refuse_foreign(engine, opened.name)
         current = pending(engine, opened.name)
         if current and not (upgrade_old and writable):
             raise old_schema(opened.name, current, writable=writable)
-    except DBAPIError as e:
-        engine.dispose()
-        raise translate(e, opened, "open it", busy_timeout_s) from e
-    except BaseException:
-        engine.dispose()
-        raise
     if current:  # an older schema, and --upgrade-db: the one write, then read as any current database
         engine.dispose()
         _open_to_write(target, busy_timeout_s).close()
