@@ -28,7 +28,7 @@ from .runs import _int_type, _last_true, forward_fill, hysteresis, next_true, ru
 from .smoother import Events, PostureSmoother, nats
 from .stretches import epoch_cuts, pieces
 from .sway_breaks import SwayAcrossBreaks
-from .vectors import angle_deg
+from .vectors import angle_deg, take_rows
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
 
 # Walking: clear periodicity at a plausible cadence with real movement. Once walking, short
@@ -544,10 +544,11 @@ class Decider:
             mask[take[-1:]] = True
         at = np.flatnonzero(mask)
         walk_up = np.full((n_k, 3), np.nan)
-        walk_up[at] = cue.walking_upright(g, on_feet, at)
+        up_at = cue.walking_upright(g, on_feet, at)
+        walk_up[at] = up_at
         from_walking = np.full(n_k, np.nan, np.float32)
         if need.size:
-            from_walking[need] = angle_deg(g[need], walk_up[need])
+            from_walking[need] = angle_deg(take_rows(g, need), take_rows(up_at, np.searchsorted(at, need)))
         # A stand-up that ends with the trunk where only a seated trunk stays (SIT_DEG or more
         # from the walking upright: a standing trunk settles within a few degrees of it once the
         # rise is over) is a shift in the chair, or a rise to sit back down: only likely.
@@ -707,7 +708,7 @@ class Decider:
         # it. (Toward standing the trace must be near: a gap long before proved no rise, the
         # lean in the chair above.)
         moved_ok = (moved <= self.moved_within) | (since_gap < since_mark)
-        level_h = cue.levels(first, heads, g[heads], upright_still[heads], from_walking[heads],
+        level_h = cue.levels(first, heads, take_rows(g, heads), upright_still[heads], from_walking[heads],
                              since_mark[heads] < B, kind[heads] == 2, calm[heads],
                              moved_ok[heads], rose[heads] <= self.moved_within,
                              walk_gap[heads], walk_up[heads])

@@ -46,7 +46,7 @@ import numpy as np
 
 from .runs import _last_true, next_true, rolling_count, sliding_reduce
 from .smoother import BIG, NAT
-from .vectors import unit
+from .vectors import take_rows, unit
 
 # How sitting-like a still trunk direction is, as a level in nats (see PostureCue.levels). From
 # the inclination from an upright reference (degrees): standing at STAND_DEG or less, neither in
@@ -150,10 +150,11 @@ def prior_level(incl_deg: np.ndarray, own: bool = False) -> np.ndarray:
 
 
 def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angle (degrees) between rows of unit vectors, from the chord c between them:
+    """Angle (degrees) between unit vectors along the last axis (rows; broadcast), from the chord c
+    between them:
     2 asin(c / 2) = c + c^3/24 + 3 c^5/640 + ..., within 0.1 degree up to 60 degrees (the angles
     that matter here are far smaller) and without the cost of an arcsine."""
-    d0, d1, d2 = a[:, 0] - b[:, 0], a[:, 1] - b[:, 1], a[:, 2] - b[:, 2]
+    d0, d1, d2 = a[..., 0] - b[..., 0], a[..., 1] - b[..., 1], a[..., 2] - b[..., 2]
     c2 = d0 * d0 + d1 * d1 + d2 * d2
     c = np.sqrt(c2)
     return c * (1.0 + c2 * (1.0 / 24.0 + c2 * (3.0 / 640.0))) * (180.0 / np.pi)
@@ -239,18 +240,25 @@ class PostureCue:
         for k in range(1, w):
             path += steps[k:k + n]
         i = np.flatnonzero(path >= 2.0 * EXCURSION_DEG - 0.01)
+        out = np.zeros(n, bool)
+        if i.size == 0:
+            return out
         # How far the trunk went beyond the way from start to end: half the detour through each
         # direction (0 on the way itself, however long the way: a one-way lean of 40 deg, a
         # slouch recovering, passes through directions far from both ends and is no excursion).
-        best = np.zeros(i.size)
-        start, end = allg[i], allg[i + w]
-        ends = _angle(start, end)
-        for k in range(1, w):
-            mid = allg[i + k]
-            with np.errstate(invalid="ignore"):  # NaN: no say
-                best = np.fmax(best, 0.5 * (_angle(mid, start) + _angle(mid, end) - ends))
-        out = np.zeros(n, bool)
-        out[i[best >= EXCURSION_DEG]] = True
+        # All the directions between each span's ends at once, one plane per axis (3, w - 1, spans).
+        at = i + np.arange(1, w)[:, None]
+        mid = np.empty((3,) + at.shape)
+        ends = np.empty((3, 2, i.size))
+        for c in range(3):
+            col = allg[:, c]
+            col.take(at, out=mid[c])
+            col.take(i, out=ends[c, 0])
+            col.take(i + w, out=ends[c, 1])
+        start, end, mid = ends[:, 0].T, ends[:, 1].T, mid.transpose(1, 2, 0)
+        with np.errstate(invalid="ignore"):  # NaN: no say
+            beyond = 0.5 * (_angle(mid, start) + _angle(mid, end) - _angle(start, end))
+        out[i[(beyond >= EXCURSION_DEG).any(axis=0)]] = True
         return out
 
     # ------------------------------------------------------------------------ walking up
@@ -261,12 +269,19 @@ class PostureCue:
         q = np.rint(g[w] * _WALK_QUANT).astype(np.int64)
         h = self.walk_hist.shape[0]
         allq = np.concatenate([self.walk_hist, q]) if h else q
-        cs = np.zeros((allq.shape[0] + 1, 3), np.int64)
+        cs = np.zeros((allq.shape[0] + 1, 3), np.int64, order="F")  # columns contiguous
         np.cumsum(allq, axis=0, out=cs[1:])
         count = h + np.searchsorted(w, at, side="right")  # walking epochs at or before each
         start = np.maximum(count - WALK_UP_EPOCHS, 0)
-        total = (cs[count] - cs[start]).astype(np.float64)
-        out = total / np.maximum(np.sqrt((total * total).sum(axis=1)), 1e-12)[:, None]
+        # column by column (gathering and dividing rows of three is slow)
+        out = np.empty((at.shape[0], 3), order="F")
+        for c in range(3):
+            out[:, c] = cs[:, c].take(count) - cs[:, c].take(start)
+        t0, t1, t2 = out[:, 0], out[:, 1], out[:, 2]
+        norm = np.sqrt(t0 * t0 + t1 * t1 + t2 * t2)
+        np.maximum(norm, 1e-12, out=norm)
+        for c in range(3):
+            out[:, c] /= norm
         out[count - start < WALK_UP_MIN_EPOCHS] = np.nan
         if self.seed_up is not None:
             out[np.isnan(out[:, 0])] = self.seed_up
@@ -501,7 +516,7 @@ class PostureCue:
         pos = np.flatnonzero(upright & has_ref & ~absolute)
         if pos.size:
             stand, sit, which = self._anchors_at(first, heads[pos])
-            level = self._levels_of(g[pos], incl[pos], stand, sit, which)
+            level = self._levels_of(take_rows(g, pos), incl[pos], stand, sit, which)
             # the reference's level under the same anchors, once per run of equal (reference, anchors)
             rp = r[pos]
             new = np.ones(pos.size, bool)
@@ -634,8 +649,8 @@ class PostureCue:
         if has_stand.any():
             i = np.flatnonzero(has_stand)
             wi = which[i]
-            gi = g[i]
-            to_stand = _angle(gi, stand[wi])
+            gi = take_rows(g, i)
+            to_stand = _angle(gi, take_rows(stand, wi))
             lv = prior_level(to_stand, own=True)
             both = (set_stand & np.isfinite(sit[:, 0]))[wi]
             if both.any():
@@ -643,7 +658,7 @@ class PostureCue:
                 sep = _angle(stand, sit)  # per set
                 reach = np.maximum(ANCHOR_NEAR_DEG, 0.75 * sep)[wj]
                 weight = np.clip((sep - ANCHOR_MIN_DEG) / (ANCHOR_FULL_DEG - ANCHOR_MIN_DEG), 0.0, 1.0)[wj]
-                to_sit = _angle(gi[both], sit[wj])
+                to_sit = _angle(take_rows(gi, np.flatnonzero(both)), take_rows(sit, wj))
                 near = np.minimum(to_stand[both], to_sit) <= reach
                 pos = np.clip((to_stand[both] - to_sit) / np.maximum(sep, 1e-6)[wj], -1.0, 1.0)
                 lv[both] = np.where(near, pos * weight * LEVEL_NATS, lv[both])
