@@ -40,6 +40,7 @@ does not depend on how the stream was cut.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,7 +157,29 @@ def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     that matter here are far smaller) and without the cost of an arcsine."""
     d0, d1, d2 = a[..., 0] - b[..., 0], a[..., 1] - b[..., 1], a[..., 2] - b[..., 2]
     c2 = d0 * d0 + d1 * d1 + d2 * d2
-    c = np.sqrt(c2)
+    return _chord_deg(np.sqrt(c2), c2)
+
+
+def _angle1(a: list[float], b: list[float]) -> float:
+    """_angle of two single unit vectors given as Python floats (the same operations in the same
+    order, so the same result, without the cost of numpy calls on three numbers)."""
+    d0, d1, d2 = a[0] - b[0], a[1] - b[1], a[2] - b[2]
+    c2 = d0 * d0 + d1 * d1 + d2 * d2
+    return _chord_deg(math.sqrt(c2), c2)
+
+
+def _mean_direction(rows: list) -> np.ndarray:
+    """unit(np.sum(rows, axis=0)) of a few rows of three Python floats: summed as np.sum sums
+    them (from 0.0, in their order), in Python floats (numpy calls on a handful of numbers cost
+    more than the sums)."""
+    t0 = t1 = t2 = 0.0
+    for x0, x1, x2 in rows:
+        t0, t1, t2 = t0 + x0, t1 + x1, t2 + x2
+    return unit(np.array([t0, t1, t2]))
+
+
+def _chord_deg(c, c2):
+    """Degrees from the chord c between two unit vectors (c2 = c * c): see _angle."""
     return c * (1.0 + c2 * (1.0 / 24.0 + c2 * (3.0 / 640.0))) * (180.0 / np.pi)
 
 
@@ -355,8 +378,8 @@ class PostureCue:
                     p.dead = True
                     until = w - 1
             need = ANCHOR_EPOCHS - len(p.vecs)
-            lo = int(np.searchsorted(still_at, max(p.scan_from, first)))
-            hi = min(int(np.searchsorted(still_at, until + 1)), lo + need)
+            lo = int(still_at.searchsorted(max(p.scan_from, first)))
+            hi = min(int(still_at.searchsorted(until + 1)), lo + need)
             if missing is not None:
                 upto = int(still_at[hi - 1]) if hi > lo else until
                 a = max(p.scan_from, first) - first
@@ -384,7 +407,7 @@ class PostureCue:
             return float(a.sit @ up) <= float(a.stand @ up)  # sitting no nearer upright than standing
 
         def complete(p: _Pending, cur: Anchors, t: int) -> Anchors:
-            after = unit(np.sum(np.array(p.vecs), axis=0))
+            after = _mean_direction([v.tolist() for v in p.vecs])
             if p.walk and _own_seat(after, cur):
                 seats.append((t, int(p.begin)))
                 return Anchors(stand=cur.stand, sit=after)
@@ -670,9 +693,8 @@ class PostureCue:
     def _before(rows, b: int) -> np.ndarray | None:
         """The posture right before a transition's window (epoch b): the mean direction of the
         still upright epochs among the ANCHOR_EPOCHS before it, or None."""
-        pre = rows(b - ANCHOR_EPOCHS, b)
-        pre = pre[np.isfinite(pre[:, 0])]
-        return unit(np.sum(pre, axis=0)) if pre.shape[0] else None
+        pre = [r for r in rows(b - ANCHOR_EPOCHS, b).tolist() if math.isfinite(r[0])]
+        return _mean_direction(pre) if pre else None
 
     def _other_of(self, rows, base: int, b: int, sit_after: bool, anchors: Anchors, up, after,
                   trace_rows) -> tuple | None:
@@ -740,6 +762,6 @@ def _own_seat(after: np.ndarray, anchors: Anchors) -> bool:
     OWN_NEITHER_DEG[1] from their standing posture) is that seat."""
     if anchors.stand is None or anchors.sit is None:
         return False
-    sep, to_stand, to_sit = _angle(np.array([anchors.stand, after, after]),
-                                   np.array([anchors.sit, anchors.stand, anchors.sit]))
+    stand, sit, after = (np.asarray(v, float).tolist() for v in (anchors.stand, anchors.sit, after))
+    sep, to_stand, to_sit = _angle1(stand, sit), _angle1(after, stand), _angle1(after, sit)
     return bool(sep >= ANCHOR_MIN_DEG and to_stand - to_sit >= SEAT_SHARE * sep and to_stand > OWN_NEITHER_DEG[1])
