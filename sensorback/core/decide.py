@@ -688,8 +688,9 @@ class Decider:
         # the posture cue: how much more sitting-like than after the last sure evidence
         marked = sure | reset
         since_mark = run_length(~marked, c.since_mark)
-        kind = forward_fill(np.where(sure, np.where(on_feet, 3, 1), np.where(reset, 2, 0)).astype(np.int8),
-                            c.mark_kind)
+        # (3: walking, 1: other sure evidence, 2: a reset, 0: none; in int8 from the masks' bytes)
+        kind = forward_fill(np.where(sure, on_feet.view(np.int8) * np.int8(2) + np.int8(1),
+                                     reset.view(np.int8) * np.int8(2)), c.mark_kind)
         # the last sure evidence was walking and data went missing since: the walk's end is unseen
         walk_gap = (kind == 3) & (since_gap < since_mark)
         c.since_mark, c.mark_kind = int(since_mark[-1]), int(kind[-1])
@@ -724,7 +725,7 @@ class Decider:
         pending[h0:] = np.repeat(cue.level_change, B)[:n_k - h0]
         since_head = np.empty(n_k, np.int64)
         since_head[:h0] = np.arange(h0) + c.head_lead
-        since_head[h0:] = np.arange(n_k - h0) % B
+        since_head[h0:] = np.tile(np.arange(B), -(-(n_k - h0) // B))[:n_k - h0]  # (0, 1, .., B - 1, 0, ..)
         if heads.size:
             c.last_level, c.last_pending = int(level_h[-1]), int(cue.level_change[-1])
         c.head_lead = int(since_head[-1]) + 1
