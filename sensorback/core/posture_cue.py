@@ -114,7 +114,7 @@ class _Pending:
     sit_after: bool
     before: np.ndarray | None
     scan_from: int  # the next epoch to look at for its 'after' side
-    vecs: list = field(default_factory=list)
+    vecs: list = field(default_factory=list)  # its epochs' directions, rows of three Python floats
     dead: bool = False  # a walk came first
     walk: bool = False  # the end of a walk (its 'after' side is standing, or a seat reached unseen)
     begin: int | None = None  # the first epoch of its 'after' side
@@ -233,7 +233,7 @@ class PostureCue:
         self.anchors = Anchors(one(self.anchors.stand), one(self.anchors.sit))
         if self.pending is not None:
             self.pending.before = one(self.pending.before)
-            self.pending.vecs = [one(v) for v in self.pending.vecs]
+            self.pending.vecs = [one(v).tolist() for v in self.pending.vecs]
         if self.walk_hist.shape[0]:
             self.walk_hist = np.rint(fn(self.walk_hist / _WALK_QUANT) * _WALK_QUANT).astype(np.int64)
         self.exc_hist = fn(self.exc_hist)
@@ -389,7 +389,7 @@ class PostureCue:
                 return None
             if p.begin is None:
                 p.begin = int(still_at[lo])
-            p.vecs.extend(g[still_at[lo:hi] - first])
+            p.vecs.extend(g[still_at[lo:hi] - first].tolist())  # (rows of three Python floats)
             if len(p.vecs) >= ANCHOR_EPOCHS:
                 return int(still_at[hi - 1])
             return None
@@ -398,7 +398,7 @@ class PostureCue:
             if walk_up is None:
                 return None
             up = walk_up[min(max(t - first, 0), n - 1)]
-            return up if np.isfinite(up[0]) else None
+            return up if math.isfinite(up[0]) else None
 
         def plausible(a: Anchors, t: int) -> bool:
             up = up_at(t) if a.stand is not None and a.sit is not None else None
@@ -407,7 +407,7 @@ class PostureCue:
             return float(a.sit @ up) <= float(a.stand @ up)  # sitting no nearer upright than standing
 
         def complete(p: _Pending, cur: Anchors, t: int) -> Anchors:
-            after = _mean_direction([v.tolist() for v in p.vecs])
+            after = _mean_direction(p.vecs)
             if p.walk and _own_seat(after, cur):
                 seats.append((t, int(p.begin)))
                 return Anchors(stand=cur.stand, sit=after)
@@ -449,7 +449,7 @@ class PostureCue:
             _, b, sit_after, sure = events[ei]
             b = int(b)
             j = t - first
-            if sure and sit_after is False and 0 <= j < n and np.isfinite(g[j, 0]) and _own_seat(g[j], cur):
+            if sure and sit_after is False and 0 <= j < n and math.isfinite(g[j, 0]) and _own_seat(g[j], cur):
                 # a "stand-up" that ends in this wearer's own seat: a shift in the chair (the hips
                 # lifted and lowered again), which teaches no posture
                 shifts.append(t)
@@ -458,7 +458,7 @@ class PostureCue:
                 # which epochs before the window were in the other posture: worked out only if the
                 # smoother asks (most transitions find no open epoch to claim)
                 j = t - first
-                after = g[j] if 0 <= j < n and np.isfinite(g[j, 0]) else None
+                after = g[j] if 0 <= j < n and math.isfinite(g[j, 0]) else None
                 other[ei] = functools.partial(self._other_of, rows, base, b, sit_after, cur, up_at(t), after,
                                               trace_rows)
             if not sure:
