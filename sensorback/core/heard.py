@@ -160,11 +160,18 @@ def on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float) 
     out = []
     for a in cols:
         fill = np.nan if a.dtype.kind == "f" and a.ndim == 2 else 0
-        full = np.full((count,) + a.shape[1:], fill, a.dtype, order="F")  # columns contiguous
-        if runs is not None:
+        if runs is not None:  # (each epoch written once: the runs, and the gaps between them)
+            full = np.empty((count,) + a.shape[1:], a.dtype, order="F")  # columns contiguous
+            at = 0
             for p, i, j in runs:
+                full[at:p] = fill
                 full[p:p + j - i] = a[i:j]
-        elif a.ndim == 2:
+                at = p + j - i
+            full[at:] = fill
+            out.append(full)
+            continue
+        full = np.full((count,) + a.shape[1:], fill, a.dtype, order="F")  # columns contiguous
+        if a.ndim == 2:
             for c in range(a.shape[1]):  # column by column: scattering rows of three is slow
                 full[pos, c] = a[:, c]
         else:
