@@ -419,9 +419,8 @@ class Decider:
         has_data = n >= self.min_samples
         sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
         g = unit(mean)
-        incl, flex, lat = angles(g, self.calibration.reference)
-        if not self.calibration.reference.forward_known:  # forward and sideways mean nothing yet
-            flex[:] = lat[:] = np.nan
+        # (forward and sideways mean nothing until forward is known: NaN)
+        incl, flex, lat = angles(g, self.calibration.reference, lean=self.calibration.reference.forward_known)
 
         walking = has_data & is_walking(per, cad, sd)
         keep_moving = has_data & (((per >= KEEP_MOVING_PERIODICITY) & (cad >= WALK_CADENCE[0]) & (cad <= WALK_CADENCE[1]))
