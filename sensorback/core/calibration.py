@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..limits import MAX_GAIN, MIN_GAIN
+from .vectors import take_rows
 
 STILL_SD_G = 0.02
 MIN_STILL_EPOCHS = 30
@@ -59,7 +60,9 @@ def fit_sphere(means: np.ndarray, sds: np.ndarray) -> SensorCalibration:
         return SensorCalibration(note=f"skipped: only {still_at.shape[0]} still epochs")
     # Orientation changes slowly: every 4th still epoch finds every distinct orientation held
     # for more than a few seconds, at a quarter of the cost.
-    thinned = np.take(means, still_at[::4], axis=0)
+    # (gathered column by column, then in rows as np.take gave them: the fit's reductions run in
+    # the same order)
+    thinned = np.ascontiguousarray(take_rows(means, still_at[::4]))
     still = distinct_orientations(thinned)
     dirs = still / np.linalg.norm(still, axis=1, keepdims=True)
     spread = np.sqrt(np.maximum(np.linalg.eigvalsh(np.cov(dirs.T)) if dirs.shape[0] > 1 else np.zeros(3), 0.0))
@@ -106,11 +109,11 @@ def _fit(still: np.ndarray, fit_gain: np.ndarray) -> tuple[np.ndarray, np.ndarra
     spread_sq = np.einsum("ij,ij->j", centred, centred)
     for _ in range(30):
         cal = (still - off) * gain
-        target = cal / np.linalg.norm(cal, axis=1, keepdims=True)
+        target = cal / np.sqrt(np.add.reduce(cal * cal, axis=1, keepdims=True))  # (np.linalg.norm's own sum)
         # Per axis, the least-squares line target = gain * (raw - offset), in closed form (axes
         # without enough range keep their gain and fit only the offset).
         slope = np.divide(np.einsum("ij,ij->j", centred, target), spread_sq, out=np.ones(3), where=spread_sq > 0)
-        if np.any(slope[fit_gain] <= 0):
+        if (slope[fit_gain] <= 0).any():
             return None
         gain = np.where(fit_gain, slope, gain)
         off = still_mean - target.mean(axis=0) / gain

@@ -28,7 +28,7 @@ from .runs import _int_type, _last_true, forward_fill, hysteresis, next_true, ru
 from .smoother import Events, PostureSmoother, nats
 from .stretches import epoch_cuts, pieces
 from .sway_breaks import SwayAcrossBreaks
-from .vectors import angle_deg
+from .vectors import angle_deg, take_rows
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
 
 # Walking: clear periodicity at a plausible cadence with real movement. Once walking, short
@@ -419,9 +419,8 @@ class Decider:
         has_data = n >= self.min_samples
         sd = np.sqrt(var[:, 0] + var[:, 1] + var[:, 2])
         g = unit(mean)
-        incl, flex, lat = angles(g, self.calibration.reference)
-        if not self.calibration.reference.forward_known:  # forward and sideways mean nothing yet
-            flex[:] = lat[:] = np.nan
+        # (forward and sideways mean nothing until forward is known: NaN)
+        incl, flex, lat = angles(g, self.calibration.reference, lean=self.calibration.reference.forward_known)
 
         walking = has_data & is_walking(per, cad, sd)
         keep_moving = has_data & (((per >= KEEP_MOVING_PERIODICITY) & (cad >= WALK_CADENCE[0]) & (cad <= WALK_CADENCE[1]))
@@ -544,10 +543,11 @@ class Decider:
             mask[take[-1:]] = True
         at = np.flatnonzero(mask)
         walk_up = np.full((n_k, 3), np.nan)
-        walk_up[at] = cue.walking_upright(g, on_feet, at)
+        up_at = cue.walking_upright(g, on_feet, at)
+        walk_up[at] = up_at
         from_walking = np.full(n_k, np.nan, np.float32)
         if need.size:
-            from_walking[need] = angle_deg(g[need], walk_up[need])
+            from_walking[need] = angle_deg(take_rows(g, need), take_rows(up_at, np.searchsorted(at, need)))
         # A stand-up that ends with the trunk where only a seated trunk stays (SIT_DEG or more
         # from the walking upright: a standing trunk settles within a few degrees of it once the
         # rise is over) is a shift in the chair, or a rise to sit back down: only likely.
@@ -687,8 +687,9 @@ class Decider:
         # the posture cue: how much more sitting-like than after the last sure evidence
         marked = sure | reset
         since_mark = run_length(~marked, c.since_mark)
-        kind = forward_fill(np.where(sure, np.where(on_feet, 3, 1), np.where(reset, 2, 0)).astype(np.int8),
-                            c.mark_kind)
+        # (3: walking, 1: other sure evidence, 2: a reset, 0: none; in int8 from the masks' bytes)
+        kind = forward_fill(np.where(sure, on_feet.view(np.int8) * np.int8(2) + np.int8(1),
+                                     reset.view(np.int8) * np.int8(2)), c.mark_kind)
         # the last sure evidence was walking and data went missing since: the walk's end is unseen
         walk_gap = (kind == 3) & (since_gap < since_mark)
         c.since_mark, c.mark_kind = int(since_mark[-1]), int(kind[-1])
@@ -707,7 +708,7 @@ class Decider:
         # it. (Toward standing the trace must be near: a gap long before proved no rise, the
         # lean in the chair above.)
         moved_ok = (moved <= self.moved_within) | (since_gap < since_mark)
-        level_h = cue.levels(first, heads, g[heads], upright_still[heads], from_walking[heads],
+        level_h = cue.levels(first, heads, take_rows(g, heads), upright_still[heads], from_walking[heads],
                              since_mark[heads] < B, kind[heads] == 2, calm[heads],
                              moved_ok[heads], rose[heads] <= self.moved_within,
                              walk_gap[heads], walk_up[heads])
@@ -723,7 +724,7 @@ class Decider:
         pending[h0:] = np.repeat(cue.level_change, B)[:n_k - h0]
         since_head = np.empty(n_k, np.int64)
         since_head[:h0] = np.arange(h0) + c.head_lead
-        since_head[h0:] = np.arange(n_k - h0) % B
+        since_head[h0:] = np.tile(np.arange(B), -(-(n_k - h0) // B))[:n_k - h0]  # (0, 1, .., B - 1, 0, ..)
         if heads.size:
             c.last_level, c.last_pending = int(level_h[-1]), int(cue.level_change[-1])
         c.head_lead = int(since_head[-1]) + 1

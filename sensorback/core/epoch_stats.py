@@ -215,9 +215,12 @@ def measure_epochs(t: np.ndarray, acc: np.ndarray, settings: WindowSettings, fir
     n = np.diff(np.append(starts, t.shape[0])).astype(np.int32)
     sums, sq = _sums_and_squares(acc, starts)
     mean, var = np.empty(sums.shape, order="F"), np.empty(sums.shape, order="F")  # columns contiguous
+    nf = n.astype(np.float64)  # (the counts cast once, not in every division)
     for c in range(3):  # column by column: broadcasting across rows of three is slow
-        m = np.divide(sums[:, c], n, out=mean[:, c], dtype=np.float64)
-        np.maximum(np.divide(sq[:, c], n, dtype=np.float64) - m * m, 0.0, out=var[:, c])
+        m = np.divide(sums[:, c], nf, out=mean[:, c])
+        v = np.divide(sq[:, c], nf, out=var[:, c])
+        v -= m * m
+        np.maximum(v, 0.0, out=v)
     # A working accelerometer never reads exactly (0, 0, 0): gravity alone is 1 g. An epoch whose
     # every sample does is a stuck sensor: it counts as an epoch without samples (no_data).
     stuck = np.flatnonzero((sq[:, 0] == 0) & (sq[:, 1] == 0) & (sq[:, 2] == 0))

@@ -43,6 +43,15 @@ def _since_before(flags: np.ndarray, carry: int) -> tuple[np.ndarray, int]:
     return np.concatenate(([carry], since[:-1])), int(since[-1])
 
 
+def _since_flag(at: np.ndarray, flags: np.ndarray, carry: int) -> np.ndarray:
+    """For chunk positions `at`, the epochs since the last of the flagged positions `flags`
+    (ascending) before each: _since_before's answer there, from the flags' positions alone."""
+    j = flags.searchsorted(at, side="left") - 1
+    if flags.size == 0:
+        return carry + at
+    return np.where(j >= 0, at - 1 - flags[np.maximum(j, 0)], carry + at)
+
+
 def _heard_once(sure: np.ndarray, soft: np.ndarray, n: int, carry_sure: int, carry_soft: int,
                 span: int) -> tuple[np.ndarray, np.ndarray, int, int]:
     """One direction's transitions, each heard once: (sure positions, slow positions, carries).
@@ -50,17 +59,16 @@ def _heard_once(sure: np.ndarray, soft: np.ndarray, n: int, carry_sure: int, car
     A movement is whole in every window that holds it, so it is seen again by the next ones:
     a flag within `span` epochs after an earlier flag of its kind is that movement again; a slow
     one at or within `span` epochs after a sure one is the sure one seen weaker. Positions
-    (ascending) among n epochs; the carries are the epochs since the last flag of each kind."""
-    f_sure = np.zeros(n, bool)
-    f_sure[sure] = True
-    f_soft = np.zeros(n, bool)
-    f_soft[soft] = True
-    prev_sure, carry_sure = _since_before(f_sure, carry_sure)
-    prev_soft, carry_soft = _since_before(f_soft, carry_soft)
-    after_sure = prev_sure + 1 < span
-    heard_sure = f_sure & ~after_sure
-    heard_soft = f_soft & (prev_soft + 1 >= span) & ~f_sure & ~after_sure
-    return np.flatnonzero(heard_sure), np.flatnonzero(heard_soft), carry_sure, carry_soft
+    (ascending) among n epochs; the carries are the epochs since the last flag of each kind.
+    (Worked out on the flags' positions: a few a day, where per-epoch arrays cost a pass each.)"""
+    sure = np.unique(np.asarray(sure, np.intp))
+    soft = np.unique(np.asarray(soft, np.intp))
+    heard_sure = sure[_since_flag(sure, sure, carry_sure) + 1 >= span]
+    heard_soft = soft[(_since_flag(soft, soft, carry_soft) + 1 >= span) & ~np.isin(soft, sure)
+                      & (_since_flag(soft, sure, carry_sure) + 1 >= span)]
+    carry_sure = n - 1 - int(sure[-1]) if sure.size else carry_sure + n
+    carry_soft = n - 1 - int(soft[-1]) if soft.size else carry_soft + n
+    return heard_sure, heard_soft, carry_sure, carry_soft
 
 
 def distrust(flags: tuple[np.ndarray, ...], gap: np.ndarray, span: int, early: int, since_gap: int) -> np.ndarray:
@@ -152,11 +160,18 @@ def on_every_epoch(stats: EpochStats, first: int, count: int, lying_deg: float) 
     out = []
     for a in cols:
         fill = np.nan if a.dtype.kind == "f" and a.ndim == 2 else 0
-        full = np.full((count,) + a.shape[1:], fill, a.dtype, order="F")  # columns contiguous
-        if runs is not None:
+        if runs is not None:  # (each epoch written once: the runs, and the gaps between them)
+            full = np.empty((count,) + a.shape[1:], a.dtype, order="F")  # columns contiguous
+            at = 0
             for p, i, j in runs:
+                full[at:p] = fill
                 full[p:p + j - i] = a[i:j]
-        elif a.ndim == 2:
+                at = p + j - i
+            full[at:] = fill
+            out.append(full)
+            continue
+        full = np.full((count,) + a.shape[1:], fill, a.dtype, order="F")  # columns contiguous
+        if a.ndim == 2:
             for c in range(a.shape[1]):  # column by column: scattering rows of three is slow
                 full[pos, c] = a[:, c]
         else:

@@ -40,13 +40,14 @@ does not depend on how the stream was cut.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .runs import _last_true, next_true, rolling_count, sliding_reduce
 from .smoother import BIG, NAT
-from .vectors import unit
+from .vectors import take_rows, unit
 
 # How sitting-like a still trunk direction is, as a level in nats (see PostureCue.levels). From
 # the inclination from an upright reference (degrees): standing at STAND_DEG or less, neither in
@@ -113,7 +114,7 @@ class _Pending:
     sit_after: bool
     before: np.ndarray | None
     scan_from: int  # the next epoch to look at for its 'after' side
-    vecs: list = field(default_factory=list)
+    vecs: list = field(default_factory=list)  # its epochs' directions, rows of three Python floats
     dead: bool = False  # a walk came first
     walk: bool = False  # the end of a walk (its 'after' side is standing, or a seat reached unseen)
     begin: int | None = None  # the first epoch of its 'after' side
@@ -150,12 +151,35 @@ def prior_level(incl_deg: np.ndarray, own: bool = False) -> np.ndarray:
 
 
 def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angle (degrees) between rows of unit vectors, from the chord c between them:
+    """Angle (degrees) between unit vectors along the last axis (rows; broadcast), from the chord c
+    between them:
     2 asin(c / 2) = c + c^3/24 + 3 c^5/640 + ..., within 0.1 degree up to 60 degrees (the angles
     that matter here are far smaller) and without the cost of an arcsine."""
-    d0, d1, d2 = a[:, 0] - b[:, 0], a[:, 1] - b[:, 1], a[:, 2] - b[:, 2]
+    d0, d1, d2 = a[..., 0] - b[..., 0], a[..., 1] - b[..., 1], a[..., 2] - b[..., 2]
     c2 = d0 * d0 + d1 * d1 + d2 * d2
-    c = np.sqrt(c2)
+    return _chord_deg(np.sqrt(c2), c2)
+
+
+def _angle1(a: list[float], b: list[float]) -> float:
+    """_angle of two single unit vectors given as Python floats (the same operations in the same
+    order, so the same result, without the cost of numpy calls on three numbers)."""
+    d0, d1, d2 = a[0] - b[0], a[1] - b[1], a[2] - b[2]
+    c2 = d0 * d0 + d1 * d1 + d2 * d2
+    return _chord_deg(math.sqrt(c2), c2)
+
+
+def _mean_direction(rows: list) -> np.ndarray:
+    """unit(np.sum(rows, axis=0)) of a few rows of three Python floats: summed as np.sum sums
+    them (from 0.0, in their order), in Python floats (numpy calls on a handful of numbers cost
+    more than the sums)."""
+    t0 = t1 = t2 = 0.0
+    for x0, x1, x2 in rows:
+        t0, t1, t2 = t0 + x0, t1 + x1, t2 + x2
+    return unit(np.array([t0, t1, t2]))
+
+
+def _chord_deg(c, c2):
+    """Degrees from the chord c between two unit vectors (c2 = c * c): see _angle."""
     return c * (1.0 + c2 * (1.0 / 24.0 + c2 * (3.0 / 640.0))) * (180.0 / np.pi)
 
 
@@ -209,7 +233,7 @@ class PostureCue:
         self.anchors = Anchors(one(self.anchors.stand), one(self.anchors.sit))
         if self.pending is not None:
             self.pending.before = one(self.pending.before)
-            self.pending.vecs = [one(v) for v in self.pending.vecs]
+            self.pending.vecs = [one(v).tolist() for v in self.pending.vecs]
         if self.walk_hist.shape[0]:
             self.walk_hist = np.rint(fn(self.walk_hist / _WALK_QUANT) * _WALK_QUANT).astype(np.int64)
         self.exc_hist = fn(self.exc_hist)
@@ -239,18 +263,25 @@ class PostureCue:
         for k in range(1, w):
             path += steps[k:k + n]
         i = np.flatnonzero(path >= 2.0 * EXCURSION_DEG - 0.01)
+        out = np.zeros(n, bool)
+        if i.size == 0:
+            return out
         # How far the trunk went beyond the way from start to end: half the detour through each
         # direction (0 on the way itself, however long the way: a one-way lean of 40 deg, a
         # slouch recovering, passes through directions far from both ends and is no excursion).
-        best = np.zeros(i.size)
-        start, end = allg[i], allg[i + w]
-        ends = _angle(start, end)
-        for k in range(1, w):
-            mid = allg[i + k]
-            with np.errstate(invalid="ignore"):  # NaN: no say
-                best = np.fmax(best, 0.5 * (_angle(mid, start) + _angle(mid, end) - ends))
-        out = np.zeros(n, bool)
-        out[i[best >= EXCURSION_DEG]] = True
+        # All the directions between each span's ends at once, one plane per axis (3, w - 1, spans).
+        at = i + np.arange(1, w)[:, None]
+        mid = np.empty((3,) + at.shape)
+        ends = np.empty((3, 2, i.size))
+        for c in range(3):
+            col = allg[:, c]
+            col.take(at, out=mid[c])
+            col.take(i, out=ends[c, 0])
+            col.take(i + w, out=ends[c, 1])
+        start, end, mid = ends[:, 0].T, ends[:, 1].T, mid.transpose(1, 2, 0)
+        with np.errstate(invalid="ignore"):  # NaN: no say
+            beyond = 0.5 * (_angle(mid, start) + _angle(mid, end) - _angle(start, end))
+        out[i[(beyond >= EXCURSION_DEG).any(axis=0)]] = True
         return out
 
     # ------------------------------------------------------------------------ walking up
@@ -261,12 +292,19 @@ class PostureCue:
         q = np.rint(g[w] * _WALK_QUANT).astype(np.int64)
         h = self.walk_hist.shape[0]
         allq = np.concatenate([self.walk_hist, q]) if h else q
-        cs = np.zeros((allq.shape[0] + 1, 3), np.int64)
+        cs = np.zeros((allq.shape[0] + 1, 3), np.int64, order="F")  # columns contiguous
         np.cumsum(allq, axis=0, out=cs[1:])
         count = h + np.searchsorted(w, at, side="right")  # walking epochs at or before each
         start = np.maximum(count - WALK_UP_EPOCHS, 0)
-        total = (cs[count] - cs[start]).astype(np.float64)
-        out = total / np.maximum(np.sqrt((total * total).sum(axis=1)), 1e-12)[:, None]
+        # column by column (gathering and dividing rows of three is slow)
+        out = np.empty((at.shape[0], 3), order="F")
+        for c in range(3):
+            out[:, c] = cs[:, c].take(count) - cs[:, c].take(start)
+        t0, t1, t2 = out[:, 0], out[:, 1], out[:, 2]
+        norm = np.sqrt(t0 * t0 + t1 * t1 + t2 * t2)
+        np.maximum(norm, 1e-12, out=norm)
+        for c in range(3):
+            out[:, c] /= norm
         out[count - start < WALK_UP_MIN_EPOCHS] = np.nan
         if self.seed_up is not None:
             out[np.isnan(out[:, 0])] = self.seed_up
@@ -340,8 +378,8 @@ class PostureCue:
                     p.dead = True
                     until = w - 1
             need = ANCHOR_EPOCHS - len(p.vecs)
-            lo = int(np.searchsorted(still_at, max(p.scan_from, first)))
-            hi = min(int(np.searchsorted(still_at, until + 1)), lo + need)
+            lo = int(still_at.searchsorted(max(p.scan_from, first)))
+            hi = min(int(still_at.searchsorted(until + 1)), lo + need)
             if missing is not None:
                 upto = int(still_at[hi - 1]) if hi > lo else until
                 a = max(p.scan_from, first) - first
@@ -351,7 +389,7 @@ class PostureCue:
                 return None
             if p.begin is None:
                 p.begin = int(still_at[lo])
-            p.vecs.extend(g[still_at[lo:hi] - first])
+            p.vecs.extend(g[still_at[lo:hi] - first].tolist())  # (rows of three Python floats)
             if len(p.vecs) >= ANCHOR_EPOCHS:
                 return int(still_at[hi - 1])
             return None
@@ -360,7 +398,7 @@ class PostureCue:
             if walk_up is None:
                 return None
             up = walk_up[min(max(t - first, 0), n - 1)]
-            return up if np.isfinite(up[0]) else None
+            return up if math.isfinite(up[0]) else None
 
         def plausible(a: Anchors, t: int) -> bool:
             up = up_at(t) if a.stand is not None and a.sit is not None else None
@@ -369,7 +407,7 @@ class PostureCue:
             return float(a.sit @ up) <= float(a.stand @ up)  # sitting no nearer upright than standing
 
         def complete(p: _Pending, cur: Anchors, t: int) -> Anchors:
-            after = unit(np.sum(np.array(p.vecs), axis=0))
+            after = _mean_direction(p.vecs)
             if p.walk and _own_seat(after, cur):
                 seats.append((t, int(p.begin)))
                 return Anchors(stand=cur.stand, sit=after)
@@ -411,7 +449,7 @@ class PostureCue:
             _, b, sit_after, sure = events[ei]
             b = int(b)
             j = t - first
-            if sure and sit_after is False and 0 <= j < n and np.isfinite(g[j, 0]) and _own_seat(g[j], cur):
+            if sure and sit_after is False and 0 <= j < n and math.isfinite(g[j, 0]) and _own_seat(g[j], cur):
                 # a "stand-up" that ends in this wearer's own seat: a shift in the chair (the hips
                 # lifted and lowered again), which teaches no posture
                 shifts.append(t)
@@ -420,7 +458,7 @@ class PostureCue:
                 # which epochs before the window were in the other posture: worked out only if the
                 # smoother asks (most transitions find no open epoch to claim)
                 j = t - first
-                after = g[j] if 0 <= j < n and np.isfinite(g[j, 0]) else None
+                after = g[j] if 0 <= j < n and math.isfinite(g[j, 0]) else None
                 other[ei] = functools.partial(self._other_of, rows, base, b, sit_after, cur, up_at(t), after,
                                               trace_rows)
             if not sure:
@@ -501,7 +539,7 @@ class PostureCue:
         pos = np.flatnonzero(upright & has_ref & ~absolute)
         if pos.size:
             stand, sit, which = self._anchors_at(first, heads[pos])
-            level = self._levels_of(g[pos], incl[pos], stand, sit, which)
+            level = self._levels_of(take_rows(g, pos), incl[pos], stand, sit, which)
             # the reference's level under the same anchors, once per run of equal (reference, anchors)
             rp = r[pos]
             new = np.ones(pos.size, bool)
@@ -634,8 +672,8 @@ class PostureCue:
         if has_stand.any():
             i = np.flatnonzero(has_stand)
             wi = which[i]
-            gi = g[i]
-            to_stand = _angle(gi, stand[wi])
+            gi = take_rows(g, i)
+            to_stand = _angle(gi, take_rows(stand, wi))
             lv = prior_level(to_stand, own=True)
             both = (set_stand & np.isfinite(sit[:, 0]))[wi]
             if both.any():
@@ -643,7 +681,7 @@ class PostureCue:
                 sep = _angle(stand, sit)  # per set
                 reach = np.maximum(ANCHOR_NEAR_DEG, 0.75 * sep)[wj]
                 weight = np.clip((sep - ANCHOR_MIN_DEG) / (ANCHOR_FULL_DEG - ANCHOR_MIN_DEG), 0.0, 1.0)[wj]
-                to_sit = _angle(gi[both], sit[wj])
+                to_sit = _angle(take_rows(gi, np.flatnonzero(both)), take_rows(sit, wj))
                 near = np.minimum(to_stand[both], to_sit) <= reach
                 pos = np.clip((to_stand[both] - to_sit) / np.maximum(sep, 1e-6)[wj], -1.0, 1.0)
                 lv[both] = np.where(near, pos * weight * LEVEL_NATS, lv[both])
@@ -655,9 +693,8 @@ class PostureCue:
     def _before(rows, b: int) -> np.ndarray | None:
         """The posture right before a transition's window (epoch b): the mean direction of the
         still upright epochs among the ANCHOR_EPOCHS before it, or None."""
-        pre = rows(b - ANCHOR_EPOCHS, b)
-        pre = pre[np.isfinite(pre[:, 0])]
-        return unit(np.sum(pre, axis=0)) if pre.shape[0] else None
+        pre = [r for r in rows(b - ANCHOR_EPOCHS, b).tolist() if math.isfinite(r[0])]
+        return _mean_direction(pre) if pre else None
 
     def _other_of(self, rows, base: int, b: int, sit_after: bool, anchors: Anchors, up, after,
                   trace_rows) -> tuple | None:
@@ -725,6 +762,6 @@ def _own_seat(after: np.ndarray, anchors: Anchors) -> bool:
     OWN_NEITHER_DEG[1] from their standing posture) is that seat."""
     if anchors.stand is None or anchors.sit is None:
         return False
-    sep, to_stand, to_sit = _angle(np.array([anchors.stand, after, after]),
-                                   np.array([anchors.sit, anchors.stand, anchors.sit]))
+    stand, sit, after = (np.asarray(v, float).tolist() for v in (anchors.stand, anchors.sit, after))
+    sep, to_stand, to_sit = _angle1(stand, sit), _angle1(after, stand), _angle1(after, sit)
     return bool(sep >= ANCHOR_MIN_DEG and to_stand - to_sit >= SEAT_SHARE * sep and to_stand > OWN_NEITHER_DEG[1])

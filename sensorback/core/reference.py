@@ -214,8 +214,9 @@ def _unit3(v, name: str) -> tuple[float, float, float]:
     return tuple(map(float, a))
 
 
-def angles(g: np.ndarray, ref: Reference) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inclination from upright, forward flexion (+ forward) and lateral lean, degrees."""
+def angles(g: np.ndarray, ref: Reference, lean: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inclination from upright, forward flexion (+ forward) and lateral lean, degrees (lean
+    False: the inclination only, flexion and lateral lean NaN, as where forward is not known)."""
     up = np.asarray(ref.up)
     fwd = np.asarray(ref.forward)
     side = np.cross(up, fwd)
@@ -229,8 +230,11 @@ def angles(g: np.ndarray, ref: Reference) -> tuple[np.ndarray, np.ndarray, np.nd
     cu, cf, cs = ((g0 * v[0] + g1 * v[1] + g2 * v[2]).astype(np.float32) for v in (up, fwd, side))
     deg = np.float32(180.0 / np.pi)
     incl = np.arctan2(np.sqrt(cf * cf + cs * cs), cu)
+    incl *= deg
+    if not lean:  # (the arctangents are most of the cost)
+        return incl, np.full(incl.shape, np.nan, np.float32), np.full(incl.shape, np.nan, np.float32)
     flex = np.arctan2(cf, cu)
     lat = np.arctan2(cs, cu)
-    for a in (incl, flex, lat):
+    for a in (flex, lat):
         a *= deg
     return incl, flex, lat

@@ -137,10 +137,11 @@ def _largest_tilt(win: np.ndarray, i: np.ndarray, start: np.ndarray, q: int, m: 
     k = max(1, q // 2)
     mk = m // k * k
     # block sums in float64, as k strided adds (a reduction over a short last axis runs numpy's
-    # inner loop k elements at a time), gathered straight from the float32 windows
-    blocks = win[:, i, 0:mk:k].astype(np.float64)
+    # inner loop k elements at a time), from the float32 windows gathered once
+    sub = win[:, i, :mk]
+    blocks = sub[:, :, 0::k].astype(np.float64)
     for j in range(1, k):
-        blocks += win[:, i, j:mk:k]
+        blocks += sub[:, :, j::k]
     start = start / np.sqrt((start * start).sum(axis=0))
     dot = blocks[0] * start[0][:, None] + blocks[1] * start[1][:, None] + blocks[2] * start[2][:, None]
     cos = dot / np.maximum(_magnitude(blocks), 1e-9)
