@@ -72,6 +72,37 @@ def test_log_exercise_counts_sessions_toward_the_goal(db):
     assert "Exercise sessions in the last 7 days: 3 (goal 3 a week - reached)." in r.stdout
 
 
+def test_log_exercise_reads_the_clock_once(db, monkeypatch):
+    """An exercise logged now is this week's, whatever the clock does meanwhile: the clock was read
+    for the time logged and again for 'today' of the goal line, and logged a hair before midnight
+    it said 'the 7 days ending' on the day before (the day just ended), as if it were long ago."""
+    import sensorback.cli.report_cmds as report_cmds
+    import sensorback.report.when as when
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    ticks = [datetime(2026, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc),
+             datetime(2027, 1, 1, 0, 0, 0, 1000, tzinfo=timezone.utc)]  # each reading: the next (then the last)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return (ticks.pop(0) if len(ticks) > 1 else ticks[0]).astimezone(tz)
+
+    try:
+        monkeypatch.setattr(report_cmds, "datetime", Clock)
+        monkeypatch.setattr(when, "datetime", Clock)
+        r = run("log", "exercise", "plank", "--db", db)
+        assert r.exit_code == 0, r.output
+        (ex,), _ = stored(db)
+        assert ex.at == datetime(2026, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc)
+        assert "Logged Plank at 2026-12-31 23:59." in r.stdout
+        assert "Exercise sessions in the last 7 days: 1 of 3." in r.stdout
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 @pytest.mark.parametrize("name", ["catcowx", "yoga"])
 def test_unknown_exercise_is_one_line_with_suggestions(db, name):
     r = run("log", "exercise", name, "--db", db)
