@@ -47,8 +47,9 @@ def test_log_exercise_forgiving_names(db, name, key):
     assert (ex.name, ex.source, ex.at) == (key, "manual", AT)
     lines = r.stdout.splitlines()
     assert lines[0].startswith("Logged ") and lines[-1] == SHARP
-    # the week of the logged day, said so (not this week's count, which the session is not part of)
-    assert "Exercise sessions in the 7 days ending 2024-03-01: 1 of 3." in r.stdout
+    # the week of the logged day, said so (not this week's count, which the session is not part of);
+    # the local day: 10:00 UTC is 2 March at UTC+14 (Pacific/Kiritimati), 29 February at UTC-11
+    assert f"Exercise sessions in the 7 days ending {AT.astimezone().date().isoformat()}: 1 of 3." in r.stdout
 
 
 def test_log_exercise_counts_the_week_of_the_logged_day(db):
