@@ -47,8 +47,9 @@ def test_log_exercise_forgiving_names(db, name, key):
     assert (ex.name, ex.source, ex.at) == (key, "manual", AT)
     lines = r.stdout.splitlines()
     assert lines[0].startswith("Logged ") and lines[-1] == SHARP
-    # the week of the logged day, said so (not this week's count, which the session is not part of)
-    assert "Exercise sessions in the 7 days ending 2024-03-01: 1 of 3." in r.stdout
+    # the week of the logged day, said so (not this week's count, which the session is not part of);
+    # the local day: 10:00 UTC is 2 March at UTC+14 (Pacific/Kiritimati), 29 February at UTC-11
+    assert f"Exercise sessions in the 7 days ending {AT.astimezone().date().isoformat()}: 1 of 3." in r.stdout
 
 
 def test_log_exercise_counts_the_week_of_the_logged_day(db):
@@ -70,6 +71,37 @@ def test_log_exercise_counts_sessions_toward_the_goal(db):
     r = run("log", "exercise", "bridges", "--db", db)
     assert r.exit_code == 0, r.output
     assert "Exercise sessions in the last 7 days: 3 (goal 3 a week - reached)." in r.stdout
+
+
+def test_log_exercise_reads_the_clock_once(db, monkeypatch):
+    """An exercise logged now is this week's, whatever the clock does meanwhile: the clock was read
+    for the time logged and again for 'today' of the goal line, and logged a hair before midnight
+    it said 'the 7 days ending' on the day before (the day just ended), as if it were long ago."""
+    import sensorback.cli.report_cmds as report_cmds
+    import sensorback.report.when as when
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    ticks = [datetime(2026, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc),
+             datetime(2027, 1, 1, 0, 0, 0, 1000, tzinfo=timezone.utc)]  # each reading: the next (then the last)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return (ticks.pop(0) if len(ticks) > 1 else ticks[0]).astimezone(tz)
+
+    try:
+        monkeypatch.setattr(report_cmds, "datetime", Clock)
+        monkeypatch.setattr(when, "datetime", Clock)
+        r = run("log", "exercise", "plank", "--db", db)
+        assert r.exit_code == 0, r.output
+        (ex,), _ = stored(db)
+        assert ex.at == datetime(2026, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc)
+        assert "Logged Plank at 2026-12-31 23:59." in r.stdout
+        assert "Exercise sessions in the last 7 days: 1 of 3." in r.stdout
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 @pytest.mark.parametrize("name", ["catcowx", "yoga"])

@@ -332,7 +332,9 @@ def test_the_recording_is_placed_on_the_calendar_once(recording, start, tmp_path
 
 def test_a_start_that_would_end_in_the_future_is_refused(tmp_path):
     db = tmp_path / "future.db"
-    soon = (datetime.now() - timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M")  # 412 s would end after now
+    # 412 s would end after now. Given with its UTC offset: a naive local time in the hour the
+    # clocks go back reads as the first of the two (an hour earlier), and would end in the past.
+    soon = (datetime.now(timezone.utc) - timedelta(minutes=2)).astimezone().isoformat(timespec="minutes")
     line = assert_one_line_error(run(WAIST, "--db", db, "--start", soon), "--start: hapt_waist_exp01_user01.csv.gz "
                                  "would then end at ", "in the future (it lasts 00:06:5")
     assert line.endswith("give an earlier start") and not db.exists()

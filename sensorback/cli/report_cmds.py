@@ -142,14 +142,16 @@ AT_OPTION = typer.Option("--at", metavar="TIME", help="When: HH:MM, 'yesterday H
                          "Default: now.", show_default=False)
 
 
-def _goal_line(store, at: datetime) -> str:
+def _goal_line(store, at: datetime, now: datetime) -> str:
     """The sessions in the 7 days ending on the day of the logged exercise (the report's exercise
     count for that day), against the goal: 'the last 7 days' when that day is today, else the
-    7 days ending on it, named (a session logged for last month says nothing about this week)."""
+    7 days ending on it, named (a session logged for last month says nothing about this week).
+    ``now``: the instant ``at`` was read against (one reading of the clock: read again, it may be
+    past midnight, and an exercise logged now would be named as of yesterday)."""
     from ..report.compute import EXERCISE_GOAL, exercise_sessions
     from ..report.when import day_bounds, to_local
 
-    today = to_local(datetime.now(timezone.utc)).date()
+    today = to_local(now).date()
     last = min(to_local(at).date(), today)
     start = day_bounds(last - timedelta(days=6))[0]
     end = day_bounds(last)[1]
@@ -186,11 +188,12 @@ def log_exercise(
     from ..report.when import format_local, parse_at
 
     ex = lib.get(name)
-    when = parse_at(at, "--at")
+    now = datetime.now(timezone.utc)
+    when = parse_at(at, "--at", now=now)
     with _open_for_writing(db) as store:
         store.add_exercise(when, ex.key, "manual")
         typer.echo(f"Logged {ex.name} at {format_local(when)}.")
-        typer.echo(_goal_line(store, when))
+        typer.echo(_goal_line(store, when, now))
     typer.echo(SHARP_PAIN)
 
 
