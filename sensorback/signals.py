@@ -7,9 +7,10 @@ which words and exit code a command it stopped ends (stopped_said).
 
 Once a command says how it was stopped, it is ending: a further Ctrl-C (pressed twice, or sent both
 by the terminal and by a wrapper that passes it on) has nothing left to stop, and is ignored until
-the command has ended (stopping_over; the process itself ignores it to its exit). A Ctrl-C that comes
-before the command line can handle one (while it loads) or after (while it exits) ends the process
-the same way (exit_stopped): 'interrupted', exit 130, never a traceback."""
+the command has ended (stopping_over). A Ctrl-C that comes before the command line can handle one
+(while it loads) ends the process the same way (exit_stopped): 'interrupted', exit 130, never a
+traceback; one after the command, while the process exits (a cluster closed at exit), ends it at
+once with the system's own action (the shell shows 130), never ignored to the end."""
 
 from __future__ import annotations
 
@@ -78,9 +79,13 @@ def _ignore_ctrl_c() -> None:
 
 def stopping_over() -> None:
     """The command has ended: the Ctrl-C handler a stop set aside is back (for a caller that goes
-    on, such as a test running commands in its own process); not when the process ends with the
-    command (process_ends), which ignores Ctrl-C to its exit."""
+    on, such as a test running commands in its own process). When the process ends with the
+    command (process_ends), Ctrl-C gets the system's own action instead: what is left is the exit
+    (a cluster closed at exit, threads joined), and a Ctrl-C there ends the process at once, as
+    the shell's 130 and without a traceback, rather than being ignored to the end."""
     if _Stopping.process_ends:
+        if in_main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
         return
     before, _Stopping.set_aside = _Stopping.set_aside, None
     _Stopping.said = False

@@ -275,6 +275,28 @@ def test_a_store_opened_to_read_cannot_write(store_url):
         assert [c.score for c in store.pain_checkins(START, START + timedelta(hours=1))] == [3]
 
 
+def test_tables_without_a_schema_revision_are_refused_not_read_as_empty(store_url):
+    """sensorback's tables with their data beside an empty schema-revision table (damaged, or
+    edited by hand) were taken for an empty store by a report ("nothing is recorded": the data
+    hidden). Now refused in one line naming the database, and left as it was."""
+    with open_store(store_url) as store:
+        store.add_pain_checkin(START, 3)
+    engine = make_engine(describe(store_url))
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="no schema revision") as e:
+        open_store(store_url, read_only=True)
+    assert "pain_checkins" in str(e.value) and "\n" not in str(e.value)
+    r = CliRunner().invoke(app, ["report", "--day", START.date().isoformat(), "--db", store_url])
+    assert r.exit_code != 0
+    one_line_error(r, "no schema revision")
+    engine = make_engine(describe(store_url))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM pain_checkins")).scalar() == 1
+    engine.dispose()
+
+
 def test_upgrade_old_upgrades_an_older_schema_and_nothing_else(store_url):
     """open_store(read_only=True, upgrade_old=True), a report's --upgrade-db, on both backends: an
     older schema is upgraded (then read by a store that cannot write); an empty database is left

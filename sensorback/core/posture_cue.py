@@ -85,6 +85,8 @@ OTHER_MARGIN_DEG = 2.0
 # over the feet, slow and careful rises included (see PostureCue.excursions).
 EXCURSION_DEG = 12.0
 EXCURSION_EPOCHS = 12
+# Spans judged together: ~1 kB each with the inner directions and their angles, ~8 MB at a time.
+_SPANS_AT_ONCE = 8192
 # A posture change counts once it has lasted this long (see PostureCue._persistent).
 PERSIST_S = 120.0
 PERSIST_NATS = 2.0
@@ -263,9 +265,18 @@ class PostureCue:
         for k in range(1, w):
             path += steps[k:k + n]
         i = np.flatnonzero(path >= 2.0 * EXCURSION_DEG - 0.01)
+        # A span with no data at either end has no way to go beyond (its angles are NaN: no say),
+        # however far it turned: the spans around a gap, all of them on a night without data.
+        i = i[np.isfinite(allg[i]).all(axis=1) & np.isfinite(allg[i + w]).all(axis=1)]
         out = np.zeros(n, bool)
-        if i.size == 0:
-            return out
+        for lo in range(0, i.size, _SPANS_AT_ONCE):
+            self._judge_spans(allg, i[lo:lo + _SPANS_AT_ONCE], out)
+        return out
+
+    @staticmethod
+    def _judge_spans(allg: np.ndarray, i: np.ndarray, out: np.ndarray) -> None:
+        """Mark out[i] where the span from allg[i] to allg[i + EXCURSION_EPOCHS] is an excursion."""
+        w = EXCURSION_EPOCHS
         # How far the trunk went beyond the way from start to end: half the detour through each
         # direction (0 on the way itself, however long the way: a one-way lean of 40 deg, a
         # slouch recovering, passes through directions far from both ends and is no excursion).
@@ -282,7 +293,6 @@ class PostureCue:
         with np.errstate(invalid="ignore"):  # NaN: no say
             beyond = 0.5 * (_angle(mid, start) + _angle(mid, end) - _angle(start, end))
         out[i[(beyond >= EXCURSION_DEG).any(axis=0)]] = True
-        return out
 
     # ------------------------------------------------------------------------ walking up
     def walking_upright(self, g: np.ndarray, walking: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -37,10 +37,11 @@ def current_revisions(conn: Connection) -> set[str]:
     return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def refuse_foreign(engine: Engine, name: str) -> None:
+def refuse_foreign(engine: Engine, name: str) -> set[str]:
     """A database holding tables but no schema revision is another program's (a browser's notes, a
     copy of some app's data): sensorback's schema is not written into it, and a report does not
-    take it for an empty store. Checked before anything is changed, WAL mode included."""
+    take it for an empty store. Checked before anything is changed, WAL mode included. Returns the
+    database's tables."""
     with engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
         conn.rollback()
@@ -50,6 +51,18 @@ def refuse_foreign(engine: Engine, name: str) -> None:
         raise StoreError(f"database {name} belongs to another program (it holds the tables "
                          f"{', '.join(shown[:5])}{more}, not sensorback's); sensorback keeps its data in "
                          "a database of its own: name a new file or an empty database")
+    return tables
+
+
+def refuse_unversioned(name: str, tables: set[str]) -> None:
+    """Tables beside an empty schema-revision table: a database damaged or edited by hand. What
+    they hold cannot be read by a schema it does not name, nor be taken for an empty store (a
+    report of nothing would hide the data)."""
+    kept = sorted(tables - {"alembic_version"})
+    if kept:
+        more = f" and {len(kept) - 5} more" if len(kept) > 5 else ""
+        raise StoreError(f"database {name} holds the tables {', '.join(kept[:5])}{more} but no schema "
+                         "revision (damaged, or edited by hand); restore it from a backup or name another database")
 
 
 def pending(engine: Engine, name: str, revision: str = "head") -> set[str] | None:

@@ -18,7 +18,7 @@ from ..core.states import CODE, STATES
 from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, cannot_write, default_db_path, describe,
                  is_locked, is_read_only, keep_private, make_engine, not_writable, prepare_sqlite_file,
                  read_only_target, resolve_db_url, translate, write_options)
-from .migrate import old_schema, pending, refuse_foreign, upgrade
+from .migrate import old_schema, pending, refuse_foreign, refuse_unversioned, upgrade
 from .models import Bout, Epoch, Event, Exercise, PainCheckin, Session
 from .recorder import Recorder
 from .records import BoutInfo, EpochSeries, EventInfo, ExerciseInfo, PainCheckinInfo, SessionInfo
@@ -29,7 +29,8 @@ T = TypeVar("T")
 
 def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
                read_only: bool = False, upgrade_old: bool = False) -> "Store":
-    """Open (creating if needed) the database at ``url`` and upgrade its schema to the latest.
+    """Open the database at ``url``: to write (created if needed, its schema upgraded to the
+    latest), or with ``read_only`` to read as it is.
 
     ``url`` is what ``--db`` got: None for $SENSORBACK_DB or the default SQLite file in the user
     data directory, a path to an SQLite file, or any SQLAlchemy URL. Raises StoreError (a
@@ -101,8 +102,10 @@ def _open_to_read(target: DbTarget, busy_timeout_s: float, upgrade_old: bool = F
                 warnings.warn(note, stacklevel=3)
     engine = make_engine(opened, busy_timeout_s, read_only=True)
     with _given_up_on_error(engine, opened, busy_timeout_s):
-        refuse_foreign(engine, opened.name)
+        tables = refuse_foreign(engine, opened.name)
         current = pending(engine, opened.name)
+        if current == set():  # no revision: an empty database, unless tables were left without one
+            refuse_unversioned(opened.name, tables)
         if current and not (upgrade_old and writable):
             raise old_schema(opened.name, current, writable=writable)
     if current:  # an older schema, and --upgrade-db: the one write, then read as any current database
