@@ -47,6 +47,20 @@ def zone_at_noon() -> timezone:
 
 
 @pytest.fixture
+def noon_here(monkeypatch):
+    """The process's local time zone is a fixed one in which it is now about noon (zone_at_noon):
+    commands run one after another in the process ('log', 'monitor', 'report' of today) then see
+    the same local day. Run just before midnight, the next command's today was the next day."""
+    minutes = round(zone_at_noon().utcoffset(None).total_seconds() / 60)
+    sign = "-" if minutes >= 0 else "+"  # POSIX: the hours to add to local time for UTC
+    monkeypatch.setenv("TZ", f"NOON{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "sb.db"))
@@ -978,9 +992,10 @@ def test_todays_totals_count_overlapping_demos_once_as_the_report_does(env):
 
 
 @pytest.mark.parametrize("flags, warned", [(["--bladder"], True), (["--numbness"], True), ([], False)])
-def test_pain_check_ins_that_call_for_a_doctor_are_said_when_the_monitor_starts(env, flags, warned):
+def test_pain_check_ins_that_call_for_a_doctor_are_said_when_the_monitor_starts(env, noon_here, flags, warned):
     """The report suggests no exercise when today's check-ins call for a doctor; the monitor's break
-    prompts name one all the same, so it says so at its start, once (a plain check-in: nothing)."""
+    prompts name one all the same, so it says so at its start, once (a plain check-in: nothing).
+    (At noon: logged before midnight, the check-in was not today's for a monitor or report after it.)"""
     from typer.testing import CliRunner
 
     from sensorback.cli.app import app
