@@ -95,6 +95,37 @@ def test_demo_source_yields_timed_blocks_and_statuses():
     assert before + 900 / 500 - 900 <= blocks[0].start_time <= after + 900 / 500 - 900
 
 
+def test_a_demo_behind_its_pace_still_takes_a_stop_at_the_next_block(monkeypatch):
+    """Behind its pace (a loaded machine; the dashboard drawing), the demo went from block to block
+    without giving the event loop a turn, so a stop asked meanwhile (q, SIGTERM, a closed terminal:
+    handled on the loop) was taken only once the whole demo had played (under load, the dashboard
+    in a closed terminal then outlived test_monitor_tui's 60 s). Its clock here runs an hour ahead
+    at each reading: every block is late."""
+    import itertools
+    import types
+
+    import sensorback.sources.demo as demo_module
+
+    readings = itertools.count()
+    monkeypatch.setattr(demo_module, "time", types.SimpleNamespace(monotonic=lambda: 3600.0 * next(readings)))
+
+    async def go():
+        src = DemoSource("demo", speed=30, block_s=0.5, tz=zone_at_noon())
+        blocks, kinds, stopper = 0, [], None
+        async for it in src:
+            if isinstance(it, SampleBlock):
+                blocks += 1
+                if stopper is None:
+                    stopper = asyncio.create_task(src.stop())  # runs at the loop's next turn
+            else:
+                kinds.append(it.kind)
+        await stopper
+        return blocks, kinds
+
+    blocks, kinds = asyncio.run(go())
+    assert blocks == 1 and kinds[-1] == "stopped"  # of 1,500 blocks (15 min of 0.6 s blocks)
+
+
 def test_played_start_dates_a_sped_up_demo_to_end_when_shown():
     """A sped-up demo's end is dated at the wall moment it is shown; at real time or slower its
     first sample (then every sample is dated at or before the moment it is shown)."""
