@@ -47,6 +47,20 @@ def zone_at_noon() -> timezone:
 
 
 @pytest.fixture
+def noon_here(monkeypatch):
+    """The process's local time zone is a fixed one in which it is now about noon (zone_at_noon):
+    commands run one after another in the process ('log', 'monitor', 'report' of today) then see
+    the same local day. Run just before midnight, the next command's today was the next day."""
+    minutes = round(zone_at_noon().utcoffset(None).total_seconds() / 60)
+    sign = "-" if minutes >= 0 else "+"  # POSIX: the hours to add to local time for UTC
+    monkeypatch.setenv("TZ", f"NOON{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("SENSORBACK_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("SENSORBACK_DB", str(tmp_path / "sb.db"))
@@ -79,6 +93,37 @@ def test_demo_source_yields_timed_blocks_and_statuses():
     assert max(spans) <= 10.0 + 1e-9  # 500x: 0.02 s of wall time per block -> 10 s of samples
     # dated so that the 15 minutes would end when shown, played to the end at 500x (played_start)
     assert before + 900 / 500 - 900 <= blocks[0].start_time <= after + 900 / 500 - 900
+
+
+def test_a_demo_behind_its_pace_still_takes_a_stop_at_the_next_block(monkeypatch):
+    """Behind its pace (a loaded machine; the dashboard drawing), the demo went from block to block
+    without giving the event loop a turn, so a stop asked meanwhile (q, SIGTERM, a closed terminal:
+    handled on the loop) was taken only once the whole demo had played (under load, the dashboard
+    in a closed terminal then outlived test_monitor_tui's 60 s). Its clock here runs an hour ahead
+    at each reading: every block is late."""
+    import itertools
+    import types
+
+    import sensorback.sources.demo as demo_module
+
+    readings = itertools.count()
+    monkeypatch.setattr(demo_module, "time", types.SimpleNamespace(monotonic=lambda: 3600.0 * next(readings)))
+
+    async def go():
+        src = DemoSource("demo", speed=30, block_s=0.5, tz=zone_at_noon())
+        blocks, kinds, stopper = 0, [], None
+        async for it in src:
+            if isinstance(it, SampleBlock):
+                blocks += 1
+                if stopper is None:
+                    stopper = asyncio.create_task(src.stop())  # runs at the loop's next turn
+            else:
+                kinds.append(it.kind)
+        await stopper
+        return blocks, kinds
+
+    blocks, kinds = asyncio.run(go())
+    assert blocks == 1 and kinds[-1] == "stopped"  # of 1,500 blocks (15 min of 0.6 s blocks)
 
 
 def test_played_start_dates_a_sped_up_demo_to_end_when_shown():
@@ -978,9 +1023,10 @@ def test_todays_totals_count_overlapping_demos_once_as_the_report_does(env):
 
 
 @pytest.mark.parametrize("flags, warned", [(["--bladder"], True), (["--numbness"], True), ([], False)])
-def test_pain_check_ins_that_call_for_a_doctor_are_said_when_the_monitor_starts(env, flags, warned):
+def test_pain_check_ins_that_call_for_a_doctor_are_said_when_the_monitor_starts(env, noon_here, flags, warned):
     """The report suggests no exercise when today's check-ins call for a doctor; the monitor's break
-    prompts name one all the same, so it says so at its start, once (a plain check-in: nothing)."""
+    prompts name one all the same, so it says so at its start, once (a plain check-in: nothing).
+    (At noon: logged before midnight, the check-in was not today's for a monitor or report after it.)"""
     from typer.testing import CliRunner
 
     from sensorback.cli.app import app

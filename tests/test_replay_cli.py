@@ -18,7 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +119,10 @@ def test_every_speed_gives_the_same_events_and_rows(store_url, tmp_path):
 def desk_day(tmp_path_factory):
     from sensorback.sim import simulate
 
-    block, _ = simulate("desk-day", seed=2)  # 8 h at 50 Hz; a break before its first sitting resets no clock
+    # 8 h at 50 Hz; a break before its first sitting resets no clock. From 08:00 local time (plus
+    # the seed's minutes), so that the day is one local day in any zone (08:00 UTC is 22:00 at
+    # UTC+14 and 17:00 in Tokyo, and the report of its first day then held only part of it)
+    block, _ = simulate("desk-day", seed=2, start_time=date(2024, 3, 4))
     path = tmp_path_factory.mktemp("day") / "desk-day.sbr"
     formats.save(block, path)
     return path

@@ -157,7 +157,7 @@ def test_report_refuses_an_older_schema_unchanged_and_upgrades_it_on_request(tmp
     url = old_sqlite_database(path)
     files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     runner = CliRunner()
-    day = ["--day", START.date().isoformat(), "--json"]
+    day = ["--day", START.astimezone().date().isoformat(), "--json"]  # the local day (08:30 UTC: 3 March at UTC-12)
     one_line_error(runner.invoke(app, ["report", *day, "--db", str(path)]),
                    f"database {path} was written by an older sensorback (schema revision 0002; this one uses "
                    f"{head_revision()})", "run the report again with --upgrade-db")

@@ -178,12 +178,18 @@ class DemoSource:
         return SourceStatus(kind=kind, detail=detail, t=t, values=base)
 
     async def _sleep_until(self, due: float) -> None:
+        """Wait until ``due`` (time.monotonic()) or a stop. Behind the pace (a loaded machine, the
+        dashboard drawing), the loop still gets a turn, as FileSource gives it: without one, a stop
+        asked meanwhile (q, SIGTERM, a closed terminal: handled on the loop) waited until the whole
+        demo had played."""
         left = due - time.monotonic()
         if left > 0 and not self._stop_requested:
             try:
                 await asyncio.wait_for(self._stop.wait(), timeout=left)
             except asyncio.TimeoutError:
                 pass
+        else:
+            await asyncio.sleep(0)
 
     async def _run(self) -> AsyncIterator[SourceItem]:
         self._stop = asyncio.Event()
