@@ -268,6 +268,55 @@ def test_stooping_then_walking_off_is_no_walk_off():
     assert not (rise_up[0] >= transition.LAND_SPEED and rise_up[0] >= TRANSITION_LOPSIDED * rise_down[0])  # ... but no rise
 
 
+def _swung_transition(t0: float, dist_m: float, lean_deg: float = 40.0, dur_s: float = 1.5) -> np.ndarray:
+    """One window (3 axes, 1, m) at rest, then from t0 a min-jerk vertical move of dist_m over
+    dur_s with the trunk leaning lean_deg forward and back, then at rest. The chest swings round
+    the hips (0.45 m below it) on the way: a centripetal acceleration toward them lowers |a| by
+    up to 0.08 g, so |a| less 1 g does not integrate to zero across the movement."""
+    from sensorback.core import transition
+
+    hz, m = transition.TARGET_GRID_HZ, int(6 * transition.TARGET_GRID_HZ)
+    s = (np.arange(m) / hz - t0) / dur_s
+    inside = (s > 0) & (s < 1)
+    a_z = np.where(inside, 60 * s - 180 * s * s + 120 * s ** 3, 0.0) * dist_m / dur_s ** 2 / 9.81
+    lean = np.radians(lean_deg) * np.sin(np.pi * np.clip(s, 0.0, 1.0))
+    omega = np.where(inside, np.radians(lean_deg) * np.pi / dur_s * np.cos(np.pi * s), 0.0)  # rad/s
+    f = (1.0 + a_z)[:, None] * np.stack([np.sin(lean), np.zeros(m), np.cos(lean)], axis=1)
+    f[:, 2] -= omega ** 2 * 0.45 / 9.81
+    return f.T[:, None, :].astype(np.float32)
+
+
+@pytest.mark.parametrize("dist_m", [-0.4, 0.4], ids=["sit-down", "stand-up"])
+def test_a_transition_reads_the_same_way_wherever_it_sits_in_the_window(dist_m):
+    """|a| of a real transition does not integrate to zero (the chest swings round the hips), and
+    the velocity used to be pulled back to zero over the whole window: a sit-down late in a
+    window read upward, a stand-up early in one downward, so the first window over a sit-down
+    could hear a stand-up (simulated exercise-bike seed 2: the following 19 min of sitting were
+    called standing). The velocity is now zero outside the movement too: every window tells the
+    movement's own direction or none, and most tell it surely."""
+    from sensorback.core import transition
+    from sensorback.core.heard import TRANSITION_LOPSIDED, TRANSITION_SPEED
+
+    sure = 0
+    for t0 in (0.6, 1.2, 1.8, 2.4, 3.0, 3.8):
+        v_up, v_down, quiet, tilt, *_ = transition.vertical_velocity(_swung_transition(t0, dist_m), transition.TARGET_GRID_HZ)
+        assert quiet[0] <= transition.QUIET_G and tilt[0] >= transition.MIN_TILT_DEG
+        main, other = (v_down[0], v_up[0]) if dist_m < 0 else (v_up[0], v_down[0])
+        assert np.isnan(main) or main > other, (t0, v_up[0], v_down[0])
+        sure += bool(main >= TRANSITION_SPEED and main >= TRANSITION_LOPSIDED * other)
+    assert sure >= 3
+
+
+def test_a_sit_down_first_heard_upward_is_not_a_stand_up():
+    """Simulated exercise-bike seed 2: the sit-down after the first walk (106-108 s) read upward
+    in the first window that held it; heard as a stand-up, the 19 minutes of desk sitting after
+    it were called standing (the wearer sits within 2 deg of how she stands)."""
+    block, _ = sim("exercise-bike", 2, 3600.0)
+    ep = analyze(block, CoreOptions()).epochs
+    seated = (ep.t_start >= 150) & (ep.t_start < 1200)
+    assert np.isin(ep.state[seated], [CODE["sitting"], CODE["slouching"]]).mean() > 0.95
+
+
 def _standing_window(hz: float, m: int, ax_g: np.ndarray, az_g: np.ndarray) -> np.ndarray:
     """A window (3 axes, 1, m) of an upright trunk with extra forward (x) and vertical (z)
     acceleration in g."""

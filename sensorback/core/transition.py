@@ -4,7 +4,9 @@ Sitting down lowers the chest or hip by roughly 0.2-0.5 m and standing up raises
 the trunk angles before and after. The magnitude |a| does not depend on how the clip is mounted
 or how the trunk rotates, so integrating (|a| - baseline) over a window that starts and ends at
 rest gives the vertical velocity. Baselines are taken from the quiet first and last half
-second (this absorbs offset and gain errors); velocity is forced to zero at both ends.
+second (this absorbs offset and gain errors); velocity is forced to zero at both ends. A
+window whose direction changes once the velocity is also held at zero outside the movement
+itself tells no direction (_active_velocity).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ LAND_SPEED = 0.35
 # landing, integrated forward from the quiet start over the first LAND_S; only a rise at least
 # LAND_SPEED fast gets a tilt, measured over those seconds (the rise's own lean, not the walk's).
 G = 9.81
+# |a| this far (g) from its resting level is movement (the quiet ends' SD is at most QUIET_G).
+ACTIVE_G = 3 * QUIET_G
 
 
 def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]:
@@ -95,9 +99,46 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
     base = pre_mean[:, None] + (post_mean - pre_mean)[:, None] * ramp
     vel = np.cumsum(mag - base, axis=1) * (G * (1.0 / grid_hz))
     vel -= vel[:, -1:] * (np.arange(1, m + 1) / m)
-    v_up[whole] = vel.max(axis=1)
-    v_down[whole] = -vel.min(axis=1)
+    up, down = vel.max(axis=1), -vel.min(axis=1)
+    # (a window that reads the other way once the body's rest around the movement is respected
+    # heard where the movement sat in it, not which way it went: it tells no direction)
+    own_up, own_down = _active_velocity(mag, q, grid_hz)
+    told = (up > down) == (own_up > own_down)
+    v_up[whole] = np.where(told, up, np.nan)
+    v_down[whole] = np.where(told, down, np.nan)
     return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
+
+
+def _active_velocity(mag: np.ndarray, q: int, grid_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Peak upward and downward velocity (m/s, both >= 0) of windows of |a| (one per row) that
+    start and end at rest: the integral of |a| less its resting level, over the movement only.
+
+    The body is at rest, so its velocity is zero, before the movement starts and after it ends,
+    not only at the window's two ends. |a| never integrates to exactly zero across a real
+    movement (the chest swinging round the hips lowers it; the resting level changes with the
+    trunk's angle), and pulled back to zero over the whole window, the residual shifts the
+    velocity by an amount that depends on where the movement sits in the window: successive
+    windows over one sit-down read up, then down. Here the resting level steps from the start's
+    to the end's, and the residual is spread, over the movement's own span: from the first to
+    the last sample more than ACTIVE_G from rest, widened by QUIET_S each side; the same movement
+    then reads the same way in every window that holds it. (Used to check the direction only:
+    as the measure itself it lowered many true peaks, docs/core.md "Transitions".)"""
+    m = mag.shape[1]
+    pre, post = mag[:, :q].mean(axis=1), mag[:, -q:].mean(axis=1)
+    i = np.arange(m)
+    ramp = np.clip((i - q + 0.5) / (m - 2 * q), 0.0, 1.0)
+    away = np.abs(mag - (pre[:, None] + (post - pre)[:, None] * ramp)) > ACTIVE_G
+    moved = away.any(axis=1)
+    a0 = np.where(moved, np.argmax(away, axis=1), q)
+    a1 = np.where(moved, m - 1 - np.argmax(away[:, ::-1], axis=1), m - q - 1)
+    a0 = np.maximum(a0 - q, 0)[:, None]
+    a1 = np.minimum(a1 + q, m - 1)[:, None]
+    span = (a1 - a0 + 1).astype(np.float64)
+    inside = (i >= a0) & (i <= a1)
+    level = pre[:, None] + (post - pre)[:, None] * np.clip((i - a0 + 0.5) / span, 0.0, 1.0)
+    vel = np.cumsum(np.where(inside, mag - level, 0.0), axis=1) * (G * (1.0 / grid_hz))
+    vel -= vel[:, -1:] * np.clip((i - a0 + 1) / span, 0.0, 1.0)
+    return vel.max(axis=1), -vel.min(axis=1)
 
 
 def _from_rest(win: np.ndarray, i: np.ndarray, n: int, q: int, grid_hz: float,
