@@ -11,6 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, insert, text
+from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from cli_checks import one_line_error
@@ -273,6 +274,34 @@ def test_a_store_opened_to_read_cannot_write(store_url):
         with pytest.raises(DatabaseReadOnly, match="read-only"):
             store.add_pain_checkin(START, 5)
         assert [c.score for c in store.pain_checkins(START, START + timedelta(hours=1))] == [3]
+
+
+def test_a_postgresql_store_opened_to_read_leaves_its_server_sessions_writable(pg_url):
+    """A store opened to read made its PostgreSQL sessions READ ONLY for good (SET SESSION
+    CHARACTERISTICS): behind a transaction-pooling proxy (PgBouncer) a server session passes from
+    client to client, and a writer given the one a report had used could not write. Now each of its
+    transactions begins READ ONLY and the session stays as it was; its writes still fail."""
+    with open_store(pg_url) as store:
+        store.add_pain_checkin(START, 3)
+    with open_store(pg_url, read_only=True) as store:
+        with pytest.raises(DatabaseReadOnly, match="read-only"):
+            store.add_pain_checkin(START, 5)
+        with store.engine.connect() as conn, pytest.raises(DBAPIError, match="read-only transaction"):
+            conn.execute(text("DELETE FROM pain_checkins"))
+        assert [c.score for c in store.pain_checkins(START, START + timedelta(hours=1))] == [3]
+        raw = store.engine.raw_connection()  # a server session of that store, as the next client gets it
+        try:
+            cur = raw.cursor()
+            cur.execute("SHOW default_transaction_read_only")
+            assert cur.fetchone()[0] == "off"
+            cur.execute("SHOW transaction_read_only")
+            assert cur.fetchone()[0] == "off"
+            cur.execute("DELETE FROM pain_checkins")
+            raw.commit()
+        finally:
+            raw.close()
+    with open_store(pg_url, read_only=True) as store:
+        assert store.pain_checkins(START, START + timedelta(hours=1)) == []
 
 
 def test_tables_without_a_schema_revision_are_refused_not_read_as_empty(store_url):

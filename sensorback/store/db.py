@@ -203,7 +203,7 @@ def keep_private(path: Path) -> None:
 def make_engine(target: DbTarget, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, *,
                 read_only: bool = False) -> Engine:
     """An engine for ``target``. read_only: every connection refuses to change the database
-    (SQLite's query_only, a PostgreSQL session whose transactions are READ ONLY), so that a store
+    (SQLite's query_only, PostgreSQL transactions each begun READ ONLY), so that a store
     opened to read cannot write by mistake: a write fails as on a read-only database."""
     try:
         if target.url.get_backend_name() == "sqlite":
@@ -259,9 +259,14 @@ def _postgres_engine(target: DbTarget, busy_timeout_s: float, read_only: bool) -
         dbapi_conn.autocommit = True
         with dbapi_conn.cursor() as cur:
             cur.execute(f"SET SESSION lock_timeout = {int(busy_timeout_s * 1000)}")
-            if read_only:
-                cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         dbapi_conn.autocommit = autocommit
+
+    if read_only:
+        # Each transaction, not the session: behind a transaction-pooling proxy (PgBouncer) the
+        # server session passes to other clients, which a session-wide READ ONLY would follow.
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
     return engine
 
