@@ -304,6 +304,27 @@ def test_a_postgresql_store_opened_to_read_leaves_its_server_sessions_writable(p
         assert store.pain_checkins(START, START + timedelta(hours=1)) == []
 
 
+def test_a_store_opened_to_read_refuses_a_kind_of_database_it_cannot_keep_from_writing(tmp_path):
+    """make_engine(read_only=True) keeps SQLite and PostgreSQL from writing; for any other database
+    (MySQL, say: SQLAlchemy can reach it) it gave a plain engine that writes, and a report opened it
+    as if it could not. Now refused in one line naming the database. (The stand-in: SQLite's dialect
+    under another name, as the drivers of other databases are not installed here.)"""
+    from sqlalchemy.dialects import registry
+
+    registry.register("otherdb", "sqlalchemy.dialects.sqlite.pysqlite", "SQLiteDialect_pysqlite")
+    url = f"otherdb:///{tmp_path / 'other.db'}"
+    with pytest.raises(StoreError, match="only to read it: .* not otherdb ones") as e:
+        make_engine(describe(url), read_only=True)
+    assert "\n" not in str(e.value) and str(tmp_path / "other.db") in str(e.value)
+    r = CliRunner().invoke(app, ["report", "--day", START.date().isoformat(), "--db", url])
+    one_line_error(r, url, "not otherdb ones")
+    assert not (tmp_path / "other.db").exists()
+    engine = make_engine(describe(url))  # to write: as before, SQLAlchemy's engine as it is
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    engine.dispose()
+
+
 def test_tables_without_a_schema_revision_are_refused_not_read_as_empty(store_url):
     """sensorback's tables with their data beside an empty schema-revision table (damaged, or
     edited by hand) were taken for an empty store by a report ("nothing is recorded": the data

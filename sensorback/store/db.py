@@ -204,16 +204,21 @@ def make_engine(target: DbTarget, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S
                 read_only: bool = False) -> Engine:
     """An engine for ``target``. read_only: every connection refuses to change the database
     (SQLite's query_only, PostgreSQL transactions each begun READ ONLY), so that a store
-    opened to read cannot write by mistake: a write fails as on a read-only database."""
+    opened to read cannot write by mistake: a write fails as on a read-only database. Another kind
+    of database cannot be kept from writing here: read_only refuses it (StoreError)."""
+    backend = target.url.get_backend_name()
     try:
-        if target.url.get_backend_name() == "sqlite":
+        if backend == "sqlite":
             return _sqlite_engine(target, busy_timeout_s, read_only)
-        if target.url.get_backend_name() == "postgresql":
+        if backend == "postgresql":
             return _postgres_engine(target, busy_timeout_s, read_only)
+        if read_only:
+            raise StoreError(f"cannot open database {target.name} only to read it: sensorback keeps SQLite "
+                             f"and PostgreSQL databases from being written, not {backend} ones")
         return create_engine(target.url)
     except (NoSuchModuleError, ImportError) as e:
         hint = " (install the PostgreSQL driver: pip install 'sensorback[postgres]')" \
-            if target.url.get_backend_name() == "postgresql" else ""
+            if backend == "postgresql" else ""
         raise StoreError(f"cannot use database {target.name}: {e}{hint}") from None
     except (ArgumentError, ValueError) as e:  # a URL its dialect cannot take (?timeout=abc): on one line
         raise StoreError(f"cannot use database {target.name}: {one_line(e)}") from None
