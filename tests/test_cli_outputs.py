@@ -309,6 +309,18 @@ def test_simulate_writes_only_the_formats_it_lists(tmp_path):
     assert listing(tmp_path) == []
 
 
+def test_alternatives_in_messages_are_listed_by_one_helper():
+    """'a, b or c' was built twice, by formats/units (the units of acceleration) and cli/_args (an
+    output's suffixes); errors.or_list is its one home now, under both, and their words are as they were."""
+    from sensorback.cli import _args
+    from sensorback.errors import or_list
+    from sensorback.formats import units
+
+    assert [or_list(x) for x in (["g"], ["g", "mg"], ("g", "m/s^2", "mg"))] == ["g", "g or mg", "g, m/s^2 or mg"]
+    assert units.ACC_UNIT_NAMES == "g, m/s^2 or mg" and units.or_list is _args.or_list is or_list
+    assert not hasattr(units, "_or_list")
+
+
 @pytest.mark.parametrize("option, args", [
     ("--epochs", ["analyze", DEMO, "--epochs", "-"]),
     ("--events", ["replay", DEMO, "--events", "-"]),
