@@ -1346,23 +1346,39 @@ ENTRIES = {"console-script": "import sys\nfrom sensorback.cli import main\nsys.e
            "python-m": "import runpy\nrunpy.run_module('sensorback', run_name='__main__', alter_sys=True)\n"}
 
 
+STALL = (  # the load stops at one of the command line's modules until the Ctrl-C
+    "import signal, sys\n"
+    "class Stall:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'sensorback.cli._app':\n"
+    "            print('loading', flush=True)\n"
+    "            signal.pause()\n"
+    "sys.meta_path.insert(0, Stall())\n")
+
+
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path, entry):
     """Ctrl-C in the tenths of a second the command line takes to load (on a slow or cold disk,
     longer), before it handles Ctrl-C itself, printed a KeyboardInterrupt traceback: it is
     'interrupted', exit 130, like any other."""
-    stall = (  # the load stops at one of the command line's modules until the Ctrl-C
-        "import signal, sys\n"
-        "class Stall:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'sensorback.cli._app':\n"
-        "            print('loading', flush=True)\n"
-        "            signal.pause()\n"
-        "sys.meta_path.insert(0, Stall())\n")
-    cmd = [sys.executable, "-c", stall + ENTRIES[entry], "convert", str(DEMO_SBR), str(tmp_path / "day.csv")]
+    cmd = [sys.executable, "-c", STALL + ENTRIES[entry], "convert", str(DEMO_SBR), str(tmp_path / "day.csv")]
     ran = signalled_at(cmd, lambda line: line == "loading", signal.SIGINT, "the command line loading")
     assert (ran.returncode, ran.err) == (130, "interrupted\n"), ran.err
     assert ran.lines == ["loading"] and list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_a_program_imports_the_command_line_is_its_keyboard_interrupt():
+    """The command line's handling of a Ctrl-C while it loads ran when the package was imported: a
+    library or a REPL importing sensorback.cli got SystemExit(130) and 'interrupted' on stderr for a
+    Ctrl-C there. Now only the entry point (main) ends the process; an import raises
+    KeyboardInterrupt, as any import does, and the program goes on."""
+    library = (STALL + "try:\n    from sensorback.cli import app\n"
+               "except KeyboardInterrupt:\n    print('KeyboardInterrupt', flush=True)\n"
+               "import sensorback.cli\nprint('going on', 'main' in dir(sensorback.cli), flush=True)\n")
+    ran = signalled_at([sys.executable, "-c", library], lambda line: line == "loading", signal.SIGINT,
+                       "the command line loading")
+    assert (ran.returncode, ran.err) == (0, ""), ran.err
+    assert ran.lines == ["loading", "KeyboardInterrupt", "going on True"]
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
