@@ -92,6 +92,18 @@ def test_the_default_database_folder_is_still_created(tmp_path):
     assert (tmp_path / "data" / "sensorback" / "sensorback.db").is_file()
 
 
+@pytest.mark.parametrize("args", [["report"], ["replay", DEMO], ["log", "pain", "2"]], ids=["report", "replay", "log"])
+def test_a_folder_where_the_default_database_goes_is_named_as_a_folder(tmp_path, args):
+    """A folder named sensorback.db where the default database goes (no --db, no $SENSORBACK_DB):
+    SQLite's 'unable to open database file' came through. Now one line names it as a folder, and
+    nothing is written."""
+    folder = tmp_path / "data" / "sensorback" / "sensorback.db"
+    folder.mkdir(parents=True)
+    before = listing(tmp_path)
+    one_line_error(run(*args), f"error: database {folder} is a folder, not a database file; ")
+    assert listing(tmp_path) == before
+
+
 # ------------------------------------------------------------------- recordings are never written over
 
 
