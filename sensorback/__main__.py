@@ -1,6 +1,6 @@
 """`python -m sensorback`: the same command-line tool as `sensorback`."""
 
-from .cli.app import main
+from .cli import main
 
 if __name__ == "__main__":
     main()

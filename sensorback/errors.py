@@ -8,6 +8,12 @@ def one_line(text) -> str:
     return " ".join(str(text).split())
 
 
+def or_list(items) -> str:
+    """Alternatives as a message lists them: 'a', 'a or b', 'a, b or c'."""
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
 def utf8_text(text) -> str:
     """A file's name, or a message naming one, as text a UTF-8 table or database can hold. A name
     whose bytes are not UTF-8 (a Latin-1 name from an old archive) reaches Python with those bytes

@@ -31,8 +31,9 @@ the core held back for settling), their epochs and events are stored and passed 
 ``on_event``, and the result says ``interrupted``. The session is then *not* ended
 (``Recorder.end_session`` is not called) and the coach is not finished: the recording did not
 end, the replay did. Re-importing the same file replaces such a session; a live
-monitor that stops on purpose can call ``recorder.end_session()`` itself. A second Ctrl-C while
-that final flush runs raises KeyboardInterrupt at once.
+monitor that stops on purpose can call ``recorder.end_session()`` itself. A second Ctrl-C before
+that final flush is done stops the replay at once, without it: the result says ``cut_short``, and
+its ``stored_epochs`` and ``session_id`` are what the store holds (less than was processed).
 
 **Failures.** If anything raises (a bug, a callback, a database error), what was already
 processed (including epochs the core held back for settling) is written before the exception
@@ -88,7 +89,8 @@ class ReplayResult:
     recording's axis, None when there were no samples). gap_s: time in gaps longer than
     limits.MAX_GAP_S, not replayed. interrupted: stopped by Ctrl-C (or SIGTERM/SIGHUP
     where they raise signals.Terminated) or stop() before the end of the data; stopped_by: that
-    signal's number (None for stop()). session_id: the stored session (None if nothing was
+    signal's number (None for stop()). cut_short: interrupted again before the first stop's last
+    write (what was processed last is not stored). session_id: the stored session (None if nothing was
     written). timings: wall seconds per stage (core, coach, store, emit = on_event callbacks,
     pace = sleeping); wall_s: the whole call. calibration/notes: the calibration used and, when
     it was estimated here, the notes saying how. misfit: with a stored calibration, what to say
@@ -104,6 +106,7 @@ class ReplayResult:
     gap_s: float = 0.0
     interrupted: bool = False
     stopped_by: Optional[int] = None
+    cut_short: bool = False
     session_id: Optional[int] = None
     calibration: Optional[Calibration] = None
     notes: list[str] = field(default_factory=list)
@@ -276,6 +279,9 @@ class _Replay:
                 return
             self.interrupt()
         except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt) and self.sigint.requested:
+                self.cut_short()  # a second stop: the user does not want to wait for more writes
+                return
             self.salvage(exc)
             raise
         finally:
@@ -304,13 +310,21 @@ class _Replay:
             res.session_id = rec.session_id
             res.timings["store"] += time.perf_counter() - t
 
+    def cut_short(self) -> None:
+        """Stopped again while the first stop's work ran: at once, without its last write. The
+        result says so, and how much the store holds; it was a bare KeyboardInterrupt, and the
+        epochs and events processed since the last batch were lost without a word."""
+        res, rec = self.result, self.runner.recorder
+        res.interrupted = res.cut_short = True
+        res.stopped_by = self.sigint.signum
+        if rec is not None:
+            res.stored_epochs, res.session_id = rec.written_epochs, rec.session_id
+
     def salvage(self, exc: BaseException) -> None:
         """After a failure: write what the recorder holds, once, unless that cannot help."""
         rec = self.runner.recorder
         if rec is None:
             return
-        if isinstance(exc, KeyboardInterrupt) and self.sigint.requested:
-            return  # a second Ctrl-C: the user does not want to wait for more writes
         from .store import StoreError
 
         if isinstance(exc, StoreError):
@@ -638,6 +652,7 @@ class FileReplay:
         starts with ``said``, the command line's words for the signal ('terminated (SIGTERM)')."""
         result, begun, name = self.result, self.begun, self.store.name
         where = "" if events_path is None else f"; events so far in {events_path}"
+        again = ""
         if begun.action == "busy":
             stored = (f"nothing stored (another sensorback is importing this recording into {name} as "
                       f"session {begun.existing.id})")
@@ -646,6 +661,11 @@ class FileReplay:
         elif self._replacing_complete():
             stored = (f"nothing stored; session {begun.existing.id} of {name} is kept as it was (a replacement "
                       "takes its place only once it finishes)")
+        elif result.cut_short:  # stopped again before the last write: only the batches written before it
+            again = ", and again before its last epochs and events were stored"
+            stored = (f"{count(result.stored_epochs, 'epoch')} stored in session {result.session_id} of {name}, left "
+                      "unfinished (replaying the file again replaces it)" if result.stored_epochs and
+                      result.session_id is not None else f"no epoch stored in {name}")
         elif result.session_id is None:
             stored = f"nothing stored in {name} yet"
         else:
@@ -653,7 +673,7 @@ class FileReplay:
                       f"stored in session {result.session_id} of {name}, left unfinished (replaying the "
                       "file again replaces it)")
         at = clock(result.t_end if result.t_end is not None else self.t0)
-        return f"{said} at {at} of the recording: {stored}{where}"
+        return f"{said} at {at} of the recording{again}: {stored}{where}"
 
 
 def _watched(blocks: Iterable[SampleBlock], on_block: Callable[[float], Any], t0: float):

@@ -155,6 +155,37 @@ def test_an_unreadable_file_is_one_failed_file_and_outputs_are_judged_by_sensorb
     assert r.returncode == 2 and "(it cannot be read)" in r.stderr, r.stderr
 
 
+def test_sensor_logger_accelerometer_in_a_folder_that_cannot_be_listed_says_so(tmp_path):
+    """Sensor Logger's Accelerometer.csv needs the Gravity.csv beside it; in a folder that could not
+    be listed (mode 0311: its files open by name) the error said no Gravity.csv was beside it, with
+    one there. Now the one line names the folder and why it could not be listed. A file of its own
+    columns under that name needs no Gravity.csv and is still read."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    n = 600
+    ns = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 20_000_000  # 50 Hz
+    for name, xyz in (("Accelerometer.csv", (0.05, 0.02, 0.03)), ("Gravity.csv", (0.2, 0.1, 0.97))):
+        (folder / name).write_text("time,seconds_elapsed,z,y,x\n" + "".join(
+            f"{tn},{(tn - ns[0]) / 1e9:.6f},{xyz[2] * 9.80665:.6f},{xyz[1] * 9.80665:.6f},{xyz[0] * 9.80665:.6f}\n"
+            for tn in ns.tolist()))
+    (folder / "accelerometer.csv.gz").write_bytes(WAIST.read_bytes())
+    folder.chmod(0o311)
+    try:
+        def run_user(*args):
+            return subprocess.run(honouring_permissions([sys.executable, "-m", "sensorback.cli", *map(str, args)]),
+                                  capture_output=True, text=True, timeout=DEADLINE_S, cwd=tmp_path)
+
+        r = run_user("analyze", "export/Accelerometer.csv")
+        assert (r.returncode, r.stdout) == (2, ""), (r.returncode, r.stdout, r.stderr)
+        assert r.stderr == (f"error: export/Accelerometer.csv: cannot list its folder {folder} to find the Gravity.csv "
+                            "beside it (Sensor Logger's Accelerometer.csv has gravity removed): Permission denied\n"), \
+            r.stderr
+        r = run_user("analyze", "export/accelerometer.csv.gz", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["samples"] == 20598, (r.returncode, r.stderr)
+    finally:
+        folder.chmod(0o700)
+
+
 def test_a_csv_whose_header_names_the_wrong_unit_is_refused_by_analyze(tmp_path):
     """'ax (g)' over values in m/s^2: a warning, then an analysis of a wearer 10 g heavy with exit 0.
     Now the file is refused in one line with the header to write, beside a file that is analysed."""
@@ -1315,23 +1346,39 @@ ENTRIES = {"console-script": "import sys\nfrom sensorback.cli import main\nsys.e
            "python-m": "import runpy\nrunpy.run_module('sensorback', run_name='__main__', alter_sys=True)\n"}
 
 
+STALL = (  # the load stops at one of the command line's modules until the Ctrl-C
+    "import signal, sys\n"
+    "class Stall:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'sensorback.cli._app':\n"
+    "            print('loading', flush=True)\n"
+    "            signal.pause()\n"
+    "sys.meta_path.insert(0, Stall())\n")
+
+
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path, entry):
     """Ctrl-C in the tenths of a second the command line takes to load (on a slow or cold disk,
     longer), before it handles Ctrl-C itself, printed a KeyboardInterrupt traceback: it is
     'interrupted', exit 130, like any other."""
-    stall = (  # the load stops at one of the command line's modules until the Ctrl-C
-        "import signal, sys\n"
-        "class Stall:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'sensorback.cli._app':\n"
-        "            print('loading', flush=True)\n"
-        "            signal.pause()\n"
-        "sys.meta_path.insert(0, Stall())\n")
-    cmd = [sys.executable, "-c", stall + ENTRIES[entry], "convert", str(DEMO_SBR), str(tmp_path / "day.csv")]
+    cmd = [sys.executable, "-c", STALL + ENTRIES[entry], "convert", str(DEMO_SBR), str(tmp_path / "day.csv")]
     ran = signalled_at(cmd, lambda line: line == "loading", signal.SIGINT, "the command line loading")
     assert (ran.returncode, ran.err) == (130, "interrupted\n"), ran.err
     assert ran.lines == ["loading"] and list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_a_program_imports_the_command_line_is_its_keyboard_interrupt():
+    """The command line's handling of a Ctrl-C while it loads ran when the package was imported: a
+    library or a REPL importing sensorback.cli got SystemExit(130) and 'interrupted' on stderr for a
+    Ctrl-C there. Now only the entry point (main) ends the process; an import raises
+    KeyboardInterrupt, as any import does, and the program goes on."""
+    library = (STALL + "try:\n    from sensorback.cli import app\n"
+               "except KeyboardInterrupt:\n    print('KeyboardInterrupt', flush=True)\n"
+               "import sensorback.cli\nprint('going on', 'main' in dir(sensorback.cli), flush=True)\n")
+    ran = signalled_at([sys.executable, "-c", library], lambda line: line == "loading", signal.SIGINT,
+                       "the command line loading")
+    assert (ran.returncode, ran.err) == (0, ""), ran.err
+    assert ran.lines == ["loading", "KeyboardInterrupt", "going on True"]
 
 
 @pytest.mark.parametrize("entry", ENTRIES)

@@ -92,6 +92,18 @@ def test_the_default_database_folder_is_still_created(tmp_path):
     assert (tmp_path / "data" / "sensorback" / "sensorback.db").is_file()
 
 
+@pytest.mark.parametrize("args", [["report"], ["replay", DEMO], ["log", "pain", "2"]], ids=["report", "replay", "log"])
+def test_a_folder_where_the_default_database_goes_is_named_as_a_folder(tmp_path, args):
+    """A folder named sensorback.db where the default database goes (no --db, no $SENSORBACK_DB):
+    SQLite's 'unable to open database file' came through. Now one line names it as a folder, and
+    nothing is written."""
+    folder = tmp_path / "data" / "sensorback" / "sensorback.db"
+    folder.mkdir(parents=True)
+    before = listing(tmp_path)
+    one_line_error(run(*args), f"error: database {folder} is a folder, not a database file; ")
+    assert listing(tmp_path) == before
+
+
 # ------------------------------------------------------------------- recordings are never written over
 
 
@@ -307,6 +319,18 @@ def test_simulate_writes_only_the_formats_it_lists(tmp_path):
     out = tmp_path / "day.txt"
     one_line_error(run("simulate", "--scenario", "demo", "--out", out), f"--out: {out} must end in .sbr, .csv or .csv.gz")
     assert listing(tmp_path) == []
+
+
+def test_alternatives_in_messages_are_listed_by_one_helper():
+    """'a, b or c' was built twice, by formats/units (the units of acceleration) and cli/_args (an
+    output's suffixes); errors.or_list is its one home now, under both, and their words are as they were."""
+    from sensorback.cli import _args
+    from sensorback.errors import or_list
+    from sensorback.formats import units
+
+    assert [or_list(x) for x in (["g"], ["g", "mg"], ("g", "m/s^2", "mg"))] == ["g", "g or mg", "g, m/s^2 or mg"]
+    assert units.ACC_UNIT_NAMES == "g, m/s^2 or mg" and units.or_list is _args.or_list is or_list
+    assert not hasattr(units, "_or_list")
 
 
 @pytest.mark.parametrize("option, args", [

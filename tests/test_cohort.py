@@ -280,10 +280,13 @@ def test_ctrl_c_anywhere_prints_the_resume_hint(tmp_path, sim_block, monkeypatch
         assert read_csv(out / "files.csv") == []
 
 
-def test_ctrl_c_while_the_study_is_searched_says_nothing_was_begun(tmp_path, sim_block, monkeypatch):
+@pytest.mark.parametrize("out_before", [False, True], ids=["new-out", "empty-out"])
+def test_ctrl_c_while_the_study_is_searched_says_nothing_was_begun(tmp_path, sim_block, monkeypatch, out_before):
     """Ctrl-C during the search for recordings (which now runs with DIR locked, so DIR exists):
     nothing was analysed or written, and the line says so. It said 'the files finished so far are
-    kept in DIR; run again with --resume to finish'."""
+    kept in DIR; run again with --resume to finish'. A DIR made for this run is gone again, and the
+    line does not name it (it said 'nothing was written in DIR', a folder no longer there); a DIR
+    that was there before stays, and is named."""
     from typer.testing import CliRunner
 
     from sensorback.cli import app
@@ -298,10 +301,13 @@ def test_ctrl_c_while_the_study_is_searched_says_nothing_was_begun(tmp_path, sim
 
     monkeypatch.setattr(run, "find_inputs", ctrl_c)
     out = tmp_path / "out"
+    if out_before:
+        out.mkdir()
     r = CliRunner().invoke(app, ["cohort", str(folder), "--out", str(out), "--workers", "1"])
     assert r.exit_code == 130, r.output
-    assert r.stderr.strip().splitlines()[-1] == f"interrupted: before any file was analysed; nothing was written in {out}"
-    assert not out.exists()  # made for this run, gone again (it was left holding the lock file)
+    where = f" in {out}" if out_before else ""
+    assert r.stderr.strip().splitlines()[-1] == f"interrupted: before any file was analysed; nothing was written{where}"
+    assert out.exists() == out_before  # made for this run, gone again (it was left holding the lock file)
 
 
 def test_the_progress_line_counts_from_the_first_moment():

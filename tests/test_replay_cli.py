@@ -538,6 +538,46 @@ def test_ctrl_c_or_a_kill_stores_what_was_processed_and_says_where_it_stopped(tm
     assert len(rows["epochs"]) == 900
 
 
+@pytest.mark.parametrize("where", ["last-write", "clean-up"])
+def test_a_second_ctrl_c_while_the_first_is_handled_says_what_was_stored(tmp_path, where):
+    """Ctrl-C twice, the second while the first's work runs: before the last write (a second Ctrl-C
+    stops at once, without it) or in the command's clean-up after it. Either way the command said
+    only 'interrupted': what was processed since the last batch was lost without a word, or
+    everything was stored and the line saying so was cut off. Now the one line says what the
+    database holds, and that the last epochs and events were not stored when they were not."""
+    hook = {"last-write": ("sensorback.replay", "_Replay", "interrupt"),
+            "clean-up": ("sensorback.store.store", "Store", "close")}[where]
+    again = (  # the second Ctrl-C comes exactly as that step begins
+        "import importlib, os, signal\n"
+        f"cls = getattr(importlib.import_module({hook[0]!r}), {hook[1]!r})\n"
+        f"step = getattr(cls, {hook[2]!r})\n"
+        "def again(self, *args):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return step(self, *args)\n"
+        f"setattr(cls, {hook[2]!r}, again)\n"
+        "from sensorback.cli import main\n"
+        "main()\n")
+    db = str(tmp_path / "twice.db")
+    env = dict(os.environ, SENSORBACK_CONFIG=str(tmp_path / "none.toml"), PYTHONUNBUFFERED="1")
+    cmd = [sys.executable, "-c", again, "replay", str(DEMO), "--speed", "50", "--db", db, "--set", "sit_limit_min=2"]
+    ran = signalled_at(cmd, lambda ln: True, signal.SIGINT, "the first line", env=env)
+    assert ran.line.startswith("00:02:52  break prompt: "), ran.line
+    lines = ran.err.strip().splitlines()
+    assert ran.returncode == 130 and len(lines) == 1 and "Traceback" not in ran.err, ran.err
+    rows = db_rows(db)
+    epochs, events = len(rows["epochs"]), len(rows["events"])
+    if where == "last-write":
+        assert lines[0].startswith("interrupted at 00:0") and \
+            " of the recording, and again before its last epochs and events were stored: " in lines[0], lines[0]
+        stored = f"{epochs} epochs stored in session 1 of {db}" if epochs else f"no epoch stored in {db}"
+        assert stored in lines[0], (lines[0], epochs)
+    else:
+        assert lines[0].startswith("interrupted at 00:0") and lines[0].endswith(
+            f": {epochs} epochs and {events} event{'s' * (events != 1)} stored in session 1 of {db}, left unfinished "
+            "(replaying the file again replaces it)"), (lines[0], epochs, events)
+        assert epochs >= 172 and (rows["events"][0]["t"], rows["events"][0]["kind"]) == (172.0, "break_prompt")
+
+
 # ------------------------------------------------------------------------------ help
 
 

@@ -11,6 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, insert, text
+from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from cli_checks import one_line_error
@@ -273,6 +274,55 @@ def test_a_store_opened_to_read_cannot_write(store_url):
         with pytest.raises(DatabaseReadOnly, match="read-only"):
             store.add_pain_checkin(START, 5)
         assert [c.score for c in store.pain_checkins(START, START + timedelta(hours=1))] == [3]
+
+
+def test_a_postgresql_store_opened_to_read_leaves_its_server_sessions_writable(pg_url):
+    """A store opened to read made its PostgreSQL sessions READ ONLY for good (SET SESSION
+    CHARACTERISTICS): behind a transaction-pooling proxy (PgBouncer) a server session passes from
+    client to client, and a writer given the one a report had used could not write. Now each of its
+    transactions begins READ ONLY and the session stays as it was; its writes still fail."""
+    with open_store(pg_url) as store:
+        store.add_pain_checkin(START, 3)
+    with open_store(pg_url, read_only=True) as store:
+        with pytest.raises(DatabaseReadOnly, match="read-only"):
+            store.add_pain_checkin(START, 5)
+        with store.engine.connect() as conn, pytest.raises(DBAPIError, match="read-only transaction"):
+            conn.execute(text("DELETE FROM pain_checkins"))
+        assert [c.score for c in store.pain_checkins(START, START + timedelta(hours=1))] == [3]
+        raw = store.engine.raw_connection()  # a server session of that store, as the next client gets it
+        try:
+            cur = raw.cursor()
+            cur.execute("SHOW default_transaction_read_only")
+            assert cur.fetchone()[0] == "off"
+            cur.execute("SHOW transaction_read_only")
+            assert cur.fetchone()[0] == "off"
+            cur.execute("DELETE FROM pain_checkins")
+            raw.commit()
+        finally:
+            raw.close()
+    with open_store(pg_url, read_only=True) as store:
+        assert store.pain_checkins(START, START + timedelta(hours=1)) == []
+
+
+def test_a_store_opened_to_read_refuses_a_kind_of_database_it_cannot_keep_from_writing(tmp_path):
+    """make_engine(read_only=True) keeps SQLite and PostgreSQL from writing; for any other database
+    (MySQL, say: SQLAlchemy can reach it) it gave a plain engine that writes, and a report opened it
+    as if it could not. Now refused in one line naming the database. (The stand-in: SQLite's dialect
+    under another name, as the drivers of other databases are not installed here.)"""
+    from sqlalchemy.dialects import registry
+
+    registry.register("otherdb", "sqlalchemy.dialects.sqlite.pysqlite", "SQLiteDialect_pysqlite")
+    url = f"otherdb:///{tmp_path / 'other.db'}"
+    with pytest.raises(StoreError, match="only to read it: .* not otherdb ones") as e:
+        make_engine(describe(url), read_only=True)
+    assert "\n" not in str(e.value) and str(tmp_path / "other.db") in str(e.value)
+    r = CliRunner().invoke(app, ["report", "--day", START.date().isoformat(), "--db", url])
+    one_line_error(r, url, "not otherdb ones")
+    assert not (tmp_path / "other.db").exists()
+    engine = make_engine(describe(url))  # to write: as before, SQLAlchemy's engine as it is
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    engine.dispose()
 
 
 def test_tables_without_a_schema_revision_are_refused_not_read_as_empty(store_url):

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from .. import limits
-from ..errors import InputError, OSProblem, SensorbackError
+from ..errors import InputError, OSProblem, SensorbackError, or_list
 from ..extensions import EXTENSIONS
 
 #: Longest first, so 'day.csv.gz' loses '.csv.gz', not '.gz'.
@@ -168,8 +168,7 @@ def check_output(option: str, path: Path, *, suffixes: tuple[str, ...] = (), kee
         example = example or (f"out{suffixes[0]}" if suffixes else "out.csv")
         raise SensorbackError(f"{option}: {path} is a folder; give a file name, e.g. {path / example}")
     if suffixes and not path.name.lower().endswith(suffixes):
-        choices = suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
-        raise SensorbackError(f"{option}: {path} must end in {choices}")
+        raise SensorbackError(f"{option}: {path} must end in {or_list(suffixes)}")
     parent = path.parent
     if not parent.is_dir():
         raise SensorbackError(f"{option}: there is no folder {parent} (create it first)")

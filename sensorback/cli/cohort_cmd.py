@@ -46,7 +46,8 @@ def _interrupted(out: Path, signum: int, result=None) -> NoReturn:
     clear_active()
     said, code = stopped_said(signum)
     if result is None:  # still looking for the inputs, or starting the cluster: no file begun
-        typer.echo(f"{said}: before any file was analysed; nothing was written in {out}", err=True)
+        where = f" in {out}" if out.is_dir() else ""  # a DIR this run made is gone again (remove_unused)
+        typer.echo(f"{said}: before any file was analysed; nothing was written{where}", err=True)
         raise typer.Exit(code)
     kept = f"{result.ok + result.failed} of {count(result.files - result.skipped, 'file')} finished and kept in {out}"
     typer.echo(f"{said}: {kept}; run again with --resume to finish", err=True)

@@ -229,6 +229,9 @@ def replay_command(
         with Progress(f"replaying {file.name}", total=job.total_s, enabled=show) as progress:
             replayed = True
             result = job.run(on_event=sink, on_block=progress.update)
+        if result.interrupted:  # the command is ending: a further Ctrl-C is ignored from here on, so that
+            # one in the clean-up below does not cut off the line that says what was stored
+            said, code = stopped_said(result.stopped_by or signal.SIGINT)
     finally:
         if sink is not None:
             sink.close(replayed)
@@ -237,7 +240,6 @@ def replay_command(
             store.close()
 
     if result.interrupted:
-        said, code = stopped_said(result.stopped_by or signal.SIGINT)
         typer.echo(job.interrupted_line(sink.path, said), err=True)
         raise typer.Exit(code)
     _args.warn_calibration_misfit(file, result.misfit)

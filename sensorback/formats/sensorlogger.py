@@ -29,13 +29,10 @@ def _stem(path) -> str:
 
 
 def _sibling(path, stem: str) -> str | None:
-    """The CSV named ``stem`` beside ``path``; None when there is none, or the folder cannot be
-    listed (then none is known to be there)."""
+    """The CSV named ``stem`` beside ``path``; None when there is none. An OSError (naming the
+    folder) when the folder cannot be listed."""
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    try:
-        names = sorted(os.listdir(folder))
-    except OSError:
-        return None
+    names = sorted(os.listdir(folder))
     for name in names:
         if _stem(name) == stem and name.lower().endswith((".csv", ".csv.gz")):
             return os.path.join(folder, name)
@@ -64,7 +61,12 @@ def read_sensor_logger_aware(path, rate_hz: float | None, notes: LoadNotes,
     Accelerometer.csv with a Gravity.csv beside it, Gravity.csv's (read when the file proves to be
     Sensor Logger's; if it does not, the total shrinks to the file's own bytes once it is read)."""
     stem = _stem(path)
-    gpath = _sibling(path, "gravity") if stem == "accelerometer" else None
+    gpath = unlisted = None
+    if stem == "accelerometer":
+        try:
+            gpath = _sibling(path, "gravity")
+        except OSError as e:  # said below if the file proves to be Sensor Logger's, which needs Gravity.csv
+            unlisted = e
     size = total = 0
     if progress is not None:
         size = _size(path)
@@ -78,6 +80,10 @@ def read_sensor_logger_aware(path, rate_hz: float | None, notes: LoadNotes,
     if stem == "gravity":
         raise InputError(path, "Sensor Logger's Gravity.csv is only the gravity estimate, not the measured acceleration; import TotalAcceleration.csv from the same export")
     if stem == "accelerometer":
+        if unlisted is not None:
+            raise InputError(path, f"cannot list its folder {unlisted.filename} to find the Gravity.csv beside "
+                                   f"it (Sensor Logger's Accelerometer.csv has gravity removed): "
+                                   f"{unlisted.strerror or unlisted}")
         if gpath is None:
             raise InputError(
                 path,

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, or_list
 from ..limits import is_plausible_unix
 from .notes import LoadNotes
 
@@ -36,17 +36,11 @@ _ACC_FACTOR = {unit: factor for unit, (factor, _) in _ACC.items()}
 ACC_SPELLINGS = {spelling: unit for unit, (_, other) in _ACC.items() for spelling in (unit, *other)}
 
 
-def _or_list(items) -> str:
-    """'a, b or c'."""
-    items = list(items)
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
-
-
 #: The acceleration units a file may be in, and their names in messages ("g, m/s^2 or mg").
 ACC_UNITS = tuple(_ACC)
-ACC_UNIT_NAMES = _or_list(ACC_UNITS)
+ACC_UNIT_NAMES = or_list(ACC_UNITS)
 # |a| with gravity included in each of them, as messages give it: "about 1 (g), 9.8 (m/s^2) or 1000 (mg)"
-_ACC_GRAVITY_NAMES = _or_list(f"{round(1 / factor, 1):g} ({unit})" for unit, factor in _ACC_FACTOR.items())
+_ACC_GRAVITY_NAMES = or_list(f"{round(1 / factor, 1):g} ({unit})" for unit, factor in _ACC_FACTOR.items())
 
 
 def seconds_axis(raw: np.ndarray, name: str, unit: str | None, notes: LoadNotes) -> tuple[np.ndarray, float | None]:

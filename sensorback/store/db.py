@@ -203,17 +203,22 @@ def keep_private(path: Path) -> None:
 def make_engine(target: DbTarget, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, *,
                 read_only: bool = False) -> Engine:
     """An engine for ``target``. read_only: every connection refuses to change the database
-    (SQLite's query_only, a PostgreSQL session whose transactions are READ ONLY), so that a store
-    opened to read cannot write by mistake: a write fails as on a read-only database."""
+    (SQLite's query_only, PostgreSQL transactions each begun READ ONLY), so that a store
+    opened to read cannot write by mistake: a write fails as on a read-only database. Another kind
+    of database cannot be kept from writing here: read_only refuses it (StoreError)."""
+    backend = target.url.get_backend_name()
     try:
-        if target.url.get_backend_name() == "sqlite":
+        if backend == "sqlite":
             return _sqlite_engine(target, busy_timeout_s, read_only)
-        if target.url.get_backend_name() == "postgresql":
+        if backend == "postgresql":
             return _postgres_engine(target, busy_timeout_s, read_only)
+        if read_only:
+            raise StoreError(f"cannot open database {target.name} only to read it: sensorback keeps SQLite "
+                             f"and PostgreSQL databases from being written, not {backend} ones")
         return create_engine(target.url)
     except (NoSuchModuleError, ImportError) as e:
         hint = " (install the PostgreSQL driver: pip install 'sensorback[postgres]')" \
-            if target.url.get_backend_name() == "postgresql" else ""
+            if backend == "postgresql" else ""
         raise StoreError(f"cannot use database {target.name}: {e}{hint}") from None
     except (ArgumentError, ValueError) as e:  # a URL its dialect cannot take (?timeout=abc): on one line
         raise StoreError(f"cannot use database {target.name}: {one_line(e)}") from None
@@ -259,9 +264,14 @@ def _postgres_engine(target: DbTarget, busy_timeout_s: float, read_only: bool) -
         dbapi_conn.autocommit = True
         with dbapi_conn.cursor() as cur:
             cur.execute(f"SET SESSION lock_timeout = {int(busy_timeout_s * 1000)}")
-            if read_only:
-                cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         dbapi_conn.autocommit = autocommit
+
+    if read_only:
+        # Each transaction, not the session: behind a transaction-pooling proxy (PgBouncer) the
+        # server session passes to other clients, which a session-wide READ ONLY would follow.
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
     return engine
 

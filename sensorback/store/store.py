@@ -42,6 +42,9 @@ def open_store(url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_T
     a schema of an older sensorback is upgraded first, the one write, made only when one is due.
     """
     target = describe(resolve_db_url(url))
+    if target.sqlite_path is not None and target.sqlite_path.is_dir():  # SQLite: 'unable to open database file'
+        raise StoreError(f"database {target.sqlite_path} is a folder, not a database file; move it away, or name "
+                         "another database with --db")
     if read_only:
         return _open_to_read(target, busy_timeout_s, upgrade_old)
     return _open_to_write(target, busy_timeout_s)
