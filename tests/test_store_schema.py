@@ -296,12 +296,16 @@ def test_a_postgresql_store_opened_to_read_leaves_its_server_sessions_writable(p
             assert cur.fetchone()[0] == "off"
             cur.execute("SHOW transaction_read_only")
             assert cur.fetchone()[0] == "off"
+            cur.execute("SHOW lock_timeout")  # (the busy timeout too: set per transaction, see below)
+            assert cur.fetchone()[0] == "0"
             cur.execute("DELETE FROM pain_checkins")
             raw.commit()
         finally:
             raw.close()
     with open_store(pg_url, read_only=True) as store:
         assert store.pain_checkins(START, START + timedelta(hours=1)) == []
+        with store.engine.connect() as conn:  # inside its own transactions, the busy timeout holds
+            assert conn.exec_driver_sql("SHOW lock_timeout").scalar() != "0"
 
 
 def test_a_store_opened_to_read_refuses_a_kind_of_database_it_cannot_keep_from_writing(tmp_path):

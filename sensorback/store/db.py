@@ -256,22 +256,17 @@ def _postgres_engine(target: DbTarget, busy_timeout_s: float, read_only: bool) -
         url = url.set(drivername="postgresql+psycopg")
     engine = create_engine(url, pool_pre_ping=True)
 
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
-        # A lock held by another client turns into a clear error after the busy timeout instead
-        # of waiting forever.
-        autocommit = dbapi_conn.autocommit
-        dbapi_conn.autocommit = True
-        with dbapi_conn.cursor() as cur:
-            cur.execute(f"SET SESSION lock_timeout = {int(busy_timeout_s * 1000)}")
-        dbapi_conn.autocommit = autocommit
-
+    # Set on each transaction, not on the server session: behind a transaction-pooling proxy
+    # (PgBouncer) a session passes to other clients, and would carry these to them.
+    # A lock held by another client turns into a clear error after the busy timeout instead of
+    # waiting forever; a store opened to read cannot write.
+    settings = f"SET LOCAL lock_timeout = {int(busy_timeout_s * 1000)}"
     if read_only:
-        # Each transaction, not the session: behind a transaction-pooling proxy (PgBouncer) the
-        # server session passes to other clients, which a session-wide READ ONLY would follow.
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn):
-            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        settings += "; SET TRANSACTION READ ONLY"
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql(settings)
 
     return engine
 
