@@ -30,8 +30,10 @@ LAND_SPEED = 0.35
 # landing, integrated forward from the quiet start over the first LAND_S; only a rise at least
 # LAND_SPEED fast gets a tilt, measured over those seconds (the rise's own lean, not the walk's).
 G = 9.81
-# |a| this far (g) from its resting level is movement (the quiet ends' SD is at most QUIET_G).
-ACTIVE_G = 3 * QUIET_G
+# |a| this far from its resting level is movement: beyond three times the quiet ends' noise, and
+# this share of the movement's own largest departure (both lobes of a slow one, where each
+# comes near the noise).
+MOVEMENT_SHARE = 0.25
 
 
 def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]:
@@ -120,14 +122,18 @@ def _active_velocity(mag: np.ndarray, q: int, grid_hz: float) -> tuple[np.ndarra
     velocity by an amount that depends on where the movement sits in the window: successive
     windows over one sit-down read up, then down. Here the resting level steps from the start's
     to the end's, and the residual is spread, over the movement's own span: from the first to
-    the last sample more than ACTIVE_G from rest, widened by QUIET_S each side; the same movement
-    then reads the same way in every window that holds it. (Used to check the direction only:
-    as the measure itself it lowered many true peaks, docs/core.md "Transitions".)"""
+    the last sample away from rest (beyond three times the quiet ends' noise and MOVEMENT_SHARE of
+    the largest departure: a fixed level cut a slow movement whose one lobe passed it in half),
+    widened by QUIET_S each side; the same movement then reads the same way in every window that
+    holds it. (Used to check the direction only: as the measure itself it lowered many true
+    peaks, docs/core.md "Transitions".)"""
     m = mag.shape[1]
     pre, post = mag[:, :q].mean(axis=1), mag[:, -q:].mean(axis=1)
     i = np.arange(m)
     ramp = np.clip((i - q + 0.5) / (m - 2 * q), 0.0, 1.0)
-    away = np.abs(mag - (pre[:, None] + (post - pre)[:, None] * ramp)) > ACTIVE_G
+    dev = np.abs(mag - (pre[:, None] + (post - pre)[:, None] * ramp))
+    noise = np.maximum(mag[:, :q].std(axis=1), mag[:, -q:].std(axis=1))
+    away = dev > np.maximum(3.0 * noise, MOVEMENT_SHARE * dev.max(axis=1))[:, None]
     moved = away.any(axis=1)
     a0 = np.where(moved, np.argmax(away, axis=1), q)
     a1 = np.where(moved, m - 1 - np.argmax(away[:, ::-1], axis=1), m - q - 1)
