@@ -329,6 +329,17 @@ def test_a_store_opened_to_read_refuses_a_kind_of_database_it_cannot_keep_from_w
     engine.dispose()
 
 
+@pytest.mark.parametrize("read_only", [True, False], ids=["to read", "to write"])
+def test_a_postgres_url_is_told_to_begin_postgresql(tmp_path, read_only):
+    """postgres://... (Heroku's and many tools' spelling) is no dialect SQLAlchemy knows; to read,
+    it was refused as a kind of database sensorback cannot keep from writing ("not postgres
+    ones"), which hid the typo. Both ways it now says how PostgreSQL's URLs begin."""
+    url = "postgres://me@localhost/sensorback"
+    with pytest.raises(StoreError, match="PostgreSQL's URLs begin postgresql://") as e:
+        make_engine(describe(url), read_only=read_only)
+    assert "\n" not in str(e.value) and "not postgres ones" not in str(e.value)
+
+
 def test_tables_without_a_schema_revision_are_refused_not_read_as_empty(store_url):
     """sensorback's tables with their data beside an empty schema-revision table (damaged, or
     edited by hand) were taken for an empty store by a report ("nothing is recorded": the data

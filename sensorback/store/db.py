@@ -212,13 +212,14 @@ def make_engine(target: DbTarget, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S
             return _sqlite_engine(target, busy_timeout_s, read_only)
         if backend == "postgresql":
             return _postgres_engine(target, busy_timeout_s, read_only)
+        target.url.get_dialect()  # (a kind SQLAlchemy does not know is said as such first)
         if read_only:
             raise StoreError(f"cannot open database {target.name} only to read it: sensorback keeps SQLite "
                              f"and PostgreSQL databases from being written, not {backend} ones")
         return create_engine(target.url)
     except (NoSuchModuleError, ImportError) as e:
-        hint = " (install the PostgreSQL driver: pip install 'sensorback[postgres]')" \
-            if backend == "postgresql" else ""
+        hint = {"postgresql": " (install the PostgreSQL driver: pip install 'sensorback[postgres]')",
+                "postgres": " (PostgreSQL's URLs begin postgresql://, not postgres://)"}.get(backend, "")
         raise StoreError(f"cannot use database {target.name}: {e}{hint}") from None
     except (ArgumentError, ValueError) as e:  # a URL its dialect cannot take (?timeout=abc): on one line
         raise StoreError(f"cannot use database {target.name}: {one_line(e)}") from None
