@@ -96,22 +96,27 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
     mag = _magnitude(win[:, whole])
     pre_mean, post_mean = mag[:, :q].mean(axis=1), mag[:, -q:].mean(axis=1)
     ramp = np.clip((np.arange(m) - q + 0.5) / (m - 2 * q), 0.0, 1.0)
-    base = pre_mean[:, None] + (post_mean - pre_mean)[:, None] * ramp
-    vel = np.cumsum(mag - base, axis=1) * (G * (1.0 / grid_hz))
+    # |a| less its resting level, ramped from the start's to the end's
+    off_rest = mag - (pre_mean[:, None] + (post_mean - pre_mean)[:, None] * ramp)
+    vel = np.cumsum(off_rest, axis=1) * (G * (1.0 / grid_hz))
     vel -= vel[:, -1:] * (np.arange(1, m + 1) / m)
     up, down = vel.max(axis=1), -vel.min(axis=1)
     # (a window that reads the other way once the body's rest around the movement is respected
     # heard where the movement sat in it, not which way it went: it tells no direction)
-    own_up, own_down = _active_velocity(mag, q, grid_hz)
+    own_up, own_down = _active_velocity(mag, off_rest, pre_mean, post_mean, q, grid_hz)
     told = (up > down) == (own_up > own_down)
     v_up[whole] = np.where(told, up, np.nan)
     v_down[whole] = np.where(told, down, np.nan)
     return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
 
 
-def _active_velocity(mag: np.ndarray, q: int, grid_hz: float) -> tuple[np.ndarray, np.ndarray]:
+def _active_velocity(mag: np.ndarray, off_rest: np.ndarray, pre: np.ndarray, post: np.ndarray, q: int,
+                     grid_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """Peak upward and downward velocity (m/s, both >= 0) of windows of |a| (one per row) that
     start and end at rest: the integral of |a| less its resting level, over the movement only.
+    pre / post: the mean |a| of each window's first and last q samples; off_rest: |a| less the
+    level ramped from the one to the other over the window between them (as vertical_velocity
+    integrates it).
 
     The body is at rest, so its velocity is zero, before the movement starts and after it ends,
     not only at the window's two ends. |a| never integrates to exactly zero across a real
@@ -124,10 +129,8 @@ def _active_velocity(mag: np.ndarray, q: int, grid_hz: float) -> tuple[np.ndarra
     then reads the same way in every window that holds it. (Used to check the direction only:
     as the measure itself it lowered many true peaks, docs/core.md "Transitions".)"""
     m = mag.shape[1]
-    pre, post = mag[:, :q].mean(axis=1), mag[:, -q:].mean(axis=1)
     i = np.arange(m)
-    ramp = np.clip((i - q + 0.5) / (m - 2 * q), 0.0, 1.0)
-    away = np.abs(mag - (pre[:, None] + (post - pre)[:, None] * ramp)) > ACTIVE_G
+    away = np.abs(off_rest) > ACTIVE_G
     moved = away.any(axis=1)
     a0 = np.where(moved, np.argmax(away, axis=1), q)
     a1 = np.where(moved, m - 1 - np.argmax(away[:, ::-1], axis=1), m - q - 1)
