@@ -26,20 +26,23 @@ def step_cadence(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, np.ndarra
     energy = np.einsum("wm,wm->w", vert, vert) / m
     lag_lo, lag_hi = int(np.floor(MIN_STEP_S * grid_hz)), int(np.ceil(MAX_STEP_S * grid_hz))
     lags = np.arange(lag_lo, lag_hi + 1)
-    # Only the lags a step can take: unbiased (divided by overlap) and normalised by energy.
-    r = np.stack([np.einsum("wm,wm->w", vert[:, : m - L], vert[:, L:]) / (m - L) for L in lags], axis=1)
-    r /= np.maximum(energy[:, None], 1e-12)
+    # Only the lags a step can take: unbiased (divided by overlap) and normalised by energy. One
+    # row per lag (each lag's products are summed along a window's row; the rows then compare
+    # and reduce as long contiguous rows, not as short columns).
+    r = np.empty((lags.shape[0], w))
+    for row, L in zip(r, lags):
+        np.divide(np.einsum("wm,wm->w", vert[:, : m - L], vert[:, L:]), m - L, out=row)
+    r /= np.maximum(energy, 1e-12)
     rows = np.arange(w)
     # A step is a peak: a maximum at either end of the lag range is the slope of a peak outside it
     # (typically the stride, two steps, just beyond MAX_STEP_S), not a step period.
-    peaked = np.full(r.shape, -np.inf, r.dtype)
-    inner = (r[:, 1:-1] >= r[:, :-2]) & (r[:, 1:-1] > r[:, 2:])
-    peaked[:, 1:-1] = np.where(inner, r[:, 1:-1], -np.inf)
-    best = np.argmax(peaked, axis=1)
-    found = np.isfinite(peaked[rows, best])
-    peak = r[rows, best]
-    left = r[rows, np.maximum(best - 1, 0)]
-    right = r[rows, np.minimum(best + 1, r.shape[1] - 1)]
+    peaked = np.full(r.shape, -np.inf)
+    np.copyto(peaked[1:-1], r[1:-1], where=(r[1:-1] >= r[:-2]) & (r[1:-1] > r[2:]))
+    best = np.argmax(peaked, axis=0)
+    found = np.isfinite(peaked[best, rows])
+    peak = r[best, rows]
+    left = r[np.maximum(best - 1, 0), rows]
+    right = r[np.minimum(best + 1, r.shape[0] - 1), rows]
     denom = left - 2 * peak + right
     safe = np.where(np.abs(denom) > 1e-12, denom, 1.0)
     shift = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / safe, 0.0)

@@ -95,25 +95,30 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
     whole = calm[tilt[calm] >= MIN_TILT_DEG]
     if whole.size == 0:
         return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
-    mag = _magnitude(win[:, whole].astype(np.float64))
+    mag = _magnitude(win[:, whole])
     pre_mean, post_mean = mag[:, :q].mean(axis=1), mag[:, -q:].mean(axis=1)
     ramp = np.clip((np.arange(m) - q + 0.5) / (m - 2 * q), 0.0, 1.0)
-    base = pre_mean[:, None] + (post_mean - pre_mean)[:, None] * ramp
-    vel = np.cumsum(mag - base, axis=1) * (G * (1.0 / grid_hz))
+    # |a| less its resting level, ramped from the start's to the end's
+    off_rest = mag - (pre_mean[:, None] + (post_mean - pre_mean)[:, None] * ramp)
+    vel = np.cumsum(off_rest, axis=1) * (G * (1.0 / grid_hz))
     vel -= vel[:, -1:] * (np.arange(1, m + 1) / m)
     up, down = vel.max(axis=1), -vel.min(axis=1)
     # (a window that reads the other way once the body's rest around the movement is respected
     # heard where the movement sat in it, not which way it went: it tells no direction)
-    own_up, own_down = _active_velocity(mag, q, grid_hz)
+    own_up, own_down = _active_velocity(mag, off_rest, pre_mean, post_mean, q, grid_hz)
     told = (up > down) == (own_up > own_down)
     v_up[whole] = np.where(told, up, np.nan)
     v_down[whole] = np.where(told, down, np.nan)
     return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
 
 
-def _active_velocity(mag: np.ndarray, q: int, grid_hz: float) -> tuple[np.ndarray, np.ndarray]:
+def _active_velocity(mag: np.ndarray, off_rest: np.ndarray, pre: np.ndarray, post: np.ndarray, q: int,
+                     grid_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """Peak upward and downward velocity (m/s, both >= 0) of windows of |a| (one per row) that
     start and end at rest: the integral of |a| less its resting level, over the movement only.
+    pre / post: the mean |a| of each window's first and last q samples; off_rest: |a| less the
+    level ramped from the one to the other over the window between them (as vertical_velocity
+    integrates it).
 
     The body is at rest, so its velocity is zero, before the movement starts and after it ends,
     not only at the window's two ends. |a| never integrates to exactly zero across a real
@@ -128,10 +133,8 @@ def _active_velocity(mag: np.ndarray, q: int, grid_hz: float) -> tuple[np.ndarra
     holds it. (Used to check the direction only: as the measure itself it lowered many true
     peaks, docs/core.md "Transitions".)"""
     m = mag.shape[1]
-    pre, post = mag[:, :q].mean(axis=1), mag[:, -q:].mean(axis=1)
     i = np.arange(m)
-    ramp = np.clip((i - q + 0.5) / (m - 2 * q), 0.0, 1.0)
-    dev = np.abs(mag - (pre[:, None] + (post - pre)[:, None] * ramp))
+    dev = np.abs(off_rest)
     noise = np.maximum(mag[:, :q].std(axis=1), mag[:, -q:].std(axis=1))
     away = dev > np.maximum(3.0 * noise, MOVEMENT_SHARE * dev.max(axis=1))[:, None]
     moved = away.any(axis=1)
@@ -154,7 +157,7 @@ def _from_rest(win: np.ndarray, i: np.ndarray, n: int, q: int, grid_hz: float,
     forward from the quiet start over their first n (the walk-off measures). At rest the velocity
     is zero, so it is the integral of (|a| - that end's baseline, the mean |a| of its q samples)
     from there, with its sign flipped when integrating back."""
-    mag = _magnitude((win[:, i, -n:] if at_end else win[:, i, :n]).astype(np.float64))
+    mag = _magnitude(win[:, i, -n:] if at_end else win[:, i, :n])
     if at_end:
         mag = mag[:, ::-1]
     vel = np.cumsum(mag - mag[:, :q].mean(axis=1)[:, None], axis=1) * ((-G if at_end else G) / grid_hz)
@@ -162,13 +165,31 @@ def _from_rest(win: np.ndarray, i: np.ndarray, n: int, q: int, grid_hz: float,
 
 
 def _magnitude(win: np.ndarray) -> np.ndarray:
-    return np.sqrt(win[0] * win[0] + win[1] * win[1] + win[2] * win[2])
+    """|a| of planes (3, ...), in float64: float32 planes are squared straight into float64, the
+    same numbers as squaring a float64 copy (the cast is exact) without making one."""
+    s = np.square(win[0], dtype=np.float64)
+    t = np.square(win[1], dtype=np.float64)
+    s += t
+    s += np.square(win[2], out=t, dtype=np.float64)
+    return np.sqrt(s, out=s)
+
+
+def _sum_last(seg: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """seg[..., lo:hi].sum(axis=-1) for fewer than 8 terms, as numpy sums them (from 0.0, one term
+    after another), in hi - lo passes along the long axes rather than one short row at a time."""
+    s = seg[..., lo] + 0.0
+    for j in range(lo + 1, hi):
+        s += seg[..., j]
+    return s
 
 
 def _turn_deg(seg: np.ndarray) -> np.ndarray:
     """Angle between the mean direction of the first and of the second half of each segment."""
-    h = seg.shape[2] // 2
-    a, b = seg[:, :, :h].sum(axis=2), seg[:, :, h:].sum(axis=2)
+    h, m = seg.shape[2] // 2, seg.shape[2]
+    if m - h < 8:  # (longer halves: numpy's pairwise sums, see _sum_last)
+        a, b = _sum_last(seg, 0, h), _sum_last(seg, h, m)
+    else:
+        a, b = seg[:, :, :h].sum(axis=2), seg[:, :, h:].sum(axis=2)
     cos = (a * b).sum(axis=0) / np.maximum(np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0)), 1e-12)
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
