@@ -268,11 +268,14 @@ def test_stooping_then_walking_off_is_no_walk_off():
     assert not (rise_up[0] >= transition.LAND_SPEED and rise_up[0] >= TRANSITION_LOPSIDED * rise_down[0])  # ... but no rise
 
 
-def _swung_transition(t0: float, dist_m: float, lean_deg: float = 40.0, dur_s: float = 1.5) -> np.ndarray:
+def _swung_transition(t0: float, dist_m: float, lean_deg: float = 40.0, dur_s: float = 1.5,
+                      landing_g: float = 0.0) -> np.ndarray:
     """One window (3 axes, 1, m) at rest, then from t0 a min-jerk vertical move of dist_m over
     dur_s with the trunk leaning lean_deg forward and back, then at rest. The chest swings round
     the hips (0.45 m below it) on the way: a centripetal acceleration toward them lowers |a| by
-    up to 0.08 g, so |a| less 1 g does not integrate to zero across the movement."""
+    up to 0.08 g, so |a| less 1 g does not integrate to zero across the movement. landing_g: a
+    jolt (a 10 Hz ring of that amplitude, dying away in 0.08 s) four fifths of the way through,
+    as a seat landed on hard gives."""
     from sensorback.core import transition
 
     hz, m = transition.TARGET_GRID_HZ, int(6 * transition.TARGET_GRID_HZ)
@@ -283,12 +286,15 @@ def _swung_transition(t0: float, dist_m: float, lean_deg: float = 40.0, dur_s: f
     omega = np.where(inside, np.radians(lean_deg) * np.pi / dur_s * np.cos(np.pi * s), 0.0)  # rad/s
     f = (1.0 + a_z)[:, None] * np.stack([np.sin(lean), np.zeros(m), np.cos(lean)], axis=1)
     f[:, 2] -= omega ** 2 * 0.45 / 9.81
+    after = np.arange(m) / hz - (t0 + 0.8 * dur_s)
+    f[:, 2] += np.where(after >= 0, landing_g * np.exp(-after / 0.08) * np.sin(2 * np.pi * 10.0 * after), 0.0)
     return f.T[:, None, :].astype(np.float32)
 
 
 @pytest.mark.parametrize("dist_m", [-0.4, 0.4], ids=["sit-down", "stand-up"])
-@pytest.mark.parametrize("lean_deg, dur_s", [(40.0, 1.5), (30.0, 2.0), (40.0, 2.5)], ids=["quick", "careful", "slow"])
-def test_a_transition_reads_the_same_way_wherever_it_sits_in_the_window(dist_m, lean_deg, dur_s):
+@pytest.mark.parametrize("lean_deg, dur_s, landing_g", [(40.0, 1.5, 0.0), (30.0, 2.0, 0.0), (40.0, 2.5, 0.0), (30.0, 2.0, 1.0)],
+                         ids=["quick", "careful", "slow", "hard landing"])
+def test_a_transition_reads_the_same_way_wherever_it_sits_in_the_window(dist_m, lean_deg, dur_s, landing_g):
     """|a| of a real transition does not integrate to zero (the chest swings round the hips), and
     the velocity is pulled back to zero over the whole window: a sit-down late in a window read
     upward, a stand-up early in one downward, so the first window over a sit-down could hear a
@@ -296,14 +302,15 @@ def test_a_transition_reads_the_same_way_wherever_it_sits_in_the_window(dist_m, 
     standing). A window whose reading flips once the velocity is also held at zero outside the
     movement now tells no direction: every window tells the movement's own direction or none,
     and at least one tells it surely, careful 2-2.5 s movements too (a fixed 0.06 g level for "moving"
-    cut those in half where only one lobe passed it, and no window heard them)."""
+    cut those in half where only one lobe passed it, and no window heard them), and one ending in
+    a hard landing (a level set by the largest departure left out both lobes beside the jolt)."""
     from sensorback.core import transition
     from sensorback.core.heard import TRANSITION_LOPSIDED, TRANSITION_SPEED
 
     heard = sure = 0
     for t0 in np.arange(0.6, 5.5 - dur_s, 0.4):
-        v_up, v_down, quiet, tilt, *_ = transition.vertical_velocity(_swung_transition(t0, dist_m, lean_deg, dur_s),
-                                                                     transition.TARGET_GRID_HZ)
+        v_up, v_down, quiet, tilt, *_ = transition.vertical_velocity(
+            _swung_transition(t0, dist_m, lean_deg, dur_s, landing_g), transition.TARGET_GRID_HZ)
         assert quiet[0] <= transition.QUIET_G and tilt[0] >= transition.MIN_TILT_DEG
         main, other = (v_down[0], v_up[0]) if dist_m < 0 else (v_up[0], v_down[0])
         assert np.isnan(main) or main > other, (t0, v_up[0], v_down[0])

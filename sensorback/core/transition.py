@@ -30,10 +30,9 @@ LAND_SPEED = 0.35
 # landing, integrated forward from the quiet start over the first LAND_S; only a rise at least
 # LAND_SPEED fast gets a tilt, measured over those seconds (the rise's own lean, not the walk's).
 G = 9.81
-# |a| this far from its resting level is movement: beyond three times the quiet ends' noise, and
-# this share of the movement's own largest departure (both lobes of a slow one, where each
-# comes near the noise).
-MOVEMENT_SHARE = 0.25
+# The movement's span (the position-free check, _active_velocity) holds all of its departure from
+# rest (|a| beyond three times the quiet ends' noise) but this share at each end.
+MOVEMENT_TAIL = 0.02
 
 
 def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]:
@@ -127,19 +126,21 @@ def _active_velocity(mag: np.ndarray, off_rest: np.ndarray, pre: np.ndarray, pos
     velocity by an amount that depends on where the movement sits in the window: successive
     windows over one sit-down read up, then down. Here the resting level steps from the start's
     to the end's, and the residual is spread, over the movement's own span: from the first to
-    the last sample away from rest (beyond three times the quiet ends' noise and MOVEMENT_SHARE of
-    the largest departure: a fixed level cut a slow movement whose one lobe passed it in half),
-    widened by QUIET_S each side; the same movement then reads the same way in every window that
-    holds it. (Used to check the direction only: as the measure itself it lowered many true
+    the last sample of its departure from rest (|a| beyond three times the quiet ends' noise),
+    leaving out MOVEMENT_TAIL of that departure at each end, widened by QUIET_S each side; the
+    same movement then reads the same way in every window that holds it. (A level for "moving",
+    fixed or a share of the largest departure, cut a slow movement whose one lobe passed it in
+    half, or left out both lobes of one that lands hard: by its share of the departure, a lobe
+    counts however its peak compares.) (Used to check the direction only: as the measure itself it lowered many true
     peaks, docs/core.md "Transitions".)"""
     m = mag.shape[1]
     i = np.arange(m)
-    dev = np.abs(off_rest)
     noise = np.maximum(mag[:, :q].std(axis=1), mag[:, -q:].std(axis=1))
-    away = dev > np.maximum(3.0 * noise, MOVEMENT_SHARE * dev.max(axis=1))[:, None]
-    moved = away.any(axis=1)
-    a0 = np.where(moved, np.argmax(away, axis=1), q)
-    a1 = np.where(moved, m - 1 - np.argmax(away[:, ::-1], axis=1), m - q - 1)
+    seen = np.cumsum(np.maximum(np.abs(off_rest) - 3.0 * noise[:, None], 0.0), axis=1)
+    total = seen[:, -1:]
+    moved = total[:, 0] > 0
+    a0 = np.where(moved, np.argmax(seen > MOVEMENT_TAIL * total, axis=1), q)
+    a1 = np.where(moved, np.argmax(seen >= (1.0 - MOVEMENT_TAIL) * total, axis=1), m - q - 1)
     a0 = np.maximum(a0 - q, 0)[:, None]
     a1 = np.minimum(a1 + q, m - 1)[:, None]
     span = (a1 - a0 + 1).astype(np.float64)
