@@ -192,8 +192,12 @@ def check_store_against_analyze(pipe: LivePipeline, result, options, calibration
     inside = (series.time - pipe.start_time >= np.ceil(gap_start)) & (series.time - pipe.start_time + 1 <= gap_end)
     assert inside.sum() >= int(gap_end - gap_start) - 2
     assert (series.state[inside] == NO_DATA).all()
-    # states on both sides are real states, and the wearer did more than one thing
-    assert len(set(series.state[~inside].tolist()) - {NO_DATA}) >= 2
+    # on both sides of it the wearer's own states (which ones depends on the arrival times the
+    # source stamped: on a loaded machine a demo's walk can read as standing; exact agreement with
+    # analyze() of the same samples is checked above)
+    before = series.time - pipe.start_time < gap_start
+    after = series.time - pipe.start_time >= gap_end
+    assert (series.state[before] != NO_DATA).any() and (series.state[after] != NO_DATA).any()
     return gap_start, gap_end
 
 
