@@ -104,20 +104,22 @@ def vertical_velocity(win: np.ndarray, grid_hz: float) -> tuple[np.ndarray, ...]
     up, down = vel.max(axis=1), -vel.min(axis=1)
     # (a window that reads the other way once the body's rest around the movement is respected
     # heard where the movement sat in it, not which way it went: it tells no direction)
-    own_up, own_down = _active_velocity(mag, off_rest, pre_mean, post_mean, q, grid_hz)
+    noise = np.maximum(pre_sd, post_sd)[whole]
+    own_up, own_down = _active_velocity(mag, off_rest, pre_mean, post_mean, noise, q, grid_hz)
     told = (up > down) == (own_up > own_down)
     v_up[whole] = np.where(told, up, np.nan)
     v_down[whole] = np.where(told, down, np.nan)
     return v_up, v_down, quiet, tilt, land_down, land_up, quiet_end, rise_up, rise_down
 
 
-def _active_velocity(mag: np.ndarray, off_rest: np.ndarray, pre: np.ndarray, post: np.ndarray, q: int,
-                     grid_hz: float) -> tuple[np.ndarray, np.ndarray]:
+def _active_velocity(mag: np.ndarray, off_rest: np.ndarray, pre: np.ndarray, post: np.ndarray,
+                     noise: np.ndarray, q: int, grid_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """Peak upward and downward velocity (m/s, both >= 0) of windows of |a| (one per row) that
     start and end at rest: the integral of |a| less its resting level, over the movement only.
     pre / post: the mean |a| of each window's first and last q samples; off_rest: |a| less the
     level ramped from the one to the other over the window between them (as vertical_velocity
-    integrates it).
+    integrates it); noise: the larger SD of |a| over those first and last q samples (the quiet
+    ends' noise, as vertical_velocity measured it).
 
     The body is at rest, so its velocity is zero, before the movement starts and after it ends,
     not only at the window's two ends. |a| never integrates to exactly zero across a real
@@ -131,11 +133,10 @@ def _active_velocity(mag: np.ndarray, off_rest: np.ndarray, pre: np.ndarray, pos
     same movement then reads the same way in every window that holds it. (A level for "moving",
     fixed or a share of the largest departure, cut a slow movement whose one lobe passed it in
     half, or left out both lobes of one that lands hard: by its share of the departure, a lobe
-    counts however its peak compares.) (Used to check the direction only: as the measure itself it lowered many true
-    peaks, docs/core.md "Transitions".)"""
+    counts however its peak compares.) (Used to check the direction only: as the measure itself
+    it lowered many true peaks, docs/core.md "Transitions".)"""
     m = mag.shape[1]
     i = np.arange(m)
-    noise = np.maximum(mag[:, :q].std(axis=1), mag[:, -q:].std(axis=1))
     seen = np.cumsum(np.maximum(np.abs(off_rest) - 3.0 * noise[:, None], 0.0), axis=1)
     total = seen[:, -1:]
     moved = total[:, 0] > 0
