@@ -176,22 +176,10 @@ def _magnitude(win: np.ndarray) -> np.ndarray:
     return np.sqrt(s, out=s)
 
 
-def _sum_last(seg: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """seg[..., lo:hi].sum(axis=-1) for fewer than 8 terms, as numpy sums them (from 0.0, one term
-    after another), in hi - lo passes along the long axes rather than one short row at a time."""
-    s = seg[..., lo] + 0.0
-    for j in range(lo + 1, hi):
-        s += seg[..., j]
-    return s
-
-
 def _turn_deg(seg: np.ndarray) -> np.ndarray:
     """Angle between the mean direction of the first and of the second half of each segment."""
-    h, m = seg.shape[2] // 2, seg.shape[2]
-    if m - h < 8:  # (longer halves: numpy's pairwise sums, see _sum_last)
-        a, b = _sum_last(seg, 0, h), _sum_last(seg, h, m)
-    else:
-        a, b = seg[:, :, :h].sum(axis=2), seg[:, :, h:].sum(axis=2)
+    h = seg.shape[2] // 2
+    a, b = seg[:, :, :h].sum(axis=2), seg[:, :, h:].sum(axis=2)
     cos = (a * b).sum(axis=0) / np.maximum(np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0)), 1e-12)
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
