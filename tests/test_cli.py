@@ -1381,6 +1381,20 @@ def test_ctrl_c_while_a_program_imports_the_command_line_is_its_keyboard_interru
     assert ran.lines == ["loading", "KeyboardInterrupt", "going on True"]
 
 
+def test_dir_of_the_command_line_package_lists_app_without_loading_it():
+    """``app`` is a property of the package's module class (it loads the command line when asked
+    for), so dir(sensorback.cli) left it out, and tab completion in a REPL did not offer it. dir()
+    lists it now, and listing it loads nothing."""
+    probe = ("import sys, sensorback.cli as cli\n"
+             "names = dir(cli)\n"
+             "print('app' in names, 'main' in names, names == sorted(names), 'sensorback.cli.app' in sys.modules)\n"
+             "import typer\n"
+             "print(isinstance(cli.app, typer.Typer))\n")
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=DEADLINE_S)
+    assert (ran.returncode, ran.stderr) == (0, ""), ran.stderr
+    assert ran.stdout.splitlines() == ["True True True False", "True"]
+
+
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_a_second_ctrl_c_while_the_first_is_said_changes_nothing(tmp_path, entry):
     """Ctrl-C pressed twice (or sent twice: by the terminal and by a wrapper that passes it on): the

@@ -34,6 +34,10 @@ class _CommandLine(types.ModuleType):
         """The import system sets the submodule sensorback.cli.app here once it is loaded; the
         package's ``app`` stays the typer app, as when it was imported with the package."""
 
+    def __dir__(self):
+        """The module's names and ``app``, which lives on this class (it loads when asked for)."""
+        return sorted({*super().__dir__(), "app"})
+
 
 sys.modules[__name__].__class__ = _CommandLine
 
