@@ -458,6 +458,37 @@ def test_ctrl_c_inside_a_compiled_module_import_is_an_interrupt_too(capsys):
     assert capsys.readouterr().err == "terminated (SIGTERM)\n"
 
 
+def test_a_stop_inside_a_progress_line_says_what_it_stopped(capsys):
+    """Ctrl-C (or a kill) while a progress line ran ended with a bare 'interrupted': the line says
+    what was stopped, the innermost progress line's label as it stood (drawn or not: the line is
+    said either way), after the command line's words for the signal."""
+    from sensorback.cli._progress import Progress
+
+    def reading():
+        with Progress("reading day.sbr", enabled=False) as progress:
+            progress.update(0, label="analyzing day.sbr", total=0)  # the next phase
+            raise KeyboardInterrupt
+
+    assert run_guarded(reading) == 130
+    assert capsys.readouterr().err == "interrupted while analyzing day.sbr\n"
+
+    def nested_kill():
+        with Progress("cohort: 3/40 files", enabled=False):
+            with Progress("writing day.csv.gz", enabled=False):
+                raise Terminated(signal.SIGTERM)
+
+    assert run_guarded(nested_kill) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == "terminated (SIGTERM) while writing day.csv.gz\n"
+
+    def after_it():
+        with Progress("reading day.sbr", enabled=False):
+            pass
+        raise KeyboardInterrupt  # a finished progress line is not what was stopped
+
+    assert run_guarded(after_it) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
 def test_bugs_keep_their_traceback():
     def bug():
         raise ZeroDivisionError("a real bug")
@@ -1192,7 +1223,11 @@ def test_ctrl_c_after_a_bad_file_stops_everything_at_once(tmp_path):
         if p.poll() is None:
             p.kill()
     assert p.returncode == 130, (out, err)
-    assert out == "" and err.splitlines()[-1] == "interrupted" and "Traceback" not in err
+    # the last line names what it stopped: a day's read or analysis ('interrupted while analyzing
+    # .../tue.sbr'), or nothing when it came while a table was written, outside the progress line
+    last = err.splitlines()[-1]
+    assert out == "" and "Traceback" not in err and (last == "interrupted" or any(
+        last in (f"interrupted while reading {day}", f"interrupted while analyzing {day}") for day in days)), err
     inputs = {"bad.csv", *(day.name for day in days)}
     tables = [q for q in tmp_path.iterdir() if q.name not in inputs]
     assert len(tables) < len(days)  # it stopped before the end
@@ -1335,7 +1370,7 @@ def test_ctrl_c_and_kill_exit_with_a_message_and_leave_no_file(tmp_path, sig, co
         if p.poll() is None:
             p.kill()
     assert p.returncode == code, (out, err)
-    assert err == f"{said}\n"
+    assert err == f"{said} while writing {dst}\n"  # what it stopped: the progress line's label
     assert "Traceback" not in out + err
     assert sorted(q.name for q in tmp_path.iterdir()) == ["day.sbr"]  # no output, no temp file
 
@@ -1430,7 +1465,7 @@ def test_a_second_ctrl_c_while_the_first_is_said_changes_nothing(tmp_path, entry
     finally:
         if p.poll() is None:
             p.kill()
-    assert (p.returncode, err) == (130, "interrupted\n"), err
+    assert (p.returncode, err) == (130, f"interrupted while writing {dst}\n"), err
     assert sorted(q.name for q in tmp_path.iterdir()) == ["day.sbr"]  # no output, no temp file
 
 

@@ -34,7 +34,9 @@ class Progress:
 
     Draws ``label [#####.....]  45%  12 s`` (or ``label ...  12 s`` without a total; the time as
     timefmt.precise_duration writes it, '1 h 05 min' in a long cohort run) from a background thread,
-    starting only after ``delay`` seconds, and erases itself when done.
+    starting only after ``delay`` seconds, and erases itself when done. A Ctrl-C (or kill) that ends
+    it carries its label out, so that the command's last line says what was stopped: 'interrupted
+    while writing day.csv.gz' (stopped_while; drawn or not, since the line is said either way).
     """
 
     WIDTH = 24
@@ -100,10 +102,28 @@ class Progress:
             self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
             with _LOCK:
                 _ACTIVE.remove(self)
                 self._erase()
+        if isinstance(exc, KeyboardInterrupt) and stopped_while(exc) is None:  # the innermost label
+            setattr(exc, _WHILE, self.label)
+
+
+_WHILE = "sensorback_progress_label"
+
+
+def stopped_while(e: BaseException | None) -> str | None:
+    """The label of the innermost Progress that a Ctrl-C (a KeyboardInterrupt; a kill's Terminated
+    too) ended, looked for along the exceptions ``e`` was raised from; None when none ran."""
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        label = getattr(e, _WHILE, None)
+        if label is not None:
+            return label
+        e = e.__cause__
+    return None

@@ -18,7 +18,7 @@ from .. import signals
 from ..errors import SensorbackError, one_line
 from ..signals import EXIT_INTERRUPTED, Terminated, stopped_said  # noqa: F401  (stopped_said: the commands' too)
 from ._plain_values import install as install_plain_values
-from ._progress import clear_active
+from ._progress import clear_active, stopped_while
 
 try:  # recent typer ships its own copy of click; older ones use click itself
     from typer._click import exceptions as _click_exc
@@ -120,7 +120,8 @@ def _run_guarded(call: Callable[[], Any]) -> int:
     an OS error on a named file (permissions, missing folder, disk full) -> ``error: ...``, exit 1;
     a full disk, read-only file system or I/O error without a file name -> ``error: ...``, exit 1;
     Ctrl-C -> ``interrupted``, exit 130; SIGTERM or SIGHUP -> ``terminated (SIGTERM)``, exit 128 +
-    the signal (both cleaned up like Ctrl-C). Anything else is a bug and keeps its traceback.
+    the signal (both cleaned up like Ctrl-C; ``interrupted while writing day.csv`` when they ended
+    a progress line). Anything else is a bug and keeps its traceback.
     Warnings raised meanwhile (e.g. notes from the file readers) print as ``warning: ...``.
     """
     with warnings.catch_warnings():
@@ -249,8 +250,12 @@ def _recording_uses(parser) -> list:
 
 
 def _stopped(e: BaseException) -> int:
-    """Say how a signal stopped the command (stopped_said); its exit code."""
+    """Say how a signal stopped the command (stopped_said), and what it stopped when a progress line
+    was running ('interrupted while reading day.sbr'); its exit code."""
     said, code = stopped_said(e.signum if isinstance(e, (Terminated, Killed)) else signal.SIGINT)
+    during = stopped_while(e)
+    if during is not None:
+        said = f"{said} while {during}"
     try:
         _err(said)
     except OSError:  # a closed terminal (SIGHUP) takes no more lines: the exit code still says it
