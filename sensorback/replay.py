@@ -33,7 +33,8 @@ the core held back for settling), their epochs and events are stored and passed 
 end, the replay did. Re-importing the same file replaces such a session; a live
 monitor that stops on purpose can call ``recorder.end_session()`` itself. A second Ctrl-C before
 that final flush is done stops the replay at once, without it: the result says ``cut_short``, and
-its ``stored_epochs`` and ``session_id`` are what the store holds (less than was processed).
+its ``stored_epochs`` and ``session_id`` are what the store holds (less than was processed); one
+that comes once the flush has committed changes nothing (not ``cut_short``: all of it is stored).
 
 **Failures.** If anything raises (a bug, a callback, a database error), what was already
 processed (including epochs the core held back for settling) is written before the exception
@@ -183,7 +184,8 @@ def replay(block_or_blocks: SampleBlock | Iterable[SampleBlock], options: CoreOp
            calibration: Optional[Calibration] = None, coach: Optional[Coach] = None,
            snoozes: Iterable[tuple[float, Optional[float]]] = (), block_s: Optional[float] = None,
            max_delay_s: Optional[float] = None, stop: Optional[Callable[[], bool]] = None,
-           catch_sigint: bool = True, on_epochs: Optional[Callable[[EpochTable], Any]] = None) -> ReplayResult:
+           catch_sigint: bool = True, on_epochs: Optional[Callable[[EpochTable], Any]] = None,
+           result: Optional[ReplayResult] = None) -> ReplayResult:
     """Run samples through the core, the coach and the store; see the module docstring.
 
     block_or_blocks: a whole recording (cut into blocks of ``block_s`` seconds; its calibration
@@ -201,9 +203,12 @@ def replay(block_or_blocks: SampleBlock | Iterable[SampleBlock], options: CoreOp
     stop: checked between blocks; True stops the replay as Ctrl-C does.
     on_epochs: called with each batch of epochs as soon as they are settled (after the recorder
         got them, before the coach).
+    result: a ReplayResult to fill in and return (default: a new one); a caller that must say what
+        was stored even when a further Ctrl-C cuts short the rest of this call (FileReplay) holds it
+        already: it is complete once the replay has stopped.
     """
     speed = check_pace(pace)
-    result = ReplayResult()
+    result = ReplayResult() if result is None else result
     wall0 = time.perf_counter()
     try:
         if isinstance(block_or_blocks, SampleBlock):
@@ -255,6 +260,7 @@ class _Replay:
         self.result = result
         self.sigint = sigint
         self.stop = stop
+        self.handed = False  # the first stop's work has handed everything processed to the recorder
 
     def stopped(self) -> bool:
         return self.sigint.requested or (self.stop is not None and bool(self.stop()))
@@ -288,6 +294,9 @@ class _Replay:
             res.samples, res.epochs, res.t_end = runner.samples, runner.epochs, runner.t_end
             res.gap_s = pacer.gap_s
             res.timings["pace"] += pacer.waited_s
+            rec = runner.recorder
+            if res.interrupted and rec is not None:  # what the store holds, wherever a stop came
+                res.stored_epochs, res.session_id = rec.written_epochs, rec.session_id
 
     def end(self) -> None:
         res, runner = self.result, self.runner
@@ -301,24 +310,24 @@ class _Replay:
         res.interrupted = True
         res.stopped_by = self.sigint.signum
         runner.close()  # held-back epochs too: nothing decided is lost
+        self.handed = True
         res.status = runner.coach.status()
         rec = runner.recorder
-        if rec is not None:
+        if rec is not None:  # (what it then holds goes to the result in go(), whatever comes now)
             t = time.perf_counter()
             rec.flush()
-            res.stored_epochs = rec.written_epochs
-            res.session_id = rec.session_id
             res.timings["store"] += time.perf_counter() - t
 
     def cut_short(self) -> None:
         """Stopped again while the first stop's work ran: at once, without its last write. The
-        result says so, and how much the store holds; it was a bare KeyboardInterrupt, and the
-        epochs and events processed since the last batch were lost without a word."""
+        result says so (it was a bare KeyboardInterrupt, and the epochs and events processed since
+        the last batch were lost without a word), unless that write was done after all: the second
+        stop came after its commit (the recorder then holds nothing unwritten), and everything
+        processed is stored. What the store holds goes to the result in go()."""
         res, rec = self.result, self.runner.recorder
-        res.interrupted = res.cut_short = True
+        res.interrupted = True
+        res.cut_short = not (self.handed and rec is not None and rec.pending == 0 and rec.pending_events == 0)
         res.stopped_by = self.sigint.signum
-        if rec is not None:
-            res.stored_epochs, res.session_id = rec.written_epochs, rec.session_id
 
     def salvage(self, exc: BaseException) -> None:
         """After a failure: write what the recorder holds, once, unless that cannot help."""
@@ -538,10 +547,13 @@ class FileReplay:
         if on_block is not None:
             blocks = _watched(blocks, on_block, self.t0)
         check = None if self.stored is None else FitCheck(self.stored[1])
+        # the job holds the result from the start: once the replay has stopped it says what was
+        # stored, even when a further Ctrl-C cuts short what follows (the command then says it)
+        self.result = ReplayResult()
         try:
             result = replay(blocks, self.options, self.settings, self.recorder, pace=self.speed, on_event=on_event,
                             calibration=self.calibration, snoozes=self.snoozes,
-                            on_epochs=None if check is None else check.add)
+                            on_epochs=None if check is None else check.add, result=self.result)
         except StoreError as e:
             self._store_failed = True
             raise self._store_failure(e) from None
@@ -552,7 +564,6 @@ class FileReplay:
         result.notes = self.notes
         result.timings.update(self.timings)
         result.wall_s = time.perf_counter() - self.started  # the whole command, database opening included
-        self.result = result
         return result
 
     def _store_failure(self, e):

@@ -134,6 +134,48 @@ def test_a_failing_callback_still_stores_what_was_processed(demo, tmp_path):
     store.close()
 
 
+@pytest.mark.parametrize("second", ["before-the-last-write", "after-its-commit"])
+def test_a_second_ctrl_c_says_whether_the_last_write_was_done(demo, tmp_path, monkeypatch, second):
+    """Ctrl-C, then again while the first stop's work runs: before its last write, the replay stops
+    without it and the result says cut_short, with what the store holds. Right after that write's
+    commit (before the replay had noted what it wrote) it said cut_short too, and the line then told
+    of epochs and events not stored that were: everything processed is stored, and the result
+    says so, with the store's own figures."""
+    import os
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("Ctrl-C is handled by someone else here")
+    store = open_store(str(tmp_path / "s.db"))
+    rec = store.recorder(max_epochs=100000, max_seconds=None)  # nothing written until a flush
+    rec.begin_session(device="d", source="s", start=demo.start_time, rate_hz=demo.rate_hz)
+    flush, stopping = rec.flush, []
+
+    def first_stop(event):  # Ctrl-C as the first event is told
+        if not stopping:
+            stopping.append(event)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def flush_then_again(**kwargs):  # the stop's last write, and Ctrl-C once more, before or after it
+        if second == "before-the-last-write":
+            raise KeyboardInterrupt
+        flush(**kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rec, "flush", flush_then_again)
+    result = replay(demo, CoreOptions(), BUSY, rec, block_s=2.0, max_delay_s=0.0, on_event=first_stop)
+    assert stopping and result.interrupted and result.stopped_by == signal.SIGINT
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is back
+    epochs, events = store.epochs(0, 2e9), store.events(0, 2e9)
+    assert result.stored_epochs == len(epochs) == rec.written_epochs
+    if second == "before-the-last-write":
+        assert result.cut_short and len(epochs) == 0 and result.epochs > 0 and result.session_id is None
+    else:
+        assert not result.cut_short and len(epochs) == result.epochs > 0 and len(events) == len(result.events)
+        assert result.session_id == rec.session_id is not None
+    store.close()
+
+
 class _BrokenRecorder:
     """A recorder whose database fails: replay must not retry a flush that would only fail again."""
 

@@ -578,6 +578,57 @@ def test_a_second_ctrl_c_while_the_first_is_handled_says_what_was_stored(tmp_pat
         assert epochs >= 172 and (rows["events"][0]["t"], rows["events"][0]["kind"]) == (172.0, "break_prompt")
 
 
+#: A second Ctrl-C just after the first stop's last write was committed (before the replay noted
+#: what it wrote), or just after the replay returned (before the command took its stop words).
+AFTER_THE_WRITE = {
+    "after-its-commit": (
+        "from sensorback.replay import _Replay as R\n"
+        "from sensorback.store.recorder import Recorder\n"
+        "stopping, interrupt, flush = [], R.interrupt, Recorder.flush\n"
+        "def interrupt_(self):\n"
+        "    stopping.append(True)\n"
+        "    return interrupt(self)\n"
+        "def flush_(self, **kwargs):\n"
+        "    flush(self, **kwargs)\n"
+        "    if stopping:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "R.interrupt, Recorder.flush = interrupt_, flush_\n"),
+    "after-the-replay": (
+        "import sensorback.replay as module\n"
+        "replay = module.replay\n"
+        "def replay_(*args, **kwargs):\n"
+        "    result = replay(*args, **kwargs)\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return result\n"
+        "module.replay = replay_\n"),
+}
+
+
+@pytest.mark.parametrize("when", AFTER_THE_WRITE)
+def test_a_second_ctrl_c_after_the_last_write_says_all_was_stored(tmp_path, when):
+    """Ctrl-C twice, the second after the first stop's last write was committed: in the moment
+    before the replay noted what it wrote, the line said 'and again before its last epochs and
+    events were stored', which they were; after the replay had returned, before the command took
+    its stop words, the command said only 'interrupted'. Either way everything processed is
+    stored, and the one line says so, as after a single Ctrl-C."""
+    again = "import os, signal\n" + AFTER_THE_WRITE[when] + "from sensorback.cli import main\nmain()\n"
+    db = str(tmp_path / "twice.db")
+    env = dict(os.environ, SENSORBACK_CONFIG=str(tmp_path / "none.toml"), PYTHONUNBUFFERED="1")
+    env.pop("SENSORBACK_DB", None)
+    cmd = [sys.executable, "-c", again, "replay", str(DEMO), "--speed", "50", "--db", db, "--set", "sit_limit_min=2"]
+    ran = signalled_at(cmd, lambda ln: True, signal.SIGINT, "the first line", env=env)
+    assert ran.line.startswith("00:02:52  break prompt: "), ran.line
+    lines = ran.err.strip().splitlines()
+    assert ran.returncode == 130 and len(lines) == 1 and "Traceback" not in ran.err, ran.err
+    rows = db_rows(db)
+    t_end = [e["t_end"] for e in rows["epochs"]]
+    events = len(rows["events"])
+    assert t_end == [float(i) for i in range(1, len(t_end) + 1)] and 172.0 <= t_end[-1] < 900.0
+    assert lines[0].startswith("interrupted at 00:0") and lines[0].endswith(
+        f" of the recording: {len(t_end)} epochs and {events} event{'s' * (events != 1)} stored in session 1 of "
+        f"{db}, left unfinished (replaying the file again replaces it)"), (lines[0], len(t_end), events)
+
+
 # ------------------------------------------------------------------------------ help
 
 

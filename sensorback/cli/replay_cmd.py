@@ -226,11 +226,19 @@ def replay_command(
             typer.echo(begun.message, err=True)
         for note in job.start_notes:  # a guessed start, an overlap: before a long replay starts
             typer.echo(note, err=True)
-        with Progress(f"replaying {file.name}", total=job.total_s, enabled=show) as progress:
-            replayed = True
-            result = job.run(on_event=sink, on_block=progress.update)
-        if result.interrupted:  # the command is ending: a further Ctrl-C is ignored from here on, so that
-            # one in the clean-up below does not cut off the line that says what was stored
+        try:
+            with Progress(f"replaying {file.name}", total=job.total_s, enabled=show) as progress:
+                replayed = True
+                result = job.run(on_event=sink, on_block=progress.update)
+            if result.interrupted:  # the command is ending: a further Ctrl-C is ignored from here on, so
+                # that one in the clean-up below does not cut off the line that says what was stored
+                said, code = stopped_said(result.stopped_by or signal.SIGINT)
+        except KeyboardInterrupt:
+            # A further Ctrl-C after the replay had stopped, before the line above was reached (the
+            # rest of job.run, the progress line's end): the job's result already says what was stored.
+            result = job.result
+            if result is None or not result.interrupted:
+                raise
             said, code = stopped_said(result.stopped_by or signal.SIGINT)
     finally:
         if sink is not None:
