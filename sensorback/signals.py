@@ -198,6 +198,44 @@ def silence_hung_up() -> None:
 
 
 @contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Hold the stopping signals over a short step that must not be cut in two (a commit and the
+    note of what it committed): one that comes meanwhile is delivered to the handler in place as the
+    block ends, however it ends. A second one is delivered at once, so that a step that hangs (a
+    database server that stopped answering) can still be stopped. Main thread only (elsewhere the
+    block runs as it is: signals are handled in the main thread)."""
+    came: list[int] = []
+
+    def hold(signum, frame) -> None:
+        if came:
+            came.clear()  # delivered now: nothing left to deliver at the end
+            handler = saved.get(signum)
+            if callable(handler):
+                handler(signum, frame)
+            return
+        came.append(signum)
+
+    saved: dict = {}
+    try:
+        with swapped(lambda sig, current: _remember(saved, sig, current, hold)):
+            yield
+    finally:
+        for sig in came:  # the handlers are back: the signal goes where it would have gone
+            signal.raise_signal(sig)
+
+
+def _remember(saved: dict, sig: int, current: Any, new: Any) -> Any:
+    """swapped()'s choice for held(): hold sig (keeping its handler in saved) where its handler
+    stops by raising in the middle of the code (Ctrl-C's KeyboardInterrupt, raise_terminated); any
+    other is left as it is (ignored, the system's, or an event loop's, which only notes it for the
+    loop to handle between its steps)."""
+    if current is not signal.default_int_handler and current is not raise_terminated:
+        return None
+    saved[sig] = current
+    return new
+
+
+@contextlib.contextmanager
 def swapped(choose: Callable[[int, Any], Any]) -> Iterator[None]:
     """For each stopping signal, install choose(signal, its current handler) (None: leave that one
     as it is) while the block runs, in the main thread only; the old handlers are back after."""

@@ -311,3 +311,38 @@ def test_a_new_database_another_process_is_writing_waits_to_switch_to_wal(tmp_pa
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar().lower() == "wal"
     writer.close()
+
+
+def test_a_ctrl_c_right_after_a_commit_neither_loses_nor_doubles_the_batch(store_url, make_epochs, monkeypatch):
+    """A Ctrl-C that lands just after the database committed a batch, before the recorder noted it
+    (here sent from inside the commit, so that Python handles it as the commit returns), is
+    delivered once the recorder has noted it: the batch is stored once, counted once, and the
+    recorder's closing flush does not write it again (it used to: a duplicate-key error saying
+    the epochs were not stored, or the events twice; or, with the batch not counted, the session
+    taken for empty and deleted with it)."""
+    store = open_store(store_url)
+    table = make_epochs(40, seed=5)
+    rec = store.recorder(max_epochs=1000, max_seconds=None)
+    dialect = store.engine.dialect
+    real_commit = dialect.do_commit
+    signalled = []
+
+    def commit_then_ctrl_c(dbapi_connection):
+        real_commit(dbapi_connection)
+        if not signalled:
+            signalled.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        with rec:
+            rec.begin_session(device="d", source="live", start=START, rate_hz=50)
+            rec.add_epochs(table)
+            rec.add_events([{"kind": "slouch_nudge", "t": 12.0}])
+            monkeypatch.setattr(dialect, "do_commit", commit_then_ctrl_c)
+            rec.flush()
+    monkeypatch.setattr(dialect, "do_commit", real_commit)
+    assert signalled
+    stored = store.epochs(START, START + HOUR)
+    assert len(stored) == len(table) and np.array_equal(stored.state, table.state)
+    assert [e.kind for e in store.events(START, START + HOUR)] == ["slouch_nudge"]
+    store.close()

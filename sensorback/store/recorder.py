@@ -477,20 +477,24 @@ class Recorder:
         n = len(epoch_rows)
         what = f"write {count(n, 'epoch')}" if n else "write the session"
         kept = f"{count(n, 'unwritten epoch')} kept for a retry" if n else ""
+        def forget(sid: int) -> None:
+            """Committed: only now forget the batch (with the signals held from the commit on, so
+            that a Ctrl-C cannot leave it to be written twice)."""
+            self._session_id = sid
+            self._retry_at = None
+            self._last_write = time.monotonic()
+            self._chunks = []
+            self._pending = 0
+            self._events = self._events[len(events):]
+            self._wrote_events = self._wrote_events or bool(events)
+            self._bout = bout
+            self.written_epochs += n
+
         try:
-            self._session_id = self.store.write(what, work, kept=kept)
+            self.store.write(what, work, kept=kept, committed=forget)
         except StoreError:
             self._retry_at = time.monotonic() + self.retry_s
             raise
-        # Committed: only now forget the batch.
-        self._retry_at = None
-        self._last_write = time.monotonic()
-        self._chunks = []
-        self._pending = 0
-        self._events = self._events[len(events):]
-        self._wrote_events = self._wrote_events or bool(events)
-        self._bout = bout
-        self.written_epochs += n
 
     def _since_write(self) -> float:
         return time.monotonic() - self._last_write

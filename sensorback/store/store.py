@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..core.epochs import COLUMNS as EPOCH_COLUMNS
 from ..core.states import CODE, STATES
+from ..signals import held
 from .db import (DEFAULT_BUSY_TIMEOUT_S, DbTarget, StoreError, cannot_write, default_db_path, describe,
                  is_locked, is_read_only, keep_private, make_engine, not_writable, prepare_sqlite_file,
                  read_only_target, resolve_db_url, translate, write_options)
@@ -175,13 +176,24 @@ class Store:
 
     # -- transactions with one-line errors ------------------------------------------------------
 
-    def write(self, doing: str, work: Callable[[Connection], T], kept: str = "") -> T:
-        """Run ``work(conn)`` in one write transaction; database failures become StoreError."""
+    def write(self, doing: str, work: Callable[[Connection], T], kept: str = "",
+              committed: Callable[[T], None] | None = None) -> T:
+        """Run ``work(conn)`` in one write transaction; database failures become StoreError.
+
+        committed(result), if given, runs right after the commit, with the stopping signals held
+        until it returns (signals.held): a Ctrl-C between the two would leave the caller taking
+        its committed rows for unwritten, and writing them again."""
         try:
             with self.engine.connect() as conn:
                 conn.execution_options(**write_options(self.engine))
-                with conn.begin():
-                    return work(conn)
+                transaction = conn.begin()
+                with transaction:
+                    result = work(conn)
+                    with held():
+                        transaction.commit()
+                        if committed is not None:
+                            committed(result)
+                return result
         except DBAPIError as e:
             if is_read_only(e):
                 # The file may become writable (chmod); later tries must not reuse read-only handles.
