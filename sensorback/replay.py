@@ -154,11 +154,11 @@ class _SigintStops:
         self._old: dict = {}
 
     def __enter__(self) -> "_SigintStops":
-        from .signals import STOPPING, in_main_thread, raise_terminated
+        from .signals import STOPPING, in_main_thread, stops_by_raising
 
         if self.enabled and in_main_thread():
             for sig in STOPPING:
-                if signal.getsignal(sig) in (signal.default_int_handler, raise_terminated):
+                if stops_by_raising(signal.getsignal(sig)):
                     self._old[sig] = signal.signal(sig, self._handler)
         return self
 

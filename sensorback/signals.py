@@ -20,8 +20,11 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Any, Callable, Iterator, NoReturn
 
+#: held(): a second stop this long after the first is pressed again, not one signal delivered twice.
+AGAIN_S = 0.5
 STOPPING = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
 
 
@@ -197,39 +200,55 @@ def silence_hung_up() -> None:
             to_devnull(stream)
 
 
+def stops_by_raising(handler: Any) -> bool:
+    """Is this the handler of a stop that raises in the middle of the code (Ctrl-C's
+    KeyboardInterrupt, raise_terminated's Terminated)? Any other (ignored, the system's, an event
+    loop's, which only notes the signal for the loop to handle between its steps) cuts nothing."""
+    return handler is signal.default_int_handler or handler is raise_terminated
+
+
 @contextlib.contextmanager
-def held() -> Iterator[None]:
-    """Hold the stopping signals over a short step that must not be cut in two (a commit and the
-    note of what it committed): one that comes meanwhile is delivered to the handler in place as the
-    block ends, however it ends. A second one is delivered at once, so that a step that hangs (a
-    database server that stopped answering) can still be stopped. Main thread only (elsewhere the
-    block runs as it is: signals are handled in the main thread)."""
-    came: list[int] = []
+def held() -> Iterator[Callable[[], None]]:
+    """Hold the stops that raise (stops_by_raising) over a step that must not be cut in two (a
+    commit, then the note of what it committed): one that comes meanwhile is delivered to its
+    handler as the block ends, however it ends. Until the block calls the function it is given
+    (firm: the part that can hang is over), a second stop at least AGAIN_S after the first lets
+    the first through at once, and every later one after it, so that a hung commit can still be
+    stopped (one signal delivered twice, by a terminal and by a wrapper that passes it on, comes
+    within milliseconds: still held); from then on nothing is let through before the end. Main
+    thread only (elsewhere the block runs as it is)."""
+    saved: dict = {}
+    state = {"came": None, "at": 0.0, "through": False, "firm": False}
+
+    def deliver(signum, frame) -> None:
+        handler = saved.get(signum)
+        if callable(handler):
+            handler(signum, frame)
 
     def hold(signum, frame) -> None:
-        if came:
-            came.clear()  # delivered now: nothing left to deliver at the end
-            handler = saved.get(signum)
-            if callable(handler):
-                handler(signum, frame)
-            return
-        came.append(signum)
+        if state["through"]:
+            deliver(signum, frame)
+        elif state["came"] is None:
+            state["came"], state["at"] = signum, time.monotonic()
+        elif not state["firm"] and time.monotonic() - state["at"] >= AGAIN_S:  # pressed again: now
+            first, state["came"], state["through"] = state["came"], None, True
+            deliver(first, frame)
 
-    saved: dict = {}
+    def firm() -> None:
+        state["firm"] = True
+
     try:
         with swapped(lambda sig, current: _remember(saved, sig, current, hold)):
-            yield
+            yield firm
     finally:
-        for sig in came:  # the handlers are back: the signal goes where it would have gone
-            signal.raise_signal(sig)
+        if state["came"] is not None:  # the handlers are back: it goes where it would have gone
+            signal.raise_signal(state["came"])
 
 
 def _remember(saved: dict, sig: int, current: Any, new: Any) -> Any:
-    """swapped()'s choice for held(): hold sig (keeping its handler in saved) where its handler
-    stops by raising in the middle of the code (Ctrl-C's KeyboardInterrupt, raise_terminated); any
-    other is left as it is (ignored, the system's, or an event loop's, which only notes it for the
-    loop to handle between its steps)."""
-    if current is not signal.default_int_handler and current is not raise_terminated:
+    """swapped()'s choice for held(): hold sig (keeping its handler in saved) where it stops by
+    raising; leave any other as it is."""
+    if not stops_by_raising(current):
         return None
     saved[sig] = current
     return new
@@ -243,12 +262,27 @@ def swapped(choose: Callable[[int, Any], Any]) -> Iterator[None]:
         yield
         return
     saved = {}
-    for sig in STOPPING:
-        new = choose(sig, signal.getsignal(sig))
-        if new is not None:
-            saved[sig] = signal.signal(sig, new)
     try:
+        for sig in STOPPING:
+            current = signal.getsignal(sig)
+            new = choose(sig, current)
+            if new is not None:
+                saved[sig] = current  # (noted first: a stop that comes now still finds it put back)
+                signal.signal(sig, new)
         yield
     finally:
-        for sig, old in saved.items():
+        _put_back(saved)
+
+
+def _put_back(saved: dict) -> None:
+    """Put every saved handler back, even when a stop comes while they are put back (it is raised
+    once all are)."""
+    stopped = None
+    for sig, old in saved.items():
+        try:
             signal.signal(sig, old)
+        except BaseException as e:  # a stop raised between two of them: the rest first
+            stopped = stopped or e
+            signal.signal(sig, old)
+    if stopped is not None:
+        raise stopped

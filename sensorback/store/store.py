@@ -180,19 +180,23 @@ class Store:
               committed: Callable[[T], None] | None = None) -> T:
         """Run ``work(conn)`` in one write transaction; database failures become StoreError.
 
-        committed(result), if given, runs right after the commit, with the stopping signals held
-        until it returns (signals.held): a Ctrl-C between the two would leave the caller taking
-        its committed rows for unwritten, and writing them again."""
+        committed(result), if given, runs right after the commit, with the stops that raise held
+        from the commit until it returns (signals.held; a second stop still ends a commit that
+        hangs): a Ctrl-C between the two would leave the caller taking its committed rows for
+        unwritten, and writing them again."""
         try:
             with self.engine.connect() as conn:
                 conn.execution_options(**write_options(self.engine))
+                if committed is None:
+                    with conn.begin():
+                        return work(conn)
                 transaction = conn.begin()
                 with transaction:
                     result = work(conn)
-                    with held():
+                    with held() as firm:
                         transaction.commit()
-                        if committed is not None:
-                            committed(result)
+                        firm()
+                        committed(result)
                 return result
         except DBAPIError as e:
             if is_read_only(e):
