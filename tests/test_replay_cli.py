@@ -538,6 +538,23 @@ def test_ctrl_c_or_a_kill_stores_what_was_processed_and_says_where_it_stopped(tm
     assert len(rows["epochs"]) == 900
 
 
+def replay_stopped_twice(tmp_path, hooks: str):
+    """Replay the demo (paced, a 2-min sitting limit) as a command whose code first runs ``hooks``
+    (they send the second Ctrl-C), stopped by a Ctrl-C at its first line: (database, the run, its
+    one stderr line), after checking that it ended as a stop does (exit 130, one line, no
+    traceback)."""
+    script = hooks + "from sensorback.cli import main\nmain()\n"
+    db = str(tmp_path / "twice.db")
+    env = dict(os.environ, SENSORBACK_CONFIG=str(tmp_path / "none.toml"), PYTHONUNBUFFERED="1")
+    env.pop("SENSORBACK_DB", None)
+    cmd = [sys.executable, "-c", script, "replay", str(DEMO), "--speed", "50", "--db", db, "--set", "sit_limit_min=2"]
+    ran = signalled_at(cmd, lambda ln: True, signal.SIGINT, "the first line", env=env)
+    assert ran.line.startswith("00:02:52  break prompt: "), ran.line
+    lines = ran.err.strip().splitlines()
+    assert ran.returncode == 130 and len(lines) == 1 and "Traceback" not in ran.err, ran.err
+    return db, ran, lines
+
+
 @pytest.mark.parametrize("where", ["last-write", "clean-up"])
 def test_a_second_ctrl_c_while_the_first_is_handled_says_what_was_stored(tmp_path, where):
     """Ctrl-C twice, the second while the first's work runs: before the last write (a second Ctrl-C
@@ -554,16 +571,8 @@ def test_a_second_ctrl_c_while_the_first_is_handled_says_what_was_stored(tmp_pat
         "def again(self, *args):\n"
         "    os.kill(os.getpid(), signal.SIGINT)\n"
         "    return step(self, *args)\n"
-        f"setattr(cls, {hook[2]!r}, again)\n"
-        "from sensorback.cli import main\n"
-        "main()\n")
-    db = str(tmp_path / "twice.db")
-    env = dict(os.environ, SENSORBACK_CONFIG=str(tmp_path / "none.toml"), PYTHONUNBUFFERED="1")
-    cmd = [sys.executable, "-c", again, "replay", str(DEMO), "--speed", "50", "--db", db, "--set", "sit_limit_min=2"]
-    ran = signalled_at(cmd, lambda ln: True, signal.SIGINT, "the first line", env=env)
-    assert ran.line.startswith("00:02:52  break prompt: "), ran.line
-    lines = ran.err.strip().splitlines()
-    assert ran.returncode == 130 and len(lines) == 1 and "Traceback" not in ran.err, ran.err
+        f"setattr(cls, {hook[2]!r}, again)\n")
+    db, ran, lines = replay_stopped_twice(tmp_path, again)
     rows = db_rows(db)
     epochs, events = len(rows["epochs"]), len(rows["events"])
     if where == "last-write":
@@ -615,15 +624,7 @@ def test_a_second_ctrl_c_after_the_last_write_says_all_was_stored(tmp_path, when
     events were stored', which they were; after the replay had returned, before the command took
     its stop words, the command said only 'interrupted'. Either way everything processed is
     stored, and the one line says so, as after a single Ctrl-C."""
-    again = "import os, signal\n" + AFTER_THE_WRITE[when] + "from sensorback.cli import main\nmain()\n"
-    db = str(tmp_path / "twice.db")
-    env = dict(os.environ, SENSORBACK_CONFIG=str(tmp_path / "none.toml"), PYTHONUNBUFFERED="1")
-    env.pop("SENSORBACK_DB", None)
-    cmd = [sys.executable, "-c", again, "replay", str(DEMO), "--speed", "50", "--db", db, "--set", "sit_limit_min=2"]
-    ran = signalled_at(cmd, lambda ln: True, signal.SIGINT, "the first line", env=env)
-    assert ran.line.startswith("00:02:52  break prompt: "), ran.line
-    lines = ran.err.strip().splitlines()
-    assert ran.returncode == 130 and len(lines) == 1 and "Traceback" not in ran.err, ran.err
+    db, ran, lines = replay_stopped_twice(tmp_path, "import os, signal\n" + AFTER_THE_WRITE[when])
     rows = db_rows(db)
     t_end = [e["t_end"] for e in rows["epochs"]]
     events = len(rows["events"])
