@@ -510,6 +510,8 @@ def test_resume_refuses_results_of_an_older_version(reference, tmp_path):
     (["x.txt", "--out", "o", "--workers", "0"], "--workers: must be at least 1"),
     (["x", "--out", "o", "--timezone", "Mars/Olympus"], "--timezone: unknown time zone 'Mars/Olympus'"),
     (["x", "--out", "o", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "choose one"),
+    (["x", "--out", "o", "--no-dashboard", "--scheduler", "tcp://127.0.0.1:1"],
+     "--no-dashboard and --scheduler: choose one"),
 ])
 def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
     res = cli("cohort", *args, cwd=tmp_path)
@@ -1110,6 +1112,41 @@ def test_a_busy_port_8787_does_not_disturb_a_run(tmp_path, sim_block):
     assert "warning" not in res.stderr and ":8787" not in lines[0]
     if "dashboard" in lines[0]:  # a port of its own, on this machine
         assert re.search(r", dashboard http://127\.0\.0\.1:\d+/status$", lines[0]), lines[0]
+    assert "1 file: 1 ok, 0 failed" in res.stdout
+
+
+def test_no_dashboard_starts_the_local_cluster_without_it(tmp_path, sim_block):
+    """--no-dashboard (a shared server: no bokeh loaded, no link): the local cluster's scheduler serves
+    no dashboard page, its HTTP port (Dask's /health and /metrics) still on this machine only and not
+    the fixed 8787 (held busy here, as in test_a_busy_port_8787_does_not_disturb_a_run); the run says
+    nothing about a dashboard, not even the note, and analyses its file as ever."""
+    psutil = pytest.importorskip("psutil")
+    from sensorback.cohort.run import _connect, _dashboard, _page_and_bokeh
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+    with socket.socket() as busy:
+        try:
+            busy.bind(("", 8787))
+            busy.listen()
+        except OSError:  # taken by something else already: busy all the same
+            pass
+        client, cluster = _connect(1, None, dashboard=False)
+        try:
+            port = client.scheduler_info()["services"]["dashboard"]
+            page, _ = client.run_on_scheduler(_page_and_bokeh(), "/status")
+            found = _dashboard(client)
+            here = psutil.Process()
+            connections = getattr(here, "net_connections", None) or here.connections  # psutil < 6
+            bound = {c.laddr.ip for c in connections(kind="tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+        finally:
+            client.close()
+            cluster.close()
+        res = cli("cohort", str(folder), "--out", str(tmp_path / "out"), "--workers", "1", "--no-dashboard")
+    assert port != 8787 and bound == {"127.0.0.1"} and not page and found == (None, None), (port, bound, page, found)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().splitlines() == ["analysing 1 of 1 file on 1 worker"], res.stderr
     assert "1 file: 1 ok, 0 failed" in res.stdout
 
 
