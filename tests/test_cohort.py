@@ -70,7 +70,7 @@ def reference(tmp_path_factory, sim_block):
     """A study nobody changes, and the outputs of a run over it with one local worker."""
     folder = make_study(tmp_path_factory.mktemp("ref") / "study", sim_block)
     out = folder.parent / "out1"
-    res = cli("cohort", str(folder), "--out", str(out), "--workers", "1")
+    res = cli("cohort", str(folder), "--out", str(out), "--workers", "1", "--no-dashboard")
     assert res.returncode == 0, res.stderr
     return folder, out
 
@@ -224,7 +224,7 @@ def test_epochs_tables_and_events_files_in_the_study_are_left_out_not_failed(tmp
             find_inputs([str(spec)])
 
     out = tmp_path / "out"
-    res = cli("cohort", str(study), "--out", str(out), "--workers", "1")
+    res = cli("cohort", str(study), "--out", str(out), "--workers", "1", "--no-dashboard")
     assert res.returncode == 0, res.stderr
     assert "failed" not in res.stderr
     assert ("3 files: 3 ok, 0 failed" in res.stdout
@@ -272,7 +272,7 @@ def test_ctrl_c_anywhere_prints_the_resume_hint(tmp_path, sim_block, monkeypatch
 
     monkeypatch.setattr(run, where, ctrl_c)
     out = tmp_path / "out"
-    r = CliRunner().invoke(app, ["cohort", str(folder), "--out", str(out), "--workers", "1"])
+    r = CliRunner().invoke(app, ["cohort", str(folder), "--out", str(out), "--workers", "1", "--no-dashboard"])
     assert r.exit_code == 130, r.output
     assert r.stderr.strip().splitlines()[-1] == (f"interrupted: {finished} of 1 file finished and kept in {out}; "
                                                  "run again with --resume to finish")
@@ -366,7 +366,7 @@ def test_seated_columns_are_named_as_the_summary_names_seated_figures():
 
 def test_cohort_on_a_local_cluster_records_failures_and_resumes(study, tmp_path):
     out = tmp_path / "out"
-    res = cli("cohort", str(study), "--out", str(out), "--workers", "2")
+    res = cli("cohort", str(study), "--out", str(out), "--workers", "2", "--no-dashboard")
     assert res.returncode == 0, res.stderr
     assert "5 files: 4 ok, 1 failed" in res.stdout
     failed = [line for line in res.stderr.splitlines() if line.startswith("failed: ")]
@@ -398,7 +398,7 @@ def test_cohort_on_a_local_cluster_records_failures_and_resumes(study, tmp_path)
     block = formats.load(p1)
     block.start_time += 3600.0
     formats.save(block, p1)
-    resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1")
+    resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1", "--no-dashboard")
     assert resumed.returncode == 0, resumed.stderr
     assert "analysing 2 of 5 files (3 already done)" in resumed.stderr
     after = read_csv(out / "days.csv")
@@ -408,7 +408,7 @@ def test_cohort_on_a_local_cluster_records_failures_and_resumes(study, tmp_path)
     # a results folder inside the study folder is not taken for recordings when it is --out
     inside = study / "results"
     shutil.copytree(out, inside)
-    res = cli("cohort", str(study), "--out", str(inside), "--resume", "--workers", "1")
+    res = cli("cohort", str(study), "--out", str(inside), "--resume", "--workers", "1", "--no-dashboard")
     assert "5 files: 0 ok, 1 failed, 4 unchanged" in res.stdout, res.stdout + res.stderr
 
 
@@ -424,7 +424,7 @@ def test_names_that_are_not_utf8_are_analysed_and_written_escaped(tmp_path, sim_
     formats.save(sim_block.slice(0, 25 * 600), study / "plain.sbr")
     (study / os.fsdecode(b"br\xf6ken.csv")).write_text("t,ax,ay,az\n0,0,0,1\n0.02,zero,0,1\n")
     out = tmp_path / "out"
-    res = cli("cohort", str(study), "--out", str(out), "--workers", "1")
+    res = cli("cohort", str(study), "--out", str(out), "--workers", "1", "--no-dashboard")
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
     assert "3 files: 2 ok, 1 failed" in res.stdout
     files = read_csv(out / "files.csv")  # valid UTF-8 throughout, or this read fails
@@ -437,7 +437,7 @@ def test_names_that_are_not_utf8_are_analysed_and_written_escaped(tmp_path, sim_
         "caf\\xe9.sbr", "plain.sbr"]
     latin, plain = read_csv(out / "days.csv")  # the same samples: the same exposures
     assert {**latin, "file": ""} == {**plain, "file": ""} and float(plain["wear_s"]) > 590
-    resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1")
+    resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1", "--no-dashboard")
     assert resumed.returncode == 0 and "3 files: 0 ok, 1 failed, 2 unchanged" in resumed.stdout, resumed.stderr
 
 
@@ -452,7 +452,7 @@ def test_an_unreadable_file_fails_alone_and_the_study_goes_on(tmp_path, sim_bloc
     (study / "locked.sbr").chmod(0)
     out = tmp_path / "out"
     run = honouring_permissions([sys.executable, "-m", "sensorback.cli", "cohort", str(study), "--out", str(out),
-                                 "--workers", "1"])
+                                 "--workers", "1", "--no-dashboard"])
     res = subprocess.run(run, capture_output=True, text=True, timeout=DEADLINE_S)
     assert res.returncode == 0, res.stderr
     assert "2 files: 1 ok, 1 failed" in res.stdout
@@ -469,7 +469,7 @@ def test_one_or_two_workers_give_identical_outputs(reference, tmp_path):
     folder, one = reference
     out = tmp_path / "out2"
     res = cli("cohort", str(folder / "*.sbr"), str(folder / "ax3.cwa"), str(folder / "broken.csv"), "--out", str(out),
-              "--workers", "2")
+              "--workers", "2", "--no-dashboard")
     assert res.returncode == 0, res.stderr
     for name in ("days.parquet", "days.csv", "files.csv"):
         assert (out / name).read_bytes() == (one / name).read_bytes(), name
@@ -617,7 +617,7 @@ def test_a_run_writes_into_an_empty_folder_and_over_its_own_results(tmp_path, si
     out = tmp_path / "results"
     out.mkdir()
     (out / "files.csv").touch()
-    first = cli("cohort", str(folder), "--out", str(out), "--workers", "1")
+    first = cli("cohort", str(folder), "--out", str(out), "--workers", "1", "--no-dashboard")
     assert first.returncode == 0, first.stderr
     assert json.loads((out / MARKER).read_text()) == {"written_by": "sensorback cohort", "format": VERSION}
     tables = {name: (out / name).read_bytes() for name in ("days.parquet", "days.csv", "files.csv")}
@@ -628,7 +628,7 @@ def test_a_run_writes_into_an_empty_folder_and_over_its_own_results(tmp_path, si
     kept = cli("cohort", str(folder), "--out", str(out))
     assert kept.returncode == 2 and "holds the results of an earlier run" in kept.stderr, kept.stderr
 
-    again = cli("cohort", str(folder), "--out", str(out), "--overwrite", "--workers", "1")
+    again = cli("cohort", str(folder), "--out", str(out), "--overwrite", "--workers", "1", "--no-dashboard")
     assert again.returncode == 0, again.stderr
     assert {name: (out / name).read_bytes() for name in tables} == tables
     for name in (*tables, MARKER, LOCK):
@@ -792,7 +792,7 @@ def twelve(tmp_path_factory, sim_block):
         block.start_time = MIDNIGHT + 3600.0 * i
         formats.save(block, folder / f"w{i:02d}.sbr")
     whole = tmp_path_factory.mktemp("whole") / "out"
-    assert cli("cohort", str(folder), "--out", str(whole), "--workers", "1").returncode == 0
+    assert cli("cohort", str(folder), "--out", str(whole), "--workers", "1", "--no-dashboard").returncode == 0
     return folder, whole
 
 
@@ -824,7 +824,10 @@ def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, twelve, sig):
     each) could all be finished before the signal."""
     folder, whole = twelve
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
+    # Ctrl-C with the dashboard on, as a run starts by default (its bokeh server torn down too); the
+    # others without it (--no-dashboard: a quicker start)
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1",
+           *([] if sig == signal.SIGINT else ["--no-dashboard"])]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         parts = out / ".parts"
@@ -848,7 +851,7 @@ def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, twelve, sig):
         assert err.decode().strip().splitlines()[-1] == (f"{said}: {len(done)} of 12 files finished and kept in "
                                                          f"{out}; run again with --resume to finish")
         assert len(read_csv(out / "files.csv")) == len(done)
-    res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "2")
+    res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "2", "--no-dashboard")
     assert res.returncode == 0, res.stderr
     assert f"analysing {12 - len(done)} of 12 files ({len(done)} already done)" in res.stderr
     for name in ("days.parquet", "days.csv", "files.csv"):
@@ -889,7 +892,10 @@ def test_a_signal_while_the_workers_start(tmp_path, sim_block, to, sig):
     folder.mkdir()
     formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "2"]
+    # a terminal's Ctrl-C with the dashboard on, as a run starts by default; the others without it
+    # (--no-dashboard: a quicker start)
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "2",
+           *([] if to == "group" else ["--no-dashboard"])]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
     def workers():
@@ -942,7 +948,8 @@ def test_a_second_run_into_the_same_folder_is_refused_while_the_first_runs(tmp_p
 
     folder, whole = twelve
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1",
+           "--no-dashboard"]
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     holder = f"pid {first.pid} on {socket.gethostname()}"
 
@@ -1060,7 +1067,8 @@ def test_a_killed_runs_lock_does_not_block_the_next_run(tmp_path, twelve):
 
     folder, whole = twelve
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1",
+           "--no-dashboard"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
     def worker_processes():
@@ -1079,7 +1087,7 @@ def test_a_killed_runs_lock_does_not_block_the_next_run(tmp_path, twelve):
             os.killpg(proc.pid, signal.SIGCONT)  # its worker goes on, and ends as it would
         proc.wait(timeout=DEADLINE_S)
         assert (out / LOCK).exists()
-        res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "1")
+        res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "1", "--no-dashboard")
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # its workers, if still there
@@ -1139,7 +1147,8 @@ def test_no_dashboard_starts_the_local_cluster_without_it(tmp_path, sim_block):
             found = _dashboard(client)
             here = psutil.Process()
             connections = getattr(here, "net_connections", None) or here.connections  # psutil < 6
-            bound = {c.laddr.ip for c in connections(kind="tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+            bound = {c.laddr.ip for c in connections(kind="tcp")
+                     if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
         finally:
             client.close()
             cluster.close()
