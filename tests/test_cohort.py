@@ -1100,13 +1100,9 @@ def test_a_killed_runs_lock_does_not_block_the_next_run(tmp_path, twelve):
         assert (out / name).read_bytes() == (whole / name).read_bytes(), name
 
 
-def test_a_busy_port_8787_does_not_disturb_a_run(tmp_path, sim_block):
-    """The local cluster's dashboard was bound to port 8787: with that port taken (another Dask
-    cluster, a notebook, another test) Dask printed a warning of its own and moved, which broke the
-    promise of one line per event. It now takes a free port the system picks, on this machine only."""
-    folder = tmp_path / "study"
-    folder.mkdir()
-    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+@contextlib.contextmanager
+def port_8787_busy():
+    """Port 8787, Dask's default dashboard port, busy: held here, or by whoever holds it already."""
     with socket.socket() as busy:
         try:
             busy.bind(("", 8787))
@@ -1115,7 +1111,25 @@ def test_a_busy_port_8787_does_not_disturb_a_run(tmp_path, sim_block):
             pass
         with socket.socket() as probe, pytest.raises(OSError):
             probe.bind(("", 8787))  # busy, whoever holds it
-        res = cli("cohort", str(folder), "--out", str(tmp_path / "out"), "--workers", "1")
+        yield
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory, sim_block):
+    """A run with the default options (the dashboard on) and one worker over a one-file study, port
+    8787 busy meanwhile: what it said, for the tests below, which only read it."""
+    folder = tmp_path_factory.mktemp("default") / "study"
+    folder.mkdir()
+    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+    with port_8787_busy():
+        return cli("cohort", str(folder), "--out", str(folder.parent / "out"), "--workers", "1")
+
+
+def test_a_busy_port_8787_does_not_disturb_a_run(default_run):
+    """The local cluster's dashboard was bound to port 8787: with that port taken (another Dask
+    cluster, a notebook, another test) Dask printed a warning of its own and moved, which broke the
+    promise of one line per event. It now takes a free port the system picks, on this machine only."""
+    res = default_run
     assert res.returncode == 0, res.stderr
     lines = res.stderr.strip().splitlines()
     assert lines[0].startswith("analysing 1 of 1 file on 1 worker") and lines[1:] in ([], [NO_DASHBOARD]), lines
@@ -1136,12 +1150,7 @@ def test_no_dashboard_starts_the_local_cluster_without_it(tmp_path, sim_block):
     folder = tmp_path / "study"
     folder.mkdir()
     formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
-    with socket.socket() as busy:
-        try:
-            busy.bind(("", 8787))
-            busy.listen()
-        except OSError:  # taken by something else already: busy all the same
-            pass
+    with port_8787_busy():
         client, cluster = _connect(1, None, dashboard=False)
         try:
             port = client.scheduler_info()["services"]["dashboard"]
@@ -1177,15 +1186,13 @@ def _bokeh_here() -> bool:
         return False
 
 
-def test_the_dashboard_link_is_printed_only_when_the_dashboard_is_served(tmp_path, sim_block):
+def test_the_dashboard_link_is_printed_only_when_the_dashboard_is_served(default_run):
     """Dask's scheduler opens its HTTP port (services['dashboard']) with or without bokeh, but without
     it serves only a page asking for bokeh: the link printed then was dead. With bokeh the line gives
     the link; without, no link, and one note saying what the dashboard needs and how to install it.
-    (This runs the case of the environment; the other is _served's, below.)"""
-    folder = tmp_path / "study"
-    folder.mkdir()
-    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
-    res = cli("cohort", str(folder), "--out", str(tmp_path / "out"), "--workers", "1")
+    (This runs the case of the environment, in the run with default options that the busy-8787 test
+    reads too; the other case is _served's, below.)"""
+    res = default_run
     assert res.returncode == 0, res.stderr
     lines = res.stderr.strip().splitlines()
     if _bokeh_here():
