@@ -853,7 +853,7 @@ def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, twelve, sig):
         assert err.decode().strip().splitlines()[-1] == (f"{said}: {len(done)} of 12 files finished and kept in "
                                                          f"{out}; run again with --resume to finish")
         assert len(read_csv(out / "files.csv")) == len(done)
-    res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "2", "--no-dashboard")
+    res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "1", "--no-dashboard")
     assert res.returncode == 0, res.stderr
     assert f"analysing {12 - len(done)} of 12 files ({len(done)} already done)" in res.stderr
     for name in ("days.parquet", "days.csv", "files.csv"):
@@ -1139,35 +1139,43 @@ def test_a_busy_port_8787_does_not_disturb_a_run(default_run):
     assert "1 file: 1 ok, 0 failed" in res.stdout
 
 
-def test_no_dashboard_starts_the_local_cluster_without_it(tmp_path, sim_block):
+def test_no_dashboard_starts_the_local_cluster_without_it(tmp_path, sim_block, monkeypatch):
     """--no-dashboard (a shared server: no bokeh loaded, no link): the local cluster's scheduler serves
     no dashboard page, its HTTP port (Dask's /health and /metrics) still on this machine only and not
     the fixed 8787 (held busy here, as in test_a_busy_port_8787_does_not_disturb_a_run); the run says
-    nothing about a dashboard, not even the note, and analyses its file as ever."""
+    nothing about a dashboard, not even the note, and analyses its file as ever. (The command runs in
+    this process, so that its scheduler can be looked at once its workers are ready.)"""
     psutil = pytest.importorskip("psutil")
-    from sensorback.cohort.run import _connect, _dashboard, _page_and_bokeh
+    from typer.testing import CliRunner
+
+    from sensorback.cli import app
+    from sensorback.cohort import run
 
     folder = tmp_path / "study"
     folder.mkdir()
     formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+    seen = {}
+    ready = run._ready
+
+    def ready_and_seen(client, scheduler):
+        ready(client, scheduler)
+        port = seen["port"] = client.scheduler_info()["services"]["dashboard"]
+        seen["page"], _ = client.run_on_scheduler(run._page_and_bokeh(), "/status")
+        seen["found"] = run._dashboard(client)
+        here = psutil.Process()
+        connections = getattr(here, "net_connections", None) or here.connections  # psutil < 6
+        seen["bound"] = {c.laddr.ip for c in connections(kind="tcp")
+                         if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+
+    monkeypatch.setattr(run, "_ready", ready_and_seen)
     with port_8787_busy():
-        client, cluster = _connect(1, None, dashboard=False)
-        try:
-            port = client.scheduler_info()["services"]["dashboard"]
-            page, _ = client.run_on_scheduler(_page_and_bokeh(), "/status")
-            found = _dashboard(client)
-            here = psutil.Process()
-            connections = getattr(here, "net_connections", None) or here.connections  # psutil < 6
-            bound = {c.laddr.ip for c in connections(kind="tcp")
-                     if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
-        finally:
-            client.close()
-            cluster.close()
-        res = cli("cohort", str(folder), "--out", str(tmp_path / "out"), "--workers", "1", "--no-dashboard")
-    assert port != 8787 and bound == {"127.0.0.1"} and not page and found == (None, None), (port, bound, page, found)
-    assert res.returncode == 0, res.stderr
-    assert res.stderr.strip().splitlines() == ["analysing 1 of 1 file on 1 worker"], res.stderr
-    assert "1 file: 1 ok, 0 failed" in res.stdout
+        r = CliRunner().invoke(app, ["cohort", str(folder), "--out", str(tmp_path / "out"), "--workers", "1",
+                                     "--no-dashboard"])
+    assert r.exit_code == 0, r.output
+    assert seen["port"] != 8787 and seen["bound"] == {"127.0.0.1"}, seen
+    assert not seen["page"] and seen["found"] == (None, None), seen
+    assert r.stderr.strip().splitlines() == ["analysing 1 of 1 file on 1 worker"], r.stderr
+    assert "1 file: 1 ok, 0 failed" in r.stdout
 
 
 NO_DASHBOARD = ("note: no live dashboard: Dask serves it only with bokeh>=3.1.0 installed; "
