@@ -141,6 +141,42 @@ def test_cli_start_does_not_import_dask_or_pyarrow():
     assert out.stdout.strip() == "False", out.stderr
 
 
+def test_the_day_table_is_written_as_pyarrow_converts_it_without_importing_pandas():
+    """days.parquet is built from Arrow buffers (_arrow_column): pa.table imported pandas only to ask
+    whether the columns were its own, about a second at the end of every run. The bytes are those
+    pyarrow's own conversion gives, nulls (in every column type), NaN, -0.0, non-ASCII and escaped
+    names and an empty table included; and writing them loads no pandas."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sensorback.cohort.exposures import DAY_COLUMNS
+    from sensorback.cohort.run import _parquet_bytes, day_schema
+
+    schema = day_schema()
+    kinds = {c: schema.field(c).type for c in DAY_COLUMNS}
+    samples = {"string": ["p0.sbr", "", "caf\\xe9.sbr", "Zürich/日本.sbr"], "int64": [0, 7, 2**40],
+               "double": [0.0, -0.0, 1.5, float("nan"), 1e300, 3]}
+    rows = [{c: (None if (i + j) % 5 == 0 else samples[str(kinds[c])][(i + j) % len(samples[str(kinds[c])])])
+             for j, c in enumerate(DAY_COLUMNS)} for i in range(40)]
+    rows += [{c: None for c in DAY_COLUMNS}, {"file": "only a name"}]
+
+    def as_pyarrow_writes_it(rows):
+        cols = {c: [r.get(c) for r in rows] for c in DAY_COLUMNS}
+        cols = {c: [None if v is None else float(v) for v in vs] if pa.types.is_floating(kinds[c]) else vs
+                for c, vs in cols.items()}
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.table(cols, schema=schema), sink)
+        return sink.getvalue().to_pybytes()
+
+    for some in (rows, rows[:1], []):
+        assert _parquet_bytes(some) == as_pyarrow_writes_it(some), len(some)
+    code = ("import math, sys; from sensorback.cohort.run import _parquet_bytes; "
+            "_parquet_bytes([{'file': 'a', 'day': None, 'recorded_s': math.nan, 'breaks': 2}]); "
+            "print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=DEADLINE_S)
+    assert out.stdout.strip() == "False", out.stderr
+
+
 def test_every_extension_the_help_names_is_taken_from_a_folder(tmp_path):
     from sensorback.cohort.run import find_inputs
     from sensorback.extensions import EXTENSIONS

@@ -264,16 +264,34 @@ def day_schema():
                       for c in DAY_COLUMNS])
 
 
+def _arrow_column(values: list, kind):
+    """An Arrow array of type kind (string, int64 or float64) holding values (None: null; NaN stays
+    NaN), built from its buffers: pa.array and pa.table first ask pandas whether the values are its
+    own, which imports it (about a second at the end of every run) though nothing here uses it."""
+    import numpy as np
+    import pyarrow as pa
+
+    valid = pa.py_buffer(np.packbits(np.array([v is not None for v in values], dtype=bool), bitorder="little"))
+    if pa.types.is_string(kind):
+        data = [b"" if v is None else v.encode() for v in values]
+        offsets = np.zeros(len(data) + 1, dtype=np.int64)
+        np.cumsum([len(d) for d in data], out=offsets[1:])
+        if offsets[-1] >= 2**31:
+            raise ValueError("day table too large: its text columns hold 2 GiB or more")
+        return pa.StringArray.from_buffers(len(data), pa.py_buffer(offsets.astype(np.int32)),
+                                           pa.py_buffer(b"".join(data)), valid)
+    numbers = np.array([0 if v is None else v for v in values], dtype=np.float64 if pa.types.is_floating(kind)
+                       else np.int64)
+    return pa.Array.from_buffers(kind, len(values), [valid, pa.py_buffer(numbers)])
+
+
 def _parquet_bytes(rows: list[dict]) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = day_schema()
-    cols = {c: [r.get(c) for r in rows] for c in DAY_COLUMNS}
-    for c in DAY_COLUMNS:
-        if pa.types.is_floating(schema.field(c).type):
-            cols[c] = [None if v is None else float(v) for v in cols[c]]
-    table = pa.table(cols, schema=schema)
+    table = pa.Table.from_arrays([_arrow_column([r.get(c) for r in rows], schema.field(c).type)
+                                  for c in DAY_COLUMNS], schema=schema)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     return sink.getvalue().to_pybytes()
