@@ -70,7 +70,7 @@ def reference(tmp_path_factory, sim_block):
     """A study nobody changes, and the outputs of a run over it with one local worker."""
     folder = make_study(tmp_path_factory.mktemp("ref") / "study", sim_block)
     out = folder.parent / "out1"
-    res = cli("cohort", str(folder), "--out", str(out), "--workers", "1")
+    res = cli("cohort", str(folder), "--out", str(out), "--workers", "1", "--no-dashboard")
     assert res.returncode == 0, res.stderr
     return folder, out
 
@@ -137,6 +137,42 @@ def test_two_pass_analysis_equals_iter_analyze(tmp_path, sim_block, monkeypatch,
 def test_cli_start_does_not_import_dask_or_pyarrow():
     code = ("import sys, sensorback.cli.app; "
             "print(any(m.split('.')[0] in ('dask', 'distributed', 'pyarrow', 'pandas') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=DEADLINE_S)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_day_table_is_written_as_pyarrow_converts_it_without_importing_pandas():
+    """days.parquet is built from Arrow buffers (_arrow_column): pa.table imported pandas only to ask
+    whether the columns were its own, about a second at the end of every run. The bytes are those
+    pyarrow's own conversion gives, nulls (in every column type), NaN, -0.0, non-ASCII and escaped
+    names and an empty table included; and writing them loads no pandas."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sensorback.cohort.exposures import DAY_COLUMNS
+    from sensorback.cohort.run import _parquet_bytes, day_schema
+
+    schema = day_schema()
+    kinds = {c: schema.field(c).type for c in DAY_COLUMNS}
+    samples = {"string": ["p0.sbr", "", "caf\\xe9.sbr", "Zürich/日本.sbr"], "int64": [0, 7, 2**40],
+               "double": [0.0, -0.0, 1.5, float("nan"), 1e300, 3]}
+    rows = [{c: (None if (i + j) % 5 == 0 else samples[str(kinds[c])][(i + j) % len(samples[str(kinds[c])])])
+             for j, c in enumerate(DAY_COLUMNS)} for i in range(40)]
+    rows += [{c: None for c in DAY_COLUMNS}, {"file": "only a name"}]
+
+    def as_pyarrow_writes_it(rows):
+        cols = {c: [r.get(c) for r in rows] for c in DAY_COLUMNS}
+        cols = {c: [None if v is None else float(v) for v in vs] if pa.types.is_floating(kinds[c]) else vs
+                for c, vs in cols.items()}
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.table(cols, schema=schema), sink)
+        return sink.getvalue().to_pybytes()
+
+    for some in (rows, rows[:1], []):
+        assert _parquet_bytes(some) == as_pyarrow_writes_it(some), len(some)
+    code = ("import math, sys; from sensorback.cohort.run import _parquet_bytes; "
+            "_parquet_bytes([{'file': 'a', 'day': None, 'recorded_s': math.nan, 'breaks': 2}]); "
+            "print('pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=DEADLINE_S)
     assert out.stdout.strip() == "False", out.stderr
 
@@ -224,7 +260,7 @@ def test_epochs_tables_and_events_files_in_the_study_are_left_out_not_failed(tmp
             find_inputs([str(spec)])
 
     out = tmp_path / "out"
-    res = cli("cohort", str(study), "--out", str(out), "--workers", "1")
+    res = cli("cohort", str(study), "--out", str(out), "--workers", "1", "--no-dashboard")
     assert res.returncode == 0, res.stderr
     assert "failed" not in res.stderr
     assert ("3 files: 3 ok, 0 failed" in res.stdout
@@ -272,7 +308,7 @@ def test_ctrl_c_anywhere_prints_the_resume_hint(tmp_path, sim_block, monkeypatch
 
     monkeypatch.setattr(run, where, ctrl_c)
     out = tmp_path / "out"
-    r = CliRunner().invoke(app, ["cohort", str(folder), "--out", str(out), "--workers", "1"])
+    r = CliRunner().invoke(app, ["cohort", str(folder), "--out", str(out), "--workers", "1", "--no-dashboard"])
     assert r.exit_code == 130, r.output
     assert r.stderr.strip().splitlines()[-1] == (f"interrupted: {finished} of 1 file finished and kept in {out}; "
                                                  "run again with --resume to finish")
@@ -365,8 +401,10 @@ def test_seated_columns_are_named_as_the_summary_names_seated_figures():
 
 
 def test_cohort_on_a_local_cluster_records_failures_and_resumes(study, tmp_path):
+    """(One worker: that two give the same tables, the failed file's row included, is
+    test_one_or_two_workers_give_identical_outputs'.)"""
     out = tmp_path / "out"
-    res = cli("cohort", str(study), "--out", str(out), "--workers", "2")
+    res = cli("cohort", str(study), "--out", str(out), "--workers", "1", "--no-dashboard")
     assert res.returncode == 0, res.stderr
     assert "5 files: 4 ok, 1 failed" in res.stdout
     failed = [line for line in res.stderr.splitlines() if line.startswith("failed: ")]
@@ -398,7 +436,7 @@ def test_cohort_on_a_local_cluster_records_failures_and_resumes(study, tmp_path)
     block = formats.load(p1)
     block.start_time += 3600.0
     formats.save(block, p1)
-    resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1")
+    resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1", "--no-dashboard")
     assert resumed.returncode == 0, resumed.stderr
     assert "analysing 2 of 5 files (3 already done)" in resumed.stderr
     after = read_csv(out / "days.csv")
@@ -408,7 +446,7 @@ def test_cohort_on_a_local_cluster_records_failures_and_resumes(study, tmp_path)
     # a results folder inside the study folder is not taken for recordings when it is --out
     inside = study / "results"
     shutil.copytree(out, inside)
-    res = cli("cohort", str(study), "--out", str(inside), "--resume", "--workers", "1")
+    res = cli("cohort", str(study), "--out", str(inside), "--resume", "--workers", "1", "--no-dashboard")
     assert "5 files: 0 ok, 1 failed, 4 unchanged" in res.stdout, res.stdout + res.stderr
 
 
@@ -424,7 +462,7 @@ def test_names_that_are_not_utf8_are_analysed_and_written_escaped(tmp_path, sim_
     formats.save(sim_block.slice(0, 25 * 600), study / "plain.sbr")
     (study / os.fsdecode(b"br\xf6ken.csv")).write_text("t,ax,ay,az\n0,0,0,1\n0.02,zero,0,1\n")
     out = tmp_path / "out"
-    res = cli("cohort", str(study), "--out", str(out), "--workers", "1")
+    res = cli("cohort", str(study), "--out", str(out), "--workers", "1", "--no-dashboard")
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
     assert "3 files: 2 ok, 1 failed" in res.stdout
     files = read_csv(out / "files.csv")  # valid UTF-8 throughout, or this read fails
@@ -437,7 +475,7 @@ def test_names_that_are_not_utf8_are_analysed_and_written_escaped(tmp_path, sim_
         "caf\\xe9.sbr", "plain.sbr"]
     latin, plain = read_csv(out / "days.csv")  # the same samples: the same exposures
     assert {**latin, "file": ""} == {**plain, "file": ""} and float(plain["wear_s"]) > 590
-    resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1")
+    resumed = cli("cohort", str(study), "--out", str(out), "--resume", "--workers", "1", "--no-dashboard")
     assert resumed.returncode == 0 and "3 files: 0 ok, 1 failed, 2 unchanged" in resumed.stdout, resumed.stderr
 
 
@@ -452,7 +490,7 @@ def test_an_unreadable_file_fails_alone_and_the_study_goes_on(tmp_path, sim_bloc
     (study / "locked.sbr").chmod(0)
     out = tmp_path / "out"
     run = honouring_permissions([sys.executable, "-m", "sensorback.cli", "cohort", str(study), "--out", str(out),
-                                 "--workers", "1"])
+                                 "--workers", "1", "--no-dashboard"])
     res = subprocess.run(run, capture_output=True, text=True, timeout=DEADLINE_S)
     assert res.returncode == 0, res.stderr
     assert "2 files: 1 ok, 1 failed" in res.stdout
@@ -469,7 +507,7 @@ def test_one_or_two_workers_give_identical_outputs(reference, tmp_path):
     folder, one = reference
     out = tmp_path / "out2"
     res = cli("cohort", str(folder / "*.sbr"), str(folder / "ax3.cwa"), str(folder / "broken.csv"), "--out", str(out),
-              "--workers", "2")
+              "--workers", "2", "--no-dashboard")
     assert res.returncode == 0, res.stderr
     for name in ("days.parquet", "days.csv", "files.csv"):
         assert (out / name).read_bytes() == (one / name).read_bytes(), name
@@ -510,6 +548,8 @@ def test_resume_refuses_results_of_an_older_version(reference, tmp_path):
     (["x.txt", "--out", "o", "--workers", "0"], "--workers: must be at least 1"),
     (["x", "--out", "o", "--timezone", "Mars/Olympus"], "--timezone: unknown time zone 'Mars/Olympus'"),
     (["x", "--out", "o", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "choose one"),
+    (["x", "--out", "o", "--no-dashboard", "--scheduler", "tcp://127.0.0.1:1"],
+     "--no-dashboard and --scheduler: choose one"),
 ])
 def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
     res = cli("cohort", *args, cwd=tmp_path)
@@ -615,7 +655,7 @@ def test_a_run_writes_into_an_empty_folder_and_over_its_own_results(tmp_path, si
     out = tmp_path / "results"
     out.mkdir()
     (out / "files.csv").touch()
-    first = cli("cohort", str(folder), "--out", str(out), "--workers", "1")
+    first = cli("cohort", str(folder), "--out", str(out), "--workers", "1", "--no-dashboard")
     assert first.returncode == 0, first.stderr
     assert json.loads((out / MARKER).read_text()) == {"written_by": "sensorback cohort", "format": VERSION}
     tables = {name: (out / name).read_bytes() for name in ("days.parquet", "days.csv", "files.csv")}
@@ -626,7 +666,7 @@ def test_a_run_writes_into_an_empty_folder_and_over_its_own_results(tmp_path, si
     kept = cli("cohort", str(folder), "--out", str(out))
     assert kept.returncode == 2 and "holds the results of an earlier run" in kept.stderr, kept.stderr
 
-    again = cli("cohort", str(folder), "--out", str(out), "--overwrite", "--workers", "1")
+    again = cli("cohort", str(folder), "--out", str(out), "--overwrite", "--workers", "1", "--no-dashboard")
     assert again.returncode == 0, again.stderr
     assert {name: (out / name).read_bytes() for name in tables} == tables
     for name in (*tables, MARKER, LOCK):
@@ -790,7 +830,7 @@ def twelve(tmp_path_factory, sim_block):
         block.start_time = MIDNIGHT + 3600.0 * i
         formats.save(block, folder / f"w{i:02d}.sbr")
     whole = tmp_path_factory.mktemp("whole") / "out"
-    assert cli("cohort", str(folder), "--out", str(whole), "--workers", "1").returncode == 0
+    assert cli("cohort", str(folder), "--out", str(whole), "--workers", "1", "--no-dashboard").returncode == 0
     return folder, whole
 
 
@@ -822,7 +862,10 @@ def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, twelve, sig):
     each) could all be finished before the signal."""
     folder, whole = twelve
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
+    # Ctrl-C with the dashboard on, as a run starts by default (its bokeh server torn down too); the
+    # others without it (--no-dashboard: a quicker start)
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1",
+           *([] if sig == signal.SIGINT else ["--no-dashboard"])]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         parts = out / ".parts"
@@ -846,7 +889,7 @@ def test_interrupted_run_resumes_to_the_same_outputs(tmp_path, twelve, sig):
         assert err.decode().strip().splitlines()[-1] == (f"{said}: {len(done)} of 12 files finished and kept in "
                                                          f"{out}; run again with --resume to finish")
         assert len(read_csv(out / "files.csv")) == len(done)
-    res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "2")
+    res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "1", "--no-dashboard")
     assert res.returncode == 0, res.stderr
     assert f"analysing {12 - len(done)} of 12 files ({len(done)} already done)" in res.stderr
     for name in ("days.parquet", "days.csv", "files.csv"):
@@ -887,7 +930,10 @@ def test_a_signal_while_the_workers_start(tmp_path, sim_block, to, sig):
     folder.mkdir()
     formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "2"]
+    # a terminal's Ctrl-C with the dashboard on, as a run starts by default; the others without it
+    # (--no-dashboard: a quicker start)
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "2",
+           *([] if to == "group" else ["--no-dashboard"])]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
     def workers():
@@ -940,7 +986,8 @@ def test_a_second_run_into_the_same_folder_is_refused_while_the_first_runs(tmp_p
 
     folder, whole = twelve
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1",
+           "--no-dashboard"]
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     holder = f"pid {first.pid} on {socket.gethostname()}"
 
@@ -1058,7 +1105,8 @@ def test_a_killed_runs_lock_does_not_block_the_next_run(tmp_path, twelve):
 
     folder, whole = twelve
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1"]
+    cmd = [sys.executable, "-m", "sensorback.cli", "cohort", str(folder), "--out", str(out), "--workers", "1",
+           "--no-dashboard"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
     def worker_processes():
@@ -1077,7 +1125,7 @@ def test_a_killed_runs_lock_does_not_block_the_next_run(tmp_path, twelve):
             os.killpg(proc.pid, signal.SIGCONT)  # its worker goes on, and ends as it would
         proc.wait(timeout=DEADLINE_S)
         assert (out / LOCK).exists()
-        res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "1")
+        res = cli("cohort", str(folder), "--out", str(out), "--resume", "--workers", "1", "--no-dashboard")
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # its workers, if still there
@@ -1088,13 +1136,9 @@ def test_a_killed_runs_lock_does_not_block_the_next_run(tmp_path, twelve):
         assert (out / name).read_bytes() == (whole / name).read_bytes(), name
 
 
-def test_a_busy_port_8787_does_not_disturb_a_run(tmp_path, sim_block):
-    """The local cluster's dashboard was bound to port 8787: with that port taken (another Dask
-    cluster, a notebook, another test) Dask printed a warning of its own and moved, which broke the
-    promise of one line per event. It now takes a free port the system picks, on this machine only."""
-    folder = tmp_path / "study"
-    folder.mkdir()
-    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+@contextlib.contextmanager
+def port_8787_busy():
+    """Port 8787, Dask's default dashboard port, busy: held here, or by whoever holds it already."""
     with socket.socket() as busy:
         try:
             busy.bind(("", 8787))
@@ -1103,7 +1147,25 @@ def test_a_busy_port_8787_does_not_disturb_a_run(tmp_path, sim_block):
             pass
         with socket.socket() as probe, pytest.raises(OSError):
             probe.bind(("", 8787))  # busy, whoever holds it
-        res = cli("cohort", str(folder), "--out", str(tmp_path / "out"), "--workers", "1")
+        yield
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory, sim_block):
+    """A run with the default options (the dashboard on) and one worker over a one-file study, port
+    8787 busy meanwhile: what it said, for the tests below, which only read it."""
+    folder = tmp_path_factory.mktemp("default") / "study"
+    folder.mkdir()
+    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+    with port_8787_busy():
+        return cli("cohort", str(folder), "--out", str(folder.parent / "out"), "--workers", "1")
+
+
+def test_a_busy_port_8787_does_not_disturb_a_run(default_run):
+    """The local cluster's dashboard was bound to port 8787: with that port taken (another Dask
+    cluster, a notebook, another test) Dask printed a warning of its own and moved, which broke the
+    promise of one line per event. It now takes a free port the system picks, on this machine only."""
+    res = default_run
     assert res.returncode == 0, res.stderr
     lines = res.stderr.strip().splitlines()
     assert lines[0].startswith("analysing 1 of 1 file on 1 worker") and lines[1:] in ([], [NO_DASHBOARD]), lines
@@ -1111,6 +1173,45 @@ def test_a_busy_port_8787_does_not_disturb_a_run(tmp_path, sim_block):
     if "dashboard" in lines[0]:  # a port of its own, on this machine
         assert re.search(r", dashboard http://127\.0\.0\.1:\d+/status$", lines[0]), lines[0]
     assert "1 file: 1 ok, 0 failed" in res.stdout
+
+
+def test_no_dashboard_starts_the_local_cluster_without_it(tmp_path, sim_block, monkeypatch):
+    """--no-dashboard (a shared server: no bokeh loaded, no link): the local cluster's scheduler serves
+    no dashboard page, its HTTP port (Dask's /health and /metrics) still on this machine only and not
+    the fixed 8787 (held busy here, as in test_a_busy_port_8787_does_not_disturb_a_run); the run says
+    nothing about a dashboard, not even the note, and analyses its file as ever. (The command runs in
+    this process, so that its scheduler can be looked at once its workers are ready.)"""
+    psutil = pytest.importorskip("psutil")
+    from typer.testing import CliRunner
+
+    from sensorback.cli import app
+    from sensorback.cohort import run
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
+    seen = {}
+    ready = run._ready
+
+    def ready_and_seen(client, scheduler):
+        ready(client, scheduler)
+        port = seen["port"] = client.scheduler_info()["services"]["dashboard"]
+        seen["page"], _ = client.run_on_scheduler(run._page_and_bokeh(), "/status")
+        seen["found"] = run._dashboard(client)
+        here = psutil.Process()
+        connections = getattr(here, "net_connections", None) or here.connections  # psutil < 6
+        seen["bound"] = {c.laddr.ip for c in connections(kind="tcp")
+                         if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+
+    monkeypatch.setattr(run, "_ready", ready_and_seen)
+    with port_8787_busy():
+        r = CliRunner().invoke(app, ["cohort", str(folder), "--out", str(tmp_path / "out"), "--workers", "1",
+                                     "--no-dashboard"])
+    assert r.exit_code == 0, r.output
+    assert seen["port"] != 8787 and seen["bound"] == {"127.0.0.1"}, seen
+    assert not seen["page"] and seen["found"] == (None, None), seen
+    assert r.stderr.strip().splitlines() == ["analysing 1 of 1 file on 1 worker"], r.stderr
+    assert "1 file: 1 ok, 0 failed" in r.stdout
 
 
 NO_DASHBOARD = ("note: no live dashboard: Dask serves it only with bokeh>=3.1.0 installed; "
@@ -1129,15 +1230,13 @@ def _bokeh_here() -> bool:
         return False
 
 
-def test_the_dashboard_link_is_printed_only_when_the_dashboard_is_served(tmp_path, sim_block):
+def test_the_dashboard_link_is_printed_only_when_the_dashboard_is_served(default_run):
     """Dask's scheduler opens its HTTP port (services['dashboard']) with or without bokeh, but without
     it serves only a page asking for bokeh: the link printed then was dead. With bokeh the line gives
     the link; without, no link, and one note saying what the dashboard needs and how to install it.
-    (This runs the case of the environment; the other is _served's, below.)"""
-    folder = tmp_path / "study"
-    folder.mkdir()
-    formats.save(sim_block.slice(0, 25 * 300), folder / "a.sbr")
-    res = cli("cohort", str(folder), "--out", str(tmp_path / "out"), "--workers", "1")
+    (This runs the case of the environment, in the run with default options that the busy-8787 test
+    reads too; the other case is _served's, below.)"""
+    res = default_run
     assert res.returncode == 0, res.stderr
     lines = res.stderr.strip().splitlines()
     if _bokeh_here():

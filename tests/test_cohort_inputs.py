@@ -82,12 +82,13 @@ def test_an_out_folder_holding_the_inputs_is_refused_before_anything_is_written(
 def test_a_results_folder_inside_the_study_is_still_taken_and_left_out_of_the_search(here):
     """Only an --out that holds inputs is refused: one inside the study folder, or beside the named
     files, holds none of them, and the run finds the recordings around it."""
-    res = cli("cohort", "study", "--out", "study/results", "--workers", "1", cwd=here)
+    res = cli("cohort", "study", "--out", "study/results", "--workers", "1", "--no-dashboard", cwd=here)
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("3 files: 3 ok, 0 failed"), res.stdout
     rows = (here / "study" / "results" / "files.csv").read_text().splitlines()
     assert [Path(r.split(",")[0]).name for r in rows[1:]] == ["a.sbr", "b.sbr", "c.sbr"]
-    res = cli("cohort", "study/sub/c.sbr", "--out", "study/elsewhere", "--workers", "1", cwd=here)
+    res = cli("cohort", "study/sub/c.sbr", "--out", "study/elsewhere", "--workers", "1", "--no-dashboard",
+              cwd=here)
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("1 file: 1 ok, 0 failed"), res.stdout
     assert sorted(q.name for q in (here / "study" / "sub").iterdir()) == ["c.sbr"]  # nothing beside it

@@ -91,6 +91,7 @@ def _left_out(counts: dict[str, int]) -> str:
         "\b\n"
         "  sensorback cohort study/ --out results/\n"
         "  sensorback cohort 'study/**/*.cwa' --out results/ --workers 8\n"
+        "  sensorback cohort study/ --out results/ --no-dashboard    # on a shared server: no bokeh, no link\n"
         "  sensorback cohort study/ --out results/ --resume          # after a crash, a kill or Ctrl-C\n"
         "  sensorback cohort study/ --out results/ --scheduler tcp://10.0.0.5:8786\n\n"
         "Writes DIR/days.parquet and DIR/days.csv (one row per file and calendar day: wear time, time per "
@@ -133,6 +134,13 @@ def cohort_command(
                      help="Use a running Dask cluster, e.g. tcp://10.0.0.5:8786, instead of a local one. Its "
                      "workers need sensorback installed and must see the input files at the same paths."),
     ] = None,
+    no_dashboard: Annotated[
+        bool,
+        typer.Option("--no-dashboard",
+                     help="Start the local Dask cluster without its live dashboard: bokeh is not loaded and no "
+                     "dashboard link is printed (the scheduler's HTTP port, on this machine only, still answers "
+                     "Dask's /health and /metrics, as with dask scheduler --no-dashboard)."),
+    ] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Finish an earlier run in DIR: skip files already "
                                          "analysed whose content has not changed.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard the results of an earlier run in DIR "
@@ -149,6 +157,9 @@ def cohort_command(
         raise SensorbackError(f"--workers: must be at least 1, got {workers}")
     if workers is not None and scheduler:
         raise SensorbackError("--workers and --scheduler: choose one (a running cluster has its own workers)")
+    if no_dashboard and scheduler:
+        raise SensorbackError("--no-dashboard and --scheduler: choose one (a running cluster's dashboard is its "
+                              "scheduler's: start it with dask scheduler --no-dashboard)")
     if resume and overwrite:
         raise SensorbackError("--resume and --overwrite: choose one")
     _check_timezone(timezone)
@@ -186,7 +197,7 @@ def cohort_command(
 
     try:
         result = run_cohort(inputs, out, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite,
-                            timezone_name=timezone, on_start=on_start, on_file=on_file)
+                            timezone_name=timezone, dashboard=not no_dashboard, on_start=on_start, on_file=on_file)
     except KeyboardInterrupt as e:  # before run_cohort handles it (looking for the inputs); after, it says so itself
         _interrupted(out, stopped_by(e))
     finally:

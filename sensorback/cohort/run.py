@@ -264,16 +264,34 @@ def day_schema():
                       for c in DAY_COLUMNS])
 
 
+def _arrow_column(values: list, kind):
+    """An Arrow array of type kind (string, int64 or float64) holding values (None: null; NaN stays
+    NaN), built from its buffers: pa.array and pa.table first ask pandas whether the values are its
+    own, which imports it (about a second at the end of every run) though nothing here uses it."""
+    import numpy as np
+    import pyarrow as pa
+
+    valid = pa.py_buffer(np.packbits(np.array([v is not None for v in values], dtype=bool), bitorder="little"))
+    if pa.types.is_string(kind):
+        data = [b"" if v is None else v.encode() for v in values]
+        offsets = np.zeros(len(data) + 1, dtype=np.int64)
+        np.cumsum([len(d) for d in data], out=offsets[1:])
+        if offsets[-1] >= 2**31:
+            raise ValueError("day table too large: its text columns hold 2 GiB or more")
+        return pa.StringArray.from_buffers(len(data), pa.py_buffer(offsets.astype(np.int32)),
+                                           pa.py_buffer(b"".join(data)), valid)
+    numbers = np.array([0 if v is None else v for v in values], dtype=np.float64 if pa.types.is_floating(kind)
+                       else np.int64)
+    return pa.Array.from_buffers(kind, len(values), [valid, pa.py_buffer(numbers)])
+
+
 def _parquet_bytes(rows: list[dict]) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = day_schema()
-    cols = {c: [r.get(c) for r in rows] for c in DAY_COLUMNS}
-    for c in DAY_COLUMNS:
-        if pa.types.is_floating(schema.field(c).type):
-            cols[c] = [None if v is None else float(v) for v in cols[c]]
-    table = pa.table(cols, schema=schema)
+    table = pa.Table.from_arrays([_arrow_column([r.get(c) for r in rows], schema.field(c).type)
+                                  for c in DAY_COLUMNS], schema=schema)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     return sink.getvalue().to_pybytes()
@@ -307,7 +325,7 @@ def _warm_up() -> list[str]:
     return list(sensorback.cohort.exposures.DAY_COLUMNS)
 
 
-def _connect(workers: int | None, scheduler: str | None):
+def _connect(workers: int | None, scheduler: str | None, dashboard: bool = True):
     from dask.distributed import Client
 
     if scheduler:  # its address checked by run_cohort, before anything was created
@@ -316,7 +334,7 @@ def _connect(workers: int | None, scheduler: str | None):
         except (OSError, TimeoutError, ValueError) as e:
             raise SensorbackError(f"--scheduler {scheduler}: cannot connect ({' '.join(str(e).split())})") from None
         return client, None
-    cluster = _start_local(workers or os.cpu_count() or 1)
+    cluster = _start_local(workers or os.cpu_count() or 1, dashboard)
     try:
         return Client(cluster), cluster
     except BaseException:  # Ctrl-C while the client connects: nobody else would stop the workers
@@ -324,9 +342,12 @@ def _connect(workers: int | None, scheduler: str | None):
         raise
 
 
-def _start_local(n: int):
+def _start_local(n: int, dashboard: bool = True):
     """A local cluster of n worker processes, started so that a Ctrl-C never reaches its workers and
-    one (or SIGTERM) during the start still stops the run, the cluster closed.
+    one (or SIGTERM) during the start still stops the run, the cluster closed. Without ``dashboard``
+    its scheduler neither loads bokeh nor serves the dashboard's pages, as 'dask scheduler
+    --no-dashboard'; its HTTP port (Dask's /health and /metrics) is still one the system picks on
+    this machine (DASHBOARD_ADDRESS): Dask would bind the fixed port 8787 without an address.
 
     A terminal sends Ctrl-C to its whole process group; a worker that took it would die with a
     traceback of its own, so only this process handles it. The cluster is started in a thread that
@@ -350,7 +371,8 @@ def _start_local(n: int):
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             started["cluster"] = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                              dashboard_address=DASHBOARD_ADDRESS, silence_logs=logging.ERROR)
+                                              dashboard_address=DASHBOARD_ADDRESS, silence_logs=logging.ERROR,
+                                              scheduler_kwargs={"dashboard": dashboard})
         except BaseException as e:  # raised again in the calling thread
             started["error"] = e
         finally:
@@ -467,11 +489,13 @@ def _n_workers(client) -> int:
 
 
 def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, scheduler: str | None = None,
-               resume: bool = False, overwrite: bool = False, timezone_name: str = "UTC",
+               resume: bool = False, overwrite: bool = False, timezone_name: str = "UTC", dashboard: bool = True,
                on_start: Callable[[CohortResult, int], None] | None = None,
                on_file: Callable[[dict, CohortResult, int], None] | None = None) -> CohortResult:
     """Analyse every input; see the module docstring. on_start(result, to_do) is called once the
     cluster is up (result.dashboard set); on_file(file_row, result, to_do) after each file.
+    dashboard=False: the local cluster serves no dashboard (_start_local) and none is looked for
+    (result.dashboard and dashboard_needs stay None).
 
     DIR is locked as soon as the arguments are checked: a second run into it is refused at once,
     before it searches the study (which takes long on a big one) or starts a cluster; so, right
@@ -495,7 +519,8 @@ def run_cohort(inputs: list[str], out: Path, *, workers: int | None = None, sche
                 remove_unused(out)
             raise
         return _run_in(out, paths, left_out, workers=workers, scheduler=scheduler, resume=resume,
-                       overwrite=overwrite, timezone_name=timezone_name, on_start=on_start, on_file=on_file)
+                       overwrite=overwrite, timezone_name=timezone_name, dashboard=dashboard, on_start=on_start,
+                       on_file=on_file)
 
 
 def _check_earlier(out: Path, resume: bool, overwrite: bool) -> None:
@@ -511,7 +536,7 @@ def _check_earlier(out: Path, resume: bool, overwrite: bool) -> None:
 
 
 def _run_in(out: Path, paths: list[Path], left_out: dict[str, int], *, workers: int | None, scheduler: str | None,
-            resume: bool, overwrite: bool, timezone_name: str, on_start, on_file) -> CohortResult:
+            resume: bool, overwrite: bool, timezone_name: str, dashboard: bool, on_start, on_file) -> CohortResult:
     """run_cohort once DIR exists, this run holds it and _check_earlier let it write there."""
     parts = out / PARTS
     write_marker(out)  # before any result: from now on DIR is known as a cohort output
@@ -522,7 +547,7 @@ def _run_in(out: Path, paths: list[Path], left_out: dict[str, int], *, workers: 
     parts.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
 
     job = _Job(out, {"timezone": timezone_name}, f"{os.getpid()}-{time.time_ns()}", timezone_name,
-               CohortResult(files=len(paths), left_out=left_out), on_start, on_file)
+               CohortResult(files=len(paths), left_out=left_out), on_start, on_file, dashboard)
     try:  # Ctrl-C anywhere from here on (starting the cluster, writing the tables) is an interruption
         todo = _to_do(paths, job, resume)
         if todo:
@@ -545,6 +570,7 @@ class _Job:
     result: CohortResult
     on_start: Callable[[CohortResult, int], None] | None
     on_file: Callable[[dict, CohortResult, int], None] | None
+    dashboard: bool = True
 
 
 def _to_do(paths: list[Path], job: _Job, resume: bool) -> list[tuple[Path, Fingerprint]]:
@@ -588,10 +614,11 @@ def _analyse_on_cluster(todo: list[tuple[Path, Fingerprint]], job: _Job, workers
     client = cluster = None
     futures = {}
     try:
-        client, cluster = _connect(workers, scheduler)
+        client, cluster = _connect(workers, scheduler, job.dashboard)
         _ready(client, scheduler)
         result.workers = _n_workers(client)
-        result.dashboard, result.dashboard_needs = _dashboard(client)
+        if job.dashboard:
+            result.dashboard, result.dashboard_needs = _dashboard(client)
         result.setup_s = time.perf_counter() - t_setup
         started = time.perf_counter()
         if job.on_start:
