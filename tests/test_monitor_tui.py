@@ -172,7 +172,7 @@ def test_dashboard_in_a_closed_terminal_ends_the_session(tmp_path, monkeypatch, 
                         ("XDG_DATA_HOME", tmp_path / "data"), ("SENSORBACK_NOTIFY", "0"),
                         ("SENSORBACK_CALIBRATIONS", tmp_path / "calibrations.json"), ("TERM", "xterm-256color")):
         monkeypatch.setenv(name, str(value))
-    speed, shown = ("30", b"SITTING") if when == "running" else ("200", b"press q")  # past the sit-down (00:00:52)
+    speed, shown = ("30", b"SITTING") if when == "running" else ("2000", b"press q")  # past the sit-down (00:00:52)
     proc, main = on_a_terminal(["monitor", "--demo", "--speed", speed, "--record", str(tmp_path / "r.sbr")],
                                rows_cols=(30, 100))
     hang_up_when_shown(proc, main, shown, stalled=when == "stalled")

@@ -8,6 +8,7 @@ import json
 import os
 import math
 import re
+import shutil
 import sqlite3
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -368,8 +369,26 @@ def build_week(url: str) -> World:
     return w
 
 
-def test_week_numbers_day_by_day(db):
-    world = build_week(db)
+@pytest.fixture(scope="module")
+def built_week(tmp_path_factory) -> tuple[Path, World]:
+    """build_week's database (seven sessions with their coach runs: seconds), built once."""
+    path = tmp_path_factory.mktemp("week") / "report.db"
+    world = build_week("sqlite:///" + str(path))
+    assert not Path(str(path) + "-wal").exists()  # closed: the whole database is in the one file
+    return path, world
+
+
+@pytest.fixture
+def week(built_week, db) -> World:
+    """The test's own copy of build_week's database at db (a test may add to it), and its World
+    (read only)."""
+    path, world = built_week
+    shutil.copy2(path, db.removeprefix("sqlite:///"))
+    return world
+
+
+def test_week_numbers_day_by_day(db, week):
+    world = week
     got = report_dict(db, WEEK_END - timedelta(days=6), WEEK_END, "week")
     assert [d["date"] for d in got["days"]] == [(date(2024, 3, 27) + timedelta(days=i)).isoformat() for i in range(7)]
     total = {}
@@ -403,8 +422,7 @@ def test_week_numbers_day_by_day(db):
     assert [f["key"] for f in got["red_flags"]] == ["leg", "high_pain"]
 
 
-def test_week_cli_json_text_and_html(db, berlin, tmp_path):
-    build_week(db)
+def test_week_cli_json_text_and_html(db, week, berlin, tmp_path):
     r = runner.invoke(app, ["report", "--week", "--day", "2024-04-02", "--json", "--db", db])
     assert r.exit_code == 0, r.output
     got = json.loads(r.stdout)
@@ -514,13 +532,12 @@ def _key_paths(d: dict, path: tuple = ()):
                     yield from _key_paths(item, path + (k,))
 
 
-def test_sitting_is_the_state_alone_and_seated_counts_slouching_too(db):
+def test_sitting_is_the_state_alone_and_seated_counts_slouching_too(db, week):
     """One word, one meaning in the JSON, the text and the HTML (docs/report.md, "Sitting and
     seated"): "sitting" is only the state (sitting upright, disjoint from slouching); every figure
     that counts both is "seated", and seated = sitting + slouching wherever it is shown."""
     from sensorback.timefmt import minutes
 
-    build_week(db)
     with open_store(db) as store:
         rows = load_rows(store, WEEK_END - timedelta(days=6), WEEK_END, TZ)
     report = build_report(rows, now=NOW, tz=TZ, kind="week")
@@ -583,13 +600,12 @@ def _columns_add_up(rows: list[list[str]], header: list[str], names) -> None:
         assert sum(_min(r[i]) for r in days) == _min(week[i]), (name, [r[i] for r in rows])
 
 
-def test_shown_minutes_add_up_as_parts_of_their_totals(db):
+def test_shown_minutes_add_up_as_parts_of_their_totals(db, week):
     """Rounding each figure on its own showed build_week's worn time as 13:32 beside days adding
     up to 13:31 and states adding up to 13:31 (and unseen 153:28 beside days adding up to 153:29,
     bent past 20° 9:41 beside 9:42). Now every time the text and the
     HTML show beside its parts is the sum of the parts as shown, both ways (the days' columns and
     each day's or the week's states), and each is still its exact value rounded down or up."""
-    build_week(db)
     with open_store(db) as store:
         rows = load_rows(store, WEEK_END - timedelta(days=6), WEEK_END, TZ)
     report = build_report(rows, now=NOW, tz=TZ, kind="week")
@@ -797,7 +813,7 @@ def test_minute_bins_cover_the_day():
     assert bins[-1][1] == 86400.0
 
 
-def test_report_words_are_our_own(db):
+def test_report_words_are_our_own(db, week):
     """No run of 6 words in the text or HTML report comes from the source article."""
     article = SHARED / "seed" / "lower-back-exercises-article.txt"
     if not article.exists():
@@ -807,7 +823,6 @@ def test_report_words_are_our_own(db):
         words = re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'"))
         return {tuple(words[i:i + 6]) for i in range(len(words) - 5)}
 
-    build_week(db)
     with open_store(db) as store:
         store.add_pain_checkin(local(WEEK_END, 8), 8, bladder=True, fever=True, weight_loss=True, numbness=True)
         rows = load_rows(store, WEEK_END - timedelta(days=6), WEEK_END, TZ)

@@ -311,7 +311,7 @@ def test_a_replay_while_another_is_writing_says_so_and_nothing_is_lost(store_url
     """The first replay is paced, and frozen (SIGSTOP) between two of its writes while the second
     one runs: a writer that is alive, holding its claim, whatever the machine's load."""
     db = _db_arg(store_url)
-    first = replay(short_recording, db, "--speed", "24", env_dir=tmp_path)
+    first = replay(short_recording, db, "--speed", "48", env_dir=tmp_path)
     try:
         sid = wait_until(lambda: next((r[0] for r in sessions(db)[0] if r[1] is None), None), "the first claim",
                          poll_s=0.05)
