@@ -45,7 +45,6 @@ propagates: ``recorder.flush()`` is tried once unless the exception came from th
 from __future__ import annotations
 
 import dataclasses
-import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -154,12 +153,10 @@ class _SigintStops:
         self._old: dict = {}
 
     def __enter__(self) -> "_SigintStops":
-        from .signals import STOPPING, in_main_thread, stops_by_raising
+        from .signals import stops_by_raising, swap_in
 
-        if self.enabled and in_main_thread():
-            for sig in STOPPING:
-                if stops_by_raising(signal.getsignal(sig)):
-                    self._old[sig] = signal.signal(sig, self._handler)
+        if self.enabled:
+            swap_in(lambda sig, current: self._handler if stops_by_raising(current) else None, self._old)
         return self
 
     def _handler(self, signum, frame) -> None:
@@ -167,9 +164,10 @@ class _SigintStops:
         self._put_back()
 
     def _put_back(self) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-        self._old = {}
+        from .signals import put_back
+
+        old, self._old = self._old, {}
+        put_back(old)
 
     def __exit__(self, *exc) -> None:
         self._put_back()

@@ -258,23 +258,29 @@ def _remember(saved: dict, sig: int, current: Any, new: Any) -> Any:
 def swapped(choose: Callable[[int, Any], Any]) -> Iterator[None]:
     """For each stopping signal, install choose(signal, its current handler) (None: leave that one
     as it is) while the block runs, in the main thread only; the old handlers are back after."""
-    if not in_main_thread():
-        yield
-        return
-    saved = {}
+    saved: dict = {}
     try:
-        for sig in STOPPING:
-            current = signal.getsignal(sig)
-            new = choose(sig, current)
-            if new is not None:
-                saved[sig] = current  # (noted first: a stop that comes now still finds it put back)
-                signal.signal(sig, new)
+        swap_in(choose, saved)
         yield
     finally:
-        _put_back(saved)
+        put_back(saved)
 
 
-def _put_back(saved: dict) -> None:
+def swap_in(choose: Callable[[int, Any], Any], saved: dict) -> None:
+    """For each stopping signal, install choose(signal, its current handler) (None: leave that one
+    as it is), in the main thread only; the handler each replaced goes into saved, for put_back
+    (noted before it is replaced: a stop that comes meanwhile still finds it put back)."""
+    if not in_main_thread():
+        return
+    for sig in STOPPING:
+        current = signal.getsignal(sig)
+        new = choose(sig, current)
+        if new is not None:
+            saved[sig] = current
+            signal.signal(sig, new)
+
+
+def put_back(saved: dict) -> None:
     """Put every saved handler back, even when a stop comes while they are put back (it is raised
     once all are)."""
     stopped = None
