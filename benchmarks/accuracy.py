@@ -343,27 +343,32 @@ def run_spliced(ds: str, pairs: list, options: CoreOptions) -> None:
     stand-up between (spliced.py): the held-out failure of issue 10 built from real signals.
     Chest sets only: the waist set's standing bouts (20-40 s) are shorter than the 2 minutes any
     unseen posture change needs to be believed."""
-    from spliced import GAP_S, WALK_S, after_a_walk, recalls, sit_then_stand
+    from spliced import GAP_S, WALK_S, after_a_walk, joined, recalls, sit_then_stand
 
     print(f"\n## {ds} spliced: longest sitting, {GAP_S:g} s radio gap, own longest standing, no stand-up between")
-    print(f"(and the same after {WALK_S:g} s of the wearer's own walking and another gap: sit-down unseen right after a walk)")
+    print("(joined: the same with no gap, one sample interval between the two: activity recordings joined into one file)")
+    print(f"(and the gap version after {WALK_S:g} s of the wearer's own walking and another gap: sit-down unseen right after a walk)")
     print(f"{'recording':<16} {'sitting min':>11} {'standing min':>12} {'standing recall':>15} {'sitting recall':>14}"
-          f" {'after a walk: standing':>22} {'sitting':>7}")
-    total = np.zeros(8, np.int64)
+          f" {'joined: standing':>16} {'sitting':>7} {'after a walk: standing':>22} {'sitting':>7}")
+    total = np.zeros(12, np.int64)
     for rec, lab in pairs:
         block = load_csv(rec)
         sp = sit_then_stand(block, lab)
         if sp is None:
             continue
         r = recalls(sp, analyze(sp.block, options).epochs)
+        j = joined(block, lab)
+        jr = recalls(j, analyze(j.block, options).epochs)
         walked = after_a_walk(block, lab, sp)
         w = recalls(walked, analyze(walked.block, options).epochs) if walked is not None else (0, 0, 0, 0)
-        total += np.array(r + w)
+        total += np.array(r + jr + w)
         name = rec.name.replace(".csv.gz", "")
         print(f"{name:<16} {sp.sitting[1] / 60:>11.1f} {(sp.standing[1] - sp.standing[0]) / 60:>12.1f} "
-              f"{_ratio(r[0], r[1]):>15.3f} {_ratio(r[2], r[3]):>14.3f} {_ratio(w[0], w[1]):>22.3f} {_ratio(w[2], w[3]):>7.3f}")
+              f"{_ratio(r[0], r[1]):>15.3f} {_ratio(r[2], r[3]):>14.3f} {_ratio(jr[0], jr[1]):>16.3f} "
+              f"{_ratio(jr[2], jr[3]):>7.3f} {_ratio(w[0], w[1]):>22.3f} {_ratio(w[2], w[3]):>7.3f}")
     print(f"{'POOLED':<16} {'':>11} {'':>12} {_ratio(total[0], total[1]):>15.3f} {_ratio(total[2], total[3]):>14.3f}"
-          f" {_ratio(total[4], total[5]):>22.3f} {_ratio(total[6], total[7]):>7.3f}")
+          f" {_ratio(total[4], total[5]):>16.3f} {_ratio(total[6], total[7]):>7.3f}"
+          f" {_ratio(total[8], total[9]):>22.3f} {_ratio(total[10], total[11]):>7.3f}")
 
 
 def run_sim(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:

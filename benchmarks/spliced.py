@@ -6,6 +6,10 @@ show the stand-up; this builds the held-out case from them: a wearer's longest l
 then a radio gap (GAP_S), then the same wearer's longest labelled standing, both as recorded.
 Nothing is simulated; only the stand-up (and whatever lay between the two) is left out.
 
+joined leaves no gap at all: the standing's first sample one sample interval after the sitting's
+last, as recordings of separate activities joined end to end into one file with a continuous clock
+(the clock then shows nothing; only the signal's step can, core/splices.py).
+
 after_a_walk puts WALK_S of the wearer's own walking and another radio gap before it: a walk whose
 end, stand and sit-down go unseen, so that the first posture after the walk is the seat.
 """
@@ -53,6 +57,11 @@ def sit_then_stand(block, label_path: Path, gap_s: float = GAP_S) -> Spliced | N
     tb = block.t[b] - block.t[b][0] + ta[-1] + gap_s
     out = replace(block, t=np.concatenate([ta, tb]), acc=np.concatenate([block.acc[a], block.acc[b]]))
     return Spliced(out, (0.0, float(ta[-1])), (float(tb[0]), float(tb[-1])))
+
+
+def joined(block, label_path: Path) -> Spliced | None:
+    """sit_then_stand with a continuous clock: no gap the timestamps show."""
+    return sit_then_stand(block, label_path, gap_s=1.0 / block.rate_hz)
 
 
 def after_a_walk(block, label_path: Path, spliced: Spliced, walk_s: float = WALK_S,

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sensorback import formats
 from sensorback.core import CoreOptions, analyze
 from sensorback.core.pipeline import block_stats
 from sensorback.core.states import CODE
@@ -70,6 +71,58 @@ def test_a_quick_real_turn_a_spike_and_walking_are_not():
     assert not stats.spliced.any()
 
 
+def still_then_busy(deg: float, onset_s: float = 0.0, still_first: bool = True, seconds: float = 30.3,
+                    seed: int = 3) -> SampleBlock:
+    """Still upright for `seconds`, then `seconds` of a busy trunk (0.15 g of motion on every axis,
+    smoothed over 60 ms: someone talking and gesturing) leaning deg degrees, reached over onset_s
+    (0: between two samples); still_first=False plays it backwards (busy, then still)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * RATE)
+    busy = np.tile(_tilted(deg), (n, 1)) + np.apply_along_axis(
+        lambda c: np.convolve(c, np.ones(3) / 3, mode="same"), 0, rng.normal(0.0, 0.15 * np.sqrt(3), (n, 3)))
+    m = int(onset_s * RATE)
+    if m:
+        busy[:m] = np.array([_tilted(deg * x) for x in np.linspace(0.0, 1.0, m, endpoint=False)])
+    still = np.tile(_tilted(0.0), (n, 1)) + rng.normal(0.0, 0.004, (n, 3))
+    acc = np.concatenate([still, busy] if still_first else [busy[::-1], still])
+    return SampleBlock(np.arange(acc.shape[0]) / RATE, acc.astype(np.float32), rate_hz=RATE)
+
+
+@pytest.mark.parametrize("still_first", [True, False])
+def test_a_still_side_joined_by_a_big_step_to_a_busy_one_is_a_splice(still_first):
+    """Activity recordings joined end to end: still sitting, then someone standing and talking.
+    Only one side is still, but 25 degrees that stay, turned within one sample interval from rest
+    (or coming to rest), are no trunk's doing."""
+    assert spliced_seconds(still_then_busy(25.0, still_first=still_first)) == [30]
+
+
+def test_one_still_side_needs_a_big_lasting_change_taken_in_one_step():
+    # the same 25 degrees reached in 0.3 s from rest (someone straightening up, then talking)
+    assert spliced_seconds(still_then_busy(25.0, onset_s=0.3)) == []
+    # a busy side only 12 degrees off the still one: a quick start of real movement can do that
+    assert spliced_seconds(still_then_busy(12.0)) == []
+    # a still side, then talking in the same posture
+    assert spliced_seconds(still_then_busy(0.0)) == []
+
+
+def test_real_sitting_joined_to_real_standing_on_one_clock_is_found():
+    """Casale subject03 (CC BY 4.0), longest sitting then longest standing (talking) on one
+    unbroken clock (benchmarks/spliced.joined), as recordings of separate activities joined into
+    one file: the sitting is still, the standing busy, and nothing in the timestamps shows the
+    join. Found as a splice, the standing after it is standing; before, all of it was sitting."""
+    from conftest import shared_file
+    from spliced import joined, recalls
+
+    rec = shared_file("realdata", "chest_casale", "subject03.csv.gz")
+    sp = joined(formats.load(rec), rec.with_name("subject03.labels.csv"))
+    assert sp.standing[0] - sp.sitting[1] < 0.05  # no gap the clock shows
+    stats, _ = block_stats(sp.block, CoreOptions())
+    assert int(sp.sitting[1]) in stats.k[stats.spliced].tolist()
+    stood, standing, sat, sitting = recalls(sp, analyze(sp.block).epochs)
+    assert standing > 300 and sitting > 300
+    assert stood >= 0.8 * standing and sat >= 0.9 * sitting
+
+
 def _stream_spliced(block, options, sensor, sizes):
     stream = StatsStream(window_settings(options, block.rate_hz), sensor)
     parts, i = [], 0
@@ -80,11 +133,13 @@ def _stream_spliced(block, options, sensor, sizes):
     return np.concatenate([p.k for p in parts if len(p)]), np.concatenate([p.spliced for p in parts if len(p)])
 
 
-@pytest.mark.parametrize("offset_s", [0.0, 0.02, 0.5, 0.98])
-def test_splices_are_the_same_in_any_chunking(offset_s):
+@pytest.mark.parametrize("offset_s, one_side", [(0.0, False), (0.02, False), (0.5, False), (0.98, False),
+                                               (0.02, True), (0.98, True)])
+def test_splices_are_the_same_in_any_chunking(offset_s, one_side):
     """The epoch that owns a step is the one its after side ends in; the stream keeps the epochs
     before each chunk that the sides may reach into, as they were measured when new."""
-    block = still_then(12.0, seconds=20.0 + offset_s)
+    block = (still_then_busy(25.0, seconds=20.0 + offset_s, still_first=offset_s < 0.5) if one_side
+             else still_then(12.0, seconds=20.0 + offset_s))
     batch, sensor = block_stats(block, CoreOptions())
     assert batch.spliced.sum() == 1
     rng = np.random.default_rng(7)

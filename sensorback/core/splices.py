@@ -4,7 +4,8 @@ A recording whose clock was rebuilt from the sample count (a file exported at it
 a receiver that numbers whatever arrived, recordings joined end to end; sensorback's own
 devices/_clock.HostSampleClock closes up at most half a second) closes up what was lost:
 the signal then steps from one still posture straight to another between two consecutive
-samples. A worn sensor cannot do that. A quick real lean of the trunk takes 150 ms or more, so at
+samples. A worn sensor cannot do that, and when one side is still it cannot do it either if the
+step is the whole of a big, lasting change (FAR_G below). A quick real lean of the trunk takes 150 ms or more, so at
 20 Hz or faster it spreads over three samples or more and moves the samples around it; a trunk
 that turned 6 degrees or more between two samples with half a second still on each side would
 have started and stopped the turn within 50 ms, an angular acceleration whose tangential part
@@ -40,6 +41,15 @@ MIN_SIDE = 5
 STILL_RATIO = 0.25
 STILL_G = 0.05
 SAME_G = 0.05
+# One side still is enough when the step is big and is the change: the other side's mean (over
+# SIDE_S; it may be busy, someone talking while standing) lies FAR_G or more from the still side's
+# (about 20 degrees of tilt at 1 g) and the step between the two samples carries at least CARRY of
+# that. A trunk at rest that turned 16 degrees or more within one sample interval (50 ms at most)
+# and stayed there reached an angular velocity of 300 deg/s or more from rest within it, which no
+# trunk does; on the 45 shared real recordings (13.5 h, continuous clocks) no step comes near it,
+# while recordings of sitting and standing joined end to end show it wherever one side is still.
+FAR_G = 0.35
+CARRY = 0.8
 # Below this rate a sample interval (over 50 ms) can hold the whole of a quick real lean (150-200
 # ms), which then reads as a step between still samples: no splices are looked for.
 MIN_RATE_HZ = 20.0
@@ -102,16 +112,21 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     score[1:] = np.fmax(score[1:], np.sqrt(moved))
     score[~ok] = 0.0
     top = score[first:].copy()
+    calm = np.where(ok, sd, np.inf)  # per row: its SD (a still side needs a calm epoch to lie in)
+    calmest = calm[first:].copy()
     end = k.shape[0]
     for back in range(1, q + 1):  # the rows back .. of each new one, those within q epochs
         lo = max(0, back - first)  # new rows with a row that far back
         if lo >= m:
             break
-        earlier = score[first + lo - back:end - back]
         near = k[first + lo - back:end - back] >= k[first + lo:] - q
-        np.fmax(top[lo:], np.where(near, earlier, 0.0), out=top[lo:])
+        np.fmax(top[lo:], np.where(near, score[first + lo - back:end - back], 0.0), out=top[lo:])
+        np.fmin(calmest[lo:], np.where(near, calm[first + lo - back:end - back], np.inf), out=calmest[lo:])
     at_least = SCREEN_MARGIN * screen_share(rate_hz, epoch_s) * JUMP_G
-    look = np.flatnonzero((top >= at_least) & (periodicity < WALKING_PERIODICITY) & ok[first:])
+    # (walking holds no still half second: looked at only where a calm epoch lies in the span, as
+    # where someone still was joined to someone walking or talking)
+    look = np.flatnonzero((top >= at_least) & ok[first:]
+                          & ((periodicity < WALKING_PERIODICITY) | (calmest <= STILL_G)))
     j = look + first
     lo = np.maximum(starts[j] - w, w)  # (a step's before side and the step before it are in the buffer)
     hi = starts[j] + n[j] - w
@@ -138,16 +153,17 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     owned[seg_at] = False
     owned[seg_at + seg_len - 2] = False
     owned[(seg_at + seg_len - 1)[:-1]] = False
-    pos = np.flatnonzero(owned[1:-1] & (size[1:-1] >= JUMP_G) & (size[:-2] < 0.5 * JUMP_G)
-                         & (size[2:] < 0.5 * JUMP_G)) + 1
+    calm_before, calm_after = size[:-2] < 0.5 * JUMP_G, size[2:] < 0.5 * JUMP_G
+    pos = np.flatnonzero(owned[1:-1] & (size[1:-1] >= JUMP_G) & (calm_before | calm_after)) + 1
     if pos.size == 0:
         return out
+    step, calm_b, calm_f = size[pos], calm_before[pos - 1], calm_after[pos - 1]
     r = np.searchsorted(seg_at, pos, side="right") - 1
     i = run_lo[r] + (pos - seg_at[r] - 1)
     owner = np.searchsorted(lo, i, side="right") - 1
     # consecutive by the clock, and the sides within MAX_SIDES_S
     steady = (t[i + 1] - t[i] <= NEXT_SAMPLE / rate_hz) & (t[i + w] - t[i - w + 1] <= MAX_SIDES_S)
-    i, owner = i[steady], owner[steady]
+    i, owner, step, calm_b, calm_f = i[steady], owner[steady], step[steady], calm_b[steady], calm_f[steady]
     if i.size == 0:
         return out
     kk = np.arange(w)
@@ -159,6 +175,9 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     sd_f = np.sqrt(f.var(axis=1).sum(axis=1))
     still = np.minimum(STILL_RATIO * gap, STILL_G)
     same = np.abs(np.sqrt((mf * mf).sum(axis=1)) - np.sqrt((mb * mb).sum(axis=1))) <= SAME_G
-    hit = (gap >= JUMP_G) & (sd_b <= still) & (sd_f <= still) & same
+    both = calm_b & calm_f & (gap >= JUMP_G) & (sd_b <= still) & (sd_f <= still) & same
+    # one still side (see FAR_G)
+    one = (gap >= FAR_G) & (step >= CARRY * gap) & ((calm_b & (sd_b <= STILL_G)) | (calm_f & (sd_f <= STILL_G)))
+    hit = both | one
     out[look[owner[hit]]] = True
     return out
