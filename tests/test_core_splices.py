@@ -103,6 +103,14 @@ def test_one_still_side_needs_a_big_lasting_change_taken_in_one_step():
     assert spliced_seconds(still_then_busy(12.0)) == []
     # a still side, then talking in the same posture
     assert spliced_seconds(still_then_busy(0.0)) == []
+    # a knock of two or three samples (a seat's thump, a tapped clip) that leaves the posture as it
+    # was, at 25 to 100 Hz: the mean of the half second after it moves, its median does not
+    for rate, pulse in ((25.0, [3.0, 2.0]), (50.0, [3.0, 5.0, 3.0]), (100.0, [6.0, 6.0, 6.0])):
+        n = int(30.3 * rate)
+        acc = np.tile(_tilted(0.0), (2 * n, 1)) + np.random.default_rng(1).normal(0.0, 0.004, (2 * n, 3))
+        acc[n:n + len(pulse), 0] += pulse
+        knocked = SampleBlock(np.arange(2 * n) / rate, acc.astype(np.float32), rate_hz=rate)
+        assert spliced_seconds(knocked) == [], rate
 
 
 def test_real_sitting_joined_to_real_standing_on_one_clock_is_found():

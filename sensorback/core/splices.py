@@ -48,8 +48,14 @@ SAME_G = 0.05
 # and stayed there reached an angular velocity of 300 deg/s or more from rest within it, which no
 # trunk does; on the 45 shared real recordings (13.5 h, continuous clocks) no step comes near it,
 # while recordings of sitting and standing joined end to end show it wherever one side is still.
+# The change must last: the busy side's median (per axis, over SIDE_S) lies FAR_G off as well, so
+# that a knock of a few samples (a seat's thump, a tapped clip), which moves the mean but not the
+# median, is no splice (it would otherwise hide a sit-down heard right next to it).
 FAR_G = 0.35
 CARRY = 0.8
+# The still side reads gravity alone: its mean magnitude within GRAVITY_G of 1 g (uncalibrated
+# sensors are off by a few percent; a stuck sensor's zeros are no posture).
+GRAVITY_G = 0.15
 # Below this rate a sample interval (over 50 ms) can hold the whole of a quick real lean (150-200
 # ms), which then reads as a step between still samples: no splices are looked for.
 MIN_RATE_HZ = 20.0
@@ -154,7 +160,11 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     owned[seg_at + seg_len - 2] = False
     owned[(seg_at + seg_len - 1)[:-1]] = False
     calm_before, calm_after = size[:-2] < 0.5 * JUMP_G, size[2:] < 0.5 * JUMP_G
-    pos = np.flatnonzero(owned[1:-1] & (size[1:-1] >= JUMP_G) & (calm_before | calm_after)) + 1
+    mid = size[1:-1]
+    # (a step with one calm neighbour only can be a one-sided splice only if it is CARRY * FAR_G
+    # or more: busy data, full of single big steps, gathers no sides for the rest)
+    pos = np.flatnonzero(owned[1:-1] & (mid >= JUMP_G)
+                         & ((calm_before & calm_after) | ((calm_before | calm_after) & (mid >= CARRY * FAR_G)))) + 1
     if pos.size == 0:
         return out
     step, calm_b, calm_f = size[pos], calm_before[pos - 1], calm_after[pos - 1]
@@ -176,8 +186,17 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     still = np.minimum(STILL_RATIO * gap, STILL_G)
     same = np.abs(np.sqrt((mf * mf).sum(axis=1)) - np.sqrt((mb * mb).sum(axis=1))) <= SAME_G
     both = calm_b & calm_f & (gap >= JUMP_G) & (sd_b <= still) & (sd_f <= still) & same
-    # one still side (see FAR_G)
-    one = (gap >= FAR_G) & (step >= CARRY * gap) & ((calm_b & (sd_b <= STILL_G)) | (calm_f & (sd_f <= STILL_G)))
+    # one still side (see FAR_G), reading gravity alone (not a stuck sensor's zeros)
+    still_b = calm_b & (sd_b <= STILL_G) & (np.abs(np.sqrt((mb * mb).sum(axis=1)) - 1.0) <= GRAVITY_G)
+    still_f = calm_f & (sd_f <= STILL_G) & (np.abs(np.sqrt((mf * mf).sum(axis=1)) - 1.0) <= GRAVITY_G)
+    one = (gap >= FAR_G) & (step >= CARRY * gap) & (still_b | still_f)
+    if one.any():
+        # ... and the change lasts: the busy side's median lies as far off, not only its mean (a
+        # knock of a few samples, several g, moves the mean of half a second as much, not the median)
+        o = np.flatnonzero(one)
+        busy = np.where(still_b[o, None], np.median(f[o], axis=1), np.median(b[o], axis=1))
+        rest = np.where(still_b[o, None], mb[o], mf[o])
+        one[o] = np.sqrt(((busy - rest) ** 2).sum(axis=1)) >= FAR_G
     hit = both | one
     out[look[owner[hit]]] = True
     return out
