@@ -388,7 +388,8 @@ def run_sim(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:
 
 # ------------------------------------------------- sitting and standing without transitions
 SITSTAND_FAMILIES = ("hidden-sit-downs", "hidden-sit-downs+closed", "seat-after-walk", "reseats", "standing-chats",
-                     "hidden-stand-ups", "hidden-stand-ups+closed", "seated-start", "sits-as-stands", "couch",
+                     "hidden-stand-ups", "hidden-stand-ups+closed", "activity-files", "activity-files+closed",
+                     "seated-start", "sits-as-stands", "couch",
                      "stuck-sensor", "exercise-bike", "calibrated-hidden", "calibrated-hidden+windows")
 # "+windows": the scenario analysed with the windows of the guided calibration it begins with
 # (--reference-window, --forward-window, --stand-window); without, as if nobody said where they are.

@@ -93,6 +93,9 @@ NOT_WORN_LYING_S = 1800.0
 LYING_THEN_SIT_EPOCHS = 10
 # Missing data this long may hide a posture change (cheaper to switch across it).
 GAP_RESET_EPOCHS = 60
+# Missing data this long (or a splice) may hold a transition: the epochs still open before it are
+# decided as they stand, by the evidence before it (smoother.py, `cut`), not by what comes after.
+BREAK_S = 5.0
 
 # The posture smoother (smoother.py): switching posture without seeing it costs SWITCH_NATS
 # (about one switch per 18 min of still time a priori, e^-7 per second); walking, lying a while
@@ -235,6 +238,7 @@ class _Carry:
     hist_up: np.ndarray | None = None  # stand-ups heard in the last up_settle epochs, see _settled_ups
     not_worn_run: int = 0
     gap_run: int = 0
+    data_level: int = 0  # the posture cue's level at the last epoch with data (it holds through a gap)
     hist_wobble: np.ndarray = field(default_factory=lambda: np.full((NOT_WORN_WINDOW - 1, 7), np.nan, np.float32))
     since_handling: int = 10**9
     quiet_run: int = 0
@@ -272,6 +276,7 @@ class Decider:
         self._switch, self._unknown_switch = nats(SWITCH_NATS), nats(UNKNOWN_SWITCH_NATS)
         self._fresh_switch = nats(FRESH_SWITCH_NATS)
         self.fresh_epochs = max(1, int(round(FRESH_S / options.epoch_s)))
+        self.break_epochs = max(1, int(round(BREAK_S / options.epoch_s)))
         self.cue_every = max(1, int(round(CUE_EVERY_S / options.epoch_s)))
         self.moved_within = int(round(MOVED_WITHIN_S / options.epoch_s))
         self.lag_epochs = lag
@@ -770,8 +775,18 @@ class Decider:
         # is reported: a stand-up makes them standing, a shift in the chair leaves them seated.
         hold = ((pending != 0) & known) | rising
         events = Events(ev_at, moved_from, ~ev_sit, ev_other, is_sure)
+        # A break in the data long enough to hold a transition: what follows it (a posture it hid
+        # the change to) says nothing of the epochs before it, which are decided as they stood
+        # when the data stopped (the level then holds through the missing epochs).
+        cut = (gap_run == self.break_epochs) | spliced
+        if not has_data.all():
+            last_data = np.maximum.accumulate(np.where(has_data, np.arange(n_k), -1))
+            held = offset.take(np.maximum(last_data, 0))
+            held[last_data < 0] = c.data_level
+            offset = np.where(has_data, offset, held)
+        c.data_level = int(offset[-1])
         decoded = self._smoother.step(first, x, reset, events, switch, offset, known, hold,
-                                      np.where(calm & ~rising, pending, 0))
+                                      np.where(calm & ~rising, pending, 0), cut)
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING

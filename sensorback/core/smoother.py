@@ -144,11 +144,12 @@ class PostureSmoother:
         self._g = np.zeros(0, bool)   # guesses (see step) among them
         self._bmax = -BIG   # the latest window start of a transition seen so far
         self._bmax_sure = -BIG  # ... of a sure one
+        self._held_last = False  # whether the last epoch seen was held (a cut right after it waits)
 
     def step(self, first: int, x: np.ndarray, reset: np.ndarray, events: Events,
              switch: np.ndarray | None = None, offset: np.ndarray | None = None,
              settles: np.ndarray | None = None, hold: np.ndarray | None = None,
-             pending: np.ndarray | None = None) -> Decoded:
+             pending: np.ndarray | None = None, cut: np.ndarray | None = None) -> Decoded:
         """x: evidence per epoch (int, NAT units) for epochs first .. first + n - 1; reset: the
         epochs at which the past is forgotten (switching into them is free: after the sensor was
         off, after a long gap); switch: the cost of switching right after each epoch (NAT
@@ -159,7 +160,9 @@ class PostureSmoother:
         held epochs, what that change would add to their offset once accepted (0: not known): a
         held epoch whose commit stands as well with it (the same posture, as surely) commits all
         the same (sitting slumped past the posture cue's lean where it was accepted sitting
-        upright, say)."""
+        upright, say). cut: epochs at which a break in the data (long enough to hold a
+        transition) is known: the epochs still open before the break are decided as they stand
+        at the epoch before (as before a reset), unless that one is held; the score carries on."""
         n = x.shape[0]
         q = np.full(n, self.switch, np.int64) if switch is None else switch.astype(np.int64)
         if self.open is None:
@@ -180,6 +183,16 @@ class PostureSmoother:
         # a reset makes the epoch before it final as it stands (known at the reset)
         at_reset = np.zeros(n, bool)
         at_reset[:-1] = reset[1:]
+        # ... and so does a break in the data (cut), unless that epoch is held
+        cut_first = False
+        if cut is not None:
+            at_cut = np.zeros(n, bool)
+            at_cut[:-1] = cut[1:]
+            if hold is not None:
+                at_cut &= ~hold
+            at_reset |= at_cut
+            cut_first = bool(cut[0]) and not self._held_last
+        self._held_last = bool(hold[-1]) if hold is not None else False
         # A guess (a commit made before anything sure was seen: `settles` false) settles nothing
         # but itself, and is final in its own posture only when an open epoch would be (by the
         # next settling commit, a reset, or the lag): until then, the first sure transition whose
@@ -219,7 +232,7 @@ class PostureSmoother:
         if c0:
             none = np.flatnonzero(c[:c0] == BIG)
             own_g = g[none]
-            if reset[0]:  # the last epoch before this chunk is final as it stands
+            if reset[0] or cut_first:  # the last epoch before this chunk is final as it stands
                 c[none], ck[none] = first - 1, first
                 cval[none] = np.where(own_g, cval[none], self._d_last >= 0)
             elif later_pos.size:

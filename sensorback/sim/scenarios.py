@@ -335,6 +335,31 @@ def build_hidden_stand_ups(tl: Timeline, end_s: float) -> None:
     tl.fill_to(end_s)
 
 
+def build_activity_files(tl: Timeline, end_s: float) -> None:
+    """A lab protocol kept as one file per activity and joined into one recording: desk sitting,
+    quiet standing or standing while talking (the trunk busy all along), 3-6 min each, and a 1-3 min
+    walk, starting seated. The stand-ups and sit-downs between the files were never recorded: each lies in a
+    radio gap here, and the '+closed' variant closes those up, one file straight after the other
+    on a continuous clock (the held-out chest recordings' 'standing straight after sitting';
+    benchmarks/spliced.py joined builds the same from real signals). The wearer sits 8-20 deg
+    reclined from their standing posture."""
+    rng = tl.rng
+    tl.person.sit_upright_rel_deg = -float(rng.uniform(8.0, 20.0))
+    tl.start_seated()
+    k = 0
+    while tl.now < end_s - 8 * MIN:
+        tl.sit(rng.uniform(3.0, 6.0) * MIN)
+        tl.hidden(tl.stand_up)
+        talk = k % 2 == 0
+        tl.stand(rng.uniform(3.0, 6.0) * MIN, "stand_talk" if talk else "stand", talk=talk)
+        t0 = tl.now
+        tl.walk(rng.uniform(60.0, 180.0))
+        tl.gap(t0 - 2.0, 4.0)  # (the walk is a file of its own: its start unseen, its end in the gap below)
+        tl.hidden(tl.sit_down)
+        k += 1
+    tl.fill_to(end_s)
+
+
 def _seen_desk_sessions(tl: Timeline, end_s: float, seated, after, end_margin_s: float) -> None:
     """A day of desk sessions of 20-90 min, each sit-down and stand-up ordinary and seen, of a
     wearer who sits 8-20 deg reclined from their standing posture: seated(until) fills each
@@ -526,6 +551,9 @@ REGISTRY: dict[str, Scenario] = {
                  "stand-up that is slow or inside a radio gap", 2 * HOUR, build_hidden_stand_ups),
         Scenario("seated-start", "2 h whose recording begins while the wearer already sits", 2 * HOUR,
                  build_seated_start),
+        Scenario("activity-files", "1 h of activity files joined into one: sitting, quiet standing or "
+                 "standing while talking, 3-6 min each, and a walk, every stand-up and sit-down left out (in a radio "
+                 "gap; '+closed': on one unbroken clock)", HOUR, build_activity_files),
         Scenario("calibrated-hidden", "2 h after a guided calibration with its stand step: sitting 15-40 min "
                  "and standing 4-8 min, every sit-down and stand-up unseen, no walks", 2 * HOUR,
                  build_calibrated_hidden),

@@ -158,14 +158,20 @@ class Timeline:
 
     # ----------------------------------------------------------------------------- upright
     def stand(self, dur_s: float, code: str = "stand", work: bool = False, shuffles: bool = False,
-              bobs: bool = False) -> None:
+              bobs: bool = False, talk: bool = False) -> None:
         """Stand still-ish: postural sway, weight shifts every 8-40 s, optional short shuffles and
-        bobs (Timeline.bob: half of the weight shifts become one)."""
+        bobs (Timeline.bob: half of the weight shifts become one). talk: standing while talking and
+        gesturing, the trunk busier all along (0.02-0.07 g of 1-6 Hz motion: the real chest
+        recordings' 'talking while standing' epochs have a median SD of 0.03 g, a quarter of them
+        0.07 g or more)."""
         self._need("stand")
         rng, p = self.rng, self.person
         t_end = self.t_ms + _ms(dur_s)
-        self._level(t_end, p.sway_deg * (1.15 if work else 1.0), 0.35 if work else 0.25,
-                    0.008 if work else 0.003)
+        if talk:
+            self._level(t_end, p.sway_deg * 1.3, 1.0, float(rng.uniform(0.01, 0.04)))
+        else:
+            self._level(t_end, p.sway_deg * (1.15 if work else 1.0), 0.35 if work else 0.25,
+                        0.008 if work else 0.003)
         base = self.posture
         row_start = self.t_ms
         shifted = False
