@@ -486,10 +486,12 @@ def test_a_slouch_long_after_a_sit_down_hidden_in_a_gap_is_sitting():
     assert np.isin(ep.state[held], SIT).mean() >= 0.9
 
 
-@pytest.mark.parametrize("scenario", ["hidden-stand-ups", "seat-after-walk"])
+@pytest.mark.parametrize("scenario", ["hidden-stand-ups", "seat-after-walk", "activity-files"])
 def test_streaming_equals_batch_on_a_day_of_unseen_transitions(scenario):
-    """Also across a seat reached straight from a walk (Decider._seats carries its watch)."""
-    block, _ = simulate(scenario, seed=2 if scenario == "hidden-stand-ups" else 1, duration_s=2400.0)
+    """Also across a seat reached straight from a walk (Decider._seats carries its watch), and
+    across breaks that settle the epochs open before them (activity-files: the cue's level held
+    through the missing epochs, carried from chunk to chunk)."""
+    block, _ = simulate(scenario, seed=1 if scenario == "seat-after-walk" else 2, duration_s=2400.0)
     assert_streams_as_batch(block, analyze(block), ((0, 0.0), (1, 1.0), (2, 60.0)), max_feeds=400)
 
 

@@ -93,8 +93,9 @@ NOT_WORN_LYING_S = 1800.0
 LYING_THEN_SIT_EPOCHS = 10
 # Missing data this long may hide a posture change (cheaper to switch across it).
 GAP_RESET_EPOCHS = 60
-# Missing data this long (or a splice) may hold a transition: the epochs still open before it are
-# decided as they stand, by the evidence before it (smoother.py, `cut`), not by what comes after.
+# Missing data this long (epochs without enough samples in a row, or a splice) may hold a
+# transition: the epochs still open before it are decided as they stood, by the evidence before it
+# (smoother.py, `cut`), not by what comes after.
 BREAK_S = 5.0
 
 # The posture smoother (smoother.py): switching posture without seeing it costs SWITCH_NATS

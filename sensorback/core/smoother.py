@@ -144,7 +144,7 @@ class PostureSmoother:
         self._g = np.zeros(0, bool)   # guesses (see step) among them
         self._bmax = -BIG   # the latest window start of a transition seen so far
         self._bmax_sure = -BIG  # ... of a sure one
-        self._held_last = False  # whether the last epoch seen was held (a cut right after it waits)
+        self._held_last = False  # whether the last epoch seen was held (a cut right after it is dropped)
 
     def step(self, first: int, x: np.ndarray, reset: np.ndarray, events: Events,
              switch: np.ndarray | None = None, offset: np.ndarray | None = None,
@@ -162,7 +162,8 @@ class PostureSmoother:
         the same (sitting slumped past the posture cue's lean where it was accepted sitting
         upright, say). cut: epochs at which a break in the data (long enough to hold a
         transition) is known: the epochs still open before the break are decided as they stand
-        at the epoch before (as before a reset), unless that one is held; the score carries on."""
+        at the epoch before (as before a reset); the score carries on. A cut right after a held
+        epoch is dropped: the change under way decides those epochs."""
         n = x.shape[0]
         q = np.full(n, self.switch, np.int64) if switch is None else switch.astype(np.int64)
         if self.open is None:
