@@ -123,19 +123,22 @@ def told_windows(block, options: CoreOptions, stand: bool = True) -> CoreOptions
 
 
 def simulated(name: str, seed: int, rate_hz: float, options: CoreOptions, calibrated: bool = False,
-              closed: bool = False):
+              closed: bool = False, dropouts: bool = False):
     """(block, labels, truth per epoch, EpochTable) of one simulated scenario, analysed once;
     calibrated: with the windows of the guided calibration the scenario begins with; closed: with
-    its radio gaps closed up (closed_gaps.py)."""
+    its radio gaps closed up (closed_gaps.py); dropouts: with short dropouts added (dropouts.py)."""
     import tempfile
 
     from closed_gaps import close_gaps
+    from dropouts import add_dropouts
 
     from sensorback.sim import simulate, write_labels
 
     block, labels = simulate(name, seed=seed, rate_hz=rate_hz)
     if closed:
         block, labels = close_gaps(block, labels)
+    if dropouts:
+        block, labels = add_dropouts(block, labels, seed)
     if calibrated:
         options = told_windows(block, options)
     with tempfile.TemporaryDirectory() as d:
@@ -390,13 +393,15 @@ def run_sim(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:
 SITSTAND_FAMILIES = ("hidden-sit-downs", "hidden-sit-downs+closed", "seat-after-walk", "reseats", "standing-chats",
                      "hidden-stand-ups", "hidden-stand-ups+closed", "activity-files", "activity-files+closed",
                      "seated-start", "sits-as-stands", "couch",
-                     "stuck-sensor", "exercise-bike", "calibrated-hidden", "calibrated-hidden+windows")
+                     "stuck-sensor", "exercise-bike", "calibrated-hidden", "calibrated-hidden+windows",
+                     "hidden-sit-downs+dropouts", "hidden-stand-ups+dropouts", "reseats+dropouts")
 # "+windows": the scenario analysed with the windows of the guided calibration it begins with
 # (--reference-window, --forward-window, --stand-window); without, as if nobody said where they are.
 # "+closed": with its radio gaps closed up, as a clock rebuilt from the sample count leaves them
 # (closed_gaps.py).
 WITH_WINDOWS = "+windows"
 CLOSED = "+closed"
+DROPOUTS = "+dropouts"  # short dropouts added (dropouts.py)
 PROMPT_TOLERANCE_S = 180.0  # a break prompt within 3 min of when a perfect observer would give it
 
 
@@ -448,10 +453,10 @@ def run_sitstand_families(options: CoreOptions, seeds: range, rate_hz: float = 5
           f"{'not_worn on worn':>16} {'prompts on time':>15} {'spurious':>8} {'max offset s':>12}")
     for name in SITSTAND_FAMILIES:
         scores, lying, off_worn, due, on_time, spurious, worst = [], [], 0, 0, 0, 0, 0.0
-        scenario = name.removesuffix(WITH_WINDOWS).removesuffix(CLOSED)
+        scenario = name.removesuffix(WITH_WINDOWS).removesuffix(CLOSED).removesuffix(DROPOUTS)
         for seed in seeds:
             block, labels, truth, ep = simulated(scenario, seed, rate_hz, options, calibrated=name.endswith(WITH_WINDOWS),
-                                                 closed=name.endswith(CLOSED))
+                                                 closed=name.endswith(CLOSED), dropouts=name.endswith(DROPOUTS))
             state = ep.state
             s = score(truth, state)
             scores.append(s)
