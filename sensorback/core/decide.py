@@ -233,6 +233,7 @@ class _Carry:
     since_moved: int = 10**9
     since_rose: int = 10**9
     since_gap: int = 10**9
+    since_brk: int = 10**9
     hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     hist_calm_recent: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
     hist_calm_window: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # see _movement_start
@@ -473,6 +474,11 @@ class Decider:
         gap = ~has_data | spliced
         since_gap = distrust((stood_up, sat_down, landed, slow_up, slow_down, walked_off), gap, span, early, c.since_gap)
         c.since_gap = int(since_gap[-1])
+        # A break that may hold a transition (BREAK_S of missing data, or a splice): a dropout of a
+        # second or two holds no sit-down or stand-up, so it is no trace of one either.
+        brk = (gap_run >= self.break_epochs) | spliced
+        since_brk = run_length(~brk, c.since_brk)
+        c.since_brk = int(since_brk[-1])
         # Sitting straight down from walking: a landing (see heard.on_every_epoch) with stepping
         # within the window before it.
         land = np.flatnonzero(landed)
@@ -635,7 +641,7 @@ class Decider:
         own = own_postures(self.calibration)
         # where a transition nobody saw could have left its mark: the trunk's lean out and back
         # (PostureCue.excursions), or no data
-        trace = gap | cue.excursions(g)
+        trace = brk | cue.excursions(g)
         others = cue.orientation(first, g, upright_still, from_walking, cue_events, not_worn, walk_up, on_feet,
                                  [(t, own) for t in stood_told] if own.stand is not None else [], trace,
                                  gap)
@@ -697,12 +703,12 @@ class Decider:
         kind = forward_fill(np.where(sure, on_feet.view(np.int8) * np.int8(2) + np.int8(1),
                                      reset.view(np.int8) * np.int8(2)), c.mark_kind)
         # the last sure evidence was walking and data went missing since: the walk's end is unseen
-        walk_gap = (kind == 3) & (since_gap < since_mark)
+        walk_gap = (kind == 3) & (since_brk < since_mark)
         c.since_mark, c.mark_kind = int(since_mark[-1]), int(kind[-1])
         # A posture change is accepted only if the body moved around it (MOVED_SD_G within
         # MOVED_WITHIN_S, or data missing): a stand-up or a sit-down moves the whole body, a lean
         # in the chair toward upright only the trunk.
-        moved = run_length(~(gap | (sd >= MOVED_SD_G)), c.since_moved)
+        moved = run_length(~(brk | (sd >= MOVED_SD_G)), c.since_moved)
         c.since_moved = int(moved[-1])
         # ... and one toward standing only where a transition could have left its trace (`trace`):
         # a seated lean toward upright leaves none
@@ -713,7 +719,7 @@ class Decider:
         # the switch, then a slouch): a change toward sitting may be accepted at any time after
         # it. (Toward standing the trace must be near: a gap long before proved no rise, the
         # lean in the chair above.)
-        moved_ok = (moved <= self.moved_within) | (since_gap < since_mark)
+        moved_ok = (moved <= self.moved_within) | (since_brk < since_mark)
         level_h = cue.levels(first, heads, take_rows(g, heads), upright_still[heads], from_walking[heads],
                              since_mark[heads] < B, kind[heads] == 2, calm[heads],
                              moved_ok[heads], rose[heads] <= self.moved_within,
