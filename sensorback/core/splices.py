@@ -184,11 +184,12 @@ def splice_epochs(t: np.ndarray, acc: np.ndarray, k: np.ndarray, starts: np.ndar
     sd_b = np.sqrt(b.var(axis=1).sum(axis=1))
     sd_f = np.sqrt(f.var(axis=1).sum(axis=1))
     still = np.minimum(STILL_RATIO * gap, STILL_G)
-    same = np.abs(np.sqrt((mf * mf).sum(axis=1)) - np.sqrt((mb * mb).sum(axis=1))) <= SAME_G
+    mag_b, mag_f = np.sqrt((mb * mb).sum(axis=1)), np.sqrt((mf * mf).sum(axis=1))
+    same = np.abs(mag_f - mag_b) <= SAME_G
     both = calm_b & calm_f & (gap >= JUMP_G) & (sd_b <= still) & (sd_f <= still) & same
     # one still side (see FAR_G), reading gravity alone (not a stuck sensor's zeros)
-    still_b = calm_b & (sd_b <= STILL_G) & (np.abs(np.sqrt((mb * mb).sum(axis=1)) - 1.0) <= GRAVITY_G)
-    still_f = calm_f & (sd_f <= STILL_G) & (np.abs(np.sqrt((mf * mf).sum(axis=1)) - 1.0) <= GRAVITY_G)
+    still_b = calm_b & (sd_b <= STILL_G) & (np.abs(mag_b - 1.0) <= GRAVITY_G)
+    still_f = calm_f & (sd_f <= STILL_G) & (np.abs(mag_f - 1.0) <= GRAVITY_G)
     one = (gap >= FAR_G) & (step >= CARRY * gap) & (still_b | still_f)
     if one.any():
         # ... and the change lasts: the busy side's median lies as far off, not only its mean (a
