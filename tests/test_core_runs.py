@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorback.core.runs import forward_fill, hysteresis, rolling_count, run_length, sliding_reduce
+from sensorback.core.runs import forward_fill, hold_through, hysteresis, rolling_count, run_length, sliding_reduce
 from sensorback.core.windows import window_matrix
 
 
@@ -59,6 +59,18 @@ def test_forward_fill_matches_the_loop():
         codes = (rng.integers(1, 4, n) * flags).astype(np.int8)
         carry = int(rng.integers(0, 4))
         assert np.array_equal(forward_fill(codes, carry), naive_forward_fill(codes, carry)), (codes, carry)
+
+
+def test_hold_through_matches_the_loop():
+    """Values may be 0 (a posture level): only the mask says which are kept."""
+    for rng, n, flags in random_cases():
+        values = rng.integers(-3, 4, n).astype(np.int64)
+        carry = int(rng.integers(-3, 4))
+        want, last = [], carry
+        for v, k in zip(values.tolist(), flags.tolist()):
+            last = v if k else last
+            want.append(last)
+        assert np.array_equal(hold_through(values, flags, carry), np.array(want, np.int64)), (values, flags, carry)
 
 
 def test_hysteresis_matches_the_loop():

@@ -24,7 +24,7 @@ from .options import CoreOptions
 from .reference import Calibration, angles, recorrect, redirect, unit  # noqa: F401  (Calibration: its old home)
 from .settle import TO_MOVING, TO_NOT_WORN, TO_SITTING, Revision, Settler
 from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, Anchors, PostureCue, inclination_evidence
-from .runs import _int_type, _last_true, forward_fill, hysteresis, next_true, run_length, since_last, sliding_reduce
+from .runs import _int_type, _last_true, forward_fill, hold_through, hysteresis, next_true, run_length, since_last, sliding_reduce
 from .smoother import Events, PostureSmoother, nats
 from .stretches import epoch_cuts, pieces
 from .sway_breaks import SwayAcrossBreaks
@@ -475,8 +475,10 @@ class Decider:
         since_gap = distrust((stood_up, sat_down, landed, slow_up, slow_down, walked_off), gap, span, early, c.since_gap)
         c.since_gap = int(since_gap[-1])
         # A break that may hold a transition (BREAK_S of missing data, or a splice): a dropout of a
-        # second or two holds no sit-down or stand-up, so it is no trace of one either.
+        # second or two holds no sit-down or stand-up, so it is no trace of one either. Where one
+        # becomes known (`cut`), the smoother decides the epochs still open before it.
         brk = (gap_run >= self.break_epochs) | spliced
+        cut = (gap_run == self.break_epochs) | spliced
         since_brk = run_length(~brk, c.since_brk)
         c.since_brk = int(since_brk[-1])
         # Sitting straight down from walking: a landing (see heard.on_every_epoch) with stepping
@@ -782,15 +784,11 @@ class Decider:
         # is reported: a stand-up makes them standing, a shift in the chair leaves them seated.
         hold = ((pending != 0) & known) | rising
         events = Events(ev_at, moved_from, ~ev_sit, ev_other, is_sure)
-        # A break in the data long enough to hold a transition: what follows it (a posture it hid
-        # the change to) says nothing of the epochs before it, which are decided as they stood
-        # when the data stopped (the level then holds through the missing epochs).
-        cut = (gap_run == self.break_epochs) | spliced
+        # At a break (`cut`), what follows it (a posture it hid the change to) says nothing of the
+        # epochs before it, which are decided as they stood when the data stopped: the level holds
+        # through the missing epochs.
         if not has_data.all():
-            last_data = np.maximum.accumulate(np.where(has_data, np.arange(n_k), -1))
-            held = offset.take(np.maximum(last_data, 0))
-            held[last_data < 0] = c.data_level
-            offset = np.where(has_data, offset, held)
+            offset = hold_through(offset, has_data, c.data_level)
         c.data_level = int(offset[-1])
         decoded = self._smoother.step(first, x, reset, events, switch, offset, known, hold,
                                       np.where(calm & ~rising, pending, 0), cut)

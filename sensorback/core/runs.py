@@ -69,12 +69,17 @@ def run_length(flags: np.ndarray, carry: int) -> np.ndarray:
     return run
 
 
-def forward_fill(codes: np.ndarray, carry: int) -> np.ndarray:
-    """Replace 0 by the last non-zero code before it (or carry)."""
-    pos = _last_true(codes != 0, _int_type(codes.shape[0]))
-    out = codes.take(np.maximum(pos, 0))  # (take: fancy indexing with int32 indices is twice as slow)
+def hold_through(values: np.ndarray, keep: np.ndarray, carry) -> np.ndarray:
+    """values where keep; elsewhere the value at the last kept position before (or carry)."""
+    pos = _last_true(keep, _int_type(values.shape[0]))
+    out = values.take(np.maximum(pos, 0))  # (take: fancy indexing with int32 indices is twice as slow)
     out[: _first_at_least_0(pos)] = carry
     return out
+
+
+def forward_fill(codes: np.ndarray, carry: int) -> np.ndarray:
+    """Replace 0 by the last non-zero code before it (or carry)."""
+    return hold_through(codes, codes != 0, carry)
 
 
 def hysteresis(enter: np.ndarray, stay: np.ndarray, carry: bool) -> np.ndarray:
