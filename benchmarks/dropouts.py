@@ -19,7 +19,7 @@ DROPOUT_S = (1.0, 4.6)  # shorter than the 5 s break that may hold a transition 
 
 def add_dropouts(block, labels, seed: int):
     """(block, labels) with the dropouts taken out; the same seed gives the same holes."""
-    from sensorback.sim.labels import Labels
+    from sensorback.sim.labels import Labels, overlay_no_data
 
     rng = np.random.default_rng(10_000 + seed)
     t = block.t
@@ -30,19 +30,7 @@ def add_dropouts(block, labels, seed: int):
     keep = np.ones(t.shape[0], bool)
     for a, b in holes:
         keep[(t >= a) & (t < b)] = False
-    rows = list(labels.rows())
-    for a, b in holes:  # each hole becomes a no_data row, the rows it cuts shortened around it
-        cut = []
-        for r0, r1, lab, code in rows:
-            if r1 <= a or r0 >= b:
-                cut.append((r0, r1, lab, code))
-                continue
-            if r0 < a:
-                cut.append((r0, a, lab, code))
-            if r1 > b:
-                cut.append((b, r1, lab, code))
-        cut.append((a, b, "no_data", "dropout"))
-        rows = sorted(cut, key=lambda r: r[0])
+    rows = overlay_no_data(labels.rows(), [(a, b, "dropout") for a, b in holes])
     out = Labels(*(np.array(col) for col in zip(*rows)))
     sim = dict(block.meta["sim"], gaps=sorted([tuple(g) for g in block.meta["sim"]["gaps"]] + holes))
     return replace(block, t=t[keep], acc=block.acc[keep], meta=dict(block.meta, sim=sim)), out

@@ -67,6 +67,32 @@ class Labels:
         return float(np.sum(self.t_end[m] - self.t_start[m]))
 
 
+def overlay_no_data(rows, spans) -> list[tuple]:
+    """rows (t_start, t_end, label, source_code; in order, not overlapping) with each span
+    (start, end, source_code) laid over them as no_data where it covers them, equal neighbours
+    merged: the simulator's radio gaps and stuck readings, a benchmark's added dropouts."""
+    rows = [list(r) for r in rows]
+    for g0, g1, why in spans:
+        out = []
+        for a, b, lab, code in rows:
+            if b <= g0 or a >= g1:
+                out.append([a, b, lab, code])
+                continue
+            if a < g0:
+                out.append([a, g0, lab, code])
+            out.append([max(a, g0), min(b, g1), "no_data", why])
+            if b > g1:
+                out.append([g1, b, lab, code])
+        rows = out
+    merged: list[list] = []
+    for r in rows:
+        if merged and merged[-1][2:] == r[2:] and merged[-1][1] == r[0]:
+            merged[-1][1] = r[1]
+        else:
+            merged.append(list(r))
+    return [tuple(r) for r in merged]
+
+
 def write_labels(labels: Labels, path) -> None:
     """Write the sidecar CSV (header t_start,t_end,label,source_code; times to the millisecond)."""
     with open_private(path, "w", newline="") as fh:

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from .geometry import UP, min_jerk_inverse, small_rotation
+from .labels import overlay_no_data
 from .person import Person
 
 SLOUCH_DEG = 20.0  # slouching = trunk flexed more than this beyond the wearer's upright sitting
@@ -637,24 +638,5 @@ class Timeline:
         neighbours merged."""
         end = int(round(end_s * 1000))
         rows = [[a, min(b, end), lab, code] for a, b, lab, code in self.rows if a < end]
-        for g0, g1, why in sorted([(a, b, "ble_gap") for a, b in self.gaps]
-                                  + [(a, b, "stuck_sensor") for a, b in self.stuck]):
-            g1 = min(g1, end)
-            out = []
-            for a, b, lab, code in rows:
-                if b <= g0 or a >= g1:
-                    out.append([a, b, lab, code])
-                    continue
-                if a < g0:
-                    out.append([a, g0, lab, code])
-                out.append([max(a, g0), min(b, g1), "no_data", why])
-                if b > g1:
-                    out.append([g1, b, lab, code])
-            rows = out
-        merged: list[list] = []
-        for r in rows:
-            if merged and merged[-1][2:] == r[2:] and merged[-1][1] == r[0]:
-                merged[-1][1] = r[1]
-            else:
-                merged.append(list(r))
-        return [tuple(r) for r in merged]
+        spans = sorted([(a, b, "ble_gap") for a, b in self.gaps] + [(a, b, "stuck_sensor") for a, b in self.stuck])
+        return overlay_no_data(rows, [(g0, min(g1, end), why) for g0, g1, why in spans])
