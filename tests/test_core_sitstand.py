@@ -1041,13 +1041,10 @@ def test_activity_files_keep_the_sitting_before_a_hidden_stand_up(seed):
     a transition now decides those epochs as they stood, by the evidence before it."""
     block, labels = simulate("activity-files", seed=seed, duration_s=1800.0)
     ep = analyze(block).epochs
-    mid = ep.t_start + 0.5
-    truth = np.full(len(ep), "", object)
-    for a, b, label, _code in labels.rows():
-        truth[(mid >= a) & (mid < b)] = label
+    truth = labels.at(ep.t_start + 0.5)
     sitting, standing = truth == "sitting", truth == "standing"
     assert sitting.sum() > 300 and standing.sum() > 300
-    assert np.isin(ep.state[sitting], [CODE["sitting"], CODE["slouching"]]).mean() >= 0.95
+    assert np.isin(ep.state[sitting], SIT).mean() >= 0.95
     assert (ep.state[standing] == CODE["standing"]).mean() >= 0.8
 
 
@@ -1069,7 +1066,6 @@ def test_short_dropouts_change_no_sitting_or_standing(seed):
     ka, kb = np.round(plain.t_start).astype(int), np.round(holed.t_start).astype(int)
     both = np.intersect1d(ka[plain.state != CODE["no_data"]], kb[holed.state != CODE["no_data"]])
     assert both.size > 2000
-    seated = [CODE["sitting"], CODE["slouching"]]
-    a = np.isin(plain.state[np.searchsorted(ka, both)], seated)
-    b = np.isin(holed.state[np.searchsorted(kb, both)], seated)
+    a = np.isin(plain.state[np.searchsorted(ka, both)], SIT)
+    b = np.isin(holed.state[np.searchsorted(kb, both)], SIT)
     assert (a == b).mean() >= 0.99
