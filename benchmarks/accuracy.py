@@ -123,10 +123,11 @@ def told_windows(block, options: CoreOptions, stand: bool = True) -> CoreOptions
 
 
 def simulated(name: str, seed: int, rate_hz: float, options: CoreOptions, calibrated: bool = False,
-              closed: bool = False, dropouts: bool = False):
+              closed: bool = False, dropouts: bool = False, flaky: bool = False):
     """(block, labels, truth per epoch, EpochTable) of one simulated scenario, analysed once;
     calibrated: with the windows of the guided calibration the scenario begins with; closed: with
-    its radio gaps closed up (closed_gaps.py); dropouts: with short dropouts added (dropouts.py)."""
+    its radio gaps closed up (closed_gaps.py); dropouts: with short dropouts added (dropouts.py);
+    flaky: with spells of dropouts of 1-12 s added (dropouts.py)."""
     import tempfile
 
     from closed_gaps import close_gaps
@@ -137,8 +138,8 @@ def simulated(name: str, seed: int, rate_hz: float, options: CoreOptions, calibr
     block, labels = simulate(name, seed=seed, rate_hz=rate_hz)
     if closed:
         block, labels = close_gaps(block, labels)
-    if dropouts:
-        block, labels = add_dropouts(block, labels, seed)
+    if dropouts or flaky:
+        block, labels = add_dropouts(block, labels, seed, flaky=flaky)
     if calibrated:
         options = told_windows(block, options)
     with tempfile.TemporaryDirectory() as d:
@@ -378,10 +379,11 @@ def run_sim(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:
     """Each scenario over several seeds (each seed is another person, mounting and day)."""
     print(f"\n## simulator scenarios, seeds {seeds.start}-{seeds.stop - 1}, {rate_hz:g} Hz (ground truth from the sidecar labels)")
     print(f"{'scenario':<20} {'epochs':>7} {'epoch acc mean':>14} {'worst':>6} {'slouch F1 mean':>14} {'worst':>6}")
-    for name in ("desk-day", "standing-desk-day", "demo"):
+    for name in ("desk-day", "standing-desk-day", "demo", "desk-day+dropouts", "desk-day+flaky"):
         scores = []
         for seed in seeds:
-            _, _, truth, ep = simulated(name, seed, rate_hz, options)
+            _, _, truth, ep = simulated(name.removesuffix(DROPOUTS).removesuffix(FLAKY), seed, rate_hz, options,
+                                        dropouts=name.endswith(DROPOUTS), flaky=name.endswith(FLAKY))
             scores.append(score(truth, ep.state))
         acc = np.array([s.epoch_acc for s in scores])
         f1 = np.array([s.slouch_f1 for s in scores])
@@ -394,7 +396,8 @@ SITSTAND_FAMILIES = ("hidden-sit-downs", "hidden-sit-downs+closed", "seat-after-
                      "hidden-stand-ups", "hidden-stand-ups+closed", "activity-files", "activity-files+closed",
                      "seated-start", "sits-as-stands", "couch",
                      "stuck-sensor", "exercise-bike", "calibrated-hidden", "calibrated-hidden+windows",
-                     "hidden-sit-downs+dropouts", "hidden-stand-ups+dropouts", "reseats+dropouts")
+                     "hidden-sit-downs+dropouts", "hidden-stand-ups+dropouts", "reseats+dropouts",
+                     "activity-files+flaky", "hidden-sit-downs+flaky", "hidden-stand-ups+flaky", "reseats+flaky")
 # "+windows": the scenario analysed with the windows of the guided calibration it begins with
 # (--reference-window, --forward-window, --stand-window); without, as if nobody said where they are.
 # "+closed": with its radio gaps closed up, as a clock rebuilt from the sample count leaves them
@@ -402,6 +405,7 @@ SITSTAND_FAMILIES = ("hidden-sit-downs", "hidden-sit-downs+closed", "seat-after-
 WITH_WINDOWS = "+windows"
 CLOSED = "+closed"
 DROPOUTS = "+dropouts"  # short dropouts added (dropouts.py)
+FLAKY = "+flaky"  # spells of dropouts of 1-12 s added (dropouts.py)
 PROMPT_TOLERANCE_S = 180.0  # a break prompt within 3 min of when a perfect observer would give it
 
 
@@ -453,10 +457,11 @@ def run_sitstand_families(options: CoreOptions, seeds: range, rate_hz: float = 5
           f"{'not_worn on worn':>16} {'prompts on time':>15} {'spurious':>8} {'max offset s':>12}")
     for name in SITSTAND_FAMILIES:
         scores, lying, off_worn, due, on_time, spurious, worst = [], [], 0, 0, 0, 0, 0.0
-        scenario = name.removesuffix(WITH_WINDOWS).removesuffix(CLOSED).removesuffix(DROPOUTS)
+        scenario = name.removesuffix(WITH_WINDOWS).removesuffix(CLOSED).removesuffix(DROPOUTS).removesuffix(FLAKY)
         for seed in seeds:
             block, labels, truth, ep = simulated(scenario, seed, rate_hz, options, calibrated=name.endswith(WITH_WINDOWS),
-                                                 closed=name.endswith(CLOSED), dropouts=name.endswith(DROPOUTS))
+                                                 closed=name.endswith(CLOSED), dropouts=name.endswith(DROPOUTS),
+                                                 flaky=name.endswith(FLAKY))
             state = ep.state
             s = score(truth, state)
             scores.append(s)
