@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorback.core.runs import forward_fill, hold_through, hysteresis, rolling_count, run_length, sliding_reduce
+from sensorback.core.runs import (forward_fill, hold_through, hysteresis, rolling_count, run_length, run_length_over,
+                                  sliding_reduce)
 from sensorback.core.windows import window_matrix
 
 
@@ -59,6 +60,20 @@ def test_forward_fill_matches_the_loop():
         codes = (rng.integers(1, 4, n) * flags).astype(np.int8)
         carry = int(rng.integers(0, 4))
         assert np.array_equal(forward_fill(codes, carry), naive_forward_fill(codes, carry)), (codes, carry)
+
+
+def test_run_length_over_matches_the_loop():
+    """Positions not counted (epochs without data) neither break the run nor add to it."""
+    for rng, n, flags in random_cases():
+        counted = rng.random(n) < rng.choice([0.0, 0.5, 0.9, 1.0])
+        carry = int(rng.choice([0, 1, 7, 10**9]))
+        want, run = [], carry
+        for f, c in zip(flags.tolist(), counted.tolist()):
+            if c:
+                run = run + 1 if f else 0
+            want.append(run)
+        got = run_length_over(flags, counted, carry)
+        assert np.array_equal(got, np.array(want, np.int64)), (flags, counted, carry)
 
 
 def test_hold_through_matches_the_loop():

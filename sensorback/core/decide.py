@@ -24,7 +24,7 @@ from .options import CoreOptions
 from .reference import Calibration, angles, recorrect, redirect, unit  # noqa: F401  (Calibration: its old home)
 from .settle import TO_MOVING, TO_NOT_WORN, TO_SITTING, Revision, Settler
 from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, Anchors, PostureCue, inclination_evidence
-from .runs import _int_type, _last_true, forward_fill, hold_through, hysteresis, next_true, run_length, since_last, sliding_reduce
+from .runs import _int_type, _last_true, forward_fill, hold_through, hysteresis, next_true, run_length, run_length_over, since_last, sliding_reduce
 from .smoother import Events, PostureSmoother, nats
 from .stretches import epoch_cuts, pieces
 from .sway_breaks import SwayAcrossBreaks
@@ -241,6 +241,7 @@ class _Carry:
     not_worn_run: int = 0
     gap_run: int = 0
     data_level: int = 0  # the posture cue's level at the last epoch with data (it holds through a gap)
+    data_hold: bool = False  # whether a change was under way at the last epoch with data (it holds too)
     hist_wobble: np.ndarray = field(default_factory=lambda: np.full((NOT_WORN_WINDOW - 1, 7), np.nan, np.float32))
     since_handling: int = 10**9
     quiet_run: int = 0
@@ -445,14 +446,16 @@ class Decider:
         # (axis-wise maxima and sums over 3 columns are written out: numpy's per-row reductions
         # over length-3 axes are several times slower)
         noise = np.sqrt(np.maximum(np.maximum(var[:, 0], var[:, 1]), var[:, 2]) / np.clip(n, 1, self.noise_samples))
-        (wobble, noise_w), (quick_wob, quick_noise) = self._wobble(mean, noise)
+        # A dropout says nothing about whether the sensor is worn: its epochs are left out of the
+        # windows and the runs (neither breaking nor extending them), and not_worn holds across it.
+        (wobble, noise_w), (quick_wob, quick_noise) = self._wobble_over(mean, noise, has_data)
         still_sensor = has_data & (sd <= NOT_WORN_MAX_SD_G)
         calm = still_sensor & (wobble <= NOT_WORN_NOISE_RATIO * np.maximum(noise_w, 2e-4))
-        not_worn_run = run_length(calm, c.not_worn_run)
+        not_worn_run = run_length_over(calm, has_data, c.not_worn_run)
         motionless = still_sensor & (quick_wob <= NOT_WORN_NOISE_RATIO * np.maximum(quick_noise, 2e-4))
         handled = has_data & (sd >= HANDLING_SD_G)
         since_handling = run_length(~handled, c.since_handling)
-        quiet_run = run_length(motionless, c.quiet_run)
+        quiet_run = run_length_over(motionless, has_data, c.quiet_run)
         # epochs since handling, as it was when the current quiet stretch began
         prev_since = np.concatenate(([c.since_handling], since_handling[:-1]))
         began = motionless & (quiet_run == 1)
@@ -462,8 +465,8 @@ class Decider:
         # tilts a chest lying on its back): while the trunk is lying, the slow path waits
         # NOT_WORN_LYING_S (a sensor taken off is nearly always handled first: the fast path).
         lie_like = _lying_like(incl, lat, o.lying_deg)
-        slow_off = not_worn_run >= np.where(lie_like, self.lying_off_epochs, self.slow_off_epochs)
-        not_worn = hysteresis(quick_off | slow_off, motionless, c.off)
+        slow_off = has_data & (not_worn_run >= np.where(lie_like, self.lying_off_epochs, self.slow_off_epochs))
+        not_worn = hysteresis(quick_off | slow_off, motionless | ~has_data, c.off)
 
         still = has_data & ~moving & ~not_worn
         lying = still & lie_like & ~self._drifted(g, still, still & (sd <= CALM_SD_G) & ~lie_like)
@@ -726,6 +729,13 @@ class Decider:
                              since_mark[heads] < B, kind[heads] == 2, calm[heads],
                              moved_ok[heads], rose[heads] <= self.moved_within,
                              walk_gap[heads], walk_up[heads])
+        level_change = cue.level_change
+        if heads.size and not has_data[heads].all():
+            # a head in a dropout judges nothing: the level (and a change under way) stands as
+            # the head before it left it
+            seen = has_data[heads]
+            level_h = hold_through(level_h, seen, c.last_level)
+            level_change = hold_through(level_change, seen, c.last_pending)
         # each head's level holds for the epochs up to the next head (0 where not still and
         # upright, and after sure evidence until the next head judges again)
         h0 = int(heads[0]) if heads.size else n_k
@@ -735,12 +745,12 @@ class Decider:
         # a change under way: the level it would bring, relative to the accepted one (0: none)
         pending = np.empty(n_k, np.int64)
         pending[:h0] = c.last_pending
-        pending[h0:] = np.repeat(cue.level_change, B)[:n_k - h0]
+        pending[h0:] = np.repeat(level_change, B)[:n_k - h0]
         since_head = np.empty(n_k, np.int64)
         since_head[:h0] = np.arange(h0) + c.head_lead
         since_head[h0:] = np.tile(np.arange(B), -(-(n_k - h0) // B))[:n_k - h0]  # (0, 1, .., B - 1, 0, ..)
         if heads.size:
-            c.last_level, c.last_pending = int(level_h[-1]), int(cue.level_change[-1])
+            c.last_level, c.last_pending = int(level_h[-1]), int(level_change[-1])
         c.head_lead = int(since_head[-1]) + 1
         quiet = ~upright_still | (since_mark < since_head)
         offset[quiet] = 0
@@ -783,6 +793,10 @@ class Decider:
         # The epochs a stand-up heard is settling (`rising`, see _settled_ups) are held until it
         # is reported: a stand-up makes them standing, a shift in the chair leaves them seated.
         hold = ((pending != 0) & known) | rising
+        cut_hold = hold
+        if not has_data.all():
+            hold = hold_through(hold, has_data, c.data_hold)
+        c.data_hold = bool(hold[-1])
         events = Events(ev_at, moved_from, ~ev_sit, ev_other, is_sure)
         # At a break (`cut`), what follows it (a posture it hid the change to) says nothing of the
         # epochs before it, which are decided as they stood when the data stopped: the level holds
@@ -791,7 +805,7 @@ class Decider:
             offset = hold_through(offset, has_data, c.data_level)
         c.data_level = int(offset[-1])
         decoded = self._smoother.step(first, x, reset, events, switch, offset, known, hold,
-                                      np.where(calm & ~rising, pending, 0), cut)
+                                      np.where(calm & ~rising, pending, 0), cut, cut_hold)
         sitting = decoded.provisional
         state = np.full(k.shape[0], STANDING, np.int8)
         state[sitting] = SITTING
@@ -1043,6 +1057,20 @@ class Decider:
             waiting = ev[d - e: d - e + n] & calm_since
             pending[waiting] = e
         return confirmed, pending
+
+    def _wobble_over(self, mean: np.ndarray, noise: np.ndarray, has_data: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """_wobble over the epochs with data only (NaN at the others): the windows reach back
+        over a dropout to the epochs before it."""
+        if has_data.all():
+            return self._wobble(mean, noise)
+        at = np.flatnonzero(has_data)
+        out = []
+        for wob, nz in self._wobble(mean[at], noise[at]):
+            full_w = np.full(has_data.shape[0], np.nan, np.float32)
+            full_n = np.full(has_data.shape[0], np.nan, np.float32)
+            full_w[at], full_n[at] = wob, nz
+            out.append((full_w, full_n))
+        return out
 
     def _wobble(self, mean: np.ndarray, noise: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Largest per-axis range of epoch means, and largest noise, over the last

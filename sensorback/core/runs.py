@@ -69,6 +69,19 @@ def run_length(flags: np.ndarray, carry: int) -> np.ndarray:
     return run
 
 
+def run_length_over(flags: np.ndarray, counted: np.ndarray, carry: int) -> np.ndarray:
+    """run_length counted over the `counted` positions only: a position not counted (an epoch
+    without data) neither breaks the run nor adds to it, and shows the run as it stood."""
+    if counted.all():
+        return run_length(flags, carry)
+    on = flags & counted
+    total = np.cumsum(on, dtype=np.int64)
+    last_break = _last_true(counted & ~flags, _int_type(flags.shape[0]))
+    run = total - total.take(np.maximum(last_break, 0))
+    run[: _first_at_least_0(last_break)] = total[: _first_at_least_0(last_break)] + carry
+    return run
+
+
 def hold_through(values: np.ndarray, keep: np.ndarray, carry) -> np.ndarray:
     """values where keep; elsewhere the value at the last kept position before (or carry)."""
     pos = _last_true(keep, _int_type(values.shape[0]))

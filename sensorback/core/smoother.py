@@ -149,7 +149,8 @@ class PostureSmoother:
     def step(self, first: int, x: np.ndarray, reset: np.ndarray, events: Events,
              switch: np.ndarray | None = None, offset: np.ndarray | None = None,
              settles: np.ndarray | None = None, hold: np.ndarray | None = None,
-             pending: np.ndarray | None = None, cut: np.ndarray | None = None) -> Decoded:
+             pending: np.ndarray | None = None, cut: np.ndarray | None = None,
+             cut_hold: np.ndarray | None = None) -> Decoded:
         """x: evidence per epoch (int, NAT units) for epochs first .. first + n - 1; reset: the
         epochs at which the past is forgotten (switching into them is free: after the sensor was
         off, after a long gap); switch: the cost of switching right after each epoch (NAT
@@ -163,7 +164,8 @@ class PostureSmoother:
         upright, say). cut: epochs at which a break in the data (long enough to hold a
         transition) is known: the epochs still open before the break are decided as they stand
         at the epoch before (as before a reset); the score carries on. A cut right after a held
-        epoch is dropped: the change under way decides those epochs."""
+        epoch is dropped: the change under way decides those epochs. cut_hold (default hold):
+        the held epochs that drop a cut right after them."""
         n = x.shape[0]
         q = np.full(n, self.switch, np.int64) if switch is None else switch.astype(np.int64)
         if self.open is None:
@@ -189,11 +191,13 @@ class PostureSmoother:
         if cut is not None:
             at_cut = np.zeros(n, bool)
             at_cut[:-1] = cut[1:]
-            if hold is not None:
-                at_cut &= ~hold
+            if cut_hold is None:
+                cut_hold = hold
+            if cut_hold is not None:
+                at_cut &= ~cut_hold
             at_reset |= at_cut
             cut_first = bool(cut[0]) and not self._held_last
-        self._held_last = bool(hold[-1]) if hold is not None else False
+        self._held_last = bool(cut_hold[-1]) if cut_hold is not None else False
         # A guess (a commit made before anything sure was seen: `settles` false) settles nothing
         # but itself, and is final in its own posture only when an open epoch would be (by the
         # next settling commit, a reset, or the lag): until then, the first sure transition whose
