@@ -959,8 +959,9 @@ def test_a_calibrations_stand_step_shows_the_wearers_postures_before_any_transit
     calibration's steps were (--reference-window, --forward-window, --stand-window), the core
     knows this wearer's sitting and standing postures from the start and again once the stand
     step is over (decide.own_postures; the calibration's own stand-up showed the slouch as the
-    sitting posture): sitting and standing both >= 0.9. Told nothing, the unseen seats are taken
-    for standing (sitting 0.11). Chunked as batch."""
+    sitting posture): sitting and standing both >= 0.9. Told nothing, half the unseen seats are
+    taken for standing (sitting 0.51; 0.46 before a rise's trace had to come before the standing
+    it explains). Chunked as batch."""
     block, labels = simulate("calibrated-hidden", seed=1)
     w = block.meta["sim"]["calibration_windows"]
     told = CoreOptions(reference_window=tuple(w["upright"]), forward_window=tuple(w["slouch"]),
@@ -985,7 +986,7 @@ def test_a_calibrations_stand_step_shows_the_wearers_postures_before_any_transit
                 got = stream(block, batch.calibration, delay, sizes, options=options)
                 assert got.equals(ep), first_difference(got, ep)
     assert min(shares["told"]) >= 0.9, shares
-    assert shares["untold"][1] < 0.5, shares
+    assert shares["untold"][1] < 0.75, shares
 
 
 def test_own_postures_come_only_from_a_calibration_that_showed_both():

@@ -23,7 +23,7 @@ from .heard import _heard_once, distrust, on_every_epoch, silence_opposite
 from .options import CoreOptions
 from .reference import Calibration, angles, recorrect, redirect, unit  # noqa: F401  (Calibration: its old home)
 from .settle import TO_MOVING, TO_NOT_WORN, TO_SITTING, Revision, Settler
-from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, Anchors, PostureCue, inclination_evidence
+from .posture_cue import ANCHOR_EPOCHS, PERSIST_S, SIT_DEG, Anchors, PostureCue, inclination_evidence
 from .runs import _int_type, _last_true, forward_fill, hold_through, hysteresis, next_true, run_length, run_length_over, since_last, sliding_reduce
 from .smoother import Events, PostureSmoother, nats
 from .stretches import epoch_cuts, pieces
@@ -232,6 +232,7 @@ class _Carry:
     since_stepping: int = 10**9
     since_moved: int = 10**9
     since_rose: int = 10**9
+    rose_hist: np.ndarray | None = None  # the last rose_lag values of the epochs since a trace
     since_gap: int = 10**9
     since_brk: int = 10**9
     hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
@@ -282,6 +283,7 @@ class Decider:
         self.break_epochs = max(1, int(round(BREAK_S / options.epoch_s)))
         self.cue_every = max(1, int(round(CUE_EVERY_S / options.epoch_s)))
         self.moved_within = int(round(MOVED_WITHIN_S / options.epoch_s))
+        self.rose_lag = min(self.moved_within, int(round((PERSIST_S - 2 * CUE_EVERY_S) / options.epoch_s)))
         self.lag_epochs = lag
         # Windows the wearer was told to be in a posture (the calibration windows given for this
         # recording: sitting upright, slouching the usual way; a live session's guided steps, see
@@ -348,6 +350,7 @@ class Decider:
                                walking_seed(self.calibration), self.cue_every, own_postures(self.calibration))
         self._sway_breaks = SwayAcrossBreaks(self.options.epoch_s)
         self._c = _Carry()
+        self._c.rose_hist = np.full(self.rose_lag, 10**9, np.int64)
 
     @property
     def calibration(self) -> Calibration:
@@ -719,6 +722,14 @@ class Decider:
         # a seated lean toward upright leaves none
         rose = run_length(~trace, c.since_rose)
         c.since_rose = int(rose[-1])
+        # ... and before the new posture began: a change is accepted once it has held PERSIST_S,
+        # so its trace lies that long before (less two cue heads for the posture to settle). A
+        # break in the data that comes after a seated lean began to look standing-like hid no
+        # rise into it.
+        lag = self.rose_lag
+        rose_then = np.concatenate([c.rose_hist, rose])
+        c.rose_hist = rose_then[rose_then.shape[0] - lag:]
+        rose_ok = rose_then[:rose.shape[0]] <= self.moved_within - lag
         # A gap since the last sure evidence may hold a sit-down however long before the posture
         # shows it plainly (a radio gap over it, then minutes of sitting whose level is short of
         # the switch, then a slouch): a change toward sitting may be accepted at any time after
@@ -727,7 +738,7 @@ class Decider:
         moved_ok = (moved <= self.moved_within) | (since_brk < since_mark)
         level_h = cue.levels(first, heads, take_rows(g, heads), upright_still[heads], from_walking[heads],
                              since_mark[heads] < B, kind[heads] == 2, calm[heads],
-                             moved_ok[heads], rose[heads] <= self.moved_within,
+                             moved_ok[heads], rose_ok[heads],
                              walk_gap[heads], walk_up[heads])
         level_change = cue.level_change
         if heads.size and not has_data[heads].all():
