@@ -449,16 +449,22 @@ class Decider:
         # (axis-wise maxima and sums over 3 columns are written out: numpy's per-row reductions
         # over length-3 axes are several times slower)
         noise = np.sqrt(np.maximum(np.maximum(var[:, 0], var[:, 1]), var[:, 2]) / np.clip(n, 1, self.noise_samples))
-        # A dropout says nothing about whether the sensor is worn: its epochs are left out of the
-        # windows and the runs (neither breaking nor extending them), and not_worn holds across it.
-        (wobble, noise_w), (quick_wob, quick_noise) = self._wobble_over(mean, noise, has_data)
+        wob_mean = mean
+        if not has_data.all():  # (a few samples at a dropout's edge are no data either: NaN)
+            wob_mean, noise = np.where(has_data[:, None], mean, np.nan), np.where(has_data, noise, np.nan)
+        (wobble, noise_w), (quick_wob, quick_noise) = self._wobble(wob_mean, noise)
         still_sensor = has_data & (sd <= NOT_WORN_MAX_SD_G)
         calm = still_sensor & (wobble <= NOT_WORN_NOISE_RATIO * np.maximum(noise_w, 2e-4))
-        not_worn_run = run_length_over(calm, has_data, c.not_worn_run)
+        # A dropout says nothing about whether the sensor is worn. Its epochs, and the still ones
+        # whose window still reaches back into it (a window with missing data is NaN), are not
+        # judged: they neither break nor extend the stillness runs, and not_worn holds across them.
+        judged = has_data & ~(still_sensor & np.isnan(wobble))
+        judged_quick = has_data & ~(still_sensor & np.isnan(quick_wob))
+        not_worn_run = run_length_over(calm, judged, c.not_worn_run)
         motionless = still_sensor & (quick_wob <= NOT_WORN_NOISE_RATIO * np.maximum(quick_noise, 2e-4))
         handled = has_data & (sd >= HANDLING_SD_G)
         since_handling = run_length(~handled, c.since_handling)
-        quiet_run = run_length_over(motionless, has_data, c.quiet_run)
+        quiet_run = run_length_over(motionless, judged_quick, c.quiet_run)
         # epochs since handling, as it was when the current quiet stretch began
         prev_since = np.concatenate(([c.since_handling], since_handling[:-1]))
         began = motionless & (quiet_run == 1)
@@ -468,8 +474,8 @@ class Decider:
         # tilts a chest lying on its back): while the trunk is lying, the slow path waits
         # NOT_WORN_LYING_S (a sensor taken off is nearly always handled first: the fast path).
         lie_like = _lying_like(incl, lat, o.lying_deg)
-        slow_off = has_data & (not_worn_run >= np.where(lie_like, self.lying_off_epochs, self.slow_off_epochs))
-        not_worn = hysteresis(quick_off | slow_off, motionless | ~has_data, c.off)
+        slow_off = calm & (not_worn_run >= np.where(lie_like, self.lying_off_epochs, self.slow_off_epochs))
+        not_worn = hysteresis(quick_off | slow_off, motionless | ~judged_quick, c.off)
 
         still = has_data & ~moving & ~not_worn
         lying = still & lie_like & ~self._drifted(g, still, still & (sd <= CALM_SD_G) & ~lie_like)
@@ -1068,20 +1074,6 @@ class Decider:
             waiting = ev[d - e: d - e + n] & calm_since
             pending[waiting] = e
         return confirmed, pending
-
-    def _wobble_over(self, mean: np.ndarray, noise: np.ndarray, has_data: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """_wobble over the epochs with data only (NaN at the others): the windows reach back
-        over a dropout to the epochs before it."""
-        if has_data.all():
-            return self._wobble(mean, noise)
-        at = np.flatnonzero(has_data)
-        out = []
-        for wob, nz in self._wobble(mean[at], noise[at]):
-            full_w = np.full(has_data.shape[0], np.nan, np.float32)
-            full_n = np.full(has_data.shape[0], np.nan, np.float32)
-            full_w[at], full_n[at] = wob, nz
-            out.append((full_w, full_n))
-        return out
 
     def _wobble(self, mean: np.ndarray, noise: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Largest per-axis range of epoch means, and largest noise, over the last

@@ -391,7 +391,10 @@ class PostureCue:
             lo = int(still_at.searchsorted(max(p.scan_from, first)))
             hi = min(int(still_at.searchsorted(until + 1)), lo + need)
             if missing is not None:
-                upto = int(still_at[hi - 1]) if hi > lo else until
+                # (up to the epoch that completed the side; while it is incomplete, up to `until`,
+                # where the next scan starts from: a missing epoch after the last still one
+                # collected would otherwise never be looked at when a chunk ends there)
+                upto = int(still_at[hi - 1]) if hi - lo == need else until
                 a = max(p.scan_from, first) - first
                 p.unseen |= bool(missing[a:max(a, upto - first + 1)].any())
             p.scan_from = until + 1
