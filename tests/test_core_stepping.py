@@ -83,3 +83,22 @@ def test_a_shuffle_is_not_a_walk_and_a_walk_is_moving_from_its_first_step():
     # the first stepping second is held until the second one proves the walk: streaming equals
     # batch however the samples are cut, also between the two
     assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0), (2, 0.5)), max_feeds=300)
+
+
+def test_on_the_feet_is_three_stepping_seconds_of_four_whatever_the_chunking():
+    """decide.on_feet_of against the loop that says what it means: the epoch steps and 3 of the
+    last 4 do. A walk whose rhythm one 2 s window misses (a turn, an uneven stride) stays a walk;
+    three in a row were needed before, and a real walk into a standing chat was never found
+    (Casale subject07 joined to its sitting: its standing was called sitting for 11 minutes)."""
+    from sensorback.core.decide import ON_FEET_WINDOW, on_feet_of
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        walking = rng.random(int(rng.integers(0, 40))) < rng.choice([0.3, 0.6, 0.9])
+        want = [bool(w) and sum(walking[max(0, i - 3):i + 1]) >= 3 for i, w in enumerate(walking)]
+        got, hist = [], np.zeros(ON_FEET_WINDOW - 1, bool)
+        for piece in np.array_split(walking, int(rng.integers(1, 5))):
+            part, hist = on_feet_of(piece, hist)
+            got.extend(part.tolist())
+        assert got == want, walking
+    assert on_feet_of(np.array([1, 0, 1, 1, 0, 1], bool), np.zeros(3, bool))[0].tolist() == [0, 0, 0, 1, 0, 1]

@@ -150,14 +150,14 @@ def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: f
     A stand step is standing only if the wearer rose from the seated step before it: nobody gets
     from a chair onto their feet without lifting the body, which the transition measure hears (a
     stand-up, sure or slow, in a window wholly after `since`; 30 of 31 labelled sit-to-stand on
-    the HAPT recordings), or walks there (ON_FEET_AFTER_EPOCHS in a row, as the decisions are sure
-    of walking: one stepping second is a shuffle). Transitions are trusted as the decisions trust
+    the HAPT recordings), or walks there (stepping that lasts, as the decisions are sure of
+    walking: decide.on_feet_of; one stepping second is a shuffle). Transitions are trusted as the decisions trust
     them (heard.distrust, heard.silence_opposite: not torn by missing data, no sit-down read in a
     window that starts inside a stand-up; a landing straight from walking is a sit-down), and the
     last sign of a rise must come after any sit-down."""
-    from .decide import ON_FEET_AFTER_EPOCHS, is_walking
+    from .decide import ON_FEET_WINDOW, is_walking, on_feet_of
     from .heard import distrust, on_every_epoch, silence_opposite
-    from .runs import run_length, since_last
+    from .runs import since_last
 
     first = int(stats.k[0])
     count = int(stats.k[-1]) - first + 1
@@ -177,7 +177,7 @@ def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: f
     ends_in = (k + 1) * options.epoch_s <= until
     window_in = ends_in & ((k - span + 1) * options.epoch_s >= since)  # the whole window after `since`
     after = ends_in & (k * options.epoch_s >= since)
-    on_feet = after & (run_length(walking & after, 0) >= ON_FEET_AFTER_EPOCHS)
+    on_feet = after & on_feet_of(walking & after, np.zeros(ON_FEET_WINDOW - 1, bool))[0]
     feet = np.flatnonzero((window_in & (up | slow_up)) | on_feet)
     sat = np.flatnonzero(window_in & down)
     return feet.size > 0 and (sat.size == 0 or feet[-1] > sat[-1]), bool((after & gap).any())
