@@ -23,7 +23,7 @@ from .heard import _heard_once, distrust, on_every_epoch, silence_opposite
 from .options import CoreOptions
 from .reference import Calibration, angles, recorrect, redirect, unit  # noqa: F401  (Calibration: its old home)
 from .settle import TO_MOVING, TO_NOT_WORN, TO_SITTING, Revision, Settler
-from .posture_cue import ANCHOR_EPOCHS, PERSIST_S, SIT_DEG, Anchors, PostureCue, inclination_evidence
+from .posture_cue import ANCHOR_EPOCHS, SIT_DEG, Anchors, PostureCue, inclination_evidence
 from .runs import (_int_type, _last_true, forward_fill, hold_through, hysteresis, next_true, rolling_count, run_length,
                    run_length_over, since_last, sliding_reduce)
 from .smoother import Events, PostureSmoother, nats
@@ -297,7 +297,6 @@ class Decider:
         self.break_epochs = max(1, int(round(BREAK_S / options.epoch_s)))
         self.cue_every = max(1, int(round(CUE_EVERY_S / options.epoch_s)))
         self.moved_within = int(round(MOVED_WITHIN_S / options.epoch_s))
-        self.rose_lag = min(self.moved_within, int(round((PERSIST_S - 2 * CUE_EVERY_S) / options.epoch_s)))
         self.lag_epochs = lag
         # Windows the wearer was told to be in a posture (the calibration windows given for this
         # recording: sitting upright, slouching the usual way; a live session's guided steps, see
@@ -364,6 +363,9 @@ class Decider:
                                walking_seed(self.calibration), self.cue_every, own_postures(self.calibration))
         self._sway_breaks = SwayAcrossBreaks(self.options.epoch_s)
         self._c = _Carry()
+        # a rise's trace lies before the change it explains began: as long before its acceptance
+        # as the cue makes a change hold, less two heads for the posture to settle (see rose_ok)
+        self.rose_lag = min(self.moved_within, max(0, self._cue.held_epochs - 2 * self.cue_every))
         self._c.rose_hist = np.full(self.rose_lag, 10**9, np.int64)
 
     @property
@@ -742,10 +744,10 @@ class Decider:
         # a seated lean toward upright leaves none
         rose = run_length(~trace, c.since_rose)
         c.since_rose = int(rose[-1])
-        # ... and before the new posture began: a change is accepted once it has held PERSIST_S,
-        # so its trace lies that long before (less two cue heads for the posture to settle). A
-        # break in the data that comes after a seated lean began to look standing-like hid no
-        # rise into it.
+        # ... and before the new posture began: a change is accepted once it has held PERSIST_S
+        # (PostureCue.held_epochs), so its trace lies that long before (less two cue heads for the
+        # posture to settle). A break in the data that comes after a seated lean began to look
+        # standing-like hid no rise into it.
         lag = self.rose_lag
         rose_then = np.concatenate([c.rose_hist, rose])
         c.rose_hist = rose_then[rose_then.shape[0] - lag:]

@@ -205,6 +205,8 @@ class PostureCue:
         self.ref_g: np.ndarray | None = None  # the reference posture found after it
         self.ref_incl = 0.0
         self.persist = max(2, int(round(PERSIST_S / (epoch_s * cue_every))))
+        # epochs from the first head of an accepted change to the head that accepts it
+        self.held_epochs = (self.persist - 1) * cue_every
         self.persist_hist = np.zeros(self.persist - 1, np.int64)
         self.persist_seen = np.zeros(self.persist - 1, bool)  # ... and which of those heads were judged
         self.persist_margin = int(round(PERSIST_NATS * NAT))
