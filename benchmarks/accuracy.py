@@ -382,8 +382,8 @@ def run_sim(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:
     for name in ("desk-day", "standing-desk-day", "demo", "desk-day+dropouts", "desk-day+flaky"):
         scores = []
         for seed in seeds:
-            _, _, truth, ep = simulated(name.removesuffix(DROPOUTS).removesuffix(FLAKY), seed, rate_hz, options,
-                                        dropouts=name.endswith(DROPOUTS), flaky=name.endswith(FLAKY))
+            scenario, variant = family(name)
+            _, _, truth, ep = simulated(scenario, seed, rate_hz, options, **variant)
             scores.append(score(truth, ep.state))
         acc = np.array([s.epoch_acc for s in scores])
         f1 = np.array([s.slouch_f1 for s in scores])
@@ -407,6 +407,15 @@ CLOSED = "+closed"
 DROPOUTS = "+dropouts"  # short dropouts added (dropouts.py)
 FLAKY = "+flaky"  # spells of dropouts of 1-12 s added (dropouts.py)
 PROMPT_TOLERANCE_S = 180.0  # a break prompt within 3 min of when a perfect observer would give it
+
+
+def family(name: str) -> tuple[str, dict]:
+    """(scenario, keyword arguments of simulated()) of a family name with its suffixes."""
+    variant = dict(calibrated=name.endswith(WITH_WINDOWS), closed=name.endswith(CLOSED),
+                   dropouts=name.endswith(DROPOUTS), flaky=name.endswith(FLAKY))
+    for suffix in (WITH_WINDOWS, CLOSED, DROPOUTS, FLAKY):
+        name = name.removesuffix(suffix)
+    return name, variant
 
 
 def label_epochs(labels, duration_s: float, epoch_s: float):
@@ -457,11 +466,9 @@ def run_sitstand_families(options: CoreOptions, seeds: range, rate_hz: float = 5
           f"{'not_worn on worn':>16} {'prompts on time':>15} {'spurious':>8} {'max offset s':>12}")
     for name in SITSTAND_FAMILIES:
         scores, lying, off_worn, due, on_time, spurious, worst = [], [], 0, 0, 0, 0, 0.0
-        scenario = name.removesuffix(WITH_WINDOWS).removesuffix(CLOSED).removesuffix(DROPOUTS).removesuffix(FLAKY)
+        scenario, variant = family(name)
         for seed in seeds:
-            block, labels, truth, ep = simulated(scenario, seed, rate_hz, options, calibrated=name.endswith(WITH_WINDOWS),
-                                                 closed=name.endswith(CLOSED), dropouts=name.endswith(DROPOUTS),
-                                                 flaky=name.endswith(FLAKY))
+            block, labels, truth, ep = simulated(scenario, seed, rate_hz, options, **variant)
             state = ep.state
             s = score(truth, state)
             scores.append(s)

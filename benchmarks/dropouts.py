@@ -47,19 +47,22 @@ def _flaky_holes(rng, duration: float) -> list[tuple[float, float]]:
     return sorted(holes)
 
 
+def cut_out(block, holes):
+    """block without its samples in the holes ((start, end) s, end excluded)."""
+    keep = np.ones(block.t.shape[0], bool)
+    for a, b in holes:
+        keep[(block.t >= a) & (block.t < b)] = False
+    return replace(block, t=block.t[keep], acc=block.acc[keep])
+
+
 def add_dropouts(block, labels, seed: int, flaky: bool = False):
     """(block, labels) with the dropouts taken out; the same seed gives the same holes.
     flaky: spells of holes of 1-12 s instead of single short ones."""
     from sensorback.sim.labels import Labels, overlay_no_data
 
     rng = np.random.default_rng((20_000 if flaky else 10_000) + seed)
-    t = block.t
-    duration = float(block.meta["sim"]["duration_s"])
-    holes = (_flaky_holes if flaky else _short_holes)(rng, duration)
-    keep = np.ones(t.shape[0], bool)
-    for a, b in holes:
-        keep[(t >= a) & (t < b)] = False
+    holes = (_flaky_holes if flaky else _short_holes)(rng, float(block.meta["sim"]["duration_s"]))
     rows = overlay_no_data(labels.rows(), [(a, b, "dropout") for a, b in holes])
     out = Labels(*(np.array(col) for col in zip(*rows)))
     sim = dict(block.meta["sim"], gaps=sorted([tuple(g) for g in block.meta["sim"]["gaps"]] + holes))
-    return replace(block, t=t[keep], acc=block.acc[keep], meta=dict(block.meta, sim=sim)), out
+    return replace(cut_out(block, holes), meta=dict(block.meta, sim=sim)), out
