@@ -151,10 +151,10 @@ def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: f
     from a chair onto their feet without lifting the body, which the transition measure hears (a
     stand-up, sure or slow, in a window wholly after `since`; 30 of 31 labelled sit-to-stand on
     the HAPT recordings), or walks there (stepping that lasts, as the decisions are sure of
-    walking: decide.on_feet_of; one stepping second is a shuffle). Transitions are trusted as the decisions trust
-    them (heard.distrust, heard.silence_opposite: not torn by missing data, no sit-down read in a
-    window that starts inside a stand-up; a landing straight from walking is a sit-down), and the
-    last sign of a rise must come after any sit-down."""
+    walking: decide.on_feet_of; one stepping second is a shuffle). Transitions are trusted as the
+    decisions trust them (heard.distrust, heard.silence_opposite: not torn by missing data, no
+    sit-down read in a window that starts inside a stand-up; a landing straight from walking is a
+    sit-down), and the last sign of a rise must come after any sit-down."""
     from .decide import ON_FEET_WINDOW, is_walking, on_feet_of
     from .heard import distrust, on_every_epoch, silence_opposite
     from .runs import since_last
