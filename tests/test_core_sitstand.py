@@ -573,6 +573,18 @@ def test_the_posture_cue_is_seeded_by_an_upright_from_walking_or_a_calibrated_st
     assert decider._cue.seed_up is None
 
 
+def test_a_seat_as_upright_as_standing_stays_sitting_up_to_the_walk_after_it():
+    """Real chest recording (Casale subject11, CC BY 4.0): a shift in the chair at 540-575 s is
+    heard as a stand-up and a sure sit-down, whose seat the wearer then leaves for one as upright
+    as the standing before it; that change toward standing is never accepted (no rise shows), but
+    it held its epochs open, and the walk at 1086 s settled the last lag's worth of the seat
+    (936-1041 s) standing."""
+    ep = casale("subject11")
+    seated = inside(ep, 600.0, 1040.0)
+    assert seated.sum() >= 430
+    assert np.isin(ep.state[seated], SIT).mean() >= 0.95
+
+
 def test_a_slouch_past_the_cues_lean_does_not_hold_the_bout_open_until_the_next_walk():
     """The demo's wearer slouches for five minutes at ~31 deg, just past the posture cue's 'surely
     sitting' lean (30 deg), sits up, loses the radio for 12 s and gets up straight into a walk. The

@@ -823,9 +823,15 @@ class Decider:
         # evidence (or the lag) does, with the wearer's own postures telling apart what it claims.
         # (a held epoch is released when the level it shows would decide it as surely the same way,
         # judged only on a calm trunk: one on its way into a posture shows a level still moving)
+        # A change toward standing is held only while its acceptance could still revise the
+        # epoch: that needs a trace of rising within MOVED_WITHIN_S before it (rose_ok), so an
+        # epoch with none that long before it is decided by the evidence as it stands. (Held
+        # on, such epochs took the posture of the next commit: a walk half an hour into a seat
+        # that sat as upright as the wearer's standing made the last lag's worth of the seat
+        # standing.) A future trace within the lag could still reach it; those epochs give it up.
         # The epochs a stand-up heard is settling (`rising`, see _settled_ups) are held until it
         # is reported: a stand-up makes them standing, a shift in the chair leaves them seated.
-        hold = ((pending != 0) & known) | rising
+        hold = ((pending != 0) & known & ((pending > 0) | (rose <= self.moved_within))) | rising
         cut_hold = hold
         if not has_data.all():
             hold = hold_through(hold, has_data, c.data_hold)
