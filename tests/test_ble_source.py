@@ -261,7 +261,7 @@ def test_microbit_end_to_end_drop_reconnect_and_stop(tmp_path):
                 await stopper
                 return pipe, result, source, sensor, store
 
-    pipe, result, source, sensor, store = run(scenario)
+    pipe, result, source, sensor, _ = run(scenario)
     with open_store(f"sqlite:///{tmp_path / 'sb.db'}") as store:
         pipe.store = store
         gap_start, gap_end = check_store_against_analyze(pipe, result, options, calibration)

@@ -577,8 +577,8 @@ def test_a_seat_as_upright_as_standing_stays_sitting_up_to_the_walk_after_it():
     """Real chest recording (Casale subject11, CC BY 4.0): a shift in the chair at 540-575 s is
     heard as a stand-up and a sure sit-down, whose seat the wearer then leaves for one as upright
     as the standing before it; that change toward standing is never accepted (no rise shows), but
-    it held its epochs open, and the walk at 1086 s settled the last lag's worth of the seat
-    (936-1041 s) standing."""
+    it held its epochs open, and the stand-up and walk at 1041-1086 s settled the last lag's
+    worth of the seat (936-1041 s) standing."""
     ep = casale("subject11")
     seated = inside(ep, 600.0, 1040.0)
     assert seated.sum() >= 430

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_store are parameters of the tests here)
 """Importing a recording once, also when several writers try at the same time (SQLite and PostgreSQL).
 
 A recording's import is claimed in one transaction (unique import_key); an import being written

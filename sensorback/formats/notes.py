@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # (imported where used: samples imports this module)
+    from ..samples import SampleBlock
 
 
 #: What block.meta tells of one reading (its notes, the columns it did not read): never written into
@@ -58,7 +62,7 @@ class LoadNotes:
         return list(self.messages)
 
 
-def concat_with_notes(parts: list) -> "SampleBlock":
+def concat_with_notes(parts: list) -> SampleBlock:
     """Chunks of one recording as one SampleBlock, the notes of every chunk kept in order."""
     from ..samples import SampleBlock
 
