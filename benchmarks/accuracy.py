@@ -407,6 +407,7 @@ CLOSED = "+closed"
 DROPOUTS = "+dropouts"  # short dropouts added (dropouts.py)
 FLAKY = "+flaky"  # spells of dropouts of 1-12 s added (dropouts.py)
 PROMPT_TOLERANCE_S = 180.0  # a break prompt within 3 min of when a perfect observer would give it
+LATE_S = 600.0  # a prompt later than that but within 10 min (the coach's repeat) is the same one, late
 
 
 def family(name: str) -> tuple[str, dict]:
@@ -437,24 +438,52 @@ def label_epochs(labels, duration_s: float, epoch_s: float):
     return EpochTable(t, t + epoch_s, np.array([CODE[n] for n in names], np.int8), z, z, z, z, z)
 
 
-def prompt_check(core_epochs, labels, duration_s: float, epoch_s: float) -> tuple[int, int, int, float]:
-    """(expected prompts, of them given within PROMPT_TOLERANCE_S, spurious prompts, largest
-    offset s) for the coach's break prompts on the core's epochs against a perfect observer's."""
+@dataclass
+class Prompts:
+    """The coach's break prompts on the core's epochs against a perfect observer's."""
+
+    due: int = 0        # the perfect observer's
+    on_time: int = 0    # of them, given within PROMPT_TOLERANCE_S
+    late: int = 0       # of the rest, given later, within LATE_S after (the right prompt, late)
+    spurious: int = 0   # prompts that answer none of the due ones (late ones not counted)
+    worst: float = 0.0  # largest offset of an on-time one, s
+    worst_late: float = 0.0
+
+
+def prompts(core_epochs, labels, duration_s: float, epoch_s: float) -> Prompts:
+    """Each due prompt takes the nearest prompt given within PROMPT_TOLERANCE_S of it; a due prompt
+    left without one then takes the first prompt left over within LATE_S after it (late)."""
     from sensorback.coach import run_coach
 
     def times(ep):
         return [e.t for e in run_coach(ep) if e.kind == "break_prompt"]
 
     want, got = times(label_epochs(labels, duration_s, epoch_s)), times(core_epochs)
-    free, found, worst = list(got), 0, 0.0
+    free, out, missed = list(got), Prompts(due=len(want)), []
     for w in want:
         near = [g for g in free if abs(g - w) <= PROMPT_TOLERANCE_S]
         if near:
             g = min(near, key=lambda g: abs(g - w))
             free.remove(g)
-            found += 1
-            worst = max(worst, abs(g - w))
-    return len(want), found, len(free), worst
+            out.on_time += 1
+            out.worst = max(out.worst, abs(g - w))
+        else:
+            missed.append(w)
+    for w in missed:
+        later = [g for g in free if w < g <= w + LATE_S]
+        if later:
+            free.remove(later[0])
+            out.late += 1
+            out.worst_late = max(out.worst_late, later[0] - w)
+    out.spurious = len(free)
+    return out
+
+
+def prompt_check(core_epochs, labels, duration_s: float, epoch_s: float) -> tuple[int, int, int, float]:
+    """(expected prompts, of them given within PROMPT_TOLERANCE_S, prompts that are not (late ones
+    count here), largest offset s of an on-time one): the strict reading the tests assert."""
+    p = prompts(core_epochs, labels, duration_s, epoch_s)
+    return p.due, p.on_time, p.late + p.spurious, p.worst
 
 
 def run_sitstand_families(options: CoreOptions, seeds: range, rate_hz: float = 50.0) -> None:
@@ -463,9 +492,9 @@ def run_sitstand_families(options: CoreOptions, seeds: range, rate_hz: float = 5
     observer's."""
     print(f"\n## sit/stand scenario families, seeds {seeds.start}-{seeds.stop - 1}, {rate_hz:g} Hz")
     print(f"{'scenario':<26} {'epochs':>7} {'sit/stand BA mean':>17} {'worst':>6} {'lying rec':>9} "
-          f"{'not_worn on worn':>16} {'prompts on time':>15} {'spurious':>8} {'max offset s':>12}")
+          f"{'not_worn on worn':>16} {'prompts on time':>15} {'late (max s)':>12} {'spurious':>8} {'max offset s':>12}")
     for name in SITSTAND_FAMILIES:
-        scores, lying, off_worn, due, on_time, spurious, worst = [], [], 0, 0, 0, 0, 0.0
+        scores, lying, off_worn, total = [], [], 0, Prompts()
         scenario, variant = family(name)
         for seed in seeds:
             block, labels, truth, ep = simulated(scenario, seed, rate_hz, options, **variant)
@@ -476,13 +505,15 @@ def run_sitstand_families(options: CoreOptions, seeds: range, rate_hz: float = 5
                 lying.append(s.lying_recall)
             worn = (truth != "") & (truth != "not_worn") & (truth != "no_data")
             off_worn += int((worn & (state == STATES.index("not_worn"))).sum())
-            n_due, n_on, n_spur, w = prompt_check(ep, labels, block.meta["sim"]["duration_s"], options.epoch_s)
-            due, on_time, spurious, worst = due + n_due, on_time + n_on, spurious + n_spur, max(worst, w)
+            p = prompts(ep, labels, block.meta["sim"]["duration_s"], options.epoch_s)
+            total = Prompts(total.due + p.due, total.on_time + p.on_time, total.late + p.late,
+                            total.spurious + p.spurious, max(total.worst, p.worst), max(total.worst_late, p.worst_late))
         ba = np.array([s.sit_stand_ba for s in scores])
         n = sum(s.n for s in scores)
         print(f"{name:<26} {n:>7} {np.nanmean(ba):>17.3f} {np.nanmin(ba):>6.3f} "
-              f"{fmt(np.mean(lying)) if lying else '  -  ':>9} {off_worn:>16} {f'{on_time}/{due}':>15} "
-              f"{spurious:>8} {worst:>12.0f}")
+              f"{fmt(np.mean(lying)) if lying else '  -  ':>9} {off_worn:>16} {f'{total.on_time}/{total.due}':>15} "
+              f"{f'{total.late} ({total.worst_late:.0f})' if total.late else '0':>12} {total.spurious:>8} "
+              f"{total.worst:>12.0f}")
 
 # ------------------------------------------------------------------------- slouch (issue 9)
 

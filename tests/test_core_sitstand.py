@@ -827,14 +827,18 @@ def test_a_reclined_sitter_leaning_forward_to_where_they_stand_stays_sitting():
     """hidden-sit-downs seed 5: a wearer who sits 9 deg reclined from their standing posture
     leans 7 deg forward for three minutes (5413-5583 s), which puts the trunk where they stand.
     Nothing rose (no lean out and back, no gap): it stays sitting, the bout is not cut by a
-    false break, and the four break prompts of that bout come on time (they were all lost)."""
+    false break, and the four break prompts of that bout come on time (they were all lost). (Of
+    the day's 11 prompts, the last bout's two come 5 minutes late: its seat, reached in a radio
+    gap, is only 9 deg from standing and counts as sitting only from the slouch after it.)"""
+    from accuracy import prompts
+
     block, labels, result = day("hidden-sit-downs", 5)
     ep = result.epochs
     lean = inside(ep, 5413.0, 5583.0, 1.0)
     assert lean.sum() > 150
     assert np.isin(ep.state[lean], SIT).mean() >= 0.95
-    due, on_time, spurious, _ = prompt_check(ep, labels, block.meta["sim"]["duration_s"], 1.0)
-    assert on_time >= due - 2 and spurious == 0
+    p = prompts(ep, labels, block.meta["sim"]["duration_s"], 1.0)
+    assert p.on_time >= p.due - 2 and p.spurious == 0, p
 
 
 def test_a_real_wearer_shifting_in_the_chair_stays_sitting():
@@ -995,9 +999,10 @@ def test_a_calibrations_stand_step_shows_the_wearers_postures_before_any_transit
     calibration's steps were (--reference-window, --forward-window, --stand-window), the core
     knows this wearer's sitting and standing postures from the start and again once the stand
     step is over (decide.own_postures; the calibration's own stand-up showed the slouch as the
-    sitting posture): sitting and standing both >= 0.9. Told nothing, half the unseen seats are
-    taken for standing (sitting 0.51; 0.46 before a rise's trace had to come before the standing
-    it explains). Chunked as batch."""
+    sitting posture): sitting and standing both >= 0.9. Told nothing, a third of the unseen seats
+    are taken for standing (sitting 0.63; 0.46 before a rise's trace had to come before the
+    standing it explains, 0.51 before it had to show a posture change): the calibration is worth
+    a quarter of the sitting or more. Chunked as batch."""
     block, labels = simulate("calibrated-hidden", seed=1)
     w = block.meta["sim"]["calibration_windows"]
     told = CoreOptions(reference_window=tuple(w["upright"]), forward_window=tuple(w["slouch"]),
@@ -1022,7 +1027,7 @@ def test_a_calibrations_stand_step_shows_the_wearers_postures_before_any_transit
                 got = stream(block, batch.calibration, delay, sizes, options=options)
                 assert got.equals(ep), first_difference(got, ep)
     assert min(shares["told"]) >= 0.9, shares
-    assert shares["untold"][1] < 0.6, shares
+    assert shares["told"][1] - shares["untold"][1] >= 0.25, shares
 
 
 def test_own_postures_come_only_from_a_calibration_that_showed_both():

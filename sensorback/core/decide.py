@@ -28,6 +28,7 @@ from .runs import (_int_type, _last_true, forward_fill, hold_through, hysteresis
                    run_length_over, since_last, sliding_reduce)
 from .smoother import Events, PostureSmoother, nats
 from .stretches import epoch_cuts, pieces
+from .rise_traces import RiseTraces
 from .sway_breaks import SwayAcrossBreaks
 from .vectors import angle_deg, take_rows
 from .states import LYING, MOVING, NO_DATA, NOT_WORN, SITTING, SLOUCHING, STANDING
@@ -246,7 +247,8 @@ class _Carry:
     since_stepping: int = 10**9
     since_moved: int = 10**9
     since_rose: int = 10**9
-    rose_hist: np.ndarray | None = None  # the last rose_lag values of the epochs since a trace
+    since_risen: int = 10**9  # epochs since a trace that could have been a rise became known
+    rose_hist: np.ndarray | None = None  # the last rose_lag - DELAY values of since_risen (see rose_ok)
     since_gap: int = 10**9
     since_brk: int = 10**9
     hist_sat: np.ndarray = field(default_factory=lambda: np.zeros(CONFIRM_EPOCHS, bool))
@@ -366,7 +368,8 @@ class Decider:
         # a rise's trace lies before the change it explains began: as long before its acceptance
         # as the cue makes a change hold, less two heads for the posture to settle (see rose_ok)
         self.rose_lag = min(self.moved_within, max(0, self._cue.held_epochs - 2 * self.cue_every))
-        self._c.rose_hist = np.full(self.rose_lag, 10**9, np.int64)
+        self._rise_traces = RiseTraces(self.options.epoch_s, self.rose_lag)
+        self._c.rose_hist = np.full(self.rose_lag - self._rise_traces.delay, 10**9, np.int64)
 
     @property
     def calibration(self) -> Calibration:
@@ -407,6 +410,7 @@ class Decider:
                 c.seat_watch = (begin, seen, total)
             self._cue.remap(lambda d: redirect(d, old, new))
             self._sway_breaks.remap(lambda d: redirect(d, old, new))
+            self._rise_traces.remap(lambda d: redirect(d, old, new))
         self.calibration = calibration
 
     def process(self, stats: EpochStats) -> EpochTable:
@@ -747,11 +751,16 @@ class Decider:
         # ... and before the new posture began: a change is accepted once it has held PERSIST_S
         # (PostureCue.held_epochs), so its trace lies that long before (less two cue heads for the
         # posture to settle). A break in the data that comes after a seated lean began to look
-        # standing-like hid no rise into it.
-        lag = self.rose_lag
-        rose_then = np.concatenate([c.rose_hist, rose])
+        # standing-like hid no rise into it. And only a trace across which the trunk's posture
+        # changed (rise_traces.py: a reach for the desk leans out and back to the same seat),
+        # known `delay` epochs after it: the window is looked at as much later.
+        risen = self._rise_traces.step(first, g, upright_still & has_data, trace)
+        since_risen = run_length(~risen, c.since_risen)
+        c.since_risen = int(since_risen[-1])
+        lag = self.rose_lag - self._rise_traces.delay
+        rose_then = np.concatenate([c.rose_hist, since_risen])
         c.rose_hist = rose_then[rose_then.shape[0] - lag:]
-        rose_ok = rose_then[:rose.shape[0]] <= self.moved_within - lag
+        rose_ok = rose_then[:rose.shape[0]] <= self.moved_within - self.rose_lag
         # A gap since the last sure evidence may hold a sit-down however long before the posture
         # shows it plainly (a radio gap over it, then minutes of sitting whose level is short of
         # the switch, then a slouch): a change toward sitting may be accepted at any time after
