@@ -9,6 +9,7 @@ walk shows stepping again within the same movement, and is then moving from its 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.spatial.transform import Rotation
 
 from sensorback.core import CoreOptions, analyze
@@ -85,20 +86,43 @@ def test_a_shuffle_is_not_a_walk_and_a_walk_is_moving_from_its_first_step():
     assert_streams_as_batch(block, batch, ((0, 0.0), (1, 1.0), (2, 0.5)), max_feeds=300)
 
 
-def test_on_the_feet_is_three_stepping_seconds_of_four_whatever_the_chunking():
+@pytest.mark.parametrize("epoch_s, after, window", [(1.0, 3, 4), (0.5, 6, 8), (2.0, 3, 4)])
+def test_on_the_feet_is_three_stepping_seconds_of_four_whatever_the_chunking(epoch_s, after, window):
     """decide.on_feet_of against the loop that says what it means: the epoch steps and 3 of the
     last 4 do. A walk whose rhythm one 2 s window misses (a turn, an uneven stride) stays a walk;
     three in a row were needed before, and a real walk into a standing chat was never found
-    (Casale subject07 joined to its sitting: its standing was called sitting for 11 minutes)."""
-    from sensorback.core.decide import ON_FEET_WINDOW, on_feet_of
+    (Casale subject07 joined to its sitting: its standing was called sitting for 11 minutes).
+    At half-second epochs it takes as many seconds (6 of 8 epochs): one burst of fidgeting in the
+    chair read as stepping in 3 of 4 and made Casale subject15's 16-minute seat standing; at 2 s
+    epochs still three readings of four."""
+    from sensorback.core.decide import on_feet_counts, on_feet_of
 
+    assert on_feet_counts(epoch_s) == (after, window)
     rng = np.random.default_rng(11)
     for _ in range(200):
-        walking = rng.random(int(rng.integers(0, 40))) < rng.choice([0.3, 0.6, 0.9])
-        want = [bool(w) and sum(walking[max(0, i - 3):i + 1]) >= 3 for i, w in enumerate(walking)]
-        got, hist = [], np.zeros(ON_FEET_WINDOW - 1, bool)
+        walking = rng.random(int(rng.integers(0, 40))) < rng.choice([0.3, 0.6, 0.9, 0.95])
+        want = [bool(w) and sum(walking[max(0, i - window + 1):i + 1]) >= after for i, w in enumerate(walking)]
+        got, hist = [], np.zeros(window - 1, bool)
         for piece in np.array_split(walking, int(rng.integers(1, 5))):
-            part, hist = on_feet_of(piece, hist)
+            part, hist = on_feet_of(piece, hist, epoch_s)
             got.extend(part.tolist())
         assert got == want, walking
-    assert on_feet_of(np.array([1, 0, 1, 1, 0, 1], bool), np.zeros(3, bool))[0].tolist() == [0, 0, 0, 1, 0, 1]
+    if epoch_s == 1.0:
+        assert on_feet_of(np.array([1, 0, 1, 1, 0, 1], bool), np.zeros(3, bool), 1.0)[0].tolist() == [0, 0, 0, 1, 0, 1]
+
+
+def test_a_burst_of_fidgeting_in_the_chair_is_no_walk_at_half_second_epochs():
+    """Casale subject15 (CC BY 4.0) at 0.5 s epochs: the wearer fidgets in the chair at 67-74 s,
+    which reads as stepping in three of four half-second epochs; taken for a walk, it made the
+    whole seat (0-992 s) standing (sit/stand balanced accuracy 0.375)."""
+    import dataclasses
+
+    from accuracy import evaluate
+    from conftest import shared_file
+
+    rec = shared_file("realdata", "chest_casale", "subject15.csv.gz")
+    options = dataclasses.replace(CoreOptions(), epoch_s=0.5)
+    truth, state = evaluate(rec, rec.with_name("subject15.labels.csv"), options)
+    seated = truth == "sitting"
+    assert seated.sum() > 1800
+    assert np.isin(state[seated], [CODE["sitting"], CODE["slouching"]]).mean() > 0.8

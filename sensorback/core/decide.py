@@ -47,10 +47,16 @@ WALK_MIN_SD_G = 0.08
 # ON_FEET_AFTER_EPOCHS stepping epochs within the last ON_FEET_WINDOW, the last one of them
 # stepping. (A walk's rhythm in a 2 s window is missed now and then, at a turn or an uneven
 # stride: three in a row found 82 % of the real walks of 8 s or more on the chest and 87 % on the
-# waist; three of four 84 % and 91 %, and 2 of 11,706 seated seconds against 1.)
+# waist; three of four 84 % and 91 %, and 2 of 11,706 seated seconds against 1.) At epochs
+# shorter than a second the same stepping must also last as long (ON_FEET_AFTER_S of the last
+# ON_FEET_WINDOW_S): the 2 s windows a step is judged on then overlap, and one burst of a
+# seated wearer's fidgeting read as stepping in three of four half-second epochs (Casale
+# subject15 at 0.5 s: its whole 16-minute seat called standing; see on_feet_counts).
 WALK_WITHIN_EPOCHS = 10
 ON_FEET_AFTER_EPOCHS = 3
 ON_FEET_WINDOW = 4
+ON_FEET_AFTER_S = 3.0
+ON_FEET_WINDOW_S = 4.0
 KEEP_MOVING_PERIODICITY = 0.3
 KEEP_MOVING_SD_G = 0.15
 # Vigorous movement without steps (exercise, carrying) counts as moving after this many epochs.
@@ -204,11 +210,19 @@ def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> 
     return (periodicity >= WALK_PERIODICITY) & (cadence >= WALK_CADENCE[0]) & (cadence <= WALK_CADENCE[1]) & (sd >= WALK_MIN_SD_G)
 
 
-def on_feet_of(walking: np.ndarray, history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Stepping that lasts (see ON_FEET_WINDOW), and the new history; history: the
-    ON_FEET_WINDOW - 1 stepping flags before these."""
-    count, history = rolling_count(walking, history, ON_FEET_WINDOW)
-    return walking & (count >= ON_FEET_AFTER_EPOCHS), history
+def on_feet_counts(epoch_s: float) -> tuple[int, int]:
+    """(stepping epochs needed, among the last how many) for stepping that lasts: three of four,
+    and as many seconds (see ON_FEET_WINDOW)."""
+    return (max(ON_FEET_AFTER_EPOCHS, int(round(ON_FEET_AFTER_S / epoch_s))),
+            max(ON_FEET_WINDOW, int(round(ON_FEET_WINDOW_S / epoch_s))))
+
+
+def on_feet_of(walking: np.ndarray, history: np.ndarray, epoch_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Stepping that lasts (see ON_FEET_WINDOW), and the new history; history: the stepping
+    flags of the on_feet_counts(epoch_s)[1] - 1 epochs before these."""
+    after, window = on_feet_counts(epoch_s)
+    count, history = rolling_count(walking, history, window)
+    return walking & (count >= after), history
 
 
 @dataclass
@@ -216,7 +230,7 @@ class _Carry:
     next_k: int | None = None
     first_k: int | None = None  # the stream's first epoch
     moving: bool = False
-    hist_step: np.ndarray = field(default_factory=lambda: np.zeros(ON_FEET_WINDOW - 1, bool))  # see on_feet_of
+    hist_step: np.ndarray | None = None  # see on_feet_of
     on_feet: bool = False
     since_step: int = 10**9  # epochs since the last stepping one
     moving_run: int = 0      # epochs the body has kept moving
@@ -370,6 +384,7 @@ class Decider:
         self.rose_lag = min(self.moved_within, max(0, self._cue.held_epochs - 2 * self.cue_every))
         self._rise_traces = RiseTraces(self.options.epoch_s, self.rose_lag)
         self._c.rose_hist = np.full(self.rose_lag - self._rise_traces.delay, 10**9, np.int64)
+        self._c.hist_step = np.zeros(on_feet_counts(self.options.epoch_s)[1] - 1, bool)
 
     @property
     def calibration(self) -> Calibration:
@@ -553,7 +568,7 @@ class Decider:
         downs = np.flatnonzero(sat_confirmed & ~lying)
         soft_ups = np.flatnonzero(slow_up & ~lying)
         soft_downs = np.flatnonzero((slow_down | (sat_down & ~sat_confirmed)) & ~lying)
-        on_feet, c.hist_step = on_feet_of(walking, c.hist_step)
+        on_feet, c.hist_step = on_feet_of(walking, c.hist_step, o.epoch_s)
         # A stand-up hidden in a break in the data, told by the sway that rose across it and
         # stayed up (sway_breaks.py): (chunk epoch it became known, first epoch of the break)
         rises = np.array(self._sway_breaks.step(first, g, upright_still, gap), np.int64).reshape(-1, 2).T

@@ -155,7 +155,7 @@ def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: f
     decisions trust them (heard.distrust, heard.silence_opposite: not torn by missing data, no
     sit-down read in a window that starts inside a stand-up; a landing straight from walking is a
     sit-down), and the last sign of a rise must come after any sit-down."""
-    from .decide import ON_FEET_WINDOW, is_walking, on_feet_of
+    from .decide import is_walking, on_feet_counts, on_feet_of
     from .heard import distrust, on_every_epoch, silence_opposite
     from .runs import since_last
 
@@ -177,7 +177,8 @@ def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: f
     ends_in = (k + 1) * options.epoch_s <= until
     window_in = ends_in & ((k - span + 1) * options.epoch_s >= since)  # the whole window after `since`
     after = ends_in & (k * options.epoch_s >= since)
-    on_feet = after & on_feet_of(walking & after, np.zeros(ON_FEET_WINDOW - 1, bool))[0]
+    history = np.zeros(on_feet_counts(options.epoch_s)[1] - 1, bool)
+    on_feet = after & on_feet_of(walking & after, history, options.epoch_s)[0]
     feet = np.flatnonzero((window_in & (up | slow_up)) | on_feet)
     sat = np.flatnonzero(window_in & down)
     return feet.size > 0 and (sat.size == 0 or feet[-1] > sat[-1]), bool((after & gap).any())
