@@ -116,3 +116,22 @@ def test_a_seat_after_a_slouch_is_not_taken_for_standing_at_a_reach_minutes_into
     seat = (ep.t_start >= a + 5) & (ep.t_end <= b)
     assert seat.sum() > 500
     assert np.isin(ep.state[seat], [CODE["sitting"], CODE["slouching"]]).mean() > 0.95
+
+
+@pytest.mark.parametrize("epoch_s", [60.0])
+def test_at_long_epochs_every_trace_counts_and_streaming_equals_batch(epoch_s):
+    """At epochs of half a minute or more the acceptance window has no room for a trace's
+    judgement (rise_traces.delay would be 0): every trace counts, as before, and a trace ending on
+    a chunk's last epoch is not judged in the next chunk's (it was, at its last epoch: streaming
+    differed from batch, found in review)."""
+    from test_core_streaming import chunk_sizes, first_difference, stream
+
+    from sensorback.core import CoreOptions
+
+    block, _ = simulate("hidden-sit-downs", seed=1)
+    options = CoreOptions(epoch_s=epoch_s)
+    batch = analyze(block, options)
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        got = stream(block, batch.calibration, 0.0, chunk_sizes(len(block), rng, 3000), options)
+        assert got.equals(batch.epochs), first_difference(got, batch.epochs)

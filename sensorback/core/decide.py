@@ -769,7 +769,9 @@ class Decider:
         # standing-like hid no rise into it. And only a trace across which the trunk's posture
         # changed (rise_traces.py: a reach for the desk leans out and back to the same seat),
         # known `delay` epochs after it: the window is looked at as much later.
-        risen = self._rise_traces.step(first, g, upright_still & has_data, trace)
+        # (at epochs of half a minute or more the window has no room for the delay: every trace)
+        risen = trace if self._rise_traces.delay == 0 else self._rise_traces.step(first, g, upright_still & has_data,
+                                                                                 trace)
         since_risen = run_length(~risen, c.since_risen)
         c.since_risen = int(since_risen[-1])
         lag = self.rose_lag - self._rise_traces.delay
@@ -848,15 +850,17 @@ class Decider:
         # (a held epoch is released when the level it shows would decide it as surely the same way,
         # judged only on a calm trunk: one on its way into a posture shows a level still moving)
         # A change toward standing is held only while its acceptance could still revise the
-        # epoch: that needs a trace of rising within MOVED_WITHIN_S before it (rose_ok), so an
-        # epoch with none that long before it is decided by the evidence as it stands. (Held
+        # epoch: that needs a trace of rising within MOVED_WITHIN_S before it (rose_ok; one not
+        # yet judged by rise_traces, or one it kept), so an epoch with none that long before it
+        # is decided by the evidence as it stands. (Held
         # on, such epochs took the posture of the next commit: a walk minutes into a seat that
         # sat as upright as the wearer's standing made the last lag's worth of the seat
         # standing.) A trace up to MOVED_WITHIN_S - rose_lag after the epoch could still carry
         # an acceptance back to it: those epochs lie before the rise, and are given up on purpose.
         # The epochs a stand-up heard is settling (`rising`, see _settled_ups) are held until it
         # is reported: a stand-up makes them standing, a shift in the chair leaves them seated.
-        hold = ((pending != 0) & known & ((pending > 0) | (rose <= self.moved_within))) | rising
+        may_rise = (rose <= self._rise_traces.delay) | (since_risen <= self.moved_within - self._rise_traces.delay)
+        hold = ((pending != 0) & known & ((pending > 0) | may_rise)) | rising
         cut_hold = hold
         if not has_data.all():
             hold = hold_through(hold, has_data, c.data_hold)

@@ -65,7 +65,7 @@ class RiseTraces:
     def __init__(self, epoch_s: float, max_delay: int):
         self.side = max(1, int(round(SIDE_S / epoch_s)))
         self.delay = min(self.side, max(0, int(max_delay)))
-        self.min_side = max(1, int(round(MIN_SIDE_S / epoch_s)))
+        self.min_side = max(1, math.ceil(MIN_SIDE_S / epoch_s - 1e-9))
         self.lead = EXCURSION_EPOCHS  # a lean out and back is flagged up to this many epochs after it began
         self._hist_q = np.zeros((0, 3), np.int64)  # the last lead + side epochs: quantised still directions
         self._hist_s = np.zeros(0, bool)
@@ -99,6 +99,7 @@ class RiseTraces:
         out = np.zeros(n, bool)
         if n == 0:
             return out
+        still = still & np.isfinite(g).all(axis=1)
         q = _quantised(g, still)
         h = self._hist_s.shape[0]
         allq = np.concatenate((self._hist_q, q))
@@ -126,6 +127,7 @@ class RiseTraces:
                 o.after = o.after + q[a:b].sum(axis=0)
                 o.count += int(still[a:b].sum())
             if o.end + self.delay <= last:
+                assert o.end + self.delay >= first, "a trace is judged in the chunk after its end (delay >= 1)"
                 out[o.end + self.delay - first] |= self._judge(o)
             else:
                 keep.append(o)
