@@ -43,11 +43,9 @@ class _Open:
     count: int = 0
 
 
-def _quantised(g: np.ndarray, still: np.ndarray) -> np.ndarray:
-    q = np.zeros(g.shape, np.int64)
-    ok = still & np.isfinite(g).all(axis=1)
-    q[ok] = np.rint(g[ok] * _QUANT).astype(np.int64)
-    return q
+def _summed(g: np.ndarray, still: np.ndarray) -> np.ndarray:
+    """The still rows of g (unit directions) summed as integers: exact in any order."""
+    return np.rint(g[still] * _QUANT).astype(np.int64).sum(axis=0)
 
 
 def _turned(before: np.ndarray, after: np.ndarray) -> float:
@@ -67,7 +65,7 @@ class RiseTraces:
         self.delay = min(self.side, max(0, int(max_delay)))
         self.min_side = max(1, math.ceil(MIN_SIDE_S / epoch_s - 1e-9))
         self.lead = EXCURSION_EPOCHS  # a lean out and back is flagged up to this many epochs after it began
-        self._hist_q = np.zeros((0, 3), np.int64)  # the last lead + side epochs: quantised still directions
+        self._hist_g = np.zeros((0, 3))  # the last lead + side epochs: directions, and which are still
         self._hist_s = np.zeros(0, bool)
         self._in_trace = False
         self._run_before: np.ndarray | None = None  # the trace under way at the chunk's end: its 'before'
@@ -83,10 +81,8 @@ class RiseTraces:
             size = math.sqrt(float(f @ f))
             return np.rint(fn((f / size)[None, :])[0] * size).astype(np.int64)
 
-        if self._hist_q.shape[0]:
-            rows = self._hist_s
-            if rows.any():
-                self._hist_q[rows] = np.rint(fn(self._hist_q[rows].astype(float) / _QUANT) * _QUANT).astype(np.int64)
+        if self._hist_s.any():
+            self._hist_g[self._hist_s] = fn(self._hist_g[self._hist_s])
         self._run_before = one(self._run_before)
         for o in self._open:
             o.before, o.after = one(o.before), one(o.after)
@@ -99,19 +95,21 @@ class RiseTraces:
         out = np.zeros(n, bool)
         if n == 0:
             return out
-        still = still & np.isfinite(g).all(axis=1)
-        q = _quantised(g, still)
         h = self._hist_s.shape[0]
-        allq = np.concatenate((self._hist_q, q))
-        alls = np.concatenate((self._hist_s, still))
         prev = np.concatenate(([self._in_trace], trace[:-1]))
         starts = np.flatnonzero(trace & ~prev)
         ends = np.flatnonzero(~trace & prev) - 1  # last epochs of traces (-1: the previous chunk's last)
         events = sorted([(int(s), 0) for s in starts] + [(int(e), 1) for e in ends])
+        w = self.lead + self.side
+        tail = slice(max(0, n - w), n)
+        if events or self._open:  # (most chunks have no trace to judge: the history is all they leave)
+            still = still & np.isfinite(g).all(axis=1)
+            allg = np.concatenate((self._hist_g, g))
+            alls = np.concatenate((self._hist_s, still))
         for pos, kind in events:
             if kind == 0:  # a trace begins: its 'before' side
                 lo, hi = max(0, h + pos - self.lead - self.side), max(0, h + pos - self.lead)
-                self._run_before = self._side(allq[lo:hi], alls[lo:hi])
+                self._run_before = self._side(allg[lo:hi], alls[lo:hi])
                 self._run_known = True
             else:          # it ended at pos: collect its 'after' side from pos + 1
                 before = self._run_before if self._run_known else None
@@ -124,7 +122,7 @@ class RiseTraces:
             hi = min(o.end + self.delay, last)  # the 'after' side: up to DELAY epochs after it
             if hi >= lo:
                 a, b = lo - first, hi - first + 1
-                o.after = o.after + q[a:b].sum(axis=0)
+                o.after = o.after + _summed(g[a:b], still[a:b])
                 o.count += int(still[a:b].sum())
             if o.end + self.delay <= last:
                 assert o.end + self.delay >= first, "a trace is judged in the chunk after its end (delay >= 1)"
@@ -133,15 +131,18 @@ class RiseTraces:
                 keep.append(o)
         self._open = keep
         self._in_trace = bool(trace[-1])
-        w = self.lead + self.side
-        self._hist_q = allq[allq.shape[0] - w:] if allq.shape[0] > w else allq
-        self._hist_s = alls[alls.shape[0] - w:] if alls.shape[0] > w else alls
+        keep_g = g[tail]
+        keep_s = still[tail] & np.isfinite(keep_g).all(axis=1)
+        if n < w:
+            keep_g = np.concatenate((self._hist_g, keep_g))[-w:]
+            keep_s = np.concatenate((self._hist_s, keep_s))[-w:]
+        self._hist_g, self._hist_s = keep_g.copy(), keep_s
         return out
 
-    def _side(self, q: np.ndarray, s: np.ndarray) -> np.ndarray | None:
+    def _side(self, g: np.ndarray, s: np.ndarray) -> np.ndarray | None:
         if int(s.sum()) < self.min_side:
             return None
-        return q.sum(axis=0)
+        return _summed(g, s)
 
     def _judge(self, o: _Open) -> bool:
         if o.before is None or o.count < self.min_side or self.delay < self.min_side:
