@@ -48,14 +48,26 @@ MIN_SPREAD = np.sin(np.radians(10.0))
 CELL_G = 0.05
 
 
-def fit_sphere(means: np.ndarray, sds: np.ndarray) -> SensorCalibration:
-    """Fit offset (and, on axes with enough range, gain) to still-epoch means.
+def still_for_fit(sds: np.ndarray, n: np.ndarray, min_samples: int) -> np.ndarray:
+    """Which epochs the fit takes for a still orientation: SD under STILL_SD_G over at least
+    min_samples samples. A handful of samples at the edge of a radio dropout has an SD near 0
+    whatever the sensor did (one sample: exactly 0); taken mid-step, its mean lies far off the
+    sphere, and a few such cells spoilt a whole day's fit (desk-day with a flaky link: gain
+    fits refused, |a| error 49 mg against 2.5 mg without the dropouts)."""
+    with np.errstate(invalid="ignore"):  # (NaN: a stuck sensor)
+        return (sds < STILL_SD_G) & (n >= min_samples)
+
+
+def fit_sphere(means: np.ndarray, sds: np.ndarray, n: np.ndarray | None = None,
+               min_samples: int = 1) -> SensorCalibration:
+    """Fit offset (and, on axes with enough range, gain) to still-epoch means (still_for_fit;
+    n: each epoch's sample count, default enough).
 
     Whether to fit at all depends on how widely the still orientations are spread, a measure
     that does not change when the clip is mounted another way; per axis, a gain is fitted only
     where that axis saw enough of gravity's range, otherwise only its offset.
     """
-    still_at = np.flatnonzero(sds < STILL_SD_G)
+    still_at = np.flatnonzero(still_for_fit(sds, np.full(sds.shape, min_samples) if n is None else n, min_samples))
     if still_at.shape[0] < MIN_STILL_EPOCHS:
         return SensorCalibration(note=f"skipped: only {still_at.shape[0]} still epochs")
     # Orientation changes slowly: every 4th still epoch finds every distinct orientation held

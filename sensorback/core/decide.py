@@ -289,7 +289,7 @@ class Decider:
         self._settler = self._cue = None
         self.calibration = calibration
         self.rate_hz = rate_hz
-        self.min_samples = max(1, int(np.ceil(options.min_coverage * options.epoch_s * rate_hz)))
+        self.min_samples = options.min_samples(rate_hz)
         self.quick_calm_epochs, self.slow_off_epochs = not_worn_waits(options, rate_hz)
         self.lying_off_epochs = max(self.slow_off_epochs, int(round(NOT_WORN_LYING_S / options.epoch_s)))
         self.noise_samples = max(1, int(round(NOT_WORN_REF_HZ * options.epoch_s)))  # see NOT_WORN_REF_HZ

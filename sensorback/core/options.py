@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 from ..errors import SensorbackError
@@ -37,6 +39,10 @@ class CoreOptions:
     cadence_window_s: float = 2.0
     # Window (seconds) in which a whole sit-to-stand or stand-to-sit must fit, quiet at both ends.
     transition_window_s: float = 6.0
+
+    def min_samples(self, rate_hz: float) -> int:
+        """The fewest samples an epoch needs to count as data (min_coverage of its nominal ones)."""
+        return max(1, int(math.ceil(self.min_coverage * self.epoch_s * rate_hz)))
 
     @property
     def transition_epochs(self) -> int:

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import SensorbackError
 from ..timefmt import count, duration, pct
 from .calibration import IDENTITY, MIN_STILL_EPOCHS, SensorCalibration, fit_sphere
-from .calibration import STILL_SD_G as FIT_STILL_SD_G
+from .calibration import still_for_fit
 from .calibration import distinct_orientations, magnitude_error
 from .epoch_stats import EpochStats
 from .epochs import EpochTable
@@ -546,12 +546,12 @@ class StillMeans:
         """The memory it holds, whatever it has seen."""
         return int(self._means.nbytes + self._sds.nbytes)
 
-    def add(self, stats: EpochStats) -> None:
+    def add(self, stats: EpochStats, min_samples: int) -> None:
+        """The still epochs of stats (calibration.still_for_fit: min_samples, CoreOptions.min_samples)."""
         if not len(stats):
             return
         sd = stats.sd
-        with np.errstate(invalid="ignore"):
-            at = np.flatnonzero((stats.n > 0) & (sd < FIT_STILL_SD_G))  # (NaN: a stuck sensor)
+        at = np.flatnonzero(still_for_fit(sd, stats.n, min_samples))
         if not at.size:
             return
         count = self.seen + np.arange(at.size)  # which still epoch of the stream each one is

@@ -51,9 +51,10 @@ def block_stats(block: SampleBlock, options: CoreOptions, sensor: SensorCalibrat
         if not raw or not len(raw[0]):
             sensor = IDENTITY
         elif len(measured) == 1:
-            sensor = fit_sphere(raw[0].mean, raw[0].sd)
+            sensor = fit_sphere(raw[0].mean, raw[0].sd, raw[0].n, options.min_samples(block.rate_hz))
         else:
-            sensor = fit_sphere(np.concatenate([s.mean for s in raw]), np.concatenate([s.sd for s in raw]))
+            sensor = fit_sphere(np.concatenate([s.mean for s in raw]), np.concatenate([s.sd for s in raw]),
+                                np.concatenate([s.n for s in raw]), options.min_samples(block.rate_hz))
     for layout, stats in measured:
         add_transitions(layout, stats, sensor.offset, sensor.gain)
     return joined(), sensor
@@ -142,8 +143,8 @@ def _stats_pass(rescan, options: CoreOptions, sensor) -> tuple[EpochStats, float
 
 
 def _calibrated_stats(rescan, options: CoreOptions):
-    first, _ = _stats_pass(rescan, options, None)
-    sensor = fit_sphere(first.mean, first.sd) if len(first) else IDENTITY
+    first, rate = _stats_pass(rescan, options, None)
+    sensor = fit_sphere(first.mean, first.sd, first.n, options.min_samples(rate)) if len(first) else IDENTITY
     del first  # a week's statistics are tens of MB: not kept through the second pass
     stats, rate = _stats_pass(rescan, options, sensor)
     calibration, notes = personal.estimate(stats, options, sensor)
