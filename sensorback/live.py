@@ -710,7 +710,7 @@ class LiveSession:
         if self._learning is not None:
             self._learning.append(stats)
         if self.still is not None:
-            self.still.add(stats, self.options.min_samples(self._rate_hz or 50.0))
+            self.still.add(stats, self.options.min_samples(self._rate_hz or 50.0))  # (the rate is known by then)
 
     def _stop_learning(self) -> None:
         self._learning, self._learn_at = None, math.inf

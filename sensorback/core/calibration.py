@@ -67,6 +67,8 @@ def fit_sphere(means: np.ndarray, sds: np.ndarray, n: np.ndarray | None = None,
     that does not change when the clip is mounted another way; per axis, a gain is fitted only
     where that axis saw enough of gravity's range, otherwise only its offset.
     """
+    if n is None and min_samples > 1:
+        raise ValueError("fit_sphere: min_samples needs the epochs' sample counts (n)")
     still_at = np.flatnonzero(still_for_fit(sds, np.full(sds.shape, min_samples) if n is None else n, min_samples))
     if still_at.shape[0] < MIN_STILL_EPOCHS:
         return SensorCalibration(note=f"skipped: only {still_at.shape[0]} still epochs")

@@ -165,6 +165,7 @@ def rose_since(stats: EpochStats, options: CoreOptions, sd: np.ndarray, since: f
                                                                                   options.lying_deg)
     span = options.transition_epochs
     typical = float(np.median(stats.n[stats.n > 0])) if np.any(stats.n > 0) else 1.0
+    # (CoreOptions.min_samples, from the typical count of samples: the rate is not known here)
     has_data = n >= max(1, int(np.ceil(options.min_coverage * typical)))
     gap = ~has_data | spliced
     distrust((up, down, landed, slow_up, slow_down), gap, span, span - 1, 10**9)

@@ -83,6 +83,7 @@ class RiseTraces:
 
         if self._hist_s.any():
             self._hist_g[self._hist_s] = fn(self._hist_g[self._hist_s])
+            self._hist_s &= np.isfinite(self._hist_g).all(axis=1)
         self._run_before = one(self._run_before)
         for o in self._open:
             o.before, o.after = one(o.before), one(o.after)
