@@ -852,11 +852,11 @@ class Decider:
         # A change toward standing is held only while its acceptance could still revise the
         # epoch: that needs a trace of rising within MOVED_WITHIN_S before it (rose_ok; one not
         # yet judged by rise_traces, or one it kept), so an epoch with none that long before it
-        # is decided by the evidence as it stands. (Held
-        # on, such epochs took the posture of the next commit: a walk minutes into a seat that
-        # sat as upright as the wearer's standing made the last lag's worth of the seat
-        # standing.) A trace up to MOVED_WITHIN_S - rose_lag after the epoch could still carry
-        # an acceptance back to it: those epochs lie before the rise, and are given up on purpose.
+        # is decided by the evidence as it stands. (Held on, such epochs took the posture of the
+        # next commit: a walk minutes into a seat that sat as upright as the wearer's standing
+        # made the last lag's worth of the seat standing.) A trace up to MOVED_WITHIN_S - rose_lag
+        # after the epoch could still carry an acceptance back to it: those epochs lie before the
+        # rise, and are given up on purpose.
         # The epochs a stand-up heard is settling (`rising`, see _settled_ups) are held until it
         # is reported: a stand-up makes them standing, a shift in the chair leaves them seated.
         may_rise = (rose <= self._rise_traces.delay) | (since_risen <= self.moved_within - self._rise_traces.delay)
