@@ -126,3 +126,20 @@ def test_a_burst_of_fidgeting_in_the_chair_is_no_walk_at_half_second_epochs():
     seated = truth == "sitting"
     assert seated.sum() > 1800
     assert np.isin(state[seated], [CODE["sitting"], CODE["slouching"]]).mean() > 0.8
+
+
+def test_lying_still_is_not_taken_off_at_half_second_epochs():
+    """HAPT exp54_user27 (waist, CC BY 4.0) at 0.5 s epochs: the not-worn test counted its windows
+    and waits in epochs measured at 1 s, so breathing had half the time to show and 82 % of this
+    wearer's lying epochs were called not_worn. Counted in seconds (decide.not_worn_epochs)."""
+    import dataclasses
+
+    from accuracy import evaluate
+    from conftest import shared_file
+
+    rec = shared_file("realdata", "hapt_waist", "exp54_user27.csv.gz")
+    options = dataclasses.replace(CoreOptions(), epoch_s=0.5)
+    truth, state = evaluate(rec, rec.with_name("exp54_user27.labels.csv"), options)
+    lying = truth == "lying"
+    assert lying.sum() > 80
+    assert (state[lying] == CODE["not_worn"]).mean() < 0.05

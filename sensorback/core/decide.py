@@ -143,13 +143,23 @@ MOVED_SD_G = 0.08
 MOVED_WITHIN_S = 180.0
 
 
+def not_worn_epochs(epoch_s: float) -> tuple[int, int, int]:
+    """(window, quick window, handling reach) of the not-worn test in epochs: the counts above at
+    1 s epochs, and as many seconds at shorter ones (they were measured at 1 s; counted in
+    half-second epochs, breathing had half the time to show, and 356 of HAPT's 2,783 lying
+    epochs were called not_worn)."""
+    k = max(1.0, 1.0 / epoch_s)
+    return (int(round(NOT_WORN_WINDOW * k)), int(round(QUICK_WINDOW * k)), int(round(QUICK_AFTER_HANDLING * k)))
+
+
 def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
     """(fast path, slow path) epochs of stillness before not_worn, at this sampling rate.
 
     Rounded to whole epochs, so a rate a hair off 50 Hz (as estimated from timestamps) waits as
-    long as 50 Hz; below NOT_WORN_MIN_HZ the waits stay at their value there (bounded hold)."""
+    long as 50 Hz; below NOT_WORN_MIN_HZ the waits stay at their value there (bounded hold).
+    Below 1 s epochs the fast path waits as many seconds (see not_worn_epochs)."""
     stretch = NOT_WORN_REF_HZ / min(max(rate_hz, NOT_WORN_MIN_HZ), NOT_WORN_REF_HZ)
-    quick = int(round(QUICK_CALM_EPOCHS * stretch ** QUICK_SLOW_POWER))
+    quick = int(round(QUICK_CALM_EPOCHS * max(1.0, 1.0 / options.epoch_s) * stretch ** QUICK_SLOW_POWER))
     slow = int(round(round(options.not_worn_min_s / options.epoch_s) * stretch))
     return quick, slow
 
@@ -273,7 +283,7 @@ class _Carry:
     gap_run: int = 0
     data_level: int = 0  # the posture cue's level at the last epoch with data (it holds through a gap)
     data_hold: bool = False  # whether a change was under way at the last epoch with data (it holds too)
-    hist_wobble: np.ndarray = field(default_factory=lambda: np.full((NOT_WORN_WINDOW - 1, 7), np.nan, np.float32))
+    hist_wobble: np.ndarray | None = None  # see _wobble
     since_handling: int = 10**9
     quiet_run: int = 0
     quiet_start_handling: int = 10**9
@@ -291,6 +301,7 @@ class Decider:
         self.rate_hz = rate_hz
         self.min_samples = options.min_samples(rate_hz)
         self.quick_calm_epochs, self.slow_off_epochs = not_worn_waits(options, rate_hz)
+        self.wobble_window, self.quick_window, self.quick_reach = not_worn_epochs(options.epoch_s)
         self.lying_off_epochs = max(self.slow_off_epochs, int(round(NOT_WORN_LYING_S / options.epoch_s)))
         self.noise_samples = max(1, int(round(NOT_WORN_REF_HZ * options.epoch_s)))  # see NOT_WORN_REF_HZ
         # Settling (core/settle.py): the most epochs ever held back for a later revision (a
@@ -385,6 +396,7 @@ class Decider:
         self._rise_traces = RiseTraces(self.options.epoch_s, self.rose_lag)
         self._c.rose_hist = np.full(self.rose_lag - self._rise_traces.delay, 10**9, np.int64)
         self._c.hist_step = np.zeros(on_feet_counts(self.options.epoch_s)[1] - 1, bool)
+        self._c.hist_wobble = np.full((self.wobble_window - 1, 7), np.nan, np.float32)
 
     @property
     def calibration(self) -> Calibration:
@@ -503,7 +515,7 @@ class Decider:
         prev_since = np.concatenate(([c.since_handling], since_handling[:-1]))
         began = motionless & (quiet_run == 1)
         start_handling = forward_fill(np.where(began, prev_since + 1, 0), c.quiet_start_handling)
-        quick_off = motionless & (quiet_run >= self.quick_calm_epochs) & (start_handling <= QUICK_AFTER_HANDLING + 1)
+        quick_off = motionless & (quiet_run >= self.quick_calm_epochs) & (start_handling <= self.quick_reach + 1)
         # A wearer lying down can be stiller than a sensor's noise for minutes (breathing barely
         # tilts a chest lying on its back): while the trunk is lying, the slow path waits
         # NOT_WORN_LYING_S (a sensor taken off is nearly always handled first: the fast path).
@@ -1066,7 +1078,7 @@ class Decider:
         """
         hold_from = k + 1
         # (both kinds are rare: index them rather than compute on every epoch)
-        at = np.flatnonzero(motionless & (start_handling <= QUICK_AFTER_HANDLING + 1) & ~not_worn)
+        at = np.flatnonzero(motionless & (start_handling <= self.quick_reach + 1) & ~not_worn)
         hold_from[at] = k[at] - quiet_run[at] + 1
         at = np.flatnonzero(sit_pending >= 0)
         hold_from[at] = np.minimum(hold_from[at], k[at] - sit_pending[at])
@@ -1128,15 +1140,16 @@ class Decider:
 
     def _wobble(self, mean: np.ndarray, noise: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Largest per-axis range of epoch means, and largest noise, over the last
-        NOT_WORN_WINDOW and the last QUICK_WINDOW epochs (one (wobble, noise) pair each).
+        NOT_WORN_WINDOW and the last QUICK_WINDOW epochs (one (wobble, noise) pair each; in epochs
+        as not_worn_epochs counts them).
 
-        The carry holds the NOT_WORN_WINDOW - 1 epochs before these. NaN (no data) anywhere in a
+        The carry holds the window - 1 epochs before these. NaN (no data) anywhere in a
         window makes its result NaN, which fails every test. One sliding maximum over
         [mean, -mean, noise] in float32 gives all of it (float32 resolves a thousandth of the
         smallest range tested).
         """
         c = self._c
-        w = NOT_WORN_WINDOW
+        w = self.wobble_window
         cols = np.empty((w - 1 + mean.shape[0], 7), np.float32, order="F")  # columns contiguous
         cols[: w - 1] = c.hist_wobble
         new = cols[w - 1:]
@@ -1146,7 +1159,7 @@ class Decider:
         new[:, 6] = noise
         c.hist_wobble = cols[-(w - 1):].copy()
         out = []
-        for top in sliding_reduce(cols, np.maximum, (w, QUICK_WINDOW)):
+        for top in sliding_reduce(cols, np.maximum, (w, self.quick_window)):
             wob = top[:, 0] + top[:, 3]  # max - min per axis, the largest of the three
             np.maximum(wob, top[:, 1] + top[:, 4], out=wob)
             np.maximum(wob, top[:, 2] + top[:, 5], out=wob)
