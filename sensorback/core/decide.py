@@ -48,15 +48,13 @@ WALK_MIN_SD_G = 0.08
 # stepping. (A walk's rhythm in a 2 s window is missed now and then, at a turn or an uneven
 # stride: three in a row found 82 % of the real walks of 8 s or more on the chest and 87 % on the
 # waist; three of four 84 % and 91 %, and 2 of 11,706 seated seconds against 1.) At epochs
-# shorter than a second the same stepping must also last as long (ON_FEET_AFTER_S of the last
-# ON_FEET_WINDOW_S): the 2 s windows a step is judged on then overlap, and one burst of a
-# seated wearer's fidgeting read as stepping in three of four half-second epochs (Casale
-# subject15 at 0.5 s: its whole 16-minute seat called standing; see on_feet_counts).
+# shorter than a second the same stepping must also last as many seconds (as_long): the 2 s
+# windows a step is judged on then overlap, and one burst of a seated wearer's fidgeting read as
+# stepping in three of four half-second epochs (Casale subject15 at 0.5 s: its whole 16-minute
+# seat called standing; see on_feet_counts).
 WALK_WITHIN_EPOCHS = 10
 ON_FEET_AFTER_EPOCHS = 3
 ON_FEET_WINDOW = 4
-ON_FEET_AFTER_S = 3.0
-ON_FEET_WINDOW_S = 4.0
 KEEP_MOVING_PERIODICITY = 0.3
 KEEP_MOVING_SD_G = 0.15
 # Vigorous movement without steps (exercise, carrying) counts as moving after this many epochs.
@@ -143,13 +141,18 @@ MOVED_SD_G = 0.08
 MOVED_WITHIN_S = 180.0
 
 
+def as_long(count: float, epoch_s: float) -> int:
+    """A count of epochs measured at 1 s epochs, at this epoch length: as many epochs at 1 s and
+    longer, as many seconds at shorter ones (rules measured on 1 s epochs, where half-second
+    ones would halve their time)."""
+    return int(round(count * max(1.0, 1.0 / epoch_s)))
+
+
 def not_worn_epochs(epoch_s: float) -> tuple[int, int, int]:
-    """(window, quick window, handling reach) of the not-worn test in epochs: the counts above at
-    1 s epochs, and as many seconds at shorter ones (they were measured at 1 s; counted in
+    """(window, quick window, handling reach) of the not-worn test in epochs (as_long: counted in
     half-second epochs, breathing had half the time to show, and 356 of HAPT's 2,783 lying
     epochs were called not_worn)."""
-    k = max(1.0, 1.0 / epoch_s)
-    return (int(round(NOT_WORN_WINDOW * k)), int(round(QUICK_WINDOW * k)), int(round(QUICK_AFTER_HANDLING * k)))
+    return as_long(NOT_WORN_WINDOW, epoch_s), as_long(QUICK_WINDOW, epoch_s), as_long(QUICK_AFTER_HANDLING, epoch_s)
 
 
 def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
@@ -159,7 +162,7 @@ def not_worn_waits(options: CoreOptions, rate_hz: float) -> tuple[int, int]:
     long as 50 Hz; below NOT_WORN_MIN_HZ the waits stay at their value there (bounded hold).
     Below 1 s epochs the fast path waits as many seconds (see not_worn_epochs)."""
     stretch = NOT_WORN_REF_HZ / min(max(rate_hz, NOT_WORN_MIN_HZ), NOT_WORN_REF_HZ)
-    quick = int(round(QUICK_CALM_EPOCHS * max(1.0, 1.0 / options.epoch_s) * stretch ** QUICK_SLOW_POWER))
+    quick = as_long(QUICK_CALM_EPOCHS * stretch ** QUICK_SLOW_POWER, options.epoch_s)
     slow = int(round(round(options.not_worn_min_s / options.epoch_s) * stretch))
     return quick, slow
 
@@ -222,9 +225,8 @@ def is_walking(periodicity: np.ndarray, cadence: np.ndarray, sd: np.ndarray) -> 
 
 def on_feet_counts(epoch_s: float) -> tuple[int, int]:
     """(stepping epochs needed, among the last how many) for stepping that lasts: three of four,
-    and as many seconds (see ON_FEET_WINDOW)."""
-    return (max(ON_FEET_AFTER_EPOCHS, int(round(ON_FEET_AFTER_S / epoch_s))),
-            max(ON_FEET_WINDOW, int(round(ON_FEET_WINDOW_S / epoch_s))))
+    and as many seconds (as_long; see ON_FEET_WINDOW)."""
+    return as_long(ON_FEET_AFTER_EPOCHS, epoch_s), as_long(ON_FEET_WINDOW, epoch_s)
 
 
 def on_feet_of(walking: np.ndarray, history: np.ndarray, epoch_s: float) -> tuple[np.ndarray, np.ndarray]:

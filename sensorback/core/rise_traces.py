@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .posture_cue import ANCHOR_MIN_DEG, EXCURSION_EPOCHS
+from .vectors import angle_deg, unit
 
 SIDE_S = 20.0       # each side's window: the still epochs in the SIDE_S before and after the trace
 MIN_SIDE_S = 5.0    # fewer still seconds than this on a side: too little to tell (the trace counts)
@@ -46,14 +47,6 @@ class _Open:
 def _summed(g: np.ndarray, still: np.ndarray) -> np.ndarray:
     """The still rows of g (unit directions) summed as integers: exact in any order."""
     return np.rint(g[still] * _QUANT).astype(np.int64).sum(axis=0)
-
-
-def _turned(before: np.ndarray, after: np.ndarray) -> float:
-    """Degrees between two summed directions."""
-    a, b = before.astype(float), after.astype(float)
-    na, nb = math.sqrt(float(a @ a)), math.sqrt(float(b @ b))
-    d = a / na - b / nb
-    return math.degrees(2.0 * math.asin(min(0.5 * math.sqrt(float(d @ d)), 1.0)))
 
 
 class RiseTraces:
@@ -148,4 +141,4 @@ class RiseTraces:
     def _judge(self, o: _Open) -> bool:
         if o.before is None or o.count < self.min_side or self.delay < self.min_side:
             return True
-        return _turned(o.before, o.after) >= ANCHOR_MIN_DEG
+        return float(angle_deg(unit(o.before.astype(float)), unit(o.after.astype(float)))) >= ANCHOR_MIN_DEG
